@@ -1,0 +1,122 @@
+# Makefile: the one build of Alliance. `make help` lists the targets.
+#
+# Parts: dependencies (Debian packages); the release build in build/; the
+# sanitizer build in build/asan/ that `make check` tests; generated protobuf
+# code in build/gen/; tests, demo, benchmarks.
+
+BUILD   ?= build
+GEN     := build/gen
+PYGEN   := $(GEN)/python
+SAN     ?= 0
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+PKGS    := libwebsockets libprotobuf-c sqlite3 jansson inih openssl libcurl
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+	   -D_GNU_SOURCE -DALLIANCE_VERSION='"$(VERSION)"' \
+	   -Ilib -I$(GEN) $(shell pkg-config --cflags $(PKGS))
+LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lssl -lcrypto -lpthread
+ifeq ($(SAN),1)
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard lib/*.c)) \
+	    $(BUILD)/obj/gen/alliance.pb-c.o
+HUB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard hub/*.c))
+NODE_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard node/*.c))
+CLI_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cli/*.c))
+UNIT     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+BINS     := $(BUILD)/alliance-hub $(BUILD)/alliance-node $(BUILD)/alliancectl
+
+# Debian packages for building, testing and running.
+DEB_PKGS := build-essential pkg-config openssl ca-certificates curl \
+	    libwebsockets-dev libprotobuf-c-dev protobuf-c-compiler \
+	    protobuf-compiler libsqlite3-dev libssl-dev libjansson-dev \
+	    libinih-dev libcmocka-dev libcurl4-openssl-dev \
+	    python3-pytest python3-protobuf python3-websocket \
+	    python3-cryptography
+
+.PHONY: all help deps check unit system lint demo clean
+.DEFAULT_GOAL := all
+
+all: $(BINS) $(PYGEN)/alliance_pb2.py ## build the hub, the node and alliancectl into build/
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+	  awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+deps: ## install every dependency from Debian's packages
+	@missing=$$(for p in $(DEB_PKGS); do \
+	    dpkg-query -W -f='$${db:Status-Status}\n' $$p 2>/dev/null | \
+	    grep -qx installed || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+	  echo "missing packages; run as root:"; \
+	  echo "  apt-get update && apt-get install -y $$missing"; exit 1; fi; \
+	echo "installing: $$missing"; \
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -q --no-install-recommends $$missing
+
+check: deps ## build with ASan+UBSan and run lint, unit and system tests
+	$(MAKE) BUILD=build/asan SAN=1 all units
+	$(MAKE) lint
+	$(MAKE) BUILD=build/asan unit
+	$(MAKE) BUILD=build/asan system
+
+units: $(UNIT)
+
+unit: $(UNIT) ## run the cmocka unit tests
+	@set -e; for t in $(UNIT); do echo "== $$t"; $$t; done
+
+system: all ## run the pytest system tests against real processes
+	ALLIANCE_BUILD=$(abspath $(BUILD)) /usr/bin/python3 -m pytest -q tests/system
+
+lint: ## refuse banned functions
+	@tests/lint/banned
+
+demo: deps all ## run a local alliance in the foreground
+	deploy/local-alliance up --dir $(abspath build/demo) --communities 3
+
+clean: ## remove build/
+	rm -rf build
+
+# ---- generated code ------------------------------------------------------
+
+$(GEN)/alliance.pb-c.c $(GEN)/alliance.pb-c.h: proto/alliance.proto
+	@mkdir -p $(GEN)
+	protoc-c --proto_path=proto --c_out=$(GEN) $<
+
+$(PYGEN)/alliance_pb2.py: proto/alliance.proto
+	@mkdir -p $(PYGEN)
+	protoc --proto_path=proto --python_out=$(PYGEN) $<
+
+# ---- objects and programs ------------------------------------------------
+
+$(BUILD)/obj/gen/%.o: $(GEN)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-shadow -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/%.o: %.c | $(GEN)/alliance.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/liballiance.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/alliance-hub: $(HUB_OBJ) $(BUILD)/liballiance.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/alliance-node: $(NODE_OBJ) $(BUILD)/liballiance.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/alliancectl: $(CLI_OBJ) $(BUILD)/liballiance.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/liballiance.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

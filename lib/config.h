@@ -1,0 +1,49 @@
+/* config.h: INI configuration (inih) described by a table.
+ *
+ * A daemon declares its keys in a static table of struct config_key: section,
+ * name, type, default, where the value goes, a check and help text. The same
+ * table loads the file, fills defaults, reports errors as file:line: key:
+ * reason, and prints --help text and an example config. */
+#ifndef ALLIANCE_CONFIG_H
+#define ALLIANCE_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+enum config_type {
+	CONFIG_STRING,  /* char *, malloc'd; NULL when empty and no default */
+	CONFIG_PATH,    /* char *, as STRING; made absolute against the
+			   config file's directory when relative */
+	CONFIG_PORT,    /* int, 1..65535 */
+	CONFIG_UINT,    /* unsigned, 0..UINT_MAX, decimal */
+	CONFIG_BOOL,    /* int, 0 or 1: true/false/yes/no/on/off/1/0 */
+	CONFIG_LEVEL,   /* int, a log level: error, warn, info, debug */
+};
+
+struct config_key {
+	const char *section;
+	const char *name;
+	enum config_type type;
+	const char *def;        /* default as text; NULL: none */
+	size_t offset;          /* offsetof the field in the daemon's struct */
+	int required;           /* 1: a missing key is an error */
+	/* extra check after parsing; returns NULL or a reason. */
+	const char *(*check)(const void *field);
+	const char *help;       /* one line for --help and the example */
+};
+
+/* config_load: parse path against table (n keys) into the struct at out.
+ * Unknown sections or keys, bad values and missing required keys are errors.
+ * Returns ERR_OK, or ERR_INVALID / ERR_IO with "path:line: [section] key:
+ * reason" in err. On error out may hold some parsed values: free it with
+ * config_free either way. */
+int config_load(const char *path, const struct config_key *table, size_t n,
+		void *out, char *err, size_t errlen);
+
+/* config_free: free the strings config_load stored in out and NULL them. */
+void config_free(const struct config_key *table, size_t n, void *out);
+
+/* config_print_help: list every key with its type, default and help. */
+void config_print_help(const struct config_key *table, size_t n, FILE *f);
+
+#endif

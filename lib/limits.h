@@ -1,0 +1,64 @@
+/* limits.h: every size, count and time limit in one place.
+ *
+ * Each has a comment saying why; where an operator may want another value,
+ * the config key that overrides it is named. */
+#ifndef ALLIANCE_LIMITS_H
+#define ALLIANCE_LIMITS_H
+
+/* Largest websocket message (one Frame); bigger closes the session with
+ * 1009. Config: [limits] max_frame. */
+#define LIMIT_FRAME_BYTES (1024u * 1024u)
+
+/* Heap a decoded Frame may take: protobuf-c can turn 200 KB of empty
+ * submessages into 4 MB, so unpack runs under this budget. */
+#define LIMIT_DECODE_BUDGET (8u * 1024u * 1024u)
+
+/* Deepest message nesting the frame validator walks. */
+#define LIMIT_NESTING 16
+
+/* A session that sends no valid Hello within this is closed (DESIGN.md). */
+#define LIMIT_HELLO_TIMEOUT_S 5
+
+/* Community ids: [a-z0-9][a-z0-9-]{1,62}. */
+#define LIMIT_COMMUNITY_ID 63
+/* Record ids and other identifiers on the wire. */
+#define LIMIT_RECORD_ID 128
+/* Display names of communities and operators. */
+#define LIMIT_NAME 200
+
+/* New sessions one certificate may open per LIMIT_FLOOD_WINDOW_S before
+ * further upgrades are refused with 429. Config: [limits] sessions_per_minute. */
+#define LIMIT_SESSIONS_PER_WINDOW 12
+#define LIMIT_FLOOD_WINDOW_S 60
+
+/* Unacked frames per direction per session (flow control). */
+#define LIMIT_WINDOW 8
+/* Changes in one Changes frame. */
+#define LIMIT_BATCH 256
+/* Frames queued for one session before it counts as a slow consumer. */
+#define LIMIT_SEND_QUEUE 64
+
+/* Keepalive: ping after this much silence, drop after the second figure.
+ * Config: [limits] ping_s, [limits] drop_s. */
+#define LIMIT_PING_S 20
+#define LIMIT_DROP_S 60
+
+/* Node reconnect backoff, first and last delay, and jitter percent. */
+#define LIMIT_BACKOFF_FIRST_MS 1000
+#define LIMIT_BACKOFF_MAX_MS 60000
+#define LIMIT_BACKOFF_JITTER_PCT 25
+
+/* HTTP request bodies on API endpoints; bigger gets 413. */
+#define LIMIT_HTTP_BODY (256u * 1024u)
+/* Bulk import bodies. */
+#define LIMIT_HTTP_BULK_BODY (8u * 1024u * 1024u)
+/* Longest URL (path and query) an API endpoint reads. */
+#define LIMIT_HTTP_URI 2048
+
+/* Config files: longest accepted value. */
+#define LIMIT_CONFIG_VALUE 1024
+
+/* Warn when the CRL's next update is closer than this. */
+#define LIMIT_CRL_WARN_S (7 * 24 * 3600)
+
+#endif

@@ -1,0 +1,22 @@
+/* text.h: validation of text that crosses a trust boundary.
+ *
+ * protobuf-c checks no UTF-8 and an embedded NUL silently truncates a
+ * string, so every string from a peer or a request passes through here. */
+#ifndef ALLIANCE_TEXT_H
+#define ALLIANCE_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* text_utf8_valid: true iff buf[0..len) is well-formed UTF-8 (no overlong
+ * forms, no surrogates, nothing above U+10FFFF) and holds no NUL byte. */
+bool text_utf8_valid(const char *buf, size_t len);
+
+/* text_community_valid: true iff s matches [a-z0-9][a-z0-9-]{1,62}. */
+bool text_community_valid(const char *s);
+
+/* text_record_id_valid: true iff s is 1..LIMIT_RECORD_ID bytes of
+ * [A-Za-z0-9._-], the ids of services, announcements and bulletins. */
+bool text_record_id_valid(const char *s);
+
+#endif

@@ -1,0 +1,66 @@
+/* wire.h: framing and codec of alliance.v1 Frames (proto/alliance.proto).
+ *
+ * Decoding is where untrusted bytes enter: wire_decode caps the length,
+ * checks every string field's UTF-8 (and refuses NUL) on the raw bytes
+ * before protobuf-c sees them, unpacks under an allocation budget, then
+ * checks identifiers (community ids, record ids) of the body it got. */
+#ifndef ALLIANCE_WIRE_H
+#define ALLIANCE_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alliance.pb-c.h"
+
+typedef Alliance__V1__Frame Frame; /* the generated name is long */
+
+/* Websocket close codes of alliance.v1 (DESIGN.md "Wire protocol"). */
+enum wire_close {
+	WIRE_CLOSE_NORMAL = 1000,
+	WIRE_CLOSE_GOING_AWAY = 1001,
+	WIRE_CLOSE_TEXT_FRAME = 1003,   /* a text message: only binary is spoken */
+	WIRE_CLOSE_TOO_LARGE = 1009,    /* a message over the frame limit */
+	WIRE_CLOSE_BAD_FRAME = 4400,    /* bytes that do not decode as a Frame */
+	WIRE_CLOSE_UNAUTHORIZED = 4401, /* certificate role may not sync */
+	WIRE_CLOSE_NOT_REGISTERED = 4403, /* community not in the registry */
+	WIRE_CLOSE_WRONG_COMMUNITY = 4404, /* Hello names another community */
+	WIRE_CLOSE_PROTOCOL = 4405,     /* a rule broken: no Hello first, order */
+	WIRE_CLOSE_HELLO_TIMEOUT = 4408,/* no valid Hello in time */
+	WIRE_CLOSE_REPLACED = 4409,     /* a newer session of the community */
+	WIRE_CLOSE_REVOKED = 4410,      /* certificate revoked (SIGHUP) */
+	WIRE_CLOSE_REMOVED = 4411,      /* community removed from the registry */
+	WIRE_CLOSE_FLOOD = 4429,        /* too many sessions from one certificate */
+	WIRE_CLOSE_SLOW = 4430,         /* send queue full: slow consumer */
+};
+
+/* Protocol version carried in Hello.protocol_version. */
+#define WIRE_PROTOCOL_VERSION 1
+/* Websocket subprotocol name. */
+#define WIRE_SUBPROTOCOL "alliance.v1"
+
+/* wire_decode: decode one message of len bytes into a new Frame.
+ *
+ * max_len is the frame limit (0 means LIMIT_FRAME_BYTES). On success stores
+ * the Frame in *out (free it with wire_free) and returns ERR_OK. A Frame
+ * whose body is not set (a newer peer's body kind) decodes successfully with
+ * body_case ALLIANCE__V1__FRAME__BODY__NOT_SET. Otherwise returns ERR_TOOBIG
+ * (over max_len or the allocation budget) or ERR_INVALID, writes a reason
+ * naming the field into why (at most whylen bytes) and leaves *out NULL. */
+int wire_decode(const uint8_t *buf, size_t len, size_t max_len, Frame **out,
+		char *why, size_t whylen);
+
+/* wire_free: free a Frame from wire_decode and set the pointer to NULL. */
+void wire_free(Frame **frame);
+
+/* wire_encode: serialize frame into a new buffer with headroom free bytes in
+ * front (LWS_PRE for lws_write). Stores the buffer in *out (caller frees
+ * with free()) and the frame's length, not counting headroom, in *len.
+ * Returns ERR_OK, ERR_TOOBIG if the frame is over LIMIT_FRAME_BYTES, or
+ * ERR_NOMEM. */
+int wire_encode(const Frame *frame, size_t headroom, uint8_t **out,
+		size_t *len);
+
+/* wire_body_name: the name of a frame's body kind, for logs ("hello"). */
+const char *wire_body_name(const Frame *frame);
+
+#endif

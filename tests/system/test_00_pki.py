@@ -1,0 +1,334 @@
+"""certs/alliance-pki: the alliance CA, certificates, revocation, signing key.
+
+Runs the real script and checks its output with the openssl CLI. Needs only
+bash, openssl and the standard library:
+
+    /usr/bin/python3 -m pytest -q tests/system/test_00_pki.py
+"""
+
+import hashlib
+import os
+import re
+import stat
+import subprocess
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+PKI = Path(__file__).resolve().parents[2] / "certs" / "alliance-pki"
+
+
+def pki(*args, check=True):
+    r = subprocess.run([str(PKI), *map(str, args)], capture_output=True,
+                       text=True, timeout=60)
+    if check and r.returncode != 0:
+        raise AssertionError(f"alliance-pki {' '.join(map(str, args))} "
+                             f"exited {r.returncode}:\n{r.stdout}{r.stderr}")
+    return r
+
+
+def openssl(*args, check=True, text=True):
+    r = subprocess.run(["openssl", *map(str, args)], capture_output=True,
+                       text=text, timeout=60)
+    if check and r.returncode != 0:
+        raise AssertionError(f"openssl {' '.join(map(str, args))} exited "
+                             f"{r.returncode}:\n{r.stdout}{r.stderr}")
+    return r
+
+
+def verify(d, cert):
+    """openssl verify against the CA with the CRL checked; the result."""
+    return openssl("verify", "-no-CApath", "-no-CAstore",
+                   "-CAfile", d / "ca.crt", "-crl_check",
+                   "-CRLfile", d / "ca.crl", cert, check=False)
+
+
+def subject(cert):
+    out = openssl("x509", "-in", cert, "-noout", "-subject",
+                  "-nameopt", "RFC2253,utf8,-esc_msb").stdout.strip()
+    return out.removeprefix("subject=")
+
+
+def ext_text(cert):
+    return openssl("x509", "-in", cert, "-noout", "-text").stdout
+
+
+def mode(p):
+    return stat.S_IMODE(os.stat(p).st_mode)
+
+
+@pytest.fixture
+def ca(tmp_path):
+    d = tmp_path / "pki"
+    pki("init", "--dir", d, "--name", "Test Alliance CA")
+    return d
+
+
+def test_init_makes_ca_and_empty_crl(tmp_path):
+    d = tmp_path / "pki"
+    r = pki("init", "--dir", d, "--name", "Test Alliance CA")
+    assert "ca.crt" in r.stdout and "ca.crl" in r.stdout
+    for f in ("ca.crt", "private/ca.key", "ca.crl", "index.txt", "serial",
+              "crlnumber", "openssl.cnf"):
+        assert (d / f).exists(), f
+    assert mode(d / "private" / "ca.key") == 0o600
+
+    assert subject(d / "ca.crt") == "CN=Test Alliance CA"
+    text = ext_text(d / "ca.crt")
+    assert re.search(r"Basic Constraints: critical\s+CA:TRUE", text)
+    assert re.search(r"Key Usage: critical\s+Certificate Sign, CRL Sign", text)
+    assert "ASN1 OID: prime256v1" in text
+
+    crl = openssl("crl", "-in", d / "ca.crl", "-noout", "-text").stdout
+    assert "No Revoked Certificates" in crl
+    # The CRL is signed by the CA.
+    openssl("crl", "-in", d / "ca.crl", "-noout", "-CAfile", d / "ca.crt")
+    # Next update 30 days out by default.
+    last, nxt = crl_dates(d)
+    assert nxt - last == timedelta(days=30)
+
+    # The CA is not replaced without --force.
+    again = pki("init", "--dir", d, check=False)
+    assert again.returncode != 0
+    assert "already exists" in again.stderr
+
+
+def crl_dates(d):
+    """lastUpdate and nextUpdate of DIR/ca.crl as datetimes."""
+    out = openssl("crl", "-in", d / "ca.crl", "-noout", "-lastupdate",
+                  "-nextupdate").stdout
+    dates = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    fmt = "%b %d %H:%M:%S %Y GMT"
+    return (datetime.strptime(" ".join(dates["lastUpdate"].split()), fmt),
+            datetime.strptime(" ".join(dates["nextUpdate"].split()), fmt))
+
+
+def test_init_crl_days(tmp_path):
+    d = tmp_path / "pki"
+    pki("init", "--dir", d, "--crl-days", "3")
+    last, nxt = crl_dates(d)
+    assert nxt - last == timedelta(days=3)
+    # Later CRLs keep init's --crl-days unless told otherwise.
+    pki("crl", "--dir", d)
+    last, nxt = crl_dates(d)
+    assert nxt - last == timedelta(days=3)
+    pki("crl", "--dir", d, "--days", "10")
+    last, nxt = crl_dates(d)
+    assert nxt - last == timedelta(days=10)
+
+
+def test_node_cert_cn_is_community_and_verifies(ca):
+    r = pki("node", "--dir", ca, "--community", "badaguan")
+    crt = ca / "nodes" / "badaguan.crt"
+    key = ca / "nodes" / "badaguan.key"
+    assert str(crt) in r.stdout
+    assert subject(crt) == "CN=badaguan"          # no OU
+    assert mode(key) == 0o600
+    text = ext_text(crt)
+    assert re.search(r"Extended Key Usage:\s+TLS Web Client Authentication\n",
+                     text)
+    assert re.search(r"Basic Constraints: critical\s+CA:FALSE", text)
+    v = verify(ca, crt)
+    assert v.returncode == 0, v.stdout + v.stderr
+    # The key belongs to the certificate.
+    assert openssl("x509", "-in", crt, "-noout", "-pubkey").stdout == \
+        openssl("pkey", "-in", key, "-pubout").stdout
+    # Listed as valid.
+    listing = pki("list", "--dir", ca).stdout
+    assert re.search(r"^V\s+\S+\s+\S+\s+/CN=badaguan$", listing, re.M)
+
+
+def test_node_not_overwritten_without_force(ca):
+    pki("node", "--dir", ca, "--community", "zhongshan")
+    before = (ca / "nodes" / "zhongshan.crt").read_text()
+    r = pki("node", "--dir", ca, "--community", "zhongshan", check=False)
+    assert r.returncode != 0 and "--force" in r.stderr
+    assert (ca / "nodes" / "zhongshan.crt").read_text() == before
+    pki("node", "--dir", ca, "--community", "zhongshan", "--force")
+    assert (ca / "nodes" / "zhongshan.crt").read_text() != before
+    assert verify(ca, ca / "nodes" / "zhongshan.crt").returncode == 0
+
+
+@pytest.mark.parametrize("bad", [
+    "Badaguan", "a", "-abc", "ab_c", "ab/c", "ab c", "a" * 64, "ab=c",
+    "ab,c", "", "ab\nc", "ünï",
+])
+def test_bad_community_id_refused(ca, bad):
+    r = pki("node", "--dir", ca, "--community", bad, check=False)
+    assert r.returncode != 0
+    assert "community" in r.stderr
+    assert not (ca / "nodes").exists() or not any((ca / "nodes").iterdir())
+    assert (ca / "index.txt").read_text() == ""
+
+
+def test_hub_cert_has_sans_and_server_auth(ca):
+    pki("hub", "--dir", ca, "--name", "hub.alliance.test", "--dns",
+        "hub.alliance.test", "--dns", "localhost", "--ip", "127.0.0.1")
+    crt = ca / "hub.crt"
+    assert subject(crt) == "CN=hub.alliance.test"
+    text = ext_text(crt)
+    assert "DNS:hub.alliance.test, DNS:localhost, IP Address:127.0.0.1" in text
+    assert re.search(r"Extended Key Usage:\s+TLS Web Server Authentication\n",
+                     text)
+    assert mode(ca / "hub.key") == 0o600
+    assert verify(ca, crt).returncode == 0
+    # The host-name check a node makes.
+    ok = openssl("verify", "-no-CApath", "-no-CAstore", "-CAfile",
+                 ca / "ca.crt", "-verify_hostname", "hub.alliance.test",
+                 "-purpose", "sslserver", crt, check=False)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    bad = openssl("verify", "-no-CApath", "-no-CAstore", "-CAfile",
+                  ca / "ca.crt", "-verify_hostname", "evil.example", crt,
+                  check=False)
+    assert bad.returncode != 0
+
+
+def test_operator_cert_has_ou_district_office(ca):
+    r = pki("operator", "--dir", ca, "--name", "Li Wei")
+    crt = ca / "operators" / "li-wei.crt"
+    assert str(crt) in r.stdout
+    assert subject(crt) == "CN=Li Wei,OU=district-office"
+    assert mode(ca / "operators" / "li-wei.key") == 0o600
+    assert re.search(r"Extended Key Usage:\s+TLS Web Client Authentication\n",
+                     ext_text(crt))
+    assert verify(ca, crt).returncode == 0
+
+
+def test_operator_unicode_name(ca):
+    r = pki("operator", "--dir", ca, "--name", "王小明")
+    crt = Path(re.search(r"^wrote (\S+\.crt)", r.stdout, re.M).group(1))
+    assert crt.parent == ca / "operators"
+    assert subject(crt) == "CN=王小明,OU=district-office"
+    assert verify(ca, crt).returncode == 0
+
+
+@pytest.mark.parametrize("bad", [
+    "a/CN=root", "x=y", "a,OU=district-office", "a+b", 'a"b', "a'b",
+    "line\nbreak", "tab\there", "", " lead", "x" * 65,
+])
+def test_operator_name_injection_refused(ca, bad):
+    r = pki("operator", "--dir", ca, "--name", bad, check=False)
+    assert r.returncode != 0
+    assert "--name" in r.stderr
+    assert (ca / "index.txt").read_text() == ""
+
+
+def test_revoke_makes_verify_fail(ca):
+    pki("node", "--dir", ca, "--community", "laoshan")
+    pki("node", "--dir", ca, "--community", "shinan")
+    crt = ca / "nodes" / "laoshan.crt"
+    assert verify(ca, crt).returncode == 0
+
+    r = pki("revoke", "--dir", ca, crt, "--reason", "keyCompromise")
+    assert "ca.crl" in r.stdout
+    v = verify(ca, crt)
+    assert v.returncode != 0
+    assert "revoked" in (v.stdout + v.stderr)
+    # Others are unaffected.
+    assert verify(ca, ca / "nodes" / "shinan.crt").returncode == 0
+
+    serial = openssl("x509", "-in", crt, "-noout", "-serial").stdout \
+        .strip().removeprefix("serial=")
+    crl = openssl("crl", "-in", ca / "ca.crl", "-noout", "-text").stdout
+    assert f"Serial Number: {serial}" in crl
+    assert "Key Compromise" in crl
+    listing = pki("list", "--dir", ca).stdout
+    assert re.search(rf"^R\s+{serial}\s", listing, re.M)
+
+    # A second revocation is refused, and so is a foreign certificate.
+    assert pki("revoke", "--dir", ca, crt, check=False).returncode != 0
+    other = ca.parent / "other"
+    pki("init", "--dir", other)
+    pki("node", "--dir", other, "--community", "laoshan")
+    r = pki("revoke", "--dir", ca, other / "nodes" / "laoshan.crt",
+            check=False)
+    assert r.returncode != 0 and "not issued by this CA" in r.stderr
+
+
+def test_revoke_by_serial_and_crl_regeneration(ca):
+    pki("operator", "--dir", ca, "--name", "Zhang San")
+    crt = ca / "operators" / "zhang-san.crt"
+    serial = openssl("x509", "-in", crt, "-noout", "-serial").stdout \
+        .strip().removeprefix("serial=")
+    pki("revoke", "--dir", ca, "--serial", serial)
+    assert verify(ca, crt).returncode != 0
+    before = openssl("crl", "-in", ca / "ca.crl", "-noout", "-crlnumber") \
+        .stdout
+    r = pki("crl", "--dir", ca, "--days", "7")
+    assert "1 revoked" in r.stdout
+    after = openssl("crl", "-in", ca / "ca.crl", "-noout", "-crlnumber") \
+        .stdout
+    assert before != after
+    assert verify(ca, crt).returncode != 0
+
+
+def test_expired_cert_fails_verify(ca):
+    pki("node", "--dir", ca, "--community", "old-node",
+        "--start", "20200101000000Z", "--end", "20200201000000Z")
+    crt = ca / "nodes" / "old-node.crt"
+    v = verify(ca, crt)
+    assert v.returncode != 0
+    assert "expired" in (v.stdout + v.stderr)
+    assert re.search(r"^E\s+\S+\s+2020-02-01\s+/CN=old-node$",
+                     pki("list", "--dir", ca).stdout, re.M)
+    pki("operator", "--dir", ca, "--name", "Old Operator",
+        "--start", "20200101000000Z", "--end", "20200201000000Z")
+    assert verify(ca, ca / "operators" / "old-operator.crt").returncode != 0
+
+
+def test_bad_dates_refused(ca):
+    for args in (["--start", "2020-01-01", "--end", "20200201000000Z"],
+                 ["--start", "20200201000000Z", "--end", "20200101000000Z"],
+                 ["--start", "20200101000000Z"],
+                 ["--days", "0"], ["--days", "many"]):
+        r = pki("node", "--dir", ca, "--community", "dates", *args,
+                check=False)
+        assert r.returncode != 0, args
+    assert (ca / "index.txt").read_text() == ""
+
+
+def test_signing_key_id(tmp_path):
+    d = tmp_path / "keys"
+    d.mkdir()
+    r = pki("signing-key", "--dir", d)
+    key, pub = d / "signing.key", d / "signing.pub"
+    assert mode(key) == 0o600
+    assert "BEGIN PRIVATE KEY" in key.read_text()
+    assert "BEGIN PUBLIC KEY" in pub.read_text()
+    assert "ED25519" in openssl("pkey", "-in", key, "-noout",
+                                "-text").stdout.upper()
+
+    m = re.search(r"^key id: (\S+)$", r.stdout, re.M)
+    assert m, r.stdout
+    kid = m.group(1)
+    assert re.fullmatch(r"[0-9a-f]{16}", kid)
+
+    # Definition: first 16 hex of SHA-256 over the raw 32-byte public key
+    # (the last 32 bytes of the 44-byte SubjectPublicKeyInfo DER).
+    der = openssl("pkey", "-pubin", "-in", pub, "-outform", "DER",
+                  text=False).stdout
+    assert len(der) == 44
+    assert der[:12] == bytes.fromhex("302a300506032b6570032100")
+    assert kid == hashlib.sha256(der[12:]).hexdigest()[:16]
+
+    # key-id recomputes it; a second key is refused without --force.
+    assert pki("key-id", "--pub", pub).stdout.strip() == f"key id: {kid}"
+    assert pki("signing-key", "--dir", d, check=False).returncode != 0
+    r2 = pki("signing-key", "--dir", d, "--out", d / "next")
+    kid2 = re.search(r"^key id: (\S+)$", r2.stdout, re.M).group(1)
+    assert kid2 != kid
+
+
+def test_usage(tmp_path):
+    r = pki("help")
+    for cmd in ("init", "hub", "node", "operator", "signing-key", "revoke",
+                "crl", "list"):
+        assert re.search(rf"^  {cmd} ", r.stdout, re.M), cmd
+    assert pki("--help").returncode == 0
+    assert pki("frobnicate", check=False).returncode == 2
+    r = pki("node", "--community", "abc", check=False)
+    assert r.returncode == 2 and "--dir" in r.stderr
+    r = pki("node", "--dir", tmp_path / "nothing", "--community", "abc",
+            check=False)
+    assert r.returncode != 0 and "init" in r.stderr

@@ -1,0 +1,299 @@
+/* test_store.c: unit tests of lib/store.c, opening and migrating a store.
+ *
+ * Each test uses a fresh sqlite file in this run's mkdtemp directory and
+ * checks what store_open leaves behind: WAL, user_version, which
+ * migrations ran, and that a failed or refused open changes nothing.
+ *
+ * Parts, in order: migrations used by the tests; helpers (temp dir, one-
+ * value queries); tests; main. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "log.h"
+#include "store.h"
+
+/* ---- migrations ------------------------------------------------------- */
+
+/* Each creates a table without IF NOT EXISTS, so running one twice fails:
+ * a reopen that succeeds has run only the new ones. */
+static const struct store_migration v1[] = {
+	{ "CREATE TABLE a (id INTEGER PRIMARY KEY, x TEXT);"
+	  "INSERT INTO a (x) VALUES ('one');" },
+};
+static const struct store_migration v2[] = {
+	{ "CREATE TABLE a (id INTEGER PRIMARY KEY, x TEXT);"
+	  "INSERT INTO a (x) VALUES ('one');" },
+	{ "CREATE TABLE b (id INTEGER PRIMARY KEY,"
+	  " a_id INTEGER NOT NULL REFERENCES a(id));"
+	  "INSERT INTO a (x) VALUES ('two');" },
+};
+static const struct store_migration v2_bad[] = {
+	{ "CREATE TABLE a (id INTEGER PRIMARY KEY, x TEXT);"
+	  "INSERT INTO a (x) VALUES ('one');" },
+	{ "CREATE TABLE b (id INTEGER PRIMARY KEY);"
+	  "INSERT INTO a (x) VALUES ('two');"
+	  "INSERT INTO no_such_table VALUES (1);" },
+};
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static char tmpdir[256];
+static char path[512];        /* tmpdir/NAME.db for the current test */
+static char err[1024];
+
+static int setup_dir(void **state)
+{
+	char tmpl[] = "/tmp/test_store.XXXXXX";
+
+	(void)state;
+	if (!mkdtemp(tmpl))
+		return -1;
+	snprintf(tmpdir, sizeof(tmpdir), "%s", tmpl);
+	log_init("test_store", LOG_WARN);
+	return 0;
+}
+
+static int teardown_dir(void **state)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	char file[1024];
+
+	(void)state;
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", tmpdir, e->d_name);
+		unlink(file);
+	}
+	closedir(d);
+	return rmdir(tmpdir);
+}
+
+static void use_db(const char *name)
+{
+	snprintf(path, sizeof(path), "%s/%s.db", tmpdir, name);
+}
+
+/* query_int: the integer in the first row of constant sql. */
+static int query_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *stmt = NULL;
+	int v;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	v = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	return v;
+}
+
+/* query_text: the text in the first row of constant sql, copied to buf. */
+static const char *query_text(sqlite3 *db, const char *sql, char *buf,
+			      size_t len)
+{
+	sqlite3_stmt *stmt = NULL;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	snprintf(buf, len, "%s", (const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+	return buf;
+}
+
+static int table_exists(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *stmt = NULL;
+	int found;
+
+	assert_int_equal(sqlite3_prepare_v2(db,
+		"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+		-1, &stmt, NULL), SQLITE_OK);
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	found = sqlite3_step(stmt) == SQLITE_ROW;
+	sqlite3_finalize(stmt);
+	return found;
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void test_fresh(void **state)
+{
+	sqlite3 *db = NULL;
+	char mode[16];
+
+	(void)state;
+	use_db("fresh");
+	assert_int_equal(store_open(path, v2, 2, &db, err, sizeof(err)),
+			 ERR_OK);
+	assert_non_null(db);
+	assert_string_equal(query_text(db, "PRAGMA journal_mode", mode,
+				       sizeof(mode)), "wal");
+	assert_int_equal(query_int(db, "PRAGMA user_version"), 2);
+	assert_int_equal(query_int(db, "PRAGMA foreign_keys"), 1);
+	assert_int_equal(query_int(db, "PRAGMA synchronous"), 1); /* NORMAL */
+	assert_int_equal(query_int(db, "PRAGMA busy_timeout"), 5000);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM a"), 2);
+	/* foreign_keys is on: a dangling reference is refused. */
+	assert_int_equal(store_exec(db, "INSERT INTO b (a_id) VALUES (99)"),
+			 ERR_IO);
+	assert_int_equal(store_exec(db, "INSERT INTO b (a_id) VALUES (1)"),
+			 ERR_OK);
+	store_close(&db);
+	assert_null(db);
+	store_close(&db);             /* a no-op once closed */
+}
+
+static void test_reopen_applies_new_only(void **state)
+{
+	sqlite3 *db = NULL;
+
+	(void)state;
+	use_db("reopen");
+	assert_int_equal(store_open(path, v1, 1, &db, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(query_int(db, "PRAGMA user_version"), 1);
+	store_close(&db);
+
+	/* Same migrations again: nothing runs (a rerun would fail). */
+	assert_int_equal(store_open(path, v1, 1, &db, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM a"), 1);
+	store_close(&db);
+
+	assert_int_equal(store_open(path, v2, 2, &db, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(query_int(db, "PRAGMA user_version"), 2);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM a"), 2);
+	assert_true(table_exists(db, "b"));
+	store_close(&db);
+}
+
+static void test_failed_migration_rolls_back(void **state)
+{
+	sqlite3 *db = NULL;
+	char want[600];
+
+	(void)state;
+	use_db("failed");
+	assert_int_equal(store_open(path, v1, 1, &db, err, sizeof(err)),
+			 ERR_OK);
+	store_close(&db);
+
+	assert_int_equal(store_open(path, v2_bad, 2, &db, err, sizeof(err)),
+			 ERR_IO);
+	assert_null(db);
+	snprintf(want, sizeof(want), "%s: migration 2 ", path);
+	if (strncmp(err, want, strlen(want)) != 0)
+		fail_msg("got \"%s\", want a start \"%s\"", err, want);
+	assert_non_null(strstr(err, "no_such_table"));
+
+	/* Nothing of migration 2 stayed. */
+	assert_int_equal(store_open(path, v1, 1, &db, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(query_int(db, "PRAGMA user_version"), 1);
+	assert_false(table_exists(db, "b"));
+	assert_int_equal(query_int(db, "SELECT count(*) FROM a"), 1);
+	store_close(&db);
+
+	/* A failing first migration on a fresh file leaves version 0. */
+	use_db("failed-fresh");
+	assert_int_equal(store_open(path, v2_bad + 1, 1, &db, err,
+				    sizeof(err)), ERR_IO);
+	assert_non_null(strstr(err, "migration 1 "));
+	assert_int_equal(store_open(path, NULL, 0, &db, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(query_int(db, "PRAGMA user_version"), 0);
+	assert_false(table_exists(db, "b"));
+	store_close(&db);
+}
+
+static void test_newer_refused(void **state)
+{
+	sqlite3 *db = NULL;
+	char want[700];
+
+	(void)state;
+	use_db("newer");
+	assert_int_equal(store_open(path, v2, 2, &db, err, sizeof(err)),
+			 ERR_OK);
+	store_close(&db);
+
+	assert_int_equal(store_open(path, v1, 1, &db, err, sizeof(err)),
+			 ERR_IO);
+	assert_null(db);
+	snprintf(want, sizeof(want), "%s: schema version 2 is newer than "
+		 "this program (1)", path);
+	assert_string_equal(err, want);
+
+	/* Refused untouched: the newer program still opens it. */
+	assert_int_equal(store_open(path, v2, 2, &db, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(query_int(db, "PRAGMA user_version"), 2);
+	store_close(&db);
+}
+
+static void test_not_a_database(void **state)
+{
+	sqlite3 *db = NULL;
+	FILE *f;
+
+	(void)state;
+	use_db("garbage");
+	f = fopen(path, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 200; i++)
+		fputs("this is not sqlite\n", f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(store_open(path, v1, 1, &db, err, sizeof(err)),
+			 ERR_IO);
+	assert_null(db);
+	assert_non_null(strstr(err, path));
+
+	/* A directory that does not exist. */
+	snprintf(path, sizeof(path), "%s/no/such/dir.db", tmpdir);
+	assert_int_equal(store_open(path, v1, 1, &db, err, sizeof(err)),
+			 ERR_IO);
+	assert_null(db);
+	assert_non_null(strstr(err, "cannot open"));
+}
+
+static void test_memory(void **state)
+{
+	sqlite3 *db = NULL;
+
+	(void)state;
+	assert_int_equal(store_open(":memory:", v2, 2, &db, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(query_int(db, "PRAGMA user_version"), 2);
+	store_close(&db);
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fresh),
+		cmocka_unit_test(test_reopen_applies_new_only),
+		cmocka_unit_test(test_failed_migration_rolls_back),
+		cmocka_unit_test(test_newer_refused),
+		cmocka_unit_test(test_not_a_database),
+		cmocka_unit_test(test_memory),
+	};
+
+	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}

@@ -15,7 +15,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	   -D_GNU_SOURCE -DALLIANCE_VERSION='"$(VERSION)"' \
-	   -Ilib -I$(GEN) $(shell pkg-config --cflags $(PKGS))
+	   -iquote lib -iquote $(GEN) $(shell pkg-config --cflags $(PKGS))
 LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lssl -lcrypto -lpthread
 ifeq ($(SAN),1)
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \

@@ -1,0 +1,242 @@
+/* api.c: the alliance port's HTTP side: who may ask, and the operator API.
+ *
+ * The alliance port is mutual TLS only. Node certificates may open the sync
+ * websocket and nothing else (403 here); operator certificates
+ * (OU=district-office) may use everything below and never sync. Parts: the
+ * lws callback (TLS hooks, access filter, request intake); routes;
+ * communities; metrics. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "err.h"
+#include "hub.h"
+#include "log.h"
+#include "text.h"
+
+/* ---- communities --------------------------------------------------------- */
+
+/* community_json: a community as the API shows it (new reference). */
+static json_t *community_json(const struct community *c)
+{
+	char enrolled[CLOCK_RFC3339_LEN], seen[CLOCK_RFC3339_LEN];
+	int connected = c->session && c->session->state == SESSION_ACTIVE;
+
+	return json_pack(
+		"{s:s, s:s, s:s, s:b, s:o, s:I, s:I, s:s}",
+		"id", c->id,
+		"name", c->name,
+		"enrolled", clock_rfc3339(c->enrolled, enrolled, sizeof(enrolled)),
+		"connected", connected,
+		"last_seen", c->last_seen
+			? json_string(clock_rfc3339(c->last_seen, seen, sizeof(seen)))
+			: json_null(),
+		"up_cursor", (json_int_t)c->up_cursor,
+		"down_cursor", (json_int_t)c->down_cursor,
+		"epoch", c->epoch);
+}
+
+static void community_item(struct community *c, void *arg)
+{
+	json_array_append_new(arg, community_json(c));
+}
+
+static void communities_list(struct hub *hub, struct lws *wsi,
+			     struct hub_http *h)
+{
+	json_t *items = json_array();
+
+	registry_each(hub, community_item, items);
+	http_reply_json(wsi, &h->ex, 200,
+			json_pack("{s:o, s:i}", "items", items,
+				  "total", (int)hub->n_communities));
+}
+
+static void communities_add(struct hub *hub, struct lws *wsi,
+			    struct hub_http *h)
+{
+	json_t *body = http_parse_json(wsi, &h->ex);
+	const char *id, *name;
+	struct community *c;
+
+	if (!body)
+		return;
+	id = json_string_value(json_object_get(body, "id"));
+	name = json_string_value(json_object_get(body, "name"));
+	if (!id || !text_community_valid(id)) {
+		http_reply_error(wsi, &h->ex, 422, "invalid",
+				 "id: must match [a-z0-9][a-z0-9-]{1,62}");
+		goto out;
+	}
+	if (!name)
+		name = id;
+	if (!*name || strlen(name) > LIMIT_NAME) {
+		http_reply_error(wsi, &h->ex, 422, "invalid",
+				 "name: 1 to %d bytes of text", LIMIT_NAME);
+		goto out;
+	}
+	if (registry_find(hub, id)) {
+		http_reply_error(wsi, &h->ex, 409, "exists",
+				 "community %s is already registered", id);
+		goto out;
+	}
+	if (registry_add(hub, id, name) != ERR_OK) {
+		http_reply_error(wsi, &h->ex, 500, "store",
+				 "could not store the community");
+		goto out;
+	}
+	log_info("registry: operator %s added community %s (%s)",
+		 h->peer.name, id, name);
+	c = registry_find(hub, id);
+	http_reply_json(wsi, &h->ex, 201, community_json(c));
+out:
+	json_decref(body);
+}
+
+static void communities_remove(struct hub *hub, struct lws *wsi,
+			       struct hub_http *h, const char *id)
+{
+	int rc;
+
+	if (!text_community_valid(id)) {
+		http_reply_error(wsi, &h->ex, 404, "not_found",
+				 "no community '%.70s'", id);
+		return;
+	}
+	rc = registry_remove(hub, id);
+	if (rc == ERR_NOTFOUND) {
+		http_reply_error(wsi, &h->ex, 404, "not_found",
+				 "no community %s", id);
+		return;
+	}
+	if (rc != ERR_OK) {
+		http_reply_error(wsi, &h->ex, 500, "store",
+				 "could not remove the community");
+		return;
+	}
+	log_info("registry: operator %s removed community %s", h->peer.name,
+		 id);
+	http_reply(wsi, &h->ex, 204, "application/json", NULL, 0);
+}
+
+/* ---- routes ---------------------------------------------------------- */
+
+#define COMMUNITIES "/api/v1/communities"
+
+void api_route(struct hub *hub, struct lws *wsi, struct hub_http *h)
+{
+	const char *path = h->ex.path;
+	enum http_method m = h->ex.method;
+
+	if (strcmp(path, COMMUNITIES) == 0) {
+		if (m == HTTP_GET)
+			communities_list(hub, wsi, h);
+		else if (m == HTTP_POST)
+			communities_add(hub, wsi, h);
+		else
+			http_reply_error(wsi, &h->ex, 405, "method",
+					 "use GET or POST on %s", path);
+	} else if (strncmp(path, COMMUNITIES "/", sizeof(COMMUNITIES)) == 0) {
+		if (m == HTTP_DELETE)
+			communities_remove(hub, wsi, h,
+					   path + sizeof(COMMUNITIES));
+		else
+			http_reply_error(wsi, &h->ex, 405, "method",
+					 "use DELETE on %s", path);
+	} else if (strcmp(path, "/metrics") == 0 && m == HTTP_GET) {
+		size_t len = 0;
+		char *text = metrics_render(hub, &len);
+
+		if (text)
+			http_reply(wsi, &h->ex, 200,
+				   "text/plain; version=0.0.4", text, len);
+		else
+			http_reply_error(wsi, &h->ex, 500, "internal",
+					 "could not render metrics");
+	} else {
+		http_reply_error(wsi, &h->ex, 404, "not_found",
+				 "no such endpoint: %s", path);
+	}
+}
+
+/* ---- the lws callback ------------------------------------------------------ */
+
+/* filter: enforce certificate roles on every request of the alliance port.
+ * Returns 0 to go on, 1 after refusing with 403. */
+static int filter(struct hub *hub, struct lws *wsi, const char *uri)
+{
+	struct ident peer;
+	char why[160];
+	int sync = strcmp(uri, "/v1/sync") == 0;
+
+	/* the API answers its own 403 with a JSON body (callback_alliance_http) */
+	if (!strncmp(uri, "/api/", 5) || !strcmp(uri, "/metrics"))
+		return 0;
+	if (tls_peer(wsi, &peer, why, sizeof(why)) != ERR_OK) {
+		refuse(hub, REFUSE_ROLE, "api: refused %s: %s", uri, why);
+		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
+		return 1;
+	}
+	if (sync ? peer.role != IDENT_NODE : peer.role != IDENT_OPERATOR) {
+		refuse(hub, REFUSE_ROLE, "api: refused %s certificate '%s' on "
+		       "%s: %s", ident_role_name(peer.role), peer.name, uri,
+		       sync ? "only node certificates sync"
+			    : "only operator certificates use the API");
+		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
+		return 1;
+	}
+	return 0;
+}
+
+int callback_alliance_http(struct lws *wsi, enum lws_callback_reasons reason,
+			   void *user, void *in, size_t len)
+{
+	struct hub *hub = hub_from_wsi(wsi);
+	struct hub_http *h = user;
+	char why[160];
+
+	switch (reason) {
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+		return tls_load_verify(hub, user);
+	case LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION:
+		return tls_verify_client(hub, user, (int)len);
+	case LWS_CALLBACK_SSL_INFO:
+		tls_info(hub, wsi, in);
+		return 0;
+	case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
+		return filter(hub, wsi, in);
+	case LWS_CALLBACK_HTTP:
+		if (http_begin(wsi, &h->ex, in, LIMIT_HTTP_BODY) != ERR_OK)
+			return 0;
+		if (tls_peer(wsi, &h->peer, why, sizeof(why)) != ERR_OK ||
+		    h->peer.role != IDENT_OPERATOR) {
+			refuse(hub, REFUSE_ROLE, "api: refused %s certificate "
+			       "'%s' on %s: only operator certificates use "
+			       "the API", ident_role_name(h->peer.role),
+			       h->peer.name, h->ex.path);
+			http_reply_error(wsi, &h->ex, 403, "forbidden",
+					 "an operator certificate is required; "
+					 "node certificates only sync");
+			return 0;
+		}
+		if (h->ex.method == HTTP_POST || h->ex.method == HTTP_PUT ||
+		    h->ex.method == HTTP_PATCH)
+			return 0;       /* the body follows */
+		api_route(hub, wsi, h);
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY:
+		http_body(&h->ex, in, len);
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (!h->ex.replying)
+			api_route(hub, wsi, h);
+		return 0;
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return http_writeable(wsi, &h->ex);
+	case LWS_CALLBACK_CLOSED_HTTP:
+		http_end(&h->ex);
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}

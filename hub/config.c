@@ -1,0 +1,63 @@
+/* config.c: alliance-hub's configuration keys, as one table.
+ *
+ * The table loads the INI file, fills defaults and prints --help; see
+ * deploy/examples/hub.conf for a commented example. */
+#include <stddef.h>
+
+#include "hub.h"
+
+static const char *check_frame(const void *field)
+{
+	unsigned v = *(const unsigned *)field;
+
+	return v < 1024 || v > 64u * 1024 * 1024
+		? "must be between 1024 and 67108864 bytes" : NULL;
+}
+
+static const char *check_nonzero(const void *field)
+{
+	return *(const unsigned *)field == 0 ? "must be at least 1" : NULL;
+}
+
+#define F(x) offsetof(struct hub_config, x)
+
+const struct config_key hub_config_keys[] = {
+	{ "alliance", "address", CONFIG_STRING, "0.0.0.0", F(alliance_address), 0,
+	  NULL, "listen address of the mutual-TLS port (nodes, operators)" },
+	{ "alliance", "port", CONFIG_PORT, "7443", F(alliance_port), 0, NULL,
+	  "mutual-TLS port" },
+	{ "alliance", "cert", CONFIG_PATH, NULL, F(alliance_cert), 1, NULL,
+	  "the hub's certificate (PEM, SAN = its names)" },
+	{ "alliance", "key", CONFIG_PATH, NULL, F(alliance_key), 1, NULL,
+	  "the hub's private key" },
+	{ "alliance", "ca", CONFIG_PATH, NULL, F(alliance_ca), 1, NULL,
+	  "the alliance CA certificate" },
+	{ "alliance", "crl", CONFIG_PATH, NULL, F(alliance_crl), 1, NULL,
+	  "the alliance CA's revocation list (PEM)" },
+	{ "public", "address", CONFIG_STRING, "0.0.0.0", F(public_address), 0,
+	  NULL, "listen address of the public port (residents)" },
+	{ "public", "port", CONFIG_PORT, "8080", F(public_port), 0, NULL,
+	  "public port" },
+	{ "public", "cert", CONFIG_PATH, NULL, F(public_cert), 0, NULL,
+	  "public certificate: HTTPS when set, else plain HTTP for a proxy" },
+	{ "public", "key", CONFIG_PATH, NULL, F(public_key), 0, NULL,
+	  "key of the public certificate" },
+	{ "store", "path", CONFIG_PATH, "hub.db", F(store_path), 0, NULL,
+	  "the hub's sqlite store" },
+	{ "web", "root", CONFIG_PATH, NULL, F(web_root), 0, NULL,
+	  "directory of the static pages" },
+	{ "log", "level", CONFIG_LEVEL, "info", F(log_level), 0, NULL,
+	  "error, warn, info or debug" },
+	{ "limits", "max_frame", CONFIG_UINT, "1048576", F(max_frame), 0,
+	  check_frame, "largest websocket message in bytes (bigger: 1009)" },
+	{ "limits", "sessions_per_minute", CONFIG_UINT, "12",
+	  F(sessions_per_minute), 0, check_nonzero,
+	  "new sessions one community may open per minute" },
+	{ "limits", "ping_s", CONFIG_UINT, "20", F(ping_s), 0, check_nonzero,
+	  "ping a silent node after this many seconds" },
+	{ "limits", "drop_s", CONFIG_UINT, "60", F(drop_s), 0, check_nonzero,
+	  "drop a node silent for this many seconds" },
+};
+
+const size_t hub_config_n_keys =
+	sizeof(hub_config_keys) / sizeof(hub_config_keys[0]);

@@ -1,0 +1,79 @@
+/* hello.c: the session handshake: a node's Hello, the hub's Welcome.
+ *
+ * The hub checks the Hello against the certificate (never trusting the
+ * community it names), notes the node's store epoch and its cursor of the
+ * hub's stream, and answers with its own cursor of the node's stream. */
+#include <string.h>
+
+#include "err.h"
+#include "hub.h"
+#include "log.h"
+#include "text.h"
+
+/* welcome: answer an accepted Hello. */
+static void welcome(struct session *s)
+{
+	Frame frame = ALLIANCE__V1__FRAME__INIT;
+	Alliance__V1__Welcome w = ALLIANCE__V1__WELCOME__INIT;
+	struct community *c = s->community;
+
+	w.up_cursor = c->up_cursor;
+	w.own_version = 0;      /* the hub holds none of the node's records yet */
+	w.heartbeat_s = s->hub->cfg.ping_s;
+	w.batch_max = LIMIT_BATCH;
+	w.window = LIMIT_WINDOW;
+	w.hub_version = (char *)ALLIANCE_VERSION;
+	frame.body_case = ALLIANCE__V1__FRAME__BODY_WELCOME;
+	frame.welcome = &w;
+	session_send(s, &frame);
+}
+
+int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
+{
+	struct community *c = s->community;
+
+	if (hello->protocol_version != WIRE_PROTOCOL_VERSION) {
+		session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_PROTOCOL,
+			      ALLIANCE__V1__ERROR_CODE__ERROR_BAD_VERSION,
+			      "protocol version %u is not spoken here (%d is)",
+			      hello->protocol_version, WIRE_PROTOCOL_VERSION);
+		return ERR_INVALID;
+	}
+	if (strcmp(hello->community, s->peer.name) != 0) {
+		session_close(s, REFUSE_WRONG_COMMUNITY,
+			      WIRE_CLOSE_WRONG_COMMUNITY,
+			      ALLIANCE__V1__ERROR_CODE__ERROR_WRONG_COMMUNITY,
+			      "Hello names community '%s' but the certificate "
+			      "is %s", hello->community, s->peer.name);
+		return ERR_DENIED;
+	}
+	if (!text_record_id_valid(hello->store_epoch) ||
+	    strlen(hello->store_epoch) >= sizeof(c->epoch)) {
+		session_close(s, REFUSE_BAD_FRAME, WIRE_CLOSE_BAD_FRAME,
+			      ALLIANCE__V1__ERROR_CODE__ERROR_BAD_FRAME,
+			      "hello.store_epoch is not a valid epoch id");
+		return ERR_INVALID;
+	}
+	if (strcmp(c->epoch, hello->store_epoch) != 0) {
+		if (c->epoch[0])
+			log_warn("session %s: node store has a new epoch %s "
+				 "(was %s): its stream starts over", c->id,
+				 hello->store_epoch, c->epoch);
+		memcpy(c->epoch, hello->store_epoch,
+		       strlen(hello->store_epoch) + 1);
+		c->up_cursor = 0;
+	}
+	c->down_cursor = hello->down_cursor;
+	c->last_seen = hub_now();
+	hub_store_save_link(s->hub, c);
+
+	lws_sul_cancel(&s->hello_timer);
+	s->state = SESSION_ACTIVE;
+	s->welcomed = 1;
+	s->hub->n_sessions++;
+	welcome(s);
+	log_info("session %s: established (node %s, epoch %s, down cursor "
+		 "%llu)", c->id, hello->software_version, c->epoch,
+		 (unsigned long long)c->down_cursor);
+	return ERR_OK;
+}

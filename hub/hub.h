@@ -1,0 +1,233 @@
+/* hub.h: alliance-hub's one internal header.
+ *
+ * Sections: configuration; the community registry and its sessions; the
+ * daemon; store; TLS; sessions and the frames they handle; HTTP (operator
+ * API on the alliance port, public port); metrics. Everything here runs on
+ * the lws service thread. */
+#ifndef ALLIANCE_HUB_H
+#define ALLIANCE_HUB_H
+
+#include <libwebsockets.h>
+#include <openssl/ssl.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "http.h"
+#include "ident.h"
+#include "limits.h"
+#include "wire.h"
+
+/* ==== configuration ===================================================== */
+
+struct hub_config {
+	char *alliance_address;     /* listen address of the mutual-TLS port */
+	int alliance_port;
+	char *alliance_cert;        /* the hub's certificate and key */
+	char *alliance_key;
+	char *alliance_ca;          /* the alliance CA */
+	char *alliance_crl;         /* its CRL, required */
+	char *public_address;
+	int public_port;
+	char *public_cert;          /* HTTPS on the public port when set */
+	char *public_key;
+	char *store_path;
+	char *web_root;             /* static pages; NULL: none served */
+	int log_level;
+	unsigned max_frame;         /* bytes; 1009 beyond */
+	unsigned sessions_per_minute; /* per certificate, then 4429 */
+	unsigned ping_s;            /* ping a silent node after this */
+	unsigned drop_s;            /* and drop it after this */
+};
+
+extern const struct config_key hub_config_keys[];
+extern const size_t hub_config_n_keys;
+
+/* ==== registry and sessions ============================================== */
+
+struct session;
+
+/* A registered community, kept in memory and in the store. */
+struct community {
+	char id[LIMIT_COMMUNITY_ID + 1];
+	char name[LIMIT_NAME + 1];
+	int64_t enrolled;           /* unix seconds */
+	int64_t last_seen;          /* last frame from its node; 0: never */
+	uint64_t up_cursor;         /* last node-stream seq the hub committed */
+	uint64_t down_cursor;       /* last hub-stream seq the node acked */
+	char epoch[40];             /* the node store's epoch, from Hello */
+	struct session *session;    /* the live session, or NULL */
+	time_t flood_start;         /* window of new-session counting */
+	unsigned flood_count;       /* sessions opened in that window */
+	struct community *next;     /* hash chain */
+};
+
+#define HUB_COMMUNITY_BUCKETS 1024
+
+enum session_state {
+	SESSION_AWAIT_HELLO,        /* upgraded, no Hello yet */
+	SESSION_ACTIVE,             /* Welcome sent */
+	SESSION_CLOSING,            /* a close is pending */
+};
+
+/* Frames queued for one session, written one per WRITEABLE. */
+struct outframe {
+	uint8_t *buf;               /* LWS_PRE headroom, then len bytes */
+	size_t len;
+	struct outframe *next;
+};
+
+/* Per-session data of the alliance.v1 protocol (lws allocates and frees). */
+struct session {
+	struct lws *wsi;
+	struct hub *hub;
+	struct ident peer;          /* from the certificate, never a message */
+	struct community *community;/* NULL until registered-check passed */
+	enum session_state state;
+	lws_sorted_usec_list_t hello_timer;
+	uint8_t *rx;                /* message being received; NULL between */
+	size_t rx_len;
+	size_t rx_cap;
+	struct outframe *out_head;  /* send queue */
+	struct outframe *out_tail;
+	unsigned out_count;
+	int welcomed;               /* counted in hub->n_sessions */
+	int close_code;             /* when CLOSING: code and reason to send */
+	char close_reason[120];
+};
+
+/* ==== metrics ============================================================== */
+
+enum refusal {
+	REFUSE_TLS,                 /* handshake failed: no/foreign/expired cert */
+	REFUSE_ROLE,                /* certificate role not allowed there */
+	REFUSE_NOT_REGISTERED,
+	REFUSE_WRONG_COMMUNITY,
+	REFUSE_HELLO_TIMEOUT,
+	REFUSE_BAD_FRAME,
+	REFUSE_TOO_LARGE,
+	REFUSE_TEXT_FRAME,
+	REFUSE_PROTOCOL,
+	REFUSE_FLOOD,
+	REFUSE_REVOKED,
+	REFUSE_REPLACED,
+	REFUSE_SLOW,
+	REFUSE_COUNT
+};
+
+struct hub_metrics {
+	uint64_t frames_in, frames_out;
+	uint64_t bytes_in, bytes_out;
+	uint64_t sessions_opened;
+	uint64_t refusals[REFUSE_COUNT];
+	int64_t crl_next_update;    /* unix seconds; 0 when none */
+};
+
+/* ==== the daemon =========================================================== */
+
+struct hub {
+	struct hub_config cfg;
+	const char *config_path;
+	sqlite3 *db;
+	struct lws_context *lws;
+	struct lws_vhost *alliance_vhost;
+	struct lws_vhost *public_vhost;
+	SSL_CTX *alliance_ssl;      /* saved when lws loads verify certs */
+	X509_CRL *crl;              /* the CRL in force (owned) */
+	lws_sorted_usec_list_t crl_timer; /* re-checks the CRL's next update */
+	lws_retry_bo_t keepalive;
+	struct community *communities[HUB_COMMUNITY_BUCKETS];
+	unsigned n_communities;
+	unsigned n_sessions;        /* active (Welcome sent) */
+	struct hub_metrics metrics;
+	int64_t started;
+};
+
+/* ==== store (store.c) ====================================================== */
+
+int hub_store_open(struct hub *hub, char *err, size_t errlen);
+/* hub_store_load_registry: fill hub->communities from the store. */
+int hub_store_load_registry(struct hub *hub);
+int hub_store_add_community(struct hub *hub, const struct community *c);
+int hub_store_remove_community(struct hub *hub, const char *id);
+/* hub_store_save_link: persist a community's cursors, epoch, last_seen. */
+int hub_store_save_link(struct hub *hub, const struct community *c);
+
+/* ==== registry (registry.c) =============================================== */
+
+struct community *registry_find(struct hub *hub, const char *id);
+/* registry_insert: put a copy of c into memory only (loading the store). */
+int registry_insert(struct hub *hub, const struct community *c);
+/* registry_add: add a new community (store and memory). ERR_INVALID when
+ * it exists already. */
+int registry_add(struct hub *hub, const char *id, const char *name);
+/* registry_remove: remove it, closing its session. ERR_NOTFOUND if none. */
+int registry_remove(struct hub *hub, const char *id);
+/* registry_each: call fn for every community in id order. */
+void registry_each(struct hub *hub,
+		   void (*fn)(struct community *c, void *arg), void *arg);
+void registry_free(struct hub *hub);
+
+/* ==== TLS (tls.c) ========================================================== */
+
+/* tls_load_verify: called at LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_
+ * CERTS with the alliance port's SSL_CTX: loads the CRL and turns on CRL
+ * checking. Returns 0, or 1 to make lws fail (no usable CRL). */
+int tls_load_verify(struct hub *hub, SSL_CTX *ctx);
+/* tls_verify_client: the verify decision for one certificate of the chain;
+ * logs why one is refused. Returns what lws wants: 0 accept, 1 refuse. */
+int tls_verify_client(struct hub *hub, X509_STORE_CTX *store, int preverify);
+/* tls_info: log a TLS alert sent to a client (why its handshake failed). */
+void tls_info(struct hub *hub, struct lws *wsi, const struct lws_ssl_info *si);
+/* tls_peer: read the verified peer identity of wsi. Returns ERR_OK or
+ * ERR_DENIED with a reason. */
+int tls_peer(struct lws *wsi, struct ident *id, char *why, size_t whylen);
+/* tls_reload: re-read the hub's certificate, the CA and the CRL into the
+ * running SSL_CTX, and close sessions whose certificate is now revoked. */
+int tls_reload(struct hub *hub);
+/* tls_revoked: whether a certificate serial (hex) is on the CRL in force. */
+int tls_revoked(struct hub *hub, const char *serial_hex);
+
+/* ==== sessions (session.c, hello.c) ====================================== */
+
+extern const struct lws_protocols hub_sync_protocol;
+
+int callback_sync(struct lws *wsi, enum lws_callback_reasons reason,
+		  void *user, void *in, size_t len);
+/* session_send: queue an encoded frame; closes a slow consumer. */
+int session_send(struct session *s, const Frame *frame);
+/* session_close: send an Error first when err_code is set, then close with
+ * code and reason (printf-style), counting the refusal. */
+void session_close(struct session *s, enum refusal why, int code,
+		   int err_code, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* handle_hello: the handshake (hello.c). */
+int handle_hello(struct session *s, const Alliance__V1__Hello *hello);
+
+/* ==== HTTP (api.c, public.c, metrics.c) ================================== */
+
+/* Per-session data of HTTP connections on both ports. */
+struct hub_http {
+	struct http_exchange ex;
+	struct ident peer;          /* alliance port: the client certificate */
+};
+
+int callback_alliance_http(struct lws *wsi, enum lws_callback_reasons reason,
+			   void *user, void *in, size_t len);
+int callback_public_http(struct lws *wsi, enum lws_callback_reasons reason,
+			 void *user, void *in, size_t len);
+/* api_route: dispatch an operator API request (api.c). */
+void api_route(struct hub *hub, struct lws *wsi, struct hub_http *h);
+/* metrics_render: Prometheus text into a new string (caller frees). */
+char *metrics_render(struct hub *hub, size_t *len);
+const char *refusal_name(enum refusal r);
+/* refuse: count a refusal and log it naming the peer. */
+void refuse(struct hub *hub, enum refusal r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* hub_from_wsi: the daemon state behind any wsi. */
+struct hub *hub_from_wsi(struct lws *wsi);
+int64_t hub_now(void);
+
+#endif

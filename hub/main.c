@@ -1,0 +1,242 @@
+/* main.c: alliance-hub's entry: arguments, configuration, the lws context
+ * with its two ports, signals, and the service loop.
+ *
+ * SIGTERM/SIGINT stop cleanly; SIGHUP re-reads the configuration, the
+ * certificates and the CRL without dropping healthy sessions. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "err.h"
+#include "hub.h"
+#include "log.h"
+#include "store.h"
+
+static volatile sig_atomic_t stop_requested, reload_requested;
+static struct lws_context *signal_context;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
+	if (signal_context)
+		lws_cancel_service(signal_context);
+}
+
+struct hub *hub_from_wsi(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+int64_t hub_now(void)
+{
+	return clock_now();
+}
+
+static const struct lws_protocols alliance_protocols[] = {
+	{ "http", callback_alliance_http, sizeof(struct hub_http), 0, 0,
+	  NULL, 0 },
+	{ WIRE_SUBPROTOCOL, callback_sync, sizeof(struct session), 4096, 0,
+	  NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static const struct lws_protocols public_protocols[] = {
+	{ "http", callback_public_http, sizeof(struct hub_http), 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: alliance-hub -c FILE\n"
+		"       alliance-hub --help | --version\n\n"
+		"The district hub of an alliance: node sessions over mutual "
+		"TLS, the merged catalog, bulletins.\n\nConfiguration keys:\n");
+	config_print_help(hub_config_keys, hub_config_n_keys, f);
+}
+
+/* create_vhosts: the alliance port (mutual TLS, CRL) and the public port. */
+static int create_vhosts(struct hub *hub)
+{
+	struct lws_context_creation_info info;
+
+	memset(&info, 0, sizeof(info));
+	info.vhost_name = "alliance";
+	info.iface = hub->cfg.alliance_address;
+	info.port = hub->cfg.alliance_port;
+	info.protocols = alliance_protocols;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+		       LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT;
+	info.ssl_cert_filepath = hub->cfg.alliance_cert;
+	info.ssl_private_key_filepath = hub->cfg.alliance_key;
+	info.ssl_ca_filepath = hub->cfg.alliance_ca;
+	info.ssl_info_event_mask = SSL_CB_ALERT;
+	info.ssl_options_set = SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+	info.alpn = "http/1.1";
+	info.retry_and_idle_policy = &hub->keepalive;
+	info.user = hub;
+	hub->alliance_vhost = lws_create_vhost(hub->lws, &info);
+	if (!hub->alliance_vhost) {
+		log_error("cannot open the alliance port %s:%d (in use? "
+			  "certificate, key, CA or CRL unusable?)",
+			  hub->cfg.alliance_address, hub->cfg.alliance_port);
+		return ERR_IO;
+	}
+
+	memset(&info, 0, sizeof(info));
+	info.vhost_name = "public";
+	info.iface = hub->cfg.public_address;
+	info.port = hub->cfg.public_port;
+	info.protocols = public_protocols;
+	info.user = hub;
+	if (hub->cfg.public_cert && hub->cfg.public_key) {
+		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = hub->cfg.public_cert;
+		info.ssl_private_key_filepath = hub->cfg.public_key;
+		info.alpn = "http/1.1";
+	}
+	hub->public_vhost = lws_create_vhost(hub->lws, &info);
+	if (!hub->public_vhost) {
+		log_error("cannot open the public port %s:%d",
+			  hub->cfg.public_address, hub->cfg.public_port);
+		return ERR_IO;
+	}
+	return ERR_OK;
+}
+
+/* adopt: take field from fresh into the running config (pointer swap, so
+ * config_free of fresh frees the old value). */
+#define ADOPT(field) do { \
+	__typeof__(hub->cfg.field) t_ = hub->cfg.field; \
+	hub->cfg.field = fresh.field; fresh.field = t_; } while (0)
+
+/* reload: SIGHUP. Ports and addresses need a restart; the rest applies. */
+static void reload(struct hub *hub)
+{
+	struct hub_config fresh;
+	char err[512];
+
+	memset(&fresh, 0, sizeof(fresh));
+	if (config_load(hub->config_path, hub_config_keys, hub_config_n_keys,
+			&fresh, err, sizeof(err)) != ERR_OK) {
+		log_error("reload: %s; keeping the running configuration", err);
+		config_free(hub_config_keys, hub_config_n_keys, &fresh);
+		return;
+	}
+	if (fresh.alliance_port != hub->cfg.alliance_port ||
+	    fresh.public_port != hub->cfg.public_port ||
+	    strcmp(fresh.alliance_address, hub->cfg.alliance_address) ||
+	    strcmp(fresh.public_address, hub->cfg.public_address) ||
+	    strcmp(fresh.store_path, hub->cfg.store_path))
+		log_warn("reload: addresses, ports and the store path change "
+			 "only on restart");
+	ADOPT(alliance_cert);
+	ADOPT(alliance_key);
+	ADOPT(alliance_ca);
+	ADOPT(alliance_crl);
+	ADOPT(log_level);
+	ADOPT(max_frame);
+	ADOPT(sessions_per_minute);
+	config_free(hub_config_keys, hub_config_n_keys, &fresh);
+	log_init("alliance-hub", (enum log_level)hub->cfg.log_level);
+	log_info("reload: configuration re-read from %s", hub->config_path);
+	tls_reload(hub);
+}
+
+static int run(struct hub *hub)
+{
+	struct lws_context_creation_info info;
+	char err[512];
+	int rc = 1;
+
+	if (hub_store_open(hub, err, sizeof(err)) != ERR_OK) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (hub_store_load_registry(hub) != ERR_OK)
+		goto out;
+	hub->keepalive.secs_since_valid_ping = (uint16_t)hub->cfg.ping_s;
+	hub->keepalive.secs_since_valid_hangup = (uint16_t)hub->cfg.drop_s;
+
+	memset(&info, 0, sizeof(info));
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+		       LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	info.user = hub;
+	hub->lws = lws_create_context(&info);
+	if (!hub->lws) {
+		log_error("cannot create the lws context");
+		goto out;
+	}
+	if (create_vhosts(hub) != ERR_OK)
+		goto out;
+	signal_context = hub->lws;
+	log_info("alliance-hub %s: alliance port %s:%d, public port %s:%d (%s), "
+		 "%u communities", ALLIANCE_VERSION, hub->cfg.alliance_address,
+		 hub->cfg.alliance_port, hub->cfg.public_address,
+		 hub->cfg.public_port, hub->cfg.public_cert ? "https" : "http",
+		 hub->n_communities);
+	while (!stop_requested) {
+		if (lws_service(hub->lws, 0) < 0)
+			break;
+		if (reload_requested) {
+			reload_requested = 0;
+			reload(hub);
+		}
+	}
+	log_info("shutting down");
+	rc = 0;
+out:
+	signal_context = NULL;
+	if (hub->lws)
+		lws_context_destroy(hub->lws);
+	hub->lws = NULL;
+	X509_CRL_free(hub->crl);
+	registry_free(hub);
+	store_close(&hub->db);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static struct hub hub;
+	struct sigaction sa;
+	char err[512];
+	int rc;
+
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("alliance-hub %s\n", ALLIANCE_VERSION);
+		return 0;
+	}
+	if (argc != 3 || strcmp(argv[1], "-c") != 0) {
+		usage(stderr);
+		return 2;
+	}
+	hub.config_path = argv[2];
+	if (config_load(hub.config_path, hub_config_keys, hub_config_n_keys,
+			&hub.cfg, err, sizeof(err)) != ERR_OK) {
+		fprintf(stderr, "alliance-hub: %s\n", err);
+		config_free(hub_config_keys, hub_config_n_keys, &hub.cfg);
+		return 2;
+	}
+	log_init("alliance-hub", (enum log_level)hub.cfg.log_level);
+	hub.started = clock_now();
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = run(&hub);
+	config_free(hub_config_keys, hub_config_n_keys, &hub.cfg);
+	return rc;
+}

@@ -1,0 +1,99 @@
+/* metrics.c: counters and the Prometheus text of GET /metrics; refusals.
+ *
+ * Every refusal (a TLS handshake, a role, a bad frame...) is counted by
+ * reason and logged with the peer named, in one place. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "hub.h"
+#include "log.h"
+
+static const char *const refusal_names[REFUSE_COUNT] = {
+	[REFUSE_TLS] = "tls",
+	[REFUSE_ROLE] = "role",
+	[REFUSE_NOT_REGISTERED] = "not_registered",
+	[REFUSE_WRONG_COMMUNITY] = "wrong_community",
+	[REFUSE_HELLO_TIMEOUT] = "hello_timeout",
+	[REFUSE_BAD_FRAME] = "bad_frame",
+	[REFUSE_TOO_LARGE] = "too_large",
+	[REFUSE_TEXT_FRAME] = "text_frame",
+	[REFUSE_PROTOCOL] = "protocol",
+	[REFUSE_FLOOD] = "flood",
+	[REFUSE_REVOKED] = "revoked",
+	[REFUSE_REPLACED] = "replaced",
+	[REFUSE_SLOW] = "slow_consumer",
+};
+
+const char *refusal_name(enum refusal r)
+{
+	return r < REFUSE_COUNT ? refusal_names[r] : "unknown";
+}
+
+void refuse(struct hub *hub, enum refusal r, const char *fmt, ...)
+{
+	char line[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (r < REFUSE_COUNT)
+		hub->metrics.refusals[r]++;
+	log_warn("%s [%s]", line, refusal_name(r));
+}
+
+/* metric: one HELP/TYPE block with an unlabelled value. */
+static void metric(FILE *f, const char *name, const char *type,
+		   const char *help, unsigned long long value)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name,
+		type, name, value);
+}
+
+char *metrics_render(struct hub *hub, size_t *len)
+{
+	const struct hub_metrics *m = &hub->metrics;
+	char *text = NULL;
+	FILE *f = open_memstream(&text, len);
+	int r;
+
+	if (!f)
+		return NULL;
+	metric(f, "alliance_sessions", "gauge",
+	       "Node sessions past the handshake.", hub->n_sessions);
+	metric(f, "alliance_communities", "gauge",
+	       "Communities in the registry.", hub->n_communities);
+	metric(f, "alliance_sessions_opened_total", "counter",
+	       "Websocket sessions opened.", m->sessions_opened);
+	metric(f, "alliance_frames_in_total", "counter",
+	       "Frames received from nodes.", m->frames_in);
+	metric(f, "alliance_frames_out_total", "counter",
+	       "Frames sent to nodes.", m->frames_out);
+	metric(f, "alliance_bytes_in_total", "counter",
+	       "Frame bytes received from nodes.", m->bytes_in);
+	metric(f, "alliance_bytes_out_total", "counter",
+	       "Frame bytes sent to nodes.", m->bytes_out);
+	fprintf(f, "# HELP alliance_refusals_total Connections, sessions and "
+		"frames refused, by reason.\n"
+		"# TYPE alliance_refusals_total counter\n");
+	for (r = 0; r < REFUSE_COUNT; r++)
+		fprintf(f, "alliance_refusals_total{reason=\"%s\"} %llu\n",
+			refusal_names[r], (unsigned long long)m->refusals[r]);
+	metric(f, "alliance_crl_next_update_timestamp_seconds", "gauge",
+	       "When the CRL in force must be renewed (unix seconds).",
+	       (unsigned long long)m->crl_next_update);
+	fprintf(f, "# HELP alliance_crl_expires_in_seconds Seconds until the "
+		"CRL's next update; negative when it passed.\n"
+		"# TYPE alliance_crl_expires_in_seconds gauge\n"
+		"alliance_crl_expires_in_seconds %lld\n",
+		(long long)(m->crl_next_update - hub_now()));
+	metric(f, "alliance_start_time_seconds", "gauge",
+	       "When the hub started (unix seconds).",
+	       (unsigned long long)hub->started);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}

@@ -1,0 +1,53 @@
+/* public.c: the hub's public port: residents' pages and the public API.
+ *
+ * Plain HTTP for a reverse proxy, or HTTPS with a public certificate. For
+ * now it answers /healthz; the catalog and bulletins come with sync. */
+#include <string.h>
+
+#include "err.h"
+#include "hub.h"
+
+static void route(struct hub *hub, struct lws *wsi, struct hub_http *h)
+{
+	if (strcmp(h->ex.path, "/healthz") == 0 && h->ex.method == HTTP_GET) {
+		http_reply_json(wsi, &h->ex, 200, json_pack(
+			"{s:s, s:s, s:i, s:i}", "status", "ok",
+			"version", ALLIANCE_VERSION,
+			"communities", (int)hub->n_communities,
+			"sessions", (int)hub->n_sessions));
+		return;
+	}
+	http_reply_error(wsi, &h->ex, 404, "not_found", "no such page: %s",
+			 h->ex.path);
+}
+
+int callback_public_http(struct lws *wsi, enum lws_callback_reasons reason,
+			 void *user, void *in, size_t len)
+{
+	struct hub_http *h = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		if (http_begin(wsi, &h->ex, in, LIMIT_HTTP_BODY) != ERR_OK)
+			return 0;
+		if (h->ex.method == HTTP_POST || h->ex.method == HTTP_PUT ||
+		    h->ex.method == HTTP_PATCH)
+			return 0;
+		route(hub_from_wsi(wsi), wsi, h);
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY:
+		http_body(&h->ex, in, len);
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (!h->ex.replying)
+			route(hub_from_wsi(wsi), wsi, h);
+		return 0;
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return http_writeable(wsi, &h->ex);
+	case LWS_CALLBACK_CLOSED_HTTP:
+		http_end(&h->ex);
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}

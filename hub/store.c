@@ -1,0 +1,126 @@
+/* store.c: the hub's sqlite store: schema migrations and the registry.
+ *
+ * Parts: migrations; opening; the community registry and each community's
+ * link state (cursors, epoch, last seen). Prepared statements only. */
+#include <stdio.h>
+#include <string.h>
+
+#include "err.h"
+#include "hub.h"
+#include "log.h"
+#include "store.h"
+
+static const struct store_migration migrations[] = {
+	{ "CREATE TABLE community ("
+	  "  id TEXT PRIMARY KEY,"
+	  "  name TEXT NOT NULL,"
+	  "  enrolled INTEGER NOT NULL,"
+	  "  last_seen INTEGER NOT NULL DEFAULT 0,"
+	  "  up_cursor INTEGER NOT NULL DEFAULT 0,"
+	  "  down_cursor INTEGER NOT NULL DEFAULT 0,"
+	  "  epoch TEXT NOT NULL DEFAULT ''"
+	  ") WITHOUT ROWID;" },
+};
+
+int hub_store_open(struct hub *hub, char *err, size_t errlen)
+{
+	return store_open(hub->cfg.store_path, migrations,
+			  sizeof(migrations) / sizeof(migrations[0]),
+			  &hub->db, err, errlen);
+}
+
+/* copy_text: copy a text column into buf, truncating to buflen - 1. */
+static void copy_text(sqlite3_stmt *st, int col, char *buf, size_t buflen)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(buf, buflen, "%s", t ? (const char *)t : "");
+}
+
+int hub_store_load_registry(struct hub *hub)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(hub->db,
+		"SELECT id, name, enrolled, last_seen, up_cursor, down_cursor,"
+		" epoch FROM community", -1, &st, NULL) != SQLITE_OK)
+		goto err;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct community c;
+
+		memset(&c, 0, sizeof(c));
+		copy_text(st, 0, c.id, sizeof(c.id));
+		copy_text(st, 1, c.name, sizeof(c.name));
+		c.enrolled = sqlite3_column_int64(st, 2);
+		c.last_seen = sqlite3_column_int64(st, 3);
+		c.up_cursor = (uint64_t)sqlite3_column_int64(st, 4);
+		c.down_cursor = (uint64_t)sqlite3_column_int64(st, 5);
+		copy_text(st, 6, c.epoch, sizeof(c.epoch));
+		if (registry_insert(hub, &c) != ERR_OK)
+			goto err;
+	}
+	if (rc != SQLITE_DONE)
+		goto err;
+	sqlite3_finalize(st);
+	return ERR_OK;
+err:
+	log_error("store: loading the registry: %s", sqlite3_errmsg(hub->db));
+	sqlite3_finalize(st);
+	return ERR_IO;
+}
+
+/* run: step a prepared statement once to completion and finalize it. */
+static int run(struct hub *hub, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_error("store: %s: %s", what, sqlite3_errmsg(hub->db));
+		return ERR_IO;
+	}
+	return ERR_OK;
+}
+
+int hub_store_add_community(struct hub *hub, const struct community *c)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(hub->db,
+		"INSERT INTO community (id, name, enrolled) VALUES (?, ?, ?)",
+		-1, &st, NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, c->enrolled);
+	return run(hub, st, "adding a community");
+}
+
+int hub_store_remove_community(struct hub *hub, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(hub->db, "DELETE FROM community WHERE id = ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	return run(hub, st, "removing a community");
+}
+
+int hub_store_save_link(struct hub *hub, const struct community *c)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(hub->db,
+		"UPDATE community SET last_seen = ?, up_cursor = ?,"
+		" down_cursor = ?, epoch = ? WHERE id = ?",
+		-1, &st, NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_int64(st, 1, c->last_seen);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)c->up_cursor);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)c->down_cursor);
+	sqlite3_bind_text(st, 4, c->epoch, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, c->id, -1, SQLITE_STATIC);
+	return run(hub, st, "saving a community's link state");
+}

@@ -1,0 +1,21 @@
+/* clock.h: wall-clock time as the alliance writes it (unix seconds, RFC 3339
+ * UTC). */
+#ifndef ALLIANCE_CLOCK_H
+#define ALLIANCE_CLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* clock_now: seconds since the epoch. */
+int64_t clock_now(void);
+
+/* clock_rfc3339: format t as "2026-11-29T15:04:05Z" into buf (at least
+ * CLOCK_RFC3339_LEN bytes). Returns buf. */
+#define CLOCK_RFC3339_LEN 32
+char *clock_rfc3339(int64_t t, char *buf, size_t buflen);
+
+/* clock_parse_rfc3339: parse "YYYY-MM-DDTHH:MM:SSZ" (or with a +hh:mm
+ * offset) into *t. Returns ERR_OK or ERR_INVALID. */
+int clock_parse_rfc3339(const char *s, int64_t *t);
+
+#endif

@@ -1,0 +1,279 @@
+/* main.c: alliancectl's entry point: global flags, help, and dispatch.
+ *
+ * The command line is "alliancectl [GLOBAL FLAGS] GROUP VERB [ARGS]". Global
+ * flags may also follow the verb; each falls back to an environment
+ * variable, and a flag wins over its variable. Commands live in one static
+ * table of {group, verb, handler, usage, summary}; adding a command is one
+ * row here and a handler in the group's file.
+ *
+ * Parts: the command table; help and usage; the shared option parsing that
+ * every command uses; main. */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+/* ---- the command table ------------------------------------------------- */
+
+static const struct ctl_command commands[] = {
+	{ "community", "add", community_add, "ID [--name NAME]",
+	  "register a community with the hub" },
+	{ "community", "remove", community_remove, "ID",
+	  "remove a community from the hub's registry" },
+	{ "community", "list", community_list, "[--json]",
+	  "show every community and its sync state" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* The global flags, their variables and what they hold, for --help. */
+static const struct {
+	const char *flag;         /* "--hub URL" */
+	const char *env;          /* "HUB_ALLIANCE_URL" */
+	const char *what;         /* one line */
+} globals[] = {
+	{ "--hub URL", "HUB_ALLIANCE_URL",
+	  "the hub's alliance port, e.g. https://127.0.0.1:7443" },
+	{ "--cert FILE", "OPERATOR_CERT", "your operator certificate (PEM)" },
+	{ "--key FILE", "OPERATOR_KEY", "its private key (PEM)" },
+	{ "--ca FILE", "CA_CERT", "the alliance CA certificate (PEM)" },
+	{ "--signing-key FILE", "SIGNING_KEY",
+	  "the district Ed25519 key that signs bulletins" },
+};
+
+/* ---- help and usage ---------------------------------------------------- */
+
+/* print_help: the full --help text to out. */
+static void print_help(const struct ctl *ctl, FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: %s [FLAGS] GROUP VERB [ARGS]\n\n"
+		"District operator's tool for the Alliance hub; speaks HTTPS "
+		"with mutual TLS.\n\nCommands:\n", ctl->prog);
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %s %s %s\n      %s\n", commands[i].group,
+			commands[i].verb, commands[i].usage,
+			commands[i].summary);
+	fprintf(out, "\nFlags (before GROUP or after VERB; a flag wins over "
+		"its variable):\n");
+	for (i = 0; i < sizeof(globals) / sizeof(globals[0]); i++)
+		fprintf(out, "  %-20s $%-17s %s\n", globals[i].flag,
+			globals[i].env, globals[i].what);
+	fprintf(out, "  %-20s %-18s %s\n  %-20s %-18s %s\n\n", "-h, --help", "",
+		"show this help", "-V, --version", "", "show the version");
+	fprintf(out, "  %s help GROUP    the commands of one group\n\n"
+		"Exit status: 0 done, 1 the hub refused or could not be "
+		"reached, 2 usage.\n", ctl->prog);
+}
+
+/* print_group: the usage lines of group to out; returns how many. */
+static size_t print_group(const struct ctl *ctl, const char *group, FILE *out)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(commands[i].group, group) != 0)
+			continue;
+		if (n++ == 0)
+			fprintf(out, "usage:\n");
+		fprintf(out, "  %s %s %s %s\n      %s\n", ctl->prog, group,
+			commands[i].verb, commands[i].usage,
+			commands[i].summary);
+	}
+	return n;
+}
+
+int ctl_usage(const struct ctl *ctl, const struct ctl_command *cmd)
+{
+	fprintf(stderr, "usage: %s %s %s %s\n", ctl->prog, cmd->group,
+		cmd->verb, cmd->usage);
+	return CTL_EXIT_USAGE;
+}
+
+int ctl_usage_error(const struct ctl *ctl, const struct ctl_command *cmd,
+		    const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", ctl->prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return ctl_usage(ctl, cmd);
+}
+
+/* ---- option parsing ---------------------------------------------------- */
+
+bool ctl_global_option(struct ctl *ctl, int opt, const char *arg)
+{
+	switch (opt) {
+	case CTL_OPT_HUB:
+		ctl->hub = arg;
+		return true;
+	case CTL_OPT_CERT:
+		ctl->cert = arg;
+		return true;
+	case CTL_OPT_KEY:
+		ctl->key = arg;
+		return true;
+	case CTL_OPT_CA:
+		ctl->ca = arg;
+		return true;
+	case CTL_OPT_SIGNING_KEY:
+		ctl->signing_key = arg;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Why getopt_long stopped at argv[optind - 1]: the leading ':' in the
+ * option string makes it return ':' for a missing argument, '?' for an
+ * unknown option, so both are reported here and not by getopt itself. */
+static int option_error(const struct ctl *ctl, const struct ctl_command *cmd,
+			int opt, char **argv)
+{
+	const char *bad = argv[optind - 1];
+
+	if (opt == ':')
+		return ctl_usage_error(ctl, cmd, "%s needs a value", bad);
+	return ctl_usage_error(ctl, cmd, "unknown option %s", bad);
+}
+
+int ctl_command_parse(struct ctl *ctl, const struct ctl_command *cmd,
+		      int argc, char **argv, const struct option *longopts,
+		      int (*on_opt)(void *state, int opt, const char *arg),
+		      void *state, int *first_arg)
+{
+	int opt, rc;
+
+	opterr = 0;
+	optind = 0;   /* glibc: start afresh, main's parse already ran */
+	while ((opt = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		if (opt == ':' || opt == '?')
+			return option_error(ctl, cmd, opt, argv);
+		if (opt == CTL_OPT_HELP) {
+			fprintf(stdout, "usage: %s %s %s %s\n    %s\n",
+				ctl->prog, cmd->group, cmd->verb, cmd->usage,
+				cmd->summary);
+			return CTL_EXIT_OK;
+		}
+		if (ctl_global_option(ctl, opt, optarg))
+			continue;
+		if (on_opt == NULL)
+			return ctl_usage(ctl, cmd);
+		rc = on_opt(state, opt, optarg);
+		if (rc != 0)
+			return rc;
+	}
+	*first_arg = optind;
+	return -1;
+}
+
+/* ---- main -------------------------------------------------------------- */
+
+/* env: the variable's value, or NULL when unset or empty. */
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/* run_help: "alliancectl help [GROUP]". */
+static int run_help(struct ctl *ctl, int argc, char **argv)
+{
+	if (argc < 2) {
+		print_help(ctl, stdout);
+		return CTL_EXIT_OK;
+	}
+	if (print_group(ctl, argv[1], stdout) > 0)
+		return CTL_EXIT_OK;
+	ctl_errorf(ctl, "no command group '%s'; try '%s --help'", argv[1],
+		   ctl->prog);
+	return CTL_EXIT_USAGE;
+}
+
+/* dispatch: find GROUP VERB in the table and run it; argv[0] is GROUP. */
+static int dispatch(struct ctl *ctl, int argc, char **argv)
+{
+	const char *group = argv[0], *verb = argc > 1 ? argv[1] : NULL;
+	size_t i;
+	bool known_group = false;
+
+	if (strcmp(group, "help") == 0)
+		return run_help(ctl, argc, argv);
+	for (i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(commands[i].group, group) != 0)
+			continue;
+		known_group = true;
+		if (verb != NULL && strcmp(commands[i].verb, verb) == 0)
+			return commands[i].handler(ctl, &commands[i],
+						   argc - 1, argv + 1);
+	}
+	if (!known_group) {
+		ctl_errorf(ctl, "unknown command '%s'; try '%s --help'", group,
+			   ctl->prog);
+		return CTL_EXIT_USAGE;
+	}
+	if (verb == NULL)
+		ctl_errorf(ctl, "%s: which verb?", group);
+	else
+		ctl_errorf(ctl, "%s: unknown verb '%s'", group, verb);
+	print_group(ctl, group, stderr);
+	return CTL_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CTL_GLOBAL_OPTIONS,
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ctl ctl = {
+		.prog = "alliancectl",
+		.hub = env("HUB_ALLIANCE_URL"),
+		.cert = env("OPERATOR_CERT"),
+		.key = env("OPERATOR_KEY"),
+		.ca = env("CA_CERT"),
+		.signing_key = env("SIGNING_KEY"),
+	};
+	int opt, rc;
+
+	opterr = 0;
+	/* '+': stop at GROUP, so a command's own flags reach its handler */
+	while ((opt = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {
+		if (ctl_global_option(&ctl, opt, optarg))
+			continue;
+		switch (opt) {
+		case 'h':
+		case CTL_OPT_HELP:
+			print_help(&ctl, stdout);
+			return CTL_EXIT_OK;
+		case 'V':
+			printf("%s %s\n", ctl.prog, ALLIANCE_VERSION);
+			return CTL_EXIT_OK;
+		case ':':
+			ctl_errorf(&ctl, "%s needs a value", argv[optind - 1]);
+			return CTL_EXIT_USAGE;
+		default:
+			ctl_errorf(&ctl, "unknown option %s; try '%s --help'",
+				   argv[optind - 1], ctl.prog);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "usage: %s [FLAGS] GROUP VERB [ARGS]; try "
+			"'%s --help'\n", ctl.prog, ctl.prog);
+		return CTL_EXIT_USAGE;
+	}
+	rc = dispatch(&ctl, argc - optind, argv + optind);
+	ctl_cleanup(&ctl);
+	return rc;
+}

@@ -1,0 +1,162 @@
+/* config.c: alliance-node's configuration keys, as one table.
+ *
+ * The table loads the INI file, fills defaults and prints --help; see
+ * deploy/examples/node.conf for a commented example. Parts: checks of one
+ * value; the table; node_config_load with the checks that span two keys. */
+#include <arpa/inet.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "err.h"
+#include "node.h"
+#include "text.h"
+
+/* ---- checks of one value ------------------------------------------------ */
+
+static const char *check_community(const void *field)
+{
+	const char *s = *(char *const *)field;
+
+	return s && !text_community_valid(s)
+		? "must match [a-z0-9][a-z0-9-]{1,62}" : NULL;
+}
+
+static const char *check_name(const void *field)
+{
+	const char *s = *(char *const *)field;
+
+	if (!s)
+		return NULL;
+	if (strlen(s) > LIMIT_NAME)
+		return "longer than 200 bytes";
+	return text_utf8_valid(s, strlen(s)) ? NULL : "not valid UTF-8";
+}
+
+static const char *check_ip(const void *field)
+{
+	const char *s = *(char *const *)field;
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (!s)
+		return NULL;
+	if (inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1)
+		return NULL;
+	return "must be an IPv4 or IPv6 address";
+}
+
+static const char *check_host(const void *field)
+{
+	const char *s = *(char *const *)field;
+
+	if (!s)
+		return NULL;
+	if (!*s || strlen(s) > 253)
+		return "must be a host name of 1 to 253 characters";
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '.' ||
+		      *s == ':'))
+			return "must be a DNS name or an IP address";
+	return NULL;
+}
+
+static const char *check_frame(const void *field)
+{
+	unsigned v = *(const unsigned *)field;
+
+	return v < 1024 || v > LIMIT_DECODE_BUDGET
+		? "must be between 1024 and 8388608 bytes" : NULL;
+}
+
+/* lws keeps keepalive times in 16 bits; an hour is plenty. */
+static const char *check_seconds(const void *field)
+{
+	unsigned v = *(const unsigned *)field;
+
+	return v < 1 || v > 3600 ? "must be between 1 and 3600 seconds" : NULL;
+}
+
+/* ---- the table -------------------------------------------------------- */
+
+#define F(x) offsetof(struct node_config, x)
+
+const struct config_key node_config_keys[] = {
+	{ "node", "community", CONFIG_STRING, NULL, F(community), 1,
+	  check_community, "community id; must equal the certificate's CN" },
+	{ "node", "name", CONFIG_STRING, NULL, F(name), 0, check_name,
+	  "the community's display name" },
+	{ "hub", "host", CONFIG_STRING, NULL, F(hub_host), 1, check_host,
+	  "the hub's name: sent as SNI, checked against its certificate" },
+	{ "hub", "address", CONFIG_STRING, NULL, F(hub_address), 0, check_ip,
+	  "IP to dial; when unset, host is resolved at start and on SIGHUP" },
+	{ "hub", "port", CONFIG_PORT, "7443", F(hub_port), 0, NULL,
+	  "the hub's mutual-TLS port" },
+	{ "hub", "cert", CONFIG_PATH, NULL, F(hub_cert), 1, NULL,
+	  "this community's certificate (PEM, CN = community)" },
+	{ "hub", "key", CONFIG_PATH, NULL, F(hub_key), 1, NULL,
+	  "its private key" },
+	{ "hub", "ca", CONFIG_PATH, NULL, F(hub_ca), 1, NULL,
+	  "the alliance CA certificate" },
+	{ "public", "address", CONFIG_STRING, "0.0.0.0", F(public_address), 0,
+	  check_ip, "listen address of the public port (residents, managers)" },
+	{ "public", "port", CONFIG_PORT, "8080", F(public_port), 0, NULL,
+	  "public port" },
+	{ "public", "cert", CONFIG_PATH, NULL, F(public_cert), 0, NULL,
+	  "public certificate: HTTPS when cert and key are set" },
+	{ "public", "key", CONFIG_PATH, NULL, F(public_key), 0, NULL,
+	  "key of the public certificate" },
+	{ "store", "path", CONFIG_PATH, "node.db", F(store_path), 0, NULL,
+	  "the node's sqlite store" },
+	{ "web", "root", CONFIG_PATH, NULL, F(web_root), 0, NULL,
+	  "directory of the static pages" },
+	{ "log", "level", CONFIG_LEVEL, "info", F(log_level), 0, NULL,
+	  "error, warn, info or debug" },
+	{ "limits", "max_frame", CONFIG_UINT, "1048576", F(max_frame), 0,
+	  check_frame, "largest websocket message in bytes (bigger: 1009)" },
+	{ "limits", "ping_s", CONFIG_UINT, "20", F(ping_s), 0, check_seconds,
+	  "ping a silent hub after this many seconds" },
+	{ "limits", "drop_s", CONFIG_UINT, "60", F(drop_s), 0, check_seconds,
+	  "drop a hub silent for this many seconds (more than ping_s)" },
+};
+
+const size_t node_config_n_keys =
+	sizeof(node_config_keys) / sizeof(node_config_keys[0]);
+
+#undef F
+
+/* ---- loading ------------------------------------------------------------ */
+
+int node_config_load(const char *path, struct node_config *cfg, char *err,
+		     size_t errlen)
+{
+	int rc;
+
+	rc = config_load(path, node_config_keys, node_config_n_keys, cfg, err,
+			 errlen);
+	if (rc != ERR_OK)
+		return rc;
+	if (cfg->drop_s <= cfg->ping_s) {
+		snprintf(err, errlen, "%s: [limits] drop_s: must be greater "
+			 "than ping_s (%u)", path, cfg->ping_s);
+		return ERR_INVALID;
+	}
+	if (!cfg->public_cert != !cfg->public_key) {
+		snprintf(err, errlen, "%s: [public] %s: must be set together "
+			 "with %s for HTTPS", path,
+			 cfg->public_cert ? "key" : "cert",
+			 cfg->public_cert ? "cert" : "key");
+		return ERR_INVALID;
+	}
+	return ERR_OK;
+}
+
+void node_config_free(struct node_config *cfg)
+{
+	config_free(node_config_keys, node_config_n_keys, cfg);
+}
+
+void node_config_help(FILE *f)
+{
+	config_print_help(node_config_keys, node_config_n_keys, f);
+}

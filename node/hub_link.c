@@ -1,0 +1,802 @@
+/* hub_link.c: the node's session to the hub over alliance.v1.
+ *
+ * Owns the client vhost (our certificate, the alliance CA, no OS CAs), the
+ * one connection to the hub, its reconnect timer with exponential backoff
+ * and jitter, and the handshake (Hello -> Welcome). The timer, the retry
+ * counter and the session's state live in struct node, because lws frees
+ * the per-session data when the connection closes.
+ *
+ * Parts: backoff; TLS files and the client vhost; dialling and losing the
+ * session; sending frames; receiving frames; the lws callback; start,
+ * reload and stop. */
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "clock.h"
+#include "err.h"
+#include "log.h"
+#include "node.h"
+
+/* The websocket path of alliance.v1 (DESIGN.md). */
+#define HUB_LINK_PATH "/v1/sync"
+/* lws keeps a pointer to the vhost name: it must outlive the vhost. */
+static const char hub_vhost_name[] = "hub-link";
+/* Longest close reason a close frame carries (125 - 2 code bytes). */
+#define HUB_CLOSE_REASON_MAX 123
+/* Receive buffers bigger than this are freed between messages. */
+#define HUB_RX_KEEP 65536
+
+/* Per-session data (lws allocates it zeroed and frees it on close). */
+struct hub_out {
+	uint8_t *buf;               /* LWS_PRE headroom, then len bytes */
+	size_t len;
+	struct hub_out *next;
+};
+
+struct hub_session {
+	uint8_t *rx;                /* message being received (owned) */
+	size_t rx_len;
+	size_t rx_cap;
+	struct hub_out *out_head;   /* frames to send, oldest first (owned) */
+	struct hub_out *out_tail;
+	unsigned out_count;
+};
+
+static void hub_link__connect(struct node *n);
+static void retry_cb(lws_sorted_usec_list_t *sul);
+
+/* ---- backoff ------------------------------------------------------------ */
+
+/* backoff_init: the delay table 1 s, 2 s, 4 s ... up to the cap, and the
+ * keepalive times, into n->hub_policy. */
+static void backoff_init(struct node *n)
+{
+	uint32_t ms = LIMIT_BACKOFF_FIRST_MS;
+	uint16_t count = 0;
+
+	while (count < NODE_BACKOFF_STEPS) {
+		n->hub_backoff_ms[count++] = ms < LIMIT_BACKOFF_MAX_MS
+					     ? ms : LIMIT_BACKOFF_MAX_MS;
+		if (ms >= LIMIT_BACKOFF_MAX_MS)
+			break;
+		ms *= 2;
+	}
+	n->hub_policy.retry_ms_table = n->hub_backoff_ms;
+	n->hub_policy.retry_ms_table_count = count;
+	n->hub_policy.conceal_count = LWS_RETRY_CONCEAL_ALWAYS;
+	n->hub_policy.secs_since_valid_ping = (uint16_t)n->cfg.ping_s;
+	n->hub_policy.secs_since_valid_hangup = (uint16_t)n->cfg.drop_s;
+	n->hub_policy.jitter_percent = LIMIT_BACKOFF_JITTER_PCT;
+}
+
+/* backoff_next: the next delay in ms, counting the attempt. lws adds 0 to
+ * jitter_percent on top of the table's value; at the cap the jitter is
+ * taken below it instead, so no delay is over LIMIT_BACKOFF_MAX_MS and
+ * nodes that failed together still spread out. */
+static unsigned backoff_next(struct node *n)
+{
+	unsigned ms = lws_retry_get_delay_ms(n->lws, &n->hub_policy,
+					     &n->hub_retries, NULL);
+
+	if (ms > LIMIT_BACKOFF_MAX_MS)
+		ms = 2 * LIMIT_BACKOFF_MAX_MS - ms;
+	return ms;
+}
+
+/* ---- TLS files and the client vhost ------------------------------------ */
+
+static int digest_file(EVP_MD_CTX *md, const char *path)
+{
+	unsigned char buf[4096];
+	size_t got;
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		return ERR_IO;
+	while ((got = fread(buf, 1, sizeof(buf), f)) > 0)
+		EVP_DigestUpdate(md, buf, got);
+	got = (size_t)ferror(f);
+	fclose(f);
+	return got ? ERR_IO : ERR_OK;
+}
+
+static const char *ssl_reason(void)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e ? ERR_reason_error_string(e) : NULL;
+
+	return r ? r : "unreadable";
+}
+
+int hub_link__check_tls(const struct node_config *cfg, unsigned char digest[32],
+			char *err, size_t errlen)
+{
+	SSL_CTX *ctx = NULL;
+	EVP_MD_CTX *md = NULL;
+	const char *const paths[] = { cfg->hub_cert, cfg->hub_key, cfg->hub_ca };
+	const char *const keys[] = { "cert", "key", "ca" };
+	int rc = ERR_INVALID;
+
+	ERR_clear_error();
+	ctx = SSL_CTX_new(TLS_client_method());
+	md = EVP_MD_CTX_new();
+	if (!ctx || !md) {
+		snprintf(err, errlen, "[hub]: out of memory loading TLS files");
+		rc = ERR_NOMEM;
+		goto err;
+	}
+	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->hub_cert) != 1) {
+		snprintf(err, errlen, "[hub] cert: %s: %s", cfg->hub_cert,
+			 ssl_reason());
+		goto err;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->hub_key,
+					SSL_FILETYPE_PEM) != 1) {
+		snprintf(err, errlen, "[hub] key: %s: %s", cfg->hub_key,
+			 ssl_reason());
+		goto err;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, errlen, "[hub] key: %s does not match [hub] "
+			 "cert %s", cfg->hub_key, cfg->hub_cert);
+		goto err;
+	}
+	if (SSL_CTX_load_verify_locations(ctx, cfg->hub_ca, NULL) != 1) {
+		snprintf(err, errlen, "[hub] ca: %s: %s", cfg->hub_ca,
+			 ssl_reason());
+		goto err;
+	}
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	for (size_t i = 0; i < 3; i++) {
+		if (digest_file(md, paths[i]) != ERR_OK) {
+			snprintf(err, errlen, "[hub] %s: %s: %s", keys[i],
+				 paths[i], strerror(errno));
+			rc = ERR_IO;
+			goto err;
+		}
+		EVP_DigestUpdate(md, "", 1); /* a separator between files */
+	}
+	EVP_DigestFinal_ex(md, digest, NULL);
+	rc = ERR_OK;
+err:
+	ERR_clear_error();
+	EVP_MD_CTX_free(md);
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
+static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
+			void *user, void *in, size_t len);
+
+static const struct lws_protocols hub_link_protocols[] = {
+	{ WIRE_SUBPROTOCOL, callback_hub, sizeof(struct hub_session), 0, 0,
+	  NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static void rebuild_cb(lws_sorted_usec_list_t *sul);
+
+/* vhost_finalized: lws has freed the old client vhost and with it the
+ * SSL_CTX it shared by path; a new one may now read the files afresh. */
+static void vhost_finalized(struct lws_vhost *vh, void *arg)
+{
+	struct node *n = arg;
+
+	(void)vh;
+	if (n->stopping || !n->hub_vhost_dying)
+		return;
+	lws_sul_schedule(n->lws, 0, &n->hub_sul, rebuild_cb, 1);
+}
+
+/* vhost_create: the client vhost with [hub] cert, key and CA. lws shares a
+ * client SSL_CTX between vhosts whose file paths hash the same, so the old
+ * vhost must be gone before a new one reads changed files (vhost_finalized).
+ * Returns ERR_OK or ERR_FAIL. */
+static int vhost_create(struct node *n)
+{
+	struct lws_context_creation_info info;
+
+	memset(&info, 0, sizeof(info));
+	info.vhost_name = hub_vhost_name;
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = hub_link_protocols;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+		       LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+	info.client_ssl_cert_filepath = n->cfg.hub_cert;
+	info.client_ssl_private_key_filepath = n->cfg.hub_key;
+	info.client_ssl_ca_filepath = n->cfg.hub_ca;
+	info.retry_and_idle_policy = &n->hub_policy;
+	info.finalize = vhost_finalized;
+	info.finalize_arg = n;
+	n->hub_vhost = lws_create_vhost(n->lws, &info);
+	if (!n->hub_vhost) {
+		log_error("cannot make the client vhost with %s and %s",
+			  n->cfg.hub_cert, n->cfg.hub_key);
+		snprintf(n->hub_last_error, sizeof(n->hub_last_error),
+			 "cannot load [hub] cert, key or ca");
+		return ERR_FAIL;
+	}
+	return ERR_OK;
+}
+
+/* rebuild_cb: a step of remaking the vhost after SIGHUP, on the timer:
+ * first destroy the old vhost (its finalize comes back here), then make
+ * the new one and dial. */
+static void rebuild_cb(lws_sorted_usec_list_t *sul)
+{
+	struct node *n = lws_container_of(sul, struct node, hub_sul);
+	struct lws_vhost *old = n->hub_vhost;
+
+	if (n->stopping)
+		return;
+	if (old) {
+		n->hub_vhost = NULL;
+		n->hub_vhost_dying = 1;
+		lws_vhost_destroy(old);  /* finalize may run right here */
+		return;
+	}
+	n->hub_vhost_dying = 0;
+	n->hub_rebuild = 0;
+	if (vhost_create(n) != ERR_OK)
+		return;  /* the next SIGHUP tries again */
+	log_info("client certificate (re)loaded from %s", n->cfg.hub_cert);
+	hub_link__connect(n);
+}
+
+/* ---- dialling and losing the session ----------------------------------- */
+
+int hub_link__resolve(struct node *n)
+{
+	struct addrinfo hints, *res = NULL;
+	int rc;
+
+	if (n->cfg.hub_address) {
+		snprintf(n->hub_ip, sizeof(n->hub_ip), "%s",
+			 n->cfg.hub_address);
+		return ERR_OK;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	rc = getaddrinfo(n->cfg.hub_host, NULL, &hints, &res);
+	if (rc || !res) {
+		n->hub_ip[0] = '\0';
+		snprintf(n->hub_last_error, sizeof(n->hub_last_error),
+			 "cannot resolve %s: %s", n->cfg.hub_host,
+			 rc ? gai_strerror(rc) : "no address");
+		log_error("%s; set [hub] address, or fix DNS and send SIGHUP",
+			  n->hub_last_error);
+		if (res)
+			freeaddrinfo(res);
+		return ERR_NOTFOUND;
+	}
+	if (res->ai_family == AF_INET6)
+		inet_ntop(AF_INET6,
+			  &((struct sockaddr_in6 *)(void *)res->ai_addr)->sin6_addr,
+			  n->hub_ip, sizeof(n->hub_ip));
+	else
+		inet_ntop(AF_INET,
+			  &((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr,
+			  n->hub_ip, sizeof(n->hub_ip));
+	freeaddrinfo(res);
+	log_info("hub %s resolved to %s", n->cfg.hub_host, n->hub_ip);
+	return ERR_OK;
+}
+
+/* hub_link__lost: the connection failed or closed for reason. Records it
+ * and schedules the next attempt after the backoff delay, or the vhost
+ * rebuild a reload asked for. Does nothing when already idle (lws may
+ * report one failure twice). */
+static void hub_link__lost(struct node *n, const char *reason)
+{
+	enum hub_state was = n->hub_state;
+	unsigned ms;
+
+	if (was == HUB_IDLE)
+		return;
+	n->hub_state = HUB_IDLE;
+	n->hub_wsi = NULL;
+	n->hub_since = 0;
+	if (!n->hub_local_close)
+		snprintf(n->hub_last_error, sizeof(n->hub_last_error), "%s",
+			 reason);
+	n->hub_local_close = 0;
+	n->hub_close_code = 0;
+	n->hub_close_reason[0] = '\0';
+	if (n->stopping)
+		return;
+	if (n->hub_rebuild) {
+		lws_sul_schedule(n->lws, 0, &n->hub_sul, rebuild_cb, 1);
+		return;
+	}
+	ms = backoff_next(n);
+	log_info("%s (%s); retry in %.1f s",
+		 was == HUB_CONNECTING ? "hub unreachable"
+				       : "session with hub lost",
+		 n->hub_last_error, ms / 1000.0);
+	lws_sul_schedule(n->lws, 0, &n->hub_sul, retry_cb,
+			 (lws_usec_t)ms * LWS_US_PER_MS);
+}
+
+static void retry_cb(lws_sorted_usec_list_t *sul)
+{
+	hub_link__connect(lws_container_of(sul, struct node, hub_sul));
+}
+
+/* hub_link__connect: dial the hub on the client vhost. A failure to start
+ * goes through hub_link__lost like any other. */
+static void hub_link__connect(struct node *n)
+{
+	struct lws_client_connect_info ci;
+	struct lws *wsi;
+
+	if (n->stopping || !n->hub_vhost || n->hub_state != HUB_IDLE)
+		return;
+	if (!n->hub_ip[0])
+		return;  /* unresolved: hub_link__resolve said why */
+	memset(&ci, 0, sizeof(ci));
+	ci.context = n->lws;
+	ci.vhost = n->hub_vhost;
+	ci.address = n->hub_ip;
+	ci.port = n->cfg.hub_port;
+	ci.host = n->cfg.hub_host;   /* SNI and the certificate name check */
+	ci.origin = n->cfg.hub_host;
+	ci.path = HUB_LINK_PATH;
+	ci.protocol = WIRE_SUBPROTOCOL;
+	ci.local_protocol_name = WIRE_SUBPROTOCOL;
+	ci.ssl_connection = LCCSCF_USE_SSL;
+	ci.retry_and_idle_policy = &n->hub_policy;
+	n->hub_state = HUB_CONNECTING;
+	log_debug("dialling hub %s at %s:%d", n->cfg.hub_host, n->hub_ip,
+		  n->cfg.hub_port);
+	wsi = lws_client_connect_via_info(&ci);
+	if (n->hub_state != HUB_CONNECTING)
+		return;  /* failed inside, already handled */
+	if (!wsi) {
+		hub_link__lost(n, "cannot start a connection");
+		return;
+	}
+	n->hub_wsi = wsi;
+}
+
+/* ---- sending frames ------------------------------------------------------- */
+
+static void session_free(struct hub_session *s)
+{
+	struct hub_out *o, *next;
+
+	if (!s)
+		return;
+	for (o = s->out_head; o; o = next) {
+		next = o->next;
+		free(o->buf);
+		free(o);
+	}
+	s->out_head = s->out_tail = NULL;
+	s->out_count = 0;
+	free(s->rx);
+	s->rx = NULL;
+	s->rx_len = s->rx_cap = 0;
+}
+
+/* session_send: encode frame and queue it, asking for WRITEABLE. Returns
+ * ERR_OK, ERR_AGAIN when the queue is full, or wire_encode's error. */
+static int session_send(struct lws *wsi, struct hub_session *s,
+			const Frame *frame)
+{
+	struct hub_out *o;
+	int rc;
+
+	if (s->out_count >= LIMIT_SEND_QUEUE)
+		return ERR_AGAIN;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return ERR_NOMEM;
+	rc = wire_encode(frame, LWS_PRE, &o->buf, &o->len);
+	if (rc != ERR_OK) {
+		free(o);
+		return rc;
+	}
+	if (s->out_tail)
+		s->out_tail->next = o;
+	else
+		s->out_head = o;
+	s->out_tail = o;
+	s->out_count++;
+	log_debug("hub: queued %s (%zu bytes)", wire_body_name(frame), o->len);
+	lws_callback_on_writable(wsi);
+	return ERR_OK;
+}
+
+/* session_abort: close the session from our side with code and a reason;
+ * returns -1 for the callback to return. */
+static int session_abort(struct node *n, struct lws *wsi, int code,
+			 const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int session_abort(struct node *n, struct lws *wsi, int code,
+			 const char *fmt, ...)
+{
+	char reason[HUB_CLOSE_REASON_MAX + 1];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	log_warn("closing the session with hub %s: %d %s", n->cfg.hub_host,
+		 code, reason);
+	snprintf(n->hub_last_error, sizeof(n->hub_last_error),
+		 "closed by node: %d %s", code, reason);
+	n->hub_local_close = 1;
+	lws_close_reason(wsi, (enum lws_close_status)code,
+			 (unsigned char *)reason, strlen(reason));
+	return -1;
+}
+
+static int send_hello(struct node *n, struct lws *wsi, struct hub_session *s)
+{
+	Alliance__V1__Hello hello = ALLIANCE__V1__HELLO__INIT;
+	Frame frame = ALLIANCE__V1__FRAME__INIT;
+
+	hello.protocol_version = WIRE_PROTOCOL_VERSION;
+	hello.community = n->cfg.community;
+	hello.software_version = (char *)ALLIANCE_VERSION;
+	hello.store_epoch = n->store_epoch;
+	hello.down_cursor = n->down_cursor;
+	frame.body_case = ALLIANCE__V1__FRAME__BODY_HELLO;
+	frame.hello = &hello;
+	return session_send(wsi, s, &frame);
+}
+
+static int send_error(struct lws *wsi, struct hub_session *s,
+		      Alliance__V1__ErrorCode code, const char *message)
+{
+	Alliance__V1__Error error = ALLIANCE__V1__ERROR__INIT;
+	Frame frame = ALLIANCE__V1__FRAME__INIT;
+
+	error.code = code;
+	error.message = (char *)message;
+	frame.body_case = ALLIANCE__V1__FRAME__BODY_ERROR;
+	frame.error = &error;
+	return session_send(wsi, s, &frame);
+}
+
+/* ---- receiving frames ----------------------------------------------------- */
+
+static int handle_welcome(struct node *n, struct lws *wsi,
+			  const Alliance__V1__Welcome *w)
+{
+	n->hub_state = HUB_CONNECTED;
+	n->hub_since = clock_now();
+	n->hub_up_cursor = w->up_cursor;
+	n->hub_retries = 0;
+	n->hub_last_error[0] = '\0';
+	lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
+	log_info("session with hub established: up_cursor=%" PRIu64
+		 " own_version=%" PRIu64 " hub_version=%s heartbeat_s=%u"
+		 " window=%u snapshot=%s", w->up_cursor, w->own_version,
+		 w->hub_version, w->heartbeat_s, w->window,
+		 w->snapshot ? "yes" : "no");
+	return 0;
+}
+
+static void handle_error(struct node *n, const Alliance__V1__Error *e)
+{
+	const char *name = "unspecified";
+	const ProtobufCEnumValue *v =
+		protobuf_c_enum_descriptor_get_value(
+			&alliance__v1__error_code__descriptor, (int)e->code);
+
+	if (v)
+		name = v->name;
+	if (e->code == ALLIANCE__V1__ERROR_CODE__ERROR_UNKNOWN_BODY)
+		log_warn("hub %s does not know a frame we sent: %s",
+			 n->cfg.hub_host, e->message);
+	else
+		log_warn("hub %s sent an error: %s (%d): %s", n->cfg.hub_host,
+			 name, (int)e->code, e->message);
+}
+
+/* handle_frame: act on one decoded frame. Returns what the callback
+ * returns: 0, or -1 after session_abort. */
+static int handle_frame(struct node *n, struct lws *wsi, struct hub_session *s,
+			const Frame *f)
+{
+	switch (f->body_case) {
+	case ALLIANCE__V1__FRAME__BODY_WELCOME:
+		if (n->hub_state == HUB_CONNECTED)
+			return session_abort(n, wsi, WIRE_CLOSE_PROTOCOL,
+					     "a second Welcome");
+		return handle_welcome(n, wsi, f->welcome);
+	case ALLIANCE__V1__FRAME__BODY_ERROR:
+		handle_error(n, f->error);
+		return 0;
+	default:
+		break;
+	}
+	if (n->hub_state != HUB_CONNECTED)
+		return session_abort(n, wsi, WIRE_CLOSE_PROTOCOL,
+				     "%s before Welcome", wire_body_name(f));
+	switch (f->body_case) {
+	case ALLIANCE__V1__FRAME__BODY__NOT_SET:
+		log_info("hub %s sent a frame of a kind we do not know",
+			 n->cfg.hub_host);
+		if (send_error(wsi, s, ALLIANCE__V1__ERROR_CODE__ERROR_UNKNOWN_BODY,
+			       "unknown frame body") != ERR_OK)
+			return session_abort(n, wsi, WIRE_CLOSE_SLOW,
+					     "send queue full");
+		return 0;
+	case ALLIANCE__V1__FRAME__BODY_HELLO:
+	case ALLIANCE__V1__FRAME__BODY_BULLETIN_ACK:
+		return session_abort(n, wsi, WIRE_CLOSE_PROTOCOL,
+				     "%s is sent by nodes, not the hub",
+				     wire_body_name(f));
+	default:
+		/* changes, acks and bulletins: the sync tasks handle these */
+		log_debug("hub: %s not handled yet", wire_body_name(f));
+		return 0;
+	}
+}
+
+/* receive: add a chunk to the message being received; decode and handle
+ * it when complete. Returns what the callback returns. */
+static int receive(struct node *n, struct lws *wsi, struct hub_session *s,
+		   const uint8_t *in, size_t len)
+{
+	char why[200];
+	Frame *f = NULL;
+	int rc;
+
+	if (lws_is_first_fragment(wsi))
+		s->rx_len = 0;
+	if (!lws_frame_is_binary(wsi))
+		return session_abort(n, wsi, WIRE_CLOSE_TEXT_FRAME,
+				     "text messages are not spoken");
+	if (len > n->cfg.max_frame - s->rx_len)
+		return session_abort(n, wsi, WIRE_CLOSE_TOO_LARGE,
+				     "message over %u bytes", n->cfg.max_frame);
+	if (s->rx_len + len > s->rx_cap) {
+		size_t cap = s->rx_cap ? s->rx_cap : 4096;
+		uint8_t *grown;
+
+		while (cap < s->rx_len + len)
+			cap *= 2;
+		if (cap > n->cfg.max_frame)
+			cap = n->cfg.max_frame;
+		grown = realloc(s->rx, cap);
+		if (!grown)
+			return session_abort(n, wsi, WIRE_CLOSE_GOING_AWAY,
+					     "out of memory");
+		s->rx = grown;
+		s->rx_cap = cap;
+	}
+	if (len)
+		memcpy(s->rx + s->rx_len, in, len);
+	s->rx_len += len;
+	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+		return 0;
+
+	rc = wire_decode(s->rx, s->rx_len, n->cfg.max_frame, &f, why,
+			 sizeof(why));
+	s->rx_len = 0;
+	if (s->rx_cap > HUB_RX_KEEP) {
+		free(s->rx);
+		s->rx = NULL;
+		s->rx_cap = 0;
+	}
+	if (rc == ERR_TOOBIG)
+		return session_abort(n, wsi, WIRE_CLOSE_TOO_LARGE, "%s", why);
+	if (rc != ERR_OK)
+		return session_abort(n, wsi, WIRE_CLOSE_BAD_FRAME,
+				     "bad frame: %s", why);
+	lws_validity_confirmed(wsi);
+	log_debug("hub: received %s", wire_body_name(f));
+	rc = handle_frame(n, wsi, s, f);
+	wire_free(&f);
+	return rc;
+}
+
+/* peer_closed: keep the code and reason of the hub's close frame (in: two
+ * bytes of code, big-endian, then the reason) for the log and /healthz. */
+static void peer_closed(struct node *n, const uint8_t *in, size_t len)
+{
+	size_t rlen;
+
+	if (!in || len < 2) {
+		n->hub_close_code = 1005;  /* no status received */
+		n->hub_close_reason[0] = '\0';
+	} else {
+		n->hub_close_code = (in[0] << 8) | in[1];
+		rlen = len - 2;
+		if (rlen >= sizeof(n->hub_close_reason))
+			rlen = sizeof(n->hub_close_reason) - 1;
+		memcpy(n->hub_close_reason, in + 2, rlen);
+		n->hub_close_reason[rlen] = '\0';
+	}
+	log_warn("hub %s closed the session: %d %s", n->cfg.hub_host,
+		 n->hub_close_code, n->hub_close_reason);
+}
+
+/* ---- the lws callback ---------------------------------------------------- */
+
+static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
+			void *user, void *in, size_t len)
+{
+	struct hub_session *s = user;
+	struct node *n;
+	char why[256];
+
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		n = node_from_wsi(wsi);
+		session_free(s);
+		if (n->hub_wsi && n->hub_wsi != wsi)
+			return 0;  /* not our current connection */
+		snprintf(why, sizeof(why), "%s:%d: %.*s", n->hub_ip,
+			 n->cfg.hub_port,
+			 in ? (int)strnlen(in, len ? len : 200) : 0,
+			 in ? (const char *)in : "connection failed");
+		hub_link__lost(n, why);
+		return 0;
+
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		n = node_from_wsi(wsi);
+		n->hub_wsi = wsi;
+		n->hub_state = HUB_OPEN;
+		log_info("connected to hub %s at %s:%d; sending Hello",
+			 n->cfg.hub_host, n->hub_ip, n->cfg.hub_port);
+		if (send_hello(n, wsi, s) != ERR_OK)
+			return session_abort(n, wsi, WIRE_CLOSE_GOING_AWAY,
+					     "cannot encode Hello");
+		/* the hub answers a Hello at once; do not wait for ever */
+		lws_set_timer_usecs(wsi, (lws_usec_t)n->cfg.drop_s *
+				    LWS_US_PER_SEC);
+		return 0;
+
+	case LWS_CALLBACK_TIMER:
+		n = node_from_wsi(wsi);
+		if (n->hub_state == HUB_OPEN)
+			return session_abort(n, wsi, WIRE_CLOSE_PROTOCOL,
+					     "no Welcome within %u s",
+					     n->cfg.drop_s);
+		return 0;
+
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		return receive(node_from_wsi(wsi), wsi, s, in, len);
+
+	case LWS_CALLBACK_CLIENT_WRITEABLE: {
+		struct hub_out *o;
+		int m;
+
+		n = node_from_wsi(wsi);
+		if (n->stopping)
+			return session_abort(n, wsi, WIRE_CLOSE_GOING_AWAY,
+					     "node shutting down");
+		if (n->hub_rebuild)
+			return session_abort(n, wsi, WIRE_CLOSE_GOING_AWAY,
+					     "node reloading its configuration");
+		o = s->out_head;
+		if (!o)
+			return 0;  /* e.g. a ping was due (#3497) */
+		s->out_head = o->next;
+		if (!s->out_head)
+			s->out_tail = NULL;
+		s->out_count--;
+		m = lws_write(wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_BINARY);
+		free(o->buf);
+		free(o);
+		if (m < 0)
+			return -1;
+		if (s->out_head)
+			lws_callback_on_writable(wsi);
+		return 0;
+	}
+
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		peer_closed(node_from_wsi(wsi), in, len);
+		return 0;
+
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		n = node_from_wsi(wsi);
+		session_free(s);
+		if (n->hub_wsi != wsi)
+			return 0;
+		if (n->hub_close_code)
+			snprintf(why, sizeof(why), "closed by hub: %d %s",
+				 n->hub_close_code, n->hub_close_reason);
+		else
+			snprintf(why, sizeof(why), "connection closed");
+		hub_link__lost(n, why);
+		return 0;
+
+	default:
+		return 0;
+	}
+}
+
+/* ---- start, reload, stop --------------------------------------------------- */
+
+int hub_link__start(struct node *n)
+{
+	backoff_init(n);
+	n->hub_state = HUB_IDLE;
+	hub_link__resolve(n);
+	if (vhost_create(n) != ERR_OK)
+		return ERR_FAIL;
+	hub_link__connect(n);
+	return ERR_OK;
+}
+
+static int str_differs(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+void hub_link__reload(struct node *n, const struct node_config *old,
+		      const unsigned char digest[32])
+{
+	char old_ip[sizeof(n->hub_ip)];
+	int changed;
+
+	memcpy(old_ip, n->hub_ip, sizeof(old_ip));
+	backoff_init(n);  /* keepalive times may have changed */
+	hub_link__resolve(n);
+	changed = strcmp(old_ip, n->hub_ip) != 0 ||
+		  old->hub_port != n->cfg.hub_port ||
+		  str_differs(old->hub_host, n->cfg.hub_host) ||
+		  str_differs(old->community, n->cfg.community) ||
+		  str_differs(old->hub_cert, n->cfg.hub_cert) ||
+		  str_differs(old->hub_key, n->cfg.hub_key) ||
+		  str_differs(old->hub_ca, n->cfg.hub_ca) ||
+		  old->ping_s != n->cfg.ping_s || old->drop_s != n->cfg.drop_s ||
+		  memcmp(digest, n->hub_tls_digest, 32) != 0;
+	memcpy(n->hub_tls_digest, digest, 32);
+	n->hub_retries = 0;
+	if (!changed) {
+		log_info("reload: hub settings and certificates unchanged; "
+			 "the session stays");
+		if (n->hub_state == HUB_IDLE && !n->hub_vhost_dying) {
+			lws_sul_cancel(&n->hub_sul);
+			hub_link__connect(n);  /* a fresh try now */
+		}
+		return;
+	}
+	log_info("reload: hub settings or certificates changed; reconnecting");
+	n->hub_rebuild = 1;
+	switch (n->hub_state) {
+	case HUB_IDLE:
+		if (!n->hub_vhost_dying)
+			lws_sul_schedule(n->lws, 0, &n->hub_sul, rebuild_cb, 1);
+		break;
+	case HUB_CONNECTING:
+		/* nothing can be written yet: drop it; lost() rebuilds */
+		lws_set_timeout(n->hub_wsi, PENDING_TIMEOUT_USER_OK,
+				LWS_TO_KILL_ASYNC);
+		break;
+	case HUB_OPEN:
+	case HUB_CONNECTED:
+		/* WRITEABLE closes it with 1001 */
+		lws_callback_on_writable(n->hub_wsi);
+		break;
+	}
+}
+
+void hub_link__stop(struct node *n)
+{
+	n->stopping = 1;
+	lws_sul_cancel(&n->hub_sul);
+	if (n->hub_wsi && (n->hub_state == HUB_OPEN ||
+			   n->hub_state == HUB_CONNECTED))
+		lws_callback_on_writable(n->hub_wsi);  /* closes with 1001 */
+}

@@ -1,0 +1,280 @@
+/* main.c: alliance-node's entry point: arguments, start-up, the service
+ * loop, SIGHUP reload and clean shutdown.
+ *
+ * Exit codes: 0 after SIGTERM/SIGINT; 1 when the store or a port cannot
+ * be opened; 2 for usage and configuration errors (the message names the
+ * file, line and key). */
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "ident.h"
+#include "log.h"
+#include "node.h"
+
+#define PROG "alliance-node"
+/* How long shutdown waits for the hub to answer our close frame. */
+#define NODE_DRAIN_US (1 * LWS_US_PER_SEC)
+
+static volatile sig_atomic_t got_term;
+static volatile sig_atomic_t got_hup;
+static struct lws_context *volatile signal_lws;
+
+struct node *node_from_wsi(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: %s -c FILE\n"
+		"       %s --help | --version\n\n"
+		"Runs a community's node of the alliance: its hub session, "
+		"store and public port.\nSIGHUP re-reads FILE and the "
+		"certificates; SIGTERM or SIGINT stop it. --help lists the "
+		"keys of FILE.\n", PROG, PROG);
+}
+
+/* on_signal: only set a flag and wake the service loop. */
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
+	if (signal_lws)
+		lws_cancel_service(signal_lws);
+}
+
+static void signals_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* check_identity: [hub] cert must be a node certificate whose CN is
+ * [node] community. Returns ERR_OK, or ERR_INVALID with a message. */
+static int check_identity(const char *path, const struct node_config *cfg,
+			  char *err, size_t errlen)
+{
+	struct ident id;
+	char why[200];
+	X509 *cert;
+	FILE *f;
+	int rc;
+
+	f = fopen(cfg->hub_cert, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s: [hub] cert: cannot open %s",
+			 path, cfg->hub_cert);
+		return ERR_IO;
+	}
+	cert = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!cert) {
+		snprintf(err, errlen, "%s: [hub] cert: %s is not a PEM "
+			 "certificate", path, cfg->hub_cert);
+		return ERR_INVALID;
+	}
+	rc = ident_from_cert(cert, &id, why, sizeof(why));
+	X509_free(cert);
+	if (rc != ERR_OK) {
+		snprintf(err, errlen, "%s: [hub] cert: %s: %s", path,
+			 cfg->hub_cert, why);
+		return ERR_INVALID;
+	}
+	if (id.role != IDENT_NODE) {
+		snprintf(err, errlen, "%s: [hub] cert: %s is an %s "
+			 "certificate, not a node's", path, cfg->hub_cert,
+			 ident_role_name(id.role));
+		return ERR_INVALID;
+	}
+	if (strcmp(id.name, cfg->community) != 0) {
+		snprintf(err, errlen, "%s: [node] community: '%s' does not "
+			 "match the CN '%s' of [hub] cert %s", path,
+			 cfg->community, id.name, cfg->hub_cert);
+		return ERR_INVALID;
+	}
+	return ERR_OK;
+}
+
+/* load_checked: load and check a configuration and its certificates.
+ * Returns ERR_OK, or an err code with the message in err; cfg is to be
+ * freed either way. */
+static int load_checked(const char *path, struct node_config *cfg,
+			unsigned char digest[32], char *err, size_t errlen)
+{
+	char why[512];
+	int rc;
+
+	rc = node_config_load(path, cfg, err, errlen);
+	if (rc != ERR_OK)
+		return rc;
+	rc = check_identity(path, cfg, err, errlen);
+	if (rc != ERR_OK)
+		return rc;
+	rc = hub_link__check_tls(cfg, digest, why, sizeof(why));
+	if (rc != ERR_OK)
+		snprintf(err, errlen, "%s: %s", path, why);
+	return rc;
+}
+
+static int differs(const char *a, const char *b)
+{
+	return (!a || !b) ? a != b : strcmp(a, b) != 0;
+}
+
+/* reload: SIGHUP. A bad configuration or certificate is logged and the
+ * one in force stays; otherwise the new one replaces it and the hub
+ * session is remade when what it depends on changed. */
+static void reload(struct node *n)
+{
+	struct node_config cfg, old;
+	unsigned char digest[32];
+	char err[1024];
+
+	log_info("SIGHUP: re-reading %s", n->config_path);
+	memset(&cfg, 0, sizeof(cfg));
+	if (load_checked(n->config_path, &cfg, digest, err, sizeof(err))) {
+		log_error("reload refused, keeping the running configuration: "
+			  "%s", err);
+		node_config_free(&cfg);
+		return;
+	}
+	if (strcmp(cfg.community, n->cfg.community) != 0) {
+		log_error("reload refused: [node] community changed from %s "
+			  "to %s; that needs a restart", n->cfg.community,
+			  cfg.community);
+		node_config_free(&cfg);
+		return;
+	}
+	if (differs(cfg.public_address, n->cfg.public_address) ||
+	    cfg.public_port != n->cfg.public_port ||
+	    differs(cfg.public_cert, n->cfg.public_cert) ||
+	    differs(cfg.public_key, n->cfg.public_key) ||
+	    differs(cfg.web_root, n->cfg.web_root) ||
+	    differs(cfg.store_path, n->cfg.store_path))
+		log_warn("reload: changes to [public], [web] and [store] take "
+			 "effect at the next restart");
+	old = n->cfg;
+	n->cfg = cfg;
+	log_init(PROG, (enum log_level)n->cfg.log_level);
+	hub_link__reload(n, &old, digest);
+	node_config_free(&old);
+}
+
+static void drain_cb(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	got_term = 2;  /* the drain's deadline passed */
+}
+
+int main(int argc, char **argv)
+{
+	static struct node node;
+	struct node *n = &node;
+	struct lws_context_creation_info info;
+	lws_sorted_usec_list_t drain_sul;
+	char err[1024];
+	int rc, exit_code = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			printf("\nKeys of FILE (INI):\n");
+			node_config_help(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("%s %s\n", PROG, ALLIANCE_VERSION);
+			return 0;
+		} else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			n->config_path = argv[++i];
+		} else {
+			fprintf(stderr, "%s: unknown argument '%s'\n", PROG,
+				argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!n->config_path) {
+		fprintf(stderr, "%s: -c FILE is required\n", PROG);
+		usage(stderr);
+		return 2;
+	}
+
+	log_init(PROG, LOG_INFO);
+	rc = load_checked(n->config_path, &n->cfg, n->hub_tls_digest, err,
+			  sizeof(err));
+	if (rc != ERR_OK) {
+		fprintf(stderr, "%s: %s\n", PROG, err);
+		node_config_free(&n->cfg);
+		return 2;
+	}
+	log_init(PROG, (enum log_level)n->cfg.log_level);
+	log_info("starting %s %s for community %s", PROG, ALLIANCE_VERSION,
+		 n->cfg.community);
+
+	if (node_store_open(n, err, sizeof(err)) != ERR_OK) {
+		log_error("cannot open the store: %s", err);
+		goto out;
+	}
+	log_info("store %s: epoch %s, down_cursor %llu", n->cfg.store_path,
+		 n->store_epoch, (unsigned long long)n->down_cursor);
+
+	memset(&info, 0, sizeof(info));
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+		       LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.user = n;
+	n->lws = lws_create_context(&info);
+	if (!n->lws) {
+		log_error("cannot create the lws context");
+		goto out;
+	}
+	if (public__create_vhost(n) != ERR_OK ||
+	    hub_link__start(n) != ERR_OK)
+		goto out;
+
+	signal_lws = n->lws;
+	signals_install();
+	while (!got_term) {
+		if (lws_service(n->lws, 0) < 0)
+			break;
+		if (got_hup) {
+			got_hup = 0;
+			reload(n);
+		}
+	}
+	log_info("shutting down");
+	hub_link__stop(n);
+	memset(&drain_sul, 0, sizeof(drain_sul));
+	got_term = 1;
+	lws_sul_schedule(n->lws, 0, &drain_sul, drain_cb, NODE_DRAIN_US);
+	while (n->hub_state >= HUB_OPEN && got_term == 1)
+		if (lws_service(n->lws, 0) < 0)
+			break;
+	lws_sul_cancel(&drain_sul);
+	exit_code = 0;
+out:
+	signal_lws = NULL;
+	if (n->lws)
+		lws_context_destroy(n->lws);
+	n->lws = NULL;
+	node_store_close(n);
+	public__free(n);
+	node_config_free(&n->cfg);
+	if (exit_code == 0)
+		log_info("stopped");
+	return exit_code;
+}

@@ -1,0 +1,163 @@
+/* node.h: alliance-node's one internal header.
+ *
+ * Sections: configuration (config.c); the daemon state; store (store.c);
+ * the session to the hub (hub_link.c); the public port (public.c).
+ * Everything here runs on the lws service thread. */
+#ifndef ALLIANCE_NODE_H
+#define ALLIANCE_NODE_H
+
+#include <libwebsockets.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "config.h"
+#include "http.h"
+#include "limits.h"
+#include "wire.h"
+
+/* ==== configuration (config.c) ========================================== */
+
+struct node_config {
+	char *community;            /* [node] community: our certificate's CN */
+	char *name;                 /* [node] name: display name, may be NULL */
+	char *hub_host;             /* [hub] host: SNI and certificate name */
+	char *hub_address;          /* [hub] address: IP to dial; NULL: resolve */
+	int hub_port;               /* [hub] port */
+	char *hub_cert;             /* [hub] cert: this community's certificate */
+	char *hub_key;              /* [hub] key: its private key */
+	char *hub_ca;               /* [hub] ca: the alliance CA */
+	char *public_address;       /* [public] address: listen IP */
+	int public_port;            /* [public] port */
+	char *public_cert;          /* [public] cert: HTTPS when cert and key set */
+	char *public_key;           /* [public] key */
+	char *store_path;           /* [store] path: the sqlite store */
+	char *web_root;             /* [web] root: static pages; NULL: none */
+	int log_level;              /* [log] level */
+	unsigned max_frame;         /* [limits] max_frame: bytes; 1009 beyond */
+	unsigned ping_s;            /* [limits] ping_s: ping a silent hub */
+	unsigned drop_s;            /* [limits] drop_s: and drop it after this */
+};
+
+extern const struct config_key node_config_keys[];
+extern const size_t node_config_n_keys;
+
+/* node_config_load: load path into cfg (zeroed by the caller) and check what
+ * one key's check cannot (drop_s after ping_s, the public cert/key pair).
+ * Returns ERR_OK, or an err code with "path:line: [section] key: reason" in
+ * err. Free cfg with node_config_free either way. */
+int node_config_load(const char *path, struct node_config *cfg, char *err,
+		     size_t errlen);
+void node_config_free(struct node_config *cfg);
+/* node_config_help: the key table as --help text. */
+void node_config_help(FILE *f);
+
+/* ==== the daemon ========================================================== */
+
+/* Where the session to the hub is. */
+enum hub_state {
+	HUB_IDLE,                   /* no connection; a retry may be scheduled */
+	HUB_CONNECTING,             /* TCP/TLS/websocket handshake under way */
+	HUB_OPEN,                   /* websocket open, Hello sent, no Welcome */
+	HUB_CONNECTED,              /* Welcome received: syncing */
+};
+
+/* Most entries of the backoff table: 1 s doubling to the 60 s cap. */
+#define NODE_BACKOFF_STEPS 16
+
+struct node {
+	const char *config_path;    /* -c FILE, as given */
+	struct node_config cfg;     /* the configuration in force (owned) */
+	struct lws_context *lws;
+	int stopping;               /* shutting down: schedule nothing */
+
+	/* the public port (public.c); lws keeps pointers to these strings */
+	struct lws_vhost *public_vhost;
+	char *public_iface;         /* copy of [public] address (owned) */
+	char *public_cert;          /* copies of [public] cert and key (owned) */
+	char *public_key;
+	char *web_root;             /* copy of [web] root (owned) */
+	struct lws_http_mount public_mounts[4]; /* chain; unused when no root */
+
+	/* store */
+	sqlite3 *db;
+	sqlite3_stmt *st_meta_get;  /* SELECT value FROM meta WHERE key = ? */
+	sqlite3_stmt *st_meta_put;  /* INSERT OR REPLACE INTO meta ... */
+	char store_epoch[17];       /* 16 hex chars, made on first open */
+	uint64_t down_cursor;       /* last hub-stream seq persisted */
+
+	/* the session to the hub (hub_link.c) */
+	struct lws_vhost *hub_vhost;/* client vhost holding our certificate */
+	unsigned char hub_tls_digest[32]; /* SHA-256 of cert, key and CA files */
+	int hub_rebuild;            /* close the session, remake the vhost */
+	int hub_vhost_dying;        /* old vhost destroyed, new one not made */
+	int hub_local_close;        /* we closed the session; keep our reason */
+	struct lws *hub_wsi;        /* the connection, or NULL */
+	enum hub_state hub_state;
+	char hub_ip[INET6_ADDRSTRLEN]; /* address dialled; "" when unresolved */
+	uint32_t hub_backoff_ms[NODE_BACKOFF_STEPS]; /* retry delays */
+	lws_retry_bo_t hub_policy;  /* backoff table and keepalive */
+	lws_sorted_usec_list_t hub_sul; /* the reconnect timer */
+	uint16_t hub_retries;       /* failures since the last Welcome */
+	int64_t hub_since;          /* when Welcome came; 0 when not connected */
+	uint64_t hub_up_cursor;     /* from Welcome */
+	char hub_last_error[256];   /* why the last attempt failed; "" none */
+	int hub_close_code;         /* code the hub closed with; 0 none */
+	char hub_close_reason[128]; /* and its reason */
+};
+
+/* node_from_wsi: the daemon state behind any wsi (the context user). */
+struct node *node_from_wsi(struct lws *wsi);
+
+/* ==== store (store.c) ====================================================== */
+
+/* node_store_open: open cfg.store_path with the node's migrations, prepare
+ * the statements, make the store epoch on first open and read it and the
+ * down cursor. Returns ERR_OK, or an err code with a message in err. */
+int node_store_open(struct node *n, char *err, size_t errlen);
+/* node_store_close: finalize the statements and close the store. */
+void node_store_close(struct node *n);
+/* node_store_set_down_cursor: persist the hub-stream cursor. */
+int node_store_set_down_cursor(struct node *n, uint64_t cursor);
+
+/* ==== the session to the hub (hub_link.c) ================================ */
+
+/* hub_link__check_tls: load [hub] cert, key and CA the way the client vhost
+ * will, to report a bad file by its key before anything changes, and fill
+ * digest with the SHA-256 of the three files' contents (a change means a
+ * new vhost). Returns ERR_OK, or ERR_INVALID/ERR_IO with "[hub] key:
+ * reason" in err. */
+int hub_link__check_tls(const struct node_config *cfg, unsigned char digest[32],
+			char *err, size_t errlen);
+/* hub_link__start: make the client vhost and dial the hub (or, when the
+ * host could not be resolved, wait for SIGHUP). Returns ERR_OK, or ERR_FAIL
+ * when lws cannot make the vhost. */
+int hub_link__start(struct node *n);
+/* hub_link__resolve: fill n->hub_ip from [hub] address, or resolve [hub]
+ * host once with getaddrinfo (blocking: only at start and on SIGHUP).
+ * Returns ERR_OK or ERR_NOTFOUND, recording why in hub_last_error. */
+int hub_link__resolve(struct node *n);
+/* hub_link__reload: after SIGHUP swapped in a new configuration. Resolves
+ * the host again; when the address, port, host, keepalive or the
+ * certificate files (digest, from hub_link__check_tls) changed since old,
+ * closes the session and remakes the vhost, then dials; otherwise a
+ * healthy session stays. */
+void hub_link__reload(struct node *n, const struct node_config *old,
+		      const unsigned char digest[32]);
+/* hub_link__stop: cancel the retry timer and close the session, for
+ * shutdown; lws_context_destroy finishes the job. */
+void hub_link__stop(struct node *n);
+
+/* ==== the public port (public.c) ========================================== */
+
+/* public__create_vhost: the public port's vhost (HTTPS when [public] cert
+ * and key are set). Returns ERR_OK or ERR_FAIL. */
+int public__create_vhost(struct node *n);
+/* public__free: free the strings the vhost pointed at, after the context
+ * is destroyed. */
+void public__free(struct node *n);
+
+#endif

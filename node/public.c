@@ -1,0 +1,259 @@
+/* public.c: the node's public port: residents' and managers' HTTP API.
+ *
+ * One vhost, plain HTTP for a reverse proxy or HTTPS when [public] cert and
+ * key are set. Requests reach callback_public_http, which reads them with
+ * lib/http.h and dispatches on a small table of (method, path, handler).
+ * Static pages under [web] root are served by an lws file mount; the API
+ * paths are callback mounts that win over it by being longer.
+ *
+ * Parts: handlers; the route table; the lws callback; the vhost. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "err.h"
+#include "log.h"
+#include "node.h"
+
+/* Per-session data of HTTP connections on the public port. */
+struct public_http {
+	struct http_exchange ex;
+};
+
+/* The lws protocol name the callback mounts point at. */
+#define PUBLIC_PROTOCOL "alliance-http"
+/* lws keeps a pointer to the vhost name: it must outlive the vhost. */
+static const char public_vhost_name[] = "public";
+
+typedef void (*route_fn)(struct node *n, struct lws *wsi,
+			 struct public_http *h);
+
+/* ---- handlers ------------------------------------------------------------ */
+
+/* GET /healthz: the node is up; how its session with the hub is doing. */
+static void route_healthz(struct node *n, struct lws *wsi,
+			  struct public_http *h)
+{
+	char since[CLOCK_RFC3339_LEN];
+	int connected = n->hub_state == HUB_CONNECTED;
+	json_t *body;
+
+	if (connected)
+		clock_rfc3339(n->hub_since, since, sizeof(since));
+	body = json_pack("{s:s, s:s, s:s, s:{s:b, s:s?, s:s?, s:i}}",
+			 "status", "ok",
+			 "community", n->cfg.community,
+			 "version", ALLIANCE_VERSION,
+			 "hub",
+			 "connected", connected,
+			 "since", connected ? since : NULL,
+			 "last_error", n->hub_last_error[0]
+				       ? n->hub_last_error : NULL,
+			 "retries", (json_int_t)n->hub_retries);
+	if (!body) {
+		http_reply_error(wsi, &h->ex, 500, "internal",
+				 "cannot build the health report");
+		return;
+	}
+	http_reply_json(wsi, &h->ex, 200, body);
+}
+
+/* ---- the route table ------------------------------------------------------ */
+
+struct route {
+	enum http_method method;
+	const char *path;           /* exact path */
+	route_fn fn;
+};
+
+static const struct route routes[] = {
+	{ HTTP_GET, "/healthz", route_healthz },
+};
+
+/* The path prefixes the routes live under, as lws callback mounts. */
+static const char *const route_prefixes[] = { "/healthz", "/api", "/open311" };
+
+static const char *method_name(enum http_method m)
+{
+	switch (m) {
+	case HTTP_GET: return "GET";
+	case HTTP_POST: return "POST";
+	case HTTP_PUT: return "PUT";
+	case HTTP_PATCH: return "PATCH";
+	case HTTP_DELETE: return "DELETE";
+	default: return "this method";
+	}
+}
+
+static void public__route(struct node *n, struct lws *wsi,
+			  struct public_http *h)
+{
+	int path_known = 0;
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (strcmp(routes[i].path, h->ex.path) != 0)
+			continue;
+		path_known = 1;
+		if (routes[i].method == h->ex.method) {
+			routes[i].fn(n, wsi, h);
+			return;
+		}
+	}
+	if (path_known)
+		http_reply_error(wsi, &h->ex, 405, "method_not_allowed",
+				 "%s is not allowed on %s",
+				 method_name(h->ex.method), h->ex.path);
+	else
+		http_reply_error(wsi, &h->ex, 404, "not_found",
+				 "no such resource: %s", h->ex.path);
+}
+
+/* ---- the lws callback ---------------------------------------------------- */
+
+static int has_body(enum http_method m)
+{
+	return m == HTTP_POST || m == HTTP_PUT || m == HTTP_PATCH;
+}
+
+static int callback_public_http(struct lws *wsi,
+				enum lws_callback_reasons reason, void *user,
+				void *in, size_t len)
+{
+	struct public_http *h = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		if (http_begin(wsi, &h->ex, in, LIMIT_HTTP_BODY) != ERR_OK)
+			return 0;  /* the error reply is stored */
+		if (has_body(h->ex.method))
+			return 0;  /* route at BODY_COMPLETION */
+		public__route(node_from_wsi(wsi), wsi, h);
+		return 0;
+
+	case LWS_CALLBACK_HTTP_BODY:
+		if (!h->ex.replying)
+			http_body(&h->ex, in, len);
+		return 0;
+
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (h->ex.replying)
+			return 0;
+		if (h->ex.body_too_big) {
+			http_reply_error(wsi, &h->ex, 413, "too_large",
+					 "the body is over %zu bytes",
+					 h->ex.body_limit);
+			return 0;
+		}
+		public__route(node_from_wsi(wsi), wsi, h);
+		return 0;
+
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (!h || !h->ex.replying)
+			return 0;
+		return http_writeable(wsi, &h->ex);
+
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (h)
+			http_end(&h->ex);
+		return 0;
+
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols public_protocols[] = {
+	{ PUBLIC_PROTOCOL, callback_public_http, sizeof(struct public_http),
+	  0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+/* ---- the vhost -------------------------------------------------------------- */
+
+/* dup_or_null: strdup that passes NULL through; returns -1 on no memory. */
+static int dup_or_null(char **out, const char *s)
+{
+	*out = NULL;
+	if (!s)
+		return 0;
+	*out = strdup(s);
+	return *out ? 0 : -1;
+}
+
+/* mounts_init: with a web root, a file mount at / and callback mounts for
+ * the API prefixes; lws matches the longest mountpoint. */
+static const struct lws_http_mount *mounts_init(struct node *n)
+{
+	size_t np = sizeof(route_prefixes) / sizeof(route_prefixes[0]);
+	struct lws_http_mount *m = n->public_mounts;
+
+	if (!n->web_root)
+		return NULL;  /* every request reaches protocols[0] */
+	memset(n->public_mounts, 0, sizeof(n->public_mounts));
+	for (size_t i = 0; i < np; i++) {
+		m[i].mountpoint = route_prefixes[i];
+		m[i].mountpoint_len = (unsigned char)strlen(route_prefixes[i]);
+		m[i].origin = PUBLIC_PROTOCOL;
+		m[i].origin_protocol = LWSMPRO_CALLBACK;
+		m[i].mount_next = &m[i + 1];
+	}
+	m[np].mountpoint = "/";
+	m[np].mountpoint_len = 1;
+	m[np].origin = n->web_root;
+	m[np].origin_protocol = LWSMPRO_FILE;
+	m[np].def = "index.html";
+	m[np].mount_next = NULL;
+	return m;
+}
+
+int public__create_vhost(struct node *n)
+{
+	struct lws_context_creation_info info;
+	int tls = n->cfg.public_cert && n->cfg.public_key;
+
+	if (dup_or_null(&n->public_iface, n->cfg.public_address) ||
+	    dup_or_null(&n->public_cert, n->cfg.public_cert) ||
+	    dup_or_null(&n->public_key, n->cfg.public_key) ||
+	    dup_or_null(&n->web_root, n->cfg.web_root)) {
+		log_error("out of memory making the public port");
+		return ERR_NOMEM;
+	}
+	memset(&info, 0, sizeof(info));
+	info.vhost_name = public_vhost_name;
+	info.port = n->cfg.public_port;
+	info.iface = n->public_iface;
+	info.protocols = public_protocols;
+	info.mounts = mounts_init(n);
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	if (tls) {
+		info.ssl_cert_filepath = n->public_cert;
+		info.ssl_private_key_filepath = n->public_key;
+		info.alpn = "http/1.1";
+	}
+	n->public_vhost = lws_create_vhost(n->lws, &info);
+	if (!n->public_vhost) {
+		log_error("cannot listen on %s port %d%s",
+			  n->public_iface ? n->public_iface : "*",
+			  n->cfg.public_port,
+			  tls ? " (or load [public] cert and key)" : "");
+		return ERR_FAIL;
+	}
+	log_info("public port %s:%d (%s)%s%s",
+		 n->public_iface ? n->public_iface : "*", n->cfg.public_port,
+		 tls ? "HTTPS" : "HTTP", n->web_root ? ", pages from " : "",
+		 n->web_root ? n->web_root : "");
+	return ERR_OK;
+}
+
+void public__free(struct node *n)
+{
+	free(n->public_iface);
+	n->public_iface = NULL;
+	free(n->public_cert);
+	n->public_cert = NULL;
+	free(n->public_key);
+	n->public_key = NULL;
+	free(n->web_root);
+	n->web_root = NULL;
+}

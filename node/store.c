@@ -1,0 +1,202 @@
+/* store.c: the node's sqlite store: its migrations and the meta table.
+ *
+ * meta holds the store epoch (made once, when the store is created, so the
+ * hub can tell a store that was lost and rebuilt) and the cursor of the
+ * hub's stream. Prepared statements only. Parts: migrations; meta get/put;
+ * open and close. */
+#include <errno.h>
+#include <inttypes.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "log.h"
+#include "node.h"
+#include "store.h"
+
+/* ---- migrations ----------------------------------------------------------- */
+
+static const struct store_migration node_migrations[] = {
+	/* v1: key/value state of the node itself */
+	{ "CREATE TABLE meta ("
+	  "  key TEXT PRIMARY KEY,"
+	  "  value TEXT NOT NULL"
+	  ") WITHOUT ROWID;" },
+};
+
+#define META_EPOCH "store_epoch"
+#define META_DOWN_CURSOR "down_cursor"
+
+/* ---- meta ------------------------------------------------------------- */
+
+/* meta_get: copy the value of key into buf. Returns ERR_OK, ERR_NOTFOUND,
+ * ERR_TOOBIG when it does not fit, or ERR_IO. */
+static int meta_get(struct node *n, const char *key, char *buf, size_t len)
+{
+	sqlite3_stmt *st = n->st_meta_get;
+	int rc, out = ERR_IO;
+
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *v = sqlite3_column_text(st, 0);
+		size_t vlen = (size_t)sqlite3_column_bytes(st, 0);
+
+		if (v && vlen < len) {
+			memcpy(buf, v, vlen);
+			buf[vlen] = '\0';
+			out = ERR_OK;
+		} else {
+			out = ERR_TOOBIG;
+		}
+	} else if (rc == SQLITE_DONE) {
+		out = ERR_NOTFOUND;
+	} else {
+		log_error("store: reading meta %s: %s", key,
+			  sqlite3_errmsg(n->db));
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return out;
+}
+
+static int meta_put(struct node *n, const char *key, const char *value)
+{
+	sqlite3_stmt *st = n->st_meta_put;
+	int rc;
+
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		log_error("store: writing meta %s: %s", key,
+			  sqlite3_errmsg(n->db));
+		return ERR_IO;
+	}
+	return ERR_OK;
+}
+
+int node_store_set_down_cursor(struct node *n, uint64_t cursor)
+{
+	char buf[24];
+	int rc;
+
+	snprintf(buf, sizeof(buf), "%" PRIu64, cursor);
+	rc = meta_put(n, META_DOWN_CURSOR, buf);
+	if (rc == ERR_OK)
+		n->down_cursor = cursor;
+	return rc;
+}
+
+/* make_epoch: 8 random bytes as 16 lowercase hex characters. */
+static int make_epoch(char out[17])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char r[8];
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		return ERR_FAIL;
+	for (size_t i = 0; i < sizeof(r); i++) {
+		out[2 * i] = hex[r[i] >> 4];
+		out[2 * i + 1] = hex[r[i] & 15];
+	}
+	out[16] = '\0';
+	return ERR_OK;
+}
+
+/* load_state: read (making on first open) the epoch and the down cursor. */
+static int load_state(struct node *n, char *err, size_t errlen)
+{
+	char buf[32], *end;
+	unsigned long long v;
+	int rc;
+
+	rc = meta_get(n, META_EPOCH, n->store_epoch, sizeof(n->store_epoch));
+	if (rc == ERR_NOTFOUND) {
+		if (make_epoch(n->store_epoch) != ERR_OK) {
+			snprintf(err, errlen, "%s: no random bytes for the "
+				 "store epoch", n->cfg.store_path);
+			return ERR_FAIL;
+		}
+		if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
+			goto io;
+		if (meta_put(n, META_EPOCH, n->store_epoch) != ERR_OK ||
+		    meta_put(n, META_DOWN_CURSOR, "0") != ERR_OK) {
+			store_exec(n->db, "ROLLBACK");
+			goto io;
+		}
+		if (store_exec(n->db, "COMMIT") != ERR_OK)
+			goto io;
+		log_info("store %s: new store, epoch %s", n->cfg.store_path,
+			 n->store_epoch);
+	} else if (rc != ERR_OK || strlen(n->store_epoch) != 16) {
+		snprintf(err, errlen, "%s: meta %s is unreadable",
+			 n->cfg.store_path, META_EPOCH);
+		return ERR_INVALID;
+	}
+
+	rc = meta_get(n, META_DOWN_CURSOR, buf, sizeof(buf));
+	if (rc == ERR_NOTFOUND) {
+		n->down_cursor = 0;
+		return ERR_OK;
+	}
+	if (rc != ERR_OK)
+		goto io;
+	errno = 0;
+	v = strtoull(buf, &end, 10);
+	if (errno || end == buf || *end || buf[0] == '-') {
+		snprintf(err, errlen, "%s: meta %s is not a number: %s",
+			 n->cfg.store_path, META_DOWN_CURSOR, buf);
+		return ERR_INVALID;
+	}
+	n->down_cursor = (uint64_t)v;
+	return ERR_OK;
+io:
+	snprintf(err, errlen, "%s: %s", n->cfg.store_path,
+		 sqlite3_errmsg(n->db));
+	return ERR_IO;
+}
+
+/* ---- open and close ------------------------------------------------------ */
+
+int node_store_open(struct node *n, char *err, size_t errlen)
+{
+	int rc;
+
+	rc = store_open(n->cfg.store_path, node_migrations,
+			sizeof(node_migrations) / sizeof(node_migrations[0]),
+			&n->db, err, errlen);
+	if (rc != ERR_OK)
+		return rc;
+	if (sqlite3_prepare_v2(n->db, "SELECT value FROM meta WHERE key = ?1",
+			       -1, &n->st_meta_get, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(n->db, "INSERT OR REPLACE INTO meta(key, value)"
+			       " VALUES (?1, ?2)", -1, &n->st_meta_put,
+			       NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", n->cfg.store_path,
+			 sqlite3_errmsg(n->db));
+		rc = ERR_IO;
+		goto err;
+	}
+	rc = load_state(n, err, errlen);
+	if (rc != ERR_OK)
+		goto err;
+	return ERR_OK;
+err:
+	node_store_close(n);
+	return rc;
+}
+
+void node_store_close(struct node *n)
+{
+	sqlite3_finalize(n->st_meta_get);
+	n->st_meta_get = NULL;
+	sqlite3_finalize(n->st_meta_put);
+	n->st_meta_put = NULL;
+	if (n->db)
+		store_close(&n->db);
+}

@@ -119,4 +119,29 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/liballiance.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# ---- fuzzing (not part of `make check`) ----------------------------------
+
+# libFuzzer target of the Frame codec and the generator of its seeds. Only
+# the codec's own sources go in, so nothing else of lib/ is needed. lib/ is
+# an -iquote path here so that lib/limits.h cannot shadow <limits.h>.
+FUZZ_SRC    := lib/wire.c lib/text.c lib/err.c $(GEN)/alliance.pb-c.c
+FUZZ_CFLAGS := -g -O1 -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE \
+	       -iquote lib -iquote $(GEN) $(shell pkg-config --cflags libprotobuf-c)
+
+.PHONY: fuzz
+fuzz: $(GEN)/alliance.pb-c.c $(GEN)/alliance.pb-c.h ## build the libFuzzer target build/fuzz/fuzz_wire (needs clang)
+	@if ! command -v clang >/dev/null 2>&1; then \
+	  echo "fuzz: clang is not installed; install it with:"; \
+	  echo "  apt-get install clang"; \
+	  echo "fuzz: skipped"; exit 0; fi; \
+	set -e; mkdir -p build/fuzz; \
+	echo "clang -fsanitize=fuzzer,address,undefined -o build/fuzz/fuzz_wire"; \
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	  -o build/fuzz/fuzz_wire tests/fuzz/fuzz_wire.c $(FUZZ_SRC) \
+	  $(shell pkg-config --libs libprotobuf-c); \
+	clang $(FUZZ_CFLAGS) -o build/fuzz/gen_corpus tests/fuzz/gen_corpus.c \
+	  $(FUZZ_SRC) $(shell pkg-config --libs libprotobuf-c); \
+	echo "run: mkdir -p build/fuzz/corpus && build/fuzz/fuzz_wire" \
+	  "-rss_limit_mb=2048 build/fuzz/corpus tests/fuzz/corpus"
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -25,12 +25,15 @@ enum wire_close {
 	WIRE_CLOSE_NOT_REGISTERED = 4403, /* community not in the registry */
 	WIRE_CLOSE_WRONG_COMMUNITY = 4404, /* Hello names another community */
 	WIRE_CLOSE_PROTOCOL = 4405,     /* a rule broken: no Hello first, order */
+	WIRE_CLOSE_WRONG_ORIGIN = 4406, /* a change whose origin is not the
+					   session's community */
 	WIRE_CLOSE_HELLO_TIMEOUT = 4408,/* no valid Hello in time */
 	WIRE_CLOSE_REPLACED = 4409,     /* a newer session of the community */
 	WIRE_CLOSE_REVOKED = 4410,      /* certificate revoked (SIGHUP) */
 	WIRE_CLOSE_REMOVED = 4411,      /* community removed from the registry */
 	WIRE_CLOSE_FLOOD = 4429,        /* too many sessions from one certificate */
 	WIRE_CLOSE_SLOW = 4430,         /* send queue full: slow consumer */
+	WIRE_CLOSE_INTERNAL = 1011,     /* the receiver failed to store */
 };
 
 /* Protocol version carried in Hello.protocol_version. */

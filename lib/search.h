@@ -1,0 +1,30 @@
+/* search.h: the "alliance" FTS5 tokenizer, for Chinese and English alike.
+ *
+ * The default FTS5 tokenizers cannot find 理发 in 上门理发服务 (unicode61 sees
+ * one token; trigram needs three characters). This one emits, for each run
+ * of CJK characters, overlapping bigrams with each character's unigram
+ * colocated at the same position, so a two-character word is a one-token
+ * query, a longer word is a phrase of bigrams, and a single character
+ * matches its unigram; Latin letters and digits form lowercase words
+ * (wrapped by "porter" for English stems). Everything else separates. */
+#ifndef ALLIANCE_SEARCH_H
+#define ALLIANCE_SEARCH_H
+
+#include <sqlite3.h>
+
+/* Tokenizer spec for CREATE VIRTUAL TABLE ... USING fts5(tokenize=...). */
+#define SEARCH_TOKENIZE "'porter alliance'"
+
+/* search_register: register the tokenizer on db. Every connection that
+ * touches an FTS table must call it first (store_open does). Returns
+ * ERR_OK or ERR_FAIL. */
+int search_register(sqlite3 *db);
+
+/* search_match: turn a user's free text into a safe FTS5 MATCH expression:
+ * each whitespace-separated word becomes a quoted string (quotes doubled),
+ * all words ANDed, so quotes, *, NEAR, AND, OR, column filters and SQL are
+ * plain text. Returns a new string (caller frees), or NULL when q holds no
+ * searchable character (then the caller lists without search). */
+char *search_match(const char *q);
+
+#endif

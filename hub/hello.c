@@ -18,7 +18,7 @@ static void welcome(struct session *s)
 	struct community *c = s->community;
 
 	w.up_cursor = c->up_cursor;
-	w.own_version = 0;      /* the hub holds none of the node's records yet */
+	w.own_version = catalog_max_version(s->hub->cat, c->id);
 	w.heartbeat_s = s->hub->cfg.ping_s;
 	w.batch_max = LIMIT_BATCH;
 	w.window = LIMIT_WINDOW;
@@ -31,6 +31,7 @@ static void welcome(struct session *s)
 int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 {
 	struct community *c = s->community;
+	uint64_t head;
 
 	if (hello->protocol_version != WIRE_PROTOCOL_VERSION) {
 		session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_PROTOCOL,
@@ -63,7 +64,13 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 		       strlen(hello->store_epoch) + 1);
 		c->up_cursor = 0;
 	}
-	c->down_cursor = hello->down_cursor;
+	/* a cursor beyond the hub's log (a hub restored from an older backup)
+	 * cannot be continued: send everything again; the version rule makes
+	 * what the node has already harmless */
+	head = catalog_log_head(s->hub->cat);
+	c->down_cursor = hello->down_cursor <= head ? hello->down_cursor : 0;
+	s->down_sent = c->down_cursor;
+	s->send_own = c->down_cursor == 0;
 	c->last_seen = hub_now();
 	hub_store_save_link(s->hub, c);
 
@@ -72,6 +79,7 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 	s->welcomed = 1;
 	s->hub->n_sessions++;
 	welcome(s);
+	lws_callback_on_writable(s->wsi);   /* the down stream starts */
 	log_info("session %s: established (node %s, epoch %s, down cursor "
 		 "%llu)", c->id, hello->software_version, c->epoch,
 		 (unsigned long long)c->down_cursor);

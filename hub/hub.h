@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "catalog.h"
 #include "config.h"
 #include "http.h"
 #include "ident.h"
@@ -93,6 +94,11 @@ struct session {
 	struct outframe *out_tail;
 	unsigned out_count;
 	int welcomed;               /* counted in hub->n_sessions */
+	/* the down stream (hub -> node) */
+	uint64_t down_sent;         /* last hub-stream seq sent */
+	unsigned inflight;          /* Changes frames sent, not yet acked */
+	uint64_t inflight_last[LIMIT_WINDOW]; /* their last_seq, oldest first */
+	int send_own;               /* a fresh store: send its own records too */
 	int close_code;             /* when CLOSING: code and reason to send */
 	char close_reason[120];
 };
@@ -113,6 +119,7 @@ enum refusal {
 	REFUSE_REVOKED,
 	REFUSE_REPLACED,
 	REFUSE_SLOW,
+	REFUSE_WRONG_ORIGIN,
 	REFUSE_COUNT
 };
 
@@ -120,6 +127,8 @@ struct hub_metrics {
 	uint64_t frames_in, frames_out;
 	uint64_t bytes_in, bytes_out;
 	uint64_t sessions_opened;
+	uint64_t changes_applied;   /* records stored from nodes */
+	uint64_t changes_stale;     /* not newer than the stored version */
 	uint64_t refusals[REFUSE_COUNT];
 	int64_t crl_next_update;    /* unix seconds; 0 when none */
 };
@@ -130,6 +139,7 @@ struct hub {
 	struct hub_config cfg;
 	const char *config_path;
 	sqlite3 *db;
+	struct catalog *cat;        /* records and the hub's stream on db */
 	struct lws_context *lws;
 	struct lws_vhost *alliance_vhost;
 	struct lws_vhost *public_vhost;
@@ -204,6 +214,19 @@ void session_close(struct session *s, enum refusal why, int code,
 	__attribute__((format(printf, 5, 6)));
 /* handle_hello: the handshake (hello.c). */
 int handle_hello(struct session *s, const Alliance__V1__Hello *hello);
+
+/* ==== sync (sync.c) ======================================================== */
+
+/* handle_changes: apply a node's batch in one transaction, then ack. */
+int handle_changes(struct session *s, const Alliance__V1__Changes *changes);
+/* handle_ack: the node persisted the hub's stream up to ack->seq. */
+int handle_ack(struct session *s, const Alliance__V1__Ack *ack);
+/* sync_write_down: at WRITEABLE with the queue empty, send the next batch
+ * of the down stream if the window allows. Returns 1 when a frame was
+ * written, 0 when nothing was due, -1 when the write failed. */
+int sync_write_down(struct session *s);
+/* sync_wake: ask WRITEABLE of every session that has stream to catch up. */
+void sync_wake(struct hub *hub);
 
 /* ==== HTTP (api.c, public.c, metrics.c) ================================== */
 

@@ -196,6 +196,7 @@ out:
 	hub->lws = NULL;
 	X509_CRL_free(hub->crl);
 	registry_free(hub);
+	catalog_close(&hub->cat);
 	store_close(&hub->db);
 	return rc;
 }

@@ -23,6 +23,7 @@ static const char *const refusal_names[REFUSE_COUNT] = {
 	[REFUSE_REVOKED] = "revoked",
 	[REFUSE_REPLACED] = "replaced",
 	[REFUSE_SLOW] = "slow_consumer",
+	[REFUSE_WRONG_ORIGIN] = "wrong_origin",
 };
 
 const char *refusal_name(enum refusal r)
@@ -66,6 +67,12 @@ char *metrics_render(struct hub *hub, size_t *len)
 	       "Communities in the registry.", hub->n_communities);
 	metric(f, "alliance_sessions_opened_total", "counter",
 	       "Websocket sessions opened.", m->sessions_opened);
+	metric(f, "alliance_changes_applied_total", "counter",
+	       "Records from nodes stored (newer than what the hub held).",
+	       m->changes_applied);
+	metric(f, "alliance_changes_stale_total", "counter",
+	       "Records from nodes not stored: not newer (replays).",
+	       m->changes_stale);
 	metric(f, "alliance_frames_in_total", "counter",
 	       "Frames received from nodes.", m->frames_in);
 	metric(f, "alliance_frames_out_total", "counter",

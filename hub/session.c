@@ -106,7 +106,7 @@ static int session_writeable(struct session *s)
 
 	if (!o) {
 		if (s->state != SESSION_CLOSING)
-			return 0;
+			return sync_write_down(s) < 0 ? -1 : 0;
 		lws_close_reason(s->wsi, (enum lws_close_status)s->close_code,
 				 (unsigned char *)s->close_reason,
 				 strlen(s->close_reason));
@@ -123,8 +123,8 @@ static int session_writeable(struct session *s)
 	s->out_count--;
 	free(o->buf);
 	free(o);
-	if (s->out_head || s->state == SESSION_CLOSING)
-		lws_callback_on_writable(s->wsi);
+	/* queued frames, the close, or the down stream may follow */
+	lws_callback_on_writable(s->wsi);
 	return 0;
 }
 
@@ -259,8 +259,14 @@ static void dispatch(struct session *s, const Frame *f)
 		log_warn("session %s: node reports error %d: %s", who(s),
 			 f->error->code, f->error->message);
 		break;
+	case ALLIANCE__V1__FRAME__BODY_CHANGES:
+		handle_changes(s, f->changes);
+		break;
+	case ALLIANCE__V1__FRAME__BODY_ACK:
+		handle_ack(s, f->ack);
+		break;
 	default:
-		/* the streams (Changes, Ack, BulletinAck) come with sync */
+		/* BulletinAck comes with bulletins */
 		error_frame(s, ALLIANCE__V1__ERROR_CODE__ERROR_UNKNOWN_BODY,
 			    "frame body not handled by this hub version", 0);
 		break;

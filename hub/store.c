@@ -20,13 +20,25 @@ static const struct store_migration migrations[] = {
 	  "  down_cursor INTEGER NOT NULL DEFAULT 0,"
 	  "  epoch TEXT NOT NULL DEFAULT ''"
 	  ") WITHOUT ROWID;" },
+	{ NULL },       /* 2: the catalog, filled in below */
 };
 
 int hub_store_open(struct hub *hub, char *err, size_t errlen)
 {
-	return store_open(hub->cfg.store_path, migrations,
-			  sizeof(migrations) / sizeof(migrations[0]),
-			  &hub->db, err, errlen);
+	struct store_migration all[sizeof(migrations) / sizeof(migrations[0])];
+	size_t n = sizeof(all) / sizeof(all[0]);
+
+	memcpy(all, migrations, sizeof(all));
+	all[1].sql = catalog_schema_v1;
+	if (store_open(hub->cfg.store_path, all, n, &hub->db, err, errlen))
+		return ERR_IO;
+	if (catalog_open(hub->db, &hub->cat) != ERR_OK) {
+		snprintf(err, errlen, "%s: cannot prepare the catalog: %s",
+			 hub->cfg.store_path, sqlite3_errmsg(hub->db));
+		store_close(&hub->db);
+		return ERR_IO;
+	}
+	return ERR_OK;
 }
 
 /* copy_text: copy a text column into buf, truncating to buflen - 1. */

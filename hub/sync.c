@@ -1,0 +1,242 @@
+/* sync.c: the two change streams of a session, at the hub.
+ *
+ * Up: a node's Changes are checked (every origin is the session's
+ * community, from its certificate; sequence numbers increase), applied in
+ * one transaction with the version rule, and acked only after commit.
+ * Down: the hub's log is sent to each node from its own cursor, in batches
+ * of at most batch_max changes and at most LIMIT_WINDOW unacked frames, so
+ * a slow node costs bounded memory; a node is not sent its own records
+ * unless its store is fresh (recovery). Parts: up; down; waking sessions. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "hub.h"
+#include "log.h"
+#include "store.h"
+
+/* ---- up -------------------------------------------------------------------- */
+
+static void send_ack(struct session *s, uint64_t seq)
+{
+	Frame frame = ALLIANCE__V1__FRAME__INIT;
+	Alliance__V1__Ack ack = ALLIANCE__V1__ACK__INIT;
+
+	ack.seq = seq;
+	frame.body_case = ALLIANCE__V1__FRAME__BODY_ACK;
+	frame.ack = &ack;
+	session_send(s, &frame);
+}
+
+/* check_batch: every rule a batch must keep before anything is stored.
+ * Returns ERR_OK, or closes the session and returns an error. */
+static int check_batch(struct session *s, const Alliance__V1__Changes *cs)
+{
+	const char *community = s->community->id;
+	uint64_t prev = 0;
+	size_t i;
+
+	for (i = 0; i < cs->n_changes; i++) {
+		const Change *ch = cs->changes[i];
+
+		if (strcmp(ch->origin, community) != 0) {
+			session_close(s, REFUSE_WRONG_ORIGIN,
+				      WIRE_CLOSE_WRONG_ORIGIN,
+				      ALLIANCE__V1__ERROR_CODE__ERROR_WRONG_COMMUNITY,
+				      "change %s/%s has origin %s; this session "
+				      "may write only %s", ch->origin, ch->id,
+				      ch->origin, community);
+			return ERR_DENIED;
+		}
+		if (ch->seq <= prev) {
+			session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_PROTOCOL,
+				      ALLIANCE__V1__ERROR_CODE__ERROR_BAD_FRAME,
+				      "changes out of order: seq %llu after %llu",
+				      (unsigned long long)ch->seq,
+				      (unsigned long long)prev);
+			return ERR_INVALID;
+		}
+		prev = ch->seq;
+		if (ch->kind != ALLIANCE__V1__KIND__KIND_SERVICE &&
+		    ch->kind != ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT) {
+			session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_PROTOCOL,
+				      ALLIANCE__V1__ERROR_CODE__ERROR_BAD_FRAME,
+				      "change %s: kind %d is not synced up",
+				      ch->id, ch->kind);
+			return ERR_INVALID;
+		}
+		if (!ch->deleted &&
+		    !((ch->kind == ALLIANCE__V1__KIND__KIND_SERVICE &&
+		       ch->body_case == ALLIANCE__V1__CHANGE__BODY_SERVICE) ||
+		      (ch->kind == ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT &&
+		       ch->body_case == ALLIANCE__V1__CHANGE__BODY_ANNOUNCEMENT))) {
+			session_close(s, REFUSE_BAD_FRAME, WIRE_CLOSE_BAD_FRAME,
+				      ALLIANCE__V1__ERROR_CODE__ERROR_BAD_FRAME,
+				      "change %s: body does not match its kind",
+				      ch->id);
+			return ERR_INVALID;
+		}
+	}
+	if (cs->n_changes && cs->last_seq &&
+	    cs->last_seq != cs->changes[cs->n_changes - 1]->seq) {
+		session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_PROTOCOL,
+			      ALLIANCE__V1__ERROR_CODE__ERROR_BAD_FRAME,
+			      "last_seq %llu is not the last change's seq",
+			      (unsigned long long)cs->last_seq);
+		return ERR_INVALID;
+	}
+	return ERR_OK;
+}
+
+int handle_changes(struct session *s, const Alliance__V1__Changes *cs)
+{
+	struct hub *hub = s->hub;
+	struct community *c = s->community;
+	uint64_t last = c->up_cursor, applied_n = 0, stale_n = 0;
+	size_t i;
+
+	if (check_batch(s, cs) != ERR_OK)
+		return ERR_INVALID;
+	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
+		goto fail;
+	for (i = 0; i < cs->n_changes; i++) {
+		const Change *ch = cs->changes[i];
+		int applied = 0;
+
+		if (ch->seq <= c->up_cursor)
+			continue;       /* a replay of what was committed */
+		if (catalog_apply(hub->cat, ch, 1, &applied) != ERR_OK) {
+			store_exec(hub->db, "ROLLBACK");
+			goto fail;
+		}
+		applied ? applied_n++ : stale_n++;
+		last = ch->seq;
+	}
+	if (cs->last_seq > last)
+		last = cs->last_seq;
+	if (last > c->up_cursor) {
+		struct community saved = *c;
+
+		saved.up_cursor = last;
+		if (hub_store_save_link(hub, &saved) != ERR_OK) {
+			store_exec(hub->db, "ROLLBACK");
+			goto fail;
+		}
+	}
+	if (store_exec(hub->db, "COMMIT") != ERR_OK) {
+		store_exec(hub->db, "ROLLBACK");
+		goto fail;
+	}
+	c->up_cursor = last > c->up_cursor ? last : c->up_cursor;
+	hub->metrics.changes_applied += applied_n;
+	hub->metrics.changes_stale += stale_n;
+	log_debug("sync %s: up batch of %zu: %llu stored, %llu stale, cursor "
+		  "%llu", c->id, cs->n_changes, (unsigned long long)applied_n,
+		  (unsigned long long)stale_n, (unsigned long long)c->up_cursor);
+	send_ack(s, c->up_cursor);
+	if (applied_n)
+		sync_wake(hub);
+	return ERR_OK;
+fail:
+	session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_INTERNAL, 0,
+		      "the hub could not store the batch; resend later");
+	return ERR_IO;
+}
+
+/* ---- down ------------------------------------------------------------------ */
+
+int handle_ack(struct session *s, const Alliance__V1__Ack *ack)
+{
+	struct community *c = s->community;
+	unsigned released = 0, i;
+
+	if (ack->seq > s->down_sent) {
+		session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_PROTOCOL,
+			      ALLIANCE__V1__ERROR_CODE__ERROR_BAD_FRAME,
+			      "ack of %llu, beyond what was sent (%llu)",
+			      (unsigned long long)ack->seq,
+			      (unsigned long long)s->down_sent);
+		return ERR_INVALID;
+	}
+	while (released < s->inflight &&
+	       s->inflight_last[released] <= ack->seq)
+		released++;
+	for (i = released; i < s->inflight; i++)
+		s->inflight_last[i - released] = s->inflight_last[i];
+	s->inflight -= released;
+	if (ack->seq > c->down_cursor) {
+		c->down_cursor = ack->seq;
+		hub_store_save_link(s->hub, c);
+	}
+	if (released)
+		lws_callback_on_writable(s->wsi);
+	return ERR_OK;
+}
+
+/* pending: whether s has stream to send and room in its window. */
+static int pending(struct session *s, uint64_t head)
+{
+	return s->state == SESSION_ACTIVE && s->inflight < LIMIT_WINDOW &&
+	       s->down_sent < head;
+}
+
+int sync_write_down(struct session *s)
+{
+	struct hub *hub = s->hub;
+	Frame frame = ALLIANCE__V1__FRAME__INIT;
+	Alliance__V1__Changes cs = ALLIANCE__V1__CHANGES__INIT;
+	Change **batch = NULL;
+	size_t n = 0, len;
+	uint64_t last = 0, head = catalog_log_head(hub->cat);
+	uint8_t *buf;
+	int rc;
+
+	if (!pending(s, head))
+		return 0;
+	if (catalog_log_batch(hub->cat, s->down_sent,
+			      s->send_own ? NULL : s->community->id,
+			      LIMIT_BATCH, &batch, &n, &last) != ERR_OK)
+		return 0;
+	cs.changes = batch;
+	cs.n_changes = n;
+	cs.last_seq = last;
+	frame.body_case = ALLIANCE__V1__FRAME__BODY_CHANGES;
+	frame.changes = &cs;
+	rc = wire_encode(&frame, LWS_PRE, &buf, &len);
+	catalog_batch_free(&batch, n);
+	if (rc != ERR_OK)
+		return 0;
+	rc = lws_write(s->wsi, buf + LWS_PRE, len, LWS_WRITE_BINARY);
+	free(buf);
+	if (rc < (int)len)
+		return -1;
+	hub->metrics.frames_out++;
+	hub->metrics.bytes_out += len;
+	s->inflight_last[s->inflight++] = last;
+	s->down_sent = last;
+	if (pending(s, head))
+		lws_callback_on_writable(s->wsi);
+	return 1;
+}
+
+/* ---- waking ------------------------------------------------------------ */
+
+struct wake {
+	struct hub *hub;
+	uint64_t head;
+};
+
+static void wake_one(struct community *c, void *arg)
+{
+	struct wake *w = arg;
+
+	if (c->session && pending(c->session, w->head))
+		lws_callback_on_writable(c->session->wsi);
+}
+
+void sync_wake(struct hub *hub)
+{
+	struct wake w = { hub, catalog_log_head(hub->cat) };
+
+	registry_each(hub, wake_one, &w);
+}

@@ -158,8 +158,15 @@ int tls_verify_client(struct hub *hub, X509_STORE_CTX *store, int preverify)
 void tls_info(struct hub *hub, struct lws *wsi, const struct lws_ssl_info *si)
 {
 	char peer[64] = "?";
+	SSL *ssl;
 
 	if (!(si->where & SSL_CB_ALERT) || !(si->where & SSL_CB_WRITE))
+		return;
+	/* An alert after a completed handshake is no refusal: OpenSSL 3
+	 * sends decode_error when a client closes without close_notify. The
+	 * handshake state stays TLS_ST_OK through that fatal error. */
+	ssl = wsi ? lws_get_ssl(lws_get_network_wsi(wsi)) : NULL;
+	if (ssl && SSL_get_state(ssl) == TLS_ST_OK)
 		return;
 	if (wsi)
 		lws_get_peer_simple(wsi, peer, sizeof(peer));

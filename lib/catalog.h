@@ -23,13 +23,30 @@
 typedef Alliance__V1__Change Change;
 
 /* Migration SQL creating the catalog tables (records, log, FTS index). A
- * daemon lists it among its own store migrations. */
+ * daemon lists it among its own store migrations (store_open registers
+ * the tokenizer the index needs). Tables, for the rare SQL outside this
+ * module (prefer the functions below):
+ *   service (rid INTEGER PRIMARY KEY, origin, id, version, deleted, title,
+ *            summary, description, category, audience, delivery,
+ *            delivery_bits, eligibility, fee, hours, phone, address,
+ *            languages, status, updated, tags; UNIQUE (origin, id)) -
+ *            audience/delivery/languages are JSON arrays of strings, fee
+ *            is 'free' or an amount, updated unix seconds, tags the
+ *            category's words; a tombstone has deleted = 1 and empty
+ *            fields;
+ *   announcement (rid, origin, id, version, deleted, title, body,
+ *            category, published, expires; UNIQUE (origin, id));
+ *   catalog_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, origin, kind, id;
+ *            UNIQUE (origin, kind, id));
+ *   service_fts: FTS5 over service (title, summary, description, tags),
+ *            external content, kept by triggers on service. */
 extern const char *const catalog_schema_v1;
 
 struct catalog;   /* prepared statements on one connection */
 
 /* catalog_open: prepare statements on db (already migrated). Stores a new
- * catalog in *out (free with catalog_close; db stays the caller's). */
+ * catalog in *out (free with catalog_close; db stays the caller's) and
+ * returns ERR_OK, or ERR_IO (schema missing, logged) or ERR_NOMEM. */
 int catalog_open(sqlite3 *db, struct catalog **out);
 void catalog_close(struct catalog **cat);
 
@@ -39,13 +56,18 @@ void catalog_close(struct catalog **cat);
  * version of (origin, kind, id); a deleted change stores a tombstone. When
  * log is non-zero an applied change also takes a new seq in the log. Sets
  * *applied to 1 when stored, 0 when it was not newer. Returns ERR_OK,
- * ERR_INVALID (no body for a live record, unknown kind) or ERR_IO. */
+ * ERR_INVALID (no body for a live record, a kind other than service or
+ * announcement, an origin that is not a community id, an id that is not a
+ * record id, version 0 or above INT64_MAX; nothing stored), ERR_NOMEM or
+ * ERR_IO. The body is stored as given: validate manager input with
+ * catalog_*_from_json first. */
 int catalog_apply(struct catalog *cat, const Change *ch, int log,
 		  int *applied);
 
 /* catalog_get: the stored state of (origin, kind, id) as a new Change
  * (free with catalog_change_free), or ERR_NOTFOUND. Tombstones are found
- * (deleted set, no body). */
+ * (deleted set, no body). ERR_INVALID for a kind the catalog does not
+ * keep. catalog_change_free(&ch) frees and sets ch to NULL. */
 int catalog_get(struct catalog *cat, const char *origin, int kind,
 		const char *id, Change **out);
 void catalog_change_free(Change **ch);
@@ -55,7 +77,11 @@ void catalog_change_free(Change **ch);
  * seq. Entries whose origin equals skip_origin (NULL: none) are passed over
  * but still advance *last. Stores the array in *out and its length in *n
  * (free with catalog_batch_free) and the seq of the last entry looked at in
- * *last (after, when none). Returns ERR_OK or ERR_IO. */
+ * *last (after, when none). Returns ERR_OK or ERR_IO. Skipped entries do
+ * not count towards limit, so a call may return fewer than limit, even
+ * none (*out NULL, *n 0), with *last advanced: send nothing, remember
+ * *last, and call again while *last < catalog_log_head(). Fewer than
+ * limit means every entry up to the head was looked at. */
 int catalog_log_batch(struct catalog *cat, uint64_t after,
 		      const char *skip_origin, size_t limit, Change ***out,
 		      size_t *n, uint64_t *last);
@@ -67,7 +93,8 @@ uint64_t catalog_log_head(struct catalog *cat);
 /* catalog_max_version: the highest version stored of origin's records. */
 uint64_t catalog_max_version(struct catalog *cat, const char *origin);
 
-/* catalog_count: live records of origin and kind (origin NULL: all). */
+/* catalog_count: live records of origin and kind (origin NULL: all);
+ * expired announcements count until they are deleted. */
 uint64_t catalog_count(struct catalog *cat, const char *origin, int kind);
 
 /* ---- JSON --------------------------------------------------------------- */
@@ -76,7 +103,18 @@ uint64_t catalog_count(struct catalog *cat, const char *origin, int kind);
  * "A service in JSON"; delivery may be one string) into a new Service
  * (free with alliance__v1__service__free_unpacked(s, NULL)). On a missing
  * or invalid field returns ERR_INVALID with a message naming the field in
- * why ("title: required", "category: 'x' is not a category id"). */
+ * why ("title: required", "category: 'x' is not a category id"), and
+ * ERR_NOMEM. Also: strings must be UTF-8 without control characters (\n
+ * only in description); fee "free", "免费", "" or absent become "free";
+ * status defaults to active; updated (RFC 3339 or unix seconds) defaults
+ * to now; duplicate list items are dropped; id, community and unknown
+ * fields are not read (the node assigns ids).
+ *
+ * catalog_announcement_from_json: title required (1..200 bytes); body up
+ * to 8000 bytes (lines allowed); category optional, default "other", a
+ * category id if given; published (RFC 3339 or unix seconds) defaults to
+ * now; expires likewise, absent/null/"" meaning 0 (never), else after
+ * published. Free with alliance__v1__announcement__free_unpacked. */
 int catalog_service_from_json(const json_t *in, Alliance__V1__Service **out,
 			      char *why, size_t whylen);
 int catalog_announcement_from_json(const json_t *in,
@@ -86,7 +124,8 @@ int catalog_announcement_from_json(const json_t *in,
 /* catalog_change_json: a live record as the API shows it (new reference):
  * a service with id, community, the fields and updated (RFC 3339); an
  * announcement with id, community, title, body, category, published and
- * expires. */
+ * expires (RFC 3339, null when it never expires). A tombstone shows as
+ * {"id","community","deleted":true}. NULL when out of memory. */
 json_t *catalog_change_json(const Change *ch);
 
 /* ---- queries ------------------------------------------------------------ */
@@ -103,16 +142,27 @@ struct catalog_query {
 
 /* catalog_search: live services matching q, ranked when q has text (else
  * newest first), as {"items":[...],"next":...,"total":...} (total on every
- * page, next null on the last). ERR_INVALID with why for a bad `after`. */
+ * page, next null on the last). ERR_INVALID with why naming the parameter
+ * for a bad `after` (garbled, or from a search with/without text when
+ * this one is the other), an unknown category or delivery, or a
+ * community that is not a community id. Status inactive and tombstones
+ * are never listed. limit outside 1..100 is clamped (below 1: 20). With
+ * text, ranked by bm25 (title weighs most) and paged by offset; without,
+ * newest `updated` first and paged by key, so new services do not shift
+ * later pages. q with nothing searchable ("*") lists as without q.
+ * ERR_IO with why "the catalog could not be read" on a store error. */
 int catalog_search(struct catalog *cat, const struct catalog_query *q,
 		   json_t **out, char *why, size_t whylen);
 
-/* catalog_announcements: announcements not expired at now, newest first,
- * of community (NULL: all), as {"items":[...]}. */
+/* catalog_announcements: announcements not expired at now (expires 0 or
+ * after now), newest published first, of community (NULL: all), as
+ * {"items":[...]}; limit outside 1..100 clamped (below 1: 20). Returns
+ * ERR_OK, ERR_NOMEM or ERR_IO. */
 int catalog_announcements(struct catalog *cat, int64_t now,
 			  const char *community, int limit, json_t **out);
 
-/* catalog_is_category, catalog_is_delivery: the fixed id lists. */
+/* catalog_is_category, catalog_is_delivery: 1 iff id is one of the fixed
+ * ids (DESIGN.md), else 0 (also for NULL). */
 int catalog_is_category(const char *id);
 int catalog_is_delivery(const char *id);
 

@@ -9,11 +9,18 @@
 #include "catalog.h"
 #include "http.h"
 
-/* catalog_http_search: answer GET /api/v1/catalog on wsi into ex. */
+/* catalog_http_search: answer GET /api/v1/catalog on wsi into ex: 200
+ * with {"items","next","total"}; 422 "invalid" naming the parameter (q
+ * over 200 bytes or not UTF-8, unknown category or delivery, bad
+ * community, free other than 1/0, limit not a whole number >= 1, bad
+ * after); 500 on a store error. Empty values count as absent; limit
+ * defaults to 20 and anything above 100 is 100. Route only GET here. */
 void catalog_http_search(struct catalog *cat, struct lws *wsi,
 			 struct http_exchange *ex);
 
-/* catalog_http_announcements: answer GET /api/v1/announcements. */
+/* catalog_http_announcements: answer GET /api/v1/announcements
+ * (?community=&limit=, checked as above) with the announcements not
+ * expired now, newest first: 200 {"items":[...]}, 422, or 500. */
 void catalog_http_announcements(struct catalog *cat, struct lws *wsi,
 				struct http_exchange *ex);
 

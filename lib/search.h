@@ -15,16 +15,24 @@
 /* Tokenizer spec for CREATE VIRTUAL TABLE ... USING fts5(tokenize=...). */
 #define SEARCH_TOKENIZE "'porter alliance'"
 
+/* search_match reads at most this many bytes of a query (the HTTP layer
+ * allows 200) and keeps at most this many words of it. */
+#define SEARCH_QUERY_MAX 1024
+#define SEARCH_QUERY_WORDS 16
+
 /* search_register: register the tokenizer on db. Every connection that
  * touches an FTS table must call it first (store_open does). Returns
  * ERR_OK or ERR_FAIL. */
 int search_register(sqlite3 *db);
 
 /* search_match: turn a user's free text into a safe FTS5 MATCH expression:
- * each whitespace-separated word becomes a quoted string (quotes doubled),
- * all words ANDed, so quotes, *, NEAR, AND, OR, column filters and SQL are
- * plain text. Returns a new string (caller frees), or NULL when q holds no
- * searchable character (then the caller lists without search). */
+ * each word (split on white space, U+3000 and bytes that are not UTF-8)
+ * becomes a quoted string (quotes doubled), all words ANDed, so quotes, *,
+ * NEAR, AND, OR, column filters and SQL are plain text. Words with no
+ * letter, digit or CJK character are dropped; only the first
+ * SEARCH_QUERY_WORDS words of the first SEARCH_QUERY_MAX bytes count.
+ * Returns a new string (caller frees), or NULL when q holds no searchable
+ * character (then the caller lists without search) or memory ran out. */
 char *search_match(const char *q);
 
 #endif

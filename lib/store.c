@@ -8,12 +8,16 @@
  * constant SQL runs here; the one formatted statement is the user_version
  * pragma with an integer we format ourselves.
  *
+ * Every connection gets the "alliance" FTS5 tokenizer (search.h) right
+ * after opening, before migrations, since catalog tables use it.
+ *
  * Parts, in order: helpers (error text, one-value pragmas); the migration
  * runner; store_open; store_close; store_exec. */
 #include "store.h"
 
 #include "err.h"
 #include "log.h"
+#include "search.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -139,6 +143,13 @@ int store_open(const char *path, const struct store_migration *migrations,
 	}
 	sqlite3_extended_result_codes(conn, 1);
 	sqlite3_busy_timeout(conn, STORE_BUSY_TIMEOUT_MS);
+	/* before any migration: FTS tables using it are created, read and
+	 * written only on connections that have the tokenizer */
+	if (search_register(conn) != ERR_OK) {
+		snprintf(err, errlen, "%s: cannot register the search "
+			 "tokenizer (sqlite without FTS5?)", path);
+		goto err;
+	}
 
 	rc = store_pragma_int(conn, "PRAGMA user_version", &version);
 	if (rc != SQLITE_OK) {

@@ -1,0 +1,1741 @@
+/* catalog.c: services and announcements: storage, change log, search, JSON.
+ *
+ * Tables (catalog_schema_v1): service and announcement hold one row per
+ * (origin, id), live or tombstone, with the version of the origin that
+ * wrote it; catalog_log holds one row per record at its latest seq;
+ * service_fts is an external-content FTS5 index over service's title,
+ * summary, description and tags (the category's names in Chinese and
+ * English), kept by triggers so a tombstone leaves it in the same
+ * statement that writes it. The version rule is one upsert whose DO UPDATE
+ * has "WHERE excluded.version > version": sqlite3_changes() says whether
+ * it applied. Every statement is constant SQL with bound parameters; the
+ * search statements are put together from constant fragments chosen by
+ * which filters are present, and prepared once each on first use.
+ *
+ * Parts, in order: the fixed lists (categories, delivery modes); the
+ * schema; struct catalog and open/close; rows to messages; apply, get and
+ * the log; counts; JSON input; JSON output; the `after` token; search;
+ * announcements. */
+#include "catalog.h"
+
+#include "clock.h"
+#include "err.h"
+#include "limits.h"
+#include "log.h"
+#include "search.h"
+#include "text.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- fixed lists -------------------------------------------------------- */
+
+/* The category ids of DESIGN.md and the words each adds to the index, so
+ * 养老 or "elderly" finds elderly care whatever its title says. */
+static const struct catalog_category {
+	const char *id;
+	const char *words;
+} catalog_categories[] = {
+	{ "elderly-care", "elderly care senior aged 养老 老人 老年 敬老" },
+	{ "health-maternity", "health maternity medical pregnancy 健康 医疗 "
+	  "卫生 孕产 母婴 妇幼" },
+	{ "family-children", "family children kids 家庭 儿童 亲子 育儿" },
+	{ "disability", "disability disabled 残疾 助残 残障" },
+	{ "housing", "housing property 住房 物业 房屋" },
+	{ "environment", "environment sanitation 环境 环卫 卫生 垃圾" },
+	{ "public-safety", "public safety 公共安全 安全 消防 治安" },
+	{ "employment", "employment jobs social security 就业 社保 社会保障" },
+	{ "legal-civil", "legal civil affairs 法律 民政 法律援助" },
+	{ "education-culture", "education culture 教育 文化" },
+	{ "neighbourhood-life", "neighbourhood neighborhood life 邻里 社区生活 "
+	  "便民" },
+	{ "other", "other 其他" },
+};
+#define CATALOG_N_CATEGORIES \
+	(sizeof(catalog_categories) / sizeof(catalog_categories[0]))
+
+/* Delivery modes; a service's modes are also kept as a bit mask
+ * (bit i = catalog_delivery[i]) for the delivery filter. */
+static const char *const catalog_delivery[] = {
+	"walk-in", "home-visit", "online", "phone",
+};
+#define CATALOG_N_DELIVERY \
+	(sizeof(catalog_delivery) / sizeof(catalog_delivery[0]))
+
+static const char *const catalog_status[] = {
+	"active", "temporarily-closed", "inactive",
+};
+
+/* Field limits of the service and announcement JSON (bytes). */
+#define CATALOG_TITLE_MAX 200
+#define CATALOG_SUMMARY_MAX 500
+#define CATALOG_DESCRIPTION_MAX 8000
+#define CATALOG_TEXT_MAX 500      /* eligibility, hours, address */
+#define CATALOG_FEE_MAX 50
+#define CATALOG_PHONE_MAX 40
+#define CATALOG_LIST_MAX 16       /* items in audience, languages */
+#define CATALOG_AUDIENCE_MAX 32   /* bytes of one audience id */
+#define CATALOG_LANGUAGE_MAX 35   /* bytes of one language tag */
+/* Default page sizes and the largest. */
+#define CATALOG_LIMIT_DEFAULT 20
+#define CATALOG_LIMIT_MAX 100
+/* Longest `after` token accepted. */
+#define CATALOG_AFTER_MAX 64
+/* bm25 weights of title, summary, description, tags. */
+#define CATALOG_BM25 "bm25(service_fts, 10.0, 4.0, 1.0, 2.0)"
+
+int catalog_is_category(const char *id)
+{
+	for (size_t i = 0; id && i < CATALOG_N_CATEGORIES; i++)
+		if (strcmp(id, catalog_categories[i].id) == 0)
+			return 1;
+	return 0;
+}
+
+/* catalog_delivery_bit: the mask bit of a delivery mode, 0 if unknown. */
+static int64_t catalog_delivery_bit(const char *mode)
+{
+	for (size_t i = 0; mode && i < CATALOG_N_DELIVERY; i++)
+		if (strcmp(mode, catalog_delivery[i]) == 0)
+			return (int64_t)1 << i;
+	return 0;
+}
+
+int catalog_is_delivery(const char *id)
+{
+	return catalog_delivery_bit(id) != 0;
+}
+
+static const char *catalog_category_words(const char *id)
+{
+	for (size_t i = 0; id && i < CATALOG_N_CATEGORIES; i++)
+		if (strcmp(id, catalog_categories[i].id) == 0)
+			return catalog_categories[i].words;
+	return "";
+}
+
+/* ---- schema ------------------------------------------------------------- */
+
+const char *const catalog_schema_v1 =
+	"CREATE TABLE service ("
+	" rid INTEGER PRIMARY KEY,"           /* rowid alias: the FTS rowid */
+	" origin TEXT NOT NULL,"
+	" id TEXT NOT NULL,"
+	" version INTEGER NOT NULL,"
+	" deleted INTEGER NOT NULL DEFAULT 0,"
+	" title TEXT NOT NULL DEFAULT '',"
+	" summary TEXT NOT NULL DEFAULT '',"
+	" description TEXT NOT NULL DEFAULT '',"
+	" category TEXT NOT NULL DEFAULT '',"
+	" audience TEXT NOT NULL DEFAULT '[]',"     /* JSON array */
+	" delivery TEXT NOT NULL DEFAULT '[]',"     /* JSON array */
+	" delivery_bits INTEGER NOT NULL DEFAULT 0,"
+	" eligibility TEXT NOT NULL DEFAULT '',"
+	" fee TEXT NOT NULL DEFAULT '',"            /* 'free' or an amount */
+	" hours TEXT NOT NULL DEFAULT '',"
+	" phone TEXT NOT NULL DEFAULT '',"
+	" address TEXT NOT NULL DEFAULT '',"
+	" languages TEXT NOT NULL DEFAULT '[]',"    /* JSON array */
+	" status TEXT NOT NULL DEFAULT '',"
+	" updated INTEGER NOT NULL DEFAULT 0,"      /* unix seconds */
+	" tags TEXT NOT NULL DEFAULT '',"           /* category words */
+	" UNIQUE (origin, id));"
+	"CREATE INDEX service_category ON service (category, updated);"
+	"CREATE INDEX service_origin ON service (origin, updated);"
+	"CREATE INDEX service_updated ON service (updated);"
+	"CREATE VIRTUAL TABLE service_fts USING fts5("
+	" title, summary, description, tags,"
+	" content = 'service', content_rowid = 'rid',"
+	" tokenize = " SEARCH_TOKENIZE ");"
+	"CREATE TRIGGER service_fts_insert AFTER INSERT ON service"
+	" WHEN new.deleted = 0 BEGIN"
+	" INSERT INTO service_fts (rowid, title, summary, description, tags)"
+	" VALUES (new.rid, new.title, new.summary, new.description, new.tags);"
+	" END;"
+	"CREATE TRIGGER service_fts_delete AFTER DELETE ON service"
+	" WHEN old.deleted = 0 BEGIN"
+	" INSERT INTO service_fts (service_fts, rowid, title, summary,"
+	" description, tags) VALUES ('delete', old.rid, old.title,"
+	" old.summary, old.description, old.tags);"
+	" END;"
+	"CREATE TRIGGER service_fts_update AFTER UPDATE ON service BEGIN"
+	" INSERT INTO service_fts (service_fts, rowid, title, summary,"
+	" description, tags) SELECT 'delete', old.rid, old.title,"
+	" old.summary, old.description, old.tags WHERE old.deleted = 0;"
+	" INSERT INTO service_fts (rowid, title, summary, description, tags)"
+	" SELECT new.rid, new.title, new.summary, new.description, new.tags"
+	" WHERE new.deleted = 0;"
+	" END;"
+	"CREATE TABLE announcement ("
+	" rid INTEGER PRIMARY KEY,"
+	" origin TEXT NOT NULL,"
+	" id TEXT NOT NULL,"
+	" version INTEGER NOT NULL,"
+	" deleted INTEGER NOT NULL DEFAULT 0,"
+	" title TEXT NOT NULL DEFAULT '',"
+	" body TEXT NOT NULL DEFAULT '',"
+	" category TEXT NOT NULL DEFAULT '',"
+	" published INTEGER NOT NULL DEFAULT 0,"    /* unix seconds */
+	" expires INTEGER NOT NULL DEFAULT 0,"      /* 0: never */
+	" UNIQUE (origin, id));"
+	"CREATE INDEX announcement_published ON announcement (published);"
+	"CREATE TABLE catalog_log ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" origin TEXT NOT NULL,"
+	" kind INTEGER NOT NULL,"
+	" id TEXT NOT NULL,"
+	" UNIQUE (origin, kind, id));";
+
+/* ---- struct catalog ----------------------------------------------------- */
+
+/* Search statement variants: one bit per part present. */
+enum {
+	CQ_MATCH = 1,      /* q has text: FTS join, ranked, offset paging */
+	CQ_CATEGORY = 2,
+	CQ_COMMUNITY = 4,
+	CQ_DELIVERY = 8,
+	CQ_FREE = 16,
+	CQ_KEYSET = 32,    /* browse page after a (updated, rid) key */
+	CQ_COUNT = 64,     /* count(*) instead of rows */
+	CQ_VARIANTS = 128,
+};
+
+struct catalog {
+	sqlite3 *db;                      /* the caller's connection */
+	sqlite3_stmt *put_service;        /* upsert under the version rule */
+	sqlite3_stmt *put_announcement;   /* same */
+	sqlite3_stmt *get_service;        /* by (origin, id) */
+	sqlite3_stmt *get_announcement;   /* same */
+	sqlite3_stmt *log_put;            /* INSERT OR REPLACE: a new seq */
+	sqlite3_stmt *log_head;           /* max(seq) */
+	sqlite3_stmt *log_range;          /* (after, head], origin not skip */
+	sqlite3_stmt *max_version;        /* of one origin, both kinds */
+	sqlite3_stmt *count[2][2];        /* [kind announcement][by origin] */
+	sqlite3_stmt *announcements;      /* unexpired, newest first */
+	sqlite3_stmt *search[CQ_VARIANTS];/* prepared on first use */
+};
+
+#define SERVICE_COLS \
+	"origin, id, version, deleted, title, summary, description," \
+	" category, audience, delivery, eligibility, fee, hours, phone," \
+	" address, languages, status, updated, rid"
+#define ANNOUNCEMENT_COLS \
+	"origin, id, version, deleted, title, body, category, published," \
+	" expires"
+
+static const char *const catalog_sql_put_service =
+	"INSERT INTO service (origin, id, version, deleted, title, summary,"
+	" description, category, audience, delivery, delivery_bits,"
+	" eligibility, fee, hours, phone, address, languages, status,"
+	" updated, tags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+	" ON CONFLICT (origin, id) DO UPDATE SET version = excluded.version,"
+	" deleted = excluded.deleted, title = excluded.title,"
+	" summary = excluded.summary, description = excluded.description,"
+	" category = excluded.category, audience = excluded.audience,"
+	" delivery = excluded.delivery,"
+	" delivery_bits = excluded.delivery_bits,"
+	" eligibility = excluded.eligibility, fee = excluded.fee,"
+	" hours = excluded.hours, phone = excluded.phone,"
+	" address = excluded.address, languages = excluded.languages,"
+	" status = excluded.status, updated = excluded.updated,"
+	" tags = excluded.tags WHERE excluded.version > service.version";
+
+static const char *const catalog_sql_put_announcement =
+	"INSERT INTO announcement (origin, id, version, deleted, title, body,"
+	" category, published, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+	" ?8, ?9) ON CONFLICT (origin, id) DO UPDATE SET"
+	" version = excluded.version, deleted = excluded.deleted,"
+	" title = excluded.title, body = excluded.body,"
+	" category = excluded.category, published = excluded.published,"
+	" expires = excluded.expires"
+	" WHERE excluded.version > announcement.version";
+
+static int catalog_prepare(sqlite3 *db, const char *sql,
+			   sqlite3_stmt **stmt)
+{
+	int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+				    stmt, NULL);
+
+	if (rc != SQLITE_OK) {
+		log_error("catalog: prepare: %s (is the catalog schema "
+			  "migrated?)", sqlite3_errmsg(db));
+		return ERR_IO;
+	}
+	return ERR_OK;
+}
+
+/* catalog_open: see catalog.h. Prepares every fixed statement now, so a
+ * store without the catalog schema fails here and not mid-sync. */
+int catalog_open(sqlite3 *db, struct catalog **out)
+{
+	struct catalog *cat;
+	const struct {
+		sqlite3_stmt **stmt;
+		const char *sql;
+	} fixed[] = {
+		{ NULL, catalog_sql_put_service },
+		{ NULL, catalog_sql_put_announcement },
+		{ NULL, "SELECT " SERVICE_COLS " FROM service"
+			" WHERE origin = ?1 AND id = ?2" },
+		{ NULL, "SELECT " ANNOUNCEMENT_COLS " FROM announcement"
+			" WHERE origin = ?1 AND id = ?2" },
+		{ NULL, "INSERT OR REPLACE INTO catalog_log (origin, kind, id)"
+			" VALUES (?1, ?2, ?3)" },
+		{ NULL, "SELECT coalesce(max(seq), 0) FROM catalog_log" },
+		{ NULL, "SELECT seq, origin, kind, id FROM catalog_log"
+			" WHERE seq > ?1 AND seq <= ?2 AND origin IS NOT ?3"
+			" ORDER BY seq LIMIT ?4" },
+		{ NULL, "SELECT max(coalesce((SELECT max(version) FROM service"
+			" WHERE origin = ?1), 0), coalesce((SELECT"
+			" max(version) FROM announcement WHERE origin = ?1), 0))"
+		},
+		{ NULL, "SELECT count(*) FROM service WHERE deleted = 0" },
+		{ NULL, "SELECT count(*) FROM service WHERE origin = ?1"
+			" AND deleted = 0" },
+		{ NULL, "SELECT count(*) FROM announcement WHERE deleted = 0" },
+		{ NULL, "SELECT count(*) FROM announcement WHERE origin = ?1"
+			" AND deleted = 0" },
+		{ NULL, "SELECT " ANNOUNCEMENT_COLS " FROM announcement"
+			" WHERE deleted = 0 AND (expires = 0 OR expires > ?1)"
+			" AND (?2 IS NULL OR origin = ?2)"
+			" ORDER BY published DESC, rid DESC LIMIT ?3" },
+	};
+	size_t i;
+
+	*out = NULL;
+	cat = calloc(1, sizeof(*cat));
+	if (!cat)
+		return ERR_NOMEM;
+	cat->db = db;
+	{
+		sqlite3_stmt **slots[] = {
+			&cat->put_service, &cat->put_announcement,
+			&cat->get_service, &cat->get_announcement,
+			&cat->log_put, &cat->log_head, &cat->log_range,
+			&cat->max_version, &cat->count[0][0],
+			&cat->count[0][1], &cat->count[1][0],
+			&cat->count[1][1], &cat->announcements,
+		};
+
+		for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+			if (catalog_prepare(db, fixed[i].sql, slots[i]) !=
+			    ERR_OK)
+				goto err;
+	}
+	*out = cat;
+	return ERR_OK;
+err:
+	catalog_close(&cat);
+	return ERR_IO;
+}
+
+/* catalog_close: finalize every statement, free *cat, set it to NULL. */
+void catalog_close(struct catalog **cat)
+{
+	struct catalog *c;
+
+	if (!cat || !*cat)
+		return;
+	c = *cat;
+	sqlite3_finalize(c->put_service);
+	sqlite3_finalize(c->put_announcement);
+	sqlite3_finalize(c->get_service);
+	sqlite3_finalize(c->get_announcement);
+	sqlite3_finalize(c->log_put);
+	sqlite3_finalize(c->log_head);
+	sqlite3_finalize(c->log_range);
+	sqlite3_finalize(c->max_version);
+	for (int a = 0; a < 2; a++)
+		for (int b = 0; b < 2; b++)
+			sqlite3_finalize(c->count[a][b]);
+	sqlite3_finalize(c->announcements);
+	for (int v = 0; v < CQ_VARIANTS; v++)
+		sqlite3_finalize(c->search[v]);
+	free(c);
+	*cat = NULL;
+}
+
+/* catalog_fail: log a failed step of stmt, reset it, return ERR_IO. */
+static int catalog_fail(struct catalog *cat, sqlite3_stmt *stmt,
+			const char *what)
+{
+	log_error("catalog: %s: %s", what, sqlite3_errmsg(cat->db));
+	sqlite3_reset(stmt);
+	return ERR_IO;
+}
+
+/* ---- rows to messages --------------------------------------------------- */
+
+/* col_dup: a malloc'd copy of a text column ("" for NULL), or NULL. */
+static char *col_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return strdup(t ? (const char *)t : "");
+}
+
+/* col_list: parse a JSON array column into a malloc'd array of malloc'd
+ * strings (*n of them). Non-string items are skipped; garbage is an empty
+ * list. Returns ERR_OK or ERR_NOMEM (then *items holds *n of them). */
+static int col_list(sqlite3_stmt *st, int col, char ***items, size_t *n)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+	json_t *arr, *v;
+	size_t i;
+	int rc = ERR_OK;
+
+	*items = NULL;
+	*n = 0;
+	if (!t)
+		return ERR_OK;
+	arr = json_loads(t, 0, NULL);
+	if (!json_is_array(arr) || json_array_size(arr) == 0) {
+		json_decref(arr);
+		return ERR_OK;
+	}
+	*items = calloc(json_array_size(arr), sizeof(char *));
+	if (!*items) {
+		json_decref(arr);
+		return ERR_NOMEM;
+	}
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v))
+			continue;
+		(*items)[*n] = strdup(json_string_value(v));
+		if (!(*items)[*n]) {
+			rc = ERR_NOMEM;
+			break;
+		}
+		(*n)++;
+	}
+	json_decref(arr);
+	return rc;
+}
+
+/* service_from_row: a new Service from a row of SERVICE_COLS, or NULL
+ * when memory ran out. */
+static Alliance__V1__Service *service_from_row(sqlite3_stmt *st)
+{
+	Alliance__V1__Service *s = malloc(sizeof(*s));
+
+	if (!s)
+		return NULL;
+	alliance__v1__service__init(s);
+	if (!(s->title = col_dup(st, 4)) ||
+	    !(s->summary = col_dup(st, 5)) ||
+	    !(s->description = col_dup(st, 6)) ||
+	    !(s->category = col_dup(st, 7)) ||
+	    col_list(st, 8, &s->audience, &s->n_audience) != ERR_OK ||
+	    col_list(st, 9, &s->delivery, &s->n_delivery) != ERR_OK ||
+	    !(s->eligibility = col_dup(st, 10)) ||
+	    !(s->fee = col_dup(st, 11)) ||
+	    !(s->hours = col_dup(st, 12)) ||
+	    !(s->phone = col_dup(st, 13)) ||
+	    !(s->address = col_dup(st, 14)) ||
+	    col_list(st, 15, &s->languages, &s->n_languages) != ERR_OK ||
+	    !(s->status = col_dup(st, 16)))
+		goto err;
+	s->updated = sqlite3_column_int64(st, 17);
+	return s;
+err:
+	/* fields not yet set still hold the static default, which
+	 * free_unpacked knows not to free */
+	alliance__v1__service__free_unpacked(s, NULL);
+	return NULL;
+}
+
+static Alliance__V1__Announcement *announcement_from_row(sqlite3_stmt *st)
+{
+	Alliance__V1__Announcement *a = malloc(sizeof(*a));
+
+	if (!a)
+		return NULL;
+	alliance__v1__announcement__init(a);
+	if (!(a->title = col_dup(st, 4)) || !(a->body = col_dup(st, 5)) ||
+	    !(a->category = col_dup(st, 6))) {
+		alliance__v1__announcement__free_unpacked(a, NULL);
+		return NULL;
+	}
+	a->published = sqlite3_column_int64(st, 7);
+	a->expires = sqlite3_column_int64(st, 8);
+	return a;
+}
+
+/* change_from_row: a new Change of kind from a row of SERVICE_COLS or
+ * ANNOUNCEMENT_COLS (origin, id, version, deleted first); a tombstone
+ * has no body. NULL when memory ran out. */
+static Change *change_from_row(sqlite3_stmt *st, int kind)
+{
+	Change *ch = malloc(sizeof(*ch));
+
+	if (!ch)
+		return NULL;
+	alliance__v1__change__init(ch);
+	ch->kind = kind;
+	ch->version = (uint64_t)sqlite3_column_int64(st, 2);
+	ch->deleted = sqlite3_column_int(st, 3) != 0;
+	if (!(ch->origin = col_dup(st, 0)) || !(ch->id = col_dup(st, 1)))
+		goto err;
+	if (ch->deleted)
+		return ch;
+	if (kind == ALLIANCE__V1__KIND__KIND_SERVICE) {
+		ch->service = service_from_row(st);
+		if (!ch->service)
+			goto err;
+		ch->body_case = ALLIANCE__V1__CHANGE__BODY_SERVICE;
+	} else {
+		ch->announcement = announcement_from_row(st);
+		if (!ch->announcement)
+			goto err;
+		ch->body_case = ALLIANCE__V1__CHANGE__BODY_ANNOUNCEMENT;
+	}
+	return ch;
+err:
+	alliance__v1__change__free_unpacked(ch, NULL);
+	return NULL;
+}
+
+void catalog_change_free(Change **ch)
+{
+	if (!ch || !*ch)
+		return;
+	alliance__v1__change__free_unpacked(*ch, NULL);
+	*ch = NULL;
+}
+
+void catalog_batch_free(Change ***batch, size_t n)
+{
+	if (!batch || !*batch)
+		return;
+	for (size_t i = 0; i < n; i++)
+		catalog_change_free(&(*batch)[i]);
+	free(*batch);
+	*batch = NULL;
+}
+
+/* ---- apply, get, log ---------------------------------------------------- */
+
+/* list_json: the compact JSON text of a string list (malloc'd), or NULL. */
+static char *list_json(char **items, size_t n)
+{
+	json_t *arr = json_array();
+	char *text;
+
+	if (!arr)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(items[i] ? items[i]
+								: ""));
+	text = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return text;
+}
+
+static const char *nz(const char *s)
+{
+	return s ? s : "";
+}
+
+/* bind_service: bind the record's fields (empty for a tombstone) to
+ * put_service. Returns ERR_OK or ERR_NOMEM. The JSON texts are bound
+ * SQLITE_TRANSIENT and freed here. */
+static int bind_service(sqlite3_stmt *st, const Alliance__V1__Service *s)
+{
+	static const Alliance__V1__Service none =
+		ALLIANCE__V1__SERVICE__INIT;
+	char *audience, *delivery, *languages;
+	int64_t bits = 0;
+	int rc = ERR_OK;
+
+	if (!s)
+		s = &none;
+	audience = list_json(s->audience, s->n_audience);
+	delivery = list_json(s->delivery, s->n_delivery);
+	languages = list_json(s->languages, s->n_languages);
+	if (!audience || !delivery || !languages) {
+		rc = ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < s->n_delivery; i++)
+		bits |= catalog_delivery_bit(s->delivery[i]);
+	sqlite3_bind_text(st, 5, nz(s->title), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, nz(s->summary), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, nz(s->description), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, nz(s->category), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, audience, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 10, delivery, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 11, bits);
+	sqlite3_bind_text(st, 12, nz(s->eligibility), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, nz(s->fee), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 14, nz(s->hours), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 15, nz(s->phone), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 16, nz(s->address), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 17, languages, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 18, nz(s->status), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 19, s->updated);
+	sqlite3_bind_text(st, 20, s == &none ? "" :
+			  catalog_category_words(s->category), -1,
+			  SQLITE_STATIC);
+out:
+	free(audience);
+	free(delivery);
+	free(languages);
+	return rc;
+}
+
+static void bind_announcement(sqlite3_stmt *st,
+			      const Alliance__V1__Announcement *a)
+{
+	static const Alliance__V1__Announcement none =
+		ALLIANCE__V1__ANNOUNCEMENT__INIT;
+
+	if (!a)
+		a = &none;
+	sqlite3_bind_text(st, 5, nz(a->title), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, nz(a->body), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, nz(a->category), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, a->published);
+	sqlite3_bind_int64(st, 9, a->expires);
+}
+
+/* catalog_apply: see catalog.h. Besides the header's rules, the origin
+ * must be a community id, the id a record id and the version 1..2^63-1
+ * (else ERR_INVALID, nothing stored). A tombstone stores empty fields, so
+ * the triggers drop it from the search index. */
+int catalog_apply(struct catalog *cat, const Change *ch, int log,
+		  int *applied)
+{
+	sqlite3_stmt *st;
+	int service, rc;
+
+	*applied = 0;
+	if (!ch || !text_community_valid(ch->origin) ||
+	    !text_record_id_valid(ch->id) || ch->version == 0 ||
+	    ch->version > (uint64_t)INT64_MAX)
+		return ERR_INVALID;
+	if (ch->kind == ALLIANCE__V1__KIND__KIND_SERVICE)
+		service = 1;
+	else if (ch->kind == ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT)
+		service = 0;
+	else
+		return ERR_INVALID;
+	if (!ch->deleted &&
+	    ((service && (ch->body_case != ALLIANCE__V1__CHANGE__BODY_SERVICE
+			  || !ch->service)) ||
+	     (!service && (ch->body_case !=
+			   ALLIANCE__V1__CHANGE__BODY_ANNOUNCEMENT ||
+			   !ch->announcement))))
+		return ERR_INVALID;
+
+	st = service ? cat->put_service : cat->put_announcement;
+	sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)ch->version);
+	sqlite3_bind_int(st, 4, ch->deleted ? 1 : 0);
+	if (service) {
+		rc = bind_service(st, ch->deleted ? NULL : ch->service);
+		if (rc != ERR_OK) {
+			sqlite3_clear_bindings(st);
+			return rc;
+		}
+	} else {
+		bind_announcement(st, ch->deleted ? NULL : ch->announcement);
+	}
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		log_error("catalog: apply %s/%s: %s", ch->origin, ch->id,
+			  sqlite3_errmsg(cat->db));
+		return ERR_IO;
+	}
+	if (sqlite3_changes(cat->db) == 0)
+		return ERR_OK;       /* not newer: the rule kept the old one */
+	*applied = 1;
+	if (!log)
+		return ERR_OK;
+	st = cat->log_put;
+	sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, ch->kind);
+	sqlite3_bind_text(st, 3, ch->id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		log_error("catalog: log %s/%s: %s", ch->origin, ch->id,
+			  sqlite3_errmsg(cat->db));
+		return ERR_IO;
+	}
+	return ERR_OK;
+}
+
+/* catalog_get: see catalog.h. ERR_INVALID for a kind the catalog does not
+ * keep, ERR_NOMEM when the copy cannot be made. */
+int catalog_get(struct catalog *cat, const char *origin, int kind,
+		const char *id, Change **out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = NULL;
+	if (kind == ALLIANCE__V1__KIND__KIND_SERVICE)
+		st = cat->get_service;
+	else if (kind == ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT)
+		st = cat->get_announcement;
+	else
+		return ERR_INVALID;
+	if (!origin || !id)
+		return ERR_NOTFOUND;
+	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = change_from_row(st, kind);
+		rc = *out ? ERR_OK : ERR_NOMEM;
+	} else if (rc == SQLITE_DONE) {
+		rc = ERR_NOTFOUND;
+	} else {
+		rc = catalog_fail(cat, st, "get");
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+/* step_u64: step a statement returning one integer; 0 on no row or
+ * error (logged). Resets the statement. */
+static uint64_t step_u64(struct catalog *cat, sqlite3_stmt *st,
+			 const char *what)
+{
+	uint64_t v = 0;
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		v = (uint64_t)sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		log_error("catalog: %s: %s", what, sqlite3_errmsg(cat->db));
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return v;
+}
+
+uint64_t catalog_log_head(struct catalog *cat)
+{
+	return step_u64(cat, cat->log_head, "log head");
+}
+
+/* catalog_log_batch: see catalog.h. The head is read first and the range
+ * read up to it, so *last never passes an entry this call did not look
+ * at. When fewer than limit entries come back, every entry up to the head
+ * was looked at and *last is the head. */
+int catalog_log_batch(struct catalog *cat, uint64_t after,
+		      const char *skip_origin, size_t limit, Change ***out,
+		      size_t *n, uint64_t *last)
+{
+	sqlite3_stmt *st = cat->log_range;
+	Change **batch = NULL;
+	uint64_t head;
+	size_t count = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	*last = after;
+	if (limit == 0)
+		return ERR_OK;
+	if (limit > LIMIT_BATCH * 64)
+		limit = LIMIT_BATCH * 64;
+	head = catalog_log_head(cat);
+	if (head <= after)
+		return ERR_OK;
+	batch = calloc(limit, sizeof(*batch));
+	if (!batch)
+		return ERR_NOMEM;
+	sqlite3_bind_int64(st, 1, (int64_t)after);
+	sqlite3_bind_int64(st, 2, (int64_t)head);
+	if (skip_origin)
+		sqlite3_bind_text(st, 3, skip_origin, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
+		const char *origin = (const char *)sqlite3_column_text(st, 1);
+		int kind = sqlite3_column_int(st, 2);
+		const char *id = (const char *)sqlite3_column_text(st, 3);
+		Change *ch = NULL;
+		int grc;
+
+		*last = seq;
+		grc = catalog_get(cat, origin, kind, id, &ch);
+		if (grc == ERR_NOTFOUND || grc == ERR_INVALID)
+			continue;    /* a log entry of no record: skip it */
+		if (grc != ERR_OK) {
+			rc = grc;
+			goto err;
+		}
+		ch->seq = seq;
+		batch[count++] = ch;
+	}
+	if (rc != SQLITE_DONE) {
+		rc = catalog_fail(cat, st, "log batch");
+		goto err;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (count < limit)
+		*last = head;
+	*out = batch;
+	*n = count;
+	if (count == 0) {
+		free(batch);
+		*out = NULL;
+	}
+	return ERR_OK;
+err:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	catalog_batch_free(&batch, count);
+	*last = after;
+	return rc;
+}
+
+/* ---- counts ------------------------------------------------------------- */
+
+uint64_t catalog_max_version(struct catalog *cat, const char *origin)
+{
+	if (!origin)
+		return 0;
+	sqlite3_bind_text(cat->max_version, 1, origin, -1, SQLITE_STATIC);
+	return step_u64(cat, cat->max_version, "max version");
+}
+
+uint64_t catalog_count(struct catalog *cat, const char *origin, int kind)
+{
+	sqlite3_stmt *st;
+	int ann;
+
+	if (kind == ALLIANCE__V1__KIND__KIND_SERVICE)
+		ann = 0;
+	else if (kind == ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT)
+		ann = 1;
+	else
+		return 0;
+	st = cat->count[ann][origin != NULL];
+	if (origin)
+		sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+	return step_u64(cat, st, "count");
+}
+
+/* ---- JSON input --------------------------------------------------------- */
+
+/* Flags of text_field. */
+#define TF_NEWLINES 1   /* \n allowed (multi-line text) */
+
+/* text_clean: true iff s[0..len) is UTF-8 without NUL, without C0 or C1
+ * control characters or DEL, except \n when allowed. */
+static int text_clean(const char *s, size_t len, int flags)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (!text_utf8_valid(s, len))
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		if (u[i] == '\n' && (flags & TF_NEWLINES))
+			continue;
+		if (u[i] < 0x20 || u[i] == 0x7f)
+			return 0;
+		if (u[i] == 0xc2 && i + 1 < len && u[i + 1] < 0xa0)
+			return 0;    /* U+0080..U+009F */
+	}
+	return 1;
+}
+
+/* clip: copy at most max bytes of s into buf (of at least max + 1) for
+ * an error message, cut at a character boundary, with '?' for anything
+ * that is not printable UTF-8, so the message is always valid JSON text.
+ * Returns buf. */
+static const char *clip(const char *s, size_t max, char *buf)
+{
+	size_t i = 0, o = 0, len = s ? strlen(s) : 0;
+
+	while (i < len && o < max) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+
+		if (i + n > len || o + n > max ||
+		    !text_clean(s + i, n, 0) || c == '\'' || c == '"') {
+			if (i + n > len || o + n > max)
+				break;
+			buf[o++] = '?';
+			i += n;
+			continue;
+		}
+		memcpy(buf + o, s + i, n);
+		o += n;
+		i += n;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* text_field: the string field name of in, checked: absent or null gives
+ * *out = NULL; otherwise a string of at most max bytes that passes
+ * text_clean. Returns ERR_OK or ERR_INVALID with why naming the field. */
+static int text_field(const json_t *in, const char *name, size_t max,
+		      int flags, const char **out, char *why, size_t whylen)
+{
+	const json_t *v = json_object_get(in, name);
+	size_t len;
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return ERR_OK;
+	if (!json_is_string(v)) {
+		snprintf(why, whylen, "%s: must be a string", name);
+		return ERR_INVALID;
+	}
+	len = json_string_length(v);
+	if (len > max) {
+		snprintf(why, whylen, "%s: longer than %zu bytes", name, max);
+		return ERR_INVALID;
+	}
+	if (!text_clean(json_string_value(v), len, flags)) {
+		snprintf(why, whylen, "%s: not valid UTF-8 text%s", name,
+			 flags & TF_NEWLINES ? "" :
+			 " on one line (no control characters)");
+		return ERR_INVALID;
+	}
+	*out = json_string_value(v);
+	return ERR_OK;
+}
+
+/* has_text: true iff s has a character other than white space. */
+static int has_text(const char *s)
+{
+	for (; s && *s; s++)
+		if (*s != ' ' && *s != '\n')
+			return 1;
+	return 0;
+}
+
+/* set_str: *dst = a copy of src (NULL: ""). Returns ERR_OK or ERR_NOMEM. */
+static int set_str(char **dst, const char *src)
+{
+	char *c = strdup(src ? src : "");
+
+	if (!c)
+		return ERR_NOMEM;
+	*dst = c;
+	return ERR_OK;
+}
+
+/* audience_ok: a short id, [a-z0-9][a-z0-9-]*, at most
+ * CATALOG_AUDIENCE_MAX bytes. */
+static int audience_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		char c = s[i];
+
+		if (i >= CATALOG_AUDIENCE_MAX)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      (c == '-' && i > 0)))
+			return 0;
+	}
+	return i > 0;
+}
+
+/* language_ok: looks like a BCP 47 tag: 2-8 letters, then subtags of 1-8
+ * letters or digits after '-', at most CATALOG_LANGUAGE_MAX bytes. */
+static int language_ok(const char *s)
+{
+	size_t i = 0, run = 0, total = strlen(s);
+	int first = 1;
+
+	if (total == 0 || total > CATALOG_LANGUAGE_MAX)
+		return 0;
+	for (;; i++) {
+		char c = s[i];
+
+		if (c == '-' || c == '\0') {
+			if (first ? (run < 2 || run > 8) : (run < 1 || run > 8))
+				return 0;
+			if (c == '\0')
+				return 1;
+			first = 0;
+			run = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (!first && c >= '0' && c <= '9')))
+			return 0;
+		run++;
+	}
+}
+
+/* list_field: a list of strings at name (absent or null: empty), each
+ * passing ok; a single string is accepted as a one-item list when
+ * one_ok. Duplicates are dropped. On success stores malloc'd copies in
+ * *items and their number in *n. Returns ERR_OK, ERR_INVALID with why, or
+ * ERR_NOMEM; on error *items holds *n items to free. */
+static int list_field(const json_t *in, const char *name, int one_ok,
+		      int (*ok)(const char *), char ***items, size_t *n,
+		      char *why, size_t whylen)
+{
+	const json_t *v = json_object_get(in, name), *e;
+	json_t *one = NULL;
+	size_t i, count;
+	int rc = ERR_OK;
+
+	*items = NULL;
+	*n = 0;
+	if (!v || json_is_null(v))
+		return ERR_OK;
+	if (json_is_string(v) && one_ok) {
+		one = json_array();
+		if (!one || json_array_append(one, (json_t *)v) != 0) {
+			json_decref(one);
+			return ERR_NOMEM;
+		}
+		v = one;
+	}
+	if (!json_is_array(v)) {
+		snprintf(why, whylen, "%s: must be a list of strings%s", name,
+			 one_ok ? " or a string" : "");
+		return ERR_INVALID;
+	}
+	count = json_array_size(v);
+	if (count > CATALOG_LIST_MAX) {
+		snprintf(why, whylen, "%s: more than %d items", name,
+			 CATALOG_LIST_MAX);
+		rc = ERR_INVALID;
+		goto out;
+	}
+	if (count == 0)
+		goto out;
+	*items = calloc(count, sizeof(char *));
+	if (!*items) {
+		rc = ERR_NOMEM;
+		goto out;
+	}
+	json_array_foreach(v, i, e) {
+		const char *s = json_string_value(e);
+		int dup = 0;
+
+		if (!s || !text_clean(s, json_string_length(e), 0) || !ok(s)) {
+			char shown[41];
+
+			snprintf(why, whylen, "%s: item %zu ('%s') is not "
+				 "valid", name, i + 1, clip(s, 40, shown));
+			rc = ERR_INVALID;
+			goto out;
+		}
+		for (size_t k = 0; k < *n; k++)
+			if (strcmp((*items)[k], s) == 0)
+				dup = 1;
+		if (dup)
+			continue;
+		(*items)[*n] = strdup(s);
+		if (!(*items)[*n]) {
+			rc = ERR_NOMEM;
+			goto out;
+		}
+		(*n)++;
+	}
+out:
+	json_decref(one);
+	return rc;
+}
+
+/* time_field: a time at name as RFC 3339 text or unix seconds; absent,
+ * null or "" stores dflt. Returns ERR_OK or ERR_INVALID with why. */
+static int time_field(const json_t *in, const char *name, int64_t dflt,
+		      int64_t *out, char *why, size_t whylen)
+{
+	const json_t *v = json_object_get(in, name);
+
+	*out = dflt;
+	if (!v || json_is_null(v))
+		return ERR_OK;
+	if (json_is_integer(v) && json_integer_value(v) >= 0) {
+		*out = json_integer_value(v);
+		return ERR_OK;
+	}
+	if (json_is_string(v)) {
+		if (json_string_length(v) == 0)
+			return ERR_OK;
+		if (clock_parse_rfc3339(json_string_value(v), out) == ERR_OK)
+			return ERR_OK;
+	}
+	snprintf(why, whylen, "%s: must be a time like "
+		 "2026-11-29T15:04:05Z", name);
+	return ERR_INVALID;
+}
+
+static int phone_ok(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || *s == ' ' || *s == '+' ||
+		      *s == '-' || *s == '(' || *s == ')'))
+			return 0;
+	return 1;
+}
+
+/* fee_is_free: "free" in any case, 免费, or nothing at all. */
+static int fee_is_free(const char *s)
+{
+	return !s || !has_text(s) || strcasecmp(s, "free") == 0 ||
+	       strcmp(s, "免费") == 0;
+}
+
+static int is_delivery_item(const char *s)
+{
+	return catalog_is_delivery(s);
+}
+
+/* catalog_service_from_json: see catalog.h. Also: an absent fee is free;
+ * an absent status is active; `updated` is RFC 3339 or unix seconds and
+ * defaults to now; id and community are not read (the node assigns
+ * them). */
+int catalog_service_from_json(const json_t *in, Alliance__V1__Service **out,
+			      char *why, size_t whylen)
+{
+	Alliance__V1__Service *s = NULL;
+	const char *title, *summary, *description, *category, *eligibility,
+		   *fee, *hours, *phone, *address, *status;
+	char shown[65];
+	int rc;
+
+	*out = NULL;
+	if (!json_is_object(in)) {
+		snprintf(why, whylen, "body: must be a JSON object");
+		return ERR_INVALID;
+	}
+	if ((rc = text_field(in, "title", CATALOG_TITLE_MAX, 0, &title, why,
+			     whylen)) ||
+	    (rc = text_field(in, "summary", CATALOG_SUMMARY_MAX, 0, &summary,
+			     why, whylen)) ||
+	    (rc = text_field(in, "description", CATALOG_DESCRIPTION_MAX,
+			     TF_NEWLINES, &description, why, whylen)) ||
+	    (rc = text_field(in, "category", 64, 0, &category, why,
+			     whylen)) ||
+	    (rc = text_field(in, "eligibility", CATALOG_TEXT_MAX, 0,
+			     &eligibility, why, whylen)) ||
+	    (rc = text_field(in, "fee", CATALOG_FEE_MAX, 0, &fee, why,
+			     whylen)) ||
+	    (rc = text_field(in, "hours", CATALOG_TEXT_MAX, 0, &hours, why,
+			     whylen)) ||
+	    (rc = text_field(in, "phone", CATALOG_PHONE_MAX, 0, &phone, why,
+			     whylen)) ||
+	    (rc = text_field(in, "address", CATALOG_TEXT_MAX, 0, &address,
+			     why, whylen)) ||
+	    (rc = text_field(in, "status", 32, 0, &status, why, whylen)))
+		return rc;
+	if (!has_text(title)) {
+		snprintf(why, whylen, "title: required");
+		return ERR_INVALID;
+	}
+	if (!category || !*category) {
+		snprintf(why, whylen, "category: required, one of "
+			 "elderly-care, health-maternity, family-children, "
+			 "disability, housing, environment, public-safety, "
+			 "employment, legal-civil, education-culture, "
+			 "neighbourhood-life, other");
+		return ERR_INVALID;
+	}
+	if (!catalog_is_category(category)) {
+		snprintf(why, whylen, "category: '%s' is not a category id",
+			 clip(category, 64, shown));
+		return ERR_INVALID;
+	}
+	if (phone && !phone_ok(phone)) {
+		snprintf(why, whylen, "phone: only digits, spaces and + - ( )");
+		return ERR_INVALID;
+	}
+	if (status && *status) {
+		size_t i;
+
+		for (i = 0; i < 3; i++)
+			if (strcmp(status, catalog_status[i]) == 0)
+				break;
+		if (i == 3) {
+			snprintf(why, whylen, "status: '%s' is not one of "
+				 "active, temporarily-closed, inactive",
+				 clip(status, 32, shown));
+			return ERR_INVALID;
+		}
+	} else {
+		status = "active";
+	}
+
+	s = malloc(sizeof(*s));
+	if (!s)
+		return ERR_NOMEM;
+	alliance__v1__service__init(s);
+	if ((rc = list_field(in, "audience", 0, audience_ok, &s->audience,
+			     &s->n_audience, why, whylen)) ||
+	    (rc = list_field(in, "delivery", 1, is_delivery_item,
+			     &s->delivery, &s->n_delivery, why, whylen)) ||
+	    (rc = list_field(in, "languages", 0, language_ok, &s->languages,
+			     &s->n_languages, why, whylen)) ||
+	    (rc = time_field(in, "updated", clock_now(), &s->updated, why,
+			     whylen)))
+		goto err;
+	if ((rc = set_str(&s->title, title)) ||
+	    (rc = set_str(&s->summary, summary)) ||
+	    (rc = set_str(&s->description, description)) ||
+	    (rc = set_str(&s->category, category)) ||
+	    (rc = set_str(&s->eligibility, eligibility)) ||
+	    (rc = set_str(&s->fee, fee_is_free(fee) ? "free" : fee)) ||
+	    (rc = set_str(&s->hours, hours)) ||
+	    (rc = set_str(&s->phone, phone)) ||
+	    (rc = set_str(&s->address, address)) ||
+	    (rc = set_str(&s->status, status)))
+		goto err;
+	*out = s;
+	return ERR_OK;
+err:
+	alliance__v1__service__free_unpacked(s, NULL);
+	return rc;
+}
+
+/* catalog_announcement_from_json: see catalog.h. title 1..200 bytes; body
+ * up to 8000 (lines allowed); category optional (default "other") but a
+ * category id if given; published and expires as RFC 3339 or unix
+ * seconds, published defaulting to now, expires to 0 (never) and, when
+ * set, after published. */
+int catalog_announcement_from_json(const json_t *in,
+				   Alliance__V1__Announcement **out,
+				   char *why, size_t whylen)
+{
+	Alliance__V1__Announcement *a;
+	const char *title, *body, *category;
+	int64_t published, expires;
+	char shown[65];
+	int rc;
+
+	*out = NULL;
+	if (!json_is_object(in)) {
+		snprintf(why, whylen, "body: must be a JSON object");
+		return ERR_INVALID;
+	}
+	if ((rc = text_field(in, "title", CATALOG_TITLE_MAX, 0, &title, why,
+			     whylen)) ||
+	    (rc = text_field(in, "body", CATALOG_DESCRIPTION_MAX, TF_NEWLINES,
+			     &body, why, whylen)) ||
+	    (rc = text_field(in, "category", 64, 0, &category, why,
+			     whylen)) ||
+	    (rc = time_field(in, "published", clock_now(), &published, why,
+			     whylen)) ||
+	    (rc = time_field(in, "expires", 0, &expires, why, whylen)))
+		return rc;
+	if (!has_text(title)) {
+		snprintf(why, whylen, "title: required");
+		return ERR_INVALID;
+	}
+	if (category && *category && !catalog_is_category(category)) {
+		snprintf(why, whylen, "category: '%s' is not a category id",
+			 clip(category, 64, shown));
+		return ERR_INVALID;
+	}
+	if (expires != 0 && expires <= published) {
+		snprintf(why, whylen, "expires: must be after published");
+		return ERR_INVALID;
+	}
+	a = malloc(sizeof(*a));
+	if (!a)
+		return ERR_NOMEM;
+	alliance__v1__announcement__init(a);
+	if ((rc = set_str(&a->title, title)) ||
+	    (rc = set_str(&a->body, body)) ||
+	    (rc = set_str(&a->category, category && *category ? category
+							       : "other"))) {
+		alliance__v1__announcement__free_unpacked(a, NULL);
+		return rc;
+	}
+	a->published = published;
+	a->expires = expires;
+	*out = a;
+	return ERR_OK;
+}
+
+/* ---- JSON output -------------------------------------------------------- */
+
+static json_t *strings_json(char **items, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < n; i++)
+		json_array_append_new(arr, json_string(nz(items[i])));
+	return arr;
+}
+
+static json_t *time_json(int64_t t)
+{
+	char buf[CLOCK_RFC3339_LEN];
+
+	return json_string(clock_rfc3339(t, buf, sizeof(buf)));
+}
+
+/* catalog_change_json: see catalog.h. A tombstone shows as id, community
+ * and "deleted": true; an announcement's expires is null when it never
+ * expires. NULL when memory ran out or ch has no body it should have. */
+json_t *catalog_change_json(const Change *ch)
+{
+	const Alliance__V1__Service *s;
+	const Alliance__V1__Announcement *a;
+
+	if (!ch)
+		return NULL;
+	if (ch->deleted)
+		return json_pack("{s:s, s:s, s:b}", "id", nz(ch->id),
+				 "community", nz(ch->origin), "deleted", 1);
+	if (ch->body_case == ALLIANCE__V1__CHANGE__BODY_SERVICE && ch->service) {
+		s = ch->service;
+		return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s,"
+				 " s:s, s:s, s:s, s:s, s:o, s:s, s:o}",
+				 "id", nz(ch->id), "community", nz(ch->origin),
+				 "title", nz(s->title),
+				 "summary", nz(s->summary),
+				 "description", nz(s->description),
+				 "category", nz(s->category),
+				 "audience", strings_json(s->audience,
+							  s->n_audience),
+				 "delivery", strings_json(s->delivery,
+							  s->n_delivery),
+				 "eligibility", nz(s->eligibility),
+				 "fee", nz(s->fee), "hours", nz(s->hours),
+				 "phone", nz(s->phone),
+				 "address", nz(s->address),
+				 "languages", strings_json(s->languages,
+							   s->n_languages),
+				 "status", nz(s->status),
+				 "updated", time_json(s->updated));
+	}
+	if (ch->body_case == ALLIANCE__V1__CHANGE__BODY_ANNOUNCEMENT &&
+	    ch->announcement) {
+		a = ch->announcement;
+		return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}",
+				 "id", nz(ch->id), "community", nz(ch->origin),
+				 "title", nz(a->title), "body", nz(a->body),
+				 "category", nz(a->category),
+				 "published", time_json(a->published),
+				 "expires", a->expires ? time_json(a->expires)
+						       : json_null());
+	}
+	return NULL;
+}
+
+/* row_json: the API object of the current row of st (SERVICE_COLS or
+ * ANNOUNCEMENT_COLS), or NULL when memory ran out. */
+static json_t *row_json(sqlite3_stmt *st, int kind)
+{
+	Change *ch = change_from_row(st, kind);
+	json_t *j = catalog_change_json(ch);
+
+	catalog_change_free(&ch);
+	return j;
+}
+
+/* ---- the `after` token --------------------------------------------------
+ *
+ * `next` is base64url (no padding) of "o<offset>" for a ranked search
+ * (offset into the ranked list) or "k<updated>.<rid>" for browsing (the
+ * last row's sort key, so new services do not shift later pages). */
+
+static const char b64url[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static void b64_encode(const char *in, size_t len, char *out, size_t outlen)
+{
+	size_t o = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		acc = (acc << 8) | (unsigned char)in[i];
+		bits += 8;
+		while (bits >= 6 && o + 1 < outlen) {
+			bits -= 6;
+			out[o++] = b64url[(acc >> bits) & 63];
+		}
+	}
+	if (bits > 0 && o + 1 < outlen)
+		out[o++] = b64url[(acc << (6 - bits)) & 63];
+	out[o] = '\0';
+}
+
+/* b64_decode: decode base64url without padding into out (NUL-terminated).
+ * Returns the decoded length or -1 for a character outside the alphabet,
+ * an impossible length, or nonzero leftover bits. */
+static int b64_decode(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0, len = strlen(in);
+	uint32_t acc = 0;
+	int bits = 0;
+
+	if (len % 4 == 1)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		const char *p = memchr(b64url, in[i], 64);
+
+		if (!p || in[i] == '\0')
+			return -1;
+		acc = (acc << 6) | (uint32_t)(p - b64url);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o + 1 >= outlen)
+				return -1;
+			out[o++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
+		return -1;
+	out[o] = '\0';
+	return (int)o;
+}
+
+/* parse_i64: a whole decimal integer (optional '-') ending at *end or at
+ * stop; returns 0 and sets *v, or -1. */
+static int parse_i64(const char *s, char stop, int64_t *v, const char **end)
+{
+	char *e;
+	long long x;
+
+	if (!((*s >= '0' && *s <= '9') || *s == '-'))
+		return -1;
+	errno = 0;
+	x = strtoll(s, &e, 10);
+	if (errno != 0 || e == s || *e != stop)
+		return -1;
+	*v = x;
+	*end = e;
+	return 0;
+}
+
+struct catalog_after {
+	int keyset;        /* 1: (updated, rid); 0: offset */
+	int64_t offset;
+	int64_t updated;
+	int64_t rid;
+};
+
+/* after_decode: parse a token of the kind this query pages by. */
+static int after_decode(const char *token, int keyset,
+			struct catalog_after *a)
+{
+	char raw[CATALOG_AFTER_MAX];
+	const char *end;
+
+	memset(a, 0, sizeof(*a));
+	if (strlen(token) > CATALOG_AFTER_MAX ||
+	    b64_decode(token, raw, sizeof(raw)) < 2)
+		return ERR_INVALID;
+	if (raw[0] == 'o' && !keyset) {
+		if (parse_i64(raw + 1, '\0', &a->offset, &end) != 0 ||
+		    a->offset < 1 || a->offset > INT32_MAX)
+			return ERR_INVALID;
+		return ERR_OK;
+	}
+	if (raw[0] == 'k' && keyset) {
+		a->keyset = 1;
+		if (parse_i64(raw + 1, '.', &a->updated, &end) != 0 ||
+		    parse_i64(end + 1, '\0', &a->rid, &end) != 0 ||
+		    a->rid < 1)
+			return ERR_INVALID;
+		return ERR_OK;
+	}
+	return ERR_INVALID;
+}
+
+static json_t *after_encode(const struct catalog_after *a)
+{
+	char raw[CATALOG_AFTER_MAX], enc[2 * CATALOG_AFTER_MAX];
+
+	if (a->keyset)
+		snprintf(raw, sizeof(raw), "k%" PRId64 ".%" PRId64, a->updated,
+			 a->rid);
+	else
+		snprintf(raw, sizeof(raw), "o%" PRId64, a->offset);
+	b64_encode(raw, strlen(raw), enc, sizeof(enc));
+	return json_string(enc);
+}
+
+/* ---- search ------------------------------------------------------------- */
+
+/* search_stmt: the statement of variant v, built from constant fragments
+ * and prepared on first use. With text, CROSS JOIN keeps the FTS index as
+ * the outer loop: otherwise sqlite may walk a filter's index and re-run
+ * the MATCH once per row, several times slower. Parameters are named (:q, :cat, :comm,
+ * :deliv, :limit, :offset, :au, :ar) and bound by name. NULL on error. */
+static sqlite3_stmt *search_stmt(struct catalog *cat, int v)
+{
+	char sql[1024];
+	int n;
+
+	if (cat->search[v])
+		return cat->search[v];
+	if (v & CQ_MATCH)
+		n = snprintf(sql, sizeof(sql), "SELECT %s FROM service_fts"
+			     " CROSS JOIN service s"
+			     " ON s.rid = service_fts.rowid"
+			     " WHERE service_fts MATCH :q AND",
+			     v & CQ_COUNT ? "count(*)" :
+			     "s.origin, s.id, s.version, s.deleted, s.title,"
+			     " s.summary, s.description, s.category,"
+			     " s.audience, s.delivery, s.eligibility, s.fee,"
+			     " s.hours, s.phone, s.address, s.languages,"
+			     " s.status, s.updated, s.rid");
+	else
+		n = snprintf(sql, sizeof(sql), "SELECT %s FROM service s WHERE",
+			     v & CQ_COUNT ? "count(*)" : SERVICE_COLS);
+	n += snprintf(sql + n, sizeof(sql) - (size_t)n, "%s%s%s%s%s%s%s",
+		      " s.deleted = 0 AND s.status <> 'inactive'",
+		      v & CQ_CATEGORY ? " AND s.category = :cat" : "",
+		      v & CQ_COMMUNITY ? " AND s.origin = :comm" : "",
+		      v & CQ_DELIVERY ? " AND (s.delivery_bits & :deliv) <> 0"
+				      : "",
+		      v & CQ_FREE ? " AND s.fee = 'free'" : "",
+		      v & CQ_KEYSET ? " AND (s.updated < :au OR (s.updated ="
+				      " :au AND s.rid < :ar))" : "",
+		      v & CQ_COUNT ? "" : v & CQ_MATCH ?
+		      " ORDER BY " CATALOG_BM25 ", s.rid"
+		      " LIMIT :limit OFFSET :offset" :
+		      " ORDER BY s.updated DESC, s.rid DESC LIMIT :limit");
+	if (n < 0 || (size_t)n >= sizeof(sql)) {
+		log_error("catalog: search statement %d too long", v);
+		return NULL;
+	}
+	if (catalog_prepare(cat->db, sql, &cat->search[v]) != ERR_OK)
+		return NULL;
+	return cat->search[v];
+}
+
+struct search_args {
+	const char *match;
+	const char *category;
+	const char *community;
+	int64_t delivery;
+	int64_t limit;
+	struct catalog_after after;
+};
+
+static void bind_named_text(sqlite3_stmt *st, const char *name,
+			    const char *v)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	if (i > 0)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+static void bind_named_int(sqlite3_stmt *st, const char *name, int64_t v)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	if (i > 0)
+		sqlite3_bind_int64(st, i, v);
+}
+
+static void search_bind(sqlite3_stmt *st, const struct search_args *a)
+{
+	bind_named_text(st, ":q", a->match);
+	bind_named_text(st, ":cat", a->category);
+	bind_named_text(st, ":comm", a->community);
+	bind_named_int(st, ":deliv", a->delivery);
+	bind_named_int(st, ":limit", a->limit);
+	bind_named_int(st, ":offset", a->after.offset);
+	bind_named_int(st, ":au", a->after.updated);
+	bind_named_int(st, ":ar", a->after.rid);
+}
+
+/* search_total: how many live services the filters match in all. */
+static int search_total(struct catalog *cat, int v,
+			const struct search_args *a, json_int_t *total)
+{
+	sqlite3_stmt *st = search_stmt(cat, (v & ~CQ_KEYSET) | CQ_COUNT);
+	int rc;
+
+	if (!st)
+		return ERR_IO;
+	search_bind(st, a);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW)
+		return catalog_fail(cat, st, "search count");
+	*total = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return ERR_OK;
+}
+
+/* catalog_search: see catalog.h. Checks the query itself too (category
+ * and delivery ids, community id, `after`), answering ERR_INVALID with why
+ * naming the parameter. q without searchable text lists like no q. */
+int catalog_search(struct catalog *cat, const struct catalog_query *q,
+		   json_t **out, char *why, size_t whylen)
+{
+	struct search_args a;
+	json_t *res = NULL, *items = NULL, *next = NULL;
+	json_int_t total = 0;
+	sqlite3_stmt *st;
+	char *match = NULL, shown[65];
+	int v = 0, rc, rows = 0;
+
+	*out = NULL;
+	memset(&a, 0, sizeof(a));
+	if (q->category && !catalog_is_category(q->category)) {
+		snprintf(why, whylen, "category: '%s' is not a category id",
+			 clip(q->category, 64, shown));
+		return ERR_INVALID;
+	}
+	if (q->delivery && !catalog_is_delivery(q->delivery)) {
+		snprintf(why, whylen, "delivery: '%s' is not one of walk-in,"
+			 " home-visit, online, phone", clip(q->delivery, 32,
+							    shown));
+		return ERR_INVALID;
+	}
+	if (q->community && !text_community_valid(q->community)) {
+		snprintf(why, whylen, "community: not a community id");
+		return ERR_INVALID;
+	}
+	match = q->q ? search_match(q->q) : NULL;
+	if (match)
+		v |= CQ_MATCH;
+	if (q->after && *q->after) {
+		if (after_decode(q->after, !match, &a.after) != ERR_OK) {
+			snprintf(why, whylen, "after: not a `next` value of "
+				 "this search");
+			free(match);
+			return ERR_INVALID;
+		}
+		if (a.after.keyset)
+			v |= CQ_KEYSET;
+	}
+	a.match = match;
+	if ((a.category = q->category))
+		v |= CQ_CATEGORY;
+	if ((a.community = q->community))
+		v |= CQ_COMMUNITY;
+	if ((a.delivery = catalog_delivery_bit(q->delivery)))
+		v |= CQ_DELIVERY;
+	if (q->free_only)
+		v |= CQ_FREE;
+	a.limit = q->limit < 1 ? CATALOG_LIMIT_DEFAULT :
+		  q->limit > CATALOG_LIMIT_MAX ? CATALOG_LIMIT_MAX : q->limit;
+
+	rc = search_total(cat, v, &a, &total);
+	if (rc != ERR_OK)
+		goto err;
+	st = search_stmt(cat, v);
+	if (!st) {
+		rc = ERR_IO;
+		goto err;
+	}
+	items = json_array();
+	if (!items) {
+		rc = ERR_NOMEM;
+		goto err;
+	}
+	a.limit++;          /* one more row says whether there is a next */
+	search_bind(st, &a);
+	a.limit--;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *item;
+
+		if (rows == a.limit) {
+			struct catalog_after n = a.after;
+
+			if (match) {
+				n.offset += a.limit;
+			} else {
+				n.keyset = 1;
+			}
+			next = after_encode(&n);
+			break;
+		}
+		a.after.updated = sqlite3_column_int64(st, 17);
+		a.after.rid = sqlite3_column_int64(st, 18);
+		item = row_json(st, ALLIANCE__V1__KIND__KIND_SERVICE);
+		if (!item || json_array_append_new(items, item) != 0) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			rc = ERR_NOMEM;
+			goto err;
+		}
+		rows++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		rc = catalog_fail(cat, st, "search");
+		goto err;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	res = json_pack("{s:o, s:o, s:I}", "items", items,
+			"next", next ? next : json_null(), "total", total);
+	items = next = NULL;
+	if (!res) {
+		rc = ERR_NOMEM;
+		goto err;
+	}
+	free(match);
+	*out = res;
+	return ERR_OK;
+err:
+	json_decref(items);
+	json_decref(next);
+	free(match);
+	if (rc == ERR_IO)
+		snprintf(why, whylen, "the catalog could not be read");
+	return rc;
+}
+
+/* ---- announcements ------------------------------------------------------ */
+
+/* catalog_announcements: see catalog.h. limit outside 1..100 becomes the
+ * default 20 (below 1) or 100. */
+int catalog_announcements(struct catalog *cat, int64_t now,
+			  const char *community, int limit, json_t **out)
+{
+	sqlite3_stmt *st = cat->announcements;
+	json_t *items;
+	int rc;
+
+	*out = NULL;
+	if (limit < 1)
+		limit = CATALOG_LIMIT_DEFAULT;
+	if (limit > CATALOG_LIMIT_MAX)
+		limit = CATALOG_LIMIT_MAX;
+	items = json_array();
+	if (!items)
+		return ERR_NOMEM;
+	sqlite3_bind_int64(st, 1, now);
+	if (community)
+		sqlite3_bind_text(st, 2, community, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *item = row_json(st,
+					ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT);
+
+		if (!item || json_array_append_new(items, item) != 0) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			json_decref(items);
+			return ERR_NOMEM;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		json_decref(items);
+		return catalog_fail(cat, st, "announcements");
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	*out = json_pack("{s:o}", "items", items);
+	return *out ? ERR_OK : ERR_NOMEM;
+}

@@ -1,0 +1,262 @@
+/* catalog_http.c: the public catalog endpoints, served alike by hub and node.
+ *
+ * Every query parameter is read, checked and turned into a 422 naming it
+ * before the store is asked; only then does catalog_search or
+ * catalog_announcements run. Error messages never echo what the client
+ * sent, so they are always valid JSON text.
+ *
+ * Parts, in order: reading one parameter; the checks (limit, free, ids,
+ * text); GET /api/v1/catalog; GET /api/v1/announcements. */
+#include "catalog_http.h"
+
+#include "clock.h"
+#include "err.h"
+#include "limits.h"
+#include "text.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Longest q in bytes (DESIGN.md: search text is short). */
+#define CATALOG_HTTP_Q_MAX 200
+/* Longest `after` token: anything longer is not one of ours. */
+#define CATALOG_HTTP_AFTER_MAX 128
+/* Longest category or delivery id worth comparing. */
+#define CATALOG_HTTP_ID_MAX 64
+
+/* ---- reading a parameter ------------------------------------------------ */
+
+/* One parameter's value: absent, or its bytes (URL-decoded). */
+struct catalog_param {
+	int present;                     /* given and not empty */
+	int too_long;                    /* longer than the caller's max */
+	size_t len;
+	char value[LIMIT_HTTP_URI + 1];
+};
+
+/* param_read: read name into p; an empty value counts as absent. A value
+ * longer than max bytes sets too_long. */
+static void param_read(struct lws *wsi, const char *name, size_t max,
+		       struct catalog_param *p)
+{
+	int n = http_query(wsi, name, p->value, sizeof(p->value));
+
+	p->present = n > 0;
+	p->too_long = n > 0 && (size_t)n > max;
+	p->len = n > 0 ? (size_t)n : 0;
+	if (n <= 0)
+		p->value[0] = '\0';
+}
+
+/* ---- checks ------------------------------------------------------------- */
+
+/* limit_parse: a whole number 1.. ; above 100 (even past long) counts as
+ * 100. Returns ERR_OK with *limit, or ERR_INVALID. */
+static int limit_parse(const char *s, int *limit)
+{
+	char *end;
+	long v;
+
+	if (!*s)
+		return ERR_INVALID;
+	for (const char *c = s; *c; c++)
+		if (*c < '0' || *c > '9')
+			return ERR_INVALID;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*end != '\0')
+		return ERR_INVALID;
+	if (errno == ERANGE || v > 100)
+		v = 100;
+	if (v < 1)
+		return ERR_INVALID;
+	*limit = (int)v;
+	return ERR_OK;
+}
+
+/* limit_param: read `limit` into *limit (default dflt); on a bad value
+ * stores a 422 and returns ERR_INVALID. */
+static int limit_param(struct lws *wsi, struct http_exchange *ex,
+		       struct catalog_param *p, int dflt, int *limit)
+{
+	param_read(wsi, "limit", LIMIT_HTTP_URI, p); /* any digits: clamped */
+	*limit = dflt;
+	if (!p->present)
+		return ERR_OK;
+	if (p->too_long || limit_parse(p->value, limit) != ERR_OK) {
+		http_reply_error(wsi, ex, 422, "invalid", "limit: must be a "
+				 "whole number from 1 to 100");
+		return ERR_INVALID;
+	}
+	return ERR_OK;
+}
+
+/* community_param: read `community`; absent leaves *out NULL. On a value
+ * that is not a community id stores a 422 and returns ERR_INVALID. */
+static int community_param(struct lws *wsi, struct http_exchange *ex,
+			   struct catalog_param *p, const char **out)
+{
+	param_read(wsi, "community", LIMIT_COMMUNITY_ID, p);
+	*out = NULL;
+	if (!p->present)
+		return ERR_OK;
+	if (p->too_long || !text_community_valid(p->value)) {
+		http_reply_error(wsi, ex, 422, "invalid", "community: not a "
+				 "community id ([a-z0-9][a-z0-9-]{1,62})");
+		return ERR_INVALID;
+	}
+	*out = p->value;
+	return ERR_OK;
+}
+
+static void reply_store_error(struct lws *wsi, struct http_exchange *ex,
+			      int rc)
+{
+	if (rc == ERR_NOMEM)
+		http_reply_error(wsi, ex, 500, "internal", "out of memory");
+	else
+		http_reply_error(wsi, ex, 500, "internal",
+				 "the catalog could not be read");
+}
+
+/* ---- GET /api/v1/catalog ------------------------------------------------ */
+
+/* catalog_http_search: see catalog_http.h. Parameters: q (at most 200
+ * bytes of UTF-8 text), category and delivery (known ids), community (a
+ * community id), free (1, or 0/absent), limit (1.., default 20, above
+ * 100 clamped), after (a `next`). An empty value is the same as absent.
+ * Replies 200 with catalog_search's object, 422 naming a bad parameter,
+ * or 500. The caller routes only GET here. */
+void catalog_http_search(struct catalog *cat, struct lws *wsi,
+			 struct http_exchange *ex)
+{
+	struct catalog_param *p = malloc(7 * sizeof(*p));
+	struct catalog_param *q, *category, *community, *delivery, *fr,
+			     *limit, *after;
+	struct catalog_query query;
+	json_t *out = NULL;
+	char why[256] = "";
+	int rc;
+
+	if (!p) {
+		reply_store_error(wsi, ex, ERR_NOMEM);
+		return;
+	}
+	q = &p[0];
+	category = &p[1];
+	community = &p[2];
+	delivery = &p[3];
+	fr = &p[4];
+	limit = &p[5];
+	after = &p[6];
+	memset(&query, 0, sizeof(query));
+
+	param_read(wsi, "q", CATALOG_HTTP_Q_MAX, q);
+	if (q->present && (q->too_long ||
+			   !text_utf8_valid(q->value, q->len))) {
+		http_reply_error(wsi, ex, 422, "invalid", "q: must be at most "
+				 "%d bytes of UTF-8 text", CATALOG_HTTP_Q_MAX);
+		goto out;
+	}
+	query.q = q->present ? q->value : NULL;
+
+	param_read(wsi, "category", CATALOG_HTTP_ID_MAX, category);
+	if (category->present) {
+		if (category->too_long || !catalog_is_category(category->value)) {
+			http_reply_error(wsi, ex, 422, "invalid", "category: "
+					 "not a category id (elderly-care, "
+					 "health-maternity, family-children, "
+					 "disability, housing, environment, "
+					 "public-safety, employment, "
+					 "legal-civil, education-culture, "
+					 "neighbourhood-life, other)");
+			goto out;
+		}
+		query.category = category->value;
+	}
+
+	if (community_param(wsi, ex, community, &query.community) != ERR_OK)
+		goto out;
+
+	param_read(wsi, "delivery", CATALOG_HTTP_ID_MAX, delivery);
+	if (delivery->present) {
+		if (delivery->too_long || !catalog_is_delivery(delivery->value)) {
+			http_reply_error(wsi, ex, 422, "invalid", "delivery: "
+					 "not one of walk-in, home-visit, "
+					 "online, phone");
+			goto out;
+		}
+		query.delivery = delivery->value;
+	}
+
+	param_read(wsi, "free", 1, fr);
+	if (fr->present) {
+		if (fr->too_long || (strcmp(fr->value, "1") != 0 &&
+				     strcmp(fr->value, "0") != 0)) {
+			http_reply_error(wsi, ex, 422, "invalid",
+					 "free: must be 1 (or absent)");
+			goto out;
+		}
+		query.free_only = fr->value[0] == '1';
+	}
+
+	if (limit_param(wsi, ex, limit, 20, &query.limit) != ERR_OK)
+		goto out;
+
+	param_read(wsi, "after", CATALOG_HTTP_AFTER_MAX, after);
+	if (after->present) {
+		if (after->too_long) {
+			http_reply_error(wsi, ex, 422, "invalid", "after: not "
+					 "a `next` value of this search");
+			goto out;
+		}
+		query.after = after->value;
+	}
+
+	rc = catalog_search(cat, &query, &out, why, sizeof(why));
+	if (rc == ERR_INVALID)
+		http_reply_error(wsi, ex, 422, "invalid", "%s", why);
+	else if (rc != ERR_OK)
+		reply_store_error(wsi, ex, rc);
+	else
+		http_reply_json(wsi, ex, 200, out);
+out:
+	free(p);
+}
+
+/* ---- GET /api/v1/announcements ------------------------------------------ */
+
+/* catalog_http_announcements: see catalog_http.h. Parameters: community
+ * (a community id) and limit (1.., default 20, above 100 clamped).
+ * Replies 200 {"items":[...]} of announcements not expired now, 422
+ * naming a bad parameter, or 500. */
+void catalog_http_announcements(struct catalog *cat, struct lws *wsi,
+				struct http_exchange *ex)
+{
+	struct catalog_param *p = malloc(sizeof(*p));
+	const char *community = NULL;
+	char community_id[LIMIT_COMMUNITY_ID + 1];
+	json_t *out = NULL;
+	int limit, rc;
+
+	if (!p) {
+		reply_store_error(wsi, ex, ERR_NOMEM);
+		return;
+	}
+	if (community_param(wsi, ex, p, &community) != ERR_OK)
+		goto out;
+	if (community) {
+		memcpy(community_id, p->value, p->len + 1);
+		community = community_id;
+	}
+	if (limit_param(wsi, ex, p, 20, &limit) != ERR_OK)
+		goto out;
+	rc = catalog_announcements(cat, clock_now(), community, limit, &out);
+	if (rc != ERR_OK)
+		reply_store_error(wsi, ex, rc);
+	else
+		http_reply_json(wsi, ex, 200, out);
+out:
+	free(p);
+}

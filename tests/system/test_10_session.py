@@ -1,0 +1,495 @@
+"""Sessions between hub and nodes: connecting, reconnecting, and refusals.
+
+Most tests share one hub per module with a real alliance-node (the
+"bystander") connected to it; the `hub` fixture checks after every test that
+the bystander's session was never dropped, so each refusal below is also a
+check that the hub kept serving everyone else. Each test uses community ids
+of its own. Tests that need other limits, or restart the hub, start their
+own.
+"""
+
+import re
+import ssl
+import time
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+import pytest
+import websocket
+
+from conftest import (PKI, Closed, Hub, Node, RawSession, pb, stop_all,
+                      unique_id, unknown_body_frame, wait_for)
+
+
+# ---- fixtures ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def shared(pki, tmp_path_factory):
+    """One hub for the module, with a real node connected to it."""
+    d = tmp_path_factory.mktemp("shared")
+    hub = Hub(d / "hub", pki).start()
+    made = [hub]
+    try:
+        watcher = unique_id("bystander")
+        hub.register(watcher)
+        node = Node(d / "node", pki, hub, watcher).start()
+        made.append(node)
+        node.wait_connected()
+        yield SimpleNamespace(hub=hub, node=node)
+    finally:
+        stop_all(made)
+
+
+@pytest.fixture
+def hub(shared):
+    """The shared hub; after the test its bystander node must still hold
+    the very session it held before (never dropped, never replaced)."""
+    before = shared.node.wait_connected()["hub"]["since"]
+    mark = shared.hub.log_mark()
+    yield shared.hub
+    after = shared.node.healthz()["hub"]
+    assert after["connected"], f"bystander lost its session: {after}"
+    assert after["since"] == before, \
+        f"bystander reconnected during the test: {before} -> {after}"
+    assert shared.hub.connected(shared.node.community)
+    assert not re.search(rf"session {shared.node.community}: closed",
+                         shared.hub.log()[mark:]), "bystander session closed"
+
+
+@pytest.fixture
+def bystander(shared):
+    return shared.node
+
+
+def registered(hub, prefix="c"):
+    cid = unique_id(prefix)
+    hub.register(cid)
+    return cid
+
+
+def session(hub, pki, cid):
+    """A RawSession of cid past the handshake."""
+    s = RawSession(hub, pki.node(cid))
+    s.handshake(cid)
+    return s
+
+
+def assert_tls_refused(hub, pki, cert, log_regex, since):
+    """Connecting with cert fails in the TLS handshake (not with an HTTP
+    status), and the hub logs log_regex; returns the exception."""
+    with pytest.raises((OSError, websocket.WebSocketException)) as e:
+        s = RawSession(hub, cert, pki=pki)
+        # TLS 1.3: the client's handshake ends before the server's verdict,
+        # so the refusal may arrive only on the first read.
+        s.recv_frame(timeout=5)
+    assert not isinstance(e.value, websocket.WebSocketBadStatusException), \
+        f"refused at HTTP level, not in the TLS handshake: {e.value!r}"
+    hub.wait_log(log_regex, since=since)
+    return e.value
+
+
+def parse_time(s):
+    return datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=timezone.utc)
+
+
+# ---- connecting and reconnecting ------------------------------------------
+
+def test_three_nodes_connect_and_are_listed(pki, daemons):
+    """Three real nodes connect; the communities API shows each connected
+    with last_seen set."""
+    hub = daemons.hub(pki)
+    ids = [unique_id("three") for _ in range(3)]
+    started = datetime.now(timezone.utc).replace(microsecond=0)
+    for cid in ids:
+        hub.register(cid)
+    nodes = [daemons.node(pki, hub, cid) for cid in ids]
+    for n in nodes:
+        n.wait_connected()
+    wait_for(lambda: all(hub.connected(c) for c in ids), 10,
+             "the hub to list all three connected")
+    listed = hub.communities()
+    for cid in ids:
+        c = listed[cid]
+        assert c["connected"] is True, c
+        assert c["last_seen"], c
+        assert parse_time(c["last_seen"]) >= started, c
+        assert re.fullmatch(r"[0-9a-f]{16}", c["epoch"]), c
+    assert hub.healthz()["sessions"] == 3
+    assert hub.metrics()["alliance_sessions"] == 3
+    for cid in ids:
+        hub.wait_log(rf"session {cid}: established")
+
+
+def test_hub_restart_every_node_reconnects(pki, daemons):
+    """After the hub restarts (same ports, same store), every node
+    reconnects on its own within its backoff bound."""
+    hub = daemons.hub(pki)
+    ids = [unique_id("restart") for _ in range(3)]
+    for cid in ids:
+        hub.register(cid)
+    nodes = [daemons.node(pki, hub, cid) for cid in ids]
+    before = {n.community: n.wait_connected()["hub"]["since"] for n in nodes}
+
+    hub.stop()
+    for n in nodes:
+        wait_for(lambda: not n.healthz()["hub"]["connected"], 10,
+                 f"node {n.community} to notice the hub is gone")
+    mark = hub.log_mark()
+    hub.start()
+    wait_for(lambda: all(hub.connected(c) for c in ids), 30,
+             "every node to reconnect to the restarted hub")
+    for cid in ids:
+        hub.wait_log(rf"session {cid}: established", since=mark)
+    for n in nodes:
+        h = n.wait_connected()
+        assert h["hub"]["since"] != before[n.community]
+    # the registry survived the restart in the store
+    assert set(ids) <= set(hub.communities())
+
+
+# ---- refused in the TLS handshake -------------------------------------------
+
+def test_no_client_certificate_fails_tls(pki, hub):
+    """A client with no certificate fails the TLS handshake; the hub logs
+    why."""
+    mark = hub.log_mark()
+    assert_tls_refused(hub, pki, None, r"no client certificate", mark)
+
+
+def test_foreign_ca_certificate_fails_tls(pki, hub, bystander, tmp_path):
+    """A certificate from a foreign CA, with the CN of a connected
+    community, fails the TLS handshake and does not disturb that
+    community's session."""
+    foreign = PKI(tmp_path / "foreign")
+    foreign.run("init", "--dir", foreign.dir, "--name", "Alliance CA")
+    cert = foreign.node(bystander.community)
+    mark = hub.log_mark()
+    assert_tls_refused(hub, pki, cert,
+                       r"refused client .*CN=%s.*unable to get local issuer "
+                       r"certificate" % re.escape(bystander.community), mark)
+
+
+def test_expired_certificate_fails_tls(pki, hub):
+    """An expired certificate of a registered community fails the TLS
+    handshake with "certificate has expired" in the log."""
+    cid = registered(hub, "expired")
+    cert = pki.node(cid, "--start", "20200101000000Z",
+                    "--end", "20200201000000Z")
+    mark = hub.log_mark()
+    assert_tls_refused(hub, pki, cert, r"certificate has expired", mark)
+
+
+def test_revoked_certificate_fails_tls_after_sighup(pki, hub):
+    """A certificate that worked fails the TLS handshake once revoked and
+    the hub has re-read the CRL (SIGHUP)."""
+    cid = registered(hub, "revoked")
+    session(hub, pki, cid).close()
+    pki.revoke(pki.node(cid)[0])
+    hub.update_crl()
+    mark = hub.log_mark()
+    assert_tls_refused(hub, pki, pki.node(cid),
+                       r"CN=%s.*certificate revoked" % re.escape(cid), mark)
+
+
+def test_revoked_while_connected_closed_4410(pki, hub):
+    """SIGHUP after a revocation closes the revoked certificate's live
+    session with 4410; other sessions stay."""
+    victim = registered(hub, "victim")
+    other = registered(hub, "other")
+    with session(hub, pki, victim) as sv, session(hub, pki, other) as so:
+        pki.revoke(pki.node(victim)[0])
+        mark = hub.log_mark()
+        hub.update_crl()
+        code, reason = sv.expect_close()
+        assert code == 4410, (code, reason)
+        assert "revoked" in reason
+        hub.wait_log(rf"session {victim}: closing 4410: .*revoked", since=mark)
+        assert so.alive()
+        assert hub.connected(other) and not hub.connected(victim)
+
+
+# ---- refused on the websocket -----------------------------------------------
+
+def test_unregistered_community_error_then_4403(pki, hub):
+    """A node certificate whose community is not in the registry gets an
+    Error frame, then close 4403."""
+    cid = unique_id("stranger")
+    mark = hub.log_mark()
+    with RawSession(hub, pki.node(cid)) as s:
+        code, reason = s.expect_close()
+        assert code == 4403, (code, reason)
+        assert cid in reason
+        errors = [f for f in s.frames_before_close
+                  if f.WhichOneof("body") == "error"]
+        assert errors and errors[0].error.code == pb.ERROR_NOT_REGISTERED
+    hub.wait_log(rf"session {cid}: closing 4403: .*not in the registry",
+                 since=mark)
+
+
+def test_hello_naming_another_community_4404(pki, hub, bystander):
+    """A Hello naming a community other than the certificate's is closed
+    with 4404 (and the named community's session is untouched)."""
+    cid = registered(hub, "liar")
+    mark = hub.log_mark()
+    with RawSession(hub, pki.node(cid)) as s:
+        s.hello(bystander.community)
+        code, reason = s.expect_close()
+        assert code == 4404, (code, reason)
+        assert s.frames_before_close[0].error.code == \
+            pb.ERROR_WRONG_COMMUNITY
+    hub.wait_log(rf"session {cid}: closing 4404: Hello names community "
+                 rf"'{bystander.community}'", since=mark)
+
+
+def test_no_hello_closed_4408_after_5s(pki, hub):
+    """A session that sends no Hello is closed with 4408 after about 5 s."""
+    cid = registered(hub, "silent")
+    mark = hub.log_mark()
+    with RawSession(hub, pki.node(cid)) as s:
+        t0 = time.monotonic()
+        code, reason = s.expect_close(timeout=15)
+        elapsed = time.monotonic() - t0
+    assert code == 4408, (code, reason)
+    assert 4.0 <= elapsed <= 8.0, elapsed
+    hub.wait_log(rf"session {cid}: closing 4408: no valid Hello", since=mark)
+
+
+def test_garbage_frame_4400(pki, hub):
+    """Bytes that do not decode as a Frame close the session with 4400."""
+    cid = registered(hub, "garbage")
+    mark = hub.log_mark()
+    with session(hub, pki, cid) as s:
+        s.send_bytes(b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff garbage")
+        code, reason = s.expect_close()
+    assert code == 4400, (code, reason)
+    assert "bad frame" in reason
+    hub.wait_log(rf"session {cid}: closing 4400: bad frame", since=mark)
+
+
+def test_text_frame_1003(pki, hub):
+    """A text message closes the session with 1003."""
+    cid = registered(hub, "text")
+    mark = hub.log_mark()
+    with session(hub, pki, cid) as s:
+        s.send_text('{"hello": "json?"}')
+        code, reason = s.expect_close()
+    assert code == 1003, (code, reason)
+    hub.wait_log(rf"session {cid}: closing 1003: text messages", since=mark)
+
+
+def test_frame_over_size_limit_1009(pki, daemons):
+    """A message over [limits] max_frame closes the session with 1009; the
+    hub goes on serving others."""
+    hub = daemons.hub(pki, limits={"max_frame": 65536})
+    cid, other = unique_id("big"), unique_id("other")
+    hub.register(cid)
+    hub.register(other)
+    with session(hub, pki, other) as so:
+        with session(hub, pki, cid) as s:
+            s.send_bytes(b"\x0a" + b"\x00" * 69999)
+            code, reason = s.expect_close()
+        assert code == 1009, (code, reason)
+        hub.wait_log(rf"session {cid}: closing 1009: message over 65536")
+        assert so.alive()
+        assert hub.connected(other)
+    assert hub.refusals()["too_large"] == 1
+
+
+def test_hello_not_first_4405(pki, hub):
+    """A first frame other than Hello closes the session with 4405."""
+    cid = registered(hub, "order")
+    mark = hub.log_mark()
+    with RawSession(hub, pki.node(cid)) as s:
+        f = pb.Frame()
+        f.error.code = pb.ERROR_UNSPECIFIED
+        f.error.message = "me first"
+        s.send_frame(f)
+        code, reason = s.expect_close()
+    assert code == 4405, (code, reason)
+    assert "Hello" in reason
+    hub.wait_log(rf"session {cid}: closing 4405: expected Hello first",
+                 since=mark)
+
+
+def test_unknown_body_answered_and_session_goes_on(pki, hub):
+    """A Frame with a body kind the hub does not know (field 99) is
+    answered with ERROR_UNKNOWN_BODY and the session stays open."""
+    cid = registered(hub, "newer")
+    with session(hub, pki, cid) as s:
+        s.send_bytes(unknown_body_frame())
+        f = s.recv_frame()
+        assert f.WhichOneof("body") == "error", f
+        assert f.error.code == pb.ERROR_UNKNOWN_BODY
+        # the next frames are still served
+        assert s.alive()
+        assert hub.connected(cid)
+
+
+def test_second_session_replaces_first_4409(pki, hub):
+    """A second session of the same community closes the first with 4409;
+    the second works."""
+    cid = registered(hub, "twice")
+    mark = hub.log_mark()
+    with session(hub, pki, cid) as first:
+        with RawSession(hub, pki.node(cid)) as second:
+            code, reason = first.expect_close()
+            assert code == 4409, (code, reason)
+            second.handshake(cid)
+            assert second.alive()
+            assert hub.connected(cid)
+    hub.wait_log(rf"session {cid}: closing 4409: replaced", since=mark)
+
+
+def test_session_flood_refused_4429(pki, daemons):
+    """Ten quick sessions from one certificate with sessions_per_minute = 5:
+    the later ones get 4429, the last accepted one and other communities
+    stay served."""
+    hub = daemons.hub(pki, limits={"sessions_per_minute": 5})
+    cid, other = unique_id("flood"), unique_id("calm")
+    hub.register(cid)
+    hub.register(other)
+    with session(hub, pki, other) as so:
+        opened = [RawSession(hub, pki.node(cid)) for _ in range(10)]
+        try:
+            # each accepted session replaces the one before it (4409)
+            for s in opened[:4]:
+                assert s.expect_close()[0] == 4409
+            for s in opened[5:]:
+                code, reason = s.expect_close()
+                assert code == 4429, (code, reason)
+            last = opened[4]
+            last.handshake(cid)
+            assert last.alive()
+        finally:
+            for s in opened:
+                s.close()
+        hub.wait_log(rf"session {cid}: closing 4429: more than 5 sessions")
+        assert hub.refusals()["flood"] == 5
+        assert so.alive()
+        assert hub.connected(other)
+        assert hub.healthz()["status"] == "ok"
+
+
+# ---- certificate roles --------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/api/v1/communities", "/metrics"])
+def test_node_certificate_on_operator_endpoint_403(pki, hub, bystander, path):
+    """A node certificate on an operator endpoint gets 403 with a JSON
+    error body."""
+    mark = hub.log_mark()
+    r = hub.api("GET", path, cert=pki.node(bystander.community))
+    assert r.status == 403, r
+    assert r.headers.get("content-type", "").startswith("application/json")
+    err = r.json()["error"]
+    assert err["code"] == "forbidden" and "operator" in err["message"]
+    hub.wait_log(rf"api: refused node certificate "
+                 rf"'{bystander.community}' on {re.escape(path)}", since=mark)
+
+
+def test_operator_certificate_on_sync_refused_403(pki, hub):
+    """An operator certificate may not open the sync websocket: the
+    upgrade is refused with 403."""
+    mark = hub.log_mark()
+    with pytest.raises(websocket.WebSocketBadStatusException) as e:
+        RawSession(hub, pki.operator)
+    assert e.value.status_code == 403
+    hub.wait_log(r"refused operator certificate 'Test Operator'.*only node "
+                 r"certificates sync", since=mark)
+
+
+# ---- metrics -------------------------------------------------------------
+
+def test_metrics_count_refusals_by_reason(pki, hub):
+    """Each kind of refusal moves its own alliance_refusals_total counter,
+    by exactly one."""
+    before = hub.refusals()
+    m0 = hub.metrics()
+    # not registered
+    with RawSession(hub, pki.node(unique_id("nobody"))) as s:
+        assert s.expect_close()[0] == 4403
+    # text frame
+    cid = registered(hub, "metrics")
+    with session(hub, pki, cid) as s:
+        s.send_text("hi")
+        assert s.expect_close()[0] == 1003
+    # wrong community
+    with RawSession(hub, pki.node(cid)) as s:
+        s.hello("someone-else")
+        assert s.expect_close()[0] == 4404
+    # TLS: no certificate
+    mark = hub.log_mark()
+    assert_tls_refused(hub, pki, None, r"no client certificate", mark)
+
+    after = hub.refusals()
+    moved = {k: after[k] - before.get(k, 0) for k in after
+             if after[k] != before.get(k, 0)}
+    assert moved == {"not_registered": 1, "text_frame": 1,
+                     "wrong_community": 1, "tls": 1}, moved
+    m1 = hub.metrics()
+    assert m1["alliance_sessions_opened_total"] - \
+        m0["alliance_sessions_opened_total"] == 3
+    assert m1["alliance_frames_in_total"] > m0["alliance_frames_in_total"]
+    assert m1["alliance_frames_out_total"] > m0["alliance_frames_out_total"]
+
+
+# ---- the communities API -----------------------------------------------------
+
+def test_post_community_then_duplicate_409(hub):
+    """POST adds a community (201, listed); the same id again is 409."""
+    cid = unique_id("new")
+    r = hub.api("POST", "/api/v1/communities", {"id": cid, "name": "新社区"})
+    assert r.status == 201, r
+    assert r.json()["id"] == cid and r.json()["name"] == "新社区"
+    c = hub.communities()[cid]
+    assert c["connected"] is False and c["last_seen"] is None
+    r = hub.api("POST", "/api/v1/communities", {"id": cid, "name": "again"})
+    assert r.status == 409, r
+    assert "error" in r.json()
+    assert hub.communities()[cid]["name"] == "新社区"
+
+
+@pytest.mark.parametrize("bad", ["Upper", "a", "-lead", "has space",
+                                 "x" * 64, "", 42, None])
+def test_invalid_community_id_422_names_id(hub, bad):
+    """An invalid or missing id is 422 with a message naming "id"."""
+    body = {"name": "whatever"}
+    if bad is not None:
+        body["id"] = bad
+    r = hub.api("POST", "/api/v1/communities", body)
+    assert r.status == 422, r
+    assert re.match(r"id\b", r.json()["error"]["message"]), r
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"", b"[1, 2", b"\xff\xfe"])
+def test_malformed_json_400(hub, raw):
+    """A body that is not JSON is 400 and changes nothing."""
+    n = len(hub.communities())
+    r = hub.api("POST", "/api/v1/communities", raw=raw)
+    assert r.status == 400, r
+    assert "error" in r.json()
+    assert len(hub.communities()) == n
+
+
+def test_delete_community_closes_its_session_4411(pki, hub):
+    """DELETE removes a community (204) and closes its live session with
+    4411; its certificate is then refused (4403)."""
+    cid = registered(hub, "leaving")
+    mark = hub.log_mark()
+    with session(hub, pki, cid) as s:
+        r = hub.api("DELETE", f"/api/v1/communities/{cid}")
+        assert r.status == 204, r
+        code, reason = s.expect_close()
+    assert code == 4411, (code, reason)
+    assert "removed" in reason
+    hub.wait_log(rf"session {cid}: closing 4411", since=mark)
+    assert cid not in hub.communities()
+    with RawSession(hub, pki.node(cid)) as s:
+        assert s.expect_close()[0] == 4403
+
+
+def test_delete_unknown_community_404(hub):
+    """DELETE of a community that is not registered is 404."""
+    r = hub.api("DELETE", f"/api/v1/communities/{unique_id('ghost')}")
+    assert r.status == 404, r
+    assert r.json()["error"]["code"] == "not_found"

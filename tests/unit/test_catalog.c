@@ -1,0 +1,988 @@
+/* test_catalog.c: unit tests of lib/catalog.c, the records, log, search
+ * and JSON of services and announcements.
+ *
+ * Each test opens a fresh in-memory store through store_open with
+ * catalog_schema_v1 as its one migration (so the tokenizer is the one
+ * every daemon gets) and a catalog on it, and drives it only through the
+ * catalog's functions.
+ *
+ * Parts, in order: fixtures; helpers (services from JSON, applying,
+ * searching); records and the version rule; the log; search; JSON;
+ * announcements; a timing of 10,000 inserts; main. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "catalog.h"
+#include "clock.h"
+#include "err.h"
+#include "log.h"
+#include "store.h"
+
+/* ---- fixtures --------------------------------------------------------- */
+
+struct fixture {
+	sqlite3 *db;
+	struct catalog *cat;
+};
+
+static int setup(void **state)
+{
+	struct store_migration m[] = { { catalog_schema_v1 } };
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[512];
+
+	log_init("test_catalog", LOG_WARN);
+	if (!f)
+		return -1;
+	if (store_open(":memory:", m, 1, &f->db, err, sizeof(err)) != ERR_OK) {
+		fprintf(stderr, "%s\n", err);
+		free(f);
+		return -1;
+	}
+	if (catalog_open(f->db, &f->cat) != ERR_OK) {
+		store_close(&f->db);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	catalog_close(&f->cat);
+	assert_null(f->cat);
+	store_close(&f->db);
+	free(f);
+	return 0;
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+/* service: a Service from a JSON text that must validate. */
+static Alliance__V1__Service *service(const char *text)
+{
+	Alliance__V1__Service *s = NULL;
+	json_error_t jerr;
+	json_t *j = json_loads(text, 0, &jerr);
+	char why[256] = "";
+
+	if (!j)
+		fail_msg("bad test JSON: %s: %s", text, jerr.text);
+	if (catalog_service_from_json(j, &s, why, sizeof(why)) != ERR_OK)
+		fail_msg("%s: %s", text, why);
+	json_decref(j);
+	return s;
+}
+
+/* put: apply a service change (body from JSON text, NULL: tombstone);
+ * returns whether it applied. Takes nothing from the caller. */
+static int put(struct fixture *f, const char *origin, const char *id,
+	       uint64_t version, const char *json, int log)
+{
+	Change ch = ALLIANCE__V1__CHANGE__INIT;
+	int applied = -1;
+
+	ch.origin = (char *)origin;
+	ch.id = (char *)id;
+	ch.kind = ALLIANCE__V1__KIND__KIND_SERVICE;
+	ch.version = version;
+	if (json) {
+		ch.body_case = ALLIANCE__V1__CHANGE__BODY_SERVICE;
+		ch.service = service(json);
+	} else {
+		ch.deleted = 1;
+	}
+	assert_int_equal(catalog_apply(f->cat, &ch, log, &applied), ERR_OK);
+	if (ch.service)
+		alliance__v1__service__free_unpacked(ch.service, NULL);
+	return applied;
+}
+
+/* svc: a JSON service text with title, description, category. */
+static const char *svc(char *buf, size_t len, const char *title,
+		       const char *description, const char *category,
+		       const char *extra)
+{
+	snprintf(buf, len, "{\"title\":\"%s\",\"description\":\"%s\","
+		 "\"category\":\"%s\"%s%s}", title, description, category,
+		 extra ? "," : "", extra ? extra : "");
+	return buf;
+}
+
+static json_t *search(struct fixture *f, const struct catalog_query *q)
+{
+	json_t *out = NULL;
+	char why[256] = "";
+	int rc = catalog_search(f->cat, q, &out, why, sizeof(why));
+
+	if (rc != ERR_OK)
+		fail_msg("search q=%s: %s (%s)", q->q ? q->q : "-",
+			 err_name(rc), why);
+	return out;
+}
+
+static json_int_t total_of(json_t *res)
+{
+	return json_integer_value(json_object_get(res, "total"));
+}
+
+static size_t items_of(json_t *res)
+{
+	return json_array_size(json_object_get(res, "items"));
+}
+
+static const char *item_id(json_t *res, size_t i)
+{
+	return json_string_value(json_object_get(
+		json_array_get(json_object_get(res, "items"), i), "id"));
+}
+
+/* found: how many services the text q finds (total). */
+static json_int_t found(struct fixture *f, const char *q)
+{
+	struct catalog_query cq = { .q = q, .limit = 100 };
+	json_t *res = search(f, &cq);
+	json_int_t n = total_of(res);
+
+	assert_int_equal((json_int_t)items_of(res), n < 100 ? n : 100);
+	json_decref(res);
+	return n;
+}
+
+/* ---- records and the version rule -------------------------------------- */
+
+static void test_version_rule(void **state)
+{
+	struct fixture *f = *state;
+	Change *got = NULL;
+	char b[512];
+
+	assert_int_equal(put(f, "badaguan", "s1", 2, svc(b, sizeof(b),
+			 "Home haircut", "v2", "elderly-care", NULL), 1), 1);
+	assert_int_equal(put(f, "badaguan", "s1", 1, svc(b, sizeof(b),
+			 "Older", "v1", "other", NULL), 1), 0);
+	assert_int_equal(put(f, "badaguan", "s1", 2, svc(b, sizeof(b),
+			 "Same version", "v2b", "other", NULL), 1), 0);
+	assert_int_equal(catalog_get(f->cat, "badaguan",
+				     ALLIANCE__V1__KIND__KIND_SERVICE, "s1",
+				     &got), ERR_OK);
+	assert_string_equal(got->service->title, "Home haircut");
+	assert_int_equal(got->version, 2);
+	catalog_change_free(&got);
+	assert_null(got);
+
+	assert_int_equal(put(f, "badaguan", "s1", 3, svc(b, sizeof(b),
+			 "Home haircut at your door", "v3", "elderly-care",
+			 NULL), 1), 1);
+	assert_int_equal(found(f, "door"), 1);
+	assert_int_equal(found(f, "older"), 0);
+
+	/* a tombstone, then an older live version: stays deleted */
+	assert_int_equal(put(f, "badaguan", "s1", 4, NULL, 1), 1);
+	assert_int_equal(put(f, "badaguan", "s1", 3, svc(b, sizeof(b),
+			 "Home haircut at your door", "v3", "elderly-care",
+			 NULL), 1), 0);
+	assert_int_equal(catalog_get(f->cat, "badaguan",
+				     ALLIANCE__V1__KIND__KIND_SERVICE, "s1",
+				     &got), ERR_OK);
+	assert_true(got->deleted);
+	assert_int_equal(got->body_case, ALLIANCE__V1__CHANGE__BODY__NOT_SET);
+	assert_int_equal(got->version, 4);
+	catalog_change_free(&got);
+	assert_int_equal(found(f, "door"), 0);      /* left the index */
+	assert_int_equal(found(f, "haircut"), 0);
+	assert_int_equal(found(f, "养老"), 0);
+	assert_int_equal(catalog_count(f->cat, NULL,
+				       ALLIANCE__V1__KIND__KIND_SERVICE), 0);
+	assert_int_equal(catalog_max_version(f->cat, "badaguan"), 4);
+
+	/* a newer live version brings it back */
+	assert_int_equal(put(f, "badaguan", "s1", 5, svc(b, sizeof(b),
+			 "Back again", "v5", "other", NULL), 1), 1);
+	assert_int_equal(found(f, "back"), 1);
+	assert_int_equal(catalog_count(f->cat, "badaguan",
+				       ALLIANCE__V1__KIND__KIND_SERVICE), 1);
+
+	assert_int_equal(catalog_get(f->cat, "badaguan",
+				     ALLIANCE__V1__KIND__KIND_SERVICE, "nope",
+				     &got), ERR_NOTFOUND);
+	assert_null(got);
+}
+
+static void test_apply_rejects(void **state)
+{
+	struct fixture *f = *state;
+	Change ch = ALLIANCE__V1__CHANGE__INIT;
+	int applied = -1;
+
+	ch.origin = "badaguan";
+	ch.id = "s1";
+	ch.version = 1;
+	ch.kind = ALLIANCE__V1__KIND__KIND_SERVICE;
+	/* live without a body */
+	assert_int_equal(catalog_apply(f->cat, &ch, 1, &applied), ERR_INVALID);
+	assert_int_equal(applied, 0);
+	ch.kind = ALLIANCE__V1__KIND__KIND_POLL;
+	ch.deleted = 1;
+	assert_int_equal(catalog_apply(f->cat, &ch, 1, &applied), ERR_INVALID);
+	ch.kind = ALLIANCE__V1__KIND__KIND_SERVICE;
+	ch.version = 0;
+	assert_int_equal(catalog_apply(f->cat, &ch, 1, &applied), ERR_INVALID);
+	ch.version = 1;
+	ch.origin = "Bad Origin";
+	assert_int_equal(catalog_apply(f->cat, &ch, 1, &applied), ERR_INVALID);
+	ch.origin = "badaguan";
+	ch.id = "has space";
+	assert_int_equal(catalog_apply(f->cat, &ch, 1, &applied), ERR_INVALID);
+	assert_int_equal(catalog_log_head(f->cat), 0);
+}
+
+static void test_max_version_and_counts(void **state)
+{
+	struct fixture *f = *state;
+	Change ch = ALLIANCE__V1__CHANGE__INIT;
+	Alliance__V1__Announcement a = ALLIANCE__V1__ANNOUNCEMENT__INIT;
+	char b[512];
+	int applied;
+
+	assert_int_equal(catalog_max_version(f->cat, "zhuhai-road"), 0);
+	put(f, "zhuhai-road", "a", 3, svc(b, sizeof(b), "A", "", "other",
+					   NULL), 0);
+	put(f, "zhuhai-road", "b", 7, svc(b, sizeof(b), "B", "", "other",
+					   NULL), 0);
+	put(f, "badaguan", "c", 9, svc(b, sizeof(b), "C", "", "other", NULL),
+	    0);
+	ch.origin = "zhuhai-road";
+	ch.id = "n1";
+	ch.kind = ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT;
+	ch.version = 11;
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_ANNOUNCEMENT;
+	ch.announcement = &a;
+	a.title = "Water off";
+	assert_int_equal(catalog_apply(f->cat, &ch, 0, &applied), ERR_OK);
+	assert_int_equal(applied, 1);
+	assert_int_equal(catalog_max_version(f->cat, "zhuhai-road"), 11);
+	assert_int_equal(catalog_max_version(f->cat, "badaguan"), 9);
+	assert_int_equal(catalog_count(f->cat, NULL,
+				       ALLIANCE__V1__KIND__KIND_SERVICE), 3);
+	assert_int_equal(catalog_count(f->cat, "zhuhai-road",
+				       ALLIANCE__V1__KIND__KIND_SERVICE), 2);
+	assert_int_equal(catalog_count(f->cat, "zhuhai-road",
+				       ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT),
+			 1);
+	assert_int_equal(catalog_log_head(f->cat), 0);  /* log = 0 */
+}
+
+/* ---- the log ------------------------------------------------------------ */
+
+static void test_log(void **state)
+{
+	struct fixture *f = *state;
+	Change **batch = NULL;
+	size_t n = 0;
+	uint64_t last = 0;
+	char b[512];
+
+	assert_int_equal(catalog_log_batch(f->cat, 0, NULL, 10, &batch, &n,
+					   &last), ERR_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(last, 0);
+
+	put(f, "badaguan", "x", 1, svc(b, sizeof(b), "X1", "", "other", NULL),
+	    1);                                                  /* seq 1 */
+	put(f, "zhuhai-road", "y", 1, svc(b, sizeof(b), "Y1", "", "other",
+					   NULL), 1);            /* seq 2 */
+	put(f, "badaguan", "z", 2, svc(b, sizeof(b), "Z2", "", "other", NULL),
+	    1);                                                  /* seq 3 */
+	put(f, "badaguan", "x", 4, svc(b, sizeof(b), "X4", "", "other", NULL),
+	    1);                                /* x moves from 1 to seq 4 */
+	put(f, "badaguan", "x", 3, svc(b, sizeof(b), "X3", "", "other", NULL),
+	    1);                                /* older: no new seq */
+	assert_int_equal(catalog_log_head(f->cat), 4);
+
+	assert_int_equal(catalog_log_batch(f->cat, 0, NULL, 10, &batch, &n,
+					   &last), ERR_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(last, 4);
+	assert_int_equal(batch[0]->seq, 2);
+	assert_string_equal(batch[0]->id, "y");
+	assert_int_equal(batch[1]->seq, 3);
+	assert_string_equal(batch[1]->id, "z");
+	assert_int_equal(batch[2]->seq, 4);
+	assert_string_equal(batch[2]->id, "x");
+	assert_int_equal(batch[2]->version, 4);
+	assert_string_equal(batch[2]->service->title, "X4");
+	catalog_batch_free(&batch, n);
+	assert_null(batch);
+
+	/* limit: the first two, last at the second */
+	assert_int_equal(catalog_log_batch(f->cat, 0, NULL, 2, &batch, &n,
+					   &last), ERR_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(last, 3);
+	catalog_batch_free(&batch, n);
+
+	/* skip_origin: badaguan's own entries are passed over */
+	assert_int_equal(catalog_log_batch(f->cat, 0, "badaguan", 10, &batch,
+					   &n, &last), ERR_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(batch[0]->origin, "zhuhai-road");
+	assert_int_equal(last, 4);
+	catalog_batch_free(&batch, n);
+	assert_int_equal(catalog_log_batch(f->cat, 2, "badaguan", 10, &batch,
+					   &n, &last), ERR_OK);
+	assert_int_equal(n, 0);
+	assert_null(batch);
+	assert_int_equal(last, 4);             /* advanced past skipped */
+	assert_int_equal(catalog_log_batch(f->cat, 4, NULL, 10, &batch, &n,
+					   &last), ERR_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(last, 4);
+
+	/* a tombstone travels as deleted with no body, at a new seq */
+	put(f, "zhuhai-road", "y", 2, NULL, 1);
+	assert_int_equal(catalog_log_batch(f->cat, 4, NULL, 10, &batch, &n,
+					   &last), ERR_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(last, 5);
+	assert_true(batch[0]->deleted);
+	assert_int_equal(batch[0]->version, 2);
+	assert_int_equal(batch[0]->body_case,
+			 ALLIANCE__V1__CHANGE__BODY__NOT_SET);
+	catalog_batch_free(&batch, n);
+}
+
+/* ---- search ------------------------------------------------------------- */
+
+static void load_sample(struct fixture *f)
+{
+	char b[1024];
+
+	put(f, "badaguan", "haircut", 1, svc(b, sizeof(b), "上门理发服务",
+	    "为行动不便的老人提供上门理发。Home haircut for residents "
+	    "with mobility problems.", "elderly-care",
+	    "\"delivery\":\"home-visit\",\"fee\":\"免费\""), 0);
+	put(f, "badaguan", "meals", 2, svc(b, sizeof(b), "老年助餐送餐",
+	    "Elderly meal delivery, 10 yuan a meal", "elderly-care",
+	    "\"delivery\":[\"home-visit\",\"walk-in\"],\"fee\":\"10 元\""), 0);
+	put(f, "zhuhai-road", "pregnancy", 3, svc(b, sizeof(b),
+	    "Free pregnancy test", "免费孕检，社区卫生服务中心",
+	    "health-maternity", "\"delivery\":[\"walk-in\"]"), 0);
+	put(f, "zhuhai-road", "permit", 4, svc(b, sizeof(b), "Permit desk",
+	    "Residence permits and certificates", "legal-civil",
+	    "\"delivery\":[\"walk-in\",\"online\"],\"fee\":\"5 元\""), 0);
+	put(f, "zhongshan-road", "wifi", 5, svc(b, sizeof(b), "WiFi免费上网",
+	    "Free internet in the library", "education-culture",
+	    "\"status\":\"temporarily-closed\",\"delivery\":\"walk-in\""), 0);
+	put(f, "zhongshan-road", "old", 6, svc(b, sizeof(b), "Old haircut "
+	    "corner", "closed for good", "elderly-care",
+	    "\"status\":\"inactive\""), 0);
+}
+
+static void test_search_words(void **state)
+{
+	struct fixture *f = *state;
+
+	load_sample(f);
+	assert_int_equal(found(f, "理发"), 1);
+	assert_int_equal(found(f, "上门理发"), 1);
+	assert_int_equal(found(f, "发"), 1);
+	assert_int_equal(found(f, "剪发"), 0);
+	assert_int_equal(found(f, "haircut"), 1);    /* inactive hidden */
+	assert_int_equal(found(f, "haircuts"), 1);
+	assert_int_equal(found(f, "HAIRCUT residents"), 1);
+	assert_int_equal(found(f, "wifi"), 1);       /* temporarily closed */
+	assert_int_equal(found(f, "免费"), 2);
+	assert_int_equal(found(f, "养老"), 2);       /* category words */
+	assert_int_equal(found(f, "elderly"), 2);
+	assert_int_equal(found(f, "法律"), 1);
+	assert_int_equal(found(f, "pregnancy 孕检"), 1);
+}
+
+static void test_search_syntax_is_text(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const nasty[] = {
+		"\"", "haircut\"", "*", "haircut*", "NEAR(haircut home)",
+		"\" OR 1=1 --", "'; DROP TABLE service; --", "title:x",
+		"title:haircut", "(haircut", "haircut)", "()", "AND", "OR NOT",
+		"-", "^haircut", "{title}:haircut", "\\", "%", "　",
+	};
+
+	load_sample(f);
+	for (size_t i = 0; i < sizeof(nasty) / sizeof(nasty[0]); i++)
+		json_decref(search(f, &(struct catalog_query){ .q = nasty[i],
+				   .limit = 5 }));
+	assert_int_equal(found(f, "\" OR 1=1 --"), 0);
+	assert_int_equal(found(f, "title:haircut"), 0);
+	assert_int_equal(found(f, "(haircut"), 1);
+	/* no searchable text: lists everything, like no q */
+	assert_int_equal(found(f, "*"), 5);
+	assert_int_equal(catalog_count(f->cat, NULL,
+				       ALLIANCE__V1__KIND__KIND_SERVICE), 6);
+}
+
+static void test_search_filters(void **state)
+{
+	struct fixture *f = *state;
+	struct catalog_query q = { .limit = 100 };
+	json_t *res;
+	char why[256];
+
+	load_sample(f);
+	res = search(f, &q);
+	assert_int_equal(total_of(res), 5);
+	/* newest updated first: same updated time here, then newest row */
+	json_decref(res);
+
+	q.category = "elderly-care";
+	res = search(f, &q);
+	assert_int_equal(total_of(res), 2);
+	json_decref(res);
+
+	q.category = NULL;
+	q.community = "zhuhai-road";
+	res = search(f, &q);
+	assert_int_equal(total_of(res), 2);
+	json_decref(res);
+
+	q.community = NULL;
+	q.delivery = "home-visit";
+	res = search(f, &q);
+	assert_int_equal(total_of(res), 2);
+	json_decref(res);
+
+	q.delivery = "walk-in";
+	q.free_only = 1;
+	res = search(f, &q);
+	assert_int_equal(total_of(res), 2);          /* pregnancy, wifi */
+	json_decref(res);
+
+	q.delivery = NULL;
+	q.q = "免费";
+	res = search(f, &q);
+	assert_int_equal(total_of(res), 2);
+	json_decref(res);
+
+	q.q = "haircut";
+	q.category = "elderly-care";
+	q.community = "badaguan";
+	q.delivery = "home-visit";
+	res = search(f, &q);
+	assert_int_equal(total_of(res), 1);
+	assert_string_equal(item_id(res, 0), "haircut");
+	json_decref(res);
+
+	q.community = "zhuhai-road";
+	res = search(f, &q);
+	assert_int_equal(total_of(res), 0);
+	assert_true(json_is_null(json_object_get(res, "next")));
+	json_decref(res);
+
+	/* bad filters name themselves */
+	memset(&q, 0, sizeof(q));
+	q.category = "food";
+	assert_int_equal(catalog_search(f->cat, &q, &res, why, sizeof(why)),
+			 ERR_INVALID);
+	assert_non_null(strstr(why, "category"));
+	q.category = NULL;
+	q.delivery = "drone";
+	assert_int_equal(catalog_search(f->cat, &q, &res, why, sizeof(why)),
+			 ERR_INVALID);
+	assert_non_null(strstr(why, "delivery"));
+	q.delivery = NULL;
+	q.community = "NOT VALID";
+	assert_int_equal(catalog_search(f->cat, &q, &res, why, sizeof(why)),
+			 ERR_INVALID);
+	assert_non_null(strstr(why, "community"));
+}
+
+/* walk: follow next from the first page and count each id once;
+ * returns the number of pages and fails on a repeated id. */
+static int walk(struct fixture *f, const char *text, int limit, int expect)
+{
+	struct catalog_query q = { .q = text, .limit = limit };
+	char seen[256][16];
+	char *after = NULL;
+	int n = 0, pages = 0;
+
+	for (;;) {
+		json_t *res, *next;
+
+		q.after = after;
+		res = search(f, &q);
+		assert_int_equal(total_of(res), expect);
+		for (size_t i = 0; i < items_of(res); i++) {
+			const char *id = item_id(res, i);
+
+			for (int k = 0; k < n; k++)
+				if (strcmp(seen[k], id) == 0)
+					fail_msg("%s seen twice", id);
+			assert_true(n < 256);
+			snprintf(seen[n++], sizeof(seen[0]), "%s", id);
+		}
+		pages++;
+		next = json_object_get(res, "next");
+		free(after);
+		after = json_is_string(next) ?
+			strdup(json_string_value(next)) : NULL;
+		json_decref(res);
+		if (!after)
+			break;
+		assert_true(pages < 100);
+	}
+	assert_int_equal(n, expect);
+	return pages;
+}
+
+static void test_search_pages(void **state)
+{
+	struct fixture *f = *state;
+	struct catalog_query q = { .limit = 10 };
+	static const char *const garbled[] = {
+		"!!!", "a", "abc$", "eA", "bzk5OTk", "aw", "azEyMy4w",
+		"bzA", "bz0x", "b-1", "azEuMg==", "aXhhYmM", "azEyMw",
+	};
+	json_t *res = NULL;
+	char b[512], id[16], why[256];
+
+	for (int i = 0; i < 57; i++) {
+		snprintf(id, sizeof(id), "s%02d", i);
+		/* a few share an updated time, so the key needs the rid */
+		snprintf(b, sizeof(b), "{\"title\":\"Service %d haircut\","
+			 "\"category\":\"other\",\"updated\":%d}", i,
+			 1700000000 + i / 3);
+		put(f, "badaguan", id, (uint64_t)i + 1, b, 0);
+	}
+	assert_int_equal(walk(f, NULL, 10, 57), 6);
+	assert_int_equal(walk(f, "haircut", 10, 57), 6);
+	assert_int_equal(walk(f, "haircut", 57, 57), 1);
+	assert_int_equal(walk(f, NULL, 100, 57), 1);
+	assert_int_equal(walk(f, NULL, 1, 57), 57);
+
+	/* newest first */
+	res = search(f, &q);
+	assert_string_equal(item_id(res, 0), "s56");
+	assert_string_equal(item_id(res, 1), "s55");
+	json_decref(res);
+
+	for (size_t i = 0; i < sizeof(garbled) / sizeof(garbled[0]); i++) {
+		q.after = garbled[i];
+		res = NULL;
+		if (catalog_search(f->cat, &q, &res, why, sizeof(why)) !=
+		    ERR_INVALID)
+			fail_msg("after '%s' accepted", garbled[i]);
+		assert_null(res);
+		assert_non_null(strstr(why, "after"));
+	}
+	/* a ranked search's token does not page a listing, and back */
+	q.q = "haircut";
+	q.after = NULL;
+	res = search(f, &q);
+	q.q = NULL;
+	q.after = json_string_value(json_object_get(res, "next"));
+	assert_int_equal(catalog_search(f->cat, &q, &(json_t *){NULL}, why,
+					sizeof(why)), ERR_INVALID);
+	json_decref(res);
+}
+
+static void test_search_ranking(void **state)
+{
+	struct fixture *f = *state;
+	struct catalog_query q = { .q = "haircut", .limit = 10 };
+	json_t *res;
+	char b[512];
+
+	/* the description match goes in first, so row order cannot help */
+	put(f, "badaguan", "desc", 1, svc(b, sizeof(b), "Residents' corner",
+	    "We also offer a haircut on Tuesdays among many other things "
+	    "for residents of the community", "neighbourhood-life", NULL), 0);
+	put(f, "badaguan", "title", 2, svc(b, sizeof(b), "Haircut at home",
+	    "Barbers visit residents", "elderly-care", NULL), 0);
+	res = search(f, &q);
+	assert_int_equal(total_of(res), 2);
+	assert_string_equal(item_id(res, 0), "title");
+	assert_string_equal(item_id(res, 1), "desc");
+	json_decref(res);
+
+	q.q = "理发";
+	put(f, "badaguan", "zh-desc", 3, svc(b, sizeof(b), "便民服务",
+	    "每周二提供理发等多项便民服务", "neighbourhood-life", NULL), 0);
+	put(f, "badaguan", "zh-title", 4, svc(b, sizeof(b), "上门理发",
+	    "为老人服务", "elderly-care", NULL), 0);
+	res = search(f, &q);
+	assert_int_equal(total_of(res), 2);
+	assert_string_equal(item_id(res, 0), "zh-title");
+	json_decref(res);
+}
+
+/* ---- JSON --------------------------------------------------------------- */
+
+static void test_service_json_roundtrip(void **state)
+{
+	struct fixture *f = *state;
+	Change *got = NULL;
+	json_t *j;
+
+	put(f, "badaguan", "h1", 1, "{\"id\":\"ignored\",\"title\":\"上门理发\","
+	    "\"summary\":\"Home haircut\",\"description\":\"Line one\\nline "
+	    "two\",\"category\":\"elderly-care\",\"audience\":[\"elderly\","
+	    "\"disabled\"],\"delivery\":\"home-visit\",\"eligibility\":"
+	    "\"Residents over 70\",\"fee\":\"\",\"hours\":\"Tue 9-12\","
+	    "\"phone\":\"+86 (532) 8888-1234\",\"address\":\"八大关街道\","
+	    "\"languages\":[\"zh-Hans\",\"en\"],\"updated\":"
+	    "\"2026-01-02T03:04:05Z\",\"unknown\":[1,2]}", 0);
+	assert_int_equal(catalog_get(f->cat, "badaguan",
+				     ALLIANCE__V1__KIND__KIND_SERVICE, "h1",
+				     &got), ERR_OK);
+	j = catalog_change_json(got);
+	catalog_change_free(&got);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "id")), "h1");
+	assert_string_equal(json_string_value(json_object_get(j,
+			    "community")), "badaguan");
+	assert_string_equal(json_string_value(json_object_get(j, "fee")),
+			    "free");
+	assert_string_equal(json_string_value(json_object_get(j, "status")),
+			    "active");
+	assert_string_equal(json_string_value(json_object_get(j, "updated")),
+			    "2026-01-02T03:04:05Z");
+	assert_string_equal(json_string_value(json_object_get(j,
+			    "description")), "Line one\nline two");
+	assert_int_equal(json_array_size(json_object_get(j, "audience")), 2);
+	assert_string_equal(json_string_value(json_array_get(
+			    json_object_get(j, "delivery"), 0)), "home-visit");
+	assert_string_equal(json_string_value(json_array_get(
+			    json_object_get(j, "languages"), 0)), "zh-Hans");
+	assert_null(json_object_get(j, "unknown"));
+	json_decref(j);
+}
+
+static void test_service_json_errors(void **state)
+{
+	static const struct {
+		const char *json;
+		const char *field;      /* the why must start with "field:" */
+	} bad[] = {
+		{ "[]", "body" },
+		{ "{\"category\":\"other\"}", "title" },
+		{ "{\"title\":\"\",\"category\":\"other\"}", "title" },
+		{ "{\"title\":\"   \",\"category\":\"other\"}", "title" },
+		{ "{\"title\":5,\"category\":\"other\"}", "title" },
+		{ "{\"title\":\"a\\nb\",\"category\":\"other\"}", "title" },
+		{ "{\"title\":\"a\\u0007\",\"category\":\"other\"}", "title" },
+		{ "{\"title\":\"a\\u0085\",\"category\":\"other\"}", "title" },
+		{ "{\"title\":\"x\"}", "category" },
+		{ "{\"title\":\"x\",\"category\":\"food\"}", "category" },
+		{ "{\"title\":\"x\",\"category\":\"other\",\"summary\":\"%501\"}",
+		  "summary" },
+		{ "{\"title\":\"x\",\"category\":\"other\","
+		  "\"description\":\"a\\tb\"}", "description" },
+		{ "{\"title\":\"x\",\"category\":\"other\","
+		  "\"audience\":\"elderly\"}", "audience" },
+		{ "{\"title\":\"x\",\"category\":\"other\","
+		  "\"audience\":[\"Old People\"]}", "audience" },
+		{ "{\"title\":\"x\",\"category\":\"other\","
+		  "\"delivery\":\"drone\"}", "delivery" },
+		{ "{\"title\":\"x\",\"category\":\"other\","
+		  "\"delivery\":[\"walk-in\",3]}", "delivery" },
+		{ "{\"title\":\"x\",\"category\":\"other\","
+		  "\"fee\":\"%51\"}", "fee" },
+		{ "{\"title\":\"x\",\"category\":\"other\","
+		  "\"phone\":\"call me\"}", "phone" },
+		{ "{\"title\":\"x\",\"category\":\"other\","
+		  "\"languages\":[\"english language\"]}", "languages" },
+		{ "{\"title\":\"x\",\"category\":\"other\","
+		  "\"languages\":[\"e\"]}", "languages" },
+		{ "{\"title\":\"x\",\"category\":\"other\","
+		  "\"status\":\"closed\"}", "status" },
+		{ "{\"title\":\"x\",\"category\":\"other\","
+		  "\"updated\":\"yesterday\"}", "updated" },
+		{ "{\"title\":\"x\",\"category\":\"other\","
+		  "\"hours\":\"%501\"}", "hours" },
+		{ "{\"title\":\"%201\",\"category\":\"other\"}", "title" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[2048], why[256] = "", want[64];
+		Alliance__V1__Service *s = NULL;
+		const char *pct = strstr(bad[i].json, "%");
+		json_t *j;
+
+		/* "%N" in a test string stands for N 'x' characters */
+		if (pct) {
+			int len = (int)strtol(pct + 1, NULL, 10);
+			int pre = (int)(pct - bad[i].json);
+			const char *rest = pct + 1;
+
+			while (*rest >= '0' && *rest <= '9')
+				rest++;
+			snprintf(text, sizeof(text), "%.*s%.*s%s", pre,
+				 bad[i].json, len,
+				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+				 rest);
+		} else {
+			snprintf(text, sizeof(text), "%s", bad[i].json);
+		}
+		j = json_loads(text, JSON_DECODE_ANY, NULL);
+		assert_non_null(j);
+		if (catalog_service_from_json(j, &s, why, sizeof(why)) !=
+		    ERR_INVALID)
+			fail_msg("accepted: %s", text);
+		assert_null(s);
+		snprintf(want, sizeof(want), "%s:", bad[i].field);
+		if (strncmp(why, want, strlen(want)) != 0)
+			fail_msg("%s: why '%s' does not start with '%s'",
+				 text, why, want);
+		json_decref(j);
+	}
+}
+
+static void test_service_json_accepts(void **state)
+{
+	Alliance__V1__Service *s;
+
+	(void)state;
+	/* limits are inclusive; 200 bytes of CJK is 66 characters */
+	s = service("{\"title\":\"理发理发理发理发理发理发理发理发理发理发"
+		    "理发理发理发理发理发理发理发理发理发理发理发理发理发"
+		    "理发理发理发理发理发理发理发理发理发理发\","
+		    "\"category\":\"other\",\"fee\":\"FREE\","
+		    "\"delivery\":[\"phone\",\"phone\"],\"status\":null}");
+	assert_int_equal(strlen(s->title), 198);
+	assert_string_equal(s->fee, "free");
+	assert_int_equal(s->n_delivery, 1);
+	assert_string_equal(s->status, "active");
+	assert_true(s->updated > 1700000000);
+	alliance__v1__service__free_unpacked(s, NULL);
+	s = service("{\"title\":\"x\",\"category\":\"other\",\"fee\":\"10 元\","
+		    "\"languages\":[\"zh-Hant-TW\",\"en-GB\"],\"updated\":5}");
+	assert_string_equal(s->fee, "10 元");
+	assert_int_equal(s->updated, 5);
+	alliance__v1__service__free_unpacked(s, NULL);
+}
+
+/* ---- announcements ------------------------------------------------------ */
+
+static int put_announcement(struct fixture *f, const char *origin,
+			    const char *id, uint64_t version,
+			    const char *json)
+{
+	Change ch = ALLIANCE__V1__CHANGE__INIT;
+	Alliance__V1__Announcement *a = NULL;
+	json_t *j;
+	char why[256] = "";
+	int applied = -1;
+
+	ch.origin = (char *)origin;
+	ch.id = (char *)id;
+	ch.kind = ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT;
+	ch.version = version;
+	if (json) {
+		j = json_loads(json, 0, NULL);
+		assert_non_null(j);
+		if (catalog_announcement_from_json(j, &a, why, sizeof(why)) !=
+		    ERR_OK)
+			fail_msg("%s: %s", json, why);
+		json_decref(j);
+		ch.body_case = ALLIANCE__V1__CHANGE__BODY_ANNOUNCEMENT;
+		ch.announcement = a;
+	} else {
+		ch.deleted = 1;
+	}
+	assert_int_equal(catalog_apply(f->cat, &ch, 1, &applied), ERR_OK);
+	alliance__v1__announcement__free_unpacked(a, NULL);
+	return applied;
+}
+
+static void test_announcements(void **state)
+{
+	struct fixture *f = *state;
+	json_t *res, *items, *bad;
+	Alliance__V1__Announcement *a = NULL;
+	char why[256];
+
+	put_announcement(f, "badaguan", "a1", 1, "{\"title\":\"Old news\","
+			 "\"published\":\"2026-01-01T00:00:00Z\"}");
+	put_announcement(f, "badaguan", "a2", 2, "{\"title\":\"Water off\","
+			 "\"body\":\"Tuesday\\n9-12\",\"published\":"
+			 "\"2026-01-03T00:00:00Z\",\"expires\":"
+			 "\"2026-01-10T00:00:00Z\"}");
+	put_announcement(f, "zhuhai-road", "a3", 1, "{\"title\":\"Fair\","
+			 "\"category\":\"neighbourhood-life\",\"published\":"
+			 "\"2026-01-02T00:00:00Z\"}");
+	put_announcement(f, "zhuhai-road", "a4", 2, "{\"title\":\"Gone\","
+			 "\"published\":\"2026-01-04T00:00:00Z\"}");
+	put_announcement(f, "zhuhai-road", "a4", 3, NULL);
+
+	/* 2026-01-05: a2 live, newest first */
+	assert_int_equal(catalog_announcements(f->cat, 1767571200, NULL, 10,
+					       &res), ERR_OK);
+	items = json_object_get(res, "items");
+	assert_int_equal(json_array_size(items), 3);
+	assert_string_equal(json_string_value(json_object_get(
+			    json_array_get(items, 0), "id")), "a2");
+	assert_string_equal(json_string_value(json_object_get(
+			    json_array_get(items, 0), "expires")),
+			    "2026-01-10T00:00:00Z");
+	assert_string_equal(json_string_value(json_object_get(
+			    json_array_get(items, 1), "id")), "a3");
+	assert_true(json_is_null(json_object_get(json_array_get(items, 1),
+						 "expires")));
+	assert_string_equal(json_string_value(json_object_get(
+			    json_array_get(items, 2), "category")), "other");
+	json_decref(res);
+
+	/* 2026-01-11: a2 has expired */
+	assert_int_equal(catalog_announcements(f->cat, 1768089600, "badaguan",
+					       10, &res), ERR_OK);
+	items = json_object_get(res, "items");
+	assert_int_equal(json_array_size(items), 1);
+	assert_string_equal(json_string_value(json_object_get(
+			    json_array_get(items, 0), "id")), "a1");
+	json_decref(res);
+
+	bad = json_pack("{s:s, s:s, s:s}", "title", "x", "published",
+			"2026-01-05T00:00:00Z", "expires",
+			"2026-01-04T00:00:00Z");
+	assert_int_equal(catalog_announcement_from_json(bad, &a, why,
+							sizeof(why)),
+			 ERR_INVALID);
+	assert_int_equal(strncmp(why, "expires:", 8), 0);
+	json_decref(bad);
+	bad = json_pack("{s:s}", "body", "no title");
+	assert_int_equal(catalog_announcement_from_json(bad, &a, why,
+							sizeof(why)),
+			 ERR_INVALID);
+	assert_int_equal(strncmp(why, "title:", 6), 0);
+	json_decref(bad);
+	assert_null(a);
+}
+
+/* ---- timing ------------------------------------------------------------- */
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Not asserted: prints how long 10,000 services take in one transaction
+ * and what a few searches over them take. */
+static void test_timing_10k(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const cats[] = { "elderly-care", "housing",
+					    "other", "health-maternity" };
+	struct catalog_query q = { .limit = 20 };
+	struct timespec t0;
+	char b[1024], id[16];
+	json_t *res;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(store_exec(f->db, "BEGIN"), ERR_OK);
+	for (int i = 0; i < 10000; i++) {
+		snprintf(id, sizeof(id), "s%d", i);
+		snprintf(b, sizeof(b), "{\"title\":\"上门理发服务 %d 号\","
+			 "\"summary\":\"Home haircut number %d\","
+			 "\"description\":\"为行动不便的老人提供上门服务，"
+			 "每周二上午。Residents with mobility problems, "
+			 "Tuesdays.\",\"category\":\"%s\",\"delivery\":"
+			 "[\"home-visit\"],\"updated\":%d}", i, i, cats[i % 4],
+			 1700000000 + i);
+		put(f, i % 2 ? "badaguan" : "zhuhai-road", id,
+		    (uint64_t)i + 1, b, 1);
+	}
+	assert_int_equal(store_exec(f->db, "COMMIT"), ERR_OK);
+	print_message("timing: 10000 services inserted (indexed, logged) in "
+		      "one transaction: %.3f s\n", seconds_since(&t0));
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	q.q = "理发";
+	res = search(f, &q);
+	assert_int_equal(total_of(res), 10000);
+	json_decref(res);
+	print_message("timing: q=理发 over 10000 (20 items + total): "
+		      "%.1f ms\n", seconds_since(&t0) * 1000);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	q.q = "haircut";
+	q.category = "housing";
+	res = search(f, &q);
+	assert_int_equal(total_of(res), 2500);
+	json_decref(res);
+	print_message("timing: q=haircut category=housing: %.1f ms\n",
+		      seconds_since(&t0) * 1000);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	q.q = NULL;
+	q.category = NULL;
+	res = search(f, &q);
+	assert_string_equal(item_id(res, 0), "s9999");
+	json_decref(res);
+	print_message("timing: browse newest: %.1f ms\n",
+		      seconds_since(&t0) * 1000);
+}
+
+static void test_open_without_schema(void **state)
+{
+	sqlite3 *db = NULL;
+	struct catalog *cat = NULL;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(store_open(":memory:", NULL, 0, &db, err,
+				    sizeof(err)), ERR_OK);
+	assert_int_equal(catalog_open(db, &cat), ERR_IO);
+	assert_null(cat);
+	store_close(&db);
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_version_rule),
+		T(test_apply_rejects),
+		T(test_max_version_and_counts),
+		T(test_log),
+		T(test_search_words),
+		T(test_search_syntax_is_text),
+		T(test_search_filters),
+		T(test_search_pages),
+		T(test_search_ranking),
+		T(test_service_json_roundtrip),
+		cmocka_unit_test(test_service_json_errors),
+		cmocka_unit_test(test_service_json_accepts),
+		T(test_announcements),
+		T(test_timing_10k),
+		cmocka_unit_test(test_open_without_schema),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

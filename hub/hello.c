@@ -70,7 +70,10 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 	head = catalog_log_head(s->hub->cat);
 	c->down_cursor = hello->down_cursor <= head ? hello->down_cursor : 0;
 	s->down_sent = c->down_cursor;
-	s->send_own = c->down_cursor == 0;
+	/* recovery: a node with an empty store whose records the hub holds
+	 * gets them back; otherwise a node is never sent its own records */
+	s->send_own = c->down_cursor == 0 &&
+		      catalog_max_version(s->hub->cat, c->id) > 0;
 	c->last_seen = hub_now();
 	hub_store_save_link(s->hub, c);
 

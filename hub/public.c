@@ -1,9 +1,10 @@
 /* public.c: the hub's public port: residents' pages and the public API.
  *
- * Plain HTTP for a reverse proxy, or HTTPS with a public certificate. For
- * now it answers /healthz; the catalog and bulletins come with sync. */
+ * Plain HTTP for a reverse proxy, or HTTPS with a public certificate. It
+ * answers /healthz and the merged catalog and announcements. */
 #include <string.h>
 
+#include "catalog_http.h"
 #include "err.h"
 #include "hub.h"
 
@@ -15,6 +16,16 @@ static void route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 			"version", ALLIANCE_VERSION,
 			"communities", (int)hub->n_communities,
 			"sessions", (int)hub->n_sessions));
+		return;
+	}
+	if (strcmp(h->ex.path, "/api/v1/catalog") == 0 &&
+	    h->ex.method == HTTP_GET) {
+		catalog_http_search(hub->cat, wsi, &h->ex);
+		return;
+	}
+	if (strcmp(h->ex.path, "/api/v1/announcements") == 0 &&
+	    h->ex.method == HTTP_GET) {
+		catalog_http_announcements(hub->cat, wsi, &h->ex);
 		return;
 	}
 	http_reply_error(wsi, &h->ex, 404, "not_found", "no such page: %s",

@@ -219,8 +219,20 @@ class Daemon:
         """Wait until the log (after `since`) has a line matching regex;
         return the match."""
         rx = re.compile(regex)
-        return wait_for(lambda: rx.search(self.log()[since:]), timeout,
-                        f"{self.label} log to match /{regex}/")
+
+        def found():
+            m = rx.search(self.log()[since:])
+            if not m:
+                self.assert_alive()
+            return m
+        return wait_for(found, timeout, f"{self.label} log to match "
+                        f"/{regex}/")
+
+    def assert_alive(self):
+        """Fail at once (not at a timeout) when the process has died."""
+        if self.proc is not None and self.proc.poll() is not None:
+            pytest.fail(f"{self.label} died (exit {self.proc.returncode}):"
+                        f"\n{self.tail(80)}")
 
     def tail(self, n=60):
         return "\n".join(self.log().splitlines()[-n:])
@@ -489,8 +501,11 @@ class Node(Daemon):
     def wait_connected(self, timeout=15):
         """Wait until the node's /healthz says it holds its hub session;
         returns that healthz."""
-        return wait_for(lambda: (h := self.healthz())["hub"]["connected"]
-                        and h, timeout,
+        def connected():
+            self.assert_alive()
+            h = self.healthz()
+            return h["hub"]["connected"] and h
+        return wait_for(connected, timeout,
                         f"node {self.community} to hold its hub session")
 
 

@@ -44,9 +44,12 @@ def shared(pki, tmp_path_factory):
 def hub(shared):
     """The shared hub; after the test its bystander node must still hold
     the very session it held before (never dropped, never replaced)."""
+    shared.hub.assert_alive()
+    shared.node.assert_alive()
     before = shared.node.wait_connected()["hub"]["since"]
     mark = shared.hub.log_mark()
     yield shared.hub
+    shared.hub.assert_alive()
     after = shared.node.healthz()["hub"]
     assert after["connected"], f"bystander lost its session: {after}"
     assert after["since"] == before, \

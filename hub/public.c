@@ -56,7 +56,10 @@ int callback_public_http(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return http_writeable(wsi, &h->ex);
 	case LWS_CALLBACK_CLOSED_HTTP:
-		http_end(&h->ex);
+		/* NULL for a connection closed before lws gave it user data
+		 * (a TLS handshake refused on an adopted socket) */
+		if (h)
+			http_end(&h->ex);
 		return 0;
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);

@@ -85,6 +85,8 @@ int http_body(struct http_exchange *ex, const void *in, size_t len)
 {
 	char *grown;
 
+	if (len == 0)       /* lws reports an empty body as (NULL, 0) */
+		return ERR_OK;
 	if (ex->body_too_big)
 		return ERR_TOOBIG;
 	if (len > ex->body_limit - ex->body_len) {
@@ -297,6 +299,11 @@ done:
 	ex->replying = 0;
 	free(ex->reply);
 	ex->reply = NULL;
+	/* the request is answered: lws may keep the connection idle without
+	 * ever calling CLOSED_HTTP, so its body must not wait for that */
+	free(ex->body);
+	ex->body = NULL;
+	ex->body_len = 0;
 	if (lws_http_transaction_completed(wsi))
 		return -1;
 	return 0;

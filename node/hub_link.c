@@ -429,11 +429,14 @@ static int session_abort(struct node *n, struct lws *wsi, int code,
 	char reason[HUB_CLOSE_REASON_MAX + 1];
 	va_list ap;
 
+	if (n->hub_local_close)
+		return -1;  /* already closing: lws may ask again */
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	log_warn("closing the session with hub %s: %d %s", n->cfg.hub_host,
-		 code, reason);
+	log_msg(code == WIRE_CLOSE_GOING_AWAY ? LOG_INFO : LOG_WARN,
+		"closing the session with hub %s: %d %s", n->cfg.hub_host,
+		code, reason);
 	snprintf(n->hub_last_error, sizeof(n->hub_last_error),
 		 "closed by node: %d %s", code, reason);
 	n->hub_local_close = 1;

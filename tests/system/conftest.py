@@ -82,11 +82,20 @@ def wait_for(predicate, timeout=10.0, what="condition", interval=0.05):
         time.sleep(interval)
 
 
+_ports_given = set()
+
+
 def free_port():
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port free on 127.0.0.1 right now, never one given before in
+    this run (a hub's two ports must differ, and a restarted hub keeps
+    its own)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
 
 
 _ids = itertools.count(1)
@@ -219,8 +228,20 @@ class Daemon:
         """Wait until the log (after `since`) has a line matching regex;
         return the match."""
         rx = re.compile(regex)
-        return wait_for(lambda: rx.search(self.log()[since:]), timeout,
-                        f"{self.label} log to match /{regex}/")
+
+        def found():
+            m = rx.search(self.log()[since:])
+            if not m:
+                self.assert_alive()
+            return m
+        return wait_for(found, timeout, f"{self.label} log to match "
+                        f"/{regex}/")
+
+    def assert_alive(self):
+        """Fail at once (not at a timeout) when the process has died."""
+        if self.proc is not None and self.proc.poll() is not None:
+            pytest.fail(f"{self.label} died (exit {self.proc.returncode}):"
+                        f"\n{self.tail(80)}")
 
     def tail(self, n=60):
         return "\n".join(self.log().splitlines()[-n:])
@@ -489,8 +510,11 @@ class Node(Daemon):
     def wait_connected(self, timeout=15):
         """Wait until the node's /healthz says it holds its hub session;
         returns that healthz."""
-        return wait_for(lambda: (h := self.healthz())["hub"]["connected"]
-                        and h, timeout,
+        def connected():
+            self.assert_alive()
+            h = self.healthz()
+            return h["hub"]["connected"] and h
+        return wait_for(connected, timeout,
                         f"node {self.community} to hold its hub session")
 
 

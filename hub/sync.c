@@ -34,6 +34,7 @@ static int check_batch(struct session *s, const Alliance__V1__Changes *cs)
 {
 	const char *community = s->community->id;
 	uint64_t prev = 0;
+	char why[160];
 	size_t i;
 
 	for (i = 0; i < cs->n_changes; i++) {
@@ -74,6 +75,12 @@ static int check_batch(struct session *s, const Alliance__V1__Changes *cs)
 				      ALLIANCE__V1__ERROR_CODE__ERROR_BAD_FRAME,
 				      "change %s: body does not match its kind",
 				      ch->id);
+			return ERR_INVALID;
+		}
+		if (catalog_check(ch, why, sizeof(why)) != ERR_OK) {
+			session_close(s, REFUSE_BAD_FRAME, WIRE_CLOSE_BAD_FRAME,
+				      ALLIANCE__V1__ERROR_CODE__ERROR_BAD_FRAME,
+				      "change %s: %s", ch->id, why);
 			return ERR_INVALID;
 		}
 	}

@@ -121,6 +121,12 @@ int catalog_announcement_from_json(const json_t *in,
 				   Alliance__V1__Announcement **out,
 				   char *why, size_t whylen);
 
+/* catalog_check: hold a record from a peer to the rules a manager's input
+ * keeps (the same validation as catalog_*_from_json), so a node cannot
+ * slip past them by writing the wire directly. Returns ERR_OK, or
+ * ERR_INVALID with the field named in why. Tombstones pass. */
+int catalog_check(const Change *ch, char *why, size_t whylen);
+
 /* catalog_change_json: a live record as the API shows it (new reference):
  * a service with id, community, the fields and updated (RFC 3339); an
  * announcement with id, community, title, body, category, published and

@@ -30,8 +30,6 @@
 #define HUB_LINK_PATH "/v1/sync"
 /* lws keeps a pointer to the vhost name: it must outlive the vhost. */
 static const char hub_vhost_name[] = "hub-link";
-/* Longest close reason a close frame carries (125 - 2 code bytes). */
-#define HUB_CLOSE_REASON_MAX 123
 /* Receive buffers bigger than this are freed between messages. */
 #define HUB_RX_KEEP 65536
 
@@ -417,8 +415,11 @@ static int session_send(struct lws *wsi, struct hub_session *s,
 	return ERR_OK;
 }
 
-/* session_abort: close the session from our side with code and a reason;
- * returns -1 for the callback to return. */
+/* session_abort: close the session from our side with code and a reason:
+ * records them, ignores what still arrives, and closes from WRITEABLE (a
+ * callback returning -1 while TLS holds unread bytes makes lws 4.1 spin).
+ * A hub that never lets us write is dropped after drop_s. Returns 0 for
+ * the callback to return. */
 static int session_abort(struct node *n, struct lws *wsi, int code,
 			 const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -426,23 +427,23 @@ static int session_abort(struct node *n, struct lws *wsi, int code,
 static int session_abort(struct node *n, struct lws *wsi, int code,
 			 const char *fmt, ...)
 {
-	char reason[HUB_CLOSE_REASON_MAX + 1];
 	va_list ap;
 
 	if (n->hub_local_close)
-		return -1;  /* already closing: lws may ask again */
+		return 0;  /* already closing */
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
+	vsnprintf(n->hub_abort_reason, sizeof(n->hub_abort_reason), fmt, ap);
 	va_end(ap);
+	n->hub_abort_code = code;
 	log_msg(code == WIRE_CLOSE_GOING_AWAY ? LOG_INFO : LOG_WARN,
 		"closing the session with hub %s: %d %s", n->cfg.hub_host,
-		code, reason);
+		code, n->hub_abort_reason);
 	snprintf(n->hub_last_error, sizeof(n->hub_last_error),
-		 "closed by node: %d %s", code, reason);
+		 "closed by node: %d %s", code, n->hub_abort_reason);
 	n->hub_local_close = 1;
-	lws_close_reason(wsi, (enum lws_close_status)code,
-			 (unsigned char *)reason, strlen(reason));
-	return -1;
+	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, (int)n->cfg.drop_s);
+	lws_callback_on_writable(wsi);
+	return 0;
 }
 
 static int send_hello(struct node *n, struct lws *wsi, struct hub_session *s)
@@ -559,14 +560,20 @@ static int receive(struct node *n, struct lws *wsi, struct hub_session *s,
 	Frame *f = NULL;
 	int rc;
 
+	if (n->hub_local_close)
+		return 0;  /* closing: what still arrives is dropped */
 	if (lws_is_first_fragment(wsi))
 		s->rx_len = 0;
 	if (!lws_frame_is_binary(wsi))
 		return session_abort(n, wsi, WIRE_CLOSE_TEXT_FRAME,
 				     "text messages are not spoken");
-	if (len > n->cfg.max_frame - s->rx_len)
+	if (len > n->cfg.max_frame - s->rx_len) {
+		free(s->rx);
+		s->rx = NULL;
+		s->rx_len = s->rx_cap = 0;
 		return session_abort(n, wsi, WIRE_CLOSE_TOO_LARGE,
 				     "message over %u bytes", n->cfg.max_frame);
+	}
 	if (s->rx_len + len > s->rx_cap) {
 		size_t cap = s->rx_cap ? s->rx_cap : 4096;
 		uint8_t *grown;
@@ -657,6 +664,7 @@ static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 		n->hub_state = HUB_OPEN;
 		log_info("connected to hub %s at %s:%d; sending Hello",
 			 n->cfg.hub_host, n->hub_ip, n->cfg.hub_port);
+		n->hub_local_close = 0;
 		if (send_hello(n, wsi, s) != ERR_OK)
 			return session_abort(n, wsi, WIRE_CLOSE_GOING_AWAY,
 					     "cannot encode Hello");
@@ -682,11 +690,18 @@ static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 
 		n = node_from_wsi(wsi);
 		if (n->stopping)
-			return session_abort(n, wsi, WIRE_CLOSE_GOING_AWAY,
-					     "node shutting down");
-		if (n->hub_rebuild)
-			return session_abort(n, wsi, WIRE_CLOSE_GOING_AWAY,
-					     "node reloading its configuration");
+			session_abort(n, wsi, WIRE_CLOSE_GOING_AWAY,
+				      "node shutting down");
+		else if (n->hub_rebuild)
+			session_abort(n, wsi, WIRE_CLOSE_GOING_AWAY,
+				      "node reloading its configuration");
+		if (n->hub_local_close) {
+			lws_close_reason(wsi,
+					 (enum lws_close_status)n->hub_abort_code,
+					 (unsigned char *)n->hub_abort_reason,
+					 strlen(n->hub_abort_reason));
+			return -1;
+		}
 		o = s->out_head;
 		if (!o)
 			return 0;  /* e.g. a ping was due (#3497) */

@@ -94,7 +94,9 @@ struct node {
 	unsigned char hub_tls_digest[32]; /* SHA-256 of cert, key and CA files */
 	int hub_rebuild;            /* close the session, remake the vhost */
 	int hub_vhost_dying;        /* old vhost destroyed, new one not made */
-	int hub_local_close;        /* we closed the session; keep our reason */
+	int hub_local_close;        /* we are closing the session */
+	int hub_abort_code;         /* and the code and reason we send */
+	char hub_abort_reason[124]; /* (a close frame holds 123 bytes) */
 	struct lws *hub_wsi;        /* the connection, or NULL */
 	enum hub_state hub_state;
 	char hub_ip[INET6_ADDRSTRLEN]; /* address dialled; "" when unresolved */

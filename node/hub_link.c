@@ -638,6 +638,25 @@ static void peer_closed(struct node *n, const uint8_t *in, size_t len)
 
 /* ---- the lws callback ---------------------------------------------------- */
 
+/* tls_verify_reason: when the hub's certificate failed verification, put
+ * OpenSSL's reason into why instead of lws's generic "SSL err". */
+static void tls_verify_reason(struct node *n, struct lws *wsi, char *why,
+			      size_t len)
+{
+	SSL *ssl = lws_get_ssl(wsi);
+	long v;
+
+	if (!ssl)
+		return;
+	v = SSL_get_verify_result(ssl);
+	if (v == X509_V_OK)
+		return;
+	snprintf(why, len, "%s:%d: hub certificate refused: %s (host %s, "
+		 "CA %s)", n->hub_ip, n->cfg.hub_port,
+		 X509_verify_cert_error_string(v), n->cfg.hub_host,
+		 n->cfg.hub_ca);
+}
+
 static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 			void *user, void *in, size_t len)
 {
@@ -655,6 +674,7 @@ static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 			 n->cfg.hub_port,
 			 in ? (int)strnlen(in, len ? len : 200) : 0,
 			 in ? (const char *)in : "connection failed");
+		tls_verify_reason(n, wsi, why, sizeof(why));
 		hub_link__lost(n, why);
 		return 0;
 

@@ -485,6 +485,7 @@ static int handle_welcome(struct node *n, struct lws *wsi,
 	n->hub_retries = 0;
 	n->hub_last_error[0] = '\0';
 	lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
+	sync_welcome(n, w);
 	log_info("session with hub established: up_cursor=%" PRIu64
 		 " own_version=%" PRIu64 " hub_version=%s heartbeat_s=%u"
 		 " window=%u snapshot=%s", w->up_cursor, w->own_version,
@@ -508,6 +509,34 @@ static void handle_error(struct node *n, const Alliance__V1__Error *e)
 	else
 		log_warn("hub %s sent an error: %s (%d): %s", n->cfg.hub_host,
 			 name, (int)e->code, e->message);
+}
+
+/* handle_changes: persist a batch of the hub's stream, then ack it. */
+static int handle_changes(struct node *n, struct lws *wsi,
+			  struct hub_session *s, const Alliance__V1__Changes *cs)
+{
+	Alliance__V1__Ack ack = ALLIANCE__V1__ACK__INIT;
+	Frame frame = ALLIANCE__V1__FRAME__INIT;
+	char why[200];
+	int rc;
+
+	rc = sync_handle_changes(n, cs, &ack.seq, why, sizeof(why));
+	if (rc != ERR_OK)
+		return session_abort(n, wsi, rc == ERR_INVALID
+				     ? WIRE_CLOSE_BAD_FRAME : WIRE_CLOSE_INTERNAL,
+				     "%s", why);
+	frame.body_case = ALLIANCE__V1__FRAME__BODY_ACK;
+	frame.ack = &ack;
+	if (session_send(wsi, s, &frame) != ERR_OK)
+		return session_abort(n, wsi, WIRE_CLOSE_SLOW, "send queue full");
+	return 0;
+}
+
+int hub_link__send(struct node *n, const Frame *frame)
+{
+	if (!n->hub_wsi || n->hub_state != HUB_CONNECTED)
+		return ERR_AGAIN;
+	return session_send(n->hub_wsi, lws_wsi_user(n->hub_wsi), frame);
 }
 
 /* handle_frame: act on one decoded frame. Returns what the callback
@@ -544,8 +573,16 @@ static int handle_frame(struct node *n, struct lws *wsi, struct hub_session *s,
 		return session_abort(n, wsi, WIRE_CLOSE_PROTOCOL,
 				     "%s is sent by nodes, not the hub",
 				     wire_body_name(f));
+	case ALLIANCE__V1__FRAME__BODY_CHANGES:
+		return handle_changes(n, wsi, s, f->changes);
+	case ALLIANCE__V1__FRAME__BODY_ACK:
+		if (sync_handle_ack(n, f->ack) != ERR_OK)
+			return session_abort(n, wsi, WIRE_CLOSE_PROTOCOL,
+					     "ack of %" PRIu64 " beyond what was "
+					     "sent", f->ack->seq);
+		return 0;
 	default:
-		/* changes, acks and bulletins: the sync tasks handle these */
+		/* bulletins come with the bulletin relay */
 		log_debug("hub: %s not handled yet", wire_body_name(f));
 		return 0;
 	}
@@ -723,8 +760,8 @@ static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 			return -1;
 		}
 		o = s->out_head;
-		if (!o)
-			return 0;  /* e.g. a ping was due (#3497) */
+		if (!o)   /* the up stream, or a ping was due (#3497) */
+			return sync_write_up(n, wsi) < 0 ? -1 : 0;
 		s->out_head = o->next;
 		if (!s->out_head)
 			s->out_tail = NULL;
@@ -734,8 +771,8 @@ static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 		free(o);
 		if (m < 0)
 			return -1;
-		if (s->out_head)
-			lws_callback_on_writable(wsi);
+		/* more queued frames, or the up stream, may follow */
+		lws_callback_on_writable(wsi);
 		return 0;
 	}
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "catalog.h"
 #include "config.h"
 #include "http.h"
 #include "limits.h"
@@ -86,6 +87,7 @@ struct node {
 	sqlite3 *db;
 	sqlite3_stmt *st_meta_get;  /* SELECT value FROM meta WHERE key = ? */
 	sqlite3_stmt *st_meta_put;  /* INSERT OR REPLACE INTO meta ... */
+	struct catalog *cat;        /* records and our own log on db */
 	char store_epoch[17];       /* 16 hex chars, made on first open */
 	uint64_t down_cursor;       /* last hub-stream seq persisted */
 
@@ -106,6 +108,13 @@ struct node {
 	uint16_t hub_retries;       /* failures since the last Welcome */
 	int64_t hub_since;          /* when Welcome came; 0 when not connected */
 	uint64_t hub_up_cursor;     /* from Welcome */
+	/* the up stream of the current session (sync.c) */
+	uint64_t up_sent;           /* last own-log seq sent */
+	uint64_t up_acked;          /* last seq the hub committed */
+	unsigned up_inflight;       /* Changes sent, not acked */
+	uint64_t up_inflight_last[LIMIT_WINDOW]; /* their last_seq, oldest first */
+	unsigned up_window;         /* from Welcome, at most LIMIT_WINDOW */
+	unsigned up_batch;          /* from Welcome, at most LIMIT_BATCH */
 	char hub_last_error[256];   /* why the last attempt failed; "" none */
 	int hub_close_code;         /* code the hub closed with; 0 none */
 	char hub_close_reason[128]; /* and its reason */
@@ -152,6 +161,54 @@ void hub_link__reload(struct node *n, const struct node_config *old,
 /* hub_link__stop: cancel the retry timer and close the session, for
  * shutdown; lws_context_destroy finishes the job. */
 void hub_link__stop(struct node *n);
+
+/* hub_link__send: queue a frame on the session to the hub. Returns ERR_OK,
+ * ERR_AGAIN when there is no session or its queue is full. */
+int hub_link__send(struct node *n, const Frame *frame);
+
+/* ==== own records (records.c) ============================================== */
+
+/* A transaction writing own records with consecutive new versions. */
+struct records_writer {
+	struct catalog *cat;        /* on db */
+	sqlite3 *db;                /* the writing thread's own connection */
+	const char *community;      /* the origin of every record */
+	uint64_t next;              /* the version the next record gets */
+};
+
+/* records_begin: BEGIN IMMEDIATE on db and find the next version (above
+ * every own record and the floor the hub reported). ERR_OK or ERR_IO. */
+int records_begin(struct records_writer *w, struct catalog *cat, sqlite3 *db,
+		  const char *community);
+/* records_put: write ch (kind, id, deleted and body set by the caller) as
+ * our next version and log it for the up stream; sets ch->version. Does not
+ * keep ch. ERR_OK, or catalog_apply's error. */
+int records_put(struct records_writer *w, Change *ch);
+/* records_commit: COMMIT (ROLLBACK on failure). ERR_OK or ERR_IO. */
+int records_commit(struct records_writer *w);
+void records_rollback(struct records_writer *w);
+/* records_set_floor: remember that the hub holds our versions up to floor
+ * (never lowers it). ERR_OK or ERR_IO. */
+int records_set_floor(sqlite3 *db, uint64_t floor);
+
+/* ==== sync (sync.c) ========================================================== */
+
+/* sync_welcome: a session began: the up stream restarts at the hub's
+ * cursor, unsent edits are renumbered above the hub's versions if needed. */
+void sync_welcome(struct node *n, const Alliance__V1__Welcome *w);
+/* sync_write_up: at WRITEABLE with nothing queued, send the next up batch
+ * if the window allows: 1 written, 0 nothing due, -1 the write failed. */
+int sync_write_up(struct node *n, struct lws *wsi);
+/* sync_handle_ack: the hub committed our stream to ack->seq. ERR_INVALID
+ * when it acks beyond what was sent. */
+int sync_handle_ack(struct node *n, const Alliance__V1__Ack *ack);
+/* sync_handle_changes: persist a down batch and the cursor in one
+ * transaction; *ack is the cursor to acknowledge. ERR_INVALID (a rule
+ * broken, why says which) or ERR_IO; nothing is stored then. */
+int sync_handle_changes(struct node *n, const Alliance__V1__Changes *cs,
+			uint64_t *ack, char *why, size_t whylen);
+/* sync_wake: ask for WRITEABLE when the up stream has something to send. */
+void sync_wake(struct node *n);
 
 /* ==== the public port (public.c) ========================================== */
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog_http.h"
 #include "clock.h"
 #include "err.h"
 #include "log.h"
@@ -58,6 +59,20 @@ static void route_healthz(struct node *n, struct lws *wsi,
 	http_reply_json(wsi, &h->ex, 200, body);
 }
 
+/* GET /api/v1/catalog and /api/v1/announcements: from the replica, so
+ * residents keep browsing when the hub is down. */
+static void route_catalog(struct node *n, struct lws *wsi,
+			  struct public_http *h)
+{
+	catalog_http_search(n->cat, wsi, &h->ex);
+}
+
+static void route_announcements(struct node *n, struct lws *wsi,
+				struct public_http *h)
+{
+	catalog_http_announcements(n->cat, wsi, &h->ex);
+}
+
 /* ---- the route table ------------------------------------------------------ */
 
 struct route {
@@ -68,6 +83,8 @@ struct route {
 
 static const struct route routes[] = {
 	{ HTTP_GET, "/healthz", route_healthz },
+	{ HTTP_GET, "/api/v1/catalog", route_catalog },
+	{ HTTP_GET, "/api/v1/announcements", route_announcements },
 };
 
 /* The path prefixes the routes live under, as lws callback mounts. */

@@ -1,8 +1,9 @@
 /* store.c: the node's sqlite store: its migrations and the meta table.
  *
  * meta holds the store epoch (made once, when the store is created, so the
- * hub can tell a store that was lost and rebuilt) and the cursor of the
- * hub's stream. Prepared statements only. Parts: migrations; meta get/put;
+ * hub can tell a store that was lost and rebuilt), the cursor of the hub's
+ * stream and the version floor (records.c); the catalog tables hold our
+ * records and the replica of everyone else's. Prepared statements only. Parts: migrations; meta get/put;
  * open and close. */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,6 +25,8 @@ static const struct store_migration node_migrations[] = {
 	  "  key TEXT PRIMARY KEY,"
 	  "  value TEXT NOT NULL"
 	  ") WITHOUT ROWID;" },
+	/* v2: the catalog (filled in at open: catalog_schema_v1) */
+	{ NULL },
 };
 
 #define META_EPOCH "store_epoch"
@@ -165,13 +168,22 @@ io:
 
 int node_store_open(struct node *n, char *err, size_t errlen)
 {
+	struct store_migration all[sizeof(node_migrations) /
+				   sizeof(node_migrations[0])];
 	int rc;
 
-	rc = store_open(n->cfg.store_path, node_migrations,
-			sizeof(node_migrations) / sizeof(node_migrations[0]),
+	memcpy(all, node_migrations, sizeof(all));
+	all[1].sql = catalog_schema_v1;
+	rc = store_open(n->cfg.store_path, all, sizeof(all) / sizeof(all[0]),
 			&n->db, err, errlen);
 	if (rc != ERR_OK)
 		return rc;
+	if (catalog_open(n->db, &n->cat) != ERR_OK) {
+		snprintf(err, errlen, "%s: cannot prepare the catalog: %s",
+			 n->cfg.store_path, sqlite3_errmsg(n->db));
+		rc = ERR_IO;
+		goto err;
+	}
 	if (sqlite3_prepare_v2(n->db, "SELECT value FROM meta WHERE key = ?1",
 			       -1, &n->st_meta_get, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(n->db, "INSERT OR REPLACE INTO meta(key, value)"
@@ -193,6 +205,7 @@ err:
 
 void node_store_close(struct node *n)
 {
+	catalog_close(&n->cat);
 	sqlite3_finalize(n->st_meta_get);
 	n->st_meta_get = NULL;
 	sqlite3_finalize(n->st_meta_put);

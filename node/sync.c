@@ -1,0 +1,196 @@
+/* sync.c: the node's two change streams over its session with the hub.
+ *
+ * Up: the node's own log is sent from the hub's cursor (Welcome.up_cursor)
+ * in batches, at most a window of them unacked; the hub acks after commit.
+ * Down: the hub's batches are applied under the version rule in one
+ * transaction together with the new cursor, then acked. After a lost store
+ * (the hub holds versions above ours) the node's unacked edits are given
+ * new versions above the hub's, so they win over the copies coming back.
+ * Parts: Welcome; up; down; waking. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "log.h"
+#include "node.h"
+#include "store.h"
+
+/* ---- Welcome ------------------------------------------------------------- */
+
+/* rebase: give every own change the hub has not committed (log entries
+ * after `after`) a version above floor, the highest the hub holds of ours. */
+static int rebase(struct node *n, uint64_t after, uint64_t floor)
+{
+	struct records_writer w;
+	uint64_t head = catalog_log_head(n->cat), last = after;
+	size_t moved = 0;
+	int rc;
+
+	if (catalog_max_version(n->cat, n->cfg.community) > floor ||
+	    after >= head)
+		return records_set_floor(n->db, floor);
+	rc = records_begin(&w, n->cat, n->db, n->cfg.community);
+	if (rc == ERR_OK)
+		rc = records_set_floor(n->db, floor);
+	w.next = floor + 1;
+	while (rc == ERR_OK && last < head) {
+		Change **batch = NULL;
+		size_t count = 0, i;
+
+		rc = catalog_log_batch(n->cat, last, NULL, LIMIT_BATCH, &batch,
+				       &count, &last);
+		/* records moved to new seqs (above head) are done already */
+		for (i = 0; rc == ERR_OK && i < count && batch[i]->seq <= head;
+		     i++, moved++)
+			rc = records_put(&w, batch[i]);
+		catalog_batch_free(&batch, count);
+		if (!count)
+			break;
+	}
+	rc = rc == ERR_OK ? records_commit(&w) : (records_rollback(&w), rc);
+	if (rc == ERR_OK && moved)
+		log_warn("sync: the hub holds versions up to %" PRIu64 " of "
+			 "ours: %zu unsent edits renumbered above them", floor,
+			 moved);
+	return rc;
+}
+
+void sync_welcome(struct node *n, const Alliance__V1__Welcome *w)
+{
+	n->up_sent = w->up_cursor;
+	n->up_inflight = 0;
+	n->up_window = w->window && w->window < LIMIT_WINDOW ? w->window
+							     : LIMIT_WINDOW;
+	n->up_batch = w->batch_max && w->batch_max < LIMIT_BATCH
+		      ? w->batch_max : LIMIT_BATCH;
+	if (w->up_cursor > catalog_log_head(n->cat)) {
+		log_warn("sync: the hub has our stream up to %" PRIu64
+			 " but our log ends at %" PRIu64 "; sending it all",
+			 w->up_cursor, catalog_log_head(n->cat));
+		n->up_sent = 0;
+	}
+	if (rebase(n, n->up_sent, w->own_version) != ERR_OK)
+		log_error("sync: could not renumber unsent edits");
+	sync_wake(n);
+}
+
+/* ---- up -------------------------------------------------------------------- */
+
+static int up_pending(struct node *n, uint64_t head)
+{
+	return n->hub_state == HUB_CONNECTED && n->up_inflight < n->up_window &&
+	       n->up_sent < head;
+}
+
+int sync_write_up(struct node *n, struct lws *wsi)
+{
+	Frame frame = ALLIANCE__V1__FRAME__INIT;
+	Alliance__V1__Changes cs = ALLIANCE__V1__CHANGES__INIT;
+	Change **batch = NULL;
+	size_t count = 0, len;
+	uint64_t last = 0, head = catalog_log_head(n->cat);
+	uint8_t *buf;
+	int rc;
+
+	if (!up_pending(n, head))
+		return 0;
+	if (catalog_log_batch(n->cat, n->up_sent, NULL, n->up_batch, &batch,
+			      &count, &last) != ERR_OK)
+		return 0;
+	cs.changes = batch;
+	cs.n_changes = count;
+	cs.last_seq = last;
+	frame.body_case = ALLIANCE__V1__FRAME__BODY_CHANGES;
+	frame.changes = &cs;
+	rc = wire_encode(&frame, LWS_PRE, &buf, &len);
+	catalog_batch_free(&batch, count);
+	if (rc != ERR_OK)
+		return 0;
+	rc = lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_BINARY);
+	free(buf);
+	if (rc < (int)len)
+		return -1;
+	n->up_inflight_last[n->up_inflight++] = last;
+	n->up_sent = last;
+	log_debug("sync: sent %zu changes up to %" PRIu64, count, last);
+	if (up_pending(n, head))
+		lws_callback_on_writable(wsi);
+	return 1;
+}
+
+int sync_handle_ack(struct node *n, const Alliance__V1__Ack *ack)
+{
+	unsigned released = 0, i;
+
+	if (ack->seq > n->up_sent)
+		return ERR_INVALID;
+	while (released < n->up_inflight &&
+	       n->up_inflight_last[released] <= ack->seq)
+		released++;
+	for (i = released; i < n->up_inflight; i++)
+		n->up_inflight_last[i - released] = n->up_inflight_last[i];
+	n->up_inflight -= released;
+	n->up_acked = ack->seq;
+	sync_wake(n);
+	return ERR_OK;
+}
+
+/* ---- down ---------------------------------------------------------------- */
+
+int sync_handle_changes(struct node *n, const Alliance__V1__Changes *cs,
+			uint64_t *ack, char *why, size_t whylen)
+{
+	uint64_t prev = n->down_cursor, cursor = n->down_cursor;
+	size_t i, stored = 0;
+
+	*ack = n->down_cursor;
+	if (cs->last_seq <= n->down_cursor)
+		return ERR_OK;          /* a replay: ack what we have */
+	for (i = 0; i < cs->n_changes; i++) {
+		const Change *ch = cs->changes[i];
+
+		if (ch->seq <= prev || ch->seq > cs->last_seq) {
+			snprintf(why, whylen, "change seq %" PRIu64 " out of "
+				 "order", ch->seq);
+			return ERR_INVALID;
+		}
+		prev = ch->seq;
+		if (catalog_check(ch, why, whylen) != ERR_OK)
+			return ERR_INVALID;
+	}
+	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
+		goto io;
+	for (i = 0; i < cs->n_changes; i++) {
+		int applied = 0;
+
+		if (cs->changes[i]->seq <= n->down_cursor)
+			continue;
+		if (catalog_apply(n->cat, cs->changes[i], 0, &applied))
+			goto rollback;
+		stored += applied;
+	}
+	if (node_store_set_down_cursor(n, cs->last_seq) != ERR_OK)
+		goto rollback;
+	if (store_exec(n->db, "COMMIT") != ERR_OK)
+		goto rollback;
+	*ack = cs->last_seq;
+	log_debug("sync: stored %zu of %zu changes, cursor %" PRIu64, stored,
+		  cs->n_changes, cs->last_seq);
+	return ERR_OK;
+rollback:
+	store_exec(n->db, "ROLLBACK");
+	n->down_cursor = cursor;
+io:
+	snprintf(why, whylen, "cannot store the batch: %s",
+		 sqlite3_errmsg(n->db));
+	return ERR_IO;
+}
+
+/* ---- waking ---------------------------------------------------------------- */
+
+void sync_wake(struct node *n)
+{
+	if (n->hub_wsi && up_pending(n, catalog_log_head(n->cat)))
+		lws_callback_on_writable(n->hub_wsi);
+}

@@ -16,14 +16,19 @@
 
 /* ---- communities --------------------------------------------------------- */
 
-/* community_json: a community as the API shows it (new reference). */
-static json_t *community_json(const struct community *c)
+/* community_json: a community as the API shows it (new reference): its
+ * session, both cursors, how far each stream is behind (up_lag: the node's
+ * changes the hub has not committed, as of the node's last batch; down_lag:
+ * hub-stream entries the node has not acked, its own included) and how
+ * many live records it publishes. */
+static json_t *community_json(struct hub *hub, const struct community *c)
 {
 	char enrolled[CLOCK_RFC3339_LEN], seen[CLOCK_RFC3339_LEN];
 	int connected = c->session && c->session->state == SESSION_ACTIVE;
+	uint64_t head = catalog_log_head(hub->cat);
 
-	return json_pack(
-		"{s:s, s:s, s:s, s:b, s:o, s:I, s:I, s:s}",
+	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:I, s:I, s:I, s:I, s:s,"
+			 " s:{s:I, s:I}}",
 		"id", c->id,
 		"name", c->name,
 		"enrolled", clock_rfc3339(c->enrolled, enrolled, sizeof(enrolled)),
@@ -33,22 +38,38 @@ static json_t *community_json(const struct community *c)
 			: json_null(),
 		"up_cursor", (json_int_t)c->up_cursor,
 		"down_cursor", (json_int_t)c->down_cursor,
-		"epoch", c->epoch);
+		"up_lag", (json_int_t)(c->up_head > c->up_cursor
+				       ? c->up_head - c->up_cursor : 0),
+		"down_lag", (json_int_t)(head > c->down_cursor
+					 ? head - c->down_cursor : 0),
+		"epoch", c->epoch,
+		"counts",
+		"services", (json_int_t)catalog_count(hub->cat, c->id,
+				ALLIANCE__V1__KIND__KIND_SERVICE),
+		"announcements", (json_int_t)catalog_count(hub->cat, c->id,
+				ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT));
 }
+
+struct community_list {
+	struct hub *hub;
+	json_t *items;
+};
 
 static void community_item(struct community *c, void *arg)
 {
-	json_array_append_new(arg, community_json(c));
+	struct community_list *l = arg;
+
+	json_array_append_new(l->items, community_json(l->hub, c));
 }
 
 static void communities_list(struct hub *hub, struct lws *wsi,
 			     struct hub_http *h)
 {
-	json_t *items = json_array();
+	struct community_list l = { hub, json_array() };
 
-	registry_each(hub, community_item, items);
+	registry_each(hub, community_item, &l);
 	http_reply_json(wsi, &h->ex, 200,
-			json_pack("{s:o, s:i}", "items", items,
+			json_pack("{s:o, s:i}", "items", l.items,
 				  "total", (int)hub->n_communities));
 }
 
@@ -88,7 +109,7 @@ static void communities_add(struct hub *hub, struct lws *wsi,
 	log_info("registry: operator %s added community %s (%s)",
 		 h->peer.name, id, name);
 	c = registry_find(hub, id);
-	http_reply_json(wsi, &h->ex, 201, community_json(c));
+	http_reply_json(wsi, &h->ex, 201, community_json(hub, c));
 out:
 	json_decref(body);
 }

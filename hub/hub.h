@@ -57,6 +57,7 @@ struct community {
 	int64_t last_seen;          /* last frame from its node; 0: never */
 	uint64_t up_cursor;         /* last node-stream seq the hub committed */
 	uint64_t down_cursor;       /* last hub-stream seq the node acked */
+	uint64_t up_head;           /* the node's log head, as it last said */
 	char epoch[40];             /* the node store's epoch, from Hello */
 	struct session *session;    /* the live session, or NULL */
 	time_t flood_start;         /* window of new-session counting */

@@ -104,6 +104,7 @@ int handle_changes(struct session *s, const Alliance__V1__Changes *cs)
 
 	if (check_batch(s, cs) != ERR_OK)
 		return ERR_INVALID;
+	c->up_head = cs->head > cs->last_seq ? cs->head : cs->last_seq;
 	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
 		goto fail;
 	for (i = 0; i < cs->n_changes; i++) {
@@ -207,6 +208,7 @@ int sync_write_down(struct session *s)
 	cs.changes = batch;
 	cs.n_changes = n;
 	cs.last_seq = last;
+	cs.head = head;
 	frame.body_case = ALLIANCE__V1__FRAME__BODY_CHANGES;
 	frame.changes = &cs;
 	rc = wire_encode(&frame, LWS_PRE, &buf, &len);

@@ -101,6 +101,7 @@ int sync_write_up(struct node *n, struct lws *wsi)
 	cs.changes = batch;
 	cs.n_changes = count;
 	cs.last_seq = last;
+	cs.head = head;
 	frame.body_case = ALLIANCE__V1__FRAME__BODY_CHANGES;
 	frame.changes = &cs;
 	rc = wire_encode(&frame, LWS_PRE, &buf, &len);

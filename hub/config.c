@@ -57,6 +57,12 @@ const struct config_key hub_config_keys[] = {
 	  "ping a silent node after this many seconds" },
 	{ "limits", "drop_s", CONFIG_UINT, "60", F(drop_s), 0, check_nonzero,
 	  "drop a node silent for this many seconds" },
+	{ "sync", "tombstone_retention", CONFIG_UINT, "2592000",
+	  F(tombstone_retention), 0, check_nonzero,
+	  "seconds a deletion is remembered for nodes that were away; a node "
+	  "away longer gets a snapshot" },
+	{ "sync", "purge_interval", CONFIG_UINT, "3600", F(purge_interval), 0,
+	  check_nonzero, "seconds between purges of old deletions" },
 };
 
 const size_t hub_config_n_keys =

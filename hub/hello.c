@@ -22,6 +22,7 @@ static void welcome(struct session *s)
 	w.heartbeat_s = s->hub->cfg.ping_s;
 	w.batch_max = LIMIT_BATCH;
 	w.window = LIMIT_WINDOW;
+	w.snapshot = s->snapshot_until > 0;
 	w.hub_version = (char *)ALLIANCE_VERSION;
 	frame.body_case = ALLIANCE__V1__FRAME__BODY_WELCOME;
 	frame.welcome = &w;
@@ -64,11 +65,19 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 		       strlen(hello->store_epoch) + 1);
 		c->up_cursor = 0;
 	}
-	/* a cursor beyond the hub's log (a hub restored from an older backup)
-	 * cannot be continued: send everything again; the version rule makes
-	 * what the node has already harmless */
+	/* The down stream continues from the node's cursor, unless the node
+	 * starts from nothing, or its cursor is below the forgotten
+	 * tombstones or beyond the log (a hub restored from an older backup):
+	 * then it gets a snapshot, the whole log flagged so that it can drop
+	 * what is no longer there; the version rule makes what it already
+	 * holds harmless. */
 	head = catalog_log_head(s->hub->cat);
-	c->down_cursor = hello->down_cursor <= head ? hello->down_cursor : 0;
+	c->down_cursor = hello->down_cursor;
+	if (c->down_cursor == 0 || c->down_cursor < s->hub->purged_seq ||
+	    c->down_cursor > head) {
+		c->down_cursor = 0;
+		s->snapshot_until = head;
+	}
 	s->down_sent = c->down_cursor;
 	/* recovery: a node with an empty store whose records the hub holds
 	 * gets them back; otherwise a node is never sent its own records */
@@ -84,7 +93,8 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 	welcome(s);
 	lws_callback_on_writable(s->wsi);   /* the down stream starts */
 	log_info("session %s: established (node %s, epoch %s, down cursor "
-		 "%llu)", c->id, hello->software_version, c->epoch,
-		 (unsigned long long)c->down_cursor);
+		 "%llu%s)", c->id, hello->software_version, c->epoch,
+		 (unsigned long long)c->down_cursor,
+		 s->snapshot_until ? ", snapshot" : "");
 	return ERR_OK;
 }

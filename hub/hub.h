@@ -40,6 +40,8 @@ struct hub_config {
 	unsigned sessions_per_minute; /* per certificate, then 4429 */
 	unsigned ping_s;            /* ping a silent node after this */
 	unsigned drop_s;            /* and drop it after this */
+	unsigned tombstone_retention; /* seconds deletions are remembered */
+	unsigned purge_interval;    /* seconds between purges */
 };
 
 extern const struct config_key hub_config_keys[];
@@ -100,6 +102,7 @@ struct session {
 	unsigned inflight;          /* Changes frames sent, not yet acked */
 	uint64_t inflight_last[LIMIT_WINDOW]; /* their last_seq, oldest first */
 	int send_own;               /* a fresh store: send its own records too */
+	uint64_t snapshot_until;    /* a snapshot is being sent up to here */
 	int close_code;             /* when CLOSING: code and reason to send */
 	char close_reason[120];
 };
@@ -147,6 +150,8 @@ struct hub {
 	SSL_CTX *alliance_ssl;      /* saved when lws loads verify certs */
 	X509_CRL *crl;              /* the CRL in force (owned) */
 	lws_sorted_usec_list_t crl_timer; /* re-checks the CRL's next update */
+	lws_sorted_usec_list_t purge_timer; /* forgets old tombstones */
+	uint64_t purged_seq;        /* tombstones up to here are forgotten */
 	lws_retry_bo_t keepalive;
 	struct community *communities[HUB_COMMUNITY_BUCKETS];
 	unsigned n_communities;
@@ -215,6 +220,13 @@ void session_close(struct session *s, enum refusal why, int code,
 	__attribute__((format(printf, 5, 6)));
 /* handle_hello: the handshake (hello.c). */
 int handle_hello(struct session *s, const Alliance__V1__Hello *hello);
+
+/* ==== retention (retention.c) ============================================= */
+
+/* retention_load: read how far tombstones were purged. */
+int retention_load(struct hub *hub);
+/* retention_start: purge now and then on the service thread. */
+void retention_start(struct hub *hub);
 
 /* ==== sync (sync.c) ======================================================== */
 

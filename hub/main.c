@@ -141,6 +141,8 @@ static void reload(struct hub *hub)
 	ADOPT(log_level);
 	ADOPT(max_frame);
 	ADOPT(sessions_per_minute);
+	ADOPT(tombstone_retention);
+	ADOPT(purge_interval);
 	config_free(hub_config_keys, hub_config_n_keys, &fresh);
 	log_init("alliance-hub", (enum log_level)hub->cfg.log_level);
 	log_info("reload: configuration re-read from %s", hub->config_path);
@@ -157,7 +159,8 @@ static int run(struct hub *hub)
 		log_error("%s", err);
 		return 1;
 	}
-	if (hub_store_load_registry(hub) != ERR_OK)
+	if (hub_store_load_registry(hub) != ERR_OK ||
+	    retention_load(hub) != ERR_OK)
 		goto out;
 	hub->keepalive.secs_since_valid_ping = (uint16_t)hub->cfg.ping_s;
 	hub->keepalive.secs_since_valid_hangup = (uint16_t)hub->cfg.drop_s;
@@ -173,6 +176,7 @@ static int run(struct hub *hub)
 	}
 	if (create_vhosts(hub) != ERR_OK)
 		goto out;
+	retention_start(hub);
 	signal_context = hub->lws;
 	log_info("alliance-hub %s: alliance port %s:%d, public port %s:%d (%s), "
 		 "%u communities", ALLIANCE_VERSION, hub->cfg.alliance_address,

@@ -21,6 +21,14 @@ static const struct store_migration migrations[] = {
 	  "  epoch TEXT NOT NULL DEFAULT ''"
 	  ") WITHOUT ROWID;" },
 	{ NULL },       /* 2: the catalog, filled in below */
+	{ "CREATE TABLE hub_meta ("       /* 3: retention */
+	  "  key TEXT PRIMARY KEY,"
+	  "  value INTEGER NOT NULL"
+	  ") WITHOUT ROWID;"
+	  "CREATE TABLE stream_mark ("
+	  "  at INTEGER PRIMARY KEY,"      /* unix seconds */
+	  "  seq INTEGER NOT NULL"         /* the log head then */
+	  ");" },
 };
 
 int hub_store_open(struct hub *hub, char *err, size_t errlen)

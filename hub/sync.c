@@ -209,6 +209,10 @@ int sync_write_down(struct session *s)
 	cs.n_changes = n;
 	cs.last_seq = last;
 	cs.head = head;
+	if (s->snapshot_until) {
+		cs.snapshot = 1;
+		cs.snapshot_done = last >= s->snapshot_until;
+	}
 	frame.body_case = ALLIANCE__V1__FRAME__BODY_CHANGES;
 	frame.changes = &cs;
 	rc = wire_encode(&frame, LWS_PRE, &buf, &len);
@@ -223,6 +227,8 @@ int sync_write_down(struct session *s)
 	hub->metrics.bytes_out += len;
 	s->inflight_last[s->inflight++] = last;
 	s->down_sent = last;
+	if (cs.snapshot_done)
+		s->snapshot_until = 0;
 	if (pending(s, head))
 		lws_callback_on_writable(s->wsi);
 	return 1;

@@ -805,6 +805,49 @@ err:
 
 /* ---- counts ------------------------------------------------------------- */
 
+/* purge_sql: tombstones first (their log entries say how old they are),
+ * then the log entries left pointing at nothing. Rare: prepared per call. */
+static const char *const purge_sql[] = {
+	"DELETE FROM service WHERE deleted = 1 AND EXISTS (SELECT 1 FROM"
+	" catalog_log l WHERE l.kind = 1 AND l.origin = service.origin AND"
+	" l.id = service.id AND l.seq <= ?1)",
+	"DELETE FROM announcement WHERE deleted = 1 AND EXISTS (SELECT 1 FROM"
+	" catalog_log l WHERE l.kind = 2 AND l.origin = announcement.origin"
+	" AND l.id = announcement.id AND l.seq <= ?1)",
+	"DELETE FROM catalog_log WHERE seq <= ?1 AND NOT EXISTS (SELECT 1"
+	" FROM service s WHERE catalog_log.kind = 1 AND s.origin ="
+	" catalog_log.origin AND s.id = catalog_log.id) AND NOT EXISTS"
+	" (SELECT 1 FROM announcement a WHERE catalog_log.kind = 2 AND"
+	" a.origin = catalog_log.origin AND a.id = catalog_log.id)",
+};
+
+int catalog_purge_tombstones(struct catalog *cat, uint64_t upto,
+			     uint64_t *purged)
+{
+	size_t i;
+
+	*purged = 0;
+	for (i = 0; i < sizeof(purge_sql) / sizeof(purge_sql[0]); i++) {
+		sqlite3_stmt *st = NULL;
+		int rc;
+
+		if (sqlite3_prepare_v2(cat->db, purge_sql[i], -1, &st,
+				       NULL) != SQLITE_OK)
+			return catalog_fail(cat, st, "purge tombstones");
+		sqlite3_bind_int64(st, 1, (int64_t)upto);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE) {
+			rc = catalog_fail(cat, st, "purge tombstones");
+			sqlite3_finalize(st);
+			return rc;
+		}
+		if (i < 2)
+			*purged += (uint64_t)sqlite3_changes(cat->db);
+		sqlite3_finalize(st);
+	}
+	return ERR_OK;
+}
+
 uint64_t catalog_max_version(struct catalog *cat, const char *origin)
 {
 	if (!origin)

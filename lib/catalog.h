@@ -87,6 +87,13 @@ int catalog_log_batch(struct catalog *cat, uint64_t after,
 		      size_t *n, uint64_t *last);
 void catalog_batch_free(Change ***batch, size_t n);
 
+/* catalog_purge_tombstones: forget tombstones whose log entry is at or
+ * below upto (records and log entries both); a peer whose cursor is below
+ * upto must then be sent a snapshot. Stores how many went in *purged.
+ * Runs in the caller's transaction. Returns ERR_OK or ERR_IO. */
+int catalog_purge_tombstones(struct catalog *cat, uint64_t upto,
+			     uint64_t *purged);
+
 /* catalog_log_head: the highest seq in the log (0 when empty). */
 uint64_t catalog_log_head(struct catalog *cat);
 

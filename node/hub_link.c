@@ -455,7 +455,8 @@ static int send_hello(struct node *n, struct lws *wsi, struct hub_session *s)
 	hello.community = n->cfg.community;
 	hello.software_version = (char *)ALLIANCE_VERSION;
 	hello.store_epoch = n->store_epoch;
-	hello.down_cursor = n->down_cursor;
+	/* an unfinished snapshot starts over: its seen-list must be whole */
+	hello.down_cursor = n->snapshot_pending ? 0 : n->down_cursor;
 	frame.body_case = ALLIANCE__V1__FRAME__BODY_HELLO;
 	frame.hello = &hello;
 	return session_send(wsi, s, &frame);

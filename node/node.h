@@ -90,6 +90,10 @@ struct node {
 	struct catalog *cat;        /* records and our own log on db */
 	char store_epoch[17];       /* 16 hex chars, made on first open */
 	uint64_t down_cursor;       /* last hub-stream seq persisted */
+	int snapshot_pending;       /* a snapshot began and did not finish:
+				       ask for it again (Hello cursor 0) */
+	int snapshot_tracking;      /* note what the snapshot brings, to drop
+				       replicas it no longer holds */
 
 	/* the session to the hub (hub_link.c) */
 	struct lws_vhost *hub_vhost;/* client vhost holding our certificate */
@@ -131,6 +135,8 @@ struct node *node_from_wsi(struct lws *wsi);
 int node_store_open(struct node *n, char *err, size_t errlen);
 /* node_store_close: finalize the statements and close the store. */
 void node_store_close(struct node *n);
+/* node_store_set_snapshot: persist whether a snapshot is under way. */
+int node_store_set_snapshot(struct node *n, int pending);
 /* node_store_set_down_cursor: persist the hub-stream cursor. */
 int node_store_set_down_cursor(struct node *n, uint64_t cursor);
 

@@ -27,10 +27,18 @@ static const struct store_migration node_migrations[] = {
 	  ") WITHOUT ROWID;" },
 	/* v2: the catalog (filled in at open: catalog_schema_v1) */
 	{ NULL },
+	/* v3: what a snapshot from the hub has brought so far (sync.c) */
+	{ "CREATE TABLE snapshot_seen ("
+	  "  origin TEXT NOT NULL,"
+	  "  kind INTEGER NOT NULL,"
+	  "  id TEXT NOT NULL,"
+	  "  PRIMARY KEY (origin, kind, id)"
+	  ") WITHOUT ROWID;" },
 };
 
 #define META_EPOCH "store_epoch"
 #define META_DOWN_CURSOR "down_cursor"
+#define META_SNAPSHOT "snapshot"
 
 /* ---- meta ------------------------------------------------------------- */
 
@@ -81,6 +89,15 @@ static int meta_put(struct node *n, const char *key, const char *value)
 		return ERR_IO;
 	}
 	return ERR_OK;
+}
+
+int node_store_set_snapshot(struct node *n, int pending)
+{
+	int rc = meta_put(n, META_SNAPSHOT, pending ? "1" : "0");
+
+	if (rc == ERR_OK)
+		n->snapshot_pending = pending;
+	return rc;
 }
 
 int node_store_set_down_cursor(struct node *n, uint64_t cursor)
@@ -142,6 +159,8 @@ static int load_state(struct node *n, char *err, size_t errlen)
 		return ERR_INVALID;
 	}
 
+	n->snapshot_pending = meta_get(n, META_SNAPSHOT, buf, sizeof(buf)) ==
+			      ERR_OK && strcmp(buf, "1") == 0;
 	rc = meta_get(n, META_DOWN_CURSOR, buf, sizeof(buf));
 	if (rc == ERR_NOTFOUND) {
 		n->down_cursor = 0;

@@ -56,8 +56,31 @@ static int rebase(struct node *n, uint64_t after, uint64_t floor)
 	return rc;
 }
 
+/* snapshot_begin: the hub sends the whole log; note what arrives when we
+ * hold replicas it might no longer have. */
+static void snapshot_begin(struct node *n)
+{
+	n->snapshot_tracking =
+		catalog_count(n->cat, NULL, ALLIANCE__V1__KIND__KIND_SERVICE) +
+		catalog_count(n->cat, NULL,
+			      ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT) >
+		catalog_count(n->cat, n->cfg.community,
+			      ALLIANCE__V1__KIND__KIND_SERVICE) +
+		catalog_count(n->cat, n->cfg.community,
+			      ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT);
+	/* the snapshot restarts the stream from its beginning */
+	if (store_exec(n->db, "DELETE FROM snapshot_seen") != ERR_OK ||
+	    node_store_set_snapshot(n, 1) != ERR_OK ||
+	    node_store_set_down_cursor(n, 0) != ERR_OK)
+		log_error("sync: cannot note the snapshot's start");
+	log_info("sync: the hub sends a snapshot%s", n->snapshot_tracking
+		 ? "; replicas it no longer holds will be dropped" : "");
+}
+
 void sync_welcome(struct node *n, const Alliance__V1__Welcome *w)
 {
+	if (w->snapshot)
+		snapshot_begin(n);
 	n->up_sent = w->up_cursor;
 	n->up_inflight = 0;
 	n->up_window = w->window && w->window < LIMIT_WINDOW ? w->window
@@ -139,10 +162,71 @@ int sync_handle_ack(struct node *n, const Alliance__V1__Ack *ack)
 
 /* ---- down ---------------------------------------------------------------- */
 
+/* Replicas (records of other communities) a finished snapshot did not
+ * bring: their deletions were forgotten by the hub. */
+static const char *const snapshot_prune_sql[] = {
+	"DELETE FROM service WHERE origin <> ?1 AND NOT EXISTS (SELECT 1 FROM"
+	" snapshot_seen s WHERE s.kind = 1 AND s.origin = service.origin AND"
+	" s.id = service.id)",
+	"DELETE FROM announcement WHERE origin <> ?1 AND NOT EXISTS (SELECT 1"
+	" FROM snapshot_seen s WHERE s.kind = 2 AND s.origin ="
+	" announcement.origin AND s.id = announcement.id)",
+	"DELETE FROM snapshot_seen WHERE ?1 IS NOT NULL",
+};
+
+/* snapshot_note: within the batch's transaction, record what a snapshot
+ * frame brought and, on its last frame, drop the replicas it did not. */
+static int snapshot_note(struct node *n, const Alliance__V1__Changes *cs)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc = SQLITE_DONE;
+
+	if (n->snapshot_tracking && cs->n_changes) {
+		if (sqlite3_prepare_v2(n->db, "INSERT OR IGNORE INTO"
+				       " snapshot_seen (origin, kind, id)"
+				       " VALUES (?1, ?2, ?3)", -1, &st,
+				       NULL) != SQLITE_OK)
+			return ERR_IO;
+		for (i = 0; i < cs->n_changes && rc == SQLITE_DONE; i++) {
+			sqlite3_bind_text(st, 1, cs->changes[i]->origin, -1,
+					  SQLITE_STATIC);
+			sqlite3_bind_int(st, 2, cs->changes[i]->kind);
+			sqlite3_bind_text(st, 3, cs->changes[i]->id, -1,
+					  SQLITE_STATIC);
+			rc = sqlite3_step(st);
+			sqlite3_reset(st);
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return ERR_IO;
+	}
+	if (!cs->snapshot_done)
+		return ERR_OK;
+	for (i = 0; n->snapshot_tracking &&
+		    i < sizeof(snapshot_prune_sql) / sizeof(*snapshot_prune_sql);
+	     i++) {
+		st = NULL;
+		if (sqlite3_prepare_v2(n->db, snapshot_prune_sql[i], -1, &st,
+				       NULL) != SQLITE_OK)
+			return ERR_IO;
+		sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (i < 2 && sqlite3_changes(n->db))
+			log_info("sync: snapshot dropped %d replicas the hub no "
+				 "longer holds", sqlite3_changes(n->db));
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return ERR_IO;
+	}
+	return node_store_set_snapshot(n, 0);
+}
+
 int sync_handle_changes(struct node *n, const Alliance__V1__Changes *cs,
 			uint64_t *ack, char *why, size_t whylen)
 {
 	uint64_t prev = n->down_cursor, cursor = n->down_cursor;
+	int pending = n->snapshot_pending;
 	size_t i, stored = 0;
 
 	*ack = n->down_cursor;
@@ -171,7 +255,8 @@ int sync_handle_changes(struct node *n, const Alliance__V1__Changes *cs,
 			goto rollback;
 		stored += applied;
 	}
-	if (node_store_set_down_cursor(n, cs->last_seq) != ERR_OK)
+	if ((cs->snapshot && snapshot_note(n, cs) != ERR_OK) ||
+	    node_store_set_down_cursor(n, cs->last_seq) != ERR_OK)
 		goto rollback;
 	if (store_exec(n->db, "COMMIT") != ERR_OK)
 		goto rollback;
@@ -182,6 +267,7 @@ int sync_handle_changes(struct node *n, const Alliance__V1__Changes *cs,
 rollback:
 	store_exec(n->db, "ROLLBACK");
 	n->down_cursor = cursor;
+	n->snapshot_pending = pending;
 io:
 	snprintf(why, whylen, "cannot store the batch: %s",
 		 sqlite3_errmsg(n->db));

@@ -218,6 +218,8 @@ int session_send(struct session *s, const Frame *frame);
 void session_close(struct session *s, enum refusal why, int code,
 		   int err_code, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/* session_going_away: close with 1001 at shutdown (no refusal). */
+void session_going_away(struct session *s);
 /* handle_hello: the handshake (hello.c). */
 int handle_hello(struct session *s, const Alliance__V1__Hello *hello);
 

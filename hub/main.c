@@ -149,6 +149,26 @@ static void reload(struct hub *hub)
 	tls_reload(hub);
 }
 
+static void going_away(struct community *c, void *arg)
+{
+	(void)arg;
+	if (c->session)
+		session_going_away(c->session);
+}
+
+/* drain: tell every node the hub is going (1001), so they reconnect at
+ * once to its successor instead of waiting out a dead connection; give
+ * the close frames at most two seconds to leave. */
+static void drain(struct hub *hub)
+{
+	int64_t deadline = hub_now() + 2;
+
+	registry_each(hub, going_away, NULL);
+	while (hub->n_sessions && hub_now() < deadline)
+		if (lws_service(hub->lws, 0) < 0)
+			break;
+}
+
 static int run(struct hub *hub)
 {
 	struct lws_context_creation_info info;
@@ -191,6 +211,7 @@ static int run(struct hub *hub)
 			reload(hub);
 		}
 	}
+	drain(hub);
 	log_info("shutting down");
 	rc = 0;
 out:

@@ -78,6 +78,18 @@ static const char *who(const struct session *s)
 	return s->peer.name[0] ? s->peer.name : "(unidentified)";
 }
 
+/* begin_close: stop the session's work and close from WRITEABLE with code
+ * and the reason already in s->close_reason. */
+static void begin_close(struct session *s, int code)
+{
+	lws_sul_cancel(&s->hello_timer);
+	s->state = SESSION_CLOSING;
+	s->close_code = code;
+	/* a peer that never reads must not hold the session open */
+	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, 10);
+	lws_callback_on_writable(s->wsi);
+}
+
 void session_close(struct session *s, enum refusal why, int code,
 		   int err_code, const char *fmt, ...)
 {
@@ -90,14 +102,18 @@ void session_close(struct session *s, enum refusal why, int code,
 	va_end(ap);
 	refuse(s->hub, why, "session %s: closing %d: %s", who(s), code,
 	       s->close_reason);
-	lws_sul_cancel(&s->hello_timer);
-	s->state = SESSION_CLOSING;
-	s->close_code = code;
+	begin_close(s, code);
 	if (err_code)
 		error_frame(s, err_code, s->close_reason, 1);
-	/* a peer that never reads must not hold the session open */
-	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, 10);
-	lws_callback_on_writable(s->wsi);
+}
+
+void session_going_away(struct session *s)
+{
+	if (s->state == SESSION_CLOSING)
+		return;
+	snprintf(s->close_reason, sizeof(s->close_reason),
+		 "the hub is shutting down");
+	begin_close(s, WIRE_CLOSE_GOING_AWAY);
 }
 
 static int session_writeable(struct session *s)

@@ -183,6 +183,10 @@ int registry_remove(struct hub *hub, const char *id);
 /* registry_each: call fn for every community in id order. */
 void registry_each(struct hub *hub,
 		   void (*fn)(struct community *c, void *arg), void *arg);
+/* registry_each_session: call fn for every live session, in no order (the
+ * hot path: no allocation, no sorting). */
+void registry_each_session(struct hub *hub,
+			   void (*fn)(struct session *s, void *arg), void *arg);
 void registry_free(struct hub *hub);
 
 /* ==== TLS (tls.c) ========================================================== */

@@ -149,11 +149,10 @@ static void reload(struct hub *hub)
 	tls_reload(hub);
 }
 
-static void going_away(struct community *c, void *arg)
+static void going_away(struct session *s, void *arg)
 {
 	(void)arg;
-	if (c->session)
-		session_going_away(c->session);
+	session_going_away(s);
 }
 
 /* drain: tell every node the hub is going (1001), so they reconnect at
@@ -163,7 +162,7 @@ static void drain(struct hub *hub)
 {
 	int64_t deadline = hub_now() + 2;
 
-	registry_each(hub, going_away, NULL);
+	registry_each_session(hub, going_away, NULL);
 	while (hub->n_sessions && hub_now() < deadline)
 		if (lws_service(hub->lws, 0) < 0)
 			break;

@@ -112,6 +112,20 @@ void registry_each(struct hub *hub,
 	free(all);
 }
 
+void registry_each_session(struct hub *hub,
+			   void (*fn)(struct session *s, void *arg), void *arg)
+{
+	struct community *c, *next;
+	unsigned i;
+
+	for (i = 0; i < HUB_COMMUNITY_BUCKETS; i++)
+		for (c = hub->communities[i]; c; c = next) {
+			next = c->next;     /* fn may close the session */
+			if (c->session)
+				fn(c->session, arg);
+		}
+}
+
 void registry_free(struct hub *hub)
 {
 	unsigned i;

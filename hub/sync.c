@@ -236,22 +236,15 @@ int sync_write_down(struct session *s)
 
 /* ---- waking ------------------------------------------------------------ */
 
-struct wake {
-	struct hub *hub;
-	uint64_t head;
-};
-
-static void wake_one(struct community *c, void *arg)
+static void wake_one(struct session *s, void *arg)
 {
-	struct wake *w = arg;
-
-	if (c->session && pending(c->session, w->head))
-		lws_callback_on_writable(c->session->wsi);
+	if (pending(s, *(const uint64_t *)arg))
+		lws_callback_on_writable(s->wsi);
 }
 
 void sync_wake(struct hub *hub)
 {
-	struct wake w = { hub, catalog_log_head(hub->cat) };
+	uint64_t head = catalog_log_head(hub->cat);
 
-	registry_each(hub, wake_one, &w);
+	registry_each_session(hub, wake_one, &head);
 }

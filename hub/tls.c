@@ -238,15 +238,15 @@ static int load_own_cert(struct hub *hub, SSL_CTX *ctx)
 }
 
 /* close_revoked: close a live session whose certificate is now revoked. */
-static void close_revoked(struct community *c, void *arg)
+static void close_revoked(struct session *s, void *arg)
 {
 	struct hub *hub = arg;
-	struct session *s = c->session;
 
-	if (!s || !tls_revoked(hub, s->peer.serial))
+	if (!tls_revoked(hub, s->peer.serial))
 		return;
 	session_close(s, REFUSE_REVOKED, WIRE_CLOSE_REVOKED, 0,
-		      "certificate %s of %s is revoked", s->peer.serial, c->id);
+		      "certificate %s of %s is revoked", s->peer.serial,
+		      s->peer.name);
 }
 
 int tls_reload(struct hub *hub)
@@ -274,7 +274,7 @@ int tls_reload(struct hub *hub)
 		return ERR_FAIL;
 	}
 	SSL_CTX_set_cert_store(hub->alliance_ssl, store);
-	registry_each(hub, close_revoked, hub);
+	registry_each_session(hub, close_revoked, hub);
 	log_info("tls: reloaded the certificate, CA and CRL");
 	return ERR_OK;
 }

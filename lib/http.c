@@ -259,6 +259,12 @@ static int write_headers(struct lws *wsi, struct http_exchange *ex)
 				&p, end))
 			return -1;
 	}
+	if (ex->www_authenticate &&
+	    lws_add_http_header_by_name(wsi,
+			(const unsigned char *)"www-authenticate:",
+			(const unsigned char *)ex->www_authenticate,
+			(int)strlen(ex->www_authenticate), &p, end))
+		return -1;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	ex->headers_sent = 1;

@@ -29,6 +29,8 @@ struct http_exchange {
 	int status;
 	const char *content_type;       /* static string */
 	const char *cache_control;      /* static string or NULL */
+	const char *www_authenticate;   /* static string or NULL: sent as a
+					   WWW-Authenticate header (401) */
 	char *reply;                    /* owned */
 	size_t reply_len;
 	size_t reply_sent;

@@ -52,6 +52,18 @@
 #define LIMIT_HTTP_BODY (256u * 1024u)
 /* Bulk import bodies. */
 #define LIMIT_HTTP_BULK_BODY (8u * 1024u * 1024u)
+/* Records in one bulk import (whose body is at most LIMIT_HTTP_BULK_BODY);
+ * more get 413. */
+#define LIMIT_BULK_ITEMS 10000u
+/* Failed manager logins one client address may make within
+ * LIMIT_LOGIN_WINDOW_S; beyond them it gets 429 until the window ends. */
+#define LIMIT_LOGIN_FAILS 10u
+#define LIMIT_LOGIN_WINDOW_S 60
+/* How long a verified manager password is trusted without running the
+ * KDF again (scripts make many calls). */
+#define LIMIT_LOGIN_CACHE_S 300
+/* Manager requests waiting on a worker at once; more get 503. */
+#define LIMIT_MANAGER_PARKED 256
 /* Longest URL (path and query) an API endpoint reads. */
 #define LIMIT_HTTP_URI 2048
 

@@ -2,7 +2,7 @@
  *
  * The line is "scrypt$N$r$p$SALT$HASH": N (a power of two), r and p are
  * scrypt's cost parameters in decimal, SALT and HASH standard base64 with
- * padding. New hashes use N=2^15, r=8, p=1 (32 MiB, some 30-60 ms on one
+ * padding. New hashes use N=2^15, r=8, p=1 (32 MiB, about 100 ms on one
  * core), a 16-byte salt and a 32-byte hash; older lines keep verifying
  * with the parameters they name. The KDF is slow on purpose: call
  * password_verify and password_hash_make off the lws service thread. */

@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "node.h"
+#include "password.h"
 #include "text.h"
 
 /* ---- checks of one value ------------------------------------------------ */
@@ -77,6 +78,17 @@ static const char *check_seconds(const void *field)
 	return v < 1 || v > 3600 ? "must be between 1 and 3600 seconds" : NULL;
 }
 
+static const char *check_password_hash(const void *field)
+{
+	static char why[160];
+	const char *s = *(char *const *)field;
+	struct password_hash h;
+
+	if (!s || password_hash_parse(s, &h, why, sizeof(why)) == ERR_OK)
+		return NULL;
+	return why;
+}
+
 /* ---- the table -------------------------------------------------------- */
 
 #define F(x) offsetof(struct node_config, x)
@@ -110,6 +122,9 @@ const struct config_key node_config_keys[] = {
 	  "the node's sqlite store" },
 	{ "web", "root", CONFIG_PATH, NULL, F(web_root), 0, NULL,
 	  "directory of the static pages" },
+	{ "manager", "password_hash", CONFIG_STRING, NULL,
+	  F(manager_password_hash), 0, check_password_hash,
+	  "scrypt hash of the manager's password (alliance-node --hash-password); unset: no manager" },
 	{ "log", "level", CONFIG_LEVEL, "info", F(log_level), 0, NULL,
 	  "error, warn, info or debug" },
 	{ "limits", "max_frame", CONFIG_UINT, "1048576", F(max_frame), 0,

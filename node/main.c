@@ -32,11 +32,14 @@ struct node *node_from_wsi(struct lws *wsi)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: %s -c FILE\n"
+		"       %s --hash-password < FILE\n"
 		"       %s --help | --version\n\n"
 		"Runs a community's node of the alliance: its hub session, "
 		"store and public port.\nSIGHUP re-reads FILE and the "
 		"certificates; SIGTERM or SIGINT stop it. --help lists the "
-		"keys of FILE.\n", PROG, PROG);
+		"keys of FILE. --hash-password reads a manager password from\n"
+		"standard input and prints the line for [manager] password_hash."
+		"\n", PROG, PROG, PROG);
 }
 
 /* on_signal: only set a flag and wake the service loop. */
@@ -196,6 +199,8 @@ int main(int argc, char **argv)
 			printf("\nKeys of FILE (INI):\n");
 			node_config_help(stdout);
 			return 0;
+		} else if (strcmp(argv[i], "--hash-password") == 0) {
+			return auth_hash_password_main(stdin, stdout, stderr);
 		} else if (strcmp(argv[i], "--version") == 0) {
 			printf("%s %s\n", PROG, ALLIANCE_VERSION);
 			return 0;
@@ -245,6 +250,10 @@ int main(int argc, char **argv)
 	if (public__create_vhost(n) != ERR_OK ||
 	    hub_link__start(n) != ERR_OK)
 		goto out;
+	if (manager_start(n, err, sizeof(err)) != ERR_OK) {
+		log_error("cannot start the manager endpoints: %s", err);
+		goto out;
+	}
 
 	signal_lws = n->lws;
 	signals_install();
@@ -267,6 +276,7 @@ int main(int argc, char **argv)
 	lws_sul_cancel(&drain_sul);
 	exit_code = 0;
 out:
+	manager_stop(n);     /* joins the workers before lws goes */
 	signal_lws = NULL;
 	if (n->lws)
 		lws_context_destroy(n->lws);

@@ -37,6 +37,8 @@ struct node_config {
 	char *public_key;           /* [public] key */
 	char *store_path;           /* [store] path: the sqlite store */
 	char *web_root;             /* [web] root: static pages; NULL: none */
+	char *manager_password_hash; /* [manager] password_hash: scrypt line
+				       (lib/password.h); NULL: no manager */
 	int log_level;              /* [log] level */
 	unsigned max_frame;         /* [limits] max_frame: bytes; 1009 beyond */
 	unsigned ping_s;            /* [limits] ping_s: ping a silent hub */
@@ -82,6 +84,8 @@ struct node {
 	char *public_key;
 	char *web_root;             /* copy of [web] root (owned) */
 	struct lws_http_mount public_mounts[4]; /* chain; unused when no root */
+	struct manager *mgr;        /* manager endpoints and their workers
+				       (manager.c); NULL until started */
 
 	/* store */
 	sqlite3 *db;
@@ -133,6 +137,11 @@ struct node *node_from_wsi(struct lws *wsi);
  * the statements, make the store epoch on first open and read it and the
  * down cursor. Returns ERR_OK, or an err code with a message in err. */
 int node_store_open(struct node *n, char *err, size_t errlen);
+/* node_store_connect: another connection to the store at path (opened
+ * and migrated like the first), for a worker thread. Returns ERR_OK with
+ * *db set (close with store_close), or an err code with a message. */
+int node_store_connect(const char *path, sqlite3 **db, char *err,
+		       size_t errlen);
 /* node_store_close: finalize the statements and close the store. */
 void node_store_close(struct node *n);
 /* node_store_set_snapshot: persist whether a snapshot is under way. */
@@ -224,5 +233,56 @@ int public__create_vhost(struct node *n);
 /* public__free: free the strings the vhost pointed at, after the context
  * is destroyed. */
 void public__free(struct node *n);
+
+/* ==== manager endpoints (manager.c, auth.c, worker.c, edits.c) ========== */
+
+/* How a request proved it is the manager. The console's session cookie
+ * with its CSRF token (a later issue) becomes another method here; the
+ * handlers only look at this struct. */
+enum auth_method {
+	AUTH_NONE,                  /* not (yet) authenticated */
+	AUTH_BASIC,                 /* HTTP Basic manager:PASSWORD, verified */
+};
+
+struct auth {
+	enum auth_method method;
+};
+
+/* Per-request manager state, in the public port's per-session data. */
+struct manager_req {
+	struct auth auth;           /* who is asking, once known */
+	uint64_t parked;            /* id of the job this request waits on;
+				       0 when not parked */
+	unsigned char cache_key[32];/* credential cache key while a password
+				       is verified (never the password) */
+	char peer[INET6_ADDRSTRLEN];/* client address, for the rate limit */
+};
+
+/* manager_start: the manager's state and its worker threads (one for the
+ * password KDF, one with its own store connection for writes). Returns
+ * ERR_OK, or an err code with a message in err. */
+int manager_start(struct node *n, char *err, size_t errlen);
+/* manager_stop: join the workers (a running job finishes first) and free
+ * everything; parked requests are simply not answered. */
+void manager_stop(struct node *n);
+/* manager_body_limit: the body limit of the request on wsi:
+ * LIMIT_HTTP_BULK_BODY for a bulk import, else LIMIT_HTTP_BODY. */
+size_t manager_body_limit(struct lws *wsi);
+/* manager_route: answer the request if its path is a manager endpoint
+ * (services and announcements by id, their creation and bulk import):
+ * returns 1 when it did (a reply is stored or the request is parked until
+ * a worker answers), 0 when the path is not ours. */
+int manager_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
+		  struct manager_req *mr);
+/* manager_closed: the connection of mr closed (LWS_CALLBACK_CLOSED_HTTP):
+ * forget its parked request, so a late answer finds no wsi. */
+void manager_closed(struct node *n, struct manager_req *mr);
+/* manager_drain: at LWS_CALLBACK_EVENT_WAIT_CANCELLED, take the workers'
+ * answers and resume the requests that wait on them. */
+void manager_drain(struct node *n);
+
+/* auth_hash_password_main: --hash-password: read one password line from
+ * in, print its scrypt hash line to out. Returns the exit code. */
+int auth_hash_password_main(FILE *in, FILE *out, FILE *err);
 
 #endif

@@ -19,6 +19,7 @@
 /* Per-session data of HTTP connections on the public port. */
 struct public_http {
 	struct http_exchange ex;
+	struct manager_req mgr;     /* manager endpoints (manager.c) */
 };
 
 /* The lws protocol name the callback mounts point at. */
@@ -107,6 +108,8 @@ static void public__route(struct node *n, struct lws *wsi,
 {
 	int path_known = 0;
 
+	if (manager_route(n, wsi, &h->ex, &h->mgr))
+		return;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if (strcmp(routes[i].path, h->ex.path) != 0)
 			continue;
@@ -140,7 +143,9 @@ static int callback_public_http(struct lws *wsi,
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
-		if (http_begin(wsi, &h->ex, in, LIMIT_HTTP_BODY) != ERR_OK)
+		memset(&h->mgr, 0, sizeof(h->mgr));
+		if (http_begin(wsi, &h->ex, in, manager_body_limit(wsi)) !=
+		    ERR_OK)
 			return 0;  /* the error reply is stored */
 		if (has_body(h->ex.method))
 			return 0;  /* route at BODY_COMPLETION */
@@ -170,8 +175,15 @@ static int callback_public_http(struct lws *wsi,
 		return http_writeable(wsi, &h->ex);
 
 	case LWS_CALLBACK_CLOSED_HTTP:
-		if (h)
+		if (h) {
+			manager_closed(node_from_wsi(wsi), &h->mgr);
 			http_end(&h->ex);
+		}
+		return 0;
+
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		/* a worker finished (or a signal came): resume what waits */
+		manager_drain(node_from_wsi(wsi));
 		return 0;
 
 	default:

@@ -222,6 +222,18 @@ err:
 	return rc;
 }
 
+int node_store_connect(const char *path, sqlite3 **db, char *err,
+		       size_t errlen)
+{
+	struct store_migration all[sizeof(node_migrations) /
+				   sizeof(node_migrations[0])];
+
+	memcpy(all, node_migrations, sizeof(all));
+	all[1].sql = catalog_schema_v1;
+	return store_open(path, all, sizeof(all) / sizeof(all[0]), db, err,
+			  errlen);
+}
+
 void node_store_close(struct node *n)
 {
 	catalog_close(&n->cat);

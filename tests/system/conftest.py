@@ -463,7 +463,8 @@ class Node(Daemon):
     binary = "alliance-node"
     label = "node"
 
-    def __init__(self, d, pki, hub, community, cert=None, limits=None):
+    def __init__(self, d, pki, hub, community, cert=None, limits=None,
+                 manager_hash=None):
         super().__init__(d)
         self.label = f"node {community}"
         self.conf = self.dir / "node.conf"
@@ -473,6 +474,7 @@ class Node(Daemon):
         self.community = community
         self.cert = cert or pki.node(community)
         self.limits = dict(limits or {})
+        self.manager_hash = manager_hash  # [manager] password_hash
         self.public_port = free_port()
 
     def config_text(self):
@@ -496,7 +498,9 @@ class Node(Daemon):
             "path = node.db\n"
             "[log]\n"
             "level = info\n"
-            "[limits]\n" + limits)
+            + (f"[manager]\npassword_hash = {self.manager_hash}\n"
+               if self.manager_hash else "")
+            + "[limits]\n" + limits)
 
     def start(self):
         self.write_config(self.config_text())

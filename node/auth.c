@@ -1,0 +1,385 @@
+/* auth.c: who may use the manager endpoints, decided on the service thread
+ * without ever running the password KDF there.
+ *
+ * HTTP Basic manager:PASSWORD is checked against [manager] password_hash
+ * (lib/password.h). A password not seen lately is parked for the KDF
+ * worker; once verified, a credential is remembered for
+ * LIMIT_LOGIN_CACHE_S under a SHA-256 of (a per-process random salt, the
+ * hash line, the password), so scripted calls stay fast, a changed hash
+ * line invalidates it, and no password is kept. Failures are counted per
+ * client address: LIMIT_LOGIN_FAILS within LIMIT_LOGIN_WINDOW_S gets 429
+ * until the window passes (behind a reverse proxy every client shares the
+ * proxy's address). The console's cookie and CSRF token (a later issue)
+ * plug in as another struct auth method.
+ *
+ * Parts: state; the cache; the rate limit; Basic credentials; the
+ * request; --hash-password. */
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "err.h"
+#include "log.h"
+#include "manager.h"
+#include "password.h"
+
+/* Credentials remembered at once; the oldest goes first. */
+#define AUTH_CACHE_SLOTS 8
+/* Client addresses whose failures are counted at once. */
+#define AUTH_RATE_SLOTS 256
+/* Password checks one address may have waiting at once. */
+#define AUTH_PENDING_PER_PEER 4
+/* The realm of the WWW-Authenticate challenge. */
+#define AUTH_CHALLENGE "Basic realm=\"alliance-node\", charset=\"UTF-8\""
+#define AUTH_USER "manager"
+
+/* ---- state ---------------------------------------------------------------- */
+
+struct cache_slot {
+	unsigned char key[32];      /* SHA-256(salt, hash line, password) */
+	int64_t expires;            /* 0: empty */
+};
+
+struct rate_slot {
+	char peer[INET6_ADDRSTRLEN];/* "": empty */
+	int64_t since;              /* start of the counting window */
+	unsigned fails;             /* failures since then */
+	unsigned pending;           /* checks waiting on the worker */
+};
+
+struct auth_state {
+	unsigned char salt[32];     /* per process: cache keys mean nothing
+				       outside it */
+	struct cache_slot cache[AUTH_CACHE_SLOTS];
+	struct rate_slot rate[AUTH_RATE_SLOTS];
+};
+
+int auth_state_new(struct auth_state **out)
+{
+	struct auth_state *a = calloc(1, sizeof(*a));
+
+	*out = NULL;
+	if (!a)
+		return ERR_NOMEM;
+	if (RAND_bytes(a->salt, sizeof(a->salt)) != 1) {
+		free(a);
+		return ERR_FAIL;
+	}
+	*out = a;
+	return ERR_OK;
+}
+
+void auth_state_free(struct auth_state **a)
+{
+	if (!*a)
+		return;
+	OPENSSL_cleanse(*a, sizeof(**a));
+	free(*a);
+	*a = NULL;
+}
+
+/* ---- the cache ------------------------------------------------------------ */
+
+static int cache_key(const struct auth_state *a, const char *line,
+		     const char *pw, size_t len, unsigned char key[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int klen = 0;
+	int ok;
+
+	if (!md)
+		return ERR_NOMEM;
+	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	     EVP_DigestUpdate(md, a->salt, sizeof(a->salt)) == 1 &&
+	     EVP_DigestUpdate(md, line, strlen(line) + 1) == 1 &&
+	     EVP_DigestUpdate(md, pw, len) == 1 &&
+	     EVP_DigestFinal_ex(md, key, &klen) == 1 && klen == 32;
+	EVP_MD_CTX_free(md);
+	return ok ? ERR_OK : ERR_FAIL;
+}
+
+static int cache_hit(struct auth_state *a, const unsigned char key[32],
+		     int64_t now)
+{
+	int hit = 0;
+
+	for (size_t i = 0; i < AUTH_CACHE_SLOTS; i++)
+		if (a->cache[i].expires > now &&
+		    CRYPTO_memcmp(a->cache[i].key, key, 32) == 0)
+			hit = 1;
+	return hit;
+}
+
+static void cache_put(struct auth_state *a, const unsigned char key[32],
+		      int64_t now)
+{
+	size_t oldest = 0;
+
+	for (size_t i = 0; i < AUTH_CACHE_SLOTS; i++) {
+		if (CRYPTO_memcmp(a->cache[i].key, key, 32) == 0) {
+			oldest = i;
+			break;
+		}
+		if (a->cache[i].expires < a->cache[oldest].expires)
+			oldest = i;
+	}
+	memcpy(a->cache[oldest].key, key, 32);
+	a->cache[oldest].expires = now + LIMIT_LOGIN_CACHE_S;
+}
+
+/* ---- the rate limit -------------------------------------------------------- */
+
+/* rate_slot: the slot of peer; with make, a new one (replacing the one
+ * whose window started first, when full). NULL when absent. */
+static struct rate_slot *rate_slot(struct auth_state *a, const char *peer,
+				   int64_t now, int make)
+{
+	struct rate_slot *oldest = NULL;
+
+	for (size_t i = 0; i < AUTH_RATE_SLOTS; i++) {
+		struct rate_slot *s = &a->rate[i];
+
+		if (s->peer[0] && strcmp(s->peer, peer) == 0) {
+			if (now - s->since >= LIMIT_LOGIN_WINDOW_S) {
+				s->since = now;
+				s->fails = 0;
+			}
+			return s;
+		}
+		if (!s->pending && (!oldest || !s->peer[0] ||
+				    (oldest->peer[0] && s->since <
+				     oldest->since)))
+			oldest = s;
+	}
+	if (!make || !oldest)
+		return NULL;
+	memset(oldest, 0, sizeof(*oldest));
+	snprintf(oldest->peer, sizeof(oldest->peer), "%s", peer);
+	oldest->since = now;
+	return oldest;
+}
+
+static void rate_fail(struct auth_state *a, const char *peer, int64_t now)
+{
+	struct rate_slot *s = rate_slot(a, peer, now, 1);
+
+	if (s && s->fails++ + 1 == LIMIT_LOGIN_FAILS)
+		log_warn("manager: %u failed logins from %s within %d s; "
+			 "refusing it for now", LIMIT_LOGIN_FAILS, peer,
+			 LIMIT_LOGIN_WINDOW_S);
+}
+
+/* ---- Basic credentials -------------------------------------------------- */
+
+/* basic_password: the password of an "Authorization: Basic" header for
+ * user manager into pw (NUL-terminated, *len bytes). Returns ERR_OK,
+ * ERR_NOTFOUND (no Authorization header), ERR_INVALID (not Basic, not
+ * base64, no colon) or ERR_DENIED (another user). */
+static int basic_password(struct lws *wsi, char *pw, size_t pwmax,
+			  size_t *len)
+{
+	char hdr[4 * (PASSWORD_INPUT_MAX + 64) / 3 + 16];
+	char dec[PASSWORD_INPUT_MAX + 64];
+	const char *b64, *colon;
+	int n;
+
+	n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+	if (n <= 0)
+		return ERR_NOTFOUND;
+	if (http_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, hdr,
+			sizeof(hdr)) < 0 || strncasecmp(hdr, "Basic ", 6))
+		return ERR_INVALID;
+	for (b64 = hdr + 6; *b64 == ' '; b64++)
+		;
+	n = lws_b64_decode_string(b64, dec, (int)sizeof(dec) - 1);
+	if (n <= 0)
+		return ERR_INVALID;
+	dec[n] = '\0';
+	colon = memchr(dec, ':', (size_t)n);
+	if (!colon) {
+		OPENSSL_cleanse(dec, sizeof(dec));
+		return ERR_INVALID;
+	}
+	if ((size_t)(colon - dec) != strlen(AUTH_USER) ||
+	    memcmp(dec, AUTH_USER, strlen(AUTH_USER)) != 0) {
+		OPENSSL_cleanse(dec, sizeof(dec));
+		return ERR_DENIED;
+	}
+	*len = (size_t)n - (size_t)(colon + 1 - dec);
+	if (*len >= pwmax) {
+		OPENSSL_cleanse(dec, sizeof(dec));
+		return ERR_DENIED;
+	}
+	memcpy(pw, colon + 1, *len);
+	pw[*len] = '\0';
+	OPENSSL_cleanse(dec, sizeof(dec));
+	OPENSSL_cleanse(hdr, sizeof(hdr));
+	return ERR_OK;
+}
+
+static enum auth_verdict refuse(struct lws *wsi, struct http_exchange *ex,
+				const char *message)
+{
+	ex->www_authenticate = AUTH_CHALLENGE;
+	http_reply_error(wsi, ex, 401, "unauthorized", "%s", message);
+	return AUTH_REPLIED;
+}
+
+/* ---- the request ------------------------------------------------------------ */
+
+enum auth_verdict auth_request(struct node *n, struct lws *wsi,
+			       struct http_exchange *ex,
+			       struct manager_req *mr)
+{
+	struct auth_state *a = n->mgr->auth;
+	const char *line = n->cfg.manager_password_hash;
+	char pw[PASSWORD_INPUT_MAX + 1];
+	struct rate_slot *slot;
+	struct job *j;
+	int64_t now = clock_now();
+	size_t len = 0;
+	int rc;
+
+	if (mr->auth.method != AUTH_NONE)
+		return AUTH_GRANTED;
+	if (!line) {
+		http_reply_error(wsi, ex, 403, "forbidden", "no manager "
+				 "password configured on this node ([manager] "
+				 "password_hash)");
+		return AUTH_REPLIED;
+	}
+	if (!lws_get_peer_simple(wsi, mr->peer, sizeof(mr->peer)))
+		snprintf(mr->peer, sizeof(mr->peer), "unknown");
+	if (strncmp(mr->peer, "::ffff:", 7) == 0 && strchr(mr->peer, '.'))
+		memmove(mr->peer, mr->peer + 7, strlen(mr->peer + 7) + 1);
+	slot = rate_slot(a, mr->peer, now, 0);
+	if (slot && slot->fails >= LIMIT_LOGIN_FAILS) {
+		http_reply_error(wsi, ex, 429, "too_many", "too many failed "
+				 "logins from %s; try again in %lld s",
+				 mr->peer, (long long)(slot->since +
+						       LIMIT_LOGIN_WINDOW_S -
+						       now));
+		return AUTH_REPLIED;
+	}
+	rc = basic_password(wsi, pw, sizeof(pw), &len);
+	if (rc == ERR_NOTFOUND)
+		return refuse(wsi, ex, "credentials required: HTTP Basic "
+			      "manager:PASSWORD");
+	if (rc == ERR_INVALID)
+		return refuse(wsi, ex, "the Authorization header is not "
+			      "HTTP Basic user:password in base64");
+	if (rc != ERR_OK) {
+		rate_fail(a, mr->peer, now);
+		return refuse(wsi, ex, "wrong user or password");
+	}
+	if (cache_key(a, line, pw, len, mr->cache_key) != ERR_OK)
+		goto internal;
+	if (cache_hit(a, mr->cache_key, now)) {
+		OPENSSL_cleanse(pw, sizeof(pw));
+		mr->auth.method = AUTH_BASIC;
+		return AUTH_GRANTED;
+	}
+	slot = rate_slot(a, mr->peer, now, 1);
+	if (slot && slot->pending >= AUTH_PENDING_PER_PEER) {
+		OPENSSL_cleanse(pw, sizeof(pw));
+		http_reply_error(wsi, ex, 429, "too_many", "too many logins "
+				 "from %s at once", mr->peer);
+		return AUTH_REPLIED;
+	}
+	j = job_new(JOB_VERIFY);
+	if (!j || !(j->password = malloc(len + 1)) ||
+	    !(j->hash_line = strdup(line))) {
+		job_free(j);
+		goto internal;
+	}
+	memcpy(j->password, pw, len + 1);
+	j->password_len = len;
+	OPENSSL_cleanse(pw, sizeof(pw));
+	snprintf(j->peer, sizeof(j->peer), "%s", mr->peer);
+	if (manager__park(n, wsi, ex, mr, WORKER_KDF, j) != ERR_OK) {
+		http_reply_error(wsi, ex, 503, "busy", "too many requests "
+				 "waiting; try again");
+		return AUTH_REPLIED;
+	}
+	if (slot)
+		slot->pending++;
+	return AUTH_PARKED;
+internal:
+	OPENSSL_cleanse(pw, sizeof(pw));
+	http_reply_error(wsi, ex, 500, "internal", "cannot check the "
+			 "credentials");
+	return AUTH_REPLIED;
+}
+
+enum auth_verdict auth_verified(struct node *n, struct lws *wsi,
+				struct http_exchange *ex,
+				struct manager_req *mr, const struct job *j)
+{
+	struct auth_state *a = n->mgr->auth;
+	int64_t now = clock_now();
+	struct rate_slot *slot = rate_slot(a, j->peer, now, 0);
+
+	if (slot && slot->pending)
+		slot->pending--;
+	if (j->verdict == ERR_DENIED)
+		rate_fail(a, j->peer, now);
+	log_debug("manager: password check for %s took %.1f ms: %s", j->peer,
+		  j->ms, err_name(j->verdict));
+	if (!wsi)
+		return AUTH_REPLIED;
+	if (j->verdict == ERR_OK) {
+		cache_put(a, mr->cache_key, now);
+		OPENSSL_cleanse(mr->cache_key, sizeof(mr->cache_key));
+		mr->auth.method = AUTH_BASIC;
+		return AUTH_GRANTED;
+	}
+	if (j->verdict == ERR_DENIED)
+		return refuse(wsi, ex, "wrong user or password");
+	http_reply_error(wsi, ex, 500, "internal", "cannot check the "
+			 "credentials");
+	return AUTH_REPLIED;
+}
+
+/* ---- --hash-password -------------------------------------------------------- */
+
+int auth_hash_password_main(FILE *in, FILE *out, FILE *err)
+{
+	char pw[PASSWORD_INPUT_MAX + 2];
+	char line[PASSWORD_LINE_MAX];
+	size_t len;
+	int rc;
+
+	if (!fgets(pw, sizeof(pw), in)) {
+		fprintf(err, "alliance-node: --hash-password reads the "
+			"password from standard input; it was empty\n");
+		return 2;
+	}
+	len = strlen(pw);
+	if (len && pw[len - 1] == '\n')
+		pw[--len] = '\0';
+	else if (len > PASSWORD_INPUT_MAX) {
+		OPENSSL_cleanse(pw, sizeof(pw));
+		fprintf(err, "alliance-node: the password is longer than %d "
+			"bytes\n", PASSWORD_INPUT_MAX);
+		return 2;
+	}
+	if (len && pw[len - 1] == '\r')
+		pw[--len] = '\0';
+	if (len == 0) {
+		fprintf(err, "alliance-node: the password is empty\n");
+		return 2;
+	}
+	rc = password_hash_make(pw, len, PASSWORD_N, PASSWORD_R, PASSWORD_P,
+				line, sizeof(line));
+	OPENSSL_cleanse(pw, sizeof(pw));
+	if (rc != ERR_OK) {
+		fprintf(err, "alliance-node: cannot hash the password: %s\n",
+			err_name(rc));
+		return 1;
+	}
+	fprintf(out, "%s\n", line);
+	return 0;
+}

@@ -1,0 +1,256 @@
+/* worker.c: the manager's worker threads, off the lws service thread.
+ *
+ * Two lanes, one thread each: the KDF lane checks passwords (CPU only),
+ * the store lane writes own records on its own sqlite connection, so a
+ * bulk import never stalls /healthz, the hub session or a password check.
+ * Jobs come in through a mutex-protected queue per lane; finished jobs go
+ * to one done list and lws_cancel_service wakes the service thread, which
+ * takes them at LWS_CALLBACK_EVENT_WAIT_CANCELLED (manager_drain). The
+ * only lws call made here is lws_cancel_service, the one that is
+ * thread-safe.
+ *
+ * Parts: jobs; the queues; the thread; start and stop. */
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "log.h"
+#include "manager.h"
+#include "password.h"
+#include "store.h"
+
+/* ---- jobs ------------------------------------------------------------------ */
+
+struct job *job_new(enum job_kind kind)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j)
+		j->kind = kind;
+	return j;
+}
+
+void job_free(struct job *j)
+{
+	if (!j)
+		return;
+	if (j->password) {
+		OPENSSL_cleanse(j->password, j->password_len);
+		free(j->password);
+	}
+	free(j->hash_line);
+	free(j->body);
+	free(j->reply);
+	free(j);
+}
+
+/* ---- the queues ---------------------------------------------------------- */
+
+struct lane {
+	struct worker *w;
+	enum worker_lane which;
+	pthread_t thread;
+	int started;                /* thread was created */
+	struct job *head, *tail;    /* queued, under w->mu */
+};
+
+struct worker {
+	pthread_mutex_t mu;         /* guards queues, done list, stopping */
+	pthread_cond_t cv;          /* a job was queued, or stopping */
+	int stopping;
+	struct lane lanes[WORKER_LANES];
+	struct job *done_head, *done_tail;
+	struct lws_context *lws;
+	struct edits edits;         /* the store lane's connection */
+};
+
+int worker_submit(struct worker *w, enum worker_lane lane, struct job *job)
+{
+	struct lane *l = &w->lanes[lane];
+	int rc = ERR_OK;
+
+	job->next = NULL;
+	pthread_mutex_lock(&w->mu);
+	if (w->stopping) {
+		rc = ERR_FAIL;
+	} else {
+		if (l->tail)
+			l->tail->next = job;
+		else
+			l->head = job;
+		l->tail = job;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+struct job *worker_take_done(struct worker *w)
+{
+	struct job *list;
+
+	pthread_mutex_lock(&w->mu);
+	list = w->done_head;
+	w->done_head = w->done_tail = NULL;
+	pthread_mutex_unlock(&w->mu);
+	return list;
+}
+
+/* ---- the thread ----------------------------------------------------------- */
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void run_verify(struct job *j)
+{
+	struct password_hash h;
+	char why[160];
+
+	if (password_hash_parse(j->hash_line, &h, why, sizeof(why))) {
+		log_error("manager: [manager] password_hash: %s", why);
+		j->verdict = ERR_FAIL;
+		return;
+	}
+	j->verdict = password_verify(&h, j->password, j->password_len);
+	OPENSSL_cleanse(&h, sizeof(h));
+	/* the password is not needed any more */
+	OPENSSL_cleanse(j->password, j->password_len);
+}
+
+static void *lane_main(void *arg)
+{
+	struct lane *l = arg;
+	struct worker *w = l->w;
+
+	for (;;) {
+		struct timespec t0;
+		struct job *j;
+
+		pthread_mutex_lock(&w->mu);
+		while (!w->stopping && !l->head)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->stopping) {
+			pthread_mutex_unlock(&w->mu);
+			return NULL;
+		}
+		j = l->head;
+		l->head = j->next;
+		if (!l->head)
+			l->tail = NULL;
+		pthread_mutex_unlock(&w->mu);
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (j->kind == JOB_VERIFY)
+			run_verify(j);
+		else
+			edits_run(&w->edits, j);
+		j->ms = ms_since(&t0);
+
+		j->next = NULL;
+		pthread_mutex_lock(&w->mu);
+		if (w->done_tail)
+			w->done_tail->next = j;
+		else
+			w->done_head = j;
+		w->done_tail = j;
+		pthread_mutex_unlock(&w->mu);
+		lws_cancel_service(w->lws);
+	}
+}
+
+/* ---- start and stop -------------------------------------------------------- */
+
+int worker_start(struct worker **out, struct lws_context *lws,
+		 const char *store_path, const char *community, char *err,
+		 size_t errlen)
+{
+	struct worker *w;
+	int rc;
+
+	*out = NULL;
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		snprintf(err, errlen, "out of memory");
+		return ERR_NOMEM;
+	}
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	w->lws = lws;
+	w->edits.community = strdup(community);
+	if (!w->edits.community) {
+		snprintf(err, errlen, "out of memory");
+		rc = ERR_NOMEM;
+		goto err;
+	}
+	rc = node_store_connect(store_path, &w->edits.db, err, errlen);
+	if (rc != ERR_OK)
+		goto err;
+	if (catalog_open(w->edits.db, &w->edits.cat) != ERR_OK) {
+		snprintf(err, errlen, "%s: cannot prepare the catalog",
+			 store_path);
+		rc = ERR_IO;
+		goto err;
+	}
+	for (int i = 0; i < WORKER_LANES; i++) {
+		struct lane *l = &w->lanes[i];
+
+		l->w = w;
+		l->which = (enum worker_lane)i;
+		if (pthread_create(&l->thread, NULL, lane_main, l) != 0) {
+			snprintf(err, errlen, "cannot start a worker thread");
+			rc = ERR_FAIL;
+			goto err;
+		}
+		l->started = 1;
+	}
+	*out = w;
+	return ERR_OK;
+err:
+	worker_stop(&w);
+	return rc;
+}
+
+static void free_list(struct job *j)
+{
+	while (j) {
+		struct job *next = j->next;
+
+		job_free(j);
+		j = next;
+	}
+}
+
+void worker_stop(struct worker **wp)
+{
+	struct worker *w = *wp;
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stopping = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	for (int i = 0; i < WORKER_LANES; i++) {
+		if (w->lanes[i].started)
+			pthread_join(w->lanes[i].thread, NULL);
+		free_list(w->lanes[i].head);
+	}
+	free_list(w->done_head);
+	catalog_close(&w->edits.cat);
+	if (w->edits.db)
+		store_close(&w->edits.db);
+	free(w->edits.community);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+	*wp = NULL;
+}

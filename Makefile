@@ -37,7 +37,7 @@ DEB_PKGS := build-essential pkg-config openssl ca-certificates curl \
 	    protobuf-compiler libsqlite3-dev libssl-dev libjansson-dev \
 	    libinih-dev libcmocka-dev libcurl4-openssl-dev \
 	    python3-pytest python3-protobuf python3-websocket \
-	    python3-cryptography
+	    python3-cryptography libxml2-utils
 
 .PHONY: all help deps check unit system lint demo clean
 .DEFAULT_GOAL := all

@@ -117,6 +117,16 @@ int community_remove(struct ctl *ctl, const struct ctl_command *cmd,
 		     int argc, char **argv);
 int community_list(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 		   char **argv);
+int bulletin_issue(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+		   char **argv);
+int bulletin_update(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+		    char **argv);
+int bulletin_cancel(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+		    char **argv);
+int bulletin_status(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+		    char **argv);
+int bulletin_list(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+		  char **argv);
 
 /* ---- HTTP (http.c) ----------------------------------------------------- */
 

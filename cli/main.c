@@ -25,6 +25,24 @@ static const struct ctl_command commands[] = {
 	  "remove a community from the hub's registry" },
 	{ "community", "list", community_list, "[--json]",
 	  "show every community and its sync state" },
+	{ "bulletin", "issue", bulletin_issue,
+	  "--headline T --description T --cause T --response T "
+	  "--instructions T [--severity extreme|severe|moderate|minor] "
+	  "[--urgency immediate|expected|future] "
+	  "[--certainty observed|likely|possible] [--category ID] "
+	  "[--area ID,...] [--expires DURATION] [--wait [--timeout S]]",
+	  "sign and issue a bulletin (defaults: severe, immediate, observed, "
+	  "public-safety, every community, 24h); prints its id first" },
+	{ "bulletin", "update", bulletin_update,
+	  "ID [the flags of issue; what is not given is taken from ID]",
+	  "issue an update that replaces bulletin ID" },
+	{ "bulletin", "cancel", bulletin_cancel,
+	  "ID [--headline T] [--description T] [--wait [--timeout S]]",
+	  "cancel bulletin ID (sent to the communities it went to)" },
+	{ "bulletin", "status", bulletin_status, "ID [--json]",
+	  "show which communities have bulletin ID, and when" },
+	{ "bulletin", "list", bulletin_list, "[--json]",
+	  "list the bulletins, current ones first, with their delivery" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -164,6 +164,8 @@ void api_route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 		else
 			http_reply_error(wsi, &h->ex, 405, "method",
 					 "use DELETE on %s", path);
+	} else if (hub_bulletin_route(hub, wsi, h)) {
+		/* answered: /api/v1/bulletins... */
 	} else if (strcmp(path, "/metrics") == 0 && m == HTTP_GET) {
 		size_t len = 0;
 		char *text = metrics_render(hub, &len);

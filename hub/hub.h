@@ -40,6 +40,7 @@ struct hub_config {
 	unsigned sessions_per_minute; /* per certificate, then 4429 */
 	unsigned ping_s;            /* ping a silent node after this */
 	unsigned drop_s;            /* and drop it after this */
+	char *bulletin_keys;        /* [bulletins] keys: pinned public keys */
 	unsigned tombstone_retention; /* seconds deletions are remembered */
 	unsigned purge_interval;    /* seconds between purges */
 };
@@ -158,6 +159,7 @@ struct hub {
 	unsigned n_sessions;        /* active (Welcome sent) */
 	struct hub_metrics metrics;
 	int64_t started;
+	struct hub_bulletins *bulletins; /* keys and relay state (bulletin.c) */
 };
 
 /* ==== store (store.c) ====================================================== */
@@ -271,5 +273,31 @@ void refuse(struct hub *hub, enum refusal r, const char *fmt, ...)
 /* hub_from_wsi: the daemon state behind any wsi. */
 struct hub *hub_from_wsi(struct lws *wsi);
 int64_t hub_now(void);
+
+/* ==== bulletins (bulletin.c) ============================================= */
+
+struct hub_bulletins;
+
+/* hub_bulletin_keys_check: load the comma-separated key files of list
+ * (relative to the config's directory) and free them again, to refuse a
+ * bad configuration at start. ERR_OK, or an error with "PATH: [bulletins]
+ * keys: reason" in err. */
+int hub_bulletin_keys_check(const char *list, const char *config_path,
+			    char *err, size_t errlen);
+/* hub_bulletin_open: the bulletin tables and the pinned keys, after the
+ * store is open. ERR_OK or an error with a message in err. */
+int hub_bulletin_open(struct hub *hub, char *err, size_t errlen);
+/* hub_bulletin_reload: re-read the pinned keys after SIGHUP (a bad set is
+ * logged and the one in force stays). */
+void hub_bulletin_reload(struct hub *hub);
+void hub_bulletin_close(struct hub *hub);
+/* hub_bulletin_welcome: after Welcome, send the session its pending
+ * bulletins (ahead of the down stream). */
+void hub_bulletin_welcome(struct session *s);
+/* hub_bulletin_ack: a node persisted (or refused) a bulletin. */
+int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack);
+/* hub_bulletin_route: the operator bulletin endpoints of the alliance port;
+ * returns 1 when the path was one of them (answered), else 0. */
+int hub_bulletin_route(struct hub *hub, struct lws *wsi, struct hub_http *h);
 
 #endif

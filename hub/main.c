@@ -143,10 +143,12 @@ static void reload(struct hub *hub)
 	ADOPT(sessions_per_minute);
 	ADOPT(tombstone_retention);
 	ADOPT(purge_interval);
+	ADOPT(bulletin_keys);
 	config_free(hub_config_keys, hub_config_n_keys, &fresh);
 	log_init("alliance-hub", (enum log_level)hub->cfg.log_level);
 	log_info("reload: configuration re-read from %s", hub->config_path);
 	tls_reload(hub);
+	hub_bulletin_reload(hub);
 }
 
 static void going_away(struct session *s, void *arg)
@@ -181,6 +183,10 @@ static int run(struct hub *hub)
 	if (hub_store_load_registry(hub) != ERR_OK ||
 	    retention_load(hub) != ERR_OK)
 		goto out;
+	if (hub_bulletin_open(hub, err, sizeof(err)) != ERR_OK) {
+		log_error("%s", err);
+		goto out;
+	}
 	hub->keepalive.secs_since_valid_ping = (uint16_t)hub->cfg.ping_s;
 	hub->keepalive.secs_since_valid_hangup = (uint16_t)hub->cfg.drop_s;
 
@@ -220,6 +226,7 @@ out:
 	hub->lws = NULL;
 	X509_CRL_free(hub->crl);
 	registry_free(hub);
+	hub_bulletin_close(hub);
 	catalog_close(&hub->cat);
 	store_close(&hub->db);
 	return rc;
@@ -247,6 +254,12 @@ int main(int argc, char **argv)
 	hub.config_path = argv[2];
 	if (config_load(hub.config_path, hub_config_keys, hub_config_n_keys,
 			&hub.cfg, err, sizeof(err)) != ERR_OK) {
+		fprintf(stderr, "alliance-hub: %s\n", err);
+		config_free(hub_config_keys, hub_config_n_keys, &hub.cfg);
+		return 2;
+	}
+	if (hub_bulletin_keys_check(hub.cfg.bulletin_keys, hub.config_path,
+				    err, sizeof(err)) != ERR_OK) {
 		fprintf(stderr, "alliance-hub: %s\n", err);
 		config_free(hub_config_keys, hub_config_n_keys, &hub.cfg);
 		return 2;

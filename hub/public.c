@@ -4,6 +4,7 @@
  * answers /healthz and the merged catalog and announcements. */
 #include <string.h>
 
+#include "bulletin_store.h"
 #include "catalog_http.h"
 #include "err.h"
 #include "hub.h"
@@ -23,6 +24,8 @@ static void route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 		catalog_http_search(hub->cat, wsi, &h->ex);
 		return;
 	}
+	if (bulletin_http_route(hub->db, wsi, &h->ex, "District bulletins"))
+		return;
 	if (strcmp(h->ex.path, "/api/v1/announcements") == 0 &&
 	    h->ex.method == HTTP_GET) {
 		catalog_http_announcements(hub->cat, wsi, &h->ex);

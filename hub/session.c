@@ -281,6 +281,9 @@ static void dispatch(struct session *s, const Frame *f)
 	case ALLIANCE__V1__FRAME__BODY_ACK:
 		handle_ack(s, f->ack);
 		break;
+	case ALLIANCE__V1__FRAME__BODY_BULLETIN_ACK:
+		hub_bulletin_ack(s, f->bulletin_ack);
+		break;
 	default:
 		/* BulletinAck comes with bulletins */
 		error_frame(s, ALLIANCE__V1__ERROR_CODE__ERROR_UNKNOWN_BODY,

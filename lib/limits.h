@@ -73,4 +73,26 @@
 /* Warn when the CRL's next update is closer than this. */
 #define LIMIT_CRL_WARN_S (7 * 24 * 3600)
 
+/* Bulletins (lib/bulletin.c). The signed bytes of one bulletin; far above
+ * any real text, far below a frame. */
+#define LIMIT_BULLETIN_BYTES (128u * 1024u)
+/* Headline and sender in bytes (CAP suggests headlines under 160 chars). */
+#define LIMIT_BULLETIN_HEADLINE 400
+/* Each long text: description, cause, response, instructions. */
+#define LIMIT_BULLETIN_TEXT 8000
+/* Communities one bulletin's area may list (a district of 1000 nodes). */
+#define LIMIT_BULLETIN_AREA 1024
+/* Bulletins an update or cancel may reference. */
+#define LIMIT_BULLETIN_REFS 16
+/* Longest a bulletin may stay current. */
+#define LIMIT_BULLETIN_LIFETIME_S (366 * 24 * 3600)
+/* Pinned signing keys per daemon. */
+#define LIMIT_BULLETIN_KEYS 16
+/* Bulletins sent to one node and not yet acked; more wait for acks. */
+#define LIMIT_BULLETIN_INFLIGHT 16
+/* Open live feeds (server-sent events) per node; more get 503. */
+#define LIMIT_BULLETIN_LIVE 256
+/* Seconds between keepalive comments on a live feed. */
+#define LIMIT_BULLETIN_KEEPALIVE_S 15
+
 #endif

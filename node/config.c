@@ -133,6 +133,9 @@ const struct config_key node_config_keys[] = {
 	  "ping a silent hub after this many seconds" },
 	{ "limits", "drop_s", CONFIG_UINT, "60", F(drop_s), 0, check_seconds,
 	  "drop a hub silent for this many seconds (more than ping_s)" },
+	{ "bulletins", "keys", CONFIG_STRING, NULL, F(bulletin_keys), 0, NULL,
+	  "pinned bulletin-signing public keys (PEM Ed25519), comma-separated; "
+	  "relative to this file; several while a key is rotated" },
 };
 
 const size_t node_config_n_keys =

@@ -576,6 +576,8 @@ static int handle_frame(struct node *n, struct lws *wsi, struct hub_session *s,
 				     wire_body_name(f));
 	case ALLIANCE__V1__FRAME__BODY_CHANGES:
 		return handle_changes(n, wsi, s, f->changes);
+	case ALLIANCE__V1__FRAME__BODY_BULLETIN:
+		return node_bulletin_handle(n, f->bulletin);
 	case ALLIANCE__V1__FRAME__BODY_ACK:
 		if (sync_handle_ack(n, f->ack) != ERR_OK)
 			return session_abort(n, wsi, WIRE_CLOSE_PROTOCOL,

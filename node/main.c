@@ -128,9 +128,11 @@ static int load_checked(const char *path, struct node_config *cfg,
 	if (rc != ERR_OK)
 		return rc;
 	rc = hub_link__check_tls(cfg, digest, why, sizeof(why));
-	if (rc != ERR_OK)
+	if (rc != ERR_OK) {
 		snprintf(err, errlen, "%s: %s", path, why);
-	return rc;
+		return rc;
+	}
+	return node_bulletin_keys_check(cfg->bulletin_keys, path, err, errlen);
 }
 
 static int differs(const char *a, const char *b)
@@ -174,6 +176,7 @@ static void reload(struct node *n)
 	n->cfg = cfg;
 	log_init(PROG, (enum log_level)n->cfg.log_level);
 	hub_link__reload(n, &old, digest);
+	node_bulletin_reload(n);
 	node_config_free(&old);
 }
 
@@ -247,6 +250,10 @@ int main(int argc, char **argv)
 		log_error("cannot create the lws context");
 		goto out;
 	}
+	if (node_bulletin_open(n, err, sizeof(err)) != ERR_OK) {
+		log_error("%s", err);
+		goto out;
+	}
 	if (public__create_vhost(n) != ERR_OK ||
 	    hub_link__start(n) != ERR_OK)
 		goto out;
@@ -277,6 +284,7 @@ int main(int argc, char **argv)
 	exit_code = 0;
 out:
 	manager_stop(n);     /* joins the workers before lws goes */
+	node_bulletin_close(n);
 	signal_lws = NULL;
 	if (n->lws)
 		lws_context_destroy(n->lws);

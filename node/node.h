@@ -43,6 +43,7 @@ struct node_config {
 	unsigned max_frame;         /* [limits] max_frame: bytes; 1009 beyond */
 	unsigned ping_s;            /* [limits] ping_s: ping a silent hub */
 	unsigned drop_s;            /* [limits] drop_s: and drop it after this */
+	char *bulletin_keys;        /* [bulletins] keys: pinned public keys */
 };
 
 extern const struct config_key node_config_keys[];
@@ -84,6 +85,7 @@ struct node {
 	char *public_key;
 	char *web_root;             /* copy of [web] root (owned) */
 	struct lws_http_mount public_mounts[4]; /* chain; unused when no root */
+	struct node_bulletins *bulletins; /* keys, live feeds (bulletin.c) */
 	struct manager *mgr;        /* manager endpoints and their workers
 				       (manager.c); NULL until started */
 
@@ -284,5 +286,37 @@ void manager_drain(struct node *n);
 /* auth_hash_password_main: --hash-password: read one password line from
  * in, print its scrypt hash line to out. Returns the exit code. */
 int auth_hash_password_main(FILE *in, FILE *out, FILE *err);
+
+/* ==== bulletins (bulletin.c) ============================================= */
+
+struct node_bulletins;
+
+/* node_bulletin_keys_check: load [bulletins] keys (relative to the config's
+ * directory) and free them again, to refuse a bad configuration. ERR_OK,
+ * or an error with "PATH: [bulletins] keys: reason" in err. */
+int node_bulletin_keys_check(const char *list, const char *config_path,
+			     char *err, size_t errlen);
+/* node_bulletin_open: the bulletin tables, the pinned keys and the live
+ * feeds' keepalive timer; after the store and the lws context. */
+int node_bulletin_open(struct node *n, char *err, size_t errlen);
+/* node_bulletin_reload: re-read the pinned keys after SIGHUP (a bad set is
+ * logged and the one in force stays). */
+void node_bulletin_reload(struct node *n);
+void node_bulletin_close(struct node *n);
+/* node_bulletin_handle: a Bulletin frame from the hub: verify, store if it
+ * is for this community, ack (or ack refused). Returns 0. */
+int node_bulletin_handle(struct node *n, const Alliance__V1__Bulletin *b);
+/* node_bulletin_live_begin: at LWS_CALLBACK_HTTP, take a GET of the live
+ * feed (or store a 503). Returns 1 when the request was the feed. */
+int node_bulletin_live_begin(struct node *n, struct lws *wsi,
+			     struct http_exchange *ex);
+/* node_bulletin_live_writeable: at HTTP_WRITEABLE; returns 1 when wsi is a
+ * live feed (then *rc is what the callback returns), else 0. */
+int node_bulletin_live_writeable(struct node *n, struct lws *wsi, int *rc);
+/* node_bulletin_live_closed: at CLOSED_HTTP, forget wsi if it was a feed. */
+void node_bulletin_live_closed(struct node *n, struct lws *wsi);
+/* node_bulletin_route: the public bulletin endpoints; 1 when answered. */
+int node_bulletin_route(struct node *n, struct lws *wsi,
+			struct http_exchange *ex);
 
 #endif

@@ -110,6 +110,8 @@ static void public__route(struct node *n, struct lws *wsi,
 
 	if (manager_route(n, wsi, &h->ex, &h->mgr))
 		return;
+	if (node_bulletin_route(n, wsi, &h->ex))
+		return;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if (strcmp(routes[i].path, h->ex.path) != 0)
 			continue;
@@ -149,6 +151,8 @@ static int callback_public_http(struct lws *wsi,
 			return 0;  /* the error reply is stored */
 		if (has_body(h->ex.method))
 			return 0;  /* route at BODY_COMPLETION */
+		if (node_bulletin_live_begin(node_from_wsi(wsi), wsi, &h->ex))
+			return 0;  /* the live feed (bulletin.c) */
 		public__route(node_from_wsi(wsi), wsi, h);
 		return 0;
 
@@ -169,7 +173,12 @@ static int callback_public_http(struct lws *wsi,
 		public__route(node_from_wsi(wsi), wsi, h);
 		return 0;
 
-	case LWS_CALLBACK_HTTP_WRITEABLE:
+	case LWS_CALLBACK_HTTP_WRITEABLE: {
+		int rc;
+
+		if (node_bulletin_live_writeable(node_from_wsi(wsi), wsi, &rc))
+			return rc;
+	}
 		if (!h || !h->ex.replying)
 			return 0;
 		return http_writeable(wsi, &h->ex);
@@ -177,6 +186,7 @@ static int callback_public_http(struct lws *wsi,
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (h) {
 			manager_closed(node_from_wsi(wsi), &h->mgr);
+			node_bulletin_live_closed(node_from_wsi(wsi), wsi);
 			http_end(&h->ex);
 		}
 		return 0;

@@ -132,7 +132,25 @@ class PKI:
         p.run("hub", "--dir", d, "--name", "localhost", "--dns", "localhost",
               "--ip", "127.0.0.1")
         p.run("operator", "--dir", d, "--name", "Test Operator")
+        p.run("signing-key", "--dir", d)
         return p
+
+    @property
+    def signing_key(self):
+        """The district's bulletin-signing key (private, PEM Ed25519)."""
+        return self.dir / "signing.key"
+
+    @property
+    def signing_pub(self):
+        """Its public key, which hubs and nodes pin by default."""
+        return self.dir / "signing.pub"
+
+    def extra_signing_key(self, name):
+        """(key, pub) of another Ed25519 signing key, made once."""
+        prefix = self.dir / name
+        if not prefix.with_suffix(".key").exists():
+            self.run("signing-key", "--dir", self.dir, "--out", prefix)
+        return prefix.with_suffix(".key"), prefix.with_suffix(".pub")
 
     @property
     def ca(self):
@@ -338,10 +356,14 @@ class Hub(Daemon):
     binary = "alliance-hub"
     label = "hub"
 
-    def __init__(self, d, pki, limits=None, log_level="info"):
+    def __init__(self, d, pki, limits=None, log_level="info",
+                 bulletin_keys=None):
         super().__init__(d)
         self.pki = pki
         self.limits = dict(limits or {})
+        # pinned bulletin keys; change and reload() to rotate
+        self.bulletin_keys = list(bulletin_keys if bulletin_keys is not None
+                                  else [pki.signing_pub])
         self.log_level = log_level
         self.alliance_port = free_port()
         self.public_port = free_port()
@@ -366,6 +388,7 @@ class Hub(Daemon):
             "path = hub.db\n"
             "[log]\n"
             f"level = {self.log_level}\n"
+            + bulletins_section(self.bulletin_keys) +
             "[limits]\n" + limits)
 
     def start(self):
@@ -381,6 +404,14 @@ class Hub(Daemon):
 
     def healthz(self):
         return http_get_json("127.0.0.1", self.public_port, "/healthz")
+
+    def reload(self):
+        """Rewrite the config (e.g. after changing bulletin_keys) and
+        SIGHUP; returns once the hub logged the reload."""
+        mark = self.log_mark()
+        self.write_config(self.config_text())
+        self.sighup()
+        self.wait_log(r"reload: \d+ bulletin key", since=mark)
 
     def update_crl(self):
         """Install the PKI's current CRL and SIGHUP, as an operator does;
@@ -445,6 +476,13 @@ class Hub(Daemon):
         return out
 
 
+def bulletins_section(keys):
+    """The [bulletins] section pinning keys (paths); none when empty."""
+    if not keys:
+        return ""
+    return "[bulletins]\nkeys = " + ", ".join(str(k) for k in keys) + "\n"
+
+
 def parse_prometheus(text):
     """Prometheus text format into {'name{labels}': float}."""
     out = {}
@@ -464,8 +502,10 @@ class Node(Daemon):
     label = "node"
 
     def __init__(self, d, pki, hub, community, cert=None, limits=None,
-                 manager_hash=None):
+                 manager_hash=None, bulletin_keys=None):
         super().__init__(d)
+        self.bulletin_keys = list(bulletin_keys if bulletin_keys is not None
+                                  else [pki.signing_pub])
         self.label = f"node {community}"
         self.conf = self.dir / "node.conf"
         self.log_path = self.dir / "node.log"
@@ -500,6 +540,7 @@ class Node(Daemon):
             "level = info\n"
             + (f"[manager]\npassword_hash = {self.manager_hash}\n"
                if self.manager_hash else "")
+            + bulletins_section(self.bulletin_keys)
             + "[limits]\n" + limits)
 
     def start(self):
@@ -510,6 +551,14 @@ class Node(Daemon):
 
     def healthz(self):
         return http_get_json("127.0.0.1", self.public_port, "/healthz")
+
+    def reload(self):
+        """Rewrite the config (e.g. after changing bulletin_keys) and
+        SIGHUP; returns once the node logged the reload."""
+        mark = self.log_mark()
+        self.write_config(self.config_text())
+        self.sighup()
+        self.wait_log(r"reload: \d+ bulletin key", since=mark)
 
     def wait_connected(self, timeout=15):
         """Wait until the node's /healthz says it holds its hub session;
@@ -558,6 +607,26 @@ def stop_all(made):
             _daemons.remove(d)
     if errors:
         raise errors[0]
+
+
+# ---- alliancectl ----------------------------------------------------------
+
+def alliancectl(hub, *args, signing_key=None, cert=None, timeout=90):
+    """Run build/alliancectl against hub as the test operator, signing
+    with the PKI's key (or signing_key). Returns the CompletedProcess
+    (text)."""
+    crt, key = cert or hub.pki.operator
+    env = _env()
+    env.update({
+        "HUB_ALLIANCE_URL": f"https://localhost:{hub.alliance_port}",
+        "CA_CERT": str(hub.pki.ca),
+        "OPERATOR_CERT": str(crt),
+        "OPERATOR_KEY": str(key),
+        "SIGNING_KEY": str(signing_key or hub.pki.signing_key),
+    })
+    return subprocess.run([str(BUILD / "alliancectl"), *map(str, args)],
+                          capture_output=True, text=True, env=env,
+                          timeout=timeout)
 
 
 # ---- raw sessions ---------------------------------------------------------

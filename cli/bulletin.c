@@ -1,0 +1,665 @@
+/* bulletin.c: "alliancectl bulletin issue|update|cancel|status|list".
+ *
+ * issue, update and cancel build a BulletinContent (a fresh id, the
+ * signing key's id, the operator certificate's CN as sender, sent now,
+ * expiry), check it with the rules hub and nodes apply (lib/bulletin.c),
+ * serialize it, sign those bytes with the district's Ed25519 key
+ * (SIGNING_KEY, which never leaves this machine) and POST
+ * {"signed_content","signature"} in base64 to /api/v1/bulletins. The new
+ * id is the first line printed. --wait then polls GET /api/v1/bulletins/ID
+ * until every targeted community has it (printing how long that took) or
+ * the timeout passes (printing who has not, exit 1). update and cancel
+ * reference the bulletin they replace and take what is not given from it.
+ *
+ * Parts: options; the signing key and sender; building and posting;
+ * waiting; issue, update, cancel; status; list. */
+#include <errno.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bulletin.h"
+#include "ctl.h"
+#include "err.h"
+#include "ident.h"
+#include "limits.h"
+#include "text.h"
+
+#define BULLETINS_PATH "/api/v1/bulletins"
+/* Default lifetime of a bulletin (DESIGN.md: 24h). */
+#define CTL_BULLETIN_EXPIRES_S (24 * 3600)
+/* Default --timeout of --wait, in seconds. */
+#define CTL_BULLETIN_WAIT_S 60
+/* How often --wait asks the hub. */
+#define CTL_BULLETIN_POLL_MS 50
+
+/* ---- options ----------------------------------------------------------- */
+
+enum {
+	OPT_HEADLINE = 1, OPT_DESCRIPTION, OPT_CAUSE, OPT_RESPONSE,
+	OPT_INSTRUCTIONS, OPT_SEVERITY, OPT_URGENCY, OPT_CERTAINTY,
+	OPT_CATEGORY, OPT_AREA, OPT_EXPIRES, OPT_WAIT, OPT_TIMEOUT, OPT_JSON,
+};
+
+#define BULLETIN_OPTIONS                                                   \
+	CTL_GLOBAL_OPTIONS,                                                \
+	{ "headline", required_argument, NULL, OPT_HEADLINE },             \
+	{ "description", required_argument, NULL, OPT_DESCRIPTION },       \
+	{ "cause", required_argument, NULL, OPT_CAUSE },                   \
+	{ "response", required_argument, NULL, OPT_RESPONSE },             \
+	{ "instructions", required_argument, NULL, OPT_INSTRUCTIONS },     \
+	{ "severity", required_argument, NULL, OPT_SEVERITY },             \
+	{ "urgency", required_argument, NULL, OPT_URGENCY },               \
+	{ "certainty", required_argument, NULL, OPT_CERTAINTY },           \
+	{ "category", required_argument, NULL, OPT_CATEGORY },             \
+	{ "area", required_argument, NULL, OPT_AREA },                     \
+	{ "expires", required_argument, NULL, OPT_EXPIRES },               \
+	{ "wait", no_argument, NULL, OPT_WAIT },                           \
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },               \
+	{ "json", no_argument, NULL, OPT_JSON },                           \
+	{ NULL, 0, NULL, 0 }
+
+/* What the command line said; NULL/0 where it said nothing. */
+struct opts {
+	const char *text[OPT_CATEGORY + 1]; /* by OPT_HEADLINE..OPT_CATEGORY */
+	const char *area;                   /* "a,b" */
+	const char *expires;                /* DURATION */
+	const char *timeout;                /* seconds */
+	int wait;
+	int json;
+	const char *bad;                    /* the first bad value, for usage */
+};
+
+static int on_opt(void *state, int opt, const char *arg)
+{
+	struct opts *o = state;
+
+	if (opt >= OPT_HEADLINE && opt <= OPT_CATEGORY)
+		o->text[opt] = arg;
+	else if (opt == OPT_AREA)
+		o->area = arg;
+	else if (opt == OPT_EXPIRES)
+		o->expires = arg;
+	else if (opt == OPT_TIMEOUT)
+		o->timeout = arg;
+	else if (opt == OPT_WAIT)
+		o->wait = 1;
+	else if (opt == OPT_JSON)
+		o->json = 1;
+	else
+		return CTL_EXIT_USAGE;
+	return 0;
+}
+
+/* parse_duration: "90", "90s", "30m", "24h", "2d" into seconds, 1 s to
+ * the longest lifetime. ERR_OK or ERR_INVALID. */
+static int parse_duration(const char *s, long *out)
+{
+	char *end = NULL;
+	long v, unit = 1;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || v <= 0)
+		return ERR_INVALID;
+	if (*end == 's' || *end == '\0')
+		unit = 1;
+	else if (*end == 'm')
+		unit = 60;
+	else if (*end == 'h')
+		unit = 3600;
+	else if (*end == 'd')
+		unit = 86400;
+	else
+		return ERR_INVALID;
+	if (*end && end[1])
+		return ERR_INVALID;
+	if (v > LIMIT_BULLETIN_LIFETIME_S / unit)
+		return ERR_INVALID;
+	*out = v * unit;
+	return ERR_OK;
+}
+
+/* ---- the signing key and sender ------------------------------------------ */
+
+/* load_signing_key: the Ed25519 private key of --signing-key. NULL after
+ * printing why. */
+static EVP_PKEY *load_signing_key(const struct ctl *ctl)
+{
+	EVP_PKEY *k;
+	FILE *f;
+	char id[BULLETIN_KEY_ID_LEN + 1];
+
+	if (!ctl->signing_key) {
+		ctl_errorf(ctl, "no signing key: give --signing-key FILE or set "
+			   "SIGNING_KEY");
+		return NULL;
+	}
+	f = fopen(ctl->signing_key, "r");
+	if (!f) {
+		ctl_errorf(ctl, "signing key %s: %s", ctl->signing_key,
+			   strerror(errno));
+		return NULL;
+	}
+	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!k || bulletin_key_id(k, id) != ERR_OK) {
+		ctl_errorf(ctl, "signing key %s: not a PEM Ed25519 private key",
+			   ctl->signing_key);
+		EVP_PKEY_free(k);
+		return NULL;
+	}
+	return k;
+}
+
+/* operator_name: the CN of the operator certificate into name. */
+static int operator_name(const struct ctl *ctl, char *name, size_t len)
+{
+	struct ident id;
+	char why[160];
+	X509 *cert = NULL;
+	FILE *f = fopen(ctl->cert, "r");
+
+	if (f) {
+		cert = PEM_read_X509(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	if (!cert || ident_from_cert(cert, &id, why, sizeof(why)) != ERR_OK) {
+		ctl_errorf(ctl, "operator certificate %s: cannot read its name",
+			   ctl->cert);
+		X509_free(cert);
+		return ERR_INVALID;
+	}
+	X509_free(cert);
+	snprintf(name, len, "%s", id.name);
+	return ERR_OK;
+}
+
+/* new_id: "b-YYYYMMDDHHMMSS-" and 8 random hex into buf. */
+static void new_id(char *buf, size_t len)
+{
+	unsigned char r[4];
+	time_t now = time(NULL);
+	struct tm tm;
+	char t[20];
+
+	if (RAND_bytes(r, sizeof(r)) != 1) {
+		unsigned long x = (unsigned long)getpid() ^ (unsigned long)now;
+
+		memcpy(r, &x, sizeof(r));
+	}
+	gmtime_r(&now, &tm);
+	strftime(t, sizeof(t), "%Y%m%d%H%M%S", &tm);
+	snprintf(buf, len, "b-%s-%02x%02x%02x%02x", t, r[0], r[1], r[2], r[3]);
+}
+
+/* ---- building and posting ---------------------------------------------- */
+
+/* split_area: "a, b" into a NULL-terminated list of the ids (strings point
+ * into *copy, which the caller frees). */
+static char **split_area(const char *area, char **copy, size_t *n)
+{
+	char **v, *item, *cursor;
+
+	*n = 0;
+	*copy = strdup(area);
+	v = calloc(LIMIT_BULLETIN_AREA + 2, sizeof(*v));
+	if (!*copy || !v) {
+		free(v);
+		return NULL;
+	}
+	cursor = *copy;
+	while ((item = strsep(&cursor, ",")) != NULL) {
+		while (*item == ' ')
+			item++;
+		for (size_t i = strlen(item); i && item[i - 1] == ' '; i--)
+			item[i - 1] = '\0';
+		if (!*item)
+			continue;
+		if (*n > LIMIT_BULLETIN_AREA)
+			break;
+		v[(*n)++] = item;
+	}
+	return v;
+}
+
+/* sign_and_post: check c, sign it and POST it. On a completed exchange
+ * fills resp and returns CTL_EXIT_OK (the caller looks at the status). */
+static int sign_and_post(struct ctl *ctl, const struct ctl_command *cmd,
+			 EVP_PKEY *key, BulletinContent *c,
+			 struct ctl_response *resp)
+{
+	uint8_t sig[BULLETIN_SIG_LEN], *buf;
+	size_t len;
+	char why[300], *b64c, *b64s;
+	json_t *body;
+	int rc;
+
+	if (bulletin_check(c, why, sizeof(why)) != ERR_OK)
+		return ctl_usage_error(ctl, cmd, "%s", why);
+	len = alliance__v1__bulletin_content__get_packed_size(c);
+	if (len > LIMIT_BULLETIN_BYTES)
+		return ctl_usage_error(ctl, cmd, "the bulletin is over %u bytes",
+				       LIMIT_BULLETIN_BYTES);
+	buf = malloc(len ? len : 1);
+	if (!buf) {
+		ctl_errorf(ctl, "out of memory");
+		return CTL_EXIT_FAIL;
+	}
+	alliance__v1__bulletin_content__pack(c, buf);
+	if (bulletin_sign(key, buf, len, sig) != ERR_OK) {
+		free(buf);
+		ctl_errorf(ctl, "signing with %s failed", ctl->signing_key);
+		return CTL_EXIT_FAIL;
+	}
+	b64c = bulletin_b64_encode(buf, len);
+	b64s = bulletin_b64_encode(sig, sizeof(sig));
+	free(buf);
+	body = b64c && b64s ? json_pack("{s:s, s:s}", "signed_content", b64c,
+					"signature", b64s) : NULL;
+	free(b64c);
+	free(b64s);
+	if (!body) {
+		ctl_errorf(ctl, "out of memory");
+		return CTL_EXIT_FAIL;
+	}
+	rc = ctl_request(ctl, "POST", BULLETINS_PATH, body, resp);
+	json_decref(body);
+	return rc == ERR_OK ? CTL_EXIT_OK : CTL_EXIT_FAIL;
+}
+
+/* ---- waiting ----------------------------------------------------------- */
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) +
+	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* wait_delivered: poll until every target has bulletin id. */
+static int wait_delivered(struct ctl *ctl, const char *id, long timeout,
+			  const struct timespec *t0)
+{
+	char path[sizeof(BULLETINS_PATH) + LIMIT_RECORD_ID + 2];
+	struct ctl_response resp = { 0 };
+	struct timespec nap = { 0, CTL_BULLETIN_POLL_MS * 1000000L };
+	json_int_t targets, delivered;
+
+	snprintf(path, sizeof(path), "%s/%s", BULLETINS_PATH, id);
+	for (;;) {
+		if (ctl_request(ctl, "GET", path, NULL, &resp) != ERR_OK)
+			return CTL_EXIT_FAIL;
+		if (resp.status != 200) {
+			int rc = ctl_hub_error(ctl, &resp);
+
+			ctl_response_free(&resp);
+			return rc;
+		}
+		targets = json_integer_value(json_object_get(resp.json,
+							     "targets"));
+		delivered = json_integer_value(json_object_get(resp.json,
+							       "delivered"));
+		if (delivered >= targets) {
+			printf("delivered to all %" JSON_INTEGER_FORMAT
+			       " communities in %.3f s\n", targets,
+			       seconds_since(t0));
+			ctl_response_free(&resp);
+			return CTL_EXIT_OK;
+		}
+		if (seconds_since(t0) >= (double)timeout) {
+			json_t *p;
+			size_t i;
+
+			printf("not delivered after %ld s to %" JSON_INTEGER_FORMAT
+			       " of %" JSON_INTEGER_FORMAT " communities:",
+			       timeout, targets - delivered, targets);
+			json_array_foreach(json_object_get(resp.json, "pending"),
+					   i, p) {
+				char *clean = ctl_text_clean(json_string_value(p));
+
+				printf(" %s", clean ? clean : "?");
+				free(clean);
+			}
+			printf("\n");
+			ctl_response_free(&resp);
+			return CTL_EXIT_FAIL;
+		}
+		ctl_response_free(&resp);
+		nanosleep(&nap, NULL);
+	}
+}
+
+/* ---- issue, update, cancel ------------------------------------------------ */
+
+/* get_bulletin: GET /api/v1/bulletins/ID into resp (200 only). */
+static int get_bulletin(struct ctl *ctl, const char *id,
+			struct ctl_response *resp)
+{
+	char path[sizeof(BULLETINS_PATH) + LIMIT_RECORD_ID + 2];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", BULLETINS_PATH, id);
+	if (ctl_request(ctl, "GET", path, NULL, resp) != ERR_OK)
+		return CTL_EXIT_FAIL;
+	if (resp->status == 200)
+		return CTL_EXIT_OK;
+	rc = ctl_hub_error(ctl, resp);
+	ctl_response_free(resp);
+	return rc;
+}
+
+/* from_old: field name of the old bulletin (JSON), or "" when none. */
+static const char *from_old(const json_t *old, const char *name)
+{
+	const char *v = json_string_value(json_object_get(old, name));
+
+	return v ? v : "";
+}
+
+/* publish: the shared body of issue (type "alert"), update and cancel
+ * (ref: the bulletin replaced). */
+static int publish(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+		   char **argv, const char *type)
+{
+	static const struct option longopts[] = { BULLETIN_OPTIONS };
+	BulletinContent c = ALLIANCE__V1__BULLETIN_CONTENT__INIT;
+	struct ctl_response resp = { 0 }, old_resp = { 0 };
+	struct opts o = { 0 };
+	const json_t *old = NULL;
+	char id[64], key_id[BULLETIN_KEY_ID_LEN + 1], sender[LIMIT_NAME + 1];
+	char *area_copy = NULL, **area = NULL, *ref = NULL, cancel_head[512];
+	struct timespec t0;
+	long expires = CTL_BULLETIN_EXPIRES_S, timeout = CTL_BULLETIN_WAIT_S;
+	EVP_PKEY *key = NULL;
+	int rc, first, is_alert = strcmp(type, "alert") == 0;
+	size_t n_area = 0;
+
+	rc = ctl_command_parse(ctl, cmd, argc, argv, longopts, on_opt, &o,
+			       &first);
+	if (rc >= 0)
+		return rc;
+	if (is_alert ? first != argc : argc - first != 1)
+		return ctl_usage_error(ctl, cmd, is_alert ? "unexpected argument"
+				       : "give the ID of the bulletin replaced");
+	if (!is_alert) {
+		ref = argv[first];
+		if (!text_record_id_valid(ref))
+			return ctl_usage_error(ctl, cmd, "'%s' is not a bulletin "
+					       "id", ref);
+	}
+	if (is_alert)
+		for (int f = OPT_HEADLINE; f <= OPT_INSTRUCTIONS; f++)
+			if (!o.text[f])
+				return ctl_usage_error(ctl, cmd, "--%s is required",
+					longopts[f + 5].name);
+	if (o.expires && parse_duration(o.expires, &expires) != ERR_OK)
+		return ctl_usage_error(ctl, cmd, "--expires %s: give a duration "
+				       "such as 90m, 24h or 7d", o.expires);
+	if (o.timeout && (parse_duration(o.timeout, &timeout) != ERR_OK))
+		return ctl_usage_error(ctl, cmd, "--timeout %s: give seconds",
+				       o.timeout);
+	rc = ctl_ready(ctl);
+	if (rc != CTL_EXIT_OK)
+		return rc;
+	key = load_signing_key(ctl);
+	if (!key)
+		return ctl->signing_key ? CTL_EXIT_FAIL : CTL_EXIT_USAGE;
+	if (operator_name(ctl, sender, sizeof(sender)) != ERR_OK ||
+	    bulletin_key_id(key, key_id) != ERR_OK) {
+		rc = CTL_EXIT_FAIL;
+		goto out;
+	}
+	if (ref) {
+		rc = get_bulletin(ctl, ref, &old_resp);
+		if (rc != CTL_EXIT_OK)
+			goto out;
+		old = old_resp.json;
+	}
+	new_id(id, sizeof(id));
+	c.id = id;
+	c.key_id = key_id;
+	c.sender = sender;
+	c.type = (char *)type;
+	c.references = ref ? &ref : NULL;
+	c.n_references = ref ? 1 : 0;
+#define PICK(opt, name, def) \
+	(char *)(o.text[opt] ? o.text[opt] : old ? from_old(old, name) : def)
+	c.severity = PICK(OPT_SEVERITY, "severity", "severe");
+	c.urgency = PICK(OPT_URGENCY, "urgency", "immediate");
+	c.certainty = PICK(OPT_CERTAINTY, "certainty", "observed");
+	c.category = PICK(OPT_CATEGORY, "category", "public-safety");
+	c.headline = PICK(OPT_HEADLINE, "headline", "");
+	c.description = PICK(OPT_DESCRIPTION, "description", "");
+	c.cause = PICK(OPT_CAUSE, "cause", "");
+	c.response = PICK(OPT_RESPONSE, "response", "");
+	c.instructions = PICK(OPT_INSTRUCTIONS, "instructions", "");
+#undef PICK
+	if (strcmp(type, "cancel") == 0) {
+		if (!o.text[OPT_HEADLINE]) {
+			snprintf(cancel_head, sizeof(cancel_head),
+				 "Cancelled: %.400s", from_old(old, "headline"));
+			c.headline = cancel_head;
+		}
+		if (!o.text[OPT_DESCRIPTION])
+			c.description = "This bulletin is cancelled.";
+	}
+	if (o.area) {
+		area = split_area(o.area, &area_copy, &n_area);
+	} else if (old) {
+		/* the same communities as the bulletin replaced */
+		json_t *a = json_object_get(old, "area"), *v;
+		size_t i;
+
+		area = calloc(json_array_size(a) + 1, sizeof(*area));
+		json_array_foreach(a, i, v)
+			if (area && json_string_value(v))
+				area[n_area++] = (char *)json_string_value(v);
+	} else {
+		area = calloc(1, sizeof(*area));
+	}
+	if (!area) {
+		ctl_errorf(ctl, "out of memory");
+		rc = CTL_EXIT_FAIL;
+		goto out;
+	}
+	c.area = area;
+	c.n_area = n_area;
+	c.sent = (int64_t)time(NULL);
+	c.expires = c.sent + expires;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = sign_and_post(ctl, cmd, key, &c, &resp);
+	if (rc != CTL_EXIT_OK)
+		goto out;
+	if (resp.status != 200 && resp.status != 201) {
+		rc = ctl_hub_error(ctl, &resp);
+		goto out;
+	}
+	printf("%s\n", id);
+	fflush(stdout);
+	if (o.wait)
+		rc = wait_delivered(ctl, id, timeout, &t0);
+out:
+	ctl_response_free(&resp);
+	ctl_response_free(&old_resp);
+	EVP_PKEY_free(key);
+	free(area);
+	free(area_copy);
+	return rc;
+}
+
+int bulletin_issue(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+		   char **argv)
+{
+	return publish(ctl, cmd, argc, argv, "alert");
+}
+
+int bulletin_update(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+		    char **argv)
+{
+	return publish(ctl, cmd, argc, argv, "update");
+}
+
+int bulletin_cancel(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+		    char **argv)
+{
+	return publish(ctl, cmd, argc, argv, "cancel");
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+static int print_status(const struct ctl *ctl, const json_t *b)
+{
+	static const char *const head[] = {
+		"COMMUNITY", "DELIVERED", "AFTER", "REFUSED"
+	};
+	struct ctl_table t = { .ncols = 4, .head = head };
+	char when[64], after[32];
+	const char *row[4];
+	json_t *it;
+	size_t i;
+	int rc;
+	char *headline = ctl_text_clean(json_string_value(
+		json_object_get(b, "headline")));
+	char *status = ctl_text_clean(json_string_value(
+		json_object_get(b, "status")));
+
+	printf("%s (%s): %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT
+	       " communities have it\n", headline ? headline : "?",
+	       status ? status : "?",
+	       json_integer_value(json_object_get(b, "delivered")),
+	       json_integer_value(json_object_get(b, "targets")));
+	free(headline);
+	free(status);
+	json_array_foreach(json_object_get(b, "delivery"), i, it) {
+		json_t *ms = json_object_get(it, "delivery_ms");
+
+		row[0] = json_string_value(json_object_get(it, "community"));
+		row[1] = ctl_time_format(json_object_get(it, "delivered"),
+					 when, sizeof(when));
+		if (json_is_integer(ms))
+			snprintf(after, sizeof(after), "%.3f s",
+				 (double)json_integer_value(ms) / 1000.0);
+		else
+			snprintf(after, sizeof(after), "-");
+		row[2] = after;
+		row[3] = json_string_value(json_object_get(it, "refused"));
+		if (ctl_table_add(&t, row) != ERR_OK) {
+			ctl_errorf(ctl, "out of memory");
+			ctl_table_free(&t);
+			return CTL_EXIT_FAIL;
+		}
+	}
+	rc = ctl_table_print(&t, stdout);
+	ctl_table_free(&t);
+	return rc;
+}
+
+int bulletin_status(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+		    char **argv)
+{
+	static const struct option longopts[] = {
+		CTL_GLOBAL_OPTIONS,
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ctl_response resp = { 0 };
+	struct opts o = { 0 };
+	int rc, first;
+
+	rc = ctl_command_parse(ctl, cmd, argc, argv, longopts, on_opt, &o,
+			       &first);
+	if (rc >= 0)
+		return rc;
+	if (argc - first != 1 || !text_record_id_valid(argv[first]))
+		return ctl_usage_error(ctl, cmd, "give one bulletin ID");
+	rc = ctl_ready(ctl);
+	if (rc != CTL_EXIT_OK)
+		return rc;
+	rc = get_bulletin(ctl, argv[first], &resp);
+	if (rc != CTL_EXIT_OK)
+		return rc;
+	rc = o.json ? ctl_print_body(ctl, &resp) : print_status(ctl, resp.json);
+	ctl_response_free(&resp);
+	return rc;
+}
+
+/* ---- list --------------------------------------------------------------- */
+
+static int print_list(const struct ctl *ctl, const json_t *items)
+{
+	static const char *const head[] = {
+		"ID", "TYPE", "SEVERITY", "STATUS", "SENT", "DELIVERED",
+		"HEADLINE"
+	};
+	struct ctl_table t = { .ncols = 7, .head = head };
+	char sent[64], delivered[48];
+	const char *row[7];
+	json_t *it;
+	size_t i;
+	int rc;
+
+	json_array_foreach(items, i, it) {
+		row[0] = json_string_value(json_object_get(it, "id"));
+		row[1] = json_string_value(json_object_get(it, "type"));
+		row[2] = json_string_value(json_object_get(it, "severity"));
+		row[3] = json_string_value(json_object_get(it, "status"));
+		row[4] = ctl_time_format(json_object_get(it, "sent"), sent,
+					 sizeof(sent));
+		snprintf(delivered, sizeof(delivered), "%" JSON_INTEGER_FORMAT
+			 "/%" JSON_INTEGER_FORMAT,
+			 json_integer_value(json_object_get(it, "delivered")),
+			 json_integer_value(json_object_get(it, "targets")));
+		row[5] = delivered;
+		row[6] = json_string_value(json_object_get(it, "headline"));
+		if (ctl_table_add(&t, row) != ERR_OK) {
+			ctl_errorf(ctl, "out of memory");
+			ctl_table_free(&t);
+			return CTL_EXIT_FAIL;
+		}
+	}
+	rc = ctl_table_print(&t, stdout);
+	ctl_table_free(&t);
+	return rc;
+}
+
+int bulletin_list(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+		  char **argv)
+{
+	static const struct option longopts[] = {
+		CTL_GLOBAL_OPTIONS,
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ctl_response resp = { 0 };
+	struct opts o = { 0 };
+	int rc, first;
+
+	rc = ctl_command_parse(ctl, cmd, argc, argv, longopts, on_opt, &o,
+			       &first);
+	if (rc >= 0)
+		return rc;
+	if (first < argc)
+		return ctl_usage_error(ctl, cmd, "unexpected argument '%s'",
+				       argv[first]);
+	rc = ctl_ready(ctl);
+	if (rc != CTL_EXIT_OK)
+		return rc;
+	if (ctl_request(ctl, "GET", BULLETINS_PATH, NULL, &resp) != ERR_OK)
+		return CTL_EXIT_FAIL;
+	if (resp.status != 200)
+		rc = ctl_hub_error(ctl, &resp);
+	else if (o.json)
+		rc = ctl_print_body(ctl, &resp);
+	else
+		rc = print_list(ctl, json_object_get(resp.json, "items"));
+	ctl_response_free(&resp);
+	return rc;
+}

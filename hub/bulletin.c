@@ -1,0 +1,619 @@
+/* bulletin.c: the hub's bulletin relay.
+ *
+ * An operator POSTs a bulletin signed by alliancectl; the hub checks it
+ * against the pinned keys ([bulletins] keys, re-read on SIGHUP), stores the
+ * signed bytes verbatim with the operator who posted it, and records one
+ * delivery row per targeted community (the signed area, or every
+ * community in the registry). Each connected targeted node is sent it at
+ * once through its session's send queue, which WRITEABLE empties before
+ * any of the down stream, so a bulletin overtakes a catalog backlog; a
+ * node that is away gets its pending bulletins right after its next
+ * Welcome. A node acks after persisting (or refuses, saying why); the hub
+ * then records the delivery time. At most LIMIT_BULLETIN_INFLIGHT
+ * bulletins are unacked per node, so the send queue stays bounded.
+ *
+ * Parts: state and schema; keys; sending; acks; the operator API. */
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bulletin_store.h"
+#include "clock.h"
+#include "err.h"
+#include "hub.h"
+#include "log.h"
+#include "store.h"
+#include "text.h"
+
+/* ---- state and schema -------------------------------------------------- */
+
+#define LINK_BUCKETS 1024
+
+/* What was sent to one community in its current session. */
+struct link {
+	char community[LIMIT_COMMUNITY_ID + 1];
+	int64_t after;              /* last delivery seq sent this session */
+	unsigned inflight;          /* sent, not yet acked */
+	struct link *next;          /* hash chain */
+};
+
+struct hub_bulletins {
+	struct bulletin_keys *keys; /* the pinned set in force (owned) */
+	struct link *links[LINK_BUCKETS];
+};
+
+static const char delivery_schema[] =
+	"CREATE TABLE IF NOT EXISTS bulletin_delivery ("
+	"  seq INTEGER PRIMARY KEY,"        /* the order bulletins are sent in */
+	"  bulletin TEXT NOT NULL,"
+	"  community TEXT NOT NULL,"
+	"  delivered_ms INTEGER,"           /* unix ms of the node's ack */
+	"  refused TEXT,"                   /* the node's reason, if it refused */
+	"  UNIQUE (bulletin, community)"
+	");"
+	"CREATE INDEX IF NOT EXISTS bulletin_delivery_pending"
+	"  ON bulletin_delivery (community, seq) WHERE delivered_ms IS NULL;";
+
+static unsigned link_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h % LINK_BUCKETS;
+}
+
+/* link_get: the link state of community, made on first use; NULL only
+ * when out of memory. */
+static struct link *link_get(struct hub_bulletins *b, const char *community)
+{
+	unsigned h = link_hash(community);
+	struct link *l;
+
+	for (l = b->links[h]; l; l = l->next)
+		if (strcmp(l->community, community) == 0)
+			return l;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	snprintf(l->community, sizeof(l->community), "%s", community);
+	l->next = b->links[h];
+	b->links[h] = l;
+	return l;
+}
+
+/* ---- keys ------------------------------------------------------------ */
+
+/* load_keys: the configured set, paths relative to the config's dir. */
+static int load_keys(const char *list, const char *config_path,
+		     struct bulletin_keys **out, char *err, size_t errlen)
+{
+	char *copy = strdup(config_path), why[512];
+	int rc;
+
+	if (!copy)
+		return ERR_NOMEM;
+	rc = bulletin_keys_load(list, dirname(copy), out, why, sizeof(why));
+	if (rc != ERR_OK)
+		snprintf(err, errlen, "%s: [bulletins] keys: %s", config_path,
+			 why);
+	free(copy);
+	return rc;
+}
+
+int hub_bulletin_keys_check(const char *list, const char *config_path,
+			    char *err, size_t errlen)
+{
+	struct bulletin_keys *keys = NULL;
+	int rc = load_keys(list, config_path, &keys, err, errlen);
+
+	bulletin_keys_free(&keys);
+	return rc;
+}
+
+int hub_bulletin_open(struct hub *hub, char *err, size_t errlen)
+{
+	char *msg = NULL;
+	size_t i;
+
+	hub->bulletins = calloc(1, sizeof(*hub->bulletins));
+	if (!hub->bulletins) {
+		snprintf(err, errlen, "out of memory");
+		return ERR_NOMEM;
+	}
+	if (bulletin_store_init(hub->db) != ERR_OK ||
+	    sqlite3_exec(hub->db, delivery_schema, NULL, NULL, &msg)
+	    != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot create the bulletin tables: "
+			 "%s", hub->cfg.store_path, msg ? msg : "?");
+		sqlite3_free(msg);
+		return ERR_IO;
+	}
+	if (load_keys(hub->cfg.bulletin_keys, hub->config_path,
+		      &hub->bulletins->keys, err, errlen) != ERR_OK)
+		return ERR_INVALID;
+	for (i = 0; i < hub->bulletins->keys->n; i++)
+		log_info("bulletins: pinned key %s",
+			 hub->bulletins->keys->keys[i].id);
+	return ERR_OK;
+}
+
+void hub_bulletin_reload(struct hub *hub)
+{
+	struct bulletin_keys *keys = NULL;
+	char err[600];
+	size_t i;
+
+	if (load_keys(hub->cfg.bulletin_keys, hub->config_path, &keys, err,
+		      sizeof(err)) != ERR_OK) {
+		log_error("reload: %s; keeping the pinned keys in force", err);
+		return;
+	}
+	bulletin_keys_free(&hub->bulletins->keys);
+	hub->bulletins->keys = keys;
+	for (i = 0; i < keys->n; i++)
+		log_info("bulletins: pinned key %s", keys->keys[i].id);
+	log_info("reload: %zu bulletin key(s) pinned", keys->n);
+}
+
+void hub_bulletin_close(struct hub *hub)
+{
+	size_t i;
+
+	if (!hub->bulletins)
+		return;
+	for (i = 0; i < LINK_BUCKETS; i++) {
+		while (hub->bulletins->links[i]) {
+			struct link *l = hub->bulletins->links[i];
+
+			hub->bulletins->links[i] = l->next;
+			free(l);
+		}
+	}
+	bulletin_keys_free(&hub->bulletins->keys);
+	free(hub->bulletins);
+	hub->bulletins = NULL;
+}
+
+/* ---- sending --------------------------------------------------------- */
+
+/* pump: send c's pending bulletins not yet sent this session, while its
+ * window has room. They go on the session's send queue, ahead of the
+ * down stream. */
+static void pump(struct hub *hub, struct community *c)
+{
+	struct session *s = c->session;
+	struct link *l;
+	sqlite3_stmt *st = NULL;
+
+	if (!s || s->state != SESSION_ACTIVE)
+		return;
+	l = link_get(hub->bulletins, c->id);
+	if (!l || l->inflight >= LIMIT_BULLETIN_INFLIGHT)
+		return;
+	if (sqlite3_prepare_v2(hub->db,
+		"SELECT d.seq, b.id, b.signed, b.signature FROM bulletin_delivery"
+		" d JOIN bulletin b ON b.id = d.bulletin WHERE d.community = ?"
+		" AND d.delivered_ms IS NULL AND d.seq > ? ORDER BY d.seq"
+		" LIMIT ?", -1, &st, NULL) != SQLITE_OK) {
+		log_error("bulletins: %s", sqlite3_errmsg(hub->db));
+		return;
+	}
+	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, l->after);
+	sqlite3_bind_int(st, 3, (int)(LIMIT_BULLETIN_INFLIGHT - l->inflight));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		Frame frame = ALLIANCE__V1__FRAME__INIT;
+		Alliance__V1__Bulletin b = ALLIANCE__V1__BULLETIN__INIT;
+
+		b.signed_content.data = (uint8_t *)sqlite3_column_blob(st, 2);
+		b.signed_content.len = (size_t)sqlite3_column_bytes(st, 2);
+		b.signature.data = (uint8_t *)sqlite3_column_blob(st, 3);
+		b.signature.len = (size_t)sqlite3_column_bytes(st, 3);
+		frame.body_case = ALLIANCE__V1__FRAME__BODY_BULLETIN;
+		frame.bulletin = &b;
+		if (session_send(s, &frame) != ERR_OK)
+			break;
+		l->after = sqlite3_column_int64(st, 0);
+		l->inflight++;
+		log_debug("bulletins: %s sent to %s",
+			  (const char *)sqlite3_column_text(st, 1), c->id);
+	}
+	sqlite3_finalize(st);
+}
+
+void hub_bulletin_welcome(struct session *s)
+{
+	struct hub *hub = s->hub;
+	struct community *c = s->community;
+	struct link *l = link_get(hub->bulletins, c->id);
+	sqlite3_stmt *st = NULL;
+
+	if (!l)
+		return;
+	l->after = 0;
+	l->inflight = 0;
+	/* bulletins for every community issued before this one enrolled */
+	if (sqlite3_prepare_v2(hub->db,
+		"INSERT OR IGNORE INTO bulletin_delivery (bulletin, community)"
+		" SELECT id, ?1 FROM bulletin WHERE area = '[]' AND expires > ?2"
+		" ORDER BY rowid", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, hub_now());
+		if (sqlite3_step(st) != SQLITE_DONE)
+			log_error("bulletins: %s", sqlite3_errmsg(hub->db));
+	}
+	sqlite3_finalize(st);
+	pump(hub, c);
+}
+
+/* ---- acks ------------------------------------------------------------ */
+
+int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack)
+{
+	struct hub *hub = s->hub;
+	struct community *c = s->community;
+	struct link *l = link_get(hub->bulletins, c->id);
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (l && l->inflight)
+		l->inflight--;
+	if (ack->refused)
+		rc = sqlite3_prepare_v2(hub->db,
+			"UPDATE bulletin_delivery SET refused = ?3 WHERE"
+			" bulletin = ?1 AND community = ?2 AND delivered_ms IS"
+			" NULL", -1, &st, NULL);
+	else
+		rc = sqlite3_prepare_v2(hub->db,
+			"UPDATE bulletin_delivery SET delivered_ms = ?3,"
+			" refused = NULL WHERE bulletin = ?1 AND community = ?2"
+			" AND delivered_ms IS NULL", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, ack->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, c->id, -1, SQLITE_STATIC);
+		if (ack->refused)
+			sqlite3_bind_text(st, 3, ack->reason ? ack->reason : "",
+					  -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_int64(st, 3, bulletin_now_ms());
+		rc = sqlite3_step(st);
+	}
+	if (rc != SQLITE_DONE)
+		log_error("bulletins: recording %s's ack of %s: %s", c->id,
+			  ack->id, sqlite3_errmsg(hub->db));
+	sqlite3_finalize(st);
+	if (ack->refused)
+		log_warn("bulletins: %s refused %s: %s", c->id, ack->id,
+			 ack->reason);
+	else
+		log_info("bulletins: %s delivered to %s", ack->id, c->id);
+	pump(hub, c);
+	return ERR_OK;
+}
+
+/* ---- the operator API ---------------------------------------------------- */
+
+#define BULLETINS "/api/v1/bulletins"
+
+/* delivery: add targets, delivered count and (when rows) the per-community
+ * delivery of bulletin id to obj. ERR_OK or ERR_IO. */
+static int delivery(struct hub *hub, json_t *obj, const char *id,
+		    int64_t received_ms, int rows)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *list = json_array(), *pending = json_array();
+	char t[CLOCK_RFC3339_LEN];
+	int targets = 0, delivered = 0, rc;
+
+	if (sqlite3_prepare_v2(hub->db,
+		"SELECT community, delivered_ms, refused FROM bulletin_delivery"
+		" WHERE bulletin = ? ORDER BY community", -1, &st, NULL)
+	    != SQLITE_OK)
+		goto err;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *community = (const char *)sqlite3_column_text(st, 0);
+		int done = sqlite3_column_type(st, 1) != SQLITE_NULL;
+		int64_t ms = sqlite3_column_int64(st, 1);
+		const char *refused = (const char *)sqlite3_column_text(st, 2);
+
+		targets++;
+		delivered += done;
+		if (!done)
+			json_array_append_new(pending, json_string(community));
+		if (!rows)
+			continue;
+		json_array_append_new(list, json_pack(
+			"{s:s, s:o, s:o, s:o}", "community", community,
+			"delivered", done ? json_string(clock_rfc3339(ms / 1000,
+					t, sizeof(t))) : json_null(),
+			"delivery_ms", done ? json_integer(ms - received_ms)
+					    : json_null(),
+			"refused", refused ? json_string(refused) : json_null()));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		goto err;
+	json_object_set_new(obj, "targets", json_integer(targets));
+	json_object_set_new(obj, "delivered", json_integer(delivered));
+	json_object_set_new(obj, "pending", pending);
+	if (rows)
+		json_object_set_new(obj, "delivery", list);
+	else
+		json_decref(list);
+	return ERR_OK;
+err:
+	log_error("bulletins: reading delivery of %s: %s", id,
+		  sqlite3_errmsg(hub->db));
+	json_decref(list);
+	json_decref(pending);
+	return ERR_IO;
+}
+
+/* detail_json: a stored bulletin with who posted it and its delivery
+ * (new reference), or NULL. */
+static json_t *detail_json(struct hub *hub, const struct bulletin_row *row,
+			   int rows)
+{
+	json_t *obj = bulletin_json(row->c, row->status);
+	char t[CLOCK_RFC3339_LEN];
+
+	if (!obj)
+		return NULL;
+	json_object_set_new(obj, "posted_by", json_string(row->posted_by));
+	json_object_set_new(obj, "posted", json_string(
+		clock_rfc3339(row->received_ms / 1000, t, sizeof(t))));
+	if (delivery(hub, obj, row->c->id, row->received_ms, rows) != ERR_OK) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+static void reply_detail(struct hub *hub, struct lws *wsi, struct hub_http *h,
+			 int status, const char *id)
+{
+	struct bulletin_row row;
+	int rc = bulletin_store_get(hub->db, id, hub_now(), &row);
+	json_t *obj;
+
+	if (rc != ERR_OK) {
+		http_reply_error(wsi, &h->ex, rc == ERR_NOTFOUND ? 404 : 500,
+				 rc == ERR_NOTFOUND ? "not_found" : "internal",
+				 "no bulletin %s", id);
+		return;
+	}
+	obj = detail_json(hub, &row, 1);
+	bulletin_row_free(&row);
+	if (!obj)
+		http_reply_error(wsi, &h->ex, 500, "internal",
+				 "cannot read the delivery of %s", id);
+	else
+		http_reply_json(wsi, &h->ex, status, obj);
+}
+
+/* list: GET /api/v1/bulletins for operators: the public list with each
+ * bulletin's targets, delivered count and pending communities. */
+static void list(struct hub *hub, struct lws *wsi, struct hub_http *h)
+{
+	json_t *out = NULL, *item;
+	size_t i;
+
+	if (bulletin_store_list(hub->db, hub_now(), 0, &out) != ERR_OK) {
+		http_reply_error(wsi, &h->ex, 500, "internal",
+				 "cannot list the bulletins");
+		return;
+	}
+	json_array_foreach(json_object_get(out, "items"), i, item)
+		delivery(hub, item, json_string_value(json_object_get(item, "id")),
+			 0, 0);
+	http_reply_json(wsi, &h->ex, 200, out);
+}
+
+/* One POST's state while its delivery rows are written. */
+struct targeting {
+	struct hub *hub;
+	const char *id;
+	int failed;
+	unsigned n;
+};
+
+static void target_one(struct targeting *t, const char *community)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (t->failed)
+		return;
+	if (sqlite3_prepare_v2(t->hub->db,
+		"INSERT OR IGNORE INTO bulletin_delivery (bulletin, community)"
+		" VALUES (?, ?)", -1, &st, NULL) != SQLITE_OK) {
+		t->failed = 1;
+		return;
+	}
+	sqlite3_bind_text(st, 1, t->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, community, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		t->failed = 1;
+	sqlite3_finalize(st);
+	t->n++;
+}
+
+static void target_registered(struct community *c, void *arg)
+{
+	target_one(arg, c->id);
+}
+
+static void pump_one(struct community *c, void *arg)
+{
+	pump(arg, c);
+}
+
+/* decode_field: base64 field name of body into a new buffer; on failure
+ * stores a 422 naming it and returns ERR_INVALID. */
+static int decode_field(struct lws *wsi, struct hub_http *h, json_t *body,
+			const char *name, uint8_t **out, size_t *len)
+{
+	const char *v = json_string_value(json_object_get(body, name));
+
+	if (!v || !*v) {
+		http_reply_error(wsi, &h->ex, 422, "invalid",
+				 "%s: missing (base64)", name);
+		return ERR_INVALID;
+	}
+	if (bulletin_b64_decode(v, out, len) != ERR_OK) {
+		http_reply_error(wsi, &h->ex, 422, "invalid",
+				 "%s: not standard base64", name);
+		return ERR_INVALID;
+	}
+	return ERR_OK;
+}
+
+/* check_links: every area community is registered and every reference is
+ * held here; else a 422 naming the field. */
+static int check_links(struct hub *hub, struct lws *wsi, struct hub_http *h,
+		       const BulletinContent *c)
+{
+	struct bulletin_row row;
+	size_t i;
+
+	for (i = 0; i < c->n_area; i++)
+		if (!registry_find(hub, c->area[i])) {
+			http_reply_error(wsi, &h->ex, 422, "invalid",
+					 "area[%zu]: community %s is not "
+					 "registered", i, c->area[i]);
+			return ERR_INVALID;
+		}
+	for (i = 0; i < c->n_references; i++) {
+		if (bulletin_store_get(hub->db, c->references[i], hub_now(),
+				       &row) != ERR_OK) {
+			http_reply_error(wsi, &h->ex, 422, "invalid",
+					 "references[%zu]: no bulletin %s "
+					 "here", i, c->references[i]);
+			return ERR_INVALID;
+		}
+		bulletin_row_free(&row);
+	}
+	return ERR_OK;
+}
+
+static void post(struct hub *hub, struct lws *wsi, struct hub_http *h)
+{
+	json_t *body = http_parse_json(wsi, &h->ex);
+	uint8_t *content = NULL, *sig = NULL;
+	size_t content_len = 0, sig_len = 0, i;
+	BulletinContent *c = NULL;
+	enum bulletin_put outcome = BULLETIN_STORED;
+	struct targeting t = { hub, NULL, 0, 0 };
+	char why[300];
+	int rc;
+
+	if (!body)
+		return;
+	if (decode_field(wsi, h, body, "signed_content", &content,
+			 &content_len) != ERR_OK ||
+	    decode_field(wsi, h, body, "signature", &sig, &sig_len) != ERR_OK)
+		goto out;
+	if (!hub->bulletins->keys->n) {
+		http_reply_error(wsi, &h->ex, 422, "bad_signature",
+				 "signature: the hub pins no signing key "
+				 "([bulletins] keys)");
+		goto out;
+	}
+	rc = bulletin_open(hub->bulletins->keys, content, content_len, sig,
+			   sig_len, &c, why, sizeof(why));
+	if (rc != ERR_OK) {
+		log_warn("bulletins: refused a bulletin from operator %s: %s",
+			 h->peer.name, why);
+		http_reply_error(wsi, &h->ex, rc == ERR_TOOBIG ? 413 : 422,
+				 rc == ERR_DENIED ? "bad_signature"
+				 : rc == ERR_TOOBIG ? "too_large" : "invalid",
+				 "%s", why);
+		goto out;
+	}
+	if (check_links(hub, wsi, h, c) != ERR_OK)
+		goto out;
+	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
+		goto fail;
+	if (bulletin_store_put(hub->db, content, content_len, sig, sig_len, c,
+			       h->peer.name, bulletin_now_ms(), &outcome)) {
+		store_exec(hub->db, "ROLLBACK");
+		goto fail;
+	}
+	if (outcome == BULLETIN_STORED) {
+		t.id = c->id;
+		if (c->n_area)
+			for (i = 0; i < c->n_area; i++)
+				target_one(&t, c->area[i]);
+		else
+			registry_each(hub, target_registered, &t);
+		if (t.failed) {
+			store_exec(hub->db, "ROLLBACK");
+			goto fail;
+		}
+	}
+	if (store_exec(hub->db, "COMMIT") != ERR_OK) {
+		store_exec(hub->db, "ROLLBACK");
+		goto fail;
+	}
+	if (outcome == BULLETIN_CONFLICT) {
+		http_reply_error(wsi, &h->ex, 409, "exists", "id: bulletin %s "
+				 "is stored with other content", c->id);
+		goto out;
+	}
+	if (outcome == BULLETIN_STORED) {
+		log_info("bulletins: %s (%s, %s) posted by operator %s for %u "
+			 "communities", c->id, c->type, c->severity,
+			 h->peer.name, t.n);
+		if (c->n_area) {
+			for (i = 0; i < c->n_area; i++) {
+				struct community *tc =
+					registry_find(hub, c->area[i]);
+
+				if (tc)
+					pump(hub, tc);
+			}
+		} else {
+			registry_each(hub, pump_one, hub);
+		}
+	}
+	reply_detail(hub, wsi, h, outcome == BULLETIN_STORED ? 201 : 200,
+		     c->id);
+	goto out;
+fail:
+	http_reply_error(wsi, &h->ex, 500, "store",
+			 "could not store the bulletin");
+out:
+	bulletin_content_free(&c);
+	free(content);
+	free(sig);
+	json_decref(body);
+}
+
+int hub_bulletin_route(struct hub *hub, struct lws *wsi, struct hub_http *h)
+{
+	const char *path = h->ex.path, *id;
+	enum http_method m = h->ex.method;
+
+	if (strcmp(path, BULLETINS) == 0) {
+		if (m == HTTP_GET)
+			list(hub, wsi, h);
+		else if (m == HTTP_POST)
+			post(hub, wsi, h);
+		else
+			http_reply_error(wsi, &h->ex, 405, "method",
+					 "use GET or POST on %s", path);
+		return 1;
+	}
+	if (strncmp(path, BULLETINS "/", sizeof(BULLETINS)) != 0)
+		return bulletin_http_route(hub->db, wsi, &h->ex,
+					   "District bulletins");
+	id = path + sizeof(BULLETINS);
+	if (m == HTTP_GET && text_record_id_valid(id) &&
+	    !(strlen(id) > 4 && strcmp(id + strlen(id) - 4, ".cap") == 0)) {
+		reply_detail(hub, wsi, h, 200, id);
+		return 1;
+	}
+	/* the CAP document, 404s and 405s as on the public port */
+	return bulletin_http_route(hub->db, wsi, &h->ex, "District bulletins");
+}

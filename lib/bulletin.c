@@ -1,0 +1,823 @@
+/* bulletin.c: signed crisis bulletins, shared by hub, node and alliancectl
+ * (see bulletin.h).
+ *
+ * Trust: nothing of a bulletin is used before bulletin_open has checked
+ * the size, decoded the signed bytes canonically, applied the content
+ * rules and verified the Ed25519 signature under the pinned key the
+ * content names. Parts, in order: the word lists and CAP mapping; keys;
+ * signing and verifying; content rules; base64; a growable text buffer
+ * with XML escaping; CAP 1.2; Atom. */
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bulletin.h"
+#include "clock.h"
+#include "err.h"
+#include "limits.h"
+#include "text.h"
+
+/* Bulletins sent before this (2000-01-01) are someone's clock gone wrong. */
+#define BULLETIN_SENT_MIN 946684800
+
+/* ---- word lists and the CAP mapping ------------------------------------ */
+
+/* Each list maps our word to CAP's; the first column is what is signed. */
+struct word {
+	const char *ours;
+	const char *cap;
+};
+
+static const struct word types[] = {
+	{ "alert", "Alert" }, { "update", "Update" }, { "cancel", "Cancel" },
+	{ NULL, NULL }
+};
+static const struct word severities[] = {
+	{ "extreme", "Extreme" }, { "severe", "Severe" },
+	{ "moderate", "Moderate" }, { "minor", "Minor" }, { NULL, NULL }
+};
+static const struct word urgencies[] = {
+	{ "immediate", "Immediate" }, { "expected", "Expected" },
+	{ "future", "Future" }, { NULL, NULL }
+};
+static const struct word certainties[] = {
+	{ "observed", "Observed" }, { "likely", "Likely" },
+	{ "possible", "Possible" }, { NULL, NULL }
+};
+/* The catalog's categories (DESIGN.md "Data") and a few of a crisis's own,
+ * each with the CAP 1.2 category it is filed under. */
+static const struct word categories[] = {
+	{ "public-safety", "Safety" },
+	{ "health-maternity", "Health" },
+	{ "elderly-care", "Health" },
+	{ "disability", "Health" },
+	{ "environment", "Env" },
+	{ "housing", "Infra" },
+	{ "family-children", "Other" },
+	{ "employment", "Other" },
+	{ "legal-civil", "Other" },
+	{ "education-culture", "Other" },
+	{ "neighbourhood-life", "Other" },
+	{ "other", "Other" },
+	{ "weather", "Met" },
+	{ "geological", "Geo" },
+	{ "fire", "Fire" },
+	{ "rescue", "Rescue" },
+	{ "security", "Security" },
+	{ "transport", "Transport" },
+	{ "infrastructure", "Infra" },
+	{ "cbrne", "CBRNE" },
+	{ NULL, NULL }
+};
+
+static const struct word *word_list(const char *field)
+{
+	if (strcmp(field, "type") == 0)
+		return types;
+	if (strcmp(field, "severity") == 0)
+		return severities;
+	if (strcmp(field, "urgency") == 0)
+		return urgencies;
+	if (strcmp(field, "certainty") == 0)
+		return certainties;
+	if (strcmp(field, "category") == 0)
+		return categories;
+	return NULL;
+}
+
+/* word_cap: CAP's word for ours in list, or fallback. */
+static const char *word_cap(const struct word *list, const char *ours,
+			    const char *fallback)
+{
+	for (; list->ours; list++)
+		if (ours && strcmp(list->ours, ours) == 0)
+			return list->cap;
+	return fallback;
+}
+
+int bulletin_valid_word(const char *field, const char *value)
+{
+	const struct word *list = word_list(field);
+
+	return list && value && word_cap(list, value, NULL) != NULL;
+}
+
+const char *bulletin_cap_category(const char *category)
+{
+	return word_cap(categories, category, "Other");
+}
+
+/* ---- keys ----------------------------------------------------------------- */
+
+int bulletin_key_id(EVP_PKEY *pkey, char *out)
+{
+	unsigned char raw[32], md[SHA256_DIGEST_LENGTH];
+	size_t len = sizeof(raw);
+	int i;
+
+	if (!pkey || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_ED25519 ||
+	    EVP_PKEY_get_raw_public_key(pkey, raw, &len) != 1 || len != 32)
+		return ERR_INVALID;
+	SHA256(raw, len, md);
+	for (i = 0; i < BULLETIN_KEY_ID_LEN / 2; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	out[BULLETIN_KEY_ID_LEN] = '\0';
+	return ERR_OK;
+}
+
+/* load_one: one PEM public key file into k. */
+static int load_one(const char *path, struct bulletin_key *k, char *err,
+		    size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %m", path);
+		return ERR_IO;
+	}
+	k->pkey = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	fclose(f);
+	ERR_clear_error();
+	if (!k->pkey) {
+		snprintf(err, errlen, "%s: not a PEM public key", path);
+		return ERR_INVALID;
+	}
+	if (bulletin_key_id(k->pkey, k->id) != ERR_OK) {
+		snprintf(err, errlen, "%s: not an Ed25519 public key", path);
+		return ERR_INVALID;
+	}
+	return ERR_OK;
+}
+
+int bulletin_keys_load(const char *list, const char *base_dir,
+		       struct bulletin_keys **out, char *err, size_t errlen)
+{
+	struct bulletin_keys *ks;
+	char *copy = NULL, *cursor, *item;
+	int rc = ERR_NOMEM;
+
+	*out = NULL;
+	ks = calloc(1, sizeof(*ks));
+	if (!ks)
+		goto err;
+	if (!list) {
+		*out = ks;
+		return ERR_OK;
+	}
+	ks->keys = calloc(LIMIT_BULLETIN_KEYS, sizeof(*ks->keys));
+	copy = strdup(list);
+	if (!ks->keys || !copy)
+		goto err;
+	cursor = copy;
+	while ((item = strsep(&cursor, ",")) != NULL) {
+		char path[4096];
+		size_t i;
+
+		while (*item == ' ' || *item == '\t')
+			item++;
+		for (i = strlen(item); i && (item[i - 1] == ' ' ||
+					     item[i - 1] == '\t'); i--)
+			item[i - 1] = '\0';
+		if (!*item)
+			continue;
+		if (ks->n == LIMIT_BULLETIN_KEYS) {
+			snprintf(err, errlen, "more than %d keys",
+				 LIMIT_BULLETIN_KEYS);
+			rc = ERR_INVALID;
+			goto err;
+		}
+		if (item[0] == '/' || !base_dir)
+			snprintf(path, sizeof(path), "%s", item);
+		else
+			snprintf(path, sizeof(path), "%s/%s", base_dir, item);
+		rc = load_one(path, &ks->keys[ks->n], err, errlen);
+		if (rc != ERR_OK)
+			goto err;
+		if (bulletin_keys_find(ks, ks->keys[ks->n].id)) {
+			snprintf(err, errlen, "%s: key %s is listed twice", path,
+				 ks->keys[ks->n].id);
+			EVP_PKEY_free(ks->keys[ks->n].pkey);
+			ks->keys[ks->n].pkey = NULL;
+			rc = ERR_INVALID;
+			goto err;
+		}
+		ks->n++;
+	}
+	free(copy);
+	*out = ks;
+	return ERR_OK;
+err:
+	if (rc == ERR_NOMEM)
+		snprintf(err, errlen, "out of memory loading keys");
+	free(copy);
+	bulletin_keys_free(&ks);
+	return rc;
+}
+
+void bulletin_keys_free(struct bulletin_keys **keys)
+{
+	size_t i;
+
+	if (!*keys)
+		return;
+	for (i = 0; i < (*keys)->n; i++)
+		EVP_PKEY_free((*keys)->keys[i].pkey);
+	free((*keys)->keys);
+	free(*keys);
+	*keys = NULL;
+}
+
+const struct bulletin_key *bulletin_keys_find(const struct bulletin_keys *keys,
+					      const char *key_id)
+{
+	size_t i;
+
+	if (!keys || !key_id)
+		return NULL;
+	for (i = 0; i < keys->n; i++)
+		if (strcmp(keys->keys[i].id, key_id) == 0)
+			return &keys->keys[i];
+	return NULL;
+}
+
+/* ---- signing and verifying ---------------------------------------------- */
+
+int bulletin_sign(EVP_PKEY *key, const uint8_t *buf, size_t len,
+		  uint8_t sig[BULLETIN_SIG_LEN])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	size_t siglen = BULLETIN_SIG_LEN;
+	int ok;
+
+	/* Ed25519 hashes internally: no digest is given */
+	ok = md && EVP_DigestSignInit(md, NULL, NULL, NULL, key) == 1 &&
+	     EVP_DigestSign(md, sig, &siglen, buf, len) == 1 &&
+	     siglen == BULLETIN_SIG_LEN;
+	EVP_MD_CTX_free(md);
+	ERR_clear_error();
+	return ok ? ERR_OK : ERR_FAIL;
+}
+
+/* verify: whether sig is key's Ed25519 signature of buf. */
+static int verify(EVP_PKEY *key, const uint8_t *buf, size_t len,
+		  const uint8_t *sig, size_t siglen)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int ok;
+
+	ok = md && EVP_DigestVerifyInit(md, NULL, NULL, NULL, key) == 1 &&
+	     EVP_DigestVerify(md, sig, siglen, buf, len) == 1;
+	EVP_MD_CTX_free(md);
+	ERR_clear_error();
+	return ok;
+}
+
+int bulletin_decode(const uint8_t *content, size_t len, BulletinContent **out)
+{
+	BulletinContent *c;
+
+	*out = NULL;
+	if (len > LIMIT_BULLETIN_BYTES)
+		return ERR_TOOBIG;
+	c = alliance__v1__bulletin_content__unpack(NULL, len, content);
+	if (!c)
+		return ERR_INVALID;
+	/* protobuf-c cuts a string at a NUL and keeps the last of repeated
+	 * scalars: only bytes that re-encode to their own length are taken */
+	if (alliance__v1__bulletin_content__get_packed_size(c) != len) {
+		alliance__v1__bulletin_content__free_unpacked(c, NULL);
+		return ERR_INVALID;
+	}
+	*out = c;
+	return ERR_OK;
+}
+
+void bulletin_content_free(BulletinContent **c)
+{
+	if (*c)
+		alliance__v1__bulletin_content__free_unpacked(*c, NULL);
+	*c = NULL;
+}
+
+int bulletin_open(const struct bulletin_keys *keys, const uint8_t *content,
+		  size_t content_len, const uint8_t *sig, size_t sig_len,
+		  BulletinContent **out, char *why, size_t whylen)
+{
+	const struct bulletin_key *k;
+	BulletinContent *c = NULL;
+	int rc;
+
+	*out = NULL;
+	if (content_len > LIMIT_BULLETIN_BYTES) {
+		snprintf(why, whylen, "signed_content: over %u bytes",
+			 LIMIT_BULLETIN_BYTES);
+		return ERR_TOOBIG;
+	}
+	if (sig_len != BULLETIN_SIG_LEN) {
+		snprintf(why, whylen, "signature: %zu bytes, an Ed25519 "
+			 "signature has %d", sig_len, BULLETIN_SIG_LEN);
+		return ERR_INVALID;
+	}
+	rc = bulletin_decode(content, content_len, &c);
+	if (rc != ERR_OK) {
+		snprintf(why, whylen, "signed_content: not a canonical "
+			 "BulletinContent (malformed, or a string holding NUL)");
+		return ERR_INVALID;
+	}
+	rc = bulletin_check(c, why, whylen);
+	if (rc != ERR_OK)
+		goto fail;
+	k = bulletin_keys_find(keys, c->key_id);
+	if (!k) {
+		snprintf(why, whylen, "signature: key %s is not pinned here",
+			 c->key_id);
+		rc = ERR_DENIED;
+		goto fail;
+	}
+	if (!verify(k->pkey, content, content_len, sig, sig_len)) {
+		snprintf(why, whylen, "signature: does not verify under key %s",
+			 k->id);
+		rc = ERR_DENIED;
+		goto fail;
+	}
+	*out = c;
+	return ERR_OK;
+fail:
+	bulletin_content_free(&c);
+	return rc;
+}
+
+/* ---- content rules ------------------------------------------------------- */
+
+static int fail(char *why, size_t whylen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return ERR_INVALID;
+}
+
+/* text_ok: s is valid UTF-8 of at most max bytes with no control
+ * character, except tab and line breaks when multiline. */
+static const char *text_ok(const char *s, size_t max, int multiline)
+{
+	size_t len = s ? strlen(s) : 0, i;
+
+	if (len > max)
+		return "too long";
+	if (!text_utf8_valid(s, len))
+		return "not valid UTF-8";
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == 0x7f || (ch < 0x20 && !(multiline && (ch == '\n' ||
+			ch == '\r' || ch == '\t'))))
+			return "holds a control character";
+		/* U+FFFE and U+FFFF are not characters XML may carry */
+		if (ch == 0xef && i + 2 < len &&
+		    (unsigned char)s[i + 1] == 0xbf &&
+		    ((unsigned char)s[i + 2] & 0xfe) == 0xbe)
+			return "holds a non-character (U+FFFE/U+FFFF)";
+	}
+	return NULL;
+}
+
+static int key_id_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return i == BULLETIN_KEY_ID_LEN;
+}
+
+int bulletin_check(const BulletinContent *c, char *why, size_t whylen)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		size_t max;
+		int multiline;
+		int required;
+	} texts[] = {
+#define T(f, max, ml, req) { #f, offsetof(BulletinContent, f), max, ml, req }
+		T(sender, LIMIT_NAME, 0, 1),
+		T(headline, LIMIT_BULLETIN_HEADLINE, 0, 1),
+		T(description, LIMIT_BULLETIN_TEXT, 1, 1),
+		T(cause, LIMIT_BULLETIN_TEXT, 1, 0),
+		T(response, LIMIT_BULLETIN_TEXT, 1, 0),
+		T(instructions, LIMIT_BULLETIN_TEXT, 1, 0),
+#undef T
+	};
+	int is_alert;
+	size_t i, j;
+
+	if (!text_record_id_valid(c->id))
+		return fail(why, whylen, "id: 1 to %d of [A-Za-z0-9._-]",
+			    LIMIT_RECORD_ID);
+	if (!key_id_valid(c->key_id))
+		return fail(why, whylen, "key_id: must be %d lower-case hex",
+			    BULLETIN_KEY_ID_LEN);
+	if (!bulletin_valid_word("type", c->type))
+		return fail(why, whylen, "type: must be alert, update or cancel");
+	if (!bulletin_valid_word("severity", c->severity))
+		return fail(why, whylen, "severity: must be extreme, severe, "
+			    "moderate or minor");
+	if (!bulletin_valid_word("urgency", c->urgency))
+		return fail(why, whylen, "urgency: must be immediate, expected "
+			    "or future");
+	if (!bulletin_valid_word("certainty", c->certainty))
+		return fail(why, whylen, "certainty: must be observed, likely "
+			    "or possible");
+	if (!bulletin_valid_word("category", c->category))
+		return fail(why, whylen, "category: not a known category");
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		const char *s = *(char *const *)((const char *)c + texts[i].off);
+		const char *bad = text_ok(s, texts[i].max, texts[i].multiline);
+
+		if (bad)
+			return fail(why, whylen, "%s: %s (at most %zu bytes of "
+				    "text)", texts[i].name, bad, texts[i].max);
+		if (texts[i].required && (!s || !*s))
+			return fail(why, whylen, "%s: missing", texts[i].name);
+	}
+	is_alert = strcmp(c->type, "alert") == 0;
+	if (is_alert && c->n_references)
+		return fail(why, whylen, "references: an alert references "
+			    "nothing; use update or cancel");
+	if (!is_alert && c->n_references == 0)
+		return fail(why, whylen, "references: an %s names the "
+			    "bulletin it replaces", c->type);
+	if (c->n_references > LIMIT_BULLETIN_REFS)
+		return fail(why, whylen, "references: more than %d",
+			    LIMIT_BULLETIN_REFS);
+	for (i = 0; i < c->n_references; i++) {
+		if (!text_record_id_valid(c->references[i]))
+			return fail(why, whylen, "references[%zu]: not a "
+				    "bulletin id", i);
+		if (strcmp(c->references[i], c->id) == 0)
+			return fail(why, whylen, "references[%zu]: a bulletin "
+				    "cannot reference itself", i);
+	}
+	if (c->n_area > LIMIT_BULLETIN_AREA)
+		return fail(why, whylen, "area: more than %d communities",
+			    LIMIT_BULLETIN_AREA);
+	for (i = 0; i < c->n_area; i++) {
+		if (!text_community_valid(c->area[i]))
+			return fail(why, whylen, "area[%zu]: not a community "
+				    "id", i);
+		for (j = 0; j < i; j++)
+			if (strcmp(c->area[i], c->area[j]) == 0)
+				return fail(why, whylen, "area[%zu]: %s is "
+					    "listed twice", i, c->area[i]);
+	}
+	if (c->sent < BULLETIN_SENT_MIN)
+		return fail(why, whylen, "sent: before the year 2000");
+	if (c->expires <= c->sent)
+		return fail(why, whylen, "expires: not after sent");
+	if (c->expires - c->sent > LIMIT_BULLETIN_LIFETIME_S)
+		return fail(why, whylen, "expires: more than %d days after "
+			    "sent", LIMIT_BULLETIN_LIFETIME_S / 86400);
+	return ERR_OK;
+}
+
+int bulletin_targets(const BulletinContent *c, const char *community)
+{
+	size_t i;
+
+	if (c->n_area == 0)
+		return 1;
+	for (i = 0; i < c->n_area; i++)
+		if (strcmp(c->area[i], community) == 0)
+			return 1;
+	return 0;
+}
+
+/* ---- base64 ---------------------------------------------------------------- */
+
+char *bulletin_b64_encode(const uint8_t *buf, size_t len)
+{
+	char *out = malloc(4 * ((len + 2) / 3) + 1);
+
+	if (!out)
+		return NULL;
+	EVP_EncodeBlock((unsigned char *)out, buf, (int)len);
+	return out;
+}
+
+static int b64_value(char ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+')
+		return 62;
+	if (ch == '/')
+		return 63;
+	return -1;
+}
+
+int bulletin_b64_decode(const char *s, uint8_t **out, size_t *len)
+{
+	size_t n = strlen(s), i, o = 0;
+	uint8_t *buf;
+
+	*out = NULL;
+	*len = 0;
+	if (n % 4)
+		return ERR_INVALID;
+	buf = malloc(n / 4 * 3 + 1);
+	if (!buf)
+		return ERR_NOMEM;
+	for (i = 0; i < n; i += 4) {
+		int v[4], k, pad = 0;
+
+		for (k = 0; k < 4; k++) {
+			if (s[i + k] == '=' && i + 4 == n && k >= 2) {
+				pad++;
+				v[k] = 0;
+				continue;
+			}
+			v[k] = pad ? -1 : b64_value(s[i + k]);
+			if (v[k] < 0)
+				goto bad;
+		}
+		buf[o++] = (uint8_t)(v[0] << 2 | v[1] >> 4);
+		if (pad < 2)
+			buf[o++] = (uint8_t)((v[1] & 15) << 4 | v[2] >> 2);
+		if (pad < 1)
+			buf[o++] = (uint8_t)((v[2] & 3) << 6 | v[3]);
+	}
+	*out = buf;
+	*len = o;
+	return ERR_OK;
+bad:
+	free(buf);
+	return ERR_INVALID;
+}
+
+/* ---- a growable text buffer ------------------------------------------- */
+
+struct sbuf {
+	char *data;                 /* NUL-terminated (owned) */
+	size_t len;
+	size_t cap;
+	int failed;                 /* an allocation failed: drop the result */
+};
+
+static void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 2048;
+		char *grown;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		grown = realloc(b->data, cap);
+		if (!grown) {
+			b->failed = 1;
+			return;
+		}
+		b->data = grown;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+	sb_put(b, s, strlen(s));
+}
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		b->failed = 1;
+		return;
+	}
+	sb_put(b, tmp, (size_t)n);
+}
+
+/* sb_xml: s escaped as XML character data or attribute value: the five
+ * markup characters as entities; control characters XML cannot carry
+ * (validation refuses them; this is the last line) dropped. */
+static void sb_xml(struct sbuf *b, const char *s)
+{
+	const char *run = s;
+
+	for (; s && *s; s++) {
+		const char *ent = NULL;
+		unsigned char ch = (unsigned char)*s;
+
+		switch (ch) {
+		case '<': ent = "&lt;"; break;
+		case '>': ent = "&gt;"; break;
+		case '&': ent = "&amp;"; break;
+		case '"': ent = "&quot;"; break;
+		case '\'': ent = "&apos;"; break;
+		default:
+			if ((ch < 0x20 && ch != '\n' && ch != '\r' &&
+			     ch != '\t') || ch == 0x7f)
+				ent = "";
+		}
+		if (!ent)
+			continue;
+		sb_put(b, run, (size_t)(s - run));
+		sb_str(b, ent);
+		run = s + 1;
+	}
+	if (s)
+		sb_put(b, run, (size_t)(s - run));
+}
+
+/* sb_element: <name>escaped text</name> on its own indented line. */
+static void sb_element(struct sbuf *b, const char *indent, const char *name,
+		       const char *text)
+{
+	sb_printf(b, "%s<%s>", indent, name);
+	sb_xml(b, text);
+	sb_printf(b, "</%s>\n", name);
+}
+
+static int sb_finish(struct sbuf *b, char **out, size_t *len)
+{
+	if (b->failed || !b->data) {
+		free(b->data);
+		*out = NULL;
+		*len = 0;
+		return ERR_NOMEM;
+	}
+	*out = b->data;
+	*len = b->len;
+	return ERR_OK;
+}
+
+char *bulletin_time_cap(int64_t t, char *buf, size_t buflen)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) ||
+	    !strftime(buf, buflen, "%Y-%m-%dT%H:%M:%S+00:00", &tm))
+		snprintf(buf, buflen, "1970-01-01T00:00:00+00:00");
+	return buf;
+}
+
+/* ---- CAP 1.2 ----------------------------------------------------------- */
+
+/* The long text of <description>: what happened, why, what is done. */
+static void cap_description(struct sbuf *b, const BulletinContent *c)
+{
+	sb_str(b, "    <description>");
+	sb_xml(b, c->description);
+	if (c->cause && *c->cause) {
+		sb_str(b, "\n\nCause: ");
+		sb_xml(b, c->cause);
+	}
+	if (c->response && *c->response) {
+		sb_str(b, "\n\nAuthority response: ");
+		sb_xml(b, c->response);
+	}
+	sb_str(b, "</description>\n");
+}
+
+int bulletin_cap_xml(const BulletinContent *c,
+		     const struct bulletin_cap_ref *refs, char **out,
+		     size_t *len)
+{
+	struct sbuf b = { 0 };
+	char t[40];
+	size_t i;
+
+	sb_str(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	       "<alert xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\">\n");
+	sb_element(&b, "  ", "identifier", c->id);
+	sb_element(&b, "  ", "sender", c->sender);
+	sb_element(&b, "  ", "sent", bulletin_time_cap(c->sent, t, sizeof(t)));
+	sb_element(&b, "  ", "status", "Actual");
+	sb_element(&b, "  ", "msgType", word_cap(types, c->type, "Alert"));
+	sb_element(&b, "  ", "scope", "Public");
+	if (c->n_references) {
+		sb_str(&b, "  <references>");
+		for (i = 0; i < c->n_references; i++) {
+			const struct bulletin_cap_ref *r = refs ? &refs[i] : NULL;
+			int known = r && r->sender;
+
+			if (i)
+				sb_str(&b, " ");
+			sb_xml(&b, known ? r->sender : c->sender);
+			sb_str(&b, ",");
+			sb_xml(&b, c->references[i]);
+			sb_str(&b, ",");
+			sb_str(&b, bulletin_time_cap(known ? r->sent : c->sent,
+						     t, sizeof(t)));
+		}
+		sb_str(&b, "</references>\n");
+	}
+	sb_str(&b, "  <info>\n");
+	sb_element(&b, "    ", "category", bulletin_cap_category(c->category));
+	sb_element(&b, "    ", "event", c->headline);
+	sb_element(&b, "    ", "urgency", word_cap(urgencies, c->urgency,
+						   "Unknown"));
+	sb_element(&b, "    ", "severity", word_cap(severities, c->severity,
+						    "Unknown"));
+	sb_element(&b, "    ", "certainty", word_cap(certainties, c->certainty,
+						     "Unknown"));
+	sb_element(&b, "    ", "expires",
+		   bulletin_time_cap(c->expires, t, sizeof(t)));
+	sb_element(&b, "    ", "senderName", c->sender);
+	sb_element(&b, "    ", "headline", c->headline);
+	cap_description(&b, c);
+	sb_element(&b, "    ", "instruction", c->instructions);
+	sb_str(&b, "    <area>\n      <areaDesc>");
+	if (c->n_area == 0)
+		sb_str(&b, "All communities");
+	for (i = 0; i < c->n_area; i++) {
+		if (i)
+			sb_str(&b, ", ");
+		sb_xml(&b, c->area[i]);
+	}
+	sb_str(&b, "</areaDesc>\n    </area>\n  </info>\n</alert>\n");
+	return sb_finish(&b, out, len);
+}
+
+/* ---- Atom ------------------------------------------------------------- */
+
+int bulletin_atom(const char *title, const char *feed_id,
+		  const struct bulletin_atom_entry *entries, size_t n,
+		  int64_t now, char **out, size_t *len)
+{
+	struct sbuf b = { 0 };
+	char t[CLOCK_RFC3339_LEN];
+	int64_t updated = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (entries[i].c->sent > updated)
+			updated = entries[i].c->sent;
+	sb_str(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+	       "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
+	sb_str(&b, "  <id>urn:alliance:");
+	sb_xml(&b, feed_id);
+	sb_str(&b, "</id>\n");
+	sb_element(&b, "  ", "title", title);
+	sb_element(&b, "  ", "updated",
+		   clock_rfc3339(updated ? updated : now, t, sizeof(t)));
+	sb_str(&b, "  <author><name>District office</name></author>\n"
+	       "  <link rel=\"self\" href=\"/api/v1/bulletins.atom\"/>\n");
+	for (i = 0; i < n; i++) {
+		const BulletinContent *c = entries[i].c;
+
+		sb_str(&b, "  <entry>\n    <id>urn:alliance:bulletin:");
+		sb_xml(&b, c->id);
+		sb_str(&b, "</id>\n");
+		sb_element(&b, "    ", "title", c->headline);
+		sb_element(&b, "    ", "updated",
+			   clock_rfc3339(c->sent, t, sizeof(t)));
+		sb_element(&b, "    ", "published",
+			   clock_rfc3339(c->sent, t, sizeof(t)));
+		sb_str(&b, "    <author><name>");
+		sb_xml(&b, c->sender);
+		sb_str(&b, "</name></author>\n    <category term=\"");
+		sb_xml(&b, c->severity);
+		sb_str(&b, "\"/>\n    <category term=\"");
+		sb_xml(&b, entries[i].status);
+		sb_str(&b, "\"/>\n");
+		sb_element(&b, "    ", "summary", c->description);
+		sb_str(&b, "    <link rel=\"alternate\" "
+		       "type=\"application/cap+xml\" href=\"/api/v1/bulletins/");
+		sb_xml(&b, c->id);
+		sb_str(&b, ".cap\"/>\n  </entry>\n");
+	}
+	sb_str(&b, "</feed>\n");
+	return sb_finish(&b, out, len);
+}

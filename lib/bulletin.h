@@ -1,0 +1,160 @@
+/* bulletin.h: crisis bulletins as hub, node and alliancectl share them.
+ *
+ * A bulletin is a serialized BulletinContent signed with a district Ed25519
+ * key by the tool that issues it; the signed bytes travel verbatim. This
+ * module holds the pinned public keys (several, so a key can be rotated),
+ * key ids, signing and verifying, the content rules both daemons apply
+ * alike, base64 for the HTTP body, and the two renderings other tools read:
+ * CAP 1.2 XML and an Atom feed. The store of bulletins is bulletin_store.h.
+ *
+ * Sections: keys; signing and verifying; content rules; base64; CAP and
+ * Atom. */
+#ifndef ALLIANCE_BULLETIN_H
+#define ALLIANCE_BULLETIN_H
+
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alliance.pb-c.h"
+
+typedef Alliance__V1__BulletinContent BulletinContent;
+
+/* Hex characters of a key id: the first 16 of SHA-256(raw public key). */
+#define BULLETIN_KEY_ID_LEN 16
+/* An Ed25519 signature. */
+#define BULLETIN_SIG_LEN 64
+
+/* ---- keys ------------------------------------------------------------- */
+
+struct bulletin_key {
+	char id[BULLETIN_KEY_ID_LEN + 1];   /* key id, lower-case hex */
+	EVP_PKEY *pkey;                     /* Ed25519 public key (owned) */
+};
+
+/* The pinned set, loaded from "[bulletins] keys". */
+struct bulletin_keys {
+	struct bulletin_key *keys;          /* n of them (owned) */
+	size_t n;
+};
+
+/* bulletin_key_id: the key id of an Ed25519 key (public or private) into
+ * out (BULLETIN_KEY_ID_LEN + 1 bytes). ERR_OK or ERR_INVALID (not Ed25519). */
+int bulletin_key_id(EVP_PKEY *pkey, char *out);
+
+/* bulletin_keys_load: load the comma-separated PEM public key files of
+ * list (NULL or blank: no keys); a relative path is taken from base_dir.
+ * On success stores a new set in *out (free with bulletin_keys_free) and
+ * returns ERR_OK; otherwise ERR_INVALID or ERR_IO with a reason naming the
+ * file in err and *out NULL. Two files with the same key id are an error. */
+int bulletin_keys_load(const char *list, const char *base_dir,
+		       struct bulletin_keys **out, char *err, size_t errlen);
+
+/* bulletin_keys_free: free a set and set the pointer to NULL. */
+void bulletin_keys_free(struct bulletin_keys **keys);
+
+/* bulletin_keys_find: the pinned key with this id, or NULL. */
+const struct bulletin_key *bulletin_keys_find(const struct bulletin_keys *keys,
+					      const char *key_id);
+
+/* ---- signing and verifying --------------------------------------------- */
+
+/* bulletin_sign: Ed25519 signature of buf[0..len) with the private key
+ * into sig (BULLETIN_SIG_LEN bytes). ERR_OK or ERR_FAIL. */
+int bulletin_sign(EVP_PKEY *key, const uint8_t *buf, size_t len,
+		  uint8_t sig[BULLETIN_SIG_LEN]);
+
+/* bulletin_open: the whole check of a bulletin received from anywhere:
+ * the size limit, decoding the signed bytes (canonically: they must
+ * re-encode to the same length, which refuses a string cut at a NUL), the
+ * content rules (bulletin_check), then the signature under the pinned key
+ * content.key_id names. On success stores the content in *out (free with
+ * bulletin_content_free) and returns ERR_OK. Otherwise returns ERR_TOOBIG
+ * or ERR_INVALID (malformed or breaking a rule) or ERR_DENIED (no pinned
+ * key has that id, or the signature does not verify), with a reason in why
+ * naming the field, and *out NULL. */
+int bulletin_open(const struct bulletin_keys *keys, const uint8_t *content,
+		  size_t content_len, const uint8_t *sig, size_t sig_len,
+		  BulletinContent **out, char *why, size_t whylen);
+
+/* bulletin_decode: decode signed bytes without checking the signature
+ * (for rendering what the store already verified). ERR_OK with *out, or
+ * ERR_INVALID. */
+int bulletin_decode(const uint8_t *content, size_t len, BulletinContent **out);
+
+/* bulletin_content_free: free decoded content and set the pointer NULL. */
+void bulletin_content_free(BulletinContent **c);
+
+/* ---- content rules --------------------------------------------------- */
+
+/* bulletin_check: the rules of a bulletin's content, the same at hub and
+ * node and in alliancectl: id and references are record ids, key_id 16
+ * hex, type alert (no references) or update/cancel (1..LIMIT_BULLETIN_REFS
+ * references, not itself), severity/urgency/certainty/category from their
+ * lists, headline and description present, every text valid UTF-8 within
+ * its size and free of control characters (line breaks and tabs allowed
+ * in the long texts), area community ids without repeats, sent after 2000
+ * and expires after sent by at most LIMIT_BULLETIN_LIFETIME_S. ERR_OK, or
+ * ERR_INVALID with a reason naming the field in why. */
+int bulletin_check(const BulletinContent *c, char *why, size_t whylen);
+
+/* bulletin_targets: whether community is in the area (an empty area is
+ * every community). */
+int bulletin_targets(const BulletinContent *c, const char *community);
+
+/* bulletin_valid_word: whether value is one of the words allowed for
+ * field ("type", "severity", "urgency", "certainty", "category"). */
+int bulletin_valid_word(const char *field, const char *value);
+
+/* ---- base64 ------------------------------------------------------------ */
+
+/* bulletin_b64_encode: standard base64 (with padding) of buf into a new
+ * NUL-terminated string (caller frees), or NULL on no memory. */
+char *bulletin_b64_encode(const uint8_t *buf, size_t len);
+
+/* bulletin_b64_decode: strict standard base64 (padding required, no
+ * blanks) into a new buffer (caller frees) of *len bytes. ERR_OK,
+ * ERR_INVALID or ERR_NOMEM. */
+int bulletin_b64_decode(const char *s, uint8_t **out, size_t *len);
+
+/* ---- CAP and Atom ------------------------------------------------------ */
+
+/* bulletin_cap_category: the CAP 1.2 <category> of one of our categories
+ * ("Safety", "Health", ... "Other"). */
+const char *bulletin_cap_category(const char *category);
+
+/* bulletin_time_cap: t as CAP writes times, "2026-11-29T15:04:05+00:00",
+ * into buf (at least 26 bytes). Returns buf. */
+char *bulletin_time_cap(int64_t t, char *buf, size_t buflen);
+
+/* One reference as CAP writes it: "sender,identifier,sent". */
+struct bulletin_cap_ref {
+	const char *sender;
+	const char *id;
+	int64_t sent;
+};
+
+/* bulletin_cap_xml: c as a CAP 1.2 alert document, every text escaped.
+ * refs are c's references resolved (n_refs == c->n_references; an entry
+ * with sender NULL falls back to c's sender and sent). Stores a new
+ * NUL-terminated string in *out (caller frees) and its length in *len.
+ * ERR_OK or ERR_NOMEM. */
+int bulletin_cap_xml(const BulletinContent *c,
+		     const struct bulletin_cap_ref *refs, char **out,
+		     size_t *len);
+
+/* One entry of an Atom feed. */
+struct bulletin_atom_entry {
+	const BulletinContent *c;
+	const char *status;                 /* "current", "cancelled", ... */
+};
+
+/* bulletin_atom: an Atom feed titled title (feed id urn:alliance:FEED_ID)
+ * of the entries, updated at the newest sent time (or now when empty),
+ * each linking its CAP document under /api/v1/bulletins/ID.cap. Stores a
+ * new string in *out (caller frees). ERR_OK or ERR_NOMEM. */
+int bulletin_atom(const char *title, const char *feed_id,
+		  const struct bulletin_atom_entry *entries, size_t n,
+		  int64_t now, char **out, size_t *len);
+
+#endif

@@ -1,0 +1,547 @@
+/* bulletin_store.c: bulletins in sqlite and the public bulletin endpoints
+ * (see bulletin_store.h).
+ *
+ * The tables are created with IF NOT EXISTS when a daemon opens its store
+ * rather than as a numbered migration: the hub's and node's migration
+ * lists were being changed by parallel work when bulletins landed, and a
+ * table that only ever grows new tables cannot clash with them. Fold this
+ * into a numbered migration at the next change of these tables.
+ *
+ * What is shown is always decoded from the signed bytes, so a reader sees
+ * exactly what the issuer signed. Prepared statements only.
+ *
+ * Parts: schema; storing; reading; JSON; the list; the public endpoints. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bulletin_store.h"
+#include "clock.h"
+#include "err.h"
+#include "log.h"
+#include "text.h"
+
+/* ---- schema ----------------------------------------------------------- */
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS bulletin ("
+	"  id TEXT PRIMARY KEY,"
+	"  signed BLOB NOT NULL,"          /* BulletinContent as signed */
+	"  signature BLOB NOT NULL,"
+	"  key_id TEXT NOT NULL,"
+	"  sender TEXT NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  severity TEXT NOT NULL,"
+	"  urgency TEXT NOT NULL,"
+	"  certainty TEXT NOT NULL,"
+	"  category TEXT NOT NULL,"
+	"  headline TEXT NOT NULL,"
+	"  description TEXT NOT NULL,"
+	"  cause TEXT NOT NULL,"
+	"  response TEXT NOT NULL,"
+	"  instructions TEXT NOT NULL,"
+	"  area TEXT NOT NULL,"            /* JSON list; [] = every community */
+	"  sent INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL,"
+	"  received_ms INTEGER NOT NULL,"  /* stored here, unix ms */
+	"  posted_by TEXT"                 /* hub: operator CN; node: NULL */
+	");"
+	"CREATE TABLE IF NOT EXISTS bulletin_ref ("
+	"  ref TEXT NOT NULL,"             /* the bulletin replaced */
+	"  id TEXT NOT NULL,"              /* the update or cancel */
+	"  type TEXT NOT NULL,"
+	"  PRIMARY KEY (ref, id)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS bulletin_by_sent ON bulletin (sent);";
+
+/* The status of bulletin b at ?1 (now), as SQL. */
+#define STATUS_SQL \
+	"CASE WHEN EXISTS (SELECT 1 FROM bulletin_ref r WHERE r.ref = b.id" \
+	" AND r.type = 'cancel') THEN 'cancelled'" \
+	" WHEN EXISTS (SELECT 1 FROM bulletin_ref r WHERE r.ref = b.id" \
+	" AND r.type = 'update') THEN 'updated'" \
+	" WHEN b.expires <= ?1 THEN 'expired' ELSE 'current' END"
+
+int bulletin_store_init(sqlite3 *db)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		log_error("store: creating the bulletin tables: %s",
+			  msg ? msg : "?");
+		sqlite3_free(msg);
+		return ERR_IO;
+	}
+	return ERR_OK;
+}
+
+int64_t bulletin_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- storing ------------------------------------------------------------ */
+
+/* area_text: the area as a JSON list (caller frees), NULL on no memory. */
+static char *area_text(const BulletinContent *c)
+{
+	json_t *a = json_array();
+	char *s;
+	size_t i;
+
+	for (i = 0; a && i < c->n_area; i++)
+		json_array_append_new(a, json_string(c->area[i]));
+	s = a ? json_dumps(a, JSON_COMPACT) : NULL;
+	json_decref(a);
+	return s;
+}
+
+/* existing: whether id is stored, and whether with these signed bytes. */
+static int existing(sqlite3 *db, const char *id, const uint8_t *content,
+		    size_t len, enum bulletin_put *outcome, int *found)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*found = 0;
+	if (sqlite3_prepare_v2(db, "SELECT signed FROM bulletin WHERE id = ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const void *b = sqlite3_column_blob(st, 0);
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+
+		*found = 1;
+		*outcome = n == len && (n == 0 || memcmp(b, content, n) == 0)
+			   ? BULLETIN_REPLAY : BULLETIN_CONFLICT;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
+int bulletin_store_put(sqlite3 *db, const uint8_t *signed_content,
+		       size_t signed_len, const uint8_t *sig, size_t sig_len,
+		       const BulletinContent *c, const char *posted_by,
+		       int64_t received_ms, enum bulletin_put *outcome)
+{
+	sqlite3_stmt *st = NULL;
+	char *area = NULL;
+	int found, rc = ERR_IO;
+	size_t i;
+
+	if (existing(db, c->id, signed_content, signed_len, outcome, &found))
+		goto out;
+	if (found)
+		return ERR_OK;
+	area = area_text(c);
+	if (!area) {
+		rc = ERR_NOMEM;
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db,
+		"INSERT INTO bulletin (id, signed, signature, key_id, sender,"
+		" type, severity, urgency, certainty, category, headline,"
+		" description, cause, response, instructions, area, sent,"
+		" expires, received_ms, posted_by) VALUES (?, ?, ?, ?, ?, ?, ?,"
+		" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL)
+	    != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, signed_content, (int)signed_len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, sig, (int)sig_len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, c->key_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, c->sender, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, c->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, c->severity, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, c->urgency, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, c->certainty, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, c->category, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, c->headline, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, c->description, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, c->cause, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 14, c->response, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 15, c->instructions, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 16, area, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 17, c->sent);
+	sqlite3_bind_int64(st, 18, c->expires);
+	sqlite3_bind_int64(st, 19, received_ms);
+	if (posted_by)
+		sqlite3_bind_text(st, 20, posted_by, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	for (i = 0; i < c->n_references; i++) {
+		if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO bulletin_ref"
+				       " (ref, id, type) VALUES (?, ?, ?)", -1,
+				       &st, NULL) != SQLITE_OK)
+			goto out;
+		sqlite3_bind_text(st, 1, c->references[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, c->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, c->type, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto out;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	*outcome = BULLETIN_STORED;
+	rc = ERR_OK;
+out:
+	if (rc == ERR_IO)
+		log_error("store: storing bulletin %s: %s", c->id,
+			  sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	free(area);
+	return rc;
+}
+
+/* ---- reading -------------------------------------------------------------- */
+
+/* blob_copy: a malloc'd copy of a blob column (at least one byte). */
+static uint8_t *blob_copy(sqlite3_stmt *st, int col, size_t *len)
+{
+	size_t n = (size_t)sqlite3_column_bytes(st, col);
+	uint8_t *p = malloc(n ? n : 1);
+
+	if (p && n)
+		memcpy(p, sqlite3_column_blob(st, col), n);
+	*len = n;
+	return p;
+}
+
+int bulletin_store_get(sqlite3 *db, const char *id, int64_t now,
+		       struct bulletin_row *row)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *t;
+	int rc;
+
+	memset(row, 0, sizeof(*row));
+	if (sqlite3_prepare_v2(db, "SELECT signed, signature, " STATUS_SQL
+			       ", posted_by, received_ms FROM bulletin b"
+			       " WHERE id = ?2", -1, &st, NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return rc == SQLITE_DONE ? ERR_NOTFOUND : ERR_IO;
+	}
+	row->signed_content = blob_copy(st, 0, &row->signed_len);
+	row->sig = blob_copy(st, 1, &row->sig_len);
+	t = sqlite3_column_text(st, 2);
+	snprintf(row->status, sizeof(row->status), "%s", t ? (const char *)t : "");
+	t = sqlite3_column_text(st, 3);
+	snprintf(row->posted_by, sizeof(row->posted_by), "%s",
+		 t ? (const char *)t : "");
+	row->received_ms = sqlite3_column_int64(st, 4);
+	sqlite3_finalize(st);
+	if (!row->signed_content || !row->sig ||
+	    bulletin_decode(row->signed_content, row->signed_len, &row->c)) {
+		bulletin_row_free(row);
+		return ERR_IO;
+	}
+	return ERR_OK;
+}
+
+void bulletin_row_free(struct bulletin_row *row)
+{
+	bulletin_content_free(&row->c);
+	free(row->signed_content);
+	free(row->sig);
+	memset(row, 0, sizeof(*row));
+}
+
+/* ---- JSON ------------------------------------------------------------------- */
+
+static json_t *string_list(char **v, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+json_t *bulletin_json(const BulletinContent *c, const char *status)
+{
+	char sent[CLOCK_RFC3339_LEN], expires[CLOCK_RFC3339_LEN];
+	char cap[LIMIT_RECORD_ID + 32];
+
+	snprintf(cap, sizeof(cap), "/api/v1/bulletins/%s.cap", c->id);
+	return json_pack(
+		"{s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
+		" s:s, s:o, s:s, s:s, s:I, s:I, s:s, s:s, s:s}",
+		"id", c->id,
+		"type", c->type,
+		"references", string_list(c->references, c->n_references),
+		"sender", c->sender,
+		"severity", c->severity,
+		"urgency", c->urgency,
+		"certainty", c->certainty,
+		"category", c->category,
+		"headline", c->headline,
+		"description", c->description,
+		"cause", c->cause,
+		"response", c->response,
+		"instructions", c->instructions,
+		"area", string_list(c->area, c->n_area),
+		"sent", clock_rfc3339(c->sent, sent, sizeof(sent)),
+		"expires", clock_rfc3339(c->expires, expires, sizeof(expires)),
+		"sent_unix", (json_int_t)c->sent,
+		"expires_unix", (json_int_t)c->expires,
+		"status", status,
+		"key_id", c->key_id,
+		"cap", cap);
+}
+
+/* ---- the list ---------------------------------------------------------------- */
+
+/* each_fn: called per listed bulletin with its decoded content and status;
+ * returns ERR_OK to go on. */
+typedef int (*each_fn)(const BulletinContent *c, const char *status,
+		       void *arg);
+
+static int list_each(sqlite3 *db, int64_t now, int current_only, each_fn fn,
+		     void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, out = ERR_OK;
+
+	if (sqlite3_prepare_v2(db,
+		"SELECT signed, status FROM (SELECT b.signed, b.sent, b.rowid"
+		" AS r, " STATUS_SQL " AS status FROM bulletin b)"
+		" WHERE ?2 = 0 OR status = 'current'"
+		" ORDER BY status = 'current' DESC, sent DESC, r DESC LIMIT ?3",
+		-1, &st, NULL) != SQLITE_OK) {
+		log_error("store: listing bulletins: %s", sqlite3_errmsg(db));
+		return ERR_IO;
+	}
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, current_only);
+	sqlite3_bind_int(st, 3, BULLETIN_LIST_MAX);
+	while (out == ERR_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		BulletinContent *c = NULL;
+		const unsigned char *status = sqlite3_column_text(st, 1);
+
+		if (bulletin_decode(sqlite3_column_blob(st, 0),
+				    (size_t)sqlite3_column_bytes(st, 0), &c)) {
+			log_error("store: a stored bulletin does not decode");
+			continue;
+		}
+		out = fn(c, status ? (const char *)status : "current", arg);
+		bulletin_content_free(&c);
+	}
+	if (out == ERR_OK && rc != SQLITE_DONE)
+		out = ERR_IO;
+	sqlite3_finalize(st);
+	return out;
+}
+
+static int add_json(const BulletinContent *c, const char *status, void *arg)
+{
+	json_t *item = bulletin_json(c, status);
+
+	if (!item)
+		return ERR_NOMEM;
+	return json_array_append_new(arg, item) ? ERR_NOMEM : ERR_OK;
+}
+
+int bulletin_store_list(sqlite3 *db, int64_t now, int current_only,
+			json_t **out)
+{
+	json_t *items = json_array();
+	int rc;
+
+	*out = NULL;
+	if (!items)
+		return ERR_NOMEM;
+	rc = list_each(db, now, current_only, add_json, items);
+	if (rc != ERR_OK) {
+		json_decref(items);
+		return rc;
+	}
+	*out = json_pack("{s:o}", "items", items);
+	return *out ? ERR_OK : ERR_NOMEM;
+}
+
+/* ---- the public endpoints ---------------------------------------------------- */
+
+#define BULLETINS "/api/v1/bulletins"
+
+/* The entries of an Atom feed being built (owning their content). */
+struct feed {
+	struct bulletin_atom_entry *e;
+	BulletinContent **owned;
+	size_t n;
+};
+
+static int add_entry(const BulletinContent *c, const char *status, void *arg)
+{
+	struct feed *f = arg;
+	BulletinContent *copy = NULL;
+	uint8_t *buf;
+	size_t len = alliance__v1__bulletin_content__get_packed_size(c);
+
+	/* list_each frees c after the call: keep a decoded copy */
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		return ERR_NOMEM;
+	alliance__v1__bulletin_content__pack(c, buf);
+	bulletin_decode(buf, len, &copy);
+	free(buf);
+	if (!copy)
+		return ERR_NOMEM;
+	(void)status;
+	f->owned[f->n] = copy;
+	f->e[f->n].c = copy;
+	f->e[f->n].status = "current";
+	f->n++;
+	return ERR_OK;
+}
+
+static void route_atom(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
+		       const char *title)
+{
+	struct feed f = { 0 };
+	char *xml = NULL;
+	size_t len = 0, i;
+	int64_t now = clock_now();
+	int rc = ERR_NOMEM;
+
+	f.e = calloc(BULLETIN_LIST_MAX, sizeof(*f.e));
+	f.owned = calloc(BULLETIN_LIST_MAX, sizeof(*f.owned));
+	if (f.e && f.owned) {
+		rc = list_each(db, now, 1, add_entry, &f);
+		if (rc == ERR_OK)
+			rc = bulletin_atom(title, "bulletins", f.e, f.n, now,
+					   &xml, &len);
+	}
+	for (i = 0; i < f.n; i++)
+		bulletin_content_free(&f.owned[i]);
+	free(f.e);
+	free(f.owned);
+	if (rc != ERR_OK) {
+		http_reply_error(wsi, ex, 500, "internal",
+				 "cannot build the feed");
+		return;
+	}
+	http_reply(wsi, ex, 200, "application/atom+xml; charset=utf-8", xml,
+		   len);
+}
+
+/* route_cap: /api/v1/bulletins/{id}.cap, with references resolved from
+ * the store when they are held here. */
+static void route_cap(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
+		      const char *id)
+{
+	struct bulletin_cap_ref refs[LIMIT_BULLETIN_REFS];
+	struct bulletin_row row, ref_rows[LIMIT_BULLETIN_REFS];
+	char *xml = NULL;
+	size_t len = 0, i, n;
+	int rc;
+
+	rc = bulletin_store_get(db, id, clock_now(), &row);
+	if (rc != ERR_OK) {
+		http_reply_error(wsi, ex, rc == ERR_NOTFOUND ? 404 : 500,
+				 rc == ERR_NOTFOUND ? "not_found" : "internal",
+				 "no bulletin %s", id);
+		return;
+	}
+	n = row.c->n_references < LIMIT_BULLETIN_REFS ? row.c->n_references
+						      : LIMIT_BULLETIN_REFS;
+	for (i = 0; i < n; i++) {
+		memset(&refs[i], 0, sizeof(refs[i]));
+		if (bulletin_store_get(db, row.c->references[i], clock_now(),
+				       &ref_rows[i]) == ERR_OK) {
+			refs[i].sender = ref_rows[i].c->sender;
+			refs[i].sent = ref_rows[i].c->sent;
+		}
+	}
+	rc = bulletin_cap_xml(row.c, refs, &xml, &len);
+	for (i = 0; i < n; i++)
+		bulletin_row_free(&ref_rows[i]);
+	bulletin_row_free(&row);
+	if (rc != ERR_OK) {
+		http_reply_error(wsi, ex, 500, "internal",
+				 "cannot render the bulletin");
+		return;
+	}
+	http_reply(wsi, ex, 200, "application/cap+xml; charset=utf-8", xml,
+		   len);
+}
+
+static void route_one(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
+		      const char *id)
+{
+	struct bulletin_row row;
+	int rc = bulletin_store_get(db, id, clock_now(), &row);
+
+	if (rc != ERR_OK) {
+		http_reply_error(wsi, ex, rc == ERR_NOTFOUND ? 404 : 500,
+				 rc == ERR_NOTFOUND ? "not_found" : "internal",
+				 "no bulletin %s", id);
+		return;
+	}
+	http_reply_json(wsi, ex, 200, bulletin_json(row.c, row.status));
+	bulletin_row_free(&row);
+}
+
+int bulletin_http_route(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
+			const char *feed_title)
+{
+	const char *path = ex->path, *rest;
+	char id[LIMIT_RECORD_ID + 1];
+	size_t n;
+
+	if (strncmp(path, BULLETINS, sizeof(BULLETINS) - 1) != 0)
+		return 0;
+	rest = path + sizeof(BULLETINS) - 1;
+	if (*rest && *rest != '/' && strcmp(rest, ".atom") != 0)
+		return 0;
+	if (ex->method != HTTP_GET) {
+		http_reply_error(wsi, ex, 405, "method", "use GET on %s", path);
+		return 1;
+	}
+	if (!*rest) {
+		json_t *list = NULL;
+
+		if (bulletin_store_list(db, clock_now(), 0, &list) != ERR_OK)
+			http_reply_error(wsi, ex, 500, "internal",
+					 "cannot list the bulletins");
+		else
+			http_reply_json(wsi, ex, 200, list);
+		return 1;
+	}
+	if (strcmp(rest, ".atom") == 0) {
+		route_atom(db, wsi, ex, feed_title);
+		return 1;
+	}
+	rest++;
+	n = strlen(rest);
+	if (n > 4 && strcmp(rest + n - 4, ".cap") == 0)
+		n -= 4;
+	if (n == 0 || n > LIMIT_RECORD_ID) {
+		http_reply_error(wsi, ex, 404, "not_found", "no such bulletin");
+		return 1;
+	}
+	memcpy(id, rest, n);
+	id[n] = '\0';
+	if (!text_record_id_valid(id)) {
+		http_reply_error(wsi, ex, 404, "not_found", "no such bulletin");
+		return 1;
+	}
+	if (rest[n] == '.')
+		route_cap(db, wsi, ex, id);
+	else
+		route_one(db, wsi, ex, id);
+	return 1;
+}

@@ -1,0 +1,87 @@
+/* bulletin_store.h: bulletins in a daemon's sqlite store, and the public
+ * bulletin endpoints both daemons serve from it.
+ *
+ * Hub and node keep the same two tables: bulletin (the signed bytes and
+ * signature verbatim, the parsed fields, when it was stored here and, at
+ * the hub, which operator posted it) and bulletin_ref (which bulletin an
+ * update or cancel replaces). A bulletin's status is worked out when it is
+ * read, so a cancel that arrives before what it cancels still counts:
+ * "cancelled" or "updated" when a stored cancel or update references it,
+ * else "expired" past its expiry, else "current".
+ *
+ * Public endpoints (GET only): /api/v1/bulletins (JSON, current first),
+ * /api/v1/bulletins/{id} (JSON), /api/v1/bulletins/{id}.cap (CAP 1.2 XML),
+ * /api/v1/bulletins.atom (Atom feed of the current ones). */
+#ifndef ALLIANCE_BULLETIN_STORE_H
+#define ALLIANCE_BULLETIN_STORE_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "bulletin.h"
+#include "http.h"
+
+/* Most bulletins one list or feed shows (newest first within each part). */
+#define BULLETIN_LIST_MAX 200
+
+/* What bulletin_store_put did. */
+enum bulletin_put {
+	BULLETIN_STORED,            /* new: stored */
+	BULLETIN_REPLAY,            /* the same signed bytes were stored before */
+	BULLETIN_CONFLICT,          /* that id is stored with other bytes */
+};
+
+/* bulletin_store_init: create the tables if they are not there (they sit
+ * outside the numbered migrations, which other work changes in parallel;
+ * see the note in bulletin_store.c). ERR_OK or ERR_IO. */
+int bulletin_store_init(sqlite3 *db);
+
+/* bulletin_store_put: store a verified bulletin (c decoded from signed)
+ * with its references, in the caller's transaction. posted_by may be NULL.
+ * Sets *outcome. ERR_OK or ERR_IO. */
+int bulletin_store_put(sqlite3 *db, const uint8_t *signed_content,
+		       size_t signed_len, const uint8_t *sig, size_t sig_len,
+		       const BulletinContent *c, const char *posted_by,
+		       int64_t received_ms, enum bulletin_put *outcome);
+
+/* A stored bulletin as read back. */
+struct bulletin_row {
+	BulletinContent *c;         /* decoded signed bytes (owned) */
+	uint8_t *signed_content;    /* verbatim (owned) */
+	size_t signed_len;
+	uint8_t *sig;               /* (owned) */
+	size_t sig_len;
+	char status[16];            /* current, expired, cancelled, updated */
+	char posted_by[201];        /* "" at nodes */
+	int64_t received_ms;        /* stored here, unix ms */
+};
+
+/* bulletin_store_get: read bulletin id into row (free with
+ * bulletin_row_free) with its status at now. ERR_OK, ERR_NOTFOUND, ERR_IO. */
+int bulletin_store_get(sqlite3 *db, const char *id, int64_t now,
+		       struct bulletin_row *row);
+void bulletin_row_free(struct bulletin_row *row);
+
+/* bulletin_json: a bulletin as the API shows it (new reference, NULL on
+ * no memory): its fields, status, and the address of its CAP document. */
+json_t *bulletin_json(const BulletinContent *c, const char *status);
+
+/* bulletin_store_list: {"items":[...]} of at most BULLETIN_LIST_MAX
+ * bulletins, current ones first then the rest, newest first within each;
+ * only current ones when current_only. New reference in *out. ERR_OK,
+ * ERR_IO or ERR_NOMEM. */
+int bulletin_store_list(sqlite3 *db, int64_t now, int current_only,
+			json_t **out);
+
+/* bulletin_http_route: answer the public bulletin endpoints above when
+ * ex's path is one of them (405 for a method other than GET), with feed
+ * title for Atom. Returns 1 when it answered, 0 when the path is not a
+ * bulletin path. */
+int bulletin_http_route(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
+			const char *feed_title);
+
+/* bulletin_now_ms: wall-clock unix milliseconds. */
+int64_t bulletin_now_ms(void);
+
+#endif

@@ -1,0 +1,482 @@
+/* test_bulletin.c: unit tests of lib/bulletin.c (keys, signing and
+ * verifying, content rules, base64, CAP XML and Atom).
+ *
+ * Parts: fixtures (a fresh Ed25519 key pair written as PEM files); keys;
+ * sign and open; content rules; base64; CAP and Atom. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/pem.h>
+
+#include "bulletin.h"
+#include "err.h"
+#include "limits.h"
+
+/* ---- fixtures ------------------------------------------------------------- */
+
+struct fx {
+	EVP_PKEY *priv;             /* a fresh key */
+	EVP_PKEY *other;            /* another one */
+	char dir[64];               /* temp dir holding pub.pem, other.pem */
+	struct bulletin_keys *keys; /* pins priv's public key only */
+	char kid[BULLETIN_KEY_ID_LEN + 1];
+};
+
+static EVP_PKEY *new_key(void)
+{
+	EVP_PKEY *k = NULL;
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+
+	assert_non_null(c);
+	assert_int_equal(EVP_PKEY_keygen_init(c), 1);
+	assert_int_equal(EVP_PKEY_keygen(c, &k), 1);
+	EVP_PKEY_CTX_free(c);
+	return k;
+}
+
+static void write_pub(const char *dir, const char *name, EVP_PKEY *k)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(PEM_write_PUBKEY(f, k), 1);
+	fclose(f);
+}
+
+static int setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+	char err[256];
+
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_bulletin.XXXXXX");
+	if (!mkdtemp(fx->dir))
+		return -1;
+	fx->priv = new_key();
+	fx->other = new_key();
+	write_pub(fx->dir, "pub.pem", fx->priv);
+	write_pub(fx->dir, "other.pem", fx->other);
+	if (bulletin_keys_load("pub.pem", fx->dir, &fx->keys, err,
+			       sizeof(err)) != ERR_OK)
+		return -1;
+	bulletin_key_id(fx->priv, fx->kid);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+	char path[128];
+
+	bulletin_keys_free(&fx->keys);
+	EVP_PKEY_free(fx->priv);
+	EVP_PKEY_free(fx->other);
+	snprintf(path, sizeof(path), "%s/pub.pem", fx->dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/other.pem", fx->dir);
+	unlink(path);
+	rmdir(fx->dir);
+	free(fx);
+	return 0;
+}
+
+/* sample: a valid content naming key id kid (strings are static). */
+static void sample(BulletinContent *c, const char *kid)
+{
+	static char *area[] = { "badaguan", "zhongshan-lu" };
+
+	alliance__v1__bulletin_content__init(c);
+	c->id = "b-20261129150405-0a1b2c3d";
+	c->key_id = (char *)kid;
+	c->sender = "Li Wei";
+	c->type = "alert";
+	c->severity = "severe";
+	c->urgency = "immediate";
+	c->certainty = "observed";
+	c->category = "public-safety";
+	c->headline = "Burst water main";
+	c->description = "A main burst on Zhongshan Road.\nAvoid the area.";
+	c->cause = "Frost";
+	c->response = "Crews on site";
+	c->instructions = "Boil water";
+	c->area = area;
+	c->n_area = 2;
+	c->sent = 1795964645;       /* 2026-11-29T15:04:05Z */
+	c->expires = c->sent + 86400;
+}
+
+/* pack: c serialized into a new buffer (caller frees). */
+static uint8_t *pack(const BulletinContent *c, size_t *len)
+{
+	uint8_t *buf;
+
+	*len = alliance__v1__bulletin_content__get_packed_size(c);
+	buf = malloc(*len + 1);
+	alliance__v1__bulletin_content__pack(c, buf);
+	return buf;
+}
+
+static int check(const BulletinContent *c)
+{
+	char why[256];
+
+	return bulletin_check(c, why, sizeof(why));
+}
+
+/* ---- keys ---------------------------------------------------------------- */
+
+static void test_key_id_is_sha256_prefix(void **state)
+{
+	struct fx *fx = *state;
+	char id[BULLETIN_KEY_ID_LEN + 1];
+
+	assert_int_equal(bulletin_key_id(fx->priv, id), ERR_OK);
+	assert_int_equal(strlen(id), 16);
+	assert_string_equal(id, fx->keys->keys[0].id);
+	assert_non_null(bulletin_keys_find(fx->keys, id));
+	assert_null(bulletin_keys_find(fx->keys, "0000000000000000"));
+}
+
+static void test_keys_load_several_and_refuse_bad(void **state)
+{
+	struct fx *fx = *state;
+	struct bulletin_keys *ks = NULL;
+	char err[256], path[128];
+	FILE *f;
+
+	assert_int_equal(bulletin_keys_load(" pub.pem , other.pem ", fx->dir,
+					    &ks, err, sizeof(err)), ERR_OK);
+	assert_int_equal(ks->n, 2);
+	bulletin_keys_free(&ks);
+	assert_null(ks);
+	assert_int_equal(bulletin_keys_load(NULL, fx->dir, &ks, err,
+					    sizeof(err)), ERR_OK);
+	assert_int_equal(ks->n, 0);
+	bulletin_keys_free(&ks);
+	assert_int_equal(bulletin_keys_load("pub.pem,pub.pem", fx->dir, &ks,
+					    err, sizeof(err)), ERR_INVALID);
+	assert_non_null(strstr(err, "twice"));
+	assert_int_equal(bulletin_keys_load("missing.pem", fx->dir, &ks, err,
+					    sizeof(err)), ERR_IO);
+	assert_non_null(strstr(err, "missing.pem"));
+	snprintf(path, sizeof(path), "%s/junk.pem", fx->dir);
+	f = fopen(path, "w");
+	fputs("junk\n", f);
+	fclose(f);
+	assert_int_equal(bulletin_keys_load("junk.pem", fx->dir, &ks, err,
+					    sizeof(err)), ERR_INVALID);
+	unlink(path);
+	assert_null(ks);
+}
+
+/* ---- sign and open --------------------------------------------------------- */
+
+static void test_sign_and_open(void **state)
+{
+	struct fx *fx = *state;
+	BulletinContent c, *out = NULL;
+	uint8_t sig[BULLETIN_SIG_LEN], *buf, *p;
+	size_t len;
+	char why[256];
+
+	sample(&c, fx->kid);
+	buf = pack(&c, &len);
+	assert_int_equal(bulletin_sign(fx->priv, buf, len, sig), ERR_OK);
+	assert_int_equal(bulletin_open(fx->keys, buf, len, sig, sizeof(sig),
+				       &out, why, sizeof(why)), ERR_OK);
+	assert_string_equal(out->headline, "Burst water main");
+	assert_true(bulletin_targets(out, "badaguan"));
+	assert_false(bulletin_targets(out, "elsewhere"));
+	bulletin_content_free(&out);
+
+	/* one changed letter of the headline, or a flipped signature bit */
+	p = memmem(buf, len, "Burst", 5);
+	assert_non_null(p);
+	*p = 'C';
+	assert_int_equal(bulletin_open(fx->keys, buf, len, sig, sizeof(sig),
+				       &out, why, sizeof(why)), ERR_DENIED);
+	*p = 'B';
+	sig[0] ^= 1;
+	assert_int_equal(bulletin_open(fx->keys, buf, len, sig, sizeof(sig),
+				       &out, why, sizeof(why)), ERR_DENIED);
+	assert_non_null(strstr(why, "does not verify"));
+	assert_int_equal(bulletin_open(fx->keys, buf, len, sig, 10, &out, why,
+				       sizeof(why)), ERR_INVALID);
+	assert_null(out);
+	free(buf);
+}
+
+static void test_open_refuses_foreign_key(void **state)
+{
+	struct fx *fx = *state;
+	BulletinContent c, *out = NULL;
+	uint8_t sig[BULLETIN_SIG_LEN], *buf;
+	char other_id[BULLETIN_KEY_ID_LEN + 1], why[256];
+	size_t len;
+
+	/* signed and named by a key that is not pinned */
+	bulletin_key_id(fx->other, other_id);
+	sample(&c, other_id);
+	buf = pack(&c, &len);
+	bulletin_sign(fx->other, buf, len, sig);
+	assert_int_equal(bulletin_open(fx->keys, buf, len, sig, sizeof(sig),
+				       &out, why, sizeof(why)), ERR_DENIED);
+	assert_non_null(strstr(why, "not pinned"));
+	free(buf);
+	/* naming the pinned key, signed by the other */
+	sample(&c, fx->kid);
+	buf = pack(&c, &len);
+	bulletin_sign(fx->other, buf, len, sig);
+	assert_int_equal(bulletin_open(fx->keys, buf, len, sig, sizeof(sig),
+				       &out, why, sizeof(why)), ERR_DENIED);
+	free(buf);
+}
+
+static void test_open_refuses_nul_and_garbage(void **state)
+{
+	struct fx *fx = *state;
+	BulletinContent c, *out = NULL;
+	uint8_t sig[BULLETIN_SIG_LEN] = { 0 }, *buf, *p;
+	char why[256];
+	size_t len;
+
+	sample(&c, fx->kid);
+	c.headline = "Burst XXter main";
+	buf = pack(&c, &len);
+	/* a NUL inside the headline: protobuf-c would cut it there */
+	p = memmem(buf, len, "XX", 2);
+	assert_non_null(p);
+	p[0] = '\0';
+	bulletin_sign(fx->priv, buf, len, sig);
+	assert_int_equal(bulletin_open(fx->keys, buf, len, sig, sizeof(sig),
+				       &out, why, sizeof(why)), ERR_INVALID);
+	assert_non_null(strstr(why, "canonical"));
+	free(buf);
+	assert_int_equal(bulletin_open(fx->keys, (const uint8_t *)"\xff\xff",
+				       2, sig, sizeof(sig), &out, why,
+				       sizeof(why)), ERR_INVALID);
+}
+
+/* ---- content rules ------------------------------------------------------- */
+
+static void test_check_rules(void **state)
+{
+	struct fx *fx = *state;
+	BulletinContent c;
+	char *refs[] = { "b-old" }, *self[] = { "b-20261129150405-0a1b2c3d" };
+	char *dup[] = { "badaguan", "badaguan" }, *bad_area[] = { "Bad Id" };
+	char big[LIMIT_BULLETIN_TEXT + 2];
+
+	sample(&c, fx->kid);
+	assert_int_equal(check(&c), ERR_OK);
+#define BAD(field, value) do { sample(&c, fx->kid); c.field = value; \
+	assert_int_equal(check(&c), ERR_INVALID); } while (0)
+	BAD(id, "bad id");
+	BAD(id, "");
+	BAD(key_id, "ABCDEF0123456789");
+	BAD(key_id, "abc");
+	BAD(type, "warning");
+	BAD(severity, "huge");
+	BAD(urgency, "now");
+	BAD(certainty, "sure");
+	BAD(category, "weather-ish");
+	BAD(headline, "");
+	BAD(headline, "line\nbreak");
+	BAD(headline, "bell\a");
+	BAD(description, "");
+	BAD(description, "bad \xc3\x28 utf8");
+	BAD(instructions, "nonchar \xef\xbf\xbe");
+	BAD(sent, 100);
+	BAD(expires, c.sent);
+	BAD(expires, c.sent + LIMIT_BULLETIN_LIFETIME_S + 1);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	BAD(cause, big);
+#undef BAD
+	/* references: none on an alert, some on update and cancel */
+	sample(&c, fx->kid);
+	c.references = refs;
+	c.n_references = 1;
+	assert_int_equal(check(&c), ERR_INVALID);
+	c.type = "update";
+	assert_int_equal(check(&c), ERR_OK);
+	c.type = "cancel";
+	assert_int_equal(check(&c), ERR_OK);
+	c.references = self;
+	assert_int_equal(check(&c), ERR_INVALID);
+	c.n_references = 0;
+	assert_int_equal(check(&c), ERR_INVALID);
+	/* area */
+	sample(&c, fx->kid);
+	c.area = dup;
+	assert_int_equal(check(&c), ERR_INVALID);
+	c.area = bad_area;
+	c.n_area = 1;
+	assert_int_equal(check(&c), ERR_INVALID);
+	c.n_area = 0;
+	assert_int_equal(check(&c), ERR_OK);
+	assert_true(bulletin_targets(&c, "anyone"));
+	/* multi-line texts keep line breaks and tabs */
+	c.description = "one\r\ntwo\tthree";
+	assert_int_equal(check(&c), ERR_OK);
+}
+
+/* ---- base64 ---------------------------------------------------------------- */
+
+static void test_base64(void **state)
+{
+	static const char *const in[] = { "", "f", "fo", "foo", "foob", "fooba",
+					  "foobar" };
+	static const char *const enc[] = { "", "Zg==", "Zm8=", "Zm9v",
+					   "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+	uint8_t *out;
+	size_t len, i;
+	char *e;
+
+	(void)state;
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		e = bulletin_b64_encode((const uint8_t *)in[i], strlen(in[i]));
+		assert_string_equal(e, enc[i]);
+		free(e);
+		assert_int_equal(bulletin_b64_decode(enc[i], &out, &len),
+				 ERR_OK);
+		assert_int_equal(len, strlen(in[i]));
+		assert_memory_equal(out, in[i], len);
+		free(out);
+	}
+	assert_int_equal(bulletin_b64_decode("Zm9", &out, &len), ERR_INVALID);
+	assert_int_equal(bulletin_b64_decode("Zm 9", &out, &len), ERR_INVALID);
+	assert_int_equal(bulletin_b64_decode("Z===", &out, &len), ERR_INVALID);
+	assert_int_equal(bulletin_b64_decode("Zg==Zg==", &out, &len),
+			 ERR_INVALID);
+	assert_int_equal(bulletin_b64_decode("Zm9v!A==", &out, &len),
+			 ERR_INVALID);
+}
+
+/* ---- CAP and Atom ------------------------------------------------------------ */
+
+/* after: where needle is at or after from, or NULL. */
+static const char *after(const char *from, const char *needle)
+{
+	return from ? strstr(from, needle) : NULL;
+}
+
+static void test_cap_order_and_escaping(void **state)
+{
+	struct fx *fx = *state;
+	static const char *const order[] = {
+		"<alert xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\">",
+		"<identifier>", "<sender>", "<sent>2026-11-29T15:04:05+00:00</sent>",
+		"<status>Actual</status>", "<msgType>Update</msgType>",
+		"<scope>Public</scope>",
+		"<references>Li Wei,b-old,2026-11-29T14:00:00+00:00</references>",
+		"<info>", "<category>Fire</category>", "<event>", "<urgency>",
+		"<severity>Extreme</severity>", "<certainty>", "<expires>",
+		"<senderName>", "<headline>", "<description>", "<instruction>",
+		"<area>", "<areaDesc>badaguan, zhongshan-lu</areaDesc>",
+		"</info>", "</alert>",
+	};
+	struct bulletin_cap_ref ref = { "Li Wei", "b-old", 1795960800 };
+	BulletinContent c;
+	char *refs[] = { "b-old" }, *xml;
+	const char *at;
+	size_t len, i;
+
+	sample(&c, fx->kid);
+	c.type = "update";
+	c.references = refs;
+	c.n_references = 1;
+	c.category = "fire";
+	c.severity = "extreme";
+	c.headline = "<script>alert('x')</script> & \"q\"";
+	assert_int_equal(bulletin_cap_xml(&c, &ref, &xml, &len), ERR_OK);
+	assert_int_equal(strlen(xml), len);
+	at = xml;
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		at = after(at, order[i]);
+		if (!at)
+			fail_msg("CAP element %s missing or out of order:\n%s",
+				 order[i], xml);
+	}
+	assert_null(strstr(xml, "<script>"));
+	assert_non_null(strstr(xml, "<headline>&lt;script&gt;alert(&apos;x&apos;)"
+			       "&lt;/script&gt; &amp; &quot;q&quot;</headline>"));
+	free(xml);
+	/* an alert has no <references>; an empty area is everyone */
+	sample(&c, fx->kid);
+	c.n_area = 0;
+	assert_int_equal(bulletin_cap_xml(&c, NULL, &xml, &len), ERR_OK);
+	assert_null(strstr(xml, "<references>"));
+	assert_non_null(strstr(xml, "<areaDesc>All communities</areaDesc>"));
+	assert_non_null(strstr(xml, "<category>Safety</category>"));
+	free(xml);
+}
+
+static void test_cap_categories(void **state)
+{
+	(void)state;
+	assert_string_equal(bulletin_cap_category("public-safety"), "Safety");
+	assert_string_equal(bulletin_cap_category("health-maternity"), "Health");
+	assert_string_equal(bulletin_cap_category("environment"), "Env");
+	assert_string_equal(bulletin_cap_category("weather"), "Met");
+	assert_string_equal(bulletin_cap_category("infrastructure"), "Infra");
+	assert_string_equal(bulletin_cap_category("cbrne"), "CBRNE");
+	assert_string_equal(bulletin_cap_category("neighbourhood-life"),
+			    "Other");
+	assert_string_equal(bulletin_cap_category("nonsense"), "Other");
+}
+
+static void test_atom(void **state)
+{
+	struct fx *fx = *state;
+	BulletinContent c;
+	struct bulletin_atom_entry e = { &c, "current" };
+	char *xml;
+	size_t len;
+
+	sample(&c, fx->kid);
+	c.description = "a < b & c";
+	assert_int_equal(bulletin_atom("Bulletins & <more>", "bulletins", &e, 1,
+				       0, &xml, &len), ERR_OK);
+	assert_non_null(strstr(xml, "<feed xmlns=\"http://www.w3.org/2005/"
+			       "Atom\">"));
+	assert_non_null(strstr(xml, "<title>Bulletins &amp; &lt;more&gt;"
+			       "</title>"));
+	assert_non_null(strstr(xml, "<updated>2026-11-29T15:04:05Z</updated>"));
+	assert_non_null(strstr(xml, "<summary>a &lt; b &amp; c</summary>"));
+	assert_non_null(strstr(xml, "href=\"/api/v1/bulletins/"
+			       "b-20261129150405-0a1b2c3d.cap\""));
+	free(xml);
+	assert_int_equal(bulletin_atom("t", "f", NULL, 0, 1795964645, &xml,
+				       &len), ERR_OK);
+	assert_null(strstr(xml, "<entry>"));
+	free(xml);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_key_id_is_sha256_prefix),
+		cmocka_unit_test(test_keys_load_several_and_refuse_bad),
+		cmocka_unit_test(test_sign_and_open),
+		cmocka_unit_test(test_open_refuses_foreign_key),
+		cmocka_unit_test(test_open_refuses_nul_and_garbage),
+		cmocka_unit_test(test_check_rules),
+		cmocka_unit_test(test_base64),
+		cmocka_unit_test(test_cap_order_and_escaping),
+		cmocka_unit_test(test_cap_categories),
+		cmocka_unit_test(test_atom),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -148,6 +148,7 @@ struct hub {
 	struct lws_context *lws;
 	struct lws_vhost *alliance_vhost;
 	struct lws_vhost *public_vhost;
+	struct lws_http_mount public_mounts[3]; /* /api, /healthz, pages */
 	SSL_CTX *alliance_ssl;      /* saved when lws loads verify certs */
 	X509_CRL *crl;              /* the CRL in force (owned) */
 	lws_sorted_usec_list_t crl_timer; /* re-checks the CRL's next update */

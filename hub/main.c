@@ -59,6 +59,28 @@ static void usage(FILE *f)
 	config_print_help(hub_config_keys, hub_config_n_keys, f);
 }
 
+/* public_mounts: with [web] root, the pages as a file mount at / and the
+ * API and /healthz as callback mounts (lws takes the longest match), so
+ * both reach callback_public_http; without, every path reaches it. */
+static const struct lws_http_mount *public_mounts(struct hub *hub)
+{
+	static const char *const prefixes[] = { "/api", "/healthz" };
+	struct lws_http_mount *m = hub->public_mounts;
+
+	if (!hub->cfg.web_root)
+		return NULL;
+	memset(m, 0, sizeof(hub->public_mounts));
+	for (size_t i = 0; i < 2; i++) {
+		m[i].mountpoint = prefixes[i];
+		m[i].mountpoint_len = (unsigned char)strlen(prefixes[i]);
+		m[i].origin = "http";   /* public_protocols[0] */
+		m[i].origin_protocol = LWSMPRO_CALLBACK;
+		m[i].mount_next = &m[i + 1];
+	}
+	http_static_mount(&m[2], hub->cfg.web_root, "http");
+	return m;
+}
+
 /* create_vhosts: the alliance port (mutual TLS, CRL) and the public port. */
 static int create_vhosts(struct hub *hub)
 {
@@ -92,6 +114,7 @@ static int create_vhosts(struct hub *hub)
 	info.iface = hub->cfg.public_address;
 	info.port = hub->cfg.public_port;
 	info.protocols = public_protocols;
+	info.mounts = public_mounts(hub);
 	info.user = hub;
 	if (hub->cfg.public_cert && hub->cfg.public_key) {
 		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;

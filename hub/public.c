@@ -1,7 +1,9 @@
 /* public.c: the hub's public port: residents' pages and the public API.
  *
  * Plain HTTP for a reverse proxy, or HTTPS with a public certificate. It
- * answers /healthz and the merged catalog and announcements. */
+ * answers /healthz, the merged catalog (a search, or one service) and
+ * announcements; the resident pages under [web] root are an lws file
+ * mount (hub/main.c) whose headers get the security headers here. */
 #include <string.h>
 
 #include "bulletin_store.h"
@@ -22,6 +24,12 @@ static void route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 	if (strcmp(h->ex.path, "/api/v1/catalog") == 0 &&
 	    h->ex.method == HTTP_GET) {
 		catalog_http_search(hub->cat, wsi, &h->ex);
+		return;
+	}
+	if (strncmp(h->ex.path, CATALOG_HTTP_SERVICE_PREFIX,
+		    strlen(CATALOG_HTTP_SERVICE_PREFIX)) == 0 &&
+	    h->ex.method == HTTP_GET) {
+		catalog_http_service(hub->cat, wsi, &h->ex);
 		return;
 	}
 	if (bulletin_http_route(hub->db, wsi, &h->ex, "District bulletins"))
@@ -58,6 +66,8 @@ int callback_public_http(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return http_writeable(wsi, &h->ex);
+	case LWS_CALLBACK_ADD_HEADERS:   /* a static file from [web] root */
+		return http_static_headers(wsi, in);
 	case LWS_CALLBACK_CLOSED_HTTP:
 		/* NULL for a connection closed before lws gave it user data
 		 * (a TLS handshake refused on an adopted socket) */

@@ -6,7 +6,8 @@
  * sent, so they are always valid JSON text.
  *
  * Parts, in order: reading one parameter; the checks (limit, free, ids,
- * text); GET /api/v1/catalog; GET /api/v1/announcements. */
+ * text); GET /api/v1/catalog; GET /api/v1/catalog/{community}/{id};
+ * GET /api/v1/announcements. */
 #include "catalog_http.h"
 
 #include "clock.h"
@@ -223,6 +224,58 @@ void catalog_http_search(struct catalog *cat, struct lws *wsi,
 		http_reply_json(wsi, ex, 200, out);
 out:
 	free(p);
+}
+
+/* ---- GET /api/v1/catalog/{community}/{id} -------------------------------- */
+
+/* catalog_http_service: see catalog_http.h. The path is the exchange's
+ * decoded path; anything but exactly two segments after the prefix, a
+ * community id and a record id, is a 404 like an unknown service. */
+void catalog_http_service(struct catalog *cat, struct lws *wsi,
+			  struct http_exchange *ex)
+{
+	char community[LIMIT_COMMUNITY_ID + 1];
+	const char *rest, *slash, *id;
+	size_t clen;
+	Change *ch = NULL;
+	json_t *out;
+	int rc;
+
+	if (strncmp(ex->path, CATALOG_HTTP_SERVICE_PREFIX,
+		    strlen(CATALOG_HTTP_SERVICE_PREFIX)) != 0)
+		goto not_found;
+	rest = ex->path + strlen(CATALOG_HTTP_SERVICE_PREFIX);
+	slash = strchr(rest, '/');
+	if (!slash)
+		goto not_found;
+	clen = (size_t)(slash - rest);
+	id = slash + 1;
+	if (clen == 0 || clen > LIMIT_COMMUNITY_ID || strchr(id, '/'))
+		goto not_found;
+	memcpy(community, rest, clen);
+	community[clen] = '\0';
+	if (!text_community_valid(community) || !text_record_id_valid(id))
+		goto not_found;
+	rc = catalog_get(cat, community, ALLIANCE__V1__KIND__KIND_SERVICE, id,
+			 &ch);
+	if (rc == ERR_NOTFOUND || (rc == ERR_OK && ch->deleted))
+		goto not_found;
+	if (rc != ERR_OK) {
+		catalog_change_free(&ch);
+		reply_store_error(wsi, ex, rc);
+		return;
+	}
+	out = catalog_change_json(ch);
+	catalog_change_free(&ch);
+	if (!out) {
+		reply_store_error(wsi, ex, ERR_NOMEM);
+		return;
+	}
+	http_reply_json(wsi, ex, 200, out);
+	return;
+not_found:
+	catalog_change_free(&ch);
+	http_reply_error(wsi, ex, 404, "not_found", "no such service");
 }
 
 /* ---- GET /api/v1/announcements ------------------------------------------ */

@@ -1,7 +1,7 @@
 /* catalog_http.h: the public catalog endpoints, served alike by hub and node.
  *
- * GET /api/v1/catalog?q=&category=&community=&delivery=&free=1&limit=&after=
- * and GET /api/v1/announcements?community=&limit=, with every parameter
+ * GET /api/v1/catalog?q=&category=&community=&delivery=&free=1&limit=&after=,
+ * GET /api/v1/catalog/{community}/{id} (one service) and GET /api/v1/announcements?community=&limit=, with every parameter
  * checked (422 naming it) before the store is asked. */
 #ifndef ALLIANCE_CATALOG_HTTP_H
 #define ALLIANCE_CATALOG_HTTP_H
@@ -17,6 +17,16 @@
  * defaults to 20 and anything above 100 is 100. Route only GET here. */
 void catalog_http_search(struct catalog *cat, struct lws *wsi,
 			 struct http_exchange *ex);
+
+/* The path prefix of one service: /api/v1/catalog/{community}/{id}. */
+#define CATALOG_HTTP_SERVICE_PREFIX "/api/v1/catalog/"
+
+/* catalog_http_service: answer GET /api/v1/catalog/{community}/{id} (the
+ * path in ex) with one service as the catalog lists it (200), whatever
+ * its status; 404 when there is no such live service or the path is not
+ * of that form; 500 on a store error. Route only GET here. */
+void catalog_http_service(struct catalog *cat, struct lws *wsi,
+			  struct http_exchange *ex);
 
 /* catalog_http_announcements: answer GET /api/v1/announcements
  * (?community=&limit=, checked as above) with the announcements not

@@ -2,7 +2,8 @@
  *
  * Parts: request intake (http_begin, http_body, http_query, http_header);
  * storing replies (http_reply*); writing them from WRITEABLE
- * (http_writeable, with the security headers every reply carries); cleanup. */
+ * (http_writeable, with the security headers every reply carries, and
+ * http_static_headers adding them to static files); cleanup. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -228,27 +229,66 @@ static const struct {
 	{ "referrer-policy:", "no-referrer" },
 };
 
-static int write_headers(struct lws *wsi, struct http_exchange *ex)
+static int add_security_headers(struct lws *wsi, unsigned char **p,
+				unsigned char *end)
 {
-	unsigned char buf[LWS_PRE + HTTP_HEADER_ROOM];
-	unsigned char *start = buf + LWS_PRE, *p = start;
-	unsigned char *end = buf + sizeof(buf) - 1;
-	size_t i;
-
-	if (lws_add_http_common_headers(wsi, (unsigned int)ex->status,
-					ex->content_type, ex->reply_len,
-					&p, end))
-		return -1;
-	for (i = 0; i < sizeof(security_headers) / sizeof(security_headers[0]);
-	     i++) {
+	for (size_t i = 0;
+	     i < sizeof(security_headers) / sizeof(security_headers[0]); i++) {
 		const char *v = security_headers[i].value;
 
 		if (lws_add_http_header_by_name(wsi,
 				(const unsigned char *)security_headers[i].name,
 				(const unsigned char *)v, (int)strlen(v),
-				&p, end))
+				p, end))
 			return -1;
 	}
+	return 0;
+}
+
+void http_static_mount(struct lws_http_mount *m, const char *root,
+		       const char *protocol)
+{
+	memset(m, 0, sizeof(*m));
+	m->protocol = protocol;
+	m->mountpoint = "/";
+	m->mountpoint_len = 1;
+	m->origin = root;
+	m->origin_protocol = LWSMPRO_FILE;
+	m->def = "index.html";
+	m->cache_max_age = HTTP_STATIC_MAX_AGE_S;
+	m->cache_reusable = 1;
+}
+
+/* http_static_headers: see http.h. lws calls LWS_CALLBACK_ADD_HEADERS on
+ * the vhost's first protocol while it writes a file mount's headers. */
+int http_static_headers(struct lws *wsi, void *in)
+{
+	struct lws_process_html_args *args = in;
+	unsigned char *p, *end;
+
+	if (!args || !args->p)
+		return 0;
+	p = (unsigned char *)args->p;
+	end = p + args->max_len;
+	if (add_security_headers(wsi, &p, end))
+		return -1;
+	args->max_len -= (int)(p - (unsigned char *)args->p);
+	args->p = (char *)p;
+	return 0;
+}
+
+static int write_headers(struct lws *wsi, struct http_exchange *ex)
+{
+	unsigned char buf[LWS_PRE + HTTP_HEADER_ROOM];
+	unsigned char *start = buf + LWS_PRE, *p = start;
+	unsigned char *end = buf + sizeof(buf) - 1;
+
+	if (lws_add_http_common_headers(wsi, (unsigned int)ex->status,
+					ex->content_type, ex->reply_len,
+					&p, end))
+		return -1;
+	if (add_security_headers(wsi, &p, end))
+		return -1;
 	{
 		const char *cc = ex->cache_control ? ex->cache_control
 						   : "no-store";

@@ -78,6 +78,24 @@ int http_reply_error(struct lws *wsi, struct http_exchange *ex, int status,
  * stored reply. Returns what the callback should return (-1 closes). */
 int http_writeable(struct lws *wsi, struct http_exchange *ex);
 
+/* Seconds a browser may reuse a static page without asking again; then it
+ * revalidates (lws answers 304 to a matching If-None-Match). Short, as the
+ * pages have no versioned names. */
+#define HTTP_STATIC_MAX_AGE_S 600
+
+/* http_static_mount: make *m a file mount of root at "/" (index.html for
+ * a directory) with the caching above, bound to the vhost's protocol
+ * named protocol so that its callback can pass LWS_CALLBACK_ADD_HEADERS
+ * to http_static_headers; m->mount_next is left NULL. root and protocol
+ * must outlive the vhost. */
+void http_static_mount(struct lws_http_mount *m, const char *root,
+		       const char *protocol);
+
+/* http_static_headers: at LWS_CALLBACK_ADD_HEADERS (in as lws passes it),
+ * add the security headers every reply carries to a static file that an
+ * lws file mount serves. Returns what the callback should return. */
+int http_static_headers(struct lws *wsi, void *in);
+
 /* http_end: free what ex owns (LWS_CALLBACK_CLOSED_HTTP, or before the next
  * request on a kept-alive connection) and zero it. */
 void http_end(struct http_exchange *ex);

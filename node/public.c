@@ -68,6 +68,13 @@ static void route_catalog(struct node *n, struct lws *wsi,
 	catalog_http_search(n->cat, wsi, &h->ex);
 }
 
+/* GET /api/v1/catalog/{community}/{id}: one service of the replica. */
+static void route_service(struct node *n, struct lws *wsi,
+			  struct public_http *h)
+{
+	catalog_http_service(n->cat, wsi, &h->ex);
+}
+
 static void route_announcements(struct node *n, struct lws *wsi,
 				struct public_http *h)
 {
@@ -118,6 +125,14 @@ static void public__route(struct node *n, struct lws *wsi,
 		path_known = 1;
 		if (routes[i].method == h->ex.method) {
 			routes[i].fn(n, wsi, h);
+			return;
+		}
+	}
+	if (!path_known && strncmp(h->ex.path, CATALOG_HTTP_SERVICE_PREFIX,
+				   strlen(CATALOG_HTTP_SERVICE_PREFIX)) == 0) {
+		path_known = 1;
+		if (h->ex.method == HTTP_GET) {
+			route_service(n, wsi, h);
 			return;
 		}
 	}
@@ -196,6 +211,9 @@ static int callback_public_http(struct lws *wsi,
 		manager_drain(node_from_wsi(wsi));
 		return 0;
 
+	case LWS_CALLBACK_ADD_HEADERS:   /* a static file from [web] root */
+		return http_static_headers(wsi, in);
+
 	default:
 		break;
 	}
@@ -237,12 +255,7 @@ static const struct lws_http_mount *mounts_init(struct node *n)
 		m[i].origin_protocol = LWSMPRO_CALLBACK;
 		m[i].mount_next = &m[i + 1];
 	}
-	m[np].mountpoint = "/";
-	m[np].mountpoint_len = 1;
-	m[np].origin = n->web_root;
-	m[np].origin_protocol = LWSMPRO_FILE;
-	m[np].def = "index.html";
-	m[np].mount_next = NULL;
+	http_static_mount(&m[np], n->web_root, PUBLIC_PROTOCOL);
 	return m;
 }
 

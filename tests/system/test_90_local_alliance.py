@@ -166,6 +166,22 @@ def test_every_node_healthz_connected(alliance):
         assert h["hub"]["connected"] is True, h
 
 
+def test_sample_catalog_arrives_at_the_hub(alliance):
+    env = read_env(alliance["dir"])
+    sample = json.loads((REPO / "deploy" / "sample" / "services.json")
+                        .read_text(encoding="utf-8"))["services"]
+    want = {(cid, s["id"]) for cid in env["COMMUNITIES"].split()
+            for s in sample.get(cid, sample["default"])}
+    deadline = time.monotonic() + 60
+    while True:     # poll: the nodes sync on their own
+        body = get_json(env["HUB_PUBLIC_URL"] + "/api/v1/catalog?limit=100")
+        got = {(it["community"], it["id"]) for it in body["items"]}
+        if got == want or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert got == want
+
+
 def test_down_stops_and_up_reuses_certs(alliance):
     d, base = alliance["dir"], alliance["base"]
     before = pids(d)

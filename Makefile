@@ -80,6 +80,16 @@ lint: ## refuse banned functions
 demo: deps all ## run a local alliance in the foreground
 	deploy/local-alliance up --dir $(abspath build/demo) --communities 3
 
+# Every executable in bench/ runs against the release build and prints its
+# summary line last.
+BENCHES := $(sort $(wildcard bench/*))
+
+.PHONY: bench
+bench: ## run the benchmarks in bench/ (release build)
+	$(MAKE) BUILD=build SAN=0 all
+	@set -e; for b in $(BENCHES); do [ -x "$$b" ] || continue; \
+	  echo "== $$b"; ALLIANCE_BUILD=$(abspath build) $$b; done
+
 clean: ## remove build/
 	rm -rf build
 

@@ -1,0 +1,186 @@
+// harness.mjs: what the browser tests stand on: a real local alliance
+// (deploy/local-alliance up --detach on free ports, torn down after),
+// publishing through a node's manager API, alliancectl, Debian's Chromium
+// through playwright-core, axe-core, and polling instead of sleeping.
+//
+// Parts: paths; waiting; the alliance; publishing; the browser; axe.
+
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+import { chromium } from 'playwright-core';
+
+const run = promisify(execFile);
+const require = createRequire(import.meta.url);
+
+// ---- paths ------------------------------------------------------------------
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const BUILD = process.env.ALLIANCE_BUILD
+  ? path.resolve(process.env.ALLIANCE_BUILD) : path.join(REPO, 'build');
+export const ARTIFACTS = path.join(REPO, 'build', 'browser-artifacts');
+const LAUNCHER = path.join(REPO, 'deploy', 'local-alliance');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+// ---- waiting ----------------------------------------------------------------
+
+// waitFor: poll fn (may be async) until it returns something truthy; that
+// value, or an error naming what after timeoutMs.
+export async function waitFor(fn, what, timeoutMs = 10000, everyMs = 100) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) { last = e; }
+    if (Date.now() > end)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}` +
+                      (last ? `: ${last.message}` : ''));
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+// ---- the alliance -----------------------------------------------------------
+
+function portFree(port) {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+// freeBase: a base port P with P .. P+count-1 all free on 127.0.0.1.
+async function freeBase(count) {
+  for (let tries = 0; tries < 50; tries++) {
+    const base = 20000 + Math.floor(Math.random() * 40000);
+    let ok = true;
+    for (let p = base; p < base + count && ok; p++) ok = await portFree(p);
+    if (ok) return base;
+  }
+  throw new Error('no free run of ports on 127.0.0.1');
+}
+
+function parseEnv(text) {
+  const env = {};
+  for (const line of text.split('\n')) {
+    const m = /^([A-Z_]+)='(.*)'$/.exec(line);
+    if (m) env[m[1]] = m[2].replace(/'\\''/g, "'");
+  }
+  return env;
+}
+
+// startAlliance: a hub and n nodes (their pages from web/), returned as
+// {env, hub, nodes: [{community, url}], ctl(...args), stop()}.
+export async function startAlliance(n = 3) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'alliance-browser-'));
+  const base = await freeBase(n + 2);
+  const env = { ...process.env, ALLIANCE_BUILD: BUILD };
+  const up = [LAUNCHER, 'up', '--dir', dir, '--communities', String(n),
+              '--base-port', String(base), '--detach'];
+  try {
+    await run(up[0], up.slice(1), { env, timeout: 120000 });
+  } catch (e) {
+    await run(LAUNCHER, ['down', '--dir', dir], { env }).catch(() => {});
+    throw new Error(`local-alliance up failed: ${e.stdout || ''}${e.stderr || ''}`);
+  }
+  const aenv = parseEnv(readFileSync(path.join(dir, 'alliance.env'), 'utf8'));
+  const ids = aenv.COMMUNITIES.split(' ');
+  const urls = aenv.NODE_URLS.split(' ');
+  return {
+    dir,
+    env: aenv,
+    hub: aenv.HUB_PUBLIC_URL,
+    nodes: ids.map((community, i) => ({ community, url: urls[i] })),
+    // ctl: run alliancectl with the alliance's variables; its stdout
+    ctl: async (...args) => {
+      const r = await run(path.join(BUILD, 'alliancectl'), args,
+                          { env: { ...env, ...aenv }, timeout: 30000 });
+      return r.stdout;
+    },
+    stop: async () => {
+      await run(LAUNCHER, ['down', '--dir', dir], { env, timeout: 60000 }).catch(() => {});
+      if (!process.env.KEEP_ALLIANCE) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ---- publishing ---------------------------------------------------------------
+
+// publish: a bulk import of items (services or announcements) at the node
+// whose manager URL is url; resolves the created ids.
+export async function publish(alliance, url, kind, items) {
+  const auth = Buffer.from(`manager:${alliance.env.MANAGER_PASSWORD}`).toString('base64');
+  const r = await fetch(`${url}/api/v1/${kind}/bulk`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Basic ${auth}` },
+    body: JSON.stringify({ items }),
+  });
+  const body = await r.text();
+  if (!r.ok) throw new Error(`POST ${url}/api/v1/${kind}/bulk: ${r.status} ${body}`);
+  return JSON.parse(body).ids;
+}
+
+export async function getJson(url) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`GET ${url}: ${r.status}`);
+  return r.json();
+}
+
+// ---- the browser ----------------------------------------------------------------
+
+// launch: Debian's Chromium, headless, with nothing reaching the network
+// on its own (this machine's network is closed).
+export function launch() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+           '--no-first-run', '--disable-background-networking',
+           '--disable-component-update', '--disable-sync'],
+  });
+}
+
+// watch: record what a page says that a test must see: dialogs (dismissed),
+// page errors and console errors (CSP refusals among them), except the
+// missing-resource lines of endpoints a page copes without.
+export function watch(page) {
+  const seen = { dialogs: [], errors: [] };
+  page.on('dialog', (d) => { seen.dialogs.push(d.message()); d.dismiss().catch(() => {}); });
+  page.on('pageerror', (e) => seen.errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text()))
+      seen.errors.push(`console: ${m.text()}`);
+  });
+  return seen;
+}
+
+export function artifact(name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return path.join(ARTIFACTS, name);
+}
+
+// ---- axe ----------------------------------------------------------------------
+
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+// axe: run axe-core on the page (evaluated through the debugging protocol,
+// which the page's CSP does not govern) against WCAG 2.0/2.1 A and AA and
+// best practices; resolves the violations of impact serious or critical.
+export async function axe(page) {
+  await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+    resultTypes: ['violations'],
+  }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+                   nodes: v.nodes.slice(0, 5).map((x) => x.target.join(' ')) }));
+}

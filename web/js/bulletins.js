@@ -1,0 +1,64 @@
+/* bulletins.js: the bulletins page: those in force first, then those that
+ * ended; each with its severity as colour, icon AND words, what happened,
+ * why, what the authorities are doing and what residents should do. It
+ * renders from common.js's list, which the live feed keeps current, so a
+ * new bulletin appears here without a reload. */
+'use strict';
+
+var bpage = { result: null };
+
+function level(prefix, value) {
+  return t(prefix + '_' + (value || 'unknown'), null, value || '');
+}
+
+function bulletinArticle(b) {
+  var sev = severityOf(b);
+  var current = inForce(b);
+  var state = b.status || (current ? 'current' : 'expired');
+  var area = Array.isArray(b.area) && b.area.length
+    ? t('bulletin_area', { a: b.area.join('、') }) : t('bulletin_area_all');
+  var top = el('div', { className: 'bulletin-top ' + (current ? 'sev-' + sev : '') },
+    el('p', { className: 'banner-head' }, severityBadge(b),
+      b.type === 'update' || b.type === 'cancel' ? el('span', { className: 'state', text: t('type_' + b.type) }) : null,
+      el('span', { className: 'state', text: t('status_' + state, null, state) })),
+    el('h3', { text: b.headline || '' }));
+  var body = el('div', { className: 'bulletin-body' });
+  var part = function (key, text, cls) {
+    if (!text) return;
+    append(body, el('h4', { text: t(key) }), el('p', { className: 'body-text ' + (cls || ''), text: text }));
+  };
+  part('bulletin_instructions', b.instructions, 'do');
+  part('bulletin_what', b.description);
+  part('bulletin_cause', b.cause);
+  part('bulletin_response', b.response);
+  append(body, el('p', { className: 'note' },
+    t('bulletin_urgency') + '：' + level('urgency', b.urgency) + ' · ' +
+    t('bulletin_certainty') + '：' + level('certainty', b.certainty)));
+  append(body, el('p', { className: 'note' }, area));
+  append(body, el('p', { className: 'note' },
+    (b.sent ? t('bulletin_sent', { t: formatTime(b.sent) }) : '') +
+    (b.expires ? ' · ' + t('bulletin_expires', { t: formatTime(b.expires) }) : '')));
+  return el('li', { className: 'bulletin' + (current ? '' : ' ended'), id: 'b-' + (b.id || ''),
+    'data-bulletin': b.id || '' }, el('article', null, top, body));
+}
+
+window.PAGE = {
+  render: function () {
+    var box = clear(document.getElementById('list'));
+    if (!bulletins.loaded && !bpage.result) { append(box, message('loading')); return; }
+    if (!bulletins.loaded) { append(box, message('load_failed', 'error')); return; }
+    var now = bulletins.items.filter(inForce).sort(function (a, b) {
+      return severityRank(a) - severityRank(b) || String(b.sent || '').localeCompare(String(a.sent || ''));
+    });
+    var past = bulletins.items.filter(function (b) { return !inForce(b); });
+    append(box, el('section', { 'aria-labelledby': 'h-now' },
+      el('h2', { id: 'h-now', text: t('current_bulletins') }),
+      now.length ? el('ul', { className: 'plain' }, now.map(bulletinArticle)) : message('none_bulletins')));
+    if (past.length)
+      append(box, el('section', { 'aria-labelledby': 'h-past', className: 'section' },
+        el('h2', { id: 'h-past', text: t('past_bulletins') }),
+        el('ul', { className: 'plain' }, past.map(bulletinArticle))));
+  }
+};
+
+bulletins.listeners.push(function (r) { bpage.result = r; window.PAGE.render(); });

@@ -37,9 +37,14 @@ DEB_PKGS := build-essential pkg-config openssl ca-certificates curl \
 	    protobuf-compiler libsqlite3-dev libssl-dev libjansson-dev \
 	    libinih-dev libcmocka-dev libcurl4-openssl-dev \
 	    python3-pytest python3-protobuf python3-websocket \
-	    python3-cryptography libxml2-utils
+	    python3-cryptography libxml2-utils chromium fonts-wqy-microhei
+# Node and npm for the browser tests, only where none is installed (a
+# newer one from elsewhere is fine).
+DEB_PKGS += $(if $(shell command -v node 2>/dev/null),,nodejs)
+DEB_PKGS += $(if $(shell command -v npm 2>/dev/null),,npm)
+BROWSER  := tests/browser
 
-.PHONY: all help deps check unit system lint demo clean
+.PHONY: all help deps check unit system browser lint demo clean
 .DEFAULT_GOAL := all
 
 all: $(BINS) $(PYGEN)/alliance_pb2.py ## build the hub, the node and alliancectl into build/
@@ -48,7 +53,7 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
 	  awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-deps: ## install every dependency from Debian's packages
+deps: ## install every dependency from Debian's packages (and npm ci for tests/browser)
 	@missing=$$(for p in $(DEB_PKGS); do \
 	    dpkg-query -W -f='$${db:Status-Status}\n' $$p 2>/dev/null | \
 	    grep -qx installed || echo $$p; done); \
@@ -59,12 +64,15 @@ deps: ## install every dependency from Debian's packages
 	echo "installing: $$missing"; \
 	apt-get update -q && DEBIAN_FRONTEND=noninteractive \
 	  apt-get install -y -q --no-install-recommends $$missing
+	@[ -d $(BROWSER)/node_modules ] || \
+	  (cd $(BROWSER) && npm ci --no-audit --no-fund)
 
-check: deps ## build with ASan+UBSan and run lint, unit and system tests
+check: deps ## build with ASan+UBSan and run lint, unit, system and browser tests
 	$(MAKE) BUILD=build/asan SAN=1 all units
 	$(MAKE) lint
 	$(MAKE) BUILD=build/asan unit
 	$(MAKE) BUILD=build/asan system
+	$(MAKE) BUILD=build/asan browser
 
 units: $(UNIT)
 
@@ -73,6 +81,12 @@ unit: $(UNIT) ## run the cmocka unit tests
 
 system: all ## run the pytest system tests against real processes
 	ALLIANCE_BUILD=$(abspath $(BUILD)) /usr/bin/python3 -m pytest -q tests/system
+
+browser: all ## run the browser tests (Debian's Chromium) against a local alliance
+	@[ -d $(BROWSER)/node_modules ] || \
+	  (cd $(BROWSER) && npm ci --no-audit --no-fund)
+	cd $(BROWSER) && ALLIANCE_BUILD=$(abspath $(BUILD)) \
+	  node --test --test-concurrency=1
 
 lint: ## refuse banned functions
 	@tests/lint/banned

@@ -171,15 +171,17 @@ static void live_publish(struct node *n, const char *id)
 	struct node_bulletins *b = n->bulletins;
 	struct bulletin_row row;
 	struct live_event *e;
+	json_t *obj;
 	char *json, head[64];
 	size_t jlen;
 	int hlen;
 
 	if (bulletin_store_get(n->db, id, clock_now(), &row) != ERR_OK)
 		return;
-	json = json_dumps(bulletin_json(row.c, row.status),
-			  JSON_COMPACT | JSON_ENSURE_ASCII);
+	obj = bulletin_json(row.c, row.status);
 	bulletin_row_free(&row);
+	json = obj ? json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	json_decref(obj);
 	if (!json)
 		return;
 	jlen = strlen(json);

@@ -72,7 +72,7 @@ check: deps ## build with ASan+UBSan and run lint, unit, system and browser test
 	$(MAKE) lint
 	$(MAKE) BUILD=build/asan unit
 	$(MAKE) BUILD=build/asan system
-	$(MAKE) BUILD=build/asan browser
+	$(MAKE) BUILD=build/asan SAN=1 browser
 
 units: $(UNIT)
 

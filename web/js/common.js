@@ -246,16 +246,17 @@ function renderBanner() {
     var big = sev === 'extreme' || sev === 'severe';
     var more = el('a', { className: 'banner-more', href: 'bulletins.html#b-' + encodeURIComponent(b.id || '') },
       t('bulletin_more'));
+    /* extreme and severe: large, what to do at once; the rest: one line */
     append(box, el('div', {
       className: 'banner sev-' + sev + (big ? ' big' : ''),
       role: big ? 'alert' : 'status',
       'data-bulletin': b.id || ''
     },
       el('p', { className: 'banner-head' }, severityBadge(b),
-        el('strong', { className: 'banner-headline', text: b.headline || '' })),
+        el('strong', { className: 'banner-headline', text: b.headline || '' }), big ? null : more),
       big && b.instructions ? el('p', { className: 'banner-do' },
         el('span', { className: 'label', text: t('bulletin_instructions') + '：' }), b.instructions) : null,
-      more));
+      big ? more : null));
   });
 }
 

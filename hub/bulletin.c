@@ -42,7 +42,7 @@ struct hub_bulletins {
 	struct link *links[LINK_BUCKETS];
 };
 
-static const char delivery_schema[] =
+const char hub_delivery_schema_v1[] =
 	"CREATE TABLE IF NOT EXISTS bulletin_delivery ("
 	"  seq INTEGER PRIMARY KEY,"        /* the order bulletins are sent in */
 	"  bulletin TEXT NOT NULL,"
@@ -113,21 +113,12 @@ int hub_bulletin_keys_check(const char *list, const char *config_path,
 
 int hub_bulletin_open(struct hub *hub, char *err, size_t errlen)
 {
-	char *msg = NULL;
 	size_t i;
 
 	hub->bulletins = calloc(1, sizeof(*hub->bulletins));
 	if (!hub->bulletins) {
 		snprintf(err, errlen, "out of memory");
 		return ERR_NOMEM;
-	}
-	if (bulletin_store_init(hub->db) != ERR_OK ||
-	    sqlite3_exec(hub->db, delivery_schema, NULL, NULL, &msg)
-	    != SQLITE_OK) {
-		snprintf(err, errlen, "%s: cannot create the bulletin tables: "
-			 "%s", hub->cfg.store_path, msg ? msg : "?");
-		sqlite3_free(msg);
-		return ERR_IO;
 	}
 	if (load_keys(hub->cfg.bulletin_keys, hub->config_path,
 		      &hub->bulletins->keys, err, errlen) != ERR_OK)

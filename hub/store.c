@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bulletin_store.h"
 #include "err.h"
 #include "hub.h"
 #include "log.h"
@@ -20,7 +21,7 @@ static const struct store_migration migrations[] = {
 	  "  down_cursor INTEGER NOT NULL DEFAULT 0,"
 	  "  epoch TEXT NOT NULL DEFAULT ''"
 	  ") WITHOUT ROWID;" },
-	{ NULL },       /* 2: the catalog, filled in below */
+	{ catalog_schema_v1 },          /* 2 */
 	{ "CREATE TABLE hub_meta ("       /* 3: retention */
 	  "  key TEXT PRIMARY KEY,"
 	  "  value INTEGER NOT NULL"
@@ -29,16 +30,15 @@ static const struct store_migration migrations[] = {
 	  "  at INTEGER PRIMARY KEY,"      /* unix seconds */
 	  "  seq INTEGER NOT NULL"         /* the log head then */
 	  ");" },
+	{ bulletin_schema_v1 },         /* 4 */
+	{ hub_delivery_schema_v1 },     /* 5 */
 };
 
 int hub_store_open(struct hub *hub, char *err, size_t errlen)
 {
-	struct store_migration all[sizeof(migrations) / sizeof(migrations[0])];
-	size_t n = sizeof(all) / sizeof(all[0]);
-
-	memcpy(all, migrations, sizeof(all));
-	all[1].sql = catalog_schema_v1;
-	if (store_open(hub->cfg.store_path, all, n, &hub->db, err, errlen))
+	if (store_open(hub->cfg.store_path, migrations,
+		       sizeof(migrations) / sizeof(migrations[0]), &hub->db,
+		       err, errlen))
 		return ERR_IO;
 	if (catalog_open(hub->db, &hub->cat) != ERR_OK) {
 		snprintf(err, errlen, "%s: cannot prepare the catalog: %s",

@@ -1,11 +1,8 @@
 /* bulletin_store.c: bulletins in sqlite and the public bulletin endpoints
  * (see bulletin_store.h).
  *
- * The tables are created with IF NOT EXISTS when a daemon opens its store
- * rather than as a numbered migration: the hub's and node's migration
- * lists were being changed by parallel work when bulletins landed, and a
- * table that only ever grows new tables cannot clash with them. Fold this
- * into a numbered migration at the next change of these tables.
+ * The tables are a numbered migration of each daemon's store
+ * (bulletin_schema_v1); IF NOT EXISTS keeps stores made before that safe.
  *
  * What is shown is always decoded from the signed bytes, so a reader sees
  * exactly what the issuer signed. Prepared statements only.
@@ -24,7 +21,7 @@
 
 /* ---- schema ----------------------------------------------------------- */
 
-static const char schema[] =
+const char bulletin_schema_v1[] =
 	"CREATE TABLE IF NOT EXISTS bulletin ("
 	"  id TEXT PRIMARY KEY,"
 	"  signed BLOB NOT NULL,"          /* BulletinContent as signed */
@@ -62,19 +59,6 @@ static const char schema[] =
 	" WHEN EXISTS (SELECT 1 FROM bulletin_ref r WHERE r.ref = b.id" \
 	" AND r.type = 'update') THEN 'updated'" \
 	" WHEN b.expires <= ?1 THEN 'expired' ELSE 'current' END"
-
-int bulletin_store_init(sqlite3 *db)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-		log_error("store: creating the bulletin tables: %s",
-			  msg ? msg : "?");
-		sqlite3_free(msg);
-		return ERR_IO;
-	}
-	return ERR_OK;
-}
 
 int64_t bulletin_now_ms(void)
 {

@@ -32,10 +32,9 @@ enum bulletin_put {
 	BULLETIN_CONFLICT,          /* that id is stored with other bytes */
 };
 
-/* bulletin_store_init: create the tables if they are not there (they sit
- * outside the numbered migrations, which other work changes in parallel;
- * see the note in bulletin_store.c). ERR_OK or ERR_IO. */
-int bulletin_store_init(sqlite3 *db);
+/* Migration SQL creating the bulletin tables; each daemon lists it among
+ * its store migrations. */
+extern const char bulletin_schema_v1[];
 
 /* bulletin_store_put: store a verified bulletin (c decoded from signed)
  * with its references, in the caller's transaction. posted_by may be NULL.

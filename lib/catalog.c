@@ -120,7 +120,7 @@ static const char *catalog_category_words(const char *id)
 
 /* ---- schema ------------------------------------------------------------- */
 
-const char *const catalog_schema_v1 =
+const char catalog_schema_v1[] =
 	"CREATE TABLE service ("
 	" rid INTEGER PRIMARY KEY,"           /* rowid alias: the FTS rowid */
 	" origin TEXT NOT NULL,"

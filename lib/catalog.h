@@ -40,7 +40,7 @@ typedef Alliance__V1__Change Change;
  *            UNIQUE (origin, kind, id));
  *   service_fts: FTS5 over service (title, summary, description, tags),
  *            external content, kept by triggers on service. */
-extern const char *const catalog_schema_v1;
+extern const char catalog_schema_v1[];
 
 struct catalog;   /* prepared statements on one connection */
 

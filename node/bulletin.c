@@ -100,11 +100,6 @@ int node_bulletin_open(struct node *n, char *err, size_t errlen)
 	}
 	n->bulletins = b;
 	b->lws = n->lws;
-	if (bulletin_store_init(n->db) != ERR_OK) {
-		snprintf(err, errlen, "%s: cannot create the bulletin tables",
-			 n->cfg.store_path);
-		return ERR_IO;
-	}
 	if (load_keys(n->cfg.bulletin_keys, n->config_path, &b->keys, err,
 		      errlen) != ERR_OK)
 		return ERR_INVALID;

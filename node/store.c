@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bulletin_store.h"
 #include "err.h"
 #include "log.h"
 #include "node.h"
@@ -25,8 +26,8 @@ static const struct store_migration node_migrations[] = {
 	  "  key TEXT PRIMARY KEY,"
 	  "  value TEXT NOT NULL"
 	  ") WITHOUT ROWID;" },
-	/* v2: the catalog (filled in at open: catalog_schema_v1) */
-	{ NULL },
+	/* v2: the catalog */
+	{ catalog_schema_v1 },
 	/* v3: what a snapshot from the hub has brought so far (sync.c) */
 	{ "CREATE TABLE snapshot_seen ("
 	  "  origin TEXT NOT NULL,"
@@ -34,7 +35,11 @@ static const struct store_migration node_migrations[] = {
 	  "  id TEXT NOT NULL,"
 	  "  PRIMARY KEY (origin, kind, id)"
 	  ") WITHOUT ROWID;" },
+	/* v4: bulletins */
+	{ bulletin_schema_v1 },
 };
+
+#define N_MIGRATIONS (sizeof(node_migrations) / sizeof(node_migrations[0]))
 
 #define META_EPOCH "store_epoch"
 #define META_DOWN_CURSOR "down_cursor"
@@ -187,13 +192,9 @@ io:
 
 int node_store_open(struct node *n, char *err, size_t errlen)
 {
-	struct store_migration all[sizeof(node_migrations) /
-				   sizeof(node_migrations[0])];
 	int rc;
 
-	memcpy(all, node_migrations, sizeof(all));
-	all[1].sql = catalog_schema_v1;
-	rc = store_open(n->cfg.store_path, all, sizeof(all) / sizeof(all[0]),
+	rc = store_open(n->cfg.store_path, node_migrations, N_MIGRATIONS,
 			&n->db, err, errlen);
 	if (rc != ERR_OK)
 		return rc;
@@ -225,13 +226,7 @@ err:
 int node_store_connect(const char *path, sqlite3 **db, char *err,
 		       size_t errlen)
 {
-	struct store_migration all[sizeof(node_migrations) /
-				   sizeof(node_migrations[0])];
-
-	memcpy(all, node_migrations, sizeof(all));
-	all[1].sql = catalog_schema_v1;
-	return store_open(path, all, sizeof(all) / sizeof(all[0]), db, err,
-			  errlen);
+	return store_open(path, node_migrations, N_MIGRATIONS, db, err, errlen);
 }
 
 void node_store_close(struct node *n)

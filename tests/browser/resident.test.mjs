@@ -131,6 +131,35 @@ test('the larger-text switch grows the text and is remembered', async () => {
   await context.close();
 });
 
+test('the catalog pages on with "more" and the filters narrow it', async () => {
+  const { context, page, seen } = await newPage();
+  const many = Array.from({ length: 23 }, (_, i) => ({
+    id: `bt-job-${i}`, title: `就业培训 第 ${i + 1} 期`, summary: '免费技能培训', category: 'employment',
+    delivery: i % 2 ? ['online'] : ['walk-in'], fee: i % 3 ? 'free' : '20 元', phone: '0532-8288-6000',
+  }));
+  await publish(alliance, other.url, 'services', many);
+  await waitFor(async () => (await fetch(`${home.url}/api/v1/catalog/${other.community}/bt-job-22`)).status === 200,
+    'the training courses at the resident\'s node', 20000);
+  await page.goto(`${home.url}/catalog.html?category=employment&community=${other.community}`);
+  await page.locator('#results .card').first().waitFor();
+  assert.equal(await page.locator('#results .card').count(), 20);
+  assert.match(await page.locator('#count').innerText(), /23/);
+  await page.locator('#more').click();
+  await waitFor(async () => (await page.locator('#results .card').count()) === 23, '23 cards after "more"');
+  assert.equal(await page.locator('#more').isHidden(), true, 'no "more" on the last page');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent),
+    await page.locator('#results .card-title a').nth(20).textContent(), 'focus on the first new one');
+  // online and free only: the filters go to the API
+  await page.goto(`${home.url}/catalog.html?category=employment&community=${other.community}&delivery=online&free=1`);
+  await page.locator('#results .card').first().waitFor();
+  const expect = many.filter((s, i) => s.delivery[0] === 'online' && i % 3).length;
+  assert.equal(await page.locator('#results .card').count(), expect);
+  assert.equal(await page.locator('#f-delivery').inputValue(), 'online');
+  assert.equal(await page.locator('#f-free').isChecked(), true);
+  assert.deepEqual(seen.errors, []);
+  await context.close();
+});
+
 test('the hub\'s public port serves the same pages over the merged catalog', async () => {
   const { context, page, seen } = await newPage();
   const r = await fetch(`${alliance.hub}/catalog.html`);

@@ -650,6 +650,38 @@ def test_lost_store_comes_back_and_next_edit_wins(alliance):
                lambda t: t == want, "a's edits after recovery")
 
 
+def test_edit_after_lost_store_before_the_hub_answers_wins(alliance):
+    """A store lost while the hub is away too: the node's first edit (of a
+    record the hub holds at a higher version) is made before it can learn
+    that version; it must still win everywhere, not lose as an old one."""
+    al = alliance(2)
+    hub, (a, b) = al.hub, al.nodes
+    create(a, "Permit desk", id="desk")
+    for i in range(4):
+        replace(a, "desk", f"Permit desk, version {i + 2}")
+    other = create(a, "Other service")
+    everywhere([hub.public_port, b.public_port], a.community,
+               lambda t: t == {"desk": "Permit desk, version 5",
+                               other: "Other service"}, "a's services")
+
+    a.stop()
+    hub.stop()
+    for suffix in ("", "-wal", "-shm"):
+        (a.dir / f"node.db{suffix}").unlink(missing_ok=True)
+    a.start()                      # empty store, no hub to ask
+    create(a, "Permit desk, rebuilt", id="desk")
+    hub.start()
+    a.wait_connected(ARRIVE)
+    want = {"desk": "Permit desk, rebuilt", other: "Other service"}
+    everywhere([a.public_port, hub.public_port, b.public_port],
+               a.community, lambda t: t == want,
+               "the edit made before the hub answered")
+    replace(a, other, "Other service, edited")
+    want[other] = "Other service, edited"
+    everywhere([hub.public_port, b.public_port], a.community,
+               lambda t: t == want, "the next edit")
+
+
 def test_node_away_past_retention_gets_a_snapshot(alliance):
     al = alliance(2, sync={"tombstone_retention": 1, "purge_interval": 1})
     hub, (a, b) = al.hub, al.nodes

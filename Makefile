@@ -7,6 +7,11 @@
 BUILD   ?= build
 GEN     := build/gen
 PYGEN   := $(GEN)/python
+# build/asan is always the sanitizer variant, whoever calls for it, so
+# its objects are never mixed with plain ones
+ifeq ($(BUILD),build/asan)
+SAN     := 1
+endif
 SAN     ?= 0
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
@@ -46,6 +51,8 @@ BROWSER  := tests/browser
 
 .PHONY: all help deps check unit system browser lint demo clean
 .DEFAULT_GOAL := all
+# keep the objects of unit tests (make would delete them as intermediates)
+.SECONDARY:
 
 all: $(BINS) $(PYGEN)/alliance_pb2.py ## build the hub, the node and alliancectl into build/
 
@@ -68,11 +75,11 @@ deps: ## install every dependency from Debian's packages (and npm ci for tests/b
 	  (cd $(BROWSER) && npm ci --no-audit --no-fund)
 
 check: deps ## build with ASan+UBSan and run lint, unit, system and browser tests
-	$(MAKE) BUILD=build/asan SAN=1 all units
+	$(MAKE) BUILD=build/asan all units
 	$(MAKE) lint
 	$(MAKE) BUILD=build/asan unit
 	$(MAKE) BUILD=build/asan system
-	$(MAKE) BUILD=build/asan SAN=1 browser
+	$(MAKE) BUILD=build/asan browser
 
 units: $(UNIT)
 

@@ -105,9 +105,13 @@ demo: deps all ## run a local alliance in the foreground
 # summary line last.
 BENCHES := $(sort $(wildcard bench/*))
 
+# C programs of the benchmarks (load generators), built with the release
+# flags into build/bench/ and linked with liballiance.a.
+BENCH_BINS := $(patsubst bench/%.c,build/bench/%,$(wildcard bench/*.c))
+
 .PHONY: bench
 bench: ## run the benchmarks in bench/ (release build)
-	$(MAKE) BUILD=build SAN=0 all
+	$(MAKE) BUILD=build SAN=0 all $(BENCH_BINS)
 	@set -e; for b in $(BENCHES); do [ -x "$$b" ] || continue; \
 	  echo "== $$b"; ALLIANCE_BUILD=$(abspath build) $$b; done
 
@@ -149,6 +153,10 @@ $(BUILD)/alliancectl: $(CLI_OBJ) $(BUILD)/liballiance.a
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/liballiance.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/liballiance.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---- fuzzing (not part of `make check`) ----------------------------------
 

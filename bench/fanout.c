@@ -1,0 +1,1053 @@
+/* fanout.c: the load generator of bench/fanout and bench/scale.
+ *
+ * Holds N simulated nodes against a running alliance-hub, each a real
+ * mutual-TLS websocket session (alliance.v1) with its own certificate: one
+ * client vhost per identity (lws 4.1 has no per-connection certificate),
+ * connects staggered (at most --connecting handshakes at a time), the real
+ * Hello and Welcome, Changes acked, every Bulletin verified against the
+ * pinned key and answered with a BulletinAck. Identical signed bytes are
+ * verified once and the result shared (a real node verifies its own copy;
+ * here N copies of one check would only measure the generator).
+ *
+ * Then M bulletins are issued one at a time through the operator API
+ * (POST /api/v1/bulletins over mutual TLS, signed here with the test
+ * signing key) by an issuer thread with its own libcurl connection, while
+ * the service thread runs every session. Per bulletin:
+ *   - latency: from just before the POST is sent until the last node has
+ *     received and verified it;
+ *   - acked: until the hub has recorded every delivery: the newest
+ *     delivered_ms of its bulletin_delivery rows (the hub's own record,
+ *     read from its store, --hub-db) once GET /api/v1/bulletins/ID says
+ *     delivered == targets.
+ * The hub's RSS (/proc/PID/status) before the first connect and after all
+ * are welcomed gives per_node_kb; with --hold S the hub's CPU time
+ * (/proc/PID/stat) over S idle seconds gives idle_cpu_pct.
+ *
+ * Prints progress to stderr and one summary line last on stdout:
+ *   fanout nodes=N bulletins=M p50_ms= p99_ms= max_ms= acked_p99_ms=
+ *   hub_rss_mb= per_node_kb= connect_s= [idle_cpu_pct= hold_s=]
+ *
+ * Parts: options and state; helpers (clock, /proc); the sessions (vhosts,
+ * connecting, receiving, writing); the issuer thread; main. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <libwebsockets.h>
+#include <openssl/pem.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bulletin.h"
+#include "err.h"
+#include "limits.h"
+#include "wire.h"
+
+/* Acks one simulated node can have waiting for WRITEABLE. */
+#define SIM_ACKS 16
+/* Connection attempts per node before the run fails. */
+#define SIM_TRIES 10
+/* Seconds the hub gets to settle after the last Welcome before its RSS is
+ * read (OpenSSL releases idle buffers, lws finishes the handshakes). */
+#define SETTLE_S 1
+/* Seconds to wait for all sessions, or for one bulletin's delivery. */
+#define CONNECT_TIMEOUT_S 600
+#define BULLETIN_TIMEOUT_S 60
+
+/* ---- options and state -------------------------------------------------- */
+
+struct opts {
+	unsigned nodes;             /* --nodes N */
+	unsigned bulletins;         /* --bulletins M */
+	unsigned size;              /* --size BYTES of signed content */
+	unsigned hold;              /* --hold S: idle seconds measured */
+	unsigned connecting;        /* --connecting K handshakes at once */
+	int port;                   /* --port: the hub's alliance port */
+	const char *pki;            /* --pki DIR: ca.crt, nodes/, operators/ */
+	const char *prefix;         /* --prefix: community ids PREFIX-00001 */
+	const char *operator_name;  /* --operator SLUG under DIR/operators */
+	int hub_pid;                /* --hub-pid */
+	const char *hub_db;         /* --hub-db: the hub's store (read only) */
+};
+
+/* One simulated node. */
+struct sim {
+	unsigned idx;
+	char community[LIMIT_COMMUNITY_ID + 1];
+	struct lws_vhost *vh;       /* its identity */
+	struct lws *wsi;            /* NULL when not connected */
+	int connecting;             /* counted in g.connecting */
+	int need_hello;             /* Hello not yet written */
+	int welcomed;
+	unsigned tries;
+	uint64_t ack_seq;           /* a Changes to ack (0: none) */
+	char acks[SIM_ACKS][LIMIT_RECORD_ID + 1]; /* bulletin ids to ack */
+	unsigned n_acks;
+	int last_bulletin;          /* index of the last bulletin received */
+	uint8_t *rx;                /* message being received; NULL between */
+	size_t rx_len, rx_cap;
+	lws_sorted_usec_list_t retry;
+};
+
+static struct {
+	struct opts o;
+	struct lws_context *ctx;
+	struct sim *sims;
+	struct bulletin_keys *keys;
+	unsigned next;              /* next sim to connect */
+	unsigned connecting;        /* handshakes in progress */
+	unsigned welcomed;
+	int failed;                 /* a node gave up: the run fails */
+	lws_sorted_usec_list_t stagger;
+	/* the verified-once cache of signed bytes */
+	uint8_t *vc_content, *vc_sig;
+	size_t vc_len, vc_sig_len;
+	char vc_id[LIMIT_RECORD_ID + 1];
+	/* shared with the issuer thread (under mu) */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int cur;                    /* index of the bulletin in flight, -1 */
+	char cur_id[LIMIT_RECORD_ID + 1];
+	unsigned cur_received;      /* nodes that received and verified it */
+	double cur_done;            /* monotonic s when the last one did */
+	volatile int done;          /* the issuer finished: stop serving */
+	double t_first_connect, t_all_welcomed;
+} g;
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("fanout: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* rss_kb: VmRSS of pid in KiB, or -1. */
+static long rss_kb(int pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* cpu_ticks: utime + stime of pid in clock ticks, or -1. */
+static long long cpu_ticks(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');      /* the command may hold blanks */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+			 "%llu %llu", &ut, &st) != 2)
+		return -1;
+	return (long long)(ut + st);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* pct: the p-th percentile (nearest rank) of sorted v[0..n). */
+static double pct(const double *v, size_t n, double p)
+{
+	size_t k;
+
+	if (!n)
+		return 0;
+	k = (size_t)(p / 100.0 * (double)n + 0.999999);
+	if (k < 1)
+		k = 1;
+	return v[(k > n ? n : k) - 1];
+}
+
+/* ---- the sessions -------------------------------------------------------- */
+
+static void connect_sim(struct sim *s);
+
+static void retry_cb(lws_sorted_usec_list_t *sul)
+{
+	connect_sim(lws_container_of(sul, struct sim, retry));
+}
+
+/* lost: a session failed or closed; try again later or give up. */
+static void lost(struct sim *s, const char *why)
+{
+	if (s->connecting) {
+		s->connecting = 0;
+		g.connecting--;
+	}
+	if (s->welcomed) {
+		s->welcomed = 0;
+		g.welcomed--;
+	}
+	s->wsi = NULL;
+	free(s->rx);
+	s->rx = NULL;
+	s->rx_len = s->rx_cap = 0;
+	if (g.done)
+		return;
+	say("%s: %s (try %u)", s->community, why, s->tries);
+	if (s->tries >= SIM_TRIES) {
+		g.failed = 1;
+		return;
+	}
+	lws_sul_schedule(g.ctx, 0, &s->retry, retry_cb,
+			 500 * LWS_US_PER_MS);
+}
+
+/* send_frame: one lws_write of frame (from WRITEABLE). */
+static int send_frame(struct sim *s, const Frame *f)
+{
+	uint8_t *buf;
+	size_t len;
+	int n;
+
+	if (wire_encode(f, LWS_PRE, &buf, &len) != ERR_OK)
+		return -1;
+	n = lws_write(s->wsi, buf + LWS_PRE, len, LWS_WRITE_BINARY);
+	free(buf);
+	return n < (int)len ? -1 : 0;
+}
+
+static int writeable(struct sim *s)
+{
+	Frame f = ALLIANCE__V1__FRAME__INIT;
+	int rc;
+
+	if (s->need_hello) {
+		Alliance__V1__Hello h = ALLIANCE__V1__HELLO__INIT;
+		char epoch[40];
+
+		snprintf(epoch, sizeof(epoch), "bench-epoch-%u", s->idx);
+		h.protocol_version = WIRE_PROTOCOL_VERSION;
+		h.community = s->community;
+		h.software_version = (char *)"bench-fanout";
+		h.store_epoch = epoch;
+		h.down_cursor = 0;
+		f.body_case = ALLIANCE__V1__FRAME__BODY_HELLO;
+		f.hello = &h;
+		s->need_hello = 0;
+		rc = send_frame(s, &f);
+	} else if (s->n_acks) {
+		Alliance__V1__BulletinAck a = ALLIANCE__V1__BULLETIN_ACK__INIT;
+
+		a.id = s->acks[0];
+		f.body_case = ALLIANCE__V1__FRAME__BODY_BULLETIN_ACK;
+		f.bulletin_ack = &a;
+		rc = send_frame(s, &f);
+		memmove(s->acks[0], s->acks[1],
+			(--s->n_acks) * sizeof(s->acks[0]));
+	} else if (s->ack_seq) {
+		Alliance__V1__Ack a = ALLIANCE__V1__ACK__INIT;
+
+		a.seq = s->ack_seq;
+		s->ack_seq = 0;
+		f.body_case = ALLIANCE__V1__FRAME__BODY_ACK;
+		f.ack = &a;
+		rc = send_frame(s, &f);
+	} else {
+		return 0;           /* a ping's unrequested WRITEABLE */
+	}
+	if (rc)
+		return -1;
+	if (s->n_acks || s->ack_seq)
+		lws_callback_on_writable(s->wsi);
+	return 0;
+}
+
+/* verified: whether these signed bytes verify; the first copy of each
+ * is checked with bulletin_open and the answer shared with identical
+ * copies. On success copies the bulletin id into id. */
+static int verified(const ProtobufCBinaryData *content,
+		    const ProtobufCBinaryData *sig, char *id)
+{
+	BulletinContent *c = NULL;
+	char why[300];
+
+	if (g.vc_content && content->len == g.vc_len &&
+	    sig->len == g.vc_sig_len &&
+	    memcmp(content->data, g.vc_content, g.vc_len) == 0 &&
+	    memcmp(sig->data, g.vc_sig, g.vc_sig_len) == 0) {
+		memcpy(id, g.vc_id, sizeof(g.vc_id));
+		return 1;
+	}
+	if (bulletin_open(g.keys, content->data, content->len, sig->data,
+			  sig->len, &c, why, sizeof(why)) != ERR_OK) {
+		say("a bulletin does not verify: %s", why);
+		return 0;
+	}
+	free(g.vc_content);
+	free(g.vc_sig);
+	g.vc_content = malloc(content->len);
+	g.vc_sig = malloc(sig->len);
+	if (!g.vc_content || !g.vc_sig) {
+		bulletin_content_free(&c);
+		return 0;
+	}
+	memcpy(g.vc_content, content->data, content->len);
+	memcpy(g.vc_sig, sig->data, sig->len);
+	g.vc_len = content->len;
+	g.vc_sig_len = sig->len;
+	snprintf(g.vc_id, sizeof(g.vc_id), "%s", c->id);
+	memcpy(id, g.vc_id, sizeof(g.vc_id));
+	bulletin_content_free(&c);
+	return 1;
+}
+
+static void on_bulletin(struct sim *s, const Alliance__V1__Bulletin *b)
+{
+	char id[LIMIT_RECORD_ID + 1];
+
+	if (!verified(&b->signed_content, &b->signature, id))
+		return;     /* a refusal would be acked; here it is an error */
+	pthread_mutex_lock(&g.mu);
+	if (g.cur >= 0 && s->last_bulletin != g.cur &&
+	    strcmp(id, g.cur_id) == 0) {
+		s->last_bulletin = g.cur;
+		if (++g.cur_received == g.o.nodes) {
+			g.cur_done = now_s();
+			pthread_cond_broadcast(&g.cv);
+		}
+	}
+	pthread_mutex_unlock(&g.mu);
+	if (s->n_acks < SIM_ACKS) {
+		memcpy(s->acks[s->n_acks++], id, sizeof(id));
+		lws_callback_on_writable(s->wsi);
+	}
+}
+
+static void on_frame(struct sim *s, const Frame *f)
+{
+	switch (f->body_case) {
+	case ALLIANCE__V1__FRAME__BODY_WELCOME:
+		if (!s->welcomed) {
+			s->welcomed = 1;
+			if (++g.welcomed == g.o.nodes) {
+				pthread_mutex_lock(&g.mu);
+				g.t_all_welcomed = now_s();
+				pthread_cond_broadcast(&g.cv);
+				pthread_mutex_unlock(&g.mu);
+			}
+		}
+		break;
+	case ALLIANCE__V1__FRAME__BODY_CHANGES:
+		if (f->changes->last_seq) {
+			s->ack_seq = f->changes->last_seq;
+			lws_callback_on_writable(s->wsi);
+		}
+		break;
+	case ALLIANCE__V1__FRAME__BODY_BULLETIN:
+		on_bulletin(s, f->bulletin);
+		break;
+	case ALLIANCE__V1__FRAME__BODY_ERROR:
+		say("%s: hub says error %d: %s", s->community, f->error->code,
+		    f->error->message);
+		break;
+	default:
+		break;
+	}
+}
+
+static int receive(struct sim *s, const void *in, size_t len)
+{
+	Frame *f = NULL;
+	char why[200];
+
+	if (lws_is_first_fragment(s->wsi))
+		s->rx_len = 0;
+	if (s->rx_len + len > LIMIT_FRAME_BYTES)
+		return -1;
+	if (s->rx_len + len > s->rx_cap) {
+		size_t cap = s->rx_cap ? s->rx_cap * 2 : 4096;
+		uint8_t *p;
+
+		while (cap < s->rx_len + len)
+			cap *= 2;
+		p = realloc(s->rx, cap);
+		if (!p)
+			return -1;
+		s->rx = p;
+		s->rx_cap = cap;
+	}
+	memcpy(s->rx + s->rx_len, in, len);
+	s->rx_len += len;
+	if (!lws_is_final_fragment(s->wsi) ||
+	    lws_remaining_packet_payload(s->wsi))
+		return 0;
+	if (wire_decode(s->rx, s->rx_len, 0, &f, why, sizeof(why)) != ERR_OK) {
+		say("%s: bad frame from the hub: %s", s->community, why);
+		return -1;
+	}
+	free(s->rx);
+	s->rx = NULL;
+	s->rx_len = s->rx_cap = 0;
+	on_frame(s, f);
+	wire_free(&f);
+	return 0;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason,
+		    void *user, void *in, size_t len)
+{
+	struct sim *s = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		if (s)
+			lost(s, in ? (const char *)in : "connection error");
+		return 0;
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		s->connecting = 0;
+		g.connecting--;
+		s->need_hello = 1;
+		lws_callback_on_writable(wsi);
+		return 0;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		return receive(s, in, len);
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		return writeable(s);
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		lost(s, "closed by the hub");
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static const struct lws_protocols protocols[] = {
+	{ WIRE_SUBPROTOCOL, callback, 0, 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+/* make_vhost: the client vhost of s's identity (made on first connect). */
+static int make_vhost(struct sim *s)
+{
+	struct lws_context_creation_info info;
+	char crt[512], key[512];
+
+	snprintf(crt, sizeof(crt), "%s/nodes/%s.crt", g.o.pki, s->community);
+	snprintf(key, sizeof(key), "%s/nodes/%s.key", g.o.pki, s->community);
+	memset(&info, 0, sizeof(info));
+	info.vhost_name = s->community;     /* lws keeps the pointer */
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = protocols;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+		       LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+	info.client_ssl_cert_filepath = crt;
+	info.client_ssl_private_key_filepath = key;
+	char ca[512];
+	snprintf(ca, sizeof(ca), "%s/ca.crt", g.o.pki);
+	info.client_ssl_ca_filepath = ca;
+	s->vh = lws_create_vhost(g.ctx, &info);
+	return s->vh ? 0 : -1;
+}
+
+static void connect_sim(struct sim *s)
+{
+	struct lws_client_connect_info ci;
+
+	if (g.done)
+		return;
+	s->tries++;
+	if (!s->vh && make_vhost(s)) {
+		say("%s: cannot make its client vhost", s->community);
+		g.failed = 1;
+		return;
+	}
+	memset(&ci, 0, sizeof(ci));
+	ci.context = g.ctx;
+	ci.vhost = s->vh;
+	ci.address = "127.0.0.1";
+	ci.port = g.o.port;
+	ci.host = "localhost";
+	ci.origin = "localhost";
+	ci.path = "/v1/sync";
+	ci.protocol = WIRE_SUBPROTOCOL;
+	ci.local_protocol_name = WIRE_SUBPROTOCOL;
+	ci.ssl_connection = LCCSCF_USE_SSL;
+	ci.userdata = s;
+	ci.pwsi = &s->wsi;
+	s->connecting = 1;
+	g.connecting++;
+	s->last_bulletin = -1;
+	if (!lws_client_connect_via_info(&ci)) {
+		s->wsi = NULL;
+		lost(s, "connect failed at once");
+	}
+}
+
+/* stagger_cb: keep up to --connecting handshakes in progress. */
+static void stagger_cb(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	while (g.next < g.o.nodes && g.connecting < g.o.connecting)
+		connect_sim(&g.sims[g.next++]);
+	if (g.next < g.o.nodes)
+		lws_sul_schedule(g.ctx, 0, &g.stagger, stagger_cb,
+				 2 * LWS_US_PER_MS);
+}
+
+/* ---- the issuer thread --------------------------------------------------- */
+
+struct issuer {
+	CURL *curl;
+	struct curl_slist *headers;
+	char base[128];
+	EVP_PKEY *key;
+	char key_id[BULLETIN_KEY_ID_LEN + 1];
+	sqlite3 *db;                /* the hub's store, read only, or NULL */
+	double *lat, *acked;        /* per bulletin, ms */
+	unsigned n;
+	long rss_before, rss_after; /* KiB */
+	double idle_pct;
+	int ok;
+};
+
+struct rbuf {
+	char *p;
+	size_t len;
+};
+
+static size_t on_body(char *d, size_t sz, size_t n, void *arg)
+{
+	struct rbuf *b = arg;
+	char *p = realloc(b->p, b->len + sz * n + 1);
+
+	if (!p)
+		return 0;
+	memcpy(p + b->len, d, sz * n);
+	b->len += sz * n;
+	p[b->len] = '\0';
+	b->p = p;
+	return sz * n;
+}
+
+/* request: one operator API exchange; returns the HTTP status (0 on a
+ * transport error) and the body in *body (caller frees). */
+static long request(struct issuer *is, const char *method, const char *path,
+		    const char *data, char **body)
+{
+	struct rbuf b = { NULL, 0 };
+	char url[256];
+	long status = 0;
+
+	snprintf(url, sizeof(url), "%s%s", is->base, path);
+	curl_easy_setopt(is->curl, CURLOPT_URL, url);
+	curl_easy_setopt(is->curl, CURLOPT_WRITEDATA, &b);
+	if (data) {
+		curl_easy_setopt(is->curl, CURLOPT_POSTFIELDS, data);
+		curl_easy_setopt(is->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)strlen(data));
+	} else {
+		curl_easy_setopt(is->curl, CURLOPT_HTTPGET, 1L);
+	}
+	(void)method;
+	if (curl_easy_perform(is->curl) == CURLE_OK)
+		curl_easy_getinfo(is->curl, CURLINFO_RESPONSE_CODE, &status);
+	*body = b.p;
+	return status;
+}
+
+static int issuer_open(struct issuer *is)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(is->base, sizeof(is->base), "https://localhost:%d",
+		 g.o.port);
+	is->curl = curl_easy_init();
+	if (!is->curl)
+		return -1;
+	snprintf(path, sizeof(path), "%s/signing.key", g.o.pki);
+	f = fopen(path, "r");
+	if (!f || !(is->key = PEM_read_PrivateKey(f, NULL, NULL, NULL)) ||
+	    bulletin_key_id(is->key, is->key_id) != ERR_OK) {
+		say("cannot read the signing key %s", path);
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	is->headers = curl_slist_append(NULL,
+					"Content-Type: application/json");
+	{
+		char v[64], crt[512], key[512], ca[512];
+
+		snprintf(v, sizeof(v), "localhost:%d:127.0.0.1", g.o.port);
+		struct curl_slist *res = curl_slist_append(NULL, v);
+		snprintf(crt, sizeof(crt), "%s/operators/%s.crt", g.o.pki,
+			 g.o.operator_name);
+		snprintf(key, sizeof(key), "%s/operators/%s.key", g.o.pki,
+			 g.o.operator_name);
+		snprintf(ca, sizeof(ca), "%s/ca.crt", g.o.pki);
+		curl_easy_setopt(is->curl, CURLOPT_RESOLVE, res);
+		curl_easy_setopt(is->curl, CURLOPT_CAINFO, ca);
+		curl_easy_setopt(is->curl, CURLOPT_SSLCERT, crt);
+		curl_easy_setopt(is->curl, CURLOPT_SSLKEY, key);
+		/* res must outlive the handle; it is tiny and lives to exit */
+	}
+	curl_easy_setopt(is->curl, CURLOPT_HTTPHEADER, is->headers);
+	curl_easy_setopt(is->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(is->curl, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(is->curl, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(is->curl, CURLOPT_WRITEFUNCTION, on_body);
+	if (g.o.hub_db &&
+	    sqlite3_open_v2(g.o.hub_db, &is->db, SQLITE_OPEN_READONLY, NULL)
+	    != SQLITE_OK) {
+		say("cannot open the hub's store %s read-only", g.o.hub_db);
+		return -1;
+	}
+	if (is->db)
+		sqlite3_busy_timeout(is->db, 5000);
+	return 0;
+}
+
+/* make_body: bulletin number k, about g.o.size bytes of signed content,
+ * as the JSON body of the POST (caller frees). */
+static char *make_body(struct issuer *is, unsigned k, char *id, size_t idlen)
+{
+	BulletinContent c = ALLIANCE__V1__BULLETIN_CONTENT__INIT;
+	uint8_t *buf, sig[BULLETIN_SIG_LEN];
+	char *desc, *b64c, *b64s, *out = NULL;
+	size_t len, want = g.o.size > 300 ? g.o.size - 300 : 16;
+	json_t *j;
+
+	if (want > LIMIT_BULLETIN_TEXT)
+		want = LIMIT_BULLETIN_TEXT;
+	snprintf(id, idlen, "fanout-%d-%u", (int)getpid(), k);
+	desc = malloc(want + 1);
+	if (!desc)
+		return NULL;
+	for (size_t i = 0; i < want; i++)
+		desc[i] = "Water main burst; boil tap water. "[i % 34];
+	desc[want] = '\0';
+	c.id = id;
+	c.key_id = is->key_id;
+	c.sender = (char *)"bench-operator";
+	c.type = (char *)"alert";
+	c.severity = (char *)"severe";
+	c.urgency = (char *)"immediate";
+	c.certainty = (char *)"observed";
+	c.category = (char *)"public-safety";
+	c.headline = (char *)"Benchmark bulletin: boil tap water";
+	c.description = desc;
+	c.cause = (char *)"A water main burst on the east side.";
+	c.response = (char *)"Crews are repairing it.";
+	c.instructions = (char *)"Boil tap water before drinking.";
+	c.sent = time(NULL);
+	c.expires = c.sent + 3600;
+	len = alliance__v1__bulletin_content__get_packed_size(&c);
+	buf = malloc(len);
+	if (!buf) {
+		free(desc);
+		return NULL;
+	}
+	alliance__v1__bulletin_content__pack(&c, buf);
+	if (bulletin_sign(is->key, buf, len, sig) == ERR_OK) {
+		b64c = bulletin_b64_encode(buf, len);
+		b64s = bulletin_b64_encode(sig, sizeof(sig));
+		j = json_pack("{s:s, s:s}", "signed_content", b64c,
+			      "signature", b64s);
+		out = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+		free(b64c);
+		free(b64s);
+	}
+	free(buf);
+	free(desc);
+	return out;
+}
+
+/* delivered_all: whether GET /api/v1/bulletins/ID says every target has
+ * it (the hub's record via its API). */
+static int delivered_all(struct issuer *is, const char *id)
+{
+	char path[128], *body = NULL;
+	json_t *j;
+	int ok = 0;
+
+	snprintf(path, sizeof(path), "/api/v1/bulletins/%s", id);
+	if (request(is, "GET", path, NULL, &body) == 200 &&
+	    (j = json_loads(body, 0, NULL))) {
+		json_int_t t = json_integer_value(json_object_get(j, "targets"));
+		json_int_t d = json_integer_value(json_object_get(j,
+								  "delivered"));
+		ok = t == (json_int_t)g.o.nodes && d == t;
+		json_decref(j);
+	}
+	free(body);
+	return ok;
+}
+
+/* store_done: from the hub's store, whether all N deliveries of id are
+ * recorded, and the newest delivered_ms. */
+static int store_done(struct issuer *is, const char *id, int64_t *last_ms)
+{
+	sqlite3_stmt *st = NULL;
+	int ok = 0;
+
+	if (sqlite3_prepare_v2(is->db, "SELECT count(delivered_ms), "
+			       "max(delivered_ms) FROM bulletin_delivery "
+			       "WHERE bulletin = ?", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_int64(st, 0) == (sqlite3_int64)g.o.nodes) {
+		*last_ms = sqlite3_column_int64(st, 1);
+		ok = 1;
+	}
+	sqlite3_finalize(st);
+	return ok;
+}
+
+/* wait_until: wait on the condition until pred or deadline (monotonic s). */
+static int wait_until(int (*pred)(void), double deadline)
+{
+	struct timespec ts;
+	int ok;
+
+	pthread_mutex_lock(&g.mu);
+	while (!(ok = pred()) && now_s() < deadline && !g.failed) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 20 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&g.cv, &g.mu, &ts);
+	}
+	pthread_mutex_unlock(&g.mu);
+	return ok;
+}
+
+static int all_welcomed(void) { return g.t_all_welcomed > 0; }
+static int all_received(void) { return g.cur_received == g.o.nodes; }
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static int issue_one(struct issuer *is, unsigned k)
+{
+	char id[LIMIT_RECORD_ID + 1], *body = NULL, *reply = NULL;
+	double t0, deadline;
+	int64_t t0_ms, last_ms = 0;
+	long status;
+
+	body = make_body(is, k, id, sizeof(id));
+	if (!body)
+		return -1;
+	pthread_mutex_lock(&g.mu);
+	snprintf(g.cur_id, sizeof(g.cur_id), "%s", id);
+	g.cur_received = 0;
+	g.cur = (int)k;
+	pthread_mutex_unlock(&g.mu);
+	t0_ms = wall_ms();
+	t0 = now_s();
+	status = request(is, "POST", "/api/v1/bulletins", body, &reply);
+	free(body);
+	if (status != 201) {
+		say("POST bulletin %s: status %ld: %.300s", id, status,
+		    reply ? reply : "");
+		free(reply);
+		return -1;
+	}
+	free(reply);
+	deadline = t0 + BULLETIN_TIMEOUT_S;
+	if (!wait_until(all_received, deadline)) {
+		say("bulletin %s: only %u of %u nodes received it", id,
+		    g.cur_received, g.o.nodes);
+		return -1;
+	}
+	is->lat[is->n] = (g.cur_done - t0) * 1000.0;
+	/* the hub's record: every delivery recorded */
+	for (;;) {
+		if (is->db ? store_done(is, id, &last_ms)
+			   : delivered_all(is, id)) {
+			if (!is->db)
+				last_ms = wall_ms();
+			break;
+		}
+		if (now_s() > deadline) {
+			say("bulletin %s: the hub did not record every "
+			    "delivery", id);
+			return -1;
+		}
+		sleep_ms(is->db ? 1 : 5);
+	}
+	if (is->db && !delivered_all(is, id)) {
+		say("bulletin %s: the store has every delivery, the API "
+		    "does not say so", id);
+		return -1;
+	}
+	is->acked[is->n] = (double)(last_ms - t0_ms);
+	is->n++;
+	return 0;
+}
+
+static void *issuer_main(void *arg)
+{
+	struct issuer *is = arg;
+	char *body = NULL;
+	long long c0, c1;
+	double t0;
+
+	if (!wait_until(all_welcomed, now_s() + CONNECT_TIMEOUT_S)) {
+		say("only %u of %u nodes were welcomed", g.welcomed,
+		    g.o.nodes);
+		goto out;
+	}
+	say("%u sessions welcomed in %.2f s", g.o.nodes,
+	    g.t_all_welcomed - g.t_first_connect);
+	sleep(SETTLE_S);
+	is->rss_after = rss_kb(g.o.hub_pid);
+	if (g.o.hold) {
+		long hz = sysconf(_SC_CLK_TCK);
+
+		c0 = cpu_ticks(g.o.hub_pid);
+		t0 = now_s();
+		sleep(g.o.hold);
+		c1 = cpu_ticks(g.o.hub_pid);
+		is->idle_pct = (double)(c1 - c0) / (double)hz /
+			       (now_s() - t0) * 100.0;
+		say("hub idle CPU over %u s: %.2f %% of a core", g.o.hold,
+		    is->idle_pct);
+	}
+	if (g.o.bulletins) {
+		/* warm the issuer's connection, as a running console would */
+		request(is, "GET", "/api/v1/bulletins", NULL, &body);
+		free(body);
+	}
+	for (unsigned k = 0; k < g.o.bulletins; k++) {
+		if (issue_one(is, k))
+			goto out;
+		if ((k + 1) % 10 == 0 || k + 1 == g.o.bulletins)
+			say("%u/%u bulletins: last %.1f ms, acked %.0f ms",
+			    k + 1, g.o.bulletins, is->lat[is->n - 1],
+			    is->acked[is->n - 1]);
+	}
+	is->ok = !g.failed;
+out:
+	g.done = 1;
+	lws_cancel_service(g.ctx);
+	return NULL;
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: fanout --nodes N [--bulletins M] [--size BYTES] "
+		"[--hold S]\n"
+		"              --pki DIR --port P --hub-pid PID [--hub-db FILE]\n"
+		"              [--prefix ID] [--operator SLUG] [--connecting K]\n"
+		"Run by bench/fanout, which makes the PKI, starts the hub and "
+		"registers PREFIX-00001.. (see there).\n");
+	exit(2);
+}
+
+static unsigned uarg(const char *name, const char *v)
+{
+	char *end;
+	unsigned long x;
+
+	errno = 0;
+	x = strtoul(v, &end, 10);
+	if (errno || *end || end == v || x > 10000000ul) {
+		fprintf(stderr, "fanout: %s: not a number: %s\n", name, v);
+		exit(2);
+	}
+	return (unsigned)x;
+}
+
+static void parse(int argc, char **argv)
+{
+	g.o.bulletins = 100;
+	g.o.size = 1024;
+	g.o.connecting = 32;
+	g.o.prefix = "bench";
+	g.o.operator_name = "test-operator";
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!v)
+			usage();
+		if (!strcmp(a, "--nodes"))
+			g.o.nodes = uarg(a, v);
+		else if (!strcmp(a, "--bulletins"))
+			g.o.bulletins = uarg(a, v);
+		else if (!strcmp(a, "--size"))
+			g.o.size = uarg(a, v);
+		else if (!strcmp(a, "--hold"))
+			g.o.hold = uarg(a, v);
+		else if (!strcmp(a, "--connecting"))
+			g.o.connecting = uarg(a, v);
+		else if (!strcmp(a, "--port"))
+			g.o.port = (int)uarg(a, v);
+		else if (!strcmp(a, "--hub-pid"))
+			g.o.hub_pid = (int)uarg(a, v);
+		else if (!strcmp(a, "--pki"))
+			g.o.pki = v;
+		else if (!strcmp(a, "--hub-db"))
+			g.o.hub_db = v;
+		else if (!strcmp(a, "--prefix"))
+			g.o.prefix = v;
+		else if (!strcmp(a, "--operator"))
+			g.o.operator_name = v;
+		else
+			usage();
+		i++;
+	}
+	if (!g.o.nodes || !g.o.port || !g.o.pki || !g.o.hub_pid ||
+	    !g.o.connecting)
+		usage();
+}
+
+int main(int argc, char **argv)
+{
+	struct lws_context_creation_info info;
+	struct issuer is;
+	struct rlimit rl;
+	pthread_t th;
+	char path[512], err[300];
+	long rss_before;
+
+	parse(argc, argv);
+	/* one fd per session and some: lws sizes its tables from this */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rlim_t want = g.o.nodes + 256;
+
+		if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max) {
+			fprintf(stderr, "fanout: %u nodes need %llu fds; the "
+				"hard limit is %llu\n", g.o.nodes,
+				(unsigned long long)want,
+				(unsigned long long)rl.rlim_max);
+			return 1;
+		}
+		rl.rlim_cur = want;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	snprintf(path, sizeof(path), "%s/signing.pub", g.o.pki);
+	if (bulletin_keys_load(path, NULL, &g.keys, err, sizeof(err))
+	    != ERR_OK) {
+		fprintf(stderr, "fanout: %s\n", err);
+		return 1;
+	}
+	g.sims = calloc(g.o.nodes, sizeof(*g.sims));
+	memset(&is, 0, sizeof(is));
+	is.lat = calloc(g.o.bulletins + 1, sizeof(double));
+	is.acked = calloc(g.o.bulletins + 1, sizeof(double));
+	if (!g.sims || !is.lat || !is.acked)
+		return 1;
+	for (unsigned i = 0; i < g.o.nodes; i++) {
+		g.sims[i].idx = i;
+		g.sims[i].last_bulletin = -1;
+		snprintf(g.sims[i].community, sizeof(g.sims[i].community),
+			 "%s-%05u", g.o.prefix, i + 1);
+	}
+	pthread_mutex_init(&g.mu, NULL);
+	pthread_cond_init(&g.cv, NULL);
+	g.cur = -1;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (issuer_open(&is))
+		return 1;
+
+	lws_set_log_level(LLL_ERR, NULL);
+	memset(&info, 0, sizeof(info));
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+		       LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	g.ctx = lws_create_context(&info);
+	if (!g.ctx)
+		return 1;
+	rss_before = rss_kb(g.o.hub_pid);
+	is.rss_before = rss_before;
+	g.t_first_connect = now_s();
+	lws_sul_schedule(g.ctx, 0, &g.stagger, stagger_cb, 1);
+	if (pthread_create(&th, NULL, issuer_main, &is))
+		return 1;
+	while (!g.done && !g.failed)
+		if (lws_service(g.ctx, 0) < 0)
+			break;
+	g.done = 1;
+	pthread_join(th, NULL);
+	lws_context_destroy(g.ctx);
+	if (!is.ok || g.failed || is.n != g.o.bulletins) {
+		say("the run failed");
+		return 1;
+	}
+	{
+		double *lat = is.lat, *ack = is.acked;
+		size_t n = is.n;
+		double rss_mb = (double)rss_kb(g.o.hub_pid) / 1024.0;
+		double per_node = (double)(is.rss_after - rss_before) /
+				  (double)g.o.nodes;
+
+		qsort(lat, n, sizeof(double), cmp_double);
+		qsort(ack, n, sizeof(double), cmp_double);
+		printf("fanout nodes=%u bulletins=%u p50_ms=%.1f p99_ms=%.1f "
+		       "max_ms=%.1f acked_p99_ms=%.1f hub_rss_mb=%.1f "
+		       "per_node_kb=%.1f connect_s=%.2f", g.o.nodes,
+		       g.o.bulletins, pct(lat, n, 50), pct(lat, n, 99),
+		       n ? lat[n - 1] : 0, pct(ack, n, 99), rss_mb, per_node,
+		       g.t_all_welcomed - g.t_first_connect);
+		if (g.o.hold)
+			printf(" idle_cpu_pct=%.2f hold_s=%u", is.idle_pct,
+			       g.o.hold);
+		printf("\n");
+	}
+	return 0;
+}

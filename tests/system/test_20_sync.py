@@ -436,6 +436,8 @@ def test_hub_killed_mid_sync_loses_and_duplicates_nothing(alliance):
     kills = sorted(rnd.sample(range(200, 9800), 3))
     for at in kills:
         hub.start()
+        # at least one more batch after the restart: a kill mid-sync
+        at = min(10000, max(at, hub_stored(hub) + 1))
         got = wait_for(lambda: reached(hub_stored(hub), at), BULK_ARRIVE,
                        f"the hub to store {at} services", interval=0.005)
         hub.kill()                          # SIGKILL mid-sync
@@ -487,6 +489,8 @@ def test_node_killed_mid_batch_catches_up_exactly(alliance):
 
     for at in sorted(rnd.sample(range(200, 9800), 2)):
         b.start()
+        at = min(10000, max(at, total(b.public_port,
+                                      community=a.community) + 1))
         got = wait_for(lambda: reached(total(b.public_port,
                                              community=a.community), at),
                        BULK_ARRIVE, f"b to hold {at} of a's services",

@@ -37,10 +37,57 @@ struct link {
 	struct link *next;          /* hash chain */
 };
 
+/* Statements of the hot path (one pump per node per bulletin, one ack per
+ * node), prepared once: preparing them each time cost more than running
+ * them. */
+enum {
+	ST_PUMP,                    /* a community's unsent pending bulletins */
+	ST_DELIVERED,               /* record an ack */
+	ST_REFUSED,                 /* record a refusal */
+	ST_COUNT
+};
+
 struct hub_bulletins {
 	struct bulletin_keys *keys; /* the pinned set in force (owned) */
 	struct link *links[LINK_BUCKETS];
+	sqlite3_stmt *st[ST_COUNT]; /* prepared on first use (owned) */
 };
+
+static const char *const statement_sql[ST_COUNT] = {
+	[ST_PUMP] =
+		"SELECT d.seq, b.id, b.signed, b.signature FROM bulletin_delivery"
+		" d JOIN bulletin b ON b.id = d.bulletin WHERE d.community = ?"
+		" AND d.delivered_ms IS NULL AND d.seq > ? ORDER BY d.seq"
+		" LIMIT ?",
+	[ST_DELIVERED] =
+		"UPDATE bulletin_delivery SET delivered_ms = ?3,"
+		" refused = NULL WHERE bulletin = ?1 AND community = ?2"
+		" AND delivered_ms IS NULL",
+	[ST_REFUSED] =
+		"UPDATE bulletin_delivery SET refused = ?3 WHERE"
+		" bulletin = ?1 AND community = ?2 AND delivered_ms IS"
+		" NULL",
+};
+
+/* statement: hot-path statement k, reset and ready to bind, or NULL (the
+ * error is logged). It stays owned by hub->bulletins. */
+static sqlite3_stmt *statement(struct hub *hub, int k)
+{
+	sqlite3_stmt **st = &hub->bulletins->st[k];
+
+	if (*st) {
+		sqlite3_reset(*st);
+		sqlite3_clear_bindings(*st);
+		return *st;
+	}
+	if (sqlite3_prepare_v3(hub->db, statement_sql[k], -1,
+			       SQLITE_PREPARE_PERSISTENT, st, NULL)
+	    != SQLITE_OK) {
+		log_error("bulletins: %s", sqlite3_errmsg(hub->db));
+		*st = NULL;
+	}
+	return *st;
+}
 
 const char hub_delivery_schema_v1[] =
 	"CREATE TABLE IF NOT EXISTS bulletin_delivery ("
@@ -153,6 +200,8 @@ void hub_bulletin_close(struct hub *hub)
 
 	if (!hub->bulletins)
 		return;
+	for (i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(hub->bulletins->st[i]);
 	for (i = 0; i < LINK_BUCKETS; i++) {
 		while (hub->bulletins->links[i]) {
 			struct link *l = hub->bulletins->links[i];
@@ -175,21 +224,16 @@ static void pump(struct hub *hub, struct community *c)
 {
 	struct session *s = c->session;
 	struct link *l;
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 
 	if (!s || s->state != SESSION_ACTIVE)
 		return;
 	l = link_get(hub->bulletins, c->id);
 	if (!l || l->inflight >= LIMIT_BULLETIN_INFLIGHT)
 		return;
-	if (sqlite3_prepare_v2(hub->db,
-		"SELECT d.seq, b.id, b.signed, b.signature FROM bulletin_delivery"
-		" d JOIN bulletin b ON b.id = d.bulletin WHERE d.community = ?"
-		" AND d.delivered_ms IS NULL AND d.seq > ? ORDER BY d.seq"
-		" LIMIT ?", -1, &st, NULL) != SQLITE_OK) {
-		log_error("bulletins: %s", sqlite3_errmsg(hub->db));
+	st = statement(hub, ST_PUMP);
+	if (!st)
 		return;
-	}
 	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, l->after);
 	sqlite3_bind_int(st, 3, (int)(LIMIT_BULLETIN_INFLIGHT - l->inflight));
@@ -210,7 +254,7 @@ static void pump(struct hub *hub, struct community *c)
 		log_debug("bulletins: %s sent to %s",
 			  (const char *)sqlite3_column_text(st, 1), c->id);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 }
 
 void hub_bulletin_welcome(struct session *s)
@@ -245,22 +289,13 @@ int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack)
 	struct hub *hub = s->hub;
 	struct community *c = s->community;
 	struct link *l = link_get(hub->bulletins, c->id);
-	sqlite3_stmt *st = NULL;
-	int rc;
+	sqlite3_stmt *st;
+	int rc = SQLITE_ERROR;
 
 	if (l && l->inflight)
 		l->inflight--;
-	if (ack->refused)
-		rc = sqlite3_prepare_v2(hub->db,
-			"UPDATE bulletin_delivery SET refused = ?3 WHERE"
-			" bulletin = ?1 AND community = ?2 AND delivered_ms IS"
-			" NULL", -1, &st, NULL);
-	else
-		rc = sqlite3_prepare_v2(hub->db,
-			"UPDATE bulletin_delivery SET delivered_ms = ?3,"
-			" refused = NULL WHERE bulletin = ?1 AND community = ?2"
-			" AND delivered_ms IS NULL", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
+	st = statement(hub, ack->refused ? ST_REFUSED : ST_DELIVERED);
+	if (st) {
 		sqlite3_bind_text(st, 1, ack->id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, c->id, -1, SQLITE_STATIC);
 		if (ack->refused)
@@ -273,7 +308,8 @@ int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack)
 	if (rc != SQLITE_DONE)
 		log_error("bulletins: recording %s's ack of %s: %s", c->id,
 			  ack->id, sqlite3_errmsg(hub->db));
-	sqlite3_finalize(st);
+	if (st)
+		sqlite3_reset(st);
 	if (ack->refused)
 		log_warn("bulletins: %s refused %s: %s", c->id, ack->id,
 			 ack->reason);

@@ -18,8 +18,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import (BUILD, Hub, Node, Response, stop_all, unique_id,
-                      wait_for)
+from conftest import (BUILD, Hub, Node, Response, alliancectl,
+                      http_get_json, stop_all, unique_id, wait_for)
 
 PASSWORD = "correct horse battery staple"
 
@@ -247,7 +247,7 @@ def test_announcement_create_update_delete(shared):
 
 # ---- bulk import ---------------------------------------------------------------
 
-def test_bulk_import_10000_while_healthz_answers(shared):
+def test_bulk_import_10000_while_healthz_and_bulletins_go_on(shared):
     node = shared.node
     before = own_count(node)
     n = 10000
@@ -269,9 +269,23 @@ def test_bulk_import_10000_while_healthz_answers(shared):
     t = threading.Thread(target=run)
     t.start()
     answers = []
+    bulletin = None
     while t.is_alive():
         r = get(node.public_port, "/healthz")
         answers.append(r.status)
+        if bulletin is None and len(answers) == 2:
+            # a crisis bulletin issued while the import runs still reaches
+            # the node (--wait returns once it has persisted and acked it)
+            b = alliancectl(shared.hub, "bulletin", "issue",
+                            "--headline", "Gas leak on Jiangsu Road",
+                            "--description", "A gas main is leaking.",
+                            "--cause", "A digger hit the main.",
+                            "--response", "The gas company is on site.",
+                            "--instructions", "Keep windows open.",
+                            "--area", node.community, "--wait",
+                            "--timeout", "60")
+            assert b.returncode == 0, b.stderr + b.stdout
+            bulletin = b.stdout.splitlines()[0]
         time.sleep(0.02)
     t.join()
     r = result["r"]
@@ -283,6 +297,9 @@ def test_bulk_import_10000_while_healthz_answers(shared):
     assert answers and all(s == 200 for s in answers), answers
     assert len(answers) >= 3, answers
     assert own_count(node) == before + n
+    assert bulletin, "the import ended before a bulletin could be issued"
+    shown = http_get_json("127.0.0.1", node.public_port, "/api/v1/bulletins")
+    assert bulletin in {b["id"] for b in shown["items"]}, shown
 
 
 def test_bulk_is_all_or_nothing(shared):

@@ -2,11 +2,13 @@
  *
  * The alliance port is mutual TLS only. Node certificates may open the sync
  * websocket and nothing else (403 here); operator certificates
- * (OU=district-office) may use everything below and never sync. Parts: the
+ * (OU=district-office) may use everything below, and the district
+ * console's pages (hub/main.c mounts them), and never sync. Parts: the
  * lws callback (TLS hooks, access filter, request intake); routes;
  * communities; metrics. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "clock.h"
 #include "err.h"
@@ -184,6 +186,18 @@ void api_route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 
 /* ---- the lws callback ------------------------------------------------------ */
 
+/* json_content: the request says Content-Type: application/json. */
+static int json_content(struct lws *wsi)
+{
+	char ct[128];
+	size_t len = strlen("application/json");
+
+	if (http_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, ct, sizeof(ct)) < 0)
+		return 0;
+	return strncasecmp(ct, "application/json", len) == 0 &&
+	       (ct[len] == '\0' || ct[len] == ';' || ct[len] == ' ');
+}
+
 /* filter: enforce certificate roles on every request of the alliance port.
  * Returns 0 to go on, 1 after refusing with 403. */
 static int filter(struct hub *hub, struct lws *wsi, const char *uri)
@@ -251,9 +265,21 @@ int callback_alliance_http(struct lws *wsi, enum lws_callback_reasons reason,
 		http_body(&h->ex, in, len);
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		if (!h->ex.replying)
-			api_route(hub, wsi, h);
+		if (h->ex.replying)
+			return 0;
+		/* operator certificates live in browsers now (the district
+		 * console): a change must say application/json, which a
+		 * cross-site form cannot send */
+		if (!json_content(wsi)) {
+			http_reply_error(wsi, &h->ex, 415,
+					 "unsupported_media_type", "changes "
+					 "need Content-Type: application/json");
+			return 0;
+		}
+		api_route(hub, wsi, h);
 		return 0;
+	case LWS_CALLBACK_ADD_HEADERS:   /* the district console's files */
+		return http_static_headers(wsi, in);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return http_writeable(wsi, &h->ex);
 	case LWS_CALLBACK_CLOSED_HTTP:

@@ -140,6 +140,9 @@ struct hub_metrics {
 
 /* ==== the daemon =========================================================== */
 
+/* Directories of [web] root the alliance port serves (hub/main.c). */
+#define HUB_CONSOLE_DIRS 4
+
 struct hub {
 	struct hub_config cfg;
 	const char *config_path;
@@ -149,6 +152,10 @@ struct hub {
 	struct lws_vhost *alliance_vhost;
 	struct lws_vhost *public_vhost;
 	struct lws_http_mount public_mounts[3]; /* /api, /healthz, pages */
+	struct lws_http_mount console_mounts[HUB_CONSOLE_DIRS];
+				    /* the alliance port: the district console
+				       and what its page loads, from [web] root */
+	char *console_roots[HUB_CONSOLE_DIRS]; /* their directories (owned) */
 	SSL_CTX *alliance_ssl;      /* saved when lws loads verify certs */
 	X509_CRL *crl;              /* the CRL in force (owned) */
 	lws_sorted_usec_list_t crl_timer; /* re-checks the CRL's next update */

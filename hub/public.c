@@ -1,15 +1,34 @@
 /* public.c: the hub's public port: residents' pages and the public API.
  *
  * Plain HTTP for a reverse proxy, or HTTPS with a public certificate. It
- * answers /healthz, the merged catalog (a search, or one service) and
- * announcements; the resident pages under [web] root are an lws file
- * mount (hub/main.c) whose headers get the security headers here. */
+ * answers /healthz, the merged catalog (a search, or one service),
+ * announcements and the communities' names; the resident pages under
+ * [web] root are an lws file mount (hub/main.c) whose headers get the
+ * security headers here. */
 #include <string.h>
 
 #include "bulletin_store.h"
 #include "catalog_http.h"
 #include "err.h"
 #include "hub.h"
+
+static void community_name(struct community *c, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:s, s:s}", "id", c->id,
+					     "name", c->name));
+}
+
+/* communities: GET /api/v1/communities: the registry's ids and display
+ * names, the names residents see (no sync state: that is the
+ * operators'). */
+static void communities(struct hub *hub, struct lws *wsi, struct hub_http *h)
+{
+	json_t *items = json_array();
+
+	registry_each(hub, community_name, items);
+	http_reply_json(wsi, &h->ex, 200, json_pack("{s:o, s:i}", "items",
+		items, "total", (int)hub->n_communities));
+}
 
 static void route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 {
@@ -30,6 +49,11 @@ static void route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 		    strlen(CATALOG_HTTP_SERVICE_PREFIX)) == 0 &&
 	    h->ex.method == HTTP_GET) {
 		catalog_http_service(hub->cat, wsi, &h->ex);
+		return;
+	}
+	if (strcmp(h->ex.path, "/api/v1/communities") == 0 &&
+	    h->ex.method == HTTP_GET) {
+		communities(hub, wsi, h);
 		return;
 	}
 	if (bulletin_http_route(hub->db, wsi, &h->ex, "District bulletins"))

@@ -305,6 +305,12 @@ static int write_headers(struct lws *wsi, struct http_exchange *ex)
 			(const unsigned char *)ex->www_authenticate,
 			(int)strlen(ex->www_authenticate), &p, end))
 		return -1;
+	if (ex->set_cookie[0] &&
+	    lws_add_http_header_by_name(wsi,
+			(const unsigned char *)"set-cookie:",
+			(const unsigned char *)ex->set_cookie,
+			(int)strlen(ex->set_cookie), &p, end))
+		return -1;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	ex->headers_sent = 1;

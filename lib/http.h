@@ -15,6 +15,9 @@
 
 #include "limits.h"
 
+/* Longest Set-Cookie value a reply carries. */
+#define HTTP_COOKIE_MAX 192
+
 enum http_method { HTTP_GET, HTTP_POST, HTTP_PUT, HTTP_PATCH, HTTP_DELETE,
 		   HTTP_OTHER };
 
@@ -31,6 +34,7 @@ struct http_exchange {
 	const char *cache_control;      /* static string or NULL */
 	const char *www_authenticate;   /* static string or NULL: sent as a
 					   WWW-Authenticate header (401) */
+	char set_cookie[HTTP_COOKIE_MAX]; /* "" or a Set-Cookie value */
 	char *reply;                    /* owned */
 	size_t reply_len;
 	size_t reply_sent;

@@ -62,6 +62,13 @@
 /* How long a verified manager password is trusted without running the
  * KDF again (scripts make many calls). */
 #define LIMIT_LOGIN_CACHE_S 300
+/* Console sessions (cookie logins) a node keeps at once; a new login
+ * beyond them evicts the one used least recently. */
+#define LIMIT_CONSOLE_SESSIONS 64u
+/* Default idle lifetime of a console session ([limits] session_idle_s). */
+#define LIMIT_SESSION_IDLE_S 28800
+/* A console session ends this long after login, however busy. */
+#define LIMIT_SESSION_MAX_S (24 * 3600)
 /* Manager requests waiting on a worker at once; more get 503. */
 #define LIMIT_MANAGER_PARKED 256
 /* Longest URL (path and query) an API endpoint reads. */

@@ -9,8 +9,9 @@
  * line invalidates it, and no password is kept. Failures are counted per
  * client address: LIMIT_LOGIN_FAILS within LIMIT_LOGIN_WINDOW_S gets 429
  * until the window passes (behind a reverse proxy every client shares the
- * proxy's address). The console's cookie and CSRF token (a later issue)
- * plug in as another struct auth method.
+ * proxy's address). The console's login (POST /api/v1/session) goes
+ * through the same limit, cache and KDF worker; its cookie and CSRF token
+ * are checked by console.c.
  *
  * Parts: state; the cache; the rate limit; Basic credentials; the
  * request; --hash-password. */
@@ -220,32 +221,31 @@ static int basic_password(struct lws *wsi, char *pw, size_t pwmax,
 	return ERR_OK;
 }
 
+/* refuse: a 401. Scripts get the Basic challenge; the console (a login,
+ * or a request carrying X-CSRF-Token) does not, so that a browser never
+ * opens its own password dialog over the page. */
 static enum auth_verdict refuse(struct lws *wsi, struct http_exchange *ex,
+				const struct manager_req *mr,
 				const char *message)
 {
-	ex->www_authenticate = AUTH_CHALLENGE;
+	if (!mr->login && !console_from_page(wsi))
+		ex->www_authenticate = AUTH_CHALLENGE;
 	http_reply_error(wsi, ex, 401, "unauthorized", "%s", message);
 	return AUTH_REPLIED;
 }
 
 /* ---- the request ------------------------------------------------------------ */
 
-enum auth_verdict auth_request(struct node *n, struct lws *wsi,
+/* admit: the checks before any credential is looked at: a password is
+ * configured, and the client address is not over the login limit. Fills
+ * mr->peer. AUTH_GRANTED to go on, else AUTH_REPLIED. */
+static enum auth_verdict admit(struct node *n, struct lws *wsi,
 			       struct http_exchange *ex,
-			       struct manager_req *mr)
+			       struct manager_req *mr, int64_t now)
 {
-	struct auth_state *a = n->mgr->auth;
-	const char *line = n->cfg.manager_password_hash;
-	char pw[PASSWORD_INPUT_MAX + 1];
 	struct rate_slot *slot;
-	struct job *j;
-	int64_t now = clock_now();
-	size_t len = 0;
-	int rc;
 
-	if (mr->auth.method != AUTH_NONE)
-		return AUTH_GRANTED;
-	if (!line) {
+	if (!n->cfg.manager_password_hash) {
 		http_reply_error(wsi, ex, 403, "forbidden", "no manager "
 				 "password configured on this node ([manager] "
 				 "password_hash)");
@@ -255,7 +255,7 @@ enum auth_verdict auth_request(struct node *n, struct lws *wsi,
 		snprintf(mr->peer, sizeof(mr->peer), "unknown");
 	if (strncmp(mr->peer, "::ffff:", 7) == 0 && strchr(mr->peer, '.'))
 		memmove(mr->peer, mr->peer + 7, strlen(mr->peer + 7) + 1);
-	slot = rate_slot(a, mr->peer, now, 0);
+	slot = rate_slot(n->mgr->auth, mr->peer, now, 0);
 	if (slot && slot->fails >= LIMIT_LOGIN_FAILS) {
 		http_reply_error(wsi, ex, 429, "too_many", "too many failed "
 				 "logins from %s; try again in %lld s",
@@ -264,27 +264,32 @@ enum auth_verdict auth_request(struct node *n, struct lws *wsi,
 						       now));
 		return AUTH_REPLIED;
 	}
-	rc = basic_password(wsi, pw, sizeof(pw), &len);
-	if (rc == ERR_NOTFOUND)
-		return refuse(wsi, ex, "credentials required: HTTP Basic "
-			      "manager:PASSWORD");
-	if (rc == ERR_INVALID)
-		return refuse(wsi, ex, "the Authorization header is not "
-			      "HTTP Basic user:password in base64");
-	if (rc != ERR_OK) {
-		rate_fail(a, mr->peer, now);
-		return refuse(wsi, ex, "wrong user or password");
-	}
+	return AUTH_GRANTED;
+}
+
+/* check_password: pw (len bytes, cleansed here) against the hash line: a
+ * cached credential is granted at once, a new one is parked for the KDF
+ * worker. */
+static enum auth_verdict check_password(struct node *n, struct lws *wsi,
+					struct http_exchange *ex,
+					struct manager_req *mr, char *pw,
+					size_t len, int64_t now)
+{
+	struct auth_state *a = n->mgr->auth;
+	const char *line = n->cfg.manager_password_hash;
+	struct rate_slot *slot;
+	struct job *j;
+
 	if (cache_key(a, line, pw, len, mr->cache_key) != ERR_OK)
 		goto internal;
 	if (cache_hit(a, mr->cache_key, now)) {
-		OPENSSL_cleanse(pw, sizeof(pw));
-		mr->auth.method = AUTH_BASIC;
+		OPENSSL_cleanse(pw, len);
+		mr->auth.method = mr->login ? AUTH_LOGIN : AUTH_BASIC;
 		return AUTH_GRANTED;
 	}
 	slot = rate_slot(a, mr->peer, now, 1);
 	if (slot && slot->pending >= AUTH_PENDING_PER_PEER) {
-		OPENSSL_cleanse(pw, sizeof(pw));
+		OPENSSL_cleanse(pw, len);
 		http_reply_error(wsi, ex, 429, "too_many", "too many logins "
 				 "from %s at once", mr->peer);
 		return AUTH_REPLIED;
@@ -295,9 +300,10 @@ enum auth_verdict auth_request(struct node *n, struct lws *wsi,
 		job_free(j);
 		goto internal;
 	}
-	memcpy(j->password, pw, len + 1);
+	memcpy(j->password, pw, len);
+	j->password[len] = '\0';
 	j->password_len = len;
-	OPENSSL_cleanse(pw, sizeof(pw));
+	OPENSSL_cleanse(pw, len);
 	snprintf(j->peer, sizeof(j->peer), "%s", mr->peer);
 	if (manager__park(n, wsi, ex, mr, WORKER_KDF, j) != ERR_OK) {
 		http_reply_error(wsi, ex, 503, "busy", "too many requests "
@@ -308,10 +314,60 @@ enum auth_verdict auth_request(struct node *n, struct lws *wsi,
 		slot->pending++;
 	return AUTH_PARKED;
 internal:
-	OPENSSL_cleanse(pw, sizeof(pw));
+	OPENSSL_cleanse(pw, len);
 	http_reply_error(wsi, ex, 500, "internal", "cannot check the "
 			 "credentials");
 	return AUTH_REPLIED;
+}
+
+enum auth_verdict auth_request(struct node *n, struct lws *wsi,
+			       struct http_exchange *ex,
+			       struct manager_req *mr)
+{
+	char pw[PASSWORD_INPUT_MAX + 1];
+	int64_t now = clock_now();
+	enum auth_verdict v;
+	size_t len = 0;
+	int rc;
+
+	if (mr->auth.method != AUTH_NONE)
+		return AUTH_GRANTED;
+	v = admit(n, wsi, ex, mr, now);
+	if (v != AUTH_GRANTED)
+		return v;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) <= 0 &&
+	    console_has_cookie(n, wsi))
+		return console_auth(n, wsi, ex, mr);
+	rc = basic_password(wsi, pw, sizeof(pw), &len);
+	if (rc == ERR_NOTFOUND)
+		return refuse(wsi, ex, mr, "credentials required: HTTP Basic "
+			      "manager:PASSWORD, or log in to the console");
+	if (rc == ERR_INVALID)
+		return refuse(wsi, ex, mr, "the Authorization header is not "
+			      "HTTP Basic user:password in base64");
+	if (rc != ERR_OK) {
+		rate_fail(n->mgr->auth, mr->peer, now);
+		return refuse(wsi, ex, mr, "wrong user or password");
+	}
+	v = check_password(n, wsi, ex, mr, pw, len, now);
+	OPENSSL_cleanse(pw, sizeof(pw));
+	return v;
+}
+
+enum auth_verdict auth_login(struct node *n, struct lws *wsi,
+			     struct http_exchange *ex, struct manager_req *mr,
+			     char *pw, size_t len)
+{
+	int64_t now = clock_now();
+	enum auth_verdict v;
+
+	mr->login = 1;
+	v = admit(n, wsi, ex, mr, now);
+	if (v != AUTH_GRANTED) {
+		OPENSSL_cleanse(pw, len);
+		return v;
+	}
+	return check_password(n, wsi, ex, mr, pw, len, now);
 }
 
 enum auth_verdict auth_verified(struct node *n, struct lws *wsi,
@@ -333,11 +389,12 @@ enum auth_verdict auth_verified(struct node *n, struct lws *wsi,
 	if (j->verdict == ERR_OK) {
 		cache_put(a, mr->cache_key, now);
 		OPENSSL_cleanse(mr->cache_key, sizeof(mr->cache_key));
-		mr->auth.method = AUTH_BASIC;
+		mr->auth.method = mr->login ? AUTH_LOGIN : AUTH_BASIC;
 		return AUTH_GRANTED;
 	}
 	if (j->verdict == ERR_DENIED)
-		return refuse(wsi, ex, "wrong user or password");
+		return refuse(wsi, ex, mr, mr->login ? "wrong password"
+			      : "wrong user or password");
 	http_reply_error(wsi, ex, 500, "internal", "cannot check the "
 			 "credentials");
 	return AUTH_REPLIED;

@@ -78,6 +78,14 @@ static const char *check_seconds(const void *field)
 	return v < 1 || v > 3600 ? "must be between 1 and 3600 seconds" : NULL;
 }
 
+static const char *check_session_idle(const void *field)
+{
+	unsigned v = *(const unsigned *)field;
+
+	return v < 1 || v > LIMIT_SESSION_MAX_S
+	       ? "must be between 1 and 86400 seconds" : NULL;
+}
+
 static const char *check_password_hash(const void *field)
 {
 	static char why[160];
@@ -133,6 +141,9 @@ const struct config_key node_config_keys[] = {
 	  "ping a silent hub after this many seconds" },
 	{ "limits", "drop_s", CONFIG_UINT, "60", F(drop_s), 0, check_seconds,
 	  "drop a hub silent for this many seconds (more than ping_s)" },
+	{ "limits", "session_idle_s", CONFIG_UINT, "28800",
+	  F(session_idle_s), 0, check_session_idle,
+	  "a manager console session ends after this many idle seconds" },
 	{ "bulletins", "keys", CONFIG_STRING, NULL, F(bulletin_keys), 0, NULL,
 	  "pinned bulletin-signing public keys (PEM Ed25519), comma-separated; "
 	  "relative to this file; several while a key is rotated" },

@@ -172,6 +172,8 @@ static void reload(struct node *n)
 	    differs(cfg.store_path, n->cfg.store_path))
 		log_warn("reload: changes to [public], [web] and [store] take "
 			 "effect at the next restart");
+	if (differs(cfg.manager_password_hash, n->cfg.manager_password_hash))
+		console_logout_all(n);   /* a new password: log in again */
 	old = n->cfg;
 	n->cfg = cfg;
 	log_init(PROG, (enum log_level)n->cfg.log_level);

@@ -10,7 +10,8 @@
  *                                       (?community= for another one's,
  *                                       from the replica)
  * and the same under /api/v1/announcements (whose list, GET without an
- * id, stays with public.c). Changes need the manager (auth.c) and
+ * id, stays with public.c); the console's login and sync state come
+ * first (console.c). Changes need the manager (auth.c) and
  * Content-Type: application/json, which a cross-site form cannot send
  * (415 otherwise). Every write, single or bulk, runs on the store worker
  * (edits.c): one code path, one writer of own records, and a bulk import
@@ -51,9 +52,14 @@ int manager_start(struct node *n, char *err, size_t errlen)
 		free(m);
 		return rc;
 	}
-	rc = worker_start(&m->worker, n->lws, n->cfg.store_path,
-			  n->cfg.community, err, errlen);
+	rc = console_new(&m->console);
+	if (rc == ERR_OK)
+		rc = worker_start(&m->worker, n->lws, n->cfg.store_path,
+				  n->cfg.community, err, errlen);
+	else
+		snprintf(err, errlen, "out of memory");
 	if (rc != ERR_OK) {
+		console_free(&m->console);
 		auth_state_free(&m->auth);
 		free(m);
 		return rc;
@@ -72,6 +78,7 @@ void manager_stop(struct node *n)
 	if (!m)
 		return;
 	worker_stop(&m->worker);
+	console_free(&m->console);
 	auth_state_free(&m->auth);
 	free(m);
 	n->mgr = NULL;
@@ -287,6 +294,8 @@ int manager_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	struct target t;
 	int allowed;
 
+	if (console_route(n, wsi, ex, mr))
+		return 1;
 	if (!parse_target(ex->path, ex->method, &t))
 		return 0;
 	if (!t.id && !t.bulk && ex->method == HTTP_GET &&

@@ -123,6 +123,13 @@ enum auth_verdict {
 enum auth_verdict auth_request(struct node *n, struct lws *wsi,
 			       struct http_exchange *ex,
 			       struct manager_req *mr);
+/* auth_login: the console's login (console.c): pw (len bytes, cleansed
+ * here) from the body of POST /api/v1/session, through the same address
+ * limit, cache and KDF worker as Basic; a grant sets AUTH_LOGIN, a wrong
+ * password gets a 401 without a Basic challenge. */
+enum auth_verdict auth_login(struct node *n, struct lws *wsi,
+			     struct http_exchange *ex, struct manager_req *mr,
+			     char *pw, size_t len);
 /* auth_verified: the KDF worker checked j's password. Counts a failure
  * against its peer; when the request is still there (wsi non-NULL),
  * caches a good credential and returns AUTH_GRANTED, else stores the 401
@@ -130,6 +137,29 @@ enum auth_verdict auth_request(struct node *n, struct lws *wsi,
 enum auth_verdict auth_verified(struct node *n, struct lws *wsi,
 				struct http_exchange *ex,
 				struct manager_req *mr, const struct job *j);
+
+/* ==== the console (console.c, service thread) ============================== */
+
+struct console;
+
+int console_new(struct console **out);
+void console_free(struct console **c);
+/* console_has_cookie: the request carries the console's session cookie
+ * (live or not). */
+int console_has_cookie(struct node *n, struct lws *wsi);
+/* console_from_page: the request carries an X-CSRF-Token header, so it
+ * comes from the console page (no Basic challenge for it). */
+int console_from_page(struct lws *wsi);
+/* console_auth: authenticate by the session cookie: AUTH_GRANTED (sets
+ * AUTH_COOKIE), or AUTH_REPLIED with a 401 (no live session) or a 403
+ * (a change whose X-CSRF-Token is missing or wrong). */
+enum auth_verdict console_auth(struct node *n, struct lws *wsi,
+			       struct http_exchange *ex,
+			       struct manager_req *mr);
+/* console_route: /api/v1/session and /api/v1/manager/sync: 1 when the
+ * path was one of them (answered or parked), else 0. */
+int console_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
+		  struct manager_req *mr);
 
 /* ==== parking (manager.c) =================================================== */
 
@@ -145,6 +175,7 @@ struct park {
 struct manager {
 	struct worker *worker;
 	struct auth_state *auth;
+	struct console *console;    /* the console's sessions (console.c) */
 	uint64_t next_id;           /* ids of parked requests, from 1 */
 	struct park parked[LIMIT_MANAGER_PARKED];
 	size_t n_parked;

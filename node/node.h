@@ -43,6 +43,8 @@ struct node_config {
 	unsigned max_frame;         /* [limits] max_frame: bytes; 1009 beyond */
 	unsigned ping_s;            /* [limits] ping_s: ping a silent hub */
 	unsigned drop_s;            /* [limits] drop_s: and drop it after this */
+	unsigned session_idle_s;    /* [limits] session_idle_s: console
+				       sessions end after this idle time */
 	char *bulletin_keys;        /* [bulletins] keys: pinned public keys */
 };
 
@@ -238,12 +240,15 @@ void public__free(struct node *n);
 
 /* ==== manager endpoints (manager.c, auth.c, worker.c, edits.c) ========== */
 
-/* How a request proved it is the manager. The console's session cookie
- * with its CSRF token (a later issue) becomes another method here; the
- * handlers only look at this struct. */
+/* How a request proved it is the manager; the handlers only look at
+ * this struct. */
 enum auth_method {
 	AUTH_NONE,                  /* not (yet) authenticated */
 	AUTH_BASIC,                 /* HTTP Basic manager:PASSWORD, verified */
+	AUTH_LOGIN,                 /* POST /api/v1/session: the password in
+				       the body, verified (console.c) */
+	AUTH_COOKIE,                /* the console's session cookie, and on a
+				       change its CSRF token (console.c) */
 };
 
 struct auth {
@@ -258,6 +263,9 @@ struct manager_req {
 	unsigned char cache_key[32];/* credential cache key while a password
 				       is verified (never the password) */
 	char peer[INET6_ADDRSTRLEN];/* client address, for the rate limit */
+	int login;                  /* the password came in a login body:
+				       a grant is AUTH_LOGIN, a refusal has
+				       no Basic challenge */
 };
 
 /* manager_start: the manager's state and its worker threads (one for the
@@ -282,6 +290,9 @@ void manager_closed(struct node *n, struct manager_req *mr);
 /* manager_drain: at LWS_CALLBACK_EVENT_WAIT_CANCELLED, take the workers'
  * answers and resume the requests that wait on them. */
 void manager_drain(struct node *n);
+
+/* console_logout_all: end every console session (a new password). */
+void console_logout_all(struct node *n);
 
 /* auth_hash_password_main: --hash-password: read one password line from
  * in, print its scrypt hash line to out. Returns the exit code. */

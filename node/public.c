@@ -81,6 +81,19 @@ static void route_announcements(struct node *n, struct lws *wsi,
 	catalog_http_announcements(n->cat, wsi, &h->ex);
 }
 
+/* GET /api/v1/communities: the names residents see. A node knows only
+ * its own community's name ([node] name); other communities' names are
+ * the hub's (its public port serves them all), so pages show ids for
+ * those. */
+static void route_communities(struct node *n, struct lws *wsi,
+			      struct public_http *h)
+{
+	http_reply_json(wsi, &h->ex, 200, json_pack(
+		"{s:[{s:s, s:s}], s:i}", "items", "id", n->cfg.community,
+		"name", n->cfg.name ? n->cfg.name : n->cfg.community,
+		"total", 1));
+}
+
 /* ---- the route table ------------------------------------------------------ */
 
 struct route {
@@ -93,6 +106,7 @@ static const struct route routes[] = {
 	{ HTTP_GET, "/healthz", route_healthz },
 	{ HTTP_GET, "/api/v1/catalog", route_catalog },
 	{ HTTP_GET, "/api/v1/announcements", route_announcements },
+	{ HTTP_GET, "/api/v1/communities", route_communities },
 };
 
 /* The path prefixes the routes live under, as lws callback mounts. */

@@ -19,7 +19,7 @@ window.PAGE = {
         el('p', { className: 'meta' },
           t('published', { t: formatTime(a.published) }) +
           (a.expires ? ' · ' + t('expires', { t: formatTime(a.expires) }) : '') +
-          ' · ' + t('offered_by') + '：' + a.community));
+          ' · ' + t('offered_by') + '：', communityLabel(a.community)));
     })));
   }
 };

@@ -44,7 +44,7 @@ function fillCommunities() {
   var chosen = cat.params.community || '';
   while (sel.options.length > 1) sel.remove(1);
   Object.keys(cat.communities).sort().forEach(function (id) {
-    append(sel, el('option', { value: id, text: id }));
+    append(sel, el('option', { value: id, 'data-community': id, text: communityName(id) }));
   });
   sel.value = chosen;
 }
@@ -83,7 +83,7 @@ function renderChosen() {
   var n = 0;
   if (p.q) append(chosen, badge(t('searching_for', { q: p.q }), 'fee', 'search'));
   if (p.category) { n++; append(chosen, badge(catLabel(p.category), 'cat', p.category)); }
-  if (p.community) { n++; append(chosen, badge(t('offered_by') + '：' + p.community, 'how', 'pin')); }
+  if (p.community) { n++; append(chosen, badge([t('offered_by') + '：', communityLabel(p.community)], 'how', 'pin')); }
   if (p.delivery) { n++; append(chosen, badge(deliveryLabel(p.delivery), 'how')); }
   if (p.free) { n++; append(chosen, badge(t('free'), 'free', 'check')); }
   document.getElementById('active-filters').textContent = n ? t('filters_active', { n: n }) : '';

@@ -161,6 +161,33 @@ function setupSwitches() {
   });
 }
 
+/* ---- community names ----------------------------------------------------
+ *
+ * GET /api/v1/communities gives the names residents see: every community's
+ * at the hub, only its own at a node (the others show as ids there).
+ * Names are shown in [data-community] spans, filled in place when the
+ * list arrives, so no page waits for it or renders twice. */
+
+var communities = { names: {} };
+
+function communityName(id) { return communities.names[id] || id; }
+
+function communityLabel(id) {
+  return el('span', { 'data-community': id, text: communityName(id) });
+}
+
+function loadCommunities() {
+  return api('/api/v1/communities').then(function (r) {
+    if (!r.ok || !r.data || !Array.isArray(r.data.items)) return;
+    r.data.items.forEach(function (c) {
+      if (c && typeof c.id === 'string' && typeof c.name === 'string' && c.name) communities.names[c.id] = c.name;
+    });
+    var spans = document.querySelectorAll('[data-community]');
+    for (var i = 0; i < spans.length; i++)
+      spans[i].textContent = communityName(spans[i].getAttribute('data-community'));
+  });
+}
+
 /* ---- service cards --------------------------------------------------------- */
 
 function badge(text, cls, iconName) {
@@ -180,7 +207,7 @@ function serviceCard(s) {
       el('a', { href: serviceHref(s), 'data-id': s.community + '/' + s.id }, s.title)),
     s.summary ? el('p', { className: 'summary', text: s.summary }) : null,
     badges,
-    el('p', { className: 'where' }, icon('pin'), t('offered_by') + '：' + s.community));
+    el('p', { className: 'where' }, icon('pin'), t('offered_by') + '：', communityLabel(s.community)));
 }
 
 /* ---- bulletins --------------------------------------------------------------
@@ -288,6 +315,9 @@ function watchBulletins() {
 function start() {
   setupSwitches();
   renderAll();
+  loadCommunities();
+  /* the consoles (manage/, district/) have no banner and no live feed */
+  if (!document.getElementById('alerts')) return;
   loadBulletins();
   watchBulletins();
   /* a bulletin that expires leaves the banner without a reload */

@@ -11,7 +11,7 @@ function announcementItem(a) {
     el('h3', { className: 'card-title', text: a.title }),
     a.body ? el('p', { className: 'body-text', text: a.body }) : null,
     el('p', { className: 'meta' }, t('published', { t: formatTime(a.published) }) + ' · ' +
-      t('offered_by') + '：' + a.community));
+      t('offered_by') + '：', communityLabel(a.community)));
 }
 
 function renderSection(id, result, emptyKey, item) {

@@ -41,7 +41,7 @@ function renderService(s) {
   if (s.address) append(facts, fact('pin', 'address', s.address));
   if (s.languages && s.languages.length)
     append(facts, fact('info', 'languages', s.languages.map(languageLabel).join('、')));
-  append(facts, fact('home', 'offered_by', s.community));
+  append(facts, fact('home', 'offered_by', communityLabel(s.community)));
   append(box, facts);
   if (s.description)
     append(box, el('section', { className: 'section' },

@@ -1,0 +1,112 @@
+/* district.js: the district console (district/index.html), served on the
+ * hub's alliance port to operator certificates only; the certificate in
+ * the browser is the credential, so there is no login and no change here.
+ *
+ * Every POLL_MS it reads GET /api/v1/communities (sync state of each
+ * community) and GET /api/v1/bulletins (targets, delivered, pending), and
+ * the per-community delivery (GET /api/v1/bulletins/{id}) of the newest
+ * DETAIL_MAX bulletins. Issuing stays with alliancectl, which holds the
+ * signing key.
+ *
+ * Parts: loading; communities; bulletins; start. */
+'use strict';
+
+var POLL_MS = 3000;
+var DETAIL_MAX = 10;
+var district = { communities: null, bulletins: null, details: {}, updated: null, failed: false };
+
+/* ---- loading ------------------------------------------------------------------ */
+
+function refresh() {
+  Promise.all([api('/api/v1/communities'), api('/api/v1/bulletins')]).then(function (rs) {
+    var c = rs[0], b = rs[1];
+    district.failed = !(c.ok && c.data && Array.isArray(c.data.items));
+    if (!district.failed) district.communities = c.data.items;
+    if (b.ok && b.data && Array.isArray(b.data.items)) district.bulletins = b.data.items;
+    var ids = (district.bulletins || []).slice(0, DETAIL_MAX).map(function (x) { return x.id; });
+    return Promise.all(ids.map(function (id) {
+      return api('/api/v1/bulletins/' + encodeURIComponent(id)).then(function (r) {
+        if (r.ok && r.data) district.details[id] = r.data;
+      });
+    }));
+  }).then(function () {
+    if (!district.failed) district.updated = new Date().toISOString();
+    render();
+  });
+}
+
+/* ---- communities ------------------------------------------------------------------ */
+
+function nameOf(id) {
+  var list = district.communities || [];
+  for (var i = 0; i < list.length; i++) if (list[i].id === id) return list[i].name || id;
+  return id;
+}
+
+function renderCommunities() {
+  var body = clear(document.querySelector('#communities tbody'));
+  var list = district.communities || [];
+  var connected = list.filter(function (c) { return c.connected; }).length;
+  document.getElementById('summary').textContent = district.communities
+    ? t('summary_connected', { c: connected, n: list.length }) : t('loading');
+  list.forEach(function (c) {
+    var counts = c.counts || {};
+    append(body, el('tr', { 'data-community': c.id },
+      el('th', { scope: 'row' }, el('span', { className: 'cname', text: c.name || c.id }),
+        c.name && c.name !== c.id ? el('span', { className: 'cid', text: c.id }) : null),
+      el('td', null, el('span', { className: 'state-pill ' + (c.connected ? 'ok' : 'bad'),
+        'data-state': c.connected ? 'connected' : 'disconnected',
+        text: c.connected ? t('sync_yes') : t('sync_no') })),
+      el('td', { text: c.last_seen ? formatTime(c.last_seen) : t('never') }),
+      el('td', { className: 'num', text: (c.up_lag || 0) + ' / ' + (c.down_lag || 0) }),
+      el('td', { className: 'num', text: (counts.services || 0) + ' / ' + (counts.announcements || 0) })));
+  });
+}
+
+/* ---- bulletins ---------------------------------------------------------------------- */
+
+function deliveryList(d) {
+  return el('ul', { className: 'delivery' }, (d.delivery || []).map(function (row) {
+    var done = !!row.delivered;
+    return el('li', { className: done ? 'done' : (row.refused ? 'refused' : 'waiting'), 'data-community': row.community },
+      el('span', { className: 'mark', 'aria-hidden': 'true', text: done ? '✓' : row.refused ? '✕' : '…' }),
+      el('span', { className: 'cname', text: nameOf(row.community) }),
+      el('span', { className: 'when', text: done
+        ? t('delivered_at', { t: formatTime(row.delivered) }) + (row.delivery_ms !== null && row.delivery_ms !== undefined ? ' (' + row.delivery_ms + ' ms)' : '')
+        : row.refused ? t('refused', { r: row.refused }) : t('not_delivered') }));
+  }));
+}
+
+function bulletinCard(b) {
+  var d = district.details[b.id] || b;
+  var targets = d.targets !== undefined ? d.targets : 0;
+  var delivered = d.delivered !== undefined ? d.delivered : 0;
+  var status = b.status && b.status !== 'current' ? t('status_' + b.status, null, b.status) : t('status_current');
+  return el('li', { className: 'card bulletin-row', 'data-bulletin': b.id },
+    el('p', { className: 'banner-head' }, severityBadge(b), el('strong', { text: b.headline || b.id })),
+    el('p', { className: 'meta' }, [status, b.sent ? t('bulletin_sent', { t: formatTime(b.sent) }) : null,
+      d.posted_by ? t('posted_by', { p: d.posted_by }) : null].filter(Boolean).join(' · ')),
+    el('p', { className: 'count delivered-count', text: t('delivered_count', { d: delivered, n: targets }) }),
+    el('progress', { max: String(targets || 1), value: String(delivered), 'aria-label': t('delivered_count', { d: delivered, n: targets }) }),
+    d.delivery ? deliveryList(d) : null);
+}
+
+function renderBulletins() {
+  var box = clear(document.getElementById('bulletins'));
+  if (!district.bulletins) { append(box, message(district.failed ? 'load_failed' : 'loading', district.failed ? 'error' : '')); return; }
+  if (!district.bulletins.length) { append(box, message('none_district_bulletins')); return; }
+  append(box, el('ul', { className: 'cards' }, district.bulletins.map(bulletinCard)));
+}
+
+/* ---- start ---------------------------------------------------------------------------- */
+
+function render() {
+  renderCommunities();
+  renderBulletins();
+  document.getElementById('status').textContent = district.failed ? t('refresh_failed') : '';
+  document.getElementById('updated').textContent = district.updated ? t('updated_at', { t: formatTime(district.updated) }) : '';
+}
+
+window.PAGE = { render: render };
+refresh();
+setInterval(refresh, POLL_MS);

@@ -1,0 +1,367 @@
+/* manage.js: the manager console (manage/index.html) of one node.
+ *
+ * Login: POST /api/v1/session {"password"} sets an HttpOnly session cookie
+ * the page never sees and returns a CSRF token, kept in memory only; on
+ * load, GET /api/v1/session says whether the cookie still holds a session
+ * (and gives its token again). Every change sends the token in
+ * X-CSRF-Token with Content-Type: application/json. A 401 means the
+ * session ended: back to the login form.
+ *
+ * Own services come from GET /api/v1/catalog?community=OWN, own notices
+ * from GET /api/v1/announcements?community=OWN; editing reads the record
+ * with GET /api/v1/services/{id} and writes it back whole (PUT). The sync
+ * state (GET /api/v1/manager/sync) is polled while the console shows.
+ *
+ * Parts: requests; login and logout; sync state; lists; forms; start. */
+'use strict';
+
+var mgr = {
+  session: null,          /* {csrf_token, community, name} */
+  services: null,         /* own services, or null while loading */
+  announcements: null,
+  sync: null,
+  failed: {},             /* list name -> true when it could not load */
+  timer: null
+};
+var SYNC_EVERY_MS = 5000;
+var STATUSES = ['active', 'temporarily-closed', 'inactive'];
+
+/* ---- requests -------------------------------------------------------------- */
+
+/* send: a change (or a GET) with the session's token; resolves
+ * {ok, status, data} and never rejects. A 401 ends the session here. */
+function send(method, path, body) {
+  var headers = { Accept: 'application/json' };
+  if (method !== 'GET') headers['Content-Type'] = 'application/json';
+  if (mgr.session) headers['X-CSRF-Token'] = mgr.session.csrf_token;
+  return fetch(path, {
+    method: method, headers: headers, credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body)
+  }).then(function (r) {
+    return r.text().then(function (text) {
+      var data = null;
+      try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+      if (r.status === 401 && mgr.session && path !== '/api/v1/session') ended('session_ended');
+      return { ok: r.ok, status: r.status, data: data };
+    });
+  }, function () { return { ok: false, status: 0, data: null }; });
+}
+
+function errorText(r) {
+  var e = r.data && r.data.error;
+  return e && e.message ? e.message : (r.status ? 'HTTP ' + r.status : t('load_failed'));
+}
+
+function say(key, vars) {
+  document.getElementById('status').textContent = key ? t(key, vars) : '';
+}
+
+/* ---- login and logout ------------------------------------------------------- */
+
+function showLogin(messageKey) {
+  mgr.session = null;
+  if (mgr.timer) { clearInterval(mgr.timer); mgr.timer = null; }
+  document.getElementById('console').hidden = true;
+  document.getElementById('logout').hidden = true;
+  document.getElementById('login').hidden = false;
+  document.getElementById('login-error').textContent = '';
+  say(messageKey || null);
+  var pw = document.getElementById('password');
+  pw.value = '';
+  pw.focus();
+}
+
+function ended(key) { showLogin(key); }
+
+function showConsole(session) {
+  mgr.session = session;
+  document.getElementById('login').hidden = true;
+  document.getElementById('console').hidden = false;
+  document.getElementById('logout').hidden = false;
+  renderHeading();
+  loadLists();
+  loadSync();
+  if (!mgr.timer) mgr.timer = setInterval(loadSync, SYNC_EVERY_MS);
+  document.getElementById('h-console').focus();
+}
+
+function renderHeading() {
+  var s = mgr.session;
+  if (!s) return;
+  var h = document.getElementById('h-console');
+  h.setAttribute('tabindex', '-1');
+  h.textContent = t('console_heading', { name: s.name || s.community });
+}
+
+function setupLogin() {
+  document.getElementById('login-form').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var pw = document.getElementById('password');
+    var err = document.getElementById('login-error');
+    if (!pw.value) { err.textContent = t('login_wrong'); pw.focus(); return; }
+    err.textContent = '';
+    say('logging_in');
+    send('POST', '/api/v1/session', { password: pw.value }).then(function (r) {
+      pw.value = '';
+      say(null);
+      if (r.status === 201 && r.data && r.data.csrf_token) { showConsole(r.data); return; }
+      err.textContent = r.status === 401 ? t('login_wrong')
+        : r.status === 429 ? t('login_too_many') : t('save_failed', { m: errorText(r) });
+      pw.focus();
+    });
+  });
+  document.getElementById('logout').addEventListener('click', function () {
+    send('DELETE', '/api/v1/session').then(function () { showLogin('logged_out'); });
+  });
+}
+
+/* ---- sync state ---------------------------------------------------------------- */
+
+function loadSync() {
+  if (!mgr.session) return;
+  send('GET', '/api/v1/manager/sync').then(function (r) {
+    if (r.status === 401) return;
+    mgr.sync = r.ok ? r.data : null;
+    renderSync();
+  });
+}
+
+function kv(labelKey, value, cls) {
+  return [el('dt', { text: t(labelKey) }), el('dd', { className: cls || null }, value)];
+}
+
+function renderSync() {
+  var box = clear(document.getElementById('sync'));
+  var s = mgr.sync;
+  if (!s) { append(box, kv('sync_connected', t('load_failed'))); return; }
+  var hub = s.hub || {};
+  append(box,
+    kv('sync_connected', el('span', { className: 'state-pill ' + (hub.connected ? 'ok' : 'bad'),
+      'data-state': hub.connected ? 'connected' : 'disconnected',
+      text: hub.connected ? t('sync_yes') : t('sync_no') })),
+    kv('sync_since', hub.since ? formatTime(hub.since) : '—'),
+    kv('sync_last_error', hub.last_error || t('sync_none')),
+    kv('sync_lag', s.up && s.up.lag !== null && s.up.lag !== undefined ? String(s.up.lag) : t('sync_lag_unknown')),
+    kv('sync_counts', t('sync_counts_value', { s: s.counts ? s.counts.services : '?', a: s.counts ? s.counts.announcements : '?' })));
+}
+
+/* ---- lists ------------------------------------------------------------------------ */
+
+/* loadAll: every page of a catalog listing (at most 20 pages of 100). */
+function loadAll(path, params, items, pages) {
+  var p = Object.assign({ limit: 100 }, params);
+  return api(path + query(p)).then(function (r) {
+    if (!r.ok || !r.data || !Array.isArray(r.data.items)) return null;
+    var all = items.concat(r.data.items);
+    if (r.data.next && pages < 20)
+      return loadAll(path, Object.assign({}, params, { after: r.data.next }), all, pages + 1);
+    return all;
+  });
+}
+
+function loadLists() {
+  var own = mgr.session.community;
+  loadAll('/api/v1/catalog', { community: own }, [], 1).then(function (items) {
+    mgr.failed.services = !items;
+    mgr.services = (items || []).filter(function (s) { return s.community === own; });
+    renderList('services');
+  });
+  api('/api/v1/announcements' + query({ community: own, limit: 100 })).then(function (r) {
+    var items = r.ok && r.data && Array.isArray(r.data.items) ? r.data.items : null;
+    mgr.failed.announcements = !items;
+    mgr.announcements = (items || []).filter(function (a) { return a.community === own; });
+    renderList('announcements');
+  });
+}
+
+function itemRow(kind, item) {
+  var del = el('button', { type: 'button', className: 'button secondary danger',
+    'aria-label': t('delete_named', { t: item.title }), text: t('delete') });
+  var edit = el('button', { type: 'button', className: 'button secondary',
+    'aria-label': t('edit_named', { t: item.title }), text: t('edit') });
+  edit.addEventListener('click', function () { openForm(kind, item.id); });
+  del.addEventListener('click', function () {
+    /* two steps, no dialog: the first click asks, the second deletes */
+    if (del.getAttribute('data-armed') !== 'true') {
+      del.setAttribute('data-armed', 'true');
+      del.textContent = t('confirm_delete', { t: item.title });
+      return;
+    }
+    send('DELETE', '/api/v1/' + kind + '/' + encodeURIComponent(item.id)).then(function (r) {
+      if (r.ok || r.status === 404) {
+        mgr[kind] = mgr[kind].filter(function (x) { return x.id !== item.id; });
+        renderList(kind);
+        say('deleted');
+        loadSync();
+      } else if (r.status !== 401) say('save_failed', { m: errorText(r) });
+    });
+  });
+  var meta = kind === 'services'
+    ? el('p', { className: 'badges' }, badge(catLabel(item.category), 'cat'),
+      isFree(item.fee) ? badge(t('free'), 'free') : badge(item.fee, 'fee'),
+      item.status && item.status !== 'active' ? badge(t('status_' + item.status.replace(/-/g, '_'), null, item.status), 'closed') : null)
+    : el('p', { className: 'meta', text: t('published', { t: formatTime(item.published) }) +
+      (item.expires ? ' · ' + t('expires', { t: formatTime(item.expires) }) : '') });
+  return el('li', { className: 'card row', 'data-id': item.id },
+    el('div', { className: 'row-main' }, el('h3', { className: 'card-title', text: item.title }), meta),
+    el('div', { className: 'row-actions' }, edit, del));
+}
+
+function renderList(kind) {
+  var box = clear(document.getElementById(kind));
+  var items = mgr[kind];
+  if (!items) { append(box, message('loading')); return; }
+  if (mgr.failed[kind]) { append(box, message('load_failed', 'error')); return; }
+  if (!items.length) {
+    append(box, message(kind === 'services' ? 'none_own_services' : 'none_own_announcements'));
+    return;
+  }
+  append(box, el('ul', { className: 'cards' }, items.map(function (x) { return itemRow(kind, x); })));
+}
+
+/* ---- forms --------------------------------------------------------------------------- */
+
+var editing = { services: null, announcements: null };   /* the record being edited */
+
+function formOf(kind) {
+  return document.getElementById(kind === 'services' ? 'service-form' : 'announcement-form');
+}
+
+function fillSelects() {
+  [['s-category', CATEGORIES, catLabel], ['a-category', CATEGORIES, catLabel],
+   ['s-status', STATUSES, function (s) { return t('status_' + s.replace(/-/g, '_'), null, s); }]]
+    .forEach(function (spec) {
+      var sel = document.getElementById(spec[0]);
+      var value = sel.value;
+      clear(sel);
+      spec[1].forEach(function (id) { append(sel, el('option', { value: id, text: spec[2](id) })); });
+      if (value) sel.value = value;
+    });
+  var box = document.getElementById('s-delivery');
+  var checked = {};
+  box.querySelectorAll('input').forEach(function (i) { checked[i.value] = i.checked; });
+  clear(box);
+  DELIVERIES.forEach(function (d) {
+    append(box, el('label', { className: 'check' },
+      el('input', { type: 'checkbox', name: 'delivery', value: d, checked: !!checked[d] }), deliveryLabel(d)));
+  });
+}
+
+function setField(id, value) { document.getElementById(id).value = value === undefined || value === null ? '' : value; }
+function field(id) { return document.getElementById(id).value.trim(); }
+
+function openForm(kind, id) {
+  var form = formOf(kind);
+  var service = kind === 'services';
+  form.querySelector('.form-error').textContent = '';
+  form.querySelector('h3').textContent = t(service ? (id ? 'form_service_edit' : 'form_service_add')
+    : (id ? 'form_announcement_edit' : 'form_announcement_add'));
+  form.reset();
+  fillSelects();
+  editing[kind] = null;
+  var idInput = document.getElementById(service ? 's-id' : 'a-id');
+  idInput.readOnly = !!id;
+  form.hidden = false;
+  if (!id) { document.getElementById(service ? 's-title' : 'a-title').focus(); return; }
+  api('/api/v1/' + kind + '/' + encodeURIComponent(id)).then(function (r) {
+    if (!r.ok || !r.data) { form.querySelector('.form-error').textContent = t('save_failed', { m: errorText(r) }); return; }
+    var x = r.data;
+    editing[kind] = x;
+    if (service) {
+      ['id', 'title', 'summary', 'fee', 'hours', 'phone', 'address', 'description'].forEach(function (k) { setField('s-' + k, x[k]); });
+      setField('s-category', x.category);
+      setField('s-status', x.status || 'active');
+      document.querySelectorAll('#s-delivery input').forEach(function (i) {
+        i.checked = (x.delivery || []).indexOf(i.value) >= 0;
+      });
+    } else {
+      ['id', 'title', 'body'].forEach(function (k) { setField('a-' + k, x[k]); });
+      setField('a-category', x.category || 'other');
+      setField('a-expires', x.expires ? String(x.expires).slice(0, 10) : '');
+    }
+    document.getElementById(service ? 's-title' : 'a-title').focus();
+  });
+}
+
+function closeForm(kind) {
+  formOf(kind).hidden = true;
+  editing[kind] = null;
+}
+
+/* record: the body to send: the record being edited with the form's
+ * fields over it (fields the form does not show are kept). */
+function record(kind) {
+  var base = Object.assign({}, editing[kind] || {});
+  ['community', 'updated', 'version', 'published'].forEach(function (k) { delete base[k]; });
+  if (kind === 'services') {
+    ['title', 'summary', 'fee', 'hours', 'phone', 'address', 'description'].forEach(function (k) {
+      var v = field('s-' + k);
+      if (v) base[k] = v; else delete base[k];
+    });
+    base.category = field('s-category');
+    base.status = field('s-status') || 'active';
+    base.delivery = [];
+    document.querySelectorAll('#s-delivery input').forEach(function (i) { if (i.checked) base.delivery.push(i.value); });
+    if (!base.fee) base.fee = 'free';
+    if (field('s-id')) base.id = field('s-id'); else delete base.id;
+  } else {
+    base.title = field('a-title');
+    var body = field('a-body');
+    if (body) base.body = body; else delete base.body;
+    base.category = field('a-category');
+    var exp = field('a-expires');
+    if (exp) base.expires = exp + 'T23:59:59Z'; else delete base.expires;
+    if (field('a-id')) base.id = field('a-id'); else delete base.id;
+  }
+  return base;
+}
+
+function setupForm(kind) {
+  var form = formOf(kind);
+  var service = kind === 'services';
+  form.querySelector('.cancel').addEventListener('click', function () { closeForm(kind); });
+  form.addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var errBox = form.querySelector('.form-error');
+    var title = document.getElementById(service ? 's-title' : 'a-title');
+    if (!title.value.trim()) { errBox.textContent = t('save_failed', { m: t('f_title') }); title.focus(); return; }
+    var body = record(kind);
+    var old = editing[kind];
+    var req = old ? send('PUT', '/api/v1/' + kind + '/' + encodeURIComponent(old.id), body)
+                  : send('POST', '/api/v1/' + kind, body);
+    req.then(function (r) {
+      if (!r.ok) { if (r.status !== 401) errBox.textContent = t('save_failed', { m: errorText(r) }); return; }
+      var id = old ? old.id : r.data && r.data.id;
+      closeForm(kind);
+      say('saved');
+      loadSync();
+      /* the record as the node now holds it, into the list */
+      api('/api/v1/' + kind + '/' + encodeURIComponent(id)).then(function (g) {
+        var x = g.ok && g.data ? g.data : Object.assign({ id: id }, body);
+        mgr[kind] = (mgr[kind] || []).filter(function (y) { return y.id !== id; });
+        mgr[kind].unshift(x);
+        renderList(kind);
+      });
+    });
+  });
+  document.getElementById(service ? 'add-service' : 'add-announcement')
+    .addEventListener('click', function () { openForm(kind, null); });
+}
+
+/* ---- start ------------------------------------------------------------------------------ */
+
+window.PAGE = {
+  render: function () {
+    renderHeading();
+    fillSelects();
+    if (mgr.session) { renderSync(); renderList('services'); renderList('announcements'); }
+  }
+};
+
+setupLogin();
+setupForm('services');
+setupForm('announcements');
+api('/api/v1/session').then(function (r) {
+  if (r.ok && r.data && r.data.csrf_token) showConsole(r.data);
+  else showLogin(null);
+});

@@ -15,10 +15,11 @@
  * the service thread runs every session. Per bulletin:
  *   - latency: from just before the POST is sent until the last node has
  *     received and verified it;
- *   - acked: until the hub has recorded every delivery: the newest
- *     delivered_ms of its bulletin_delivery rows (the hub's own record,
- *     read from its store, --hub-db) once GET /api/v1/bulletins/ID says
- *     delivered == targets.
+ *   - acked: until the hub has recorded every delivery: until every
+ *     bulletin_delivery row of it is committed with a delivered_ms (the
+ *     hub's own record, polled every millisecond in its store, --hub-db,
+ *     read only), then checked with GET /api/v1/bulletins/ID (delivered
+ *     == targets); without --hub-db, that GET polled every 5 ms.
  * The hub's RSS (/proc/PID/status) before the first connect and after all
  * are welcomed gives per_node_kb; with --hold S the hub's CPU time
  * (/proc/PID/stat) over S idle seconds gives idle_cpu_pct.
@@ -816,8 +817,9 @@ static int issue_one(struct issuer *is, unsigned k)
 	for (;;) {
 		if (is->db ? store_done(is, id, &last_ms)
 			   : delivered_all(is, id)) {
-			if (!is->db)
-				last_ms = wall_ms();
+			/* when the last record was seen committed (newer
+			 * than its delivered_ms, which is the ack's arrival) */
+			last_ms = wall_ms();
 			break;
 		}
 		if (now_s() > deadline) {

@@ -9,7 +9,8 @@
  * any of the down stream, so a bulletin overtakes a catalog backlog; a
  * node that is away gets its pending bulletins right after its next
  * Welcome. A node acks after persisting (or refuses, saying why); the hub
- * then records the delivery time. At most LIMIT_BULLETIN_INFLIGHT
+ * then records the delivery time (the acks of one service-loop pass in
+ * one transaction). At most LIMIT_BULLETIN_INFLIGHT
  * bulletins are unacked per node, so the send queue stays bounded.
  *
  * Parts: state and schema; keys; sending; acks; the operator API. */
@@ -44,13 +45,28 @@ enum {
 	ST_PUMP,                    /* a community's unsent pending bulletins */
 	ST_DELIVERED,               /* record an ack */
 	ST_REFUSED,                 /* record a refusal */
+	ST_TARGET,                  /* a delivery row of a new bulletin */
 	ST_COUNT
+};
+
+/* An ack received, its delivery not yet written. */
+struct acked {
+	char bulletin[LIMIT_RECORD_ID + 1];
+	char community[LIMIT_COMMUNITY_ID + 1];
+	int64_t ms;                 /* when it arrived, unix ms */
 };
 
 struct hub_bulletins {
 	struct bulletin_keys *keys; /* the pinned set in force (owned) */
 	struct link *links[LINK_BUCKETS];
+	struct hub *hub;            /* for the flush timer */
 	sqlite3_stmt *st[ST_COUNT]; /* prepared on first use (owned) */
+	/* Acks are written in one transaction per service-loop pass (a
+	 * commit per ack cost more than the rest of the fan-out): the acks
+	 * of one pass collect here and flush_acks writes them. */
+	struct acked *acked;        /* n_acked of cap_acked (owned) */
+	size_t n_acked, cap_acked;
+	lws_sorted_usec_list_t flush_timer;
 };
 
 static const char *const statement_sql[ST_COUNT] = {
@@ -67,6 +83,9 @@ static const char *const statement_sql[ST_COUNT] = {
 		"UPDATE bulletin_delivery SET refused = ?3 WHERE"
 		" bulletin = ?1 AND community = ?2 AND delivered_ms IS"
 		" NULL",
+	[ST_TARGET] =
+		"INSERT OR IGNORE INTO bulletin_delivery (bulletin, community)"
+		" VALUES (?, ?)",
 };
 
 /* statement: hot-path statement k, reset and ready to bind, or NULL (the
@@ -87,6 +106,54 @@ static sqlite3_stmt *statement(struct hub *hub, int k)
 		*st = NULL;
 	}
 	return *st;
+}
+
+/* flush_acks: write the collected acks' delivery times in one
+ * transaction (on the service thread, between callbacks, so no other
+ * transaction is open). */
+static void flush_acks(struct hub *hub)
+{
+	struct hub_bulletins *b = hub->bulletins;
+	sqlite3_stmt *st;
+	size_t i;
+
+	if (!b->n_acked)
+		return;
+	if (store_exec(hub->db, "BEGIN") != ERR_OK) {
+		log_error("bulletins: cannot record %zu acks: %s", b->n_acked,
+			  sqlite3_errmsg(hub->db));
+		b->n_acked = 0;
+		return;
+	}
+	for (i = 0; i < b->n_acked; i++) {
+		const struct acked *a = &b->acked[i];
+
+		st = statement(hub, ST_DELIVERED);
+		if (!st)
+			break;
+		sqlite3_bind_text(st, 1, a->bulletin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, a->community, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, a->ms);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			log_error("bulletins: recording %s's ack of %s: %s",
+				  a->community, a->bulletin,
+				  sqlite3_errmsg(hub->db));
+		sqlite3_reset(st);
+	}
+	if (store_exec(hub->db, "COMMIT") != ERR_OK) {
+		log_error("bulletins: cannot record %zu acks: %s", b->n_acked,
+			  sqlite3_errmsg(hub->db));
+		store_exec(hub->db, "ROLLBACK");
+	}
+	b->n_acked = 0;
+}
+
+static void flush_timer_cb(lws_sorted_usec_list_t *sul)
+{
+	struct hub_bulletins *b = lws_container_of(sul, struct hub_bulletins,
+						   flush_timer);
+
+	flush_acks(b->hub);
 }
 
 const char hub_delivery_schema_v1[] =
@@ -167,6 +234,7 @@ int hub_bulletin_open(struct hub *hub, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return ERR_NOMEM;
 	}
+	hub->bulletins->hub = hub;
 	if (load_keys(hub->cfg.bulletin_keys, hub->config_path,
 		      &hub->bulletins->keys, err, errlen) != ERR_OK)
 		return ERR_INVALID;
@@ -200,6 +268,8 @@ void hub_bulletin_close(struct hub *hub)
 
 	if (!hub->bulletins)
 		return;
+	flush_acks(hub);
+	free(hub->bulletins->acked);
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(hub->bulletins->st[i]);
 	for (i = 0; i < LINK_BUCKETS; i++) {
@@ -266,6 +336,7 @@ void hub_bulletin_welcome(struct session *s)
 
 	if (!l)
 		return;
+	flush_acks(hub);        /* what is delivered is not sent again */
 	l->after = 0;
 	l->inflight = 0;
 	/* bulletins for every community issued before this one enrolled */
@@ -288,33 +359,47 @@ int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack)
 {
 	struct hub *hub = s->hub;
 	struct community *c = s->community;
-	struct link *l = link_get(hub->bulletins, c->id);
+	struct hub_bulletins *b = hub->bulletins;
+	struct link *l = link_get(b, c->id);
 	sqlite3_stmt *st;
-	int rc = SQLITE_ERROR;
 
 	if (l && l->inflight)
 		l->inflight--;
-	st = statement(hub, ack->refused ? ST_REFUSED : ST_DELIVERED);
-	if (st) {
+	if (!ack->id || strlen(ack->id) > LIMIT_RECORD_ID) {
+		log_warn("bulletins: %s acked a bulletin id that is not one",
+			 c->id);
+	} else if (!ack->refused) {
+		/* recorded with this time at the end of this loop pass */
+		if (b->n_acked == b->cap_acked) {
+			size_t cap = b->cap_acked ? 2 * b->cap_acked : 64;
+			struct acked *a = realloc(b->acked, cap * sizeof(*a));
+
+			if (!a)
+				return ERR_NOMEM;
+			b->acked = a;
+			b->cap_acked = cap;
+		}
+		snprintf(b->acked[b->n_acked].bulletin,
+			 sizeof(b->acked[0].bulletin), "%s", ack->id);
+		snprintf(b->acked[b->n_acked].community,
+			 sizeof(b->acked[0].community), "%s", c->id);
+		b->acked[b->n_acked++].ms = bulletin_now_ms();
+		lws_sul_schedule(hub->lws, 0, &b->flush_timer, flush_timer_cb,
+				 1);
+		log_debug("bulletins: %s delivered to %s", ack->id, c->id);
+	} else if ((st = statement(hub, ST_REFUSED))) {
 		sqlite3_bind_text(st, 1, ack->id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, c->id, -1, SQLITE_STATIC);
-		if (ack->refused)
-			sqlite3_bind_text(st, 3, ack->reason ? ack->reason : "",
-					  -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_int64(st, 3, bulletin_now_ms());
-		rc = sqlite3_step(st);
-	}
-	if (rc != SQLITE_DONE)
-		log_error("bulletins: recording %s's ack of %s: %s", c->id,
-			  ack->id, sqlite3_errmsg(hub->db));
-	if (st)
+		sqlite3_bind_text(st, 3, ack->reason ? ack->reason : "", -1,
+				  SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			log_error("bulletins: recording %s's refusal of %s: "
+				  "%s", c->id, ack->id,
+				  sqlite3_errmsg(hub->db));
 		sqlite3_reset(st);
-	if (ack->refused)
 		log_warn("bulletins: %s refused %s: %s", c->id, ack->id,
 			 ack->reason);
-	else
-		log_info("bulletins: %s delivered to %s", ack->id, c->id);
+	}
 	pump(hub, c);
 	return ERR_OK;
 }
@@ -402,8 +487,11 @@ static void reply_detail(struct hub *hub, struct lws *wsi, struct hub_http *h,
 			 int status, const char *id)
 {
 	struct bulletin_row row;
-	int rc = bulletin_store_get(hub->db, id, hub_now(), &row);
+	int rc;
 	json_t *obj;
+
+	flush_acks(hub);        /* the delivery as of now */
+	rc = bulletin_store_get(hub->db, id, hub_now(), &row);
 
 	if (rc != ERR_OK) {
 		http_reply_error(wsi, &h->ex, rc == ERR_NOTFOUND ? 404 : 500,
@@ -427,6 +515,7 @@ static void list(struct hub *hub, struct lws *wsi, struct hub_http *h)
 	json_t *out = NULL, *item;
 	size_t i;
 
+	flush_acks(hub);
 	if (bulletin_store_list(hub->db, hub_now(), 0, &out) != ERR_OK) {
 		http_reply_error(wsi, &h->ex, 500, "internal",
 				 "cannot list the bulletins");
@@ -448,13 +537,12 @@ struct targeting {
 
 static void target_one(struct targeting *t, const char *community)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 
 	if (t->failed)
 		return;
-	if (sqlite3_prepare_v2(t->hub->db,
-		"INSERT OR IGNORE INTO bulletin_delivery (bulletin, community)"
-		" VALUES (?, ?)", -1, &st, NULL) != SQLITE_OK) {
+	st = statement(t->hub, ST_TARGET);
+	if (!st) {
 		t->failed = 1;
 		return;
 	}
@@ -462,7 +550,7 @@ static void target_one(struct targeting *t, const char *community)
 	sqlite3_bind_text(st, 2, community, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		t->failed = 1;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	t->n++;
 }
 

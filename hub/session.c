@@ -350,7 +350,10 @@ static int session_receive(struct session *s, const void *in, size_t len)
 			      "bad frame: %s", why);
 		return 0;
 	}
-	lws_validity_confirmed(s->wsi);
+	/* confirming re-sorts lws's timer list, O(sessions): once a second
+	 * is plenty against a ping interval of many seconds */
+	if (!s->community || s->community->last_seen != hub_now())
+		lws_validity_confirmed(s->wsi);
 	if (s->community)
 		s->community->last_seen = hub_now();
 	dispatch(s, frame);

@@ -91,6 +91,11 @@ static void communities_add(struct hub *hub, struct lws *wsi,
 				 "id: must match [a-z0-9][a-z0-9-]{1,62}");
 		goto out;
 	}
+	if (strcmp(id, "district") == 0) {   /* RELAY_DISTRICT: the hub's */
+		http_reply_error(wsi, &h->ex, 422, "invalid", "id: 'district' "
+				 "is the origin of district polls");
+		goto out;
+	}
 	if (!name)
 		name = id;
 	if (!*name || strlen(name) > LIMIT_NAME) {
@@ -168,6 +173,8 @@ void api_route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 					 "use DELETE on %s", path);
 	} else if (hub_bulletin_route(hub, wsi, h)) {
 		/* answered: /api/v1/bulletins... */
+	} else if (hub_polls_route(hub, wsi, h, 1)) {
+		/* answered: /api/v1/polls..., /api/v1/requests/stats */
 	} else if (strcmp(path, "/metrics") == 0 && m == HTTP_GET) {
 		size_t len = 0;
 		char *text = metrics_render(hub, &len);

@@ -92,6 +92,7 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 	s->hub->n_sessions++;
 	welcome(s);
 	hub_bulletin_welcome(s);        /* pending bulletins, ahead of the stream */
+	hub_relay_welcome(s);           /* requests and polls addressed to it */
 	lws_callback_on_writable(s->wsi);   /* the down stream starts */
 	log_info("session %s: established (node %s, epoch %s, down cursor "
 		 "%llu%s)", c->id, hello->software_version, c->epoch,

@@ -104,6 +104,7 @@ struct session {
 	uint64_t inflight_last[LIMIT_WINDOW]; /* their last_seq, oldest first */
 	int send_own;               /* a fresh store: send its own records too */
 	uint64_t snapshot_until;    /* a snapshot is being sent up to here */
+	int relay_inflight;         /* a Relay frame awaits its ack (relay.c) */
 	int close_code;             /* when CLOSING: code and reason to send */
 	char close_reason[120];
 };
@@ -310,5 +311,39 @@ int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack);
 /* hub_bulletin_route: the operator bulletin endpoints of the alliance port;
  * returns 1 when the path was one of them (answered), else 0. */
 int hub_bulletin_route(struct hub *hub, struct lws *wsi, struct hub_http *h);
+
+/* ==== relay and polls (relay.c, polls.c) ================================= */
+
+/* Migration SQL of the relay, request figures, poll and tally tables. */
+extern const char hub_relay_schema_v1[];
+
+/* hub_relay_handle: a node's Relay: check (origin, rules), store in one
+ * transaction, ack every record, forward what goes on. */
+int hub_relay_handle(struct session *s, const Alliance__V1__Relay *r);
+/* hub_relay_ack: the node persisted relayed records: forget their bodies
+ * (personal data) and send the next batch. */
+int hub_relay_ack(struct session *s, const Alliance__V1__RelayAck *ack);
+/* hub_relay_welcome: after Welcome: queue district polls it lacks, send
+ * what waits for it. */
+void hub_relay_welcome(struct session *s);
+/* hub_relay_flush: send s its next pending batch if none is unacked. */
+void hub_relay_flush(struct session *s);
+/* hub_relay_put: a relay row of ch for destination under the version rule,
+ * in the caller's transaction; *stored when it is new. */
+int hub_relay_put(struct hub *hub, const Change *ch, const char *destination,
+		  int *stored);
+/* hub_relay_request_stats: {"items":[per community: requests, open, done,
+ * avg_response_s, avg_close_s]}, new reference, NULL on error. */
+json_t *hub_relay_request_stats(struct hub *hub);
+/* hub_polls_apply: a node's KIND_POLL or KIND_TALLY, in the caller's
+ * transaction; *refused with reason when it is not acceptable. */
+int hub_polls_apply(struct hub *hub, const Change *ch, char *reason,
+		    size_t rlen, int *refused);
+/* hub_polls_welcome: relay rows for the district polls s has not had. */
+void hub_polls_welcome(struct session *s);
+/* hub_polls_route: /api/v1/polls... and /api/v1/requests/stats; operator
+ * set on the alliance port (may create). 1 when answered. */
+int hub_polls_route(struct hub *hub, struct lws *wsi, struct hub_http *h,
+		    int operator);
 
 #endif

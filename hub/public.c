@@ -58,6 +58,8 @@ static void route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 	}
 	if (bulletin_http_route(hub->db, wsi, &h->ex, "District bulletins"))
 		return;
+	if (hub_polls_route(hub, wsi, h, 0))
+		return;
 	if (strcmp(h->ex.path, "/api/v1/announcements") == 0 &&
 	    h->ex.method == HTTP_GET) {
 		catalog_http_announcements(hub->cat, wsi, &h->ex);

@@ -284,6 +284,12 @@ static void dispatch(struct session *s, const Frame *f)
 	case ALLIANCE__V1__FRAME__BODY_BULLETIN_ACK:
 		hub_bulletin_ack(s, f->bulletin_ack);
 		break;
+	case ALLIANCE__V1__FRAME__BODY_RELAY:
+		hub_relay_handle(s, f->relay);
+		break;
+	case ALLIANCE__V1__FRAME__BODY_RELAY_ACK:
+		hub_relay_ack(s, f->relay_ack);
+		break;
 	default:
 		/* BulletinAck comes with bulletins */
 		error_frame(s, ALLIANCE__V1__ERROR_CODE__ERROR_UNKNOWN_BODY,

@@ -32,6 +32,7 @@ static const struct store_migration migrations[] = {
 	  ");" },
 	{ bulletin_schema_v1 },         /* 4 */
 	{ hub_delivery_schema_v1 },     /* 5 */
+	{ hub_relay_schema_v1 },        /* 6: requests and polls (relay.c) */
 };
 
 int hub_store_open(struct hub *hub, char *err, size_t errlen)
@@ -40,6 +41,8 @@ int hub_store_open(struct hub *hub, char *err, size_t errlen)
 		       sizeof(migrations) / sizeof(migrations[0]), &hub->db,
 		       err, errlen))
 		return ERR_IO;
+	/* relayed personal data is deleted once delivered: zero it on disk */
+	store_exec(hub->db, "PRAGMA secure_delete = ON");
 	if (catalog_open(hub->db, &hub->cat) != ERR_OK) {
 		snprintf(err, errlen, "%s: cannot prepare the catalog: %s",
 			 hub->cfg.store_path, sqlite3_errmsg(hub->db));

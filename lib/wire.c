@@ -404,6 +404,21 @@ static int check_body(const Frame *f, char *why, size_t whylen)
 			return check_fail(why, whylen,
 					  "bulletin.signature: empty");
 		break;
+	case ALLIANCE__V1__FRAME__BODY_RELAY:
+		for (size_t i = 0; i < f->relay->n_changes; i++) {
+			rc = check_change(f->relay->changes[i], i, why,
+					  whylen);
+			if (rc)
+				return rc;
+		}
+		break;
+	case ALLIANCE__V1__FRAME__BODY_RELAY_ACK:
+		for (size_t i = 0; i < f->relay_ack->n_refs; i++)
+			if (!text_community_valid(f->relay_ack->refs[i]->origin) ||
+			    !text_record_id_valid(f->relay_ack->refs[i]->id))
+				return check_fail(why, whylen, "relay_ack.refs"
+						  "[%zu]: not valid ids", i);
+		break;
 	case ALLIANCE__V1__FRAME__BODY_BULLETIN_ACK:
 		if (!text_record_id_valid(f->bulletin_ack->id))
 			return check_fail(why, whylen, "bulletin_ack.id: "

@@ -141,6 +141,12 @@ const struct config_key node_config_keys[] = {
 	  "ping a silent hub after this many seconds" },
 	{ "limits", "drop_s", CONFIG_UINT, "60", F(drop_s), 0, check_seconds,
 	  "drop a hub silent for this many seconds (more than ping_s)" },
+	{ "limits", "resident_actions", CONFIG_UINT, "20",
+	  F(resident_actions), 0, NULL, "service requests, votes and "
+	  "registrations one address or credential may make per window" },
+	{ "limits", "resident_window_s", CONFIG_UINT, "60",
+	  F(resident_window_s), 0, check_seconds,
+	  "the window of resident_actions, in seconds" },
 	{ "limits", "session_idle_s", CONFIG_UINT, "28800",
 	  F(session_idle_s), 0, check_session_idle,
 	  "a manager console session ends after this many idle seconds" },

@@ -487,6 +487,7 @@ static int handle_welcome(struct node *n, struct lws *wsi,
 	n->hub_last_error[0] = '\0';
 	lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
 	sync_welcome(n, w);
+	node_relay_welcome(n);          /* requests, statuses, polls, tallies */
 	log_info("session with hub established: up_cursor=%" PRIu64
 		 " own_version=%" PRIu64 " hub_version=%s heartbeat_s=%u"
 		 " window=%u snapshot=%s", w->up_cursor, w->own_version,
@@ -578,6 +579,19 @@ static int handle_frame(struct node *n, struct lws *wsi, struct hub_session *s,
 		return handle_changes(n, wsi, s, f->changes);
 	case ALLIANCE__V1__FRAME__BODY_BULLETIN:
 		return node_bulletin_handle(n, f->bulletin);
+	case ALLIANCE__V1__FRAME__BODY_RELAY: {
+		char why[200];
+		int rc = node_relay_handle(n, f->relay, why, sizeof(why));
+
+		if (rc != ERR_OK)
+			return session_abort(n, wsi, rc == ERR_INVALID
+					     ? WIRE_CLOSE_BAD_FRAME
+					     : WIRE_CLOSE_INTERNAL, "%s", why);
+		return 0;
+	}
+	case ALLIANCE__V1__FRAME__BODY_RELAY_ACK:
+		node_relay_ack(n, f->relay_ack);
+		return 0;
 	case ALLIANCE__V1__FRAME__BODY_ACK:
 		if (sync_handle_ack(n, f->ack) != ERR_OK)
 			return session_abort(n, wsi, WIRE_CLOSE_PROTOCOL,

@@ -263,6 +263,8 @@ int main(int argc, char **argv)
 		log_error("cannot start the manager endpoints: %s", err);
 		goto out;
 	}
+	if (civic_start(n) != ERR_OK)   /* requests, residents, polls */
+		goto out;
 
 	signal_lws = n->lws;
 	signals_install();
@@ -286,6 +288,7 @@ int main(int argc, char **argv)
 	exit_code = 0;
 out:
 	manager_stop(n);     /* joins the workers before lws goes */
+	civic_stop(n);
 	node_bulletin_close(n);
 	signal_lws = NULL;
 	if (n->lws)

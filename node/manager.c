@@ -297,7 +297,9 @@ int manager_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	if (console_route(n, wsi, ex, mr))
 		return 1;
 	if (!parse_target(ex->path, ex->method, &t))
-		return 0;
+		/* after a parked login the civic endpoints resume here too */
+		return mr->auth.method != AUTH_NONE &&
+		       civic_route(n, wsi, ex, mr);
 	if (!t.id && !t.bulk && ex->method == HTTP_GET &&
 	    t.kind == ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT)
 		return 0;       /* the public list (public.c) */

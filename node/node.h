@@ -43,6 +43,10 @@ struct node_config {
 	unsigned max_frame;         /* [limits] max_frame: bytes; 1009 beyond */
 	unsigned ping_s;            /* [limits] ping_s: ping a silent hub */
 	unsigned drop_s;            /* [limits] drop_s: and drop it after this */
+	unsigned resident_actions;  /* [limits] resident_actions: requests,
+				       votes, registrations per window, per
+				       address and per credential */
+	unsigned resident_window_s; /* [limits] resident_window_s */
 	unsigned session_idle_s;    /* [limits] session_idle_s: console
 				       sessions end after this idle time */
 	char *bulletin_keys;        /* [bulletins] keys: pinned public keys */
@@ -90,6 +94,7 @@ struct node {
 	struct node_bulletins *bulletins; /* keys, live feeds (bulletin.c) */
 	struct manager *mgr;        /* manager endpoints and their workers
 				       (manager.c); NULL until started */
+	struct civic *civic;        /* requests, residents, polls (civic.h) */
 
 	/* store */
 	sqlite3 *db;
@@ -297,6 +302,30 @@ void console_logout_all(struct node *n);
 /* auth_hash_password_main: --hash-password: read one password line from
  * in, print its scrypt hash line to out. Returns the exit code. */
 int auth_hash_password_main(FILE *in, FILE *out, FILE *err);
+
+/* ==== requests, residents, polls (civic.c, relay.c) ===================== */
+
+struct civic;
+
+/* Migration SQL of their tables (relay.c). */
+extern const char node_civic_schema_v1[];
+
+/* civic_start: their state (rate limits); after the store. civic_stop
+ * frees it. */
+int civic_start(struct node *n);
+void civic_stop(struct node *n);
+/* civic_route: Open311, the request queue, residents and polls; 1 when
+ * the path was theirs (answered, or parked for the manager's
+ * credential). mr may already be authenticated. */
+int civic_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
+		struct manager_req *mr);
+/* node_relay_welcome, node_relay_handle, node_relay_ack: the relay in a
+ * session with the hub (relay.c): after Welcome; a Relay from the hub
+ * (ERR_INVALID or ERR_IO with why: close the session); a RelayAck. */
+void node_relay_welcome(struct node *n);
+int node_relay_handle(struct node *n, const Alliance__V1__Relay *r,
+		      char *why, size_t whylen);
+int node_relay_ack(struct node *n, const Alliance__V1__RelayAck *ack);
 
 /* ==== bulletins (bulletin.c) ============================================= */
 

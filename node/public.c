@@ -131,6 +131,8 @@ static void public__route(struct node *n, struct lws *wsi,
 
 	if (manager_route(n, wsi, &h->ex, &h->mgr))
 		return;
+	if (civic_route(n, wsi, &h->ex, &h->mgr))
+		return;   /* Open311, requests, residents, polls (civic.h) */
 	if (node_bulletin_route(n, wsi, &h->ex))
 		return;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {

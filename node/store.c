@@ -37,6 +37,8 @@ static const struct store_migration node_migrations[] = {
 	  ") WITHOUT ROWID;" },
 	/* v4: bulletins */
 	{ bulletin_schema_v1 },
+	/* v5: requests, residents, polls, the relay outbox (relay.c) */
+	{ node_civic_schema_v1 },
 };
 
 #define N_MIGRATIONS (sizeof(node_migrations) / sizeof(node_migrations[0]))

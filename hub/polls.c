@@ -1,0 +1,485 @@
+/* polls.c: polls at the hub: district polls the operators create, the
+ * communities' own polls and every community's tally.
+ *
+ * A district poll (origin "district", written here and nowhere else) is
+ * stored in the poll table with its packed Change and handed to the relay
+ * (relay.c) for every community in its area: live sessions at once, the
+ * others at their next Welcome. Nodes count votes and send tallies
+ * (counts per option, never single votes) as KIND_TALLY records of their
+ * own origin; a tally is stored under the version rule for a poll the hub
+ * knows that is the district's or the sender's own. The result of a poll
+ * is the sum of the latest tally of each community, shown live on both
+ * ports and with its outcome once the poll closed.
+ *
+ *   POST /api/v1/polls       operator: {"question","options":[..],
+ *                            "closes": RFC 3339 or unix seconds,
+ *                            "area": [ids]} -> 201 {"id":"district.X"}
+ *   GET  /api/v1/polls       both ports: polls, newest first
+ *   GET  /api/v1/polls/{origin.id}  the poll with its results
+ *
+ * Parts: applying a node's records; district polls to sessions; creating;
+ * results; routes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "err.h"
+#include "hub.h"
+#include "log.h"
+#include "relay.h"
+#include "store.h"
+
+/* ---- applying a node's records ------------------------------------------- */
+
+static int apply_poll(struct hub *hub, const Change *ch)
+{
+	const Alliance__V1__Poll *p = ch->poll;
+	json_t *opts = json_array();
+	char *text = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	for (size_t i = 0; opts && i < p->n_options; i++)
+		json_array_append_new(opts, json_string(p->options[i]));
+	text = opts ? json_dumps(opts, JSON_COMPACT) : NULL;
+	json_decref(opts);
+	if (!text)
+		return ERR_NOMEM;
+	rc = sqlite3_prepare_v2(hub->db, "INSERT INTO poll (origin, id,"
+				" version, question, options, opens, closes)"
+				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON"
+				" CONFLICT (origin, id) DO UPDATE SET version ="
+				" excluded.version, question ="
+				" excluded.question, options = excluded.options,"
+				" opens = excluded.opens, closes ="
+				" excluded.closes WHERE excluded.version >"
+				" poll.version", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (int64_t)ch->version);
+		sqlite3_bind_text(st, 4, p->question, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, p->opens);
+		sqlite3_bind_int64(st, 7, p->closes);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	free(text);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
+static int apply_tally(struct hub *hub, const Change *ch, char *reason,
+		       size_t rlen, int *refused)
+{
+	const Alliance__V1__Tally *t = ch->tally;
+	sqlite3_stmt *st = NULL;
+	json_t *counts;
+	char *text;
+	int rc, n_options = -1;
+
+	if (strcmp(t->poll_origin, RELAY_DISTRICT) != 0 &&
+	    strcmp(t->poll_origin, ch->origin) != 0) {
+		*refused = 1;
+		snprintf(reason, rlen, "a tally of another community's poll");
+		return ERR_OK;
+	}
+	if (sqlite3_prepare_v2(hub->db, "SELECT json_array_length(options)"
+			       " FROM poll WHERE origin = ?1 AND id = ?2", -1,
+			       &st, NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_text(st, 1, t->poll_origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, t->poll_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n_options = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (n_options < 0 || t->n_counts != (size_t)n_options) {
+		*refused = 1;
+		snprintf(reason, rlen, n_options < 0 ? "no such poll"
+			 : "counts do not match the poll's options");
+		return ERR_OK;
+	}
+	counts = json_array();
+	for (size_t i = 0; counts && i < t->n_counts; i++)
+		json_array_append_new(counts,
+				      json_integer((json_int_t)t->counts[i]));
+	text = counts ? json_dumps(counts, JSON_COMPACT) : NULL;
+	json_decref(counts);
+	if (!text)
+		return ERR_NOMEM;
+	st = NULL;
+	rc = sqlite3_prepare_v2(hub->db, "INSERT INTO tally (poll_origin,"
+				" poll_id, community, version, counts, updated)"
+				" VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT"
+				" (poll_origin, poll_id, community) DO UPDATE"
+				" SET version = excluded.version, counts ="
+				" excluded.counts, updated = excluded.updated"
+				" WHERE excluded.version > tally.version", -1,
+				&st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, t->poll_origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, t->poll_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, ch->origin, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (int64_t)ch->version);
+		sqlite3_bind_text(st, 5, text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, hub_now());
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	free(text);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
+int hub_polls_apply(struct hub *hub, const Change *ch, char *reason,
+		    size_t rlen, int *refused)
+{
+	if (ch->kind == ALLIANCE__V1__KIND__KIND_POLL)
+		return apply_poll(hub, ch);
+	return apply_tally(hub, ch, reason, rlen, refused);
+}
+
+/* ---- district polls to sessions ------------------------------------------- */
+
+void hub_polls_welcome(struct session *s)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(s->hub->db, "INSERT OR IGNORE INTO relay"
+			       " (origin, kind, id, destination, version, body,"
+			       " delivered, created) SELECT origin, ?3, id, ?1,"
+			       " version, body, 0, ?2 FROM poll WHERE origin ="
+			       " 'district' AND body IS NOT NULL AND (area ="
+			       " '[]' OR EXISTS (SELECT 1 FROM"
+			       " json_each(poll.area) WHERE value = ?1))", -1,
+			       &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(st, 1, s->community->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, hub_now());
+	sqlite3_bind_int(st, 3, ALLIANCE__V1__KIND__KIND_POLL);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		log_error("polls: cannot queue district polls for %s: %s",
+			  s->community->id, sqlite3_errmsg(s->hub->db));
+	sqlite3_finalize(st);
+}
+
+static void welcome_each(struct session *s, void *arg)
+{
+	(void)arg;
+	if (s->state != SESSION_ACTIVE)
+		return;
+	hub_polls_welcome(s);
+	hub_relay_flush(s);
+}
+
+/* ---- creating ------------------------------------------------------------- */
+
+/* poll_from_json: the operator's poll into p (strings point into in). */
+static int poll_from_json(const json_t *in, Alliance__V1__Poll *p,
+			  const char **opts, const char **area, char *why,
+			  size_t whylen)
+{
+	const json_t *o = json_object_get(in, "options");
+	const json_t *a = json_object_get(in, "area");
+	const json_t *c = json_object_get(in, "closes");
+	size_t i;
+
+	p->question = (char *)json_string_value(json_object_get(in,
+								"question"));
+	if (!p->question) {
+		snprintf(why, whylen, "question: required");
+		return ERR_INVALID;
+	}
+	if (!json_is_array(o) || json_array_size(o) > RELAY_OPTIONS_MAX) {
+		snprintf(why, whylen, "options: a list of %d to %d texts",
+			 RELAY_OPTIONS_MIN, RELAY_OPTIONS_MAX);
+		return ERR_INVALID;
+	}
+	for (i = 0; i < json_array_size(o); i++)
+		if (!(opts[i] = json_string_value(json_array_get(o, i)))) {
+			snprintf(why, whylen, "options[%zu]: not a text", i);
+			return ERR_INVALID;
+		}
+	p->options = (char **)opts;
+	p->n_options = json_array_size(o);
+	if (a && !json_is_null(a)) {
+		if (!json_is_array(a) || json_array_size(a) > RELAY_AREA_MAX) {
+			snprintf(why, whylen, "area: a list of community ids");
+			return ERR_INVALID;
+		}
+		for (i = 0; i < json_array_size(a); i++)
+			if (!(area[i] = json_string_value(json_array_get(a,
+									  i)))) {
+				snprintf(why, whylen, "area[%zu]: not a text",
+					 i);
+				return ERR_INVALID;
+			}
+		p->area = (char **)area;
+		p->n_area = json_array_size(a);
+	}
+	p->opens = clock_now();
+	if (json_is_integer(c)) {
+		p->closes = json_integer_value(c);
+	} else if (!json_is_string(c) ||
+		   clock_parse_rfc3339(json_string_value(c), &p->closes)) {
+		snprintf(why, whylen, "closes: RFC 3339 time or unix seconds");
+		return ERR_INVALID;
+	}
+	return ERR_OK;
+}
+
+static void create(struct hub *hub, struct lws *wsi, struct hub_http *h)
+{
+	Change ch = ALLIANCE__V1__CHANGE__INIT;
+	Alliance__V1__Poll p = ALLIANCE__V1__POLL__INIT;
+	const char *opts[RELAY_OPTIONS_MAX], **area = NULL;
+	char id[17], key[LIMIT_RECORD_ID + 1], why[160];
+	sqlite3_stmt *st = NULL;
+	uint8_t *buf = NULL;
+	json_t *in = http_parse_json(wsi, &h->ex), *areaj;
+	size_t len = 0;
+	int rc = SQLITE_ERROR;
+
+	if (!in)
+		return;
+	areaj = json_object_get(in, "area");
+	area = calloc(RELAY_AREA_MAX + 1, sizeof(*area));
+	if (!area || relay_random_id(id, sizeof(id)) != ERR_OK) {
+		http_reply_error(wsi, &h->ex, 500, "internal", "no memory");
+		goto out;
+	}
+	ch.origin = (char *)RELAY_DISTRICT;
+	ch.kind = ALLIANCE__V1__KIND__KIND_POLL;
+	ch.id = id;
+	ch.version = relay_version(0);
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_POLL;
+	ch.poll = &p;
+	if (poll_from_json(in, &p, opts, area, why, sizeof(why)) != ERR_OK ||
+	    relay_check(&ch, why, sizeof(why)) != ERR_OK) {
+		http_reply_error(wsi, &h->ex, 422, "invalid", "%s", why);
+		goto out;
+	}
+	for (size_t i = 0; i < p.n_area; i++)
+		if (!registry_find(hub, p.area[i])) {
+			http_reply_error(wsi, &h->ex, 422, "invalid", "area[%zu]:"
+					 " no community %s", i, p.area[i]);
+			goto out;
+		}
+	buf = relay_pack(&ch, &len);
+	if (buf)
+		rc = sqlite3_prepare_v2(hub->db, "INSERT INTO poll (origin, id,"
+					" version, question, options, opens,"
+					" closes, area, body) VALUES (?1, ?2,"
+					" ?3, ?4, ?5, ?6, ?7, ?8, ?9)", -1, &st,
+					NULL);
+	if (rc == SQLITE_OK) {
+		char *o = json_dumps(json_object_get(in, "options"),
+				     JSON_COMPACT);
+		char *a = areaj && json_is_array(areaj)
+			  ? json_dumps(areaj, JSON_COMPACT) : NULL;
+
+		sqlite3_bind_text(st, 1, RELAY_DISTRICT, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (int64_t)ch.version);
+		sqlite3_bind_text(st, 4, p.question, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, o ? o : "[]", -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 6, p.opens);
+		sqlite3_bind_int64(st, 7, p.closes);
+		sqlite3_bind_text(st, 8, a ? a : "[]", -1, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 9, buf, (int)len, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		free(o);
+		free(a);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		http_reply_error(wsi, &h->ex, 500, "internal",
+				 "the poll could not be stored");
+		goto out;
+	}
+	relay_tally_id(RELAY_DISTRICT, id, key, sizeof(key));
+	log_info("polls: operator %s created district poll %s (%zu options,"
+		 " %zu communities)", h->peer.name, key, p.n_options,
+		 p.n_area);
+	registry_each_session(hub, welcome_each, NULL);
+	http_reply_json(wsi, &h->ex, 201, json_pack("{s:s}", "id", key));
+out:
+	free(buf);
+	free(area);
+	json_decref(in);
+}
+
+/* ---- results ------------------------------------------------------------------ */
+
+/* poll_json: the poll (origin, id) with its results, or NULL if none. */
+static json_t *poll_json(struct hub *hub, const char *origin, const char *id,
+			 int with_results)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *out = NULL, *total, *comms, *opts, *area;
+	char key[LIMIT_RECORD_ID + 1], t1[CLOCK_RFC3339_LEN];
+	int64_t now = clock_now(), closes, voters = 0;
+
+	if (sqlite3_prepare_v2(hub->db, "SELECT question, options, opens,"
+			       " closes, area FROM poll WHERE origin = ?1 AND"
+			       " id = ?2", -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	relay_tally_id(origin, id, key, sizeof(key));
+	opts = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+	area = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
+	closes = sqlite3_column_int64(st, 3);
+	out = json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:o}",
+			"id", key, "origin", origin,
+			"question", (const char *)sqlite3_column_text(st, 0),
+			"options", opts ? opts : json_array(),
+			"closes", clock_rfc3339(closes, t1, sizeof(t1)),
+			"closed", closes <= now,
+			"area", area ? area : json_array());
+	sqlite3_finalize(st);
+	if (!out || !with_results)
+		return out;
+	total = json_array();
+	for (size_t i = 0; i < json_array_size(opts); i++)
+		json_array_append_new(total, json_integer(0));
+	comms = json_array();
+	st = NULL;
+	if (sqlite3_prepare_v2(hub->db, "SELECT community, counts, updated"
+			       " FROM tally WHERE poll_origin = ?1 AND poll_id"
+			       " = ?2 ORDER BY community", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			json_t *c = json_loads((const char *)
+					       sqlite3_column_text(st, 1), 0,
+					       NULL);
+			size_t i;
+			json_t *v;
+
+			if (!json_is_array(c)) {
+				json_decref(c);
+				continue;
+			}
+			json_array_foreach(c, i, v) {
+				json_int_t add = json_integer_value(v);
+				json_t *cur = json_array_get(total, i);
+
+				if (cur)
+					json_integer_set(cur,
+						json_integer_value(cur) + add);
+				voters += add;
+			}
+			json_array_append_new(comms, json_pack(
+				"{s:s, s:o, s:s}", "community",
+				(const char *)sqlite3_column_text(st, 0),
+				"counts", c, "updated", clock_rfc3339(
+					sqlite3_column_int64(st, 2), t1,
+					sizeof(t1))));
+		}
+		sqlite3_finalize(st);
+	}
+	json_object_set_new(out, "results", json_pack(
+		"{s:o, s:I, s:o}", "counts", total, "votes",
+		(json_int_t)voters, "communities", comms));
+	if (closes <= now) {
+		/* the outcome: the option with most votes; a tie has none */
+		json_int_t best = -1;
+		int winner = -1, tie = 0;
+		size_t i;
+		json_t *v;
+
+		json_array_foreach(total, i, v) {
+			if (json_integer_value(v) > best) {
+				best = json_integer_value(v);
+				winner = (int)i;
+				tie = 0;
+			} else if (json_integer_value(v) == best) {
+				tie = 1;
+			}
+		}
+		json_object_set_new(out, "outcome", json_pack(
+			"{s:o, s:b}", "winner", winner >= 0 && !tie && best > 0
+			? json_incref(json_array_get(opts, (size_t)winner))
+			: json_null(), "tie", tie));
+	}
+	return out;
+}
+
+static void list(struct hub *hub, struct lws *wsi, struct hub_http *h)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *items = json_array();
+
+	if (sqlite3_prepare_v2(hub->db, "SELECT origin, id FROM poll ORDER BY"
+			       " opens DESC LIMIT 100", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		json_decref(items);
+		http_reply_error(wsi, &h->ex, 500, "internal", "no polls");
+		return;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *p = poll_json(hub,
+				      (const char *)sqlite3_column_text(st, 0),
+				      (const char *)sqlite3_column_text(st, 1),
+				      1);
+
+		if (p)
+			json_array_append_new(items, p);
+	}
+	sqlite3_finalize(st);
+	http_reply_json(wsi, &h->ex, 200, json_pack("{s:o}", "items", items));
+}
+
+/* ---- routes ------------------------------------------------------------------- */
+
+#define POLLS "/api/v1/polls"
+
+int hub_polls_route(struct hub *hub, struct lws *wsi, struct hub_http *h,
+		    int operator)
+{
+	const char *path = h->ex.path;
+	char origin[LIMIT_COMMUNITY_ID + 1], id[LIMIT_RECORD_ID + 1];
+	json_t *p;
+
+	if (strcmp(path, "/api/v1/requests/stats") == 0 &&
+	    h->ex.method == HTTP_GET) {
+		p = hub_relay_request_stats(hub);
+		if (p)
+			http_reply_json(wsi, &h->ex, 200, p);
+		else
+			http_reply_error(wsi, &h->ex, 500, "internal",
+					 "the figures could not be read");
+		return 1;
+	}
+	if (strcmp(path, POLLS) == 0) {
+		if (h->ex.method == HTTP_GET)
+			list(hub, wsi, h);
+		else if (h->ex.method == HTTP_POST && operator)
+			create(hub, wsi, h);
+		else
+			http_reply_error(wsi, &h->ex, 405, "method",
+					 "not allowed on %s", path);
+		return 1;
+	}
+	if (strncmp(path, POLLS "/", sizeof(POLLS)) != 0)
+		return 0;
+	if (h->ex.method != HTTP_GET) {
+		http_reply_error(wsi, &h->ex, 405, "method", "use GET on %s",
+				 path);
+		return 1;
+	}
+	if (relay_split_key(path + sizeof(POLLS), origin, sizeof(origin), id,
+			    sizeof(id)) != ERR_OK ||
+	    !(p = poll_json(hub, origin, id, 1))) {
+		http_reply_error(wsi, &h->ex, 404, "not_found", "no poll %.80s",
+				 path + sizeof(POLLS));
+		return 1;
+	}
+	http_reply_json(wsi, &h->ex, 200, p);
+	return 1;
+}

@@ -1,0 +1,467 @@
+/* relay.c: records addressed to one community, at the hub: service
+ * requests to the community that offers the service, their statuses back
+ * to the community that sent them, district polls to every community.
+ *
+ * The broadcast down stream (sync.c) would show every node everything, so
+ * these travel in Relay frames instead. A node's Relay is checked (every
+ * origin is the session's community; a status only for a request the
+ * session's community was sent), stored under the version rule in one
+ * transaction and acked per record after commit. What must go on is a row
+ * of the relay table per destination (store and forward): sent in the
+ * destination's session after Welcome and whenever a row arrives, at most
+ * RELAY_BATCH per frame and one frame unacked; the destination acks after
+ * persisting, and then the row's body (a request's name, phone, address)
+ * is deleted: the row keeps only (origin, kind, id, version, destination),
+ * enough to refuse a replay. The district's view of requests is the
+ * request_stat table: who asked whom, when, status and response times,
+ * never personal data. The connection runs with secure_delete, so deleted
+ * bodies are zeroed in the file too.
+ *
+ * Tables (hub_relay_schema_v1):
+ *   relay (origin, kind, id, destination, version, body BLOB or NULL once
+ *          delivered, delivered, created)
+ *   request_stat (origin, id, owner, service_id, requested, received,
+ *          status, first_response, closed)
+ *   poll, tally (polls.c).
+ *
+ * Parts: schema; sending; receiving (requests, statuses); acks; Welcome;
+ * the district's request figures. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "err.h"
+#include "hub.h"
+#include "log.h"
+#include "relay.h"
+#include "store.h"
+
+/* ---- schema ----------------------------------------------------------------- */
+
+const char hub_relay_schema_v1[] =
+	"CREATE TABLE relay ("
+	"  origin TEXT NOT NULL,"
+	"  kind INTEGER NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  destination TEXT NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  body BLOB,"
+	"  delivered INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  PRIMARY KEY (origin, kind, id, destination)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX relay_pending ON relay (destination, delivered, created);"
+	"CREATE TABLE request_stat ("
+	"  origin TEXT NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  owner TEXT NOT NULL,"
+	"  service_id TEXT NOT NULL,"
+	"  requested INTEGER NOT NULL,"
+	"  received INTEGER NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'open',"
+	"  status_version INTEGER NOT NULL DEFAULT 0,"
+	"  first_response INTEGER,"
+	"  closed INTEGER,"
+	"  PRIMARY KEY (origin, id)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX request_stat_owner ON request_stat (owner);"
+	"CREATE TABLE poll ("
+	"  origin TEXT NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  question TEXT NOT NULL,"
+	"  options TEXT NOT NULL,"
+	"  opens INTEGER NOT NULL,"
+	"  closes INTEGER NOT NULL,"
+	"  area TEXT NOT NULL DEFAULT '[]',"
+	"  body BLOB,"
+	"  PRIMARY KEY (origin, id)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE tally ("
+	"  poll_origin TEXT NOT NULL,"
+	"  poll_id TEXT NOT NULL,"
+	"  community TEXT NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  counts TEXT NOT NULL,"
+	"  updated INTEGER NOT NULL,"
+	"  PRIMARY KEY (poll_origin, poll_id, community)"
+	") WITHOUT ROWID;";
+
+/* ---- sending --------------------------------------------------------------- */
+
+/* flush: send s the next batch of its pending rows when none is in
+ * flight. */
+void hub_relay_flush(struct session *s)
+{
+	Frame frame = ALLIANCE__V1__FRAME__INIT;
+	Alliance__V1__Relay relay = ALLIANCE__V1__RELAY__INIT;
+	Change *batch[RELAY_BATCH];
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+
+	if (s->state != SESSION_ACTIVE || s->relay_inflight || !s->community)
+		return;
+	if (sqlite3_prepare_v2(s->hub->db, "SELECT body FROM relay WHERE"
+			       " destination = ?1 AND delivered = 0 AND body"
+			       " IS NOT NULL ORDER BY created LIMIT ?2", -1,
+			       &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(st, 1, s->community->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, RELAY_BATCH);
+	while (n < RELAY_BATCH && sqlite3_step(st) == SQLITE_ROW) {
+		Change *ch = relay_unpack(sqlite3_column_blob(st, 0),
+					  (size_t)sqlite3_column_bytes(st, 0));
+
+		if (ch)
+			batch[n++] = ch;
+	}
+	sqlite3_finalize(st);
+	if (!n)
+		return;
+	relay.changes = batch;
+	relay.n_changes = n;
+	frame.body_case = ALLIANCE__V1__FRAME__BODY_RELAY;
+	frame.relay = &relay;
+	if (session_send(s, &frame) == ERR_OK)
+		s->relay_inflight = 1;
+	log_debug("relay %s: sent %zu records", s->community->id, n);
+	for (size_t i = 0; i < n; i++)
+		alliance__v1__change__free_unpacked(batch[i], NULL);
+}
+
+/* flush_to: flush the live session of community id, if any. */
+static void flush_to(struct hub *hub, const char *id)
+{
+	struct community *c = registry_find(hub, id);
+
+	if (c && c->session)
+		hub_relay_flush(c->session);
+}
+
+/* hub_relay_put: a row for destination under the version rule (in the
+ * caller's transaction). Sets *stored. ERR_OK or ERR_IO. */
+int hub_relay_put(struct hub *hub, const Change *ch, const char *destination,
+		  int *stored)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t *buf;
+	size_t len = 0;
+	int rc;
+
+	*stored = 0;
+	buf = relay_pack(ch, &len);
+	if (!buf)
+		return ERR_NOMEM;
+	rc = sqlite3_prepare_v2(hub->db, "INSERT INTO relay (origin, kind, id,"
+				" destination, version, body, delivered,"
+				" created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0,"
+				" ?7) ON CONFLICT (origin, kind, id,"
+				" destination) DO UPDATE SET version ="
+				" excluded.version, body = excluded.body,"
+				" delivered = 0 WHERE excluded.version >"
+				" relay.version", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, ch->kind);
+		sqlite3_bind_text(st, 3, ch->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, destination, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, (int64_t)ch->version);
+		sqlite3_bind_blob(st, 6, buf, (int)len, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 7, hub_now());
+		rc = sqlite3_step(st);
+		*stored = rc == SQLITE_DONE && sqlite3_changes(hub->db) > 0;
+	}
+	sqlite3_finalize(st);
+	free(buf);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
+/* ---- receiving ----------------------------------------------------------- */
+
+/* One record's outcome, for the ack. */
+struct outcome {
+	int refused;
+	char reason[120];
+	char dest[LIMIT_COMMUNITY_ID + 1]; /* a row for it was stored */
+};
+
+/* apply_request: a request from its origin: counted for the district,
+ * and, when it is for another community, relayed to that one. */
+static int apply_request(struct hub *hub, const Change *ch,
+			 struct outcome *o)
+{
+	const Alliance__V1__Request *r = ch->request;
+	sqlite3_stmt *st = NULL;
+	int rc, stored = 0;
+
+	if (!registry_find(hub, r->owner)) {
+		o->refused = 1;
+		snprintf(o->reason, sizeof(o->reason), "no community %s in "
+			 "the alliance", r->owner);
+		return ERR_OK;
+	}
+	rc = sqlite3_prepare_v2(hub->db, "INSERT OR IGNORE INTO request_stat"
+				" (origin, id, owner, service_id, requested,"
+				" received) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, r->owner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, r->service_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, r->requested);
+		sqlite3_bind_int64(st, 6, hub_now());
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return ERR_IO;
+	if (strcmp(r->owner, ch->origin) == 0)
+		return ERR_OK;  /* served at home: only counted */
+	if (hub_relay_put(hub, ch, r->owner, &stored) != ERR_OK)
+		return ERR_IO;
+	if (stored)
+		snprintf(o->dest, sizeof(o->dest), "%s", r->owner);
+	return ERR_OK;
+}
+
+/* apply_status: a status from the community the request was sent to. */
+static int apply_status(struct hub *hub, const Change *ch, struct outcome *o)
+{
+	const Alliance__V1__RequestStatus *rs = ch->request_status;
+	sqlite3_stmt *st = NULL;
+	int rc, stored = 0, found = 0;
+
+	rc = sqlite3_prepare_v2(hub->db, "UPDATE request_stat SET status ="
+				" ?4, status_version = ?5, first_response ="
+				" coalesce(first_response, CASE WHEN ?4 <>"
+				" 'open' THEN ?6 END), closed = CASE WHEN ?4"
+				" IN ('done', 'declined') THEN coalesce(closed,"
+				" ?6) END WHERE origin = ?1 AND id = ?2 AND"
+				" owner = ?3 AND status_version < ?5", -1, &st,
+				NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, rs->request_origin, -1,
+				  SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, ch->origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, rs->status, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, (int64_t)ch->version);
+		sqlite3_bind_int64(st, 6, hub_now());
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return ERR_IO;
+	st = NULL;
+	/* is it a request this community was sent at all? */
+	if (sqlite3_prepare_v2(hub->db, "SELECT 1 FROM request_stat WHERE"
+			       " origin = ?1 AND id = ?2 AND owner = ?3", -1,
+			       &st, NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_text(st, 1, rs->request_origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ch->origin, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (!found) {
+		o->refused = 1;
+		snprintf(o->reason, sizeof(o->reason), "%s was not sent "
+			 "request %s/%s", ch->origin, rs->request_origin,
+			 ch->id);
+		return ERR_OK;
+	}
+	if (strcmp(rs->request_origin, ch->origin) == 0)
+		return ERR_OK;  /* its own resident's request: only counted */
+	if (hub_relay_put(hub, ch, rs->request_origin, &stored) != ERR_OK)
+		return ERR_IO;
+	if (stored)
+		snprintf(o->dest, sizeof(o->dest), "%s", rs->request_origin);
+	return ERR_OK;
+}
+
+static void send_acks(struct session *s, const Alliance__V1__Relay *r,
+		      const struct outcome *out)
+{
+	Frame frame = ALLIANCE__V1__FRAME__INIT;
+	Alliance__V1__RelayAck ack = ALLIANCE__V1__RELAY_ACK__INIT;
+	Alliance__V1__RelayRef refs[RELAY_BATCH], *ptrs[RELAY_BATCH];
+
+	for (size_t i = 0; i < r->n_changes; i++) {
+		alliance__v1__relay_ref__init(&refs[i]);
+		refs[i].origin = r->changes[i]->origin;
+		refs[i].kind = r->changes[i]->kind;
+		refs[i].id = r->changes[i]->id;
+		refs[i].version = r->changes[i]->version;
+		refs[i].refused = out[i].refused;
+		refs[i].reason = (char *)out[i].reason;
+		ptrs[i] = &refs[i];
+	}
+	ack.refs = ptrs;
+	ack.n_refs = r->n_changes;
+	frame.body_case = ALLIANCE__V1__FRAME__BODY_RELAY_ACK;
+	frame.relay_ack = &ack;
+	session_send(s, &frame);
+}
+
+int hub_relay_handle(struct session *s, const Alliance__V1__Relay *r)
+{
+	struct hub *hub = s->hub;
+	const char *community = s->community->id;
+	struct outcome out[RELAY_BATCH];
+	char why[160];
+	size_t i;
+	int rc = ERR_OK;
+
+	if (r->n_changes > RELAY_BATCH) {
+		session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_PROTOCOL,
+			      ALLIANCE__V1__ERROR_CODE__ERROR_BAD_FRAME,
+			      "relay of %zu records, over %d", r->n_changes,
+			      RELAY_BATCH);
+		return ERR_INVALID;
+	}
+	for (i = 0; i < r->n_changes; i++) {
+		const Change *ch = r->changes[i];
+
+		if (strcmp(ch->origin, community) != 0) {
+			session_close(s, REFUSE_WRONG_ORIGIN,
+				      WIRE_CLOSE_WRONG_ORIGIN,
+				      ALLIANCE__V1__ERROR_CODE__ERROR_WRONG_COMMUNITY,
+				      "relayed %s has origin %s; this session "
+				      "may write only %s", ch->id, ch->origin,
+				      community);
+			return ERR_DENIED;
+		}
+		if (relay_check(ch, why, sizeof(why)) != ERR_OK) {
+			session_close(s, REFUSE_BAD_FRAME, WIRE_CLOSE_BAD_FRAME,
+				      ALLIANCE__V1__ERROR_CODE__ERROR_BAD_FRAME,
+				      "relay: %s", why);
+			return ERR_INVALID;
+		}
+	}
+	memset(out, 0, sizeof(out));
+	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
+		goto fail;
+	for (i = 0; rc == ERR_OK && i < r->n_changes; i++) {
+		const Change *ch = r->changes[i];
+
+		switch (ch->kind) {
+		case ALLIANCE__V1__KIND__KIND_REQUEST:
+			rc = apply_request(hub, ch, &out[i]);
+			break;
+		case ALLIANCE__V1__KIND__KIND_REQUEST_STATUS:
+			rc = apply_status(hub, ch, &out[i]);
+			break;
+		default:
+			rc = hub_polls_apply(hub, ch, out[i].reason,
+					     sizeof(out[i].reason),
+					     &out[i].refused);
+			break;
+		}
+	}
+	if (rc != ERR_OK || store_exec(hub->db, "COMMIT") != ERR_OK) {
+		store_exec(hub->db, "ROLLBACK");
+		goto fail;
+	}
+	send_acks(s, r, out);
+	for (i = 0; i < r->n_changes; i++) {
+		if (out[i].refused)
+			log_warn("relay %s: refused %s: %s", community,
+				 r->changes[i]->id, out[i].reason);
+		if (out[i].dest[0])
+			flush_to(hub, out[i].dest);
+	}
+	return ERR_OK;
+fail:
+	session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_INTERNAL, 0,
+		      "the hub could not store the relay; resend later");
+	return ERR_IO;
+}
+
+/* ---- acks ------------------------------------------------------------------- */
+
+int hub_relay_ack(struct session *s, const Alliance__V1__RelayAck *ack)
+{
+	struct hub *hub = s->hub;
+	sqlite3_stmt *st = NULL;
+	size_t gone = 0;
+
+	if (sqlite3_prepare_v2(hub->db, "UPDATE relay SET delivered = 1,"
+			       " body = NULL WHERE origin = ?1 AND kind = ?2"
+			       " AND id = ?3 AND destination = ?4 AND version"
+			       " = ?5", -1, &st, NULL) != SQLITE_OK)
+		return ERR_IO;
+	store_exec(hub->db, "BEGIN IMMEDIATE");
+	for (size_t i = 0; i < ack->n_refs; i++) {
+		const Alliance__V1__RelayRef *ref = ack->refs[i];
+
+		if (ref->refused)
+			log_warn("relay %s: refused %s/%s: %s",
+				 s->community->id, ref->origin, ref->id,
+				 ref->reason);
+		sqlite3_bind_text(st, 1, ref->origin, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, ref->kind);
+		sqlite3_bind_text(st, 3, ref->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, s->community->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, (int64_t)ref->version);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			gone += (size_t)sqlite3_changes(hub->db);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	store_exec(hub->db, "COMMIT");
+	log_debug("relay %s: %zu records delivered", s->community->id, gone);
+	s->relay_inflight = 0;
+	hub_relay_flush(s);
+	return ERR_OK;
+}
+
+/* ---- Welcome ------------------------------------------------------------------ */
+
+void hub_relay_welcome(struct session *s)
+{
+	s->relay_inflight = 0;
+	hub_polls_welcome(s);   /* district polls it has not had */
+	hub_relay_flush(s);
+}
+
+/* ---- the district's request figures ---------------------------------------- */
+
+json_t *hub_relay_request_stats(struct hub *hub)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *items = json_array();
+
+	if (!items || sqlite3_prepare_v2(hub->db, "SELECT owner, count(*),"
+			       " sum(closed IS NULL), sum(status = 'done'),"
+			       " avg(first_response - received),"
+			       " avg(closed - received) FROM request_stat"
+			       " GROUP BY owner ORDER BY owner", -1, &st,
+			       NULL) != SQLITE_OK) {
+		json_decref(items);
+		return NULL;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *o = json_pack(
+			"{s:s, s:I, s:I, s:I}",
+			"community", (const char *)sqlite3_column_text(st, 0),
+			"requests", (json_int_t)sqlite3_column_int64(st, 1),
+			"open", (json_int_t)sqlite3_column_int64(st, 2),
+			"done", (json_int_t)sqlite3_column_int64(st, 3));
+
+		if (!o)
+			continue;
+		json_object_set_new(o, "avg_response_s",
+				    sqlite3_column_type(st, 4) == SQLITE_NULL
+				    ? json_null()
+				    : json_real(sqlite3_column_double(st, 4)));
+		json_object_set_new(o, "avg_close_s",
+				    sqlite3_column_type(st, 5) == SQLITE_NULL
+				    ? json_null()
+				    : json_real(sqlite3_column_double(st, 5)));
+		json_array_append_new(items, o);
+	}
+	sqlite3_finalize(st);
+	return json_pack("{s:o}", "items", items);
+}

@@ -1,0 +1,255 @@
+/* relay.c: rules, packing and versions of relayed records (see relay.h).
+ *
+ * Parts: statuses; text fields; relay_check by kind; keys; packing;
+ * versions and ids. */
+#include <inttypes.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "limits.h"
+#include "relay.h"
+#include "text.h"
+
+/* ---- statuses ------------------------------------------------------------- */
+
+static const char *const statuses[] = {
+	"open", "acknowledged", "scheduled", "done", "declined",
+};
+
+int relay_status_valid(const char *s)
+{
+	for (size_t i = 0; s && i < sizeof(statuses) / sizeof(*statuses); i++)
+		if (strcmp(s, statuses[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int relay_status_closed(const char *s)
+{
+	return s && (strcmp(s, "done") == 0 || strcmp(s, "declined") == 0);
+}
+
+/* ---- text fields ------------------------------------------------------------ */
+
+#define FAIL(...) (snprintf(why, whylen, __VA_ARGS__), ERR_INVALID)
+
+/* text_ok: s is UTF-8 of at most max bytes without control characters
+ * (newlines allowed when lines is set); NULL counts as empty. */
+static int text_ok(const char *s, size_t max, int lines)
+{
+	size_t len = s ? strlen(s) : 0;
+
+	if (len > max || (len && !text_utf8_valid(s, len)))
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c < 0x20 && !(lines && (c == '\n' || c == '\r' ||
+					     c == '\t'))) || c == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+/* ---- relay_check ---------------------------------------------------------- */
+
+static int check_request(const Alliance__V1__Request *r, char *why,
+			 size_t whylen)
+{
+	if (!text_community_valid(r->owner))
+		return FAIL("request.owner: not a community id");
+	if (!text_record_id_valid(r->service_id))
+		return FAIL("request.service_id: not a record id");
+	if (!text_ok(r->description, RELAY_DESCRIPTION_MAX, 1))
+		return FAIL("request.description: over %d bytes or not text",
+			    RELAY_DESCRIPTION_MAX);
+	if (!text_ok(r->name, RELAY_NAME_MAX, 0))
+		return FAIL("request.name: over %d bytes or not text",
+			    RELAY_NAME_MAX);
+	if (!text_ok(r->phone, RELAY_PHONE_MAX, 0))
+		return FAIL("request.phone: over %d bytes or not text",
+			    RELAY_PHONE_MAX);
+	if (!text_ok(r->email, RELAY_EMAIL_MAX, 0))
+		return FAIL("request.email: over %d bytes or not text",
+			    RELAY_EMAIL_MAX);
+	if (!text_ok(r->address, RELAY_ADDRESS_MAX, 0))
+		return FAIL("request.address: over %d bytes or not text",
+			    RELAY_ADDRESS_MAX);
+	if (r->has_location && !(r->lat >= -90 && r->lat <= 90 &&
+				 r->lon >= -180 && r->lon <= 180))
+		return FAIL("request.lat/lon: out of range");
+	return ERR_OK;
+}
+
+static int check_status(const Alliance__V1__RequestStatus *st, char *why,
+			size_t whylen)
+{
+	if (!text_community_valid(st->request_origin))
+		return FAIL("request_status.request_origin: not a community "
+			    "id");
+	if (!relay_status_valid(st->status))
+		return FAIL("request_status.status: '%.40s' is not a status",
+			    st->status ? st->status : "");
+	if (!text_ok(st->notes, RELAY_NOTES_MAX, 1))
+		return FAIL("request_status.notes: over %d bytes or not text",
+			    RELAY_NOTES_MAX);
+	if (st->scheduled < 0)
+		return FAIL("request_status.scheduled: negative");
+	return ERR_OK;
+}
+
+static int check_poll(const Alliance__V1__Poll *p, char *why, size_t whylen)
+{
+	if (!p->question || !p->question[0] ||
+	    !text_ok(p->question, RELAY_QUESTION_MAX, 1))
+		return FAIL("poll.question: 1 to %d bytes of text",
+			    RELAY_QUESTION_MAX);
+	if (p->n_options < RELAY_OPTIONS_MIN ||
+	    p->n_options > RELAY_OPTIONS_MAX)
+		return FAIL("poll.options: %d to %d options",
+			    RELAY_OPTIONS_MIN, RELAY_OPTIONS_MAX);
+	for (size_t i = 0; i < p->n_options; i++) {
+		if (!p->options[i][0] ||
+		    !text_ok(p->options[i], RELAY_OPTION_MAX, 0))
+			return FAIL("poll.options[%zu]: 1 to %d bytes of text",
+				    i, RELAY_OPTION_MAX);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(p->options[i], p->options[j]) == 0)
+				return FAIL("poll.options[%zu]: a duplicate",
+					    i);
+	}
+	if (p->closes <= p->opens ||
+	    p->closes - p->opens > RELAY_POLL_LIFETIME_S)
+		return FAIL("poll.closes: after opens, within a year");
+	if (p->n_area > RELAY_AREA_MAX)
+		return FAIL("poll.area: more than %d communities",
+			    RELAY_AREA_MAX);
+	for (size_t i = 0; i < p->n_area; i++)
+		if (!text_community_valid(p->area[i]))
+			return FAIL("poll.area[%zu]: not a community id", i);
+	return ERR_OK;
+}
+
+static int check_tally(const Change *ch, char *why, size_t whylen)
+{
+	const Alliance__V1__Tally *t = ch->tally;
+	char id[LIMIT_RECORD_ID + 1];
+
+	if (!text_community_valid(t->poll_origin) ||
+	    !text_record_id_valid(t->poll_id))
+		return FAIL("tally.poll_origin/poll_id: not valid ids");
+	if (relay_tally_id(t->poll_origin, t->poll_id, id, sizeof(id)) ||
+	    strcmp(id, ch->id) != 0)
+		return FAIL("tally: id is not POLL_ORIGIN.POLL_ID");
+	if (t->n_counts > RELAY_OPTIONS_MAX)
+		return FAIL("tally.counts: more than %d", RELAY_OPTIONS_MAX);
+	return ERR_OK;
+}
+
+int relay_check(const Change *ch, char *why, size_t whylen)
+{
+	if (!text_community_valid(ch->origin) ||
+	    !text_record_id_valid(ch->id))
+		return FAIL("change: origin or id not valid");
+	if (ch->deleted)
+		return FAIL("change %s: relayed records are never deleted",
+			    ch->id);
+	if (ch->version == 0 || ch->version > INT64_MAX)
+		return FAIL("change %s: version out of range", ch->id);
+	switch (ch->kind) {
+	case ALLIANCE__V1__KIND__KIND_REQUEST:
+		if (ch->body_case != ALLIANCE__V1__CHANGE__BODY_REQUEST)
+			break;
+		return check_request(ch->request, why, whylen);
+	case ALLIANCE__V1__KIND__KIND_REQUEST_STATUS:
+		if (ch->body_case != ALLIANCE__V1__CHANGE__BODY_REQUEST_STATUS)
+			break;
+		return check_status(ch->request_status, why, whylen);
+	case ALLIANCE__V1__KIND__KIND_POLL:
+		if (ch->body_case != ALLIANCE__V1__CHANGE__BODY_POLL)
+			break;
+		return check_poll(ch->poll, why, whylen);
+	case ALLIANCE__V1__KIND__KIND_TALLY:
+		if (ch->body_case != ALLIANCE__V1__CHANGE__BODY_TALLY)
+			break;
+		return check_tally(ch, why, whylen);
+	default:
+		return FAIL("change %s: kind %d is not relayed", ch->id,
+			    ch->kind);
+	}
+	return FAIL("change %s: body does not match its kind", ch->id);
+}
+
+/* ---- keys ----------------------------------------------------------------- */
+
+int relay_tally_id(const char *origin, const char *id, char *buf,
+		   size_t buflen)
+{
+	int n = snprintf(buf, buflen, "%s.%s", origin, id);
+
+	return n < 0 || (size_t)n >= buflen || n > LIMIT_RECORD_ID
+	       ? ERR_TOOBIG : ERR_OK;
+}
+
+int relay_split_key(const char *key, char *origin, size_t olen, char *id,
+		    size_t idlen)
+{
+	const char *dot = strchr(key, '.');
+	size_t ol;
+
+	if (!dot)
+		return ERR_INVALID;
+	ol = (size_t)(dot - key);
+	if (ol >= olen || strlen(dot + 1) >= idlen)
+		return ERR_INVALID;
+	memcpy(origin, key, ol);
+	origin[ol] = '\0';
+	memcpy(id, dot + 1, strlen(dot + 1) + 1);
+	return text_community_valid(origin) && text_record_id_valid(id)
+	       ? ERR_OK : ERR_INVALID;
+}
+
+/* ---- packing ----------------------------------------------------------------- */
+
+uint8_t *relay_pack(const Change *ch, size_t *len)
+{
+	size_t n = alliance__v1__change__get_packed_size(ch);
+	uint8_t *buf = malloc(n ? n : 1);
+
+	if (!buf)
+		return NULL;
+	*len = alliance__v1__change__pack(ch, buf);
+	return buf;
+}
+
+Change *relay_unpack(const void *buf, size_t len)
+{
+	return alliance__v1__change__unpack(NULL, len, buf);
+}
+
+/* ---- versions and ids -------------------------------------------------------- */
+
+uint64_t relay_version(uint64_t last)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	return now > last ? now : last + 1;
+}
+
+int relay_random_id(char *buf, size_t buflen)
+{
+	unsigned char r[8];
+
+	if (buflen < 17 || RAND_bytes(r, sizeof(r)) != 1)
+		return ERR_FAIL;
+	for (size_t i = 0; i < sizeof(r); i++)
+		snprintf(buf + 2 * i, 3, "%02x", r[i]);
+	return ERR_OK;
+}

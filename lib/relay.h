@@ -1,0 +1,81 @@
+/* relay.h: the records that travel in Relay frames (service requests,
+ * their statuses, polls, tallies): limits, validation and packing shared
+ * by hub and node.
+ *
+ * Both ends hold every Change they receive to relay_check before storing
+ * anything, so a peer cannot slip past the limits a resident's input
+ * keeps. Records are kept in stores as packed Change bytes (relay_pack,
+ * relay_unpack) until they are acked. */
+#ifndef ALLIANCE_RELAY_H
+#define ALLIANCE_RELAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+typedef Alliance__V1__Change Change; /* as catalog.h names it */
+
+/* The origin of district polls: the hub writes them, no node ever may
+ * (no community may be registered under this id). */
+#define RELAY_DISTRICT "district"
+
+/* Field limits (bytes). The description as Open311 clients send it. */
+#define RELAY_DESCRIPTION_MAX 4000
+#define RELAY_NAME_MAX 200
+#define RELAY_PHONE_MAX 40
+#define RELAY_EMAIL_MAX 200
+#define RELAY_ADDRESS_MAX 400
+#define RELAY_NOTES_MAX 2000
+#define RELAY_QUESTION_MAX 500
+#define RELAY_OPTION_MAX 200
+/* Options of one poll. */
+#define RELAY_OPTIONS_MIN 2
+#define RELAY_OPTIONS_MAX 10
+/* Changes in one Relay frame; more wait for the ack. */
+#define RELAY_BATCH 64
+/* Longest a poll may stay open. */
+#define RELAY_POLL_LIFETIME_S (366 * 24 * 3600)
+/* Communities a district poll's area may list. */
+#define RELAY_AREA_MAX 1024
+
+/* relay_status_valid: 1 iff s is open, acknowledged, scheduled, done or
+ * declined. relay_status_closed: 1 for done and declined. */
+int relay_status_valid(const char *s);
+int relay_status_closed(const char *s);
+
+/* relay_check: hold a Change of a Relay frame to the rules: a kind that
+ * travels there (request, request status, poll, tally) with its own body
+ * (tombstones are not relayed), valid identifiers and UTF-8 within the
+ * limits above, a status from the list, 2..10 distinct options, a tally's
+ * id "POLL_ORIGIN.POLL_ID" matching its body and at most as many counts as
+ * options allow. Returns ERR_OK or ERR_INVALID naming the field in why. */
+int relay_check(const Change *ch, char *why, size_t whylen);
+
+/* relay_tally_id: "ORIGIN.ID" of a poll into buf (LIMIT_RECORD_ID + 1).
+ * ERR_OK, or ERR_TOOBIG when it does not fit. relay_split_key: the
+ * reverse, for API paths: origin and id of "ORIGIN.ID" into the buffers
+ * (origin LIMIT_COMMUNITY_ID + 1, id LIMIT_RECORD_ID + 1); ERR_INVALID
+ * when key is not of that shape. */
+int relay_tally_id(const char *origin, const char *id, char *buf,
+		   size_t buflen);
+int relay_split_key(const char *key, char *origin, size_t olen, char *id,
+		    size_t idlen);
+
+/* relay_pack: ch as packed bytes in a new buffer (caller frees) of *len
+ * bytes, or NULL when out of memory. relay_unpack: the reverse; a new
+ * Change to free with alliance__v1__change__free_unpacked(ch, NULL), or
+ * NULL when the bytes do not decode. */
+uint8_t *relay_pack(const Change *ch, size_t *len);
+Change *relay_unpack(const void *buf, size_t len);
+
+/* relay_version: the next version to write: the larger of now in
+ * microseconds and last + 1, so versions keep rising even after a store
+ * was lost (the hub still holds the old ones). */
+uint64_t relay_version(uint64_t last);
+
+/* relay_random_id: 16 random hex digits into buf (at least 17 bytes).
+ * ERR_OK or ERR_FAIL (no random bytes). */
+int relay_random_id(char *buf, size_t buflen);
+
+#endif

@@ -1,0 +1,99 @@
+/* civic.c: the residents' side of a node (civic.h): its state, the abuse
+ * limits, and the one route the public port calls.
+ *
+ * Abuse limits: Open311 POSTs, votes and credential redemptions are
+ * counted per client address and per resident credential in fixed
+ * windows ([limits] resident_actions per resident_window_s); beyond, a
+ * 429 names the seconds to wait (Open311's error format on /open311).
+ * Behind a reverse proxy every client shares the proxy's address.
+ *
+ * Parts: start and stop; limits; the route. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "civic.h"
+#include "clock.h"
+#include "err.h"
+#include "log.h"
+
+/* ---- start and stop ----------------------------------------------------------- */
+
+int civic_start(struct node *n)
+{
+	struct civic *c = calloc(1, sizeof(*c));
+	unsigned max = n->cfg.resident_actions, win = n->cfg.resident_window_s;
+
+	if (!c)
+		return ERR_NOMEM;
+	if (strcmp(n->cfg.community, RELAY_DISTRICT) == 0) {
+		log_error("community '%s' is the district's origin; no node may"
+			  " use it", RELAY_DISTRICT);
+		free(c);
+		return ERR_INVALID;
+	}
+	c->rl_request = ratelimit_new(max, win);
+	c->rl_vote = ratelimit_new(max, win);
+	c->rl_register = ratelimit_new(max, win);
+	if (!c->rl_request || !c->rl_vote || !c->rl_register) {
+		ratelimit_free(&c->rl_request);
+		ratelimit_free(&c->rl_vote);
+		ratelimit_free(&c->rl_register);
+		free(c);
+		return ERR_NOMEM;
+	}
+	n->civic = c;
+	return ERR_OK;
+}
+
+void civic_stop(struct node *n)
+{
+	struct civic *c = n->civic;
+
+	if (!c)
+		return;
+	ratelimit_free(&c->rl_request);
+	ratelimit_free(&c->rl_vote);
+	ratelimit_free(&c->rl_register);
+	free(c);
+	n->civic = NULL;
+}
+
+/* ---- limits ------------------------------------------------------------------ */
+
+void civic_peer(struct lws *wsi, char *buf, size_t len)
+{
+	if (!lws_get_peer_simple(wsi, buf, len))
+		snprintf(buf, len, "?");
+	if (strncmp(buf, "::ffff:", 7) == 0 && strchr(buf, '.'))
+		memmove(buf, buf + 7, strlen(buf + 7) + 1);
+}
+
+int civic_limited(struct ratelimit *rl, const char *key, struct lws *wsi,
+		  struct http_exchange *ex, int open311)
+{
+	unsigned wait = ratelimit_hit(rl, key, clock_now());
+
+	if (!wait)
+		return 0;
+	if (open311)
+		http_reply_json(wsi, ex, 429, json_pack(
+			"[{s:i, s:s}]", "code", 429, "description",
+			"too many requests; try again later"));
+	else
+		http_reply_error(wsi, ex, 429, "too_many", "too many requests;"
+				 " try again in %u s", wait);
+	log_info("limits: %s over the limit for %u s", key, wait);
+	return 1;
+}
+
+/* ---- the route ------------------------------------------------------------------- */
+
+int civic_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
+		struct manager_req *mr)
+{
+	if (!n->civic)
+		return 0;
+	return requests_route(n, wsi, ex, mr) ||
+	       residents_route(n, wsi, ex, mr) ||
+	       polls_route(n, wsi, ex, mr);
+}

@@ -1,0 +1,470 @@
+/* polls.c: polls and votes at a node.
+ *
+ *   POST /api/v1/polls                 manager: {"question","options",
+ *                                      "closes"} -> 201 {"id": "C.X"}
+ *   GET  /api/v1/polls                 polls here (ours and the
+ *                                      district's) with this community's
+ *                                      counts
+ *   GET  /api/v1/polls/{origin.id}     one poll
+ *   POST /api/v1/polls/{origin.id}/votes  resident (bearer token):
+ *                                      {"option": index or text} -> 201;
+ *                                      409 a second vote or a closed poll
+ *
+ * A vote stays here, one per (poll, resident) by the table's key; only
+ * the tally (counts per option) leaves the node: every vote rewrites the
+ * poll's KIND_TALLY record in the relay outbox (one pending record per
+ * poll, the latest counts). A community poll goes up as KIND_POLL so the
+ * hub can show it; district polls come down from the hub (origin
+ * "district", accepted from the hub's session only, never written here).
+ *
+ * Parts: reading; the tally; creating; voting; district polls; the route. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "civic.h"
+#include "clock.h"
+#include "err.h"
+#include "log.h"
+#include "manager.h"
+#include "store.h"
+
+#define POLLS "/api/v1/polls"
+#define POLL_COLUMNS "origin, id, question, options, opens, closes"
+
+/* ---- reading -------------------------------------------------------------------- */
+
+/* counts: this community's counts of poll (origin, id), n options. */
+static json_t *counts(struct node *n, const char *origin, const char *id,
+		      size_t n_options)
+{
+	json_t *c = json_array();
+	sqlite3_stmt *st = NULL;
+
+	for (size_t i = 0; c && i < n_options; i++)
+		json_array_append_new(c, json_integer(0));
+	if (!c || sqlite3_prepare_v2(n->db, "SELECT option, count(*) FROM vote"
+			       " WHERE poll_origin = ?1 AND poll_id = ?2 GROUP"
+			       " BY option", -1, &st, NULL) != SQLITE_OK)
+		return c;
+	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *v = json_array_get(c, (size_t)sqlite3_column_int(st,
+									 0));
+
+		if (v)
+			json_integer_set(v, sqlite3_column_int64(st, 1));
+	}
+	sqlite3_finalize(st);
+	return c;
+}
+
+static json_t *row_json(struct node *n, sqlite3_stmt *st)
+{
+	const char *origin = (const char *)sqlite3_column_text(st, 0);
+	const char *id = (const char *)sqlite3_column_text(st, 1);
+	json_t *opts = json_loads((const char *)sqlite3_column_text(st, 3), 0,
+				  NULL);
+	char key[LIMIT_RECORD_ID + 1], t1[CLOCK_RFC3339_LEN];
+	int64_t closes = sqlite3_column_int64(st, 5);
+
+	relay_tally_id(origin, id, key, sizeof(key));
+	if (!opts)
+		opts = json_array();
+	return json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:o}", "id", key,
+			 "origin", origin, "question",
+			 (const char *)sqlite3_column_text(st, 2),
+			 "options", opts, "closes",
+			 clock_rfc3339(closes, t1, sizeof(t1)),
+			 "closed", closes <= clock_now(),
+			 "counts", counts(n, origin, id,
+					  json_array_size(opts)));
+}
+
+static void list(struct node *n, struct lws *wsi, struct http_exchange *ex)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *items = json_array();
+
+	if (!items || sqlite3_prepare_v2(n->db, "SELECT " POLL_COLUMNS " FROM"
+			       " poll ORDER BY opens DESC LIMIT 100", -1, &st,
+			       NULL) != SQLITE_OK) {
+		json_decref(items);
+		http_reply_error(wsi, ex, 500, "internal", "no polls");
+		return;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(items, row_json(n, st));
+	sqlite3_finalize(st);
+	http_reply_json(wsi, ex, 200, json_pack("{s:o}", "items", items));
+}
+
+/* find: the poll's row on *st (caller finalizes), or ERR_NOTFOUND. */
+static int find(struct node *n, const char *origin, const char *id,
+		sqlite3_stmt **st)
+{
+	*st = NULL;
+	if (sqlite3_prepare_v2(n->db, "SELECT " POLL_COLUMNS " FROM poll WHERE"
+			       " origin = ?1 AND id = ?2", -1, st, NULL) !=
+	    SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_text(*st, 1, origin, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(*st, 2, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(*st) != SQLITE_ROW) {
+		sqlite3_finalize(*st);
+		*st = NULL;
+		return ERR_NOTFOUND;
+	}
+	return ERR_OK;
+}
+
+/* ---- the tally ------------------------------------------------------------------- */
+
+/* put_tally: this community's counts of the poll into the outbox (in the
+ * caller's transaction). */
+static int put_tally(struct node *n, const char *origin, const char *id,
+		     size_t n_options)
+{
+	Change ch = ALLIANCE__V1__CHANGE__INIT;
+	Alliance__V1__Tally t = ALLIANCE__V1__TALLY__INIT;
+	uint64_t c[RELAY_OPTIONS_MAX];
+	char key[LIMIT_RECORD_ID + 1];
+	json_t *cj = counts(n, origin, id, n_options);
+	size_t i;
+
+	if (!cj || relay_tally_id(origin, id, key, sizeof(key)) != ERR_OK) {
+		json_decref(cj);
+		return ERR_INVALID;
+	}
+	for (i = 0; i < n_options && i < RELAY_OPTIONS_MAX; i++)
+		c[i] = (uint64_t)json_integer_value(json_array_get(cj, i));
+	json_decref(cj);
+	t.poll_origin = (char *)origin;
+	t.poll_id = (char *)id;
+	t.counts = c;
+	t.n_counts = i;
+	t.updated = clock_now();
+	ch.origin = n->cfg.community;
+	ch.kind = ALLIANCE__V1__KIND__KIND_TALLY;
+	ch.id = key;
+	ch.version = relay_next_version(n);
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_TALLY;
+	ch.tally = &t;
+	return relay_outbox_put(n, &ch);
+}
+
+/* ---- creating ------------------------------------------------------------------ */
+
+/* store_poll: upsert ch (a poll) under the version rule; caller's
+ * transaction. */
+static int store_poll(struct node *n, const Change *ch)
+{
+	const Alliance__V1__Poll *p = ch->poll;
+	json_t *o = json_array();
+	char *text;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	for (size_t i = 0; o && i < p->n_options; i++)
+		json_array_append_new(o, json_string(p->options[i]));
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!text)
+		return ERR_NOMEM;
+	rc = sqlite3_prepare_v2(n->db, "INSERT INTO poll (origin, id, version,"
+				" question, options, opens, closes) VALUES (?1,"
+				" ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (origin,"
+				" id) DO UPDATE SET version = excluded.version,"
+				" question = excluded.question, options ="
+				" excluded.options, opens = excluded.opens,"
+				" closes = excluded.closes WHERE"
+				" excluded.version > poll.version", -1, &st,
+				NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (int64_t)ch->version);
+		sqlite3_bind_text(st, 4, p->question, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, p->opens);
+		sqlite3_bind_int64(st, 7, p->closes);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	free(text);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
+/* poll_from_json: the manager's poll into p (strings point into in);
+ * ERR_OK or ERR_INVALID with why. */
+static int poll_from_json(const json_t *in, Alliance__V1__Poll *p,
+			  const char **opts, char *why, size_t whylen)
+{
+	const json_t *o = json_object_get(in, "options");
+	const json_t *c = json_object_get(in, "closes");
+
+	p->question = (char *)json_string_value(json_object_get(in,
+								"question"));
+	if (!p->question) {
+		snprintf(why, whylen, "question: required");
+		return ERR_INVALID;
+	}
+	if (!json_is_array(o) || json_array_size(o) > RELAY_OPTIONS_MAX) {
+		snprintf(why, whylen, "options: a list of %d to %d texts",
+			 RELAY_OPTIONS_MIN, RELAY_OPTIONS_MAX);
+		return ERR_INVALID;
+	}
+	for (size_t i = 0; i < json_array_size(o); i++)
+		if (!(opts[i] = json_string_value(json_array_get(o, i)))) {
+			snprintf(why, whylen, "options[%zu]: not a text", i);
+			return ERR_INVALID;
+		}
+	p->options = (char **)opts;
+	p->n_options = json_array_size(o);
+	p->opens = clock_now();
+	if (json_is_integer(c))
+		p->closes = json_integer_value(c);
+	else if (!json_is_string(c) ||
+		 clock_parse_rfc3339(json_string_value(c), &p->closes)) {
+		snprintf(why, whylen, "closes: RFC 3339 time or unix seconds");
+		return ERR_INVALID;
+	}
+	return ERR_OK;
+}
+
+static void create(struct node *n, struct lws *wsi, struct http_exchange *ex)
+{
+	Change ch = ALLIANCE__V1__CHANGE__INIT;
+	Alliance__V1__Poll p = ALLIANCE__V1__POLL__INIT;
+	const char *opts[RELAY_OPTIONS_MAX];
+	json_t *in = http_parse_json(wsi, ex);
+	char id[17], key[LIMIT_RECORD_ID + 1], why[160];
+
+	if (!in)
+		return;
+	if (poll_from_json(in, &p, opts, why, sizeof(why)) != ERR_OK) {
+		http_reply_error(wsi, ex, 422, "invalid", "%s", why);
+		goto out;
+	}
+	if (relay_random_id(id, sizeof(id)) != ERR_OK ||
+	    store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK) {
+		http_reply_error(wsi, ex, 500, "internal", "try again");
+		goto out;
+	}
+	ch.origin = n->cfg.community;
+	ch.kind = ALLIANCE__V1__KIND__KIND_POLL;
+	ch.id = id;
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_POLL;
+	ch.poll = &p;
+	ch.version = relay_next_version(n);
+	if (relay_check(&ch, why, sizeof(why)) != ERR_OK) {
+		store_exec(n->db, "ROLLBACK");
+		http_reply_error(wsi, ex, 422, "invalid", "%s", why);
+		goto out;
+	}
+	if (store_poll(n, &ch) != ERR_OK || relay_outbox_put(n, &ch) ||
+	    put_tally(n, ch.origin, id, p.n_options) != ERR_OK ||
+	    store_exec(n->db, "COMMIT") != ERR_OK) {
+		store_exec(n->db, "ROLLBACK");
+		http_reply_error(wsi, ex, 500, "internal", "not stored");
+		goto out;
+	}
+	relay_tally_id(ch.origin, id, key, sizeof(key));
+	log_info("polls: the manager created poll %s", key);
+	relay_flush(n);
+	http_reply_json(wsi, ex, 201, json_pack("{s:s}", "id", key));
+out:
+	json_decref(in);
+}
+
+/* ---- voting --------------------------------------------------------------------- */
+
+/* choose: the option index the body names, or -1. */
+static int64_t choose(const json_t *in, const json_t *opts)
+{
+	const json_t *choice = json_object_get(in, "option");
+	int64_t option = -1;
+	size_t i;
+	json_t *v;
+
+	if (json_is_integer(choice))
+		option = json_integer_value(choice);
+	else if (json_is_string(choice))
+		json_array_foreach(opts, i, v)
+			if (json_equal(v, choice))
+				option = (int64_t)i;
+	return option >= 0 && option < (int64_t)json_array_size(opts)
+	       ? option : -1;
+}
+
+/* record_vote: the vote and the new tally in one transaction. 1 when the
+ * resident had voted already, 0 when stored, -1 on error. */
+static int record_vote(struct node *n, const char *origin, const char *id,
+		       int64_t resident, int64_t option, size_t n_options)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = SQLITE_ERROR, dup = 0;
+
+	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
+		return -1;
+	if (sqlite3_prepare_v2(n->db, "INSERT OR IGNORE INTO vote (poll_origin,"
+			       " poll_id, resident, option, created) VALUES"
+			       " (?1, ?2, ?3, ?4, ?5)", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, resident);
+		sqlite3_bind_int64(st, 4, option);
+		sqlite3_bind_int64(st, 5, clock_now());
+		rc = sqlite3_step(st);
+		dup = rc == SQLITE_DONE && !sqlite3_changes(n->db);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE || dup ||
+	    put_tally(n, origin, id, n_options) != ERR_OK ||
+	    store_exec(n->db, "COMMIT") != ERR_OK) {
+		store_exec(n->db, "ROLLBACK");
+		return dup ? 1 : -1;
+	}
+	return 0;
+}
+
+static void vote(struct node *n, struct lws *wsi, struct http_exchange *ex,
+		 const char *origin, const char *id)
+{
+	json_t *in, *opts = NULL;
+	sqlite3_stmt *st = NULL;
+	char peer[64], key[80];
+	int64_t resident = residents_bearer(n, wsi), option, now = clock_now();
+	int64_t opens, closes;
+	int rc;
+
+	if (!resident) {
+		http_reply_error(wsi, ex, 401, "unauthorized", "a resident "
+				 "credential is needed to vote "
+				 "(Authorization: Bearer TOKEN)");
+		return;
+	}
+	civic_peer(wsi, peer, sizeof(peer));
+	snprintf(key, sizeof(key), "addr:%s", peer);
+	if (civic_limited(n->civic->rl_vote, key, wsi, ex, 0))
+		return;
+	snprintf(key, sizeof(key), "resident:%lld", (long long)resident);
+	if (civic_limited(n->civic->rl_vote, key, wsi, ex, 0))
+		return;
+	if (!(in = http_parse_json(wsi, ex)))
+		return;
+	if (find(n, origin, id, &st) != ERR_OK) {
+		http_reply_error(wsi, ex, 404, "not_found", "no poll %s.%s",
+				 origin, id);
+		goto out;
+	}
+	opts = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
+	opens = sqlite3_column_int64(st, 4);
+	closes = sqlite3_column_int64(st, 5);
+	sqlite3_finalize(st);
+	if (closes <= now || opens > now) {
+		http_reply_error(wsi, ex, 409, "closed", "the poll is %s",
+				 closes <= now ? "closed" : "not open yet");
+		goto out;
+	}
+	option = choose(in, opts);
+	if (option < 0) {
+		http_reply_error(wsi, ex, 422, "invalid", "option: the index or "
+				 "text of one of the poll's options");
+		goto out;
+	}
+	rc = record_vote(n, origin, id, resident, option,
+			 json_array_size(opts));
+	if (rc == 1) {
+		http_reply_error(wsi, ex, 409, "already_voted", "this resident "
+				 "has voted in this poll");
+	} else if (rc < 0) {
+		http_reply_error(wsi, ex, 500, "internal", "the vote could not "
+				 "be stored");
+	} else {
+		relay_flush(n);
+		http_reply_json(wsi, ex, 201, json_pack(
+			"{s:s, s:I}", "poll", id, "option",
+			(json_int_t)option));
+	}
+out:
+	json_decref(opts);
+	json_decref(in);
+}
+
+/* ---- district polls -------------------------------------------------------------- */
+
+int polls_apply(struct node *n, const Change *ch, char *reason, size_t rlen,
+		int *refused)
+{
+	const Alliance__V1__Poll *p = ch->poll;
+	int ours = p->n_area == 0;
+
+	for (size_t i = 0; i < p->n_area; i++)
+		ours |= strcmp(p->area[i], n->cfg.community) == 0;
+	if (strcmp(ch->origin, RELAY_DISTRICT) != 0 || !ours) {
+		*refused = 1;
+		snprintf(reason, rlen, "not a district poll for %s",
+			 n->cfg.community);
+		return ERR_OK;
+	}
+	return store_poll(n, ch);
+}
+
+/* ---- the route ------------------------------------------------------------------- */
+
+int polls_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
+		struct manager_req *mr)
+{
+	char origin[LIMIT_COMMUNITY_ID + 1], id[LIMIT_RECORD_ID + 1];
+	char keybuf[LIMIT_RECORD_ID + 1];
+	const char *rest, *slash;
+	sqlite3_stmt *st = NULL;
+
+	if (strcmp(ex->path, POLLS) == 0) {
+		if (ex->method == HTTP_GET)
+			list(n, wsi, ex);
+		else if (ex->method != HTTP_POST)
+			http_reply_error(wsi, ex, 405, "method_not_allowed",
+					 "use GET or POST on %s", POLLS);
+		else if (!n->mgr)
+			http_reply_error(wsi, ex, 503, "busy", "not ready");
+		else if (auth_request(n, wsi, ex, mr) == AUTH_GRANTED)
+			create(n, wsi, ex);
+		return 1;
+	}
+	if (strncmp(ex->path, POLLS "/", sizeof(POLLS)) != 0)
+		return 0;
+	rest = ex->path + sizeof(POLLS);
+	slash = strchr(rest, '/');
+	snprintf(keybuf, sizeof(keybuf), "%.*s", slash ? (int)(slash - rest)
+		 : (int)strlen(rest), rest);
+	if (relay_split_key(keybuf, origin, sizeof(origin), id, sizeof(id))) {
+		http_reply_error(wsi, ex, 404, "not_found", "no poll %.80s",
+				 rest);
+		return 1;
+	}
+	if (slash) {
+		if (strcmp(slash, "/votes") != 0)
+			http_reply_error(wsi, ex, 404, "not_found", "no such "
+					 "resource");
+		else if (ex->method != HTTP_POST)
+			http_reply_error(wsi, ex, 405, "method_not_allowed",
+					 "use POST to vote");
+		else
+			vote(n, wsi, ex, origin, id);
+		return 1;
+	}
+	if (ex->method != HTTP_GET) {
+		http_reply_error(wsi, ex, 405, "method_not_allowed", "use GET");
+		return 1;
+	}
+	if (find(n, origin, id, &st) != ERR_OK) {
+		http_reply_error(wsi, ex, 404, "not_found", "no poll %s", keybuf);
+		return 1;
+	}
+	http_reply_json(wsi, ex, 200, row_json(n, st));
+	sqlite3_finalize(st);
+	return 1;
+}

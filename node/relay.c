@@ -1,0 +1,302 @@
+/* relay.c: the node's end of the relay (proto: Relay, RelayAck), and the
+ * tables of requests, residents and polls.
+ *
+ * Out: every relayed record this community writes (a request, a status of
+ * a request it was sent, its polls and tallies) goes into relay_outbox in
+ * the transaction that writes it and stays there until the hub acks that
+ * version (store and forward across outages and restarts). At most one
+ * Relay frame of RELAY_BATCH records is unacked; a new session starts over
+ * from the outbox. In: the hub's Relay (requests for our services,
+ * statuses of our residents' requests, district polls) is checked, stored
+ * under the version rule in one transaction, then acked record by record;
+ * a record that is not for us is acked as refused and stored nowhere.
+ *
+ * Parts: schema; versions; out; in; acks; the session. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "civic.h"
+#include "err.h"
+#include "log.h"
+#include "store.h"
+
+#define META_RELAY_VERSION "relay_version"
+
+/* ---- schema ------------------------------------------------------------------ */
+
+const char node_civic_schema_v1[] =
+	"CREATE TABLE relay_outbox ("
+	"  origin TEXT NOT NULL,"
+	"  kind INTEGER NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  body BLOB NOT NULL,"
+	"  PRIMARY KEY (origin, kind, id)"
+	") WITHOUT ROWID;"
+	/* requests our residents sent (origin = us) and requests for our
+	 * services (owner = us); both when we serve our own */
+	"CREATE TABLE request ("
+	"  origin TEXT NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  owner TEXT NOT NULL,"
+	"  service_id TEXT NOT NULL,"
+	"  service_name TEXT NOT NULL DEFAULT '',"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  name TEXT NOT NULL DEFAULT '',"
+	"  phone TEXT NOT NULL DEFAULT '',"
+	"  email TEXT NOT NULL DEFAULT '',"
+	"  address TEXT NOT NULL DEFAULT '',"
+	"  has_location INTEGER NOT NULL DEFAULT 0,"
+	"  lat REAL, lon REAL,"
+	"  token_hash BLOB,"
+	"  resident INTEGER,"
+	"  requested INTEGER NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'open',"
+	"  notes TEXT NOT NULL DEFAULT '',"
+	"  scheduled INTEGER NOT NULL DEFAULT 0,"
+	"  updated INTEGER NOT NULL,"
+	"  status_version INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (origin, id)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX request_owner ON request (owner, requested);"
+	"CREATE INDEX request_resident ON request (resident);"
+	"CREATE TABLE resident ("
+	"  id INTEGER PRIMARY KEY,"
+	"  phone TEXT UNIQUE,"
+	"  password_hash TEXT,"
+	"  created INTEGER NOT NULL"
+	");"
+	"CREATE TABLE resident_token ("
+	"  hash BLOB PRIMARY KEY,"
+	"  resident INTEGER NOT NULL,"
+	"  created INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE household_code ("
+	"  hash BLOB PRIMARY KEY,"
+	"  created INTEGER NOT NULL,"
+	"  resident INTEGER"
+	") WITHOUT ROWID;"
+	"CREATE TABLE poll ("
+	"  origin TEXT NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  question TEXT NOT NULL,"
+	"  options TEXT NOT NULL,"
+	"  opens INTEGER NOT NULL,"
+	"  closes INTEGER NOT NULL,"
+	"  PRIMARY KEY (origin, id)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE vote ("
+	"  poll_origin TEXT NOT NULL,"
+	"  poll_id TEXT NOT NULL,"
+	"  resident INTEGER NOT NULL,"
+	"  option INTEGER NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  PRIMARY KEY (poll_origin, poll_id, resident)"
+	") WITHOUT ROWID;";
+
+/* ---- versions ---------------------------------------------------------------- */
+
+uint64_t relay_next_version(struct node *n)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t last = 0, v;
+	char buf[24];
+
+	if (sqlite3_prepare_v2(n->db, "SELECT value FROM meta WHERE key = ?1",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, META_RELAY_VERSION, -1,
+				  SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			last = (uint64_t)sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	v = relay_version(last);
+	st = NULL;
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	if (sqlite3_prepare_v2(n->db, "INSERT OR REPLACE INTO meta (key,"
+			       " value) VALUES (?1, ?2)", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(st, 1, META_RELAY_VERSION, -1,
+				  SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, buf, -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	return v;
+}
+
+/* ---- out ----------------------------------------------------------------------- */
+
+int relay_outbox_put(struct node *n, const Change *ch)
+{
+	sqlite3_stmt *st = NULL;
+	size_t len = 0;
+	uint8_t *buf = relay_pack(ch, &len);
+	int rc;
+
+	if (!buf)
+		return ERR_NOMEM;
+	rc = sqlite3_prepare_v2(n->db, "INSERT OR REPLACE INTO relay_outbox"
+				" (origin, kind, id, version, body) VALUES (?1,"
+				" ?2, ?3, ?4, ?5)", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, ch->kind);
+		sqlite3_bind_text(st, 3, ch->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (int64_t)ch->version);
+		sqlite3_bind_blob(st, 5, buf, (int)len, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	free(buf);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
+void relay_flush(struct node *n)
+{
+	Frame frame = ALLIANCE__V1__FRAME__INIT;
+	Alliance__V1__Relay relay = ALLIANCE__V1__RELAY__INIT;
+	Change *batch[RELAY_BATCH];
+	sqlite3_stmt *st = NULL;
+	size_t count = 0;
+
+	if (!n->civic || n->civic->relay_inflight ||
+	    n->hub_state != HUB_CONNECTED)
+		return;
+	if (sqlite3_prepare_v2(n->db, "SELECT body FROM relay_outbox ORDER BY"
+			       " version LIMIT ?1", -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int(st, 1, RELAY_BATCH);
+	while (count < RELAY_BATCH && sqlite3_step(st) == SQLITE_ROW) {
+		Change *ch = relay_unpack(sqlite3_column_blob(st, 0),
+					  (size_t)sqlite3_column_bytes(st, 0));
+
+		if (ch)
+			batch[count++] = ch;
+	}
+	sqlite3_finalize(st);
+	if (!count)
+		return;
+	relay.changes = batch;
+	relay.n_changes = count;
+	frame.body_case = ALLIANCE__V1__FRAME__BODY_RELAY;
+	frame.relay = &relay;
+	if (hub_link__send(n, &frame) == ERR_OK)
+		n->civic->relay_inflight = 1;
+	log_debug("relay: sent %zu records to the hub", count);
+	for (size_t i = 0; i < count; i++)
+		alliance__v1__change__free_unpacked(batch[i], NULL);
+}
+
+/* ---- in ------------------------------------------------------------------------- */
+
+int node_relay_handle(struct node *n, const Alliance__V1__Relay *r,
+		      char *why, size_t whylen)
+{
+	Frame frame = ALLIANCE__V1__FRAME__INIT;
+	Alliance__V1__RelayAck ack = ALLIANCE__V1__RELAY_ACK__INIT;
+	Alliance__V1__RelayRef refs[RELAY_BATCH], *ptrs[RELAY_BATCH];
+	char reasons[RELAY_BATCH][120];
+	size_t i;
+	int rc = ERR_OK;
+
+	if (r->n_changes > RELAY_BATCH) {
+		snprintf(why, whylen, "relay of %zu records, over %d",
+			 r->n_changes, RELAY_BATCH);
+		return ERR_INVALID;
+	}
+	for (i = 0; i < r->n_changes; i++)
+		if (relay_check(r->changes[i], why, whylen) != ERR_OK)
+			return ERR_INVALID;
+	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
+		return ERR_IO;
+	for (i = 0; rc == ERR_OK && i < r->n_changes; i++) {
+		const Change *ch = r->changes[i];
+		int refused = 0;
+
+		reasons[i][0] = '\0';
+		if (ch->kind == ALLIANCE__V1__KIND__KIND_POLL) {
+			rc = polls_apply(n, ch, reasons[i], sizeof(reasons[i]),
+					 &refused);
+		} else if (ch->kind == ALLIANCE__V1__KIND__KIND_TALLY) {
+			refused = 1;
+			snprintf(reasons[i], sizeof(reasons[i]), "tallies go "
+				 "to the hub");
+		} else {
+			rc = requests_apply(n, ch, reasons[i],
+					    sizeof(reasons[i]), &refused);
+		}
+		alliance__v1__relay_ref__init(&refs[i]);
+		refs[i].origin = ch->origin;
+		refs[i].kind = ch->kind;
+		refs[i].id = ch->id;
+		refs[i].version = ch->version;
+		refs[i].refused = refused;
+		refs[i].reason = reasons[i];
+		ptrs[i] = &refs[i];
+		if (refused)
+			log_warn("relay: refused %s/%s from the hub: %s",
+				 ch->origin, ch->id, reasons[i]);
+	}
+	if (rc != ERR_OK || store_exec(n->db, "COMMIT") != ERR_OK) {
+		store_exec(n->db, "ROLLBACK");
+		snprintf(why, whylen, "cannot store the relay: %s",
+			 sqlite3_errmsg(n->db));
+		return ERR_IO;
+	}
+	ack.refs = ptrs;
+	ack.n_refs = r->n_changes;
+	frame.body_case = ALLIANCE__V1__FRAME__BODY_RELAY_ACK;
+	frame.relay_ack = &ack;
+	hub_link__send(n, &frame);
+	log_debug("relay: stored %zu records from the hub", r->n_changes);
+	return ERR_OK;
+}
+
+/* ---- acks ------------------------------------------------------------------------ */
+
+int node_relay_ack(struct node *n, const Alliance__V1__RelayAck *ack)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(n->db, "DELETE FROM relay_outbox WHERE origin"
+			       " = ?1 AND kind = ?2 AND id = ?3 AND version ="
+			       " ?4", -1, &st, NULL) != SQLITE_OK)
+		return ERR_IO;
+	store_exec(n->db, "BEGIN IMMEDIATE");
+	for (size_t i = 0; i < ack->n_refs; i++) {
+		const Alliance__V1__RelayRef *ref = ack->refs[i];
+
+		if (ref->refused && ref->kind ==
+		    ALLIANCE__V1__KIND__KIND_REQUEST)
+			requests_refused(n, ref->id, ref->reason);
+		else if (ref->refused)
+			log_warn("relay: the hub refused %s: %s", ref->id,
+				 ref->reason);
+		sqlite3_bind_text(st, 1, ref->origin, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, ref->kind);
+		sqlite3_bind_text(st, 3, ref->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (int64_t)ref->version);
+		sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	store_exec(n->db, "COMMIT");
+	if (n->civic)
+		n->civic->relay_inflight = 0;
+	relay_flush(n);
+	return ERR_OK;
+}
+
+/* ---- the session ------------------------------------------------------------------ */
+
+void node_relay_welcome(struct node *n)
+{
+	if (!n->civic)
+		return;
+	n->civic->relay_inflight = 0;
+	relay_flush(n);
+}

@@ -1,0 +1,880 @@
+/* requests.c: service requests at a node: Open311 GeoReport v2 for
+ * residents and the manager's queue.
+ *
+ *   GET   /open311/v2/services.json       the whole merged catalog
+ *   POST  /open311/v2/requests.json       form-encoded (the spec's
+ *                                         fields) -> 201 [{id, token}]
+ *   GET   /open311/v2/requests.json       public listing, no personal data
+ *   GET   /open311/v2/requests/{id}.json  personal data only with
+ *                                         ?token= or the resident's bearer
+ *   GET   /api/v1/requests                manager: this community's queue,
+ *                                         longest waiting first
+ *   PATCH /api/v1/requests/{id}           manager: status, status_notes,
+ *                                         scheduled
+ *
+ * A request for another community's service is stored here (for the
+ * resident to follow) and put in the relay outbox to go through the hub
+ * to its owner; a request for our own service lands in our queue at once
+ * and goes up stripped of everything personal, so the district can count
+ * it. A status is written only by the owner (owner = us), for a request
+ * in its queue, and travels back the same way. Open311 paths answer
+ * errors as the spec does: [{"code":400,"description":"..."}], and store
+ * nothing then.
+ *
+ * Parts: Open311 replies; services.json; POST requests.json; listings;
+ * applying the hub's records; the manager's queue; the route. */
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "civic.h"
+#include "clock.h"
+#include "err.h"
+#include "form.h"
+#include "log.h"
+#include "manager.h"
+#include "store.h"
+#include "text.h"
+
+#define O311 "/open311/v2/"
+/* Requests one public listing shows at most. */
+#define REQUESTS_LIST_MAX 200
+
+/* ---- Open311 replies ------------------------------------------------------- */
+
+static void o311_error(struct lws *wsi, struct http_exchange *ex, int status,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void o311_error(struct lws *wsi, struct http_exchange *ex, int status,
+		       const char *fmt, ...)
+{
+	char msg[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	http_reply_json(wsi, ex, status, json_pack("[{s:i, s:s}]", "code",
+						   status, "description", msg));
+}
+
+/* token_hash: SHA-256 of a token, as stored (never the token). */
+static void token_hash(const char *token, unsigned char out[32])
+{
+	unsigned int len = 32;
+
+	EVP_Digest(token, strlen(token), out, &len, EVP_sha256(), NULL);
+}
+
+/* ---- services.json ------------------------------------------------------------ */
+
+static void services_json(struct node *n, struct lws *wsi,
+			  struct http_exchange *ex)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *out = json_array();
+
+	if (!out || sqlite3_prepare_v2(n->db, "SELECT origin, id, title,"
+			       " summary, category, delivery, audience FROM"
+			       " service WHERE deleted = 0 AND status <>"
+			       " 'inactive' ORDER BY origin, id", -1, &st,
+			       NULL) != SQLITE_OK) {
+		json_decref(out);
+		o311_error(wsi, ex, 500, "the catalog could not be read");
+		return;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char code[LIMIT_COMMUNITY_ID + LIMIT_RECORD_ID + 2];
+		json_t *kw = json_loads((const char *)
+					sqlite3_column_text(st, 6), 0, NULL);
+		json_t *dl = json_loads((const char *)
+					sqlite3_column_text(st, 5), 0, NULL);
+		char words[400] = "";
+		size_t i, used = 0;
+		json_t *v;
+
+		snprintf(code, sizeof(code), "%s/%s",
+			 (const char *)sqlite3_column_text(st, 0),
+			 (const char *)sqlite3_column_text(st, 1));
+		json_array_foreach(kw, i, v) {
+			int w = snprintf(words + used, sizeof(words) - used,
+					 "%s%s", used ? "," : "",
+					 json_string_value(v));
+			if (w < 0 || (size_t)w >= sizeof(words) - used)
+				break;
+			used += (size_t)w;
+		}
+		json_array_append_new(out, json_pack(
+			"{s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:O}",
+			"service_code", code,
+			"service_name", (const char *)sqlite3_column_text(st, 2),
+			"description", (const char *)sqlite3_column_text(st, 3),
+			"metadata", 0, "type", "realtime",
+			"keywords", words,
+			"group", (const char *)sqlite3_column_text(st, 4),
+			"delivery", dl ? dl : json_null()));
+		json_decref(dl);
+		json_decref(kw);
+	}
+	sqlite3_finalize(st);
+	http_reply_json(wsi, ex, 200, out);
+}
+
+/* ---- POST requests.json ------------------------------------------------------- */
+
+/* A form field and its limit. */
+struct field {
+	const char *name;
+	size_t max;
+	char *value;                /* malloc'd; "" when absent */
+};
+
+/* take: read f from the body; ERR_OK, or an Open311 400 stored. */
+static int take(struct lws *wsi, struct http_exchange *ex, struct field *f)
+{
+	int len;
+
+	f->value = calloc(1, f->max + 2);
+	if (!f->value) {
+		o311_error(wsi, ex, 500, "out of memory");
+		return ERR_NOMEM;
+	}
+	len = form_get(ex->body, ex->body_len, f->name, f->value, f->max + 2);
+	if (len == FORM_ABSENT)
+		return ERR_OK;
+	if (len == FORM_TOOLONG || (len >= 0 && (size_t)len > f->max)) {
+		o311_error(wsi, ex, 400, "%s: longer than %zu bytes", f->name,
+			   f->max);
+		return ERR_TOOBIG;
+	}
+	if (len < 0 || !text_utf8_valid(f->value, (size_t)len)) {
+		o311_error(wsi, ex, 400, "%s: not UTF-8 text", f->name);
+		return ERR_INVALID;
+	}
+	return ERR_OK;
+}
+
+enum { F_CODE, F_DESC, F_FIRST, F_LAST, F_PHONE, F_EMAIL, F_ADDR, F_LAT,
+       F_LONG, F_COUNT };
+
+/* parse_coord: s as a number in [-lim, lim]; ERR_OK or ERR_INVALID. */
+static int parse_coord(const char *s, double lim, double *out)
+{
+	char *end = NULL;
+	double v;
+
+	if (!*s)
+		return ERR_INVALID;
+	v = strtod(s, &end);
+	if (!end || *end || !(v >= -lim && v <= lim))
+		return ERR_INVALID;
+	*out = v;
+	return ERR_OK;
+}
+
+static int has_delivery(const Alliance__V1__Service *s, const char *mode)
+{
+	for (size_t i = 0; i < s->n_delivery; i++)
+		if (strcmp(s->delivery[i], mode) == 0)
+			return 1;
+	return 0;
+}
+
+/* store_request: the request row and its outbox record, in one
+ * transaction. */
+static int store_request(struct node *n, const Change *ch,
+			 const char *service_name, const unsigned char th[32],
+			 int64_t resident)
+{
+	const Alliance__V1__Request *r = ch->request;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
+		return ERR_IO;
+	rc = sqlite3_prepare_v2(n->db, "INSERT INTO request (origin, id, owner,"
+				" service_id, service_name, description, name,"
+				" phone, email, address, has_location, lat, lon,"
+				" token_hash, resident, requested, version,"
+				" updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+				" ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+				" ?17, ?16)", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, r->owner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, r->service_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, service_name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, r->description, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, r->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, r->phone, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 9, r->email, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 10, r->address, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 11, r->has_location);
+		sqlite3_bind_double(st, 12, r->lat);
+		sqlite3_bind_double(st, 13, r->lon);
+		sqlite3_bind_blob(st, 14, th, 32, SQLITE_STATIC);
+		if (resident)
+			sqlite3_bind_int64(st, 15, resident);
+		sqlite3_bind_int64(st, 16, r->requested);
+		sqlite3_bind_int64(st, 17, (int64_t)ch->version);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE) {
+		Change up = *ch;
+		Alliance__V1__Request bare = ALLIANCE__V1__REQUEST__INIT;
+
+		if (strcmp(r->owner, ch->origin) == 0) {
+			/* served at home: the district only counts it */
+			bare.owner = r->owner;
+			bare.service_id = r->service_id;
+			bare.requested = r->requested;
+			up.request = &bare;
+		}
+		rc = relay_outbox_put(n, &up) == ERR_OK ? SQLITE_DONE
+							: SQLITE_ERROR;
+	}
+	if (rc != SQLITE_DONE || store_exec(n->db, "COMMIT") != ERR_OK) {
+		store_exec(n->db, "ROLLBACK");
+		return ERR_IO;
+	}
+	return ERR_OK;
+}
+
+/* service_of: the live catalog service named by "community/id" (code is
+ * cut at the slash), or NULL. */
+static Change *service_of(struct node *n, char *code, char **id)
+{
+	char *slash = strchr(code, '/');
+	Change *svc = NULL;
+
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	*id = slash + 1;
+	if (!text_community_valid(code) || !text_record_id_valid(*id) ||
+	    catalog_get(n->cat, code, ALLIANCE__V1__KIND__KIND_SERVICE, *id,
+			&svc) != ERR_OK || svc->deleted ||
+	    strcmp(svc->service->status, "inactive") == 0) {
+		catalog_change_free(&svc);
+		*slash = '/';
+		return NULL;
+	}
+	return svc;
+}
+
+static void post_request(struct node *n, struct lws *wsi,
+			 struct http_exchange *ex)
+{
+	struct field f[F_COUNT] = {
+		{ "service_code", LIMIT_COMMUNITY_ID + LIMIT_RECORD_ID + 1,
+		  NULL },
+		{ "description", RELAY_DESCRIPTION_MAX, NULL },
+		{ "first_name", RELAY_NAME_MAX / 2 - 1, NULL },
+		{ "last_name", RELAY_NAME_MAX / 2 - 1, NULL },
+		{ "phone", RELAY_PHONE_MAX, NULL },
+		{ "email", RELAY_EMAIL_MAX, NULL },
+		{ "address_string", RELAY_ADDRESS_MAX, NULL },
+		{ "lat", 32, NULL },
+		{ "long", 32, NULL },
+	};
+	Change ch = ALLIANCE__V1__CHANGE__INIT;
+	Alliance__V1__Request r = ALLIANCE__V1__REQUEST__INIT;
+	Change *svc = NULL;
+	char ct[128], id[17], token[33], name[RELAY_NAME_MAX + 2], peer[64];
+	char key[96], why[160], *sid = NULL;
+	unsigned char th[32], raw[16];
+	int64_t resident = residents_bearer(n, wsi);
+	size_t i;
+
+	if (http_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, ct, sizeof(ct)) < 0 ||
+	    !form_content_type(ct)) {
+		o311_error(wsi, ex, 400, "the body must be "
+			   "application/x-www-form-urlencoded");
+		return;
+	}
+	if (ex->body_too_big) {
+		o311_error(wsi, ex, 413, "the body is over %zu bytes",
+			   ex->body_limit);
+		return;
+	}
+	civic_peer(wsi, peer, sizeof(peer));
+	snprintf(key, sizeof(key), "addr:%s", peer);
+	if (civic_limited(n->civic->rl_request, key, wsi, ex, 1))
+		return;
+	snprintf(key, sizeof(key), "resident:%lld", (long long)resident);
+	if (resident && civic_limited(n->civic->rl_request, key, wsi, ex, 1))
+		return;
+	for (i = 0; i < F_COUNT; i++)
+		if (take(wsi, ex, &f[i]) != ERR_OK)
+			goto out;
+	if (!f[F_CODE].value[0]) {
+		o311_error(wsi, ex, 400, "service_code: required");
+		goto out;
+	}
+	svc = service_of(n, f[F_CODE].value, &sid);
+	if (!svc) {
+		o311_error(wsi, ex, 404, "service_code: no service '%.100s' in "
+			   "the catalog", f[F_CODE].value);
+		goto out;
+	}
+	r.has_location = f[F_LAT].value[0] || f[F_LONG].value[0];
+	if (r.has_location &&
+	    (parse_coord(f[F_LAT].value, 90, &r.lat) != ERR_OK ||
+	     parse_coord(f[F_LONG].value, 180, &r.lon) != ERR_OK)) {
+		o311_error(wsi, ex, 400, "lat/long: both, as decimal degrees");
+		goto out;
+	}
+	if (has_delivery(svc->service, "home-visit") && !r.has_location &&
+	    !f[F_ADDR].value[0]) {
+		o311_error(wsi, ex, 400, "address_string or lat/long: required "
+			   "for a home-visit service");
+		goto out;
+	}
+	snprintf(name, sizeof(name), "%s%s%s", f[F_FIRST].value,
+		 f[F_FIRST].value[0] && f[F_LAST].value[0] ? " " : "",
+		 f[F_LAST].value);
+	if (relay_random_id(id, sizeof(id)) != ERR_OK ||
+	    RAND_bytes(raw, sizeof(raw)) != 1) {
+		o311_error(wsi, ex, 500, "no random bytes");
+		goto out;
+	}
+	for (i = 0; i < sizeof(raw); i++)
+		snprintf(token + 2 * i, 3, "%02x", raw[i]);
+	token_hash(token, th);
+	r.owner = f[F_CODE].value;
+	r.service_id = sid;
+	r.description = f[F_DESC].value;
+	r.name = name;
+	r.phone = f[F_PHONE].value;
+	r.email = f[F_EMAIL].value;
+	r.address = f[F_ADDR].value;
+	r.requested = clock_now();
+	ch.origin = n->cfg.community;
+	ch.kind = ALLIANCE__V1__KIND__KIND_REQUEST;
+	ch.id = id;
+	ch.version = relay_next_version(n);
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_REQUEST;
+	ch.request = &r;
+	if (relay_check(&ch, why, sizeof(why)) != ERR_OK) {
+		o311_error(wsi, ex, 400, "%s", why);
+		goto out;
+	}
+	if (store_request(n, &ch, svc->service->title, th, resident) !=
+	    ERR_OK) {
+		o311_error(wsi, ex, 500, "the request could not be stored");
+		goto out;
+	}
+	log_info("requests: %s requested %s/%s (%s)", peer, r.owner,
+		 r.service_id, id);
+	relay_flush(n);
+	http_reply_json(wsi, ex, 201, json_pack(
+		"[{s:s, s:s, s:s, s:n}]", "service_request_id", id,
+		"token", token, "service_notice",
+		strcmp(r.owner, n->cfg.community) == 0
+		? "sent to this community's queue"
+		: "sent on to the community that offers the service",
+		"account_id"));
+out:
+	catalog_change_free(&svc);
+	for (i = 0; i < F_COUNT; i++)
+		free(f[i].value);
+}
+
+/* ---- listings ---------------------------------------------------------------- */
+
+#define REQUEST_COLUMNS "origin, id, owner, service_id, service_name," \
+	" description, status, notes, scheduled, requested, updated, name," \
+	" phone, email, address, has_location, lat, lon, token_hash," \
+	" resident"
+
+/* request_json: a row of REQUEST_COLUMNS in Open311's shape; personal
+ * data (name, phone, email, address, location) only when private. */
+static json_t *request_json(sqlite3_stmt *st, int private)
+{
+	char code[LIMIT_COMMUNITY_ID + LIMIT_RECORD_ID + 2];
+	char t1[CLOCK_RFC3339_LEN], t2[CLOCK_RFC3339_LEN];
+	char t3[CLOCK_RFC3339_LEN];
+	const char *status = (const char *)sqlite3_column_text(st, 6);
+	int64_t scheduled = sqlite3_column_int64(st, 8);
+	json_t *o;
+
+	snprintf(code, sizeof(code), "%s/%s", sqlite3_column_text(st, 2),
+		 sqlite3_column_text(st, 3));
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
+		      " s:s, s:s?}",
+		      "service_request_id", (const char *)
+		      sqlite3_column_text(st, 1),
+		      "status", relay_status_closed(status) ? "closed" : "open",
+		      "alliance_status", status,
+		      "status_notes", (const char *)sqlite3_column_text(st, 7),
+		      "service_name", (const char *)sqlite3_column_text(st, 4),
+		      "service_code", code,
+		      "description", (const char *)sqlite3_column_text(st, 5),
+		      "agency_responsible", (const char *)
+		      sqlite3_column_text(st, 2),
+		      "community", (const char *)sqlite3_column_text(st, 0),
+		      "requested_datetime", clock_rfc3339(
+			      sqlite3_column_int64(st, 9), t1, sizeof(t1)),
+		      "updated_datetime", clock_rfc3339(
+			      sqlite3_column_int64(st, 10), t2, sizeof(t2)),
+		      "expected_datetime", scheduled
+		      ? clock_rfc3339(scheduled, t3, sizeof(t3)) : NULL);
+	if (!o || !private)
+		return o;
+	json_object_set_new(o, "name", json_string((const char *)
+			    sqlite3_column_text(st, 11)));
+	json_object_set_new(o, "phone", json_string((const char *)
+			    sqlite3_column_text(st, 12)));
+	json_object_set_new(o, "email", json_string((const char *)
+			    sqlite3_column_text(st, 13)));
+	json_object_set_new(o, "address", json_string((const char *)
+			    sqlite3_column_text(st, 14)));
+	if (sqlite3_column_int(st, 15)) {
+		json_object_set_new(o, "lat", json_real(
+				    sqlite3_column_double(st, 16)));
+		json_object_set_new(o, "long", json_real(
+				    sqlite3_column_double(st, 17)));
+	}
+	return o;
+}
+
+static void list_requests(struct node *n, struct lws *wsi,
+			  struct http_exchange *ex)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *out;
+	char status[16] = "";
+
+	http_query(wsi, "status", status, sizeof(status));
+	if (status[0] && strcmp(status, "open") && strcmp(status, "closed")) {
+		o311_error(wsi, ex, 400, "status: open or closed");
+		return;
+	}
+	out = json_array();
+	if (!out || sqlite3_prepare_v2(n->db, "SELECT " REQUEST_COLUMNS
+			       " FROM request WHERE ?1 = '' OR (?1 = 'closed')"
+			       " = (status IN ('done', 'declined')) ORDER BY"
+			       " requested DESC LIMIT ?2", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		json_decref(out);
+		o311_error(wsi, ex, 500, "the requests could not be read");
+		return;
+	}
+	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, REQUESTS_LIST_MAX);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(out, request_json(st, 0));
+	sqlite3_finalize(st);
+	http_reply_json(wsi, ex, 200, out);
+}
+
+static void get_request(struct node *n, struct lws *wsi,
+			struct http_exchange *ex, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	char token[80];
+	unsigned char th[32];
+	int64_t resident = residents_bearer(n, wsi);
+	int has_token = http_query(wsi, "token", token, sizeof(token)) > 0;
+	int private = 0;
+
+	if (!text_record_id_valid(id) ||
+	    sqlite3_prepare_v2(n->db, "SELECT " REQUEST_COLUMNS " FROM request"
+			       " WHERE id = ?1 ORDER BY origin = ?2 DESC", -1,
+			       &st, NULL) != SQLITE_OK) {
+		o311_error(wsi, ex, 404, "service_request_id: not found");
+		return;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, n->cfg.community, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		o311_error(wsi, ex, 404, "service_request_id: no request "
+			   "%.40s", id);
+		return;
+	}
+	if (has_token && sqlite3_column_bytes(st, 18) == 32) {
+		token_hash(token, th);
+		private = CRYPTO_memcmp(th, sqlite3_column_blob(st, 18), 32)
+			  == 0;
+	}
+	if (resident && sqlite3_column_type(st, 19) != SQLITE_NULL &&
+	    sqlite3_column_int64(st, 19) == resident)
+		private = 1;
+	http_reply_json(wsi, ex, 200, json_pack("[o]",
+						request_json(st, private)));
+	sqlite3_finalize(st);
+}
+
+/* ---- applying the hub's records --------------------------------------------- */
+
+static int apply_request(struct node *n, const Change *ch, char *reason,
+			 size_t rlen, int *refused)
+{
+	const Alliance__V1__Request *r = ch->request;
+	sqlite3_stmt *st = NULL;
+	Change *svc = NULL;
+	int rc;
+
+	if (strcmp(r->owner, n->cfg.community) != 0 ||
+	    strcmp(ch->origin, n->cfg.community) == 0) {
+		*refused = 1;
+		snprintf(reason, rlen, "not a request for %s",
+			 n->cfg.community);
+		return ERR_OK;
+	}
+	catalog_get(n->cat, r->owner, ALLIANCE__V1__KIND__KIND_SERVICE,
+		    r->service_id, &svc);
+	rc = sqlite3_prepare_v2(n->db, "INSERT INTO request (origin, id, owner,"
+				" service_id, service_name, description, name,"
+				" phone, email, address, has_location, lat, lon,"
+				" requested, version, updated) VALUES (?1, ?2,"
+				" ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+				" ?13, ?14, ?15, ?16) ON CONFLICT (origin, id)"
+				" DO UPDATE SET description ="
+				" excluded.description, name = excluded.name,"
+				" phone = excluded.phone, email ="
+				" excluded.email, address = excluded.address,"
+				" version = excluded.version WHERE"
+				" excluded.version > request.version", -1, &st,
+				NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, r->owner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, r->service_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, svc && svc->service
+				  ? svc->service->title : r->service_id, -1,
+				  SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 6, r->description, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, r->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, r->phone, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 9, r->email, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 10, r->address, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 11, r->has_location);
+		sqlite3_bind_double(st, 12, r->lat);
+		sqlite3_bind_double(st, 13, r->lon);
+		sqlite3_bind_int64(st, 14, r->requested);
+		sqlite3_bind_int64(st, 15, (int64_t)ch->version);
+		sqlite3_bind_int64(st, 16, clock_now());
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	catalog_change_free(&svc);
+	if (rc == SQLITE_DONE)
+		log_info("requests: %s asks for %s (%s)", ch->origin,
+			 r->service_id, ch->id);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
+static int apply_status(struct node *n, const Change *ch, char *reason,
+			size_t rlen, int *refused)
+{
+	const Alliance__V1__RequestStatus *s = ch->request_status;
+	sqlite3_stmt *st = NULL;
+	int rc, owner_ok;
+
+	if (strcmp(s->request_origin, n->cfg.community) != 0) {
+		*refused = 1;
+		snprintf(reason, rlen, "not a request of %s", n->cfg.community);
+		return ERR_OK;
+	}
+	if (sqlite3_prepare_v2(n->db, "SELECT owner = ?3 FROM request WHERE"
+			       " origin = ?1 AND id = ?2", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ch->origin, -1, SQLITE_STATIC);
+	owner_ok = sqlite3_step(st) == SQLITE_ROW &&
+		   sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (!owner_ok) {
+		*refused = 1;
+		snprintf(reason, rlen, "%s does not own request %s", ch->origin,
+			 ch->id);
+		return ERR_OK;
+	}
+	st = NULL;
+	rc = sqlite3_prepare_v2(n->db, "UPDATE request SET status = ?3, notes"
+				" = ?4, scheduled = ?5, updated = ?6,"
+				" status_version = ?7 WHERE origin = ?1 AND id"
+				" = ?2 AND status_version < ?7", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, s->status, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, s->notes, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, s->scheduled);
+		sqlite3_bind_int64(st, 6, s->updated ? s->updated
+						    : clock_now());
+		sqlite3_bind_int64(st, 7, (int64_t)ch->version);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
+int requests_apply(struct node *n, const Change *ch, char *reason,
+		   size_t rlen, int *refused)
+{
+	if (ch->kind == ALLIANCE__V1__KIND__KIND_REQUEST)
+		return apply_request(n, ch, reason, rlen, refused);
+	return apply_status(n, ch, reason, rlen, refused);
+}
+
+void requests_refused(struct node *n, const char *id, const char *reason)
+{
+	sqlite3_stmt *st = NULL;
+
+	log_warn("requests: the hub refused request %s: %s", id, reason);
+	if (sqlite3_prepare_v2(n->db, "UPDATE request SET status ="
+			       " 'declined', notes = ?3, updated = ?4 WHERE"
+			       " origin = ?1 AND id = ?2", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return;
+	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, clock_now());
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
+/* ---- the manager's queue -------------------------------------------------------- */
+
+static void queue(struct node *n, struct lws *wsi, struct http_exchange *ex)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *items = json_array();
+	int64_t now = clock_now();
+
+	if (!items || sqlite3_prepare_v2(n->db, "SELECT " REQUEST_COLUMNS
+			       " FROM request WHERE owner = ?1 ORDER BY status"
+			       " IN ('done', 'declined'), requested, id LIMIT"
+			       " 1000", -1, &st, NULL) != SQLITE_OK) {
+		json_decref(items);
+		http_reply_error(wsi, ex, 500, "internal", "the queue could "
+				 "not be read");
+		return;
+	}
+	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *o = request_json(st, 1);
+
+		json_object_set_new(o, "waiting_s", json_integer(
+			now - sqlite3_column_int64(st, 9)));
+		json_array_append_new(items, o);
+	}
+	sqlite3_finalize(st);
+	http_reply_json(wsi, ex, 200, json_pack("{s:o, s:I}", "items", items,
+						"total", (json_int_t)
+						json_array_size(items)));
+}
+
+/* write_status: the new status of (origin, id) and its outbox record in
+ * one transaction. ERR_OK, or ERR_INVALID with why, or ERR_IO. */
+static int write_status(struct node *n, Change *ch, char *why, size_t len)
+{
+	const Alliance__V1__RequestStatus *s = ch->request_status;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
+		return ERR_IO;
+	ch->version = relay_next_version(n);
+	if (relay_check(ch, why, len) != ERR_OK) {
+		store_exec(n->db, "ROLLBACK");
+		return ERR_INVALID;
+	}
+	rc = sqlite3_prepare_v2(n->db, "UPDATE request SET status = ?3, notes"
+				" = ?4, scheduled = ?5, updated = ?6,"
+				" status_version = ?7 WHERE origin = ?1 AND id"
+				" = ?2", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, s->request_origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, s->status, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, s->notes, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, s->scheduled);
+		sqlite3_bind_int64(st, 6, s->updated);
+		sqlite3_bind_int64(st, 7, (int64_t)ch->version);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE || relay_outbox_put(n, ch) != ERR_OK ||
+	    store_exec(n->db, "COMMIT") != ERR_OK) {
+		store_exec(n->db, "ROLLBACK");
+		return ERR_IO;
+	}
+	return ERR_OK;
+}
+
+static void patch(struct node *n, struct lws *wsi, struct http_exchange *ex,
+		  const char *id)
+{
+	Change ch = ALLIANCE__V1__CHANGE__INIT;
+	Alliance__V1__RequestStatus s = ALLIANCE__V1__REQUEST_STATUS__INIT;
+	sqlite3_stmt *st = NULL;
+	json_t *in = http_parse_json(wsi, ex), *sch;
+	char origin[LIMIT_COMMUNITY_ID + 1] = "", why[160];
+	int rc;
+
+	if (!in)
+		return;
+	s.status = (char *)json_string_value(json_object_get(in, "status"));
+	s.notes = (char *)json_string_value(json_object_get(in,
+							    "status_notes"));
+	sch = json_object_get(in, "scheduled");
+	if (!s.notes)
+		s.notes = (char *)"";
+	if (!relay_status_valid(s.status)) {
+		http_reply_error(wsi, ex, 422, "invalid", "status: one of open,"
+				 " acknowledged, scheduled, done, declined");
+		goto out;
+	}
+	if (json_is_integer(sch) && json_integer_value(sch) > 0) {
+		s.scheduled = json_integer_value(sch);
+	} else if (json_is_string(sch)) {
+		if (clock_parse_rfc3339(json_string_value(sch), &s.scheduled)) {
+			http_reply_error(wsi, ex, 422, "invalid", "scheduled: "
+					 "an RFC 3339 time");
+			goto out;
+		}
+	} else if (sch && !json_is_null(sch)) {
+		http_reply_error(wsi, ex, 422, "invalid", "scheduled: an RFC "
+				 "3339 time or unix seconds");
+		goto out;
+	}
+	if (strcmp(s.status, "scheduled") == 0 && !s.scheduled) {
+		http_reply_error(wsi, ex, 422, "invalid", "scheduled: required "
+				 "with status scheduled");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(n->db, "SELECT origin FROM request WHERE owner"
+			       " = ?1 AND id = ?2", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			snprintf(origin, sizeof(origin), "%s",
+				 sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	if (!origin[0]) {
+		http_reply_error(wsi, ex, 404, "not_found", "no request %.40s "
+				 "in this community's queue", id);
+		goto out;
+	}
+	s.request_origin = origin;
+	s.updated = clock_now();
+	ch.origin = n->cfg.community;   /* only the owner writes a status */
+	ch.kind = ALLIANCE__V1__KIND__KIND_REQUEST_STATUS;
+	ch.id = (char *)id;
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_REQUEST_STATUS;
+	ch.request_status = &s;
+	rc = write_status(n, &ch, why, sizeof(why));
+	if (rc == ERR_INVALID) {
+		http_reply_error(wsi, ex, 422, "invalid", "%s", why);
+		goto out;
+	}
+	if (rc != ERR_OK) {
+		http_reply_error(wsi, ex, 500, "internal", "the status could "
+				 "not be stored");
+		goto out;
+	}
+	log_info("requests: %s/%s is now %s", origin, id, s.status);
+	relay_flush(n);
+	http_reply_json(wsi, ex, 200, json_pack("{s:s, s:s, s:s, s:s}", "id",
+						id, "community", origin,
+						"status", s.status,
+						"status_notes", s.notes));
+out:
+	json_decref(in);
+}
+
+/* ---- the route ---------------------------------------------------------------- */
+
+#define MGR "/api/v1/requests"
+
+/* json_content_type: Content-Type: application/json (a cross-site form
+ * cannot send it). */
+static int json_content_type(struct lws *wsi)
+{
+	char ct[128];
+
+	return http_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, ct,
+			   sizeof(ct)) >= 0 &&
+	       strncasecmp(ct, "application/json", 16) == 0;
+}
+
+/* open311_route: the paths under /open311/v2/. */
+static void open311_route(struct node *n, struct lws *wsi,
+			  struct http_exchange *ex)
+{
+	const char *rest = ex->path + sizeof(O311) - 1;
+	size_t len = strlen(rest);
+
+	if (strcmp(rest, "services.json") == 0 && ex->method == HTTP_GET) {
+		services_json(n, wsi, ex);
+	} else if (strcmp(rest, "requests.json") == 0 &&
+		   ex->method == HTTP_POST) {
+		post_request(n, wsi, ex);
+	} else if (strcmp(rest, "requests.json") == 0 &&
+		   ex->method == HTTP_GET) {
+		list_requests(n, wsi, ex);
+	} else if (strncmp(rest, "requests/", 9) == 0 && len > 14 &&
+		   len < 9 + LIMIT_RECORD_ID + 5 &&
+		   strcmp(rest + len - 5, ".json") == 0 &&
+		   ex->method == HTTP_GET) {
+		char id[LIMIT_RECORD_ID + 1];
+
+		snprintf(id, sizeof(id), "%.*s", (int)(len - 14), rest + 9);
+		get_request(n, wsi, ex, id);
+	} else {
+		o311_error(wsi, ex, 404, "no such resource: %.100s", ex->path);
+	}
+}
+
+int requests_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
+		   struct manager_req *mr)
+{
+	const char *p = ex->path;
+
+	if (strncmp(p, O311, sizeof(O311) - 1) == 0) {
+		open311_route(n, wsi, ex);
+		return 1;
+	}
+	if (strcmp(p, MGR) != 0 && strncmp(p, MGR "/", sizeof(MGR)) != 0)
+		return 0;
+	if (!(p[sizeof(MGR) - 1] == '\0' ? ex->method == HTTP_GET
+					 : ex->method == HTTP_PATCH)) {
+		http_reply_error(wsi, ex, 405, "method_not_allowed", "use GET "
+				 "on %s, PATCH on %s/{id}", MGR, MGR);
+		return 1;
+	}
+	if (ex->method == HTTP_PATCH && !json_content_type(wsi)) {
+		http_reply_error(wsi, ex, 415, "unsupported_media_type",
+				 "changes need Content-Type: application/json");
+		return 1;
+	}
+	if (!n->mgr) {
+		http_reply_error(wsi, ex, 503, "busy", "not ready");
+		return 1;
+	}
+	if (auth_request(n, wsi, ex, mr) != AUTH_GRANTED)
+		return 1;
+	if (ex->method == HTTP_GET)
+		queue(n, wsi, ex);
+	else if (!text_record_id_valid(p + sizeof(MGR)))
+		http_reply_error(wsi, ex, 404, "not_found", "not a request id");
+	else
+		patch(n, wsi, ex, p + sizeof(MGR));
+	return 1;
+}

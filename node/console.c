@@ -19,8 +19,9 @@
  * (403 otherwise). Sessions live here, on the service thread, in a table
  * of LIMIT_CONSOLE_SESSIONS: a login beyond that evicts the session used
  * least recently. A session ends after [limits] session_idle_s without a
- * request, LIMIT_SESSION_MAX_S after its login, at logout, and for every
- * session when SIGHUP brings a new password hash.
+ * change (the console's polling reads do not keep it alive),
+ * LIMIT_SESSION_MAX_S after its login, at logout, and for every session
+ * when SIGHUP brings a new password hash.
  *
  * Parts: the table; cookies and tokens; authentication; endpoints; the
  * route. */
@@ -298,7 +299,8 @@ enum auth_verdict console_auth(struct node *n, struct lws *wsi,
 				 "or not this session's token");
 		return AUTH_REPLIED;
 	}
-	s->used = now;
+	if (ex->method != HTTP_GET)
+		s->used = now;  /* what the manager does, not the page's polls */
 	mr->auth.method = AUTH_COOKIE;
 	return AUTH_GRANTED;
 }

@@ -1,0 +1,99 @@
+// district-console.mjs: the browser part of district.test.mjs, run in a
+// child Node whose NODE_EXTRA_CA_CERTS is the alliance CA (see there).
+// Reads the alliance from $ALLIANCE_ENV and the bulletin to look for from
+// $BULLETIN_ID; exits 0 when every check passed, else prints why and
+// exits 1.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+import { BUILD, artifact, axe, launch, watch } from './harness.mjs';
+
+const run = promisify(execFile);
+
+function parseEnv(text) {
+  const env = {};
+  for (const line of text.split('\n')) {
+    const m = /^([A-Z_]+)='(.*)'$/.exec(line);
+    if (m) env[m[1]] = m[2].replace(/'\\''/g, "'");
+  }
+  return env;
+}
+
+const env = parseEnv(readFileSync(process.env.ALLIANCE_ENV, 'utf8'));
+const BULLETIN = process.env.BULLETIN_ID;
+const HUB = env.HUB_ALLIANCE_URL;
+const ids = env.COMMUNITIES.split(' ');
+const nodeCerts = env.NODE_CERTS.split(' ');
+const nodeKeys = env.NODE_KEYS.split(' ');
+
+async function context(browser, certPath, keyPath, width) {
+  return browser.newContext({
+    viewport: { width, height: 900 },
+    clientCertificates: [{ origin: HUB, certPath, keyPath }],
+  });
+}
+
+async function main() {
+  const browser = await launch();
+  try {
+    for (const [width, label] of [[1280, 'desktop'], [360, '360']]) {
+      const ctx = await context(browser, env.OPERATOR_CERT, env.OPERATOR_KEY, width);
+      const page = await ctx.newPage();
+      const seen = watch(page);
+      const resp = await page.goto(`${HUB}/district/`);
+      assert.equal(resp.status(), 200, 'the operator gets the console');
+      // the three communities, connected
+      for (const id of ids)
+        await page.locator(`#communities tr[data-community="${id}"] [data-state="connected"]`)
+          .waitFor({ timeout: 15000 });
+      assert.match(await page.locator('#summary').innerText(), new RegExp(`${ids.length} / ${ids.length}`));
+      // the bulletin delivered to each of them
+      const card = page.locator(`#bulletins li[data-bulletin="${BULLETIN}"]`);
+      await card.waitFor({ timeout: 15000 });
+      for (const id of ids)
+        await card.locator(`.delivery li.done[data-community="${id}"]`).waitFor({ timeout: 15000 });
+      assert.match(await card.locator('.delivered-count').innerText(), new RegExp(`${ids.length} / ${ids.length}`));
+      assert.match(await page.locator('.issue-note').innerText(), /alliancectl/);
+      assert.deepEqual(await axe(page), [], `axe at ${label}`);
+      await page.screenshot({ path: artifact(`district-console-${label}.png`), fullPage: true });
+      assert.deepEqual(seen.errors, [], 'no page or console errors');
+      await ctx.close();
+    }
+
+    // it updates without a reload: a new bulletin appears on an open page
+    const ctx = await context(browser, env.OPERATOR_CERT, env.OPERATOR_KEY, 1280);
+    const page = await ctx.newPage();
+    await page.goto(`${HUB}/district/`);
+    await page.locator(`#bulletins li[data-bulletin="${BULLETIN}"]`).waitFor({ timeout: 15000 });
+    const out = await run(path.join(BUILD, 'alliancectl'), ['bulletin', 'issue',
+      '--headline', '停水通知：明日 9:00-12:00', '--description', '管道检修', '--cause', '管道老化',
+      '--response', '供水公司抢修', '--instructions', '提前储水', '--severity', 'moderate',
+      '--area', ids[0]], { env: { ...process.env, ...env }, timeout: 30000 });
+    const second = out.stdout.split('\n')[0].trim();
+    const card = page.locator(`#bulletins li[data-bulletin="${second}"]`);
+    await card.waitFor({ timeout: 15000 });     // polled in, no reload
+    await card.locator(`.delivery li.done[data-community="${ids[0]}"]`).waitFor({ timeout: 15000 });
+    assert.equal(await card.locator('.delivery li').count(), 1, 'only the chosen community is targeted');
+    await ctx.close();
+    console.log(`district console: ${ids.length} communities connected; bulletin ${BULLETIN} ` +
+                `delivered to all; ${second} appeared live and reached ${ids[0]}`);
+
+    // a node certificate gets 403 on the console, as on the API
+    const nctx = await context(browser, nodeCerts[0], nodeKeys[0], 1280);
+    const npage = await nctx.newPage();
+    const nresp = await npage.goto(`${HUB}/district/`);
+    assert.equal(nresp.status(), 403, 'a node certificate is refused');
+    await nctx.close();
+  } finally {
+    await browser.close();
+  }
+}
+
+main().then(() => process.exit(0), (e) => {
+  console.error(e && e.stack ? e.stack : String(e));
+  process.exit(1);
+});

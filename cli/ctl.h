@@ -127,6 +127,8 @@ int bulletin_status(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 		    char **argv);
 int bulletin_list(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 		  char **argv);
+int poll_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+		char **argv);
 
 /* ---- HTTP (http.c) ----------------------------------------------------- */
 

@@ -43,6 +43,11 @@ static const struct ctl_command commands[] = {
 	  "show which communities have bulletin ID, and when" },
 	{ "bulletin", "list", bulletin_list, "[--json]",
 	  "list the bulletins, current ones first, with their delivery" },
+	{ "poll", "create", poll_create,
+	  "--question Q --option A --option B [--option ...] "
+	  "[--closes DURATION] [--area ID,...]",
+	  "a district-wide poll for every community (or --area); closes in "
+	  "7d by default; prints its id first" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -1,0 +1,158 @@
+/* test_relay.c: unit tests of lib/relay.c (relayed records' rules).
+ *
+ * Parts: requests; statuses; polls; tallies; keys and packing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "err.h"
+#include "limits.h"
+#include "relay.h"
+
+static char why[200];
+
+static Change change(int kind, const char *id)
+{
+	Change ch = ALLIANCE__V1__CHANGE__INIT;
+
+	ch.origin = (char *)"c1";
+	ch.kind = kind;
+	ch.id = (char *)id;
+	ch.version = 5;
+	return ch;
+}
+
+static void test_request(void **state)
+{
+	Change ch = change(ALLIANCE__V1__KIND__KIND_REQUEST, "abc");
+	Alliance__V1__Request r = ALLIANCE__V1__REQUEST__INIT;
+	char big[RELAY_DESCRIPTION_MAX + 2];
+
+	(void)state;
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_REQUEST;
+	ch.request = &r;
+	r.owner = (char *)"c2";
+	r.service_id = (char *)"hair";
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_OK);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	r.description = big;
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+	assert_non_null(strstr(why, "description"));
+	r.description = (char *)"ok";
+	r.owner = (char *)"Not An Id";
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+	r.owner = (char *)"c2";
+	r.phone = (char *)"1\n2";
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+	r.phone = (char *)"";
+	ch.deleted = 1;
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+}
+
+static void test_status(void **state)
+{
+	Change ch = change(ALLIANCE__V1__KIND__KIND_REQUEST_STATUS, "abc");
+	Alliance__V1__RequestStatus s = ALLIANCE__V1__REQUEST_STATUS__INIT;
+
+	(void)state;
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_REQUEST_STATUS;
+	ch.request_status = &s;
+	s.request_origin = (char *)"c2";
+	s.status = (char *)"scheduled";
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_OK);
+	s.status = (char *)"finished";
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+	assert_true(relay_status_closed("done"));
+	assert_true(relay_status_closed("declined"));
+	assert_false(relay_status_closed("scheduled"));
+}
+
+static void test_poll_and_tally(void **state)
+{
+	Change ch = change(ALLIANCE__V1__KIND__KIND_POLL, "p1");
+	Alliance__V1__Poll p = ALLIANCE__V1__POLL__INIT;
+	Alliance__V1__Tally t = ALLIANCE__V1__TALLY__INIT;
+	char *opts[] = { (char *)"tree", (char *)"wall", (char *)"tree" };
+	uint64_t counts[] = { 1, 2 };
+
+	(void)state;
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_POLL;
+	ch.poll = &p;
+	p.question = (char *)"Plant a tree?";
+	p.options = opts;
+	p.n_options = 2;
+	p.opens = 100;
+	p.closes = 200;
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_OK);
+	p.n_options = 3;   /* a duplicate */
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+	p.n_options = 1;
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+	p.n_options = 2;
+	p.closes = 50;
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+
+	ch = change(ALLIANCE__V1__KIND__KIND_TALLY, "district.p1");
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_TALLY;
+	ch.tally = &t;
+	t.poll_origin = (char *)"district";
+	t.poll_id = (char *)"p1";
+	t.counts = counts;
+	t.n_counts = 2;
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_OK);
+	ch.id = (char *)"district.p2";   /* id must match the body */
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+}
+
+static void test_keys_and_packing(void **state)
+{
+	char origin[LIMIT_COMMUNITY_ID + 1], id[LIMIT_RECORD_ID + 1];
+	Change ch = change(ALLIANCE__V1__KIND__KIND_REQUEST, "abc"), *back;
+	Alliance__V1__Request r = ALLIANCE__V1__REQUEST__INIT;
+	uint8_t *buf;
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(relay_split_key("district.ab12", origin,
+					 sizeof(origin), id, sizeof(id)),
+			 ERR_OK);
+	assert_string_equal(origin, "district");
+	assert_string_equal(id, "ab12");
+	assert_int_equal(relay_split_key("noDot", origin, sizeof(origin), id,
+					 sizeof(id)), ERR_INVALID);
+	assert_int_equal(relay_split_key("c1./x", origin, sizeof(origin), id,
+					 sizeof(id)), ERR_INVALID);
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_REQUEST;
+	ch.request = &r;
+	r.owner = (char *)"c2";
+	r.service_id = (char *)"hair";
+	r.phone = (char *)"13800138000";
+	buf = relay_pack(&ch, &len);
+	assert_non_null(buf);
+	back = relay_unpack(buf, len);
+	assert_non_null(back);
+	assert_string_equal(back->request->phone, "13800138000");
+	alliance__v1__change__free_unpacked(back, NULL);
+	free(buf);
+	assert_true(relay_version(UINT64_MAX - 1) == UINT64_MAX);
+	assert_true(relay_version(5) > 5);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_request),
+		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_poll_and_tally),
+		cmocka_unit_test(test_keys_and_packing),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

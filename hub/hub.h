@@ -91,17 +91,14 @@ struct session {
 	struct community *community;/* NULL until registered-check passed */
 	enum session_state state;
 	lws_sorted_usec_list_t hello_timer;
-	uint8_t *rx;                /* message being received; NULL between */
-	size_t rx_len;
-	size_t rx_cap;
+	struct wire_rx rx;          /* message being received */
 	struct outframe *out_head;  /* send queue */
 	struct outframe *out_tail;
 	unsigned out_count;
 	int welcomed;               /* counted in hub->n_sessions */
 	/* the down stream (hub -> node) */
 	uint64_t down_sent;         /* last hub-stream seq sent */
-	unsigned inflight;          /* Changes frames sent, not yet acked */
-	uint64_t inflight_last[LIMIT_WINDOW]; /* their last_seq, oldest first */
+	struct wire_window unacked; /* Changes frames sent, not yet acked */
 	int send_own;               /* a fresh store: send its own records too */
 	uint64_t snapshot_until;    /* a snapshot is being sent up to here */
 	int relay_inflight;         /* a Relay frame awaits its ack (relay.c) */

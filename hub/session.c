@@ -227,8 +227,7 @@ static void session_closed(struct session *s)
 		free(o);
 	}
 	s->out_tail = NULL;
-	free(s->rx);
-	s->rx = NULL;
+	wire_rx_release(&s->rx, 0);
 	if (s->welcomed)
 		s->hub->n_sessions--;
 	if (c && c->session == s) {
@@ -312,44 +311,25 @@ static int session_receive(struct session *s, const void *in, size_t len)
 			      "text messages are not spoken; send binary Frames");
 		return 0;
 	}
-	if (lws_is_first_fragment(s->wsi))
-		s->rx_len = 0;
-	if (len > hub->cfg.max_frame - s->rx_len) {
-		free(s->rx);
-		s->rx = NULL;
-		s->rx_cap = s->rx_len = 0;
+	rc = wire_rx_add(&s->rx, in, len, lws_is_first_fragment(s->wsi),
+			 hub->cfg.max_frame);
+	if (rc == ERR_TOOBIG) {
 		session_close(s, REFUSE_TOO_LARGE, WIRE_CLOSE_TOO_LARGE, 0,
 			      "message over %u bytes", hub->cfg.max_frame);
 		return 0;
 	}
-	if (s->rx_len + len > s->rx_cap) {
-		size_t cap = s->rx_cap ? s->rx_cap : 4096;
-		uint8_t *grown;
-
-		while (cap < s->rx_len + len)
-			cap *= 2;
-		if (cap > hub->cfg.max_frame)
-			cap = hub->cfg.max_frame;
-		grown = realloc(s->rx, cap);
-		if (!grown)
-			return -1;
-		s->rx = grown;
-		s->rx_cap = cap;
-	}
-	memcpy(s->rx + s->rx_len, in, len);
-	s->rx_len += len;
+	if (rc != ERR_OK)
+		return -1;
 	if (!lws_is_final_fragment(s->wsi) ||
 	    lws_remaining_packet_payload(s->wsi))
 		return 0;
 
 	hub->metrics.frames_in++;
-	hub->metrics.bytes_in += s->rx_len;
-	rc = wire_decode(s->rx, s->rx_len, hub->cfg.max_frame, &frame, why,
+	hub->metrics.bytes_in += s->rx.len;
+	rc = wire_decode(s->rx.buf, s->rx.len, hub->cfg.max_frame, &frame, why,
 			 sizeof(why));
 	/* keep idle sessions small: the buffer lives only per message */
-	free(s->rx);
-	s->rx = NULL;
-	s->rx_cap = s->rx_len = 0;
+	wire_rx_release(&s->rx, 0);
 	if (rc != ERR_OK) {
 		session_close(s, REFUSE_BAD_FRAME, WIRE_CLOSE_BAD_FRAME,
 			      ALLIANCE__V1__ERROR_CODE__ERROR_BAD_FRAME,

@@ -156,7 +156,7 @@ fail:
 int handle_ack(struct session *s, const Alliance__V1__Ack *ack)
 {
 	struct community *c = s->community;
-	unsigned released = 0, i;
+	unsigned released;
 
 	if (ack->seq > s->down_sent) {
 		session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_PROTOCOL,
@@ -166,12 +166,7 @@ int handle_ack(struct session *s, const Alliance__V1__Ack *ack)
 			      (unsigned long long)s->down_sent);
 		return ERR_INVALID;
 	}
-	while (released < s->inflight &&
-	       s->inflight_last[released] <= ack->seq)
-		released++;
-	for (i = released; i < s->inflight; i++)
-		s->inflight_last[i - released] = s->inflight_last[i];
-	s->inflight -= released;
+	released = wire_window_ack(&s->unacked, ack->seq);
 	if (ack->seq > c->down_cursor) {
 		c->down_cursor = ack->seq;
 		hub_store_save_link(s->hub, c);
@@ -184,7 +179,7 @@ int handle_ack(struct session *s, const Alliance__V1__Ack *ack)
 /* pending: whether s has stream to send and room in its window. */
 static int pending(struct session *s, uint64_t head)
 {
-	return s->state == SESSION_ACTIVE && s->inflight < LIMIT_WINDOW &&
+	return s->state == SESSION_ACTIVE && s->unacked.n < LIMIT_WINDOW &&
 	       s->down_sent < head;
 }
 
@@ -225,7 +220,7 @@ int sync_write_down(struct session *s)
 		return -1;
 	hub->metrics.frames_out++;
 	hub->metrics.bytes_out += len;
-	s->inflight_last[s->inflight++] = last;
+	wire_window_push(&s->unacked, last);
 	s->down_sent = last;
 	if (cs.snapshot_done)
 		s->snapshot_until = 0;

@@ -546,3 +546,62 @@ const char *wire_body_name(const Frame *frame)
 		&alliance__v1__frame__descriptor, (unsigned)frame->body_case);
 	return f ? f->name : "unknown";
 }
+
+/* ---- both ends of a session ----------------------------------------------- */
+
+int wire_rx_add(struct wire_rx *rx, const void *in, size_t len, int first,
+		size_t max)
+{
+	if (first)
+		rx->len = 0;
+	if (len > max - rx->len) {
+		wire_rx_release(rx, 0);
+		return ERR_TOOBIG;
+	}
+	if (rx->len + len > rx->cap) {
+		size_t cap = rx->cap ? rx->cap : 4096;
+		uint8_t *grown;
+
+		while (cap < rx->len + len)
+			cap *= 2;
+		if (cap > max)
+			cap = max;
+		grown = realloc(rx->buf, cap);
+		if (!grown)
+			return ERR_NOMEM;
+		rx->buf = grown;
+		rx->cap = cap;
+	}
+	if (len)
+		memcpy(rx->buf + rx->len, in, len);
+	rx->len += len;
+	return ERR_OK;
+}
+
+void wire_rx_release(struct wire_rx *rx, size_t keep)
+{
+	rx->len = 0;
+	if (rx->cap > keep) {
+		free(rx->buf);
+		rx->buf = NULL;
+		rx->cap = 0;
+	}
+}
+
+void wire_window_push(struct wire_window *w, uint64_t last)
+{
+	if (w->n < LIMIT_WINDOW)
+		w->last[w->n++] = last;
+}
+
+unsigned wire_window_ack(struct wire_window *w, uint64_t seq)
+{
+	unsigned released = 0, i;
+
+	while (released < w->n && w->last[released] <= seq)
+		released++;
+	for (i = released; i < w->n; i++)
+		w->last[i - released] = w->last[i];
+	w->n -= released;
+	return released;
+}

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "alliance.pb-c.h"
+#include "limits.h"
 
 typedef Alliance__V1__Frame Frame; /* the generated name is long */
 
@@ -62,6 +63,38 @@ void wire_free(Frame **frame);
  * ERR_NOMEM. */
 int wire_encode(const Frame *frame, size_t headroom, uint8_t **out,
 		size_t *len);
+
+/* ---- both ends of a session --------------------------------------------- */
+
+/* One websocket message being reassembled from the fragments lws hands
+ * over, under the frame limit. Zero it to start. */
+struct wire_rx {
+	uint8_t *buf;               /* owned; NULL when released */
+	size_t len;                 /* bytes of the message so far */
+	size_t cap;                 /* allocated */
+};
+
+/* wire_rx_add: append a fragment (first: the message's first one) of len
+ * bytes. Returns ERR_OK, ERR_TOOBIG when the message passes max (the
+ * buffer is freed) or ERR_NOMEM. */
+int wire_rx_add(struct wire_rx *rx, const void *in, size_t len, int first,
+		size_t max);
+/* wire_rx_release: forget the message; free the buffer when it is bigger
+ * than keep bytes (0: always), so idle sessions stay small. */
+void wire_rx_release(struct wire_rx *rx, size_t keep);
+
+/* Stream frames sent and not yet acknowledged (flow control): each entry
+ * is a frame's last seq, oldest first. Zero it to start. */
+struct wire_window {
+	unsigned n;                 /* frames in flight */
+	uint64_t last[LIMIT_WINDOW];
+};
+
+/* wire_window_push: note a frame sent up to last; the caller checked n is
+ * below its window (at most LIMIT_WINDOW). */
+void wire_window_push(struct wire_window *w, uint64_t last);
+/* wire_window_ack: release every frame up to seq. Returns how many. */
+unsigned wire_window_ack(struct wire_window *w, uint64_t seq);
 
 /* wire_body_name: the name of a frame's body kind, for logs ("hello"). */
 const char *wire_body_name(const Frame *frame);

@@ -41,9 +41,7 @@ struct hub_out {
 };
 
 struct hub_session {
-	uint8_t *rx;                /* message being received (owned) */
-	size_t rx_len;
-	size_t rx_cap;
+	struct wire_rx rx;          /* message being received (owned) */
 	struct hub_out *out_head;   /* frames to send, oldest first (owned) */
 	struct hub_out *out_tail;
 	unsigned out_count;
@@ -381,9 +379,7 @@ static void session_free(struct hub_session *s)
 	}
 	s->out_head = s->out_tail = NULL;
 	s->out_count = 0;
-	free(s->rx);
-	s->rx = NULL;
-	s->rx_len = s->rx_cap = 0;
+	wire_rx_release(&s->rx, 0);
 }
 
 /* session_send: encode frame and queue it, asking for WRITEABLE. Returns
@@ -616,47 +612,23 @@ static int receive(struct node *n, struct lws *wsi, struct hub_session *s,
 
 	if (n->hub_local_close)
 		return 0;  /* closing: what still arrives is dropped */
-	if (lws_is_first_fragment(wsi))
-		s->rx_len = 0;
 	if (!lws_frame_is_binary(wsi))
 		return session_abort(n, wsi, WIRE_CLOSE_TEXT_FRAME,
 				     "text messages are not spoken");
-	if (len > n->cfg.max_frame - s->rx_len) {
-		free(s->rx);
-		s->rx = NULL;
-		s->rx_len = s->rx_cap = 0;
+	rc = wire_rx_add(&s->rx, in, len, lws_is_first_fragment(wsi),
+			 n->cfg.max_frame);
+	if (rc == ERR_TOOBIG)
 		return session_abort(n, wsi, WIRE_CLOSE_TOO_LARGE,
 				     "message over %u bytes", n->cfg.max_frame);
-	}
-	if (s->rx_len + len > s->rx_cap) {
-		size_t cap = s->rx_cap ? s->rx_cap : 4096;
-		uint8_t *grown;
-
-		while (cap < s->rx_len + len)
-			cap *= 2;
-		if (cap > n->cfg.max_frame)
-			cap = n->cfg.max_frame;
-		grown = realloc(s->rx, cap);
-		if (!grown)
-			return session_abort(n, wsi, WIRE_CLOSE_GOING_AWAY,
-					     "out of memory");
-		s->rx = grown;
-		s->rx_cap = cap;
-	}
-	if (len)
-		memcpy(s->rx + s->rx_len, in, len);
-	s->rx_len += len;
+	if (rc != ERR_OK)
+		return session_abort(n, wsi, WIRE_CLOSE_GOING_AWAY,
+				     "out of memory");
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
 		return 0;
 
-	rc = wire_decode(s->rx, s->rx_len, n->cfg.max_frame, &f, why,
+	rc = wire_decode(s->rx.buf, s->rx.len, n->cfg.max_frame, &f, why,
 			 sizeof(why));
-	s->rx_len = 0;
-	if (s->rx_cap > HUB_RX_KEEP) {
-		free(s->rx);
-		s->rx = NULL;
-		s->rx_cap = 0;
-	}
+	wire_rx_release(&s->rx, HUB_RX_KEEP);
 	if (rc == ERR_TOOBIG)
 		return session_abort(n, wsi, WIRE_CLOSE_TOO_LARGE, "%s", why);
 	if (rc != ERR_OK)

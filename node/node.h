@@ -128,8 +128,7 @@ struct node {
 	/* the up stream of the current session (sync.c) */
 	uint64_t up_sent;           /* last own-log seq sent */
 	uint64_t up_acked;          /* last seq the hub committed */
-	unsigned up_inflight;       /* Changes sent, not acked */
-	uint64_t up_inflight_last[LIMIT_WINDOW]; /* their last_seq, oldest first */
+	struct wire_window up_unacked; /* Changes sent, not acked */
 	unsigned up_window;         /* from Welcome, at most LIMIT_WINDOW */
 	unsigned up_batch;          /* from Welcome, at most LIMIT_BATCH */
 	char hub_last_error[256];   /* why the last attempt failed; "" none */

@@ -82,7 +82,7 @@ void sync_welcome(struct node *n, const Alliance__V1__Welcome *w)
 	if (w->snapshot)
 		snapshot_begin(n);
 	n->up_sent = w->up_cursor;
-	n->up_inflight = 0;
+	n->up_unacked.n = 0;
 	n->up_window = w->window && w->window < LIMIT_WINDOW ? w->window
 							     : LIMIT_WINDOW;
 	n->up_batch = w->batch_max && w->batch_max < LIMIT_BATCH
@@ -102,7 +102,7 @@ void sync_welcome(struct node *n, const Alliance__V1__Welcome *w)
 
 static int up_pending(struct node *n, uint64_t head)
 {
-	return n->hub_state == HUB_CONNECTED && n->up_inflight < n->up_window &&
+	return n->hub_state == HUB_CONNECTED && n->up_unacked.n < n->up_window &&
 	       n->up_sent < head;
 }
 
@@ -135,7 +135,7 @@ int sync_write_up(struct node *n, struct lws *wsi)
 	free(buf);
 	if (rc < (int)len)
 		return -1;
-	n->up_inflight_last[n->up_inflight++] = last;
+	wire_window_push(&n->up_unacked, last);
 	n->up_sent = last;
 	log_debug("sync: sent %zu changes up to %" PRIu64, count, last);
 	if (up_pending(n, head))
@@ -145,16 +145,9 @@ int sync_write_up(struct node *n, struct lws *wsi)
 
 int sync_handle_ack(struct node *n, const Alliance__V1__Ack *ack)
 {
-	unsigned released = 0, i;
-
 	if (ack->seq > n->up_sent)
 		return ERR_INVALID;
-	while (released < n->up_inflight &&
-	       n->up_inflight_last[released] <= ack->seq)
-		released++;
-	for (i = released; i < n->up_inflight; i++)
-		n->up_inflight_last[i - released] = n->up_inflight_last[i];
-	n->up_inflight -= released;
+	wire_window_ack(&n->up_unacked, ack->seq);
 	n->up_acked = ack->seq;
 	sync_wake(n);
 	return ERR_OK;

@@ -710,7 +710,7 @@ static void test_unknown_field_nested(void **state)
 	put_tag(&change, 3, 0);
 	put_varint(&change, ALLIANCE__V1__KIND__KIND_SERVICE);
 	put_len(&change, 4, "svc-1", 5);
-	put_len(&change, 12, "\x80 a newer body", 14);
+	put_len(&change, 99, "\x80 a newer body", 14);
 	put_len(&changes, 1, change.b, change.n);
 	put_len(&frame, 3, changes.b, changes.n);
 

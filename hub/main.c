@@ -40,7 +40,8 @@ int64_t hub_now(void)
 static const struct lws_protocols alliance_protocols[] = {
 	{ "http", callback_alliance_http, sizeof(struct hub_http), 0, 0,
 	  NULL, 0 },
-	{ WIRE_SUBPROTOCOL, callback_sync, sizeof(struct session), 4096, 0,
+	{ WIRE_SUBPROTOCOL, callback_sync, sizeof(struct session),
+	  LIMIT_SYNC_RX_CHUNK, 0,
 	  NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };

@@ -42,7 +42,7 @@ DEB_PKGS := build-essential pkg-config openssl ca-certificates curl \
 	    protobuf-compiler libsqlite3-dev libssl-dev libjansson-dev \
 	    libinih-dev libcmocka-dev libcurl4-openssl-dev \
 	    python3-pytest python3-protobuf python3-websocket \
-	    python3-cryptography libxml2-utils chromium fonts-wqy-microhei
+	    python3-cryptography libxml2-utils chromium fonts-wqy-microhei wrk
 # Node and npm for the browser tests, only where none is installed (a
 # newer one from elsewhere is fine).
 DEB_PKGS += $(if $(shell command -v node 2>/dev/null),,nodejs)
@@ -114,6 +114,15 @@ bench: ## run the benchmarks in bench/ (release build)
 	$(MAKE) BUILD=build SAN=0 all $(BENCH_BINS)
 	@set -e; for b in $(BENCHES); do [ -x "$$b" ] || continue; \
 	  echo "== $$b"; ALLIANCE_BUILD=$(abspath build) $$b; done
+
+# The fan-out plot needs gnuplot, which `make deps` leaves out (CI has no
+# use for it): apt-get install gnuplot-nox.
+.PHONY: bench-plot
+bench-plot: ## fan-out at 65/250/1000/4000 nodes and its plot bench/fanout.png (gnuplot)
+	@command -v gnuplot >/dev/null || \
+	  { echo "bench-plot: apt-get install gnuplot-nox"; exit 1; }
+	$(MAKE) BUILD=build SAN=0 all $(BENCH_BINS)
+	ALLIANCE_BUILD=$(abspath build) python3 bench/sweep.py
 
 clean: ## remove build/
 	rm -rf build

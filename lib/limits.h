@@ -76,6 +76,15 @@
 #define LIMIT_SESSION_MAX_S (24 * 3600)
 /* Manager requests waiting on a worker at once; more get 503. */
 #define LIMIT_MANAGER_PARKED 256
+/* A resident's phone number (node/residents.c): this many digits, among
+ * spaces and + - ( ); the input itself at most LIMIT_PHONE_INPUT bytes. */
+#define LIMIT_PHONE_DIGITS_MIN 5
+#define LIMIT_PHONE_DIGITS 20
+#define LIMIT_PHONE_INPUT 40
+/* A resident's password, in bytes: long enough to resist guessing at the
+ * login limit, short enough that the KDF input stays small. */
+#define LIMIT_RESIDENT_PASSWORD_MIN 8
+#define LIMIT_RESIDENT_PASSWORD_MAX 200
 /* Longest URL (path and query) an API endpoint reads. */
 #define LIMIT_HTTP_URI 2048
 

@@ -1,7 +1,7 @@
 /* civic.c: the residents' side of a node (civic.h): its state, the abuse
  * limits, and the one route the public port calls.
  *
- * Abuse limits: Open311 POSTs, votes and credential redemptions are
+ * Abuse limits: Open311 POSTs, votes, registrations and logins are
  * counted per client address and per resident credential in fixed
  * windows ([limits] resident_actions per resident_window_s); beyond, a
  * 429 names the seconds to wait (Open311's error format on /open311).
@@ -34,10 +34,13 @@ int civic_start(struct node *n)
 	c->rl_request = ratelimit_new(max, win);
 	c->rl_vote = ratelimit_new(max, win);
 	c->rl_register = ratelimit_new(max, win);
-	if (!c->rl_request || !c->rl_vote || !c->rl_register) {
+	c->rl_login = ratelimit_new(max, win);
+	if (!c->rl_request || !c->rl_vote || !c->rl_register ||
+	    !c->rl_login) {
 		ratelimit_free(&c->rl_request);
 		ratelimit_free(&c->rl_vote);
 		ratelimit_free(&c->rl_register);
+		ratelimit_free(&c->rl_login);
 		free(c);
 		return ERR_NOMEM;
 	}
@@ -54,6 +57,7 @@ void civic_stop(struct node *n)
 	ratelimit_free(&c->rl_request);
 	ratelimit_free(&c->rl_vote);
 	ratelimit_free(&c->rl_register);
+	ratelimit_free(&c->rl_login);
 	free(c);
 	n->civic = NULL;
 }

@@ -5,8 +5,8 @@
  * has what the rest of the node calls).
  *
  * Everything runs on the lws service thread on n->db: every write is one
- * small transaction (credentials are random tokens stored hashed, so no
- * slow KDF runs here).
+ * small transaction (tokens are random and stored as SHA-256; a resident's
+ * password goes through scrypt on the manager's KDF worker, never here).
  *
  * Sections: state; relay (relay.c); requests (requests.c); residents
  * (residents.c); polls (polls.c). */
@@ -23,7 +23,10 @@ struct civic {
 	struct ratelimit *rl_request;  /* Open311 POSTs per address, per
 					  credential */
 	struct ratelimit *rl_vote;     /* votes per address, per credential */
-	struct ratelimit *rl_register; /* credential redemptions per address */
+	struct ratelimit *rl_register; /* credential redemptions and phone
+					  registrations per address */
+	struct ratelimit *rl_login;    /* resident logins per address, per
+					  phone */
 	int relay_inflight;            /* a Relay frame awaits the hub's ack */
 };
 
@@ -62,10 +65,16 @@ void requests_refused(struct node *n, const char *id, const char *reason);
 
 /* ==== residents (residents.c) ================================================== */
 
-/* residents_route: /api/v1/residents, /api/v1/household-codes; 1 when
- * answered or parked. */
+/* residents_route: /api/v1/residents, /api/v1/residents/login,
+ * /api/v1/household-codes; 1 when answered or parked. */
 int residents_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		    struct manager_req *mr);
+struct job;
+/* residents_finish: the KDF worker hashed a new resident's password or
+ * checked one (JOB_RESIDENT_*); answer the parked request when it is
+ * still there (wsi non-NULL), else drop the result. Does not free j. */
+void residents_finish(struct node *n, struct lws *wsi,
+		      struct http_exchange *ex, const struct job *j);
 /* residents_bearer: the resident id of the request's bearer token, or 0
  * when it has none or an unknown one. */
 int64_t residents_bearer(struct node *n, struct lws *wsi);

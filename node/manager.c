@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "civic.h"
 #include "clock.h"
 #include "err.h"
 #include "log.h"
@@ -372,7 +373,11 @@ void manager_drain(struct node *n)
 		found = unpark(m, j->id, &p);
 		if (found)
 			lws_set_timeout(p.wsi, NO_PENDING_TIMEOUT, 0);
-		if (j->kind == JOB_VERIFY) {
+		if (j->kind == JOB_RESIDENT_REGISTER ||
+		    j->kind == JOB_RESIDENT_LOGIN) {
+			residents_finish(n, found ? p.wsi : NULL,
+					 found ? p.ex : NULL, j);
+		} else if (j->kind == JOB_VERIFY) {
 			if (auth_verified(n, found ? p.wsi : NULL,
 					  found ? p.ex : NULL,
 					  found ? p.mr : NULL, j) ==

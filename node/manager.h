@@ -21,6 +21,10 @@
 enum job_kind {
 	JOB_VERIFY,                 /* check a password against the hash */
 	JOB_WRITE,                  /* write own records */
+	JOB_RESIDENT_REGISTER,      /* hash a new resident's password into
+				       hash_line (residents.c) */
+	JOB_RESIDENT_LOGIN,         /* check a resident's password against
+				       hash_line (residents.c) */
 };
 
 enum edit_op {
@@ -40,7 +44,11 @@ struct job {
 	char peer[INET6_ADDRSTRLEN];/* JOB_VERIFY: client address */
 	char *password;             /* JOB_VERIFY: cleansed when freed */
 	size_t password_len;
-	char *hash_line;            /* JOB_VERIFY: [manager] password_hash */
+	char *hash_line;            /* JOB_VERIFY: [manager] password_hash;
+				       JOB_RESIDENT_LOGIN: the resident's;
+				       JOB_RESIDENT_REGISTER: the result */
+	char phone[LIMIT_PHONE_DIGITS + 1]; /* JOB_RESIDENT_*: digits only */
+	int64_t resident;           /* JOB_RESIDENT_LOGIN: who logs in */
 	enum edit_op op;            /* JOB_WRITE */
 	int record_kind;            /* ALLIANCE__V1__KIND__KIND_SERVICE or
 				       _ANNOUNCEMENT */
@@ -48,8 +56,8 @@ struct job {
 	char *body;                 /* request body (NUL-terminated) or NULL */
 	size_t body_len;
 	/* the result */
-	int verdict;                /* JOB_VERIFY: ERR_OK, ERR_DENIED,
-				       ERR_FAIL */
+	int verdict;                /* JOB_VERIFY, JOB_RESIDENT_*: ERR_OK,
+				       ERR_DENIED (login), ERR_FAIL */
 	int status;                 /* JOB_WRITE: the HTTP status */
 	char *reply;                /* JOB_WRITE: JSON text, NULL for 204 */
 	size_t reply_len;

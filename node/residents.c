@@ -2,27 +2,40 @@
  *
  *   POST /api/v1/household-codes   manager: {} -> 201 {"code": C}, a
  *                                  one-time code to hand to a household
- *   POST /api/v1/residents         {"household_code": C} -> 201
- *                                  {"token": T}, the resident's bearer
- *                                  token (Authorization: Bearer T)
+ *   POST /api/v1/residents         {"household_code": C}, or
+ *                                  {"phone": P, "password": W} -> 201
+ *                                  {"token": T, "resident": N}, the
+ *                                  resident's bearer token
+ *                                  (Authorization: Bearer T); 409 when the
+ *                                  phone is registered
+ *   POST /api/v1/residents/login   {"phone": P, "password": W} -> 200
+ *                                  {"token": T, "resident": N}
  *
  * Codes and tokens are 128-bit random values; only their SHA-256 is
  * stored, so they need no slow KDF and a copied store yields nothing
  * usable. A code is used once. A token lets its resident follow their
  * requests (requests/{id}.json with personal data) and vote once per
- * poll. Redemptions are rate limited per address.
+ * poll. A password is hashed and checked with scrypt (lib/password.h) on
+ * the manager's KDF worker: the request is parked meanwhile and resumed
+ * by its id (residents_finish). The phone is kept at this node only (as
+ * its digits), never relayed. Redemptions and registrations are limited
+ * per address, logins per address and per phone.
  *
- * Parts: tokens; the bearer; the routes. */
+ * Parts: tokens; the bearer; household codes; phones and passwords;
+ * registration; login; the worker's answers; the routes. */
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <string.h>
 #include <strings.h>
+
+#include <openssl/crypto.h>
 
 #include "civic.h"
 #include "clock.h"
 #include "err.h"
 #include "log.h"
 #include "manager.h"
+#include "password.h"
 #include "store.h"
 
 /* ---- tokens ------------------------------------------------------------------- */
@@ -65,7 +78,7 @@ int64_t residents_bearer(struct node *n, struct lws *wsi)
 	return id;
 }
 
-/* ---- the routes --------------------------------------------------------------------- */
+/* ---- household codes ------------------------------------------------------------ */
 
 static void make_code(struct node *n, struct lws *wsi,
 		      struct http_exchange *ex)
@@ -92,7 +105,8 @@ static void make_code(struct node *n, struct lws *wsi,
 	http_reply_json(wsi, ex, 201, json_pack("{s:s}", "code", code));
 }
 
-/* step_insert: run one prepared INSERT/UPDATE; the sqlite code. */
+/* step_once: run one prepared INSERT/UPDATE and finalize it; the sqlite
+ * code. */
 static int step_once(sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
@@ -101,35 +115,30 @@ static int step_once(sqlite3_stmt *st)
 	return rc;
 }
 
-/* redeem: a household code for a new resident and their token. */
-static void redeem(struct node *n, struct lws *wsi, struct http_exchange *ex)
+/* redeem: a household code ({"household_code"} in in, the caller's) for
+ * a new resident and their token. */
+static void redeem(struct node *n, struct lws *wsi, struct http_exchange *ex,
+		   json_t *in)
 {
-	json_t *in = http_parse_json(wsi, ex);
 	const char *code;
-	char token[33], peer[64], key[80];
+	char token[33];
 	unsigned char chash[32], thash[32];
 	unsigned int len = 32;
 	sqlite3_stmt *st = NULL;
 	int64_t resident = 0;
 	int rc = SQLITE_ERROR, used = 0;
 
-	if (!in)
-		return;
-	civic_peer(wsi, peer, sizeof(peer));
-	snprintf(key, sizeof(key), "addr:%s", peer);
-	if (civic_limited(n->civic->rl_register, key, wsi, ex, 0))
-		goto out;
 	code = json_string_value(json_object_get(in, "household_code"));
 	if (!code || strlen(code) != 32) {
 		http_reply_error(wsi, ex, 422, "invalid", "household_code: "
 				 "required, as the manager handed it out");
-		goto out;
+		return;
 	}
 	EVP_Digest(code, 32, chash, &len, EVP_sha256(), NULL);
 	if (new_secret(token, thash) != ERR_OK ||
 	    store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK) {
 		http_reply_error(wsi, ex, 500, "internal", "try again");
-		goto out;
+		return;
 	}
 	if (sqlite3_prepare_v2(n->db, "INSERT INTO resident (created) VALUES"
 			       " (?1)", -1, &st, NULL) == SQLITE_OK) {
@@ -163,26 +172,323 @@ static void redeem(struct node *n, struct lws *wsi, struct http_exchange *ex)
 					 "household_code: unknown or used");
 		else
 			http_reply_error(wsi, ex, 500, "internal", "try again");
-		goto out;
+		return;
 	}
 	log_info("residents: resident %lld registered with a household code",
 		 (long long)resident);
 	http_reply_json(wsi, ex, 201, json_pack("{s:s, s:I}", "token", token,
 						"resident", (json_int_t)
 						resident));
+}
+
+/* ---- phones and passwords --------------------------------------------------- */
+
+/* phone_digits: the digits of a phone number into out (LIMIT_PHONE_DIGITS
+ * + 1 bytes): digits among spaces and + - ( ), LIMIT_PHONE_DIGITS_MIN to
+ * LIMIT_PHONE_DIGITS of them. ERR_OK, or ERR_INVALID. */
+static int phone_digits(const char *in, char *out)
+{
+	size_t n = 0;
+
+	if (!in || strlen(in) > LIMIT_PHONE_INPUT)
+		return ERR_INVALID;
+	for (; *in; in++) {
+		if (*in >= '0' && *in <= '9') {
+			if (n == LIMIT_PHONE_DIGITS)
+				return ERR_INVALID;
+			out[n++] = *in;
+		} else if (!strchr(" +-()", *in)) {
+			return ERR_INVALID;
+		}
+	}
+	out[n] = '\0';
+	return n >= LIMIT_PHONE_DIGITS_MIN ? ERR_OK : ERR_INVALID;
+}
+
+/* take_credentials: phone (as digits) and password of a JSON body, or a
+ * 422 naming the field (then 0). */
+static int take_credentials(struct lws *wsi, struct http_exchange *ex,
+			    json_t *in, char *phone, const char **pw,
+			    size_t *pwlen)
+{
+	json_t *p = json_object_get(in, "password");
+
+	if (phone_digits(json_string_value(json_object_get(in, "phone")),
+			 phone) != ERR_OK) {
+		http_reply_error(wsi, ex, 422, "invalid", "phone: required, "
+				 "%d to %d digits (spaces and + - ( ) "
+				 "allowed)", LIMIT_PHONE_DIGITS_MIN,
+				 LIMIT_PHONE_DIGITS);
+		return 0;
+	}
+	*pw = json_string_value(p);
+	*pwlen = *pw ? json_string_length(p) : 0;
+	if (!*pw || *pwlen < LIMIT_RESIDENT_PASSWORD_MIN ||
+	    *pwlen > LIMIT_RESIDENT_PASSWORD_MAX) {
+		http_reply_error(wsi, ex, 422, "invalid", "password: required, "
+				 "%d to %d bytes", LIMIT_RESIDENT_PASSWORD_MIN,
+				 LIMIT_RESIDENT_PASSWORD_MAX);
+		return 0;
+	}
+	return 1;
+}
+
+/* kdf_job: a JOB_RESIDENT_* with a copy of pw and phone, parked on the
+ * KDF lane; a 500 or 503 stored when it cannot be. */
+static void kdf_job(struct node *n, struct lws *wsi, struct http_exchange *ex,
+		    struct manager_req *mr, struct job *j, const char *phone,
+		    const char *pw, size_t pwlen)
+{
+	if (!j || !(j->password = malloc(pwlen + 1))) {
+		job_free(j);
+		http_reply_error(wsi, ex, 500, "internal", "out of memory");
+		return;
+	}
+	memcpy(j->password, pw, pwlen);
+	j->password[pwlen] = '\0';
+	j->password_len = pwlen;
+	snprintf(j->phone, sizeof(j->phone), "%s", phone);
+	civic_peer(wsi, j->peer, sizeof(j->peer));
+	if (manager__park(n, wsi, ex, mr, WORKER_KDF, j) != ERR_OK)
+		http_reply_error(wsi, ex, 503, "busy", "too many requests "
+				 "waiting; try again");
+}
+
+/* issue_token: a new token for resident, inserted in the caller's
+ * transaction (or alone). ERR_OK with the token in out. */
+static int issue_token(struct node *n, int64_t resident, char out[33])
+{
+	unsigned char thash[32];
+	sqlite3_stmt *st = NULL;
+
+	if (new_secret(out, thash) != ERR_OK ||
+	    sqlite3_prepare_v2(n->db, "INSERT INTO resident_token (hash,"
+			       " resident, created) VALUES (?1, ?2, ?3)", -1,
+			       &st, NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_blob(st, 1, thash, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, resident);
+	sqlite3_bind_int64(st, 3, clock_now());
+	return step_once(st) == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
+/* phone_resident: the resident registered with phone (digits) and, when
+ * line is given, their hash line (strdup'd, the caller frees); 0 when
+ * none. */
+static int64_t phone_resident(struct node *n, const char *phone, char **line)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t id = 0;
+
+	if (sqlite3_prepare_v2(n->db, "SELECT id, password_hash FROM resident"
+			       " WHERE phone = ?1", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, phone, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		if (line) {
+			const char *h = (const char *)
+					sqlite3_column_text(st, 1);
+
+			*line = h ? strdup(h) : NULL;
+			if (!*line)
+				id = 0;
+		}
+	}
+	sqlite3_finalize(st);
+	return id;
+}
+
+/* ---- registration ------------------------------------------------------------- */
+
+/* enrol: {"phone","password"}: checked here, hashed on the KDF worker,
+ * stored when it comes back (enrolled). */
+static void enrol(struct node *n, struct lws *wsi, struct http_exchange *ex,
+		  struct manager_req *mr, json_t *in)
+{
+	char phone[LIMIT_PHONE_DIGITS + 1];
+	const char *pw;
+	size_t pwlen;
+
+	if (!take_credentials(wsi, ex, in, phone, &pw, &pwlen))
+		return;
+	if (phone_resident(n, phone, NULL)) {
+		http_reply_error(wsi, ex, 409, "conflict", "phone: already "
+				 "registered here; log in instead");
+		return;
+	}
+	if (!n->mgr) {
+		http_reply_error(wsi, ex, 503, "busy", "not ready");
+		return;
+	}
+	kdf_job(n, wsi, ex, mr, job_new(JOB_RESIDENT_REGISTER), phone, pw,
+		pwlen);
+}
+
+/* enrolled: store the resident of a finished JOB_RESIDENT_REGISTER and
+ * answer with their first token. */
+static void enrolled(struct node *n, struct lws *wsi,
+		     struct http_exchange *ex, const struct job *j)
+{
+	char token[33];
+	sqlite3_stmt *st = NULL;
+	int64_t resident = 0;
+	int rc = SQLITE_ERROR;
+
+	if (j->verdict != ERR_OK || !j->hash_line ||
+	    store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK) {
+		http_reply_error(wsi, ex, 500, "internal", "try again");
+		return;
+	}
+	if (sqlite3_prepare_v2(n->db, "INSERT INTO resident (phone,"
+			       " password_hash, created) VALUES (?1, ?2, ?3)",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, j->phone, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, j->hash_line, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, clock_now());
+		rc = step_once(st);
+		resident = sqlite3_last_insert_rowid(n->db);
+	}
+	if (rc != SQLITE_DONE || issue_token(n, resident, token) != ERR_OK ||
+	    store_exec(n->db, "COMMIT") != ERR_OK) {
+		store_exec(n->db, "ROLLBACK");
+		if (rc == SQLITE_CONSTRAINT)   /* registered meanwhile */
+			http_reply_error(wsi, ex, 409, "conflict", "phone: "
+					 "already registered here; log in "
+					 "instead");
+		else
+			http_reply_error(wsi, ex, 500, "internal",
+					 "try again");
+		return;
+	}
+	log_info("residents: resident %lld registered with a phone in "
+		 "%.0f ms", (long long)resident, j->ms);
+	http_reply_json(wsi, ex, 201, json_pack("{s:s, s:I}", "token", token,
+						"resident", (json_int_t)
+						resident));
+}
+
+/* ---- login -------------------------------------------------------------------- */
+
+/* login: {"phone","password"}: limited per address and per phone, then
+ * checked on the KDF worker (logged_in). */
+static void login(struct node *n, struct lws *wsi, struct http_exchange *ex,
+		  struct manager_req *mr)
+{
+	json_t *in = http_parse_json(wsi, ex);
+	char phone[LIMIT_PHONE_DIGITS + 1], peer[64], key[80];
+	const char *pw;
+	size_t pwlen;
+	char *line = NULL;
+	int64_t resident;
+	struct job *j;
+
+	if (!in)
+		return;
+	civic_peer(wsi, peer, sizeof(peer));
+	snprintf(key, sizeof(key), "addr:%s", peer);
+	if (civic_limited(n->civic->rl_login, key, wsi, ex, 0) ||
+	    !take_credentials(wsi, ex, in, phone, &pw, &pwlen))
+		goto out;
+	snprintf(key, sizeof(key), "phone:%s", phone);
+	if (civic_limited(n->civic->rl_login, key, wsi, ex, 0))
+		goto out;
+	resident = phone_resident(n, phone, &line);
+	if (!resident) {
+		http_reply_error(wsi, ex, 401, "unauthorized", "wrong phone or "
+				 "password");
+		goto out;
+	}
+	if (!n->mgr) {
+		http_reply_error(wsi, ex, 503, "busy", "not ready");
+		goto out;
+	}
+	j = job_new(JOB_RESIDENT_LOGIN);
+	if (j) {
+		j->resident = resident;
+		j->hash_line = line;   /* the job takes it */
+		line = NULL;
+	}
+	kdf_job(n, wsi, ex, mr, j, phone, pw, pwlen);
 out:
+	free(line);
+	json_decref(in);
+}
+
+/* logged_in: answer a finished JOB_RESIDENT_LOGIN with a new token. */
+static void logged_in(struct node *n, struct lws *wsi,
+		      struct http_exchange *ex, const struct job *j)
+{
+	char token[33];
+
+	if (j->verdict == ERR_DENIED) {
+		http_reply_error(wsi, ex, 401, "unauthorized", "wrong phone or "
+				 "password");
+		return;
+	}
+	if (j->verdict != ERR_OK || issue_token(n, j->resident, token) !=
+	    ERR_OK) {
+		http_reply_error(wsi, ex, 500, "internal", "try again");
+		return;
+	}
+	log_info("residents: resident %lld logged in", (long long)j->resident);
+	http_reply_json(wsi, ex, 200, json_pack("{s:s, s:I}", "token", token,
+						"resident", (json_int_t)
+						j->resident));
+}
+
+/* ---- the worker's answers ------------------------------------------------------- */
+
+void residents_finish(struct node *n, struct lws *wsi,
+		      struct http_exchange *ex, const struct job *j)
+{
+	log_debug("residents: password %s for %s took %.1f ms",
+		  j->kind == JOB_RESIDENT_REGISTER ? "hash" : "check",
+		  j->peer, j->ms);
+	if (!wsi)
+		return;        /* the client left: nothing is stored */
+	if (j->kind == JOB_RESIDENT_REGISTER)
+		enrolled(n, wsi, ex, j);
+	else
+		logged_in(n, wsi, ex, j);
+}
+
+/* ---- the routes --------------------------------------------------------------------- */
+
+/* residents_post: POST /api/v1/residents: a household code or a phone. */
+static void residents_post(struct node *n, struct lws *wsi,
+			   struct http_exchange *ex, struct manager_req *mr)
+{
+	json_t *in;
+	char peer[64], key[80];
+
+	if (!(in = http_parse_json(wsi, ex)))
+		return;
+	civic_peer(wsi, peer, sizeof(peer));
+	snprintf(key, sizeof(key), "addr:%s", peer);
+	if (!civic_limited(n->civic->rl_register, key, wsi, ex, 0)) {
+		if (json_object_get(in, "household_code"))
+			redeem(n, wsi, ex, in);
+		else
+			enrol(n, wsi, ex, mr, in);
+	}
 	json_decref(in);
 }
 
 int residents_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		    struct manager_req *mr)
 {
-	if (strcmp(ex->path, "/api/v1/residents") == 0) {
-		if (ex->method == HTTP_POST)
-			redeem(n, wsi, ex);
-		else
+	int is_login = strcmp(ex->path, "/api/v1/residents/login") == 0;
+
+	if (is_login || strcmp(ex->path, "/api/v1/residents") == 0) {
+		if (ex->method != HTTP_POST)
 			http_reply_error(wsi, ex, 405, "method_not_allowed",
 					 "use POST on %s", ex->path);
+		else if (is_login)
+			login(n, wsi, ex, mr);
+		else
+			residents_post(n, wsi, ex, mr);
 		return 1;
 	}
 	if (strcmp(ex->path, "/api/v1/household-codes") != 0)

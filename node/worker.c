@@ -1,6 +1,7 @@
 /* worker.c: the manager's worker threads, off the lws service thread.
  *
- * Two lanes, one thread each: the KDF lane checks passwords (CPU only),
+ * Two lanes, one thread each: the KDF lane checks and makes password
+ * hashes (managers' and residents'; CPU only),
  * the store lane writes own records on its own sqlite connection, so a
  * bulk import never stalls /healthz, the hub session or a password check.
  * Jobs come in through a mutex-protected queue per lane; finished jobs go
@@ -116,7 +117,11 @@ static void run_verify(struct job *j)
 	char why[160];
 
 	if (password_hash_parse(j->hash_line, &h, why, sizeof(why))) {
-		log_error("manager: [manager] password_hash: %s", why);
+		if (j->kind == JOB_VERIFY)
+			log_error("manager: [manager] password_hash: %s", why);
+		else
+			log_error("residents: resident %lld: stored password "
+				  "hash: %s", (long long)j->resident, why);
 		j->verdict = ERR_FAIL;
 		return;
 	}
@@ -124,6 +129,19 @@ static void run_verify(struct job *j)
 	OPENSSL_cleanse(&h, sizeof(h));
 	/* the password is not needed any more */
 	OPENSSL_cleanse(j->password, j->password_len);
+}
+
+/* run_hash: a new resident's password into a new hash line. */
+static void run_hash(struct job *j)
+{
+	char line[PASSWORD_LINE_MAX];
+
+	j->verdict = password_hash_make(j->password, j->password_len,
+					PASSWORD_N, PASSWORD_R, PASSWORD_P,
+					line, sizeof(line));
+	OPENSSL_cleanse(j->password, j->password_len);
+	if (j->verdict == ERR_OK && !(j->hash_line = strdup(line)))
+		j->verdict = ERR_FAIL;
 }
 
 static void *lane_main(void *arg)
@@ -149,8 +167,10 @@ static void *lane_main(void *arg)
 		pthread_mutex_unlock(&w->mu);
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (j->kind == JOB_VERIFY)
+		if (j->kind == JOB_VERIFY || j->kind == JOB_RESIDENT_LOGIN)
 			run_verify(j);
+		else if (j->kind == JOB_RESIDENT_REGISTER)
+			run_hash(j);
 		else
 			edits_run(&w->edits, j);
 		j->ms = ms_since(&t0);

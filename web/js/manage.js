@@ -10,7 +10,8 @@
  * Own services come from GET /api/v1/catalog?community=OWN, own notices
  * from GET /api/v1/announcements?community=OWN; editing reads the record
  * with GET /api/v1/services/{id} and writes it back whole (PUT). The sync
- * state (GET /api/v1/manager/sync) is polled while the console shows.
+ * state (GET /api/v1/manager/sync) is polled while the console shows;
+ * the request queue is manage-requests.js (window.QUEUE).
  *
  * Parts: requests; login and logout; sync state; lists; forms; start. */
 'use strict';
@@ -61,6 +62,7 @@ function say(key, vars) {
 function showLogin(messageKey) {
   mgr.session = null;
   if (mgr.timer) { clearInterval(mgr.timer); mgr.timer = null; }
+  if (window.QUEUE) window.QUEUE.stop();
   document.getElementById('console').hidden = true;
   document.getElementById('logout').hidden = true;
   document.getElementById('login').hidden = false;
@@ -82,6 +84,7 @@ function showConsole(session) {
   loadLists();
   loadSync();
   if (!mgr.timer) mgr.timer = setInterval(loadSync, SYNC_EVERY_MS);
+  if (window.QUEUE) window.QUEUE.start();   /* manage-requests.js */
   document.getElementById('h-console').focus();
 }
 
@@ -355,6 +358,7 @@ window.PAGE = {
     renderHeading();
     fillSelects();
     if (mgr.session) { renderSync(); renderList('services'); renderList('announcements'); }
+    if (window.QUEUE) window.QUEUE.render();
   }
 };
 

@@ -1,0 +1,225 @@
+/* manage-requests.js: the request queue of the manager console
+ * (manage/index.html), loaded after manage.js and using its send().
+ *
+ * GET /api/v1/requests gives this community's queue, open requests first,
+ * the longest waiting first, each with the resident's contact (only the
+ * owning community's managers get it, and only here). It is polled every
+ * QUEUE_EVERY_MS while the console shows, so new requests arrive without a
+ * reload; rows are kept by id and updated in place, so a status being
+ * edited is never wiped by a refresh. A change goes out as PATCH
+ * /api/v1/requests/{id} {status, status_notes, scheduled} with the CSRF
+ * token (send() adds it), and travels back to the resident's node.
+ *
+ * Parts: state; formats; rows; the list; start and stop. */
+'use strict';
+
+var queue = {
+  items: null,            /* the last answer's items, or null */
+  failed: false,
+  rows: {},               /* id -> {li, parts} */
+  known: null,            /* ids seen at the last refresh (null: first) */
+  timer: null
+};
+var QUEUE_EVERY_MS = 3000;
+var QUEUE_STATUSES = ['acknowledged', 'scheduled', 'done', 'declined'];
+
+/* ---- formats ------------------------------------------------------------------- */
+
+/* waited: seconds as "3 分钟", "2 小时 5 分钟", "1 天 3 小时". */
+function waited(s) {
+  var m = Math.floor((s || 0) / 60);
+  if (m < 1) return t('wait_now');
+  if (m < 60) return t('wait_min', { m: m });
+  var h = Math.floor(m / 60);
+  if (h < 24) return t('wait_h', { h: h, m: m % 60 });
+  return t('wait_d', { d: Math.floor(h / 24), h: h % 24 });
+}
+
+function statusLabel(s) { return t('rq_status_' + s, null, s); }
+
+/* localInput: an RFC 3339 time as a datetime-local value (local time). */
+function localInput(iso) {
+  var d = new Date(iso);
+  if (isNaN(d.getTime())) return '';
+  var p = function (n) { return (n < 10 ? '0' : '') + n; };
+  return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) +
+    'T' + p(d.getHours()) + ':' + p(d.getMinutes());
+}
+
+/* ---- rows ------------------------------------------------------------------------ */
+
+function contact(x) {
+  var bits = [x.name, x.phone, x.address, x.email].filter(function (v) { return v; });
+  return bits.length ? bits.join(' · ') : t('rq_no_contact');
+}
+
+/* makeRow: the row of request x: what it is, and a form to answer it. */
+function makeRow(x) {
+  var id = x.service_request_id;
+  var uid = 'rq-' + id.replace(/[^A-Za-z0-9_-]/g, '_');
+  var parts = {
+    title: el('h3', { className: 'card-title' }),
+    desc: el('p', { className: 'rq-desc' }),
+    info: el('dl', { className: 'kv' }),
+    status: el('select', { id: uid + '-status', name: 'status' }),
+    when: el('input', { id: uid + '-when', name: 'scheduled', type: 'datetime-local' }),
+    notes: el('textarea', { id: uid + '-notes', name: 'status_notes', rows: '2', maxlength: '1000' }),
+    error: el('p', { className: 'note error form-error', role: 'alert' }),
+    save: el('button', { type: 'submit', className: 'primary' })
+  };
+  parts.whenField = el('div', { className: 'field' },
+    parts.whenLabel = el('label', { for: uid + '-when' }), parts.when);
+  var form = el('form', { className: 'stack rq-form', novalidate: true },
+    el('div', { className: 'field' }, parts.statusLabel = el('label', { for: uid + '-status' }), parts.status),
+    parts.whenField,
+    el('div', { className: 'field' }, parts.notesLabel = el('label', { for: uid + '-notes' }), parts.notes),
+    parts.error,
+    el('div', { className: 'actions' }, parts.save));
+  parts.status.addEventListener('change', function () {
+    parts.whenField.hidden = parts.status.value !== 'scheduled';
+  });
+  form.addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    answer(id, parts);
+  });
+  var li = el('li', { className: 'card rq', 'data-id': id },
+    el('div', { className: 'row-main' }, parts.title, parts.desc, parts.info), form);
+  var row = { li: li, parts: parts, dirty: false, item: null };
+  [parts.status, parts.when, parts.notes].forEach(function (f) {
+    f.addEventListener('input', function () { row.dirty = true; });
+  });
+  return row;
+}
+
+/* fillRow: row's texts from x; the form's fields only while the manager
+ * is not editing them. */
+function fillRow(row, x) {
+  var p = row.parts;
+  row.item = x;
+  row.li.setAttribute('data-status', x.alliance_status);
+  p.title.textContent = x.service_name || x.service_code;
+  p.desc.textContent = x.description || '';
+  clear(p.info);
+  append(p.info,
+    el('dt', { text: t('rq_status') }),
+    el('dd', { className: 'rq-status', text: statusLabel(x.alliance_status) +
+      (x.expected_datetime ? ' · ' + formatTime(x.expected_datetime) : '') }),
+    el('dt', { text: t('rq_waiting') }),
+    el('dd', { className: 'rq-waiting', text: waited(x.waiting_s) }),
+    el('dt', { text: t('rq_from') }),
+    el('dd', { text: x.community + ' · ' + formatTime(x.requested_datetime) }),
+    el('dt', { text: t('rq_contact') }),
+    el('dd', { className: 'rq-contact', text: contact(x) }),
+    x.status_notes ? el('dt', { text: t('rq_notes_sent') }) : null,
+    x.status_notes ? el('dd', { text: x.status_notes }) : null);
+  p.statusLabel.textContent = t('rq_new_status');
+  p.whenLabel.textContent = t('rq_when');
+  p.notesLabel.textContent = t('rq_notes');
+  p.save.textContent = t('rq_save');
+  p.save.setAttribute('aria-label', t('rq_save_named', { s: p.title.textContent }));
+  if (p.optionsLang !== currentLang()) {
+    /* rebuilt only for a new language: an open menu stays open */
+    var value = p.status.value;
+    clear(p.status);
+    QUEUE_STATUSES.forEach(function (s) { append(p.status, el('option', { value: s, text: statusLabel(s) })); });
+    p.status.value = value || 'acknowledged';
+    p.optionsLang = currentLang();
+  }
+  if (!row.dirty) {
+    p.status.value = QUEUE_STATUSES.indexOf(x.alliance_status) >= 0 ? x.alliance_status : 'acknowledged';
+    p.when.value = x.expected_datetime ? localInput(x.expected_datetime) : '';
+    p.notes.value = x.status_notes || '';
+  }
+  p.whenField.hidden = p.status.value !== 'scheduled';
+}
+
+/* answer: PATCH the row's status; the list is refreshed after. */
+function answer(id, p) {
+  var body = { status: p.status.value, status_notes: p.notes.value.trim() };
+  p.error.textContent = '';
+  if (body.status === 'scheduled') {
+    var d = new Date(p.when.value);
+    if (!p.when.value || isNaN(d.getTime())) {
+      p.error.textContent = t('rq_when_needed');
+      p.when.focus();
+      return;
+    }
+    body.scheduled = d.toISOString().replace(/\.\d+Z$/, 'Z');
+  }
+  p.save.disabled = true;
+  send('PATCH', '/api/v1/requests/' + encodeURIComponent(id), body).then(function (r) {
+    p.save.disabled = false;
+    if (!r.ok) { if (r.status !== 401) p.error.textContent = t('save_failed', { m: errorText(r) }); return; }
+    var row = queue.rows[id];
+    if (row) row.dirty = false;
+    say('rq_saved');
+    loadQueue();
+  });
+}
+
+/* ---- the list ------------------------------------------------------------------------ */
+
+function loadQueue() {
+  if (!mgr.session) return;
+  send('GET', '/api/v1/requests').then(function (r) {
+    if (r.status === 401 || !mgr.session) return;
+    var items = r.ok && r.data && Array.isArray(r.data.items) ? r.data.items : null;
+    queue.failed = !items;
+    if (items) queue.items = items;
+    renderQueue();
+  });
+}
+
+function renderQueue() {
+  var box = document.getElementById('requests');
+  var items = queue.items;
+  var count = document.getElementById('requests-count');
+  if (!items) {
+    clear(box);
+    append(box, message(queue.failed ? 'load_failed' : 'loading', queue.failed ? 'error' : null));
+    return;
+  }
+  var open = items.filter(function (x) { return x.status === 'open'; }).length;
+  count.textContent = t('rq_count', { n: open });
+  var list = box.querySelector('ul.cards');
+  if (!items.length) {
+    queue.rows = {};
+    clear(box);
+    append(box, message('rq_none'));
+    queue.known = {};
+    return;
+  }
+  if (!list) { clear(box); list = el('ul', { className: 'cards' }); append(box, list); }
+  var seen = {}, fresh = 0;
+  items.forEach(function (x, i) {
+    var id = x.service_request_id;
+    var row = queue.rows[id] || (queue.rows[id] = makeRow(x));
+    seen[id] = true;
+    if (queue.known && !queue.known[id]) fresh++;
+    fillRow(row, x);
+    /* in queue order; a row already in place is not moved (keeps focus) */
+    if (list.children[i] !== row.li) list.insertBefore(row.li, list.children[i] || null);
+  });
+  Object.keys(queue.rows).forEach(function (id) {
+    if (!seen[id]) { list.removeChild(queue.rows[id].li); delete queue.rows[id]; }
+  });
+  if (fresh) document.getElementById('requests-news').textContent = t('rq_new_arrived', { n: fresh });
+  queue.known = seen;
+}
+
+/* ---- start and stop ---------------------------------------------------------------------- */
+
+window.QUEUE = {
+  start: function () {
+    loadQueue();
+    if (!queue.timer) queue.timer = setInterval(loadQueue, QUEUE_EVERY_MS);
+  },
+  stop: function () {
+    if (queue.timer) { clearInterval(queue.timer); queue.timer = null; }
+    queue.items = null;
+    queue.rows = {};
+    queue.known = null;
+    clear(document.getElementById('requests'));
+  },
+  render: function () { if (mgr.session) renderQueue(); }
+};

@@ -166,6 +166,8 @@ struct hub {
 	struct hub_metrics metrics;
 	int64_t started;
 	struct hub_bulletins *bulletins; /* keys and relay state (bulletin.c) */
+	struct catalog_http_cache *search_cache; /* public search answers
+					 * (public.c), keyed by the log head */
 };
 
 /* ==== store (store.c) ====================================================== */

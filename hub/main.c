@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog_http.h"
 #include "clock.h"
 #include "err.h"
 #include "hub.h"
@@ -292,6 +293,7 @@ out:
 	X509_CRL_free(hub->crl);
 	registry_free(hub);
 	hub_bulletin_close(hub);
+	catalog_http_cache_free(&hub->search_cache);
 	catalog_close(&hub->cat);
 	store_close(&hub->db);
 	return rc;

@@ -42,7 +42,15 @@ static void route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 	}
 	if (strcmp(h->ex.path, "/api/v1/catalog") == 0 &&
 	    h->ex.method == HTTP_GET) {
-		catalog_http_search(hub->cat, wsi, &h->ex);
+		/* repeated queries are answered from the cache while the
+		 * merged catalog (its log head) stays the same */
+		if (!hub->search_cache)
+			hub->search_cache = catalog_http_cache_new();
+		if (hub->search_cache)
+			catalog_http_search_cached(hub->cat, hub->search_cache,
+				catalog_log_head(hub->cat), wsi, &h->ex);
+		else
+			catalog_http_search(hub->cat, wsi, &h->ex);
 		return;
 	}
 	if (strncmp(h->ex.path, CATALOG_HTTP_SERVICE_PREFIX,

@@ -16,6 +16,7 @@
 #include "text.h"
 
 #include <errno.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,22 +124,153 @@ static void reply_store_error(struct lws *wsi, struct http_exchange *ex,
 
 /* ---- GET /api/v1/catalog ------------------------------------------------ */
 
+/* ---- the search cache ---------------------------------------------------- */
+
+/* Slots of the search cache (direct-mapped by a hash of the query). */
+#define CACHE_SLOTS 256
+/* Longest an answer is reused while the version does not move: a bound
+ * on staleness should anything change the catalog without moving the
+ * caller's version (at the hub nothing does: every stored change is
+ * logged). Short enough to be safe, long enough that re-running a
+ * popular query (tens of ms over 100,000 services) stays out of p99. */
+#define CATALOG_HTTP_CACHE_TTL_MS 60000
+
+struct cache_slot {
+	char *key;                  /* the query's parameters, NULL: empty */
+	char *body;                 /* the 200 answer (JSON text) */
+	size_t len;
+	uint64_t version;           /* the caller's version it was made at */
+	int64_t made_ms;            /* monotonic ms */
+};
+
+struct catalog_http_cache {
+	struct cache_slot slots[CACHE_SLOTS];
+};
+
+struct catalog_http_cache *catalog_http_cache_new(void)
+{
+	return calloc(1, sizeof(struct catalog_http_cache));
+}
+
+static void slot_clear(struct cache_slot *s)
+{
+	free(s->key);
+	free(s->body);
+	memset(s, 0, sizeof(*s));
+}
+
+void catalog_http_cache_free(struct catalog_http_cache **cache)
+{
+	if (!*cache)
+		return;
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		slot_clear(&(*cache)->slots[i]);
+	free(*cache);
+	*cache = NULL;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* cache_key: the checked query as one string (caller frees), or NULL. */
+static char *cache_key(const struct catalog_query *q)
+{
+	char *key = NULL;
+
+	if (asprintf(&key, "%s\x1f%s\x1f%s\x1f%s\x1f%d\x1f%d\x1f%s",
+		     q->q ? q->q : "", q->category ? q->category : "",
+		     q->community ? q->community : "",
+		     q->delivery ? q->delivery : "", q->free_only,
+		     (int)q->limit, q->after ? q->after : "") < 0)
+		return NULL;
+	return key;
+}
+
+static unsigned cache_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h % CACHE_SLOTS;
+}
+
+/* search_answer: run the checked query and reply; with a cache, reuse
+ * or keep the answer. */
+static void search_answer(struct catalog *cat, struct catalog_http_cache *cache,
+			  uint64_t version, const struct catalog_query *query,
+			  struct lws *wsi, struct http_exchange *ex)
+{
+	struct cache_slot *slot = NULL;
+	json_t *out = NULL;
+	char why[256] = "", *key = NULL, *text, *copy;
+	int64_t now = mono_ms();
+	int rc;
+
+	if (cache && (key = cache_key(query))) {
+		slot = &cache->slots[cache_hash(key)];
+		if (slot->key && slot->version == version &&
+		    now - slot->made_ms < CATALOG_HTTP_CACHE_TTL_MS &&
+		    strcmp(slot->key, key) == 0 &&
+		    (copy = malloc(slot->len + 1))) {
+			memcpy(copy, slot->body, slot->len + 1);
+			http_reply(wsi, ex, 200, "application/json; "
+				   "charset=utf-8", copy, slot->len);
+			free(key);
+			return;
+		}
+	}
+	rc = catalog_search(cat, query, &out, why, sizeof(why));
+	if (rc == ERR_INVALID) {
+		http_reply_error(wsi, ex, 422, "invalid", "%s", why);
+	} else if (rc != ERR_OK) {
+		reply_store_error(wsi, ex, rc);
+	} else if (!slot || !(text = json_dumps(out, JSON_COMPACT))) {
+		http_reply_json(wsi, ex, 200, out);
+		out = NULL;
+	} else {
+		size_t len = strlen(text);
+
+		slot_clear(slot);
+		copy = malloc(len + 1);
+		if (copy) {
+			memcpy(copy, text, len + 1);
+			slot->key = key;
+			slot->body = text;
+			slot->len = len;
+			slot->version = version;
+			slot->made_ms = now;
+			key = NULL;
+			http_reply(wsi, ex, 200, "application/json; "
+				   "charset=utf-8", copy, len);
+		} else {
+			free(text);
+			http_reply_json(wsi, ex, 200, out);
+			out = NULL;
+		}
+	}
+	json_decref(out);
+	free(key);
+}
+
 /* catalog_http_search: see catalog_http.h. Parameters: q (at most 200
  * bytes of UTF-8 text), category and delivery (known ids), community (a
  * community id), free (1, or 0/absent), limit (1.., default 20, above
  * 100 clamped), after (a `next`). An empty value is the same as absent.
  * Replies 200 with catalog_search's object, 422 naming a bad parameter,
  * or 500. The caller routes only GET here. */
-void catalog_http_search(struct catalog *cat, struct lws *wsi,
-			 struct http_exchange *ex)
+static void search(struct catalog *cat, struct catalog_http_cache *cache,
+		   uint64_t version, struct lws *wsi, struct http_exchange *ex)
 {
 	struct catalog_param *p = malloc(7 * sizeof(*p));
 	struct catalog_param *q, *category, *community, *delivery, *fr,
 			     *limit, *after;
 	struct catalog_query query;
-	json_t *out = NULL;
-	char why[256] = "";
-	int rc;
 
 	if (!p) {
 		reply_store_error(wsi, ex, ERR_NOMEM);
@@ -215,15 +347,23 @@ void catalog_http_search(struct catalog *cat, struct lws *wsi,
 		query.after = after->value;
 	}
 
-	rc = catalog_search(cat, &query, &out, why, sizeof(why));
-	if (rc == ERR_INVALID)
-		http_reply_error(wsi, ex, 422, "invalid", "%s", why);
-	else if (rc != ERR_OK)
-		reply_store_error(wsi, ex, rc);
-	else
-		http_reply_json(wsi, ex, 200, out);
+	search_answer(cat, cache, version, &query, wsi, ex);
 out:
 	free(p);
+}
+
+void catalog_http_search(struct catalog *cat, struct lws *wsi,
+			 struct http_exchange *ex)
+{
+	search(cat, NULL, 0, wsi, ex);
+}
+
+void catalog_http_search_cached(struct catalog *cat,
+				struct catalog_http_cache *cache,
+				uint64_t version, struct lws *wsi,
+				struct http_exchange *ex)
+{
+	search(cat, cache, version, wsi, ex);
 }
 
 /* ---- GET /api/v1/catalog/{community}/{id} -------------------------------- */

@@ -18,6 +18,27 @@
 void catalog_http_search(struct catalog *cat, struct lws *wsi,
 			 struct http_exchange *ex);
 
+/* A cache of search answers (opaque), for a daemon that can say when its
+ * catalog changed: an answer is reused while the caller's version is the
+ * same, for at most a minute. */
+struct catalog_http_cache;
+
+/* catalog_http_cache_new: an empty cache (free with
+ * catalog_http_cache_free), or NULL when out of memory. */
+struct catalog_http_cache *catalog_http_cache_new(void);
+
+/* catalog_http_cache_free: free it and set the pointer to NULL. */
+void catalog_http_cache_free(struct catalog_http_cache **cache);
+
+/* catalog_http_search_cached: catalog_http_search, answering a query
+ * seen before under the same version (any number that changes whenever
+ * the catalog does, such as the hub's log head) from cache; 200 answers
+ * only are kept. */
+void catalog_http_search_cached(struct catalog *cat,
+				struct catalog_http_cache *cache,
+				uint64_t version, struct lws *wsi,
+				struct http_exchange *ex);
+
 /* The path prefix of one service: /api/v1/catalog/{community}/{id}. */
 #define CATALOG_HTTP_SERVICE_PREFIX "/api/v1/catalog/"
 

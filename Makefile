@@ -147,8 +147,17 @@ $(BUILD)/obj/%.o: %.c | $(GEN)/alliance.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/liballiance.a: $(LIB_OBJ)
-	ar rcs $@ $^
+# The archive is remade whenever its member list changes too, so a file
+# removed from lib/ leaves no stale member behind.
+$(BUILD)/lib-members: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(LIB_OBJ)' | cmp -s - $@ || echo '$(LIB_OBJ)' > $@
+
+$(BUILD)/liballiance.a: $(LIB_OBJ) $(BUILD)/lib-members
+	rm -f $@ && ar rcs $@ $(LIB_OBJ)
+
+.PHONY: FORCE
+FORCE:
 
 $(BUILD)/alliance-hub: $(HUB_OBJ) $(BUILD)/liballiance.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

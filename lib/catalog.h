@@ -134,6 +134,11 @@ int catalog_announcement_from_json(const json_t *in,
  * ERR_INVALID with the field named in why. Tombstones pass. */
 int catalog_check(const Change *ch, char *why, size_t whylen);
 
+/* catalog_clip: at most max bytes of a user's text, fit to quote in an
+ * error message (control characters and quotes become '?'), into buf of
+ * at least max + 1 bytes. Returns buf. */
+const char *catalog_clip(const char *s, size_t max, char *buf);
+
 /* catalog_change_json: a live record as the API shows it (new reference):
  * a service with id, community, the fields and updated (RFC 3339); an
  * announcement with id, community, title, body, category, published and

@@ -1124,8 +1124,8 @@ int catalog_search(struct catalog *cat, const struct catalog_query *q,
 	}
 	if (q->delivery && !catalog_is_delivery(q->delivery)) {
 		snprintf(why, whylen, "delivery: '%s' is not one of walk-in,"
-			 " home-visit, online, phone", catalog_clip(q->delivery, 32,
-							    shown));
+			 " home-visit, online, phone",
+			 catalog_clip(q->delivery, 32, shown));
 		return ERR_INVALID;
 	}
 	if (q->community && !text_community_valid(q->community)) {

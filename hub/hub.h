@@ -102,6 +102,9 @@ struct session {
 	int send_own;               /* a fresh store: send its own records too */
 	uint64_t snapshot_until;    /* a snapshot is being sent up to here */
 	int relay_inflight;         /* a Relay frame awaits its ack (relay.c) */
+	int64_t heard;              /* keepalive_now() of its last frame or pong */
+	int64_t pinged;             /* ... of the last PING sent */
+	int ping_due;               /* a PING to write at WRITEABLE */
 	int close_code;             /* when CLOSING: code and reason to send */
 	char close_reason[120];
 };
@@ -159,7 +162,8 @@ struct hub {
 	lws_sorted_usec_list_t crl_timer; /* re-checks the CRL's next update */
 	lws_sorted_usec_list_t purge_timer; /* forgets old tombstones */
 	uint64_t purged_seq;        /* tombstones up to here are forgotten */
-	lws_retry_bo_t keepalive;
+	lws_retry_bo_t keepalive;   /* lws's validity checks: off (keepalive.c) */
+	lws_sorted_usec_list_t keepalive_timer; /* walks sessions each second */
 	struct community *communities[HUB_COMMUNITY_BUCKETS];
 	unsigned n_communities;
 	unsigned n_sessions;        /* active (Welcome sent) */
@@ -236,6 +240,13 @@ void session_close(struct session *s, enum refusal why, int code,
 void session_going_away(struct session *s);
 /* handle_hello: the handshake (hello.c). */
 int handle_hello(struct session *s, const Alliance__V1__Hello *hello);
+
+/* ==== keepalive (keepalive.c) ============================================= */
+
+/* keepalive_now: monotonic seconds, the clock of session->heard. */
+int64_t keepalive_now(void);
+/* keepalive_start: ping silent sessions and drop dead ones, every second. */
+void keepalive_start(struct hub *hub);
 
 /* ==== retention (retention.c) ============================================= */
 

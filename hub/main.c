@@ -252,8 +252,9 @@ static int run(struct hub *hub)
 		log_error("%s", err);
 		goto out;
 	}
-	hub->keepalive.secs_since_valid_ping = (uint16_t)hub->cfg.ping_s;
-	hub->keepalive.secs_since_valid_hangup = (uint16_t)hub->cfg.drop_s;
+	/* no lws validity timers: keepalive.c pings and drops (ping_s, drop_s) */
+	hub->keepalive.secs_since_valid_ping = 0;
+	hub->keepalive.secs_since_valid_hangup = 0;
 
 	memset(&info, 0, sizeof(info));
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
@@ -267,6 +268,7 @@ static int run(struct hub *hub)
 	if (create_vhosts(hub) != ERR_OK)
 		goto out;
 	retention_start(hub);
+	keepalive_start(hub);
 	signal_context = hub->lws;
 	log_info("alliance-hub %s: alliance port %s:%d, public port %s:%d (%s), "
 		 "%u communities", ALLIANCE_VERSION, hub->cfg.alliance_address,

@@ -120,6 +120,16 @@ static int session_writeable(struct session *s)
 {
 	struct outframe *o = s->out_head;
 
+	if (s->ping_due && s->state != SESSION_CLOSING) {
+		/* with a payload: lws passes no empty PONG to the callback */
+		uint8_t ping[LWS_PRE + 2] = { [LWS_PRE] = 'k', 'a' };
+
+		s->ping_due = 0;
+		lws_callback_on_writable(s->wsi);
+		return lws_write(s->wsi, ping + LWS_PRE, 2, LWS_WRITE_PING) < 0
+		       ? -1 : 0;
+	}
+
 	if (!o) {
 		if (s->state != SESSION_CLOSING)
 			return sync_write_down(s) < 0 ? -1 : 0;
@@ -176,6 +186,7 @@ static int session_open(struct hub *hub, struct session *s, struct lws *wsi)
 	memset(s, 0, sizeof(*s));
 	s->wsi = wsi;
 	s->hub = hub;
+	s->heard = s->pinged = keepalive_now();
 	s->state = SESSION_AWAIT_HELLO;
 	hub->metrics.sessions_opened++;
 	if (tls_peer(wsi, &s->peer, why, sizeof(why)) != ERR_OK) {
@@ -336,10 +347,7 @@ static int session_receive(struct session *s, const void *in, size_t len)
 			      "bad frame: %s", why);
 		return 0;
 	}
-	/* confirming re-sorts lws's timer list, O(sessions): once a second
-	 * is plenty against a ping interval of many seconds */
-	if (!s->community || s->community->last_seen != hub_now())
-		lws_validity_confirmed(s->wsi);
+	s->heard = keepalive_now();
 	if (s->community)
 		s->community->last_seen = hub_now();
 	dispatch(s, frame);
@@ -377,6 +385,9 @@ int callback_sync(struct lws *wsi, enum lws_callback_reasons reason,
 		return session_receive(s, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return session_writeable(s);
+	case LWS_CALLBACK_RECEIVE_PONG:
+		s->heard = keepalive_now();
+		return 0;
 	case LWS_CALLBACK_CLOSED:
 		session_closed(s);
 		return 0;

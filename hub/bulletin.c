@@ -35,6 +35,8 @@ struct link {
 	char community[LIMIT_COMMUNITY_ID + 1];
 	int64_t after;              /* last delivery seq sent this session */
 	unsigned inflight;          /* sent, not yet acked */
+	int backlog;                /* pending rows may be unsent (the window
+				     * was full): pump must ask the store */
 	struct link *next;          /* hash chain */
 };
 
@@ -307,6 +309,7 @@ static void pump(struct hub *hub, struct community *c)
 	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, l->after);
 	sqlite3_bind_int(st, 3, (int)(LIMIT_BULLETIN_INFLIGHT - l->inflight));
+	l->backlog = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		Frame frame = ALLIANCE__V1__FRAME__INIT;
 		Alliance__V1__Bulletin b = ALLIANCE__V1__BULLETIN__INIT;
@@ -317,10 +320,13 @@ static void pump(struct hub *hub, struct community *c)
 		b.signature.len = (size_t)sqlite3_column_bytes(st, 3);
 		frame.body_case = ALLIANCE__V1__FRAME__BODY_BULLETIN;
 		frame.bulletin = &b;
-		if (session_send(s, &frame) != ERR_OK)
+		if (session_send(s, &frame) != ERR_OK) {
+			l->backlog = 1;
 			break;
+		}
 		l->after = sqlite3_column_int64(st, 0);
-		l->inflight++;
+		if (++l->inflight >= LIMIT_BULLETIN_INFLIGHT)
+			l->backlog = 1;     /* more may wait for room */
 		log_debug("bulletins: %s sent to %s",
 			  (const char *)sqlite3_column_text(st, 1), c->id);
 	}
@@ -400,7 +406,8 @@ int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack)
 		log_warn("bulletins: %s refused %s: %s", c->id, ack->id,
 			 ack->reason);
 	}
-	pump(hub, c);
+	if (!l || l->backlog)
+		pump(hub, c);           /* room in the window for what waits */
 	return ERR_OK;
 }
 
@@ -533,6 +540,14 @@ struct targeting {
 	const char *id;
 	int failed;
 	unsigned n;
+	struct target *targets;     /* new delivery rows (n_targets), owned */
+	unsigned n_targets, cap_targets;
+};
+
+/* A delivery row a POST made, to send without asking the store again. */
+struct target {
+	struct community *c;
+	int64_t seq;
 };
 
 static void target_one(struct targeting *t, const char *community)
@@ -552,6 +567,27 @@ static void target_one(struct targeting *t, const char *community)
 		t->failed = 1;
 	sqlite3_reset(st);
 	t->n++;
+	if (!t->failed && sqlite3_changes(t->hub->db) == 1) {
+		struct community *c = registry_find(t->hub, community);
+
+		if (c && t->n_targets == t->cap_targets) {
+			unsigned cap = t->cap_targets ? 2 * t->cap_targets : 64;
+			struct target *a = realloc(t->targets,
+						   cap * sizeof(*a));
+
+			if (!a) {
+				t->failed = 1;
+				return;
+			}
+			t->targets = a;
+			t->cap_targets = cap;
+		}
+		if (c) {
+			t->targets[t->n_targets].c = c;
+			t->targets[t->n_targets++].seq =
+				sqlite3_last_insert_rowid(t->hub->db);
+		}
+	}
 }
 
 static void target_registered(struct community *c, void *arg)
@@ -559,9 +595,45 @@ static void target_registered(struct community *c, void *arg)
 	target_one(arg, c->id);
 }
 
-static void pump_one(struct community *c, void *arg)
+/* send_new: after a POST committed, send the new bulletin to each
+ * targeted live session straight from the request (the frame encoded
+ * here, no query per community), unless older bulletins may still wait
+ * for room in its window: then pump, which keeps the order. */
+static void send_new(struct hub *hub, const struct targeting *t,
+		     const uint8_t *content, size_t content_len,
+		     const uint8_t *sig, size_t sig_len)
 {
-	pump(arg, c);
+	Frame frame = ALLIANCE__V1__FRAME__INIT;
+	Alliance__V1__Bulletin b = ALLIANCE__V1__BULLETIN__INIT;
+	unsigned i;
+
+	b.signed_content.data = (uint8_t *)content;
+	b.signed_content.len = content_len;
+	b.signature.data = (uint8_t *)sig;
+	b.signature.len = sig_len;
+	frame.body_case = ALLIANCE__V1__FRAME__BODY_BULLETIN;
+	frame.bulletin = &b;
+	for (i = 0; i < t->n_targets; i++) {
+		struct community *c = t->targets[i].c;
+		struct session *s = c->session;
+		struct link *l;
+
+		if (!s || s->state != SESSION_ACTIVE)
+			continue;       /* it gets it after its next Welcome */
+		l = link_get(hub->bulletins, c->id);
+		if (!l || l->backlog || l->inflight >= LIMIT_BULLETIN_INFLIGHT ||
+		    l->after >= t->targets[i].seq) {
+			pump(hub, c);
+			continue;
+		}
+		if (session_send(s, &frame) != ERR_OK) {
+			l->backlog = 1;
+			continue;
+		}
+		l->after = t->targets[i].seq;
+		if (++l->inflight >= LIMIT_BULLETIN_INFLIGHT)
+			l->backlog = 1;
+	}
 }
 
 /* decode_field: base64 field name of body into a new buffer; on failure
@@ -619,7 +691,7 @@ static void post(struct hub *hub, struct lws *wsi, struct hub_http *h)
 	size_t content_len = 0, sig_len = 0, i;
 	BulletinContent *c = NULL;
 	enum bulletin_put outcome = BULLETIN_STORED;
-	struct targeting t = { hub, NULL, 0, 0 };
+	struct targeting t = { hub, NULL, 0, 0, NULL, 0, 0 };
 	char why[300];
 	int rc;
 
@@ -680,17 +752,7 @@ static void post(struct hub *hub, struct lws *wsi, struct hub_http *h)
 		log_info("bulletins: %s (%s, %s) posted by operator %s for %u "
 			 "communities", c->id, c->type, c->severity,
 			 h->peer.name, t.n);
-		if (c->n_area) {
-			for (i = 0; i < c->n_area; i++) {
-				struct community *tc =
-					registry_find(hub, c->area[i]);
-
-				if (tc)
-					pump(hub, tc);
-			}
-		} else {
-			registry_each(hub, pump_one, hub);
-		}
+		send_new(hub, &t, content, content_len, sig, sig_len);
 	}
 	reply_detail(hub, wsi, h, outcome == BULLETIN_STORED ? 201 : 200,
 		     c->id);
@@ -699,6 +761,7 @@ fail:
 	http_reply_error(wsi, &h->ex, 500, "store",
 			 "could not store the bulletin");
 out:
+	free(t.targets);
 	bulletin_content_free(&c);
 	free(content);
 	free(sig);

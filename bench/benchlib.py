@@ -208,19 +208,3 @@ def percentile(values, p):
         return 0.0
     k = max(1, min(len(v), int(p / 100.0 * len(v) + 0.999999)))
     return v[k - 1]
-
-
-def machine():
-    """One line about this machine, for BENCHMARKS.md."""
-    cpu = "?"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    mem = rss = 0
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            mem = int(line.split()[1]) // 1024
-    del rss
-    return (f"nproc={os.cpu_count()} mem_mb={mem} "
-            f"kernel={os.uname().release} cpu={cpu!r}")

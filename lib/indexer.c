@@ -4,9 +4,10 @@
  * NOMUTEX). While rids are queued it runs catalog_index_pending in short
  * write transactions; the chunk adapts so one transaction takes about
  * INDEXER_TXN_MS, and after each commit the thread pauses about as long as
- * the transaction took, so the service thread, whose commits wait on the
- * same write lock (sqlite's busy handler), finds it free at least half of
- * the time and waits only a few ms. When nothing is queued it sleeps on
+ * the transaction took (at least INDEXER_PAUSE_MS), so the service thread,
+ * whose transactions wait on the same write lock (store.c's busy handler
+ * looks every 0.5 ms), takes it as soon as it is released and waits at
+ * most about one indexer transaction. When nothing is queued it sleeps on
  * a condition variable for INDEXER_IDLE_MS or until indexer_kick.
  *
  * Parts: state; one chunk; the thread; start and stop. */
@@ -29,6 +30,9 @@
 #define INDEXER_CHUNK_START 200
 /* Aimed duration of one write transaction. */
 #define INDEXER_TXN_MS 8.0
+/* Least pause between transactions: a few of the busy handler's polls
+ * (store.c), so a waiting writer gets the lock. */
+#define INDEXER_PAUSE_MS 2.0
 /* Sleep when idle, and after an error. */
 #define INDEXER_IDLE_MS 75
 #define INDEXER_ERROR_MS 1000
@@ -126,7 +130,8 @@ static void *indexer_main(void *arg)
 			wait_ms(ix, INDEXER_ERROR_MS, 0);
 		else if (done > 0)
 			/* more may be queued: leave the lock free a while */
-			wait_ms(ix, ms < 1.0 ? 1.0 : ms, 0);
+			wait_ms(ix, ms < INDEXER_PAUSE_MS ? INDEXER_PAUSE_MS :
+				ms, 0);
 		else
 			wait_ms(ix, INDEXER_IDLE_MS, 1);
 	}

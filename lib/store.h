@@ -14,9 +14,11 @@ struct store_migration {
 };
 
 /* store_open: open (creating if needed) the database at path, set WAL,
- * foreign keys and a busy timeout, register the "alliance" FTS5 tokenizer
- * (search_register, before any migration, so every alliance store and
- * every connection to it has it), and apply the migrations not yet applied.
+ * foreign keys and a busy handler (waiting up to 5 s for another
+ * connection's lock, looking again every 0.5 ms), register the "alliance"
+ * FTS5 tokenizer (search_register, before any migration, so every alliance
+ * store and every connection to it has it), and apply the migrations not
+ * yet applied.
  * Stores the connection in *db (close with store_close) and returns ERR_OK,
  * or returns ERR_IO with a message naming path in err and *db NULL. */
 int store_open(const char *path, const struct store_migration *migrations,

@@ -3,11 +3,10 @@
  * One thread per daemon with its own connection (never shared: opened
  * NOMUTEX). While rids are queued it runs catalog_index_pending in short
  * write transactions; the chunk adapts so one transaction takes about
- * INDEXER_TXN_MS, and after each commit the thread pauses about as long as
- * the transaction took (at least INDEXER_PAUSE_MS), so the service thread,
- * whose transactions wait on the same write lock (store.c's busy handler
- * looks every 0.5 ms), takes it as soon as it is released and waits at
- * most about one indexer transaction. When nothing is queued it sleeps on
+ * INDEXER_TXN_MS, and after each commit the thread pauses INDEXER_PAUSE_MS,
+ * so the service thread, whose transactions wait on the same write lock
+ * (store.c's busy handler looks every 0.5 ms), takes it as soon as it is
+ * released and waits at most about one indexer transaction. When nothing is queued it sleeps on
  * a condition variable for INDEXER_IDLE_MS or until indexer_kick.
  *
  * Parts: state; one chunk; the thread; start and stop. */
@@ -29,10 +28,10 @@
 #define INDEXER_CHUNK_MIN 25
 #define INDEXER_CHUNK_START 200
 /* Aimed duration of one write transaction. */
-#define INDEXER_TXN_MS 8.0
-/* Least pause between transactions: a few of the busy handler's polls
- * (store.c), so a waiting writer gets the lock. */
-#define INDEXER_PAUSE_MS 2.0
+#define INDEXER_TXN_MS 5.0
+/* Pause between transactions: two of the busy handler's polls (store.c),
+ * so a waiting writer takes the lock. */
+#define INDEXER_PAUSE_MS 1.0
 /* Sleep when idle, and after an error. */
 #define INDEXER_IDLE_MS 75
 #define INDEXER_ERROR_MS 1000
@@ -130,8 +129,7 @@ static void *indexer_main(void *arg)
 			wait_ms(ix, INDEXER_ERROR_MS, 0);
 		else if (done > 0)
 			/* more may be queued: leave the lock free a while */
-			wait_ms(ix, ms < INDEXER_PAUSE_MS ? INDEXER_PAUSE_MS :
-				ms, 0);
+			wait_ms(ix, INDEXER_PAUSE_MS, 0);
 		else
 			wait_ms(ix, INDEXER_IDLE_MS, 1);
 	}

@@ -32,6 +32,9 @@
 /* Pause between transactions: two of the busy handler's polls (store.c),
  * so a waiting writer takes the lock. */
 #define INDEXER_PAUSE_MS 1.0
+/* ... and when a writer had to wait meanwhile (a sync under way): give
+ * it the lock and a core for a while, the index catches up after. */
+#define INDEXER_YIELD_MS 6.0
 /* Sleep when idle, and after an error. */
 #define INDEXER_IDLE_MS 75
 #define INDEXER_ERROR_MS 1000
@@ -129,7 +132,8 @@ static void *indexer_main(void *arg)
 			wait_ms(ix, INDEXER_ERROR_MS, 0);
 		else if (done > 0)
 			/* more may be queued: leave the lock free a while */
-			wait_ms(ix, INDEXER_PAUSE_MS, 0);
+			wait_ms(ix, store_contended() ?
+				INDEXER_YIELD_MS : INDEXER_PAUSE_MS, 0);
 		else
 			wait_ms(ix, INDEXER_IDLE_MS, 1);
 	}

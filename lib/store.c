@@ -19,6 +19,7 @@
 #include "log.h"
 #include "search.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -76,6 +77,15 @@ static int store_journal_mode(sqlite3 *db, char *mode, size_t modelen)
 	return rc;
 }
 
+/* Set when any connection of the process waited for a lock (store.h). */
+static atomic_int store_waited;
+
+int store_contended(void)
+{
+	return atomic_exchange_explicit(&store_waited, 0,
+					memory_order_relaxed);
+}
+
 /* store_busy: the busy handler: look again every STORE_BUSY_POLL_US until
  * STORE_BUSY_TIMEOUT_MS have passed. sqlite's own (busy_timeout) backs
  * off to sleeps of up to 100 ms, so a writer that just missed the lock
@@ -87,6 +97,7 @@ static int store_busy(void *arg, int count)
 	struct timespec t = { 0, STORE_BUSY_POLL_US * 1000L };
 
 	(void)arg;
+	atomic_store_explicit(&store_waited, 1, memory_order_relaxed);
 	if ((long)count * STORE_BUSY_POLL_US >= STORE_BUSY_TIMEOUT_MS * 1000L)
 		return 0;
 	nanosleep(&t, NULL);

@@ -24,6 +24,11 @@ struct store_migration {
 int store_open(const char *path, const struct store_migration *migrations,
 	       size_t n_migrations, sqlite3 **db, char *err, size_t errlen);
 
+/* store_contended: 1 when a connection of this process has waited for
+ * another's lock since the last call (which clears it), else 0. The
+ * indexer thread yields longer when the service thread had to wait. */
+int store_contended(void);
+
 /* store_close: finalize nothing, close db and set it to NULL. Statements the
  * caller prepared must be finalized first. */
 void store_close(sqlite3 **db);

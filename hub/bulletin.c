@@ -121,7 +121,7 @@ static void flush_acks(struct hub *hub)
 
 	if (!b->n_acked)
 		return;
-	if (store_exec(hub->db, "BEGIN") != ERR_OK) {
+	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK) {
 		log_error("bulletins: cannot record %zu acks: %s", b->n_acked,
 			  sqlite3_errmsg(hub->db));
 		b->n_acked = 0;

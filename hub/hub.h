@@ -171,12 +171,19 @@ struct hub {
 	int64_t started;
 	struct hub_bulletins *bulletins; /* keys and relay state (bulletin.c) */
 	struct catalog_http_cache *search_cache; /* public search answers
-					 * (public.c), keyed by the log head */
+					 * (public.c), keyed by the log head,
+					 * used only while the index is idle */
+	struct indexer *indexer;    /* search index thread (lib/indexer.c) */
 };
 
 /* ==== store (store.c) ====================================================== */
 
 int hub_store_open(struct hub *hub, char *err, size_t errlen);
+/* hub_store_connect: another connection to the store at path (opened and
+ * migrated like the first), for the indexer thread. Returns ERR_OK with
+ * *db set (close with store_close), or an err code with a message. */
+int hub_store_connect(const char *path, sqlite3 **db, char *err,
+		      size_t errlen);
 /* hub_store_load_registry: fill hub->communities from the store. */
 int hub_store_load_registry(struct hub *hub);
 int hub_store_add_community(struct hub *hub, const struct community *c);

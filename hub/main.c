@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "err.h"
 #include "hub.h"
+#include "indexer.h"
 #include "log.h"
 #include "store.h"
 
@@ -245,6 +246,17 @@ static int run(struct hub *hub)
 		log_error("%s", err);
 		return 1;
 	}
+	{
+		sqlite3 *ixdb = NULL;
+
+		if (hub_store_connect(hub->cfg.store_path, &ixdb, err,
+				      sizeof(err)) != ERR_OK ||
+		    indexer_start(ixdb, &hub->indexer, err, sizeof(err)) !=
+		    ERR_OK) {
+			log_error("cannot start the indexer: %s", err);
+			goto out;
+		}
+	}
 	if (hub_store_load_registry(hub) != ERR_OK ||
 	    retention_load(hub) != ERR_OK)
 		goto out;
@@ -295,6 +307,7 @@ out:
 	X509_CRL_free(hub->crl);
 	registry_free(hub);
 	hub_bulletin_close(hub);
+	indexer_stop(&hub->indexer);
 	catalog_http_cache_free(&hub->search_cache);
 	catalog_close(&hub->cat);
 	store_close(&hub->db);

@@ -43,10 +43,15 @@ static void route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 	if (strcmp(h->ex.path, "/api/v1/catalog") == 0 &&
 	    h->ex.method == HTTP_GET) {
 		/* repeated queries are answered from the cache while the
-		 * merged catalog (its log head) stays the same */
+		 * merged catalog (its log head) stays the same, and only
+		 * once the index holds every record: an answer while it
+		 * lags may miss the newest and must not be kept. The
+		 * indexer only empties the queue and this thread is the
+		 * only one writing services, so idle here stays true
+		 * through this search. */
 		if (!hub->search_cache)
 			hub->search_cache = catalog_http_cache_new();
-		if (hub->search_cache)
+		if (hub->search_cache && catalog_index_idle(hub->cat))
 			catalog_http_search_cached(hub->cat, hub->search_cache,
 				catalog_log_head(hub->cat), wsi, &h->ex);
 		else

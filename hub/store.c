@@ -33,13 +33,15 @@ static const struct store_migration migrations[] = {
 	{ bulletin_schema_v1 },         /* 4 */
 	{ hub_delivery_schema_v1 },     /* 5 */
 	{ hub_relay_schema_v1 },        /* 6: requests and polls (relay.c) */
+	{ catalog_schema_v2 },          /* 7: the index off the ack path */
 };
+
+#define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
 int hub_store_open(struct hub *hub, char *err, size_t errlen)
 {
-	if (store_open(hub->cfg.store_path, migrations,
-		       sizeof(migrations) / sizeof(migrations[0]), &hub->db,
-		       err, errlen))
+	if (store_open(hub->cfg.store_path, migrations, N_MIGRATIONS,
+		       &hub->db, err, errlen))
 		return ERR_IO;
 	/* relayed personal data is deleted once delivered: zero it on disk */
 	store_exec(hub->db, "PRAGMA secure_delete = ON");
@@ -50,6 +52,12 @@ int hub_store_open(struct hub *hub, char *err, size_t errlen)
 		return ERR_IO;
 	}
 	return ERR_OK;
+}
+
+int hub_store_connect(const char *path, sqlite3 **db, char *err,
+		      size_t errlen)
+{
+	return store_open(path, migrations, N_MIGRATIONS, db, err, errlen);
 }
 
 /* copy_text: copy a text column into buf, truncating to buflen - 1. */

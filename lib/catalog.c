@@ -3,10 +3,12 @@
  * Tables (catalog_schema_v1): service and announcement hold one row per
  * (origin, id), live or tombstone, with the version of the origin that
  * wrote it; catalog_log holds one row per record at its latest seq;
- * service_fts is an external-content FTS5 index over service's title,
- * summary, description and tags (the category's names in Chinese and
- * English), kept by triggers so a tombstone leaves it in the same
- * statement that writes it. The version rule is one upsert whose DO UPDATE
+ * service_fts is an FTS5 index over service's title, summary, description
+ * and tags (the category's names in Chinese and English). Since
+ * catalog_schema_v2 it is not kept in step by apply: triggers on service
+ * only queue the written rid in index_pending (cheap, on the ack path) and
+ * catalog_index_pending, run by each daemon's indexer thread, copies the
+ * texts into the index later. The version rule is one upsert whose DO UPDATE
  * has "WHERE excluded.version > version": sqlite3_changes() says whether
  * it applied. Every statement is constant SQL with bound parameters; the
  * search statements are put together from constant fragments chosen by
@@ -176,6 +178,37 @@ const char catalog_schema_v1[] =
 	" id TEXT NOT NULL,"
 	" UNIQUE (origin, kind, id));";
 
+/* v2: the index off the apply path. service_fts becomes a regular FTS5
+ * table (its own copy of the four texts, rowid = service.rid, the same
+ * columns and tokenizer, so bm25 weights and MATCH stay as they were);
+ * cheap triggers only queue the rid of each written service in
+ * index_pending (WHERE NOT EXISTS rather than INSERT OR IGNORE: an outer
+ * statement's conflict rule overrides a trigger's OR IGNORE), and catalog_index_pending (the indexer thread) brings the
+ * index up to date later. Every existing service is queued, so an old
+ * store is re-indexed. */
+const char catalog_schema_v2[] =
+	"DROP TRIGGER service_fts_insert;"
+	"DROP TRIGGER service_fts_delete;"
+	"DROP TRIGGER service_fts_update;"
+	"DROP TABLE service_fts;"
+	"CREATE VIRTUAL TABLE service_fts USING fts5("
+	" title, summary, description, tags,"
+	" tokenize = " SEARCH_TOKENIZE ");"
+	"CREATE TABLE index_pending (rid INTEGER PRIMARY KEY);"
+	"CREATE TRIGGER service_index_insert AFTER INSERT ON service BEGIN"
+	" INSERT INTO index_pending (rid) SELECT new.rid WHERE NOT EXISTS"
+	" (SELECT 1 FROM index_pending WHERE rid = new.rid);"
+	" END;"
+	"CREATE TRIGGER service_index_update AFTER UPDATE ON service BEGIN"
+	" INSERT INTO index_pending (rid) SELECT new.rid WHERE NOT EXISTS"
+	" (SELECT 1 FROM index_pending WHERE rid = new.rid);"
+	" END;"
+	"CREATE TRIGGER service_index_delete AFTER DELETE ON service BEGIN"
+	" INSERT INTO index_pending (rid) SELECT old.rid WHERE NOT EXISTS"
+	" (SELECT 1 FROM index_pending WHERE rid = old.rid);"
+	" END;"
+	"INSERT INTO index_pending (rid) SELECT rid FROM service;";
+
 /* ---- struct catalog ----------------------------------------------------- */
 
 /* Search statement variants: one bit per part present. */
@@ -203,6 +236,11 @@ struct catalog {
 	sqlite3_stmt *count[2][2];        /* [kind announcement][by origin] */
 	sqlite3_stmt *announcements;      /* unexpired, newest first */
 	sqlite3_stmt *search[CQ_VARIANTS];/* prepared on first use */
+	sqlite3_stmt *ix_next;            /* queued rids, lowest first */
+	sqlite3_stmt *ix_unindex;         /* drop a rid from service_fts */
+	sqlite3_stmt *ix_index;           /* copy a live row's texts in */
+	sqlite3_stmt *ix_dequeue;         /* forget a queued rid */
+	sqlite3_stmt *ix_any;             /* is anything queued */
 };
 
 #define SERVICE_COLS \
@@ -290,6 +328,14 @@ int catalog_open(sqlite3 *db, struct catalog **out)
 			" WHERE deleted = 0 AND (expires = 0 OR expires > ?1)"
 			" AND (?2 IS NULL OR origin = ?2)"
 			" ORDER BY published DESC, rid DESC LIMIT ?3" },
+		{ NULL, "SELECT rid FROM index_pending ORDER BY rid LIMIT ?1" },
+		{ NULL, "DELETE FROM service_fts WHERE rowid = ?1" },
+		{ NULL, "INSERT INTO service_fts (rowid, title, summary,"
+			" description, tags) SELECT rid, title, summary,"
+			" description, tags FROM service WHERE rid = ?1"
+			" AND deleted = 0" },
+		{ NULL, "DELETE FROM index_pending WHERE rid = ?1" },
+		{ NULL, "SELECT EXISTS (SELECT 1 FROM index_pending)" },
 	};
 	size_t i;
 
@@ -306,6 +352,8 @@ int catalog_open(sqlite3 *db, struct catalog **out)
 			&cat->max_version, &cat->count[0][0],
 			&cat->count[0][1], &cat->count[1][0],
 			&cat->count[1][1], &cat->announcements,
+			&cat->ix_next, &cat->ix_unindex, &cat->ix_index,
+			&cat->ix_dequeue, &cat->ix_any,
 		};
 
 		for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
@@ -342,6 +390,11 @@ void catalog_close(struct catalog **cat)
 	sqlite3_finalize(c->announcements);
 	for (int v = 0; v < CQ_VARIANTS; v++)
 		sqlite3_finalize(c->search[v]);
+	sqlite3_finalize(c->ix_next);
+	sqlite3_finalize(c->ix_unindex);
+	sqlite3_finalize(c->ix_index);
+	sqlite3_finalize(c->ix_dequeue);
+	sqlite3_finalize(c->ix_any);
 	free(c);
 	*cat = NULL;
 }
@@ -591,8 +644,9 @@ static void bind_announcement(sqlite3_stmt *st,
 
 /* catalog_apply: see catalog.h. Besides the header's rules, the origin
  * must be a community id, the id a record id and the version 1..2^63-1
- * (else ERR_INVALID, nothing stored). A tombstone stores empty fields, so
- * the triggers drop it from the search index. */
+ * (else ERR_INVALID, nothing stored). A tombstone stores empty fields;
+ * the triggers queue its rid, and catalog_index_pending drops it from the
+ * search index. */
 int catalog_apply(struct catalog *cat, const Change *ch, int log,
 		  int *applied)
 {
@@ -713,6 +767,82 @@ static uint64_t step_u64(struct catalog *cat, sqlite3_stmt *st,
 uint64_t catalog_log_head(struct catalog *cat)
 {
 	return step_u64(cat, cat->log_head, "log head");
+}
+
+/* ---- the search index -------------------------------------------------- */
+
+/* ix_step_rid: bind rid to st, step it to completion, reset. Returns
+ * ERR_OK or ERR_IO (logged). */
+static int ix_step_rid(struct catalog *cat, sqlite3_stmt *st, int64_t rid,
+		       const char *what)
+{
+	int rc;
+
+	sqlite3_bind_int64(st, 1, rid);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		log_error("catalog: index %s %lld: %s", what, (long long)rid,
+			  sqlite3_errmsg(cat->db));
+		return ERR_IO;
+	}
+	return ERR_OK;
+}
+
+/* catalog_index_pending: see catalog.h. The rids are read first (at most
+ * limit, lowest first) and then handled one by one, so no statement reads
+ * index_pending while another writes it. */
+int catalog_index_pending(struct catalog *cat, size_t limit, size_t *done)
+{
+	int64_t *rids;
+	size_t n = 0, i;
+	int rc;
+
+	*done = 0;
+	if (limit == 0)
+		return ERR_OK;
+	if (limit > 100000)
+		limit = 100000;
+	rids = malloc(limit * sizeof(*rids));
+	if (!rids)
+		return ERR_NOMEM;
+	sqlite3_bind_int64(cat->ix_next, 1, (int64_t)limit);
+	while ((rc = sqlite3_step(cat->ix_next)) == SQLITE_ROW && n < limit)
+		rids[n++] = sqlite3_column_int64(cat->ix_next, 0);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		free(rids);
+		rc = catalog_fail(cat, cat->ix_next, "index queue");
+		sqlite3_clear_bindings(cat->ix_next);
+		return rc;
+	}
+	sqlite3_reset(cat->ix_next);
+	sqlite3_clear_bindings(cat->ix_next);
+	for (i = 0; i < n; i++) {
+		if (ix_step_rid(cat, cat->ix_unindex, rids[i], "delete") ||
+		    ix_step_rid(cat, cat->ix_index, rids[i], "insert") ||
+		    ix_step_rid(cat, cat->ix_dequeue, rids[i], "dequeue")) {
+			free(rids);
+			return ERR_IO;
+		}
+		(*done)++;
+	}
+	free(rids);
+	return ERR_OK;
+}
+
+/* catalog_index_idle: see catalog.h; a store error counts as busy, so a
+ * caller never caches an answer it cannot vouch for. */
+int catalog_index_idle(struct catalog *cat)
+{
+	int rc = sqlite3_step(cat->ix_any), idle = 0;
+
+	if (rc == SQLITE_ROW)
+		idle = sqlite3_column_int(cat->ix_any, 0) == 0;
+	else
+		log_error("catalog: index queue: %s", sqlite3_errmsg(cat->db));
+	sqlite3_reset(cat->ix_any);
+	return idle;
 }
 
 /* catalog_log_batch: see catalog.h. The head is read first and the range

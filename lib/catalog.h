@@ -39,8 +39,15 @@ typedef Alliance__V1__Change Change;
  *   catalog_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, origin, kind, id;
  *            UNIQUE (origin, kind, id));
  *   service_fts: FTS5 over service (title, summary, description, tags),
- *            external content, kept by triggers on service. */
+ *            external content, kept by triggers on service (v1 only).
+ * catalog_schema_v2 (the next migration) takes the index off the apply
+ * path: service_fts becomes a regular FTS5 table (rowid = service.rid, its
+ * own copy of the four texts) and triggers on service only queue the
+ * written rid in index_pending (rid INTEGER PRIMARY KEY); every existing
+ * rid is queued so the index is rebuilt. catalog_index_pending brings the
+ * index up to date. */
 extern const char catalog_schema_v1[];
+extern const char catalog_schema_v2[];
 
 struct catalog;   /* prepared statements on one connection */
 
@@ -103,6 +110,21 @@ uint64_t catalog_max_version(struct catalog *cat, const char *origin);
 /* catalog_count: live records of origin and kind (origin NULL: all);
  * expired announcements count until they are deleted. */
 uint64_t catalog_count(struct catalog *cat, const char *origin, int kind);
+
+/* ---- the search index ---------------------------------------------------- */
+
+/* catalog_index_pending: in the caller's transaction, for up to limit
+ * queued rids (lowest first): drop the rid from service_fts, copy the
+ * current row's texts in when it exists and is not a tombstone, and
+ * dequeue it. Stores how many were handled in *done (fewer than limit:
+ * the queue is empty now). Returns ERR_OK, ERR_NOMEM or ERR_IO. Searches
+ * see a record only once this has run for it (the index lag): a daemon's
+ * indexer thread (indexer.h) calls it; tests call it before searching. */
+int catalog_index_pending(struct catalog *cat, size_t limit, size_t *done);
+
+/* catalog_index_idle: 1 when nothing is queued for the index (every
+ * committed write is searchable), else 0 (also on a store error). */
+int catalog_index_idle(struct catalog *cat);
 
 /* ---- JSON --------------------------------------------------------------- */
 

@@ -19,11 +19,15 @@
 #include "log.h"
 #include "search.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
-/* How long a connection waits for another's lock before SQLITE_BUSY. */
+/* How long a connection waits for another's lock before SQLITE_BUSY, and
+ * how often it looks again meanwhile. */
 #define STORE_BUSY_TIMEOUT_MS 5000
+#define STORE_BUSY_POLL_US 500
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -71,6 +75,33 @@ static int store_journal_mode(sqlite3 *db, char *mode, size_t modelen)
 	}
 	sqlite3_finalize(stmt);
 	return rc;
+}
+
+/* Set when any connection of the process waited for a lock (store.h). */
+static atomic_int store_waited;
+
+int store_contended(void)
+{
+	return atomic_exchange_explicit(&store_waited, 0,
+					memory_order_relaxed);
+}
+
+/* store_busy: the busy handler: look again every STORE_BUSY_POLL_US until
+ * STORE_BUSY_TIMEOUT_MS have passed. sqlite's own (busy_timeout) backs
+ * off to sleeps of up to 100 ms, so a writer that just missed the lock
+ * could sleep through several of the indexer thread's short transactions
+ * and the pauses between them; this one takes the lock within a poll
+ * interval of its release. */
+static int store_busy(void *arg, int count)
+{
+	struct timespec t = { 0, STORE_BUSY_POLL_US * 1000L };
+
+	(void)arg;
+	atomic_store_explicit(&store_waited, 1, memory_order_relaxed);
+	if ((long)count * STORE_BUSY_POLL_US >= STORE_BUSY_TIMEOUT_MS * 1000L)
+		return 0;
+	nanosleep(&t, NULL);
+	return 1;
 }
 
 /* ---- migrations ------------------------------------------------------- */
@@ -142,7 +173,7 @@ int store_open(const char *path, const struct store_migration *migrations,
 		goto err;
 	}
 	sqlite3_extended_result_codes(conn, 1);
-	sqlite3_busy_timeout(conn, STORE_BUSY_TIMEOUT_MS);
+	sqlite3_busy_handler(conn, store_busy, NULL);
 	/* before any migration: FTS tables using it are created, read and
 	 * written only on connections that have the tokenizer */
 	if (search_register(conn) != ERR_OK) {

@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "ident.h"
+#include "indexer.h"
 #include "log.h"
 #include "node.h"
 
@@ -242,6 +243,17 @@ int main(int argc, char **argv)
 	}
 	log_info("store %s: epoch %s, down_cursor %llu", n->cfg.store_path,
 		 n->store_epoch, (unsigned long long)n->down_cursor);
+	{
+		sqlite3 *ixdb = NULL;
+
+		if (node_store_connect(n->cfg.store_path, &ixdb, err,
+				       sizeof(err)) != ERR_OK ||
+		    indexer_start(ixdb, &n->indexer, err, sizeof(err)) !=
+		    ERR_OK) {
+			log_error("cannot start the indexer: %s", err);
+			goto out;
+		}
+	}
 
 	memset(&info, 0, sizeof(info));
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
@@ -294,6 +306,7 @@ out:
 	if (n->lws)
 		lws_context_destroy(n->lws);
 	n->lws = NULL;
+	indexer_stop(&n->indexer);
 	node_store_close(n);
 	public__free(n);
 	node_config_free(&n->cfg);

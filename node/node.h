@@ -92,6 +92,7 @@ struct node {
 	char *web_root;             /* copy of [web] root (owned) */
 	struct lws_http_mount public_mounts[4]; /* chain; unused when no root */
 	struct node_bulletins *bulletins; /* keys, live feeds (bulletin.c) */
+	struct indexer *indexer;    /* search index thread (lib/indexer.c) */
 	struct manager *mgr;        /* manager endpoints and their workers
 				       (manager.c); NULL until started */
 	struct civic *civic;        /* requests, residents, polls (civic.h) */

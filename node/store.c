@@ -39,6 +39,8 @@ static const struct store_migration node_migrations[] = {
 	{ bulletin_schema_v1 },
 	/* v5: requests, residents, polls, the relay outbox (relay.c) */
 	{ node_civic_schema_v1 },
+	/* v6: the search index off the ack path (indexer.c) */
+	{ catalog_schema_v2 },
 };
 
 #define N_MIGRATIONS (sizeof(node_migrations) / sizeof(node_migrations[0]))

@@ -31,6 +31,15 @@ before(async () => {
     }
     return true;
   }, `the services of ${other.community} at ${home.community}`, 20000);
+  // and in the search index, which follows the records a moment later
+  for (const url of [home.url, alliance.hub]) {
+    await waitFor(async () => {
+      const r = await fetch(`${url}/api/v1/catalog?q=${encodeURIComponent('理发')}&limit=100`);
+      if (r.status !== 200) return false;
+      const { items } = await r.json();
+      return items.some((s) => s.community === other.community && s.id === 'bt-haircut');
+    }, `bt-haircut in the search index at ${url}`, 20000);
+  }
   browser = await launch();
 }, { timeout: 150000 });
 

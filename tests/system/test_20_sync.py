@@ -748,6 +748,15 @@ def published(shared):
                lambda t: len(t) >= n_a, "a's search fixtures")
     everywhere([hub.public_port], b.community,
                lambda t: s.other in t, "b's search fixture at the hub")
+    # the search index follows the records a moment later (the indexer
+    # thread): wait until every fixture is found by text, not only listed
+    for port in (hub.public_port, b.public_port):
+        wait_for(lambda: ids_of(port, q="zebrafinch") == s.paged and
+                 ids_of(port, q="kingfisher") == set(s.filtered) and
+                 {s.haircut, s.other} <= ids_of(port, q="理发") and
+                 s.english in ids_of(port, q="haircut") and
+                 s.odd in ids_of(port, q="station"),
+                 ARRIVE, f"the search index at port {port}")
     return s
 
 

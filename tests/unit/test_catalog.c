@@ -2,9 +2,11 @@
  * and JSON of services and announcements.
  *
  * Each test opens a fresh in-memory store through store_open with
- * catalog_schema_v1 as its one migration (so the tokenizer is the one
+ * catalog_schema_v1 and v2 as its migrations (so the tokenizer is the one
  * every daemon gets) and a catalog on it, and drives it only through the
- * catalog's functions.
+ * catalog's functions. Applying only queues the search index's work:
+ * search() runs catalog_index_pending first, as the daemons' indexer
+ * thread would have.
  *
  * Parts, in order: fixtures; helpers (services from JSON, applying,
  * searching); records and the version rule; the log; search; JSON;
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "catalog.h"
 #include "clock.h"
@@ -34,14 +37,15 @@ struct fixture {
 
 static int setup(void **state)
 {
-	struct store_migration m[] = { { catalog_schema_v1 } };
+	struct store_migration m[] = { { catalog_schema_v1 },
+				       { catalog_schema_v2 } };
 	struct fixture *f = calloc(1, sizeof(*f));
 	char err[512];
 
 	log_init("test_catalog", LOG_WARN);
 	if (!f)
 		return -1;
-	if (store_open(":memory:", m, 1, &f->db, err, sizeof(err)) != ERR_OK) {
+	if (store_open(":memory:", m, 2, &f->db, err, sizeof(err)) != ERR_OK) {
 		fprintf(stderr, "%s\n", err);
 		free(f);
 		return -1;
@@ -119,11 +123,34 @@ static const char *svc(char *buf, size_t len, const char *title,
 	return buf;
 }
 
+/* index_all: bring the search index up to date (the indexer thread's
+ * work), in chunks of 100 as one transaction; returns the rows done. */
+static size_t index_all(struct fixture *f)
+{
+	size_t done, total = 0;
+	int own = sqlite3_get_autocommit(f->db);
+
+	if (own)
+		assert_int_equal(store_exec(f->db, "BEGIN IMMEDIATE"), ERR_OK);
+	do {
+		assert_int_equal(catalog_index_pending(f->cat, 100, &done),
+				 ERR_OK);
+		total += done;
+	} while (done == 100);
+	if (own)
+		assert_int_equal(store_exec(f->db, "COMMIT"), ERR_OK);
+	assert_true(catalog_index_idle(f->cat));
+	return total;
+}
+
 static json_t *search(struct fixture *f, const struct catalog_query *q)
 {
 	json_t *out = NULL;
 	char why[256] = "";
-	int rc = catalog_search(f->cat, q, &out, why, sizeof(why));
+	int rc;
+
+	index_all(f);
+	rc = catalog_search(f->cat, q, &out, why, sizeof(why));
 
 	if (rc != ERR_OK)
 		fail_msg("search q=%s: %s (%s)", q->q ? q->q : "-",
@@ -918,8 +945,12 @@ static void test_timing_10k(void **state)
 		    (uint64_t)i + 1, b, 1);
 	}
 	assert_int_equal(store_exec(f->db, "COMMIT"), ERR_OK);
-	print_message("timing: 10000 services inserted (indexed, logged) in "
+	print_message("timing: 10000 services inserted (queued, logged) in "
 		      "one transaction: %.3f s\n", seconds_since(&t0));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(index_all(f), 10000);
+	print_message("timing: 10000 services indexed: %.3f s\n",
+		      seconds_since(&t0));
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	q.q = "理发";
@@ -944,6 +975,142 @@ static void test_timing_10k(void **state)
 	json_decref(res);
 	print_message("timing: browse newest: %.1f ms\n",
 		      seconds_since(&t0) * 1000);
+}
+
+/* fts_rows: rows of service_fts matching q (raw FTS5 MATCH). */
+static int fts_rows(struct fixture *f, const char *q)
+{
+	sqlite3_stmt *st = NULL;
+	int n = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(f->db, "SELECT count(*) FROM"
+			 " service_fts WHERE service_fts MATCH ?1", -1, &st,
+			 NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* apply only queues; catalog_index_pending brings inserts, updates and
+ * tombstones into the index, in chunks, and empties the queue */
+static void test_index_off_apply(void **state)
+{
+	struct fixture *f = *state;
+	struct catalog_query q = { .q = "haircut", .limit = 20 };
+	char b[512];
+	json_t *res = NULL;
+	char why[256];
+	size_t done;
+
+	assert_true(catalog_index_idle(f->cat));
+	put(f, "badaguan", "haircut", 1, svc(b, sizeof(b), "Home haircut",
+	    "For the elderly", "elderly-care", NULL), 1);
+	put(f, "badaguan", "meals", 1, svc(b, sizeof(b), "Meals on wheels",
+	    "Lunch delivered", "elderly-care", NULL), 1);
+	put(f, "badaguan", "clinic", 1, svc(b, sizeof(b), "Clinic",
+	    "Check-ups", "health-maternity", NULL), 1);
+	/* stored and readable, but not yet in the index */
+	assert_false(catalog_index_idle(f->cat));
+	assert_int_equal(fts_rows(f, "haircut"), 0);
+	assert_int_equal(catalog_search(f->cat, &q, &res, why, sizeof(why)),
+			 ERR_OK);
+	assert_int_equal(total_of(res), 0);
+	json_decref(res);
+
+	/* in chunks: two, then one, then nothing */
+	assert_int_equal(catalog_index_pending(f->cat, 2, &done), ERR_OK);
+	assert_int_equal(done, 2);
+	assert_false(catalog_index_idle(f->cat));
+	assert_int_equal(catalog_index_pending(f->cat, 2, &done), ERR_OK);
+	assert_int_equal(done, 1);
+	assert_true(catalog_index_idle(f->cat));
+	assert_int_equal(catalog_index_pending(f->cat, 2, &done), ERR_OK);
+	assert_int_equal(done, 0);
+	assert_int_equal(fts_rows(f, "haircut"), 1);
+	assert_int_equal(fts_rows(f, "meals"), 1);
+
+	/* an update leaves the old words in the index until indexed */
+	put(f, "badaguan", "haircut", 2, svc(b, sizeof(b), "Home shave",
+	    "For the elderly", "elderly-care", NULL), 1);
+	assert_int_equal(fts_rows(f, "haircut"), 1);
+	assert_int_equal(fts_rows(f, "shave"), 0);
+	assert_int_equal(index_all(f), 1);
+	assert_int_equal(fts_rows(f, "haircut"), 0);
+	assert_int_equal(fts_rows(f, "shave"), 1);
+	res = search(f, &(struct catalog_query){ .q = "shave", .limit = 20 });
+	assert_int_equal(total_of(res), 1);
+	assert_string_equal(item_id(res, 0), "haircut");
+	json_decref(res);
+
+	/* a tombstone leaves the index once indexed */
+	put(f, "badaguan", "meals", 2, NULL, 1);
+	assert_int_equal(fts_rows(f, "meals"), 1);
+	assert_int_equal(index_all(f), 1);
+	assert_int_equal(fts_rows(f, "meals"), 0);
+	assert_int_equal(fts_rows(f, "elderly"), 1);
+	/* an older version is not applied and queues nothing */
+	put(f, "badaguan", "clinic", 1, svc(b, sizeof(b), "Old clinic",
+	    "x", "other", NULL), 1);
+	assert_true(catalog_index_idle(f->cat));
+	/* purged tombstones and deleted rows queue their rid too */
+	{
+		uint64_t purged = 0;
+
+		assert_int_equal(catalog_purge_tombstones(f->cat,
+			catalog_log_head(f->cat), &purged), ERR_OK);
+		assert_int_equal(purged, 1);
+		assert_int_equal(index_all(f), 1);
+	}
+	assert_int_equal(fts_rows(f, "clinic"), 1);
+}
+
+/* a v1 store (index kept by triggers) migrated to v2 queues every
+ * service, and the rebuilt index finds them as before */
+static void test_index_migration(void **state)
+{
+	struct store_migration m[] = { { catalog_schema_v1 },
+				       { catalog_schema_v2 } };
+	char path[] = "/tmp/test_catalog_XXXXXX";
+	struct fixture f2 = { 0 };
+	sqlite3_stmt *st = NULL;
+	char err[512], sql[512];
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(store_open(path, m, 1, &f2.db, err, sizeof(err)),
+			 ERR_OK);
+	for (int i = 0; i < 3; i++) {
+		snprintf(sql, sizeof(sql), "INSERT INTO service (origin, id,"
+			 " version, title, tags) VALUES ('badaguan', 's%d', 1,"
+			 " 'Haircut %d', 'elderly')", i, i);
+		assert_int_equal(store_exec(f2.db, sql), ERR_OK);
+	}
+	store_close(&f2.db);
+	assert_int_equal(store_open(path, m, 2, &f2.db, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(catalog_open(f2.db, &f2.cat), ERR_OK);
+	assert_false(catalog_index_idle(f2.cat));
+	assert_int_equal(fts_rows(&f2, "haircut"), 0);
+	assert_int_equal(index_all(&f2), 3);
+	assert_int_equal(fts_rows(&f2, "haircut"), 3);
+	assert_int_equal(sqlite3_prepare_v2(f2.db, "SELECT count(*) FROM"
+			 " sqlite_schema WHERE type = 'trigger' AND name LIKE"
+			 " 'service_fts%'", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0);
+	sqlite3_finalize(st);
+	catalog_close(&f2.cat);
+	store_close(&f2.db);
+	unlink(path);
+	snprintf(sql, sizeof(sql), "%s-wal", path);
+	unlink(sql);
+	snprintf(sql, sizeof(sql), "%s-shm", path);
+	unlink(sql);
 }
 
 static void test_open_without_schema(void **state)
@@ -981,6 +1148,8 @@ int main(void)
 		cmocka_unit_test(test_service_json_accepts),
 		T(test_announcements),
 		T(test_timing_10k),
+		T(test_index_off_apply),
+		cmocka_unit_test(test_index_migration),
 		cmocka_unit_test(test_open_without_schema),
 	};
 

@@ -12,6 +12,8 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,7 +147,6 @@ static void test_fresh(void **state)
 	assert_int_equal(query_int(db, "PRAGMA user_version"), 2);
 	assert_int_equal(query_int(db, "PRAGMA foreign_keys"), 1);
 	assert_int_equal(query_int(db, "PRAGMA synchronous"), 1); /* NORMAL */
-	assert_int_equal(query_int(db, "PRAGMA busy_timeout"), 5000);
 	assert_int_equal(query_int(db, "SELECT count(*) FROM a"), 2);
 	/* foreign_keys is on: a dangling reference is refused. */
 	assert_int_equal(store_exec(db, "INSERT INTO b (a_id) VALUES (99)"),
@@ -155,6 +156,45 @@ static void test_fresh(void **state)
 	store_close(&db);
 	assert_null(db);
 	store_close(&db);             /* a no-op once closed */
+}
+
+/* release_later: the other connection's write lock goes after 50 ms. */
+static void *release_later(void *arg)
+{
+	struct timespec t = { 0, 50 * 1000000L };
+
+	nanosleep(&t, NULL);
+	assert_int_equal(store_exec(arg, "COMMIT"), ERR_OK);
+	return NULL;
+}
+
+/* a writer waits for another connection's write lock (the busy handler)
+ * and gets it soon after it is released, not after a long back-off */
+static void test_busy_waits(void **state)
+{
+	sqlite3 *db = NULL, *other = NULL;
+	struct timespec t0, t1;
+	pthread_t th;
+	double ms;
+
+	(void)state;
+	use_db("busy");
+	assert_int_equal(store_open(path, v2, 2, &db, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(store_open(path, v2, 2, &other, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(store_exec(other, "BEGIN IMMEDIATE"), ERR_OK);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(pthread_create(&th, NULL, release_later, other), 0);
+	assert_int_equal(store_exec(db, "BEGIN IMMEDIATE"), ERR_OK);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_join(th, NULL);
+	assert_int_equal(store_exec(db, "COMMIT"), ERR_OK);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+	     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	assert_true(ms >= 40 && ms < 1000);
+	store_close(&other);
+	store_close(&db);
 }
 
 static void test_reopen_applies_new_only(void **state)
@@ -288,6 +328,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fresh),
+		cmocka_unit_test(test_busy_waits),
 		cmocka_unit_test(test_reopen_applies_new_only),
 		cmocka_unit_test(test_failed_migration_rolls_back),
 		cmocka_unit_test(test_newer_refused),

@@ -1,0 +1,210 @@
+/* indexer.c: the search index, kept up to date off the ack path.
+ *
+ * One thread per daemon with its own connection (never shared: opened
+ * NOMUTEX). While rids are queued it runs catalog_index_pending in short
+ * write transactions; the chunk adapts so one transaction takes about
+ * INDEXER_TXN_MS, and after each commit the thread pauses INDEXER_PAUSE_MS,
+ * so the service thread, whose transactions wait on the same write lock
+ * (store.c's busy handler looks every 0.5 ms), takes it as soon as it is
+ * released and waits at most about one indexer transaction. When nothing is queued it sleeps on
+ * a condition variable for INDEXER_IDLE_MS or until indexer_kick.
+ *
+ * Parts: state; one chunk; the thread; start and stop. */
+#include "indexer.h"
+
+#include "catalog.h"
+#include "err.h"
+#include "log.h"
+#include "store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* Rows per transaction: the most, the fewest, the first. */
+#define INDEXER_CHUNK_MAX 500
+#define INDEXER_CHUNK_MIN 25
+#define INDEXER_CHUNK_START 200
+/* Aimed duration of one write transaction. */
+#define INDEXER_TXN_MS 5.0
+/* Pause between transactions: two of the busy handler's polls (store.c),
+ * so a waiting writer takes the lock. */
+#define INDEXER_PAUSE_MS 1.0
+/* ... and when a writer had to wait meanwhile (a sync under way): give
+ * it the lock and a core for a while, the index catches up after. */
+#define INDEXER_YIELD_MS 6.0
+/* Sleep when idle, and after an error. */
+#define INDEXER_IDLE_MS 75
+#define INDEXER_ERROR_MS 1000
+
+/* ---- state --------------------------------------------------------------- */
+
+struct indexer {
+	sqlite3 *db;                /* the thread's own connection */
+	struct catalog *cat;        /* statements on db */
+	pthread_t thread;
+	pthread_mutex_t mu;         /* guards stop and kicked */
+	pthread_cond_t cv;          /* kicked or stop */
+	int stop;
+	int kicked;
+	size_t chunk;               /* rows in the next transaction */
+};
+
+static double now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* ---- one chunk ----------------------------------------------------------- */
+
+/* index_chunk: one BEGIN IMMEDIATE..COMMIT of up to ix->chunk rows.
+ * Stores the rows done in *done and the transaction's time in *ms.
+ * Returns ERR_OK or ERR_IO (rolled back, logged). */
+static int index_chunk(struct indexer *ix, size_t *done, double *ms)
+{
+	double t0 = now_ms();
+	int rc;
+
+	*done = 0;
+	if (store_exec(ix->db, "BEGIN IMMEDIATE") != ERR_OK)
+		return ERR_IO;
+	rc = catalog_index_pending(ix->cat, ix->chunk, done);
+	if (rc == ERR_OK)
+		rc = store_exec(ix->db, "COMMIT");
+	if (rc != ERR_OK) {
+		store_exec(ix->db, "ROLLBACK");
+		*done = 0;
+		return ERR_IO;
+	}
+	*ms = now_ms() - t0;
+	/* aim the next chunk at INDEXER_TXN_MS */
+	if (*done == ix->chunk) {
+		if (*ms > 2 * INDEXER_TXN_MS && ix->chunk / 2 >= INDEXER_CHUNK_MIN)
+			ix->chunk /= 2;
+		else if (*ms < INDEXER_TXN_MS / 2 &&
+			 ix->chunk * 2 <= INDEXER_CHUNK_MAX)
+			ix->chunk *= 2;
+	}
+	return ERR_OK;
+}
+
+/* ---- the thread ---------------------------------------------------------- */
+
+/* wait_ms: sleep up to ms on the condition variable; returns with mu
+ * held. A kick cuts an idle wait short (not a pause between chunks). */
+static void wait_ms(struct indexer *ix, double ms, int idle)
+{
+	struct timespec until;
+	long ns;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	ns = until.tv_nsec + (long)(ms * 1e6);
+	until.tv_sec += ns / 1000000000L;
+	until.tv_nsec = ns % 1000000000L;
+	while (!ix->stop && !(idle && ix->kicked))
+		if (pthread_cond_timedwait(&ix->cv, &ix->mu, &until) ==
+		    ETIMEDOUT)
+			break;
+	if (idle)
+		ix->kicked = 0;
+}
+
+static void *indexer_main(void *arg)
+{
+	struct indexer *ix = arg;
+	size_t done;
+	double ms = 0;
+
+	pthread_mutex_lock(&ix->mu);
+	while (!ix->stop) {
+		int rc;
+
+		ix->kicked = 0;
+		pthread_mutex_unlock(&ix->mu);
+		rc = index_chunk(ix, &done, &ms);
+		pthread_mutex_lock(&ix->mu);
+		if (rc != ERR_OK)
+			wait_ms(ix, INDEXER_ERROR_MS, 0);
+		else if (done > 0)
+			/* more may be queued: leave the lock free a while */
+			wait_ms(ix, store_contended() ?
+				INDEXER_YIELD_MS : INDEXER_PAUSE_MS, 0);
+		else
+			wait_ms(ix, INDEXER_IDLE_MS, 1);
+	}
+	pthread_mutex_unlock(&ix->mu);
+	return NULL;
+}
+
+/* ---- start and stop ------------------------------------------------------ */
+
+int indexer_start(sqlite3 *db, struct indexer **out, char *err,
+		  size_t errlen)
+{
+	struct indexer *ix;
+
+	*out = NULL;
+	ix = calloc(1, sizeof(*ix));
+	if (!ix) {
+		snprintf(err, errlen, "indexer: out of memory");
+		store_close(&db);
+		return ERR_NOMEM;
+	}
+	ix->db = db;
+	ix->chunk = INDEXER_CHUNK_START;
+	if (catalog_open(db, &ix->cat) != ERR_OK) {
+		snprintf(err, errlen, "indexer: cannot prepare the catalog: %s",
+			 sqlite3_errmsg(db));
+		store_close(&ix->db);
+		free(ix);
+		return ERR_IO;
+	}
+	pthread_mutex_init(&ix->mu, NULL);
+	pthread_cond_init(&ix->cv, NULL);
+	if (pthread_create(&ix->thread, NULL, indexer_main, ix) != 0) {
+		snprintf(err, errlen, "indexer: cannot start the thread");
+		pthread_cond_destroy(&ix->cv);
+		pthread_mutex_destroy(&ix->mu);
+		catalog_close(&ix->cat);
+		store_close(&ix->db);
+		free(ix);
+		return ERR_IO;
+	}
+	*out = ix;
+	return ERR_OK;
+}
+
+void indexer_kick(struct indexer *ix)
+{
+	if (!ix)
+		return;
+	pthread_mutex_lock(&ix->mu);
+	ix->kicked = 1;
+	pthread_cond_signal(&ix->cv);
+	pthread_mutex_unlock(&ix->mu);
+}
+
+void indexer_stop(struct indexer **pix)
+{
+	struct indexer *ix;
+
+	if (!pix || !*pix)
+		return;
+	ix = *pix;
+	pthread_mutex_lock(&ix->mu);
+	ix->stop = 1;
+	pthread_cond_signal(&ix->cv);
+	pthread_mutex_unlock(&ix->mu);
+	pthread_join(ix->thread, NULL);
+	pthread_cond_destroy(&ix->cv);
+	pthread_mutex_destroy(&ix->mu);
+	catalog_close(&ix->cat);
+	store_close(&ix->db);
+	free(ix);
+	*pix = NULL;
+}

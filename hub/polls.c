@@ -31,44 +31,6 @@
 
 /* ---- applying a node's records ------------------------------------------- */
 
-static int apply_poll(struct hub *hub, const Change *ch)
-{
-	const Alliance__V1__Poll *p = ch->poll;
-	json_t *opts = json_array();
-	char *text = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	for (size_t i = 0; opts && i < p->n_options; i++)
-		json_array_append_new(opts, json_string(p->options[i]));
-	text = opts ? json_dumps(opts, JSON_COMPACT) : NULL;
-	json_decref(opts);
-	if (!text)
-		return ERR_NOMEM;
-	rc = sqlite3_prepare_v2(hub->db, "INSERT INTO poll (origin, id,"
-				" version, question, options, opens, closes)"
-				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON"
-				" CONFLICT (origin, id) DO UPDATE SET version ="
-				" excluded.version, question ="
-				" excluded.question, options = excluded.options,"
-				" opens = excluded.opens, closes ="
-				" excluded.closes WHERE excluded.version >"
-				" poll.version", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, (int64_t)ch->version);
-		sqlite3_bind_text(st, 4, p->question, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, text, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, p->opens);
-		sqlite3_bind_int64(st, 7, p->closes);
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	free(text);
-	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
-}
-
 static int apply_tally(struct hub *hub, const Change *ch, char *reason,
 		       size_t rlen, int *refused)
 {
@@ -134,7 +96,7 @@ int hub_polls_apply(struct hub *hub, const Change *ch, char *reason,
 		    size_t rlen, int *refused)
 {
 	if (ch->kind == ALLIANCE__V1__KIND__KIND_POLL)
-		return apply_poll(hub, ch);
+		return relay_store_poll(hub->db, ch);
 	return apply_tally(hub, ch, reason, rlen, refused);
 }
 

@@ -3,6 +3,7 @@
  * Parts: statuses; text fields; relay_check by kind; keys; packing;
  * versions and ids. */
 #include <inttypes.h>
+#include <jansson.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,4 +253,44 @@ int relay_random_id(char *buf, size_t buflen)
 	for (size_t i = 0; i < sizeof(r); i++)
 		snprintf(buf + 2 * i, 3, "%02x", r[i]);
 	return ERR_OK;
+}
+
+/* ---- polls in a store -------------------------------------------------- */
+
+int relay_store_poll(sqlite3 *db, const Change *ch)
+{
+	const Alliance__V1__Poll *p = ch->poll;
+	json_t *o = json_array();
+	char *text;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	for (size_t i = 0; o && i < p->n_options; i++)
+		json_array_append_new(o, json_string(p->options[i]));
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!text)
+		return ERR_NOMEM;
+	rc = sqlite3_prepare_v2(db, "INSERT INTO poll (origin, id, version,"
+				" question, options, opens, closes) VALUES (?1,"
+				" ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (origin,"
+				" id) DO UPDATE SET version = excluded.version,"
+				" question = excluded.question, options ="
+				" excluded.options, opens = excluded.opens,"
+				" closes = excluded.closes WHERE"
+				" excluded.version > poll.version", -1, &st,
+				NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (int64_t)ch->version);
+		sqlite3_bind_text(st, 4, p->question, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, p->opens);
+		sqlite3_bind_int64(st, 7, p->closes);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	free(text);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
 }

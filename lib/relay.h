@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sqlite3.h>
+
 #include "wire.h"
 
 typedef Alliance__V1__Change Change; /* as catalog.h names it */
@@ -77,5 +79,11 @@ uint64_t relay_version(uint64_t last);
 /* relay_random_id: 16 random hex digits into buf (at least 17 bytes).
  * ERR_OK or ERR_FAIL (no random bytes). */
 int relay_random_id(char *buf, size_t buflen);
+
+/* relay_store_poll: store poll record ch in db's poll table (hub and node
+ * alike) under the version rule: an older or equal version changes
+ * nothing. Runs in the caller's transaction. ERR_OK, ERR_NOMEM or
+ * ERR_IO. */
+int relay_store_poll(sqlite3 *db, const Change *ch);
 
 #endif

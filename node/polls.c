@@ -157,44 +157,6 @@ static int put_tally(struct node *n, const char *origin, const char *id,
 
 /* store_poll: upsert ch (a poll) under the version rule; caller's
  * transaction. */
-static int store_poll(struct node *n, const Change *ch)
-{
-	const Alliance__V1__Poll *p = ch->poll;
-	json_t *o = json_array();
-	char *text;
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	for (size_t i = 0; o && i < p->n_options; i++)
-		json_array_append_new(o, json_string(p->options[i]));
-	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (!text)
-		return ERR_NOMEM;
-	rc = sqlite3_prepare_v2(n->db, "INSERT INTO poll (origin, id, version,"
-				" question, options, opens, closes) VALUES (?1,"
-				" ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (origin,"
-				" id) DO UPDATE SET version = excluded.version,"
-				" question = excluded.question, options ="
-				" excluded.options, opens = excluded.opens,"
-				" closes = excluded.closes WHERE"
-				" excluded.version > poll.version", -1, &st,
-				NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, (int64_t)ch->version);
-		sqlite3_bind_text(st, 4, p->question, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, text, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, p->opens);
-		sqlite3_bind_int64(st, 7, p->closes);
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	free(text);
-	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
-}
-
 /* poll_from_json: the manager's poll into p (strings point into in);
  * ERR_OK or ERR_INVALID with why. */
 static int poll_from_json(const json_t *in, Alliance__V1__Poll *p,
@@ -262,7 +224,7 @@ static void create(struct node *n, struct lws *wsi, struct http_exchange *ex)
 		http_reply_error(wsi, ex, 422, "invalid", "%s", why);
 		goto out;
 	}
-	if (store_poll(n, &ch) != ERR_OK || relay_outbox_put(n, &ch) ||
+	if (relay_store_poll(n->db, &ch) != ERR_OK || relay_outbox_put(n, &ch) ||
 	    put_tally(n, ch.origin, id, p.n_options) != ERR_OK ||
 	    store_exec(n->db, "COMMIT") != ERR_OK) {
 		store_exec(n->db, "ROLLBACK");
@@ -409,7 +371,7 @@ int polls_apply(struct node *n, const Change *ch, char *reason, size_t rlen,
 			 n->cfg.community);
 		return ERR_OK;
 	}
-	return store_poll(n, ch);
+	return relay_store_poll(n->db, ch);
 }
 
 /* ---- the route ------------------------------------------------------------------- */

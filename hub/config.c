@@ -42,6 +42,9 @@ const struct config_key hub_config_keys[] = {
 	  "public certificate: HTTPS when set, else plain HTTP for a proxy" },
 	{ "public", "key", CONFIG_PATH, NULL, F(public_key), 0, NULL,
 	  "key of the public certificate" },
+	{ "public", "search_threads", CONFIG_UINT, "2", F(search_threads), 0,
+	  config_check_threads, "threads answering catalog searches, each with its "
+	  "own store connection (1-16)" },
 	{ "store", "path", CONFIG_PATH, "hub.db", F(store_path), 0, NULL,
 	  "the hub's sqlite store" },
 	{ "web", "root", CONFIG_PATH, NULL, F(web_root), 0, NULL,

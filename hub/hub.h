@@ -33,6 +33,7 @@ struct hub_config {
 	int public_port;
 	char *public_cert;          /* HTTPS on the public port when set */
 	char *public_key;
+	unsigned search_threads;    /* searcher threads (public.c) */
 	char *store_path;
 	char *web_root;             /* static pages; NULL: none served */
 	int log_level;
@@ -170,10 +171,9 @@ struct hub {
 	struct hub_metrics metrics;
 	int64_t started;
 	struct hub_bulletins *bulletins; /* keys and relay state (bulletin.c) */
-	struct catalog_http_cache *search_cache; /* public search answers
-					 * (public.c), keyed by the log head,
-					 * used only while the index is idle */
 	struct indexer *indexer;    /* search index thread (lib/indexer.c) */
+	struct catalog_http_searches *searches; /* public searches, their
+					 * threads and answer cache (public.c) */
 };
 
 /* ==== store (store.c) ====================================================== */
@@ -281,12 +281,17 @@ void sync_wake(struct hub *hub);
 struct hub_http {
 	struct http_exchange ex;
 	struct ident peer;          /* alliance port: the client certificate */
+	uint64_t search_id;         /* public port: the search it waits for */
 };
 
 int callback_alliance_http(struct lws *wsi, enum lws_callback_reasons reason,
 			   void *user, void *in, size_t len);
 int callback_public_http(struct lws *wsi, enum lws_callback_reasons reason,
 			 void *user, void *in, size_t len);
+/* hub_search_start: hub->searches, the public searches' threads ([public]
+ * search_threads, each with its own store connection), once hub->lws
+ * exists. */
+int hub_search_start(struct hub *hub, char *err, size_t errlen);
 /* api_route: dispatch an operator API request (api.c). */
 void api_route(struct hub *hub, struct lws *wsi, struct hub_http *h);
 /* metrics_render: Prometheus text into a new string (caller frees). */

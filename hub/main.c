@@ -279,6 +279,10 @@ static int run(struct hub *hub)
 	}
 	if (create_vhosts(hub) != ERR_OK)
 		goto out;
+	if (hub_search_start(hub, err, sizeof(err)) != ERR_OK) {
+		log_error("cannot start the searcher: %s", err);
+		goto out;
+	}
 	retention_start(hub);
 	keepalive_start(hub);
 	signal_context = hub->lws;
@@ -300,6 +304,7 @@ static int run(struct hub *hub)
 	rc = 0;
 out:
 	signal_context = NULL;
+	catalog_http_searches_stop(hub->searches);
 	if (hub->lws)
 		lws_context_destroy(hub->lws);
 	hub->lws = NULL;
@@ -308,7 +313,7 @@ out:
 	registry_free(hub);
 	hub_bulletin_close(hub);
 	indexer_stop(&hub->indexer);
-	catalog_http_cache_free(&hub->search_cache);
+	catalog_http_searches_free(&hub->searches);
 	catalog_close(&hub->cat);
 	store_close(&hub->db);
 	return rc;

@@ -4,13 +4,51 @@
  * answers /healthz, the merged catalog (a search, or one service),
  * announcements and the communities' names; the resident pages under
  * [web] root are an lws file mount (hub/main.c) whose headers get the
- * security headers here. */
+ * security headers here. Searches run on the searcher's threads
+ * (catalog_http_search_async): the request waits until the answer comes
+ * back (LWS_CALLBACK_EVENT_WAIT_CANCELLED).
+ *
+ * Parts: searches; the communities; routing; the callback. */
 #include <string.h>
 
 #include "bulletin_store.h"
 #include "catalog_http.h"
 #include "err.h"
 #include "hub.h"
+#include "store.h"
+
+/* ---- searches ------------------------------------------------------------ */
+
+int hub_search_start(struct hub *hub, char *err, size_t errlen)
+{
+	sqlite3 *dbs[16] = { NULL };
+	int n = (int)hub->cfg.search_threads;
+
+	for (int i = 0; i < n; i++)
+		if (hub_store_connect(hub->cfg.store_path, &dbs[i], err,
+				      errlen) != ERR_OK) {
+			while (i-- > 0)
+				store_close(&dbs[i]);
+			return ERR_IO;
+		}
+	return catalog_http_searches_start(dbs, n, hub->lws, &hub->searches,
+					   err, errlen);
+}
+
+/* search: GET /api/v1/catalog. Repeated queries are answered from the
+ * cache while the merged catalog (its log head) stays the same, and only
+ * once the index holds every record: an answer while it lags may miss
+ * the newest and must not be kept. The indexer only empties the queue and
+ * this thread is the only one writing services, so a search that starts
+ * while the index is complete sees it complete. */
+static void search(struct hub *hub, struct lws *wsi, struct hub_http *h)
+{
+	h->search_id = catalog_http_search_async(hub->searches,
+		catalog_index_idle(hub->cat), catalog_log_head(hub->cat), wsi,
+		&h->ex);
+}
+
+/* ---- the communities ----------------------------------------------------- */
 
 static void community_name(struct community *c, void *arg)
 {
@@ -30,6 +68,8 @@ static void communities(struct hub *hub, struct lws *wsi, struct hub_http *h)
 		items, "total", (int)hub->n_communities));
 }
 
+/* ---- routing ------------------------------------------------------------- */
+
 static void route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 {
 	if (strcmp(h->ex.path, "/healthz") == 0 && h->ex.method == HTTP_GET) {
@@ -42,20 +82,7 @@ static void route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 	}
 	if (strcmp(h->ex.path, "/api/v1/catalog") == 0 &&
 	    h->ex.method == HTTP_GET) {
-		/* repeated queries are answered from the cache while the
-		 * merged catalog (its log head) stays the same, and only
-		 * once the index holds every record: an answer while it
-		 * lags may miss the newest and must not be kept. The
-		 * indexer only empties the queue and this thread is the
-		 * only one writing services, so idle here stays true
-		 * through this search. */
-		if (!hub->search_cache)
-			hub->search_cache = catalog_http_cache_new();
-		if (hub->search_cache && catalog_index_idle(hub->cat))
-			catalog_http_search_cached(hub->cat, hub->search_cache,
-				catalog_log_head(hub->cat), wsi, &h->ex);
-		else
-			catalog_http_search(hub->cat, wsi, &h->ex);
+		search(hub, wsi, h);
 		return;
 	}
 	if (strncmp(h->ex.path, CATALOG_HTTP_SERVICE_PREFIX,
@@ -81,6 +108,8 @@ static void route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 	http_reply_error(wsi, &h->ex, 404, "not_found", "no such page: %s",
 			 h->ex.path);
 }
+
+/* ---- the callback ---------------------------------------------------------- */
 
 int callback_public_http(struct lws *wsi, enum lws_callback_reasons reason,
 			 void *user, void *in, size_t len)
@@ -110,8 +139,15 @@ int callback_public_http(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_CLOSED_HTTP:
 		/* NULL for a connection closed before lws gave it user data
 		 * (a TLS handshake refused on an adopted socket) */
-		if (h)
+		if (h) {
+			catalog_http_searches_closed(hub_from_wsi(wsi)->searches,
+						     h->search_id);
 			http_end(&h->ex);
+		}
+		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		/* a search came back (or a signal came) */
+		catalog_http_searches_drain(hub_from_wsi(wsi)->searches);
 		return 0;
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);

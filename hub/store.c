@@ -34,6 +34,7 @@ static const struct store_migration migrations[] = {
 	{ hub_delivery_schema_v1 },     /* 5 */
 	{ hub_relay_schema_v1 },        /* 6: requests and polls (relay.c) */
 	{ catalog_schema_v2 },          /* 7: the index off the ack path */
+	{ catalog_schema_v3 },          /* 8: search from the index alone */
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

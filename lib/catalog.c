@@ -1,24 +1,25 @@
-/* catalog.c: services and announcements: storage, change log, search.
+/* catalog.c: services and announcements: storage, change log, the search
+ * index.
  *
  * Tables (catalog_schema_v1): service and announcement hold one row per
  * (origin, id), live or tombstone, with the version of the origin that
  * wrote it; catalog_log holds one row per record at its latest seq;
- * service_fts is an FTS5 index over service's title, summary, description
- * and tags (the category's names in Chinese and English). Since
+ * service_fts is an FTS5 index over live services' title, summary,
+ * description, tags (the category's names in Chinese and English) and,
+ * since catalog_schema_v3, facets (the filters as words). Since
  * catalog_schema_v2 it is not kept in step by apply: triggers on service
  * only queue the written rid in index_pending (cheap, on the ack path) and
  * catalog_index_pending, run by each daemon's indexer thread, copies the
  * texts into the index later. The version rule is one upsert whose DO UPDATE
  * has "WHERE excluded.version > version": sqlite3_changes() says whether
- * it applied. Every statement is constant SQL with bound parameters; the
- * search statements are put together from constant fragments chosen by
- * which filters are present, and prepared once each on first use.
+ * it applied. Every statement is constant SQL with bound parameters.
  *
  * Parts, in order: the fixed lists (categories, delivery modes); the
  * schema; struct catalog and open/close; rows to messages; apply, get and
- * the log; counts; the `after` token; search; announcements. JSON in and
- * out lives in catalog_json.c. */
+ * the log; the search index; counts; search (catalog_search.c does it);
+ * announcements. JSON in and out lives in catalog_json.c. */
 #include "catalog.h"
+#include "catalog_search.h"
 
 #include "clock.h"
 #include "err.h"
@@ -65,16 +66,11 @@ static const struct catalog_category {
 static const char *const catalog_delivery[] = {
 	"walk-in", "home-visit", "online", "phone",
 };
+/* CATALOG_FACETS_SQL (catalog_search.h) writes a word for each of 4 bits */
+_Static_assert(sizeof(catalog_delivery) / sizeof(catalog_delivery[0]) == 4,
+	       "CATALOG_FACETS_SQL knows four delivery modes");
 #define CATALOG_N_DELIVERY \
 	(sizeof(catalog_delivery) / sizeof(catalog_delivery[0]))
-
-/* Default page sizes and the largest. */
-#define CATALOG_LIMIT_DEFAULT 20
-#define CATALOG_LIMIT_MAX 100
-/* Longest `after` token accepted. */
-#define CATALOG_AFTER_MAX 64
-/* bm25 weights of title, summary, description, tags. */
-#define CATALOG_BM25 "bm25(service_fts, 10.0, 4.0, 1.0, 2.0)"
 
 int catalog_is_category(const char *id)
 {
@@ -84,8 +80,8 @@ int catalog_is_category(const char *id)
 	return 0;
 }
 
-/* catalog_delivery_bit: the mask bit of a delivery mode, 0 if unknown. */
-static int64_t catalog_delivery_bit(const char *mode)
+/* catalog_delivery_bit: see catalog_search.h. */
+int64_t catalog_delivery_bit(const char *mode)
 {
 	for (size_t i = 0; mode && i < CATALOG_N_DELIVERY; i++)
 		if (strcmp(mode, catalog_delivery[i]) == 0)
@@ -209,19 +205,19 @@ const char catalog_schema_v2[] =
 	" END;"
 	"INSERT INTO index_pending (rid) SELECT rid FROM service;";
 
-/* ---- struct catalog ----------------------------------------------------- */
+/* v3: search from the index alone (catalog_search.c). service_fts gains
+ * a facets column (CATALOG_FACETS_SQL: the filters as words) and holds
+ * live services only (not deleted, status not inactive); every service is
+ * queued again to be indexed so. */
+const char catalog_schema_v3[] =
+	"DROP TABLE service_fts;"
+	"CREATE VIRTUAL TABLE service_fts USING fts5("
+	" title, summary, description, tags, facets,"
+	" tokenize = " SEARCH_TOKENIZE ");"
+	"INSERT INTO index_pending (rid) SELECT rid FROM service"
+	" WHERE rid NOT IN (SELECT rid FROM index_pending);";
 
-/* Search statement variants: one bit per part present. */
-enum {
-	CQ_MATCH = 1,      /* q has text: FTS join, ranked, offset paging */
-	CQ_CATEGORY = 2,
-	CQ_COMMUNITY = 4,
-	CQ_DELIVERY = 8,
-	CQ_FREE = 16,
-	CQ_KEYSET = 32,    /* browse page after a (updated, rid) key */
-	CQ_COUNT = 64,     /* count(*) instead of rows */
-	CQ_VARIANTS = 128,
-};
+/* ---- struct catalog ----------------------------------------------------- */
 
 struct catalog {
 	sqlite3 *db;                      /* the caller's connection */
@@ -235,7 +231,7 @@ struct catalog {
 	sqlite3_stmt *max_version;        /* of one origin, both kinds */
 	sqlite3_stmt *count[2][2];        /* [kind announcement][by origin] */
 	sqlite3_stmt *announcements;      /* unexpired, newest first */
-	sqlite3_stmt *search[CQ_VARIANTS];/* prepared on first use */
+	struct catalog_finder *finder;    /* catalog_search's statements */
 	sqlite3_stmt *ix_next;            /* queued rids, lowest first */
 	sqlite3_stmt *ix_unindex;         /* drop a rid from service_fts */
 	sqlite3_stmt *ix_index;           /* copy a live row's texts in */
@@ -243,10 +239,6 @@ struct catalog {
 	sqlite3_stmt *ix_any;             /* is anything queued */
 };
 
-#define SERVICE_COLS \
-	"origin, id, version, deleted, title, summary, description," \
-	" category, audience, delivery, eligibility, fee, hours, phone," \
-	" address, languages, status, updated, rid"
 #define ANNOUNCEMENT_COLS \
 	"origin, id, version, deleted, title, body, category, published," \
 	" expires"
@@ -279,8 +271,7 @@ static const char *const catalog_sql_put_announcement =
 	" expires = excluded.expires"
 	" WHERE excluded.version > announcement.version";
 
-static int catalog_prepare(sqlite3 *db, const char *sql,
-			   sqlite3_stmt **stmt)
+int catalog_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt)
 {
 	int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT,
 				    stmt, NULL);
@@ -304,7 +295,7 @@ int catalog_open(sqlite3 *db, struct catalog **out)
 	} fixed[] = {
 		{ NULL, catalog_sql_put_service },
 		{ NULL, catalog_sql_put_announcement },
-		{ NULL, "SELECT " SERVICE_COLS " FROM service"
+		{ NULL, "SELECT " CATALOG_SERVICE_COLS " FROM service"
 			" WHERE origin = ?1 AND id = ?2" },
 		{ NULL, "SELECT " ANNOUNCEMENT_COLS " FROM announcement"
 			" WHERE origin = ?1 AND id = ?2" },
@@ -331,9 +322,10 @@ int catalog_open(sqlite3 *db, struct catalog **out)
 		{ NULL, "SELECT rid FROM index_pending ORDER BY rid LIMIT ?1" },
 		{ NULL, "DELETE FROM service_fts WHERE rowid = ?1" },
 		{ NULL, "INSERT INTO service_fts (rowid, title, summary,"
-			" description, tags) SELECT rid, title, summary,"
-			" description, tags FROM service WHERE rid = ?1"
-			" AND deleted = 0" },
+			" description, tags, facets) SELECT rid, title,"
+			" summary, description, tags, " CATALOG_FACETS_SQL
+			" FROM service WHERE rid = ?1 AND deleted = 0"
+			" AND status <> 'inactive'" },
 		{ NULL, "DELETE FROM index_pending WHERE rid = ?1" },
 		{ NULL, "SELECT EXISTS (SELECT 1 FROM index_pending)" },
 	};
@@ -361,6 +353,8 @@ int catalog_open(sqlite3 *db, struct catalog **out)
 			    ERR_OK)
 				goto err;
 	}
+	if (finder_open(db, &cat->finder) != ERR_OK)
+		goto err;
 	*out = cat;
 	return ERR_OK;
 err:
@@ -388,8 +382,7 @@ void catalog_close(struct catalog **cat)
 		for (int b = 0; b < 2; b++)
 			sqlite3_finalize(c->count[a][b]);
 	sqlite3_finalize(c->announcements);
-	for (int v = 0; v < CQ_VARIANTS; v++)
-		sqlite3_finalize(c->search[v]);
+	finder_close(&c->finder);
 	sqlite3_finalize(c->ix_next);
 	sqlite3_finalize(c->ix_unindex);
 	sqlite3_finalize(c->ix_index);
@@ -456,7 +449,7 @@ static int col_list(sqlite3_stmt *st, int col, char ***items, size_t *n)
 	return rc;
 }
 
-/* service_from_row: a new Service from a row of SERVICE_COLS, or NULL
+/* service_from_row: a new Service from a row of CATALOG_SERVICE_COLS, or NULL
  * when memory ran out. */
 static Alliance__V1__Service *service_from_row(sqlite3_stmt *st)
 {
@@ -505,7 +498,7 @@ static Alliance__V1__Announcement *announcement_from_row(sqlite3_stmt *st)
 	return a;
 }
 
-/* change_from_row: a new Change of kind from a row of SERVICE_COLS or
+/* change_from_row: a new Change of kind from a row of CATALOG_SERVICE_COLS or
  * ANNOUNCEMENT_COLS (origin, id, version, deleted first); a tombstone
  * has no body. NULL when memory ran out. */
 static Change *change_from_row(sqlite3_stmt *st, int kind)
@@ -989,9 +982,8 @@ uint64_t catalog_count(struct catalog *cat, const char *origin, int kind)
 	return step_u64(cat, st, "count");
 }
 
-/* row_json: the API object of the current row of st (SERVICE_COLS or
- * ANNOUNCEMENT_COLS), or NULL when memory ran out. */
-static json_t *row_json(sqlite3_stmt *st, int kind)
+/* catalog_row_json: see catalog_search.h. */
+json_t *catalog_row_json(sqlite3_stmt *st, int kind)
 {
 	Change *ch = change_from_row(st, kind);
 	json_t *j = catalog_change_json(ch);
@@ -1000,357 +992,13 @@ static json_t *row_json(sqlite3_stmt *st, int kind)
 	return j;
 }
 
-/* ---- the `after` token --------------------------------------------------
- *
- * `next` is base64url (no padding) of "o<offset>" for a ranked search
- * (offset into the ranked list) or "k<updated>.<rid>" for browsing (the
- * last row's sort key, so new services do not shift later pages). */
-
-static const char b64url[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static void b64_encode(const char *in, size_t len, char *out, size_t outlen)
-{
-	size_t o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		acc = (acc << 8) | (unsigned char)in[i];
-		bits += 8;
-		while (bits >= 6 && o + 1 < outlen) {
-			bits -= 6;
-			out[o++] = b64url[(acc >> bits) & 63];
-		}
-	}
-	if (bits > 0 && o + 1 < outlen)
-		out[o++] = b64url[(acc << (6 - bits)) & 63];
-	out[o] = '\0';
-}
-
-/* b64_decode: decode base64url without padding into out (NUL-terminated).
- * Returns the decoded length or -1 for a character outside the alphabet,
- * an impossible length, or nonzero leftover bits. */
-static int b64_decode(const char *in, char *out, size_t outlen)
-{
-	size_t o = 0, len = strlen(in);
-	uint32_t acc = 0;
-	int bits = 0;
-
-	if (len % 4 == 1)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		const char *p = memchr(b64url, in[i], 64);
-
-		if (!p || in[i] == '\0')
-			return -1;
-		acc = (acc << 6) | (uint32_t)(p - b64url);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o + 1 >= outlen)
-				return -1;
-			out[o++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
-		return -1;
-	out[o] = '\0';
-	return (int)o;
-}
-
-/* parse_i64: a whole decimal integer (optional '-') ending at *end or at
- * stop; returns 0 and sets *v, or -1. */
-static int parse_i64(const char *s, char stop, int64_t *v, const char **end)
-{
-	char *e;
-	long long x;
-
-	if (!((*s >= '0' && *s <= '9') || *s == '-'))
-		return -1;
-	errno = 0;
-	x = strtoll(s, &e, 10);
-	if (errno != 0 || e == s || *e != stop)
-		return -1;
-	*v = x;
-	*end = e;
-	return 0;
-}
-
-struct catalog_after {
-	int keyset;        /* 1: (updated, rid); 0: offset */
-	int64_t offset;
-	int64_t updated;
-	int64_t rid;
-};
-
-/* after_decode: parse a token of the kind this query pages by. */
-static int after_decode(const char *token, int keyset,
-			struct catalog_after *a)
-{
-	char raw[CATALOG_AFTER_MAX];
-	const char *end;
-
-	memset(a, 0, sizeof(*a));
-	if (strlen(token) > CATALOG_AFTER_MAX ||
-	    b64_decode(token, raw, sizeof(raw)) < 2)
-		return ERR_INVALID;
-	if (raw[0] == 'o' && !keyset) {
-		if (parse_i64(raw + 1, '\0', &a->offset, &end) != 0 ||
-		    a->offset < 1 || a->offset > INT32_MAX)
-			return ERR_INVALID;
-		return ERR_OK;
-	}
-	if (raw[0] == 'k' && keyset) {
-		a->keyset = 1;
-		if (parse_i64(raw + 1, '.', &a->updated, &end) != 0 ||
-		    parse_i64(end + 1, '\0', &a->rid, &end) != 0 ||
-		    a->rid < 1)
-			return ERR_INVALID;
-		return ERR_OK;
-	}
-	return ERR_INVALID;
-}
-
-static json_t *after_encode(const struct catalog_after *a)
-{
-	char raw[CATALOG_AFTER_MAX], enc[2 * CATALOG_AFTER_MAX];
-
-	if (a->keyset)
-		snprintf(raw, sizeof(raw), "k%" PRId64 ".%" PRId64, a->updated,
-			 a->rid);
-	else
-		snprintf(raw, sizeof(raw), "o%" PRId64, a->offset);
-	b64_encode(raw, strlen(raw), enc, sizeof(enc));
-	return json_string(enc);
-}
-
 /* ---- search ------------------------------------------------------------- */
 
-/* search_stmt: the statement of variant v, built from constant fragments
- * and prepared on first use. With text, CROSS JOIN keeps the FTS index as
- * the outer loop: otherwise sqlite may walk a filter's index and re-run
- * the MATCH once per row, several times slower. Parameters are named (:q, :cat, :comm,
- * :deliv, :limit, :offset, :au, :ar) and bound by name. NULL on error. */
-static sqlite3_stmt *search_stmt(struct catalog *cat, int v)
-{
-	char sql[1024];
-	int n;
-
-	if (cat->search[v])
-		return cat->search[v];
-	if (v & CQ_MATCH)
-		n = snprintf(sql, sizeof(sql), "SELECT %s FROM service_fts"
-			     " CROSS JOIN service s"
-			     " ON s.rid = service_fts.rowid"
-			     " WHERE service_fts MATCH :q AND",
-			     v & CQ_COUNT ? "count(*)" :
-			     "s.origin, s.id, s.version, s.deleted, s.title,"
-			     " s.summary, s.description, s.category,"
-			     " s.audience, s.delivery, s.eligibility, s.fee,"
-			     " s.hours, s.phone, s.address, s.languages,"
-			     " s.status, s.updated, s.rid");
-	else
-		n = snprintf(sql, sizeof(sql), "SELECT %s FROM service s WHERE",
-			     v & CQ_COUNT ? "count(*)" : SERVICE_COLS);
-	n += snprintf(sql + n, sizeof(sql) - (size_t)n, "%s%s%s%s%s%s%s",
-		      " s.deleted = 0 AND s.status <> 'inactive'",
-		      v & CQ_CATEGORY ? " AND s.category = :cat" : "",
-		      v & CQ_COMMUNITY ? " AND s.origin = :comm" : "",
-		      v & CQ_DELIVERY ? " AND (s.delivery_bits & :deliv) <> 0"
-				      : "",
-		      v & CQ_FREE ? " AND s.fee = 'free'" : "",
-		      v & CQ_KEYSET ? " AND (s.updated < :au OR (s.updated ="
-				      " :au AND s.rid < :ar))" : "",
-		      v & CQ_COUNT ? "" : v & CQ_MATCH ?
-		      " ORDER BY " CATALOG_BM25 ", s.rid"
-		      " LIMIT :limit OFFSET :offset" :
-		      " ORDER BY s.updated DESC, s.rid DESC LIMIT :limit");
-	if (n < 0 || (size_t)n >= sizeof(sql)) {
-		log_error("catalog: search statement %d too long", v);
-		return NULL;
-	}
-	if (catalog_prepare(cat->db, sql, &cat->search[v]) != ERR_OK)
-		return NULL;
-	return cat->search[v];
-}
-
-struct search_args {
-	const char *match;
-	const char *category;
-	const char *community;
-	int64_t delivery;
-	int64_t limit;
-	struct catalog_after after;
-};
-
-static void bind_named_text(sqlite3_stmt *st, const char *name,
-			    const char *v)
-{
-	int i = sqlite3_bind_parameter_index(st, name);
-
-	if (i > 0)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-}
-
-static void bind_named_int(sqlite3_stmt *st, const char *name, int64_t v)
-{
-	int i = sqlite3_bind_parameter_index(st, name);
-
-	if (i > 0)
-		sqlite3_bind_int64(st, i, v);
-}
-
-static void search_bind(sqlite3_stmt *st, const struct search_args *a)
-{
-	bind_named_text(st, ":q", a->match);
-	bind_named_text(st, ":cat", a->category);
-	bind_named_text(st, ":comm", a->community);
-	bind_named_int(st, ":deliv", a->delivery);
-	bind_named_int(st, ":limit", a->limit);
-	bind_named_int(st, ":offset", a->after.offset);
-	bind_named_int(st, ":au", a->after.updated);
-	bind_named_int(st, ":ar", a->after.rid);
-}
-
-/* search_total: how many live services the filters match in all. */
-static int search_total(struct catalog *cat, int v,
-			const struct search_args *a, json_int_t *total)
-{
-	sqlite3_stmt *st = search_stmt(cat, (v & ~CQ_KEYSET) | CQ_COUNT);
-	int rc;
-
-	if (!st)
-		return ERR_IO;
-	search_bind(st, a);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW)
-		return catalog_fail(cat, st, "search count");
-	*total = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return ERR_OK;
-}
-
-/* catalog_search: see catalog.h. Checks the query itself too (category
- * and delivery ids, community id, `after`), answering ERR_INVALID with why
- * naming the parameter. q without searchable text lists like no q. */
+/* catalog_search: see catalog.h; catalog_search.c does it. */
 int catalog_search(struct catalog *cat, const struct catalog_query *q,
 		   json_t **out, char *why, size_t whylen)
 {
-	struct search_args a;
-	json_t *res = NULL, *items = NULL, *next = NULL;
-	json_int_t total = 0;
-	sqlite3_stmt *st;
-	char *match = NULL, shown[65];
-	int v = 0, rc, rows = 0;
-
-	*out = NULL;
-	memset(&a, 0, sizeof(a));
-	if (q->category && !catalog_is_category(q->category)) {
-		snprintf(why, whylen, "category: '%s' is not a category id",
-			 catalog_clip(q->category, 64, shown));
-		return ERR_INVALID;
-	}
-	if (q->delivery && !catalog_is_delivery(q->delivery)) {
-		snprintf(why, whylen, "delivery: '%s' is not one of walk-in,"
-			 " home-visit, online, phone",
-			 catalog_clip(q->delivery, 32, shown));
-		return ERR_INVALID;
-	}
-	if (q->community && !text_community_valid(q->community)) {
-		snprintf(why, whylen, "community: not a community id");
-		return ERR_INVALID;
-	}
-	match = q->q ? search_match(q->q) : NULL;
-	if (match)
-		v |= CQ_MATCH;
-	if (q->after && *q->after) {
-		if (after_decode(q->after, !match, &a.after) != ERR_OK) {
-			snprintf(why, whylen, "after: not a `next` value of "
-				 "this search");
-			free(match);
-			return ERR_INVALID;
-		}
-		if (a.after.keyset)
-			v |= CQ_KEYSET;
-	}
-	a.match = match;
-	if ((a.category = q->category))
-		v |= CQ_CATEGORY;
-	if ((a.community = q->community))
-		v |= CQ_COMMUNITY;
-	if ((a.delivery = catalog_delivery_bit(q->delivery)))
-		v |= CQ_DELIVERY;
-	if (q->free_only)
-		v |= CQ_FREE;
-	a.limit = q->limit < 1 ? CATALOG_LIMIT_DEFAULT :
-		  q->limit > CATALOG_LIMIT_MAX ? CATALOG_LIMIT_MAX : q->limit;
-
-	rc = search_total(cat, v, &a, &total);
-	if (rc != ERR_OK)
-		goto err;
-	st = search_stmt(cat, v);
-	if (!st) {
-		rc = ERR_IO;
-		goto err;
-	}
-	items = json_array();
-	if (!items) {
-		rc = ERR_NOMEM;
-		goto err;
-	}
-	a.limit++;          /* one more row says whether there is a next */
-	search_bind(st, &a);
-	a.limit--;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *item;
-
-		if (rows == a.limit) {
-			struct catalog_after n = a.after;
-
-			if (match) {
-				n.offset += a.limit;
-			} else {
-				n.keyset = 1;
-			}
-			next = after_encode(&n);
-			break;
-		}
-		a.after.updated = sqlite3_column_int64(st, 17);
-		a.after.rid = sqlite3_column_int64(st, 18);
-		item = row_json(st, ALLIANCE__V1__KIND__KIND_SERVICE);
-		if (!item || json_array_append_new(items, item) != 0) {
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
-			rc = ERR_NOMEM;
-			goto err;
-		}
-		rows++;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		rc = catalog_fail(cat, st, "search");
-		goto err;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	res = json_pack("{s:o, s:o, s:I}", "items", items,
-			"next", next ? next : json_null(), "total", total);
-	items = next = NULL;
-	if (!res) {
-		rc = ERR_NOMEM;
-		goto err;
-	}
-	free(match);
-	*out = res;
-	return ERR_OK;
-err:
-	json_decref(items);
-	json_decref(next);
-	free(match);
-	if (rc == ERR_IO)
-		snprintf(why, whylen, "the catalog could not be read");
-	return rc;
+	return finder_search(cat->finder, q, out, why, whylen);
 }
 
 /* ---- announcements ------------------------------------------------------ */
@@ -1377,7 +1025,7 @@ int catalog_announcements(struct catalog *cat, int64_t now,
 		sqlite3_bind_text(st, 2, community, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *item = row_json(st,
+		json_t *item = catalog_row_json(st,
 					ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT);
 
 		if (!item || json_array_append_new(items, item) != 0) {

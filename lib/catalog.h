@@ -45,9 +45,12 @@ typedef Alliance__V1__Change Change;
  * own copy of the four texts) and triggers on service only queue the
  * written rid in index_pending (rid INTEGER PRIMARY KEY); every existing
  * rid is queued so the index is rebuilt. catalog_index_pending brings the
- * index up to date. */
+ * index up to date. catalog_schema_v3 (after v2) lets search answer from
+ * the index alone: service_fts gains a facets column (the filters as
+ * words) and holds live services only; every rid is queued again. */
 extern const char catalog_schema_v1[];
 extern const char catalog_schema_v2[];
+extern const char catalog_schema_v3[];
 
 struct catalog;   /* prepared statements on one connection */
 
@@ -180,17 +183,20 @@ struct catalog_query {
 	const char *after;      /* the opaque `next` of the previous page */
 };
 
-/* catalog_search: live services matching q, ranked when q has text (else
- * newest first), as {"items":[...],"next":...,"total":...} (total on every
- * page, next null on the last). ERR_INVALID with why naming the parameter
- * for a bad `after` (garbled, or from a search with/without text when
- * this one is the other), an unknown category or delivery, or a
- * community that is not a community id. Status inactive and tombstones
- * are never listed. limit outside 1..100 is clamped (below 1: 20). With
- * text, ranked by bm25 (title weighs most) and paged by offset; without,
- * newest `updated` first and paged by key, so new services do not shift
- * later pages. q with nothing searchable ("*") lists as without q.
- * ERR_IO with why "the catalog could not be read" on a store error. */
+/* catalog_search: live services matching q as {"items":[...],"next":...,
+ * "total":N,"total_exact":B} (next null on the last page; total and
+ * total_exact on the first page only: total counts up to 1000, exact when
+ * total_exact, else more than 1000 match). With text, every word must match: first the services whose
+ * title holds every word, then the rest, each group newest first (from
+ * the search index, which follows writes by milliseconds); without text,
+ * newest `updated` first. Paged by the last row's place, so services
+ * added meanwhile do not shift later pages. ERR_INVALID with why naming
+ * the parameter for a bad `after` (garbled, or from a search with/without
+ * text when this one is the other), an unknown category or delivery, or
+ * a community that is not a community id. Status inactive and tombstones
+ * are never listed. limit outside 1..100 is clamped (below 1: 20). q with
+ * nothing searchable ("*") lists as without q. ERR_IO with why "the
+ * catalog could not be read" on a store error. */
 int catalog_search(struct catalog *cat, const struct catalog_query *q,
 		   json_t **out, char *why, size_t whylen);
 

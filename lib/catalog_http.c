@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "err.h"
 #include "limits.h"
+#include "store.h"
 #include "text.h"
 
 #include <errno.h>
@@ -147,7 +148,7 @@ struct catalog_http_cache {
 	struct cache_slot slots[CACHE_SLOTS];
 };
 
-struct catalog_http_cache *catalog_http_cache_new(void)
+static struct catalog_http_cache *catalog_http_cache_new(void)
 {
 	return calloc(1, sizeof(struct catalog_http_cache));
 }
@@ -159,7 +160,7 @@ static void slot_clear(struct cache_slot *s)
 	memset(s, 0, sizeof(*s));
 }
 
-void catalog_http_cache_free(struct catalog_http_cache **cache)
+static void catalog_http_cache_free(struct catalog_http_cache **cache)
 {
 	if (!*cache)
 		return;
@@ -200,99 +201,93 @@ static unsigned cache_hash(const char *s)
 	return h % CACHE_SLOTS;
 }
 
-/* search_answer: run the checked query and reply; with a cache, reuse
- * or keep the answer. */
-static void search_answer(struct catalog *cat, struct catalog_http_cache *cache,
-			  uint64_t version, const struct catalog_query *query,
-			  struct lws *wsi, struct http_exchange *ex)
+/* cache_reply: answer query from cache when it holds it at version;
+ * returns 1 when it did. */
+static int cache_reply(struct catalog_http_cache *cache, uint64_t version,
+		       const struct catalog_query *query, struct lws *wsi,
+		       struct http_exchange *ex)
 {
-	struct cache_slot *slot = NULL;
-	json_t *out = NULL;
-	char why[256] = "", *key = NULL, *text, *copy;
-	int64_t now = mono_ms();
-	int rc;
+	struct cache_slot *slot;
+	char *key = cache_key(query), *copy;
 
-	if (cache && (key = cache_key(query))) {
-		slot = &cache->slots[cache_hash(key)];
-		if (slot->key && slot->version == version &&
-		    now - slot->made_ms < CATALOG_HTTP_CACHE_TTL_MS &&
-		    strcmp(slot->key, key) == 0 &&
-		    (copy = malloc(slot->len + 1))) {
-			memcpy(copy, slot->body, slot->len + 1);
-			http_reply(wsi, ex, 200, "application/json; "
-				   "charset=utf-8", copy, slot->len);
-			free(key);
-			return;
-		}
+	if (!key)
+		return 0;
+	slot = &cache->slots[cache_hash(key)];
+	if (!slot->key || slot->version != version ||
+	    mono_ms() - slot->made_ms >= CATALOG_HTTP_CACHE_TTL_MS ||
+	    strcmp(slot->key, key) != 0 || !(copy = malloc(slot->len + 1))) {
+		free(key);
+		return 0;
 	}
-	rc = catalog_search(cat, query, &out, why, sizeof(why));
-	if (rc == ERR_INVALID) {
-		http_reply_error(wsi, ex, 422, "invalid", "%s", why);
-	} else if (rc != ERR_OK) {
-		reply_store_error(wsi, ex, rc);
-	} else if (!slot || !(text = json_dumps(out, JSON_COMPACT))) {
-		http_reply_json(wsi, ex, 200, out);
-		out = NULL;
-	} else {
-		size_t len = strlen(text);
-
-		slot_clear(slot);
-		copy = malloc(len + 1);
-		if (copy) {
-			memcpy(copy, text, len + 1);
-			slot->key = key;
-			slot->body = text;
-			slot->len = len;
-			slot->version = version;
-			slot->made_ms = now;
-			key = NULL;
-			http_reply(wsi, ex, 200, "application/json; "
-				   "charset=utf-8", copy, len);
-		} else {
-			free(text);
-			http_reply_json(wsi, ex, 200, out);
-			out = NULL;
-		}
-	}
-	json_decref(out);
+	memcpy(copy, slot->body, slot->len + 1);
+	http_reply(wsi, ex, 200, "application/json; charset=utf-8", copy,
+		   slot->len);
 	free(key);
+	return 1;
 }
 
-/* catalog_http_search: see catalog_http.h. Parameters: q (at most 200
- * bytes of UTF-8 text), category and delivery (known ids), community (a
- * community id), free (1, or 0/absent), limit (1.., default 20, above
- * 100 clamped), after (a `next`). An empty value is the same as absent.
- * Replies 200 with catalog_search's object, 422 naming a bad parameter,
- * or 500. The caller routes only GET here. */
-static void search(struct catalog *cat, struct catalog_http_cache *cache,
-		   uint64_t version, struct lws *wsi, struct http_exchange *ex)
+/* reply_answer: store the 200 answer text (taken) as ex's reply and, with
+ * a cache, a copy of it under query and version. */
+static void reply_answer(struct catalog_http_cache *cache, uint64_t version,
+			 const struct catalog_query *query, char *text,
+			 size_t len, struct lws *wsi, struct http_exchange *ex)
 {
-	struct catalog_param *p = malloc(7 * sizeof(*p));
-	struct catalog_param *q, *category, *community, *delivery, *fr,
-			     *limit, *after;
-	struct catalog_query query;
+	char *key = cache ? cache_key(query) : NULL, *copy;
 
-	if (!p) {
-		reply_store_error(wsi, ex, ERR_NOMEM);
-		return;
+	if (key && (copy = malloc(len + 1))) {
+		struct cache_slot *slot = &cache->slots[cache_hash(key)];
+
+		memcpy(copy, text, len + 1);
+		slot_clear(slot);
+		slot->key = key;
+		slot->body = copy;
+		slot->len = len;
+		slot->version = version;
+		slot->made_ms = mono_ms();
+		key = NULL;
 	}
-	q = &p[0];
-	category = &p[1];
-	community = &p[2];
-	delivery = &p[3];
-	fr = &p[4];
-	limit = &p[5];
-	after = &p[6];
-	memset(&query, 0, sizeof(query));
+	free(key);
+	http_reply(wsi, ex, 200, "application/json; charset=utf-8", text, len);
+}
 
+/* reply_result: the reply of a search that returned rc (why, or the
+ * answer text, taken, when ERR_OK). */
+static void reply_result(struct catalog_http_cache *cache, uint64_t version,
+			 const struct catalog_query *query, int rc,
+			 const char *why, char *text, size_t len,
+			 struct lws *wsi, struct http_exchange *ex)
+{
+	if (rc == ERR_INVALID)
+		http_reply_error(wsi, ex, 422, "invalid", "%s", why);
+	else if (rc != ERR_OK)
+		reply_store_error(wsi, ex, rc);
+	else
+		reply_answer(cache, version, query, text, len, wsi, ex);
+}
+
+/* search_query: read and check GET /api/v1/catalog's parameters into
+ * query, whose strings then point into p[0..SEARCH_PARAMS). q: at most
+ * 200 bytes of UTF-8 text; category and delivery: known ids; community:
+ * a community id; free: 1, or 0/absent; limit: 1.., default 20, above
+ * 100 clamped; after: a `next`. An empty value is the same as absent. On
+ * a bad one stores a 422 naming it and returns ERR_INVALID. */
+#define SEARCH_PARAMS 7
+static int search_query(struct lws *wsi, struct http_exchange *ex,
+			struct catalog_param *p, struct catalog_query *query)
+{
+	struct catalog_param *q = &p[0], *category = &p[1],
+			     *community = &p[2], *delivery = &p[3],
+			     *fr = &p[4], *limit = &p[5], *after = &p[6];
+
+	memset(query, 0, sizeof(*query));
 	param_read(wsi, "q", CATALOG_HTTP_Q_MAX, q);
 	if (q->present && (q->too_long ||
 			   !text_utf8_valid(q->value, q->len))) {
 		http_reply_error(wsi, ex, 422, "invalid", "q: must be at most "
 				 "%d bytes of UTF-8 text", CATALOG_HTTP_Q_MAX);
-		goto out;
+		return ERR_INVALID;
 	}
-	query.q = q->present ? q->value : NULL;
+	query->q = q->present ? q->value : NULL;
 
 	param_read(wsi, "category", CATALOG_HTTP_ID_MAX, category);
 	if (category->present) {
@@ -304,13 +299,13 @@ static void search(struct catalog *cat, struct catalog_http_cache *cache,
 					 "public-safety, employment, "
 					 "legal-civil, education-culture, "
 					 "neighbourhood-life, other)");
-			goto out;
+			return ERR_INVALID;
 		}
-		query.category = category->value;
+		query->category = category->value;
 	}
 
-	if (community_param(wsi, ex, community, &query.community) != ERR_OK)
-		goto out;
+	if (community_param(wsi, ex, community, &query->community) != ERR_OK)
+		return ERR_INVALID;
 
 	param_read(wsi, "delivery", CATALOG_HTTP_ID_MAX, delivery);
 	if (delivery->present) {
@@ -318,9 +313,9 @@ static void search(struct catalog *cat, struct catalog_http_cache *cache,
 			http_reply_error(wsi, ex, 422, "invalid", "delivery: "
 					 "not one of walk-in, home-visit, "
 					 "online, phone");
-			goto out;
+			return ERR_INVALID;
 		}
-		query.delivery = delivery->value;
+		query->delivery = delivery->value;
 	}
 
 	param_read(wsi, "free", 1, fr);
@@ -329,41 +324,187 @@ static void search(struct catalog *cat, struct catalog_http_cache *cache,
 				     strcmp(fr->value, "0") != 0)) {
 			http_reply_error(wsi, ex, 422, "invalid",
 					 "free: must be 1 (or absent)");
-			goto out;
+			return ERR_INVALID;
 		}
-		query.free_only = fr->value[0] == '1';
+		query->free_only = fr->value[0] == '1';
 	}
 
-	if (limit_param(wsi, ex, limit, 20, &query.limit) != ERR_OK)
-		goto out;
+	if (limit_param(wsi, ex, limit, 20, &query->limit) != ERR_OK)
+		return ERR_INVALID;
 
 	param_read(wsi, "after", CATALOG_HTTP_AFTER_MAX, after);
 	if (after->present) {
 		if (after->too_long) {
 			http_reply_error(wsi, ex, 422, "invalid", "after: not "
 					 "a `next` value of this search");
-			goto out;
+			return ERR_INVALID;
 		}
-		query.after = after->value;
+		query->after = after->value;
 	}
-
-	search_answer(cat, cache, version, &query, wsi, ex);
-out:
-	free(p);
+	return ERR_OK;
 }
 
+/* catalog_http_search: see catalog_http.h; searches on this thread. */
 void catalog_http_search(struct catalog *cat, struct lws *wsi,
 			 struct http_exchange *ex)
 {
-	search(cat, NULL, 0, wsi, ex);
+	struct catalog_param *p = malloc(SEARCH_PARAMS * sizeof(*p));
+	struct catalog_query query;
+	json_t *out = NULL;
+	char why[256] = "", *text = NULL;
+	int rc;
+
+	if (!p) {
+		reply_store_error(wsi, ex, ERR_NOMEM);
+		return;
+	}
+	if (search_query(wsi, ex, p, &query) != ERR_OK)
+		goto out;
+	rc = catalog_search(cat, &query, &out, why, sizeof(why));
+	if (rc == ERR_OK && !(text = json_dumps(out, JSON_COMPACT)))
+		rc = ERR_NOMEM;
+	reply_result(NULL, 0, &query, rc, why, text, text ? strlen(text) : 0,
+		     wsi, ex);
+out:
+	json_decref(out);
+	free(p);
 }
 
-void catalog_http_search_cached(struct catalog *cat,
-				struct catalog_http_cache *cache,
-				uint64_t version, struct lws *wsi,
-				struct http_exchange *ex)
+/* ---- searches on a searcher's threads ----------------------------------- */
+
+/* A request waiting for its search. */
+struct search_wait {
+	uint64_t id;                /* the job's; 0: a free slot */
+	struct lws *wsi;
+	struct http_exchange *ex;   /* wsi's */
+	uint64_t version;           /* the catalog's when it was asked */
+	int cacheable;              /* keep the answer under version */
+};
+
+struct catalog_http_searches {
+	struct searcher *searcher;
+	struct catalog_http_cache *cache;
+	struct search_wait waits[SEARCHER_JOBS_MAX];
+	uint64_t last_id;
+};
+
+int catalog_http_searches_start(sqlite3 **dbs, int n,
+				struct lws_context *lws,
+				struct catalog_http_searches **out,
+				char *err, size_t errlen)
 {
-	search(cat, cache, version, wsi, ex);
+	struct catalog_http_searches *s = calloc(1, sizeof(*s));
+	int rc;
+
+	*out = NULL;
+	if (!s || !(s->cache = catalog_http_cache_new())) {
+		free(s);
+		for (int i = 0; i < n; i++)
+			store_close(&dbs[i]);
+		snprintf(err, errlen, "out of memory");
+		return ERR_NOMEM;
+	}
+	rc = searcher_start(dbs, n, lws, &s->searcher, err, errlen);
+	if (rc != ERR_OK) {
+		catalog_http_searches_free(&s);
+		return rc;
+	}
+	*out = s;
+	return ERR_OK;
+}
+
+void catalog_http_searches_stop(struct catalog_http_searches *s)
+{
+	if (s)
+		searcher_stop(&s->searcher);
+}
+
+void catalog_http_searches_free(struct catalog_http_searches **s)
+{
+	if (!s || !*s)
+		return;
+	searcher_stop(&(*s)->searcher);
+	catalog_http_cache_free(&(*s)->cache);
+	free(*s);
+	*s = NULL;
+}
+
+/* wait_find: the wait of job id (0: a free slot), or NULL. */
+static struct search_wait *wait_find(struct catalog_http_searches *s,
+				     uint64_t id)
+{
+	for (size_t i = 0; i < SEARCHER_JOBS_MAX; i++)
+		if (s->waits[i].id == id)
+			return &s->waits[i];
+	return NULL;
+}
+
+/* catalog_http_search_async: see catalog_http.h. */
+uint64_t catalog_http_search_async(struct catalog_http_searches *s,
+				   int cacheable, uint64_t version,
+				   struct lws *wsi, struct http_exchange *ex)
+{
+	struct catalog_param *p = malloc(SEARCH_PARAMS * sizeof(*p));
+	struct search_wait *w = wait_find(s, 0);
+	struct catalog_query query;
+	struct search_job *job = NULL;
+	uint64_t id = 0;
+
+	if (!p) {
+		reply_store_error(wsi, ex, ERR_NOMEM);
+		return 0;
+	}
+	if (search_query(wsi, ex, p, &query) != ERR_OK ||
+	    (cacheable && cache_reply(s->cache, version, &query, wsi, ex)))
+		goto out;
+	if (!s->searcher) {
+		reply_store_error(wsi, ex, ERR_IO);
+		goto out;
+	}
+	if (!w || !(job = search_job_new(s->last_id + 1, &query)) ||
+	    searcher_submit(s->searcher, job) != ERR_OK) {
+		search_job_free(job);
+		http_reply_error(wsi, ex, 503, "busy", "too many searches at "
+				 "once: try again in a moment");
+		goto out;
+	}
+	id = ++s->last_id;
+	*w = (struct search_wait){ id, wsi, ex, version, cacheable };
+out:
+	free(p);
+	return id;
+}
+
+void catalog_http_searches_drain(struct catalog_http_searches *s)
+{
+	struct search_job *job = s && s->searcher ?
+				 searcher_take_done(s->searcher) : NULL;
+
+	while (job) {
+		struct search_job *next = job->next;
+		struct search_wait *w = wait_find(s, job->id);
+
+		if (w) {
+			char *text = job->body;
+
+			job->body = NULL;
+			reply_result(w->cacheable ? s->cache : NULL,
+				     w->version, &job->query, job->rc, job->why,
+				     text, job->len, w->wsi, w->ex);
+			w->id = 0;
+		}
+		search_job_free(job);
+		job = next;
+	}
+}
+
+void catalog_http_searches_closed(struct catalog_http_searches *s,
+				  uint64_t id)
+{
+	struct search_wait *w = s && id ? wait_find(s, id) : NULL;
+
+	if (w)
+		w->id = 0;
 }
 
 /* ---- GET /api/v1/catalog/{community}/{id} -------------------------------- */

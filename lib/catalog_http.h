@@ -8,9 +8,10 @@
 
 #include "catalog.h"
 #include "http.h"
+#include "searcher.h"
 
 /* catalog_http_search: answer GET /api/v1/catalog on wsi into ex: 200
- * with {"items","next","total"}; 422 "invalid" naming the parameter (q
+ * with catalog_search's object; 422 "invalid" naming the parameter (q
  * over 200 bytes or not UTF-8, unknown category or delivery, bad
  * community, free other than 1/0, limit not a whole number >= 1, bad
  * after); 500 on a store error. Empty values count as absent; limit
@@ -18,26 +19,48 @@
 void catalog_http_search(struct catalog *cat, struct lws *wsi,
 			 struct http_exchange *ex);
 
-/* A cache of search answers (opaque), for a daemon that can say when its
- * catalog changed: an answer is reused while the caller's version is the
- * same, for at most a minute. */
-struct catalog_http_cache;
+/* The public searches of a daemon, on a searcher's threads (searcher.h):
+ * the searcher, the requests waiting for it and a cache of answers, each
+ * reused while the caller's version of the catalog is the same, for at
+ * most a minute. */
+struct catalog_http_searches;
 
-/* catalog_http_cache_new: an empty cache (free with
- * catalog_http_cache_free), or NULL when out of memory. */
-struct catalog_http_cache *catalog_http_cache_new(void);
+/* catalog_http_searches_start: a searcher on the connections dbs[0..n)
+ * (taken, as searcher_start does), announcing answers with
+ * lws_cancel_service(lws). ERR_OK with *out, or an err code and text. */
+int catalog_http_searches_start(sqlite3 **dbs, int n,
+				struct lws_context *lws,
+				struct catalog_http_searches **out,
+				char *err, size_t errlen);
 
-/* catalog_http_cache_free: free it and set the pointer to NULL. */
-void catalog_http_cache_free(struct catalog_http_cache **cache);
+/* catalog_http_searches_stop: end the threads (before the lws context
+ * goes: they wake it); later requests get a 500. catalog_http_searches_free
+ * frees the rest (after the context: closing connections report to it)
+ * and sets *s to NULL. */
+void catalog_http_searches_stop(struct catalog_http_searches *s);
+void catalog_http_searches_free(struct catalog_http_searches **s);
 
-/* catalog_http_search_cached: catalog_http_search, answering a query
- * seen before under the same version (any number that changes whenever
- * the catalog does, such as the hub's log head) from cache; 200 answers
- * only are kept. */
-void catalog_http_search_cached(struct catalog *cat,
-				struct catalog_http_cache *cache,
-				uint64_t version, struct lws *wsi,
-				struct http_exchange *ex);
+/* catalog_http_search_async: GET /api/v1/catalog on the searcher: the
+ * parameters checked as catalog_http_search does (a 422 stored in ex),
+ * an answer from the cache stored in ex when cacheable and the cache
+ * holds the query at version (any number that changes whenever the
+ * catalog does, such as the hub's log head), or else the search queued.
+ * Returns the id the request now waits under (keep it for
+ * catalog_http_searches_closed), or 0 when ex holds the reply (also a 503
+ * "busy" with SEARCHER_JOBS_MAX searches under way). A 200 answer of a
+ * cacheable search is kept under version. */
+uint64_t catalog_http_search_async(struct catalog_http_searches *s,
+				   int cacheable, uint64_t version,
+				   struct lws *wsi, struct http_exchange *ex);
+
+/* catalog_http_searches_drain: at LWS_CALLBACK_EVENT_WAIT_CANCELLED,
+ * store the answers that came back as their requests' replies. */
+void catalog_http_searches_drain(struct catalog_http_searches *s);
+
+/* catalog_http_searches_closed: the request waiting under id has gone
+ * (LWS_CALLBACK_CLOSED_HTTP): its answer will be dropped. */
+void catalog_http_searches_closed(struct catalog_http_searches *s,
+				  uint64_t id);
 
 /* The path prefix of one service: /api/v1/catalog/{community}/{id}. */
 #define CATALOG_HTTP_SERVICE_PREFIX "/api/v1/catalog/"

@@ -457,6 +457,13 @@ static void config_defaults(struct config_ctx *ctx)
 	}
 }
 
+const char *config_check_threads(const void *field)
+{
+	unsigned v = *(const unsigned *)field;
+
+	return v < 1 || v > 16 ? "must be between 1 and 16" : NULL;
+}
+
 /* config_load: see config.h. out must start zeroed (or config_free'd):
  * string fields already set are freed when replaced. Returns ERR_OK, or
  * ERR_IO (cannot open or read), ERR_INVALID (anything wrong inside,

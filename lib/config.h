@@ -32,6 +32,9 @@ struct config_key {
 	const char *help;       /* one line for --help and the example */
 };
 
+/* config_check_threads: a check for an unsigned thread count: 1 to 16. */
+const char *config_check_threads(const void *field);
+
 /* config_load: parse path against table (n keys) into the struct at out.
  * Unknown sections or keys, bad values and missing required keys are errors.
  * Returns ERR_OK, or ERR_INVALID / ERR_IO with "path:line: [section] key:

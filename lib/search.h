@@ -35,4 +35,11 @@ int search_register(sqlite3 *db);
  * character (then the caller lists without search) or memory ran out. */
 char *search_match(const char *q);
 
+/* search_each_word: call fn(ctx, word, len) for each Latin word (letters
+ * and digits, folded to lower case as the index holds them, before
+ * stemming) of the first SEARCH_QUERY_MAX bytes of text; CJK text is
+ * skipped. Stops at and returns fn's first nonzero result, else 0. */
+int search_each_word(const char *text, int (*fn)(void *ctx, const char *word,
+						 int len), void *ctx);
+
 #endif

@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "ident.h"
+#include "catalog_http.h"
 #include "indexer.h"
 #include "log.h"
 #include "node.h"
@@ -277,6 +278,10 @@ int main(int argc, char **argv)
 	}
 	if (civic_start(n) != ERR_OK)   /* requests, residents, polls */
 		goto out;
+	if (public__search_start(n, err, sizeof(err)) != ERR_OK) {
+		log_error("cannot start the searches: %s", err);
+		goto out;
+	}
 
 	signal_lws = n->lws;
 	signals_install();
@@ -300,6 +305,7 @@ int main(int argc, char **argv)
 	exit_code = 0;
 out:
 	manager_stop(n);     /* joins the workers before lws goes */
+	catalog_http_searches_stop(n->searches);
 	civic_stop(n);
 	node_bulletin_close(n);
 	signal_lws = NULL;
@@ -307,6 +313,7 @@ out:
 		lws_context_destroy(n->lws);
 	n->lws = NULL;
 	indexer_stop(&n->indexer);
+	catalog_http_searches_free(&n->searches);
 	node_store_close(n);
 	public__free(n);
 	node_config_free(&n->cfg);

@@ -35,6 +35,7 @@ struct node_config {
 	int public_port;            /* [public] port */
 	char *public_cert;          /* [public] cert: HTTPS when cert and key set */
 	char *public_key;           /* [public] key */
+	unsigned search_threads;    /* [public] search_threads (public.c) */
 	char *store_path;           /* [store] path: the sqlite store */
 	char *web_root;             /* [web] root: static pages; NULL: none */
 	char *manager_password_hash; /* [manager] password_hash: scrypt line
@@ -93,6 +94,8 @@ struct node {
 	struct lws_http_mount public_mounts[4]; /* chain; unused when no root */
 	struct node_bulletins *bulletins; /* keys, live feeds (bulletin.c) */
 	struct indexer *indexer;    /* search index thread (lib/indexer.c) */
+	struct catalog_http_searches *searches; /* catalog searches on their
+				       own threads (public.c) */
 	struct manager *mgr;        /* manager endpoints and their workers
 				       (manager.c); NULL until started */
 	struct civic *civic;        /* requests, residents, polls (civic.h) */
@@ -239,6 +242,10 @@ void sync_wake(struct node *n);
 /* public__create_vhost: the public port's vhost (HTTPS when [public] cert
  * and key are set). Returns ERR_OK or ERR_FAIL. */
 int public__create_vhost(struct node *n);
+/* public__search_start: n->searches, the catalog searches' threads
+ * ([public] search_threads, each with its own store connection), once
+ * n->lws exists. */
+int public__search_start(struct node *n, char *err, size_t errlen);
 /* public__free: free the strings the vhost pointed at, after the context
  * is destroyed. */
 void public__free(struct node *n);

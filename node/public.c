@@ -15,11 +15,13 @@
 #include "err.h"
 #include "log.h"
 #include "node.h"
+#include "store.h"
 
 /* Per-session data of HTTP connections on the public port. */
 struct public_http {
 	struct http_exchange ex;
 	struct manager_req mgr;     /* manager endpoints (manager.c) */
+	uint64_t search_id;         /* the catalog search it waits for */
 };
 
 /* The lws protocol name the callback mounts point at. */
@@ -61,11 +63,30 @@ static void route_healthz(struct node *n, struct lws *wsi,
 }
 
 /* GET /api/v1/catalog and /api/v1/announcements: from the replica, so
- * residents keep browsing when the hub is down. */
+ * residents keep browsing when the hub is down. A search runs on the
+ * searches' threads (not cached: nothing here numbers the replica's
+ * versions) and the request waits for it. */
 static void route_catalog(struct node *n, struct lws *wsi,
 			  struct public_http *h)
 {
-	catalog_http_search(n->cat, wsi, &h->ex);
+	h->search_id = catalog_http_search_async(n->searches, 0, 0, wsi,
+						 &h->ex);
+}
+
+int public__search_start(struct node *n, char *err, size_t errlen)
+{
+	sqlite3 *dbs[16] = { NULL };
+	int count = (int)n->cfg.search_threads;
+
+	for (int i = 0; i < count; i++)
+		if (node_store_connect(n->cfg.store_path, &dbs[i], err,
+				       errlen) != ERR_OK) {
+			while (i-- > 0)
+				store_close(&dbs[i]);
+			return ERR_IO;
+		}
+	return catalog_http_searches_start(dbs, count, n->lws, &n->searches,
+					   err, errlen);
 }
 
 /* GET /api/v1/catalog/{community}/{id}: one service of the replica. */
@@ -216,6 +237,8 @@ static int callback_public_http(struct lws *wsi,
 
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (h) {
+			catalog_http_searches_closed(node_from_wsi(wsi)->searches,
+						     h->search_id);
 			manager_closed(node_from_wsi(wsi), &h->mgr);
 			node_bulletin_live_closed(node_from_wsi(wsi), wsi);
 			http_end(&h->ex);
@@ -225,6 +248,7 @@ static int callback_public_http(struct lws *wsi,
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		/* a worker finished (or a signal came): resume what waits */
 		manager_drain(node_from_wsi(wsi));
+		catalog_http_searches_drain(node_from_wsi(wsi)->searches);
 		return 0;
 
 	case LWS_CALLBACK_ADD_HEADERS:   /* a static file from [web] root */

@@ -41,6 +41,8 @@ static const struct store_migration node_migrations[] = {
 	{ node_civic_schema_v1 },
 	/* v6: the search index off the ack path (indexer.c) */
 	{ catalog_schema_v2 },
+	/* v7: search from the index alone (catalog_search.c) */
+	{ catalog_schema_v3 },
 };
 
 #define N_MIGRATIONS (sizeof(node_migrations) / sizeof(node_migrations[0]))

@@ -33,6 +33,7 @@ import shutil
 import signal
 import socket
 import ssl
+import sqlite3
 import subprocess
 import sys
 import time
@@ -73,7 +74,7 @@ def wait_for(predicate, timeout=10.0, what="condition", interval=0.05):
             if value:
                 return value
         except (AssertionError, OSError, ValueError, KeyError,
-                http.client.HTTPException) as e:
+                http.client.HTTPException, sqlite3.Error) as e:
             last_exc = e
         if time.monotonic() >= deadline:
             extra = f" (last error: {last_exc!r})" if last_exc else ""
@@ -218,6 +219,19 @@ class Daemon:
     def write_config(self, text):
         self.conf.write_text(text)
 
+    def live_services(self, community=None):
+        """Live services in the daemon's own store, counted exactly (the
+        catalog API's total stops at 1000), read-only while it runs."""
+        db = sqlite3.connect(f"file:{self.dir / self.store_file}?mode=ro",
+                             uri=True)
+        try:
+            return db.execute(
+                "SELECT count(*) FROM service WHERE deleted = 0 AND"
+                " status <> 'inactive' AND (?1 IS NULL OR origin = ?1)",
+                (community,)).fetchone()[0]
+        finally:
+            db.close()
+
     def _spawn(self):
         log = open(self.log_path, "ab")
         try:
@@ -355,6 +369,7 @@ class Hub(Daemon):
 
     binary = "alliance-hub"
     label = "hub"
+    store_file = "hub.db"
 
     def __init__(self, d, pki, limits=None, log_level="info",
                  bulletin_keys=None):
@@ -500,6 +515,7 @@ class Node(Daemon):
 
     binary = "alliance-node"
     label = "node"
+    store_file = "node.db"
 
     def __init__(self, d, pki, hub, community, cert=None, limits=None,
                  manager_hash=None, bulletin_keys=None):

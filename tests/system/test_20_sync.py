@@ -16,9 +16,11 @@ operator's view.
 """
 
 import base64
+import concurrent.futures
 import http.client
 import json
 import random
+import socket
 import sqlite3
 import subprocess
 import threading
@@ -387,7 +389,7 @@ def reached(count, at):
 
 def hub_stored(hub):
     """Live services in the hub's catalog (all communities)."""
-    return total(hub.public_port)
+    return hub.live_services()
 
 
 def assert_hub_equals_union(hub, nodes):
@@ -455,7 +457,7 @@ def test_hub_killed_mid_sync_loses_and_duplicates_nothing(alliance):
     cs = hub.communities()
     for node, n in zip(nodes, counts):
         assert cs[node.community]["counts"]["services"] == n
-        assert total(node.public_port) == 10000
+        assert node.live_services() == 10000
     assert assert_hub_equals_union(hub, nodes) == 10000
 
     # the stores themselves, once stopped: the hub holds exactly every
@@ -484,15 +486,13 @@ def test_node_killed_mid_batch_catches_up_exactly(alliance):
     print(f"random seed {seed}")
     b.stop()
     bulk(a, bulk_items(a.community, 10000))
-    wait_for(lambda: total(hub.public_port, community=a.community) == 10000,
+    wait_for(lambda: hub.live_services(a.community) == 10000,
              BULK_ARRIVE, "a's 10000 services at the hub")
 
     for at in sorted(rnd.sample(range(200, 9800), 2)):
         b.start()
-        at = min(10000, max(at, total(b.public_port,
-                                      community=a.community) + 1))
-        got = wait_for(lambda: reached(total(b.public_port,
-                                             community=a.community), at),
+        at = min(10000, max(at, b.live_services(a.community) + 1))
+        got = wait_for(lambda: reached(b.live_services(a.community), at),
                        BULK_ARRIVE, f"b to hold {at} of a's services",
                        interval=0.005)
         b.kill()                            # SIGKILL while it receives
@@ -501,7 +501,7 @@ def test_node_killed_mid_batch_catches_up_exactly(alliance):
 
     def caught_up():
         c = hub.communities()[b.community]
-        return (total(b.public_port, community=a.community) == 10000 and
+        return (b.live_services(a.community) == 10000 and
                 c["connected"] and c["down_lag"] == 0)
     wait_for(caught_up, BULK_ARRIVE, "b to catch up and ack")
     at_b = titles(b.public_port, a.community)
@@ -877,6 +877,31 @@ def test_search_bad_parameters_name_themselves(published, params, name):
         assert err["code"] == "invalid" and err["message"].startswith(name), r
     r = get(p.hub.public_port, "/api/v1/catalog?q=%ff%fe")
     assert r.status == 422 and "q" in r.json()["error"]["message"], r
+
+
+def test_search_many_at_once_and_clients_gone(published):
+    """Searches run on the daemons' search threads: many at once each get
+    their own answer (the one a lone search gets), and clients that hang
+    up before their answer leave everyone else served."""
+    p = published
+    queries = [{"q": "理发"}, {"q": "haircut", "limit": 1},
+               {"community": p.a.community, "limit": 3},
+               {"q": "zebrafinch", "limit": 5}, {"q": "nothing-matches-this"},
+               {"category": "elderly-care"}]
+    for port in search_ports(p):
+        alone = [search(port, **q) for q in queries]
+        for _ in range(20):                 # requests that go unanswered
+            c = socket.create_connection(("127.0.0.1", port), timeout=5)
+            c.sendall(b"GET /api/v1/catalog?q=%E7%90%86%E5%8F%91 HTTP/1.1"
+                      b"\r\nHost: x\r\n\r\n")
+            c.close()
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            got = list(pool.map(lambda i: search(port, **queries[i % 6]),
+                                range(120)))
+        for i, page in enumerate(got):
+            assert page == alone[i % 6], (queries[i % 6], page)
+    p.hub.assert_alive()
+    p.b.assert_alive()
 
 
 # ---- the operator's view ------------------------------------------------------

@@ -671,8 +671,7 @@ def test_bulletin_overtakes_a_catalog_catch_up(daemons, pki):
     node = daemons.node(pki, hub, late)
 
     def catalog_total():
-        return http_get_json("127.0.0.1", node.public_port,
-                             "/api/v1/catalog?limit=1").get("total", 0)
+        return node.live_services()
     wait_for(lambda: catalog_total() > 0, 60, "the catch-up to begin")
     bid, _ = issue(hub)
     wait_for(lambda: bid in node_bulletins(node), 30, "the bulletin")

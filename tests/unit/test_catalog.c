@@ -2,7 +2,7 @@
  * and JSON of services and announcements.
  *
  * Each test opens a fresh in-memory store through store_open with
- * catalog_schema_v1 and v2 as its migrations (so the tokenizer is the one
+ * catalog_schema_v1, v2 and v3 as its migrations (so the tokenizer is the one
  * every daemon gets) and a catalog on it, and drives it only through the
  * catalog's functions. Applying only queues the search index's work:
  * search() runs catalog_index_pending first, as the daemons' indexer
@@ -38,14 +38,15 @@ struct fixture {
 static int setup(void **state)
 {
 	struct store_migration m[] = { { catalog_schema_v1 },
-				       { catalog_schema_v2 } };
+				       { catalog_schema_v2 },
+				       { catalog_schema_v3 } };
 	struct fixture *f = calloc(1, sizeof(*f));
 	char err[512];
 
 	log_init("test_catalog", LOG_WARN);
 	if (!f)
 		return -1;
-	if (store_open(":memory:", m, 2, &f->db, err, sizeof(err)) != ERR_OK) {
+	if (store_open(":memory:", m, 3, &f->db, err, sizeof(err)) != ERR_OK) {
 		fprintf(stderr, "%s\n", err);
 		free(f);
 		return -1;
@@ -163,6 +164,11 @@ static json_int_t total_of(json_t *res)
 	return json_integer_value(json_object_get(res, "total"));
 }
 
+static int exact_of(json_t *res)
+{
+	return json_is_true(json_object_get(res, "total_exact"));
+}
+
 static size_t items_of(json_t *res)
 {
 	return json_array_size(json_object_get(res, "items"));
@@ -183,6 +189,22 @@ static json_int_t found(struct fixture *f, const char *q)
 
 	assert_int_equal((json_int_t)items_of(res), n < 100 ? n : 100);
 	json_decref(res);
+	return n;
+}
+
+/* fts_rows: rows of service_fts matching q (raw FTS5 MATCH). */
+static int fts_rows(struct fixture *f, const char *q)
+{
+	sqlite3_stmt *st = NULL;
+	int n = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(f->db, "SELECT count(*) FROM"
+			 " service_fts WHERE service_fts MATCH ?1", -1, &st,
+			 NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
 	return n;
 }
 
@@ -534,7 +556,8 @@ static void test_search_filters(void **state)
 	assert_non_null(strstr(why, "community"));
 }
 
-/* walk: follow next from the first page and count each id once;
+/* walk: follow next from the first page and count each id once (total,
+ * on the first page, is expect);
  * returns the number of pages and fails on a repeated id. */
 static int walk(struct fixture *f, const char *text, int limit, int expect)
 {
@@ -548,7 +571,11 @@ static int walk(struct fixture *f, const char *text, int limit, int expect)
 
 		q.after = after;
 		res = search(f, &q);
-		assert_int_equal(total_of(res), expect);
+		/* total on the first page only */
+		if (pages == 0)
+			assert_int_equal(total_of(res), expect);
+		else
+			assert_null(json_object_get(res, "total"));
 		for (size_t i = 0; i < items_of(res); i++) {
 			const char *id = item_id(res, i);
 
@@ -642,6 +669,27 @@ static void test_search_ranking(void **state)
 	assert_string_equal(item_id(res, 1), "desc");
 	json_decref(res);
 
+	/* and the title match first when it is the older row */
+	put(f, "badaguan", "newer-desc", 5, svc(b, sizeof(b), "Barbershop "
+	    "news", "A haircut costs less on Mondays", "other", NULL), 0);
+	res = search(f, &q);
+	assert_int_equal(total_of(res), 3);
+	assert_string_equal(item_id(res, 0), "title");
+	assert_string_equal(item_id(res, 1), "newer-desc");  /* newest */
+	assert_string_equal(item_id(res, 2), "desc");
+	json_decref(res);
+
+	/* every word in the title ranks first; words split between title
+	 * and description come after */
+	q.q = "haircut home";
+	put(f, "badaguan", "split", 6, svc(b, sizeof(b), "Haircut corner",
+	    "We come to your home", "other", NULL), 0);
+	res = search(f, &q);
+	assert_int_equal(total_of(res), 2);
+	assert_string_equal(item_id(res, 0), "title");
+	assert_string_equal(item_id(res, 1), "split");
+	json_decref(res);
+
 	q.q = "理发";
 	put(f, "badaguan", "zh-desc", 3, svc(b, sizeof(b), "便民服务",
 	    "每周二提供理发等多项便民服务", "neighbourhood-life", NULL), 0);
@@ -651,6 +699,190 @@ static void test_search_ranking(void **state)
 	assert_int_equal(total_of(res), 2);
 	assert_string_equal(item_id(res, 0), "zh-title");
 	json_decref(res);
+}
+
+/* a text search pages through the title tier, then the rest, each row
+ * once, without offsets: a service added meanwhile shifts nothing */
+static void test_search_tier_pages(void **state)
+{
+	struct fixture *f = *state;
+	struct catalog_query q = { .q = "haircut", .limit = 7 };
+	char b[512], id[16], why[256], *after = NULL;
+	int seen = 0, in_title = 1, pages = 0;
+
+	for (int i = 0; i < 50; i++) {
+		snprintf(id, sizeof(id), "%c%02d", i % 2 ? 't' : 'd', i);
+		put(f, "badaguan", id, 1, svc(b, sizeof(b), i % 2 ?
+		    "Haircut here" : "Barber", i % 2 ? "Come in" :
+		    "A haircut for anyone", "other", NULL), 0);
+	}
+	index_all(f);
+	do {
+		json_t *res = NULL, *next;
+
+		q.after = after;
+		assert_int_equal(catalog_search(f->cat, &q, &res, why,
+						sizeof(why)), ERR_OK);
+		if (pages == 0) {
+			assert_int_equal(total_of(res), 50);
+			assert_true(exact_of(res));
+		}
+		for (size_t i = 0; i < items_of(res); i++) {
+			const char *got = item_id(res, i);
+
+			/* every title match before the first other one */
+			if (got[0] == 'd')
+				in_title = 0;
+			else
+				assert_true(in_title);
+			seen++;
+		}
+		if (pages++ == 1) {       /* a new title match, mid-walk */
+			put(f, "badaguan", "late", 1, svc(b, sizeof(b),
+			    "Haircut too", "new", "other", NULL), 0);
+			index_all(f);
+		}
+		next = json_object_get(res, "next");
+		free(after);
+		after = json_is_string(next) ?
+			strdup(json_string_value(next)) : NULL;
+		json_decref(res);
+	} while (after && pages < 20);
+	/* the new row is newer than the page already read: not shown */
+	assert_int_equal(seen, 50);
+	assert_int_equal(pages, 8);
+}
+
+/* total counts up to 1000, then says "more" */
+static void test_search_total_cap(void **state)
+{
+	struct fixture *f = *state;
+	struct catalog_query q = { .limit = 5 };
+	char b[256], id[16];
+	json_t *res;
+
+	assert_int_equal(store_exec(f->db, "BEGIN"), ERR_OK);
+	for (int i = 0; i < 1001; i++) {
+		snprintf(id, sizeof(id), "s%d", i);
+		put(f, "badaguan", id, 1, svc(b, sizeof(b), "Haircut", "x",
+		    "other", NULL), 0);
+	}
+	assert_int_equal(store_exec(f->db, "COMMIT"), ERR_OK);
+	for (int text = 0; text < 2; text++) {
+		q.q = text ? "haircut" : NULL;
+		res = search(f, &q);
+		assert_int_equal(total_of(res), 1000);
+		assert_false(exact_of(res));
+		assert_int_equal(items_of(res), 5);
+		json_decref(res);
+	}
+	put(f, "badaguan", "s7", 2, NULL, 0);
+	for (int text = 0; text < 2; text++) {
+		q.q = text ? "haircut" : NULL;
+		res = search(f, &q);
+		assert_int_equal(total_of(res), 1000);
+		assert_true(exact_of(res));
+		json_decref(res);
+	}
+}
+
+/* the index follows writes late: a row deleted, made inactive or moved
+ * out of a filter since it was indexed is not shown meanwhile */
+static void test_search_index_late(void **state)
+{
+	struct fixture *f = *state;
+	struct catalog_query q = { .q = "haircut", .limit = 10 };
+	char b[256], why[256];
+	json_t *res = NULL;
+
+	put(f, "badaguan", "gone", 1, svc(b, sizeof(b), "Haircut A", "x",
+	    "other", NULL), 0);
+	put(f, "badaguan", "closed", 1, svc(b, sizeof(b), "Haircut B", "x",
+	    "other", NULL), 0);
+	put(f, "badaguan", "moved", 1, svc(b, sizeof(b), "Haircut C", "x",
+	    "other", NULL), 0);
+	put(f, "badaguan", "kept", 1, svc(b, sizeof(b), "Haircut D", "x",
+	    "other", NULL), 0);
+	index_all(f);
+	put(f, "badaguan", "gone", 2, NULL, 0);
+	put(f, "badaguan", "closed", 2, svc(b, sizeof(b), "Haircut B", "x",
+	    "other", "\"status\":\"inactive\""), 0);
+	put(f, "badaguan", "moved", 2, svc(b, sizeof(b), "Haircut C", "x",
+	    "housing", NULL), 0);
+	assert_false(catalog_index_idle(f->cat));
+	q.category = "other";
+	assert_int_equal(catalog_search(f->cat, &q, &res, why, sizeof(why)),
+			 ERR_OK);
+	assert_int_equal(items_of(res), 1);
+	assert_string_equal(item_id(res, 0), "kept");
+	json_decref(res);
+	/* once indexed, the index holds live services only */
+	res = search(f, &q);
+	assert_int_equal(total_of(res), 1);
+	json_decref(res);
+	assert_int_equal(fts_rows(f, "haircut"), 2);    /* moved, kept */
+}
+
+/* the filters are words of the index's facets column; a user's word
+ * shaped like one still finds only text */
+static void test_search_facet_words(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const words[] = {
+		"feefree", "FEEFREES", "dlv2", "c6f74686572x", "ｃ６ｆ７４６８６５７２ｘ",
+		"o6261646167x75616ex",
+	};
+	char b[256], hex[64];
+	json_t *res;
+
+	put(f, "badaguan", "text", 1, svc(b, sizeof(b), "Feefree dlv2 "
+	    "c6f74686572x", "o6261646167x75616ex", "housing", NULL), 0);
+	put(f, "badaguan", "free", 1, svc(b, sizeof(b), "Clinic", "x",
+	    "other", "\"fee\":\"free\",\"delivery\":[\"home-visit\"]"), 0);
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		res = search(f, &(struct catalog_query){ .q = words[i],
+					.limit = 10 });
+		if (total_of(res) != 1 || strcmp(item_id(res, 0), "text"))
+			fail_msg("q=%s: %lld found", words[i],
+				 (long long)total_of(res));
+		json_decref(res);
+	}
+	/* and the filters themselves find the free one only */
+	res = search(f, &(struct catalog_query){ .q = "clinic", .limit = 10,
+				.free_only = 1, .delivery = "home-visit",
+				.category = "other" });
+	assert_int_equal(total_of(res), 1);
+	json_decref(res);
+	snprintf(hex, sizeof(hex), "clinic feefree");
+	res = search(f, &(struct catalog_query){ .q = hex, .limit = 10 });
+	assert_int_equal(total_of(res), 0);
+	json_decref(res);
+}
+
+/* a community filter matches the whole id, not a prefix or a part */
+static void test_search_community_whole(void **state)
+{
+	struct fixture *f = *state;
+	struct catalog_query q = { .q = "haircut", .limit = 10 };
+	char b[256];
+	json_t *res;
+
+	put(f, "zhuhai-road", "a", 1, svc(b, sizeof(b), "Haircut", "x",
+	    "other", NULL), 0);
+	put(f, "zhuhai", "b", 1, svc(b, sizeof(b), "Haircut", "x", "other",
+	    NULL), 0);
+	put(f, "road", "c", 1, svc(b, sizeof(b), "Haircut", "x", "other",
+	    NULL), 0);
+	static const char *const ids[] = { "zhuhai-road", "zhuhai", "road" };
+	for (size_t i = 0; i < 3; i++) {
+		q.community = ids[i];
+		res = search(f, &q);
+		assert_int_equal(total_of(res), 1);
+		assert_string_equal(json_string_value(json_object_get(
+			json_array_get(json_object_get(res, "items"), 0),
+			"community")), ids[i]);
+		json_decref(res);
+	}
 }
 
 /* ---- JSON --------------------------------------------------------------- */
@@ -955,7 +1187,8 @@ static void test_timing_10k(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	q.q = "理发";
 	res = search(f, &q);
-	assert_int_equal(total_of(res), 10000);
+	assert_int_equal(total_of(res), 1000);       /* and more */
+	assert_false(exact_of(res));
 	json_decref(res);
 	print_message("timing: q=理发 over 10000 (20 items + total): "
 		      "%.1f ms\n", seconds_since(&t0) * 1000);
@@ -963,7 +1196,8 @@ static void test_timing_10k(void **state)
 	q.q = "haircut";
 	q.category = "housing";
 	res = search(f, &q);
-	assert_int_equal(total_of(res), 2500);
+	assert_int_equal(total_of(res), 1000);
+	assert_false(exact_of(res));
 	json_decref(res);
 	print_message("timing: q=haircut category=housing: %.1f ms\n",
 		      seconds_since(&t0) * 1000);
@@ -975,22 +1209,6 @@ static void test_timing_10k(void **state)
 	json_decref(res);
 	print_message("timing: browse newest: %.1f ms\n",
 		      seconds_since(&t0) * 1000);
-}
-
-/* fts_rows: rows of service_fts matching q (raw FTS5 MATCH). */
-static int fts_rows(struct fixture *f, const char *q)
-{
-	sqlite3_stmt *st = NULL;
-	int n = -1;
-
-	assert_int_equal(sqlite3_prepare_v2(f->db, "SELECT count(*) FROM"
-			 " service_fts WHERE service_fts MATCH ?1", -1, &st,
-			 NULL), SQLITE_OK);
-	sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return n;
 }
 
 /* apply only queues; catalog_index_pending brings inserts, updates and
@@ -1066,12 +1284,13 @@ static void test_index_off_apply(void **state)
 	assert_int_equal(fts_rows(f, "clinic"), 1);
 }
 
-/* a v1 store (index kept by triggers) migrated to v2 queues every
+/* a v1 store (index kept by triggers) migrated to v2 and v3 queues every
  * service, and the rebuilt index finds them as before */
 static void test_index_migration(void **state)
 {
 	struct store_migration m[] = { { catalog_schema_v1 },
-				       { catalog_schema_v2 } };
+				       { catalog_schema_v2 },
+				       { catalog_schema_v3 } };
 	char path[] = "/tmp/test_catalog_XXXXXX";
 	struct fixture f2 = { 0 };
 	sqlite3_stmt *st = NULL;
@@ -1091,7 +1310,7 @@ static void test_index_migration(void **state)
 		assert_int_equal(store_exec(f2.db, sql), ERR_OK);
 	}
 	store_close(&f2.db);
-	assert_int_equal(store_open(path, m, 2, &f2.db, err, sizeof(err)),
+	assert_int_equal(store_open(path, m, 3, &f2.db, err, sizeof(err)),
 			 ERR_OK);
 	assert_int_equal(catalog_open(f2.db, &f2.cat), ERR_OK);
 	assert_false(catalog_index_idle(f2.cat));
@@ -1143,6 +1362,11 @@ int main(void)
 		T(test_search_filters),
 		T(test_search_pages),
 		T(test_search_ranking),
+		T(test_search_tier_pages),
+		T(test_search_total_cap),
+		T(test_search_index_late),
+		T(test_search_community_whole),
+		T(test_search_facet_words),
 		T(test_service_json_roundtrip),
 		cmocka_unit_test(test_service_json_errors),
 		cmocka_unit_test(test_service_json_accepts),

@@ -9,6 +9,7 @@ var cat = {
   params: {},        /* q, category, community, delivery, free from the address */
   items: [],         /* shown so far */
   total: null,
+  totalExact: true,  /* false: more than total match */
   next: null,
   failed: false,
   loading: false,
@@ -68,7 +69,10 @@ function load(after) {
     }
     cat.failed = false;
     cat.items = cat.items.concat(r.data.items);
-    if (typeof r.data.total === 'number') cat.total = r.data.total;
+    if (typeof r.data.total === 'number') {
+      cat.total = r.data.total;
+      cat.totalExact = r.data.total_exact !== false;
+    }
     cat.next = r.data.next || null;
     learnCommunities(r.data.items);
     return r.data.items.length;
@@ -104,6 +108,7 @@ window.PAGE = {
     } else {
       count.className = 'count';
       count.textContent = cat.total === 0 ? t('none_found')
+        : !cat.totalExact ? t('found_over', { n: cat.total })
         : cat.total === 1 ? t('found_one') : t('found', { n: cat.total });
     }
     cat.items.forEach(function (s) { append(list, serviceCard(s)); });

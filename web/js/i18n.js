@@ -57,6 +57,7 @@ var I18N = {
   any_delivery: ['全部方式', 'Any way'],
   found: ['共找到 {n} 项服务', '{n} services found'],
   found_one: ['共找到 1 项服务', '1 service found'],
+  found_over: ['找到 {n} 多项服务', 'More than {n} services found'],
   none_found: ['没有找到符合条件的服务。可以换个词，或清除筛选条件。', 'No services match. Try other words or clear the filters.'],
   more: ['显示更多', 'Show more'],
   results_heading: ['搜索结果', 'Results'],

@@ -1,0 +1,694 @@
+/* catalog_search.c: finding services, behind catalog_search (catalog.h).
+ *
+ * With text, service_fts answers on its own: the indexer fills it with live
+ * services only (catalog.c) and each row's filters are words of its facets
+ * column (CATALOG_FACETS_SQL), so a filtered search is one MATCH. Two
+ * tiers: first the services whose title holds every word, then the others;
+ * each newest row first. One walk over the matches, newest first, tells
+ * the tiers apart (alliance_in_title, search.c), counts and picks the page,
+ * and stops as soon as the page and the count are settled: a common word
+ * costs about one page, a rare combination one pass over its matches
+ * (ranking every match with bm25 cost 10 to 25 ms a query at 100,000
+ * services). Only the page's rows are read from service and checked again
+ * there (live, filters), since the index follows writes by milliseconds.
+ * Without text, service itself answers, newest `updated` first. The first
+ * page counts the matches up to CATALOG_TOTAL_MAX: "total" is exact below
+ * it and "more than" at it (total_exact false).
+ *
+ * `next` is base64url (no padding) of "t<tier>.<rid>" for a text search
+ * or "k<updated>.<rid>" for a listing: the last row's place, so services
+ * added meanwhile never shift later pages.
+ *
+ * Parts: the `after` token; statements; the MATCH expression; text
+ * search; listing; finder_search. */
+#include "catalog_search.h"
+
+#include "err.h"
+#include "log.h"
+#include "search.h"
+#include "text.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Default page size and the largest. */
+#define CATALOG_LIMIT_DEFAULT 20
+#define CATALOG_LIMIT_MAX 100
+/* Longest `after` token accepted. */
+#define CATALOG_AFTER_MAX 64
+/* total counts at most this many matches (and says "more"). */
+#define CATALOG_TOTAL_MAX 1000
+/* Tiers of a text search: title, then anywhere. */
+#define TIERS 2
+
+/* Statement variants: one bit per filter present, and the key of a
+ * listing's later page. */
+enum {
+	V_CATEGORY = 1,
+	V_COMMUNITY = 2,
+	V_DELIVERY = 4,
+	V_FREE = 8,
+	V_KEYSET = 16,     /* listing after an (updated, rid) key */
+	V_VARIANTS = 32,
+};
+
+/* What each variant's statement does. */
+enum {
+	FORM_LIST,         /* a listing's page of rows */
+	FORM_COUNT,        /* a listing's count, up to :cap */
+	FORM_ROW,          /* one row by rid, if live and the filters hold */
+	FORMS,
+};
+
+struct catalog_finder {
+	sqlite3 *db;                      /* the catalog's connection */
+	sqlite3_stmt *scan;               /* matches below a rid, tier */
+	sqlite3_stmt *text_count;         /* matches, up to ?2 */
+	sqlite3_stmt *stmt[FORMS][V_VARIANTS]; /* prepared on first use */
+};
+
+/* One search, checked and parsed. */
+struct search_args {
+	const char *category;
+	const char *community;
+	int64_t delivery;                 /* the mode's bit, or 0 */
+	int64_t limit;                    /* rows in the page */
+	int v;                            /* V_* bits */
+	int tier;                         /* text: where `after` left off */
+	int64_t updated;                  /* listing: the last row's key */
+	int64_t rid;                      /* the last row's rid, 0: none */
+};
+
+/* ---- the `after` token -------------------------------------------------- */
+
+static const char b64url[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static void b64_encode(const char *in, size_t len, char *out, size_t outlen)
+{
+	size_t o = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		acc = (acc << 8) | (unsigned char)in[i];
+		bits += 8;
+		while (bits >= 6 && o + 1 < outlen) {
+			bits -= 6;
+			out[o++] = b64url[(acc >> bits) & 63];
+		}
+	}
+	if (bits > 0 && o + 1 < outlen)
+		out[o++] = b64url[(acc << (6 - bits)) & 63];
+	out[o] = '\0';
+}
+
+/* b64_decode: decode base64url without padding into out (NUL-terminated).
+ * Returns the decoded length or -1 for a character outside the alphabet,
+ * an impossible length, or nonzero leftover bits. */
+static int b64_decode(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0, len = strlen(in);
+	uint32_t acc = 0;
+	int bits = 0;
+
+	if (len % 4 == 1)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		const char *p = memchr(b64url, in[i], 64);
+
+		if (!p || in[i] == '\0')
+			return -1;
+		acc = (acc << 6) | (uint32_t)(p - b64url);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o + 1 >= outlen)
+				return -1;
+			out[o++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
+		return -1;
+	out[o] = '\0';
+	return (int)o;
+}
+
+/* parse_i64: a whole decimal integer (optional '-') ending at stop;
+ * returns 0 and sets *v and *end (at stop), or -1. */
+static int parse_i64(const char *s, char stop, int64_t *v, const char **end)
+{
+	char *e;
+	long long x;
+
+	if (!((*s >= '0' && *s <= '9') || *s == '-'))
+		return -1;
+	errno = 0;
+	x = strtoll(s, &e, 10);
+	if (errno != 0 || e == s || *e != stop)
+		return -1;
+	*v = x;
+	*end = e;
+	return 0;
+}
+
+/* after_decode: parse a token of the kind this search pages by (text:
+ * 't', listing: 'k') into a. Returns ERR_OK or ERR_INVALID. */
+static int after_decode(const char *token, int text, struct search_args *a)
+{
+	char raw[CATALOG_AFTER_MAX];
+	const char *end;
+	int64_t first;
+
+	if (strlen(token) > CATALOG_AFTER_MAX ||
+	    b64_decode(token, raw, sizeof(raw)) < 2 ||
+	    raw[0] != (text ? 't' : 'k') ||
+	    parse_i64(raw + 1, '.', &first, &end) != 0 ||
+	    parse_i64(end + 1, '\0', &a->rid, &end) != 0 || a->rid < 1)
+		return ERR_INVALID;
+	if (!text) {
+		a->updated = first;
+		a->v |= V_KEYSET;
+	} else if (first >= 1 && first <= TIERS) {
+		a->tier = (int)first;
+	} else {
+		return ERR_INVALID;
+	}
+	return ERR_OK;
+}
+
+/* after_encode: the token of a page whose last row is (first, rid):
+ * first is the tier (text) or `updated` (listing). New reference. */
+static json_t *after_encode(int text, int64_t first, int64_t rid)
+{
+	char raw[CATALOG_AFTER_MAX], enc[2 * CATALOG_AFTER_MAX];
+
+	snprintf(raw, sizeof(raw), "%c%" PRId64 ".%" PRId64, text ? 't' : 'k',
+		 first, rid);
+	b64_encode(raw, strlen(raw), enc, sizeof(enc));
+	return json_string(enc);
+}
+
+/* ---- statements --------------------------------------------------------- */
+
+int finder_open(sqlite3 *db, struct catalog_finder **out)
+{
+	struct catalog_finder *f = calloc(1, sizeof(*f));
+
+	*out = NULL;
+	if (!f)
+		return ERR_NOMEM;
+	f->db = db;
+	if (catalog_prepare(db, "SELECT rowid, alliance_in_title(service_fts,"
+			    " ?3) FROM service_fts WHERE service_fts MATCH ?1"
+			    " AND rowid < ?2 ORDER BY rowid DESC",
+			    &f->scan) != ERR_OK ||
+	    catalog_prepare(db, "SELECT count(*) FROM (SELECT 1 FROM"
+			    " service_fts WHERE service_fts MATCH ?1"
+			    " LIMIT ?2)", &f->text_count) != ERR_OK) {
+		finder_close(&f);
+		return ERR_IO;
+	}
+	*out = f;
+	return ERR_OK;
+}
+
+void finder_close(struct catalog_finder **f)
+{
+	if (!f || !*f)
+		return;
+	sqlite3_finalize((*f)->scan);
+	sqlite3_finalize((*f)->text_count);
+	for (int form = 0; form < FORMS; form++)
+		for (int v = 0; v < V_VARIANTS; v++)
+			sqlite3_finalize((*f)->stmt[form][v]);
+	free(*f);
+	*f = NULL;
+}
+
+/* form_stmt: the statement of form and variant v, put together from
+ * constant fragments and prepared on first use; parameters are named
+ * (:rid, :cat, :comm, :deliv, :au, :ar, :limit, :cap). NULL on error. */
+static sqlite3_stmt *form_stmt(struct catalog_finder *f, int form, int v)
+{
+	static const char *const head[FORMS] = {
+		"SELECT " CATALOG_SERVICE_COLS " FROM service s WHERE",
+		"SELECT count(*) FROM (SELECT 1 FROM service s WHERE",
+		"SELECT " CATALOG_SERVICE_COLS " FROM service s WHERE"
+		" s.rid = :rid AND",
+	};
+	static const char *const tail[FORMS] = {
+		" ORDER BY s.updated DESC, s.rid DESC LIMIT :limit",
+		" LIMIT :cap)",
+		"",
+	};
+	char sql[1024];
+	int n;
+
+	if (f->stmt[form][v])
+		return f->stmt[form][v];
+	n = snprintf(sql, sizeof(sql), "%s%s%s%s%s%s%s%s", head[form],
+		     " s.deleted = 0 AND s.status <> 'inactive'",
+		     v & V_CATEGORY ? " AND s.category = :cat" : "",
+		     v & V_COMMUNITY ? " AND s.origin = :comm" : "",
+		     v & V_DELIVERY ? " AND (s.delivery_bits & :deliv) <> 0" : "",
+		     v & V_FREE ? " AND s.fee = 'free'" : "",
+		     v & V_KEYSET ? " AND (s.updated < :au OR (s.updated ="
+				    " :au AND s.rid < :ar))" : "",
+		     tail[form]);
+	if (n < 0 || (size_t)n >= sizeof(sql)) {
+		log_error("catalog: search statement %d/%d too long", form, v);
+		return NULL;
+	}
+	if (catalog_prepare(f->db, sql, &f->stmt[form][v]) != ERR_OK)
+		return NULL;
+	return f->stmt[form][v];
+}
+
+static void bind_named_text(sqlite3_stmt *st, const char *name,
+			    const char *v)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	if (i > 0)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+static void bind_named_int(sqlite3_stmt *st, const char *name, int64_t v)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	if (i > 0)
+		sqlite3_bind_int64(st, i, v);
+}
+
+/* form_bind: bind a's filters and key to a form statement. */
+static void form_bind(sqlite3_stmt *st, const struct search_args *a)
+{
+	bind_named_text(st, ":cat", a->category);
+	bind_named_text(st, ":comm", a->community);
+	bind_named_int(st, ":deliv", a->delivery);
+	bind_named_int(st, ":au", a->updated);
+	bind_named_int(st, ":ar", a->rid);
+	bind_named_int(st, ":limit", a->limit + 1);  /* +1: is there a next */
+	bind_named_int(st, ":cap", CATALOG_TOTAL_MAX + 1);
+}
+
+static void stmt_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* stmt_fail: log a failed step, reset st; returns ERR_IO. */
+static int stmt_fail(struct catalog_finder *f, sqlite3_stmt *st,
+		     const char *what)
+{
+	log_error("catalog: %s: %s", what, sqlite3_errmsg(f->db));
+	stmt_done(st);
+	return ERR_IO;
+}
+
+/* ---- the MATCH expression ----------------------------------------------- */
+
+/* hex_word: append tag, the lower-case hex of s and "x" at o (how
+ * CATALOG_FACETS_SQL writes a category or an origin); returns the end. */
+static char *hex_word(char *o, char tag, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	*o++ = tag;
+	for (; *s; s++) {
+		*o++ = hex[(unsigned char)*s >> 4];
+		*o++ = hex[(unsigned char)*s & 15];
+	}
+	*o++ = 'x';
+	return o;
+}
+
+/* facet_shaped: search_each_word's callback: 1 when the user's word could
+ * be, once stemmed (which changes only its end), a facets word: one that
+ * starts with "dlv" or "feefr", or with "c" or "o", hex digits and "x".
+ * Then the words are kept to the text columns. */
+static int facet_shaped(void *ctx, const char *w, int len)
+{
+	int i = 1;
+
+	(void)ctx;
+	if ((len >= 3 && memcmp(w, "dlv", 3) == 0) ||
+	    (len >= 5 && memcmp(w, "feefr", 5) == 0))
+		return 1;
+	if (len < 2 || (w[0] != 'c' && w[0] != 'o'))
+		return 0;
+	while (i < len && ((w[i] >= '0' && w[i] <= '9') ||
+			   (w[i] >= 'a' && w[i] <= 'f')))
+		i++;
+	return i < len && w[i] == 'x';
+}
+
+/* text_expr: the MATCH expression of the words `match` (search_match's
+ * output, made of text) under a's filters: the words, kept to the text
+ * columns only when one of them looks like a facets word (the column
+ * filter costs about half the time of the walk), and at most two facets
+ * words (the filters' combination and the origin). malloc'd, NULL when
+ * out of memory. */
+static char *text_expr(const char *text, const char *match,
+		       const struct search_args *a)
+{
+	/* community ids are at most 63 bytes, category ids shorter */
+	char combo[160], origin[140], *o = combo, *expr;
+	size_t len;
+
+	if (a->v & V_CATEGORY)
+		o = hex_word(o, 'c', a->category);
+	*o = '\0';
+	if (a->v & V_DELIVERY)
+		o += snprintf(o, sizeof(combo) - (size_t)(o - combo),
+			      "dlv%" PRId64, a->delivery);
+	if (a->v & V_FREE)
+		snprintf(o, sizeof(combo) - (size_t)(o - combo), "feefree");
+	len = strlen(match) + sizeof(combo) + sizeof(origin) + 96;
+	if (!(expr = malloc(len)))
+		return NULL;
+	*hex_word(origin, 'o', a->community ? a->community : "") = '\0';
+	snprintf(expr, len, "%s(%s)%s%s%s%s%s%s%s%s%s",
+		 search_each_word(text, facet_shaped, NULL)
+		 ? "{title summary description tags} : " : "", match,
+		 combo[0] || a->community ? " AND (facets : (" : "",
+		 combo[0] ? "\"" : "", combo, combo[0] ? "\"" : "",
+		 combo[0] && a->community ? " AND " : "",
+		 a->community ? "\"" : "", a->community ? origin : "",
+		 a->community ? "\"" : "",
+		 combo[0] || a->community ? "))" : "");
+	return expr;
+}
+
+/* ---- text search -------------------------------------------------------- */
+
+/* row_of: the service rid if it is live and a's filters hold: ERR_OK with
+ * *item its API object (new reference), ERR_NOTFOUND, ERR_NOMEM or
+ * ERR_IO. */
+static int row_of(struct catalog_finder *f, const struct search_args *a,
+		  int64_t rid, json_t **item)
+{
+	sqlite3_stmt *st = form_stmt(f, FORM_ROW, a->v & ~V_KEYSET);
+	int rc;
+
+	if (!st)
+		return ERR_IO;
+	form_bind(st, a);
+	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":rid"), rid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		stmt_done(st);
+		return ERR_NOTFOUND;
+	}
+	if (rc != SQLITE_ROW)
+		return stmt_fail(f, st, "search row");
+	*item = catalog_row_json(st, ALLIANCE__V1__KIND__KIND_SERVICE);
+	stmt_done(st);
+	return *item ? ERR_OK : ERR_NOMEM;
+}
+
+/* The rowids a scan picked for one tier, newest first. */
+struct pick {
+	int64_t rid[CATALOG_LIMIT_MAX + 1];
+	int n;
+	int want;                         /* at most; 0: not wanted */
+};
+
+/* scan: walk the matches of expr (the words under the filters) below
+ * rowid `below`, newest first, with alliance_in_title telling the tiers
+ * apart, picking tier 1 rows into t[0] and tier 2 rows into t[1], until
+ * the first wanted tier is full: about one page when matches are many,
+ * one pass when they are few. *seen: the matches walked; *all: the walk
+ * reached the last one. */
+static int scan(struct catalog_finder *f, const char *expr, int words,
+		int64_t below, struct pick *t[2], int64_t *seen, int *all)
+{
+	sqlite3_stmt *st = f->scan;
+	struct pick *first = t[0]->want ? t[0] : t[1];
+	int rc;
+
+	*seen = 0;
+	sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, below);
+	sqlite3_bind_int(st, 3, words);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct pick *p = t[sqlite3_column_int(st, 1) ? 0 : 1];
+
+		++*seen;
+		if (p->n < p->want)
+			p->rid[p->n++] = sqlite3_column_int64(st, 0);
+		if (first->n == first->want)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return stmt_fail(f, st, "search");
+	*all = rc == SQLITE_DONE;
+	stmt_done(st);
+	return ERR_OK;
+}
+
+/* count_matches: the matches of expr, up to CATALOG_TOTAL_MAX + 1, in
+ * *count (inside sqlite: no row comes out). */
+static int count_matches(struct catalog_finder *f, const char *expr,
+			 int64_t *count)
+{
+	sqlite3_stmt *st = f->text_count;
+
+	sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, CATALOG_TOTAL_MAX + 1);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return stmt_fail(f, st, "search count");
+	*count = sqlite3_column_int64(st, 0);
+	stmt_done(st);
+	return ERR_OK;
+}
+
+/* match_words: how many words search_match put in m ("w" AND "w" ...;
+ * a word holds no space, so each separator is one '" AND "'). */
+static int match_words(const char *m)
+{
+	int n = 1;
+
+	while ((m = strstr(m, "\" AND \"")))
+		n++, m++;
+	return n;
+}
+
+/* text_page: fill items with a's page of a text search from where
+ * a->after left off: tier 1 (every word in the title) then tier 2, each
+ * newest first; *next becomes the token of the last row looked at when
+ * more may follow; *count the matches when it is not NULL (first page). */
+static int text_page(struct catalog_finder *f, const struct search_args *a,
+		     const char *expr, int words, json_t *items,
+		     json_t **next, int64_t *count)
+{
+	struct pick t1 = { .want = 0 }, t2 = { .want = 0 }, *t[2] = { &t1, &t2 };
+	int64_t want = a->limit + 1, last = 0, shown = 0, seen;
+	int last_tier = 0, all, rc;
+
+	if (a->tier != 2)
+		t1.want = (int)want;
+	if (a->tier != 1)      /* first page: tier 2 in the same pass */
+		t2.want = (int)want;
+	rc = scan(f, expr, words, a->rid ? a->rid : INT64_MAX, t, &seen, &all);
+	/* the first page: the walk began at the newest and may have seen
+	 * every match; else a count inside sqlite */
+	if (rc == ERR_OK && count && all)
+		*count = seen;
+	else if (rc == ERR_OK && count)
+		rc = count_matches(f, expr, count);
+	if (rc == ERR_OK && a->tier == 1 && t1.n < want) {
+		/* tier 1 ends on this page: tier 2 from its newest */
+		t1.want = 0;
+		t2.want = (int)want - t1.n;
+		rc = scan(f, expr, words, INT64_MAX, t, &seen, &all);
+	}
+	if (rc != ERR_OK)
+		return rc;
+	for (int i = 0; i < t1.n + t2.n; i++) {
+		int tier = i < t1.n ? 1 : 2;
+		int64_t rid = tier == 1 ? t1.rid[i] : t2.rid[i - t1.n];
+		json_t *item = NULL;
+
+		if (shown == a->limit) {
+			*next = after_encode(1, last_tier, last);
+			return *next ? ERR_OK : ERR_NOMEM;
+		}
+		last = rid;
+		last_tier = tier;
+		rc = row_of(f, a, rid, &item);
+		if (rc == ERR_NOTFOUND)   /* gone since it was indexed */
+			continue;
+		if (rc != ERR_OK)
+			return rc;
+		if (json_array_append_new(items, item) != 0)
+			return ERR_NOMEM;
+		shown++;
+	}
+	/* every pick looked at: more may follow only a tier cut short */
+	if (last && (last_tier == 1 ? t1.n == t1.want : t2.n == t2.want)) {
+		*next = after_encode(1, last_tier, last);
+		return *next ? ERR_OK : ERR_NOMEM;
+	}
+	return ERR_OK;
+}
+
+/* text_search: items, next and, on the first page, total of a text
+ * search. */
+static int text_search(struct catalog_finder *f, const char *text,
+		       const char *match, const struct search_args *a,
+		       json_t *items, json_t **next, int64_t *count)
+{
+	char *expr = text_expr(text, match, a);
+	int rc;
+
+	if (!expr)
+		return ERR_NOMEM;
+	rc = text_page(f, a, expr, match_words(match), items, next,
+		       *count < 0 ? NULL : count);
+	free(expr);
+	return rc;
+}
+
+/* ---- listing ------------------------------------------------------------ */
+
+/* list_search: items, next and, on the first page, total of a listing
+ * without text. */
+static int list_search(struct catalog_finder *f, struct search_args *a,
+		       json_t *items, json_t **next, int64_t *count)
+{
+	sqlite3_stmt *st;
+	int64_t rows = 0;
+	int rc;
+
+	if (!(a->v & V_KEYSET)) {
+		if (!(st = form_stmt(f, FORM_COUNT, a->v)))
+			return ERR_IO;
+		form_bind(st, a);
+		if (sqlite3_step(st) != SQLITE_ROW)
+			return stmt_fail(f, st, "search count");
+		*count = sqlite3_column_int64(st, 0);
+		stmt_done(st);
+	}
+	if (!(st = form_stmt(f, FORM_LIST, a->v)))
+		return ERR_IO;
+	form_bind(st, a);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *item;
+
+		if (rows == a->limit) {
+			stmt_done(st);
+			*next = after_encode(0, a->updated, a->rid);
+			return *next ? ERR_OK : ERR_NOMEM;
+		}
+		a->updated = sqlite3_column_int64(st, 17);
+		a->rid = sqlite3_column_int64(st, 18);
+		item = catalog_row_json(st, ALLIANCE__V1__KIND__KIND_SERVICE);
+		if (!item || json_array_append_new(items, item) != 0) {
+			stmt_done(st);
+			return ERR_NOMEM;
+		}
+		rows++;
+	}
+	if (rc != SQLITE_DONE)
+		return stmt_fail(f, st, "search");
+	stmt_done(st);
+	return ERR_OK;
+}
+
+/* ---- finder_search ------------------------------------------------------ */
+
+/* args_of: check q's filters and `after` into a; ERR_INVALID with why
+ * naming the parameter. text: the search has words. */
+static int args_of(const struct catalog_query *q, int text,
+		   struct search_args *a, char *why, size_t whylen)
+{
+	char shown[65];
+
+	memset(a, 0, sizeof(*a));
+	if (q->category && !catalog_is_category(q->category)) {
+		snprintf(why, whylen, "category: '%s' is not a category id",
+			 catalog_clip(q->category, 64, shown));
+		return ERR_INVALID;
+	}
+	if (q->delivery && !catalog_is_delivery(q->delivery)) {
+		snprintf(why, whylen, "delivery: '%s' is not one of walk-in,"
+			 " home-visit, online, phone",
+			 catalog_clip(q->delivery, 32, shown));
+		return ERR_INVALID;
+	}
+	if (q->community && !text_community_valid(q->community)) {
+		snprintf(why, whylen, "community: not a community id");
+		return ERR_INVALID;
+	}
+	if (q->after && *q->after && after_decode(q->after, text, a) != ERR_OK) {
+		snprintf(why, whylen, "after: not a `next` value of this "
+			 "search");
+		return ERR_INVALID;
+	}
+	if ((a->category = q->category))
+		a->v |= V_CATEGORY;
+	if ((a->community = q->community))
+		a->v |= V_COMMUNITY;
+	if ((a->delivery = catalog_delivery_bit(q->delivery)))
+		a->v |= V_DELIVERY;
+	if (q->free_only)
+		a->v |= V_FREE;
+	a->limit = q->limit < 1 ? CATALOG_LIMIT_DEFAULT :
+		   q->limit > CATALOG_LIMIT_MAX ? CATALOG_LIMIT_MAX : q->limit;
+	return ERR_OK;
+}
+
+int finder_search(struct catalog_finder *f, const struct catalog_query *q,
+		  json_t **out, char *why, size_t whylen)
+{
+	struct search_args a;
+	json_t *items = NULL, *next = NULL;
+	int64_t count = -1;                /* -1: not counted (later pages) */
+	char *match;
+	int rc;
+
+	*out = NULL;
+	match = q->q ? search_match(q->q) : NULL;
+	rc = args_of(q, match != NULL, &a, why, whylen);
+	if (rc != ERR_OK)
+		goto done;
+	if (!(items = json_array())) {
+		rc = ERR_NOMEM;
+		goto done;
+	}
+	if (match) {
+		if (!a.rid)
+			count = 0;
+		rc = text_search(f, q->q, match, &a, items, &next, &count);
+	} else {
+		rc = list_search(f, &a, items, &next, &count);
+	}
+	if (rc != ERR_OK)
+		goto done;
+	*out = json_pack("{s:O, s:O}", "items", items, "next",
+			 next ? next : json_null());
+	if (*out && count >= 0 &&
+	    (json_object_set_new(*out, "total", json_integer(
+		    count > CATALOG_TOTAL_MAX ? CATALOG_TOTAL_MAX : count)) ||
+	     json_object_set_new(*out, "total_exact",
+				 json_boolean(count <= CATALOG_TOTAL_MAX)))) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	if (!*out)
+		rc = ERR_NOMEM;
+done:
+	json_decref(items);
+	json_decref(next);
+	free(match);
+	if (rc == ERR_IO)
+		snprintf(why, whylen, "the catalog could not be read");
+	return rc;
+}

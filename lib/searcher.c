@@ -1,0 +1,272 @@
+/* searcher.c: catalog searches on threads of their own (searcher.h).
+ *
+ * Parts: jobs; state; the threads; start and stop. */
+#include "searcher.h"
+
+#include "err.h"
+#include "log.h"
+#include "store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Each thread's connection maps this much of the store file, and keeps
+ * this many KiB of pages besides: a search reads pages all over the
+ * index, which sqlite's default 2 MB cache would read again each time
+ * (a pread per page: a fifth of the hub's time under load). */
+#define SEARCHER_MMAP_BYTES "1073741824"
+#define SEARCHER_CACHE_KIB "16384"
+
+/* ---- jobs ---------------------------------------------------------------- */
+
+/* copy_into: append s (or nothing for NULL) and its NUL at *o, return
+ * where it went (NULL for NULL). */
+static const char *copy_into(char **o, const char *s)
+{
+	char *at = *o;
+	size_t n;
+
+	if (!s)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(at, s, n);
+	*o += n;
+	return at;
+}
+
+struct search_job *search_job_new(uint64_t id, const struct catalog_query *q)
+{
+	const char *const strs[] = { q->q, q->category, q->community,
+				     q->delivery, q->after };
+	struct search_job *job = calloc(1, sizeof(*job));
+	size_t len = 0;
+	char *o;
+
+	if (!job)
+		return NULL;
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		len += strs[i] ? strlen(strs[i]) + 1 : 0;
+	if (!(job->text = malloc(len + 1))) {
+		free(job);
+		return NULL;
+	}
+	o = job->text;
+	job->id = id;
+	job->query = *q;
+	job->query.q = copy_into(&o, q->q);
+	job->query.category = copy_into(&o, q->category);
+	job->query.community = copy_into(&o, q->community);
+	job->query.delivery = copy_into(&o, q->delivery);
+	job->query.after = copy_into(&o, q->after);
+	return job;
+}
+
+void search_job_free(struct search_job *job)
+{
+	if (!job)
+		return;
+	free(job->text);
+	free(job->body);
+	free(job);
+}
+
+/* job_list_free: free a list linked by next. */
+static void job_list_free(struct search_job *job)
+{
+	while (job) {
+		struct search_job *next = job->next;
+
+		search_job_free(job);
+		job = next;
+	}
+}
+
+/* ---- state --------------------------------------------------------------- */
+
+struct search_thread {
+	struct searcher *s;
+	pthread_t thread;
+	int started;                /* thread was created */
+	sqlite3 *db;                /* its own connection */
+	struct catalog *cat;        /* statements on db */
+};
+
+struct searcher {
+	pthread_mutex_t mu;         /* guards all below but threads */
+	pthread_cond_t cv;          /* a job was queued, or stopping */
+	int stopping;
+	int jobs;                   /* queued or running */
+	struct search_job *head, *tail;       /* queued */
+	struct search_job *done_head, *done_tail;
+	struct lws_context *lws;
+	struct search_thread *threads;
+	int n;
+};
+
+/* ---- the threads --------------------------------------------------------- */
+
+/* run: answer one job on t's connection. */
+static void run(struct search_thread *t, struct search_job *job)
+{
+	json_t *out = NULL;
+
+	job->rc = catalog_search(t->cat, &job->query, &out, job->why,
+				 sizeof(job->why));
+	if (job->rc == ERR_OK) {
+		job->body = json_dumps(out, JSON_COMPACT);
+		if (job->body)
+			job->len = strlen(job->body);
+		else
+			job->rc = ERR_NOMEM;
+	}
+	json_decref(out);
+}
+
+static void *search_main(void *arg)
+{
+	struct search_thread *t = arg;
+	struct searcher *s = t->s;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		struct search_job *job;
+
+		while (!s->stopping && !s->head)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (s->stopping)
+			break;
+		job = s->head;
+		s->head = job->next;
+		if (!s->head)
+			s->tail = NULL;
+		pthread_mutex_unlock(&s->mu);
+
+		run(t, job);
+
+		pthread_mutex_lock(&s->mu);
+		job->next = NULL;
+		if (s->done_tail)
+			s->done_tail->next = job;
+		else
+			s->done_head = job;
+		s->done_tail = job;
+		pthread_mutex_unlock(&s->mu);
+		lws_cancel_service(s->lws);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+int searcher_submit(struct searcher *s, struct search_job *job)
+{
+	int rc = ERR_OK;
+
+	job->next = NULL;
+	pthread_mutex_lock(&s->mu);
+	if (s->stopping) {
+		rc = ERR_FAIL;
+	} else if (s->jobs >= SEARCHER_JOBS_MAX) {
+		rc = ERR_AGAIN;
+	} else {
+		s->jobs++;
+		if (s->tail)
+			s->tail->next = job;
+		else
+			s->head = job;
+		s->tail = job;
+		pthread_cond_signal(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+struct search_job *searcher_take_done(struct searcher *s)
+{
+	struct search_job *done, *j;
+
+	pthread_mutex_lock(&s->mu);
+	done = s->done_head;
+	s->done_head = s->done_tail = NULL;
+	for (j = done; j; j = j->next)
+		s->jobs--;
+	pthread_mutex_unlock(&s->mu);
+	return done;
+}
+
+/* ---- start and stop ------------------------------------------------------ */
+
+int searcher_start(sqlite3 **dbs, int n, struct lws_context *lws,
+		   struct searcher **out, char *err, size_t errlen)
+{
+	struct searcher *s = calloc(1, sizeof(*s));
+	int i;
+
+	*out = NULL;
+	if (!s || !(s->threads = calloc((size_t)n, sizeof(*s->threads)))) {
+		free(s);
+		for (i = 0; i < n; i++)
+			store_close(&dbs[i]);
+		snprintf(err, errlen, "out of memory");
+		return ERR_NOMEM;
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->lws = lws;
+	s->n = n;
+	for (i = 0; i < n; i++) {
+		s->threads[i].s = s;
+		s->threads[i].db = dbs[i];
+		dbs[i] = NULL;
+	}
+	for (i = 0; i < n; i++) {
+		struct search_thread *t = &s->threads[i];
+
+		if (store_exec(t->db, "PRAGMA mmap_size = "
+			       SEARCHER_MMAP_BYTES "; PRAGMA cache_size = -"
+			       SEARCHER_CACHE_KIB) != ERR_OK ||
+		    catalog_open(t->db, &t->cat) != ERR_OK) {
+			snprintf(err, errlen, "searcher: cannot prepare the "
+				 "catalog");
+			goto err;
+		}
+		if (pthread_create(&t->thread, NULL, search_main, t) != 0) {
+			snprintf(err, errlen, "searcher: cannot start a "
+				 "thread");
+			goto err;
+		}
+		t->started = 1;
+	}
+	*out = s;
+	return ERR_OK;
+err:
+	searcher_stop(&s);
+	return ERR_FAIL;
+}
+
+void searcher_stop(struct searcher **sp)
+{
+	struct searcher *s = sp ? *sp : NULL;
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stopping = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	for (int i = 0; i < s->n; i++) {
+		if (s->threads[i].started)
+			pthread_join(s->threads[i].thread, NULL);
+		catalog_close(&s->threads[i].cat);
+		store_close(&s->threads[i].db);
+	}
+	job_list_free(s->head);
+	job_list_free(s->done_head);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	free(s->threads);
+	free(s);
+	*sp = NULL;
+}

@@ -3,10 +3,13 @@
  * Every query parameter is read, checked and turned into a 422 naming it
  * before the store is asked; only then does catalog_search or
  * catalog_announcements run. Error messages never echo what the client
- * sent, so they are always valid JSON text.
+ * sent, so they are always valid JSON text. Searches run on a searcher's
+ * threads (searcher.h); the request waits in a table of waits until its
+ * answer comes back, and repeated ones are answered from a cache.
  *
  * Parts, in order: reading one parameter; the checks (limit, free, ids,
- * text); GET /api/v1/catalog; GET /api/v1/catalog/{community}/{id};
+ * text); GET /api/v1/catalog: the cache, replies, the parameters,
+ * searches on a searcher's threads; GET /api/v1/catalog/{community}/{id};
  * GET /api/v1/announcements. */
 #include "catalog_http.h"
 
@@ -342,32 +345,6 @@ static int search_query(struct lws *wsi, struct http_exchange *ex,
 		query->after = after->value;
 	}
 	return ERR_OK;
-}
-
-/* catalog_http_search: see catalog_http.h; searches on this thread. */
-void catalog_http_search(struct catalog *cat, struct lws *wsi,
-			 struct http_exchange *ex)
-{
-	struct catalog_param *p = malloc(SEARCH_PARAMS * sizeof(*p));
-	struct catalog_query query;
-	json_t *out = NULL;
-	char why[256] = "", *text = NULL;
-	int rc;
-
-	if (!p) {
-		reply_store_error(wsi, ex, ERR_NOMEM);
-		return;
-	}
-	if (search_query(wsi, ex, p, &query) != ERR_OK)
-		goto out;
-	rc = catalog_search(cat, &query, &out, why, sizeof(why));
-	if (rc == ERR_OK && !(text = json_dumps(out, JSON_COMPACT)))
-		rc = ERR_NOMEM;
-	reply_result(NULL, 0, &query, rc, why, text, text ? strlen(text) : 0,
-		     wsi, ex);
-out:
-	json_decref(out);
-	free(p);
 }
 
 /* ---- searches on a searcher's threads ----------------------------------- */

@@ -10,15 +10,6 @@
 #include "http.h"
 #include "searcher.h"
 
-/* catalog_http_search: answer GET /api/v1/catalog on wsi into ex: 200
- * with catalog_search's object; 422 "invalid" naming the parameter (q
- * over 200 bytes or not UTF-8, unknown category or delivery, bad
- * community, free other than 1/0, limit not a whole number >= 1, bad
- * after); 500 on a store error. Empty values count as absent; limit
- * defaults to 20 and anything above 100 is 100. Route only GET here. */
-void catalog_http_search(struct catalog *cat, struct lws *wsi,
-			 struct http_exchange *ex);
-
 /* The public searches of a daemon, on a searcher's threads (searcher.h):
  * the searcher, the requests waiting for it and a cache of answers, each
  * reused while the caller's version of the catalog is the same, for at
@@ -40,8 +31,12 @@ int catalog_http_searches_start(sqlite3 **dbs, int n,
 void catalog_http_searches_stop(struct catalog_http_searches *s);
 void catalog_http_searches_free(struct catalog_http_searches **s);
 
-/* catalog_http_search_async: GET /api/v1/catalog on the searcher: the
- * parameters checked as catalog_http_search does (a 422 stored in ex),
+/* catalog_http_search_async: GET /api/v1/catalog on the searcher: 200
+ * with catalog_search's object, or 422 "invalid" naming the parameter (q
+ * over 200 bytes or not UTF-8, unknown category or delivery, bad
+ * community, free other than 1/0, limit not a whole number >= 1, bad
+ * after; empty values count as absent; limit defaults to 20 and anything
+ * above 100 is 100), stored in ex at once,
  * an answer from the cache stored in ex when cacheable and the cache
  * holds the query at version (any number that changes whenever the
  * catalog does, such as the hub's log head), or else the search queued.

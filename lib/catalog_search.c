@@ -652,7 +652,7 @@ int finder_search(struct catalog_finder *f, const struct catalog_query *q,
 	json_t *items = NULL, *next = NULL;
 	int64_t count = -1;                /* -1: not counted (later pages) */
 	char *match;
-	int rc;
+	int rc, own = 0;
 
 	*out = NULL;
 	match = q->q ? search_match(q->q) : NULL;
@@ -662,6 +662,15 @@ int finder_search(struct catalog_finder *f, const struct catalog_query *q,
 	if (!(items = json_array())) {
 		rc = ERR_NOMEM;
 		goto done;
+	}
+	/* one read transaction for the page's statements: one snapshot, and
+	 * the store's locks taken once, not once a row */
+	if (sqlite3_get_autocommit(f->db)) {
+		if (sqlite3_exec(f->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+			rc = ERR_IO;
+			goto done;
+		}
+		own = 1;
 	}
 	if (match) {
 		if (!a.rid)
@@ -685,6 +694,8 @@ int finder_search(struct catalog_finder *f, const struct catalog_query *q,
 	if (!*out)
 		rc = ERR_NOMEM;
 done:
+	if (own)
+		sqlite3_exec(f->db, "COMMIT", NULL, NULL, NULL);
 	json_decref(items);
 	json_decref(next);
 	free(match);

@@ -47,7 +47,8 @@ typedef Alliance__V1__Change Change;
  * rid is queued so the index is rebuilt. catalog_index_pending brings the
  * index up to date. catalog_schema_v3 (after v2) lets search answer from
  * the index alone: service_fts gains a facets column (the filters as
- * words) and holds live services only; every rid is queued again. */
+ * words), holds live services only and has rowid = -service.rid; every
+ * rid is queued again. */
 extern const char catalog_schema_v1[];
 extern const char catalog_schema_v2[];
 extern const char catalog_schema_v3[];

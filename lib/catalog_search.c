@@ -202,9 +202,11 @@ int finder_open(sqlite3 *db, struct catalog_finder **out)
 	if (!f)
 		return ERR_NOMEM;
 	f->db = db;
-	if (catalog_prepare(db, "SELECT rowid, alliance_in_title(service_fts,"
+	/* service_fts's rowid is -rid (catalog.c): newest first is
+	 * ascending, the faster way for FTS5 */
+	if (catalog_prepare(db, "SELECT -rowid, alliance_in_title(service_fts,"
 			    " ?3) FROM service_fts WHERE service_fts MATCH ?1"
-			    " AND rowid < ?2 ORDER BY rowid DESC",
+			    " AND rowid > -?2 ORDER BY rowid",
 			    &f->scan) != ERR_OK ||
 	    catalog_prepare(db, "SELECT count(*) FROM (SELECT 1 FROM"
 			    " service_fts WHERE service_fts MATCH ?1"

@@ -515,6 +515,35 @@ static void reply_detail(struct hub *hub, struct lws *wsi, struct hub_http *h,
 		http_reply_json(wsi, &h->ex, status, obj);
 }
 
+/* reply_posted: 201 for bulletin id, just stored and sent on to its n
+ * targets: as GET shows it, with targets n and delivered 0 (no ack can
+ * have come yet) but without the per-community delivery and pending
+ * lists: reading them back here, for every target, would hold up the
+ * sends (GET has them). */
+static void reply_posted(struct hub *hub, struct lws *wsi,
+			 struct hub_http *h, const char *id, unsigned n)
+{
+	struct bulletin_row row;
+	char t[CLOCK_RFC3339_LEN];
+	json_t *obj = NULL;
+
+	if (bulletin_store_get(hub->db, id, hub_now(), &row) == ERR_OK) {
+		obj = bulletin_json(row.c, row.status);
+		json_object_set_new(obj, "posted_by",
+				    json_string(row.posted_by));
+		json_object_set_new(obj, "posted", json_string(clock_rfc3339(
+			row.received_ms / 1000, t, sizeof(t))));
+		json_object_set_new(obj, "targets", json_integer(n));
+		json_object_set_new(obj, "delivered", json_integer(0));
+		bulletin_row_free(&row);
+	}
+	if (!obj)
+		http_reply_error(wsi, &h->ex, 500, "internal",
+				 "cannot read bulletin %s back", id);
+	else
+		http_reply_json(wsi, &h->ex, 201, obj);
+}
+
 /* list: GET /api/v1/bulletins for operators: the public list with each
  * bulletin's targets, delivered count and pending communities. */
 static void list(struct hub *hub, struct lws *wsi, struct hub_http *h)
@@ -597,14 +626,16 @@ static void target_registered(struct community *c, void *arg)
 
 /* send_new: after a POST committed, send the new bulletin to each
  * targeted live session straight from the request (the frame encoded
- * here, no query per community), unless older bulletins may still wait
- * for room in its window: then pump, which keeps the order. */
+ * once, here, no query per community), unless older bulletins may still
+ * wait for room in its window: then pump, which keeps the order. */
 static void send_new(struct hub *hub, const struct targeting *t,
 		     const uint8_t *content, size_t content_len,
 		     const uint8_t *sig, size_t sig_len)
 {
 	Frame frame = ALLIANCE__V1__FRAME__INIT;
 	Alliance__V1__Bulletin b = ALLIANCE__V1__BULLETIN__INIT;
+	uint8_t *encoded = NULL;
+	size_t len = 0;
 	unsigned i;
 
 	b.signed_content.data = (uint8_t *)content;
@@ -613,6 +644,8 @@ static void send_new(struct hub *hub, const struct targeting *t,
 	b.signature.len = sig_len;
 	frame.body_case = ALLIANCE__V1__FRAME__BODY_BULLETIN;
 	frame.bulletin = &b;
+	if (wire_encode(&frame, 0, &encoded, &len) != ERR_OK)
+		encoded = NULL;         /* each session encodes it then */
 	for (i = 0; i < t->n_targets; i++) {
 		struct community *c = t->targets[i].c;
 		struct session *s = c->session;
@@ -626,7 +659,8 @@ static void send_new(struct hub *hub, const struct targeting *t,
 			pump(hub, c);
 			continue;
 		}
-		if (session_send(s, &frame) != ERR_OK) {
+		if ((encoded ? session_send_encoded(s, encoded, len)
+			     : session_send(s, &frame)) != ERR_OK) {
 			l->backlog = 1;
 			continue;
 		}
@@ -634,6 +668,7 @@ static void send_new(struct hub *hub, const struct targeting *t,
 		if (++l->inflight >= LIMIT_BULLETIN_INFLIGHT)
 			l->backlog = 1;
 	}
+	free(encoded);
 }
 
 /* decode_field: base64 field name of body into a new buffer; on failure
@@ -753,9 +788,10 @@ static void post(struct hub *hub, struct lws *wsi, struct hub_http *h)
 			 "communities", c->id, c->type, c->severity,
 			 h->peer.name, t.n);
 		send_new(hub, &t, content, content_len, sig, sig_len);
+		reply_posted(hub, wsi, h, c->id, t.n);
+	} else {
+		reply_detail(hub, wsi, h, 200, c->id);
 	}
-	reply_detail(hub, wsi, h, outcome == BULLETIN_STORED ? 201 : 200,
-		     c->id);
 	goto out;
 fail:
 	http_reply_error(wsi, &h->ex, 500, "store",

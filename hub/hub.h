@@ -238,6 +238,10 @@ int callback_sync(struct lws *wsi, enum lws_callback_reasons reason,
 		  void *user, void *in, size_t len);
 /* session_send: queue an encoded frame; closes a slow consumer. */
 int session_send(struct session *s, const Frame *frame);
+/* session_send_encoded: the same for a frame wire_encode already made (len
+ * bytes at frame, copied), so that one encoding serves many sessions. */
+int session_send_encoded(struct session *s, const uint8_t *frame,
+			 size_t len);
 /* session_close: send an Error first when err_code is set, then close with
  * code and reason (printf-style), counting the refusal. */
 void session_close(struct session *s, enum refusal why, int code,

@@ -15,16 +15,12 @@
 
 /* ---- sending and closing ------------------------------------------------ */
 
-/* enqueue: encode frame onto the send queue and ask for WRITEABLE. */
-static int enqueue(struct session *s, const Frame *frame)
+/* enqueue_buf: put buf (LWS_PRE headroom, then len bytes; taken) on the
+ * send queue and ask for WRITEABLE. */
+static int enqueue_buf(struct session *s, uint8_t *buf, size_t len)
 {
-	struct outframe *o;
-	uint8_t *buf;
-	size_t len;
+	struct outframe *o = malloc(sizeof(*o));
 
-	if (wire_encode(frame, LWS_PRE, &buf, &len) != ERR_OK)
-		return ERR_NOMEM;
-	o = malloc(sizeof(*o));
 	if (!o) {
 		free(buf);
 		return ERR_NOMEM;
@@ -42,16 +38,46 @@ static int enqueue(struct session *s, const Frame *frame)
 	return ERR_OK;
 }
 
-int session_send(struct session *s, const Frame *frame)
+/* enqueue: encode frame onto the send queue. */
+static int enqueue(struct session *s, const Frame *frame)
+{
+	uint8_t *buf;
+	size_t len;
+
+	if (wire_encode(frame, LWS_PRE, &buf, &len) != ERR_OK)
+		return ERR_NOMEM;
+	return enqueue_buf(s, buf, len);
+}
+
+/* send_room: whether s takes another frame; closes a slow consumer. */
+static int send_room(struct session *s)
 {
 	if (s->state == SESSION_CLOSING)
-		return ERR_AGAIN;
+		return 0;
 	if (s->out_count >= LIMIT_SEND_QUEUE) {
 		session_close(s, REFUSE_SLOW, WIRE_CLOSE_SLOW, 0,
 			      "send queue full (%u frames)", s->out_count);
-		return ERR_AGAIN;
+		return 0;
 	}
-	return enqueue(s, frame);
+	return 1;
+}
+
+int session_send(struct session *s, const Frame *frame)
+{
+	return send_room(s) ? enqueue(s, frame) : ERR_AGAIN;
+}
+
+int session_send_encoded(struct session *s, const uint8_t *frame,
+			 size_t len)
+{
+	uint8_t *buf;
+
+	if (!send_room(s))
+		return ERR_AGAIN;
+	if (!(buf = malloc(LWS_PRE + len)))
+		return ERR_NOMEM;
+	memcpy(buf + LWS_PRE, frame, len);
+	return enqueue_buf(s, buf, len);
 }
 
 /* error_frame: queue an Error frame with a code and message, bypassing

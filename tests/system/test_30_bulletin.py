@@ -243,6 +243,10 @@ def test_replay_stored_once_and_targeted_bulletin_reaches_only_its_area(
     sig = signed(key, data)
     first = post_raw(hub, data, sig)
     assert first.status == 201, first
+    # the 201 says how many it goes to; who has it is GET's
+    assert first.json()["targets"] == 1 and first.json()["delivered"] == 0
+    assert "delivery" not in first.json() and \
+        first.json()["posted_by"] == "Test Operator", first.json()
     again = post_raw(hub, data, sig)
     assert again.status == 200, again
     assert again.json()["id"] == bid

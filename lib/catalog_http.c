@@ -421,23 +421,21 @@ uint64_t catalog_http_search_async(struct catalog_http_searches *s,
 				   int cacheable, uint64_t version,
 				   struct lws *wsi, struct http_exchange *ex)
 {
-	struct catalog_param *p = malloc(SEARCH_PARAMS * sizeof(*p));
-	struct search_wait *w = wait_find(s, 0);
+	struct catalog_param *p;
+	struct search_wait *w;
 	struct catalog_query query;
 	struct search_job *job = NULL;
 	uint64_t id = 0;
 
-	if (!p) {
-		reply_store_error(wsi, ex, ERR_NOMEM);
+	if (!s || !s->searcher || !(p = malloc(SEARCH_PARAMS * sizeof(*p)))) {
+		reply_store_error(wsi, ex, s && s->searcher ? ERR_NOMEM
+							     : ERR_IO);
 		return 0;
 	}
+	w = wait_find(s, 0);
 	if (search_query(wsi, ex, p, &query) != ERR_OK ||
 	    (cacheable && cache_reply(s->cache, version, &query, wsi, ex)))
 		goto out;
-	if (!s->searcher) {
-		reply_store_error(wsi, ex, ERR_IO);
-		goto out;
-	}
 	if (w && !(job = search_job_new(s->last_id + 1, &query))) {
 		reply_store_error(wsi, ex, ERR_NOMEM);
 		goto out;

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog_http.h"
 #include "err.h"
 #include "ident.h"
-#include "catalog_http.h"
 #include "indexer.h"
 #include "log.h"
 #include "node.h"

@@ -121,7 +121,7 @@ uint64_t catalog_count(struct catalog *cat, const char *origin, int kind);
  * queued rids (lowest first): drop the rid from service_fts, copy the
  * current row's texts in when it exists and is not a tombstone, and
  * dequeue it. Stores how many were handled in *done (fewer than limit:
- * the queue is empty now). Returns ERR_OK, ERR_NOMEM or ERR_IO. Searches
+ * the queue is empty now). Returns ERR_OK or ERR_IO. Searches
  * see a record only once this has run for it (the index lag): a daemon's
  * indexer thread (indexer.h) calls it; tests call it before searching. */
 int catalog_index_pending(struct catalog *cat, size_t limit, size_t *done);

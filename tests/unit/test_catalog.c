@@ -1284,6 +1284,65 @@ static void test_index_off_apply(void **state)
 	assert_int_equal(fts_rows(f, "clinic"), 1);
 }
 
+/* one chunk of mixed work, as the indexer meets it after a catch-up:
+ * updates and tombstones of indexed rows, new rows, a row written twice
+ * and a row that was gone before it was ever indexed; a limit handles
+ * exactly the lowest queued rids; the index ends up as the live rows */
+static void test_index_mixed_chunk(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3_stmt *st = NULL;
+	char b[512];
+	size_t done;
+
+	put(f, "badaguan", "s1", 1, svc(b, sizeof(b), "Home haircut",
+	    "For the elderly", "elderly-care", NULL), 1);
+	put(f, "badaguan", "s2", 1, svc(b, sizeof(b), "Meals on wheels",
+	    "Lunch delivered", "elderly-care", NULL), 1);
+	put(f, "badaguan", "s3", 1, svc(b, sizeof(b), "Clinic",
+	    "Check-ups", "health-maternity", NULL), 1);
+	assert_int_equal(index_all(f), 3);
+
+	put(f, "badaguan", "s1", 2, svc(b, sizeof(b), "Home shave",
+	    "For the elderly", "elderly-care", NULL), 1);
+	put(f, "badaguan", "s2", 2, NULL, 1);
+	put(f, "badaguan", "s3", 2, svc(b, sizeof(b), "Walk-in clinic",
+	    "Check-ups", "health-maternity", NULL), 1);
+	put(f, "badaguan", "s3", 3, svc(b, sizeof(b), "Evening clinic",
+	    "Check-ups", "health-maternity", NULL), 1);
+	put(f, "badaguan", "s4", 1, svc(b, sizeof(b), "Dental clinic",
+	    "Teeth", "health-maternity", NULL), 1);
+	put(f, "badaguan", "s5", 1, svc(b, sizeof(b), "Ghost tour",
+	    "Never indexed", "other", NULL), 1);
+	put(f, "badaguan", "s5", 2, NULL, 1);
+
+	/* the two lowest rids (s1, s2) only */
+	assert_int_equal(store_exec(f->db, "BEGIN IMMEDIATE"), ERR_OK);
+	assert_int_equal(catalog_index_pending(f->cat, 2, &done), ERR_OK);
+	assert_int_equal(store_exec(f->db, "COMMIT"), ERR_OK);
+	assert_int_equal(done, 2);
+	assert_int_equal(fts_rows(f, "haircut"), 0);
+	assert_int_equal(fts_rows(f, "shave"), 1);
+	assert_int_equal(fts_rows(f, "wheels"), 0);
+	assert_int_equal(fts_rows(f, "clinic"), 1);     /* s3 as indexed */
+	assert_int_equal(fts_rows(f, "evening"), 0);
+
+	/* the rest (s3, s4, s5) in one chunk */
+	assert_int_equal(index_all(f), 3);
+	assert_int_equal(fts_rows(f, "walk"), 0);
+	assert_int_equal(fts_rows(f, "evening"), 1);
+	assert_int_equal(fts_rows(f, "clinic"), 2);
+	assert_int_equal(fts_rows(f, "ghost"), 0);
+	assert_int_equal(store_exec(f->db, "INSERT INTO service_fts"
+		" (service_fts) VALUES ('integrity-check')"), ERR_OK);
+	assert_int_equal(sqlite3_prepare_v2(f->db, "SELECT (SELECT count(*)"
+		" FROM service_fts) = (SELECT count(*) FROM service WHERE"
+		" deleted = 0)", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 1);
+	sqlite3_finalize(st);
+}
+
 /* a v1 store (index kept by triggers) migrated to v2 and v3 queues every
  * service, and the rebuilt index finds them as before */
 static void test_index_migration(void **state)
@@ -1373,6 +1432,7 @@ int main(void)
 		T(test_announcements),
 		T(test_timing_10k),
 		T(test_index_off_apply),
+		T(test_index_mixed_chunk),
 		cmocka_unit_test(test_index_migration),
 		cmocka_unit_test(test_open_without_schema),
 	};

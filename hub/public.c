@@ -15,24 +15,14 @@
 #include "catalog_http.h"
 #include "err.h"
 #include "hub.h"
-#include "store.h"
 
 /* ---- searches ------------------------------------------------------------ */
 
 int hub_search_start(struct hub *hub, char *err, size_t errlen)
 {
-	sqlite3 *dbs[16] = { NULL };
-	int n = (int)hub->cfg.search_threads;
-
-	for (int i = 0; i < n; i++)
-		if (hub_store_connect(hub->cfg.store_path, &dbs[i], err,
-				      errlen) != ERR_OK) {
-			while (i-- > 0)
-				store_close(&dbs[i]);
-			return ERR_IO;
-		}
-	return catalog_http_searches_start(dbs, n, hub->lws, &hub->searches,
-					   err, errlen);
+	return catalog_http_searches_start(hub_store_connect,
+		hub->cfg.store_path, (int)hub->cfg.search_threads, hub->lws,
+		&hub->searches, err, errlen);
 }
 
 /* search: GET /api/v1/catalog. Repeated queries are answered from the

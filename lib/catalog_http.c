@@ -365,22 +365,31 @@ struct catalog_http_searches {
 	uint64_t last_id;
 };
 
-int catalog_http_searches_start(sqlite3 **dbs, int n,
+int catalog_http_searches_start(catalog_http_connect_fn open_db,
+				const char *path, int n,
 				struct lws_context *lws,
 				struct catalog_http_searches **out,
 				char *err, size_t errlen)
 {
 	struct catalog_http_searches *s = calloc(1, sizeof(*s));
+	sqlite3 *dbs[16] = { NULL };
 	int rc;
 
 	*out = NULL;
 	if (!s || !(s->cache = cache_new())) {
 		free(s);
-		for (int i = 0; i < n; i++)
-			store_close(&dbs[i]);
 		snprintf(err, errlen, "out of memory");
 		return ERR_NOMEM;
 	}
+	if (n < 1 || n > 16)
+		n = n < 1 ? 1 : 16;
+	for (int i = 0; i < n; i++)
+		if (open_db(path, &dbs[i], err, errlen) != ERR_OK) {
+			while (i-- > 0)
+				store_close(&dbs[i]);
+			catalog_http_searches_free(&s);
+			return ERR_IO;
+		}
 	rc = searcher_start(dbs, n, lws, &s->searcher, err, errlen);
 	if (rc != ERR_OK) {
 		catalog_http_searches_free(&s);

@@ -16,10 +16,17 @@
  * most a minute. */
 struct catalog_http_searches;
 
-/* catalog_http_searches_start: a searcher on the connections dbs[0..n)
- * (taken, as searcher_start does), announcing answers with
+/* The daemon's way to open another connection to its store at path
+ * (migrated like its first), as hub_store_connect and node_store_connect
+ * do. */
+typedef int (*catalog_http_connect_fn)(const char *path, sqlite3 **db,
+				       char *err, size_t errlen);
+
+/* catalog_http_searches_start: a searcher of n threads (1..16), each on a
+ * connection that open_db opens at path, announcing answers with
  * lws_cancel_service(lws). ERR_OK with *out, or an err code and text. */
-int catalog_http_searches_start(sqlite3 **dbs, int n,
+int catalog_http_searches_start(catalog_http_connect_fn open_db,
+				const char *path, int n,
 				struct lws_context *lws,
 				struct catalog_http_searches **out,
 				char *err, size_t errlen);

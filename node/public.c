@@ -15,7 +15,6 @@
 #include "err.h"
 #include "log.h"
 #include "node.h"
-#include "store.h"
 
 /* Per-session data of HTTP connections on the public port. */
 struct public_http {
@@ -75,18 +74,9 @@ static void route_catalog(struct node *n, struct lws *wsi,
 
 int public__search_start(struct node *n, char *err, size_t errlen)
 {
-	sqlite3 *dbs[16] = { NULL };
-	int count = (int)n->cfg.search_threads;
-
-	for (int i = 0; i < count; i++)
-		if (node_store_connect(n->cfg.store_path, &dbs[i], err,
-				       errlen) != ERR_OK) {
-			while (i-- > 0)
-				store_close(&dbs[i]);
-			return ERR_IO;
-		}
-	return catalog_http_searches_start(dbs, count, n->lws, &n->searches,
-					   err, errlen);
+	return catalog_http_searches_start(node_store_connect,
+		n->cfg.store_path, (int)n->cfg.search_threads, n->lws,
+		&n->searches, err, errlen);
 }
 
 /* GET /api/v1/catalog/{community}/{id}: one service of the replica. */

@@ -4,16 +4,18 @@
  * services only (catalog.c) and each row's filters are words of its facets
  * column (CATALOG_FACETS_SQL), so a filtered search is one MATCH. Two
  * tiers: first the services whose title holds every word, then the others;
- * each newest row first. One walk over the matches, newest first, tells
- * the tiers apart (alliance_in_title, search.c), counts and picks the page,
- * and stops as soon as the page and the count are settled: a common word
- * costs about one page, a rare combination one pass over its matches
- * (ranking every match with bm25 cost 10 to 25 ms a query at 100,000
- * services). Only the page's rows are read from service and checked again
- * there (live, filters), since the index follows writes by milliseconds.
- * Without text, service itself answers, newest `updated` first. The first
- * page counts the matches up to CATALOG_TOTAL_MAX: "total" is exact below
- * it and "more than" at it (total_exact false).
+ * each newest row first (service_fts's rowid is -rid, so that is a
+ * forward walk). One walk over the matches tells the tiers apart
+ * (alliance_in_title, search.c) and picks the page, and stops as soon as
+ * the page is settled: a common word costs about one page, a rare
+ * combination one pass over its matches (ranking every match with bm25
+ * cost 10 to 25 ms a query at 100,000 services). Only the page's rows are
+ * read from service and checked again there (live, filters), since the
+ * index follows writes by milliseconds. Without text, service itself
+ * answers, newest `updated` first. The first page counts the matches up
+ * to CATALOG_TOTAL_MAX (the walk's own count when it saw them all, else a
+ * count inside sqlite): "total" is exact below it and "more than" at it
+ * (total_exact false).
  *
  * `next` is base64url (no padding) of "t<tier>.<rid>" for a text search
  * or "k<updated>.<rid>" for a listing: the last row's place, so services

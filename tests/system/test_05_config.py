@@ -72,6 +72,16 @@ def test_bad_port_exits_2_naming_file_line_key(binary, pki, tmp_path):
 
 
 @pytest.mark.parametrize("binary", DAEMONS)
+@pytest.mark.parametrize("value", ["0", "17", "two"])
+def test_bad_search_threads_exits_2_naming_it(binary, value, pki, tmp_path):
+    """[public] search_threads outside 1..16 exits 2 naming file:line."""
+    text, line = with_line(valid_config(binary, pki, tmp_path),
+                           r"^\[public\]", f"search_threads = {value}")
+    conf, err = bad_config(binary, tmp_path, text)
+    assert f"{conf}:{line}:" in err and "search_threads" in err, err
+
+
+@pytest.mark.parametrize("binary", DAEMONS)
 def test_unknown_key_exits_2_naming_it(binary, pki, tmp_path):
     """An unknown key exits 2 naming file:line and the key."""
     text, line = with_line(valid_config(binary, pki, tmp_path),

@@ -35,6 +35,7 @@ static const struct store_migration migrations[] = {
 	{ hub_relay_schema_v1 },        /* 6: requests and polls (relay.c) */
 	{ catalog_schema_v2 },          /* 7: the index off the ack path */
 	{ catalog_schema_v3 },          /* 8: search from the index alone */
+	{ catalog_schema_v4 },          /* 9: the index generation */
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

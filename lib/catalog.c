@@ -219,6 +219,13 @@ const char catalog_schema_v3[] =
 	"INSERT INTO index_pending (rid) SELECT rid FROM service"
 	" WHERE rid NOT IN (SELECT rid FROM index_pending);";
 
+/* v4: index_gen counts the indexer's transactions (catalog_index_pending
+ * adds one to gen in each), so a search connection knows when the sets
+ * it keeps of earlier searches (catalog_sets.c) are out of date. */
+const char catalog_schema_v4[] =
+	"CREATE TABLE index_gen (gen INTEGER NOT NULL);"
+	"INSERT INTO index_gen (gen) VALUES (0);";
+
 /* ---- struct catalog ----------------------------------------------------- */
 
 struct catalog {
@@ -239,6 +246,7 @@ struct catalog {
 	sqlite3_stmt *ix_index;           /* copy their live rows' texts in */
 	sqlite3_stmt *ix_dequeue;         /* forget queued rids <= ?1 */
 	sqlite3_stmt *ix_any;             /* is anything queued */
+	sqlite3_stmt *ix_bump;            /* the next index generation */
 };
 
 #define ANNOUNCEMENT_COLS \
@@ -336,6 +344,7 @@ int catalog_open(sqlite3 *db, struct catalog **out)
 			" ORDER BY rid DESC" },
 		{ NULL, "DELETE FROM index_pending WHERE rid <= ?1" },
 		{ NULL, "SELECT EXISTS (SELECT 1 FROM index_pending)" },
+		{ NULL, "UPDATE index_gen SET gen = gen + 1" },
 	};
 	size_t i;
 
@@ -353,7 +362,7 @@ int catalog_open(sqlite3 *db, struct catalog **out)
 			&cat->count[0][1], &cat->count[1][0],
 			&cat->count[1][1], &cat->announcements,
 			&cat->ix_last, &cat->ix_unindex, &cat->ix_index,
-			&cat->ix_dequeue, &cat->ix_any,
+			&cat->ix_dequeue, &cat->ix_any, &cat->ix_bump,
 		};
 
 		for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
@@ -396,6 +405,7 @@ void catalog_close(struct catalog **cat)
 	sqlite3_finalize(c->ix_index);
 	sqlite3_finalize(c->ix_dequeue);
 	sqlite3_finalize(c->ix_any);
+	sqlite3_finalize(c->ix_bump);
 	free(c);
 	*cat = NULL;
 }
@@ -830,7 +840,10 @@ int catalog_index_pending(struct catalog *cat, size_t limit, size_t *done)
 	    ix_step_upto(cat, cat->ix_dequeue, last, "dequeue"))
 		return ERR_IO;
 	*done = (size_t)sqlite3_changes(cat->db);
-	return ERR_OK;
+	rc = sqlite3_step(cat->ix_bump);
+	sqlite3_reset(cat->ix_bump);
+	return rc == SQLITE_DONE ? ERR_OK
+				 : catalog_fail(cat, cat->ix_bump, "index_gen");
 }
 
 /* catalog_index_idle: see catalog.h; a store error counts as busy, so a

@@ -2,28 +2,28 @@
  *
  * With text, service_fts answers on its own: the indexer fills it with live
  * services only (catalog.c) and each row's filters are words of its facets
- * column (CATALOG_FACETS_SQL), so a filtered search is one MATCH. Two
- * tiers: first the services whose title holds every word, then the others;
- * each newest row first (service_fts's rowid is -rid, so that is a
- * forward walk). One walk over the matches tells the tiers apart
- * (alliance_in_title, search.c) and picks the page, and stops as soon as
- * the page is settled: a common word costs about one page, a rare
- * combination one pass over its matches (ranking every match with bm25
- * cost 10 to 25 ms a query at 100,000 services). Only the page's rows are
- * read from service and checked again there (live, filters), since the
- * index follows writes by milliseconds. Without text, service itself
- * answers, newest `updated` first. The first page counts the matches up
- * to CATALOG_TOTAL_MAX (the walk's own count when it saw them all, else a
- * count inside sqlite): "total" is exact below it and "more than" at it
- * (total_exact false).
+ * column (CATALOG_FACETS_SQL). Each word of the text, each filter, and
+ * each word kept to the title is a set of rids (catalog_sets.c: built from
+ * its own MATCH and kept until the index changes), and the search ANDs
+ * them into two tiers: first the services whose title holds every word,
+ * then the others, each newest (highest rid) first. FTS5 intersecting the
+ * same match lists itself cost about 1 ms a query at 100,000 services
+ * when the words are common; the sets cost a few microseconds once built.
+ * Only the page's rows are read from service and checked again there
+ * (live, filters), since the index follows writes by milliseconds.
+ * Without text, service itself answers, newest `updated` first. The first
+ * page counts the matches up to CATALOG_TOTAL_MAX: "total" is exact below
+ * it and "more than" at it (total_exact false).
  *
  * `next` is base64url (no padding) of "t<tier>.<rid>" for a text search
  * or "k<updated>.<rid>" for a listing: the last row's place, so services
  * added meanwhile never shift later pages.
  *
- * Parts: the `after` token; statements; the MATCH expression; text
- * search; listing; finder_search. */
+ * Parts: the `after` token; statements; the facets words; text search;
+ * listing; finder_search. */
 #include "catalog_search.h"
+
+#include "catalog_sets.h"
 
 #include "err.h"
 #include "log.h"
@@ -67,8 +67,9 @@ enum {
 
 struct catalog_finder {
 	sqlite3 *db;                      /* the catalog's connection */
-	sqlite3_stmt *scan;               /* matches below a rid, tier */
-	sqlite3_stmt *text_count;         /* matches, up to ?2 */
+	struct catalog_sets *sets;        /* each word's matches */
+	uint64_t *tier[TIERS];            /* a text search's two tiers */
+	size_t words;                     /* their length (catalog_sets) */
 	sqlite3_stmt *stmt[FORMS][V_VARIANTS]; /* prepared on first use */
 };
 
@@ -199,22 +200,16 @@ static json_t *after_encode(int text, int64_t first, int64_t rid)
 int finder_open(sqlite3 *db, struct catalog_finder **out)
 {
 	struct catalog_finder *f = calloc(1, sizeof(*f));
+	int rc;
 
 	*out = NULL;
 	if (!f)
 		return ERR_NOMEM;
 	f->db = db;
-	/* service_fts's rowid is -rid (catalog.c): newest first is
-	 * ascending, the faster way for FTS5 */
-	if (catalog_prepare(db, "SELECT -rowid, alliance_in_title(service_fts,"
-			    " ?3) FROM service_fts WHERE service_fts MATCH ?1"
-			    " AND rowid > -?2 ORDER BY rowid",
-			    &f->scan) != ERR_OK ||
-	    catalog_prepare(db, "SELECT count(*) FROM (SELECT 1 FROM"
-			    " service_fts WHERE service_fts MATCH ?1"
-			    " LIMIT ?2)", &f->text_count) != ERR_OK) {
-		finder_close(&f);
-		return ERR_IO;
+	if ((rc = catalog_sets_open(db, CATALOG_SETS_BUDGET, &f->sets)) !=
+	    ERR_OK) {
+		free(f);
+		return rc;
 	}
 	*out = f;
 	return ERR_OK;
@@ -224,8 +219,9 @@ void finder_close(struct catalog_finder **f)
 {
 	if (!f || !*f)
 		return;
-	sqlite3_finalize((*f)->scan);
-	sqlite3_finalize((*f)->text_count);
+	catalog_sets_close(&(*f)->sets);
+	for (int t = 0; t < TIERS; t++)
+		free((*f)->tier[t]);
 	for (int form = 0; form < FORMS; form++)
 		for (int v = 0; v < V_VARIANTS; v++)
 			sqlite3_finalize((*f)->stmt[form][v]);
@@ -316,7 +312,7 @@ static int stmt_fail(struct catalog_finder *f, sqlite3_stmt *st,
 	return ERR_IO;
 }
 
-/* ---- the MATCH expression ----------------------------------------------- */
+/* ---- the facets words -------------------------------------------------- */
 
 /* hex_word: append tag, the lower-case hex of s and "x" at o (how
  * CATALOG_FACETS_SQL writes a category or an origin); returns the end. */
@@ -353,41 +349,35 @@ static int facet_shaped(void *ctx, const char *w, int len)
 	return i < len && w[i] == 'x';
 }
 
-/* text_expr: the MATCH expression of the words `match` (search_match's
- * output, made of text) under a's filters: the words, kept to the text
- * columns only when one of them looks like a facets word (the column
- * filter costs about half the time of the walk), and at most two facets
- * words (the filters' combination and the origin). malloc'd, NULL when
- * out of memory. */
-static char *text_expr(const char *text, const char *match,
-		       const struct search_args *a)
+/* Longest MATCH expression of one facets word: "facets : " and a quoted
+ * origin (community ids are at most 63 bytes, hex doubles them) or
+ * combination (category ids are shorter). */
+#define FACET_EXPR_MAX 160
+
+/* facet_exprs: the MATCH expressions of a's filters, as facets words: the
+ * combination of category, delivery mode and free, and the origin.
+ * Returns how many (0 to 2). */
+static int facet_exprs(const struct search_args *a,
+		       char out[2][FACET_EXPR_MAX])
 {
-	/* community ids are at most 63 bytes, category ids shorter */
-	char combo[160], origin[140], *o = combo, *expr;
-	size_t len;
+	char word[FACET_EXPR_MAX], *o = word;
+	int n = 0;
 
 	if (a->v & V_CATEGORY)
 		o = hex_word(o, 'c', a->category);
 	*o = '\0';
 	if (a->v & V_DELIVERY)
-		o += snprintf(o, sizeof(combo) - (size_t)(o - combo),
+		o += snprintf(o, sizeof(word) - (size_t)(o - word),
 			      "dlv%" PRId64, a->delivery);
 	if (a->v & V_FREE)
-		snprintf(o, sizeof(combo) - (size_t)(o - combo), "feefree");
-	len = strlen(match) + sizeof(combo) + sizeof(origin) + 96;
-	if (!(expr = malloc(len)))
-		return NULL;
-	*hex_word(origin, 'o', a->community ? a->community : "") = '\0';
-	snprintf(expr, len, "%s(%s)%s%s%s%s%s%s%s%s%s",
-		 search_each_word(text, facet_shaped, NULL)
-		 ? "{title summary description tags} : " : "", match,
-		 combo[0] || a->community ? " AND (facets : (" : "",
-		 combo[0] ? "\"" : "", combo, combo[0] ? "\"" : "",
-		 combo[0] && a->community ? " AND " : "",
-		 a->community ? "\"" : "", a->community ? origin : "",
-		 a->community ? "\"" : "",
-		 combo[0] || a->community ? "))" : "");
-	return expr;
+		snprintf(o, sizeof(word) - (size_t)(o - word), "feefree");
+	if (word[0])
+		snprintf(out[n++], FACET_EXPR_MAX, "facets : \"%s\"", word);
+	if (a->community) {
+		*hex_word(word, 'o', a->community) = '\0';
+		snprintf(out[n++], FACET_EXPR_MAX, "facets : \"%s\"", word);
+	}
+	return n;
 }
 
 /* ---- text search -------------------------------------------------------- */
@@ -417,71 +407,87 @@ static int row_of(struct catalog_finder *f, const struct search_args *a,
 	return *item ? ERR_OK : ERR_NOMEM;
 }
 
-/* The rowids a scan picked for one tier, newest first. */
+/* The rids picked for one tier, newest first. */
 struct pick {
 	int64_t rid[CATALOG_LIMIT_MAX + 1];
 	int n;
-	int want;                         /* at most; 0: not wanted */
+	int want;                         /* at most */
 };
 
-/* scan: walk the matches of expr (the words under the filters) below
- * rowid `below`, newest first, with alliance_in_title telling the tiers
- * apart, picking tier 1 rows into t[0] and tier 2 rows into t[1], until
- * the first wanted tier is full: about one page when matches are many,
- * one pass when they are few. *seen: the matches walked; *all: the walk
- * reached the last one. */
-static int scan(struct catalog_finder *f, const char *expr, int words,
-		int64_t below, struct pick *t[2], int64_t *seen, int *all)
+/* pick: up to p->want rids of set (n words) below `below`, newest first. */
+static void pick(const uint64_t *set, size_t n, int64_t below,
+		 struct pick *p)
 {
-	sqlite3_stmt *st = f->scan;
-	struct pick *first = t[0]->want ? t[0] : t[1];
+	int64_t rid = below;
+
+	while (p->n < p->want && (rid = catalog_sets_below(set, n, rid)) > 0)
+		p->rid[p->n++] = rid;
+}
+
+/* and_expr: AND the set of expr (prefix and the word, a quoted string of
+ * search_match's output) into dst. */
+static int and_expr(struct catalog_finder *f, uint64_t *dst,
+		    const char *prefix, const char *word, size_t len)
+{
+	char *expr = malloc(strlen(prefix) + len + 1);
+	const uint64_t *set;
 	int rc;
 
-	*seen = 0;
-	sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, below);
-	sqlite3_bind_int(st, 3, words);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct pick *p = t[sqlite3_column_int(st, 1) ? 0 : 1];
+	if (!expr)
+		return ERR_NOMEM;
+	memcpy(expr, prefix, strlen(prefix));
+	memcpy(expr + strlen(prefix), word, len);
+	expr[strlen(prefix) + len] = '\0';
+	rc = catalog_sets_get(f->sets, expr, &set);
+	free(expr);
+	if (rc == ERR_OK)
+		catalog_sets_and(dst, set, f->words);
+	return rc;
+}
 
-		++*seen;
-		if (p->n < p->want)
-			p->rid[p->n++] = sqlite3_column_int64(st, 0);
-		if (first->n == first->want)
-			break;
+/* text_tiers: the matches of the words `match` (search_match's output:
+ * quoted words joined by " AND "; `text` the user's) under a's filters,
+ * in two tiers: f->tier[0] the services with every word in the title,
+ * f->tier[1] the others. A word is kept to the text columns only when one
+ * of the user's words looks like a facets word. */
+static int text_tiers(struct catalog_finder *f, const char *text,
+		      const char *match, const struct search_args *a)
+{
+	const char *any = search_each_word(text, facet_shaped, NULL)
+			  ? "{title summary description tags} : " : "";
+	char facets[2][FACET_EXPR_MAX];
+	uint64_t **t = f->tier;
+	int n = facet_exprs(a, facets), rc;
+
+	if ((rc = catalog_sets_begin(f->sets, &f->words)) != ERR_OK)
+		return rc;
+	for (int i = 0; i < TIERS; i++) {
+		uint64_t *grown = realloc(t[i], (f->words ? f->words : 1) *
+					  sizeof(uint64_t));
+
+		if (!grown)
+			return ERR_NOMEM;
+		t[i] = grown;
+		memset(t[i], 0xff, f->words * sizeof(uint64_t));
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return stmt_fail(f, st, "search");
-	*all = rc == SQLITE_DONE;
-	stmt_done(st);
+	for (int i = 0; i < n && rc == ERR_OK; i++)
+		rc = and_expr(f, t[1], "", facets[i], strlen(facets[i]));
+	/* "w" AND "w" ...: a word holds no space, so each " AND " between
+	 * two quotes separates two words */
+	for (const char *w = match, *end; rc == ERR_OK && *w; w = end) {
+		const char *sep = strstr(w, "\" AND \"");
+		size_t len = sep ? (size_t)(sep + 1 - w) : strlen(w);
+
+		end = sep ? sep + 6 : w + len;
+		rc = and_expr(f, t[1], any, w, len);
+		if (rc == ERR_OK)
+			rc = and_expr(f, t[0], "title : ", w, len);
+	}
+	if (rc != ERR_OK)
+		return rc;
+	catalog_sets_and(t[0], t[1], f->words);
+	catalog_sets_andnot(t[1], t[0], f->words);
 	return ERR_OK;
-}
-
-/* count_matches: the matches of expr, up to CATALOG_TOTAL_MAX + 1, in
- * *count (inside sqlite: no row comes out). */
-static int count_matches(struct catalog_finder *f, const char *expr,
-			 int64_t *count)
-{
-	sqlite3_stmt *st = f->text_count;
-
-	sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, CATALOG_TOTAL_MAX + 1);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return stmt_fail(f, st, "search count");
-	*count = sqlite3_column_int64(st, 0);
-	stmt_done(st);
-	return ERR_OK;
-}
-
-/* match_words: how many words search_match put in m ("w" AND "w" ...;
- * a word holds no space, so each separator is one '" AND "'). */
-static int match_words(const char *m)
-{
-	int n = 1;
-
-	while ((m = strstr(m, "\" AND \"")))
-		n++, m++;
-	return n;
 }
 
 /* text_page: fill items with a's page of a text search from where
@@ -489,32 +495,25 @@ static int match_words(const char *m)
  * newest first; *next becomes the token of the last row looked at when
  * more may follow; *count the matches when it is not NULL (first page). */
 static int text_page(struct catalog_finder *f, const struct search_args *a,
-		     const char *expr, int words, json_t *items,
-		     json_t **next, int64_t *count)
+		     json_t *items, json_t **next, int64_t *count)
 {
-	struct pick t1 = { .want = 0 }, t2 = { .want = 0 }, *t[2] = { &t1, &t2 };
-	int64_t want = a->limit + 1, last = 0, shown = 0, seen;
-	int last_tier = 0, all, rc;
+	struct pick t1 = { .want = 0 }, t2 = { .want = 0 };
+	int64_t want = a->limit + 1, last = 0, shown = 0;
+	int last_tier = 0, rc;
 
-	if (a->tier != 2)
+	if (count)
+		*count = catalog_sets_count(f->tier[0], f->words) +
+			 catalog_sets_count(f->tier[1], f->words);
+	if (a->tier != 2) {
 		t1.want = (int)want;
-	if (a->tier != 1)      /* first page: tier 2 in the same pass */
-		t2.want = (int)want;
-	rc = scan(f, expr, words, a->rid ? a->rid : INT64_MAX, t, &seen, &all);
-	/* the first page: the walk began at the newest and may have seen
-	 * every match; else a count inside sqlite */
-	if (rc == ERR_OK && count && all)
-		*count = seen;
-	else if (rc == ERR_OK && count)
-		rc = count_matches(f, expr, count);
-	if (rc == ERR_OK && a->tier == 1 && t1.n < want) {
-		/* tier 1 ends on this page: tier 2 from its newest */
-		t1.want = 0;
-		t2.want = (int)want - t1.n;
-		rc = scan(f, expr, words, INT64_MAX, t, &seen, &all);
+		pick(f->tier[0], f->words, a->tier == 1 ? a->rid : INT64_MAX,
+		     &t1);
 	}
-	if (rc != ERR_OK)
-		return rc;
+	if (t1.n < want) {       /* tier 1 ends on this page: tier 2 */
+		t2.want = (int)want - t1.n;
+		pick(f->tier[1], f->words, a->tier == 2 ? a->rid : INT64_MAX,
+		     &t2);
+	}
 	for (int i = 0; i < t1.n + t2.n; i++) {
 		int tier = i < t1.n ? 1 : 2;
 		int64_t rid = tier == 1 ? t1.rid[i] : t2.rid[i - t1.n];
@@ -549,15 +548,11 @@ static int text_search(struct catalog_finder *f, const char *text,
 		       const char *match, const struct search_args *a,
 		       json_t *items, json_t **next, int64_t *count)
 {
-	char *expr = text_expr(text, match, a);
-	int rc;
+	int rc = text_tiers(f, text, match, a);
 
-	if (!expr)
-		return ERR_NOMEM;
-	rc = text_page(f, a, expr, match_words(match), items, next,
-		       *count < 0 ? NULL : count);
-	free(expr);
-	return rc;
+	if (rc != ERR_OK)
+		return rc;
+	return text_page(f, a, items, next, *count < 0 ? NULL : count);
 }
 
 /* ---- listing ------------------------------------------------------------ */

@@ -282,45 +282,10 @@ int search_each_word(const char *text, int (*fn)(void *ctx, const char *word,
 	return e.stop;
 }
 
-/* ---- alliance_in_title ------------------------------------------------ */
-
-/* search_in_title: the FTS5 function alliance_in_title(table, n): 1 when
- * each of the row's first n phrases (the query's words, which come first
- * in catalog search's expression) occurs in column 0, the title; else 0.
- * Called only on rows that matched, it ranks title matches first in one
- * pass over the index. */
-static void search_in_title(const Fts5ExtensionApi *api, Fts5Context *fts,
-			    sqlite3_context *ctx, int nval,
-			    sqlite3_value **val)
-{
-	int n, in_title = 1;
-
-	if (nval != 1 || api->iVersion < 2) {   /* xPhraseFirstColumn: 2 */
-		sqlite3_result_error(ctx, "alliance_in_title: (table, n)", -1);
-		return;
-	}
-	n = sqlite3_value_int(val[0]);
-	if (n > api->xPhraseCount(fts))
-		n = api->xPhraseCount(fts);
-	for (int i = 0; i < n && in_title; i++) {
-		Fts5PhraseIter it;
-		int col = -1, rc;
-
-		/* columns come lowest first: the title is the first or none */
-		rc = api->xPhraseFirstColumn(fts, i, &it, &col);
-		if (rc != SQLITE_OK) {
-			sqlite3_result_error_code(ctx, rc);
-			return;
-		}
-		in_title = col == 0;
-	}
-	sqlite3_result_int(ctx, in_title);
-}
-
 /* ---- registration ----------------------------------------------------- */
 
 /* search_register: find db's fts5_api through "SELECT fts5(?1)" and add
- * the tokenizer under the name "alliance" and alliance_in_title. Returns
+ * the tokenizer under the name "alliance". Returns
  * ERR_OK or ERR_FAIL (sqlite built without FTS5, or the registration
  * refused), logged. */
 int search_register(sqlite3 *db)
@@ -339,18 +304,15 @@ int search_register(sqlite3 *db)
 		sqlite3_step(stmt);
 	}
 	sqlite3_finalize(stmt);
-	if (!api || api->iVersion < 2) {
+	if (!api) {
 		log_error("search: this sqlite has no FTS5 (%s)",
 			  sqlite3_errmsg(db));
 		return ERR_FAIL;
 	}
 	rc = api->xCreateTokenizer(api, "alliance", NULL, &tokenizer, NULL);
-	if (rc == SQLITE_OK)
-		rc = api->xCreateFunction(api, "alliance_in_title", NULL,
-					  search_in_title, NULL);
 	if (rc != SQLITE_OK) {
-		log_error("search: cannot register the tokenizer or "
-			  "alliance_in_title: %s", sqlite3_errstr(rc));
+		log_error("search: cannot register the tokenizer: %s",
+			  sqlite3_errstr(rc));
 		return ERR_FAIL;
 	}
 	return ERR_OK;

@@ -43,6 +43,8 @@ static const struct store_migration node_migrations[] = {
 	{ catalog_schema_v2 },
 	/* v7: search from the index alone (catalog_search.c) */
 	{ catalog_schema_v3 },
+	/* v8: the index generation (catalog_sets.c) */
+	{ catalog_schema_v4 },
 };
 
 #define N_MIGRATIONS (sizeof(node_migrations) / sizeof(node_migrations[0]))

@@ -2,7 +2,7 @@
  * and JSON of services and announcements.
  *
  * Each test opens a fresh in-memory store through store_open with
- * catalog_schema_v1, v2 and v3 as its migrations (so the tokenizer is the one
+ * catalog_schema_v1 to v4 as its migrations (so the tokenizer is the one
  * every daemon gets) and a catalog on it, and drives it only through the
  * catalog's functions. Applying only queues the search index's work:
  * search() runs catalog_index_pending first, as the daemons' indexer
@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "catalog_sets.h"
 #include "clock.h"
 #include "err.h"
 #include "log.h"
@@ -39,14 +40,16 @@ static int setup(void **state)
 {
 	struct store_migration m[] = { { catalog_schema_v1 },
 				       { catalog_schema_v2 },
-				       { catalog_schema_v3 } };
+				       { catalog_schema_v3 },
+				       { catalog_schema_v4 } };
 	struct fixture *f = calloc(1, sizeof(*f));
 	char err[512];
 
 	log_init("test_catalog", LOG_WARN);
 	if (!f)
 		return -1;
-	if (store_open(":memory:", m, 3, &f->db, err, sizeof(err)) != ERR_OK) {
+	if (store_open(":memory:", m, sizeof(m) / sizeof(m[0]), &f->db, err,
+		       sizeof(err)) != ERR_OK) {
 		fprintf(stderr, "%s\n", err);
 		free(f);
 		return -1;
@@ -885,6 +888,111 @@ static void test_search_community_whole(void **state)
 	}
 }
 
+/* ---- the sets of search words (catalog_sets.c) ------------------------- */
+
+/* catalog_sets_below finds the highest rid below a bound across words */
+static void test_sets_below(void **state)
+{
+	uint64_t bits[3] = { 0 };
+
+	(void)state;
+	assert_int_equal(catalog_sets_below(bits, 3, INT64_MAX), 0);
+	bits[0] = UINT64_C(1) << 1 | UINT64_C(1) << 63;
+	bits[2] = UINT64_C(1) << 0 | UINT64_C(1) << 63;
+	assert_int_equal(catalog_sets_below(bits, 3, INT64_MAX), 191);
+	assert_int_equal(catalog_sets_below(bits, 3, 191), 128);
+	assert_int_equal(catalog_sets_below(bits, 3, 128), 63);
+	assert_int_equal(catalog_sets_below(bits, 3, 64), 63);
+	assert_int_equal(catalog_sets_below(bits, 3, 63), 1);
+	assert_int_equal(catalog_sets_below(bits, 3, 1), 0);
+	assert_int_equal(catalog_sets_below(bits, 0, INT64_MAX), 0);
+	assert_int_equal(catalog_sets_count(bits, 3), 4);
+}
+
+/* rid_of: the rid of badaguan's service id. */
+static int64_t rid_of(struct fixture *f, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t rid = 0;
+
+	assert_int_equal(sqlite3_prepare_v2(f->db, "SELECT rid FROM service"
+			 " WHERE origin = 'badaguan' AND id = ?1", -1, &st,
+			 NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		rid = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	assert_true(rid > 0);
+	return rid;
+}
+
+static int has(const uint64_t *bits, int64_t rid)
+{
+	return (bits[rid / 64] >> (rid % 64)) & 1;
+}
+
+/* a set is its expression's matches; the sets one search holds outlive
+ * a budget of two sets, later searches make room; a new index
+ * generation is seen, with sets of its own length */
+static void test_sets_cache(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const word[4] = { "alpha", "bravo", "charlie",
+					     "delta" };
+	const uint64_t *held[4];
+	struct catalog_sets *s = NULL;
+	size_t words;
+	char b[256], id[8];
+
+	for (int i = 0; i < 4; i++) {
+		snprintf(id, sizeof(id), "s%d", i);
+		put(f, "badaguan", id, 1, svc(b, sizeof(b), word[i], "x",
+		    "other", NULL), 0);
+	}
+	index_all(f);
+	assert_int_equal(catalog_sets_open(f->db, 2 * sizeof(uint64_t), &s),
+			 ERR_OK);
+	assert_int_equal(catalog_sets_begin(s, &words), ERR_OK);
+	assert_int_equal(words, (size_t)rid_of(f, "s3") / 64 + 1);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(catalog_sets_get(s, word[i], &held[i]),
+				 ERR_OK);
+	for (int i = 0; i < 4; i++) {
+		snprintf(id, sizeof(id), "s%d", i);
+		assert_int_equal(catalog_sets_count(held[i], words), 1);
+		assert_true(has(held[i], rid_of(f, id)));
+	}
+	/* the next search: a set built again after eviction is the same */
+	assert_int_equal(catalog_sets_begin(s, &words), ERR_OK);
+	for (int i = 3; i >= 0; i--) {
+		const uint64_t *again;
+
+		snprintf(id, sizeof(id), "s%d", i);
+		assert_int_equal(catalog_sets_get(s, word[i], &again), ERR_OK);
+		assert_int_equal(catalog_sets_count(again, words), 1);
+		assert_true(has(again, rid_of(f, id)));
+	}
+	assert_int_equal(catalog_sets_get(s, "title : \"alpha\" OR bravo",
+					  &held[0]), ERR_OK);
+	assert_int_equal(catalog_sets_count(held[0], words), 2);
+	/* a malformed expression is an error, not a set */
+	assert_int_equal(catalog_sets_get(s, "alpha AND", &held[0]), ERR_IO);
+	/* services indexed later: the set is built again, longer */
+	for (int i = 4; i < 200; i++) {
+		snprintf(id, sizeof(id), "s%d", i);
+		put(f, "badaguan", id, 1, svc(b, sizeof(b), "alpha", "x",
+		    "other", NULL), 0);
+	}
+	index_all(f);
+	assert_int_equal(catalog_sets_begin(s, &words), ERR_OK);
+	assert_int_equal(words, (size_t)rid_of(f, "s199") / 64 + 1);
+	assert_int_equal(catalog_sets_get(s, "alpha", &held[0]), ERR_OK);
+	assert_int_equal(catalog_sets_count(held[0], words), 197);
+	assert_true(has(held[0], rid_of(f, "s199")));
+	catalog_sets_close(&s);
+	assert_null(s);
+}
+
 /* ---- JSON --------------------------------------------------------------- */
 
 static void test_service_json_roundtrip(void **state)
@@ -1349,7 +1457,8 @@ static void test_index_migration(void **state)
 {
 	struct store_migration m[] = { { catalog_schema_v1 },
 				       { catalog_schema_v2 },
-				       { catalog_schema_v3 } };
+				       { catalog_schema_v3 },
+				       { catalog_schema_v4 } };
 	char path[] = "/tmp/test_catalog_XXXXXX";
 	struct fixture f2 = { 0 };
 	sqlite3_stmt *st = NULL;
@@ -1369,7 +1478,7 @@ static void test_index_migration(void **state)
 		assert_int_equal(store_exec(f2.db, sql), ERR_OK);
 	}
 	store_close(&f2.db);
-	assert_int_equal(store_open(path, m, 3, &f2.db, err, sizeof(err)),
+	assert_int_equal(store_open(path, m, 4, &f2.db, err, sizeof(err)),
 			 ERR_OK);
 	assert_int_equal(catalog_open(f2.db, &f2.cat), ERR_OK);
 	assert_false(catalog_index_idle(f2.cat));
@@ -1426,6 +1535,8 @@ int main(void)
 		T(test_search_index_late),
 		T(test_search_community_whole),
 		T(test_search_facet_words),
+		cmocka_unit_test(test_sets_below),
+		T(test_sets_cache),
 		T(test_service_json_roundtrip),
 		cmocka_unit_test(test_service_json_errors),
 		cmocka_unit_test(test_service_json_accepts),

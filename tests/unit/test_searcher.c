@@ -24,6 +24,7 @@
 
 static const struct store_migration migrations[] = {
 	{ catalog_schema_v1 }, { catalog_schema_v2 }, { catalog_schema_v3 },
+	{ catalog_schema_v4 },
 };
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -193,6 +194,41 @@ static void test_answers(void **state)
 		free((char *)expect[i]);
 }
 
+/* a service indexed on another connection is in the threads' next
+ * answers: the sets they keep of earlier searches are built again */
+static void test_sees_new_index(void **state)
+{
+	struct fixture *f = *state;
+	struct catalog_query q = { .q = "haircut", .limit = 5 };
+	struct search_job *done, *j;
+	char *before = answer(f, &q), *after = NULL;
+
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 6; i++) {
+			struct search_job *job = search_job_new(
+				(uint64_t)i + 1, &q);
+
+			assert_non_null(job);
+			assert_int_equal(searcher_submit(f->s, job), ERR_OK);
+		}
+		done = take_all(f->s, 6);
+		for (j = done; j; j = j->next)
+			assert_string_equal(j->body, round ? after : before);
+		while (done) {
+			j = done->next;
+			search_job_free(done);
+			done = j;
+		}
+		if (round == 0) {
+			put(f, "cut3", "Haircut by the sea");
+			after = answer(f, &q);
+			assert_non_null(strstr(after, "cut3"));
+		}
+	}
+	free(before);
+	free(after);
+}
+
 /* a bad query comes back with catalog_search's reason */
 static void test_invalid(void **state)
 {
@@ -249,6 +285,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_answers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sees_new_index, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_with_jobs, setup,

@@ -1004,8 +1004,10 @@ uint64_t catalog_count(struct catalog *cat, const char *origin, int kind)
 	return step_u64(cat, st, "count");
 }
 
-/* catalog_row_json: see catalog_search.h. */
-json_t *catalog_row_json(sqlite3_stmt *st, int kind)
+/* catalog_row_json: the API object of the current row of st
+ * (ANNOUNCEMENT_COLS for an announcement), a new reference, NULL when out
+ * of memory. */
+static json_t *catalog_row_json(sqlite3_stmt *st, int kind)
 {
 	Change *ch = change_from_row(st, kind);
 	json_t *j = catalog_change_json(ch);
@@ -1018,9 +1020,9 @@ json_t *catalog_row_json(sqlite3_stmt *st, int kind)
 
 /* catalog_search: see catalog.h; catalog_search.c does it. */
 int catalog_search(struct catalog *cat, const struct catalog_query *q,
-		   json_t **out, char *why, size_t whylen)
+		   char **body, size_t *len, char *why, size_t whylen)
 {
-	return finder_search(cat->finder, q, out, why, whylen);
+	return finder_search(cat->finder, q, body, len, why, whylen);
 }
 
 /* ---- announcements ------------------------------------------------------ */

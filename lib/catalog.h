@@ -187,12 +187,14 @@ struct catalog_query {
 	const char *after;      /* the opaque `next` of the previous page */
 };
 
-/* catalog_search: live services matching q as {"items":[...],"next":...,
- * "total":N,"total_exact":B} (next null on the last page; total and
- * total_exact on the first page only: total counts up to 1000, exact when
- * total_exact, else more than 1000 match). With text, every word must match: first the services whose
- * title holds every word, then the rest, each group newest first (from
- * the search index, which follows writes by milliseconds); without text,
+/* catalog_search: live services matching q, in *body (its JSON text,
+ * caller frees; *len bytes) as {"items":[...],"next":...,"total":N,
+ * "total_exact":B} (next null on the last page; total and total_exact on
+ * the first page only: total counts up to 1000, exact when total_exact,
+ * else more than 1000 match). With text, every word must match: first
+ * the services whose title holds every word, then the rest, each group
+ * newest first (from the search index, which follows writes by
+ * milliseconds); without text,
  * newest `updated` first. Paged by the last row's place, so services
  * added meanwhile do not shift later pages. ERR_INVALID with why naming
  * the parameter for a bad `after` (garbled, or from a search with/without
@@ -202,7 +204,7 @@ struct catalog_query {
  * nothing searchable ("*") lists as without q. ERR_IO with why "the
  * catalog could not be read" on a store error. */
 int catalog_search(struct catalog *cat, const struct catalog_query *q,
-		   json_t **out, char *why, size_t whylen);
+		   char **body, size_t *len, char *why, size_t whylen);
 
 /* catalog_announcements: announcements not expired at now (expires 0 or
  * after now), newest published first, of community (NULL: all), as

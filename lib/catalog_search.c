@@ -24,6 +24,8 @@
 #include "catalog_search.h"
 
 #include "catalog_sets.h"
+#include "clock.h"
+#include "json_out.h"
 
 #include "err.h"
 #include "log.h"
@@ -183,16 +185,19 @@ static int after_decode(const char *token, int text, struct search_args *a)
 	return ERR_OK;
 }
 
-/* after_encode: the token of a page whose last row is (first, rid):
- * first is the tier (text) or `updated` (listing). New reference. */
-static json_t *after_encode(int text, int64_t first, int64_t rid)
+/* A `next` token, "" for none. */
+typedef char after_token[2 * CATALOG_AFTER_MAX];
+
+/* after_encode: into next, the token of a page whose last row is (first,
+ * rid): first is the tier (text) or `updated` (listing). */
+static void after_encode(int text, int64_t first, int64_t rid,
+			 after_token next)
 {
-	char raw[CATALOG_AFTER_MAX], enc[2 * CATALOG_AFTER_MAX];
+	char raw[CATALOG_AFTER_MAX];
 
 	snprintf(raw, sizeof(raw), "%c%" PRId64 ".%" PRId64, text ? 't' : 'k',
 		 first, rid);
-	b64_encode(raw, strlen(raw), enc, sizeof(enc));
-	return json_string(enc);
+	b64_encode(raw, strlen(raw), next, sizeof(after_token));
 }
 
 /* ---- statements --------------------------------------------------------- */
@@ -380,13 +385,57 @@ static int facet_exprs(const struct search_args *a,
 	return n;
 }
 
+/* ---- a service's JSON ---------------------------------------------------- */
+
+/* put_service: append the API object of st's current row
+ * (CATALOG_SERVICE_COLS, a live service) to out, as catalog_change_json
+ * gives it. The lists are stored as the JSON text catalog.c made of them
+ * (a compact array of strings) and go out as they are. */
+static void put_service(struct json_out *out, sqlite3_stmt *st)
+{
+	enum { TEXT, LIST, TIME };
+	static const struct {
+		const char *key;
+		int col, kind;
+	} fields[] = {
+		{ "{\"id\":", 1, TEXT }, { ",\"community\":", 0, TEXT },
+		{ ",\"title\":", 4, TEXT }, { ",\"summary\":", 5, TEXT },
+		{ ",\"description\":", 6, TEXT },
+		{ ",\"category\":", 7, TEXT }, { ",\"audience\":", 8, LIST },
+		{ ",\"delivery\":", 9, LIST },
+		{ ",\"eligibility\":", 10, TEXT }, { ",\"fee\":", 11, TEXT },
+		{ ",\"hours\":", 12, TEXT }, { ",\"phone\":", 13, TEXT },
+		{ ",\"address\":", 14, TEXT },
+		{ ",\"languages\":", 15, LIST },
+		{ ",\"status\":", 16, TEXT }, { ",\"updated\":", 17, TIME },
+	};
+	char when[CLOCK_RFC3339_LEN];
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const char *v = (const char *)sqlite3_column_text(st,
+							fields[i].col);
+		size_t n = v ? strlen(v) : 0;
+
+		json_out_lit(out, fields[i].key);
+		if (fields[i].kind == TIME)
+			json_out_str(out, clock_rfc3339(sqlite3_column_int64(
+				st, fields[i].col), when, sizeof(when)));
+		else if (fields[i].kind == TEXT)
+			json_out_str(out, v ? v : "");
+		else if (n >= 2 && v[0] == '[' && v[n - 1] == ']')
+			json_out_raw(out, v, n);
+		else
+			json_out_lit(out, "[]");
+	}
+	json_out_lit(out, "}");
+}
+
 /* ---- text search -------------------------------------------------------- */
 
-/* row_of: the service rid if it is live and a's filters hold: ERR_OK with
- * *item its API object (new reference), ERR_NOTFOUND, ERR_NOMEM or
- * ERR_IO. */
+/* row_of: append the service rid to out (after a comma unless first) if
+ * it is live and a's filters hold: ERR_OK, ERR_NOTFOUND or ERR_IO. */
 static int row_of(struct catalog_finder *f, const struct search_args *a,
-		  int64_t rid, json_t **item)
+		  int64_t rid, struct json_out *out, int first)
 {
 	sqlite3_stmt *st = form_stmt(f, FORM_ROW, a->v & ~V_KEYSET);
 	int rc;
@@ -402,9 +451,11 @@ static int row_of(struct catalog_finder *f, const struct search_args *a,
 	}
 	if (rc != SQLITE_ROW)
 		return stmt_fail(f, st, "search row");
-	*item = catalog_row_json(st, ALLIANCE__V1__KIND__KIND_SERVICE);
+	if (!first)
+		json_out_raw(out, ",", 1);
+	put_service(out, st);
 	stmt_done(st);
-	return *item ? ERR_OK : ERR_NOMEM;
+	return ERR_OK;
 }
 
 /* The rids picked for one tier, newest first. */
@@ -490,12 +541,13 @@ static int text_tiers(struct catalog_finder *f, const char *text,
 	return ERR_OK;
 }
 
-/* text_page: fill items with a's page of a text search from where
- * a->after left off: tier 1 (every word in the title) then tier 2, each
- * newest first; *next becomes the token of the last row looked at when
- * more may follow; *count the matches when it is not NULL (first page). */
+/* text_page: append to out the items of a's page of a text search from
+ * where a->after left off: tier 1 (every word in the title) then tier 2,
+ * each newest first; next becomes the token of the last row looked at
+ * when more may follow; *count the matches when it is not NULL (first
+ * page). */
 static int text_page(struct catalog_finder *f, const struct search_args *a,
-		     json_t *items, json_t **next, int64_t *count)
+		     struct json_out *out, after_token next, int64_t *count)
 {
 	struct pick t1 = { .want = 0 }, t2 = { .want = 0 };
 	int64_t want = a->limit + 1, last = 0, shown = 0;
@@ -517,28 +569,23 @@ static int text_page(struct catalog_finder *f, const struct search_args *a,
 	for (int i = 0; i < t1.n + t2.n; i++) {
 		int tier = i < t1.n ? 1 : 2;
 		int64_t rid = tier == 1 ? t1.rid[i] : t2.rid[i - t1.n];
-		json_t *item = NULL;
 
 		if (shown == a->limit) {
-			*next = after_encode(1, last_tier, last);
-			return *next ? ERR_OK : ERR_NOMEM;
+			after_encode(1, last_tier, last, next);
+			return ERR_OK;
 		}
 		last = rid;
 		last_tier = tier;
-		rc = row_of(f, a, rid, &item);
+		rc = row_of(f, a, rid, out, shown == 0);
 		if (rc == ERR_NOTFOUND)   /* gone since it was indexed */
 			continue;
 		if (rc != ERR_OK)
 			return rc;
-		if (json_array_append_new(items, item) != 0)
-			return ERR_NOMEM;
 		shown++;
 	}
 	/* every pick looked at: more may follow only a tier cut short */
-	if (last && (last_tier == 1 ? t1.n == t1.want : t2.n == t2.want)) {
-		*next = after_encode(1, last_tier, last);
-		return *next ? ERR_OK : ERR_NOMEM;
-	}
+	if (last && (last_tier == 1 ? t1.n == t1.want : t2.n == t2.want))
+		after_encode(1, last_tier, last, next);
 	return ERR_OK;
 }
 
@@ -546,13 +593,13 @@ static int text_page(struct catalog_finder *f, const struct search_args *a,
  * search. */
 static int text_search(struct catalog_finder *f, const char *text,
 		       const char *match, const struct search_args *a,
-		       json_t *items, json_t **next, int64_t *count)
+		       struct json_out *out, after_token next, int64_t *count)
 {
 	int rc = text_tiers(f, text, match, a);
 
 	if (rc != ERR_OK)
 		return rc;
-	return text_page(f, a, items, next, *count < 0 ? NULL : count);
+	return text_page(f, a, out, next, *count < 0 ? NULL : count);
 }
 
 /* ---- listing ------------------------------------------------------------ */
@@ -560,7 +607,7 @@ static int text_search(struct catalog_finder *f, const char *text,
 /* list_search: items, next and, on the first page, total of a listing
  * without text. */
 static int list_search(struct catalog_finder *f, struct search_args *a,
-		       json_t *items, json_t **next, int64_t *count)
+		       struct json_out *out, after_token next, int64_t *count)
 {
 	sqlite3_stmt *st;
 	int64_t rows = 0;
@@ -579,20 +626,16 @@ static int list_search(struct catalog_finder *f, struct search_args *a,
 		return ERR_IO;
 	form_bind(st, a);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *item;
-
 		if (rows == a->limit) {
 			stmt_done(st);
-			*next = after_encode(0, a->updated, a->rid);
-			return *next ? ERR_OK : ERR_NOMEM;
+			after_encode(0, a->updated, a->rid, next);
+			return ERR_OK;
 		}
 		a->updated = sqlite3_column_int64(st, 17);
 		a->rid = sqlite3_column_int64(st, 18);
-		item = catalog_row_json(st, ALLIANCE__V1__KIND__KIND_SERVICE);
-		if (!item || json_array_append_new(items, item) != 0) {
-			stmt_done(st);
-			return ERR_NOMEM;
-		}
+		if (rows > 0)
+			json_out_raw(out, ",", 1);
+		put_service(out, st);
 		rows++;
 	}
 	if (rc != SQLITE_DONE)
@@ -645,23 +688,21 @@ static int args_of(const struct catalog_query *q, int text,
 }
 
 int finder_search(struct catalog_finder *f, const struct catalog_query *q,
-		  json_t **out, char *why, size_t whylen)
+		  char **body, size_t *len, char *why, size_t whylen)
 {
 	struct search_args a;
-	json_t *items = NULL, *next = NULL;
+	struct json_out out = { 0 };
+	after_token next = "";
 	int64_t count = -1;                /* -1: not counted (later pages) */
 	char *match;
 	int rc, own = 0;
 
-	*out = NULL;
+	*body = NULL;
+	*len = 0;
 	match = q->q ? search_match(q->q) : NULL;
 	rc = args_of(q, match != NULL, &a, why, whylen);
 	if (rc != ERR_OK)
 		goto done;
-	if (!(items = json_array())) {
-		rc = ERR_NOMEM;
-		goto done;
-	}
 	/* one read transaction for the page's statements: one snapshot, and
 	 * the store's locks taken once, not once a row */
 	if (sqlite3_get_autocommit(f->db)) {
@@ -671,32 +712,35 @@ int finder_search(struct catalog_finder *f, const struct catalog_query *q,
 		}
 		own = 1;
 	}
+	json_out_lit(&out, "{\"items\":[");
 	if (match) {
 		if (!a.rid)
 			count = 0;
-		rc = text_search(f, q->q, match, &a, items, &next, &count);
+		rc = text_search(f, q->q, match, &a, &out, next, &count);
 	} else {
-		rc = list_search(f, &a, items, &next, &count);
+		rc = list_search(f, &a, &out, next, &count);
 	}
 	if (rc != ERR_OK)
 		goto done;
-	*out = json_pack("{s:O, s:O}", "items", items, "next",
-			 next ? next : json_null());
-	if (*out && count >= 0 &&
-	    (json_object_set_new(*out, "total", json_integer(
-		    count > CATALOG_TOTAL_MAX ? CATALOG_TOTAL_MAX : count)) ||
-	     json_object_set_new(*out, "total_exact",
-				 json_boolean(count <= CATALOG_TOTAL_MAX)))) {
-		json_decref(*out);
-		*out = NULL;
+	json_out_lit(&out, "],\"next\":");
+	if (next[0])
+		json_out_str(&out, next);
+	else
+		json_out_lit(&out, "null");
+	if (count >= 0) {
+		json_out_lit(&out, ",\"total\":");
+		json_out_int(&out, count > CATALOG_TOTAL_MAX ? CATALOG_TOTAL_MAX
+						       : count);
+		json_out_lit(&out, count <= CATALOG_TOTAL_MAX
+			     ? ",\"total_exact\":true" : ",\"total_exact\":false");
 	}
-	if (!*out)
+	json_out_lit(&out, "}");
+	if (!(*body = json_out_take(&out, len)))
 		rc = ERR_NOMEM;
 done:
 	if (own)
 		sqlite3_exec(f->db, "COMMIT", NULL, NULL, NULL);
-	json_decref(items);
-	json_decref(next);
+	json_out_free(&out);
 	free(match);
 	if (rc == ERR_IO)
 		snprintf(why, whylen, "the catalog could not be read");

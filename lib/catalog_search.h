@@ -10,7 +10,7 @@
 #define CATALOG_LIMIT_DEFAULT 20
 #define CATALOG_LIMIT_MAX 100
 
-/* The columns a service row is read with (catalog_row_json). */
+/* The columns a service row is read with. */
 #define CATALOG_SERVICE_COLS \
 	"origin, id, version, deleted, title, summary, description," \
 	" category, audience, delivery, eligibility, fee, hours, phone," \
@@ -47,15 +47,12 @@ void finder_close(struct catalog_finder **f);
 
 /* finder_search: catalog_search (catalog.h). */
 int finder_search(struct catalog_finder *f, const struct catalog_query *q,
-		  json_t **out, char *why, size_t whylen);
+		  char **body, size_t *len, char *why, size_t whylen);
 
 /* catalog.c's helpers. catalog_prepare: a persistent statement, logged
- * on error (ERR_OK or ERR_IO). catalog_row_json: the API object of the
- * current row of st (CATALOG_SERVICE_COLS for a service), a new
- * reference, NULL when out of memory. catalog_delivery_bit: the bit of a
+ * on error (ERR_OK or ERR_IO). catalog_delivery_bit: the bit of a
  * delivery mode, 0 if unknown. */
 int catalog_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt);
-json_t *catalog_row_json(sqlite3_stmt *st, int kind);
 int64_t catalog_delivery_bit(const char *mode);
 
 #endif

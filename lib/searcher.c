@@ -110,18 +110,8 @@ struct searcher {
 /* run: answer one job on t's connection. */
 static void run(struct search_thread *t, struct search_job *job)
 {
-	json_t *out = NULL;
-
-	job->rc = catalog_search(t->cat, &job->query, &out, job->why,
-				 sizeof(job->why));
-	if (job->rc == ERR_OK) {
-		job->body = json_dumps(out, JSON_COMPACT);
-		if (job->body)
-			job->len = strlen(job->body);
-		else
-			job->rc = ERR_NOMEM;
-	}
-	json_decref(out);
+	job->rc = catalog_search(t->cat, &job->query, &job->body, &job->len,
+				 job->why, sizeof(job->why));
 }
 
 static void *search_main(void *arg)

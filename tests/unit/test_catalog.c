@@ -147,6 +147,27 @@ static size_t index_all(struct fixture *f)
 	return total;
 }
 
+/* search_json: catalog_search with its answer parsed into *out (NULL on
+ * an error), which must be one JSON text of the length given. */
+static int search_json(struct catalog *cat, const struct catalog_query *q,
+		       json_t **out, char *why, size_t whylen)
+{
+	char *body = NULL;
+	size_t len = 0;
+	int rc = catalog_search(cat, q, &body, &len, why, whylen);
+
+	*out = NULL;
+	if (rc == ERR_OK) {
+		assert_int_equal(strlen(body), len);
+		*out = json_loadb(body, len, 0, NULL);
+		assert_non_null(*out);
+	} else {
+		assert_null(body);
+	}
+	free(body);
+	return rc;
+}
+
 static json_t *search(struct fixture *f, const struct catalog_query *q)
 {
 	json_t *out = NULL;
@@ -154,7 +175,7 @@ static json_t *search(struct fixture *f, const struct catalog_query *q)
 	int rc;
 
 	index_all(f);
-	rc = catalog_search(f->cat, q, &out, why, sizeof(why));
+	rc = search_json(f->cat, q, &out, why, sizeof(why));
 
 	if (rc != ERR_OK)
 		fail_msg("search q=%s: %s (%s)", q->q ? q->q : "-",
@@ -544,17 +565,17 @@ static void test_search_filters(void **state)
 	/* bad filters name themselves */
 	memset(&q, 0, sizeof(q));
 	q.category = "food";
-	assert_int_equal(catalog_search(f->cat, &q, &res, why, sizeof(why)),
+	assert_int_equal(search_json(f->cat, &q, &res, why, sizeof(why)),
 			 ERR_INVALID);
 	assert_non_null(strstr(why, "category"));
 	q.category = NULL;
 	q.delivery = "drone";
-	assert_int_equal(catalog_search(f->cat, &q, &res, why, sizeof(why)),
+	assert_int_equal(search_json(f->cat, &q, &res, why, sizeof(why)),
 			 ERR_INVALID);
 	assert_non_null(strstr(why, "delivery"));
 	q.delivery = NULL;
 	q.community = "NOT VALID";
-	assert_int_equal(catalog_search(f->cat, &q, &res, why, sizeof(why)),
+	assert_int_equal(search_json(f->cat, &q, &res, why, sizeof(why)),
 			 ERR_INVALID);
 	assert_non_null(strstr(why, "community"));
 }
@@ -636,7 +657,7 @@ static void test_search_pages(void **state)
 	for (size_t i = 0; i < sizeof(garbled) / sizeof(garbled[0]); i++) {
 		q.after = garbled[i];
 		res = NULL;
-		if (catalog_search(f->cat, &q, &res, why, sizeof(why)) !=
+		if (search_json(f->cat, &q, &res, why, sizeof(why)) !=
 		    ERR_INVALID)
 			fail_msg("after '%s' accepted", garbled[i]);
 		assert_null(res);
@@ -648,7 +669,7 @@ static void test_search_pages(void **state)
 	res = search(f, &q);
 	q.q = NULL;
 	q.after = json_string_value(json_object_get(res, "next"));
-	assert_int_equal(catalog_search(f->cat, &q, &(json_t *){NULL}, why,
+	assert_int_equal(search_json(f->cat, &q, &(json_t *){NULL}, why,
 					sizeof(why)), ERR_INVALID);
 	json_decref(res);
 }
@@ -724,7 +745,7 @@ static void test_search_tier_pages(void **state)
 		json_t *res = NULL, *next;
 
 		q.after = after;
-		assert_int_equal(catalog_search(f->cat, &q, &res, why,
+		assert_int_equal(search_json(f->cat, &q, &res, why,
 						sizeof(why)), ERR_OK);
 		if (pages == 0) {
 			assert_int_equal(total_of(res), 50);
@@ -814,7 +835,7 @@ static void test_search_index_late(void **state)
 	    "housing", NULL), 0);
 	assert_false(catalog_index_idle(f->cat));
 	q.category = "other";
-	assert_int_equal(catalog_search(f->cat, &q, &res, why, sizeof(why)),
+	assert_int_equal(search_json(f->cat, &q, &res, why, sizeof(why)),
 			 ERR_OK);
 	assert_int_equal(items_of(res), 1);
 	assert_string_equal(item_id(res, 0), "kept");
@@ -1340,7 +1361,7 @@ static void test_index_off_apply(void **state)
 	/* stored and readable, but not yet in the index */
 	assert_false(catalog_index_idle(f->cat));
 	assert_int_equal(fts_rows(f, "haircut"), 0);
-	assert_int_equal(catalog_search(f->cat, &q, &res, why, sizeof(why)),
+	assert_int_equal(search_json(f->cat, &q, &res, why, sizeof(why)),
 			 ERR_OK);
 	assert_int_equal(total_of(res), 0);
 	json_decref(res);

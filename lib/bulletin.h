@@ -30,6 +30,8 @@ typedef Alliance__V1__BulletinContent BulletinContent;
 struct bulletin_key {
 	char id[BULLETIN_KEY_ID_LEN + 1];   /* key id, lower-case hex */
 	EVP_PKEY *pkey;                     /* Ed25519 public key (owned) */
+	EVP_MD_CTX *verifier;               /* set up to verify under pkey,
+					     * only ever copied (owned) */
 };
 
 /* The pinned set, loaded from "[bulletins] keys". */

@@ -5,7 +5,8 @@
  * (bulletin_schema_v1); IF NOT EXISTS keeps stores made before that safe.
  *
  * What is shown is always decoded from the signed bytes, so a reader sees
- * exactly what the issuer signed. Prepared statements only.
+ * exactly what the issuer signed. Prepared statements only; those of
+ * storing are prepared once per connection (struct bulletin_store).
  *
  * Parts: schema; storing; reading; JSON; the list; the public endpoints. */
 #include <stdio.h>
@@ -84,17 +85,83 @@ static char *area_text(const BulletinContent *c)
 	return s;
 }
 
-/* existing: whether id is stored, and whether with these signed bytes. */
-static int existing(sqlite3 *db, const char *id, const uint8_t *content,
-		    size_t len, enum bulletin_put *outcome, int *found)
+struct bulletin_store {
+	sqlite3 *db;                /* the caller's connection */
+	sqlite3_stmt *existing;     /* the signed bytes stored under an id */
+	sqlite3_stmt *insert;       /* a new bulletin */
+	sqlite3_stmt *insert_ref;   /* one of its references */
+};
+
+int bulletin_store_open(sqlite3 *db, struct bulletin_store **out)
 {
-	sqlite3_stmt *st = NULL;
+	static const char *const sql[] = {
+		"SELECT signed FROM bulletin WHERE id = ?",
+		"INSERT INTO bulletin (id, signed, signature, key_id, sender,"
+		" type, severity, urgency, certainty, category, headline,"
+		" description, cause, response, instructions, area, sent,"
+		" expires, received_ms, posted_by) VALUES (?, ?, ?, ?, ?, ?, ?,"
+		" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"INSERT OR IGNORE INTO bulletin_ref (ref, id, type)"
+		" VALUES (?, ?, ?)",
+	};
+	struct bulletin_store *bs;
+	size_t i;
+
+	*out = NULL;
+	bs = calloc(1, sizeof(*bs));
+	if (!bs)
+		return ERR_NOMEM;
+	bs->db = db;
+	{
+		sqlite3_stmt **slots[] = {
+			&bs->existing, &bs->insert, &bs->insert_ref,
+		};
+
+		for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
+			if (sqlite3_prepare_v3(db, sql[i], -1,
+					       SQLITE_PREPARE_PERSISTENT,
+					       slots[i], NULL) != SQLITE_OK) {
+				log_error("store: preparing the bulletin "
+					  "statements: %s", sqlite3_errmsg(db));
+				bulletin_store_close(&bs);
+				return ERR_IO;
+			}
+	}
+	*out = bs;
+	return ERR_OK;
+}
+
+void bulletin_store_close(struct bulletin_store **bs)
+{
+	if (!bs || !*bs)
+		return;
+	sqlite3_finalize((*bs)->existing);
+	sqlite3_finalize((*bs)->insert);
+	sqlite3_finalize((*bs)->insert_ref);
+	free(*bs);
+	*bs = NULL;
+}
+
+/* done: step st, which returns no row, then reset it and drop its
+ * bindings (they point into the caller's buffers). ERR_OK or ERR_IO. */
+static int done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
+/* existing: whether id is stored, and whether with these signed bytes. */
+static int existing(struct bulletin_store *bs, const char *id,
+		    const uint8_t *content, size_t len,
+		    enum bulletin_put *outcome, int *found)
+{
+	sqlite3_stmt *st = bs->existing;
 	int rc;
 
 	*found = 0;
-	if (sqlite3_prepare_v2(db, "SELECT signed FROM bulletin WHERE id = ?",
-			       -1, &st, NULL) != SQLITE_OK)
-		return ERR_IO;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -105,21 +172,23 @@ static int existing(sqlite3 *db, const char *id, const uint8_t *content,
 		*outcome = n == len && (n == 0 || memcmp(b, content, n) == 0)
 			   ? BULLETIN_REPLAY : BULLETIN_CONFLICT;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : ERR_IO;
 }
 
-int bulletin_store_put(sqlite3 *db, const uint8_t *signed_content,
+int bulletin_store_put(struct bulletin_store *bs,
+		       const uint8_t *signed_content,
 		       size_t signed_len, const uint8_t *sig, size_t sig_len,
 		       const BulletinContent *c, const char *posted_by,
 		       int64_t received_ms, enum bulletin_put *outcome)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = bs->insert;
 	char *area = NULL;
 	int found, rc = ERR_IO;
 	size_t i;
 
-	if (existing(db, c->id, signed_content, signed_len, outcome, &found))
+	if (existing(bs, c->id, signed_content, signed_len, outcome, &found))
 		goto out;
 	if (found)
 		return ERR_OK;
@@ -128,14 +197,6 @@ int bulletin_store_put(sqlite3 *db, const uint8_t *signed_content,
 		rc = ERR_NOMEM;
 		goto out;
 	}
-	if (sqlite3_prepare_v2(db,
-		"INSERT INTO bulletin (id, signed, signature, key_id, sender,"
-		" type, severity, urgency, certainty, category, headline,"
-		" description, cause, response, instructions, area, sent,"
-		" expires, received_ms, posted_by) VALUES (?, ?, ?, ?, ?, ?, ?,"
-		" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL)
-	    != SQLITE_OK)
-		goto out;
 	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, signed_content, (int)signed_len, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, sig, (int)sig_len, SQLITE_STATIC);
@@ -157,30 +218,22 @@ int bulletin_store_put(sqlite3 *db, const uint8_t *signed_content,
 	sqlite3_bind_int64(st, 19, received_ms);
 	if (posted_by)
 		sqlite3_bind_text(st, 20, posted_by, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (done(st) != ERR_OK)
 		goto out;
-	sqlite3_finalize(st);
-	st = NULL;
+	st = bs->insert_ref;
 	for (i = 0; i < c->n_references; i++) {
-		if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO bulletin_ref"
-				       " (ref, id, type) VALUES (?, ?, ?)", -1,
-				       &st, NULL) != SQLITE_OK)
-			goto out;
 		sqlite3_bind_text(st, 1, c->references[i], -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, c->id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, c->type, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		if (done(st) != ERR_OK)
 			goto out;
-		sqlite3_finalize(st);
-		st = NULL;
 	}
 	*outcome = BULLETIN_STORED;
 	rc = ERR_OK;
 out:
 	if (rc == ERR_IO)
 		log_error("store: storing bulletin %s: %s", c->id,
-			  sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+			  sqlite3_errmsg(bs->db));
 	free(area);
 	return rc;
 }

@@ -36,10 +36,26 @@ enum bulletin_put {
  * its store migrations. */
 extern const char bulletin_schema_v1[];
 
+/* The statements of bulletin_store_put on one connection, prepared once:
+ * a node stores every bulletin it receives, and preparing them each time
+ * cost three times as much as running them (~19 us of ~24). */
+struct bulletin_store;
+
+/* bulletin_store_open: prepare the statements on db (already migrated to
+ * bulletin_schema_v1). Stores a new bulletin_store in *out (free with
+ * bulletin_store_close before db is closed; db stays the caller's) and
+ * returns ERR_OK; otherwise ERR_NOMEM or ERR_IO (logged) and *out NULL. */
+int bulletin_store_open(sqlite3 *db, struct bulletin_store **out);
+
+/* bulletin_store_close: finalize the statements, free *bs, set it to
+ * NULL; NULL or *bs NULL is a no-op. */
+void bulletin_store_close(struct bulletin_store **bs);
+
 /* bulletin_store_put: store a verified bulletin (c decoded from signed)
- * with its references, in the caller's transaction. posted_by may be NULL.
- * Sets *outcome. ERR_OK or ERR_IO. */
-int bulletin_store_put(sqlite3 *db, const uint8_t *signed_content,
+ * with its references, in the caller's transaction on bs's connection.
+ * posted_by may be NULL. Sets *outcome. ERR_OK, ERR_NOMEM or ERR_IO. */
+int bulletin_store_put(struct bulletin_store *bs,
+		       const uint8_t *signed_content,
 		       size_t signed_len, const uint8_t *sig, size_t sig_len,
 		       const BulletinContent *c, const char *posted_by,
 		       int64_t received_ms, enum bulletin_put *outcome);

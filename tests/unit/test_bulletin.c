@@ -213,6 +213,11 @@ static void test_sign_and_open(void **state)
 	assert_int_equal(bulletin_open(fx->keys, buf, len, sig, 10, &out, why,
 				       sizeof(why)), ERR_INVALID);
 	assert_null(out);
+	/* the key's verifier serves again after refusals */
+	sig[0] ^= 1;
+	assert_int_equal(bulletin_open(fx->keys, buf, len, sig, sizeof(sig),
+				       &out, why, sizeof(why)), ERR_OK);
+	bulletin_content_free(&out);
 	free(buf);
 }
 

@@ -365,7 +365,7 @@ static int facet_shaped(void *ctx, const char *w, int len)
 static int facet_exprs(const struct search_args *a,
 		       char out[2][FACET_EXPR_MAX])
 {
-	char word[FACET_EXPR_MAX], *o = word;
+	char word[FACET_EXPR_MAX - sizeof("facets : \"\"")], *o = word;
 	int n = 0;
 
 	if (a->v & V_CATEGORY)

@@ -963,7 +963,7 @@ static void test_sets_cache(void **state)
 	const uint64_t *held[4];
 	struct catalog_sets *s = NULL;
 	size_t words;
-	char b[256], id[8];
+	char b[256], id[16];
 
 	for (int i = 0; i < 4; i++) {
 		snprintf(id, sizeof(id), "s%d", i);

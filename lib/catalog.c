@@ -1025,6 +1025,12 @@ int catalog_search(struct catalog *cat, const struct catalog_query *q,
 	return finder_search(cat->finder, q, body, len, why, whylen);
 }
 
+/* catalog_search_share: see catalog.h. */
+void catalog_search_share(struct catalog *from, struct catalog *to)
+{
+	finder_share(from->finder, to->finder);
+}
+
 /* ---- announcements ------------------------------------------------------ */
 
 /* catalog_announcements: see catalog.h. limit outside 1..100 becomes the

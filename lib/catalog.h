@@ -206,6 +206,12 @@ struct catalog_query {
 int catalog_search(struct catalog *cat, const struct catalog_query *q,
 		   char **body, size_t *len, char *why, size_t whylen);
 
+/* catalog_search_share: from now on `to` keeps the sets of search words
+ * it builds (catalog_sets.h) in from's cache, and uses the sets from's
+ * searches built: catalogs on connections to the same store, before
+ * their threads start searching. */
+void catalog_search_share(struct catalog *from, struct catalog *to);
+
 /* catalog_announcements: announcements not expired at now (expires 0 or
  * after now), newest published first, of community (NULL: all), as
  * {"items":[...]}; limit outside 1..100 clamped (below 1: 20). Returns

@@ -220,6 +220,11 @@ int finder_open(sqlite3 *db, struct catalog_finder **out)
 	return ERR_OK;
 }
 
+void finder_share(struct catalog_finder *from, struct catalog_finder *to)
+{
+	catalog_sets_share(from->sets, to->sets);
+}
+
 void finder_close(struct catalog_finder **f)
 {
 	if (!f || !*f)
@@ -471,7 +476,7 @@ static void pick(const uint64_t *set, size_t n, int64_t below,
 {
 	int64_t rid = below;
 
-	while (p->n < p->want && (rid = catalog_sets_below(set, n, rid)) > 0)
+	while (p->n < p->want && (rid = catalog_bits_below(set, n, rid)) > 0)
 		p->rid[p->n++] = rid;
 }
 
@@ -481,7 +486,6 @@ static int and_expr(struct catalog_finder *f, uint64_t *dst,
 		    const char *prefix, const char *word, size_t len)
 {
 	char *expr = malloc(strlen(prefix) + len + 1);
-	const uint64_t *set;
 	int rc;
 
 	if (!expr)
@@ -489,10 +493,8 @@ static int and_expr(struct catalog_finder *f, uint64_t *dst,
 	memcpy(expr, prefix, strlen(prefix));
 	memcpy(expr + strlen(prefix), word, len);
 	expr[strlen(prefix) + len] = '\0';
-	rc = catalog_sets_get(f->sets, expr, &set);
+	rc = catalog_sets_and(f->sets, expr, dst);
 	free(expr);
-	if (rc == ERR_OK)
-		catalog_sets_and(dst, set, f->words);
 	return rc;
 }
 
@@ -536,8 +538,8 @@ static int text_tiers(struct catalog_finder *f, const char *text,
 	}
 	if (rc != ERR_OK)
 		return rc;
-	catalog_sets_and(t[0], t[1], f->words);
-	catalog_sets_andnot(t[1], t[0], f->words);
+	catalog_bits_and(t[0], t[1], f->words);
+	catalog_bits_andnot(t[1], t[0], f->words);
 	return ERR_OK;
 }
 
@@ -554,8 +556,8 @@ static int text_page(struct catalog_finder *f, const struct search_args *a,
 	int last_tier = 0, rc;
 
 	if (count)
-		*count = catalog_sets_count(f->tier[0], f->words) +
-			 catalog_sets_count(f->tier[1], f->words);
+		*count = catalog_bits_count(f->tier[0], f->words) +
+			 catalog_bits_count(f->tier[1], f->words);
 	if (a->tier != 2) {
 		t1.want = (int)want;
 		pick(f->tier[0], f->words, a->tier == 1 ? a->rid : INT64_MAX,

@@ -45,6 +45,9 @@ struct catalog_finder;   /* the search statements of one connection */
 int finder_open(sqlite3 *db, struct catalog_finder **out);
 void finder_close(struct catalog_finder **f);
 
+/* finder_share: catalog_search_share (catalog.h). */
+void finder_share(struct catalog_finder *from, struct catalog_finder *to);
+
 /* finder_search: catalog_search (catalog.h). */
 int finder_search(struct catalog_finder *f, const struct catalog_query *q,
 		  char **body, size_t *len, char *why, size_t whylen);

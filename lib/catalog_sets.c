@@ -1,19 +1,23 @@
-/* catalog_sets.c: the cache of catalog_sets.h.
+/* catalog_sets.c: the sets of catalog_sets.h.
  *
- * Entries are kept in an array, found by a hash of the expression and
- * then the text (a connection keeps a few hundred at most), and each
- * remembers the search that last used it: when the budget is reached the
- * least recently used go, never one the current search holds. All sets
- * of one index generation have the same length, from the highest rid in
- * the index when the generation was first seen (a later rid is indexed
- * in a later generation).
+ * A cache holds the sets of one index generation, the newest a search
+ * has brought: a search of a newer one empties it, a search of an older
+ * one (a thread still in an earlier snapshot) builds what it needs and
+ * keeps nothing. Entries are kept in an array, found by a hash of the
+ * expression and then the text (a cache holds a few hundred at most);
+ * when the budget is reached the least recently used go. A set never
+ * leaves the cache's lock: catalog_sets_and ANDs it into the caller's
+ * bitmap there, so no search holds a set another may drop. A set is built
+ * outside the lock, on the searching connection; if two threads build
+ * the same one, the second copy is dropped.
  *
- * Parts: statements; the cache; building a set; set operations. */
+ * Parts: statements; the cache; building a set; bitmaps. */
 #include "catalog_sets.h"
 
 #include "err.h"
 #include "log.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +25,18 @@ struct set_entry {
 	char *expr;
 	uint32_t hash;
 	uint64_t *bits;
-	uint64_t used;                /* the search that last used it */
+	uint64_t used;                /* the cache's tick when last used */
+};
+
+struct set_cache {
+	pthread_mutex_t mu;           /* guards everything below */
+	int refs;                     /* connections sharing it */
+	int64_t gen;                  /* the generation of the sets, or -1 */
+	size_t words;                 /* each set's length */
+	struct set_entry *e;
+	size_t n, cap;
+	size_t bytes, budget;         /* of all sets, and at most */
+	uint64_t tick;                /* counts uses */
 };
 
 struct catalog_sets {
@@ -29,13 +44,9 @@ struct catalog_sets {
 	sqlite3_stmt *gen;            /* the index generation */
 	sqlite3_stmt *top;            /* the highest rid in the index */
 	sqlite3_stmt *walk;           /* the rowids ?1 matches */
-	int64_t at_gen;               /* the generation the sets are of */
-	size_t words;                 /* each set's length, in words */
-	struct set_entry *e;
-	size_t n, cap;
-	size_t bytes;                 /* of all sets */
-	size_t budget;                /* ... kept between searches */
-	uint64_t search;              /* counts catalog_sets_begin */
+	int64_t at_gen;               /* this search's generation, or -1 */
+	size_t words;                 /* ... and its sets' length */
+	struct set_cache *cache;
 };
 
 /* ---- statements ---------------------------------------------------------- */
@@ -55,10 +66,15 @@ int catalog_sets_open(sqlite3 *db, size_t budget, struct catalog_sets **out)
 	struct catalog_sets *s = calloc(1, sizeof(*s));
 
 	*out = NULL;
-	if (!s)
+	if (!s || !(s->cache = calloc(1, sizeof(*s->cache)))) {
+		free(s);
 		return ERR_NOMEM;
+	}
+	pthread_mutex_init(&s->cache->mu, NULL);
+	s->cache->refs = 1;
+	s->cache->gen = -1;
+	s->cache->budget = budget;
 	s->db = db;
-	s->budget = budget;
 	s->at_gen = -1;
 	/* service_fts's rowid is -rid (catalog.c) */
 	if (prepare(db, "SELECT gen FROM index_gen", &s->gen) ||
@@ -73,23 +89,50 @@ int catalog_sets_open(sqlite3 *db, size_t budget, struct catalog_sets **out)
 	return ERR_OK;
 }
 
-/* drop_all: forget every set. */
-static void drop_all(struct catalog_sets *s)
+/* drop_all: forget every set of c (locked). */
+static void drop_all(struct set_cache *c)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		free(s->e[i].expr);
-		free(s->e[i].bits);
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->e[i].expr);
+		free(c->e[i].bits);
 	}
-	s->n = 0;
-	s->bytes = 0;
+	c->n = 0;
+	c->bytes = 0;
+}
+
+/* cache_release: one sharer less; the last frees c. */
+static void cache_release(struct set_cache *c)
+{
+	int last;
+
+	pthread_mutex_lock(&c->mu);
+	last = --c->refs == 0;
+	pthread_mutex_unlock(&c->mu);
+	if (!last)
+		return;
+	drop_all(c);
+	free(c->e);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+void catalog_sets_share(struct catalog_sets *from, struct catalog_sets *to)
+{
+	if (from->cache == to->cache)
+		return;
+	cache_release(to->cache);
+	pthread_mutex_lock(&from->cache->mu);
+	from->cache->refs++;
+	pthread_mutex_unlock(&from->cache->mu);
+	to->cache = from->cache;
 }
 
 void catalog_sets_close(struct catalog_sets **s)
 {
 	if (!s || !*s)
 		return;
-	drop_all(*s);
-	free((*s)->e);
+	if ((*s)->cache)
+		cache_release((*s)->cache);
 	sqlite3_finalize((*s)->gen);
 	sqlite3_finalize((*s)->top);
 	sqlite3_finalize((*s)->walk);
@@ -110,26 +153,24 @@ static int one_int(struct catalog_sets *s, sqlite3_stmt *st, int64_t *v)
 	return rc == SQLITE_ROW ? ERR_OK : ERR_IO;
 }
 
-/* ---- the cache ------------------------------------------------------------ */
-
 int catalog_sets_begin(struct catalog_sets *s, size_t *words)
 {
 	int64_t gen, top;
 
 	*words = 0;
-	s->search++;
 	if (one_int(s, s->gen, &gen) != ERR_OK)
 		return ERR_IO;
 	if (gen != s->at_gen) {
 		if (one_int(s, s->top, &top) != ERR_OK)
 			return ERR_IO;
-		drop_all(s);
 		s->at_gen = gen;
 		s->words = top > 0 ? (size_t)top / 64 + 1 : 0;
 	}
 	*words = s->words;
 	return ERR_OK;
 }
+
+/* ---- the cache ------------------------------------------------------------ */
 
 /* FNV-1a */
 static uint32_t hash_of(const char *t)
@@ -141,35 +182,47 @@ static uint32_t hash_of(const char *t)
 	return h;
 }
 
-/* make_room: evict the least recently used sets (never one of this
- * search) until need more bytes fit the budget, or nothing is left to
- * evict; then make room for one more entry. ERR_OK or ERR_NOMEM. */
-static int make_room(struct catalog_sets *s, size_t need)
+/* find: the entry of expr in c (locked) if it holds one, else NULL. */
+static struct set_entry *find(struct set_cache *c, const char *expr,
+			      uint32_t hash)
 {
-	while (s->bytes + need > s->budget) {
-		size_t old = s->n;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->e[i].hash == hash && strcmp(c->e[i].expr, expr) == 0)
+			return &c->e[i];
+	return NULL;
+}
 
-		for (size_t i = 0; i < s->n; i++)
-			if (s->e[i].used != s->search &&
-			    (old == s->n || s->e[i].used < s->e[old].used))
+/* keep: add the set bits of expr to c (locked), evicting the least
+ * recently used while the budget is exceeded; 0, or -1 when it cannot be
+ * kept (the caller still owns expr and bits). */
+static int keep(struct set_cache *c, char *expr, uint32_t hash,
+		uint64_t *bits)
+{
+	size_t size = c->words * sizeof(uint64_t);
+
+	while (c->n && c->bytes + size > c->budget) {
+		size_t old = 0;
+
+		for (size_t i = 1; i < c->n; i++)
+			if (c->e[i].used < c->e[old].used)
 				old = i;
-		if (old == s->n)
-			break;
-		free(s->e[old].expr);
-		free(s->e[old].bits);
-		s->bytes -= need;      /* every set of a generation is this long */
-		s->e[old] = s->e[--s->n];
+		free(c->e[old].expr);
+		free(c->e[old].bits);
+		c->bytes -= size;      /* every set of a generation is this long */
+		c->e[old] = c->e[--c->n];
 	}
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 64;
-		struct set_entry *e = realloc(s->e, cap * sizeof(*e));
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 64;
+		struct set_entry *e = realloc(c->e, cap * sizeof(*e));
 
 		if (!e)
-			return ERR_NOMEM;
-		s->e = e;
-		s->cap = cap;
+			return -1;
+		c->e = e;
+		c->cap = cap;
 	}
-	return ERR_OK;
+	c->e[c->n++] = (struct set_entry){ expr, hash, bits, ++c->tick };
+	c->bytes += size;
+	return 0;
 }
 
 /* ---- building a set ------------------------------------------------------- */
@@ -195,56 +248,64 @@ static int build(struct catalog_sets *s, const char *expr, uint64_t *bits)
 	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
 }
 
-int catalog_sets_get(struct catalog_sets *s, const char *expr,
-		     const uint64_t **bits)
+int catalog_sets_and(struct catalog_sets *s, const char *expr,
+		     uint64_t *dst)
 {
-	uint32_t h = hash_of(expr);
-	size_t size = s->words * sizeof(uint64_t);
-	struct set_entry e = { NULL, h, NULL, s->search };
+	struct set_cache *c = s->cache;
+	uint32_t hash = hash_of(expr);
+	struct set_entry *e;
+	uint64_t *bits;
+	char *copy;
 	int rc;
 
-	*bits = NULL;
-	for (size_t i = 0; i < s->n; i++)
-		if (s->e[i].hash == h && strcmp(s->e[i].expr, expr) == 0) {
-			s->e[i].used = s->search;
-			*bits = s->e[i].bits;
-			return ERR_OK;
-		}
-	if ((rc = make_room(s, size)) != ERR_OK)
-		return rc;
-	e.expr = strdup(expr);
-	e.bits = calloc(s->words ? s->words : 1, sizeof(uint64_t));
-	if (!e.expr || !e.bits) {
-		rc = ERR_NOMEM;
-		goto fail;
+	pthread_mutex_lock(&c->mu);
+	if (c->gen == s->at_gen && (e = find(c, expr, hash))) {
+		e->used = ++c->tick;
+		catalog_bits_and(dst, e->bits, s->words);
+		pthread_mutex_unlock(&c->mu);
+		return ERR_OK;
 	}
-	if ((rc = build(s, expr, e.bits)) != ERR_OK)
-		goto fail;
-	s->e[s->n++] = e;
-	s->bytes += size;
-	*bits = e.bits;
-	return ERR_OK;
-fail:
-	free(e.expr);
-	free(e.bits);
+	pthread_mutex_unlock(&c->mu);
+	bits = calloc(s->words ? s->words : 1, sizeof(uint64_t));
+	copy = strdup(expr);
+	if (!bits || !copy) {
+		rc = ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = build(s, expr, bits)) != ERR_OK)
+		goto out;
+	catalog_bits_and(dst, bits, s->words);
+	pthread_mutex_lock(&c->mu);
+	if (c->gen < s->at_gen) {     /* a newer generation: start over */
+		drop_all(c);
+		c->gen = s->at_gen;
+		c->words = s->words;
+	}
+	if (c->gen == s->at_gen && !find(c, expr, hash) &&
+	    keep(c, copy, hash, bits) == 0)
+		copy = NULL, bits = NULL;     /* the cache's now */
+	pthread_mutex_unlock(&c->mu);
+out:
+	free(copy);
+	free(bits);
 	return rc;
 }
 
-/* ---- set operations ------------------------------------------------------- */
+/* ---- bitmaps -------------------------------------------------------------- */
 
-void catalog_sets_and(uint64_t *dst, const uint64_t *src, size_t n)
+void catalog_bits_and(uint64_t *dst, const uint64_t *src, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		dst[i] &= src[i];
 }
 
-void catalog_sets_andnot(uint64_t *dst, const uint64_t *src, size_t n)
+void catalog_bits_andnot(uint64_t *dst, const uint64_t *src, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		dst[i] &= ~src[i];
 }
 
-int64_t catalog_sets_count(const uint64_t *bits, size_t n)
+int64_t catalog_bits_count(const uint64_t *bits, size_t n)
 {
 	int64_t c = 0;
 
@@ -253,7 +314,7 @@ int64_t catalog_sets_count(const uint64_t *bits, size_t n)
 	return c;
 }
 
-int64_t catalog_sets_below(const uint64_t *bits, size_t n, int64_t below)
+int64_t catalog_bits_below(const uint64_t *bits, size_t n, int64_t below)
 {
 	uint64_t r, w;
 	size_t i;

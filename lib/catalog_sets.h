@@ -1,6 +1,6 @@
 /* catalog_sets.h: the services a search word matches, as bitmaps over
- * rids, kept per connection between searches. Private to the catalog
- * (catalog_search.c).
+ * rids, kept between searches and shared by a daemon's search threads.
+ * Private to the catalog (catalog_search.c).
  *
  * FTS5 intersects match lists entry by entry: three common words (each in
  * 10 to 30 % of 100,000 services) cost about a millisecond a query. A
@@ -8,8 +8,8 @@
  * and kept until the index changes, makes the intersection a few thousand
  * word-wide ANDs, and the count a popcount. The index changes only in the
  * indexer's transactions, and each bumps index_gen (catalog.c); a search
- * reads it in its own read transaction and drops every set when it
- * moved, so a set always agrees with the snapshot it is used in. */
+ * reads it in its own read transaction and uses only sets of that
+ * generation, so a set always agrees with the snapshot it is used in. */
 #ifndef ALLIANCE_CATALOG_SETS_H
 #define ALLIANCE_CATALOG_SETS_H
 
@@ -17,37 +17,40 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Bytes of sets a search connection keeps (the least recently used go
- * first); a set takes (the highest rid + 1) / 8 bytes: 12.5 KB at
- * 100,000 services. */
-#define CATALOG_SETS_BUDGET ((size_t)8 << 20)
+/* Bytes of sets a cache keeps (the least recently used go first); a set
+ * takes (the highest rid + 1) / 8 bytes: 12.5 KB at 100,000 services. */
+#define CATALOG_SETS_BUDGET ((size_t)16 << 20)
 
-struct catalog_sets;
+struct catalog_sets;   /* one connection's statements, and a cache */
 
-/* catalog_sets_open: a cache on db (migrated) keeping about budget bytes
- * (more while one search holds more); ERR_OK, ERR_IO or ERR_NOMEM.
- * catalog_sets_close frees it and sets *s to NULL. */
+/* catalog_sets_open: statements on db (migrated) and a cache of its own
+ * keeping about budget bytes; ERR_OK, ERR_IO or ERR_NOMEM.
+ * catalog_sets_close frees them (the cache once no one shares it) and
+ * sets *s to NULL. */
 int catalog_sets_open(sqlite3 *db, size_t budget, struct catalog_sets **out);
 void catalog_sets_close(struct catalog_sets **s);
 
-/* catalog_sets_begin: start a search, inside its read transaction: drop
- * every set if the index changed since the last search. *words: the
- * length in 64-bit words of every set this search gets (bit r of a set
- * stands for rid r); 0 when the index is empty. ERR_OK or ERR_IO. */
+/* catalog_sets_share: from now on `to` uses from's cache (connections to
+ * the same store; call before they search on other threads). */
+void catalog_sets_share(struct catalog_sets *from, struct catalog_sets *to);
+
+/* catalog_sets_begin: start a search, inside its read transaction. *words:
+ * the length in 64-bit words of every set of this search (bit r stands
+ * for rid r); 0 when the index is empty. ERR_OK or ERR_IO. */
 int catalog_sets_begin(struct catalog_sets *s, size_t *words);
 
-/* catalog_sets_get: the set of the rids whose index row the FTS5 MATCH
- * expression expr matches, from the cache or built now (one walk of its
- * matches). *bits stays valid until the next catalog_sets_begin. ERR_OK,
- * ERR_IO (logged; a malformed expression too) or ERR_NOMEM. */
-int catalog_sets_get(struct catalog_sets *s, const char *expr,
-		     const uint64_t **bits);
+/* catalog_sets_and: AND into dst (*words long) the set of the rids whose
+ * index row the FTS5 MATCH expression expr matches, from the cache or
+ * built now (one walk of its matches, then kept). ERR_OK, ERR_IO (logged;
+ * a malformed expression too) or ERR_NOMEM. */
+int catalog_sets_and(struct catalog_sets *s, const char *expr,
+		     uint64_t *dst);
 
-/* Operations on sets of n words. */
-void catalog_sets_and(uint64_t *dst, const uint64_t *src, size_t n);
-void catalog_sets_andnot(uint64_t *dst, const uint64_t *src, size_t n);
-int64_t catalog_sets_count(const uint64_t *bits, size_t n);
-/* catalog_sets_below: the highest rid below `below` in bits, or 0. */
-int64_t catalog_sets_below(const uint64_t *bits, size_t n, int64_t below);
+/* Operations on bitmaps of n words. */
+void catalog_bits_and(uint64_t *dst, const uint64_t *src, size_t n);
+void catalog_bits_andnot(uint64_t *dst, const uint64_t *src, size_t n);
+int64_t catalog_bits_count(const uint64_t *bits, size_t n);
+/* catalog_bits_below: the highest rid below `below` in bits, or 0. */
+int64_t catalog_bits_below(const uint64_t *bits, size_t n, int64_t below);
 
 #endif

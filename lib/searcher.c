@@ -222,6 +222,9 @@ int searcher_start(sqlite3 **dbs, int n, struct lws_context *lws,
 				 "catalog");
 			goto err;
 		}
+		/* one cache of search words' sets for all threads */
+		if (i > 0)
+			catalog_search_share(s->threads[0].cat, t->cat);
 		if (pthread_create(&t->thread, NULL, search_main, t) != 0) {
 			snprintf(err, errlen, "searcher: cannot start a "
 				 "thread");

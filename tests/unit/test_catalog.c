@@ -911,23 +911,23 @@ static void test_search_community_whole(void **state)
 
 /* ---- the sets of search words (catalog_sets.c) ------------------------- */
 
-/* catalog_sets_below finds the highest rid below a bound across words */
-static void test_sets_below(void **state)
+/* catalog_bits_below finds the highest rid below a bound across words */
+static void test_bits_below(void **state)
 {
 	uint64_t bits[3] = { 0 };
 
 	(void)state;
-	assert_int_equal(catalog_sets_below(bits, 3, INT64_MAX), 0);
+	assert_int_equal(catalog_bits_below(bits, 3, INT64_MAX), 0);
 	bits[0] = UINT64_C(1) << 1 | UINT64_C(1) << 63;
 	bits[2] = UINT64_C(1) << 0 | UINT64_C(1) << 63;
-	assert_int_equal(catalog_sets_below(bits, 3, INT64_MAX), 191);
-	assert_int_equal(catalog_sets_below(bits, 3, 191), 128);
-	assert_int_equal(catalog_sets_below(bits, 3, 128), 63);
-	assert_int_equal(catalog_sets_below(bits, 3, 64), 63);
-	assert_int_equal(catalog_sets_below(bits, 3, 63), 1);
-	assert_int_equal(catalog_sets_below(bits, 3, 1), 0);
-	assert_int_equal(catalog_sets_below(bits, 0, INT64_MAX), 0);
-	assert_int_equal(catalog_sets_count(bits, 3), 4);
+	assert_int_equal(catalog_bits_below(bits, 3, INT64_MAX), 191);
+	assert_int_equal(catalog_bits_below(bits, 3, 191), 128);
+	assert_int_equal(catalog_bits_below(bits, 3, 128), 63);
+	assert_int_equal(catalog_bits_below(bits, 3, 64), 63);
+	assert_int_equal(catalog_bits_below(bits, 3, 63), 1);
+	assert_int_equal(catalog_bits_below(bits, 3, 1), 0);
+	assert_int_equal(catalog_bits_below(bits, 0, INT64_MAX), 0);
+	assert_int_equal(catalog_bits_count(bits, 3), 4);
 }
 
 /* rid_of: the rid of badaguan's service id. */
@@ -947,22 +947,34 @@ static int64_t rid_of(struct fixture *f, const char *id)
 	return rid;
 }
 
-static int has(const uint64_t *bits, int64_t rid)
+/* set_of: the set of expr in this search of s (words long), as the only
+ * rid in it (0: none, -1: more than one) and their count. */
+static int64_t set_of(struct catalog_sets *s, size_t words, const char *expr,
+		      int64_t *count)
 {
-	return (bits[rid / 64] >> (rid % 64)) & 1;
+	uint64_t bits[8];
+	int64_t top;
+
+	assert_true(words <= 8);
+	memset(bits, 0xff, sizeof(bits));
+	assert_int_equal(catalog_sets_and(s, expr, bits), ERR_OK);
+	*count = catalog_bits_count(bits, words);
+	top = catalog_bits_below(bits, words, INT64_MAX);
+	return *count > 1 ? -1 : top;
 }
 
-/* a set is its expression's matches; the sets one search holds outlive
- * a budget of two sets, later searches make room; a new index
- * generation is seen, with sets of its own length */
+/* a set is its expression's matches, whether built, kept or built again
+ * after the budget (two sets) made room, and whichever of two connections
+ * sharing a cache built it; a new index generation is seen by both, with
+ * sets of its own length */
 static void test_sets_cache(void **state)
 {
 	struct fixture *f = *state;
 	static const char *const word[4] = { "alpha", "bravo", "charlie",
 					     "delta" };
-	const uint64_t *held[4];
-	struct catalog_sets *s = NULL;
+	struct catalog_sets *s = NULL, *other = NULL;
 	size_t words;
+	int64_t n;
 	char b[256], id[16];
 
 	for (int i = 0; i < 4; i++) {
@@ -973,31 +985,24 @@ static void test_sets_cache(void **state)
 	index_all(f);
 	assert_int_equal(catalog_sets_open(f->db, 2 * sizeof(uint64_t), &s),
 			 ERR_OK);
+	assert_int_equal(catalog_sets_open(f->db, 0, &other), ERR_OK);
+	catalog_sets_share(s, other);
 	assert_int_equal(catalog_sets_begin(s, &words), ERR_OK);
 	assert_int_equal(words, (size_t)rid_of(f, "s3") / 64 + 1);
-	for (int i = 0; i < 4; i++)
-		assert_int_equal(catalog_sets_get(s, word[i], &held[i]),
-				 ERR_OK);
-	for (int i = 0; i < 4; i++) {
-		snprintf(id, sizeof(id), "s%d", i);
-		assert_int_equal(catalog_sets_count(held[i], words), 1);
-		assert_true(has(held[i], rid_of(f, id)));
-	}
-	/* the next search: a set built again after eviction is the same */
-	assert_int_equal(catalog_sets_begin(s, &words), ERR_OK);
-	for (int i = 3; i >= 0; i--) {
-		const uint64_t *again;
-
-		snprintf(id, sizeof(id), "s%d", i);
-		assert_int_equal(catalog_sets_get(s, word[i], &again), ERR_OK);
-		assert_int_equal(catalog_sets_count(again, words), 1);
-		assert_true(has(again, rid_of(f, id)));
-	}
-	assert_int_equal(catalog_sets_get(s, "title : \"alpha\" OR bravo",
-					  &held[0]), ERR_OK);
-	assert_int_equal(catalog_sets_count(held[0], words), 2);
+	assert_int_equal(catalog_sets_begin(other, &words), ERR_OK);
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 4; i++) {
+			snprintf(id, sizeof(id), "s%d", i);
+			assert_int_equal(set_of(round ? other : s, words,
+						word[i], &n), rid_of(f, id));
+			assert_int_equal(n, 1);
+		}
+	assert_int_equal(set_of(s, words, "title : \"alpha\" OR bravo", &n),
+			 -1);
+	assert_int_equal(n, 2);
 	/* a malformed expression is an error, not a set */
-	assert_int_equal(catalog_sets_get(s, "alpha AND", &held[0]), ERR_IO);
+	assert_int_equal(catalog_sets_and(s, "alpha AND", (uint64_t[1]){ 0 }),
+			 ERR_IO);
 	/* services indexed later: the set is built again, longer */
 	for (int i = 4; i < 200; i++) {
 		snprintf(id, sizeof(id), "s%d", i);
@@ -1005,13 +1010,17 @@ static void test_sets_cache(void **state)
 		    "other", NULL), 0);
 	}
 	index_all(f);
-	assert_int_equal(catalog_sets_begin(s, &words), ERR_OK);
+	assert_int_equal(catalog_sets_begin(other, &words), ERR_OK);
 	assert_int_equal(words, (size_t)rid_of(f, "s199") / 64 + 1);
-	assert_int_equal(catalog_sets_get(s, "alpha", &held[0]), ERR_OK);
-	assert_int_equal(catalog_sets_count(held[0], words), 197);
-	assert_true(has(held[0], rid_of(f, "s199")));
+	set_of(other, words, "alpha", &n);
+	assert_int_equal(n, 197);
+	assert_int_equal(catalog_sets_begin(s, &words), ERR_OK);
+	assert_int_equal(set_of(s, words, "alpha", &n), -1);
+	assert_int_equal(n, 197);
 	catalog_sets_close(&s);
 	assert_null(s);
+	assert_int_equal(set_of(other, words, "bravo", &n), rid_of(f, "s1"));
+	catalog_sets_close(&other);
 }
 
 /* ---- JSON --------------------------------------------------------------- */
@@ -1556,7 +1565,7 @@ int main(void)
 		T(test_search_index_late),
 		T(test_search_community_whole),
 		T(test_search_facet_words),
-		cmocka_unit_test(test_sets_below),
+		cmocka_unit_test(test_bits_below),
 		T(test_sets_cache),
 		T(test_service_json_roundtrip),
 		cmocka_unit_test(test_service_json_errors),

@@ -20,6 +20,7 @@
  * announcements. JSON in and out lives in catalog_json.c. */
 #include "catalog.h"
 #include "catalog_search.h"
+#include "catalog_sets.h"
 
 #include "clock.h"
 #include "err.h"
@@ -34,6 +35,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* A number macro as a string literal, for SQL text. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 /* ---- fixed lists -------------------------------------------------------- */
 
@@ -221,10 +226,18 @@ const char catalog_schema_v3[] =
 
 /* v4: index_gen counts the indexer's transactions (catalog_index_pending
  * adds one to gen in each), so a search connection knows when the sets
- * it keeps of earlier searches (catalog_sets.c) are out of date. */
+ * it keeps of earlier searches (catalog_sets.c) are out of date, and
+ * index_change lists the rids each of the last CATALOG_SETS_LOG_GENS
+ * generations indexed, at most CATALOG_SETS_LOG_RIDS + 1 of them (one
+ * more: "and others"), so a few changes can be patched into the sets. */
 const char catalog_schema_v4[] =
 	"CREATE TABLE index_gen (gen INTEGER NOT NULL);"
-	"INSERT INTO index_gen (gen) VALUES (0);";
+	"INSERT INTO index_gen (gen) VALUES (0);"
+	"CREATE TABLE index_change ("
+	" gen INTEGER NOT NULL,"
+	" rid INTEGER NOT NULL,"
+	" PRIMARY KEY (gen, rid)"
+	") WITHOUT ROWID;";
 
 /* ---- struct catalog ----------------------------------------------------- */
 
@@ -246,7 +259,9 @@ struct catalog {
 	sqlite3_stmt *ix_index;           /* copy their live rows' texts in */
 	sqlite3_stmt *ix_dequeue;         /* forget queued rids <= ?1 */
 	sqlite3_stmt *ix_any;             /* is anything queued */
+	sqlite3_stmt *ix_log;             /* the rids <= ?1 the next indexes */
 	sqlite3_stmt *ix_bump;            /* the next index generation */
+	sqlite3_stmt *ix_prune;           /* forget old generations' rids */
 };
 
 #define ANNOUNCEMENT_COLS \
@@ -344,7 +359,13 @@ int catalog_open(sqlite3 *db, struct catalog **out)
 			" ORDER BY rid DESC" },
 		{ NULL, "DELETE FROM index_pending WHERE rid <= ?1" },
 		{ NULL, "SELECT EXISTS (SELECT 1 FROM index_pending)" },
+		{ NULL, "INSERT INTO index_change (gen, rid) SELECT"
+			" (SELECT gen + 1 FROM index_gen), rid FROM index_pending"
+			" WHERE rid <= ?1 ORDER BY rid LIMIT "
+			STR(CATALOG_SETS_LOG_RIDS) " + 1" },
 		{ NULL, "UPDATE index_gen SET gen = gen + 1" },
+		{ NULL, "DELETE FROM index_change WHERE gen <= (SELECT gen"
+			" FROM index_gen) - " STR(CATALOG_SETS_LOG_GENS) },
 	};
 	size_t i;
 
@@ -362,7 +383,8 @@ int catalog_open(sqlite3 *db, struct catalog **out)
 			&cat->count[0][1], &cat->count[1][0],
 			&cat->count[1][1], &cat->announcements,
 			&cat->ix_last, &cat->ix_unindex, &cat->ix_index,
-			&cat->ix_dequeue, &cat->ix_any, &cat->ix_bump,
+			&cat->ix_dequeue, &cat->ix_any, &cat->ix_log,
+			&cat->ix_bump, &cat->ix_prune,
 		};
 
 		for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
@@ -405,7 +427,9 @@ void catalog_close(struct catalog **cat)
 	sqlite3_finalize(c->ix_index);
 	sqlite3_finalize(c->ix_dequeue);
 	sqlite3_finalize(c->ix_any);
+	sqlite3_finalize(c->ix_log);
 	sqlite3_finalize(c->ix_bump);
+	sqlite3_finalize(c->ix_prune);
 	free(c);
 	*cat = NULL;
 }
@@ -835,15 +859,19 @@ int catalog_index_pending(struct catalog *cat, size_t limit, size_t *done)
 	last = sqlite3_column_int64(cat->ix_last, 0);
 	sqlite3_reset(cat->ix_last);
 	sqlite3_clear_bindings(cat->ix_last);
-	if (ix_step_upto(cat, cat->ix_unindex, last, "delete") ||
+	if (ix_step_upto(cat, cat->ix_log, last, "log") ||
+	    ix_step_upto(cat, cat->ix_unindex, last, "delete") ||
 	    ix_step_upto(cat, cat->ix_index, last, "insert") ||
 	    ix_step_upto(cat, cat->ix_dequeue, last, "dequeue"))
 		return ERR_IO;
 	*done = (size_t)sqlite3_changes(cat->db);
-	rc = sqlite3_step(cat->ix_bump);
+	if ((rc = sqlite3_step(cat->ix_bump)) != SQLITE_DONE)
+		return catalog_fail(cat, cat->ix_bump, "index_gen");
 	sqlite3_reset(cat->ix_bump);
-	return rc == SQLITE_DONE ? ERR_OK
-				 : catalog_fail(cat, cat->ix_bump, "index_gen");
+	if ((rc = sqlite3_step(cat->ix_prune)) != SQLITE_DONE)
+		return catalog_fail(cat, cat->ix_prune, "index_change");
+	sqlite3_reset(cat->ix_prune);
+	return ERR_OK;
 }
 
 /* catalog_index_idle: see catalog.h; a store error counts as busy, so a

@@ -49,7 +49,8 @@ typedef Alliance__V1__Change Change;
  * the index alone: service_fts gains a facets column (the filters as
  * words), holds live services only and has rowid = -service.rid; every
  * rid is queued again. catalog_schema_v4 (after v3) adds index_gen (gen),
- * counting the indexer's transactions. */
+ * counting the indexer's transactions, and index_change (gen, rid), the
+ * rids the last of them indexed (catalog_sets.h). */
 extern const char catalog_schema_v1[];
 extern const char catalog_schema_v2[];
 extern const char catalog_schema_v3[];
@@ -122,11 +123,11 @@ uint64_t catalog_count(struct catalog *cat, const char *origin, int kind);
 /* catalog_index_pending: in the caller's transaction, for up to limit
  * queued rids (lowest first): drop the rid from service_fts, copy the
  * current row's texts in when it exists and is not a tombstone, and
- * dequeue it, and add one to index_gen. Stores how many were handled in
- * *done (fewer than limit: the queue is empty now). Returns ERR_OK or
- * ERR_IO. Searches
- * see a record only once this has run for it (the index lag): a daemon's
- * indexer thread (indexer.h) calls it; tests call it before searching. */
+ * dequeue it; then add one to index_gen, noting the rids in index_change.
+ * Stores how many were handled in *done (fewer than limit: the queue is
+ * empty now). Returns ERR_OK or ERR_IO. Searches see a record only once
+ * this has run for it (the index lag): a daemon's indexer thread
+ * (indexer.h) calls it; tests call it before searching. */
 int catalog_index_pending(struct catalog *cat, size_t limit, size_t *done);
 
 /* catalog_index_idle: 1 when nothing is queued for the index (every

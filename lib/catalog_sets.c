@@ -1,9 +1,14 @@
 /* catalog_sets.c: the sets of catalog_sets.h.
  *
  * A cache holds the sets of one index generation, the newest a search
- * has brought: a search of a newer one empties it, a search of an older
- * one (a thread still in an earlier snapshot) builds what it needs and
- * keeps nothing. Entries are kept in an array, found by a hash of the
+ * has brought. The first search of a newer one brings the sets up to it:
+ * when index_change lists every rid the generations between indexed (a
+ * few edits), those rows are copied into a small FTS5 table of the
+ * connection's own (temp.set_patch, columns and tokenizer as service_fts)
+ * and each set's expression is matched again there, for just those rids;
+ * else (a bulk import, a long gap) the sets are dropped and built again as
+ * searches need them. A search of an older generation (a thread still in
+ * an earlier snapshot) builds what it needs and keeps nothing. Entries are kept in an array, found by a hash of the
  * expression and then the text (a cache holds a few hundred at most);
  * when the budget is reached the least recently used go. A set never
  * leaves the cache's lock: catalog_sets_and ANDs it into the caller's
@@ -11,11 +16,13 @@
  * outside the lock, on the searching connection; if two threads build
  * the same one, the second copy is dropped.
  *
- * Parts: statements; the cache; building a set; bitmaps. */
+ * Parts: statements; the cache; building a set; patching the sets;
+ * bitmaps. */
 #include "catalog_sets.h"
 
 #include "err.h"
 #include "log.h"
+#include "search.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -44,6 +51,11 @@ struct catalog_sets {
 	sqlite3_stmt *gen;            /* the index generation */
 	sqlite3_stmt *top;            /* the highest rid in the index */
 	sqlite3_stmt *walk;           /* the rowids ?1 matches */
+	sqlite3_stmt *p_gens;         /* generations after ?1 logged, ... */
+	sqlite3_stmt *p_clear;        /* empty temp.set_patch */
+	sqlite3_stmt *p_load;         /* the rows changed since ?1 into it */
+	sqlite3_stmt *p_rids;         /* the rids changed since ?1 */
+	sqlite3_stmt *p_match;        /* the rids there ?1 matches */
 	int64_t at_gen;               /* this search's generation, or -1 */
 	size_t words;                 /* ... and its sets' length */
 	struct set_cache *cache;
@@ -136,6 +148,11 @@ void catalog_sets_close(struct catalog_sets **s)
 	sqlite3_finalize((*s)->gen);
 	sqlite3_finalize((*s)->top);
 	sqlite3_finalize((*s)->walk);
+	sqlite3_finalize((*s)->p_gens);
+	sqlite3_finalize((*s)->p_clear);
+	sqlite3_finalize((*s)->p_load);
+	sqlite3_finalize((*s)->p_rids);
+	sqlite3_finalize((*s)->p_match);
 	free(*s);
 	*s = NULL;
 }
@@ -153,8 +170,12 @@ static int one_int(struct catalog_sets *s, sqlite3_stmt *st, int64_t *v)
 	return rc == SQLITE_ROW ? ERR_OK : ERR_IO;
 }
 
+static int patch(struct catalog_sets *s, struct set_cache *c);
+static void drop_all(struct set_cache *c);
+
 int catalog_sets_begin(struct catalog_sets *s, size_t *words)
 {
+	struct set_cache *c = s->cache;
 	int64_t gen, top;
 
 	*words = 0;
@@ -167,6 +188,14 @@ int catalog_sets_begin(struct catalog_sets *s, size_t *words)
 		s->words = top > 0 ? (size_t)top / 64 + 1 : 0;
 	}
 	*words = s->words;
+	pthread_mutex_lock(&c->mu);
+	if (c->gen < gen) {              /* the first search of gen */
+		if (c->n == 0 || patch(s, c) != ERR_OK)
+			drop_all(c);
+		c->gen = gen;
+		c->words = s->words;
+	}
+	pthread_mutex_unlock(&c->mu);
 	return ERR_OK;
 }
 
@@ -276,11 +305,6 @@ int catalog_sets_and(struct catalog_sets *s, const char *expr,
 		goto out;
 	catalog_bits_and(dst, bits, s->words);
 	pthread_mutex_lock(&c->mu);
-	if (c->gen < s->at_gen) {     /* a newer generation: start over */
-		drop_all(c);
-		c->gen = s->at_gen;
-		c->words = s->words;
-	}
 	if (c->gen == s->at_gen && !find(c, expr, hash) &&
 	    keep(c, copy, hash, bits) == 0)
 		copy = NULL, bits = NULL;     /* the cache's now */
@@ -288,6 +312,133 @@ int catalog_sets_and(struct catalog_sets *s, const char *expr,
 out:
 	free(copy);
 	free(bits);
+	return rc;
+}
+
+/* ---- patching the sets ------------------------------------------------------ */
+
+/* patch_prepare: temp.set_patch and the statements on it, once. */
+static int patch_prepare(struct catalog_sets *s)
+{
+	if (s->p_match)
+		return ERR_OK;
+	/* the columns and tokenizer of service_fts (catalog_schema_v3) */
+	if (sqlite3_exec(s->db, "CREATE VIRTUAL TABLE IF NOT EXISTS"
+			 " temp.set_patch USING fts5(title, summary,"
+			 " description, tags, facets, tokenize = "
+			 SEARCH_TOKENIZE ")", NULL, NULL, NULL) != SQLITE_OK) {
+		log_error("catalog: search sets: %s", sqlite3_errmsg(s->db));
+		return ERR_IO;
+	}
+	if (prepare(s->db, "SELECT count(*), coalesce(max(n), 0) FROM"
+		    " (SELECT count(*) AS n FROM index_change WHERE gen > ?1"
+		    " GROUP BY gen)", &s->p_gens) ||
+	    prepare(s->db, "DELETE FROM temp.set_patch", &s->p_clear) ||
+	    prepare(s->db, "INSERT INTO temp.set_patch (rowid, title,"
+		    " summary, description, tags, facets) SELECT rowid, title,"
+		    " summary, description, tags, facets FROM service_fts"
+		    " WHERE rowid IN (SELECT -rid FROM index_change"
+		    " WHERE gen > ?1)", &s->p_load) ||
+	    prepare(s->db, "SELECT DISTINCT rid FROM index_change"
+		    " WHERE gen > ?1", &s->p_rids) ||
+	    prepare(s->db, "SELECT -rowid FROM temp.set_patch WHERE"
+		    " set_patch MATCH ?1", &s->p_match))
+		return ERR_IO;
+	return ERR_OK;
+}
+
+/* step_since: step st (?1 = gen) to its end, calling fn on each row's
+ * first column (when fn is set); ERR_OK or ERR_IO (logged). */
+static int step_since(struct catalog_sets *s, sqlite3_stmt *st, int64_t gen,
+		      void (*fn)(struct set_cache *c, int64_t v),
+		      struct set_cache *c)
+{
+	int rc;
+
+	if (gen >= 0)
+		sqlite3_bind_int64(st, 1, gen);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (fn)
+			fn(c, sqlite3_column_int64(st, 0));
+	if (rc != SQLITE_DONE)
+		log_error("catalog: search sets: %s", sqlite3_errmsg(s->db));
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
+/* clear_rid: rid changed: out of every set, until matched again. */
+static void clear_rid(struct set_cache *c, int64_t rid)
+{
+	if (rid <= 0 || (uint64_t)rid >= (uint64_t)c->words * 64)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		c->e[i].bits[rid / 64] &= ~(UINT64_C(1) << (rid % 64));
+}
+
+/* resize: every set of c (locked) to `words`, zero beyond what it held
+ * (rids above the old top were not in the index then); c->words too. */
+static int resize(struct set_cache *c, size_t words)
+{
+	size_t size = (words ? words : 1) * sizeof(uint64_t);
+
+	for (size_t i = 0; words != c->words && i < c->n; i++) {
+		uint64_t *bits = realloc(c->e[i].bits, size);
+
+		if (!bits)
+			return ERR_NOMEM;
+		if (words > c->words)
+			memset(bits + c->words, 0,
+			       (words - c->words) * sizeof(uint64_t));
+		c->e[i].bits = bits;
+	}
+	c->bytes = c->n * words * sizeof(uint64_t);
+	c->words = words;
+	return ERR_OK;
+}
+
+/* patch: bring c's sets (locked; of an older generation) up to s's, if
+ * index_change holds every rid indexed since: ERR_OK, or ERR_AGAIN (not
+ * listed), ERR_IO or ERR_NOMEM, and then c is to be dropped. */
+static int patch(struct catalog_sets *s, struct set_cache *c)
+{
+	int64_t gens = 0, most = 0;
+	int rc;
+
+	if (s->at_gen - c->gen > CATALOG_SETS_LOG_GENS)
+		return ERR_AGAIN;
+	if ((rc = patch_prepare(s)) != ERR_OK)
+		return rc;
+	sqlite3_bind_int64(s->p_gens, 1, c->gen);
+	if (sqlite3_step(s->p_gens) == SQLITE_ROW) {
+		gens = sqlite3_column_int64(s->p_gens, 0);
+		most = sqlite3_column_int64(s->p_gens, 1);
+	}
+	sqlite3_reset(s->p_gens);
+	/* a generation missing (pruned) or with more rids than listed */
+	if (gens != s->at_gen - c->gen || most > CATALOG_SETS_LOG_RIDS)
+		return ERR_AGAIN;
+	if ((rc = resize(c, s->words)) != ERR_OK ||
+	    (rc = step_since(s, s->p_clear, -1, NULL, c)) != ERR_OK ||
+	    (rc = step_since(s, s->p_load, c->gen, NULL, c)) != ERR_OK ||
+	    (rc = step_since(s, s->p_rids, c->gen, clear_rid, c)) != ERR_OK)
+		return rc;
+	for (size_t i = 0; i < c->n && rc == ERR_OK; i++) {
+		sqlite3_bind_text(s->p_match, 1, c->e[i].expr, -1,
+				  SQLITE_STATIC);
+		while ((rc = sqlite3_step(s->p_match)) == SQLITE_ROW) {
+			int64_t rid = sqlite3_column_int64(s->p_match, 0);
+
+			if (rid > 0 && (uint64_t)rid < (uint64_t)c->words * 64)
+				c->e[i].bits[rid / 64] |=
+					UINT64_C(1) << (rid % 64);
+		}
+		rc = rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+		if (rc != ERR_OK)
+			log_error("catalog: search sets: %s",
+				  sqlite3_errmsg(s->db));
+		sqlite3_reset(s->p_match);
+	}
+	sqlite3_clear_bindings(s->p_match);
 	return rc;
 }
 

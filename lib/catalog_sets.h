@@ -17,6 +17,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* index_change (catalog_schema_v4) keeps the rids of the last LOG_GENS
+ * index generations, up to LOG_RIDS of each (one more means "and
+ * others"): sets older by at most that are patched, not built again. */
+#define CATALOG_SETS_LOG_GENS 32
+#define CATALOG_SETS_LOG_RIDS 64
+
 /* Bytes of sets a cache keeps (the least recently used go first); a set
  * takes (the highest rid + 1) / 8 bytes: 12.5 KB at 100,000 services. */
 #define CATALOG_SETS_BUDGET ((size_t)16 << 20)

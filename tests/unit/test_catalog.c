@@ -1023,6 +1023,96 @@ static void test_sets_cache(void **state)
 	catalog_sets_close(&other);
 }
 
+/* sets_equal: the set of expr from s and from a fresh cache are the same
+ * (words each) */
+static void sets_equal(struct fixture *f, struct catalog_sets *s,
+		       size_t words, const char *expr)
+{
+	struct catalog_sets *fresh = NULL;
+	uint64_t a[4], b[4];
+	size_t w;
+
+	assert_true(words <= 4);
+	assert_int_equal(catalog_sets_open(f->db, CATALOG_SETS_BUDGET, &fresh),
+			 ERR_OK);
+	assert_int_equal(catalog_sets_begin(fresh, &w), ERR_OK);
+	assert_int_equal(w, words);
+	memset(a, 0xff, sizeof(a));
+	memset(b, 0xff, sizeof(b));
+	assert_int_equal(catalog_sets_and(s, expr, a), ERR_OK);
+	assert_int_equal(catalog_sets_and(fresh, expr, b), ERR_OK);
+	if (memcmp(a, b, words * sizeof(uint64_t)) != 0)
+		fail_msg("%s: patched and built sets differ", expr);
+	catalog_sets_close(&fresh);
+}
+
+/* edits indexed a few at a time are patched into the kept sets, which
+ * then equal sets built afresh: an edited title, a tombstone, a service
+ * made inactive, new services past the old top; the patch table shows
+ * the patch was made, not a rebuild. More rids in one generation than
+ * index_change lists: the sets are built again, and equal too. */
+static void test_sets_patch(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const expr[] = {
+		"alpha", "bravo", "title : \"alpha\"", "\"charlie\"",
+		"{title summary description tags} : \"bravo\"",
+	};
+	const size_t n_expr = sizeof(expr) / sizeof(expr[0]);
+	struct catalog_sets *s = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t words;
+	char b[256], id[16];
+
+	for (int i = 0; i < 60; i++) {
+		snprintf(id, sizeof(id), "s%d", i);
+		put(f, "badaguan", id, 1, svc(b, sizeof(b),
+		    i % 3 == 0 ? "alpha" : i % 3 == 1 ? "bravo" : "charlie",
+		    i % 2 ? "alpha bravo" : "charlie", "other", NULL), 0);
+	}
+	index_all(f);
+	assert_int_equal(catalog_sets_open(f->db, CATALOG_SETS_BUDGET, &s),
+			 ERR_OK);
+	assert_int_equal(catalog_sets_begin(s, &words), ERR_OK);
+	assert_int_equal(words, 1);
+	for (size_t i = 0; i < n_expr; i++)
+		sets_equal(f, s, words, expr[i]);
+	/* three generations of a few changes each */
+	put(f, "badaguan", "s3", 2, svc(b, sizeof(b), "bravo", "x", "other",
+	    NULL), 0);
+	put(f, "badaguan", "s4", 2, NULL, 0);
+	index_all(f);
+	put(f, "badaguan", "s5", 2, svc(b, sizeof(b), "alpha", "x", "other",
+	    "\"status\":\"inactive\""), 0);
+	index_all(f);
+	for (int i = 60; i < 70; i++) {
+		snprintf(id, sizeof(id), "s%d", i);
+		put(f, "badaguan", id, 1, svc(b, sizeof(b), "alpha charlie",
+		    "bravo", "other", NULL), 0);
+	}
+	index_all(f);
+	assert_int_equal(catalog_sets_begin(s, &words), ERR_OK);
+	assert_int_equal(words, (size_t)rid_of(f, "s69") / 64 + 1);
+	assert_int_equal(sqlite3_prepare_v2(f->db, "SELECT count(*) FROM"
+			 " temp.set_patch", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 11);  /* s3, s60..s69 */
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < n_expr; i++)
+		sets_equal(f, s, words, expr[i]);
+	/* one generation of more rids than index_change lists: built again */
+	for (int i = 70; i < 170; i++) {
+		snprintf(id, sizeof(id), "s%d", i);
+		put(f, "badaguan", id, 1, svc(b, sizeof(b), "alpha", "bravo",
+		    "other", NULL), 0);
+	}
+	index_all(f);
+	assert_int_equal(catalog_sets_begin(s, &words), ERR_OK);
+	for (size_t i = 0; i < n_expr; i++)
+		sets_equal(f, s, words, expr[i]);
+	catalog_sets_close(&s);
+}
+
 /* ---- JSON --------------------------------------------------------------- */
 
 static void test_service_json_roundtrip(void **state)
@@ -1567,6 +1657,7 @@ int main(void)
 		T(test_search_facet_words),
 		cmocka_unit_test(test_bits_below),
 		T(test_sets_cache),
+		T(test_sets_patch),
 		T(test_service_json_roundtrip),
 		cmocka_unit_test(test_service_json_errors),
 		cmocka_unit_test(test_service_json_accepts),

@@ -382,6 +382,38 @@ def test_session_flood_refused_4429(pki, daemons):
         assert hub.healthz()["status"] == "ok"
 
 
+def test_keepalive_pings_the_silent_and_drops_the_mute(pki, daemons):
+    """With ping_s = 1 and drop_s = 4: a session that answers pings (the
+    websocket client pongs each) is pinged again and again and stays; one
+    that reads nothing, so never pongs, is dropped after about 4 s; a real
+    node keeps its one session throughout."""
+    hub = daemons.hub(pki, limits={"ping_s": 1, "drop_s": 4})
+    mute, answering, real = (unique_id("mute"), unique_id("pong"),
+                             unique_id("real"))
+    for cid in (mute, answering, real):
+        hub.register(cid)
+    node = daemons.node(pki, hub, real)
+    since = node.wait_connected()["hub"]["since"]
+    with session(hub, pki, mute), session(hub, pki, answering) as a:
+        t0, pings = time.monotonic(), 0
+        a.ws.settimeout(0.5)
+        while time.monotonic() - t0 < 7:
+            try:
+                opcode, _ = a.ws.recv_data(control_frame=True)
+            except websocket.WebSocketTimeoutException:
+                continue
+            if opcode == websocket.ABNF.OPCODE_PING:
+                pings += 1
+        assert pings >= 3, pings
+        hub.wait_log(rf"session {mute}: silent for \d+ s, dropped",
+                     timeout=5)
+        assert not hub.connected(mute)
+        assert hub.connected(answering)
+        assert a.alive()
+    assert node.healthz()["hub"]["since"] == since
+    assert hub.connected(real)
+
+
 # ---- certificate roles --------------------------------------------------------
 
 @pytest.mark.parametrize("path", ["/api/v1/communities", "/metrics"])

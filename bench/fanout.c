@@ -305,7 +305,8 @@ static int flush(struct sim *s)
 		if (n <= 0) {
 			int e = SSL_get_error(s->ssl, n);
 
-			if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+			if (e == SSL_ERROR_WANT_WRITE ||
+			    e == SSL_ERROR_WANT_READ)
 				break;
 			return -1;
 		}
@@ -640,7 +641,8 @@ static void advance(struct sim *s, uint32_t events)
 		n = SSL_connect(s->ssl);
 		if (n != 1) {
 			e = SSL_get_error(s->ssl, n);
-			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			if (e == SSL_ERROR_WANT_READ ||
+			    e == SSL_ERROR_WANT_WRITE) {
 				set_events(s, e == SSL_ERROR_WANT_WRITE);
 				return;
 			}

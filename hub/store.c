@@ -47,6 +47,9 @@ int hub_store_open(struct hub *hub, char *err, size_t errlen)
 		return ERR_IO;
 	/* relayed personal data is deleted once delivered: zero it on disk */
 	store_exec(hub->db, "PRAGMA secure_delete = ON");
+	/* the indexer thread checkpoints the WAL (indexer.c): a commit of
+	 * this thread never waits for one */
+	store_exec(hub->db, "PRAGMA wal_autocheckpoint = 0");
 	if (catalog_open(hub->db, &hub->cat) != ERR_OK) {
 		snprintf(err, errlen, "%s: cannot prepare the catalog: %s",
 			 hub->cfg.store_path, sqlite3_errmsg(hub->db));

@@ -360,8 +360,8 @@ int catalog_open(sqlite3 *db, struct catalog **out)
 		{ NULL, "DELETE FROM index_pending WHERE rid <= ?1" },
 		{ NULL, "SELECT EXISTS (SELECT 1 FROM index_pending)" },
 		{ NULL, "INSERT INTO index_change (gen, rid) SELECT"
-			" (SELECT gen + 1 FROM index_gen), rid FROM index_pending"
-			" WHERE rid <= ?1 ORDER BY rid LIMIT "
+			" (SELECT gen + 1 FROM index_gen), rid"
+			" FROM index_pending WHERE rid <= ?1 ORDER BY rid LIMIT "
 			STR(CATALOG_SETS_LOG_RIDS) " + 1" },
 		{ NULL, "UPDATE index_gen SET gen = gen + 1" },
 		{ NULL, "DELETE FROM index_change WHERE gen <= (SELECT gen"

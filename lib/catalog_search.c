@@ -734,7 +734,8 @@ int finder_search(struct catalog_finder *f, const struct catalog_query *q,
 		json_out_int(&out, count > CATALOG_TOTAL_MAX ? CATALOG_TOTAL_MAX
 						       : count);
 		json_out_lit(&out, count <= CATALOG_TOTAL_MAX
-			     ? ",\"total_exact\":true" : ",\"total_exact\":false");
+			     ? ",\"total_exact\":true"
+			     : ",\"total_exact\":false");
 	}
 	json_out_lit(&out, "}");
 	if (!(*body = json_out_take(&out, len)))

@@ -8,9 +8,11 @@
  * and each set's expression is matched again there, for just those rids;
  * else (a bulk import, a long gap) the sets are dropped and built again as
  * searches need them. A search of an older generation (a thread still in
- * an earlier snapshot) builds what it needs and keeps nothing. Entries are kept in an array, found by a hash of the
- * expression and then the text (a cache holds a few hundred at most);
- * when the budget is reached the least recently used go. A set never
+ * an earlier snapshot) builds what it needs and keeps nothing.
+ *
+ * Entries are kept in an array, found by a hash of the expression and
+ * then the text (a cache holds a few hundred at most); when the budget is
+ * reached the least recently used go. A set never
  * leaves the cache's lock: catalog_sets_and ANDs it into the caller's
  * bitmap there, so no search holds a set another may drop. A set is built
  * outside the lock, on the searching connection; if two threads build
@@ -170,8 +172,9 @@ static int one_int(struct catalog_sets *s, sqlite3_stmt *st, int64_t *v)
 	return rc == SQLITE_ROW ? ERR_OK : ERR_IO;
 }
 
+/* ---- the cache ----------------------------------------------------------- */
+
 static int patch(struct catalog_sets *s, struct set_cache *c);
-static void drop_all(struct set_cache *c);
 
 int catalog_sets_begin(struct catalog_sets *s, size_t *words)
 {
@@ -198,8 +201,6 @@ int catalog_sets_begin(struct catalog_sets *s, size_t *words)
 	pthread_mutex_unlock(&c->mu);
 	return ERR_OK;
 }
-
-/* ---- the cache ------------------------------------------------------------ */
 
 /* FNV-1a */
 static uint32_t hash_of(const char *t)
@@ -237,7 +238,7 @@ static int keep(struct set_cache *c, char *expr, uint32_t hash,
 				old = i;
 		free(c->e[old].expr);
 		free(c->e[old].bits);
-		c->bytes -= size;      /* every set of a generation is this long */
+		c->bytes -= size;      /* a generation's sets are this long */
 		c->e[old] = c->e[--c->n];
 	}
 	if (c->n == c->cap) {
@@ -254,7 +255,7 @@ static int keep(struct set_cache *c, char *expr, uint32_t hash,
 	return 0;
 }
 
-/* ---- building a set ------------------------------------------------------- */
+/* ---- building a set ------------------------------------------------------ */
 
 /* build: walk the matches of expr into bits (zeroed, s->words long). */
 static int build(struct catalog_sets *s, const char *expr, uint64_t *bits)
@@ -315,7 +316,7 @@ out:
 	return rc;
 }
 
-/* ---- patching the sets ------------------------------------------------------ */
+/* ---- patching the sets --------------------------------------------------- */
 
 /* patch_prepare: temp.set_patch and the statements on it, once. */
 static int patch_prepare(struct catalog_sets *s)
@@ -442,7 +443,7 @@ static int patch(struct catalog_sets *s, struct set_cache *c)
 	return rc;
 }
 
-/* ---- bitmaps -------------------------------------------------------------- */
+/* ---- bitmaps ------------------------------------------------------------- */
 
 void catalog_bits_and(uint64_t *dst, const uint64_t *src, size_t n)
 {

@@ -206,6 +206,9 @@ int node_store_open(struct node *n, char *err, size_t errlen)
 			&n->db, err, errlen);
 	if (rc != ERR_OK)
 		return rc;
+	/* the indexer thread checkpoints the WAL (indexer.c): a commit of
+	 * this thread never waits for one */
+	store_exec(n->db, "PRAGMA wal_autocheckpoint = 0");
 	if (catalog_open(n->db, &n->cat) != ERR_OK) {
 		snprintf(err, errlen, "%s: cannot prepare the catalog: %s",
 			 n->cfg.store_path, sqlite3_errmsg(n->db));

@@ -268,6 +268,33 @@ def test_service_add_change_delete_reach_hub_and_other_node(shared):
     assert titles(hub.public_port, b.community) == {}
 
 
+def main_file_rows(daemon, sql, tmp):
+    """What sql reads in a copy of daemon's store file alone, without
+    its WAL: the pages a checkpoint has written there."""
+    copy = tmp / f"{daemon.label}-main.db"
+    copy.write_bytes((daemon.dir / daemon.store_file).read_bytes())
+    db = sqlite3.connect(copy)
+    try:
+        return db.execute(sql).fetchall()
+    except sqlite3.DatabaseError:
+        return None             # copied mid-write: look again
+    finally:
+        db.close()
+
+
+def test_wal_checkpointed_off_the_service_thread(shared, tmp_path):
+    """The service threads commit with sqlite's automatic checkpoints
+    off; the indexer thread checkpoints: a service a node stores, and the
+    hub syncs, reach the store files themselves, not only their WALs."""
+    hub, (a, _) = shared.hub, shared.nodes
+    sid = create(a, "检查点 checkpoint service", category="other")
+    sql = f"SELECT title FROM service WHERE id = '{sid}'"
+    for d in (a, hub):
+        wait_for(lambda d=d: main_file_rows(d, sql, tmp_path) ==
+                 [("检查点 checkpoint service",)], ARRIVE,
+                 f"the service in {d.label}'s store file")
+
+
 def test_announcements_reach_other_node_and_expire(shared):
     hub, (a, b) = shared.hub, shared.nodes
     ports = [hub.public_port, b.public_port]

@@ -216,20 +216,26 @@ static json_int_t found(struct fixture *f, const char *q)
 	return n;
 }
 
+/* query_int: the integer sql (one parameter, arg) reads, or -1. */
+static int64_t query_int(struct fixture *f, const char *sql, const char *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(f->db, sql, -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
 /* fts_rows: rows of service_fts matching q (raw FTS5 MATCH). */
 static int fts_rows(struct fixture *f, const char *q)
 {
-	sqlite3_stmt *st = NULL;
-	int n = -1;
-
-	assert_int_equal(sqlite3_prepare_v2(f->db, "SELECT count(*) FROM"
-			 " service_fts WHERE service_fts MATCH ?1", -1, &st,
-			 NULL), SQLITE_OK);
-	sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return n;
+	return (int)query_int(f, "SELECT count(*) FROM service_fts"
+			      " WHERE service_fts MATCH ?1", q);
 }
 
 /* ---- records and the version rule -------------------------------------- */
@@ -933,16 +939,9 @@ static void test_bits_below(void **state)
 /* rid_of: the rid of badaguan's service id. */
 static int64_t rid_of(struct fixture *f, const char *id)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t rid = 0;
+	int64_t rid = query_int(f, "SELECT rid FROM service WHERE origin ="
+				" 'badaguan' AND id = ?1", id);
 
-	assert_int_equal(sqlite3_prepare_v2(f->db, "SELECT rid FROM service"
-			 " WHERE origin = 'badaguan' AND id = ?1", -1, &st,
-			 NULL), SQLITE_OK);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		rid = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
 	assert_true(rid > 0);
 	return rid;
 }

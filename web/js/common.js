@@ -6,8 +6,8 @@
  * textContent (el() below); links are built from ids with
  * encodeURIComponent; phone links keep only digits and '+'.
  *
- * Parts: DOM helpers; API; labels and formats; preferences; service cards;
- * bulletins (banner, live feed); start-up. A page script sets
+ * Parts: DOM helpers; API; labels and formats; preferences; the resident;
+ * service cards; bulletins (banner, live feed); start-up. A page script sets
  * window.PAGE = {render: fn} to be called on start and on a language
  * change. */
 'use strict';
@@ -68,6 +68,22 @@ function api(path) {
     .then(function (r) {
       return r.json().then(function (d) { return { ok: r.ok, status: r.status, data: d }; },
         function () { return { ok: false, status: r.status, data: null }; });
+    }, function () { return { ok: false, status: 0, data: null }; });
+}
+
+/* apiSend: method path with body (an object, sent as JSON), with the
+ * signed-in resident's bearer token when there is one; resolves
+ * {ok, status, data} like api() and never rejects. */
+function apiSend(method, path, body) {
+  var headers = { Accept: 'application/json' };
+  var who = residentGet();
+  if (who) headers.Authorization = 'Bearer ' + who.token;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  return fetch(path, { method: method, headers: headers, credentials: 'same-origin',
+                       body: body === undefined ? undefined : JSON.stringify(body) })
+    .then(function (r) {
+      return r.json().then(function (d) { return { ok: r.ok, status: r.status, data: d }; },
+        function () { return { ok: r.ok, status: r.status, data: null }; });
     }, function () { return { ok: false, status: 0, data: null }; });
 }
 
@@ -136,6 +152,7 @@ function applyPrefs() {
   var lang = document.getElementById('lang-toggle');
   if (lang) lang.setAttribute('lang', currentLang() === 'en' ? 'zh-CN' : 'en');
   applyI18n(document);
+  renderAccountLink();
 }
 
 function renderAll() {
@@ -159,6 +176,56 @@ function setupSwitches() {
   window.addEventListener('storage', function (ev) {
     if (ev.key === LANG_KEY || ev.key === SIZE_KEY) renderAll();
   });
+}
+
+/* ---- the resident -----------------------------------------------------------
+ *
+ * A signed-in resident's bearer token (from POST /api/v1/residents or
+ * /api/v1/residents/login) is kept in localStorage under RESIDENT_KEY as
+ * {"token","resident"}; the requests made from this browser under
+ * MY_REQUESTS_KEY, a list of {"id","token"} (Open311's service_request_id
+ * and the request's own token), newest first, so "我的申请" works without an
+ * account. */
+
+var RESIDENT_KEY = 'alliance.resident';
+var MY_REQUESTS_KEY = 'alliance.requests';
+
+function readJson(key) {
+  try { return JSON.parse(window.localStorage.getItem(key) || 'null'); } catch (e) { return null; }
+}
+
+function residentGet() {
+  var r = readJson(RESIDENT_KEY);
+  return r && typeof r.token === 'string' && r.token ? r : null;
+}
+
+function residentSet(r) { store(RESIDENT_KEY, JSON.stringify(r)); renderAccountLink(); }
+
+function residentClear() {
+  try { window.localStorage.removeItem(RESIDENT_KEY); } catch (e) { /* private mode */ }
+  renderAccountLink();
+}
+
+function myRequestsGet() {
+  var list = readJson(MY_REQUESTS_KEY);
+  return Array.isArray(list) ? list.filter(function (x) { return x && typeof x.id === 'string'; }) : [];
+}
+
+/* myRequestsAdd: remember a request made here ({id, token}), newest first. */
+function myRequestsAdd(entry) {
+  var list = myRequestsGet().filter(function (x) { return x.id !== entry.id; });
+  list.unshift(entry);
+  store(MY_REQUESTS_KEY, JSON.stringify(list.slice(0, 200)));
+}
+
+/* renderAccountLink: the header's link reads 登录 or 我的账户. */
+function renderAccountLink() {
+  var link = document.getElementById('account-link');
+  if (!link) return;
+  var label = link.querySelector('span');
+  var key = residentGet() ? 'nav_account_signed_in' : 'nav_account';
+  label.setAttribute('data-i18n', key);
+  label.textContent = t(key);
 }
 
 /* ---- community names ----------------------------------------------------

@@ -24,6 +24,11 @@
  *          status, first_response, closed)
  *   poll, tally (polls.c).
  *
+ * A newer version of a request (the resident withdrew it) replaces the
+ * row for its owner and closes it in request_stat; the owner's receipt
+ * (a status "open" with delivered set, relay.h) travels back like any
+ * status.
+ *
  * Parts: schema; sending; receiving (requests, statuses); acks; Welcome;
  * the district's request figures. */
 #include <inttypes.h>
@@ -186,6 +191,27 @@ struct outcome {
 	char dest[LIMIT_COMMUNITY_ID + 1]; /* a row for it was stored */
 };
 
+/* count_withdrawal: the resident withdrew request ch: closed for the
+ * district's figures. An SQLite code. */
+static int count_withdrawal(struct hub *hub, const Change *ch)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(hub->db, "UPDATE request_stat SET status ="
+				" 'withdrawn', closed = coalesce(closed, ?3)"
+				" WHERE origin = ?1 AND id = ?2", -1, &st,
+				NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, hub_now());
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* apply_request: a request from its origin: counted for the district,
  * and, when it is for another community, relayed to that one. */
 static int apply_request(struct hub *hub, const Change *ch,
@@ -215,6 +241,8 @@ static int apply_request(struct hub *hub, const Change *ch,
 		rc = sqlite3_step(st);
 	}
 	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE && r->withdrawn)
+		rc = count_withdrawal(hub, ch);
 	if (rc != SQLITE_DONE)
 		return ERR_IO;
 	if (strcmp(r->owner, ch->origin) == 0)

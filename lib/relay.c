@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "err.h"
 #include "limits.h"
 #include "relay.h"
@@ -32,6 +33,31 @@ int relay_status_valid(const char *s)
 int relay_status_closed(const char *s)
 {
 	return s && (strcmp(s, "done") == 0 || strcmp(s, "declined") == 0);
+}
+
+int relay_preferred_valid(const char *s, int64_t *day)
+{
+	static const char *const parts[] = { "", " morning", " afternoon",
+					     " evening" };
+	char iso[32];
+
+	*day = 0;
+	if (!s || !*s)
+		return 1;
+	if (strlen(s) < 10 || strlen(s) > RELAY_PREFERRED_MAX)
+		return 0;
+	for (int i = 0; i < 10; i++)
+		if (i == 4 || i == 7 ? s[i] != '-' : !(s[i] >= '0' &&
+						       s[i] <= '9'))
+			return 0;
+	snprintf(iso, sizeof(iso), "%.10sT12:00:00Z", s);
+	if (clock_parse_rfc3339(iso, day) != ERR_OK ||
+	    strncmp(clock_rfc3339(*day, iso, sizeof(iso)), s, 10) != 0)
+		return 0;      /* not a real date: 2030-02-31 rolls over */
+	for (size_t i = 0; i < sizeof(parts) / sizeof(*parts); i++)
+		if (strcmp(s + 10, parts[i]) == 0)
+			return 1;
+	return 0;
 }
 
 /* ---- text fields ------------------------------------------------------------ */
@@ -80,6 +106,11 @@ static int check_request(const Alliance__V1__Request *r, char *why,
 	if (!text_ok(r->address, RELAY_ADDRESS_MAX, 0))
 		return FAIL("request.address: over %d bytes or not text",
 			    RELAY_ADDRESS_MAX);
+	if (!text_ok(r->preferred, RELAY_PREFERRED_MAX, 0))
+		return FAIL("request.preferred: over %d bytes or not text",
+			    RELAY_PREFERRED_MAX);
+	if (r->withdrawn < 0)
+		return FAIL("request.withdrawn: negative");
 	if (r->has_location && !(r->lat >= -90 && r->lat <= 90 &&
 				 r->lon >= -180 && r->lon <= 180))
 		return FAIL("request.lat/lon: out of range");
@@ -98,8 +129,8 @@ static int check_status(const Alliance__V1__RequestStatus *st, char *why,
 	if (!text_ok(st->notes, RELAY_NOTES_MAX, 1))
 		return FAIL("request_status.notes: over %d bytes or not text",
 			    RELAY_NOTES_MAX);
-	if (st->scheduled < 0)
-		return FAIL("request_status.scheduled: negative");
+	if (st->scheduled < 0 || st->delivered < 0)
+		return FAIL("request_status.scheduled/delivered: negative");
 	return ERR_OK;
 }
 

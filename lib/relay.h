@@ -29,6 +29,8 @@ typedef Alliance__V1__Change Change; /* as catalog.h names it */
 #define RELAY_EMAIL_MAX 200
 #define RELAY_ADDRESS_MAX 400
 #define RELAY_NOTES_MAX 2000
+/* A request's preferred time: "YYYY-MM-DD" and a part of the day. */
+#define RELAY_PREFERRED_MAX 24
 #define RELAY_QUESTION_MAX 500
 #define RELAY_OPTION_MAX 200
 /* Options of one poll. */
@@ -45,6 +47,11 @@ typedef Alliance__V1__Change Change; /* as catalog.h names it */
  * declined. relay_status_closed: 1 for done and declined. */
 int relay_status_valid(const char *s);
 int relay_status_closed(const char *s);
+
+/* relay_preferred_valid: 1 iff s is "" or "YYYY-MM-DD" (a real date),
+ * optionally followed by " morning", " afternoon" or " evening"; then
+ * *day is that date's noon in unix seconds (0 for ""). */
+int relay_preferred_valid(const char *s, int64_t *day);
 
 /* relay_check: hold a Change of a Relay frame to the rules: a kind that
  * travels there (request, request status, poll, tally) with its own body

@@ -1,7 +1,10 @@
 /* text.c: validation of text that crosses a trust boundary (text.h).
  *
  * Parts: strict UTF-8 (the check protobuf-c never makes); the identifier
- * grammars of community ids and record ids. Nothing here allocates. */
+ * grammars of community ids and record ids; phone numbers. Nothing here
+ * allocates. */
+#include <string.h>
+
 #include "limits.h"
 #include "text.h"
 
@@ -99,4 +102,21 @@ bool text_record_id_valid(const char *s)
 			return false;
 	}
 	return i >= 1;
+}
+
+/* ---- phone numbers ---------------------------------------------------- */
+
+bool text_phone_valid(const char *s)
+{
+	size_t digits = 0;
+
+	if (!s || strlen(s) > LIMIT_PHONE_INPUT)
+		return false;
+	for (; *s; s++) {
+		if (*s >= '0' && *s <= '9')
+			digits++;
+		else if (!strchr(" +-()", *s))
+			return false;
+	}
+	return digits >= LIMIT_PHONE_DIGITS_MIN && digits <= LIMIT_PHONE_DIGITS;
 }

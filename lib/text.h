@@ -19,4 +19,9 @@ bool text_community_valid(const char *s);
  * [A-Za-z0-9._-], the ids of services, announcements and bulletins. */
 bool text_record_id_valid(const char *s);
 
+/* text_phone_valid: true iff s is a phone number as residents type it:
+ * at most LIMIT_PHONE_INPUT bytes of digits among spaces and + - ( ),
+ * LIMIT_PHONE_DIGITS_MIN to LIMIT_PHONE_DIGITS digits. */
+bool text_phone_valid(const char *s);
+
 #endif

@@ -51,6 +51,27 @@ void relay_flush(struct node *n);
 
 /* ==== requests (requests.c) ==================================================== */
 
+/* The columns of a request row that requests_row_json reads, in order;
+ * RQ_* name the indices used outside the plain listing. */
+#define REQUEST_COLUMNS "origin, id, owner, service_id, service_name," \
+	" description, status, notes, scheduled, requested, updated, name," \
+	" phone, email, address, has_location, lat, lon, token_hash," \
+	" resident, withdrawn, delivered, preferred"
+#define RQ_TOKEN_HASH 18
+#define RQ_RESIDENT 19
+#define RQ_WITHDRAWN 20
+#define RQ_DELIVERED 21
+#define RQ_PREFERRED 22
+
+/* requests_row_json: a row of REQUEST_COLUMNS in Open311's shape (a new
+ * object; alliance_status "withdrawn" once withdrawn), with preferred,
+ * delivered_datetime and withdrawn_datetime; personal data (name, phone,
+ * email, address, location) only when private. */
+json_t *requests_row_json(sqlite3_stmt *st, int private);
+/* requests_row_mine: 1 when token (the request's own, may be NULL) or
+ * resident (a bearer's id, 0 for none) is the row's. */
+int requests_row_mine(sqlite3_stmt *st, const char *token, int64_t resident);
+
 /* requests_route: /open311/v2/... and the manager's /api/v1/requests...;
  * 1 when answered (or parked for the manager's credential). */
 int requests_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
@@ -62,6 +83,30 @@ int requests_apply(struct node *n, const Change *ch, char *reason,
 /* requests_refused: the hub refused our request (its owner is unknown):
  * mark it declined with the reason. */
 void requests_refused(struct node *n, const char *id, const char *reason);
+
+/* ==== following a request (request_follow.c) ================================== */
+
+/* request_step keys: the submission and the owner's receipt have fixed
+ * versions; a status or a withdrawal has its own (microseconds, far
+ * above these). */
+#define STEP_SUBMITTED 0
+#define STEP_DELIVERED 1
+
+/* requests_step_put: remember step status of (origin, id) at time at
+ * (with notes and a scheduled time for a status), keyed by version; a
+ * step already there stays. In the caller's transaction. ERR_OK/ERR_IO. */
+int requests_step_put(struct node *n, const char *origin, const char *id,
+		      uint64_t version, const char *status, int64_t at,
+		      const char *notes, int64_t scheduled);
+/* requests_steps_json: the steps of (origin, id), oldest first: a new
+ * array of {status, at, notes?, scheduled?}. */
+json_t *requests_steps_json(struct node *n, const char *origin,
+			    const char *id);
+/* requests_withdraw: POST /open311/v2/requests/{id}/withdraw.json. */
+void requests_withdraw(struct node *n, struct lws *wsi,
+		       struct http_exchange *ex, const char *id);
+/* requests_mine: GET /api/v1/residents/me/requests. */
+void requests_mine(struct node *n, struct lws *wsi, struct http_exchange *ex);
 
 /* ==== residents (residents.c) ================================================== */
 

@@ -97,6 +97,25 @@ const char node_civic_schema_v1[] =
 	"  PRIMARY KEY (poll_origin, poll_id, resident)"
 	") WITHOUT ROWID;";
 
+/* v2: what the resident follows: the owner's receipt (delivered), her
+ * withdrawal, her preferred time, and every step with its time
+ * (request_step: version 0 is the submission, 1 the receipt, others the
+ * version of the status or withdrawal that made the step) */
+const char node_civic_schema_v2[] =
+	"ALTER TABLE request ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE request ADD COLUMN withdrawn INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE request ADD COLUMN preferred TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE request_step ("
+	"  origin TEXT NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  notes TEXT NOT NULL DEFAULT '',"
+	"  scheduled INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (origin, id, version)"
+	") WITHOUT ROWID;";
+
 /* ---- versions ---------------------------------------------------------------- */
 
 uint64_t relay_next_version(struct node *n)
@@ -253,6 +272,7 @@ int node_relay_handle(struct node *n, const Alliance__V1__Relay *r,
 	frame.relay_ack = &ack;
 	hub_link__send(n, &frame);
 	log_debug("relay: stored %zu records from the hub", r->n_changes);
+	relay_flush(n);        /* receipts written while storing them */
 	return ERR_OK;
 }
 

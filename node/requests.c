@@ -11,13 +11,17 @@
  *                                         longest waiting first
  *   PATCH /api/v1/requests/{id}           manager: status, status_notes,
  *                                         scheduled
+ *   (withdrawal and the resident's own list: request_follow.c)
  *
  * A request for another community's service is stored here (for the
  * resident to follow) and put in the relay outbox to go through the hub
  * to its owner; a request for our own service lands in our queue at once
  * and goes up stripped of everything personal, so the district can count
  * it. A status is written only by the owner (owner = us), for a request
- * in its queue, and travels back the same way. Open311 paths answer
+ * in its queue, and travels back the same way. When the owner stores a
+ * relayed request it sends a receipt (relay.h's rule: status "open" with
+ * delivered set), so the resident sees it delivered; every step's time is
+ * kept in request_step. Open311 paths answer
  * errors as the spec does: [{"code":400,"description":"..."}], and store
  * nothing then.
  *
@@ -158,8 +162,12 @@ static int take(struct lws *wsi, struct http_exchange *ex, struct field *f)
 	return ERR_OK;
 }
 
-enum { F_CODE, F_DESC, F_FIRST, F_LAST, F_PHONE, F_EMAIL, F_ADDR, F_LAT,
-       F_LONG, F_COUNT };
+enum { F_CODE, F_DESC, F_FIRST, F_LAST, F_NAME, F_PHONE, F_EMAIL, F_ADDR,
+       F_LAT, F_LONG, F_PREFERRED, F_COUNT };
+
+/* Preferred times from a day ago (today anywhere) to a year ahead. */
+#define PREFERRED_PAST_S (36 * 3600)
+#define PREFERRED_AHEAD_S (366 * 24 * 3600)
 
 /* parse_coord: s as a number in [-lim, lim]; ERR_OK or ERR_INVALID. */
 static int parse_coord(const char *s, double lim, double *out)
@@ -184,13 +192,20 @@ static int has_delivery(const Alliance__V1__Service *s, const char *mode)
 	return 0;
 }
 
-/* store_request: the request row and its outbox record, in one
- * transaction. */
+/* blank: 1 iff s holds nothing but spaces, tabs and line breaks. */
+static int blank(const char *s)
+{
+	return s[strspn(s, " \t\r\n")] == '\0';
+}
+
+/* store_request: the request row, its first steps and its outbox record,
+ * in one transaction. */
 static int store_request(struct node *n, const Change *ch,
 			 const char *service_name, const unsigned char th[32],
 			 int64_t resident)
 {
 	const Alliance__V1__Request *r = ch->request;
+	int own = strcmp(r->owner, ch->origin) == 0;
 	sqlite3_stmt *st = NULL;
 	int rc;
 
@@ -200,9 +215,10 @@ static int store_request(struct node *n, const Change *ch,
 				" service_id, service_name, description, name,"
 				" phone, email, address, has_location, lat, lon,"
 				" token_hash, resident, requested, version,"
-				" updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-				" ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-				" ?17, ?16)", -1, &st, NULL);
+				" updated, preferred, delivered) VALUES (?1, ?2,"
+				" ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+				" ?14, ?15, ?16, ?17, ?16, ?18, ?19)", -1, &st,
+				NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
@@ -222,14 +238,24 @@ static int store_request(struct node *n, const Change *ch,
 			sqlite3_bind_int64(st, 15, resident);
 		sqlite3_bind_int64(st, 16, r->requested);
 		sqlite3_bind_int64(st, 17, (int64_t)ch->version);
+		sqlite3_bind_text(st, 18, r->preferred, -1, SQLITE_STATIC);
+		/* served at home: in the owner's queue at once */
+		sqlite3_bind_int64(st, 19, own ? r->requested : 0);
 		rc = sqlite3_step(st);
 	}
 	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE &&
+	    (requests_step_put(n, ch->origin, ch->id, STEP_SUBMITTED,
+			       "submitted", r->requested, "", 0) != ERR_OK ||
+	     (own && requests_step_put(n, ch->origin, ch->id, STEP_DELIVERED,
+				       "delivered", r->requested, "", 0) !=
+	      ERR_OK)))
+		rc = SQLITE_ERROR;
 	if (rc == SQLITE_DONE) {
 		Change up = *ch;
 		Alliance__V1__Request bare = ALLIANCE__V1__REQUEST__INIT;
 
-		if (strcmp(r->owner, ch->origin) == 0) {
+		if (own) {
 			/* served at home: the district only counts it */
 			bare.owner = r->owner;
 			bare.service_id = r->service_id;
@@ -277,11 +303,13 @@ static void post_request(struct node *n, struct lws *wsi,
 		{ "description", RELAY_DESCRIPTION_MAX, NULL },
 		{ "first_name", RELAY_NAME_MAX / 2 - 1, NULL },
 		{ "last_name", RELAY_NAME_MAX / 2 - 1, NULL },
+		{ "name", RELAY_NAME_MAX, NULL },   /* ours: the whole name */
 		{ "phone", RELAY_PHONE_MAX, NULL },
 		{ "email", RELAY_EMAIL_MAX, NULL },
 		{ "address_string", RELAY_ADDRESS_MAX, NULL },
 		{ "lat", 32, NULL },
 		{ "long", 32, NULL },
+		{ "preferred", RELAY_PREFERRED_MAX, NULL },   /* ours */
 	};
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
 	Alliance__V1__Request r = ALLIANCE__V1__REQUEST__INIT;
@@ -289,7 +317,7 @@ static void post_request(struct node *n, struct lws *wsi,
 	char ct[128], id[17], token[33], name[RELAY_NAME_MAX + 2], peer[64];
 	char key[96], why[160], *sid = NULL;
 	unsigned char th[32], raw[16];
-	int64_t resident = residents_bearer(n, wsi);
+	int64_t resident = residents_bearer(n, wsi), day;
 	size_t i;
 
 	if (http_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, ct, sizeof(ct)) < 0 ||
@@ -323,6 +351,25 @@ static void post_request(struct node *n, struct lws *wsi,
 			   "the catalog", f[F_CODE].value);
 		goto out;
 	}
+	if (blank(f[F_DESC].value)) {
+		o311_error(wsi, ex, 400, "description: required, what you "
+			   "need");
+		goto out;
+	}
+	if (f[F_PHONE].value[0] && !text_phone_valid(f[F_PHONE].value)) {
+		o311_error(wsi, ex, 400, "phone: %d to %d digits (spaces and "
+			   "+ - ( ) allowed)", LIMIT_PHONE_DIGITS_MIN,
+			   LIMIT_PHONE_DIGITS);
+		goto out;
+	}
+	if (!relay_preferred_valid(f[F_PREFERRED].value, &day) ||
+	    (day && (day < clock_now() - PREFERRED_PAST_S ||
+		     day > clock_now() + PREFERRED_AHEAD_S))) {
+		o311_error(wsi, ex, 400, "preferred: a date YYYY-MM-DD from "
+			   "today to a year ahead, optionally followed by "
+			   "morning, afternoon or evening");
+		goto out;
+	}
 	r.has_location = f[F_LAT].value[0] || f[F_LONG].value[0];
 	if (r.has_location &&
 	    (parse_coord(f[F_LAT].value, 90, &r.lat) != ERR_OK ||
@@ -336,9 +383,12 @@ static void post_request(struct node *n, struct lws *wsi,
 			   "for a home-visit service");
 		goto out;
 	}
-	snprintf(name, sizeof(name), "%s%s%s", f[F_FIRST].value,
-		 f[F_FIRST].value[0] && f[F_LAST].value[0] ? " " : "",
-		 f[F_LAST].value);
+	if (f[F_NAME].value[0])
+		snprintf(name, sizeof(name), "%s", f[F_NAME].value);
+	else
+		snprintf(name, sizeof(name), "%s%s%s", f[F_FIRST].value,
+			 f[F_FIRST].value[0] && f[F_LAST].value[0] ? " " : "",
+			 f[F_LAST].value);
 	if (relay_random_id(id, sizeof(id)) != ERR_OK ||
 	    RAND_bytes(raw, sizeof(raw)) != 1) {
 		o311_error(wsi, ex, 500, "no random bytes");
@@ -354,6 +404,7 @@ static void post_request(struct node *n, struct lws *wsi,
 	r.phone = f[F_PHONE].value;
 	r.email = f[F_EMAIL].value;
 	r.address = f[F_ADDR].value;
+	r.preferred = f[F_PREFERRED].value;
 	r.requested = clock_now();
 	ch.origin = n->cfg.community;
 	ch.kind = ALLIANCE__V1__KIND__KIND_REQUEST;
@@ -388,19 +439,23 @@ out:
 
 /* ---- listings ---------------------------------------------------------------- */
 
-#define REQUEST_COLUMNS "origin, id, owner, service_id, service_name," \
-	" description, status, notes, scheduled, requested, updated, name," \
-	" phone, email, address, has_location, lat, lon, token_hash," \
-	" resident"
+/* time_or_null: t as RFC 3339 (a new string), or JSON null for 0. */
+static json_t *time_or_null(int64_t t)
+{
+	char buf[CLOCK_RFC3339_LEN];
 
-/* request_json: a row of REQUEST_COLUMNS in Open311's shape; personal
- * data (name, phone, email, address, location) only when private. */
-static json_t *request_json(sqlite3_stmt *st, int private)
+	return t ? json_string(clock_rfc3339(t, buf, sizeof(buf)))
+		 : json_null();
+}
+
+json_t *requests_row_json(sqlite3_stmt *st, int private)
 {
 	char code[LIMIT_COMMUNITY_ID + LIMIT_RECORD_ID + 2];
 	char t1[CLOCK_RFC3339_LEN], t2[CLOCK_RFC3339_LEN];
 	char t3[CLOCK_RFC3339_LEN];
-	const char *status = (const char *)sqlite3_column_text(st, 6);
+	int64_t withdrawn = sqlite3_column_int64(st, RQ_WITHDRAWN);
+	const char *status = withdrawn ? "withdrawn"
+				       : (const char *)sqlite3_column_text(st, 6);
 	int64_t scheduled = sqlite3_column_int64(st, 8);
 	json_t *o;
 
@@ -410,7 +465,8 @@ static json_t *request_json(sqlite3_stmt *st, int private)
 		      " s:s, s:s?}",
 		      "service_request_id", (const char *)
 		      sqlite3_column_text(st, 1),
-		      "status", relay_status_closed(status) ? "closed" : "open",
+		      "status", withdrawn || relay_status_closed(status)
+				? "closed" : "open",
 		      "alliance_status", status,
 		      "status_notes", (const char *)sqlite3_column_text(st, 7),
 		      "service_name", (const char *)sqlite3_column_text(st, 4),
@@ -425,7 +481,14 @@ static json_t *request_json(sqlite3_stmt *st, int private)
 			      sqlite3_column_int64(st, 10), t2, sizeof(t2)),
 		      "expected_datetime", scheduled
 		      ? clock_rfc3339(scheduled, t3, sizeof(t3)) : NULL);
-	if (!o || !private)
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "preferred", json_string((const char *)
+			    sqlite3_column_text(st, RQ_PREFERRED)));
+	json_object_set_new(o, "delivered_datetime", time_or_null(
+			    sqlite3_column_int64(st, RQ_DELIVERED)));
+	json_object_set_new(o, "withdrawn_datetime", time_or_null(withdrawn));
+	if (!private)
 		return o;
 	json_object_set_new(o, "name", json_string((const char *)
 			    sqlite3_column_text(st, 11)));
@@ -459,7 +522,8 @@ static void list_requests(struct node *n, struct lws *wsi,
 	out = json_array();
 	if (!out || sqlite3_prepare_v2(n->db, "SELECT " REQUEST_COLUMNS
 			       " FROM request WHERE ?1 = '' OR (?1 = 'closed')"
-			       " = (status IN ('done', 'declined')) ORDER BY"
+			       " = (status IN ('done', 'declined') OR"
+			       " withdrawn > 0) ORDER BY"
 			       " requested DESC LIMIT ?2", -1, &st, NULL) !=
 	    SQLITE_OK) {
 		json_decref(out);
@@ -469,7 +533,7 @@ static void list_requests(struct node *n, struct lws *wsi,
 	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, REQUESTS_LIST_MAX);
 	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(out, request_json(st, 0));
+		json_array_append_new(out, requests_row_json(st, 0));
 	sqlite3_finalize(st);
 	http_reply_json(wsi, ex, 200, out);
 }
@@ -478,11 +542,10 @@ static void get_request(struct node *n, struct lws *wsi,
 			struct http_exchange *ex, const char *id)
 {
 	sqlite3_stmt *st = NULL;
-	char token[80];
-	unsigned char th[32];
+	char token[80] = "";
 	int64_t resident = residents_bearer(n, wsi);
-	int has_token = http_query(wsi, "token", token, sizeof(token)) > 0;
-	int private = 0;
+	int private;
+	json_t *o;
 
 	if (!text_record_id_valid(id) ||
 	    sqlite3_prepare_v2(n->db, "SELECT " REQUEST_COLUMNS " FROM request"
@@ -499,28 +562,87 @@ static void get_request(struct node *n, struct lws *wsi,
 			   "%.40s", id);
 		return;
 	}
-	if (has_token && sqlite3_column_bytes(st, 18) == 32) {
-		token_hash(token, th);
-		private = CRYPTO_memcmp(th, sqlite3_column_blob(st, 18), 32)
-			  == 0;
-	}
-	if (resident && sqlite3_column_type(st, 19) != SQLITE_NULL &&
-	    sqlite3_column_int64(st, 19) == resident)
-		private = 1;
-	http_reply_json(wsi, ex, 200, json_pack("[o]",
-						request_json(st, private)));
+	http_query(wsi, "token", token, sizeof(token));
+	private = requests_row_mine(st, token, resident);
+	o = requests_row_json(st, private);
+	json_object_set_new(o, "steps", requests_steps_json(
+			    n, (const char *)sqlite3_column_text(st, 0), id));
 	sqlite3_finalize(st);
+	http_reply_json(wsi, ex, 200, json_pack("[o]", o));
+}
+
+int requests_row_mine(sqlite3_stmt *st, const char *token, int64_t resident)
+{
+	unsigned char th[32];
+
+	if (token && *token && sqlite3_column_bytes(st, RQ_TOKEN_HASH) == 32) {
+		token_hash(token, th);
+		if (CRYPTO_memcmp(th, sqlite3_column_blob(st, RQ_TOKEN_HASH),
+				  32) == 0)
+			return 1;
+	}
+	return resident && sqlite3_column_type(st, RQ_RESIDENT) !=
+			   SQLITE_NULL &&
+	       sqlite3_column_int64(st, RQ_RESIDENT) == resident;
 }
 
 /* ---- applying the hub's records --------------------------------------------- */
 
+/* send_receipt: the owner's receipt of request (origin, id), stored at
+ * time at: a status "open" with delivered set (relay.h), in the
+ * outbox, in the caller's transaction. */
+static int send_receipt(struct node *n, const char *origin, const char *id,
+			int64_t at)
+{
+	Change ch = ALLIANCE__V1__CHANGE__INIT;
+	Alliance__V1__RequestStatus s = ALLIANCE__V1__REQUEST_STATUS__INIT;
+	char why[160];
+
+	s.request_origin = (char *)origin;
+	s.status = (char *)"open";
+	s.notes = (char *)"";
+	s.updated = at;
+	s.delivered = at;
+	ch.origin = n->cfg.community;
+	ch.kind = ALLIANCE__V1__KIND__KIND_REQUEST_STATUS;
+	ch.id = (char *)id;
+	ch.version = relay_next_version(n);
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_REQUEST_STATUS;
+	ch.request_status = &s;
+	if (relay_check(&ch, why, sizeof(why)) != ERR_OK) {
+		log_warn("requests: no receipt for %s: %s", id, why);
+		return ERR_OK;
+	}
+	return relay_outbox_put(n, &ch);
+}
+
+/* known_request: 1 when (origin, id) is stored here. */
+static int known_request(struct node *n, const char *origin, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(n->db, "SELECT 1 FROM request WHERE origin ="
+			       " ?1 AND id = ?2", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* apply_request: a request for one of our services (or a newer version
+ * of one: a withdrawal), stored under the version rule; a new one gets
+ * its submitted and delivered steps and a receipt back to its origin. */
 static int apply_request(struct node *n, const Change *ch, char *reason,
 			 size_t rlen, int *refused)
 {
 	const Alliance__V1__Request *r = ch->request;
 	sqlite3_stmt *st = NULL;
 	Change *svc = NULL;
-	int rc;
+	int64_t now = clock_now();
+	int rc, fresh, changed = 0;
 
 	if (strcmp(r->owner, n->cfg.community) != 0 ||
 	    strcmp(ch->origin, n->cfg.community) == 0) {
@@ -529,21 +651,22 @@ static int apply_request(struct node *n, const Change *ch, char *reason,
 			 n->cfg.community);
 		return ERR_OK;
 	}
+	fresh = !known_request(n, ch->origin, ch->id);
 	catalog_get(n->cat, r->owner, ALLIANCE__V1__KIND__KIND_SERVICE,
 		    r->service_id, &svc);
+	/* a withdrawal keeps what the owner had; it only marks the row */
 	rc = sqlite3_prepare_v2(n->db, "INSERT INTO request (origin, id, owner,"
 				" service_id, service_name, description, name,"
 				" phone, email, address, has_location, lat, lon,"
-				" requested, version, updated) VALUES (?1, ?2,"
-				" ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-				" ?13, ?14, ?15, ?16) ON CONFLICT (origin, id)"
-				" DO UPDATE SET description ="
-				" excluded.description, name = excluded.name,"
-				" phone = excluded.phone, email ="
-				" excluded.email, address = excluded.address,"
-				" version = excluded.version WHERE"
-				" excluded.version > request.version", -1, &st,
-				NULL);
+				" requested, version, updated, preferred,"
+				" withdrawn, delivered) VALUES (?1, ?2, ?3, ?4,"
+				" ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+				" ?15, ?16, ?17, ?18, ?16) ON CONFLICT (origin,"
+				" id) DO UPDATE SET withdrawn ="
+				" max(request.withdrawn, excluded.withdrawn),"
+				" updated = excluded.updated, version ="
+				" excluded.version WHERE excluded.version >"
+				" request.version", -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
@@ -562,23 +685,40 @@ static int apply_request(struct node *n, const Change *ch, char *reason,
 		sqlite3_bind_double(st, 13, r->lon);
 		sqlite3_bind_int64(st, 14, r->requested);
 		sqlite3_bind_int64(st, 15, (int64_t)ch->version);
-		sqlite3_bind_int64(st, 16, clock_now());
+		sqlite3_bind_int64(st, 16, now);
+		sqlite3_bind_text(st, 17, r->preferred, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 18, r->withdrawn);
 		rc = sqlite3_step(st);
+		changed = sqlite3_changes(n->db) > 0;
 	}
 	sqlite3_finalize(st);
 	catalog_change_free(&svc);
-	if (rc == SQLITE_DONE)
-		log_info("requests: %s asks for %s (%s)", ch->origin,
+	if (rc != SQLITE_DONE)
+		return ERR_IO;
+	if (fresh && (requests_step_put(n, ch->origin, ch->id, STEP_SUBMITTED,
+					"submitted", r->requested, "", 0) ||
+		      requests_step_put(n, ch->origin, ch->id, STEP_DELIVERED,
+					"delivered", now, "", 0) ||
+		      send_receipt(n, ch->origin, ch->id, now)))
+		return ERR_IO;
+	if (changed && r->withdrawn &&
+	    requests_step_put(n, ch->origin, ch->id, ch->version, "withdrawn",
+			      r->withdrawn, "", 0) != ERR_OK)
+		return ERR_IO;
+	if (changed)
+		log_info("requests: %s %s %s (%s)", ch->origin, r->withdrawn
+			 ? "withdrew its request for" : "asks for",
 			 r->service_id, ch->id);
-	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+	return ERR_OK;
 }
 
 static int apply_status(struct node *n, const Change *ch, char *reason,
 			size_t rlen, int *refused)
 {
 	const Alliance__V1__RequestStatus *s = ch->request_status;
+	int64_t updated = s->updated ? s->updated : clock_now();
 	sqlite3_stmt *st = NULL;
-	int rc, owner_ok;
+	int rc, owner_ok, changed = 0;
 
 	if (strcmp(s->request_origin, n->cfg.community) != 0) {
 		*refused = 1;
@@ -604,21 +744,36 @@ static int apply_status(struct node *n, const Change *ch, char *reason,
 	st = NULL;
 	rc = sqlite3_prepare_v2(n->db, "UPDATE request SET status = ?3, notes"
 				" = ?4, scheduled = ?5, updated = ?6,"
-				" status_version = ?7 WHERE origin = ?1 AND id"
-				" = ?2 AND status_version < ?7", -1, &st, NULL);
+				" status_version = ?7, delivered = CASE WHEN"
+				" ?8 > 0 THEN ?8 ELSE delivered END WHERE"
+				" origin = ?1 AND id = ?2 AND status_version <"
+				" ?7", -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, s->status, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, s->notes, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, s->scheduled);
-		sqlite3_bind_int64(st, 6, s->updated ? s->updated
-						    : clock_now());
+		sqlite3_bind_int64(st, 6, updated);
 		sqlite3_bind_int64(st, 7, (int64_t)ch->version);
+		sqlite3_bind_int64(st, 8, s->delivered);
 		rc = sqlite3_step(st);
+		changed = sqlite3_changes(n->db) > 0;
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+	if (rc != SQLITE_DONE)
+		return ERR_IO;
+	/* the receipt is a step; "open" itself is none */
+	if (changed && s->delivered &&
+	    requests_step_put(n, n->cfg.community, ch->id, STEP_DELIVERED,
+			      "delivered", s->delivered, "", 0) != ERR_OK)
+		return ERR_IO;
+	if (changed && strcmp(s->status, "open") != 0 &&
+	    requests_step_put(n, n->cfg.community, ch->id, ch->version,
+			      s->status, updated, s->notes, s->scheduled) !=
+	    ERR_OK)
+		return ERR_IO;
+	return ERR_OK;
 }
 
 int requests_apply(struct node *n, const Change *ch, char *reason,
@@ -656,9 +811,9 @@ static void queue(struct node *n, struct lws *wsi, struct http_exchange *ex)
 	int64_t now = clock_now();
 
 	if (!items || sqlite3_prepare_v2(n->db, "SELECT " REQUEST_COLUMNS
-			       " FROM request WHERE owner = ?1 ORDER BY status"
-			       " IN ('done', 'declined'), requested, id LIMIT"
-			       " 1000", -1, &st, NULL) != SQLITE_OK) {
+			       " FROM request WHERE owner = ?1 ORDER BY (status"
+			       " IN ('done', 'declined') OR withdrawn > 0),"
+			       " requested, id LIMIT 1000", -1, &st, NULL) != SQLITE_OK) {
 		json_decref(items);
 		http_reply_error(wsi, ex, 500, "internal", "the queue could "
 				 "not be read");
@@ -666,7 +821,7 @@ static void queue(struct node *n, struct lws *wsi, struct http_exchange *ex)
 	}
 	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *o = request_json(st, 1);
+		json_t *o = requests_row_json(st, 1);
 
 		json_object_set_new(o, "waiting_s", json_integer(
 			now - sqlite3_column_int64(st, 9)));
@@ -708,6 +863,11 @@ static int write_status(struct node *n, Change *ch, char *why, size_t len)
 		rc = sqlite3_step(st);
 	}
 	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE && strcmp(s->status, "open") != 0 &&
+	    requests_step_put(n, s->request_origin, ch->id, ch->version,
+			      s->status, s->updated, s->notes, s->scheduled) !=
+	    ERR_OK)
+		rc = SQLITE_ERROR;
 	if (rc != SQLITE_DONE || relay_outbox_put(n, ch) != ERR_OK ||
 	    store_exec(n->db, "COMMIT") != ERR_OK) {
 		store_exec(n->db, "ROLLBACK");
@@ -724,6 +884,7 @@ static void patch(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	sqlite3_stmt *st = NULL;
 	json_t *in = http_parse_json(wsi, ex), *sch;
 	char origin[LIMIT_COMMUNITY_ID + 1] = "", why[160];
+	int64_t withdrawn = 0;
 	int rc;
 
 	if (!in)
@@ -757,19 +918,28 @@ static void patch(struct node *n, struct lws *wsi, struct http_exchange *ex,
 				 "with status scheduled");
 		goto out;
 	}
-	if (sqlite3_prepare_v2(n->db, "SELECT origin FROM request WHERE owner"
-			       " = ?1 AND id = ?2", -1, &st, NULL) ==
-	    SQLITE_OK) {
+	if (sqlite3_prepare_v2(n->db, "SELECT origin, withdrawn, delivered"
+			       " FROM request WHERE owner = ?1 AND id = ?2",
+			       -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
+		if (sqlite3_step(st) == SQLITE_ROW) {
 			snprintf(origin, sizeof(origin), "%s",
 				 sqlite3_column_text(st, 0));
+			withdrawn = sqlite3_column_int64(st, 1);
+			/* every status carries the receipt's time */
+			s.delivered = sqlite3_column_int64(st, 2);
+		}
 		sqlite3_finalize(st);
 	}
 	if (!origin[0]) {
 		http_reply_error(wsi, ex, 404, "not_found", "no request %.40s "
 				 "in this community's queue", id);
+		goto out;
+	}
+	if (withdrawn) {
+		http_reply_error(wsi, ex, 409, "conflict", "the resident "
+				 "withdrew request %.40s", id);
 		goto out;
 	}
 	s.request_origin = origin;
@@ -802,6 +972,7 @@ out:
 /* ---- the route ---------------------------------------------------------------- */
 
 #define MGR "/api/v1/requests"
+#define MINE "/api/v1/residents/me/requests"
 
 /* json_content_type: Content-Type: application/json (a cross-site form
  * cannot send it). */
@@ -837,6 +1008,14 @@ static void open311_route(struct node *n, struct lws *wsi,
 
 		snprintf(id, sizeof(id), "%.*s", (int)(len - 14), rest + 9);
 		get_request(n, wsi, ex, id);
+	} else if (strncmp(rest, "requests/", 9) == 0 && len > 23 &&
+		   len < 9 + LIMIT_RECORD_ID + 14 &&
+		   strcmp(rest + len - 14, "/withdraw.json") == 0 &&
+		   ex->method == HTTP_POST) {
+		char id[LIMIT_RECORD_ID + 1];
+
+		snprintf(id, sizeof(id), "%.*s", (int)(len - 23), rest + 9);
+		requests_withdraw(n, wsi, ex, id);
 	} else {
 		o311_error(wsi, ex, 404, "no such resource: %.100s", ex->path);
 	}
@@ -849,6 +1028,14 @@ int requests_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 
 	if (strncmp(p, O311, sizeof(O311) - 1) == 0) {
 		open311_route(n, wsi, ex);
+		return 1;
+	}
+	if (strcmp(p, MINE) == 0) {
+		if (ex->method != HTTP_GET)
+			http_reply_error(wsi, ex, 405, "method_not_allowed",
+					 "use GET on %s", MINE);
+		else
+			requests_mine(n, wsi, ex);
 		return 1;
 	}
 	if (strcmp(p, MGR) != 0 && strncmp(p, MGR "/", sizeof(MGR)) != 0)

@@ -145,6 +145,25 @@ static void test_keys_and_packing(void **state)
 	assert_true(relay_version(5) > 5);
 }
 
+/* A preferred time: a real date and a part of the day, nothing else. */
+static void test_preferred(void **state)
+{
+	int64_t day = -1;
+
+	(void)state;
+	assert_true(relay_preferred_valid("", &day));
+	assert_true(day == 0);
+	assert_true(relay_preferred_valid("2030-01-02", &day));
+	assert_true(day == 1893585600);   /* 2030-01-02T12:00:00Z */
+	assert_true(relay_preferred_valid("2030-01-02 morning", &day));
+	assert_true(relay_preferred_valid("2028-02-29 evening", &day));
+	assert_false(relay_preferred_valid("2030-02-31", &day));
+	assert_false(relay_preferred_valid("2030-1-02", &day));
+	assert_false(relay_preferred_valid("2030-01-02 night", &day));
+	assert_false(relay_preferred_valid("2030-01-02T10:00", &day));
+	assert_false(relay_preferred_valid("tomorrow", &day));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -152,6 +171,7 @@ int main(void)
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_poll_and_tally),
 		cmocka_unit_test(test_keys_and_packing),
+		cmocka_unit_test(test_preferred),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

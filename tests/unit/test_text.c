@@ -160,6 +160,18 @@ static void test_record_id_invalid(void **state)
 	assert_false(text_record_id_valid("\xff"));
 }
 
+static void test_phone(void **state)
+{
+	(void)state;
+	assert_true(text_phone_valid("13800138000"));
+	assert_true(text_phone_valid("+86 (532) 8888-1234"));
+	assert_false(text_phone_valid(""));
+	assert_false(text_phone_valid("1234"));
+	assert_false(text_phone_valid("123456789012345678901"));
+	assert_false(text_phone_valid("138-0013-800a"));
+	assert_false(text_phone_valid("call me"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_community_invalid),
 		cmocka_unit_test(test_record_id_valid),
 		cmocka_unit_test(test_record_id_invalid),
+		cmocka_unit_test(test_phone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

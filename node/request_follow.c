@@ -1,0 +1,291 @@
+/* request_follow.c: what a resident does after asking: follow the steps
+ * of her requests, withdraw one, and list her account's requests.
+ *
+ *   POST /open311/v2/requests/{id}/withdraw.json
+ *                        form-encoded token=T (the request's own), or the
+ *                        resident's bearer -> 200 [the request]; 409 when
+ *                        it is done, declined or withdrawn already
+ *   GET  /api/v1/residents/me/requests
+ *                        the bearer's requests made here, newest first,
+ *                        with personal data and steps -> {"items": [...]}
+ *
+ * Steps (request_step) are kept at both ends: submitted and delivered
+ * (the owner's receipt, relay.h), each status the owner sets, and the
+ * withdrawal. A withdrawal is a newer version of the request itself (its
+ * origin is its one writer) with withdrawn set; it goes to the owner the
+ * way the request went, or, served at home, only to the district's count.
+ *
+ * Parts: steps; withdrawing; the account's requests. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "civic.h"
+#include "clock.h"
+#include "err.h"
+#include "form.h"
+#include "log.h"
+#include "store.h"
+#include "text.h"
+
+/* The most requests the account's list shows. */
+#define MINE_MAX 200
+
+/* ---- steps ------------------------------------------------------------------------ */
+
+int requests_step_put(struct node *n, const char *origin, const char *id,
+		      uint64_t version, const char *status, int64_t at,
+		      const char *notes, int64_t scheduled)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(n->db, "INSERT OR IGNORE INTO request_step"
+				" (origin, id, version, status, at, notes,"
+				" scheduled) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+				" ?7)", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (int64_t)version);
+		sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, at);
+		sqlite3_bind_text(st, 6, notes ? notes : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 7, scheduled);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
+json_t *requests_steps_json(struct node *n, const char *origin,
+			    const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *out = json_array();
+	char t1[CLOCK_RFC3339_LEN], t2[CLOCK_RFC3339_LEN];
+
+	if (!out || sqlite3_prepare_v2(n->db, "SELECT status, at, notes,"
+			       " scheduled FROM request_step WHERE origin = ?1"
+			       " AND id = ?2 ORDER BY at, version", -1, &st,
+			       NULL) != SQLITE_OK)
+		return out;
+	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *notes = (const char *)sqlite3_column_text(st, 2);
+		int64_t scheduled = sqlite3_column_int64(st, 3);
+		json_t *o = json_pack("{s:s, s:s}", "status",
+				      (const char *)sqlite3_column_text(st, 0),
+				      "at", clock_rfc3339(
+					      sqlite3_column_int64(st, 1), t1,
+					      sizeof(t1)));
+
+		if (!o)
+			continue;
+		if (notes && *notes)
+			json_object_set_new(o, "notes", json_string(notes));
+		if (scheduled)
+			json_object_set_new(o, "scheduled", json_string(
+				clock_rfc3339(scheduled, t2, sizeof(t2))));
+		json_array_append_new(out, o);
+	}
+	sqlite3_finalize(st);
+	return out;
+}
+
+/* ---- withdrawing ------------------------------------------------------------------ */
+
+static void o311_fail(struct lws *wsi, struct http_exchange *ex, int status,
+		      const char *msg)
+{
+	http_reply_json(wsi, ex, status, json_pack("[{s:i, s:s}]", "code",
+						   status, "description", msg));
+}
+
+/* body_token: the form field token of a form-encoded body into buf
+ * ("" when there is none or the body is not a form). */
+static void body_token(struct lws *wsi, struct http_exchange *ex, char *buf,
+		       size_t len)
+{
+	char ct[128];
+
+	buf[0] = '\0';
+	if (http_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, ct, sizeof(ct)) < 0 ||
+	    !form_content_type(ct) || !ex->body ||
+	    form_get(ex->body, ex->body_len, "token", buf, len) < 0)
+		buf[0] = '\0';
+}
+
+/* write_withdrawal: mark row (REQUEST_COLUMNS, origin = us) withdrawn at
+ * now, its step and its outbox record (the whole request again, with
+ * withdrawn set; only what the district counts when served at home), in
+ * the caller's transaction. ERR_OK or ERR_IO. */
+static int write_withdrawal(struct node *n, sqlite3_stmt *row, int64_t now)
+{
+	Change ch = ALLIANCE__V1__CHANGE__INIT;
+	Alliance__V1__Request r = ALLIANCE__V1__REQUEST__INIT;
+	sqlite3_stmt *st = NULL;
+	char why[160];
+	int rc;
+
+#define COL(i) ((char *)sqlite3_column_text(row, (i)))
+	r.owner = COL(2);
+	r.service_id = COL(3);
+	r.requested = sqlite3_column_int64(row, 9);
+	r.withdrawn = now;
+	if (strcmp(r.owner, n->cfg.community) != 0) {
+		r.description = COL(5);
+		r.name = COL(11);
+		r.phone = COL(12);
+		r.email = COL(13);
+		r.address = COL(14);
+		r.has_location = sqlite3_column_int(row, 15);
+		r.lat = sqlite3_column_double(row, 16);
+		r.lon = sqlite3_column_double(row, 17);
+		r.preferred = COL(RQ_PREFERRED);
+	}
+	ch.origin = n->cfg.community;
+	ch.kind = ALLIANCE__V1__KIND__KIND_REQUEST;
+	ch.id = COL(1);
+#undef COL
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_REQUEST;
+	ch.request = &r;
+	ch.version = relay_next_version(n);
+	rc = relay_check(&ch, why, sizeof(why)) == ERR_OK ? SQLITE_OK
+							   : SQLITE_ERROR;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(n->db, "UPDATE request SET withdrawn ="
+					" ?3, version = ?4, updated = ?3 WHERE"
+					" origin = ?1 AND id = ?2", -1, &st,
+					NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, ch.origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ch.id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now);
+		sqlite3_bind_int64(st, 4, (int64_t)ch.version);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE ||
+	    requests_step_put(n, ch.origin, ch.id, ch.version, "withdrawn",
+			      now, "", 0) != ERR_OK)
+		return ERR_IO;
+	return relay_outbox_put(n, &ch);
+}
+
+/* select_row: the row of our request id (REQUEST_COLUMNS) in *st, or
+ * ERR_NOTFOUND. */
+static int select_row(struct node *n, const char *id, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(n->db, "SELECT " REQUEST_COLUMNS " FROM request"
+			       " WHERE origin = ?1 AND id = ?2", -1, st, NULL)
+	    != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_text(*st, 1, n->cfg.community, -1, SQLITE_STATIC);
+	sqlite3_bind_text(*st, 2, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(*st) == SQLITE_ROW)
+		return ERR_OK;
+	sqlite3_finalize(*st);
+	*st = NULL;
+	return ERR_NOTFOUND;
+}
+
+void requests_withdraw(struct node *n, struct lws *wsi,
+		       struct http_exchange *ex, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	char token[80], peer[64], key[96];
+	int64_t resident = residents_bearer(n, wsi);
+	int rc, done = 0;
+	json_t *o;
+
+	civic_peer(wsi, peer, sizeof(peer));
+	snprintf(key, sizeof(key), "addr:%s", peer);
+	if (civic_limited(n->civic->rl_request, key, wsi, ex, 1))
+		return;
+	body_token(wsi, ex, token, sizeof(token));
+	if (!text_record_id_valid(id) ||
+	    store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK) {
+		o311_fail(wsi, ex, 404, "service_request_id: not an id");
+		return;
+	}
+	/* read and write in one transaction: no status slips in between */
+	rc = select_row(n, id, &st);
+	if (rc != ERR_OK)
+		o311_fail(wsi, ex, rc == ERR_NOTFOUND ? 404 : 500,
+			  "service_request_id: no request made here with "
+			  "this id");
+	else if (!requests_row_mine(st, token, resident))
+		o311_fail(wsi, ex, 403, "token: not this request's; only who "
+			  "made it may withdraw it");
+	else if (sqlite3_column_int64(st, RQ_WITHDRAWN) ||
+		 relay_status_closed((const char *)sqlite3_column_text(st, 6)))
+		o311_fail(wsi, ex, 409, "the request is done, declined or "
+			  "withdrawn already");
+	else if (write_withdrawal(n, st, clock_now()) != ERR_OK)
+		o311_fail(wsi, ex, 500, "the withdrawal could not be stored");
+	else
+		done = 1;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (done && store_exec(n->db, "COMMIT") != ERR_OK) {
+		o311_fail(wsi, ex, 500, "the withdrawal could not be stored");
+		done = 0;
+	}
+	if (!done) {
+		store_exec(n->db, "ROLLBACK");
+		return;
+	}
+	log_info("requests: %s withdrew %s", peer, id);
+	relay_flush(n);
+	if (select_row(n, id, &st) != ERR_OK) {
+		o311_fail(wsi, ex, 500, "the request could not be read");
+		return;
+	}
+	o = requests_row_json(st, 1);
+	sqlite3_finalize(st);
+	json_object_set_new(o, "steps", requests_steps_json(
+			    n, n->cfg.community, id));
+	http_reply_json(wsi, ex, 200, json_pack("[o]", o));
+}
+
+/* ---- the account's requests ---------------------------------------------------------- */
+
+void requests_mine(struct node *n, struct lws *wsi, struct http_exchange *ex)
+{
+	int64_t resident = residents_bearer(n, wsi);
+	sqlite3_stmt *st = NULL;
+	json_t *items;
+
+	if (!resident) {
+		http_reply_error(wsi, ex, 401, "unauthorized", "sign in: "
+				 "Authorization: Bearer with your token");
+		return;
+	}
+	items = json_array();
+	if (!items || sqlite3_prepare_v2(n->db, "SELECT " REQUEST_COLUMNS
+			       " FROM request WHERE origin = ?1 AND resident ="
+			       " ?2 ORDER BY requested DESC, id LIMIT ?3", -1,
+			       &st, NULL) != SQLITE_OK) {
+		json_decref(items);
+		http_reply_error(wsi, ex, 500, "internal", "the requests could "
+				 "not be read");
+		return;
+	}
+	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, resident);
+	sqlite3_bind_int(st, 3, MINE_MAX);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *o = requests_row_json(st, 1);
+
+		json_object_set_new(o, "steps", requests_steps_json(
+			n, n->cfg.community,
+			(const char *)sqlite3_column_text(st, 1)));
+		json_array_append_new(items, o);
+	}
+	sqlite3_finalize(st);
+	http_reply_json(wsi, ex, 200, json_pack("{s:o, s:I}", "items", items,
+						"total", (json_int_t)
+						json_array_size(items)));
+}

@@ -1,0 +1,234 @@
+"""Following a service request (issue 12): the owning node's receipt
+relayed back as "delivered", every step with its time, a withdrawal
+relayed to the owner's queue, the signed-in resident's list of her
+requests (GET /api/v1/residents/me/requests), the Open311 extensions
+(name, preferred) and their checks, and what another resident's token may
+not do.
+
+One hub and two nodes with a manager password (module fixture): residents
+at A ask for B's home-visit service, and for A's own walk-in service.
+"""
+
+import datetime
+import http.client
+import json
+import urllib.parse
+from types import SimpleNamespace
+
+import pytest
+
+from conftest import Hub, Node, stop_all, unique_id, wait_for
+from test_25_manager import PASSWORD, api, get, hash_password
+
+PHONE, ADDRESS = "13800138042", "榆树巷 5 号 302 室"
+
+
+@pytest.fixture(scope="module")
+def two(pki, tmp_path_factory):
+    d = tmp_path_factory.mktemp("follow")
+    h = hash_password(PASSWORD)
+    hub = Hub(d / "hub", pki).start()
+    made = [hub]
+    try:
+        a, b = unique_id("rfa"), unique_id("rfb")
+        hub.register(a)
+        hub.register(b)
+        # every POST counts against the address's limit: room for all
+        roomy = {"resident_actions": 500}
+        na = Node(d / "a", pki, hub, a, manager_hash=h, limits=roomy).start()
+        made.append(na)
+        nb = Node(d / "b", pki, hub, b, manager_hash=h, limits=roomy).start()
+        made.append(nb)
+        na.wait_connected()
+        nb.wait_connected()
+        r = api(nb, "POST", "/api/v1/services", {
+            "title": "上门理发", "category": "elderly-care",
+            "delivery": ["home-visit"]})
+        assert r.status == 201, r
+        code = f"{b}/{r.json()['id']}"
+        r = api(na, "POST", "/api/v1/services", {
+            "title": "Legal advice", "category": "legal-civil",
+            "delivery": ["walk-in"]})
+        assert r.status == 201, r
+        own = f"{a}/{r.json()['id']}"
+        wait_for(lambda: any(s["service_code"] == code for s in
+                             get(na.public_port,
+                                 "/open311/v2/services.json").json()),
+                 20, "B's service at A")
+        yield SimpleNamespace(hub=hub, a=na, b=nb, code=code, own=own)
+    finally:
+        stop_all(made)
+
+
+def call(node, method, path, fields=None, token=None, json_body=None):
+    c = http.client.HTTPConnection("127.0.0.1", node.public_port, timeout=30)
+    try:
+        headers = {}
+        data = None
+        if fields is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            data = urllib.parse.urlencode(fields).encode()
+        if json_body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(json_body).encode()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        c.request(method, path, body=data, headers=headers)
+        r = c.getresponse()
+        raw = r.read()
+        return SimpleNamespace(status=r.status, text=raw.decode(),
+                               body=json.loads(raw) if raw else None)
+    finally:
+        c.close()
+
+
+def resident(node):
+    code = api(node, "POST", "/api/v1/household-codes", {}).json()["code"]
+    r = call(node, "POST", "/api/v1/residents",
+             json_body={"household_code": code})
+    assert r.status == 201, r.text
+    return r.body["token"]
+
+
+def tomorrow():
+    return (datetime.date.today() + datetime.timedelta(days=1)).isoformat()
+
+
+def ask(node, code, token=None, **kw):
+    f = {"service_code": code, "description": "请上门理发",
+         "name": "王秀英", "phone": PHONE, "address_string": ADDRESS,
+         "preferred": f"{tomorrow()} morning"}
+    f.update(kw)
+    return call(node, "POST", "/open311/v2/requests.json", f, token)
+
+
+def queue(node):
+    r = api(node, "GET", "/api/v1/requests", content_type=None)
+    assert r.status == 200, r
+    return {i["service_request_id"]: i for i in r.json()["items"]}
+
+
+def mine(node, rid, token):
+    r = call(node, "GET", f"/open311/v2/requests/{rid}.json?token={token}")
+    assert r.status == 200, r.text
+    return r.body[0]
+
+
+def steps(item):
+    return [s["status"] for s in item["steps"]]
+
+
+def test_receipt_steps_and_status_reach_the_resident(two):
+    r = ask(two.a, two.code)
+    assert r.status == 201, r.text
+    rid, token = r.body[0]["service_request_id"], r.body[0]["token"]
+    got = mine(two.a, rid, token)
+    assert got["name"] == "王秀英" and got["preferred"].endswith("morning")
+    assert steps(got)[0] == "submitted"
+    # the owner stores it and its receipt comes back through the hub
+    got = wait_for(lambda: (lambda x: x["delivered_datetime"] and x)(
+        mine(two.a, rid, token)), 20, "the receipt at A")
+    assert steps(got) == ["submitted", "delivered"]
+    assert got["alliance_status"] == "open"
+    item = queue(two.b)[rid]
+    assert item["name"] == "王秀英" and item["preferred"] == got["preferred"]
+    r = api(two.b, "PATCH", f"/api/v1/requests/{rid}",
+            {"status": "scheduled", "status_notes": "周三上午十点",
+             "scheduled": "2030-01-02T02:00:00Z"})
+    assert r.status == 200, r
+    got = wait_for(lambda: (lambda x: x["alliance_status"] == "scheduled"
+                            and x)(mine(two.a, rid, token)), 20,
+                   "scheduled at A")
+    assert steps(got) == ["submitted", "delivered", "scheduled"]
+    last = got["steps"][-1]
+    assert last["notes"] == "周三上午十点"
+    assert last["scheduled"] == "2030-01-02T02:00:00Z"
+
+
+def test_withdrawal_reaches_the_owner_and_ends_answers(two):
+    r = ask(two.a, two.code)
+    rid, token = r.body[0]["service_request_id"], r.body[0]["token"]
+    wait_for(lambda: rid in queue(two.b), 20, "the request at B")
+    # neither a wrong token nor another resident may withdraw it
+    path = f"/open311/v2/requests/{rid}/withdraw.json"
+    r = call(two.a, "POST", path, {"token": "0" * 32})
+    assert r.status == 403 and r.body[0]["code"] == 403
+    r = call(two.a, "POST", path, {}, token=resident(two.a))
+    assert r.status == 403
+    assert mine(two.a, rid, token)["alliance_status"] == "open"
+    r = call(two.a, "POST", path, {"token": token})
+    assert r.status == 200, r.text
+    assert r.body[0]["alliance_status"] == "withdrawn"
+    assert r.body[0]["status"] == "closed"
+    assert steps(r.body[0])[-1] == "withdrawn"
+    r = call(two.a, "POST", path, {"token": token})
+    assert r.status == 409
+    item = wait_for(lambda: (lambda x: x and x["alliance_status"] ==
+                             "withdrawn" and x)(queue(two.b).get(rid)), 20,
+                    "withdrawn in B's queue")
+    assert item["phone"] == PHONE       # what the owner had stays
+    r = api(two.b, "PATCH", f"/api/v1/requests/{rid}",
+            {"status": "acknowledged"})
+    assert r.status == 409
+    r = call(two.a, "POST", "/open311/v2/requests/nosuchrequest1/"
+             "withdraw.json", {"token": token})
+    assert r.status == 404
+
+
+def test_own_community_request_is_delivered_at_once_and_withdrawn(two):
+    r = ask(two.a, two.own, address_string="")
+    assert r.status == 201, r.text
+    rid, token = r.body[0]["service_request_id"], r.body[0]["token"]
+    got = mine(two.a, rid, token)
+    assert steps(got) == ["submitted", "delivered"]
+    r = call(two.a, "POST", f"/open311/v2/requests/{rid}/withdraw.json",
+             {"token": token})
+    assert r.status == 200, r.text
+    assert queue(two.a)[rid]["alliance_status"] == "withdrawn"
+
+
+def test_account_lists_its_own_requests_only(two):
+    me, other = resident(two.a), resident(two.a)
+    ids = [ask(two.a, two.code, token=me).body[0]["service_request_id"]
+           for _ in range(2)]
+    ask(two.a, two.code, token=other)
+    r = call(two.a, "GET", "/api/v1/residents/me/requests", token=me)
+    assert r.status == 200, r.text
+    got = [i["service_request_id"] for i in r.body["items"]]
+    assert sorted(got) == sorted(ids)
+    assert all(i["phone"] == PHONE and i["steps"] for i in r.body["items"])
+    for token in (None, "0" * 32):
+        r = call(two.a, "GET", "/api/v1/residents/me/requests", token=token)
+        assert r.status == 401, r.text
+        assert r.body["error"]["code"] == "unauthorized"
+    r = call(two.a, "POST", "/api/v1/residents/me/requests", {}, token=me)
+    assert r.status == 405
+
+
+def count(node):
+    return len(get(node.public_port, "/open311/v2/requests.json").json())
+
+
+def test_bad_input_is_refused_and_stores_nothing(two):
+    before, owner_before = count(two.a), len(queue(two.b))
+    past = (datetime.date.today() - datetime.timedelta(days=3)).isoformat()
+    far = (datetime.date.today() + datetime.timedelta(days=400)).isoformat()
+    cases = {
+        "description": [dict(description=""), dict(description=" \n "),
+                        dict(description="x" * 4001)],
+        "phone": [dict(phone="call me"), dict(phone="1234"),
+                  dict(phone="1" * 21)],
+        "name": [dict(name="名" * 100)],
+        "address_string": [dict(address_string="")],
+        "preferred": [dict(preferred="tomorrow"), dict(preferred=past),
+                      dict(preferred=far),
+                      dict(preferred=f"{tomorrow()} night"),
+                      dict(preferred="2030-02-31")],
+    }
+    for field, variants in cases.items():
+        for kw in variants:
+            r = ask(two.a, two.code, **kw)
+            assert r.status == 400, (kw, r.text)
+            assert field in r.body[0]["description"], (kw, r.text)
+    assert count(two.a) == before
+    assert len(queue(two.b)) == owner_before

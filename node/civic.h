@@ -1,15 +1,17 @@
 /* civic.h: the residents' side of a node: service requests (Open311),
  * resident credentials, polls and votes, and the relay that carries
  * requests, statuses, polls and tallies to and from the hub; the internal
- * header of civic.c, relay.c, requests.c, residents.c and polls.c (node.h
+ * header of civic.c, relay.c, requests.c, request_follow.c,
+ * request_queue.c, residents.c and polls.c (node.h
  * has what the rest of the node calls).
  *
  * Everything runs on the lws service thread on n->db: every write is one
  * small transaction (tokens are random and stored as SHA-256; a resident's
  * password goes through scrypt on the manager's KDF worker, never here).
  *
- * Sections: state; relay (relay.c); requests (requests.c); residents
- * (residents.c); polls (polls.c). */
+ * Sections: state; relay (relay.c); requests (requests.c); following a
+ * request (request_follow.c); the manager's queue (request_queue.c);
+ * residents (residents.c); polls (polls.c). */
 #ifndef ALLIANCE_NODE_CIVIC_H
 #define ALLIANCE_NODE_CIVIC_H
 
@@ -76,13 +78,6 @@ int requests_row_mine(sqlite3_stmt *st, const char *token, int64_t resident);
  * 1 when answered (or parked for the manager's credential). */
 int requests_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		   struct manager_req *mr);
-/* requests_apply: a request or status from the hub (in the caller's
- * transaction). *refused with a reason when it is not for us. */
-int requests_apply(struct node *n, const Change *ch, char *reason,
-		   size_t rlen, int *refused);
-/* requests_refused: the hub refused our request (its owner is unknown):
- * mark it declined with the reason. */
-void requests_refused(struct node *n, const char *id, const char *reason);
 
 /* ==== following a request (request_follow.c) ================================== */
 
@@ -102,11 +97,27 @@ int requests_step_put(struct node *n, const char *origin, const char *id,
  * array of {status, at, notes?, scheduled?}. */
 json_t *requests_steps_json(struct node *n, const char *origin,
 			    const char *id);
+/* requests_apply: a request or status from the hub (in the caller's
+ * transaction). *refused with a reason when it is not for us. */
+int requests_apply(struct node *n, const Change *ch, char *reason,
+		   size_t rlen, int *refused);
+/* requests_refused: the hub refused our request (its owner is unknown):
+ * mark it declined with the reason. */
+void requests_refused(struct node *n, const char *id, const char *reason);
 /* requests_withdraw: POST /open311/v2/requests/{id}/withdraw.json. */
 void requests_withdraw(struct node *n, struct lws *wsi,
 		       struct http_exchange *ex, const char *id);
 /* requests_mine: GET /api/v1/residents/me/requests. */
 void requests_mine(struct node *n, struct lws *wsi, struct http_exchange *ex);
+
+/* ==== the manager's queue (request_queue.c) ==================================== */
+
+/* requests_queue: GET /api/v1/requests; requests_patch: PATCH
+ * /api/v1/requests/{id} (id valid); the manager's credential checked. */
+void requests_queue(struct node *n, struct lws *wsi,
+		    struct http_exchange *ex);
+void requests_patch(struct node *n, struct lws *wsi, struct http_exchange *ex,
+		    const char *id);
 
 /* ==== residents (residents.c) ================================================== */
 

@@ -15,7 +15,13 @@
  * origin is its one writer) with withdrawn set; it goes to the owner the
  * way the request went, or, served at home, only to the district's count.
  *
- * Parts: steps; withdrawing; the account's requests. */
+ * The hub's records land here too: a request for our service (a new one
+ * is answered with the receipt, relay.h's rule: status "open" with
+ * delivered set), a withdrawal of one, and the owner's statuses of our
+ * residents' requests.
+ *
+ * Parts: steps; applying the hub's records; withdrawing; the account's
+ * requests. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -92,6 +98,222 @@ json_t *requests_steps_json(struct node *n, const char *origin,
 	}
 	sqlite3_finalize(st);
 	return out;
+}
+
+/* ---- applying the hub's records --------------------------------------------- */
+
+/* send_receipt: the owner's receipt of request (origin, id), stored at
+ * time at: a status "open" with delivered set (relay.h), in the
+ * outbox, in the caller's transaction. */
+static int send_receipt(struct node *n, const char *origin, const char *id,
+			int64_t at)
+{
+	Change ch = ALLIANCE__V1__CHANGE__INIT;
+	Alliance__V1__RequestStatus s = ALLIANCE__V1__REQUEST_STATUS__INIT;
+	char why[160];
+
+	s.request_origin = (char *)origin;
+	s.status = (char *)"open";
+	s.notes = (char *)"";
+	s.updated = at;
+	s.delivered = at;
+	ch.origin = n->cfg.community;
+	ch.kind = ALLIANCE__V1__KIND__KIND_REQUEST_STATUS;
+	ch.id = (char *)id;
+	ch.version = relay_next_version(n);
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_REQUEST_STATUS;
+	ch.request_status = &s;
+	if (relay_check(&ch, why, sizeof(why)) != ERR_OK) {
+		log_warn("requests: no receipt for %s: %s", id, why);
+		return ERR_OK;
+	}
+	return relay_outbox_put(n, &ch);
+}
+
+/* known_request: 1 when (origin, id) is stored here. */
+static int known_request(struct node *n, const char *origin, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(n->db, "SELECT 1 FROM request WHERE origin ="
+			       " ?1 AND id = ?2", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* apply_request: a request for one of our services (or a newer version
+ * of one: a withdrawal), stored under the version rule; a new one gets
+ * its submitted and delivered steps and a receipt back to its origin. */
+static int apply_request(struct node *n, const Change *ch, char *reason,
+			 size_t rlen, int *refused)
+{
+	const Alliance__V1__Request *r = ch->request;
+	sqlite3_stmt *st = NULL;
+	Change *svc = NULL;
+	int64_t now = clock_now();
+	int rc, fresh, changed = 0;
+
+	if (strcmp(r->owner, n->cfg.community) != 0 ||
+	    strcmp(ch->origin, n->cfg.community) == 0) {
+		*refused = 1;
+		snprintf(reason, rlen, "not a request for %s",
+			 n->cfg.community);
+		return ERR_OK;
+	}
+	fresh = !known_request(n, ch->origin, ch->id);
+	catalog_get(n->cat, r->owner, ALLIANCE__V1__KIND__KIND_SERVICE,
+		    r->service_id, &svc);
+	/* a withdrawal keeps what the owner had; it only marks the row */
+	rc = sqlite3_prepare_v2(n->db, "INSERT INTO request (origin, id, owner,"
+				" service_id, service_name, description, name,"
+				" phone, email, address, has_location, lat, lon,"
+				" requested, version, updated, preferred,"
+				" withdrawn, delivered) VALUES (?1, ?2, ?3, ?4,"
+				" ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+				" ?15, ?16, ?17, ?18, ?16) ON CONFLICT (origin,"
+				" id) DO UPDATE SET withdrawn ="
+				" max(request.withdrawn, excluded.withdrawn),"
+				" updated = excluded.updated, version ="
+				" excluded.version WHERE excluded.version >"
+				" request.version", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, r->owner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, r->service_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, svc && svc->service
+				  ? svc->service->title : r->service_id, -1,
+				  SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 6, r->description, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, r->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, r->phone, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 9, r->email, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 10, r->address, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 11, r->has_location);
+		sqlite3_bind_double(st, 12, r->lat);
+		sqlite3_bind_double(st, 13, r->lon);
+		sqlite3_bind_int64(st, 14, r->requested);
+		sqlite3_bind_int64(st, 15, (int64_t)ch->version);
+		sqlite3_bind_int64(st, 16, now);
+		sqlite3_bind_text(st, 17, r->preferred, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 18, r->withdrawn);
+		rc = sqlite3_step(st);
+		changed = sqlite3_changes(n->db) > 0;
+	}
+	sqlite3_finalize(st);
+	catalog_change_free(&svc);
+	if (rc != SQLITE_DONE)
+		return ERR_IO;
+	if (fresh && (requests_step_put(n, ch->origin, ch->id, STEP_SUBMITTED,
+					"submitted", r->requested, "", 0) ||
+		      requests_step_put(n, ch->origin, ch->id, STEP_DELIVERED,
+					"delivered", now, "", 0) ||
+		      send_receipt(n, ch->origin, ch->id, now)))
+		return ERR_IO;
+	if (changed && r->withdrawn &&
+	    requests_step_put(n, ch->origin, ch->id, ch->version, "withdrawn",
+			      r->withdrawn, "", 0) != ERR_OK)
+		return ERR_IO;
+	if (changed)
+		log_info("requests: %s %s %s (%s)", ch->origin, r->withdrawn
+			 ? "withdrew its request for" : "asks for",
+			 r->service_id, ch->id);
+	return ERR_OK;
+}
+
+static int apply_status(struct node *n, const Change *ch, char *reason,
+			size_t rlen, int *refused)
+{
+	const Alliance__V1__RequestStatus *s = ch->request_status;
+	int64_t updated = s->updated ? s->updated : clock_now();
+	sqlite3_stmt *st = NULL;
+	int rc, owner_ok, changed = 0;
+
+	if (strcmp(s->request_origin, n->cfg.community) != 0) {
+		*refused = 1;
+		snprintf(reason, rlen, "not a request of %s", n->cfg.community);
+		return ERR_OK;
+	}
+	if (sqlite3_prepare_v2(n->db, "SELECT owner = ?3 FROM request WHERE"
+			       " origin = ?1 AND id = ?2", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ch->origin, -1, SQLITE_STATIC);
+	owner_ok = sqlite3_step(st) == SQLITE_ROW &&
+		   sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (!owner_ok) {
+		*refused = 1;
+		snprintf(reason, rlen, "%s does not own request %s", ch->origin,
+			 ch->id);
+		return ERR_OK;
+	}
+	st = NULL;
+	rc = sqlite3_prepare_v2(n->db, "UPDATE request SET status = ?3, notes"
+				" = ?4, scheduled = ?5, updated = ?6,"
+				" status_version = ?7, delivered = CASE WHEN"
+				" ?8 > 0 THEN ?8 ELSE delivered END WHERE"
+				" origin = ?1 AND id = ?2 AND status_version <"
+				" ?7", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, s->status, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, s->notes, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, s->scheduled);
+		sqlite3_bind_int64(st, 6, updated);
+		sqlite3_bind_int64(st, 7, (int64_t)ch->version);
+		sqlite3_bind_int64(st, 8, s->delivered);
+		rc = sqlite3_step(st);
+		changed = sqlite3_changes(n->db) > 0;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return ERR_IO;
+	/* the receipt is a step; "open" itself is none */
+	if (changed && s->delivered &&
+	    requests_step_put(n, n->cfg.community, ch->id, STEP_DELIVERED,
+			      "delivered", s->delivered, "", 0) != ERR_OK)
+		return ERR_IO;
+	if (changed && strcmp(s->status, "open") != 0 &&
+	    requests_step_put(n, n->cfg.community, ch->id, ch->version,
+			      s->status, updated, s->notes, s->scheduled) !=
+	    ERR_OK)
+		return ERR_IO;
+	return ERR_OK;
+}
+
+int requests_apply(struct node *n, const Change *ch, char *reason,
+		   size_t rlen, int *refused)
+{
+	if (ch->kind == ALLIANCE__V1__KIND__KIND_REQUEST)
+		return apply_request(n, ch, reason, rlen, refused);
+	return apply_status(n, ch, reason, rlen, refused);
+}
+
+void requests_refused(struct node *n, const char *id, const char *reason)
+{
+	sqlite3_stmt *st = NULL;
+
+	log_warn("requests: the hub refused request %s: %s", id, reason);
+	if (sqlite3_prepare_v2(n->db, "UPDATE request SET status ="
+			       " 'declined', notes = ?3, updated = ?4 WHERE"
+			       " origin = ?1 AND id = ?2", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return;
+	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, clock_now());
+	sqlite3_step(st);
+	sqlite3_finalize(st);
 }
 
 /* ---- withdrawing ------------------------------------------------------------------ */

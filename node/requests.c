@@ -1,32 +1,31 @@
 /* requests.c: service requests at a node: Open311 GeoReport v2 for
- * residents and the manager's queue.
+ * residents, and the routes of everything about requests.
  *
  *   GET   /open311/v2/services.json       the whole merged catalog
  *   POST  /open311/v2/requests.json       form-encoded (the spec's
- *                                         fields) -> 201 [{id, token}]
+ *                                         fields, and ours: name, the
+ *                                         whole name; preferred, a day and
+ *                                         a part of it) -> 201 [{id, token}]
  *   GET   /open311/v2/requests.json       public listing, no personal data
- *   GET   /open311/v2/requests/{id}.json  personal data only with
- *                                         ?token= or the resident's bearer
- *   GET   /api/v1/requests                manager: this community's queue,
- *                                         longest waiting first
- *   PATCH /api/v1/requests/{id}           manager: status, status_notes,
- *                                         scheduled
- *   (withdrawal and the resident's own list: request_follow.c)
+ *   GET   /open311/v2/requests/{id}.json  personal data (and the steps)
+ *                                         only with ?token= or the
+ *                                         resident's bearer
+ *   POST  /open311/v2/requests/{id}/withdraw.json,
+ *   GET   /api/v1/residents/me/requests   request_follow.c
+ *   GET   /api/v1/requests, PATCH /api/v1/requests/{id}
+ *                                         the manager's queue,
+ *                                         request_queue.c
  *
  * A request for another community's service is stored here (for the
  * resident to follow) and put in the relay outbox to go through the hub
  * to its owner; a request for our own service lands in our queue at once
  * and goes up stripped of everything personal, so the district can count
- * it. A status is written only by the owner (owner = us), for a request
- * in its queue, and travels back the same way. When the owner stores a
- * relayed request it sends a receipt (relay.h's rule: status "open" with
- * delivered set), so the resident sees it delivered; every step's time is
- * kept in request_step. Open311 paths answer
- * errors as the spec does: [{"code":400,"description":"..."}], and store
- * nothing then.
+ * it. The owner answers with a receipt and statuses (request_follow.c).
+ * Open311 paths answer errors as the spec does:
+ * [{"code":400,"description":"..."}], and store nothing then.
  *
  * Parts: Open311 replies; services.json; POST requests.json; listings;
- * applying the hub's records; the manager's queue; the route. */
+ * the route. */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -586,389 +585,6 @@ int requests_row_mine(sqlite3_stmt *st, const char *token, int64_t resident)
 	       sqlite3_column_int64(st, RQ_RESIDENT) == resident;
 }
 
-/* ---- applying the hub's records --------------------------------------------- */
-
-/* send_receipt: the owner's receipt of request (origin, id), stored at
- * time at: a status "open" with delivered set (relay.h), in the
- * outbox, in the caller's transaction. */
-static int send_receipt(struct node *n, const char *origin, const char *id,
-			int64_t at)
-{
-	Change ch = ALLIANCE__V1__CHANGE__INIT;
-	Alliance__V1__RequestStatus s = ALLIANCE__V1__REQUEST_STATUS__INIT;
-	char why[160];
-
-	s.request_origin = (char *)origin;
-	s.status = (char *)"open";
-	s.notes = (char *)"";
-	s.updated = at;
-	s.delivered = at;
-	ch.origin = n->cfg.community;
-	ch.kind = ALLIANCE__V1__KIND__KIND_REQUEST_STATUS;
-	ch.id = (char *)id;
-	ch.version = relay_next_version(n);
-	ch.body_case = ALLIANCE__V1__CHANGE__BODY_REQUEST_STATUS;
-	ch.request_status = &s;
-	if (relay_check(&ch, why, sizeof(why)) != ERR_OK) {
-		log_warn("requests: no receipt for %s: %s", id, why);
-		return ERR_OK;
-	}
-	return relay_outbox_put(n, &ch);
-}
-
-/* known_request: 1 when (origin, id) is stored here. */
-static int known_request(struct node *n, const char *origin, const char *id)
-{
-	sqlite3_stmt *st = NULL;
-	int found = 0;
-
-	if (sqlite3_prepare_v2(n->db, "SELECT 1 FROM request WHERE origin ="
-			       " ?1 AND id = ?2", -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
-}
-
-/* apply_request: a request for one of our services (or a newer version
- * of one: a withdrawal), stored under the version rule; a new one gets
- * its submitted and delivered steps and a receipt back to its origin. */
-static int apply_request(struct node *n, const Change *ch, char *reason,
-			 size_t rlen, int *refused)
-{
-	const Alliance__V1__Request *r = ch->request;
-	sqlite3_stmt *st = NULL;
-	Change *svc = NULL;
-	int64_t now = clock_now();
-	int rc, fresh, changed = 0;
-
-	if (strcmp(r->owner, n->cfg.community) != 0 ||
-	    strcmp(ch->origin, n->cfg.community) == 0) {
-		*refused = 1;
-		snprintf(reason, rlen, "not a request for %s",
-			 n->cfg.community);
-		return ERR_OK;
-	}
-	fresh = !known_request(n, ch->origin, ch->id);
-	catalog_get(n->cat, r->owner, ALLIANCE__V1__KIND__KIND_SERVICE,
-		    r->service_id, &svc);
-	/* a withdrawal keeps what the owner had; it only marks the row */
-	rc = sqlite3_prepare_v2(n->db, "INSERT INTO request (origin, id, owner,"
-				" service_id, service_name, description, name,"
-				" phone, email, address, has_location, lat, lon,"
-				" requested, version, updated, preferred,"
-				" withdrawn, delivered) VALUES (?1, ?2, ?3, ?4,"
-				" ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-				" ?15, ?16, ?17, ?18, ?16) ON CONFLICT (origin,"
-				" id) DO UPDATE SET withdrawn ="
-				" max(request.withdrawn, excluded.withdrawn),"
-				" updated = excluded.updated, version ="
-				" excluded.version WHERE excluded.version >"
-				" request.version", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, r->owner, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, r->service_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, svc && svc->service
-				  ? svc->service->title : r->service_id, -1,
-				  SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 6, r->description, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 7, r->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 8, r->phone, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 9, r->email, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 10, r->address, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 11, r->has_location);
-		sqlite3_bind_double(st, 12, r->lat);
-		sqlite3_bind_double(st, 13, r->lon);
-		sqlite3_bind_int64(st, 14, r->requested);
-		sqlite3_bind_int64(st, 15, (int64_t)ch->version);
-		sqlite3_bind_int64(st, 16, now);
-		sqlite3_bind_text(st, 17, r->preferred, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 18, r->withdrawn);
-		rc = sqlite3_step(st);
-		changed = sqlite3_changes(n->db) > 0;
-	}
-	sqlite3_finalize(st);
-	catalog_change_free(&svc);
-	if (rc != SQLITE_DONE)
-		return ERR_IO;
-	if (fresh && (requests_step_put(n, ch->origin, ch->id, STEP_SUBMITTED,
-					"submitted", r->requested, "", 0) ||
-		      requests_step_put(n, ch->origin, ch->id, STEP_DELIVERED,
-					"delivered", now, "", 0) ||
-		      send_receipt(n, ch->origin, ch->id, now)))
-		return ERR_IO;
-	if (changed && r->withdrawn &&
-	    requests_step_put(n, ch->origin, ch->id, ch->version, "withdrawn",
-			      r->withdrawn, "", 0) != ERR_OK)
-		return ERR_IO;
-	if (changed)
-		log_info("requests: %s %s %s (%s)", ch->origin, r->withdrawn
-			 ? "withdrew its request for" : "asks for",
-			 r->service_id, ch->id);
-	return ERR_OK;
-}
-
-static int apply_status(struct node *n, const Change *ch, char *reason,
-			size_t rlen, int *refused)
-{
-	const Alliance__V1__RequestStatus *s = ch->request_status;
-	int64_t updated = s->updated ? s->updated : clock_now();
-	sqlite3_stmt *st = NULL;
-	int rc, owner_ok, changed = 0;
-
-	if (strcmp(s->request_origin, n->cfg.community) != 0) {
-		*refused = 1;
-		snprintf(reason, rlen, "not a request of %s", n->cfg.community);
-		return ERR_OK;
-	}
-	if (sqlite3_prepare_v2(n->db, "SELECT owner = ?3 FROM request WHERE"
-			       " origin = ?1 AND id = ?2", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return ERR_IO;
-	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, ch->origin, -1, SQLITE_STATIC);
-	owner_ok = sqlite3_step(st) == SQLITE_ROW &&
-		   sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (!owner_ok) {
-		*refused = 1;
-		snprintf(reason, rlen, "%s does not own request %s", ch->origin,
-			 ch->id);
-		return ERR_OK;
-	}
-	st = NULL;
-	rc = sqlite3_prepare_v2(n->db, "UPDATE request SET status = ?3, notes"
-				" = ?4, scheduled = ?5, updated = ?6,"
-				" status_version = ?7, delivered = CASE WHEN"
-				" ?8 > 0 THEN ?8 ELSE delivered END WHERE"
-				" origin = ?1 AND id = ?2 AND status_version <"
-				" ?7", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, s->status, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, s->notes, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, s->scheduled);
-		sqlite3_bind_int64(st, 6, updated);
-		sqlite3_bind_int64(st, 7, (int64_t)ch->version);
-		sqlite3_bind_int64(st, 8, s->delivered);
-		rc = sqlite3_step(st);
-		changed = sqlite3_changes(n->db) > 0;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return ERR_IO;
-	/* the receipt is a step; "open" itself is none */
-	if (changed && s->delivered &&
-	    requests_step_put(n, n->cfg.community, ch->id, STEP_DELIVERED,
-			      "delivered", s->delivered, "", 0) != ERR_OK)
-		return ERR_IO;
-	if (changed && strcmp(s->status, "open") != 0 &&
-	    requests_step_put(n, n->cfg.community, ch->id, ch->version,
-			      s->status, updated, s->notes, s->scheduled) !=
-	    ERR_OK)
-		return ERR_IO;
-	return ERR_OK;
-}
-
-int requests_apply(struct node *n, const Change *ch, char *reason,
-		   size_t rlen, int *refused)
-{
-	if (ch->kind == ALLIANCE__V1__KIND__KIND_REQUEST)
-		return apply_request(n, ch, reason, rlen, refused);
-	return apply_status(n, ch, reason, rlen, refused);
-}
-
-void requests_refused(struct node *n, const char *id, const char *reason)
-{
-	sqlite3_stmt *st = NULL;
-
-	log_warn("requests: the hub refused request %s: %s", id, reason);
-	if (sqlite3_prepare_v2(n->db, "UPDATE request SET status ="
-			       " 'declined', notes = ?3, updated = ?4 WHERE"
-			       " origin = ?1 AND id = ?2", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return;
-	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, clock_now());
-	sqlite3_step(st);
-	sqlite3_finalize(st);
-}
-
-/* ---- the manager's queue -------------------------------------------------------- */
-
-static void queue(struct node *n, struct lws *wsi, struct http_exchange *ex)
-{
-	sqlite3_stmt *st = NULL;
-	json_t *items = json_array();
-	int64_t now = clock_now();
-
-	if (!items || sqlite3_prepare_v2(n->db, "SELECT " REQUEST_COLUMNS
-			       " FROM request WHERE owner = ?1 ORDER BY (status"
-			       " IN ('done', 'declined') OR withdrawn > 0),"
-			       " requested, id LIMIT 1000", -1, &st, NULL) != SQLITE_OK) {
-		json_decref(items);
-		http_reply_error(wsi, ex, 500, "internal", "the queue could "
-				 "not be read");
-		return;
-	}
-	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *o = requests_row_json(st, 1);
-
-		json_object_set_new(o, "waiting_s", json_integer(
-			now - sqlite3_column_int64(st, 9)));
-		json_array_append_new(items, o);
-	}
-	sqlite3_finalize(st);
-	http_reply_json(wsi, ex, 200, json_pack("{s:o, s:I}", "items", items,
-						"total", (json_int_t)
-						json_array_size(items)));
-}
-
-/* write_status: the new status of (origin, id) and its outbox record in
- * one transaction. ERR_OK, or ERR_INVALID with why, or ERR_IO. */
-static int write_status(struct node *n, Change *ch, char *why, size_t len)
-{
-	const Alliance__V1__RequestStatus *s = ch->request_status;
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
-		return ERR_IO;
-	ch->version = relay_next_version(n);
-	if (relay_check(ch, why, len) != ERR_OK) {
-		store_exec(n->db, "ROLLBACK");
-		return ERR_INVALID;
-	}
-	rc = sqlite3_prepare_v2(n->db, "UPDATE request SET status = ?3, notes"
-				" = ?4, scheduled = ?5, updated = ?6,"
-				" status_version = ?7 WHERE origin = ?1 AND id"
-				" = ?2", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, s->request_origin, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, s->status, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, s->notes, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, s->scheduled);
-		sqlite3_bind_int64(st, 6, s->updated);
-		sqlite3_bind_int64(st, 7, (int64_t)ch->version);
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE && strcmp(s->status, "open") != 0 &&
-	    requests_step_put(n, s->request_origin, ch->id, ch->version,
-			      s->status, s->updated, s->notes, s->scheduled) !=
-	    ERR_OK)
-		rc = SQLITE_ERROR;
-	if (rc != SQLITE_DONE || relay_outbox_put(n, ch) != ERR_OK ||
-	    store_exec(n->db, "COMMIT") != ERR_OK) {
-		store_exec(n->db, "ROLLBACK");
-		return ERR_IO;
-	}
-	return ERR_OK;
-}
-
-static void patch(struct node *n, struct lws *wsi, struct http_exchange *ex,
-		  const char *id)
-{
-	Change ch = ALLIANCE__V1__CHANGE__INIT;
-	Alliance__V1__RequestStatus s = ALLIANCE__V1__REQUEST_STATUS__INIT;
-	sqlite3_stmt *st = NULL;
-	json_t *in = http_parse_json(wsi, ex), *sch;
-	char origin[LIMIT_COMMUNITY_ID + 1] = "", why[160];
-	int64_t withdrawn = 0;
-	int rc;
-
-	if (!in)
-		return;
-	s.status = (char *)json_string_value(json_object_get(in, "status"));
-	s.notes = (char *)json_string_value(json_object_get(in,
-							    "status_notes"));
-	sch = json_object_get(in, "scheduled");
-	if (!s.notes)
-		s.notes = (char *)"";
-	if (!relay_status_valid(s.status)) {
-		http_reply_error(wsi, ex, 422, "invalid", "status: one of open,"
-				 " acknowledged, scheduled, done, declined");
-		goto out;
-	}
-	if (json_is_integer(sch) && json_integer_value(sch) > 0) {
-		s.scheduled = json_integer_value(sch);
-	} else if (json_is_string(sch)) {
-		if (clock_parse_rfc3339(json_string_value(sch), &s.scheduled)) {
-			http_reply_error(wsi, ex, 422, "invalid", "scheduled: "
-					 "an RFC 3339 time");
-			goto out;
-		}
-	} else if (sch && !json_is_null(sch)) {
-		http_reply_error(wsi, ex, 422, "invalid", "scheduled: an RFC "
-				 "3339 time or unix seconds");
-		goto out;
-	}
-	if (strcmp(s.status, "scheduled") == 0 && !s.scheduled) {
-		http_reply_error(wsi, ex, 422, "invalid", "scheduled: required "
-				 "with status scheduled");
-		goto out;
-	}
-	if (sqlite3_prepare_v2(n->db, "SELECT origin, withdrawn, delivered"
-			       " FROM request WHERE owner = ?1 AND id = ?2",
-			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			snprintf(origin, sizeof(origin), "%s",
-				 sqlite3_column_text(st, 0));
-			withdrawn = sqlite3_column_int64(st, 1);
-			/* every status carries the receipt's time */
-			s.delivered = sqlite3_column_int64(st, 2);
-		}
-		sqlite3_finalize(st);
-	}
-	if (!origin[0]) {
-		http_reply_error(wsi, ex, 404, "not_found", "no request %.40s "
-				 "in this community's queue", id);
-		goto out;
-	}
-	if (withdrawn) {
-		http_reply_error(wsi, ex, 409, "conflict", "the resident "
-				 "withdrew request %.40s", id);
-		goto out;
-	}
-	s.request_origin = origin;
-	s.updated = clock_now();
-	ch.origin = n->cfg.community;   /* only the owner writes a status */
-	ch.kind = ALLIANCE__V1__KIND__KIND_REQUEST_STATUS;
-	ch.id = (char *)id;
-	ch.body_case = ALLIANCE__V1__CHANGE__BODY_REQUEST_STATUS;
-	ch.request_status = &s;
-	rc = write_status(n, &ch, why, sizeof(why));
-	if (rc == ERR_INVALID) {
-		http_reply_error(wsi, ex, 422, "invalid", "%s", why);
-		goto out;
-	}
-	if (rc != ERR_OK) {
-		http_reply_error(wsi, ex, 500, "internal", "the status could "
-				 "not be stored");
-		goto out;
-	}
-	log_info("requests: %s/%s is now %s", origin, id, s.status);
-	relay_flush(n);
-	http_reply_json(wsi, ex, 200, json_pack("{s:s, s:s, s:s, s:s}", "id",
-						id, "community", origin,
-						"status", s.status,
-						"status_notes", s.notes));
-out:
-	json_decref(in);
-}
-
 /* ---- the route ---------------------------------------------------------------- */
 
 #define MGR "/api/v1/requests"
@@ -1058,10 +674,10 @@ int requests_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	if (auth_request(n, wsi, ex, mr) != AUTH_GRANTED)
 		return 1;
 	if (ex->method == HTTP_GET)
-		queue(n, wsi, ex);
+		requests_queue(n, wsi, ex);
 	else if (!text_record_id_valid(p + sizeof(MGR)))
 		http_reply_error(wsi, ex, 404, "not_found", "not a request id");
 	else
-		patch(n, wsi, ex, p + sizeof(MGR));
+		requests_patch(n, wsi, ex, p + sizeof(MGR));
 	return 1;
 }

@@ -106,6 +106,12 @@ static int check_request(const Alliance__V1__Request *r, char *why,
 	if (!text_ok(r->address, RELAY_ADDRESS_MAX, 0))
 		return FAIL("request.address: over %d bytes or not text",
 			    RELAY_ADDRESS_MAX);
+	if (!text_ok(r->relative_name, RELAY_NAME_MAX, 0))
+		return FAIL("request.relative_name: over %d bytes or not text",
+			    RELAY_NAME_MAX);
+	if (!text_ok(r->relative_phone, RELAY_PHONE_MAX, 0))
+		return FAIL("request.relative_phone: over %d bytes or not "
+			    "text", RELAY_PHONE_MAX);
 	if (!text_ok(r->preferred, RELAY_PREFERRED_MAX, 0))
 		return FAIL("request.preferred: over %d bytes or not text",
 			    RELAY_PREFERRED_MAX);

@@ -58,17 +58,21 @@ void relay_flush(struct node *n);
 #define REQUEST_COLUMNS "origin, id, owner, service_id, service_name," \
 	" description, status, notes, scheduled, requested, updated, name," \
 	" phone, email, address, has_location, lat, lon, token_hash," \
-	" resident, withdrawn, delivered, preferred"
+	" resident, withdrawn, delivered, preferred, relative_name," \
+	" relative_phone"
 #define RQ_TOKEN_HASH 18
 #define RQ_RESIDENT 19
 #define RQ_WITHDRAWN 20
 #define RQ_DELIVERED 21
 #define RQ_PREFERRED 22
+#define RQ_RELATIVE_NAME 23
+#define RQ_RELATIVE_PHONE 24
 
 /* requests_row_json: a row of REQUEST_COLUMNS in Open311's shape (a new
  * object; alliance_status "withdrawn" once withdrawn), with preferred,
  * delivered_datetime and withdrawn_datetime; personal data (name, phone,
- * email, address, location) only when private. */
+ * email, address, location, relative_name, relative_phone) only when
+ * private. */
 json_t *requests_row_json(sqlite3_stmt *st, int private);
 /* requests_row_mine: 1 when token (the request's own, may be NULL) or
  * resident (a bearer's id, 0 for none) is the row's. */

@@ -98,13 +98,16 @@ const char node_civic_schema_v1[] =
 	") WITHOUT ROWID;";
 
 /* v2: what the resident follows: the owner's receipt (delivered), her
- * withdrawal, her preferred time, and every step with its time
+ * withdrawal, her preferred time, the relative she asks for, and every
+ * step with its time
  * (request_step: version 0 is the submission, 1 the receipt, others the
  * version of the status or withdrawal that made the step) */
 const char node_civic_schema_v2[] =
 	"ALTER TABLE request ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE request ADD COLUMN withdrawn INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE request ADD COLUMN preferred TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE request ADD COLUMN relative_name TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE request ADD COLUMN relative_phone TEXT NOT NULL DEFAULT '';"
 	"CREATE TABLE request_step ("
 	"  origin TEXT NOT NULL,"
 	"  id TEXT NOT NULL,"

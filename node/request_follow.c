@@ -173,9 +173,10 @@ static int apply_request(struct node *n, const Change *ch, char *reason,
 				" service_id, service_name, description, name,"
 				" phone, email, address, has_location, lat, lon,"
 				" requested, version, updated, preferred,"
-				" withdrawn, delivered) VALUES (?1, ?2, ?3, ?4,"
-				" ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-				" ?15, ?16, ?17, ?18, ?16) ON CONFLICT (origin,"
+				" withdrawn, delivered, relative_name,"
+				" relative_phone) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+				" ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+				" ?17, ?18, ?16, ?19, ?20) ON CONFLICT (origin,"
 				" id) DO UPDATE SET withdrawn ="
 				" max(request.withdrawn, excluded.withdrawn),"
 				" updated = excluded.updated, version ="
@@ -202,6 +203,9 @@ static int apply_request(struct node *n, const Change *ch, char *reason,
 		sqlite3_bind_int64(st, 16, now);
 		sqlite3_bind_text(st, 17, r->preferred, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 18, r->withdrawn);
+		sqlite3_bind_text(st, 19, r->relative_name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 20, r->relative_phone, -1,
+				  SQLITE_STATIC);
 		rc = sqlite3_step(st);
 		changed = sqlite3_changes(n->db) > 0;
 	}
@@ -366,6 +370,8 @@ static int write_withdrawal(struct node *n, sqlite3_stmt *row, int64_t now)
 		r.lat = sqlite3_column_double(row, 16);
 		r.lon = sqlite3_column_double(row, 17);
 		r.preferred = COL(RQ_PREFERRED);
+		r.relative_name = COL(RQ_RELATIVE_NAME);
+		r.relative_phone = COL(RQ_RELATIVE_PHONE);
 	}
 	ch.origin = n->cfg.community;
 	ch.kind = ALLIANCE__V1__KIND__KIND_REQUEST;

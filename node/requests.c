@@ -5,7 +5,9 @@
  *   POST  /open311/v2/requests.json       form-encoded (the spec's
  *                                         fields, and ours: name, the
  *                                         whole name; preferred, a day and
- *                                         a part of it) -> 201 [{id, token}]
+ *                                         a part of it; relative_name and
+ *                                         relative_phone) -> 201
+ *                                         [{id, token}]
  *   GET   /open311/v2/requests.json       public listing, no personal data
  *   GET   /open311/v2/requests/{id}.json  personal data (and the steps)
  *                                         only with ?token= or the
@@ -162,7 +164,7 @@ static int take(struct lws *wsi, struct http_exchange *ex, struct field *f)
 }
 
 enum { F_CODE, F_DESC, F_FIRST, F_LAST, F_NAME, F_PHONE, F_EMAIL, F_ADDR,
-       F_LAT, F_LONG, F_PREFERRED, F_COUNT };
+       F_LAT, F_LONG, F_PREFERRED, F_REL_NAME, F_REL_PHONE, F_COUNT };
 
 /* Preferred times from a day ago (today anywhere) to a year ahead. */
 #define PREFERRED_PAST_S (36 * 3600)
@@ -214,9 +216,10 @@ static int store_request(struct node *n, const Change *ch,
 				" service_id, service_name, description, name,"
 				" phone, email, address, has_location, lat, lon,"
 				" token_hash, resident, requested, version,"
-				" updated, preferred, delivered) VALUES (?1, ?2,"
-				" ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-				" ?14, ?15, ?16, ?17, ?16, ?18, ?19)", -1, &st,
+				" updated, preferred, delivered, relative_name,"
+				" relative_phone) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+				" ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+				" ?17, ?16, ?18, ?19, ?20, ?21)", -1, &st,
 				NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
@@ -240,6 +243,9 @@ static int store_request(struct node *n, const Change *ch,
 		sqlite3_bind_text(st, 18, r->preferred, -1, SQLITE_STATIC);
 		/* served at home: in the owner's queue at once */
 		sqlite3_bind_int64(st, 19, own ? r->requested : 0);
+		sqlite3_bind_text(st, 20, r->relative_name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 21, r->relative_phone, -1,
+				  SQLITE_STATIC);
 		rc = sqlite3_step(st);
 	}
 	sqlite3_finalize(st);
@@ -309,6 +315,8 @@ static void post_request(struct node *n, struct lws *wsi,
 		{ "lat", 32, NULL },
 		{ "long", 32, NULL },
 		{ "preferred", RELAY_PREFERRED_MAX, NULL },   /* ours */
+		{ "relative_name", RELAY_NAME_MAX, NULL },    /* ours */
+		{ "relative_phone", RELAY_PHONE_MAX, NULL },  /* ours */
 	};
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
 	Alliance__V1__Request r = ALLIANCE__V1__REQUEST__INIT;
@@ -361,6 +369,15 @@ static void post_request(struct node *n, struct lws *wsi,
 			   LIMIT_PHONE_DIGITS);
 		goto out;
 	}
+	if (!f[F_REL_NAME].value[0] != !f[F_REL_PHONE].value[0] ||
+	    (f[F_REL_PHONE].value[0] &&
+	     !text_phone_valid(f[F_REL_PHONE].value))) {
+		o311_error(wsi, ex, 400, "relative_%s: both the relative's "
+			   "name and phone, the phone %d to %d digits",
+			   f[F_REL_NAME].value[0] ? "phone" : "name",
+			   LIMIT_PHONE_DIGITS_MIN, LIMIT_PHONE_DIGITS);
+		goto out;
+	}
 	if (!relay_preferred_valid(f[F_PREFERRED].value, &day) ||
 	    (day && (day < clock_now() - PREFERRED_PAST_S ||
 		     day > clock_now() + PREFERRED_AHEAD_S))) {
@@ -404,6 +421,8 @@ static void post_request(struct node *n, struct lws *wsi,
 	r.email = f[F_EMAIL].value;
 	r.address = f[F_ADDR].value;
 	r.preferred = f[F_PREFERRED].value;
+	r.relative_name = f[F_REL_NAME].value;
+	r.relative_phone = f[F_REL_PHONE].value;
 	r.requested = clock_now();
 	ch.origin = n->cfg.community;
 	ch.kind = ALLIANCE__V1__KIND__KIND_REQUEST;
@@ -497,6 +516,10 @@ json_t *requests_row_json(sqlite3_stmt *st, int private)
 			    sqlite3_column_text(st, 13)));
 	json_object_set_new(o, "address", json_string((const char *)
 			    sqlite3_column_text(st, 14)));
+	json_object_set_new(o, "relative_name", json_string((const char *)
+			    sqlite3_column_text(st, RQ_RELATIVE_NAME)));
+	json_object_set_new(o, "relative_phone", json_string((const char *)
+			    sqlite3_column_text(st, RQ_RELATIVE_PHONE)));
 	if (sqlite3_column_int(st, 15)) {
 		json_object_set_new(o, "lat", json_real(
 				    sqlite3_column_double(st, 16)));

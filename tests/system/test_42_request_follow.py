@@ -1,8 +1,8 @@
 """Following a service request (issue 12): the owning node's receipt
 relayed back as "delivered", every step with its time, a withdrawal
-relayed to the owner's queue, the signed-in resident's list of her
+relayed to the owner's queue, a request for a relative, the signed-in resident's list of her
 requests (GET /api/v1/residents/me/requests), the Open311 extensions
-(name, preferred) and their checks, and what another resident's token may
+(name, preferred, relative_name, relative_phone) and their checks, and what another resident's token may
 not do.
 
 One hub and two nodes with a manager password (module fixture): residents
@@ -145,6 +145,19 @@ def test_receipt_steps_and_status_reach_the_resident(two):
     assert last["scheduled"] == "2030-01-02T02:00:00Z"
 
 
+def test_a_request_for_a_relative_carries_their_name_and_phone(two):
+    r = ask(two.a, two.code, relative_name="李桂兰",
+            relative_phone="13900000042")
+    assert r.status == 201, r.text
+    rid, token = r.body[0]["service_request_id"], r.body[0]["token"]
+    got = mine(two.a, rid, token)
+    assert got["relative_name"] == "李桂兰"
+    item = wait_for(lambda: queue(two.b).get(rid), 20, "the request at B")
+    assert item["relative_phone"] == "13900000042"
+    public = get(two.a.public_port, "/open311/v2/requests.json").text
+    assert "李桂兰" not in public and "13900000042" not in public
+
+
 def test_withdrawal_reaches_the_owner_and_ends_answers(two):
     r = ask(two.a, two.code)
     rid, token = r.body[0]["service_request_id"], r.body[0]["token"]
@@ -220,6 +233,10 @@ def test_bad_input_is_refused_and_stores_nothing(two):
                   dict(phone="1" * 21)],
         "name": [dict(name="名" * 100)],
         "address_string": [dict(address_string="")],
+        "relative_name": [dict(relative_phone="13900000042")],
+        "relative_phone": [dict(relative_name="李桂兰"),
+                           dict(relative_name="李桂兰",
+                                relative_phone="ask my son")],
         "preferred": [dict(preferred="tomorrow"), dict(preferred=past),
                       dict(preferred=far),
                       dict(preferred=f"{tomorrow()} night"),

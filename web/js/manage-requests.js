@@ -8,7 +8,9 @@
  * reload; rows are kept by id and updated in place, so a status being
  * edited is never wiped by a refresh. A change goes out as PATCH
  * /api/v1/requests/{id} {status, status_notes, scheduled} with the CSRF
- * token (send() adds it), and travels back to the resident's node.
+ * token (send() adds it), and travels back to the resident's node, where
+ * the resident sees it in "我的申请" (no SMS or push yet: the console says
+ * so). A request the resident withdrew shows as such, without the form.
  *
  * Parts: state; formats; rows; the list; start and stop. */
 'use strict';
@@ -53,6 +55,12 @@ function contact(x) {
   return bits.length ? bits.join(' · ') : t('rq_no_contact');
 }
 
+/* preferred: "2030-01-02 morning" in words. */
+function preferred(p) {
+  var m = /^(\d{4}-\d{2}-\d{2})(?: (morning|afternoon|evening))?$/.exec(p || '');
+  return m ? m[1] + (m[2] ? ' ' + t('ask_part_' + m[2]) : '') : '';
+}
+
 /* makeRow: the row of request x: what it is, and a form to answer it. */
 function makeRow(x) {
   var id = x.service_request_id;
@@ -82,8 +90,10 @@ function makeRow(x) {
     ev.preventDefault();
     answer(id, parts);
   });
+  parts.form = form;
+  parts.gone = el('p', { className: 'note rq-withdrawn' });
   var li = el('li', { className: 'card rq', 'data-id': id },
-    el('div', { className: 'row-main' }, parts.title, parts.desc, parts.info), form);
+    el('div', { className: 'row-main' }, parts.title, parts.desc, parts.info), form, parts.gone);
   var row = { li: li, parts: parts, dirty: false, item: null };
   [parts.status, parts.when, parts.notes].forEach(function (f) {
     f.addEventListener('input', function () { row.dirty = true; });
@@ -99,6 +109,9 @@ function fillRow(row, x) {
   row.li.setAttribute('data-status', x.alliance_status);
   p.title.textContent = x.service_name || x.service_code;
   p.desc.textContent = x.description || '';
+  var withdrawn = x.alliance_status === 'withdrawn';
+  p.form.hidden = withdrawn;
+  p.gone.textContent = withdrawn ? t('rq_withdrawn_note') : '';
   clear(p.info);
   append(p.info,
     el('dt', { text: t('rq_status') }),
@@ -110,6 +123,10 @@ function fillRow(row, x) {
     el('dd', { text: x.community + ' · ' + formatTime(x.requested_datetime) }),
     el('dt', { text: t('rq_contact') }),
     el('dd', { className: 'rq-contact', text: contact(x) }),
+    x.relative_name ? el('dt', { text: t('rq_relative') }) : null,
+    x.relative_name ? el('dd', { className: 'rq-relative', text: x.relative_name + ' · ' + (x.relative_phone || '') }) : null,
+    x.preferred ? el('dt', { text: t('rq_preferred') }) : null,
+    x.preferred ? el('dd', { className: 'rq-preferred', text: preferred(x.preferred) }) : null,
     x.status_notes ? el('dt', { text: t('rq_notes_sent') }) : null,
     x.status_notes ? el('dd', { text: x.status_notes }) : null);
   p.statusLabel.textContent = t('rq_new_status');
@@ -179,7 +196,7 @@ function renderQueue() {
     append(box, message(queue.failed ? 'load_failed' : 'loading', queue.failed ? 'error' : null));
     return;
   }
-  var open = items.filter(function (x) { return x.status === 'open'; }).length;
+  var open = items.filter(function (x) { return x.status === 'open'; }).length;  /* Open311: withdrawn is closed */
   count.textContent = t('rq_count', { n: open });
   var list = box.querySelector('ul.cards');
   if (!items.length) {

@@ -1,5 +1,6 @@
 /* service.js: one service, said plainly: who it is for, how to get it,
- * hours, fee, and the phone as a tap-to-call link. One API call:
+ * hours, fee, the phone as a tap-to-call link and, beside it, the button
+ * to request it (request.html). One API call:
  * GET /api/v1/catalog/{community}/{id}. */
 'use strict';
 
@@ -31,7 +32,12 @@ function renderService(s) {
   if (s.status && s.status !== 'active')
     append(box, el('p', { className: 'status-warn', role: 'note' },
       t('status_' + s.status.replace(/-/g, '_'), null, s.status)));
-  append(box, phone);
+  /* the node takes requests for every service not inactive (requests.c) */
+  var ask = s.status !== 'inactive'
+    ? el('a', { className: 'button ask', href: 'request.html' + query({ community: s.community, id: s.id }) },
+        icon('inbox'), el('span', { text: t('ask_request') }))
+    : null;
+  if (phone || ask) append(box, el('div', { className: 'service-actions' }, ask, phone));
   var facts = el('dl', { className: 'facts' },
     fact('person', 'for_whom', who),
     fact('door', 'how_to_get', how || '—'),

@@ -1,0 +1,271 @@
+/* request.js: request.html?community=&id=: ask for one service, then say
+ * what was sent and what happens next.
+ *
+ * The form asks only what the service needs: what is wanted (prefilled
+ * from the service's title), the address only for a home visit, a
+ * preferred day and part of it, one name field (Chinese names are not
+ * "given family": it goes as Open311's extension field name), the phone,
+ * and, for a relative, the relative's name and phone. Name and phone are
+ * filled in for a signed-in resident from her account. Every field is
+ * checked here and again at the node; a message stands next to the field
+ * (aria-describedby, aria-invalid) and nothing is sent or stored. It posts
+ * to Open311 at this node (POST /open311/v2/requests.json), with the
+ * bearer token when signed in; the answer's service_request_id and token
+ * are kept in this browser (myRequestsAdd) for "我的申请".
+ *
+ * Parts: limits; fields; checks; sending; the confirmation; start-up. */
+'use strict';
+
+/* ---- limits (characters; the node's are bytes, 3 to a Chinese character) */
+
+var LIMITS = { what: 1000, address: 120, name: 60, phone: 40 };
+var PARTS = ['any', 'morning', 'afternoon', 'evening'];
+
+var rq = { site: null, service: null, result: null, sent: null, profile: null, fields: {} };
+
+/* ---- fields ---------------------------------------------------------------- */
+
+/* field: a labelled control with its hint and its error line, remembered
+ * under name in rq.fields. */
+function field(name, labelKey, control, hintKey) {
+  var id = 'rq-' + name;
+  control.id = id;
+  control.name = name;
+  var hint = hintKey ? el('p', { className: 'hint', id: id + '-hint', text: t(hintKey) }) : null;
+  var error = el('p', { className: 'field-error', id: id + '-error' });
+  control.setAttribute('aria-describedby', (hint ? id + '-hint ' : '') + id + '-error');
+  var box = el('div', { className: 'field' }, el('label', { for: id, text: t(labelKey) }), hint, control, error);
+  rq.fields[name] = { control: control, error: error, box: box };
+  return box;
+}
+
+function homeVisit(s) { return (s.delivery || []).indexOf('home-visit') >= 0; }
+
+function isoDay(d) {
+  var p = function (n) { return (n < 10 ? '0' : '') + n; };
+  return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate());
+}
+
+function renderForm(s) {
+  var box = clear(document.getElementById('request'));
+  rq.fields = {};
+  var today = new Date();
+  var ahead = new Date(today.getTime() + 365 * 86400000);
+  var what = el('textarea', { rows: '5', required: true });
+  what.value = t('ask_what_prefill', { t: s.title });
+  var date = el('input', { type: 'date', min: isoDay(today), max: isoDay(ahead) });
+  var part = el('select');
+  PARTS.forEach(function (p) { append(part, el('option', { value: p, text: t('ask_part_' + p) })); });
+  var relative = el('input', { type: 'checkbox', id: 'rq-relative', name: 'for_relative' });
+  var relBox = el('div', { className: 'stack', id: 'rq-relative-fields', hidden: true },
+    field('relative_name', 'ask_relative_name', el('input', { type: 'text', autocomplete: 'off', required: true })),
+    field('relative_phone', 'ask_relative_phone', el('input', { type: 'tel', inputmode: 'tel', autocomplete: 'off', required: true })));
+  relative.addEventListener('change', function () { relBox.hidden = !relative.checked; });
+  var status = el('p', { className: 'form-status', id: 'rq-status', role: 'alert' });
+  var submit = el('button', { type: 'submit', className: 'primary big', text: t('ask_submit') });
+  var form = el('form', { className: 'stack request-form', novalidate: true },
+    el('p', { className: 'note', text: t('ask_required_note') }),
+    field('description', 'ask_what', what, 'ask_what_hint'),
+    homeVisit(s) ? field('address_string', 'ask_address',
+      el('input', { type: 'text', autocomplete: 'street-address', required: true }), 'ask_address_hint') : null,
+    el('div', { className: 'two' },
+      field('preferred_day', 'ask_when', date, 'ask_when_hint'),
+      field('preferred_part', 'ask_part', part)),
+    field('name', 'ask_name', el('input', { type: 'text', autocomplete: 'name', required: true })),
+    field('phone', 'ask_phone', el('input', { type: 'tel', inputmode: 'tel', autocomplete: 'tel', required: true }),
+      'ask_phone_hint'),
+    residentGet() ? el('p', { className: 'note', text: t('ask_signed_in') }) : null,
+    el('label', { className: 'check' }, relative, el('span', { text: t('ask_for_relative') })),
+    relBox,
+    el('p', { className: 'privacy' }, icon('info'), el('span', { text: t('ask_privacy') })),
+    status,
+    el('div', { className: 'actions' }, submit));
+  form.addEventListener('submit', function (ev) { ev.preventDefault(); send(s, submit, status); });
+  append(box,
+    el('h1', { className: 'section', text: t('ask_heading', { t: s.title }) }),
+    el('p', { className: 'where' }, icon('pin'), t('offered_by') + '：', communityLabel(s.community)),
+    form,
+    el('a', { className: 'back', href: serviceHref(s), text: t('ask_back_service') }));
+  fillProfile();
+}
+
+/* fillProfile: a signed-in resident's name and phone, from her account's
+ * last request, into empty fields. */
+function fillProfile() {
+  if (!residentGet()) return;
+  var fill = function (p) {
+    if (!p) return;
+    ['name', 'phone'].forEach(function (k) {
+      var f = rq.fields[k];
+      if (f && !f.control.value && p[k]) f.control.value = p[k];
+    });
+  };
+  if (rq.profile) { fill(rq.profile); return; }
+  apiSend('GET', '/api/v1/residents/me/requests').then(function (r) {
+    var last = r.ok && r.data && Array.isArray(r.data.items) && r.data.items[0];
+    rq.profile = last ? { name: last.name || '', phone: last.phone || '' } : null;
+    fill(rq.profile);
+  });
+}
+
+/* ---- checks ------------------------------------------------------------------ */
+
+function chars(s) { return Array.from(s).length; }
+
+function phoneOk(v) {
+  var digits = v.replace(/[^0-9]/g, '').length;
+  return /^[0-9 +()-]*$/.test(v) && digits >= 5 && digits <= 20 && v.length <= LIMITS.phone;
+}
+
+/* mark: show msg (or clear) at field name. */
+function mark(name, msg) {
+  var f = rq.fields[name];
+  if (!f) return;
+  f.error.textContent = msg || '';
+  if (msg) f.control.setAttribute('aria-invalid', 'true');
+  else f.control.removeAttribute('aria-invalid');
+}
+
+/* check: the form's values, or null with every problem marked. */
+function check() {
+  var v = {}, bad = [];
+  var val = function (k) { return rq.fields[k] ? rq.fields[k].control.value.trim() : ''; };
+  var need = function (k, max) {
+    var x = val(k);
+    if (!x) bad.push([k, t('ask_err_required')]);
+    else if (chars(x) > max) bad.push([k, t('ask_err_long', { n: max })]);
+    return x;
+  };
+  Object.keys(rq.fields).forEach(function (k) { mark(k, ''); });
+  v.description = need('description', LIMITS.what);
+  if (rq.fields.address_string) v.address_string = need('address_string', LIMITS.address);
+  var day = val('preferred_day');
+  if (day) {
+    var min = rq.fields.preferred_day.control.min, max = rq.fields.preferred_day.control.max;
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || day < min || day > max) bad.push(['preferred_day', t('ask_err_date')]);
+    var part = val('preferred_part');
+    v.preferred = day + (part && part !== 'any' ? ' ' + part : '');
+  }
+  v.name = need('name', LIMITS.name);
+  v.phone = need('phone', LIMITS.phone);
+  if (v.phone && !phoneOk(v.phone)) bad.push(['phone', t('ask_err_phone')]);
+  if (document.getElementById('rq-relative').checked) {
+    v.relative_name = need('relative_name', LIMITS.name);
+    v.relative_phone = need('relative_phone', LIMITS.phone);
+    if (v.relative_phone && !phoneOk(v.relative_phone)) bad.push(['relative_phone', t('ask_err_phone')]);
+  }
+  bad.forEach(function (b) { if (!rq.fields[b[0]].error.textContent) mark(b[0], b[1]); });
+  if (bad.length) { rq.fields[bad[0][0]].control.focus(); return null; }
+  return v;
+}
+
+/* ---- sending ---------------------------------------------------------------------- */
+
+/* The node's field names, as its errors start ("phone: ..."). */
+var SERVER_FIELDS = { description: 'description', address_string: 'address_string', name: 'name',
+  phone: 'phone', preferred: 'preferred_day', relative_name: 'relative_name',
+  relative_phone: 'relative_phone' };
+
+function send(s, submit, status) {
+  status.textContent = '';
+  var v = check();
+  if (!v) { status.textContent = t('ask_fix'); return; }
+  v.service_code = s.community + '/' + s.id;
+  submit.disabled = true;
+  submit.textContent = t('ask_sending');
+  postForm('/open311/v2/requests.json', v).then(function (r) {
+    submit.disabled = false;
+    submit.textContent = t('ask_submit');
+    var got = r.ok && Array.isArray(r.data) && r.data[0];
+    if (got && got.service_request_id) {
+      myRequestsAdd({ id: got.service_request_id, token: got.token });
+      rq.sent = { id: got.service_request_id, service: s };
+      renderDone();
+      return;
+    }
+    var msg = open311Message(r);
+    var m = /^([a-z_]+)(?:\/[a-z_]+)?(?: or [a-z_/]+)?: (.*)$/.exec(msg);
+    if (m && SERVER_FIELDS[m[1]] && rq.fields[SERVER_FIELDS[m[1]]]) {
+      mark(SERVER_FIELDS[m[1]], t('ask_err_server', { m: m[2] }));
+      rq.fields[SERVER_FIELDS[m[1]]].control.focus();
+      status.textContent = t('ask_fix');
+    } else if (r.status === 429) {
+      status.textContent = t('ask_err_limit');
+    } else {
+      status.textContent = r.status === 0 ? t('ask_err_network') : t('ask_err_server', { m: msg || r.status });
+    }
+  });
+}
+
+/* ---- the confirmation ------------------------------------------------------------- */
+
+function renderDone() {
+  var s = rq.sent.service;
+  var box = clear(document.getElementById('request'));
+  var next = el('p', { className: 'next' });
+  var text = t('ask_done_next', { c: '\u0001' }).split('\u0001');
+  append(next, text[0], communityLabel(s.community), text[1]);
+  var h = el('h1', { className: 'section done-head', tabindex: '-1' }, icon('check'), el('span', { text: t('ask_done_heading') }));
+  append(box, h,
+    el('p', { className: 'summary', text: s.title }),
+    el('div', { className: 'tracking' },
+      el('p', { className: 'label', text: t('ask_done_number') }),
+      el('p', { className: 'number', id: 'tracking-number', text: rq.sent.id })),
+    next,
+    el('p', { className: 'note', text: t('ask_done_keep') }),
+    el('div', { className: 'actions' },
+      el('a', { className: 'button', href: 'my-requests.html', text: t('ask_go_mine') }),
+      el('a', { className: 'button secondary', href: serviceHref(s), text: t('ask_back_service') })));
+  h.focus();
+}
+
+/* ---- start-up ------------------------------------------------------------------------ */
+
+function renderRequest() {
+  var box = document.getElementById('request');
+  if (rq.sent) { renderDone(); return; }
+  if (rq.site && rq.site.node === false) {
+    clear(box);
+    append(box, el('h1', { className: 'section', text: t('ask_request') }),
+      el('p', { className: 'note error', text: t('ask_at_hub') }));
+    return;
+  }
+  var r = rq.result;
+  if (!r || !rq.site) { clear(box); append(box, message('loading', 'section')); return; }
+  if (r.status === 404 || r.status === 400) { clear(box); append(box, message('no_service', 'error section')); return; }
+  if (!r.ok || !r.data) { clear(box); append(box, message('load_failed', 'error section')); return; }
+  if (r.data.status === 'inactive') {
+    clear(box);
+    append(box, el('h1', { className: 'section', text: t('ask_heading', { t: r.data.title }) }),
+      el('p', { className: 'status-warn', text: t('ask_not_open') }),
+      el('a', { className: 'back', href: serviceHref(r.data), text: t('ask_back_service') }));
+    return;
+  }
+  /* a new language: the same form again, with what was typed */
+  var kept = {};
+  Object.keys(rq.fields).forEach(function (k) { kept[k] = rq.fields[k].control.value; });
+  var rel = document.getElementById('rq-relative');
+  var relChecked = rel && rel.checked;
+  renderForm(r.data);
+  Object.keys(kept).forEach(function (k) { if (rq.fields[k]) rq.fields[k].control.value = kept[k]; });
+  if (relChecked) {
+    document.getElementById('rq-relative').checked = true;
+    document.getElementById('rq-relative-fields').hidden = false;
+  }
+}
+
+window.PAGE = { render: renderRequest };
+
+(function () {
+  var u = new URLSearchParams(window.location.search);
+  var community = u.get('community') || '';
+  var id = u.get('id') || '';
+  siteKind().then(function (k) { rq.site = k; renderRequest(); });
+  if (!/^[a-z0-9][a-z0-9-]{1,62}$/.test(community) || !/^[A-Za-z0-9._-]{1,128}$/.test(id)) {
+    rq.result = { ok: false, status: 404, data: null };
+    renderRequest();
+    return;
+  }
+  api('/api/v1/catalog/' + encodeURIComponent(community) + '/' + encodeURIComponent(id))
+    .then(function (r) { rq.result = r; renderRequest(); });
+})();

@@ -1,0 +1,65 @@
+/* requests-common.js: what request.html and my-requests.html share: whether
+ * this site is a community's node (where requests are made and kept) or
+ * the district hub (which has none), Open311's form-encoded POST, and a
+ * request's progress in words.
+ *
+ * A node's /healthz names its community; the hub's does not (it counts
+ * communities and sessions), so that is how a page tells them apart. */
+'use strict';
+
+/* siteKind: resolves {node: true, community} at a node, {node: false} at
+ * the hub, {node: null} when /healthz cannot be read. */
+function siteKind() {
+  return api('/healthz').then(function (r) {
+    if (!r.ok || !r.data) return { node: null };
+    return typeof r.data.community === 'string' && r.data.community
+      ? { node: true, community: r.data.community } : { node: false };
+  });
+}
+
+/* postForm: POST params (an object) form-encoded to path, with the
+ * signed-in resident's bearer token when there is one; resolves
+ * {ok, status, data} and never rejects. */
+function postForm(path, params) {
+  var headers = { Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' };
+  var who = residentGet();
+  if (who) headers.Authorization = 'Bearer ' + who.token;
+  return fetch(path, { method: 'POST', headers: headers, credentials: 'same-origin',
+                       body: query(params).slice(1) })
+    .then(function (r) {
+      return r.json().then(function (d) { return { ok: r.ok, status: r.status, data: d }; },
+        function () { return { ok: r.ok, status: r.status, data: null }; });
+    }, function () { return { ok: false, status: 0, data: null }; });
+}
+
+/* open311Message: the description of an Open311 error answer, or ''. */
+function open311Message(r) {
+  return r && Array.isArray(r.data) && r.data[0] && typeof r.data[0].description === 'string'
+    ? r.data[0].description : '';
+}
+
+/* stepOf: the key of request x's current step: withdrawn, a status the
+ * owner set, delivered (the owner's receipt) or submitted. */
+function stepOf(x) {
+  if (x.alliance_status === 'withdrawn' || x.withdrawn_datetime) return 'withdrawn';
+  if (x.alliance_status && x.alliance_status !== 'open') return x.alliance_status;
+  return x.delivered_datetime ? 'delivered' : 'submitted';
+}
+
+function stepWord(key) { return t('step_' + key, null, key); }
+
+/* closedStep: a step after which nothing changes. */
+function closedStep(key) { return key === 'done' || key === 'declined' || key === 'withdrawn'; }
+
+/* preferredText: "2030-01-02 morning" in words. */
+function preferredText(p) {
+  var m = /^(\d{4}-\d{2}-\d{2})(?: (morning|afternoon|evening))?$/.exec(p || '');
+  if (!m) return '';
+  var d = new Date(m[1] + 'T00:00:00');
+  var day = m[1];
+  try {
+    day = new Intl.DateTimeFormat(currentLang() === 'en' ? 'en-GB' : 'zh-CN',
+      { year: 'numeric', month: 'long', day: 'numeric', weekday: 'short' }).format(d);
+  } catch (e) { /* the ISO date then */ }
+  return m[2] ? day + ' ' + t('ask_part_' + m[2]) : day;
+}

@@ -120,7 +120,7 @@ function fillRow(row, x) {
     el('dt', { text: t('rq_waiting') }),
     el('dd', { className: 'rq-waiting', text: waited(x.waiting_s) }),
     el('dt', { text: t('rq_from') }),
-    el('dd', { text: x.community + ' · ' + formatTime(x.requested_datetime) }),
+    el('dd', null, communityLabel(x.community), ' · ' + formatTime(x.requested_datetime)),
     el('dt', { text: t('rq_contact') }),
     el('dd', { className: 'rq-contact', text: contact(x) }),
     x.relative_name ? el('dt', { text: t('rq_relative') }) : null,

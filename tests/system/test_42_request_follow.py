@@ -19,6 +19,7 @@ import pytest
 
 from conftest import Hub, Node, stop_all, unique_id, wait_for
 from test_25_manager import PASSWORD, api, get, hash_password
+from test_40_requests import hub_holds
 
 PHONE, ADDRESS = "13800138042", "榆树巷 5 号 302 室"
 
@@ -180,6 +181,8 @@ def test_withdrawal_reaches_the_owner_and_ends_answers(two):
                              "withdrawn" and x)(queue(two.b).get(rid)), 20,
                     "withdrawn in B's queue")
     assert item["phone"] == PHONE       # what the owner had stays
+    # the withdrawal carried the request again; the hub forgets it again
+    wait_for(lambda: not hub_holds(two.hub, PHONE), 10, "hub forgets")
     r = api(two.b, "PATCH", f"/api/v1/requests/{rid}",
             {"status": "acknowledged"})
     assert r.status == 409

@@ -52,6 +52,17 @@ static void test_request(void **state)
 	r.phone = (char *)"1\n2";
 	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
 	r.phone = (char *)"";
+	r.relative_phone = big;
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+	assert_non_null(strstr(why, "relative_phone"));
+	r.relative_phone = (char *)"13900000042";
+	r.preferred = (char *)"2030-01-02 morning, or any day after that";
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+	r.preferred = (char *)"2030-01-02 morning";
+	r.withdrawn = -1;
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+	r.withdrawn = 1893585600;
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_OK);
 	ch.deleted = 1;
 	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
 }
@@ -67,6 +78,12 @@ static void test_status(void **state)
 	s.request_origin = (char *)"c2";
 	s.status = (char *)"scheduled";
 	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_OK);
+	s.status = (char *)"open";       /* the owner's receipt */
+	s.delivered = 1893585600;
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_OK);
+	s.delivered = -1;
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+	s.delivered = 0;
 	s.status = (char *)"finished";
 	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
 	assert_true(relay_status_closed("done"));

@@ -89,8 +89,9 @@ function renderForm(s) {
   fillProfile();
 }
 
-/* fillProfile: a signed-in resident's name and phone, from her account's
- * last request, into empty fields. */
+/* fillProfile: a signed-in resident's name and phone into empty fields:
+ * from her account (GET /api/v1/residents/me, where the node has it),
+ * else from the account's last request. */
 function fillProfile() {
   if (!residentGet()) return;
   var fill = function (p) {
@@ -101,10 +102,15 @@ function fillProfile() {
     });
   };
   if (rq.profile) { fill(rq.profile); return; }
-  apiSend('GET', '/api/v1/residents/me/requests').then(function (r) {
-    var last = r.ok && r.data && Array.isArray(r.data.items) && r.data.items[0];
-    rq.profile = last ? { name: last.name || '', phone: last.phone || '' } : null;
-    fill(rq.profile);
+  var text = function (v) { return typeof v === 'string' ? v : ''; };
+  apiSend('GET', '/api/v1/residents/me').then(function (me) {
+    var own = me.ok && me.data ? { name: text(me.data.name), phone: text(me.data.phone) } : {};
+    return apiSend('GET', '/api/v1/residents/me/requests').then(function (r) {
+      var last = r.ok && r.data && Array.isArray(r.data.items) && r.data.items[0];
+      rq.profile = { name: own.name || (last ? text(last.name) : ''),
+                     phone: own.phone || (last ? text(last.phone) : '') };
+      fill(rq.profile);
+    });
   });
 }
 

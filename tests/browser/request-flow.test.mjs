@@ -113,6 +113,11 @@ test('bad input gets a message next to its field and creates nothing', async () 
     assert.equal(await page.evaluate(() => document.activeElement.id), id);
     await page.screenshot({ path: artifact(`request-bad-${id}.png`), fullPage: true });
   }
+  // what passes the page but not the node: its message stands at the field
+  await fill(page, { '姓名': '𠀀'.repeat(60) });   // 60 characters, 240 bytes
+  await send.click();
+  await expectFieldError(page, 'rq-name', '请写短一些');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'rq-name');
   // for a relative: their name and phone are asked too
   await fill(page);
   await page.getByLabel('为家人申请').check();

@@ -121,6 +121,7 @@ var I18N = {
   ask_fix: ['请按提示修改后再提交。', 'Please correct what is marked and send again.'],
   ask_err_required: ['请填写这一项。', 'Please fill this in.'],
   ask_err_long: ['太长了：最多 {n} 个字。', 'Too long: at most {n} characters.'],
+  ask_err_shorter: ['太长了，请写短一些。', 'Too long; please make it shorter.'],
   ask_err_phone: ['电话号码不对：请填 5 到 20 位数字。', 'This phone number is not right: 5 to 20 digits, please.'],
   ask_err_date: ['请选择今天到一年内的日期。', 'Please choose a day from today to a year ahead.'],
   ask_err_server: ['提交没有成功：{m}', 'The request was not sent: {m}'],

@@ -172,6 +172,15 @@ var SERVER_FIELDS = { description: 'description', address_string: 'address_strin
   phone: 'phone', preferred: 'preferred_day', relative_name: 'relative_name',
   relative_phone: 'relative_phone' };
 
+/* serverWords: the node's complaint about field in the page's words. */
+function serverWords(name, msg) {
+  if (/phone/.test(name)) return t('ask_err_phone');
+  if (name === 'preferred') return t('ask_err_date');
+  if (/required/.test(msg)) return t('ask_err_required');
+  if (/longer than/.test(msg)) return t('ask_err_shorter');
+  return t('ask_err_server', { m: msg });
+}
+
 function send(s, submit, status) {
   status.textContent = '';
   var v = check();
@@ -192,7 +201,7 @@ function send(s, submit, status) {
     var msg = open311Message(r);
     var m = /^([a-z_]+)(?:\/[a-z_]+)?(?: or [a-z_/]+)?: (.*)$/.exec(msg);
     if (m && SERVER_FIELDS[m[1]] && rq.fields[SERVER_FIELDS[m[1]]]) {
-      mark(SERVER_FIELDS[m[1]], t('ask_err_server', { m: m[2] }));
+      mark(SERVER_FIELDS[m[1]], serverWords(m[1], m[2]));
       rq.fields[SERVER_FIELDS[m[1]]].control.focus();
       status.textContent = t('ask_fix');
     } else if (r.status === 429) {

@@ -148,7 +148,7 @@ function fillCard(card, id) {
   card.li.setAttribute('data-step', step);
   p.title.textContent = x.service_name || x.service_code;
   append(p.body,
-    el('p', { className: 'my-status step-' + step }, el('span', { text: t('my_status') + '：' }),
+    el('p', { className: 'my-status step-' + step }, el('span', { text: t('my_status') + colon() }),
       el('strong', { className: 'my-step', text: stepWord(step) }),
       step === 'scheduled' && x.expected_datetime
         ? el('span', { className: 'my-when', text: ' · ' + t('my_scheduled_for', { t: formatTime(x.expected_datetime) }) }) : null),

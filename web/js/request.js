@@ -83,7 +83,7 @@ function renderForm(s) {
   form.addEventListener('submit', function (ev) { ev.preventDefault(); send(s, submit, status); });
   append(box,
     el('h1', { className: 'section', text: t('ask_heading', { t: s.title }) }),
-    el('p', { className: 'where' }, icon('pin'), t('offered_by') + '：', communityLabel(s.community)),
+    el('p', { className: 'where' }, icon('pin'), t('offered_by') + colon(), communityLabel(s.community)),
     form,
     el('a', { className: 'back', href: serviceHref(s), text: t('ask_back_service') }));
   fillProfile();

@@ -46,6 +46,9 @@ function stepOf(x) {
   return x.delivered_datetime ? 'delivered' : 'submitted';
 }
 
+/* colon: after a label, in the language's own form. */
+function colon() { return currentLang() === 'en' ? ': ' : '：'; }
+
 function stepWord(key) { return t('step_' + key, null, key); }
 
 /* closedStep: a step after which nothing changes. */

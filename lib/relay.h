@@ -5,7 +5,13 @@
  * Both ends hold every Change they receive to relay_check before storing
  * anything, so a peer cannot slip past the limits a resident's input
  * keeps. Records are kept in stores as packed Change bytes (relay_pack,
- * relay_unpack) until they are acked. */
+ * relay_unpack) until they are acked.
+ *
+ * Following a request (proto: Request, RequestStatus): the owner's receipt
+ * is a RequestStatus "open" with delivered set, written when the owner
+ * first stores the request, and every later status repeats delivered; a
+ * withdrawal is a newer version of the Request with withdrawn set. Both
+ * are ordinary relayed records to peers that predate them. */
 #ifndef ALLIANCE_RELAY_H
 #define ALLIANCE_RELAY_H
 

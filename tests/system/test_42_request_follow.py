@@ -159,10 +159,18 @@ def test_a_request_for_a_relative_carries_their_name_and_phone(two):
     assert "李桂兰" not in public and "13900000042" not in public
 
 
+def hub_open(two):
+    """The district's count of B's open requests."""
+    items = two.hub.api("GET", "/api/v1/requests/stats").json()["items"]
+    return next(s["open"] for s in items if s["community"] ==
+                two.b.community)
+
+
 def test_withdrawal_reaches_the_owner_and_ends_answers(two):
     r = ask(two.a, two.code)
     rid, token = r.body[0]["service_request_id"], r.body[0]["token"]
     wait_for(lambda: rid in queue(two.b), 20, "the request at B")
+    open_before = hub_open(two)
     # neither a wrong token nor another resident may withdraw it
     path = f"/open311/v2/requests/{rid}/withdraw.json"
     r = call(two.a, "POST", path, {"token": "0" * 32})
@@ -183,6 +191,9 @@ def test_withdrawal_reaches_the_owner_and_ends_answers(two):
     assert item["phone"] == PHONE       # what the owner had stays
     # the withdrawal carried the request again; the hub forgets it again
     wait_for(lambda: not hub_holds(two.hub, PHONE), 10, "hub forgets")
+    # and counts it closed for the district
+    wait_for(lambda: hub_open(two) == open_before - 1, 10,
+             "the district's open count")
     r = api(two.b, "PATCH", f"/api/v1/requests/{rid}",
             {"status": "acknowledged"})
     assert r.status == 409

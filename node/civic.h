@@ -1,15 +1,15 @@
 /* civic.h: the residents' side of a node: service requests (Open311),
  * resident credentials, polls and votes, and the relay that carries
  * requests, statuses, polls and tallies to and from the hub; the internal
- * header of civic.c, relay.c, requests.c, residents.c and polls.c (node.h
- * has what the rest of the node calls).
+ * header of civic.c, relay.c, requests.c, residents.c, account.c and
+ * polls.c (node.h has what the rest of the node calls).
  *
  * Everything runs on the lws service thread on n->db: every write is one
  * small transaction (tokens are random and stored as SHA-256; a resident's
  * password goes through scrypt on the manager's KDF worker, never here).
  *
  * Sections: state; relay (relay.c); requests (requests.c); residents
- * (residents.c); polls (polls.c). */
+ * (residents.c); the resident's account (account.c); polls (polls.c). */
 #ifndef ALLIANCE_NODE_CIVIC_H
 #define ALLIANCE_NODE_CIVIC_H
 
@@ -63,6 +63,12 @@ int requests_apply(struct node *n, const Change *ch, char *reason,
  * mark it declined with the reason. */
 void requests_refused(struct node *n, const char *id, const char *reason);
 
+/* requests_scrub_resident: blank the personal data (name, phone, email,
+ * address, location) of every request resident sent from this node and
+ * forget whose they were (an account deleted); caller's transaction.
+ * ERR_OK or ERR_IO. */
+int requests_scrub_resident(struct node *n, int64_t resident);
+
 /* ==== residents (residents.c) ================================================== */
 
 /* residents_route: /api/v1/residents, /api/v1/residents/login,
@@ -79,6 +85,12 @@ void residents_finish(struct node *n, struct lws *wsi,
  * when it has none or an unknown one. */
 int64_t residents_bearer(struct node *n, struct lws *wsi);
 
+/* ==== the resident's account (account.c) ====================================== */
+
+/* account_route: /api/v1/residents/me (GET, DELETE) and
+ * /api/v1/residents/token (DELETE); 1 when answered. */
+int account_route(struct node *n, struct lws *wsi, struct http_exchange *ex);
+
 /* ==== polls (polls.c) =========================================================== */
 
 /* polls_route: /api/v1/polls...; 1 when answered or parked. */
@@ -87,5 +99,11 @@ int polls_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 /* polls_apply: a district poll from the hub (caller's transaction). */
 int polls_apply(struct node *n, const Change *ch, char *reason, size_t rlen,
 		int *refused);
+/* polls_apply_tally: another community's tally of a district poll, as
+ * the hub relays it (caller's transaction); *refused with a reason when
+ * it is not one (our own, a community poll's, counts that do not match
+ * the poll's options). */
+int polls_apply_tally(struct node *n, const Change *ch, char *reason,
+		      size_t rlen, int *refused);
 
 #endif

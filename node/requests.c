@@ -647,6 +647,24 @@ void requests_refused(struct node *n, const char *id, const char *reason)
 	sqlite3_finalize(st);
 }
 
+int requests_scrub_resident(struct node *n, int64_t resident)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(n->db, "UPDATE request SET name = '', phone ="
+			       " '', email = '', address = '', has_location ="
+			       " 0, lat = NULL, lon = NULL, resident = NULL"
+			       " WHERE origin = ?1 AND resident = ?2", -1, &st,
+			       NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, resident);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
 /* ---- the manager's queue -------------------------------------------------------- */
 
 static void queue(struct node *n, struct lws *wsi, struct http_exchange *ex)

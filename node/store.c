@@ -45,6 +45,8 @@ static const struct store_migration node_migrations[] = {
 	{ catalog_schema_v3 },
 	/* v8: the index generation (catalog_sets.c) */
 	{ catalog_schema_v4 },
+	/* v9: other communities' tallies of district polls (relay.c) */
+	{ node_civic_schema_v2 },
 };
 
 #define N_MIGRATIONS (sizeof(node_migrations) / sizeof(node_migrations[0]))

@@ -133,6 +133,7 @@ Object.assign(I18N, {
   mp_close: ['结束投票', 'Close the poll'],
   mp_close_named: ['结束投票：{q}', 'Close the poll: {q}'],
   mp_close_confirm: ['确定结束？再点一次', 'Really close? Click again'],
+  mp_close_confirm_named: ['确定结束“{q}”？再点一次', 'Really close “{q}”? Click again'],
   mp_closed_now: ['投票已结束，结果保留。', 'The poll is closed; its result is kept.'],
   mp_err_question: ['请填写问题。', 'Please write the question.'],
   mp_err_option: ['请填写这个选项，或去掉它。', 'Please fill in this option, or remove it.'],

@@ -143,10 +143,11 @@ function pollRow(p) {
       if (close.getAttribute('data-armed') !== 'true') {
         close.setAttribute('data-armed', 'true');
         close.textContent = t('mp_close_confirm');
+        close.setAttribute('aria-label', t('mp_close_confirm_named', { q: p.question }));
         return;
       }
       send('POST', '/api/v1/polls/' + encodeURIComponent(p.id) + '/close', {}).then(function (r) {
-        if (r.ok || r.status === 409) { say('mp_closed_now'); loadPolls(); }
+        if (r.ok || r.status === 409) { say('mp_closed_now'); loadPolls(true); }
         else if (r.status !== 401) say('save_failed', { m: errorText(r) });
       });
     });
@@ -172,7 +173,9 @@ function renderPolls() {
   append(box, el('ul', { className: 'cards' }, mpolls.items.map(pollRow)));
 }
 
-function loadPolls() {
+/* loadPolls: read the list again and show it (unless a close button is
+ * being confirmed, when force is not set). */
+function loadPolls(force) {
   if (!mgr.session) return;
   var own = mgr.session.community;
   api('/api/v1/polls').then(function (r) {
@@ -180,7 +183,7 @@ function loadPolls() {
     mpolls.failed = !items;
     mpolls.items = (items || []).filter(function (p) { return p.origin === own; });
     /* a close button being confirmed is not wiped by a refresh */
-    if (!document.querySelector('#polls [data-armed="true"]')) renderPolls();
+    if (force === true || !document.querySelector('#polls [data-armed="true"]')) renderPolls();
   });
 }
 

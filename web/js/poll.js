@@ -115,13 +115,13 @@ function resultList(options, counts, mine, cls) {
   var total = counts.reduce(function (a, b) { return a + b; }, 0);
   return el('ul', { className: 'result-list ' + (cls || '') }, options.map(function (o, i) {
     var n = counts[i] || 0, p = percent(n, total);
-    var fill = el('span', { className: 'bar-fill' });
+    var fill = el('span', { className: 'result-bar-fill' });
     fill.style.width = p + '%';   /* CSSOM: allowed by the page's CSP */
     return el('li', { className: 'result' + (mine === i ? ' mine' : ''), 'data-option': i, 'data-count': n },
       el('p', { className: 'result-head' },
         el('span', { className: 'result-option', text: o + (mine === i ? ' ' + t('poll_my_choice') : '') }),
         el('span', { className: 'result-count', text: t('poll_option_count', { n: n, p: p }) })),
-      el('span', { className: 'bar', 'aria-hidden': 'true' }, fill));
+      el('span', { className: 'result-bar', 'aria-hidden': 'true' }, fill));
   }));
 }
 

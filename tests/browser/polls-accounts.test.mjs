@@ -369,12 +369,16 @@ test('axe: account, polls and poll pages at 360 px and desktop, in Chinese and E
     await page.locator('#lang-toggle').click();
     await page.locator('#h-results').filter({ hasText: 'Results' }).waitFor();
     await check(visitor);
-    // signed in, with a vote: the account page and the poll's results
-    await page.goto(`${home.url}/account.html`);
+    // signed in, with a vote: the account page and the poll's results (a
+    // ?next= to another site is ignored: she stays on the account page)
+    const away = label === '360' ? 'https://example.com/' : '//example.com/poll.html';
+    await page.goto(`${home.url}/account.html?next=${encodeURIComponent(away)}`);
     await page.locator('#in-phone').fill(PHONE);
     await page.locator('#in-password').fill(SECRET);
     await page.locator('#signin-form').getByRole('button', { name: 'Sign in' }).click();
     await page.locator('#my-votes .cards').waitFor();
+    assert.equal(new URL(page.url()).origin, new URL(home.url).origin);
+    assert.match(new URL(page.url()).pathname, /account\.html$/);
     await check(signedIn);
     await page.locator('#lang-toggle').click();
     await page.locator('#h-results').filter({ hasText: '投票结果' }).waitFor();

@@ -134,7 +134,7 @@ function setupForms() {
   document.getElementById('signin-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
     var phone = value('in-phone'), pw = value('in-password');
-    var e1 = checkPhone(phone), e2 = pw ? (utf8Length(pw) > PASSWORD_MAX ? 'err_password_too_long' : null) : 'err_password_empty';
+    var e1 = checkPhone(phone), e2 = checkPassword(pw);
     fieldError('in-phone', e1);
     fieldError('in-password', e2);
     formError('signin-error', null);

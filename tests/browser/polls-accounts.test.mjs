@@ -387,3 +387,30 @@ test('axe: account, polls and poll pages at 360 px and desktop, in Chinese and E
     await context.close();
   }
 });
+
+// ---- deleting an account ------------------------------------------------------------
+
+test('a resident deletes her account after confirming; her token stops working', async () => {
+  const doomed = await apiResident(home, '13800000003');
+  const { context, page, seen } = await newPage();
+  await page.goto(`${home.url}/account.html`);
+  await page.evaluate((t) => localStorage.setItem('alliance.resident', JSON.stringify({ token: t })), doomed);
+  await page.goto(`${home.url}/account.html`);
+  await page.locator('#me').filter({ hasText: '138****0003' }).waitFor();
+  await page.getByRole('button', { name: '删除我的账户' }).click();
+  await page.getByText('确定删除？此操作无法恢复。').waitFor();
+  await page.getByRole('button', { name: '取消' }).click();
+  await page.locator('#delete-confirm').waitFor({ state: 'hidden' });
+  assert.equal((await residentApi(home, 'GET', '/api/v1/residents/me', doomed)).status, 200, 'cancel deletes nothing');
+  await page.getByRole('button', { name: '删除我的账户' }).click();
+  await page.getByRole('button', { name: '确认删除' }).click();
+  await page.locator('#account-status').filter({ hasText: '您的账户已删除' }).waitFor();
+  await page.locator('#signed-out').waitFor();
+  assert.equal(await token(page), null);
+  assert.equal((await residentApi(home, 'GET', '/api/v1/residents/me', doomed)).status, 401);
+  assert.equal((await residentApi(home, 'POST', '/api/v1/residents/login', null,
+    { phone: '13800000003', password: SECRET })).status, 401);
+  await page.screenshot({ path: artifact('account-deleted-360.png'), fullPage: true });
+  assert.deepEqual(seen.errors, []);
+  await context.close();
+});

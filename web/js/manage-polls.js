@@ -1,16 +1,12 @@
-/* manage-polls.js: the polls of the manager console (manage/index.html),
- * loaded after manage.js and using its send() (session cookie and CSRF
- * token).
+/* manage-polls.js: the console's polls (manage/index.html), after
+ * manage.js, whose send() adds the session's CSRF token.
  *
- * The manager creates a community poll (a question, 2 to 10 options, a
- * closing time): POST /api/v1/polls {question, options, closes}; the list
- * shows this community's polls from GET /api/v1/polls (district polls are
- * the district's), each with its counts in numbers, and an open one has a
- * close button (two steps, like delete): POST /api/v1/polls/{id}/close.
- * The list is read again every POLLS_EVERY_MS while the console shows.
- * Each form error is shown next to its field.
+ * Create: POST /api/v1/polls {question, options (2-10), closes}, each
+ * field's error shown beside it. List: this community's polls from GET
+ * /api/v1/polls with their counts, read every POLLS_EVERY_MS; an open one
+ * closes in two clicks: POST /api/v1/polls/{id}/close.
  *
- * Parts: state; the form; the list; start and stop. */
+ * Parts: the form; the list; start and stop. */
 'use strict';
 
 var mpolls = { items: null, failed: false, timer: null };
@@ -68,7 +64,7 @@ function openPollForm() {
   document.getElementById('p-question').focus();
 }
 
-/* checkPoll: the body to send, or null after showing each field's error. */
+/* checkPoll: the body to send, or null (each field's error shown). */
 function checkPoll() {
   var q = document.getElementById('p-question');
   var closes = document.getElementById('p-closes');
@@ -173,8 +169,8 @@ function renderPolls() {
   append(box, el('ul', { className: 'cards' }, mpolls.items.map(pollRow)));
 }
 
-/* loadPolls: read the list again and show it (unless a close button is
- * being confirmed, when force is not set). */
+/* loadPolls: read the list and show it, unless a close is being
+ * confirmed (and force is not set). */
 function loadPolls(force) {
   if (!mgr.session) return;
   var own = mgr.session.community;

@@ -136,6 +136,12 @@ test('bad input in the register and sign-in forms is named next to the field and
   await submit();
   await fieldSays(page, 'reg-code', '无效或已经用过');
   assert.equal(await page.locator('#reg-phone').getAttribute('aria-invalid'), null);
+  // a phone registered already: the node's 409, next to the phone
+  await apiResident(home, '13700137001');
+  await page.locator('#reg-code').fill('');
+  await page.locator('#reg-phone').fill('137 0013 7001');
+  await submit();
+  await fieldSays(page, 'reg-phone', '已经注册过了，请直接登录');
   await page.screenshot({ path: artifact('account-register-errors-360.png'), fullPage: true });
 
   // sign in: empty, a wrong phone, then a phone nobody registered

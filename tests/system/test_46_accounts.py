@@ -277,6 +277,36 @@ def test_manager_closes_a_community_poll(three):
              ["results"]["counts"] == [1, 0], 20, "the close at the hub")
 
 
+def test_poll_create_refuses_bad_input(three):
+    a = three.nodes[0]
+    now = int(time.time())
+    before = get(a.public_port, "/api/v1/polls").json()["items"]
+    cases = [
+        ({"options": ["a", "b"], "closes": now + 60}, "question"),
+        ({"question": "", "options": ["a", "b"], "closes": now + 60},
+         "poll.question"),
+        ({"question": "x" * 501, "options": ["a", "b"], "closes": now + 60},
+         "poll.question"),
+        ({"question": "Q?", "options": ["a"], "closes": now + 60},
+         "poll.options"),
+        ({"question": "Q?", "options": [str(i) for i in range(11)],
+          "closes": now + 60}, "options"),
+        ({"question": "Q?", "options": ["a", "a"], "closes": now + 60},
+         "poll.options[1]"),
+        ({"question": "Q?", "options": ["a", ""], "closes": now + 60},
+         "poll.options[1]"),
+        ({"question": "Q?", "options": ["a", "b"], "closes": now - 60},
+         "poll.closes"),
+        ({"question": "Q?", "options": ["a", "b"], "closes": "soon"},
+         "closes"),
+    ]
+    for body, field in cases:
+        r = api(a, "POST", "/api/v1/polls", body)
+        assert r.status == 422, (body, r)
+        assert r.json()["error"]["message"].startswith(field), r.json()
+    assert get(a.public_port, "/api/v1/polls").json()["items"] == before
+
+
 def test_district_results_per_community_at_every_node(three):
     hub, nodes = three.hub, three.nodes
     r = alliancectl(hub, "poll", "create", "--question",

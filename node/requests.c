@@ -647,10 +647,75 @@ void requests_refused(struct node *n, const char *id, const char *reason)
 	sqlite3_finalize(st);
 }
 
+/* blank: empty s in place (an unpacked message's string, whoever owns
+ * its bytes). */
+static void blank(char *s)
+{
+	if (s)
+		memset(s, 0, strlen(s));
+}
+
+/* scrub_outbox: resident's requests still waiting in the relay outbox go
+ * on without their personal data (caller's transaction). */
+static int scrub_outbox(struct node *n, int64_t resident)
+{
+	sqlite3_stmt *st = NULL, *up = NULL;
+	int rc = SQLITE_ERROR;
+
+	if (sqlite3_prepare_v2(n->db, "SELECT o.id, o.body FROM relay_outbox o"
+			       " JOIN request r ON r.origin = o.origin AND r.id"
+			       " = o.id WHERE o.origin = ?1 AND o.kind = ?2 AND"
+			       " r.resident = ?3", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(n->db, "UPDATE relay_outbox SET body = ?3 WHERE"
+			       " origin = ?1 AND kind = ?4 AND id = ?2", -1, &up,
+			       NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, ALLIANCE__V1__KIND__KIND_REQUEST);
+	sqlite3_bind_int64(st, 3, resident);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		Change *ch = relay_unpack(sqlite3_column_blob(st, 1),
+					  (size_t)sqlite3_column_bytes(st, 1));
+		uint8_t *buf = NULL;
+		size_t len = 0;
+
+		if (ch && ch->body_case == ALLIANCE__V1__CHANGE__BODY_REQUEST) {
+			blank(ch->request->name);
+			blank(ch->request->phone);
+			blank(ch->request->email);
+			blank(ch->request->address);
+			ch->request->has_location = 0;
+			ch->request->lat = ch->request->lon = 0;
+			buf = relay_pack(ch, &len);
+		}
+		if (ch)
+			alliance__v1__change__free_unpacked(ch, NULL);
+		if (!buf)
+			continue;
+		sqlite3_bind_text(up, 1, n->cfg.community, -1, SQLITE_STATIC);
+		sqlite3_bind_text(up, 2, (const char *)sqlite3_column_text(st, 0),
+				  -1, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(up, 3, buf, (int)len, SQLITE_TRANSIENT);
+		sqlite3_bind_int(up, 4, ALLIANCE__V1__KIND__KIND_REQUEST);
+		rc = sqlite3_step(up);
+		sqlite3_reset(up);
+		free(buf);
+		if (rc != SQLITE_DONE)
+			break;
+	}
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
 int requests_scrub_resident(struct node *n, int64_t resident)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
+
+	if (scrub_outbox(n, resident) != ERR_OK)
+		return ERR_IO;
 
 	if (sqlite3_prepare_v2(n->db, "UPDATE request SET name = '', phone ="
 			       " '', email = '', address = '', has_location ="

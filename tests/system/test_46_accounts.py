@@ -241,6 +241,57 @@ def test_delete_account_scrubs_its_requests(three):
     assert r.status == 201 and r.body["resident"] != who["resident"]
 
 
+def test_delete_account_scrubs_requests_not_yet_sent(three):
+    """A request made while the hub is away waits in the outbox; deleting
+    the account blanks its personal data there too, so the owner gets the
+    request without it."""
+    hub, a, b = three.hub, three.nodes[0], three.nodes[1]
+    r = api(b, "POST", "/api/v1/services", {
+        "title": "Grocery delivery", "category": "elderly-care",
+        "delivery": ["home-visit"]})
+    assert r.status == 201, r
+    svc = f"{b.community}/{r.json()['id']}"
+    wait_for(lambda: any(s["service_code"] == svc for s in
+                         get(a.public_port,
+                             "/open311/v2/services.json").json()),
+             20, "B's service at A")
+    who = register(a, phone="13500000700", password=SECRET).body
+    hub.stop()
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", a.public_port,
+                                       timeout=10)
+        c.request("POST", "/open311/v2/requests.json",
+                  body=urllib.parse.urlencode({
+                      "service_code": svc, "description": "rice and oil",
+                      "first_name": "Qian", "last_name": "Xiuzhen",
+                      "phone": "13500000700",
+                      "address_string": "No. 8 Plum Lane"}).encode(),
+                  headers={"Content-Type":
+                           "application/x-www-form-urlencoded",
+                           "Authorization": f"Bearer {who['token']}"})
+        resp = c.getresponse()
+        made = json.loads(resp.read())
+        c.close()
+        assert resp.status == 201, made
+        rid = made[0]["service_request_id"]
+        assert call(a, "DELETE", "/api/v1/residents/me",
+                    who["token"]).status == 204
+    finally:
+        hub.start()
+    for n in three.nodes:
+        n.wait_connected()
+
+    def arrived():
+        q = api(b, "GET", "/api/v1/requests")
+        return q.status == 200 and [x for x in q.json()["items"]
+                                    if x["service_request_id"] == rid]
+    got = wait_for(arrived, 30, "the request at its owner")[0]
+    text = json.dumps(got)
+    assert "rice and oil" in text
+    for personal in ("Plum Lane", "Xiuzhen", "13500000700"):
+        assert personal not in text, text
+
+
 def test_manager_closes_a_community_poll(three):
     hub, a, b = three.hub, three.nodes[0], three.nodes[1]
     r = api(a, "POST", "/api/v1/polls", {

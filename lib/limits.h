@@ -79,8 +79,10 @@
 /* A resident's phone number (node/residents.c): a mainland mobile number,
  * 11 digits 1[3-9]XXXXXXXXX (a leading 86 country code is dropped), among
  * spaces and + - ( ); the input itself at most LIMIT_PHONE_INPUT bytes.
- * LIMIT_PHONE_DIGITS is room for the digits before the code is dropped. */
+ * A login also takes LIMIT_PHONE_DIGITS_MIN to LIMIT_PHONE_DIGITS digits,
+ * which registrations took before they took mobile numbers only. */
 #define LIMIT_PHONE_MOBILE 11
+#define LIMIT_PHONE_DIGITS_MIN 5
 #define LIMIT_PHONE_DIGITS 20
 #define LIMIT_PHONE_INPUT 40
 /* A resident's password, in bytes: long enough to resist guessing at the

@@ -99,8 +99,13 @@ const char node_civic_schema_v1[] =
 	") WITHOUT ROWID;";
 
 /* v2: the other communities' tallies of district polls, as the hub relays
- * them (polls.c), so a node shows the district-wide result */
+ * them (polls.c), so a node shows the district-wide result; and mobile
+ * numbers registered with their country code kept as their 11 digits, as
+ * residents.c now keeps them (one that would clash with a number kept
+ * without it stays as it was) */
 const char node_civic_schema_v2[] =
+	"UPDATE OR IGNORE resident SET phone = substr(phone, 3) WHERE"
+	"  length(phone) = 13 AND phone GLOB '861[3-9]*';"
 	"CREATE TABLE poll_tally ("
 	"  poll_origin TEXT NOT NULL,"
 	"  poll_id TEXT NOT NULL,"

@@ -179,11 +179,14 @@ static int claim_code(struct node *n, const unsigned char chash[32],
 
 /* ---- phones and passwords --------------------------------------------------- */
 
-/* phone_digits: a mainland mobile number into out (LIMIT_PHONE_DIGITS + 1
- * bytes) as its 11 digits: digits among spaces and + - ( ), a leading 86
- * (the country code) dropped, then 1[3-9] and 9 more. ERR_OK, or
- * ERR_INVALID. */
-static int phone_digits(const char *in, char *out)
+/* phone_digits: a phone number into out (LIMIT_PHONE_DIGITS + 1 bytes)
+ * as its digits: digits among spaces and + - ( ), a leading 86 (the
+ * country code) of a mobile number dropped. With mobile set it must be a
+ * mainland mobile number (1[3-9] and 9 more digits), as registrations are;
+ * else (logins) LIMIT_PHONE_DIGITS_MIN to LIMIT_PHONE_DIGITS digits, so
+ * that a number registered before registrations took mobiles only still
+ * signs in. ERR_OK, or ERR_INVALID. */
+static int phone_digits(const char *in, char *out, int mobile)
 {
 	size_t n = 0;
 
@@ -199,24 +202,28 @@ static int phone_digits(const char *in, char *out)
 		}
 	}
 	out[n] = '\0';
-	if (n == LIMIT_PHONE_MOBILE + 2 && out[0] == '8' && out[1] == '6') {
+	if (n == LIMIT_PHONE_MOBILE + 2 && strncmp(out, "861", 3) == 0 &&
+	    out[3] >= '3') {
 		memmove(out, out + 2, LIMIT_PHONE_MOBILE + 1);
 		n = LIMIT_PHONE_MOBILE;
 	}
+	if (!mobile)
+		return n >= LIMIT_PHONE_DIGITS_MIN ? ERR_OK : ERR_INVALID;
 	return n == LIMIT_PHONE_MOBILE && out[0] == '1' && out[1] >= '3'
 	       ? ERR_OK : ERR_INVALID;
 }
 
-/* take_credentials: phone (as digits) and password of a JSON body, or a
- * 422 naming the field (then 0). */
+/* take_credentials: phone (as digits; a mainland mobile number when mobile
+ * is set) and password of a JSON body, or a 422 naming the field (then
+ * 0). */
 static int take_credentials(struct lws *wsi, struct http_exchange *ex,
-			    json_t *in, char *phone, const char **pw,
-			    size_t *pwlen)
+			    json_t *in, int mobile, char *phone,
+			    const char **pw, size_t *pwlen)
 {
 	json_t *p = json_object_get(in, "password");
 
 	if (phone_digits(json_string_value(json_object_get(in, "phone")),
-			 phone) != ERR_OK) {
+			 phone, mobile) != ERR_OK) {
 		http_reply_error(wsi, ex, 422, "invalid", "phone: required, "
 				 "a mainland mobile number: %d digits "
 				 "starting 13 to 19 (spaces and + - ( ) "
@@ -381,7 +388,7 @@ static void enrol(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		return;
 	}
 	if ((with_code && !code_usable(n, wsi, ex, in, chash)) ||
-	    !take_credentials(wsi, ex, in, phone, &pw, &pwlen))
+	    !take_credentials(wsi, ex, in, 1, phone, &pw, &pwlen))
 		return;
 	if (phone_resident(n, phone, NULL)) {
 		http_reply_error(wsi, ex, 409, "conflict", "phone: already "
@@ -434,7 +441,7 @@ static void login(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	civic_peer(wsi, peer, sizeof(peer));
 	snprintf(key, sizeof(key), "addr:%s", peer);
 	if (civic_limited(n->civic->rl_login, key, wsi, ex, 0) ||
-	    !take_credentials(wsi, ex, in, phone, &pw, &pwlen))
+	    !take_credentials(wsi, ex, in, 0, phone, &pw, &pwlen))
 		goto out;
 	snprintf(key, sizeof(key), "phone:%s", phone);
 	if (civic_limited(n->civic->rl_login, key, wsi, ex, 0))

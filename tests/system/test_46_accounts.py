@@ -14,6 +14,7 @@ One hub and three nodes with a manager password and a high resident limit
 
 import http.client
 import json
+import sqlite3
 import time
 import urllib.parse
 from types import SimpleNamespace
@@ -44,7 +45,7 @@ def three(pki, tmp_path_factory):
             nodes.append(n)
         for n in nodes:
             n.wait_connected()
-        yield SimpleNamespace(hub=hub, nodes=nodes)
+        yield SimpleNamespace(hub=hub, nodes=nodes, d=d, hash=h, pki=pki)
     finally:
         stop_all(made)
 
@@ -146,6 +147,38 @@ def test_bad_input_names_the_field_and_creates_nothing(three):
     r = register(a, household_code=c, phone="13900000201", password=SECRET)
     assert r.status == 201, r.text
     error_field(login(a, "13900000201", "wrong password"), 401, "wrong")
+
+
+def test_numbers_registered_before_mobiles_only_still_sign_in(three):
+    """A store from before (schema 8): a mobile number kept with its 86 is
+    kept as its 11 digits after the migration, and a landline registered
+    then still signs in, though a new registration needs a mobile."""
+    cid = unique_id("acold")
+    three.hub.register(cid)
+    n = Node(three.d / cid, three.pki, three.hub, cid,
+             manager_hash=three.hash).start()
+    try:
+        assert register(n, phone="13800138555", password=SECRET).status == 201
+        n.stop()
+        db = sqlite3.connect(n.dir / n.store_file)
+        with db:
+            db.execute("UPDATE resident SET phone = '8613800138555'")
+            db.execute("INSERT INTO resident (phone, password_hash, created)"
+                       " SELECT '053288886666', password_hash, 0 FROM"
+                       " resident")
+            db.execute("DROP TABLE poll_tally")
+        db.execute("PRAGMA user_version = 8")
+        db.close()
+        n.start()
+        assert login(n, "+86 138 0013 8555").status == 200
+        assert login(n, "13800138555").status == 200
+        assert login(n, "0532-8888-6666").status == 200
+        error_field(register(n, phone="0532-8888-6667", password=SECRET),
+                    422, "phone")
+        error_field(register(n, phone="13800138555", password=SECRET),
+                    409, "phone")
+    finally:
+        stop_all([n])
 
 
 def test_sign_out_revokes_only_that_token(three):

@@ -391,6 +391,7 @@ static void close_poll(struct node *n, struct lws *wsi,
 	char why[160];
 	sqlite3_stmt *st = NULL;
 	json_t *oj = NULL;
+	char *question = NULL;
 	int64_t now = clock_now();
 	size_t i;
 
@@ -399,12 +400,20 @@ static void close_poll(struct node *n, struct lws *wsi,
 				 n->cfg.community, id);
 		return;
 	}
+	/* copies, so the read is over before the transaction */
 	oj = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
-	p.question = (char *)sqlite3_column_text(st, 2);
+	question = strdup((const char *)sqlite3_column_text(st, 2));
 	p.opens = sqlite3_column_int64(st, 4);
 	p.closes = sqlite3_column_int64(st, 5);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!oj || !question) {
+		http_reply_error(wsi, ex, 500, "internal", "out of memory");
+		goto out;
+	}
 	for (i = 0; i < json_array_size(oj) && i < RELAY_OPTIONS_MAX; i++)
 		opts[i] = json_string_value(json_array_get(oj, i));
+	p.question = question;
 	p.options = (char **)opts;
 	p.n_options = i;
 	if (p.closes <= now) {
@@ -434,8 +443,6 @@ static void close_poll(struct node *n, struct lws *wsi,
 	}
 	log_info("polls: the manager closed poll %s.%s", ch.origin, id);
 	relay_flush(n);
-	sqlite3_finalize(st);
-	st = NULL;
 	if (find(n, n->cfg.community, id, &st) == ERR_OK)
 		http_reply_json(wsi, ex, 200, row_json(n, st, 0));
 	else
@@ -444,6 +451,7 @@ static void close_poll(struct node *n, struct lws *wsi,
 out:
 	sqlite3_finalize(st);
 	json_decref(oj);
+	free(question);
 }
 
 /* close_own: close_poll when origin is this community; a 403 else. */

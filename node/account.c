@@ -11,7 +11,8 @@
  *   DELETE /api/v1/residents/me     delete the account: every token, the
  *                                   phone and password, and the personal
  *                                   data of the resident's requests kept
- *                                   here (requests_scrub_resident), 204
+ *                                   here, also of those not yet relayed
+ *                                   (scrub_requests), 204
  *
  * 401 without a valid token. A deleted resident's row stays, emptied, so
  * its id is never given to someone else (votes are kept per id: counts
@@ -19,6 +20,7 @@
  *
  * Parts: the token; who am I; sign out; delete; the route. */
 #include <openssl/evp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -156,6 +158,95 @@ static void sign_out(struct node *n, struct lws *wsi,
 
 /* ---- delete ------------------------------------------------------------------- */
 
+/* blank: empty s in place (an unpacked message's string, whoever owns
+ * its bytes). */
+static void blank(char *s)
+{
+	if (s)
+		memset(s, 0, strlen(s));
+}
+
+/* scrub_outbox: resident's requests still waiting in the relay outbox go
+ * on without their personal data (caller's transaction). */
+static int scrub_outbox(struct node *n, int64_t resident)
+{
+	sqlite3_stmt *st = NULL, *up = NULL;
+	int rc = SQLITE_ERROR;
+
+	if (sqlite3_prepare_v2(n->db, "SELECT o.id, o.body FROM relay_outbox o"
+			       " JOIN request r ON r.origin = o.origin AND r.id"
+			       " = o.id WHERE o.origin = ?1 AND o.kind = ?2 AND"
+			       " r.resident = ?3", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(n->db, "UPDATE relay_outbox SET body = ?3 WHERE"
+			       " origin = ?1 AND kind = ?4 AND id = ?2", -1, &up,
+			       NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, ALLIANCE__V1__KIND__KIND_REQUEST);
+	sqlite3_bind_int64(st, 3, resident);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		Change *ch = relay_unpack(sqlite3_column_blob(st, 1),
+					  (size_t)sqlite3_column_bytes(st, 1));
+		uint8_t *buf = NULL;
+		size_t len = 0;
+
+		if (ch && ch->body_case == ALLIANCE__V1__CHANGE__BODY_REQUEST) {
+			blank(ch->request->name);
+			blank(ch->request->phone);
+			blank(ch->request->email);
+			blank(ch->request->address);
+			ch->request->has_location = 0;
+			ch->request->lat = ch->request->lon = 0;
+			buf = relay_pack(ch, &len);
+		}
+		if (ch)
+			alliance__v1__change__free_unpacked(ch, NULL);
+		if (!buf)
+			continue;
+		sqlite3_bind_text(up, 1, n->cfg.community, -1, SQLITE_STATIC);
+		sqlite3_bind_text(up, 2, (const char *)sqlite3_column_text(st, 0),
+				  -1, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(up, 3, buf, (int)len, SQLITE_TRANSIENT);
+		sqlite3_bind_int(up, 4, ALLIANCE__V1__KIND__KIND_REQUEST);
+		rc = sqlite3_step(up);
+		sqlite3_reset(up);
+		free(buf);
+		if (rc != SQLITE_DONE)
+			break;
+	}
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
+/* scrub_requests: blank the personal data (name, phone, email, address,
+ * location) of every request resident sent from this node, here and in
+ * those still waiting in the relay outbox, and forget whose they were;
+ * caller's transaction. ERR_OK or ERR_IO. (The request table is
+ * relay.c's; requests.c writes it.) */
+static int scrub_requests(struct node *n, int64_t resident)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (scrub_outbox(n, resident) != ERR_OK)
+		return ERR_IO;
+
+	if (sqlite3_prepare_v2(n->db, "UPDATE request SET name = '', phone ="
+			       " '', email = '', address = '', has_location ="
+			       " 0, lat = NULL, lon = NULL, resident = NULL"
+			       " WHERE origin = ?1 AND resident = ?2", -1, &st,
+			       NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, resident);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
+
 /* run: one prepared statement binding resident as ?1; ERR_OK or ERR_IO. */
 static int run(struct node *n, const char *sql, int64_t resident)
 {
@@ -174,7 +265,7 @@ static void delete_account(struct node *n, struct lws *wsi,
 			   struct http_exchange *ex, int64_t resident)
 {
 	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK ||
-	    requests_scrub_resident(n, resident) != ERR_OK ||
+	    scrub_requests(n, resident) != ERR_OK ||
 	    run(n, "DELETE FROM resident_token WHERE resident = ?1",
 		resident) != ERR_OK ||
 	    run(n, "UPDATE resident SET phone = NULL, password_hash = NULL"

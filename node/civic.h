@@ -63,12 +63,6 @@ int requests_apply(struct node *n, const Change *ch, char *reason,
  * mark it declined with the reason. */
 void requests_refused(struct node *n, const char *id, const char *reason);
 
-/* requests_scrub_resident: blank the personal data (name, phone, email,
- * address, location) of every request resident sent from this node, here
- * and in those still waiting in the relay outbox, and forget whose they
- * were (an account deleted); caller's transaction. ERR_OK or ERR_IO. */
-int requests_scrub_resident(struct node *n, int64_t resident);
-
 /* ==== residents (residents.c) ================================================== */
 
 /* residents_route: /api/v1/residents, /api/v1/residents/login,

@@ -365,7 +365,9 @@ json_t *hub_relay_request_stats(struct hub *hub);
  * transaction; *refused with reason when it is not acceptable. */
 int hub_polls_apply(struct hub *hub, const Change *ch, char *reason,
 		    size_t rlen, int *refused);
-/* hub_polls_welcome: relay rows for the district polls s has not had. */
+/* hub_polls_welcome: relay rows for the district polls s has not had and
+ * for the other communities' tallies of them (polls closed less than 30
+ * days ago; rows it has had at that version change nothing). */
 void hub_polls_welcome(struct session *s);
 /* hub_polls_route: /api/v1/polls... and /api/v1/requests/stats; operator
  * set on the alliance port (may create). 1 when answered. */

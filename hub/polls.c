@@ -11,14 +11,24 @@
  * is the sum of the latest tally of each community, shown live on both
  * ports and with its outcome once the poll closed.
  *
+ * Each community's tally of a district poll also goes down, as it is (a
+ * KIND_TALLY of the counting community's origin, which the session's
+ * certificate vouched for; never a sum the hub made up), to every other
+ * community in the poll's area, so a node can show the district-wide
+ * result and each community's: a relay row per destination, replaced by
+ * newer versions, so at most one per (poll, counting community,
+ * destination); a community whose session starts later is sent the
+ * tallies of the polls closed less than RESULTS_KEEP_S ago
+ * (hub_polls_welcome). tally_down is the one place that rule lives.
+ *
  *   POST /api/v1/polls       operator: {"question","options":[..],
  *                            "closes": RFC 3339 or unix seconds,
  *                            "area": [ids]} -> 201 {"id":"district.X"}
  *   GET  /api/v1/polls       both ports: polls, newest first
  *   GET  /api/v1/polls/{origin.id}  the poll with its results
  *
- * Parts: applying a node's records; district polls to sessions; creating;
- * results; routes. */
+ * Parts: tallies down; applying a node's records; district polls to
+ * sessions; creating; results; routes. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +39,57 @@
 #include "relay.h"
 #include "store.h"
 
+/* A district poll's tallies go to communities whose session starts until
+ * this long after the poll closed. */
+#define RESULTS_KEEP_S (30 * 24 * 3600)
+
+/* ---- tallies down --------------------------------------------------------- */
+
+/* in_area: 1 when community is in area (a JSON list; empty: all). */
+static int in_area(const json_t *area, const char *community)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_array_size(area))
+		return 1;
+	json_array_foreach(area, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v),
+						community) == 0)
+			return 1;
+	return 0;
+}
+
+/* tally_down: a relay row of ch (a community's tally of a district poll
+ * whose area is area) for destination, unless destination counted it or
+ * is outside the area; in the caller's transaction. ERR_OK or ERR_IO. */
+static int tally_down(struct hub *hub, const Change *ch, const json_t *area,
+		      const char *destination)
+{
+	int stored;
+
+	if (strcmp(ch->tally->poll_origin, RELAY_DISTRICT) != 0 ||
+	    strcmp(ch->origin, destination) == 0 ||
+	    !in_area(area, destination))
+		return ERR_OK;
+	return hub_relay_put(hub, ch, destination, &stored);
+}
+
+struct fan {
+	struct hub *hub;
+	const Change *ch;
+	const json_t *area;
+	int rc;
+};
+
+static void fan_one(struct community *c, void *arg)
+{
+	struct fan *f = arg;
+
+	if (tally_down(f->hub, f->ch, f->area, c->id) != ERR_OK)
+		f->rc = ERR_IO;
+}
+
 /* ---- applying a node's records ------------------------------------------- */
 
 static int apply_tally(struct hub *hub, const Change *ch, char *reason,
@@ -36,9 +97,9 @@ static int apply_tally(struct hub *hub, const Change *ch, char *reason,
 {
 	const Alliance__V1__Tally *t = ch->tally;
 	sqlite3_stmt *st = NULL;
-	json_t *counts;
+	json_t *counts, *area = NULL;
 	char *text;
-	int rc, n_options = -1;
+	int rc, n_options = -1, changed = 0;
 
 	if (strcmp(t->poll_origin, RELAY_DISTRICT) != 0 &&
 	    strcmp(t->poll_origin, ch->origin) != 0) {
@@ -46,16 +107,20 @@ static int apply_tally(struct hub *hub, const Change *ch, char *reason,
 		snprintf(reason, rlen, "a tally of another community's poll");
 		return ERR_OK;
 	}
-	if (sqlite3_prepare_v2(hub->db, "SELECT json_array_length(options)"
-			       " FROM poll WHERE origin = ?1 AND id = ?2", -1,
-			       &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(hub->db, "SELECT json_array_length(options),"
+			       " area FROM poll WHERE origin = ?1 AND id = ?2",
+			       -1, &st, NULL) != SQLITE_OK)
 		return ERR_IO;
 	sqlite3_bind_text(st, 1, t->poll_origin, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, t->poll_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (sqlite3_step(st) == SQLITE_ROW) {
 		n_options = sqlite3_column_int(st, 0);
+		area = json_loads((const char *)sqlite3_column_text(st, 1), 0,
+				  NULL);
+	}
 	sqlite3_finalize(st);
 	if (n_options < 0 || t->n_counts != (size_t)n_options) {
+		json_decref(area);
 		*refused = 1;
 		snprintf(reason, rlen, n_options < 0 ? "no such poll"
 			 : "counts do not match the poll's options");
@@ -67,8 +132,10 @@ static int apply_tally(struct hub *hub, const Change *ch, char *reason,
 				      json_integer((json_int_t)t->counts[i]));
 	text = counts ? json_dumps(counts, JSON_COMPACT) : NULL;
 	json_decref(counts);
-	if (!text)
+	if (!text) {
+		json_decref(area);
 		return ERR_NOMEM;
+	}
 	st = NULL;
 	rc = sqlite3_prepare_v2(hub->db, "INSERT INTO tally (poll_origin,"
 				" poll_id, community, version, counts, updated)"
@@ -86,9 +153,18 @@ static int apply_tally(struct hub *hub, const Change *ch, char *reason,
 		sqlite3_bind_text(st, 5, text, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 6, hub_now());
 		rc = sqlite3_step(st);
+		changed = rc == SQLITE_DONE && sqlite3_changes(hub->db) > 0;
 	}
 	sqlite3_finalize(st);
 	free(text);
+	if (changed && strcmp(t->poll_origin, RELAY_DISTRICT) == 0) {
+		struct fan f = { hub, ch, area, ERR_OK };
+
+		registry_each(hub, fan_one, &f);
+		if (f.rc != ERR_OK)
+			rc = SQLITE_ERROR;
+	}
+	json_decref(area);
 	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
 }
 
@@ -101,6 +177,63 @@ int hub_polls_apply(struct hub *hub, const Change *ch, char *reason,
 }
 
 /* ---- district polls to sessions ------------------------------------------- */
+
+/* tallies_welcome: relay rows for s of every other community's tally of
+ * the district polls in its area that closed less than RESULTS_KEEP_S
+ * ago (rows it has had at that version change nothing). */
+static void tallies_welcome(struct session *s)
+{
+	sqlite3_stmt *st = NULL;
+	const char *dest = s->community->id;
+
+	if (sqlite3_prepare_v2(s->hub->db, "SELECT t.poll_id, t.community,"
+			       " t.version, t.counts, t.updated, p.area FROM"
+			       " tally t JOIN poll p ON p.origin = t.poll_origin"
+			       " AND p.id = t.poll_id WHERE t.poll_origin ="
+			       " 'district' AND t.community != ?1 AND p.closes >"
+			       " ?2", -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(st, 1, dest, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, clock_now() - RESULTS_KEEP_S);
+	store_exec(s->hub->db, "BEGIN IMMEDIATE");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		Change ch = ALLIANCE__V1__CHANGE__INIT;
+		Alliance__V1__Tally t = ALLIANCE__V1__TALLY__INIT;
+		uint64_t c[RELAY_OPTIONS_MAX];
+		char key[LIMIT_RECORD_ID + 1];
+		json_t *cj = json_loads((const char *)sqlite3_column_text(st, 3),
+					0, NULL);
+		json_t *area = json_loads((const char *)
+					  sqlite3_column_text(st, 5), 0, NULL);
+		size_t i;
+
+		for (i = 0; i < json_array_size(cj) && i < RELAY_OPTIONS_MAX;
+		     i++)
+			c[i] = (uint64_t)json_integer_value(json_array_get(cj,
+									   i));
+		t.poll_origin = (char *)RELAY_DISTRICT;
+		t.poll_id = (char *)sqlite3_column_text(st, 0);
+		t.counts = c;
+		t.n_counts = i;
+		t.updated = sqlite3_column_int64(st, 4);
+		ch.origin = (char *)sqlite3_column_text(st, 1);
+		ch.kind = ALLIANCE__V1__KIND__KIND_TALLY;
+		ch.version = (uint64_t)sqlite3_column_int64(st, 2);
+		ch.body_case = ALLIANCE__V1__CHANGE__BODY_TALLY;
+		ch.tally = &t;
+		if (relay_tally_id(RELAY_DISTRICT, t.poll_id, key, sizeof(key))
+		    == ERR_OK) {
+			ch.id = key;
+			if (tally_down(s->hub, &ch, area, dest) != ERR_OK)
+				log_error("polls: cannot queue tallies for %s",
+					  dest);
+		}
+		json_decref(cj);
+		json_decref(area);
+	}
+	sqlite3_finalize(st);
+	store_exec(s->hub->db, "COMMIT");
+}
 
 void hub_polls_welcome(struct session *s)
 {
@@ -122,6 +255,7 @@ void hub_polls_welcome(struct session *s)
 		log_error("polls: cannot queue district polls for %s: %s",
 			  s->community->id, sqlite3_errmsg(s->hub->db));
 	sqlite3_finalize(st);
+	tallies_welcome(s);
 }
 
 static void welcome_each(struct session *s, void *arg)

@@ -1,6 +1,7 @@
 /* relay.c: records addressed to one community, at the hub: service
  * requests to the community that offers the service, their statuses back
- * to the community that sent them, district polls to every community.
+ * to the community that sent them, district polls to every community and
+ * each community's tally of one to the others (polls.c).
  *
  * The broadcast down stream (sync.c) would show every node everything, so
  * these travel in Relay frames instead. A node's Relay is checked (every
@@ -133,6 +134,12 @@ void hub_relay_flush(struct session *s)
 	log_debug("relay %s: sent %zu records", s->community->id, n);
 	for (size_t i = 0; i < n; i++)
 		alliance__v1__change__free_unpacked(batch[i], NULL);
+}
+
+static void flush_each(struct session *s, void *arg)
+{
+	(void)arg;
+	hub_relay_flush(s);
 }
 
 /* flush_to: flush the live session of community id, if any. */
@@ -340,7 +347,7 @@ int hub_relay_handle(struct session *s, const Alliance__V1__Relay *r)
 	struct outcome out[RELAY_BATCH];
 	char why[160];
 	size_t i;
-	int rc = ERR_OK;
+	int rc = ERR_OK, tallies = 0;
 
 	if (r->n_changes > RELAY_BATCH) {
 		session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_PROTOCOL,
@@ -399,7 +406,12 @@ int hub_relay_handle(struct session *s, const Alliance__V1__Relay *r)
 				 r->changes[i]->id, out[i].reason);
 		if (out[i].dest[0])
 			flush_to(hub, out[i].dest);
+		if (!out[i].refused && r->changes[i]->kind ==
+		    ALLIANCE__V1__KIND__KIND_TALLY)
+			tallies = 1;
 	}
+	if (tallies)   /* a district poll's tally goes down to its area */
+		registry_each_session(hub, flush_each, NULL);
 	return ERR_OK;
 fail:
 	session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_INTERNAL, 0,

@@ -76,8 +76,12 @@
 #define LIMIT_SESSION_MAX_S (24 * 3600)
 /* Manager requests waiting on a worker at once; more get 503. */
 #define LIMIT_MANAGER_PARKED 256
-/* A resident's phone number (node/residents.c): this many digits, among
- * spaces and + - ( ); the input itself at most LIMIT_PHONE_INPUT bytes. */
+/* A resident's phone number (node/residents.c): a mainland mobile number,
+ * 11 digits 1[3-9]XXXXXXXXX (a leading 86 country code is dropped), among
+ * spaces and + - ( ); the input itself at most LIMIT_PHONE_INPUT bytes.
+ * A login also takes LIMIT_PHONE_DIGITS_MIN to LIMIT_PHONE_DIGITS digits,
+ * which registrations took before they took mobile numbers only. */
+#define LIMIT_PHONE_MOBILE 11
 #define LIMIT_PHONE_DIGITS_MIN 5
 #define LIMIT_PHONE_DIGITS 20
 #define LIMIT_PHONE_INPUT 40

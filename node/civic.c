@@ -98,6 +98,7 @@ int civic_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	if (!n->civic)
 		return 0;
 	return requests_route(n, wsi, ex, mr) ||
+	       account_route(n, wsi, ex) ||
 	       residents_route(n, wsi, ex, mr) ||
 	       polls_route(n, wsi, ex, mr);
 }

@@ -2,8 +2,8 @@
  * resident credentials, polls and votes, and the relay that carries
  * requests, statuses, polls and tallies to and from the hub; the internal
  * header of civic.c, relay.c, requests.c, request_follow.c,
- * request_queue.c, residents.c and polls.c (node.h
- * has what the rest of the node calls).
+ * request_queue.c, residents.c, account.c and polls.c (node.h has what
+ * the rest of the node calls).
  *
  * Everything runs on the lws service thread on n->db: every write is one
  * small transaction (tokens are random and stored as SHA-256; a resident's
@@ -11,7 +11,8 @@
  *
  * Sections: state; relay (relay.c); requests (requests.c); following a
  * request (request_follow.c); the manager's queue (request_queue.c);
- * residents (residents.c); polls (polls.c). */
+ * residents (residents.c); the resident's account (account.c); polls
+ * (polls.c). */
 #ifndef ALLIANCE_NODE_CIVIC_H
 #define ALLIANCE_NODE_CIVIC_H
 
@@ -139,6 +140,12 @@ void residents_finish(struct node *n, struct lws *wsi,
  * when it has none or an unknown one. */
 int64_t residents_bearer(struct node *n, struct lws *wsi);
 
+/* ==== the resident's account (account.c) ====================================== */
+
+/* account_route: /api/v1/residents/me (GET, DELETE) and
+ * /api/v1/residents/token (DELETE); 1 when answered. */
+int account_route(struct node *n, struct lws *wsi, struct http_exchange *ex);
+
 /* ==== polls (polls.c) =========================================================== */
 
 /* polls_route: /api/v1/polls...; 1 when answered or parked. */
@@ -147,5 +154,11 @@ int polls_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 /* polls_apply: a district poll from the hub (caller's transaction). */
 int polls_apply(struct node *n, const Change *ch, char *reason, size_t rlen,
 		int *refused);
+/* polls_apply_tally: another community's tally of a district poll, as
+ * the hub relays it (caller's transaction); *refused with a reason when
+ * it is not one (our own, a community poll's, counts that do not match
+ * the poll's options). */
+int polls_apply_tally(struct node *n, const Change *ch, char *reason,
+		      size_t rlen, int *refused);
 
 #endif

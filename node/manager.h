@@ -49,6 +49,9 @@ struct job {
 				       JOB_RESIDENT_REGISTER: the result */
 	char phone[LIMIT_PHONE_DIGITS + 1]; /* JOB_RESIDENT_*: digits only */
 	int64_t resident;           /* JOB_RESIDENT_LOGIN: who logs in */
+	unsigned char code_hash[32];/* JOB_RESIDENT_REGISTER: the household
+				       code's SHA-256 it redeems ... */
+	int has_code;               /* ... when set */
 	enum edit_op op;            /* JOB_WRITE */
 	int record_kind;            /* ALLIANCE__V1__KIND__KIND_SERVICE or
 				       _ANNOUNCEMENT */

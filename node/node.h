@@ -317,6 +317,7 @@ struct civic;
 /* Migration SQL of their tables (relay.c). */
 extern const char node_civic_schema_v1[];
 extern const char node_civic_schema_v2[];
+extern const char node_civic_schema_v3[];
 
 /* civic_start: their state (rate limits); after the store. civic_stop
  * frees it. */

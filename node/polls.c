@@ -4,20 +4,36 @@
  *                                      "closes"} -> 201 {"id": "C.X"}
  *   GET  /api/v1/polls                 polls here (ours and the
  *                                      district's) with this community's
- *                                      counts
+ *                                      counts and the results
  *   GET  /api/v1/polls/{origin.id}     one poll
  *   POST /api/v1/polls/{origin.id}/votes  resident (bearer token):
  *                                      {"option": index or text} -> 201;
  *                                      409 a second vote or a closed poll
+ *   POST /api/v1/polls/{origin.id}/close  manager: close one of this
+ *                                      community's polls now -> 200 the
+ *                                      poll; 409 closed already, 403 a
+ *                                      district poll
+ *
+ * A poll's JSON: id, origin, question, options, closes, closed, counts
+ * (this community's), results {counts, votes, communities: [{community,
+ * counts}]} (for a district poll every community whose tally the hub has
+ * relayed, this one first from its own votes; the district-wide counts
+ * are their sum), outcome {winner, tie} once closed, and my_vote (the
+ * index, or null) when the request carries a resident's token.
  *
  * A vote stays here, one per (poll, resident) by the table's key; only
  * the tally (counts per option) leaves the node: every vote rewrites the
  * poll's KIND_TALLY record in the relay outbox (one pending record per
  * poll, the latest counts). A community poll goes up as KIND_POLL so the
- * hub can show it; district polls come down from the hub (origin
- * "district", accepted from the hub's session only, never written here).
+ * hub can show it; closing one rewrites that record with closes = now (the
+ * tally stays). District polls come down from the hub (origin "district",
+ * accepted from the hub's session only, never written here), and so do
+ * the other communities' tallies of them (KIND_TALLY, origin = the
+ * counting community, which the hub has checked), kept in poll_tally
+ * under the version rule.
  *
- * Parts: reading; the tally; creating; voting; district polls; the route. */
+ * Parts: reading; results; the tally; creating; closing; voting; district
+ * polls; the route. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,30 +75,153 @@ static json_t *counts(struct node *n, const char *origin, const char *id,
 	return c;
 }
 
-static json_t *row_json(struct node *n, sqlite3_stmt *st)
+/* ---- results ------------------------------------------------------------------- */
+
+/* add_counts: add c (a JSON array of counts) into total. */
+static void add_counts(json_t *total, const json_t *c, json_int_t *votes)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(c, i, v) {
+		json_t *cur = json_array_get(total, i);
+
+		if (cur && json_is_integer(v)) {
+			json_integer_set(cur, json_integer_value(cur) +
+					 json_integer_value(v));
+			*votes += json_integer_value(v);
+		}
+	}
+}
+
+/* results: {counts, votes, communities} of poll (origin, id) whose own
+ * counts are mine (taken); the other communities' from poll_tally. */
+static json_t *results(struct node *n, const char *origin, const char *id,
+		       size_t n_options, json_t *mine)
+{
+	json_t *total = json_array(), *comms = json_array();
+	sqlite3_stmt *st = NULL;
+	json_int_t votes = 0;
+
+	for (size_t i = 0; total && i < n_options; i++)
+		json_array_append_new(total, json_integer(0));
+	add_counts(total, mine, &votes);
+	json_array_append_new(comms, json_pack("{s:s, s:O}", "community",
+					       n->cfg.community, "counts",
+					       mine));
+	if (sqlite3_prepare_v2(n->db, "SELECT community, counts FROM"
+			       " poll_tally WHERE poll_origin = ?1 AND poll_id"
+			       " = ?2 AND community != ?3 ORDER BY community",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, n->cfg.community, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			json_t *c = json_loads((const char *)
+					       sqlite3_column_text(st, 1), 0,
+					       NULL);
+
+			if (json_array_size(c) != n_options) {
+				json_decref(c);
+				continue;
+			}
+			add_counts(total, c, &votes);
+			json_array_append_new(comms, json_pack(
+				"{s:s, s:o}", "community", (const char *)
+				sqlite3_column_text(st, 0), "counts", c));
+		}
+	}
+	sqlite3_finalize(st);
+	json_decref(mine);
+	return json_pack("{s:o, s:I, s:o}", "counts", total, "votes", votes,
+			 "communities", comms);
+}
+
+/* outcome: the option with most votes of total ({winner: text or null,
+ * tie}); a tie or no votes has no winner. */
+static json_t *outcome(const json_t *total, const json_t *opts)
+{
+	json_int_t best = 0;
+	int winner = -1, tie = 0;
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(total, i, v) {
+		if (json_integer_value(v) > best) {
+			best = json_integer_value(v);
+			winner = (int)i;
+			tie = 0;
+		} else if (best > 0 && json_integer_value(v) == best) {
+			tie = 1;
+		}
+	}
+	return json_pack("{s:O, s:b}", "winner", winner >= 0 && !tie
+			 ? json_array_get(opts, (size_t)winner) : json_null(),
+			 "tie", tie);
+}
+
+/* my_vote: the option resident chose in the poll, or -1. */
+static int64_t my_vote(struct node *n, const char *origin, const char *id,
+		       int64_t resident)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t option = -1;
+
+	if (sqlite3_prepare_v2(n->db, "SELECT option FROM vote WHERE"
+			       " poll_origin = ?1 AND poll_id = ?2 AND"
+			       " resident = ?3", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, resident);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		option = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return option;
+}
+
+/* row_json: the poll of st's row (POLL_COLUMNS) as its JSON; my_vote
+ * when resident is not 0. */
+static json_t *row_json(struct node *n, sqlite3_stmt *st, int64_t resident)
 {
 	const char *origin = (const char *)sqlite3_column_text(st, 0);
 	const char *id = (const char *)sqlite3_column_text(st, 1);
 	json_t *opts = json_loads((const char *)sqlite3_column_text(st, 3), 0,
 				  NULL);
 	char key[LIMIT_RECORD_ID + 1], t1[CLOCK_RFC3339_LEN];
-	int64_t closes = sqlite3_column_int64(st, 5);
+	int64_t closes = sqlite3_column_int64(st, 5), mine;
+	json_t *out, *res;
+	size_t n_options;
 
 	relay_tally_id(origin, id, key, sizeof(key));
 	if (!opts)
 		opts = json_array();
-	return json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:o}", "id", key,
-			 "origin", origin, "question",
-			 (const char *)sqlite3_column_text(st, 2),
-			 "options", opts, "closes",
-			 clock_rfc3339(closes, t1, sizeof(t1)),
-			 "closed", closes <= clock_now(),
-			 "counts", counts(n, origin, id,
-					  json_array_size(opts)));
+	n_options = json_array_size(opts);
+	res = results(n, origin, id, n_options,
+		      counts(n, origin, id, n_options));
+	out = json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:O, s:o}", "id", key,
+			"origin", origin, "question",
+			(const char *)sqlite3_column_text(st, 2),
+			"options", opts, "closes",
+			clock_rfc3339(closes, t1, sizeof(t1)),
+			"closed", closes <= clock_now(),
+			"counts", json_object_get(json_array_get(
+				json_object_get(res, "communities"), 0),
+				"counts"), "results", res);
+	if (out && closes <= clock_now())
+		json_object_set_new(out, "outcome", outcome(
+			json_object_get(res, "counts"), opts));
+	if (out && resident) {
+		mine = my_vote(n, origin, id, resident);
+		json_object_set_new(out, "my_vote", mine < 0 ? json_null()
+				    : json_integer(mine));
+	}
+	return out;
 }
 
 static void list(struct node *n, struct lws *wsi, struct http_exchange *ex)
 {
+	int64_t resident = residents_bearer(n, wsi);
 	sqlite3_stmt *st = NULL;
 	json_t *items = json_array();
 
@@ -94,7 +233,7 @@ static void list(struct node *n, struct lws *wsi, struct http_exchange *ex)
 		return;
 	}
 	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(items, row_json(n, st));
+		json_array_append_new(items, row_json(n, st, resident));
 	sqlite3_finalize(st);
 	http_reply_json(wsi, ex, 200, json_pack("{s:o}", "items", items));
 }
@@ -155,8 +294,6 @@ static int put_tally(struct node *n, const char *origin, const char *id,
 
 /* ---- creating ------------------------------------------------------------------ */
 
-/* store_poll: upsert ch (a poll) under the version rule; caller's
- * transaction. */
 /* poll_from_json: the manager's poll into p (strings point into in);
  * ERR_OK or ERR_INVALID with why. */
 static int poll_from_json(const json_t *in, Alliance__V1__Poll *p,
@@ -237,6 +374,96 @@ static void create(struct node *n, struct lws *wsi, struct http_exchange *ex)
 	http_reply_json(wsi, ex, 201, json_pack("{s:s}", "id", key));
 out:
 	json_decref(in);
+}
+
+/* ---- closing -------------------------------------------------------------------- */
+
+/* close_poll: one of this community's polls closes now: the poll record
+ * rewritten with closes = now (a second after it opened at the earliest,
+ * as a poll must close after it opens) under a new version, stored and put
+ * in the outbox for the hub; the votes and tally stay. */
+static void close_poll(struct node *n, struct lws *wsi,
+		       struct http_exchange *ex, const char *id)
+{
+	Change ch = ALLIANCE__V1__CHANGE__INIT;
+	Alliance__V1__Poll p = ALLIANCE__V1__POLL__INIT;
+	const char *opts[RELAY_OPTIONS_MAX];
+	char why[160];
+	sqlite3_stmt *st = NULL;
+	json_t *oj = NULL;
+	char *question = NULL;
+	int64_t now = clock_now();
+	size_t i;
+
+	if (find(n, n->cfg.community, id, &st) != ERR_OK) {
+		http_reply_error(wsi, ex, 404, "not_found", "no poll %s.%s",
+				 n->cfg.community, id);
+		return;
+	}
+	/* copies, so the read is over before the transaction */
+	oj = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
+	question = strdup((const char *)sqlite3_column_text(st, 2));
+	p.opens = sqlite3_column_int64(st, 4);
+	p.closes = sqlite3_column_int64(st, 5);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!oj || !question) {
+		http_reply_error(wsi, ex, 500, "internal", "out of memory");
+		goto out;
+	}
+	for (i = 0; i < json_array_size(oj) && i < RELAY_OPTIONS_MAX; i++)
+		opts[i] = json_string_value(json_array_get(oj, i));
+	p.question = question;
+	p.options = (char **)opts;
+	p.n_options = i;
+	if (p.closes <= now) {
+		http_reply_error(wsi, ex, 409, "closed", "the poll is closed "
+				 "already");
+		goto out;
+	}
+	p.closes = now > p.opens ? now : p.opens + 1;
+	ch.origin = n->cfg.community;
+	ch.kind = ALLIANCE__V1__KIND__KIND_POLL;
+	ch.id = (char *)id;
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_POLL;
+	ch.poll = &p;
+	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK) {
+		http_reply_error(wsi, ex, 500, "internal", "try again");
+		goto out;
+	}
+	ch.version = relay_next_version(n);
+	if (relay_check(&ch, why, sizeof(why)) != ERR_OK ||
+	    relay_store_poll(n->db, &ch) != ERR_OK ||
+	    relay_outbox_put(n, &ch) != ERR_OK ||
+	    store_exec(n->db, "COMMIT") != ERR_OK) {
+		store_exec(n->db, "ROLLBACK");
+		http_reply_error(wsi, ex, 500, "internal", "the poll could not"
+				 " be closed");
+		goto out;
+	}
+	log_info("polls: the manager closed poll %s.%s", ch.origin, id);
+	relay_flush(n);
+	if (find(n, n->cfg.community, id, &st) == ERR_OK)
+		http_reply_json(wsi, ex, 200, row_json(n, st, 0));
+	else
+		http_reply_error(wsi, ex, 500, "internal", "closed, but not "
+				 "read back");
+out:
+	sqlite3_finalize(st);
+	json_decref(oj);
+	free(question);
+}
+
+/* close_own: close_poll when origin is this community; a 403 else. */
+static void close_own(struct node *n, struct lws *wsi,
+		      struct http_exchange *ex, const char *origin,
+		      const char *id)
+{
+	if (strcmp(origin, n->cfg.community) != 0)
+		http_reply_error(wsi, ex, 403, "forbidden", "only this "
+				 "community's own polls are closed here");
+	else
+		close_poll(n, wsi, ex, id);
 }
 
 /* ---- voting --------------------------------------------------------------------- */
@@ -374,6 +601,70 @@ int polls_apply(struct node *n, const Change *ch, char *reason, size_t rlen,
 	return relay_store_poll(n->db, ch);
 }
 
+int polls_apply_tally(struct node *n, const Change *ch, char *reason,
+		      size_t rlen, int *refused)
+{
+	const Alliance__V1__Tally *t = ch->tally;
+	sqlite3_stmt *st = NULL;
+	json_t *c = json_array();
+	char *text = NULL;
+	int rc = SQLITE_ERROR, n_options = -1;
+
+	if (strcmp(t->poll_origin, RELAY_DISTRICT) != 0 ||
+	    strcmp(ch->origin, n->cfg.community) == 0) {
+		*refused = 1;
+		snprintf(reason, rlen, "not another community's tally of a "
+			 "district poll");
+		json_decref(c);
+		return ERR_OK;
+	}
+	if (sqlite3_prepare_v2(n->db, "SELECT json_array_length(options) FROM"
+			       " poll WHERE origin = ?1 AND id = ?2", -1, &st,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, t->poll_origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, t->poll_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n_options = sqlite3_column_int(st, 0);
+	}
+	sqlite3_finalize(st);
+	/* a tally may come before its poll (both are queued when a session
+	 * starts); results() skips one whose counts do not fit */
+	if (n_options >= 0 && t->n_counts != (size_t)n_options) {
+		*refused = 1;
+		snprintf(reason, rlen, "counts do not match the poll's "
+			 "options");
+		json_decref(c);
+		return ERR_OK;
+	}
+	for (size_t i = 0; c && i < t->n_counts; i++)
+		json_array_append_new(c, json_integer((json_int_t)
+						      t->counts[i]));
+	text = c ? json_dumps(c, JSON_COMPACT) : NULL;
+	json_decref(c);
+	if (!text)
+		return ERR_NOMEM;
+	st = NULL;
+	if (sqlite3_prepare_v2(n->db, "INSERT INTO poll_tally (poll_origin,"
+			       " poll_id, community, version, counts, updated)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT"
+			       " (poll_origin, poll_id, community) DO UPDATE"
+			       " SET version = excluded.version, counts ="
+			       " excluded.counts, updated = excluded.updated"
+			       " WHERE excluded.version > poll_tally.version",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, t->poll_origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, t->poll_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, ch->origin, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (int64_t)ch->version);
+		sqlite3_bind_text(st, 5, text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, t->updated);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	free(text);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
 /* ---- the route ------------------------------------------------------------------- */
 
 int polls_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
@@ -407,6 +698,16 @@ int polls_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 				 rest);
 		return 1;
 	}
+	if (slash && strcmp(slash, "/close") == 0) {
+		if (ex->method != HTTP_POST)
+			http_reply_error(wsi, ex, 405, "method_not_allowed",
+					 "use POST to close a poll");
+		else if (!n->mgr)
+			http_reply_error(wsi, ex, 503, "busy", "not ready");
+		else if (auth_request(n, wsi, ex, mr) == AUTH_GRANTED)
+			close_own(n, wsi, ex, origin, id);
+		return 1;
+	}
 	if (slash) {
 		if (strcmp(slash, "/votes") != 0)
 			http_reply_error(wsi, ex, 404, "not_found", "no such "
@@ -426,7 +727,8 @@ int polls_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		http_reply_error(wsi, ex, 404, "not_found", "no poll %s", keybuf);
 		return 1;
 	}
-	http_reply_json(wsi, ex, 200, row_json(n, st));
+	http_reply_json(wsi, ex, 200, row_json(n, st,
+					       residents_bearer(n, wsi)));
 	sqlite3_finalize(st);
 	return 1;
 }

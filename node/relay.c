@@ -7,7 +7,8 @@
  * version (store and forward across outages and restarts). At most one
  * Relay frame of RELAY_BATCH records is unacked; a new session starts over
  * from the outbox. In: the hub's Relay (requests for our services,
- * statuses of our residents' requests, district polls) is checked, stored
+ * statuses of our residents' requests, district polls and the other
+ * communities' tallies of them) is checked, stored
  * under the version rule in one transaction, then acked record by record;
  * a record that is not for us is acked as refused and stored nowhere.
  *
@@ -117,6 +118,24 @@ const char node_civic_schema_v2[] =
 	"  notes TEXT NOT NULL DEFAULT '',"
 	"  scheduled INTEGER NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (origin, id, version)"
+	") WITHOUT ROWID;";
+
+/* v3: the other communities' tallies of district polls, as the hub relays
+ * them (polls.c), so a node shows the district-wide result; and mobile
+ * numbers registered with their country code kept as their 11 digits, as
+ * residents.c now keeps them (one that would clash with a number kept
+ * without it stays as it was) */
+const char node_civic_schema_v3[] =
+	"UPDATE OR IGNORE resident SET phone = substr(phone, 3) WHERE"
+	"  length(phone) = 13 AND phone GLOB '861[3-9]*';"
+	"CREATE TABLE poll_tally ("
+	"  poll_origin TEXT NOT NULL,"
+	"  poll_id TEXT NOT NULL,"
+	"  community TEXT NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  counts TEXT NOT NULL,"
+	"  updated INTEGER NOT NULL,"
+	"  PRIMARY KEY (poll_origin, poll_id, community)"
 	") WITHOUT ROWID;";
 
 /* ---- versions ---------------------------------------------------------------- */
@@ -244,9 +263,8 @@ int node_relay_handle(struct node *n, const Alliance__V1__Relay *r,
 			rc = polls_apply(n, ch, reasons[i], sizeof(reasons[i]),
 					 &refused);
 		} else if (ch->kind == ALLIANCE__V1__KIND__KIND_TALLY) {
-			refused = 1;
-			snprintf(reasons[i], sizeof(reasons[i]), "tallies go "
-				 "to the hub");
+			rc = polls_apply_tally(n, ch, reasons[i],
+					       sizeof(reasons[i]), &refused);
 		} else {
 			rc = requests_apply(n, ch, reasons[i],
 					    sizeof(reasons[i]), &refused);

@@ -2,24 +2,32 @@
  *
  *   POST /api/v1/household-codes   manager: {} -> 201 {"code": C}, a
  *                                  one-time code to hand to a household
- *   POST /api/v1/residents         {"household_code": C}, or
+ *   POST /api/v1/residents         {"household_code": C} (optionally with
+ *                                  "phone" and "password", so its owner
+ *                                  can log in again elsewhere), or
  *                                  {"phone": P, "password": W} -> 201
  *                                  {"token": T, "resident": N}, the
  *                                  resident's bearer token
- *                                  (Authorization: Bearer T); 409 when the
- *                                  phone is registered
+ *                                  (Authorization: Bearer T); 422 naming
+ *                                  the field (a bad or used code among
+ *                                  them); 409 when the phone is registered
  *   POST /api/v1/residents/login   {"phone": P, "password": W} -> 200
  *                                  {"token": T, "resident": N}
  *
+ * (account.c has the signed-in resident's own endpoints: who am I, sign
+ * out, delete my account.)
+ *
  * Codes and tokens are 128-bit random values; only their SHA-256 is
  * stored, so they need no slow KDF and a copied store yields nothing
- * usable. A code is used once. A token lets its resident follow their
- * requests (requests/{id}.json with personal data) and vote once per
- * poll. A password is hashed and checked with scrypt (lib/password.h) on
- * the manager's KDF worker: the request is parked meanwhile and resumed
- * by its id (residents_finish). The phone is kept at this node only (as
- * its digits), never relayed. Redemptions and registrations are limited
- * per address, logins per address and per phone.
+ * usable. A code is used once: it is checked before the KDF and claimed in
+ * the transaction that stores the resident, so a code used meanwhile
+ * creates nothing. A token lets its resident follow their requests
+ * (requests/{id}.json with personal data) and vote once per poll. A
+ * password is hashed and checked with scrypt (lib/password.h) on the
+ * manager's KDF worker: the request is parked meanwhile and resumed by its
+ * id (residents_finish). The phone is a mainland mobile number kept at
+ * this node only (as its 11 digits), never relayed. Redemptions and
+ * registrations are limited per address, logins per address and per phone.
  *
  * Parts: tokens; the bearer; household codes; phones and passwords;
  * registration; login; the worker's answers; the routes. */
@@ -115,78 +123,70 @@ static int step_once(sqlite3_stmt *st)
 	return rc;
 }
 
-/* redeem: a household code ({"household_code"} in in, the caller's) for
- * a new resident and their token. */
-static void redeem(struct node *n, struct lws *wsi, struct http_exchange *ex,
-		   json_t *in)
+/* code_usable: the SHA-256 of in's household_code into chash when it is
+ * one this node handed out and nobody has used; else a 422 naming the
+ * field (then 0). */
+static int code_usable(struct node *n, struct lws *wsi,
+		       struct http_exchange *ex, json_t *in,
+		       unsigned char chash[32])
 {
-	const char *code;
-	char token[33];
-	unsigned char chash[32], thash[32];
+	const char *code = json_string_value(json_object_get(in,
+							     "household_code"));
 	unsigned int len = 32;
 	sqlite3_stmt *st = NULL;
-	int64_t resident = 0;
-	int rc = SQLITE_ERROR, used = 0;
+	int found = 0;
 
-	code = json_string_value(json_object_get(in, "household_code"));
-	if (!code || strlen(code) != 32) {
+	if (!code || strlen(code) != 32 || strspn(code, "0123456789abcdef") !=
+	    32) {
 		http_reply_error(wsi, ex, 422, "invalid", "household_code: "
-				 "required, as the manager handed it out");
-		return;
+				 "required, the 32 letters and digits the "
+				 "community's office handed out");
+		return 0;
 	}
 	EVP_Digest(code, 32, chash, &len, EVP_sha256(), NULL);
-	if (new_secret(token, thash) != ERR_OK ||
-	    store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK) {
-		http_reply_error(wsi, ex, 500, "internal", "try again");
-		return;
-	}
-	if (sqlite3_prepare_v2(n->db, "INSERT INTO resident (created) VALUES"
-			       " (?1)", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, clock_now());
-		rc = step_once(st);
-		resident = sqlite3_last_insert_rowid(n->db);
-	}
-	if (rc == SQLITE_DONE &&
-	    sqlite3_prepare_v2(n->db, "UPDATE household_code SET resident ="
-			       " ?2 WHERE hash = ?1 AND resident IS NULL", -1,
-			       &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(n->db, "SELECT 1 FROM household_code WHERE"
+			       " hash = ?1 AND resident IS NULL", -1, &st,
+			       NULL) == SQLITE_OK) {
 		sqlite3_bind_blob(st, 1, chash, 32, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, resident);
-		rc = step_once(st);
-		used = sqlite3_changes(n->db);
+		found = sqlite3_step(st) == SQLITE_ROW;
 	}
-	if (rc == SQLITE_DONE && used &&
-	    sqlite3_prepare_v2(n->db, "INSERT INTO resident_token (hash,"
-			       " resident, created) VALUES (?1, ?2, ?3)", -1,
-			       &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_blob(st, 1, thash, 32, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, resident);
-		sqlite3_bind_int64(st, 3, clock_now());
-		rc = step_once(st);
-	}
-	if (rc != SQLITE_DONE || !used ||
-	    store_exec(n->db, "COMMIT") != ERR_OK) {
-		store_exec(n->db, "ROLLBACK");
-		if (rc == SQLITE_DONE && !used)
-			http_reply_error(wsi, ex, 401, "unauthorized",
-					 "household_code: unknown or used");
-		else
-			http_reply_error(wsi, ex, 500, "internal", "try again");
-		return;
-	}
-	log_info("residents: resident %lld registered with a household code",
-		 (long long)resident);
-	http_reply_json(wsi, ex, 201, json_pack("{s:s, s:I}", "token", token,
-						"resident", (json_int_t)
-						resident));
+	sqlite3_finalize(st);
+	if (!found)
+		http_reply_error(wsi, ex, 422, "invalid", "household_code: "
+				 "unknown or already used; ask the "
+				 "community's office for a new one");
+	return found;
+}
+
+/* claim_code: give the unused household code chash to resident, in the
+ * caller's transaction. 1 when claimed, 0 when it was used meanwhile, -1
+ * on error. */
+static int claim_code(struct node *n, const unsigned char chash[32],
+		      int64_t resident)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(n->db, "UPDATE household_code SET resident ="
+			       " ?2 WHERE hash = ?1 AND resident IS NULL", -1,
+			       &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_blob(st, 1, chash, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, resident);
+	if (step_once(st) != SQLITE_DONE)
+		return -1;
+	return sqlite3_changes(n->db) > 0;
 }
 
 /* ---- phones and passwords --------------------------------------------------- */
 
-/* phone_digits: the digits of a phone number into out (LIMIT_PHONE_DIGITS
- * + 1 bytes): digits among spaces and + - ( ), LIMIT_PHONE_DIGITS_MIN to
- * LIMIT_PHONE_DIGITS of them. ERR_OK, or ERR_INVALID. */
-static int phone_digits(const char *in, char *out)
+/* phone_digits: a phone number into out (LIMIT_PHONE_DIGITS + 1 bytes)
+ * as its digits: digits among spaces and + - ( ), a leading 86 (the
+ * country code) of a mobile number dropped. With mobile set it must be a
+ * mainland mobile number (1[3-9] and 9 more digits), as registrations are;
+ * else (logins) LIMIT_PHONE_DIGITS_MIN to LIMIT_PHONE_DIGITS digits, so
+ * that a number registered before registrations took mobiles only still
+ * signs in. ERR_OK, or ERR_INVALID. */
+static int phone_digits(const char *in, char *out, int mobile)
 {
 	size_t n = 0;
 
@@ -202,23 +202,32 @@ static int phone_digits(const char *in, char *out)
 		}
 	}
 	out[n] = '\0';
-	return n >= LIMIT_PHONE_DIGITS_MIN ? ERR_OK : ERR_INVALID;
+	if (n == LIMIT_PHONE_MOBILE + 2 && strncmp(out, "861", 3) == 0 &&
+	    out[3] >= '3') {
+		memmove(out, out + 2, LIMIT_PHONE_MOBILE + 1);
+		n = LIMIT_PHONE_MOBILE;
+	}
+	if (!mobile)
+		return n >= LIMIT_PHONE_DIGITS_MIN ? ERR_OK : ERR_INVALID;
+	return n == LIMIT_PHONE_MOBILE && out[0] == '1' && out[1] >= '3'
+	       ? ERR_OK : ERR_INVALID;
 }
 
-/* take_credentials: phone (as digits) and password of a JSON body, or a
- * 422 naming the field (then 0). */
+/* take_credentials: phone (as digits; a mainland mobile number when mobile
+ * is set) and password of a JSON body, or a 422 naming the field (then
+ * 0). */
 static int take_credentials(struct lws *wsi, struct http_exchange *ex,
-			    json_t *in, char *phone, const char **pw,
-			    size_t *pwlen)
+			    json_t *in, int mobile, char *phone,
+			    const char **pw, size_t *pwlen)
 {
 	json_t *p = json_object_get(in, "password");
 
 	if (phone_digits(json_string_value(json_object_get(in, "phone")),
-			 phone) != ERR_OK) {
+			 phone, mobile) != ERR_OK) {
 		http_reply_error(wsi, ex, 422, "invalid", "phone: required, "
-				 "%d to %d digits (spaces and + - ( ) "
-				 "allowed)", LIMIT_PHONE_DIGITS_MIN,
-				 LIMIT_PHONE_DIGITS);
+				 "a mainland mobile number: %d digits "
+				 "starting 13 to 19 (spaces and + - ( ) "
+				 "allowed)", LIMIT_PHONE_MOBILE);
 		return 0;
 	}
 	*pw = json_string_value(p);
@@ -302,16 +311,84 @@ static int64_t phone_resident(struct node *n, const char *phone, char **line)
 
 /* ---- registration ------------------------------------------------------------- */
 
-/* enrol: {"phone","password"}: checked here, hashed on the KDF worker,
- * stored when it comes back (enrolled). */
+/* store_resident: a new resident (phone and hash_line NULL for a
+ * household code alone) who claims the code chash when it is given, and
+ * their first token into token, in one transaction; the answer is sent
+ * here (201, 409 for a phone registered meanwhile, 422 for a code used
+ * meanwhile, 500). */
+static void store_resident(struct node *n, struct lws *wsi,
+			   struct http_exchange *ex, const char *phone,
+			   const char *hash_line, const unsigned char *chash)
+{
+	char token[33];
+	sqlite3_stmt *st = NULL;
+	int64_t resident = 0;
+	int rc = SQLITE_ERROR, claimed = 1;
+
+	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK) {
+		http_reply_error(wsi, ex, 500, "internal", "try again");
+		return;
+	}
+	if (sqlite3_prepare_v2(n->db, "INSERT INTO resident (phone,"
+			       " password_hash, created) VALUES (?1, ?2, ?3)",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, phone, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, hash_line, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, clock_now());
+		rc = step_once(st);
+		resident = sqlite3_last_insert_rowid(n->db);
+	}
+	if (rc == SQLITE_DONE && chash)
+		claimed = claim_code(n, chash, resident);
+	if (rc != SQLITE_DONE || claimed != 1 ||
+	    issue_token(n, resident, token) != ERR_OK ||
+	    store_exec(n->db, "COMMIT") != ERR_OK) {
+		store_exec(n->db, "ROLLBACK");
+		if (rc == SQLITE_CONSTRAINT)   /* registered meanwhile */
+			http_reply_error(wsi, ex, 409, "conflict", "phone: "
+					 "already registered here; log in "
+					 "instead");
+		else if (claimed == 0)
+			http_reply_error(wsi, ex, 422, "invalid",
+					 "household_code: unknown or already "
+					 "used; ask the community's office for"
+					 " a new one");
+		else
+			http_reply_error(wsi, ex, 500, "internal",
+					 "try again");
+		return;
+	}
+	log_info("residents: resident %lld registered with %s",
+		 (long long)resident, chash && phone ? "a household code and "
+		 "a phone" : chash ? "a household code" : "a phone");
+	http_reply_json(wsi, ex, 201, json_pack("{s:s, s:I}", "token", token,
+						"resident", (json_int_t)
+						resident));
+}
+
+/* enrol: {"phone","password"} and/or {"household_code"}: checked here
+ * (the code, then the phone and password, then whether the phone is
+ * free); a code alone is stored at once, a password
+ * is hashed on the KDF worker and stored when it comes back (enrolled). */
 static void enrol(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		  struct manager_req *mr, json_t *in)
 {
 	char phone[LIMIT_PHONE_DIGITS + 1];
+	unsigned char chash[32];
 	const char *pw;
 	size_t pwlen;
+	int with_code = json_object_get(in, "household_code") != NULL;
+	int with_phone = json_object_get(in, "phone") ||
+			 json_object_get(in, "password") || !with_code;
+	struct job *j;
 
-	if (!take_credentials(wsi, ex, in, phone, &pw, &pwlen))
+	if (with_code && !with_phone) {
+		if (code_usable(n, wsi, ex, in, chash))
+			store_resident(n, wsi, ex, NULL, NULL, chash);
+		return;
+	}
+	if ((with_code && !code_usable(n, wsi, ex, in, chash)) ||
+	    !take_credentials(wsi, ex, in, 1, phone, &pw, &pwlen))
 		return;
 	if (phone_resident(n, phone, NULL)) {
 		http_reply_error(wsi, ex, 409, "conflict", "phone: already "
@@ -322,8 +399,12 @@ static void enrol(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		http_reply_error(wsi, ex, 503, "busy", "not ready");
 		return;
 	}
-	kdf_job(n, wsi, ex, mr, job_new(JOB_RESIDENT_REGISTER), phone, pw,
-		pwlen);
+	j = job_new(JOB_RESIDENT_REGISTER);
+	if (j && with_code) {
+		memcpy(j->code_hash, chash, sizeof(chash));
+		j->has_code = 1;
+	}
+	kdf_job(n, wsi, ex, mr, j, phone, pw, pwlen);
 }
 
 /* enrolled: store the resident of a finished JOB_RESIDENT_REGISTER and
@@ -331,42 +412,13 @@ static void enrol(struct node *n, struct lws *wsi, struct http_exchange *ex,
 static void enrolled(struct node *n, struct lws *wsi,
 		     struct http_exchange *ex, const struct job *j)
 {
-	char token[33];
-	sqlite3_stmt *st = NULL;
-	int64_t resident = 0;
-	int rc = SQLITE_ERROR;
-
-	if (j->verdict != ERR_OK || !j->hash_line ||
-	    store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK) {
+	if (j->verdict != ERR_OK || !j->hash_line) {
 		http_reply_error(wsi, ex, 500, "internal", "try again");
 		return;
 	}
-	if (sqlite3_prepare_v2(n->db, "INSERT INTO resident (phone,"
-			       " password_hash, created) VALUES (?1, ?2, ?3)",
-			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, j->phone, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, j->hash_line, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, clock_now());
-		rc = step_once(st);
-		resident = sqlite3_last_insert_rowid(n->db);
-	}
-	if (rc != SQLITE_DONE || issue_token(n, resident, token) != ERR_OK ||
-	    store_exec(n->db, "COMMIT") != ERR_OK) {
-		store_exec(n->db, "ROLLBACK");
-		if (rc == SQLITE_CONSTRAINT)   /* registered meanwhile */
-			http_reply_error(wsi, ex, 409, "conflict", "phone: "
-					 "already registered here; log in "
-					 "instead");
-		else
-			http_reply_error(wsi, ex, 500, "internal",
-					 "try again");
-		return;
-	}
-	log_info("residents: resident %lld registered with a phone in "
-		 "%.0f ms", (long long)resident, j->ms);
-	http_reply_json(wsi, ex, 201, json_pack("{s:s, s:I}", "token", token,
-						"resident", (json_int_t)
-						resident));
+	log_debug("residents: a password hashed in %.0f ms", j->ms);
+	store_resident(n, wsi, ex, j->phone, j->hash_line,
+		       j->has_code ? j->code_hash : NULL);
 }
 
 /* ---- login -------------------------------------------------------------------- */
@@ -389,7 +441,7 @@ static void login(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	civic_peer(wsi, peer, sizeof(peer));
 	snprintf(key, sizeof(key), "addr:%s", peer);
 	if (civic_limited(n->civic->rl_login, key, wsi, ex, 0) ||
-	    !take_credentials(wsi, ex, in, phone, &pw, &pwlen))
+	    !take_credentials(wsi, ex, in, 0, phone, &pw, &pwlen))
 		goto out;
 	snprintf(key, sizeof(key), "phone:%s", phone);
 	if (civic_limited(n->civic->rl_login, key, wsi, ex, 0))
@@ -456,7 +508,8 @@ void residents_finish(struct node *n, struct lws *wsi,
 
 /* ---- the routes --------------------------------------------------------------------- */
 
-/* residents_post: POST /api/v1/residents: a household code or a phone. */
+/* residents_post: POST /api/v1/residents: a household code, a phone, or
+ * both. */
 static void residents_post(struct node *n, struct lws *wsi,
 			   struct http_exchange *ex, struct manager_req *mr)
 {
@@ -467,12 +520,8 @@ static void residents_post(struct node *n, struct lws *wsi,
 		return;
 	civic_peer(wsi, peer, sizeof(peer));
 	snprintf(key, sizeof(key), "addr:%s", peer);
-	if (!civic_limited(n->civic->rl_register, key, wsi, ex, 0)) {
-		if (json_object_get(in, "household_code"))
-			redeem(n, wsi, ex, in);
-		else
-			enrol(n, wsi, ex, mr, in);
-	}
+	if (!civic_limited(n->civic->rl_register, key, wsi, ex, 0))
+		enrol(n, wsi, ex, mr, in);
 	json_decref(in);
 }
 

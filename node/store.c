@@ -47,6 +47,8 @@ static const struct store_migration node_migrations[] = {
 	{ catalog_schema_v4 },
 	/* v9: request receipts, withdrawals, steps (relay.c) */
 	{ node_civic_schema_v2 },
+	/* v10: other communities' tallies of district polls (relay.c) */
+	{ node_civic_schema_v3 },
 };
 
 #define N_MIGRATIONS (sizeof(node_migrations) / sizeof(node_migrations[0]))

@@ -11,7 +11,8 @@
  * from GET /api/v1/announcements?community=OWN; editing reads the record
  * with GET /api/v1/services/{id} and writes it back whole (PUT). The sync
  * state (GET /api/v1/manager/sync) is polled while the console shows;
- * the request queue is manage-requests.js (window.QUEUE).
+ * the request queue is manage-requests.js (window.QUEUE), the polls
+ * manage-polls.js (window.POLLS).
  *
  * Parts: requests; login and logout; sync state; lists; forms; start. */
 'use strict';
@@ -63,6 +64,7 @@ function showLogin(messageKey) {
   mgr.session = null;
   if (mgr.timer) { clearInterval(mgr.timer); mgr.timer = null; }
   if (window.QUEUE) window.QUEUE.stop();
+  if (window.POLLS) window.POLLS.stop();
   document.getElementById('console').hidden = true;
   document.getElementById('logout').hidden = true;
   document.getElementById('login').hidden = false;
@@ -85,6 +87,7 @@ function showConsole(session) {
   loadSync();
   if (!mgr.timer) mgr.timer = setInterval(loadSync, SYNC_EVERY_MS);
   if (window.QUEUE) window.QUEUE.start();   /* manage-requests.js */
+  if (window.POLLS) window.POLLS.start();   /* manage-polls.js */
   document.getElementById('h-console').focus();
 }
 
@@ -359,6 +362,7 @@ window.PAGE = {
     fillSelects();
     if (mgr.session) { renderSync(); renderList('services'); renderList('announcements'); }
     if (window.QUEUE) window.QUEUE.render();
+    if (window.POLLS) window.POLLS.render();
   }
 };
 

@@ -1,0 +1,253 @@
+/* account.js: the resident's account page (account.html): sign in, register
+ * (a household code, a phone and a password), and once signed in the
+ * account (phone masked), links to "我的申请" and the polls, my votes,
+ * sign out and delete.
+ *
+ * API: POST /api/v1/residents/login {phone, password};
+ * POST /api/v1/residents {household_code?, phone, password};
+ * GET /api/v1/residents/me; DELETE /api/v1/residents/token (sign out, the
+ * token revoked at the node); DELETE /api/v1/residents/me. The token is
+ * kept by common.js (residentSet/residentGet/residentClear).
+ *
+ * Each field is checked here as the node checks it (empty, too long, a
+ * mainland mobile number, a password of 8 to 200 bytes, a 32-character
+ * code) and the node's 422/409/401 are put next to the field they name;
+ * the message is tied to the input with aria-describedby and the input
+ * marked aria-invalid. ?next=PAGE (a page of this site, relative, e.g.
+ * poll.html?id=X) is where sign-in or registration returns to.
+ *
+ * Parts: fields and errors; checks; next; signed out; signed in; start. */
+'use strict';
+
+var acct = { me: null, failed: false };
+var PASSWORD_MIN = 8, PASSWORD_MAX = 200, PHONE_INPUT_MAX = 20, CODE_LEN = 32;
+
+/* ---- fields and errors ---------------------------------------------------- */
+
+/* fieldError: show key's message under input id (or clear it). */
+function fieldError(id, key) {
+  var input = document.getElementById(id);
+  var box = document.getElementById(id + '-error');
+  box.textContent = key ? t(key) : '';
+  box.setAttribute('data-key', key || '');
+  if (key) input.setAttribute('aria-invalid', 'true');
+  else input.removeAttribute('aria-invalid');
+}
+
+function formError(id, key) {
+  var box = document.getElementById(id);
+  box.textContent = key ? t(key) : '';
+  box.setAttribute('data-key', key || '');
+}
+
+function value(id) { return document.getElementById(id).value; }
+
+function say(key) {
+  var box = document.getElementById('account-status');
+  box.textContent = key ? t(key) : '';
+  box.setAttribute('data-key', key || '');
+}
+
+/* ---- checks (as the node checks) ----------------------------------------------- */
+
+function phoneDigits(s) {
+  var d = String(s).replace(/[\s+\-()]/g, '');
+  if (/^86\d{11}$/.test(d)) d = d.slice(2);
+  return d;
+}
+
+function checkPhone(s) {
+  if (!s.trim()) return 'err_phone_empty';
+  if (s.length > PHONE_INPUT_MAX) return 'err_phone_too_long';
+  if (!/^[\d\s+\-()]*$/.test(s) || !/^1[3-9]\d{9}$/.test(phoneDigits(s))) return 'err_phone_wrong';
+  return null;
+}
+
+function utf8Length(s) {
+  try { return new TextEncoder().encode(s).length; } catch (e) { return s.length; }
+}
+
+function checkPassword(s) {
+  if (!s) return 'err_password_empty';
+  if (utf8Length(s) < PASSWORD_MIN) return 'err_password_short';
+  if (utf8Length(s) > PASSWORD_MAX) return 'err_password_too_long';
+  return null;
+}
+
+function checkCode(s) {
+  var c = s.trim();
+  if (!c) return null;   /* optional */
+  if (c.length > CODE_LEN) return 'err_code_too_long';
+  if (!/^[0-9a-f]{32}$/.test(c.toLowerCase())) return 'err_code_format';
+  return null;
+}
+
+/* serverError: put the node's answer r next to its field in the form
+ * whose inputs are prefix-code/-phone/-password; the form error else. */
+function serverError(r, prefix, formId) {
+  var msg = r.data && r.data.error && r.data.error.message || '';
+  if (r.status === 429) { formError(formId, 'err_too_many'); return; }
+  if (r.status === 409) { fieldError(prefix + '-phone', 'err_phone_taken'); return; }
+  if (r.status === 401 && prefix === 'in') { fieldError('in-password', 'err_wrong_login'); return; }
+  if (r.status === 422) {
+    if (msg.indexOf('household_code') === 0 && prefix === 'reg') {
+      fieldError('reg-code', /used|unknown/.test(msg) ? 'err_code_used' : 'err_code_format');
+      return;
+    }
+    if (msg.indexOf('phone') === 0) { fieldError(prefix + '-phone', 'err_phone_wrong'); return; }
+    if (msg.indexOf('password') === 0) { fieldError(prefix + '-password', 'err_password_short'); return; }
+  }
+  formError(formId, 'err_failed');
+}
+
+/* ---- next --------------------------------------------------------------------- */
+
+/* nextPage: ?next= when it is a page of this site given relatively
+ * (name.html, optionally with a query); else null. */
+function nextPage() {
+  var next = new URLSearchParams(location.search).get('next');
+  if (!next || !/^[A-Za-z0-9_-]+\.html(\?[A-Za-z0-9_.~%=&-]*)?$/.test(next)) return null;
+  var u = new URL(next, location.href);
+  return u.origin === location.origin ? next : null;
+}
+
+/* signedIn: keep the token, then go back where the resident came from,
+ * or show the account. */
+function signedIn(data) {
+  residentSet({ token: data.token, resident: data.resident });
+  var next = nextPage();
+  if (next) { location.href = next; return; }
+  say(null);
+  showAccount();
+}
+
+/* ---- signed out ------------------------------------------------------------------ */
+
+function showForms(messageKey) {
+  acct.me = null;
+  document.getElementById('signed-in').hidden = true;
+  document.getElementById('signed-out').hidden = false;
+  say(messageKey || null);
+}
+
+function setupForms() {
+  document.getElementById('signin-form').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var phone = value('in-phone'), pw = value('in-password');
+    var e1 = checkPhone(phone), e2 = checkPassword(pw);
+    fieldError('in-phone', e1);
+    fieldError('in-password', e2);
+    formError('signin-error', null);
+    if (e1 || e2) { document.getElementById(e1 ? 'in-phone' : 'in-password').focus(); return; }
+    say('working');
+    apiSend('POST', '/api/v1/residents/login', { phone: phone, password: pw }).then(function (r) {
+      say(null);
+      if (r.status === 200 && r.data && r.data.token) { signedIn(r.data); return; }
+      serverError(r, 'in', 'signin-error');
+    });
+  });
+  document.getElementById('register-form').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var code = value('reg-code').trim().toLowerCase(), phone = value('reg-phone'), pw = value('reg-password');
+    var errs = [['reg-code', checkCode(value('reg-code'))], ['reg-phone', checkPhone(phone)],
+                ['reg-password', checkPassword(pw)]];
+    var first = null;
+    errs.forEach(function (e) { fieldError(e[0], e[1]); if (e[1] && !first) first = e[0]; });
+    formError('register-error', null);
+    if (first) { document.getElementById(first).focus(); return; }
+    var body = { phone: phone, password: pw };
+    if (code) body.household_code = code;
+    say('working');
+    apiSend('POST', '/api/v1/residents', body).then(function (r) {
+      say(null);
+      if (r.status === 201 && r.data && r.data.token) { signedIn(r.data); return; }
+      serverError(r, 'reg', 'register-error');
+    });
+  });
+}
+
+/* ---- signed in -------------------------------------------------------------------- */
+
+function showAccount() {
+  document.getElementById('signed-out').hidden = true;
+  document.getElementById('signed-in').hidden = false;
+  document.getElementById('delete-confirm').hidden = true;
+  apiSend('GET', '/api/v1/residents/me').then(function (r) {
+    if (r.status === 401) { residentClear(); showForms(null); return; }
+    acct.failed = !r.ok || !r.data;
+    acct.me = r.ok ? r.data : null;
+    renderAccount();
+  });
+}
+
+function fact(key, value) {
+  return [el('dt', { text: t(key) }), el('dd', { text: value })];
+}
+
+function renderAccount() {
+  var me = acct.me;
+  var box = clear(document.getElementById('me'));
+  var votes = clear(document.getElementById('my-votes'));
+  if (acct.failed) { append(votes, message('load_failed', 'error')); return; }
+  if (!me) { append(votes, message('loading')); return; }
+  append(box,
+    fact('acct_phone', me.phone || t('acct_phone_none')),
+    fact('acct_household', t(me.household ? 'acct_household_yes' : 'acct_household_no')),
+    fact('acct_since', formatTime(me.created)));
+  if (!me.votes || !me.votes.length) { append(votes, message('my_votes_none')); return; }
+  append(votes, el('ul', { className: 'cards' }, me.votes.map(function (v) {
+    return el('li', { className: 'card', 'data-poll': v.poll },
+      el('h3', { className: 'card-title' },
+        el('a', { href: 'poll.html' + query({ id: v.poll }) }, v.question)),
+      el('p', { className: 'my-choice', text: t('my_vote_choice', { c: v.choice === null || v.choice === undefined ? '' : v.choice }) }),
+      el('p', { className: 'meta', text: formatTime(v.voted) }));
+  })));
+}
+
+function setupAccount() {
+  document.getElementById('sign-out').addEventListener('click', function () {
+    /* revoked at the node; forgotten here whatever the node says */
+    apiSend('DELETE', '/api/v1/residents/token').then(function () {
+      residentClear();
+      showForms('signed_out');
+      document.getElementById('in-phone').focus();
+    });
+  });
+  var confirmBox = document.getElementById('delete-confirm');
+  document.getElementById('delete-account').addEventListener('click', function () {
+    confirmBox.hidden = false;
+    document.getElementById('delete-no').focus();
+  });
+  document.getElementById('delete-no').addEventListener('click', function () {
+    confirmBox.hidden = true;
+    document.getElementById('delete-account').focus();
+  });
+  document.getElementById('delete-yes').addEventListener('click', function () {
+    apiSend('DELETE', '/api/v1/residents/me').then(function (r) {
+      if (r.status === 204 || r.status === 401) {
+        residentClear();
+        showForms('deleted_account');
+        return;
+      }
+      say('err_failed');
+    });
+  });
+}
+
+/* ---- start ------------------------------------------------------------------------- */
+
+window.PAGE = {
+  render: function () {
+    /* messages follow the language: re-read their keys */
+    var boxes = document.querySelectorAll('.field-error, .form-error, #account-status');
+    for (var i = 0; i < boxes.length; i++) {
+      var key = boxes[i].getAttribute('data-key');
+      boxes[i].textContent = key ? t(key) : '';
+    }
+    if (!document.getElementById('signed-in').hidden) renderAccount();
+  }
+};
+
+setupForms();
+setupAccount();
+if (residentGet()) showAccount(); else showForms(null);

@@ -1,0 +1,24 @@
+/* poll-shared.js: what the polls page (polls.js) and a poll's page
+ * (poll.js) both show of a poll: whose it is, whether the resident voted,
+ * and a closed poll's outcome in words. */
+'use strict';
+
+/* scopeBadge: whose poll it is, in words: the district's or a
+ * community's (by name). */
+function scopeBadge(p) {
+  if (p.origin === 'district') return badge(t('poll_scope_district'), 'cat');
+  return el('span', { className: 'badge cat' }, t('poll_scope_community'), communityLabel(p.origin));
+}
+
+function votedIn(p) { return p.my_vote !== null && p.my_vote !== undefined; }
+
+function votesOf(p) { return p.results ? p.results.votes : 0; }
+
+/* outcomeText: a closed poll's outcome: the option with most votes, a
+ * tie, or no votes. */
+function outcomeText(p) {
+  var o = p.outcome || {};
+  if (!votesOf(p)) return t('poll_outcome_none');
+  if (o.tie) return t('poll_outcome_tie');
+  return o.winner !== null && o.winner !== undefined ? t('poll_outcome', { w: o.winner }) : t('poll_outcome_none');
+}

@@ -1,0 +1,181 @@
+/* poll.js: one poll (poll.html?id=ORIGIN.ID): the question, the options as
+ * large radio buttons and a vote button (sign-in is asked only here: a link
+ * to account.html?next=poll.html?id=…), then the result: each option's
+ * count and share in numbers and as a bar (the bar only repeats the
+ * numbers), the resident's choice in words, and for a district poll the
+ * district-wide result and each community's (the district's counts are
+ * the sum of the communities' the node has, its own first).
+ *
+ * GET /api/v1/polls/{id} (with the resident's token: my_vote) is read
+ * again every POLL_EVERY_MS while the page is visible, so the result
+ * updates live; POST /api/v1/polls/{id}/votes {option} votes. A second
+ * vote or a closed poll (409) is said in words.
+ *
+ * Parts: state; the poll; voting; the result; loading; start. */
+'use strict';
+
+var pollPage = { id: new URLSearchParams(location.search).get('id') || '', poll: null, status: 0,
+                 shown: '', message: null, messageClass: '' };
+var POLL_EVERY_MS = 3000;
+
+/* ---- the poll --------------------------------------------------------------- */
+
+
+/* voteForm: the options as radio buttons and the vote button, or for a
+ * visitor a link to sign in and come back. */
+function voteForm(p) {
+  var choices = el('div', { className: 'choices' }, p.options.map(function (o, i) {
+    return el('label', { className: 'choice' },
+      el('input', { type: 'radio', name: 'option', value: String(i) }), el('span', { text: o }));
+  }));
+  var fieldset = el('fieldset', { className: 'poll-options', 'aria-describedby': 'choose-error' },
+    el('legend', { text: t('poll_choose') }), choices,
+    el('p', { className: 'field-error', id: 'choose-error' }));
+  var form = el('form', { id: 'vote-form', className: 'stack', novalidate: true }, fieldset);
+  if (residentGet()) {
+    append(form, el('div', { className: 'actions' },
+      el('button', { type: 'submit', className: 'primary big', id: 'vote-button', text: t('poll_vote_button') })));
+  } else {
+    append(form, el('p', { className: 'note', text: t('poll_sign_in_note') }),
+      el('div', { className: 'actions' }, el('a', { className: 'button', id: 'sign-in-to-vote',
+        href: 'account.html' + query({ next: 'poll.html' + query({ id: pollPage.id }) }) }, t('poll_sign_in_to_vote'))));
+  }
+  form.addEventListener('submit', function (ev) { ev.preventDefault(); vote(form); });
+  return form;
+}
+
+/* renderPoll: the question and the form, drawn again only when what they
+ * show changes (so a refresh never loses the resident's choice). */
+function renderPoll() {
+  var box = document.getElementById('poll');
+  var p = pollPage.poll;
+  var key = !p ? 'none:' + pollPage.status
+    : [currentLang(), p.closed, votedIn(p), !!residentGet()].join(':');
+  if (key === pollPage.shown) return;
+  pollPage.shown = key;
+  clear(box);
+  if (!p) {
+    append(box, pollPage.status === 404 ? message('poll_not_found', 'error')
+      : pollPage.status ? message('load_failed', 'error') : message('loading'));
+    return;
+  }
+  document.title = p.question + ' · ' + t('poll_title');
+  append(box,
+    el('h1', { className: 'section', id: 'question', text: p.question }),
+    el('p', { className: 'badges' }, scopeBadge(p)),
+    el('p', { className: 'meta', text: p.closed ? t('poll_closed_at', { t: formatTime(p.closes) })
+                                                : t('poll_closes', { t: formatTime(p.closes) }) }));
+  if (p.closed) {
+    append(box, el('p', { className: 'strong', text: t('poll_is_closed') }), el('p', { className: 'outcome strong', text: outcomeText(p) }));
+  } else if (votedIn(p)) {
+    append(box, el('p', { className: 'strong' }, t('my_vote_choice', { c: p.options[p.my_vote] })));
+  } else {
+    append(box, voteForm(p));
+  }
+}
+
+/* ---- voting ------------------------------------------------------------------ */
+
+function say(key, cls) {
+  pollPage.message = key;
+  pollPage.messageClass = cls || '';
+  var box = document.getElementById('vote-message');
+  box.className = 'vote-message ' + (cls || '');
+  box.textContent = key ? t(key) : '';
+}
+
+function vote(form) {
+  var chosen = form.querySelector('input[name="option"]:checked');
+  var err = document.getElementById('choose-error');
+  if (!chosen) { err.textContent = t('poll_pick_one'); form.querySelector('input').focus(); return; }
+  err.textContent = '';
+  var button = document.getElementById('vote-button');
+  if (button) button.disabled = true;
+  apiSend('POST', '/api/v1/polls/' + encodeURIComponent(pollPage.id) + '/votes',
+          { option: Number(chosen.value) }).then(function (r) {
+    if (button) button.disabled = false;
+    var code = r.data && r.data.error && r.data.error.code;
+    if (r.status === 201) say('poll_voted', 'ok');
+    else if (r.status === 409 && code === 'closed') say('poll_is_closed', 'error');
+    else if (r.status === 409) say('poll_already_voted', 'error');
+    else if (r.status === 401) { residentClear(); pollPage.shown = ''; say('poll_sign_in_note', 'error'); }
+    else if (r.status === 429) say('err_too_many', 'error');
+    else say('err_failed', 'error');
+    if (r.status === 409) pollPage.showResults = true;
+    load();
+  });
+}
+
+/* ---- the result ------------------------------------------------------------------ */
+
+function percent(n, total) { return total ? Math.round(n * 100 / total) : 0; }
+
+/* resultList: each option with its count and share in words and a bar. */
+function resultList(options, counts, mine, cls) {
+  var total = counts.reduce(function (a, b) { return a + b; }, 0);
+  return el('ul', { className: 'result-list ' + (cls || '') }, options.map(function (o, i) {
+    var n = counts[i] || 0, p = percent(n, total);
+    var fill = el('span', { className: 'result-bar-fill' });
+    fill.style.width = p + '%';   /* CSSOM: allowed by the page's CSP */
+    return el('li', { className: 'result' + (mine === i ? ' mine' : ''), 'data-option': i, 'data-count': n },
+      el('p', { className: 'result-head' },
+        el('span', { className: 'result-option', text: o + (mine === i ? ' ' + t('poll_my_choice') : '') }),
+        el('span', { className: 'result-count', text: t('poll_option_count', { n: n, p: p }) })),
+      el('span', { className: 'result-bar', 'aria-hidden': 'true' }, fill));
+  }));
+}
+
+function renderResults() {
+  var p = pollPage.poll;
+  var section = document.getElementById('results');
+  var show = p && p.results && (p.closed || votedIn(p) || pollPage.showResults);
+  section.hidden = !show;
+  if (!show) return;
+  var box = clear(document.getElementById('results-body'));
+  var res = p.results, mine = votedIn(p) ? p.my_vote : -1;
+  var district = p.origin === 'district';
+  append(box,
+    district ? el('h3', { text: t('poll_results_district') }) : null,
+    el('p', { className: 'strong', id: 'total-votes', text: t('poll_votes', { n: res.votes }) }),
+    resultList(p.options, res.counts, mine, 'total'));
+  if (!district) return;
+  append(box, el('h3', { text: t('poll_results_by_community') }),
+    el('ul', { className: 'plain communities' }, res.communities.map(function (c) {
+      var n = c.counts.reduce(function (a, b) { return a + b; }, 0);
+      return el('li', { className: 'community-result', 'data-community-id': c.community },
+        el('h4', {}, communityLabel(c.community)),
+        el('p', { className: 'meta', text: t('poll_votes', { n: n }) }),
+        resultList(p.options, c.counts, -1, 'part'));
+    })));
+}
+
+/* ---- loading ----------------------------------------------------------------------- */
+
+function load() {
+  if (!/^[a-z0-9-]+\.[A-Za-z0-9._-]+$/.test(pollPage.id)) {
+    pollPage.status = 404;
+    renderPoll();
+    return;
+  }
+  apiSend('GET', '/api/v1/polls/' + encodeURIComponent(pollPage.id)).then(function (r) {
+    pollPage.status = r.status;
+    if (r.ok && r.data && Array.isArray(r.data.options)) pollPage.poll = r.data;
+    else if (r.status === 404) pollPage.poll = null;
+    renderPoll();
+    renderResults();
+  });
+}
+
+/* ---- start ---------------------------------------------------------------------------- */
+
+window.PAGE = {
+  render: function () {
+    pollPage.shown = '';
+    renderPoll();
+    renderResults();
+    say(pollPage.message, pollPage.messageClass);
+  }
+};
+
+load();
+setInterval(function () { if (document.visibilityState === 'visible') load(); }, POLL_EVERY_MS);

@@ -305,6 +305,11 @@ static int write_headers(struct lws *wsi, struct http_exchange *ex)
 			(const unsigned char *)ex->www_authenticate,
 			(int)strlen(ex->www_authenticate), &p, end))
 		return -1;
+	if (ex->etag[0] &&
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"etag:",
+			(const unsigned char *)ex->etag, (int)strlen(ex->etag),
+			&p, end))
+		return -1;
 	if (ex->set_cookie[0] &&
 	    lws_add_http_header_by_name(wsi,
 			(const unsigned char *)"set-cookie:",

@@ -17,6 +17,8 @@
 
 /* Longest Set-Cookie value a reply carries. */
 #define HTTP_COOKIE_MAX 192
+/* Longest ETag value a reply carries (quotes included). */
+#define HTTP_ETAG_MAX 48
 
 enum http_method { HTTP_GET, HTTP_POST, HTTP_PUT, HTTP_PATCH, HTTP_DELETE,
 		   HTTP_OTHER };
@@ -35,6 +37,7 @@ struct http_exchange {
 	const char *www_authenticate;   /* static string or NULL: sent as a
 					   WWW-Authenticate header (401) */
 	char set_cookie[HTTP_COOKIE_MAX]; /* "" or a Set-Cookie value */
+	char etag[HTTP_ETAG_MAX];       /* "" or an ETag value, quotes included */
 	char *reply;                    /* owned */
 	size_t reply_len;
 	size_t reply_sent;

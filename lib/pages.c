@@ -1,0 +1,644 @@
+/* pages.c: the residents' pages that carry the bulletins in force (see
+ * pages.h).
+ *
+ * The markup is the one web/js/common.js (renderBanner) and
+ * web/js/bulletins.js (bulletinArticle) build, with the Chinese words of
+ * web/js/i18n.js and data-i18n on the plain labels, so the scripts adopt
+ * it and the language switch rewrites it. Text is escaped as it is
+ * copied; nothing of a bulletin is ever copied raw. The growing buffer is
+ * json_out.h's (its raw appends).
+ *
+ * Parts: phone numbers; escaping and text; the banner; the list;
+ * rendering a page; serving it. */
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bulletin_store.h"
+#include "clock.h"
+#include "err.h"
+#include "json_out.h"
+#include "limits.h"
+#include "log.h"
+#include "pages.h"
+
+/* ---- phone numbers --------------------------------------------------------- */
+
+/* Most digits a phone number may have (+86 and a 12-digit landline). */
+#define PHONE_DIGITS_MAX 16
+/* Most groups of digits one number is read in (138 0013 8000: 3). */
+#define PHONE_GROUPS_MAX 6
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static int is_alnum(char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* The public hotlines dialled as they are (3 and 5 digits). */
+static const char *const hotlines[] = {
+	"110", "119", "120", "122", "12110", "12121", "12123", "12315",
+	"12320", "12333", "12345", "12348", "12350", "12355", "12358",
+	"12369", "12395",
+};
+
+/* Words after which a short number is a count, not a hotline (120人). */
+static const char *const units[] = {
+	"人", "个", "名", "位", "户", "岁", "元", "块", "米", "公", "千",
+	"万", "亿", "年", "月", "日", "号", "楼", "室", "层", "栋", "次",
+	"辆", "台", "度", "分", "秒", "小", "天", "周", "条", "家", "所",
+	"间", "套", "平", "吨", "斤", "克", "里", "%", "℃",
+};
+
+enum phone_kind { PHONE_NONE, PHONE_LONG, PHONE_SHORT };
+
+/* classify: what the digits d[0..n) are, with the tel: target in tel. */
+static enum phone_kind classify(const char *d, size_t n, int plus, char *tel,
+				size_t tellen)
+{
+	size_t i;
+
+	if (plus) {
+		const char *r = d + 2;
+		size_t rn = n - 2;
+
+		if (n < 3 || d[0] != '8' || d[1] != '6')
+			return PHONE_NONE;
+		/* a mobile, or a landline without its leading 0 */
+		if ((rn == 11 && r[0] == '1' && r[1] >= '3') ||
+		    (rn >= 9 && rn <= 11 && r[0] != '0')) {
+			snprintf(tel, tellen, "+86%.*s", (int)rn, r);
+			return PHONE_LONG;
+		}
+		return PHONE_NONE;
+	}
+	if ((n == 11 && d[0] == '1' && d[1] >= '3') ||
+	    (n >= 10 && n <= 12 && d[0] == '0' && d[1] != '0') ||
+	    (n == 10 && (!memcmp(d, "400", 3) || !memcmp(d, "800", 3)))) {
+		snprintf(tel, tellen, "%.*s", (int)n, d);
+		return PHONE_LONG;
+	}
+	if (n == 5 && d[0] == '9' && d[1] == '5') {
+		snprintf(tel, tellen, "%.*s", (int)n, d);
+		return PHONE_SHORT;
+	}
+	for (i = 0; i < sizeof(hotlines) / sizeof(hotlines[0]); i++)
+		if (strlen(hotlines[i]) == n && !memcmp(hotlines[i], d, n)) {
+			snprintf(tel, tellen, "%.*s", (int)n, d);
+			return PHONE_SHORT;
+		}
+	return PHONE_NONE;
+}
+
+/* ends_well: whether a number of kind may end at s[end]. */
+static int ends_well(const char *s, size_t len, size_t end,
+		     enum phone_kind kind)
+{
+	size_t i;
+	char c;
+
+	if (end >= len)
+		return 1;
+	c = s[end];
+	if (is_alnum(c) || c == '%')
+		return 0;
+	if ((c == '.' || c == ',') && end + 1 < len && is_digit(s[end + 1]))
+		return 0;   /* 1.20, 120,000 */
+	if (kind != PHONE_SHORT)
+		return 1;
+	if ((c == '-' || c == '~') && end + 1 < len && is_digit(s[end + 1]))
+		return 0;   /* 110-120: a range */
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		size_t ul = strlen(units[i]);
+
+		if (len - end >= ul && !memcmp(s + end, units[i], ul))
+			return 0;
+	}
+	return 1;
+}
+
+/* starts_well: whether a number may start at s[i]. */
+static int starts_well(const char *s, size_t i)
+{
+	char c;
+
+	if (i == 0)
+		return 1;
+	c = s[i - 1];
+	return !(is_alnum(c) || c == '.' || c == ',' || c == '+' || c == '-' ||
+		 c == '/' || c == '_');
+}
+
+int pages_phone_next(const char *s, size_t len, size_t from, size_t *start,
+		     size_t *end, char *tel, size_t tellen)
+{
+	size_t i = from;
+
+	while (i < len) {
+		char digits[PHONE_DIGITS_MAX + 1];
+		size_t ends[PHONE_GROUPS_MAX], counts[PHONE_GROUPS_MAX];
+		size_t j, first_end = 0, nd = 0, ng = 0;
+		int plus = s[i] == '+', overflow = 0;
+
+		if (!(is_digit(s[i]) || (plus && i + 1 < len &&
+					 is_digit(s[i + 1]))) ||
+		    !starts_well(s, i)) {
+			i++;
+			continue;
+		}
+		/* the groups of digits from i, one '-' or ' ' apart */
+		j = i + (size_t)plus;
+		for (;;) {
+			while (j < len && is_digit(s[j])) {
+				if (nd < PHONE_DIGITS_MAX)
+					digits[nd++] = s[j];
+				else
+					overflow = 1;
+				j++;
+			}
+			if (!first_end)
+				first_end = j;
+			ends[ng] = j;
+			counts[ng++] = nd;
+			if (overflow || ng == PHONE_GROUPS_MAX ||
+			    j + 1 >= len || (s[j] != '-' && s[j] != ' ') ||
+			    !is_digit(s[j + 1]))
+				break;
+			j++;
+		}
+		/* the longest run of groups that reads as a number */
+		while (!overflow && ng > 0) {
+			enum phone_kind kind = classify(digits, counts[ng - 1],
+							plus, tel, tellen);
+
+			if (kind != PHONE_NONE &&
+			    ends_well(s, len, ends[ng - 1], kind)) {
+				*start = i;
+				*end = ends[ng - 1];
+				return 1;
+			}
+			ng--;
+		}
+		i = first_end;   /* none: go on after the first group */
+	}
+	return 0;
+}
+
+/* ---- escaping and text ------------------------------------------------------ */
+
+static void lit(struct json_out *o, const char *s) { json_out_lit(o, s); }
+
+/* esc: s[0..n) as HTML text or attribute value: the five markup characters
+ * as references; control characters other than line breaks and tabs (the
+ * content rules refuse them; this is the last line) dropped. */
+static void esc_n(struct json_out *o, const char *s, size_t n)
+{
+	size_t run = 0, i;
+
+	for (i = 0; i < n; i++) {
+		const char *ref = NULL;
+		unsigned char ch = (unsigned char)s[i];
+
+		switch (ch) {
+		case '<': ref = "&lt;"; break;
+		case '>': ref = "&gt;"; break;
+		case '&': ref = "&amp;"; break;
+		case '"': ref = "&quot;"; break;
+		case '\'': ref = "&#39;"; break;
+		default:
+			if ((ch < 0x20 && ch != '\n' && ch != '\t') ||
+			    ch == 0x7f)
+				ref = "";
+		}
+		if (!ref)
+			continue;
+		json_out_raw(o, s + run, i - run);
+		lit(o, ref);
+		run = i + 1;
+	}
+	json_out_raw(o, s + run, n - run);
+}
+
+static void esc(struct json_out *o, const char *s)
+{
+	if (s)
+		esc_n(o, s, strlen(s));
+}
+
+/* text: s escaped, each phone number in it a tel: link. */
+static void text(struct json_out *o, const char *s)
+{
+	size_t len = s ? strlen(s) : 0, at = 0, a, b;
+	char tel[32];
+
+	while (at < len && pages_phone_next(s, len, at, &a, &b, tel,
+					    sizeof(tel))) {
+		esc_n(o, s + at, a - at);
+		lit(o, "<a class=\"tel\" href=\"tel:");
+		esc(o, tel);
+		lit(o, "\">");
+		esc_n(o, s + a, b - a);
+		lit(o, "</a>");
+		at = b;
+	}
+	if (at < len)
+		esc_n(o, s + at, len - at);
+}
+
+/* local_time: t as "2026年12月06日 13:52" in the daemon's time zone. */
+static void local_time(struct json_out *o, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char buf[64];
+
+	if (!localtime_r(&tt, &tm) ||
+	    !strftime(buf, sizeof(buf), "%Y年%m月%d日 %H:%M", &tm))
+		return;
+	lit(o, buf);
+}
+
+/* ---- the banner -------------------------------------------------------------- */
+
+static const char *const severities[] = { "extreme", "severe", "moderate",
+					  "minor" };
+/* i18n.js's severity_* words, in the order above, then "unknown". */
+static const char *const severity_words[] = {
+	"特别严重（红色）", "严重（橙色）", "较重（黄色）", "一般（蓝色）",
+	"等级未知",
+};
+
+static size_t severity_index(const char *sev)
+{
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		if (strcmp(sev, severities[i]) == 0)
+			return i;
+	return 4;
+}
+
+static const char *severity_class(size_t i)
+{
+	return i < 4 ? severities[i] : "unknown";
+}
+
+/* severity_badge: common.js's severityBadge. */
+static void severity_badge(struct json_out *o, size_t sev)
+{
+	lit(o, "<span class=\"sev-label sev-");
+	lit(o, severity_class(sev));
+	lit(o, "\"><svg class=\"icon\" aria-hidden=\"true\" focusable=\"false\">"
+	    "<use href=\"img/icons.svg#");
+	lit(o, sev >= 3 ? "info" : "warning");
+	lit(o, "\"/></svg><span data-i18n=\"severity_");
+	lit(o, severity_class(sev));
+	lit(o, "\">");
+	lit(o, severity_words[sev]);
+	lit(o, "</span></span>");
+}
+
+/* banner_item: one bulletin of the banner, as common.js's bannerItem. */
+static void banner_item(struct json_out *o, const BulletinContent *c)
+{
+	size_t sev = severity_index(c->severity);
+	int big = sev <= 1;
+
+	lit(o, "<div class=\"banner sev-");
+	lit(o, severity_class(sev));
+	lit(o, big ? " big\" role=\"alert\"" : "\" role=\"status\"");
+	lit(o, " data-bulletin=\"");
+	esc(o, c->id);
+	lit(o, "\" data-sent=\"");
+	json_out_int(o, c->sent);
+	lit(o, "\"><p class=\"banner-head\">");
+	severity_badge(o, sev);
+	lit(o, "<strong class=\"banner-headline\">");
+	esc(o, c->headline);
+	lit(o, "</strong></p><div class=\"banner-detail\" id=\"bd-");
+	esc(o, c->id);
+	lit(o, "\">");
+	if (big && c->instructions && *c->instructions) {
+		lit(o, "<p class=\"banner-do\"><span class=\"label\">"
+		    "<span data-i18n=\"bulletin_instructions\">请您这样做</span>"
+		    "：</span>");
+		text(o, c->instructions);
+		lit(o, "</p>");
+	}
+	lit(o, "<a class=\"banner-more\" href=\"bulletins.html#b-");
+	esc(o, c->id);
+	lit(o, "\" data-i18n=\"bulletin_more\">查看详情</a></div></div>");
+}
+
+/* ---- the list ------------------------------------------------------------------ */
+
+/* part: a titled text of an article, as bulletins.js's part(). */
+static void part(struct json_out *o, const char *key, const char *title,
+		 const char *s, const char *cls)
+{
+	if (!s || !*s)
+		return;
+	lit(o, "<h4 data-i18n=\"");
+	lit(o, key);
+	lit(o, "\">");
+	lit(o, title);
+	lit(o, "</h4><p class=\"body-text");
+	lit(o, cls);
+	lit(o, "\">");
+	text(o, s);
+	lit(o, "</p>");
+}
+
+/* list_item: one bulletin in full, as bulletins.js's bulletinArticle. */
+static void list_item(struct json_out *o, const BulletinContent *c)
+{
+	size_t sev = severity_index(c->severity);
+	size_t i;
+
+	lit(o, "<li class=\"bulletin\" id=\"b-");
+	esc(o, c->id);
+	lit(o, "\" data-bulletin=\"");
+	esc(o, c->id);
+	lit(o, "\"><article><div class=\"bulletin-top sev-");
+	lit(o, severity_class(sev));
+	lit(o, "\"><p class=\"banner-head\">");
+	severity_badge(o, sev);
+	if (strcmp(c->type, "update") == 0)
+		lit(o, "<span class=\"state\" data-i18n=\"type_update\">更新"
+		    "</span>");
+	lit(o, "<span class=\"state\" data-i18n=\"status_current\">生效中"
+	    "</span></p><h3>");
+	esc(o, c->headline);
+	lit(o, "</h3></div><div class=\"bulletin-body\">");
+	part(o, "bulletin_instructions", "请您这样做", c->instructions, " do");
+	part(o, "bulletin_what", "发生了什么", c->description, "");
+	part(o, "bulletin_cause", "原因", c->cause, "");
+	part(o, "bulletin_response", "政府正在做什么", c->response, "");
+	lit(o, "<p class=\"note\">范围：");
+	if (!c->n_area)
+		lit(o, "全区");
+	for (i = 0; i < c->n_area; i++) {
+		if (i)
+			lit(o, "、");
+		esc(o, c->area[i]);
+	}
+	lit(o, "</p><p class=\"note\">发布单位：");
+	esc(o, c->sender);
+	lit(o, "</p><p class=\"note\">发布于 ");
+	local_time(o, c->sent);
+	lit(o, " · 有效至 ");
+	local_time(o, c->expires);
+	lit(o, "</p></div></article></li>");
+}
+
+/* ---- rendering a page ------------------------------------------------------------ */
+
+/* What is rendered while the bulletins are read. */
+struct render {
+	struct json_out banner, list;
+	size_t banner_left, list_left;  /* bulletins over the byte bounds */
+	size_t n;                       /* bulletins in force */
+};
+
+static int render_one(const BulletinContent *c, const char *status,
+		      void *arg)
+{
+	struct render *r = arg;
+
+	(void)status;           /* current only */
+	if (strcmp(c->type, "cancel") == 0)
+		return ERR_OK;  /* a cancellation is in force as the
+				 * absence of what it cancels */
+	r->n++;
+	if (r->banner.len < LIMIT_PAGE_BANNER_BYTES)
+		banner_item(&r->banner, c);
+	else
+		r->banner_left++;
+	if (r->list.len < LIMIT_PAGE_LIST_BYTES)
+		list_item(&r->list, c);
+	else
+		r->list_left++;
+	return ERR_OK;
+}
+
+/* more_note: "N more" when the bounds left bulletins out. */
+static void more_note(struct json_out *o, size_t left)
+{
+	if (!left)
+		return;
+	lit(o, "<p class=\"note\">还有 ");
+	json_out_int(o, (int64_t)left);
+	lit(o, " 条紧急通告未在此显示，请开启 JavaScript 查看。</p>");
+}
+
+/* splice_mark: o gets tpl with mark replaced by what; when the closing
+ * mark ("<!--/alliance:...-->") follows, what the two enclose (the file's
+ * own text for when it is served as it is) goes too. */
+static void splice_mark(struct json_out *o, const char *tpl, size_t len,
+			const char *mark, const char *what, size_t what_len)
+{
+	const char *at = memmem(tpl, len, mark, strlen(mark)), *rest, *close;
+	char closing[64];
+
+	if (!at) {
+		json_out_raw(o, tpl, len);
+		return;
+	}
+	json_out_raw(o, tpl, (size_t)(at - tpl));
+	json_out_raw(o, what, what_len);
+	rest = at + strlen(mark);
+	/* "<!--alliance:x-->" closes as "<!--/alliance:x-->" */
+	snprintf(closing, sizeof(closing), "<!--/%s", mark + 4);
+	close = memmem(rest, len - (size_t)(rest - tpl), closing,
+		       strlen(closing));
+	if (close)
+		rest = close + strlen(closing);
+	json_out_raw(o, rest, len - (size_t)(rest - tpl));
+}
+
+int pages_render(sqlite3 *db, int64_t now, const char *tpl, size_t len,
+		 char **out, size_t *outlen)
+{
+	struct render r;
+	struct json_out list = { 0 }, half = { 0 }, page = { 0 };
+	char *text_half = NULL;
+	size_t half_len = 0;
+	int rc;
+
+	*out = NULL;
+	*outlen = 0;
+	memset(&r, 0, sizeof(r));
+	rc = bulletin_store_each(db, now, 1, 1, render_one, &r);
+	if (rc != ERR_OK)
+		goto done;
+	more_note(&r.banner, r.banner_left);
+	/* the list: its heading, the bulletins in force or "none" */
+	lit(&list, "<section aria-labelledby=\"h-now\"><h2 id=\"h-now\" "
+	    "data-i18n=\"current_bulletins\">正在生效</h2>");
+	if (r.n) {
+		lit(&list, "<ul class=\"plain\">");
+		json_out_raw(&list, r.list.p ? r.list.p : "", r.list.len);
+		lit(&list, "</ul>");
+	} else {
+		lit(&list, "<p class=\"note\" data-i18n=\"none_bulletins\">"
+		    "目前没有紧急通告。</p>");
+	}
+	more_note(&list, r.list_left);
+	lit(&list, "</section>");
+	splice_mark(&half, tpl, len, PAGES_MARK_BANNER, r.banner.p ? r.banner.p : "",
+	       r.banner.len);
+	text_half = json_out_take(&half, &half_len);
+	if (!text_half || list.failed) {
+		rc = ERR_NOMEM;
+		goto done;
+	}
+	splice_mark(&page, text_half, half_len, PAGES_MARK_LIST,
+	       list.p ? list.p : "", list.len);
+	*out = json_out_take(&page, outlen);
+	rc = *out ? ERR_OK : ERR_NOMEM;
+done:
+	free(text_half);
+	json_out_free(&r.banner);
+	json_out_free(&r.list);
+	json_out_free(&list);
+	json_out_free(&half);
+	json_out_free(&page);
+	return rc;
+}
+
+/* ---- serving it ------------------------------------------------------------------- */
+
+/* page_file: the file of a rendered page, or NULL for any other path. */
+static const char *page_file(const char *uri, size_t len)
+{
+	static const struct {
+		const char *uri;
+		const char *file;
+	} pages[] = {
+		{ "/", "index.html" },
+		{ "/index.html", "index.html" },
+		{ "/bulletins.html", "bulletins.html" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
+		if (strlen(pages[i].uri) == len &&
+		    memcmp(pages[i].uri, uri, len) == 0)
+			return pages[i].file;
+	return NULL;
+}
+
+/* read_page: web_root/name into a new buffer (caller frees), at most
+ * LIMIT_PAGE_TEMPLATE bytes. ERR_OK, ERR_IO or ERR_TOOBIG. */
+static int read_page(const char *web_root, const char *name, char **out,
+		     size_t *len)
+{
+	char path[4096];
+	struct stat st;
+	ssize_t got = 0;
+	char *buf;
+	int fd;
+
+	*out = NULL;
+	if (snprintf(path, sizeof(path), "%s/%s", web_root, name) >=
+	    (int)sizeof(path))
+		return ERR_IO;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ERR_IO;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    (size_t)st.st_size > LIMIT_PAGE_TEMPLATE) {
+		close(fd);
+		return ERR_TOOBIG;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf)
+		got = read(fd, buf, (size_t)st.st_size);
+	close(fd);
+	if (!buf || got != (ssize_t)st.st_size) {
+		free(buf);
+		return ERR_IO;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = (size_t)got;
+	return ERR_OK;
+}
+
+/* etag_of: a strong ETag of body: the first 128 bits of its SHA-256. */
+static void etag_of(const char *body, size_t len, char *etag, size_t n)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	size_t i, at = 0;
+
+	etag[0] = '\0';
+	if (!EVP_Digest(body, len, md, &mdlen, EVP_sha256(), NULL) ||
+	    mdlen < 16 || n < 35)
+		return;
+	etag[at++] = '"';
+	for (i = 0; i < 16; i++)
+		at += (size_t)snprintf(etag + at, n - at, "%02x", md[i]);
+	etag[at++] = '"';
+	etag[at] = '\0';
+}
+
+/* if_none_match: whether the request's If-None-Match names etag. */
+static int if_none_match(struct lws *wsi, const char *etag)
+{
+	char v[512];
+
+	if (!etag[0] || http_header(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, v,
+				    sizeof(v)) <= 0)
+		return 0;
+	return strstr(v, etag) != NULL || strcmp(v, "*") == 0;
+}
+
+int pages_serve(struct lws *wsi, void *in, struct http_exchange *ex,
+		sqlite3 *db, const char *web_root)
+{
+	struct lws_process_html_args *args = in;
+	const char *file;
+	char *tpl = NULL, *body = NULL, *uri = NULL;
+	size_t tpl_len = 0, body_len = 0;
+	int uri_len = 0;
+
+	if (!args || !args->p || !web_root || !db)
+		return 0;
+	file = page_file(args->p, (size_t)args->len);
+	if (!file || lws_http_get_uri_and_method(wsi, &uri, &uri_len) !=
+		     LWSHUMETH_GET)
+		return 0;
+	if (read_page(web_root, file, &tpl, &tpl_len) != ERR_OK)
+		return 0;       /* the file mount answers (404) */
+	if (pages_render(db, clock_now(), tpl, tpl_len, &body, &body_len) !=
+	    ERR_OK) {
+		log_error("pages: cannot render %s with the bulletins; "
+			  "serving the file as it is", file);
+		free(tpl);
+		return 0;
+	}
+	free(tpl);
+	if (http_begin(wsi, ex, NULL, 0) != ERR_OK) {
+		free(body);
+		args->final = 1;        /* http_begin stored the error */
+		return 0;
+	}
+	ex->cache_control = "no-cache";
+	etag_of(body, body_len, ex->etag, sizeof(ex->etag));
+	if (if_none_match(wsi, ex->etag)) {
+		free(body);
+		http_reply(wsi, ex, 304, NULL, NULL, 0);
+	} else {
+		http_reply(wsi, ex, 200, "text/html; charset=utf-8", body,
+			   body_len);
+	}
+	args->final = 1;
+	return 0;
+}

@@ -1,0 +1,61 @@
+/* pages.h: the residents' pages that carry the bulletins in force in
+ * their HTML, rendered by the daemon that serves them (hub and node).
+ *
+ * index.html (also served for "/") and bulletins.html are files under
+ * [web] root like every page, and work as static files. Each holds marker
+ * comments where the daemon puts what it renders: PAGES_MARK_BANNER inside
+ * <section id="alerts"> (the banner: severity, headline, and for extreme
+ * and severe bulletins what to do and a link to the bulletins page) and
+ * PAGES_MARK_LIST in bulletins.html's list (every bulletin in force in
+ * full). A marker may be closed by "<!--/alliance:...-->": what the two
+ * enclose is what the file shows when served as it is, and is replaced. Every text is HTML-escaped and phone numbers in it become tel:
+ * links. The bulletins are those GET /api/v1/bulletins lists as current
+ * (a node stores only those whose signed area includes its community).
+ * Served with Cache-Control: no-cache and an ETag (a hash of the body),
+ * 304 to a matching If-None-Match, so no cache shows a stale bulletin.
+ *
+ * common.js renders the same markup from the API, so the live feed takes
+ * over in place. */
+#ifndef ALLIANCE_PAGES_H
+#define ALLIANCE_PAGES_H
+
+#include <libwebsockets.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http.h"
+
+#define PAGES_MARK_BANNER "<!--alliance:banner-->"
+#define PAGES_MARK_LIST "<!--alliance:bulletins-->"
+
+/* pages_serve: at LWS_CALLBACK_CHECK_ACCESS_RIGHTS of the [web] root file
+ * mount (in as lws passes it): a GET of "/", "/index.html" or
+ * "/bulletins.html" is rendered with db's bulletins in force and stored
+ * as the reply in ex (the callback's WRITEABLE sends it with
+ * http_writeable), and lws is told the callback answered. Anything else,
+ * or a page file that cannot be read, is left to the file mount. Returns
+ * what the callback should return (0). */
+int pages_serve(struct lws *wsi, void *in, struct http_exchange *ex,
+		sqlite3 *db, const char *web_root);
+
+/* pages_render: the page file tpl[0..len) with its markers replaced by
+ * the bulletins in force at now (unix seconds) in db. Stores a new
+ * NUL-terminated string (caller frees) in *out and its length in *outlen.
+ * ERR_OK, ERR_IO or ERR_NOMEM. */
+int pages_render(sqlite3 *db, int64_t now, const char *tpl, size_t len,
+		 char **out, size_t *outlen);
+
+/* pages_phone_next: the first phone number in s[from..len): a Chinese
+ * mobile (13800138000, 138-0013-8000), a number with its area code
+ * (0532-12345678, 010 1234567), +86 before either, 400/800 numbers, 95xxx
+ * service numbers and the public hotlines (110, 119, 120, 122, 12345 and
+ * the other 123xx lines), not part of a longer number or word, a short
+ * hotline not followed by a unit (120人). Digits may be grouped by single
+ * '-' or ' '. Sets [*start, *end) and the tel: target (digits, '+86'
+ * first for +86) in tel (at least 24 bytes); returns 1, or 0 when there
+ * is none. web/js/common.js (phoneSpans) does the same. */
+int pages_phone_next(const char *s, size_t len, size_t from, size_t *start,
+		     size_t *end, char *tel, size_t tellen);
+
+#endif

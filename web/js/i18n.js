@@ -109,6 +109,10 @@ var I18N = {
   bulletin_urgency: ['紧迫程度', 'Urgency'],
   bulletin_certainty: ['确定程度', 'Certainty'],
   current_bulletins: ['正在生效', 'In force now'],
+  /* bulletins at first paint: the fold of the banner, who issued one */
+  banner_fold: ['收起', 'Fold'],
+  banner_unfold: ['展开', 'Unfold'],
+  bulletin_sender: ['发布单位：{s}', 'Issued by: {s}'],
   past_bulletins: ['已结束', 'Ended'],
   severity_extreme: ['特别严重（红色）', 'Extreme (red)'],
   severity_severe: ['严重（橙色）', 'Severe (orange)'],

@@ -8,6 +8,10 @@
  * copied; nothing of a bulletin is ever copied raw. The growing buffer is
  * json_out.h's (its raw appends).
  *
+ * The style sheet goes inline too (PAGES_MARK_STYLE), named by its hash
+ * in the reply's Content-Security-Policy: a linked one would block the
+ * first paint for another round trip (2 s on a slow 3G link).
+ *
  * Parts: phone numbers; escaping and text; the banner; the list;
  * rendering a page; serving it. */
 #include <fcntl.h>
@@ -462,17 +466,31 @@ static void splice_mark(struct json_out *o, const char *tpl, size_t len,
 	json_out_raw(o, rest, len - (size_t)(rest - tpl));
 }
 
+/* style_source: the CSP source naming css as an inline style. */
+static void style_source(const char *css, size_t len, char *out, size_t n)
+{
+	unsigned char md[EVP_MAX_MD_SIZE], b64[64];
+	unsigned int mdlen = 0;
+
+	out[0] = '\0';
+	if (EVP_Digest(css, len, md, &mdlen, EVP_sha256(), NULL) &&
+	    EVP_EncodeBlock(b64, md, (int)mdlen) > 0)
+		snprintf(out, n, "'sha256-%s'", b64);
+}
+
 int pages_render(sqlite3 *db, int64_t now, const char *tpl, size_t len,
-		 char **out, size_t *outlen)
+		 const char *css, char **out, size_t *outlen,
+		 char *style_hash, size_t hashlen)
 {
 	struct render r;
-	struct json_out list = { 0 }, half = { 0 }, page = { 0 };
-	char *text_half = NULL;
-	size_t half_len = 0;
+	struct json_out list = { 0 }, style = { 0 }, step = { 0 };
+	char *text = NULL;
+	size_t text_len = 0;
 	int rc;
 
 	*out = NULL;
 	*outlen = 0;
+	style_hash[0] = '\0';
 	memset(&r, 0, sizeof(r));
 	rc = bulletin_store_each(db, now, 1, 1, render_one, &r);
 	if (rc != ERR_OK)
@@ -491,24 +509,48 @@ int pages_render(sqlite3 *db, int64_t now, const char *tpl, size_t len,
 	}
 	more_note(&list, r.list_left);
 	lit(&list, "</section>");
-	splice_mark(&half, tpl, len, PAGES_MARK_BANNER, r.banner.p ? r.banner.p : "",
-	       r.banner.len);
-	text_half = json_out_take(&half, &half_len);
-	if (!text_half || list.failed) {
+	/* the style sheet inline, unless it could end the element early */
+	if (css && !strcasestr(css, "</style")) {
+		lit(&style, "<style>");
+		lit(&style, css);
+		lit(&style, "</style>");
+		style_source(css, strlen(css), style_hash, hashlen);
+	}
+	if (list.failed || style.failed) {
 		rc = ERR_NOMEM;
 		goto done;
 	}
-	splice_mark(&page, text_half, half_len, PAGES_MARK_LIST,
-	       list.p ? list.p : "", list.len);
-	*out = json_out_take(&page, outlen);
-	rc = *out ? ERR_OK : ERR_NOMEM;
+	/* the marks one after the other, each step's text the next's input */
+	splice_mark(&step, tpl, len, PAGES_MARK_BANNER,
+		    r.banner.p ? r.banner.p : "", r.banner.len);
+	text = json_out_take(&step, &text_len);
+	if (text) {
+		splice_mark(&step, text, text_len, PAGES_MARK_LIST,
+			    list.p ? list.p : "", list.len);
+		free(text);
+		text = json_out_take(&step, &text_len);
+	}
+	if (text && style_hash[0]) {
+		splice_mark(&step, text, text_len, PAGES_MARK_STYLE, style.p,
+			    style.len);
+		free(text);
+		text = json_out_take(&step, &text_len);
+	}
+	if (!text) {
+		rc = ERR_NOMEM;
+		goto done;
+	}
+	*out = text;
+	*outlen = text_len;
+	text = NULL;
+	rc = ERR_OK;
 done:
-	free(text_half);
+	free(text);
 	json_out_free(&r.banner);
 	json_out_free(&r.list);
 	json_out_free(&list);
-	json_out_free(&half);
-	json_out_free(&page);
+	json_out_free(&style);
+	json_out_free(&step);
 	return rc;
 }
 
@@ -605,9 +647,10 @@ int pages_serve(struct lws *wsi, void *in, struct http_exchange *ex,
 {
 	struct lws_process_html_args *args = in;
 	const char *file;
-	char *tpl = NULL, *body = NULL, *uri = NULL;
-	size_t tpl_len = 0, body_len = 0;
-	int uri_len = 0;
+	char *tpl = NULL, *css = NULL, *body = NULL, *uri = NULL;
+	char style_hash[HTTP_STYLE_HASH_MAX];
+	size_t tpl_len = 0, css_len = 0, body_len = 0;
+	int uri_len = 0, rc;
 
 	if (!args || !args->p || !web_root || !db)
 		return 0;
@@ -617,20 +660,24 @@ int pages_serve(struct lws *wsi, void *in, struct http_exchange *ex,
 		return 0;
 	if (read_page(web_root, file, &tpl, &tpl_len) != ERR_OK)
 		return 0;       /* the file mount answers (404) */
-	if (pages_render(db, clock_now(), tpl, tpl_len, &body, &body_len) !=
-	    ERR_OK) {
+	if (read_page(web_root, PAGES_STYLE_FILE, &css, &css_len) != ERR_OK)
+		css = NULL;     /* the page keeps its <link> */
+	rc = pages_render(db, clock_now(), tpl, tpl_len, css, &body,
+			  &body_len, style_hash, sizeof(style_hash));
+	free(tpl);
+	free(css);
+	if (rc != ERR_OK) {
 		log_error("pages: cannot render %s with the bulletins; "
 			  "serving the file as it is", file);
-		free(tpl);
 		return 0;
 	}
-	free(tpl);
 	if (http_begin(wsi, ex, NULL, 0) != ERR_OK) {
 		free(body);
 		args->final = 1;        /* http_begin stored the error */
 		return 0;
 	}
 	ex->cache_control = "no-cache";
+	snprintf(ex->style_hash, sizeof(ex->style_hash), "%s", style_hash);
 	etag_of(body, body_len, ex->etag, sizeof(ex->etag));
 	if (if_none_match(wsi, ex->etag)) {
 		free(body);

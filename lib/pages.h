@@ -8,7 +8,10 @@
  * and severe bulletins what to do and a link to the bulletins page) and
  * PAGES_MARK_LIST in bulletins.html's list (every bulletin in force in
  * full). A marker may be closed by "<!--/alliance:...-->": what the two
- * enclose is what the file shows when served as it is, and is replaced. Every text is HTML-escaped and phone numbers in it become tel:
+ * enclose is what the file shows when served as it is, and is replaced.
+ * PAGES_MARK_STYLE encloses the <link> to PAGES_STYLE_FILE, which goes
+ * inline (allowed by its hash in the page's CSP), so that the first paint
+ * needs nothing but the page itself. Every text is HTML-escaped and phone numbers in it become tel:
  * links. The bulletins are those GET /api/v1/bulletins lists as current
  * (a node stores only those whose signed area includes its community).
  * Served with Cache-Control: no-cache and an ETag (a hash of the body),
@@ -28,6 +31,9 @@
 
 #define PAGES_MARK_BANNER "<!--alliance:banner-->"
 #define PAGES_MARK_LIST "<!--alliance:bulletins-->"
+/* Around the page's <link> to its style sheet, which is put inline. */
+#define PAGES_MARK_STYLE "<!--alliance:style-->"
+#define PAGES_STYLE_FILE "css/site.css"
 
 /* pages_serve: at LWS_CALLBACK_CHECK_ACCESS_RIGHTS of the [web] root file
  * mount (in as lws passes it): a GET of "/", "/index.html" or
@@ -40,11 +46,15 @@ int pages_serve(struct lws *wsi, void *in, struct http_exchange *ex,
 		sqlite3 *db, const char *web_root);
 
 /* pages_render: the page file tpl[0..len) with its markers replaced by
- * the bulletins in force at now (unix seconds) in db. Stores a new
+ * the bulletins in force at now (unix seconds) in db, and by css (the
+ * NUL-terminated style sheet, or NULL to keep the <link>) in a <style>,
+ * whose CSP source ('sha256-...') goes in style_hash (at least
+ * HTTP_STYLE_HASH_MAX bytes; "" when not inlined). Stores a new
  * NUL-terminated string (caller frees) in *out and its length in *outlen.
  * ERR_OK, ERR_IO or ERR_NOMEM. */
 int pages_render(sqlite3 *db, int64_t now, const char *tpl, size_t len,
-		 char **out, size_t *outlen);
+		 const char *css, char **out, size_t *outlen,
+		 char *style_hash, size_t hashlen);
 
 /* pages_phone_next: the first phone number in s[from..len): a Chinese
  * mobile (13800138000, 138-0013-8000), a number with its area code

@@ -8,6 +8,8 @@ the HTML, escaped, with tel: links; caching (no-cache, ETag, 304, a new
 ETag for a new bulletin); the area; bad requests.
 """
 
+import base64
+import hashlib
 import http.client
 import re
 
@@ -138,6 +140,26 @@ def test_pages_without_bulletins_say_so_and_other_pages_stay_static(alliance):
     _, h, _ = get(a.public_port, "/catalog.html")
     assert h.get("cache-control") == "private, max-age=600"
     assert "etag" in h
+
+
+def test_the_style_sheet_is_inline_and_allowed_by_its_hash_alone(alliance):
+    """One round trip paints the page: the CSS is in it, and the CSP
+    allows exactly that style (no 'unsafe-inline')."""
+    hub, a, b = alliance
+    css = (WEB / "css" / "site.css").read_text()
+    for port in (a.public_port, hub.public_port):
+        _, h, body = get(port, "/")
+        styles = re.findall(r"<style>(.*?)</style>", body, re.S)
+        assert styles == [css]
+        assert 'rel="stylesheet"' not in body
+        digest = base64.b64encode(hashlib.sha256(css.encode()).digest())
+        csp = h["content-security-policy"]
+        assert f"style-src 'self' 'sha256-{digest.decode()}';" in csp
+        assert "unsafe-inline" not in csp and "script-src 'self';" in csp
+    # the other pages link it, under the plain policy
+    _, h, body = get(a.public_port, "/catalog.html")
+    assert "<style>" not in body and 'href="css/site.css"' in body
+    assert "sha256" not in h["content-security-policy"]
 
 
 # ---- caching -----------------------------------------------------------------

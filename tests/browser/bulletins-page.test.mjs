@@ -8,9 +8,15 @@
 // fold, then the accessibility pass over pages that carry bulletins.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { artifact, axe, launch, startAlliance, waitFor, watch } from './lib/harness.mjs';
+import { REPO, artifact, axe, launch, startAlliance, waitFor, watch } from './lib/harness.mjs';
+
+// The phone numbers both the daemon (tests/unit/test_pages.c) and
+// common.js must find.
+const PHONES = JSON.parse(readFileSync(path.join(REPO, 'tests', 'browser', 'fixtures', 'phones.json'), 'utf8'));
 
 // Every resident page; the ones other parts of issue 12 add are checked
 // once the node serves them.
@@ -119,6 +125,20 @@ test('without JavaScript every resident page says what it cannot do', async () =
 });
 
 // ---- with JavaScript: adopted, folded, updated ----------------------------------
+
+test('common.js finds the same phone numbers as the daemon, and builds links without HTML', async () => {
+  const { context, page } = await newPage();
+  await page.goto(`${node.url}/bulletins.html`);
+  await loaded(page);
+  const got = await page.evaluate((cases) => cases.map((c) => phoneSpans(c.text)
+    .map((p) => [c.text.slice(p.start, p.end), p.tel])), PHONES.cases);
+  assert.deepEqual(got, PHONES.cases.map((c) => c.found));
+  // text stays text: markup in a bulletin's text is never parsed
+  const parts = await page.evaluate(() => withPhones('<img src=x onerror=alert(1)> 拨打 120').map((n) =>
+    typeof n === 'string' ? ['text', n] : [n.tagName, n.getAttribute('href'), n.textContent]));
+  assert.deepEqual(parts, [['text', '<img src=x onerror=alert(1)> 拨打 '], ['A', 'tel:120', '120']]);
+  await context.close();
+});
 
 test('scripts adopt the served banner without removing or doubling it, and phone numbers stay tel: links', async () => {
   const { context, page, seen } = await newPage();

@@ -255,17 +255,26 @@ static void text(struct json_out *o, const char *s)
 		esc_n(o, s + at, len - at);
 }
 
-/* local_time: t as "2026年12月06日 13:52" in the daemon's time zone. */
+/* local_time: t as "2026年12月06日 13:52 (UTC+8)" in the daemon's time
+ * zone, which a resident reads without a script to convert it. */
 static void local_time(struct json_out *o, int64_t t)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
-	char buf[64];
+	char buf[64], zone[48];
+	long off;
 
 	if (!localtime_r(&tt, &tm) ||
 	    !strftime(buf, sizeof(buf), "%Y年%m月%d日 %H:%M", &tm))
 		return;
+	off = tm.tm_gmtoff / 60;
+	if (off % 60)
+		snprintf(zone, sizeof(zone), " (UTC%+ld:%02ld)", off / 60,
+			 labs(off % 60));
+	else
+		snprintf(zone, sizeof(zone), " (UTC%+ld)", off / 60);
 	lit(o, buf);
+	lit(o, zone);
 }
 
 /* ---- the banner -------------------------------------------------------------- */

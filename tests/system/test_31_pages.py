@@ -19,7 +19,7 @@ from conftest import ROOT, Hub, Node, alliancectl, stop_all, unique_id, wait_for
 
 WEB = ROOT / "web"
 HOSTILE = "<script>alert(\"x\")</script> & 'quoted' \"gas\""
-CALL = "请拨打 0532-12345678 或 120，手机 13800138000"
+CALL = "请拨打 0532-12345678 或 120，手机 13800138000；<b>别</b> & '等'"
 
 
 # ---- the alliance -----------------------------------------------------------
@@ -118,6 +118,8 @@ def test_pages_carry_the_bulletin_escaped_with_tel_links(alliance):
             assert '<a class="tel" href="tel:053212345678">0532-12345678</a>' in top
             assert '<a class="tel" href="tel:120">120</a>' in top
             assert '<a class="tel" href="tel:13800138000">13800138000</a>' in top
+            assert escaped("；<b>别</b> & '等'") in top
+            assert "<b>别" not in body
             assert "bulletins.html#b-" in top
             # the page's own script-free notice
             assert '<noscript><p class="noscript">' in body

@@ -132,7 +132,8 @@ int callback_public_http(struct lws *wsi, enum lws_callback_reasons reason,
 		if (!h)
 			return 0;
 		return pages_serve(wsi, in, &h->ex, hub_from_wsi(wsi)->db,
-				   hub_from_wsi(wsi)->cfg.web_root);
+				   hub_from_wsi(wsi)->cfg.web_root,
+				   &hub_from_wsi(wsi)->pages);
 	case LWS_CALLBACK_ADD_HEADERS:   /* a static file from [web] root */
 		return http_static_headers(wsi, in);
 	case LWS_CALLBACK_CLOSED_HTTP:

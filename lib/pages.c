@@ -12,8 +12,13 @@
  * in the reply's Content-Security-Policy: a linked one would block the
  * first paint for another round trip (2 s on a slow 3G link).
  *
+ * A rendered page is kept (struct pages_cache, one per daemon) until its
+ * file, the style sheet or the bulletins change, or one of them expires:
+ * rendering costs about 0.3 ms of the service thread, serving the kept
+ * page far less, and residents fetch the home page most in a crisis.
+ *
  * Parts: phone numbers; escaping and text; the banner; the list;
- * rendering a page; serving it. */
+ * rendering a page; serving it; the cache. */
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -563,26 +568,30 @@ done:
 	return rc;
 }
 
-/* ---- serving it ------------------------------------------------------------------- */
+/* ---- serving it ----------------------------------------------------------------------- */
 
-/* page_file: the file of a rendered page, or NULL for any other path. */
-static const char *page_file(const char *uri, size_t len)
+/* page_file: the slot in the cache and the file of a rendered page, or
+ * -1 for any other path. */
+static int page_file(const char *uri, size_t len, const char **file)
 {
 	static const struct {
 		const char *uri;
 		const char *file;
+		int slot;
 	} pages[] = {
-		{ "/", "index.html" },
-		{ "/index.html", "index.html" },
-		{ "/bulletins.html", "bulletins.html" },
+		{ "/", "index.html", 0 },
+		{ "/index.html", "index.html", 0 },
+		{ "/bulletins.html", "bulletins.html", 1 },
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
 		if (strlen(pages[i].uri) == len &&
-		    memcmp(pages[i].uri, uri, len) == 0)
-			return pages[i].file;
-	return NULL;
+		    memcmp(pages[i].uri, uri, len) == 0) {
+			*file = pages[i].file;
+			return pages[i].slot;
+		}
+	return -1;
 }
 
 /* read_page: web_root/name into a new buffer (caller frees), at most
@@ -651,49 +660,170 @@ static int if_none_match(struct lws *wsi, const char *etag)
 	return strstr(v, etag) != NULL || strcmp(v, "*") == 0;
 }
 
-int pages_serve(struct lws *wsi, void *in, struct http_exchange *ex,
-		sqlite3 *db, const char *web_root)
-{
-	struct lws_process_html_args *args = in;
-	const char *file;
-	char *tpl = NULL, *css = NULL, *body = NULL, *uri = NULL;
-	char style_hash[HTTP_STYLE_HASH_MAX];
-	size_t tpl_len = 0, css_len = 0, body_len = 0;
-	int uri_len = 0, rc;
+/* ---- the cache ---------------------------------------------------------------------- */
 
-	if (!args || !args->p || !web_root || !db)
-		return 0;
-	file = page_file(args->p, (size_t)args->len);
-	if (!file || lws_http_get_uri_and_method(wsi, &uri, &uri_len) !=
-		     LWSHUMETH_GET)
-		return 0;
-	if (read_page(web_root, file, &tpl, &tpl_len) != ERR_OK)
-		return 0;       /* the file mount answers (404) */
+/* What a rendered page was made from: its file, the style sheet, and the
+ * bulletins (stored only ever added; the status of each changes with a
+ * reference stored or an expiry passing, so the number of references and
+ * the next expiry are part of it). Made with memset first so that equal
+ * keys compare equal with memcmp. */
+struct page_key {
+	struct timespec tpl_mtime, css_mtime;
+	off_t tpl_size, css_size;
+	ino_t tpl_ino, css_ino;
+	int64_t bulletins, last_rowid, refs, next_expiry;
+};
+
+struct pages_entry {
+	const char *file;           /* one of page_file's; NULL: unused */
+	struct page_key key;
+	char *body;                 /* the rendered page (owned) */
+	size_t len;
+	char etag[HTTP_ETAG_MAX];
+	char style_hash[HTTP_STYLE_HASH_MAX];
+};
+
+/* The pages last rendered, one per page file. */
+struct pages_cache {
+	struct pages_entry entries[PAGES_FILES];
+};
+
+void pages_cache_free(struct pages_cache **cache)
+{
+	size_t i;
+
+	if (!cache || !*cache)
+		return;
+	for (i = 0; i < PAGES_FILES; i++)
+		free((*cache)->entries[i].body);
+	free(*cache);
+	*cache = NULL;
+}
+
+/* file_key: mtime, size and inode of web_root/name (zeros when absent). */
+static void file_key(const char *web_root, const char *name,
+		     struct timespec *mtime, off_t *size, ino_t *ino)
+{
+	char path[4096];
+	struct stat st;
+
+	if (snprintf(path, sizeof(path), "%s/%s", web_root, name) >=
+	    (int)sizeof(path) || stat(path, &st))
+		return;
+	*mtime = st.st_mtim;
+	*size = st.st_size;
+	*ino = st.st_ino;
+}
+
+/* page_key_of: the key of file as things stand at now. ERR_OK or ERR_IO. */
+static int page_key_of(sqlite3 *db, const char *web_root, const char *file,
+		       int64_t now, struct page_key *k)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	memset(k, 0, sizeof(*k));
+	file_key(web_root, file, &k->tpl_mtime, &k->tpl_size, &k->tpl_ino);
+	file_key(web_root, PAGES_STYLE_FILE, &k->css_mtime, &k->css_size,
+		 &k->css_ino);
+	if (sqlite3_prepare_v2(db,
+		"SELECT (SELECT count(*) FROM bulletin),"
+		" (SELECT ifnull(max(rowid), 0) FROM bulletin),"
+		" (SELECT count(*) FROM bulletin_ref),"
+		" (SELECT ifnull(min(expires), 0) FROM bulletin"
+		"  WHERE expires > ?1)", -1, &st, NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_int64(st, 1, now);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		k->bulletins = sqlite3_column_int64(st, 0);
+		k->last_rowid = sqlite3_column_int64(st, 1);
+		k->refs = sqlite3_column_int64(st, 2);
+		k->next_expiry = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? ERR_OK : ERR_IO;
+}
+
+/* render_file: a fresh rendering of file into e (its old one freed).
+ * ERR_OK, or the failure (e then unused). */
+static int render_file(sqlite3 *db, const char *web_root, const char *file,
+		       int64_t now, struct pages_entry *e)
+{
+	char *tpl = NULL, *css = NULL;
+	size_t tpl_len = 0, css_len = 0;
+	int rc;
+
+	free(e->body);
+	e->body = NULL;
+	e->file = NULL;
+	rc = read_page(web_root, file, &tpl, &tpl_len);
+	if (rc != ERR_OK)
+		return rc;
 	if (read_page(web_root, PAGES_STYLE_FILE, &css, &css_len) != ERR_OK)
 		css = NULL;     /* the page keeps its <link> */
-	rc = pages_render(db, clock_now(), tpl, tpl_len, css, &body,
-			  &body_len, style_hash, sizeof(style_hash));
+	rc = pages_render(db, now, tpl, tpl_len, css, &e->body, &e->len,
+			  e->style_hash, sizeof(e->style_hash));
 	free(tpl);
 	free(css);
-	if (rc != ERR_OK) {
-		log_error("pages: cannot render %s with the bulletins; "
-			  "serving the file as it is", file);
+	if (rc != ERR_OK)
+		return rc;
+	etag_of(e->body, e->len, e->etag, sizeof(e->etag));
+	e->file = file;
+	return ERR_OK;
+}
+
+/* ---- serving it, continued ------------------------------------------------------------ */
+
+int pages_serve(struct lws *wsi, void *in, struct http_exchange *ex,
+		sqlite3 *db, const char *web_root, struct pages_cache **cache)
+{
+	struct lws_process_html_args *args = in;
+	struct pages_entry *e = NULL;
+	struct page_key key;
+	const char *file;
+	char *uri = NULL, *body;
+	int64_t now = clock_now();
+	int uri_len = 0, slot;
+
+	if (!args || !args->p || !web_root || !db || !cache)
 		return 0;
+	slot = page_file(args->p, (size_t)args->len, &file);
+	if (slot < 0 || lws_http_get_uri_and_method(wsi, &uri, &uri_len) !=
+			LWSHUMETH_GET)
+		return 0;
+	if (!*cache && !(*cache = calloc(1, sizeof(**cache))))
+		return 0;
+	e = &(*cache)->entries[slot];
+	if (page_key_of(db, web_root, file, now, &key) != ERR_OK)
+		memset(&key, 0xff, sizeof(key));   /* never matches: render */
+	if (!e->file || memcmp(&key, &e->key, sizeof(key)) != 0) {
+		int rc = render_file(db, web_root, file, now, e);
+
+		if (rc != ERR_OK) {
+			if (rc != ERR_IO && rc != ERR_TOOBIG)
+				log_error("pages: cannot render %s with the "
+					  "bulletins; serving the file as it "
+					  "is", file);
+			return 0;       /* the file mount answers */
+		}
+		e->key = key;
 	}
 	if (http_begin(wsi, ex, NULL, 0) != ERR_OK) {
-		free(body);
 		args->final = 1;        /* http_begin stored the error */
 		return 0;
 	}
 	ex->cache_control = "no-cache";
-	snprintf(ex->style_hash, sizeof(ex->style_hash), "%s", style_hash);
-	etag_of(body, body_len, ex->etag, sizeof(ex->etag));
+	snprintf(ex->etag, sizeof(ex->etag), "%s", e->etag);
+	snprintf(ex->style_hash, sizeof(ex->style_hash), "%s", e->style_hash);
 	if (if_none_match(wsi, ex->etag)) {
-		free(body);
 		http_reply(wsi, ex, 304, NULL, NULL, 0);
-	} else {
+	} else if ((body = malloc(e->len + 1)) != NULL) {
+		memcpy(body, e->body, e->len + 1);
 		http_reply(wsi, ex, 200, "text/html; charset=utf-8", body,
-			   body_len);
+			   e->len);
+	} else {
+		http_reply_error(wsi, ex, 500, "internal", "out of memory");
 	}
 	args->final = 1;
 	return 0;

@@ -35,15 +35,27 @@
 #define PAGES_MARK_STYLE "<!--alliance:style-->"
 #define PAGES_STYLE_FILE "css/site.css"
 
+/* The page files rendered: index.html and bulletins.html. */
+#define PAGES_FILES 2
+
+/* The pages last rendered, kept until what they were made from changes
+ * (pages.c); one per daemon, made by pages_serve. */
+struct pages_cache;
+
 /* pages_serve: at LWS_CALLBACK_CHECK_ACCESS_RIGHTS of the [web] root file
  * mount (in as lws passes it): a GET of "/", "/index.html" or
- * "/bulletins.html" is rendered with db's bulletins in force and stored
- * as the reply in ex (the callback's WRITEABLE sends it with
+ * "/bulletins.html" is answered with the page rendered with db's
+ * bulletins in force (from *cache while nothing it was made from has
+ * changed; *cache is made on first use and freed with pages_cache_free),
+ * stored as the reply in ex (the callback's WRITEABLE sends it with
  * http_writeable), and lws is told the callback answered. Anything else,
  * or a page file that cannot be read, is left to the file mount. Returns
  * what the callback should return (0). */
 int pages_serve(struct lws *wsi, void *in, struct http_exchange *ex,
-		sqlite3 *db, const char *web_root);
+		sqlite3 *db, const char *web_root, struct pages_cache **cache);
+
+/* pages_cache_free: free *cache and set it to NULL (NULL is a no-op). */
+void pages_cache_free(struct pages_cache **cache);
 
 /* pages_render: the page file tpl[0..len) with its markers replaced by
  * the bulletins in force at now (unix seconds) in db, and by css (the

@@ -250,7 +250,8 @@ static int callback_public_http(struct lws *wsi,
 			return 0;
 		memset(&h->mgr, 0, sizeof(h->mgr));
 		return pages_serve(wsi, in, &h->ex, node_from_wsi(wsi)->db,
-				   node_from_wsi(wsi)->web_root);
+				   node_from_wsi(wsi)->web_root,
+				   &node_from_wsi(wsi)->pages);
 
 	case LWS_CALLBACK_ADD_HEADERS:   /* a static file from [web] root */
 		return http_static_headers(wsi, in);
@@ -349,4 +350,5 @@ void public__free(struct node *n)
 	n->public_key = NULL;
 	free(n->web_root);
 	n->web_root = NULL;
+	pages_cache_free(&n->pages);
 }

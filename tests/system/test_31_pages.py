@@ -5,19 +5,21 @@ fetched as a browser without JavaScript would.
 
 Parts: the alliance (daemons serving the pages); helpers; the bulletin in
 the HTML, escaped, with tel: links; caching (no-cache, ETag, 304, a new
-ETag for a new bulletin); the area; bad requests.
+ETag for a new bulletin); the area, a cancel and an expiry; bad
+requests.
 """
 
 import base64
 import hashlib
 import http.client
 import re
+import shutil
 
 import pytest
 
 from conftest import ROOT, Hub, Node, alliancectl, stop_all, unique_id, wait_for
 
-WEB = ROOT / "web"
+WEB = ROOT / "web"   # copied for each run: a test edits a page file
 HOSTILE = "<script>alert(\"x\")</script> & 'quoted' \"gas\""
 CALL = "请拨打 0532-12345678 或 120，手机 13800138000；<b>别</b> & '等'"
 
@@ -25,19 +27,26 @@ CALL = "请拨打 0532-12345678 或 120，手机 13800138000；<b>别</b> & '等
 # ---- the alliance -----------------------------------------------------------
 
 class WebHub(Hub):
+    web = WEB
+
     def config_text(self):
-        return super().config_text() + f"[web]\nroot = {WEB}\n"
+        return super().config_text() + f"[web]\nroot = {self.web}\n"
 
 
 class WebNode(Node):
+    web = WEB
+
     def config_text(self):
-        return super().config_text() + f"[web]\nroot = {WEB}\n"
+        return super().config_text() + f"[web]\nroot = {self.web}\n"
 
 
 @pytest.fixture(scope="module")
 def alliance(pki, tmp_path_factory):
     """A hub and nodes A and B, every public port serving web/."""
     d = tmp_path_factory.mktemp("pages")
+    web = d / "web"
+    shutil.copytree(WEB, web)
+    WebHub.web = WebNode.web = web
     made = []
     try:
         hub = WebHub(d / "hub", pki).start()
@@ -54,6 +63,7 @@ def alliance(pki, tmp_path_factory):
         yield hub, nodes[0], nodes[1]
     finally:
         stop_all(made)
+        WebHub.web = WebNode.web = WEB
 
 
 # ---- helpers --------------------------------------------------------------
@@ -219,6 +229,37 @@ def test_a_cancelled_bulletin_leaves_the_html(alliance):
     wait_for(lambda: escaped(headline) not in get(a.public_port, "/")[2],
              10, "the cancelled bulletin to leave the home page")
     assert escaped(headline) not in get(a.public_port, "/bulletins.html")[2]
+
+
+def test_an_expired_bulletin_leaves_the_html_of_a_page_served_before(alliance):
+    """The daemon keeps a rendered page until what it shows changes: an
+    expiry passing is such a change."""
+    hub, a, b = alliance
+    headline = f"Short-lived {unique_id('x')}"
+    issue(hub, headline, "--area", a.community, "--expires", "3s")
+    _, h, body = get(a.public_port, "/")
+    assert escaped(headline) in body
+    etag = h["etag"]
+    assert get(a.public_port, "/", {"If-None-Match": etag})[0] == 304
+    wait_for(lambda: escaped(headline) not in get(a.public_port, "/")[2],
+             10, "the expired bulletin to leave the home page")
+    status, h, _ = get(a.public_port, "/", {"If-None-Match": etag})
+    assert status == 200 and h["etag"] != etag
+
+
+def test_an_edited_page_file_is_served_at_once(alliance):
+    hub, a, b = alliance
+    page = WebNode.web / "index.html"
+    text = page.read_text()
+    _, h, _ = get(a.public_port, "/")
+    try:
+        page.write_text(text.replace("</footer>", "</footer><!-- edited -->"))
+        status, h2, body = get(a.public_port, "/")
+        assert status == 200 and "<!-- edited -->" in body
+        assert h2["etag"] != h["etag"]
+    finally:
+        page.write_text(text)
+    assert "<!-- edited -->" not in get(a.public_port, "/")[2]
 
 
 # ---- bad requests ------------------------------------------------------------------

@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 
 import { REPO, artifact, axe, launch, startAlliance, waitFor, watch } from './lib/harness.mjs';
 
-// The phone numbers both the daemon (tests/unit/test_pages.c) and
+// The phone numbers both the daemon (tests/unit/test_phone.c) and
 // common.js must find.
 const PHONES = JSON.parse(readFileSync(path.join(REPO, 'tests', 'browser', 'fixtures', 'phones.json'), 'utf8'));
 

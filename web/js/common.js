@@ -293,7 +293,7 @@ function serviceCard(s) {
  * button with aria-expanded); the fold is kept in localStorage under
  * FOLDED_KEY per bulletin id and sent time, so an update (a new signed
  * bulletin) shows unfolded. Phone numbers in a bulletin's texts are tel:
- * links (phoneSpans, the same rules as lib/pages.c). */
+ * links (phoneSpans, the same rules as lib/phone.c). */
 
 var bulletins = { items: [], loaded: false, listeners: [] };
 var SEVERITIES = ['extreme', 'severe', 'moderate', 'minor'];

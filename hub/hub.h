@@ -174,6 +174,8 @@ struct hub {
 	struct indexer *indexer;    /* search index thread (lib/indexer.c) */
 	struct catalog_http_searches *searches; /* public searches, their
 					 * threads and answer cache (public.c) */
+	struct pages_cache *pages;  /* the pages rendered with the bulletins
+				       (lib/pages.h; owned) */
 };
 
 /* ==== store (store.c) ====================================================== */

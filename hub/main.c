@@ -14,6 +14,7 @@
 #include "hub.h"
 #include "indexer.h"
 #include "log.h"
+#include "pages.h"
 #include "store.h"
 
 static volatile sig_atomic_t stop_requested, reload_requested;
@@ -314,6 +315,7 @@ out:
 	hub_bulletin_close(hub);
 	indexer_stop(&hub->indexer);
 	catalog_http_searches_free(&hub->searches);
+	pages_cache_free(&hub->pages);
 	catalog_close(&hub->cat);
 	store_close(&hub->db);
 	return rc;

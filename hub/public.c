@@ -4,7 +4,8 @@
  * answers /healthz, the merged catalog (a search, or one service),
  * announcements and the communities' names; the resident pages under
  * [web] root are an lws file mount (hub/main.c) whose headers get the
- * security headers here. Searches run on the searcher's threads
+ * security headers here; the pages that carry the bulletins in force are
+ * rendered here (lib/pages.h). Searches run on the searcher's threads
  * (catalog_http_search_async): the request waits until the answer comes
  * back (LWS_CALLBACK_EVENT_WAIT_CANCELLED).
  *
@@ -15,6 +16,7 @@
 #include "catalog_http.h"
 #include "err.h"
 #include "hub.h"
+#include "pages.h"
 
 /* ---- searches ------------------------------------------------------------ */
 
@@ -124,6 +126,14 @@ int callback_public_http(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return http_writeable(wsi, &h->ex);
+	case LWS_CALLBACK_CHECK_ACCESS_RIGHTS:
+		/* a page of [web] root: those carrying bulletins are
+		 * rendered (lib/pages.h), the rest left to the file mount */
+		if (!h)
+			return 0;
+		return pages_serve(wsi, in, &h->ex, hub_from_wsi(wsi)->db,
+				   hub_from_wsi(wsi)->cfg.web_root,
+				   &hub_from_wsi(wsi)->pages);
 	case LWS_CALLBACK_ADD_HEADERS:   /* a static file from [web] root */
 		return http_static_headers(wsi, in);
 	case LWS_CALLBACK_CLOSED_HTTP:

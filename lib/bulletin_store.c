@@ -342,23 +342,27 @@ json_t *bulletin_json(const BulletinContent *c, const char *status)
 
 /* ---- the list ---------------------------------------------------------------- */
 
-/* each_fn: called per listed bulletin with its decoded content and status;
- * returns ERR_OK to go on. */
-typedef int (*each_fn)(const BulletinContent *c, const char *status,
-		       void *arg);
+/* The order of bulletin_store_each: in force first, then as the
+ * caller asked, newest first within each. */
+#define ORDER_SENT "sent DESC, r DESC"
+#define ORDER_SEVERITY "CASE severity WHEN 'extreme' THEN 0" \
+	" WHEN 'severe' THEN 1 WHEN 'moderate' THEN 2 WHEN 'minor' THEN 3" \
+	" ELSE 4 END, sent DESC, r DESC"
+#define LIST_SQL(order) \
+	"SELECT signed, status FROM (SELECT b.signed, b.sent, b.severity," \
+	" b.rowid AS r, " STATUS_SQL " AS status FROM bulletin b)" \
+	" WHERE ?2 = 0 OR status = 'current'" \
+	" ORDER BY status = 'current' DESC, " order " LIMIT ?3"
 
-static int list_each(sqlite3 *db, int64_t now, int current_only, each_fn fn,
-		     void *arg)
+int bulletin_store_each(sqlite3 *db, int64_t now, int current_only,
+			int by_severity, bulletin_each_fn fn, void *arg)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, out = ERR_OK;
 
-	if (sqlite3_prepare_v2(db,
-		"SELECT signed, status FROM (SELECT b.signed, b.sent, b.rowid"
-		" AS r, " STATUS_SQL " AS status FROM bulletin b)"
-		" WHERE ?2 = 0 OR status = 'current'"
-		" ORDER BY status = 'current' DESC, sent DESC, r DESC LIMIT ?3",
-		-1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, by_severity ? LIST_SQL(ORDER_SEVERITY)
+					       : LIST_SQL(ORDER_SENT),
+			       -1, &st, NULL) != SQLITE_OK) {
 		log_error("store: listing bulletins: %s", sqlite3_errmsg(db));
 		return ERR_IO;
 	}
@@ -401,7 +405,7 @@ int bulletin_store_list(sqlite3 *db, int64_t now, int current_only,
 	*out = NULL;
 	if (!items)
 		return ERR_NOMEM;
-	rc = list_each(db, now, current_only, add_json, items);
+	rc = bulletin_store_each(db, now, current_only, 0, add_json, items);
 	if (rc != ERR_OK) {
 		json_decref(items);
 		return rc;
@@ -428,7 +432,7 @@ static int add_entry(const BulletinContent *c, const char *status, void *arg)
 	uint8_t *buf;
 	size_t len = alliance__v1__bulletin_content__get_packed_size(c);
 
-	/* list_each frees c after the call: keep a decoded copy */
+	/* bulletin_store_each frees c after the call: keep a decoded copy */
 	buf = malloc(len ? len : 1);
 	if (!buf)
 		return ERR_NOMEM;
@@ -457,7 +461,7 @@ static void route_atom(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
 	f.e = calloc(BULLETIN_LIST_MAX, sizeof(*f.e));
 	f.owned = calloc(BULLETIN_LIST_MAX, sizeof(*f.owned));
 	if (f.e && f.owned) {
-		rc = list_each(db, now, 1, add_entry, &f);
+		rc = bulletin_store_each(db, now, 1, 0, add_entry, &f);
 		if (rc == ERR_OK)
 			rc = bulletin_atom(title, "bulletins", f.e, f.n, now,
 					   &xml, &len);

@@ -89,6 +89,20 @@ json_t *bulletin_json(const BulletinContent *c, const char *status);
 int bulletin_store_list(sqlite3 *db, int64_t now, int current_only,
 			json_t **out);
 
+/* bulletin_each_fn: called per listed bulletin with its decoded content
+ * (freed after the call) and status; returns ERR_OK to go on. */
+typedef int (*bulletin_each_fn)(const BulletinContent *c, const char *status,
+				void *arg);
+
+/* bulletin_store_each: call fn for at most BULLETIN_LIST_MAX bulletins
+ * as bulletin_store_list orders them (current ones first, newest first),
+ * or, when by_severity, current ones first by severity (extreme first),
+ * then newest first; only current ones when current_only. Stops at the
+ * first code fn returns other than ERR_OK and returns it; else ERR_OK or
+ * ERR_IO. */
+int bulletin_store_each(sqlite3 *db, int64_t now, int current_only,
+			int by_severity, bulletin_each_fn fn, void *arg);
+
 /* bulletin_http_route: answer the public bulletin endpoints above when
  * ex's path is one of them (405 for a method other than GET), with feed
  * title for Atom. Returns 1 when it answered, 0 when the path is not a

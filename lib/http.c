@@ -215,27 +215,41 @@ json_t *http_parse_json(struct lws *wsi, struct http_exchange *ex)
 
 /* ---- writing ----------------------------------------------------------- */
 
-/* Headers on every reply: no inline script, no framing, no sniffing. */
+/* Headers on every reply: no inline script, no framing, no sniffing. The
+ * policy's style-src may name one inline style by its hash (the pages of
+ * lib/pages.c inline their style sheet so they paint after one round
+ * trip). */
+#define CSP_START "default-src 'self'; script-src 'self'; "
+#define CSP_END "img-src 'self' data:; connect-src 'self'; " \
+	"object-src 'none'; base-uri 'none'; form-action 'self'; " \
+	"frame-ancestors 'none'"
 static const struct {
 	const char *name;
 	const char *value;
 } security_headers[] = {
 	{ "content-security-policy:",
-	  "default-src 'self'; script-src 'self'; style-src 'self'; "
-	  "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
-	  "base-uri 'none'; form-action 'self'; frame-ancestors 'none'" },
+	  CSP_START "style-src 'self'; " CSP_END },   /* first: see below */
 	{ "x-content-type-options:", "nosniff" },
 	{ "x-frame-options:", "DENY" },
 	{ "referrer-policy:", "no-referrer" },
 };
 
+/* add_security_headers: the headers above; with style_hash (a CSP
+ * source, or NULL or "") the policy also allows that one inline style. */
 static int add_security_headers(struct lws *wsi, unsigned char **p,
-				unsigned char *end)
+				unsigned char *end, const char *style_hash)
 {
+	char policy[512];
+
 	for (size_t i = 0;
 	     i < sizeof(security_headers) / sizeof(security_headers[0]); i++) {
 		const char *v = security_headers[i].value;
 
+		if (i == 0 && style_hash && style_hash[0]) {
+			snprintf(policy, sizeof(policy), CSP_START
+				 "style-src 'self' %s; " CSP_END, style_hash);
+			v = policy;
+		}
 		if (lws_add_http_header_by_name(wsi,
 				(const unsigned char *)security_headers[i].name,
 				(const unsigned char *)v, (int)strlen(v),
@@ -270,7 +284,7 @@ int http_static_headers(struct lws *wsi, void *in)
 		return 0;
 	p = (unsigned char *)args->p;
 	end = p + args->max_len;
-	if (add_security_headers(wsi, &p, end))
+	if (add_security_headers(wsi, &p, end, NULL))
 		return -1;
 	args->max_len -= (int)(p - (unsigned char *)args->p);
 	args->p = (char *)p;
@@ -287,7 +301,7 @@ static int write_headers(struct lws *wsi, struct http_exchange *ex)
 					ex->content_type, ex->reply_len,
 					&p, end))
 		return -1;
-	if (add_security_headers(wsi, &p, end))
+	if (add_security_headers(wsi, &p, end, ex->style_hash))
 		return -1;
 	{
 		const char *cc = ex->cache_control ? ex->cache_control
@@ -304,6 +318,11 @@ static int write_headers(struct lws *wsi, struct http_exchange *ex)
 			(const unsigned char *)"www-authenticate:",
 			(const unsigned char *)ex->www_authenticate,
 			(int)strlen(ex->www_authenticate), &p, end))
+		return -1;
+	if (ex->etag[0] &&
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"etag:",
+			(const unsigned char *)ex->etag, (int)strlen(ex->etag),
+			&p, end))
 		return -1;
 	if (ex->set_cookie[0] &&
 	    lws_add_http_header_by_name(wsi,

@@ -17,6 +17,10 @@
 
 /* Longest Set-Cookie value a reply carries. */
 #define HTTP_COOKIE_MAX 192
+/* Longest ETag value a reply carries (quotes included). */
+#define HTTP_ETAG_MAX 48
+/* 'sha256-' and the base64 of a SHA-256, quoted, and a NUL. */
+#define HTTP_STYLE_HASH_MAX 64
 
 enum http_method { HTTP_GET, HTTP_POST, HTTP_PUT, HTTP_PATCH, HTTP_DELETE,
 		   HTTP_OTHER };
@@ -35,6 +39,11 @@ struct http_exchange {
 	const char *www_authenticate;   /* static string or NULL: sent as a
 					   WWW-Authenticate header (401) */
 	char set_cookie[HTTP_COOKIE_MAX]; /* "" or a Set-Cookie value */
+	char etag[HTTP_ETAG_MAX];       /* "" or an ETag value, quotes included */
+	char style_hash[HTTP_STYLE_HASH_MAX]; /* "" or the CSP source of the
+					   page's one inline <style>
+					   ('sha256-BASE64'), added to
+					   style-src */
 	char *reply;                    /* owned */
 	size_t reply_len;
 	size_t reply_sent;

@@ -120,4 +120,14 @@
 /* Seconds between keepalive comments on a live feed. */
 #define LIMIT_BULLETIN_KEEPALIVE_S 15
 
+/* Pages with the bulletins in their HTML (lib/pages.c). The largest page
+ * file read from [web] root to render (the pages are under 10 KB). */
+#define LIMIT_PAGE_TEMPLATE (128u * 1024u)
+/* Rendered bulletins per page: once the banner or the list has this many
+ * bytes, the bulletins left are counted, not shown ("N more": the
+ * bulletins page or the API has them). A page is at most this plus one
+ * bulletin (about 200 KB escaped, at LIMIT_BULLETIN_TEXT) over its file. */
+#define LIMIT_PAGE_BANNER_BYTES (32u * 1024u)
+#define LIMIT_PAGE_LIST_BYTES (192u * 1024u)
+
 #endif

@@ -91,6 +91,8 @@ struct node {
 	char *public_cert;          /* copies of [public] cert and key (owned) */
 	char *public_key;
 	char *web_root;             /* copy of [web] root (owned) */
+	struct pages_cache *pages;  /* the pages rendered with the bulletins
+				       (lib/pages.h; owned) */
 	struct lws_http_mount public_mounts[4]; /* chain; unused when no root */
 	struct node_bulletins *bulletins; /* keys, live feeds (bulletin.c) */
 	struct indexer *indexer;    /* search index thread (lib/indexer.c) */

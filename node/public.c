@@ -4,7 +4,8 @@
  * key are set. Requests reach callback_public_http, which reads them with
  * lib/http.h and dispatches on a small table of (method, path, handler).
  * Static pages under [web] root are served by an lws file mount; the API
- * paths are callback mounts that win over it by being longer.
+ * paths are callback mounts that win over it by being longer. The pages
+ * that carry the bulletins in force are rendered here (lib/pages.h).
  *
  * Parts: handlers; the route table; the lws callback; the vhost. */
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "err.h"
 #include "log.h"
 #include "node.h"
+#include "pages.h"
 
 /* Per-session data of HTTP connections on the public port. */
 struct public_http {
@@ -241,6 +243,16 @@ static int callback_public_http(struct lws *wsi,
 		catalog_http_searches_drain(node_from_wsi(wsi)->searches);
 		return 0;
 
+	case LWS_CALLBACK_CHECK_ACCESS_RIGHTS:
+		/* a page of [web] root: those carrying bulletins are
+		 * rendered (lib/pages.h), the rest left to the file mount */
+		if (!h)
+			return 0;
+		memset(&h->mgr, 0, sizeof(h->mgr));
+		return pages_serve(wsi, in, &h->ex, node_from_wsi(wsi)->db,
+				   node_from_wsi(wsi)->web_root,
+				   &node_from_wsi(wsi)->pages);
+
 	case LWS_CALLBACK_ADD_HEADERS:   /* a static file from [web] root */
 		return http_static_headers(wsi, in);
 
@@ -338,4 +350,5 @@ void public__free(struct node *n)
 	n->public_key = NULL;
 	free(n->web_root);
 	n->web_root = NULL;
+	pages_cache_free(&n->pages);
 }

@@ -1,8 +1,11 @@
 /* bulletins.js: the bulletins page: those in force first, then those that
  * ended; each with its severity as colour, icon AND words, what happened,
- * why, what the authorities are doing and what residents should do. It
- * renders from common.js's list, which the live feed keeps current, so a
- * new bulletin appears here without a reload. */
+ * why, what the authorities are doing, what residents should do (phone
+ * numbers as tel: links) and who issued it. The page arrives with those in
+ * force in its HTML (lib/pages.c renders the same markup); that list is
+ * kept until common.js's list is loaded, then rendered from it, and the
+ * live feed keeps it current, so a new bulletin appears without a
+ * reload. */
 'use strict';
 
 var bpage = { result: null };
@@ -25,7 +28,7 @@ function bulletinArticle(b) {
   var body = el('div', { className: 'bulletin-body' });
   var part = function (key, text, cls) {
     if (!text) return;
-    append(body, el('h4', { text: t(key) }), el('p', { className: 'body-text ' + (cls || ''), text: text }));
+    append(body, el('h4', { text: t(key) }), el('p', { className: 'body-text ' + (cls || '') }, withPhones(text)));
   };
   part('bulletin_instructions', b.instructions, 'do');
   part('bulletin_what', b.description);
@@ -35,6 +38,7 @@ function bulletinArticle(b) {
     t('bulletin_urgency') + '：' + level('urgency', b.urgency) + ' · ' +
     t('bulletin_certainty') + '：' + level('certainty', b.certainty)));
   append(body, el('p', { className: 'note' }, area));
+  if (b.sender) append(body, el('p', { className: 'note', text: t('bulletin_sender', { s: b.sender }) }));
   append(body, el('p', { className: 'note' },
     (b.sent ? t('bulletin_sent', { t: formatTime(b.sent) }) : '') +
     (b.expires ? ' · ' + t('bulletin_expires', { t: formatTime(b.expires) }) : '')));
@@ -44,9 +48,14 @@ function bulletinArticle(b) {
 
 window.PAGE = {
   render: function () {
-    var box = clear(document.getElementById('list'));
-    if (!bulletins.loaded && !bpage.result) { append(box, message('loading')); return; }
-    if (!bulletins.loaded) { append(box, message('load_failed', 'error')); return; }
+    var box = document.getElementById('list');
+    if (!bulletins.loaded) {
+      /* the daemon's list stays until the API answers */
+      if (box.querySelector('section')) return;
+      append(clear(box), message(bpage.result ? 'load_failed' : 'loading', bpage.result ? 'error' : ''));
+      return;
+    }
+    clear(box);
     var now = bulletins.items.filter(inForce).sort(function (a, b) {
       return severityRank(a) - severityRank(b) || String(b.sent || '').localeCompare(String(a.sent || ''));
     });

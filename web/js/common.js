@@ -281,13 +281,24 @@ function serviceCard(s) {
  *
  * The banner (#alerts, at the top of every page) shows the bulletins in
  * force: extreme and severe ones large and as role="alert", the rest as a
- * compact line. It is filled from GET /api/v1/bulletins and kept current
+ * compact line. The home and bulletins pages arrive with it already in
+ * their HTML (the daemon renders the same markup, lib/pages.c); until the
+ * list is loaded that banner is kept and only made foldable, so it never
+ * flashes away. It is filled from GET /api/v1/bulletins and kept current
  * by the live feed GET /api/v1/bulletins/live (server-sent events): any
  * event re-reads the list, so it does not matter what an event carries.
- * While either endpoint is missing (404) the page simply shows no banner. */
+ * While either endpoint is missing (404) the page simply shows no banner.
+ *
+ * Each bulletin but an extreme one folds to one line (its head becomes a
+ * button with aria-expanded); the fold is kept in localStorage under
+ * FOLDED_KEY per bulletin id and sent time, so an update (a new signed
+ * bulletin) shows unfolded. Phone numbers in a bulletin's texts are tel:
+ * links (phoneSpans, the same rules as lib/phone.c). */
 
 var bulletins = { items: [], loaded: false, listeners: [] };
 var SEVERITIES = ['extreme', 'severe', 'moderate', 'minor'];
+var FOLDED_KEY = 'alliance.folded';
+var FOLDED_MAX = 50;
 
 function severityOf(b) {
   return SEVERITIES.indexOf(b.severity) >= 0 ? b.severity : 'unknown';
@@ -311,6 +322,149 @@ function severityBadge(b) {
     icon(sev === 'minor' || sev === 'unknown' ? 'info' : 'warning'), t('severity_' + sev));
 }
 
+/* Phone numbers: a Chinese mobile (13800138000, 138-0013-8000), a number
+ * with its area code (0532-12345678), +86 before either, 400/800 numbers,
+ * 95xxx service numbers and the public hotlines; not inside a longer
+ * number or word; a short hotline not followed by a unit (120人). */
+var HOTLINES = ['110', '119', '120', '122', '12110', '12121', '12123', '12315',
+  '12320', '12333', '12345', '12348', '12350', '12355', '12358', '12369', '12395'];
+var PHONE_UNITS = '人个名位户岁元块米公千万亿年月日号楼室层栋次辆台度分秒小天周条家所间套平吨斤克里%℃';
+
+function isDigit(c) { return c >= '0' && c <= '9'; }
+function isAlnum(c) { return /^[0-9A-Za-z]$/.test(c || ''); }
+
+/* phoneKind: 'long', 'short' or '' for digits d; tel target in out.tel. */
+function phoneKind(d, plus, out) {
+  if (plus) {
+    var r = d.slice(2);
+    if (d.length < 3 || d.slice(0, 2) !== '86') return '';
+    if ((r.length === 11 && r[0] === '1' && r[1] >= '3') ||
+        (r.length >= 9 && r.length <= 11 && r[0] !== '0')) { out.tel = '+86' + r; return 'long'; }
+    return '';
+  }
+  out.tel = d;
+  if ((d.length === 11 && d[0] === '1' && d[1] >= '3') ||
+      (d.length >= 10 && d.length <= 12 && d[0] === '0' && d[1] !== '0') ||
+      (d.length === 10 && (d.slice(0, 3) === '400' || d.slice(0, 3) === '800'))) return 'long';
+  if ((d.length === 5 && d.slice(0, 2) === '95') || HOTLINES.indexOf(d) >= 0) return 'short';
+  return '';
+}
+
+function phoneEndsWell(s, end, kind) {
+  if (end >= s.length) return true;
+  var c = s[end];
+  if (isAlnum(c) || c === '%') return false;
+  if ((c === '.' || c === ',') && isDigit(s[end + 1])) return false;
+  if (kind !== 'short') return true;
+  if ((c === '-' || c === '~') && isDigit(s[end + 1])) return false;
+  return PHONE_UNITS.indexOf(c) < 0;
+}
+
+/* phoneSpans: [{start, end, tel}] of the phone numbers in s. */
+function phoneSpans(s) {
+  var found = [];
+  var i = 0;
+  s = String(s || '');
+  while (i < s.length) {
+    var plus = s[i] === '+';
+    var prev = i > 0 ? s[i - 1] : '';
+    if (!(isDigit(s[i]) || (plus && isDigit(s[i + 1]))) ||
+        (prev && (isAlnum(prev) || '.,+-/_'.indexOf(prev) >= 0))) { i++; continue; }
+    var j = i + (plus ? 1 : 0);
+    var digits = '';
+    var groups = [];
+    var firstEnd = 0;
+    var overflow = false;
+    for (;;) {
+      while (j < s.length && isDigit(s[j])) {
+        if (digits.length < 16) digits += s[j]; else overflow = true;
+        j++;
+      }
+      if (!firstEnd) firstEnd = j;
+      groups.push({ end: j, n: digits.length });
+      if (overflow || groups.length === 6 || (s[j] !== '-' && s[j] !== ' ') || !isDigit(s[j + 1])) break;
+      j++;
+    }
+    var hit = null;
+    for (var g = groups.length - 1; !overflow && g >= 0 && !hit; g--) {
+      var out = {};
+      var kind = phoneKind(digits.slice(0, groups[g].n), plus, out);
+      if (kind && phoneEndsWell(s, groups[g].end, kind)) hit = { start: i, end: groups[g].end, tel: out.tel };
+    }
+    if (hit) { found.push(hit); i = hit.end; } else i = firstEnd;
+  }
+  return found;
+}
+
+/* withPhones: text as text nodes, each phone number a tel: link. */
+function withPhones(text) {
+  var s = String(text || '');
+  var parts = [];
+  var at = 0;
+  phoneSpans(s).forEach(function (p) {
+    if (p.start > at) parts.push(s.slice(at, p.start));
+    parts.push(el('a', { className: 'tel', href: 'tel:' + p.tel }, s.slice(p.start, p.end)));
+    at = p.end;
+  });
+  if (at < s.length) parts.push(s.slice(at));
+  return parts;
+}
+
+function foldedKeys() {
+  var list = readJson(FOLDED_KEY);
+  return Array.isArray(list) ? list.filter(function (k) { return typeof k === 'string'; }) : [];
+}
+
+function setFolded(key, folded) {
+  var list = foldedKeys().filter(function (k) { return k !== key; });
+  if (folded) list.unshift(key);
+  store(FOLDED_KEY, JSON.stringify(list.slice(0, FOLDED_MAX)));
+}
+
+/* showFold: the banner item's fold state on its button and class. */
+function showFold(item, button, folded) {
+  item.classList.toggle('folded', folded);
+  button.setAttribute('aria-expanded', folded ? 'false' : 'true');
+  var word = button.querySelector('.fold-word');
+  word.setAttribute('data-i18n', folded ? 'banner_unfold' : 'banner_fold');
+  word.textContent = t(folded ? 'banner_unfold' : 'banner_fold');
+}
+
+/* makeFoldable: turn a banner item's head (rendered here or by the
+ * daemon) into its fold button; an extreme bulletin stays open. */
+function makeFoldable(item) {
+  var head = item.querySelector('p.banner-head');
+  if (!head || item.classList.contains('sev-extreme')) return;
+  var key = (item.getAttribute('data-bulletin') || '') + '@' + (item.getAttribute('data-sent') || '');
+  var detail = item.querySelector('.banner-detail');
+  var button = el('button', { type: 'button', className: 'banner-head banner-toggle',
+                              'aria-controls': detail && detail.id ? detail.id : null });
+  while (head.firstChild) button.appendChild(head.firstChild);
+  append(button, el('span', { className: 'fold-word' }));
+  head.parentNode.replaceChild(button, head);
+  showFold(item, button, foldedKeys().indexOf(key) >= 0);
+  button.addEventListener('click', function () {
+    var folded = !item.classList.contains('folded');
+    showFold(item, button, folded);
+    setFolded(key, folded);
+  });
+}
+
+/* bannerItem: one bulletin of the banner (lib/pages.c's banner_item). */
+function bannerItem(b) {
+  var sev = severityOf(b);
+  var big = sev === 'extreme' || sev === 'severe';
+  var id = b.id || '';
+  return el('div', { className: 'banner sev-' + sev + (big ? ' big' : ''), role: big ? 'alert' : 'status',
+                     'data-bulletin': id, 'data-sent': b.sent_unix || '' },
+    el('p', { className: 'banner-head' }, severityBadge(b),
+      el('strong', { className: 'banner-headline', text: b.headline || '' })),
+    el('div', { className: 'banner-detail', id: 'bd-' + id },
+      big && b.instructions ? el('p', { className: 'banner-do' },
+        el('span', { className: 'label', text: t('bulletin_instructions') + '：' }), withPhones(b.instructions)) : null,
+      el('a', { className: 'banner-more', href: 'bulletins.html#b-' + encodeURIComponent(id) }, t('bulletin_more'))));
+}
+
 function loadBulletins() {
   return api('/api/v1/bulletins').then(function (r) {
     if (r.ok && r.data && Array.isArray(r.data.items)) {
@@ -326,9 +480,16 @@ function loadBulletins() {
   });
 }
 
+/* renderBanner: the banner from the list; before the list is loaded, the
+ * daemon's banner (if any) is kept and made foldable. */
 function renderBanner() {
   var box = document.getElementById('alerts');
   if (!box) return;
+  if (!bulletins.loaded) {
+    var served = box.querySelectorAll('.banner[data-bulletin]');
+    for (var i = 0; i < served.length; i++) makeFoldable(served[i]);
+    return;
+  }
   var now = bulletins.items.filter(inForce).sort(function (a, b) {
     return severityRank(a) - severityRank(b) ||
       String(b.sent || '').localeCompare(String(a.sent || ''));
@@ -336,21 +497,9 @@ function renderBanner() {
   clear(box);
   box.hidden = now.length === 0;
   now.forEach(function (b) {
-    var sev = severityOf(b);
-    var big = sev === 'extreme' || sev === 'severe';
-    var more = el('a', { className: 'banner-more', href: 'bulletins.html#b-' + encodeURIComponent(b.id || '') },
-      t('bulletin_more'));
-    /* extreme and severe: large, what to do at once; the rest: one line */
-    append(box, el('div', {
-      className: 'banner sev-' + sev + (big ? ' big' : ''),
-      role: big ? 'alert' : 'status',
-      'data-bulletin': b.id || ''
-    },
-      el('p', { className: 'banner-head' }, severityBadge(b),
-        el('strong', { className: 'banner-headline', text: b.headline || '' }), big ? null : more),
-      big && b.instructions ? el('p', { className: 'banner-do' },
-        el('span', { className: 'label', text: t('bulletin_instructions') + '：' }), b.instructions) : null,
-      big ? more : null));
+    var item = bannerItem(b);
+    append(box, item);
+    makeFoldable(item);
   });
 }
 

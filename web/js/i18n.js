@@ -25,7 +25,6 @@ var I18N = {
   size_switch: ['大字', 'Larger text'],
   alerts_label: ['紧急通告', 'Emergency alerts'],
   footer: ['社区服务联盟 · 各社区共同提供', 'Community services alliance · offered by every community'],
-  noscript: ['请开启浏览器的 JavaScript 以查看服务列表。', 'Please turn on JavaScript to see the services.'],
   loading: ['正在加载…', 'Loading…'],
   load_failed: ['暂时无法读取，请稍后再试。', 'Could not load this just now. Please try again later.'],
   retry: ['重试', 'Try again'],
@@ -184,6 +183,10 @@ var I18N = {
   bulletin_urgency: ['紧迫程度', 'Urgency'],
   bulletin_certainty: ['确定程度', 'Certainty'],
   current_bulletins: ['正在生效', 'In force now'],
+  /* bulletins at first paint: the fold of the banner, who issued one */
+  banner_fold: ['收起', 'Fold'],
+  banner_unfold: ['展开', 'Unfold'],
+  bulletin_sender: ['发布单位：{s}', 'Issued by: {s}'],
   past_bulletins: ['已结束', 'Ended'],
   severity_extreme: ['特别严重（红色）', 'Extreme (red)'],
   severity_severe: ['严重（橙色）', 'Severe (orange)'],

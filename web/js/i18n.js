@@ -91,7 +91,6 @@ var I18N = {
   ask_request: ['申请服务', 'Request this service'],
   ask_page_title: ['社区服务 · 申请服务', 'Community services · Request a service'],
   ask_heading: ['申请服务：{t}', 'Request: {t}'],
-  ask_noscript: ['申请服务需要开启浏览器的 JavaScript。也可以直接打电话给提供服务的社区。', 'Requesting a service needs JavaScript. You can also call the community that offers it.'],
   ask_at_hub: ['这里是全区的总站，不能在这里申请服务。请打开您自己社区的网站，在那里申请和查看进度。', 'This is the district\'s site, where requests cannot be made. Please open your own community\'s site to request a service and follow it.'],
   ask_not_open: ['这项服务目前不接受申请，可以打电话询问。', 'This service does not take requests now; you can call to ask.'],
   ask_privacy: ['只有提供服务的社区能看到您的姓名、电话和地址。', 'Only the community that offers the service can see your name, phone and address.'],
@@ -134,7 +133,6 @@ var I18N = {
   ask_back_service: ['返回服务详情', 'Back to the service'],
   my_page_title: ['社区服务 · 我的申请', 'Community services · My requests'],
   my_heading: ['我的申请', 'My requests'],
-  my_noscript: ['查看申请进度需要开启浏览器的 JavaScript。', 'Following your requests needs JavaScript.'],
   my_none: ['您还没有申请过服务。在服务详情页点“申请服务”即可申请。', 'You have not requested a service yet. Tap “Request this service” on a service page.'],
   my_none_here: ['这里只显示在这部手机（浏览器）上提交的申请。登录后可以看到账户里的全部申请。', 'Only requests made on this phone (browser) show here. Sign in to see all of your account\'s requests.'],
   my_number: ['编号 {id}', 'No. {id}'],
@@ -242,8 +240,6 @@ var I18N = {
 /* ---- accounts and polls (account.html, polls.html, poll.html) ---- */
 Object.assign(I18N, {
   account_title: ['社区服务 · 我的账户', 'Community services · My account'],
-  noscript_account: ['登录、注册和投票需要开启浏览器的 JavaScript。', 'Signing in, registering and voting need JavaScript turned on.'],
-  noscript_polls: ['投票需要开启浏览器的 JavaScript。', 'Polls need JavaScript turned on.'],
   account_heading: ['我的账户', 'My account'],
   signin_heading: ['登录', 'Sign in'],
   signin_intro: ['用注册时的手机号和密码登录。', 'Use the phone number and password you registered with.'],

@@ -55,6 +55,12 @@ extern const char catalog_schema_v1[];
 extern const char catalog_schema_v2[];
 extern const char catalog_schema_v3[];
 extern const char catalog_schema_v4[];
+/* catalog_schema_v5 (after v4): table directory (origin, kind, id,
+ * version, deleted, body: the packed Community or SearchWords) for the
+ * district's records of kinds KIND_COMMUNITY and KIND_SEARCH_WORDS, kept
+ * and logged like services; service gains eligible_communities and
+ * keywords (JSON arrays; keywords are indexed with tags). */
+extern const char catalog_schema_v5[];
 
 struct catalog;   /* prepared statements on one connection */
 
@@ -100,6 +106,20 @@ int catalog_log_batch(struct catalog *cat, uint64_t after,
 		      const char *skip_origin, size_t limit, Change ***out,
 		      size_t *n, uint64_t *last);
 void catalog_batch_free(Change ***batch, size_t n);
+
+/* catalog_log_batch_kinds: catalog_log_batch of the entries whose kind is
+ * at most max_kind only (the others are passed over like skip_origin's),
+ * so a peer that does not know the directory's kinds is not sent them. */
+int catalog_log_batch_kinds(struct catalog *cat, uint64_t after,
+			    const char *skip_origin, int max_kind,
+			    size_t limit, Change ***out, size_t *n,
+			    uint64_t *last);
+
+/* catalog_directory_each: call fn for each live record of kind
+ * (KIND_COMMUNITY or KIND_SEARCH_WORDS) in (origin, id) order; fn must
+ * not write the catalog. ERR_OK, ERR_INVALID for another kind, ERR_IO. */
+int catalog_directory_each(struct catalog *cat, int kind,
+			   void (*fn)(const Change *ch, void *arg), void *arg);
 
 /* catalog_purge_tombstones: forget tombstones whose log entry is at or
  * below upto (records and log entries both); a peer whose cursor is below
@@ -186,6 +206,8 @@ struct catalog_query {
 	int free_only;          /* only fee = free */
 	int limit;              /* 1..100 */
 	const char *after;      /* the opaque `next` of the previous page */
+	const char *prefer;     /* an origin whose services a listing
+				   without text shows first, or NULL */
 };
 
 /* catalog_search: live services matching q, in *body (its JSON text,

@@ -45,6 +45,8 @@ static const struct store_migration node_migrations[] = {
 	{ catalog_schema_v3 },
 	/* v8: the index generation (catalog_sets.c) */
 	{ catalog_schema_v4 },
+	/* v9: the directory, eligible communities, keywords */
+	{ catalog_schema_v5 },
 };
 
 #define N_MIGRATIONS (sizeof(node_migrations) / sizeof(node_migrations[0]))

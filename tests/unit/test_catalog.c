@@ -41,7 +41,8 @@ static int setup(void **state)
 	struct store_migration m[] = { { catalog_schema_v1 },
 				       { catalog_schema_v2 },
 				       { catalog_schema_v3 },
-				       { catalog_schema_v4 } };
+				       { catalog_schema_v4 },
+				       { catalog_schema_v5 } };
 	struct fixture *f = calloc(1, sizeof(*f));
 	char err[512];
 
@@ -1577,7 +1578,8 @@ static void test_index_migration(void **state)
 	struct store_migration m[] = { { catalog_schema_v1 },
 				       { catalog_schema_v2 },
 				       { catalog_schema_v3 },
-				       { catalog_schema_v4 } };
+				       { catalog_schema_v4 },
+				       { catalog_schema_v5 } };
 	char path[] = "/tmp/test_catalog_XXXXXX";
 	struct fixture f2 = { 0 };
 	sqlite3_stmt *st = NULL;

@@ -1599,7 +1599,7 @@ static void test_index_migration(void **state)
 		assert_int_equal(store_exec(f2.db, sql), ERR_OK);
 	}
 	store_close(&f2.db);
-	assert_int_equal(store_open(path, m, 4, &f2.db, err, sizeof(err)),
+	assert_int_equal(store_open(path, m, 5, &f2.db, err, sizeof(err)),
 			 ERR_OK);
 	assert_int_equal(catalog_open(f2.db, &f2.cat), ERR_OK);
 	assert_false(catalog_index_idle(f2.cat));

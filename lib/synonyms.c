@@ -90,13 +90,24 @@ static size_t sep_len(const char *p, const char *e)
 {
 	static const char *const wide[] = { "\xe3\x80\x80",   /* U+3000 */
 					    "\xef\xbc\x8f",   /* ／ */
-					    "\xe3\x80\x81" }; /* 、 */
+					    "\xe3\x80\x81",   /* 、 */
+					    "\xef\xbc\x8c" }; /* ， */
 
 	if (*p == '/' || *p == ' ' || *p == '\t' || *p == '\r' || *p == ',')
 		return 1;
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++)
 		if (e - p >= 3 && memcmp(p, wide[i], 3) == 0)
 			return 3;
+	return 0;
+}
+
+/* has_sep: whether w[0..len) holds a separator or '#' (a peer's word
+ * that the file could not have held). */
+static int has_sep(const char *w, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (w[i] == '#' || sep_len(w + i, w + len))
+			return 1;
 	return 0;
 }
 
@@ -272,8 +283,7 @@ int synonyms_from_proto(const Alliance__V1__SearchWords *m,
 			total += len + 1;
 			if ((bad = word_check(w, len)))
 				break;
-			if (!len || sep_len(w, w + len) ||
-			    strpbrk(w, "/ \t\r,#"))
+			if (!len || has_sep(w, len))
 				bad = "a word holds a separator";
 			else if (add_word(s, w, len) != ERR_OK)
 				bad = "out of memory";

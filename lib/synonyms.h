@@ -2,7 +2,8 @@
  * services (剪头发 finds 上门理发服务).
  *
  * The hub reads them from the file of [search] synonyms (plain UTF-8, one
- * group a line, words separated by '/', '／', '、', ',' or white space,
+ * group a line, words separated by '/', '／', '、', ',', '，' or white
+ * space,
  * '#' to the end of a line a comment), sends them to every node with the
  * community directory (a SearchWords record), and both apply them to
  * catalog queries: a query word equal to a word of a group (ASCII letters

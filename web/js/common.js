@@ -309,9 +309,9 @@ function serviceCard(s) {
         el('a', { className: 'card-link', href: serviceHref(s), 'data-id': s.community + '/' + s.id }, s.title)),
       s.summary ? el('p', { className: 'summary', text: s.summary }) : null,
       badges,
-      s.hours ? el('p', { className: 'card-line' }, icon('clock'),
-        el('span', { className: 'visually-hidden', text: t('hours') + '：' }), s.hours) : null,
-      who ? el('p', { className: 'card-line eligible' }, icon('person'), who) : null,
+      s.hours ? el('p', { className: 'card-line' }, icon('clock'), el('span', null,
+        el('span', { className: 'visually-hidden', text: t('hours') + '：' }), s.hours)) : null,
+      who ? el('p', { className: 'card-line eligible' }, icon('person'), el('span', null, who)) : null,
       el('p', { className: 'where' }, icon('pin'), t('offered_by') + '：', communityLabel(s.community))));
 }
 

@@ -14,6 +14,10 @@
  * has "WHERE excluded.version > version": sqlite3_changes() says whether
  * it applied. Every statement is constant SQL with bound parameters.
  *
+ * The district's records (community directory, synonyms) live in table
+ * directory (catalog_schema_v5), stored and read by catalog_directory.c
+ * and logged here like services.
+ *
  * Parts, in order: the fixed lists (categories, delivery modes); the
  * schema; struct catalog and open/close; rows to messages; apply, get and
  * the log; the search index; counts; search (catalog_search.c does it);

@@ -1,4 +1,5 @@
-/* catalog.h: services and announcements: storage, change log, search, JSON.
+/* catalog.h: services and announcements (and the district's directory
+ * records): storage, change log, search, JSON.
  *
  * Hub and node keep the same tables: every record is (origin, kind, id,
  * version, deleted) plus its fields; the version rule (store iff greater
@@ -76,8 +77,9 @@ void catalog_close(struct catalog **cat);
  * version of (origin, kind, id); a deleted change stores a tombstone. When
  * log is non-zero an applied change also takes a new seq in the log. Sets
  * *applied to 1 when stored, 0 when it was not newer. Returns ERR_OK,
- * ERR_INVALID (no body for a live record, a kind other than service or
- * announcement, an origin that is not a community id, an id that is not a
+ * ERR_INVALID (no body for a live record, a kind other than service,
+ * announcement, community or search words (the last two, the district's,
+ * kept in the directory table), an origin that is not a community id, an id that is not a
  * record id, version 0 or above INT64_MAX; nothing stored), ERR_NOMEM or
  * ERR_IO. The body is stored as given: validate manager input with
  * catalog_*_from_json first. */

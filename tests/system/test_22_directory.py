@@ -13,6 +13,7 @@ force), and a bad file at start exits 2 naming file:line.
 """
 
 import json
+import sqlite3
 import subprocess
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -162,6 +163,44 @@ def test_older_node_is_not_sent_the_directory(shared):
     assert pb.KIND_SERVICE in kinds, kinds
     assert pb.KIND_COMMUNITY not in kinds and \
         pb.KIND_SEARCH_WORDS not in kinds, kinds
+
+
+def test_upgraded_node_asks_once_for_the_directory(shared):
+    """A node whose store comes from before the directory (a cursor past
+    the records it was not sent, no note of having asked) asks the hub for
+    the whole stream once and so learns the directory."""
+    node = Node(shared.dir / "upgraded", shared.pki, shared.hub,
+                unique_id("diru"), manager_hash=shared.pw)
+    shared.hub.register(node.community, "湛山街道")
+    node.start()
+    shared.made.append(node)
+    node.wait_connected()
+    wait_for(lambda: len(directory(node)) >= 3, 15, "the directory")
+    node.stop()
+    db = sqlite3.connect(node.dir / "node.db")
+    try:
+        cursor = int(db.execute("SELECT value FROM meta WHERE key ="
+                                " 'down_cursor'").fetchone()[0])
+        assert cursor > 0
+        db.execute("DELETE FROM directory")
+        db.execute("DELETE FROM meta WHERE key = 'directory_asked'")
+        db.commit()
+    finally:
+        db.close()
+    mark = node.log_mark()
+    node.start()
+    node.wait_connected()
+    node.wait_log(r"asking for the whole stream once", since=mark)
+    wait_for(lambda: names(node).get(shared.a.community) == "珠海路街道", 15,
+             "the directory again")
+    assert directory(node)[0] == {"id": node.community, "name": "湛山街道",
+                                  "self": True}
+    # only once: a restart continues from its cursor
+    node.stop()
+    mark = node.log_mark()
+    node.start()
+    node.wait_connected()
+    assert "asking for the whole stream" not in node.log()[mark:]
 
 
 def test_own_community_first(shared):

@@ -375,7 +375,8 @@ int catalog_open(sqlite3 *db, struct catalog **out)
 		{ NULL, "SELECT " ANNOUNCEMENT_COLS " FROM announcement"
 			" WHERE deleted = 0 AND (expires = 0 OR expires > ?1)"
 			" AND (?2 IS NULL OR origin = ?2)"
-			" ORDER BY published DESC, rid DESC LIMIT ?3" },
+			" ORDER BY origin IS ?4 DESC, published DESC, rid DESC"
+			" LIMIT ?3" },
 		{ NULL, "SELECT max(rid) FROM (SELECT rid FROM index_pending"
 			" ORDER BY rid LIMIT ?1)" },
 		{ NULL, "DELETE FROM service_fts WHERE rowid IN"
@@ -1169,7 +1170,8 @@ void catalog_search_share(struct catalog *from, struct catalog *to)
 /* catalog_announcements: see catalog.h. limit outside 1..100 becomes the
  * default 20 (below 1) or 100. */
 int catalog_announcements(struct catalog *cat, int64_t now,
-			  const char *community, int limit, json_t **out)
+			  const char *community, const char *prefer,
+			  int limit, json_t **out)
 {
 	sqlite3_stmt *st = cat->announcements;
 	json_t *items;
@@ -1187,6 +1189,8 @@ int catalog_announcements(struct catalog *cat, int64_t now,
 	if (community)
 		sqlite3_bind_text(st, 2, community, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, limit);
+	if (prefer)
+		sqlite3_bind_text(st, 4, prefer, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *item = catalog_row_json(st,
 					ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT);

@@ -238,11 +238,13 @@ int catalog_search(struct catalog *cat, const struct catalog_query *q,
 void catalog_search_share(struct catalog *from, struct catalog *to);
 
 /* catalog_announcements: announcements not expired at now (expires 0 or
- * after now), newest published first, of community (NULL: all), as
+ * after now), of community (NULL: all), those of prefer (NULL: none; a
+ * node's own community) first, then newest published first, as
  * {"items":[...]}; limit outside 1..100 clamped (below 1: 20). Returns
  * ERR_OK, ERR_NOMEM or ERR_IO. */
 int catalog_announcements(struct catalog *cat, int64_t now,
-			  const char *community, int limit, json_t **out);
+			  const char *community, const char *prefer,
+			  int limit, json_t **out);
 
 /* catalog_is_category, catalog_is_delivery: 1 iff id is one of the fixed
  * ids (DESIGN.md), else 0 (also for NULL). */

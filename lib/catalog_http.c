@@ -565,7 +565,8 @@ not_found:
  * (a community id) and limit (1.., default 20, above 100 clamped).
  * Replies 200 {"items":[...]} of announcements not expired now, 422
  * naming a bad parameter, or 500. */
-void catalog_http_announcements(struct catalog *cat, struct lws *wsi,
+void catalog_http_announcements(struct catalog *cat, const char *prefer,
+				struct lws *wsi,
 				struct http_exchange *ex)
 {
 	struct catalog_param *p = malloc(sizeof(*p));
@@ -586,7 +587,8 @@ void catalog_http_announcements(struct catalog *cat, struct lws *wsi,
 	}
 	if (limit_param(wsi, ex, p, 20, &limit) != ERR_OK)
 		goto out;
-	rc = catalog_announcements(cat, clock_now(), community, limit, &out);
+	rc = catalog_announcements(cat, clock_now(), community, prefer, limit,
+				   &out);
 	if (rc != ERR_OK)
 		reply_store_error(wsi, ex, rc);
 	else

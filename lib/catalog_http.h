@@ -82,8 +82,10 @@ void catalog_http_service(struct catalog *cat, struct lws *wsi,
 
 /* catalog_http_announcements: answer GET /api/v1/announcements
  * (?community=&limit=, checked as above) with the announcements not
- * expired now, newest first: 200 {"items":[...]}, 422, or 500. */
-void catalog_http_announcements(struct catalog *cat, struct lws *wsi,
+ * expired now, prefer's first (a node's own community; NULL: none), then
+ * newest first: 200 {"items":[...]}, 422, or 500. */
+void catalog_http_announcements(struct catalog *cat, const char *prefer,
+				struct lws *wsi,
 				struct http_exchange *ex);
 
 #endif

@@ -94,7 +94,7 @@ static void route_service(struct node *n, struct lws *wsi,
 static void route_announcements(struct node *n, struct lws *wsi,
 				struct public_http *h)
 {
-	catalog_http_announcements(n->cat, wsi, &h->ex);
+	catalog_http_announcements(n->cat, n->cfg.community, wsi, &h->ex);
 }
 
 /* One listing of the directory: the node's own entry first. */

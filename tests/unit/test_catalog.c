@@ -1324,7 +1324,7 @@ static void test_announcements(void **state)
 	put_announcement(f, "zhuhai-road", "a4", 3, NULL);
 
 	/* 2026-01-05: a2 live, newest first */
-	assert_int_equal(catalog_announcements(f->cat, 1767571200, NULL, 10,
+	assert_int_equal(catalog_announcements(f->cat, 1767571200, NULL, NULL, 10,
 					       &res), ERR_OK);
 	items = json_object_get(res, "items");
 	assert_int_equal(json_array_size(items), 3);
@@ -1342,7 +1342,7 @@ static void test_announcements(void **state)
 	json_decref(res);
 
 	/* 2026-01-11: a2 has expired */
-	assert_int_equal(catalog_announcements(f->cat, 1768089600, "badaguan",
+	assert_int_equal(catalog_announcements(f->cat, 1768089600, "badaguan", NULL,
 					       10, &res), ERR_OK);
 	items = json_object_get(res, "items");
 	assert_int_equal(json_array_size(items), 1);

@@ -389,6 +389,51 @@ static void test_listing_prefers_own(void **state)
 	json_decref(res);
 }
 
+/* announcements: the preferred origin's first, then newest first */
+static void test_announcements_prefer_own(void **state)
+{
+	struct fixture *f = *state;
+	static const struct { const char *origin, *id; int published; } rows[] = {
+		{ "badaguan", "old", 10 }, { "zhuhailu", "mid", 20 },
+		{ "badaguan", "new", 30 },
+	};
+	char b[256];
+	json_t *res, *items;
+	int applied;
+
+	for (size_t i = 0; i < 3; i++) {
+		Change ch = ALLIANCE__V1__CHANGE__INIT;
+		json_t *j;
+		char why[128];
+
+		snprintf(b, sizeof(b), "{\"title\":\"t\",\"published\":%d}",
+			 1700000000 + rows[i].published);
+		j = json_loads(b, 0, NULL);
+		ch.origin = (char *)rows[i].origin;
+		ch.id = (char *)rows[i].id;
+		ch.kind = ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT;
+		ch.version = i + 1;
+		ch.body_case = ALLIANCE__V1__CHANGE__BODY_ANNOUNCEMENT;
+		assert_int_equal(catalog_announcement_from_json(j,
+				 &ch.announcement, why, sizeof(why)), ERR_OK);
+		json_decref(j);
+		assert_int_equal(catalog_apply(f->cat, &ch, 0, &applied),
+				 ERR_OK);
+		alliance__v1__announcement__free_unpacked(ch.announcement,
+							  NULL);
+	}
+	assert_int_equal(catalog_announcements(f->cat, 1800000000, NULL,
+					       "zhuhailu", 10, &res), ERR_OK);
+	assert_string_equal(ids(res, b, sizeof(b)), "mid new old");
+	json_decref(res);
+	assert_int_equal(catalog_announcements(f->cat, 1800000000, NULL, NULL,
+					       10, &res), ERR_OK);
+	items = json_object_get(res, "items");
+	assert_int_equal(json_array_size(items), 3);
+	assert_string_equal(ids(res, b, sizeof(b)), "new mid old");
+	json_decref(res);
+}
+
 /* ---- eligibility and keywords ------------------------------------------------------ */
 
 static void test_eligibility_keywords(void **state)
@@ -464,6 +509,7 @@ int main(void)
 		cmocka_unit_test(test_directory_check),
 		T(test_search_synonyms),
 		T(test_listing_prefers_own),
+		T(test_announcements_prefer_own),
 		T(test_eligibility_keywords),
 	};
 

@@ -208,8 +208,9 @@ struct catalog_query {
 	int free_only;          /* only fee = free */
 	int limit;              /* 1..100 */
 	const char *after;      /* the opaque `next` of the previous page */
-	const char *prefer;     /* an origin whose services a listing
-				   without text shows first, or NULL */
+	const char *prefer;     /* an origin whose services come first
+				   (within each tier of a text search),
+				   or NULL */
 };
 
 /* catalog_search: live services matching q, in *body (its JSON text,
@@ -220,7 +221,11 @@ struct catalog_query {
  * the services whose title holds every word, then the rest, each group
  * newest first (from the search index, which follows writes by
  * milliseconds); without text,
- * newest `updated` first. Paged by the last row's place, so services
+ * newest `updated` first. With q->prefer (and no community filter) that
+ * origin's services come first (in a text search, within each group). A
+ * query word in a group of the district's synonyms (the stored
+ * KIND_SEARCH_WORDS record) matches any word of the group. Paged by the
+ * last row's place, so services
  * added meanwhile do not shift later pages. ERR_INVALID with why naming
  * the parameter for a bad `after` (garbled, or from a search with/without
  * text when this one is the other), an unknown category or delivery, or

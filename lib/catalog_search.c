@@ -6,7 +6,9 @@
  * each word kept to the title is a set of rids (catalog_sets.c: built from
  * its own MATCH and kept until the index changes), and the search ANDs
  * them into two tiers: first the services whose title holds every word,
- * then the others, each newest (highest rid) first. FTS5 intersecting the
+ * then the others, each newest (highest rid) first (with a preferred
+ * origin, four: each tier's preferred-origin services first, from the
+ * origin's facets word as one more set). FTS5 intersecting the
  * same match lists itself cost about 1 ms a query at 100,000 services
  * when the words are common; the sets cost a few microseconds once built.
  * Only the page's rows are read from service and checked again there
@@ -53,8 +55,9 @@
 #define CATALOG_AFTER_MAX 64
 /* total counts at most this many matches (and says "more"). */
 #define CATALOG_TOTAL_MAX 1000
-/* Tiers of a text search: title, then anywhere. */
-#define TIERS 2
+/* Tiers of a text search: title, then anywhere; with a preferred origin
+ * each of them split in two, the preferred origin's services first. */
+#define TIERS 4
 
 /* Statement variants: one bit per filter present, and the key of a
  * listing's later page. */
@@ -79,7 +82,9 @@ enum {
 struct catalog_finder {
 	sqlite3 *db;                      /* the catalog's connection */
 	struct catalog_sets *sets;        /* each word's matches */
-	uint64_t *tier[TIERS];            /* a text search's two tiers */
+	uint64_t *tier[TIERS];            /* a text search's tiers */
+	int tiers;                        /* how many this search has */
+	uint64_t *own;                    /* the preferred origin's set */
 	size_t words;                     /* their length (catalog_sets) */
 	sqlite3_stmt *stmt[FORMS][V_VARIANTS]; /* prepared on first use */
 	sqlite3_stmt *syn_get;            /* the synonyms record */
@@ -193,7 +198,7 @@ static int after_decode(const char *token, int text, struct search_args *a)
 		a->updated = first;
 		a->v |= V_KEYSET;
 		a->tier = raw[0] == 'p';
-	} else if (first >= 1 && first <= TIERS) {
+	} else if (first >= 1 && first <= (a->prefer ? 4 : 2)) {
 		a->tier = (int)first;
 	} else {
 		return ERR_INVALID;
@@ -248,6 +253,7 @@ void finder_close(struct catalog_finder **f)
 	catalog_sets_close(&(*f)->sets);
 	for (int t = 0; t < TIERS; t++)
 		free((*f)->tier[t]);
+	free((*f)->own);
 	for (int form = 0; form < FORMS; form++)
 		for (int v = 0; v < V_VARIANTS; v++)
 			sqlite3_finalize((*f)->stmt[form][v]);
@@ -582,11 +588,42 @@ static char *word_expr(struct catalog_finder *f, const char *quoted,
 	return expr;
 }
 
+/* prefer_tiers: split the two tiers (title T in tier[0], the rest R in
+ * tier[1]) by the preferred origin's set O (its facets word): tier[0]
+ * T and O, tier[1] T but not O, tier[2] R and O, tier[3] R but not O. */
+static int prefer_tiers(struct catalog_finder *f, const char *prefer)
+{
+	char word[FACET_EXPR_MAX - sizeof("facets : \"\"")];
+	char expr[FACET_EXPR_MAX];
+	size_t bytes = f->words * sizeof(uint64_t);
+	uint64_t **t = f->tier, *own;
+	int rc;
+
+	if (!(own = realloc(f->own, bytes ? bytes : sizeof(uint64_t))))
+		return ERR_NOMEM;
+	f->own = own;
+	memset(own, 0xff, bytes);
+	*hex_word(word, 'o', prefer) = '\0';
+	snprintf(expr, sizeof(expr), "facets : \"%s\"", word);
+	if ((rc = and_expr(f, own, "", expr, strlen(expr))) != ERR_OK)
+		return rc;
+	memcpy(t[2], t[1], bytes);
+	catalog_bits_and(t[2], own, f->words);
+	memcpy(t[3], t[1], bytes);
+	catalog_bits_andnot(t[3], own, f->words);
+	memcpy(t[1], t[0], bytes);
+	catalog_bits_andnot(t[1], own, f->words);
+	catalog_bits_and(t[0], own, f->words);
+	return ERR_OK;
+}
+
 /* text_tiers: the matches of the words `match` (search_match's output:
  * quoted words joined by " AND "; `text` the user's) under a's filters,
  * in two tiers: f->tier[0] the services with every word in the title,
- * f->tier[1] the others. A word is kept to the text columns only when one
- * of the user's words looks like a facets word. */
+ * f->tier[1] the others; with a preferred origin (and no community
+ * filter) in four: each of those two split into the preferred origin's
+ * services, then the others' (prefer_tiers). A word is kept to the text
+ * columns only when one of the user's words looks like a facets word. */
 static int text_tiers(struct catalog_finder *f, const char *text,
 		      const char *match, const struct search_args *a)
 {
@@ -599,7 +636,8 @@ static int text_tiers(struct catalog_finder *f, const char *text,
 	if ((rc = catalog_sets_begin(f->sets, &f->words)) != ERR_OK)
 		return rc;
 	synonyms_refresh(f);
-	for (int i = 0; i < TIERS; i++) {
+	f->tiers = a->prefer && !(a->v & V_COMMUNITY) ? 4 : 2;
+	for (int i = 0; i < f->tiers; i++) {
 		uint64_t *grown = realloc(t[i], (f->words ? f->words : 1) *
 					  sizeof(uint64_t));
 
@@ -636,53 +674,56 @@ static int text_tiers(struct catalog_finder *f, const char *text,
 		return rc;
 	catalog_bits_and(t[0], t[1], f->words);
 	catalog_bits_andnot(t[1], t[0], f->words);
-	return ERR_OK;
+	return f->tiers == 4 ? prefer_tiers(f, a->prefer) : ERR_OK;
 }
 
 /* text_page: append to out the items of a's page of a text search from
- * where a->after left off: tier 1 (every word in the title) then tier 2,
+ * where a->after left off: the tiers in order (every word in the title,
+ * then the others; with a preferred origin its services first in each),
  * each newest first; next becomes the token of the last row looked at
  * when more may follow; *count the matches when it is not NULL (first
  * page). */
 static int text_page(struct catalog_finder *f, const struct search_args *a,
 		     struct json_out *out, after_token next, int64_t *count)
 {
-	struct pick t1 = { .want = 0 }, t2 = { .want = 0 };
-	int64_t want = a->limit + 1, last = 0, shown = 0;
+	struct pick p = { .want = (int)a->limit + 1 };
+	int tier_of[CATALOG_LIMIT_MAX + 1];
+	int64_t last = 0, shown = 0;
 	int last_tier = 0, rc;
 
-	if (count)
-		*count = catalog_bits_count(f->tier[0], f->words) +
-			 catalog_bits_count(f->tier[1], f->words);
-	if (a->tier != 2) {
-		t1.want = (int)want;
-		pick(f->tier[0], f->words, a->tier == 1 ? a->rid : INT64_MAX,
-		     &t1);
+	if (count) {
+		*count = 0;
+		for (int i = 0; i < f->tiers; i++)
+			*count += catalog_bits_count(f->tier[i], f->words);
 	}
-	if (t1.n < want) {       /* tier 1 ends on this page: tier 2 */
-		t2.want = (int)want - t1.n;
-		pick(f->tier[1], f->words, a->tier == 2 ? a->rid : INT64_MAX,
-		     &t2);
-	}
-	for (int i = 0; i < t1.n + t2.n; i++) {
-		int tier = i < t1.n ? 1 : 2;
-		int64_t rid = tier == 1 ? t1.rid[i] : t2.rid[i - t1.n];
+	/* from the tier where the last page ended, on while the page is not
+	 * full: up to limit + 1 picks, to know whether more follow */
+	for (int tier = a->tier ? a->tier : 1; tier <= f->tiers &&
+	     p.n < p.want; tier++) {
+		int from = p.n;
 
+		pick(f->tier[tier - 1], f->words,
+		     tier == a->tier ? a->rid : INT64_MAX, &p);
+		for (int i = from; i < p.n; i++)
+			tier_of[i] = tier;
+	}
+	for (int i = 0; i < p.n; i++) {
 		if (shown == a->limit) {
 			after_encode('t', last_tier, last, next);
 			return ERR_OK;
 		}
-		last = rid;
-		last_tier = tier;
-		rc = row_of(f, a, rid, out, shown == 0);
+		last = p.rid[i];
+		last_tier = tier_of[i];
+		rc = row_of(f, a, p.rid[i], out, shown == 0);
 		if (rc == ERR_NOTFOUND)   /* gone since it was indexed */
 			continue;
 		if (rc != ERR_OK)
 			return rc;
 		shown++;
 	}
-	/* every pick looked at: more may follow only a tier cut short */
-	if (last && (last_tier == 1 ? t1.n == t1.want : t2.n == t2.want))
+	/* every pick looked at: more may follow only when the picks were cut
+	 * short */
+	if (last && p.n == p.want)
 		after_encode('t', last_tier, last, next);
 	return ERR_OK;
 }

@@ -389,6 +389,56 @@ static void test_listing_prefers_own(void **state)
 	json_decref(res);
 }
 
+/* a text search at a node: title matches first, then the rest; within
+ * each, the preferred origin's services first; exact across pages */
+static void test_search_prefers_own(void **state)
+{
+	struct fixture *f = *state;
+	static const struct { const char *origin, *id, *title, *summary; } rows[] = {
+		{ "badaguan", "bt", "理发", "" },       { "zhuhailu", "zt", "理发", "" },
+		{ "badaguan", "bs", "服务", "理发" },   { "zhuhailu", "zs", "服务", "理发" },
+		{ "zhuhailu", "zt2", "上门理发", "" },  { "badaguan", "bs2", "助浴", "含理发" },
+		{ "zhuhailu", "zx", "助浴", "" },
+	};
+	char b[512], all[512];
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(b, sizeof(b), "{\"title\":\"%s\",\"summary\":\"%s\","
+			 "\"category\":\"other\"}", rows[i].title, rows[i].summary);
+		service(f, rows[i].origin, rows[i].id, (uint64_t)i + 1, b);
+	}
+	/* no preference: title first, each newest (highest rid) first */
+	assert_string_equal(found(f, "理发", b, sizeof(b)), "zt2 zt bt bs2 zs bs");
+	for (int limit = 1; limit <= 7; limit++) {
+		struct catalog_query q = { .q = "理发", .limit = limit,
+					   .prefer = "badaguan" };
+		char *after = NULL;
+		size_t o = 0;
+		int pages = 0;
+
+		all[0] = '\0';
+		do {
+			json_t *res, *next;
+
+			q.after = after;
+			res = search(f, &q);
+			ids(res, b, sizeof(b));
+			if (b[0])
+				o += (size_t)snprintf(all + o, sizeof(all) - o,
+						      "%s%s", o ? " " : "", b);
+			if (pages == 0)
+				assert_int_equal(json_integer_value(
+					json_object_get(res, "total")), 6);
+			next = json_object_get(res, "next");
+			free(after);
+			after = json_is_string(next) ?
+				strdup(json_string_value(next)) : NULL;
+			json_decref(res);
+		} while (after && ++pages < 20);
+		assert_string_equal(all, "bt zt2 zt bs2 bs zs");
+	}
+}
+
 /* announcements: the preferred origin's first, then newest first */
 static void test_announcements_prefer_own(void **state)
 {
@@ -510,6 +560,7 @@ int main(void)
 		T(test_search_synonyms),
 		T(test_listing_prefers_own),
 		T(test_announcements_prefer_own),
+		T(test_search_prefers_own),
 		T(test_eligibility_keywords),
 	};
 

@@ -186,9 +186,12 @@ test('the manager\'s service form edits fee, eligibility, communities and keywor
   assert.equal(await page.locator('#s-fee-error').textContent(), '', 'the fixed field is clear');
   // a keyword the node refuses (over 48 bytes): its 422 beside the field
   await form.getByLabel(/搜索关键词/).fill('👍'.repeat(13));
+  const refused = page.waitForResponse((r) => r.url().endsWith('/api/v1/services') &&
+    r.request().method() === 'POST');
   await form.getByRole('button', { name: '保存' }).click();
-  await page.locator('#s-keywords-error', { hasText: 'keywords' }).waitFor();
-  await page.screenshot({ path: artifact('names-manager-error-360.png'), fullPage: true });
+  assert.equal((await refused).status(), 422, 'the node refused it');
+  await page.locator('#s-keywords-error', { hasText: '每个关键词最多 16 个汉字' }).waitFor();
+  await page.locator('#service-form').screenshot({ path: artifact('names-service-form-error-360.png') });
   assert.equal((await ownServices(b)).length, before, 'nothing was created');
 
   // good values

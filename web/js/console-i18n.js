@@ -65,7 +65,7 @@ Object.assign(I18N, {
   f_keywords: ['搜索关键词（可不填，用空格或顿号分开，例如：剪头发、理发）', 'Search keywords (optional, separated by spaces, e.g. haircut trim)'],
   err_fee_amount: ['请填写收费金额，只写数字，例如 10', 'Enter the amount as a number, e.g. 10'],
   err_keywords_many: ['关键词最多 16 个', 'At most 16 keywords'],
-  err_keywords_long: ['每个关键词最多 16 个字', 'Each keyword at most 16 characters'],
+  err_keywords_long: ['每个关键词最多 16 个汉字', 'Each keyword at most 16 Chinese characters (48 bytes)'],
   err_title_required: ['请填写名称', 'Please enter a title'],
   err_fix_fields: ['请修改上面标出的内容。', 'Please correct the fields marked above.'],
   f_hours: ['时间', 'Hours'],

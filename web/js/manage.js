@@ -322,6 +322,9 @@ function clearErrors(form) {
   form.querySelector('.form-error').textContent = '';
 }
 
+/* The node's 422 for these fields, said in the page's language. */
+var FIELD_MESSAGES = { title: 'err_title_required', fee: 'err_fee_amount', keywords: 'err_keywords_long' };
+
 /* checkService: the form's own checks; the first bad field's message is
  * shown next to it. Returns true when the form may be sent. */
 function checkService(form) {
@@ -437,7 +440,8 @@ function setupForm(kind) {
         if (r.status === 401) return;
         /* the node's 422 names the field first ("keywords: ...") */
         var named = /^([a-z_]+):/.exec(errorText(r));
-        if (service && named && fieldError(form, named[1], errorText(r)))
+        var said = named && FIELD_MESSAGES[named[1]] ? t(FIELD_MESSAGES[named[1]]) : errorText(r);
+        if (service && named && fieldError(form, named[1], said))
           errBox.textContent = t('err_fix_fields');
         else errBox.textContent = t('save_failed', { m: errorText(r) });
         return;

@@ -22,6 +22,18 @@
 
 /* ---- writing one record ------------------------------------------------- */
 
+/* next_version: above every version of the district's records the hub
+ * holds, and above the microseconds of now: a record removed, its
+ * tombstone purged (so no longer counted here) and added again must
+ * still win over the tombstone the nodes may keep. */
+static uint64_t next_version(struct hub *hub)
+{
+	uint64_t held = catalog_max_version(hub->cat, RELAY_DISTRICT) + 1;
+	uint64_t now = (uint64_t)hub_now() * 1000000u;
+
+	return held > now ? held : now;
+}
+
 /* put: apply and log (origin district, kind, id) with the next version;
  * body is a Community or SearchWords message, NULL for a tombstone. */
 static int put(struct hub *hub, int kind, const char *id, void *body)
@@ -32,7 +44,7 @@ static int put(struct hub *hub, int kind, const char *id, void *body)
 	ch.origin = (char *)RELAY_DISTRICT;
 	ch.kind = kind;
 	ch.id = (char *)id;
-	ch.version = catalog_max_version(hub->cat, RELAY_DISTRICT) + 1;
+	ch.version = next_version(hub);
 	ch.deleted = body == NULL;
 	if (body && kind == ALLIANCE__V1__KIND__KIND_COMMUNITY) {
 		ch.body_case = ALLIANCE__V1__CHANGE__BODY_COMMUNITY;

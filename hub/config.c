@@ -66,6 +66,9 @@ const struct config_key hub_config_keys[] = {
 	  "away longer gets a snapshot" },
 	{ "sync", "purge_interval", CONFIG_UINT, "3600", F(purge_interval), 0,
 	  check_nonzero, "seconds between purges of old deletions" },
+	{ "search", "synonyms", CONFIG_PATH, NULL, F(synonyms), 0, NULL,
+	  "the district's synonyms: a UTF-8 file, one group a line, words "
+	  "separated by / or spaces, # comments; re-read on SIGHUP" },
 	{ "bulletins", "keys", CONFIG_STRING, NULL, F(bulletin_keys), 0, NULL,
 	  "pinned bulletin-signing public keys (PEM Ed25519), comma-separated; "
 	  "relative to this file; several while a key is rotated" },

@@ -44,6 +44,7 @@ struct hub_config {
 	char *bulletin_keys;        /* [bulletins] keys: pinned public keys */
 	unsigned tombstone_retention; /* seconds deletions are remembered */
 	unsigned purge_interval;    /* seconds between purges */
+	char *synonyms;             /* [search] synonyms: the district's file */
 };
 
 extern const struct config_key hub_config_keys[];
@@ -101,6 +102,8 @@ struct session {
 	uint64_t down_sent;         /* last hub-stream seq sent */
 	struct wire_window unacked; /* Changes frames sent, not yet acked */
 	int send_own;               /* a fresh store: send its own records too */
+	int directory;              /* the node stores the directory's kinds
+				       (Hello.directory): send them */
 	uint64_t snapshot_until;    /* a snapshot is being sent up to here */
 	int relay_inflight;         /* a Relay frame awaits its ack (relay.c) */
 	int64_t heard;              /* keepalive_now() of its last frame or pong */
@@ -176,6 +179,7 @@ struct hub {
 					 * threads and answer cache (public.c) */
 	struct pages_cache *pages;  /* the pages rendered with the bulletins
 				       (lib/pages.h; owned) */
+	struct synonyms *synonyms;  /* of [search] synonyms, or NULL (owned) */
 };
 
 /* ==== store (store.c) ====================================================== */
@@ -211,6 +215,21 @@ void registry_each(struct hub *hub,
 void registry_each_session(struct hub *hub,
 			   void (*fn)(struct session *s, void *arg), void *arg);
 void registry_free(struct hub *hub);
+
+/* ==== the directory (directory.c) ======================================== */
+
+/* hub_directory_sync: bring the district's records in the hub's stream
+ * in line with the registry (a live KIND_COMMUNITY record per community,
+ * a tombstone for each removed one) and with hub->synonyms (one
+ * KIND_SEARCH_WORDS record), writing only what differs, in one
+ * transaction; then wake the sessions. Returns ERR_OK or ERR_IO/NOMEM
+ * (logged). */
+int hub_directory_sync(struct hub *hub);
+
+/* hub_synonyms_load: read [search] synonyms (NULL path: none) into *out.
+ * Returns ERR_OK, or an error with "file:line: reason" in err. */
+int hub_synonyms_load(const char *path, struct synonyms **out, char *err,
+		      size_t errlen);
 
 /* ==== TLS (tls.c) ========================================================== */
 

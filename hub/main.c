@@ -16,6 +16,7 @@
 #include "log.h"
 #include "pages.h"
 #include "store.h"
+#include "synonyms.h"
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 static struct lws_context *signal_context;
@@ -181,6 +182,24 @@ static int create_vhosts(struct hub *hub)
 	__typeof__(hub->cfg.field) t_ = hub->cfg.field; \
 	hub->cfg.field = fresh.field; fresh.field = t_; } while (0)
 
+/* reload_synonyms: re-read [search] synonyms; a bad file keeps the list
+ * in force (logged with file:line). Sends what changed to the nodes. */
+static void reload_synonyms(struct hub *hub)
+{
+	struct synonyms *fresh = NULL;
+	char err[512];
+
+	if (hub_synonyms_load(hub->cfg.synonyms, &fresh, err, sizeof(err)) !=
+	    ERR_OK) {
+		log_error("reload: %s; keeping the synonyms in force (%zu "
+			  "groups)", err, synonyms_groups(hub->synonyms));
+		return;
+	}
+	synonyms_free(&hub->synonyms);
+	hub->synonyms = fresh;
+	hub_directory_sync(hub);
+}
+
 /* reload: SIGHUP. Ports and addresses need a restart; the rest applies. */
 static void reload(struct hub *hub)
 {
@@ -211,7 +230,9 @@ static void reload(struct hub *hub)
 	ADOPT(tombstone_retention);
 	ADOPT(purge_interval);
 	ADOPT(bulletin_keys);
+	ADOPT(synonyms);
 	config_free(hub_config_keys, hub_config_n_keys, &fresh);
+	reload_synonyms(hub);
 	log_init("alliance-hub", (enum log_level)hub->cfg.log_level);
 	log_info("reload: configuration re-read from %s", hub->config_path);
 	tls_reload(hub);
@@ -259,7 +280,8 @@ static int run(struct hub *hub)
 		}
 	}
 	if (hub_store_load_registry(hub) != ERR_OK ||
-	    retention_load(hub) != ERR_OK)
+	    retention_load(hub) != ERR_OK ||
+	    hub_directory_sync(hub) != ERR_OK)
 		goto out;
 	if (hub_bulletin_open(hub, err, sizeof(err)) != ERR_OK) {
 		log_error("%s", err);
@@ -318,6 +340,7 @@ out:
 	pages_cache_free(&hub->pages);
 	catalog_close(&hub->cat);
 	store_close(&hub->db);
+	synonyms_free(&hub->synonyms);
 	return rc;
 }
 
@@ -349,6 +372,12 @@ int main(int argc, char **argv)
 	}
 	if (hub_bulletin_keys_check(hub.cfg.bulletin_keys, hub.config_path,
 				    err, sizeof(err)) != ERR_OK) {
+		fprintf(stderr, "alliance-hub: %s\n", err);
+		config_free(hub_config_keys, hub_config_n_keys, &hub.cfg);
+		return 2;
+	}
+	if (hub_synonyms_load(hub.cfg.synonyms, &hub.synonyms, err,
+			      sizeof(err)) != ERR_OK) {
 		fprintf(stderr, "alliance-hub: %s\n", err);
 		config_free(hub_config_keys, hub_config_n_keys, &hub.cfg);
 		return 2;

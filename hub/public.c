@@ -94,7 +94,7 @@ static void route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 		return;
 	if (strcmp(h->ex.path, "/api/v1/announcements") == 0 &&
 	    h->ex.method == HTTP_GET) {
-		catalog_http_announcements(hub->cat, wsi, &h->ex);
+		catalog_http_announcements(hub->cat, NULL, wsi, &h->ex);
 		return;
 	}
 	http_reply_error(wsi, &h->ex, 404, "not_found", "no such page: %s",

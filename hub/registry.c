@@ -58,7 +58,10 @@ int registry_add(struct hub *hub, const char *id, const char *name)
 	rc = hub_store_add_community(hub, &c);
 	if (rc != ERR_OK)
 		return rc;
-	return registry_insert(hub, &c);
+	rc = registry_insert(hub, &c);
+	if (rc == ERR_OK)
+		hub_directory_sync(hub);    /* the nodes learn its name */
+	return rc;
 }
 
 int registry_remove(struct hub *hub, const char *id)
@@ -85,6 +88,7 @@ int registry_remove(struct hub *hub, const char *id)
 	*pp = c->next;
 	hub->n_communities--;
 	free(c);
+	hub_directory_sync(hub);            /* a tombstone for the nodes */
 	return ERR_OK;
 }
 

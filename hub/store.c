@@ -36,6 +36,7 @@ static const struct store_migration migrations[] = {
 	{ catalog_schema_v2 },          /* 7: the index off the ack path */
 	{ catalog_schema_v3 },          /* 8: search from the index alone */
 	{ catalog_schema_v4 },          /* 9: the index generation */
+	{ catalog_schema_v5 },          /* 10: the directory, eligibility, keywords */
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -7,6 +7,7 @@
  * of at most batch_max changes and at most LIMIT_WINDOW unacked frames, so
  * a slow node costs bounded memory; a node is not sent its own records
  * unless its store is fresh (recovery). Parts: up; down; waking sessions. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,9 +197,13 @@ int sync_write_down(struct session *s)
 
 	if (!pending(s, head))
 		return 0;
-	if (catalog_log_batch(hub->cat, s->down_sent,
-			      s->send_own ? NULL : s->community->id,
-			      LIMIT_BATCH, &batch, &n, &last) != ERR_OK)
+	/* a node that does not know the directory's kinds would refuse a
+	 * batch holding them: pass them over for it */
+	if (catalog_log_batch_kinds(hub->cat, s->down_sent,
+				    s->send_own ? NULL : s->community->id,
+				    s->directory ? INT_MAX :
+				    ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT,
+				    LIMIT_BATCH, &batch, &n, &last) != ERR_OK)
 		return 0;
 	cs.changes = batch;
 	cs.n_changes = n;

@@ -14,11 +14,16 @@
  * has "WHERE excluded.version > version": sqlite3_changes() says whether
  * it applied. Every statement is constant SQL with bound parameters.
  *
+ * The district's records (community directory, synonyms) live in table
+ * directory (catalog_schema_v5), stored and read by catalog_directory.c
+ * and logged here like services.
+ *
  * Parts, in order: the fixed lists (categories, delivery modes); the
  * schema; struct catalog and open/close; rows to messages; apply, get and
  * the log; the search index; counts; search (catalog_search.c does it);
  * announcements. JSON in and out lives in catalog_json.c. */
 #include "catalog.h"
+#include "catalog_directory.h"
 #include "catalog_search.h"
 #include "catalog_sets.h"
 
@@ -31,6 +36,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +245,25 @@ const char catalog_schema_v4[] =
 	" PRIMARY KEY (gen, rid)"
 	") WITHOUT ROWID;";
 
+/* v5: the district's records (catalog_directory.h: the community
+ * directory and the synonyms) and two service fields: the communities
+ * whose residents may use it (JSON array, empty: all) and a manager's
+ * search keywords (JSON array; indexed with the category's words in
+ * tags, so no index change is needed). */
+const char catalog_schema_v5[] =
+	"CREATE TABLE directory ("
+	" origin TEXT NOT NULL,"
+	" kind INTEGER NOT NULL,"
+	" id TEXT NOT NULL,"
+	" version INTEGER NOT NULL,"
+	" deleted INTEGER NOT NULL DEFAULT 0,"
+	" body BLOB,"                              /* packed message */
+	" PRIMARY KEY (origin, kind, id)"
+	") WITHOUT ROWID;"
+	"ALTER TABLE service ADD COLUMN eligible_communities TEXT NOT NULL"
+	" DEFAULT '[]';"
+	"ALTER TABLE service ADD COLUMN keywords TEXT NOT NULL DEFAULT '[]';";
+
 /* ---- struct catalog ----------------------------------------------------- */
 
 struct catalog {
@@ -254,6 +279,7 @@ struct catalog {
 	sqlite3_stmt *count[2][2];        /* [kind announcement][by origin] */
 	sqlite3_stmt *announcements;      /* unexpired, newest first */
 	struct catalog_finder *finder;    /* catalog_search's statements */
+	struct catalog_directory *dir;    /* the district's records */
 	sqlite3_stmt *ix_last;            /* the limit-th lowest queued rid */
 	sqlite3_stmt *ix_unindex;         /* drop queued rids <= ?1 from fts */
 	sqlite3_stmt *ix_index;           /* copy their live rows' texts in */
@@ -272,8 +298,9 @@ static const char *const catalog_sql_put_service =
 	"INSERT INTO service (origin, id, version, deleted, title, summary,"
 	" description, category, audience, delivery, delivery_bits,"
 	" eligibility, fee, hours, phone, address, languages, status,"
-	" updated, tags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+	" updated, tags, eligible_communities, keywords) VALUES (?1, ?2, ?3,"
+	" ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
+	" ?18, ?19, ?20, ?21, ?22)"
 	" ON CONFLICT (origin, id) DO UPDATE SET version = excluded.version,"
 	" deleted = excluded.deleted, title = excluded.title,"
 	" summary = excluded.summary, description = excluded.description,"
@@ -284,7 +311,10 @@ static const char *const catalog_sql_put_service =
 	" hours = excluded.hours, phone = excluded.phone,"
 	" address = excluded.address, languages = excluded.languages,"
 	" status = excluded.status, updated = excluded.updated,"
-	" tags = excluded.tags WHERE excluded.version > service.version";
+	" tags = excluded.tags,"
+	" eligible_communities = excluded.eligible_communities,"
+	" keywords = excluded.keywords"
+	" WHERE excluded.version > service.version";
 
 static const char *const catalog_sql_put_announcement =
 	"INSERT INTO announcement (origin, id, version, deleted, title, body,"
@@ -329,10 +359,12 @@ int catalog_open(sqlite3 *db, struct catalog **out)
 		{ NULL, "SELECT coalesce(max(seq), 0) FROM catalog_log" },
 		{ NULL, "SELECT seq, origin, kind, id FROM catalog_log"
 			" WHERE seq > ?1 AND seq <= ?2 AND origin IS NOT ?3"
-			" ORDER BY seq LIMIT ?4" },
+			" AND kind <= ?5 ORDER BY seq LIMIT ?4" },
 		{ NULL, "SELECT max(coalesce((SELECT max(version) FROM service"
 			" WHERE origin = ?1), 0), coalesce((SELECT"
-			" max(version) FROM announcement WHERE origin = ?1), 0))"
+			" max(version) FROM announcement WHERE origin = ?1), 0),"
+			" coalesce((SELECT max(version) FROM directory"
+			" WHERE origin = ?1), 0))"
 		},
 		{ NULL, "SELECT count(*) FROM service WHERE deleted = 0" },
 		{ NULL, "SELECT count(*) FROM service WHERE origin = ?1"
@@ -343,7 +375,8 @@ int catalog_open(sqlite3 *db, struct catalog **out)
 		{ NULL, "SELECT " ANNOUNCEMENT_COLS " FROM announcement"
 			" WHERE deleted = 0 AND (expires = 0 OR expires > ?1)"
 			" AND (?2 IS NULL OR origin = ?2)"
-			" ORDER BY published DESC, rid DESC LIMIT ?3" },
+			" ORDER BY origin IS ?4 DESC, published DESC, rid DESC"
+			" LIMIT ?3" },
 		{ NULL, "SELECT max(rid) FROM (SELECT rid FROM index_pending"
 			" ORDER BY rid LIMIT ?1)" },
 		{ NULL, "DELETE FROM service_fts WHERE rowid IN"
@@ -392,7 +425,8 @@ int catalog_open(sqlite3 *db, struct catalog **out)
 			    ERR_OK)
 				goto err;
 	}
-	if (finder_open(db, &cat->finder) != ERR_OK)
+	if (finder_open(db, &cat->finder) != ERR_OK ||
+	    directory_open(db, &cat->dir) != ERR_OK)
 		goto err;
 	*out = cat;
 	return ERR_OK;
@@ -422,6 +456,7 @@ void catalog_close(struct catalog **cat)
 			sqlite3_finalize(c->count[a][b]);
 	sqlite3_finalize(c->announcements);
 	finder_close(&c->finder);
+	directory_close(&c->dir);
 	sqlite3_finalize(c->ix_last);
 	sqlite3_finalize(c->ix_unindex);
 	sqlite3_finalize(c->ix_index);
@@ -512,7 +547,10 @@ static Alliance__V1__Service *service_from_row(sqlite3_stmt *st)
 	    !(s->phone = col_dup(st, 13)) ||
 	    !(s->address = col_dup(st, 14)) ||
 	    col_list(st, 15, &s->languages, &s->n_languages) != ERR_OK ||
-	    !(s->status = col_dup(st, 16)))
+	    !(s->status = col_dup(st, 16)) ||
+	    col_list(st, 19, &s->eligible_communities,
+		     &s->n_eligible_communities) != ERR_OK ||
+	    col_list(st, 20, &s->keywords, &s->n_keywords) != ERR_OK)
 		goto err;
 	s->updated = sqlite3_column_int64(st, 17);
 	return s;
@@ -615,6 +653,28 @@ static const char *nz(const char *s)
 	return s ? s : "";
 }
 
+/* service_tags: the words indexed besides the texts (malloc'd): the
+ * category's words and the manager's keywords; "" for NULL. NULL when
+ * out of memory. */
+static char *service_tags(const Alliance__V1__Service *s)
+{
+	size_t len, i;
+	char *tags, *o;
+
+	if (!s)
+		return strdup("");
+	len = strlen(catalog_category_words(s->category)) + 1;
+	for (i = 0; i < s->n_keywords; i++)
+		len += strlen(nz(s->keywords[i])) + 1;
+	if (!(tags = malloc(len)))
+		return NULL;
+	o = tags + snprintf(tags, len, "%s", catalog_category_words(s->category));
+	for (i = 0; i < s->n_keywords; i++)
+		o += snprintf(o, len - (size_t)(o - tags), " %s",
+			      nz(s->keywords[i]));
+	return tags;
+}
+
 /* bind_service: bind the record's fields (empty for a tombstone) to
  * put_service. Returns ERR_OK or ERR_NOMEM. The JSON texts are bound
  * SQLITE_TRANSIENT and freed here. */
@@ -622,7 +682,7 @@ static int bind_service(sqlite3_stmt *st, const Alliance__V1__Service *s)
 {
 	static const Alliance__V1__Service none =
 		ALLIANCE__V1__SERVICE__INIT;
-	char *audience, *delivery, *languages;
+	char *audience, *delivery, *languages, *eligible, *keywords, *tags;
 	int64_t bits = 0;
 	int rc = ERR_OK;
 
@@ -631,7 +691,12 @@ static int bind_service(sqlite3_stmt *st, const Alliance__V1__Service *s)
 	audience = list_json(s->audience, s->n_audience);
 	delivery = list_json(s->delivery, s->n_delivery);
 	languages = list_json(s->languages, s->n_languages);
-	if (!audience || !delivery || !languages) {
+	eligible = list_json(s->eligible_communities,
+			     s->n_eligible_communities);
+	keywords = list_json(s->keywords, s->n_keywords);
+	tags = service_tags(s == &none ? NULL : s);
+	if (!audience || !delivery || !languages || !eligible || !keywords ||
+	    !tags) {
 		rc = ERR_NOMEM;
 		goto out;
 	}
@@ -652,13 +717,16 @@ static int bind_service(sqlite3_stmt *st, const Alliance__V1__Service *s)
 	sqlite3_bind_text(st, 17, languages, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 18, nz(s->status), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 19, s->updated);
-	sqlite3_bind_text(st, 20, s == &none ? "" :
-			  catalog_category_words(s->category), -1,
-			  SQLITE_STATIC);
+	sqlite3_bind_text(st, 20, tags, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 21, eligible, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 22, keywords, -1, SQLITE_TRANSIENT);
 out:
 	free(audience);
 	free(delivery);
 	free(languages);
+	free(eligible);
+	free(keywords);
+	free(tags);
 	return rc;
 }
 
@@ -677,6 +745,26 @@ static void bind_announcement(sqlite3_stmt *st,
 	sqlite3_bind_int64(st, 9, a->expires);
 }
 
+/* log_put: give the record of ch a new seq in the log. ERR_OK or ERR_IO. */
+static int log_put(struct catalog *cat, const Change *ch)
+{
+	sqlite3_stmt *st = cat->log_put;
+	int rc;
+
+	sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, ch->kind);
+	sqlite3_bind_text(st, 3, ch->id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		log_error("catalog: log %s/%s: %s", ch->origin, ch->id,
+			  sqlite3_errmsg(cat->db));
+		return ERR_IO;
+	}
+	return ERR_OK;
+}
+
 /* catalog_apply: see catalog.h. Besides the header's rules, the origin
  * must be a community id, the id a record id and the version 1..2^63-1
  * (else ERR_INVALID, nothing stored). A tombstone stores empty fields;
@@ -693,6 +781,10 @@ int catalog_apply(struct catalog *cat, const Change *ch, int log,
 	    !text_record_id_valid(ch->id) || ch->version == 0 ||
 	    ch->version > (uint64_t)INT64_MAX)
 		return ERR_INVALID;
+	if (directory_kind(ch->kind)) {
+		rc = directory_apply(cat->dir, ch, applied);
+		return rc == ERR_OK && *applied && log ? log_put(cat, ch) : rc;
+	}
 	if (ch->kind == ALLIANCE__V1__KIND__KIND_SERVICE)
 		service = 1;
 	else if (ch->kind == ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT)
@@ -732,21 +824,7 @@ int catalog_apply(struct catalog *cat, const Change *ch, int log,
 	if (sqlite3_changes(cat->db) == 0)
 		return ERR_OK;       /* not newer: the rule kept the old one */
 	*applied = 1;
-	if (!log)
-		return ERR_OK;
-	st = cat->log_put;
-	sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, ch->kind);
-	sqlite3_bind_text(st, 3, ch->id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE) {
-		log_error("catalog: log %s/%s: %s", ch->origin, ch->id,
-			  sqlite3_errmsg(cat->db));
-		return ERR_IO;
-	}
-	return ERR_OK;
+	return log ? log_put(cat, ch) : ERR_OK;
 }
 
 /* catalog_get: see catalog.h. ERR_INVALID for a kind the catalog does not
@@ -758,6 +836,9 @@ int catalog_get(struct catalog *cat, const char *origin, int kind,
 	int rc;
 
 	*out = NULL;
+	if (directory_kind(kind))
+		return origin && id ? directory_get(cat->dir, origin, kind, id,
+						    out) : ERR_NOTFOUND;
 	if (kind == ALLIANCE__V1__KIND__KIND_SERVICE)
 		st = cat->get_service;
 	else if (kind == ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT)
@@ -896,6 +977,16 @@ int catalog_log_batch(struct catalog *cat, uint64_t after,
 		      const char *skip_origin, size_t limit, Change ***out,
 		      size_t *n, uint64_t *last)
 {
+	return catalog_log_batch_kinds(cat, after, skip_origin, INT_MAX, limit,
+				       out, n, last);
+}
+
+/* catalog_log_batch_kinds: see catalog.h. */
+int catalog_log_batch_kinds(struct catalog *cat, uint64_t after,
+			    const char *skip_origin, int max_kind,
+			    size_t limit, Change ***out, size_t *n,
+			    uint64_t *last)
+{
 	sqlite3_stmt *st = cat->log_range;
 	Change **batch = NULL;
 	uint64_t head;
@@ -920,6 +1011,7 @@ int catalog_log_batch(struct catalog *cat, uint64_t after,
 	if (skip_origin)
 		sqlite3_bind_text(st, 3, skip_origin, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (int64_t)limit);
+	sqlite3_bind_int(st, 5, max_kind);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
 		const char *origin = (const char *)sqlite3_column_text(st, 1);
@@ -973,11 +1065,16 @@ static const char *const purge_sql[] = {
 	"DELETE FROM announcement WHERE deleted = 1 AND EXISTS (SELECT 1 FROM"
 	" catalog_log l WHERE l.kind = 2 AND l.origin = announcement.origin"
 	" AND l.id = announcement.id AND l.seq <= ?1)",
+	"DELETE FROM directory WHERE deleted = 1 AND EXISTS (SELECT 1 FROM"
+	" catalog_log l WHERE l.kind = directory.kind AND l.origin ="
+	" directory.origin AND l.id = directory.id AND l.seq <= ?1)",
 	"DELETE FROM catalog_log WHERE seq <= ?1 AND NOT EXISTS (SELECT 1"
 	" FROM service s WHERE catalog_log.kind = 1 AND s.origin ="
 	" catalog_log.origin AND s.id = catalog_log.id) AND NOT EXISTS"
 	" (SELECT 1 FROM announcement a WHERE catalog_log.kind = 2 AND"
-	" a.origin = catalog_log.origin AND a.id = catalog_log.id)",
+	" a.origin = catalog_log.origin AND a.id = catalog_log.id) AND NOT"
+	" EXISTS (SELECT 1 FROM directory d WHERE d.kind = catalog_log.kind"
+	" AND d.origin = catalog_log.origin AND d.id = catalog_log.id)",
 };
 
 int catalog_purge_tombstones(struct catalog *cat, uint64_t upto,
@@ -1000,7 +1097,7 @@ int catalog_purge_tombstones(struct catalog *cat, uint64_t upto,
 			sqlite3_finalize(st);
 			return rc;
 		}
-		if (i < 2)
+		if (i < 3)
 			*purged += (uint64_t)sqlite3_changes(cat->db);
 		sqlite3_finalize(st);
 	}
@@ -1030,6 +1127,15 @@ uint64_t catalog_count(struct catalog *cat, const char *origin, int kind)
 	if (origin)
 		sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
 	return step_u64(cat, st, "count");
+}
+
+/* catalog_directory_each: see catalog.h. */
+int catalog_directory_each(struct catalog *cat, int kind,
+			   void (*fn)(const Change *ch, void *arg), void *arg)
+{
+	if (!directory_kind(kind))
+		return ERR_INVALID;
+	return directory_each(cat->dir, kind, fn, arg);
 }
 
 /* catalog_row_json: the API object of the current row of st
@@ -1064,7 +1170,8 @@ void catalog_search_share(struct catalog *from, struct catalog *to)
 /* catalog_announcements: see catalog.h. limit outside 1..100 becomes the
  * default 20 (below 1) or 100. */
 int catalog_announcements(struct catalog *cat, int64_t now,
-			  const char *community, int limit, json_t **out)
+			  const char *community, const char *prefer,
+			  int limit, json_t **out)
 {
 	sqlite3_stmt *st = cat->announcements;
 	json_t *items;
@@ -1082,6 +1189,8 @@ int catalog_announcements(struct catalog *cat, int64_t now,
 	if (community)
 		sqlite3_bind_text(st, 2, community, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, limit);
+	if (prefer)
+		sqlite3_bind_text(st, 4, prefer, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *item = catalog_row_json(st,
 					ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT);

@@ -1,4 +1,5 @@
-/* catalog.h: services and announcements: storage, change log, search, JSON.
+/* catalog.h: services and announcements (and the district's directory
+ * records): storage, change log, search, JSON.
  *
  * Hub and node keep the same tables: every record is (origin, kind, id,
  * version, deleted) plus its fields; the version rule (store iff greater
@@ -55,6 +56,12 @@ extern const char catalog_schema_v1[];
 extern const char catalog_schema_v2[];
 extern const char catalog_schema_v3[];
 extern const char catalog_schema_v4[];
+/* catalog_schema_v5 (after v4): table directory (origin, kind, id,
+ * version, deleted, body: the packed Community or SearchWords) for the
+ * district's records of kinds KIND_COMMUNITY and KIND_SEARCH_WORDS, kept
+ * and logged like services; service gains eligible_communities and
+ * keywords (JSON arrays; keywords are indexed with tags). */
+extern const char catalog_schema_v5[];
 
 struct catalog;   /* prepared statements on one connection */
 
@@ -70,8 +77,9 @@ void catalog_close(struct catalog **cat);
  * version of (origin, kind, id); a deleted change stores a tombstone. When
  * log is non-zero an applied change also takes a new seq in the log. Sets
  * *applied to 1 when stored, 0 when it was not newer. Returns ERR_OK,
- * ERR_INVALID (no body for a live record, a kind other than service or
- * announcement, an origin that is not a community id, an id that is not a
+ * ERR_INVALID (no body for a live record, a kind other than service,
+ * announcement, community or search words (the last two, the district's,
+ * kept in the directory table), an origin that is not a community id, an id that is not a
  * record id, version 0 or above INT64_MAX; nothing stored), ERR_NOMEM or
  * ERR_IO. The body is stored as given: validate manager input with
  * catalog_*_from_json first. */
@@ -100,6 +108,20 @@ int catalog_log_batch(struct catalog *cat, uint64_t after,
 		      const char *skip_origin, size_t limit, Change ***out,
 		      size_t *n, uint64_t *last);
 void catalog_batch_free(Change ***batch, size_t n);
+
+/* catalog_log_batch_kinds: catalog_log_batch of the entries whose kind is
+ * at most max_kind only (the others are passed over like skip_origin's),
+ * so a peer that does not know the directory's kinds is not sent them. */
+int catalog_log_batch_kinds(struct catalog *cat, uint64_t after,
+			    const char *skip_origin, int max_kind,
+			    size_t limit, Change ***out, size_t *n,
+			    uint64_t *last);
+
+/* catalog_directory_each: call fn for each live record of kind
+ * (KIND_COMMUNITY or KIND_SEARCH_WORDS) in (origin, id) order; fn must
+ * not write the catalog. ERR_OK, ERR_INVALID for another kind, ERR_IO. */
+int catalog_directory_each(struct catalog *cat, int kind,
+			   void (*fn)(const Change *ch, void *arg), void *arg);
 
 /* catalog_purge_tombstones: forget tombstones whose log entry is at or
  * below upto (records and log entries both); a peer whose cursor is below
@@ -186,6 +208,9 @@ struct catalog_query {
 	int free_only;          /* only fee = free */
 	int limit;              /* 1..100 */
 	const char *after;      /* the opaque `next` of the previous page */
+	const char *prefer;     /* an origin whose services come first
+				   (within each tier of a text search),
+				   or NULL */
 };
 
 /* catalog_search: live services matching q, in *body (its JSON text,
@@ -196,7 +221,11 @@ struct catalog_query {
  * the services whose title holds every word, then the rest, each group
  * newest first (from the search index, which follows writes by
  * milliseconds); without text,
- * newest `updated` first. Paged by the last row's place, so services
+ * newest `updated` first. With q->prefer (and no community filter) that
+ * origin's services come first (in a text search, within each group). A
+ * query word in a group of the district's synonyms (the stored
+ * KIND_SEARCH_WORDS record) matches any word of the group. Paged by the
+ * last row's place, so services
  * added meanwhile do not shift later pages. ERR_INVALID with why naming
  * the parameter for a bad `after` (garbled, or from a search with/without
  * text when this one is the other), an unknown category or delivery, or
@@ -214,11 +243,13 @@ int catalog_search(struct catalog *cat, const struct catalog_query *q,
 void catalog_search_share(struct catalog *from, struct catalog *to);
 
 /* catalog_announcements: announcements not expired at now (expires 0 or
- * after now), newest published first, of community (NULL: all), as
+ * after now), of community (NULL: all), those of prefer (NULL: none; a
+ * node's own community) first, then newest published first, as
  * {"items":[...]}; limit outside 1..100 clamped (below 1: 20). Returns
  * ERR_OK, ERR_NOMEM or ERR_IO. */
 int catalog_announcements(struct catalog *cat, int64_t now,
-			  const char *community, int limit, json_t **out);
+			  const char *community, const char *prefer,
+			  int limit, json_t **out);
 
 /* catalog_is_category, catalog_is_delivery: 1 iff id is one of the fixed
  * ids (DESIGN.md), else 0 (also for NULL). */

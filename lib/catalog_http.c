@@ -186,11 +186,12 @@ static char *cache_key(const struct catalog_query *q)
 {
 	char *key = NULL;
 
-	if (asprintf(&key, "%s\x1f%s\x1f%s\x1f%s\x1f%d\x1f%d\x1f%s",
+	if (asprintf(&key, "%s\x1f%s\x1f%s\x1f%s\x1f%d\x1f%d\x1f%s\x1f%s",
 		     q->q ? q->q : "", q->category ? q->category : "",
 		     q->community ? q->community : "",
 		     q->delivery ? q->delivery : "", q->free_only,
-		     (int)q->limit, q->after ? q->after : "") < 0)
+		     (int)q->limit, q->after ? q->after : "",
+		     q->prefer ? q->prefer : "") < 0)
 		return NULL;
 	return key;
 }
@@ -363,7 +364,16 @@ struct catalog_http_searches {
 	struct catalog_http_cache *cache;
 	struct search_wait waits[SEARCHER_JOBS_MAX];
 	uint64_t last_id;
+	char prefer[LIMIT_COMMUNITY_ID + 1]; /* listings show it first */
 };
+
+/* catalog_http_searches_prefer: see catalog_http.h. */
+void catalog_http_searches_prefer(struct catalog_http_searches *s,
+				  const char *origin)
+{
+	if (s && origin && strlen(origin) < sizeof(s->prefer))
+		memcpy(s->prefer, origin, strlen(origin) + 1);
+}
 
 int catalog_http_searches_start(catalog_http_connect_fn open_db,
 				const char *path, int n,
@@ -442,8 +452,11 @@ uint64_t catalog_http_search_async(struct catalog_http_searches *s,
 		return 0;
 	}
 	w = wait_find(s, 0);
-	if (search_query(wsi, ex, p, &query) != ERR_OK ||
-	    (cacheable && cache_reply(s->cache, version, &query, wsi, ex)))
+	if (search_query(wsi, ex, p, &query) != ERR_OK)
+		goto out;
+	if (s->prefer[0])
+		query.prefer = s->prefer;
+	if (cacheable && cache_reply(s->cache, version, &query, wsi, ex))
 		goto out;
 	if (w && !(job = search_job_new(s->last_id + 1, &query))) {
 		reply_store_error(wsi, ex, ERR_NOMEM);
@@ -552,7 +565,8 @@ not_found:
  * (a community id) and limit (1.., default 20, above 100 clamped).
  * Replies 200 {"items":[...]} of announcements not expired now, 422
  * naming a bad parameter, or 500. */
-void catalog_http_announcements(struct catalog *cat, struct lws *wsi,
+void catalog_http_announcements(struct catalog *cat, const char *prefer,
+				struct lws *wsi,
 				struct http_exchange *ex)
 {
 	struct catalog_param *p = malloc(sizeof(*p));
@@ -573,7 +587,8 @@ void catalog_http_announcements(struct catalog *cat, struct lws *wsi,
 	}
 	if (limit_param(wsi, ex, p, 20, &limit) != ERR_OK)
 		goto out;
-	rc = catalog_announcements(cat, clock_now(), community, limit, &out);
+	rc = catalog_announcements(cat, clock_now(), community, prefer, limit,
+				   &out);
 	if (rc != ERR_OK)
 		reply_store_error(wsi, ex, rc);
 	else

@@ -31,6 +31,12 @@ int catalog_http_searches_start(catalog_http_connect_fn open_db,
 				struct catalog_http_searches **out,
 				char *err, size_t errlen);
 
+/* catalog_http_searches_prefer: from now on a listing without text shows
+ * origin's services first (a node's own community; catalog_query.prefer).
+ * Call before the first search. */
+void catalog_http_searches_prefer(struct catalog_http_searches *s,
+				  const char *origin);
+
 /* catalog_http_searches_stop: end the threads (before the lws context
  * goes: they wake it); later requests get a 500. catalog_http_searches_free
  * frees the rest (after the context: closing connections report to it)
@@ -76,8 +82,10 @@ void catalog_http_service(struct catalog *cat, struct lws *wsi,
 
 /* catalog_http_announcements: answer GET /api/v1/announcements
  * (?community=&limit=, checked as above) with the announcements not
- * expired now, newest first: 200 {"items":[...]}, 422, or 500. */
-void catalog_http_announcements(struct catalog *cat, struct lws *wsi,
+ * expired now, prefer's first (a node's own community; NULL: none), then
+ * newest first: 200 {"items":[...]}, 422, or 500. */
+void catalog_http_announcements(struct catalog *cat, const char *prefer,
+				struct lws *wsi,
 				struct http_exchange *ex);
 
 #endif

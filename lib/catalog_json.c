@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "err.h"
 #include "limits.h"
+#include "synonyms.h"
 #include "text.h"
 
 #include <errno.h>
@@ -196,8 +197,8 @@ static int language_ok(const char *s)
  * *items and their number in *n. Returns ERR_OK, ERR_INVALID with why, or
  * ERR_NOMEM; on error *items holds *n items to free. */
 static int list_field(const json_t *in, const char *name, int one_ok,
-		      int (*ok)(const char *), char ***items, size_t *n,
-		      char *why, size_t whylen)
+		      size_t max, int (*ok)(const char *), char ***items,
+		      size_t *n, char *why, size_t whylen)
 {
 	const json_t *v = json_object_get(in, name), *e;
 	json_t *one = NULL;
@@ -222,9 +223,8 @@ static int list_field(const json_t *in, const char *name, int one_ok,
 		return ERR_INVALID;
 	}
 	count = json_array_size(v);
-	if (count > CATALOG_LIST_MAX) {
-		snprintf(why, whylen, "%s: more than %d items", name,
-			 CATALOG_LIST_MAX);
+	if (count > max) {
+		snprintf(why, whylen, "%s: more than %zu items", name, max);
 		rc = ERR_INVALID;
 		goto out;
 	}
@@ -310,6 +310,18 @@ static int is_delivery_item(const char *s)
 	return catalog_is_delivery(s);
 }
 
+static int is_community_id(const char *s)
+{
+	return text_community_valid(s);
+}
+
+/* keyword_ok: a search keyword: 1..LIMIT_KEYWORD bytes of text with a
+ * character other than white space. */
+static int keyword_ok(const char *s)
+{
+	return strlen(s) <= LIMIT_KEYWORD && has_text(s);
+}
+
 /* catalog_service_from_json: see catalog.h. Also: an absent fee is free;
  * an absent status is active; `updated` is RFC 3339 or unix seconds and
  * defaults to now; id and community are not read (the node assigns
@@ -389,12 +401,20 @@ int catalog_service_from_json(const json_t *in, Alliance__V1__Service **out,
 	if (!s)
 		return ERR_NOMEM;
 	alliance__v1__service__init(s);
-	if ((rc = list_field(in, "audience", 0, audience_ok, &s->audience,
-			     &s->n_audience, why, whylen)) ||
-	    (rc = list_field(in, "delivery", 1, is_delivery_item,
-			     &s->delivery, &s->n_delivery, why, whylen)) ||
-	    (rc = list_field(in, "languages", 0, language_ok, &s->languages,
-			     &s->n_languages, why, whylen)) ||
+	if ((rc = list_field(in, "audience", 0, CATALOG_LIST_MAX, audience_ok,
+			     &s->audience, &s->n_audience, why, whylen)) ||
+	    (rc = list_field(in, "delivery", 1, CATALOG_LIST_MAX,
+			     is_delivery_item, &s->delivery, &s->n_delivery,
+			     why, whylen)) ||
+	    (rc = list_field(in, "languages", 0, CATALOG_LIST_MAX,
+			     language_ok, &s->languages, &s->n_languages, why,
+			     whylen)) ||
+	    (rc = list_field(in, "eligible_communities", 0,
+			     LIMIT_ELIGIBLE_COMMUNITIES, is_community_id,
+			     &s->eligible_communities,
+			     &s->n_eligible_communities, why, whylen)) ||
+	    (rc = list_field(in, "keywords", 0, LIMIT_KEYWORDS, keyword_ok,
+			     &s->keywords, &s->n_keywords, why, whylen)) ||
 	    (rc = time_field(in, "updated", clock_now(), &s->updated, why,
 			     whylen)))
 		goto err;
@@ -510,7 +530,8 @@ json_t *catalog_change_json(const Change *ch)
 	if (ch->body_case == ALLIANCE__V1__CHANGE__BODY_SERVICE && ch->service) {
 		s = ch->service;
 		return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s,"
-				 " s:s, s:s, s:s, s:s, s:o, s:s, s:o}",
+				 " s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o,"
+				 " s:o}",
 				 "id", nz(ch->id), "community", nz(ch->origin),
 				 "title", nz(s->title),
 				 "summary", nz(s->summary),
@@ -527,7 +548,12 @@ json_t *catalog_change_json(const Change *ch)
 				 "languages", strings_json(s->languages,
 							   s->n_languages),
 				 "status", nz(s->status),
-				 "updated", time_json(s->updated));
+				 "updated", time_json(s->updated),
+				 "eligible_communities", strings_json(
+					s->eligible_communities,
+					s->n_eligible_communities),
+				 "keywords", strings_json(s->keywords,
+							  s->n_keywords));
 	}
 	if (ch->body_case == ALLIANCE__V1__CHANGE__BODY_ANNOUNCEMENT &&
 	    ch->announcement) {
@@ -549,6 +575,38 @@ json_t *catalog_change_json(const Change *ch)
  * manager's request passes, so there is one definition of a valid service
  * or announcement, whichever way it arrives. */
 
+/* check_district_record: a directory record: a community's name is 1 to
+ * LIMIT_NAME bytes of one line of text, its id a community id; the
+ * synonyms hold to the file's limits; the body matches the kind. */
+static int check_district_record(const Change *ch, char *why, size_t whylen)
+{
+	struct synonyms *syn = NULL;
+	const char *name;
+	int rc;
+
+	if (ch->body_case == ALLIANCE__V1__CHANGE__BODY_COMMUNITY) {
+		name = ch->community ? nz(ch->community->name) : "";
+		if (ch->kind != ALLIANCE__V1__KIND__KIND_COMMUNITY ||
+		    !text_community_valid(ch->id) || !*name ||
+		    strlen(name) > LIMIT_NAME ||
+		    !text_clean(name, strlen(name), 0)) {
+			snprintf(why, whylen, "community %s: not a valid "
+				 "directory entry", nz(ch->id));
+			return ERR_INVALID;
+		}
+		return ERR_OK;
+	}
+	if (ch->kind != ALLIANCE__V1__KIND__KIND_SEARCH_WORDS ||
+	    !ch->search_words) {
+		snprintf(why, whylen, "record %s: body does not match its "
+			 "kind", nz(ch->id));
+		return ERR_INVALID;
+	}
+	rc = synonyms_from_proto(ch->search_words, &syn, why, whylen);
+	synonyms_free(&syn);
+	return rc == ERR_OK ? ERR_OK : ERR_INVALID;
+}
+
 int catalog_check(const Change *ch, char *why, size_t whylen)
 {
 	json_t *json;
@@ -556,6 +614,9 @@ int catalog_check(const Change *ch, char *why, size_t whylen)
 
 	if (ch->deleted)
 		return ERR_OK;
+	if (ch->body_case == ALLIANCE__V1__CHANGE__BODY_COMMUNITY ||
+	    ch->body_case == ALLIANCE__V1__CHANGE__BODY_SEARCH_WORDS)
+		return check_district_record(ch, why, whylen);
 	json = catalog_change_json(ch);
 	if (!json) {
 		snprintf(why, whylen, "record %s has no body for its kind",

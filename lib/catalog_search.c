@@ -6,18 +6,27 @@
  * each word kept to the title is a set of rids (catalog_sets.c: built from
  * its own MATCH and kept until the index changes), and the search ANDs
  * them into two tiers: first the services whose title holds every word,
- * then the others, each newest (highest rid) first. FTS5 intersecting the
+ * then the others, each newest (highest rid) first (with a preferred
+ * origin, four: each tier's preferred-origin services first, from the
+ * origin's facets word as one more set). FTS5 intersecting the
  * same match lists itself cost about 1 ms a query at 100,000 services
  * when the words are common; the sets cost a few microseconds once built.
  * Only the page's rows are read from service and checked again there
  * (live, filters), since the index follows writes by milliseconds.
- * Without text, service itself answers, newest `updated` first. The first
+ * Without text, service itself answers, newest `updated` first; with a
+ * preferred origin (a node's own community) its services come first, then
+ * the others', each newest first. The first
  * page counts the matches up to CATALOG_TOTAL_MAX: "total" is exact below
  * it and "more than" at it (total_exact false).
  *
  * `next` is base64url (no padding) of "t<tier>.<rid>" for a text search
- * or "k<updated>.<rid>" for a listing: the last row's place, so services
+ * or "k<updated>.<rid>" for a listing ("p<updated>.<rid>" while still in
+ * the preferred origin's services): the last row's place, so services
  * added meanwhile never shift later pages.
+ *
+ * The district's synonyms (synonyms.h) are read from the directory table
+ * when its record's version changes: a word of a group becomes the OR of
+ * its group's words before it is looked up as a set.
  *
  * Parts: the `after` token; statements; the facets words; text search;
  * listing; finder_search. */
@@ -30,6 +39,7 @@
 #include "err.h"
 #include "log.h"
 #include "search.h"
+#include "synonyms.h"
 #include "text.h"
 
 #include <errno.h>
@@ -45,8 +55,9 @@
 #define CATALOG_AFTER_MAX 64
 /* total counts at most this many matches (and says "more"). */
 #define CATALOG_TOTAL_MAX 1000
-/* Tiers of a text search: title, then anywhere. */
-#define TIERS 2
+/* Tiers of a text search: title, then anywhere; with a preferred origin
+ * each of them split in two, the preferred origin's services first. */
+#define TIERS 4
 
 /* Statement variants: one bit per filter present, and the key of a
  * listing's later page. */
@@ -56,7 +67,8 @@ enum {
 	V_DELIVERY = 4,
 	V_FREE = 8,
 	V_KEYSET = 16,     /* listing after an (updated, rid) key */
-	V_VARIANTS = 32,
+	V_OTHERS = 32,     /* listing: origins other than the preferred */
+	V_VARIANTS = 64,
 };
 
 /* What each variant's statement does. */
@@ -70,19 +82,26 @@ enum {
 struct catalog_finder {
 	sqlite3 *db;                      /* the catalog's connection */
 	struct catalog_sets *sets;        /* each word's matches */
-	uint64_t *tier[TIERS];            /* a text search's two tiers */
+	uint64_t *tier[TIERS];            /* a text search's tiers */
+	int tiers;                        /* how many this search has */
+	uint64_t *own;                    /* the preferred origin's set */
 	size_t words;                     /* their length (catalog_sets) */
 	sqlite3_stmt *stmt[FORMS][V_VARIANTS]; /* prepared on first use */
+	sqlite3_stmt *syn_get;            /* the synonyms record */
+	struct synonyms *syn;             /* its groups, or NULL */
+	int64_t syn_version;              /* its version, 0: none */
 };
 
 /* One search, checked and parsed. */
 struct search_args {
 	const char *category;
 	const char *community;
+	const char *prefer;               /* listing: this origin first */
 	int64_t delivery;                 /* the mode's bit, or 0 */
 	int64_t limit;                    /* rows in the page */
 	int v;                            /* V_* bits */
-	int tier;                         /* text: where `after` left off */
+	int tier;                         /* text: where `after` left off;
+					     listing: 1 in the preferred */
 	int64_t updated;                  /* listing: the last row's key */
 	int64_t rid;                      /* the last row's rid, 0: none */
 };
@@ -170,14 +189,16 @@ static int after_decode(const char *token, int text, struct search_args *a)
 
 	if (strlen(token) > CATALOG_AFTER_MAX ||
 	    b64_decode(token, raw, sizeof(raw)) < 2 ||
-	    raw[0] != (text ? 't' : 'k') ||
+	    (raw[0] != (text ? 't' : 'k') &&
+	     !(raw[0] == 'p' && !text && a->prefer)) ||
 	    parse_i64(raw + 1, '.', &first, &end) != 0 ||
 	    parse_i64(end + 1, '\0', &a->rid, &end) != 0 || a->rid < 1)
 		return ERR_INVALID;
 	if (!text) {
 		a->updated = first;
 		a->v |= V_KEYSET;
-	} else if (first >= 1 && first <= TIERS) {
+		a->tier = raw[0] == 'p';
+	} else if (first >= 1 && first <= (a->prefer ? 4 : 2)) {
 		a->tier = (int)first;
 	} else {
 		return ERR_INVALID;
@@ -189,14 +210,14 @@ static int after_decode(const char *token, int text, struct search_args *a)
 typedef char after_token[2 * CATALOG_AFTER_MAX];
 
 /* after_encode: into next, the token of a page whose last row is (first,
- * rid): first is the tier (text) or `updated` (listing). */
-static void after_encode(int text, int64_t first, int64_t rid,
+ * rid): tag 't' and first the tier (text), or tag 'k' or 'p' (in the
+ * preferred origin's services) and first `updated` (listing). */
+static void after_encode(char tag, int64_t first, int64_t rid,
 			 after_token next)
 {
 	char raw[CATALOG_AFTER_MAX];
 
-	snprintf(raw, sizeof(raw), "%c%" PRId64 ".%" PRId64, text ? 't' : 'k',
-		 first, rid);
+	snprintf(raw, sizeof(raw), "%c%" PRId64 ".%" PRId64, tag, first, rid);
 	b64_encode(raw, strlen(raw), next, sizeof(after_token));
 }
 
@@ -232,16 +253,19 @@ void finder_close(struct catalog_finder **f)
 	catalog_sets_close(&(*f)->sets);
 	for (int t = 0; t < TIERS; t++)
 		free((*f)->tier[t]);
+	free((*f)->own);
 	for (int form = 0; form < FORMS; form++)
 		for (int v = 0; v < V_VARIANTS; v++)
 			sqlite3_finalize((*f)->stmt[form][v]);
+	sqlite3_finalize((*f)->syn_get);
+	synonyms_free(&(*f)->syn);
 	free(*f);
 	*f = NULL;
 }
 
 /* form_stmt: the statement of form and variant v, put together from
  * constant fragments and prepared on first use; parameters are named
- * (:rid, :cat, :comm, :deliv, :au, :ar, :limit, :cap). NULL on error. */
+ * (:rid, :cat, :comm, :pref, :deliv, :au, :ar, :limit, :cap). NULL on error. */
 static sqlite3_stmt *form_stmt(struct catalog_finder *f, int form, int v)
 {
 	static const char *const head[FORMS] = {
@@ -260,12 +284,13 @@ static sqlite3_stmt *form_stmt(struct catalog_finder *f, int form, int v)
 
 	if (f->stmt[form][v])
 		return f->stmt[form][v];
-	n = snprintf(sql, sizeof(sql), "%s%s%s%s%s%s%s%s", head[form],
+	n = snprintf(sql, sizeof(sql), "%s%s%s%s%s%s%s%s%s", head[form],
 		     " s.deleted = 0 AND s.status <> 'inactive'",
 		     v & V_CATEGORY ? " AND s.category = :cat" : "",
 		     v & V_COMMUNITY ? " AND s.origin = :comm" : "",
 		     v & V_DELIVERY ? " AND (s.delivery_bits & :deliv) <> 0" : "",
 		     v & V_FREE ? " AND s.fee = 'free'" : "",
+		     v & V_OTHERS ? " AND s.origin <> :pref" : "",
 		     v & V_KEYSET ? " AND (s.updated < :au OR (s.updated ="
 				    " :au AND s.rid < :ar))" : "",
 		     tail[form]);
@@ -300,6 +325,7 @@ static void form_bind(sqlite3_stmt *st, const struct search_args *a)
 {
 	bind_named_text(st, ":cat", a->category);
 	bind_named_text(st, ":comm", a->community);
+	bind_named_text(st, ":pref", a->prefer);
 	bind_named_int(st, ":deliv", a->delivery);
 	bind_named_int(st, ":au", a->updated);
 	bind_named_int(st, ":ar", a->rid);
@@ -413,6 +439,8 @@ static void put_service(struct json_out *out, sqlite3_stmt *st)
 		{ ",\"address\":", 14, TEXT },
 		{ ",\"languages\":", 15, LIST },
 		{ ",\"status\":", 16, TEXT }, { ",\"updated\":", 17, TIME },
+		{ ",\"eligible_communities\":", 19, LIST },
+		{ ",\"keywords\":", 20, LIST },
 	};
 	char when[CLOCK_RFC3339_LEN];
 
@@ -498,23 +526,118 @@ static int and_expr(struct catalog_finder *f, uint64_t *dst,
 	return rc;
 }
 
+_Static_assert(ALLIANCE__V1__KIND__KIND_SEARCH_WORDS == 8,
+	       "synonyms_refresh's SQL names the kind");
+
+/* synonyms_refresh: read the district's synonyms again when their
+ * record's version has changed since the last search (one lookup by key
+ * in the search's read transaction). A record that cannot be read or
+ * holds bad groups leaves no synonyms (logged). */
+static void synonyms_refresh(struct catalog_finder *f)
+{
+	sqlite3_stmt *st;
+	int64_t version = 0;
+	int rc;
+
+	if (!f->syn_get &&
+	    catalog_prepare(f->db, "SELECT version, deleted, body FROM"
+			    " directory WHERE origin = 'district' AND kind = 8"
+			    " AND id = 'synonyms'", &f->syn_get) != ERR_OK)
+		return;
+	st = f->syn_get;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && !sqlite3_column_int(st, 1))
+		version = sqlite3_column_int64(st, 0);
+	if (version != f->syn_version) {
+		Alliance__V1__SearchWords *m = NULL;
+		char why[160];
+
+		synonyms_free(&f->syn);
+		if (version)
+			m = alliance__v1__search_words__unpack(NULL,
+				(size_t)sqlite3_column_bytes(st, 2),
+				sqlite3_column_blob(st, 2));
+		if (m && synonyms_from_proto(m, &f->syn, why, sizeof(why)) !=
+		    ERR_OK)
+			log_warn("catalog: the stored synonyms: %s", why);
+		if (m)
+			alliance__v1__search_words__free_unpacked(m, NULL);
+		f->syn_version = version;
+	}
+	sqlite3_reset(st);
+}
+
+/* word_expr: the synonyms' expression of one quoted word of
+ * search_match's output (quotes doubled inside), or NULL (not in a
+ * group, or no synonyms). Caller frees. */
+static char *word_expr(struct catalog_finder *f, const char *quoted,
+		       size_t len)
+{
+	char *word, *o, *expr;
+
+	if (!f->syn || len < 2 || !(word = malloc(len)))
+		return NULL;
+	o = word;
+	for (size_t i = 1; i + 1 < len; i++) {
+		*o++ = quoted[i];
+		if (quoted[i] == '"')
+			i++;    /* a doubled quote */
+	}
+	expr = synonyms_expr(f->syn, word, (size_t)(o - word));
+	free(word);
+	return expr;
+}
+
+/* prefer_tiers: split the two tiers (title T in tier[0], the rest R in
+ * tier[1]) by the preferred origin's set O (its facets word): tier[0]
+ * T and O, tier[1] T but not O, tier[2] R and O, tier[3] R but not O. */
+static int prefer_tiers(struct catalog_finder *f, const char *prefer)
+{
+	char word[FACET_EXPR_MAX - sizeof("facets : \"\"")];
+	char expr[FACET_EXPR_MAX];
+	size_t bytes = f->words * sizeof(uint64_t);
+	uint64_t **t = f->tier, *own;
+	int rc;
+
+	if (!(own = realloc(f->own, bytes ? bytes : sizeof(uint64_t))))
+		return ERR_NOMEM;
+	f->own = own;
+	memset(own, 0xff, bytes);
+	*hex_word(word, 'o', prefer) = '\0';
+	snprintf(expr, sizeof(expr), "facets : \"%s\"", word);
+	if ((rc = and_expr(f, own, "", expr, strlen(expr))) != ERR_OK)
+		return rc;
+	memcpy(t[2], t[1], bytes);
+	catalog_bits_and(t[2], own, f->words);
+	memcpy(t[3], t[1], bytes);
+	catalog_bits_andnot(t[3], own, f->words);
+	memcpy(t[1], t[0], bytes);
+	catalog_bits_andnot(t[1], own, f->words);
+	catalog_bits_and(t[0], own, f->words);
+	return ERR_OK;
+}
+
 /* text_tiers: the matches of the words `match` (search_match's output:
  * quoted words joined by " AND "; `text` the user's) under a's filters,
  * in two tiers: f->tier[0] the services with every word in the title,
- * f->tier[1] the others. A word is kept to the text columns only when one
- * of the user's words looks like a facets word. */
+ * f->tier[1] the others; with a preferred origin (and no community
+ * filter) in four: each of those two split into the preferred origin's
+ * services, then the others' (prefer_tiers). A word is kept to the text
+ * columns only when one of the user's words looks like a facets word. */
 static int text_tiers(struct catalog_finder *f, const char *text,
 		      const char *match, const struct search_args *a)
 {
 	const char *any = search_each_word(text, facet_shaped, NULL)
 			  ? "{title summary description tags} : " : "";
-	char facets[2][FACET_EXPR_MAX];
+	char facets[2][FACET_EXPR_MAX], *syn;
 	uint64_t **t = f->tier;
 	int n = facet_exprs(a, facets), rc;
 
 	if ((rc = catalog_sets_begin(f->sets, &f->words)) != ERR_OK)
 		return rc;
-	for (int i = 0; i < TIERS; i++) {
+	synonyms_refresh(f);
+	f->tiers = a->prefer && !(a->v & V_COMMUNITY) ? 4 : 2;
+	for (int i = 0; i < f->tiers; i++) {
 		uint64_t *grown = realloc(t[i], (f->words ? f->words : 1) *
 					  sizeof(uint64_t));
 
@@ -532,6 +655,17 @@ static int text_tiers(struct catalog_finder *f, const char *text,
 		size_t len = sep ? (size_t)(sep + 1 - w) : strlen(w);
 
 		end = sep ? sep + 6 : w + len;
+		/* a word of a synonym group: any word of the group, kept to
+		 * the text columns (a synonym may look like a facets word) */
+		if ((syn = word_expr(f, w, len))) {
+			rc = and_expr(f, t[1], "{title summary description "
+				      "tags} : ", syn, strlen(syn));
+			if (rc == ERR_OK)
+				rc = and_expr(f, t[0], "title : ", syn,
+					      strlen(syn));
+			free(syn);
+			continue;
+		}
 		rc = and_expr(f, t[1], any, w, len);
 		if (rc == ERR_OK)
 			rc = and_expr(f, t[0], "title : ", w, len);
@@ -540,54 +674,57 @@ static int text_tiers(struct catalog_finder *f, const char *text,
 		return rc;
 	catalog_bits_and(t[0], t[1], f->words);
 	catalog_bits_andnot(t[1], t[0], f->words);
-	return ERR_OK;
+	return f->tiers == 4 ? prefer_tiers(f, a->prefer) : ERR_OK;
 }
 
 /* text_page: append to out the items of a's page of a text search from
- * where a->after left off: tier 1 (every word in the title) then tier 2,
+ * where a->after left off: the tiers in order (every word in the title,
+ * then the others; with a preferred origin its services first in each),
  * each newest first; next becomes the token of the last row looked at
  * when more may follow; *count the matches when it is not NULL (first
  * page). */
 static int text_page(struct catalog_finder *f, const struct search_args *a,
 		     struct json_out *out, after_token next, int64_t *count)
 {
-	struct pick t1 = { .want = 0 }, t2 = { .want = 0 };
-	int64_t want = a->limit + 1, last = 0, shown = 0;
+	struct pick p = { .want = (int)a->limit + 1 };
+	int tier_of[CATALOG_LIMIT_MAX + 1];
+	int64_t last = 0, shown = 0;
 	int last_tier = 0, rc;
 
-	if (count)
-		*count = catalog_bits_count(f->tier[0], f->words) +
-			 catalog_bits_count(f->tier[1], f->words);
-	if (a->tier != 2) {
-		t1.want = (int)want;
-		pick(f->tier[0], f->words, a->tier == 1 ? a->rid : INT64_MAX,
-		     &t1);
+	if (count) {
+		*count = 0;
+		for (int i = 0; i < f->tiers; i++)
+			*count += catalog_bits_count(f->tier[i], f->words);
 	}
-	if (t1.n < want) {       /* tier 1 ends on this page: tier 2 */
-		t2.want = (int)want - t1.n;
-		pick(f->tier[1], f->words, a->tier == 2 ? a->rid : INT64_MAX,
-		     &t2);
-	}
-	for (int i = 0; i < t1.n + t2.n; i++) {
-		int tier = i < t1.n ? 1 : 2;
-		int64_t rid = tier == 1 ? t1.rid[i] : t2.rid[i - t1.n];
+	/* from the tier where the last page ended, on while the page is not
+	 * full: up to limit + 1 picks, to know whether more follow */
+	for (int tier = a->tier ? a->tier : 1; tier <= f->tiers &&
+	     p.n < p.want; tier++) {
+		int from = p.n;
 
+		pick(f->tier[tier - 1], f->words,
+		     tier == a->tier ? a->rid : INT64_MAX, &p);
+		for (int i = from; i < p.n; i++)
+			tier_of[i] = tier;
+	}
+	for (int i = 0; i < p.n; i++) {
 		if (shown == a->limit) {
-			after_encode(1, last_tier, last, next);
+			after_encode('t', last_tier, last, next);
 			return ERR_OK;
 		}
-		last = rid;
-		last_tier = tier;
-		rc = row_of(f, a, rid, out, shown == 0);
+		last = p.rid[i];
+		last_tier = tier_of[i];
+		rc = row_of(f, a, p.rid[i], out, shown == 0);
 		if (rc == ERR_NOTFOUND)   /* gone since it was indexed */
 			continue;
 		if (rc != ERR_OK)
 			return rc;
 		shown++;
 	}
-	/* every pick looked at: more may follow only a tier cut short */
-	if (last && (last_tier == 1 ? t1.n == t1.want : t2.n == t2.want))
-		after_encode(1, last_tier, last, next);
+	/* every pick looked at: more may follow only when the picks were cut
+	 * short */
+	if (last && p.n == p.want)
+		after_encode('t', last_tier, last, next);
 	return ERR_OK;
 }
 
@@ -606,14 +743,54 @@ static int text_search(struct catalog_finder *f, const char *text,
 
 /* ---- listing ------------------------------------------------------------ */
 
+/* list_rows: append rows of the listing t (its filters and key) to out
+ * while *rows < limit, t->updated and t->rid following the last row
+ * shown. At a row beyond limit, stores the token of the last row shown
+ * (tag 'k', or 'p' when *last_tag says it was in the preferred origin's
+ * tier) in next and returns 1; else 0 when the rows ran out, or ERR_IO. */
+static int list_rows(struct catalog_finder *f, struct search_args *t,
+		     int64_t limit, int64_t *rows, char tag, char *last_tag,
+		     struct json_out *out)
+{
+	sqlite3_stmt *st = form_stmt(f, FORM_LIST, t->v);
+	int rc;
+
+	if (!st)
+		return ERR_IO;
+	t->limit = limit - *rows;
+	form_bind(st, t);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*rows == limit) {
+			stmt_done(st);
+			return 1;
+		}
+		t->updated = sqlite3_column_int64(st, 17);
+		t->rid = sqlite3_column_int64(st, 18);
+		*last_tag = tag;
+		if (*rows > 0)
+			json_out_raw(out, ",", 1);
+		put_service(out, st);
+		(*rows)++;
+	}
+	if (rc != SQLITE_DONE)
+		return stmt_fail(f, st, "search");
+	stmt_done(st);
+	return 0;
+}
+
 /* list_search: items, next and, on the first page, total of a listing
- * without text. */
+ * without text. With a preferred origin and no community filter, two
+ * tiers: the preferred origin's services ('p' tokens), then the others'
+ * ('k'), each newest first. */
 static int list_search(struct catalog_finder *f, struct search_args *a,
 		       struct json_out *out, after_token next, int64_t *count)
 {
+	struct search_args own = *a, rest = *a;
+	int tiered = a->prefer && !(a->v & V_COMMUNITY);
+	int64_t rows = 0, updated = 0, rid = 0;
+	char last_tag = 0;
 	sqlite3_stmt *st;
-	int64_t rows = 0;
-	int rc;
+	int rc = 0;
 
 	if (!(a->v & V_KEYSET)) {
 		if (!(st = form_stmt(f, FORM_COUNT, a->v)))
@@ -624,25 +801,29 @@ static int list_search(struct catalog_finder *f, struct search_args *a,
 		*count = sqlite3_column_int64(st, 0);
 		stmt_done(st);
 	}
-	if (!(st = form_stmt(f, FORM_LIST, a->v)))
-		return ERR_IO;
-	form_bind(st, a);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (rows == a->limit) {
-			stmt_done(st);
-			after_encode(0, a->updated, a->rid, next);
-			return ERR_OK;
-		}
-		a->updated = sqlite3_column_int64(st, 17);
-		a->rid = sqlite3_column_int64(st, 18);
-		if (rows > 0)
-			json_out_raw(out, ",", 1);
-		put_service(out, st);
-		rows++;
+	if (tiered && (!(a->v & V_KEYSET) || a->tier == 1)) {
+		own.community = a->prefer;
+		own.v |= V_COMMUNITY;
+		rc = list_rows(f, &own, a->limit, &rows, 'p', &last_tag, out);
+		updated = own.updated;
+		rid = own.rid;
+		/* the others' tier from its start */
+		rest.v &= ~V_KEYSET;
+		rest.updated = rest.rid = 0;
 	}
-	if (rc != SQLITE_DONE)
-		return stmt_fail(f, st, "search");
-	stmt_done(st);
+	if (tiered)
+		rest.v |= V_OTHERS;
+	if (rc == 0) {
+		rc = list_rows(f, &rest, a->limit, &rows, 'k', &last_tag, out);
+		if (last_tag == 'k') {
+			updated = rest.updated;
+			rid = rest.rid;
+		}
+	}
+	if (rc < 0)
+		return rc;
+	if (rc == 1)    /* limit >= 1: a row was shown, last_tag is set */
+		after_encode(last_tag, updated, rid, next);
 	return ERR_OK;
 }
 
@@ -656,6 +837,8 @@ static int args_of(const struct catalog_query *q, int text,
 	char shown[65];
 
 	memset(a, 0, sizeof(*a));
+	a->prefer = q->prefer && text_community_valid(q->prefer) ? q->prefer
+								  : NULL;
 	if (q->category && !catalog_is_category(q->category)) {
 		snprintf(why, whylen, "category: '%s' is not a category id",
 			 catalog_clip(q->category, 64, shown));

@@ -14,7 +14,8 @@
 #define CATALOG_SERVICE_COLS \
 	"origin, id, version, deleted, title, summary, description," \
 	" category, audience, delivery, eligibility, fee, hours, phone," \
-	" address, languages, status, updated, rid"
+	" address, languages, status, updated, rid, eligible_communities," \
+	" keywords"
 
 /* The facets column of service_fts, from a service row: the words the
  * filters search for, so that any filters are one word and the index

@@ -130,4 +130,18 @@
 #define LIMIT_PAGE_BANNER_BYTES (32u * 1024u)
 #define LIMIT_PAGE_LIST_BYTES (192u * 1024u)
 
+/* The district's synonyms ([search] synonyms, lib/synonyms.c): the file's
+ * bytes, its groups (one a line), the words of one group and the bytes of
+ * one word. */
+#define LIMIT_SYNONYMS_BYTES (64u * 1024u)
+#define LIMIT_SYNONYMS_GROUPS 500
+#define LIMIT_SYNONYMS_WORDS 16
+#define LIMIT_SYNONYMS_WORD 48
+
+/* A service's eligible communities and its search keywords: items and
+ * bytes of one keyword. */
+#define LIMIT_ELIGIBLE_COMMUNITIES 64
+#define LIMIT_KEYWORDS 16
+#define LIMIT_KEYWORD 48
+
 #endif

@@ -39,7 +39,7 @@ static const char *copy_into(char **o, const char *s)
 struct search_job *search_job_new(uint64_t id, const struct catalog_query *q)
 {
 	const char *const strs[] = { q->q, q->category, q->community,
-				     q->delivery, q->after };
+				     q->delivery, q->after, q->prefer };
 	struct search_job *job = calloc(1, sizeof(*job));
 	size_t len = 0;
 	char *o;
@@ -60,6 +60,7 @@ struct search_job *search_job_new(uint64_t id, const struct catalog_query *q)
 	job->query.community = copy_into(&o, q->community);
 	job->query.delivery = copy_into(&o, q->delivery);
 	job->query.after = copy_into(&o, q->after);
+	job->query.prefer = copy_into(&o, q->prefer);
 	return job;
 }
 

@@ -451,8 +451,16 @@ static int send_hello(struct node *n, struct lws *wsi, struct hub_session *s)
 	hello.community = n->cfg.community;
 	hello.software_version = (char *)ALLIANCE_VERSION;
 	hello.store_epoch = n->store_epoch;
-	/* an unfinished snapshot starts over: its seen-list must be whole */
+	/* an unfinished snapshot starts over: its seen-list must be whole;
+	 * the first Hello that asks for the directory asks for everything
+	 * (node_store_directory_first) */
 	hello.down_cursor = n->snapshot_pending ? 0 : n->down_cursor;
+	hello.directory = 1;
+	if (node_store_directory_first(n) && hello.down_cursor) {
+		log_info("hub: asking for the whole stream once, for the "
+			 "community directory");
+		hello.down_cursor = 0;
+	}
 	frame.body_case = ALLIANCE__V1__FRAME__BODY_HELLO;
 	frame.hello = &hello;
 	return session_send(wsi, s, &frame);

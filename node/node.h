@@ -160,6 +160,12 @@ int node_store_connect(const char *path, sqlite3 **db, char *err,
 void node_store_close(struct node *n);
 /* node_store_set_snapshot: persist whether a snapshot is under way. */
 int node_store_set_snapshot(struct node *n, int pending);
+/* node_store_directory_first: 1 the first time it is called on this
+ * store (noted in it), else 0: a node upgraded from a version without
+ * the community directory then asks the hub for its whole stream once,
+ * since the directory's records were passed over while it did not know
+ * them. */
+int node_store_directory_first(struct node *n);
 /* node_store_set_down_cursor: persist the hub-stream cursor. */
 int node_store_set_down_cursor(struct node *n, uint64_t cursor);
 

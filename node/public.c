@@ -76,9 +76,14 @@ static void route_catalog(struct node *n, struct lws *wsi,
 
 int public__search_start(struct node *n, char *err, size_t errlen)
 {
-	return catalog_http_searches_start(node_store_connect,
+	int rc = catalog_http_searches_start(node_store_connect,
 		n->cfg.store_path, (int)n->cfg.search_threads, n->lws,
 		&n->searches, err, errlen);
+
+	/* residents see their own community's services first */
+	if (rc == ERR_OK)
+		catalog_http_searches_prefer(n->searches, n->cfg.community);
+	return rc;
 }
 
 /* GET /api/v1/catalog/{community}/{id}: one service of the replica. */
@@ -91,20 +96,58 @@ static void route_service(struct node *n, struct lws *wsi,
 static void route_announcements(struct node *n, struct lws *wsi,
 				struct public_http *h)
 {
-	catalog_http_announcements(n->cat, wsi, &h->ex);
+	catalog_http_announcements(n->cat, n->cfg.community, wsi, &h->ex);
 }
 
-/* GET /api/v1/communities: the names residents see. A node knows only
- * its own community's name ([node] name); other communities' names are
- * the hub's (its public port serves them all), so pages show ids for
- * those. */
+/* One listing of the directory: the node's own entry first. */
+struct directory_list {
+	struct node *n;
+	json_t *items;
+	const char *own_name;       /* the directory's name of this node */
+	char own_buf[LIMIT_NAME + 1];
+};
+
+static void directory_item(const Change *ch, void *arg)
+{
+	struct directory_list *l = arg;
+
+	if (!ch->community)
+		return;
+	if (strcmp(ch->id, l->n->cfg.community) == 0) {
+		snprintf(l->own_buf, sizeof(l->own_buf), "%s",
+			 ch->community->name);
+		l->own_name = l->own_buf;
+		return;
+	}
+	json_array_append_new(l->items, json_pack("{s:s, s:s}", "id", ch->id,
+						  "name", ch->community->name));
+}
+
+/* GET /api/v1/communities: the names residents see, from the directory
+ * the hub sends down (every community's id and name, in id order), with
+ * this node's own community first and marked "self". Until the directory
+ * arrives, its own name is [node] name. */
 static void route_communities(struct node *n, struct lws *wsi,
 			      struct public_http *h)
 {
-	http_reply_json(wsi, &h->ex, 200, json_pack(
-		"{s:[{s:s, s:s}], s:i}", "items", "id", n->cfg.community,
-		"name", n->cfg.name ? n->cfg.name : n->cfg.community,
-		"total", 1));
+	struct directory_list l = { n, json_array(), NULL, "" };
+	json_t *self;
+
+	if (!l.items || catalog_directory_each(n->cat,
+			ALLIANCE__V1__KIND__KIND_COMMUNITY, directory_item,
+			&l) != ERR_OK) {
+		json_decref(l.items);
+		http_reply_error(wsi, &h->ex, 500, "store",
+				 "the directory could not be read");
+		return;
+	}
+	self = json_pack("{s:s, s:s, s:b}", "id", n->cfg.community, "name",
+			 l.own_name ? l.own_name : n->cfg.name ? n->cfg.name
+							       : n->cfg.community,
+			 "self", 1);
+	json_array_insert_new(l.items, 0, self);
+	http_reply_json(wsi, &h->ex, 200, json_pack("{s:o, s:i}", "items",
+		l.items, "total", (int)json_array_size(l.items)));
 }
 
 /* ---- the route table ------------------------------------------------------ */

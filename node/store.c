@@ -47,7 +47,9 @@ static const struct store_migration node_migrations[] = {
 	{ catalog_schema_v4 },
 	/* v9: request receipts, withdrawals, steps (relay.c) */
 	{ node_civic_schema_v2 },
-	/* v10: other communities' tallies of district polls (relay.c) */
+	/* v10: the directory, eligible communities, keywords */
+	{ catalog_schema_v5 },
+	/* v11: other communities' tallies of district polls (relay.c) */
 	{ node_civic_schema_v3 },
 };
 
@@ -56,6 +58,7 @@ static const struct store_migration node_migrations[] = {
 #define META_EPOCH "store_epoch"
 #define META_DOWN_CURSOR "down_cursor"
 #define META_SNAPSHOT "snapshot"
+#define META_DIRECTORY "directory_asked"   /* Hello.directory was sent */
 
 /* ---- meta ------------------------------------------------------------- */
 
@@ -115,6 +118,16 @@ int node_store_set_snapshot(struct node *n, int pending)
 	if (rc == ERR_OK)
 		n->snapshot_pending = pending;
 	return rc;
+}
+
+/* node_store_directory_first: see node.h. */
+int node_store_directory_first(struct node *n)
+{
+	char buf[4];
+
+	if (meta_get(n, META_DIRECTORY, buf, sizeof(buf)) != ERR_NOTFOUND)
+		return 0;
+	return meta_put(n, META_DIRECTORY, "1") == ERR_OK;
 }
 
 int node_store_set_down_cursor(struct node *n, uint64_t cursor)

@@ -56,6 +56,20 @@ static int rebase(struct node *n, uint64_t after, uint64_t floor)
 	return rc;
 }
 
+/* directory_held: whether the node holds any record of the directory. */
+static int directory_held(struct node *n)
+{
+	sqlite3_stmt *st = NULL;
+	int held = 0;
+
+	if (sqlite3_prepare_v2(n->db, "SELECT EXISTS (SELECT 1 FROM"
+			       " directory)", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		held = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return held;
+}
+
 /* snapshot_begin: the hub sends the whole log; note what arrives when we
  * hold replicas it might no longer have. */
 static void snapshot_begin(struct node *n)
@@ -68,6 +82,7 @@ static void snapshot_begin(struct node *n)
 			      ALLIANCE__V1__KIND__KIND_SERVICE) +
 		catalog_count(n->cat, n->cfg.community,
 			      ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT);
+	n->snapshot_tracking |= directory_held(n);
 	/* the snapshot restarts the stream from its beginning */
 	if (store_exec(n->db, "DELETE FROM snapshot_seen") != ERR_OK ||
 	    node_store_set_snapshot(n, 1) != ERR_OK ||
@@ -164,6 +179,9 @@ static const char *const snapshot_prune_sql[] = {
 	"DELETE FROM announcement WHERE origin <> ?1 AND NOT EXISTS (SELECT 1"
 	" FROM snapshot_seen s WHERE s.kind = 2 AND s.origin ="
 	" announcement.origin AND s.id = announcement.id)",
+	"DELETE FROM directory WHERE origin <> ?1 AND NOT EXISTS (SELECT 1"
+	" FROM snapshot_seen s WHERE s.kind = directory.kind AND s.origin ="
+	" directory.origin AND s.id = directory.id)",
 	"DELETE FROM snapshot_seen WHERE ?1 IS NOT NULL",
 };
 
@@ -205,7 +223,7 @@ static int snapshot_note(struct node *n, const Alliance__V1__Changes *cs)
 			return ERR_IO;
 		sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
-		if (i < 2 && sqlite3_changes(n->db))
+		if (i < 3 && sqlite3_changes(n->db))
 			log_info("sync: snapshot dropped %d replicas the hub no "
 				 "longer holds", sqlite3_changes(n->db));
 		sqlite3_finalize(st);

@@ -98,7 +98,8 @@ test('a manager logs in, adds a service, and it appears on another community\'s 
   const edit = page.getByRole('form', { name: '修改服务' });
   await edit.getByRole('textbox', { name: '名称' }).waitFor();
   await waitFor(async () => (await edit.getByRole('textbox', { name: '名称' }).inputValue()) === TITLE, 'the service in the form');
-  await edit.getByLabel('费用（免费请填“free”）').fill('5 元');
+  await edit.getByRole('radio', { name: '收费' }).check();
+  await edit.getByLabel('收费金额（元）').fill('5');
   await edit.getByRole('button', { name: '保存' }).click();
   await page.locator('#services li', { hasText: TITLE }).filter({ hasText: '5 元' }).waitFor();
   assert.deepEqual(seen.errors, []);

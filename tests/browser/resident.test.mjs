@@ -15,6 +15,9 @@ import { REPO, artifact, axe, getJson, launch, publish, startAlliance, waitFor, 
 
 const SAMPLE = JSON.parse(readFileSync(path.join(REPO, 'tests', 'browser', 'fixtures', 'sample.json'), 'utf8'));
 const XSS_TITLE = '<img src=x onerror=alert(1)>';
+// the names the directory gives the communities of a local alliance
+const NAMES = Object.fromEntries(JSON.parse(readFileSync(path.join(REPO, 'deploy', 'sample',
+  'communities.json'), 'utf8')).communities.map((c) => [c.id, c.name]));
 
 let alliance, browser, home, other;
 
@@ -72,7 +75,7 @@ test('a resident picks a category, searches 理发 and reaches the phone link of
   assert.equal(await link.textContent(), '上门理发服务');
   const card = page.locator('#results .card', {
     has: page.locator(`a[data-id="${other.community}/bt-haircut"]`) });
-  assert.match(await card.innerText(), new RegExp(other.community));
+  assert.match(await card.innerText(), new RegExp(NAMES[other.community]), 'the community by name');
 
   await link.click();
   await page.waitForURL(/service\.html/);
@@ -81,7 +84,7 @@ test('a resident picks a category, searches 理发 and reaches the phone link of
   assert.equal(await call.getAttribute('href'), 'tel:053282881234');
   assert.match(await call.innerText(), /0532-8288-1234/);
   const text = await page.locator('main').innerText();
-  for (const want of ['适合谁', '怎么办理', '上门服务', '时间', '周二 9:00', '费用', '10 元', other.community])
+  for (const want of ['适合谁', '怎么办理', '上门服务', '时间', '周二 9:00', '费用', '10 元', NAMES[other.community]])
     assert.ok(text.includes(want), `the service page says ${want}`);
   assert.notEqual(other.community, home.community);
   assert.deepEqual(seen.errors, []);

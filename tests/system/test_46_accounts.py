@@ -150,7 +150,7 @@ def test_bad_input_names_the_field_and_creates_nothing(three):
 
 
 def test_numbers_registered_before_mobiles_only_still_sign_in(three):
-    """A store from before (schema 8): a mobile number kept with its 86 is
+    """A store from before (schema 10): a mobile number kept with its 86 is
     kept as its 11 digits after the migration, and a landline registered
     then still signs in, though a new registration needs a mobile."""
     cid = unique_id("acold")
@@ -167,7 +167,7 @@ def test_numbers_registered_before_mobiles_only_still_sign_in(three):
                        " SELECT '053288886666', password_hash, 0 FROM"
                        " resident")
             db.execute("DROP TABLE poll_tally")
-        db.execute("PRAGMA user_version = 8")
+        db.execute("PRAGMA user_version = 10")
         db.close()
         n.start()
         assert login(n, "+86 138 0013 8555").status == 200

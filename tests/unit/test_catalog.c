@@ -41,7 +41,8 @@ static int setup(void **state)
 	struct store_migration m[] = { { catalog_schema_v1 },
 				       { catalog_schema_v2 },
 				       { catalog_schema_v3 },
-				       { catalog_schema_v4 } };
+				       { catalog_schema_v4 },
+				       { catalog_schema_v5 } };
 	struct fixture *f = calloc(1, sizeof(*f));
 	char err[512];
 
@@ -1323,7 +1324,7 @@ static void test_announcements(void **state)
 	put_announcement(f, "zhuhai-road", "a4", 3, NULL);
 
 	/* 2026-01-05: a2 live, newest first */
-	assert_int_equal(catalog_announcements(f->cat, 1767571200, NULL, 10,
+	assert_int_equal(catalog_announcements(f->cat, 1767571200, NULL, NULL, 10,
 					       &res), ERR_OK);
 	items = json_object_get(res, "items");
 	assert_int_equal(json_array_size(items), 3);
@@ -1341,7 +1342,7 @@ static void test_announcements(void **state)
 	json_decref(res);
 
 	/* 2026-01-11: a2 has expired */
-	assert_int_equal(catalog_announcements(f->cat, 1768089600, "badaguan",
+	assert_int_equal(catalog_announcements(f->cat, 1768089600, "badaguan", NULL,
 					       10, &res), ERR_OK);
 	items = json_object_get(res, "items");
 	assert_int_equal(json_array_size(items), 1);
@@ -1577,7 +1578,8 @@ static void test_index_migration(void **state)
 	struct store_migration m[] = { { catalog_schema_v1 },
 				       { catalog_schema_v2 },
 				       { catalog_schema_v3 },
-				       { catalog_schema_v4 } };
+				       { catalog_schema_v4 },
+				       { catalog_schema_v5 } };
 	char path[] = "/tmp/test_catalog_XXXXXX";
 	struct fixture f2 = { 0 };
 	sqlite3_stmt *st = NULL;
@@ -1597,7 +1599,7 @@ static void test_index_migration(void **state)
 		assert_int_equal(store_exec(f2.db, sql), ERR_OK);
 	}
 	store_close(&f2.db);
-	assert_int_equal(store_open(path, m, 4, &f2.db, err, sizeof(err)),
+	assert_int_equal(store_open(path, m, 5, &f2.db, err, sizeof(err)),
 			 ERR_OK);
 	assert_int_equal(catalog_open(f2.db, &f2.cat), ERR_OK);
 	assert_false(catalog_index_idle(f2.cat));

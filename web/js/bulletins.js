@@ -18,8 +18,10 @@ function bulletinArticle(b) {
   var sev = severityOf(b);
   var current = inForce(b);
   var state = b.status || (current ? 'current' : 'expired');
+  /* the area by community names ({a} of the string becomes the list) */
+  var parts = t('bulletin_area', { a: '\u0000' }).split('\u0000');
   var area = Array.isArray(b.area) && b.area.length
-    ? t('bulletin_area', { a: b.area.join('、') }) : t('bulletin_area_all');
+    ? [parts[0], communityList(b.area), parts[1] || ''] : t('bulletin_area_all');
   var top = el('div', { className: 'bulletin-top ' + (current ? 'sev-' + sev : '') },
     el('p', { className: 'banner-head' }, severityBadge(b),
       b.type === 'update' || b.type === 'cancel' ? el('span', { className: 'state', text: t('type_' + b.type) }) : null,

@@ -40,11 +40,18 @@ function fillForm() {
   fillCommunities();
 }
 
+/* fillCommunities: the community filter, by name: the directory's order
+ * (the resident's own community first), then any other the catalog
+ * showed. */
 function fillCommunities() {
   var sel = document.getElementById('f-community');
   var chosen = cat.params.community || '';
-  while (sel.options.length > 1) sel.remove(1);
+  var ids = communities.order.slice();
   Object.keys(cat.communities).sort().forEach(function (id) {
+    if (ids.indexOf(id) < 0) ids.push(id);
+  });
+  while (sel.options.length > 1) sel.remove(1);
+  ids.forEach(function (id) {
     append(sel, el('option', { value: id, 'data-community': id, text: communityName(id) }));
   });
   sel.value = chosen;
@@ -127,6 +134,7 @@ function start() {
       if (r.ok && r.data) learnCommunities(r.data.items);
     });
   });
+  loadCommunities().then(fillCommunities);
   document.getElementById('more').addEventListener('click', function () {
     var before = cat.items.length;
     load(cat.next).then(function (n) {

@@ -230,12 +230,14 @@ function renderAccountLink() {
 
 /* ---- community names ----------------------------------------------------
  *
- * GET /api/v1/communities gives the names residents see: every community's
- * at the hub, only its own at a node (the others show as ids there).
- * Names are shown in [data-community] spans, filled in place when the
- * list arrives, so no page waits for it or renders twice. */
+ * GET /api/v1/communities gives the names residents see: the hub's
+ * directory of every community, which reaches every node; at a node its own
+ * community comes first, marked "self". Names are shown in
+ * [data-community] spans (and options), filled in place when the list
+ * arrives, so no page waits for it or renders twice; the header's
+ * #site-community names the node's own community (empty at the hub). */
 
-var communities = { names: {} };
+var communities = { names: {}, order: [], self: null, ready: null };
 
 function communityName(id) { return communities.names[id] || id; }
 
@@ -243,16 +245,32 @@ function communityLabel(id) {
   return el('span', { 'data-community': id, text: communityName(id) });
 }
 
+/* communityList: labels of ids joined by 、 (nodes, for append). */
+function communityList(ids) {
+  var out = [];
+  ids.forEach(function (id, i) { if (i) out.push('、'); out.push(communityLabel(id)); });
+  return out;
+}
+
+/* loadCommunities: read the directory once (later calls share it); resolves
+ * the communities object. */
 function loadCommunities() {
-  return api('/api/v1/communities').then(function (r) {
-    if (!r.ok || !r.data || !Array.isArray(r.data.items)) return;
+  communities.ready = communities.ready || api('/api/v1/communities').then(function (r) {
+    if (!r.ok || !r.data || !Array.isArray(r.data.items)) return communities;
     r.data.items.forEach(function (c) {
-      if (c && typeof c.id === 'string' && typeof c.name === 'string' && c.name) communities.names[c.id] = c.name;
+      if (!c || typeof c.id !== 'string' || typeof c.name !== 'string' || !c.name) return;
+      communities.names[c.id] = c.name;
+      communities.order.push(c.id);
+      if (c.self === true) communities.self = c.id;
     });
     var spans = document.querySelectorAll('[data-community]');
     for (var i = 0; i < spans.length; i++)
       spans[i].textContent = communityName(spans[i].getAttribute('data-community'));
+    var site = document.getElementById('site-community');
+    if (site) site.textContent = communities.self ? communityName(communities.self) : '';
+    return communities;
   });
+  return communities.ready;
 }
 
 /* ---- service cards --------------------------------------------------------- */
@@ -261,20 +279,40 @@ function badge(text, cls, iconName) {
   return el('span', { className: 'badge ' + (cls || '') }, iconName ? icon(iconName) : null, text);
 }
 
-/* serviceCard: a list item for a service: title link, summary, badges. */
+/* eligibleText: who may use s when that is restricted, as nodes: "仅限
+ * 珠海路街道 居民" (eligible_communities, by name) and/or its eligibility
+ * text (80岁以上老人); null when every resident may. */
+function eligibleText(s) {
+  var ids = Array.isArray(s.eligible_communities) ? s.eligible_communities : [];
+  var out = [];
+  if (ids.length) out.push(t('eligible_only'), communityList(ids), t('eligible_residents'));
+  if (s.eligibility) out.push(out.length ? '；' : '', s.eligibility);
+  return out.length ? out : null;
+}
+
+/* serviceCard: a list item for a service, like a shop's: the category's
+ * icon, the title as the card's one link (it covers the whole card, so the
+ * card is one tap target named by the title), summary, fee and badges,
+ * hours, who may use it when restricted, and the offering community. */
 function serviceCard(s) {
   var badges = el('p', { className: 'badges' },
-    badge(catLabel(s.category), 'cat'),
-    isFree(s.fee) ? badge(t('free'), 'free', 'check') : badge(s.fee, 'fee'));
+    isFree(s.fee) ? badge(t('free'), 'free', 'check') : badge(s.fee, 'fee', 'coin'),
+    badge(catLabel(s.category), 'cat'));
   (s.delivery || []).forEach(function (d) { append(badges, badge(deliveryLabel(d), 'how')); });
   if (s.status && s.status !== 'active')
     append(badges, badge(t('status_' + s.status.replace(/-/g, '_'), null, s.status), 'closed'));
-  return el('li', { className: 'card' },
-    el('h3', { className: 'card-title' },
-      el('a', { href: serviceHref(s), 'data-id': s.community + '/' + s.id }, s.title)),
-    s.summary ? el('p', { className: 'summary', text: s.summary }) : null,
-    badges,
-    el('p', { className: 'where' }, icon('pin'), t('offered_by') + '：', communityLabel(s.community)));
+  var who = eligibleText(s);
+  return el('li', { className: 'card service-card' },
+    el('span', { className: 'card-icon' }, icon(CATEGORIES.indexOf(s.category) >= 0 ? s.category : 'other')),
+    el('div', { className: 'card-body' },
+      el('h3', { className: 'card-title' },
+        el('a', { className: 'card-link', href: serviceHref(s), 'data-id': s.community + '/' + s.id }, s.title)),
+      s.summary ? el('p', { className: 'summary', text: s.summary }) : null,
+      badges,
+      s.hours ? el('p', { className: 'card-line' }, icon('clock'), el('span', null,
+        el('span', { className: 'visually-hidden', text: t('hours') + '：' }), s.hours)) : null,
+      who ? el('p', { className: 'card-line eligible' }, icon('person'), el('span', null, who)) : null,
+      el('p', { className: 'where' }, icon('pin'), t('offered_by') + '：', communityLabel(s.community))));
 }
 
 /* ---- bulletins --------------------------------------------------------------

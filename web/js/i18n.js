@@ -208,6 +208,10 @@ var I18N = {
   certainty_unlikely: ['不太可能', 'Unlikely'],
   certainty_unknown: ['未知', 'Unknown'],
 
+  /* community names, eligibility, cards (issue 12: the directory) */
+  eligible_only: ['仅限 ', 'Only for residents of '],
+  eligible_residents: [' 居民', ''],
+
   /* categories (DESIGN.md ids) */
   'cat_elderly-care': ['养老服务', 'Elderly care'],
   'cat_health-maternity': ['医疗与母婴', 'Health & maternity'],

@@ -14,6 +14,13 @@
  * the request queue is manage-requests.js (window.QUEUE), the polls
  * manage-polls.js (window.POLLS).
  *
+ * The service form asks for the fee without English words (免费, or 收费
+ * and an amount: fee "free" or "10 元"), who may use the service (the
+ * eligibility text, and eligible_communities ticked from the directory of
+ * GET /api/v1/communities) and search keywords. A bad field, found here or
+ * named by the node's 422, gets its message next to it and nothing is
+ * sent or saved.
+ *
  * Parts: requests; login and logout; sync state; lists; forms; start. */
 'use strict';
 
@@ -243,6 +250,7 @@ function fillSelects() {
       spec[1].forEach(function (id) { append(sel, el('option', { value: id, text: spec[2](id) })); });
       if (value) sel.value = value;
     });
+  fillEligible();
   var box = document.getElementById('s-delivery');
   var checked = {};
   box.querySelectorAll('input').forEach(function (i) { checked[i.value] = i.checked; });
@@ -253,13 +261,96 @@ function fillSelects() {
   });
 }
 
+/* fillEligible: a checkbox per community of the directory, by name,
+ * keeping what is ticked (the directory may arrive after the form). */
+function fillEligible() {
+  var box = document.getElementById('s-eligible');
+  var checked = {};
+  box.querySelectorAll('input').forEach(function (i) { checked[i.value] = i.checked; });
+  (editing.services && editing.services.eligible_communities || []).forEach(function (id) {
+    if (!(id in checked)) checked[id] = true;
+  });
+  var ids = communities.order.slice();
+  Object.keys(checked).forEach(function (id) { if (ids.indexOf(id) < 0) ids.push(id); });
+  clear(box);
+  ids.forEach(function (id) {
+    append(box, el('label', { className: 'check' },
+      el('input', { type: 'checkbox', name: 'eligible', value: id, checked: !!checked[id] }),
+      communityLabel(id)));
+  });
+}
+
+/* ---- the service form's own fields --------------------------------------------- */
+
+var AMOUNT = /^\d{1,7}(\.\d{1,2})?$/;
+
+/* feeOf: the fee the form says ("free", "10 元"), or null when the amount
+ * is not a number; an amount left as the record had it keeps its text. */
+function feeOf() {
+  if (document.getElementById('s-fee-free').checked) return 'free';
+  var amount = field('s-fee-amount');
+  var old = editing.services && editing.services.fee;
+  if (AMOUNT.test(amount)) return amount + ' 元';
+  return amount && old && amount === old ? old : null;
+}
+
+function setFee(fee) {
+  var free = !fee || isFree(fee);
+  var m = /^\s*(\d+(?:\.\d+)?)\s*元\s*$/.exec(fee || '');
+  document.getElementById('s-fee-free').checked = free;
+  document.getElementById('s-fee-paid').checked = !free;
+  setField('s-fee-amount', free ? '' : m ? m[1] : fee);
+}
+
+/* keywordsOf: the keywords field as a list (spaces, commas, 、 separate). */
+function keywordsOf() {
+  return field('s-keywords').split(/[\s,，、;；]+/).filter(function (w) { return w; });
+}
+
+/* fieldError: show message next to the field the node or the form names
+ * (its data-error-for); false when the form has no such field. */
+function fieldError(form, name, message) {
+  var box = form.querySelector('[data-error-for="' + name + '"]');
+  if (!box) return false;
+  box.textContent = message;
+  var input = box.parentNode.querySelector('input:not([type=radio]):not([type=checkbox]), select, textarea');
+  if (input) { input.setAttribute('aria-invalid', 'true'); input.focus(); }
+  else if (box.parentNode.querySelector('input')) box.parentNode.querySelector('input').focus();
+  return true;
+}
+
+function clearErrors(form) {
+  form.querySelectorAll('[data-error-for]').forEach(function (b) { b.textContent = ''; });
+  form.querySelectorAll('[aria-invalid]').forEach(function (i) { i.removeAttribute('aria-invalid'); });
+  form.querySelector('.form-error').textContent = '';
+}
+
+/* The node's 422 for these fields, said in the page's language. */
+var FIELD_MESSAGES = { title: 'err_title_required', fee: 'err_fee_amount', keywords: 'err_keywords_long' };
+
+/* checkService: the form's own checks; the first bad field's message is
+ * shown next to it. Returns true when the form may be sent. */
+function checkService(form) {
+  var bad = null;
+  var words = keywordsOf();
+  if (!field('s-title')) bad = ['title', t('err_title_required')];
+  else if (feeOf() === null) bad = ['fee', t('err_fee_amount')];
+  else if (words.length > 16) bad = ['keywords', t('err_keywords_many')];
+  else if (words.some(function (w) { return Array.from(w).length > 16; }))
+    bad = ['keywords', t('err_keywords_long')];
+  if (!bad) return true;
+  fieldError(form, bad[0], bad[1]);
+  form.querySelector('.form-error').textContent = t('err_fix_fields');
+  return false;
+}
+
 function setField(id, value) { document.getElementById(id).value = value === undefined || value === null ? '' : value; }
 function field(id) { return document.getElementById(id).value.trim(); }
 
 function openForm(kind, id) {
   var form = formOf(kind);
   var service = kind === 'services';
-  form.querySelector('.form-error').textContent = '';
+  clearErrors(form);
   form.querySelector('h3').textContent = t(service ? (id ? 'form_service_edit' : 'form_service_add')
     : (id ? 'form_announcement_edit' : 'form_announcement_add'));
   form.reset();
@@ -274,7 +365,13 @@ function openForm(kind, id) {
     var x = r.data;
     editing[kind] = x;
     if (service) {
-      ['id', 'title', 'summary', 'fee', 'hours', 'phone', 'address', 'description'].forEach(function (k) { setField('s-' + k, x[k]); });
+      ['id', 'title', 'summary', 'hours', 'phone', 'address', 'description', 'eligibility'].forEach(function (k) { setField('s-' + k, x[k]); });
+      setFee(x.fee);
+      setField('s-keywords', (x.keywords || []).join(' '));
+      fillEligible();
+      document.querySelectorAll('#s-eligible input').forEach(function (i) {
+        i.checked = (x.eligible_communities || []).indexOf(i.value) >= 0;
+      });
       setField('s-category', x.category);
       setField('s-status', x.status || 'active');
       document.querySelectorAll('#s-delivery input').forEach(function (i) {
@@ -300,15 +397,20 @@ function record(kind) {
   var base = Object.assign({}, editing[kind] || {});
   ['community', 'updated', 'version', 'published'].forEach(function (k) { delete base[k]; });
   if (kind === 'services') {
-    ['title', 'summary', 'fee', 'hours', 'phone', 'address', 'description'].forEach(function (k) {
+    ['title', 'summary', 'hours', 'phone', 'address', 'description', 'eligibility'].forEach(function (k) {
       var v = field('s-' + k);
       if (v) base[k] = v; else delete base[k];
+    });
+    base.fee = feeOf();
+    base.keywords = keywordsOf();
+    base.eligible_communities = [];
+    document.querySelectorAll('#s-eligible input').forEach(function (i) {
+      if (i.checked) base.eligible_communities.push(i.value);
     });
     base.category = field('s-category');
     base.status = field('s-status') || 'active';
     base.delivery = [];
     document.querySelectorAll('#s-delivery input').forEach(function (i) { if (i.checked) base.delivery.push(i.value); });
-    if (!base.fee) base.fee = 'free';
     if (field('s-id')) base.id = field('s-id'); else delete base.id;
   } else {
     base.title = field('a-title');
@@ -330,13 +432,23 @@ function setupForm(kind) {
     ev.preventDefault();
     var errBox = form.querySelector('.form-error');
     var title = document.getElementById(service ? 's-title' : 'a-title');
-    if (!title.value.trim()) { errBox.textContent = t('save_failed', { m: t('f_title') }); title.focus(); return; }
+    if (service) { clearErrors(form); if (!checkService(form)) return; }
+    else if (!title.value.trim()) { errBox.textContent = t('save_failed', { m: t('f_title') }); title.focus(); return; }
     var body = record(kind);
     var old = editing[kind];
     var req = old ? send('PUT', '/api/v1/' + kind + '/' + encodeURIComponent(old.id), body)
                   : send('POST', '/api/v1/' + kind, body);
     req.then(function (r) {
-      if (!r.ok) { if (r.status !== 401) errBox.textContent = t('save_failed', { m: errorText(r) }); return; }
+      if (!r.ok) {
+        if (r.status === 401) return;
+        /* the node's 422 names the field first ("keywords: ...") */
+        var named = /^([a-z_]+):/.exec(errorText(r));
+        var said = named && FIELD_MESSAGES[named[1]] ? t(FIELD_MESSAGES[named[1]]) : errorText(r);
+        if (service && named && fieldError(form, named[1], said))
+          errBox.textContent = t('err_fix_fields');
+        else errBox.textContent = t('save_failed', { m: errorText(r) });
+        return;
+      }
       var id = old ? old.id : r.data && r.data.id;
       closeForm(kind);
       say('saved');
@@ -367,6 +479,7 @@ window.PAGE = {
 };
 
 setupLogin();
+loadCommunities().then(fillEligible);
 setupForm('services');
 setupForm('announcements');
 api('/api/v1/session').then(function (r) {

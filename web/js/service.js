@@ -15,7 +15,8 @@ function renderService(s) {
   var box = document.getElementById('service');
   var who = (s.audience || []).map(audienceLabel).join('、');
   if (!who) who = t('for_everyone');
-  if (s.eligibility) who += '。' + s.eligibility;
+  var only = eligibleText(s);        /* 仅限 珠海路街道 居民；80岁以上老人 */
+  who = only ? [who + '。', only] : who;
   var how = (s.delivery || []).map(deliveryLabel).join('、');
   var tel = telHref(s.phone);
   var phone = tel
@@ -27,7 +28,8 @@ function renderService(s) {
   append(box, el('header', { className: 'service-head' },
     el('h1', { text: s.title }),
     s.summary ? el('p', { className: 'summary', text: s.summary }) : null,
-    el('p', { className: 'badges' }, badge(catLabel(s.category), 'cat'),
+    el('p', { className: 'badges' }, el('span', { className: 'card-icon' }, icon(
+      CATEGORIES.indexOf(s.category) >= 0 ? s.category : 'other')), badge(catLabel(s.category), 'cat'),
       isFree(s.fee) ? badge(t('free'), 'free', 'check') : badge(s.fee, 'fee'))));
   if (s.status && s.status !== 'active')
     append(box, el('p', { className: 'status-warn', role: 'note' },

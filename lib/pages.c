@@ -36,6 +36,7 @@
 #include "log.h"
 #include "pages.h"
 #include "phone.h"
+#include "relay.h"
 
 /* ---- escaping and text ------------------------------------------------------ */
 
@@ -211,8 +212,30 @@ static void part(struct json_out *o, const char *key, const char *title,
 	lit(o, "</p>");
 }
 
+/* community_name: the display name of community id from the district's
+ * directory (names: its statement, or NULL), escaped; the id itself when
+ * the directory has none, as the pages' scripts do. */
+static void community_name(struct json_out *o, sqlite3_stmt *names,
+			   const char *id)
+{
+	Alliance__V1__Community *c = NULL;
+
+	if (names) {
+		sqlite3_bind_text(names, 1, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(names) == SQLITE_ROW)
+			c = alliance__v1__community__unpack(NULL,
+				(size_t)sqlite3_column_bytes(names, 0),
+				sqlite3_column_blob(names, 0));
+		sqlite3_reset(names);
+	}
+	esc(o, c && c->name[0] ? c->name : id);
+	if (c)
+		alliance__v1__community__free_unpacked(c, NULL);
+}
+
 /* list_item: one bulletin in full, as bulletins.js's bulletinArticle. */
-static void list_item(struct json_out *o, const BulletinContent *c)
+static void list_item(struct json_out *o, sqlite3_stmt *names,
+		      const BulletinContent *c)
 {
 	size_t sev = severity_index(c->severity);
 	size_t i;
@@ -242,7 +265,7 @@ static void list_item(struct json_out *o, const BulletinContent *c)
 	for (i = 0; i < c->n_area; i++) {
 		if (i)
 			lit(o, "、");
-		esc(o, c->area[i]);
+		community_name(o, names, c->area[i]);
 	}
 	lit(o, "</p><p class=\"note\">发布单位：");
 	esc(o, c->sender);
@@ -260,6 +283,8 @@ struct render {
 	struct json_out banner, list;
 	size_t banner_left, list_left;  /* bulletins over the byte bounds */
 	size_t n;                       /* bulletins in force */
+	sqlite3_stmt *names;            /* a community's directory record,
+					 * or NULL (community_name) */
 };
 
 static int render_one(const BulletinContent *c, const char *status,
@@ -277,7 +302,7 @@ static int render_one(const BulletinContent *c, const char *status,
 	else
 		r->banner_left++;
 	if (r->list.len < LIMIT_PAGE_LIST_BYTES)
-		list_item(&r->list, c);
+		list_item(&r->list, r->names, c);
 	else
 		r->list_left++;
 	return ERR_OK;
@@ -344,6 +369,15 @@ int pages_render(sqlite3 *db, int64_t now, const char *tpl, size_t len,
 	*outlen = 0;
 	style_hash[0] = '\0';
 	memset(&r, 0, sizeof(r));
+	/* no directory table (an older store): ids are shown */
+	if (sqlite3_prepare_v2(db, "SELECT body FROM directory WHERE origin ="
+			       " ?2 AND kind = ?3 AND id = ?1 AND deleted = 0",
+			       -1, &r.names, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(r.names, 2, RELAY_DISTRICT, -1, SQLITE_STATIC);
+		sqlite3_bind_int(r.names, 3, ALLIANCE__V1__KIND__KIND_COMMUNITY);
+	} else {
+		r.names = NULL;
+	}
 	rc = bulletin_store_each(db, now, 1, 1, render_one, &r);
 	if (rc != ERR_OK)
 		goto done;
@@ -397,6 +431,7 @@ int pages_render(sqlite3 *db, int64_t now, const char *tpl, size_t len,
 	text = NULL;
 	rc = ERR_OK;
 done:
+	sqlite3_finalize(r.names);
 	free(text);
 	json_out_free(&r.banner);
 	json_out_free(&r.list);
@@ -503,13 +538,15 @@ static int if_none_match(struct lws *wsi, const char *etag)
 /* What a rendered page was made from: its file, the style sheet, and the
  * bulletins (stored only ever added; the status of each changes with a
  * reference stored or an expiry passing, so the number of references and
- * the next expiry are part of it). Made with memset first so that equal
- * keys compare equal with memcmp. */
+ * the next expiry are part of it), and the directory's names of the
+ * communities an area lists. Made with memset first so that equal keys
+ * compare equal with memcmp. */
 struct page_key {
 	struct timespec tpl_mtime, css_mtime;
 	off_t tpl_size, css_size;
 	ino_t tpl_ino, css_ino;
 	int64_t bulletins, last_rowid, refs, next_expiry;
+	int64_t names;              /* the directory's versions, summed */
 };
 
 struct pages_entry {
@@ -569,15 +606,19 @@ static int page_key_of(sqlite3 *db, const char *web_root, const char *file,
 		" (SELECT ifnull(max(rowid), 0) FROM bulletin),"
 		" (SELECT count(*) FROM bulletin_ref),"
 		" (SELECT ifnull(min(expires), 0) FROM bulletin"
-		"  WHERE expires > ?1)", -1, &st, NULL) != SQLITE_OK)
+		"  WHERE expires > ?1),"
+		" (SELECT ifnull(sum(version), 0) FROM directory"
+		"  WHERE kind = ?2)", -1, &st, NULL) != SQLITE_OK)
 		return ERR_IO;
 	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, ALLIANCE__V1__KIND__KIND_COMMUNITY);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		k->bulletins = sqlite3_column_int64(st, 0);
 		k->last_rowid = sqlite3_column_int64(st, 1);
 		k->refs = sqlite3_column_int64(st, 2);
 		k->next_expiry = sqlite3_column_int64(st, 3);
+		k->names = sqlite3_column_int64(st, 4);
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? ERR_OK : ERR_IO;

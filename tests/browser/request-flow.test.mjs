@@ -3,9 +3,9 @@
 // in Debian's Chromium at 360 px against a real alliance of a hub and
 // three nodes.
 //
-// At community A she opens B's home-visit haircut (published through B's
-// manager API), taps 申请服务, fills the form with an address and sends it;
-// she sees the tracking number, then in 我的申请 the steps 已提交 and
+// At community A she finds B's home-visit haircut (published through B's
+// manager API) by searching 剪头发, taps 申请服务, fills the form with an
+// address and sends it; she sees the tracking number, then in 我的申请 the steps 已提交 and
 // 已送达社区 (B's receipt, relayed back). B's manager schedules it with a
 // time and a reply in the console; A's page shows 已安排, the time and the
 // reply without a reload, with a notice. She withdraws another request
@@ -53,6 +53,10 @@ before(async () => {
   for (const s of [haircut, walkin])
     await waitFor(async () => (await fetch(`${home.url}/api/v1/catalog/${s.community}/${s.id}`)).ok,
       `${s.id} at ${home.community}`, 30000);
+  await waitFor(async () => {
+    const r = await fetch(`${home.url}/api/v1/catalog?q=${encodeURIComponent('剪头发')}&limit=100`);
+    return r.ok && (await r.json()).items.some((x) => x.id === haircut.id);
+  }, `剪头发 finding ${haircut.id} at ${home.community}`, 30000);
   browser = await launch();
 }, { timeout: 180000 });
 
@@ -137,9 +141,14 @@ test('request with an address, follow it live, the manager schedules it; withdra
   const navigations = [];
   page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations.push(f.url()); });
 
-  // B's service page at A: the button beside the call button
-  await page.goto(`${home.url}/service.html?community=${haircut.community}&id=${haircut.id}`);
+  // at A she searches in her own words (剪头发, a synonym of 理发) and taps
+  // B's card; on its page the button stands beside the call button
+  await page.goto(`${home.url}/`);
+  await page.getByLabel('搜索服务').fill('剪头发');
+  await page.getByRole('button', { name: '搜索' }).click();
+  await page.getByRole('link', { name: HAIRCUT }).click();
   await page.getByRole('heading', { name: HAIRCUT }).waitFor();
+  assert.match(page.url(), new RegExp(`id=${haircut.id}`));
   await page.getByRole('link', { name: '拨打电话' }).waitFor();
   await noSideways(page, 'service page');
   await page.screenshot({ path: artifact('request-service-360.png'), fullPage: true });

@@ -54,7 +54,7 @@ def alliance(pki, tmp_path_factory):
         nodes = []
         for name in ("a", "b"):
             cid = unique_id(f"p{name}")
-            hub.register(cid)
+            hub.register(cid, f"{name.upper()}<街道>")
             n = WebNode(d / name, pki, hub, cid).start()
             made.append(n)
             nodes.append(n)
@@ -211,6 +211,9 @@ def test_a_bulletin_for_another_community_is_not_in_a_nodes_html(alliance):
     for path in ("/", "/bulletins.html"):
         assert escaped(headline) in get(a.public_port, path)[2]
         assert escaped(headline) not in get(b.public_port, path)[2]
+    # the area names the community as the directory does, escaped
+    for port in (a.public_port, hub.public_port):
+        assert "范围：A&lt;街道&gt;</p>" in get(port, "/bulletins.html")[2]
     # one for everyone reaches B's pages
     everyone = f"For everyone {unique_id('e')}"
     issue(hub, everyone, "--severity", "extreme")

@@ -1,6 +1,7 @@
 /* test_pages.c: unit tests of lib/pages.c: a page rendered from a store
  * holding hostile bulletins: escaped, in order of severity, markers
- * replaced, the style sheet inline, bounded. */
+ * replaced, the style sheet inline, bounded, areas named from the
+ * directory. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +12,11 @@
 #include <cmocka.h>
 
 #include "bulletin_store.h"
+#include "catalog.h"
 #include "err.h"
 #include "http.h"
 #include "pages.h"
+#include "search.h"
 
 /* ---- rendering ------------------------------------------------------------------- */
 
@@ -148,11 +151,75 @@ static void test_render_is_bounded(void **state)
 	sqlite3_close(db);
 }
 
+/* An area lists communities by the directory's names (escaped), and by id
+ * where the directory has none. */
+static void test_render_names_the_area(void **state)
+{
+	static const char *const schema[] = { catalog_schema_v1,
+		catalog_schema_v2, catalog_schema_v3, catalog_schema_v4,
+		catalog_schema_v5 };
+	Alliance__V1__Community name = ALLIANCE__V1__COMMUNITY__INIT;
+	BulletinContent c = ALLIANCE__V1__BULLETIN_CONTENT__INIT;
+	char *area[] = { "zhuhai-road", "no-such-one" };
+	struct bulletin_store *bs = NULL;
+	char *page = NULL, hash[HTTP_STYLE_HASH_MAX];
+	uint8_t buf[4096], sig[64] = { 0 };
+	enum bulletin_put out;
+	sqlite3_stmt *st;
+	size_t len = 0, i;
+	sqlite3 *db;
+
+	(void)state;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(search_register(db), ERR_OK);
+	assert_int_equal(sqlite3_exec(db, bulletin_schema_v1, NULL, NULL,
+				      NULL), SQLITE_OK);
+	for (i = 0; i < sizeof(schema) / sizeof(schema[0]); i++)
+		assert_int_equal(sqlite3_exec(db, schema[i], NULL, NULL, NULL),
+				 SQLITE_OK);
+	name.name = "珠海路<街道>";
+	len = alliance__v1__community__pack(&name, buf);
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO directory (origin,"
+		" kind, id, version, body) VALUES ('district', ?1,"
+		" 'zhuhai-road', 1, ?2)", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int(st, 1, ALLIANCE__V1__KIND__KIND_COMMUNITY);
+	sqlite3_bind_blob(st, 2, buf, (int)len, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+
+	assert_int_equal(bulletin_store_open(db, &bs), ERR_OK);
+	c.id = "b-area";
+	c.key_id = "0123456789abcdef";
+	c.sender = "office";
+	c.type = "alert";
+	c.severity = "severe";
+	c.urgency = "immediate";
+	c.certainty = "observed";
+	c.category = "public-safety";
+	c.headline = "storm";
+	c.n_area = 2;
+	c.area = area;
+	c.sent = 1800000000;
+	c.expires = 1800003600;
+	len = alliance__v1__bulletin_content__pack(&c, buf);
+	assert_int_equal(bulletin_store_put(bs, buf, len, sig, sizeof(sig), &c,
+					    NULL, 0, &out), ERR_OK);
+	assert_int_equal(pages_render(db, 1800000100, TEMPLATE,
+				      sizeof(TEMPLATE) - 1, NULL, &page, &len,
+				      hash, sizeof(hash)), ERR_OK);
+	assert_non_null(strstr(page, "范围：珠海路&lt;街道&gt;、no-such-one"));
+	assert_null(strstr(page, "zhuhai-road<"));
+	free(page);
+	bulletin_store_close(&bs);
+	sqlite3_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_render_escapes_orders_and_inlines),
 		cmocka_unit_test(test_render_is_bounded),
+		cmocka_unit_test(test_render_names_the_area),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

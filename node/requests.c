@@ -193,12 +193,6 @@ static int has_delivery(const Alliance__V1__Service *s, const char *mode)
 	return 0;
 }
 
-/* blank: 1 iff s holds nothing but spaces, tabs and line breaks. */
-static int blank(const char *s)
-{
-	return s[strspn(s, " \t\r\n")] == '\0';
-}
-
 /* store_request: the request row, its first steps and its outbox record,
  * in one transaction. */
 static int store_request(struct node *n, const Change *ch,
@@ -356,11 +350,6 @@ static void post_request(struct node *n, struct lws *wsi,
 	if (!svc) {
 		o311_error(wsi, ex, 404, "service_code: no service '%.100s' in "
 			   "the catalog", f[F_CODE].value);
-		goto out;
-	}
-	if (blank(f[F_DESC].value)) {
-		o311_error(wsi, ex, 400, "description: required, what you "
-			   "need");
 		goto out;
 	}
 	if (f[F_PHONE].value[0] && !text_phone_valid(f[F_PHONE].value)) {

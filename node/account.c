@@ -2,7 +2,9 @@
  * the resident's bearer token (Authorization: Bearer T, residents.c):
  *
  *   GET    /api/v1/residents/me     -> 200 {"resident", "phone" (masked:
- *                                   138****8001, or null), "household",
+ *                                   138****8001, or null), "phone_number"
+ *                                   (the whole number, to fill in her own
+ *                                   forms, or null), "household",
  *                                   "created", "votes": [{"poll",
  *                                   "question", "option", "choice",
  *                                   "voted", "closed"}]}
@@ -115,10 +117,12 @@ static void me(struct node *n, struct lws *wsi, struct http_exchange *ex,
 			       " = ?1", -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, resident);
 		if (sqlite3_step(st) == SQLITE_ROW)
-			out = json_pack("{s:I, s:s?, s:b, s:s, s:o}",
+			out = json_pack("{s:I, s:s?, s:s?, s:b, s:s, s:o}",
 				"resident", (json_int_t)resident,
 				"phone", masked((const char *)
 					sqlite3_column_text(st, 0), mask),
+				"phone_number", (const char *)
+					sqlite3_column_text(st, 0),
 				"household", sqlite3_column_int(st, 2),
 				"created", clock_rfc3339(
 					sqlite3_column_int64(st, 1), t1,

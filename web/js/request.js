@@ -104,7 +104,7 @@ function fillProfile() {
   if (rq.profile) { fill(rq.profile); return; }
   var text = function (v) { return typeof v === 'string' ? v : ''; };
   apiSend('GET', '/api/v1/residents/me').then(function (me) {
-    var own = me.ok && me.data ? { name: text(me.data.name), phone: text(me.data.phone) } : {};
+    var own = me.ok && me.data ? { name: text(me.data.name), phone: text(me.data.phone_number) } : {};
     return apiSend('GET', '/api/v1/residents/me/requests').then(function (r) {
       var last = r.ok && r.data && Array.isArray(r.data.items) && r.data.items[0];
       rq.profile = { name: own.name || (last ? text(last.name) : ''),

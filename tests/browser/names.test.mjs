@@ -3,7 +3,9 @@
 // alliance of a hub and three nodes.
 //
 // The hub's directory reaches every node, so pages name communities
-// (珠海路街道), never ids, and the header names the node's own community;
+// (珠海路街道), never ids — the residents' own pages too (a request, 我的申请,
+// a district poll's result per community) — and the header names the
+// node's own community;
 // the district's synonyms (deploy/synonyms.txt, through local-alliance)
 // let a resident at community A find B's 上门理发服务 by searching 剪头发;
 // a service card is one tap target with the category icon, hours, fee,
@@ -28,7 +30,7 @@ const HAIRCUT = {
   eligibility: '70岁以上老人', phone: '0532-8288-1234',
 };
 
-let alliance, browser, a, b, c;
+let alliance, browser, a, b, c, districtPoll, voterA, asked;
 
 before(async () => {
   alliance = await startAlliance(3);
@@ -46,8 +48,39 @@ before(async () => {
     const r = await getJson(`${a.url}/api/v1/catalog?q=${encodeURIComponent('剪头发')}&limit=100`);
     return r.items.some((s) => s.community === b.community && s.id === HAIRCUT.id);
   }, `剪头发 finding ${HAIRCUT.id} at ${a.community}`, 30000);
+  // a district poll voted in at A and B, and A's resident asking for B's
+  // haircut: the residents' own pages name them too
+  districtPoll = (await alliance.ctl('poll', 'create', '--question', '周末开放活动室吗？',
+    '--option', '开放', '--option', '不开放', '--closes', '30m')).split(/\s+/)[0];
+  const voters = [];
+  for (const [node, option] of [[a, 0], [b, 1]]) {
+    await waitFor(async () => (await fetch(`${node.url}/api/v1/polls/${districtPoll}`)).ok,
+      `${districtPoll} at ${node.community}`, 30000);
+    const code = await post(node, '/api/v1/household-codes', 'application/json', '{}', true);
+    const me = await post(node, '/api/v1/residents', 'application/json',
+      JSON.stringify({ household_code: code.code }));
+    const r = await fetch(`${node.url}/api/v1/polls/${districtPoll}/votes`, { method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${me.token}` },
+      body: JSON.stringify({ option }) });
+    assert.equal(r.status, 201);
+    voters.push(me);
+  }
+  voterA = voters[0];
+  [asked] = await post(a, '/open311/v2/requests.json', 'application/x-www-form-urlencoded',
+    new URLSearchParams({ service_code: `${b.community}/${HAIRCUT.id}`, description: '请上门理发',
+      name: '王秀英', phone: '13800138000', address_string: '榆树巷 5 号' }).toString());
   browser = await launch();
 }, { timeout: 180000 });
+
+// post: POST body to node (as its manager when asked); the answer's JSON
+async function post(node, p, type, body, manager = false) {
+  const headers = { 'Content-Type': type };
+  if (manager)
+    headers.Authorization = `Basic ${Buffer.from(`manager:${alliance.env.MANAGER_PASSWORD}`).toString('base64')}`;
+  const r = await fetch(`${node.url}${p}`, { method: 'POST', body, headers });
+  assert.equal(r.status, 201, `POST ${p}`);
+  return r.json();
+}
 
 after(async () => {
   await browser?.close();
@@ -118,6 +151,28 @@ test('every page names communities by name, never by id, and the header names th
     await waitFor(async () => {
       const spans = await page.locator('main [data-community]').allTextContents();
       return spans.length > 0 && spans.every((s) => Object.values(NAMES).includes(s));
+    }, `community names on ${name}`);
+    noIds(await page.locator('body').innerText(), name);
+  }
+  // the resident's own pages: asking for B's haircut, following it, and a
+  // district poll with each community's result
+  await context.addInitScript(([who, req]) => {
+    localStorage.setItem('alliance.resident', JSON.stringify(who));
+    localStorage.setItem('alliance.requests', JSON.stringify([req]));
+  }, [{ token: voterA.token, resident: voterA.resident },
+      { id: asked.service_request_id, token: asked.token }]);
+  const OWN = [
+    ['request', `/request.html?community=${b.community}&id=${HAIRCUT.id}`, '#rq-description', 1],
+    ['my-requests', '/my-requests.html', '.my-request', 1],
+    ['polls', '/polls.html', `a[href*="${districtPoll}"]`, 0],
+    ['poll', `/poll.html?id=${districtPoll}`, '.community-result', 2],
+  ];
+  for (const [name, p, ready, named] of OWN) {
+    await page.goto(`${a.url}${p}`);
+    await page.locator(ready).first().waitFor();
+    await waitFor(async () => {
+      const spans = await page.locator('main [data-community]').allTextContents();
+      return spans.length >= named && spans.every((x) => Object.values(NAMES).includes(x));
     }, `community names on ${name}`);
     noIds(await page.locator('body').innerText(), name);
   }

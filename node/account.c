@@ -158,8 +158,7 @@ int account_name(struct lws *wsi, struct http_exchange *ex, json_t *in,
 		return 1;
 	if (json_is_null(v) && !required)
 		return 1;
-	if (!json_is_string(v) || !relay_name_valid(json_string_value(v)) ||
-	    strlen(json_string_value(v)) != json_string_length(v)) {
+	if (!json_is_string(v) || !relay_name_valid(json_string_value(v))) {
 		http_reply_error(wsi, ex, 422, "invalid", "name: %stext of at "
 				 "most %d bytes (about %d Chinese characters),"
 				 " without control characters", required ?

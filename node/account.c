@@ -154,9 +154,7 @@ int account_name(struct lws *wsi, struct http_exchange *ex, json_t *in,
 	json_t *v = json_object_get(in, "name");
 
 	*name = "";
-	if (!v && !required)
-		return 1;
-	if (json_is_null(v) && !required)
+	if (!required && (!v || json_is_null(v)))
 		return 1;
 	if (!json_is_string(v) || !relay_name_valid(json_string_value(v))) {
 		http_reply_error(wsi, ex, 422, "invalid", "name: %stext of at "
@@ -242,8 +240,8 @@ static int run(struct node *n, const char *sql, int64_t resident)
 	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
 }
 
-/* erase_request: the erased version of our request id of resident
- * (requests_write_version): withdrawn now when it was not yet done,
+/* erase_request: write the erased version of our request id
+ * (requests_write_version), withdrawn now when it was not yet done,
  * declined or withdrawn. Caller's transaction; ERR_OK or ERR_IO. */
 static int erase_request(struct node *n, const char *id)
 {

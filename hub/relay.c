@@ -25,8 +25,10 @@
  *          status, first_response, closed)
  *   poll, tally (polls.c).
  *
- * A newer version of a request (the resident withdrew it) replaces the
- * row for its owner and closes it in request_stat; the owner's receipt
+ * A newer version of a request (the resident withdrew it, or deleted her
+ * account: erased, without personal data, relay.h) replaces the row for
+ * its owner, body and all, and is sent like the first; a withdrawal
+ * closes it in request_stat; the owner's receipt
  * (a status "open" with delivered set, relay.h) travels back like any
  * status.
  *

@@ -1,7 +1,7 @@
 /* relay.c: rules, packing and versions of relayed records (see relay.h).
  *
- * Parts: statuses; text fields; relay_check by kind; keys; packing;
- * versions and ids. */
+ * Parts: statuses; text fields; relay_check by kind; erasure; keys;
+ * packing; versions and ids; polls in a store. */
 #include <inttypes.h>
 #include <jansson.h>
 #include <openssl/rand.h>
@@ -82,6 +82,11 @@ static int text_ok(const char *s, size_t max, int lines)
 	return 1;
 }
 
+int relay_name_valid(const char *s)
+{
+	return text_ok(s, RELAY_NAME_MAX, 0);
+}
+
 /* ---- relay_check ---------------------------------------------------------- */
 
 static int check_request(const Alliance__V1__Request *r, char *why,
@@ -120,6 +125,13 @@ static int check_request(const Alliance__V1__Request *r, char *why,
 	if (r->has_location && !(r->lat >= -90 && r->lat <= 90 &&
 				 r->lon >= -180 && r->lon <= 180))
 		return FAIL("request.lat/lon: out of range");
+	if (r->erased && (r->has_location || (r->name && *r->name) ||
+			  (r->phone && *r->phone) || (r->email && *r->email) ||
+			  (r->address && *r->address) ||
+			  (r->relative_name && *r->relative_name) ||
+			  (r->relative_phone && *r->relative_phone)))
+		return FAIL("request.erased: an erased request carries no "
+			    "personal data");
 	return ERR_OK;
 }
 
@@ -220,6 +232,47 @@ int relay_check(const Change *ch, char *why, size_t whylen)
 			    ch->kind);
 	}
 	return FAIL("change %s: body does not match its kind", ch->id);
+}
+
+/* ---- erasure --------------------------------------------------------------- */
+
+/* blank: empty s in place (NULL and "" are left alone). */
+static void blank(char *s)
+{
+	if (s && *s)
+		memset(s, 0, strlen(s));
+}
+
+void relay_request_erase(Alliance__V1__Request *r)
+{
+	blank(r->name);
+	blank(r->phone);
+	blank(r->email);
+	blank(r->address);
+	blank(r->relative_name);
+	blank(r->relative_phone);
+	r->has_location = 0;
+	r->lat = r->lon = 0;
+	r->erased = 1;
+}
+
+int relay_request_erase_row(sqlite3 *db, const char *origin, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, "UPDATE request SET name = '', phone ="
+				" '', email = '', address = '', has_location ="
+				" 0, lat = NULL, lon = NULL, relative_name = '',"
+				" relative_phone = '', erased = 1 WHERE origin ="
+				" ?1 AND id = ?2", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
 }
 
 /* ---- keys ----------------------------------------------------------------- */

@@ -11,7 +11,15 @@
  * is a RequestStatus "open" with delivered set, written when the owner
  * first stores the request, and every later status repeats delivered; a
  * withdrawal is a newer version of the Request with withdrawn set. Both
- * are ordinary relayed records to peers that predate them. */
+ * are ordinary relayed records to peers that predate them.
+ *
+ * Erasure (the resident deleted her account): her node writes a newer
+ * version of each of her requests with erased set and every personal
+ * field empty (relay_request_erase), withdrawn as well when it was not yet
+ * done, declined or withdrawn; relay_check refuses an erased version that
+ * still carries personal data. Whoever stores an erased version blanks
+ * the personal fields of its own copy (relay_request_erase_row); a later
+ * version never brings them back. The hub relays it like any version. */
 #ifndef ALLIANCE_RELAY_H
 #define ALLIANCE_RELAY_H
 
@@ -54,6 +62,11 @@ typedef Alliance__V1__Change Change; /* as catalog.h names it */
 int relay_status_valid(const char *s);
 int relay_status_closed(const char *s);
 
+/* relay_name_valid: 1 iff s is a person's name as a request may carry
+ * it (and a resident's account keeps it): at most RELAY_NAME_MAX bytes of
+ * UTF-8 text without control characters ("" too). */
+int relay_name_valid(const char *s);
+
 /* relay_preferred_valid: 1 iff s is "" or "YYYY-MM-DD" (a real date),
  * optionally followed by " morning", " afternoon" or " evening"; then
  * *day is that date's noon in unix seconds (0 for ""). */
@@ -66,6 +79,18 @@ int relay_preferred_valid(const char *s, int64_t *day);
  * id "POLL_ORIGIN.POLL_ID" matching its body and at most as many counts as
  * options allow. Returns ERR_OK or ERR_INVALID naming the field in why. */
 int relay_check(const Change *ch, char *why, size_t whylen);
+
+/* relay_request_erase: r as its erased version: erased set, no location,
+ * and name, phone, email, address, relative_name, relative_phone emptied
+ * in place (so every non-empty one must be writable: an unpacked
+ * message's, or the caller's own). */
+void relay_request_erase(Alliance__V1__Request *r);
+
+/* relay_request_erase_row: blank the same personal fields of the stored
+ * request (origin, id) in db's request table (as nodes keep it:
+ * node/relay.c) and mark it erased; in the caller's transaction. ERR_OK
+ * or ERR_IO. */
+int relay_request_erase_row(sqlite3 *db, const char *origin, const char *id);
 
 /* relay_tally_id: "ORIGIN.ID" of a poll into buf (LIMIT_RECORD_ID + 1).
  * ERR_OK, or ERR_TOOBIG when it does not fit. relay_split_key: the

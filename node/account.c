@@ -1,26 +1,31 @@
 /* account.c: the signed-in resident's own endpoints at a node, each with
  * the resident's bearer token (Authorization: Bearer T, residents.c):
  *
- *   GET    /api/v1/residents/me     -> 200 {"resident", "phone" (masked:
+ *   GET    /api/v1/residents/me     -> 200 {"resident", "name" (or
+ *                                   null), "phone" (masked:
  *                                   138****8001, or null), "phone_number"
  *                                   (the whole number, to fill in her own
  *                                   forms, or null), "household",
  *                                   "created", "votes": [{"poll",
  *                                   "question", "option", "choice",
  *                                   "voted", "closed"}]}
+ *   PATCH  /api/v1/residents/me     {"name"}: her name ("" removes it)
+ *                                   -> 200 as GET; 422 naming the field
  *   DELETE /api/v1/residents/token  sign out: this token stops working,
  *                                   204
  *   DELETE /api/v1/residents/me     delete the account: every token, the
- *                                   phone and password, and the personal
- *                                   data of the resident's requests kept
- *                                   here, also of those not yet relayed
- *                                   (scrub_requests), 204
+ *                                   phone, password and name, and the
+ *                                   personal data of the resident's
+ *                                   requests, here and at the communities
+ *                                   they were sent to (erase_requests:
+ *                                   relay.h's erasure; open ones are
+ *                                   withdrawn), 204
  *
  * 401 without a valid token. A deleted resident's row stays, emptied, so
  * its id is never given to someone else (votes are kept per id: counts
  * must not change, and a reused id would inherit them).
  *
- * Parts: the token; who am I; sign out; delete; the route. */
+ * Parts: the token; who am I; her name; sign out; delete; the route. */
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,12 +118,16 @@ static void me(struct node *n, struct lws *wsi, struct http_exchange *ex,
 
 	if (sqlite3_prepare_v2(n->db, "SELECT r.phone, r.created, EXISTS"
 			       " (SELECT 1 FROM household_code c WHERE"
-			       " c.resident = r.id) FROM resident r WHERE r.id"
-			       " = ?1", -1, &st, NULL) == SQLITE_OK) {
+			       " c.resident = r.id), nullif(r.name, '') FROM"
+			       " resident r WHERE r.id = ?1", -1, &st, NULL) ==
+	    SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, resident);
 		if (sqlite3_step(st) == SQLITE_ROW)
-			out = json_pack("{s:I, s:s?, s:s?, s:b, s:s, s:o}",
+			out = json_pack("{s:I, s:s?, s:s?, s:s?, s:b, s:s,"
+					" s:o}",
 				"resident", (json_int_t)resident,
+				"name", (const char *)
+					sqlite3_column_text(st, 3),
 				"phone", masked((const char *)
 					sqlite3_column_text(st, 0), mask),
 				"phone_number", (const char *)
@@ -135,6 +144,61 @@ static void me(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		return;
 	}
 	http_reply_json(wsi, ex, 200, out);
+}
+
+/* ---- her name ------------------------------------------------------------------ */
+
+int account_name(struct lws *wsi, struct http_exchange *ex, json_t *in,
+		 int required, const char **name)
+{
+	json_t *v = json_object_get(in, "name");
+
+	*name = "";
+	if (!required && (!v || json_is_null(v)))
+		return 1;
+	if (!json_is_string(v) || !relay_name_valid(json_string_value(v))) {
+		http_reply_error(wsi, ex, 422, "invalid", "name: %stext of at "
+				 "most %d bytes (about %d Chinese characters),"
+				 " without control characters", required ?
+				 "required, \"\" to remove it, or " : "",
+				 RELAY_NAME_MAX, RELAY_NAME_MAX / 3);
+		return 0;
+	}
+	*name = json_string_value(v);
+	return 1;
+}
+
+/* rename: PATCH me {"name"}: her new name ("" removes it), then who she
+ * is; a 422 naming the field changes nothing. */
+static void rename_me(struct node *n, struct lws *wsi,
+		      struct http_exchange *ex, int64_t resident)
+{
+	json_t *in = http_parse_json(wsi, ex);
+	sqlite3_stmt *st = NULL;
+	const char *name;
+	int rc = SQLITE_ERROR;
+
+	if (!in)
+		return;
+	if (!account_name(wsi, ex, in, 1, &name))
+		goto out;
+	if (sqlite3_prepare_v2(n->db, "UPDATE resident SET name = ?2 WHERE id"
+			       " = ?1", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, resident);
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		http_reply_error(wsi, ex, 500, "internal", "nothing was "
+				 "changed; try again");
+		goto out;
+	}
+	log_info("residents: resident %lld changed her name",
+		 (long long)resident);
+	me(n, wsi, ex, resident);
+out:
+	json_decref(in);
 }
 
 /* ---- sign out ------------------------------------------------------------------ */
@@ -162,95 +226,6 @@ static void sign_out(struct node *n, struct lws *wsi,
 
 /* ---- delete ------------------------------------------------------------------- */
 
-/* blank: empty s in place (an unpacked message's string, whoever owns
- * its bytes). */
-static void blank(char *s)
-{
-	if (s)
-		memset(s, 0, strlen(s));
-}
-
-/* scrub_outbox: resident's requests still waiting in the relay outbox go
- * on without their personal data (caller's transaction). */
-static int scrub_outbox(struct node *n, int64_t resident)
-{
-	sqlite3_stmt *st = NULL, *up = NULL;
-	int rc = SQLITE_ERROR;
-
-	if (sqlite3_prepare_v2(n->db, "SELECT o.id, o.body FROM relay_outbox o"
-			       " JOIN request r ON r.origin = o.origin AND r.id"
-			       " = o.id WHERE o.origin = ?1 AND o.kind = ?2 AND"
-			       " r.resident = ?3", -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(n->db, "UPDATE relay_outbox SET body = ?3 WHERE"
-			       " origin = ?1 AND kind = ?4 AND id = ?2", -1, &up,
-			       NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, ALLIANCE__V1__KIND__KIND_REQUEST);
-	sqlite3_bind_int64(st, 3, resident);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		Change *ch = relay_unpack(sqlite3_column_blob(st, 1),
-					  (size_t)sqlite3_column_bytes(st, 1));
-		uint8_t *buf = NULL;
-		size_t len = 0;
-
-		if (ch && ch->body_case == ALLIANCE__V1__CHANGE__BODY_REQUEST) {
-			blank(ch->request->name);
-			blank(ch->request->phone);
-			blank(ch->request->email);
-			blank(ch->request->address);
-			ch->request->has_location = 0;
-			ch->request->lat = ch->request->lon = 0;
-			buf = relay_pack(ch, &len);
-		}
-		if (ch)
-			alliance__v1__change__free_unpacked(ch, NULL);
-		if (!buf)
-			continue;
-		sqlite3_bind_text(up, 1, n->cfg.community, -1, SQLITE_STATIC);
-		sqlite3_bind_text(up, 2, (const char *)sqlite3_column_text(st, 0),
-				  -1, SQLITE_TRANSIENT);
-		sqlite3_bind_blob(up, 3, buf, (int)len, SQLITE_TRANSIENT);
-		sqlite3_bind_int(up, 4, ALLIANCE__V1__KIND__KIND_REQUEST);
-		rc = sqlite3_step(up);
-		sqlite3_reset(up);
-		free(buf);
-		if (rc != SQLITE_DONE)
-			break;
-	}
-out:
-	sqlite3_finalize(st);
-	sqlite3_finalize(up);
-	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
-}
-
-/* scrub_requests: blank the personal data (name, phone, email, address,
- * location) of every request resident sent from this node, here and in
- * those still waiting in the relay outbox, and forget whose they were;
- * caller's transaction. ERR_OK or ERR_IO. (The request table is
- * relay.c's; requests.c writes it.) */
-static int scrub_requests(struct node *n, int64_t resident)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (scrub_outbox(n, resident) != ERR_OK)
-		return ERR_IO;
-
-	if (sqlite3_prepare_v2(n->db, "UPDATE request SET name = '', phone ="
-			       " '', email = '', address = '', has_location ="
-			       " 0, lat = NULL, lon = NULL, resident = NULL"
-			       " WHERE origin = ?1 AND resident = ?2", -1, &st,
-			       NULL) != SQLITE_OK)
-		return ERR_IO;
-	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, resident);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
-}
-
-
 /* run: one prepared statement binding resident as ?1; ERR_OK or ERR_IO. */
 static int run(struct node *n, const char *sql, int64_t resident)
 {
@@ -265,15 +240,79 @@ static int run(struct node *n, const char *sql, int64_t resident)
 	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
 }
 
+/* erase_request: write the erased version of our request id
+ * (requests_write_version), withdrawn now when it was not yet done,
+ * declined or withdrawn. Caller's transaction; ERR_OK or ERR_IO. */
+static int erase_request(struct node *n, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t withdrawn;
+	int rc;
+
+	if (sqlite3_prepare_v2(n->db, "SELECT " REQUEST_COLUMNS " FROM"
+			       " request WHERE origin = ?1 AND id = ?2", -1,
+			       &st, NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return ERR_IO;
+	}
+	withdrawn = relay_status_closed((const char *)
+					sqlite3_column_text(st, 6))
+		    ? 0 : clock_now();
+	rc = requests_write_version(n, st, withdrawn, 1);
+	sqlite3_finalize(st);
+	return rc == ERR_OK ? ERR_OK : ERR_IO;
+}
+
+/* erase_requests: every request resident sent from this node goes on
+ * without its personal data, here and at its owner (relay.h's erasure:
+ * a newer version, which also replaces one still waiting in the relay
+ * outbox), withdrawn when still open, and no longer hers; caller's
+ * transaction. ERR_OK or ERR_IO. (The request table is relay.c's.) */
+static int erase_requests(struct node *n, int64_t resident)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *ids = json_array();
+	size_t i;
+	json_t *id;
+	int rc = ERR_OK;
+
+	/* the ids first: the rows change under the scan otherwise */
+	if (!ids || sqlite3_prepare_v2(n->db, "SELECT id FROM request WHERE"
+				       " origin = ?1 AND resident = ?2", -1,
+				       &st, NULL) != SQLITE_OK) {
+		json_decref(ids);
+		return ERR_IO;
+	}
+	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, resident);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		if (json_array_append_new(ids, json_string((const char *)
+					  sqlite3_column_text(st, 0))))
+			rc = ERR_IO;
+	sqlite3_finalize(st);
+	json_array_foreach(ids, i, id)
+		if (rc == ERR_OK)
+			rc = erase_request(n, json_string_value(id));
+	json_decref(ids);
+	if (rc != ERR_OK)
+		return rc;
+	return run(n, "UPDATE request SET resident = NULL WHERE resident ="
+		   " ?1", resident);
+}
+
 static void delete_account(struct node *n, struct lws *wsi,
 			   struct http_exchange *ex, int64_t resident)
 {
 	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK ||
-	    scrub_requests(n, resident) != ERR_OK ||
+	    erase_requests(n, resident) != ERR_OK ||
 	    run(n, "DELETE FROM resident_token WHERE resident = ?1",
 		resident) != ERR_OK ||
-	    run(n, "UPDATE resident SET phone = NULL, password_hash = NULL"
-		" WHERE id = ?1", resident) != ERR_OK ||
+	    run(n, "UPDATE resident SET phone = NULL, password_hash = NULL,"
+		" name = '' WHERE id = ?1", resident) != ERR_OK ||
 	    store_exec(n->db, "COMMIT") != ERR_OK) {
 		store_exec(n->db, "ROLLBACK");
 		http_reply_error(wsi, ex, 500, "internal", "nothing was "
@@ -282,6 +321,7 @@ static void delete_account(struct node *n, struct lws *wsi,
 	}
 	log_info("residents: resident %lld deleted their account",
 		 (long long)resident);
+	relay_flush(n);
 	http_reply(wsi, ex, 204, "application/json", NULL, 0);
 }
 
@@ -295,11 +335,12 @@ int account_route(struct node *n, struct lws *wsi, struct http_exchange *ex)
 
 	if (!is_me && strcmp(ex->path, TOKEN) != 0)
 		return 0;
-	if (is_me ? ex->method != HTTP_GET && ex->method != HTTP_DELETE
+	if (is_me ? ex->method != HTTP_GET && ex->method != HTTP_DELETE &&
+		    ex->method != HTTP_PATCH
 		  : ex->method != HTTP_DELETE) {
 		http_reply_error(wsi, ex, 405, "method_not_allowed", "use %s on"
-				 " %s", is_me ? "GET or DELETE" : "DELETE",
-				 ex->path);
+				 " %s", is_me ? "GET, PATCH or DELETE"
+				 : "DELETE", ex->path);
 		return 1;
 	}
 	resident = residents_bearer(n, wsi);
@@ -313,6 +354,8 @@ int account_route(struct node *n, struct lws *wsi, struct http_exchange *ex)
 		sign_out(n, wsi, ex, hash, resident);
 	else if (ex->method == HTTP_GET)
 		me(n, wsi, ex, resident);
+	else if (ex->method == HTTP_PATCH)
+		rename_me(n, wsi, ex, resident);
 	else
 		delete_account(n, wsi, ex, resident);
 	return 1;

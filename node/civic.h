@@ -60,7 +60,7 @@ void relay_flush(struct node *n);
 	" description, status, notes, scheduled, requested, updated, name," \
 	" phone, email, address, has_location, lat, lon, token_hash," \
 	" resident, withdrawn, delivered, preferred, relative_name," \
-	" relative_phone"
+	" relative_phone, erased"
 #define RQ_TOKEN_HASH 18
 #define RQ_RESIDENT 19
 #define RQ_WITHDRAWN 20
@@ -68,10 +68,12 @@ void relay_flush(struct node *n);
 #define RQ_PREFERRED 22
 #define RQ_RELATIVE_NAME 23
 #define RQ_RELATIVE_PHONE 24
+#define RQ_ERASED 25
 
 /* requests_row_json: a row of REQUEST_COLUMNS in Open311's shape (a new
  * object; alliance_status "withdrawn" once withdrawn), with preferred,
- * delivered_datetime and withdrawn_datetime; personal data (name, phone,
+ * delivered_datetime, withdrawn_datetime and erased (the resident deleted
+ * her account: no personal data left); personal data (name, phone,
  * email, address, location, relative_name, relative_phone) only when
  * private. */
 json_t *requests_row_json(sqlite3_stmt *st, int private);
@@ -109,6 +111,14 @@ int requests_apply(struct node *n, const Change *ch, char *reason,
 /* requests_refused: the hub refused our request (its owner is unknown):
  * mark it declined with the reason. */
 void requests_refused(struct node *n, const char *id, const char *reason);
+/* requests_write_version: a newer version of our request row (of
+ * REQUEST_COLUMNS, origin = us), in the caller's transaction: withdrawn
+ * at withdrawn when it was not (0: as it was; the step kept), and with
+ * erase set the erased version (relay.h: no personal data travels, and
+ * the row's own is blanked); into the outbox for its owner, or, served at
+ * home, only what the district counts. ERR_OK, ERR_INVALID or ERR_IO. */
+int requests_write_version(struct node *n, sqlite3_stmt *row,
+			   int64_t withdrawn, int erase);
 /* requests_withdraw: POST /open311/v2/requests/{id}/withdraw.json. */
 void requests_withdraw(struct node *n, struct lws *wsi,
 		       struct http_exchange *ex, const char *id);
@@ -142,9 +152,15 @@ int64_t residents_bearer(struct node *n, struct lws *wsi);
 
 /* ==== the resident's account (account.c) ====================================== */
 
-/* account_route: /api/v1/residents/me (GET, DELETE) and
+/* account_route: /api/v1/residents/me (GET, PATCH, DELETE) and
  * /api/v1/residents/token (DELETE); 1 when answered. */
 int account_route(struct node *n, struct lws *wsi, struct http_exchange *ex);
+/* account_name: the "name" of a JSON body into *name (in's string, or ""
+ * when absent or null and not required): a person's name as a request
+ * carries it (relay_name_valid). 1, or 0 with a 422 naming the field
+ * stored. */
+int account_name(struct lws *wsi, struct http_exchange *ex, json_t *in,
+		 int required, const char **name);
 
 /* ==== polls (polls.c) =========================================================== */
 

@@ -52,6 +52,8 @@ struct job {
 	unsigned char code_hash[32];/* JOB_RESIDENT_REGISTER: the household
 				       code's SHA-256 it redeems ... */
 	int has_code;               /* ... when set */
+	char *name;                 /* JOB_RESIDENT_REGISTER: the account's
+				       name, "" for none (owned) */
 	enum edit_op op;            /* JOB_WRITE */
 	int record_kind;            /* ALLIANCE__V1__KIND__KIND_SERVICE or
 				       _ANNOUNCEMENT */

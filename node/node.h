@@ -326,6 +326,7 @@ struct civic;
 extern const char node_civic_schema_v1[];
 extern const char node_civic_schema_v2[];
 extern const char node_civic_schema_v3[];
+extern const char node_civic_schema_v4[];
 
 /* civic_start: their state (rate limits); after the store. civic_stop
  * frees it. */

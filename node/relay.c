@@ -138,6 +138,13 @@ const char node_civic_schema_v3[] =
 	"  PRIMARY KEY (poll_origin, poll_id, community)"
 	") WITHOUT ROWID;";
 
+/* v4: the name a resident gives her account (account.c), filled into her
+ * request form; and requests whose resident deleted her account, their
+ * personal data blanked (relay.h's erasure) */
+const char node_civic_schema_v4[] =
+	"ALTER TABLE resident ADD COLUMN name TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE request ADD COLUMN erased INTEGER NOT NULL DEFAULT 0;";
+
 /* ---- versions ---------------------------------------------------------------- */
 
 uint64_t relay_next_version(struct node *n)

@@ -14,14 +14,16 @@
  * withdrawal. A withdrawal is a newer version of the request itself (its
  * origin is its one writer) with withdrawn set; it goes to the owner the
  * way the request went, or, served at home, only to the district's count.
+ * So does an erasure (relay.h; account.c writes it when a resident deletes
+ * her account): a newer version with erased set and no personal data.
  *
  * The hub's records land here too: a request for our service (a new one
  * is answered with the receipt, relay.h's rule: status "open" with
- * delivered set), a withdrawal of one, and the owner's statuses of our
- * residents' requests.
+ * delivered set), a withdrawal or erasure of one (our copy's personal data
+ * then blanked), and the owner's statuses of our residents' requests.
  *
- * Parts: steps; applying the hub's records; withdrawing; the account's
- * requests. */
+ * Parts: steps; applying the hub's records; newer versions and
+ * withdrawing; the account's requests. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -223,10 +225,15 @@ static int apply_request(struct node *n, const Change *ch, char *reason,
 	    requests_step_put(n, ch->origin, ch->id, ch->version, "withdrawn",
 			      r->withdrawn, "", 0) != ERR_OK)
 		return ERR_IO;
+	/* erased (relay.h): our copy loses its personal data for good */
+	if (changed && r->erased &&
+	    relay_request_erase_row(n->db, ch->origin, ch->id) != ERR_OK)
+		return ERR_IO;
 	if (changed)
-		log_info("requests: %s %s %s (%s)", ch->origin, r->withdrawn
-			 ? "withdrew its request for" : "asks for",
-			 r->service_id, ch->id);
+		log_info("requests: %s %s %s (%s)", ch->origin, r->erased
+			 ? "erased its resident's data of a request for"
+			 : r->withdrawn ? "withdrew its request for"
+			 : "asks for", r->service_id, ch->id);
 	return ERR_OK;
 }
 
@@ -320,7 +327,7 @@ void requests_refused(struct node *n, const char *id, const char *reason)
 	sqlite3_finalize(st);
 }
 
-/* ---- withdrawing ------------------------------------------------------------------ */
+/* ---- newer versions and withdrawing ---------------------------------------- */
 
 static void o311_fail(struct lws *wsi, struct http_exchange *ex, int status,
 		      const char *msg)
@@ -343,36 +350,39 @@ static void body_token(struct lws *wsi, struct http_exchange *ex, char *buf,
 		buf[0] = '\0';
 }
 
-/* write_withdrawal: mark row (REQUEST_COLUMNS, origin = us) withdrawn at
- * now, its step and its outbox record (the whole request again, with
- * withdrawn set; only what the district counts when served at home), in
- * the caller's transaction. ERR_OK or ERR_IO. */
-static int write_withdrawal(struct node *n, sqlite3_stmt *row, int64_t now)
+int requests_write_version(struct node *n, sqlite3_stmt *row,
+			   int64_t withdrawn, int erase)
 {
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
 	Alliance__V1__Request r = ALLIANCE__V1__REQUEST__INIT;
 	sqlite3_stmt *st = NULL;
+	int64_t was = sqlite3_column_int64(row, RQ_WITHDRAWN);
 	char why[160];
 	int rc;
 
+	erase = erase || sqlite3_column_int(row, RQ_ERASED);  /* stays so */
 #define COL(i) ((char *)sqlite3_column_text(row, (i)))
 	r.owner = COL(2);
 	r.service_id = COL(3);
 	r.requested = sqlite3_column_int64(row, 9);
-	r.withdrawn = now;
+	r.withdrawn = was ? was : withdrawn;
 	if (strcmp(r.owner, n->cfg.community) != 0) {
 		r.description = COL(5);
-		r.name = COL(11);
-		r.phone = COL(12);
-		r.email = COL(13);
-		r.address = COL(14);
-		r.has_location = sqlite3_column_int(row, 15);
-		r.lat = sqlite3_column_double(row, 16);
-		r.lon = sqlite3_column_double(row, 17);
 		r.preferred = COL(RQ_PREFERRED);
-		r.relative_name = COL(RQ_RELATIVE_NAME);
-		r.relative_phone = COL(RQ_RELATIVE_PHONE);
+		if (!erase) {
+			r.name = COL(11);
+			r.phone = COL(12);
+			r.email = COL(13);
+			r.address = COL(14);
+			r.has_location = sqlite3_column_int(row, 15);
+			r.lat = sqlite3_column_double(row, 16);
+			r.lon = sqlite3_column_double(row, 17);
+			r.relative_name = COL(RQ_RELATIVE_NAME);
+			r.relative_phone = COL(RQ_RELATIVE_PHONE);
+		}
 	}
+	if (erase)   /* the personal fields were never set: nothing written */
+		relay_request_erase(&r);
 	ch.origin = n->cfg.community;
 	ch.kind = ALLIANCE__V1__KIND__KIND_REQUEST;
 	ch.id = COL(1);
@@ -380,24 +390,28 @@ static int write_withdrawal(struct node *n, sqlite3_stmt *row, int64_t now)
 	ch.body_case = ALLIANCE__V1__CHANGE__BODY_REQUEST;
 	ch.request = &r;
 	ch.version = relay_next_version(n);
-	rc = relay_check(&ch, why, sizeof(why)) == ERR_OK ? SQLITE_OK
-							   : SQLITE_ERROR;
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(n->db, "UPDATE request SET withdrawn ="
-					" ?3, version = ?4, updated = ?3 WHERE"
-					" origin = ?1 AND id = ?2", -1, &st,
-					NULL);
+	if (relay_check(&ch, why, sizeof(why)) != ERR_OK) {
+		log_warn("requests: no new version of %s: %s", ch.id, why);
+		return ERR_INVALID;
+	}
+	rc = sqlite3_prepare_v2(n->db, "UPDATE request SET withdrawn = ?3,"
+				" version = ?4, updated = ?5 WHERE origin = ?1"
+				" AND id = ?2", -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, ch.origin, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, ch.id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, now);
+		sqlite3_bind_int64(st, 3, r.withdrawn);
 		sqlite3_bind_int64(st, 4, (int64_t)ch.version);
+		sqlite3_bind_int64(st, 5, clock_now());
 		rc = sqlite3_step(st);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE ||
-	    requests_step_put(n, ch.origin, ch.id, ch.version, "withdrawn",
-			      now, "", 0) != ERR_OK)
+	    (!was && r.withdrawn &&
+	     requests_step_put(n, ch.origin, ch.id, ch.version, "withdrawn",
+			       r.withdrawn, "", 0) != ERR_OK) ||
+	    (erase && relay_request_erase_row(n->db, ch.origin, ch.id) !=
+	     ERR_OK))
 		return ERR_IO;
 	return relay_outbox_put(n, &ch);
 }
@@ -451,7 +465,7 @@ void requests_withdraw(struct node *n, struct lws *wsi,
 		 relay_status_closed((const char *)sqlite3_column_text(st, 6)))
 		o311_fail(wsi, ex, 409, "the request is done, declined or "
 			  "withdrawn already");
-	else if (write_withdrawal(n, st, clock_now()) != ERR_OK)
+	else if (requests_write_version(n, st, clock_now(), 0) != ERR_OK)
 		o311_fail(wsi, ex, 500, "the withdrawal could not be stored");
 	else
 		done = 1;

@@ -495,6 +495,8 @@ json_t *requests_row_json(sqlite3_stmt *st, int private)
 	json_object_set_new(o, "delivered_datetime", time_or_null(
 			    sqlite3_column_int64(st, RQ_DELIVERED)));
 	json_object_set_new(o, "withdrawn_datetime", time_or_null(withdrawn));
+	json_object_set_new(o, "erased", json_boolean(
+			    sqlite3_column_int(st, RQ_ERASED)));
 	if (!private)
 		return o;
 	json_object_set_new(o, "name", json_string((const char *)

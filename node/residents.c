@@ -5,7 +5,8 @@
  *   POST /api/v1/residents         {"household_code": C} (optionally with
  *                                  "phone" and "password", so its owner
  *                                  can log in again elsewhere), or
- *                                  {"phone": P, "password": W} -> 201
+ *                                  {"phone": P, "password": W}, each
+ *                                  with an optional "name" -> 201
  *                                  {"token": T, "resident": N}, the
  *                                  resident's bearer token
  *                                  (Authorization: Bearer T); 422 naming
@@ -14,8 +15,8 @@
  *   POST /api/v1/residents/login   {"phone": P, "password": W} -> 200
  *                                  {"token": T, "resident": N}
  *
- * (account.c has the signed-in resident's own endpoints: who am I, sign
- * out, delete my account.)
+ * (account.c has the signed-in resident's own endpoints: who am I, my
+ * name, sign out, delete my account.)
  *
  * Codes and tokens are 128-bit random values; only their SHA-256 is
  * stored, so they need no slow KDF and a copied store yields nothing
@@ -312,13 +313,14 @@ static int64_t phone_resident(struct node *n, const char *phone, char **line)
 /* ---- registration ------------------------------------------------------------- */
 
 /* store_resident: a new resident (phone and hash_line NULL for a
- * household code alone) who claims the code chash when it is given, and
- * their first token into token, in one transaction; the answer is sent
- * here (201, 409 for a phone registered meanwhile, 422 for a code used
- * meanwhile, 500). */
+ * household code alone) named name ("" for none) who claims the code
+ * chash when it is given, and their first token into token, in one
+ * transaction; the answer is sent here (201, 409 for a phone registered
+ * meanwhile, 422 for a code used meanwhile, 500). */
 static void store_resident(struct node *n, struct lws *wsi,
 			   struct http_exchange *ex, const char *phone,
-			   const char *hash_line, const unsigned char *chash)
+			   const char *hash_line, const unsigned char *chash,
+			   const char *name)
 {
 	char token[33];
 	sqlite3_stmt *st = NULL;
@@ -330,11 +332,12 @@ static void store_resident(struct node *n, struct lws *wsi,
 		return;
 	}
 	if (sqlite3_prepare_v2(n->db, "INSERT INTO resident (phone,"
-			       " password_hash, created) VALUES (?1, ?2, ?3)",
-			       -1, &st, NULL) == SQLITE_OK) {
+			       " password_hash, created, name) VALUES (?1, ?2,"
+			       " ?3, ?4)", -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, phone, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, hash_line, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, clock_now());
+		sqlite3_bind_text(st, 4, name ? name : "", -1, SQLITE_STATIC);
 		rc = step_once(st);
 		resident = sqlite3_last_insert_rowid(n->db);
 	}
@@ -366,10 +369,11 @@ static void store_resident(struct node *n, struct lws *wsi,
 						resident));
 }
 
-/* enrol: {"phone","password"} and/or {"household_code"}: checked here
- * (the code, then the phone and password, then whether the phone is
- * free); a code alone is stored at once, a password
- * is hashed on the KDF worker and stored when it comes back (enrolled). */
+/* enrol: {"phone","password"} and/or {"household_code"}, with an
+ * optional "name": checked here (the name, the code, then the phone and
+ * password, then whether the phone is free); a code alone is stored at
+ * once, a password is hashed on the KDF worker and stored when it comes
+ * back (enrolled). */
 static void enrol(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		  struct manager_req *mr, json_t *in)
 {
@@ -380,11 +384,14 @@ static void enrol(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	int with_code = json_object_get(in, "household_code") != NULL;
 	int with_phone = json_object_get(in, "phone") ||
 			 json_object_get(in, "password") || !with_code;
+	const char *name;
 	struct job *j;
 
+	if (!account_name(wsi, ex, in, 0, &name))
+		return;
 	if (with_code && !with_phone) {
 		if (code_usable(n, wsi, ex, in, chash))
-			store_resident(n, wsi, ex, NULL, NULL, chash);
+			store_resident(n, wsi, ex, NULL, NULL, chash, name);
 		return;
 	}
 	if ((with_code && !code_usable(n, wsi, ex, in, chash)) ||
@@ -400,6 +407,10 @@ static void enrol(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		return;
 	}
 	j = job_new(JOB_RESIDENT_REGISTER);
+	if (j && !(j->name = strdup(name))) {
+		job_free(j);
+		j = NULL;      /* kdf_job answers 500 */
+	}
 	if (j && with_code) {
 		memcpy(j->code_hash, chash, sizeof(chash));
 		j->has_code = 1;
@@ -418,7 +429,7 @@ static void enrolled(struct node *n, struct lws *wsi,
 	}
 	log_debug("residents: a password hashed in %.0f ms", j->ms);
 	store_resident(n, wsi, ex, j->phone, j->hash_line,
-		       j->has_code ? j->code_hash : NULL);
+		       j->has_code ? j->code_hash : NULL, j->name);
 }
 
 /* ---- login -------------------------------------------------------------------- */

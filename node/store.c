@@ -51,6 +51,8 @@ static const struct store_migration node_migrations[] = {
 	{ catalog_schema_v5 },
 	/* v11: other communities' tallies of district polls (relay.c) */
 	{ node_civic_schema_v3 },
+	/* v12: a resident's name; erased requests (relay.c) */
+	{ node_civic_schema_v4 },
 };
 
 #define N_MIGRATIONS (sizeof(node_migrations) / sizeof(node_migrations[0]))

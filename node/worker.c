@@ -43,6 +43,7 @@ void job_free(struct job *j)
 		free(j->password);
 	}
 	free(j->hash_line);
+	free(j->name);
 	free(j->body);
 	free(j->reply);
 	free(j);

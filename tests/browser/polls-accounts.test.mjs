@@ -10,6 +10,9 @@
 // words, and the district's counts equal the sum of the communities' shown
 // (votes cast at two nodes); a manager creates a community poll and closes
 // it from the console, and the resident sees it closed with its outcome.
+// A resident gives her name when registering (a name too long is named
+// next to its field), edits it on the account page, and finds her name
+// and phone already filled in on a service's request form.
 // axe-core checks the pages at 360 px and desktop in both languages.
 //
 // A second tab of the same resident keeps the page from before a vote: its
@@ -19,7 +22,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { artifact, axe, launch, startAlliance, waitFor, watch } from './lib/harness.mjs';
+import { artifact, axe, launch, publish, startAlliance, waitFor, watch } from './lib/harness.mjs';
 
 let alliance, browser, home, other, districtPoll, communityPoll;
 const PHONE = '13912345678';
@@ -392,6 +395,54 @@ test('axe: account, polls and poll pages at 360 px and desktop, in Chinese and E
     assert.deepEqual(seen.errors, []);
     await context.close();
   }
+});
+
+// ---- her name, filled in on the request form -------------------------------------------
+
+test('a resident gives her name when registering, edits it, and finds her name and phone filled in on the request form', async () => {
+  const [svc] = await publish(alliance, home.url, 'services', [
+    { title: '上门量血压', category: 'health-maternity', delivery: ['home-visit'], fee: 'free' }]);
+  await waitFor(async () => (await fetch(`${home.url}/api/v1/catalog/${home.community}/${svc}`)).ok,
+    'the service at home', 30000);
+  const { context, page, seen } = await newPage();
+  await page.goto(`${home.url}/account.html`);
+  await page.getByRole('heading', { name: '注册' }).waitFor();
+  const register = () => page.locator('#register-form').getByRole('button', { name: '注册' }).click();
+  await page.getByLabel('姓名（可不填）').fill('秀'.repeat(67));   // 201 bytes
+  await page.locator('#reg-code').fill(await householdCode(home));
+  await page.locator('#reg-phone').fill('138 0000 0005');
+  await page.locator('#reg-password').fill(SECRET);
+  await register();
+  await fieldSays(page, 'reg-name', '姓名太长');
+  assert.equal(await token(page), null, 'nothing registered');
+  await page.getByLabel('姓名（可不填）').fill('王秀英');
+  await register();
+  await page.locator('#signed-in').waitFor();
+  await page.waitForFunction(() => document.getElementById('me-name').value === '王秀英');
+  const { token: mine } = await token(page);
+  assert.equal((await residentApi(home, 'GET', '/api/v1/residents/me', mine)).data.name, '王秀英');
+
+  // edit it: a name too long is named next to the field and changes nothing
+  const name = page.getByLabel('姓名', { exact: true });
+  await name.fill('x'.repeat(201));
+  await page.getByRole('button', { name: '保存姓名' }).click();
+  await fieldSays(page, 'me-name', '姓名太长');
+  assert.equal((await residentApi(home, 'GET', '/api/v1/residents/me', mine)).data.name, '王秀英');
+  await name.fill('王秀英奶奶');
+  await page.getByRole('button', { name: '保存姓名' }).click();
+  await page.locator('#account-status').filter({ hasText: '姓名已保存' }).waitFor();
+  assert.equal(await page.locator('#me-name').getAttribute('aria-invalid'), null);
+  assert.equal((await residentApi(home, 'GET', '/api/v1/residents/me', mine)).data.name, '王秀英奶奶');
+  await page.screenshot({ path: artifact('account-name-360.png'), fullPage: true });
+
+  // the request form: her name and whole phone already there
+  await page.goto(`${home.url}/request.html?community=${home.community}&id=${svc}`);
+  await page.waitForFunction(() => document.getElementById('rq-name')?.value === '王秀英奶奶' &&
+    document.getElementById('rq-phone')?.value === '13800000005');
+  assert.equal(await page.getByLabel('姓名 *', { exact: true }).inputValue(), '王秀英奶奶');
+  await page.screenshot({ path: artifact('request-filled-in-360.png'), fullPage: true });
+  assert.deepEqual(seen.errors, []);
+  await context.close();
 });
 
 // ---- deleting an account ------------------------------------------------------------

@@ -6,7 +6,10 @@
 // node, for a service of the first; the request appears in the first
 // community's console queue without a reload, with her contact (only
 // there); the manager schedules it with a time and a reply, and the
-// status and reply reach requests/{id}.json at the resident's node.
+// status and reply reach requests/{id}.json at the resident's node. When a
+// resident deletes her account, her request in the queue loses her
+// contact without a reload and says, in words, that it was withdrawn and
+// erased.
 // axe-core checks the console with the queue at 360 px and at desktop
 // width, in Chinese and in English.
 
@@ -110,6 +113,40 @@ test('a request from another community arrives live; the manager\'s status reach
     const [x] = await (await fetch(`${home.url}/open311/v2/requests/${rid}.json`)).json();
     return x.status === 'closed' && x.alliance_status === 'done';
   }, 'done at the resident\'s node', 30000);
+  assert.deepEqual(seen.errors, []);
+  await context.close();
+});
+
+test('a resident deletes her account: her request in the queue is withdrawn and her contact erased, live', async () => {
+  const phone = '13800138456';
+  const reg = await fetch(`${home.url}/api/v1/residents`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ phone, password: 'my long secret', name: '赵兰英' }) });
+  const { token } = await reg.json();
+  assert.equal(reg.status, 201);
+  const r = await fetch(`${home.url}/open311/v2/requests.json`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Bearer ${token}` },
+    body: new URLSearchParams({ service_code: code, description: '请周末上门', name: '赵兰英',
+      phone, address_string: '柳树巷 3 号' }).toString() });
+  const [{ service_request_id: rid }] = await r.json();
+  assert.equal(r.status, 201);
+  const { context, page, seen } = await consoleAt(owner);
+  const row = page.locator(`#requests li[data-id="${rid}"]`);
+  await row.locator('.rq-contact', { hasText: phone }).waitFor({ timeout: 30000 });
+
+  const gone = await fetch(`${home.url}/api/v1/residents/me`, {
+    method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(gone.status, 204);
+  await row.locator('.rq-contact', { hasText: '已清除：居民删除了账户' }).waitFor({ timeout: 30000 });
+  await row.locator('.rq-status', { hasText: '已撤回' }).waitFor();
+  await row.locator('.rq-withdrawn', { hasText: '居民已撤回这项申请' }).waitFor();
+  assert.equal(await row.getAttribute('data-erased'), 'true');
+  const text = await row.textContent();
+  for (const personal of [phone, '赵兰英', '柳树巷'])
+    assert.ok(!text.includes(personal), `${personal} still in the queue: ${text}`);
+  assert.ok(text.includes('请周末上门'), 'what was asked stays');
+  await page.screenshot({ path: artifact('manage-requests-erased-360.png'), fullPage: true });
   assert.deepEqual(seen.errors, []);
   await context.close();
 });

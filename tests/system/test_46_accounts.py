@@ -3,7 +3,11 @@ a household code that also sets a phone and password (then a login on
 another phone), bad input naming the field and creating nothing (the code
 stays unused), signing out (the token revoked at the node), "me" with the
 masked phone and the votes, another resident's or a revoked token refused,
-deleting the account (the personal data of its requests scrubbed here),
+the account's name (set at registration, edited, bad input refused and
+nothing changed, erased with the account), deleting the account (the
+personal data of its requests scrubbed here and at the community each
+was sent to, an open one withdrawn there, a done one kept done; another
+resident's untouched),
 a manager closing a community poll (its tally kept, the hub told), and a
 district poll's per-community results at every node, whose sum is the
 district's count and equals the hub's.
@@ -168,6 +172,9 @@ def test_numbers_registered_before_mobiles_only_still_sign_in(three):
                        " SELECT '053288886666', password_hash, 0 FROM"
                        " resident")
             db.execute("DROP TABLE poll_tally")
+            # and what schema 12 added
+            db.execute("ALTER TABLE resident DROP COLUMN name")
+            db.execute("ALTER TABLE request DROP COLUMN erased")
         db.execute("PRAGMA user_version = 10")
         db.close()
         n.start()
@@ -324,6 +331,192 @@ def test_delete_account_scrubs_requests_not_yet_sent(three):
     assert "rice and oil" in text
     for personal in ("Plum Lane", "Xiuzhen", "13500000700"):
         assert personal not in text, text
+
+
+def resident_row(node, resident):
+    db = sqlite3.connect(node.dir / node.store_file)
+    try:
+        return db.execute("SELECT name, phone FROM resident WHERE id = ?",
+                          (resident,)).fetchone()
+    finally:
+        db.close()
+
+
+def test_account_name_set_edited_and_erased(three):
+    a = three.nodes[0]
+    # at registration, with a phone or with a household code
+    r = register(a, phone="13300001100", password=SECRET, name="王秀英")
+    assert r.status == 201, r.text
+    who = r.body
+    me = call(a, "GET", "/api/v1/residents/me", who["token"]).body
+    assert me["name"] == "王秀英" and me["phone_number"] == "13300001100"
+    r = register(a, household_code=code(a), name="李 建国")
+    assert r.status == 201, r.text
+    assert call(a, "GET", "/api/v1/residents/me",
+                r.body["token"]).body["name"] == "李 建国"
+    # optional: none given is null
+    r = register(a, phone="13300001101", password=SECRET)
+    assert call(a, "GET", "/api/v1/residents/me",
+                r.body["token"]).body["name"] is None
+    # edited on the account page
+    r = call(a, "PATCH", "/api/v1/residents/me", who["token"],
+             {"name": "王秀英（奶奶）"})
+    assert r.status == 200, r.text
+    assert r.body["name"] == "王秀英（奶奶）" and r.body["resident"] == \
+        who["resident"]
+    # bad input names the field and changes nothing
+    for body in ({}, {"name": None}, {"name": 42}, {"name": ["x"]},
+                 {"name": "x" * 201}, {"name": "秀" * 67},
+                 {"name": "a\u0001b"}, {"name": "a\nb"}):
+        error_field(call(a, "PATCH", "/api/v1/residents/me", who["token"],
+                         body), 422, "name")
+    for raw in (b"[]", b'{"name": "a\\u0000b"}', b"\xff"):
+        c = http.client.HTTPConnection("127.0.0.1", a.public_port, timeout=9)
+        c.request("PATCH", "/api/v1/residents/me", body=raw, headers={
+            "Authorization": f"Bearer {who['token']}",
+            "Content-Type": "application/json"})
+        assert c.getresponse().status == 400, raw
+        c.close()
+    assert call(a, "GET", "/api/v1/residents/me",
+                who["token"]).body["name"] == "王秀英（奶奶）"
+    # only with her token
+    assert call(a, "PATCH", "/api/v1/residents/me", None,
+                {"name": "x"}).status == 401
+    assert call(a, "PATCH", "/api/v1/residents/me", "0" * 32,
+                {"name": "x"}).status == 401
+    # at most 200 bytes fits
+    r = call(a, "PATCH", "/api/v1/residents/me", who["token"],
+             {"name": "秀" * 66})
+    assert r.status == 200 and r.body["name"] == "秀" * 66
+    # a bad name at registration creates nothing
+    for body in ({"phone": "13300001102", "password": SECRET,
+                  "name": "x" * 201},
+                 {"phone": "13300001102", "password": SECRET, "name": 7},
+                 {"phone": "13300001102", "password": SECRET,
+                  "name": "a\tb"}):
+        error_field(register(a, **body), 422, "name")
+    c = code(a)
+    error_field(register(a, household_code=c, name="y" * 300), 422, "name")
+    assert register(a, household_code=c).status == 201   # still unused
+    error_field(login(a, "13300001102"), 401, "wrong")
+    # "" removes it
+    r = call(a, "PATCH", "/api/v1/residents/me", who["token"], {"name": ""})
+    assert r.status == 200 and r.body["name"] is None
+    call(a, "PATCH", "/api/v1/residents/me", who["token"], {"name": "王秀英"})
+    # erased with the account
+    assert call(a, "DELETE", "/api/v1/residents/me",
+                who["token"]).status == 204
+    assert resident_row(a, who["resident"]) == ("", None)
+
+
+def request_as(node, token, **fields):
+    c = http.client.HTTPConnection("127.0.0.1", node.public_port, timeout=10)
+    try:
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        c.request("POST", "/open311/v2/requests.json",
+                  body=urllib.parse.urlencode(fields).encode(),
+                  headers=headers)
+        resp = c.getresponse()
+        made = json.loads(resp.read())
+        assert resp.status == 201, made
+        return made[0]["service_request_id"]
+    finally:
+        c.close()
+
+
+def test_delete_account_erases_at_the_owner(three):
+    """Her requests relayed to another community lose their personal data
+    there too: an open one is withdrawn, a done one stays done; another
+    resident's request for the same service keeps everything."""
+    a, b = three.nodes[0], three.nodes[2]
+    r = api(b, "POST", "/api/v1/services", {
+        "title": "Bathing help at home", "category": "elderly-care",
+        "delivery": ["home-visit"]})
+    assert r.status == 201, r
+    svc = f"{b.community}/{r.json()['id']}"
+    wait_for(lambda: any(s["service_code"] == svc for s in
+                         get(a.public_port,
+                             "/open311/v2/services.json").json()),
+             20, "B's service at A")
+    her = register(a, phone="13200001200", password=SECRET,
+                   name="Sun Guihua").body
+    other = register(a, phone="13200001201", password=SECRET).body
+    open_id = request_as(a, her["token"], service_code=svc,
+                         description="help on Mondays", name="Sun Guihua",
+                         phone="13200001200",
+                         address_string="No. 5 Pine Road",
+                         email="sun@example.org", lat="36.06",
+                         long="120.38", relative_name="Sun Ming",
+                         relative_phone="13200001299")
+    done_id = request_as(a, her["token"], service_code=svc,
+                         description="once before the holiday",
+                         name="Sun Guihua", phone="13200001200",
+                         address_string="No. 5 Pine Road")
+    kept_id = request_as(a, other["token"], service_code=svc,
+                         description="help for my father",
+                         name="Zhou Li", phone="13200001201",
+                         address_string="No. 9 Elm Road")
+
+    def queue():
+        q = api(b, "GET", "/api/v1/requests")
+        assert q.status == 200, q
+        return {x["service_request_id"]: x for x in q.json()["items"]}
+    wait_for(lambda: {open_id, done_id, kept_id} <= set(queue()), 30,
+             "the requests at their owner")
+    assert queue()[open_id]["address"] == "No. 5 Pine Road"
+    assert queue()[open_id]["relative_name"] == "Sun Ming"
+    r = api(b, "PATCH", f"/api/v1/requests/{done_id}",
+            {"status": "done", "status_notes": "done on Friday"})
+    assert r.status == 200, r
+    mine = f"/open311/v2/requests/{done_id}.json"
+    wait_for(lambda: get(a.public_port, mine).json()[0]["alliance_status"]
+             == "done", 30, "done back at her node")
+
+    assert call(a, "DELETE", "/api/v1/residents/me",
+                her["token"]).status == 204
+
+    def erased():
+        q = queue()
+        return q[open_id]["erased"] and q[done_id]["erased"] and q
+    q = wait_for(erased, 30, "the erasure at the owner")
+    personal = ("Sun Guihua", "13200001200", "Pine Road", "sun@example.org",
+                "Sun Ming", "13200001299")
+    for rid in (open_id, done_id):
+        x = q[rid]
+        for k in ("name", "phone", "email", "address", "relative_name",
+                  "relative_phone"):
+            assert x[k] == "", (k, x)
+        assert "lat" not in x and "long" not in x, x
+        text = json.dumps(x)
+        for p in personal:
+            assert p not in text, (p, text)
+    assert q[open_id]["alliance_status"] == "withdrawn"
+    assert q[open_id]["description"] == "help on Mondays"
+    assert q[done_id]["alliance_status"] == "done"
+    assert q[done_id]["status_notes"] == "done on Friday"
+    # a withdrawn request takes no status; the done one is still the owner's
+    assert api(b, "PATCH", f"/api/v1/requests/{open_id}",
+               {"status": "done"}).status == 409
+    # another resident's request is untouched
+    k = q[kept_id]
+    assert (k["name"], k["phone"], k["address"], k["alliance_status"],
+            k["erased"]) == ("Zhou Li", "13200001201", "No. 9 Elm Road",
+                             "open", False)
+    # and at her node too: erased, withdrawn when it was open
+    for rid, status in ((open_id, "withdrawn"), (done_id, "done")):
+        x = get(a.public_port, f"/open311/v2/requests/{rid}.json").json()[0]
+        assert x["alliance_status"] == status and x["erased"], x
+    # the hub kept no body of them (delivered and forgotten)
+    db = sqlite3.connect(three.hub.dir / three.hub.store_file)
+    try:
+        bodies = db.execute("SELECT count(*) FROM relay WHERE id IN (?, ?)"
+                            " AND body IS NOT NULL",
+                            (open_id, done_id)).fetchone()[0]
+    finally:
+        db.close()
+    assert bodies == 0
 
 
 def test_manager_closes_a_community_poll(three):

@@ -1,6 +1,7 @@
 /* test_relay.c: unit tests of lib/relay.c (relayed records' rules).
  *
- * Parts: requests; statuses; polls; tallies; keys and packing. */
+ * Parts: requests; erasure; statuses; polls; tallies; keys and packing;
+ * preferred times. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -65,6 +66,71 @@ static void test_request(void **state)
 	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_OK);
 	ch.deleted = 1;
 	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+}
+
+/* An erased version carries no personal data; relay_request_erase makes
+ * one of an unpacked request, and a name's rule is a request's. */
+static void test_erasure(void **state)
+{
+	Change ch = change(ALLIANCE__V1__KIND__KIND_REQUEST, "abc");
+	Alliance__V1__Request r = ALLIANCE__V1__REQUEST__INIT;
+	Change *back;
+	uint8_t *buf;
+	size_t len;
+	char *const *fields[] = { &r.name, &r.phone, &r.email, &r.address,
+				  &r.relative_name, &r.relative_phone };
+
+	(void)state;
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_REQUEST;
+	ch.request = &r;
+	r.owner = (char *)"c2";
+	r.service_id = (char *)"hair";
+	r.description = (char *)"two windows";
+	r.erased = 1;
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_OK);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++) {
+		*(char **)fields[i] = (char *)"Wang";
+		assert_int_equal(relay_check(&ch, why, sizeof(why)),
+				 ERR_INVALID);
+		assert_non_null(strstr(why, "request.erased"));
+		*(char **)fields[i] = (char *)"";
+	}
+	r.has_location = 1;
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+
+	/* the erased version of a whole request, as an unpacked one */
+	r.erased = 0;
+	r.name = (char *)"王秀英";
+	r.phone = (char *)"13800138000";
+	r.email = (char *)"w@example.org";
+	r.address = (char *)"No. 3 Willow Lane";
+	r.relative_name = (char *)"王明";
+	r.relative_phone = (char *)"13900000042";
+	r.lat = 36.06;
+	r.lon = 120.38;
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_OK);
+	buf = relay_pack(&ch, &len);
+	assert_non_null(buf);
+	back = relay_unpack(buf, len);
+	assert_non_null(back);
+	relay_request_erase(back->request);
+	assert_true(back->request->erased);
+	assert_false(back->request->has_location);
+	assert_string_equal(back->request->name, "");
+	assert_string_equal(back->request->phone, "");
+	assert_string_equal(back->request->email, "");
+	assert_string_equal(back->request->address, "");
+	assert_string_equal(back->request->relative_name, "");
+	assert_string_equal(back->request->relative_phone, "");
+	assert_string_equal(back->request->description, "two windows");
+	assert_int_equal(relay_check(back, why, sizeof(why)), ERR_OK);
+	alliance__v1__change__free_unpacked(back, NULL);
+	free(buf);
+
+	assert_true(relay_name_valid(""));
+	assert_true(relay_name_valid("王秀英"));
+	assert_false(relay_name_valid("a\tb"));
+	assert_false(relay_name_valid("\xff\xfe"));
 }
 
 static void test_status(void **state)
@@ -185,6 +251,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request),
+		cmocka_unit_test(test_erasure),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_poll_and_tally),
 		cmocka_unit_test(test_keys_and_packing),

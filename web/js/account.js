@@ -1,17 +1,18 @@
 /* account.js: the resident's account page (account.html): sign in, register
  * (a household code, a phone and a password), and once signed in the
- * account (phone masked), links to "我的申请" and the polls, my votes,
- * sign out and delete.
+ * account (phone masked, her name to edit), links to "我的申请" and the
+ * polls, my votes, sign out and delete.
  *
  * API: POST /api/v1/residents/login {phone, password};
- * POST /api/v1/residents {household_code?, phone, password};
- * GET /api/v1/residents/me; DELETE /api/v1/residents/token (sign out, the
- * token revoked at the node); DELETE /api/v1/residents/me. The token is
+ * POST /api/v1/residents {household_code?, name?, phone, password};
+ * GET /api/v1/residents/me; PATCH /api/v1/residents/me {name} (her name,
+ * which the request form fills in); DELETE /api/v1/residents/token (sign
+ * out, the token revoked at the node); DELETE /api/v1/residents/me. The token is
  * kept by common.js (residentSet/residentGet/residentClear).
  *
  * Each field is checked here as the node checks it (empty, too long, a
  * mainland mobile number, a password of 8 to 200 bytes, a 32-character
- * code) and the node's 422/409/401 are put next to the field they name;
+ * code, a name of at most 200 bytes without control characters) and the node's 422/409/401 are put next to the field they name;
  * the message is tied to the input with aria-describedby and the input
  * marked aria-invalid. ?next=PAGE (a page of this site, relative, e.g.
  * poll.html?id=X) is where sign-in or registration returns to.
@@ -20,7 +21,7 @@
 'use strict';
 
 var acct = { me: null, failed: false };
-var PASSWORD_MIN = 8, PASSWORD_MAX = 200, PHONE_INPUT_MAX = 20, CODE_LEN = 32;
+var PASSWORD_MIN = 8, PASSWORD_MAX = 200, PHONE_INPUT_MAX = 20, CODE_LEN = 32, NAME_MAX = 200;
 
 /* ---- fields and errors ---------------------------------------------------- */
 
@@ -82,6 +83,11 @@ function checkCode(s) {
   return null;
 }
 
+/* checkName: optional; at most NAME_MAX bytes, no control characters. */
+function checkName(s) {
+  return utf8Length(s) > NAME_MAX || /[\u0000-\u001f\u007f]/.test(s) ? 'err_name_bad' : null;
+}
+
 /* serverError: put the node's answer r next to its field in the form
  * whose inputs are prefix-code/-phone/-password; the form error else. */
 function serverError(r, prefix, formId) {
@@ -90,6 +96,7 @@ function serverError(r, prefix, formId) {
   if (r.status === 409) { fieldError(prefix + '-phone', 'err_phone_taken'); return; }
   if (r.status === 401 && prefix === 'in') { fieldError('in-password', 'err_wrong_login'); return; }
   if (r.status === 422) {
+    if (msg.indexOf('name') === 0 && prefix === 'reg') { fieldError('reg-name', 'err_name_bad'); return; }
     if (msg.indexOf('household_code') === 0 && prefix === 'reg') {
       fieldError('reg-code', /used|unknown/.test(msg) ? 'err_code_used' : 'err_code_format');
       return;
@@ -149,14 +156,16 @@ function setupForms() {
   document.getElementById('register-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
     var code = value('reg-code').trim().toLowerCase(), phone = value('reg-phone'), pw = value('reg-password');
-    var errs = [['reg-code', checkCode(value('reg-code'))], ['reg-phone', checkPhone(phone)],
-                ['reg-password', checkPassword(pw)]];
+    var name = value('reg-name').trim();
+    var errs = [['reg-code', checkCode(value('reg-code'))], ['reg-name', checkName(name)],
+                ['reg-phone', checkPhone(phone)], ['reg-password', checkPassword(pw)]];
     var first = null;
     errs.forEach(function (e) { fieldError(e[0], e[1]); if (e[1] && !first) first = e[0]; });
     formError('register-error', null);
     if (first) { document.getElementById(first).focus(); return; }
     var body = { phone: phone, password: pw };
     if (code) body.household_code = code;
+    if (name) body.name = name;
     say('working');
     apiSend('POST', '/api/v1/residents', body).then(function (r) {
       say(null);
@@ -176,6 +185,8 @@ function showAccount() {
     if (r.status === 401) { residentClear(); showForms(null); return; }
     acct.failed = !r.ok || !r.data;
     acct.me = r.ok ? r.data : null;
+    document.getElementById('me-name').value = acct.me && acct.me.name || '';
+    fieldError('me-name', null);
     renderAccount();
   });
 }
@@ -204,7 +215,26 @@ function renderAccount() {
   })));
 }
 
+/* saveName: PATCH her name; the node's 422 next to the field. */
+function saveName(ev) {
+  ev.preventDefault();
+  var name = value('me-name').trim();
+  var e = checkName(name);
+  fieldError('me-name', e);
+  if (e) { document.getElementById('me-name').focus(); return; }
+  say('working');
+  apiSend('PATCH', '/api/v1/residents/me', { name: name }).then(function (r) {
+    if (r.status === 401) { residentClear(); showForms(null); return; }
+    if (r.status === 422) { say(null); fieldError('me-name', 'err_name_bad'); return; }
+    if (!r.ok || !r.data) { say('err_failed'); return; }
+    acct.me = r.data;
+    document.getElementById('me-name').value = r.data.name || '';
+    say('name_saved');
+  });
+}
+
 function setupAccount() {
+  document.getElementById('name-form').addEventListener('submit', saveName);
   document.getElementById('sign-out').addEventListener('click', function () {
     /* revoked at the node; forgotten here whatever the node says */
     apiSend('DELETE', '/api/v1/residents/token').then(function () {

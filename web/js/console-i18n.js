@@ -119,6 +119,7 @@ Object.assign(I18N, {
   rq_saved: ['已更新。居民会在“我的申请”里看到新状态和回复（暂不发短信）。', 'Updated. The resident sees the new status and reply in “My requests” (no text message yet).'],
   rq_status_withdrawn: ['已撤回', 'Withdrawn'],
   rq_withdrawn_note: ['居民已撤回这项申请，无需再处理。', 'The resident withdrew this request; nothing more to do.'],
+  rq_erased: ['已清除：居民删除了账户，姓名、电话和地址都已删去', 'Erased: the resident deleted her account, so her name, phone and address are gone'],
   rq_relative: ['为家人申请', 'For a relative'],
   rq_preferred: ['希望的时间', 'Preferred time'],
   rq_when_needed: ['请填写安排的时间。', 'Please give the scheduled time.'],

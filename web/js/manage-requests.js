@@ -10,7 +10,9 @@
  * /api/v1/requests/{id} {status, status_notes, scheduled} with the CSRF
  * token (send() adds it), and travels back to the resident's node, where
  * the resident sees it in "我的申请" (no SMS or push yet: the console says
- * so). A request the resident withdrew shows as such, without the form.
+ * so). A request the resident withdrew shows as such, without the form;
+ * one whose resident deleted her account (erased) says so where the
+ * contact was.
  *
  * Parts: state; formats; rows; the list; start and stop. */
 'use strict';
@@ -51,6 +53,7 @@ function localInput(iso) {
 /* ---- rows ------------------------------------------------------------------------ */
 
 function contact(x) {
+  if (x.erased) return t('rq_erased');   /* she deleted her account */
   var bits = [x.name, x.phone, x.address, x.email].filter(function (v) { return v; });
   return bits.length ? bits.join(' · ') : t('rq_no_contact');
 }
@@ -107,6 +110,7 @@ function fillRow(row, x) {
   var p = row.parts;
   row.item = x;
   row.li.setAttribute('data-status', x.alliance_status);
+  row.li.setAttribute('data-erased', x.erased ? 'true' : 'false');
   p.title.textContent = x.service_name || x.service_code;
   p.desc.textContent = x.description || '';
   var withdrawn = x.alliance_status === 'withdrawn';

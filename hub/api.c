@@ -205,6 +205,22 @@ static int json_content(struct lws *wsi)
 	       (ct[len] == '\0' || ct[len] == ';' || ct[len] == ' ');
 }
 
+/* api_change: route the request, a change (POST, PUT, PATCH) only when
+ * it says application/json: operator certificates live in browsers now
+ * (the district console), and a cross-site form cannot send that type. */
+static void api_change(struct hub *hub, struct lws *wsi, struct hub_http *h)
+{
+	enum http_method m = h->ex.method;
+
+	if ((m == HTTP_POST || m == HTTP_PUT || m == HTTP_PATCH) &&
+	    !json_content(wsi)) {
+		http_reply_error(wsi, &h->ex, 415, "unsupported_media_type",
+				 "changes need Content-Type: application/json");
+		return;
+	}
+	api_route(hub, wsi, h);
+}
+
 /* filter: enforce certificate roles on every request of the alliance port.
  * Returns 0 to go on, 1 after refusing with 403. */
 static int filter(struct hub *hub, struct lws *wsi, const char *uri)
@@ -263,27 +279,16 @@ int callback_alliance_http(struct lws *wsi, enum lws_callback_reasons reason,
 					 "node certificates only sync");
 			return 0;
 		}
-		if (h->ex.method == HTTP_POST || h->ex.method == HTTP_PUT ||
-		    h->ex.method == HTTP_PATCH)
+		if (h->ex.body_expected)
 			return 0;       /* the body follows */
-		api_route(hub, wsi, h);
+		api_change(hub, wsi, h);
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY:
 		http_body(&h->ex, in, len);
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		if (h->ex.replying)
-			return 0;
-		/* operator certificates live in browsers now (the district
-		 * console): a change must say application/json, which a
-		 * cross-site form cannot send */
-		if (!json_content(wsi)) {
-			http_reply_error(wsi, &h->ex, 415,
-					 "unsupported_media_type", "changes "
-					 "need Content-Type: application/json");
-			return 0;
-		}
-		api_route(hub, wsi, h);
+		if (!h->ex.replying && h->ex.body_expected)
+			api_change(hub, wsi, h);
 		return 0;
 	case LWS_CALLBACK_ADD_HEADERS:   /* the district console's files */
 		return http_static_headers(wsi, in);

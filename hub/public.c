@@ -112,16 +112,15 @@ int callback_public_http(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_HTTP:
 		if (http_begin(wsi, &h->ex, in, LIMIT_HTTP_BODY) != ERR_OK)
 			return 0;
-		if (h->ex.method == HTTP_POST || h->ex.method == HTTP_PUT ||
-		    h->ex.method == HTTP_PATCH)
-			return 0;
+		if (h->ex.body_expected)
+			return 0;       /* route at BODY_COMPLETION */
 		route(hub_from_wsi(wsi), wsi, h);
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY:
 		http_body(&h->ex, in, len);
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		if (!h->ex.replying)
+		if (!h->ex.replying && h->ex.body_expected)
 			route(hub_from_wsi(wsi), wsi, h);
 		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:

@@ -59,6 +59,10 @@ int http_begin(struct lws *wsi, struct http_exchange *ex, const char *in,
 	memcpy(ex->path, uri, (size_t)uri_len);
 	ex->path[uri_len] = '\0';
 
+	if (ex->method == HTTP_POST || ex->method == HTTP_PUT ||
+	    ex->method == HTTP_PATCH)
+		ex->body_expected = lws_hdr_total_length(wsi,
+				WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
 	if (http_header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, clen,
 			sizeof(clen)) > 0) {
 		char *end = NULL;
@@ -71,6 +75,10 @@ int http_begin(struct lws *wsi, struct http_exchange *ex, const char *in,
 					 "Content-Length is not a number");
 			return ERR_INVALID;
 		}
+		if (n > 0 && (ex->method == HTTP_POST ||
+			      ex->method == HTTP_PUT ||
+			      ex->method == HTTP_PATCH))
+			ex->body_expected = 1;
 		if (n > body_limit) {
 			ex->body_too_big = 1;
 			http_reply_error(wsi, ex, 413, "too_large",

@@ -32,6 +32,11 @@ struct http_exchange {
 	size_t body_len;
 	size_t body_limit;              /* 413 beyond this */
 	int body_too_big;               /* set when the limit was passed */
+	int body_expected;              /* POST, PUT or PATCH declaring a
+					   body (Content-Length over 0, or
+					   chunked): route it at
+					   BODY_COMPLETION, which lws sends
+					   for no other request */
 	/* the reply */
 	int status;
 	const char *content_type;       /* static string */

@@ -219,11 +219,6 @@ static void public__route(struct node *n, struct lws *wsi,
 
 /* ---- the lws callback ---------------------------------------------------- */
 
-static int has_body(enum http_method m)
-{
-	return m == HTTP_POST || m == HTTP_PUT || m == HTTP_PATCH;
-}
-
 static int callback_public_http(struct lws *wsi,
 				enum lws_callback_reasons reason, void *user,
 				void *in, size_t len)
@@ -236,7 +231,7 @@ static int callback_public_http(struct lws *wsi,
 		if (http_begin(wsi, &h->ex, in, manager_body_limit(wsi)) !=
 		    ERR_OK)
 			return 0;  /* the error reply is stored */
-		if (has_body(h->ex.method))
+		if (h->ex.body_expected)
 			return 0;  /* route at BODY_COMPLETION */
 		if (node_bulletin_live_begin(node_from_wsi(wsi), wsi, &h->ex))
 			return 0;  /* the live feed (bulletin.c) */
@@ -249,8 +244,8 @@ static int callback_public_http(struct lws *wsi,
 		return 0;
 
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		if (h->ex.replying)
-			return 0;
+		if (h->ex.replying || !h->ex.body_expected)
+			return 0;  /* routed already, at LWS_CALLBACK_HTTP */
 		if (h->ex.body_too_big) {
 			http_reply_error(wsi, &h->ex, 413, "too_large",
 					 "the body is over %zu bytes",

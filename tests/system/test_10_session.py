@@ -8,6 +8,7 @@ of its own. Tests that need other limits, or restart the hub, start their
 own.
 """
 
+import http.client
 import re
 import ssl
 import time
@@ -18,7 +19,7 @@ import pytest
 import websocket
 
 from conftest import (PKI, Closed, Hub, Node, RawSession, pb, stop_all,
-                      unique_id, unknown_body_frame, wait_for)
+                      tls_context, unique_id, unknown_body_frame, wait_for)
 
 
 # ---- fixtures ---------------------------------------------------------------
@@ -439,6 +440,33 @@ def test_operator_certificate_on_sync_refused_403(pki, hub):
     assert e.value.status_code == 403
     hub.wait_log(r"refused operator certificate 'Test Operator'.*only node "
                  r"certificates sync", since=mark)
+
+
+def test_operator_change_without_a_body_is_answered(pki, hub):
+    """A POST or PATCH on the operator API with no body (Content-Length 0
+    or no such header) is answered at once: 415 without the JSON type,
+    400 with it, and nothing is registered."""
+    def ids():
+        return {c["id"] for c in
+                hub.api("GET", "/api/v1/communities").json()["items"]}
+
+    before = ids()
+    for ctype, status in ((None, 415), ("application/json", 400)):
+        for length in ("0", None):
+            c = http.client.HTTPSConnection(
+                "localhost", hub.alliance_port, timeout=5,
+                context=tls_context(pki, pki.operator))
+            try:
+                c.putrequest("POST", "/api/v1/communities")
+                if ctype:
+                    c.putheader("Content-Type", ctype)
+                if length:
+                    c.putheader("Content-Length", length)
+                c.endheaders()
+                assert c.getresponse().status == status, (ctype, length)
+            finally:
+                c.close()
+    assert ids() == before
 
 
 # ---- metrics -------------------------------------------------------------

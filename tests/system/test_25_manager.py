@@ -391,6 +391,42 @@ def test_method_and_path_errors(shared):
     assert_error(get(node.public_port, "/api/v1/services/nosuch"), 404)
 
 
+def no_body(port, method, path, headers):
+    """method path with no body at all: Content-Length 0, or no
+    Content-Length header. Answered, never left hanging (timeout 5 s)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        c.putrequest(method, path)
+        for k, v in headers.items():
+            c.putheader(k, v)
+        c.endheaders()
+        r = c.getresponse()
+        return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
+                        r.read())
+    finally:
+        c.close()
+
+
+def test_changes_without_a_body_get_an_answer(shared):
+    """A POST, PUT or PATCH that sends no body (Content-Length: 0 or none)
+    is answered at once, as a bad request, and changes nothing; lws sends
+    BODY_COMPLETION for none of them but a POST of length 0."""
+    node = shared.node
+    before = own_count(node)
+    auth = {"Authorization": basic("manager", PASSWORD),
+            "Content-Type": "application/json"}
+    for extra in ({"Content-Length": "0"}, {}):
+        for method, path, status in (("POST", "/api/v1/services", 400),
+                                     ("PUT", "/api/v1/services/abc", 400),
+                                     ("PATCH", "/api/v1/requests/abc", 400),
+                                     ("PATCH", "/api/v1/services/abc", 405)):
+            r = no_body(node.public_port, method, path, {**auth, **extra})
+            assert_error(r, status)
+        r = no_body(node.public_port, "PATCH", "/api/v1/residents/me", extra)
+        assert_error(r, 401)
+    assert own_count(node) == before
+
+
 # ---- credentials -----------------------------------------------------------------
 
 def test_rate_limit_and_missing_password(pki, tmp_path, password_hash):

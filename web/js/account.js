@@ -7,7 +7,7 @@
  * POST /api/v1/residents {household_code?, phone, password};
  * GET /api/v1/residents/me; DELETE /api/v1/residents/token (sign out, the
  * token revoked at the node); DELETE /api/v1/residents/me. The token is
- * kept by common.js (residentSet/residentGet/residentClear).
+ * kept by resident.js (residentSet/residentGet/residentClear).
  *
  * Each field is checked here as the node checks it (empty, too long, a
  * mainland mobile number, a password of 8 to 200 bytes, a 32-character

@@ -4,9 +4,9 @@
  * The markup is the one web/js/resident.js (renderBanner) and
  * web/js/bulletins.js (bulletinArticle) build, with the Chinese words of
  * web/js/i18n.js and bulletins-i18n.js and data-i18n on the plain labels,
- * so the scripts adopt it and the language switch rewrites it. Text is escaped as it is
- * copied; nothing of a bulletin is ever copied raw. The growing buffer is
- * json_out.h's (its raw appends).
+ * so the scripts adopt it and the language switch rewrites it. Text is
+ * escaped as it is copied; nothing of a bulletin is ever copied raw. The
+ * growing buffer is json_out.h's (its raw appends).
  *
  * The style sheet goes inline too (PAGES_MARK_STYLE), named by its hash
  * in the reply's Content-Security-Policy: a linked one would block the

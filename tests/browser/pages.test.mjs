@@ -51,6 +51,35 @@ test('every page\'s own HTML, CSS and JS stay under 100 KB, with nothing inline'
   assert.deepEqual(over, []);
 });
 
+// Words a page's scripts or HTML use as something else than a string's
+// key, though a string file has that key: a bulletin's type (cancel) and
+// an input's type (password).
+const NOT_KEYS = new Set(['cancel', 'password']);
+
+// What a page does not show in a browser run (an empty list, an error it
+// did not meet) is still checked here: each quoted word in its HTML and
+// its scripts that is the key of a string in any string file
+// (web/js/*i18n.js) must be in a string file the page loads.
+test('each string key a page\'s HTML and scripts name is in the string files it loads', () => {
+  const owner = {};   // key -> the string file that has it
+  for (const f of readdirSync(path.join(WEB, 'js')).filter((n) => n.endsWith('i18n.js')))
+    for (const m of readFileSync(path.join(WEB, 'js', f), 'utf8').matchAll(/^\s*'?([\w-]+)'?:\s*\[/mg))
+      owner[m[1]] = `js/${f}`;
+  const missing = {};
+  for (const page of PAGES) {
+    const html = readFileSync(path.join(WEB, page), 'utf8');
+    const files = linked(page, html);
+    const strings = new Set(files.filter((f) => f.endsWith('i18n.js')));
+    // noscript text is never scripted: its words are not looked up
+    const text = [html.replace(/<noscript>[\s\S]*?<\/noscript>/g, ''),
+      ...files.filter((f) => f.endsWith('.js') && !strings.has(f)).map((f) => readFileSync(path.join(WEB, f), 'utf8'))].join('\n');
+    const named = new Set([...text.matchAll(/['"]([\w-]+)['"]/g)].map((m) => m[1]));
+    const lost = [...named].filter((k) => owner[k] && !NOT_KEYS.has(k) && !strings.has(owner[k]));
+    if (lost.length) missing[page] = lost.map((k) => `${k} (${owner[k]})`);
+  }
+  assert.deepEqual(missing, {});
+});
+
 test('in English, every page finds each string it uses in the string files it loads', { timeout: 300000 }, async () => {
   const alliance = await startAlliance(2);
   let browser;

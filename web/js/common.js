@@ -6,7 +6,8 @@
  *
  * Safety: nothing from the API is ever parsed as HTML. Text goes in with
  * textContent (el() below); links are built from ids with
- * encodeURIComponent; phone links keep only digits and '+'.
+ * encodeURIComponent; phone links (resident.js) keep only digits and
+ * '+'.
  *
  * Parts: DOM helpers; API; labels and formats; preferences; community
  * names; start-up. A page script sets window.PAGE = {render: fn} to be

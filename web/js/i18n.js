@@ -60,11 +60,12 @@ var I18N = {
   poll_closed_at: ['已于 {t} 结束', 'Closed {t}'],
   poll_votes: ['共 {n} 票', '{n} votes'],
 
-  /* announcements */
+  /* announcements (their page, the home page's latest, the manager's) */
   announcements_title: ['社区服务 · 通知公告', 'Community services · Notices'],
   announcements_heading: ['通知公告', 'Notices'],
   published: ['发布于 {t}', 'Published {t}'],
   expires: ['有效至 {t}', 'Valid until {t}'],
+  none_announcements: ['目前没有通知。', 'No notices at the moment.'],
 
   /* bulletins: the banner on every resident page and its fold; the
      severity and state words the bulletins page and the district console

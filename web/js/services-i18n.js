@@ -17,7 +17,6 @@ Object.assign(I18N, {
   latest_announcements: ['最新通知', 'Latest notices'],
   all_announcements: ['查看全部通知', 'See all notices'],
   none_services: ['暂时还没有服务。', 'No services yet.'],
-  none_announcements: ['目前没有通知。', 'No notices at the moment.'],
 
   /* catalog */
   catalog_title: ['社区服务 · 找服务', 'Community services · Services'],

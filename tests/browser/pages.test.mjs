@@ -1,13 +1,15 @@
 // pages.test.mjs: what holds for every page in web/ (each resident page,
 // manage/, district/), found by listing web/ so a new page is covered:
-// its own HTML, CSS and JS stay under 100 KB with nothing inline, and in
-// English every string it uses comes from the string files it loads.
+// its own HTML, CSS and JS stay under 100 KB with nothing inline, and
+// every string it uses comes from the string files it loads: each key its
+// HTML and scripts name (read as text), and each it shows in English.
 //
-// The strings check opens each page at a node of a real alliance (a
+// The English check opens each page at a node of a real alliance (a
 // published home-visit service, a district poll, a request made from
 // this browser, the manager logged in), so the pages render their data
 // too: t() reports a key that no loaded file has on the console (i18n.js),
-// and every element marked data-i18n must read its English string.
+// and every element marked data-i18n must read its English string, then
+// its Chinese one once the language switch is pressed.
 
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -80,6 +82,30 @@ test('each string key a page\'s HTML and scripts name is in the string files it 
   assert.deepEqual(missing, {});
 });
 
+// marked: in the page, what is wrong with the marked elements in language
+// lang (column col of I18N): the html's lang, a key no loaded file has, an
+// element or attribute that does not read its string.
+function marked([lang, col]) {
+  const out = [];
+  const string = (key) => (window.I18N[key] ? window.I18N[key][col] : null);
+  if (document.documentElement.lang !== lang) out.push(`html lang ${document.documentElement.lang}`);
+  const title = document.querySelector('meta[name="alliance-title"]');
+  if (title && string(title.content) === null) out.push(`title: no string ${title.content}`);
+  for (const e of document.querySelectorAll('[data-i18n]')) {
+    const key = e.getAttribute('data-i18n');
+    if (string(key) === null) out.push(`no string ${key}`);
+    else if (e.textContent !== string(key)) out.push(`${key} reads "${e.textContent}"`);
+  }
+  for (const e of document.querySelectorAll('[data-i18n-attr]')) {
+    for (const pair of e.getAttribute('data-i18n-attr').split(';')) {
+      const [attr, key] = pair.split(':').map((x) => x.trim());
+      if (string(key) === null) out.push(`no string ${key} (${attr})`);
+      else if (e.getAttribute(attr) !== string(key)) out.push(`${key} (${attr}) reads "${e.getAttribute(attr)}"`);
+    }
+  }
+  return out;
+}
+
 test('in English, every page finds each string it uses in the string files it loads', { timeout: 300000 }, async () => {
   const alliance = await startAlliance(2);
   let browser;
@@ -138,31 +164,15 @@ test('in English, every page finds each string it uses in the string files it lo
         ![...document.querySelectorAll('main *')].some((e) => e.childElementCount === 0 &&
           e.textContent.trim() === 'Loading…' && e.getClientRects().length > 0)),
         `${page} loaded`, 20000);
-      const wrong = await tab.evaluate(() => {
-        const out = [];
-        const english = (key) => (window.I18N[key] ? window.I18N[key][1] : null);
-        if (document.documentElement.lang !== 'en') out.push(`html lang ${document.documentElement.lang}`);
-        const title = document.querySelector('meta[name="alliance-title"]');
-        if (title && english(title.content) === null) out.push(`title: no string ${title.content}`);
-        for (const e of document.querySelectorAll('[data-i18n]')) {
-          const key = e.getAttribute('data-i18n');
-          if (english(key) === null) out.push(`no string ${key}`);
-          else if (e.textContent !== english(key)) out.push(`${key} reads "${e.textContent}"`);
-        }
-        for (const e of document.querySelectorAll('[data-i18n-attr]')) {
-          for (const pair of e.getAttribute('data-i18n-attr').split(';')) {
-            const [attr, key] = pair.split(':').map((s) => s.trim());
-            if (english(key) === null) out.push(`no string ${key} (${attr})`);
-            else if (e.getAttribute(attr) !== english(key)) out.push(`${key} (${attr}) reads "${e.getAttribute(attr)}"`);
-          }
-        }
-        return out;
-      });
+      const wrong = await tab.evaluate(marked, ['en', 1]);
+      // the language switch turns it all to Chinese
+      await tab.locator('#lang-toggle').click();
+      wrong.push(...(await tab.evaluate(marked, ['zh-CN', 0])).map((w) => `after the switch: ${w}`));
       const problems = [...wrong, ...seen.errors];
       if (problems.length) found[page] = problems;
       await context.close();
     }
-    console.log(`pages checked in English: ${PAGES.join(' ')}`);
+    console.log(`pages checked in English and switched to Chinese: ${PAGES.join(' ')}`);
     assert.deepEqual(found, {}, JSON.stringify(found, null, 2));
   } finally {
     await browser?.close();

@@ -1,12 +1,12 @@
 /* pages.c: the residents' pages that carry the bulletins in force (see
  * pages.h).
  *
- * The markup is the one web/js/common.js (renderBanner) and
+ * The markup is the one web/js/resident.js (renderBanner) and
  * web/js/bulletins.js (bulletinArticle) build, with the Chinese words of
- * web/js/i18n.js and data-i18n on the plain labels, so the scripts adopt
- * it and the language switch rewrites it. Text is escaped as it is
- * copied; nothing of a bulletin is ever copied raw. The growing buffer is
- * json_out.h's (its raw appends).
+ * web/js/i18n.js and bulletins-i18n.js and data-i18n on the plain labels,
+ * so the scripts adopt it and the language switch rewrites it. Text is
+ * escaped as it is copied; nothing of a bulletin is ever copied raw. The
+ * growing buffer is json_out.h's (its raw appends).
  *
  * The style sheet goes inline too (PAGES_MARK_STYLE), named by its hash
  * in the reply's Content-Security-Policy: a linked one would block the
@@ -161,7 +161,7 @@ static void severity_badge(struct json_out *o, size_t sev)
 	lit(o, "</span></span>");
 }
 
-/* banner_item: one bulletin of the banner, as common.js's bannerItem. */
+/* banner_item: one bulletin of the banner, as resident.js's bannerItem. */
 static void banner_item(struct json_out *o, const BulletinContent *c)
 {
 	size_t sev = severity_index(c->severity);

@@ -17,7 +17,7 @@
  * Served with Cache-Control: no-cache and an ETag (a hash of the body),
  * 304 to a matching If-None-Match, so no cache shows a stale bulletin.
  *
- * common.js renders the same markup from the API, so the live feed takes
+ * resident.js renders the same markup from the API, so the live feed takes
  * over in place. */
 #ifndef ALLIANCE_PAGES_H
 #define ALLIANCE_PAGES_H

@@ -1,5 +1,5 @@
 /* phone.h: the phone numbers in a bulletin's text, which the pages show
- * as tel: links (lib/pages.c on the daemon; web/js/common.js, phoneSpans,
+ * as tel: links (lib/pages.c on the daemon; web/js/resident.js, phoneSpans,
  * does the same in the browser: tests/browser/fixtures/phones.json holds
  * the cases both must agree on). */
 #ifndef ALLIANCE_PHONE_H

@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 import { REPO, artifact, axe, launch, startAlliance, waitFor, watch } from './lib/harness.mjs';
 
 // The phone numbers both the daemon (tests/unit/test_phone.c) and
-// common.js must find.
+// resident.js must find.
 const PHONES = JSON.parse(readFileSync(path.join(REPO, 'tests', 'browser', 'fixtures', 'phones.json'), 'utf8'));
 
 // Every resident page; the ones other parts of issue 12 add are checked
@@ -126,7 +126,7 @@ test('without JavaScript every resident page says what it cannot do', async () =
 
 // ---- with JavaScript: adopted, folded, updated ----------------------------------
 
-test('common.js finds the same phone numbers as the daemon, and builds links without HTML', async () => {
+test('resident.js finds the same phone numbers as the daemon, and builds links without HTML', async () => {
   const { context, page } = await newPage();
   await page.goto(`${node.url}/bulletins.html`);
   await loaded(page);

@@ -241,18 +241,3 @@ for (const [width, height, label] of [[360, 800, '360 px'], [1280, 900, 'desktop
     await context.close();
   });
 }
-
-test('every page\'s own HTML, CSS and JS stay under 100 KB, with nothing inline', async () => {
-  const web = path.join(REPO, 'web');
-  const lines = [];
-  for (const name of ['index.html', 'catalog.html', 'service.html', 'announcements.html', 'bulletins.html']) {
-    const html = readFileSync(path.join(web, name), 'utf8');
-    assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/i, `${name}: an inline script`);
-    assert.doesNotMatch(html, /<style|\sstyle=|\son[a-z]+=/i, `${name}: an inline style or handler`);
-    const refs = [...html.matchAll(/<(?:script[^>]*\bsrc|link[^>]*rel="stylesheet"[^>]*\bhref)="([^"]+)"/g)].map((m) => m[1]);
-    const bytes = Buffer.byteLength(html) + refs.reduce((n, r) => n + readFileSync(path.join(web, r)).length, 0);
-    lines.push(`${name} ${bytes}`);
-    assert.ok(bytes < 100 * 1024, `${name}: ${bytes} bytes`);
-  }
-  console.log(`# page sizes (HTML+CSS+JS, bytes): ${lines.join(', ')}`);
-});

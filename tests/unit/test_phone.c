@@ -1,6 +1,6 @@
 /* test_phone.c: unit tests of lib/phone.c: the cases of
  * tests/browser/fixtures/phones.json (run from the repository's root, as
- * `make unit` does), which web/js/common.js must agree with too. */
+ * `make unit` does), which web/js/resident.js must agree with too. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

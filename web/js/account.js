@@ -8,7 +8,7 @@
  * GET /api/v1/residents/me; PATCH /api/v1/residents/me {name} (her name,
  * which the request form fills in); DELETE /api/v1/residents/token (sign
  * out, the token revoked at the node); DELETE /api/v1/residents/me. The token is
- * kept by common.js (residentSet/residentGet/residentClear).
+ * kept by resident.js (residentSet/residentGet/residentClear).
  *
  * Each field is checked here as the node checks it (empty, too long, a
  * mainland mobile number, a password of 8 to 200 bytes, a 32-character

@@ -3,7 +3,7 @@
  * why, what the authorities are doing, what residents should do (phone
  * numbers as tel: links) and who issued it. The page arrives with those in
  * force in its HTML (lib/pages.c renders the same markup); that list is
- * kept until common.js's list is loaded, then rendered from it, and the
+ * kept until resident.js's list is loaded, then rendered from it, and the
  * live feed keeps it current, so a new bulletin appears without a
  * reload. */
 'use strict';

@@ -1,15 +1,19 @@
-/* common.js: what every resident page shares: building DOM safely, the API,
- * labels and formats, the language and text-size switches, service cards,
- * and the live bulletin banner.
+/* common.js: what every page shares, the resident pages and the consoles
+ * (manage/, district/) alike: building DOM safely, the API, labels and
+ * formats, the language and text-size switches, community names. Loaded
+ * by every page after i18n.js; the resident pages load resident.js after
+ * it (the resident's token, service cards, the bulletin banner).
  *
  * Safety: nothing from the API is ever parsed as HTML. Text goes in with
  * textContent (el() below); links are built from ids with
- * encodeURIComponent; phone links keep only digits and '+'.
+ * encodeURIComponent; phone links (resident.js) keep only digits and
+ * '+'.
  *
- * Parts: DOM helpers; API; labels and formats; preferences; the resident;
- * service cards; bulletins (banner, live feed); start-up. A page script sets
- * window.PAGE = {render: fn} to be called on start and on a language
- * change. */
+ * Parts: DOM helpers; API; labels and formats; preferences; community
+ * names; start-up. A page script sets window.PAGE = {render: fn} to be
+ * called on start and on a language change; resident.js sets
+ * window.CHROME = {render: fn, start: fn} the same way for the parts
+ * every resident page has around its own (account link, banner). */
 'use strict';
 
 /* ---- DOM helpers --------------------------------------------------------- */
@@ -71,22 +75,6 @@ function api(path) {
     }, function () { return { ok: false, status: 0, data: null }; });
 }
 
-/* apiSend: method path with body (an object, sent as JSON), with the
- * signed-in resident's bearer token when there is one; resolves
- * {ok, status, data} like api() and never rejects. */
-function apiSend(method, path, body) {
-  var headers = { Accept: 'application/json' };
-  var who = residentGet();
-  if (who) headers.Authorization = 'Bearer ' + who.token;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  return fetch(path, { method: method, headers: headers, credentials: 'same-origin',
-                       body: body === undefined ? undefined : JSON.stringify(body) })
-    .then(function (r) {
-      return r.json().then(function (d) { return { ok: r.ok, status: r.status, data: d }; },
-        function () { return { ok: r.ok, status: r.status, data: null }; });
-    }, function () { return { ok: false, status: 0, data: null }; });
-}
-
 function query(params) {
   var parts = [];
   Object.keys(params).forEach(function (k) {
@@ -97,24 +85,11 @@ function query(params) {
   return parts.length ? '?' + parts.join('&') : '';
 }
 
-function serviceHref(s) {
-  return 'service.html' + query({ community: s.community, id: s.id });
-}
-
-/* telHref: "tel:" and the digits of a phone number, or null. */
-function telHref(phone) {
-  var digits = String(phone || '').replace(/[^0-9+]/g, '');
-  return digits.length >= 3 ? 'tel:' + digits : null;
-}
-
 /* ---- labels and formats ---------------------------------------------------- */
 
 function catLabel(id) { return t('cat_' + id, null, id); }
 function deliveryLabel(id) { return t('delivery_' + id, null, id); }
-function audienceLabel(id) { return t('audience_' + id, null, id); }
-function languageLabel(id) { return t('lang_' + id, null, id); }
 function isFree(fee) { return !fee || fee === 'free' || fee === '免费'; }
-function feeText(fee) { return isFree(fee) ? t('free') : fee; }
 
 function formatTime(iso) {
   var d = new Date(iso);
@@ -129,6 +104,30 @@ function formatTime(iso) {
 /* message: a paragraph for a status line (loading, empty, failed). */
 function message(key, cls) {
   return el('p', { className: 'note ' + (cls || ''), text: t(key) });
+}
+
+/* badge: a small label (a fee, a category, a state), with an icon. */
+function badge(text, cls, iconName) {
+  return el('span', { className: 'badge ' + (cls || '') }, iconName ? icon(iconName) : null, text);
+}
+
+/* A bulletin's severity: its word, colour and icon (the banner, the
+ * bulletins page and the district console show it). */
+var SEVERITIES = ['extreme', 'severe', 'moderate', 'minor'];
+
+function severityOf(b) {
+  return SEVERITIES.indexOf(b.severity) >= 0 ? b.severity : 'unknown';
+}
+
+function severityRank(b) {
+  var i = SEVERITIES.indexOf(b.severity);
+  return i < 0 ? SEVERITIES.length : i;
+}
+
+function severityBadge(b) {
+  var sev = severityOf(b);
+  return el('span', { className: 'sev-label sev-' + sev },
+    icon(sev === 'minor' || sev === 'unknown' ? 'info' : 'warning'), t('severity_' + sev));
 }
 
 /* ---- preferences --------------------------------------------------------- */
@@ -152,12 +151,11 @@ function applyPrefs() {
   var lang = document.getElementById('lang-toggle');
   if (lang) lang.setAttribute('lang', currentLang() === 'en' ? 'zh-CN' : 'en');
   applyI18n(document);
-  renderAccountLink();
 }
 
 function renderAll() {
   applyPrefs();
-  renderBanner();
+  if (window.CHROME) window.CHROME.render();
   if (window.PAGE && window.PAGE.render) window.PAGE.render();
 }
 
@@ -176,56 +174,6 @@ function setupSwitches() {
   window.addEventListener('storage', function (ev) {
     if (ev.key === LANG_KEY || ev.key === SIZE_KEY) renderAll();
   });
-}
-
-/* ---- the resident -----------------------------------------------------------
- *
- * A signed-in resident's bearer token (from POST /api/v1/residents or
- * /api/v1/residents/login) is kept in localStorage under RESIDENT_KEY as
- * {"token","resident"}; the requests made from this browser under
- * MY_REQUESTS_KEY, a list of {"id","token"} (Open311's service_request_id
- * and the request's own token), newest first, so "我的申请" works without an
- * account. */
-
-var RESIDENT_KEY = 'alliance.resident';
-var MY_REQUESTS_KEY = 'alliance.requests';
-
-function readJson(key) {
-  try { return JSON.parse(window.localStorage.getItem(key) || 'null'); } catch (e) { return null; }
-}
-
-function residentGet() {
-  var r = readJson(RESIDENT_KEY);
-  return r && typeof r.token === 'string' && r.token ? r : null;
-}
-
-function residentSet(r) { store(RESIDENT_KEY, JSON.stringify(r)); renderAccountLink(); }
-
-function residentClear() {
-  try { window.localStorage.removeItem(RESIDENT_KEY); } catch (e) { /* private mode */ }
-  renderAccountLink();
-}
-
-function myRequestsGet() {
-  var list = readJson(MY_REQUESTS_KEY);
-  return Array.isArray(list) ? list.filter(function (x) { return x && typeof x.id === 'string'; }) : [];
-}
-
-/* myRequestsAdd: remember a request made here ({id, token}), newest first. */
-function myRequestsAdd(entry) {
-  var list = myRequestsGet().filter(function (x) { return x.id !== entry.id; });
-  list.unshift(entry);
-  store(MY_REQUESTS_KEY, JSON.stringify(list.slice(0, 200)));
-}
-
-/* renderAccountLink: the header's link reads 登录 or 我的账户. */
-function renderAccountLink() {
-  var link = document.getElementById('account-link');
-  if (!link) return;
-  var label = link.querySelector('span');
-  var key = residentGet() ? 'nav_account_signed_in' : 'nav_account';
-  label.setAttribute('data-i18n', key);
-  label.textContent = t(key);
 }
 
 /* ---- community names ----------------------------------------------------
@@ -273,309 +221,13 @@ function loadCommunities() {
   return communities.ready;
 }
 
-/* ---- service cards --------------------------------------------------------- */
-
-function badge(text, cls, iconName) {
-  return el('span', { className: 'badge ' + (cls || '') }, iconName ? icon(iconName) : null, text);
-}
-
-/* eligibleText: who may use s when that is restricted, as nodes: "仅限
- * 珠海路街道 居民" (eligible_communities, by name) and/or its eligibility
- * text (80岁以上老人); null when every resident may. */
-function eligibleText(s) {
-  var ids = Array.isArray(s.eligible_communities) ? s.eligible_communities : [];
-  var out = [];
-  if (ids.length) out.push(t('eligible_only'), communityList(ids), t('eligible_residents'));
-  if (s.eligibility) out.push(out.length ? '；' : '', s.eligibility);
-  return out.length ? out : null;
-}
-
-/* serviceCard: a list item for a service, like a shop's: the category's
- * icon, the title as the card's one link (it covers the whole card, so the
- * card is one tap target named by the title), summary, fee and badges,
- * hours, who may use it when restricted, and the offering community. */
-function serviceCard(s) {
-  var badges = el('p', { className: 'badges' },
-    isFree(s.fee) ? badge(t('free'), 'free', 'check') : badge(s.fee, 'fee', 'coin'),
-    badge(catLabel(s.category), 'cat'));
-  (s.delivery || []).forEach(function (d) { append(badges, badge(deliveryLabel(d), 'how')); });
-  if (s.status && s.status !== 'active')
-    append(badges, badge(t('status_' + s.status.replace(/-/g, '_'), null, s.status), 'closed'));
-  var who = eligibleText(s);
-  return el('li', { className: 'card service-card' },
-    el('span', { className: 'card-icon' }, icon(CATEGORIES.indexOf(s.category) >= 0 ? s.category : 'other')),
-    el('div', { className: 'card-body' },
-      el('h3', { className: 'card-title' },
-        el('a', { className: 'card-link', href: serviceHref(s), 'data-id': s.community + '/' + s.id }, s.title)),
-      s.summary ? el('p', { className: 'summary', text: s.summary }) : null,
-      badges,
-      s.hours ? el('p', { className: 'card-line' }, icon('clock'), el('span', null,
-        el('span', { className: 'visually-hidden', text: t('hours') + '：' }), s.hours)) : null,
-      who ? el('p', { className: 'card-line eligible' }, icon('person'), el('span', null, who)) : null,
-      el('p', { className: 'where' }, icon('pin'), t('offered_by') + '：', communityLabel(s.community))));
-}
-
-/* ---- bulletins --------------------------------------------------------------
- *
- * The banner (#alerts, at the top of every page) shows the bulletins in
- * force: extreme and severe ones large and as role="alert", the rest as a
- * compact line. The home and bulletins pages arrive with it already in
- * their HTML (the daemon renders the same markup, lib/pages.c); until the
- * list is loaded that banner is kept and only made foldable, so it never
- * flashes away. It is filled from GET /api/v1/bulletins and kept current
- * by the live feed GET /api/v1/bulletins/live (server-sent events): any
- * event re-reads the list, so it does not matter what an event carries.
- * While either endpoint is missing (404) the page simply shows no banner.
- *
- * Each bulletin but an extreme one folds to one line (its head becomes a
- * button with aria-expanded); the fold is kept in localStorage under
- * FOLDED_KEY per bulletin id and sent time, so an update (a new signed
- * bulletin) shows unfolded. Phone numbers in a bulletin's texts are tel:
- * links (phoneSpans, the same rules as lib/phone.c). */
-
-var bulletins = { items: [], loaded: false, listeners: [] };
-var SEVERITIES = ['extreme', 'severe', 'moderate', 'minor'];
-var FOLDED_KEY = 'alliance.folded';
-var FOLDED_MAX = 50;
-
-function severityOf(b) {
-  return SEVERITIES.indexOf(b.severity) >= 0 ? b.severity : 'unknown';
-}
-
-function severityRank(b) {
-  var i = SEVERITIES.indexOf(b.severity);
-  return i < 0 ? SEVERITIES.length : i;
-}
-
-function inForce(b) {
-  if (b.status && b.status !== 'current') return false;
-  if (b.type === 'cancel') return false;
-  if (b.expires && new Date(b.expires).getTime() < Date.now()) return false;
-  return true;
-}
-
-function severityBadge(b) {
-  var sev = severityOf(b);
-  return el('span', { className: 'sev-label sev-' + sev },
-    icon(sev === 'minor' || sev === 'unknown' ? 'info' : 'warning'), t('severity_' + sev));
-}
-
-/* Phone numbers: a Chinese mobile (13800138000, 138-0013-8000), a number
- * with its area code (0532-12345678), +86 before either, 400/800 numbers,
- * 95xxx service numbers and the public hotlines; not inside a longer
- * number or word; a short hotline not followed by a unit (120人). */
-var HOTLINES = ['110', '119', '120', '122', '12110', '12121', '12123', '12315',
-  '12320', '12333', '12345', '12348', '12350', '12355', '12358', '12369', '12395'];
-var PHONE_UNITS = '人个名位户岁元块米公千万亿年月日号楼室层栋次辆台度分秒小天周条家所间套平吨斤克里%℃';
-
-function isDigit(c) { return c >= '0' && c <= '9'; }
-function isAlnum(c) { return /^[0-9A-Za-z]$/.test(c || ''); }
-
-/* phoneKind: 'long', 'short' or '' for digits d; tel target in out.tel. */
-function phoneKind(d, plus, out) {
-  if (plus) {
-    var r = d.slice(2);
-    if (d.length < 3 || d.slice(0, 2) !== '86') return '';
-    if ((r.length === 11 && r[0] === '1' && r[1] >= '3') ||
-        (r.length >= 9 && r.length <= 11 && r[0] !== '0')) { out.tel = '+86' + r; return 'long'; }
-    return '';
-  }
-  out.tel = d;
-  if ((d.length === 11 && d[0] === '1' && d[1] >= '3') ||
-      (d.length >= 10 && d.length <= 12 && d[0] === '0' && d[1] !== '0') ||
-      (d.length === 10 && (d.slice(0, 3) === '400' || d.slice(0, 3) === '800'))) return 'long';
-  if ((d.length === 5 && d.slice(0, 2) === '95') || HOTLINES.indexOf(d) >= 0) return 'short';
-  return '';
-}
-
-function phoneEndsWell(s, end, kind) {
-  if (end >= s.length) return true;
-  var c = s[end];
-  if (isAlnum(c) || c === '%') return false;
-  if ((c === '.' || c === ',') && isDigit(s[end + 1])) return false;
-  if (kind !== 'short') return true;
-  if ((c === '-' || c === '~') && isDigit(s[end + 1])) return false;
-  return PHONE_UNITS.indexOf(c) < 0;
-}
-
-/* phoneSpans: [{start, end, tel}] of the phone numbers in s. */
-function phoneSpans(s) {
-  var found = [];
-  var i = 0;
-  s = String(s || '');
-  while (i < s.length) {
-    var plus = s[i] === '+';
-    var prev = i > 0 ? s[i - 1] : '';
-    if (!(isDigit(s[i]) || (plus && isDigit(s[i + 1]))) ||
-        (prev && (isAlnum(prev) || '.,+-/_'.indexOf(prev) >= 0))) { i++; continue; }
-    var j = i + (plus ? 1 : 0);
-    var digits = '';
-    var groups = [];
-    var firstEnd = 0;
-    var overflow = false;
-    for (;;) {
-      while (j < s.length && isDigit(s[j])) {
-        if (digits.length < 16) digits += s[j]; else overflow = true;
-        j++;
-      }
-      if (!firstEnd) firstEnd = j;
-      groups.push({ end: j, n: digits.length });
-      if (overflow || groups.length === 6 || (s[j] !== '-' && s[j] !== ' ') || !isDigit(s[j + 1])) break;
-      j++;
-    }
-    var hit = null;
-    for (var g = groups.length - 1; !overflow && g >= 0 && !hit; g--) {
-      var out = {};
-      var kind = phoneKind(digits.slice(0, groups[g].n), plus, out);
-      if (kind && phoneEndsWell(s, groups[g].end, kind)) hit = { start: i, end: groups[g].end, tel: out.tel };
-    }
-    if (hit) { found.push(hit); i = hit.end; } else i = firstEnd;
-  }
-  return found;
-}
-
-/* withPhones: text as text nodes, each phone number a tel: link. */
-function withPhones(text) {
-  var s = String(text || '');
-  var parts = [];
-  var at = 0;
-  phoneSpans(s).forEach(function (p) {
-    if (p.start > at) parts.push(s.slice(at, p.start));
-    parts.push(el('a', { className: 'tel', href: 'tel:' + p.tel }, s.slice(p.start, p.end)));
-    at = p.end;
-  });
-  if (at < s.length) parts.push(s.slice(at));
-  return parts;
-}
-
-function foldedKeys() {
-  var list = readJson(FOLDED_KEY);
-  return Array.isArray(list) ? list.filter(function (k) { return typeof k === 'string'; }) : [];
-}
-
-function setFolded(key, folded) {
-  var list = foldedKeys().filter(function (k) { return k !== key; });
-  if (folded) list.unshift(key);
-  store(FOLDED_KEY, JSON.stringify(list.slice(0, FOLDED_MAX)));
-}
-
-/* showFold: the banner item's fold state on its button and class. */
-function showFold(item, button, folded) {
-  item.classList.toggle('folded', folded);
-  button.setAttribute('aria-expanded', folded ? 'false' : 'true');
-  var word = button.querySelector('.fold-word');
-  word.setAttribute('data-i18n', folded ? 'banner_unfold' : 'banner_fold');
-  word.textContent = t(folded ? 'banner_unfold' : 'banner_fold');
-}
-
-/* makeFoldable: turn a banner item's head (rendered here or by the
- * daemon) into its fold button; an extreme bulletin stays open. */
-function makeFoldable(item) {
-  var head = item.querySelector('p.banner-head');
-  if (!head || item.classList.contains('sev-extreme')) return;
-  var key = (item.getAttribute('data-bulletin') || '') + '@' + (item.getAttribute('data-sent') || '');
-  var detail = item.querySelector('.banner-detail');
-  var button = el('button', { type: 'button', className: 'banner-head banner-toggle',
-                              'aria-controls': detail && detail.id ? detail.id : null });
-  while (head.firstChild) button.appendChild(head.firstChild);
-  append(button, el('span', { className: 'fold-word' }));
-  head.parentNode.replaceChild(button, head);
-  showFold(item, button, foldedKeys().indexOf(key) >= 0);
-  button.addEventListener('click', function () {
-    var folded = !item.classList.contains('folded');
-    showFold(item, button, folded);
-    setFolded(key, folded);
-  });
-}
-
-/* bannerItem: one bulletin of the banner (lib/pages.c's banner_item). */
-function bannerItem(b) {
-  var sev = severityOf(b);
-  var big = sev === 'extreme' || sev === 'severe';
-  var id = b.id || '';
-  return el('div', { className: 'banner sev-' + sev + (big ? ' big' : ''), role: big ? 'alert' : 'status',
-                     'data-bulletin': id, 'data-sent': b.sent_unix || '' },
-    el('p', { className: 'banner-head' }, severityBadge(b),
-      el('strong', { className: 'banner-headline', text: b.headline || '' })),
-    el('div', { className: 'banner-detail', id: 'bd-' + id },
-      big && b.instructions ? el('p', { className: 'banner-do' },
-        el('span', { className: 'label', text: t('bulletin_instructions') + '：' }), withPhones(b.instructions)) : null,
-      el('a', { className: 'banner-more', href: 'bulletins.html#b-' + encodeURIComponent(id) }, t('bulletin_more'))));
-}
-
-function loadBulletins() {
-  return api('/api/v1/bulletins').then(function (r) {
-    if (r.ok && r.data && Array.isArray(r.data.items)) {
-      bulletins.items = r.data.items;
-      bulletins.loaded = true;
-    } else if (r.status === 404) {
-      bulletins.items = [];
-      bulletins.loaded = true;
-    }
-    renderBanner();
-    bulletins.listeners.forEach(function (fn) { fn(r); });
-    return r;
-  });
-}
-
-/* renderBanner: the banner from the list; before the list is loaded, the
- * daemon's banner (if any) is kept and made foldable. */
-function renderBanner() {
-  var box = document.getElementById('alerts');
-  if (!box) return;
-  if (!bulletins.loaded) {
-    var served = box.querySelectorAll('.banner[data-bulletin]');
-    for (var i = 0; i < served.length; i++) makeFoldable(served[i]);
-    return;
-  }
-  var now = bulletins.items.filter(inForce).sort(function (a, b) {
-    return severityRank(a) - severityRank(b) ||
-      String(b.sent || '').localeCompare(String(a.sent || ''));
-  });
-  clear(box);
-  box.hidden = now.length === 0;
-  now.forEach(function (b) {
-    var item = bannerItem(b);
-    append(box, item);
-    makeFoldable(item);
-  });
-}
-
-var live = { source: null, delay: 5000 };
-
-/* watchBulletins: the live feed; on any event re-read the list. An
- * EventSource retries by itself after a dropped connection; a refusal
- * (404, not yet built; 503, full) closes it, and we try again later. */
-function watchBulletins() {
-  if (!window.EventSource) return;
-  var es = new EventSource('/api/v1/bulletins/live');
-  live.source = es;
-  var refresh = function () { live.delay = 5000; loadBulletins(); };
-  es.onmessage = refresh;
-  ['bulletin', 'alert', 'update', 'cancel', 'bulletins'].forEach(function (name) {
-    es.addEventListener(name, refresh);
-  });
-  es.onopen = function () { loadBulletins(); };
-  es.onerror = function () {
-    if (es.readyState !== EventSource.CLOSED) return;
-    live.source = null;
-    setTimeout(watchBulletins, live.delay);
-    live.delay = Math.min(live.delay * 2, 300000);
-  };
-}
-
 /* ---- start-up ------------------------------------------------------------- */
 
 function start() {
   setupSwitches();
   renderAll();
   loadCommunities();
-  /* the consoles (manage/, district/) have no banner and no live feed */
-  if (!document.getElementById('alerts')) return;
-  loadBulletins();
-  watchBulletins();
-  /* a bulletin that expires leaves the banner without a reload */
-  setInterval(renderBanner, 60000);
+  if (window.CHROME) window.CHROME.start();
 }
 
 /* deferred scripts run before DOMContentLoaded: wait for the page's own */

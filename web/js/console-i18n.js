@@ -1,6 +1,6 @@
-/* console-i18n.js: the strings of the manager console (manage/) and the
- * district console (district/), in Chinese and English, added to the
- * resident pages' table (i18n.js, loaded first). */
+/* console-i18n.js: the strings of the manager console (manage/), in
+ * Chinese and English, added to the shared table of i18n.js (loaded
+ * first). The district console's are in district-i18n.js. */
 'use strict';
 
 Object.assign(I18N, {
@@ -20,8 +20,6 @@ Object.assign(I18N, {
   console_heading: ['{name} · 管理', '{name} · Management'],
   sync_heading: ['与区中心的同步', 'Sync with the district hub'],
   sync_connected: ['连接状态', 'Connection'],
-  sync_yes: ['已连接', 'Connected'],
-  sync_no: ['未连接', 'Not connected'],
   sync_since: ['连接时间', 'Connected since'],
   sync_last_error: ['最近错误', 'Last error'],
   sync_none: ['无', 'None'],
@@ -77,28 +75,6 @@ Object.assign(I18N, {
   status_active: ['正常服务', 'Active'],
   required: ['（必填）', '(required)'],
 
-  /* the district console */
-  district_title: ['区级运营控制台', 'District console'],
-  district_site: ['区级运营控制台', 'District console'],
-  district_heading: ['各社区同步状态与紧急通告送达', 'Communities\' sync and bulletin delivery'],
-  district_issue_note: ['发布、更新和取消紧急通告请使用 alliancectl（它持有签名密钥，密钥从不交给区中心）。本页只显示状态。', 'Issue, update and cancel bulletins with alliancectl, which holds the signing key; the key never reaches the hub. This page only shows state.'],
-  communities_heading: ['社区', 'Communities'],
-  col_community: ['社区', 'Community'],
-  col_connected: ['连接', 'Connected'],
-  col_last_seen: ['最近联系', 'Last seen'],
-  col_lag: ['积压（上传 / 下发）', 'Lag (up / down)'],
-  col_counts: ['服务 / 通知', 'Services / notices'],
-  never: ['从未', 'Never'],
-  summary_connected: ['{c} / {n} 个社区已连接', '{c} of {n} communities connected'],
-  bulletins_delivery_heading: ['紧急通告送达情况', 'Bulletin delivery'],
-  none_district_bulletins: ['目前没有紧急通告。', 'No bulletins.'],
-  delivered_count: ['已送达 {d} / {n}', 'Delivered to {d} of {n}'],
-  delivered_at: ['已送达 {t}', 'Delivered {t}'],
-  not_delivered: ['未送达', 'Not yet'],
-  refused: ['被拒：{r}', 'Refused: {r}'],
-  posted_by: ['发布人：{p}', 'Posted by {p}'],
-  updated_at: ['更新于 {t}', 'Updated {t}'],
-  refresh_failed: ['刷新失败，稍后自动重试。', 'Refresh failed; trying again shortly.'],
   /* the request queue (manage-requests.js) */
   rq_heading: ['居民的服务申请', 'Residents\' service requests'],
   rq_intro: ['等待最久的排在最前，新申请会自动出现。', 'Longest waiting first; new requests appear by themselves.'],

@@ -1,7 +1,7 @@
 /* home.js: the home page: the newest services across the alliance and the
  * latest announcements, each from its own API call. The search box and the
  * category tiles are in the HTML, so the page is useful before either
- * answers; the bulletins banner is common.js's. */
+ * answers; the bulletins banner is resident.js's. */
 'use strict';
 
 var home = { services: null, announcements: null };

@@ -1,0 +1,35 @@
+/* bulletins-i18n.js: the strings of the bulletins page (bulletins.html,
+ * which loads it after i18n.js; the daemon renders its list with the same
+ * Chinese words, lib/pages.c), in Chinese and English, added to the
+ * shared table of i18n.js. */
+'use strict';
+
+Object.assign(I18N, {
+  /* the bulletins page: a bulletin in full, who issued it, the ended ones */
+  bulletins_title: ['社区服务 · 紧急通告', 'Community services · Alerts'],
+  bulletins_heading: ['紧急通告', 'Emergency alerts'],
+  none_bulletins: ['目前没有紧急通告。', 'There are no emergency alerts now.'],
+  bulletin_what: ['发生了什么', 'What happened'],
+  bulletin_cause: ['原因', 'Cause'],
+  bulletin_response: ['政府正在做什么', 'What the authorities are doing'],
+  bulletin_expires: ['有效至 {t}', 'In force until {t}'],
+  bulletin_area_all: ['范围：全区', 'Area: the whole district'],
+  bulletin_area: ['范围：{a}', 'Area: {a}'],
+  bulletin_urgency: ['紧迫程度', 'Urgency'],
+  bulletin_certainty: ['确定程度', 'Certainty'],
+  current_bulletins: ['正在生效', 'In force now'],
+  bulletin_sender: ['发布单位：{s}', 'Issued by: {s}'],
+  past_bulletins: ['已结束', 'Ended'],
+  type_update: ['更新', 'Update'],
+  type_cancel: ['取消', 'Cancellation'],
+  urgency_immediate: ['立即行动', 'Act now'],
+  urgency_expected: ['即将发生', 'Expected soon'],
+  urgency_future: ['将来可能', 'In the future'],
+  urgency_past: ['已过去', 'Past'],
+  urgency_unknown: ['未知', 'Unknown'],
+  certainty_observed: ['已发生', 'Observed'],
+  certainty_likely: ['很可能', 'Likely'],
+  certainty_possible: ['有可能', 'Possible'],
+  certainty_unlikely: ['不太可能', 'Unlikely'],
+  certainty_unknown: ['未知', 'Unknown']
+});

@@ -482,27 +482,9 @@ static json_t *poll_json(struct hub *hub, const char *origin, const char *id,
 	json_object_set_new(out, "results", json_pack(
 		"{s:o, s:I, s:o}", "counts", total, "votes",
 		(json_int_t)voters, "communities", comms));
-	if (closes <= now) {
-		/* the outcome: the option with most votes; a tie has none */
-		json_int_t best = -1;
-		int winner = -1, tie = 0;
-		size_t i;
-		json_t *v;
-
-		json_array_foreach(total, i, v) {
-			if (json_integer_value(v) > best) {
-				best = json_integer_value(v);
-				winner = (int)i;
-				tie = 0;
-			} else if (json_integer_value(v) == best) {
-				tie = 1;
-			}
-		}
-		json_object_set_new(out, "outcome", json_pack(
-			"{s:o, s:b}", "winner", winner >= 0 && !tie && best > 0
-			? json_incref(json_array_get(opts, (size_t)winner))
-			: json_null(), "tie", tie));
-	}
+	if (closes <= now)
+		json_object_set_new(out, "outcome",
+				    relay_poll_outcome(total, opts));
 	return out;
 }
 

@@ -384,3 +384,25 @@ int relay_store_poll(sqlite3 *db, const Change *ch)
 	free(text);
 	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
 }
+
+json_t *relay_poll_outcome(const json_t *counts, const json_t *options)
+{
+	json_int_t best = 0;
+	int winner = -1, tie = 0;
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(counts, i, v) {
+		if (json_integer_value(v) > best) {
+			best = json_integer_value(v);
+			winner = (int)i;
+			tie = 0;
+		} else if (best > 0 && json_integer_value(v) == best) {
+			tie = 1;
+		}
+	}
+	return json_pack("{s:O, s:b}", "winner", winner >= 0 && !tie &&
+			 json_array_get(options, (size_t)winner) ?
+			 json_array_get(options, (size_t)winner) : json_null(),
+			 "tie", tie);
+}

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "wire.h"
@@ -123,5 +124,13 @@ int relay_random_id(char *buf, size_t buflen);
  * nothing. Runs in the caller's transaction. ERR_OK, ERR_NOMEM or
  * ERR_IO. */
 int relay_store_poll(sqlite3 *db, const Change *ch);
+
+/* relay_poll_outcome: a closed poll's outcome, the same at hub and node:
+ * {"winner": the option with most votes in counts (a JSON array of
+ * integers, one per option of options, a JSON array of strings), or null
+ * when two or more share the most or nobody voted; "tie": 1 iff two or
+ * more share the most, which is over 0}. A new reference (NULL only when
+ * out of memory). */
+json_t *relay_poll_outcome(const json_t *counts, const json_t *options);
 
 #endif

@@ -137,29 +137,6 @@ static json_t *results(struct node *n, const char *origin, const char *id,
 			 "communities", comms);
 }
 
-/* outcome: the option with most votes of total ({winner: text or null,
- * tie}); a tie or no votes has no winner. */
-static json_t *outcome(const json_t *total, const json_t *opts)
-{
-	json_int_t best = 0;
-	int winner = -1, tie = 0;
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(total, i, v) {
-		if (json_integer_value(v) > best) {
-			best = json_integer_value(v);
-			winner = (int)i;
-			tie = 0;
-		} else if (best > 0 && json_integer_value(v) == best) {
-			tie = 1;
-		}
-	}
-	return json_pack("{s:O, s:b}", "winner", winner >= 0 && !tie
-			 ? json_array_get(opts, (size_t)winner) : json_null(),
-			 "tie", tie);
-}
-
 /* my_vote: the option resident chose in the poll, or -1. */
 static int64_t my_vote(struct node *n, const char *origin, const char *id,
 		       int64_t resident)
@@ -209,7 +186,7 @@ static json_t *row_json(struct node *n, sqlite3_stmt *st, int64_t resident)
 				json_object_get(res, "communities"), 0),
 				"counts"), "results", res);
 	if (out && closes <= clock_now())
-		json_object_set_new(out, "outcome", outcome(
+		json_object_set_new(out, "outcome", relay_poll_outcome(
 			json_object_get(res, "counts"), opts));
 	if (out && resident) {
 		mine = my_vote(n, origin, id, resident);

@@ -247,6 +247,38 @@ static void test_preferred(void **state)
 	assert_false(relay_preferred_valid("tomorrow", &day));
 }
 
+/* The outcome of a closed poll, one rule for hub and node: the most votes
+ * wins; a shared most is a tie with no winner; nobody voting is neither. */
+static void test_poll_outcome(void **state)
+{
+	static const struct {
+		const char *counts, *want;
+	} cases[] = {
+		{ "[3, 5, 1]", "{\"winner\": \"b\", \"tie\": false}" },
+		{ "[4, 4, 1]", "{\"winner\": null, \"tie\": true}" },
+		{ "[1, 4, 4]", "{\"winner\": null, \"tie\": true}" },
+		{ "[4, 1, 4]", "{\"winner\": null, \"tie\": true}" },
+		{ "[0, 0, 0]", "{\"winner\": null, \"tie\": false}" },
+		{ "[0, 0, 2]", "{\"winner\": \"c\", \"tie\": false}" },
+		{ "[]", "{\"winner\": null, \"tie\": false}" },
+	};
+	json_t *opts = json_pack("[s, s, s]", "a", "b", "c");
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *counts = json_loads(cases[i].counts, 0, NULL);
+		json_t *want = json_loads(cases[i].want, 0, NULL);
+		json_t *got = relay_poll_outcome(counts, opts);
+
+		assert_non_null(got);
+		assert_true(json_equal(got, want));
+		json_decref(counts);
+		json_decref(want);
+		json_decref(got);
+	}
+	json_decref(opts);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_poll_and_tally),
 		cmocka_unit_test(test_keys_and_packing),
 		cmocka_unit_test(test_preferred),
+		cmocka_unit_test(test_poll_outcome),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

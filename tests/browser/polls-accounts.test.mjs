@@ -12,7 +12,9 @@
 // it from the console, and the resident sees it closed with its outcome.
 // A resident gives her name when registering (a name too long is named
 // next to its field), edits it on the account page, and finds her name
-// and phone already filled in on a service's request form.
+// and phone already filled in on a service's request form. At the hub,
+// which keeps no residents, the account page and a poll's page say to use
+// one's own community's site, and the poll's results still show.
 // axe-core checks the pages at 360 px and desktop in both languages.
 //
 // A second tab of the same resident keeps the page from before a vote: its
@@ -468,6 +470,21 @@ test('a resident deletes her account after confirming; her token stops working',
   assert.equal((await residentApi(home, 'POST', '/api/v1/residents/login', null,
     { phone: '13800000003', password: SECRET })).status, 401);
   await page.screenshot({ path: artifact('account-deleted-360.png'), fullPage: true });
+  assert.deepEqual(seen.errors, []);
+  await context.close();
+});
+
+test('at the hub the account page and a poll\'s page send residents to their own community\'s site', async () => {
+  const { context, page, seen } = await newPage();
+  await page.goto(`${alliance.hub}/account.html`);
+  await page.locator('#account-status', { hasText: '请到您所在社区的网站注册' }).waitFor();
+  assert.equal(await page.locator('#register-form').isVisible(), false);
+  assert.equal(await page.locator('#signin-form').isVisible(), false);
+  await page.goto(`${alliance.hub}/poll.html?id=${districtPoll}`);
+  await page.locator('#vote-at-hub', { hasText: '请到您所在社区的网站投票' }).waitFor();
+  assert.equal(await page.locator('#vote-form').count(), 0);
+  await page.locator('#results .result').first().waitFor();
+  await page.screenshot({ path: artifact('poll-at-hub-360.png'), fullPage: true });
   assert.deepEqual(seen.errors, []);
   await context.close();
 });

@@ -281,3 +281,10 @@ window.PAGE = {
 setupForms();
 setupAccount();
 if (residentGet()) showAccount(); else showForms(null);
+/* the hub keeps no residents: say where to go instead of forms that fail */
+siteKind().then(function (k) {
+  if (k.node !== false) return;
+  document.getElementById('signed-out').hidden = true;
+  document.getElementById('signed-in').hidden = true;
+  say('account_at_hub');
+});

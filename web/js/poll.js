@@ -15,7 +15,8 @@
 'use strict';
 
 var pollPage = { id: new URLSearchParams(location.search).get('id') || '', poll: null, status: 0,
-                 shown: '', message: null, messageClass: '' };
+                 shown: '', message: null, messageClass: '',
+                 atHub: false };   /* the district's site: results only */
 var POLL_EVERY_MS = 3000;
 
 /* ---- the poll --------------------------------------------------------------- */
@@ -50,7 +51,7 @@ function renderPoll() {
   var box = document.getElementById('poll');
   var p = pollPage.poll;
   var key = !p ? 'none:' + pollPage.status
-    : [currentLang(), p.closed, votedIn(p), !!residentGet()].join(':');
+    : [currentLang(), p.closed, votedIn(p), !!residentGet(), pollPage.atHub].join(':');
   if (key === pollPage.shown) return;
   pollPage.shown = key;
   clear(box);
@@ -69,6 +70,8 @@ function renderPoll() {
     append(box, el('p', { className: 'strong', text: t('poll_is_closed') }), el('p', { className: 'outcome strong', text: outcomeText(p) }));
   } else if (votedIn(p)) {
     append(box, el('p', { className: 'strong' }, t('my_vote_choice', { c: p.options[p.my_vote] })));
+  } else if (pollPage.atHub) {
+    append(box, el('p', { className: 'note', id: 'vote-at-hub', text: t('poll_vote_at_hub') }));
   } else {
     append(box, voteForm(p));
   }
@@ -128,7 +131,9 @@ function resultList(options, counts, mine, cls) {
 function renderResults() {
   var p = pollPage.poll;
   var section = document.getElementById('results');
-  var show = p && p.results && (p.closed || votedIn(p) || pollPage.showResults);
+  /* after her vote (not to sway it), once closed, and at the hub, where
+   * nobody votes */
+  var show = p && p.results && (p.closed || votedIn(p) || pollPage.showResults || pollPage.atHub);
   section.hidden = !show;
   if (!show) return;
   var box = clear(document.getElementById('results-body'));
@@ -178,4 +183,9 @@ window.PAGE = {
 };
 
 load();
+siteKind().then(function (k) {
+  pollPage.atHub = k.node === false;
+  renderPoll();
+  renderResults();
+});
 setInterval(function () { if (document.visibilityState === 'visible') load(); }, POLL_EVERY_MS);

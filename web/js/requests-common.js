@@ -1,21 +1,7 @@
-/* requests-common.js: what request.html and my-requests.html share: whether
- * this site is a community's node (where requests are made and kept) or
- * the district hub (which has none), Open311's form-encoded POST, and a
- * request's progress in words.
- *
- * A node's /healthz names its community; the hub's does not (it counts
- * communities and sessions), so that is how a page tells them apart. */
+/* requests-common.js: what request.html and my-requests.html share:
+ * Open311's form-encoded POST and a request's progress in words (whether
+ * this site is a node or the hub is resident.js's siteKind). */
 'use strict';
-
-/* siteKind: resolves {node: true, community} at a node, {node: false} at
- * the hub, {node: null} when /healthz cannot be read. */
-function siteKind() {
-  return api('/healthz').then(function (r) {
-    if (!r.ok || !r.data) return { node: null };
-    return typeof r.data.community === 'string' && r.data.community
-      ? { node: true, community: r.data.community } : { node: false };
-  });
-}
 
 /* postForm: POST params (an object) form-encoded to path, with the
  * signed-in resident's bearer token when there is one; resolves

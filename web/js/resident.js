@@ -74,6 +74,19 @@ function apiSend(method, path, body) {
     }, function () { return { ok: false, status: 0, data: null }; });
 }
 
+/* siteKind: whether this site is a community's node, where residents
+ * sign up, request and vote, or the district hub, which has no residents:
+ * a node's /healthz names its community, the hub's does not (it counts
+ * communities and sessions). Resolves {node: true, community} at a node,
+ * {node: false} at the hub, {node: null} when /healthz cannot be read. */
+function siteKind() {
+  return api('/healthz').then(function (r) {
+    if (!r.ok || !r.data) return { node: null };
+    return typeof r.data.community === 'string' && r.data.community
+      ? { node: true, community: r.data.community } : { node: false };
+  });
+}
+
 /* ---- services: links, labels, cards ----------------------------------------- */
 
 function serviceHref(s) {

@@ -106,17 +106,35 @@ bool text_record_id_valid(const char *s)
 
 /* ---- phone numbers ---------------------------------------------------- */
 
+bool text_phone_digits(const char *in, char *out, bool mobile)
+{
+	size_t n = 0;
+
+	if (!in || strlen(in) > LIMIT_PHONE_INPUT)
+		return false;
+	for (; *in; in++) {
+		if (*in >= '0' && *in <= '9') {
+			if (n == LIMIT_PHONE_DIGITS)
+				return false;
+			out[n++] = *in;
+		} else if (!strchr(" +-()", *in)) {
+			return false;
+		}
+	}
+	out[n] = '\0';
+	if (n == LIMIT_PHONE_MOBILE + 2 && strncmp(out, "861", 3) == 0 &&
+	    out[3] >= '3') {
+		memmove(out, out + 2, LIMIT_PHONE_MOBILE + 1);
+		n = LIMIT_PHONE_MOBILE;
+	}
+	if (!mobile)
+		return n >= LIMIT_PHONE_DIGITS_MIN;
+	return n == LIMIT_PHONE_MOBILE && out[0] == '1' && out[1] >= '3';
+}
+
 bool text_phone_valid(const char *s)
 {
-	size_t digits = 0;
+	char digits[LIMIT_PHONE_DIGITS + 1];
 
-	if (!s || strlen(s) > LIMIT_PHONE_INPUT)
-		return false;
-	for (; *s; s++) {
-		if (*s >= '0' && *s <= '9')
-			digits++;
-		else if (!strchr(" +-()", *s))
-			return false;
-	}
-	return digits >= LIMIT_PHONE_DIGITS_MIN && digits <= LIMIT_PHONE_DIGITS;
+	return text_phone_digits(s, digits, false);
 }

@@ -19,9 +19,15 @@ bool text_community_valid(const char *s);
  * [A-Za-z0-9._-], the ids of services, announcements and bulletins. */
 bool text_record_id_valid(const char *s);
 
-/* text_phone_valid: true iff s is a phone number as residents type it:
- * at most LIMIT_PHONE_INPUT bytes of digits among spaces and + - ( ),
- * LIMIT_PHONE_DIGITS_MIN to LIMIT_PHONE_DIGITS digits. */
+/* text_phone_digits: true iff in is a phone number as residents type it
+ * (at most LIMIT_PHONE_INPUT bytes of digits among spaces and + - ( ));
+ * then out (LIMIT_PHONE_DIGITS + 1 bytes) holds its digits, a leading 86
+ * (the country code) of a mobile number dropped. With mobile set it must
+ * be a mainland mobile number (1[3-9] and 9 more digits, as registrations
+ * are); else LIMIT_PHONE_DIGITS_MIN to LIMIT_PHONE_DIGITS digits. */
+bool text_phone_digits(const char *in, char *out, bool mobile);
+
+/* text_phone_valid: text_phone_digits(s, ..., false) without the digits. */
 bool text_phone_valid(const char *s);
 
 #endif

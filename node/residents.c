@@ -46,6 +46,7 @@
 #include "manager.h"
 #include "password.h"
 #include "store.h"
+#include "text.h"
 
 /* ---- tokens ------------------------------------------------------------------- */
 
@@ -180,40 +181,6 @@ static int claim_code(struct node *n, const unsigned char chash[32],
 
 /* ---- phones and passwords --------------------------------------------------- */
 
-/* phone_digits: a phone number into out (LIMIT_PHONE_DIGITS + 1 bytes)
- * as its digits: digits among spaces and + - ( ), a leading 86 (the
- * country code) of a mobile number dropped. With mobile set it must be a
- * mainland mobile number (1[3-9] and 9 more digits), as registrations are;
- * else (logins) LIMIT_PHONE_DIGITS_MIN to LIMIT_PHONE_DIGITS digits, so
- * that a number registered before registrations took mobiles only still
- * signs in. ERR_OK, or ERR_INVALID. */
-static int phone_digits(const char *in, char *out, int mobile)
-{
-	size_t n = 0;
-
-	if (!in || strlen(in) > LIMIT_PHONE_INPUT)
-		return ERR_INVALID;
-	for (; *in; in++) {
-		if (*in >= '0' && *in <= '9') {
-			if (n == LIMIT_PHONE_DIGITS)
-				return ERR_INVALID;
-			out[n++] = *in;
-		} else if (!strchr(" +-()", *in)) {
-			return ERR_INVALID;
-		}
-	}
-	out[n] = '\0';
-	if (n == LIMIT_PHONE_MOBILE + 2 && strncmp(out, "861", 3) == 0 &&
-	    out[3] >= '3') {
-		memmove(out, out + 2, LIMIT_PHONE_MOBILE + 1);
-		n = LIMIT_PHONE_MOBILE;
-	}
-	if (!mobile)
-		return n >= LIMIT_PHONE_DIGITS_MIN ? ERR_OK : ERR_INVALID;
-	return n == LIMIT_PHONE_MOBILE && out[0] == '1' && out[1] >= '3'
-	       ? ERR_OK : ERR_INVALID;
-}
-
 /* take_credentials: phone (as digits; a mainland mobile number when mobile
  * is set) and password of a JSON body, or a 422 naming the field (then
  * 0). */
@@ -223,8 +190,8 @@ static int take_credentials(struct lws *wsi, struct http_exchange *ex,
 {
 	json_t *p = json_object_get(in, "password");
 
-	if (phone_digits(json_string_value(json_object_get(in, "phone")),
-			 phone, mobile) != ERR_OK) {
+	if (!text_phone_digits(json_string_value(json_object_get(in, "phone")),
+			       phone, mobile)) {
 		http_reply_error(wsi, ex, 422, "invalid", "phone: required, "
 				 "a mainland mobile number: %d digits "
 				 "starting 13 to 19 (spaces and + - ( ) "

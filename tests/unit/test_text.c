@@ -172,6 +172,24 @@ static void test_phone(void **state)
 	assert_false(text_phone_valid("call me"));
 }
 
+/* The digits of a number, a mobile's 86 dropped; mobiles only when asked. */
+static void test_phone_digits(void **state)
+{
+	char d[LIMIT_PHONE_DIGITS + 1];
+
+	(void)state;
+	assert_true(text_phone_digits("+86 138 0013 8000", d, true));
+	assert_string_equal(d, "13800138000");
+	assert_true(text_phone_digits("0532-8888-1234", d, false));
+	assert_string_equal(d, "053288881234");
+	assert_false(text_phone_digits("0532-8888-1234", d, true));
+	assert_false(text_phone_digits("12800138000", d, true));
+	assert_false(text_phone_digits("1380013800", d, true));
+	assert_false(text_phone_digits("1234", d, false));
+	assert_false(text_phone_digits("123456789012345678901", d, false));
+	assert_false(text_phone_digits(NULL, d, false));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +204,7 @@ int main(void)
 		cmocka_unit_test(test_record_id_valid),
 		cmocka_unit_test(test_record_id_invalid),
 		cmocka_unit_test(test_phone),
+		cmocka_unit_test(test_phone_digits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

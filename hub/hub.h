@@ -382,10 +382,11 @@ int hub_relay_put(struct hub *hub, const Change *ch, const char *destination,
 /* hub_relay_request_stats: {"items":[per community: requests, open, done,
  * avg_response_s, avg_close_s]}, new reference, NULL on error. */
 json_t *hub_relay_request_stats(struct hub *hub);
-/* hub_polls_apply: a node's KIND_POLL or KIND_TALLY, in the caller's
- * transaction; *refused with reason when it is not acceptable. */
-int hub_polls_apply(struct hub *hub, const Change *ch, char *reason,
-		    size_t rlen, int *refused);
+/* hub_polls_apply: a KIND_POLL or KIND_TALLY from the session of
+ * community (its certificate's), in the caller's transaction; *refused
+ * with reason when it is not acceptable (polls.c: which tallies are). */
+int hub_polls_apply(struct hub *hub, const char *community, const Change *ch,
+		    char *reason, size_t rlen, int *refused);
 /* hub_polls_welcome: relay rows for the district polls s has not had and
  * for the other communities' tallies of them (polls closed less than 30
  * days ago; rows it has had at that version change nothing). */

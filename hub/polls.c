@@ -9,7 +9,12 @@
  * own origin; a tally is stored under the version rule for a poll the hub
  * knows that is the district's or the sender's own. The result of a poll
  * is the sum of the latest tally of each community, shown live on both
- * ports and with its outcome once the poll closed.
+ * ports and with its outcome once the poll is final (relay_poll_final),
+ * recomputed from the stored tallies at every read: no running total.
+ * Which tallies are taken (only from a community that votes in the poll,
+ * as its certificate says; until the poll is final; bounded; never
+ * falling) is tally_refusal's rule; a refused one is acked as refused
+ * (relay.c), so the node's outbox moves on and its session stays.
  *
  * Each community's tally of a district poll also goes down, as it is (a
  * KIND_TALLY of the counting community's origin, which the session's
@@ -24,11 +29,14 @@
  *   POST /api/v1/polls       operator: {"question","options":[..],
  *                            "closes": RFC 3339 or unix seconds,
  *                            "area": [ids]} -> 201 {"id":"district.X"}
- *   GET  /api/v1/polls       both ports: polls, newest first
+ *   GET  /api/v1/polls       both ports: polls, open ones first, the
+ *                            district's first, then the communities' in
+ *                            turns (list), newest first; at most 100
  *   GET  /api/v1/polls/{origin.id}  the poll with its results
  *
  * Parts: tallies down; applying a node's records; district polls to
  * sessions; creating; results; routes. */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +50,8 @@
 /* A district poll's tallies go to communities whose session starts until
  * this long after the poll closed. */
 #define RESULTS_KEEP_S (30 * 24 * 3600)
+/* Polls in one answer of GET /api/v1/polls (list). */
+#define LIST_MAX 100
 
 /* ---- tallies down --------------------------------------------------------- */
 
@@ -92,51 +102,51 @@ static void fan_one(struct community *c, void *arg)
 
 /* ---- applying a node's records ------------------------------------------- */
 
-static int apply_tally(struct hub *hub, const Change *ch, char *reason,
-		       size_t rlen, int *refused)
-{
-	const Alliance__V1__Tally *t = ch->tally;
-	sqlite3_stmt *st = NULL;
-	json_t *counts, *area = NULL;
-	char *text;
-	int rc, n_options = -1, changed = 0;
+#define REFUSE(...) (*refused = 1, snprintf(reason, rlen, __VA_ARGS__), ERR_OK)
 
-	if (strcmp(t->poll_origin, RELAY_DISTRICT) != 0 &&
-	    strcmp(t->poll_origin, ch->origin) != 0) {
-		*refused = 1;
-		snprintf(reason, rlen, "a tally of another community's poll");
-		return ERR_OK;
-	}
-	if (sqlite3_prepare_v2(hub->db, "SELECT json_array_length(options),"
-			       " area FROM poll WHERE origin = ?1 AND id = ?2",
-			       -1, &st, NULL) != SQLITE_OK)
-		return ERR_IO;
-	sqlite3_bind_text(st, 1, t->poll_origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, t->poll_id, -1, SQLITE_STATIC);
+/* stored_tally: community's stored counts of poll (origin, id) (a new
+ * reference) and their version, or NULL and 0 when it sent none. */
+static json_t *stored_tally(struct hub *hub, const char *origin,
+			    const char *id, const char *community,
+			    int64_t *version)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *counts = NULL;
+
+	*version = 0;
+	if (sqlite3_prepare_v2(hub->db, "SELECT version, counts FROM tally"
+			       " WHERE poll_origin = ?1 AND poll_id = ?2 AND"
+			       " community = ?3", -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, community, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		n_options = sqlite3_column_int(st, 0);
-		area = json_loads((const char *)sqlite3_column_text(st, 1), 0,
-				  NULL);
+		*version = sqlite3_column_int64(st, 0);
+		counts = json_loads((const char *)sqlite3_column_text(st, 1),
+				    0, NULL);
 	}
 	sqlite3_finalize(st);
-	if (n_options < 0 || t->n_counts != (size_t)n_options) {
-		json_decref(area);
-		*refused = 1;
-		snprintf(reason, rlen, n_options < 0 ? "no such poll"
-			 : "counts do not match the poll's options");
-		return ERR_OK;
-	}
-	counts = json_array();
+	return counts;
+}
+
+/* store_tally: community's counts t of the poll under version, replacing
+ * an older version; in the caller's transaction. *changed when stored. */
+static int store_tally(struct hub *hub, const Alliance__V1__Tally *t,
+		       const char *community, uint64_t version, int *changed)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *counts = json_array();
+	char *text;
+	int rc;
+
 	for (size_t i = 0; counts && i < t->n_counts; i++)
 		json_array_append_new(counts,
 				      json_integer((json_int_t)t->counts[i]));
 	text = counts ? json_dumps(counts, JSON_COMPACT) : NULL;
 	json_decref(counts);
-	if (!text) {
-		json_decref(area);
+	if (!text)
 		return ERR_NOMEM;
-	}
-	st = NULL;
 	rc = sqlite3_prepare_v2(hub->db, "INSERT INTO tally (poll_origin,"
 				" poll_id, community, version, counts, updated)"
 				" VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT"
@@ -148,32 +158,144 @@ static int apply_tally(struct hub *hub, const Change *ch, char *reason,
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, t->poll_origin, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, t->poll_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, ch->origin, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, (int64_t)ch->version);
+		sqlite3_bind_text(st, 3, community, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (int64_t)version);
 		sqlite3_bind_text(st, 5, text, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 6, hub_now());
 		rc = sqlite3_step(st);
-		changed = rc == SQLITE_DONE && sqlite3_changes(hub->db) > 0;
+		*changed = rc == SQLITE_DONE && sqlite3_changes(hub->db) > 0;
 	}
 	sqlite3_finalize(st);
 	free(text);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
+/* tally_refusal: why community's tally ch may not be stored, into reason
+ * (*refused set), given its poll's options, area and closing time and its
+ * stored tally (old, version old_version; NULL when none). A tally is
+ * taken only from a community that votes in the poll (the poll's own, or
+ * one in a district poll's area), until the poll is final, with every
+ * count and their sum bounded, and never below what the community counted
+ * before: votes are never taken back (node/polls.c), so an older version
+ * (a replay) is passed over and a count that falls is refused. */
+static int tally_refusal(const Change *ch, const char *community,
+			 int n_options, const json_t *area, int64_t closes,
+			 const json_t *old, int64_t old_version, char *reason,
+			 size_t rlen, int *refused)
+{
+	const Alliance__V1__Tally *t = ch->tally;
+	char why[120], t1[CLOCK_RFC3339_LEN];
+
+	if (n_options < 0)
+		return REFUSE("no poll %s", ch->id);
+	if (t->n_counts != (size_t)n_options)
+		return REFUSE("counts do not match the poll's options");
+	if (strcmp(t->poll_origin, RELAY_DISTRICT) == 0 &&
+	    !in_area(area, community))
+		return REFUSE("%s is not in the area of poll %s", community,
+			      ch->id);
+	if (relay_poll_final(closes, hub_now()))
+		return REFUSE("poll %s closed at %s; its result is final",
+			      ch->id, clock_rfc3339(closes, t1, sizeof(t1)));
+	if (!relay_tally_bounded(t, why, sizeof(why)))
+		return REFUSE("%s", why);
+	if (!old || ch->version <= (uint64_t)old_version)
+		return ERR_OK;
+	for (size_t i = 0; i < t->n_counts; i++)
+		if (t->counts[i] < (uint64_t)json_integer_value(
+			    json_array_get(old, i)))
+			return REFUSE("tally.counts[%zu]: %" PRIu64 " is below"
+				      " the %" JSON_INTEGER_FORMAT " counted"
+				      " before; votes are never taken back",
+				      i, t->counts[i], json_integer_value(
+					      json_array_get(old, i)));
+	return ERR_OK;
+}
+
+/* apply_tally: community's tally ch (community from the session's
+ * certificate, never from the message), stored under the version rule
+ * unless tally_refusal refuses it, and a district poll's sent down to the
+ * rest of its area. */
+static int apply_tally(struct hub *hub, const char *community,
+		       const Change *ch, char *reason, size_t rlen,
+		       int *refused)
+{
+	const Alliance__V1__Tally *t = ch->tally;
+	sqlite3_stmt *st = NULL;
+	json_t *area = NULL, *old;
+	int64_t closes = 0, old_version;
+	int rc, n_options = -1, changed = 0;
+
+	if (strcmp(t->poll_origin, RELAY_DISTRICT) != 0 &&
+	    strcmp(t->poll_origin, community) != 0)
+		return REFUSE("a tally of another community's poll");
+	if (sqlite3_prepare_v2(hub->db, "SELECT json_array_length(options),"
+			       " area, closes FROM poll WHERE origin = ?1 AND"
+			       " id = ?2", -1, &st, NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_text(st, 1, t->poll_origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, t->poll_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		n_options = sqlite3_column_int(st, 0);
+		area = json_loads((const char *)sqlite3_column_text(st, 1), 0,
+				  NULL);
+		closes = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	old = stored_tally(hub, t->poll_origin, t->poll_id, community,
+			   &old_version);
+	rc = tally_refusal(ch, community, n_options, area, closes, old,
+			   old_version, reason, rlen, refused);
+	json_decref(old);
+	if (rc == ERR_OK && !*refused)
+		rc = store_tally(hub, t, community, ch->version, &changed);
 	if (changed && strcmp(t->poll_origin, RELAY_DISTRICT) == 0) {
 		struct fan f = { hub, ch, area, ERR_OK };
 
 		registry_each(hub, fan_one, &f);
-		if (f.rc != ERR_OK)
-			rc = SQLITE_ERROR;
+		rc = f.rc;
 	}
 	json_decref(area);
-	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+	return rc;
 }
 
-int hub_polls_apply(struct hub *hub, const Change *ch, char *reason,
-		    size_t rlen, int *refused)
+/* apply_poll: community's own poll ch, unless it opens further ahead of
+ * the hub's clock than RELAY_POLL_AHEAD_S (a poll opens when it is
+ * written; one dated ahead would sit first in every list) or is a newer
+ * version of a poll that is final (its outcome was given: it stays). */
+static int apply_poll(struct hub *hub, const Change *ch, char *reason,
+		      size_t rlen, int *refused)
+{
+	sqlite3_stmt *st = NULL;
+	char t1[CLOCK_RFC3339_LEN];
+	int final = 0;
+
+	if (ch->poll->opens > hub_now() + RELAY_POLL_AHEAD_S)
+		return REFUSE("poll.opens: %s is ahead of the hub's clock",
+			      clock_rfc3339(ch->poll->opens, t1, sizeof(t1)));
+	if (sqlite3_prepare_v2(hub->db, "SELECT closes, version FROM poll"
+			       " WHERE origin = ?1 AND id = ?2", -1, &st,
+			       NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)   /* a replay changes nothing */
+		final = relay_poll_final(sqlite3_column_int64(st, 0),
+					 hub_now()) && ch->version >
+			(uint64_t)sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	if (final)
+		return REFUSE("poll %s.%s is closed and final", ch->origin,
+			      ch->id);
+	return relay_store_poll(hub->db, ch);
+}
+
+int hub_polls_apply(struct hub *hub, const char *community, const Change *ch,
+		    char *reason, size_t rlen, int *refused)
 {
 	if (ch->kind == ALLIANCE__V1__KIND__KIND_POLL)
-		return relay_store_poll(hub->db, ch);
-	return apply_tally(hub, ch, reason, rlen, refused);
+		return apply_poll(hub, ch, reason, rlen, refused);
+	return apply_tally(hub, community, ch, reason, rlen, refused);
 }
 
 /* ---- district polls to sessions ------------------------------------------- */
@@ -482,24 +604,34 @@ static json_t *poll_json(struct hub *hub, const char *origin, const char *id,
 	json_object_set_new(out, "results", json_pack(
 		"{s:o, s:I, s:o}", "counts", total, "votes",
 		(json_int_t)voters, "communities", comms));
-	if (closes <= now)
+	if (relay_poll_final(closes, now))
 		json_object_set_new(out, "outcome",
 				    relay_poll_outcome(total, opts));
 	return out;
 }
 
+/* list: the polls, at most LIST_MAX: open ones first; among them and
+ * then among the closed ones the district's first, then the communities'
+ * in turns (each one's newest, then each one's second...), so no number
+ * of polls from one community pushes the district's or another's out. */
 static void list(struct hub *hub, struct lws *wsi, struct hub_http *h)
 {
 	sqlite3_stmt *st = NULL;
 	json_t *items = json_array();
 
-	if (sqlite3_prepare_v2(hub->db, "SELECT origin, id FROM poll ORDER BY"
-			       " opens DESC LIMIT 100", -1, &st, NULL) !=
+	if (sqlite3_prepare_v2(hub->db, "SELECT origin, id FROM (SELECT origin,"
+			       " id, opens, closes <= ?1 AS shut, row_number()"
+			       " OVER (PARTITION BY origin, closes <= ?1 ORDER"
+			       " BY opens DESC, id) AS turn FROM poll) ORDER BY"
+			       " shut, origin <> 'district', turn, opens DESC,"
+			       " origin LIMIT ?2", -1, &st, NULL) !=
 	    SQLITE_OK) {
 		json_decref(items);
 		http_reply_error(wsi, &h->ex, 500, "internal", "no polls");
 		return;
 	}
+	sqlite3_bind_int64(st, 1, clock_now());
+	sqlite3_bind_int(st, 2, LIST_MAX);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		json_t *p = poll_json(hub,
 				      (const char *)sqlite3_column_text(st, 0),

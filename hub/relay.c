@@ -391,7 +391,8 @@ int hub_relay_handle(struct session *s, const Alliance__V1__Relay *r)
 			rc = apply_status(hub, ch, &out[i]);
 			break;
 		default:
-			rc = hub_polls_apply(hub, ch, out[i].reason,
+			rc = hub_polls_apply(hub, community, ch,
+					     out[i].reason,
 					     sizeof(out[i].reason),
 					     &out[i].refused);
 			break;

@@ -385,6 +385,32 @@ int relay_store_poll(sqlite3 *db, const Change *ch)
 	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
 }
 
+int relay_tally_bounded(const Alliance__V1__Tally *t, char *why,
+			size_t whylen)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < t->n_counts; i++) {
+		if (t->counts[i] > RELAY_VOTES_MAX) {
+			snprintf(why, whylen, "tally.counts[%zu]: over %d", i,
+				 RELAY_VOTES_MAX);
+			return 0;
+		}
+		sum += t->counts[i];
+		if (sum > RELAY_VOTES_MAX) {   /* each bounded: no wrap */
+			snprintf(why, whylen, "tally.counts: over %d votes in "
+				 "all", RELAY_VOTES_MAX);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int relay_poll_final(int64_t closes, int64_t now)
+{
+	return closes <= now - RELAY_TALLY_GRACE_S;
+}
+
 json_t *relay_poll_outcome(const json_t *counts, const json_t *options)
 {
 	json_int_t best = 0;

@@ -57,6 +57,18 @@ typedef Alliance__V1__Change Change; /* as catalog.h names it */
 #define RELAY_POLL_LIFETIME_S (366 * 24 * 3600)
 /* Communities a district poll's area may list. */
 #define RELAY_AREA_MAX 1024
+/* Votes one community's tally may count, per option and in all: far above
+ * any community's population, so an honest node never meets it, and far
+ * below what would let a sum over every community leave 64 bits. */
+#define RELAY_VOTES_MAX 10000000
+/* How long after a poll's closing time a tally is still taken (by the
+ * receiver's clock): one counted before the close and held up in transit
+ * or by the two clocks' skew. The outcome is given only after it, so it
+ * never changes once given (relay_poll_final). */
+#define RELAY_TALLY_GRACE_S 10
+/* How far ahead of the hub's clock a community's poll may open: a poll
+ * opens when it is created, so no more than the clocks' skew. */
+#define RELAY_POLL_AHEAD_S 300
 
 /* relay_status_valid: 1 iff s is open, acknowledged, scheduled, done or
  * declined. relay_status_closed: 1 for done and declined. */
@@ -124,6 +136,17 @@ int relay_random_id(char *buf, size_t buflen);
  * nothing. Runs in the caller's transaction. ERR_OK, ERR_NOMEM or
  * ERR_IO. */
 int relay_store_poll(sqlite3 *db, const Change *ch);
+
+/* relay_tally_bounded: 1 iff every count of t and their sum are at most
+ * RELAY_VOTES_MAX (so none wraps negative in a signed 64-bit integer and
+ * no sum of tallies can overflow); else 0 with the reason in why. */
+int relay_tally_bounded(const Alliance__V1__Tally *t, char *why,
+			size_t whylen);
+
+/* relay_poll_final: 1 iff a poll closing at closes is final at now: its
+ * grace for late tallies (RELAY_TALLY_GRACE_S) is over, so no tally is
+ * taken any more and its outcome is given. Hub and node alike. */
+int relay_poll_final(int64_t closes, int64_t now);
 
 /* relay_poll_outcome: a closed poll's outcome, the same at hub and node:
  * {"winner": the option with most votes in counts (a JSON array of

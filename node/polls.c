@@ -3,8 +3,10 @@
  *   POST /api/v1/polls                 manager: {"question","options",
  *                                      "closes"} -> 201 {"id": "C.X"}
  *   GET  /api/v1/polls                 polls here (ours and the
- *                                      district's) with this community's
- *                                      counts and the results
+ *                                      district's), open ones first,
+ *                                      newest first, at most 100, with
+ *                                      this community's counts and the
+ *                                      results
  *   GET  /api/v1/polls/{origin.id}     one poll
  *   POST /api/v1/polls/{origin.id}/votes  resident (bearer token):
  *                                      {"option": index or text} -> 201;
@@ -18,13 +20,16 @@
  * (this community's), results {counts, votes, communities: [{community,
  * counts}]} (for a district poll every community whose tally the hub has
  * relayed, this one first from its own votes; the district-wide counts
- * are their sum), outcome {winner, tie} once closed, and my_vote (the
+ * are their sum), outcome {winner, tie} once final (relay_poll_final:
+ * late tallies may still come until then), and my_vote (the
  * index, or null) when the request carries a resident's token.
  *
  * A vote stays here, one per (poll, resident) by the table's key; only
  * the tally (counts per option) leaves the node: every vote rewrites the
  * poll's KIND_TALLY record in the relay outbox (one pending record per
- * poll, the latest counts). A community poll goes up as KIND_POLL so the
+ * poll, the latest counts). A vote is never changed or taken back, so
+ * every count only grows (the hub refuses one that falls), and none is
+ * taken once the poll closed, so no tally is written after it. A community poll goes up as KIND_POLL so the
  * hub can show it; closing one rewrites that record with closes = now (the
  * tally stays). District polls come down from the hub (origin "district",
  * accepted from the hub's session only, never written here), and so do
@@ -46,6 +51,8 @@
 
 #define POLLS "/api/v1/polls"
 #define POLL_COLUMNS "origin, id, question, options, opens, closes"
+/* Polls in one answer of GET /api/v1/polls (list). */
+#define LIST_MAX 100
 
 /* ---- reading -------------------------------------------------------------------- */
 
@@ -185,7 +192,7 @@ static json_t *row_json(struct node *n, sqlite3_stmt *st, int64_t resident)
 			"counts", json_object_get(json_array_get(
 				json_object_get(res, "communities"), 0),
 				"counts"), "results", res);
-	if (out && closes <= clock_now())
+	if (out && relay_poll_final(closes, clock_now()))
 		json_object_set_new(out, "outcome", relay_poll_outcome(
 			json_object_get(res, "counts"), opts));
 	if (out && resident) {
@@ -203,12 +210,14 @@ static void list(struct node *n, struct lws *wsi, struct http_exchange *ex)
 	json_t *items = json_array();
 
 	if (!items || sqlite3_prepare_v2(n->db, "SELECT " POLL_COLUMNS " FROM"
-			       " poll ORDER BY opens DESC LIMIT 100", -1, &st,
-			       NULL) != SQLITE_OK) {
+			       " poll ORDER BY closes <= ?1, opens DESC LIMIT"
+			       " ?2", -1, &st, NULL) != SQLITE_OK) {
 		json_decref(items);
 		http_reply_error(wsi, ex, 500, "internal", "no polls");
 		return;
 	}
+	sqlite3_bind_int64(st, 1, clock_now());
+	sqlite3_bind_int(st, 2, LIST_MAX);
 	while (sqlite3_step(st) == SQLITE_ROW)
 		json_array_append_new(items, row_json(n, st, resident));
 	sqlite3_finalize(st);
@@ -592,6 +601,11 @@ int polls_apply_tally(struct node *n, const Change *ch, char *reason,
 		*refused = 1;
 		snprintf(reason, rlen, "not another community's tally of a "
 			 "district poll");
+		json_decref(c);
+		return ERR_OK;
+	}
+	if (!relay_tally_bounded(t, reason, rlen)) {   /* summed in results */
+		*refused = 1;
 		json_decref(c);
 		return ERR_OK;
 	}

@@ -279,6 +279,41 @@ static void test_poll_outcome(void **state)
 	json_decref(opts);
 }
 
+/* A tally's counts are bounded one by one and in all, so none wraps
+ * negative as a signed number and no sum of them leaves 64 bits. */
+static void test_tally_bounded(void **state)
+{
+	Alliance__V1__Tally t = ALLIANCE__V1__TALLY__INIT;
+	uint64_t c[3] = { 0, RELAY_VOTES_MAX, 0 };
+
+	(void)state;
+	t.counts = c;
+	t.n_counts = 3;
+	assert_true(relay_tally_bounded(&t, why, sizeof(why)));
+	c[0] = 1;               /* each within, the sum over */
+	assert_false(relay_tally_bounded(&t, why, sizeof(why)));
+	assert_non_null(strstr(why, "in all"));
+	c[0] = 0;
+	c[2] = UINT64_MAX;      /* -1 as a signed count */
+	assert_false(relay_tally_bounded(&t, why, sizeof(why)));
+	assert_non_null(strstr(why, "counts[2]"));
+	c[1] = UINT64_MAX / 2 + 1;   /* two that wrap to a small sum */
+	c[2] = UINT64_MAX / 2 + 1;
+	assert_false(relay_tally_bounded(&t, why, sizeof(why)));
+	t.n_counts = 0;
+	assert_true(relay_tally_bounded(&t, why, sizeof(why)));
+}
+
+/* A poll is final RELAY_TALLY_GRACE_S after it closes, not before. */
+static void test_poll_final(void **state)
+{
+	(void)state;
+	assert_false(relay_poll_final(1000, 999));
+	assert_false(relay_poll_final(1000, 1000));
+	assert_false(relay_poll_final(1000, 1000 + RELAY_TALLY_GRACE_S - 1));
+	assert_true(relay_poll_final(1000, 1000 + RELAY_TALLY_GRACE_S));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -289,6 +324,8 @@ int main(void)
 		cmocka_unit_test(test_keys_and_packing),
 		cmocka_unit_test(test_preferred),
 		cmocka_unit_test(test_poll_outcome),
+		cmocka_unit_test(test_tally_bounded),
+		cmocka_unit_test(test_poll_final),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

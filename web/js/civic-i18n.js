@@ -73,6 +73,7 @@ Object.assign(I18N, {
   poll_outcome: ['结果：“{w}”票数最多', 'Outcome: “{w}” has the most votes'],
   poll_outcome_tie: ['结果：平票', 'Outcome: a tie'],
   poll_outcome_none: ['结果：无人投票', 'Outcome: no votes'],
+  poll_outcome_pending: ['结果：正在汇总最后的票数…', 'Outcome: counting the last tallies…'],
   poll_title: ['社区服务 · 投票', 'Community services · Poll'],
   poll_not_found: ['找不到这项投票。', 'This poll was not found.'],
   poll_back: ['返回投票列表', 'Back to the polls'],

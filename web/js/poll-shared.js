@@ -15,9 +15,11 @@ function votedIn(p) { return p.my_vote !== null && p.my_vote !== undefined; }
 function votesOf(p) { return p.results ? p.results.votes : 0; }
 
 /* outcomeText: a closed poll's outcome: the option with most votes, a
- * tie, or no votes. */
+ * tie, or no votes; until the server gives it (a few seconds after the
+ * close, while late tallies may still come) that it is being counted. */
 function outcomeText(p) {
-  var o = p.outcome || {};
+  if (!p.outcome) return t('poll_outcome_pending');
+  var o = p.outcome;
   if (!votesOf(p)) return t('poll_outcome_none');
   if (o.tie) return t('poll_outcome_tie');
   return o.winner !== null && o.winner !== undefined ? t('poll_outcome', { w: o.winner }) : t('poll_outcome_none');

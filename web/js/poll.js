@@ -51,7 +51,7 @@ function renderPoll() {
   var box = document.getElementById('poll');
   var p = pollPage.poll;
   var key = !p ? 'none:' + pollPage.status
-    : [currentLang(), p.closed, votedIn(p), !!residentGet(), pollPage.atHub].join(':');
+    : [currentLang(), p.closed, !!p.outcome, votedIn(p), !!residentGet(), pollPage.atHub].join(':');
   if (key === pollPage.shown) return;
   pollPage.shown = key;
   clear(box);

@@ -1,12 +1,13 @@
 /* polls.js: the polls page (polls.html): the open polls of this community
  * and of the district (district polls come down from the hub to every
- * node), then the closed ones with their outcome, from GET /api/v1/polls
+ * node; at the hub the district's come first), then the closed ones with
+ * their outcome (or that the last tallies are awaited), from GET /api/v1/polls
  * at the resident's node (with her token, so each says whether she
  * voted). Each links to poll.html?id=ORIGIN.ID. Refreshed every
  * POLLS_EVERY_MS while the page is visible. */
 'use strict';
 
-var pollsPage = { result: null };
+var pollsPage = { result: null, atHub: false };
 var POLLS_EVERY_MS = 10000;
 
 function pollCard(p) {
@@ -21,8 +22,9 @@ function pollCard(p) {
     p.closed ? el('p', { className: 'outcome', text: outcomeText(p) }) : null);
 }
 
-/* ownFirst: this community's polls before the district's, each newest
- * first as the node lists them. */
+/* ownFirst: at a node, this community's polls before the district's,
+ * each newest first as the node lists them. The hub's list is kept in its
+ * own order: the district's first, then the communities' in turns. */
 function ownFirst(a, b) {
   return (a.origin === 'district' ? 1 : 0) - (b.origin === 'district' ? 1 : 0);
 }
@@ -37,7 +39,8 @@ window.PAGE = {
       append(openBox, message('load_failed', 'error'));
       return;
     }
-    var open = r.data.items.filter(function (p) { return !p.closed; }).sort(ownFirst);
+    var open = r.data.items.filter(function (p) { return !p.closed; });
+    if (!pollsPage.atHub) open.sort(ownFirst);
     var closed = r.data.items.filter(function (p) { return p.closed; });
     append(openBox, open.length ? el('ul', { className: 'cards' }, open.map(pollCard)) : message('polls_none_open'));
     append(closedBox, closed.length ? el('ul', { className: 'cards' }, closed.map(pollCard)) : message('polls_none_closed'));
@@ -52,4 +55,8 @@ function loadPolls() {
 }
 
 loadPolls();
+siteKind().then(function (k) {
+  pollsPage.atHub = k.node === false;
+  window.PAGE.render();
+});
 setInterval(function () { if (document.visibilityState === 'visible') loadPolls(); }, POLLS_EVERY_MS);

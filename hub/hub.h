@@ -363,6 +363,9 @@ int hub_bulletin_route(struct hub *hub, struct lws *wsi, struct hub_http *h);
 
 /* Migration SQL of the relay, request figures, poll and tally tables. */
 extern const char hub_relay_schema_v1[];
+/* hub_polls_schema_v2 (polls.c): the stored tallies that break the rules
+ * tallies are now held to, dropped. */
+extern const char hub_polls_schema_v2[];
 
 /* hub_relay_handle: a node's Relay: check (origin, rules), store in one
  * transaction, ack every record, forward what goes on. */

@@ -34,7 +34,7 @@
  *                            turns (list), newest first; at most 100
  *   GET  /api/v1/polls/{origin.id}  the poll with its results
  *
- * Parts: tallies down; applying a node's records; district polls to
+ * Parts: schema; tallies down; applying a node's records; district polls to
  * sessions; creating; results; routes. */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -52,6 +52,28 @@
 #define RESULTS_KEEP_S (30 * 24 * 3600)
 /* Polls in one answer of GET /api/v1/polls (list). */
 #define LIST_MAX 100
+
+/* ---- schema --------------------------------------------------------------- */
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* v11: the tallies a node could store before tally_refusal held them to
+ * its rules and that break them: a count that wrapped negative or is over
+ * RELAY_VOTES_MAX, over it in all, a tally of another community's poll or
+ * from a community outside a district poll's area. A result is recomputed
+ * from the rows, so they would skew it for good; a community's next tally
+ * is taken afresh. */
+const char hub_polls_schema_v2[] =
+	"DELETE FROM tally WHERE EXISTS (SELECT 1 FROM json_each(tally.counts)"
+	" WHERE type <> 'integer' OR value < 0 OR value > "
+	STR(RELAY_VOTES_MAX) ") OR (SELECT total(value) FROM"
+	" json_each(tally.counts)) > " STR(RELAY_VOTES_MAX) " OR (poll_origin"
+	" <> 'district' AND poll_origin <> community) OR EXISTS (SELECT 1 FROM"
+	" poll p WHERE p.origin = 'district' AND tally.poll_origin ="
+	" 'district' AND p.id = tally.poll_id AND p.area <> '[]' AND NOT"
+	" EXISTS (SELECT 1 FROM json_each(p.area) WHERE value ="
+	" tally.community));";
 
 /* ---- tallies down --------------------------------------------------------- */
 

@@ -335,3 +335,47 @@ def test_a_flood_of_polls_hides_no_district_poll(alliance, voted, pki):
     n_ids = [p["id"] for p in get(a.public_port, "/api/v1/polls")
              .json()["items"]]
     assert voted in n_ids and a_poll in n_ids
+
+
+# ---- a store attacked before the rules ------------------------------------------------
+
+def test_tallies_stored_against_the_rules_are_dropped_on_upgrade(pki,
+                                                                  tmp_path):
+    """Migration v11: a hub whose store took hostile tallies before these
+    rules drops them, so the result recomputed from its rows is sound."""
+    hub = Hub(tmp_path / "hub", pki).start()
+    try:
+        a, b, x = unique_id("ma"), unique_id("mb"), unique_id("mx")
+        for c in (a, b, x):
+            hub.register(c)
+        poll = district_poll(hub, [a, b])
+        own = f"{a}.p1"
+        hub.stop()
+        db = sqlite3.connect(hub.dir / hub.store_file)
+        with db:
+            pid = poll.split(".", 1)[1]
+            db.executemany(
+                "INSERT INTO tally (poll_origin, poll_id, community, version,"
+                " counts, updated) VALUES (?, ?, ?, 1, ?, 0)", [
+                    ("district", pid, a, "[-1,4]"),           # wrapped
+                    ("district", pid, x, "[7,0]"),            # outside
+                    ("district", pid, b, "[2,3]"),            # stays
+                ])
+            db.execute("INSERT INTO poll (origin, id, version, question,"
+                       " options, opens, closes) VALUES (?, 'p1', 1, 'Q?',"
+                       " '[\"y\",\"n\"]', 0, 9999999999)", (a,))
+            db.executemany(
+                "INSERT INTO tally (poll_origin, poll_id, community, version,"
+                " counts, updated) VALUES (?, 'p1', ?, 1, ?, 0)", [
+                    (a, x, "[1,0]"),                       # another's poll
+                    (a, a, f"[{VOTES_MAX},1]"),            # over in all
+                ])
+            db.execute("PRAGMA user_version = 10")
+        db.close()
+        hub.start()
+        p = hub_poll(hub, poll)
+        assert per_community(p) == {b: [2, 3]}
+        assert_sum_of_tallies(p)
+        assert per_community(hub_poll(hub, own)) == {}
+    finally:
+        stop_all([hub])

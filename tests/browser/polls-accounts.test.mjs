@@ -14,7 +14,8 @@
 // next to its field), edits it on the account page, and finds her name
 // and phone already filled in on a service's request form. At the hub,
 // which keeps no residents, the account page and a poll's page say to use
-// one's own community's site, and the poll's results still show.
+// one's own community's site, and the poll's results still show; its
+// polls page lists the district's open polls before any community's.
 // axe-core checks the pages at 360 px and desktop in both languages.
 //
 // A second tab of the same resident keeps the page from before a vote: its
@@ -485,6 +486,29 @@ test('at the hub the account page and a poll\'s page send residents to their own
   assert.equal(await page.locator('#vote-form').count(), 0);
   await page.locator('#results .result').first().waitFor();
   await page.screenshot({ path: artifact('poll-at-hub-360.png'), fullPage: true });
+  assert.deepEqual(seen.errors, []);
+  await context.close();
+});
+
+test('at the hub the polls page lists the district\'s open polls before the communities\' (issue 13)', async () => {
+  const made = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await managerApi(other, 'POST', '/api/v1/polls', {
+      question: `楼道灯换成感应灯吗？${i}`, options: ['换', '不换'],
+      closes: Math.floor(Date.now() / 1000) + 3600 });
+    assert.equal(r.status, 201);
+    made.push(r.data.id);
+  }
+  for (const id of made)
+    await waitFor(async () => (await fetch(`${alliance.hub}/api/v1/polls/${id}`)).ok,
+      `${id} at the hub`, 30000);
+  const { context, page, seen } = await newPage();
+  await page.goto(`${alliance.hub}/polls.html`);
+  const cards = page.locator('#open-polls li[data-poll]');
+  await cards.filter({ hasText: '楼道灯换成感应灯吗？2' }).waitFor();
+  const order = await cards.evaluateAll((els) => els.map((e) => e.getAttribute('data-poll')));
+  assert.equal(order[0], districtPoll, order.join(' '));
+  for (const id of made) assert.ok(order.includes(id), order.join(' '));
   assert.deepEqual(seen.errors, []);
   await context.close();
 });

@@ -47,16 +47,16 @@ window.PAGE = {
   }
 };
 
+/* the site's kind is known before the first list is drawn, so the
+ * order never jumps */
+var pollsKind = siteKind().then(function (k) { pollsPage.atHub = k.node === false; });
+
 function loadPolls() {
-  apiSend('GET', '/api/v1/polls').then(function (r) {
-    pollsPage.result = r;
+  Promise.all([apiSend('GET', '/api/v1/polls'), pollsKind]).then(function (r) {
+    pollsPage.result = r[0];
     window.PAGE.render();
   });
 }
 
 loadPolls();
-siteKind().then(function (k) {
-  pollsPage.atHub = k.node === false;
-  window.PAGE.render();
-});
 setInterval(function () { if (document.visibilityState === 'visible') loadPolls(); }, POLLS_EVERY_MS);

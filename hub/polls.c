@@ -34,8 +34,8 @@
  *                            turns (list), newest first; at most 100
  *   GET  /api/v1/polls/{origin.id}  the poll with its results
  *
- * Parts: schema; tallies down; applying a node's records; district polls to
- * sessions; creating; results; routes. */
+ * Parts: schema; tallies down; applying a node's records; district polls
+ * to sessions; creating; results; routes. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>

@@ -29,13 +29,14 @@
  * poll's KIND_TALLY record in the relay outbox (one pending record per
  * poll, the latest counts). A vote is never changed or taken back, so
  * every count only grows (the hub refuses one that falls), and none is
- * taken once the poll closed, so no tally is written after it. A community poll goes up as KIND_POLL so the
- * hub can show it; closing one rewrites that record with closes = now (the
- * tally stays). District polls come down from the hub (origin "district",
- * accepted from the hub's session only, never written here), and so do
- * the other communities' tallies of them (KIND_TALLY, origin = the
- * counting community, which the hub has checked), kept in poll_tally
- * under the version rule.
+ * taken once the poll closed, so no tally is written after it. A
+ * community poll goes up as KIND_POLL so the hub can show it; closing one
+ * rewrites that record with closes = now (the tally stays). District
+ * polls come down from the hub (origin "district", accepted from the
+ * hub's session only, never written here), and so do the other
+ * communities' tallies of them (KIND_TALLY, origin = the counting
+ * community, which the hub has checked: area, time, growth), kept in
+ * poll_tally under the version rule once bounded (relay_tally_bounded).
  *
  * Parts: reading; results; the tally; creating; closing; voting; district
  * polls; the route. */

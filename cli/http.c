@@ -15,6 +15,7 @@
 
 #include "ctl.h"
 #include "err.h"
+#include "tlspolicy.h"
 
 /* ---- configuration checks ---------------------------------------------- */
 
@@ -141,6 +142,8 @@ static CURLcode setup(CURL *c, const struct ctl *ctl, const char *method,
 	SET(CURLOPT_TIMEOUT, CTL_REQUEST_TIMEOUT_S);
 	/* trust: the alliance CA and nothing else */
 	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	SET(CURLOPT_SSL_CIPHER_LIST, TLSPOLICY_CIPHERS_TLS12);
+	SET(CURLOPT_TLS13_CIPHERS, TLSPOLICY_CIPHERS_TLS13);
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	SET(CURLOPT_CAINFO, ctl->ca);

@@ -232,16 +232,8 @@ static int filter(struct hub *hub, struct lws *wsi, const char *uri)
 	/* the API answers its own 403 with a JSON body (callback_alliance_http) */
 	if (!strncmp(uri, "/api/", 5) || !strcmp(uri, "/metrics"))
 		return 0;
-	if (tls_peer(wsi, &peer, why, sizeof(why)) != ERR_OK) {
-		refuse(hub, REFUSE_ROLE, "api: refused %s: %s", uri, why);
-		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
-		return 1;
-	}
-	if (sync ? peer.role != IDENT_NODE : peer.role != IDENT_OPERATOR) {
-		refuse(hub, REFUSE_ROLE, "api: refused %s certificate '%s' on "
-		       "%s: %s", ident_role_name(peer.role), peer.name, uri,
-		       sync ? "only node certificates sync"
-			    : "only operator certificates use the API");
+	if (tls_admit(hub, wsi, sync ? IDENT_NODE : IDENT_OPERATOR, uri, &peer,
+		      why, sizeof(why)) != ERR_OK) {
 		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
 		return 1;
 	}
@@ -268,15 +260,12 @@ int callback_alliance_http(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_HTTP:
 		if (http_begin(wsi, &h->ex, in, LIMIT_HTTP_BODY) != ERR_OK)
 			return 0;
-		if (tls_peer(wsi, &h->peer, why, sizeof(why)) != ERR_OK ||
-		    h->peer.role != IDENT_OPERATOR) {
-			refuse(hub, REFUSE_ROLE, "api: refused %s certificate "
-			       "'%s' on %s: only operator certificates use "
-			       "the API", ident_role_name(h->peer.role),
-			       h->peer.name, h->ex.path);
-			http_reply_error(wsi, &h->ex, 403, "forbidden",
-					 "an operator certificate is required; "
-					 "node certificates only sync");
+		/* every request: a keep-alive connection outlives a
+		 * revocation or an expiry */
+		if (tls_admit(hub, wsi, IDENT_OPERATOR, h->ex.path, &h->peer,
+			      why, sizeof(why)) != ERR_OK) {
+			http_reply_error(wsi, &h->ex, 403, "forbidden", "%s",
+					 why);
 			return 0;
 		}
 		if (h->ex.body_expected)
@@ -289,6 +278,9 @@ int callback_alliance_http(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		if (!h->ex.replying && h->ex.body_expected)
 			api_change(hub, wsi, h);
+		return 0;
+	case HUB_CALLBACK_RECHECK:       /* tls_reload */
+		tls_recheck_http(hub, wsi);
 		return 0;
 	case LWS_CALLBACK_ADD_HEADERS:   /* the district console's files */
 		return http_static_headers(wsi, in);

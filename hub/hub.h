@@ -126,7 +126,8 @@ enum refusal {
 	REFUSE_TEXT_FRAME,
 	REFUSE_PROTOCOL,
 	REFUSE_FLOOD,
-	REFUSE_REVOKED,
+	REFUSE_REVOKED,             /* certificate revoked since the handshake */
+	REFUSE_EXPIRED,             /* certificate expired since the handshake */
 	REFUSE_REPLACED,
 	REFUSE_SLOW,
 	REFUSE_WRONG_ORIGIN,
@@ -233,6 +234,10 @@ int hub_synonyms_load(const char *path, struct synonyms **out, char *err,
 
 /* ==== TLS (tls.c) ========================================================== */
 
+/* The callback reason tls_reload sends the alliance port's HTTP
+ * connections (lws_callback_all_protocol_vhost_args). */
+#define HUB_CALLBACK_RECHECK LWS_CALLBACK_USER
+
 /* tls_load_verify: called at LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_
  * CERTS with the alliance port's SSL_CTX: loads the CRL and turns on CRL
  * checking. Returns 0, or 1 to make lws fail (no usable CRL). */
@@ -242,14 +247,31 @@ int tls_load_verify(struct hub *hub, SSL_CTX *ctx);
 int tls_verify_client(struct hub *hub, X509_STORE_CTX *store, int preverify);
 /* tls_info: log a TLS alert sent to a client (why its handshake failed). */
 void tls_info(struct hub *hub, struct lws *wsi, const struct lws_ssl_info *si);
-/* tls_peer: read the verified peer identity of wsi. Returns ERR_OK or
- * ERR_DENIED with a reason. */
-int tls_peer(struct lws *wsi, struct ident *id, char *why, size_t whylen);
+/* tls_check: the identity of wsi's client certificate, verified now: the
+ * chain, the CRL and the validity dates against the CA and CRL in force
+ * (SSL_get_verify_result is the handshake's, and a resumed session would
+ * carry it over). id->not_after is the earliest expiry of the verified
+ * chain. Returns ERR_OK, or ERR_DENIED with a reason in why and the kind
+ * of refusal in *r (REFUSE_REVOKED, REFUSE_EXPIRED, else REFUSE_TLS). */
+int tls_check(struct lws *wsi, struct ident *id, enum refusal *r, char *why,
+	      size_t whylen);
+/* tls_admit: the rule of the alliance port for one request or upgrade
+ * (where names it in the log): tls_check, then the role. Counts and logs
+ * a refusal. Returns ERR_OK with *id filled, or ERR_DENIED with a reason
+ * for the client in why. */
+int tls_admit(struct hub *hub, struct lws *wsi, enum ident_role role,
+	      const char *where, struct ident *id, char *why, size_t whylen);
+/* tls_recheck_http: at HUB_CALLBACK_RECHECK (sent by tls_reload to every
+ * HTTP connection of the alliance port): close wsi when its certificate
+ * no longer verifies. */
+void tls_recheck_http(struct hub *hub, struct lws *wsi);
+/* tls_close_expired: close s (4410) when now (unix seconds) is past its
+ * certificate chain's expiry; the keepalive tick calls it. 1 if closed. */
+int tls_close_expired(struct session *s, int64_t now);
 /* tls_reload: re-read the hub's certificate, the CA and the CRL into the
- * running SSL_CTX, and close sessions whose certificate is now revoked. */
+ * running SSL_CTX, and close the sessions and HTTP connections whose
+ * certificate is now revoked or expired. */
 int tls_reload(struct hub *hub);
-/* tls_revoked: whether a certificate serial (hex) is on the CRL in force. */
-int tls_revoked(struct hub *hub, const char *serial_hex);
 
 /* ==== sessions (session.c, hello.c) ====================================== */
 

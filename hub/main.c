@@ -17,6 +17,7 @@
 #include "pages.h"
 #include "store.h"
 #include "synonyms.h"
+#include "tlspolicy.h"
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 static struct lws_context *signal_context;
@@ -142,7 +143,7 @@ static int create_vhosts(struct hub *hub)
 	info.ssl_private_key_filepath = hub->cfg.alliance_key;
 	info.ssl_ca_filepath = hub->cfg.alliance_ca;
 	info.ssl_info_event_mask = SSL_CB_ALERT;
-	info.ssl_options_set = SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+	tlspolicy_server(&info);
 	info.alpn = "http/1.1";
 	info.retry_and_idle_policy = &hub->keepalive;
 	info.user = hub;
@@ -166,6 +167,7 @@ static int create_vhosts(struct hub *hub)
 		info.ssl_cert_filepath = hub->cfg.public_cert;
 		info.ssl_private_key_filepath = hub->cfg.public_key;
 		info.alpn = "http/1.1";
+		tlspolicy_server(&info);
 	}
 	hub->public_vhost = lws_create_vhost(hub->lws, &info);
 	if (!hub->public_vhost) {

@@ -21,6 +21,7 @@ static const char *const refusal_names[REFUSE_COUNT] = {
 	[REFUSE_PROTOCOL] = "protocol",
 	[REFUSE_FLOOD] = "flood",
 	[REFUSE_REVOKED] = "revoked",
+	[REFUSE_EXPIRED] = "expired",
 	[REFUSE_REPLACED] = "replaced",
 	[REFUSE_SLOW] = "slow_consumer",
 	[REFUSE_WRONG_ORIGIN] = "wrong_origin",

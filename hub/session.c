@@ -215,15 +215,12 @@ static int session_open(struct hub *hub, struct session *s, struct lws *wsi)
 	s->heard = s->pinged = keepalive_now();
 	s->state = SESSION_AWAIT_HELLO;
 	hub->metrics.sessions_opened++;
-	if (tls_peer(wsi, &s->peer, why, sizeof(why)) != ERR_OK) {
-		session_close(s, REFUSE_ROLE, WIRE_CLOSE_UNAUTHORIZED, 0,
-			      "%s", why);
-		return 0;
-	}
-	if (s->peer.role != IDENT_NODE) {
-		session_close(s, REFUSE_ROLE, WIRE_CLOSE_UNAUTHORIZED, 0,
-			      "%s certificates never sync",
-			      ident_role_name(s->peer.role));
+	if (tls_admit(hub, wsi, IDENT_NODE, "the sync websocket", &s->peer,
+		      why, sizeof(why)) != ERR_OK) {
+		/* counted and logged by tls_admit */
+		snprintf(s->close_reason, sizeof(s->close_reason), "%.100s",
+			 why);
+		begin_close(s, WIRE_CLOSE_UNAUTHORIZED);
 		return 0;
 	}
 	c = registry_find(hub, s->peer.name);
@@ -394,12 +391,10 @@ int callback_sync(struct lws *wsi, enum lws_callback_reasons reason,
 		struct ident peer;
 		char why[160];
 
-		/* operators never sync: refuse the upgrade itself */
-		if (tls_peer(wsi, &peer, why, sizeof(why)) != ERR_OK ||
-		    peer.role != IDENT_NODE) {
-			refuse(hub, REFUSE_ROLE, "sync: refused %s certificate "
-			       "'%s': only node certificates sync",
-			       ident_role_name(peer.role), peer.name);
+		/* the upgrade itself: only a node certificate that verifies
+		 * now (operators never sync) */
+		if (tls_admit(hub, wsi, IDENT_NODE, "the sync upgrade", &peer,
+			      why, sizeof(why)) != ERR_OK) {
 			lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
 			return 1;
 		}

@@ -2,9 +2,15 @@
  *
  * lws accepts a certificate from a foreign CA unless the verify callback
  * says no (notes/libwebsockets.md), so every decision is made here: the
- * chain against the alliance CA, the CRL, the validity dates. Parts: the CRL
- * (loading, next-update warning); the verify decision and alert logging;
- * the peer's identity; reload on SIGHUP and revocation of live sessions. */
+ * chain against the alliance CA, the CRL, the validity dates. The rule:
+ * a certificate is verified at the handshake, and again, against the CA
+ * and CRL in force and the current time, at every HTTP request and every
+ * websocket upgrade (tls_admit); there is no TLS resumption; a reload
+ * closes what no longer verifies, and a sync session is closed when its
+ * certificate expires. Parts: the CRL (loading, next-update warning);
+ * no resumption; the verify decision and alert logging; the peer's
+ * identity, checked now; reload on SIGHUP and closing what no longer
+ * verifies. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -38,9 +44,9 @@ static X509_CRL *read_crl(const char *path)
 	return crl;
 }
 
-static int64_t crl_next_update(const X509_CRL *crl)
+/* asn1_unix: an ASN1_TIME as unix seconds; 0 when absent or unreadable. */
+static int64_t asn1_unix(const ASN1_TIME *t)
 {
-	const ASN1_TIME *t = X509_CRL_get0_nextUpdate(crl);
 	struct tm tm;
 
 	if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
@@ -86,15 +92,43 @@ static int install_crl(struct hub *hub, X509_STORE *store, X509_CRL *crl)
 	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
 	X509_CRL_free(hub->crl);
 	hub->crl = crl;
-	hub->metrics.crl_next_update = crl_next_update(crl);
+	hub->metrics.crl_next_update = asn1_unix(X509_CRL_get0_nextUpdate(crl));
 	crl_check_due(hub);
+	return ERR_OK;
+}
+
+/* ---- no resumption -------------------------------------------------------- */
+
+/* no_resumption: the alliance port resumes no TLS session. A resumed
+ * session skips certificate verification (OpenSSL restores the first
+ * handshake's result), so a revoked or expired certificate would go on
+ * handshaking for as long as its tickets lived; flushing the cache and
+ * rotating ticket keys on reload would still leave the time between a
+ * certificate's expiry and the next reload. Clients of this port are
+ * nodes holding one long session and operators making a few requests,
+ * so full handshakes cost nothing that matters: no TLS 1.2 tickets
+ * (SSL_OP_NO_TICKET), no TLS 1.3 tickets (num_tickets 0), no server
+ * session cache (which would also serve session ids). lws 4.1 sets none
+ * of these; it only sets a session id context for client certificates,
+ * before this callback (lws_context_init_server_ssl). */
+static int no_resumption(SSL_CTX *ctx)
+{
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	if (SSL_CTX_set_num_tickets(ctx, 0) != 1) {
+		log_error("tls: cannot turn off TLS 1.3 session tickets");
+		return ERR_FAIL;
+	}
 	return ERR_OK;
 }
 
 int tls_load_verify(struct hub *hub, SSL_CTX *ctx)
 {
-	X509_CRL *crl = read_crl(hub->cfg.alliance_crl);
+	X509_CRL *crl;
 
+	if (no_resumption(ctx) != ERR_OK)
+		return 1;
+	crl = read_crl(hub->cfg.alliance_crl);
 	hub->alliance_ssl = ctx;
 	if (!crl || install_crl(hub, SSL_CTX_get_cert_store(ctx), crl))
 		return 1;
@@ -103,7 +137,8 @@ int tls_load_verify(struct hub *hub, SSL_CTX *ctx)
 	return 0;
 }
 
-int tls_revoked(struct hub *hub, const char *serial_hex)
+/* tls_revoked: whether a certificate serial (hex) is on the CRL in force. */
+static int tls_revoked(struct hub *hub, const char *serial_hex)
 {
 	BIGNUM *bn = NULL;
 	ASN1_INTEGER *serial = NULL;
@@ -181,31 +216,116 @@ void tls_info(struct hub *hub, struct lws *wsi, const struct lws_ssl_info *si)
 			: SSL_alert_desc_string_long(si->ret));
 }
 
-/* ---- the peer ------------------------------------------------------------ */
+/* ---- the peer, checked now ------------------------------------------------ */
 
-int tls_peer(struct lws *wsi, struct ident *id, char *why, size_t whylen)
+/* chain_expiry: the earliest notAfter of a verified chain. */
+static int64_t chain_expiry(STACK_OF(X509) *chain)
+{
+	int64_t until = 0;
+
+	for (int i = 0; i < sk_X509_num(chain); i++) {
+		int64_t t = asn1_unix(X509_get0_notAfter(sk_X509_value(chain, i)));
+
+		if (t && (!until || t < until))
+			until = t;
+	}
+	return until;
+}
+
+/* verify_now: verify cert (with the chain the client sent) against the
+ * store the SSL_CTX holds now, at the current time, as the handshake
+ * does for a client ("ssl_client": purpose and trust). Sets *until to the
+ * chain's expiry. */
+static int verify_now(SSL *ssl, X509 *cert, int64_t *until, enum refusal *r,
+		      char *why, size_t whylen)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl));
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	int ok, err;
+
+	*r = REFUSE_TLS;
+	if (!ctx || X509_STORE_CTX_init(ctx, store, cert,
+					SSL_get_peer_cert_chain(ssl)) != 1 ||
+	    X509_STORE_CTX_set_default(ctx, "ssl_client") != 1) {
+		X509_STORE_CTX_free(ctx);
+		ERR_clear_error();
+		snprintf(why, whylen, "cannot verify the certificate");
+		return ERR_NOMEM;
+	}
+	ok = X509_verify_cert(ctx) == 1;
+	err = X509_STORE_CTX_get_error(ctx);
+	if (ok)
+		*until = chain_expiry(X509_STORE_CTX_get0_chain(ctx));
+	X509_STORE_CTX_free(ctx);
+	ERR_clear_error();
+	if (ok)
+		return ERR_OK;
+	if (err == X509_V_ERR_CERT_REVOKED)
+		*r = REFUSE_REVOKED;
+	else if (err == X509_V_ERR_CERT_HAS_EXPIRED)
+		*r = REFUSE_EXPIRED;
+	snprintf(why, whylen, "%s", X509_verify_cert_error_string(err));
+	return ERR_DENIED;
+}
+
+int tls_check(struct lws *wsi, struct ident *id, enum refusal *r, char *why,
+	      size_t whylen)
 {
 	SSL *ssl = lws_get_ssl(lws_get_network_wsi(wsi));
 	X509 *cert;
+	int64_t until = 0;
 	int rc;
 
 	memset(id, 0, sizeof(*id));
+	*r = REFUSE_TLS;
 	if (!ssl) {
 		snprintf(why, whylen, "not a TLS connection");
 		return ERR_DENIED;
 	}
-	if (SSL_get_verify_result(ssl) != X509_V_OK) {
-		snprintf(why, whylen, "certificate not verified");
-		return ERR_DENIED;
-	}
-	cert = SSL_get1_peer_certificate(ssl);
+	cert = SSL_get0_peer_certificate(ssl);
 	if (!cert) {
 		snprintf(why, whylen, "no client certificate");
 		return ERR_DENIED;
 	}
-	rc = ident_from_cert(cert, id, why, whylen);
-	X509_free(cert);
-	return rc == ERR_OK ? ERR_OK : ERR_DENIED;
+	/* the name first, so that a refusal names whose certificate it was */
+	if (ident_from_cert(cert, id, why, whylen) != ERR_OK)
+		return ERR_DENIED;
+	rc = verify_now(ssl, cert, &until, r, why, whylen);
+	if (rc != ERR_OK) {
+		id->role = IDENT_NONE;
+		return ERR_DENIED;
+	}
+	id->not_after = (long)until;
+	return ERR_OK;
+}
+
+int tls_admit(struct hub *hub, struct lws *wsi, enum ident_role role,
+	      const char *where, struct ident *id, char *why, size_t whylen)
+{
+	const char *log = role == IDENT_NODE ? "sync" : "api";
+	enum refusal r;
+	char reason[160];
+
+	if (tls_check(wsi, id, &r, reason, sizeof(reason)) != ERR_OK) {
+		refuse(hub, r, "%s: refused certificate '%s' (serial %s) on %s: "
+		       "%s", log, id->name[0] ? id->name : "?",
+		       id->serial[0] ? id->serial : "?", where, reason);
+		snprintf(why, whylen, "%s", reason);
+		return ERR_DENIED;
+	}
+	if (id->role != role) {
+		refuse(hub, REFUSE_ROLE, "%s: refused %s certificate '%s' on "
+		       "%s: only %s certificates %s", log,
+		       ident_role_name(id->role), id->name, where,
+		       ident_role_name(role),
+		       role == IDENT_NODE ? "sync" : "use the API");
+		snprintf(why, whylen, "%s", role == IDENT_NODE
+			 ? "only node certificates sync"
+			 : "an operator certificate is required; node "
+			   "certificates only sync");
+		return ERR_DENIED;
+	}
+	return ERR_OK;
 }
 
 /* ---- reload ------------------------------------------------------------ */
@@ -237,16 +357,52 @@ static int load_own_cert(struct hub *hub, SSL_CTX *ctx)
 	return ERR_OK;
 }
 
-/* close_revoked: close a live session whose certificate is now revoked. */
-static void close_revoked(struct session *s, void *arg)
+int tls_close_expired(struct session *s, int64_t now)
+{
+	if (s->state == SESSION_CLOSING || !s->peer.not_after ||
+	    now <= (int64_t)s->peer.not_after)
+		return 0;
+	session_close(s, REFUSE_EXPIRED, WIRE_CLOSE_REVOKED, 0,
+		      "certificate %s of %s has expired", s->peer.serial,
+		      s->peer.name);
+	return 1;
+}
+
+/* close_invalid: close a live session whose certificate is now revoked
+ * or expired. Its chain was verified at the upgrade; what a reload
+ * changes for it is the CRL (and time goes on), so this looks the serial
+ * up rather than verifying 10,000 chains (0.3-0.8 ms each) on the service
+ * thread at once. A replaced CA file applies to the next handshake,
+ * request and upgrade. */
+static void close_invalid(struct session *s, void *arg)
 {
 	struct hub *hub = arg;
 
-	if (!tls_revoked(hub, s->peer.serial))
+	if (s->state == SESSION_CLOSING || tls_close_expired(s, hub_now()) ||
+	    !tls_revoked(hub, s->peer.serial))
 		return;
 	session_close(s, REFUSE_REVOKED, WIRE_CLOSE_REVOKED, 0,
 		      "certificate %s of %s is revoked", s->peer.serial,
 		      s->peer.name);
+}
+
+void tls_recheck_http(struct hub *hub, struct lws *wsi)
+{
+	SSL *ssl = lws_get_ssl(wsi);
+	struct ident id;
+	enum refusal r;
+	char why[160];
+
+	/* the listening socket has no SSL; a handshake under way is
+	 * verified against the new store when it gets there */
+	if (!ssl || !SSL_is_init_finished(ssl))
+		return;
+	if (tls_check(wsi, &id, &r, why, sizeof(why)) == ERR_OK)
+		return;
+	refuse(hub, r, "tls: closing the connection of '%s' (serial %s): %s",
+	       id.name[0] ? id.name : "?", id.serial[0] ? id.serial : "?",
+	       why);
+	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
 int tls_reload(struct hub *hub)
@@ -273,8 +429,13 @@ int tls_reload(struct hub *hub)
 		X509_STORE_free(store);
 		return ERR_FAIL;
 	}
+	/* SSL objects read the store through their SSL_CTX, so handshakes
+	 * and tls_check use the new one from now on */
 	SSL_CTX_set_cert_store(hub->alliance_ssl, store);
-	registry_each_session(hub, close_revoked, hub);
+	registry_each_session(hub, close_invalid, hub);
+	lws_callback_all_protocol_vhost_args(hub->alliance_vhost,
+		lws_vhost_name_to_protocol(hub->alliance_vhost, "http"),
+		HUB_CALLBACK_RECHECK, NULL, 0);
 	log_info("tls: reloaded the certificate, CA and CRL");
 	return ERR_OK;
 }

@@ -30,7 +30,8 @@ enum wire_close {
 					   session's community */
 	WIRE_CLOSE_HELLO_TIMEOUT = 4408,/* no valid Hello in time */
 	WIRE_CLOSE_REPLACED = 4409,     /* a newer session of the community */
-	WIRE_CLOSE_REVOKED = 4410,      /* certificate revoked (SIGHUP) */
+	WIRE_CLOSE_REVOKED = 4410,      /* certificate revoked (SIGHUP) or
+					   expired since the upgrade */
 	WIRE_CLOSE_REMOVED = 4411,      /* community removed from the registry */
 	WIRE_CLOSE_FLOOD = 4429,        /* too many sessions from one certificate */
 	WIRE_CLOSE_SLOW = 4430,         /* send queue full: slow consumer */

@@ -25,6 +25,7 @@
 #include "err.h"
 #include "log.h"
 #include "node.h"
+#include "tlspolicy.h"
 
 /* The websocket path of alliance.v1 (DESIGN.md). */
 #define HUB_LINK_PATH "/v1/sync"
@@ -210,6 +211,7 @@ static int vhost_create(struct node *n)
 	info.client_ssl_cert_filepath = n->cfg.hub_cert;
 	info.client_ssl_private_key_filepath = n->cfg.hub_key;
 	info.client_ssl_ca_filepath = n->cfg.hub_ca;
+	tlspolicy_client(&info);
 	info.retry_and_idle_policy = &n->hub_policy;
 	info.finalize = vhost_finalized;
 	info.finalize_arg = n;

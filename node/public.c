@@ -17,6 +17,7 @@
 #include "log.h"
 #include "node.h"
 #include "pages.h"
+#include "tlspolicy.h"
 
 /* Per-session data of HTTP connections on the public port. */
 struct public_http {
@@ -362,6 +363,7 @@ int public__create_vhost(struct node *n)
 		info.ssl_cert_filepath = n->public_cert;
 		info.ssl_private_key_filepath = n->public_key;
 		info.alpn = "http/1.1";
+		tlspolicy_server(&info);
 	}
 	n->public_vhost = lws_create_vhost(n->lws, &info);
 	if (!n->public_vhost) {

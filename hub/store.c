@@ -37,6 +37,7 @@ static const struct store_migration migrations[] = {
 	{ catalog_schema_v3 },          /* 8: search from the index alone */
 	{ catalog_schema_v4 },          /* 9: the index generation */
 	{ catalog_schema_v5 },          /* 10: the directory, eligibility, keywords */
+	{ hub_relay_schema_v2 },        /* 11: the per-destination request quota */
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -517,6 +517,9 @@ json_t *requests_row_json(sqlite3_stmt *st, int private)
 	return o;
 }
 
+/* list_requests: the public listing, the latest first by this node's
+ * clock (when it received them; a sender's date could push real ones out
+ * of the listing). */
 static void list_requests(struct node *n, struct lws *wsi,
 			  struct http_exchange *ex)
 {
@@ -533,8 +536,9 @@ static void list_requests(struct node *n, struct lws *wsi,
 	if (!out || sqlite3_prepare_v2(n->db, "SELECT " REQUEST_COLUMNS
 			       " FROM request WHERE ?1 = '' OR (?1 = 'closed')"
 			       " = (status IN ('done', 'declined') OR"
-			       " withdrawn > 0) ORDER BY"
-			       " requested DESC LIMIT ?2", -1, &st, NULL) !=
+			       " withdrawn > 0) ORDER BY CASE WHEN delivered"
+			       " > 0 THEN delivered ELSE requested END DESC"
+			       " LIMIT ?2", -1, &st, NULL) !=
 	    SQLITE_OK) {
 		json_decref(out);
 		o311_error(wsi, ex, 500, "the requests could not be read");

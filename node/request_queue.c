@@ -18,7 +18,6 @@
  * resident's node through the hub (the routes are in requests.c).
  *
  * Parts: the queue; writing a status. */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,17 +59,22 @@
 	" OFFSET ?3"
 #define Q_RECEIVED (RQ_ERASED + 3)
 
-/* whole: s as a whole number 0..max into *out; ERR_OK or ERR_INVALID. */
+/* whole: s as a whole number into *out: ERR_OK, ERR_TOOBIG when it is
+ * over max (however many digits), or ERR_INVALID when it is not one. */
 static int whole(const char *s, long max, long *out)
 {
 	char *end = NULL;
 	long v;
 
-	if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 9)
+	if (!*s || strspn(s, "0123456789") != strlen(s))
 		return ERR_INVALID;
+	if (strlen(s) > 9)
+		return ERR_TOOBIG;
 	v = strtol(s, &end, 10);
-	if (!end || *end || v > max)
+	if (!end || *end)
 		return ERR_INVALID;
+	if (v > max)
+		return ERR_TOOBIG;
 	*out = v;
 	return ERR_OK;
 }
@@ -113,19 +117,20 @@ void requests_queue(struct node *n, struct lws *wsi,
 	sqlite3_stmt *st = NULL;
 	json_t *items, *out;
 	int64_t now = clock_now();
-	char arg[16];
+	char arg[64];
 	long limit = QUEUE_PAGE, after = 0;
-	int got, more = 0;
+	int got, more = 0, rc;
 
 	got = http_query(wsi, "limit", arg, sizeof(arg));
-	if (got > 0 && (whole(arg, LONG_MAX, &limit) != ERR_OK || limit < 1)) {
+	rc = got > 0 ? whole(arg, QUEUE_PAGE_MAX, &limit) : ERR_OK;
+	if (rc == ERR_TOOBIG)
+		limit = QUEUE_PAGE_MAX;       /* larger: clamped */
+	if (rc == ERR_INVALID || limit < 1) {
 		http_reply_error(wsi, ex, 422, "invalid", "limit: a whole "
 				 "number from 1 (more than %d counts as %d)",
 				 QUEUE_PAGE_MAX, QUEUE_PAGE_MAX);
 		return;
 	}
-	if (limit > QUEUE_PAGE_MAX)
-		limit = QUEUE_PAGE_MAX;
 	got = http_query(wsi, "after", arg, sizeof(arg));
 	if (got > 0 && whole(arg, QUEUE_AFTER_MAX, &after) != ERR_OK) {
 		http_reply_error(wsi, ex, 422, "invalid", "after: not a next "

@@ -296,6 +296,8 @@ def test_flood_from_one_origin_never_hides_a_real_request(ring):
             break
         after = p["next"]
     assert len(seen) == len(set(seen)) == page["total"]
+    assert len(queue_page(ring.c, limit="9" * 12)["items"]) == min(
+        100, page["total"])     # larger: clamped
     for bad in ({"limit": "0"}, {"limit": "x"}, {"after": "-1"},
                 {"after": "9" * 12}):
         r = api(ring.c, "GET", "/api/v1/requests?" +

@@ -31,6 +31,10 @@ struct civic {
 	struct ratelimit *rl_login;    /* resident logins per address, per
 					  phone */
 	int relay_inflight;            /* a Relay frame awaits the hub's ack */
+	unsigned quota_requests;       /* new requests we may send to any one
+					  other community an hour, as the
+					  hub's last Welcome said (0: none
+					  said): more get 429 at the POST */
 };
 
 /* civic_limited: count one action of key on rl; when it is over the

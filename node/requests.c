@@ -24,6 +24,9 @@
  * A request's id is scoped by its origin (relay.h: "ORIGIN.RANDOM"), so
  * the ids the listing shows cannot be taken by another community.
  *
+ * The hub's quota of requests to any one other community an hour
+ * (Welcome) is kept here at the POST: beyond it, 429 naming it.
+ *
  * A request for another community's service is stored here (for the
  * resident to follow) and put in the relay outbox to go through the hub
  * to its owner; a request for our own service lands in our queue at once
@@ -298,6 +301,30 @@ static Change *service_of(struct node *n, char *code, char **id)
 	return svc;
 }
 
+/* over_quota: whether this community has sent owner (another) the
+ * hub's quota of requests within the last hour already (the last
+ * Welcome's; the hub refuses the excess anyway); 0 when none was said. */
+static int over_quota(struct node *n, const char *owner)
+{
+	unsigned quota = n->civic->quota_requests;
+	sqlite3_stmt *st = NULL;
+	int64_t sent = 0;
+
+	if (!quota || strcmp(owner, n->cfg.community) == 0)
+		return 0;
+	if (sqlite3_prepare_v2(n->db, "SELECT count(*) FROM request WHERE"
+			       " owner = ?1 AND origin = ?2 AND requested >"
+			       " ?3", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, n->cfg.community, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, clock_now() - 3600);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			sent = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	return sent >= quota;
+}
+
 static void post_request(struct node *n, struct lws *wsi,
 			 struct http_exchange *ex)
 {
@@ -355,6 +382,14 @@ static void post_request(struct node *n, struct lws *wsi,
 	if (!svc) {
 		o311_error(wsi, ex, 404, "service_code: no service '%.100s' in "
 			   "the catalog", f[F_CODE].value);
+		goto out;
+	}
+	if (over_quota(n, f[F_CODE].value)) {
+		o311_error(wsi, ex, 429, "service_code: this community may "
+			   "send %s at most %u requests an hour (the hub's "
+			   "[quota] requests_per_destination_per_hour); try "
+			   "again later", f[F_CODE].value,
+			   n->civic->quota_requests);
 		goto out;
 	}
 	r.phone = f[F_PHONE].value;

@@ -447,6 +447,8 @@ def test_quota_per_destination_refuses_the_excess_only(pki, tmp_path):
         hub.wait_log(r"relay %s: refused %s\.[0-9a-f]+: .*over the quota" %
                      (b, b))
         assert relay_refused(hub, b, "quota") == 3
+        assert hub.communities()[b]["relay_refused"] == {"quota": 3}
+        assert hub.communities()[c]["relay_refused"] == {}
         assert attacker.alive()
         assert attacker.relay([request(b, attacker.scoped(), c, sid)]
                               )[0].refused

@@ -347,7 +347,8 @@ static void post_request(struct node *n, struct lws *wsi,
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
 	Alliance__V1__Request r = ALLIANCE__V1__REQUEST__INIT;
 	Change *svc = NULL;
-	char ct[128], id[RELAY_REQUEST_ID_MAX + 1], token[33], name[RELAY_NAME_MAX + 2], peer[64];
+	char ct[128], id[RELAY_REQUEST_ID_MAX + 1], token[33], peer[64];
+	char name[RELAY_NAME_MAX + 2];
 	char key[96], why[160], *sid = NULL;
 	unsigned char th[32], raw[16];
 	int64_t resident = residents_bearer(n, wsi), day;

@@ -456,6 +456,11 @@ def test_quota_per_destination_refuses_the_excess_only(pki, tmp_path):
         withdrawal.version = next(_versions)
         withdrawal.request.withdrawn = int(time.time())
         assert not attacker.relay([withdrawal])[0].refused
+        moved = sent[1]         # a newer version may not change its owner
+        moved.version = next(_versions)
+        moved.request.owner = a
+        ref = attacker.relay([moved])[0]
+        assert ref.refused and "cannot change" in ref.reason, ref
 
         # an honest node knows the quota from Welcome: its residents'
         # sixth request gets 429 naming it, and nothing is stored

@@ -18,11 +18,25 @@
 
 /* ---- communities --------------------------------------------------------- */
 
+/* relay_refused_json: {reason: count} of c's relayed records the hub
+ * refused since it started (relay.c), reasons with none left out. */
+static json_t *relay_refused_json(const struct community *c)
+{
+	json_t *o = json_object();
+
+	for (int r = RELAY_OK + 1; o && r < RELAY_REFUSE_COUNT; r++)
+		if (c->relay_refused[r])
+			json_object_set_new(o, hub_relay_refusal_name(r),
+					    json_integer((json_int_t)
+							 c->relay_refused[r]));
+	return o;
+}
+
 /* community_json: a community as the API shows it (new reference): its
  * session, both cursors, how far each stream is behind (up_lag: the node's
  * changes the hub has not committed, as of the node's last batch; down_lag:
- * hub-stream entries the node has not acked, its own included) and how
- * many live records it publishes. */
+ * hub-stream entries the node has not acked, its own included), how
+ * many live records it publishes and its relayed records refused. */
 static json_t *community_json(struct hub *hub, const struct community *c)
 {
 	char enrolled[CLOCK_RFC3339_LEN], seen[CLOCK_RFC3339_LEN];
@@ -30,7 +44,7 @@ static json_t *community_json(struct hub *hub, const struct community *c)
 	uint64_t head = catalog_log_head(hub->cat);
 
 	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:I, s:I, s:I, s:I, s:s,"
-			 " s:{s:I, s:I}}",
+			 " s:{s:I, s:I}, s:o}",
 		"id", c->id,
 		"name", c->name,
 		"enrolled", clock_rfc3339(c->enrolled, enrolled, sizeof(enrolled)),
@@ -49,7 +63,8 @@ static json_t *community_json(struct hub *hub, const struct community *c)
 		"services", (json_int_t)catalog_count(hub->cat, c->id,
 				ALLIANCE__V1__KIND__KIND_SERVICE),
 		"announcements", (json_int_t)catalog_count(hub->cat, c->id,
-				ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT));
+				ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT),
+		"relay_refused", relay_refused_json(c));
 }
 
 struct community_list {

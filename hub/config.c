@@ -19,6 +19,18 @@ static const char *check_nonzero(const void *field)
 	return *(const unsigned *)field == 0 ? "must be at least 1" : NULL;
 }
 
+/* The most [quota] requests_per_destination_per_hour may be: a request a
+ * second, all day, from one community to one other. */
+#define QUOTA_REQUESTS_MAX 3600u
+
+static const char *check_requests_quota(const void *field)
+{
+	unsigned v = *(const unsigned *)field;
+
+	return v < 1 || v > QUOTA_REQUESTS_MAX
+		? "must be between 1 and 3600 requests" : NULL;
+}
+
 #define F(x) offsetof(struct hub_config, x)
 
 const struct config_key hub_config_keys[] = {
@@ -60,6 +72,10 @@ const struct config_key hub_config_keys[] = {
 	  "ping a silent node after this many seconds" },
 	{ "limits", "drop_s", CONFIG_UINT, "60", F(drop_s), 0, check_nonzero,
 	  "drop a node silent for this many seconds" },
+	{ "quota", "requests_per_destination_per_hour", CONFIG_UINT, "200",
+	  F(requests_per_destination_per_hour), 0, check_requests_quota,
+	  "new service requests one community may send to any one other "
+	  "within an hour (1-3600); the hub refuses the rest" },
 	{ "sync", "tombstone_retention", CONFIG_UINT, "2592000",
 	  F(tombstone_retention), 0, check_nonzero,
 	  "seconds a deletion is remembered for nodes that were away; a node "

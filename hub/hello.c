@@ -23,6 +23,8 @@ static void welcome(struct session *s)
 	w.batch_max = LIMIT_BATCH;
 	w.window = LIMIT_WINDOW;
 	w.snapshot = s->snapshot_until > 0;
+	w.requests_per_destination_per_hour =
+		s->hub->cfg.requests_per_destination_per_hour;
 	w.hub_version = (char *)ALLIANCE_VERSION;
 	frame.body_case = ALLIANCE__V1__FRAME__BODY_WELCOME;
 	frame.welcome = &w;

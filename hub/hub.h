@@ -45,6 +45,9 @@ struct hub_config {
 	unsigned tombstone_retention; /* seconds deletions are remembered */
 	unsigned purge_interval;    /* seconds between purges */
 	char *synonyms;             /* [search] synonyms: the district's file */
+	unsigned requests_per_destination_per_hour; /* [quota]: new requests
+				       one community may have relayed to any one
+				       other within an hour (relay.c) */
 };
 
 extern const struct config_key hub_config_keys[];
@@ -53,6 +56,22 @@ extern const size_t hub_config_n_keys;
 /* ==== registry and sessions ============================================== */
 
 struct session;
+
+/* Why the hub refused a relayed request or status (relay.c), counted per
+ * community for /metrics. */
+enum relay_refusal {
+	RELAY_OK,
+	RELAY_REFUSE_NO_COMMUNITY,  /* the owner is not in the registry */
+	RELAY_REFUSE_FOREIGN_ID,    /* id not in the origin's namespace */
+	RELAY_REFUSE_INVALID,       /* fields a resident's node would refuse */
+	RELAY_REFUSE_NO_SERVICE,    /* no such service taking requests */
+	RELAY_REFUSE_QUOTA,         /* over [quota] requests_per_destination_
+				       per_hour */
+	RELAY_REFUSE_CHANGED,       /* a newer version with another owner or
+				       service */
+	RELAY_REFUSE_NOT_SENT,      /* a status for a request not sent to it */
+	RELAY_REFUSE_COUNT
+};
 
 /* A registered community, kept in memory and in the store. */
 struct community {
@@ -67,6 +86,8 @@ struct community {
 	struct session *session;    /* the live session, or NULL */
 	time_t flood_start;         /* window of new-session counting */
 	unsigned flood_count;       /* sessions opened in that window */
+	uint64_t relay_refused[RELAY_REFUSE_COUNT]; /* its relayed records
+				       the hub refused, by reason */
 	struct community *next;     /* hash chain */
 };
 
@@ -388,6 +409,10 @@ extern const char hub_relay_schema_v1[];
 /* hub_polls_schema_v2 (polls.c): the stored tallies that break the rules
  * tallies are now held to, dropped. */
 extern const char hub_polls_schema_v2[];
+/* v2: request_stat indexed for the per-destination quota. */
+extern const char hub_relay_schema_v2[];
+/* hub_relay_refusal_name: the metrics label of a relay refusal. */
+const char *hub_relay_refusal_name(enum relay_refusal r);
 
 /* hub_relay_handle: a node's Relay: check (origin, rules), store in one
  * transaction, ack every record, forward what goes on. */

@@ -53,6 +53,47 @@ static void metric(FILE *f, const char *name, const char *type,
 		type, name, value);
 }
 
+/* Sums of relay refusals over communities, for relay_refusals. */
+struct relay_sums {
+	FILE *f;
+	uint64_t total[RELAY_REFUSE_COUNT];
+};
+
+static void relay_refused_of(struct community *c, void *arg)
+{
+	struct relay_sums *sums = arg;
+
+	for (int r = RELAY_OK + 1; r < RELAY_REFUSE_COUNT; r++) {
+		sums->total[r] += c->relay_refused[r];
+		if (c->relay_refused[r])
+			fprintf(sums->f, "alliance_relay_refused_community_total"
+				"{community=\"%s\",reason=\"%s\"} %llu\n",
+				c->id, hub_relay_refusal_name(r),
+				(unsigned long long)c->relay_refused[r]);
+	}
+}
+
+/* relay_refusals: the relayed requests and statuses the hub refused (a
+ * foreign id, no such service, over quota...), per sending community
+ * (only those with any) and in all, by reason. */
+static void relay_refusals(struct hub *hub, FILE *f)
+{
+	struct relay_sums sums = { .f = f };
+
+	fprintf(f, "# HELP alliance_relay_refused_community_total Relayed "
+		"requests and statuses refused, by sending community and "
+		"reason (communities with none are left out).\n"
+		"# TYPE alliance_relay_refused_community_total counter\n");
+	registry_each(hub, relay_refused_of, &sums);
+	fprintf(f, "# HELP alliance_relay_refused_total Relayed requests and "
+		"statuses refused, by reason.\n"
+		"# TYPE alliance_relay_refused_total counter\n");
+	for (int r = RELAY_OK + 1; r < RELAY_REFUSE_COUNT; r++)
+		fprintf(f, "alliance_relay_refused_total{reason=\"%s\"} %llu\n",
+			hub_relay_refusal_name(r),
+			(unsigned long long)sums.total[r]);
+}
+
 char *metrics_render(struct hub *hub, size_t *len)
 {
 	const struct hub_metrics *m = &hub->metrics;
@@ -88,6 +129,7 @@ char *metrics_render(struct hub *hub, size_t *len)
 	for (r = 0; r < REFUSE_COUNT; r++)
 		fprintf(f, "alliance_refusals_total{reason=\"%s\"} %llu\n",
 			refusal_names[r], (unsigned long long)m->refusals[r]);
+	relay_refusals(hub, f);
 	metric(f, "alliance_crl_next_update_timestamp_seconds", "gauge",
 	       "When the CRL in force must be renewed (unix seconds).",
 	       (unsigned long long)m->crl_next_update);

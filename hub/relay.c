@@ -18,12 +18,23 @@
  * never personal data. The connection runs with secure_delete, so deleted
  * bodies are zeroed in the file too.
  *
- * Tables (hub_relay_schema_v1):
+ * Tables (hub_relay_schema_v1, v2):
  *   relay (origin, kind, id, destination, version, body BLOB or NULL once
  *          delivered, delivered, created)
  *   request_stat (origin, id, owner, service_id, requested, received,
  *          status, first_response, closed)
  *   poll, tally (polls.c).
+ *
+ * Requests (relay.h's rules): the first version of a request the hub
+ * sees must carry an id of its origin's namespace and fields the
+ * resident's node would take, be for a service its owner offers and that
+ * takes requests (in the hub's merged catalog), and fit the origin's
+ * quota towards that owner ([quota] requests_per_destination_per_hour,
+ * counted in request_stat by the hub's time of receipt); else it is
+ * refused in the ack with the reason, logged and counted for /metrics,
+ * and nothing is stored: the session and the rest of the batch go on.
+ * Later versions must keep their owner and service. A status goes back
+ * only to the origin whose request (origin, id) was sent to its writer.
  *
  * A newer version of a request (the resident withdrew it, or deleted her
  * account: erased, without personal data, relay.h) replaces the row for
@@ -32,9 +43,11 @@
  * (a status "open" with delivered set, relay.h) travels back like any
  * status.
  *
- * Parts: schema; sending; receiving (requests, statuses); acks; Welcome;
- * the district's request figures. */
+ * Parts: schema; sending; receiving (refusals, requests, statuses); acks;
+ * Welcome; the district's request figures. */
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +108,12 @@ const char hub_relay_schema_v1[] =
 	"  updated INTEGER NOT NULL,"
 	"  PRIMARY KEY (poll_origin, poll_id, community)"
 	") WITHOUT ROWID;";
+
+/* v2: the per-destination quota counts a community's requests to one
+ * other by the hub's time of receipt */
+const char hub_relay_schema_v2[] =
+	"CREATE INDEX request_stat_route ON request_stat (origin, owner,"
+	" received);";
 
 /* ---- sending --------------------------------------------------------------- */
 
@@ -196,9 +215,44 @@ int hub_relay_put(struct hub *hub, const Change *ch, const char *destination,
 /* One record's outcome, for the ack. */
 struct outcome {
 	int refused;
-	char reason[120];
+	enum relay_refusal kind;    /* why, for /metrics (RELAY_OK: not one
+				       of the requests' reasons) */
+	char reason[160];
 	char dest[LIMIT_COMMUNITY_ID + 1]; /* a row for it was stored */
 };
+
+/* refuse_record: o refused for kind, with the reason the node is sent. */
+static void refuse_record(struct outcome *o, enum relay_refusal kind,
+			  const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void refuse_record(struct outcome *o, enum relay_refusal kind,
+			  const char *fmt, ...)
+{
+	va_list ap;
+
+	o->refused = 1;
+	o->kind = kind;
+	va_start(ap, fmt);
+	vsnprintf(o->reason, sizeof(o->reason), fmt, ap);
+	va_end(ap);
+}
+
+static const char *const relay_refusal_names[RELAY_REFUSE_COUNT] = {
+	[RELAY_OK] = "none",
+	[RELAY_REFUSE_NO_COMMUNITY] = "no_community",
+	[RELAY_REFUSE_FOREIGN_ID] = "foreign_id",
+	[RELAY_REFUSE_INVALID] = "invalid",
+	[RELAY_REFUSE_NO_SERVICE] = "no_service",
+	[RELAY_REFUSE_QUOTA] = "quota",
+	[RELAY_REFUSE_CHANGED] = "changed",
+	[RELAY_REFUSE_NOT_SENT] = "not_sent",
+};
+
+const char *hub_relay_refusal_name(enum relay_refusal r)
+{
+	return r < RELAY_REFUSE_COUNT ? relay_refusal_names[r] : "unknown";
+}
 
 /* count_withdrawal: the resident withdrew request ch: closed for the
  * district's figures. An SQLite code. */
@@ -221,21 +275,133 @@ static int count_withdrawal(struct hub *hub, const Change *ch)
 	return rc;
 }
 
-/* apply_request: a request from its origin: counted for the district,
- * and, when it is for another community, relayed to that one. */
+/* known_request: whether request (origin, id) was stored before: 1 with
+ * its owner and service id copied into the buffers, 0 when new, or an
+ * ERR_* code. */
+static int known_request(struct hub *hub, const Change *ch, char *owner,
+			 size_t olen, char *service, size_t slen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(hub->db, "SELECT owner, service_id FROM"
+			       " request_stat WHERE origin = ?1 AND id = ?2",
+			       -1, &st, NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(owner, olen, "%s", sqlite3_column_text(st, 0));
+		snprintf(service, slen, "%s", sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : ERR_IO;
+}
+
+/* sent_within_hour: requests origin had relayed to owner within the last
+ * hour (this batch's included: they are in the same transaction), or
+ * -1 when the store cannot say. */
+static int64_t sent_within_hour(struct hub *hub, const char *origin,
+				const char *owner)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(hub->db, "SELECT count(*) FROM request_stat"
+			       " WHERE origin = ?1 AND owner = ?2 AND received"
+			       " > ?3", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, hub_now() - 3600);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* check_new_request: the rules for a request the hub has not seen (its
+ * first version): the id in its origin's namespace and the resident's
+ * fields as her node takes them (relay.h); when it goes to another
+ * community, a service there that takes requests, in the hub's merged
+ * catalog, and room in the origin's quota towards it. Sets o when it is
+ * refused. ERR_OK or ERR_IO. */
+static int check_new_request(struct hub *hub, const Change *ch,
+			     struct outcome *o)
+{
+	const Alliance__V1__Request *r = ch->request;
+	unsigned quota = hub->cfg.requests_per_destination_per_hour;
+	Change *svc = NULL;
+	char why[160];
+	int64_t sent;
+	int takes;
+
+	if (!relay_request_id_scoped(ch->origin, ch->id)) {
+		refuse_record(o, RELAY_REFUSE_FOREIGN_ID, "request %.80s: not "
+			      "an id of %s; a request's id is ORIGIN.RANDOM",
+			      ch->id, ch->origin);
+		return ERR_OK;
+	}
+	if (relay_request_new_check(ch, why, sizeof(why)) != ERR_OK) {
+		refuse_record(o, RELAY_REFUSE_INVALID, "request %.80s: %s",
+			      ch->id, why);
+		return ERR_OK;
+	}
+	if (strcmp(r->owner, ch->origin) == 0)
+		return ERR_OK;  /* served at home: only counted */
+	catalog_get(hub->cat, r->owner, ALLIANCE__V1__KIND__KIND_SERVICE,
+		    r->service_id, &svc);
+	takes = relay_service_takes_requests(svc);
+	catalog_change_free(&svc);
+	if (!takes) {
+		refuse_record(o, RELAY_REFUSE_NO_SERVICE, "request %.80s: %s "
+			      "offers no service %.80s that takes requests",
+			      ch->id, r->owner, r->service_id);
+		return ERR_OK;
+	}
+	sent = sent_within_hour(hub, ch->origin, r->owner);
+	if (sent < 0)
+		return ERR_IO;
+	if (sent >= quota)
+		refuse_record(o, RELAY_REFUSE_QUOTA, "request %.80s: over the "
+			      "quota of %u requests an hour from %s to %s",
+			      ch->id, quota, ch->origin, r->owner);
+	return ERR_OK;
+}
+
+/* apply_request: a request from its origin: a new one checked
+ * (check_new_request), a newer version only for the same owner and
+ * service; counted for the district (request_stat.received: the hub's
+ * clock), and, when it is for another community, relayed to that one. */
 static int apply_request(struct hub *hub, const Change *ch,
 			 struct outcome *o)
 {
 	const Alliance__V1__Request *r = ch->request;
+	char owner[LIMIT_COMMUNITY_ID + 1], service[LIMIT_RECORD_ID + 1];
 	sqlite3_stmt *st = NULL;
-	int rc, stored = 0;
+	int rc, stored = 0, known;
 
 	if (!registry_find(hub, r->owner)) {
-		o->refused = 1;
-		snprintf(o->reason, sizeof(o->reason), "no community %s in "
-			 "the alliance", r->owner);
+		refuse_record(o, RELAY_REFUSE_NO_COMMUNITY, "no community %s "
+			      "in the alliance", r->owner);
 		return ERR_OK;
 	}
+	known = known_request(hub, ch, owner, sizeof(owner), service,
+			      sizeof(service));
+	if (known < 0)
+		return ERR_IO;
+	if (known && (strcmp(owner, r->owner) != 0 ||
+		      strcmp(service, r->service_id) != 0)) {
+		refuse_record(o, RELAY_REFUSE_CHANGED, "request %.80s: was for "
+			      "%s/%.80s; a newer version cannot change that",
+			      ch->id, owner, service);
+		return ERR_OK;
+	}
+	if (!known && (check_new_request(hub, ch, o) != ERR_OK))
+		return ERR_IO;
+	if (o->refused)
+		return ERR_OK;
 	rc = sqlite3_prepare_v2(hub->db, "INSERT OR IGNORE INTO request_stat"
 				" (origin, id, owner, service_id, requested,"
 				" received) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -303,10 +469,9 @@ static int apply_status(struct hub *hub, const Change *ch, struct outcome *o)
 	found = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
 	if (!found) {
-		o->refused = 1;
-		snprintf(o->reason, sizeof(o->reason), "%s was not sent "
-			 "request %s/%s", ch->origin, rs->request_origin,
-			 ch->id);
+		refuse_record(o, RELAY_REFUSE_NOT_SENT, "%s was not sent "
+			      "request %s/%.80s", ch->origin,
+			      rs->request_origin, ch->id);
 		return ERR_OK;
 	}
 	if (strcmp(rs->request_origin, ch->origin) == 0)
@@ -407,6 +572,8 @@ int hub_relay_handle(struct session *s, const Alliance__V1__Relay *r)
 		if (out[i].refused)
 			log_warn("relay %s: refused %s: %s", community,
 				 r->changes[i]->id, out[i].reason);
+		if (out[i].refused && out[i].kind != RELAY_OK)
+			s->community->relay_refused[out[i].kind]++;
 		if (out[i].dest[0])
 			flush_to(hub, out[i].dest);
 		if (!out[i].refused && r->changes[i]->kind ==

@@ -37,7 +37,8 @@ static const struct store_migration migrations[] = {
 	{ catalog_schema_v3 },          /* 8: search from the index alone */
 	{ catalog_schema_v4 },          /* 9: the index generation */
 	{ catalog_schema_v5 },          /* 10: the directory, eligibility, keywords */
-	{ hub_polls_schema_v2 },        /* v11: tallies against the rules dropped */
+	{ hub_polls_schema_v2 },        /* 11: tallies against the rules dropped */
+	{ hub_relay_schema_v2 },        /* 12: the per-destination request quota */
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -1,7 +1,7 @@
 /* relay.c: rules, packing and versions of relayed records (see relay.h).
  *
- * Parts: statuses; text fields; relay_check by kind; erasure; keys;
- * packing; versions and ids; polls in a store. */
+ * Parts: statuses; text fields; relay_check by kind; new requests;
+ * erasure; keys; packing; versions and ids; polls in a store. */
 #include <inttypes.h>
 #include <jansson.h>
 #include <openssl/rand.h>
@@ -234,6 +234,52 @@ int relay_check(const Change *ch, char *why, size_t whylen)
 	return FAIL("change %s: body does not match its kind", ch->id);
 }
 
+/* ---- new requests -------------------------------------------------------- */
+
+int relay_request_id_scoped(const char *origin, const char *id)
+{
+	size_t ol = strlen(origin);
+
+	return strncmp(id, origin, ol) == 0 && id[ol] == '.' && id[ol + 1];
+}
+
+int relay_request_fields_valid(const Alliance__V1__Request *r, char *why,
+			       size_t whylen)
+{
+	int rel_name = r->relative_name && *r->relative_name;
+	int rel_phone = r->relative_phone && *r->relative_phone;
+	int64_t day;
+
+	if (r->phone && *r->phone && !text_phone_valid(r->phone))
+		return FAIL("phone: %d to %d digits (spaces and + - ( ) "
+			    "allowed)", LIMIT_PHONE_DIGITS_MIN,
+			    LIMIT_PHONE_DIGITS);
+	if (rel_name != rel_phone ||
+	    (rel_phone && !text_phone_valid(r->relative_phone)))
+		return FAIL("relative_%s: both the relative's name and phone, "
+			    "the phone %d to %d digits", rel_name ? "phone"
+			    : "name", LIMIT_PHONE_DIGITS_MIN,
+			    LIMIT_PHONE_DIGITS);
+	if (!relay_preferred_valid(r->preferred, &day))
+		return FAIL("preferred: a date YYYY-MM-DD, optionally followed "
+			    "by morning, afternoon or evening");
+	return ERR_OK;
+}
+
+int relay_request_new_check(const Change *ch, char *why, size_t whylen)
+{
+	if (!relay_request_id_scoped(ch->origin, ch->id))
+		return FAIL("request %.80s: not an id of %s (ids are "
+			    "ORIGIN.RANDOM)", ch->id, ch->origin);
+	return relay_request_fields_valid(ch->request, why, whylen);
+}
+
+int relay_service_takes_requests(const Change *svc)
+{
+	return svc && !svc->deleted && svc->service && svc->service->status &&
+	       strcmp(svc->service->status, "inactive") != 0;
+}
+
 /* ---- erasure --------------------------------------------------------------- */
 
 /* blank: empty s in place (NULL and "" are left alone). */
@@ -332,6 +378,17 @@ uint64_t relay_version(uint64_t last)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 	return now > last ? now : last + 1;
+}
+
+int relay_request_id(const char *origin, char *buf, size_t buflen)
+{
+	char hex[17];
+	int n;
+
+	if (relay_random_id(hex, sizeof(hex)) != ERR_OK)
+		return ERR_FAIL;
+	n = snprintf(buf, buflen, "%s.%s", origin, hex);
+	return n < 0 || (size_t)n >= buflen ? ERR_FAIL : ERR_OK;
 }
 
 int relay_random_id(char *buf, size_t buflen)

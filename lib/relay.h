@@ -13,6 +13,15 @@
  * withdrawal is a newer version of the Request with withdrawn set. Both
  * are ordinary relayed records to peers that predate them.
  *
+ * Request ids are scoped by origin: a request's id is its origin's
+ * community id, a dot and 16 random hex digits (relay_request_id), so no
+ * community can file a request under another's id. The hub and the owner
+ * hold the first version of a request they store to
+ * relay_request_new_check (the id in its origin's namespace, the personal
+ * fields as the resident's node takes them at its Open311 POST); a newer
+ * version of one already stored (withdrawn, erased) is not held to it, so
+ * a request made before ids were scoped can still be withdrawn.
+ *
  * Erasure (the resident deleted her account): her node writes a newer
  * version of each of her requests with erased set and every personal
  * field empty (relay_request_erase), withdrawn as well when it was not yet
@@ -29,6 +38,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "limits.h"
 #include "wire.h"
 
 typedef Alliance__V1__Change Change; /* as catalog.h names it */
@@ -92,6 +102,37 @@ int relay_preferred_valid(const char *s, int64_t *day);
  * id "POLL_ORIGIN.POLL_ID" matching its body and at most as many counts as
  * options allow. Returns ERR_OK or ERR_INVALID naming the field in why. */
 int relay_check(const Change *ch, char *why, size_t whylen);
+
+/* relay_request_id: a new id for a request of origin into buf (at least
+ * RELAY_REQUEST_ID_MAX + 1 bytes): "ORIGIN.HHHHHHHHHHHHHHHH", 16 random hex
+ * digits after the origin's id. ERR_OK, or ERR_FAIL (no random bytes). */
+#define RELAY_REQUEST_ID_MAX (LIMIT_COMMUNITY_ID + 1 + 16)
+int relay_request_id(const char *origin, char *buf, size_t buflen);
+
+/* relay_request_id_scoped: 1 iff id is in origin's namespace: origin's
+ * id, a dot, and at least one more character. */
+int relay_request_id_scoped(const char *origin, const char *id);
+
+/* relay_request_fields_valid: whether the resident's fields of r are what
+ * a node's Open311 POST takes: phone and relative_phone empty or phone
+ * numbers (text_phone_valid), relative_name and relative_phone both or
+ * neither, preferred "" or a real date (relay_preferred_valid). ERR_OK,
+ * or ERR_INVALID with why naming the field first ("phone: ..."), as
+ * Open311 errors do. */
+int relay_request_fields_valid(const Alliance__V1__Request *r, char *why,
+			       size_t whylen);
+
+/* relay_request_new_check: the rules for the first version of request ch
+ * that a receiver stores (beyond relay_check, which it passed):
+ * relay_request_id_scoped(ch->origin, ch->id) and
+ * relay_request_fields_valid. ERR_OK or ERR_INVALID with why. */
+int relay_request_new_check(const Change *ch, char *why, size_t whylen);
+
+/* relay_service_takes_requests: 1 iff svc (a catalog state, as
+ * catalog_get gives it; NULL: not found) is a live service that takes
+ * requests: not deleted and not inactive. The rule of the resident's
+ * node (Open311 POST) and of the hub (relaying). */
+int relay_service_takes_requests(const Change *svc);
 
 /* relay_request_erase: r as its erased version: erased set, no location,
  * and name, phone, email, address, relative_name, relative_phone emptied

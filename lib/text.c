@@ -1,8 +1,8 @@
 /* text.c: validation of text that crosses a trust boundary (text.h).
  *
  * Parts: strict UTF-8 (the check protobuf-c never makes); the identifier
- * grammars of community ids and record ids; phone numbers. Nothing here
- * allocates. */
+ * grammars of community ids and record ids; phone numbers (and how logs
+ * show them). Nothing here allocates. */
 #include <string.h>
 
 #include "limits.h"
@@ -137,4 +137,26 @@ bool text_phone_valid(const char *s)
 	char digits[LIMIT_PHONE_DIGITS + 1];
 
 	return text_phone_digits(s, digits, false);
+}
+
+void text_phone_mask(const char *in, char *out, size_t outlen)
+{
+	size_t digits = 0, seen = 0, n = 0;
+
+	if (!outlen)
+		return;
+	for (const char *c = in; c && *c; c++)
+		digits += *c >= '0' && *c <= '9';
+	for (const char *c = in; c && *c && n + 1 < outlen; c++) {
+		int digit = *c >= '0' && *c <= '9';
+
+		if (digit)
+			seen++;
+		/* the first three and last two digits of a long number stay
+		 * (enough to tell two apart in a log, not to call one) */
+		out[n++] = !digit || (digits >= 9 && (seen <= 3 ||
+						      seen > digits - 2))
+			   ? *c : '*';
+	}
+	out[n] = '\0';
 }

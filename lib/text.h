@@ -30,4 +30,9 @@ bool text_phone_digits(const char *in, char *out, bool mobile);
 /* text_phone_valid: text_phone_digits(s, ..., false) without the digits. */
 bool text_phone_valid(const char *s);
 
+/* text_phone_mask: in (a phone number, or any text holding one) as logs
+ * may show it, into out (outlen bytes, truncated): every digit '*' but,
+ * when there are at least 9, the first three and the last two. */
+void text_phone_mask(const char *in, char *out, size_t outlen);
+
 #endif

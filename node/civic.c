@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "err.h"
 #include "log.h"
+#include "text.h"
 
 /* ---- start and stop ----------------------------------------------------------- */
 
@@ -76,6 +77,7 @@ int civic_limited(struct ratelimit *rl, const char *key, struct lws *wsi,
 		  struct http_exchange *ex, int open311)
 {
 	unsigned wait = ratelimit_hit(rl, key, clock_now());
+	char shown[128];
 
 	if (!wait)
 		return 0;
@@ -86,7 +88,12 @@ int civic_limited(struct ratelimit *rl, const char *key, struct lws *wsi,
 	else
 		http_reply_error(wsi, ex, 429, "too_many", "too many requests;"
 				 " try again in %u s", wait);
-	log_info("limits: %s over the limit for %u s", key, wait);
+	/* a phone number never reaches the log */
+	if (strncmp(key, "phone:", 6) == 0)
+		text_phone_mask(key, shown, sizeof(shown));
+	else
+		snprintf(shown, sizeof(shown), "%s", key);
+	log_info("limits: %s over the limit for %u s", shown, wait);
 	return 1;
 }
 

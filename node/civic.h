@@ -31,6 +31,10 @@ struct civic {
 	struct ratelimit *rl_login;    /* resident logins per address, per
 					  phone */
 	int relay_inflight;            /* a Relay frame awaits the hub's ack */
+	unsigned quota_requests;       /* new requests we may send to any one
+					  other community an hour, as the
+					  hub's last Welcome said (0: none
+					  said): more get 429 at the POST */
 };
 
 /* civic_limited: count one action of key on rl; when it is over the
@@ -73,9 +77,9 @@ void relay_flush(struct node *n);
 /* requests_row_json: a row of REQUEST_COLUMNS in Open311's shape (a new
  * object; alliance_status "withdrawn" once withdrawn), with preferred,
  * delivered_datetime, withdrawn_datetime and erased (the resident deleted
- * her account: no personal data left); personal data (name, phone,
- * email, address, location, relative_name, relative_phone) only when
- * private. */
+ * her account: no personal data left); the resident's description, the
+ * manager's status_notes and personal data (name, phone, email, address,
+ * location, relative_name, relative_phone) only when private. */
 json_t *requests_row_json(sqlite3_stmt *st, int private);
 /* requests_row_mine: 1 when token (the request's own, may be NULL) or
  * resident (a bearer's id, 0 for none) is the row's. */
@@ -101,9 +105,10 @@ int requests_step_put(struct node *n, const char *origin, const char *id,
 		      uint64_t version, const char *status, int64_t at,
 		      const char *notes, int64_t scheduled);
 /* requests_steps_json: the steps of (origin, id), oldest first: a new
- * array of {status, at, notes?, scheduled?}. */
+ * array of {status, at, notes?, scheduled?}; the manager's notes only
+ * when private. */
 json_t *requests_steps_json(struct node *n, const char *origin,
-			    const char *id);
+			    const char *id, int private);
 /* requests_apply: a request or status from the hub (in the caller's
  * transaction). *refused with a reason when it is not for us. */
 int requests_apply(struct node *n, const Change *ch, char *reason,

@@ -493,7 +493,7 @@ static int handle_welcome(struct node *n, struct lws *wsi,
 	n->hub_last_error[0] = '\0';
 	lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
 	sync_welcome(n, w);
-	node_relay_welcome(n);          /* requests, statuses, polls, tallies */
+	node_relay_welcome(n, w);       /* requests, statuses, polls, tallies */
 	log_info("session with hub established: up_cursor=%" PRIu64
 		 " own_version=%" PRIu64 " hub_version=%s heartbeat_s=%u"
 		 " window=%u snapshot=%s", w->up_cursor, w->own_version,

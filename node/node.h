@@ -338,9 +338,10 @@ void civic_stop(struct node *n);
 int civic_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		struct manager_req *mr);
 /* node_relay_welcome, node_relay_handle, node_relay_ack: the relay in a
- * session with the hub (relay.c): after Welcome; a Relay from the hub
- * (ERR_INVALID or ERR_IO with why: close the session); a RelayAck. */
-void node_relay_welcome(struct node *n);
+ * session with the hub (relay.c): after Welcome w (its request quota
+ * kept for the Open311 POST); a Relay from the hub (ERR_INVALID or ERR_IO
+ * with why: close the session); a RelayAck. */
+void node_relay_welcome(struct node *n, const Alliance__V1__Welcome *w);
 int node_relay_handle(struct node *n, const Alliance__V1__Relay *r,
 		      char *why, size_t whylen);
 int node_relay_ack(struct node *n, const Alliance__V1__RelayAck *ack);

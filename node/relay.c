@@ -341,10 +341,11 @@ int node_relay_ack(struct node *n, const Alliance__V1__RelayAck *ack)
 
 /* ---- the session ------------------------------------------------------------------ */
 
-void node_relay_welcome(struct node *n)
+void node_relay_welcome(struct node *n, const Alliance__V1__Welcome *w)
 {
 	if (!n->civic)
 		return;
+	n->civic->quota_requests = w->requests_per_destination_per_hour;
 	n->civic->relay_inflight = 0;
 	relay_flush(n);
 }

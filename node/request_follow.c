@@ -67,7 +67,7 @@ int requests_step_put(struct node *n, const char *origin, const char *id,
 }
 
 json_t *requests_steps_json(struct node *n, const char *origin,
-			    const char *id)
+			    const char *id, int private)
 {
 	sqlite3_stmt *st = NULL;
 	json_t *out = json_array();
@@ -91,7 +91,7 @@ json_t *requests_steps_json(struct node *n, const char *origin,
 
 		if (!o)
 			continue;
-		if (notes && *notes)
+		if (private && notes && *notes)
 			json_object_set_new(o, "notes", json_string(notes));
 		if (scheduled)
 			json_object_set_new(o, "scheduled", json_string(
@@ -149,8 +149,11 @@ static int known_request(struct node *n, const char *origin, const char *id)
 }
 
 /* apply_request: a request for one of our services (or a newer version
- * of one: a withdrawal), stored under the version rule; a new one gets
- * its submitted and delivered steps and a receipt back to its origin. */
+ * of one: a withdrawal), stored under the version rule; a new one is
+ * held to relay_request_new_check, and gets its submitted and delivered
+ * steps (delivered: our clock, the queue's order; the origin's
+ * requested time is kept only as what it said) and a receipt back to
+ * its origin. */
 static int apply_request(struct node *n, const Change *ch, char *reason,
 			 size_t rlen, int *refused)
 {
@@ -168,6 +171,11 @@ static int apply_request(struct node *n, const Change *ch, char *reason,
 		return ERR_OK;
 	}
 	fresh = !known_request(n, ch->origin, ch->id);
+	/* a new one as the resident's node takes it, under its origin's id */
+	if (fresh && relay_request_new_check(ch, reason, rlen) != ERR_OK) {
+		*refused = 1;
+		return ERR_OK;
+	}
 	catalog_get(n->cat, r->owner, ALLIANCE__V1__KIND__KIND_SERVICE,
 		    r->service_id, &svc);
 	/* a withdrawal keeps what the owner had; it only marks the row */
@@ -488,7 +496,7 @@ void requests_withdraw(struct node *n, struct lws *wsi,
 	o = requests_row_json(st, 1);
 	sqlite3_finalize(st);
 	json_object_set_new(o, "steps", requests_steps_json(
-			    n, n->cfg.community, id));
+			    n, n->cfg.community, id, 1));
 	http_reply_json(wsi, ex, 200, json_pack("[o]", o));
 }
 
@@ -523,7 +531,7 @@ void requests_mine(struct node *n, struct lws *wsi, struct http_exchange *ex)
 
 		json_object_set_new(o, "steps", requests_steps_json(
 			n, n->cfg.community,
-			(const char *)sqlite3_column_text(st, 1)));
+			(const char *)sqlite3_column_text(st, 1), 1));
 		json_array_append_new(items, o);
 	}
 	sqlite3_finalize(st);

@@ -1,10 +1,15 @@
 /* request_queue.c: the manager's queue of requests for this community's
  * services.
  *
- *   GET   /api/v1/requests        this community's queue: open first, the
- *                                 longest waiting first, withdrawn and
- *                                 closed ones last, with the resident's
- *                                 contact (only here)
+ *   GET   /api/v1/requests        this community's queue, a page at a
+ *                                 time (?limit=&after=): open first, in
+ *                                 turns per origin community (each
+ *                                 one's longest waiting, ours first,
+ *                                 then each one's next), by when we
+ *                                 received them; withdrawn and closed
+ *                                 ones last; with the resident's contact
+ *                                 (only here), the total, the open count
+ *                                 and the count per origin
  *   PATCH /api/v1/requests/{id}   status, status_notes, scheduled
  *
  * A status is written only by the owner (us), for a request in its
@@ -13,6 +18,8 @@
  * resident's node through the hub (the routes are in requests.c).
  *
  * Parts: the queue; writing a status. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "civic.h"
@@ -23,34 +30,144 @@
 
 /* ---- the queue ------------------------------------------------------------------ */
 
+/* Requests one page of the queue shows: by default and at most. */
+#define QUEUE_PAGE 50
+#define QUEUE_PAGE_MAX 100
+/* The furthest a page may start (far past any real queue). */
+#define QUEUE_AFTER_MAX 1000000
+/* Origins the queue's summary lists, the most open requests first. */
+#define QUEUE_ORIGINS_MAX 100
+
+/* Whether a request row is closed: done, declined or withdrawn. */
+#define QUEUE_CLOSED "(status IN ('done', 'declined') OR withdrawn > 0)"
+
+/* The page: REQUEST_COLUMNS, then whether it is closed, its turn among
+ * its origin's (open or closed) requests, and when we received it (the
+ * receipt's time, our clock; rows from before receipts were kept have
+ * only the origin's requested time). Open first, by turn: every origin's
+ * longest-waiting request, ours first, then every origin's second...; so
+ * a flood from one origin takes its turns and no more. Closed last, the
+ * latest change first. */
+#define QUEUE_SQL "SELECT " REQUEST_COLUMNS ", closed, turn, received" \
+	" FROM (SELECT " REQUEST_COLUMNS ", " QUEUE_CLOSED " AS closed," \
+	" CASE WHEN delivered > 0 THEN delivered ELSE requested END AS" \
+	" received, row_number() OVER (PARTITION BY origin, " QUEUE_CLOSED \
+	" ORDER BY CASE WHEN delivered > 0 THEN delivered ELSE requested" \
+	" END, id) AS turn FROM request WHERE owner = ?1) ORDER BY closed," \
+	" CASE WHEN closed THEN 0 ELSE turn END, origin <> ?1, CASE WHEN" \
+	" closed THEN -updated ELSE received END, origin, id LIMIT ?2" \
+	" OFFSET ?3"
+#define Q_RECEIVED (RQ_ERASED + 3)
+
+/* whole: s as a whole number into *out: ERR_OK, ERR_TOOBIG when it is
+ * over max (however many digits), or ERR_INVALID when it is not one. */
+static int whole(const char *s, long max, long *out)
+{
+	char *end = NULL;
+	long v;
+
+	if (!*s || strspn(s, "0123456789") != strlen(s))
+		return ERR_INVALID;
+	if (strlen(s) > 9)
+		return ERR_TOOBIG;
+	v = strtol(s, &end, 10);
+	if (!end || *end)
+		return ERR_INVALID;
+	if (v > max)
+		return ERR_TOOBIG;
+	*out = v;
+	return ERR_OK;
+}
+
+/* queue_counts: {"total", "open"} of the queue and its origins, each
+ * {"community", "open", "total"}, the most open first, into o. */
+static void queue_counts(struct node *n, json_t *o)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *origins = json_array();
+	json_int_t total = 0, open = 0;
+
+	if (sqlite3_prepare_v2(n->db, "SELECT origin, count(*), coalesce(sum("
+			       "NOT " QUEUE_CLOSED "), 0) FROM request WHERE"
+			       " owner = ?1 GROUP BY origin ORDER BY 3 DESC,"
+			       " 2 DESC, origin", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			json_int_t t = sqlite3_column_int64(st, 1);
+			json_int_t op = sqlite3_column_int64(st, 2);
+
+			total += t;
+			open += op;
+			if (json_array_size(origins) < QUEUE_ORIGINS_MAX)
+				json_array_append_new(origins, json_pack(
+					"{s:s, s:I, s:I}", "community",
+					(const char *)sqlite3_column_text(st, 0),
+					"open", op, "total", t));
+		}
+	}
+	sqlite3_finalize(st);
+	json_object_set_new(o, "total", json_integer(total));
+	json_object_set_new(o, "open", json_integer(open));
+	json_object_set_new(o, "origins", origins ? origins : json_array());
+}
+
 void requests_queue(struct node *n, struct lws *wsi,
 		    struct http_exchange *ex)
 {
 	sqlite3_stmt *st = NULL;
-	json_t *items = json_array();
+	json_t *items, *out;
 	int64_t now = clock_now();
+	char arg[64];
+	long limit = QUEUE_PAGE, after = 0;
+	int got, more = 0, rc;
 
-	if (!items || sqlite3_prepare_v2(n->db, "SELECT " REQUEST_COLUMNS
-			       " FROM request WHERE owner = ?1 ORDER BY (status"
-			       " IN ('done', 'declined') OR withdrawn > 0),"
-			       " requested, id LIMIT 1000", -1, &st, NULL) != SQLITE_OK) {
+	got = http_query(wsi, "limit", arg, sizeof(arg));
+	rc = got > 0 ? whole(arg, QUEUE_PAGE_MAX, &limit) : ERR_OK;
+	if (rc == ERR_TOOBIG)
+		limit = QUEUE_PAGE_MAX;       /* larger: clamped */
+	if (rc == ERR_INVALID || limit < 1) {
+		http_reply_error(wsi, ex, 422, "invalid", "limit: a whole "
+				 "number from 1 (more than %d counts as %d)",
+				 QUEUE_PAGE_MAX, QUEUE_PAGE_MAX);
+		return;
+	}
+	got = http_query(wsi, "after", arg, sizeof(arg));
+	if (got > 0 && whole(arg, QUEUE_AFTER_MAX, &after) != ERR_OK) {
+		http_reply_error(wsi, ex, 422, "invalid", "after: not a next "
+				 "of this queue");
+		return;
+	}
+	items = json_array();
+	if (!items || sqlite3_prepare_v2(n->db, QUEUE_SQL, -1, &st, NULL) !=
+	    SQLITE_OK) {
 		json_decref(items);
 		http_reply_error(wsi, ex, 500, "internal", "the queue could "
 				 "not be read");
 		return;
 	}
 	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, limit + 1);   /* one more: is there a next */
+	sqlite3_bind_int64(st, 3, after);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *o = requests_row_json(st, 1);
+		json_t *o;
 
+		if (json_array_size(items) == (size_t)limit) {
+			more = 1;
+			break;
+		}
+		o = requests_row_json(st, 1);
 		json_object_set_new(o, "waiting_s", json_integer(
-			now - sqlite3_column_int64(st, 9)));
+			now - sqlite3_column_int64(st, Q_RECEIVED)));
 		json_array_append_new(items, o);
 	}
 	sqlite3_finalize(st);
-	http_reply_json(wsi, ex, 200, json_pack("{s:o, s:I}", "items", items,
-						"total", (json_int_t)
-						json_array_size(items)));
+	out = json_pack("{s:o}", "items", items);
+	if (more) {
+		snprintf(arg, sizeof(arg), "%ld", after + limit);
+		json_object_set_new(out, "next", json_string(arg));
+	}
+	queue_counts(n, out);
+	http_reply_json(wsi, ex, 200, out);
 }
 
 /* ---- writing a status ---------------------------------------------------------- */

@@ -8,15 +8,24 @@
  *                                         a part of it; relative_name and
  *                                         relative_phone) -> 201
  *                                         [{id, token}]
- *   GET   /open311/v2/requests.json       public listing, no personal data
- *   GET   /open311/v2/requests/{id}.json  personal data (and the steps)
- *                                         only with ?token= or the
- *                                         resident's bearer
+ *   GET   /open311/v2/requests.json       public listing: no personal
+ *                                         data, no description, no
+ *                                         manager's notes
+ *   GET   /open311/v2/requests/{id}.json  the same; personal data, the
+ *                                         description and notes (and the
+ *                                         steps' notes) only with ?token=
+ *                                         or the resident's bearer
  *   POST  /open311/v2/requests/{id}/withdraw.json,
  *   GET   /api/v1/residents/me/requests   request_follow.c
  *   GET   /api/v1/requests, PATCH /api/v1/requests/{id}
  *                                         the manager's queue,
  *                                         request_queue.c
+ *
+ * A request's id is scoped by its origin (relay.h: "ORIGIN.RANDOM"), so
+ * the ids the listing shows cannot be taken by another community.
+ *
+ * The hub's quota of requests to any one other community an hour
+ * (Welcome) is kept here at the POST: beyond it, 429 naming it.
  *
  * A request for another community's service is stored here (for the
  * resident to follow) and put in the relay outbox to go through the hub
@@ -284,13 +293,36 @@ static Change *service_of(struct node *n, char *code, char **id)
 	*id = slash + 1;
 	if (!text_community_valid(code) || !text_record_id_valid(*id) ||
 	    catalog_get(n->cat, code, ALLIANCE__V1__KIND__KIND_SERVICE, *id,
-			&svc) != ERR_OK || svc->deleted ||
-	    strcmp(svc->service->status, "inactive") == 0) {
+			&svc) != ERR_OK || !relay_service_takes_requests(svc)) {
 		catalog_change_free(&svc);
 		*slash = '/';
 		return NULL;
 	}
 	return svc;
+}
+
+/* over_quota: whether this community has sent owner (another) the
+ * hub's quota of requests within the last hour already (the last
+ * Welcome's; the hub refuses the excess anyway); 0 when none was said. */
+static int over_quota(struct node *n, const char *owner)
+{
+	unsigned quota = n->civic->quota_requests;
+	sqlite3_stmt *st = NULL;
+	int64_t sent = 0;
+
+	if (!quota || strcmp(owner, n->cfg.community) == 0)
+		return 0;
+	if (sqlite3_prepare_v2(n->db, "SELECT count(*) FROM request WHERE"
+			       " owner = ?1 AND origin = ?2 AND requested >"
+			       " ?3", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, n->cfg.community, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, clock_now() - 3600);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			sent = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	return sent >= quota;
 }
 
 static void post_request(struct node *n, struct lws *wsi,
@@ -315,7 +347,8 @@ static void post_request(struct node *n, struct lws *wsi,
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
 	Alliance__V1__Request r = ALLIANCE__V1__REQUEST__INIT;
 	Change *svc = NULL;
-	char ct[128], id[17], token[33], name[RELAY_NAME_MAX + 2], peer[64];
+	char ct[128], id[RELAY_REQUEST_ID_MAX + 1], token[33], peer[64];
+	char name[RELAY_NAME_MAX + 2];
 	char key[96], why[160], *sid = NULL;
 	unsigned char th[32], raw[16];
 	int64_t resident = residents_bearer(n, wsi), day;
@@ -352,19 +385,21 @@ static void post_request(struct node *n, struct lws *wsi,
 			   "the catalog", f[F_CODE].value);
 		goto out;
 	}
-	if (f[F_PHONE].value[0] && !text_phone_valid(f[F_PHONE].value)) {
-		o311_error(wsi, ex, 400, "phone: %d to %d digits (spaces and "
-			   "+ - ( ) allowed)", LIMIT_PHONE_DIGITS_MIN,
-			   LIMIT_PHONE_DIGITS);
+	if (over_quota(n, f[F_CODE].value)) {
+		o311_error(wsi, ex, 429, "service_code: this community may "
+			   "send %s at most %u requests an hour (the hub's "
+			   "[quota] requests_per_destination_per_hour); try "
+			   "again later", f[F_CODE].value,
+			   n->civic->quota_requests);
 		goto out;
 	}
-	if (!f[F_REL_NAME].value[0] != !f[F_REL_PHONE].value[0] ||
-	    (f[F_REL_PHONE].value[0] &&
-	     !text_phone_valid(f[F_REL_PHONE].value))) {
-		o311_error(wsi, ex, 400, "relative_%s: both the relative's "
-			   "name and phone, the phone %d to %d digits",
-			   f[F_REL_NAME].value[0] ? "phone" : "name",
-			   LIMIT_PHONE_DIGITS_MIN, LIMIT_PHONE_DIGITS);
+	r.phone = f[F_PHONE].value;
+	r.relative_name = f[F_REL_NAME].value;
+	r.relative_phone = f[F_REL_PHONE].value;
+	r.preferred = f[F_PREFERRED].value;
+	/* the rule the hub and the owner hold a relayed request to */
+	if (relay_request_fields_valid(&r, why, sizeof(why)) != ERR_OK) {
+		o311_error(wsi, ex, 400, "%s", why);
 		goto out;
 	}
 	if (!relay_preferred_valid(f[F_PREFERRED].value, &day) ||
@@ -394,7 +429,7 @@ static void post_request(struct node *n, struct lws *wsi,
 		snprintf(name, sizeof(name), "%s%s%s", f[F_FIRST].value,
 			 f[F_FIRST].value[0] && f[F_LAST].value[0] ? " " : "",
 			 f[F_LAST].value);
-	if (relay_random_id(id, sizeof(id)) != ERR_OK ||
+	if (relay_request_id(n->cfg.community, id, sizeof(id)) != ERR_OK ||
 	    RAND_bytes(raw, sizeof(raw)) != 1) {
 		o311_error(wsi, ex, 500, "no random bytes");
 		goto out;
@@ -406,12 +441,8 @@ static void post_request(struct node *n, struct lws *wsi,
 	r.service_id = sid;
 	r.description = f[F_DESC].value;
 	r.name = name;
-	r.phone = f[F_PHONE].value;
 	r.email = f[F_EMAIL].value;
 	r.address = f[F_ADDR].value;
-	r.preferred = f[F_PREFERRED].value;
-	r.relative_name = f[F_REL_NAME].value;
-	r.relative_phone = f[F_REL_PHONE].value;
 	r.requested = clock_now();
 	ch.origin = n->cfg.community;
 	ch.kind = ALLIANCE__V1__KIND__KIND_REQUEST;
@@ -468,17 +499,14 @@ json_t *requests_row_json(sqlite3_stmt *st, int private)
 
 	snprintf(code, sizeof(code), "%s/%s", sqlite3_column_text(st, 2),
 		 sqlite3_column_text(st, 3));
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
-		      " s:s, s:s?}",
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?}",
 		      "service_request_id", (const char *)
 		      sqlite3_column_text(st, 1),
 		      "status", withdrawn || relay_status_closed(status)
 				? "closed" : "open",
 		      "alliance_status", status,
-		      "status_notes", (const char *)sqlite3_column_text(st, 7),
 		      "service_name", (const char *)sqlite3_column_text(st, 4),
 		      "service_code", code,
-		      "description", (const char *)sqlite3_column_text(st, 5),
 		      "agency_responsible", (const char *)
 		      sqlite3_column_text(st, 2),
 		      "community", (const char *)sqlite3_column_text(st, 0),
@@ -499,6 +527,11 @@ json_t *requests_row_json(sqlite3_stmt *st, int private)
 			    sqlite3_column_int(st, RQ_ERASED)));
 	if (!private)
 		return o;
+	/* the resident's own words and the manager's reply are hers too */
+	json_object_set_new(o, "description", json_string((const char *)
+			    sqlite3_column_text(st, 5)));
+	json_object_set_new(o, "status_notes", json_string((const char *)
+			    sqlite3_column_text(st, 7)));
 	json_object_set_new(o, "name", json_string((const char *)
 			    sqlite3_column_text(st, 11)));
 	json_object_set_new(o, "phone", json_string((const char *)
@@ -520,6 +553,9 @@ json_t *requests_row_json(sqlite3_stmt *st, int private)
 	return o;
 }
 
+/* list_requests: the public listing, the latest first by this node's
+ * clock (when it received them; a sender's date could push real ones out
+ * of the listing). */
 static void list_requests(struct node *n, struct lws *wsi,
 			  struct http_exchange *ex)
 {
@@ -536,8 +572,9 @@ static void list_requests(struct node *n, struct lws *wsi,
 	if (!out || sqlite3_prepare_v2(n->db, "SELECT " REQUEST_COLUMNS
 			       " FROM request WHERE ?1 = '' OR (?1 = 'closed')"
 			       " = (status IN ('done', 'declined') OR"
-			       " withdrawn > 0) ORDER BY"
-			       " requested DESC LIMIT ?2", -1, &st, NULL) !=
+			       " withdrawn > 0) ORDER BY CASE WHEN delivered"
+			       " > 0 THEN delivered ELSE requested END DESC"
+			       " LIMIT ?2", -1, &st, NULL) !=
 	    SQLITE_OK) {
 		json_decref(out);
 		o311_error(wsi, ex, 500, "the requests could not be read");
@@ -579,7 +616,8 @@ static void get_request(struct node *n, struct lws *wsi,
 	private = requests_row_mine(st, token, resident);
 	o = requests_row_json(st, private);
 	json_object_set_new(o, "steps", requests_steps_json(
-			    n, (const char *)sqlite3_column_text(st, 0), id));
+			    n, (const char *)sqlite3_column_text(st, 0), id,
+			    private));
 	sqlite3_finalize(st);
 	http_reply_json(wsi, ex, 200, json_pack("[o]", o));
 }

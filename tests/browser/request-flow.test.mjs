@@ -164,7 +164,7 @@ test('request with an address, follow it live, the manager schedules it; withdra
   await page.getByRole('button', { name: '提交申请' }).click();
   await page.getByRole('heading', { name: '申请已提交' }).waitFor();
   const rid = (await page.locator('#tracking-number').textContent()).trim();
-  assert.match(rid, /^[0-9a-f]{16}$/);
+  assert.match(rid, new RegExp(`^${home.community}\\.[0-9a-f]{16}$`));   // scoped by origin
   await page.getByText('“我的申请”').first().waitFor();
   await page.screenshot({ path: artifact('request-done-360.png'), fullPage: true });
 

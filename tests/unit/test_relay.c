@@ -1,6 +1,7 @@
 /* test_relay.c: unit tests of lib/relay.c (relayed records' rules).
  *
- * Parts: requests; erasure; statuses; polls; tallies; keys and packing;
+ * Parts: requests; new requests (scoped ids, the POST's rules); services
+ * that take requests; erasure; statuses; polls; tallies; keys and packing;
  * preferred times. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -66,6 +67,101 @@ static void test_request(void **state)
 	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_OK);
 	ch.deleted = 1;
 	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+}
+
+/* A new request: its id in its origin's namespace, its phones and
+ * preferred time as a node's Open311 POST takes them. */
+static void test_new_request(void **state)
+{
+	Change ch = change(ALLIANCE__V1__KIND__KIND_REQUEST, "c1");
+	Alliance__V1__Request r = ALLIANCE__V1__REQUEST__INIT;
+	char id[RELAY_REQUEST_ID_MAX + 1], other[RELAY_REQUEST_ID_MAX + 1];
+	char longest[LIMIT_COMMUNITY_ID + 1];
+
+	(void)state;
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_REQUEST;
+	ch.request = &r;
+	r.owner = (char *)"c2";
+	r.service_id = (char *)"hair";
+	assert_int_equal(relay_request_id("c1", id, sizeof(id)), ERR_OK);
+	assert_int_equal(relay_request_id("c1", other, sizeof(other)), ERR_OK);
+	assert_string_not_equal(id, other);
+	assert_int_equal(strlen(id), 2 + 1 + 16);
+	assert_true(relay_request_id_scoped("c1", id));
+	assert_false(relay_request_id_scoped("c", id));
+	assert_false(relay_request_id_scoped("c1x", id));
+	assert_false(relay_request_id_scoped("c1", "c1."));
+	assert_false(relay_request_id_scoped("c1", "0123456789abcdef"));
+	memset(longest, 'a', sizeof(longest) - 1);
+	longest[sizeof(longest) - 1] = '\0';
+	assert_int_equal(relay_request_id(longest, id, sizeof(id)), ERR_OK);
+	assert_true(relay_request_id_scoped(longest, id));
+	assert_int_equal(relay_request_id("c1", id, 10), ERR_FAIL);
+
+	/* a copied bare id, or another community's, is refused */
+	ch.id = (char *)"0123456789abcdef";
+	assert_int_equal(relay_request_new_check(&ch, why, sizeof(why)),
+			 ERR_INVALID);
+	ch.id = (char *)"c2.0123456789abcdef";
+	assert_int_equal(relay_request_new_check(&ch, why, sizeof(why)),
+			 ERR_INVALID);
+	ch.id = (char *)"c1.0123456789abcdef";
+	assert_int_equal(relay_request_new_check(&ch, why, sizeof(why)),
+			 ERR_OK);
+	/* what passes relay_check (text) but not the POST's rules */
+	r.phone = (char *)"call my son";
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_OK);
+	assert_int_equal(relay_request_new_check(&ch, why, sizeof(why)),
+			 ERR_INVALID);
+	assert_int_equal(strncmp(why, "phone:", 6), 0);
+	r.phone = (char *)"1234";
+	assert_int_equal(relay_request_fields_valid(&r, why, sizeof(why)),
+			 ERR_INVALID);
+	r.phone = (char *)"+86 138-0013-8000";
+	assert_int_equal(relay_request_fields_valid(&r, why, sizeof(why)),
+			 ERR_OK);
+	r.relative_phone = (char *)"13900000042";
+	assert_int_equal(relay_request_fields_valid(&r, why, sizeof(why)),
+			 ERR_INVALID);
+	assert_int_equal(strncmp(why, "relative_name:", 14), 0);
+	r.relative_name = (char *)"Li Guilan";
+	r.relative_phone = (char *)"ask my son";
+	assert_int_equal(relay_request_fields_valid(&r, why, sizeof(why)),
+			 ERR_INVALID);
+	assert_int_equal(strncmp(why, "relative_phone:", 15), 0);
+	r.relative_phone = (char *)"13900000042";
+	r.preferred = (char *)"2030-02-31";
+	assert_int_equal(relay_request_fields_valid(&r, why, sizeof(why)),
+			 ERR_INVALID);
+	assert_int_equal(strncmp(why, "preferred:", 10), 0);
+	r.preferred = (char *)"2030-02-28 evening";
+	assert_int_equal(relay_request_new_check(&ch, why, sizeof(why)),
+			 ERR_OK);
+}
+
+/* A service takes requests while it is live and not inactive. */
+static void test_service_takes_requests(void **state)
+{
+	Change svc = change(ALLIANCE__V1__KIND__KIND_SERVICE, "hair");
+	Alliance__V1__Service s = ALLIANCE__V1__SERVICE__INIT;
+
+	(void)state;
+	assert_false(relay_service_takes_requests(NULL));
+	svc.body_case = ALLIANCE__V1__CHANGE__BODY_SERVICE;
+	svc.service = &s;
+	s.status = (char *)"active";
+	assert_true(relay_service_takes_requests(&svc));
+	s.status = (char *)"temporarily-closed";
+	assert_true(relay_service_takes_requests(&svc));
+	s.status = (char *)"inactive";
+	assert_false(relay_service_takes_requests(&svc));
+	s.status = (char *)"active";
+	svc.deleted = 1;
+	assert_false(relay_service_takes_requests(&svc));
+	svc.deleted = 0;
+	svc.service = NULL;
+	svc.body_case = ALLIANCE__V1__CHANGE__BODY__NOT_SET;
+	assert_false(relay_service_takes_requests(&svc));
 }
 
 /* An erased version carries no personal data; relay_request_erase makes
@@ -318,6 +414,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request),
+		cmocka_unit_test(test_new_request),
+		cmocka_unit_test(test_service_takes_requests),
 		cmocka_unit_test(test_erasure),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_poll_and_tally),

@@ -190,6 +190,25 @@ static void test_phone_digits(void **state)
 	assert_false(text_phone_digits(NULL, d, false));
 }
 
+/* A phone number as logs show it: no more than the first three and the
+ * last two digits of a long one, none of a short one. */
+static void test_phone_mask(void **state)
+{
+	char out[64];
+
+	(void)state;
+	text_phone_mask("phone:13800138000", out, sizeof(out));
+	assert_string_equal(out, "phone:138******00");
+	text_phone_mask("+86 138-0013-8000", out, sizeof(out));
+	assert_string_equal(out, "+86 1**-****-**00");
+	text_phone_mask("phone:12345", out, sizeof(out));
+	assert_string_equal(out, "phone:*****");
+	text_phone_mask("13800138000", out, 5);
+	assert_string_equal(out, "138*");
+	text_phone_mask("", out, sizeof(out));
+	assert_string_equal(out, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +224,7 @@ int main(void)
 		cmocka_unit_test(test_record_id_invalid),
 		cmocka_unit_test(test_phone),
 		cmocka_unit_test(test_phone_digits),
+		cmocka_unit_test(test_phone_mask),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

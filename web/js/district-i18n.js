@@ -15,6 +15,8 @@ Object.assign(I18N, {
   col_last_seen: ['最近联系', 'Last seen'],
   col_lag: ['积压（上传 / 下发）', 'Lag (up / down)'],
   col_counts: ['服务 / 通知', 'Services / notices'],
+  col_relay_refused: ['被拒的转送', 'Relays refused'],
+  relay_refused_why: ['超出配额 {quota}，其他 {other}', 'over quota {quota}, other {other}'],
   never: ['从未', 'Never'],
   summary_connected: ['{c} / {n} 个社区已连接', '{c} of {n} communities connected'],
   bulletins_delivery_heading: ['紧急通告送达情况', 'Bulletin delivery'],

@@ -59,8 +59,20 @@ function renderCommunities() {
         text: c.connected ? t('sync_yes') : t('sync_no') })),
       el('td', { text: c.last_seen ? formatTime(c.last_seen) : t('never') }),
       el('td', { className: 'num', text: (c.up_lag || 0) + ' / ' + (c.down_lag || 0) }),
-      el('td', { className: 'num', text: (counts.services || 0) + ' / ' + (counts.announcements || 0) })));
+      el('td', { className: 'num', text: (counts.services || 0) + ' / ' + (counts.announcements || 0) }),
+      el('td', { className: 'num relay-refused', text: refusedText(c.relay_refused) })));
   });
+}
+
+/* refusedText: a community's relayed requests and statuses the hub
+ * refused (relay_refused, by reason): how many for its quota and for any
+ * other reason, or "0". */
+function refusedText(by) {
+  var quota = 0, other = 0;
+  Object.keys(by || {}).forEach(function (k) {
+    if (k === 'quota') quota += by[k]; else other += by[k];
+  });
+  return quota || other ? t('relay_refused_why', { quota: quota, other: other }) : '0';
 }
 
 /* ---- bulletins ---------------------------------------------------------------------- */

@@ -1,9 +1,13 @@
 /* manage-requests.js: the request queue of the manager console
  * (manage/index.html), loaded after manage.js and using its send().
  *
- * GET /api/v1/requests gives this community's queue, open requests first,
- * the longest waiting first, each with the resident's contact (only the
- * owning community's managers get it, and only here). It is polled every
+ * GET /api/v1/requests gives this community's queue a page at a time
+ * (QUEUE_PAGE, ?after= its next), open requests first in turns per
+ * origin community (ours first, then each community's longest waiting:
+ * a flood from one community cannot push the others off the first page),
+ * each with the resident's contact (only the owning community's managers
+ * get it, and only here), and the open count, the total and the open
+ * count per origin, which the page shows above the list. It is polled every
  * QUEUE_EVERY_MS while the console shows, so new requests arrive without a
  * reload; rows are kept by id and updated in place, so a status being
  * edited is never wiped by a refresh. A change goes out as PATCH
@@ -14,7 +18,7 @@
  * one whose resident deleted her account (erased) says so where the
  * contact was.
  *
- * Parts: state; formats; rows; the list; start and stop. */
+ * Parts: state; formats; rows; the list; pages; start and stop. */
 'use strict';
 
 var queue = {
@@ -22,9 +26,16 @@ var queue = {
   failed: false,
   rows: {},               /* id -> {li, parts} */
   known: null,            /* ids seen at the last refresh (null: first) */
-  timer: null
+  timer: null,
+  counts: null,           /* {total, open, origins} of the last answer */
+  after: '',              /* the page shown: its ?after= ('' the first) */
+  first: 0,               /* how many requests come before it */
+  back: [],               /* {after, first} of the pages before it */
+  next: null              /* the answer's next, or null on the last page */
 };
 var QUEUE_EVERY_MS = 3000;
+var QUEUE_PAGE = 20;
+var QUEUE_ORIGINS_SHOWN = 5;
 var QUEUE_STATUSES = ['acknowledged', 'scheduled', 'done', 'declined'];
 
 /* ---- formats ------------------------------------------------------------------- */
@@ -124,7 +135,8 @@ function fillRow(row, x) {
     el('dt', { text: t('rq_waiting') }),
     el('dd', { className: 'rq-waiting', text: waited(x.waiting_s) }),
     el('dt', { text: t('rq_from') }),
-    el('dd', null, communityLabel(x.community), ' · ' + formatTime(x.requested_datetime)),
+    el('dd', null, communityLabel(x.community), ' · ' +
+      formatTime(x.delivered_datetime || x.requested_datetime)),
     el('dt', { text: t('rq_contact') }),
     el('dd', { className: 'rq-contact', text: contact(x) }),
     x.relative_name ? el('dt', { text: t('rq_relative') }) : null,
@@ -182,26 +194,47 @@ function answer(id, p) {
 
 function loadQueue() {
   if (!mgr.session) return;
-  send('GET', '/api/v1/requests').then(function (r) {
-    if (r.status === 401 || !mgr.session) return;
+  var after = queue.after;
+  send('GET', '/api/v1/requests?limit=' + QUEUE_PAGE +
+    (after ? '&after=' + encodeURIComponent(after) : '')).then(function (r) {
+    if (r.status === 401 || !mgr.session || after !== queue.after) return;
     var items = r.ok && r.data && Array.isArray(r.data.items) ? r.data.items : null;
     queue.failed = !items;
-    if (items) queue.items = items;
+    if (items) {
+      queue.items = items;
+      queue.next = typeof r.data.next === 'string' ? r.data.next : null;
+      queue.counts = { total: r.data.total || 0, open: r.data.open || 0,
+        origins: Array.isArray(r.data.origins) ? r.data.origins : [] };
+    }
     renderQueue();
   });
+}
+
+/* renderCounts: the open count, where the open requests come from (the
+ * most first), and the page's place in the queue. */
+function renderCounts() {
+  var c = queue.counts;
+  document.getElementById('requests-count').textContent = t('rq_count', { n: c.open });
+  var from = c.origins.filter(function (o) { return o.open > 0; }).slice(0, QUEUE_ORIGINS_SHOWN)
+    .map(function (o) { return t('rq_origin_n', { c: communityName(o.community), n: o.open }); });
+  document.getElementById('requests-origins').textContent =
+    from.length ? t('rq_origins', { list: from.join(' · ') }) : '';
+  document.getElementById('requests-pages').hidden = !queue.next && !queue.after;
+  document.getElementById('requests-prev').disabled = !queue.after;
+  document.getElementById('requests-next').disabled = !queue.next;
+  document.getElementById('requests-range').textContent = queue.items.length
+    ? t('rq_range', { a: queue.first + 1, b: queue.first + queue.items.length, n: c.total }) : '';
 }
 
 function renderQueue() {
   var box = document.getElementById('requests');
   var items = queue.items;
-  var count = document.getElementById('requests-count');
   if (!items) {
     clear(box);
     append(box, message(queue.failed ? 'load_failed' : 'loading', queue.failed ? 'error' : null));
     return;
   }
-  var open = items.filter(function (x) { return x.status === 'open'; }).length;  /* Open311: withdrawn is closed */
-  count.textContent = t('rq_count', { n: open });
+  renderCounts();
   var list = box.querySelector('ul.cards');
   if (!items.length) {
     queue.rows = {};
@@ -228,10 +261,40 @@ function renderQueue() {
   queue.known = seen;
 }
 
+/* ---- pages ------------------------------------------------------------------------------ */
+
+/* turnPage: show the page at after, first requests in (back: the way we
+ * came), from the top of the list. */
+function turnPage(after, first, back) {
+  queue.after = after;
+  queue.first = first;
+  queue.back = back;
+  queue.known = null;     /* a page's rows are not new arrivals */
+  loadQueue();
+  document.getElementById('h-requests').scrollIntoView();
+}
+
+function pagesOnce() {
+  var prev = document.getElementById('requests-prev');
+  if (prev.getAttribute('data-bound')) return;
+  prev.setAttribute('data-bound', '1');
+  prev.addEventListener('click', function () {
+    var back = queue.back.slice(), to = back.pop() || { after: '', first: 0 };
+    turnPage(to.after, to.first, back);
+  });
+  document.getElementById('requests-next').addEventListener('click', function () {
+    if (queue.next && queue.items) {
+      turnPage(queue.next, queue.first + queue.items.length,
+        queue.back.concat([{ after: queue.after, first: queue.first }]));
+    }
+  });
+}
+
 /* ---- start and stop ---------------------------------------------------------------------- */
 
 window.QUEUE = {
   start: function () {
+    pagesOnce();
     loadQueue();
     if (!queue.timer) queue.timer = setInterval(loadQueue, QUEUE_EVERY_MS);
   },
@@ -240,6 +303,12 @@ window.QUEUE = {
     queue.items = null;
     queue.rows = {};
     queue.known = null;
+    queue.after = '';
+    queue.first = 0;
+    queue.back = [];
+    queue.next = null;
+    document.getElementById('requests-pages').hidden = true;
+    document.getElementById('requests-origins').textContent = '';
     clear(document.getElementById('requests'));
   },
   render: function () { if (mgr.session) renderQueue(); }

@@ -112,8 +112,8 @@ const char hub_relay_schema_v1[] =
 /* v2: the per-destination quota counts a community's requests to one
  * other by the hub's time of receipt */
 const char hub_relay_schema_v2[] =
-	"CREATE INDEX request_stat_route ON request_stat (origin, owner,"
-	" received);";
+	"CREATE INDEX IF NOT EXISTS request_stat_route"
+	" ON request_stat (origin, owner, received);";
 
 /* ---- sending --------------------------------------------------------------- */
 

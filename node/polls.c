@@ -8,7 +8,10 @@
  *   GET  /api/v1/polls/{origin.id}     one poll
  *   POST /api/v1/polls/{origin.id}/votes  resident (bearer token):
  *                                      {"option": index or text} -> 201;
- *                                      409 a second vote or a closed poll
+ *                                      409 a second vote or a closed poll;
+ *                                      403 "unconfirmed" for an account
+ *                                      whose phone nobody has confirmed
+ *                                      (voters.c: one resident, one vote)
  *   POST /api/v1/polls/{origin.id}/close  manager: close one of this
  *                                      community's polls now -> 200 the
  *                                      poll; 409 closed already, 403 a
@@ -518,6 +521,16 @@ static void vote(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	snprintf(key, sizeof(key), "resident:%lld", (long long)resident);
 	if (civic_limited(n->civic->rl_vote, key, wsi, ex, 0))
 		return;
+	if (!voters_may_vote(n, resident)) {
+		http_reply_error(wsi, ex, 403, "unconfirmed", "your phone is "
+				 "not confirmed yet: %s",
+				 n->civic->sms ? "ask the community's office "
+				 "to confirm it, or register with a household "
+				 "code" : "the community's office confirms it "
+				 "(bring the phone), or register with a "
+				 "household code from the office");
+		return;
+	}
 	if (!(in = http_parse_json(wsi, ex)))
 		return;
 	if (find(n, origin, id, &st) != ERR_OK) {

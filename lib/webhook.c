@@ -6,7 +6,7 @@
  * posts it with a libcurl easy handle it keeps for the connection. A
  * 2xx answer ends the message; anything else is tried again after
  * LIMIT_WEBHOOK_RETRY_S, doubling, LIMIT_WEBHOOK_TRIES times in all, and
- * the pause ends early when the sender stops.
+ * the pause, like a try under way, ends early when the sender stops.
  *
  * Parts: signing; urls; the queue; one post; the thread; start and
  * stop. */
@@ -106,7 +106,7 @@ struct webhook {
 	int started;                /* thread was created */
 	pthread_mutex_t mu;         /* guards the queue and stopping */
 	pthread_cond_t cv;          /* a message came, or stopping */
-	int stopping;
+	int stopping;               /* also read by a try under way */
 	struct message *head, *tail;
 	size_t queued;
 	CURL *curl;                 /* the thread's handle */
@@ -170,6 +170,21 @@ static size_t discard(char *p, size_t size, size_t n, void *user)
 	return size * n;
 }
 
+/* abort_when_stopping: libcurl's progress callback: a try under way ends
+ * as soon as the sender stops (so a node's shutdown never waits out a
+ * slow gateway). */
+static int abort_when_stopping(void *user, curl_off_t dt, curl_off_t dn,
+			       curl_off_t ut, curl_off_t un)
+{
+	struct webhook *w = user;
+
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return __atomic_load_n(&w->stopping, __ATOMIC_RELAXED);
+}
+
 /* post_once: one try of m; the HTTP status (0 when none came) and, on a
  * transport failure, curl's reason in why. */
 static long post_once(struct webhook *w, const struct message *m, char *why,
@@ -212,6 +227,9 @@ static long post_once(struct webhook *w, const struct message *m, char *why,
 	curl_easy_setopt(w->curl, CURLOPT_POSTFIELDSIZE, (long)m->len);
 	curl_easy_setopt(w->curl, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(w->curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(w->curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(w->curl, CURLOPT_XFERINFOFUNCTION, abort_when_stopping);
+	curl_easy_setopt(w->curl, CURLOPT_XFERINFODATA, w);
 	rc = curl_easy_perform(w->curl);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(w->curl, CURLINFO_RESPONSE_CODE, &status);
@@ -340,7 +358,7 @@ void webhook_stop(struct webhook **wp)
 	if (!w)
 		return;
 	pthread_mutex_lock(&w->mu);
-	w->stopping = 1;
+	__atomic_store_n(&w->stopping, 1, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	if (w->started)

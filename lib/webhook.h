@@ -53,7 +53,7 @@ int webhook_start(struct webhook **out, const char *url, const char *secret);
 int webhook_send(struct webhook *w, const char *key, const char *body,
 		 size_t len);
 
-/* webhook_stop: stop the thread (a post under way finishes its try;
+/* webhook_stop: stop the thread (a post under way is cut short;
  * queued messages are dropped and cleansed), free w and set it NULL. */
 void webhook_stop(struct webhook **w);
 

@@ -11,7 +11,13 @@
  *                                  resident's bearer token
  *                                  (Authorization: Bearer T); 422 naming
  *                                  the field (a bad or used code among
- *                                  them); 409 when the phone is registered
+ *                                  them); 409 when the phone is
+ *                                  registered. With an SMS gateway
+ *                                  ([sms]) a phone proves itself
+ *                                  first: 202 for a registered phone
+ *                                  as for a new one, and the account
+ *                                  comes with the texted code
+ *                                  (phone_verify.c)
  *   POST /api/v1/residents/login   {"phone": P, "password": W} -> 200
  *                                  {"token": T, "resident": N}
  *
@@ -25,9 +31,9 @@
  * the manager revokes the resident's tokens (voters.c). A request's own
  * follow token is the request's (requests.c), not one of these. A phone
  * registered without a gateway votes once the manager confirms it
- * (voters.c). A code is used once: it is checked before the KDF and claimed in
- * the transaction that stores the resident, so a code used meanwhile
- * creates nothing. A token lets its resident follow their requests
+ * (voters.c). A code is used once: it is checked before the KDF and
+ * claimed in the transaction that stores the resident, so a code used
+ * meanwhile creates nothing. A token lets its resident follow their requests
  * (requests/{id}.json with personal data) and vote once per poll. A
  * password is hashed and checked with scrypt (lib/password.h) on the
  * manager's KDF worker: the request is parked meanwhile and resumed by its

@@ -351,6 +351,42 @@ def test_wrong_codes_exhaust_the_attempts(alliance, sms_node):
     assert verify(n, "13612340001", code2).status == 201
 
 
+def test_a_household_code_with_a_phone_waits_for_the_texted_code(
+        alliance, sms_node):
+    n, gw = sms_node, alliance.gw
+    r = api(n, "POST", "/api/v1/household-codes", {})
+    assert r.status == 201, r
+    hc = r.json()["code"]
+    assert register(n, "13612340077", household_code=hc).status == 202
+    code = gw.wait_message("13612340077")["code"]
+    # not claimed until the phone is proved: a typo'd phone loses nothing
+    r = verify(n, "13612340077", code)
+    assert r.status == 201, r.raw
+    got = me(n, r.body["token"]).body
+    assert got["household"] is True and got["phone_confirmed"] is True
+    r = call(n, "POST", "/api/v1/residents", {"household_code": hc})
+    assert r.status == 422 and r.body["error"]["message"].startswith(
+        "household_code")
+
+
+def test_an_expired_code_is_refused(alliance, sms_node):
+    n, gw = sms_node, alliance.gw
+    assert register(n, "13612340088").status == 202
+    code = gw.wait_message("13612340088")["code"]
+    n.stop()
+    db = sqlite3.connect(n.dir / n.store_file)
+    with db:
+        # ten minutes and a second later
+        db.execute("UPDATE phone_pending SET expires = ?",
+                   (int(time.time()) - 1,))
+    db.close()
+    n.start()
+    r = verify(n, "13612340088", code)
+    assert r.status == 422 and r.body["error"]["message"].startswith(
+        "code"), r.raw
+    assert residents_with(n, "13612340088") == 0
+
+
 def test_codes_per_phone_are_limited_alike_for_known_and_unknown(
         alliance, sms_node):
     n, gw = sms_node, alliance.gw

@@ -155,7 +155,7 @@ test('a resident registers with the code texted to her phone and votes once', as
   await confirm();
   await page.locator('#ver-code-error').filter({ hasText: '验证码不对或已过期' }).waitFor();
   assert.equal(await page.locator('#ver-code').getAttribute('aria-invalid'), 'true');
-  assert.match(await page.locator('#ver-code').getAttribute('aria-describedby'), /ver-code-error/);
+  assert.match(await page.locator('#ver-code').getAttribute('aria-describedby'), /verify-sent ver-code-error/);
 
   // the right one: signed in, and she may vote
   await page.locator('#ver-code').fill(code);

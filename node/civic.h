@@ -202,6 +202,12 @@ int phone_verify_route(struct node *n, struct lws *wsi,
 /* voters_may_vote: 1 when resident holds a household code or a
  * confirmed phone (one resident, one vote), else 0. */
 int voters_may_vote(struct node *n, int64_t resident);
+/* voters_claim_phone: in the caller's transaction, note that resident's
+ * phone votes in poll (origin, id): 1 when it had not (or she has no
+ * phone), 0 when another account with the same phone voted in it
+ * already, -1 on error. */
+int voters_claim_phone(struct node *n, const char *origin, const char *id,
+		       int64_t resident);
 /* voters_route: the manager's GET /api/v1/residents/pending and POST
  * /api/v1/residents/{id}/confirm|revoke; 1 when answered or parked. */
 int voters_route(struct node *n, struct lws *wsi, struct http_exchange *ex,

@@ -467,12 +467,13 @@ static int64_t choose(const json_t *in, const json_t *opts)
 }
 
 /* record_vote: the vote and the new tally in one transaction. 1 when the
- * resident had voted already, 0 when stored, -1 on error. */
+ * resident had voted already (or her phone had, under an account since
+ * deleted: voters.c), 0 when stored, -1 on error. */
 static int record_vote(struct node *n, const char *origin, const char *id,
 		       int64_t resident, int64_t option, size_t n_options)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = SQLITE_ERROR, dup = 0;
+	int rc = SQLITE_ERROR, dup = 0, phone = -1;
 
 	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
 		return -1;
@@ -489,11 +490,13 @@ static int record_vote(struct node *n, const char *origin, const char *id,
 		dup = rc == SQLITE_DONE && !sqlite3_changes(n->db);
 	}
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE || dup ||
+	if (rc == SQLITE_DONE && !dup)
+		phone = voters_claim_phone(n, origin, id, resident);
+	if (rc != SQLITE_DONE || dup || phone != 1 ||
 	    put_tally(n, origin, id, n_options) != ERR_OK ||
 	    store_exec(n->db, "COMMIT") != ERR_OK) {
 		store_exec(n->db, "ROLLBACK");
-		return dup ? 1 : -1;
+		return dup || phone == 0 ? 1 : -1;
 	}
 	return 0;
 }

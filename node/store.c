@@ -58,7 +58,9 @@ static const struct store_migration node_migrations[] = {
 	 * manager); a token's last use, for its expiry (tokens alive now
 	 * count as used now); registrations waiting for their phone's
 	 * one-time code (its salted SHA-256, the scrypt line of the
-	 * password, the household code's SHA-256 it will redeem) */
+	 * password, the household code's SHA-256 it will redeem); the
+	 * phones (keyed hashes) that voted in polls still open, so a
+	 * deleted account's phone registered again cannot vote twice */
 	{ "ALTER TABLE resident ADD COLUMN confirmed INTEGER NOT NULL"
 	  "  DEFAULT 0;"
 	  "ALTER TABLE resident ADD COLUMN confirmed_by TEXT NOT NULL"
@@ -77,6 +79,12 @@ static const struct store_migration node_migrations[] = {
 	  "  password_hash TEXT NOT NULL,"
 	  "  name TEXT NOT NULL DEFAULT '',"
 	  "  household BLOB"
+	  ") WITHOUT ROWID;"
+	  "CREATE TABLE vote_phone ("
+	  "  poll_origin TEXT NOT NULL,"
+	  "  poll_id TEXT NOT NULL,"
+	  "  phone_key BLOB NOT NULL,"
+	  "  PRIMARY KEY (poll_origin, poll_id, phone_key)"
 	  ") WITHOUT ROWID;" },
 };
 

@@ -25,8 +25,18 @@
  * Content-Type: application/json (HTTP Basic) or the console's CSRF token
  * (auth.c).
  *
- * Parts: the rule; the list; confirm; revoke; the route. */
+ * A phone votes once per poll, whichever account carries it: a vote also
+ * keeps HMAC-SHA256(node secret, phone) for its poll until the poll
+ * closes, so an account deleted and registered again with the same phone
+ * finds the poll voted in (the secret is made once and kept in meta; the
+ * keys go when the poll closes).
+ *
+ * Parts: the rule; one vote per phone; the list; confirm; revoke; the
+ * route. */
 #include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +49,8 @@
 
 #define RESIDENTS "/api/v1/residents/"
 #define PENDING RESIDENTS "pending"
+/* The meta key of the secret that keys the phones of vote_phone. */
+#define META_PHONE_SECRET "vote_phone_secret"
 
 /* ---- the rule ------------------------------------------------------------------- */
 
@@ -57,6 +69,109 @@ int voters_may_vote(struct node *n, int64_t resident)
 		ok = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	return ok;
+}
+
+/* ---- one vote per phone ------------------------------------------------------ */
+
+/* phone_secret: the node's secret for phone keys into out (64 hex
+ * digits), made on first use. ERR_OK or ERR_IO. */
+static int phone_secret(struct node *n, char out[65])
+{
+	unsigned char raw[32];
+	sqlite3_stmt *st = NULL;
+	int rc = SQLITE_ERROR;
+
+	for (int tries = 0; tries < 2; tries++) {
+		if (sqlite3_prepare_v2(n->db, "SELECT value FROM meta WHERE key"
+				       " = ?1", -1, &st, NULL) != SQLITE_OK)
+			return ERR_IO;
+		sqlite3_bind_text(st, 1, META_PHONE_SECRET, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    sqlite3_column_bytes(st, 0) == 64) {
+			memcpy(out, sqlite3_column_text(st, 0), 64);
+			out[64] = '\0';
+			sqlite3_finalize(st);
+			return ERR_OK;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+		if (RAND_bytes(raw, sizeof(raw)) != 1)
+			return ERR_IO;
+		for (size_t i = 0; i < sizeof(raw); i++)
+			snprintf(out + 2 * i, 3, "%02x", raw[i]);
+		if (sqlite3_prepare_v2(n->db, "INSERT OR IGNORE INTO meta (key,"
+				       " value) VALUES (?1, ?2)", -1, &st,
+				       NULL) != SQLITE_OK)
+			return ERR_IO;
+		sqlite3_bind_text(st, 1, META_PHONE_SECRET, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, out, 64, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		st = NULL;
+		if (rc != SQLITE_DONE)
+			return ERR_IO;
+	}
+	return ERR_IO;
+}
+
+/* phone_key: HMAC-SHA256 of resident's phone under the node's secret
+ * into key; 1 when she has a phone, 0 when not, -1 on error. */
+static int phone_key(struct node *n, int64_t resident, unsigned char key[32])
+{
+	sqlite3_stmt *st = NULL;
+	char secret[65];
+	unsigned int len = 32;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(n->db, "SELECT phone FROM resident WHERE id ="
+			       " ?1 AND phone IS NOT NULL", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, resident);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *phone = (const char *)sqlite3_column_text(st, 0);
+
+		rc = phone_secret(n, secret) == ERR_OK &&
+		     HMAC(EVP_sha256(), secret, 64, (const unsigned char *)phone,
+			  strlen(phone), key, &len) ? 1 : -1;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int voters_claim_phone(struct node *n, const char *origin, const char *id,
+		       int64_t resident)
+{
+	unsigned char key[32];
+	sqlite3_stmt *st = NULL;
+	int has = phone_key(n, resident, key), rc = SQLITE_ERROR;
+
+	if (has <= 0)
+		return has == 0 ? 1 : -1;
+	/* the keys of closed polls are of no use any more */
+	if (sqlite3_prepare_v2(n->db, "DELETE FROM vote_phone WHERE EXISTS"
+			       " (SELECT 1 FROM poll p WHERE p.origin ="
+			       " vote_phone.poll_origin AND p.id ="
+			       " vote_phone.poll_id AND p.closes <= ?1)", -1,
+			       &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, clock_now());
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SQLITE_DONE ||
+	    sqlite3_prepare_v2(n->db, "INSERT OR IGNORE INTO vote_phone"
+			       " (poll_origin, poll_id, phone_key) VALUES (?1,"
+			       " ?2, ?3)", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, key, 32, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	return sqlite3_changes(n->db) > 0;
 }
 
 /* ---- the list ------------------------------------------------------------------- */

@@ -191,6 +191,7 @@ def test_numbers_registered_before_mobiles_only_still_sign_in(three):
             db.execute("ALTER TABLE resident_token DROP COLUMN used")
             db.execute("DROP INDEX resident_token_resident")
             db.execute("DROP TABLE phone_pending")
+            db.execute("DROP TABLE vote_phone")
         db.execute("PRAGMA user_version = 10")
         db.close()
         n.start()

@@ -464,6 +464,34 @@ def test_without_sms_the_manager_confirms_then_the_vote_counts_once(
     assert verify(n, "13312340000", "123456").status == 404
 
 
+def test_a_phone_votes_once_per_poll_across_a_deleted_account(
+        alliance, plain_node):
+    n = plain_node
+    p = poll(n)
+    first = register(n, "13312340050").body
+    assert api(n, "POST", f"/api/v1/residents/{first['resident']}/confirm",
+               {}).status == 200
+    assert vote(n, p, first["token"]).status == 201
+    # she deletes her account and registers the same phone again
+    assert call(n, "DELETE", "/api/v1/residents/me",
+                token=first["token"]).status == 204
+    again = register(n, "13312340050").body
+    assert again["resident"] != first["resident"]
+    assert api(n, "POST", f"/api/v1/residents/{again['resident']}/confirm",
+               {}).status == 200
+    r = vote(n, p, again["token"], "no")
+    assert r.status == 409 and r.body["error"]["code"] == "already_voted"
+    assert counts(n, p) == [1, 0]
+    # another poll is another vote; the store keeps no phone in clear
+    q = poll(n)
+    assert vote(n, q, again["token"], "no").status == 201
+    db = sqlite3.connect(n.dir / n.store_file)
+    keys = db.execute("SELECT phone_key FROM vote_phone").fetchall()
+    db.close()
+    assert len(keys) == 2 and all(len(k) == 32 and b"13312340050" not in k
+                                  for (k,) in keys)
+
+
 # ---- tokens ----------------------------------------------------------------
 
 def test_a_token_unused_past_its_expiry_is_refused(alliance, plain_node):

@@ -144,4 +144,36 @@
 #define LIMIT_KEYWORDS 16
 #define LIMIT_KEYWORD 48
 
+/* Resident accounts (node/residents.c, node/phone_verify.c). A resident's
+ * token expires this long after its last use ([limits]
+ * resident_token_idle_s, bounded by the MIN and MAX); its last use is
+ * written at most once per LIMIT_TOKEN_TOUCH_S. */
+#define LIMIT_TOKEN_IDLE_S (30 * 24 * 3600)
+#define LIMIT_TOKEN_IDLE_MIN_S 300
+#define LIMIT_TOKEN_IDLE_MAX_S (365 * 24 * 3600)
+#define LIMIT_TOKEN_TOUCH_S 60
+/* A phone's one-time code: its digits, how long it is good for and how
+ * many wrong tries end it (a new registration sends a new one). */
+#define LIMIT_OTP_DIGITS 6
+#define LIMIT_OTP_TTL_S 600
+#define LIMIT_OTP_ATTEMPTS 5
+/* Codes sent to one phone, and from one client address, per window:
+ * each one is a text message somebody pays for and a phone that rings. */
+#define LIMIT_OTP_SENDS_PER_PHONE 3
+#define LIMIT_OTP_SENDS_PER_ADDR 10
+#define LIMIT_OTP_SEND_WINDOW_S 3600
+/* Accounts the manager's list of unconfirmed ones shows at once. */
+#define LIMIT_PENDING_LIST 200
+
+/* Webhooks (lib/webhook.c): messages waiting to be posted (more are
+ * refused), tries per message with a doubling pause from the first, the
+ * time one try may take, the longest body and the secret's bytes. */
+#define LIMIT_WEBHOOK_QUEUE 256
+#define LIMIT_WEBHOOK_TRIES 4
+#define LIMIT_WEBHOOK_RETRY_S 2
+#define LIMIT_WEBHOOK_TIMEOUT_S 10
+#define LIMIT_WEBHOOK_BODY 4096
+#define LIMIT_WEBHOOK_SECRET_MIN 16
+#define LIMIT_WEBHOOK_SECRET_MAX 256
+
 #endif

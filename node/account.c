@@ -6,13 +6,20 @@
  *                                   138****8001, or null), "phone_number"
  *                                   (the whole number, to fill in her own
  *                                   forms, or null), "household",
+ *                                   "phone_confirmed" (by a code sent to
+ *                                   it or by the manager), "voter" (may
+ *                                   vote: a household code or a
+ *                                   confirmed phone, voters.c),
  *                                   "created", "votes": [{"poll",
  *                                   "question", "option", "choice",
  *                                   "voted", "closed"}]}
  *   PATCH  /api/v1/residents/me     {"name"}: her name ("" removes it)
  *                                   -> 200 as GET; 422 naming the field
  *   DELETE /api/v1/residents/token  sign out: this token stops working,
- *                                   204
+ *                                   204 (every token also expires after
+ *                                   [limits] resident_token_idle_s
+ *                                   unused, and the manager can revoke
+ *                                   them all, voters.c)
  *   DELETE /api/v1/residents/me     delete the account: every token, the
  *                                   phone, password and name, and the
  *                                   personal data of the resident's
@@ -118,13 +125,13 @@ static void me(struct node *n, struct lws *wsi, struct http_exchange *ex,
 
 	if (sqlite3_prepare_v2(n->db, "SELECT r.phone, r.created, EXISTS"
 			       " (SELECT 1 FROM household_code c WHERE"
-			       " c.resident = r.id), nullif(r.name, '') FROM"
-			       " resident r WHERE r.id = ?1", -1, &st, NULL) ==
-	    SQLITE_OK) {
+			       " c.resident = r.id), nullif(r.name, ''),"
+			       " r.confirmed != 0 FROM resident r WHERE r.id ="
+			       " ?1", -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, resident);
 		if (sqlite3_step(st) == SQLITE_ROW)
-			out = json_pack("{s:I, s:s?, s:s?, s:s?, s:b, s:s,"
-					" s:o}",
+			out = json_pack("{s:I, s:s?, s:s?, s:s?, s:b, s:b,"
+					" s:b, s:s, s:o}",
 				"resident", (json_int_t)resident,
 				"name", (const char *)
 					sqlite3_column_text(st, 3),
@@ -133,6 +140,8 @@ static void me(struct node *n, struct lws *wsi, struct http_exchange *ex,
 				"phone_number", (const char *)
 					sqlite3_column_text(st, 0),
 				"household", sqlite3_column_int(st, 2),
+				"phone_confirmed", sqlite3_column_int(st, 4),
+				"voter", voters_may_vote(n, resident),
 				"created", clock_rfc3339(
 					sqlite3_column_int64(st, 1), t1,
 					sizeof(t1)),

@@ -10,6 +10,7 @@
  * Parts: start and stop; limits; the route. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "civic.h"
 #include "clock.h"
@@ -36,16 +37,30 @@ int civic_start(struct node *n)
 	c->rl_vote = ratelimit_new(max, win);
 	c->rl_register = ratelimit_new(max, win);
 	c->rl_login = ratelimit_new(max, win);
+	c->rl_sms_phone = ratelimit_new(LIMIT_OTP_SENDS_PER_PHONE,
+					LIMIT_OTP_SEND_WINDOW_S);
+	c->rl_sms_addr = ratelimit_new(LIMIT_OTP_SENDS_PER_ADDR,
+				       LIMIT_OTP_SEND_WINDOW_S);
+	n->civic = c;
 	if (!c->rl_request || !c->rl_vote || !c->rl_register ||
-	    !c->rl_login) {
-		ratelimit_free(&c->rl_request);
-		ratelimit_free(&c->rl_vote);
-		ratelimit_free(&c->rl_register);
-		ratelimit_free(&c->rl_login);
-		free(c);
+	    !c->rl_login || !c->rl_sms_phone || !c->rl_sms_addr) {
+		civic_stop(n);
 		return ERR_NOMEM;
 	}
-	n->civic = c;
+	if (n->cfg.sms_url) {
+		if (webhook_start(&c->sms, n->cfg.sms_url, n->cfg.sms_secret) !=
+		    ERR_OK) {
+			log_error("[sms] url: cannot start the gateway's "
+				  "sender");
+			civic_stop(n);
+			return ERR_FAIL;
+		}
+		log_info("residents: phones are confirmed by a code sent "
+			 "through the SMS gateway");
+	} else {
+		log_info("residents: no [sms] gateway: the manager confirms "
+			 "phones in the console");
+	}
 	return ERR_OK;
 }
 
@@ -59,6 +74,9 @@ void civic_stop(struct node *n)
 	ratelimit_free(&c->rl_vote);
 	ratelimit_free(&c->rl_register);
 	ratelimit_free(&c->rl_login);
+	ratelimit_free(&c->rl_sms_phone);
+	ratelimit_free(&c->rl_sms_addr);
+	webhook_stop(&c->sms);
 	free(c);
 	n->civic = NULL;
 }
@@ -97,6 +115,15 @@ int civic_limited(struct ratelimit *rl, const char *key, struct lws *wsi,
 	return 1;
 }
 
+int civic_json_content_type(struct lws *wsi)
+{
+	char ct[128];
+
+	return http_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, ct,
+			   sizeof(ct)) >= 0 &&
+	       strncasecmp(ct, "application/json", 16) == 0;
+}
+
 /* ---- the route ------------------------------------------------------------------- */
 
 int civic_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
@@ -107,5 +134,7 @@ int civic_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	return requests_route(n, wsi, ex, mr) ||
 	       account_route(n, wsi, ex) ||
 	       residents_route(n, wsi, ex, mr) ||
+	       phone_verify_route(n, wsi, ex) ||
+	       voters_route(n, wsi, ex, mr) ||
 	       polls_route(n, wsi, ex, mr);
 }

@@ -2,8 +2,8 @@
  * resident credentials, polls and votes, and the relay that carries
  * requests, statuses, polls and tallies to and from the hub; the internal
  * header of civic.c, relay.c, requests.c, request_follow.c,
- * request_queue.c, residents.c, account.c and polls.c (node.h has what
- * the rest of the node calls).
+ * request_queue.c, residents.c, phone_verify.c, voters.c, account.c and
+ * polls.c (node.h has what the rest of the node calls).
  *
  * Everything runs on the lws service thread on n->db: every write is one
  * small transaction (tokens are random and stored as SHA-256; a resident's
@@ -11,14 +11,15 @@
  *
  * Sections: state; relay (relay.c); requests (requests.c); following a
  * request (request_follow.c); the manager's queue (request_queue.c);
- * residents (residents.c); the resident's account (account.c); polls
- * (polls.c). */
+ * residents (residents.c); phone codes (phone_verify.c); who votes
+ * (voters.c); the resident's account (account.c); polls (polls.c). */
 #ifndef ALLIANCE_NODE_CIVIC_H
 #define ALLIANCE_NODE_CIVIC_H
 
 #include "node.h"
 #include "ratelimit.h"
 #include "relay.h"
+#include "webhook.h"
 
 /* ==== state ================================================================= */
 
@@ -30,6 +31,11 @@ struct civic {
 					  registrations per address */
 	struct ratelimit *rl_login;    /* resident logins per address, per
 					  phone */
+	struct ratelimit *rl_sms_phone;/* one-time codes sent per phone */
+	struct ratelimit *rl_sms_addr; /* ... and per client address */
+	struct webhook *sms;           /* [sms]: the gateway's sender
+					  (lib/webhook.h); NULL: phones are
+					  confirmed by the manager */
 	int relay_inflight;            /* a Relay frame awaits the hub's ack */
 	unsigned quota_requests;       /* new requests we may send to any one
 					  other community an hour, as the
@@ -42,6 +48,10 @@ struct civic {
  * return 1; else 0. */
 int civic_limited(struct ratelimit *rl, const char *key, struct lws *wsi,
 		  struct http_exchange *ex, int open311);
+/* civic_json_content_type: 1 when the request says Content-Type:
+ * application/json (a cross-site form cannot send it: a manager's change
+ * by HTTP Basic must). */
+int civic_json_content_type(struct lws *wsi);
 /* civic_peer: the client address of wsi into buf ("?" when unknown). */
 void civic_peer(struct lws *wsi, char *buf, size_t len);
 
@@ -152,8 +162,61 @@ struct job;
 void residents_finish(struct node *n, struct lws *wsi,
 		      struct http_exchange *ex, const struct job *j);
 /* residents_bearer: the resident id of the request's bearer token, or 0
- * when it has none or an unknown one. */
+ * when it has none, an unknown one or one unused for [limits]
+ * resident_token_idle_s; a live token's last use becomes now. */
 int64_t residents_bearer(struct node *n, struct lws *wsi);
+/* residents_secret: 32 random hex digits into out (33 bytes) and their
+ * SHA-256 into hash (tokens, codes, message keys). ERR_OK or ERR_FAIL. */
+int residents_secret(char out[33], unsigned char hash[32]);
+/* residents_by_phone: the resident registered with phone (digits) and,
+ * when line is given, their password's hash line (strdup'd, the caller
+ * frees); 0 when none. */
+int64_t residents_by_phone(struct node *n, const char *phone, char **line);
+/* residents_store: a new resident (phone and hash_line NULL for a
+ * household code alone) named name ("" for none) who claims the code
+ * chash when it is given, confirmed now by confirmed_by ("sms") or not
+ * (NULL), and their first token, in one transaction; the answer is sent
+ * here (201 {token, resident}, 409 for a phone registered meanwhile, 422
+ * for a code used meanwhile, 500). */
+void residents_store(struct node *n, struct lws *wsi,
+		     struct http_exchange *ex, const char *phone,
+		     const char *hash_line, const unsigned char *chash,
+		     const char *name, const char *confirmed_by);
+
+/* ==== phone codes (phone_verify.c) ============================================ */
+
+/* phone_verify_limited: count a code to be sent to phone from this
+ * client; when either is over its limit store a 429 and return 1 (the
+ * same for a registered phone as for a new one), else 0. */
+int phone_verify_limited(struct node *n, struct lws *wsi,
+			 struct http_exchange *ex, const char *phone);
+/* phone_verify_send: a JOB_RESIDENT_REGISTER came back from the KDF with
+ * the password's hash line: keep the registration waiting for a new
+ * one-time code and post the code to the gateway, or, when the phone is
+ * registered already, post a message saying so; either way answer 202
+ * {"sent": true, "phone" (masked), "expires_in"}, one body for both. */
+void phone_verify_send(struct node *n, struct lws *wsi,
+		       struct http_exchange *ex, const struct job *j);
+/* phone_verify_route: POST /api/v1/residents/verify {"phone", "code"};
+ * 1 when the path was it. */
+int phone_verify_route(struct node *n, struct lws *wsi,
+		       struct http_exchange *ex);
+
+/* ==== who votes (voters.c) ===================================================== */
+
+/* voters_may_vote: 1 when resident holds a household code or a
+ * confirmed phone (one resident, one vote), else 0. */
+int voters_may_vote(struct node *n, int64_t resident);
+/* voters_claim_phone: in the caller's transaction, note that resident's
+ * phone votes in poll (origin, id): 1 when it had not (or she has no
+ * phone), 0 when another account with the same phone voted in it
+ * already, -1 on error. */
+int voters_claim_phone(struct node *n, const char *origin, const char *id,
+		       int64_t resident);
+/* voters_route: the manager's GET /api/v1/residents/pending and POST
+ * /api/v1/residents/{id}/confirm|revoke; 1 when answered or parked. */
+int voters_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
+		 struct manager_req *mr);
 
 /* ==== the resident's account (account.c) ====================================== */
 

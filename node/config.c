@@ -12,6 +12,7 @@
 #include "node.h"
 #include "password.h"
 #include "text.h"
+#include "webhook.h"
 
 /* ---- checks of one value ------------------------------------------------ */
 
@@ -86,6 +87,30 @@ static const char *check_session_idle(const void *field)
 	       ? "must be between 1 and 86400 seconds" : NULL;
 }
 
+static const char *check_token_idle(const void *field)
+{
+	unsigned v = *(const unsigned *)field;
+
+	return v < LIMIT_TOKEN_IDLE_MIN_S || v > LIMIT_TOKEN_IDLE_MAX_S
+	       ? "must be between 300 and 31536000 seconds (a year)" : NULL;
+}
+
+static const char *check_sms_url(const void *field)
+{
+	const char *s = *(char *const *)field;
+
+	return s ? webhook_url_valid(s) : NULL;
+}
+
+static const char *check_sms_secret(const void *field)
+{
+	const char *s = *(char *const *)field;
+
+	return s && (strlen(s) < LIMIT_WEBHOOK_SECRET_MIN ||
+		     strlen(s) > LIMIT_WEBHOOK_SECRET_MAX)
+	       ? "must be 16 to 256 bytes" : NULL;
+}
+
 static const char *check_password_hash(const void *field)
 {
 	static char why[160];
@@ -153,6 +178,16 @@ const struct config_key node_config_keys[] = {
 	{ "limits", "session_idle_s", CONFIG_UINT, "28800",
 	  F(session_idle_s), 0, check_session_idle,
 	  "a manager console session ends after this many idle seconds" },
+	{ "limits", "resident_token_idle_s", CONFIG_UINT, "2592000",
+	  F(resident_token_idle_s), 0, check_token_idle,
+	  "a resident's sign-in expires this many seconds after its last "
+	  "use (300 to 31536000; 30 days)" },
+	{ "sms", "url", CONFIG_STRING, NULL, F(sms_url), 0, check_sms_url,
+	  "SMS gateway webhook that sends residents their one-time codes "
+	  "(https://...); unset: the manager confirms phones in the console" },
+	{ "sms", "secret", CONFIG_STRING, NULL, F(sms_secret), 0,
+	  check_sms_secret, "HMAC-SHA256 key signing each post to url (16 "
+	  "to 256 bytes; the gateway checks X-Alliance-Signature)" },
 	{ "bulletins", "keys", CONFIG_STRING, NULL, F(bulletin_keys), 0, NULL,
 	  "pinned bulletin-signing public keys (PEM Ed25519), comma-separated; "
 	  "relative to this file; several while a key is rotated" },
@@ -184,6 +219,12 @@ int node_config_load(const char *path, struct node_config *cfg, char *err,
 			 "with %s for HTTPS", path,
 			 cfg->public_cert ? "key" : "cert",
 			 cfg->public_cert ? "cert" : "key");
+		return ERR_INVALID;
+	}
+	if (!cfg->sms_url != !cfg->sms_secret) {
+		snprintf(err, errlen, "%s: [sms] %s: must be set together "
+			 "with %s", path, cfg->sms_url ? "secret" : "url",
+			 cfg->sms_url ? "url" : "secret");
 		return ERR_INVALID;
 	}
 	return ERR_OK;

@@ -171,9 +171,11 @@ static void reload(struct node *n)
 	    differs(cfg.public_cert, n->cfg.public_cert) ||
 	    differs(cfg.public_key, n->cfg.public_key) ||
 	    differs(cfg.web_root, n->cfg.web_root) ||
-	    differs(cfg.store_path, n->cfg.store_path))
-		log_warn("reload: changes to [public], [web] and [store] take "
-			 "effect at the next restart");
+	    differs(cfg.store_path, n->cfg.store_path) ||
+	    differs(cfg.sms_url, n->cfg.sms_url) ||
+	    differs(cfg.sms_secret, n->cfg.sms_secret))
+		log_warn("reload: changes to [public], [web], [store] and "
+			 "[sms] take effect at the next restart");
 	if (differs(cfg.manager_password_hash, n->cfg.manager_password_hash))
 		console_logout_all(n);   /* a new password: log in again */
 	old = n->cfg;

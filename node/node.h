@@ -50,6 +50,13 @@ struct node_config {
 	unsigned resident_window_s; /* [limits] resident_window_s */
 	unsigned session_idle_s;    /* [limits] session_idle_s: console
 				       sessions end after this idle time */
+	unsigned resident_token_idle_s; /* [limits] resident_token_idle_s:
+				       a resident's token expires this long
+				       after its last use */
+	char *sms_url;              /* [sms] url: the SMS gateway's webhook;
+				       NULL: phones are confirmed by the
+				       manager (phone_verify.c) */
+	char *sms_secret;           /* [sms] secret: signs what is posted */
 	char *bulletin_keys;        /* [bulletins] keys: pinned public keys */
 };
 

@@ -10,7 +10,10 @@
  *   GET  /api/v1/polls/{origin.id}     one poll
  *   POST /api/v1/polls/{origin.id}/votes  resident (bearer token):
  *                                      {"option": index or text} -> 201;
- *                                      409 a second vote or a closed poll
+ *                                      409 a second vote or a closed poll;
+ *                                      403 "unconfirmed" for an account
+ *                                      whose phone nobody has confirmed
+ *                                      (voters.c: one resident, one vote)
  *   POST /api/v1/polls/{origin.id}/close  manager: close one of this
  *                                      community's polls now -> 200 the
  *                                      poll; 409 closed already, 403 a
@@ -474,12 +477,13 @@ static int64_t choose(const json_t *in, const json_t *opts)
 }
 
 /* record_vote: the vote and the new tally in one transaction. 1 when the
- * resident had voted already, 0 when stored, -1 on error. */
+ * resident had voted already (or her phone had, under an account since
+ * deleted: voters.c), 0 when stored, -1 on error. */
 static int record_vote(struct node *n, const char *origin, const char *id,
 		       int64_t resident, int64_t option, size_t n_options)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = SQLITE_ERROR, dup = 0;
+	int rc = SQLITE_ERROR, dup = 0, phone = -1;
 
 	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
 		return -1;
@@ -496,11 +500,13 @@ static int record_vote(struct node *n, const char *origin, const char *id,
 		dup = rc == SQLITE_DONE && !sqlite3_changes(n->db);
 	}
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE || dup ||
+	if (rc == SQLITE_DONE && !dup)
+		phone = voters_claim_phone(n, origin, id, resident);
+	if (rc != SQLITE_DONE || dup || phone != 1 ||
 	    put_tally(n, origin, id, n_options) != ERR_OK ||
 	    store_exec(n->db, "COMMIT") != ERR_OK) {
 		store_exec(n->db, "ROLLBACK");
-		return dup ? 1 : -1;
+		return dup || phone == 0 ? 1 : -1;
 	}
 	return 0;
 }
@@ -528,6 +534,16 @@ static void vote(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	snprintf(key, sizeof(key), "resident:%lld", (long long)resident);
 	if (civic_limited(n->civic->rl_vote, key, wsi, ex, 0))
 		return;
+	if (!voters_may_vote(n, resident)) {
+		http_reply_error(wsi, ex, 403, "unconfirmed", "your phone is "
+				 "not confirmed yet: %s",
+				 n->civic->sms ? "ask the community's office "
+				 "to confirm it, or register with a household "
+				 "code" : "the community's office confirms it "
+				 "(bring the phone), or register with a "
+				 "household code from the office");
+		return;
+	}
 	if (!(in = http_parse_json(wsi, ex)))
 		return;
 	if (find(n, origin, id, &st) != ERR_OK) {

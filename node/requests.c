@@ -642,17 +642,6 @@ int requests_row_mine(sqlite3_stmt *st, const char *token, int64_t resident)
 #define MGR "/api/v1/requests"
 #define MINE "/api/v1/residents/me/requests"
 
-/* json_content_type: Content-Type: application/json (a cross-site form
- * cannot send it). */
-static int json_content_type(struct lws *wsi)
-{
-	char ct[128];
-
-	return http_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, ct,
-			   sizeof(ct)) >= 0 &&
-	       strncasecmp(ct, "application/json", 16) == 0;
-}
-
 /* open311_route: the paths under /open311/v2/. */
 static void open311_route(struct node *n, struct lws *wsi,
 			  struct http_exchange *ex)
@@ -714,7 +703,7 @@ int requests_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 				 "on %s, PATCH on %s/{id}", MGR, MGR);
 		return 1;
 	}
-	if (ex->method == HTTP_PATCH && !json_content_type(wsi)) {
+	if (ex->method == HTTP_PATCH && !civic_json_content_type(wsi)) {
 		http_reply_error(wsi, ex, 415, "unsupported_media_type",
 				 "changes need Content-Type: application/json");
 		return 1;

@@ -11,7 +11,13 @@
  *                                  resident's bearer token
  *                                  (Authorization: Bearer T); 422 naming
  *                                  the field (a bad or used code among
- *                                  them); 409 when the phone is registered
+ *                                  them); 409 when the phone is
+ *                                  registered. With an SMS gateway
+ *                                  ([sms]) a phone proves itself
+ *                                  first: 202 for a registered phone
+ *                                  as for a new one, and the account
+ *                                  comes with the texted code
+ *                                  (phone_verify.c)
  *   POST /api/v1/residents/login   {"phone": P, "password": W} -> 200
  *                                  {"token": T, "resident": N}
  *
@@ -20,9 +26,14 @@
  *
  * Codes and tokens are 128-bit random values; only their SHA-256 is
  * stored, so they need no slow KDF and a copied store yields nothing
- * usable. A code is used once: it is checked before the KDF and claimed in
- * the transaction that stores the resident, so a code used meanwhile
- * creates nothing. A token lets its resident follow their requests
+ * usable. A token expires [limits] resident_token_idle_s after its last
+ * use (kept to the minute), and is gone at sign-out (account.c) and when
+ * the manager revokes the resident's tokens (voters.c). A request's own
+ * follow token is the request's (requests.c), not one of these. A phone
+ * registered without a gateway votes once the manager confirms it
+ * (voters.c). A code is used once: it is checked before the KDF and
+ * claimed in the transaction that stores the resident, so a code used
+ * meanwhile creates nothing. A token lets its resident follow their requests
  * (requests/{id}.json with personal data) and vote once per poll. A
  * password is hashed and checked with scrypt (lib/password.h) on the
  * manager's KDF worker: the request is parked meanwhile and resumed by its
@@ -50,8 +61,7 @@
 
 /* ---- tokens ------------------------------------------------------------------- */
 
-/* new_secret: 32 hex digits into out (33 bytes) and its SHA-256. */
-static int new_secret(char out[33], unsigned char hash[32])
+int residents_secret(char out[33], unsigned char hash[32])
 {
 	unsigned char raw[16];
 	unsigned int len = 32;
@@ -66,25 +76,49 @@ static int new_secret(char out[33], unsigned char hash[32])
 
 /* ---- the bearer ------------------------------------------------------------------ */
 
+/* touch: note the token thash was used now, at most once per
+ * LIMIT_TOKEN_TOUCH_S (its expiry counts from the last use). */
+static void touch(struct node *n, const unsigned char thash[32], int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(n->db, "UPDATE resident_token SET used = ?2"
+			       " WHERE hash = ?1 AND used <= ?3", -1, &st,
+			       NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_blob(st, 1, thash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, now - LIMIT_TOKEN_TOUCH_S);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
 int64_t residents_bearer(struct node *n, struct lws *wsi)
 {
 	char h[128];
 	unsigned char hash[32];
 	unsigned int len = 32;
 	sqlite3_stmt *st = NULL;
-	int64_t id = 0;
+	int64_t id = 0, now = clock_now(), used = 0;
 
 	if (http_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, h, sizeof(h)) < 0 ||
 	    strncasecmp(h, "Bearer ", 7) != 0)
 		return 0;
 	EVP_Digest(h + 7, strlen(h + 7), hash, &len, EVP_sha256(), NULL);
-	if (sqlite3_prepare_v2(n->db, "SELECT resident FROM resident_token"
-			       " WHERE hash = ?1", -1, &st, NULL) != SQLITE_OK)
+	/* a token unused for resident_token_idle_s is no token */
+	if (sqlite3_prepare_v2(n->db, "SELECT resident, used FROM"
+			       " resident_token WHERE hash = ?1 AND used > ?2",
+			       -1, &st, NULL) != SQLITE_OK)
 		return 0;
 	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	sqlite3_bind_int64(st, 2, now - (int64_t)n->cfg.resident_token_idle_s);
+	if (sqlite3_step(st) == SQLITE_ROW) {
 		id = sqlite3_column_int64(st, 0);
+		used = sqlite3_column_int64(st, 1);
+	}
 	sqlite3_finalize(st);
+	if (id && used <= now - LIMIT_TOKEN_TOUCH_S)
+		touch(n, hash, now);
 	return id;
 }
 
@@ -98,7 +132,7 @@ static void make_code(struct node *n, struct lws *wsi,
 	sqlite3_stmt *st = NULL;
 	int rc = SQLITE_ERROR;
 
-	if (new_secret(code, hash) == ERR_OK &&
+	if (residents_secret(code, hash) == ERR_OK &&
 	    sqlite3_prepare_v2(n->db, "INSERT INTO household_code (hash,"
 			       " created) VALUES (?1, ?2)", -1, &st, NULL) ==
 	    SQLITE_OK) {
@@ -232,27 +266,32 @@ static void kdf_job(struct node *n, struct lws *wsi, struct http_exchange *ex,
 }
 
 /* issue_token: a new token for resident, inserted in the caller's
- * transaction (or alone). ERR_OK with the token in out. */
+ * transaction (or alone), used now; the tokens that expired are dropped
+ * on the way. ERR_OK with the token in out. */
 static int issue_token(struct node *n, int64_t resident, char out[33])
 {
 	unsigned char thash[32];
 	sqlite3_stmt *st = NULL;
+	int64_t now = clock_now();
 
-	if (new_secret(out, thash) != ERR_OK ||
+	if (sqlite3_prepare_v2(n->db, "DELETE FROM resident_token WHERE used"
+			       " <= ?1", -1, &st, NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_int64(st, 1, now - (int64_t)n->cfg.resident_token_idle_s);
+	if (step_once(st) != SQLITE_DONE)
+		return ERR_IO;
+	if (residents_secret(out, thash) != ERR_OK ||
 	    sqlite3_prepare_v2(n->db, "INSERT INTO resident_token (hash,"
-			       " resident, created) VALUES (?1, ?2, ?3)", -1,
-			       &st, NULL) != SQLITE_OK)
+			       " resident, created, used) VALUES (?1, ?2, ?3,"
+			       " ?3)", -1, &st, NULL) != SQLITE_OK)
 		return ERR_IO;
 	sqlite3_bind_blob(st, 1, thash, 32, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, resident);
-	sqlite3_bind_int64(st, 3, clock_now());
+	sqlite3_bind_int64(st, 3, now);
 	return step_once(st) == SQLITE_DONE ? ERR_OK : ERR_IO;
 }
 
-/* phone_resident: the resident registered with phone (digits) and, when
- * line is given, their hash line (strdup'd, the caller frees); 0 when
- * none. */
-static int64_t phone_resident(struct node *n, const char *phone, char **line)
+int64_t residents_by_phone(struct node *n, const char *phone, char **line)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t id = 0;
@@ -279,15 +318,10 @@ static int64_t phone_resident(struct node *n, const char *phone, char **line)
 
 /* ---- registration ------------------------------------------------------------- */
 
-/* store_resident: a new resident (phone and hash_line NULL for a
- * household code alone) named name ("" for none) who claims the code
- * chash when it is given, and their first token into token, in one
- * transaction; the answer is sent here (201, 409 for a phone registered
- * meanwhile, 422 for a code used meanwhile, 500). */
-static void store_resident(struct node *n, struct lws *wsi,
-			   struct http_exchange *ex, const char *phone,
-			   const char *hash_line, const unsigned char *chash,
-			   const char *name)
+void residents_store(struct node *n, struct lws *wsi,
+		     struct http_exchange *ex, const char *phone,
+		     const char *hash_line, const unsigned char *chash,
+		     const char *name, const char *confirmed_by)
 {
 	char token[33];
 	sqlite3_stmt *st = NULL;
@@ -299,12 +333,16 @@ static void store_resident(struct node *n, struct lws *wsi,
 		return;
 	}
 	if (sqlite3_prepare_v2(n->db, "INSERT INTO resident (phone,"
-			       " password_hash, created, name) VALUES (?1, ?2,"
-			       " ?3, ?4)", -1, &st, NULL) == SQLITE_OK) {
+			       " password_hash, created, name, confirmed,"
+			       " confirmed_by) VALUES (?1, ?2, ?3, ?4, ?5,"
+			       " ?6)", -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, phone, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, hash_line, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, clock_now());
 		sqlite3_bind_text(st, 4, name ? name : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, confirmed_by ? clock_now() : 0);
+		sqlite3_bind_text(st, 6, confirmed_by ? confirmed_by : "", -1,
+				  SQLITE_STATIC);
 		rc = step_once(st);
 		resident = sqlite3_last_insert_rowid(n->db);
 	}
@@ -328,9 +366,11 @@ static void store_resident(struct node *n, struct lws *wsi,
 					 "try again");
 		return;
 	}
-	log_info("residents: resident %lld registered with %s",
+	log_info("residents: resident %lld registered with %s%s",
 		 (long long)resident, chash && phone ? "a household code and "
-		 "a phone" : chash ? "a household code" : "a phone");
+		 "a phone" : chash ? "a household code" : "a phone",
+		 confirmed_by ? " confirmed by a code sent to it" : phone &&
+		 !chash ? " (to be confirmed by the manager)" : "");
 	http_reply_json(wsi, ex, 201, json_pack("{s:s, s:I}", "token", token,
 						"resident", (json_int_t)
 						resident));
@@ -358,15 +398,21 @@ static void enrol(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		return;
 	if (with_code && !with_phone) {
 		if (code_usable(n, wsi, ex, in, chash))
-			store_resident(n, wsi, ex, NULL, NULL, chash, name);
+			residents_store(n, wsi, ex, NULL, NULL, chash, name,
+					NULL);
 		return;
 	}
 	if ((with_code && !code_usable(n, wsi, ex, in, chash)) ||
 	    !take_credentials(wsi, ex, in, 1, phone, &pw, &pwlen))
 		return;
-	if (phone_resident(n, phone, NULL)) {
-		http_reply_error(wsi, ex, 409, "conflict", "phone: already "
-				 "registered here; log in instead");
+	/* with a gateway, a known phone is answered as an unknown one
+	 * (phone_verify.c); without, the phone is taken */
+	if (n->civic->sms ? phone_verify_limited(n, wsi, ex, phone)
+			  : residents_by_phone(n, phone, NULL) != 0) {
+		if (!n->civic->sms)
+			http_reply_error(wsi, ex, 409, "conflict", "phone: "
+					 "already registered here; log in "
+					 "instead");
 		return;
 	}
 	if (!n->mgr) {
@@ -395,8 +441,12 @@ static void enrolled(struct node *n, struct lws *wsi,
 		return;
 	}
 	log_debug("residents: a password hashed in %.0f ms", j->ms);
-	store_resident(n, wsi, ex, j->phone, j->hash_line,
-		       j->has_code ? j->code_hash : NULL, j->name);
+	if (n->civic->sms)
+		phone_verify_send(n, wsi, ex, j);
+	else
+		residents_store(n, wsi, ex, j->phone, j->hash_line,
+				j->has_code ? j->code_hash : NULL, j->name,
+				NULL);
 }
 
 /* ---- login -------------------------------------------------------------------- */
@@ -424,7 +474,7 @@ static void login(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	snprintf(key, sizeof(key), "phone:%s", phone);
 	if (civic_limited(n->civic->rl_login, key, wsi, ex, 0))
 		goto out;
-	resident = phone_resident(n, phone, &line);
+	resident = residents_by_phone(n, phone, &line);
 	if (!resident) {
 		http_reply_error(wsi, ex, 401, "unauthorized", "wrong phone or "
 				 "password");

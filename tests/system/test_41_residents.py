@@ -2,7 +2,8 @@
 phone already registered, 422 naming the field), login (right, wrong, the
 per-address and per-phone limits with their release), the password KDF off
 the service thread, and a registered resident's token following their own
-request and voting once, like a household-code token.
+request and voting once, like a household-code token, once the manager
+has confirmed the phone.
 
 One hub and two nodes with a manager password (module fixture; every
 registration counts against the address limit, so the tests share them
@@ -157,7 +158,8 @@ def test_kdf_runs_off_the_service_thread(two):
 
 
 def test_token_follows_own_request_and_votes_once(two):
-    token = register(two.a, "13500000001").body["token"]
+    me = register(two.a, "13500000001").body
+    token = me["token"]
     fields = {"service_code": two.code, "description": "a wheel is bent",
               "first_name": "Li", "last_name": "Guiying",
               "phone": "13500000001", "address_string": "No. 9 Pine Lane"}
@@ -197,6 +199,11 @@ def test_token_follows_own_request_and_votes_once(two):
         "closes": int(time.time()) + 600})
     assert r.status == 201, r
     poll = r.json()["id"]
+    # a phone anyone could type in votes once the manager confirmed it
+    # (no SMS gateway at this node)
+    assert vote(two.a, poll, token, "yes") == 403
+    r = api(two.a, "POST", f"/api/v1/residents/{me['resident']}/confirm", {})
+    assert r.status == 200, r
     assert vote(two.a, poll, token, "yes") == 201
     assert vote(two.a, poll, token, "no") == 409
     assert vote(two.a, poll, other, "no") == 409

@@ -4,7 +4,11 @@
  * polls, my votes, sign out and delete.
  *
  * API: POST /api/v1/residents/login {phone, password};
- * POST /api/v1/residents {household_code?, name?, phone, password};
+ * POST /api/v1/residents {household_code?, name?, phone, password}: 201
+ * with a token, or, where the community texts codes, 202 {phone (masked),
+ * expires_in}: then the code-entry step, POST /api/v1/residents/verify
+ * {phone, code} -> 201 with the token (a new code: the registration sent
+ * again, its body kept in memory meanwhile);
  * GET /api/v1/residents/me; PATCH /api/v1/residents/me {name} (her name,
  * which the request form fills in); DELETE /api/v1/residents/token (sign
  * out, the token revoked at the node); DELETE /api/v1/residents/me. The token is
@@ -17,10 +21,11 @@
  * marked aria-invalid. ?next=PAGE (a page of this site, relative, e.g.
  * poll.html?id=X) is where sign-in or registration returns to.
  *
- * Parts: fields and errors; checks; next; signed out; signed in; start. */
+ * Parts: fields and errors; checks; next; signed out; the code; signed
+ * in; start. */
 'use strict';
 
-var acct = { me: null, failed: false };
+var acct = { me: null, failed: false, pending: null, sent: null };
 var PASSWORD_MIN = 8, PASSWORD_MAX = 200, PHONE_INPUT_MAX = 20, CODE_LEN = 32, NAME_MAX = 200;
 
 /* ---- fields and errors ---------------------------------------------------- */
@@ -132,6 +137,8 @@ function signedIn(data) {
 
 function showForms(messageKey) {
   acct.me = null;
+  acct.pending = acct.sent = null;
+  document.getElementById('verify-step').hidden = true;
   document.getElementById('signed-in').hidden = true;
   document.getElementById('signed-out').hidden = false;
   say(messageKey || null);
@@ -170,8 +177,58 @@ function setupForms() {
     apiSend('POST', '/api/v1/residents', body).then(function (r) {
       say(null);
       if (r.status === 201 && r.data && r.data.token) { signedIn(r.data); return; }
+      if (r.status === 202 && r.data) { showVerify(body, r.data); return; }
       serverError(r, 'reg', 'register-error');
     });
+  });
+}
+
+/* ---- the code ------------------------------------------------------------------- */
+
+function sentText() {
+  var box = document.getElementById('verify-sent');
+  box.textContent = acct.sent ? t('verify_sent', { p: acct.sent.phone, m: Math.round(acct.sent.expires_in / 60) }) : '';
+}
+
+/* showVerify: the registration (body) waits for the code texted to its
+ * phone (the node's answer sent). */
+function showVerify(body, sent) {
+  acct.pending = body;
+  acct.sent = sent;
+  document.getElementById('signed-out').hidden = true;
+  document.getElementById('verify-step').hidden = false;
+  document.getElementById('ver-code').value = '';
+  fieldError('ver-code', null);
+  formError('verify-error', null);
+  sentText();
+  document.getElementById('ver-code').focus();
+}
+
+function setupVerify() {
+  document.getElementById('verify-form').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var code = value('ver-code').replace(/\s/g, '');
+    formError('verify-error', null);
+    if (!/^\d{6}$/.test(code)) { fieldError('ver-code', 'err_sms_code_format'); document.getElementById('ver-code').focus(); return; }
+    fieldError('ver-code', null);
+    say('working');
+    apiSend('POST', '/api/v1/residents/verify', { phone: acct.pending.phone, code: code }).then(function (r) {
+      say(null);
+      if (r.status === 201 && r.data && r.data.token) { acct.pending = acct.sent = null; signedIn(r.data); return; }
+      if (r.status === 422) { fieldError('ver-code', 'err_sms_code_wrong'); document.getElementById('ver-code').focus(); return; }
+      formError('verify-error', r.status === 429 ? 'err_too_many' : 'err_failed');
+    });
+  });
+  document.getElementById('verify-resend').addEventListener('click', function () {
+    formError('verify-error', null);
+    apiSend('POST', '/api/v1/residents', acct.pending).then(function (r) {
+      if (r.status === 202 && r.data) { acct.sent = r.data; sentText(); say('verify_resent'); return; }
+      formError('verify-error', r.status === 429 ? 'err_too_many' : 'err_failed');
+    });
+  });
+  document.getElementById('verify-back').addEventListener('click', function () {
+    showForms(null);
+    document.getElementById('reg-phone').focus();
   });
 }
 
@@ -179,6 +236,7 @@ function setupForms() {
 
 function showAccount() {
   document.getElementById('signed-out').hidden = true;
+  document.getElementById('verify-step').hidden = true;
   document.getElementById('signed-in').hidden = false;
   document.getElementById('delete-confirm').hidden = true;
   apiSend('GET', '/api/v1/residents/me').then(function (r) {
@@ -204,6 +262,7 @@ function renderAccount() {
   append(box,
     fact('acct_phone', me.phone || t('acct_phone_none')),
     fact('acct_household', t(me.household ? 'acct_household_yes' : 'acct_household_no')),
+    fact('acct_vote', t(me.voter === false ? 'acct_vote_no' : 'acct_vote_yes')),
     fact('acct_since', formatTime(me.created)));
   if (!me.votes || !me.votes.length) { append(votes, message('my_votes_none')); return; }
   append(votes, el('ul', { className: 'cards' }, me.votes.map(function (v) {
@@ -275,16 +334,19 @@ window.PAGE = {
       boxes[i].textContent = key ? t(key) : '';
     }
     if (!document.getElementById('signed-in').hidden) renderAccount();
+    sentText();
   }
 };
 
 setupForms();
+setupVerify();
 setupAccount();
 if (residentGet()) showAccount(); else showForms(null);
 /* the hub keeps no residents: say where to go instead of forms that fail */
 siteKind().then(function (k) {
   if (k.node !== false) return;
   document.getElementById('signed-out').hidden = true;
+  document.getElementById('verify-step').hidden = true;
   document.getElementById('signed-in').hidden = true;
   say('account_at_hub');
 });

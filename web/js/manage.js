@@ -12,7 +12,8 @@
  * with GET /api/v1/services/{id} and writes it back whole (PUT). The sync
  * state (GET /api/v1/manager/sync) is polled while the console shows;
  * the request queue is manage-requests.js (window.QUEUE), the polls
- * manage-polls.js (window.POLLS).
+ * manage-polls.js (window.POLLS), accounts to confirm
+ * manage-residents.js (window.VOTERS).
  *
  * The service form asks for the fee without English words (免费, or 收费
  * and an amount: fee "free" or "10 元"), who may use the service (the
@@ -72,6 +73,7 @@ function showLogin(messageKey) {
   if (mgr.timer) { clearInterval(mgr.timer); mgr.timer = null; }
   if (window.QUEUE) window.QUEUE.stop();
   if (window.POLLS) window.POLLS.stop();
+  if (window.VOTERS) window.VOTERS.stop();
   document.getElementById('console').hidden = true;
   document.getElementById('logout').hidden = true;
   document.getElementById('login').hidden = false;
@@ -95,6 +97,7 @@ function showConsole(session) {
   if (!mgr.timer) mgr.timer = setInterval(loadSync, SYNC_EVERY_MS);
   if (window.QUEUE) window.QUEUE.start();   /* manage-requests.js */
   if (window.POLLS) window.POLLS.start();   /* manage-polls.js */
+  if (window.VOTERS) window.VOTERS.start(); /* manage-residents.js */
   document.getElementById('h-console').focus();
 }
 
@@ -475,6 +478,7 @@ window.PAGE = {
     if (mgr.session) { renderSync(); renderList('services'); renderList('announcements'); }
     if (window.QUEUE) window.QUEUE.render();
     if (window.POLLS) window.POLLS.render();
+    if (window.VOTERS) window.VOTERS.render();
   }
 };
 

@@ -9,14 +9,18 @@
  * GET /api/v1/polls/{id} (with the resident's token: my_vote) is read
  * again every POLL_EVERY_MS while the page is visible, so the result
  * updates live; POST /api/v1/polls/{id}/votes {option} votes. A second
- * vote or a closed poll (409) is said in words.
+ * vote or a closed poll (409) is said in words. A signed-in resident who
+ * may not vote yet (GET /api/v1/residents/me: voter false, or the vote's
+ * 403 "unconfirmed": a phone nobody has confirmed) is told why and what
+ * to do instead of being shown a vote button.
  *
  * Parts: state; the poll; voting; the result; loading; start. */
 'use strict';
 
 var pollPage = { id: new URLSearchParams(location.search).get('id') || '', poll: null, status: 0,
                  shown: '', message: null, messageClass: '',
-                 atHub: false };   /* the district's site: results only */
+                 atHub: false,     /* the district's site: results only */
+                 voter: null };    /* false: signed in, may not vote yet */
 var POLL_EVERY_MS = 3000;
 
 /* ---- the poll --------------------------------------------------------------- */
@@ -33,7 +37,10 @@ function voteForm(p) {
     el('legend', { text: t('poll_choose') }), choices,
     el('p', { className: 'field-error', id: 'choose-error' }));
   var form = el('form', { id: 'vote-form', className: 'stack', novalidate: true }, fieldset);
-  if (residentGet()) {
+  if (residentGet() && pollPage.voter === false) {
+    append(form, el('p', { className: 'note error', id: 'unconfirmed-note', tabindex: '-1', text: t('poll_unconfirmed') }),
+      el('div', { className: 'actions' }, el('a', { className: 'button', href: 'account.html' }, t('poll_account_link'))));
+  } else if (residentGet()) {
     append(form, el('div', { className: 'actions' },
       el('button', { type: 'submit', className: 'primary big', id: 'vote-button', text: t('poll_vote_button') })));
   } else {
@@ -51,7 +58,7 @@ function renderPoll() {
   var box = document.getElementById('poll');
   var p = pollPage.poll;
   var key = !p ? 'none:' + pollPage.status
-    : [currentLang(), p.closed, !!p.outcome, votedIn(p), !!residentGet(), pollPage.atHub].join(':');
+    : [currentLang(), p.closed, !!p.outcome, votedIn(p), !!residentGet(), pollPage.atHub, pollPage.voter].join(':');
   if (key === pollPage.shown) return;
   pollPage.shown = key;
   clear(box);
@@ -102,6 +109,12 @@ function vote(form) {
     else if (r.status === 409 && code === 'closed') say('poll_is_closed', 'error');
     else if (r.status === 409) say('poll_already_voted', 'error');
     else if (r.status === 401) { residentClear(); pollPage.shown = ''; say('poll_sign_in_note', 'error'); }
+    else if (r.status === 403 && code === 'unconfirmed') {
+      pollPage.voter = false;
+      say(null);
+      renderPoll();
+      document.getElementById('unconfirmed-note').focus();
+    }
     else if (r.status === 429) say('err_too_many', 'error');
     else say('err_failed', 'error');
     if (r.status === 409) pollPage.showResults = true;
@@ -183,6 +196,10 @@ window.PAGE = {
 };
 
 load();
+/* a resident who may not vote yet is told so before she chooses */
+if (residentGet()) apiSend('GET', '/api/v1/residents/me').then(function (r) {
+  if (r.ok && r.data && r.data.voter === false) { pollPage.voter = false; renderPoll(); }
+});
 siteKind().then(function (k) {
   pollPage.atHub = k.node === false;
   renderPoll();

@@ -93,18 +93,25 @@ int manager__park(struct node *n, struct lws *wsi, struct http_exchange *ex,
 {
 	struct manager *m = n->mgr;
 	struct park *slot = NULL;
+	int rc;
 
 	for (size_t i = 0; i < LIMIT_MANAGER_PARKED && !slot; i++)
 		if (!m->parked[i].id)
 			slot = &m->parked[i];
-	if (!slot) {
-		job_free(job);
-		return ERR_AGAIN;
-	}
 	job->id = m->next_id++;
-	if (worker_submit(m->worker, lane, job) != ERR_OK) {
+	rc = slot ? worker_submit(m->worker, lane, job) : ERR_TOOBIG;
+	if (rc == ERR_AGAIN) {
+		http_reply_error(wsi, ex, 429, "too_many", "too many requests "
+				 "from %s waiting at once; try again when they "
+				 "are answered", job->peer);
 		job_free(job);
-		return ERR_AGAIN;
+		return rc;
+	}
+	if (rc != ERR_OK) {
+		http_reply_error(wsi, ex, 503, "busy", "too many requests "
+				 "waiting; try again");
+		job_free(job);
+		return ERR_TOOBIG;
 	}
 	slot->id = job->id;   /* job is the worker's now: read nothing else */
 	slot->wsi = wsi;
@@ -282,9 +289,7 @@ static void submit_write(struct node *n, struct lws *wsi,
 		ex->body = NULL;
 		ex->body_len = 0;
 	}
-	if (manager__park(n, wsi, ex, mr, WORKER_STORE, j) != ERR_OK)
-		http_reply_error(wsi, ex, 503, "busy", "too many requests "
-				 "waiting; try again");
+	manager__park(n, wsi, ex, mr, WORKER_STORE, j);
 }
 
 /* ---- the route ------------------------------------------------------------- */

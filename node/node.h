@@ -18,6 +18,7 @@
 #include "config.h"
 #include "http.h"
 #include "limits.h"
+#include "peer.h"
 #include "wire.h"
 
 /* ==== configuration (config.c) ========================================== */
@@ -36,6 +37,8 @@ struct node_config {
 	char *public_cert;          /* [public] cert: HTTPS when cert and key set */
 	char *public_key;           /* [public] key */
 	unsigned search_threads;    /* [public] search_threads (public.c) */
+	char *trusted_proxies;      /* [public] trusted_proxies: as text */
+	struct peer_proxies proxies;/* ... parsed (lib/peer.h) */
 	char *store_path;           /* [store] path: the sqlite store */
 	char *web_root;             /* [web] root: static pages; NULL: none */
 	char *manager_password_hash; /* [manager] password_hash: scrypt line
@@ -282,7 +285,7 @@ struct manager_req {
 				       0 when not parked */
 	unsigned char cache_key[32];/* credential cache key while a password
 				       is verified (never the password) */
-	char peer[INET6_ADDRSTRLEN];/* client address, for the rate limit */
+	char peer[PEER_KEY_MAX];    /* the client (lib/peer.h), for limits */
 	int login;                  /* the password came in a login body:
 				       a grant is AUTH_LOGIN, a refusal has
 				       no Basic challenge */

@@ -57,6 +57,11 @@
 #define LIMIT_HTTP_BODY (256u * 1024u)
 /* Bulk import bodies. */
 #define LIMIT_HTTP_BULK_BODY (8u * 1024u * 1024u)
+/* Bytes of request bodies the public port holds at once from clients
+ * that are not the manager (residents' forms and JSON, at most
+ * LIMIT_HTTP_BODY each); a body beyond gets 503. The manager's bodies are
+ * read only once the credential is verified (node/manager.c). */
+#define LIMIT_HTTP_ANON_BODIES (16u * 1024u * 1024u)
 /* Records in one bulk import (whose body is at most LIMIT_HTTP_BULK_BODY);
  * more get 413. */
 #define LIMIT_BULK_ITEMS 10000u
@@ -82,7 +87,7 @@
  * 503. One client address may have LIMIT_KDF_PER_CLIENT waiting in a
  * lane; more get 429. */
 #define LIMIT_KDF_QUEUE 32
-#define LIMIT_KDF_PER_CLIENT 4
+#define LIMIT_KDF_PER_CLIENT 8
 /* A resident's phone number (node/residents.c): a mainland mobile number,
  * 11 digits 1[3-9]XXXXXXXXX (a leading 86 country code is dropped), among
  * spaces and + - ( ); the input itself at most LIMIT_PHONE_INPUT bytes.

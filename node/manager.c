@@ -350,6 +350,76 @@ int manager_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	return 1;
 }
 
+/* ---- checked at the headers --------------------------------------------- */
+
+/* needs_manager: 1 when a request with a body is for a manager endpoint
+ * (the handlers check again: this only decides when its body is read). */
+static int needs_manager(const struct http_exchange *ex)
+{
+	static const char polls[] = "/api/v1/polls";
+	static const char requests[] = "/api/v1/requests/";
+	const char *p = ex->path;
+	size_t len = strlen(p);
+	struct target t;
+
+	if (parse_target(p, ex->method, &t))
+		return 1;       /* services, announcements: creation, bulk,
+				   replacement */
+	if (strcmp(p, polls) == 0 || strcmp(p, "/api/v1/household-codes") == 0)
+		return ex->method == HTTP_POST;
+	if (strncmp(p, polls, sizeof(polls) - 1) == 0 && len > 6 &&
+	    strcmp(p + len - 6, "/close") == 0)
+		return 1;
+	return strncmp(p, requests, sizeof(requests) - 1) == 0;
+}
+
+int manager_body_begin(struct node *n, struct lws *wsi,
+		       struct http_exchange *ex, struct manager_req *mr)
+{
+	if (!needs_manager(ex))
+		return 0;
+	if (!n->mgr)
+		return 1;       /* routed at completion: 503 */
+	mr->early = 1;
+	switch (auth_request(n, wsi, ex, mr)) {
+	case AUTH_PARKED:
+		lws_rx_flow_control(wsi, 0);
+		return 1;
+	case AUTH_REPLIED:
+		ex->close_after = 1;
+		break;
+	case AUTH_GRANTED:
+		break;
+	}
+	mr->early = 0;
+	return 1;
+}
+
+int manager_body_done(struct manager_req *mr)
+{
+	if (!mr->early)
+		return 0;
+	mr->body_done = 1;
+	return 1;
+}
+
+/* early_answer: the KDF answered a check made at the headers: on a grant
+ * the body flows again (routed now when it came in whole meanwhile); a
+ * refusal closes the connection once sent (lws writes nothing while rx
+ * is held, so it flows again too; what comes is dropped, the reply being
+ * stored). */
+static void early_answer(struct node *n, struct lws *wsi,
+			 struct http_exchange *ex, struct manager_req *mr,
+			 int granted)
+{
+	mr->early = 0;
+	lws_rx_flow_control(wsi, 1);
+	if (!granted)
+		ex->close_after = 1;
+	else if (mr->body_done)
+		manager_route(n, wsi, ex, mr);
+}
+
 /* ---- draining ----------------------------------------------------------------- */
 
 /* finish_write: answer a write the store worker finished. */
@@ -383,10 +453,14 @@ void manager_drain(struct node *n)
 			residents_finish(n, found ? p.wsi : NULL,
 					 found ? p.ex : NULL, j);
 		} else if (j->kind == JOB_VERIFY) {
-			if (auth_verified(n, found ? p.wsi : NULL,
-					  found ? p.ex : NULL,
-					  found ? p.mr : NULL, j) ==
-			    AUTH_GRANTED)
+			int granted = auth_verified(n, found ? p.wsi : NULL,
+						    found ? p.ex : NULL,
+						    found ? p.mr : NULL, j) ==
+				      AUTH_GRANTED;
+
+			if (found && p.mr->early)
+				early_answer(n, p.wsi, p.ex, p.mr, granted);
+			else if (granted)
 				manager_route(n, p.wsi, p.ex, p.mr);
 		} else {
 			if (j->written) {

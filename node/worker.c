@@ -6,9 +6,10 @@
  * other; the store lane writes own records on its own sqlite connection,
  * so a bulk import never stalls /healthz, the hub session or a password
  * check. A KDF lane is bounded and takes its clients in turn (fair
- * queueing by rounds: a client's k-th waiting job runs k rounds on, and
- * within a round first come, first served), so a crowd of one client's
- * jobs costs another client one job's wait per client ahead of it.
+ * queueing by rounds: a client with nothing waiting joins the round
+ * running now, its k-th waiting job runs k rounds later, and within a
+ * round first come, first served), so a crowd of one client's jobs costs
+ * another client at most one job's wait per client ahead of it.
  * Jobs come in through a mutex-protected queue per lane; finished jobs go
  * to one done list and lws_cancel_service wakes the service thread, which
  * takes them at LWS_CALLBACK_EVENT_WAIT_CANCELLED (manager_drain). The
@@ -94,7 +95,7 @@ static void done_put(struct worker *w, struct job *j)
 }
 
 /* waiting: the jobs of peer queued on l, and in *last the latest round
- * among them (0: none) (under w->mu). */
+ * among them (under w->mu). */
 static size_t waiting(const struct lane *l, const char *peer,
 		      uint64_t *last)
 {
@@ -162,8 +163,8 @@ int worker_submit(struct worker *w, enum worker_lane lane, struct job *job)
 			 !(pushed = push_out(w, l, mine)))
 			rc = ERR_TOOBIG;
 		/* its turn: the round after its client's last waiting
-		 * one, and never before the next round */
-		job->round = last >= l->round + 1 ? last + 1 : l->round + 1;
+		 * one, or, with none waiting, the round running now */
+		job->round = mine ? last + 1 : l->round;
 	}
 	if (rc == ERR_OK) {
 		if (l->tail)
@@ -174,6 +175,10 @@ int worker_submit(struct worker *w, enum worker_lane lane, struct job *job)
 		l->queued++;
 		pthread_cond_broadcast(&w->cv);
 	}
+	if (rc == ERR_OK && kdf_lane(lane))   /* the job is not run yet */
+		log_debug("kdf: queued for %s from %s (%zu waiting)",
+			  lane == WORKER_KDF ? "the manager" : "residents",
+			  job->peer, l->queued);
 	pthread_mutex_unlock(&w->mu);
 	if (pushed)
 		lws_cancel_service(w->lws);

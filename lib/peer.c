@@ -94,11 +94,14 @@ int peer_proxies_parse(const char *list, struct peer_proxies *out, char *why,
 			p++;
 			continue;
 		}
-		if (n >= sizeof(item) || out->n == PEER_PROXIES_MAX) {
-			snprintf(why, whylen, n >= sizeof(item) ? "'%.*s...' is"
-				 " not an address or network" : "more than %d "
-				 "entries", n >= sizeof(item) ? 20 :
-				 PEER_PROXIES_MAX, p);
+		if (out->n == PEER_PROXIES_MAX) {
+			snprintf(why, whylen, "more than %d entries",
+				 PEER_PROXIES_MAX);
+			return ERR_INVALID;
+		}
+		if (n >= sizeof(item)) {
+			snprintf(why, whylen, "'%.20s...' is not an address "
+				 "or network", p);
 			return ERR_INVALID;
 		}
 		memcpy(item, p, n);

@@ -376,10 +376,8 @@ static int needs_manager(const struct http_exchange *ex)
 int manager_body_begin(struct node *n, struct lws *wsi,
 		       struct http_exchange *ex, struct manager_req *mr)
 {
-	if (!needs_manager(ex))
+	if (!n->mgr || !needs_manager(ex))
 		return 0;
-	if (!n->mgr)
-		return 1;       /* routed at completion: 503 */
 	mr->early = 1;
 	switch (auth_request(n, wsi, ex, mr)) {
 	case AUTH_PARKED:

@@ -27,6 +27,7 @@ import json
 import select
 import socket
 import subprocess
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -368,6 +369,32 @@ def bulk_headers(**extra):
             "Content-Length": str(EIGHT_MIB), **extra}
 
 
+def rss_kib(node):
+    with open(f"/proc/{node.proc.pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def push_upload(node):
+    """POST 8 MiB to the bulk path without credentials, all of it, as
+    fast as the node takes it; the status it answered (0: none)."""
+    s = raw_request(node, "POST", BULK, bulk_headers(), send_body=False)
+    try:
+        chunk = b"x" * 65536
+        for _ in range(EIGHT_MIB // len(chunk)):
+            s.sendall(chunk)
+    except OSError:
+        pass                    # the node closed it: what we want
+    try:
+        return read_status(s)[0]
+    except OSError:
+        return 0
+    finally:
+        s.close()
+
+
 def test_upload_refused_on_headers(node_factory, password_hash):
     node = node_factory(manager_hash=password_hash)
     # 40 uploads with no credential, 40 with a forged cookie, 8 with a
@@ -387,6 +414,19 @@ def test_upload_refused_on_headers(node_factory, password_hash):
                 read_all(s)     # closed by the node
         finally:
             close_all(socks)
+    # 40 clients that send the 8 MiB anyway (as the finding did): the
+    # node answers on the headers and drops them, holding none of it
+    before = rss_kib(node)
+    threads = [threading.Thread(target=push_upload, args=(node,))
+               for _ in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    node.assert_alive()
+    grown = rss_kib(node) - before
+    print(f"node RSS grew {grown} KiB over 40 uploads of 8 MiB")
+    assert grown < 64 * 1024, grown     # it was 275 MB
     # the manager's upload is read once the password is verified (by the
     # KDF: a fresh node has nothing cached)
     items = [{"title": f"Upload {i}", "category": "other",
@@ -395,6 +435,56 @@ def test_upload_refused_on_headers(node_factory, password_hash):
                 headers={"Authorization": basic("manager", PASSWORD)})
     assert r.status == 200, r
     assert r.json()["created"] == 3
+
+
+def unread(node):
+    """(connections to the node's public port, bytes the node has not
+    read from them), from the kernel's tables."""
+    conns = waiting = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                port = int(fields[1].rsplit(":", 1)[1], 16)
+                if port == node.public_port and fields[3] == "01":
+                    conns += 1
+                    waiting += int(fields[4].split(":")[1], 16)
+    return conns, waiting
+
+
+def test_anonymous_bodies_bounded_in_all(node_factory):
+    """Bodies from anyone but the manager are held up to 16 MiB in all
+    (64 residents' bodies of 256 KiB); one more gets 503 until they go."""
+    node = node_factory()
+    almost = 256 * 1024 - 100
+    holders = [raw_request(node, "POST", "/api/v1/residents",
+                           {"Content-Type": "application/json",
+                            "Content-Length": str(256 * 1024)},
+                           b" " * almost) for _ in range(64)]
+    body = {"phone": "13812345678", "password": "a long password",
+            "name": "x" * 150}
+    padded = json.dumps(body).encode() + b" " * (200 * 1024)
+    try:
+        wait_for(lambda: unread(node) == (64, 0), 30,
+                 "the node to read what the holders sent")
+        s = raw_request(node, "POST", "/api/v1/residents",
+                        {"Content-Type": "application/json"}, padded)
+        try:
+            assert read_status(s)[0] == 503
+        finally:
+            s.close()
+        assert pending(holders) == 64   # the holders are still read
+    finally:
+        close_all(holders)
+
+    def accepted():
+        s = raw_request(node, "POST", "/api/v1/residents",
+                        {"Content-Type": "application/json"}, padded)
+        try:
+            return read_status(s)[0] == 201
+        finally:
+            s.close()
+    wait_for(accepted, 30, "the budget to be given back")
 
 
 # ---- [public] trusted_proxies ---------------------------------------------------

@@ -15,15 +15,14 @@
  * bytes, sent as a cookie (hex) that is HttpOnly, SameSite=Strict, Path=/
  * and, under HTTPS (this port's, or a trusted proxy's that says
  * X-Forwarded-Proto: https), Secure with the __Host- prefix; its CSRF
- * token (32
- * more random bytes) goes to the page in the JSON body only, and every
- * change authenticated by the cookie must repeat it in X-CSRF-Token
- * (403 otherwise). Sessions live here, on the service thread, in a table
- * of LIMIT_CONSOLE_SESSIONS: a login beyond that evicts the session used
- * least recently. A session ends after [limits] session_idle_s without a
- * change (the console's polling reads do not keep it alive),
- * LIMIT_SESSION_MAX_S after its login, at logout, and for every session
- * when SIGHUP brings a new password hash.
+ * token (32 more random bytes) goes to the page in the JSON body only,
+ * and every change authenticated by the cookie must repeat it in
+ * X-CSRF-Token (403 otherwise). Sessions live here, on the service
+ * thread, in a table of LIMIT_CONSOLE_SESSIONS: a login beyond that evicts
+ * the session used least recently. A session ends after [limits]
+ * session_idle_s without a change (the console's polling reads do not
+ * keep it alive), LIMIT_SESSION_MAX_S after its login, at logout, and for
+ * every session when SIGHUP brings a new password hash.
  *
  * Parts: the table; cookies and tokens; authentication; endpoints; the
  * route. */

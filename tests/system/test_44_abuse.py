@@ -183,10 +183,18 @@ def basic(user, pw):
     return "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()
 
 
+def answered(socks):
+    """Those of socks that have an answer (or were closed) by now."""
+    p = select.poll()
+    for s in socks:
+        p.register(s, select.POLLIN)
+    ready = {fd for fd, _ in p.poll(0)}
+    return [s for s in socks if s.fileno() in ready]
+
+
 def pending(socks):
     """How many of socks have no answer yet."""
-    ready, _, _ = select.select(socks, [], [], 0)
-    return len(socks) - len(ready)
+    return len(socks) - len(answered(socks))
 
 
 def close_all(socks):
@@ -194,7 +202,7 @@ def close_all(socks):
         s.close()
 
 
-# ---- finding 6: the live feed ------------------------------------------------
+# ---- finding 6: the live feed -----------------------------------------------
 
 def test_live_feed_bounded_per_client(node_factory):
     node = node_factory()
@@ -312,13 +320,14 @@ def test_registration_served_before_queued_manager_logins(node_factory,
         status, _, _ = read_status(s)
         s.close()
         assert status == 201
+        # most of the manager's queue (32) still waits: the
+        # registration did not wait behind it
         still = pending(attackers)
-        assert still > 0, "the registration waited for every login"
+        assert still >= 16, still
         # the bounded lane answered the excess at once (429 or 503),
         # not after the KDF
-        answered = [read_status(a)[0] for a in attackers
-                    if a in select.select(attackers, [], [], 0)[0]]
-        assert answered and set(answered) <= {401, 429, 503}, answered
+        early = [read_status(a)[0] for a in answered(attackers)]
+        assert early and set(early) <= {401, 429, 503}, early
         print(f"registration answered with {still} of 256 logins pending")
     finally:
         close_all(attackers)
@@ -353,7 +362,7 @@ def test_residents_lane_is_fair_per_address(node_factory, password_hash):
         close_all(crowd)
 
 
-# ---- finding 10: uploads are authenticated first ------------------------------
+# ---- finding 10: uploads are authenticated first ----------------------------
 
 BULK = "/api/v1/services/bulk"
 EIGHT_MIB = 8 * 1024 * 1024
@@ -482,7 +491,7 @@ def test_anonymous_bodies_bounded_in_all(node_factory):
     wait_for(accepted, 30, "the budget to be given back")
 
 
-# ---- [public] trusted_proxies ---------------------------------------------------
+# ---- [public] trusted_proxies -----------------------------------------------
 
 def test_forwarded_for_only_from_trusted_proxies(node_factory):
     plain = node_factory()
@@ -490,11 +499,13 @@ def test_forwarded_for_only_from_trusted_proxies(node_factory):
     held = []
     try:
         # untrusted peer: X-Forwarded-For ignored, all are 127.0.0.1
-        got = [live(plain, xff=f"203.0.113.{i}") for i in range(PER_CLIENT + 1)]
+        got = [live(plain, xff=f"203.0.113.{i}")
+               for i in range(PER_CLIENT + 1)]
         held += [s for s, _ in got]
         assert [st for _, st in got] == [200] * PER_CLIENT + [429]
         # trusted proxy: each forwarded address is its own client
-        got = [live(proxied, xff=f"203.0.113.{i}") for i in range(PER_CLIENT + 1)]
+        got = [live(proxied, xff=f"203.0.113.{i}")
+               for i in range(PER_CLIENT + 1)]
         held += [s for s, _ in got]
         assert [st for _, st in got] == [200] * (PER_CLIENT + 1)
         # the rightmost untrusted hop counts: a client's own hops to the

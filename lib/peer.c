@@ -181,23 +181,22 @@ static char *last_item(char *s, char **end)
 	return b;
 }
 
-void peer_client(struct lws *wsi, const struct peer_proxies *tp, char *buf,
-		 size_t len)
+int peer_resolve(const char *direct, const char *xff,
+		 const struct peer_proxies *tp, char *buf, size_t len)
 {
 	struct peer_net a, hop;
-	char *xff, *end;
+	char *copy, *end;
 
-	if (!direct(wsi, &a)) {
+	if (!direct || !parse_addr(direct, &a)) {
 		snprintf(buf, len, "?");
-		return;
+		return ERR_INVALID;
 	}
-	if (trusted(tp, &a) &&
-	    (xff = header(wsi, WSI_TOKEN_X_FORWARDED_FOR, NULL))) {
+	if (xff && trusted(tp, &a) && (copy = strdup(xff))) {
 		/* from the right: the first hop that is not a trusted
 		 * proxy; an unreadable hop ends the walk */
-		end = xff + strlen(xff);
-		while (end > xff) {
-			char *item = last_item(xff, &end);
+		end = copy + strlen(copy);
+		while (end > copy) {
+			char *item = last_item(copy, &end);
 
 			if (!parse_addr(item, &hop))
 				break;
@@ -205,9 +204,24 @@ void peer_client(struct lws *wsi, const struct peer_proxies *tp, char *buf,
 			if (!trusted(tp, &hop))
 				break;
 		}
-		free(xff);
+		free(copy);
 	}
 	key_of(&a, buf, len);
+	return ERR_OK;
+}
+
+void peer_client(struct lws *wsi, const struct peer_proxies *tp, char *buf,
+		 size_t len)
+{
+	char direct[INET6_ADDRSTRLEN + 8];
+	char *xff = NULL;
+
+	if (!lws_get_peer_simple(wsi, direct, sizeof(direct)))
+		direct[0] = '\0';
+	if (tp && tp->n)
+		xff = header(wsi, WSI_TOKEN_X_FORWARDED_FOR, NULL);
+	peer_resolve(direct, xff, tp, buf, len);
+	free(xff);
 }
 
 int peer_https(struct lws *wsi, const struct peer_proxies *tp)

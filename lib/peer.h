@@ -44,6 +44,13 @@ int peer_proxies_parse(const char *list, struct peer_proxies *out, char *why,
 void peer_client(struct lws *wsi, const struct peer_proxies *tp, char *buf,
 		 size_t len);
 
+/* peer_resolve: the key of a client whose socket peer is direct (an
+ * address as text) and whose request says xff in X-Forwarded-For (NULL:
+ * none), as peer_client makes it, into buf. ERR_OK, or ERR_INVALID with
+ * "?" when direct is no address. */
+int peer_resolve(const char *direct, const char *xff,
+		 const struct peer_proxies *tp, char *buf, size_t len);
+
 /* peer_https: 1 when the request on wsi came over HTTPS: this port
  * speaks TLS, or the direct peer is in tp and says X-Forwarded-Proto:
  * https. */

@@ -93,9 +93,10 @@ def node_factory(hub):
 # ---- helpers ----------------------------------------------------------------
 
 def raw_request(node, method, path, headers=None, body=b"", source=None,
-                send_body=True):
+                send_body=True, lines=()):
     """A socket with one request sent (from source, an address of
-    127/8); the caller reads or holds it."""
+    127/8; lines are more header lines, "Name: value"); the caller reads
+    or holds it."""
     s = socket.create_connection(("127.0.0.1", node.public_port), timeout=30,
                                  source_address=(source, 0) if source
                                  else None)
@@ -103,7 +104,8 @@ def raw_request(node, method, path, headers=None, body=b"", source=None,
     if body or "Content-Length" not in h and method != "GET":
         h.setdefault("Content-Length", str(len(body)))
     head = f"{method} {path} HTTP/1.1\r\n" + "".join(
-        f"{k}: {v}\r\n" for k, v in h.items()) + "\r\n"
+        f"{k}: {v}\r\n" for k, v in h.items()) + "".join(
+        f"{line}\r\n" for line in lines) + "\r\n"
     s.sendall(head.encode() + (body if send_body else b""))
     return s
 
@@ -137,9 +139,11 @@ def read_all(s):
 
 
 def live(node, source=None, xff=None):
-    """Open a live feed; (socket, status)."""
-    headers = {"X-Forwarded-For": xff} if xff else {}
-    s = raw_request(node, "GET", LIVE, headers, source=source)
+    """Open a live feed; (socket, status). xff: an X-Forwarded-For
+    value, or a list of them sent as header lines of their own."""
+    lines = [f"X-Forwarded-For: {v}" for v in
+             ([xff] if isinstance(xff, str) else xff or [])]
+    s = raw_request(node, "GET", LIVE, source=source, lines=lines)
     status, _, _ = read_status(s)
     return s, status
 
@@ -512,6 +516,12 @@ def test_forwarded_for_only_from_trusted_proxies(node_factory):
         # left (spoofed) do not make it another client; trusted proxies
         # (10/8) to the right are skipped
         got = [live(proxied, xff=f"198.18.0.{i}, 192.0.2.99, 10.1.2.3")
+               for i in range(PER_CLIENT + 1)]
+        held += [s for s, _ in got]
+        assert [st for _, st in got] == [200] * PER_CLIENT + [429]
+        # a proxy that adds a header line of its own rather than append:
+        # the lines are read as one list, the client's line first
+        got = [live(proxied, xff=[f"198.18.1.{i}", "192.0.2.98"])
                for i in range(PER_CLIENT + 1)]
         held += [s for s, _ in got]
         assert [st for _, st in got] == [200] * PER_CLIENT + [429]

@@ -90,6 +90,16 @@ int http_begin(struct lws *wsi, struct http_exchange *ex, const char *in,
 	return ERR_OK;
 }
 
+/* body_free: drop the body read so far, uncounting it from the budget. */
+static void body_free(struct http_exchange *ex)
+{
+	if (ex->budget)
+		ex->budget->used -= ex->body_len;
+	free(ex->body);
+	ex->body = NULL;
+	ex->body_len = 0;
+}
+
 int http_body(struct http_exchange *ex, const void *in, size_t len)
 {
 	char *grown;
@@ -98,12 +108,17 @@ int http_body(struct http_exchange *ex, const void *in, size_t len)
 		return ERR_OK;
 	if (ex->body_too_big)
 		return ERR_TOOBIG;
+	if (ex->body_no_room)
+		return ERR_AGAIN;
 	if (len > ex->body_limit - ex->body_len) {
 		ex->body_too_big = 1;
-		free(ex->body);
-		ex->body = NULL;
-		ex->body_len = 0;
+		body_free(ex);
 		return ERR_TOOBIG;
+	}
+	if (ex->budget && len > ex->budget->limit - ex->budget->used) {
+		ex->body_no_room = 1;
+		body_free(ex);
+		return ERR_AGAIN;
 	}
 	grown = realloc(ex->body, ex->body_len + len + 1);
 	if (!grown)
@@ -111,6 +126,8 @@ int http_body(struct http_exchange *ex, const void *in, size_t len)
 	ex->body = grown;
 	memcpy(ex->body + ex->body_len, in, len);
 	ex->body_len += len;
+	if (ex->budget)
+		ex->budget->used += len;
 	ex->body[ex->body_len] = '\0';
 	return ERR_OK;
 }
@@ -332,6 +349,11 @@ static int write_headers(struct lws *wsi, struct http_exchange *ex)
 			(const unsigned char *)ex->etag, (int)strlen(ex->etag),
 			&p, end))
 		return -1;
+	if (ex->close_after &&
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)
+			"connection:", (const unsigned char *)"close", 5,
+			&p, end))
+		return -1;
 	if (ex->set_cookie[0] &&
 	    lws_add_http_header_by_name(wsi,
 			(const unsigned char *)"set-cookie:",
@@ -380,9 +402,9 @@ done:
 	ex->reply = NULL;
 	/* the request is answered: lws may keep the connection idle without
 	 * ever calling CLOSED_HTTP, so its body must not wait for that */
-	free(ex->body);
-	ex->body = NULL;
-	ex->body_len = 0;
+	body_free(ex);
+	if (ex->close_after)
+		return -1;      /* its body is unread: no next request */
 	if (lws_http_transaction_completed(wsi))
 		return -1;
 	return 0;
@@ -390,7 +412,7 @@ done:
 
 void http_end(struct http_exchange *ex)
 {
-	free(ex->body);
+	body_free(ex);
 	free(ex->reply);
 	memset(ex, 0, sizeof(*ex));
 }

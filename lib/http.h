@@ -25,6 +25,13 @@
 enum http_method { HTTP_GET, HTTP_POST, HTTP_PUT, HTTP_PATCH, HTTP_DELETE,
 		   HTTP_OTHER };
 
+/* A bound on the bytes of request bodies held at once across
+ * connections (e.g. those from clients not authenticated). */
+struct http_budget {
+	size_t used;
+	size_t limit;
+};
+
 struct http_exchange {
 	enum http_method method;
 	char path[LIMIT_HTTP_URI + 1];  /* decoded path, no query */
@@ -32,6 +39,12 @@ struct http_exchange {
 	size_t body_len;
 	size_t body_limit;              /* 413 beyond this */
 	int body_too_big;               /* set when the limit was passed */
+	int close_after;                /* close the connection once the
+					   reply is sent: its body was
+					   refused unread */
+	struct http_budget *budget;     /* counts the body's bytes; NULL:
+					   not counted */
+	int body_no_room;               /* set when the budget was full */
 	int body_expected;              /* POST, PUT or PATCH declaring a
 					   body (Content-Length over 0, or
 					   chunked): route it at
@@ -65,7 +78,10 @@ int http_begin(struct lws *wsi, struct http_exchange *ex, const char *in,
 
 /* http_body: append a chunk of the request body (LWS_CALLBACK_HTTP_BODY).
  * Returns ERR_OK or ERR_TOOBIG once the total passes body_limit, after which
- * further chunks are dropped and body_too_big is set. */
+ * further chunks are dropped and body_too_big is set; or, with a budget,
+ * ERR_AGAIN once the bodies it counts would pass its limit: the body is
+ * dropped, body_no_room set (answer 503). The bytes are counted until the
+ * body is freed (the reply sent, or http_end). */
 int http_body(struct http_exchange *ex, const void *in, size_t len);
 
 /* http_query: copy the query argument name into buf (URL-decoded).

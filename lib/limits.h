@@ -57,6 +57,11 @@
 #define LIMIT_HTTP_BODY (256u * 1024u)
 /* Bulk import bodies. */
 #define LIMIT_HTTP_BULK_BODY (8u * 1024u * 1024u)
+/* Bytes of request bodies the public port holds at once from clients
+ * that are not the manager (residents' forms and JSON, at most
+ * LIMIT_HTTP_BODY each); a body beyond gets 503. The manager's bodies are
+ * read only once the credential is verified (node/manager.c). */
+#define LIMIT_HTTP_ANON_BODIES (16u * 1024u * 1024u)
 /* Records in one bulk import (whose body is at most LIMIT_HTTP_BULK_BODY);
  * more get 413. */
 #define LIMIT_BULK_ITEMS 10000u
@@ -76,6 +81,13 @@
 #define LIMIT_SESSION_MAX_S (24 * 3600)
 /* Manager requests waiting on a worker at once; more get 503. */
 #define LIMIT_MANAGER_PARKED 256
+/* Password checks and hashes waiting in one KDF lane (node/worker.c:
+ * managers' logins, residents' registrations and logins); a client with
+ * fewer waiting pushes out the newest of the client with the most, else
+ * 503. One client address may have LIMIT_KDF_PER_CLIENT waiting in a
+ * lane; more get 429. */
+#define LIMIT_KDF_QUEUE 32
+#define LIMIT_KDF_PER_CLIENT 8
 /* A resident's phone number (node/residents.c): a mainland mobile number,
  * 11 digits 1[3-9]XXXXXXXXX (a leading 86 country code is dropped), among
  * spaces and + - ( ); the input itself at most LIMIT_PHONE_INPUT bytes.
@@ -115,8 +127,12 @@
 #define LIMIT_BULLETIN_KEYS 16
 /* Bulletins sent to one node and not yet acked; more wait for acks. */
 #define LIMIT_BULLETIN_INFLIGHT 16
-/* Open live feeds (server-sent events) per node; more get 503. */
-#define LIMIT_BULLETIN_LIVE 256
+/* Open live feeds (server-sent events) per node, a crowd of residents'
+ * pages (within the unit's LimitNOFILE of 4096); more get 503. One client
+ * (lib/peer.h: an address, an IPv6 /64) may hold
+ * LIMIT_BULLETIN_LIVE_PER_CLIENT of them, a few tabs; more get 429. */
+#define LIMIT_BULLETIN_LIVE 2048
+#define LIMIT_BULLETIN_LIVE_PER_CLIENT 4
 /* Seconds between keepalive comments on a live feed. */
 #define LIMIT_BULLETIN_KEEPALIVE_S 15
 

@@ -1,6 +1,6 @@
 /* ratelimit.c: fixed-window counters per key (see ratelimit.h).
  *
- * Parts: the limiter; a hit. */
+ * Parts: the limiter; finding a slot; a hit. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +10,8 @@
 struct slot {
 	char key[RATELIMIT_KEY + 1]; /* "" when free */
 	int64_t start;              /* the window began here */
-	unsigned count;             /* actions in it */
+	int64_t last;               /* the key's last action */
+	unsigned count;             /* actions in the window */
 };
 
 struct ratelimit {
@@ -38,31 +39,59 @@ void ratelimit_free(struct ratelimit **rl)
 	*rl = NULL;
 }
 
+/* ---- finding a slot ------------------------------------------------------------ */
+
+/* live: the actions s holds in a window still running at now. */
+static unsigned live(const struct ratelimit *rl, const struct slot *s,
+		     int64_t now)
+{
+	return now - s->start >= rl->window_s ? 0 : s->count;
+}
+
+/* lookup: the slot of key (already cut), or NULL. */
+static const struct slot *lookup(const struct ratelimit *rl, const char *key)
+{
+	for (size_t i = 0; i < RATELIMIT_SLOTS; i++)
+		if (rl->slots[i].key[0] && strcmp(rl->slots[i].key, key) == 0)
+			return &rl->slots[i];
+	return NULL;
+}
+
+/* victim: a free slot, else the least suspicious one that is not
+ * penalised (fewest live actions, then idle longest); NULL when every
+ * slot is penalised. */
+static struct slot *victim(struct ratelimit *rl, int64_t now)
+{
+	struct slot *best = NULL;
+	unsigned best_live = 0;
+
+	for (size_t i = 0; i < RATELIMIT_SLOTS; i++) {
+		struct slot *s = &rl->slots[i];
+		unsigned n;
+
+		if (!s->key[0])
+			return s;
+		n = live(rl, s, now);
+		if (n >= rl->max)
+			continue;       /* penalised: kept */
+		if (!best || n < best_live ||
+		    (n == best_live && s->last < best->last)) {
+			best = s;
+			best_live = n;
+		}
+	}
+	return best;
+}
+
 /* ---- a hit -------------------------------------------------------------------- */
 
-/* find: the slot of key, or a free or stale one (reset for key), or NULL
- * when every slot is a live window of another key. */
-static struct slot *find(struct ratelimit *rl, const char *key, int64_t now)
+/* wait_of: seconds until s's window ends, at least 1. */
+static unsigned wait_of(const struct ratelimit *rl, const struct slot *s,
+			int64_t now)
 {
-	struct slot *victim = NULL;
-	size_t i;
+	int64_t left = s->start + rl->window_s - now;
 
-	for (i = 0; i < RATELIMIT_SLOTS; i++) {
-		struct slot *s = &rl->slots[i];
-
-		if (s->key[0] && strcmp(s->key, key) == 0)
-			return s;
-		if (!s->key[0] || now - s->start >= rl->window_s)
-			if (!victim || (victim->key[0] &&
-					(!s->key[0] || s->start < victim->start)))
-				victim = s;
-	}
-	if (victim) {
-		snprintf(victim->key, sizeof(victim->key), "%s", key);
-		victim->start = now;
-		victim->count = 0;
-	}
-	return victim;
+	return left > 0 ? (unsigned)left : 1;
 }
 
 unsigned ratelimit_hit(struct ratelimit *rl, const char *key, int64_t now)
@@ -71,18 +100,35 @@ unsigned ratelimit_hit(struct ratelimit *rl, const char *key, int64_t now)
 	struct slot *s;
 
 	snprintf(cut, sizeof(cut), "%s", key);
-	s = find(rl, cut, now);
-	if (!s)
-		return rl->window_s;    /* full of live windows: refuse */
+	s = (struct slot *)lookup(rl, cut);
+	if (!s) {
+		s = victim(rl, now);
+		if (!s)
+			return 0;       /* all penalised: allowed, uncounted */
+		snprintf(s->key, sizeof(s->key), "%s", cut);
+		s->start = now;
+		s->count = 0;
+	}
 	if (now - s->start >= rl->window_s) {
 		s->start = now;
 		s->count = 0;
 	}
-	if (s->count >= rl->max) {
-		int64_t left = s->start + rl->window_s - now;
-
-		return left > 0 ? (unsigned)left : 1;
-	}
+	if (s->count >= rl->max)
+		return wait_of(rl, s, now);
 	s->count++;
+	s->last = now;
 	return 0;
+}
+
+unsigned ratelimit_over(const struct ratelimit *rl, const char *key,
+			int64_t now)
+{
+	char cut[RATELIMIT_KEY + 1];
+	const struct slot *s;
+
+	snprintf(cut, sizeof(cut), "%s", key);
+	s = lookup(rl, cut);
+	if (!s || live(rl, s, now) < rl->max)
+		return 0;
+	return wait_of(rl, s, now);
 }

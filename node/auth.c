@@ -7,9 +7,11 @@
  * LIMIT_LOGIN_CACHE_S under a SHA-256 of (a per-process random salt, the
  * hash line, the password), so scripted calls stay fast, a changed hash
  * line invalidates it, and no password is kept. Failures are counted per
- * client address: LIMIT_LOGIN_FAILS within LIMIT_LOGIN_WINDOW_S gets 429
- * until the window passes (behind a reverse proxy every client shares the
- * proxy's address). The console's login (POST /api/v1/session) goes
+ * client (lib/peer.h: through [public] trusted_proxies, IPv6 by /64) in
+ * a lib/ratelimit.h limiter, which never evicts a client at its limit:
+ * LIMIT_LOGIN_FAILS within LIMIT_LOGIN_WINDOW_S gets 429 until the window
+ * passes. The KDF lane bounds the checks one client may have waiting
+ * (worker.c). The console's login (POST /api/v1/session) goes
  * through the same limit, cache and KDF worker; its cookie and CSRF token
  * are checked by console.c.
  *
@@ -26,13 +28,10 @@
 #include "log.h"
 #include "manager.h"
 #include "password.h"
+#include "ratelimit.h"
 
 /* Credentials remembered at once; the oldest goes first. */
 #define AUTH_CACHE_SLOTS 8
-/* Client addresses whose failures are counted at once. */
-#define AUTH_RATE_SLOTS 256
-/* Password checks one address may have waiting at once. */
-#define AUTH_PENDING_PER_PEER 4
 /* The realm of the WWW-Authenticate challenge. */
 #define AUTH_CHALLENGE "Basic realm=\"alliance-node\", charset=\"UTF-8\""
 #define AUTH_USER "manager"
@@ -44,18 +43,11 @@ struct cache_slot {
 	int64_t expires;            /* 0: empty */
 };
 
-struct rate_slot {
-	char peer[INET6_ADDRSTRLEN];/* "": empty */
-	int64_t since;              /* start of the counting window */
-	unsigned fails;             /* failures since then */
-	unsigned pending;           /* checks waiting on the worker */
-};
-
 struct auth_state {
 	unsigned char salt[32];     /* per process: cache keys mean nothing
 				       outside it */
 	struct cache_slot cache[AUTH_CACHE_SLOTS];
-	struct rate_slot rate[AUTH_RATE_SLOTS];
+	struct ratelimit *fails;    /* failed logins per client */
 };
 
 int auth_state_new(struct auth_state **out)
@@ -65,7 +57,9 @@ int auth_state_new(struct auth_state **out)
 	*out = NULL;
 	if (!a)
 		return ERR_NOMEM;
-	if (RAND_bytes(a->salt, sizeof(a->salt)) != 1) {
+	if (RAND_bytes(a->salt, sizeof(a->salt)) != 1 ||
+	    !(a->fails = ratelimit_new(LIMIT_LOGIN_FAILS,
+				       LIMIT_LOGIN_WINDOW_S))) {
 		free(a);
 		return ERR_FAIL;
 	}
@@ -77,6 +71,7 @@ void auth_state_free(struct auth_state **a)
 {
 	if (!*a)
 		return;
+	ratelimit_free(&(*a)->fails);
 	OPENSSL_cleanse(*a, sizeof(**a));
 	free(*a);
 	*a = NULL;
@@ -133,41 +128,10 @@ static void cache_put(struct auth_state *a, const unsigned char key[32],
 
 /* ---- the rate limit -------------------------------------------------------- */
 
-/* rate_slot: the slot of peer; with make, a new one (replacing the one
- * whose window started first, when full). NULL when absent. */
-static struct rate_slot *rate_slot(struct auth_state *a, const char *peer,
-				   int64_t now, int make)
-{
-	struct rate_slot *oldest = NULL;
-
-	for (size_t i = 0; i < AUTH_RATE_SLOTS; i++) {
-		struct rate_slot *s = &a->rate[i];
-
-		if (s->peer[0] && strcmp(s->peer, peer) == 0) {
-			if (now - s->since >= LIMIT_LOGIN_WINDOW_S) {
-				s->since = now;
-				s->fails = 0;
-			}
-			return s;
-		}
-		if (!s->pending && (!oldest || !s->peer[0] ||
-				    (oldest->peer[0] && s->since <
-				     oldest->since)))
-			oldest = s;
-	}
-	if (!make || !oldest)
-		return NULL;
-	memset(oldest, 0, sizeof(*oldest));
-	snprintf(oldest->peer, sizeof(oldest->peer), "%s", peer);
-	oldest->since = now;
-	return oldest;
-}
-
 static void rate_fail(struct auth_state *a, const char *peer, int64_t now)
 {
-	struct rate_slot *s = rate_slot(a, peer, now, 1);
-
-	if (s && s->fails++ + 1 == LIMIT_LOGIN_FAILS)
+	if (!ratelimit_hit(a->fails, peer, now) &&
+	    ratelimit_over(a->fails, peer, now))
 		log_warn("manager: %u failed logins from %s within %d s; "
 			 "refusing it for now", LIMIT_LOGIN_FAILS, peer,
 			 LIMIT_LOGIN_WINDOW_S);
@@ -243,7 +207,7 @@ static enum auth_verdict admit(struct node *n, struct lws *wsi,
 			       struct http_exchange *ex,
 			       struct manager_req *mr, int64_t now)
 {
-	struct rate_slot *slot;
+	unsigned wait;
 
 	if (!n->cfg.manager_password_hash) {
 		http_reply_error(wsi, ex, 403, "forbidden", "no manager "
@@ -251,17 +215,12 @@ static enum auth_verdict admit(struct node *n, struct lws *wsi,
 				 "password_hash)");
 		return AUTH_REPLIED;
 	}
-	if (!lws_get_peer_simple(wsi, mr->peer, sizeof(mr->peer)))
-		snprintf(mr->peer, sizeof(mr->peer), "unknown");
-	if (strncmp(mr->peer, "::ffff:", 7) == 0 && strchr(mr->peer, '.'))
-		memmove(mr->peer, mr->peer + 7, strlen(mr->peer + 7) + 1);
-	slot = rate_slot(n->mgr->auth, mr->peer, now, 0);
-	if (slot && slot->fails >= LIMIT_LOGIN_FAILS) {
+	peer_client(wsi, &n->cfg.proxies, mr->peer, sizeof(mr->peer));
+	wait = ratelimit_over(n->mgr->auth->fails, mr->peer, now);
+	if (wait) {
 		http_reply_error(wsi, ex, 429, "too_many", "too many failed "
-				 "logins from %s; try again in %lld s",
-				 mr->peer, (long long)(slot->since +
-						       LIMIT_LOGIN_WINDOW_S -
-						       now));
+				 "logins from %s; try again in %u s", mr->peer,
+				 wait);
 		return AUTH_REPLIED;
 	}
 	return AUTH_GRANTED;
@@ -277,7 +236,6 @@ static enum auth_verdict check_password(struct node *n, struct lws *wsi,
 {
 	struct auth_state *a = n->mgr->auth;
 	const char *line = n->cfg.manager_password_hash;
-	struct rate_slot *slot;
 	struct job *j;
 
 	if (cache_key(a, line, pw, len, mr->cache_key) != ERR_OK)
@@ -286,13 +244,6 @@ static enum auth_verdict check_password(struct node *n, struct lws *wsi,
 		OPENSSL_cleanse(pw, len);
 		mr->auth.method = mr->login ? AUTH_LOGIN : AUTH_BASIC;
 		return AUTH_GRANTED;
-	}
-	slot = rate_slot(a, mr->peer, now, 1);
-	if (slot && slot->pending >= AUTH_PENDING_PER_PEER) {
-		OPENSSL_cleanse(pw, len);
-		http_reply_error(wsi, ex, 429, "too_many", "too many logins "
-				 "from %s at once", mr->peer);
-		return AUTH_REPLIED;
 	}
 	j = job_new(JOB_VERIFY);
 	if (!j || !(j->password = malloc(len + 1)) ||
@@ -305,13 +256,8 @@ static enum auth_verdict check_password(struct node *n, struct lws *wsi,
 	j->password_len = len;
 	OPENSSL_cleanse(pw, len);
 	snprintf(j->peer, sizeof(j->peer), "%s", mr->peer);
-	if (manager__park(n, wsi, ex, mr, WORKER_KDF, j) != ERR_OK) {
-		http_reply_error(wsi, ex, 503, "busy", "too many requests "
-				 "waiting; try again");
-		return AUTH_REPLIED;
-	}
-	if (slot)
-		slot->pending++;
+	if (manager__park(n, wsi, ex, mr, WORKER_KDF, j) != ERR_OK)
+		return AUTH_REPLIED;    /* 429 or 503 stored */
 	return AUTH_PARKED;
 internal:
 	OPENSSL_cleanse(pw, len);
@@ -376,10 +322,7 @@ enum auth_verdict auth_verified(struct node *n, struct lws *wsi,
 {
 	struct auth_state *a = n->mgr->auth;
 	int64_t now = clock_now();
-	struct rate_slot *slot = rate_slot(a, j->peer, now, 0);
 
-	if (slot && slot->pending)
-		slot->pending--;
 	if (j->verdict == ERR_DENIED)
 		rate_fail(a, j->peer, now);
 	log_debug("manager: password check for %s took %.1f ms: %s", j->peer,
@@ -395,6 +338,11 @@ enum auth_verdict auth_verified(struct node *n, struct lws *wsi,
 	if (j->verdict == ERR_DENIED)
 		return refuse(wsi, ex, mr, mr->login ? "wrong password"
 			      : "wrong user or password");
+	if (j->verdict == ERR_AGAIN) {
+		http_reply_error(wsi, ex, 503, "busy", "too many requests "
+				 "waiting; try again");
+		return AUTH_REPLIED;
+	}
 	http_reply_error(wsi, ex, 500, "internal", "cannot check the "
 			 "credentials");
 	return AUTH_REPLIED;

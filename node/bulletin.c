@@ -11,8 +11,10 @@
  * Residents' pages follow new bulletins on a live feed of server-sent
  * events (GET /api/v1/bulletins/live): the connection stays open, every
  * write happens from WRITEABLE, events come from a small ring, a comment
- * every LIMIT_BULLETIN_KEEPALIVE_S keeps proxies from closing it, and at
- * most LIMIT_BULLETIN_LIVE feeds are open (503 beyond).
+ * every LIMIT_BULLETIN_KEEPALIVE_S keeps proxies from closing it. One
+ * client (lib/peer.h) holds at most LIMIT_BULLETIN_LIVE_PER_CLIENT feeds
+ * (429 beyond), so a crowd from one address cannot shut the others out;
+ * at most LIMIT_BULLETIN_LIVE are open in all (503 beyond).
  *
  * Parts: state; keys; receiving; the live feed; the public endpoints. */
 #include <libgen.h>
@@ -43,6 +45,7 @@ struct live_event {
 /* One open live feed. */
 struct live_client {
 	struct lws *wsi;            /* NULL: slot free */
+	char peer[PEER_KEY_MAX];    /* its client (lib/peer.h) */
 	int headers_sent;
 	int hello_sent;             /* the opening comment */
 	int keepalive_due;
@@ -240,15 +243,25 @@ int node_bulletin_live_begin(struct node *n, struct lws *wsi,
 			     struct http_exchange *ex)
 {
 	struct node_bulletins *b = n->bulletins;
-	struct live_client *cl;
+	struct live_client *cl = NULL;
+	char peer[PEER_KEY_MAX];
+	unsigned mine = 0;
 
 	if (!b || strcmp(ex->path, LIVE_PATH) != 0 || ex->method != HTTP_GET)
 		return 0;
-	cl = NULL;
-	if (b->n_live < LIMIT_BULLETIN_LIVE)
-		for (size_t i = 0; i < LIMIT_BULLETIN_LIVE && !cl; i++)
-			if (!b->live[i].wsi)
-				cl = &b->live[i];
+	peer_client(wsi, &n->cfg.proxies, peer, sizeof(peer));
+	for (size_t i = 0; i < LIMIT_BULLETIN_LIVE; i++) {
+		if (!b->live[i].wsi && !cl)
+			cl = &b->live[i];
+		else if (b->live[i].wsi && strcmp(b->live[i].peer, peer) == 0)
+			mine++;
+	}
+	if (mine >= LIMIT_BULLETIN_LIVE_PER_CLIENT) {
+		http_reply_error(wsi, ex, 429, "too_many", "%s has %d live "
+				 "feeds open already", peer,
+				 LIMIT_BULLETIN_LIVE_PER_CLIENT);
+		return 1;
+	}
 	if (!cl) {
 		http_reply_error(wsi, ex, 503, "busy", "%d live feeds are open; "
 				 "try again later", LIMIT_BULLETIN_LIVE);
@@ -256,6 +269,7 @@ int node_bulletin_live_begin(struct node *n, struct lws *wsi,
 	}
 	memset(cl, 0, sizeof(*cl));
 	cl->wsi = wsi;
+	snprintf(cl->peer, sizeof(cl->peer), "%s", peer);
 	cl->sent = b->seq;          /* new bulletins only; the list has the rest */
 	b->n_live++;
 	lws_callback_on_writable(wsi);

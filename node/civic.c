@@ -5,7 +5,8 @@
  * counted per client address and per resident credential in fixed
  * windows ([limits] resident_actions per resident_window_s); beyond, a
  * 429 names the seconds to wait (Open311's error format on /open311).
- * Behind a reverse proxy every client shares the proxy's address.
+ * The address is the client's through [public] trusted_proxies
+ * (lib/peer.h), an IPv6 one by its /64.
  *
  * Parts: start and stop; limits; the route. */
 #include <stdlib.h>
@@ -85,10 +86,7 @@ void civic_stop(struct node *n)
 
 void civic_peer(struct lws *wsi, char *buf, size_t len)
 {
-	if (!lws_get_peer_simple(wsi, buf, len))
-		snprintf(buf, len, "?");
-	if (strncmp(buf, "::ffff:", 7) == 0 && strchr(buf, '.'))
-		memmove(buf, buf + 7, strlen(buf + 7) + 1);
+	peer_client(wsi, &node_from_wsi(wsi)->cfg.proxies, buf, len);
 }
 
 int civic_limited(struct ratelimit *rl, const char *key, struct lws *wsi,

@@ -47,6 +47,17 @@ static const char *check_ip(const void *field)
 	return "must be an IPv4 or IPv6 address";
 }
 
+static const char *check_proxies(const void *field)
+{
+	const char *s = *(char *const *)field;
+	struct peer_proxies p;
+	char why[160];
+
+	return peer_proxies_parse(s, &p, why, sizeof(why)) != ERR_OK
+		? "must be IP addresses or networks (a.b.c.d/n, an IPv6 "
+		  "address/n), at most 16, separated by commas" : NULL;
+}
+
 static const char *check_host(const void *field)
 {
 	const char *s = *(char *const *)field;
@@ -154,6 +165,10 @@ const struct config_key node_config_keys[] = {
 	{ "public", "search_threads", CONFIG_UINT, "2", F(search_threads), 0,
 	  config_check_threads, "threads answering catalog searches, each with its "
 	  "own store connection (1-16)" },
+	{ "public", "trusted_proxies", CONFIG_STRING, NULL,
+	  F(trusted_proxies), 0, check_proxies, "reverse proxies (addresses or"
+	  " networks, comma-separated) whose X-Forwarded-For and "
+	  "X-Forwarded-Proto are believed; unset: none" },
 	{ "store", "path", CONFIG_PATH, "node.db", F(store_path), 0, NULL,
 	  "the node's sqlite store" },
 	{ "web", "root", CONFIG_PATH, NULL, F(web_root), 0, NULL,
@@ -209,6 +224,9 @@ int node_config_load(const char *path, struct node_config *cfg, char *err,
 			 errlen);
 	if (rc != ERR_OK)
 		return rc;
+	if (peer_proxies_parse(cfg->trusted_proxies, &cfg->proxies, err,
+			       errlen) != ERR_OK)
+		return ERR_INVALID;    /* check_proxies passed it: not reached */
 	if (cfg->drop_s <= cfg->ping_s) {
 		snprintf(err, errlen, "%s: [limits] drop_s: must be greater "
 			 "than ping_s (%u)", path, cfg->ping_s);

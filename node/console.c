@@ -13,15 +13,16 @@
  * A login runs the password through auth.c like HTTP Basic: the same
  * per-address limit (429), the same KDF worker. A session is 32 random
  * bytes, sent as a cookie (hex) that is HttpOnly, SameSite=Strict, Path=/
- * and, under HTTPS, Secure with the __Host- prefix; its CSRF token (32
- * more random bytes) goes to the page in the JSON body only, and every
- * change authenticated by the cookie must repeat it in X-CSRF-Token
- * (403 otherwise). Sessions live here, on the service thread, in a table
- * of LIMIT_CONSOLE_SESSIONS: a login beyond that evicts the session used
- * least recently. A session ends after [limits] session_idle_s without a
- * change (the console's polling reads do not keep it alive),
- * LIMIT_SESSION_MAX_S after its login, at logout, and for every session
- * when SIGHUP brings a new password hash.
+ * and, under HTTPS (this port's, or a trusted proxy's that says
+ * X-Forwarded-Proto: https), Secure with the __Host- prefix; its CSRF
+ * token (32 more random bytes) goes to the page in the JSON body only,
+ * and every change authenticated by the cookie must repeat it in
+ * X-CSRF-Token (403 otherwise). Sessions live here, on the service
+ * thread, in a table of LIMIT_CONSOLE_SESSIONS: a login beyond that evicts
+ * the session used least recently. A session ends after [limits]
+ * session_idle_s without a change (the console's polling reads do not
+ * keep it alive), LIMIT_SESSION_MAX_S after its login, at logout, and for
+ * every session when SIGHUP brings a new password hash.
  *
  * Parts: the table; cookies and tokens; authentication; endpoints; the
  * route. */
@@ -153,14 +154,16 @@ static struct console_session *create(struct node *n, int64_t now)
 
 /* ---- cookies and tokens --------------------------------------------------- */
 
-static int tls(const struct node *n)
+/* https: the request on wsi came over HTTPS: this port's own, or a
+ * trusted proxy's that says so (lib/peer.h). */
+static int https(const struct node *n, struct lws *wsi)
 {
-	return n->cfg.public_cert && n->cfg.public_key;
+	return peer_https(wsi, &n->cfg.proxies);
 }
 
-static const char *cookie_name(const struct node *n)
+static const char *cookie_name(const struct node *n, struct lws *wsi)
 {
-	return tls(n) ? CONSOLE_COOKIE_TLS : CONSOLE_COOKIE;
+	return https(n, wsi) ? CONSOLE_COOKIE_TLS : CONSOLE_COOKIE;
 }
 
 static int hexval(char c)
@@ -178,7 +181,7 @@ static int read_cookie(const struct node *n, struct lws *wsi,
 		       unsigned char id[CONSOLE_ID_BYTES])
 {
 	char hdr[CONSOLE_COOKIE_HEADER_MAX];
-	const char *name = cookie_name(n), *p = hdr;
+	const char *name = cookie_name(n, wsi), *p = hdr;
 	size_t nlen = strlen(name);
 
 	if (http_header(wsi, WSI_TOKEN_HTTP_COOKIE, hdr, sizeof(hdr)) < 0)
@@ -217,7 +220,8 @@ static int read_cookie(const struct node *n, struct lws *wsi,
 
 /* set_cookie: the Set-Cookie of the reply: the session s, or with s
  * NULL, an expired empty cookie that makes the browser drop it. */
-static void set_cookie(const struct node *n, struct http_exchange *ex,
+static void set_cookie(const struct node *n, struct lws *wsi,
+		       struct http_exchange *ex,
 		       const struct console_session *s)
 {
 	char hex[CONSOLE_HEX + 1] = "";
@@ -227,8 +231,8 @@ static void set_cookie(const struct node *n, struct http_exchange *ex,
 			snprintf(hex + 2 * i, 3, "%02x", s->id[i]);
 	snprintf(ex->set_cookie, sizeof(ex->set_cookie),
 		 "%s=%s; Path=/; HttpOnly; SameSite=Strict%s%s",
-		 cookie_name(n), hex, s ? "" : "; Max-Age=0",
-		 tls(n) ? "; Secure" : "");
+		 cookie_name(n, wsi), hex, s ? "" : "; Max-Age=0",
+		 https(n, wsi) ? "; Secure" : "");
 	OPENSSL_cleanse(hex, sizeof(hex));
 }
 
@@ -274,7 +278,7 @@ static struct console_session *session_of(struct node *n, struct lws *wsi,
 static enum auth_verdict expired(struct node *n, struct lws *wsi,
 				 struct http_exchange *ex)
 {
-	set_cookie(n, ex, NULL);
+	set_cookie(n, wsi, ex, NULL);
 	http_reply_error(wsi, ex, 401, "unauthorized", "the console session "
 			 "has ended (logged out or idle too long); log in "
 			 "again");
@@ -378,7 +382,7 @@ static void login(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		return;
 	}
 	log_info("manager: console login from %s", mr->peer);
-	set_cookie(n, ex, s);
+	set_cookie(n, wsi, ex, s);
 	reply_session(n, wsi, ex, 201, s);
 }
 
@@ -395,7 +399,7 @@ static void logout(struct node *n, struct lws *wsi, struct http_exchange *ex)
 		OPENSSL_cleanse(s, sizeof(*s));
 		log_info("manager: console logout");
 	}
-	set_cookie(n, ex, NULL);
+	set_cookie(n, wsi, ex, NULL);
 	http_reply(wsi, ex, 204, "application/json", NULL, 0);
 }
 

@@ -93,18 +93,25 @@ int manager__park(struct node *n, struct lws *wsi, struct http_exchange *ex,
 {
 	struct manager *m = n->mgr;
 	struct park *slot = NULL;
+	int rc;
 
 	for (size_t i = 0; i < LIMIT_MANAGER_PARKED && !slot; i++)
 		if (!m->parked[i].id)
 			slot = &m->parked[i];
-	if (!slot) {
-		job_free(job);
-		return ERR_AGAIN;
-	}
 	job->id = m->next_id++;
-	if (worker_submit(m->worker, lane, job) != ERR_OK) {
+	rc = slot ? worker_submit(m->worker, lane, job) : ERR_TOOBIG;
+	if (rc == ERR_AGAIN) {
+		http_reply_error(wsi, ex, 429, "too_many", "too many requests "
+				 "from %s waiting at once; try again when they "
+				 "are answered", job->peer);
 		job_free(job);
-		return ERR_AGAIN;
+		return rc;
+	}
+	if (rc != ERR_OK) {
+		http_reply_error(wsi, ex, 503, "busy", "too many requests "
+				 "waiting; try again");
+		job_free(job);
+		return ERR_TOOBIG;
 	}
 	slot->id = job->id;   /* job is the worker's now: read nothing else */
 	slot->wsi = wsi;
@@ -282,9 +289,7 @@ static void submit_write(struct node *n, struct lws *wsi,
 		ex->body = NULL;
 		ex->body_len = 0;
 	}
-	if (manager__park(n, wsi, ex, mr, WORKER_STORE, j) != ERR_OK)
-		http_reply_error(wsi, ex, 503, "busy", "too many requests "
-				 "waiting; try again");
+	manager__park(n, wsi, ex, mr, WORKER_STORE, j);
 }
 
 /* ---- the route ------------------------------------------------------------- */
@@ -345,6 +350,74 @@ int manager_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	return 1;
 }
 
+/* ---- checked at the headers --------------------------------------------- */
+
+/* needs_manager: 1 when a request with a body is for a manager endpoint
+ * (the handlers check again: this only decides when its body is read). */
+static int needs_manager(const struct http_exchange *ex)
+{
+	static const char polls[] = "/api/v1/polls";
+	static const char requests[] = "/api/v1/requests/";
+	const char *p = ex->path;
+	size_t len = strlen(p);
+	struct target t;
+
+	if (parse_target(p, ex->method, &t))
+		return 1;       /* services, announcements: creation, bulk,
+				   replacement */
+	if (strcmp(p, polls) == 0 || strcmp(p, "/api/v1/household-codes") == 0)
+		return ex->method == HTTP_POST;
+	if (strncmp(p, polls, sizeof(polls) - 1) == 0 && len > 6 &&
+	    strcmp(p + len - 6, "/close") == 0)
+		return 1;
+	return strncmp(p, requests, sizeof(requests) - 1) == 0;
+}
+
+int manager_body_begin(struct node *n, struct lws *wsi,
+		       struct http_exchange *ex, struct manager_req *mr)
+{
+	if (!n->mgr || !needs_manager(ex))
+		return 0;
+	mr->early = 1;
+	switch (auth_request(n, wsi, ex, mr)) {
+	case AUTH_PARKED:
+		lws_rx_flow_control(wsi, 0);
+		return 1;
+	case AUTH_REPLIED:
+		ex->close_after = 1;
+		break;
+	case AUTH_GRANTED:
+		break;
+	}
+	mr->early = 0;
+	return 1;
+}
+
+int manager_body_done(struct manager_req *mr)
+{
+	if (!mr->early)
+		return 0;
+	mr->body_done = 1;
+	return 1;
+}
+
+/* early_answer: the KDF answered a check made at the headers: on a grant
+ * the body flows again (routed now when it came in whole meanwhile); a
+ * refusal closes the connection once sent (lws writes nothing while rx
+ * is held, so it flows again too; what comes is dropped, the reply being
+ * stored). */
+static void early_answer(struct node *n, struct lws *wsi,
+			 struct http_exchange *ex, struct manager_req *mr,
+			 int granted)
+{
+	mr->early = 0;
+	lws_rx_flow_control(wsi, 1);
+	if (!granted)
+		ex->close_after = 1;
+	else if (mr->body_done)
+		manager_route(n, wsi, ex, mr);
+}
+
 /* ---- draining ----------------------------------------------------------------- */
 
 /* finish_write: answer a write the store worker finished. */
@@ -378,10 +451,14 @@ void manager_drain(struct node *n)
 			residents_finish(n, found ? p.wsi : NULL,
 					 found ? p.ex : NULL, j);
 		} else if (j->kind == JOB_VERIFY) {
-			if (auth_verified(n, found ? p.wsi : NULL,
-					  found ? p.ex : NULL,
-					  found ? p.mr : NULL, j) ==
-			    AUTH_GRANTED)
+			int granted = auth_verified(n, found ? p.wsi : NULL,
+						    found ? p.ex : NULL,
+						    found ? p.mr : NULL, j) ==
+				      AUTH_GRANTED;
+
+			if (found && p.mr->early)
+				early_answer(n, p.wsi, p.ex, p.mr, granted);
+			else if (granted)
 				manager_route(n, p.wsi, p.ex, p.mr);
 		} else {
 			if (j->written) {

@@ -40,8 +40,9 @@ enum edit_op {
 struct job {
 	struct job *next;           /* queue link */
 	uint64_t id;                /* the parked request's id */
+	uint64_t round;             /* KDF lanes: its turn (worker.c) */
 	enum job_kind kind;
-	char peer[INET6_ADDRSTRLEN];/* JOB_VERIFY: client address */
+	char peer[PEER_KEY_MAX];    /* KDF jobs: the client (lib/peer.h) */
 	char *password;             /* JOB_VERIFY: cleansed when freed */
 	size_t password_len;
 	char *hash_line;            /* JOB_VERIFY: [manager] password_hash;
@@ -62,7 +63,9 @@ struct job {
 	size_t body_len;
 	/* the result */
 	int verdict;                /* JOB_VERIFY, JOB_RESIDENT_*: ERR_OK,
-				       ERR_DENIED (login), ERR_FAIL */
+				       ERR_DENIED (login), ERR_FAIL, or
+				       ERR_AGAIN: pushed out of a full
+				       lane unrun (503) */
 	int status;                 /* JOB_WRITE: the HTTP status */
 	char *reply;                /* JOB_WRITE: JSON text, NULL for 204 */
 	size_t reply_len;
@@ -78,7 +81,10 @@ void job_free(struct job *j);
 /* ==== the workers (worker.c) ============================================= */
 
 enum worker_lane {
-	WORKER_KDF,                 /* password checks: CPU only */
+	WORKER_KDF,                 /* managers' password checks: CPU only */
+	WORKER_KDF_RESIDENT,        /* residents' password hashes and checks,
+				       apart so neither side starves the
+				       other */
 	WORKER_STORE,               /* writes on the worker's own connection */
 	WORKER_LANES,
 };
@@ -93,8 +99,14 @@ int worker_start(struct worker **out, struct lws_context *lws,
 		 const char *store_path, const char *community, char *err,
 		 size_t errlen);
 /* worker_submit: queue job on lane; the worker owns it until it comes
- * back from worker_take_done. ERR_OK, or ERR_FAIL when stopping (the job
- * stays the caller's). */
+ * back from worker_take_done. A KDF lane is bounded and fair per client
+ * (job->peer): it runs its clients' jobs in turn (round robin), holds
+ * LIMIT_KDF_PER_CLIENT of one client and LIMIT_KDF_QUEUE in all; when
+ * full, a client with fewer waiting pushes out the newest job of the
+ * client with the most, which comes back at once with verdict
+ * ERR_AGAIN. ERR_OK; or, the job staying the caller's, ERR_AGAIN (its
+ * client has LIMIT_KDF_PER_CLIENT waiting: answer 429), ERR_TOOBIG (the
+ * lane is full: 503) or ERR_FAIL (stopping). */
 int worker_submit(struct worker *w, enum worker_lane lane, struct job *job);
 /* worker_take_done: the finished jobs, oldest first, linked by next (the
  * caller frees each), or NULL. */
@@ -195,8 +207,9 @@ struct manager {
 };
 
 /* manager__park: give job an id, park the request and submit the job on
- * lane. Takes job. ERR_OK, or ERR_AGAIN when too many requests wait (the
- * job is freed; reply 503). */
+ * lane. Takes job. ERR_OK; or, the job freed and the reply stored,
+ * ERR_AGAIN when its client has too many waiting (429) or ERR_TOOBIG
+ * when too many requests wait (503). */
 int manager__park(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		  struct manager_req *mr, enum worker_lane lane,
 		  struct job *job);

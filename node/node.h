@@ -18,6 +18,7 @@
 #include "config.h"
 #include "http.h"
 #include "limits.h"
+#include "peer.h"
 #include "wire.h"
 
 /* ==== configuration (config.c) ========================================== */
@@ -36,6 +37,8 @@ struct node_config {
 	char *public_cert;          /* [public] cert: HTTPS when cert and key set */
 	char *public_key;           /* [public] key */
 	unsigned search_threads;    /* [public] search_threads (public.c) */
+	char *trusted_proxies;      /* [public] trusted_proxies: as text */
+	struct peer_proxies proxies;/* ... parsed (lib/peer.h) */
 	char *store_path;           /* [store] path: the sqlite store */
 	char *web_root;             /* [web] root: static pages; NULL: none */
 	char *manager_password_hash; /* [manager] password_hash: scrypt line
@@ -101,6 +104,8 @@ struct node {
 	struct pages_cache *pages;  /* the pages rendered with the bulletins
 				       (lib/pages.h; owned) */
 	struct lws_http_mount public_mounts[4]; /* chain; unused when no root */
+	struct http_budget anon_bodies; /* bodies read from anyone but the
+					   manager (public.c) */
 	struct node_bulletins *bulletins; /* keys, live feeds (bulletin.c) */
 	struct indexer *indexer;    /* search index thread (lib/indexer.c) */
 	struct catalog_http_searches *searches; /* catalog searches on their
@@ -289,10 +294,14 @@ struct manager_req {
 				       0 when not parked */
 	unsigned char cache_key[32];/* credential cache key while a password
 				       is verified (never the password) */
-	char peer[INET6_ADDRSTRLEN];/* client address, for the rate limit */
+	char peer[PEER_KEY_MAX];    /* the client (lib/peer.h), for limits */
 	int login;                  /* the password came in a login body:
 				       a grant is AUTH_LOGIN, a refusal has
 				       no Basic challenge */
+	int early;                  /* checked at the headers, the body
+				       paused until the KDF answers */
+	int body_done;              /* ... and the body came in whole
+				       meanwhile: route at the answer */
 };
 
 /* manager_start: the manager's state and its worker threads (one for the
@@ -305,6 +314,18 @@ void manager_stop(struct node *n);
 /* manager_body_limit: the body limit of the request on wsi:
  * LIMIT_HTTP_BULK_BODY for a bulk import, else LIMIT_HTTP_BODY. */
 size_t manager_body_limit(struct lws *wsi);
+/* manager_body_begin: at the headers of a request that has a body: when
+ * it is for a manager endpoint, check the credential before any of the
+ * body is read. Missing or wrong: the reply (401, 403, 429) is stored
+ * and the connection closes after it, the body unread. A password the
+ * KDF must check pauses the body (lws rx flow control) until it is
+ * verified. Returns 1 when the body is the manager's (read once
+ * granted), 0 for anyone else's. */
+int manager_body_begin(struct node *n, struct lws *wsi,
+		       struct http_exchange *ex, struct manager_req *mr);
+/* manager_body_done: at BODY_COMPLETION: 1 when the request waits for
+ * its early check (it is routed at the answer), else 0. */
+int manager_body_done(struct manager_req *mr);
 /* manager_route: answer the request if its path is a manager endpoint
  * (services and announcements by id, their creation and bulk import):
  * returns 1 when it did (a reply is stored or the request is parked until

@@ -232,8 +232,14 @@ static int callback_public_http(struct lws *wsi,
 		if (http_begin(wsi, &h->ex, in, manager_body_limit(wsi)) !=
 		    ERR_OK)
 			return 0;  /* the error reply is stored */
-		if (h->ex.body_expected)
+		if (h->ex.body_expected) {
+			/* the manager's body waits for the credential;
+			 * anyone else's is counted */
+			if (!manager_body_begin(node_from_wsi(wsi), wsi,
+						&h->ex, &h->mgr))
+				h->ex.budget = &node_from_wsi(wsi)->anon_bodies;
 			return 0;  /* route at BODY_COMPLETION */
+		}
 		if (node_bulletin_live_begin(node_from_wsi(wsi), wsi, &h->ex))
 			return 0;  /* the live feed (bulletin.c) */
 		public__route(node_from_wsi(wsi), wsi, h);
@@ -247,6 +253,13 @@ static int callback_public_http(struct lws *wsi,
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		if (h->ex.replying || !h->ex.body_expected)
 			return 0;  /* routed already, at LWS_CALLBACK_HTTP */
+		if (manager_body_done(&h->mgr))
+			return 0;  /* routed when the credential is checked */
+		if (h->ex.body_no_room) {
+			http_reply_error(wsi, &h->ex, 503, "busy", "too many "
+					 "requests being received; try again");
+			return 0;
+		}
 		if (h->ex.body_too_big) {
 			http_reply_error(wsi, &h->ex, 413, "too_large",
 					 "the body is over %zu bytes",
@@ -365,6 +378,8 @@ int public__create_vhost(struct node *n)
 		info.alpn = "http/1.1";
 		tlspolicy_server(&info);
 	}
+	n->anon_bodies.used = 0;
+	n->anon_bodies.limit = LIMIT_HTTP_ANON_BODIES;
 	n->public_vhost = lws_create_vhost(n->lws, &info);
 	if (!n->public_vhost) {
 		log_error("cannot listen on %s port %d%s",

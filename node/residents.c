@@ -245,7 +245,7 @@ static int take_credentials(struct lws *wsi, struct http_exchange *ex,
 }
 
 /* kdf_job: a JOB_RESIDENT_* with a copy of pw and phone, parked on the
- * KDF lane; a 500 or 503 stored when it cannot be. */
+ * residents' KDF lane; a 500, 429 or 503 stored when it cannot be. */
 static void kdf_job(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		    struct manager_req *mr, struct job *j, const char *phone,
 		    const char *pw, size_t pwlen)
@@ -260,9 +260,7 @@ static void kdf_job(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	j->password_len = pwlen;
 	snprintf(j->phone, sizeof(j->phone), "%s", phone);
 	civic_peer(wsi, j->peer, sizeof(j->peer));
-	if (manager__park(n, wsi, ex, mr, WORKER_KDF, j) != ERR_OK)
-		http_reply_error(wsi, ex, 503, "busy", "too many requests "
-				 "waiting; try again");
+	manager__park(n, wsi, ex, mr, WORKER_KDF_RESIDENT, j);
 }
 
 /* issue_token: a new token for resident, inserted in the caller's
@@ -528,7 +526,10 @@ void residents_finish(struct node *n, struct lws *wsi,
 		  j->peer, j->ms);
 	if (!wsi)
 		return;        /* the client left: nothing is stored */
-	if (j->kind == JOB_RESIDENT_REGISTER)
+	if (j->verdict == ERR_AGAIN)
+		http_reply_error(wsi, ex, 503, "busy", "too many requests "
+				 "waiting; try again");
+	else if (j->kind == JOB_RESIDENT_REGISTER)
 		enrolled(n, wsi, ex, j);
 	else
 		logged_in(n, wsi, ex, j);

@@ -1,16 +1,23 @@
 /* worker.c: the manager's worker threads, off the lws service thread.
  *
- * Two lanes, one thread each: the KDF lane checks and makes password
- * hashes (managers' and residents'; CPU only),
- * the store lane writes own records on its own sqlite connection, so a
- * bulk import never stalls /healthz, the hub session or a password check.
+ * Three lanes, one thread each: two KDF lanes check and make password
+ * hashes (CPU only), one for the manager's logins and one for residents'
+ * registrations and logins, so that a flood of either never delays the
+ * other; the store lane writes own records on its own sqlite connection,
+ * so a bulk import never stalls /healthz, the hub session or a password
+ * check. A KDF lane is bounded and takes its clients in turn (fair
+ * queueing by rounds: a client with nothing waiting joins the round
+ * running now, its k-th waiting job runs k rounds later, and within a
+ * round first come, first served), so a crowd of one client's jobs costs
+ * another client at most one job's wait per client ahead of it.
  * Jobs come in through a mutex-protected queue per lane; finished jobs go
  * to one done list and lws_cancel_service wakes the service thread, which
  * takes them at LWS_CALLBACK_EVENT_WAIT_CANCELLED (manager_drain). The
  * only lws call made here is lws_cancel_service, the one that is
  * thread-safe.
  *
- * Parts: jobs; the queues; the thread; start and stop. */
+ * Parts: jobs; the queues (the fair KDF queue); the thread; start and
+ * stop. */
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -57,6 +64,8 @@ struct lane {
 	pthread_t thread;
 	int started;                /* thread was created */
 	struct job *head, *tail;    /* queued, under w->mu */
+	size_t queued;              /* jobs from head on */
+	uint64_t round;             /* KDF: the round of the job last taken */
 };
 
 struct worker {
@@ -69,24 +78,110 @@ struct worker {
 	struct edits edits;         /* the store lane's connection */
 };
 
+static int kdf_lane(enum worker_lane lane)
+{
+	return lane == WORKER_KDF || lane == WORKER_KDF_RESIDENT;
+}
+
+/* done_put: j onto the done list (under w->mu). */
+static void done_put(struct worker *w, struct job *j)
+{
+	j->next = NULL;
+	if (w->done_tail)
+		w->done_tail->next = j;
+	else
+		w->done_head = j;
+	w->done_tail = j;
+}
+
+/* waiting: the jobs of peer queued on l, and in *last the latest round
+ * among them (under w->mu). */
+static size_t waiting(const struct lane *l, const char *peer,
+		      uint64_t *last)
+{
+	size_t n = 0;
+
+	*last = 0;
+	for (const struct job *j = l->head; j; j = j->next)
+		if (strcmp(j->peer, peer) == 0) {
+			n++;
+			if (j->round > *last)
+				*last = j->round;
+		}
+	return n;
+}
+
+/* push_out: on a full KDF lane, take out the newest job of the client
+ * with the most waiting when it has more than mine + 1, and hand it back
+ * unrun (ERR_AGAIN). 1 when room was made (under w->mu). */
+static int push_out(struct worker *w, struct lane *l, size_t mine)
+{
+	struct job *most = NULL, *prev = NULL, *p;
+	size_t most_n = 0;
+
+	for (struct job *j = l->head; j; j = j->next) {
+		uint64_t last;
+		size_t n = waiting(l, j->peer, &last);
+
+		if (n >= most_n) {   /* later jobs win ties: the newest */
+			most = j;
+			most_n = n;
+		}
+	}
+	if (!most || most_n <= mine + 1)
+		return 0;
+	for (p = l->head; p && p != most; p = p->next)
+		prev = p;
+	if (prev)
+		prev->next = most->next;
+	else
+		l->head = most->next;
+	if (l->tail == most)
+		l->tail = prev;
+	l->queued--;
+	most->verdict = ERR_AGAIN;
+	done_put(w, most);
+	return 1;
+}
+
 int worker_submit(struct worker *w, enum worker_lane lane, struct job *job)
 {
 	struct lane *l = &w->lanes[lane];
-	int rc = ERR_OK;
+	int rc = ERR_OK, pushed = 0;
 
 	job->next = NULL;
 	pthread_mutex_lock(&w->mu);
 	if (w->stopping) {
 		rc = ERR_FAIL;
-	} else {
+	} else if (kdf_lane(lane)) {
+		uint64_t last;
+		size_t mine = waiting(l, job->peer, &last);
+
+		if (mine >= LIMIT_KDF_PER_CLIENT)
+			rc = ERR_AGAIN;
+		else if (l->queued >= LIMIT_KDF_QUEUE &&
+			 !(pushed = push_out(w, l, mine)))
+			rc = ERR_TOOBIG;
+		/* its turn: the round after its client's last waiting
+		 * one, or, with none waiting, the round running now */
+		job->round = mine ? last + 1 : l->round;
+	}
+	if (rc == ERR_OK) {
 		if (l->tail)
 			l->tail->next = job;
 		else
 			l->head = job;
 		l->tail = job;
+		l->queued++;
 		pthread_cond_broadcast(&w->cv);
 	}
+	if (rc == ERR_OK && kdf_lane(lane))   /* the job is not run yet */
+		log_debug("kdf: queued for %s from %s (%zu waiting)",
+			  lane == WORKER_KDF ? "the manager" : "residents",
+			  job->peer, l->queued);
 	pthread_mutex_unlock(&w->mu);
+	if (pushed)
+		lws_cancel_service(w->lws);
 	return rc;
 }
 
@@ -145,6 +240,30 @@ static void run_hash(struct job *j)
 		j->verdict = ERR_FAIL;
 }
 
+/* take: the next job of l (under w->mu): the head, or on a KDF lane the
+ * first of the lowest round. */
+static struct job *take(struct lane *l)
+{
+	struct job *j = l->head, *prev = NULL, *best_prev = NULL;
+
+	if (kdf_lane(l->which))
+		for (struct job *p = l->head; p; prev = p, p = p->next)
+			if (p->round < j->round) {
+				j = p;
+				best_prev = prev;
+			}
+	if (best_prev)
+		best_prev->next = j->next;
+	else
+		l->head = j->next;
+	if (l->tail == j)
+		l->tail = best_prev;
+	l->queued--;
+	if (kdf_lane(l->which))
+		l->round = j->round;
+	return j;
+}
+
 static void *lane_main(void *arg)
 {
 	struct lane *l = arg;
@@ -161,10 +280,7 @@ static void *lane_main(void *arg)
 			pthread_mutex_unlock(&w->mu);
 			return NULL;
 		}
-		j = l->head;
-		l->head = j->next;
-		if (!l->head)
-			l->tail = NULL;
+		j = take(l);
 		pthread_mutex_unlock(&w->mu);
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -176,13 +292,8 @@ static void *lane_main(void *arg)
 			edits_run(&w->edits, j);
 		j->ms = ms_since(&t0);
 
-		j->next = NULL;
 		pthread_mutex_lock(&w->mu);
-		if (w->done_tail)
-			w->done_tail->next = j;
-		else
-			w->done_head = j;
-		w->done_tail = j;
+		done_put(w, j);
 		pthread_mutex_unlock(&w->mu);
 		lws_cancel_service(w->lws);
 	}

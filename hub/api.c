@@ -21,16 +21,16 @@
 /* community_json: a community as the API shows it (new reference): its
  * session, both cursors, how far each stream is behind (up_lag: the node's
  * changes the hub has not committed, as of the node's last batch; down_lag:
- * hub-stream entries the node has not acked, its own included) and how
- * many live records it publishes. */
-static json_t *community_json(struct hub *hub, const struct community *c)
+ * hub-stream entries the node has not acked, its own included), how
+ * many live records it publishes and its usage against its quota. */
+static json_t *community_json(struct hub *hub, struct community *c)
 {
 	char enrolled[CLOCK_RFC3339_LEN], seen[CLOCK_RFC3339_LEN];
 	int connected = c->session && c->session->state == SESSION_ACTIVE;
 	uint64_t head = catalog_log_head(hub->cat);
 
 	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:I, s:I, s:I, s:I, s:s,"
-			 " s:{s:I, s:I}}",
+			 " s:{s:I, s:I}, s:o}",
 		"id", c->id,
 		"name", c->name,
 		"enrolled", clock_rfc3339(c->enrolled, enrolled, sizeof(enrolled)),
@@ -49,7 +49,8 @@ static json_t *community_json(struct hub *hub, const struct community *c)
 		"services", (json_int_t)catalog_count(hub->cat, c->id,
 				ALLIANCE__V1__KIND__KIND_SERVICE),
 		"announcements", (json_int_t)catalog_count(hub->cat, c->id,
-				ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT));
+				ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT),
+		"quota", hub_quota_json(hub, c));
 }
 
 struct community_list {

@@ -19,6 +19,31 @@ static const char *check_nonzero(const void *field)
 	return *(const unsigned *)field == 0 ? "must be at least 1" : NULL;
 }
 
+/* Bounds of the [quota] keys: room for any real community, and far
+ * below what would let one node fill the others' disks. Their defaults
+ * are LIMIT_QUOTA_* (what a node that was never told a quota keeps). */
+static const char *check_quota_records(const void *field)
+{
+	unsigned v = *(const unsigned *)field;
+
+	return v < 1 || v > 1000000 ? "must be between 1 and 1000000" : NULL;
+}
+
+static const char *check_quota_bytes(const void *field)
+{
+	unsigned v = *(const unsigned *)field;
+
+	return v < 65536 || v > 1024u * 1024 * 1024
+		? "must be between 65536 and 1073741824 bytes" : NULL;
+}
+
+static const char *check_quota_per_hour(const void *field)
+{
+	unsigned v = *(const unsigned *)field;
+
+	return v < 1 || v > 1000000 ? "must be between 1 and 1000000" : NULL;
+}
+
 #define F(x) offsetof(struct hub_config, x)
 
 const struct config_key hub_config_keys[] = {
@@ -69,6 +94,16 @@ const struct config_key hub_config_keys[] = {
 	{ "search", "synonyms", CONFIG_PATH, NULL, F(synonyms), 0, NULL,
 	  "the district's synonyms: a UTF-8 file, one group a line, words "
 	  "separated by / or spaces, # comments; re-read on SIGHUP" },
+	{ "quota", "records", CONFIG_UINT, "2000",
+	  F(quota_records), 0, check_quota_records,
+	  "live services and announcements one community may publish "
+	  "(1-1000000)" },
+	{ "quota", "bytes", CONFIG_UINT, "8388608",
+	  F(quota_bytes), 0, check_quota_bytes,
+	  "bytes their bodies may hold, per community (65536-1073741824)" },
+	{ "quota", "changes_per_hour", CONFIG_UINT, "2000",
+	  F(quota_per_hour), 0, check_quota_per_hour,
+	  "creations and updates one community may make an hour (1-1000000)" },
 	{ "bulletins", "keys", CONFIG_STRING, NULL, F(bulletin_keys), 0, NULL,
 	  "pinned bulletin-signing public keys (PEM Ed25519), comma-separated; "
 	  "relative to this file; several while a key is rotated" },

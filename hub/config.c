@@ -94,14 +94,14 @@ const struct config_key hub_config_keys[] = {
 	{ "search", "synonyms", CONFIG_PATH, NULL, F(synonyms), 0, NULL,
 	  "the district's synonyms: a UTF-8 file, one group a line, words "
 	  "separated by / or spaces, # comments; re-read on SIGHUP" },
-	{ "quota", "records", CONFIG_UINT, "2000",
+	{ "quota", "records", CONFIG_UINT, "5000",
 	  F(quota_records), 0, check_quota_records,
 	  "live services and announcements one community may publish "
 	  "(1-1000000)" },
-	{ "quota", "bytes", CONFIG_UINT, "8388608",
+	{ "quota", "bytes", CONFIG_UINT, "16777216",
 	  F(quota_bytes), 0, check_quota_bytes,
 	  "bytes their bodies may hold, per community (65536-1073741824)" },
-	{ "quota", "changes_per_hour", CONFIG_UINT, "2000",
+	{ "quota", "changes_per_hour", CONFIG_UINT, "5000",
 	  F(quota_per_hour), 0, check_quota_per_hour,
 	  "creations and updates one community may make an hour (1-1000000)" },
 	{ "bulletins", "keys", CONFIG_STRING, NULL, F(bulletin_keys), 0, NULL,

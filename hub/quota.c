@@ -10,7 +10,9 @@
  * heard, so when the hub lowers one, what the node logged before it
  * learned that must still pass: the quota it was told before becomes a
  * grace for its log entries up to the head of its first batch after the
- * Welcome with the lower one, retired once the hub committed that far.
+ * Welcome with the lower one, retired once the hub committed that far
+ * (a node that lies about its head gets no more than that quota, which
+ * the hub once granted; a community's first Welcome gets no grace).
  * The bucket holds an hour's changes plus one per record the quota
  * allows, since a node that was away sends its backlog (one entry per
  * record at most) at once. Parts: the quota of a session; judging a
@@ -44,10 +46,10 @@ void hub_quota_welcome(struct session *s, struct quota *q)
 	struct quota before = c->announced;
 
 	hub_quota_config(s->hub, q);
-	/* a node that was never told one keeps the defaults */
-	if (!before.records)
-		quota_defaults(&before);
-	if (lower(q, &before)) {
+	/* a community never told one gets none: its first Welcome is what
+	 * it is held to (a node that never had a session keeps the
+	 * defaults, so a district below them sets them before enrolling) */
+	if (before.records && lower(q, &before)) {
 		if (c->grace_seq)
 			quota_max(&c->grace, &c->grace, &before);
 		else

@@ -101,10 +101,12 @@
  * section and what a node that was never told one enforces: live
  * services and announcements, the packed bytes of their bodies, and
  * creations and updates per hour. A real community publishes tens to a
- * few hundred services of a KB or two. */
-#define LIMIT_QUOTA_RECORDS 2000u
-#define LIMIT_QUOTA_BYTES (8u * 1024u * 1024u)
-#define LIMIT_QUOTA_PER_HOUR 2000u
+ * few hundred services of a KB or two; these let it import a catalog of
+ * thousands at once, and keep one node from making each of the others
+ * store more than 16 MiB (the attack of issue 13 pushed 135 MB). */
+#define LIMIT_QUOTA_RECORDS 5000u
+#define LIMIT_QUOTA_BYTES (16u * 1024u * 1024u)
+#define LIMIT_QUOTA_PER_HOUR 5000u
 /* A service's `updated` or an announcement's `published` further ahead
  * of the node's clock than this is refused when a manager writes it; the
  * hub clamps a later one from a peer to its own clock. */

@@ -479,3 +479,35 @@ def test_lowered_quota_never_stalls_what_was_logged(
     assert manager(a, "DELETE", f"/api/v1/services/{sid}").status == 204
     wait_for(lambda: stored(hub, a.community)[0] == 7, ARRIVE, "7 at hub")
     assert hub.refusals().get("quota", 0) == 0
+
+
+def test_hub_restored_from_backup_gives_the_snapshot(
+        daemons, pki, password_hash):
+    """The honest case of a cursor past the head: the hub's store is put
+    back from an older copy; a node that had more of its stream gets its
+    snapshot (once) and ends up holding what the hub holds."""
+    hub, _, (b, c) = start(daemons, pki, password_hash, {})
+    assert create(b, "Before the backup").status == 201
+    wait_for(lambda: stored(c, b.community)[0] == 1, ARRIVE, "1 at C")
+    hub.stop()
+    backup = {p.name: p.read_bytes() for p in hub.dir.glob("hub.db*")}
+    hub.start()
+    for i in range(3):
+        assert create(b, f"After the backup {i}").status == 201
+    wait_for(lambda: stored(c, b.community)[0] == 4, ARRIVE, "4 at C")
+    c.stop()
+    hub.stop()
+    for p in hub.dir.glob("hub.db*"):
+        p.unlink()
+    for name, data in backup.items():
+        (hub.dir / name).write_bytes(data)
+    hub.start()
+    mark = c.log_mark()
+    c.start()
+    c.wait_connected(timeout=60)
+    c.wait_log(r"the hub sends a snapshot", since=mark)
+    # b sends again what the old copy lacks; c ends where the hub is
+    wait_for(lambda: stored(hub, b.community)[0] == 4 and
+             stored(c, b.community) == stored(hub, b.community), ARRIVE,
+             "the hub and C to hold b's four again")
+    assert hub.refusals().get("past_head", 0) == 0

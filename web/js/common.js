@@ -91,6 +91,10 @@ function catLabel(id) { return t('cat_' + id, null, id); }
 function deliveryLabel(id) { return t('delivery_' + id, null, id); }
 function isFree(fee) { return !fee || fee === 'free' || fee === '免费'; }
 
+/* megabytes: a byte count as MB with one decimal ("16.0"), for the
+ * consoles' quota figures. */
+function megabytes(b) { return (Math.round((b || 0) / 104857.6) / 10).toFixed(1); }
+
 function formatTime(iso) {
   var d = new Date(iso);
   if (!iso || isNaN(d.getTime())) return '';

@@ -10,7 +10,8 @@ the hub or reaches the other nodes, while another community's edits keep
 flowing to a third node. Stores are counted in their sqlite files.
 
 Parts: helpers; the honest node; the hostile node; batches; far-future
-times; a Hello past the head; a lowered quota.
+times; a Hello past the head (and a hub put back from a backup); a
+lowered quota; bad [quota] values.
 """
 
 import base64
@@ -22,8 +23,8 @@ import time
 
 import pytest
 
-from conftest import (BUILD, RawSession, Response, pb, unique_id,
-                      unknown_body_frame, wait_for)
+from conftest import (BUILD, Hub, RawSession, Response, _env, pb,
+                      unique_id, unknown_body_frame, wait_for)
 
 PASSWORD = "quota test password"
 ARRIVE = 30             # s: bound for an edit to reach another node
@@ -234,6 +235,10 @@ def test_honest_node_refused_at_write_time_while_others_flow(
     assert create(a, "A 8").status == 201
     over_quota(create(a, "A 9"), "records")
     assert stored(a, a.community)[0] == 5
+    # the manager's console shows the quota it works under
+    q = manager(a, "GET", "/api/v1/manager/sync").json()["quota"]
+    assert q["records"] == {"used": 5, "limit": 5}, q
+    assert q["bytes"]["used"] == stored(a, a.community)[1], q
     # another community's edits keep flowing to a third node
     flows(b, c, "B while A is full")
     wait_for(lambda: stored(c, a.community)[0] == 5 and
@@ -511,3 +516,27 @@ def test_hub_restored_from_backup_gives_the_snapshot(
              stored(c, b.community) == stored(hub, b.community), ARRIVE,
              "the hub and C to hold b's four again")
     assert hub.refusals().get("past_head", 0) == 0
+
+
+# ---- bad [quota] values ----------------------------------------------------------
+
+@pytest.mark.parametrize("key,value,says", [
+    ("records", "0", "between 1 and 1000000"),
+    ("records", "1000001", "between 1 and 1000000"),
+    ("bytes", "65535", "between 65536 and 1073741824"),
+    ("bytes", "1073741825", "between 65536 and 1073741824"),
+    ("changes_per_hour", "0", "between 1 and 1000000"),
+    ("changes_per_hour", "-5", "number"),
+])
+def test_bad_quota_exits_2_naming_it(key, value, says, pki, tmp_path):
+    hub = Hub(tmp_path / "hub", pki, quota={key: value})
+    text = hub.config_text()
+    line = text.splitlines().index(f"{key} = {value}") + 1
+    conf = tmp_path / "bad.conf"
+    conf.write_text(text)
+    r = subprocess.run([str(BUILD / "alliance-hub"), "-c", str(conf)],
+                       capture_output=True, text=True, timeout=30,
+                       env=_env())
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert f"{conf}:{line}: [quota] {key}:" in r.stderr, r.stderr
+    assert says in r.stderr, r.stderr

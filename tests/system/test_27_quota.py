@@ -501,6 +501,7 @@ def test_hub_restored_from_backup_gives_the_snapshot(
         assert create(b, f"After the backup {i}").status == 201
     wait_for(lambda: stored(c, b.community)[0] == 4, ARRIVE, "4 at C")
     c.stop()
+    b.stop()        # back after c, so the old copy's head stays below c's
     hub.stop()
     for p in hub.dir.glob("hub.db*"):
         p.unlink()
@@ -511,6 +512,7 @@ def test_hub_restored_from_backup_gives_the_snapshot(
     c.start()
     c.wait_connected(timeout=60)
     c.wait_log(r"the hub sends a snapshot", since=mark)
+    b.start()
     # b sends again what the old copy lacks; c ends where the hub is
     wait_for(lambda: stored(hub, b.community)[0] == 4 and
              stored(c, b.community) == stored(hub, b.community), ARRIVE,

@@ -68,7 +68,7 @@ Object.assign(I18N, {
   err_fix_fields: ['请修改上面标出的内容。', 'Please correct the fields marked above.'],
   err_over_quota: ['未保存：已达到区里给本社区的配额（{m}）。请先删除不再提供的服务或通知。', 'Not saved: this community has reached the quota the district set ({m}). Delete services or notices that are no longer offered first.'],
   sync_quota: ['配额', 'Quota'],
-  sync_quota_value: ['记录 {r} / {rl} · 容量 {b} / {bl} MB · 每小时最多 {h} 次修改', 'Records {r} of {rl} · size {b} of {bl} MB · at most {h} changes an hour'],
+  sync_quota_value: ['记录 {r} / {rl} · 容量 {b} / {bl} · 每小时最多 {h} 次修改', 'Records {r} of {rl} · size {b} of {bl} · at most {h} changes an hour'],
   f_hours: ['时间', 'Hours'],
   f_phone: ['电话', 'Phone'],
   f_address: ['地址', 'Address'],

@@ -17,7 +17,7 @@ Object.assign(I18N, {
   col_counts: ['服务 / 通知', 'Services / notices'],
   col_quota: ['配额用量', 'Quota used'],
   quota_records: ['记录 {u} / {l}', 'Records {u} of {l}'],
-  quota_bytes: ['容量 {u} / {l} MB', 'Size {u} of {l} MB'],
+  quota_bytes: ['容量 {u} / {l}', 'Size {u} of {l}'],
   quota_closes: ['超额被断开 {n} 次', 'Closed over quota {n} times'],
   never: ['从未', 'Never'],
   summary_connected: ['{c} / {n} 个社区已连接', '{c} of {n} communities connected'],

@@ -73,7 +73,7 @@ function quotaCell(q) {
   var full = q.records.used >= q.records.limit || q.bytes.used >= q.bytes.limit;
   return el('td', { className: 'quota' + (full || closes ? ' over' : ''), 'data-closes': closes },
     el('span', { className: 'q-records num', text: t('quota_records', { u: q.records.used, l: q.records.limit }) }),
-    el('span', { className: 'q-bytes num', text: t('quota_bytes', { u: megabytes(q.bytes.used), l: megabytes(q.bytes.limit) }) }),
+    el('span', { className: 'q-bytes num', text: t('quota_bytes', { u: sizeText(q.bytes.used), l: sizeText(q.bytes.limit) }) }),
     closes ? el('span', { className: 'q-closes', text: t('quota_closes', { n: closes }) }) : null);
 }
 

@@ -157,7 +157,7 @@ function renderSync() {
     kv('sync_lag', s.up && s.up.lag !== null && s.up.lag !== undefined ? String(s.up.lag) : t('sync_lag_unknown')),
     kv('sync_counts', t('sync_counts_value', { s: s.counts ? s.counts.services : '?', a: s.counts ? s.counts.announcements : '?' })),
     s.quota ? kv('sync_quota', t('sync_quota_value', { r: s.quota.records.used, rl: s.quota.records.limit,
-      b: megabytes(s.quota.bytes.used), bl: megabytes(s.quota.bytes.limit), h: s.quota.changes_per_hour.limit })) : null);
+      b: sizeText(s.quota.bytes.used), bl: sizeText(s.quota.bytes.limit), h: s.quota.changes_per_hour.limit })) : null);
 }
 
 /* ---- lists ------------------------------------------------------------------------ */

@@ -44,9 +44,9 @@ static int past_head_again(struct session *s, uint64_t head)
 
 	if (c->past_head_snapshot &&
 	    now - c->past_head_snapshot < LIMIT_PAST_HEAD_SNAPSHOT_S) {
-		refuse(s->hub, REFUSE_PAST_HEAD, "session %s: Hello cursor %llu "
-		       "is past the head %llu again within %d s: no snapshot, "
-		       "the stream continues from the head", c->id,
+		refuse(s->hub, REFUSE_PAST_HEAD, "session %s: Hello cursor "
+		       "%llu is past the head %llu again within %d s: no "
+		       "snapshot, the stream continues from the head", c->id,
 		       (unsigned long long)c->down_cursor,
 		       (unsigned long long)head, LIMIT_PAST_HEAD_SNAPSHOT_S);
 		return 1;

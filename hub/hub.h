@@ -137,7 +137,7 @@ struct session {
 	char close_reason[120];
 };
 
-/* ==== metrics ============================================================== */
+/* ==== metrics ============================================================ */
 
 enum refusal {
 	REFUSE_TLS,                 /* handshake failed: no/foreign/expired cert */
@@ -170,7 +170,7 @@ struct hub_metrics {
 	int64_t crl_next_update;    /* unix seconds; 0 when none */
 };
 
-/* ==== the daemon =========================================================== */
+/* ==== the daemon ========================================================= */
 
 /* Directories of [web] root the alliance port serves (hub/main.c). */
 #define HUB_CONSOLE_DIRS 4
@@ -209,7 +209,7 @@ struct hub {
 	struct synonyms *synonyms;  /* of [search] synonyms, or NULL (owned) */
 };
 
-/* ==== store (store.c) ====================================================== */
+/* ==== store (store.c) ==================================================== */
 
 int hub_store_open(struct hub *hub, char *err, size_t errlen);
 /* hub_store_connect: another connection to the store at path (opened and
@@ -259,7 +259,7 @@ int hub_directory_sync(struct hub *hub);
 int hub_synonyms_load(const char *path, struct synonyms **out, char *err,
 		      size_t errlen);
 
-/* ==== TLS (tls.c) ========================================================== */
+/* ==== TLS (tls.c) ======================================================== */
 
 /* tls_load_verify: called at LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_
  * CERTS with the alliance port's SSL_CTX: loads the CRL and turns on CRL
@@ -315,7 +315,7 @@ int retention_load(struct hub *hub);
 /* retention_start: purge now and then on the service thread. */
 void retention_start(struct hub *hub);
 
-/* ==== quotas (quota.c) ===================================================== */
+/* ==== quotas (quota.c) =================================================== */
 
 /* hub_quota_config: the quota [quota] sets, into q. */
 void hub_quota_config(const struct hub *hub, struct quota *q);
@@ -360,7 +360,7 @@ json_t *hub_quota_json(struct hub *hub, struct community *c);
  * Prometheus text. */
 void hub_quota_metrics(struct hub *hub, FILE *f);
 
-/* ==== sync (sync.c) ======================================================== */
+/* ==== sync (sync.c) ====================================================== */
 
 /* handle_changes: apply a node's batch in one transaction, then ack. */
 int handle_changes(struct session *s, const Alliance__V1__Changes *changes);

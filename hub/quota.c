@@ -24,7 +24,7 @@
 #include "hub.h"
 #include "log.h"
 
-/* ---- the quota of a session ------------------------------------------------- */
+/* ---- the quota of a session --------------------------------------------- */
 
 void hub_quota_config(const struct hub *hub, struct quota *q)
 {
@@ -74,7 +74,7 @@ const struct quota_usage *hub_quota_usage(struct hub *hub,
 	return &c->usage;
 }
 
-/* ---- judging a batch ------------------------------------------------------- */
+/* ---- judging a batch ---------------------------------------------------- */
 
 void hub_quota_begin(struct session *s, const Alliance__V1__Changes *cs,
 		     struct quota_batch *qb)
@@ -82,7 +82,8 @@ void hub_quota_begin(struct session *s, const Alliance__V1__Changes *cs,
 	struct community *c = s->community;
 
 	if (c->grace_seq == QUOTA_GRACE_OPEN) {
-		c->grace_seq = cs->head > cs->last_seq ? cs->head : cs->last_seq;
+		c->grace_seq = cs->head > cs->last_seq ? cs->head
+						       : cs->last_seq;
 		if (!c->grace_seq)
 			c->grace_seq = c->up_cursor;
 	}

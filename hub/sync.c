@@ -141,9 +141,8 @@ int handle_changes(struct session *s, const Alliance__V1__Changes *cs)
 			store_exec(hub->db, "ROLLBACK");
 			c->closed_quota++;
 			session_close(s, REFUSE_QUOTA, WIRE_CLOSE_QUOTA,
-				      ALLIANCE__V1__ERROR_CODE__ERROR_OVER_QUOTA,
-				      "change %s/%s: %s", ch->origin, ch->id,
-				      why);
+				ALLIANCE__V1__ERROR_CODE__ERROR_OVER_QUOTA,
+				"change %s/%s: %s", ch->origin, ch->id, why);
 			return ERR_TOOBIG;
 		}
 		applied ? applied_n++ : stale_n++;

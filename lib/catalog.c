@@ -1202,7 +1202,8 @@ int catalog_measure(struct catalog *cat, uint64_t *measured)
 			rc = ERR_IO;
 		do {
 			round = 0;
-			while (rc == ERR_OK && sqlite3_step(sel) == SQLITE_ROW) {
+			while (rc == ERR_OK &&
+			       sqlite3_step(sel) == SQLITE_ROW) {
 				rc = measure_row(cat, kinds[k], sel, upd);
 				round++;
 			}

@@ -11,7 +11,7 @@
 #include "limits.h"
 #include "quota.h"
 
-/* ---- the quota ------------------------------------------------------------ */
+/* ---- the quota ---------------------------------------------------------- */
 
 void quota_defaults(struct quota *q)
 {
@@ -46,13 +46,7 @@ void quota_max(struct quota *out, const struct quota *a,
 	out->per_hour = a->per_hour > b->per_hour ? a->per_hour : b->per_hour;
 }
 
-int quota_equal(const struct quota *a, const struct quota *b)
-{
-	return a->records == b->records && a->bytes == b->bytes &&
-	       a->per_hour == b->per_hour;
-}
-
-/* ---- one change's effect ---------------------------------------------------- */
+/* ---- one change's effect ------------------------------------------------ */
 
 uint64_t quota_body_bytes(const Alliance__V1__Change *ch)
 {
@@ -84,7 +78,7 @@ void quota_delta_add(struct quota_delta *d, int old_live, uint64_t old_bytes,
 	d->changes++;
 }
 
-/* ---- admitting ---------------------------------------------------------------- */
+/* ---- admitting ---------------------------------------------------------- */
 
 int quota_admit(const struct quota *q, const struct quota_usage *u,
 		const struct quota_delta *d, char *why, size_t whylen)
@@ -114,7 +108,7 @@ void quota_usage_apply(struct quota_usage *u, const struct quota_delta *d)
 		   ? 0 : u->bytes + (uint64_t)d->bytes;
 }
 
-/* ---- the rate bucket ---------------------------------------------------------- */
+/* ---- the rate bucket ---------------------------------------------------- */
 
 double quota_bucket_level(const struct quota_bucket *b, uint64_t per_hour,
 			  uint64_t capacity, int64_t now)
@@ -157,7 +151,7 @@ int quota_bucket_take(struct quota_bucket *b, uint64_t per_hour,
 	return ERR_OK;
 }
 
-/* ---- text forms ----------------------------------------------------------- */
+/* ---- text forms --------------------------------------------------------- */
 
 char *quota_format(const struct quota *q, char *buf, size_t len)
 {

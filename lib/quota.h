@@ -58,9 +58,6 @@ void quota_to_welcome(const struct quota *q, Alliance__V1__Welcome *w);
 void quota_max(struct quota *out, const struct quota *a,
 	       const struct quota *b);
 
-/* quota_equal: 1 when every field of a and b is the same, else 0. */
-int quota_equal(const struct quota *a, const struct quota *b);
-
 /* quota_body_bytes: the bytes ch's body counts for (its packed service or
  * announcement); 0 for a tombstone or another kind. */
 uint64_t quota_body_bytes(const Alliance__V1__Change *ch);

@@ -431,7 +431,7 @@ static int check_body(const Frame *f, char *why, size_t whylen)
 	return ERR_OK;
 }
 
-/* ---- public functions ----------------------------------------------------- */
+/* ---- public functions --------------------------------------------------- */
 
 /* wire_decode: see wire.h. The Frame in *out is the caller's, freed with
  * wire_free; on failure nothing is left allocated and *out is NULL. */
@@ -548,7 +548,7 @@ const char *wire_body_name(const Frame *frame)
 	return f ? f->name : "unknown";
 }
 
-/* ---- both ends of a session ----------------------------------------------- */
+/* ---- both ends of a session --------------------------------------------- */
 
 int wire_rx_add(struct wire_rx *rx, const void *in, size_t len, int first,
 		size_t max)

@@ -32,7 +32,7 @@ enum wire_close {
 	WIRE_CLOSE_REPLACED = 4409,     /* a newer session of the community */
 	WIRE_CLOSE_REVOKED = 4410,      /* certificate revoked (SIGHUP) */
 	WIRE_CLOSE_REMOVED = 4411,      /* community removed from the registry */
-	WIRE_CLOSE_QUOTA = 4413,        /* a change past the community's quota */
+	WIRE_CLOSE_QUOTA = 4413,        /* a change past its community's quota */
 	WIRE_CLOSE_BATCH = 4414,        /* a Changes frame over the batch limits
 					   (count or bytes) of Welcome */
 	WIRE_CLOSE_FLOOD = 4429,        /* too many sessions from one certificate */

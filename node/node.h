@@ -138,7 +138,7 @@ struct node {
 	struct wire_window up_unacked; /* Changes sent, not acked */
 	unsigned up_window;         /* from Welcome, at most LIMIT_WINDOW */
 	unsigned up_batch;          /* from Welcome, at most LIMIT_BATCH */
-	unsigned up_bytes;          /* from Welcome, at most LIMIT_BATCH_BYTES */
+	unsigned up_bytes;          /* from Welcome, <= LIMIT_BATCH_BYTES */
 	char hub_last_error[256];   /* why the last attempt failed; "" none */
 	int hub_close_code;         /* code the hub closed with; 0 none */
 	char hub_close_reason[128]; /* and its reason */

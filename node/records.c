@@ -80,7 +80,7 @@ int records_set_floor(sqlite3 *db, uint64_t floor)
 	return meta_set(db, META_VERSION_FLOOR, buf);
 }
 
-/* ---- the quota ------------------------------------------------------------ */
+/* ---- the quota ---------------------------------------------------------- */
 
 int records_quota_set(sqlite3 *db, const struct quota *q)
 {

@@ -542,3 +542,40 @@ def test_bad_quota_exits_2_naming_it(key, value, says, pki, tmp_path):
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert f"{conf}:{line}: [quota] {key}:" in r.stderr, r.stderr
     assert says in r.stderr, r.stderr
+
+
+def test_lowered_quota_grace_ends_with_what_was_logged(
+        daemons, pki, password_hash):
+    """SIGHUP lowers the quota: a live session keeps what its Welcome
+    said; the next one is told the lower quota, and only the entries its
+    node had logged by its first batch (its head) are judged by the old
+    one; the next new record is refused."""
+    hub, h, (c,) = start(daemons, pki, password_hash, {"records": 10},
+                         honest=1)
+    cert = pki.node(h)
+    with RawSession(hub, cert) as s:
+        s.handshake(h)
+        send_changes(s, [raw_change(i, h, f"s{i}", i) for i in range(1, 7)])
+        assert recv_ack(s) == 6
+        hub.quota = {"records": 4}
+        hub.reload()
+        # this session was told 10
+        send_changes(s, [raw_change(7, h, "s7", 7)])
+        assert recv_ack(s) == 7
+    with RawSession(hub, cert) as s:
+        assert s.handshake(h).quota_records == 4
+        # logged before it heard of 4: the first batch's head bounds them
+        send_changes(s, [raw_change(i, h, f"s{i}", i) for i in (8, 9)])
+        assert recv_ack(s) == 9
+        send_changes(s, [raw_change(10, h, "s10", 10)])
+        closed_with(s, 4413, ["quota records", "at most 4"])
+    assert stored(hub, h)[0] == 9
+    # deletions always pass, and the grace is over for good
+    with RawSession(hub, cert) as s:
+        s.handshake(h)
+        send_changes(s, [raw_change(10, h, "s1", 10, deleted=True)])
+        assert recv_ack(s) == 10
+        send_changes(s, [raw_change(11, h, "s11", 11)])
+        closed_with(s, 4413, ["quota records"])
+    assert stored(hub, h)[0] == 8
+    wait_for(lambda: stored(c, h)[0] == 8, ARRIVE, "C to hold the eight")

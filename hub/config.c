@@ -98,7 +98,7 @@ const struct config_key hub_config_keys[] = {
 	  F(quota_records), 0, check_quota_records,
 	  "live services and announcements one community may publish "
 	  "(1-1000000)" },
-	{ "quota", "bytes", CONFIG_UINT, "16777216",
+	{ "quota", "bytes", CONFIG_UINT, "8388608",
 	  F(quota_bytes), 0, check_quota_bytes,
 	  "bytes their bodies may hold, per community (65536-1073741824)" },
 	{ "quota", "changes_per_hour", CONFIG_UINT, "5000",

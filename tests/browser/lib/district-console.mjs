@@ -55,7 +55,7 @@ async function main() {
       for (const id of ids) {
         const cell = page.locator(`#communities tr[data-community="${id}"] td.quota`);
         assert.match(await cell.locator('.q-records').innerText(), /(记录|Records) \d+ (\/|of) 5000/);
-        assert.match(await cell.locator('.q-bytes').innerText(), /\d+ KB (\/|of) 16\.0 MB/);
+        assert.match(await cell.locator('.q-bytes').innerText(), /\d+ KB (\/|of) 8\.0 MB/);
         assert.equal(await cell.getAttribute('data-closes'), '0');
       }
       // the bulletin delivered to each of them

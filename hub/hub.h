@@ -333,8 +333,8 @@ int hub_quota_batch(struct session *s, const Frame *f, size_t len);
 /* A batch being applied under the quota: the usage and bucket it would
  * leave, kept apart until the batch commits. */
 struct quota_batch {
-	struct quota_usage usage;
-	struct quota_bucket bucket;
+	struct quota_usage usage;   /* the community's, with the batch so far */
+	struct quota_bucket bucket; /* its bucket, the batch's changes taken */
 };
 /* hub_quota_begin: start judging a batch of c's up stream; the first
  * batch after a lowered quota fixes the grace's boundary at its head. */

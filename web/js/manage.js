@@ -446,8 +446,11 @@ function setupForm(kind) {
         /* the node's 422 names the field first ("keywords: ...") */
         var named = /^([a-z_]+):/.exec(errorText(r));
         var said = named && FIELD_MESSAGES[named[1]] ? t(FIELD_MESSAGES[named[1]]) : errorText(r);
-        if (r.status === 429 && r.data && r.data.error && r.data.error.code === 'over_quota')
-          errBox.textContent = t('err_over_quota', { m: errorText(r) });
+        if (r.status === 429 && r.data && r.data.error && r.data.error.code === 'over_quota') {
+          /* the node names the quota first ("quota records: ...") */
+          var quota = /^quota ([a-z_]+):/.exec(errorText(r));
+          errBox.textContent = t('err_over_quota', { q: t('quota_name_' + (quota ? quota[1] : 'unknown')), m: errorText(r) });
+        }
         else if (service && named && fieldError(form, named[1], said))
           errBox.textContent = t('err_fix_fields');
         else errBox.textContent = t('save_failed', { m: errorText(r) });

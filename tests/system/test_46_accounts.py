@@ -175,6 +175,9 @@ def test_numbers_registered_before_mobiles_only_still_sign_in(three):
             # and what schema 12 added
             db.execute("ALTER TABLE resident DROP COLUMN name")
             db.execute("ALTER TABLE request DROP COLUMN erased")
+            # and what schema 13 added (body bytes, for quotas)
+            db.execute("ALTER TABLE service DROP COLUMN body_bytes")
+            db.execute("ALTER TABLE announcement DROP COLUMN body_bytes")
         db.execute("PRAGMA user_version = 10")
         db.close()
         n.start()

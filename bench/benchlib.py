@@ -142,8 +142,16 @@ class Operator:
                 sys.exit(f"registering {cid}: {st} {body}")
 
 
+# [quota] of a benchmark's hub: one community imports far more than a
+# real one publishes (the defaults would refuse it), so the quotas are the
+# largest the hub takes.
+BENCH_QUOTA = {"records": 1000000, "bytes": 1073741824,
+               "changes_per_hour": 1000000}
+
+
 def start_hub(d, pki, log_level="info", limits=None):
-    return h.Hub(d, pki, log_level=log_level, limits=limits).start()
+    return h.Hub(d, pki, log_level=log_level, limits=limits,
+                 quota=BENCH_QUOTA).start()
 
 
 def rss_kb(pid):

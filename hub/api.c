@@ -36,8 +36,9 @@ static json_t *relay_refused_json(const struct community *c)
  * session, both cursors, how far each stream is behind (up_lag: the node's
  * changes the hub has not committed, as of the node's last batch; down_lag:
  * hub-stream entries the node has not acked, its own included), how
- * many live records it publishes and its relayed records refused. */
-static json_t *community_json(struct hub *hub, const struct community *c)
+ * many live records it publishes, its relayed records refused and its
+ * usage against its quota. */
+static json_t *community_json(struct hub *hub, struct community *c)
 {
 	char enrolled[CLOCK_RFC3339_LEN], seen[CLOCK_RFC3339_LEN];
 	int connected = c->session && c->session->state == SESSION_ACTIVE;
@@ -64,7 +65,8 @@ static json_t *community_json(struct hub *hub, const struct community *c)
 				ALLIANCE__V1__KIND__KIND_SERVICE),
 		"announcements", (json_int_t)catalog_count(hub->cat, c->id,
 				ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT),
-		"relay_refused", relay_refused_json(c));
+		"relay_refused", relay_refused_json(c),
+		"quota", hub_quota_json(hub, c));
 }
 
 struct community_list {

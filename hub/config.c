@@ -31,6 +31,31 @@ static const char *check_requests_quota(const void *field)
 		? "must be between 1 and 3600 requests" : NULL;
 }
 
+/* Bounds of the [quota] keys: room for any real community, and far
+ * below what would let one node fill the others' disks. Their defaults
+ * are LIMIT_QUOTA_* (what a node that was never told a quota keeps). */
+static const char *check_quota_records(const void *field)
+{
+	unsigned v = *(const unsigned *)field;
+
+	return v < 1 || v > 1000000 ? "must be between 1 and 1000000" : NULL;
+}
+
+static const char *check_quota_bytes(const void *field)
+{
+	unsigned v = *(const unsigned *)field;
+
+	return v < 65536 || v > 1024u * 1024 * 1024
+		? "must be between 65536 and 1073741824 bytes" : NULL;
+}
+
+static const char *check_quota_per_hour(const void *field)
+{
+	unsigned v = *(const unsigned *)field;
+
+	return v < 1 || v > 1000000 ? "must be between 1 and 1000000" : NULL;
+}
+
 #define F(x) offsetof(struct hub_config, x)
 
 const struct config_key hub_config_keys[] = {
@@ -72,10 +97,6 @@ const struct config_key hub_config_keys[] = {
 	  "ping a silent node after this many seconds" },
 	{ "limits", "drop_s", CONFIG_UINT, "60", F(drop_s), 0, check_nonzero,
 	  "drop a node silent for this many seconds" },
-	{ "quota", "requests_per_destination_per_hour", CONFIG_UINT, "200",
-	  F(requests_per_destination_per_hour), 0, check_requests_quota,
-	  "new service requests one community may send to any one other "
-	  "within an hour (1-3600); the hub refuses the rest" },
 	{ "sync", "tombstone_retention", CONFIG_UINT, "2592000",
 	  F(tombstone_retention), 0, check_nonzero,
 	  "seconds a deletion is remembered for nodes that were away; a node "
@@ -85,6 +106,20 @@ const struct config_key hub_config_keys[] = {
 	{ "search", "synonyms", CONFIG_PATH, NULL, F(synonyms), 0, NULL,
 	  "the district's synonyms: a UTF-8 file, one group a line, words "
 	  "separated by / or spaces, # comments; re-read on SIGHUP" },
+	{ "quota", "records", CONFIG_UINT, "5000",
+	  F(quota_records), 0, check_quota_records,
+	  "live services and announcements one community may publish "
+	  "(1-1000000)" },
+	{ "quota", "bytes", CONFIG_UINT, "8388608",
+	  F(quota_bytes), 0, check_quota_bytes,
+	  "bytes their bodies may hold, per community (65536-1073741824)" },
+	{ "quota", "changes_per_hour", CONFIG_UINT, "5000",
+	  F(quota_per_hour), 0, check_quota_per_hour,
+	  "creations and updates one community may make an hour (1-1000000)" },
+	{ "quota", "requests_per_destination_per_hour", CONFIG_UINT, "200",
+	  F(requests_per_destination_per_hour), 0, check_requests_quota,
+	  "new service requests one community may send to any one other "
+	  "within an hour (1-3600); the hub refuses the rest" },
 	{ "bulletins", "keys", CONFIG_STRING, NULL, F(bulletin_keys), 0, NULL,
 	  "pinned bulletin-signing public keys (PEM Ed25519), comma-separated; "
 	  "relative to this file; several while a key is rotated" },

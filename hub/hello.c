@@ -2,7 +2,8 @@
  *
  * The hub checks the Hello against the certificate (never trusting the
  * community it names), notes the node's store epoch and its cursor of the
- * hub's stream, and answers with its own cursor of the node's stream. */
+ * hub's stream, and answers with its own cursor of the node's stream, the
+ * batch limits and the community's quota (quota.c). */
 #include <string.h>
 
 #include "err.h"
@@ -21,14 +22,39 @@ static void welcome(struct session *s)
 	w.own_version = catalog_max_version(s->hub->cat, c->id);
 	w.heartbeat_s = s->hub->cfg.ping_s;
 	w.batch_max = LIMIT_BATCH;
+	w.batch_bytes = (uint32_t)hub_batch_bytes(s->hub);
 	w.window = LIMIT_WINDOW;
 	w.snapshot = s->snapshot_until > 0;
 	w.requests_per_destination_per_hour =
 		s->hub->cfg.requests_per_destination_per_hour;
+	w.down_from = c->down_cursor;
+	quota_to_welcome(&s->quota, &w);
 	w.hub_version = (char *)ALLIANCE_VERSION;
 	frame.body_case = ALLIANCE__V1__FRAME__BODY_WELCOME;
 	frame.welcome = &w;
 	session_send(s, &frame);
+}
+
+/* past_head_again: a Hello's cursor is past the head; when the
+ * community had its snapshot for that within LIMIT_PAST_HEAD_SNAPSHOT_S,
+ * say so (counted and logged) and return 1: the stream continues from the
+ * head (Welcome.down_from). Else note the snapshot and return 0. */
+static int past_head_again(struct session *s, uint64_t head)
+{
+	struct community *c = s->community;
+	int64_t now = hub_now();
+
+	if (c->past_head_snapshot &&
+	    now - c->past_head_snapshot < LIMIT_PAST_HEAD_SNAPSHOT_S) {
+		refuse(s->hub, REFUSE_PAST_HEAD, "session %s: Hello cursor "
+		       "%llu is past the head %llu again within %d s: no "
+		       "snapshot, the stream continues from the head", c->id,
+		       (unsigned long long)c->down_cursor,
+		       (unsigned long long)head, LIMIT_PAST_HEAD_SNAPSHOT_S);
+		return 1;
+	}
+	c->past_head_snapshot = now;
+	return 0;
 }
 
 int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
@@ -72,11 +98,15 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 	 * tombstones or beyond the log (a hub restored from an older backup):
 	 * then it gets a snapshot, the whole log flagged so that it can drop
 	 * what is no longer there; the version rule makes what it already
-	 * holds harmless. */
+	 * holds harmless. A cursor past the head gets that once an hour per
+	 * community: it costs the whole log, and an honest node's cursor is
+	 * within the log after its snapshot. */
 	head = catalog_log_head(s->hub->cat);
 	c->down_cursor = hello->down_cursor;
-	if (c->down_cursor == 0 || c->down_cursor < s->hub->purged_seq ||
-	    c->down_cursor > head) {
+	if (c->down_cursor > head && past_head_again(s, head)) {
+		c->down_cursor = head;
+	} else if (c->down_cursor == 0 || c->down_cursor < s->hub->purged_seq ||
+		   c->down_cursor > head) {
 		c->down_cursor = 0;
 		s->snapshot_until = head;
 	}
@@ -87,6 +117,7 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 	s->send_own = c->down_cursor == 0 &&
 		      catalog_max_version(s->hub->cat, c->id) > 0;
 	c->last_seen = hub_now();
+	hub_quota_welcome(s, &s->quota);
 	hub_store_save_link(s->hub, c);
 
 	lws_sul_cancel(&s->hello_timer);

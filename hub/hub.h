@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 #include <sqlite3.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "catalog.h"
@@ -18,6 +19,7 @@
 #include "http.h"
 #include "ident.h"
 #include "limits.h"
+#include "quota.h"
 #include "wire.h"
 
 /* ==== configuration ===================================================== */
@@ -48,6 +50,10 @@ struct hub_config {
 	unsigned requests_per_destination_per_hour; /* [quota]: new requests
 				       one community may have relayed to any one
 				       other within an hour (relay.c) */
+	unsigned quota_records;     /* [quota] records: live records a
+				       community may publish */
+	unsigned quota_bytes;       /* [quota] bytes: their body bytes */
+	unsigned quota_per_hour;    /* [quota] changes_per_hour */
 };
 
 extern const struct config_key hub_config_keys[];
@@ -88,8 +94,25 @@ struct community {
 	unsigned flood_count;       /* sessions opened in that window */
 	uint64_t relay_refused[RELAY_REFUSE_COUNT]; /* its relayed records
 				       the hub refused, by reason */
+	/* quotas (quota.c); announced, grace and grace_seq are stored */
+	struct quota announced;     /* what its last Welcome said; 0: never */
+	struct quota grace;         /* the most its node may have believed
+				       when it logged entries up to grace_seq */
+	uint64_t grace_seq;         /* 0: no grace; QUOTA_GRACE_OPEN: up to
+				       the head of its next batch */
+	struct quota_usage usage;   /* its live records and bytes here */
+	int usage_known;            /* usage was read from the store */
+	struct quota_bucket bucket; /* its creations and updates */
+	uint64_t closed_quota;      /* sessions closed over quota (4413) */
+	uint64_t closed_batch;      /* ... over the batch limits (4414) */
+	int64_t past_head_snapshot; /* when a Hello past the head last got a
+				       snapshot (LIMIT_PAST_HEAD_SNAPSHOT_S) */
 	struct community *next;     /* hash chain */
 };
+
+/* grace_seq of a community whose quota was lowered: the boundary is the
+ * head of the node's first batch after the Welcome that said so. */
+#define QUOTA_GRACE_OPEN UINT64_MAX
 
 #define HUB_COMMUNITY_BUCKETS 1024
 
@@ -126,6 +149,7 @@ struct session {
 	int directory;              /* the node stores the directory's kinds
 				       (Hello.directory): send them */
 	uint64_t snapshot_until;    /* a snapshot is being sent up to here */
+	struct quota quota;         /* what its Welcome announced */
 	int relay_inflight;         /* a Relay frame awaits its ack (relay.c) */
 	int64_t heard;              /* keepalive_now() of its last frame or pong */
 	int64_t pinged;             /* ... of the last PING sent */
@@ -134,7 +158,7 @@ struct session {
 	char close_reason[120];
 };
 
-/* ==== metrics ============================================================== */
+/* ==== metrics ============================================================ */
 
 enum refusal {
 	REFUSE_TLS,                 /* handshake failed: no/foreign/expired cert */
@@ -152,6 +176,9 @@ enum refusal {
 	REFUSE_REPLACED,
 	REFUSE_SLOW,
 	REFUSE_WRONG_ORIGIN,
+	REFUSE_QUOTA,               /* a change past its community's quota */
+	REFUSE_BATCH,               /* a Changes frame over the batch limits */
+	REFUSE_PAST_HEAD,           /* a Hello past the head: no snapshot */
 	REFUSE_COUNT
 };
 
@@ -165,7 +192,7 @@ struct hub_metrics {
 	int64_t crl_next_update;    /* unix seconds; 0 when none */
 };
 
-/* ==== the daemon =========================================================== */
+/* ==== the daemon ========================================================= */
 
 /* Directories of [web] root the alliance port serves (hub/main.c). */
 #define HUB_CONSOLE_DIRS 4
@@ -204,7 +231,7 @@ struct hub {
 	struct synonyms *synonyms;  /* of [search] synonyms, or NULL (owned) */
 };
 
-/* ==== store (store.c) ====================================================== */
+/* ==== store (store.c) ==================================================== */
 
 int hub_store_open(struct hub *hub, char *err, size_t errlen);
 /* hub_store_connect: another connection to the store at path (opened and
@@ -216,7 +243,8 @@ int hub_store_connect(const char *path, sqlite3 **db, char *err,
 int hub_store_load_registry(struct hub *hub);
 int hub_store_add_community(struct hub *hub, const struct community *c);
 int hub_store_remove_community(struct hub *hub, const char *id);
-/* hub_store_save_link: persist a community's cursors, epoch, last_seen. */
+/* hub_store_save_link: persist a community's cursors, epoch, last_seen
+ * and quota state (announced, grace, grace_seq). */
 int hub_store_save_link(struct hub *hub, const struct community *c);
 
 /* ==== registry (registry.c) =============================================== */
@@ -253,7 +281,7 @@ int hub_directory_sync(struct hub *hub);
 int hub_synonyms_load(const char *path, struct synonyms **out, char *err,
 		      size_t errlen);
 
-/* ==== TLS (tls.c) ========================================================== */
+/* ==== TLS (tls.c) ======================================================== */
 
 /* The callback reason tls_reload sends the alliance port's HTTP
  * connections (lws_callback_all_protocol_vhost_args). */
@@ -330,7 +358,52 @@ int retention_load(struct hub *hub);
 /* retention_start: purge now and then on the service thread. */
 void retention_start(struct hub *hub);
 
-/* ==== sync (sync.c) ======================================================== */
+/* ==== quotas (quota.c) =================================================== */
+
+/* hub_quota_config: the quota [quota] sets, into q. */
+void hub_quota_config(const struct hub *hub, struct quota *q);
+/* hub_quota_welcome: the quota to announce to s (its community's from
+ * [quota]); when it is lower than the one announced before, the entries
+ * its node logged under that one get a grace (quota.c). */
+void hub_quota_welcome(struct session *s, struct quota *q);
+/* hub_quota_usage: c's usage, read from the store the first time. */
+const struct quota_usage *hub_quota_usage(struct hub *hub,
+					  struct community *c);
+/* hub_quota_batch: check a node's frame of len bytes against the batch
+ * limits of its Welcome; closes the session (4414) and returns ERR_TOOBIG
+ * when over, else ERR_OK. */
+int hub_quota_batch(struct session *s, const Frame *f, size_t len);
+/* A batch being applied under the quota: the usage and bucket it would
+ * leave, kept apart until the batch commits. */
+struct quota_batch {
+	struct quota_usage usage;   /* the community's, with the batch so far */
+	struct quota_bucket bucket; /* its bucket, the batch's changes taken */
+};
+/* hub_quota_begin: start judging a batch of c's up stream; the first
+ * batch after a lowered quota fixes the grace's boundary at its head. */
+void hub_quota_begin(struct session *s, const Alliance__V1__Changes *cs,
+		     struct quota_batch *qb);
+/* hub_quota_change: judge ch, just applied in the batch's transaction
+ * over a record that was old_live with old_bytes: ERR_OK, or
+ * ERR_TOOBIG/ERR_AGAIN with why naming the quota (roll the batch back).
+ * An entry up to the grace's boundary is judged by the larger of the
+ * grace and the session's quota. */
+int hub_quota_change(struct session *s, struct quota_batch *qb,
+		     const Change *ch, int old_live, uint64_t old_bytes,
+		     char *why, size_t whylen);
+/* hub_batch_bytes: the batch bytes the hub announces and holds nodes to:
+ * LIMIT_BATCH_BYTES, or [limits] max_frame when that is smaller. */
+size_t hub_batch_bytes(const struct hub *hub);
+/* hub_quota_commit: the batch committed: keep its usage and bucket, and
+ * retire the grace once the up cursor passed its boundary. */
+void hub_quota_commit(struct session *s, const struct quota_batch *qb);
+/* hub_quota_json: c's usage against its quota (new reference). */
+json_t *hub_quota_json(struct hub *hub, struct community *c);
+/* hub_quota_metrics: per-community usage, limits and closes as
+ * Prometheus text. */
+void hub_quota_metrics(struct hub *hub, FILE *f);
+
+/* ==== sync (sync.c) ====================================================== */
 
 /* handle_changes: apply a node's batch in one transaction, then ack. */
 int handle_changes(struct session *s, const Alliance__V1__Changes *changes);

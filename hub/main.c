@@ -233,6 +233,9 @@ static void reload(struct hub *hub)
 	ADOPT(purge_interval);
 	ADOPT(bulletin_keys);
 	ADOPT(synonyms);
+	ADOPT(quota_records);       /* a node learns them at its next Welcome */
+	ADOPT(quota_bytes);
+	ADOPT(quota_per_hour);
 	config_free(hub_config_keys, hub_config_n_keys, &fresh);
 	reload_synonyms(hub);
 	log_init("alliance-hub", (enum log_level)hub->cfg.log_level);

@@ -25,6 +25,9 @@ static const char *const refusal_names[REFUSE_COUNT] = {
 	[REFUSE_REPLACED] = "replaced",
 	[REFUSE_SLOW] = "slow_consumer",
 	[REFUSE_WRONG_ORIGIN] = "wrong_origin",
+	[REFUSE_QUOTA] = "quota",
+	[REFUSE_BATCH] = "batch",
+	[REFUSE_PAST_HEAD] = "past_head",
 };
 
 const char *refusal_name(enum refusal r)
@@ -138,6 +141,7 @@ char *metrics_render(struct hub *hub, size_t *len)
 		"# TYPE alliance_crl_expires_in_seconds gauge\n"
 		"alliance_crl_expires_in_seconds %lld\n",
 		(long long)(m->crl_next_update - hub_now()));
+	hub_quota_metrics(hub, f);
 	metric(f, "alliance_start_time_seconds", "gauge",
 	       "When the hub started (unix seconds).",
 	       (unsigned long long)hub->started);

@@ -2,7 +2,8 @@
  *
  * A session's community is its certificate's CN. Parts: opening (role,
  * registry, flood limit, replacing an older session, the Hello timer);
- * receiving (reassembly under the frame limit, decoding, dispatch by body);
+ * receiving (reassembly under the frame limit, decoding, the batch limits,
+ * dispatch by body);
  * the send queue and closing with a code and reason; the lws callback. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -274,7 +275,7 @@ static void session_closed(struct session *s)
 
 /* ---- receiving ----------------------------------------------------------- */
 
-static void dispatch(struct session *s, const Frame *f)
+static void dispatch(struct session *s, const Frame *f, size_t len)
 {
 	if (s->state == SESSION_AWAIT_HELLO) {
 		if (f->body_case != ALLIANCE__V1__FRAME__BODY_HELLO) {
@@ -309,7 +310,8 @@ static void dispatch(struct session *s, const Frame *f)
 			 f->error->code, f->error->message);
 		break;
 	case ALLIANCE__V1__FRAME__BODY_CHANGES:
-		handle_changes(s, f->changes);
+		if (hub_quota_batch(s, f, len) == ERR_OK)
+			handle_changes(s, f->changes);
 		break;
 	case ALLIANCE__V1__FRAME__BODY_ACK:
 		handle_ack(s, f->ack);
@@ -336,6 +338,7 @@ static int session_receive(struct session *s, const void *in, size_t len)
 	struct hub *hub = s->hub;
 	Frame *frame = NULL;
 	char why[200];
+	size_t len_in;
 	int rc;
 
 	if (s->state == SESSION_CLOSING)
@@ -360,6 +363,7 @@ static int session_receive(struct session *s, const void *in, size_t len)
 
 	hub->metrics.frames_in++;
 	hub->metrics.bytes_in += s->rx.len;
+	len_in = s->rx.len;
 	rc = wire_decode(s->rx.buf, s->rx.len, hub->cfg.max_frame, &frame, why,
 			 sizeof(why));
 	/* keep idle sessions small: the buffer lives only per message */
@@ -373,7 +377,7 @@ static int session_receive(struct session *s, const void *in, size_t len)
 	s->heard = keepalive_now();
 	if (s->community)
 		s->community->last_seen = hub_now();
-	dispatch(s, frame);
+	dispatch(s, frame, len_in);
 	wire_free(&frame);
 	return 0;
 }

@@ -1,7 +1,9 @@
 /* store.c: the hub's sqlite store: schema migrations and the registry.
  *
  * Parts: migrations; opening; the community registry and each community's
- * link state (cursors, epoch, last seen). Prepared statements only. */
+ * link state (cursors, epoch, last seen, quota state). Prepared statements
+ * only. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,14 +39,25 @@ static const struct store_migration migrations[] = {
 	{ catalog_schema_v3 },          /* 8: search from the index alone */
 	{ catalog_schema_v4 },          /* 9: the index generation */
 	{ catalog_schema_v5 },          /* 10: the directory, eligibility, keywords */
-	{ hub_polls_schema_v2 },        /* 11: tallies against the rules dropped */
-	{ hub_relay_schema_v2 },        /* 12: the per-destination request quota */
+	{ catalog_schema_v6 },          /* 11: body bytes, for quotas */
+	/* 12: each community's quota state (quota.c): what its last
+	 * Welcome said, and the grace of a lowered quota up to a seq of its
+	 * node's stream (-1: the head of its next batch) */
+	{ "ALTER TABLE community ADD COLUMN quota TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE community ADD COLUMN quota_grace TEXT NOT NULL"
+	  " DEFAULT '';"
+	  "ALTER TABLE community ADD COLUMN quota_grace_seq INTEGER NOT NULL"
+	  " DEFAULT 0;" },
+	{ hub_relay_schema_v2 },        /* 13: the per-destination request quota */
+	{ hub_polls_schema_v2 },        /* 14: tallies against the rules dropped */
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
 int hub_store_open(struct hub *hub, char *err, size_t errlen)
 {
+	uint64_t measured = 0;
+
 	if (store_open(hub->cfg.store_path, migrations, N_MIGRATIONS,
 		       &hub->db, err, errlen))
 		return ERR_IO;
@@ -59,6 +72,19 @@ int hub_store_open(struct hub *hub, char *err, size_t errlen)
 		store_close(&hub->db);
 		return ERR_IO;
 	}
+	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK ||
+	    catalog_measure(hub->cat, &measured) != ERR_OK ||
+	    store_exec(hub->db, "COMMIT") != ERR_OK) {
+		snprintf(err, errlen, "%s: cannot measure the records: %s",
+			 hub->cfg.store_path, sqlite3_errmsg(hub->db));
+		store_exec(hub->db, "ROLLBACK");
+		catalog_close(&hub->cat);
+		store_close(&hub->db);
+		return ERR_IO;
+	}
+	if (measured)
+		log_info("store: measured %" PRIu64 " records for the quotas",
+			 measured);
 	return ERR_OK;
 }
 
@@ -83,7 +109,8 @@ int hub_store_load_registry(struct hub *hub)
 
 	if (sqlite3_prepare_v2(hub->db,
 		"SELECT id, name, enrolled, last_seen, up_cursor, down_cursor,"
-		" epoch FROM community", -1, &st, NULL) != SQLITE_OK)
+		" epoch, quota, quota_grace, quota_grace_seq FROM community",
+		-1, &st, NULL) != SQLITE_OK)
 		goto err;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct community c;
@@ -96,6 +123,12 @@ int hub_store_load_registry(struct hub *hub)
 		c.up_cursor = (uint64_t)sqlite3_column_int64(st, 4);
 		c.down_cursor = (uint64_t)sqlite3_column_int64(st, 5);
 		copy_text(st, 6, c.epoch, sizeof(c.epoch));
+		/* '' (never announced) leaves them zero */
+		quota_parse((const char *)sqlite3_column_text(st, 7),
+			    &c.announced);
+		if (quota_parse((const char *)sqlite3_column_text(st, 8),
+				&c.grace) == ERR_OK)
+			c.grace_seq = (uint64_t)sqlite3_column_int64(st, 9);
 		if (registry_insert(hub, &c) != ERR_OK)
 			goto err;
 	}
@@ -150,16 +183,27 @@ int hub_store_remove_community(struct hub *hub, const char *id)
 int hub_store_save_link(struct hub *hub, const struct community *c)
 {
 	sqlite3_stmt *st = NULL;
+	char announced[QUOTA_TEXT_LEN], grace[QUOTA_TEXT_LEN];
 
 	if (sqlite3_prepare_v2(hub->db,
 		"UPDATE community SET last_seen = ?, up_cursor = ?,"
-		" down_cursor = ?, epoch = ? WHERE id = ?",
+		" down_cursor = ?, epoch = ?, quota = ?, quota_grace = ?,"
+		" quota_grace_seq = ? WHERE id = ?",
 		-1, &st, NULL) != SQLITE_OK)
 		return ERR_IO;
 	sqlite3_bind_int64(st, 1, c->last_seen);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)c->up_cursor);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)c->down_cursor);
 	sqlite3_bind_text(st, 4, c->epoch, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, c->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, c->announced.records
+			  ? quota_format(&c->announced, announced,
+					 sizeof(announced)) : "", -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, c->grace_seq
+			  ? quota_format(&c->grace, grace, sizeof(grace)) : "",
+			  -1, SQLITE_STATIC);
+	/* QUOTA_GRACE_OPEN is stored as -1 */
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)c->grace_seq);
+	sqlite3_bind_text(st, 8, c->id, -1, SQLITE_STATIC);
 	return run(hub, st, "saving a community's link state");
 }

@@ -2,9 +2,13 @@
  *
  * Up: a node's Changes are checked (every origin is the session's
  * community, from its certificate; sequence numbers increase), applied in
- * one transaction with the version rule, and acked only after commit.
+ * one transaction with the version rule and under the community's quota
+ * (quota.c: past it, the batch is rolled back and the session closed),
+ * and acked only after commit. A record's time ahead of the hub's clock
+ * is clamped to it, so that it cannot pin the record first.
  * Down: the hub's log is sent to each node from its own cursor, in batches
- * of at most batch_max changes and at most LIMIT_WINDOW unacked frames, so
+ * of at most batch_max changes and LIMIT_BATCH_BYTES bytes and at most
+ * LIMIT_WINDOW unacked frames, so
  * a slow node costs bounded memory; a node is not sent its own records
  * unless its store is fresh (recovery). Parts: up; down; waking sessions. */
 #include <limits.h>
@@ -101,22 +105,45 @@ int handle_changes(struct session *s, const Alliance__V1__Changes *cs)
 	struct hub *hub = s->hub;
 	struct community *c = s->community;
 	uint64_t last = c->up_cursor, applied_n = 0, stale_n = 0;
+	struct quota_batch qb;
+	char why[300];
 	size_t i;
 
 	if (check_batch(s, cs) != ERR_OK)
 		return ERR_INVALID;
 	c->up_head = cs->head > cs->last_seq ? cs->head : cs->last_seq;
+	hub_quota_begin(s, cs, &qb);
 	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
 		goto fail;
 	for (i = 0; i < cs->n_changes; i++) {
-		const Change *ch = cs->changes[i];
-		int applied = 0;
+		Change *ch = cs->changes[i];
+		uint64_t old_bytes = 0;
+		int applied = 0, old_live = 0, rc;
 
 		if (ch->seq <= c->up_cursor)
 			continue;       /* a replay of what was committed */
-		if (catalog_apply(hub->cat, ch, 1, &applied) != ERR_OK) {
+		/* a time ahead of ours would pin the record first */
+		catalog_clamp_time(ch, hub_now());
+		if (catalog_record_size(hub->cat, ch->origin, ch->kind, ch->id,
+					&old_live, &old_bytes) != ERR_OK ||
+		    catalog_apply(hub->cat, ch, 1, &applied) != ERR_OK) {
 			store_exec(hub->db, "ROLLBACK");
 			goto fail;
+		}
+		rc = applied ? hub_quota_change(s, &qb, ch, old_live, old_bytes,
+						why, sizeof(why)) : ERR_OK;
+		if (rc == ERR_IO) {
+			store_exec(hub->db, "ROLLBACK");
+			goto fail;
+		}
+		if (rc != ERR_OK) {
+			/* nothing of the batch is stored or sent on */
+			store_exec(hub->db, "ROLLBACK");
+			c->closed_quota++;
+			session_close(s, REFUSE_QUOTA, WIRE_CLOSE_QUOTA,
+				ALLIANCE__V1__ERROR_CODE__ERROR_OVER_QUOTA,
+				"change %s/%s: %s", ch->origin, ch->id, why);
+			return ERR_TOOBIG;
 		}
 		applied ? applied_n++ : stale_n++;
 		last = ch->seq;
@@ -137,6 +164,7 @@ int handle_changes(struct session *s, const Alliance__V1__Changes *cs)
 		goto fail;
 	}
 	c->up_cursor = last > c->up_cursor ? last : c->up_cursor;
+	hub_quota_commit(s, &qb);
 	hub->metrics.changes_applied += applied_n;
 	hub->metrics.changes_stale += stale_n;
 	log_debug("sync %s: up batch of %zu: %llu stored, %llu stale, cursor "
@@ -203,7 +231,8 @@ int sync_write_down(struct session *s)
 				    s->send_own ? NULL : s->community->id,
 				    s->directory ? INT_MAX :
 				    ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT,
-				    LIMIT_BATCH, &batch, &n, &last) != ERR_OK)
+				    LIMIT_BATCH, LIMIT_BATCH_BYTES, &batch, &n,
+				    &last) != ERR_OK)
 		return 0;
 	cs.changes = batch;
 	cs.n_changes = n;

@@ -31,6 +31,7 @@
 #include "err.h"
 #include "limits.h"
 #include "log.h"
+#include "quota.h"
 #include "search.h"
 #include "text.h"
 
@@ -264,6 +265,15 @@ const char catalog_schema_v5[] =
 	" DEFAULT '[]';"
 	"ALTER TABLE service ADD COLUMN keywords TEXT NOT NULL DEFAULT '[]';";
 
+/* v6: each record's body bytes (quota_body_bytes: its packed service or
+ * announcement, 0 for a tombstone), what the quota of its community
+ * counts; rows written before are measured by catalog_measure. */
+const char catalog_schema_v6[] =
+	"ALTER TABLE service ADD COLUMN body_bytes INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE announcement ADD COLUMN body_bytes INTEGER NOT NULL"
+	" DEFAULT 0;";
+
 /* ---- struct catalog ----------------------------------------------------- */
 
 struct catalog {
@@ -288,6 +298,9 @@ struct catalog {
 	sqlite3_stmt *ix_log;             /* the rids <= ?1 the next indexes */
 	sqlite3_stmt *ix_bump;            /* the next index generation */
 	sqlite3_stmt *ix_prune;           /* forget old generations' rids */
+	sqlite3_stmt *size[2];            /* [kind announcement]: deleted and
+					     body_bytes of (origin, id) */
+	sqlite3_stmt *usage;              /* live records and bytes of origin */
 };
 
 #define ANNOUNCEMENT_COLS \
@@ -298,9 +311,9 @@ static const char *const catalog_sql_put_service =
 	"INSERT INTO service (origin, id, version, deleted, title, summary,"
 	" description, category, audience, delivery, delivery_bits,"
 	" eligibility, fee, hours, phone, address, languages, status,"
-	" updated, tags, eligible_communities, keywords) VALUES (?1, ?2, ?3,"
-	" ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-	" ?18, ?19, ?20, ?21, ?22)"
+	" updated, tags, eligible_communities, keywords, body_bytes) VALUES"
+	" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+	" ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
 	" ON CONFLICT (origin, id) DO UPDATE SET version = excluded.version,"
 	" deleted = excluded.deleted, title = excluded.title,"
 	" summary = excluded.summary, description = excluded.description,"
@@ -313,17 +326,17 @@ static const char *const catalog_sql_put_service =
 	" status = excluded.status, updated = excluded.updated,"
 	" tags = excluded.tags,"
 	" eligible_communities = excluded.eligible_communities,"
-	" keywords = excluded.keywords"
+	" keywords = excluded.keywords, body_bytes = excluded.body_bytes"
 	" WHERE excluded.version > service.version";
 
 static const char *const catalog_sql_put_announcement =
 	"INSERT INTO announcement (origin, id, version, deleted, title, body,"
-	" category, published, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-	" ?8, ?9) ON CONFLICT (origin, id) DO UPDATE SET"
+	" category, published, expires, body_bytes) VALUES (?1, ?2, ?3, ?4,"
+	" ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (origin, id) DO UPDATE SET"
 	" version = excluded.version, deleted = excluded.deleted,"
 	" title = excluded.title, body = excluded.body,"
 	" category = excluded.category, published = excluded.published,"
-	" expires = excluded.expires"
+	" expires = excluded.expires, body_bytes = excluded.body_bytes"
 	" WHERE excluded.version > announcement.version";
 
 int catalog_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt)
@@ -399,6 +412,17 @@ int catalog_open(sqlite3 *db, struct catalog **out)
 		{ NULL, "UPDATE index_gen SET gen = gen + 1" },
 		{ NULL, "DELETE FROM index_change WHERE gen <= (SELECT gen"
 			" FROM index_gen) - " STR(CATALOG_SETS_LOG_GENS) },
+		{ NULL, "SELECT deleted, body_bytes FROM service"
+			" WHERE origin = ?1 AND id = ?2" },
+		{ NULL, "SELECT deleted, body_bytes FROM announcement"
+			" WHERE origin = ?1 AND id = ?2" },
+		{ NULL, "SELECT (SELECT count(*) FROM service WHERE origin = ?1"
+			" AND deleted = 0) + (SELECT count(*) FROM announcement"
+			" WHERE origin = ?1 AND deleted = 0), (SELECT"
+			" coalesce(sum(body_bytes), 0) FROM service WHERE"
+			" origin = ?1 AND deleted = 0) + (SELECT"
+			" coalesce(sum(body_bytes), 0) FROM announcement WHERE"
+			" origin = ?1 AND deleted = 0)" },
 	};
 	size_t i;
 
@@ -417,7 +441,8 @@ int catalog_open(sqlite3 *db, struct catalog **out)
 			&cat->count[1][1], &cat->announcements,
 			&cat->ix_last, &cat->ix_unindex, &cat->ix_index,
 			&cat->ix_dequeue, &cat->ix_any, &cat->ix_log,
-			&cat->ix_bump, &cat->ix_prune,
+			&cat->ix_bump, &cat->ix_prune, &cat->size[0],
+			&cat->size[1], &cat->usage,
 		};
 
 		for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
@@ -465,6 +490,9 @@ void catalog_close(struct catalog **cat)
 	sqlite3_finalize(c->ix_log);
 	sqlite3_finalize(c->ix_bump);
 	sqlite3_finalize(c->ix_prune);
+	sqlite3_finalize(c->size[0]);
+	sqlite3_finalize(c->size[1]);
+	sqlite3_finalize(c->usage);
 	free(c);
 	*cat = NULL;
 }
@@ -813,6 +841,8 @@ int catalog_apply(struct catalog *cat, const Change *ch, int log,
 	} else {
 		bind_announcement(st, ch->deleted ? NULL : ch->announcement);
 	}
+	sqlite3_bind_int64(st, service ? 23 : 10,
+			   (int64_t)quota_body_bytes(ch));
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -969,29 +999,31 @@ int catalog_index_idle(struct catalog *cat)
 	return idle;
 }
 
-/* catalog_log_batch: see catalog.h. The head is read first and the range
- * read up to it, so *last never passes an entry this call did not look
- * at. When fewer than limit entries come back, every entry up to the head
- * was looked at and *last is the head. */
+/* catalog_log_batch: see catalog.h. */
 int catalog_log_batch(struct catalog *cat, uint64_t after,
 		      const char *skip_origin, size_t limit, Change ***out,
 		      size_t *n, uint64_t *last)
 {
 	return catalog_log_batch_kinds(cat, after, skip_origin, INT_MAX, limit,
-				       out, n, last);
+				       LIMIT_BATCH_BYTES, out, n, last);
 }
 
-/* catalog_log_batch_kinds: see catalog.h. */
+/* catalog_log_batch_kinds: see catalog.h. The head is read first and the
+ * range read up to it, so *last never passes an entry this call did not
+ * look at. When fewer than limit entries come back and the bytes did not
+ * run out, every entry up to the head was looked at and *last is the
+ * head. A change that would take the batch past max_bytes is not taken
+ * (nor looked at: *last stays before it), unless it is the first. */
 int catalog_log_batch_kinds(struct catalog *cat, uint64_t after,
 			    const char *skip_origin, int max_kind,
-			    size_t limit, Change ***out, size_t *n,
-			    uint64_t *last)
+			    size_t limit, size_t max_bytes, Change ***out,
+			    size_t *n, uint64_t *last)
 {
 	sqlite3_stmt *st = cat->log_range;
 	Change **batch = NULL;
 	uint64_t head;
-	size_t count = 0;
-	int rc;
+	size_t count = 0, bytes = WIRE_BATCH_OVERHEAD;
+	int rc, full = 0;
 
 	*out = NULL;
 	*n = 0;
@@ -1018,17 +1050,28 @@ int catalog_log_batch_kinds(struct catalog *cat, uint64_t after,
 		int kind = sqlite3_column_int(st, 2);
 		const char *id = (const char *)sqlite3_column_text(st, 3);
 		Change *ch = NULL;
+		size_t cost;
 		int grc;
 
-		*last = seq;
 		grc = catalog_get(cat, origin, kind, id, &ch);
-		if (grc == ERR_NOTFOUND || grc == ERR_INVALID)
+		if (grc == ERR_NOTFOUND || grc == ERR_INVALID) {
+			*last = seq;
 			continue;    /* a log entry of no record: skip it */
+		}
 		if (grc != ERR_OK) {
 			rc = grc;
 			goto err;
 		}
 		ch->seq = seq;
+		cost = wire_change_cost(ch);
+		if (count && bytes + cost > max_bytes) {
+			catalog_change_free(&ch);
+			full = 1;
+			rc = SQLITE_DONE;
+			break;
+		}
+		bytes += cost;
+		*last = seq;
 		batch[count++] = ch;
 	}
 	if (rc != SQLITE_DONE) {
@@ -1037,7 +1080,7 @@ int catalog_log_batch_kinds(struct catalog *cat, uint64_t after,
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (count < limit)
+	if (count < limit && !full)
 		*last = head;
 	*out = batch;
 	*n = count;
@@ -1051,6 +1094,128 @@ err:
 	sqlite3_clear_bindings(st);
 	catalog_batch_free(&batch, count);
 	*last = after;
+	return rc;
+}
+
+/* ---- sizes: what a community's quota counts ------------------------------ */
+
+int catalog_record_size(struct catalog *cat, const char *origin, int kind,
+			const char *id, int *live, uint64_t *bytes)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*live = 0;
+	*bytes = 0;
+	if (kind != ALLIANCE__V1__KIND__KIND_SERVICE &&
+	    kind != ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT)
+		return ERR_OK;
+	st = cat->size[kind == ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT];
+	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*live = sqlite3_column_int(st, 0) == 0;
+		*bytes = (uint64_t)sqlite3_column_int64(st, 1);
+		rc = ERR_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = ERR_OK;
+	} else {
+		rc = catalog_fail(cat, st, "record size");
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+int catalog_usage(struct catalog *cat, const char *origin,
+		  uint64_t *records, uint64_t *bytes)
+{
+	sqlite3_stmt *st = cat->usage;
+	int rc;
+
+	*records = *bytes = 0;
+	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*records = (uint64_t)sqlite3_column_int64(st, 0);
+		*bytes = (uint64_t)sqlite3_column_int64(st, 1);
+		rc = ERR_OK;
+	} else {
+		rc = catalog_fail(cat, st, "usage");
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+/* measure_sql: live rows written before body_bytes was kept (a live
+ * record's body is never empty: a title is required). */
+static const char *const measure_sql[2][2] = {
+	{ "SELECT origin, id FROM service WHERE deleted = 0 AND"
+	  " body_bytes = 0 LIMIT 1000",
+	  "UPDATE service SET body_bytes = ?3 WHERE origin = ?1 AND id = ?2" },
+	{ "SELECT origin, id FROM announcement WHERE deleted = 0 AND"
+	  " body_bytes = 0 LIMIT 1000",
+	  "UPDATE announcement SET body_bytes = ?3 WHERE origin = ?1 AND"
+	  " id = ?2" },
+};
+
+/* measure_row: store the body bytes of sel's row (origin, id) of kind
+ * with upd; at least 1, so that each row is measured once. */
+static int measure_row(struct catalog *cat, int kind, sqlite3_stmt *sel,
+		       sqlite3_stmt *upd)
+{
+	const char *origin = (const char *)sqlite3_column_text(sel, 0);
+	const char *id = (const char *)sqlite3_column_text(sel, 1);
+	Change *ch = NULL;
+	uint64_t size;
+	int rc = catalog_get(cat, origin, kind, id, &ch);
+
+	if (rc != ERR_OK)
+		return rc;
+	size = quota_body_bytes(ch);
+	sqlite3_bind_text(upd, 1, origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(upd, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(upd, 3, (int64_t)(size ? size : 1));
+	rc = sqlite3_step(upd) == SQLITE_DONE ? ERR_OK : ERR_IO;
+	sqlite3_reset(upd);
+	catalog_change_free(&ch);
+	return rc;
+}
+
+int catalog_measure(struct catalog *cat, uint64_t *measured)
+{
+	int kinds[2] = { ALLIANCE__V1__KIND__KIND_SERVICE,
+			 ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT };
+	int rc = ERR_OK;
+
+	*measured = 0;
+	for (int k = 0; rc == ERR_OK && k < 2; k++) {
+		sqlite3_stmt *sel = NULL, *upd = NULL;
+		uint64_t round;
+
+		if (sqlite3_prepare_v2(cat->db, measure_sql[k][0], -1, &sel,
+				       NULL) != SQLITE_OK ||
+		    sqlite3_prepare_v2(cat->db, measure_sql[k][1], -1, &upd,
+				       NULL) != SQLITE_OK)
+			rc = ERR_IO;
+		do {
+			round = 0;
+			while (rc == ERR_OK &&
+			       sqlite3_step(sel) == SQLITE_ROW) {
+				rc = measure_row(cat, kinds[k], sel, upd);
+				round++;
+			}
+			sqlite3_reset(sel);
+			*measured += round;
+		} while (rc == ERR_OK && round);
+		sqlite3_finalize(sel);
+		sqlite3_finalize(upd);
+	}
+	if (rc != ERR_OK)
+		log_error("catalog: measuring records: %s",
+			  sqlite3_errmsg(cat->db));
 	return rc;
 }
 

@@ -62,6 +62,10 @@ extern const char catalog_schema_v4[];
  * and logged like services; service gains eligible_communities and
  * keywords (JSON arrays; keywords are indexed with tags). */
 extern const char catalog_schema_v5[];
+/* catalog_schema_v6 (after v5): service and announcement gain body_bytes,
+ * what the record's body counts for its community's quota
+ * (quota_body_bytes); catalog_measure fills it for rows from before. */
+extern const char catalog_schema_v6[];
 
 struct catalog;   /* prepared statements on one connection */
 
@@ -111,11 +115,15 @@ void catalog_batch_free(Change ***batch, size_t n);
 
 /* catalog_log_batch_kinds: catalog_log_batch of the entries whose kind is
  * at most max_kind only (the others are passed over like skip_origin's),
- * so a peer that does not know the directory's kinds is not sent them. */
+ * so a peer that does not know the directory's kinds is not sent them,
+ * and of at most max_bytes as a Changes frame (wire_change_cost each,
+ * plus WIRE_BATCH_OVERHEAD; one change at least, whatever its size):
+ * the batch ends before the change that would pass it, and *last with
+ * it. catalog_log_batch bounds its batches by LIMIT_BATCH_BYTES. */
 int catalog_log_batch_kinds(struct catalog *cat, uint64_t after,
 			    const char *skip_origin, int max_kind,
-			    size_t limit, Change ***out, size_t *n,
-			    uint64_t *last);
+			    size_t limit, size_t max_bytes, Change ***out,
+			    size_t *n, uint64_t *last);
 
 /* catalog_directory_each: call fn for each live record of kind
  * (KIND_COMMUNITY or KIND_SEARCH_WORDS) in (origin, id) order; fn must
@@ -135,6 +143,23 @@ uint64_t catalog_log_head(struct catalog *cat);
 
 /* catalog_max_version: the highest version stored of origin's records. */
 uint64_t catalog_max_version(struct catalog *cat, const char *origin);
+
+/* catalog_record_size: whether (origin, kind, id) is stored live (*live 1;
+ * 0 when absent or a tombstone, or for a kind other than service and
+ * announcement) and its body bytes (0 unless live). ERR_OK or ERR_IO. */
+int catalog_record_size(struct catalog *cat, const char *origin, int kind,
+			const char *id, int *live, uint64_t *bytes);
+
+/* catalog_usage: origin's live services and announcements and the sum of
+ * their body bytes, what its quota counts. ERR_OK or ERR_IO. */
+int catalog_usage(struct catalog *cat, const char *origin,
+		  uint64_t *records, uint64_t *bytes);
+
+/* catalog_measure: fill body_bytes of the live rows written before
+ * catalog_schema_v6 (a daemon calls it once its store is open), storing
+ * how many in *measured. Runs in the caller's transaction, if any.
+ * ERR_OK or ERR_IO. */
+int catalog_measure(struct catalog *cat, uint64_t *measured);
 
 /* catalog_count: live records of origin and kind (origin NULL: all);
  * expired announcements count until they are deleted. */
@@ -185,6 +210,18 @@ int catalog_announcement_from_json(const json_t *in,
  * slip past them by writing the wire directly. Returns ERR_OK, or
  * ERR_INVALID with the field named in why. Tombstones pass. */
 int catalog_check(const Change *ch, char *why, size_t whylen);
+
+/* catalog_time_check: a record a manager writes may not be dated ahead
+ * of the writer's clock (now) by more than LIMIT_CLOCK_AHEAD_S: a
+ * service's `updated` or an announcement's `published` sorts it, and a
+ * far-future one would be listed first everywhere. ERR_OK, or
+ * ERR_INVALID with the field named in why. catalog_clamp_time: what a
+ * receiver does with a peer's record instead (refusing it would stall the
+ * peer's ordered stream): such a time later than now becomes now; returns
+ * 1 when it did. */
+int catalog_time_check(const Change *ch, int64_t now, char *why,
+		       size_t whylen);
+int catalog_clamp_time(Change *ch, int64_t now);
 
 /* catalog_clip: at most max bytes of a user's text, fit to quote in an
  * error message (control characters and quotes become '?'), into buf of

@@ -639,3 +639,50 @@ int catalog_check(const Change *ch, char *why, size_t whylen)
 	json_decref(json);
 	return rc == ERR_OK ? ERR_OK : ERR_INVALID;
 }
+
+/* ---- record times ahead of the clock ------------------------------------- */
+
+/* record_time: the time ch's record sorts by (a service's updated, an
+ * announcement's published) and its field's name, or NULL. */
+static int64_t *record_time(const Change *ch, const char **field)
+{
+	if (ch->deleted)
+		return NULL;
+	if (ch->body_case == ALLIANCE__V1__CHANGE__BODY_SERVICE &&
+	    ch->service) {
+		*field = "updated";
+		return &ch->service->updated;
+	}
+	if (ch->body_case == ALLIANCE__V1__CHANGE__BODY_ANNOUNCEMENT &&
+	    ch->announcement) {
+		*field = "published";
+		return &ch->announcement->published;
+	}
+	return NULL;
+}
+
+int catalog_time_check(const Change *ch, int64_t now, char *why,
+		       size_t whylen)
+{
+	const char *field = NULL;
+	const int64_t *t = record_time(ch, &field);
+	char shown[CLOCK_RFC3339_LEN];
+
+	if (!t || *t <= now + LIMIT_CLOCK_AHEAD_S)
+		return ERR_OK;
+	snprintf(why, whylen, "%s: %s is more than %d s ahead of this node's "
+		 "clock; a record may not be dated in the future", field,
+		 clock_rfc3339(*t, shown, sizeof(shown)), LIMIT_CLOCK_AHEAD_S);
+	return ERR_INVALID;
+}
+
+int catalog_clamp_time(Change *ch, int64_t now)
+{
+	const char *field = NULL;
+	int64_t *t = record_time(ch, &field);
+
+	if (!t || *t <= now)
+		return 0;
+	*t = now;
+	return 1;
+}

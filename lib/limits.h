@@ -35,6 +35,11 @@
 #define LIMIT_WINDOW 8
 /* Changes in one Changes frame. */
 #define LIMIT_BATCH 256
+/* Bytes of one Changes frame (its encoding), either way: a frame holds at
+ * least one record (a service is at most about 16 KB), and a peer's frame
+ * over it or over LIMIT_BATCH changes closes the session (4414).
+ * Announced in Welcome.batch_bytes. */
+#define LIMIT_BATCH_BYTES (512u * 1024u)
 /* Frames queued for one session before it counts as a slow consumer. */
 #define LIMIT_SEND_QUEUE 64
 /* Bytes lws hands the hub's sync protocol per RECEIVE (its rx buffer,
@@ -103,6 +108,26 @@
 #define LIMIT_RESIDENT_PASSWORD_MAX 200
 /* Longest URL (path and query) an API endpoint reads. */
 #define LIMIT_HTTP_URI 2048
+
+/* Quotas per community (lib/quota.h), the defaults of the hub's [quota]
+ * section and what a node that was never told one enforces: live
+ * services and announcements, the packed bytes of their bodies, and
+ * creations and updates per hour. A real community publishes tens to a
+ * few hundred services of a KB or two; these let it import a catalog of
+ * thousands at once, and keep one node from making each of the others
+ * store more than 8 MiB of bodies (about 25 MB on disk with the search
+ * index; the attack of issue 13 pushed 135 MB). */
+#define LIMIT_QUOTA_RECORDS 5000u
+#define LIMIT_QUOTA_BYTES (8u * 1024u * 1024u)
+#define LIMIT_QUOTA_PER_HOUR 5000u
+/* A service's `updated` or an announcement's `published` further ahead
+ * of the node's clock than this is refused when a manager writes it; the
+ * hub clamps a later one from a peer to its own clock. */
+#define LIMIT_CLOCK_AHEAD_S 300
+/* A Hello whose cursor is past the hub's head (a hub restored from an
+ * older backup) gets a snapshot at most this often per community; another
+ * within the window continues from the head (Welcome.down_from). */
+#define LIMIT_PAST_HEAD_SNAPSHOT_S 3600
 
 /* Config files: longest accepted value. */
 #define LIMIT_CONFIG_VALUE 1024

@@ -11,7 +11,8 @@
  *      empty submessages cannot turn into a large heap;
  *   4. the identifier checks of the body (community ids, record ids).
  * Then the public functions: wire_decode, wire_free, wire_encode,
- * wire_body_name. Nothing here keeps state between calls. */
+ * wire_body_name; the reassembly and window of a session; the batch
+ * limits both ends keep. Nothing here keeps state between calls. */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -430,7 +431,7 @@ static int check_body(const Frame *f, char *why, size_t whylen)
 	return ERR_OK;
 }
 
-/* ---- public functions ----------------------------------------------------- */
+/* ---- public functions --------------------------------------------------- */
 
 /* wire_decode: see wire.h. The Frame in *out is the caller's, freed with
  * wire_free; on failure nothing is left allocated and *out is NULL. */
@@ -547,7 +548,7 @@ const char *wire_body_name(const Frame *frame)
 	return f ? f->name : "unknown";
 }
 
-/* ---- both ends of a session ----------------------------------------------- */
+/* ---- both ends of a session --------------------------------------------- */
 
 int wire_rx_add(struct wire_rx *rx, const void *in, size_t len, int first,
 		size_t max)
@@ -604,4 +605,31 @@ unsigned wire_window_ack(struct wire_window *w, uint64_t seq)
 		w->last[i - released] = w->last[i];
 	w->n -= released;
 	return released;
+}
+
+/* ---- batches ------------------------------------------------------------- */
+
+size_t wire_change_cost(const Alliance__V1__Change *ch)
+{
+	/* a tag byte and a length varint of at most five */
+	return alliance__v1__change__get_packed_size(ch) + 6;
+}
+
+int wire_batch_check(const Frame *frame, size_t len, size_t max_count,
+		     size_t max_bytes, char *why, size_t whylen)
+{
+	if (!frame || frame->body_case != ALLIANCE__V1__FRAME__BODY_CHANGES)
+		return ERR_OK;
+	if (frame->changes->n_changes > max_count) {
+		snprintf(why, whylen, "a Changes frame of %zu changes, over "
+			 "the batch limit of %zu", frame->changes->n_changes,
+			 max_count);
+		return ERR_TOOBIG;
+	}
+	if (len > max_bytes) {
+		snprintf(why, whylen, "a Changes frame of %zu bytes, over the "
+			 "batch limit of %zu bytes", len, max_bytes);
+		return ERR_TOOBIG;
+	}
+	return ERR_OK;
 }

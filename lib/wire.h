@@ -33,6 +33,9 @@ enum wire_close {
 	WIRE_CLOSE_REVOKED = 4410,      /* certificate revoked (SIGHUP) or
 					   expired since the upgrade */
 	WIRE_CLOSE_REMOVED = 4411,      /* community removed from the registry */
+	WIRE_CLOSE_QUOTA = 4413,        /* a change past its community's quota */
+	WIRE_CLOSE_BATCH = 4414,        /* a Changes frame over the batch limits
+					   (count or bytes) of Welcome */
 	WIRE_CLOSE_FLOOD = 4429,        /* too many sessions from one certificate */
 	WIRE_CLOSE_SLOW = 4430,         /* send queue full: slow consumer */
 	WIRE_CLOSE_INTERNAL = 1011,     /* the receiver failed to store */
@@ -96,6 +99,24 @@ struct wire_window {
 void wire_window_push(struct wire_window *w, uint64_t last);
 /* wire_window_ack: release every frame up to seq. Returns how many. */
 unsigned wire_window_ack(struct wire_window *w, uint64_t seq);
+
+/* ---- batches ------------------------------------------------------------ */
+
+/* Bytes a Changes frame spends besides its changes (envelope, last_seq,
+ * head, flags), as wire_change_cost counts them. */
+#define WIRE_BATCH_OVERHEAD 64
+
+/* wire_change_cost: the bytes ch adds to a Changes frame (its encoding
+ * with tag and length). A sender fills a batch while the sum plus
+ * WIRE_BATCH_OVERHEAD stays within the receiver's batch bytes. */
+size_t wire_change_cost(const Alliance__V1__Change *ch);
+
+/* wire_batch_check: the batch limits of a received frame of len bytes:
+ * a Changes frame may hold at most max_count changes in at most max_bytes
+ * bytes. Returns ERR_OK (also for any other body), or ERR_TOOBIG with a
+ * reason naming the limit in why. */
+int wire_batch_check(const Frame *frame, size_t len, size_t max_count,
+		     size_t max_bytes, char *why, size_t whylen);
 
 /* wire_body_name: the name of a frame's body kind, for logs ("hello"). */
 const char *wire_body_name(const Frame *frame);

@@ -403,9 +403,26 @@ static void logout(struct node *n, struct lws *wsi, struct http_exchange *ex)
 	http_reply(wsi, ex, 204, "application/json", NULL, 0);
 }
 
+/* quota_state: our usage against the quota the hub announced (or the
+ * defaults), as the console shows it (new reference). */
+static json_t *quota_state(struct node *n)
+{
+	struct quota q;
+	struct quota_usage u = { 0, 0 };
+
+	records_quota_get(n->db, &q);
+	catalog_usage(n->cat, n->cfg.community, &u.records, &u.bytes);
+	return json_pack("{s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I}}",
+		"records", "used", (json_int_t)u.records,
+			   "limit", (json_int_t)q.records,
+		"bytes", "used", (json_int_t)u.bytes,
+			 "limit", (json_int_t)q.bytes,
+		"changes_per_hour", "limit", (json_int_t)q.per_hour);
+}
+
 /* sync_state: GET /api/v1/manager/sync: how the node's session with the
  * hub is doing, how much of our own log the hub has not committed yet
- * (up.lag; null while not connected), and what we publish. */
+ * (up.lag; null while not connected), what we publish and our quota. */
 static void sync_state(struct node *n, struct lws *wsi,
 		       struct http_exchange *ex)
 {
@@ -418,7 +435,7 @@ static void sync_state(struct node *n, struct lws *wsi,
 		clock_rfc3339(n->hub_since, since, sizeof(since));
 	out = json_pack(
 		"{s:s, s:s?, s:{s:b, s:s?, s:s?, s:i, s:i, s:s?},"
-		" s:{s:I, s:I, s:o}, s:{s:I}, s:{s:I, s:I}}",
+		" s:{s:I, s:I, s:o}, s:{s:I}, s:{s:I, s:I}, s:o}",
 		"community", n->cfg.community, "name", n->cfg.name,
 		"hub", "connected", connected,
 		"since", connected ? since : NULL,
@@ -436,7 +453,8 @@ static void sync_state(struct node *n, struct lws *wsi,
 				ALLIANCE__V1__KIND__KIND_SERVICE),
 		"announcements", (json_int_t)catalog_count(n->cat,
 				n->cfg.community,
-				ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT));
+				ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT),
+		"quota", quota_state(n));
 	if (!out)
 		http_reply_error(wsi, ex, 500, "internal", "cannot build the "
 				 "sync state");

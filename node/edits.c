@@ -2,19 +2,23 @@
  * store worker's own connection (see manager.h).
  *
  * A job carries the request body; here it is parsed and every record
- * validated (catalog_*_from_json) before anything is written, then all
- * records go into one transaction through the records writer, which gives
- * each the next own version and logs it for the up stream. So a refused
- * request, single or bulk, writes nothing; an accepted bulk import is all
- * there or (on a store error) not at all.
+ * validated (catalog_*_from_json, and no time ahead of our clock) before
+ * anything is written, then held to the community's quota (429 naming
+ * it; a deletion always passes), then all records go into one
+ * transaction through the records writer, which gives each the next own
+ * version and logs it for the up stream. So a refused request, single or
+ * bulk, writes nothing; an accepted bulk import is all there or (on a
+ * store error) not at all.
  *
- * Parts: replies; one record from JSON; create, replace, delete; bulk. */
+ * Parts: replies; one record from JSON; the quota; create, replace,
+ * delete; bulk. */
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "err.h"
 #include "log.h"
 #include "manager.h"
@@ -78,14 +82,33 @@ static void item_clear(struct item *it)
 	memset(it, 0, sizeof(*it));
 }
 
+/* item_change: it as a change of kind into ch (a tombstone when it has
+ * no body); ch points into it. */
+static void item_change(int kind, struct item *it, Change *ch)
+{
+	ch->kind = (Alliance__V1__Kind)kind;
+	ch->id = it->id;
+	if (it->service) {
+		ch->body_case = ALLIANCE__V1__CHANGE__BODY_SERVICE;
+		ch->service = it->service;
+	} else if (it->announcement) {
+		ch->body_case = ALLIANCE__V1__CHANGE__BODY_ANNOUNCEMENT;
+		ch->announcement = it->announcement;
+	} else {
+		ch->deleted = 1;
+	}
+}
+
 /* item_from_json: validate obj as a record of kind for community into it.
- * Returns ERR_OK, or ERR_INVALID with the field named in why, or
- * ERR_NOMEM. `id` is optional (checked when given), `community` when
- * given must be ours. */
+ * Returns ERR_OK, or ERR_INVALID with the field named in why (also a time
+ * ahead of our clock: catalog_time_check), or ERR_NOMEM. `id` is
+ * optional (checked when given), `community` when given must be ours. */
 static int item_from_json(const char *community, int kind, const json_t *obj,
 			  struct item *it, char *why, size_t whylen)
 {
+	Change ch = ALLIANCE__V1__CHANGE__INIT;
 	const json_t *v;
+	int rc;
 
 	memset(it, 0, sizeof(*it));
 	if (!json_is_object(obj)) {
@@ -113,10 +136,14 @@ static int item_from_json(const char *community, int kind, const json_t *obj,
 		return ERR_INVALID;
 	}
 	if (kind == ALLIANCE__V1__KIND__KIND_SERVICE)
-		return catalog_service_from_json(obj, &it->service, why,
-						 whylen);
-	return catalog_announcement_from_json(obj, &it->announcement, why,
-					      whylen);
+		rc = catalog_service_from_json(obj, &it->service, why, whylen);
+	else
+		rc = catalog_announcement_from_json(obj, &it->announcement,
+						    why, whylen);
+	if (rc != ERR_OK)
+		return rc;
+	item_change(kind, it, &ch);
+	return catalog_time_check(&ch, clock_now(), why, whylen);
 }
 
 /* new_id: EDITS_ID_HEX random hex characters into it->id. */
@@ -157,18 +184,27 @@ static int put_item(struct records_writer *w, int kind, struct item *it)
 {
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
 
-	ch.kind = (Alliance__V1__Kind)kind;
-	ch.id = it->id;
-	if (it->service) {
-		ch.body_case = ALLIANCE__V1__CHANGE__BODY_SERVICE;
-		ch.service = it->service;
-	} else if (it->announcement) {
-		ch.body_case = ALLIANCE__V1__CHANGE__BODY_ANNOUNCEMENT;
-		ch.announcement = it->announcement;
-	} else {
-		ch.deleted = 1;
-	}
+	item_change(kind, it, &ch);
 	return records_put(w, &ch);
+}
+
+/* quota: in w's transaction, whether our community may write d (the
+ * quota the hub announced: records.c). ERR_OK; else the transaction is
+ * rolled back and ERR_IO returned, or ERR_TOOBIG with a 429 naming the
+ * quota stored in j. */
+static int quota(struct records_writer *w, struct job *j,
+		 const struct quota_delta *d)
+{
+	char why[300];
+	int rc = records_quota_admit(w, d, clock_now(), why, sizeof(why));
+
+	if (rc == ERR_OK)
+		return ERR_OK;
+	records_rollback(w);
+	if (rc == ERR_IO)
+		return ERR_IO;
+	reply_error(j, 429, "over_quota", "%s", why);
+	return ERR_TOOBIG;
 }
 
 /* stored_json: the record as the store now holds it, for the reply. */
@@ -263,6 +299,23 @@ static void run_single(struct edits *e, struct job *j)
 			    kind_name(j->record_kind), it.id);
 		goto out;
 	}
+	if (j->op != EDIT_DELETE) {  /* a deletion is always taken */
+		struct quota_delta d = { 0, 0, 0 };
+		Change ch = ALLIANCE__V1__CHANGE__INIT;
+		uint64_t old_bytes = 0;
+		int old_live = 0;
+
+		if (catalog_record_size(e->cat, e->community, j->record_kind,
+					it.id, &old_live, &old_bytes) != ERR_OK)
+			goto rollback;
+		item_change(j->record_kind, &it, &ch);
+		quota_delta_add(&d, old_live, old_bytes, &ch);
+		rc = quota(&w, j, &d);
+		if (rc == ERR_IO)
+			goto internal;
+		if (rc != ERR_OK)
+			goto out;
+	}
 	if (put_item(&w, j->record_kind, &it) != ERR_OK)
 		goto rollback;
 	if (records_commit(&w) != ERR_OK)
@@ -292,6 +345,7 @@ out:
 static void run_bulk(struct edits *e, struct job *j)
 {
 	struct records_writer w;
+	struct quota_delta d = { 0, 0, 0 };
 	struct item *items = NULL;
 	json_t *body, *arr, *ids = NULL;
 	size_t n = 0, i;
@@ -332,6 +386,18 @@ static void run_bulk(struct edits *e, struct job *j)
 	ids = json_array();
 	if (!ids || records_begin(&w, e->cat, e->db, e->community) != ERR_OK)
 		goto internal;
+	/* every item is a new record (an id that exists is a conflict) */
+	for (i = 0; i < n; i++) {
+		Change ch = ALLIANCE__V1__CHANGE__INIT;
+
+		item_change(j->record_kind, &items[i], &ch);
+		quota_delta_add(&d, 0, 0, &ch);
+	}
+	rc = quota(&w, j, &d);
+	if (rc == ERR_IO)
+		goto internal;
+	if (rc != ERR_OK)
+		goto out;
 	for (i = 0; i < n; i++) {
 		int exists;
 

@@ -618,6 +618,7 @@ static int receive(struct node *n, struct lws *wsi, struct hub_session *s,
 {
 	char why[200];
 	Frame *f = NULL;
+	size_t msg_len;
 	int rc;
 
 	if (n->hub_local_close)
@@ -636,6 +637,7 @@ static int receive(struct node *n, struct lws *wsi, struct hub_session *s,
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
 		return 0;
 
+	msg_len = s->rx.len;
 	rc = wire_decode(s->rx.buf, s->rx.len, n->cfg.max_frame, &f, why,
 			 sizeof(why));
 	wire_rx_release(&s->rx, HUB_RX_KEEP);
@@ -644,6 +646,11 @@ static int receive(struct node *n, struct lws *wsi, struct hub_session *s,
 	if (rc != ERR_OK)
 		return session_abort(n, wsi, WIRE_CLOSE_BAD_FRAME,
 				     "bad frame: %s", why);
+	if (wire_batch_check(f, msg_len, LIMIT_BATCH, LIMIT_BATCH_BYTES, why,
+			     sizeof(why)) != ERR_OK) {
+		wire_free(&f);
+		return session_abort(n, wsi, WIRE_CLOSE_BATCH, "%s", why);
+	}
 	lws_validity_confirmed(wsi);
 	log_debug("hub: received %s", wire_body_name(f));
 	rc = handle_frame(n, wsi, s, f);

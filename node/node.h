@@ -19,6 +19,7 @@
 #include "http.h"
 #include "limits.h"
 #include "peer.h"
+#include "quota.h"
 #include "wire.h"
 
 /* ==== configuration (config.c) ========================================== */
@@ -149,6 +150,7 @@ struct node {
 	struct wire_window up_unacked; /* Changes sent, not acked */
 	unsigned up_window;         /* from Welcome, at most LIMIT_WINDOW */
 	unsigned up_batch;          /* from Welcome, at most LIMIT_BATCH */
+	unsigned up_bytes;          /* from Welcome, <= LIMIT_BATCH_BYTES */
 	char hub_last_error[256];   /* why the last attempt failed; "" none */
 	int hub_close_code;         /* code the hub closed with; 0 none */
 	char hub_close_reason[128]; /* and its reason */
@@ -237,6 +239,19 @@ void records_rollback(struct records_writer *w);
 /* records_set_floor: remember that the hub holds our versions up to floor
  * (never lowers it). ERR_OK or ERR_IO. */
 int records_set_floor(sqlite3 *db, uint64_t floor);
+/* records_quota_set: keep the quota the hub announced (Welcome) in the
+ * store, for the writers. ERR_OK or ERR_IO. */
+int records_quota_set(sqlite3 *db, const struct quota *q);
+/* records_quota_get: the quota last announced, or the defaults of
+ * lib/limits.h when the hub never said one, into q. */
+void records_quota_get(sqlite3 *db, struct quota *q);
+/* records_quota_admit: in w's transaction, before the records are put:
+ * whether our community may make the changes summed in d under its quota
+ * (lib/quota.h), taking d->changes from the rate bucket kept in the
+ * store at now. ERR_OK; ERR_TOOBIG or ERR_AGAIN with why naming the
+ * quota ("quota records: ..."); ERR_IO. */
+int records_quota_admit(struct records_writer *w, const struct quota_delta *d,
+			int64_t now, char *why, size_t whylen);
 
 /* ==== sync (sync.c) ========================================================== */
 

@@ -6,7 +6,9 @@
  * the floor the hub reported (Welcome.own_version), so after a store was
  * lost a new edit is never taken for an old one. A writer works on the
  * connection it is given, so the bulk importer's worker thread uses its own.
- * Parts: the version floor in meta; begin, put, commit. */
+ * The quota the hub announced is kept in meta too, with the bucket of
+ * changes, so a writer refuses what would pass it before anything is
+ * logged. Parts: meta; the version floor; the quota; begin, put, commit. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,23 @@
 #include "store.h"
 
 #define META_VERSION_FLOOR "version_floor"
+#define META_QUOTA "quota"                /* quota_format's text */
+#define META_QUOTA_BUCKET "quota_bucket"  /* quota_bucket_format's */
+
+/* meta_text: read a meta value on db into buf ("" when absent). */
+static void meta_text(sqlite3 *db, const char *key, char *buf, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+
+	buf[0] = '\0';
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(buf, len, "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
 
 /* meta_u64: read an unsigned meta value on db (0 when absent). */
 static uint64_t meta_u64(sqlite3 *db, const char *key)
@@ -35,23 +54,73 @@ static uint64_t meta_u64(sqlite3 *db, const char *key)
 	return v;
 }
 
-int records_set_floor(sqlite3 *db, uint64_t floor)
+/* meta_set: store a meta value on db. ERR_OK or ERR_IO. */
+static int meta_set(sqlite3 *db, const char *key, const char *value)
 {
 	sqlite3_stmt *st = NULL;
-	char buf[24];
 	int rc;
+
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta(key, value)"
+			       " VALUES (?1, ?2)", -1, &st, NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
+int records_set_floor(sqlite3 *db, uint64_t floor)
+{
+	char buf[24];
 
 	if (floor <= meta_u64(db, META_VERSION_FLOOR))
 		return ERR_OK;
 	snprintf(buf, sizeof(buf), "%" PRIu64, floor);
-	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta(key, value)"
-			       " VALUES (?1, ?2)", -1, &st, NULL) != SQLITE_OK)
+	return meta_set(db, META_VERSION_FLOOR, buf);
+}
+
+/* ---- the quota ---------------------------------------------------------- */
+
+int records_quota_set(sqlite3 *db, const struct quota *q)
+{
+	char buf[QUOTA_TEXT_LEN];
+
+	return meta_set(db, META_QUOTA, quota_format(q, buf, sizeof(buf)));
+}
+
+void records_quota_get(sqlite3 *db, struct quota *q)
+{
+	char buf[QUOTA_TEXT_LEN];
+
+	meta_text(db, META_QUOTA, buf, sizeof(buf));
+	if (quota_parse(buf, q) != ERR_OK)
+		quota_defaults(q);
+}
+
+int records_quota_admit(struct records_writer *w, const struct quota_delta *d,
+			int64_t now, char *why, size_t whylen)
+{
+	struct quota q;
+	struct quota_usage u;
+	struct quota_bucket b = { 0, 0 };
+	char buf[QUOTA_TEXT_LEN];
+	int rc;
+
+	records_quota_get(w->db, &q);
+	if (catalog_usage(w->cat, w->community, &u.records, &u.bytes) != ERR_OK)
 		return ERR_IO;
-	sqlite3_bind_text(st, 1, META_VERSION_FLOOR, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, buf, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+	rc = quota_admit(&q, &u, d, why, whylen);
+	if (rc != ERR_OK || !d->changes)
+		return rc;
+	meta_text(w->db, META_QUOTA_BUCKET, buf, sizeof(buf));
+	quota_bucket_parse(buf, &b);   /* none yet: a full bucket */
+	rc = quota_bucket_take(&b, q.per_hour, q.per_hour, now, d->changes,
+			       why, whylen);
+	if (rc != ERR_OK)
+		return rc;
+	return meta_set(w->db, META_QUOTA_BUCKET,
+			quota_bucket_format(&b, buf, sizeof(buf)));
 }
 
 int records_begin(struct records_writer *w, struct catalog *cat, sqlite3 *db,

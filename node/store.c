@@ -86,6 +86,8 @@ static const struct store_migration node_migrations[] = {
 	  "  phone_key BLOB NOT NULL,"
 	  "  PRIMARY KEY (poll_origin, poll_id, phone_key)"
 	  ") WITHOUT ROWID;" },
+	/* v14: body bytes, for quotas (catalog_measure) */
+	{ catalog_schema_v6 },
 };
 
 #define N_MIGRATIONS (sizeof(node_migrations) / sizeof(node_migrations[0]))
@@ -250,6 +252,25 @@ io:
 
 /* ---- open and close ------------------------------------------------------ */
 
+/* measure: the body bytes of records stored before they were kept
+ * (catalog_measure), in one transaction. */
+static int measure(sqlite3 *db, struct catalog *cat)
+{
+	uint64_t measured = 0;
+
+	if (store_exec(db, "BEGIN IMMEDIATE") != ERR_OK)
+		return ERR_IO;
+	if (catalog_measure(cat, &measured) != ERR_OK ||
+	    store_exec(db, "COMMIT") != ERR_OK) {
+		store_exec(db, "ROLLBACK");
+		return ERR_IO;
+	}
+	if (measured)
+		log_info("store: measured %" PRIu64 " records for the quota",
+			 measured);
+	return ERR_OK;
+}
+
 int node_store_open(struct node *n, char *err, size_t errlen)
 {
 	int rc;
@@ -263,6 +284,12 @@ int node_store_open(struct node *n, char *err, size_t errlen)
 	store_exec(n->db, "PRAGMA wal_autocheckpoint = 0");
 	if (catalog_open(n->db, &n->cat) != ERR_OK) {
 		snprintf(err, errlen, "%s: cannot prepare the catalog: %s",
+			 n->cfg.store_path, sqlite3_errmsg(n->db));
+		rc = ERR_IO;
+		goto err;
+	}
+	if (measure(n->db, n->cat) != ERR_OK) {
+		snprintf(err, errlen, "%s: cannot measure the records: %s",
 			 n->cfg.store_path, sqlite3_errmsg(n->db));
 		rc = ERR_IO;
 		goto err;

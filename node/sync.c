@@ -1,13 +1,16 @@
 /* sync.c: the node's two change streams over its session with the hub.
  *
  * Up: the node's own log is sent from the hub's cursor (Welcome.up_cursor)
- * in batches, at most a window of them unacked; the hub acks after commit.
+ * in batches within Welcome's count and bytes, at most a window of them
+ * unacked; the hub acks after commit. Welcome's quota is kept for the
+ * writers (records.c).
  * Down: the hub's batches are applied under the version rule in one
  * transaction together with the new cursor, then acked. After a lost store
  * (the hub holds versions above ours) the node's unacked edits are given
  * new versions above the hub's, so they win over the copies coming back.
  * Parts: Welcome; up; down; waking. */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,16 +95,44 @@ static void snapshot_begin(struct node *n)
 		 ? "; replicas it no longer holds will be dropped" : "");
 }
 
+/* quota_welcome: keep the quota w announces for the writers (a field
+ * the hub left 0 keeps what we knew). */
+static void quota_welcome(struct node *n, const Alliance__V1__Welcome *w)
+{
+	struct quota q;
+
+	records_quota_get(n->db, &q);
+	quota_from_welcome(w, &q);
+	if (records_quota_set(n->db, &q) != ERR_OK)
+		log_error("sync: cannot keep the quota the hub announced");
+	else
+		log_info("sync: quota %" PRIu64 " records, %" PRIu64 " bytes, %"
+			 PRIu64 " changes an hour", q.records, q.bytes,
+			 q.per_hour);
+}
+
 void sync_welcome(struct node *n, const Alliance__V1__Welcome *w)
 {
-	if (w->snapshot)
+	quota_welcome(n, w);
+	if (w->snapshot) {
 		snapshot_begin(n);
+	} else if (w->down_from && w->down_from < n->down_cursor) {
+		/* our cursor was past the hub's head and it sends no
+		 * snapshot (it sent one not long ago): go on from its head */
+		log_warn("sync: the hub's stream ends at %" PRIu64 ", before "
+			 "our cursor %" PRIu64 "; continuing from there",
+			 w->down_from, n->down_cursor);
+		if (node_store_set_down_cursor(n, w->down_from) != ERR_OK)
+			log_error("sync: cannot set the down cursor");
+	}
 	n->up_sent = w->up_cursor;
 	n->up_unacked.n = 0;
 	n->up_window = w->window && w->window < LIMIT_WINDOW ? w->window
 							     : LIMIT_WINDOW;
 	n->up_batch = w->batch_max && w->batch_max < LIMIT_BATCH
 		      ? w->batch_max : LIMIT_BATCH;
+	n->up_bytes = w->batch_bytes && w->batch_bytes < LIMIT_BATCH_BYTES
+		      ? w->batch_bytes : LIMIT_BATCH_BYTES;
 	if (w->up_cursor > catalog_log_head(n->cat)) {
 		log_warn("sync: the hub has our stream up to %" PRIu64
 			 " but our log ends at %" PRIu64 "; sending it all",
@@ -133,8 +164,9 @@ int sync_write_up(struct node *n, struct lws *wsi)
 
 	if (!up_pending(n, head))
 		return 0;
-	if (catalog_log_batch(n->cat, n->up_sent, NULL, n->up_batch, &batch,
-			      &count, &last) != ERR_OK)
+	if (catalog_log_batch_kinds(n->cat, n->up_sent, NULL, INT_MAX,
+				    n->up_batch, n->up_bytes, &batch, &count,
+				    &last) != ERR_OK)
 		return 0;
 	cs.changes = batch;
 	cs.n_changes = count;

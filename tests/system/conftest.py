@@ -372,10 +372,11 @@ class Hub(Daemon):
     store_file = "hub.db"
 
     def __init__(self, d, pki, limits=None, log_level="info",
-                 bulletin_keys=None):
+                 bulletin_keys=None, quota=None):
         super().__init__(d)
         self.pki = pki
         self.limits = dict(limits or {})
+        self.quota = dict(quota or {})  # [quota]; change and restart()
         # pinned bulletin keys; change and reload() to rotate
         self.bulletin_keys = list(bulletin_keys if bulletin_keys is not None
                                   else [pki.signing_pub])
@@ -404,7 +405,10 @@ class Hub(Daemon):
             "[log]\n"
             f"level = {self.log_level}\n"
             + bulletins_section(self.bulletin_keys) +
-            "[limits]\n" + limits)
+            "[limits]\n" + limits
+            + ("[quota]\n" + "".join(f"{k} = {v}\n"
+                                     for k, v in self.quota.items())
+               if self.quota else ""))
 
     def start(self):
         self.write_config(self.config_text())

@@ -75,7 +75,9 @@ def start_alliance(pki, d, password_hash, n=2, sync=None, made=None):
     """A hub and n registered nodes holding their sessions, each node with
     the manager password. Everything started is appended to made."""
     made = made if made is not None else []
-    hub = SyncHub(d / "hub", pki, sync=sync).start()
+    # room for the 10,000 one node imports below (quotas: test_27)
+    hub = SyncHub(d / "hub", pki, sync=sync,
+                  quota={"records": 20000, "changes_per_hour": 20000}).start()
     made.append(hub)
     nodes = []
     for i in range(n):

@@ -40,7 +40,9 @@ def password_hash():
 @pytest.fixture(scope="module")
 def shared(pki, tmp_path_factory, password_hash):
     d = tmp_path_factory.mktemp("manager")
-    hub = Hub(d / "hub", pki).start()
+    # room for the 10,000 of the largest bulk import (quotas: test_27)
+    hub = Hub(d / "hub", pki, quota={"records": 20000,
+                                     "changes_per_hour": 20000}).start()
     made = [hub]
     try:
         cid = unique_id("mgr")

@@ -649,7 +649,9 @@ def service_change(seq, origin, i):
 
 
 def test_bulletin_overtakes_a_catalog_catch_up(daemons, pki):
-    hub = daemons.hub(pki)
+    # one community's 100,000 records: the largest quotas (test_27)
+    hub = daemons.hub(pki, quota={"records": 1000000, "bytes": 1073741824,
+                                  "changes_per_hour": 1000000})
     src = unique_id("src")
     hub.register(src)
     total = 100_000

@@ -370,7 +370,7 @@ def test_tallies_stored_against_the_rules_are_dropped_on_upgrade(pki,
                     (a, x, "[1,0]"),                       # another's poll
                     (a, a, f"[{VOTES_MAX},1]"),            # over in all
                 ])
-            db.execute("PRAGMA user_version = 10")
+            db.execute("PRAGMA user_version = 13")
         db.close()
         hub.start()
         p = hub_poll(hub, poll)

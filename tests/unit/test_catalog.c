@@ -42,7 +42,8 @@ static int setup(void **state)
 				       { catalog_schema_v2 },
 				       { catalog_schema_v3 },
 				       { catalog_schema_v4 },
-				       { catalog_schema_v5 } };
+				       { catalog_schema_v5 },
+				       { catalog_schema_v6 } };
 	struct fixture *f = calloc(1, sizeof(*f));
 	char err[512];
 
@@ -1579,11 +1580,13 @@ static void test_index_migration(void **state)
 				       { catalog_schema_v2 },
 				       { catalog_schema_v3 },
 				       { catalog_schema_v4 },
-				       { catalog_schema_v5 } };
+				       { catalog_schema_v5 },
+				       { catalog_schema_v6 } };
 	char path[] = "/tmp/test_catalog_XXXXXX";
 	struct fixture f2 = { 0 };
 	sqlite3_stmt *st = NULL;
 	char err[512], sql[512];
+	uint64_t records, bytes, measured;
 	int fd;
 
 	(void)state;
@@ -1599,9 +1602,21 @@ static void test_index_migration(void **state)
 		assert_int_equal(store_exec(f2.db, sql), ERR_OK);
 	}
 	store_close(&f2.db);
-	assert_int_equal(store_open(path, m, 5, &f2.db, err, sizeof(err)),
+	assert_int_equal(store_open(path, m, 6, &f2.db, err, sizeof(err)),
 			 ERR_OK);
 	assert_int_equal(catalog_open(f2.db, &f2.cat), ERR_OK);
+	/* v6: rows from before are measured once for the quota */
+	assert_int_equal(catalog_usage(f2.cat, "badaguan", &records, &bytes),
+			 ERR_OK);
+	assert_int_equal(records, 3);
+	assert_int_equal(bytes, 0);
+	assert_int_equal(catalog_measure(f2.cat, &measured), ERR_OK);
+	assert_int_equal(measured, 3);
+	assert_int_equal(catalog_measure(f2.cat, &measured), ERR_OK);
+	assert_int_equal(measured, 0);
+	assert_int_equal(catalog_usage(f2.cat, "badaguan", &records, &bytes),
+			 ERR_OK);
+	assert_true(bytes > 3 * strlen("Haircut 0"));
 	assert_false(catalog_index_idle(f2.cat));
 	assert_int_equal(fts_rows(&f2, "haircut"), 0);
 	assert_int_equal(index_all(&f2), 3);

@@ -34,12 +34,13 @@ static int setup(void **state)
 				       { catalog_schema_v2 },
 				       { catalog_schema_v3 },
 				       { catalog_schema_v4 },
-				       { catalog_schema_v5 } };
+				       { catalog_schema_v5 },
+				       { catalog_schema_v6 } };
 	struct fixture *f = calloc(1, sizeof(*f));
 	char err[512];
 
 	log_init("test_directory", LOG_WARN);
-	if (!f || store_open(":memory:", m, 5, &f->db, err, sizeof(err)) !=
+	if (!f || store_open(":memory:", m, 6, &f->db, err, sizeof(err)) !=
 	    ERR_OK || catalog_open(f->db, &f->cat) != ERR_OK)
 		return -1;
 	*state = f;
@@ -214,7 +215,8 @@ static void test_directory_records(void **state)
 	service(f, "zhuhailu", "s1", 1, "{\"title\":\"理发\","
 		"\"category\":\"other\"}");
 	assert_int_equal(catalog_log_batch_kinds(f->cat, 0, NULL,
-			 ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT, 10, &batch, &n,
+			 ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT, 10,
+			 LIMIT_BATCH_BYTES, &batch, &n,
 			 &last), ERR_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(batch[0]->kind, ALLIANCE__V1__KIND__KIND_SERVICE);

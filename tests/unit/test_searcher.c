@@ -26,6 +26,7 @@ static const struct store_migration migrations[] = {
 	{ catalog_schema_v1 }, { catalog_schema_v2 }, { catalog_schema_v3 },
 	{ catalog_schema_v4 },
 	{ catalog_schema_v5 },
+	{ catalog_schema_v6 },
 };
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 

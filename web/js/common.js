@@ -91,6 +91,13 @@ function catLabel(id) { return t('cat_' + id, null, id); }
 function deliveryLabel(id) { return t('delivery_' + id, null, id); }
 function isFree(fee) { return !fee || fee === 'free' || fee === '免费'; }
 
+/* sizeText: a byte count as KB under a megabyte ("12 KB"), else as MB
+ * with one decimal ("16.0 MB"), for the consoles' quota figures. */
+function sizeText(b) {
+  b = b || 0;
+  return b < 1048576 ? Math.ceil(b / 1024) + ' KB' : (Math.round(b / 104857.6) / 10).toFixed(1) + ' MB';
+}
+
 function formatTime(iso) {
   var d = new Date(iso);
   if (!iso || isNaN(d.getTime())) return '';

@@ -3,7 +3,7 @@
  * the browser is the credential, so there is no login and no change here.
  *
  * Every POLL_MS it reads GET /api/v1/communities (sync state of each
- * community) and GET /api/v1/bulletins (targets, delivered, pending), and
+ * community, its usage against its quota) and GET /api/v1/bulletins (targets, delivered, pending), and
  * the per-community delivery (GET /api/v1/bulletins/{id}) of the newest
  * DETAIL_MAX bulletins. Issuing stays with alliancectl, which holds the
  * signing key.
@@ -60,8 +60,22 @@ function renderCommunities() {
       el('td', { text: c.last_seen ? formatTime(c.last_seen) : t('never') }),
       el('td', { className: 'num', text: (c.up_lag || 0) + ' / ' + (c.down_lag || 0) }),
       el('td', { className: 'num', text: (counts.services || 0) + ' / ' + (counts.announcements || 0) }),
+      quotaCell(c.quota),
       el('td', { className: 'num relay-refused', text: refusedText(c.relay_refused) })));
   });
+}
+
+/* quotaCell: a community's usage against its quota ([quota] at the hub)
+ * and how often its node was closed for passing it or the batch limits;
+ * marked when full or ever closed. */
+function quotaCell(q) {
+  if (!q) return el('td', { text: '—' });
+  var closes = (q.closed_quota || 0) + (q.closed_batch || 0);
+  var full = q.records.used >= q.records.limit || q.bytes.used >= q.bytes.limit;
+  return el('td', { className: 'quota' + (full || closes ? ' over' : ''), 'data-closes': closes },
+    el('span', { className: 'q-records num', text: t('quota_records', { u: q.records.used, l: q.records.limit }) }),
+    el('span', { className: 'q-bytes num', text: t('quota_bytes', { u: sizeText(q.bytes.used), l: sizeText(q.bytes.limit) }) }),
+    closes ? el('span', { className: 'q-closes', text: t('quota_closes', { n: closes }) }) : null);
 }
 
 /* refusedText: a community's relayed requests and statuses the hub

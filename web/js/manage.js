@@ -158,7 +158,9 @@ function renderSync() {
     kv('sync_since', hub.since ? formatTime(hub.since) : '—'),
     kv('sync_last_error', hub.last_error || t('sync_none')),
     kv('sync_lag', s.up && s.up.lag !== null && s.up.lag !== undefined ? String(s.up.lag) : t('sync_lag_unknown')),
-    kv('sync_counts', t('sync_counts_value', { s: s.counts ? s.counts.services : '?', a: s.counts ? s.counts.announcements : '?' })));
+    kv('sync_counts', t('sync_counts_value', { s: s.counts ? s.counts.services : '?', a: s.counts ? s.counts.announcements : '?' })),
+    s.quota ? kv('sync_quota', t('sync_quota_value', { r: s.quota.records.used, rl: s.quota.records.limit,
+      b: sizeText(s.quota.bytes.used), bl: sizeText(s.quota.bytes.limit), h: s.quota.changes_per_hour.limit })) : null);
 }
 
 /* ---- lists ------------------------------------------------------------------------ */
@@ -447,7 +449,12 @@ function setupForm(kind) {
         /* the node's 422 names the field first ("keywords: ...") */
         var named = /^([a-z_]+):/.exec(errorText(r));
         var said = named && FIELD_MESSAGES[named[1]] ? t(FIELD_MESSAGES[named[1]]) : errorText(r);
-        if (service && named && fieldError(form, named[1], said))
+        if (r.status === 429 && r.data && r.data.error && r.data.error.code === 'over_quota') {
+          /* the node names the quota first ("quota records: ...") */
+          var quota = /^quota ([a-z_]+):/.exec(errorText(r));
+          errBox.textContent = t('err_over_quota', { q: t('quota_name_' + (quota ? quota[1] : 'unknown')), m: errorText(r) });
+        }
+        else if (service && named && fieldError(form, named[1], said))
           errBox.textContent = t('err_fix_fields');
         else errBox.textContent = t('save_failed', { m: errorText(r) });
         return;

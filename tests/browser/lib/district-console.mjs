@@ -51,6 +51,13 @@ async function main() {
         await page.locator(`#communities tr[data-community="${id}"] [data-state="connected"]`)
           .waitFor({ timeout: 15000 });
       assert.match(await page.locator('#summary').innerText(), new RegExp(`${ids.length} / ${ids.length}`));
+      // each community's usage against its quota ([quota] defaults)
+      for (const id of ids) {
+        const cell = page.locator(`#communities tr[data-community="${id}"] td.quota`);
+        assert.match(await cell.locator('.q-records').innerText(), /(记录|Records) \d+ (\/|of) 5000/);
+        assert.match(await cell.locator('.q-bytes').innerText(), /\d+ KB (\/|of) 8\.0 MB/);
+        assert.equal(await cell.getAttribute('data-closes'), '0');
+      }
       // the bulletin delivered to each of them
       const card = page.locator(`#bulletins li[data-bulletin="${BULLETIN}"]`);
       await card.waitFor({ timeout: 15000 });

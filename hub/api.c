@@ -45,7 +45,7 @@ static json_t *community_json(struct hub *hub, struct community *c)
 	uint64_t head = catalog_log_head(hub->cat);
 
 	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:I, s:I, s:I, s:I, s:s,"
-			 " s:{s:I, s:I}, s:o}",
+			 " s:{s:I, s:I}, s:o, s:o}",
 		"id", c->id,
 		"name", c->name,
 		"enrolled", clock_rfc3339(c->enrolled, enrolled, sizeof(enrolled)),

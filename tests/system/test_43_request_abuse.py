@@ -34,18 +34,6 @@ _serial = itertools.count(1)
 YEAR = 365 * 24 * 3600
 
 
-class QuotaHub(Hub):
-    """A hub with a [quota] section of its own."""
-
-    def __init__(self, d, pki, quota=None, **kw):
-        super().__init__(d, pki, **kw)
-        self.quota = dict(quota or {})
-
-    def config_text(self):
-        return super().config_text() + "[quota]\n" + "".join(
-            f"{k} = {v}\n" for k, v in self.quota.items())
-
-
 class DebugNode(Node):
     """A node logging at debug level: everything it would ever log."""
 
@@ -415,7 +403,7 @@ def test_quota_per_destination_refuses_the_excess_only(pki, tmp_path):
     A, which the hub told the quota in Welcome, answers its residents'
     sixth request with 429 itself."""
     h = hash_password(PASSWORD)
-    hub = QuotaHub(tmp_path / "hub", pki,
+    hub = Hub(tmp_path / "hub", pki,
                    quota={"requests_per_destination_per_hour": 5}).start()
     made = [hub]
     attacker = None
@@ -487,7 +475,7 @@ def test_quota_per_destination_refuses_the_excess_only(pki, tmp_path):
 
 @pytest.mark.parametrize("value", ["0", "3601", "many"])
 def test_quota_key_is_bounded(pki, tmp_path, value):
-    hub = QuotaHub(tmp_path / "hub", pki,
+    hub = Hub(tmp_path / "hub", pki,
                    quota={"requests_per_destination_per_hour": value})
     hub.write_config(hub.config_text())
     r = run("alliance-hub", "-c", hub.conf)

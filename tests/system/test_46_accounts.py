@@ -567,7 +567,6 @@ def test_manager_closes_a_community_poll(three):
              ["closed"], 5, "the poll to be closed")
     got = get(a.public_port, f"/api/v1/polls/{poll}").json()
     assert got["counts"] == [1, 0]
-    assert got["outcome"] == {"winner": "yes", "tie": False}
     r = vote(a, poll, late, "no")
     assert r.status == 409 and r.body["error"]["code"] == "closed"
     assert api(a, "POST", f"/api/v1/polls/{poll}/close", {}).status == 409
@@ -576,6 +575,12 @@ def test_manager_closes_a_community_poll(three):
              and hub.api("GET", f"/api/v1/polls/{poll}").json()["closed"]
              and hub.api("GET", f"/api/v1/polls/{poll}").json()
              ["results"]["counts"] == [1, 0], 20, "the close at the hub")
+    # the outcome, once the poll is final (RELAY_TALLY_GRACE_S after)
+    wait_for(lambda: "outcome" in get(a.public_port,
+                                      f"/api/v1/polls/{poll}").json(),
+             30, "the outcome once final")
+    assert get(a.public_port, f"/api/v1/polls/{poll}").json()["outcome"] \
+        == {"winner": "yes", "tie": False}
 
 
 def test_poll_create_refuses_bad_input(three):

@@ -28,6 +28,7 @@ import http.client
 import itertools
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -84,19 +85,30 @@ def wait_for(predicate, timeout=10.0, what="condition", interval=0.05):
 
 
 _ports_given = set()
+_port_rng = random.Random()
+
+# Ports the daemons listen on come from below the kernel's ephemeral range
+# (ip_local_port_range starts at 32768): a port picked inside it can be
+# taken, before the daemon binds it, by the local end of any outgoing
+# connection, and the tests open thousands of those.
+LISTEN_PORTS = range(10000, 32768)
 
 
 def free_port():
-    """A TCP port free on 127.0.0.1 right now, never one given before in
-    this run (a hub's two ports must differ, and a restarted hub keeps
-    its own)."""
+    """A TCP port free on 127.0.0.1 right now, below the ephemeral range,
+    never one given before in this run (a hub's two ports must differ, and
+    a restarted hub keeps its own)."""
     while True:
+        port = _port_rng.choice(LISTEN_PORTS)
+        if port in _ports_given:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _ports_given:
-            _ports_given.add(port)
-            return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _ports_given.add(port)
+        return port
 
 
 _ids = itertools.count(1)

@@ -57,10 +57,12 @@ function portFree(port) {
   });
 }
 
-// freeBase: a base port P with P .. P+count-1 all free on 127.0.0.1.
+// freeBase: a base port P with P .. P+count-1 all free on 127.0.0.1, below
+// the kernel's ephemeral range (from 32768), where the local end of an
+// outgoing connection could take one before the daemon binds it.
 async function freeBase(count) {
   for (let tries = 0; tries < 50; tries++) {
-    const base = 20000 + Math.floor(Math.random() * 40000);
+    const base = 10000 + Math.floor(Math.random() * (32768 - 10000 - count));
     let ok = true;
     for (let p = base; p < base + count && ok; p++) ok = await portFree(p);
     if (ok) return base;

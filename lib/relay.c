@@ -172,8 +172,10 @@ static int check_poll(const Alliance__V1__Poll *p, char *why, size_t whylen)
 				return FAIL("poll.options[%zu]: a duplicate",
 					    i);
 	}
+	/* closes > opens first: then their difference fits unsigned,
+	 * where a signed one could overflow (and wrap past the bound) */
 	if (p->closes <= p->opens ||
-	    p->closes - p->opens > RELAY_POLL_LIFETIME_S)
+	    (uint64_t)p->closes - (uint64_t)p->opens > RELAY_POLL_LIFETIME_S)
 		return FAIL("poll.closes: after opens, within a year");
 	if (p->n_area > RELAY_AREA_MAX)
 		return FAIL("poll.area: more than %d communities",

@@ -195,10 +195,10 @@ static void test_poll_and_tally(void **state)
 	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
 }
 
-/* A poll whose lifetime does not fit in 64 bits (found by fuzz_wire: a
- * node's Relay frame with opens -2^62 and closes 2^62) is refused, not
- * let through by a difference that wrapped negative (and undefined
- * behaviour on the way). */
+/* A poll whose lifetime does not fit in 64 bits (a node's Relay frame
+ * with opens -2^62 and closes 2^62; fuzz_wire reports the overflow,
+ * tests/fuzz/corpus/wire/poll_overflow.bin) is refused, not let through
+ * by a difference that wrapped negative. */
 static void test_poll_lifetime_overflow(void **state)
 {
 	Change ch = change(ALLIANCE__V1__KIND__KIND_POLL, "p1");

@@ -264,13 +264,20 @@ fuzz: fuzz-build ## run every libFuzzer target for FUZZ_SECONDS (default 120) ea
 	    $(FUZZ)/fuzz_$$t.log; \
 	done
 
-# fuzz-merge: add to tests/fuzz/corpus/ the inputs of build/fuzz/corpus/
-# that reach code the seeds do not (libFuzzer's -merge=1 keeps the fewest).
-fuzz-merge: fuzz-build ## merge new coverage found by `make fuzz` into tests/fuzz/corpus/
+# fuzz-merge: add to each tests/fuzz/corpus/NAME/ the FUZZ_MERGE_MAX inputs
+# of build/fuzz/corpus/NAME/ that reach the most code the seeds do not
+# (libFuzzer's merge says what each reaches; tests/fuzz/pick.py chooses),
+# so the committed corpus stays small.
+FUZZ_MERGE_MAX ?= 10
+fuzz-merge: fuzz-build ## keep the best inputs `make fuzz` found as seeds in tests/fuzz/corpus/
 	@set -e; for t in $(FUZZ_TARGETS); do \
-	  mkdir -p $(FUZZ)/corpus/$$t; \
-	  $(FUZZ)/fuzz_$$t -merge=1 tests/fuzz/corpus/$$t $(FUZZ)/corpus/$$t \
-	    2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files' || true; \
+	  rm -rf $(FUZZ)/merge $(FUZZ)/merge.ctl; \
+	  mkdir -p $(FUZZ)/merge $(FUZZ)/corpus/$$t; \
+	  cp tests/fuzz/corpus/$$t/* $(FUZZ)/merge/; \
+	  $(FUZZ)/fuzz_$$t -merge=1 -merge_control_file=$(FUZZ)/merge.ctl \
+	    $(FUZZ)/merge $(FUZZ)/corpus/$$t > $(FUZZ)/merge.log 2>&1; \
+	  tests/fuzz/pick.py $(FUZZ)/merge.ctl $(FUZZ_MERGE_MAX) \
+	    tests/fuzz/corpus/$$t; \
 	done
 
 $(FUZZ)/apt/sources.list:

@@ -296,12 +296,14 @@ $(FUZZ)/protobuf-c/src/.fetched: $(FUZZ)/apt/sources.list
 	  $(FUZZ_APT) source protobuf-c=$(FUZZ_PBC_VERSION)
 	touch $@
 
-# One check of UBSan is off inside protobuf-c 1.4.1 only, for its own
-# known undefined behaviour, harmless as compiled and open upstream: NULL
-# + 0 when a packed repeated field arrives empty (protobuf-c issue #792;
-# fuzz_wire reaches it through a Tally's counts). The rest of UBSan and
-# all of ASan stay on there.
-FUZZ_PBC_NOSAN := -fno-sanitize=pointer-overflow
+# Two checks of UBSan are off inside protobuf-c 1.4.1 only, for its own
+# known undefined behaviour, harmless as compiled and open upstream, both
+# of which fuzz_wire reached: NULL + 0 when a packed repeated field
+# arrives empty (protobuf-c issue #792; a Tally's counts) and an int
+# shifted past its sign in a 5-byte field tag (#794; a bulletin's signed
+# content, decoded before its signature is checked). The rest of UBSan
+# and all of ASan stay on there.
+FUZZ_PBC_NOSAN := -fno-sanitize=pointer-overflow,shift-base
 FUZZ_PBC_H     := $(FUZZ)/protobuf-c/include/protobuf-c/protobuf-c.h
 
 $(FUZZ_PBC_H): $(FUZZ)/protobuf-c/src/.fetched

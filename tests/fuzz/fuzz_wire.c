@@ -7,12 +7,17 @@
  * the checks a receiver holds them to before storing anything: each
  * Change of a Changes frame to catalog_check (as a node does with the
  * hub's stream) and, when it passes, to catalog_change_json; each Change
- * of a Relay frame to relay_check. Any other outcome aborts, which
+ * of a Relay frame to relay_check; a Bulletin to bulletin_open with no
+ * key pinned (the size, decoding and content rules run before the
+ * signature), and content that keeps the rules is also written as CAP and
+ * Atom, as the node serves it. Any other outcome aborts, which
  * libFuzzer reports as a crash. Built and run by `make fuzz` with
  * protobuf-c itself instrumented; seeds in tests/fuzz/corpus/wire/. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "bulletin.h"
 #include "catalog.h"
 #include "err.h"
 #include "relay.h"
@@ -22,6 +27,41 @@
 #define FUZZ_HEADROOM 16
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* check_bulletin: b as a node opens it, with no key pinned: never
+ * accepted; content that keeps the rules written as CAP and Atom. */
+static void check_bulletin(const Alliance__V1__Bulletin *b)
+{
+	struct bulletin_cap_ref *refs;
+	struct bulletin_atom_entry entry;
+	BulletinContent *c = NULL;
+	char why[256], *out = NULL;
+	size_t len = 0;
+
+	why[0] = '\0';
+	if (bulletin_open(NULL, b->signed_content.data, b->signed_content.len,
+			  b->signature.data, b->signature.len, &c, why,
+			  sizeof(why)) == ERR_OK || c || !why[0])
+		abort();
+	if (bulletin_decode(b->signed_content.data, b->signed_content.len,
+			    &c) != ERR_OK)
+		return;
+	if (bulletin_check(c, why, sizeof(why)) == ERR_OK) {
+		refs = calloc(c->n_references + 1, sizeof(*refs));
+		if (!refs || bulletin_cap_xml(c, refs, &out, &len) != ERR_OK ||
+		    strlen(out) != len)
+			abort();
+		free(out);
+		free(refs);
+		entry.c = c;
+		entry.status = "current";
+		if (bulletin_atom("Bulletins", "fuzz", &entry, 1, c->sent,
+				  &out, &len) != ERR_OK)
+			abort();
+		free(out);
+	}
+	bulletin_content_free(&c);
+}
 
 /* check_records: the receivers' checks of f's records; a refusal must
  * say why. */
@@ -43,6 +83,8 @@ static void check_records(const Frame *f)
 			json = catalog_change_json(ch);
 			json_decref(json);
 		}
+	} else if (f->body_case == ALLIANCE__V1__FRAME__BODY_BULLETIN) {
+		check_bulletin(f->bulletin);
 	} else if (f->body_case == ALLIANCE__V1__FRAME__BODY_RELAY) {
 		for (size_t i = 0; i < f->relay->n_changes; i++) {
 			why[0] = '\0';

@@ -1,7 +1,8 @@
 /* gen_corpus.c: writes the seed frames of tests/fuzz/corpus/wire/.
  *
  * One valid frame of every body kind (a Relay with a request, a status, a
- * poll and a tally), plus a frame with an unknown body and one with an
+ * poll and a tally; a Bulletin whose content keeps the rules, its
+ * signature not a real one), plus a frame with an unknown body and one with an
  * unknown field, each into DIR/NAME.bin. `make fuzz-build` builds it as
  * build/fuzz/gen_corpus; run `build/fuzz/gen_corpus tests/fuzz/corpus/wire`
  * after a schema change and commit the result. */
@@ -69,7 +70,8 @@ int main(int argc, char **argv)
 	char *area[] = { "north-gate", "river-side" };
 	uint64_t counts[] = { 3, 1 };
 	char *audience[] = { "elderly", "families" };
-	uint8_t content[] = { 0x0a, 0x03, 'b', '-', '1' };
+	Alliance__V1__BulletinContent bc = ALLIANCE__V1__BULLETIN_CONTENT__INIT;
+	char *refs[] = { "b-0" };
 	uint8_t sig[64];
 	/* Frame field 99 { field 1: "poll-7" }, then hello with field 50 */
 	static const uint8_t unknown_body[] = { 0x9a, 0x06, 0x08, 0x0a, 0x06,
@@ -135,13 +137,35 @@ int main(int argc, char **argv)
 	f.ack = &ack;
 	write_frame(argv[1], "ack", &f);
 
-	bul.signed_content.data = content;
-	bul.signed_content.len = sizeof(content);
+	bc.id = "b-1";
+	bc.key_id = "0123456789abcdef";
+	bc.sender = "district";
+	bc.type = "update";
+	bc.n_references = 1;
+	bc.references = refs;
+	bc.severity = "severe";
+	bc.urgency = "immediate";
+	bc.certainty = "observed";
+	bc.category = "weather";
+	bc.headline = "Typhoon <warning> & shelter";
+	bc.description = "\xe5\x8f\xb0\xe9\xa3\x8e\nGo to the school hall";
+	bc.instructions = "Bring water";
+	bc.n_area = 1;
+	bc.area = area;
+	bc.sent = 1796083200;
+	bc.expires = 1796169600;
+	bul.signed_content.len = alliance__v1__bulletin_content__get_packed_size(
+		&bc);
+	bul.signed_content.data = malloc(bul.signed_content.len);
+	if (!bul.signed_content.data)
+		return 1;
+	alliance__v1__bulletin_content__pack(&bc, bul.signed_content.data);
 	bul.signature.data = sig;
 	bul.signature.len = sizeof(sig);
 	f.body_case = ALLIANCE__V1__FRAME__BODY_BULLETIN;
 	f.bulletin = &bul;
 	write_frame(argv[1], "bulletin", &f);
+	free(bul.signed_content.data);
 
 	bak.id = "b-1";
 	f.body_case = ALLIANCE__V1__FRAME__BODY_BULLETIN_ACK;

@@ -2,8 +2,9 @@
  * (lib/config.c on inih) with the hub's and the node's own tables
  * (hub/config.c, node/config.c).
  *
- * The input is a config file, given to the reader as a file (a memfd,
- * opened by its /proc path as the daemons open theirs): loaded against
+ * The input is a config file, written to a file in a directory of its
+ * own under $TMPDIR (the reader makes relative paths absolute against
+ * it; removed at exit) and loaded as the daemons load theirs: against
  * the hub's table and through node_config_load, then freed. A refusal
  * must name the file; a value the reader accepts must hold to its
  * table's check. The same bytes are also read as the district's synonyms
@@ -11,11 +12,11 @@
  * file and line. Leaks and overflows are what libFuzzer reports. Seeds
  * in tests/fuzz/corpus/config/ (deploy/examples and the system tests'
  * configs). */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -30,7 +31,30 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int fd = -1;
-static char path[64];
+static char dir[256], path[300];
+
+/* cleanup: remove the file and its directory. */
+static void cleanup(void)
+{
+	unlink(path);
+	rmdir(dir);
+}
+
+/* setup: the directory and the open file. */
+static void setup(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, sizeof(dir), "%s/fuzz_config.XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(path, sizeof(path), "%s/alliance.conf", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		abort();
+	atexit(cleanup);
+}
 
 /* checked: every key of table that has a check passes it in cfg. */
 static int checked(const struct config_key *table, size_t n, const void *cfg)
@@ -49,12 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct synonyms *syn;
 	char err[1024];
 
-	if (fd < 0) {
-		fd = memfd_create("fuzz.conf", 0);
-		if (fd < 0)
-			abort();
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	}
+	if (fd < 0)
+		setup();
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) !=
 	    (ssize_t)size)
 		abort();

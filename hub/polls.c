@@ -413,60 +413,6 @@ static void welcome_each(struct session *s, void *arg)
 
 /* ---- creating ------------------------------------------------------------- */
 
-/* poll_from_json: the operator's poll into p (strings point into in). */
-static int poll_from_json(const json_t *in, Alliance__V1__Poll *p,
-			  const char **opts, const char **area, char *why,
-			  size_t whylen)
-{
-	const json_t *o = json_object_get(in, "options");
-	const json_t *a = json_object_get(in, "area");
-	const json_t *c = json_object_get(in, "closes");
-	size_t i;
-
-	p->question = (char *)json_string_value(json_object_get(in,
-								"question"));
-	if (!p->question) {
-		snprintf(why, whylen, "question: required");
-		return ERR_INVALID;
-	}
-	if (!json_is_array(o) || json_array_size(o) > RELAY_OPTIONS_MAX) {
-		snprintf(why, whylen, "options: a list of %d to %d texts",
-			 RELAY_OPTIONS_MIN, RELAY_OPTIONS_MAX);
-		return ERR_INVALID;
-	}
-	for (i = 0; i < json_array_size(o); i++)
-		if (!(opts[i] = json_string_value(json_array_get(o, i)))) {
-			snprintf(why, whylen, "options[%zu]: not a text", i);
-			return ERR_INVALID;
-		}
-	p->options = (char **)opts;
-	p->n_options = json_array_size(o);
-	if (a && !json_is_null(a)) {
-		if (!json_is_array(a) || json_array_size(a) > RELAY_AREA_MAX) {
-			snprintf(why, whylen, "area: a list of community ids");
-			return ERR_INVALID;
-		}
-		for (i = 0; i < json_array_size(a); i++)
-			if (!(area[i] = json_string_value(json_array_get(a,
-									  i)))) {
-				snprintf(why, whylen, "area[%zu]: not a text",
-					 i);
-				return ERR_INVALID;
-			}
-		p->area = (char **)area;
-		p->n_area = json_array_size(a);
-	}
-	p->opens = clock_now();
-	if (json_is_integer(c)) {
-		p->closes = json_integer_value(c);
-	} else if (!json_is_string(c) ||
-		   clock_parse_rfc3339(json_string_value(c), &p->closes)) {
-		snprintf(why, whylen, "closes: RFC 3339 time or unix seconds");
-		return ERR_INVALID;
-	}
-	return ERR_OK;
-}
-
 static void create(struct hub *hub, struct lws *wsi, struct hub_http *h)
 {
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
@@ -493,7 +439,8 @@ static void create(struct hub *hub, struct lws *wsi, struct hub_http *h)
 	ch.version = relay_version(0);
 	ch.body_case = ALLIANCE__V1__CHANGE__BODY_POLL;
 	ch.poll = &p;
-	if (poll_from_json(in, &p, opts, area, why, sizeof(why)) != ERR_OK ||
+	if (relay_poll_from_json(in, &p, opts, area, why, sizeof(why)) !=
+	    ERR_OK ||
 	    relay_check(&ch, why, sizeof(why)) != ERR_OK) {
 		http_reply_error(wsi, &h->ex, 422, "invalid", "%s", why);
 		goto out;

@@ -264,8 +264,10 @@ out:
 	return rc;
 }
 
-/* time_field: a time at name as RFC 3339 text or unix seconds; absent,
- * null or "" stores dflt. Returns ERR_OK or ERR_INVALID with why. */
+/* time_field: a time at name as RFC 3339 text or unix seconds, at most
+ * CLOCK_MAX (a record shows its times as RFC 3339, and every receiver
+ * reads them back through here); absent, null or "" stores dflt.
+ * Returns ERR_OK or ERR_INVALID with why. */
 static int time_field(const json_t *in, const char *name, int64_t dflt,
 		      int64_t *out, char *why, size_t whylen)
 {
@@ -274,14 +276,16 @@ static int time_field(const json_t *in, const char *name, int64_t dflt,
 	*out = dflt;
 	if (!v || json_is_null(v))
 		return ERR_OK;
-	if (json_is_integer(v) && json_integer_value(v) >= 0) {
+	if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+	    json_integer_value(v) <= CLOCK_MAX) {
 		*out = json_integer_value(v);
 		return ERR_OK;
 	}
 	if (json_is_string(v)) {
 		if (json_string_length(v) == 0)
 			return ERR_OK;
-		if (clock_parse_rfc3339(json_string_value(v), out) == ERR_OK)
+		if (clock_parse_rfc3339(json_string_value(v), out) == ERR_OK &&
+		    *out <= CLOCK_MAX)
 			return ERR_OK;
 	}
 	snprintf(why, whylen, "%s: must be a time like "

@@ -14,6 +14,11 @@ int64_t clock_now(void);
 #define CLOCK_RFC3339_LEN 32
 char *clock_rfc3339(int64_t t, char *buf, size_t buflen);
 
+/* CLOCK_MAX: 9999-12-31T23:59:59Z, the last time clock_rfc3339 writes in
+ * a form clock_parse_rfc3339 reads back (four digits of year). A time
+ * that travels as RFC 3339 must not be later. */
+#define CLOCK_MAX INT64_C(253402300799)
+
 /* clock_parse_rfc3339: parse "YYYY-MM-DDTHH:MM:SSZ" (or with a +hh:mm
  * offset) into *t. Returns ERR_OK or ERR_INVALID. */
 int clock_parse_rfc3339(const char *s, int64_t *t);

@@ -1,7 +1,8 @@
 /* relay.c: rules, packing and versions of relayed records (see relay.h).
  *
  * Parts: statuses; text fields; relay_check by kind; new requests;
- * erasure; keys; packing; versions and ids; polls in a store. */
+ * erasure; keys; packing; versions and ids; polls in a store; polls from
+ * JSON. */
 #include <inttypes.h>
 #include <jansson.h>
 #include <openssl/rand.h>
@@ -172,8 +173,10 @@ static int check_poll(const Alliance__V1__Poll *p, char *why, size_t whylen)
 				return FAIL("poll.options[%zu]: a duplicate",
 					    i);
 	}
+	/* closes > opens first: then their difference fits unsigned,
+	 * where a signed one could overflow (and wrap past the bound) */
 	if (p->closes <= p->opens ||
-	    p->closes - p->opens > RELAY_POLL_LIFETIME_S)
+	    (uint64_t)p->closes - (uint64_t)p->opens > RELAY_POLL_LIFETIME_S)
 		return FAIL("poll.closes: after opens, within a year");
 	if (p->n_area > RELAY_AREA_MAX)
 		return FAIL("poll.area: more than %d communities",
@@ -488,4 +491,59 @@ json_t *relay_poll_outcome(const json_t *counts, const json_t *options)
 			 json_array_get(options, (size_t)winner) ?
 			 json_array_get(options, (size_t)winner) : json_null(),
 			 "tie", tie);
+}
+
+/* ---- polls from JSON --------------------------------------------------- */
+
+int relay_poll_from_json(const json_t *in, Alliance__V1__Poll *p,
+			 const char **opts, const char **area, char *why,
+			 size_t whylen)
+{
+	const json_t *o = json_object_get(in, "options");
+	const json_t *a = area ? json_object_get(in, "area") : NULL;
+	const json_t *c = json_object_get(in, "closes");
+	size_t i;
+
+	p->question = (char *)json_string_value(json_object_get(in,
+								"question"));
+	if (!p->question) {
+		snprintf(why, whylen, "question: required");
+		return ERR_INVALID;
+	}
+	if (!json_is_array(o) || json_array_size(o) > RELAY_OPTIONS_MAX) {
+		snprintf(why, whylen, "options: a list of %d to %d texts",
+			 RELAY_OPTIONS_MIN, RELAY_OPTIONS_MAX);
+		return ERR_INVALID;
+	}
+	for (i = 0; i < json_array_size(o); i++)
+		if (!(opts[i] = json_string_value(json_array_get(o, i)))) {
+			snprintf(why, whylen, "options[%zu]: not a text", i);
+			return ERR_INVALID;
+		}
+	p->options = (char **)opts;
+	p->n_options = json_array_size(o);
+	if (a && !json_is_null(a)) {
+		if (!json_is_array(a) || json_array_size(a) > RELAY_AREA_MAX) {
+			snprintf(why, whylen, "area: a list of community ids");
+			return ERR_INVALID;
+		}
+		for (i = 0; i < json_array_size(a); i++)
+			if (!(area[i] = json_string_value(json_array_get(a,
+									  i)))) {
+				snprintf(why, whylen, "area[%zu]: not a text",
+					 i);
+				return ERR_INVALID;
+			}
+		p->area = (char **)area;
+		p->n_area = json_array_size(a);
+	}
+	p->opens = clock_now();
+	if (json_is_integer(c)) {
+		p->closes = json_integer_value(c);
+	} else if (!json_is_string(c) ||
+		   clock_parse_rfc3339(json_string_value(c), &p->closes)) {
+		snprintf(why, whylen, "closes: RFC 3339 time or unix seconds");
+		return ERR_INVALID;
+	}
+	return ERR_OK;
 }

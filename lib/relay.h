@@ -197,4 +197,16 @@ int relay_poll_final(int64_t closes, int64_t now);
  * out of memory). */
 json_t *relay_poll_outcome(const json_t *counts, const json_t *options);
 
+/* relay_poll_from_json: the poll a manager (node) or the operator (hub)
+ * posts, {"question", "options": [texts], "closes": RFC 3339 or unix
+ * seconds, "area": [community ids] or null}, into p: opens is now, and
+ * p's strings and lists point into in and into opts (RELAY_OPTIONS_MAX
+ * entries) and area (RELAY_AREA_MAX entries), which the caller keeps as
+ * long as p. area NULL: "area" is not read (a community's own poll).
+ * Only the shape is checked here; relay_check holds the result to the
+ * rules. ERR_OK, or ERR_INVALID with the field named in why. */
+int relay_poll_from_json(const json_t *in, Alliance__V1__Poll *p,
+			 const char **opts, const char **area, char *why,
+			 size_t whylen);
+
 #endif

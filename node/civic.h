@@ -1,18 +1,20 @@
 /* civic.h: the residents' side of a node: service requests (Open311),
  * resident credentials, polls and votes, and the relay that carries
  * requests, statuses, polls and tallies to and from the hub; the internal
- * header of civic.c, relay.c, requests.c, request_follow.c,
- * request_queue.c, residents.c, phone_verify.c, voters.c, account.c and
- * polls.c (node.h has what the rest of the node calls).
+ * header of civic.c, relay.c, requests.c, request_form.c,
+ * request_follow.c, request_queue.c, residents.c, phone_verify.c,
+ * voters.c, account.c and polls.c (node.h has what the rest of the node
+ * calls).
  *
  * Everything runs on the lws service thread on n->db: every write is one
  * small transaction (tokens are random and stored as SHA-256; a resident's
  * password goes through scrypt on the manager's KDF worker, never here).
  *
- * Sections: state; relay (relay.c); requests (requests.c); following a
- * request (request_follow.c); the manager's queue (request_queue.c);
- * residents (residents.c); phone codes (phone_verify.c); who votes
- * (voters.c); the resident's account (account.c); polls (polls.c). */
+ * Sections: state; relay (relay.c); requests (requests.c); the form of
+ * a request (request_form.c); following a request (request_follow.c);
+ * the manager's queue (request_queue.c); residents (residents.c); phone
+ * codes (phone_verify.c); who votes (voters.c); the resident's account
+ * (account.c); polls (polls.c). */
 #ifndef ALLIANCE_NODE_CIVIC_H
 #define ALLIANCE_NODE_CIVIC_H
 
@@ -99,6 +101,40 @@ int requests_row_mine(sqlite3_stmt *st, const char *token, int64_t resident);
  * 1 when answered (or parked for the manager's credential). */
 int requests_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		   struct manager_req *mr);
+
+/* ==== the form of POST requests.json (request_form.c) ======================== */
+
+/* The fields of the form, in the order they are read and checked. */
+enum request_field { RF_CODE, RF_DESC, RF_FIRST, RF_LAST, RF_NAME,
+		     RF_PHONE, RF_EMAIL, RF_ADDR, RF_LAT, RF_LONG,
+		     RF_PREFERRED, RF_REL_NAME, RF_REL_PHONE, RF_COUNT };
+
+/* A resident's request as the form gives it. */
+struct request_form {
+	char *value[RF_COUNT];          /* malloc'd, "" when absent (owned) */
+	char name[RELAY_NAME_MAX + 2]; /* name, else first and last name */
+	int has_location;              /* lat or long given */
+	double lat, lon;               /* decimal degrees, when given */
+};
+
+/* request_form_read: every field of the form-encoded body[0..len) into
+ * rf (zeroed by the caller), each at most its limit and UTF-8, and
+ * service_code present. ERR_OK, or an error with *status (400, or 500
+ * out of memory) and Open311's description in why. Free rf with
+ * request_form_free either way. */
+int request_form_read(const char *body, size_t len, struct request_form *rf,
+		      int *status, char *why, size_t whylen);
+
+/* request_form_check: the fields of a read form that need no store, in
+ * order: phone, the relative's name and phone (both or neither),
+ * preferred (a day from 36 hours before now to 366 days after),
+ * lat/long (both, in range); then rf->name and the location are set.
+ * ERR_OK, or ERR_INVALID with Open311's description (a 400) in why. */
+int request_form_check(struct request_form *rf, int64_t now, char *why,
+		       size_t whylen);
+
+/* request_form_free: free rf's values and NULL them. */
+void request_form_free(struct request_form *rf);
 
 /* ==== following a request (request_follow.c) ================================== */
 

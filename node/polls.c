@@ -284,43 +284,6 @@ static int put_tally(struct node *n, const char *origin, const char *id,
 
 /* ---- creating ------------------------------------------------------------------ */
 
-/* poll_from_json: the manager's poll into p (strings point into in);
- * ERR_OK or ERR_INVALID with why. */
-static int poll_from_json(const json_t *in, Alliance__V1__Poll *p,
-			  const char **opts, char *why, size_t whylen)
-{
-	const json_t *o = json_object_get(in, "options");
-	const json_t *c = json_object_get(in, "closes");
-
-	p->question = (char *)json_string_value(json_object_get(in,
-								"question"));
-	if (!p->question) {
-		snprintf(why, whylen, "question: required");
-		return ERR_INVALID;
-	}
-	if (!json_is_array(o) || json_array_size(o) > RELAY_OPTIONS_MAX) {
-		snprintf(why, whylen, "options: a list of %d to %d texts",
-			 RELAY_OPTIONS_MIN, RELAY_OPTIONS_MAX);
-		return ERR_INVALID;
-	}
-	for (size_t i = 0; i < json_array_size(o); i++)
-		if (!(opts[i] = json_string_value(json_array_get(o, i)))) {
-			snprintf(why, whylen, "options[%zu]: not a text", i);
-			return ERR_INVALID;
-		}
-	p->options = (char **)opts;
-	p->n_options = json_array_size(o);
-	p->opens = clock_now();
-	if (json_is_integer(c))
-		p->closes = json_integer_value(c);
-	else if (!json_is_string(c) ||
-		 clock_parse_rfc3339(json_string_value(c), &p->closes)) {
-		snprintf(why, whylen, "closes: RFC 3339 time or unix seconds");
-		return ERR_INVALID;
-	}
-	return ERR_OK;
-}
-
 static void create(struct node *n, struct lws *wsi, struct http_exchange *ex)
 {
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
@@ -331,7 +294,8 @@ static void create(struct node *n, struct lws *wsi, struct http_exchange *ex)
 
 	if (!in)
 		return;
-	if (poll_from_json(in, &p, opts, why, sizeof(why)) != ERR_OK) {
+	if (relay_poll_from_json(in, &p, opts, NULL, why, sizeof(why)) !=
+	    ERR_OK) {
 		http_reply_error(wsi, ex, 422, "invalid", "%s", why);
 		goto out;
 	}

@@ -140,60 +140,6 @@ static void services_json(struct node *n, struct lws *wsi,
 
 /* ---- POST requests.json ------------------------------------------------------- */
 
-/* A form field and its limit. */
-struct field {
-	const char *name;
-	size_t max;
-	char *value;                /* malloc'd; "" when absent */
-};
-
-/* take: read f from the body; ERR_OK, or an Open311 400 stored. */
-static int take(struct lws *wsi, struct http_exchange *ex, struct field *f)
-{
-	int len;
-
-	f->value = calloc(1, f->max + 2);
-	if (!f->value) {
-		o311_error(wsi, ex, 500, "out of memory");
-		return ERR_NOMEM;
-	}
-	len = form_get(ex->body, ex->body_len, f->name, f->value, f->max + 2);
-	if (len == FORM_ABSENT)
-		return ERR_OK;
-	if (len == FORM_TOOLONG || (len >= 0 && (size_t)len > f->max)) {
-		o311_error(wsi, ex, 400, "%s: longer than %zu bytes", f->name,
-			   f->max);
-		return ERR_TOOBIG;
-	}
-	if (len < 0 || !text_utf8_valid(f->value, (size_t)len)) {
-		o311_error(wsi, ex, 400, "%s: not UTF-8 text", f->name);
-		return ERR_INVALID;
-	}
-	return ERR_OK;
-}
-
-enum { F_CODE, F_DESC, F_FIRST, F_LAST, F_NAME, F_PHONE, F_EMAIL, F_ADDR,
-       F_LAT, F_LONG, F_PREFERRED, F_REL_NAME, F_REL_PHONE, F_COUNT };
-
-/* Preferred times from a day ago (today anywhere) to a year ahead. */
-#define PREFERRED_PAST_S (36 * 3600)
-#define PREFERRED_AHEAD_S (366 * 24 * 3600)
-
-/* parse_coord: s as a number in [-lim, lim]; ERR_OK or ERR_INVALID. */
-static int parse_coord(const char *s, double lim, double *out)
-{
-	char *end = NULL;
-	double v;
-
-	if (!*s)
-		return ERR_INVALID;
-	v = strtod(s, &end);
-	if (!end || *end || !(v >= -lim && v <= lim))
-		return ERR_INVALID;
-	*out = v;
-	return ERR_OK;
-}
-
 static int has_delivery(const Alliance__V1__Service *s, const char *mode)
 {
 	for (size_t i = 0; i < s->n_delivery; i++)
@@ -328,32 +274,18 @@ static int over_quota(struct node *n, const char *owner)
 static void post_request(struct node *n, struct lws *wsi,
 			 struct http_exchange *ex)
 {
-	struct field f[F_COUNT] = {
-		{ "service_code", LIMIT_COMMUNITY_ID + LIMIT_RECORD_ID + 1,
-		  NULL },
-		{ "description", RELAY_DESCRIPTION_MAX, NULL },
-		{ "first_name", RELAY_NAME_MAX / 2 - 1, NULL },
-		{ "last_name", RELAY_NAME_MAX / 2 - 1, NULL },
-		{ "name", RELAY_NAME_MAX, NULL },   /* ours: the whole name */
-		{ "phone", RELAY_PHONE_MAX, NULL },
-		{ "email", RELAY_EMAIL_MAX, NULL },
-		{ "address_string", RELAY_ADDRESS_MAX, NULL },
-		{ "lat", 32, NULL },
-		{ "long", 32, NULL },
-		{ "preferred", RELAY_PREFERRED_MAX, NULL },   /* ours */
-		{ "relative_name", RELAY_NAME_MAX, NULL },    /* ours */
-		{ "relative_phone", RELAY_PHONE_MAX, NULL },  /* ours */
-	};
+	struct request_form rf;
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
 	Alliance__V1__Request r = ALLIANCE__V1__REQUEST__INIT;
 	Change *svc = NULL;
 	char ct[128], id[RELAY_REQUEST_ID_MAX + 1], token[33], peer[64];
-	char name[RELAY_NAME_MAX + 2];
-	char key[96], why[160], *sid = NULL;
+	char key[96], why[300], *sid = NULL;
 	unsigned char th[32], raw[16];
-	int64_t resident = residents_bearer(n, wsi), day;
+	int64_t resident = residents_bearer(n, wsi);
+	int status = 400;
 	size_t i;
 
+	memset(&rf, 0, sizeof(rf));
 	if (http_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, ct, sizeof(ct)) < 0 ||
 	    !form_content_type(ct)) {
 		o311_error(wsi, ex, 400, "the body must be "
@@ -372,63 +304,38 @@ static void post_request(struct node *n, struct lws *wsi,
 	snprintf(key, sizeof(key), "resident:%lld", (long long)resident);
 	if (resident && civic_limited(n->civic->rl_request, key, wsi, ex, 1))
 		return;
-	for (i = 0; i < F_COUNT; i++)
-		if (take(wsi, ex, &f[i]) != ERR_OK)
-			goto out;
-	if (!f[F_CODE].value[0]) {
-		o311_error(wsi, ex, 400, "service_code: required");
+	if (request_form_read(ex->body, ex->body_len, &rf, &status, why,
+			      sizeof(why)) != ERR_OK) {
+		o311_error(wsi, ex, status, "%s", why);
 		goto out;
 	}
-	svc = service_of(n, f[F_CODE].value, &sid);
+	svc = service_of(n, rf.value[RF_CODE], &sid);
 	if (!svc) {
 		o311_error(wsi, ex, 404, "service_code: no service '%.100s' in "
-			   "the catalog", f[F_CODE].value);
+			   "the catalog", rf.value[RF_CODE]);
 		goto out;
 	}
-	if (over_quota(n, f[F_CODE].value)) {
+	if (over_quota(n, rf.value[RF_CODE])) {
 		o311_error(wsi, ex, 429, "service_code: this community may "
 			   "send %s at most %u requests an hour (the hub's "
 			   "[quota] requests_per_destination_per_hour); try "
-			   "again later", f[F_CODE].value,
+			   "again later", rf.value[RF_CODE],
 			   n->civic->quota_requests);
 		goto out;
 	}
-	r.phone = f[F_PHONE].value;
-	r.relative_name = f[F_REL_NAME].value;
-	r.relative_phone = f[F_REL_PHONE].value;
-	r.preferred = f[F_PREFERRED].value;
-	/* the rule the hub and the owner hold a relayed request to */
-	if (relay_request_fields_valid(&r, why, sizeof(why)) != ERR_OK) {
+	if (request_form_check(&rf, clock_now(), why, sizeof(why)) != ERR_OK) {
 		o311_error(wsi, ex, 400, "%s", why);
 		goto out;
 	}
-	if (!relay_preferred_valid(f[F_PREFERRED].value, &day) ||
-	    (day && (day < clock_now() - PREFERRED_PAST_S ||
-		     day > clock_now() + PREFERRED_AHEAD_S))) {
-		o311_error(wsi, ex, 400, "preferred: a date YYYY-MM-DD from "
-			   "today to a year ahead, optionally followed by "
-			   "morning, afternoon or evening");
-		goto out;
-	}
-	r.has_location = f[F_LAT].value[0] || f[F_LONG].value[0];
-	if (r.has_location &&
-	    (parse_coord(f[F_LAT].value, 90, &r.lat) != ERR_OK ||
-	     parse_coord(f[F_LONG].value, 180, &r.lon) != ERR_OK)) {
-		o311_error(wsi, ex, 400, "lat/long: both, as decimal degrees");
-		goto out;
-	}
+	r.has_location = rf.has_location;
+	r.lat = rf.lat;
+	r.lon = rf.lon;
 	if (has_delivery(svc->service, "home-visit") && !r.has_location &&
-	    !f[F_ADDR].value[0]) {
+	    !rf.value[RF_ADDR][0]) {
 		o311_error(wsi, ex, 400, "address_string or lat/long: required "
 			   "for a home-visit service");
 		goto out;
 	}
-	if (f[F_NAME].value[0])
-		snprintf(name, sizeof(name), "%s", f[F_NAME].value);
-	else
-		snprintf(name, sizeof(name), "%s%s%s", f[F_FIRST].value,
-			 f[F_FIRST].value[0] && f[F_LAST].value[0] ? " " : "",
-			 f[F_LAST].value);
 	if (relay_request_id(n->cfg.community, id, sizeof(id)) != ERR_OK ||
 	    RAND_bytes(raw, sizeof(raw)) != 1) {
 		o311_error(wsi, ex, 500, "no random bytes");
@@ -437,12 +344,16 @@ static void post_request(struct node *n, struct lws *wsi,
 	for (i = 0; i < sizeof(raw); i++)
 		snprintf(token + 2 * i, 3, "%02x", raw[i]);
 	token_hash(token, th);
-	r.owner = f[F_CODE].value;
+	r.owner = rf.value[RF_CODE];
 	r.service_id = sid;
-	r.description = f[F_DESC].value;
-	r.name = name;
-	r.email = f[F_EMAIL].value;
-	r.address = f[F_ADDR].value;
+	r.description = rf.value[RF_DESC];
+	r.name = rf.name;
+	r.phone = rf.value[RF_PHONE];
+	r.email = rf.value[RF_EMAIL];
+	r.address = rf.value[RF_ADDR];
+	r.preferred = rf.value[RF_PREFERRED];
+	r.relative_name = rf.value[RF_REL_NAME];
+	r.relative_phone = rf.value[RF_REL_PHONE];
 	r.requested = clock_now();
 	ch.origin = n->cfg.community;
 	ch.kind = ALLIANCE__V1__KIND__KIND_REQUEST;
@@ -471,8 +382,7 @@ static void post_request(struct node *n, struct lws *wsi,
 		"account_id"));
 out:
 	catalog_change_free(&svc);
-	for (i = 0; i < F_COUNT; i++)
-		free(f[i].value);
+	request_form_free(&rf);
 }
 
 /* ---- listings ---------------------------------------------------------------- */

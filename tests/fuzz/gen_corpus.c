@@ -1,8 +1,10 @@
-/* gen_corpus.c: writes the seed frames of tests/fuzz/corpus/.
+/* gen_corpus.c: writes the seed frames of tests/fuzz/corpus/wire/.
  *
- * One valid frame of every body kind, plus a frame with an unknown body and
- * one with an unknown field, each into DIR/NAME.bin. `make fuzz` builds it
- * as build/fuzz/gen_corpus; run `build/fuzz/gen_corpus tests/fuzz/corpus`
+ * One valid frame of every body kind (a Relay with a request, a status, a
+ * poll and a tally; a Bulletin whose content keeps the rules, its
+ * signature not a real one), plus a frame with an unknown body and one with an
+ * unknown field, each into DIR/NAME.bin. `make fuzz-build` builds it as
+ * build/fuzz/gen_corpus; run `build/fuzz/gen_corpus tests/fuzz/corpus/wire`
  * after a schema change and commit the result. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,8 +57,21 @@ int main(int argc, char **argv)
 	Alliance__V1__Bulletin bul = ALLIANCE__V1__BULLETIN__INIT;
 	Alliance__V1__BulletinAck bak = ALLIANCE__V1__BULLETIN_ACK__INIT;
 	Alliance__V1__Error err = ALLIANCE__V1__ERROR__INIT;
+	Alliance__V1__Relay relay = ALLIANCE__V1__RELAY__INIT;
+	Alliance__V1__Change rc[4] = { ALLIANCE__V1__CHANGE__INIT,
+		ALLIANCE__V1__CHANGE__INIT, ALLIANCE__V1__CHANGE__INIT,
+		ALLIANCE__V1__CHANGE__INIT };
+	Alliance__V1__Change *rcp[4] = { &rc[0], &rc[1], &rc[2], &rc[3] };
+	Alliance__V1__Request req = ALLIANCE__V1__REQUEST__INIT;
+	Alliance__V1__RequestStatus rst = ALLIANCE__V1__REQUEST_STATUS__INIT;
+	Alliance__V1__Poll poll = ALLIANCE__V1__POLL__INIT;
+	Alliance__V1__Tally tally = ALLIANCE__V1__TALLY__INIT;
+	char *options[] = { "tree", "wall" };
+	char *area[] = { "north-gate", "river-side" };
+	uint64_t counts[] = { 3, 1 };
 	char *audience[] = { "elderly", "families" };
-	uint8_t content[] = { 0x0a, 0x03, 'b', '-', '1' };
+	Alliance__V1__BulletinContent bc = ALLIANCE__V1__BULLETIN_CONTENT__INIT;
+	char *refs[] = { "b-0" };
 	uint8_t sig[64];
 	/* Frame field 99 { field 1: "poll-7" }, then hello with field 50 */
 	static const uint8_t unknown_body[] = { 0x9a, 0x06, 0x08, 0x0a, 0x06,
@@ -122,13 +137,35 @@ int main(int argc, char **argv)
 	f.ack = &ack;
 	write_frame(argv[1], "ack", &f);
 
-	bul.signed_content.data = content;
-	bul.signed_content.len = sizeof(content);
+	bc.id = "b-1";
+	bc.key_id = "0123456789abcdef";
+	bc.sender = "district";
+	bc.type = "update";
+	bc.n_references = 1;
+	bc.references = refs;
+	bc.severity = "severe";
+	bc.urgency = "immediate";
+	bc.certainty = "observed";
+	bc.category = "weather";
+	bc.headline = "Typhoon <warning> & shelter";
+	bc.description = "\xe5\x8f\xb0\xe9\xa3\x8e\nGo to the school hall";
+	bc.instructions = "Bring water";
+	bc.n_area = 1;
+	bc.area = area;
+	bc.sent = 1796083200;
+	bc.expires = 1796169600;
+	bul.signed_content.len = alliance__v1__bulletin_content__get_packed_size(
+		&bc);
+	bul.signed_content.data = malloc(bul.signed_content.len);
+	if (!bul.signed_content.data)
+		return 1;
+	alliance__v1__bulletin_content__pack(&bc, bul.signed_content.data);
 	bul.signature.data = sig;
 	bul.signature.len = sizeof(sig);
 	f.body_case = ALLIANCE__V1__FRAME__BODY_BULLETIN;
 	f.bulletin = &bul;
 	write_frame(argv[1], "bulletin", &f);
+	free(bul.signed_content.data);
 
 	bak.id = "b-1";
 	f.body_case = ALLIANCE__V1__FRAME__BODY_BULLETIN_ACK;
@@ -140,6 +177,59 @@ int main(int argc, char **argv)
 	f.body_case = ALLIANCE__V1__FRAME__BODY_ERROR;
 	f.error = &err;
 	write_frame(argv[1], "error", &f);
+
+	req.owner = "river-side";
+	req.service_id = "legal";
+	req.description = "\xe8\x80\x81\xe4\xba\xba please call";
+	req.name = "Wang Xiuying";
+	req.phone = "13800138000";
+	req.has_location = 1;
+	req.lat = 22.27;
+	req.lon = 113.57;
+	req.requested = 1796083200;
+	req.preferred = "2026-12-03 afternoon";
+	rst.request_origin = "north-gate";
+	rst.status = "scheduled";
+	rst.notes = "Wednesday 15:00";
+	rst.scheduled = 1796342400;
+	rst.updated = 1796083300;
+	poll.question = "Plant a tree or repaint the wall?";
+	poll.n_options = 2;
+	poll.options = options;
+	poll.opens = 1796083200;
+	poll.closes = 1796688000;
+	poll.n_area = 2;
+	poll.area = area;
+	tally.poll_origin = "district";
+	tally.poll_id = "0123456789abcdef";
+	tally.n_counts = 2;
+	tally.counts = counts;
+	tally.updated = 1796083400;
+	for (int i = 0; i < 4; i++) {
+		rc[i].origin = "north-gate";
+		rc[i].version = 1796083200000ull + (uint64_t)i;
+	}
+	rc[0].kind = ALLIANCE__V1__KIND__KIND_REQUEST;
+	rc[0].id = "00112233aabbccdd";
+	rc[0].body_case = ALLIANCE__V1__CHANGE__BODY_REQUEST;
+	rc[0].request = &req;
+	rc[1].kind = ALLIANCE__V1__KIND__KIND_REQUEST_STATUS;
+	rc[1].id = "44556677eeff0011";
+	rc[1].body_case = ALLIANCE__V1__CHANGE__BODY_REQUEST_STATUS;
+	rc[1].request_status = &rst;
+	rc[2].kind = ALLIANCE__V1__KIND__KIND_POLL;
+	rc[2].id = "8899aabbccddeeff";
+	rc[2].body_case = ALLIANCE__V1__CHANGE__BODY_POLL;
+	rc[2].poll = &poll;
+	rc[3].kind = ALLIANCE__V1__KIND__KIND_TALLY;
+	rc[3].id = "district.0123456789abcdef";
+	rc[3].body_case = ALLIANCE__V1__CHANGE__BODY_TALLY;
+	rc[3].tally = &tally;
+	relay.n_changes = 4;
+	relay.changes = rcp;
+	f.body_case = ALLIANCE__V1__FRAME__BODY_RELAY;
+	f.relay = &relay;
+	write_frame(argv[1], "relay", &f);
 
 	write_seed(argv[1], "unknown_body", unknown_body, sizeof(unknown_body));
 	write_seed(argv[1], "unknown_field", unknown_field,

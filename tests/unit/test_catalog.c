@@ -1247,6 +1247,83 @@ static void test_service_json_errors(void **state)
 	}
 }
 
+/* check_change: catalog_check of a record of kind with body b (from a
+ * manager's JSON), as the hub and every other node hold it on receipt. */
+static int check_change(int kind, void *b)
+{
+	Change ch = ALLIANCE__V1__CHANGE__INIT;
+	char why[256];
+
+	ch.origin = (char *)"badaguan";
+	ch.id = (char *)"t1";
+	ch.kind = kind;
+	ch.version = 1;
+	if (kind == ALLIANCE__V1__KIND__KIND_SERVICE) {
+		ch.body_case = ALLIANCE__V1__CHANGE__BODY_SERVICE;
+		ch.service = b;
+	} else {
+		ch.body_case = ALLIANCE__V1__CHANGE__BODY_ANNOUNCEMENT;
+		ch.announcement = b;
+	}
+	return catalog_check(&ch, why, sizeof(why));
+}
+
+/* A time a manager may give is one every peer reads back: up to
+ * 9999-12-31T23:59:59Z. Past it (found by fuzz_json: "updated":
+ * 253402300800, the year 10000) the node used to take the record, which
+ * every receiver then refused (its RFC 3339 text has five digits of
+ * year), so its up-stream could never pass that record. */
+static void test_json_times_read_back(void **state)
+{
+	static const char *const refused[][2] = {
+		{ "{\"title\":\"x\",\"category\":\"other\","
+		  "\"updated\":253402300800}", "updated:" },
+		{ "{\"title\":\"x\",\"category\":\"other\","
+		  "\"updated\":\"9999-12-31T23:59:59-00:01\"}", "updated:" },
+		{ "{\"title\":\"x\",\"published\":253402300800}", "published:" },
+		{ "{\"title\":\"x\",\"published\":1,"
+		  "\"expires\":67767976233316800}", "expires:" },
+	};
+	Alliance__V1__Service *s = NULL;
+	Alliance__V1__Announcement *a = NULL;
+	char why[256];
+	json_t *j;
+
+	(void)state;
+	j = json_loads("{\"title\":\"x\",\"category\":\"other\","
+		       "\"updated\":253402300799}", 0, NULL);
+	assert_int_equal(catalog_service_from_json(j, &s, why, sizeof(why)),
+			 ERR_OK);
+	assert_int_equal(check_change(ALLIANCE__V1__KIND__KIND_SERVICE, s),
+			 ERR_OK);
+	alliance__v1__service__free_unpacked(s, NULL);
+	json_decref(j);
+	j = json_loads("{\"title\":\"x\",\"published\":253402300798,"
+		       "\"expires\":\"9999-12-31T23:59:59Z\"}", 0, NULL);
+	assert_int_equal(catalog_announcement_from_json(j, &a, why,
+							sizeof(why)), ERR_OK);
+	assert_int_equal(a->expires, 253402300799);
+	assert_int_equal(check_change(ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT,
+				      a), ERR_OK);
+	alliance__v1__announcement__free_unpacked(a, NULL);
+	json_decref(j);
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		j = json_loads(refused[i][0], 0, NULL);
+		assert_non_null(j);
+		why[0] = '\0';
+		if (strstr(refused[i][0], "category"))
+			assert_int_equal(catalog_service_from_json(j, &s, why,
+					 sizeof(why)), ERR_INVALID);
+		else
+			assert_int_equal(catalog_announcement_from_json(j, &a,
+					 why, sizeof(why)), ERR_INVALID);
+		if (strncmp(why, refused[i][1], strlen(refused[i][1])) != 0)
+			fail_msg("%s: why '%s'", refused[i][0], why);
+		json_decref(j);
+	}
+}
+
 static void test_service_json_accepts(void **state)
 {
 	Alliance__V1__Service *s;
@@ -1677,6 +1754,7 @@ int main(void)
 		T(test_service_json_roundtrip),
 		cmocka_unit_test(test_service_json_errors),
 		cmocka_unit_test(test_service_json_accepts),
+		cmocka_unit_test(test_json_times_read_back),
 		T(test_announcements),
 		T(test_timing_10k),
 		T(test_index_off_apply),

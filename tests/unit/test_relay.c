@@ -2,7 +2,7 @@
  *
  * Parts: requests; new requests (scoped ids, the POST's rules); services
  * that take requests; erasure; statuses; polls; tallies; keys and packing;
- * preferred times. */
+ * preferred times; outcomes; polls from JSON. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "clock.h"
 #include "err.h"
 #include "limits.h"
 #include "relay.h"
@@ -290,6 +291,36 @@ static void test_poll_and_tally(void **state)
 	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
 }
 
+/* A poll whose lifetime does not fit in 64 bits (a node's Relay frame
+ * with opens -2^62 and closes 2^62; fuzz_wire reports the overflow,
+ * tests/fuzz/corpus/wire/poll_overflow.bin) is refused, not let through
+ * by a difference that wrapped negative. */
+static void test_poll_lifetime_overflow(void **state)
+{
+	Change ch = change(ALLIANCE__V1__KIND__KIND_POLL, "p1");
+	Alliance__V1__Poll p = ALLIANCE__V1__POLL__INIT;
+	char *opts[] = { (char *)"tree", (char *)"wall" };
+
+	(void)state;
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_POLL;
+	ch.poll = &p;
+	p.question = (char *)"Plant a tree?";
+	p.options = opts;
+	p.n_options = 2;
+	p.opens = -(INT64_C(1) << 62) - 5;
+	p.closes = (INT64_C(1) << 62) + 5;
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+	assert_non_null(strstr(why, "within a year"));
+	p.opens = INT64_MIN;
+	p.closes = INT64_MAX;
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+	p.opens = INT64_MAX - RELAY_POLL_LIFETIME_S;
+	p.closes = INT64_MAX;   /* a year exactly, however late */
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_OK);
+	p.opens--;
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+}
+
 static void test_keys_and_packing(void **state)
 {
 	char origin[LIMIT_COMMUNITY_ID + 1], id[LIMIT_RECORD_ID + 1];
@@ -410,6 +441,61 @@ static void test_poll_final(void **state)
 	assert_true(relay_poll_final(1000, 1000 + RELAY_TALLY_GRACE_S));
 }
 
+/* relay_poll_from_json: the operator's poll with its area (hub), a
+ * manager's without (node: "area" not read); each wrong shape refused
+ * naming the field. */
+static void test_poll_from_json(void **state)
+{
+	static const struct {
+		const char *json;
+		int with_area, rc;
+		const char *why;
+	} cases[] = {
+		{ "{\"question\":\"Q?\",\"options\":[\"a\",\"b\"],"
+		  "\"closes\":2000000000,\"area\":[\"c1\",\"c2\"]}", 1, ERR_OK,
+		  NULL },
+		{ "{\"question\":\"Q?\",\"options\":[\"a\",\"b\"],"
+		  "\"closes\":\"2033-05-18T03:33:20Z\",\"area\":7}", 0, ERR_OK,
+		  NULL },
+		{ "{\"question\":\"Q?\",\"options\":[\"a\",\"b\"],"
+		  "\"closes\":1,\"area\":7}", 1, ERR_INVALID, "area:" },
+		{ "{\"options\":[\"a\",\"b\"],\"closes\":1}", 0, ERR_INVALID,
+		  "question:" },
+		{ "{\"question\":\"Q?\",\"options\":[\"a\",3],\"closes\":1}",
+		  0, ERR_INVALID, "options[1]:" },
+		{ "{\"question\":\"Q?\",\"options\":[\"a\",\"b\"],"
+		  "\"closes\":\"soon\"}", 0, ERR_INVALID, "closes:" },
+		{ "{\"question\":\"Q?\",\"options\":[\"a\",\"b\"],"
+		  "\"closes\":1,\"area\":[\"c1\",null]}", 1, ERR_INVALID,
+		  "area[1]:" },
+	};
+	const char *opts[RELAY_OPTIONS_MAX], *area[RELAY_AREA_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		Alliance__V1__Poll p = ALLIANCE__V1__POLL__INIT;
+		json_t *in = json_loads(cases[i].json, 0, NULL);
+		int rc;
+
+		assert_non_null(in);
+		why[0] = '\0';
+		rc = relay_poll_from_json(in, &p, opts,
+					  cases[i].with_area ? area : NULL,
+					  why, sizeof(why));
+		assert_int_equal(rc, cases[i].rc);
+		if (cases[i].why) {
+			assert_non_null(strstr(why, cases[i].why));
+		} else {
+			assert_string_equal(p.question, "Q?");
+			assert_int_equal(p.n_options, 2);
+			assert_int_equal(p.closes, 2000000000);
+			assert_true(p.opens > 0 && p.opens <= clock_now());
+			assert_int_equal(p.n_area, cases[i].with_area ? 2 : 0);
+		}
+		json_decref(in);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -424,6 +510,8 @@ int main(void)
 		cmocka_unit_test(test_poll_outcome),
 		cmocka_unit_test(test_tally_bounded),
 		cmocka_unit_test(test_poll_final),
+		cmocka_unit_test(test_poll_lifetime_overflow),
+		cmocka_unit_test(test_poll_from_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

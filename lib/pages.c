@@ -3,17 +3,18 @@
  *
  * The markup is the one web/js/resident.js (renderBanner) and
  * web/js/bulletins.js (bulletinArticle) build, with the Chinese words of
- * web/js/i18n.js and bulletins-i18n.js and data-i18n on the plain labels,
- * so the scripts adopt it and the language switch rewrites it. Text is
- * escaped as it is copied; nothing of a bulletin is ever copied raw. The
- * growing buffer is json_out.h's (its raw appends).
+ * web/js/i18n.js, resident-i18n.js and bulletins-i18n.js and data-i18n on
+ * the plain labels, so the scripts adopt it and the language switch
+ * rewrites it. Text is escaped as it is copied; nothing of a bulletin is
+ * ever copied raw. The growing buffer is json_out.h's (its raw appends).
  *
- * The style sheet goes inline too (PAGES_MARK_STYLE), named by its hash
- * in the reply's Content-Security-Policy: a linked one would block the
- * first paint for another round trip (2 s on a slow 3G link).
+ * The style sheets go inline too (PAGES_MARK_STYLE), one after the other
+ * in one <style> named by its hash in the reply's Content-Security-Policy:
+ * a linked one would block the first paint for another round trip (2 s
+ * on a slow 3G link).
  *
  * A rendered page is kept (struct pages_cache, one per daemon) until its
- * file, the style sheet or the bulletins change, or one of them expires:
+ * file, a style sheet or the bulletins change, or one of them expires:
  * rendering costs about 0.3 ms of the service thread, serving the kept
  * page far less, and residents fetch the home page most in a crisis.
  *
@@ -535,16 +536,20 @@ static int if_none_match(struct lws *wsi, const char *etag)
 
 /* ---- the cache ---------------------------------------------------------------------- */
 
-/* What a rendered page was made from: its file, the style sheet, and the
+/* The style sheets put inline, in order. */
+static const char *const style_files[] = { PAGES_STYLE_FILES };
+#define STYLE_FILES (sizeof(style_files) / sizeof(style_files[0]))
+
+/* What a rendered page was made from: its file, the style sheets, and the
  * bulletins (stored only ever added; the status of each changes with a
  * reference stored or an expiry passing, so the number of references and
  * the next expiry are part of it), and the directory's names of the
  * communities an area lists. Made with memset first so that equal keys
  * compare equal with memcmp. */
 struct page_key {
-	struct timespec tpl_mtime, css_mtime;
-	off_t tpl_size, css_size;
-	ino_t tpl_ino, css_ino;
+	struct timespec tpl_mtime, css_mtime[STYLE_FILES];
+	off_t tpl_size, css_size[STYLE_FILES];
+	ino_t tpl_ino, css_ino[STYLE_FILES];
 	int64_t bulletins, last_rowid, refs, next_expiry;
 	int64_t names;              /* the directory's versions, summed */
 };
@@ -595,12 +600,14 @@ static int page_key_of(sqlite3 *db, const char *web_root, const char *file,
 		       int64_t now, struct page_key *k)
 {
 	sqlite3_stmt *st = NULL;
+	size_t i;
 	int rc;
 
 	memset(k, 0, sizeof(*k));
 	file_key(web_root, file, &k->tpl_mtime, &k->tpl_size, &k->tpl_ino);
-	file_key(web_root, PAGES_STYLE_FILE, &k->css_mtime, &k->css_size,
-		 &k->css_ino);
+	for (i = 0; i < STYLE_FILES; i++)
+		file_key(web_root, style_files[i], &k->css_mtime[i],
+			 &k->css_size[i], &k->css_ino[i]);
 	if (sqlite3_prepare_v2(db,
 		"SELECT (SELECT count(*) FROM bulletin),"
 		" (SELECT ifnull(max(rowid), 0) FROM bulletin),"
@@ -624,13 +631,39 @@ static int page_key_of(sqlite3 *db, const char *web_root, const char *file,
 	return rc == SQLITE_ROW ? ERR_OK : ERR_IO;
 }
 
+/* read_styles: the style sheets, one after the other, in a new
+ * NUL-terminated buffer (caller frees); NULL when one cannot be read. */
+static char *read_styles(const char *web_root)
+{
+	char *all = NULL, *css, *grown;
+	size_t len = 0, n, i;
+
+	for (i = 0; i < STYLE_FILES; i++) {
+		if (read_page(web_root, style_files[i], &css, &n) != ERR_OK) {
+			free(all);
+			return NULL;
+		}
+		grown = realloc(all, len + n + 1);
+		if (!grown) {
+			free(css);
+			free(all);
+			return NULL;
+		}
+		all = grown;
+		memcpy(all + len, css, n + 1);
+		len += n;
+		free(css);
+	}
+	return all;
+}
+
 /* render_file: a fresh rendering of file into e (its old one freed).
  * ERR_OK, or the failure (e then unused). */
 static int render_file(sqlite3 *db, const char *web_root, const char *file,
 		       int64_t now, struct pages_entry *e)
 {
-	char *tpl = NULL, *css = NULL;
-	size_t tpl_len = 0, css_len = 0;
+	char *tpl = NULL, *css;
+	size_t tpl_len = 0;
 	int rc;
 
 	free(e->body);
@@ -639,8 +672,7 @@ static int render_file(sqlite3 *db, const char *web_root, const char *file,
 	rc = read_page(web_root, file, &tpl, &tpl_len);
 	if (rc != ERR_OK)
 		return rc;
-	if (read_page(web_root, PAGES_STYLE_FILE, &css, &css_len) != ERR_OK)
-		css = NULL;     /* the page keeps its <link> */
+	css = read_styles(web_root);    /* NULL: the page keeps its <link>s */
 	rc = pages_render(db, now, tpl, tpl_len, css, &e->body, &e->len,
 			  e->style_hash, sizeof(e->style_hash));
 	free(tpl);

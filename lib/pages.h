@@ -9,9 +9,9 @@
  * PAGES_MARK_LIST in bulletins.html's list (every bulletin in force in
  * full). A marker may be closed by "<!--/alliance:...-->": what the two
  * enclose is what the file shows when served as it is, and is replaced.
- * PAGES_MARK_STYLE encloses the <link> to PAGES_STYLE_FILE, which goes
- * inline (allowed by its hash in the page's CSP), so that the first paint
- * needs nothing but the page itself. Every text is HTML-escaped and phone numbers in it become tel:
+ * PAGES_MARK_STYLE encloses the <link>s to the PAGES_STYLE_FILES, which
+ * go inline as one <style> (allowed by its hash in the page's CSP), so
+ * that the first paint needs nothing but the page itself. Every text is HTML-escaped and phone numbers in it become tel:
  * links. The bulletins are those GET /api/v1/bulletins lists as current
  * (a node stores only those whose signed area includes its community).
  * Served with Cache-Control: no-cache and an ETag (a hash of the body),
@@ -31,9 +31,11 @@
 
 #define PAGES_MARK_BANNER "<!--alliance:banner-->"
 #define PAGES_MARK_LIST "<!--alliance:bulletins-->"
-/* Around the page's <link> to its style sheet, which is put inline. */
+/* Around the page's <link>s to its style sheets, which are put inline:
+ * the sheets every page shares and the resident pages' own, in the order
+ * the page links them (a list of string literals for an initializer). */
 #define PAGES_MARK_STYLE "<!--alliance:style-->"
-#define PAGES_STYLE_FILE "css/site.css"
+#define PAGES_STYLE_FILES "css/site.css", "css/resident.css"
 
 /* The page files rendered: index.html and bulletins.html. */
 #define PAGES_FILES 2

@@ -155,10 +155,12 @@ def test_pages_without_bulletins_say_so_and_other_pages_stay_static(alliance):
 
 
 def test_the_style_sheet_is_inline_and_allowed_by_its_hash_alone(alliance):
-    """One round trip paints the page: the CSS is in it, and the CSP
-    allows exactly that style (no 'unsafe-inline')."""
+    """One round trip paints the page: the CSS is in it (the shared sheet,
+    then the resident pages' own, as one <style>), and the CSP allows
+    exactly that style (no 'unsafe-inline')."""
     hub, a, b = alliance
-    css = (WEB / "css" / "site.css").read_text()
+    css = "".join((WEB / "css" / f).read_text()
+                  for f in ("site.css", "resident.css"))
     for port in (a.public_port, hub.public_port):
         _, h, body = get(port, "/")
         styles = re.findall(r"<style>(.*?)</style>", body, re.S)
@@ -171,6 +173,7 @@ def test_the_style_sheet_is_inline_and_allowed_by_its_hash_alone(alliance):
     # the other pages link it, under the plain policy
     _, h, body = get(a.public_port, "/catalog.html")
     assert "<style>" not in body and 'href="css/site.css"' in body
+    assert 'href="css/resident.css"' in body
     assert "sha256" not in h["content-security-policy"]
 
 
@@ -263,6 +266,27 @@ def test_an_edited_page_file_is_served_at_once(alliance):
     finally:
         page.write_text(text)
     assert "<!-- edited -->" not in get(a.public_port, "/")[2]
+
+
+def test_an_edited_second_style_sheet_is_served_at_once(alliance):
+    """The kept page is made anew when resident.css changes, not only
+    site.css: its rules and the CSP hash are the new ones."""
+    hub, a, b = alliance
+    sheet = WebNode.web / "css" / "resident.css"
+    text = sheet.read_text()
+    _, h, _ = get(a.public_port, "/")
+    try:
+        sheet.write_text(text + "/* edited */\n")
+        status, h2, body = get(a.public_port, "/")
+        assert status == 200
+        style = re.findall(r"<style>(.*?)</style>", body, re.S)
+        assert len(style) == 1 and style[0].endswith("/* edited */\n")
+        assert h2["etag"] != h["etag"]
+        assert (h2["content-security-policy"] !=
+                h["content-security-policy"])
+    finally:
+        sheet.write_text(text)
+    assert "/* edited */" not in get(a.public_port, "/")[2]
 
 
 # ---- bad requests ------------------------------------------------------------------

@@ -1,11 +1,14 @@
-/* i18n.js: the strings every page shows (the header, the categories, a
- * service's and a bulletin's words...), in Chinese (the default) and
- * English, and the language switch's state. Loaded first by every page;
- * a page with strings of its own loads them next, added to this table:
- * services-i18n.js (index.html, catalog.html, service.html),
- * bulletins-i18n.js (bulletins.html), requests-i18n.js (request.html,
- * my-requests.html), civic-i18n.js (account.html, polls.html,
- * poll.html), console-i18n.js (manage/), district-i18n.js (district/).
+/* i18n.js: the strings every page shows, the resident pages and the
+ * consoles alike (the header's switches, the categories, a service's and
+ * a bulletin's words...), in Chinese (the default) and English, and the
+ * language switch's state. Loaded first by every page; the resident
+ * pages load resident-i18n.js next (their header, navigation and banner
+ * words...), and a page with strings of its own loads them after that,
+ * added to this table: services-i18n.js (index.html, catalog.html,
+ * service.html), bulletins-i18n.js (bulletins.html), requests-i18n.js
+ * (request.html, my-requests.html), civic-i18n.js (account.html,
+ * polls.html, poll.html), console-i18n.js (manage/), district-i18n.js
+ * (district/).
  *
  * The HTML carries the Chinese text, so a page reads right before any
  * script runs; elements marked data-i18n="key" (text) or
@@ -15,25 +18,13 @@
 
 var I18N = {
   /* chrome */
-  site: ['社区服务', 'Community services'],
   skip: ['跳到正文', 'Skip to content'],
-  nav_home: ['首页', 'Home'],
-  nav_catalog: ['找服务', 'Services'],
-  nav_announcements: ['通知公告', 'Notices'],
-  nav_bulletins: ['紧急通告', 'Alerts'],
-  nav_polls: ['投票', 'Polls'],
-  nav_my_requests: ['我的申请', 'My requests'],
-  nav_account: ['登录', 'Sign in'],
-  nav_account_signed_in: ['我的账户', 'My account'],
-  nav_label: ['主导航', 'Main'],
   lang_switch: ['English', '中文'],
   lang_switch_label: ['Switch to English', '切换到中文'],
   size_switch: ['大字', 'Larger text'],
-  alerts_label: ['紧急通告', 'Emergency alerts'],
   footer: ['社区服务联盟 · 各社区共同提供', 'Community services alliance · offered by every community'],
   loading: ['正在加载…', 'Loading…'],
   load_failed: ['暂时无法读取，请稍后再试。', 'Could not load this just now. Please try again later.'],
-  retry: ['重试', 'Try again'],
 
   /* a service: the words of its card and the manager's form (its page's
      own are in services-i18n.js) */
@@ -42,16 +33,13 @@ var I18N = {
   free: ['免费', 'Free'],
   phone: ['电话', 'Phone'],
   address: ['地址', 'Address'],
-  offered_by: ['提供社区', 'Offered by'],
   updated: ['更新于 {t}', 'Updated {t}'],
-  no_service: ['找不到这项服务，它可能已被撤下。', 'This service was not found; it may have been withdrawn.'],
   status_temporarily_closed: ['暂停服务', 'Temporarily closed'],
   status_inactive: ['已停止服务', 'No longer offered'],
 
-  /* what the request and poll pages share with other pages: the service
-     page's request button, a preferred time of day (the manager's queue
-     shows it too) and a poll's dates and votes (the manager's polls) */
-  ask_request: ['申请服务', 'Request this service'],
+  /* what the request and poll pages share with the manager console: a
+     preferred time of day (the manager's queue shows it too) and a poll's
+     dates and votes (the manager's polls) */
   ask_part_any: ['都可以', 'Any time'],
   ask_part_morning: ['上午', 'Morning'],
   ask_part_afternoon: ['下午', 'Afternoon'],
@@ -60,21 +48,16 @@ var I18N = {
   poll_closed_at: ['已于 {t} 结束', 'Closed {t}'],
   poll_votes: ['共 {n} 票', '{n} votes'],
 
-  /* announcements (their page, the home page's latest, the manager's) */
-  announcements_title: ['社区服务 · 通知公告', 'Community services · Notices'],
-  announcements_heading: ['通知公告', 'Notices'],
+  /* announcements' dates (their page, the home page's latest, the
+     manager's) */
   published: ['发布于 {t}', 'Published {t}'],
   expires: ['有效至 {t}', 'Valid until {t}'],
-  none_announcements: ['目前没有通知。', 'No notices at the moment.'],
 
-  /* bulletins: the banner on every resident page and its fold; the
-     severity and state words the bulletins page and the district console
-     show too (the bulletins page's own are in bulletins-i18n.js) */
-  bulletin_instructions: ['请您这样做', 'What you should do'],
+  /* bulletins: when one was issued, and the severity and state words
+     the banner on every resident page, the bulletins page and the
+     district console show (the banner's own words are in
+     resident-i18n.js, the bulletins page's in bulletins-i18n.js) */
   bulletin_sent: ['发布于 {t}', 'Issued {t}'],
-  bulletin_more: ['查看详情', 'Read the alert'],
-  banner_fold: ['收起', 'Fold'],
-  banner_unfold: ['展开', 'Unfold'],
   severity_extreme: ['特别严重（红色）', 'Extreme (red)'],
   severity_severe: ['严重（橙色）', 'Severe (orange)'],
   severity_moderate: ['较重（黄色）', 'Moderate (yellow)'],
@@ -90,10 +73,6 @@ var I18N = {
   sync_yes: ['已连接', 'Connected'],
   sync_no: ['未连接', 'Not connected'],
 
-  /* community names, eligibility, cards (issue 12: the directory) */
-  eligible_only: ['仅限 ', 'Only for residents of '],
-  eligible_residents: [' 居民', ''],
-
   /* categories (DESIGN.md ids) */
   'cat_elderly-care': ['养老服务', 'Elderly care'],
   'cat_health-maternity': ['医疗与母婴', 'Health & maternity'],
@@ -108,19 +87,12 @@ var I18N = {
   'cat_neighbourhood-life': ['邻里生活', 'Neighbourhood life'],
   cat_other: ['其他', 'Other'],
 
-  /* delivery and audience */
+  /* delivery (a service's audience and languages are in
+     resident-i18n.js) */
   'delivery_walk-in': ['到场办理', 'Walk in'],
   'delivery_home-visit': ['上门服务', 'Home visit'],
   delivery_online: ['网上办理', 'Online'],
-  delivery_phone: ['电话办理', 'By phone'],
-  audience_elderly: ['老年人', 'Older people'],
-  audience_families: ['家庭', 'Families'],
-  audience_disabled: ['残障人士', 'People with disabilities'],
-  audience_children: ['儿童', 'Children'],
-  audience_youth: ['青少年', 'Young people'],
-  'lang_zh-CN': ['中文', 'Chinese'],
-  lang_zh: ['中文', 'Chinese'],
-  lang_en: ['英语', 'English']
+  delivery_phone: ['电话办理', 'By phone']
 };
 
 var CATEGORIES = ['elderly-care', 'health-maternity', 'family-children',

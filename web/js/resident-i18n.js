@@ -1,0 +1,51 @@
+/* resident-i18n.js: the strings of every resident page (web/*.html)
+ * that the consoles do not show, added to the table of i18n.js; loaded
+ * right after it. The daemon renders the banner with the same Chinese
+ * words (lib/pages.c). */
+'use strict';
+
+Object.assign(I18N, {
+  /* chrome */
+  site: ['社区服务', 'Community services'],
+  nav_home: ['首页', 'Home'],
+  nav_catalog: ['找服务', 'Services'],
+  nav_announcements: ['通知公告', 'Notices'],
+  nav_bulletins: ['紧急通告', 'Alerts'],
+  nav_polls: ['投票', 'Polls'],
+  nav_my_requests: ['我的申请', 'My requests'],
+  nav_account: ['登录', 'Sign in'],
+  nav_account_signed_in: ['我的账户', 'My account'],
+  nav_label: ['主导航', 'Main'],
+  alerts_label: ['紧急通告', 'Emergency alerts'],
+  retry: ['重试', 'Try again'],
+
+  /* a service */
+  offered_by: ['提供社区', 'Offered by'],
+  no_service: ['找不到这项服务，它可能已被撤下。', 'This service was not found; it may have been withdrawn.'],
+  ask_request: ['申请服务', 'Request this service'],
+
+  /* announcements */
+  announcements_title: ['社区服务 · 通知公告', 'Community services · Notices'],
+  announcements_heading: ['通知公告', 'Notices'],
+  none_announcements: ['目前没有通知。', 'No notices at the moment.'],
+
+  /* the bulletin banner and its fold */
+  bulletin_instructions: ['请您这样做', 'What you should do'],
+  bulletin_more: ['查看详情', 'Read the alert'],
+  banner_fold: ['收起', 'Fold'],
+  banner_unfold: ['展开', 'Unfold'],
+
+  /* eligibility (issue 12: the directory) */
+  eligible_only: ['仅限 ', 'Only for residents of '],
+  eligible_residents: [' 居民', ''],
+
+  /* a service's audience and languages */
+  audience_elderly: ['老年人', 'Older people'],
+  audience_families: ['家庭', 'Families'],
+  audience_disabled: ['残障人士', 'People with disabilities'],
+  audience_children: ['儿童', 'Children'],
+  audience_youth: ['青少年', 'Young people'],
+  'lang_zh-CN': ['中文', 'Chinese'],
+  lang_zh: ['中文', 'Chinese'],
+  lang_en: ['英语', 'English']
+});

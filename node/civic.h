@@ -50,10 +50,14 @@ struct civic {
  * return 1; else 0. */
 int civic_limited(struct ratelimit *rl, const char *key, struct lws *wsi,
 		  struct http_exchange *ex, int open311);
-/* civic_json_content_type: 1 when the request says Content-Type:
- * application/json (a cross-site form cannot send it: a manager's change
- * by HTTP Basic must). */
-int civic_json_content_type(struct lws *wsi);
+/* civic_manager_admit: the gate of a manager's endpoint: a change
+ * (change set) must say Content-Type: application/json (415: a cross-site
+ * form cannot send it, a change by HTTP Basic must), the manager
+ * must be ready (503) and the credential granted (auth_request). 1: go
+ * on; 0: an answer is stored or the request is parked for the KDF. */
+int civic_manager_admit(struct node *n, struct lws *wsi,
+			struct http_exchange *ex, struct manager_req *mr,
+			int change);
 /* civic_peer: the client address of wsi into buf ("?" when unknown). */
 void civic_peer(struct lws *wsi, char *buf, size_t len);
 

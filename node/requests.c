@@ -613,16 +613,7 @@ int requests_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 				 "on %s, PATCH on %s/{id}", MGR, MGR);
 		return 1;
 	}
-	if (ex->method == HTTP_PATCH && !civic_json_content_type(wsi)) {
-		http_reply_error(wsi, ex, 415, "unsupported_media_type",
-				 "changes need Content-Type: application/json");
-		return 1;
-	}
-	if (!n->mgr) {
-		http_reply_error(wsi, ex, 503, "busy", "not ready");
-		return 1;
-	}
-	if (auth_request(n, wsi, ex, mr) != AUTH_GRANTED)
+	if (!civic_manager_admit(n, wsi, ex, mr, ex->method == HTTP_PATCH))
 		return 1;
 	if (ex->method == HTTP_GET)
 		requests_queue(n, wsi, ex);

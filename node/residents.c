@@ -576,11 +576,7 @@ int residents_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 				 "use POST on %s", ex->path);
 		return 1;
 	}
-	if (!n->mgr) {
-		http_reply_error(wsi, ex, 503, "busy", "not ready");
-		return 1;
-	}
-	if (auth_request(n, wsi, ex, mr) != AUTH_GRANTED)
+	if (!civic_manager_admit(n, wsi, ex, mr, 0))
 		return 1;
 	make_code(n, wsi, ex);
 	return 1;

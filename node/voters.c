@@ -340,16 +340,7 @@ int voters_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 				 "%s", is_list ? "GET" : "POST", ex->path);
 		return 1;
 	}
-	if (!is_list && !civic_json_content_type(wsi)) {
-		http_reply_error(wsi, ex, 415, "unsupported_media_type",
-				 "changes need Content-Type: application/json");
-		return 1;
-	}
-	if (!n->mgr) {
-		http_reply_error(wsi, ex, 503, "busy", "not ready");
-		return 1;
-	}
-	if (auth_request(n, wsi, ex, mr) != AUTH_GRANTED)
+	if (!civic_manager_admit(n, wsi, ex, mr, !is_list))
 		return 1;
 	if (is_list)
 		pending(n, wsi, ex);

@@ -185,6 +185,24 @@ out:
 	return rc;
 }
 
+int password_decoy(char *out, size_t outlen)
+{
+	unsigned char salt[PASSWORD_SALT_LEN], key[PASSWORD_HASH_LEN];
+	char salt64[4 * ((PASSWORD_SALT_LEN + 2) / 3) + 1];
+	char key64[4 * ((PASSWORD_HASH_LEN + 2) / 3) + 1];
+	int k;
+
+	if (RAND_bytes(salt, sizeof(salt)) != 1 ||
+	    RAND_bytes(key, sizeof(key)) != 1)
+		return ERR_FAIL;
+	EVP_EncodeBlock((unsigned char *)salt64, salt, sizeof(salt));
+	EVP_EncodeBlock((unsigned char *)key64, key, sizeof(key));
+	k = snprintf(out, outlen, PASSWORD_PREFIX "%llu$%u$%u$%s$%s",
+		     (unsigned long long)PASSWORD_N, PASSWORD_R, PASSWORD_P,
+		     salt64, key64);
+	return k < 0 || (size_t)k >= outlen ? ERR_TOOBIG : ERR_OK;
+}
+
 /* ---- verifying ----------------------------------------------------------- */
 
 int password_verify(const struct password_hash *h, const char *pw,

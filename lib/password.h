@@ -62,6 +62,13 @@ int password_hash_parse(const char *line, struct password_hash *out,
 int password_hash_make(const char *pw, size_t len, uint64_t n, uint32_t r,
 		       uint32_t p, char *out, size_t outlen);
 
+/* password_decoy: a hash line of the cost of new hashes with a random salt
+ * and a random hash, which no password matches (2^-256): verifying against
+ * it costs what a real account's does, so a login for an unknown account
+ * takes as long as one for a known account with a wrong password. Returns
+ * ERR_OK, ERR_TOOBIG (outlen too small) or ERR_FAIL (no random bytes). */
+int password_decoy(char *out, size_t outlen);
+
 /* password_verify: run scrypt over pw[0..len) with h's salt and cost and
  * compare in constant time. Returns ERR_OK on a match, ERR_DENIED on a
  * mismatch (or a password over PASSWORD_INPUT_MAX), ERR_FAIL when the KDF

@@ -45,6 +45,7 @@
  * registration; login; the worker's answers; the routes. */
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -473,9 +474,12 @@ static void login(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	if (civic_limited(n->civic->rl_login, key, wsi, ex, 0))
 		goto out;
 	resident = residents_by_phone(n, phone, &line);
-	if (!resident) {
-		http_reply_error(wsi, ex, 401, "unauthorized", "wrong phone or "
-				 "password");
+	/* an unknown phone is checked against a decoy hash, so the answer
+	 * takes as long as a known phone's with a wrong password and tells
+	 * nobody which phones are registered */
+	if (!resident && (!(line = malloc(PASSWORD_LINE_MAX)) ||
+			  password_decoy(line, PASSWORD_LINE_MAX) != ERR_OK)) {
+		http_reply_error(wsi, ex, 500, "internal", "try again");
 		goto out;
 	}
 	if (!n->mgr) {
@@ -500,7 +504,7 @@ static void logged_in(struct node *n, struct lws *wsi,
 {
 	char token[33];
 
-	if (j->verdict == ERR_DENIED) {
+	if (j->verdict == ERR_DENIED || !j->resident) {
 		http_reply_error(wsi, ex, 401, "unauthorized", "wrong phone or "
 				 "password");
 		return;

@@ -366,6 +366,33 @@ def test_residents_lane_is_fair_per_address(node_factory, password_hash):
         close_all(crowd)
 
 
+def test_unknown_phone_login_costs_a_kdf_like_a_known_one(node_factory,
+                                                         password_hash):
+    """A login for a phone nobody registered goes through the residents'
+    KDF lane, like a known phone's with a wrong password (a decoy hash), and
+    gets the same answer: its timing tells nobody which phones are
+    registered."""
+    node = node_factory(manager_hash=password_hash, log_level="debug")
+    s = register_request(node, "127.0.0.21", "13698765432")
+    status, _, _ = read_status(s)
+    s.close()
+    assert status == 201
+    answers = []
+    for phone in ("13698765432", "13611112222"):   # known, unknown
+        mark = len(node.log())
+        c = http.client.HTTPConnection("127.0.0.1", node.public_port,
+                                       timeout=30)
+        c.request("POST", "/api/v1/residents/login",
+                  json.dumps({"phone": phone, "password": "wrong pw!"}),
+                  {"Content-Type": "application/json"})
+        r = c.getresponse()
+        answers.append((r.status, json.loads(r.read())))
+        c.close()
+        assert queued(node, "kdf: queued for residents", mark) == 1, phone
+    assert answers[0][0] == answers[1][0] == 401
+    assert answers[0][1] == answers[1][1]
+
+
 # ---- finding 10: uploads are authenticated first ----------------------------
 
 BULK = "/api/v1/services/bulk"

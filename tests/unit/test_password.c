@@ -61,6 +61,29 @@ static void test_salts_differ(void **state)
 	assert_string_not_equal(a, b);
 }
 
+/* A decoy has the cost of new hashes, differs each time, and no password
+ * matches it: an unknown account's login costs one scrypt, like a known
+ * one's, and never succeeds. */
+static void test_decoy(void **state)
+{
+	char a[PASSWORD_LINE_MAX], b[PASSWORD_LINE_MAX], why[128];
+	struct password_hash h;
+
+	(void)state;
+	assert_int_equal(password_decoy(a, sizeof(a)), ERR_OK);
+	assert_int_equal(password_decoy(b, sizeof(b)), ERR_OK);
+	assert_string_not_equal(a, b);
+	assert_int_equal(password_hash_parse(a, &h, why, sizeof(why)), ERR_OK);
+	assert_int_equal(h.n, PASSWORD_N);
+	assert_int_equal(h.r, PASSWORD_R);
+	assert_int_equal(h.p, PASSWORD_P);
+	assert_int_equal(h.salt_len, PASSWORD_SALT_LEN);
+	assert_int_equal(h.hash_len, PASSWORD_HASH_LEN);
+	assert_int_equal(password_verify(&h, "", 0), ERR_DENIED);
+	assert_int_equal(password_verify(&h, "secret", 6), ERR_DENIED);
+	assert_int_equal(password_decoy(a, 20), ERR_TOOBIG);
+}
+
 static void test_empty_and_binary_passwords(void **state)
 {
 	char line[PASSWORD_LINE_MAX], why[128];
@@ -171,6 +194,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_make_then_verify),
 		cmocka_unit_test(test_salts_differ),
+		cmocka_unit_test(test_decoy),
 		cmocka_unit_test(test_empty_and_binary_passwords),
 		cmocka_unit_test(test_make_refuses),
 		cmocka_unit_test(test_long_password_never_verifies),

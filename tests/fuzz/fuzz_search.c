@@ -72,7 +72,8 @@ static void setup(void)
 				       { catalog_schema_v2 },
 				       { catalog_schema_v3 },
 				       { catalog_schema_v4 },
-				       { catalog_schema_v5 } };
+				       { catalog_schema_v5 },
+				       { catalog_schema_v6 } };
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
 	struct synonyms *syn = NULL;
 	sqlite3 *db = NULL;

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 
 #include "hub.h"
+#include "err.h"
 #include "log.h"
+#include "store.h"
 
 static const char *const refusal_names[REFUSE_COUNT] = {
 	[REFUSE_TLS] = "tls",
@@ -100,6 +102,7 @@ static void relay_refusals(struct hub *hub, FILE *f)
 char *metrics_render(struct hub *hub, size_t *len)
 {
 	const struct hub_metrics *m = &hub->metrics;
+	uint64_t disk_free = 0, disk_total = 0;
 	char *text = NULL;
 	FILE *f = open_memstream(&text, len);
 	int r;
@@ -142,6 +145,15 @@ char *metrics_render(struct hub *hub, size_t *len)
 		"alliance_crl_expires_in_seconds %lld\n",
 		(long long)(m->crl_next_update - hub_now()));
 	hub_quota_metrics(hub, f);
+	if (store_free_space(hub->cfg.store_path, &disk_free, &disk_total) ==
+	    ERR_OK) {
+		metric(f, "alliance_store_free_bytes", "gauge",
+		       "Free bytes on the file system of the store.",
+		       (unsigned long long)disk_free);
+		metric(f, "alliance_store_size_bytes", "gauge",
+		       "Size of the file system of the store.",
+		       (unsigned long long)disk_total);
+	}
 	metric(f, "alliance_start_time_seconds", "gauge",
 	       "When the hub started (unix seconds).",
 	       (unsigned long long)hub->started);

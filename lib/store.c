@@ -11,17 +11,24 @@
  * Every connection gets the "alliance" FTS5 tokenizer (search.h) right
  * after opening, before migrations, since catalog tables use it.
  *
- * Parts, in order: helpers (error text, one-value pragmas); the migration
- * runner; store_open; store_close; store_exec. */
+ * Storage faults (a full disk, an I/O error) are counted process-wide
+ * through sqlite's error log, so a caller that failed can tell a full disk
+ * from a bug after its ROLLBACK has reset the connection's error.
+ *
+ * Parts, in order: helpers (error text, one-value pragmas); storage
+ * faults; the migration runner; store_open; store_check; store_close;
+ * store_exec; store_free_space. */
 #include "store.h"
 
 #include "err.h"
 #include "log.h"
 #include "search.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 /* How long a connection waits for another's lock before SQLITE_BUSY, and
@@ -104,6 +111,70 @@ static int store_busy(void *arg, int count)
 	return 1;
 }
 
+/* ---- storage faults --------------------------------------------------- */
+
+/* The number of storage faults so far and the last one's text; the text
+ * is written and read under store_fault_lock (any thread may fail). */
+static atomic_uint store_faults;
+static pthread_mutex_t store_fault_lock = PTHREAD_MUTEX_INITIALIZER;
+static char store_fault_text[160];
+
+/* store_is_fault: 1 for sqlite codes that mean the storage failed us
+ * (full, I/O error, damaged), not the SQL. */
+static int store_is_fault(int code)
+{
+	switch (code & 0xff) {
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* store_log: sqlite's error log (SQLITE_CONFIG_LOG): count and keep the
+ * storage faults; everything else is sqlite's business. */
+static void store_log(void *arg, int code, const char *msg)
+{
+	(void)arg;
+	if (!store_is_fault(code))
+		return;
+	pthread_mutex_lock(&store_fault_lock);
+	snprintf(store_fault_text, sizeof(store_fault_text), "%s (%s)",
+		 sqlite3_errstr(code), msg ? msg : "");
+	pthread_mutex_unlock(&store_fault_lock);
+	atomic_fetch_add_explicit(&store_faults, 1, memory_order_relaxed);
+}
+
+unsigned store_fault_count(void)
+{
+	return atomic_load_explicit(&store_faults, memory_order_relaxed);
+}
+
+void store_fault_last(char *buf, size_t len)
+{
+	pthread_mutex_lock(&store_fault_lock);
+	snprintf(buf, len, "%s", store_fault_text[0] ? store_fault_text
+						     : "storage failure");
+	pthread_mutex_unlock(&store_fault_lock);
+}
+
+static void store_log_install(void)
+{
+	sqlite3_config(SQLITE_CONFIG_LOG, store_log, NULL);
+}
+
+/* store_log_once: install store_log before sqlite initialises (the only
+ * time it may be); a process that used sqlite first keeps sqlite's. */
+static void store_log_once(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, store_log_install);
+}
+
 /* ---- migrations ------------------------------------------------------- */
 
 /* store_migrate_one: apply migration index (0-based) in one transaction
@@ -160,11 +231,12 @@ int store_open(const char *path, const struct store_migration *migrations,
 {
 	sqlite3 *conn = NULL;
 	char mode[16];
-	int rc, version = 0;
+	int rc, version = 0, damaged = 0;
 
 	*db = NULL;
 	if (errlen)
 		err[0] = '\0';
+	store_log_once();
 	rc = sqlite3_open_v2(path, &conn, SQLITE_OPEN_READWRITE |
 			     SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -186,6 +258,9 @@ int store_open(const char *path, const struct store_migration *migrations,
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot read schema version: %s",
 			 path, sqlite3_errmsg(conn));
+		if (store_is_fault(rc) && (rc & 0xff) != SQLITE_FULL &&
+		    (rc & 0xff) != SQLITE_IOERR)
+			damaged = 1;
 		goto err;
 	}
 	if (version < 0 || (size_t)version > n_migrations) {
@@ -224,8 +299,94 @@ int store_open(const char *path, const struct store_migration *migrations,
 	*db = conn;
 	return ERR_OK;
 err:
+	if (conn && !damaged) {
+		int code = sqlite3_extended_errcode(conn) & 0xff;
+
+		damaged = code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
+	}
 	sqlite3_close(conn);
-	return ERR_IO;
+	return damaged ? ERR_INVALID : ERR_IO;
+}
+
+/* ---- store_check ------------------------------------------------------ */
+
+/* check_rows: step st (a quick_check or integrity_check) and copy its
+ * first row into err unless it is "ok". Returns 1 when sound. */
+static int check_rows(sqlite3 *db, const char *sql, const char *path,
+		      char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, sound = 0;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s: %s", path, sql,
+			 sqlite3_errmsg(db));
+		return 0;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *row = (const char *)sqlite3_column_text(st, 0);
+
+		sound = row && strcmp(row, "ok") == 0;
+		if (!sound)
+			snprintf(err, errlen, "%s: %s: %s", path, sql,
+				 row ? row : "(null)");
+	} else {
+		snprintf(err, errlen, "%s: %s: %s", path, sql,
+			 sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(st);
+	return sound;
+}
+
+/* check_fts: FTS5's own integrity-check on every fts5 table of the main
+ * schema. The table names come from sqlite_master, not from input; they
+ * are quoted as identifiers (%w) since a name cannot be bound. Returns 1
+ * when all are sound. */
+static int check_fts(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, sound = 1;
+
+	if (sqlite3_prepare_v2(db, "SELECT name FROM main.sqlite_master "
+			       "WHERE type = 'table' AND sql LIKE "
+			       "'CREATE VIRTUAL TABLE%USING fts5%'", -1, &st,
+			       NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: listing the search tables: %s",
+			 path, sqlite3_errmsg(db));
+		return 0;
+	}
+	while (sound && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		char *sql = sqlite3_mprintf("INSERT INTO main.\"%w\"(\"%w\") "
+					    "VALUES ('integrity-check')",
+					    name, name);
+
+		if (!sql || sqlite3_exec(db, sql, NULL, NULL, NULL) !=
+		    SQLITE_OK) {
+			snprintf(err, errlen, "%s: search table %s: %s", path,
+				 name, sql ? sqlite3_errmsg(db) : "no memory");
+			sound = 0;
+		}
+		sqlite3_free(sql);
+	}
+	if (sound && rc != SQLITE_DONE) {
+		snprintf(err, errlen, "%s: listing the search tables: %s",
+			 path, sqlite3_errmsg(db));
+		sound = 0;
+	}
+	sqlite3_finalize(st);
+	return sound;
+}
+
+int store_check(sqlite3 *db, const char *path, int full, char *err,
+		size_t errlen)
+{
+	if (!check_rows(db, full ? "PRAGMA integrity_check"
+				 : "PRAGMA quick_check", path, err, errlen) ||
+	    !check_fts(db, path, err, errlen))
+		return ERR_INVALID;
+	return ERR_OK;
 }
 
 /* ---- store_close ------------------------------------------------------ */
@@ -254,10 +415,38 @@ int store_exec(sqlite3 *db, const char *sql)
 	char *msg = NULL;
 	int rc;
 
+	/* sqlite rolls a transaction back by itself when a COMMIT or a
+	 * statement fails on a full disk or an I/O error; a ROLLBACK then
+	 * would only replace the true error with "no transaction is
+	 * active" */
+	if (strcmp(sql, "ROLLBACK") == 0 && sqlite3_get_autocommit(db))
+		return ERR_OK;
 	rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
 	if (rc == SQLITE_OK)
 		return ERR_OK;
 	log_error("store: %s: %s", sql, msg ? msg : sqlite3_errstr(rc));
 	sqlite3_free(msg);
 	return ERR_IO;
+}
+
+/* ---- store_free_space ------------------------------------------------- */
+
+int store_free_space(const char *path, uint64_t *free_bytes,
+		     uint64_t *total_bytes)
+{
+	char dir[4096];
+	struct statvfs sv;
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (statvfs(dir, &sv) != 0)
+		return ERR_IO;
+	*free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
+	*total_bytes = (uint64_t)sv.f_blocks * sv.f_frsize;
+	return ERR_OK;
 }

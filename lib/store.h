@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct store_migration {
 	const char *sql;    /* statements run in one transaction */
@@ -20,9 +21,31 @@ struct store_migration {
  * store and every connection to it has it), and apply the migrations not
  * yet applied.
  * Stores the connection in *db (close with store_close) and returns ERR_OK,
- * or returns ERR_IO with a message naming path in err and *db NULL. */
+ * or with a message naming path in err and *db NULL: ERR_INVALID when the
+ * file is damaged or not a database, else ERR_IO. */
 int store_open(const char *path, const struct store_migration *migrations,
 	       size_t n_migrations, sqlite3 **db, char *err, size_t errlen);
+
+/* store_check: the store's health: PRAGMA quick_check (full: PRAGMA
+ * integrity_check, which also compares every index with its table) and
+ * FTS5's integrity-check of every search table. Returns ERR_OK, or
+ * ERR_INVALID with "path: what: first problem" in err. */
+int store_check(sqlite3 *db, const char *path, int full, char *err,
+		size_t errlen);
+
+/* store_fault_count: how many storage faults (disk full, I/O error,
+ * damaged file) any connection of this process has met so far. A caller
+ * whose write failed compares it with the count from before the write. */
+unsigned store_fault_count(void);
+
+/* store_fault_last: the last storage fault's text, e.g. "database or disk
+ * is full (statement aborts at 12: ...)", into buf (len bytes). */
+void store_fault_last(char *buf, size_t len);
+
+/* store_free_space: free (to an unprivileged writer) and total bytes of
+ * the file system holding the file at path. ERR_OK or ERR_IO. */
+int store_free_space(const char *path, uint64_t *free_bytes,
+		     uint64_t *total_bytes);
 
 /* store_contended: 1 when a connection of this process has waited for
  * another's lock since the last call (which clears it), else 0. The
@@ -34,7 +57,9 @@ int store_contended(void);
 void store_close(sqlite3 **db);
 
 /* store_exec: run constant SQL with no parameters (BEGIN, COMMIT). Returns
- * ERR_OK or ERR_IO, logging sqlite's message. */
+ * ERR_OK or ERR_IO, logging sqlite's message. A ROLLBACK with no
+ * transaction open (sqlite already rolled back after a full disk or an
+ * I/O error) is ERR_OK and leaves the connection's error as it was. */
 int store_exec(sqlite3 *db, const char *sql);
 
 #endif

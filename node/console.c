@@ -422,7 +422,8 @@ static json_t *quota_state(struct node *n)
 
 /* sync_state: GET /api/v1/manager/sync: how the node's session with the
  * hub is doing, how much of our own log the hub has not committed yet
- * (up.lag; null while not connected), what we publish and our quota. */
+ * (up.lag; null while not connected), what we publish, our quota and the
+ * free space of the store's disk. */
 static void sync_state(struct node *n, struct lws *wsi,
 		       struct http_exchange *ex)
 {
@@ -435,7 +436,7 @@ static void sync_state(struct node *n, struct lws *wsi,
 		clock_rfc3339(n->hub_since, since, sizeof(since));
 	out = json_pack(
 		"{s:s, s:s?, s:{s:b, s:s?, s:s?, s:i, s:i, s:s?},"
-		" s:{s:I, s:I, s:o}, s:{s:I}, s:{s:I, s:I}, s:o}",
+		" s:{s:I, s:I, s:o}, s:{s:I}, s:{s:I, s:I}, s:o, s:o}",
 		"community", n->cfg.community, "name", n->cfg.name,
 		"hub", "connected", connected,
 		"since", connected ? since : NULL,
@@ -454,7 +455,7 @@ static void sync_state(struct node *n, struct lws *wsi,
 		"announcements", (json_int_t)catalog_count(n->cat,
 				n->cfg.community,
 				ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT),
-		"quota", quota_state(n));
+		"quota", quota_state(n), "disk", node_disk_state(n));
 	if (!out)
 		http_reply_error(wsi, ex, 500, "internal", "cannot build the "
 				 "sync state");

@@ -22,6 +22,7 @@
 #include "err.h"
 #include "log.h"
 #include "manager.h"
+#include "store.h"
 #include "text.h"
 
 /* Hex characters of a generated record id. */
@@ -54,6 +55,26 @@ static void reply_error(struct job *j, int status, const char *code,
 	va_end(ap);
 	reply_json(j, status, json_pack("{s:{s:s,s:s}}", "error", "code", code,
 					"message", message));
+}
+
+/* reply_store_failed: a write that failed in the store. The cause is
+ * read before any ROLLBACK (which clears sqlite's error): a storage fault
+ * met since faults (store_fault_count) is a full disk or an I/O error the
+ * manager must see, 507 with its cause; anything else is a 500. */
+static void reply_store_failed(struct job *j, sqlite3 *db, unsigned faults,
+			       const char *what)
+{
+	char cause[200];
+
+	if (store_fault_count() != faults) {
+		store_fault_last(cause, sizeof(cause));
+		log_error("manager: %s: storage fault: %s", what, cause);
+		reply_error(j, 507, "insufficient_storage", "the store could "
+			    "not be written: %s", cause);
+		return;
+	}
+	log_error("manager: %s: %s", what, sqlite3_errmsg(db));
+	reply_error(j, 500, "internal", "the store could not be written");
 }
 
 static const char *kind_name(int kind)
@@ -253,6 +274,7 @@ static void run_single(struct edits *e, struct job *j)
 	struct records_writer w;
 	struct item it;
 	json_t *body = NULL, *out;
+	unsigned faults = store_fault_count();
 	char why[512];
 	int rc, exists;
 
@@ -333,9 +355,9 @@ static void run_single(struct edits *e, struct job *j)
 rollback:
 	records_rollback(&w);
 internal:
-	log_error("manager: cannot write %s '%s': %s",
-		  kind_name(j->record_kind), it.id, sqlite3_errmsg(e->db));
-	reply_error(j, 500, "internal", "the store could not be written");
+	snprintf(why, sizeof(why), "cannot write %s '%s'",
+		 kind_name(j->record_kind), it.id);
+	reply_store_failed(j, e->db, faults, why);
 out:
 	item_clear(&it);
 }
@@ -349,6 +371,7 @@ static void run_bulk(struct edits *e, struct job *j)
 	struct item *items = NULL;
 	json_t *body, *arr, *ids = NULL;
 	size_t n = 0, i;
+	unsigned faults = store_fault_count();
 	char why[512];
 	int rc;
 
@@ -430,9 +453,9 @@ static void run_bulk(struct edits *e, struct job *j)
 rollback:
 	records_rollback(&w);
 internal:
-	log_error("manager: bulk import of %zu %ss failed: %s", n,
-		  kind_name(j->record_kind), sqlite3_errmsg(e->db));
-	reply_error(j, 500, "internal", "the store could not be written");
+	snprintf(why, sizeof(why), "bulk import of %zu %ss", n,
+		 kind_name(j->record_kind));
+	reply_store_failed(j, e->db, faults, why);
 out:
 	for (i = 0; items && i < n; i++)
 		item_clear(&items[i]);

@@ -1,9 +1,11 @@
 /* main.c: alliance-node's entry point: arguments, start-up, the service
  * loop, SIGHUP reload and clean shutdown.
  *
- * Exit codes: 0 after SIGTERM/SIGINT; 1 when the store or a port cannot
- * be opened; 2 for usage and configuration errors (the message names the
- * file, line and key). */
+ * Exit codes (README lists them): 0 after SIGTERM/SIGINT, or a sound
+ * store for "check"; 1 when a port, the TLS context or a worker cannot be
+ * made; 2 for usage and configuration errors (the message names the file,
+ * line and key); 3 when the store cannot be opened or is damaged (the
+ * message names the file and, when damaged, the way back). */
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <signal.h>
@@ -17,8 +19,14 @@
 #include "indexer.h"
 #include "log.h"
 #include "node.h"
+#include "store.h"
 
 #define PROG "alliance-node"
+#define EXIT_STORE 3
+/* What to do with a damaged store, said wherever one is refused. */
+#define STORE_WAY_BACK "stop the node and move the file (with its -wal " \
+	"and -shm files) aside; started without it, the node makes a new " \
+	"store and gets its records back from the hub"
 /* How long shutdown waits for the hub to answer our close frame. */
 #define NODE_DRAIN_US (1 * LWS_US_PER_SEC)
 
@@ -34,14 +42,17 @@ struct node *node_from_wsi(struct lws *wsi)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: %s -c FILE\n"
+		"       %s check -c FILE\n"
 		"       %s --hash-password < FILE\n"
 		"       %s --help | --version\n\n"
 		"Runs a community's node of the alliance: its hub session, "
-		"store and public port.\nSIGHUP re-reads FILE and the "
+		"store and public port.\n\"check\" runs the full store check "
+		"(integrity and search index) and exits: 0 sound, 3 damaged."
+		"\nSIGHUP re-reads FILE and the "
 		"certificates; SIGTERM or SIGINT stop it. --help lists the "
 		"keys of FILE. --hash-password reads a manager password from\n"
 		"standard input and prints the line for [manager] password_hash."
-		"\n", PROG, PROG, PROG);
+		"\n", PROG, PROG, PROG, PROG);
 }
 
 /* on_signal: only set a flag and wake the service loop. */
@@ -186,6 +197,43 @@ static void reload(struct node *n)
 	node_config_free(&old);
 }
 
+/* store_refused: log why the store cannot be used; a damaged one
+ * (ERR_INVALID) with the way back. Returns EXIT_STORE. */
+static int store_refused(int rc, const char *err)
+{
+	if (rc == ERR_INVALID)
+		log_error("the store is damaged: %s. The way back: %s", err,
+			  STORE_WAY_BACK);
+	else
+		log_error("cannot open the store: %s", err);
+	return EXIT_STORE;
+}
+
+/* check_main: "check -c FILE": the full check of the configured store,
+ * without starting. Returns 0 (sound), 2 (configuration) or 3 (store). */
+static int check_main(struct node *n)
+{
+	char err[1024];
+	sqlite3 *db = NULL;
+	int rc;
+
+	if (node_config_load(n->config_path, &n->cfg, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", PROG, err);
+		node_config_free(&n->cfg);
+		return 2;
+	}
+	rc = node_store_connect(n->cfg.store_path, &db, err, sizeof(err));
+	if (rc == ERR_OK)
+		rc = store_check(db, n->cfg.store_path, 1, err, sizeof(err));
+	store_close(&db);
+	if (rc == ERR_OK)
+		printf("%s: store %s is sound\n", PROG, n->cfg.store_path);
+	else
+		rc = store_refused(rc, err);
+	node_config_free(&n->cfg);
+	return rc;
+}
+
 static void drain_cb(lws_sorted_usec_list_t *sul)
 {
 	(void)sul;
@@ -201,7 +249,9 @@ int main(int argc, char **argv)
 	char err[1024];
 	int rc, exit_code = 1;
 
-	for (int i = 1; i < argc; i++) {
+	int check = argc > 1 && strcmp(argv[1], "check") == 0;
+
+	for (int i = 1 + check; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
@@ -229,6 +279,8 @@ int main(int argc, char **argv)
 	}
 
 	log_init(PROG, LOG_INFO);
+	if (check)
+		return check_main(n);
 	rc = load_checked(n->config_path, &n->cfg, n->hub_tls_digest, err,
 			  sizeof(err));
 	if (rc != ERR_OK) {
@@ -240,8 +292,9 @@ int main(int argc, char **argv)
 	log_info("starting %s %s for community %s", PROG, ALLIANCE_VERSION,
 		 n->cfg.community);
 
-	if (node_store_open(n, err, sizeof(err)) != ERR_OK) {
-		log_error("cannot open the store: %s", err);
+	rc = node_store_open(n, err, sizeof(err));
+	if (rc != ERR_OK) {
+		exit_code = store_refused(rc, err);
 		goto out;
 	}
 	log_info("store %s: epoch %s, down_cursor %llu", n->cfg.store_path,

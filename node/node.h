@@ -161,9 +161,20 @@ struct node *node_from_wsi(struct lws *wsi);
 
 /* ==== store (store.c) ====================================================== */
 
-/* node_store_open: open cfg.store_path with the node's migrations, prepare
- * the statements, make the store epoch on first open and read it and the
- * down cursor. Returns ERR_OK, or an err code with a message in err. */
+/* Below this share of free space on the store's file system the console
+ * warns (disk state "low"). */
+#define NODE_DISK_LOW_PERCENT 10
+
+/* node_disk_state: {"free_bytes", "total_bytes", "low"} of the file
+ * system holding the store (low: under NODE_DISK_LOW_PERCENT free), or
+ * JSON null when it cannot be read. A new reference, for /healthz and the
+ * console's sync state. */
+json_t *node_disk_state(const struct node *n);
+
+/* node_store_open: open cfg.store_path with the node's migrations, check
+ * it (store_check, quick), prepare the statements, make the store epoch on
+ * first open and read it and the down cursor. Returns ERR_OK, or an err
+ * code with a message in err: ERR_INVALID when the store is damaged. */
 int node_store_open(struct node *n, char *err, size_t errlen);
 /* node_store_connect: another connection to the store at path (opened
  * and migrated like the first), for a worker thread. Returns ERR_OK with

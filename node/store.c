@@ -279,6 +279,11 @@ int node_store_open(struct node *n, char *err, size_t errlen)
 			&n->db, err, errlen);
 	if (rc != ERR_OK)
 		return rc;
+	/* a damaged store must not run: it would serve and sync some of its
+	 * records and fail on others (main.c names the way back) */
+	rc = store_check(n->db, n->cfg.store_path, 0, err, errlen);
+	if (rc != ERR_OK)
+		goto err;
 	/* the indexer thread checkpoints the WAL (indexer.c): a commit of
 	 * this thread never waits for one */
 	store_exec(n->db, "PRAGMA wal_autocheckpoint = 0");
@@ -311,6 +316,19 @@ int node_store_open(struct node *n, char *err, size_t errlen)
 err:
 	node_store_close(n);
 	return rc;
+}
+
+json_t *node_disk_state(const struct node *n)
+{
+	uint64_t free_bytes = 0, total = 0;
+
+	if (store_free_space(n->cfg.store_path, &free_bytes, &total) !=
+	    ERR_OK || !total)
+		return json_null();
+	return json_pack("{s:I, s:I, s:b}",
+			 "free_bytes", (json_int_t)free_bytes,
+			 "total_bytes", (json_int_t)total,
+			 "low", free_bytes * 100 < total * NODE_DISK_LOW_PERCENT);
 }
 
 int node_store_connect(const char *path, sqlite3 **db, char *err,

@@ -308,9 +308,13 @@ int sync_handle_changes(struct node *n, const Alliance__V1__Changes *cs,
 		  cs->n_changes, cs->last_seq);
 	return ERR_OK;
 rollback:
+	/* the error first: a ROLLBACK that succeeds clears it */
+	snprintf(why, whylen, "cannot store the batch: %s",
+		 sqlite3_errmsg(n->db));
 	store_exec(n->db, "ROLLBACK");
 	n->down_cursor = cursor;
 	n->snapshot_pending = pending;
+	return ERR_IO;
 io:
 	snprintf(why, whylen, "cannot store the batch: %s",
 		 sqlite3_errmsg(n->db));

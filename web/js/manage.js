@@ -10,7 +10,8 @@
  * Own services come from GET /api/v1/catalog?community=OWN, own notices
  * from GET /api/v1/announcements?community=OWN; editing reads the record
  * with GET /api/v1/services/{id} and writes it back whole (PUT). The sync
- * state (GET /api/v1/manager/sync) is polled while the console shows;
+ * state (GET /api/v1/manager/sync, with the store disk's free space: a
+ * warning under 10 %) is polled while the console shows;
  * the request queue is manage-requests.js (window.QUEUE), the polls
  * manage-polls.js (window.POLLS), accounts to confirm
  * manage-residents.js (window.VOTERS).
@@ -160,7 +161,11 @@ function renderSync() {
     kv('sync_lag', s.up && s.up.lag !== null && s.up.lag !== undefined ? String(s.up.lag) : t('sync_lag_unknown')),
     kv('sync_counts', t('sync_counts_value', { s: s.counts ? s.counts.services : '?', a: s.counts ? s.counts.announcements : '?' })),
     s.quota ? kv('sync_quota', t('sync_quota_value', { r: s.quota.records.used, rl: s.quota.records.limit,
-      b: sizeText(s.quota.bytes.used), bl: sizeText(s.quota.bytes.limit), h: s.quota.changes_per_hour.limit })) : null);
+      b: sizeText(s.quota.bytes.used), bl: sizeText(s.quota.bytes.limit), h: s.quota.changes_per_hour.limit })) : null,
+    s.disk ? kv('sync_disk', el('span', { id: 'disk-state', className: s.disk.low ? 'state-pill bad' : null,
+      'data-state': s.disk.low ? 'low' : 'ok',
+      text: t(s.disk.low ? 'sync_disk_low' : 'sync_disk_value',
+        { f: sizeText(s.disk.free_bytes), t: sizeText(s.disk.total_bytes) }) })) : null);
 }
 
 /* ---- lists ------------------------------------------------------------------------ */

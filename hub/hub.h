@@ -92,6 +92,8 @@ struct community {
 	struct session *session;    /* the live session, or NULL */
 	time_t flood_start;         /* window of new-session counting */
 	unsigned flood_count;       /* sessions opened in that window */
+	int flood_exempt;           /* the next session is an honest
+				       reconnect (session.c): not counted */
 	uint64_t relay_refused[RELAY_REFUSE_COUNT]; /* its relayed records
 				       the hub refused, by reason */
 	/* quotas (quota.c); announced, grace and grace_seq are stored */
@@ -154,6 +156,7 @@ struct session {
 	int64_t heard;              /* keepalive_now() of its last frame or pong */
 	int64_t pinged;             /* ... of the last PING sent */
 	int ping_due;               /* a PING to write at WRITEABLE */
+	int peer_close_code;        /* the code of the node's close frame */
 	int close_code;             /* when CLOSING: code and reason to send */
 	char close_reason[120];
 };

@@ -193,11 +193,16 @@ static void hello_timeout(lws_sorted_usec_list_t *sul)
 			      LIMIT_HELLO_TIMEOUT_S);
 }
 
-/* flooding: count a new session of c; true when over the per-minute limit. */
+/* flooding: count a new session of c; true when over the per-minute limit.
+ * The session after an honest end (honest_end) is not counted. */
 static int flooding(struct hub *hub, struct community *c)
 {
 	time_t now = (time_t)hub_now();
 
+	if (c->flood_exempt) {
+		c->flood_exempt = 0;
+		return 0;
+	}
 	if (now - c->flood_start >= LIMIT_FLOOD_WINDOW_S) {
 		c->flood_start = now;
 		c->flood_count = 0;
@@ -249,6 +254,20 @@ static int session_open(struct hub *hub, struct session *s, struct lws *wsi)
 	return 0;
 }
 
+/* honest_end: a session that reached Welcome and closed for a reason on
+ * the server side of either end (going away, or failing to store: 1001,
+ * 1011) is followed by an honest reconnect, which the flood limit does not
+ * count: one per such session, so a node that cannot reach Welcome still
+ * meets the limit. */
+static int honest_end(const struct session *s)
+{
+	int code = s->state == SESSION_CLOSING ? s->close_code
+					       : s->peer_close_code;
+
+	return s->welcomed && (code == WIRE_CLOSE_GOING_AWAY ||
+			       code == WIRE_CLOSE_INTERNAL);
+}
+
 static void session_closed(struct session *s)
 {
 	struct community *c = s->community;
@@ -267,6 +286,7 @@ static void session_closed(struct session *s)
 		s->hub->n_sessions--;
 	if (c && c->session == s) {
 		c->session = NULL;
+		c->flood_exempt = honest_end(s);
 		c->last_seen = hub_now();
 		hub_store_save_link(s->hub, c);
 		log_info("session %s: closed", c->id);
@@ -412,6 +432,11 @@ int callback_sync(struct lws *wsi, enum lws_callback_reasons reason,
 		return session_writeable(s);
 	case LWS_CALLBACK_RECEIVE_PONG:
 		s->heard = keepalive_now();
+		return 0;
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		if (len >= 2)
+			s->peer_close_code = ((const uint8_t *)in)[0] << 8 |
+					     ((const uint8_t *)in)[1];
 		return 0;
 	case LWS_CALLBACK_CLOSED:
 		session_closed(s);

@@ -55,7 +55,8 @@
 /* Least time between two checkpoints, idle and while indexing. */
 #define INDEXER_CHECKPOINT_MS 100.0
 #define INDEXER_CHECKPOINT_BUSY_MS 1000.0
-/* Sleep when idle, and after an error. */
+/* Sleep when idle, and after an error (doubled for each error in a row,
+ * up to 8 times: a full disk is not retried, and logged, every second). */
 #define INDEXER_IDLE_MS 75
 #define INDEXER_ERROR_MS 1000
 
@@ -71,6 +72,7 @@ struct indexer {
 	int kicked;
 	size_t chunk;               /* rows in the next transaction */
 	double checkpointed;        /* now_ms() of the last checkpoint */
+	int checkpoint_failing;     /* the last one failed (logged once) */
 };
 
 static double now_ms(void)
@@ -117,7 +119,8 @@ static int index_chunk(struct indexer *ix, size_t *done, double *ms)
 /* ---- checkpoints --------------------------------------------------------- */
 
 /* checkpoint: copy the WAL's new pages into the database, if the last
- * checkpoint is old enough (busy: the indexer just indexed rows). */
+ * checkpoint is old enough (busy: the indexer just indexed rows). A
+ * failure is logged when it begins and when it ends. */
 static void checkpoint(struct indexer *ix, int busy)
 {
 	double t = now_ms();
@@ -127,8 +130,17 @@ static void checkpoint(struct indexer *ix, int busy)
 		return;
 	ix->checkpointed = t;
 	if (sqlite3_wal_checkpoint_v2(ix->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-				      NULL, NULL) != SQLITE_OK)
-		log_warn("indexer: checkpoint: %s", sqlite3_errmsg(ix->db));
+				      NULL, NULL) != SQLITE_OK) {
+		/* a full disk fails every one: say so once, not 10 times a
+		 * second */
+		if (!ix->checkpoint_failing)
+			log_warn("indexer: checkpoint: %s (logged again when "
+				 "they work)", sqlite3_errmsg(ix->db));
+		ix->checkpoint_failing = 1;
+	} else if (ix->checkpoint_failing) {
+		log_info("indexer: checkpoints work again");
+		ix->checkpoint_failing = 0;
+	}
 }
 
 /* ---- the thread ---------------------------------------------------------- */
@@ -157,6 +169,7 @@ static void *indexer_main(void *arg)
 	struct indexer *ix = arg;
 	size_t done;
 	double ms = 0;
+	int errors = 0;             /* failed chunks in a row */
 
 	pthread_mutex_lock(&ix->mu);
 	while (!ix->stop) {
@@ -167,8 +180,10 @@ static void *indexer_main(void *arg)
 		rc = index_chunk(ix, &done, &ms);
 		checkpoint(ix, rc == ERR_OK && done > 0);
 		pthread_mutex_lock(&ix->mu);
-		if (rc != ERR_OK)
-			wait_ms(ix, INDEXER_ERROR_MS, 0);
+		errors = rc == ERR_OK ? 0 : errors + 1;
+		if (rc != ERR_OK)   /* a full disk: 1 s, 2 s, 4 s, 8 s */
+			wait_ms(ix, INDEXER_ERROR_MS << (errors < 4 ? errors - 1
+							  : 3), 0);
 		else if (done > 0)
 			/* more may be queued: leave the lock free a while */
 			wait_ms(ix, store_contended() ?

@@ -12,7 +12,7 @@
  * after opening, before migrations, since catalog tables use it.
  *
  * Storage faults (a full disk, an I/O error) are counted process-wide
- * through sqlite's error log, so a caller that failed can tell a full disk
+ * through sqlite's error log and store_exec (a failed COMMIT), so a caller that failed can tell a full disk
  * from a bug after its ROLLBACK has reset the connection's error.
  *
  * Parts, in order: helpers (error text, one-value pragmas); storage
@@ -425,6 +425,8 @@ int store_exec(sqlite3 *db, const char *sql)
 	if (rc == SQLITE_OK)
 		return ERR_OK;
 	log_error("store: %s: %s", sql, msg ? msg : sqlite3_errstr(rc));
+	/* sqlite's error log does not see a failed COMMIT */
+	store_log(NULL, sqlite3_extended_errcode(db), msg);
 	sqlite3_free(msg);
 	return ERR_IO;
 }

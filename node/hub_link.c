@@ -6,6 +6,9 @@
  * counter and the session's state live in struct node, because lws frees
  * the per-session data when the connection closes.
  *
+ * A session lost because the store could not be written (a full disk)
+ * is followed by a wait for the store to take writes, not by a dial.
+ *
  * Parts: backoff; TLS files and the client vhost; dialling and losing the
  * session; sending frames; receiving frames; the lws callback; start,
  * reload and stop. */
@@ -25,6 +28,7 @@
 #include "err.h"
 #include "log.h"
 #include "node.h"
+#include "store.h"
 #include "tlspolicy.h"
 
 /* The websocket path of alliance.v1 (DESIGN.md). */
@@ -50,6 +54,7 @@ struct hub_session {
 
 static void hub_link__connect(struct node *n);
 static void retry_cb(lws_sorted_usec_list_t *sul);
+static void store_wait_cb(lws_sorted_usec_list_t *sul);
 
 /* ---- backoff ------------------------------------------------------------ */
 
@@ -75,14 +80,14 @@ static void backoff_init(struct node *n)
 	n->hub_policy.jitter_percent = LIMIT_BACKOFF_JITTER_PCT;
 }
 
-/* backoff_next: the next delay in ms, counting the attempt. lws adds 0 to
+/* backoff_next: the next delay in ms, counting the attempt in *count. lws adds 0 to
  * jitter_percent on top of the table's value; at the cap the jitter is
  * taken below it instead, so no delay is over LIMIT_BACKOFF_MAX_MS and
  * nodes that failed together still spread out. */
-static unsigned backoff_next(struct node *n)
+static unsigned backoff_next(struct node *n, uint16_t *count)
 {
-	unsigned ms = lws_retry_get_delay_ms(n->lws, &n->hub_policy,
-					     &n->hub_retries, NULL);
+	unsigned ms = lws_retry_get_delay_ms(n->lws, &n->hub_policy, count,
+					     NULL);
 
 	if (ms > LIMIT_BACKOFF_MAX_MS)
 		ms = 2 * LIMIT_BACKOFF_MAX_MS - ms;
@@ -290,6 +295,36 @@ int hub_link__resolve(struct node *n)
 	return ERR_OK;
 }
 
+/* store_wait: the session ended because the store could not be written
+ * (a full disk, an I/O error): dialling again at once would only fetch
+ * the same batch and fail again, tripping the hub's flood limit. Probe
+ * the store after a backoff of its own (not reset by a Welcome, only by
+ * a batch stored) and dial when the probe's write succeeds. */
+static void store_wait(struct node *n)
+{
+	unsigned ms = backoff_next(n, &n->hub_store_retries);
+
+	log_warn("hub session: waiting for the store to take writes (%s); "
+		 "trying again in %.1f s", n->hub_last_error, ms / 1000.0);
+	lws_sul_schedule(n->lws, 0, &n->hub_sul, store_wait_cb,
+			 (lws_usec_t)ms * LWS_US_PER_MS);
+}
+
+static void store_wait_cb(lws_sorted_usec_list_t *sul)
+{
+	struct node *n = lws_container_of(sul, struct node, hub_sul);
+
+	if (n->stopping)
+		return;
+	if (node_store_probe(n) != ERR_OK) {
+		store_wait(n);
+		return;
+	}
+	log_info("store takes writes again: dialling the hub");
+	n->hub_store_full = 0;
+	hub_link__connect(n);
+}
+
 /* hub_link__lost: the connection failed or closed for reason. Records it
  * and schedules the next attempt after the backoff delay, or the vhost
  * rebuild a reload asked for. Does nothing when already idle (lws may
@@ -316,7 +351,11 @@ static void hub_link__lost(struct node *n, const char *reason)
 		lws_sul_schedule(n->lws, 0, &n->hub_sul, rebuild_cb, 1);
 		return;
 	}
-	ms = backoff_next(n);
+	if (n->hub_store_full) {
+		store_wait(n);
+		return;
+	}
+	ms = backoff_next(n, &n->hub_retries);
 	log_info("%s (%s); retry in %.1f s",
 		 was == HUB_CONNECTING ? "hub unreachable"
 				       : "session with hub lost",
@@ -525,14 +564,18 @@ static int handle_changes(struct node *n, struct lws *wsi,
 {
 	Alliance__V1__Ack ack = ALLIANCE__V1__ACK__INIT;
 	Frame frame = ALLIANCE__V1__FRAME__INIT;
+	unsigned faults = store_fault_count();
 	char why[200];
 	int rc;
 
 	rc = sync_handle_changes(n, cs, &ack.seq, why, sizeof(why));
+	if (rc == ERR_IO && store_fault_count() != faults)
+		n->hub_store_full = 1;   /* hub_link__lost waits for space */
 	if (rc != ERR_OK)
 		return session_abort(n, wsi, rc == ERR_INVALID
 				     ? WIRE_CLOSE_BAD_FRAME : WIRE_CLOSE_INTERNAL,
 				     "%s", why);
+	n->hub_store_retries = 0;
 	frame.body_case = ALLIANCE__V1__FRAME__BODY_ACK;
 	frame.ack = &ack;
 	if (session_send(wsi, s, &frame) != ERR_OK)

@@ -142,6 +142,10 @@ struct node {
 	lws_retry_bo_t hub_policy;  /* backoff table and keepalive */
 	lws_sorted_usec_list_t hub_sul; /* the reconnect timer */
 	uint16_t hub_retries;       /* failures since the last Welcome */
+	int hub_store_full;         /* the last session ended on a storage
+				       fault: wait for space before dialling */
+	uint16_t hub_store_retries; /* space probes since the last batch
+				       stored (a backoff of its own) */
 	int64_t hub_since;          /* when Welcome came; 0 when not connected */
 	uint64_t hub_up_cursor;     /* from Welcome */
 	/* the up stream of the current session (sync.c) */
@@ -170,6 +174,11 @@ struct node *node_from_wsi(struct lws *wsi);
  * JSON null when it cannot be read. A new reference, for /healthz and the
  * console's sync state. */
 json_t *node_disk_state(const struct node *n);
+
+/* node_store_probe: can the store be written again? Needs 64 KiB free on
+ * its disk, then commits a 64 KiB row to meta and deletes it again.
+ * ERR_OK, or ERR_IO. */
+int node_store_probe(struct node *n);
 
 /* node_store_open: open cfg.store_path with the node's migrations, check
  * it (store_check, quick), prepare the statements, make the store epoch on

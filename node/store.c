@@ -318,6 +318,48 @@ err:
 	return rc;
 }
 
+/* The size of the row node_store_probe writes: room for a few pages of a
+ * batch, not a guess at the whole of one (a batch that still does not fit
+ * fails again and the wait grows). */
+#define STORE_PROBE_BYTES (64 * 1024)
+
+int node_store_probe(struct node *n)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t free_bytes = 0, total = 0;
+	int rc = ERR_IO;
+
+	/* the room a failed write left inside the WAL file would take the
+	 * probe's row; free space on the disk is what must come back */
+	if (store_free_space(n->cfg.store_path, &free_bytes, &total) ==
+	    ERR_OK && free_bytes < STORE_PROBE_BYTES) {
+		log_debug("store: space probe: %" PRIu64 " bytes free",
+			  free_bytes);
+		return ERR_IO;
+	}
+	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
+		return ERR_IO;
+	if (sqlite3_prepare_v2(n->db, "INSERT OR REPLACE INTO meta(key, value)"
+			       " VALUES ('space_probe', zeroblob(?1))", -1,
+			       &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int(st, 1, STORE_PROBE_BYTES);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			rc = ERR_OK;
+		else
+			log_warn("store: space probe: %s",
+				 sqlite3_errmsg(n->db));
+	}
+	sqlite3_finalize(st);
+	if (rc == ERR_OK)
+		rc = store_exec(n->db, "COMMIT");
+	if (rc != ERR_OK) {
+		store_exec(n->db, "ROLLBACK");
+		return ERR_IO;
+	}
+	return store_exec(n->db, "DELETE FROM meta WHERE key = "
+			  "'space_probe'");
+}
+
 json_t *node_disk_state(const struct node *n)
 {
 	uint64_t free_bytes = 0, total = 0;

@@ -17,17 +17,19 @@ time.
 Parts: helpers; the damaged store; check; the free disk; the full disk.
 """
 
+import errno
 import os
 import re
 import shutil
 import sqlite3
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from conftest import BUILD, Hub, Node, _env, stop_all, unique_id, wait_for
-from test_20_sync import (PASSWORD, create, everywhere, hash_password,
-                          manager, titles)
+from test_20_sync import (PASSWORD, bulk, create, everywhere, hash_password,
+                          manager, service, titles)
 
 
 # ---- helpers ------------------------------------------------------------------
@@ -189,3 +191,150 @@ def test_free_disk_is_reported(pki, tmp_path, password_hash, made):
     m = hub.metrics()
     assert m["alliance_store_size_bytes"] == st.f_blocks * st.f_frsize
     assert 0 < m["alliance_store_free_bytes"] <= m["alliance_store_size_bytes"]
+
+
+# ---- the full disk ------------------------------------------------------------
+
+# The tmpfs the node's store lives on.
+TMPFS_SIZE = "2m"
+
+
+def unshare_works():
+    """True when an unprivileged mount namespace with a tmpfs can be had."""
+    try:
+        r = subprocess.run(["unshare", "-rm", "sh", "-c",
+                            "mount -t tmpfs -o size=64k tmpfs /mnt"],
+                           capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return r.returncode == 0
+
+
+class TmpfsNode(Node):
+    """A node whose store is on a 2 MiB tmpfs of its own mount namespace
+    (unshare -rm: no root needed). Its files are reached from outside
+    through /proc/PID/root."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.disk = self.dir / "disk"
+        self.disk.mkdir(exist_ok=True)
+
+    def config_text(self):
+        text = super().config_text()
+        assert "path = node.db\n" in text
+        return text.replace("path = node.db\n", "path = disk/node.db\n")
+
+    def _spawn(self):
+        log = open(self.log_path, "ab")
+        try:
+            self.proc = subprocess.Popen(
+                ["unshare", "-rm", "sh", "-c",
+                 f"mount -t tmpfs -o size={TMPFS_SIZE} tmpfs \"$1\" && "
+                 "exec \"$0\" -c \"$2\"",
+                 str(BUILD / self.binary), str(self.disk), str(self.conf)],
+                stdout=log, stderr=subprocess.STDOUT, env=_env(),
+                cwd=self.dir)
+        finally:
+            log.close()
+        import conftest
+        if self not in conftest._daemons:
+            conftest._daemons.append(self)
+
+    def inside(self, name):
+        """A path in the node's tmpfs, as seen from outside."""
+        return Path(f"/proc/{self.proc.pid}/root") / \
+            str(self.disk).lstrip("/") / name
+
+
+def fill(path):
+    """Write zeros to path until the file system is full; bytes written."""
+    total = 0
+    with open(path, "wb", buffering=0) as f:
+        for chunk in (65536, 4096, 512):
+            buf = bytes(chunk)
+            while True:
+                try:
+                    f.write(buf)
+                    total += chunk
+                except OSError as e:
+                    if e.errno != errno.ENOSPC:
+                        raise
+                    break
+    return total
+
+
+@pytest.mark.skipif(not unshare_works(),
+                    reason="no unprivileged mount namespace (unshare -rm) "
+                    "for a small tmpfs on this machine")
+def test_full_disk_507_no_storm_recovers_alone(pki, tmp_path, password_hash,
+                                              made):
+    hub = Hub(tmp_path / "hub", pki).start()
+    made.append(hub)
+    a_id, b_id = unique_id("full"), unique_id("other")
+    hub.register(a_id)
+    hub.register(b_id)
+    a = TmpfsNode(tmp_path / "a", pki, hub, a_id,
+                  manager_hash=password_hash).start()
+    made.append(a)
+    b = Node(tmp_path / "b", pki, hub, b_id,
+             manager_hash=password_hash).start()
+    made.append(b)
+    a.wait_connected()
+    b.wait_connected()
+    disk = a.healthz()["disk"]
+    assert disk["total_bytes"] <= 2 * 1024 * 1024, disk   # the tmpfs
+    before = create(a, "Before the disk filled")
+
+    filler = a.inside("filler")
+    fill(filler)
+    assert a.healthz()["disk"]["low"] is True
+
+    # a manager's writes: the store's files have some room of their own
+    # (the WAL is reused), so the first may fit; once they do not, 507
+    # with the cause, and nothing of the refused one is stored
+    for i in range(200):
+        title = f"No room {i}"
+        r = manager(a, "POST", "/api/v1/services",
+                    {"title": title, "summary": "x " * 200,
+                     "category": "other", "delivery": "walk-in",
+                     "fee": "free"})
+        if r.status != 201:
+            break
+    assert r.status == 507, r
+    err = r.json()["error"]
+    assert err["code"] == "insufficient_storage", err
+    assert "full" in err["message"], err
+    assert title not in titles(a.public_port, a_id).values()
+
+    # the hub's stream cannot be stored: the session ends with the true
+    # reason and the node waits for space instead of dialling
+    # (more than the room a failed write left in the WAL)
+    mark = a.log_mark()
+    items = [service(f"From b {i}", summary="words " * 80)
+             for i in range(100)]
+    new = dict(zip(bulk(b, items), (s["title"] for s in items)))
+    a.wait_log(r"closing the session with hub \S+: 1011 cannot store the "
+               r"batch: database or disk is full", timeout=60, since=mark)
+    a.wait_log(r"waiting for the store to take writes", since=mark)
+    opened = hub.metrics()["alliance_sessions_opened_total"]
+    waits = re.compile(r"waiting for the store to take writes")
+    wait_for(lambda: len(waits.findall(a.log()[mark:])) >= 3, 60,
+             "three space probes")
+    assert hub.metrics()["alliance_sessions_opened_total"] == opened, \
+        "the node dialled the hub while its store was full"
+    assert "store takes writes again" not in a.log()[mark:]
+    assert "no transaction is active" not in a.log()
+    assert "not an error" not in a.log()
+    assert hub.refusals().get("flood", 0) == 0
+
+    # space again: the node recovers alone
+    filler.unlink()
+    a.wait_log(r"store takes writes again", timeout=90, since=mark)
+    a.wait_connected(timeout=60)
+    everywhere([a.public_port], b_id, lambda t: t == new,
+               "b's services at a after the disk was freed")
+    after = create(a, "After the disk was freed")
+    everywhere([hub.public_port], a_id,
+               lambda t: before in t and after in t, "a's services at hub")
+    assert hub.refusals().get("flood", 0) == 0

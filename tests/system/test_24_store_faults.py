@@ -27,7 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, Hub, Node, _env, stop_all, unique_id, wait_for
+from conftest import (BUILD, Hub, Node, RawSession, _env, stop_all, unique_id,
+                      wait_for)
 from test_20_sync import (PASSWORD, bulk, create, everywhere, hash_password,
                           manager, service, titles)
 
@@ -338,3 +339,41 @@ def test_full_disk_507_no_storm_recovers_alone(pki, tmp_path, password_hash,
     everywhere([hub.public_port], a_id,
                lambda t: before in t and after in t, "a's services at hub")
     assert hub.refusals().get("flood", 0) == 0
+
+
+# ---- honest reconnects and the flood limit -------------------------------------
+
+def test_honest_reconnects_do_not_trip_the_flood_limit(pki, tmp_path, made):
+    """sessions_per_minute = 2: six sessions that reached Welcome and were
+    closed by the node for a server-side reason (1011: it could not store)
+    are each followed by a reconnect the limit does not count; after
+    sessions closed for no such reason (1000) the next is counted and the
+    third counted one is refused."""
+    hub = Hub(tmp_path / "hub", pki,
+              limits={"sessions_per_minute": 2}).start()
+    made.append(hub)
+    cid = unique_id("honest")
+    hub.register(cid)
+
+    def one(close_code):
+        s = RawSession(hub, pki.node(cid))
+        try:
+            s.handshake(cid)
+            wait_for(lambda: hub.connected(cid), 10, "the session at hub")
+            s.ws.close(status=close_code, reason=b"test close", timeout=5)
+        finally:
+            s.close()
+        wait_for(lambda: not hub.connected(cid), 10, "the session closed")
+
+    for _ in range(6):
+        one(1011)
+    assert hub.refusals().get("flood", 0) == 0
+    one(1000)          # after an honest end: not counted
+    one(1000)          # counted: the second of the minute
+    s = RawSession(hub, pki.node(cid))
+    try:
+        code, reason = s.expect_close()
+    finally:
+        s.close()
+    assert code == 4429, (code, reason)
+    assert hub.refusals()["flood"] == 1

@@ -236,7 +236,14 @@ struct hub {
 
 /* ==== store (store.c) ==================================================== */
 
+/* hub_store_open: open and migrate cfg.store_path, check it (store_check,
+ * quick) when the last run did not stop cleanly, mark it running, prepare
+ * the catalog and measure the records. ERR_OK, or an err code with the
+ * message in err: ERR_INVALID when the store is damaged. */
 int hub_store_open(struct hub *hub, char *err, size_t errlen);
+/* hub_store_mark_stop: record in hub_meta whether the hub is stopped
+ * cleanly (1, at a clean exit) or running (0). ERR_OK or ERR_IO. */
+int hub_store_mark_stop(struct hub *hub, int clean);
 /* hub_store_connect: another connection to the store at path (opened and
  * migrated like the first), for the indexer thread. Returns ERR_OK with
  * *db set (close with store_close), or an err code with a message. */

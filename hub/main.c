@@ -2,7 +2,12 @@
  * with its two ports, signals, and the service loop.
  *
  * SIGTERM/SIGINT stop cleanly; SIGHUP re-reads the configuration, the
- * certificates and the CRL without dropping healthy sessions. */
+ * certificates and the CRL without dropping healthy sessions.
+ *
+ * Exit codes (README lists them): 0 after SIGTERM/SIGINT, or a sound store
+ * for "check"; 1 when a port, the TLS context or a thread cannot be made;
+ * 2 for usage and configuration errors; 3 when the store cannot be opened
+ * or is damaged. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +23,9 @@
 #include "store.h"
 #include "synonyms.h"
 #include "tlspolicy.h"
+
+/* The exit code for a store that cannot be opened or is damaged. */
+#define EXIT_STORE 3
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 static struct lws_context *signal_context;
@@ -59,9 +67,12 @@ static const struct lws_protocols public_protocols[] = {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: alliance-hub -c FILE\n"
+		"       alliance-hub check -c FILE\n"
 		"       alliance-hub --help | --version\n\n"
 		"The district hub of an alliance: node sessions over mutual "
-		"TLS, the merged catalog, bulletins.\n\nConfiguration keys:\n");
+		"TLS, the merged catalog, bulletins. \"check\" runs the full "
+		"store check\n(integrity and search index) and exits: 0 "
+		"sound, 3 damaged.\n\nConfiguration keys:\n");
 	config_print_help(hub_config_keys, hub_config_n_keys, f);
 }
 
@@ -263,16 +274,45 @@ static void drain(struct hub *hub)
 			break;
 }
 
+/* store_refused: log why the store cannot be used. Returns EXIT_STORE. */
+static int store_refused(int rc, const char *err)
+{
+	if (rc == ERR_INVALID)
+		log_error("the store is damaged: %s. Stop the hub and restore "
+			  "the store from a backup", err);
+	else
+		log_error("cannot open the store: %s", err);
+	return EXIT_STORE;
+}
+
+/* check_main: "check -c FILE": the full check of the configured store.
+ * Returns 0 (sound) or 3 (damaged, or cannot be opened). */
+static int check_main(struct hub *hub)
+{
+	char err[512];
+	sqlite3 *db = NULL;
+	int rc;
+
+	rc = hub_store_connect(hub->cfg.store_path, &db, err, sizeof(err));
+	if (rc == ERR_OK)
+		rc = store_check(db, hub->cfg.store_path, 1, err, sizeof(err));
+	store_close(&db);
+	if (rc != ERR_OK)
+		return store_refused(rc, err);
+	printf("alliance-hub: store %s is sound\n", hub->cfg.store_path);
+	return 0;
+}
+
 static int run(struct hub *hub)
 {
 	struct lws_context_creation_info info;
 	char err[512];
 	int rc = 1;
 
-	if (hub_store_open(hub, err, sizeof(err)) != ERR_OK) {
-		log_error("%s", err);
-		return 1;
-	}
+	rc = hub_store_open(hub, err, sizeof(err));
+	if (rc != ERR_OK)
+		return store_refused(rc, err);
+	rc = 1;
 	{
 		sqlite3 *ixdb = NULL;
 
@@ -330,6 +370,9 @@ static int run(struct hub *hub)
 	drain(hub);
 	log_info("shutting down");
 	rc = 0;
+	if (hub_store_mark_stop(hub, 1) != ERR_OK)
+		log_warn("store: cannot mark the stop clean: %s (the next "
+			 "start checks the store)", sqlite3_errmsg(hub->db));
 out:
 	signal_context = NULL;
 	catalog_http_searches_stop(hub->searches);
@@ -354,7 +397,7 @@ int main(int argc, char **argv)
 	static struct hub hub;
 	struct sigaction sa;
 	char err[512];
-	int rc;
+	int rc, check;
 
 	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
@@ -364,11 +407,12 @@ int main(int argc, char **argv)
 		printf("alliance-hub %s\n", ALLIANCE_VERSION);
 		return 0;
 	}
-	if (argc != 3 || strcmp(argv[1], "-c") != 0) {
+	check = argc == 4 && strcmp(argv[1], "check") == 0;
+	if (argc != 3 + check || strcmp(argv[1 + check], "-c") != 0) {
 		usage(stderr);
 		return 2;
 	}
-	hub.config_path = argv[2];
+	hub.config_path = argv[2 + check];
 	if (config_load(hub.config_path, hub_config_keys, hub_config_n_keys,
 			&hub.cfg, err, sizeof(err)) != ERR_OK) {
 		fprintf(stderr, "alliance-hub: %s\n", err);
@@ -388,6 +432,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init("alliance-hub", (enum log_level)hub.cfg.log_level);
+	if (check) {
+		rc = check_main(&hub);
+		config_free(hub_config_keys, hub_config_n_keys, &hub.cfg);
+		synonyms_free(&hub.synonyms);
+		return rc;
+	}
 	hub.started = clock_now();
 
 	memset(&sa, 0, sizeof(sa));

@@ -1,5 +1,8 @@
 /* store.c: the hub's sqlite store: schema migrations and the registry.
  *
+ * hub_meta's clean_stop is 1 while the hub is stopped cleanly, 0 while it
+ * runs: a start that finds 0 checks the store first.
+ *
  * Parts: migrations; opening; the community registry and each community's
  * link state (cursors, epoch, last seen, quota state). Prepared statements
  * only. */
@@ -54,13 +57,63 @@ static const struct store_migration migrations[] = {
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
+/* clean_stop: 1 when hub_meta says the last run stopped cleanly (a new
+ * store, and one from before the mark, say nothing: 0). */
+static int clean_stop(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int clean = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM hub_meta WHERE key = "
+			       "'clean_stop'", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		clean = sqlite3_column_int(st, 0) == 1;
+	sqlite3_finalize(st);
+	return clean;
+}
+
+int hub_store_mark_stop(struct hub *hub, int clean)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(hub->db, "INSERT OR REPLACE INTO hub_meta"
+			       " (key, value) VALUES ('clean_stop', ?1)", -1,
+			       &st, NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_int(st, 1, clean ? 1 : 0);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
 int hub_store_open(struct hub *hub, char *err, size_t errlen)
 {
 	uint64_t measured = 0;
+	int rc;
 
-	if (store_open(hub->cfg.store_path, migrations, N_MIGRATIONS,
-		       &hub->db, err, errlen))
+	rc = store_open(hub->cfg.store_path, migrations, N_MIGRATIONS,
+			&hub->db, err, errlen);
+	if (rc != ERR_OK)
+		return rc;
+	/* a large store must restart fast: it is checked only when the last
+	 * run did not stop cleanly (killed, crashed, power lost) */
+	if (!clean_stop(hub->db)) {
+		log_info("store %s: the last stop was not clean: checking it",
+			 hub->cfg.store_path);
+		rc = store_check(hub->db, hub->cfg.store_path, 0, err, errlen);
+		if (rc != ERR_OK) {
+			store_close(&hub->db);
+			return rc;
+		}
+	}
+	if (hub_store_mark_stop(hub, 0) != ERR_OK) {
+		snprintf(err, errlen, "%s: cannot write: %s",
+			 hub->cfg.store_path, sqlite3_errmsg(hub->db));
+		store_close(&hub->db);
 		return ERR_IO;
+	}
 	/* relayed personal data is deleted once delivered: zero it on disk */
 	store_exec(hub->db, "PRAGMA secure_delete = ON");
 	/* the indexer thread checkpoints the WAL (indexer.c): a commit of

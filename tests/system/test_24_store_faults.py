@@ -29,8 +29,8 @@ import pytest
 
 from conftest import (BUILD, Hub, Node, RawSession, _env, stop_all, unique_id,
                       wait_for)
-from test_20_sync import (PASSWORD, bulk, create, everywhere, hash_password,
-                          manager, service, titles)
+from test_20_sync import (PASSWORD, bulk, create, everywhere, get,
+                          hash_password, manager, service, titles)
 
 
 # ---- helpers ------------------------------------------------------------------
@@ -152,6 +152,43 @@ def test_truncated_store_exits_3(pki, tmp_path, password_hash, made):
     r = run_node(node)
     assert r.returncode == 3, r.stdout + r.stderr
     assert "node.db" in r.stdout + r.stderr
+
+
+def run_hub(hub, *args, timeout=60):
+    """alliance-hub with args (and -c hub.conf) to its end."""
+    return subprocess.run([str(BUILD / "alliance-hub"), *args, "-c",
+                           str(hub.conf)], capture_output=True, text=True,
+                          env=_env(), cwd=hub.dir, timeout=timeout)
+
+
+def test_hub_checks_its_store_after_an_unclean_stop_only(
+        pki, tmp_path, password_hash, made):
+    hub, node = hub_and_node(pki, tmp_path, password_hash, made)
+    fill_services(node, 60)
+    wait_for(lambda: len(titles(hub.public_port, node.community)) == 60,
+             60, "the services at the hub")
+    node.stop()
+    check = r"the last stop was not clean: checking it"
+
+    mark = hub.log_mark()
+    hub.restart()                    # clean: no check at start
+    assert not re.search(check, hub.log()[mark:]), hub.tail()
+    hub.kill()                       # unclean: checked at start
+    mark = hub.log_mark()
+    hub.start()
+    hub.wait_log(check, since=mark)
+    assert run_hub(hub, "check").returncode == 0   # while it runs
+
+    hub.kill()
+    hit = damage(hub.dir / "hub.db")
+    assert len(hit) == 2, hit
+    r = run_hub(hub)
+    out = r.stdout + r.stderr
+    assert r.returncode == 3, out
+    assert "hub.db" in out and "damaged" in out, out
+    r = run_hub(hub, "check")
+    assert r.returncode == 3, r.stdout + r.stderr
+    made.remove(hub)
 
 
 # ---- check --------------------------------------------------------------------
@@ -310,13 +347,24 @@ def test_full_disk_507_no_storm_recovers_alone(pki, tmp_path, password_hash,
 
     # the hub's stream cannot be stored: the session ends with the true
     # reason and the node waits for space instead of dialling
-    # (more than the room a failed write left in the WAL)
+    # (b sends until the room sqlite keeps inside the WAL file is used up
+    # too: each round is stored at a, or ends the session)
     mark = a.log_mark()
-    items = [service(f"From b {i}", summary="words " * 80)
-             for i in range(100)]
-    new = dict(zip(bulk(b, items), (s["title"] for s in items)))
-    a.wait_log(r"closing the session with hub \S+: 1011 cannot store the "
-               r"batch: database or disk is full", timeout=60, since=mark)
+    closed = re.compile(r"closing the session with hub \S+: 1011 cannot "
+                        r"store the batch: database or disk is full")
+    new = {}
+    for r in range(20):
+        items = [service(f"From b {r}.{i}", summary="words " * 80)
+                 for i in range(100)]
+        ids = bulk(b, items)
+        new.update(zip(ids, (s["title"] for s in items)))
+        last = f"/api/v1/catalog/{b_id}/{ids[-1]}"
+        if wait_for(lambda: closed.search(a.log()[mark:]) or
+                    get(a.public_port, last).status == 200, 60,
+                    "b's round stored at a, or a's session closed") \
+                is not True:
+            break
+    assert closed.search(a.log()[mark:]), a.tail()
     a.wait_log(r"waiting for the store to take writes", since=mark)
     opened = hub.metrics()["alliance_sessions_opened_total"]
     waits = re.compile(r"waiting for the store to take writes")

@@ -298,8 +298,10 @@ static void test_not_a_database(void **state)
 	for (int i = 0; i < 200; i++)
 		fputs("this is not sqlite\n", f);
 	assert_int_equal(fclose(f), 0);
+	/* damaged, not unreachable: ERR_INVALID (the daemons name the way
+	 * back) */
 	assert_int_equal(store_open(path, v1, 1, &db, err, sizeof(err)),
-			 ERR_IO);
+			 ERR_INVALID);
 	assert_null(db);
 	assert_non_null(strstr(err, path));
 
@@ -309,6 +311,68 @@ static void test_not_a_database(void **state)
 			 ERR_IO);
 	assert_null(db);
 	assert_non_null(strstr(err, "cannot open"));
+}
+
+/* A sound store passes both checks; one whose table page is overwritten
+ * with garbage fails them with ERR_INVALID naming the file, and the fault
+ * is counted. */
+static void test_check(void **state)
+{
+	sqlite3 *db = NULL;
+	unsigned faults;
+	char buf[64];
+	FILE *f;
+
+	(void)state;
+	use_db("check");
+	assert_int_equal(store_open(path, v1, 1, &db, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(store_exec(db, "CREATE TABLE big (t TEXT);"
+		"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+		" WHERE i < 2000) INSERT INTO big SELECT printf('%0100d', i)"
+		" FROM n"), ERR_OK);
+	assert_int_equal(store_check(db, path, 0, err, sizeof(err)), ERR_OK);
+	assert_int_equal(store_check(db, path, 1, err, sizeof(err)), ERR_OK);
+	store_close(&db);
+
+	f = fopen(path, "r+b");
+	assert_non_null(f);
+	memset(buf, 0x5a, sizeof(buf));
+	for (long off = 5 * 4096; off < 6 * 4096; off += (long)sizeof(buf)) {
+		assert_int_equal(fseek(f, off, SEEK_SET), 0);
+		assert_int_equal(fwrite(buf, sizeof(buf), 1, f), 1);
+	}
+	assert_int_equal(fclose(f), 0);
+
+	faults = store_fault_count();
+	assert_int_equal(store_open(path, v1, 1, &db, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(store_check(db, path, 0, err, sizeof(err)),
+			 ERR_INVALID);
+	assert_non_null(strstr(err, path));
+	assert_int_equal(store_check(db, path, 1, err, sizeof(err)),
+			 ERR_INVALID);
+	assert_true(store_fault_count() != faults);
+	store_close(&db);
+}
+
+/* A ROLLBACK with no transaction open succeeds and leaves the error of
+ * what failed before it. */
+static void test_rollback_keeps_error(void **state)
+{
+	sqlite3 *db = NULL;
+
+	(void)state;
+	use_db("rollback");
+	assert_int_equal(store_open(path, v1, 1, &db, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(store_exec(db, "INSERT INTO no_such VALUES (1)"),
+			 ERR_IO);
+	assert_int_equal(store_exec(db, "ROLLBACK"), ERR_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "no_such"));
+	assert_int_equal(store_exec(db, "BEGIN"), ERR_OK);
+	assert_int_equal(store_exec(db, "ROLLBACK"), ERR_OK);
+	store_close(&db);
 }
 
 static void test_memory(void **state)
@@ -333,6 +397,8 @@ int main(void)
 		cmocka_unit_test(test_failed_migration_rolls_back),
 		cmocka_unit_test(test_newer_refused),
 		cmocka_unit_test(test_not_a_database),
+		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_rollback_keeps_error),
 		cmocka_unit_test(test_memory),
 	};
 

@@ -65,8 +65,14 @@ test('a manager logs in, adds a service, and it appears on another community\'s 
   assert.equal(cookie.sameSite, 'Strict');
   assert.equal(await page.evaluate(() => document.cookie), '', 'scripts cannot read it');
 
-  // the sync state with the hub
+  // the sync state with the hub, and the store disk's free space (a test
+  // machine's disk is not under 10 % free: no warning; the warning itself,
+  // from a full tmpfs, is test_24_store_faults.py's)
   await page.locator('#sync [data-state="connected"]').waitFor();
+  const disk = page.locator('#disk-state');
+  await disk.waitFor();
+  assert.equal(await disk.getAttribute('data-state'), 'ok');
+  assert.match(await disk.textContent(), /^剩余 [\d.]+ (KB|MB) \/ [\d.]+ (KB|MB)$/);
 
   await page.getByRole('button', { name: '添加服务' }).click();
   const form = page.getByRole('form', { name: '添加服务' });

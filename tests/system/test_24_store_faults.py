@@ -327,6 +327,8 @@ def test_full_disk_507_no_storm_recovers_alone(pki, tmp_path, password_hash,
     filler = a.inside("filler")
     fill(filler)
     assert a.healthz()["disk"]["low"] is True
+    sync = manager(a, "GET", "/api/v1/manager/sync")   # the console's
+    assert sync.status == 200 and sync.json()["disk"]["low"] is True, sync
 
     # a manager's writes: the store's files have some room of their own
     # (the WAL is reused), so the first may fit; once they do not, 507

@@ -118,6 +118,7 @@ static int store_busy(void *arg, int count)
 static atomic_uint store_faults;
 static pthread_mutex_t store_fault_lock = PTHREAD_MUTEX_INITIALIZER;
 static char store_fault_text[160];
+static int store_fault_code;
 
 /* store_is_fault: 1 for sqlite codes that mean the storage failed us
  * (full, I/O error, damaged), not the SQL. */
@@ -144,6 +145,7 @@ static void store_log(void *arg, int code, const char *msg)
 	pthread_mutex_lock(&store_fault_lock);
 	snprintf(store_fault_text, sizeof(store_fault_text), "%s (%s)",
 		 sqlite3_errstr(code), msg ? msg : "");
+	store_fault_code = code;
 	pthread_mutex_unlock(&store_fault_lock);
 	atomic_fetch_add_explicit(&store_faults, 1, memory_order_relaxed);
 }
@@ -153,12 +155,17 @@ unsigned store_fault_count(void)
 	return atomic_load_explicit(&store_faults, memory_order_relaxed);
 }
 
-void store_fault_last(char *buf, size_t len)
+int store_fault_last(char *buf, size_t len)
 {
+	int damaged;
+
 	pthread_mutex_lock(&store_fault_lock);
 	snprintf(buf, len, "%s", store_fault_text[0] ? store_fault_text
 						     : "storage failure");
+	damaged = (store_fault_code & 0xff) == SQLITE_CORRUPT ||
+		  (store_fault_code & 0xff) == SQLITE_NOTADB;
 	pthread_mutex_unlock(&store_fault_lock);
+	return damaged ? ERR_INVALID : ERR_IO;
 }
 
 static void store_log_install(void)

@@ -39,8 +39,10 @@ int store_check(sqlite3 *db, const char *path, int full, char *err,
 unsigned store_fault_count(void);
 
 /* store_fault_last: the last storage fault's text, e.g. "database or disk
- * is full (statement aborts at 12: ...)", into buf (len bytes). */
-void store_fault_last(char *buf, size_t len);
+ * is full (statement aborts at 12: ...)", into buf (len bytes). Returns
+ * ERR_INVALID when it was a damaged file, ERR_IO for a full disk or an I/O
+ * error. */
+int store_fault_last(char *buf, size_t len);
 
 /* store_free_space: free (to an unprivileged writer) and total bytes of
  * the file system holding the file at path. ERR_OK or ERR_IO. */

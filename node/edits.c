@@ -57,17 +57,24 @@ static void reply_error(struct job *j, int status, const char *code,
 					"message", message));
 }
 
-/* reply_store_failed: a write that failed in the store. The cause is
- * read before any ROLLBACK (which clears sqlite's error): a storage fault
- * met since faults (store_fault_count) is a full disk or an I/O error the
- * manager must see, 507 with its cause; anything else is a 500. */
+/* reply_store_failed: a write that failed in the store. A storage fault
+ * met since faults (store_fault_count) is one the manager must see with
+ * its cause: a full disk or an I/O error 507, a damaged store 500
+ * store_damaged (the log names the way back); anything else is a 500. */
 static void reply_store_failed(struct job *j, sqlite3 *db, unsigned faults,
 			       const char *what)
 {
 	char cause[200];
 
 	if (store_fault_count() != faults) {
-		store_fault_last(cause, sizeof(cause));
+		if (store_fault_last(cause, sizeof(cause)) == ERR_INVALID) {
+			log_error("manager: %s: the store is damaged: %s. The "
+				  "way back: %s", what, cause,
+				  NODE_STORE_WAY_BACK);
+			reply_error(j, 500, "store_damaged", "the store is "
+				    "damaged: %s", cause);
+			return;
+		}
 		log_error("manager: %s: storage fault: %s", what, cause);
 		reply_error(j, 507, "insufficient_storage", "the store could "
 			    "not be written: %s", cause);

@@ -569,8 +569,14 @@ static int handle_changes(struct node *n, struct lws *wsi,
 	int rc;
 
 	rc = sync_handle_changes(n, cs, &ack.seq, why, sizeof(why));
-	if (rc == ERR_IO && store_fault_count() != faults)
+	if (rc == ERR_IO && store_fault_count() != faults) {
+		char cause[200];
+
 		n->hub_store_full = 1;   /* hub_link__lost waits for space */
+		if (store_fault_last(cause, sizeof(cause)) == ERR_INVALID)
+			log_error("the store is damaged: %s. The way back: %s",
+				  cause, NODE_STORE_WAY_BACK);
+	}
 	if (rc != ERR_OK)
 		return session_abort(n, wsi, rc == ERR_INVALID
 				     ? WIRE_CLOSE_BAD_FRAME : WIRE_CLOSE_INTERNAL,

@@ -23,10 +23,7 @@
 
 #define PROG "alliance-node"
 #define EXIT_STORE 3
-/* What to do with a damaged store, said wherever one is refused. */
-#define STORE_WAY_BACK "stop the node and move the file (with its -wal " \
-	"and -shm files) aside; started without it, the node makes a new " \
-	"store and gets its records back from the hub"
+
 /* How long shutdown waits for the hub to answer our close frame. */
 #define NODE_DRAIN_US (1 * LWS_US_PER_SEC)
 
@@ -203,7 +200,7 @@ static int store_refused(int rc, const char *err)
 {
 	if (rc == ERR_INVALID)
 		log_error("the store is damaged: %s. The way back: %s", err,
-			  STORE_WAY_BACK);
+			  NODE_STORE_WAY_BACK);
 	else
 		log_error("cannot open the store: %s", err);
 	return EXIT_STORE;

@@ -165,6 +165,11 @@ struct node *node_from_wsi(struct lws *wsi);
 
 /* ==== store (store.c) ====================================================== */
 
+/* What to do with a damaged store, said wherever one is met. */
+#define NODE_STORE_WAY_BACK "stop the node and move the store file (with " \
+	"its -wal and -shm files) aside; started without it, the node makes " \
+	"a new store and gets its records back from the hub"
+
 /* Below this share of free space on the store's file system the console
  * warns (disk state "low"). */
 #define NODE_DISK_LOW_PERCENT 10

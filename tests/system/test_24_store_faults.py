@@ -11,10 +11,15 @@ write gets 507 with the cause, the node does not storm the hub with
 sessions, the hub's flood limit is not tripped, and once the filler is
 removed (through /proc/PID/root of the node) everything recovers alone.
 
+A store damaged while the node runs: a write meeting it is refused naming
+the damage. Honest reconnects (after a Welcome, closed 1011) do not trip
+the hub's flood limit.
+
 Real hub and node processes, real TLS and sqlite; nothing waits a fixed
 time.
 
-Parts: helpers; the damaged store; check; the free disk; the full disk.
+Parts: helpers; the damaged store (node, hub); check; the free disk; the
+full disk; honest reconnects; damage at run time.
 """
 
 import errno
@@ -126,7 +131,7 @@ def test_damaged_store_refuses_to_start_and_rebuilds_from_hub(
     out = r.stdout + r.stderr
     assert r.returncode == 3, out
     assert str(db.name) in out and "damaged" in out, out
-    assert "move the file" in out and "from the hub" in out, out
+    assert "move the store file" in out and "from the hub" in out, out
 
     r = run_node(node, "check")
     assert r.returncode == 3, r.stdout + r.stderr
@@ -427,3 +432,34 @@ def test_honest_reconnects_do_not_trip_the_flood_limit(pki, tmp_path, made):
         s.close()
     assert code == 4429, (code, reason)
     assert hub.refusals()["flood"] == 1
+
+
+def test_store_damaged_while_running_is_named(pki, tmp_path, password_hash,
+                                              made):
+    """Garbage written into the store of a running node: a manager's write
+    that meets it is refused with store_damaged naming the cause (not a
+    bare 500), and the log names the way back."""
+    hub, node = hub_and_node(pki, tmp_path, password_hash, made)
+    fill_services(node, 60)
+    db = node.dir / "node.db"
+    conn = sqlite3.connect(db)       # the pages into the file itself
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    damage(db)
+    mark = node.log_mark()
+    for i in range(60):
+        r = manager(node, "POST", "/api/v1/services",
+                    {"title": f"After damage {i}", "summary": "x " * 200,
+                     "category": "other", "delivery": "walk-in",
+                     "fee": "free"})
+        if r.status != 201:
+            break
+    assert r.status == 500, r
+    assert r.json()["error"]["code"] == "store_damaged", r
+    assert "malformed" in r.json()["error"]["message"], r
+    node.wait_log(r"the store is damaged: .*The way back: stop the node",
+                  since=mark)
+    node.kill()
+    made.remove(node)

@@ -106,6 +106,7 @@ int handle_changes(struct session *s, const Alliance__V1__Changes *cs)
 	struct community *c = s->community;
 	uint64_t last = c->up_cursor, applied_n = 0, stale_n = 0;
 	struct quota_batch qb;
+	unsigned faults = store_fault_count();
 	char why[300];
 	size_t i;
 
@@ -175,8 +176,13 @@ int handle_changes(struct session *s, const Alliance__V1__Changes *cs)
 		sync_wake(hub);
 	return ERR_OK;
 fail:
+	/* a storage fault's true cause (a full disk...) to the node too */
+	why[0] = '\0';
+	if (store_fault_count() != faults)
+		store_fault_last(why, sizeof(why));
 	session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_INTERNAL, 0,
-		      "the hub could not store the batch; resend later");
+		      "the hub could not store the batch%s%.60s; resend later",
+		      why[0] ? ": " : "", why);
 	return ERR_IO;
 }
 

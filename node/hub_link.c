@@ -299,7 +299,8 @@ int hub_link__resolve(struct node *n)
  * (a full disk, an I/O error): dialling again at once would only fetch
  * the same batch and fail again, tripping the hub's flood limit. Probe
  * the store after a backoff of its own (not reset by a Welcome, only by
- * a batch stored) and dial when the probe's write succeeds. */
+ * a batch stored) and dial when the probe's write succeeds and the store
+ * passes its quick check. */
 static void store_wait(struct node *n)
 {
 	unsigned ms = backoff_next(n, &n->hub_store_retries);
@@ -313,6 +314,7 @@ static void store_wait(struct node *n)
 static void store_wait_cb(lws_sorted_usec_list_t *sul)
 {
 	struct node *n = lws_container_of(sul, struct node, hub_sul);
+	char why[512];
 
 	if (n->stopping)
 		return;
@@ -320,7 +322,15 @@ static void store_wait_cb(lws_sorted_usec_list_t *sul)
 		store_wait(n);
 		return;
 	}
-	log_info("store takes writes again: dialling the hub");
+	/* after a storage fault, the store is checked before it syncs */
+	if (store_check(n->db, n->cfg.store_path, 0, why, sizeof(why)) !=
+	    ERR_OK) {
+		log_error("the store is damaged: %s. The way back: %s", why,
+			  NODE_STORE_WAY_BACK);
+		store_wait(n);
+		return;
+	}
+	log_info("store takes writes again and is sound: dialling the hub");
 	n->hub_store_full = 0;
 	hub_link__connect(n);
 }

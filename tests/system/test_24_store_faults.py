@@ -1,6 +1,6 @@
 """Store faults (issue 14, findings 3 and 4): a damaged store, a full disk.
 
-A damaged store: garbage written over pages of a table and of an index
+A damaged store: garbage written over pages of two tables and of an index
 (found with sqlite's dbstat) must keep the node from starting (exit 3, the
 message naming the file and the way back); moved aside, the node rebuilds
 from the hub. `alliance-node check` tells a sound store from a damaged one.
@@ -86,18 +86,18 @@ def pages_of(db_path):
 
 
 def damage(db_path):
-    """Write garbage over the middle page of the largest table and of the
-    largest index (not page 1: the header alone would be another test).
-    Returns the damaged (name, pageno) pairs."""
+    """Write garbage over the middle page of the two largest tables and
+    of the largest index (not page 1: the header alone would be another
+    test). Returns the damaged (name, pageno) pairs."""
     size, pages, kinds = pages_of(db_path)
 
-    def biggest(kind):
+    def biggest(kind, n=1):
         names = [n for n in pages if kinds.get(n) == kind and
                  any(p > 1 for p in pages[n])]
-        return max(names, key=lambda n: len(pages[n]))
+        return sorted(names, key=lambda n: -len(pages[n]))[:n]
     hit = []
     with open(db_path, "r+b") as f:
-        for name in (biggest("table"), biggest("index")):
+        for name in biggest("table", 2) + biggest("index"):
             ps = sorted(p for p in pages[name] if p > 1)
             pageno = ps[len(ps) // 2]
             f.seek((pageno - 1) * size)
@@ -125,7 +125,7 @@ def test_damaged_store_refuses_to_start_and_rebuilds_from_hub(
     assert not (node.dir / "node.db-wal").exists() or \
         (node.dir / "node.db-wal").stat().st_size == 0
     hit = damage(db)
-    assert len(hit) == 2, hit
+    assert len(hit) == 3, hit
 
     r = run_node(node)
     out = r.stdout + r.stderr
@@ -186,7 +186,7 @@ def test_hub_checks_its_store_after_an_unclean_stop_only(
 
     hub.kill()
     hit = damage(hub.dir / "hub.db")
-    assert len(hit) == 2, hit
+    assert len(hit) == 3, hit
     r = run_hub(hub)
     out = r.stdout + r.stderr
     assert r.returncode == 3, out

@@ -57,12 +57,13 @@ static void reply_error(struct job *j, int status, const char *code,
 					"message", message));
 }
 
-/* reply_store_failed: a write that failed in the store. A storage fault
- * met since faults (store_fault_count) is one the manager must see with
- * its cause: a full disk or an I/O error 507, a damaged store 500
+/* reply_store_failed: a write that failed in the store; sqlerr is
+ * sqlite's message, read before any ROLLBACK (which clears it). A storage
+ * fault met since faults (store_fault_count) is one the manager must see
+ * with its cause: a full disk or an I/O error 507, a damaged store 500
  * store_damaged (the log names the way back); anything else is a 500. */
-static void reply_store_failed(struct job *j, sqlite3 *db, unsigned faults,
-			       const char *what)
+static void reply_store_failed(struct job *j, const char *sqlerr,
+			       unsigned faults, const char *what)
 {
 	char cause[200];
 
@@ -80,7 +81,7 @@ static void reply_store_failed(struct job *j, sqlite3 *db, unsigned faults,
 			    "not be written: %s", cause);
 		return;
 	}
-	log_error("manager: %s: %s", what, sqlite3_errmsg(db));
+	log_error("manager: %s: %s", what, sqlerr);
 	reply_error(j, 500, "internal", "the store could not be written");
 }
 
@@ -282,7 +283,7 @@ static void run_single(struct edits *e, struct job *j)
 	struct item it;
 	json_t *body = NULL, *out;
 	unsigned faults = store_fault_count();
-	char why[512];
+	char why[512], sqlerr[200];
 	int rc, exists;
 
 	memset(&it, 0, sizeof(it));
@@ -360,11 +361,15 @@ static void run_single(struct edits *e, struct job *j)
 	reply_json(j, j->op == EDIT_CREATE ? 201 : 200, out);
 	goto out;
 rollback:
+	snprintf(sqlerr, sizeof(sqlerr), "%s", sqlite3_errmsg(e->db));
 	records_rollback(&w);
+	goto failed;
 internal:
+	snprintf(sqlerr, sizeof(sqlerr), "%s", sqlite3_errmsg(e->db));
+failed:
 	snprintf(why, sizeof(why), "cannot write %s '%s'",
 		 kind_name(j->record_kind), it.id);
-	reply_store_failed(j, e->db, faults, why);
+	reply_store_failed(j, sqlerr, faults, why);
 out:
 	item_clear(&it);
 }
@@ -379,7 +384,7 @@ static void run_bulk(struct edits *e, struct job *j)
 	json_t *body, *arr, *ids = NULL;
 	size_t n = 0, i;
 	unsigned faults = store_fault_count();
-	char why[512];
+	char why[512], sqlerr[200];
 	int rc;
 
 	body = parse_body(j);
@@ -458,11 +463,15 @@ static void run_bulk(struct edits *e, struct job *j)
 				     "ids", ids));
 	goto out;
 rollback:
+	snprintf(sqlerr, sizeof(sqlerr), "%s", sqlite3_errmsg(e->db));
 	records_rollback(&w);
+	goto failed;
 internal:
+	snprintf(sqlerr, sizeof(sqlerr), "%s", sqlite3_errmsg(e->db));
+failed:
 	snprintf(why, sizeof(why), "bulk import of %zu %ss", n,
 		 kind_name(j->record_kind));
-	reply_store_failed(j, e->db, faults, why);
+	reply_store_failed(j, sqlerr, faults, why);
 out:
 	for (i = 0; items && i < n; i++)
 		item_clear(&items[i]);

@@ -447,6 +447,7 @@ static int session_abort(struct node *n, struct lws *wsi, int code,
 static int send_hello(struct node *n, struct lws *wsi, struct hub_session *s)
 {
 	Alliance__V1__Hello hello = ALLIANCE__V1__HELLO__INIT;
+	Alliance__V1__StoreMarks marks = ALLIANCE__V1__STORE_MARKS__INIT;
 	Frame frame = ALLIANCE__V1__FRAME__INIT;
 
 	hello.protocol_version = WIRE_PROTOCOL_VERSION;
@@ -463,6 +464,8 @@ static int send_hello(struct node *n, struct lws *wsi, struct hub_session *s)
 			 "community directory");
 		hello.down_cursor = 0;
 	}
+	sync_marks(n, &marks);
+	hello.marks = &marks;
 	frame.body_case = ALLIANCE__V1__FRAME__BODY_HELLO;
 	frame.hello = &hello;
 	return session_send(wsi, s, &frame);

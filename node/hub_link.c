@@ -495,7 +495,10 @@ static int handle_welcome(struct node *n, struct lws *wsi,
 	n->hub_retries = 0;
 	n->hub_last_error[0] = '\0';
 	lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
-	sync_welcome(n, w);
+	if (sync_welcome(n, w) != ERR_OK)
+		return session_abort(n, wsi, WIRE_CLOSE_INTERNAL, "our store "
+				     "is behind the hub and could not be "
+				     "renumbered");
 	node_relay_welcome(n, w);       /* requests, statuses, polls, tallies */
 	log_info("session with hub established: up_cursor=%" PRIu64
 		 " own_version=%" PRIu64 " hub_version=%s heartbeat_s=%u"

@@ -286,8 +286,10 @@ int records_quota_admit(struct records_writer *w, const struct quota_delta *d,
 void sync_marks(struct node *n, Alliance__V1__StoreMarks *m);
 /* sync_welcome: a session began: the up stream restarts at the hub's
  * cursor; a store behind the hub (wire_store_behind) renumbers its log
- * after what the hub surely holds, above the hub's cursor and versions. */
-void sync_welcome(struct node *n, const Alliance__V1__Welcome *w);
+ * after what the hub surely holds, above the hub's cursor and versions.
+ * ERR_OK, or ERR_IO when that failed (the session must end: sending from
+ * the hub's cursor would lose edits). */
+int sync_welcome(struct node *n, const Alliance__V1__Welcome *w);
 /* sync_write_up: at WRITEABLE with nothing queued, send the next up batch
  * if the window allows: 1 written, 0 nothing due, -1 the write failed. */
 int sync_write_up(struct node *n, struct lws *wsi);

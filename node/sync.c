@@ -4,15 +4,17 @@
  * in batches within Welcome's count and bytes, at most a window of them
  * unacked; the hub acks after commit. Welcome's quota is kept for the
  * writers (records.c).
- * The highest seq ever sent is kept (StoreMarks.up_sent) before it is
- * sent, with how far the hub had acked (up_held).
+ * Before a batch goes out, the store keeps its marks (struct up_marks):
+ * the highest seq sent (StoreMarks.up_sent), how far the hub had acked,
+ * our highest version.
  * Down: the hub's batches are applied under the version rule in one
  * transaction together with the new cursor, then acked.
  * A store behind the hub (wire_store_behind: restored from an older
- * backup, or lost) renumbers its log after what the hub surely holds:
- * seqs above the hub's cursor, versions above the hub's own_version, so
- * those edits reach the hub and win over the copies of ours it sends
- * back. Parts: Welcome; up; down; waking. */
+ * backup, or lost) moves its log after what the hub surely holds above
+ * the hub's cursor, and its edits since the marks (versions above the
+ * kept one) above the hub's own_version, so that they reach the hub and
+ * win over the copies of ours it sends back (reconcile). Parts: Welcome;
+ * up; down; waking. */
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -58,8 +60,7 @@ static int reconcile(struct node *n, uint64_t up_cursor, uint64_t own_version,
 		return rc;
 	rc = records_set_floor(n->db, own_version);
 	if (rc == ERR_OK)
-		rc = catalog_log_raise(n->cat, up_cursor > head ? up_cursor
-							       : head);
+		rc = catalog_log_raise(n->cat, up_cursor);
 	if (w.next <= own_version)
 		w.next = own_version + 1;
 	while (rc == ERR_OK && last < head) {
@@ -97,11 +98,12 @@ static int reconcile(struct node *n, uint64_t up_cursor, uint64_t own_version,
 }
 
 /* behind: the Welcome w found our store gone back in time (own: our
- * highest version): reconcile, say so. */
-static void behind(struct node *n, const Alliance__V1__Welcome *w,
-		   uint64_t own)
+ * highest version): reconcile, say so. ERR_OK, or reconcile's error. */
+static int behind(struct node *n, const Alliance__V1__Welcome *w,
+		  uint64_t own)
 {
 	size_t renumbered = 0, again = 0;
+	int rc;
 
 	n->store_behind++;
 	log_warn("sync: our store is behind the hub: it holds our stream up "
@@ -111,15 +113,16 @@ static void behind(struct node *n, const Alliance__V1__Welcome *w,
 		 "are renumbered above the hub's, its newer records of ours "
 		 "come back", w->up_cursor, w->own_version,
 		 n->up_marks.sent, own);
-	if (reconcile(n, w->up_cursor, w->own_version, &renumbered,
-		      &again) != ERR_OK) {
+	rc = reconcile(n, w->up_cursor, w->own_version, &renumbered, &again);
+	if (rc != ERR_OK) {
 		log_error("sync: could not renumber our edits for the hub");
-		return;
+		return rc;
 	}
 	n->renumbered += renumbered;
 	log_warn("sync: %zu edits renumbered above the hub's version %" PRIu64
 		 " and seq %" PRIu64 "; %zu records sent again as they were",
 		 renumbered, w->own_version, w->up_cursor, again);
+	return ERR_OK;
 }
 
 /* directory_held: whether the node holds any record of the directory. */
@@ -174,7 +177,7 @@ static void quota_welcome(struct node *n, const Alliance__V1__Welcome *w)
 			 q.per_hour);
 }
 
-void sync_welcome(struct node *n, const Alliance__V1__Welcome *w)
+int sync_welcome(struct node *n, const Alliance__V1__Welcome *w)
 {
 	uint64_t own;
 
@@ -192,10 +195,12 @@ void sync_welcome(struct node *n, const Alliance__V1__Welcome *w)
 	}
 	own = records_own_high(n->cat, n->db, n->cfg.community);
 	if (wire_store_behind(w->up_cursor, w->own_version, n->up_marks.sent,
-			      own))
-		behind(n, w, own);
-	else if (records_set_floor(n->db, w->own_version) != ERR_OK)
+			      own)) {
+		if (behind(n, w, own) != ERR_OK)
+			return ERR_IO;   /* nothing sent that could be lost */
+	} else if (records_set_floor(n->db, w->own_version) != ERR_OK) {
 		log_error("sync: cannot keep the hub's version of ours");
+	}
 	n->up_sent = n->up_acked = w->up_cursor;
 	n->up_unacked.n = 0;
 	n->up_window = w->window && w->window < LIMIT_WINDOW ? w->window
@@ -205,6 +210,7 @@ void sync_welcome(struct node *n, const Alliance__V1__Welcome *w)
 	n->up_bytes = w->batch_bytes && w->batch_bytes < LIMIT_BATCH_BYTES
 		      ? w->batch_bytes : LIMIT_BATCH_BYTES;
 	sync_wake(n);
+	return ERR_OK;
 }
 
 /* ---- up -------------------------------------------------------------------- */

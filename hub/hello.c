@@ -78,8 +78,8 @@ static int restored(struct session *s, const Alliance__V1__Hello *hello,
 	log_warn("session %s: node store went back in time (restored from an "
 		 "older backup?): we hold its stream up to %llu and its "
 		 "versions up to %llu, it sent up to %llu and holds versions "
-		 "up to %llu; its records come back to it, its edits since "
-		 "are renumbered above ours", c->id,
+		 "up to %llu; it gets a snapshot with its own records, its "
+		 "edits since are renumbered above ours", c->id,
 		 (unsigned long long)c->up_cursor,
 		 (unsigned long long)own_version,
 		 (unsigned long long)m->up_sent,
@@ -128,29 +128,32 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 		back = restored(s, hello, own_version);
 	}
 	/* The down stream continues from the node's cursor, unless the node
-	 * starts from nothing, or its cursor is below the forgotten
-	 * tombstones or beyond the log (a hub restored from an older backup):
-	 * then it gets a snapshot, the whole log flagged so that it can drop
-	 * what is no longer there; the version rule makes what it already
-	 * holds harmless. A cursor past the head gets that once an hour per
-	 * community: it costs the whole log, and an honest node's cursor is
-	 * within the log after its snapshot. */
+	 * starts from nothing, its store was restored from an older backup,
+	 * or its cursor is below the forgotten tombstones or beyond the log
+	 * (a hub restored from an older backup): then it gets a snapshot, the
+	 * whole log flagged so that it can drop what is no longer there; the
+	 * version rule makes what it already holds harmless, and a snapshot
+	 * cut short starts over (the node asks with cursor 0 until it is
+	 * done). A cursor past the head gets that once an hour per community:
+	 * it costs the whole log, and an honest node's cursor is within the
+	 * log after its snapshot. */
 	head = catalog_log_head(s->hub->cat);
 	c->down_cursor = hello->down_cursor;
-	if (c->down_cursor > head && past_head_again(s, head)) {
+	if (!back && c->down_cursor > head && past_head_again(s, head)) {
 		c->down_cursor = head;
-	} else if (c->down_cursor == 0 || c->down_cursor < s->hub->purged_seq ||
+	} else if (back || c->down_cursor == 0 ||
+		   c->down_cursor < s->hub->purged_seq ||
 		   c->down_cursor > head) {
 		c->down_cursor = 0;
 		s->snapshot_until = head;
 	}
 	s->down_sent = c->down_cursor;
 	s->directory = hello->directory;
-	/* recovery: a node with an empty store whose records the hub holds
-	 * gets them back, and so does a restored one (its own records changed
-	 * since its backup are in the stream after its cursor, which is as
-	 * old as the backup); otherwise a node is never sent its own */
-	s->send_own = back || (c->down_cursor == 0 && own_version > 0);
+	/* recovery: a node starting from nothing (a lost or restored store,
+	 * or its snapshot cut short) gets its own records the hub holds back,
+	 * those newer than a restored backup among them; otherwise a node is
+	 * never sent its own */
+	s->send_own = c->down_cursor == 0 && own_version > 0;
 	c->last_seen = hub_now();
 	hub_quota_welcome(s, &s->quota);
 	hub_store_save_link(s->hub, c);

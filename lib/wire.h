@@ -107,9 +107,10 @@ unsigned wire_window_ack(struct wire_window *w, uint64_t seq);
  * back in time (restored from an older backup, or lost) when the hub holds
  * a position of its stream it never sent (hub_up_cursor > node_up_sent)
  * or a version of its records above every one it holds or knows of
- * (hub_own_version > node_own_version). Such a node renumbers its own log
- * after what the hub surely holds above both (node/sync.c), and the hub
- * sends its records back to it. Returns 1 when behind, else 0. */
+ * (hub_own_version > node_own_version). Such a node moves its log after
+ * what the hub surely holds above the hub's cursor, and its edits since
+ * above the hub's versions (node/sync.c); the hub sends its own records
+ * back to it (hub/hello.c). Returns 1 when behind, else 0. */
 int wire_store_behind(uint64_t hub_up_cursor, uint64_t hub_own_version,
 		      uint64_t node_up_sent, uint64_t node_own_version);
 

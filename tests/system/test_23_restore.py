@@ -322,7 +322,10 @@ def test_hub_tells_a_store_behind_by_its_marks(raw_hub, pki, marks,
     with RawSession(hub, pki.node(cid)) as s:
         w = hello(s, cid, "e1", marks, down_cursor=cursor)
         assert w.up_cursor == 3 and w.own_version == 3
-        # a restored node gets its own records back; others never do
+        # a restored node gets a snapshot with its own records (so one
+        # cut short starts over); others go on from their cursor, never
+        # sent their own
+        assert w.snapshot == restored
         sent = own_records_sent(s, cid)
     assert sent == ({"s1": 1, "s2": 2, "s3": 3} if restored else {})
     after = hub.metrics()["alliance_store_restores_total"]

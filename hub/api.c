@@ -36,16 +36,18 @@ static json_t *relay_refused_json(const struct community *c)
  * session, both cursors, how far each stream is behind (up_lag: the node's
  * changes the hub has not committed, as of the node's last batch; down_lag:
  * hub-stream entries the node has not acked, its own included), how
- * many live records it publishes, its relayed records refused and its
- * usage against its quota. */
+ * often and when last its store came back in time (restored from an older
+ * backup, since the hub started), how many live records it publishes, its
+ * relayed records refused and its usage against its quota. */
 static json_t *community_json(struct hub *hub, struct community *c)
 {
 	char enrolled[CLOCK_RFC3339_LEN], seen[CLOCK_RFC3339_LEN];
+	char restored[CLOCK_RFC3339_LEN];
 	int connected = c->session && c->session->state == SESSION_ACTIVE;
 	uint64_t head = catalog_log_head(hub->cat);
 
 	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:I, s:I, s:I, s:I, s:s,"
-			 " s:{s:I, s:I}, s:o, s:o}",
+			 " s:I, s:o, s:{s:I, s:I}, s:o, s:o}",
 		"id", c->id,
 		"name", c->name,
 		"enrolled", clock_rfc3339(c->enrolled, enrolled, sizeof(enrolled)),
@@ -60,6 +62,11 @@ static json_t *community_json(struct hub *hub, struct community *c)
 		"down_lag", (json_int_t)(head > c->down_cursor
 					 ? head - c->down_cursor : 0),
 		"epoch", c->epoch,
+		"store_restores", (json_int_t)c->store_restores,
+		"store_restored_at", c->store_restored_at
+			? json_string(clock_rfc3339(c->store_restored_at,
+				restored, sizeof(restored)))
+			: json_null(),
 		"counts",
 		"services", (json_int_t)catalog_count(hub->cat, c->id,
 				ALLIANCE__V1__KIND__KIND_SERVICE),

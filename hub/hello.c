@@ -2,8 +2,9 @@
  *
  * The hub checks the Hello against the certificate (never trusting the
  * community it names), notes the node's store epoch and its cursor of the
- * hub's stream, and answers with its own cursor of the node's stream, the
- * batch limits and the community's quota (quota.c). */
+ * hub's stream, tells a store restored from an older backup by its marks
+ * (wire_store_behind), and answers with its own cursor of the node's
+ * stream, the batch limits and the community's quota (quota.c). */
 #include <string.h>
 
 #include "err.h"
@@ -11,15 +12,16 @@
 #include "log.h"
 #include "text.h"
 
-/* welcome: answer an accepted Hello. */
-static void welcome(struct session *s)
+/* welcome: answer an accepted Hello; own_version: the highest version
+ * held of the community's records. */
+static void welcome(struct session *s, uint64_t own_version)
 {
 	Frame frame = ALLIANCE__V1__FRAME__INIT;
 	Alliance__V1__Welcome w = ALLIANCE__V1__WELCOME__INIT;
 	struct community *c = s->community;
 
 	w.up_cursor = c->up_cursor;
-	w.own_version = catalog_max_version(s->hub->cat, c->id);
+	w.own_version = own_version;
 	w.heartbeat_s = s->hub->cfg.ping_s;
 	w.batch_max = LIMIT_BATCH;
 	w.batch_bytes = (uint32_t)hub_batch_bytes(s->hub);
@@ -57,10 +59,39 @@ static int past_head_again(struct session *s, uint64_t head)
 	return 0;
 }
 
+/* restored: whether a Hello of the community's current epoch comes from a
+ * store gone back in time (wire_store_behind on its marks: restored from
+ * an older backup); if so it is counted, logged and shown (community
+ * store_restores), and the node renumbers its own log itself. */
+static int restored(struct session *s, const Alliance__V1__Hello *hello,
+		    uint64_t own_version)
+{
+	struct community *c = s->community;
+	const Alliance__V1__StoreMarks *m = hello->marks;
+
+	if (!m || !wire_store_behind(c->up_cursor, own_version, m->up_sent,
+				     m->own_version))
+		return 0;
+	c->store_restores++;
+	c->store_restored_at = hub_now();
+	s->hub->metrics.store_restores++;
+	log_warn("session %s: node store went back in time (restored from an "
+		 "older backup?): we hold its stream up to %llu and its "
+		 "versions up to %llu, it sent up to %llu and holds versions "
+		 "up to %llu; it gets a snapshot with its own records, its "
+		 "edits since are renumbered above ours", c->id,
+		 (unsigned long long)c->up_cursor,
+		 (unsigned long long)own_version,
+		 (unsigned long long)m->up_sent,
+		 (unsigned long long)m->own_version);
+	return 1;
+}
+
 int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 {
 	struct community *c = s->community;
-	uint64_t head;
+	uint64_t head, own_version;
+	int back = 0;
 
 	if (hello->protocol_version != WIRE_PROTOCOL_VERSION) {
 		session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_PROTOCOL,
@@ -84,6 +115,7 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 			      "hello.store_epoch is not a valid epoch id");
 		return ERR_INVALID;
 	}
+	own_version = catalog_max_version(s->hub->cat, c->id);
 	if (strcmp(c->epoch, hello->store_epoch) != 0) {
 		if (c->epoch[0])
 			log_warn("session %s: node store has a new epoch %s "
@@ -92,30 +124,36 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 		memcpy(c->epoch, hello->store_epoch,
 		       strlen(hello->store_epoch) + 1);
 		c->up_cursor = 0;
+	} else {
+		back = restored(s, hello, own_version);
 	}
 	/* The down stream continues from the node's cursor, unless the node
-	 * starts from nothing, or its cursor is below the forgotten
-	 * tombstones or beyond the log (a hub restored from an older backup):
-	 * then it gets a snapshot, the whole log flagged so that it can drop
-	 * what is no longer there; the version rule makes what it already
-	 * holds harmless. A cursor past the head gets that once an hour per
-	 * community: it costs the whole log, and an honest node's cursor is
-	 * within the log after its snapshot. */
+	 * starts from nothing, its store was restored from an older backup,
+	 * or its cursor is below the forgotten tombstones or beyond the log
+	 * (a hub restored from an older backup): then it gets a snapshot, the
+	 * whole log flagged so that it can drop what is no longer there; the
+	 * version rule makes what it already holds harmless, and a snapshot
+	 * cut short starts over (the node asks with cursor 0 until it is
+	 * done). A cursor past the head gets that once an hour per community:
+	 * it costs the whole log, and an honest node's cursor is within the
+	 * log after its snapshot. */
 	head = catalog_log_head(s->hub->cat);
 	c->down_cursor = hello->down_cursor;
-	if (c->down_cursor > head && past_head_again(s, head)) {
+	if (!back && c->down_cursor > head && past_head_again(s, head)) {
 		c->down_cursor = head;
-	} else if (c->down_cursor == 0 || c->down_cursor < s->hub->purged_seq ||
+	} else if (back || c->down_cursor == 0 ||
+		   c->down_cursor < s->hub->purged_seq ||
 		   c->down_cursor > head) {
 		c->down_cursor = 0;
 		s->snapshot_until = head;
 	}
 	s->down_sent = c->down_cursor;
 	s->directory = hello->directory;
-	/* recovery: a node with an empty store whose records the hub holds
-	 * gets them back; otherwise a node is never sent its own records */
-	s->send_own = c->down_cursor == 0 &&
-		      catalog_max_version(s->hub->cat, c->id) > 0;
+	/* recovery: a node starting from nothing (a lost or restored store,
+	 * or its snapshot cut short) gets its own records the hub holds back,
+	 * those newer than a restored backup among them; otherwise a node is
+	 * never sent its own */
+	s->send_own = c->down_cursor == 0 && own_version > 0;
 	c->last_seen = hub_now();
 	hub_quota_welcome(s, &s->quota);
 	hub_store_save_link(s->hub, c);
@@ -124,7 +162,7 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 	s->state = SESSION_ACTIVE;
 	s->welcomed = 1;
 	s->hub->n_sessions++;
-	welcome(s);
+	welcome(s, own_version);
 	hub_bulletin_welcome(s);        /* pending bulletins, ahead of the stream */
 	hub_relay_welcome(s);           /* requests and polls addressed to it */
 	lws_callback_on_writable(s->wsi);   /* the down stream starts */

@@ -109,6 +109,9 @@ struct community {
 	uint64_t closed_batch;      /* ... over the batch limits (4414) */
 	int64_t past_head_snapshot; /* when a Hello past the head last got a
 				       snapshot (LIMIT_PAST_HEAD_SNAPSHOT_S) */
+	uint64_t store_restores;    /* Hellos from its store gone back in
+				       time (hello.c), since the hub started */
+	int64_t store_restored_at;  /* the last one; 0: none */
 	struct community *next;     /* hash chain */
 };
 
@@ -191,6 +194,7 @@ struct hub_metrics {
 	uint64_t sessions_opened;
 	uint64_t changes_applied;   /* records stored from nodes */
 	uint64_t changes_stale;     /* not newer than the stored version */
+	uint64_t store_restores;    /* node stores gone back in time (hello.c) */
 	uint64_t refusals[REFUSE_COUNT];
 	int64_t crl_next_update;    /* unix seconds; 0 when none */
 };

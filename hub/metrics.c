@@ -121,6 +121,10 @@ char *metrics_render(struct hub *hub, size_t *len)
 	metric(f, "alliance_changes_stale_total", "counter",
 	       "Records from nodes not stored: not newer (replays).",
 	       m->changes_stale);
+	metric(f, "alliance_store_restores_total", "counter",
+	       "Hellos from a node store gone back in time (restored from "
+	       "an older backup): its edits since are renumbered.",
+	       m->store_restores);
 	metric(f, "alliance_frames_in_total", "counter",
 	       "Frames received from nodes.", m->frames_in);
 	metric(f, "alliance_frames_out_total", "counter",

@@ -793,6 +793,11 @@ static int log_put(struct catalog *cat, const Change *ch)
 	return ERR_OK;
 }
 
+int catalog_log_again(struct catalog *cat, const Change *ch)
+{
+	return log_put(cat, ch);
+}
+
 /* catalog_apply: see catalog.h. Besides the header's rules, the origin
  * must be a community id, the id a record id and the version 1..2^63-1
  * (else ERR_INVALID, nothing stored). A tombstone stores empty fields;
@@ -913,6 +918,41 @@ static uint64_t step_u64(struct catalog *cat, sqlite3_stmt *st,
 uint64_t catalog_log_head(struct catalog *cat)
 {
 	return step_u64(cat, cat->log_head, "log head");
+}
+
+/* raise_sql: AUTOINCREMENT takes the next seq above both the highest in
+ * the table and its row of sqlite_sequence, which ordinary statements may
+ * write (sqlite's documentation of AUTOINCREMENT); the row is there once
+ * the log had an entry. Rare: prepared per call. */
+static const char *const raise_sql[] = {
+	"UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'catalog_log' AND"
+	" seq < ?1",
+	"INSERT INTO sqlite_sequence (name, seq) SELECT 'catalog_log', ?1"
+	" WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name ="
+	" 'catalog_log')",
+};
+
+int catalog_log_raise(struct catalog *cat, uint64_t seq)
+{
+	if (seq > (uint64_t)INT64_MAX)
+		return ERR_INVALID;
+	for (size_t i = 0; i < sizeof(raise_sql) / sizeof(raise_sql[0]); i++) {
+		sqlite3_stmt *st = NULL;
+		int rc;
+
+		if (sqlite3_prepare_v2(cat->db, raise_sql[i], -1, &st,
+				       NULL) != SQLITE_OK)
+			return catalog_fail(cat, st, "raise the log seq");
+		sqlite3_bind_int64(st, 1, (int64_t)seq);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE) {
+			rc = catalog_fail(cat, st, "raise the log seq");
+			sqlite3_finalize(st);
+			return rc;
+		}
+		sqlite3_finalize(st);
+	}
+	return ERR_OK;
 }
 
 /* ---- the search index -------------------------------------------------- */

@@ -141,6 +141,17 @@ int catalog_purge_tombstones(struct catalog *cat, uint64_t upto,
 /* catalog_log_head: the highest seq in the log (0 when empty). */
 uint64_t catalog_log_head(struct catalog *cat);
 
+/* catalog_log_raise: make every log entry written from now on take a seq
+ * above seq (a peer already holds a stream of ours up to it: a restored
+ * node, node/sync.c); never lowers what is reached. In the caller's
+ * transaction. ERR_OK, ERR_INVALID for seq over 2^63-1, or ERR_IO. */
+int catalog_log_raise(struct catalog *cat, uint64_t seq);
+
+/* catalog_log_again: give the record (origin, kind, id) of ch a new seq in
+ * the log, its version unchanged, so the stream sends it again (the
+ * receiver's version rule decides). ERR_OK or ERR_IO. */
+int catalog_log_again(struct catalog *cat, const Change *ch);
+
 /* catalog_max_version: the highest version stored of origin's records. */
 uint64_t catalog_max_version(struct catalog *cat, const char *origin);
 

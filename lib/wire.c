@@ -11,8 +11,9 @@
  *      empty submessages cannot turn into a large heap;
  *   4. the identifier checks of the body (community ids, record ids).
  * Then the public functions: wire_decode, wire_free, wire_encode,
- * wire_body_name; the reassembly and window of a session; the batch
- * limits both ends keep. Nothing here keeps state between calls. */
+ * wire_body_name; the reassembly and window of a session; the store
+ * marks rule; the batch limits both ends keep. Nothing here keeps state
+ * between calls. */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -605,6 +606,15 @@ unsigned wire_window_ack(struct wire_window *w, uint64_t seq)
 		w->last[i - released] = w->last[i];
 	w->n -= released;
 	return released;
+}
+
+/* ---- store marks --------------------------------------------------------- */
+
+int wire_store_behind(uint64_t hub_up_cursor, uint64_t hub_own_version,
+		      uint64_t node_up_sent, uint64_t node_own_version)
+{
+	return hub_up_cursor > node_up_sent ||
+	       hub_own_version > node_own_version;
 }
 
 /* ---- batches ------------------------------------------------------------- */

@@ -100,6 +100,20 @@ void wire_window_push(struct wire_window *w, uint64_t last);
 /* wire_window_ack: release every frame up to seq. Returns how many. */
 unsigned wire_window_ack(struct wire_window *w, uint64_t seq);
 
+/* ---- store marks -------------------------------------------------------- */
+
+/* wire_store_behind: the rule both ends apply to a node's store at the
+ * handshake (the hub to Hello.marks, the node to Welcome): the store went
+ * back in time (restored from an older backup, or lost) when the hub holds
+ * a position of its stream it never sent (hub_up_cursor > node_up_sent)
+ * or a version of its records above every one it holds or knows of
+ * (hub_own_version > node_own_version). Such a node moves its log after
+ * what the hub surely holds above the hub's cursor, and its edits since
+ * above the hub's versions (node/sync.c); the hub sends its own records
+ * back to it (hub/hello.c). Returns 1 when behind, else 0. */
+int wire_store_behind(uint64_t hub_up_cursor, uint64_t hub_own_version,
+		      uint64_t node_up_sent, uint64_t node_own_version);
+
 /* ---- batches ------------------------------------------------------------ */
 
 /* Bytes a Changes frame spends besides its changes (envelope, last_seq,

@@ -422,8 +422,11 @@ static json_t *quota_state(struct node *n)
 
 /* sync_state: GET /api/v1/manager/sync: how the node's session with the
  * hub is doing, how much of our own log the hub has not committed yet
- * (up.lag; null while not connected), what we publish, our quota and the
- * free space of the store's disk. */
+ * (up.lag; null while not connected), how often since start a Welcome
+ * found our store behind the hub (up.store_behind: restored from an older
+ * backup, or lost) and how many of our edits were renumbered for it
+ * (up.renumbered), what we publish, our quota and the free space of the
+ * store's disk. */
 static void sync_state(struct node *n, struct lws *wsi,
 		       struct http_exchange *ex)
 {
@@ -436,7 +439,7 @@ static void sync_state(struct node *n, struct lws *wsi,
 		clock_rfc3339(n->hub_since, since, sizeof(since));
 	out = json_pack(
 		"{s:s, s:s?, s:{s:b, s:s?, s:s?, s:i, s:i, s:s?},"
-		" s:{s:I, s:I, s:o}, s:{s:I}, s:{s:I, s:I}, s:o, s:o}",
+		" s:{s:I, s:I, s:o, s:I, s:I}, s:{s:I}, s:{s:I, s:I}, s:o, s:o}",
 		"community", n->cfg.community, "name", n->cfg.name,
 		"hub", "connected", connected,
 		"since", connected ? since : NULL,
@@ -448,6 +451,8 @@ static void sync_state(struct node *n, struct lws *wsi,
 		"up", "head", (json_int_t)head, "acked", (json_int_t)n->up_acked,
 		"lag", connected ? json_integer((json_int_t)(head > n->up_acked
 			? head - n->up_acked : 0)) : json_null(),
+		"store_behind", (json_int_t)n->store_behind,
+		"renumbered", (json_int_t)n->renumbered,
 		"down", "cursor", (json_int_t)n->down_cursor,
 		"counts",
 		"services", (json_int_t)catalog_count(n->cat, n->cfg.community,

@@ -496,6 +496,7 @@ static int session_abort(struct node *n, struct lws *wsi, int code,
 static int send_hello(struct node *n, struct lws *wsi, struct hub_session *s)
 {
 	Alliance__V1__Hello hello = ALLIANCE__V1__HELLO__INIT;
+	Alliance__V1__StoreMarks marks = ALLIANCE__V1__STORE_MARKS__INIT;
 	Frame frame = ALLIANCE__V1__FRAME__INIT;
 
 	hello.protocol_version = WIRE_PROTOCOL_VERSION;
@@ -512,6 +513,8 @@ static int send_hello(struct node *n, struct lws *wsi, struct hub_session *s)
 			 "community directory");
 		hello.down_cursor = 0;
 	}
+	sync_marks(n, &marks);
+	hello.marks = &marks;
 	frame.body_case = ALLIANCE__V1__FRAME__BODY_HELLO;
 	frame.hello = &hello;
 	return session_send(wsi, s, &frame);
@@ -541,7 +544,10 @@ static int handle_welcome(struct node *n, struct lws *wsi,
 	n->hub_retries = 0;
 	n->hub_last_error[0] = '\0';
 	lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
-	sync_welcome(n, w);
+	if (sync_welcome(n, w) != ERR_OK)
+		return session_abort(n, wsi, WIRE_CLOSE_INTERNAL, "our store "
+				     "is behind the hub and could not be "
+				     "renumbered");
 	node_relay_welcome(n, w);       /* requests, statuses, polls, tallies */
 	log_info("session with hub established: up_cursor=%" PRIu64
 		 " own_version=%" PRIu64 " hub_version=%s heartbeat_s=%u"

@@ -87,6 +87,19 @@ enum hub_state {
 	HUB_CONNECTED,              /* Welcome received: syncing */
 };
 
+/* The up stream's marks, kept in meta before the hub can hold what they
+ * cover, so that a store restored from an older backup carries the marks
+ * of when the backup was made (sync.c). */
+struct up_marks {
+	uint64_t sent;              /* highest seq of our log ever sent
+				       (StoreMarks.up_sent) */
+	uint64_t held;              /* the hub held our log up to here, at
+				       least as new, when we last sent */
+	uint64_t version;           /* our highest version when we last
+				       sent: a version above it at a restore
+				       is an edit the hub cannot hold */
+};
+
 /* Most entries of the backoff table: 1 s doubling to the 60 s cap. */
 #define NODE_BACKOFF_STEPS 16
 
@@ -126,6 +139,8 @@ struct node {
 				       ask for it again (Hello cursor 0) */
 	int snapshot_tracking;      /* note what the snapshot brings, to drop
 				       replicas it no longer holds */
+	struct up_marks up_marks;   /* how far the hub may hold our stream
+				       (kept in meta; sync.c) */
 
 	/* the session to the hub (hub_link.c) */
 	struct lws_vhost *hub_vhost;/* client vhost holding our certificate */
@@ -151,6 +166,9 @@ struct node {
 	/* the up stream of the current session (sync.c) */
 	uint64_t up_sent;           /* last own-log seq sent */
 	uint64_t up_acked;          /* last seq the hub committed */
+	uint64_t store_behind;      /* Welcomes that found our store gone
+				       back in time (wire_store_behind) */
+	uint64_t renumbered;        /* own edits renumbered for them */
 	struct wire_window up_unacked; /* Changes sent, not acked */
 	unsigned up_window;         /* from Welcome, at most LIMIT_WINDOW */
 	unsigned up_batch;          /* from Welcome, at most LIMIT_BATCH */
@@ -207,6 +225,10 @@ int node_store_set_snapshot(struct node *n, int pending);
 int node_store_directory_first(struct node *n);
 /* node_store_set_down_cursor: persist the hub-stream cursor. */
 int node_store_set_down_cursor(struct node *n, uint64_t cursor);
+/* node_store_set_up_marks: persist the up stream's marks (they become
+ * n->up_marks), in the caller's transaction if any. ERR_OK or ERR_IO
+ * (nothing changes). */
+int node_store_set_up_marks(struct node *n, const struct up_marks *m);
 
 /* ==== the session to the hub (hub_link.c) ================================ */
 
@@ -261,6 +283,11 @@ int records_put(struct records_writer *w, Change *ch);
 /* records_commit: COMMIT (ROLLBACK on failure). ERR_OK or ERR_IO. */
 int records_commit(struct records_writer *w);
 void records_rollback(struct records_writer *w);
+/* records_own_high: the highest version of community's own records held
+ * on db or known held by the hub (the floor): the next writer's version
+ * is one above it. */
+uint64_t records_own_high(struct catalog *cat, sqlite3 *db,
+			  const char *community);
 /* records_set_floor: remember that the hub holds our versions up to floor
  * (never lowers it). ERR_OK or ERR_IO. */
 int records_set_floor(sqlite3 *db, uint64_t floor);
@@ -280,9 +307,14 @@ int records_quota_admit(struct records_writer *w, const struct quota_delta *d,
 
 /* ==== sync (sync.c) ========================================================== */
 
+/* sync_marks: our store's marks for Hello (StoreMarks). */
+void sync_marks(struct node *n, Alliance__V1__StoreMarks *m);
 /* sync_welcome: a session began: the up stream restarts at the hub's
- * cursor, unsent edits are renumbered above the hub's versions if needed. */
-void sync_welcome(struct node *n, const Alliance__V1__Welcome *w);
+ * cursor; a store behind the hub (wire_store_behind) renumbers its log
+ * after what the hub surely holds, above the hub's cursor and versions.
+ * ERR_OK, or ERR_IO when that failed (the session must end: sending from
+ * the hub's cursor would lose edits). */
+int sync_welcome(struct node *n, const Alliance__V1__Welcome *w);
 /* sync_write_up: at WRITEABLE with nothing queued, send the next up batch
  * if the window allows: 1 written, 0 nothing due, -1 the write failed. */
 int sync_write_up(struct node *n, struct lws *wsi);

@@ -123,19 +123,24 @@ int records_quota_admit(struct records_writer *w, const struct quota_delta *d,
 			quota_bucket_format(&b, buf, sizeof(buf)));
 }
 
+uint64_t records_own_high(struct catalog *cat, sqlite3 *db,
+			  const char *community)
+{
+	uint64_t max = catalog_max_version(cat, community);
+	uint64_t floor = meta_u64(db, META_VERSION_FLOOR);
+
+	return max > floor ? max : floor;
+}
+
 int records_begin(struct records_writer *w, struct catalog *cat, sqlite3 *db,
 		  const char *community)
 {
-	uint64_t max, floor;
-
 	w->cat = cat;
 	w->db = db;
 	w->community = community;
 	if (store_exec(db, "BEGIN IMMEDIATE") != ERR_OK)
 		return ERR_IO;
-	max = catalog_max_version(cat, community);
-	floor = meta_u64(db, META_VERSION_FLOOR);
-	w->next = (max > floor ? max : floor) + 1;
+	w->next = records_own_high(cat, db, community) + 1;
 	return ERR_OK;
 }
 

@@ -2,9 +2,11 @@
  *
  * meta holds the store epoch (made once, when the store is created, so the
  * hub can tell a store that was lost and rebuilt), the cursor of the hub's
- * stream and the version floor (records.c); the catalog tables hold our
- * records and the replica of everyone else's. Prepared statements only. Parts: migrations; meta get/put;
- * open and close. */
+ * stream, the up stream's marks (so a store restored from an older backup
+ * is told at the handshake, sync.c) and the version floor (records.c);
+ * the catalog tables hold our records and the replica of everyone else's.
+ * Prepared statements only. Parts: migrations; meta get/put; open and
+ * close. */
 #include <errno.h>
 #include <inttypes.h>
 #include <openssl/rand.h>
@@ -96,6 +98,9 @@ static const struct store_migration node_migrations[] = {
 #define META_DOWN_CURSOR "down_cursor"
 #define META_SNAPSHOT "snapshot"
 #define META_DIRECTORY "directory_asked"   /* Hello.directory was sent */
+#define META_UP_SENT "up_sent"          /* StoreMarks.up_sent (sync.c) */
+#define META_UP_HELD "up_held"          /* the hub holds our log to here */
+#define META_UP_VERSION "up_version"    /* our highest version then */
 
 /* ---- meta ------------------------------------------------------------- */
 
@@ -179,6 +184,31 @@ int node_store_set_down_cursor(struct node *n, uint64_t cursor)
 	return rc;
 }
 
+int node_store_set_up_marks(struct node *n, const struct up_marks *m)
+{
+	const char *keys[3] = { META_UP_SENT, META_UP_HELD, META_UP_VERSION };
+	uint64_t values[3] = { m->sent, m->held, m->version };
+	int nested = !sqlite3_get_autocommit(n->db), rc = ERR_OK;
+
+	if (!nested && store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
+		return ERR_IO;
+	for (int i = 0; rc == ERR_OK && i < 3; i++) {
+		char buf[24];
+
+		snprintf(buf, sizeof(buf), "%" PRIu64, values[i]);
+		rc = meta_put(n, keys[i], buf);
+	}
+	if (rc == ERR_OK && !nested && store_exec(n->db, "COMMIT") != ERR_OK)
+		rc = ERR_IO;
+	if (rc != ERR_OK) {
+		if (!nested)
+			store_exec(n->db, "ROLLBACK");
+		return rc;
+	}
+	n->up_marks = *m;
+	return ERR_OK;
+}
+
 /* make_epoch: 8 random bytes as 16 lowercase hex characters. */
 static int make_epoch(char out[17])
 {
@@ -195,11 +225,75 @@ static int make_epoch(char out[17])
 	return ERR_OK;
 }
 
-/* load_state: read (making on first open) the epoch and the down cursor. */
-static int load_state(struct node *n, char *err, size_t errlen)
+/* load_u64: read the number of meta key into *v. ERR_OK, ERR_NOTFOUND
+ * (*v 0), or ERR_INVALID / ERR_IO with a message in err. */
+static int load_u64(struct node *n, const char *key, uint64_t *v, char *err,
+		    size_t errlen)
 {
 	char buf[32], *end;
-	unsigned long long v;
+	unsigned long long u;
+	int rc = meta_get(n, key, buf, sizeof(buf));
+
+	*v = 0;
+	if (rc == ERR_NOTFOUND)
+		return rc;
+	if (rc != ERR_OK) {
+		snprintf(err, errlen, "%s: %s", n->cfg.store_path,
+			 sqlite3_errmsg(n->db));
+		return ERR_IO;
+	}
+	errno = 0;
+	u = strtoull(buf, &end, 10);
+	if (errno || end == buf || *end || buf[0] == '-') {
+		snprintf(err, errlen, "%s: meta %s is not a number: %s",
+			 n->cfg.store_path, key, buf);
+		return ERR_INVALID;
+	}
+	*v = (uint64_t)u;
+	return ERR_OK;
+}
+
+/* load_marks: read the up stream's marks; a store that has none yet (new,
+ * or from a version that kept none) starts from its log head and highest
+ * version as sent, and nothing known held. */
+static int load_marks(struct node *n, char *err, size_t errlen)
+{
+	struct up_marks m;
+	int rc = load_u64(n, META_UP_SENT, &m.sent, err, errlen);
+
+	if (rc == ERR_NOTFOUND) {
+		m.sent = catalog_log_head(n->cat);
+		m.held = 0;
+		m.version = records_own_high(n->cat, n->db, n->cfg.community);
+		if (node_store_set_up_marks(n, &m) != ERR_OK) {
+			snprintf(err, errlen, "%s: cannot keep the up marks: "
+				 "%s", n->cfg.store_path,
+				 sqlite3_errmsg(n->db));
+			return ERR_IO;
+		}
+		return ERR_OK;
+	}
+	if (rc == ERR_OK)
+		rc = load_u64(n, META_UP_HELD, &m.held, err, errlen);
+	if (rc == ERR_OK)
+		rc = load_u64(n, META_UP_VERSION, &m.version, err, errlen);
+	if (rc == ERR_NOTFOUND) {
+		snprintf(err, errlen, "%s: meta %s without %s and %s",
+			 n->cfg.store_path, META_UP_SENT, META_UP_HELD,
+			 META_UP_VERSION);
+		return ERR_INVALID;
+	}
+	if (rc != ERR_OK)
+		return rc;
+	n->up_marks = m;
+	return ERR_OK;
+}
+
+/* load_state: read (making on first open) the epoch, the down cursor and
+ * the up marks. */
+static int load_state(struct node *n, char *err, size_t errlen)
+{
+	char buf[32];
 	int rc;
 
 	rc = meta_get(n, META_EPOCH, n->store_epoch, sizeof(n->store_epoch));
@@ -228,22 +322,10 @@ static int load_state(struct node *n, char *err, size_t errlen)
 
 	n->snapshot_pending = meta_get(n, META_SNAPSHOT, buf, sizeof(buf)) ==
 			      ERR_OK && strcmp(buf, "1") == 0;
-	rc = meta_get(n, META_DOWN_CURSOR, buf, sizeof(buf));
-	if (rc == ERR_NOTFOUND) {
-		n->down_cursor = 0;
-		return ERR_OK;
-	}
-	if (rc != ERR_OK)
-		goto io;
-	errno = 0;
-	v = strtoull(buf, &end, 10);
-	if (errno || end == buf || *end || buf[0] == '-') {
-		snprintf(err, errlen, "%s: meta %s is not a number: %s",
-			 n->cfg.store_path, META_DOWN_CURSOR, buf);
-		return ERR_INVALID;
-	}
-	n->down_cursor = (uint64_t)v;
-	return ERR_OK;
+	rc = load_u64(n, META_DOWN_CURSOR, &n->down_cursor, err, errlen);
+	if (rc != ERR_OK && rc != ERR_NOTFOUND)
+		return rc;
+	return load_marks(n, err, errlen);
 io:
 	snprintf(err, errlen, "%s: %s", n->cfg.store_path,
 		 sqlite3_errmsg(n->db));

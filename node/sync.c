@@ -4,11 +4,17 @@
  * in batches within Welcome's count and bytes, at most a window of them
  * unacked; the hub acks after commit. Welcome's quota is kept for the
  * writers (records.c).
+ * Before a batch goes out, the store keeps its marks (struct up_marks):
+ * the highest seq sent (StoreMarks.up_sent), how far the hub had acked,
+ * our highest version.
  * Down: the hub's batches are applied under the version rule in one
- * transaction together with the new cursor, then acked. After a lost store
- * (the hub holds versions above ours) the node's unacked edits are given
- * new versions above the hub's, so they win over the copies coming back.
- * Parts: Welcome; up; down; waking. */
+ * transaction together with the new cursor, then acked.
+ * A store behind the hub (wire_store_behind: restored from an older
+ * backup, or lost) moves its log after what the hub surely holds above
+ * the hub's cursor, and its edits since the marks (versions above the
+ * kept one) above the hub's own_version, so that they reach the hub and
+ * win over the copies of ours it sends back (reconcile). Parts: Welcome;
+ * up; down; waking. */
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -21,42 +27,102 @@
 
 /* ---- Welcome ------------------------------------------------------------- */
 
-/* rebase: give every own change the hub has not committed (log entries
- * after `after`) a version above floor, the highest the hub holds of ours. */
-static int rebase(struct node *n, uint64_t after, uint64_t floor)
+void sync_marks(struct node *n, Alliance__V1__StoreMarks *m)
+{
+	m->up_sent = n->up_marks.sent;
+	m->own_version = records_own_high(n->cat, n->db, n->cfg.community);
+}
+
+/* reconcile: our store is behind the hub (wire_store_behind): the hub
+ * holds our stream up to up_cursor and our versions up to own_version,
+ * but of our log it surely holds only the entries up to n->up_marks.held
+ * (the store was restored from an older backup, or lost). In one
+ * transaction, every later log entry moves above up_cursor: one whose
+ * version is at most n->up_marks.version (a record as it was when the
+ * backup was made; the hub may hold it or a newer edit of it) keeps its
+ * version, so the hub's version rule decides; a later version is an edit
+ * the hub cannot hold (made since the restore point, its number used by
+ * the hub's copies) and takes a new version above own_version and ours,
+ * so that it wins: the newer intent. The marks then say the hub's view is
+ * reconciled. *renumbered and *again count the two. */
+static int reconcile(struct node *n, uint64_t up_cursor, uint64_t own_version,
+		     size_t *renumbered, size_t *again)
 {
 	struct records_writer w;
-	uint64_t head = catalog_log_head(n->cat), last = after;
-	size_t moved = 0;
+	struct up_marks was = n->up_marks, m = was;
+	uint64_t head = catalog_log_head(n->cat);
+	uint64_t last = m.held < up_cursor ? m.held : up_cursor;
 	int rc;
 
-	if (catalog_max_version(n->cat, n->cfg.community) > floor ||
-	    after >= head)
-		return records_set_floor(n->db, floor);
+	*renumbered = *again = 0;
 	rc = records_begin(&w, n->cat, n->db, n->cfg.community);
+	if (rc != ERR_OK)
+		return rc;
+	rc = records_set_floor(n->db, own_version);
 	if (rc == ERR_OK)
-		rc = records_set_floor(n->db, floor);
-	w.next = floor + 1;
+		rc = catalog_log_raise(n->cat, up_cursor);
+	if (w.next <= own_version)
+		w.next = own_version + 1;
 	while (rc == ERR_OK && last < head) {
 		Change **batch = NULL;
 		size_t count = 0, i;
 
 		rc = catalog_log_batch(n->cat, last, NULL, LIMIT_BATCH, &batch,
 				       &count, &last);
-		/* records moved to new seqs (above head) are done already */
+		/* entries moved (above head) are done already */
 		for (i = 0; rc == ERR_OK && i < count && batch[i]->seq <= head;
-		     i++, moved++)
-			rc = records_put(&w, batch[i]);
+		     i++) {
+			if (batch[i]->version <= m.version) {
+				rc = catalog_log_again(n->cat, batch[i]);
+				(*again)++;
+			} else {
+				rc = records_put(&w, batch[i]);
+				(*renumbered)++;
+			}
+		}
 		catalog_batch_free(&batch, count);
 		if (!count)
 			break;
 	}
-	rc = rc == ERR_OK ? records_commit(&w) : (records_rollback(&w), rc);
-	if (rc == ERR_OK && moved)
-		log_warn("sync: the hub holds versions up to %" PRIu64 " of "
-			 "ours: %zu unsent edits renumbered above them", floor,
-			 moved);
+	m.sent = m.sent > up_cursor ? m.sent : up_cursor;
+	m.held = up_cursor;
+	if (rc == ERR_OK)
+		rc = node_store_set_up_marks(n, &m);
+	if (rc == ERR_OK)
+		rc = records_commit(&w);
+	else
+		records_rollback(&w);
+	if (rc != ERR_OK)       /* the marks in memory go back with it */
+		n->up_marks = was;
 	return rc;
+}
+
+/* behind: the Welcome w found our store gone back in time (own: our
+ * highest version): reconcile, say so. ERR_OK, or reconcile's error. */
+static int behind(struct node *n, const Alliance__V1__Welcome *w,
+		  uint64_t own)
+{
+	size_t renumbered = 0, again = 0;
+	int rc;
+
+	n->store_behind++;
+	log_warn("sync: our store is behind the hub: it holds our stream up "
+		 "to %" PRIu64 " and our versions up to %" PRIu64 ", but we "
+		 "sent up to %" PRIu64 " and hold versions up to %" PRIu64
+		 " (restored from an older backup, or lost): our edits since "
+		 "are renumbered above the hub's, its newer records of ours "
+		 "come back", w->up_cursor, w->own_version,
+		 n->up_marks.sent, own);
+	rc = reconcile(n, w->up_cursor, w->own_version, &renumbered, &again);
+	if (rc != ERR_OK) {
+		log_error("sync: could not renumber our edits for the hub");
+		return rc;
+	}
+	n->renumbered += renumbered;
+	log_warn("sync: %zu edits renumbered above the hub's version %" PRIu64
+		 " and seq %" PRIu64 "; %zu records sent again as they were",
+		 renumbered, w->own_version, w->up_cursor, again);
+	return ERR_OK;
 }
 
 /* directory_held: whether the node holds any record of the directory. */
@@ -111,8 +177,10 @@ static void quota_welcome(struct node *n, const Alliance__V1__Welcome *w)
 			 q.per_hour);
 }
 
-void sync_welcome(struct node *n, const Alliance__V1__Welcome *w)
+int sync_welcome(struct node *n, const Alliance__V1__Welcome *w)
 {
+	uint64_t own;
+
 	quota_welcome(n, w);
 	if (w->snapshot) {
 		snapshot_begin(n);
@@ -125,7 +193,15 @@ void sync_welcome(struct node *n, const Alliance__V1__Welcome *w)
 		if (node_store_set_down_cursor(n, w->down_from) != ERR_OK)
 			log_error("sync: cannot set the down cursor");
 	}
-	n->up_sent = w->up_cursor;
+	own = records_own_high(n->cat, n->db, n->cfg.community);
+	if (wire_store_behind(w->up_cursor, w->own_version, n->up_marks.sent,
+			      own)) {
+		if (behind(n, w, own) != ERR_OK)
+			return ERR_IO;   /* nothing sent that could be lost */
+	} else if (records_set_floor(n->db, w->own_version) != ERR_OK) {
+		log_error("sync: cannot keep the hub's version of ours");
+	}
+	n->up_sent = n->up_acked = w->up_cursor;
 	n->up_unacked.n = 0;
 	n->up_window = w->window && w->window < LIMIT_WINDOW ? w->window
 							     : LIMIT_WINDOW;
@@ -133,15 +209,8 @@ void sync_welcome(struct node *n, const Alliance__V1__Welcome *w)
 		      ? w->batch_max : LIMIT_BATCH;
 	n->up_bytes = w->batch_bytes && w->batch_bytes < LIMIT_BATCH_BYTES
 		      ? w->batch_bytes : LIMIT_BATCH_BYTES;
-	if (w->up_cursor > catalog_log_head(n->cat)) {
-		log_warn("sync: the hub has our stream up to %" PRIu64
-			 " but our log ends at %" PRIu64 "; sending it all",
-			 w->up_cursor, catalog_log_head(n->cat));
-		n->up_sent = 0;
-	}
-	if (rebase(n, n->up_sent, w->own_version) != ERR_OK)
-		log_error("sync: could not renumber unsent edits");
 	sync_wake(n);
+	return ERR_OK;
 }
 
 /* ---- up -------------------------------------------------------------------- */
@@ -159,6 +228,7 @@ int sync_write_up(struct node *n, struct lws *wsi)
 	Change **batch = NULL;
 	size_t count = 0, len;
 	uint64_t last = 0, head = catalog_log_head(n->cat);
+	struct up_marks marks;
 	uint8_t *buf;
 	int rc;
 
@@ -178,6 +248,19 @@ int sync_write_up(struct node *n, struct lws *wsi)
 	catalog_batch_free(&batch, count);
 	if (rc != ERR_OK)
 		return 0;
+	/* the mark is kept before the hub can hold what it covers */
+	if (last > n->up_marks.sent) {
+		marks.sent = last;
+		marks.held = n->up_acked;
+		marks.version = records_own_high(n->cat, n->db,
+						 n->cfg.community);
+		if (node_store_set_up_marks(n, &marks) != ERR_OK) {
+			free(buf);
+			log_error("sync: cannot keep the up marks; the session "
+				  "ends");
+			return -1;
+		}
+	}
 	rc = lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_BINARY);
 	free(buf);
 	if (rc < (int)len)

@@ -443,6 +443,52 @@ static void test_log(void **state)
 	catalog_batch_free(&batch, n);
 }
 
+/* test_log_raise_and_again: raising the log's seq (an empty log, one
+ * with entries, never lower), and logging a record again at its version */
+static void test_log_raise_and_again(void **state)
+{
+	struct fixture *f = *state;
+	Change **batch = NULL;
+	size_t n = 0;
+	uint64_t last = 0;
+	char b[512];
+
+	assert_int_equal(catalog_log_raise(f->cat, 10), ERR_OK);
+	assert_int_equal(catalog_log_head(f->cat), 0);   /* nothing moved */
+	put(f, "badaguan", "x", 1, svc(b, sizeof(b), "X1", "", "other", NULL),
+	    1);
+	assert_int_equal(catalog_log_head(f->cat), 11);
+	assert_int_equal(catalog_log_raise(f->cat, 5), ERR_OK);  /* lower */
+	put(f, "badaguan", "y", 2, svc(b, sizeof(b), "Y2", "", "other", NULL),
+	    1);
+	assert_int_equal(catalog_log_head(f->cat), 12);
+	assert_int_equal(catalog_log_raise(f->cat, 40), ERR_OK);
+	assert_int_equal(catalog_log_raise(f->cat, (uint64_t)INT64_MAX + 1),
+			 ERR_INVALID);
+
+	/* x again: a new seq above the raise, the same version and body */
+	assert_int_equal(catalog_log_batch(f->cat, 10, NULL, 1, &batch, &n,
+					   &last), ERR_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(batch[0]->id, "x");
+	assert_int_equal(catalog_log_again(f->cat, batch[0]), ERR_OK);
+	catalog_batch_free(&batch, n);
+	assert_int_equal(catalog_log_batch(f->cat, 12, NULL, 10, &batch, &n,
+					   &last), ERR_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(batch[0]->seq, 41);
+	assert_string_equal(batch[0]->id, "x");
+	assert_int_equal(batch[0]->version, 1);
+	assert_string_equal(batch[0]->service->title, "X1");
+	catalog_batch_free(&batch, n);
+	/* its old entry is gone: one entry per record */
+	assert_int_equal(catalog_log_batch(f->cat, 0, NULL, 10, &batch, &n,
+					   &last), ERR_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(batch[0]->id, "y");
+	catalog_batch_free(&batch, n);
+}
+
 /* ---- search ------------------------------------------------------------- */
 
 static void load_sample(struct fixture *f)
@@ -1738,6 +1784,7 @@ int main(void)
 		T(test_apply_rejects),
 		T(test_max_version_and_counts),
 		T(test_log),
+		T(test_log_raise_and_again),
 		T(test_search_words),
 		T(test_search_syntax_is_text),
 		T(test_search_filters),

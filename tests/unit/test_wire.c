@@ -250,6 +250,50 @@ static void test_roundtrip_hello(void **state)
 	free(buf);
 }
 
+/* test_hello_marks: StoreMarks travel in Hello, and are absent (NULL)
+ * from an older node's */
+static void test_hello_marks(void **state)
+{
+	Alliance__V1__Hello h;
+	Alliance__V1__StoreMarks m = ALLIANCE__V1__STORE_MARKS__INIT;
+	Frame f = hello_frame(&h);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	Frame *d;
+
+	(void)state;
+	assert_int_equal(wire_encode(&f, 0, &buf, &len), ERR_OK);
+	d = decode_ok(buf, len);
+	assert_null(d->hello->marks);
+	wire_free(&d);
+	free(buf);
+	m.up_sent = 17;
+	m.own_version = 23;
+	h.marks = &m;
+	assert_int_equal(wire_encode(&f, 0, &buf, &len), ERR_OK);
+	d = decode_ok(buf, len);
+	assert_non_null(d->hello->marks);
+	assert_int_equal(d->hello->marks->up_sent, 17);
+	assert_int_equal(d->hello->marks->own_version, 23);
+	wire_free(&d);
+	free(buf);
+}
+
+/* test_store_behind: the rule of both ends: behind only when the hub holds
+ * a seq the store never sent or a version above the store's */
+static void test_store_behind(void **state)
+{
+	(void)state;
+	assert_false(wire_store_behind(0, 0, 0, 0));      /* new, both */
+	assert_false(wire_store_behind(10, 7, 10, 7));    /* reconnect */
+	assert_false(wire_store_behind(8, 7, 10, 9));     /* acks lost */
+	assert_false(wire_store_behind(0, 0, 10, 9));     /* the hub behind */
+	assert_true(wire_store_behind(11, 7, 10, 7));     /* a seq not sent */
+	assert_true(wire_store_behind(10, 8, 10, 7));     /* a version */
+	assert_true(wire_store_behind(0, 5, 0, 0));       /* a lost store */
+	assert_true(wire_store_behind(UINT64_MAX, 0, UINT64_MAX - 1, 0));
+}
+
 static void test_roundtrip_welcome(void **state)
 {
 	Alliance__V1__Welcome w = ALLIANCE__V1__WELCOME__INIT;
@@ -911,6 +955,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_hello),
+		cmocka_unit_test(test_hello_marks),
+		cmocka_unit_test(test_store_behind),
 		cmocka_unit_test(test_roundtrip_welcome),
 		cmocka_unit_test(test_roundtrip_changes),
 		cmocka_unit_test(test_roundtrip_ack),

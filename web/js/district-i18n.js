@@ -12,6 +12,7 @@ Object.assign(I18N, {
   communities_heading: ['社区', 'Communities'],
   col_community: ['社区', 'Community'],
   col_connected: ['连接', 'Connected'],
+  store_restored: ['节点数据从旧备份恢复 {n} 次（最近 {t}），其后的修改已重新编号上传', 'Store restored from an older backup {n} times (last {t}); its edits since were renumbered and sent'],
   col_last_seen: ['最近联系', 'Last seen'],
   col_lag: ['积压（上传 / 下发）', 'Lag (up / down)'],
   col_counts: ['服务 / 通知', 'Services / notices'],

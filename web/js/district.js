@@ -3,7 +3,8 @@
  * the browser is the credential, so there is no login and no change here.
  *
  * Every POLL_MS it reads GET /api/v1/communities (sync state of each
- * community, its usage against its quota) and GET /api/v1/bulletins (targets, delivered, pending), and
+ * community, a store restored from an older backup, its usage against its
+ * quota) and GET /api/v1/bulletins (targets, delivered, pending), and
  * the per-community delivery (GET /api/v1/bulletins/{id}) of the newest
  * DETAIL_MAX bulletins. Issuing stays with alliancectl, which holds the
  * signing key.
@@ -56,13 +57,22 @@ function renderCommunities() {
         c.name && c.name !== c.id ? el('span', { className: 'cid', text: c.id }) : null),
       el('td', null, el('span', { className: 'state-pill ' + (c.connected ? 'ok' : 'bad'),
         'data-state': c.connected ? 'connected' : 'disconnected',
-        text: c.connected ? t('sync_yes') : t('sync_no') })),
+        text: c.connected ? t('sync_yes') : t('sync_no') }), restoredNote(c)),
       el('td', { text: c.last_seen ? formatTime(c.last_seen) : t('never') }),
       el('td', { className: 'num', text: (c.up_lag || 0) + ' / ' + (c.down_lag || 0) }),
       el('td', { className: 'num', text: (counts.services || 0) + ' / ' + (counts.announcements || 0) }),
       quotaCell(c.quota),
       el('td', { className: 'num relay-refused', text: refusedText(c.relay_refused) })));
   });
+}
+
+/* restoredNote: when the community's node came back with a store gone
+ * back in time (restored from an older backup) since the hub started: how
+ * often and when last; its edits since were renumbered and sent. */
+function restoredNote(c) {
+  if (!c.store_restores) return null;
+  return el('span', { className: 'store-restored', 'data-restores': c.store_restores,
+    text: t('store_restored', { n: c.store_restores, t: formatTime(c.store_restored_at) }) });
 }
 
 /* quotaCell: a community's usage against its quota ([quota] at the hub)

@@ -1,0 +1,185 @@
+"""Sync never stalls on size (issue 14, finding 1): batches are cut by
+bytes as well as count in every path, and a record too big for a frame is
+refused where it is written.
+
+A node 300 records of 7,900 bytes behind catches up (the hub's catch-up
+batches, 130 of them would pass the 1 MiB frame); a node whose store was
+deleted gets all its own 13,000 records back (the hub sends its own
+records back, some near the per-record maximum) and, with them
+stored again, sends new edits up in batches within Welcome's bytes; a
+record over the field limits is refused at the manager's write (422) and
+nothing of it enters the log or reaches the hub.
+
+Real daemons, bulk imports through the manager API, and the stores read
+(read-only, while they run) until what must arrive has arrived.
+"""
+
+import sqlite3
+
+from conftest import Hub, Node, stop_all, unique_id, wait_for
+from test_20_sync import bulk, create, manager, service
+
+# Seconds records may take to arrive before a test gives up (a bound for
+# broken systems, not a speed figure: bench/ has those).
+ARRIVE = 120
+# The quota of the hub in these tests: room for 13,000 records and their
+# bytes (test_27 checks the quotas themselves).
+QUOTA = {"records": 20000, "bytes": 64 * 1024 * 1024,
+         "changes_per_hour": 40000}
+
+
+def text(n, seed):
+    """n bytes of varied printable text (lines allowed)."""
+    words = ("community", "service", "elderly", "visit", "meal", "health",
+             "邻里", "服务", "help", "weekly", "residents", "volunteer")
+    out, i = [], seed
+    size = 0
+    while size < n:
+        w = words[i % len(words)]
+        i = i * 7 + 3
+        out.append(w)
+        size += len(w.encode()) + 1
+    s = " ".join(out).encode()[:n].decode("utf-8", "ignore")
+    return s + "x" * (n - len(s.encode()))
+
+
+def large(k):
+    """A service near the per-record maximum: every text field at its
+    limit, the lists full."""
+    return service(
+        f"Large service {k} " + "t" * 170,
+        summary=text(500, k),
+        description=text(8000, k + 1),
+        eligibility=text(500, k + 2),
+        hours=text(500, k + 3),
+        address=text(500, k + 4),
+        keywords=[f"keyword{k}-{i}".ljust(48, "k") for i in range(16)],
+        eligible_communities=[f"c{i:02d}-" + "e" * 59 for i in range(64)],
+        languages=[f"zh-Hans-x{i:02d}" for i in range(16)])
+
+
+def stored(daemon, origin):
+    """(live services, their body bytes) of origin in daemon's store."""
+    db = sqlite3.connect(f"file:{daemon.dir / daemon.store_file}?mode=ro",
+                         uri=True)
+    try:
+        return db.execute(
+            "SELECT count(*), coalesce(sum(body_bytes), 0) FROM service"
+            " WHERE origin = ? AND deleted = 0", (origin,)).fetchone()
+    finally:
+        db.close()
+
+
+def log_entries(daemon):
+    """Entries of daemon's catalog log."""
+    db = sqlite3.connect(f"file:{daemon.dir / daemon.store_file}?mode=ro",
+                         uri=True)
+    try:
+        return db.execute("SELECT count(*) FROM catalog_log").fetchone()[0]
+    finally:
+        db.close()
+
+
+def alliance(pki, tmp_path, password_hash, made, n=2):
+    hub = Hub(tmp_path / "hub", pki, quota=QUOTA).start()
+    made.append(hub)
+    nodes = []
+    for i in range(n):
+        cid = unique_id("size")
+        hub.register(cid)
+        node = Node(tmp_path / f"node-{i}", pki, hub, cid,
+                    manager_hash=password_hash).start()
+        made.append(node)
+        nodes.append(node)
+    for node in nodes:
+        node.wait_connected()
+    return hub, nodes
+
+
+def no_encode_errors(daemon):
+    m = daemon.metrics() if hasattr(daemon, "metrics") else {}
+    bad = {k: v for k, v in m.items()
+           if k.startswith("alliance_frames_unsent_total") and v}
+    assert not bad, bad
+
+
+def test_node_300_large_records_behind_catches_up(pki, tmp_path,
+                                                  password_hash):
+    made = []
+    try:
+        hub, (a, b) = alliance(pki, tmp_path, password_hash, made)
+        b.stop()
+        items = [service(f"Long service {k}", description=text(7900, k))
+                 for k in range(300)]
+        assert all(len(i["description"].encode()) == 7900 for i in items)
+        assert len(bulk(a, items)) == 300
+        want = stored(a, a.community)
+        assert want[0] == 300 and want[1] > 300 * 7900, want
+        wait_for(lambda: stored(hub, a.community) == want, ARRIVE,
+                 "the hub to hold A's 300")
+        b.start()
+        wait_for(lambda: stored(b, a.community) == want, ARRIVE,
+                 "B to catch up on A's 300 long services")
+        no_encode_errors(hub)
+    finally:
+        stop_all(made)
+
+
+def test_lost_store_gets_13000_own_records_back(pki, tmp_path,
+                                               password_hash):
+    made = []
+    try:
+        hub, (a, b) = alliance(pki, tmp_path, password_hash, made)
+        small = [service(f"{a.community} small {k}",
+                         description=f"Item {k} of a bulk import. 批量导入")
+                 for k in range(13000)]
+        assert len(bulk(a, small[:10000])) == 10000
+        assert len(bulk(a, small[10000:] + [large(k) for k in range(40)])) \
+            == 3040
+        want = stored(a, a.community)
+        assert want[0] == 13040, want
+        wait_for(lambda: stored(hub, a.community) == want, ARRIVE,
+                 "the hub to hold A's 13,040")
+
+        a.stop()
+        for suffix in ("", "-wal", "-shm"):
+            (a.dir / f"node.db{suffix}").unlink(missing_ok=True)
+        a.start()                  # same certificate, new empty store
+        wait_for(lambda: stored(a, a.community) == want, ARRIVE,
+                 "A to get its 13,040 records back")
+        # and what it writes next goes up and on
+        sid = create(a, "New after recovery")
+        wait_for(lambda: stored(b, a.community)[0] == 13041, ARRIVE,
+                 "A's new record and all the others at B")
+        assert stored(hub, a.community) == stored(a, a.community)
+        assert sid
+        no_encode_errors(hub)
+    finally:
+        stop_all(made)
+
+
+def test_record_too_big_refused_at_source(pki, tmp_path, password_hash):
+    made = []
+    try:
+        hub, (a,) = alliance(pki, tmp_path, password_hash, made, n=1)
+        before = log_entries(a)
+        r = manager(a, "POST", "/api/v1/services",
+                    service("Too long", description="d" * 300000))
+        assert r.status in (413, 422), r
+        msg = r.json()["error"]["message"]
+        assert msg.startswith("description:"), msg
+        # one too big in a bulk import: nothing of the import is written
+        r = manager(a, "POST", "/api/v1/services/bulk", {"items": [
+            service("Fine"), large(1),
+            service("Too long", description=text(8001, 3))]})
+        assert r.status in (413, 422), r
+        msg = r.json()["error"]["message"]
+        assert msg.startswith("items[2]: description:"), msg
+        assert log_entries(a) == before
+        assert stored(a, a.community) == (0, 0)
+        # what is within the limits goes, up to the hub
+        assert len(bulk(a, [service("Fine"), large(1)])) == 2
+        wait_for(lambda: stored(hub, a.community) == stored(a, a.community),
+                 ARRIVE, "the hub to hold the two")
+    finally:
+        stop_all(made)

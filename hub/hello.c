@@ -112,6 +112,7 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 	}
 	s->down_sent = c->down_cursor;
 	s->directory = hello->directory;
+	s->batch_bytes = hub_batch_down(hello->batch_bytes);
 	/* recovery: a node with an empty store whose records the hub holds
 	 * gets them back; otherwise a node is never sent its own records */
 	s->send_own = c->down_cursor == 0 &&

@@ -227,13 +227,16 @@ int sync_write_down(struct session *s)
 		return 0;
 	/* a node that does not know the directory's kinds would refuse a
 	 * batch holding them: pass them over for it */
-	if (catalog_log_batch_kinds(hub->cat, s->down_sent,
-				    s->send_own ? NULL : s->community->id,
-				    s->directory ? INT_MAX :
-				    ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT,
-				    LIMIT_BATCH, LIMIT_BATCH_BYTES, &batch, &n,
-				    &last) != ERR_OK)
+	rc = catalog_log_batch_kinds(hub->cat, s->down_sent,
+				     s->send_own ? NULL : s->community->id,
+				     s->directory ? INT_MAX :
+				     ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT,
+				     LIMIT_BATCH, s->batch_bytes, &batch, &n,
+				     &last);
+	if (rc != ERR_OK) {
+		session_unsent(s, "changes", rc);
 		return 0;
+	}
 	cs.changes = batch;
 	cs.n_changes = n;
 	cs.last_seq = last;
@@ -246,8 +249,11 @@ int sync_write_down(struct session *s)
 	frame.changes = &cs;
 	rc = wire_encode(&frame, LWS_PRE, &buf, &len);
 	catalog_batch_free(&batch, n);
-	if (rc != ERR_OK)
+	if (rc != ERR_OK) {
+		/* never silence: a stream that stops here stops for good */
+		session_unsent(s, "changes", rc);
 		return 0;
+	}
 	rc = lws_write(s->wsi, buf + LWS_PRE, len, LWS_WRITE_BINARY);
 	free(buf);
 	if (rc < (int)len)

@@ -615,6 +615,17 @@ size_t wire_change_cost(const Alliance__V1__Change *ch)
 	return alliance__v1__change__get_packed_size(ch) + 6;
 }
 
+int wire_batch_take(size_t *bytes, size_t n, const Alliance__V1__Change *ch,
+		    size_t max_bytes)
+{
+	size_t cost = wire_change_cost(ch);
+
+	if (n && *bytes + cost > max_bytes)
+		return 0;
+	*bytes += cost;
+	return 1;
+}
+
 int wire_batch_check(const Frame *frame, size_t len, size_t max_count,
 		     size_t max_bytes, char *why, size_t whylen)
 {

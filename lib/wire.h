@@ -111,6 +111,15 @@ unsigned wire_window_ack(struct wire_window *w, uint64_t seq);
  * WIRE_BATCH_OVERHEAD stays within the receiver's batch bytes. */
 size_t wire_change_cost(const Alliance__V1__Change *ch);
 
+/* wire_batch_take: whether ch may join a batch of n changes (a Changes
+ * or Relay frame) whose costs so far are *bytes (start it at
+ * WIRE_BATCH_OVERHEAD) within max_bytes: 1, with its cost added, when it
+ * fits or is the first (a frame holds one change whatever its size; the
+ * writers keep every change under LIMIT_CHANGE_BYTES); else 0 and the
+ * batch ends before it. */
+int wire_batch_take(size_t *bytes, size_t n, const Alliance__V1__Change *ch,
+		    size_t max_bytes);
+
 /* wire_batch_check: the batch limits of a received frame of len bytes:
  * a Changes frame may hold at most max_count changes in at most max_bytes
  * bytes. Returns ERR_OK (also for any other body), or ERR_TOOBIG with a

@@ -46,7 +46,7 @@ static void route_healthz(struct node *n, struct lws *wsi,
 
 	if (connected)
 		clock_rfc3339(n->hub_since, since, sizeof(since));
-	body = json_pack("{s:s, s:s, s:s, s:{s:b, s:s?, s:s?, s:i}}",
+	body = json_pack("{s:s, s:s, s:s, s:{s:b, s:s?, s:s?, s:i, s:I}}",
 			 "status", "ok",
 			 "community", n->cfg.community,
 			 "version", ALLIANCE_VERSION,
@@ -55,7 +55,8 @@ static void route_healthz(struct node *n, struct lws *wsi,
 			 "since", connected ? since : NULL,
 			 "last_error", n->hub_last_error[0]
 				       ? n->hub_last_error : NULL,
-			 "retries", (json_int_t)n->hub_retries);
+			 "retries", (json_int_t)n->hub_retries,
+			 "frames_unsent", (json_int_t)n->frames_unsent);
 	if (!body) {
 		http_reply_error(wsi, &h->ex, 500, "internal",
 				 "cannot build the health report");

@@ -5,7 +5,7 @@ refused where it is written.
 A node 300 records of 7,900 bytes behind catches up (the hub's catch-up
 batches, 130 of them would pass the 1 MiB frame); a node whose store was
 deleted gets all its own 13,000 records back (the hub sends its own
-records back, some near the per-record maximum) and, with them
+records back, some near the per-record maximum: 100 of about 17 KB in a row) and, with them
 stored again, sends new edits up in batches within Welcome's bytes; a
 record over the field limits is refused at the manager's write (422) and
 nothing of it enters the log or reaches the hub.
@@ -143,22 +143,22 @@ def test_lost_store_gets_13000_own_records_back(pki, tmp_path,
                          description=f"Item {k} of a bulk import. 批量导入")
                  for k in range(13000)]
         assert len(bulk(a, small[:10000])) == 10000
-        assert len(bulk(a, small[10000:] + [large(k) for k in range(40)])) \
-            == 3040
+        assert len(bulk(a, small[10000:] + [large(k) for k in range(100)])) \
+            == 3100
         want = stored(a, a.community)
-        assert want[0] == 13040, want
+        assert want[0] == 13100, want
         wait_for(lambda: stored(hub, a.community) == want, ARRIVE,
-                 "the hub to hold A's 13,040")
+                 "the hub to hold A's 13,100")
 
         a.stop()
         for suffix in ("", "-wal", "-shm"):
             (a.dir / f"node.db{suffix}").unlink(missing_ok=True)
         a.start()                  # same certificate, new empty store
         wait_for(lambda: stored(a, a.community) == want, ARRIVE,
-                 "A to get its 13,040 records back")
+                 "A to get its 13,100 records back")
         # and what it writes next goes up and on
         sid = create(a, "New after recovery")
-        wait_for(lambda: stored(b, a.community)[0] == 13041, ARRIVE,
+        wait_for(lambda: stored(b, a.community)[0] == 13101, ARRIVE,
                  "A's new record and all the others at B")
         assert stored(hub, a.community) == stored(a, a.community)
         assert sid
@@ -190,5 +190,50 @@ def test_record_too_big_refused_at_source(pki, tmp_path, password_hash):
         assert len(bulk(a, [service("Fine"), large(1)])) == 2
         wait_for(lambda: stored(hub, a.community) == stored(a, a.community),
                  ARRIVE, "the hub to hold the two")
+    finally:
+        stop_all(made)
+
+
+def test_unencodable_record_closes_the_session_loudly(pki, tmp_path,
+                                                      password_hash):
+    """A record the hub cannot encode (put into its store behind its back:
+    every writer refuses one over the limit) stops no stream in silence:
+    the session that would carry it is closed with 1011 and the reason,
+    the hub logs it and counts it, and the other sessions go on."""
+    made = []
+    try:
+        hub, (a,) = alliance(pki, tmp_path, password_hash, made, n=1)
+        ids = [create(a, f"Service {i}") for i in range(3)]
+        wait_for(lambda: stored(hub, a.community)[0] == 3, ARRIVE,
+                 "the hub to hold A's three")
+        hub.stop()
+        db = sqlite3.connect(hub.dir / hub.store_file)
+        try:
+            db.execute("UPDATE service SET address = ? WHERE id = ?",
+                       ("x" * 2_000_000, ids[1]))
+            db.commit()
+        finally:
+            db.close()
+        hub.start()
+        a.wait_connected()
+        cid = unique_id("size")
+        hub.register(cid)
+        b = Node(tmp_path / "node-b", pki, hub, cid,
+                 manager_hash=password_hash).start()
+        made.append(b)
+        hub.wait_log(rf"session {cid}: cannot send a changes frame: toobig",
+                     timeout=ARRIVE)
+        hub.wait_log(rf"session {cid}: closing 1011: the hub could not send"
+                     r" a changes frame \(toobig\); reconnect [\[]unsent",
+                     timeout=ARRIVE)
+        wait_for(lambda: "1011 the hub could not send a changes frame" in
+                 (b.healthz()["hub"]["last_error"] or ""), ARRIVE,
+                 "B to show why its session was closed")
+        assert hub.metrics()["alliance_frames_unsent_total"] >= 1
+        assert hub.refusals()["unsent"] >= 1
+        # the record before it arrived; A's session went on
+        wait_for(lambda: stored(b, a.community)[0] >= 1, ARRIVE,
+                 "what fits to reach B")
+        assert hub.connected(a.community)
     finally:
         stop_all(made)

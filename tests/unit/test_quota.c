@@ -190,6 +190,28 @@ static void test_batch_limits(void **state)
 					  sizeof(why)), ERR_OK);
 }
 
+/* wire_batch_take: changes join while the frame stays within the bytes;
+ * the first always joins, whatever its size. */
+static void test_batch_take(void **state)
+{
+	Alliance__V1__Service s;
+	Change ch;
+	char title[] = "a service";
+	size_t bytes = WIRE_BATCH_OVERHEAD, cost, n = 0;
+
+	(void)state;
+	service(&ch, &s, title);
+	cost = wire_change_cost(&ch);
+	assert_true(cost > alliance__v1__change__get_packed_size(&ch));
+	while (wire_batch_take(&bytes, n, &ch, WIRE_BATCH_OVERHEAD + 3 * cost))
+		n++;
+	assert_int_equal(n, 3);
+	assert_int_equal(bytes, WIRE_BATCH_OVERHEAD + 3 * cost);
+	bytes = WIRE_BATCH_OVERHEAD;
+	assert_int_equal(wire_batch_take(&bytes, 0, &ch, 1), 1);
+	assert_int_equal(wire_batch_take(&bytes, 1, &ch, 1), 0);
+}
+
 /* ---- times ahead of the clock ------------------------------------------- */
 
 static void test_times_ahead(void **state)
@@ -219,6 +241,7 @@ int main(void)
 		cmocka_unit_test(test_bucket),
 		cmocka_unit_test(test_text_and_welcome),
 		cmocka_unit_test(test_batch_limits),
+		cmocka_unit_test(test_batch_take),
 		cmocka_unit_test(test_times_ahead),
 	};
 

@@ -7,10 +7,12 @@
  * and acked only after commit. A record's time ahead of the hub's clock
  * is clamped to it, so that it cannot pin the record first.
  * Down: the hub's log is sent to each node from its own cursor, in batches
- * of at most batch_max changes and LIMIT_BATCH_BYTES bytes and at most
- * LIMIT_WINDOW unacked frames, so
- * a slow node costs bounded memory; a node is not sent its own records
- * unless its store is fresh (recovery). Parts: up; down; waking sessions. */
+ * of at most LIMIT_BATCH changes and the bytes the node takes (Hello:
+ * hub_batch_down) and at most LIMIT_WINDOW unacked frames, so a slow node
+ * costs bounded memory; a node is not sent its own records unless its
+ * store is fresh (recovery). A batch that cannot be read or encoded closes
+ * the session (session_unsent) rather than stopping the stream unseen.
+ * Parts: up; down; waking sessions. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>

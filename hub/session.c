@@ -340,7 +340,8 @@ static void dispatch(struct session *s, const Frame *f, size_t len)
 		hub_bulletin_ack(s, f->bulletin_ack);
 		break;
 	case ALLIANCE__V1__FRAME__BODY_RELAY:
-		hub_relay_handle(s, f->relay);
+		if (hub_quota_batch(s, f, len) == ERR_OK)
+			hub_relay_handle(s, f->relay);
 		break;
 	case ALLIANCE__V1__FRAME__BODY_RELAY_ACK:
 		hub_relay_ack(s, f->relay_ack);

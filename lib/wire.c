@@ -629,6 +629,13 @@ int wire_batch_take(size_t *bytes, size_t n, const Alliance__V1__Change *ch,
 int wire_batch_check(const Frame *frame, size_t len, size_t max_count,
 		     size_t max_bytes, char *why, size_t whylen)
 {
+	if (frame && frame->body_case == ALLIANCE__V1__FRAME__BODY_RELAY &&
+	    len > max_bytes) {
+		/* its count is RELAY_BATCH's (relay.h) */
+		snprintf(why, whylen, "a Relay frame of %zu bytes, over the "
+			 "batch limit of %zu bytes", len, max_bytes);
+		return ERR_TOOBIG;
+	}
 	if (!frame || frame->body_case != ALLIANCE__V1__FRAME__BODY_CHANGES)
 		return ERR_OK;
 	if (frame->changes->n_changes > max_count) {

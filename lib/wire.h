@@ -34,8 +34,9 @@ enum wire_close {
 					   expired since the upgrade */
 	WIRE_CLOSE_REMOVED = 4411,      /* community removed from the registry */
 	WIRE_CLOSE_QUOTA = 4413,        /* a change past its community's quota */
-	WIRE_CLOSE_BATCH = 4414,        /* a Changes frame over the batch limits
-					   (count or bytes) of Welcome */
+	WIRE_CLOSE_BATCH = 4414,        /* a Changes or Relay frame over
+					   the batch limits (count or
+					   bytes) of Welcome */
 	WIRE_CLOSE_FLOOD = 4429,        /* too many sessions from one certificate */
 	WIRE_CLOSE_SLOW = 4430,         /* send queue full: slow consumer */
 	WIRE_CLOSE_INTERNAL = 1011,     /* the receiver failed to store */
@@ -122,8 +123,9 @@ int wire_batch_take(size_t *bytes, size_t n, const Alliance__V1__Change *ch,
 
 /* wire_batch_check: the batch limits of a received frame of len bytes:
  * a Changes frame may hold at most max_count changes in at most max_bytes
- * bytes. Returns ERR_OK (also for any other body), or ERR_TOOBIG with a
- * reason naming the limit in why. */
+ * bytes, a Relay frame at most max_bytes bytes (its count is checked
+ * against RELAY_BATCH where it is handled). Returns ERR_OK (also for any
+ * other body), or ERR_TOOBIG with a reason naming the limit in why. */
 int wire_batch_check(const Frame *frame, size_t len, size_t max_count,
 		     size_t max_bytes, char *why, size_t whylen);
 

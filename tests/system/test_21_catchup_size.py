@@ -16,8 +16,9 @@ Real daemons, bulk imports through the manager API, and the stores read
 
 import sqlite3
 
-from conftest import Hub, Node, stop_all, unique_id, wait_for
+from conftest import Hub, Node, RawSession, pb, stop_all, unique_id, wait_for
 from test_20_sync import bulk, create, manager, password_hash, service  # noqa: F401 (a fixture)
+from test_27_quota import closed_with
 
 # Seconds records may take to arrive before a test gives up (a bound for
 # broken systems, not a speed figure: bench/ has those).
@@ -234,6 +235,33 @@ def test_unencodable_record_closes_the_session_loudly(pki, tmp_path,
         # the record before it arrived; A's session went on
         wait_for(lambda: stored(b, a.community)[0] >= 1, ARRIVE,
                  "what fits to reach B")
+        assert hub.connected(a.community)
+    finally:
+        stop_all(made)
+
+
+def test_relay_frame_over_the_bytes_closed_4414(pki, tmp_path, password_hash):
+    """A node's Relay frame over Welcome's batch bytes (under the frame
+    limit) closes the session with 4414 before anything of it is read, as
+    a Changes frame does; the honest nodes cut theirs by bytes."""
+    made = []
+    try:
+        hub, (a,) = alliance(pki, tmp_path, password_hash, made, n=1)
+        bad = unique_id("bad")
+        hub.register(bad)
+        f = pb.Frame()
+        for i in range(200):
+            ch = f.relay.changes.add(origin=bad, kind=pb.KIND_REQUEST,
+                                     id=f"{bad}.{i:016x}", version=i + 1)
+            ch.request.owner = a.community
+            ch.request.service_id = "s"
+            ch.request.description = "d" * 4000
+        assert 512 * 1024 < f.ByteSize() < 1024 * 1024, f.ByteSize()
+        with RawSession(hub, pki.node(bad)) as s:
+            assert s.handshake(bad).batch_bytes == 512 * 1024
+            s.send_frame(f)
+            closed_with(s, 4414, ["Relay frame of", "limit of 524288 bytes"])
+        assert hub.refusals()["batch"] == 1
         assert hub.connected(a.community)
     finally:
         stop_all(made)

@@ -184,6 +184,18 @@ static void test_batch_limits(void **state)
 	assert_int_equal(wire_batch_check(&f, 101, 3, 100, why, sizeof(why)),
 			 ERR_TOOBIG);
 	assert_non_null(strstr(why, "101 bytes"));
+	/* a Relay frame: its bytes */
+	{
+		Alliance__V1__Relay r = ALLIANCE__V1__RELAY__INIT;
+
+		f.body_case = ALLIANCE__V1__FRAME__BODY_RELAY;
+		f.relay = &r;
+		assert_int_equal(wire_batch_check(&f, 100, 0, 100, why,
+						  sizeof(why)), ERR_OK);
+		assert_int_equal(wire_batch_check(&f, 101, 0, 100, why,
+						  sizeof(why)), ERR_TOOBIG);
+		assert_non_null(strstr(why, "Relay frame of 101 bytes"));
+	}
 	/* other bodies are not batches */
 	f.body_case = ALLIANCE__V1__FRAME__BODY_ACK;
 	assert_int_equal(wire_batch_check(&f, 1u << 30, 0, 0, why,

@@ -1,14 +1,16 @@
 """Sync never stalls on size (issue 14, finding 1): batches are cut by
-bytes as well as count in every path, and a record too big for a frame is
-refused where it is written.
+bytes as well as count in every path, to what the receiver takes, and a
+record too big for a frame is refused where it is written.
 
-A node 300 records of 7,900 bytes behind catches up (the hub's catch-up
-batches, 130 of them would pass the 1 MiB frame); a node whose store was
-deleted gets all its own 13,000 records back (the hub sends its own
-records back, some near the per-record maximum: 100 of about 17 KB in a row) and, with them
-stored again, sends new edits up in batches within Welcome's bytes; a
-record over the field limits is refused at the manager's write (422) and
-nothing of it enters the log or reaches the hub.
+A node 300 records of 7,900 bytes behind catches up, itself taking frames
+of 256 KiB at most (the hub cuts its catch-up to the node's Hello); a node
+whose store was deleted gets all its own 13,100 records back (13,000 small
+and 100 of about 17 KB, every field at its limit, in a row) and then sends
+new edits up and on; a record over the field limits is refused at the
+manager's write and nothing of it enters the log; a record the hub cannot
+encode (written into its store behind its back) closes the session with
+1011, logged and counted, rather than stopping the stream in silence; a
+node's Relay frame over the batch bytes is closed with 4414.
 
 Real daemons, bulk imports through the manager API, and the stores read
 (read-only, while they run) until what must arrive has arrived.
@@ -16,8 +18,12 @@ Real daemons, bulk imports through the manager API, and the stores read
 
 import sqlite3
 
-from conftest import Hub, Node, RawSession, pb, stop_all, unique_id, wait_for
-from test_20_sync import bulk, create, manager, password_hash, service  # noqa: F401 (a fixture)
+import pytest
+
+from conftest import (Hub, Node, RawSession, pb, stop_all, unique_id,
+                      wait_for)
+from test_20_sync import (PASSWORD, bulk, create, hash_password, manager,
+                          service)
 from test_27_quota import closed_with
 
 # Seconds records may take to arrive before a test gives up (a bound for
@@ -27,6 +33,12 @@ ARRIVE = 120
 # bytes (test_27 checks the quotas themselves).
 QUOTA = {"records": 20000, "bytes": 64 * 1024 * 1024,
          "changes_per_hour": 40000}
+
+
+@pytest.fixture(scope="module")
+def password_hash():
+    """The manager password of test_20_sync's helpers (manager, bulk)."""
+    return hash_password(PASSWORD)
 
 
 def text(n, seed):

@@ -6,14 +6,6 @@
 
 #include "hub.h"
 
-static const char *check_frame(const void *field)
-{
-	unsigned v = *(const unsigned *)field;
-
-	return v < 1024 || v > 64u * 1024 * 1024
-		? "must be between 1024 and 67108864 bytes" : NULL;
-}
-
 static const char *check_nonzero(const void *field)
 {
 	return *(const unsigned *)field == 0 ? "must be at least 1" : NULL;
@@ -89,7 +81,7 @@ const struct config_key hub_config_keys[] = {
 	{ "log", "level", CONFIG_LEVEL, "info", F(log_level), 0, NULL,
 	  "error, warn, info or debug" },
 	{ "limits", "max_frame", CONFIG_UINT, "1048576", F(max_frame), 0,
-	  check_frame, "largest websocket message in bytes (bigger: 1009)" },
+	  config_check_frame, "largest websocket message in bytes (bigger: 1009)" },
 	{ "limits", "sessions_per_minute", CONFIG_UINT, "12",
 	  F(sessions_per_minute), 0, check_nonzero,
 	  "new sessions one community may open per minute" },

@@ -149,6 +149,7 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 	}
 	s->down_sent = c->down_cursor;
 	s->directory = hello->directory;
+	s->batch_bytes = hub_batch_down(hello->batch_bytes);
 	/* recovery: a node starting from nothing (a lost or restored store,
 	 * or its snapshot cut short) gets its own records the hub holds back,
 	 * those newer than a restored backup among them; otherwise a node is

@@ -153,6 +153,8 @@ struct session {
 	int send_own;               /* a fresh store: send its own records too */
 	int directory;              /* the node stores the directory's kinds
 				       (Hello.directory): send them */
+	size_t batch_bytes;         /* most bytes of a Changes or Relay
+				       frame to it (hub_batch_down) */
 	uint64_t snapshot_until;    /* a snapshot is being sent up to here */
 	struct quota quota;         /* what its Welcome announced */
 	int relay_inflight;         /* a Relay frame awaits its ack (relay.c) */
@@ -185,6 +187,8 @@ enum refusal {
 	REFUSE_QUOTA,               /* a change past its community's quota */
 	REFUSE_BATCH,               /* a Changes frame over the batch limits */
 	REFUSE_PAST_HEAD,           /* a Hello past the head: no snapshot */
+	REFUSE_UNSENT,              /* a frame the hub could not encode or
+				       queue: closed so the node reconnects */
 	REFUSE_COUNT
 };
 
@@ -195,6 +199,7 @@ struct hub_metrics {
 	uint64_t changes_applied;   /* records stored from nodes */
 	uint64_t changes_stale;     /* not newer than the stored version */
 	uint64_t store_restores;    /* node stores gone back in time (hello.c) */
+	uint64_t frames_unsent;     /* frames not encoded or queued */
 	uint64_t refusals[REFUSE_COUNT];
 	int64_t crl_next_update;    /* unix seconds; 0 when none */
 };
@@ -342,8 +347,16 @@ extern const struct lws_protocols hub_sync_protocol;
 
 int callback_sync(struct lws *wsi, enum lws_callback_reasons reason,
 		  void *user, void *in, size_t len);
-/* session_send: queue an encoded frame; closes a slow consumer. */
+/* session_send: queue an encoded frame; closes a slow consumer. A frame
+ * that cannot be encoded or queued closes the session (session_unsent).
+ * Returns ERR_OK, ERR_AGAIN (closing or slow) or the encoder's error. */
 int session_send(struct session *s, const Frame *frame);
+/* session_unsent: a frame of kind body ("changes") that could not be
+ * encoded or queued (rc): logged with the session, counted in
+ * alliance_frames_unsent_total, and the session closed with 1011 and the
+ * reason, so the node reconnects and the stream starts again from its
+ * acked cursor rather than stopping in silence. */
+void session_unsent(struct session *s, const char *body, int rc);
 /* session_send_encoded: the same for a frame wire_encode already made (len
  * bytes at frame, copied), so that one encoding serves many sessions. */
 int session_send_encoded(struct session *s, const uint8_t *frame,
@@ -408,6 +421,10 @@ int hub_quota_change(struct session *s, struct quota_batch *qb,
 /* hub_batch_bytes: the batch bytes the hub announces and holds nodes to:
  * LIMIT_BATCH_BYTES, or [limits] max_frame when that is smaller. */
 size_t hub_batch_bytes(const struct hub *hub);
+/* hub_batch_down: the bytes of the Changes and Relay frames the hub sends
+ * a node whose Hello said batch_bytes (0: an older node): at most
+ * LIMIT_BATCH_BYTES, and at most what the node takes. */
+size_t hub_batch_down(uint32_t batch_bytes);
 /* hub_quota_commit: the batch committed: keep its usage and bucket, and
  * retire the grace once the up cursor passed its boundary. */
 void hub_quota_commit(struct session *s, const struct quota_batch *qb);

@@ -30,6 +30,7 @@ static const char *const refusal_names[REFUSE_COUNT] = {
 	[REFUSE_QUOTA] = "quota",
 	[REFUSE_BATCH] = "batch",
 	[REFUSE_PAST_HEAD] = "past_head",
+	[REFUSE_UNSENT] = "unsent",
 };
 
 const char *refusal_name(enum refusal r)
@@ -129,6 +130,9 @@ char *metrics_render(struct hub *hub, size_t *len)
 	       "Frames received from nodes.", m->frames_in);
 	metric(f, "alliance_frames_out_total", "counter",
 	       "Frames sent to nodes.", m->frames_out);
+	metric(f, "alliance_frames_unsent_total", "counter",
+	       "Frames the hub could not encode or queue (each closes its "
+	       "session).", m->frames_unsent);
 	metric(f, "alliance_bytes_in_total", "counter",
 	       "Frame bytes received from nodes.", m->bytes_in);
 	metric(f, "alliance_bytes_out_total", "counter",

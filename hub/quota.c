@@ -139,6 +139,12 @@ size_t hub_batch_bytes(const struct hub *hub)
 						      : LIMIT_BATCH_BYTES;
 }
 
+size_t hub_batch_down(uint32_t batch_bytes)
+{
+	return batch_bytes && batch_bytes < LIMIT_BATCH_BYTES
+	       ? batch_bytes : LIMIT_BATCH_BYTES;
+}
+
 int hub_quota_batch(struct session *s, const Frame *f, size_t len)
 {
 	char why[160];

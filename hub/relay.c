@@ -10,7 +10,8 @@
  * transaction and acked per record after commit. What must go on is a row
  * of the relay table per destination (store and forward): sent in the
  * destination's session after Welcome and whenever a row arrives, at most
- * RELAY_BATCH per frame and one frame unacked; the destination acks after
+ * RELAY_BATCH per frame, within the bytes the node takes (Hello), and
+ * one frame unacked; the destination acks after
  * persisting, and then the row's body (a request's name, phone, address)
  * is deleted: the row keeps only (origin, kind, id, version, destination),
  * enough to refuse a replay. The district's view of requests is the
@@ -125,7 +126,7 @@ void hub_relay_flush(struct session *s)
 	Alliance__V1__Relay relay = ALLIANCE__V1__RELAY__INIT;
 	Change *batch[RELAY_BATCH];
 	sqlite3_stmt *st = NULL;
-	size_t n = 0;
+	size_t n = 0, bytes = WIRE_BATCH_OVERHEAD;
 
 	if (s->state != SESSION_ACTIVE || s->relay_inflight || !s->community)
 		return;
@@ -140,8 +141,14 @@ void hub_relay_flush(struct session *s)
 		Change *ch = relay_unpack(sqlite3_column_blob(st, 0),
 					  (size_t)sqlite3_column_bytes(st, 0));
 
-		if (ch)
-			batch[n++] = ch;
+		if (!ch)
+			continue;
+		if (!wire_batch_take(&bytes, n, ch, s->batch_bytes)) {
+			/* the next frame, after this one's ack */
+			alliance__v1__change__free_unpacked(ch, NULL);
+			break;
+		}
+		batch[n++] = ch;
 	}
 	sqlite3_finalize(st);
 	if (!n)

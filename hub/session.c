@@ -39,15 +39,19 @@ static int enqueue_buf(struct session *s, uint8_t *buf, size_t len)
 	return ERR_OK;
 }
 
-/* enqueue: encode frame onto the send queue. */
+/* enqueue: encode frame onto the send queue; a failure closes the
+ * session (session_unsent). */
 static int enqueue(struct session *s, const Frame *frame)
 {
 	uint8_t *buf;
 	size_t len;
+	int rc = wire_encode(frame, LWS_PRE, &buf, &len);
 
-	if (wire_encode(frame, LWS_PRE, &buf, &len) != ERR_OK)
-		return ERR_NOMEM;
-	return enqueue_buf(s, buf, len);
+	if (rc == ERR_OK)
+		rc = enqueue_buf(s, buf, len);
+	if (rc != ERR_OK)
+		session_unsent(s, wire_body_name(frame), rc);
+	return rc;
 }
 
 /* send_room: whether s takes another frame; closes a slow consumer. */
@@ -75,10 +79,16 @@ int session_send_encoded(struct session *s, const uint8_t *frame,
 
 	if (!send_room(s))
 		return ERR_AGAIN;
-	if (!(buf = malloc(LWS_PRE + len)))
+	if (!(buf = malloc(LWS_PRE + len))) {
+		session_unsent(s, "encoded", ERR_NOMEM);
 		return ERR_NOMEM;
+	}
 	memcpy(buf + LWS_PRE, frame, len);
-	return enqueue_buf(s, buf, len);
+	if (enqueue_buf(s, buf, len) != ERR_OK) {
+		session_unsent(s, "encoded", ERR_NOMEM);
+		return ERR_NOMEM;
+	}
+	return ERR_OK;
 }
 
 /* error_frame: queue an Error frame with a code and message, bypassing
@@ -132,6 +142,16 @@ void session_close(struct session *s, enum refusal why, int code,
 	begin_close(s, code);
 	if (err_code)
 		error_frame(s, err_code, s->close_reason, 1);
+}
+
+void session_unsent(struct session *s, const char *body, int rc)
+{
+	s->hub->metrics.frames_unsent++;
+	log_error("session %s: cannot send a %s frame: %s", who(s), body,
+		  err_name(rc));
+	session_close(s, REFUSE_UNSENT, WIRE_CLOSE_INTERNAL, 0,
+		      "the hub could not send a %s frame (%s); reconnect",
+		      body, err_name(rc));
 }
 
 void session_going_away(struct session *s)
@@ -340,7 +360,8 @@ static void dispatch(struct session *s, const Frame *f, size_t len)
 		hub_bulletin_ack(s, f->bulletin_ack);
 		break;
 	case ALLIANCE__V1__FRAME__BODY_RELAY:
-		hub_relay_handle(s, f->relay);
+		if (hub_quota_batch(s, f, len) == ERR_OK)
+			hub_relay_handle(s, f->relay);
 		break;
 	case ALLIANCE__V1__FRAME__BODY_RELAY_ACK:
 		hub_relay_ack(s, f->relay_ack);

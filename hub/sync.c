@@ -7,10 +7,12 @@
  * and acked only after commit. A record's time ahead of the hub's clock
  * is clamped to it, so that it cannot pin the record first.
  * Down: the hub's log is sent to each node from its own cursor, in batches
- * of at most batch_max changes and LIMIT_BATCH_BYTES bytes and at most
- * LIMIT_WINDOW unacked frames, so
- * a slow node costs bounded memory; a node is not sent its own records
- * unless its store is fresh (recovery). Parts: up; down; waking sessions. */
+ * of at most LIMIT_BATCH changes and the bytes the node takes (Hello:
+ * hub_batch_down) and at most LIMIT_WINDOW unacked frames, so a slow node
+ * costs bounded memory; a node is not sent its own records unless its
+ * store is fresh (recovery). A batch that cannot be read or encoded closes
+ * the session (session_unsent) rather than stopping the stream unseen.
+ * Parts: up; down; waking sessions. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,13 +235,16 @@ int sync_write_down(struct session *s)
 		return 0;
 	/* a node that does not know the directory's kinds would refuse a
 	 * batch holding them: pass them over for it */
-	if (catalog_log_batch_kinds(hub->cat, s->down_sent,
-				    s->send_own ? NULL : s->community->id,
-				    s->directory ? INT_MAX :
-				    ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT,
-				    LIMIT_BATCH, LIMIT_BATCH_BYTES, &batch, &n,
-				    &last) != ERR_OK)
+	rc = catalog_log_batch_kinds(hub->cat, s->down_sent,
+				     s->send_own ? NULL : s->community->id,
+				     s->directory ? INT_MAX :
+				     ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT,
+				     LIMIT_BATCH, s->batch_bytes, &batch, &n,
+				     &last);
+	if (rc != ERR_OK) {
+		session_unsent(s, "changes", rc);
 		return 0;
+	}
 	cs.changes = batch;
 	cs.n_changes = n;
 	cs.last_seq = last;
@@ -252,8 +257,11 @@ int sync_write_down(struct session *s)
 	frame.changes = &cs;
 	rc = wire_encode(&frame, LWS_PRE, &buf, &len);
 	catalog_batch_free(&batch, n);
-	if (rc != ERR_OK)
+	if (rc != ERR_OK) {
+		/* never silence: a stream that stops here stops for good */
+		session_unsent(s, "changes", rc);
 		return 0;
+	}
 	rc = lws_write(s->wsi, buf + LWS_PRE, len, LWS_WRITE_BINARY);
 	free(buf);
 	if (rc < (int)len)

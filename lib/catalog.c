@@ -807,6 +807,7 @@ int catalog_apply(struct catalog *cat, const Change *ch, int log,
 		  int *applied)
 {
 	sqlite3_stmt *st;
+	char why[160];
 	int service, rc;
 
 	*applied = 0;
@@ -814,6 +815,10 @@ int catalog_apply(struct catalog *cat, const Change *ch, int log,
 	    !text_record_id_valid(ch->id) || ch->version == 0 ||
 	    ch->version > (uint64_t)INT64_MAX)
 		return ERR_INVALID;
+	if (log && catalog_size_check(ch, why, sizeof(why)) != ERR_OK) {
+		log_error("catalog: not logged: %s", why);
+		return ERR_TOOBIG;      /* it would stop every stream */
+	}
 	if (directory_kind(ch->kind)) {
 		rc = directory_apply(cat->dir, ch, applied);
 		return rc == ERR_OK && *applied && log ? log_put(cat, ch) : rc;
@@ -1090,7 +1095,6 @@ int catalog_log_batch_kinds(struct catalog *cat, uint64_t after,
 		int kind = sqlite3_column_int(st, 2);
 		const char *id = (const char *)sqlite3_column_text(st, 3);
 		Change *ch = NULL;
-		size_t cost;
 		int grc;
 
 		grc = catalog_get(cat, origin, kind, id, &ch);
@@ -1103,14 +1107,12 @@ int catalog_log_batch_kinds(struct catalog *cat, uint64_t after,
 			goto err;
 		}
 		ch->seq = seq;
-		cost = wire_change_cost(ch);
-		if (count && bytes + cost > max_bytes) {
+		if (!wire_batch_take(&bytes, count, ch, max_bytes)) {
 			catalog_change_free(&ch);
 			full = 1;
 			rc = SQLITE_DONE;
 			break;
 		}
-		bytes += cost;
 		*last = seq;
 		batch[count++] = ch;
 	}

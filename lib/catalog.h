@@ -81,6 +81,7 @@ void catalog_close(struct catalog **cat);
  * version of (origin, kind, id); a deleted change stores a tombstone. When
  * log is non-zero an applied change also takes a new seq in the log. Sets
  * *applied to 1 when stored, 0 when it was not newer. Returns ERR_OK,
+ * ERR_TOOBIG (log set and over catalog_size_check: nothing stored),
  * ERR_INVALID (no body for a live record, a kind other than service,
  * announcement, community or search words (the last two, the district's,
  * kept in the directory table), an origin that is not a community id, an id that is not a
@@ -221,6 +222,15 @@ int catalog_announcement_from_json(const json_t *in,
  * slip past them by writing the wire directly. Returns ERR_OK, or
  * ERR_INVALID with the field named in why. Tombstones pass. */
 int catalog_check(const Change *ch, char *why, size_t whylen);
+
+/* catalog_size_check: a record must fit a frame: its encoding as one
+ * change of a Changes frame (wire_change_cost) may be at most
+ * LIMIT_CHANGE_BYTES, so that every batch, however cut, can carry it and
+ * no stream ever stops at it. ERR_OK, or ERR_TOOBIG with its size and
+ * the limit in why. catalog_check holds peers' records to it and
+ * catalog_apply every record it logs; a writer checks it first to answer
+ * 413. */
+int catalog_size_check(const Change *ch, char *why, size_t whylen);
 
 /* catalog_time_check: a record a manager writes may not be dated ahead
  * of the writer's clock (now) by more than LIMIT_CLOCK_AHEAD_S: a

@@ -13,6 +13,7 @@
 #include "limits.h"
 #include "synonyms.h"
 #include "text.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -611,11 +612,25 @@ static int check_district_record(const Change *ch, char *why, size_t whylen)
 	return rc == ERR_OK ? ERR_OK : ERR_INVALID;
 }
 
+int catalog_size_check(const Change *ch, char *why, size_t whylen)
+{
+	size_t cost = wire_change_cost(ch);
+
+	if (cost <= LIMIT_CHANGE_BYTES)
+		return ERR_OK;
+	snprintf(why, whylen, "record %s: %zu bytes encoded, over the %u bytes "
+		 "one record may take in a sync frame", ch->id ? ch->id : "",
+		 cost, LIMIT_CHANGE_BYTES);
+	return ERR_TOOBIG;
+}
+
 int catalog_check(const Change *ch, char *why, size_t whylen)
 {
 	json_t *json;
 	int rc;
 
+	if (catalog_size_check(ch, why, whylen) != ERR_OK)
+		return ERR_INVALID;
 	if (ch->deleted)
 		return ERR_OK;
 	if (ch->body_case == ALLIANCE__V1__CHANGE__BODY_COMMUNITY ||

@@ -464,6 +464,16 @@ const char *config_check_threads(const void *field)
 	return v < 1 || v > 16 ? "must be between 1 and 16" : NULL;
 }
 
+const char *config_check_frame(const void *field)
+{
+	unsigned v = *(const unsigned *)field;
+
+	_Static_assert(LIMIT_FRAME_MIN == 262144 &&
+		       LIMIT_DECODE_BUDGET == 8388608, "the message below");
+	return v < LIMIT_FRAME_MIN || v > LIMIT_DECODE_BUDGET
+	       ? "must be between 262144 and 8388608 bytes" : NULL;
+}
+
 /* config_load: see config.h. out must start zeroed (or config_free'd):
  * string fields already set are freed when replaced. Returns ERR_OK, or
  * ERR_IO (cannot open or read), ERR_INVALID (anything wrong inside,

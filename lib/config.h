@@ -34,6 +34,9 @@ struct config_key {
 
 /* config_check_threads: a check for an unsigned thread count: 1 to 16. */
 const char *config_check_threads(const void *field);
+/* config_check_frame: a check for [limits] max_frame (unsigned bytes):
+ * LIMIT_FRAME_MIN to LIMIT_DECODE_BUDGET, the same at hub and node. */
+const char *config_check_frame(const void *field);
 
 /* config_load: parse path against table (n keys) into the struct at out.
  * Unknown sections or keys, bad values and missing required keys are errors.

@@ -6,8 +6,15 @@
 #define ALLIANCE_LIMITS_H
 
 /* Largest websocket message (one Frame); bigger closes the session with
- * 1009. Config: [limits] max_frame. */
+ * 1009. Config: [limits] max_frame, at least LIMIT_FRAME_MIN, so that
+ * every single record (LIMIT_CHANGE_BYTES) and bulletin
+ * (LIMIT_BULLETIN_BYTES) fits one frame at either end. */
 #define LIMIT_FRAME_BYTES (1024u * 1024u)
+#define LIMIT_FRAME_MIN (256u * 1024u)
+/* Largest encoded Change a writer may log (a service within its field
+ * limits is about 17 KB, the district's synonyms under 70 KB); a record
+ * over it is refused where it is written, so every frame can carry it. */
+#define LIMIT_CHANGE_BYTES (128u * 1024u)
 
 /* Heap a decoded Frame may take: protobuf-c can turn 200 KB of empty
  * submessages into 4 MB, so unpack runs under this budget. */

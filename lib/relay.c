@@ -213,6 +213,9 @@ int relay_check(const Change *ch, char *why, size_t whylen)
 			    ch->id);
 	if (ch->version == 0 || ch->version > INT64_MAX)
 		return FAIL("change %s: version out of range", ch->id);
+	if (wire_change_cost(ch) > LIMIT_CHANGE_BYTES)
+		return FAIL("change %s: over the %u bytes one record may take "
+			    "in a frame", ch->id, LIMIT_CHANGE_BYTES);
 	switch (ch->kind) {
 	case ALLIANCE__V1__KIND__KIND_REQUEST:
 		if (ch->body_case != ALLIANCE__V1__CHANGE__BODY_REQUEST)

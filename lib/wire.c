@@ -625,9 +625,27 @@ size_t wire_change_cost(const Alliance__V1__Change *ch)
 	return alliance__v1__change__get_packed_size(ch) + 6;
 }
 
+int wire_batch_take(size_t *bytes, size_t n, const Alliance__V1__Change *ch,
+		    size_t max_bytes)
+{
+	size_t cost = wire_change_cost(ch);
+
+	if (n && *bytes + cost > max_bytes)
+		return 0;
+	*bytes += cost;
+	return 1;
+}
+
 int wire_batch_check(const Frame *frame, size_t len, size_t max_count,
 		     size_t max_bytes, char *why, size_t whylen)
 {
+	if (frame && frame->body_case == ALLIANCE__V1__FRAME__BODY_RELAY &&
+	    len > max_bytes) {
+		/* its count is RELAY_BATCH's (relay.h) */
+		snprintf(why, whylen, "a Relay frame of %zu bytes, over the "
+			 "batch limit of %zu bytes", len, max_bytes);
+		return ERR_TOOBIG;
+	}
 	if (!frame || frame->body_case != ALLIANCE__V1__FRAME__BODY_CHANGES)
 		return ERR_OK;
 	if (frame->changes->n_changes > max_count) {

@@ -34,8 +34,9 @@ enum wire_close {
 					   expired since the upgrade */
 	WIRE_CLOSE_REMOVED = 4411,      /* community removed from the registry */
 	WIRE_CLOSE_QUOTA = 4413,        /* a change past its community's quota */
-	WIRE_CLOSE_BATCH = 4414,        /* a Changes frame over the batch limits
-					   (count or bytes) of Welcome */
+	WIRE_CLOSE_BATCH = 4414,        /* a Changes or Relay frame over
+					   the batch limits (count or
+					   bytes) of Welcome */
 	WIRE_CLOSE_FLOOD = 4429,        /* too many sessions from one certificate */
 	WIRE_CLOSE_SLOW = 4430,         /* send queue full: slow consumer */
 	WIRE_CLOSE_INTERNAL = 1011,     /* the receiver failed to store */
@@ -125,10 +126,20 @@ int wire_store_behind(uint64_t hub_up_cursor, uint64_t hub_own_version,
  * WIRE_BATCH_OVERHEAD stays within the receiver's batch bytes. */
 size_t wire_change_cost(const Alliance__V1__Change *ch);
 
+/* wire_batch_take: whether ch may join a batch of n changes (a Changes
+ * or Relay frame) whose costs so far are *bytes (start it at
+ * WIRE_BATCH_OVERHEAD) within max_bytes: 1, with its cost added, when it
+ * fits or is the first (a frame holds one change whatever its size; the
+ * writers keep every change under LIMIT_CHANGE_BYTES); else 0 and the
+ * batch ends before it. */
+int wire_batch_take(size_t *bytes, size_t n, const Alliance__V1__Change *ch,
+		    size_t max_bytes);
+
 /* wire_batch_check: the batch limits of a received frame of len bytes:
  * a Changes frame may hold at most max_count changes in at most max_bytes
- * bytes. Returns ERR_OK (also for any other body), or ERR_TOOBIG with a
- * reason naming the limit in why. */
+ * bytes, a Relay frame at most max_bytes bytes (its count is checked
+ * against RELAY_BATCH where it is handled). Returns ERR_OK (also for any
+ * other body), or ERR_TOOBIG with a reason naming the limit in why. */
 int wire_batch_check(const Frame *frame, size_t len, size_t max_count,
 		     size_t max_bytes, char *why, size_t whylen);
 

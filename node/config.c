@@ -74,14 +74,6 @@ static const char *check_host(const void *field)
 	return NULL;
 }
 
-static const char *check_frame(const void *field)
-{
-	unsigned v = *(const unsigned *)field;
-
-	return v < 1024 || v > LIMIT_DECODE_BUDGET
-		? "must be between 1024 and 8388608 bytes" : NULL;
-}
-
 /* lws keeps keepalive times in 16 bits; an hour is plenty. */
 static const char *check_seconds(const void *field)
 {
@@ -179,7 +171,7 @@ const struct config_key node_config_keys[] = {
 	{ "log", "level", CONFIG_LEVEL, "info", F(log_level), 0, NULL,
 	  "error, warn, info or debug" },
 	{ "limits", "max_frame", CONFIG_UINT, "1048576", F(max_frame), 0,
-	  check_frame, "largest websocket message in bytes (bigger: 1009)" },
+	  config_check_frame, "largest websocket message in bytes (bigger: 1009)" },
 	{ "limits", "ping_s", CONFIG_UINT, "20", F(ping_s), 0, check_seconds,
 	  "ping a silent hub after this many seconds" },
 	{ "limits", "drop_s", CONFIG_UINT, "60", F(drop_s), 0, check_seconds,

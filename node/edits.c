@@ -130,7 +130,8 @@ static void item_change(int kind, struct item *it, Change *ch)
 
 /* item_from_json: validate obj as a record of kind for community into it.
  * Returns ERR_OK, or ERR_INVALID with the field named in why (also a time
- * ahead of our clock: catalog_time_check), or ERR_NOMEM. `id` is
+ * ahead of our clock: catalog_time_check), ERR_TOOBIG for a record that
+ * would not fit a frame (catalog_size_check), or ERR_NOMEM. `id` is
  * optional (checked when given), `community` when given must be ours. */
 static int item_from_json(const char *community, int kind, const json_t *obj,
 			  struct item *it, char *why, size_t whylen)
@@ -172,6 +173,11 @@ static int item_from_json(const char *community, int kind, const json_t *obj,
 	if (rc != ERR_OK)
 		return rc;
 	item_change(kind, it, &ch);
+	/* as it will travel: our origin, the largest seq and version */
+	ch.origin = (char *)community;
+	ch.seq = ch.version = INT64_MAX;
+	if (catalog_size_check(&ch, why, whylen) != ERR_OK)
+		return ERR_TOOBIG;
 	return catalog_time_check(&ch, clock_now(), why, whylen);
 }
 
@@ -297,7 +303,9 @@ static void run_single(struct edits *e, struct job *j)
 		if (rc == ERR_NOMEM)
 			goto internal;
 		if (rc != ERR_OK) {
-			reply_error(j, 422, "invalid", "%s", why);
+			reply_error(j, rc == ERR_TOOBIG ? 413 : 422, rc ==
+				    ERR_TOOBIG ? "too_large" : "invalid", "%s",
+				    why);
 			goto out;
 		}
 	}
@@ -413,8 +421,9 @@ static void run_bulk(struct edits *e, struct job *j)
 		if (rc == ERR_NOMEM)
 			goto internal;
 		if (rc != ERR_OK) {
-			reply_error(j, 422, "invalid", "items[%zu]: %s", i,
-				    why);
+			reply_error(j, rc == ERR_TOOBIG ? 413 : 422, rc ==
+				    ERR_TOOBIG ? "too_large" : "invalid",
+				    "items[%zu]: %s", i, why);
 			goto out;
 		}
 	}

@@ -444,11 +444,16 @@ static int session_send(struct lws *wsi, struct hub_session *s,
 	if (s->out_count >= LIMIT_SEND_QUEUE)
 		return ERR_AGAIN;
 	o = calloc(1, sizeof(*o));
-	if (!o)
+	if (!o) {
+		hub_link__unsent(node_from_wsi(wsi), wsi, wire_body_name(frame),
+				 ERR_NOMEM);
 		return ERR_NOMEM;
+	}
 	rc = wire_encode(frame, LWS_PRE, &o->buf, &o->len);
 	if (rc != ERR_OK) {
 		free(o);
+		hub_link__unsent(node_from_wsi(wsi), wsi, wire_body_name(frame),
+				 rc);
 		return rc;
 	}
 	if (s->out_tail)
@@ -493,6 +498,16 @@ static int session_abort(struct node *n, struct lws *wsi, int code,
 	return 0;
 }
 
+void hub_link__unsent(struct node *n, struct lws *wsi, const char *body,
+		      int rc)
+{
+	n->frames_unsent++;
+	log_error("hub %s: cannot send a %s frame: %s", n->cfg.hub_host, body,
+		  err_name(rc));
+	session_abort(n, wsi, WIRE_CLOSE_INTERNAL, "the node could not send a "
+		      "%s frame (%s); reconnecting", body, err_name(rc));
+}
+
 static int send_hello(struct node *n, struct lws *wsi, struct hub_session *s)
 {
 	Alliance__V1__Hello hello = ALLIANCE__V1__HELLO__INIT;
@@ -508,6 +523,7 @@ static int send_hello(struct node *n, struct lws *wsi, struct hub_session *s)
 	 * (node_store_directory_first) */
 	hello.down_cursor = n->snapshot_pending ? 0 : n->down_cursor;
 	hello.directory = 1;
+	hello.batch_bytes = n->cfg.max_frame;   /* what we take */
 	if (node_store_directory_first(n) && hello.down_cursor) {
 		log_info("hub: asking for the whole stream once, for the "
 			 "community directory");

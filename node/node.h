@@ -174,6 +174,8 @@ struct node {
 	unsigned up_batch;          /* from Welcome, at most LIMIT_BATCH */
 	unsigned up_bytes;          /* from Welcome, <= LIMIT_BATCH_BYTES */
 	char hub_last_error[256];   /* why the last attempt failed; "" none */
+	uint64_t frames_unsent;     /* frames not encoded or queued, each
+				       closing its session (/healthz) */
 	int hub_close_code;         /* code the hub closed with; 0 none */
 	char hub_close_reason[128]; /* and its reason */
 };
@@ -259,8 +261,15 @@ void hub_link__reload(struct node *n, const struct node_config *old,
 void hub_link__stop(struct node *n);
 
 /* hub_link__send: queue a frame on the session to the hub. Returns ERR_OK,
- * ERR_AGAIN when there is no session or its queue is full. */
+ * ERR_AGAIN when there is no session or its queue is full, or the
+ * encoder's error (then the session is closing: hub_link__unsent). */
 int hub_link__send(struct node *n, const Frame *frame);
+/* hub_link__unsent: a frame of kind body ("changes") that could not be
+ * made or queued (rc): logged, counted (frames_unsent, /healthz) and the
+ * session closed with 1011 and the reason, so that it starts again from
+ * the hub's cursor at the next session rather than stopping in silence. */
+void hub_link__unsent(struct node *n, struct lws *wsi, const char *body,
+		      int rc);
 
 /* ==== own records (records.c) ============================================== */
 

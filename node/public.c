@@ -47,7 +47,7 @@ static void route_healthz(struct node *n, struct lws *wsi,
 
 	if (connected)
 		clock_rfc3339(n->hub_since, since, sizeof(since));
-	body = json_pack("{s:s, s:s, s:s, s:{s:b, s:s?, s:s?, s:i}, s:o}",
+	body = json_pack("{s:s, s:s, s:s, s:{s:b, s:s?, s:s?, s:i, s:I}, s:o}",
 			 "status", "ok",
 			 "community", n->cfg.community,
 			 "version", ALLIANCE_VERSION,
@@ -57,6 +57,7 @@ static void route_healthz(struct node *n, struct lws *wsi,
 			 "last_error", n->hub_last_error[0]
 				       ? n->hub_last_error : NULL,
 			 "retries", (json_int_t)n->hub_retries,
+			 "frames_unsent", (json_int_t)n->frames_unsent,
 			 "disk", node_disk_state(n));
 	if (!body) {
 		http_reply_error(wsi, &h->ex, 500, "internal",

@@ -5,7 +5,8 @@
  * a request it was sent, its polls and tallies) goes into relay_outbox in
  * the transaction that writes it and stays there until the hub acks that
  * version (store and forward across outages and restarts). At most one
- * Relay frame of RELAY_BATCH records is unacked; a new session starts over
+ * Relay frame of RELAY_BATCH records, within Welcome's batch bytes, is
+ * unacked; a new session starts over
  * from the outbox. In: the hub's Relay (requests for our services,
  * statuses of our residents' requests, district polls and the other
  * communities' tallies of them) is checked, stored
@@ -209,7 +210,7 @@ void relay_flush(struct node *n)
 	Alliance__V1__Relay relay = ALLIANCE__V1__RELAY__INIT;
 	Change *batch[RELAY_BATCH];
 	sqlite3_stmt *st = NULL;
-	size_t count = 0;
+	size_t count = 0, bytes = WIRE_BATCH_OVERHEAD;
 
 	if (!n->civic || n->civic->relay_inflight ||
 	    n->hub_state != HUB_CONNECTED)
@@ -222,8 +223,14 @@ void relay_flush(struct node *n)
 		Change *ch = relay_unpack(sqlite3_column_blob(st, 0),
 					  (size_t)sqlite3_column_bytes(st, 0));
 
-		if (ch)
-			batch[count++] = ch;
+		if (!ch)
+			continue;
+		if (!wire_batch_take(&bytes, count, ch, n->up_bytes)) {
+			/* the next frame, after this one's ack */
+			alliance__v1__change__free_unpacked(ch, NULL);
+			break;
+		}
+		batch[count++] = ch;
 	}
 	sqlite3_finalize(st);
 	if (!count)

@@ -234,10 +234,13 @@ int sync_write_up(struct node *n, struct lws *wsi)
 
 	if (!up_pending(n, head))
 		return 0;
-	if (catalog_log_batch_kinds(n->cat, n->up_sent, NULL, INT_MAX,
-				    n->up_batch, n->up_bytes, &batch, &count,
-				    &last) != ERR_OK)
+	rc = catalog_log_batch_kinds(n->cat, n->up_sent, NULL, INT_MAX,
+				     n->up_batch, n->up_bytes, &batch, &count,
+				     &last);
+	if (rc != ERR_OK) {
+		hub_link__unsent(n, wsi, "changes", rc);
 		return 0;
+	}
 	cs.changes = batch;
 	cs.n_changes = count;
 	cs.last_seq = last;
@@ -246,8 +249,11 @@ int sync_write_up(struct node *n, struct lws *wsi)
 	frame.changes = &cs;
 	rc = wire_encode(&frame, LWS_PRE, &buf, &len);
 	catalog_batch_free(&batch, count);
-	if (rc != ERR_OK)
+	if (rc != ERR_OK) {
+		/* never silence: a stream that stops here stops for good */
+		hub_link__unsent(n, wsi, "changes", rc);
 		return 0;
+	}
 	/* the mark is kept before the hub can hold what it covers */
 	if (last > n->up_marks.sent) {
 		marks.sent = last;

@@ -293,16 +293,16 @@ def test_text_frame_1003(pki, hub):
 def test_frame_over_size_limit_1009(pki, daemons):
     """A message over [limits] max_frame closes the session with 1009; the
     hub goes on serving others."""
-    hub = daemons.hub(pki, limits={"max_frame": 65536})
+    hub = daemons.hub(pki, limits={"max_frame": 262144})
     cid, other = unique_id("big"), unique_id("other")
     hub.register(cid)
     hub.register(other)
     with session(hub, pki, other) as so:
         with session(hub, pki, cid) as s:
-            s.send_bytes(b"\x0a" + b"\x00" * 69999)
+            s.send_bytes(b"\x0a" + b"\x00" * 269999)
             code, reason = s.expect_close()
         assert code == 1009, (code, reason)
-        hub.wait_log(rf"session {cid}: closing 1009: message over 65536")
+        hub.wait_log(rf"session {cid}: closing 1009: message over 262144")
         assert so.alive()
         assert hub.connected(other)
     assert hub.refusals()["too_large"] == 1

@@ -328,6 +328,46 @@ static void test_apply_rejects(void **state)
 	assert_int_equal(catalog_log_head(f->cat), 0);
 }
 
+/* A record over LIMIT_CHANGE_BYTES never enters the log (it would stop
+ * every stream that reaches it); unlogged, it is a replica's business. */
+static void test_apply_refuses_to_log_too_big(void **state)
+{
+	struct fixture *f = *state;
+	Change ch = ALLIANCE__V1__CHANGE__INIT;
+	Alliance__V1__Announcement a = ALLIANCE__V1__ANNOUNCEMENT__INIT;
+	char *body = malloc(LIMIT_CHANGE_BYTES + 1), why[200];
+	int applied = 1;
+
+	assert_non_null(body);
+	memset(body, 'x', LIMIT_CHANGE_BYTES);
+	body[LIMIT_CHANGE_BYTES] = '\0';
+	ch.origin = "badaguan";
+	ch.id = "big";
+	ch.kind = ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT;
+	ch.version = 1;
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_ANNOUNCEMENT;
+	ch.announcement = &a;
+	a.title = "Big";
+	a.body = body;
+	assert_int_equal(catalog_size_check(&ch, why, sizeof(why)),
+			 ERR_TOOBIG);
+	assert_non_null(strstr(why, "record big:"));
+	assert_int_equal(catalog_check(&ch, why, sizeof(why)), ERR_INVALID);
+	assert_int_equal(catalog_apply(f->cat, &ch, 1, &applied), ERR_TOOBIG);
+	assert_int_equal(applied, 0);
+	assert_int_equal(catalog_log_head(f->cat), 0);
+	assert_int_equal(catalog_count(f->cat, NULL,
+				       ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT),
+			 0);
+	/* just under: taken and logged */
+	body[LIMIT_CHANGE_BYTES - 64] = '\0';
+	assert_int_equal(catalog_size_check(&ch, why, sizeof(why)), ERR_OK);
+	assert_int_equal(catalog_apply(f->cat, &ch, 1, &applied), ERR_OK);
+	assert_int_equal(applied, 1);
+	assert_int_equal(catalog_log_head(f->cat), 1);
+	free(body);
+}
+
 static void test_max_version_and_counts(void **state)
 {
 	struct fixture *f = *state;
@@ -1782,6 +1822,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_version_rule),
 		T(test_apply_rejects),
+		T(test_apply_refuses_to_log_too_big),
 		T(test_max_version_and_counts),
 		T(test_log),
 		T(test_log_raise_and_again),

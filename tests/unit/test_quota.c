@@ -184,10 +184,44 @@ static void test_batch_limits(void **state)
 	assert_int_equal(wire_batch_check(&f, 101, 3, 100, why, sizeof(why)),
 			 ERR_TOOBIG);
 	assert_non_null(strstr(why, "101 bytes"));
+	/* a Relay frame: its bytes */
+	{
+		Alliance__V1__Relay r = ALLIANCE__V1__RELAY__INIT;
+
+		f.body_case = ALLIANCE__V1__FRAME__BODY_RELAY;
+		f.relay = &r;
+		assert_int_equal(wire_batch_check(&f, 100, 0, 100, why,
+						  sizeof(why)), ERR_OK);
+		assert_int_equal(wire_batch_check(&f, 101, 0, 100, why,
+						  sizeof(why)), ERR_TOOBIG);
+		assert_non_null(strstr(why, "Relay frame of 101 bytes"));
+	}
 	/* other bodies are not batches */
 	f.body_case = ALLIANCE__V1__FRAME__BODY_ACK;
 	assert_int_equal(wire_batch_check(&f, 1u << 30, 0, 0, why,
 					  sizeof(why)), ERR_OK);
+}
+
+/* wire_batch_take: changes join while the frame stays within the bytes;
+ * the first always joins, whatever its size. */
+static void test_batch_take(void **state)
+{
+	Alliance__V1__Service s;
+	Change ch;
+	char title[] = "a service";
+	size_t bytes = WIRE_BATCH_OVERHEAD, cost, n = 0;
+
+	(void)state;
+	service(&ch, &s, title);
+	cost = wire_change_cost(&ch);
+	assert_true(cost > alliance__v1__change__get_packed_size(&ch));
+	while (wire_batch_take(&bytes, n, &ch, WIRE_BATCH_OVERHEAD + 3 * cost))
+		n++;
+	assert_int_equal(n, 3);
+	assert_int_equal(bytes, WIRE_BATCH_OVERHEAD + 3 * cost);
+	bytes = WIRE_BATCH_OVERHEAD;
+	assert_int_equal(wire_batch_take(&bytes, 0, &ch, 1), 1);
+	assert_int_equal(wire_batch_take(&bytes, 1, &ch, 1), 0);
 }
 
 /* ---- times ahead of the clock ------------------------------------------- */
@@ -219,6 +253,7 @@ int main(void)
 		cmocka_unit_test(test_bucket),
 		cmocka_unit_test(test_text_and_welcome),
 		cmocka_unit_test(test_batch_limits),
+		cmocka_unit_test(test_batch_take),
 		cmocka_unit_test(test_times_ahead),
 	};
 

@@ -58,6 +58,21 @@ static void test_request(void **state)
 	r.relative_phone = big;
 	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
 	assert_non_null(strstr(why, "relative_phone"));
+	/* a record that would not fit a frame: refused for its size */
+	{
+		char *huge = malloc(LIMIT_CHANGE_BYTES + 1);
+
+		assert_non_null(huge);
+		memset(huge, 'x', LIMIT_CHANGE_BYTES);
+		huge[LIMIT_CHANGE_BYTES] = '\0';
+		r.relative_phone = (char *)"";
+		r.description = huge;
+		assert_int_equal(relay_check(&ch, why, sizeof(why)),
+				 ERR_INVALID);
+		assert_non_null(strstr(why, "bytes one record may take"));
+		r.description = (char *)"ok";
+		free(huge);
+	}
 	r.relative_phone = (char *)"13900000042";
 	r.preferred = (char *)"2030-01-02 morning, or any day after that";
 	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);

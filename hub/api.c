@@ -36,8 +36,10 @@ static json_t *relay_refused_json(const struct community *c)
  * session, both cursors, how far each stream is behind (up_lag: the node's
  * changes the hub has not committed, as of the node's last batch; down_lag:
  * hub-stream entries the node has not acked, its own included), how
- * many live records it publishes, its relayed records refused and its
- * usage against its quota. */
+ * many live records it publishes, its relayed records refused, its
+ * usage against its quota and how far its node's clock is off (clock:
+ * skew_ms, node minus hub, at its last Hello; skewed: over
+ * CLOCK_SKEW_WARN_MS; null when its node never said). */
 static json_t *community_json(struct hub *hub, struct community *c)
 {
 	char enrolled[CLOCK_RFC3339_LEN], seen[CLOCK_RFC3339_LEN];
@@ -45,7 +47,7 @@ static json_t *community_json(struct hub *hub, struct community *c)
 	uint64_t head = catalog_log_head(hub->cat);
 
 	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:I, s:I, s:I, s:I, s:s,"
-			 " s:{s:I, s:I}, s:o, s:o}",
+			 " s:{s:I, s:I}, s:o, s:o, s:o}",
 		"id", c->id,
 		"name", c->name,
 		"enrolled", clock_rfc3339(c->enrolled, enrolled, sizeof(enrolled)),
@@ -66,7 +68,13 @@ static json_t *community_json(struct hub *hub, struct community *c)
 		"announcements", (json_int_t)catalog_count(hub->cat, c->id,
 				ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT),
 		"relay_refused", relay_refused_json(c),
-		"quota", hub_quota_json(hub, c));
+		"quota", hub_quota_json(hub, c),
+		"clock", c->skew_known
+			? json_pack("{s:I, s:b}", "skew_ms",
+				    (json_int_t)c->clock_skew_ms, "skewed",
+				    c->clock_skew_ms > CLOCK_SKEW_WARN_MS ||
+				    c->clock_skew_ms < -CLOCK_SKEW_WARN_MS)
+			: json_null());
 }
 
 struct community_list {

@@ -3,9 +3,13 @@
  * The hub checks the Hello against the certificate (never trusting the
  * community it names), notes the node's store epoch and its cursor of the
  * hub's stream, and answers with its own cursor of the node's stream, the
- * batch limits and the community's quota (quota.c). */
+ * batch limits and the community's quota (quota.c). It tells the node
+ * the time (Welcome.hub_time_ms, which the node judges time by) and
+ * records how far the node's clock is off (Hello.node_time_ms). */
+#include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "err.h"
 #include "hub.h"
 #include "log.h"
@@ -30,6 +34,7 @@ static void welcome(struct session *s)
 	w.down_from = c->down_cursor;
 	quota_to_welcome(&s->quota, &w);
 	w.hub_version = (char *)ALLIANCE_VERSION;
+	w.hub_time_ms = clock_local_ms();
 	frame.body_case = ALLIANCE__V1__FRAME__BODY_WELCOME;
 	frame.welcome = &w;
 	session_send(s, &frame);
@@ -55,6 +60,23 @@ static int past_head_again(struct session *s, uint64_t head)
 	}
 	c->past_head_snapshot = now;
 	return 0;
+}
+
+/* note_skew: record how far the node's clock is from ours (0 in the
+ * Hello: an older node that does not say), and warn when that is more
+ * than CLOCK_SKEW_WARN_MS. */
+static void note_skew(struct community *c, const Alliance__V1__Hello *hello)
+{
+	c->skew_known = hello->node_time_ms != 0;
+	if (!c->skew_known)
+		return;
+	c->clock_skew_ms = hello->node_time_ms - clock_local_ms();
+	if (c->clock_skew_ms > CLOCK_SKEW_WARN_MS ||
+	    c->clock_skew_ms < -CLOCK_SKEW_WARN_MS)
+		log_warn("session %s: the node's clock is %.1f s %s the "
+			 "hub's (it judges time by the hub's)", c->id,
+			 (double)llabs(c->clock_skew_ms) / 1000.0,
+			 c->clock_skew_ms > 0 ? "ahead of" : "behind");
 }
 
 int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
@@ -117,6 +139,7 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 	s->send_own = c->down_cursor == 0 &&
 		      catalog_max_version(s->hub->cat, c->id) > 0;
 	c->last_seen = hub_now();
+	note_skew(c, hello);
 	hub_quota_welcome(s, &s->quota);
 	hub_store_save_link(s->hub, c);
 

@@ -6,8 +6,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* clock_now: seconds since the epoch. */
+/* clock_now: seconds since the epoch, by this process's clock corrected
+ * by the offset clock_set_offset_ms set (0 until then). A node sets the
+ * offset the hub tells it at Welcome, so that expiry and the times it
+ * stamps are judged by the hub's clock, not a skewed local one. */
 int64_t clock_now(void);
+
+/* clock_local_ms: milliseconds since the epoch by the local clock, not
+ * corrected. */
+int64_t clock_local_ms(void);
+
+/* clock_set_offset_ms: from now on clock_now() adds ms to the local clock.
+ * Safe to call while other threads read the clock. */
+void clock_set_offset_ms(int64_t ms);
+
+/* clock_offset_ms: the offset clock_set_offset_ms last set. */
+int64_t clock_offset_ms(void);
+
+/* CLOCK_SKEW_WARN_MS: an offset over this (either way) is worth a
+ * warning: certificates, expiry and edits' order suffer from it. */
+#define CLOCK_SKEW_WARN_MS INT64_C(60000)
 
 /* clock_rfc3339: format t as "2026-11-29T15:04:05Z" into buf (at least
  * CLOCK_RFC3339_LEN bytes). Returns buf. */

@@ -422,7 +422,8 @@ static json_t *quota_state(struct node *n)
 
 /* sync_state: GET /api/v1/manager/sync: how the node's session with the
  * hub is doing, how much of our own log the hub has not committed yet
- * (up.lag; null while not connected), what we publish and our quota. */
+ * (up.lag; null while not connected), what we publish, our quota, and
+ * hub.clock_offset_ms as /healthz says it. */
 static void sync_state(struct node *n, struct lws *wsi,
 		       struct http_exchange *ex)
 {
@@ -434,7 +435,7 @@ static void sync_state(struct node *n, struct lws *wsi,
 	if (connected)
 		clock_rfc3339(n->hub_since, since, sizeof(since));
 	out = json_pack(
-		"{s:s, s:s?, s:{s:b, s:s?, s:s?, s:i, s:i, s:s?},"
+		"{s:s, s:s?, s:{s:b, s:s?, s:s?, s:i, s:i, s:s?, s:o},"
 		" s:{s:I, s:I, s:o}, s:{s:I}, s:{s:I, s:I}, s:o}",
 		"community", n->cfg.community, "name", n->cfg.name,
 		"hub", "connected", connected,
@@ -444,6 +445,7 @@ static void sync_state(struct node *n, struct lws *wsi,
 		"close_code", n->hub_close_code,
 		"close_reason", n->hub_close_reason[0] ? n->hub_close_reason
 						       : NULL,
+		"clock_offset_ms", node_clock_json(n),
 		"up", "head", (json_int_t)head, "acked", (json_int_t)n->up_acked,
 		"lag", connected ? json_integer((json_int_t)(head > n->up_acked
 			? head - n->up_acked : 0)) : json_null(),

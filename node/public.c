@@ -36,7 +36,10 @@ typedef void (*route_fn)(struct node *n, struct lws *wsi,
 
 /* ---- handlers ------------------------------------------------------------ */
 
-/* GET /healthz: the node is up; how its session with the hub is doing. */
+/* GET /healthz: the node is up; how its session with the hub is doing,
+ * and how far its clock is off the hub's (clock_offset_ms: hub minus
+ * local, which the node adds to judge time; null before any Welcome said
+ * the hub's time). */
 static void route_healthz(struct node *n, struct lws *wsi,
 			  struct public_http *h)
 {
@@ -46,7 +49,7 @@ static void route_healthz(struct node *n, struct lws *wsi,
 
 	if (connected)
 		clock_rfc3339(n->hub_since, since, sizeof(since));
-	body = json_pack("{s:s, s:s, s:s, s:{s:b, s:s?, s:s?, s:i}}",
+	body = json_pack("{s:s, s:s, s:s, s:{s:b, s:s?, s:s?, s:i, s:o}}",
 			 "status", "ok",
 			 "community", n->cfg.community,
 			 "version", ALLIANCE_VERSION,
@@ -55,7 +58,8 @@ static void route_healthz(struct node *n, struct lws *wsi,
 			 "since", connected ? since : NULL,
 			 "last_error", n->hub_last_error[0]
 				       ? n->hub_last_error : NULL,
-			 "retries", (json_int_t)n->hub_retries);
+			 "retries", (json_int_t)n->hub_retries,
+			 "clock_offset_ms", node_clock_json(n));
 	if (!body) {
 		http_reply_error(wsi, &h->ex, 500, "internal",
 				 "cannot build the health report");

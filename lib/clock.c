@@ -20,9 +20,14 @@ int64_t clock_local_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t clock_now_ms(void)
+{
+	return clock_local_ms() + atomic_load(&clock_offset);
+}
+
 int64_t clock_now(void)
 {
-	int64_t ms = clock_local_ms() + atomic_load(&clock_offset);
+	int64_t ms = clock_now_ms();
 
 	return ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
 }

@@ -12,6 +12,9 @@
  * stamps are judged by the hub's clock, not a skewed local one. */
 int64_t clock_now(void);
 
+/* clock_now_ms: the same time in milliseconds. */
+int64_t clock_now_ms(void);
+
 /* clock_local_ms: milliseconds since the epoch by the local clock, not
  * corrected. */
 int64_t clock_local_ms(void);

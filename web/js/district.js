@@ -3,7 +3,7 @@
  * the browser is the credential, so there is no login and no change here.
  *
  * Every POLL_MS it reads GET /api/v1/communities (sync state of each
- * community, its usage against its quota) and GET /api/v1/bulletins (targets, delivered, pending), and
+ * community, its usage against its quota, its node's clock skew) and GET /api/v1/bulletins (targets, delivered, pending), and
  * the per-community delivery (GET /api/v1/bulletins/{id}) of the newest
  * DETAIL_MAX bulletins. Issuing stays with alliancectl, which holds the
  * signing key.
@@ -57,12 +57,32 @@ function renderCommunities() {
       el('td', null, el('span', { className: 'state-pill ' + (c.connected ? 'ok' : 'bad'),
         'data-state': c.connected ? 'connected' : 'disconnected',
         text: c.connected ? t('sync_yes') : t('sync_no') })),
-      el('td', { text: c.last_seen ? formatTime(c.last_seen) : t('never') }),
+      el('td', { className: 'seen' }, el('span', { text: c.last_seen ? formatTime(c.last_seen) : t('never') }),
+        skewFlag(c.clock)),
       el('td', { className: 'num', text: (c.up_lag || 0) + ' / ' + (c.down_lag || 0) }),
       el('td', { className: 'num', text: (counts.services || 0) + ' / ' + (counts.announcements || 0) }),
       quotaCell(c.quota),
       el('td', { className: 'num relay-refused', text: refusedText(c.relay_refused) })));
   });
+}
+
+/* skewFlag: a warning under Last seen when the community's node clock
+ * was off the hub's by more than 60 s at its last Hello (clock.skewed;
+ * the node judges time by the hub's, but its system clock wants fixing). */
+function skewFlag(clock) {
+  if (!clock || !clock.skewed) return null;
+  var s = Math.round(Math.abs(clock.skew_ms) / 1000);
+  return el('span', { className: 'skew', 'data-skew-ms': clock.skew_ms,
+    text: t(clock.skew_ms > 0 ? 'clock_ahead' : 'clock_behind', { d: durationText(s) }) });
+}
+
+/* durationText: s seconds as the largest whole unit (days, hours,
+ * minutes, seconds). */
+function durationText(s) {
+  if (s >= 86400) return t('dur_days', { n: Math.round(s / 864) / 100 });
+  if (s >= 3600) return t('dur_hours', { n: Math.round(s / 36) / 100 });
+  if (s >= 60) return t('dur_minutes', { n: Math.round(s / 60) });
+  return t('dur_seconds', { n: s });
 }
 
 /* quotaCell: a community's usage against its quota ([quota] at the hub)

@@ -1,0 +1,164 @@
+"""Skewed clocks: a node 2 days ahead and one 1 day behind (the release
+build under libfaketime, which does not mix with ASan; the hub keeps the
+true time) both sync, their skew is reported everywhere (the node's log
+and /healthz, the hub's log, /api/v1/communities and /metrics), and they
+judge time by the hub's: a bulletin the hub holds in force shows in force
+at both, and the times they stamp on edits are the hub's.
+
+Parts: skewed nodes; the test.
+"""
+
+import http.client
+import os
+import re
+import sqlite3
+import time
+
+import pytest
+
+from conftest import (RELEASE_BUILD, ROOT, Node, alliancectl, http_get_json,
+                      unique_id, wait_for)
+from test_25_manager import PASSWORD, api, hash_password, service
+
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+DAY_MS = 86400 * 1000
+# How far a measured offset may be from the fake one: a round trip,
+# scheduling, and the seconds between faketime's start and the Hello.
+SLACK_MS = 5000
+
+
+# ---- skewed nodes -----------------------------------------------------------
+
+class SkewedNode(Node):
+    """A release-build node whose clock is off by `skew` (faketime syntax,
+    e.g. "+2d"), serving web/ for the pages."""
+
+    build = RELEASE_BUILD
+
+    def __init__(self, *a, skew, **kw):
+        super().__init__(*a, **kw)
+        self.extra_env = {"LD_PRELOAD": FAKETIME, "FAKETIME": skew,
+                          "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+
+    def config_text(self):
+        return super().config_text() + f"[web]\nroot = {ROOT / 'web'}\n"
+
+
+@pytest.fixture
+def need_release_build():
+    if not os.path.exists(FAKETIME):
+        pytest.skip("libfaketime is missing: make deps installs it")
+    if not (RELEASE_BUILD / "alliance-node").exists():
+        pytest.skip(f"no release build in {RELEASE_BUILD}: make BUILD=build "
+                    "SAN=0 all (make check builds it)")
+
+
+def store_updated(daemon, sid):
+    """The `updated` of service sid in daemon's store (read-only)."""
+    db = sqlite3.connect(f"file:{daemon.dir / daemon.store_file}?mode=ro",
+                         uri=True)
+    try:
+        row = db.execute("SELECT updated FROM service WHERE id = ?",
+                         (sid,)).fetchone()
+        return row and row[0]
+    finally:
+        db.close()
+
+
+# ---- the test -----------------------------------------------------------------
+
+def test_skewed_nodes_sync_and_judge_time_by_the_hub(need_release_build, pki,
+                                                     daemons, tmp_path):
+    hub = daemons.hub(pki)
+    pw = hash_password(PASSWORD)
+    nodes = {}
+    for skew, days in (("+2d", 2), ("-1d", -1)):
+        cid = unique_id("skew")
+        hub.register(cid)
+        nodes[days] = SkewedNode(tmp_path / cid, pki, hub, cid, skew=skew,
+                                 manager_hash=pw).start()
+    try:
+        for days, n in nodes.items():
+            h = n.wait_connected()
+            # the node took the hub's time: hub minus local
+            off = h["hub"]["clock_offset_ms"]
+            assert abs(off + days * DAY_MS) < SLACK_MS, (days, h)
+            n.wait_log(r"warn.*clock: this node's clock is \d+\.\d s "
+                       + ("ahead of" if days > 0 else "behind")
+                       + " the hub's")
+            sync = api(n, "GET", "/api/v1/manager/sync").json()
+            assert sync["hub"]["clock_offset_ms"] == pytest.approx(
+                off, abs=SLACK_MS)
+
+        # the hub records each node's skew: API, metrics, log
+        items = hub.communities()
+        metrics = hub.metrics()
+        for days, n in nodes.items():
+            clock = items[n.community]["clock"]
+            assert abs(clock["skew_ms"] - days * DAY_MS) < SLACK_MS, clock
+            assert clock["skewed"] is True
+            m = metrics['alliance_community_clock_skew_seconds'
+                        f'{{community="{n.community}"}}']
+            assert abs(m - days * 86400) < SLACK_MS / 1000
+            hub.wait_log(rf"session {n.community}: the node's clock is "
+                         r"\d+\.\d s " + ("ahead of" if days > 0
+                                          else "behind"))
+
+        # a bulletin in force for an hour (by the hub's clock) is in
+        # force at both: the API's status and the static pages
+        r = alliancectl(hub, "bulletin", "issue", "--headline",
+                        "Skew test water cut", "--description", "d",
+                        "--cause", "c", "--response", "r",
+                        "--instructions", "i", "--expires", "1h",
+                        "--wait", "--timeout", "20")
+        assert r.returncode == 0, r.stderr + r.stdout
+        bid = r.stdout.splitlines()[0]
+        for n in nodes.values():
+            got = {b["id"]: b for b in http_get_json(
+                "127.0.0.1", n.public_port, "/api/v1/bulletins")["items"]}
+            assert got[bid]["status"] == "current", got[bid]
+            page = wait_for(lambda: _page(n), 10, "the bulletins page")
+            assert "Skew test water cut" in _banner(page), page[:800]
+
+        # edits are stamped with the hub's time, and a time a day ahead
+        # of the hub is refused even by the node whose clock is ahead
+        now = time.time()
+        for days, n in nodes.items():
+            r = api(n, "POST", "/api/v1/services",
+                    service(f"Skewed {days}"))
+            assert r.status == 201, r
+            sid = r.json()["id"]
+            wait_for(lambda: store_updated(hub, sid), 15,
+                     "the service to reach the hub")
+            assert abs(store_updated(n, sid) - now) < 60
+            assert abs(store_updated(hub, sid) - now) < 60
+            r = api(n, "PUT", f"/api/v1/services/{sid}",
+                    service("later", updated=int(now) + 86400))
+            assert r.status == 422 and "ahead" in r.text, r
+        # and the two sync with each other through the hub
+        for days, n in nodes.items():
+            other = nodes[-1 if days == 2 else 2]
+            wait_for(lambda: other.live_services(n.community) == 1, 15,
+                     f"{n.community}'s service at {other.community}")
+    finally:
+        for n in nodes.values():
+            n.stop()
+
+
+def _page(n):
+    """The bulletins page of n once it names the test's bulletin."""
+    c = http.client.HTTPConnection(
+        "127.0.0.1", n.public_port, timeout=10)
+    try:
+        c.request("GET", "/bulletins.html")
+        body = c.getresponse().read().decode()
+        return "Skew test water cut" in body and body
+    finally:
+        c.close()
+
+
+def _banner(body):
+    """The <section id="alerts"> of a page."""
+    m = re.search(r'<section id="alerts".*?</section>', body, re.S)
+    assert m, body[:500]
+    return m.group(0)

@@ -720,14 +720,16 @@ class RawSession:
         self.send_bytes(frame.SerializeToString())
 
     def hello(self, community, epoch="e0000000000000001", down_cursor=0,
-              version=1):
-        """Send a Hello."""
+              version=1, node_time_ms=0):
+        """Send a Hello (node_time_ms 0: says nothing of its clock, as
+        an older node)."""
         f = pb.Frame()
         f.hello.protocol_version = version
         f.hello.community = community
         f.hello.software_version = "raw-session-test"
         f.hello.store_epoch = epoch
         f.hello.down_cursor = down_cursor
+        f.hello.node_time_ms = node_time_ms
         self.send_frame(f)
 
     def handshake(self, community, **kw):

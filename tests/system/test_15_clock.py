@@ -5,7 +5,8 @@ and /healthz, the hub's log, /api/v1/communities and /metrics), and they
 judge time by the hub's: a bulletin the hub holds in force shows in force
 at both, and the times they stamp on edits are the hub's.
 
-Parts: skewed nodes; the test.
+Parts: skewed nodes; the hub's side with raw sessions (ASan, no
+faketime); the skewed nodes' test.
 """
 
 import http.client
@@ -16,8 +17,8 @@ import time
 
 import pytest
 
-from conftest import (RELEASE_BUILD, ROOT, Node, alliancectl, http_get_json,
-                      unique_id, wait_for)
+from conftest import (RELEASE_BUILD, ROOT, Node, RawSession, alliancectl,
+                      http_get_json, unique_id, wait_for)
 from test_25_manager import PASSWORD, api, hash_password, service
 
 FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
@@ -65,7 +66,46 @@ def store_updated(daemon, sid):
         db.close()
 
 
-# ---- the test -----------------------------------------------------------------
+# ---- the hub's side ------------------------------------------------------------
+
+def test_hub_tells_its_time_and_records_each_nodes_skew(pki, daemons):
+    """Welcome carries the hub's time; the node's time in Hello makes its
+    community's clock skew (flagged over 60 s, logged); a Hello without
+    one (an older node) leaves it unknown (null, no metric)."""
+    hub = daemons.hub(pki)
+    late, fine, old = (unique_id("clk") for _ in range(3))
+    for cid in (late, fine, old):
+        hub.register(cid)
+    sessions = []
+    try:
+        for cid, off_ms in ((late, -90000), (fine, 20000)):
+            s = RawSession(hub, cert=pki.node(cid))
+            sessions.append(s)
+            before = int(time.time() * 1000)
+            w = s.handshake(cid, node_time_ms=before + off_ms)
+            assert before - 1000 <= w.hub_time_ms <= time.time() * 1000 + 1000
+        s = RawSession(hub, cert=pki.node(old))
+        sessions.append(s)
+        s.handshake(old)
+        items = hub.communities()
+        assert abs(items[late]["clock"]["skew_ms"] + 90000) < SLACK_MS
+        assert items[late]["clock"]["skewed"] is True
+        assert abs(items[fine]["clock"]["skew_ms"] - 20000) < SLACK_MS
+        assert items[fine]["clock"]["skewed"] is False
+        assert items[old]["clock"] is None
+        hub.wait_log(rf"session {late}: the node's clock is 9\d\.\d s "
+                     r"behind the hub's")
+        assert f"session {fine}: the node's clock" not in hub.log()
+        m = hub.metrics()
+        assert m[f'alliance_community_clock_skew_seconds{{community="{late}"}}'] \
+            == pytest.approx(-90, abs=SLACK_MS / 1000)
+        assert not any(old in k for k in m if "clock_skew" in k)
+    finally:
+        for s in sessions:
+            s.close()
+
+
+# ---- the skewed nodes' test ------------------------------------------------------
 
 def test_skewed_nodes_sync_and_judge_time_by_the_hub(need_release_build, pki,
                                                      daemons, tmp_path):

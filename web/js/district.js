@@ -76,15 +76,6 @@ function skewFlag(clock) {
     text: t(clock.skew_ms > 0 ? 'clock_ahead' : 'clock_behind', { d: durationText(s) }) });
 }
 
-/* durationText: s seconds as the largest whole unit (days, hours,
- * minutes, seconds). */
-function durationText(s) {
-  if (s >= 86400) return t('dur_days', { n: Math.round(s / 864) / 100 });
-  if (s >= 3600) return t('dur_hours', { n: Math.round(s / 36) / 100 });
-  if (s >= 60) return t('dur_minutes', { n: Math.round(s / 60) });
-  return t('dur_seconds', { n: s });
-}
-
 /* quotaCell: a community's usage against its quota ([quota] at the hub)
  * and how often its node was closed for passing it or the batch limits;
  * marked when full or ever closed. */

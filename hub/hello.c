@@ -106,6 +106,13 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 			      "hello.store_epoch is not a valid epoch id");
 		return ERR_INVALID;
 	}
+	if (hello->node_time_ms && !clock_ms_valid(hello->node_time_ms)) {
+		session_close(s, REFUSE_BAD_FRAME, WIRE_CLOSE_BAD_FRAME,
+			      ALLIANCE__V1__ERROR_CODE__ERROR_BAD_FRAME,
+			      "hello.node_time_ms is not a time (unix ms after "
+			      "1970, before 10000)");
+		return ERR_INVALID;
+	}
 	if (strcmp(c->epoch, hello->store_epoch) != 0) {
 		if (c->epoch[0])
 			log_warn("session %s: node store has a new epoch %s "

@@ -42,6 +42,11 @@ int64_t clock_offset_ms(void)
 	return atomic_load(&clock_offset);
 }
 
+int clock_ms_valid(int64_t ms)
+{
+	return ms > 0 && ms <= CLOCK_MAX * 1000;
+}
+
 char *clock_rfc3339(int64_t t, char *buf, size_t buflen)
 {
 	time_t tt = (time_t)t;

@@ -40,6 +40,11 @@ char *clock_rfc3339(int64_t t, char *buf, size_t buflen);
  * that travels as RFC 3339 must not be later. */
 #define CLOCK_MAX INT64_C(253402300799)
 
+/* clock_ms_valid: whether ms (unix milliseconds from a peer: a Hello's
+ * node_time_ms, a Welcome's hub_time_ms) is a time after the epoch and
+ * not past CLOCK_MAX, so differences of such times cannot overflow. */
+int clock_ms_valid(int64_t ms);
+
 /* clock_parse_rfc3339: parse "YYYY-MM-DDTHH:MM:SSZ" (or with a +hh:mm
  * offset) into *t. Returns ERR_OK or ERR_INVALID. */
 int clock_parse_rfc3339(const char *s, int64_t *t);

@@ -494,13 +494,20 @@ static int send_error(struct lws *wsi, struct hub_session *s,
 /* welcome_clock: take the hub's time from w as ours (lib/clock.c's
  * offset): the hub stamped it about half the round trip after our Hello
  * left. Log it, as a warning when the offset is over CLOCK_SKEW_WARN_MS.
- * An older hub says nothing (0): the offset stays as it was. */
+ * An older hub says nothing (0), and a time out of range is not taken:
+ * the offset stays as it was. */
 static void welcome_clock(struct node *n, const Alliance__V1__Welcome *w)
 {
 	int64_t now = clock_local_ms(), rtt = now - n->hub_hello_ms, off;
 
 	if (!w->hub_time_ms)
 		return;
+	if (!clock_ms_valid(w->hub_time_ms)) {
+		log_warn("clock: Welcome.hub_time_ms %" PRId64 " is not a "
+			 "time; the offset stays %+" PRId64 " ms",
+			 w->hub_time_ms, clock_offset_ms());
+		return;
+	}
 	if (rtt < 0)
 		rtt = 0;
 	off = w->hub_time_ms - (now - rtt / 2);

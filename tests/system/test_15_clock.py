@@ -105,6 +105,24 @@ def test_hub_tells_its_time_and_records_each_nodes_skew(pki, daemons):
             s.close()
 
 
+def test_hello_with_an_impossible_time_closed_4400(pki, daemons):
+    """A Hello whose node_time_ms is before 1970 or past year 9999 is a
+    bad frame (4400): no session, the community's clock unchanged."""
+    hub = daemons.hub(pki)
+    cid = unique_id("clkbad")
+    hub.register(cid)
+    for bad in (-1, -(2 ** 63), 253402300800 * 1000, 2 ** 63 - 1):
+        mark = hub.log_mark()
+        with RawSession(hub, cert=pki.node(cid)) as s:
+            s.hello(cid, node_time_ms=bad)
+            code, reason = s.expect_close()
+        assert code == 4400 and "node_time_ms" in reason, (bad, code, reason)
+        hub.wait_log(rf"session {cid}: closing 4400", since=mark)
+        item = hub.communities()[cid]
+        assert item["clock"] is None and not item["connected"], item
+    hub.assert_alive()
+
+
 # ---- the skewed nodes' test ------------------------------------------------------
 
 def test_skewed_nodes_sync_and_judge_time_by_the_hub(need_release_build, pki,

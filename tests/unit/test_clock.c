@@ -3,7 +3,7 @@
  *
  * Parts: no offset is the local clock; an offset moves clock_now and
  * clock_now_ms but not clock_local_ms; a time before the epoch rounds
- * down; RFC 3339 round trip. */
+ * down; a peer's times bounded; RFC 3339 round trip. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -56,6 +56,19 @@ static void test_before_epoch_rounds_down(void **state)
 	clock_set_offset_ms(0);
 }
 
+static void test_peer_times_bounded(void **state)
+{
+	(void)state;
+	assert_true(clock_ms_valid(1));
+	assert_true(clock_ms_valid(clock_local_ms()));
+	assert_true(clock_ms_valid(CLOCK_MAX * 1000));
+	assert_false(clock_ms_valid(0));
+	assert_false(clock_ms_valid(-1));
+	assert_false(clock_ms_valid(CLOCK_MAX * 1000 + 1));
+	assert_false(clock_ms_valid(INT64_MAX));
+	assert_false(clock_ms_valid(INT64_MIN));
+}
+
 static void test_rfc3339_round_trip(void **state)
 {
 	char buf[CLOCK_RFC3339_LEN];
@@ -78,6 +91,7 @@ int main(void)
 		cmocka_unit_test(test_no_offset_is_local),
 		cmocka_unit_test(test_offset_moves_the_clock),
 		cmocka_unit_test(test_before_epoch_rounds_down),
+		cmocka_unit_test(test_peer_times_bounded),
 		cmocka_unit_test(test_rfc3339_round_trip),
 	};
 

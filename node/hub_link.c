@@ -728,11 +728,23 @@ static void peer_closed(struct node *n, const uint8_t *in, size_t len)
 
 /* ---- the lws callback ---------------------------------------------------- */
 
+/* clock_suspect: whether verify result v may come from a wrong clock
+ * (a certificate not yet or no longer valid). */
+static int clock_suspect(long v)
+{
+	return v == X509_V_ERR_CERT_NOT_YET_VALID ||
+	       v == X509_V_ERR_CERT_HAS_EXPIRED ||
+	       v == X509_V_ERR_CRL_NOT_YET_VALID;
+}
+
 /* tls_verify_reason: when the hub's certificate failed verification, put
- * OpenSSL's reason into why instead of lws's generic "SSL err". */
+ * OpenSSL's reason into why instead of lws's generic "SSL err", with the
+ * local clock when that may be the cause (its offset to the hub cannot
+ * help before a session). */
 static void tls_verify_reason(struct node *n, struct lws *wsi, char *why,
 			      size_t len)
 {
+	char now[CLOCK_RFC3339_LEN];
 	SSL *ssl = lws_get_ssl(wsi);
 	long v;
 
@@ -742,9 +754,11 @@ static void tls_verify_reason(struct node *n, struct lws *wsi, char *why,
 	if (v == X509_V_OK)
 		return;
 	snprintf(why, len, "%s:%d: hub certificate refused: %s (host %s, "
-		 "CA %s)", n->hub_ip, n->cfg.hub_port,
+		 "CA %s)%s%s", n->hub_ip, n->cfg.hub_port,
 		 X509_verify_cert_error_string(v), n->cfg.hub_host,
-		 n->cfg.hub_ca);
+		 n->cfg.hub_ca, clock_suspect(v) ? "; check this machine's "
+		 "clock, which says " : "", clock_suspect(v) ?
+		 clock_rfc3339(clock_local_ms() / 1000, now, sizeof(now)) : "");
 }
 
 static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,

@@ -203,6 +203,26 @@ def test_skewed_nodes_sync_and_judge_time_by_the_hub(need_release_build, pki,
             n.stop()
 
 
+def test_node_behind_its_certificates_says_why(need_release_build, pki,
+                                              daemons, tmp_path):
+    """A node 3 days behind, before the 2 days certificates are backdated,
+    cannot connect, and says why: the hub's certificate is not yet valid
+    by its clock, which it names."""
+    hub = daemons.hub(pki)
+    cid = unique_id("skew")
+    hub.register(cid)
+    n = SkewedNode(tmp_path / cid, pki, hub, cid, skew="-3d").start()
+    try:
+        def refused():
+            err = n.healthz()["hub"]["last_error"] or ""
+            return "not yet valid" in err and err
+        err = wait_for(refused, 15, "the node to say why it cannot connect")
+        assert "check this machine's clock, which says " in err, err
+        assert not hub.connected(cid)
+    finally:
+        n.stop()
+
+
 def _page(n):
     """The bulletins page of n once it names the test's bulletin."""
     c = http.client.HTTPConnection(

@@ -42,7 +42,8 @@ DEB_PKGS := build-essential pkg-config openssl ca-certificates curl \
 	    protobuf-compiler libsqlite3-dev libssl-dev libjansson-dev \
 	    libinih-dev libcmocka-dev libcurl4-openssl-dev \
 	    python3-pytest python3-protobuf python3-websocket \
-	    python3-cryptography libxml2-utils chromium fonts-wqy-microhei wrk
+	    python3-cryptography libxml2-utils chromium fonts-wqy-microhei wrk \
+	    faketime libfaketime
 # Node and npm for the browser tests, only where none is installed (a
 # newer one from elsewhere is fine).
 DEB_PKGS += $(if $(shell command -v node 2>/dev/null),,nodejs)
@@ -82,6 +83,7 @@ deps: ## install every dependency from Debian's packages (and npm ci for tests/b
 
 check: deps ## build with ASan+UBSan and run lint, unit, system and browser tests
 	$(MAKE) BUILD=build/asan all units
+	$(MAKE) BUILD=build SAN=0 all   # the skew tests run it under libfaketime
 	$(MAKE) lint
 	$(MAKE) BUILD=build/asan unit
 	$(MAKE) BUILD=build/asan system
@@ -92,8 +94,11 @@ units: $(UNIT)
 unit: $(UNIT) ## run the cmocka unit tests
 	@set -e; for t in $(UNIT); do echo "== $$t"; $$t; done
 
+# The skew tests (test_15_clock) run nodes of the release build in build/
+# under libfaketime, which does not mix with ASan.
 system: all ## run the pytest system tests against real processes
-	ALLIANCE_BUILD=$(abspath $(BUILD)) /usr/bin/python3 -m pytest -q tests/system
+	ALLIANCE_BUILD=$(abspath $(BUILD)) ALLIANCE_RELEASE_BUILD=$(abspath build) \
+	  /usr/bin/python3 -m pytest -q tests/system
 
 browser: all ## run the browser tests (Debian's Chromium) against a local alliance
 	@[ -d $(BROWSER)/node_modules ] || \

@@ -38,7 +38,9 @@ static json_t *relay_refused_json(const struct community *c)
  * hub-stream entries the node has not acked, its own included), how
  * often and when last its store came back in time (restored from an older
  * backup, since the hub started), how many live records it publishes, its
- * relayed records refused and its usage against its quota. */
+ * relayed records refused, its usage against its quota and how far its
+ * node's clock is off (clock: skew_ms, node minus hub, at its last Hello;
+ * skewed: over CLOCK_SKEW_WARN_MS; null when its node never said). */
 static json_t *community_json(struct hub *hub, struct community *c)
 {
 	char enrolled[CLOCK_RFC3339_LEN], seen[CLOCK_RFC3339_LEN];
@@ -47,7 +49,7 @@ static json_t *community_json(struct hub *hub, struct community *c)
 	uint64_t head = catalog_log_head(hub->cat);
 
 	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:I, s:I, s:I, s:I, s:s,"
-			 " s:I, s:o, s:{s:I, s:I}, s:o, s:o}",
+			 " s:I, s:o, s:{s:I, s:I}, s:o, s:o, s:o}",
 		"id", c->id,
 		"name", c->name,
 		"enrolled", clock_rfc3339(c->enrolled, enrolled, sizeof(enrolled)),
@@ -73,7 +75,13 @@ static json_t *community_json(struct hub *hub, struct community *c)
 		"announcements", (json_int_t)catalog_count(hub->cat, c->id,
 				ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT),
 		"relay_refused", relay_refused_json(c),
-		"quota", hub_quota_json(hub, c));
+		"quota", hub_quota_json(hub, c),
+		"clock", c->skew_known
+			? json_pack("{s:I, s:b}", "skew_ms",
+				    (json_int_t)c->clock_skew_ms, "skewed",
+				    c->clock_skew_ms > CLOCK_SKEW_WARN_MS ||
+				    c->clock_skew_ms < -CLOCK_SKEW_WARN_MS)
+			: json_null());
 }
 
 struct community_list {

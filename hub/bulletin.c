@@ -397,7 +397,7 @@ int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack)
 			 sizeof(b->acked[0].bulletin), "%s", ack->id);
 		snprintf(b->acked[b->n_acked].community,
 			 sizeof(b->acked[0].community), "%s", c->id);
-		b->acked[b->n_acked++].ms = bulletin_now_ms();
+		b->acked[b->n_acked++].ms = clock_now_ms();
 		lws_sul_schedule(hub->lws, 0, &b->flush_timer, flush_timer_cb,
 				 1);
 		log_debug("bulletins: %s delivered to %s", ack->id, c->id);
@@ -766,7 +766,7 @@ static void post(struct hub *hub, struct lws *wsi, struct hub_http *h)
 	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
 		goto fail;
 	if (bulletin_store_put(hub->bulletins->store, content, content_len,
-			       sig, sig_len, c, h->peer.name, bulletin_now_ms(),
+			       sig, sig_len, c, h->peer.name, clock_now_ms(),
 			       &outcome)) {
 		store_exec(hub->db, "ROLLBACK");
 		goto fail;

@@ -4,9 +4,13 @@
  * community it names), notes the node's store epoch and its cursor of the
  * hub's stream, tells a store restored from an older backup by its marks
  * (wire_store_behind), and answers with its own cursor of the node's
- * stream, the batch limits and the community's quota (quota.c). */
+ * stream, the batch limits and the community's quota (quota.c). It tells
+ * the node the time (Welcome.hub_time_ms, which the node judges time by)
+ * and records how far the node's clock is off (Hello.node_time_ms). */
+#include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "err.h"
 #include "hub.h"
 #include "log.h"
@@ -32,6 +36,7 @@ static void welcome(struct session *s, uint64_t own_version)
 	w.down_from = c->down_cursor;
 	quota_to_welcome(&s->quota, &w);
 	w.hub_version = (char *)ALLIANCE_VERSION;
+	w.hub_time_ms = clock_local_ms();
 	frame.body_case = ALLIANCE__V1__FRAME__BODY_WELCOME;
 	frame.welcome = &w;
 	session_send(s, &frame);
@@ -87,6 +92,23 @@ static int restored(struct session *s, const Alliance__V1__Hello *hello,
 	return 1;
 }
 
+/* note_skew: record how far the node's clock is from ours (0 in the
+ * Hello: an older node that does not say), and warn when that is more
+ * than CLOCK_SKEW_WARN_MS. */
+static void note_skew(struct community *c, const Alliance__V1__Hello *hello)
+{
+	c->skew_known = hello->node_time_ms != 0;
+	if (!c->skew_known)
+		return;
+	c->clock_skew_ms = hello->node_time_ms - clock_local_ms();
+	if (c->clock_skew_ms > CLOCK_SKEW_WARN_MS ||
+	    c->clock_skew_ms < -CLOCK_SKEW_WARN_MS)
+		log_warn("session %s: the node's clock is %.1f s %s the "
+			 "hub's (it judges time by the hub's)", c->id,
+			 (double)llabs(c->clock_skew_ms) / 1000.0,
+			 c->clock_skew_ms > 0 ? "ahead of" : "behind");
+}
+
 int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 {
 	struct community *c = s->community;
@@ -113,6 +135,13 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 		session_close(s, REFUSE_BAD_FRAME, WIRE_CLOSE_BAD_FRAME,
 			      ALLIANCE__V1__ERROR_CODE__ERROR_BAD_FRAME,
 			      "hello.store_epoch is not a valid epoch id");
+		return ERR_INVALID;
+	}
+	if (hello->node_time_ms && !clock_ms_valid(hello->node_time_ms)) {
+		session_close(s, REFUSE_BAD_FRAME, WIRE_CLOSE_BAD_FRAME,
+			      ALLIANCE__V1__ERROR_CODE__ERROR_BAD_FRAME,
+			      "hello.node_time_ms is not a time (unix ms after "
+			      "1970, before 10000)");
 		return ERR_INVALID;
 	}
 	own_version = catalog_max_version(s->hub->cat, c->id);
@@ -156,6 +185,7 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 	 * never sent its own */
 	s->send_own = c->down_cursor == 0 && own_version > 0;
 	c->last_seen = hub_now();
+	note_skew(c, hello);
 	hub_quota_welcome(s, &s->quota);
 	hub_store_save_link(s->hub, c);
 

@@ -89,6 +89,9 @@ struct community {
 	uint64_t down_cursor;       /* last hub-stream seq the node acked */
 	uint64_t up_head;           /* the node's log head, as it last said */
 	char epoch[40];             /* the node store's epoch, from Hello */
+	int64_t clock_skew_ms;      /* its node's clock minus ours, at its
+				       last Hello (valid if skew_known) */
+	int skew_known;             /* its last Hello carried node_time_ms */
 	struct session *session;    /* the live session, or NULL */
 	time_t flood_start;         /* window of new-session counting */
 	unsigned flood_count;       /* sessions opened in that window */

@@ -100,6 +100,25 @@ static void relay_refusals(struct hub *hub, FILE *f)
 			(unsigned long long)sums.total[r]);
 }
 
+static void skew_of(struct community *c, void *arg)
+{
+	if (c->skew_known)
+		fprintf(arg, "alliance_community_clock_skew_seconds"
+			"{community=\"%s\"} %.3f\n", c->id,
+			(double)c->clock_skew_ms / 1000.0);
+}
+
+/* clock_skews: how far each node's clock is off the hub's (node minus
+ * hub) at its last Hello; communities whose node never said are left
+ * out. */
+static void clock_skews(struct hub *hub, FILE *f)
+{
+	fprintf(f, "# HELP alliance_community_clock_skew_seconds The node's "
+		"clock minus the hub's at its last Hello, by community.\n"
+		"# TYPE alliance_community_clock_skew_seconds gauge\n");
+	registry_each(hub, skew_of, f);
+}
+
 char *metrics_render(struct hub *hub, size_t *len)
 {
 	const struct hub_metrics *m = &hub->metrics;
@@ -144,6 +163,7 @@ char *metrics_render(struct hub *hub, size_t *len)
 		fprintf(f, "alliance_refusals_total{reason=\"%s\"} %llu\n",
 			refusal_names[r], (unsigned long long)m->refusals[r]);
 	relay_refusals(hub, f);
+	clock_skews(hub, f);
 	metric(f, "alliance_crl_next_update_timestamp_seconds", "gauge",
 	       "When the CRL in force must be renewed (unix seconds).",
 	       (unsigned long long)m->crl_next_update);

@@ -61,14 +61,6 @@ const char bulletin_schema_v1[] =
 	" AND r.type = 'update') THEN 'updated'" \
 	" WHEN b.expires <= ?1 THEN 'expired' ELSE 'current' END"
 
-int64_t bulletin_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- storing ------------------------------------------------------------ */
 
 /* area_text: the area as a JSON list (caller frees), NULL on no memory. */

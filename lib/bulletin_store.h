@@ -110,7 +110,4 @@ int bulletin_store_each(sqlite3 *db, int64_t now, int current_only,
 int bulletin_http_route(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
 			const char *feed_title);
 
-/* bulletin_now_ms: wall-clock unix milliseconds. */
-int64_t bulletin_now_ms(void);
-
 #endif

@@ -1,5 +1,7 @@
-/* clock.c: wall-clock time in unix seconds and RFC 3339 (see clock.h). */
+/* clock.c: wall-clock time in unix seconds and RFC 3339 (see clock.h),
+ * with the process-wide offset a node learns from its hub. */
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -7,9 +9,42 @@
 #include "clock.h"
 #include "err.h"
 
+/* Read by every thread, written by the service thread. */
+static _Atomic int64_t clock_offset;
+
+int64_t clock_local_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t clock_now_ms(void)
+{
+	return clock_local_ms() + atomic_load(&clock_offset);
+}
+
 int64_t clock_now(void)
 {
-	return (int64_t)time(NULL);
+	int64_t ms = clock_now_ms();
+
+	return ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+}
+
+void clock_set_offset_ms(int64_t ms)
+{
+	atomic_store(&clock_offset, ms);
+}
+
+int64_t clock_offset_ms(void)
+{
+	return atomic_load(&clock_offset);
+}
+
+int clock_ms_valid(int64_t ms)
+{
+	return ms > 0 && ms <= CLOCK_MAX * 1000;
 }
 
 char *clock_rfc3339(int64_t t, char *buf, size_t buflen)

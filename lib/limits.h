@@ -60,10 +60,15 @@
 #define LIMIT_PING_S 20
 #define LIMIT_DROP_S 60
 
-/* Node reconnect backoff, first and last delay, and jitter percent. */
+/* Node reconnect backoff: the first delay, the jitter percent, the most
+ * the cap may be set to (config: [hub] backoff_max_s, default 60 s), and
+ * how long a session must have held after Welcome for the backoff to
+ * start over at the first delay (a hub that welcomes and drops at once
+ * is not healthy). */
 #define LIMIT_BACKOFF_FIRST_MS 1000
-#define LIMIT_BACKOFF_MAX_MS 60000
 #define LIMIT_BACKOFF_JITTER_PCT 25
+#define LIMIT_BACKOFF_MAX_S 3600
+#define LIMIT_BACKOFF_HEALTHY_S 10
 
 /* HTTP request bodies on API endpoints; bigger gets 413. */
 #define LIMIT_HTTP_BODY (256u * 1024u)

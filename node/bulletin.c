@@ -449,7 +449,7 @@ int node_bulletin_handle(struct node *n, const Alliance__V1__Bulletin *bf)
 		goto io;
 	if (bulletin_store_put(n->bulletins->store, content, len,
 			       bf->signature.data, bf->signature.len, c, NULL,
-			       bulletin_now_ms(), &outcome) != ERR_OK ||
+			       clock_now_ms(), &outcome) != ERR_OK ||
 	    store_exec(n->db, "COMMIT") != ERR_OK) {
 		store_exec(n->db, "ROLLBACK");
 		goto io;

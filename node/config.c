@@ -82,6 +82,14 @@ static const char *check_seconds(const void *field)
 	return v < 1 || v > 3600 ? "must be between 1 and 3600 seconds" : NULL;
 }
 
+static const char *check_backoff_max(const void *field)
+{
+	unsigned v = *(const unsigned *)field;
+
+	return v < 1 || v > LIMIT_BACKOFF_MAX_S
+	       ? "must be between 1 and 3600 seconds" : NULL;
+}
+
 static const char *check_session_idle(const void *field)
 {
 	unsigned v = *(const unsigned *)field;
@@ -146,6 +154,9 @@ const struct config_key node_config_keys[] = {
 	  "its private key" },
 	{ "hub", "ca", CONFIG_PATH, NULL, F(hub_ca), 1, NULL,
 	  "the alliance CA certificate" },
+	{ "hub", "backoff_max_s", CONFIG_UINT, "60", F(backoff_max_s), 0,
+	  check_backoff_max, "longest wait between attempts to reach the hub,"
+	  " in seconds (1-3600; jitter stays within it)" },
 	{ "public", "address", CONFIG_STRING, "0.0.0.0", F(public_address), 0,
 	  check_ip, "listen address of the public port (residents, managers)" },
 	{ "public", "port", CONFIG_PORT, "8080", F(public_port), 0, NULL,

@@ -425,8 +425,8 @@ static json_t *quota_state(struct node *n)
  * (up.lag; null while not connected), how often since start a Welcome
  * found our store behind the hub (up.store_behind: restored from an older
  * backup, or lost) and how many of our edits were renumbered for it
- * (up.renumbered), what we publish, our quota and the free space of the
- * store's disk. */
+ * (up.renumbered), what we publish, our quota, the free space of the
+ * store's disk, and hub.clock_offset_ms as /healthz says it. */
 static void sync_state(struct node *n, struct lws *wsi,
 		       struct http_exchange *ex)
 {
@@ -438,7 +438,7 @@ static void sync_state(struct node *n, struct lws *wsi,
 	if (connected)
 		clock_rfc3339(n->hub_since, since, sizeof(since));
 	out = json_pack(
-		"{s:s, s:s?, s:{s:b, s:s?, s:s?, s:i, s:i, s:s?},"
+		"{s:s, s:s?, s:{s:b, s:s?, s:s?, s:i, s:i, s:s?, s:o},"
 		" s:{s:I, s:I, s:o, s:I, s:I}, s:{s:I}, s:{s:I, s:I}, s:o, s:o}",
 		"community", n->cfg.community, "name", n->cfg.name,
 		"hub", "connected", connected,
@@ -448,6 +448,7 @@ static void sync_state(struct node *n, struct lws *wsi,
 		"close_code", n->hub_close_code,
 		"close_reason", n->hub_close_reason[0] ? n->hub_close_reason
 						       : NULL,
+		"clock_offset_ms", node_clock_json(n),
 		"up", "head", (json_int_t)head, "acked", (json_int_t)n->up_acked,
 		"lag", connected ? json_integer((json_int_t)(head > n->up_acked
 			? head - n->up_acked : 0)) : json_null(),

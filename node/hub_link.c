@@ -58,17 +58,16 @@ static void store_wait_cb(lws_sorted_usec_list_t *sul);
 
 /* ---- backoff ------------------------------------------------------------ */
 
-/* backoff_init: the delay table 1 s, 2 s, 4 s ... up to the cap, and the
- * keepalive times, into n->hub_policy. */
+/* backoff_init: the delay table 1 s, 2 s, 4 s ... up to the cap ([hub]
+ * backoff_max_s), and the keepalive times, into n->hub_policy. */
 static void backoff_init(struct node *n)
 {
-	uint32_t ms = LIMIT_BACKOFF_FIRST_MS;
+	uint32_t ms = LIMIT_BACKOFF_FIRST_MS, max = n->cfg.backoff_max_s * 1000;
 	uint16_t count = 0;
 
 	while (count < NODE_BACKOFF_STEPS) {
-		n->hub_backoff_ms[count++] = ms < LIMIT_BACKOFF_MAX_MS
-					     ? ms : LIMIT_BACKOFF_MAX_MS;
-		if (ms >= LIMIT_BACKOFF_MAX_MS)
+		n->hub_backoff_ms[count++] = ms < max ? ms : max;
+		if (ms >= max)
 			break;
 		ms *= 2;
 	}
@@ -80,17 +79,18 @@ static void backoff_init(struct node *n)
 	n->hub_policy.jitter_percent = LIMIT_BACKOFF_JITTER_PCT;
 }
 
-/* backoff_next: the next delay in ms, counting the attempt in *count. lws adds 0 to
- * jitter_percent on top of the table's value; at the cap the jitter is
- * taken below it instead, so no delay is over LIMIT_BACKOFF_MAX_MS and
- * nodes that failed together still spread out. */
+/* backoff_next: the next delay in ms, counting the attempt in *count. lws
+ * adds 0 to jitter_percent on top of the table's value; beyond the cap the
+ * jitter is taken below it instead, so no delay is over [hub] backoff_max_s
+ * and nodes that failed together still spread out. */
 static unsigned backoff_next(struct node *n, uint16_t *count)
 {
+	unsigned max = n->cfg.backoff_max_s * 1000;
 	unsigned ms = lws_retry_get_delay_ms(n->lws, &n->hub_policy, count,
 					     NULL);
 
-	if (ms > LIMIT_BACKOFF_MAX_MS)
-		ms = 2 * LIMIT_BACKOFF_MAX_MS - ms;
+	if (ms > max)
+		ms = 2 * max > ms ? 2 * max - ms : max;
 	return ms;
 }
 
@@ -346,6 +346,12 @@ static void hub_link__lost(struct node *n, const char *reason)
 
 	if (was == HUB_IDLE)
 		return;
+	/* a session that held LIMIT_BACKOFF_HEALTHY_S after Welcome was
+	 * healthy: the backoff starts over; one dropped sooner does not
+	 * reset it, so a hub that welcomes and falls is not hammered */
+	if (was == HUB_CONNECTED && lws_now_usecs() - n->hub_welcomed_us >=
+	    (lws_usec_t)LIMIT_BACKOFF_HEALTHY_S * LWS_US_PER_SEC)
+		n->hub_retries = 0;
 	n->hub_state = HUB_IDLE;
 	n->hub_wsi = NULL;
 	n->hub_since = 0;
@@ -524,6 +530,8 @@ static int send_hello(struct node *n, struct lws *wsi, struct hub_session *s)
 	hello.down_cursor = n->snapshot_pending ? 0 : n->down_cursor;
 	hello.directory = 1;
 	hello.batch_bytes = n->cfg.max_frame;   /* what we take */
+	n->hub_hello_ms = clock_local_ms();
+	hello.node_time_ms = n->hub_hello_ms;
 	if (node_store_directory_first(n) && hello.down_cursor) {
 		log_info("hub: asking for the whole stream once, for the "
 			 "community directory");
@@ -551,13 +559,52 @@ static int send_error(struct lws *wsi, struct hub_session *s,
 
 /* ---- receiving frames ----------------------------------------------------- */
 
+/* welcome_clock: take the hub's time from w as ours (lib/clock.c's
+ * offset): the hub stamped it about half the round trip after our Hello
+ * left. Log it, as a warning when the offset is over CLOCK_SKEW_WARN_MS.
+ * An older hub says nothing (0), and a time out of range is not taken:
+ * the offset stays as it was. */
+static void welcome_clock(struct node *n, const Alliance__V1__Welcome *w)
+{
+	int64_t now = clock_local_ms(), rtt = now - n->hub_hello_ms, off;
+
+	if (!w->hub_time_ms)
+		return;
+	if (!clock_ms_valid(w->hub_time_ms)) {
+		log_warn("clock: Welcome.hub_time_ms %" PRId64 " is not a "
+			 "time; the offset stays %+" PRId64 " ms",
+			 w->hub_time_ms, clock_offset_ms());
+		return;
+	}
+	if (rtt < 0)
+		rtt = 0;
+	off = w->hub_time_ms - (now - rtt / 2);
+	clock_set_offset_ms(off);
+	n->clock_known = 1;
+	if (off > CLOCK_SKEW_WARN_MS || off < -CLOCK_SKEW_WARN_MS)
+		log_warn("clock: this node's clock is %.1f s %s the hub's; "
+			 "it judges time by the hub's (fix the system clock)",
+			 (double)llabs(off) / 1000.0,
+			 off < 0 ? "ahead of" : "behind");
+	else
+		log_info("clock: offset to the hub's %+" PRId64 " ms (round "
+			 "trip %" PRId64 " ms)", off, rtt);
+}
+
+json_t *node_clock_json(const struct node *n)
+{
+	return n->clock_known ? json_integer((json_int_t)clock_offset_ms())
+			      : json_null();
+}
+
 static int handle_welcome(struct node *n, struct lws *wsi,
 			  const Alliance__V1__Welcome *w)
 {
+	welcome_clock(n, w);
 	n->hub_state = HUB_CONNECTED;
 	n->hub_since = clock_now();
+	n->hub_welcomed_us = lws_now_usecs();
 	n->hub_up_cursor = w->up_cursor;
-	n->hub_retries = 0;
 	n->hub_last_error[0] = '\0';
 	lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
 	if (sync_welcome(n, w) != ERR_OK)
@@ -762,11 +809,23 @@ static void peer_closed(struct node *n, const uint8_t *in, size_t len)
 
 /* ---- the lws callback ---------------------------------------------------- */
 
+/* clock_suspect: whether verify result v may come from a wrong clock
+ * (a certificate not yet or no longer valid). */
+static int clock_suspect(long v)
+{
+	return v == X509_V_ERR_CERT_NOT_YET_VALID ||
+	       v == X509_V_ERR_CERT_HAS_EXPIRED ||
+	       v == X509_V_ERR_CRL_NOT_YET_VALID;
+}
+
 /* tls_verify_reason: when the hub's certificate failed verification, put
- * OpenSSL's reason into why instead of lws's generic "SSL err". */
+ * OpenSSL's reason into why instead of lws's generic "SSL err", with the
+ * local clock when that may be the cause (its offset to the hub cannot
+ * help before a session). */
 static void tls_verify_reason(struct node *n, struct lws *wsi, char *why,
 			      size_t len)
 {
+	char now[CLOCK_RFC3339_LEN];
 	SSL *ssl = lws_get_ssl(wsi);
 	long v;
 
@@ -776,9 +835,11 @@ static void tls_verify_reason(struct node *n, struct lws *wsi, char *why,
 	if (v == X509_V_OK)
 		return;
 	snprintf(why, len, "%s:%d: hub certificate refused: %s (host %s, "
-		 "CA %s)", n->hub_ip, n->cfg.hub_port,
+		 "CA %s)%s%s", n->hub_ip, n->cfg.hub_port,
 		 X509_verify_cert_error_string(v), n->cfg.hub_host,
-		 n->cfg.hub_ca);
+		 n->cfg.hub_ca, clock_suspect(v) ? "; check this machine's "
+		 "clock, which says " : "", clock_suspect(v) ?
+		 clock_rfc3339(clock_local_ms() / 1000, now, sizeof(now)) : "");
 }
 
 static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,

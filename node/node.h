@@ -48,6 +48,8 @@ struct node_config {
 	unsigned max_frame;         /* [limits] max_frame: bytes; 1009 beyond */
 	unsigned ping_s;            /* [limits] ping_s: ping a silent hub */
 	unsigned drop_s;            /* [limits] drop_s: and drop it after this */
+	unsigned backoff_max_s;     /* [hub] backoff_max_s: longest wait
+				       between attempts to reach the hub */
 	unsigned resident_actions;  /* [limits] resident_actions: requests,
 				       votes, registrations per window, per
 				       address and per credential */
@@ -156,12 +158,17 @@ struct node {
 	uint32_t hub_backoff_ms[NODE_BACKOFF_STEPS]; /* retry delays */
 	lws_retry_bo_t hub_policy;  /* backoff table and keepalive */
 	lws_sorted_usec_list_t hub_sul; /* the reconnect timer */
-	uint16_t hub_retries;       /* failures since the last Welcome */
+	uint16_t hub_retries;       /* failures since the last healthy
+				       session (LIMIT_BACKOFF_HEALTHY_S) */
 	int hub_store_full;         /* the last session ended on a storage
 				       fault: wait for space before dialling */
 	uint16_t hub_store_retries; /* space probes since the last batch
 				       stored (a backoff of its own) */
 	int64_t hub_since;          /* when Welcome came; 0 when not connected */
+	lws_usec_t hub_welcomed_us; /* ... by lws's monotonic clock */
+	int64_t hub_hello_ms;       /* local clock when Hello was sent */
+	int clock_known;            /* a Welcome said the hub's time: the
+				       offset in lib/clock.c is the hub's */
 	uint64_t hub_up_cursor;     /* from Welcome */
 	/* the up stream of the current session (sync.c) */
 	uint64_t up_sent;           /* last own-log seq sent */
@@ -182,6 +189,11 @@ struct node {
 
 /* node_from_wsi: the daemon state behind any wsi (the context user). */
 struct node *node_from_wsi(struct lws *wsi);
+
+/* node_clock_json: the clock offset to the hub in ms (hub minus local)
+ * as JSON (new reference), null while no Welcome said the hub's time
+ * (hub_link.c). */
+json_t *node_clock_json(const struct node *n);
 
 /* ==== store (store.c) ====================================================== */
 

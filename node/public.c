@@ -36,8 +36,10 @@ typedef void (*route_fn)(struct node *n, struct lws *wsi,
 
 /* ---- handlers ------------------------------------------------------------ */
 
-/* GET /healthz: the node is up; how its session with the hub is doing;
- * the free space of its store's disk. */
+/* GET /healthz: the node is up; how its session with the hub is doing,
+ * and how far its clock is off the hub's (clock_offset_ms: hub minus
+ * local, which the node adds to judge time; null before any Welcome said
+ * the hub's time); the free space of its store's disk. */
 static void route_healthz(struct node *n, struct lws *wsi,
 			  struct public_http *h)
 {
@@ -47,7 +49,7 @@ static void route_healthz(struct node *n, struct lws *wsi,
 
 	if (connected)
 		clock_rfc3339(n->hub_since, since, sizeof(since));
-	body = json_pack("{s:s, s:s, s:s, s:{s:b, s:s?, s:s?, s:i, s:I}, s:o}",
+	body = json_pack("{s:s, s:s, s:s, s:{s:b, s:s?, s:s?, s:i, s:I, s:o}, s:o}",
 			 "status", "ok",
 			 "community", n->cfg.community,
 			 "version", ALLIANCE_VERSION,
@@ -58,6 +60,7 @@ static void route_healthz(struct node *n, struct lws *wsi,
 				       ? n->hub_last_error : NULL,
 			 "retries", (json_int_t)n->hub_retries,
 			 "frames_unsent", (json_int_t)n->frames_unsent,
+			 "clock_offset_ms", node_clock_json(n),
 			 "disk", node_disk_state(n));
 	if (!body) {
 		http_reply_error(wsi, &h->ex, 500, "internal",

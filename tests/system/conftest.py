@@ -19,7 +19,10 @@ a fresh directory per test or module, and polling instead of sleeping:
   alliance.v1 Frames with any certificate (or none).
 
 Binaries come from $ALLIANCE_BUILD (default build/, `make check` uses
-build/asan); the generated protobuf module from build/gen/python.
+build/asan); the generated protobuf module from build/gen/python. A
+daemon that runs under libfaketime (which does not mix with ASan) takes
+the release build from $ALLIANCE_RELEASE_BUILD (default build/): set
+its `build` to RELEASE_BUILD and its `extra_env`.
 When a test fails, the tail of every daemon's log it used is attached to
 the report.
 """
@@ -44,6 +47,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("ALLIANCE_BUILD", ROOT / "build")).resolve()
+RELEASE_BUILD = Path(os.environ.get("ALLIANCE_RELEASE_BUILD",
+                                    ROOT / "build")).resolve()
 PKI_SCRIPT = ROOT / "certs" / "alliance-pki"
 sys.path.insert(0, str(ROOT / "build" / "gen" / "python"))
 
@@ -220,6 +225,8 @@ class Daemon:
 
     binary = None
     label = "daemon"
+    build = None        # directory of the binary; None: BUILD
+    extra_env = None    # more environment (e.g. LD_PRELOAD, FAKETIME)
 
     def __init__(self, d):
         self.dir = Path(d)
@@ -246,10 +253,13 @@ class Daemon:
 
     def _spawn(self):
         log = open(self.log_path, "ab")
+        env = _env()
+        env.update(self.extra_env or {})
         try:
             self.proc = subprocess.Popen(
-                [str(BUILD / self.binary), "-c", str(self.conf)],
-                stdout=log, stderr=subprocess.STDOUT, env=_env(),
+                [str((self.build or BUILD) / self.binary), "-c",
+                 str(self.conf)],
+                stdout=log, stderr=subprocess.STDOUT, env=env,
                 cwd=self.dir)
         finally:
             log.close()
@@ -710,14 +720,16 @@ class RawSession:
         self.send_bytes(frame.SerializeToString())
 
     def hello(self, community, epoch="e0000000000000001", down_cursor=0,
-              version=1):
-        """Send a Hello."""
+              version=1, node_time_ms=0):
+        """Send a Hello (node_time_ms 0: says nothing of its clock, as
+        an older node)."""
         f = pb.Frame()
         f.hello.protocol_version = version
         f.hello.community = community
         f.hello.software_version = "raw-session-test"
         f.hello.store_epoch = epoch
         f.hello.down_cursor = down_cursor
+        f.hello.node_time_ms = node_time_ms
         self.send_frame(f)
 
     def handshake(self, community, **kw):

@@ -277,6 +277,43 @@ def test_expired_cert_fails_verify(ca):
     assert verify(ca, ca / "operators" / "old-operator.crt").returncode != 0
 
 
+def not_before(cert):
+    """notBefore of cert as a naive UTC datetime."""
+    out = openssl("x509", "-in", cert, "-noout", "-startdate").stdout
+    return datetime.strptime(" ".join(out.strip().removeprefix(
+        "notBefore=").split()), "%b %d %H:%M:%S %Y %Z")
+
+
+def test_certificates_start_backdated(tmp_path):
+    """The CA and every certificate start 2 days before issue (a node
+    whose clock is behind accepts them); --backdate sets that, 0 to
+    365 days, and the CA is not among the certificates it lists."""
+    d = tmp_path / "pki"
+    now = datetime.utcnow()
+    pki("init", "--dir", d)
+    pki("node", "--dir", d, "--community", "late")
+    pki("hub", "--dir", d, "--name", "hub", "--ip", "127.0.0.1",
+        "--backdate", "0")
+    pki("operator", "--dir", d, "--name", "Op", "--backdate", "7")
+    slack = timedelta(minutes=2)
+    for cert, days in ((d / "ca.crt", 2), (d / "nodes" / "late.crt", 2),
+                       (d / "hub.crt", 0),
+                       (d / "operators" / "op.crt", 7)):
+        assert abs(not_before(cert) - (now - timedelta(days=days))) < slack, \
+            cert
+    assert verify(d, d / "nodes" / "late.crt").returncode == 0
+    assert "/CN=Alliance CA" not in pki("list", "--dir", d).stdout
+    for bad in ("366", "-1", "two", ""):
+        r = pki("node", "--dir", d, "--community", "bad", "--backdate", bad,
+                check=False)
+        assert r.returncode == 2 and "--backdate" in r.stderr, bad
+        r = pki("init", "--dir", tmp_path / "other", "--backdate", bad,
+                check=False)
+        assert r.returncode == 2, bad
+    assert not (d / "nodes" / "bad.crt").exists()
+    assert not (tmp_path / "other" / "ca.crt").exists()
+
+
 def test_bad_dates_refused(ca):
     for args in (["--start", "2020-01-01", "--end", "20200201000000Z"],
                  ["--start", "20200201000000Z", "--end", "20200101000000Z"],

@@ -81,6 +81,15 @@ def test_bad_search_threads_exits_2_naming_it(binary, value, pki, tmp_path):
     assert f"{conf}:{line}:" in err and "search_threads" in err, err
 
 
+@pytest.mark.parametrize("value", ["0", "3601", "-1", "soon"])
+def test_bad_backoff_max_exits_2_naming_it(value, pki, tmp_path):
+    """[hub] backoff_max_s outside 1..3600 exits 2 naming file:line."""
+    text, line = with_line(valid_config("alliance-node", pki, tmp_path),
+                           r"^\[hub\]", f"backoff_max_s = {value}")
+    conf, err = bad_config("alliance-node", tmp_path, text)
+    assert f"{conf}:{line}:" in err and "backoff_max_s" in err, err
+
+
 @pytest.mark.parametrize("binary", DAEMONS)
 def test_unknown_key_exits_2_naming_it(binary, pki, tmp_path):
     """An unknown key exits 2 naming file:line and the key."""

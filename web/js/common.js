@@ -98,6 +98,16 @@ function sizeText(b) {
   return b < 1048576 ? Math.ceil(b / 1024) + ' KB' : (Math.round(b / 104857.6) / 10).toFixed(1) + ' MB';
 }
 
+/* durationText: s seconds in the largest unit it reaches (days, hours
+ * to two decimals; minutes, seconds whole), for the consoles' clock
+ * skew. */
+function durationText(s) {
+  if (s >= 86400) return t('dur_days', { n: Math.round(s / 864) / 100 });
+  if (s >= 3600) return t('dur_hours', { n: Math.round(s / 36) / 100 });
+  if (s >= 60) return t('dur_minutes', { n: Math.round(s / 60) });
+  return t('dur_seconds', { n: s });
+}
+
 function formatTime(iso) {
   var d = new Date(iso);
   if (!iso || isNaN(d.getTime())) return '';

@@ -23,6 +23,8 @@ Object.assign(I18N, {
   col_relay_refused: ['被拒的转送', 'Relays refused'],
   relay_refused_why: ['超出配额 {quota}，其他 {other}', 'over quota {quota}, other {other}'],
   never: ['从未', 'Never'],
+  clock_ahead: ['时钟快了 {d}', 'Clock {d} ahead'],
+  clock_behind: ['时钟慢了 {d}', 'Clock {d} behind'],
   summary_connected: ['{c} / {n} 个社区已连接', '{c} of {n} communities connected'],
   bulletins_delivery_heading: ['紧急通告送达情况', 'Bulletin delivery'],
   none_district_bulletins: ['目前没有紧急通告。', 'No bulletins.'],

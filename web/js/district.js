@@ -4,7 +4,8 @@
  *
  * Every POLL_MS it reads GET /api/v1/communities (sync state of each
  * community, a store restored from an older backup, its usage against its
- * quota) and GET /api/v1/bulletins (targets, delivered, pending), and
+ * quota, its node's clock skew) and GET /api/v1/bulletins (targets,
+ * delivered, pending), and
  * the per-community delivery (GET /api/v1/bulletins/{id}) of the newest
  * DETAIL_MAX bulletins. Issuing stays with alliancectl, which holds the
  * signing key.
@@ -58,7 +59,8 @@ function renderCommunities() {
       el('td', null, el('span', { className: 'state-pill ' + (c.connected ? 'ok' : 'bad'),
         'data-state': c.connected ? 'connected' : 'disconnected',
         text: c.connected ? t('sync_yes') : t('sync_no') }), restoredNote(c)),
-      el('td', { text: c.last_seen ? formatTime(c.last_seen) : t('never') }),
+      el('td', { className: 'seen' }, el('span', { text: c.last_seen ? formatTime(c.last_seen) : t('never') }),
+        skewFlag(c.clock)),
       el('td', { className: 'num', text: (c.up_lag || 0) + ' / ' + (c.down_lag || 0) }),
       el('td', { className: 'num', text: (counts.services || 0) + ' / ' + (counts.announcements || 0) }),
       quotaCell(c.quota),
@@ -73,6 +75,16 @@ function restoredNote(c) {
   if (!c.store_restores) return null;
   return el('span', { className: 'store-restored', 'data-restores': c.store_restores,
     text: t('store_restored', { n: c.store_restores, t: formatTime(c.store_restored_at) }) });
+}
+
+/* skewFlag: a warning under Last seen when the community's node clock
+ * was off the hub's by more than 60 s at its last Hello (clock.skewed;
+ * the node judges time by the hub's, but its system clock wants fixing). */
+function skewFlag(clock) {
+  if (!clock || !clock.skewed) return null;
+  var s = Math.round(Math.abs(clock.skew_ms) / 1000);
+  return el('span', { className: 'skew', 'data-skew-ms': clock.skew_ms,
+    text: t(clock.skew_ms > 0 ? 'clock_ahead' : 'clock_behind', { d: durationText(s) }) });
 }
 
 /* quotaCell: a community's usage against its quota ([quota] at the hub)

@@ -92,7 +92,13 @@ var I18N = {
   'delivery_walk-in': ['到场办理', 'Walk in'],
   'delivery_home-visit': ['上门服务', 'Home visit'],
   delivery_online: ['网上办理', 'Online'],
-  delivery_phone: ['电话办理', 'By phone']
+  delivery_phone: ['电话办理', 'By phone'],
+
+  /* durations (common.js durationText) */
+  dur_days: ['{n} 天', '{n} days'],
+  dur_hours: ['{n} 小时', '{n} h'],
+  dur_minutes: ['{n} 分钟', '{n} min'],
+  dur_seconds: ['{n} 秒', '{n} s']
 };
 
 var CATEGORIES = ['elderly-care', 'health-maternity', 'family-children',

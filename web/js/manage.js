@@ -158,6 +158,7 @@ function renderSync() {
       text: hub.connected ? t('sync_yes') : t('sync_no') })),
     kv('sync_since', hub.since ? formatTime(hub.since) : '—'),
     kv('sync_last_error', hub.last_error || t('sync_none')),
+    clockRow(hub.clock_offset_ms),
     kv('sync_lag', s.up && s.up.lag !== null && s.up.lag !== undefined ? String(s.up.lag) : t('sync_lag_unknown')),
     kv('sync_counts', t('sync_counts_value', { s: s.counts ? s.counts.services : '?', a: s.counts ? s.counts.announcements : '?' })),
     s.quota ? kv('sync_quota', t('sync_quota_value', { r: s.quota.records.used, rl: s.quota.records.limit,
@@ -166,6 +167,15 @@ function renderSync() {
       'data-state': s.disk.low ? 'low' : 'ok',
       text: t(s.disk.low ? 'sync_disk_low' : 'sync_disk_value',
         { f: sizeText(s.disk.free_bytes), t: sizeText(s.disk.total_bytes) }) })) : null);
+}
+
+/* clockRow: a warning when this node's clock is over 60 s off the hub's
+ * (hub.clock_offset_ms: the hub's time minus the node's); the node
+ * already judges time by the hub's, but the system clock wants fixing. */
+function clockRow(off) {
+  if (off === null || off === undefined || Math.abs(off) <= 60000) return null;
+  return kv('sync_clock', t(off < 0 ? 'sync_clock_ahead' : 'sync_clock_behind',
+    { d: durationText(Math.round(Math.abs(off) / 1000)) }), 'clock-skew');
 }
 
 /* ---- lists ------------------------------------------------------------------------ */

@@ -161,9 +161,12 @@ var bulletins = { items: [], loaded: false, listeners: [] };
 var FOLDED_KEY = 'alliance.folded';
 var FOLDED_MAX = 50;
 
+/* inForce: the node's status decides (it judges expiry by the hub's
+ * clock); the browser's own clock, which may be off by days, only when
+ * an item carries none. */
 function inForce(b) {
-  if (b.status && b.status !== 'current') return false;
   if (b.type === 'cancel') return false;
+  if (b.status) return b.status === 'current';
   if (b.expires && new Date(b.expires).getTime() < Date.now()) return false;
   return true;
 }

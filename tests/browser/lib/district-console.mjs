@@ -57,6 +57,13 @@ async function main() {
         assert.match(await cell.locator('.q-records').innerText(), /(记录|Records) \d+ (\/|of) 5000/);
         assert.match(await cell.locator('.q-bytes').innerText(), /\d+ KB (\/|of) 8\.0 MB/);
         assert.equal(await cell.getAttribute('data-closes'), '0');
+        // clocks in step: the hub measured each node's skew, none flagged
+        const item = await page.evaluate(async (cid) => {
+          const r = await fetch('/api/v1/communities');
+          return (await r.json()).items.find((c) => c.id === cid);
+        }, id);
+        assert.equal(item.clock.skewed, false, `${id}: ${JSON.stringify(item.clock)}`);
+        assert.equal(await page.locator(`#communities tr[data-community="${id}"] .skew`).count(), 0);
       }
       // the bulletin delivered to each of them
       const card = page.locator(`#bulletins li[data-bulletin="${BULLETIN}"]`);
@@ -88,6 +95,28 @@ async function main() {
     await ctx.close();
     console.log(`district console: ${ids.length} communities connected; bulletin ${BULLETIN} ` +
                 `delivered to all; ${second} appeared live and reached ${ids[0]}`);
+
+    // a node clock 2 days ahead is flagged. The local alliance runs the
+    // ASan build, which libfaketime cannot skew, so the hub's real answer
+    // is amended in flight for one community (test_15_clock shows the
+    // hub reporting a real skewed node).
+    {
+      const sctx = await context(browser, env.OPERATOR_CERT, env.OPERATOR_KEY, 1280);
+      await sctx.route('**/api/v1/communities', async (route) => {
+        const resp = await route.fetch();
+        const body = await resp.json();
+        for (const c of body.items)
+          if (c.id === ids[1]) c.clock = { skew_ms: 172800000, skewed: true };
+        await route.fulfill({ response: resp, json: body });
+      });
+      const spage = await sctx.newPage();
+      await spage.goto(`${HUB}/district/`);
+      const flag = spage.locator(`#communities tr[data-community="${ids[1]}"] .skew`);
+      await flag.waitFor({ timeout: 15000 });
+      assert.match(await flag.innerText(), /(时钟快了 2 天|Clock 2 days ahead)/);
+      assert.equal(await spage.locator('#communities .skew').count(), 1, 'only the skewed community');
+      await sctx.close();
+    }
 
     // a node certificate gets 403 on the console, as on the API
     const nctx = await context(browser, nodeCerts[0], nodeKeys[0], 1280);

@@ -35,6 +35,8 @@ struct hub_config {
 	int public_port;
 	char *public_cert;          /* HTTPS on the public port when set */
 	char *public_key;
+	char *public_url;           /* [public] url: the public port's
+				     * absolute base (default: main.c) */
 	unsigned search_threads;    /* searcher threads (public.c) */
 	char *store_path;
 	char *web_root;             /* static pages; NULL: none served */
@@ -44,6 +46,8 @@ struct hub_config {
 	unsigned ping_s;            /* ping a silent node after this */
 	unsigned drop_s;            /* and drop it after this */
 	char *bulletin_keys;        /* [bulletins] keys: pinned public keys */
+	char *bulletin_sender;      /* [bulletins] sender: the CAP sender id
+				     * (default: public_url's host) */
 	unsigned tombstone_retention; /* seconds deletions are remembered */
 	unsigned purge_interval;    /* seconds between purges */
 	char *synonyms;             /* [search] synonyms: the district's file */

@@ -509,7 +509,8 @@ void hub_bulletin_close(struct hub *hub);
 void hub_bulletin_welcome(struct session *s);
 /* hub_bulletin_ack: a node persisted (or refused) a bulletin. */
 int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack);
-/* hub_bulletin_route: the operator bulletin endpoints of the alliance port;
+/* hub_bulletin_route: the operator bulletin endpoints of the alliance port
+ * (with GET /api/v1/bulletin-sender, the CAP sender alliancectl signs);
  * returns 1 when the path was one of them (answered), else 0. */
 int hub_bulletin_route(struct hub *hub, struct lws *wsi, struct hub_http *h);
 

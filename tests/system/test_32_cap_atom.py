@@ -21,7 +21,7 @@ from pathlib import Path
 from lxml import etree
 
 import cap_check
-from conftest import BUILD, Hub, _env, http_get_json
+from conftest import BUILD, Hub, _env, http_get_json, wait_for
 from test_30_bulletin import (content, hub_pair, http_get, key_id_of,
                               load_key, node_bulletins, post_raw, signed)
 
@@ -148,7 +148,6 @@ def test_every_cap_document_passes_section_3(daemons, pki):
     old, data = content(key_id_of(key), area=[cid])
     assert post_raw(hub, data, signed(key, data)).status == 201
     ids = [both, zh_only, upd, cancel_both, cancel_zh, old]
-    from conftest import wait_for
     wait_for(lambda: set(ids) <= set(node_bulletins(a)), 15,
              "every bulletin at the node")
 
@@ -160,7 +159,7 @@ def test_every_cap_document_passes_section_3(daemons, pki):
         docs = {bid: cap_of(port, bid) for bid in ids}
         for bid, body in docs.items():
             assert cap_check.check(body, resolver(port)) == [], (port, bid)
-        sent = {bid: cap_check.etree.fromstring(body).findtext(
+        sent = {bid: etree.fromstring(body).findtext(
             f"{{{cap_check.NS}}}sent") for bid, body in docs.items()}
         root = etree.fromstring(docs[both])
         assert root.findtext(f"{{{cap_check.NS}}}sender") == SENDER

@@ -42,7 +42,7 @@ DEB_PKGS := build-essential pkg-config openssl ca-certificates curl \
 	    protobuf-compiler libsqlite3-dev libssl-dev libjansson-dev \
 	    libinih-dev libcmocka-dev libcurl4-openssl-dev \
 	    python3-pytest python3-protobuf python3-websocket \
-	    python3-cryptography libxml2-utils chromium fonts-wqy-microhei wrk \
+	    python3-cryptography python3-lxml libxml2-utils chromium fonts-wqy-microhei wrk \
 	    faketime libfaketime
 # Node and npm for the browser tests, only where none is installed (a
 # newer one from elsewhere is fine).

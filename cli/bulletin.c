@@ -1,8 +1,8 @@
 /* bulletin.c: "alliancectl bulletin issue|update|cancel|status|list".
  *
  * issue, update and cancel build a BulletinContent (a fresh id, the
- * signing key's id, the operator certificate's CN as sender, sent now,
- * expiry), check it with the rules hub and nodes apply (lib/bulletin.c),
+ * signing key's id, the hub's CAP sender id as sender, sent now,
+ * expiry; English text beside the Chinese with the --*-en options), check it with the rules hub and nodes apply (lib/bulletin.c),
  * serialize it, sign those bytes with the district's Ed25519 key
  * (SIGNING_KEY, which never leaves this machine) and POST
  * {"signed_content","signature"} in base64 to /api/v1/bulletins. The new
@@ -24,9 +24,9 @@
 #include <unistd.h>
 
 #include "bulletin.h"
+#include "bulletin_render.h"
 #include "ctl.h"
 #include "err.h"
-#include "ident.h"
 #include "limits.h"
 #include "text.h"
 
@@ -43,7 +43,8 @@
 enum {
 	OPT_HEADLINE = 1, OPT_DESCRIPTION, OPT_CAUSE, OPT_RESPONSE,
 	OPT_INSTRUCTIONS, OPT_SEVERITY, OPT_URGENCY, OPT_CERTAINTY,
-	OPT_CATEGORY, OPT_AREA, OPT_EXPIRES, OPT_WAIT, OPT_TIMEOUT, OPT_JSON,
+	OPT_CATEGORY, OPT_HEADLINE_EN, OPT_DESCRIPTION_EN, OPT_CAUSE_EN,
+	OPT_RESPONSE_EN, OPT_INSTRUCTIONS_EN, OPT_AREA, OPT_EXPIRES, OPT_WAIT, OPT_TIMEOUT, OPT_JSON,
 };
 
 #define BULLETIN_OPTIONS                                                   \
@@ -57,6 +58,11 @@ enum {
 	{ "urgency", required_argument, NULL, OPT_URGENCY },               \
 	{ "certainty", required_argument, NULL, OPT_CERTAINTY },           \
 	{ "category", required_argument, NULL, OPT_CATEGORY },             \
+	{ "headline-en", required_argument, NULL, OPT_HEADLINE_EN },       \
+	{ "description-en", required_argument, NULL, OPT_DESCRIPTION_EN }, \
+	{ "cause-en", required_argument, NULL, OPT_CAUSE_EN },             \
+	{ "response-en", required_argument, NULL, OPT_RESPONSE_EN },       \
+	{ "instructions-en", required_argument, NULL, OPT_INSTRUCTIONS_EN }, \
 	{ "area", required_argument, NULL, OPT_AREA },                     \
 	{ "expires", required_argument, NULL, OPT_EXPIRES },               \
 	{ "wait", no_argument, NULL, OPT_WAIT },                           \
@@ -66,7 +72,8 @@ enum {
 
 /* What the command line said; NULL/0 where it said nothing. */
 struct opts {
-	const char *text[OPT_CATEGORY + 1]; /* by OPT_HEADLINE..OPT_CATEGORY */
+	const char *text[OPT_INSTRUCTIONS_EN + 1]; /* by OPT_HEADLINE..
+						    * OPT_INSTRUCTIONS_EN */
 	const char *area;                   /* "a,b" */
 	const char *expires;                /* DURATION */
 	const char *timeout;                /* seconds */
@@ -79,7 +86,7 @@ static int on_opt(void *state, int opt, const char *arg)
 {
 	struct opts *o = state;
 
-	if (opt >= OPT_HEADLINE && opt <= OPT_CATEGORY)
+	if (opt >= OPT_HEADLINE && opt <= OPT_INSTRUCTIONS_EN)
 		o->text[opt] = arg;
 	else if (opt == OPT_AREA)
 		o->area = arg;
@@ -157,27 +164,33 @@ static EVP_PKEY *load_signing_key(const struct ctl *ctl)
 	return k;
 }
 
-/* operator_name: the CN of the operator certificate into name. */
-static int operator_name(const struct ctl *ctl, char *name, size_t len)
+/* hub_sender: the CAP sender id the hub gives ([bulletins] sender, GET
+ * /api/v1/bulletin-sender) into name, so what is signed is what the hub
+ * and every CAP document name. */
+static int hub_sender(struct ctl *ctl, char *name, size_t len)
 {
-	struct ident id;
-	char why[160];
-	X509 *cert = NULL;
-	FILE *f = fopen(ctl->cert, "r");
+	struct ctl_response resp = { 0 };
+	const char *v;
+	int rc = ERR_INVALID;
 
-	if (f) {
-		cert = PEM_read_X509(f, NULL, NULL, NULL);
-		fclose(f);
+	if (ctl_request(ctl, "GET", "/api/v1/bulletin-sender", NULL, &resp)
+	    != ERR_OK)
+		return ERR_FAIL;
+	if (resp.status != 200) {
+		ctl_hub_error(ctl, &resp);
+		ctl_response_free(&resp);
+		return ERR_FAIL;
 	}
-	if (!cert || ident_from_cert(cert, &id, why, sizeof(why)) != ERR_OK) {
-		ctl_errorf(ctl, "operator certificate %s: cannot read its name",
-			   ctl->cert);
-		X509_free(cert);
-		return ERR_INVALID;
+	v = json_string_value(json_object_get(resp.json, "sender"));
+	if (v && bulletin_cap_sender_valid(v) && strlen(v) < len) {
+		snprintf(name, len, "%s", v);
+		rc = ERR_OK;
+	} else {
+		ctl_errorf(ctl, "the hub's CAP sender id is missing or not one "
+			   "(GET /api/v1/bulletin-sender)");
 	}
-	X509_free(cert);
-	snprintf(name, len, "%s", id.name);
-	return ERR_OK;
+	ctl_response_free(&resp);
+	return rc;
 }
 
 /* new_id: "b-YYYYMMDDHHMMSS-" and 8 random hex into buf. */
@@ -364,6 +377,23 @@ static const char *from_old(const json_t *old, const char *name)
 	return v ? v : "";
 }
 
+/* cancelled: prefix and the headline cancelled into buf, cut at a
+ * character boundary to fit LIMIT_BULLETIN_HEADLINE. Returns buf. */
+static char *cancelled(char *buf, size_t len, const char *prefix,
+		       const char *headline)
+{
+	size_t room = LIMIT_BULLETIN_HEADLINE - strlen(prefix);
+	size_t n = strlen(headline);
+
+	if (n > room) {
+		n = room;
+		while (n && ((unsigned char)headline[n] & 0xc0) == 0x80)
+			n--;        /* not inside a UTF-8 sequence */
+	}
+	snprintf(buf, len, "%s%.*s", prefix, (int)n, headline);
+	return buf;
+}
+
 /* publish: the shared body of issue (type "alert"), update and cancel
  * (ref: the bulletin replaced). */
 static int publish(struct ctl *ctl, const struct ctl_command *cmd, int argc,
@@ -374,8 +404,9 @@ static int publish(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	struct ctl_response resp = { 0 }, old_resp = { 0 };
 	struct opts o = { 0 };
 	const json_t *old = NULL;
-	char id[64], key_id[BULLETIN_KEY_ID_LEN + 1], sender[LIMIT_NAME + 1];
-	char *area_copy = NULL, **area = NULL, *ref = NULL, cancel_head[512];
+	char id[64], key_id[BULLETIN_KEY_ID_LEN + 1];
+	char sender[BULLETIN_CAP_SENDER_MAX + 1], cancel_head[512];
+	char cancel_head_en[512], *area_copy = NULL, **area = NULL, *ref = NULL;
 	struct timespec t0;
 	long expires = CTL_BULLETIN_EXPIRES_S, timeout = CTL_BULLETIN_WAIT_S;
 	EVP_PKEY *key = NULL;
@@ -412,7 +443,7 @@ static int publish(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	key = load_signing_key(ctl);
 	if (!key)
 		return ctl->signing_key ? CTL_EXIT_FAIL : CTL_EXIT_USAGE;
-	if (operator_name(ctl, sender, sizeof(sender)) != ERR_OK ||
+	if (hub_sender(ctl, sender, sizeof(sender)) != ERR_OK ||
 	    bulletin_key_id(key, key_id) != ERR_OK) {
 		rc = CTL_EXIT_FAIL;
 		goto out;
@@ -441,15 +472,25 @@ static int publish(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	c.cause = PICK(OPT_CAUSE, "cause", "");
 	c.response = PICK(OPT_RESPONSE, "response", "");
 	c.instructions = PICK(OPT_INSTRUCTIONS, "instructions", "");
+	c.headline_en = PICK(OPT_HEADLINE_EN, "headline_en", "");
+	c.description_en = PICK(OPT_DESCRIPTION_EN, "description_en", "");
+	c.cause_en = PICK(OPT_CAUSE_EN, "cause_en", "");
+	c.response_en = PICK(OPT_RESPONSE_EN, "response_en", "");
+	c.instructions_en = PICK(OPT_INSTRUCTIONS_EN, "instructions_en", "");
 #undef PICK
 	if (strcmp(type, "cancel") == 0) {
-		if (!o.text[OPT_HEADLINE]) {
-			snprintf(cancel_head, sizeof(cancel_head),
-				 "Cancelled: %.400s", from_old(old, "headline"));
-			c.headline = cancel_head;
-		}
+		/* each language says it in its own words */
+		if (!o.text[OPT_HEADLINE])
+			c.headline = cancelled(cancel_head, sizeof(cancel_head),
+					       "已取消：", c.headline);
 		if (!o.text[OPT_DESCRIPTION])
-			c.description = "This bulletin is cancelled.";
+			c.description = "本通告已取消。";
+		if (!o.text[OPT_HEADLINE_EN] && *c.headline_en)
+			c.headline_en = cancelled(cancel_head_en,
+						  sizeof(cancel_head_en),
+						  "Cancelled: ", c.headline_en);
+		if (!o.text[OPT_DESCRIPTION_EN] && *c.headline_en)
+			c.description_en = "This bulletin is cancelled.";
 	}
 	if (o.area) {
 		area = split_area(o.area, &area_copy, &n_area);

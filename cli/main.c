@@ -30,14 +30,18 @@ static const struct ctl_command commands[] = {
 	  "--instructions T [--severity extreme|severe|moderate|minor] "
 	  "[--urgency immediate|expected|future] "
 	  "[--certainty observed|likely|possible] [--category ID] "
+	  "[--headline-en T --description-en T [--cause-en T] "
+	  "[--response-en T] [--instructions-en T]] "
 	  "[--area ID,...] [--expires DURATION] [--wait [--timeout S]]",
 	  "sign and issue a bulletin (defaults: severe, immediate, observed, "
-	  "public-safety, every community, 24h); prints its id first" },
+	  "public-safety, every community, 24h; the texts in Chinese, the "
+	  "--*-en ones in English); prints its id first" },
 	{ "bulletin", "update", bulletin_update,
 	  "ID [the flags of issue; what is not given is taken from ID]",
 	  "issue an update that replaces bulletin ID" },
 	{ "bulletin", "cancel", bulletin_cancel,
-	  "ID [--headline T] [--description T] [--wait [--timeout S]]",
+	  "ID [--headline T] [--description T] [--headline-en T] "
+	  "[--description-en T] [--wait [--timeout S]]",
 	  "cancel bulletin ID (sent to the communities it went to)" },
 	{ "bulletin", "status", bulletin_status, "ID [--json]",
 	  "show which communities have bulletin ID, and when" },

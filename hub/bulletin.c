@@ -422,6 +422,9 @@ int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack)
 /* ---- the operator API ---------------------------------------------------- */
 
 #define BULLETINS "/api/v1/bulletins"
+/* The CAP sender id alliancectl signs bulletins with ([bulletins]
+ * sender), so hub and tool always agree: {"sender":"..."}. */
+#define BULLETIN_SENDER "/api/v1/bulletin-sender"
 
 /* delivery: add targets, delivered count and (when rows) the per-community
  * delivery of bulletin id to obj. ERR_OK or ERR_IO. */
@@ -818,6 +821,15 @@ int hub_bulletin_route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 	const char *path = h->ex.path, *id;
 	enum http_method m = h->ex.method;
 
+	if (strcmp(path, BULLETIN_SENDER) == 0) {
+		if (m == HTTP_GET)
+			http_reply_json(wsi, &h->ex, 200, json_pack("{s:s}",
+				"sender", hub->cfg.bulletin_sender));
+		else
+			http_reply_error(wsi, &h->ex, 405, "method",
+					 "use GET on %s", path);
+		return 1;
+	}
 	if (strcmp(path, BULLETINS) == 0) {
 		if (m == HTTP_GET)
 			list(hub, wsi, h);
@@ -830,7 +842,8 @@ int hub_bulletin_route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 	}
 	if (strncmp(path, BULLETINS "/", sizeof(BULLETINS)) != 0)
 		return bulletin_http_route(hub->db, wsi, &h->ex,
-					   "District bulletins");
+					   "District bulletins",
+					   hub->cfg.public_url);
 	id = path + sizeof(BULLETINS);
 	if (m == HTTP_GET && text_record_id_valid(id) &&
 	    !(strlen(id) > 4 && strcmp(id + strlen(id) - 4, ".cap") == 0)) {
@@ -838,5 +851,6 @@ int hub_bulletin_route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 		return 1;
 	}
 	/* the CAP document, 404s and 405s as on the public port */
-	return bulletin_http_route(hub->db, wsi, &h->ex, "District bulletins");
+	return bulletin_http_route(hub->db, wsi, &h->ex, "District bulletins",
+				   hub->cfg.public_url);
 }

@@ -4,6 +4,7 @@
  * deploy/examples/hub.conf for a commented example. */
 #include <stddef.h>
 
+#include "bulletin_render.h"
 #include "hub.h"
 
 static const char *check_nonzero(const void *field)
@@ -48,6 +49,16 @@ static const char *check_quota_per_hour(const void *field)
 	return v < 1 || v > 1000000 ? "must be between 1 and 1000000" : NULL;
 }
 
+static const char *check_cap_sender(const void *field)
+{
+	const char *v = *(char *const *)field;
+
+	return v && !bulletin_cap_sender_valid(v)
+		? "must be a CAP 1.2 sender id (§3.2.1): at most 200 bytes, "
+		  "no spaces, commas, '<' or '&', e.g. shinan.qingdao.alliance"
+		: NULL;
+}
+
 #define F(x) offsetof(struct hub_config, x)
 
 const struct config_key hub_config_keys[] = {
@@ -71,6 +82,10 @@ const struct config_key hub_config_keys[] = {
 	  "public certificate: HTTPS when set, else plain HTTP for a proxy" },
 	{ "public", "key", CONFIG_PATH, NULL, F(public_key), 0, NULL,
 	  "key of the public certificate" },
+	{ "public", "url", CONFIG_STRING, NULL, F(public_url), 0,
+	  config_check_url, "absolute base URL of the public port, for Atom "
+	  "and CAP links (default: http(s)://ADDRESS:PORT, the host name "
+	  "for 0.0.0.0)" },
 	{ "public", "search_threads", CONFIG_UINT, "2", F(search_threads), 0,
 	  config_check_threads, "threads answering catalog searches, each with its "
 	  "own store connection (1-16)" },
@@ -115,6 +130,9 @@ const struct config_key hub_config_keys[] = {
 	{ "bulletins", "keys", CONFIG_STRING, NULL, F(bulletin_keys), 0, NULL,
 	  "pinned bulletin-signing public keys (PEM Ed25519), comma-separated; "
 	  "relative to this file; several while a key is rotated" },
+	{ "bulletins", "sender", CONFIG_STRING, NULL, F(bulletin_sender), 0,
+	  check_cap_sender, "CAP sender id of the bulletins, e.g. "
+	  "shinan.qingdao.alliance (default: the host of [public] url)" },
 };
 
 const size_t hub_config_n_keys =

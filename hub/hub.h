@@ -35,6 +35,8 @@ struct hub_config {
 	int public_port;
 	char *public_cert;          /* HTTPS on the public port when set */
 	char *public_key;
+	char *public_url;           /* [public] url: the public port's
+				     * absolute base (default: main.c) */
 	unsigned search_threads;    /* searcher threads (public.c) */
 	char *store_path;
 	char *web_root;             /* static pages; NULL: none served */
@@ -44,6 +46,8 @@ struct hub_config {
 	unsigned ping_s;            /* ping a silent node after this */
 	unsigned drop_s;            /* and drop it after this */
 	char *bulletin_keys;        /* [bulletins] keys: pinned public keys */
+	char *bulletin_sender;      /* [bulletins] sender: the CAP sender id
+				     * (default: public_url's host) */
 	unsigned tombstone_retention; /* seconds deletions are remembered */
 	unsigned purge_interval;    /* seconds between purges */
 	char *synonyms;             /* [search] synonyms: the district's file */
@@ -505,7 +509,8 @@ void hub_bulletin_close(struct hub *hub);
 void hub_bulletin_welcome(struct session *s);
 /* hub_bulletin_ack: a node persisted (or refused) a bulletin. */
 int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack);
-/* hub_bulletin_route: the operator bulletin endpoints of the alliance port;
+/* hub_bulletin_route: the operator bulletin endpoints of the alliance port
+ * (with GET /api/v1/bulletin-sender, the CAP sender alliancectl signs);
  * returns 1 when the path was one of them (answered), else 0. */
 int hub_bulletin_route(struct hub *hub, struct lws *wsi, struct hub_http *h);
 

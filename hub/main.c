@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bulletin_render.h"
 #include "catalog_http.h"
 #include "clock.h"
 #include "err.h"
@@ -194,6 +195,36 @@ static int create_vhosts(struct hub *hub)
 #define ADOPT(field) do { \
 	__typeof__(hub->cfg.field) t_ = hub->cfg.field; \
 	hub->cfg.field = fresh.field; fresh.field = t_; } while (0)
+
+/* public_defaults: [public] url and [bulletins] sender when unset: the
+ * listener's address, and that URL's host. ERR_OK, or an error in err. */
+static int public_defaults(struct hub_config *cfg, char *err, size_t errlen)
+{
+	const char *host;
+	size_t n;
+
+	if (config_public_url(&cfg->public_url, cfg->public_address,
+			      cfg->public_port, cfg->public_cert != NULL)) {
+		snprintf(err, errlen, "out of memory");
+		return ERR_NOMEM;
+	}
+	if (cfg->bulletin_sender)
+		return ERR_OK;
+	host = strstr(cfg->public_url, "://") + 3;
+	n = host[0] == '[' ? strcspn(host, "]") + 1 : strcspn(host, ":/");
+	cfg->bulletin_sender = strndup(host, n);
+	if (!cfg->bulletin_sender) {
+		snprintf(err, errlen, "out of memory");
+		return ERR_NOMEM;
+	}
+	if (!bulletin_cap_sender_valid(cfg->bulletin_sender)) {
+		snprintf(err, errlen, "[bulletins] sender: the default, %s "
+			 "(the host of [public] url), is not a CAP sender id: "
+			 "set one", cfg->bulletin_sender);
+		return ERR_INVALID;
+	}
+	return ERR_OK;
+}
 
 /* reload_synonyms: re-read [search] synonyms; a bad file keeps the list
  * in force (logged with file:line). Sends what changed to the nodes. */
@@ -419,7 +450,8 @@ int main(int argc, char **argv)
 		config_free(hub_config_keys, hub_config_n_keys, &hub.cfg);
 		return 2;
 	}
-	if (hub_bulletin_keys_check(hub.cfg.bulletin_keys, hub.config_path,
+	if (public_defaults(&hub.cfg, err, sizeof(err)) != ERR_OK ||
+	    hub_bulletin_keys_check(hub.cfg.bulletin_keys, hub.config_path,
 				    err, sizeof(err)) != ERR_OK) {
 		fprintf(stderr, "alliance-hub: %s\n", err);
 		config_free(hub_config_keys, hub_config_n_keys, &hub.cfg);

@@ -88,7 +88,8 @@ static void route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 		communities(hub, wsi, h);
 		return;
 	}
-	if (bulletin_http_route(hub->db, wsi, &h->ex, "District bulletins"))
+	if (bulletin_http_route(hub->db, wsi, &h->ex, "District bulletins",
+				hub->cfg.public_url))
 		return;
 	if (hub_polls_route(hub, wsi, h, 0))
 		return;

@@ -5,8 +5,8 @@
  * the size, decoded the signed bytes canonically, applied the content
  * rules and verified the Ed25519 signature under the pinned key the
  * content names. Parts, in order: the word lists and CAP mapping; keys;
- * signing and verifying; content rules; base64; a growable text buffer
- * with XML escaping; CAP 1.2; Atom. */
+ * signing and verifying; content rules; base64. CAP and Atom are
+ * rendered by bulletin_render.c. */
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
@@ -14,10 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bulletin.h"
-#include "clock.h"
 #include "err.h"
 #include "limits.h"
 #include "text.h"
@@ -107,9 +105,11 @@ int bulletin_valid_word(const char *field, const char *value)
 	return list && value && word_cap(list, value, NULL) != NULL;
 }
 
-const char *bulletin_cap_category(const char *category)
+const char *bulletin_cap_word(const char *field, const char *ours)
 {
-	return word_cap(categories, category, "Other");
+	const struct word *list = word_list(field);
+
+	return list ? word_cap(list, ours, NULL) : NULL;
 }
 
 /* ---- keys ----------------------------------------------------------------- */
@@ -440,6 +440,11 @@ int bulletin_check(const BulletinContent *c, char *why, size_t whylen)
 		T(cause, LIMIT_BULLETIN_TEXT, 1, 0),
 		T(response, LIMIT_BULLETIN_TEXT, 1, 0),
 		T(instructions, LIMIT_BULLETIN_TEXT, 1, 0),
+		T(headline_en, LIMIT_BULLETIN_HEADLINE, 0, 0),
+		T(description_en, LIMIT_BULLETIN_TEXT, 1, 0),
+		T(cause_en, LIMIT_BULLETIN_TEXT, 1, 0),
+		T(response_en, LIMIT_BULLETIN_TEXT, 1, 0),
+		T(instructions_en, LIMIT_BULLETIN_TEXT, 1, 0),
 #undef T
 	};
 	int is_alert;
@@ -474,6 +479,11 @@ int bulletin_check(const BulletinContent *c, char *why, size_t whylen)
 		if (texts[i].required && (!s || !*s))
 			return fail(why, whylen, "%s: missing", texts[i].name);
 	}
+	if (bulletin_has_english(c) && (!*c->headline_en ||
+					!*c->description_en))
+		return fail(why, whylen, "%s: missing (English text needs a "
+			    "headline_en and a description_en)",
+			    *c->headline_en ? "description_en" : "headline_en");
 	is_alert = strcmp(c->type, "alert") == 0;
 	if (is_alert && c->n_references)
 		return fail(why, whylen, "references: an alert references "
@@ -512,6 +522,19 @@ int bulletin_check(const BulletinContent *c, char *why, size_t whylen)
 		return fail(why, whylen, "expires: more than %d days after "
 			    "sent", LIMIT_BULLETIN_LIFETIME_S / 86400);
 	return ERR_OK;
+}
+
+int bulletin_has_english(const BulletinContent *c)
+{
+	const char *const en[] = { c->headline_en, c->description_en,
+				   c->cause_en, c->response_en,
+				   c->instructions_en };
+	size_t i;
+
+	for (i = 0; i < sizeof(en) / sizeof(en[0]); i++)
+		if (en[i] && *en[i])
+			return 1;
+	return 0;
 }
 
 int bulletin_targets(const BulletinContent *c, const char *community)
@@ -590,255 +613,4 @@ int bulletin_b64_decode(const char *s, uint8_t **out, size_t *len)
 bad:
 	free(buf);
 	return ERR_INVALID;
-}
-
-/* ---- a growable text buffer ------------------------------------------- */
-
-struct sbuf {
-	char *data;                 /* NUL-terminated (owned) */
-	size_t len;
-	size_t cap;
-	int failed;                 /* an allocation failed: drop the result */
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 2048;
-		char *grown;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		grown = realloc(b->data, cap);
-		if (!grown) {
-			b->failed = 1;
-			return;
-		}
-		b->data = grown;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-	sb_put(b, s, strlen(s));
-}
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		b->failed = 1;
-		return;
-	}
-	sb_put(b, tmp, (size_t)n);
-}
-
-/* sb_xml: s escaped as XML character data or attribute value: the five
- * markup characters as entities; control characters XML cannot carry
- * (validation refuses them; this is the last line) dropped. */
-static void sb_xml(struct sbuf *b, const char *s)
-{
-	const char *run = s;
-
-	for (; s && *s; s++) {
-		const char *ent = NULL;
-		unsigned char ch = (unsigned char)*s;
-
-		switch (ch) {
-		case '<': ent = "&lt;"; break;
-		case '>': ent = "&gt;"; break;
-		case '&': ent = "&amp;"; break;
-		case '"': ent = "&quot;"; break;
-		case '\'': ent = "&apos;"; break;
-		default:
-			if ((ch < 0x20 && ch != '\n' && ch != '\r' &&
-			     ch != '\t') || ch == 0x7f)
-				ent = "";
-		}
-		if (!ent)
-			continue;
-		sb_put(b, run, (size_t)(s - run));
-		sb_str(b, ent);
-		run = s + 1;
-	}
-	if (s)
-		sb_put(b, run, (size_t)(s - run));
-}
-
-/* sb_element: <name>escaped text</name> on its own indented line. */
-static void sb_element(struct sbuf *b, const char *indent, const char *name,
-		       const char *text)
-{
-	sb_printf(b, "%s<%s>", indent, name);
-	sb_xml(b, text);
-	sb_printf(b, "</%s>\n", name);
-}
-
-static int sb_finish(struct sbuf *b, char **out, size_t *len)
-{
-	if (b->failed || !b->data) {
-		free(b->data);
-		*out = NULL;
-		*len = 0;
-		return ERR_NOMEM;
-	}
-	*out = b->data;
-	*len = b->len;
-	return ERR_OK;
-}
-
-char *bulletin_time_cap(int64_t t, char *buf, size_t buflen)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) ||
-	    !strftime(buf, buflen, "%Y-%m-%dT%H:%M:%S+00:00", &tm))
-		snprintf(buf, buflen, "1970-01-01T00:00:00+00:00");
-	return buf;
-}
-
-/* ---- CAP 1.2 ----------------------------------------------------------- */
-
-/* The long text of <description>: what happened, why, what is done. */
-static void cap_description(struct sbuf *b, const BulletinContent *c)
-{
-	sb_str(b, "    <description>");
-	sb_xml(b, c->description);
-	if (c->cause && *c->cause) {
-		sb_str(b, "\n\nCause: ");
-		sb_xml(b, c->cause);
-	}
-	if (c->response && *c->response) {
-		sb_str(b, "\n\nAuthority response: ");
-		sb_xml(b, c->response);
-	}
-	sb_str(b, "</description>\n");
-}
-
-int bulletin_cap_xml(const BulletinContent *c,
-		     const struct bulletin_cap_ref *refs, char **out,
-		     size_t *len)
-{
-	struct sbuf b = { 0 };
-	char t[40];
-	size_t i;
-
-	sb_str(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	       "<alert xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\">\n");
-	sb_element(&b, "  ", "identifier", c->id);
-	sb_element(&b, "  ", "sender", c->sender);
-	sb_element(&b, "  ", "sent", bulletin_time_cap(c->sent, t, sizeof(t)));
-	sb_element(&b, "  ", "status", "Actual");
-	sb_element(&b, "  ", "msgType", word_cap(types, c->type, "Alert"));
-	sb_element(&b, "  ", "scope", "Public");
-	if (c->n_references) {
-		sb_str(&b, "  <references>");
-		for (i = 0; i < c->n_references; i++) {
-			const struct bulletin_cap_ref *r = refs ? &refs[i] : NULL;
-			int known = r && r->sender;
-
-			if (i)
-				sb_str(&b, " ");
-			sb_xml(&b, known ? r->sender : c->sender);
-			sb_str(&b, ",");
-			sb_xml(&b, c->references[i]);
-			sb_str(&b, ",");
-			sb_str(&b, bulletin_time_cap(known ? r->sent : c->sent,
-						     t, sizeof(t)));
-		}
-		sb_str(&b, "</references>\n");
-	}
-	sb_str(&b, "  <info>\n");
-	sb_element(&b, "    ", "category", bulletin_cap_category(c->category));
-	sb_element(&b, "    ", "event", c->headline);
-	sb_element(&b, "    ", "urgency", word_cap(urgencies, c->urgency,
-						   "Unknown"));
-	sb_element(&b, "    ", "severity", word_cap(severities, c->severity,
-						    "Unknown"));
-	sb_element(&b, "    ", "certainty", word_cap(certainties, c->certainty,
-						     "Unknown"));
-	sb_element(&b, "    ", "expires",
-		   bulletin_time_cap(c->expires, t, sizeof(t)));
-	sb_element(&b, "    ", "senderName", c->sender);
-	sb_element(&b, "    ", "headline", c->headline);
-	cap_description(&b, c);
-	sb_element(&b, "    ", "instruction", c->instructions);
-	sb_str(&b, "    <area>\n      <areaDesc>");
-	if (c->n_area == 0)
-		sb_str(&b, "All communities");
-	for (i = 0; i < c->n_area; i++) {
-		if (i)
-			sb_str(&b, ", ");
-		sb_xml(&b, c->area[i]);
-	}
-	sb_str(&b, "</areaDesc>\n    </area>\n  </info>\n</alert>\n");
-	return sb_finish(&b, out, len);
-}
-
-/* ---- Atom ------------------------------------------------------------- */
-
-int bulletin_atom(const char *title, const char *feed_id,
-		  const struct bulletin_atom_entry *entries, size_t n,
-		  int64_t now, char **out, size_t *len)
-{
-	struct sbuf b = { 0 };
-	char t[CLOCK_RFC3339_LEN];
-	int64_t updated = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (entries[i].c->sent > updated)
-			updated = entries[i].c->sent;
-	sb_str(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-	       "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
-	sb_str(&b, "  <id>urn:alliance:");
-	sb_xml(&b, feed_id);
-	sb_str(&b, "</id>\n");
-	sb_element(&b, "  ", "title", title);
-	sb_element(&b, "  ", "updated",
-		   clock_rfc3339(updated ? updated : now, t, sizeof(t)));
-	sb_str(&b, "  <author><name>District office</name></author>\n"
-	       "  <link rel=\"self\" href=\"/api/v1/bulletins.atom\"/>\n");
-	for (i = 0; i < n; i++) {
-		const BulletinContent *c = entries[i].c;
-
-		sb_str(&b, "  <entry>\n    <id>urn:alliance:bulletin:");
-		sb_xml(&b, c->id);
-		sb_str(&b, "</id>\n");
-		sb_element(&b, "    ", "title", c->headline);
-		sb_element(&b, "    ", "updated",
-			   clock_rfc3339(c->sent, t, sizeof(t)));
-		sb_element(&b, "    ", "published",
-			   clock_rfc3339(c->sent, t, sizeof(t)));
-		sb_str(&b, "    <author><name>");
-		sb_xml(&b, c->sender);
-		sb_str(&b, "</name></author>\n    <category term=\"");
-		sb_xml(&b, c->severity);
-		sb_str(&b, "\"/>\n    <category term=\"");
-		sb_xml(&b, entries[i].status);
-		sb_str(&b, "\"/>\n");
-		sb_element(&b, "    ", "summary", c->description);
-		sb_str(&b, "    <link rel=\"alternate\" "
-		       "type=\"application/cap+xml\" href=\"/api/v1/bulletins/");
-		sb_xml(&b, c->id);
-		sb_str(&b, ".cap\"/>\n  </entry>\n");
-	}
-	sb_str(&b, "</feed>\n");
-	return sb_finish(&b, out, len);
 }

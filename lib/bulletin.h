@@ -4,11 +4,11 @@
  * key by the tool that issues it; the signed bytes travel verbatim. This
  * module holds the pinned public keys (several, so a key can be rotated),
  * key ids, signing and verifying, the content rules both daemons apply
- * alike, base64 for the HTTP body, and the two renderings other tools read:
- * CAP 1.2 XML and an Atom feed. The store of bulletins is bulletin_store.h.
+ * alike, and base64 for the HTTP body: everything about trust. The two
+ * renderings other tools read (CAP 1.2 XML and an Atom feed) are
+ * bulletin_render.h; the store of bulletins is bulletin_store.h.
  *
- * Sections: keys; signing and verifying; content rules; base64; CAP and
- * Atom. */
+ * Sections: keys; signing and verifying; content rules; base64. */
 #ifndef ALLIANCE_BULLETIN_H
 #define ALLIANCE_BULLETIN_H
 
@@ -95,10 +95,16 @@ void bulletin_content_free(BulletinContent **c);
  * references, not itself), severity/urgency/certainty/category from their
  * lists, headline and description present, every text valid UTF-8 within
  * its size and free of control characters (line breaks and tabs allowed
- * in the long texts), area community ids without repeats, sent after 2000
- * and expires after sent by at most LIMIT_BULLETIN_LIFETIME_S. ERR_OK, or
- * ERR_INVALID with a reason naming the field in why. */
+ * in the long texts), English text (the *_en fields) with both its
+ * headline and description or none, area community ids without repeats,
+ * sent after 2000 and expires after sent by at most
+ * LIMIT_BULLETIN_LIFETIME_S. ERR_OK, or ERR_INVALID with a reason naming
+ * the field in why. */
 int bulletin_check(const BulletinContent *c, char *why, size_t whylen);
+
+/* bulletin_has_english: whether c carries any English text (a *_en
+ * field not empty; older bulletins have none). */
+int bulletin_has_english(const BulletinContent *c);
 
 /* bulletin_targets: whether community is in the area (an empty area is
  * every community). */
@@ -119,44 +125,9 @@ char *bulletin_b64_encode(const uint8_t *buf, size_t len);
  * ERR_INVALID or ERR_NOMEM. */
 int bulletin_b64_decode(const char *s, uint8_t **out, size_t *len);
 
-/* ---- CAP and Atom ------------------------------------------------------ */
-
-/* bulletin_cap_category: the CAP 1.2 <category> of one of our categories
- * ("Safety", "Health", ... "Other"). */
-const char *bulletin_cap_category(const char *category);
-
-/* bulletin_time_cap: t as CAP writes times, "2026-11-29T15:04:05+00:00",
- * into buf (at least 26 bytes). Returns buf. */
-char *bulletin_time_cap(int64_t t, char *buf, size_t buflen);
-
-/* One reference as CAP writes it: "sender,identifier,sent". */
-struct bulletin_cap_ref {
-	const char *sender;
-	const char *id;
-	int64_t sent;
-};
-
-/* bulletin_cap_xml: c as a CAP 1.2 alert document, every text escaped.
- * refs are c's references resolved (n_refs == c->n_references; an entry
- * with sender NULL falls back to c's sender and sent). Stores a new
- * NUL-terminated string in *out (caller frees) and its length in *len.
- * ERR_OK or ERR_NOMEM. */
-int bulletin_cap_xml(const BulletinContent *c,
-		     const struct bulletin_cap_ref *refs, char **out,
-		     size_t *len);
-
-/* One entry of an Atom feed. */
-struct bulletin_atom_entry {
-	const BulletinContent *c;
-	const char *status;                 /* "current", "cancelled", ... */
-};
-
-/* bulletin_atom: an Atom feed titled title (feed id urn:alliance:FEED_ID)
- * of the entries, updated at the newest sent time (or now when empty),
- * each linking its CAP document under /api/v1/bulletins/ID.cap. Stores a
- * new string in *out (caller frees). ERR_OK or ERR_NOMEM. */
-int bulletin_atom(const char *title, const char *feed_id,
-		  const struct bulletin_atom_entry *entries, size_t n,
-		  int64_t now, char **out, size_t *len);
+/* bulletin_cap_word: CAP 1.2's word for one of ours in field ("type",
+ * "severity", "urgency", "certainty", "category"), or NULL when value is
+ * not one of field's words. */
+const char *bulletin_cap_word(const char *field, const char *ours);
 
 #endif

@@ -304,9 +304,10 @@ json_t *bulletin_json(const BulletinContent *c, const char *status)
 {
 	char sent[CLOCK_RFC3339_LEN], expires[CLOCK_RFC3339_LEN];
 	char cap[LIMIT_RECORD_ID + 32];
+	json_t *obj;
 
 	snprintf(cap, sizeof(cap), "/api/v1/bulletins/%s.cap", c->id);
-	return json_pack(
+	obj = json_pack(
 		"{s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
 		" s:s, s:o, s:s, s:s, s:I, s:I, s:s, s:s, s:s}",
 		"id", c->id,
@@ -330,6 +331,16 @@ json_t *bulletin_json(const BulletinContent *c, const char *status)
 		"status", status,
 		"key_id", c->key_id,
 		"cap", cap);
+	/* English text: "" in bulletins that have none */
+	if (obj && json_object_update_new(obj, json_pack(
+		"{s:s, s:s, s:s, s:s, s:s}", "headline_en", c->headline_en,
+		"description_en", c->description_en, "cause_en", c->cause_en,
+		"response_en", c->response_en,
+		"instructions_en", c->instructions_en)) != 0) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
 }
 
 /* ---- the list ---------------------------------------------------------------- */
@@ -442,7 +453,7 @@ static int add_entry(const BulletinContent *c, const char *status, void *arg)
 }
 
 static void route_atom(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
-		       const char *title)
+		       const char *title, const char *base_url)
 {
 	struct feed f = { 0 };
 	char *xml = NULL;
@@ -455,7 +466,7 @@ static void route_atom(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
 	if (f.e && f.owned) {
 		rc = bulletin_store_each(db, now, 1, 0, add_entry, &f);
 		if (rc == ERR_OK)
-			rc = bulletin_atom(title, "bulletins", f.e, f.n, now,
+			rc = bulletin_atom(title, base_url, f.e, f.n, now,
 					   &xml, &len);
 	}
 	for (i = 0; i < f.n; i++)
@@ -474,7 +485,7 @@ static void route_atom(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
 /* route_cap: /api/v1/bulletins/{id}.cap, with references resolved from
  * the store when they are held here. */
 static void route_cap(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
-		      const char *id)
+		      const char *id, const char *base_url)
 {
 	struct bulletin_cap_ref refs[LIMIT_BULLETIN_REFS];
 	struct bulletin_row row, ref_rows[LIMIT_BULLETIN_REFS];
@@ -499,7 +510,7 @@ static void route_cap(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
 			refs[i].sent = ref_rows[i].c->sent;
 		}
 	}
-	rc = bulletin_cap_xml(row.c, refs, &xml, &len);
+	rc = bulletin_cap_xml(row.c, refs, base_url, &xml, &len);
 	for (i = 0; i < n; i++)
 		bulletin_row_free(&ref_rows[i]);
 	bulletin_row_free(&row);
@@ -529,7 +540,7 @@ static void route_one(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
 }
 
 int bulletin_http_route(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
-			const char *feed_title)
+			const char *feed_title, const char *base_url)
 {
 	const char *path = ex->path, *rest;
 	char id[LIMIT_RECORD_ID + 1];
@@ -555,7 +566,7 @@ int bulletin_http_route(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
 		return 1;
 	}
 	if (strcmp(rest, ".atom") == 0) {
-		route_atom(db, wsi, ex, feed_title);
+		route_atom(db, wsi, ex, feed_title, base_url);
 		return 1;
 	}
 	rest++;
@@ -573,7 +584,7 @@ int bulletin_http_route(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
 		return 1;
 	}
 	if (rest[n] == '.')
-		route_cap(db, wsi, ex, id);
+		route_cap(db, wsi, ex, id, base_url);
 	else
 		route_one(db, wsi, ex, id);
 	return 1;

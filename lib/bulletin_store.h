@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "bulletin.h"
+#include "bulletin_render.h"
 #include "http.h"
 
 /* Most bulletins one list or feed shows (newest first within each part). */
@@ -79,7 +80,8 @@ int bulletin_store_get(sqlite3 *db, const char *id, int64_t now,
 void bulletin_row_free(struct bulletin_row *row);
 
 /* bulletin_json: a bulletin as the API shows it (new reference, NULL on
- * no memory): its fields, status, and the address of its CAP document. */
+ * no memory): its fields (headline_en and the other English texts ""
+ * when it has none), status, and the address of its CAP document. */
 json_t *bulletin_json(const BulletinContent *c, const char *status);
 
 /* bulletin_store_list: {"items":[...]} of at most BULLETIN_LIST_MAX
@@ -105,9 +107,10 @@ int bulletin_store_each(sqlite3 *db, int64_t now, int current_only,
 
 /* bulletin_http_route: answer the public bulletin endpoints above when
  * ex's path is one of them (405 for a method other than GET), with feed
- * title for Atom. Returns 1 when it answered, 0 when the path is not a
- * bulletin path. */
+ * title for Atom and base_url, the daemon's [public] url, for the
+ * absolute links of Atom and CAP. Returns 1 when it answered, 0 when the
+ * path is not a bulletin path. */
 int bulletin_http_route(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
-			const char *feed_title);
+			const char *feed_title, const char *base_url);
 
 #endif

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* Room for one reason ("'70000' is not a port (1-65535)"). */
 #define CONFIG_REASON_MAX 256
@@ -472,6 +473,63 @@ const char *config_check_frame(const void *field)
 		       LIMIT_DECODE_BUDGET == 8388608, "the message below");
 	return v < LIMIT_FRAME_MIN || v > LIMIT_DECODE_BUDGET
 	       ? "must be between 262144 and 8388608 bytes" : NULL;
+}
+
+/* Bytes of the longest [public] url. */
+#define CONFIG_URL_MAX 400
+
+const char *config_check_url(const void *field)
+{
+	const char *u = *(char *const *)field;
+	size_t i, start;
+
+	if (!u)
+		return NULL;            /* unset: config_public_url's default */
+	if (strncmp(u, "http://", 7) == 0)
+		start = 7;
+	else if (strncmp(u, "https://", 8) == 0)
+		start = 8;
+	else
+		return "must be an absolute http:// or https:// URL";
+	if (strlen(u) > CONFIG_URL_MAX)
+		return "must be at most 400 bytes";
+	if (!u[start] || u[start] == '/' || u[start] == ':')
+		return "must name a host after the scheme";
+	for (i = start; u[i]; i++) {
+		unsigned char ch = (unsigned char)u[i];
+
+		/* RFC 3986 characters only; no query or fragment */
+		if (ch <= 0x20 || ch >= 0x7f || strchr("\"<>\\^`{|}?#", ch))
+			return "must be a URL without blanks, query or "
+			       "fragment (percent-encode the rest)";
+	}
+	return NULL;
+}
+
+int config_public_url(char **url, const char *address, int port, int https)
+{
+	char host[256], buf[CONFIG_URL_MAX + 64];
+	size_t n;
+
+	if (*url) {
+		/* links append "/path": no trailing slash */
+		for (n = strlen(*url); n > 8 && (*url)[n - 1] == '/'; n--)
+			(*url)[n - 1] = '\0';
+		return ERR_OK;
+	}
+	if (!address || !*address || strcmp(address, "0.0.0.0") == 0 ||
+	    strcmp(address, "::") == 0) {
+		if (gethostname(host, sizeof(host)) != 0 || !*host)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+	} else {
+		snprintf(host, sizeof(host), strchr(address, ':') ? "[%s]" : "%s",
+			 address);
+	}
+	snprintf(buf, sizeof(buf), "%s://%s:%d", https ? "https" : "http",
+		 host, port);
+	*url = strdup(buf);
+	return *url ? ERR_OK : ERR_NOMEM;
 }
 
 /* config_load: see config.h. out must start zeroed (or config_free'd):

@@ -38,6 +38,18 @@ const char *config_check_threads(const void *field);
  * LIMIT_FRAME_MIN to LIMIT_DECODE_BUDGET, the same at hub and node. */
 const char *config_check_frame(const void *field);
 
+/* config_check_url: a check for [public] url (char *): unset, or an
+ * absolute http:// or https:// URL of at most 400 bytes with a host, no
+ * blanks, query or fragment. */
+const char *config_check_url(const void *field);
+
+/* config_public_url: the daemon's public base URL in *url (a string
+ * config_load stored, or NULL): a set one loses its trailing '/'; an
+ * unset one becomes "SCHEME://HOST:PORT" of the public listener (https
+ * when it has a certificate; HOST the listen address, or this machine's
+ * host name when it listens on every address). ERR_OK or ERR_NOMEM. */
+int config_public_url(char **url, const char *address, int port, int https);
+
 /* config_load: parse path against table (n keys) into the struct at out.
  * Unknown sections or keys, bad values and missing required keys are errors.
  * Returns ERR_OK, or ERR_INVALID / ERR_IO with "path:line: [section] key:

@@ -479,5 +479,6 @@ out:
 int node_bulletin_route(struct node *n, struct lws *wsi,
 			struct http_exchange *ex)
 {
-	return bulletin_http_route(n->db, wsi, ex, "Community bulletins");
+	return bulletin_http_route(n->db, wsi, ex, "Community bulletins",
+				   n->cfg.public_url);
 }

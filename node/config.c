@@ -165,6 +165,10 @@ const struct config_key node_config_keys[] = {
 	  "public certificate: HTTPS when cert and key are set" },
 	{ "public", "key", CONFIG_PATH, NULL, F(public_key), 0, NULL,
 	  "key of the public certificate" },
+	{ "public", "url", CONFIG_STRING, NULL, F(public_url), 0,
+	  config_check_url, "absolute base URL of the public port, for Atom "
+	  "and CAP links (default: http(s)://ADDRESS:PORT, the host name "
+	  "for 0.0.0.0)" },
 	{ "public", "search_threads", CONFIG_UINT, "2", F(search_threads), 0,
 	  config_check_threads, "threads answering catalog searches, each with its "
 	  "own store connection (1-16)" },
@@ -241,6 +245,11 @@ int node_config_load(const char *path, struct node_config *cfg, char *err,
 			 cfg->public_cert ? "key" : "cert",
 			 cfg->public_cert ? "cert" : "key");
 		return ERR_INVALID;
+	}
+	if (config_public_url(&cfg->public_url, cfg->public_address,
+			      cfg->public_port, cfg->public_cert != NULL)) {
+		snprintf(err, errlen, "out of memory");
+		return ERR_NOMEM;
 	}
 	if (!cfg->sms_url != !cfg->sms_secret) {
 		snprintf(err, errlen, "%s: [sms] %s: must be set together "

@@ -37,6 +37,8 @@ struct node_config {
 	int public_port;            /* [public] port */
 	char *public_cert;          /* [public] cert: HTTPS when cert and key set */
 	char *public_key;           /* [public] key */
+	char *public_url;           /* [public] url: the public port's
+				     * absolute base (config_public_url) */
 	unsigned search_threads;    /* [public] search_threads (public.c) */
 	char *trusted_proxies;      /* [public] trusted_proxies: as text */
 	struct peer_proxies proxies;/* ... parsed (lib/peer.h) */

@@ -220,6 +220,38 @@ test('a folded banner stays folded after a reload and unfolds when the bulletin 
   await context.close();
 });
 
+// ---- English text ------------------------------------------------------------------
+
+test('an English page shows a bulletin\'s English text where it has one, the Chinese where not', async () => {
+  const en = { headline: `Gas leak: leave Block 5 ${Date.now()}`, instructions: 'Leave Block 5 now; call 119.' };
+  const zh = { headline: `燃气泄漏：请撤离 5 号楼 ${Date.now()}`, instructions: '请立即离开 5 号楼。' };
+  ids.english = await issue('issue', zh, '--headline-en', en.headline,
+    '--description-en', 'A gas pipe leaks in the basement of Block 5.', '--instructions-en', en.instructions);
+  const { context, page, seen } = await newPage();
+  await page.goto(`${node.url}/bulletins.html`);
+  await loaded(page);
+  const article = page.locator(`#list .bulletin[data-bulletin="${ids.english}"]`);
+  await article.waitFor({ timeout: 5000 });
+  assert.match(await article.innerText(), /请撤离 5 号楼/);
+  assert.doesNotMatch(await article.innerText(), /Block 5/);
+  await page.locator('#lang-toggle').click();
+  await waitFor(() => page.evaluate(() => document.documentElement.lang === 'en'), 'lang en');
+  const text = await article.innerText();
+  assert.match(text, /Gas leak: leave Block 5/);
+  assert.match(text, /basement of Block 5/);
+  assert.match(text, /Leave Block 5 now/);
+  assert.doesNotMatch(text, /请撤离 5 号楼/);
+  // a bulletin without English text keeps its Chinese
+  assert.match(await page.locator(`#list .bulletin[data-bulletin="${ids.extreme}"]`).innerText(), /台风红色预警/);
+  // the banner of the home page, too
+  await page.goto(`${node.url}/`);
+  await loaded(page);
+  await waitFor(async () => /Gas leak: leave Block 5/.test(await bannerOf(page, ids.english).innerText()),
+    'the English headline in the banner');
+  assert.deepEqual(seen.errors, []);
+  await context.close();
+});
+
 // ---- accessibility -----------------------------------------------------------------
 
 for (const [width, height, label] of [[360, 800, '360 px'], [1280, 900, 'desktop width']]) {

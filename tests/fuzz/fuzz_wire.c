@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "bulletin.h"
+#include "bulletin_render.h"
 #include "catalog.h"
 #include "err.h"
 #include "relay.h"
@@ -48,14 +49,14 @@ static void check_bulletin(const Alliance__V1__Bulletin *b)
 		return;
 	if (bulletin_check(c, why, sizeof(why)) == ERR_OK) {
 		refs = calloc(c->n_references + 1, sizeof(*refs));
-		if (!refs || bulletin_cap_xml(c, refs, &out, &len) != ERR_OK ||
+		if (!refs || bulletin_cap_xml(c, refs, "http://fuzz", &out, &len) != ERR_OK ||
 		    strlen(out) != len)
 			abort();
 		free(out);
 		free(refs);
 		entry.c = c;
 		entry.status = "current";
-		if (bulletin_atom("Bulletins", "fuzz", &entry, 1, c->sent,
+		if (bulletin_atom("Bulletins", "http://fuzz", &entry, 1, c->sent,
 				  &out, &len) != ERR_OK)
 			abort();
 		free(out);

@@ -394,9 +394,12 @@ class Hub(Daemon):
     store_file = "hub.db"
 
     def __init__(self, d, pki, limits=None, log_level="info",
-                 bulletin_keys=None, quota=None):
+                 bulletin_keys=None, quota=None, public_url=None,
+                 bulletin_sender=None):
         super().__init__(d)
         self.pki = pki
+        self.public_url = public_url            # [public] url
+        self.bulletin_sender = bulletin_sender  # [bulletins] sender
         self.limits = dict(limits or {})
         self.quota = dict(quota or {})  # [quota]; change and restart()
         # pinned bulletin keys; change and reload() to rotate
@@ -422,11 +425,14 @@ class Hub(Daemon):
             "[public]\n"
             "address = 127.0.0.1\n"
             f"port = {self.public_port}\n"
+            + (f"url = {self.public_url}\n" if self.public_url else "") +
             "[store]\n"
             "path = hub.db\n"
             "[log]\n"
             f"level = {self.log_level}\n"
-            + bulletins_section(self.bulletin_keys) +
+            + bulletins_section(self.bulletin_keys)
+            + (f"[bulletins]\nsender = {self.bulletin_sender}\n"
+               if self.bulletin_sender else "") +
             "[limits]\n" + limits
             + ("[quota]\n" + "".join(f"{k} = {v}\n"
                                      for k, v in self.quota.items())
@@ -544,8 +550,9 @@ class Node(Daemon):
     store_file = "node.db"
 
     def __init__(self, d, pki, hub, community, cert=None, limits=None,
-                 manager_hash=None, bulletin_keys=None):
+                 manager_hash=None, bulletin_keys=None, public_url=None):
         super().__init__(d)
+        self.public_url = public_url            # [public] url
         self.bulletin_keys = list(bulletin_keys if bulletin_keys is not None
                                   else [pki.signing_pub])
         self.label = f"node {community}"
@@ -576,6 +583,7 @@ class Node(Daemon):
             "[public]\n"
             "address = 127.0.0.1\n"
             f"port = {self.public_port}\n"
+            + (f"url = {self.public_url}\n" if self.public_url else "") +
             "[store]\n"
             "path = node.db\n"
             "[log]\n"

@@ -199,7 +199,8 @@ def test_offline_node_gets_bulletin_and_cancel_on_reconnect(daemons, pki):
                    15, "b to receive both after reconnecting")
     assert got[bid]["status"] == "cancelled"
     assert got[cid]["type"] == "cancel" and got[cid]["references"] == [bid]
-    assert got[cid]["headline"].startswith("Cancelled: ")
+    # the cancel's own words are in the language of the text (Chinese)
+    assert got[cid]["headline"].startswith("已取消：")
     # current ones first: the cancel notice, then the cancelled bulletin
     assert list(got) == [cid, bid]
     d = hub.api("GET", f"/api/v1/bulletins/{bid}").json()
@@ -516,6 +517,10 @@ def xmllint(tmp_path, name, body):
     assert r.returncode == 0, r.stderr
 
 
+def it_text(info, name):
+    return info.find(f"{{{CAP_NS}}}{name}").text
+
+
 def test_cap_xml_well_formed_ordered_and_escaped(daemons, pki, tmp_path):
     hub, (a,) = hub_pair(daemons, pki, 1)
     r = alliancectl(hub, "bulletin", "issue", "--headline", HOSTILE,
@@ -545,16 +550,20 @@ def test_cap_xml_well_formed_ordered_and_escaped(daemons, pki, tmp_path):
                          "scope", "info"]
         text = {c.tag.split("}")[1]: c.text for c in root}
         assert text["identifier"] == bid
-        assert text["sender"] == "Test Operator"
-        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00",
+        # the hub's CAP sender ([bulletins] sender; by default the host
+        # of its [public] url), UTC as -00:00 (CAP 1.2 3.3.2)
+        assert text["sender"] == "127.0.0.1"
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d-00:00",
                             text["sent"])
         assert text["status"] == "Actual" and text["msgType"] == "Alert"
         assert text["scope"] == "Public"
         info = root.find(f"{{{CAP_NS}}}info")
         inames = [c.tag.split("}")[1] for c in info]
-        assert inames == ["category", "event", "urgency", "severity",
-                          "certainty", "expires", "senderName", "headline",
-                          "description", "instruction", "area"]
+        assert inames == ["language", "category", "event", "urgency",
+                          "severity", "certainty", "expires", "senderName",
+                          "headline", "description", "instruction", "web",
+                          "area"]
+        assert it_text(info, "language") == "zh-CN"
         it = {c.tag.split("}")[1]: c for c in info}
         assert it["category"].text == "Fire"
         assert it["urgency"].text == "Expected"
@@ -576,7 +585,7 @@ def test_cap_xml_well_formed_ordered_and_escaped(daemons, pki, tmp_path):
                           "msgType", "scope", "references", "info"]
         assert uroot.find(f"{{{CAP_NS}}}msgType").text == "Update"
         assert uroot.find(f"{{{CAP_NS}}}references").text == \
-            f"Test Operator,{bid},{text['sent']}"
+            f"127.0.0.1,{bid},{text['sent']}"
 
         status, ctype, feed = http_get(port, "/api/v1/bulletins.atom")
         assert status == 200 and "atom" in ctype
@@ -587,6 +596,8 @@ def test_cap_xml_well_formed_ordered_and_escaped(daemons, pki, tmp_path):
         # the original was updated: only the update is current
         assert [e.find(f"{{{ATOM_NS}}}id").text for e in entries] == \
             [f"urn:alliance:bulletin:{uid}"]
+        assert froot.find(f"{{{ATOM_NS}}}id").text == \
+            f"http://127.0.0.1:{port}/api/v1/bulletins.atom"
     assert node_bulletins(a)[bid]["status"] == "updated"
 
 

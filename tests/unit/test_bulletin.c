@@ -1,8 +1,9 @@
 /* test_bulletin.c: unit tests of lib/bulletin.c (keys, signing and
- * verifying, content rules, base64, CAP XML and Atom).
+ * verifying, content rules, base64); CAP and Atom are in
+ * test_bulletin_render.c.
  *
  * Parts: fixtures (a fresh Ed25519 key pair written as PEM files); keys;
- * sign and open; content rules; base64; CAP and Atom. */
+ * sign and open; content rules; base64. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -307,7 +308,20 @@ static void test_check_rules(void **state)
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	BAD(cause, big);
+	BAD(cause_en, big);
+	BAD(headline_en, "line\nbreak");
+	BAD(description_en, "bad \xc3\x28 utf8");
+	/* English text needs its headline and description */
+	BAD(instructions_en, "Boil water");
+	BAD(headline_en, "Burst water main");
+	BAD(description_en, "A main burst.");
 #undef BAD
+	sample(&c, fx->kid);
+	assert_false(bulletin_has_english(&c));
+	c.headline_en = "Burst water main";
+	c.description_en = "A main burst.";
+	assert_true(bulletin_has_english(&c));
+	assert_int_equal(check(&c), ERR_OK);
 	/* references: none on an alert, some on update and cancel */
 	sample(&c, fx->kid);
 	c.references = refs;
@@ -368,106 +382,6 @@ static void test_base64(void **state)
 			 ERR_INVALID);
 }
 
-/* ---- CAP and Atom ------------------------------------------------------------ */
-
-/* after: where needle is at or after from, or NULL. */
-static const char *after(const char *from, const char *needle)
-{
-	return from ? strstr(from, needle) : NULL;
-}
-
-static void test_cap_order_and_escaping(void **state)
-{
-	struct fx *fx = *state;
-	static const char *const order[] = {
-		"<alert xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\">",
-		"<identifier>", "<sender>", "<sent>2026-11-29T15:04:05+00:00</sent>",
-		"<status>Actual</status>", "<msgType>Update</msgType>",
-		"<scope>Public</scope>",
-		"<references>Li Wei,b-old,2026-11-29T14:00:00+00:00</references>",
-		"<info>", "<category>Fire</category>", "<event>", "<urgency>",
-		"<severity>Extreme</severity>", "<certainty>", "<expires>",
-		"<senderName>", "<headline>", "<description>", "<instruction>",
-		"<area>", "<areaDesc>badaguan, zhongshan-lu</areaDesc>",
-		"</info>", "</alert>",
-	};
-	struct bulletin_cap_ref ref = { "Li Wei", "b-old", 1795960800 };
-	BulletinContent c;
-	char *refs[] = { "b-old" }, *xml;
-	const char *at;
-	size_t len, i;
-
-	sample(&c, fx->kid);
-	c.type = "update";
-	c.references = refs;
-	c.n_references = 1;
-	c.category = "fire";
-	c.severity = "extreme";
-	c.headline = "<script>alert('x')</script> & \"q\"";
-	assert_int_equal(bulletin_cap_xml(&c, &ref, &xml, &len), ERR_OK);
-	assert_int_equal(strlen(xml), len);
-	at = xml;
-	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		at = after(at, order[i]);
-		if (!at)
-			fail_msg("CAP element %s missing or out of order:\n%s",
-				 order[i], xml);
-	}
-	assert_null(strstr(xml, "<script>"));
-	assert_non_null(strstr(xml, "<headline>&lt;script&gt;alert(&apos;x&apos;)"
-			       "&lt;/script&gt; &amp; &quot;q&quot;</headline>"));
-	free(xml);
-	/* an alert has no <references>; an empty area is everyone */
-	sample(&c, fx->kid);
-	c.n_area = 0;
-	assert_int_equal(bulletin_cap_xml(&c, NULL, &xml, &len), ERR_OK);
-	assert_null(strstr(xml, "<references>"));
-	assert_non_null(strstr(xml, "<areaDesc>All communities</areaDesc>"));
-	assert_non_null(strstr(xml, "<category>Safety</category>"));
-	free(xml);
-}
-
-static void test_cap_categories(void **state)
-{
-	(void)state;
-	assert_string_equal(bulletin_cap_category("public-safety"), "Safety");
-	assert_string_equal(bulletin_cap_category("health-maternity"), "Health");
-	assert_string_equal(bulletin_cap_category("environment"), "Env");
-	assert_string_equal(bulletin_cap_category("weather"), "Met");
-	assert_string_equal(bulletin_cap_category("infrastructure"), "Infra");
-	assert_string_equal(bulletin_cap_category("cbrne"), "CBRNE");
-	assert_string_equal(bulletin_cap_category("neighbourhood-life"),
-			    "Other");
-	assert_string_equal(bulletin_cap_category("nonsense"), "Other");
-}
-
-static void test_atom(void **state)
-{
-	struct fx *fx = *state;
-	BulletinContent c;
-	struct bulletin_atom_entry e = { &c, "current" };
-	char *xml;
-	size_t len;
-
-	sample(&c, fx->kid);
-	c.description = "a < b & c";
-	assert_int_equal(bulletin_atom("Bulletins & <more>", "bulletins", &e, 1,
-				       0, &xml, &len), ERR_OK);
-	assert_non_null(strstr(xml, "<feed xmlns=\"http://www.w3.org/2005/"
-			       "Atom\">"));
-	assert_non_null(strstr(xml, "<title>Bulletins &amp; &lt;more&gt;"
-			       "</title>"));
-	assert_non_null(strstr(xml, "<updated>2026-11-29T15:04:05Z</updated>"));
-	assert_non_null(strstr(xml, "<summary>a &lt; b &amp; c</summary>"));
-	assert_non_null(strstr(xml, "href=\"/api/v1/bulletins/"
-			       "b-20261129150405-0a1b2c3d.cap\""));
-	free(xml);
-	assert_int_equal(bulletin_atom("t", "f", NULL, 0, 1795964645, &xml,
-				       &len), ERR_OK);
-	assert_null(strstr(xml, "<entry>"));
-	free(xml);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,9 +392,6 @@ int main(void)
 		cmocka_unit_test(test_open_refuses_nul_and_garbage),
 		cmocka_unit_test(test_check_rules),
 		cmocka_unit_test(test_base64),
-		cmocka_unit_test(test_cap_order_and_escaping),
-		cmocka_unit_test(test_cap_categories),
-		cmocka_unit_test(test_atom),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

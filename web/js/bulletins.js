@@ -1,7 +1,8 @@
 /* bulletins.js: the bulletins page: those in force first, then those that
  * ended; each with its severity as colour, icon AND words, what happened,
  * why, what the authorities are doing, what residents should do (phone
- * numbers as tel: links) and who issued it. The page arrives with those in
+ * numbers as tel: links) and who issued it, in English on an English
+ * page when the bulletin has English text. The page arrives with those in
  * force in its HTML (lib/pages.c renders the same markup); that list is
  * kept until resident.js's list is loaded, then rendered from it, and the
  * live feed keeps it current, so a new bulletin appears without a
@@ -26,16 +27,16 @@ function bulletinArticle(b) {
     el('p', { className: 'banner-head' }, severityBadge(b),
       b.type === 'update' || b.type === 'cancel' ? el('span', { className: 'state', text: t('type_' + b.type) }) : null,
       el('span', { className: 'state', text: t('status_' + state, null, state) })),
-    el('h3', { text: b.headline || '' }));
+    el('h3', { text: bulletinText(b, 'headline') }));
   var body = el('div', { className: 'bulletin-body' });
   var part = function (key, text, cls) {
     if (!text) return;
     append(body, el('h4', { text: t(key) }), el('p', { className: 'body-text ' + (cls || '') }, withPhones(text)));
   };
-  part('bulletin_instructions', b.instructions, 'do');
-  part('bulletin_what', b.description);
-  part('bulletin_cause', b.cause);
-  part('bulletin_response', b.response);
+  part('bulletin_instructions', bulletinText(b, 'instructions'), 'do');
+  part('bulletin_what', bulletinText(b, 'description'));
+  part('bulletin_cause', bulletinText(b, 'cause'));
+  part('bulletin_response', bulletinText(b, 'response'));
   append(body, el('p', { className: 'note' },
     t('bulletin_urgency') + '：' + level('urgency', b.urgency) + ' · ' +
     t('bulletin_certainty') + '：' + level('certainty', b.certainty)));

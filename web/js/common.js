@@ -136,6 +136,15 @@ function severityOf(b) {
   return SEVERITIES.indexOf(b.severity) >= 0 ? b.severity : 'unknown';
 }
 
+/* bulletinText: a bulletin's text field ('headline', 'description',
+ * 'cause', 'response', 'instructions') in the page's language: the
+ * English one (field_en) on an English page when the bulletin has it,
+ * else the Chinese one. */
+function bulletinText(b, field) {
+  var en = b[field + '_en'];
+  return currentLang() === 'en' && typeof en === 'string' && en ? en : b[field] || '';
+}
+
 function severityRank(b) {
   var i = SEVERITIES.indexOf(b.severity);
   return i < 0 ? SEVERITIES.length : i;

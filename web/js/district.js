@@ -131,7 +131,7 @@ function bulletinCard(b) {
   var delivered = d.delivered !== undefined ? d.delivered : 0;
   var status = b.status && b.status !== 'current' ? t('status_' + b.status, null, b.status) : t('status_current');
   return el('li', { className: 'card bulletin-row', 'data-bulletin': b.id },
-    el('p', { className: 'banner-head' }, severityBadge(b), el('strong', { text: b.headline || b.id })),
+    el('p', { className: 'banner-head' }, severityBadge(b), el('strong', { text: bulletinText(b, 'headline') || b.id })),
     el('p', { className: 'meta' }, [status, b.sent ? t('bulletin_sent', { t: formatTime(b.sent) }) : null,
       d.posted_by ? t('posted_by', { p: d.posted_by }) : null].filter(Boolean).join(' · ')),
     el('p', { className: 'count delivered-count', text: t('delivered_count', { d: delivered, n: targets }) }),

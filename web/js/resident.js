@@ -307,10 +307,10 @@ function bannerItem(b) {
   return el('div', { className: 'banner sev-' + sev + (big ? ' big' : ''), role: big ? 'alert' : 'status',
                      'data-bulletin': id, 'data-sent': b.sent_unix || '' },
     el('p', { className: 'banner-head' }, severityBadge(b),
-      el('strong', { className: 'banner-headline', text: b.headline || '' })),
+      el('strong', { className: 'banner-headline', text: bulletinText(b, 'headline') })),
     el('div', { className: 'banner-detail', id: 'bd-' + id },
-      big && b.instructions ? el('p', { className: 'banner-do' },
-        el('span', { className: 'label', text: t('bulletin_instructions') + '：' }), withPhones(b.instructions)) : null,
+      big && bulletinText(b, 'instructions') ? el('p', { className: 'banner-do' },
+        el('span', { className: 'label', text: t('bulletin_instructions') + '：' }), withPhones(bulletinText(b, 'instructions'))) : null,
       el('a', { className: 'banner-more', href: 'bulletins.html#b-' + encodeURIComponent(id) }, t('bulletin_more'))));
 }
 

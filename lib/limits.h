@@ -1,7 +1,9 @@
 /* limits.h: every size, count and time limit in one place.
  *
  * Each has a comment saying why; where an operator may want another value,
- * the config key that overrides it is named. */
+ * the config key that overrides it is named. A limit that is a config
+ * key's default is a plain decimal: the key's table quotes it
+ * (CONFIG_NUM, lib/config.h). */
 #ifndef ALLIANCE_LIMITS_H
 #define ALLIANCE_LIMITS_H
 
@@ -56,7 +58,8 @@
 #define LIMIT_SYNC_RX_CHUNK 1024
 
 /* Keepalive: ping after this much silence, drop after the second figure.
- * Config: [limits] ping_s, [limits] drop_s. */
+ * Config: [limits] ping_s, [limits] drop_s (1 to 3600 at hub and node:
+ * lws keeps the node's keepalive times in 16 bits). */
 #define LIMIT_PING_S 20
 #define LIMIT_DROP_S 60
 
@@ -201,7 +204,7 @@
  * token expires this long after its last use ([limits]
  * resident_token_idle_s, bounded by the MIN and MAX); its last use is
  * written at most once per LIMIT_TOKEN_TOUCH_S. */
-#define LIMIT_TOKEN_IDLE_S (30 * 24 * 3600)
+#define LIMIT_TOKEN_IDLE_S 2592000            /* 30 days */
 #define LIMIT_TOKEN_IDLE_MIN_S 300
 #define LIMIT_TOKEN_IDLE_MAX_S (365 * 24 * 3600)
 #define LIMIT_TOKEN_TOUCH_S 60

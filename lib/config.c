@@ -445,8 +445,9 @@ static long config_rule_key(struct config_ctx *ctx,
 	long i = config_find(ctx, rule->section, name, &known);
 	int text = rule->kind == CONFIG_TOGETHER;
 
-	if (i >= 0 && text == (ctx->table[i].type == CONFIG_STRING ||
-			       ctx->table[i].type == CONFIG_PATH))
+	if (i >= 0 && (text ? ctx->table[i].type == CONFIG_STRING ||
+		       ctx->table[i].type == CONFIG_PATH
+		       : ctx->table[i].type == CONFIG_UINT))
 		return i;
 	snprintf(reason, sizeof(reason), "a rule of the table names this "
 		 "key, which the table lacks or types otherwise");
@@ -454,52 +455,68 @@ static long config_rule_key(struct config_ctx *ctx,
 	return -1;
 }
 
-/* config_rule: check one rule against the loaded values. The error names
- * the line of the key the file set (a when both), or no line. */
-static void config_rule(struct config_ctx *ctx, const struct config_rule *rule)
+/* config_greater: the rule a > b on numbers at a and b (table indexes).
+ * The error is at a's line when the file set a (or neither), else at b's. */
+static void config_greater(struct config_ctx *ctx,
+			   const struct config_rule *rule, long a, long b)
 {
 	char reason[CONFIG_REASON_MAX];
 	const char *why = rule->why ? rule->why : "";
 	const char *sep = rule->why ? " " : "";
+	unsigned va = *(const unsigned *)((const char *)ctx->out +
+					  ctx->table[a].offset);
+	unsigned vb = *(const unsigned *)((const char *)ctx->out +
+					  ctx->table[b].offset);
+
+	if (va > vb)
+		return;
+	if (ctx->set_line[a] || !ctx->set_line[b]) {
+		snprintf(reason, sizeof(reason), "must be greater than %s "
+			 "(%u)%s%s", rule->b, vb, sep, why);
+		config_fail(ctx, ERR_INVALID, ctx->set_line[a], rule->section,
+			    rule->a, reason);
+	} else {
+		snprintf(reason, sizeof(reason), "must be less than %s "
+			 "(%u)%s%s", rule->a, va, sep, why);
+		config_fail(ctx, ERR_INVALID, ctx->set_line[b], rule->section,
+			    rule->b, reason);
+	}
+}
+
+/* config_together: the rule "both or neither" on text at a and b. The
+ * error names the one that is set, at its line, and the one missing. */
+static void config_together(struct config_ctx *ctx,
+			    const struct config_rule *rule, long a, long b)
+{
+	char reason[CONFIG_REASON_MAX];
+	const char *why = rule->why ? rule->why : "";
+	const char *sep = rule->why ? " " : "";
+	int a_set = *(char *const *)((const char *)ctx->out +
+				     ctx->table[a].offset) != NULL;
+	int b_set = *(char *const *)((const char *)ctx->out +
+				     ctx->table[b].offset) != NULL;
+	long set = a_set ? a : b, unset = a_set ? b : a;
+
+	if (a_set == b_set)
+		return;
+	snprintf(reason, sizeof(reason), "must be set together with %s%s%s",
+		 ctx->table[unset].name, sep, why);
+	config_fail(ctx, ERR_INVALID, ctx->set_line[set], rule->section,
+		    ctx->table[set].name, reason);
+}
+
+/* config_rule: check one rule against the loaded values. */
+static void config_rule(struct config_ctx *ctx, const struct config_rule *rule)
+{
 	long a = config_rule_key(ctx, rule, rule->a);
 	long b = a < 0 ? -1 : config_rule_key(ctx, rule, rule->b);
-	const void *fa, *fb;
 
 	if (b < 0)
 		return;
-	fa = (const char *)ctx->out + ctx->table[a].offset;
-	fb = (const char *)ctx->out + ctx->table[b].offset;
-	if (rule->kind == CONFIG_GREATER) {
-		unsigned va = *(const unsigned *)fa, vb = *(const unsigned *)fb;
-
-		if (va > vb)
-			return;
-		if (ctx->set_line[a] || !ctx->set_line[b]) {
-			snprintf(reason, sizeof(reason), "must be greater than "
-				 "%s (%u)%s%s", rule->b, vb, sep, why);
-			config_fail(ctx, ERR_INVALID, ctx->set_line[a],
-				    rule->section, rule->a, reason);
-		} else {
-			snprintf(reason, sizeof(reason), "must be less than "
-				 "%s (%u)%s%s", rule->a, va, sep, why);
-			config_fail(ctx, ERR_INVALID, ctx->set_line[b],
-				    rule->section, rule->b, reason);
-		}
-		return;
-	}
-	if (!*(char *const *)fa == !*(char *const *)fb)
-		return;
-	if (!*(char *const *)fb) {      /* a set, b not */
-		long t = a;
-
-		a = b;
-		b = t;
-	}
-	/* now b is set and a is not */
-	snprintf(reason, sizeof(reason), "must be set together with %s%s%s",
-		 ctx->table[a].name, sep, why);
-	config_fail(ctx, ERR_INVALID, ctx->set_line[b], rule->section,
-		    ctx->table[b].name, reason);
+	if (rule->kind == CONFIG_GREATER)
+		config_greater(ctx, rule, a, b);
+	else
+		config_together(ctx, rule, a, b);
 }
 
 /* ---- config_load ------------------------------------------------------ */
@@ -568,7 +585,8 @@ const char *config_check_ip(const void *field)
 /* config_load: see config.h. out must start zeroed (or config_free'd):
  * string fields already set are freed when replaced. Returns ERR_OK, or
  * ERR_IO (cannot open or read), ERR_INVALID (anything wrong inside,
- * over-long values too) or ERR_NOMEM with the message in err; the caller
+ * over-long values too), ERR_NOMEM, or ERR_FAIL (a rule naming a key the
+ * table lacks: the daemon's bug) with the message in err; the caller
  * frees out with config_free either way. */
 int config_load(const char *path, const struct config_table *table,
 		void *out, char *err, size_t errlen)

@@ -21,7 +21,7 @@ enum config_type {
 	CONFIG_PATH,    /* char *, as STRING; made absolute against the
 			   config file's directory when relative */
 	CONFIG_PORT,    /* int, 1..65535 */
-	CONFIG_UINT,    /* unsigned, 0..UINT_MAX, decimal */
+	CONFIG_UINT,    /* unsigned, decimal, within the key's min and max */
 	CONFIG_BOOL,    /* int, 0 or 1: true/false/yes/no/on/off/1/0 */
 	CONFIG_LEVEL,   /* int, a log level: error, warn, info, debug */
 };
@@ -118,8 +118,8 @@ const char *config_check_ip(const void *field);
 /* config_load: parse path against table into the struct at out, then
  * check its rules. Unknown sections or keys, bad values, values out of
  * bounds, missing required keys and broken rules are errors. Returns
- * ERR_OK, or ERR_INVALID / ERR_IO with "path:line: [section] key: reason"
- * in err. On error out may hold some parsed values: free it with
+ * ERR_OK, or ERR_INVALID / ERR_IO (ERR_FAIL: a rule naming a key the table
+ * lacks) with "path:line: [section] key: reason" in err. On error out may hold some parsed values: free it with
  * config_free either way. */
 int config_load(const char *path, const struct config_table *table,
 		void *out, char *err, size_t errlen);

@@ -47,14 +47,15 @@ static const struct config_key hub_keys[] = {
 	/* Bounds of [quota]: room for any real community, and far below
 	 * what would let one node fill the others' disks. The defaults are
 	 * LIMIT_QUOTA_* (what a node that was never told a quota keeps). */
-	{ "quota", "records", CONFIG_UINT, "5000", F(quota_records), 0,
-	  1, 1000000, NULL, NULL,
+	{ "quota", "records", CONFIG_UINT, CONFIG_NUM(LIMIT_QUOTA_RECORDS),
+	  F(quota_records), 0, 1, 1000000, NULL, NULL,
 	  "live services and announcements one community may publish" },
-	{ "quota", "bytes", CONFIG_UINT, "8388608", F(quota_bytes), 0,
-	  65536, 1024u * 1024 * 1024, "bytes", NULL,
+	{ "quota", "bytes", CONFIG_UINT, CONFIG_NUM(LIMIT_QUOTA_BYTES),
+	  F(quota_bytes), 0, 65536, 1024u * 1024 * 1024, "bytes", NULL,
 	  "their bodies' bytes, per community" },
-	{ "quota", "changes_per_hour", CONFIG_UINT, "5000", F(quota_per_hour),
-	  0, 1, 1000000, NULL, NULL,
+	{ "quota", "changes_per_hour", CONFIG_UINT,
+	  CONFIG_NUM(LIMIT_QUOTA_PER_HOUR), F(quota_per_hour), 0, 1, 1000000,
+	  NULL, NULL,
 	  "creations and updates one community may make an hour" },
 	/* At most a request a second, all day, from one community to one
 	 * other. */

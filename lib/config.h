@@ -95,7 +95,7 @@ const char *config_check_ip(const void *field);
 	  0, 0, 0, NULL, NULL, "directory of the static pages" }, \
 	{ "log", "level", CONFIG_LEVEL, "info", offsetof(T, log_level), \
 	  0, 0, 0, NULL, NULL, "error, warn, info or debug" }, \
-	{ "limits", "max_frame", CONFIG_UINT, "1048576", \
+	{ "limits", "max_frame", CONFIG_UINT, CONFIG_NUM(LIMIT_FRAME_BYTES), \
 	  offsetof(T, max_frame), 0, LIMIT_FRAME_MIN, LIMIT_DECODE_BUDGET, \
 	  "bytes", NULL, "largest websocket message (bigger: 1009)" }, \
 	{ "limits", "ping_s", CONFIG_UINT, CONFIG_NUM(LIMIT_PING_S), \
@@ -119,8 +119,8 @@ const char *config_check_ip(const void *field);
  * check its rules. Unknown sections or keys, bad values, values out of
  * bounds, missing required keys and broken rules are errors. Returns
  * ERR_OK, or ERR_INVALID / ERR_IO (ERR_FAIL: a rule naming a key the table
- * lacks) with "path:line: [section] key: reason" in err. On error out may hold some parsed values: free it with
- * config_free either way. */
+ * lacks) with "path:line: [section] key: reason" in err. On error out may
+ * hold some parsed values: free it with config_free either way. */
 int config_load(const char *path, const struct config_table *table,
 		void *out, char *err, size_t errlen);
 

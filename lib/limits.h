@@ -11,7 +11,7 @@
  * 1009. Config: [limits] max_frame, at least LIMIT_FRAME_MIN, so that
  * every single record (LIMIT_CHANGE_BYTES) and bulletin
  * (LIMIT_BULLETIN_BYTES) fits one frame at either end. */
-#define LIMIT_FRAME_BYTES (1024u * 1024u)
+#define LIMIT_FRAME_BYTES 1048576              /* 1 MiB */
 #define LIMIT_FRAME_MIN (256u * 1024u)
 /* Largest encoded Change a writer may log (a service within its field
  * limits is about 17 KB, the district's synonyms under 70 KB); a record
@@ -132,9 +132,9 @@
  * thousands at once, and keep one node from making each of the others
  * store more than 8 MiB of bodies (about 25 MB on disk with the search
  * index; the attack of issue 13 pushed 135 MB). */
-#define LIMIT_QUOTA_RECORDS 5000u
-#define LIMIT_QUOTA_BYTES (8u * 1024u * 1024u)
-#define LIMIT_QUOTA_PER_HOUR 5000u
+#define LIMIT_QUOTA_RECORDS 5000
+#define LIMIT_QUOTA_BYTES 8388608              /* 8 MiB */
+#define LIMIT_QUOTA_PER_HOUR 5000
 /* A service's `updated` or an announcement's `published` further ahead
  * of the node's clock than this is refused when a manager writes it; the
  * hub clamps a later one from a peer to its own clock. */

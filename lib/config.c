@@ -570,6 +570,7 @@ static void config_defaults(struct config_ctx *ctx)
 	}
 }
 
+/* config_check_ip: see config.h. */
 const char *config_check_ip(const void *field)
 {
 	const char *s = *(char *const *)field;

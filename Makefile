@@ -181,7 +181,12 @@ $(BUILD)/alliancectl: $(CLI_OBJ) $(BUILD)/liballiance.a
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/liballiance.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS) \
+	  -lcmocka
+
+# test_config holds the daemons' own tables to their bounds and rules too.
+$(BUILD)/tests/test_config: $(BUILD)/obj/hub/config.o $(BUILD)/obj/node/config.o
+$(BUILD)/obj/tests/unit/test_config.o: CFLAGS += -iquote hub -iquote node
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/liballiance.a
 	@mkdir -p $(dir $@)

@@ -60,8 +60,9 @@ struct hub_config {
 	unsigned quota_per_hour;    /* [quota] changes_per_hour */
 };
 
-extern const struct config_key hub_config_keys[];
-extern const size_t hub_config_n_keys;
+/* hub_config_table: the hub's keys and rules (config.c), for config_load,
+ * config_free and config_print_help. */
+extern const struct config_table hub_config_table;
 
 /* ==== registry and sessions ============================================== */
 

@@ -74,7 +74,7 @@ static void usage(FILE *f)
 		"TLS, the merged catalog, bulletins. \"check\" runs the full "
 		"store check\n(integrity and search index) and exits: 0 "
 		"sound, 3 damaged.\n\nConfiguration keys:\n");
-	config_print_help(hub_config_keys, hub_config_n_keys, f);
+	config_print_help(&hub_config_table, f);
 }
 
 /* public_mounts: with [web] root, the pages as a file mount at / and the
@@ -174,7 +174,7 @@ static int create_vhosts(struct hub *hub)
 	info.protocols = public_protocols;
 	info.mounts = public_mounts(hub);
 	info.user = hub;
-	if (hub->cfg.public_cert && hub->cfg.public_key) {
+	if (hub->cfg.public_cert) {     /* and the key: config rule */
 		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = hub->cfg.public_cert;
 		info.ssl_private_key_filepath = hub->cfg.public_key;
@@ -251,10 +251,10 @@ static void reload(struct hub *hub)
 	char err[512];
 
 	memset(&fresh, 0, sizeof(fresh));
-	if (config_load(hub->config_path, hub_config_keys, hub_config_n_keys,
-			&fresh, err, sizeof(err)) != ERR_OK) {
+	if (config_load(hub->config_path, &hub_config_table, &fresh, err,
+			sizeof(err)) != ERR_OK) {
 		log_error("reload: %s; keeping the running configuration", err);
-		config_free(hub_config_keys, hub_config_n_keys, &fresh);
+		config_free(&hub_config_table, &fresh);
 		return;
 	}
 	if (fresh.alliance_port != hub->cfg.alliance_port ||
@@ -278,7 +278,7 @@ static void reload(struct hub *hub)
 	ADOPT(quota_records);       /* a node learns them at its next Welcome */
 	ADOPT(quota_bytes);
 	ADOPT(quota_per_hour);
-	config_free(hub_config_keys, hub_config_n_keys, &fresh);
+	config_free(&hub_config_table, &fresh);
 	reload_synonyms(hub);
 	log_init("alliance-hub", (enum log_level)hub->cfg.log_level);
 	log_info("reload: configuration re-read from %s", hub->config_path);
@@ -444,29 +444,29 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	hub.config_path = argv[2 + check];
-	if (config_load(hub.config_path, hub_config_keys, hub_config_n_keys,
-			&hub.cfg, err, sizeof(err)) != ERR_OK) {
+	if (config_load(hub.config_path, &hub_config_table, &hub.cfg, err,
+			sizeof(err)) != ERR_OK) {
 		fprintf(stderr, "alliance-hub: %s\n", err);
-		config_free(hub_config_keys, hub_config_n_keys, &hub.cfg);
+		config_free(&hub_config_table, &hub.cfg);
 		return 2;
 	}
 	if (public_defaults(&hub.cfg, err, sizeof(err)) != ERR_OK ||
 	    hub_bulletin_keys_check(hub.cfg.bulletin_keys, hub.config_path,
 				    err, sizeof(err)) != ERR_OK) {
 		fprintf(stderr, "alliance-hub: %s\n", err);
-		config_free(hub_config_keys, hub_config_n_keys, &hub.cfg);
+		config_free(&hub_config_table, &hub.cfg);
 		return 2;
 	}
 	if (hub_synonyms_load(hub.cfg.synonyms, &hub.synonyms, err,
 			      sizeof(err)) != ERR_OK) {
 		fprintf(stderr, "alliance-hub: %s\n", err);
-		config_free(hub_config_keys, hub_config_n_keys, &hub.cfg);
+		config_free(&hub_config_table, &hub.cfg);
 		return 2;
 	}
 	log_init("alliance-hub", (enum log_level)hub.cfg.log_level);
 	if (check) {
 		rc = check_main(&hub);
-		config_free(hub_config_keys, hub_config_n_keys, &hub.cfg);
+		config_free(&hub_config_table, &hub.cfg);
 		synonyms_free(&hub.synonyms);
 		return rc;
 	}
@@ -480,6 +480,6 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	rc = run(&hub);
-	config_free(hub_config_keys, hub_config_n_keys, &hub.cfg);
+	config_free(&hub_config_table, &hub.cfg);
 	return rc;
 }

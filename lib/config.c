@@ -17,8 +17,13 @@
  * "a;b", and a line starting with ';' or '#' is a comment; this file keeps
  * the same rules for long lines.
  *
+ * Bounds of numbers are columns of the table (min, max, unit), so one
+ * message ("must be between 1 and 3600 seconds") and one --help line come
+ * from them at either daemon; checks spanning two keys are rows of the
+ * table's rules, run once the file and the defaults are in.
+ *
  * Parts, in order: load state; value parsers by type; the table lookup and
- * inih handler; the line reader; config_load; config_free;
+ * inih handler; the line reader; the rules; config_load; config_free;
  * config_print_help. */
 #include "config.h"
 
@@ -26,6 +31,7 @@
 #include "limits.h"
 #include "log.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -216,9 +222,24 @@ static int config_parse_string(const struct config_key *key, const char *dir,
 	return ERR_OK;
 }
 
-/* config_parse: parse text as key's type into its field in out, then run
- * its check (strings only when set). Returns ERR_OK or an ERR_* code with
- * reason filled. */
+/* config_bounds: the reason a number is outside key's min and max. */
+static void config_bounds(const struct config_key *key, char *reason)
+{
+	const char *sep = key->unit ? " " : "";
+	const char *unit = key->unit ? key->unit : "";
+
+	if (key->max == UINT_MAX)
+		snprintf(reason, CONFIG_REASON_MAX, "must be at least %u%s%s",
+			 key->min, sep, unit);
+	else
+		snprintf(reason, CONFIG_REASON_MAX,
+			 "must be between %u and %u%s%s", key->min, key->max,
+			 sep, unit);
+}
+
+/* config_parse: parse text as key's type into its field in out, then hold
+ * a number to its bounds and run the check (strings only when set).
+ * Returns ERR_OK or an ERR_* code with reason filled. */
 static int config_parse(const struct config_key *key, const char *dir,
 			const char *text, void *out, char *reason)
 {
@@ -243,6 +264,11 @@ static int config_parse(const struct config_key *key, const char *dir,
 		break;
 	case CONFIG_UINT:
 		rc = config_parse_uint(text, field, reason);
+		if (rc == ERR_OK && (*(unsigned *)field < key->min ||
+				     *(unsigned *)field > key->max)) {
+			config_bounds(key, reason);
+			return ERR_INVALID;
+		}
 		break;
 	case CONFIG_BOOL:
 		rc = config_parse_bool(text, field, reason);
@@ -407,6 +433,93 @@ static char *config_read_line(char *str, int num, void *stream)
 	return str;
 }
 
+/* ---- the rules -------------------------------------------------------- */
+
+/* config_rule_key: the index of rule's key name, or -1 after recording a
+ * table error (a rule naming a key the table lacks, or of the wrong type:
+ * the daemon's bug, found by its first start). */
+static long config_rule_key(struct config_ctx *ctx,
+			    const struct config_rule *rule, const char *name)
+{
+	char reason[CONFIG_REASON_MAX];
+	int known;
+	long i = config_find(ctx, rule->section, name, &known);
+	int text = rule->kind == CONFIG_TOGETHER;
+
+	if (i >= 0 && (text ? ctx->table[i].type == CONFIG_STRING ||
+		       ctx->table[i].type == CONFIG_PATH
+		       : ctx->table[i].type == CONFIG_UINT))
+		return i;
+	snprintf(reason, sizeof(reason), "a rule of the table names this "
+		 "key, which the table lacks or types otherwise");
+	config_fail(ctx, ERR_FAIL, 0, rule->section, name, reason);
+	return -1;
+}
+
+/* config_greater: the rule a > b on numbers at a and b (table indexes).
+ * The error is at a's line when the file set a (or neither), else at b's. */
+static void config_greater(struct config_ctx *ctx,
+			   const struct config_rule *rule, long a, long b)
+{
+	char reason[CONFIG_REASON_MAX];
+	const char *why = rule->why ? rule->why : "";
+	const char *sep = rule->why ? " " : "";
+	unsigned va = *(const unsigned *)((const char *)ctx->out +
+					  ctx->table[a].offset);
+	unsigned vb = *(const unsigned *)((const char *)ctx->out +
+					  ctx->table[b].offset);
+
+	if (va > vb)
+		return;
+	if (ctx->set_line[a] || !ctx->set_line[b]) {
+		snprintf(reason, sizeof(reason), "must be greater than %s "
+			 "(%u)%s%s", rule->b, vb, sep, why);
+		config_fail(ctx, ERR_INVALID, ctx->set_line[a], rule->section,
+			    rule->a, reason);
+	} else {
+		snprintf(reason, sizeof(reason), "must be less than %s "
+			 "(%u)%s%s", rule->a, va, sep, why);
+		config_fail(ctx, ERR_INVALID, ctx->set_line[b], rule->section,
+			    rule->b, reason);
+	}
+}
+
+/* config_together: the rule "both or neither" on text at a and b. The
+ * error names the one that is set, at its line, and the one missing. */
+static void config_together(struct config_ctx *ctx,
+			    const struct config_rule *rule, long a, long b)
+{
+	char reason[CONFIG_REASON_MAX];
+	const char *why = rule->why ? rule->why : "";
+	const char *sep = rule->why ? " " : "";
+	int a_set = *(char *const *)((const char *)ctx->out +
+				     ctx->table[a].offset) != NULL;
+	int b_set = *(char *const *)((const char *)ctx->out +
+				     ctx->table[b].offset) != NULL;
+	long set = a_set ? a : b, unset = a_set ? b : a;
+
+	if (a_set == b_set)
+		return;
+	snprintf(reason, sizeof(reason), "must be set together with %s%s%s",
+		 ctx->table[unset].name, sep, why);
+	config_fail(ctx, ERR_INVALID, ctx->set_line[set], rule->section,
+		    ctx->table[set].name, reason);
+}
+
+/* config_rule: check one rule against the loaded values. */
+static void config_rule(struct config_ctx *ctx, const struct config_rule *rule)
+{
+	long a = config_rule_key(ctx, rule, rule->a);
+	long b = a < 0 ? -1 : config_rule_key(ctx, rule, rule->b);
+
+	if (b < 0)
+		return;
+	if (rule->kind == CONFIG_GREATER)
+		config_greater(ctx, rule, a, b);
+	else
+		config_together(ctx, rule, a, b);
+}
+
 /* ---- config_load ------------------------------------------------------ */
 
 /* config_dir: the absolute directory of the config file at path, malloc'd
@@ -458,21 +571,17 @@ static void config_defaults(struct config_ctx *ctx)
 	}
 }
 
-const char *config_check_threads(const void *field)
+/* config_check_ip: see config.h. */
+const char *config_check_ip(const void *field)
 {
-	unsigned v = *(const unsigned *)field;
+	const char *s = *(char *const *)field;
+	unsigned char buf[sizeof(struct in6_addr)];
 
-	return v < 1 || v > 16 ? "must be between 1 and 16" : NULL;
-}
-
-const char *config_check_frame(const void *field)
-{
-	unsigned v = *(const unsigned *)field;
-
-	_Static_assert(LIMIT_FRAME_MIN == 262144 &&
-		       LIMIT_DECODE_BUDGET == 8388608, "the message below");
-	return v < LIMIT_FRAME_MIN || v > LIMIT_DECODE_BUDGET
-	       ? "must be between 262144 and 8388608 bytes" : NULL;
+	if (!s)
+		return NULL;
+	if (inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1)
+		return NULL;
+	return "must be an IPv4 or IPv6 address";
 }
 
 /* Bytes of the longest [public] url. */
@@ -535,13 +644,14 @@ int config_public_url(char **url, const char *address, int port, int https)
 /* config_load: see config.h. out must start zeroed (or config_free'd):
  * string fields already set are freed when replaced. Returns ERR_OK, or
  * ERR_IO (cannot open or read), ERR_INVALID (anything wrong inside,
- * over-long values too) or ERR_NOMEM with the message in err; the caller
+ * over-long values too), ERR_NOMEM, or ERR_FAIL (a rule naming a key the
+ * table lacks: the daemon's bug) with the message in err; the caller
  * frees out with config_free either way. */
-int config_load(const char *path, const struct config_key *table, size_t n,
+int config_load(const char *path, const struct config_table *table,
 		void *out, char *err, size_t errlen)
 {
 	struct config_ctx ctx = {
-		.table = table, .n = n, .out = out,
+		.table = table->keys, .n = table->n_keys, .out = out,
 	};
 	int rc;
 
@@ -560,7 +670,7 @@ int config_load(const char *path, const struct config_key *table, size_t n,
 		rc = ERR_IO;
 		goto err;
 	}
-	ctx.set_line = calloc(n ? n : 1, sizeof(*ctx.set_line));
+	ctx.set_line = calloc(ctx.n ? ctx.n : 1, sizeof(*ctx.set_line));
 	if (!ctx.set_line) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		rc = ERR_NOMEM;
@@ -580,6 +690,8 @@ int config_load(const char *path, const struct config_key *table, size_t n,
 	}
 	if (!ctx.err_code)
 		config_defaults(&ctx);
+	for (size_t i = 0; i < table->n_rules && !ctx.err_code; i++)
+		config_rule(&ctx, &table->rules[i]);
 
 	rc = ctx.err_code;
 	if (rc && ctx.err_line)
@@ -599,15 +711,15 @@ err:
 
 /* config_free: free every STRING and PATH field of out and set it to NULL;
  * other fields are left as they are. Safe to call twice. */
-void config_free(const struct config_key *table, size_t n, void *out)
+void config_free(const struct config_table *table, void *out)
 {
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < table->n_keys; i++) {
+		const struct config_key *key = &table->keys[i];
 		char **field;
 
-		if (table[i].type != CONFIG_STRING &&
-		    table[i].type != CONFIG_PATH)
+		if (key->type != CONFIG_STRING && key->type != CONFIG_PATH)
 			continue;
-		field = (char **)((char *)out + table[i].offset);
+		field = (char **)((char *)out + key->offset);
 		free(*field);
 		*field = NULL;
 	}
@@ -615,28 +727,56 @@ void config_free(const struct config_key *table, size_t n, void *out)
 
 /* ---- config_print_help ------------------------------------------------ */
 
-/* config_print_help: one line per key, in table order:
- *   "  [section] key (type, default X): help"
- * with "required" or "no default" in place of the default. Writes to f. */
-void config_print_help(const struct config_key *table, size_t n, FILE *f)
+/* config_kind: "(seconds 1-3600, default 20" and the like for key, into
+ * buf: its unit or type, its bounds, its default. */
+static void config_kind(const struct config_key *key, char *buf, size_t size)
 {
-	for (size_t i = 0; i < n; i++) {
-		const struct config_key *key = &table[i];
-		const char *type = (unsigned)key->type <
-			sizeof(config_type_names) / sizeof(config_type_names[0])
-			? config_type_names[key->type] : "?";
+	const char *type = (unsigned)key->type <
+		sizeof(config_type_names) / sizeof(config_type_names[0])
+		? config_type_names[key->type] : "?";
+	int n;
 
-		if (key->required)
-			fprintf(f, "  [%s] %s (%s, required): %s\n",
-				key->section, key->name, type,
-				key->help ? key->help : "");
-		else if (key->def)
-			fprintf(f, "  [%s] %s (%s, default %s): %s\n",
-				key->section, key->name, type, key->def,
-				key->help ? key->help : "");
-		else
-			fprintf(f, "  [%s] %s (%s, no default): %s\n",
-				key->section, key->name, type,
-				key->help ? key->help : "");
+	if (key->type == CONFIG_UINT && key->unit)
+		type = key->unit;
+	n = snprintf(buf, size, "(%s", type);
+	if (key->type == CONFIG_PORT)
+		n += snprintf(buf + n, size - (size_t)n, " 1-65535");
+	else if (key->type == CONFIG_UINT && key->max == UINT_MAX && key->min)
+		n += snprintf(buf + n, size - (size_t)n, " >= %u", key->min);
+	else if (key->type == CONFIG_UINT && key->max != UINT_MAX)
+		n += snprintf(buf + n, size - (size_t)n, " %u-%u", key->min,
+			      key->max);
+	if (key->required)
+		snprintf(buf + n, size - (size_t)n, ", required");
+	else if (key->def)
+		snprintf(buf + n, size - (size_t)n, ", default %s", key->def);
+	else
+		snprintf(buf + n, size - (size_t)n, ", no default");
+}
+
+/* config_print_help: one line per key, grouped by section in the order
+ * the sections first appear in the table, then in table order:
+ *   "  [section] key (unit or type[ bounds], default X): help"
+ * with "required" or "no default" in place of the default. Writes to f. */
+void config_print_help(const struct config_table *table, FILE *f)
+{
+	const struct config_key *keys = table->keys;
+	char kind[CONFIG_REASON_MAX];
+
+	for (size_t s = 0; s < table->n_keys; s++) {
+		size_t first = 0;
+
+		while (strcmp(keys[first].section, keys[s].section) != 0)
+			first++;
+		if (first != s)
+			continue;      /* this section is printed already */
+		for (size_t i = s; i < table->n_keys; i++) {
+			if (strcmp(keys[i].section, keys[s].section) != 0)
+				continue;
+			config_kind(&keys[i], kind, sizeof(kind));
+			fprintf(f, "  [%s] %s %s): %s\n", keys[i].section,
+				keys[i].name, kind,
+				keys[i].help ? keys[i].help : "");
+		}
 	}
 }

@@ -1,7 +1,9 @@
 /* limits.h: every size, count and time limit in one place.
  *
  * Each has a comment saying why; where an operator may want another value,
- * the config key that overrides it is named. */
+ * the config key that overrides it is named. A limit that is a config
+ * key's default is a plain decimal: the key's table quotes it
+ * (CONFIG_NUM, lib/config.h). */
 #ifndef ALLIANCE_LIMITS_H
 #define ALLIANCE_LIMITS_H
 
@@ -9,7 +11,7 @@
  * 1009. Config: [limits] max_frame, at least LIMIT_FRAME_MIN, so that
  * every single record (LIMIT_CHANGE_BYTES) and bulletin
  * (LIMIT_BULLETIN_BYTES) fits one frame at either end. */
-#define LIMIT_FRAME_BYTES (1024u * 1024u)
+#define LIMIT_FRAME_BYTES 1048576              /* 1 MiB */
 #define LIMIT_FRAME_MIN (256u * 1024u)
 /* Largest encoded Change a writer may log (a service within its field
  * limits is about 17 KB, the district's synonyms under 70 KB); a record
@@ -56,7 +58,8 @@
 #define LIMIT_SYNC_RX_CHUNK 1024
 
 /* Keepalive: ping after this much silence, drop after the second figure.
- * Config: [limits] ping_s, [limits] drop_s. */
+ * Config: [limits] ping_s, [limits] drop_s (1 to 3600 at hub and node:
+ * lws keeps the node's keepalive times in 16 bits). */
 #define LIMIT_PING_S 20
 #define LIMIT_DROP_S 60
 
@@ -129,9 +132,9 @@
  * thousands at once, and keep one node from making each of the others
  * store more than 8 MiB of bodies (about 25 MB on disk with the search
  * index; the attack of issue 13 pushed 135 MB). */
-#define LIMIT_QUOTA_RECORDS 5000u
-#define LIMIT_QUOTA_BYTES (8u * 1024u * 1024u)
-#define LIMIT_QUOTA_PER_HOUR 5000u
+#define LIMIT_QUOTA_RECORDS 5000
+#define LIMIT_QUOTA_BYTES 8388608              /* 8 MiB */
+#define LIMIT_QUOTA_PER_HOUR 5000
 /* A service's `updated` or an announcement's `published` further ahead
  * of the node's clock than this is refused when a manager writes it; the
  * hub clamps a later one from a peer to its own clock. */
@@ -201,7 +204,7 @@
  * token expires this long after its last use ([limits]
  * resident_token_idle_s, bounded by the MIN and MAX); its last use is
  * written at most once per LIMIT_TOKEN_TOUCH_S. */
-#define LIMIT_TOKEN_IDLE_S (30 * 24 * 3600)
+#define LIMIT_TOKEN_IDLE_S 2592000            /* 30 days */
 #define LIMIT_TOKEN_IDLE_MIN_S 300
 #define LIMIT_TOKEN_IDLE_MAX_S (365 * 24 * 3600)
 #define LIMIT_TOKEN_TOUCH_S 60

@@ -1,9 +1,13 @@
-/* config.c: alliance-node's configuration keys, as one table.
+/* config.c: alliance-node's configuration: the keys both daemons have
+ * (CONFIG_COMMON_KEYS, lib/config.h) and the node's own, one row a key,
+ * and the rules spanning two keys.
  *
- * The table loads the INI file, fills defaults and prints --help; see
- * deploy/examples/node.conf for a commented example. Parts: checks of one
- * value; the table; node_config_load with the checks that span two keys. */
-#include <arpa/inet.h>
+ * The table loads the INI file, fills defaults, holds numbers to their
+ * bounds and prints --help; see deploy/examples/node.conf for a commented
+ * example. Columns: section, name, type, default, field, required, min,
+ * max, unit, check, help. Parts: checks of one text value; the table;
+ * node_config_load. */
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,18 +39,6 @@ static const char *check_name(const void *field)
 	return text_utf8_valid(s, strlen(s)) ? NULL : "not valid UTF-8";
 }
 
-static const char *check_ip(const void *field)
-{
-	const char *s = *(char *const *)field;
-	unsigned char buf[sizeof(struct in6_addr)];
-
-	if (!s)
-		return NULL;
-	if (inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1)
-		return NULL;
-	return "must be an IPv4 or IPv6 address";
-}
-
 static const char *check_proxies(const void *field)
 {
 	const char *s = *(char *const *)field;
@@ -72,38 +64,6 @@ static const char *check_host(const void *field)
 		      *s == ':'))
 			return "must be a DNS name or an IP address";
 	return NULL;
-}
-
-/* lws keeps keepalive times in 16 bits; an hour is plenty. */
-static const char *check_seconds(const void *field)
-{
-	unsigned v = *(const unsigned *)field;
-
-	return v < 1 || v > 3600 ? "must be between 1 and 3600 seconds" : NULL;
-}
-
-static const char *check_backoff_max(const void *field)
-{
-	unsigned v = *(const unsigned *)field;
-
-	return v < 1 || v > LIMIT_BACKOFF_MAX_S
-	       ? "must be between 1 and 3600 seconds" : NULL;
-}
-
-static const char *check_session_idle(const void *field)
-{
-	unsigned v = *(const unsigned *)field;
-
-	return v < 1 || v > LIMIT_SESSION_MAX_S
-	       ? "must be between 1 and 86400 seconds" : NULL;
-}
-
-static const char *check_token_idle(const void *field)
-{
-	unsigned v = *(const unsigned *)field;
-
-	return v < LIMIT_TOKEN_IDLE_MIN_S || v > LIMIT_TOKEN_IDLE_MAX_S
-	       ? "must be between 300 and 31536000 seconds (a year)" : NULL;
 }
 
 static const char *check_sms_url(const void *field)
@@ -137,88 +97,75 @@ static const char *check_password_hash(const void *field)
 
 #define F(x) offsetof(struct node_config, x)
 
-const struct config_key node_config_keys[] = {
-	{ "node", "community", CONFIG_STRING, NULL, F(community), 1,
-	  check_community, "community id; must equal the certificate's CN" },
-	{ "node", "name", CONFIG_STRING, NULL, F(name), 0, check_name,
-	  "the community's display name" },
-	{ "hub", "host", CONFIG_STRING, NULL, F(hub_host), 1, check_host,
+static const struct config_key node_keys[] = {
+	{ "node", "community", CONFIG_STRING, NULL, F(community), 1, 0, 0,
+	  NULL, check_community,
+	  "community id; must equal the certificate's CN" },
+	{ "node", "name", CONFIG_STRING, NULL, F(name), 0, 0, 0, NULL,
+	  check_name, "the community's display name" },
+	{ "hub", "host", CONFIG_STRING, NULL, F(hub_host), 1, 0, 0, NULL,
+	  check_host,
 	  "the hub's name: sent as SNI, checked against its certificate" },
-	{ "hub", "address", CONFIG_STRING, NULL, F(hub_address), 0, check_ip,
+	{ "hub", "address", CONFIG_STRING, NULL, F(hub_address), 0, 0, 0, NULL,
+	  config_check_ip,
 	  "IP to dial; when unset, host is resolved at start and on SIGHUP" },
-	{ "hub", "port", CONFIG_PORT, "7443", F(hub_port), 0, NULL,
+	{ "hub", "port", CONFIG_PORT, "7443", F(hub_port), 0, 0, 0, NULL, NULL,
 	  "the hub's mutual-TLS port" },
-	{ "hub", "cert", CONFIG_PATH, NULL, F(hub_cert), 1, NULL,
+	{ "hub", "cert", CONFIG_PATH, NULL, F(hub_cert), 1, 0, 0, NULL, NULL,
 	  "this community's certificate (PEM, CN = community)" },
-	{ "hub", "key", CONFIG_PATH, NULL, F(hub_key), 1, NULL,
+	{ "hub", "key", CONFIG_PATH, NULL, F(hub_key), 1, 0, 0, NULL, NULL,
 	  "its private key" },
-	{ "hub", "ca", CONFIG_PATH, NULL, F(hub_ca), 1, NULL,
+	{ "hub", "ca", CONFIG_PATH, NULL, F(hub_ca), 1, 0, 0, NULL, NULL,
 	  "the alliance CA certificate" },
 	{ "hub", "backoff_max_s", CONFIG_UINT, "60", F(backoff_max_s), 0,
-	  check_backoff_max, "longest wait between attempts to reach the hub,"
-	  " in seconds (1-3600; jitter stays within it)" },
-	{ "public", "address", CONFIG_STRING, "0.0.0.0", F(public_address), 0,
-	  check_ip, "listen address of the public port (residents, managers)" },
-	{ "public", "port", CONFIG_PORT, "8080", F(public_port), 0, NULL,
-	  "public port" },
-	{ "public", "cert", CONFIG_PATH, NULL, F(public_cert), 0, NULL,
-	  "public certificate: HTTPS when cert and key are set" },
-	{ "public", "key", CONFIG_PATH, NULL, F(public_key), 0, NULL,
-	  "key of the public certificate" },
-	{ "public", "url", CONFIG_STRING, NULL, F(public_url), 0,
-	  config_check_url, "absolute base URL of the public port, for Atom "
-	  "and CAP links (default: http(s)://ADDRESS:PORT, the host name "
-	  "for 0.0.0.0)" },
-	{ "public", "search_threads", CONFIG_UINT, "2", F(search_threads), 0,
-	  config_check_threads, "threads answering catalog searches, each with its "
-	  "own store connection (1-16)" },
+	  1, LIMIT_BACKOFF_MAX_S, "seconds", NULL,
+	  "longest wait between attempts to reach the hub (jitter stays "
+	  "within it)" },
+	CONFIG_COMMON_KEYS(struct node_config),
 	{ "public", "trusted_proxies", CONFIG_STRING, NULL,
-	  F(trusted_proxies), 0, check_proxies, "reverse proxies (addresses or"
-	  " networks, comma-separated) whose X-Forwarded-For and "
-	  "X-Forwarded-Proto are believed; unset: none" },
-	{ "store", "path", CONFIG_PATH, "node.db", F(store_path), 0, NULL,
-	  "the node's sqlite store" },
-	{ "web", "root", CONFIG_PATH, NULL, F(web_root), 0, NULL,
-	  "directory of the static pages" },
+	  F(trusted_proxies), 0, 0, 0, NULL, check_proxies, "reverse proxies"
+	  " (addresses or networks, comma-separated) whose X-Forwarded-For and"
+	  " X-Forwarded-Proto are believed; unset: none" },
+	{ "store", "path", CONFIG_PATH, "node.db", F(store_path), 0, 0, 0,
+	  NULL, NULL, "the node's sqlite store" },
 	{ "manager", "password_hash", CONFIG_STRING, NULL,
-	  F(manager_password_hash), 0, check_password_hash,
-	  "scrypt hash of the manager's password (alliance-node --hash-password); unset: no manager" },
-	{ "log", "level", CONFIG_LEVEL, "info", F(log_level), 0, NULL,
-	  "error, warn, info or debug" },
-	{ "limits", "max_frame", CONFIG_UINT, "1048576", F(max_frame), 0,
-	  config_check_frame, "largest websocket message in bytes (bigger: 1009)" },
-	{ "limits", "ping_s", CONFIG_UINT, "20", F(ping_s), 0, check_seconds,
-	  "ping a silent hub after this many seconds" },
-	{ "limits", "drop_s", CONFIG_UINT, "60", F(drop_s), 0, check_seconds,
-	  "drop a hub silent for this many seconds (more than ping_s)" },
-	{ "limits", "resident_actions", CONFIG_UINT, "20",
-	  F(resident_actions), 0, NULL, "service requests, votes and "
+	  F(manager_password_hash), 0, 0, 0, NULL, check_password_hash,
+	  "scrypt hash of the manager's password (alliance-node "
+	  "--hash-password); unset: no manager" },
+	{ "limits", "resident_actions", CONFIG_UINT, "20", F(resident_actions),
+	  0, 0, UINT_MAX, NULL, NULL, "service requests, votes and "
 	  "registrations one address or credential may make per window" },
 	{ "limits", "resident_window_s", CONFIG_UINT, "60",
-	  F(resident_window_s), 0, check_seconds,
-	  "the window of resident_actions, in seconds" },
-	{ "limits", "session_idle_s", CONFIG_UINT, "28800",
-	  F(session_idle_s), 0, check_session_idle,
-	  "a manager console session ends after this many idle seconds" },
-	{ "limits", "resident_token_idle_s", CONFIG_UINT, "2592000",
-	  F(resident_token_idle_s), 0, check_token_idle,
-	  "a resident's sign-in expires this many seconds after its last "
-	  "use (300 to 31536000; 30 days)" },
-	{ "sms", "url", CONFIG_STRING, NULL, F(sms_url), 0, check_sms_url,
-	  "SMS gateway webhook that sends residents their one-time codes "
-	  "(https://...); unset: the manager confirms phones in the console" },
-	{ "sms", "secret", CONFIG_STRING, NULL, F(sms_secret), 0,
+	  F(resident_window_s), 0, 1, 3600, "seconds",
+	  NULL, "the window of resident_actions" },
+	{ "limits", "session_idle_s", CONFIG_UINT,
+	  CONFIG_NUM(LIMIT_SESSION_IDLE_S), F(session_idle_s), 0,
+	  1, LIMIT_SESSION_MAX_S, "seconds", NULL,
+	  "a manager console session ends after this long idle" },
+	{ "limits", "resident_token_idle_s", CONFIG_UINT,
+	  CONFIG_NUM(LIMIT_TOKEN_IDLE_S), F(resident_token_idle_s), 0,
+	  LIMIT_TOKEN_IDLE_MIN_S, LIMIT_TOKEN_IDLE_MAX_S, "seconds", NULL,
+	  "a resident's sign-in expires this long after its last use" },
+	{ "sms", "url", CONFIG_STRING, NULL, F(sms_url), 0, 0, 0, NULL,
+	  check_sms_url, "SMS gateway webhook that sends residents their "
+	  "one-time codes (https://...); unset: the manager confirms phones "
+	  "in the console" },
+	{ "sms", "secret", CONFIG_STRING, NULL, F(sms_secret), 0, 0, 0, NULL,
 	  check_sms_secret, "HMAC-SHA256 key signing each post to url (16 "
 	  "to 256 bytes; the gateway checks X-Alliance-Signature)" },
-	{ "bulletins", "keys", CONFIG_STRING, NULL, F(bulletin_keys), 0, NULL,
-	  "pinned bulletin-signing public keys (PEM Ed25519), comma-separated; "
-	  "relative to this file; several while a key is rotated" },
 };
 
-const size_t node_config_n_keys =
-	sizeof(node_config_keys) / sizeof(node_config_keys[0]);
-
 #undef F
+
+static const struct config_rule node_rules[] = {
+	CONFIG_COMMON_RULES,
+	{ CONFIG_TOGETHER, "sms", "url", "secret", NULL },
+};
+
+const struct config_table node_config_table = {
+	node_keys, sizeof(node_keys) / sizeof(node_keys[0]),
+	node_rules, sizeof(node_rules) / sizeof(node_rules[0]),
+};
 
 /* ---- loading ------------------------------------------------------------ */
 
@@ -227,45 +174,26 @@ int node_config_load(const char *path, struct node_config *cfg, char *err,
 {
 	int rc;
 
-	rc = config_load(path, node_config_keys, node_config_n_keys, cfg, err,
-			 errlen);
+	rc = config_load(path, &node_config_table, cfg, err, errlen);
 	if (rc != ERR_OK)
 		return rc;
 	if (peer_proxies_parse(cfg->trusted_proxies, &cfg->proxies, err,
 			       errlen) != ERR_OK)
 		return ERR_INVALID;    /* check_proxies passed it: not reached */
-	if (cfg->drop_s <= cfg->ping_s) {
-		snprintf(err, errlen, "%s: [limits] drop_s: must be greater "
-			 "than ping_s (%u)", path, cfg->ping_s);
-		return ERR_INVALID;
-	}
-	if (!cfg->public_cert != !cfg->public_key) {
-		snprintf(err, errlen, "%s: [public] %s: must be set together "
-			 "with %s for HTTPS", path,
-			 cfg->public_cert ? "key" : "cert",
-			 cfg->public_cert ? "cert" : "key");
-		return ERR_INVALID;
-	}
 	if (config_public_url(&cfg->public_url, cfg->public_address,
 			      cfg->public_port, cfg->public_cert != NULL)) {
 		snprintf(err, errlen, "out of memory");
 		return ERR_NOMEM;
-	}
-	if (!cfg->sms_url != !cfg->sms_secret) {
-		snprintf(err, errlen, "%s: [sms] %s: must be set together "
-			 "with %s", path, cfg->sms_url ? "secret" : "url",
-			 cfg->sms_url ? "url" : "secret");
-		return ERR_INVALID;
 	}
 	return ERR_OK;
 }
 
 void node_config_free(struct node_config *cfg)
 {
-	config_free(node_config_keys, node_config_n_keys, cfg);
+	config_free(&node_config_table, cfg);
 }
 
 void node_config_help(FILE *f)
 {
-	config_print_help(node_config_keys, node_config_n_keys, f);
+	config_print_help(&node_config_table, f);
 }

@@ -68,11 +68,11 @@ struct node_config {
 	char *bulletin_keys;        /* [bulletins] keys: pinned public keys */
 };
 
-extern const struct config_key node_config_keys[];
-extern const size_t node_config_n_keys;
+/* node_config_table: the node's keys and rules (config.c). */
+extern const struct config_table node_config_table;
 
-/* node_config_load: load path into cfg (zeroed by the caller) and check what
- * one key's check cannot (drop_s after ping_s, the public cert/key pair).
+/* node_config_load: load path into cfg (zeroed by the caller) against
+ * node_config_table (its rules too) and parse [public] trusted_proxies.
  * Returns ERR_OK, or an err code with "path:line: [section] key: reason" in
  * err. Free cfg with node_config_free either way. */
 int node_config_load(const char *path, struct node_config *cfg, char *err,

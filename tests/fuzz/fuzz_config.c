@@ -7,7 +7,7 @@
  * it; removed at exit) and loaded as the daemons load theirs: against
  * the hub's table and through node_config_load, then freed. A refusal
  * must name the file; a value the reader accepts must hold to its
- * table's check. The same bytes are also read as the district's synonyms
+ * table's bounds and check. The same bytes are also read as the district's synonyms
  * file ([search] synonyms, lib/synonyms.c), whose refusal must name the
  * file and line. Leaks and overflows are what libFuzzer reports. Seeds
  * in tests/fuzz/corpus/config/ (deploy/examples and the system tests'
@@ -56,13 +56,21 @@ static void setup(void)
 	atexit(cleanup);
 }
 
-/* checked: every key of table that has a check passes it in cfg. */
-static int checked(const struct config_key *table, size_t n, const void *cfg)
+/* checked: every number of table is within its bounds in cfg, and every
+ * key that has a check passes it. */
+static int checked(const struct config_table *table, const void *cfg)
 {
-	for (size_t i = 0; i < n; i++)
-		if (table[i].check &&
-		    table[i].check((const char *)cfg + table[i].offset))
+	for (size_t i = 0; i < table->n_keys; i++) {
+		const struct config_key *k = &table->keys[i];
+		const void *field = (const char *)cfg + k->offset;
+
+		if (k->type == CONFIG_UINT &&
+		    (*(const unsigned *)field < k->min ||
+		     *(const unsigned *)field > k->max))
 			return 0;
+		if (k->check && k->check(field))
+			return 0;
+	}
 	return 1;
 }
 
@@ -81,21 +89,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&hc, 0, sizeof(hc));
 	err[0] = '\0';
-	if (config_load(path, hub_config_keys, hub_config_n_keys, &hc, err,
-			sizeof(err)) != ERR_OK) {
+	if (config_load(path, &hub_config_table, &hc, err, sizeof(err)) !=
+	    ERR_OK) {
 		if (strncmp(err, path, strlen(path)) != 0)
 			abort();
-	} else if (!checked(hub_config_keys, hub_config_n_keys, &hc)) {
+	} else if (!checked(&hub_config_table, &hc)) {
 		abort();
 	}
-	config_free(hub_config_keys, hub_config_n_keys, &hc);
+	config_free(&hub_config_table, &hc);
 
 	memset(&nc, 0, sizeof(nc));
 	err[0] = '\0';
 	if (node_config_load(path, &nc, err, sizeof(err)) != ERR_OK) {
 		if (strncmp(err, path, strlen(path)) != 0)
 			abort();
-	} else if (!checked(node_config_keys, node_config_n_keys, &nc)) {
+	} else if (!checked(&node_config_table, &nc)) {
 		abort();
 	}
 	node_config_free(&nc);

@@ -90,6 +90,80 @@ def test_bad_backoff_max_exits_2_naming_it(value, pki, tmp_path):
     assert f"{conf}:{line}:" in err and "backoff_max_s" in err, err
 
 
+# Where hub and node had drifted apart, the safer side won at both (issue
+# 16): the same refusal, with the same message, from either daemon.
+
+@pytest.mark.parametrize("binary", DAEMONS)
+@pytest.mark.parametrize("present,missing", [("cert", "key"),
+                                             ("key", "cert")])
+def test_public_cert_and_key_only_together(binary, present, missing, pki,
+                                           tmp_path):
+    """[public] cert without key (or key without cert) exits 2 naming
+    file:line; the hub used to serve plain HTTP and log "https"."""
+    text, line = with_line(valid_config(binary, pki, tmp_path),
+                           r"^\[public\]", f"{present} = public.pem")
+    conf, err = bad_config(binary, tmp_path, text)
+    assert (f"{conf}:{line}: [public] {present}: must be set together "
+            f"with {missing} for HTTPS") in err, err
+
+
+@pytest.mark.parametrize("binary", DAEMONS)
+@pytest.mark.parametrize("ping,drop", [(30, 30), (60, 20)])
+def test_drop_s_must_be_greater_than_ping_s(binary, ping, drop, pki,
+                                            tmp_path):
+    """[limits] drop_s not above ping_s exits 2 naming file:line at both
+    daemons; the hub used to take it."""
+    text, _ = with_line(valid_config(binary, pki, tmp_path),
+                        r"^\[limits\]", f"ping_s = {ping}")
+    text, line = with_line(text, r"^ping_s = ", f"drop_s = {drop}")
+    conf, err = bad_config(binary, tmp_path, text)
+    assert (f"{conf}:{line}: [limits] drop_s: must be greater than "
+            f"ping_s ({ping})") in err, err
+
+
+@pytest.mark.parametrize("binary", DAEMONS)
+@pytest.mark.parametrize("key,value,reason", [
+    ("max_frame", 8388609, "must be between 262144 and 8388608 bytes"),
+    ("max_frame", 67108864, "must be between 262144 and 8388608 bytes"),
+    ("max_frame", 262143, "must be between 262144 and 8388608 bytes"),
+    ("ping_s", 3601, "must be between 1 and 3600 seconds"),
+    ("drop_s", 3601, "must be between 1 and 3600 seconds"),
+])
+def test_limits_bounds_same_at_both(binary, key, value, reason, pki,
+                                    tmp_path):
+    """[limits] max_frame up to 8 MiB, ping_s and drop_s up to an hour, at
+    both daemons, with the same message."""
+    text, line = with_line(valid_config(binary, pki, tmp_path),
+                           r"^\[limits\]", f"{key} = {value}")
+    conf, err = bad_config(binary, tmp_path, text)
+    assert f"{conf}:{line}: [limits] {key}: {reason}" in err, err
+
+
+@pytest.mark.parametrize("binary", DAEMONS)
+def test_public_address_must_be_an_ip(binary, pki, tmp_path):
+    """[public] address must be an IP address at both daemons."""
+    text = without_line(valid_config(binary, pki, tmp_path),
+                        r"^address = 127")
+    text, line = with_line(text, r"^\[public\]", "address = localhost")
+    conf, err = bad_config(binary, tmp_path, text)
+    assert (f"{conf}:{line}: [public] address: must be an IPv4 or IPv6 "
+            "address") in err, err
+
+
+@pytest.mark.parametrize("binary", DAEMONS)
+def test_help_prints_bounds_and_units(binary):
+    """--help prints each number's bounds and unit, the same at both."""
+    r = run(binary, "--help")
+    assert r.returncode == 0, r
+    for line in ["[limits] max_frame (bytes 262144-8388608, default "
+                 "1048576)",
+                 "[limits] ping_s (seconds 1-3600, default 20)",
+                 "[limits] drop_s (seconds 1-3600, default 60)",
+                 "[public] search_threads (number 1-16, default 2)",
+                 "[public] port (port 1-65535, default 8080)"]:
+        assert line in r.stdout, (line, r.stdout)
+
+
 @pytest.mark.parametrize("binary", DAEMONS)
 def test_unknown_key_exits_2_naming_it(binary, pki, tmp_path):
     """An unknown key exits 2 naming file:line and the key."""

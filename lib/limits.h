@@ -228,5 +228,10 @@
 #define LIMIT_WEBHOOK_BODY 4096
 #define LIMIT_WEBHOOK_SECRET_MIN 16
 #define LIMIT_WEBHOOK_SECRET_MAX 256
+/* [open311] api_keys: keys third-party apps send as api_key with an
+ * Open311 POST; each 16 to 128 bytes of [A-Za-z0-9_-], at most 64. */
+#define LIMIT_OPEN311_KEY_MIN 16
+#define LIMIT_OPEN311_KEY 128
+#define LIMIT_OPEN311_KEYS 64
 
 #endif

@@ -122,6 +122,22 @@ static const char *check_sms_secret(const void *field)
 	       ? "must be 16 to 256 bytes" : NULL;
 }
 
+static const char *check_api_keys(const void *field)
+{
+	const char *s = *(char *const *)field;
+	size_t n = 0, len;
+
+	for (; s && *s; s += len + (s[len] == ',')) {
+		len = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			     "0123456789_-");
+		if ((s[len] && s[len] != ',') || len < LIMIT_OPEN311_KEY_MIN ||
+		    len > LIMIT_OPEN311_KEY || ++n > LIMIT_OPEN311_KEYS)
+			return "comma-separated keys of 16 to 128 letters, "
+			       "digits, '_' or '-', at most 64";
+	}
+	return NULL;
+}
+
 static const char *check_password_hash(const void *field)
 {
 	static char why[160];
@@ -206,6 +222,10 @@ const struct config_key node_config_keys[] = {
 	{ "sms", "secret", CONFIG_STRING, NULL, F(sms_secret), 0,
 	  check_sms_secret, "HMAC-SHA256 key signing each post to url (16 "
 	  "to 256 bytes; the gateway checks X-Alliance-Signature)" },
+	{ "open311", "api_keys", CONFIG_STRING, NULL, F(open311_api_keys), 0,
+	  check_api_keys, "keys of third-party apps, comma-separated: when "
+	  "set, an Open311 POST from anywhere but this node's pages needs one "
+	  "as api_key (403 without); unset: none is needed" },
 	{ "bulletins", "keys", CONFIG_STRING, NULL, F(bulletin_keys), 0, NULL,
 	  "pinned bulletin-signing public keys (PEM Ed25519), comma-separated; "
 	  "relative to this file; several while a key is rotated" },

@@ -64,6 +64,8 @@ struct node_config {
 				       manager (phone_verify.c) */
 	char *sms_secret;           /* [sms] secret: signs what is posted */
 	char *bulletin_keys;        /* [bulletins] keys: pinned public keys */
+	char *open311_api_keys;     /* [open311] api_keys: comma-separated;
+				       NULL: a POST needs none (open311.c) */
 };
 
 extern const struct config_key node_config_keys[];

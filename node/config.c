@@ -127,7 +127,8 @@ static const char *check_api_keys(const void *field)
 	const char *s = *(char *const *)field;
 	size_t n = 0, len;
 
-	for (; s && *s; s += len + (s[len] == ',')) {
+	/* every key, the last too: "a," ends in an empty one */
+	for (; s; s = s[len] ? s + len + 1 : NULL) {
 		len = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 			     "0123456789_-");
 		if ((s[len] && s[len] != ',') || len < LIMIT_OPEN311_KEY_MIN ||

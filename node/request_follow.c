@@ -460,15 +460,15 @@ void requests_withdraw(struct node *n, struct lws *wsi,
 	rc = select_row(n, id, &st);
 	if (rc != ERR_OK)
 		open311_error(wsi, ex, rc == ERR_NOTFOUND ? 404 : 500,
-			  "service_request_id: no request made here with "
-			  "this id");
+			      "service_request_id: no request made here with "
+			      "this id");
 	else if (!requests_row_mine(st, token, resident))
-		open311_error(wsi, ex, 403, "token: not this request's; only who "
-			  "made it may withdraw it");
+		open311_error(wsi, ex, 403, "request_secret: not this "
+			      "request's; only who made it may withdraw it");
 	else if (sqlite3_column_int64(st, RQ_WITHDRAWN) ||
 		 relay_status_closed((const char *)sqlite3_column_text(st, 6)))
 		open311_error(wsi, ex, 409, "the request is done, declined or "
-			  "withdrawn already");
+			      "withdrawn already");
 	else if (requests_write_version(n, st, clock_now(), 0) != ERR_OK)
 		open311_error(wsi, ex, 500, "the withdrawal could not be stored");
 	else

@@ -205,19 +205,19 @@ void requests_post(struct node *n, struct lws *wsi, struct http_exchange *ex)
 	if (http_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, ct, sizeof(ct)) < 0 ||
 	    !form_content_type(ct)) {
 		open311_error(wsi, ex, 400, "the body must be "
-			   "application/x-www-form-urlencoded");
+			      "application/x-www-form-urlencoded");
 		return;
 	}
 	if (ex->body_too_big) {
 		open311_error(wsi, ex, 413, "the body is over %zu bytes",
-			   ex->body_limit);
+			      ex->body_limit);
 		return;
 	}
-	if (!open311_key_ok(n, wsi, ex))
-		return;
 	civic_peer(wsi, peer, sizeof(peer));
 	snprintf(key, sizeof(key), "addr:%s", peer);
 	if (civic_limited(n->civic->rl_request, key, wsi, ex, 1))
+		return;   /* guessed api_keys are counted too */
+	if (!open311_key_ok(n, wsi, ex))
 		return;
 	snprintf(key, sizeof(key), "resident:%lld", (long long)resident);
 	if (resident && civic_limited(n->civic->rl_request, key, wsi, ex, 1))
@@ -236,10 +236,10 @@ void requests_post(struct node *n, struct lws *wsi, struct http_exchange *ex)
 	}
 	if (over_quota(n, rf.value[RF_CODE])) {
 		open311_error(wsi, ex, 429, "service_code: this community may "
-			   "send %s at most %u requests an hour (the hub's "
-			   "[quota] requests_per_destination_per_hour); try "
-			   "again later", rf.value[RF_CODE],
-			   n->civic->quota_requests);
+			      "send %s at most %u requests an hour (the hub's "
+			      "[quota] requests_per_destination_per_hour); try "
+			      "again later", rf.value[RF_CODE],
+			      n->civic->quota_requests);
 		goto out;
 	}
 	if (request_form_check(&rf, clock_now(), why, sizeof(why)) != ERR_OK) {
@@ -566,7 +566,7 @@ void requests_get(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_finalize(st);
 		open311_error(wsi, ex, 404, "service_request_id: no request "
-			   "%.40s", id);
+			      "%.40s", id);
 		return;
 	}
 	if (http_query(wsi, "request_secret", token, sizeof(token)) < 0 &&

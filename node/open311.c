@@ -221,14 +221,15 @@ static void services_list(struct node *n, struct lws *wsi,
 		/* metadata false: no service has attributes (the spec's
 		 * "GET Service List"); delivery is ours */
 		json_array_append_new(out, json_pack(
-			"{s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:O}",
+			"{s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:o}",
 			"service_code", code,
 			"service_name", (const char *)sqlite3_column_text(st, 2),
 			"description", (const char *)sqlite3_column_text(st, 3),
 			"metadata", 0, "type", "realtime",
 			"keywords", words,
 			"group", (const char *)sqlite3_column_text(st, 4),
-			"delivery", json_is_array(dl) ? dl : json_array()));
+			"delivery", json_is_array(dl) ? json_incref(dl)
+						      : json_array()));
 		json_decref(dl);
 		json_decref(kw);
 	}

@@ -584,9 +584,6 @@ const char *config_check_ip(const void *field)
 	return "must be an IPv4 or IPv6 address";
 }
 
-/* Bytes of the longest [public] url. */
-#define CONFIG_URL_MAX 400
-
 const char *config_check_url(const void *field)
 {
 	const char *u = *(char *const *)field;
@@ -600,7 +597,7 @@ const char *config_check_url(const void *field)
 		start = 8;
 	else
 		return "must be an absolute http:// or https:// URL";
-	if (strlen(u) > CONFIG_URL_MAX)
+	if (strlen(u) > LIMIT_PUBLIC_URL)
 		return "must be at most 400 bytes";
 	if (!u[start] || u[start] == '/' || u[start] == ':')
 		return "must name a host after the scheme";
@@ -617,7 +614,7 @@ const char *config_check_url(const void *field)
 
 int config_public_url(char **url, const char *address, int port, int https)
 {
-	char host[256], buf[CONFIG_URL_MAX + 64];
+	char host[256], buf[LIMIT_PUBLIC_URL + 64];
 	size_t n;
 
 	if (*url) {

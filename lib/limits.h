@@ -231,5 +231,14 @@
 #define LIMIT_WEBHOOK_BODY 4096
 #define LIMIT_WEBHOOK_SECRET_MIN 16
 #define LIMIT_WEBHOOK_SECRET_MAX 256
+/* [open311] api_keys: keys third-party apps send as api_key with an
+ * Open311 POST; each 16 to 128 bytes of [A-Za-z0-9_-], at most 64. */
+#define LIMIT_OPEN311_KEY_MIN 16
+#define LIMIT_OPEN311_KEY 128
+#define LIMIT_OPEN311_KEYS 64
+
+/* Bytes of the longest [public] url, the absolute base URL of a public
+ * port. */
+#define LIMIT_PUBLIC_URL 400
 
 #endif

@@ -97,9 +97,11 @@ static int check_request(const Alliance__V1__Request *r, char *why,
 		return FAIL("request.owner: not a community id");
 	if (!text_record_id_valid(r->service_id))
 		return FAIL("request.service_id: not a record id");
-	if (!text_ok(r->description, RELAY_DESCRIPTION_MAX, 1))
-		return FAIL("request.description: over %d bytes or not text",
-			    RELAY_DESCRIPTION_MAX);
+	if (!text_ok(r->description, RELAY_DESCRIPTION_BYTES, 1) ||
+	    (r->description &&
+	     text_utf8_chars(r->description) > RELAY_DESCRIPTION_MAX))
+		return FAIL("request.description: over %d characters or not "
+			    "text", RELAY_DESCRIPTION_MAX);
 	if (!text_ok(r->name, RELAY_NAME_MAX, 0))
 		return FAIL("request.name: over %d bytes or not text",
 			    RELAY_NAME_MAX);

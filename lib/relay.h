@@ -47,8 +47,10 @@ typedef Alliance__V1__Change Change; /* as catalog.h names it */
  * (no community may be registered under this id). */
 #define RELAY_DISTRICT "district"
 
-/* Field limits (bytes). The description as Open311 clients send it. */
+/* Field limits (bytes), but for the description: Open311's 4,000
+ * characters (its "POST Service Request"), so up to 4 bytes each. */
 #define RELAY_DESCRIPTION_MAX 4000
+#define RELAY_DESCRIPTION_BYTES (4 * RELAY_DESCRIPTION_MAX)
 #define RELAY_NAME_MAX 200
 #define RELAY_PHONE_MAX 40
 #define RELAY_EMAIL_MAX 200

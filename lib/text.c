@@ -65,6 +65,15 @@ bool text_utf8_valid(const char *buf, size_t len)
 
 /* text_community_valid: true iff s matches [a-z0-9][a-z0-9-]{1,62}, i.e.
  * 2..LIMIT_COMMUNITY_ID bytes. NULL is not valid. */
+size_t text_utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
 bool text_community_valid(const char *s)
 {
 	size_t i;

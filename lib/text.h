@@ -12,6 +12,10 @@
  * forms, no surrogates, nothing above U+10FFFF) and holds no NUL byte. */
 bool text_utf8_valid(const char *buf, size_t len);
 
+/* text_utf8_chars: the characters (code points) of the UTF-8 string s:
+ * its bytes that do not continue a sequence. */
+size_t text_utf8_chars(const char *s);
+
 /* text_community_valid: true iff s matches [a-z0-9][a-z0-9-]{1,62}. */
 bool text_community_valid(const char *s);
 

@@ -99,9 +99,8 @@ int civic_limited(struct ratelimit *rl, const char *key, struct lws *wsi,
 	if (!wait)
 		return 0;
 	if (open311)
-		http_reply_json(wsi, ex, 429, json_pack(
-			"[{s:i, s:s}]", "code", 429, "description",
-			"too many requests; try again later"));
+		open311_error(wsi, ex, 429, "too many requests; try again in "
+			      "%u s", wait);
 	else
 		http_reply_error(wsi, ex, 429, "too_many", "too many requests;"
 				 " try again in %u s", wait);

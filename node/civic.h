@@ -1,7 +1,7 @@
 /* civic.h: the residents' side of a node: service requests (Open311),
  * resident credentials, polls and votes, and the relay that carries
  * requests, statuses, polls and tallies to and from the hub; the internal
- * header of civic.c, relay.c, requests.c, request_form.c,
+ * header of civic.c, relay.c, open311.c, requests.c, request_form.c,
  * request_follow.c, request_queue.c, residents.c, phone_verify.c,
  * voters.c, account.c and polls.c (node.h has what the rest of the node
  * calls).
@@ -10,7 +10,8 @@
  * small transaction (tokens are random and stored as SHA-256; a resident's
  * password goes through scrypt on the manager's KDF worker, never here).
  *
- * Sections: state; relay (relay.c); requests (requests.c); the form of
+ * Sections: state; relay (relay.c); Open311 (open311.c); requests
+ * (requests.c); the form of
  * a request (request_form.c); following a request (request_follow.c);
  * the manager's queue (request_queue.c); residents (residents.c); phone
  * codes (phone_verify.c); who votes (voters.c); the resident's account
@@ -72,7 +73,42 @@ uint64_t relay_next_version(struct node *n);
  * flight. */
 void relay_flush(struct node *n);
 
+/* ==== Open311 (open311.c) ====================================================== */
+
+/* open311_xml: whether the request asked for the XML format (its path
+ * ends in .xml); else JSON. */
+int open311_xml(const struct http_exchange *ex);
+/* open311_reply: store v (reference stolen; NULL: a 500) as the answer
+ * in the format asked for: JSON as it is, or XML with root as the
+ * document's element and the spec's names for array items. */
+void open311_reply(struct lws *wsi, struct http_exchange *ex, int status,
+		   const char *root, json_t *v);
+/* open311_error: store the spec's error answer (status, and a
+ * printf-style description naming the field first) in the format asked
+ * for. */
+void open311_error(struct lws *wsi, struct http_exchange *ex, int status,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* open311_service: the live catalog service that takes requests named by
+ * code (cut as open311_code_split cuts it; left cut or not on failure),
+ * a new Change the caller frees with catalog_change_free; or NULL. */
+Change *open311_service(struct node *n, char *code, char **id);
+/* open311_key_ok: whether a POST of ex may go on under [open311]
+ * api_keys: none set, the node's own pages (Origin is the Host asked),
+ * or the form's api_key one of them; else a 403 is stored and 0. */
+int open311_key_ok(struct node *n, struct lws *wsi, struct http_exchange *ex);
+/* open311_route: everything under /open311/; 1 when it was answered, 0
+ * for another path. */
+int open311_route(struct node *n, struct lws *wsi, struct http_exchange *ex);
+
 /* ==== requests (requests.c) ==================================================== */
+
+/* requests_post: POST requests.{json,xml}; requests_list: GET
+ * requests.{json,xml} with the spec's filters; requests_get: GET
+ * requests/{id}.{json,xml}. */
+void requests_post(struct node *n, struct lws *wsi, struct http_exchange *ex);
+void requests_list(struct node *n, struct lws *wsi, struct http_exchange *ex);
+void requests_get(struct node *n, struct lws *wsi, struct http_exchange *ex,
+		  const char *id);
 
 /* The columns of a request row that requests_row_json reads, in order;
  * RQ_* name the indices used outside the plain listing. */
@@ -110,20 +146,26 @@ int requests_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 
 /* The fields of the form, in the order they are read and checked. */
 enum request_field { RF_CODE, RF_DESC, RF_FIRST, RF_LAST, RF_NAME,
-		     RF_PHONE, RF_EMAIL, RF_ADDR, RF_LAT, RF_LONG,
+		     RF_PHONE, RF_EMAIL, RF_ADDR, RF_ADDR_ID, RF_LAT, RF_LONG,
 		     RF_PREFERRED, RF_REL_NAME, RF_REL_PHONE, RF_COUNT };
+
+/* Longest address_id (the spec's id of an address in the
+ * jurisdiction's own register), in bytes. */
+#define REQUEST_ADDRESS_ID_MAX 64
 
 /* A resident's request as the form gives it. */
 struct request_form {
 	char *value[RF_COUNT];          /* malloc'd, "" when absent (owned) */
 	char name[RELAY_NAME_MAX + 2]; /* name, else first and last name */
+	char address[RELAY_ADDRESS_MAX + 1]; /* address_string, and the
+					  address_id when given */
 	int has_location;              /* lat or long given */
 	double lat, lon;               /* decimal degrees, when given */
 };
 
 /* request_form_read: every field of the form-encoded body[0..len) into
- * rf (zeroed by the caller), each at most its limit and UTF-8, and
- * service_code present. ERR_OK, or an error with *status (400, or 500
+ * rf (zeroed by the caller), each at most its limit (description in
+ * characters, the rest in bytes) and UTF-8, and service_code present. ERR_OK, or an error with *status (400, or 500
  * out of memory) and Open311's description in why. Free rf with
  * request_form_free either way. */
 int request_form_read(const char *body, size_t len, struct request_form *rf,
@@ -132,11 +174,18 @@ int request_form_read(const char *body, size_t len, struct request_form *rf,
 /* request_form_check: the fields of a read form that need no store, in
  * order: phone, the relative's name and phone (both or neither),
  * preferred (a day from 36 hours before now to 366 days after),
- * lat/long (both, in range); then rf->name and the location are set.
+ * lat/long (both, in range), address_string and address_id (together
+ * within RELAY_ADDRESS_MAX); then rf->name, rf->address ("STRING",
+ * "address_id: ID" or "STRING (address_id: ID)") and the location are
+ * set.
  * ERR_OK, or ERR_INVALID with Open311's description (a 400) in why. */
 int request_form_check(struct request_form *rf, int64_t now, char *why,
 		       size_t whylen);
 
+/* open311_code_split (request_form.c): cut service_code "COMMUNITY.ID" (or the older
+ * "COMMUNITY/ID") in place: code becomes the community, *id points at
+ * the id. ERR_OK, or ERR_INVALID with code unchanged. */
+int open311_code_split(char *code, char **id);
 /* request_form_free: free rf's values and NULL them. */
 void request_form_free(struct request_form *rf);
 

@@ -82,6 +82,23 @@ static const char *check_sms_secret(const void *field)
 	       ? "must be 16 to 256 bytes" : NULL;
 }
 
+static const char *check_api_keys(const void *field)
+{
+	const char *s = *(char *const *)field;
+	size_t n = 0, len;
+
+	/* every key, the last too: "a," ends in an empty one */
+	for (; s; s = s[len] ? s + len + 1 : NULL) {
+		len = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			     "0123456789_-");
+		if ((s[len] && s[len] != ',') || len < LIMIT_OPEN311_KEY_MIN ||
+		    len > LIMIT_OPEN311_KEY || ++n > LIMIT_OPEN311_KEYS)
+			return "comma-separated keys of 16 to 128 letters, "
+			       "digits, '_' or '-', at most 64";
+	}
+	return NULL;
+}
+
 static const char *check_password_hash(const void *field)
 {
 	static char why[160];
@@ -153,6 +170,10 @@ static const struct config_key node_keys[] = {
 	{ "sms", "secret", CONFIG_STRING, NULL, F(sms_secret), 0, 0, 0, NULL,
 	  check_sms_secret, "HMAC-SHA256 key signing each post to url (16 "
 	  "to 256 bytes; the gateway checks X-Alliance-Signature)" },
+	{ "open311", "api_keys", CONFIG_STRING, NULL, F(open311_api_keys), 0,
+	  0, 0, NULL, check_api_keys, "keys of third-party apps, comma-separated:"
+	  " when set, an Open311 POST from anywhere but this node's pages needs"
+	  " one as api_key (403 without); unset: none is needed" },
 };
 
 #undef F

@@ -66,6 +66,8 @@ struct node_config {
 				       manager (phone_verify.c) */
 	char *sms_secret;           /* [sms] secret: signs what is posted */
 	char *bulletin_keys;        /* [bulletins] keys: pinned public keys */
+	char *open311_api_keys;     /* [open311] api_keys: comma-separated;
+				       NULL: a POST needs none (open311.c) */
 };
 
 /* node_config_table: the node's keys and rules (config.c). */

@@ -1,8 +1,9 @@
 /* request_follow.c: what a resident does after asking: follow the steps
  * of her requests, withdraw one, and list her account's requests.
  *
- *   POST /open311/v2/requests/{id}/withdraw.json
- *                        form-encoded token=T (the request's own), or the
+ *   POST /open311/v2/requests/{id}/withdraw.{json,xml}
+ *                        form-encoded request_secret=T (the request's
+ *                        own; the older name token too), or the
  *                        resident's bearer -> 200 [the request]; 409 when
  *                        it is done, declined or withdrawn already
  *   GET  /api/v1/residents/me/requests
@@ -337,15 +338,9 @@ void requests_refused(struct node *n, const char *id, const char *reason)
 
 /* ---- newer versions and withdrawing ---------------------------------------- */
 
-static void o311_fail(struct lws *wsi, struct http_exchange *ex, int status,
-		      const char *msg)
-{
-	http_reply_json(wsi, ex, status, json_pack("[{s:i, s:s}]", "code",
-						   status, "description", msg));
-}
-
-/* body_token: the form field token of a form-encoded body into buf
- * ("" when there is none or the body is not a form). */
+/* body_token: the form field request_secret (or the older token) of a
+ * form-encoded body into buf ("" when there is none or the body is not
+ * a form). */
 static void body_token(struct lws *wsi, struct http_exchange *ex, char *buf,
 		       size_t len)
 {
@@ -354,7 +349,8 @@ static void body_token(struct lws *wsi, struct http_exchange *ex, char *buf,
 	buf[0] = '\0';
 	if (http_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, ct, sizeof(ct)) < 0 ||
 	    !form_content_type(ct) || !ex->body ||
-	    form_get(ex->body, ex->body_len, "token", buf, len) < 0)
+	    (form_get(ex->body, ex->body_len, "request_secret", buf, len) < 0 &&
+	     form_get(ex->body, ex->body_len, "token", buf, len) < 0))
 		buf[0] = '\0';
 }
 
@@ -457,30 +453,30 @@ void requests_withdraw(struct node *n, struct lws *wsi,
 	body_token(wsi, ex, token, sizeof(token));
 	if (!text_record_id_valid(id) ||
 	    store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK) {
-		o311_fail(wsi, ex, 404, "service_request_id: not an id");
+		open311_error(wsi, ex, 404, "service_request_id: not an id");
 		return;
 	}
 	/* read and write in one transaction: no status slips in between */
 	rc = select_row(n, id, &st);
 	if (rc != ERR_OK)
-		o311_fail(wsi, ex, rc == ERR_NOTFOUND ? 404 : 500,
-			  "service_request_id: no request made here with "
-			  "this id");
+		open311_error(wsi, ex, rc == ERR_NOTFOUND ? 404 : 500,
+			      "service_request_id: no request made here with "
+			      "this id");
 	else if (!requests_row_mine(st, token, resident))
-		o311_fail(wsi, ex, 403, "token: not this request's; only who "
-			  "made it may withdraw it");
+		open311_error(wsi, ex, 403, "request_secret: not this "
+			      "request's; only who made it may withdraw it");
 	else if (sqlite3_column_int64(st, RQ_WITHDRAWN) ||
 		 relay_status_closed((const char *)sqlite3_column_text(st, 6)))
-		o311_fail(wsi, ex, 409, "the request is done, declined or "
-			  "withdrawn already");
+		open311_error(wsi, ex, 409, "the request is done, declined or "
+			      "withdrawn already");
 	else if (requests_write_version(n, st, clock_now(), 0) != ERR_OK)
-		o311_fail(wsi, ex, 500, "the withdrawal could not be stored");
+		open311_error(wsi, ex, 500, "the withdrawal could not be stored");
 	else
 		done = 1;
 	sqlite3_finalize(st);
 	st = NULL;
 	if (done && store_exec(n->db, "COMMIT") != ERR_OK) {
-		o311_fail(wsi, ex, 500, "the withdrawal could not be stored");
+		open311_error(wsi, ex, 500, "the withdrawal could not be stored");
 		done = 0;
 	}
 	if (!done) {
@@ -490,14 +486,14 @@ void requests_withdraw(struct node *n, struct lws *wsi,
 	log_info("requests: %s withdrew %s", peer, id);
 	relay_flush(n);
 	if (select_row(n, id, &st) != ERR_OK) {
-		o311_fail(wsi, ex, 500, "the request could not be read");
+		open311_error(wsi, ex, 500, "the request could not be read");
 		return;
 	}
 	o = requests_row_json(st, 1);
 	sqlite3_finalize(st);
 	json_object_set_new(o, "steps", requests_steps_json(
 			    n, n->cfg.community, id, 1));
-	http_reply_json(wsi, ex, 200, json_pack("[o]", o));
+	open311_reply(wsi, ex, 200, "service_requests", json_pack("[o]", o));
 }
 
 /* ---- the account's requests ---------------------------------------------------------- */

@@ -3,9 +3,11 @@
  * answers what these say and tests/fuzz/fuzz_open311.c can feed it any
  * body.
  *
- * Parts: the fields and their limits; reading; checking; freeing. */
+ * Parts: the fields and their limits; reading; checking; service codes;
+ * freeing. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "civic.h"
 #include "err.h"
@@ -18,20 +20,25 @@
 #define PREFERRED_PAST_S (36 * 3600)
 #define PREFERRED_AHEAD_S (366 * 24 * 3600)
 
-/* Each field's name in the form and its longest value in bytes, in the
- * order of enum request_field. */
+/* Each field's name in the form, its longest value in bytes and, where
+ * the limit is in characters, in characters; in the order of enum
+ * request_field. */
 static const struct {
 	const char *name;
 	size_t max;
+	size_t chars;               /* 0: the bytes are the limit */
 } fields[RF_COUNT] = {
-	[RF_CODE] = { "service_code", LIMIT_COMMUNITY_ID + LIMIT_RECORD_ID + 1 },
-	[RF_DESC] = { "description", RELAY_DESCRIPTION_MAX },
+	[RF_CODE] = { "service_code", LIMIT_COMMUNITY_ID + LIMIT_RECORD_ID + 1,
+		      0 },
+	[RF_DESC] = { "description", RELAY_DESCRIPTION_BYTES,
+		      RELAY_DESCRIPTION_MAX },
 	[RF_FIRST] = { "first_name", RELAY_NAME_MAX / 2 - 1 },
 	[RF_LAST] = { "last_name", RELAY_NAME_MAX / 2 - 1 },
 	[RF_NAME] = { "name", RELAY_NAME_MAX },   /* ours: the whole name */
 	[RF_PHONE] = { "phone", RELAY_PHONE_MAX },
 	[RF_EMAIL] = { "email", RELAY_EMAIL_MAX },
 	[RF_ADDR] = { "address_string", RELAY_ADDRESS_MAX },
+	[RF_ADDR_ID] = { "address_id", REQUEST_ADDRESS_ID_MAX },
 	[RF_LAT] = { "lat", 32 },
 	[RF_LONG] = { "long", 32 },
 	[RF_PREFERRED] = { "preferred", RELAY_PREFERRED_MAX },   /* ours */
@@ -58,6 +65,13 @@ static int take(const char *body, size_t len, struct request_form *rf,
 	n = form_get(body, len, fields[i].name, rf->value[i], max + 2);
 	if (n == FORM_ABSENT)
 		return ERR_OK;
+	if (fields[i].chars && (n == FORM_TOOLONG || (n >= 0 &&
+	    (size_t)n > max))) {
+		*status = 400;
+		snprintf(why, whylen, "%s: longer than %zu characters",
+			 fields[i].name, fields[i].chars);
+		return ERR_TOOBIG;
+	}
 	if (n == FORM_TOOLONG || (n >= 0 && (size_t)n > max)) {
 		*status = 400;
 		snprintf(why, whylen, "%s: longer than %zu bytes",
@@ -68,6 +82,13 @@ static int take(const char *body, size_t len, struct request_form *rf,
 		*status = 400;
 		snprintf(why, whylen, "%s: not UTF-8 text", fields[i].name);
 		return ERR_INVALID;
+	}
+	if (fields[i].chars && text_utf8_chars(rf->value[i]) >
+	    fields[i].chars) {
+		*status = 400;
+		snprintf(why, whylen, "%s: longer than %zu characters",
+			 fields[i].name, fields[i].chars);
+		return ERR_TOOBIG;
 	}
 	return ERR_OK;
 }
@@ -137,12 +158,45 @@ int request_form_check(struct request_form *rf, int64_t now, char *why,
 		snprintf(why, whylen, "lat/long: both, as decimal degrees");
 		return ERR_INVALID;
 	}
+	if (v[RF_ADDR_ID][0] && !relay_name_valid(v[RF_ADDR_ID])) {
+		snprintf(why, whylen, "address_id: text without control "
+			 "characters");
+		return ERR_INVALID;
+	}
+	if ((size_t)snprintf(rf->address, sizeof(rf->address), "%s%s%s%s",
+			     v[RF_ADDR], v[RF_ADDR_ID][0] ? v[RF_ADDR][0]
+			     ? " (address_id: " : "address_id: " : "",
+			     v[RF_ADDR_ID], v[RF_ADDR_ID][0] && v[RF_ADDR][0]
+			     ? ")" : "") >= sizeof(rf->address)) {
+		snprintf(why, whylen, "address_string and address_id: over %d "
+			 "bytes together", RELAY_ADDRESS_MAX);
+		return ERR_INVALID;
+	}
 	if (v[RF_NAME][0])
 		snprintf(rf->name, sizeof(rf->name), "%s", v[RF_NAME]);
 	else
 		snprintf(rf->name, sizeof(rf->name), "%s%s%s", v[RF_FIRST],
 			 v[RF_FIRST][0] && v[RF_LAST][0] ? " " : "", v[RF_LAST]);
 	return ERR_OK;
+}
+
+/* ---- service codes ------------------------------------------------------------- */
+
+int open311_code_split(char *code, char **id)
+{
+	char *cut = strchr(code, '/'), was;
+
+	if (!cut)
+		cut = strchr(code, '.');
+	if (!cut)
+		return ERR_INVALID;
+	was = *cut;
+	*cut = '\0';
+	*id = cut + 1;
+	if (text_community_valid(code) && text_record_id_valid(*id))
+		return ERR_OK;
+	*cut = was;
+	return ERR_INVALID;
 }
 
 /* ---- freeing ------------------------------------------------------------------- */

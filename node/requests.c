@@ -1,25 +1,34 @@
 /* requests.c: service requests at a node: Open311 GeoReport v2 for
- * residents, and the routes of everything about requests.
+ * residents (routed by open311.c, in JSON or XML), and the routes of
+ * everything about requests.
  *
- *   GET   /open311/v2/services.json       the whole merged catalog
- *   POST  /open311/v2/requests.json       form-encoded (the spec's
+ *   POST  /open311/v2/requests.{json,xml} form-encoded (the spec's
  *                                         fields, and ours: name, the
  *                                         whole name; preferred, a day and
  *                                         a part of it; relative_name and
  *                                         relative_phone) -> 201
- *                                         [{id, token}]
- *   GET   /open311/v2/requests.json       public listing: no personal
- *                                         data, no description, no
- *                                         manager's notes
- *   GET   /open311/v2/requests/{id}.json  the same; personal data, the
+ *                                         [{service_request_id,
+ *                                         service_notice, account_id,
+ *                                         request_secret}]
+ *   GET   /open311/v2/requests.{json,xml} public listing, the spec's
+ *                                         filters: no personal data, no
+ *                                         description, no notes
+ *   GET   /open311/v2/requests/{id}.{json,xml}
+ *                                         the same; personal data, the
  *                                         description and notes (and the
- *                                         steps' notes) only with ?token=
- *                                         or the resident's bearer
+ *                                         steps' notes) only with
+ *                                         ?request_secret= (or the older
+ *                                         ?token=) or the resident's bearer
  *   POST  /open311/v2/requests/{id}/withdraw.json,
  *   GET   /api/v1/residents/me/requests   request_follow.c
  *   GET   /api/v1/requests, PATCH /api/v1/requests/{id}
  *                                         the manager's queue,
  *                                         request_queue.c
+ *
+ * The POST answers the service_request_id at once, so (the spec's "POST
+ * Service Request") it issues no token for GET tokens/{token}; the
+ * request's own secret, which shows its private fields and withdraws it,
+ * is request_secret.
  *
  * A request's id is scoped by its origin (relay.h: "ORIGIN.RANDOM"), so
  * the ids the listing shows cannot be taken by another community.
@@ -32,11 +41,10 @@
  * to its owner; a request for our own service lands in our queue at once
  * and goes up stripped of everything personal, so the district can count
  * it. The owner answers with a receipt and statuses (request_follow.c).
- * Open311 paths answer errors as the spec does:
- * [{"code":400,"description":"..."}], and store nothing then.
+ * Open311 paths answer errors as the spec does (open311_error), and store
+ * nothing then.
  *
- * Parts: Open311 replies; services.json; POST requests.json; listings;
- * the route. */
+ * Parts: the POST; listings; the route. */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -54,27 +62,10 @@
 #include "store.h"
 #include "text.h"
 
-#define O311 "/open311/v2/"
 /* Requests one public listing shows at most. */
 #define REQUESTS_LIST_MAX 200
-
-/* ---- Open311 replies ------------------------------------------------------- */
-
-static void o311_error(struct lws *wsi, struct http_exchange *ex, int status,
-		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void o311_error(struct lws *wsi, struct http_exchange *ex, int status,
-		       const char *fmt, ...)
-{
-	char msg[300];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	http_reply_json(wsi, ex, status, json_pack("[{s:i, s:s}]", "code",
-						   status, "description", msg));
-}
+/* Ids or codes one filter of the listing may name. */
+#define REQUESTS_FILTER_MAX 50
 
 /* token_hash: SHA-256 of a token, as stored (never the token). */
 static void token_hash(const char *token, unsigned char out[32])
@@ -82,60 +73,6 @@ static void token_hash(const char *token, unsigned char out[32])
 	unsigned int len = 32;
 
 	EVP_Digest(token, strlen(token), out, &len, EVP_sha256(), NULL);
-}
-
-/* ---- services.json ------------------------------------------------------------ */
-
-static void services_json(struct node *n, struct lws *wsi,
-			  struct http_exchange *ex)
-{
-	sqlite3_stmt *st = NULL;
-	json_t *out = json_array();
-
-	if (!out || sqlite3_prepare_v2(n->db, "SELECT origin, id, title,"
-			       " summary, category, delivery, audience FROM"
-			       " service WHERE deleted = 0 AND status <>"
-			       " 'inactive' ORDER BY origin, id", -1, &st,
-			       NULL) != SQLITE_OK) {
-		json_decref(out);
-		o311_error(wsi, ex, 500, "the catalog could not be read");
-		return;
-	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		char code[LIMIT_COMMUNITY_ID + LIMIT_RECORD_ID + 2];
-		json_t *kw = json_loads((const char *)
-					sqlite3_column_text(st, 6), 0, NULL);
-		json_t *dl = json_loads((const char *)
-					sqlite3_column_text(st, 5), 0, NULL);
-		char words[400] = "";
-		size_t i, used = 0;
-		json_t *v;
-
-		snprintf(code, sizeof(code), "%s/%s",
-			 (const char *)sqlite3_column_text(st, 0),
-			 (const char *)sqlite3_column_text(st, 1));
-		json_array_foreach(kw, i, v) {
-			int w = snprintf(words + used, sizeof(words) - used,
-					 "%s%s", used ? "," : "",
-					 json_string_value(v));
-			if (w < 0 || (size_t)w >= sizeof(words) - used)
-				break;
-			used += (size_t)w;
-		}
-		json_array_append_new(out, json_pack(
-			"{s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:O}",
-			"service_code", code,
-			"service_name", (const char *)sqlite3_column_text(st, 2),
-			"description", (const char *)sqlite3_column_text(st, 3),
-			"metadata", 0, "type", "realtime",
-			"keywords", words,
-			"group", (const char *)sqlite3_column_text(st, 4),
-			"delivery", dl ? dl : json_null()));
-		json_decref(dl);
-		json_decref(kw);
-	}
-	sqlite3_finalize(st);
-	http_reply_json(wsi, ex, 200, out);
 }
 
 /* ---- POST requests.json ------------------------------------------------------- */
@@ -226,27 +163,6 @@ static int store_request(struct node *n, const Change *ch,
 	return ERR_OK;
 }
 
-/* service_of: the live catalog service named by "community/id" (code is
- * cut at the slash), or NULL. */
-static Change *service_of(struct node *n, char *code, char **id)
-{
-	char *slash = strchr(code, '/');
-	Change *svc = NULL;
-
-	if (!slash)
-		return NULL;
-	*slash = '\0';
-	*id = slash + 1;
-	if (!text_community_valid(code) || !text_record_id_valid(*id) ||
-	    catalog_get(n->cat, code, ALLIANCE__V1__KIND__KIND_SERVICE, *id,
-			&svc) != ERR_OK || !relay_service_takes_requests(svc)) {
-		catalog_change_free(&svc);
-		*slash = '/';
-		return NULL;
-	}
-	return svc;
-}
-
 /* over_quota: whether this community has sent owner (another) the
  * hub's quota of requests within the last hour already (the last
  * Welcome's; the hub refuses the excess anyway); 0 when none was said. */
@@ -271,8 +187,7 @@ static int over_quota(struct node *n, const char *owner)
 	return sent >= quota;
 }
 
-static void post_request(struct node *n, struct lws *wsi,
-			 struct http_exchange *ex)
+void requests_post(struct node *n, struct lws *wsi, struct http_exchange *ex)
 {
 	struct request_form rf;
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
@@ -280,6 +195,7 @@ static void post_request(struct node *n, struct lws *wsi,
 	Change *svc = NULL;
 	char ct[128], id[RELAY_REQUEST_ID_MAX + 1], token[33], peer[64];
 	char key[96], why[300], *sid = NULL;
+	char code[LIMIT_COMMUNITY_ID + LIMIT_RECORD_ID + 2];
 	unsigned char th[32], raw[16];
 	int64_t resident = residents_bearer(n, wsi);
 	int status = 400;
@@ -288,57 +204,61 @@ static void post_request(struct node *n, struct lws *wsi,
 	memset(&rf, 0, sizeof(rf));
 	if (http_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, ct, sizeof(ct)) < 0 ||
 	    !form_content_type(ct)) {
-		o311_error(wsi, ex, 400, "the body must be "
-			   "application/x-www-form-urlencoded");
+		open311_error(wsi, ex, 400, "the body must be "
+			      "application/x-www-form-urlencoded");
 		return;
 	}
 	if (ex->body_too_big) {
-		o311_error(wsi, ex, 413, "the body is over %zu bytes",
-			   ex->body_limit);
+		open311_error(wsi, ex, 413, "the body is over %zu bytes",
+			      ex->body_limit);
 		return;
 	}
 	civic_peer(wsi, peer, sizeof(peer));
 	snprintf(key, sizeof(key), "addr:%s", peer);
 	if (civic_limited(n->civic->rl_request, key, wsi, ex, 1))
+		return;   /* guessed api_keys are counted too */
+	if (!open311_key_ok(n, wsi, ex))
 		return;
 	snprintf(key, sizeof(key), "resident:%lld", (long long)resident);
 	if (resident && civic_limited(n->civic->rl_request, key, wsi, ex, 1))
 		return;
 	if (request_form_read(ex->body, ex->body_len, &rf, &status, why,
 			      sizeof(why)) != ERR_OK) {
-		o311_error(wsi, ex, status, "%s", why);
+		open311_error(wsi, ex, status, "%s", why);
 		goto out;
 	}
-	svc = service_of(n, rf.value[RF_CODE], &sid);
+	snprintf(code, sizeof(code), "%s", rf.value[RF_CODE]);
+	svc = open311_service(n, rf.value[RF_CODE], &sid);
 	if (!svc) {
-		o311_error(wsi, ex, 404, "service_code: no service '%.100s' in "
-			   "the catalog", rf.value[RF_CODE]);
+		open311_error(wsi, ex, 404, "service_code: no service '%s' in "
+			      "the catalog", code);
 		goto out;
 	}
 	if (over_quota(n, rf.value[RF_CODE])) {
-		o311_error(wsi, ex, 429, "service_code: this community may "
-			   "send %s at most %u requests an hour (the hub's "
-			   "[quota] requests_per_destination_per_hour); try "
-			   "again later", rf.value[RF_CODE],
-			   n->civic->quota_requests);
+		open311_error(wsi, ex, 429, "service_code: this community may "
+			      "send %s at most %u requests an hour (the hub's "
+			      "[quota] requests_per_destination_per_hour); try "
+			      "again later", rf.value[RF_CODE],
+			      n->civic->quota_requests);
 		goto out;
 	}
 	if (request_form_check(&rf, clock_now(), why, sizeof(why)) != ERR_OK) {
-		o311_error(wsi, ex, 400, "%s", why);
+		open311_error(wsi, ex, 400, "%s", why);
 		goto out;
 	}
 	r.has_location = rf.has_location;
 	r.lat = rf.lat;
 	r.lon = rf.lon;
 	if (has_delivery(svc->service, "home-visit") && !r.has_location &&
-	    !rf.value[RF_ADDR][0]) {
-		o311_error(wsi, ex, 400, "address_string or lat/long: required "
-			   "for a home-visit service");
+	    !rf.address[0]) {
+		open311_error(wsi, ex, 400, "address_string or address_id or "
+			      "lat/long: a location is required for a "
+			      "home-visit service");
 		goto out;
 	}
 	if (relay_request_id(n->cfg.community, id, sizeof(id)) != ERR_OK ||
 	    RAND_bytes(raw, sizeof(raw)) != 1) {
-		o311_error(wsi, ex, 500, "no random bytes");
+		open311_error(wsi, ex, 500, "no random bytes");
 		goto out;
 	}
 	for (i = 0; i < sizeof(raw); i++)
@@ -350,7 +270,7 @@ static void post_request(struct node *n, struct lws *wsi,
 	r.name = rf.name;
 	r.phone = rf.value[RF_PHONE];
 	r.email = rf.value[RF_EMAIL];
-	r.address = rf.value[RF_ADDR];
+	r.address = rf.address;
 	r.preferred = rf.value[RF_PREFERRED];
 	r.relative_name = rf.value[RF_REL_NAME];
 	r.relative_phone = rf.value[RF_REL_PHONE];
@@ -362,24 +282,27 @@ static void post_request(struct node *n, struct lws *wsi,
 	ch.body_case = ALLIANCE__V1__CHANGE__BODY_REQUEST;
 	ch.request = &r;
 	if (relay_check(&ch, why, sizeof(why)) != ERR_OK) {
-		o311_error(wsi, ex, 400, "%s", why);
+		open311_error(wsi, ex, 400, "%s", why);
 		goto out;
 	}
 	if (store_request(n, &ch, svc->service->title, th, resident) !=
 	    ERR_OK) {
-		o311_error(wsi, ex, 500, "the request could not be stored");
+		open311_error(wsi, ex, 500, "the request could not be stored");
 		goto out;
 	}
 	log_info("requests: %s requested %s/%s (%s)", peer, r.owner,
 		 r.service_id, id);
 	relay_flush(n);
-	http_reply_json(wsi, ex, 201, json_pack(
-		"[{s:s, s:s, s:s, s:n}]", "service_request_id", id,
-		"token", token, "service_notice",
+	/* the spec's answer; request_secret is ours: the request's own
+	 * bearer credential (the spec's token is a lookup key, issued by
+	 * servers that cannot name the id at once) */
+	open311_reply(wsi, ex, 201, "service_requests", json_pack(
+		"[{s:s, s:s, s:n, s:s}]", "service_request_id", id,
+		"service_notice",
 		strcmp(r.owner, n->cfg.community) == 0
 		? "sent to this community's queue"
 		: "sent on to the community that offers the service",
-		"account_id"));
+		"account_id", "request_secret", token));
 out:
 	catalog_change_free(&svc);
 	request_form_free(&rf);
@@ -407,7 +330,7 @@ json_t *requests_row_json(sqlite3_stmt *st, int private)
 	int64_t scheduled = sqlite3_column_int64(st, 8);
 	json_t *o;
 
-	snprintf(code, sizeof(code), "%s/%s", sqlite3_column_text(st, 2),
+	snprintf(code, sizeof(code), "%s.%s", sqlite3_column_text(st, 2),
 		 sqlite3_column_text(st, 3));
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?}",
 		      "service_request_id", (const char *)
@@ -463,43 +386,167 @@ json_t *requests_row_json(sqlite3_stmt *st, int private)
 	return o;
 }
 
-/* list_requests: the public listing, the latest first by this node's
+/* filter_list: the comma list of query argument name (at most
+ * REQUESTS_FILTER_MAX items, each held to valid as service_request_id or
+ * service_code is) as a JSON array text in *out (NULL when absent; the
+ * caller frees). 1, or 0 with the spec's 400 stored. */
+static int filter_list(struct lws *wsi, struct http_exchange *ex,
+		       const char *name, int codes, char **out)
+{
+	char buf[LIMIT_HTTP_URI + 1], *p, *next, *id;
+	json_t *a;
+	size_t n = 0;
+
+	*out = NULL;
+	if (http_query(wsi, name, buf, sizeof(buf)) < 0)
+		return 1;
+	a = json_array();
+	for (p = buf; a; p = next) {
+		next = strchr(p, ',');
+		if (next)
+			*next++ = '\0';
+		if (++n > REQUESTS_FILTER_MAX) {
+			open311_error(wsi, ex, 400, "%s: at most %d, comma-"
+				      "separated", name, REQUESTS_FILTER_MAX);
+			json_decref(a);
+			return 0;
+		}
+		if (codes ? open311_code_split(p, &id) != ERR_OK
+			  : !text_record_id_valid(p)) {
+			open311_error(wsi, ex, 400, "%s: '%.100s' is not %s",
+				      name, p, codes ? "a service_code "
+				      "(COMMUNITY.ID)" : "a request's id");
+			json_decref(a);
+			return 0;
+		}
+		if (codes)
+			id[-1] = '.';   /* compared as COMMUNITY.ID */
+		json_array_append_new(a, json_string(p));
+		if (!next)
+			break;
+	}
+	*out = a ? json_dumps(a, JSON_COMPACT) : NULL;
+	json_decref(a);
+	if (!*out)
+		open311_error(wsi, ex, 500, "out of memory");
+	return *out != NULL;
+}
+
+/* filter_date: query argument name as a w3 datetime (the spec's
+ * "Date/time format": a zone, Z or an offset) in *t (0 when absent). 1,
+ * or 0 with the spec's 400 stored. */
+static int filter_date(struct lws *wsi, struct http_exchange *ex,
+		       const char *name, int64_t *t)
+{
+	char buf[64], *sp;
+
+	*t = 0;
+	if (http_query(wsi, name, buf, sizeof(buf)) < 0)
+		return 1;
+	/* an offset's '+' unescaped in a query reads as a space */
+	if ((sp = strchr(buf, ' ')))
+		*sp = '+';
+	if (clock_parse_rfc3339(buf, t) == ERR_OK && *t > 0)
+		return 1;
+	open311_error(wsi, ex, 400, "%s: a w3 datetime such as "
+		      "2026-01-31T08:00:00Z or 2026-01-31T16:00:00+08:00",
+		      name);
+	return 0;
+}
+
+/* Status filters: any, open or closed. */
+enum { STATUS_ANY, STATUS_OPEN, STATUS_CLOSED };
+
+/* filter_status: the spec's status, open or closed or both
+ * comma-separated, in *want. 1, or 0 with the spec's 400 stored. */
+static int filter_status(struct lws *wsi, struct http_exchange *ex,
+			 int *want)
+{
+	char buf[32];
+	int open = 0, closed = 0;
+	char *p, *next;
+
+	*want = STATUS_ANY;
+	if (http_query(wsi, "status", buf, sizeof(buf)) < 0)
+		return 1;
+	for (p = buf; p; p = next) {
+		next = strchr(p, ',');
+		if (next)
+			*next++ = '\0';
+		if (strcmp(p, "open") == 0)
+			open = 1;
+		else if (strcmp(p, "closed") == 0)
+			closed = 1;
+		else
+			break;
+	}
+	if (p) {
+		open311_error(wsi, ex, 400, "status: open, closed or "
+			      "open,closed");
+		return 0;
+	}
+	*want = open == closed ? STATUS_ANY : open ? STATUS_OPEN
+						   : STATUS_CLOSED;
+	return 1;
+}
+
+/* requests_list: the public listing, the latest first by this node's
  * clock (when it received them; a sender's date could push real ones out
- * of the listing). */
-static void list_requests(struct node *n, struct lws *wsi,
-			  struct http_exchange *ex)
+ * of the listing), filtered as the spec's "GET Service Requests" says:
+ * service_request_id (overriding every other filter), service_code,
+ * start_date and end_date (on requested_datetime), status. */
+void requests_list(struct node *n, struct lws *wsi, struct http_exchange *ex)
 {
 	sqlite3_stmt *st = NULL;
-	json_t *out;
-	char status[16] = "";
+	json_t *out = NULL;
+	char *ids = NULL, *codes = NULL;
+	int64_t start, end;
+	int status;
 
-	http_query(wsi, "status", status, sizeof(status));
-	if (status[0] && strcmp(status, "open") && strcmp(status, "closed")) {
-		o311_error(wsi, ex, 400, "status: open or closed");
-		return;
+	if (!filter_list(wsi, ex, "service_request_id", 0, &ids) ||
+	    !filter_list(wsi, ex, "service_code", 1, &codes) ||
+	    !filter_date(wsi, ex, "start_date", &start) ||
+	    !filter_date(wsi, ex, "end_date", &end) ||
+	    !filter_status(wsi, ex, &status))
+		goto out;
+	if (start && end && start > end) {
+		open311_error(wsi, ex, 400, "start_date: after end_date");
+		goto out;
 	}
 	out = json_array();
 	if (!out || sqlite3_prepare_v2(n->db, "SELECT " REQUEST_COLUMNS
-			       " FROM request WHERE ?1 = '' OR (?1 = 'closed')"
-			       " = (status IN ('done', 'declined') OR"
-			       " withdrawn > 0) ORDER BY CASE WHEN delivered"
-			       " > 0 THEN delivered ELSE requested END DESC"
-			       " LIMIT ?2", -1, &st, NULL) !=
-	    SQLITE_OK) {
-		json_decref(out);
-		o311_error(wsi, ex, 500, "the requests could not be read");
-		return;
+			       " FROM request WHERE CASE WHEN ?1 IS NOT NULL"
+			       " THEN id IN (SELECT value FROM json_each(?1))"
+			       " ELSE (?2 IS NULL OR owner || '.' || service_id"
+			       " IN (SELECT value FROM json_each(?2))) AND"
+			       " (?3 = 0 OR requested >= ?3) AND (?4 = 0 OR"
+			       " requested <= ?4) AND (?5 = 0 OR (?5 = 2) ="
+			       " (status IN ('done', 'declined') OR withdrawn >"
+			       " 0)) END ORDER BY CASE WHEN delivered > 0 THEN"
+			       " delivered ELSE requested END DESC LIMIT ?6",
+			       -1, &st, NULL) != SQLITE_OK) {
+		open311_error(wsi, ex, 500, "the requests could not be read");
+		goto out;
 	}
-	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, REQUESTS_LIST_MAX);
+	sqlite3_bind_text(st, 1, ids, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, codes, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, start);
+	sqlite3_bind_int64(st, 4, end);
+	sqlite3_bind_int(st, 5, status);
+	sqlite3_bind_int(st, 6, REQUESTS_LIST_MAX);
 	while (sqlite3_step(st) == SQLITE_ROW)
 		json_array_append_new(out, requests_row_json(st, 0));
 	sqlite3_finalize(st);
-	http_reply_json(wsi, ex, 200, out);
+	open311_reply(wsi, ex, 200, "service_requests", out);
+	out = NULL;
+out:
+	json_decref(out);
+	free(ids);
+	free(codes);
 }
 
-static void get_request(struct node *n, struct lws *wsi,
-			struct http_exchange *ex, const char *id)
+void requests_get(struct node *n, struct lws *wsi, struct http_exchange *ex,
+		  const char *id)
 {
 	sqlite3_stmt *st = NULL;
 	char token[80] = "";
@@ -511,25 +558,27 @@ static void get_request(struct node *n, struct lws *wsi,
 	    sqlite3_prepare_v2(n->db, "SELECT " REQUEST_COLUMNS " FROM request"
 			       " WHERE id = ?1 ORDER BY origin = ?2 DESC", -1,
 			       &st, NULL) != SQLITE_OK) {
-		o311_error(wsi, ex, 404, "service_request_id: not found");
+		open311_error(wsi, ex, 404, "service_request_id: not found");
 		return;
 	}
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, n->cfg.community, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_finalize(st);
-		o311_error(wsi, ex, 404, "service_request_id: no request "
-			   "%.40s", id);
+		open311_error(wsi, ex, 404, "service_request_id: no request "
+			      "%.40s", id);
 		return;
 	}
-	http_query(wsi, "token", token, sizeof(token));
+	if (http_query(wsi, "request_secret", token, sizeof(token)) < 0 &&
+	    http_query(wsi, "token", token, sizeof(token)) < 0)
+		token[0] = '\0';   /* the older name */
 	private = requests_row_mine(st, token, resident);
 	o = requests_row_json(st, private);
 	json_object_set_new(o, "steps", requests_steps_json(
 			    n, (const char *)sqlite3_column_text(st, 0), id,
 			    private));
 	sqlite3_finalize(st);
-	http_reply_json(wsi, ex, 200, json_pack("[o]", o));
+	open311_reply(wsi, ex, 200, "service_requests", json_pack("[o]", o));
 }
 
 int requests_row_mine(sqlite3_stmt *st, const char *token, int64_t resident)
@@ -552,51 +601,13 @@ int requests_row_mine(sqlite3_stmt *st, const char *token, int64_t resident)
 #define MGR "/api/v1/requests"
 #define MINE "/api/v1/residents/me/requests"
 
-/* open311_route: the paths under /open311/v2/. */
-static void open311_route(struct node *n, struct lws *wsi,
-			  struct http_exchange *ex)
-{
-	const char *rest = ex->path + sizeof(O311) - 1;
-	size_t len = strlen(rest);
-
-	if (strcmp(rest, "services.json") == 0 && ex->method == HTTP_GET) {
-		services_json(n, wsi, ex);
-	} else if (strcmp(rest, "requests.json") == 0 &&
-		   ex->method == HTTP_POST) {
-		post_request(n, wsi, ex);
-	} else if (strcmp(rest, "requests.json") == 0 &&
-		   ex->method == HTTP_GET) {
-		list_requests(n, wsi, ex);
-	} else if (strncmp(rest, "requests/", 9) == 0 && len > 14 &&
-		   len < 9 + LIMIT_RECORD_ID + 5 &&
-		   strcmp(rest + len - 5, ".json") == 0 &&
-		   ex->method == HTTP_GET) {
-		char id[LIMIT_RECORD_ID + 1];
-
-		snprintf(id, sizeof(id), "%.*s", (int)(len - 14), rest + 9);
-		get_request(n, wsi, ex, id);
-	} else if (strncmp(rest, "requests/", 9) == 0 && len > 23 &&
-		   len < 9 + LIMIT_RECORD_ID + 14 &&
-		   strcmp(rest + len - 14, "/withdraw.json") == 0 &&
-		   ex->method == HTTP_POST) {
-		char id[LIMIT_RECORD_ID + 1];
-
-		snprintf(id, sizeof(id), "%.*s", (int)(len - 23), rest + 9);
-		requests_withdraw(n, wsi, ex, id);
-	} else {
-		o311_error(wsi, ex, 404, "no such resource: %.100s", ex->path);
-	}
-}
-
 int requests_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		   struct manager_req *mr)
 {
 	const char *p = ex->path;
 
-	if (strncmp(p, O311, sizeof(O311) - 1) == 0) {
-		open311_route(n, wsi, ex);
+	if (open311_route(n, wsi, ex))
 		return 1;
-	}
 	if (strcmp(p, MINE) == 0) {
 		if (ex->method != HTTP_GET)
 			http_reply_error(wsi, ex, 405, "method_not_allowed",

@@ -115,7 +115,7 @@ test('in English, every page finds each string it uses in the string files it lo
       title: '上门理发', category: 'elderly-care', delivery: ['home-visit'], fee: 'free',
       summary: '为行动不便的老人上门理发', hours: '周一至周五 9:00-17:00', phone: '0532-88886666',
       audience: ['elderly'], languages: ['zh-CN'] }]);
-    const code = `${owner.community}/${id}`;
+    const code = `${owner.community}.${id}`;
     await waitFor(async () => {
       const r = await fetch(`${home.url}/open311/v2/services.json`);
       return r.ok && (await r.json()).some((s) => s.service_code === code);

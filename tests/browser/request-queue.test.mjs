@@ -42,7 +42,7 @@ before(async () => {
   [owner, busy, quiet] = alliance.nodes;
   const [id] = await publish(alliance, owner.url, 'services', [
     { title: `助浴服务 ${Date.now() % 100000}`, category: 'elderly-care', delivery: ['home-visit'] }]);
-  code = `${owner.community}/${id}`;
+  code = `${owner.community}.${id}`;
   for (const node of [busy, quiet])
     await waitFor(async () => (await (await fetch(`${node.url}/open311/v2/services.json`)).json())
       .some((s) => s.service_code === code), `${code} at ${node.community}`, 30000);

@@ -28,7 +28,7 @@ before(async () => {
   const [id] = await publish(alliance, owner.url, 'services', [{
     title: TITLE, category: 'elderly-care', delivery: ['home-visit'], fee: 'free',
     summary: '为行动不便的老人上门理发' }]);
-  code = `${owner.community}/${id}`;
+  code = `${owner.community}.${id}`;
   await waitFor(async () => {
     const r = await fetch(`${home.url}/open311/v2/services.json`);
     return r.ok && (await r.json()).some((s) => s.service_code === code);
@@ -70,7 +70,7 @@ test('a request from another community arrives live; the manager\'s status reach
   const navigations = [];
   page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations.push(f.url()); });
 
-  const { service_request_id: rid, token } = await request('我腿脚不便，请上门理发');
+  const { service_request_id: rid, request_secret: token } = await request('我腿脚不便，请上门理发');
   const row = page.locator(`#requests li[data-id="${rid}"]`);
   await row.waitFor({ timeout: 30000 });
   assert.deepEqual(navigations, [], 'no reload');

@@ -5,8 +5,8 @@
  * The input is the form-encoded body. request_form_read must accept only
  * UTF-8 values within their limits, or refuse with a status and a
  * description; request_form_check runs at a fixed now. A form both
- * accept becomes the request the node would relay (service_code cut at
- * its slash as the catalog lookup cuts it) and is held to relay_check;
+ * accept becomes the request the node would relay (service_code cut as
+ * open311_code_split cuts it) and is held to relay_check;
  * one that passes must survive the wire's packing. Any other outcome
  * aborts. Seeds in tests/fuzz/corpus/open311/. */
 #include <stdint.h>
@@ -28,21 +28,20 @@ static void relay(struct request_form *rf)
 {
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
 	Alliance__V1__Request r = ALLIANCE__V1__REQUEST__INIT;
-	char *slash = strchr(rf->value[RF_CODE], '/'), why[256];
+	char *id = NULL, why[256];
 	uint8_t *buf;
 	Change *back;
 	size_t len;
 
-	if (!slash)
+	if (open311_code_split(rf->value[RF_CODE], &id) != ERR_OK)
 		return;
-	*slash = '\0';
 	r.owner = rf->value[RF_CODE];
-	r.service_id = slash + 1;
+	r.service_id = id;
 	r.description = rf->value[RF_DESC];
 	r.name = rf->name;
 	r.phone = rf->value[RF_PHONE];
 	r.email = rf->value[RF_EMAIL];
-	r.address = rf->value[RF_ADDR];
+	r.address = rf->address;
 	r.preferred = rf->value[RF_PREFERRED];
 	r.relative_name = rf->value[RF_REL_NAME];
 	r.relative_phone = rf->value[RF_REL_PHONE];
@@ -94,7 +93,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		goto out;
 	}
-	if (strlen(rf.name) > RELAY_NAME_MAX)
+	if (strlen(rf.name) > RELAY_NAME_MAX ||
+	    strlen(rf.address) > RELAY_ADDRESS_MAX)
 		abort();
 	relay(&rf);
 out:

@@ -43,7 +43,7 @@ def two(pki, tmp_path_factory):
             "cannot walk"})
         assert r.status == 201, r
         sid = r.json()["id"]
-        code = f"{b}/{sid}"
+        code = f"{b}.{sid}"
         wait_for(lambda: any(s["service_code"] == code for s in
                              get(na.public_port,
                                  "/open311/v2/services.json").json()),
@@ -96,7 +96,7 @@ def hub_holds(hub, needle):
 def test_request_routed_to_owner_and_status_back(two):
     r = post311(two.a, full(two.code))
     assert r.status == 201, r
-    rid, token = r.json()[0]["service_request_id"], r.json()[0]["token"]
+    rid, token = r.json()[0]["service_request_id"], r.json()[0]["request_secret"]
     item = wait_for(lambda: queue(two.b).get(rid), 20, "request in B's queue")
     assert item["name"] == NAME and item["phone"] == PHONE
     assert item["address"] == ADDRESS

@@ -47,7 +47,7 @@ def two(pki, tmp_path_factory):
             "title": "Wheelchair repair at home", "category": "disability",
             "delivery": ["home-visit"]})
         assert r.status == 201, r
-        code = f"{b}/{r.json()['id']}"
+        code = f"{b}.{r.json()['id']}"
         wait_for(lambda: any(s["service_code"] == code for s in
                              get(na.public_port,
                                  "/open311/v2/services.json").json()),

@@ -46,12 +46,12 @@ def two(pki, tmp_path_factory):
             "title": "上门理发", "category": "elderly-care",
             "delivery": ["home-visit"]})
         assert r.status == 201, r
-        code = f"{b}/{r.json()['id']}"
+        code = f"{b}.{r.json()['id']}"
         r = api(na, "POST", "/api/v1/services", {
             "title": "Legal advice", "category": "legal-civil",
             "delivery": ["walk-in"]})
         assert r.status == 201, r
-        own = f"{a}/{r.json()['id']}"
+        own = f"{a}.{r.json()['id']}"
         wait_for(lambda: any(s["service_code"] == code for s in
                              get(na.public_port,
                                  "/open311/v2/services.json").json()),
@@ -122,7 +122,7 @@ def steps(item):
 def test_receipt_steps_and_status_reach_the_resident(two):
     r = ask(two.a, two.code)
     assert r.status == 201, r.text
-    rid, token = r.body[0]["service_request_id"], r.body[0]["token"]
+    rid, token = r.body[0]["service_request_id"], r.body[0]["request_secret"]
     got = mine(two.a, rid, token)
     assert got["name"] == "王秀英" and got["preferred"].endswith("morning")
     assert steps(got)[0] == "submitted"
@@ -150,7 +150,7 @@ def test_a_request_for_a_relative_carries_their_name_and_phone(two):
     r = ask(two.a, two.code, relative_name="李桂兰",
             relative_phone="13900000042")
     assert r.status == 201, r.text
-    rid, token = r.body[0]["service_request_id"], r.body[0]["token"]
+    rid, token = r.body[0]["service_request_id"], r.body[0]["request_secret"]
     got = mine(two.a, rid, token)
     assert got["relative_name"] == "李桂兰"
     item = wait_for(lambda: queue(two.b).get(rid), 20, "the request at B")
@@ -168,7 +168,7 @@ def hub_open(two):
 
 def test_withdrawal_reaches_the_owner_and_ends_answers(two):
     r = ask(two.a, two.code)
-    rid, token = r.body[0]["service_request_id"], r.body[0]["token"]
+    rid, token = r.body[0]["service_request_id"], r.body[0]["request_secret"]
     wait_for(lambda: rid in queue(two.b), 20, "the request at B")
     open_before = hub_open(two)
     # neither a wrong token nor another resident may withdraw it
@@ -205,7 +205,7 @@ def test_withdrawal_reaches_the_owner_and_ends_answers(two):
 def test_own_community_request_is_delivered_at_once_and_withdrawn(two):
     r = ask(two.a, two.own, address_string="")
     assert r.status == 201, r.text
-    rid, token = r.body[0]["service_request_id"], r.body[0]["token"]
+    rid, token = r.body[0]["service_request_id"], r.body[0]["request_secret"]
     got = mine(two.a, rid, token)
     assert steps(got) == ["submitted", "delivered"]
     r = call(two.a, "POST", f"/open311/v2/requests/{rid}/withdraw.json",

@@ -127,7 +127,7 @@ def ring(pki, tmp_path_factory):
             "delivery": ["home-visit"]})
         assert r.status == 201, r
         sid = r.json()["id"]
-        code = f"{c}/{sid}"
+        code = f"{c}.{sid}"
         wait_for(lambda: any(s["service_code"] == code for s in
                              get(na.public_port,
                                  "/open311/v2/services.json").json()),
@@ -188,7 +188,7 @@ def close_all_open(node):
 def ask(node, code, **kw):
     r = post311(node, full(code, **kw))
     assert r.status == 201, r
-    return r.json()[0]["service_request_id"], r.json()[0]["token"]
+    return r.json()[0]["service_request_id"], r.json()[0]["request_secret"]
 
 
 def follow(node, rid, token=None):
@@ -422,7 +422,7 @@ def test_quota_per_destination_refuses_the_excess_only(pki, tmp_path):
             "delivery": ["home-visit"]})
         assert r.status == 201, r
         sid = r.json()["id"]
-        code = f"{c}/{sid}"
+        code = f"{c}.{sid}"
         wait_for(lambda: any(s["service_code"] == code for s in get(
             na.public_port, "/open311/v2/services.json").json()), 20,
             "C's service at A")

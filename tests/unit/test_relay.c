@@ -48,6 +48,23 @@ static void test_request(void **state)
 	r.description = big;
 	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
 	assert_non_null(strstr(why, "description"));
+	/* the limit is in characters (Open311's 4,000), not bytes */
+	{
+		char *zh = malloc(3 * (RELAY_DESCRIPTION_MAX + 1) + 1);
+
+		assert_non_null(zh);
+		for (int i = 0; i <= RELAY_DESCRIPTION_MAX; i++)
+			memcpy(zh + 3 * i, "\xe8\xaf\xb7", 3);   /* 请 */
+		zh[3 * RELAY_DESCRIPTION_MAX] = '\0';
+		r.description = zh;
+		assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_OK);
+		zh[3 * RELAY_DESCRIPTION_MAX] = '\xe8';
+		zh[3 * (RELAY_DESCRIPTION_MAX + 1)] = '\0';
+		assert_int_equal(relay_check(&ch, why, sizeof(why)),
+				 ERR_INVALID);
+		assert_non_null(strstr(why, "4000 characters"));
+		free(zh);
+	}
 	r.description = (char *)"ok";
 	r.owner = (char *)"Not An Id";
 	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);

@@ -93,6 +93,15 @@ static void test_utf8_refuses_broken_sequences(void **state)
 
 /* ---- community ids ------------------------------------------------------ */
 
+static void test_utf8_chars(void **state)
+{
+	(void)state;
+	assert_int_equal(text_utf8_chars(""), 0);
+	assert_int_equal(text_utf8_chars("abc"), 3);
+	assert_int_equal(text_utf8_chars("上门理发"), 4);
+	assert_int_equal(text_utf8_chars("a\xc3\xa9\xf0\x9f\x98\x80"), 3);
+}
+
 static void test_community_valid(void **state)
 {
 	char buf[LIMIT_COMMUNITY_ID + 2];
@@ -218,6 +227,7 @@ int main(void)
 		cmocka_unit_test(test_utf8_refuses_surrogates),
 		cmocka_unit_test(test_utf8_refuses_above_max),
 		cmocka_unit_test(test_utf8_refuses_broken_sequences),
+		cmocka_unit_test(test_utf8_chars),
 		cmocka_unit_test(test_community_valid),
 		cmocka_unit_test(test_community_invalid),
 		cmocka_unit_test(test_record_id_valid),

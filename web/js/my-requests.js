@@ -99,7 +99,7 @@ function announce() {
 /* ---- a card ---------------------------------------------------------------------- */
 
 function ownerOf(x) {
-  return x.agency_responsible || String(x.service_code || '').split('/')[0];
+  return x.agency_responsible || String(x.service_code || '').split(/[./]/)[0];
 }
 
 function stepItem(s) {

@@ -193,7 +193,7 @@ function send(s, submit, status) {
     submit.textContent = t('ask_submit');
     var got = r.ok && Array.isArray(r.data) && r.data[0];
     if (got && got.service_request_id) {
-      myRequestsAdd({ id: got.service_request_id, token: got.token });
+      myRequestsAdd({ id: got.service_request_id, token: got.request_secret });
       rq.sent = { id: got.service_request_id, service: s };
       renderDone();
       return;

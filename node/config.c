@@ -47,6 +47,31 @@ static const char *check_ip(const void *field)
 	return "must be an IPv4 or IPv6 address";
 }
 
+/* /metrics is for this machine only: 127.0.0.0/8 or ::1. */
+static const char *check_loopback(const void *field)
+{
+	const char *s = *(char *const *)field;
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (!s)
+		return NULL;
+	if (inet_pton(AF_INET, s, &a4) == 1 &&
+	    (ntohl(a4.s_addr) >> 24) == 127)
+		return NULL;
+	if (inet_pton(AF_INET6, s, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6))
+		return NULL;
+	return "must be a loopback address (127.0.0.1, another of "
+	       "127.0.0.0/8, or ::1): /metrics is for this machine only";
+}
+
+static const char *check_port_or_off(const void *field)
+{
+	unsigned v = *(const unsigned *)field;
+
+	return v > 65535 ? "must be 0 (off) or a port (1-65535)" : NULL;
+}
+
 static const char *check_proxies(const void *field)
 {
 	const char *s = *(char *const *)field;
@@ -209,6 +234,11 @@ const struct config_key node_config_keys[] = {
 	{ "bulletins", "keys", CONFIG_STRING, NULL, F(bulletin_keys), 0, NULL,
 	  "pinned bulletin-signing public keys (PEM Ed25519), comma-separated; "
 	  "relative to this file; several while a key is rotated" },
+	{ "metrics", "address", CONFIG_STRING, "127.0.0.1",
+	  F(metrics_address), 0, check_loopback, "listen address of GET "
+	  "/metrics (plain HTTP): a loopback address only" },
+	{ "metrics", "port", CONFIG_UINT, "0", F(metrics_port), 0,
+	  check_port_or_off, "port of GET /metrics; 0: off" },
 };
 
 const size_t node_config_n_keys =
@@ -240,6 +270,17 @@ int node_config_load(const char *path, struct node_config *cfg, char *err,
 			 "with %s for HTTPS", path,
 			 cfg->public_cert ? "key" : "cert",
 			 cfg->public_cert ? "cert" : "key");
+		return ERR_INVALID;
+	}
+	if (cfg->metrics_port && !cfg->metrics_address) {
+		snprintf(err, errlen, "%s: [metrics] address: must be a "
+			 "loopback address when port is set", path);
+		return ERR_INVALID;
+	}
+	if (cfg->metrics_port == (unsigned)cfg->public_port) {
+		snprintf(err, errlen, "%s: [metrics] port: %u is the public "
+			 "port; /metrics needs a port of its own", path,
+			 cfg->metrics_port);
 		return ERR_INVALID;
 	}
 	if (!cfg->sms_url != !cfg->sms_secret) {

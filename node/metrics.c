@@ -25,7 +25,7 @@
 static const char metrics_vhost_name[] = "metrics";
 #define METRICS_PROTOCOL "alliance-metrics"
 
-/* ---- the text -------------------------------------------------------------- */
+/* ---- the text ------------------------------------------------------------ */
 
 static const char *const hub_state_names[] = {
 	[HUB_IDLE] = "idle",
@@ -171,7 +171,7 @@ static void render(FILE *f, void *arg)
 	store_and_clock(n, f);
 }
 
-/* ---- the lws callback -------------------------------------------------------- */
+/* ---- the lws callback ---------------------------------------------------- */
 
 /* route: GET or HEAD /metrics; 405 for another method, 404 for another
  * path. A body is never read: the connection closes after the reply. */
@@ -232,7 +232,7 @@ static const struct lws_protocols metrics_protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
-/* ---- the vhost ------------------------------------------------------------------ */
+/* ---- the vhost ----------------------------------------------------------- */
 
 int metrics__create_vhost(struct node *n)
 {

@@ -43,7 +43,7 @@ assert need_release_build
 CONTENT_TYPE = "text/plain; version=0.0.4"
 
 
-# ---- helpers ------------------------------------------------------------------
+# ---- helpers ----------------------------------------------------------------
 
 class WithMetrics:
     """A node (of any Node class it is mixed into) with [metrics] address
@@ -154,7 +154,7 @@ def statvfs_free(path):
     return st.f_bavail * st.f_frsize, st.f_blocks * st.f_frsize
 
 
-# ---- the metrics through a node's life ----------------------------------------
+# ---- the metrics through a node's life --------------------------------------
 
 def test_metrics_follow_the_session_the_log_bulletins_and_disk(
         pki, tmp_path, password_hash, made):
@@ -249,7 +249,7 @@ def test_metrics_follow_the_session_the_log_bulletins_and_disk(
     assert node.metrics()["alliance_node_hub_connected"] == 1
 
 
-# ---- the listener ---------------------------------------------------------------
+# ---- the listener -----------------------------------------------------------
 
 def listening_addresses(port):
     """The local addresses of sockets listening on TCP port (IPv4 and
@@ -277,8 +277,11 @@ def test_listener_is_loopback_only_and_answers_only_get_head_metrics(
     plain = Node(tmp_path / "plain", pki, hub, unique_id("metoff")).start()
     made.append(plain)
 
-    # bound to 127.0.0.1 and nothing else
+    # bound to 127.0.0.1 and nothing else; so are the other ports, as
+    # configured (lws bound them to :: before)
     assert listening_addresses(node.metrics_port) == ["0100007F"]
+    for port in (node.public_port, hub.alliance_port, hub.public_port):
+        assert listening_addresses(port) == ["0100007F"], port
     node.wait_log(rf"metrics: http://127\.0\.0\.1:{node.metrics_port}"
                   r"/metrics \(loopback only\)")
     # off by default
@@ -293,21 +296,30 @@ def test_listener_is_loopback_only_and_answers_only_get_head_metrics(
     assert head.headers["content-type"] == CONTENT_TYPE
     assert head.body == b""
     assert int(head.headers["content-length"]) > 0
+    # HEAD then GET on one kept-alive connection: no body left behind
+    c = http.client.HTTPConnection("127.0.0.1", node.metrics_port,
+                                   timeout=10)
+    try:
+        for method in ("HEAD", "GET", "HEAD", "GET"):
+            c.request(method, "/metrics")
+            r = c.getresponse()
+            body = r.read()
+            assert r.status == 200, (method, r.status)
+            assert (body == b"") == (method == "HEAD"), method
+    finally:
+        c.close()
 
     for method, body in (("POST", b"x=1"), ("PUT", b"{}"), ("DELETE", None),
                          ("PATCH", b"{}"), ("OPTIONS", None)):
         r = node.scrape(method, body=body)
         assert r.status == 405, (method, r)
-        if method != "HEAD":
-            assert b'"method_not_allowed"' in r.body, (method, r)
+        assert b'"method_not_allowed"' in r.body, (method, r)
     for path in ("/", "/healthz", "/metrics/", "/metrics/x", "/metricsx",
-                 "/api/v1/catalog", "/metrics?x=1/../healthz"):
+                 "/api/v1/catalog", "/api/v1/manager/sync"):
         r = node.scrape(path=path)
-        if path.startswith("/metrics?"):
-            assert r.status == 200, (path, r)   # a query is not the path
-            continue
         assert r.status == 404, (path, r)
         assert b'"not_found"' in r.body and b"alliance_node" not in r.body
+    assert node.scrape(path="/metrics?format=json").status == 200
     # a path over the limit (2048 bytes)
     assert node.scrape(path="/metrics" + "/a" * 1500).status == 414
 
@@ -337,7 +349,7 @@ def test_listener_on_ipv6_loopback(pki, tmp_path, made):
     assert node.metrics()["alliance_node_hub_connected"] == 1
 
 
-# ---- configuration ---------------------------------------------------------------
+# ---- configuration ----------------------------------------------------------
 
 @pytest.mark.parametrize("metrics, says", [
     ({"address": "0.0.0.0", "port": 9464},
@@ -390,7 +402,7 @@ def test_metrics_port_taken_exits_1(pki, tmp_path):
                      r.stdout + r.stderr), r
 
 
-# ---- the clock under faketime ------------------------------------------------------
+# ---- the clock under faketime -----------------------------------------------
 
 class SkewedMetricsNode(WithMetrics, SkewedNode):
     pass
@@ -417,7 +429,7 @@ def test_offset_of_a_node_two_days_ahead(need_release_build, pki, tmp_path,
                time.time()) < 600, m
 
 
-# ---- the full disk ----------------------------------------------------------------
+# ---- the full disk ----------------------------------------------------------
 
 class TmpfsMetricsNode(WithMetrics, TmpfsNode):
     pass

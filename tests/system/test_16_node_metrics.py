@@ -35,6 +35,7 @@ from conftest import (BUILD, Hub, Node, _env, alliancectl, free_port,
                       stop_all, unique_id, wait_for)
 from test_15_clock import DAY_MS, SLACK_MS, SkewedNode, need_release_build
 from test_20_sync import PASSWORD, create, hash_password, manager
+from test_23_restore import backup, restore
 from test_24_store_faults import TmpfsNode, fill, unshare_works
 
 # keep pyflakes quiet: a fixture used by name
@@ -247,6 +248,56 @@ def test_metrics_follow_the_session_the_log_bulletins_and_disk(
     wait_for(lambda: node.metrics()["alliance_node_hub_sessions_total"] == 2,
              90, "a second session")
     assert node.metrics()["alliance_node_hub_connected"] == 1
+
+
+def wait_metrics(node, predicate, what, timeout=60):
+    """Poll node's metrics until predicate(metrics) holds; the metrics."""
+    return wait_for(lambda: (lambda m: predicate(m) and m)(node.metrics()),
+                    timeout, what)
+
+
+def test_restored_store_counted_with_its_renumbered_edits(
+        pki, tmp_path, password_hash, made):
+    """A store restored from a backup, edited while the hub is down:
+    the Welcome that finds it behind and the edits renumbered show in
+    /metrics as in the console's sync state."""
+    hub = Hub(tmp_path / "hub", pki).start()
+    made.append(hub)
+    cid = unique_id("metrest")
+    hub.register(cid)
+    node = MetricsNode(tmp_path / "node", pki, hub, cid,
+                       manager_hash=password_hash).start()
+    made.append(node)
+    node.wait_connected()
+    create(node, "Before the backup")
+    wait_metrics(node, lambda m: m["alliance_node_up_lag"] == 0 and
+                 m["alliance_node_up_head"] == 1, "the first edit acked")
+    saved = tmp_path / "backup.db"
+    backup(node, saved)
+    for i in range(2):
+        create(node, f"After the backup {i}")
+    wait_metrics(node, lambda m: m["alliance_node_up_lag"] == 0 and
+                 m["alliance_node_up_head"] == 3, "the later edits acked")
+
+    node.stop()
+    restore(node, saved)
+    hub.stop()
+    node.start()                    # the restored store, no hub to ask
+    m = node.metrics()
+    assert m["alliance_node_up_head"] == 1 and \
+        m["alliance_node_store_behind_total"] == 0
+    for i in range(3):              # reusing the numbers the hub holds
+        create(node, f"After the restore {i}")
+    hub.start()
+    m = wait_metrics(node, lambda m: m["alliance_node_hub_connected"] == 1
+                     and m["alliance_node_up_lag"] == 0,
+                     "the restored node reconnected and acked")
+    assert m["alliance_node_store_behind_total"] == 1
+    assert m["alliance_node_renumbered_total"] >= 3
+    up = manager(node, "GET", "/api/v1/manager/sync").json()["up"]
+    assert up["store_behind"] == m["alliance_node_store_behind_total"]
+    assert up["renumbered"] == m["alliance_node_renumbered_total"]
+    assert m['alliance_node_own_records{kind="service"}'] == 6
 
 
 # ---- the listener -----------------------------------------------------------

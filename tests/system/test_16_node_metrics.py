@@ -7,18 +7,21 @@ _total, no sample twice), and its values are held against what the node
 says elsewhere (/healthz, the console's sync state, statvfs of the store's
 directory) and moved by real events: the hub refusing and then taking the
 community, a manager's edit committed by the hub, a bulletin, the hub
-stopped and started again. A node 2 days ahead (the release build under
-libfaketime) shows its clock offset; a store on a tmpfs filled to the brim
-shows the disk low. Only GET and HEAD of /metrics are answered (405, 404
-otherwise); the public port does not serve it; a non-loopback address or a
-bad port is refused at start (exit 2).
+stopped and started again, a store restored from a backup, a resident's
+request waiting for the hub and then open in its owner's queue. A node 2
+days ahead (the release build under libfaketime) shows its clock offset; a
+store on a tmpfs filled to the brim shows the disk low. Only GET and HEAD
+of /metrics are answered (405, 404 otherwise); the listener and the other
+ports are bound to their configured address only; the public port does not
+serve /metrics; a non-loopback address or a bad port is refused at start
+(exit 2).
 
 Real hub and node processes, real TLS and sqlite; nothing waits a fixed
 time.
 
 Parts: helpers (a node with [metrics], the strict parser, HTTP); the
-metrics through a node's life; the listener; configuration; the clock
-under faketime; the full disk.
+metrics through a node's life, a restore and a request; the listener;
+configuration; the clock under faketime; the full disk.
 """
 
 import http.client
@@ -36,6 +39,8 @@ from conftest import (BUILD, Hub, Node, _env, alliancectl, free_port,
 from test_15_clock import DAY_MS, SLACK_MS, SkewedNode, need_release_build
 from test_20_sync import PASSWORD, create, hash_password, manager
 from test_23_restore import backup, restore
+from test_25_manager import get
+from test_40_requests import full, post311
 from test_24_store_faults import TmpfsNode, fill, unshare_works
 
 # keep pyflakes quiet: a fixture used by name
@@ -298,6 +303,50 @@ def test_restored_store_counted_with_its_renumbered_edits(
     assert up["store_behind"] == m["alliance_node_store_behind_total"]
     assert up["renumbered"] == m["alliance_node_renumbered_total"]
     assert m['alliance_node_own_records{kind="service"}'] == 6
+
+
+def test_requests_waiting_for_the_hub_and_open_in_the_queue(
+        pki, tmp_path, password_hash, made):
+    """A resident's request made while the hub is away waits in the
+    outbox of her node (alliance_node_relay_outbox) until the hub takes
+    it; the owner counts it open (alliance_node_requests_open) until its
+    manager closes it."""
+    hub = Hub(tmp_path / "hub", pki).start()
+    made.append(hub)
+    a_id, b_id = unique_id("metra"), unique_id("metrb")
+    hub.register(a_id)
+    hub.register(b_id)
+    a = MetricsNode(tmp_path / "a", pki, hub, a_id).start()
+    made.append(a)
+    b = MetricsNode(tmp_path / "b", pki, hub, b_id,
+                    manager_hash=password_hash).start()
+    made.append(b)
+    a.wait_connected()
+    b.wait_connected()
+    code = f"{b_id}/{create(b, 'Haircut at home')}"
+    wait_for(lambda: any(s["service_code"] == code for s in get(
+        a.public_port, "/open311/v2/services.json").json()), 30,
+        "b's service at a")
+
+    hub.stop()
+    wait_metrics(a, lambda m: m["alliance_node_hub_connected"] == 0,
+                 "a without the hub")
+    r = post311(a, full(code))
+    assert r.status == 201, r
+    rid = r.json()[0]["service_request_id"]
+    assert a.metrics()["alliance_node_relay_outbox"] == 1
+    assert b.metrics()["alliance_node_requests_open"] == 0
+
+    hub.start()
+    wait_metrics(a, lambda m: m["alliance_node_relay_outbox"] == 0,
+                 "the request taken by the hub")
+    wait_metrics(b, lambda m: m["alliance_node_requests_open"] == 1,
+                 "the request open in b's queue")
+    r = manager(b, "PATCH", f"/api/v1/requests/{rid}", {"status": "done"})
+    assert r.status == 200, r
+    wait_metrics(b, lambda m: m["alliance_node_requests_open"] == 0 and
+                 m["alliance_node_relay_outbox"] == 0,
+                 "the request closed and its status sent")
 
 
 # ---- the listener -----------------------------------------------------------

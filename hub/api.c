@@ -14,6 +14,7 @@
 #include "err.h"
 #include "hub.h"
 #include "log.h"
+#include "prom.h"
 #include "text.h"
 
 /* ---- communities --------------------------------------------------------- */
@@ -212,8 +213,8 @@ void api_route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 		char *text = metrics_render(hub, &len);
 
 		if (text)
-			http_reply(wsi, &h->ex, 200,
-				   "text/plain; version=0.0.4", text, len);
+			http_reply(wsi, &h->ex, 200, PROM_CONTENT_TYPE,
+				   text, len);
 		else
 			http_reply_error(wsi, &h->ex, 500, "internal",
 					 "could not render metrics");

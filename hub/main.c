@@ -19,6 +19,7 @@
 #include "err.h"
 #include "hub.h"
 #include "indexer.h"
+#include "listen.h"
 #include "log.h"
 #include "pages.h"
 #include "store.h"
@@ -145,7 +146,6 @@ static int create_vhosts(struct hub *hub)
 
 	memset(&info, 0, sizeof(info));
 	info.vhost_name = "alliance";
-	info.iface = hub->cfg.alliance_address;
 	info.port = hub->cfg.alliance_port;
 	info.protocols = alliance_protocols;
 	info.mounts = console_mounts(hub);
@@ -159,6 +159,7 @@ static int create_vhosts(struct hub *hub)
 	info.alpn = "http/1.1";
 	info.retry_and_idle_policy = &hub->keepalive;
 	info.user = hub;
+	listen_address(&info, hub->cfg.alliance_address);
 	hub->alliance_vhost = lws_create_vhost(hub->lws, &info);
 	if (!hub->alliance_vhost) {
 		log_error("cannot open the alliance port %s:%d (in use? "
@@ -169,7 +170,6 @@ static int create_vhosts(struct hub *hub)
 
 	memset(&info, 0, sizeof(info));
 	info.vhost_name = "public";
-	info.iface = hub->cfg.public_address;
 	info.port = hub->cfg.public_port;
 	info.protocols = public_protocols;
 	info.mounts = public_mounts(hub);
@@ -181,6 +181,7 @@ static int create_vhosts(struct hub *hub)
 		info.alpn = "http/1.1";
 		tlspolicy_server(&info);
 	}
+	listen_address(&info, hub->cfg.public_address);
 	hub->public_vhost = lws_create_vhost(hub->lws, &info);
 	if (!hub->public_vhost) {
 		log_error("cannot open the public port %s:%d",

@@ -9,6 +9,7 @@
 #include "hub.h"
 #include "err.h"
 #include "log.h"
+#include "prom.h"
 #include "store.h"
 
 static const char *const refusal_names[REFUSE_COUNT] = {
@@ -51,14 +52,6 @@ void refuse(struct hub *hub, enum refusal r, const char *fmt, ...)
 	log_warn("%s [%s]", line, refusal_name(r));
 }
 
-/* metric: one HELP/TYPE block with an unlabelled value. */
-static void metric(FILE *f, const char *name, const char *type,
-		   const char *help, unsigned long long value)
-{
-	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name,
-		type, name, value);
-}
-
 /* Sums of relay refusals over communities, for relay_refusals. */
 struct relay_sums {
 	FILE *f;
@@ -86,14 +79,13 @@ static void relay_refusals(struct hub *hub, FILE *f)
 {
 	struct relay_sums sums = { .f = f };
 
-	fprintf(f, "# HELP alliance_relay_refused_community_total Relayed "
-		"requests and statuses refused, by sending community and "
-		"reason (communities with none are left out).\n"
-		"# TYPE alliance_relay_refused_community_total counter\n");
+	prom_head(f, "alliance_relay_refused_community_total", "counter",
+		  "Relayed requests and statuses refused, by sending "
+		  "community and reason (communities with none are left "
+		  "out).");
 	registry_each(hub, relay_refused_of, &sums);
-	fprintf(f, "# HELP alliance_relay_refused_total Relayed requests and "
-		"statuses refused, by reason.\n"
-		"# TYPE alliance_relay_refused_total counter\n");
+	prom_head(f, "alliance_relay_refused_total", "counter",
+		  "Relayed requests and statuses refused, by reason.");
 	for (int r = RELAY_OK + 1; r < RELAY_REFUSE_COUNT; r++)
 		fprintf(f, "alliance_relay_refused_total{reason=\"%s\"} %llu\n",
 			hub_relay_refusal_name(r),
@@ -113,81 +105,77 @@ static void skew_of(struct community *c, void *arg)
  * out. */
 static void clock_skews(struct hub *hub, FILE *f)
 {
-	fprintf(f, "# HELP alliance_community_clock_skew_seconds The node's "
-		"clock minus the hub's at its last Hello, by community.\n"
-		"# TYPE alliance_community_clock_skew_seconds gauge\n");
+	prom_head(f, "alliance_community_clock_skew_seconds", "gauge",
+		  "The node's clock minus the hub's at its last Hello, by "
+		  "community.");
 	registry_each(hub, skew_of, f);
 }
 
-char *metrics_render(struct hub *hub, size_t *len)
+/* render: the text of GET /metrics (prom_render's write). */
+static void render(FILE *f, void *arg)
 {
+	struct hub *hub = arg;
 	const struct hub_metrics *m = &hub->metrics;
 	uint64_t disk_free = 0, disk_total = 0;
-	char *text = NULL;
-	FILE *f = open_memstream(&text, len);
 	int r;
 
-	if (!f)
-		return NULL;
-	metric(f, "alliance_sessions", "gauge",
-	       "Node sessions past the handshake.", hub->n_sessions);
-	metric(f, "alliance_communities", "gauge",
-	       "Communities in the registry.", hub->n_communities);
-	metric(f, "alliance_sessions_opened_total", "counter",
-	       "Websocket sessions opened.", m->sessions_opened);
-	metric(f, "alliance_changes_applied_total", "counter",
-	       "Records from nodes stored (newer than what the hub held).",
-	       m->changes_applied);
-	metric(f, "alliance_changes_stale_total", "counter",
-	       "Records from nodes not stored: not newer (replays).",
-	       m->changes_stale);
-	metric(f, "alliance_store_restores_total", "counter",
-	       "Hellos from a node store gone back in time (restored from "
-	       "an older backup): its edits since are renumbered.",
-	       m->store_restores);
-	metric(f, "alliance_frames_in_total", "counter",
-	       "Frames received from nodes.", m->frames_in);
-	metric(f, "alliance_frames_out_total", "counter",
-	       "Frames sent to nodes.", m->frames_out);
-	metric(f, "alliance_frames_unsent_total", "counter",
-	       "Frames the hub could not encode or queue (each closes its "
-	       "session).", m->frames_unsent);
-	metric(f, "alliance_bytes_in_total", "counter",
-	       "Frame bytes received from nodes.", m->bytes_in);
-	metric(f, "alliance_bytes_out_total", "counter",
-	       "Frame bytes sent to nodes.", m->bytes_out);
-	fprintf(f, "# HELP alliance_refusals_total Connections, sessions and "
-		"frames refused, by reason.\n"
-		"# TYPE alliance_refusals_total counter\n");
+	prom_metric(f, "alliance_sessions", "gauge",
+		    "Node sessions past the handshake.", hub->n_sessions);
+	prom_metric(f, "alliance_communities", "gauge",
+		    "Communities in the registry.", hub->n_communities);
+	prom_metric(f, "alliance_sessions_opened_total", "counter",
+		    "Websocket sessions opened.", m->sessions_opened);
+	prom_metric(f, "alliance_changes_applied_total", "counter",
+		    "Records from nodes stored (newer than what the hub held).",
+		    m->changes_applied);
+	prom_metric(f, "alliance_changes_stale_total", "counter",
+		    "Records from nodes not stored: not newer (replays).",
+		    m->changes_stale);
+	prom_metric(f, "alliance_store_restores_total", "counter",
+		    "Hellos from a node store gone back in time (restored from "
+		    "an older backup): its edits since are renumbered.",
+		    m->store_restores);
+	prom_metric(f, "alliance_frames_in_total", "counter",
+		    "Frames received from nodes.", m->frames_in);
+	prom_metric(f, "alliance_frames_out_total", "counter",
+		    "Frames sent to nodes.", m->frames_out);
+	prom_metric(f, "alliance_frames_unsent_total", "counter",
+		    "Frames the hub could not encode or queue (each closes its "
+		    "session).", m->frames_unsent);
+	prom_metric(f, "alliance_bytes_in_total", "counter",
+		    "Frame bytes received from nodes.", m->bytes_in);
+	prom_metric(f, "alliance_bytes_out_total", "counter",
+		    "Frame bytes sent to nodes.", m->bytes_out);
+	prom_head(f, "alliance_refusals_total", "counter", "Connections, "
+		  "sessions and frames refused, by reason.");
 	for (r = 0; r < REFUSE_COUNT; r++)
 		fprintf(f, "alliance_refusals_total{reason=\"%s\"} %llu\n",
 			refusal_names[r], (unsigned long long)m->refusals[r]);
 	relay_refusals(hub, f);
 	clock_skews(hub, f);
-	metric(f, "alliance_crl_next_update_timestamp_seconds", "gauge",
-	       "When the CRL in force must be renewed (unix seconds).",
-	       (unsigned long long)m->crl_next_update);
-	fprintf(f, "# HELP alliance_crl_expires_in_seconds Seconds until the "
-		"CRL's next update; negative when it passed.\n"
-		"# TYPE alliance_crl_expires_in_seconds gauge\n"
-		"alliance_crl_expires_in_seconds %lld\n",
+	prom_metric(f, "alliance_crl_next_update_timestamp_seconds", "gauge",
+		    "When the CRL in force must be renewed (unix seconds).",
+		    (unsigned long long)m->crl_next_update);
+	prom_head(f, "alliance_crl_expires_in_seconds", "gauge", "Seconds "
+		  "until the CRL's next update; negative when it passed.");
+	fprintf(f, "alliance_crl_expires_in_seconds %lld\n",
 		(long long)(m->crl_next_update - hub_now()));
 	hub_quota_metrics(hub, f);
 	if (store_free_space(hub->cfg.store_path, &disk_free, &disk_total) ==
 	    ERR_OK) {
-		metric(f, "alliance_store_free_bytes", "gauge",
+		prom_metric(f, "alliance_store_free_bytes", "gauge",
 		       "Free bytes on the file system of the store.",
 		       (unsigned long long)disk_free);
-		metric(f, "alliance_store_size_bytes", "gauge",
+		prom_metric(f, "alliance_store_size_bytes", "gauge",
 		       "Size of the file system of the store.",
 		       (unsigned long long)disk_total);
 	}
-	metric(f, "alliance_start_time_seconds", "gauge",
-	       "When the hub started (unix seconds).",
-	       (unsigned long long)hub->started);
-	if (fclose(f) != 0) {
-		free(text);
-		return NULL;
-	}
-	return text;
+	prom_metric(f, "alliance_start_time_seconds", "gauge",
+		    "When the hub started (unix seconds).",
+		    (unsigned long long)hub->started);
+}
+
+char *metrics_render(struct hub *hub, size_t *len)
+{
+	return prom_render(render, hub, len);
 }

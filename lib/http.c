@@ -29,6 +29,7 @@ static enum http_method method_from_lws(int m)
 	case LWSHUMETH_PUT: return HTTP_PUT;
 	case LWSHUMETH_PATCH: return HTTP_PATCH;
 	case LWSHUMETH_DELETE: return HTTP_DELETE;
+	case LWSHUMETH_HEAD: return HTTP_HEAD;
 	default: return HTTP_OTHER;
 	}
 }
@@ -377,7 +378,7 @@ int http_writeable(struct lws *wsi, struct http_exchange *ex)
 	if (!ex->headers_sent) {
 		if (write_headers(wsi, ex))
 			return -1;
-		if (ex->reply_len) {
+		if (ex->reply_len && ex->method != HTTP_HEAD) {
 			lws_callback_on_writable(wsi);
 			return 0;
 		}

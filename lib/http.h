@@ -22,8 +22,10 @@
 /* 'sha256-' and the base64 of a SHA-256, quoted, and a NUL. */
 #define HTTP_STYLE_HASH_MAX 64
 
+/* HTTP_HEAD: answered as GET would be, without the body (http_writeable
+ * sends only the headers). */
 enum http_method { HTTP_GET, HTTP_POST, HTTP_PUT, HTTP_PATCH, HTTP_DELETE,
-		   HTTP_OTHER };
+		   HTTP_HEAD, HTTP_OTHER };
 
 /* A bound on the bytes of request bodies held at once across
  * connections (e.g. those from clients not authenticated). */

@@ -459,3 +459,18 @@ int store_free_space(const char *path, uint64_t *free_bytes,
 	*total_bytes = (uint64_t)sv.f_blocks * sv.f_frsize;
 	return ERR_OK;
 }
+
+int64_t store_count(sqlite3 *db, const char *sql, const char *text)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (text)
+		sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}

@@ -64,4 +64,9 @@ void store_close(sqlite3 **db);
  * I/O error) is ERR_OK and leaves the connection's error as it was. */
 int store_exec(sqlite3 *db, const char *sql);
 
+/* store_count: the one integer that constant SQL sql answers (a
+ * count(*)), with text bound to ?1 when not NULL. Returns it, or -1 when
+ * the statement fails or answers no row. */
+int64_t store_count(sqlite3 *db, const char *sql, const char *text);
+
 #endif

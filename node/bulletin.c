@@ -418,6 +418,7 @@ static void refuse(struct node *n, const uint8_t *content, size_t len,
 	bulletin_decode(content, len, &c);
 	snprintf(reason, sizeof(reason), "refused by %s: %s",
 		 n->cfg.community, why);
+	n->bulletins_refused++;
 	log_warn("bulletins: refused bulletin %s from hub %s: %s",
 		 c && text_record_id_valid(c->id) ? c->id : "(no valid id)",
 		 n->cfg.hub_host, why);
@@ -433,6 +434,7 @@ int node_bulletin_handle(struct node *n, const Alliance__V1__Bulletin *bf)
 	BulletinContent *c = NULL;
 	char why[300];
 
+	n->bulletins_received++;
 	if (bulletin_open(n->bulletins->keys, content, len,
 			  bf->signature.data, bf->signature.len, &c, why,
 			  sizeof(why)) != ERR_OK) {
@@ -461,6 +463,7 @@ int node_bulletin_handle(struct node *n, const Alliance__V1__Bulletin *bf)
 	}
 	send_ack(n, c->id, NULL);
 	if (outcome == BULLETIN_STORED) {
+		n->bulletins_stored++;
 		log_info("bulletins: stored %s %s (%s): %s", c->type, c->id,
 			 c->severity, c->headline);
 		live_publish(n, c->id);

@@ -39,6 +39,24 @@ static const char *check_name(const void *field)
 	return text_utf8_valid(s, strlen(s)) ? NULL : "not valid UTF-8";
 }
 
+/* /metrics is for this machine only: 127.0.0.0/8 or ::1. */
+static const char *check_loopback(const void *field)
+{
+	const char *s = *(char *const *)field;
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (!s)
+		return NULL;
+	if (inet_pton(AF_INET, s, &a4) == 1 &&
+	    (ntohl(a4.s_addr) >> 24) == 127)
+		return NULL;
+	if (inet_pton(AF_INET6, s, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6))
+		return NULL;
+	return "must be a loopback address (127.0.0.1, another of "
+	       "127.0.0.0/8, or ::1): /metrics is for this machine only";
+}
+
 static const char *check_proxies(const void *field)
 {
 	const char *s = *(char *const *)field;
@@ -174,6 +192,11 @@ static const struct config_key node_keys[] = {
 	  0, 0, NULL, check_api_keys, "keys of third-party apps, comma-separated:"
 	  " when set, an Open311 POST from anywhere but this node's pages needs"
 	  " one as api_key (403 without); unset: none is needed" },
+	{ "metrics", "address", CONFIG_STRING, "127.0.0.1",
+	  F(metrics_address), 0, 0, 0, NULL, check_loopback, "listen address "
+	  "of GET /metrics (plain HTTP): a loopback address only" },
+	{ "metrics", "port", CONFIG_UINT, "0", F(metrics_port), 0, 0, 65535,
+	  NULL, NULL, "port of GET /metrics; 0: off" },
 };
 
 #undef F
@@ -205,6 +228,17 @@ int node_config_load(const char *path, struct node_config *cfg, char *err,
 			      cfg->public_port, cfg->public_cert != NULL)) {
 		snprintf(err, errlen, "out of memory");
 		return ERR_NOMEM;
+	}
+	if (cfg->metrics_port && !cfg->metrics_address) {
+		snprintf(err, errlen, "%s: [metrics] address: must be a "
+			 "loopback address when port is set", path);
+		return ERR_INVALID;
+	}
+	if (cfg->metrics_port == (unsigned)cfg->public_port) {
+		snprintf(err, errlen, "%s: [metrics] port: %u is the public "
+			 "port; /metrics needs a port of its own", path,
+			 cfg->metrics_port);
+		return ERR_INVALID;
 	}
 	return ERR_OK;
 }

@@ -591,10 +591,18 @@ static void welcome_clock(struct node *n, const Alliance__V1__Welcome *w)
 			 "trip %" PRId64 " ms)", off, rtt);
 }
 
+int node_clock_offset(const struct node *n, int64_t *ms)
+{
+	*ms = n->clock_known ? clock_offset_ms() : 0;
+	return n->clock_known;
+}
+
 json_t *node_clock_json(const struct node *n)
 {
-	return n->clock_known ? json_integer((json_int_t)clock_offset_ms())
-			      : json_null();
+	int64_t ms;
+
+	return node_clock_offset(n, &ms) ? json_integer((json_int_t)ms)
+					 : json_null();
 }
 
 static int handle_welcome(struct node *n, struct lws *wsi,
@@ -604,6 +612,7 @@ static int handle_welcome(struct node *n, struct lws *wsi,
 	n->hub_state = HUB_CONNECTED;
 	n->hub_since = clock_now();
 	n->hub_welcomed_us = lws_now_usecs();
+	n->hub_sessions++;
 	n->hub_up_cursor = w->up_cursor;
 	n->hub_last_error[0] = '\0';
 	lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);

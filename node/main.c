@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "catalog_http.h"
+#include "clock.h"
 #include "err.h"
 #include "ident.h"
 #include "indexer.h"
@@ -181,9 +182,11 @@ static void reload(struct node *n)
 	    differs(cfg.web_root, n->cfg.web_root) ||
 	    differs(cfg.store_path, n->cfg.store_path) ||
 	    differs(cfg.sms_url, n->cfg.sms_url) ||
-	    differs(cfg.sms_secret, n->cfg.sms_secret))
-		log_warn("reload: changes to [public], [web], [store] and "
-			 "[sms] take effect at the next restart");
+	    differs(cfg.sms_secret, n->cfg.sms_secret) ||
+	    differs(cfg.metrics_address, n->cfg.metrics_address) ||
+	    cfg.metrics_port != n->cfg.metrics_port)
+		log_warn("reload: changes to [public], [web], [store], [sms] "
+			 "and [metrics] take effect at the next restart");
 	if (differs(cfg.manager_password_hash, n->cfg.manager_password_hash))
 		console_logout_all(n);   /* a new password: log in again */
 	old = n->cfg;
@@ -288,6 +291,7 @@ int main(int argc, char **argv)
 	log_init(PROG, (enum log_level)n->cfg.log_level);
 	log_info("starting %s %s for community %s", PROG, ALLIANCE_VERSION,
 		 n->cfg.community);
+	n->started = clock_now();
 
 	rc = node_store_open(n, err, sizeof(err));
 	if (rc != ERR_OK) {
@@ -322,6 +326,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (public__create_vhost(n) != ERR_OK ||
+	    metrics__create_vhost(n) != ERR_OK ||
 	    hub_link__start(n) != ERR_OK)
 		goto out;
 	if (manager_start(n, err, sizeof(err)) != ERR_OK) {
@@ -368,6 +373,7 @@ out:
 	catalog_http_searches_free(&n->searches);
 	node_store_close(n);
 	public__free(n);
+	metrics__free(n);
 	node_config_free(&n->cfg);
 	if (exit_code == 0)
 		log_info("stopped");

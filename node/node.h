@@ -68,6 +68,8 @@ struct node_config {
 	char *bulletin_keys;        /* [bulletins] keys: pinned public keys */
 	char *open311_api_keys;     /* [open311] api_keys: comma-separated;
 				       NULL: a POST needs none (open311.c) */
+	char *metrics_address;      /* [metrics] address: a loopback IP */
+	unsigned metrics_port;      /* [metrics] port: GET /metrics; 0 off */
 };
 
 /* node_config_table: the node's keys and rules (config.c). */
@@ -133,6 +135,10 @@ struct node {
 	struct manager *mgr;        /* manager endpoints and their workers
 				       (manager.c); NULL until started */
 	struct civic *civic;        /* requests, residents, polls (civic.h) */
+	struct lws_vhost *metrics_vhost; /* the loopback listener of GET
+				       /metrics (metrics.c); NULL when off */
+	char *metrics_iface;        /* copy of [metrics] address (owned) */
+	int64_t started;            /* when the node started (unix s) */
 
 	/* store */
 	sqlite3 *db;
@@ -187,6 +193,10 @@ struct node {
 	char hub_last_error[256];   /* why the last attempt failed; "" none */
 	uint64_t frames_unsent;     /* frames not encoded or queued, each
 				       closing its session (/healthz) */
+	uint64_t hub_sessions;      /* Welcomes received since start */
+	uint64_t bulletins_received; /* Bulletin frames from the hub */
+	uint64_t bulletins_stored;  /* ... stored new (not replays) */
+	uint64_t bulletins_refused; /* ... refused: signature, area, id */
 	int hub_close_code;         /* code the hub closed with; 0 none */
 	char hub_close_reason[128]; /* and its reason */
 };
@@ -194,9 +204,11 @@ struct node {
 /* node_from_wsi: the daemon state behind any wsi (the context user). */
 struct node *node_from_wsi(struct lws *wsi);
 
-/* node_clock_json: the clock offset to the hub in ms (hub minus local)
- * as JSON (new reference), null while no Welcome said the hub's time
- * (hub_link.c). */
+/* node_clock_offset: 1 with the clock offset to the hub in *ms (hub
+ * minus local) once a Welcome said the hub's time, else 0 (hub_link.c). */
+int node_clock_offset(const struct node *n, int64_t *ms);
+/* node_clock_json: node_clock_offset as JSON (new reference), null while
+ * it is not known. */
 json_t *node_clock_json(const struct node *n);
 
 /* ==== store (store.c) ====================================================== */
@@ -210,8 +222,17 @@ json_t *node_clock_json(const struct node *n);
  * warns (disk state "low"). */
 #define NODE_DISK_LOW_PERCENT 10
 
-/* node_disk_state: {"free_bytes", "total_bytes", "low"} of the file
- * system holding the store (low: under NODE_DISK_LOW_PERCENT free), or
+/* The free space of the file system holding the store. */
+struct node_disk {
+	uint64_t free_bytes;        /* free to an unprivileged writer */
+	uint64_t total_bytes;       /* its size, above 0 */
+	int low;                    /* under NODE_DISK_LOW_PERCENT free */
+};
+
+/* node_disk: the store's disk into d. ERR_OK, or ERR_IO when it cannot
+ * be read. */
+int node_disk(const struct node *n, struct node_disk *d);
+/* node_disk_state: node_disk as {"free_bytes", "total_bytes", "low"}, or
  * JSON null when it cannot be read. A new reference, for /healthz and the
  * console's sync state. */
 json_t *node_disk_state(const struct node *n);
@@ -353,6 +374,9 @@ int sync_handle_changes(struct node *n, const Alliance__V1__Changes *cs,
 			uint64_t *ack, char *why, size_t whylen);
 /* sync_wake: ask for WRITEABLE when the up stream has something to send. */
 void sync_wake(struct node *n);
+/* sync_up_lag: the entries of our log up to head (catalog_log_head) that
+ * the hub has not committed yet. */
+uint64_t sync_up_lag(const struct node *n, uint64_t head);
 
 /* ==== the public port (public.c) ========================================== */
 
@@ -366,6 +390,17 @@ int public__search_start(struct node *n, char *err, size_t errlen);
 /* public__free: free the strings the vhost pointed at, after the context
  * is destroyed. */
 void public__free(struct node *n);
+
+/* ==== GET /metrics on a loopback listener (metrics.c) =================== */
+
+/* metrics__create_vhost: the listener of [metrics] address and port,
+ * plain HTTP, answering GET (and HEAD) /metrics with Prometheus text;
+ * nothing when port is 0. Returns ERR_OK, or ERR_FAIL when it cannot
+ * listen. */
+int metrics__create_vhost(struct node *n);
+/* metrics__free: free what the vhost pointed at, after the context is
+ * destroyed. */
+void metrics__free(struct node *n);
 
 /* ==== manager endpoints (manager.c, auth.c, worker.c, edits.c) ========== */
 
@@ -467,6 +502,14 @@ int civic_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
  * kept for the Open311 POST); a Relay from the hub (ERR_INVALID or ERR_IO
  * with why: close the session); a RelayAck. */
 void node_relay_welcome(struct node *n, const Alliance__V1__Welcome *w);
+/* node_relay_outbox: records of ours (requests, statuses, polls,
+ * tallies) waiting for the hub's ack, or -1 when the store cannot say
+ * (relay.c). */
+int64_t node_relay_outbox(struct node *n);
+/* node_requests_open: open requests in this community's queue (neither
+ * done, declined nor withdrawn), or -1 when the store cannot say
+ * (request_queue.c). */
+int64_t node_requests_open(struct node *n);
 int node_relay_handle(struct node *n, const Alliance__V1__Relay *r,
 		      char *why, size_t whylen);
 int node_relay_ack(struct node *n, const Alliance__V1__RelayAck *ack);

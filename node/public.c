@@ -14,6 +14,7 @@
 #include "catalog_http.h"
 #include "clock.h"
 #include "err.h"
+#include "listen.h"
 #include "log.h"
 #include "node.h"
 #include "pages.h"
@@ -374,7 +375,6 @@ int public__create_vhost(struct node *n)
 	memset(&info, 0, sizeof(info));
 	info.vhost_name = public_vhost_name;
 	info.port = n->cfg.public_port;
-	info.iface = n->public_iface;
 	info.protocols = public_protocols;
 	info.mounts = mounts_init(n);
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
@@ -384,6 +384,7 @@ int public__create_vhost(struct node *n)
 		info.alpn = "http/1.1";
 		tlspolicy_server(&info);
 	}
+	listen_address(&info, n->public_iface);
 	n->anon_bodies.used = 0;
 	n->anon_bodies.limit = LIMIT_HTTP_ANON_BODIES;
 	n->public_vhost = lws_create_vhost(n->lws, &info);

@@ -204,6 +204,11 @@ int relay_outbox_put(struct node *n, const Change *ch)
 	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
 }
 
+int64_t node_relay_outbox(struct node *n)
+{
+	return store_count(n->db, "SELECT count(*) FROM relay_outbox", NULL);
+}
+
 void relay_flush(struct node *n)
 {
 	Frame frame = ALLIANCE__V1__FRAME__INIT;

@@ -111,6 +111,12 @@ static void queue_counts(struct node *n, json_t *o)
 	json_object_set_new(o, "origins", origins ? origins : json_array());
 }
 
+int64_t node_requests_open(struct node *n)
+{
+	return store_count(n->db, "SELECT count(*) FROM request WHERE owner ="
+			   " ?1 AND NOT " QUEUE_CLOSED, n->cfg.community);
+}
+
 void requests_queue(struct node *n, struct lws *wsi,
 		    struct http_exchange *ex)
 {

@@ -442,17 +442,26 @@ int node_store_probe(struct node *n)
 			  "'space_probe'");
 }
 
+int node_disk(const struct node *n, struct node_disk *d)
+{
+	memset(d, 0, sizeof(*d));
+	if (store_free_space(n->cfg.store_path, &d->free_bytes,
+			     &d->total_bytes) != ERR_OK || !d->total_bytes)
+		return ERR_IO;
+	d->low = d->free_bytes * 100 < d->total_bytes * NODE_DISK_LOW_PERCENT;
+	return ERR_OK;
+}
+
 json_t *node_disk_state(const struct node *n)
 {
-	uint64_t free_bytes = 0, total = 0;
+	struct node_disk d;
 
-	if (store_free_space(n->cfg.store_path, &free_bytes, &total) !=
-	    ERR_OK || !total)
+	if (node_disk(n, &d) != ERR_OK)
 		return json_null();
 	return json_pack("{s:I, s:I, s:b}",
-			 "free_bytes", (json_int_t)free_bytes,
-			 "total_bytes", (json_int_t)total,
-			 "low", free_bytes * 100 < total * NODE_DISK_LOW_PERCENT);
+			 "free_bytes", (json_int_t)d.free_bytes,
+			 "total_bytes", (json_int_t)d.total_bytes,
+			 "low", d.low);
 }
 
 int node_store_connect(const char *path, sqlite3 **db, char *err,

@@ -417,3 +417,8 @@ void sync_wake(struct node *n)
 	if (n->hub_wsi && up_pending(n, catalog_log_head(n->cat)))
 		lws_callback_on_writable(n->hub_wsi);
 }
+
+uint64_t sync_up_lag(const struct node *n, uint64_t head)
+{
+	return head > n->up_acked ? head - n->up_acked : 0;
+}

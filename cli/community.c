@@ -157,55 +157,15 @@ static int list_opt(void *state, int opt, const char *arg)
 	return 0;
 }
 
-/* cursor: a cursor or count from the hub as decimal text into buf, "-"
- * when absent. Returns buf. */
-static char *cursor(const json_t *v, char *buf, size_t buflen)
-{
-	if (json_is_integer(v))
-		snprintf(buf, buflen, "%" JSON_INTEGER_FORMAT,
-			 json_integer_value(v));
-	else if (json_is_real(v))
-		snprintf(buf, buflen, "%.0f", json_real_value(v));
-	else
-		snprintf(buf, buflen, "-");
-	return buf;
-}
-
-/* print_table: the items of a GET /api/v1/communities reply as a table.
- * Returns an enum ctl_exit. */
-static int print_table(const struct ctl *ctl, const json_t *items)
-{
-	static const char *const head[] = {
-		"ID", "NAME", "CONNECTED", "LAST SEEN", "UP", "DOWN"
-	};
-	struct ctl_table t = { .ncols = 6, .head = head };
-	char seen[64], up[32], down[32];
-	const char *row[6];
-	json_t *it;
-	size_t i;
-	int rc;
-
-	json_array_foreach(items, i, it) {
-		row[0] = json_string_value(json_object_get(it, "id"));
-		row[1] = json_string_value(json_object_get(it, "name"));
-		row[2] = json_is_true(json_object_get(it, "connected"))
-			? "yes" : "no";
-		row[3] = ctl_time_format(json_object_get(it, "last_seen"),
-					 seen, sizeof(seen));
-		row[4] = cursor(json_object_get(it, "up_cursor"), up,
-				sizeof(up));
-		row[5] = cursor(json_object_get(it, "down_cursor"), down,
-				sizeof(down));
-		if (ctl_table_add(&t, row) != ERR_OK) {
-			ctl_errorf(ctl, "out of memory");
-			ctl_table_free(&t);
-			return CTL_EXIT_FAIL;
-		}
-	}
-	rc = ctl_table_print(&t, stdout);
-	ctl_table_free(&t);
-	return rc;
-}
+/* The columns of `community list`. */
+static const struct ctl_column list_columns[] = {
+	{ "ID", "id", NULL },
+	{ "NAME", "name", NULL },
+	{ "CONNECTED", "connected", ctl_cell_yes_no },
+	{ "LAST SEEN", "last_seen", ctl_cell_time },
+	{ "UP", "up_cursor", ctl_cell_count },
+	{ "DOWN", "down_cursor", ctl_cell_count },
+};
 
 int community_list(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 		   char **argv)
@@ -239,7 +199,8 @@ int community_list(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	} else {
 		items = json_object_get(resp.json, "items");
 		if (json_is_array(items)) {
-			rc = print_table(ctl, items);
+			rc = ctl_print_items(ctl, list_columns, 6, items,
+					     stdout);
 		} else {
 			ctl_errorf(ctl, "%s sent no \"items\" list", ctl->hub);
 			rc = CTL_EXIT_FAIL;

@@ -22,7 +22,6 @@ import json
 import random
 import socket
 import sqlite3
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -30,8 +29,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import (BUILD, Hub, Node, RawSession, Response, pb, stop_all,
-                      unique_id, wait_for)
+from conftest import (Hub, RawSession, Response, pb, start_topology, stop_all,
+                      topology, unique_id, wait_for)
 
 PASSWORD = "sync-test manager password"
 # Seconds a change may take to reach a catalog before a test gives up (the
@@ -42,19 +41,6 @@ BULK_ARRIVE = 300
 
 
 # ---- helpers ------------------------------------------------------------------
-
-def hash_password(pw):
-    r = subprocess.run([str(BUILD / "alliance-node"), "--hash-password"],
-                       input=pw + "\n", capture_output=True, text=True,
-                       timeout=60)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
-
-
-@pytest.fixture(scope="module")
-def password_hash():
-    return hash_password(PASSWORD)
-
 
 class SyncHub(Hub):
     """A hub with a [sync] section (tombstone_retention, purge_interval)."""
@@ -76,20 +62,13 @@ def start_alliance(pki, d, password_hash, n=2, sync=None, made=None):
     the manager password. Everything started is appended to made."""
     made = made if made is not None else []
     # room for the 10,000 one node imports below (quotas: test_27)
-    hub = SyncHub(d / "hub", pki, sync=sync,
-                  quota={"records": 20000, "changes_per_hour": 20000}).start()
-    made.append(hub)
-    nodes = []
-    for i in range(n):
-        cid = unique_id("sync")
-        hub.register(cid)
-        node = Node(d / f"node-{i}", pki, hub, cid,
-                    manager_hash=password_hash).start()
-        made.append(node)
-        nodes.append(node)
-    for node in nodes:
-        node.wait_connected()
-    return SimpleNamespace(hub=hub, nodes=nodes, made=made)
+    t = start_topology(pki, d, ["sync"] * n, made, hub_cls=SyncHub,
+                       hub_kw={"sync": sync,
+                               "quota": {"records": 20000,
+                                         "changes_per_hour": 20000}},
+                       manager_hash=password_hash)
+    t.made = made
+    return t
 
 
 @pytest.fixture
@@ -579,11 +558,8 @@ def recv_ack(sess):
 
 @pytest.fixture(scope="module")
 def raw_hub(pki, tmp_path_factory):
-    hub = Hub(tmp_path_factory.mktemp("raw") / "hub", pki).start()
-    try:
-        yield hub
-    finally:
-        stop_all([hub])
+    with topology(pki, tmp_path_factory.mktemp("raw"), []) as t:
+        yield t.hub
 
 
 def test_change_with_another_origin_is_refused(raw_hub, pki):

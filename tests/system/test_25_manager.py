@@ -18,42 +18,20 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import (BUILD, Hub, Node, Response, alliancectl,
-                      http_get_json, stop_all, unique_id, wait_for)
+from conftest import (BUILD, Hub, Node, PASSWORD, Response, alliancectl,
+                      hash_password, http_get_json, stop_all, topology,
+                      unique_id, wait_for)
 
-PASSWORD = "correct horse battery staple"
-
-
-def hash_password(pw):
-    r = subprocess.run([str(BUILD / "alliance-node"), "--hash-password"],
-                       input=pw + "\n", capture_output=True, text=True,
-                       timeout=30)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
-
-
-@pytest.fixture(scope="module")
-def password_hash():
-    return hash_password(PASSWORD)
 
 
 @pytest.fixture(scope="module")
 def shared(pki, tmp_path_factory, password_hash):
-    d = tmp_path_factory.mktemp("manager")
     # room for the 10,000 of the largest bulk import (quotas: test_27)
-    hub = Hub(d / "hub", pki, quota={"records": 20000,
-                                     "changes_per_hour": 20000}).start()
-    made = [hub]
-    try:
-        cid = unique_id("mgr")
-        hub.register(cid)
-        node = Node(d / "node", pki, hub, cid,
-                    manager_hash=password_hash).start()
-        made.append(node)
-        node.wait_connected()
-        yield SimpleNamespace(hub=hub, node=node)
-    finally:
-        stop_all(made)
+    with topology(pki, tmp_path_factory.mktemp("manager"), ["mgr"],
+                  hub_kw={"quota": {"records": 20000,
+                                    "changes_per_hour": 20000}},
+                  manager_hash=password_hash) as t:
+        yield SimpleNamespace(hub=t.hub, node=t.nodes[0])
 
 
 # ---- helpers ----------------------------------------------------------------
@@ -93,6 +71,20 @@ def get(port, path):
                         r.read())
     finally:
         c.close()
+
+
+def service_seen(owner, viewer, body, what="the service"):
+    """Create service body at owner (as its manager) and wait until
+    viewer's Open311 service list shows it; returns its service_code
+    ("community/id")."""
+    r = api(owner, "POST", "/api/v1/services", body)
+    assert r.status == 201, r
+    code = f"{owner.community}/{r.json()['id']}"
+    wait_for(lambda: any(s["service_code"] == code for s in
+                         get(viewer.public_port,
+                             "/open311/v2/services.json").json()),
+             20, f"{what} at {viewer.community}")
+    return code
 
 
 def catalog(port, community, **params):

@@ -32,15 +32,6 @@ ARRIVE = 30             # s: bound for an edit to reach another node
 
 # ---- helpers ---------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def password_hash():
-    r = subprocess.run([str(BUILD / "alliance-node"), "--hash-password"],
-                       input=PASSWORD + "\n", capture_output=True,
-                       text=True, timeout=30)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
-
-
 def manager(node, method, path, body=None):
     """One manager request (HTTP Basic, JSON) to node's public port."""
     c = http.client.HTTPConnection("127.0.0.1", node.public_port,

@@ -29,13 +29,12 @@ import select
 import socket
 import subprocess
 import threading
-from types import SimpleNamespace
 
 import pytest
 
-from conftest import (BUILD, Hub, Node, Response, stop_all, unique_id,
+from conftest import (BUILD, Node, Response, stop_all, topology, unique_id,
                       wait_for)
-from test_25_manager import PASSWORD, hash_password
+from test_25_manager import PASSWORD
 
 LIVE = "/api/v1/bulletins/live"
 PER_CLIENT = 4          # LIMIT_BULLETIN_LIVE_PER_CLIENT
@@ -61,18 +60,9 @@ class ProxiedNode(Node):
 
 
 @pytest.fixture(scope="module")
-def password_hash():
-    return hash_password(PASSWORD)
-
-
-@pytest.fixture(scope="module")
 def hub(pki, tmp_path_factory):
-    d = tmp_path_factory.mktemp("abuse")
-    h = Hub(d / "hub", pki).start()
-    try:
-        yield SimpleNamespace(hub=h, d=d, pki=pki)
-    finally:
-        stop_all([h])
+    with topology(pki, tmp_path_factory.mktemp("abuse"), []) as t:
+        yield t
 
 
 @pytest.fixture

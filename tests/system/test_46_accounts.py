@@ -25,33 +25,19 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import Hub, Node, alliancectl, stop_all, unique_id, wait_for
-from test_25_manager import PASSWORD, api, get, hash_password
+from conftest import Node, alliancectl, stop_all, topology, unique_id, wait_for
+from test_25_manager import api, get
 from test_41_residents import error_field, post
 
 SECRET = "a long enough secret"
 
 
 @pytest.fixture(scope="module")
-def three(pki, tmp_path_factory):
-    d = tmp_path_factory.mktemp("accounts")
-    h = hash_password(PASSWORD)
-    hub = Hub(d / "hub", pki).start()
-    made = [hub]
-    try:
-        nodes = []
-        for i in range(3):
-            cid = unique_id(f"ac{i}")
-            hub.register(cid)
-            n = Node(d / cid, pki, hub, cid, manager_hash=h,
-                     limits={"resident_actions": 500}).start()
-            made.append(n)
-            nodes.append(n)
-        for n in nodes:
-            n.wait_connected()
-        yield SimpleNamespace(hub=hub, nodes=nodes, d=d, hash=h, pki=pki)
-    finally:
-        stop_all(made)
+def three(pki, tmp_path_factory, password_hash):
+    with topology(pki, tmp_path_factory.mktemp("accounts"),
+                  [f"ac{i}" for i in range(3)], manager_hash=password_hash,
+                  node_kw={"limits": {"resident_actions": 500}}) as t:
+        yield t
 
 
 def call(node, method, path, token=None, body=None):

@@ -490,7 +490,8 @@ static int print_status(const struct ctl *ctl, const json_t *b)
 	       json_integer_value(json_object_get(b, "targets")));
 	free(headline);
 	free(status);
-	return ctl_print_items(ctl, delivery_columns, 4,
+	return ctl_print_items(ctl, delivery_columns,
+			       CTL_COLUMNS(delivery_columns),
 			       json_object_get(b, "delivery"), stdout);
 }
 
@@ -548,35 +549,6 @@ static const struct ctl_column list_columns[] = {
 int bulletin_list(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 		  char **argv)
 {
-	static const struct option longopts[] = {
-		CTL_GLOBAL_OPTIONS,
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct ctl_response resp = { 0 };
-	struct opts o = { 0 };
-	int rc, first;
-
-	rc = ctl_command_parse(ctl, cmd, argc, argv, longopts, on_opt, &o,
-			       &first);
-	if (rc >= 0)
-		return rc;
-	if (first < argc)
-		return ctl_usage_error(ctl, cmd, "unexpected argument '%s'",
-				       argv[first]);
-	rc = ctl_ready(ctl);
-	if (rc != CTL_EXIT_OK)
-		return rc;
-	if (ctl_request(ctl, "GET", BULLETINS_PATH, NULL, &resp) != ERR_OK)
-		return CTL_EXIT_FAIL;
-	if (resp.status != 200)
-		rc = ctl_hub_error(ctl, &resp);
-	else if (o.json)
-		rc = ctl_print_body(ctl, &resp);
-	else
-		rc = ctl_print_items(ctl, list_columns, 7,
-				     json_object_get(resp.json, "items"),
-				     stdout);
-	ctl_response_free(&resp);
-	return rc;
+	return ctl_list_command(ctl, cmd, argc, argv, BULLETINS_PATH,
+				list_columns, CTL_COLUMNS(list_columns));
 }

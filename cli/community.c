@@ -145,18 +145,6 @@ int community_remove(struct ctl *ctl, const struct ctl_command *cmd,
 
 /* ---- list -------------------------------------------------------------- */
 
-enum { OPT_JSON = 1 };
-
-/* list_opt: --json sets the bool at state. */
-static int list_opt(void *state, int opt, const char *arg)
-{
-	(void)arg;
-	if (opt != OPT_JSON)
-		return CTL_EXIT_USAGE;
-	*(bool *)state = true;
-	return 0;
-}
-
 /* The columns of `community list`. */
 static const struct ctl_column list_columns[] = {
 	{ "ID", "id", NULL },
@@ -170,42 +158,6 @@ static const struct ctl_column list_columns[] = {
 int community_list(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 		   char **argv)
 {
-	static const struct option longopts[] = {
-		CTL_GLOBAL_OPTIONS,
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct ctl_response resp = { 0 };
-	bool as_json = false;
-	json_t *items;
-	int rc, first;
-
-	rc = ctl_command_parse(ctl, cmd, argc, argv, longopts, list_opt,
-			       &as_json, &first);
-	if (rc >= 0)
-		return rc;
-	if (first < argc)
-		return ctl_usage_error(ctl, cmd, "unexpected argument '%s'",
-				       argv[first]);
-	rc = ctl_ready(ctl);
-	if (rc != CTL_EXIT_OK)
-		return rc;
-	if (ctl_request(ctl, "GET", COMMUNITIES_PATH, NULL, &resp) != ERR_OK)
-		return CTL_EXIT_FAIL;
-	if (resp.status != 200) {
-		rc = ctl_hub_error(ctl, &resp);
-	} else if (as_json) {
-		rc = ctl_print_body(ctl, &resp);
-	} else {
-		items = json_object_get(resp.json, "items");
-		if (json_is_array(items)) {
-			rc = ctl_print_items(ctl, list_columns, 6, items,
-					     stdout);
-		} else {
-			ctl_errorf(ctl, "%s sent no \"items\" list", ctl->hub);
-			rc = CTL_EXIT_FAIL;
-		}
-	}
-	ctl_response_free(&resp);
-	return rc;
+	return ctl_list_command(ctl, cmd, argc, argv, COMMUNITIES_PATH,
+				list_columns, CTL_COLUMNS(list_columns));
 }

@@ -14,6 +14,7 @@
 
 #include <getopt.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -101,6 +102,16 @@ int ctl_command_parse(struct ctl *ctl, const struct ctl_command *cmd,
 		      int argc, char **argv, const struct option *longopts,
 		      int (*on_opt)(void *state, int opt, const char *arg),
 		      void *state, int *first_arg);
+
+struct ctl_column;
+
+/* ctl_list_command: the whole of a "GROUP list [--json]" command: GET path
+ * from the hub and print its "items" as a table of the ncols columns cols
+ * (ctl_print_items), or with --json the reply as it came. Returns an enum
+ * ctl_exit. */
+int ctl_list_command(struct ctl *ctl, const struct ctl_command *cmd,
+		     int argc, char **argv, const char *path,
+		     const struct ctl_column *cols, size_t ncols);
 
 /* ctl_usage: print "usage: alliancectl GROUP VERB USAGE" for cmd to stderr
  * and return CTL_EXIT_USAGE. */
@@ -192,6 +203,10 @@ void ctl_cleanup(struct ctl *ctl);
  * returns CTL_EXIT_FAIL. */
 int ctl_hub_error(const struct ctl *ctl, const struct ctl_response *resp);
 
+/* ctl_verrorf: ctl_errorf with a va_list. */
+void ctl_verrorf(const struct ctl *ctl, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
 /* ctl_errorf: print "alliancectl: MESSAGE" to stderr. */
 void ctl_errorf(const struct ctl *ctl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -234,6 +249,9 @@ int ctl_table_print(const struct ctl_table *t, FILE *out);
 
 /* ctl_table_free: free the rows t owns and zero them. */
 void ctl_table_free(struct ctl_table *t);
+
+/* The number of columns of a static array of struct ctl_column. */
+#define CTL_COLUMNS(cols) (sizeof(cols) / sizeof((cols)[0]))
 
 /* Bytes of one formatted cell (a time, a count, "12/30"). */
 #define CTL_CELL_MAX 64

@@ -20,15 +20,20 @@
 
 /* ---- messages ---------------------------------------------------------- */
 
+void ctl_verrorf(const struct ctl *ctl, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", ctl->prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void ctl_errorf(const struct ctl *ctl, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", ctl->prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ctl_verrorf(ctl, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int ctl_hub_error(const struct ctl *ctl, const struct ctl_response *resp)

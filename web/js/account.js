@@ -337,6 +337,7 @@ function render() {
   if (!document.getElementById('signed-in').hidden) renderAccount();
   sentText();
 }
+
 function start() {
   setupForms();
   setupVerify();

@@ -23,6 +23,7 @@ function render() {
         ' · ' + A.t('offered_by') + '：', A.communityLabel(a.community)));
   })));
 }
+
 A.page({
   start: function () {
     A.api('/api/v1/announcements?limit=100').then(function (r) { notices.result = r; render(); });

@@ -71,6 +71,7 @@ function render() {
       A.el('h2', { id: 'h-past', text: A.t('past_bulletins') }),
       A.el('ul', { className: 'plain' }, past.map(bulletinArticle))));
 }
+
 A.page({
   start: function () {
     A.bulletins.listeners.push(function (r) { bpage.result = r; render(); });

@@ -156,6 +156,7 @@ function render() {
   document.getElementById('status').textContent = district.failed ? A.t('refresh_failed') : '';
   document.getElementById('updated').textContent = district.updated ? A.t('updated_at', { t: A.formatTime(district.updated) }) : '';
 }
+
 A.page({
   start: function () {
     refresh();

@@ -32,6 +32,7 @@ function render() {
   renderSection('newest', home.services, 'none_services', A.serviceCard);
   renderSection('announcements', home.announcements, 'none_announcements', announcementItem);
 }
+
 A.page({
   start: function () {
     A.api('/api/v1/catalog?limit=6').then(function (r) { home.services = r; render(); });

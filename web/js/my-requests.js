@@ -247,6 +247,7 @@ function render() {
   Object.keys(my.cards).forEach(function (id) { my.cards[id].confirming = false; });
   renderList();
 }
+
 function start() {
   A.siteKind().then(function (k) {
     my.site = k;

@@ -194,6 +194,7 @@ function render() {
   renderResults();
   say(pollPage.message, pollPage.messageClass);
 }
+
 function start() {
   load();
   /* a resident who may not vote yet is told so before she chooses */

@@ -71,6 +71,7 @@ function render() {
   if (!r.ok || !r.data) { A.append(box, A.message('load_failed', 'error section')); return; }
   renderService(r.data);
 }
+
 function start() {
   var u = new URLSearchParams(window.location.search);
   var community = u.get('community') || '';

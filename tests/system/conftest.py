@@ -393,6 +393,18 @@ class Response:
         return f"<Response {self.status} {self.body[:300]!r}>"
 
 
+def exchange(c, method, path, body=None, headers=None):
+    """Send one request on the http.client connection c and read the
+    reply as a Response (header names in lower case); c is closed after."""
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
+                        r.read())
+    finally:
+        c.close()
+
+
 class Hub(Daemon):
     """alliance-hub with its own config, store, log and copy of ca.crl."""
 
@@ -477,19 +489,13 @@ class Hub(Daemon):
         ctx = tls_context(self.pki, cert or self.pki.operator)
         c = http.client.HTTPSConnection("localhost", self.alliance_port,
                                         context=ctx, timeout=10)
-        try:
-            headers = {}
-            data = raw
-            if body is not None:
-                data = json.dumps(body).encode()
-            if data is not None:
-                headers["Content-Type"] = "application/json"
-            c.request(method, path, body=data, headers=headers)
-            r = c.getresponse()
-            return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
-                            r.read())
-        finally:
-            c.close()
+        headers = {}
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        return exchange(c, method, path, body=data, headers=headers)
 
     def register(self, community, name=None):
         r = self.api("POST", "/api/v1/communities",

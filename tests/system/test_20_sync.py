@@ -29,7 +29,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import (Hub, RawSession, Response, pb, start_topology, stop_all,
+from conftest import (Hub, RawSession, exchange, pb, start_topology, stop_all,
                       topology, unique_id, wait_for)
 
 PASSWORD = "sync-test manager password"
@@ -91,16 +91,10 @@ def manager(node, method, path, body=None, timeout=120):
     """One manager request (HTTP Basic, JSON) to node's public port."""
     c = http.client.HTTPConnection("127.0.0.1", node.public_port,
                                    timeout=timeout)
-    try:
-        headers = {"Authorization": basic(),
-                   "Content-Type": "application/json"}
-        data = json.dumps(body).encode() if body is not None else None
-        c.request(method, path, body=data, headers=headers)
-        r = c.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
-                        r.read())
-    finally:
-        c.close()
+    headers = {"Authorization": basic(),
+               "Content-Type": "application/json"}
+    data = json.dumps(body).encode() if body is not None else None
+    return exchange(c, method, path, body=data, headers=headers)
 
 
 def get(port, path, **params):
@@ -108,13 +102,7 @@ def get(port, path, **params):
     if params:
         path += "?" + urllib.parse.urlencode(params)
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        c.request("GET", path)
-        r = c.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
-                        r.read())
-    finally:
-        c.close()
+    return exchange(c, "GET", path)
 
 
 def service(title, **kw):

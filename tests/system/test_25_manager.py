@@ -9,6 +9,7 @@ per client address and every test speaks from 127.0.0.1.
 """
 
 import base64
+import contextlib
 import http.client
 import json
 import subprocess
@@ -19,8 +20,8 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import (BUILD, Hub, Node, PASSWORD, Response, alliancectl,
-                      hash_password, http_get_json, stop_all, topology,
-                      unique_id, wait_for)
+                      exchange, hash_password, http_get_json, stop_all,
+                      topology, unique_id, wait_for)
 
 
 
@@ -45,32 +46,20 @@ def api(node, method, path, body=None, raw=None, password=PASSWORD,
     """One request to the node's public port as the manager."""
     c = http.client.HTTPConnection("127.0.0.1", node.public_port,
                                    timeout=timeout)
-    try:
-        headers = {}
-        data = raw
-        if body is not None:
-            data = json.dumps(body).encode()
-        if content_type:
-            headers["Content-Type"] = content_type
-        if password is not None:
-            headers["Authorization"] = basic(user, password)
-        c.request(method, path, body=data, headers=headers)
-        r = c.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
-                        r.read())
-    finally:
-        c.close()
+    headers = {}
+    data = raw
+    if body is not None:
+        data = json.dumps(body).encode()
+    if content_type:
+        headers["Content-Type"] = content_type
+    if password is not None:
+        headers["Authorization"] = basic(user, password)
+    return exchange(c, method, path, body=data, headers=headers)
 
 
 def get(port, path):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        c.request("GET", path)
-        r = c.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
-                        r.read())
-    finally:
-        c.close()
+    return exchange(c, "GET", path)
 
 
 def service_seen(owner, viewer, body, what="the service"):
@@ -85,6 +74,18 @@ def service_seen(owner, viewer, body, what="the service"):
                              "/open311/v2/services.json").json()),
              20, f"{what} at {viewer.community}")
     return code
+
+
+@contextlib.contextmanager
+def sharing(pki, d, prefixes, password_hash, body, **kw):
+    """topology's hub and nodes A and B (prefixes, **kw), B offering the
+    service body, which A lists; yields SimpleNamespace(hub, a, b, code,
+    d, hash), code being the service's at A."""
+    with topology(pki, d, prefixes, manager_hash=password_hash, **kw) as t:
+        a, b = t.nodes
+        code = service_seen(b, a, body, "B's service")
+        yield SimpleNamespace(hub=t.hub, a=a, b=b, code=code, d=d,
+                              hash=password_hash)
 
 
 def catalog(port, community, **params):

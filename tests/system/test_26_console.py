@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import (Hub, Node, Response, stop_all, topology, unique_id,
+from conftest import (Hub, Node, exchange, stop_all, topology, unique_id,
                       wait_for)
 from test_25_manager import PASSWORD, basic
 
@@ -42,19 +42,13 @@ def request(node, method, path, body=None, headers=None, https=None):
     else:
         c = http.client.HTTPConnection("127.0.0.1", node.public_port,
                                        timeout=60)
-    try:
-        h = dict(headers or {})
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-        if method != "GET":     # as the console sends every change
-            h.setdefault("Content-Type", "application/json")
-        c.request(method, path, body=data, headers=h)
-        r = c.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
-                        r.read())
-    finally:
-        c.close()
+    h = dict(headers or {})
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+    if method != "GET":     # as the console sends every change
+        h.setdefault("Content-Type", "application/json")
+    return exchange(c, method, path, body=data, headers=h)
 
 
 def login(node, password=PASSWORD, https=None):

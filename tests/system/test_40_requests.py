@@ -11,27 +11,24 @@ import json
 import sqlite3
 import time
 import urllib.parse
-from types import SimpleNamespace
 
 import pytest
 
-from conftest import Node, stop_all, topology, unique_id, wait_for
-from test_25_manager import api, get, service_seen
+from conftest import Node, stop_all, unique_id, wait_for
+from test_25_manager import api, get, sharing
 
 NAME, PHONE, ADDRESS = "Wang Xiuying", "13800138000", "No. 5 Elm Lane, flat 302"
 
 
 @pytest.fixture(scope="module")
 def two(pki, tmp_path_factory, password_hash):
-    d = tmp_path_factory.mktemp("requests")
-    with topology(pki, d, ["rqa", "rqb"], manager_hash=password_hash) as t:
-        na, nb = t.nodes
-        code = service_seen(nb, na, {
-            "title": "Haircut at home", "category": "elderly-care",
-            "delivery": ["home-visit"], "summary": "for residents who "
-            "cannot walk"}, "B's service")
-        yield SimpleNamespace(hub=t.hub, a=na, b=nb, code=code, d=d,
-                              hash=password_hash)
+    with sharing(pki, tmp_path_factory.mktemp("requests"), ["rqa", "rqb"],
+                 password_hash, {"title": "Haircut at home",
+                                 "category": "elderly-care",
+                                 "delivery": ["home-visit"],
+                                 "summary": "for residents who cannot walk"}
+                 ) as s:
+        yield s
 
 
 def post311(node, fields, content_type="application/x-www-form-urlencoded"):

@@ -19,8 +19,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import Node, stop_all, topology, unique_id, wait_for
-from test_25_manager import api, get, service_seen
+from conftest import Node, stop_all, unique_id, wait_for
+from test_25_manager import api, get, sharing
 from test_45_polls import vote
 
 PHONE = "+86 138-0013-8001"
@@ -29,14 +29,11 @@ SECRET = "long enough secret"
 
 @pytest.fixture(scope="module")
 def two(pki, tmp_path_factory, password_hash):
-    d = tmp_path_factory.mktemp("residents")
-    with topology(pki, d, ["rsa", "rsb"], manager_hash=password_hash) as t:
-        na, nb = t.nodes
-        code = service_seen(nb, na, {
-            "title": "Wheelchair repair at home", "category": "disability",
-            "delivery": ["home-visit"]}, "B's service")
-        yield SimpleNamespace(hub=t.hub, a=na, b=nb, code=code, d=d,
-                              hash=password_hash)
+    with sharing(pki, tmp_path_factory.mktemp("residents"), ["rsa", "rsb"],
+                 password_hash, {"title": "Wheelchair repair at home",
+                                 "category": "disability",
+                                 "delivery": ["home-visit"]}) as s:
+        yield s
 
 
 def post(node, path, body, token=None, raw=None):

@@ -17,8 +17,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import topology, wait_for
-from test_25_manager import api, get, service_seen
+from conftest import wait_for
+from test_25_manager import api, get, sharing
 from test_40_requests import hub_holds
 
 PHONE, ADDRESS = "13800138042", "榆树巷 5 号 302 室"
@@ -27,19 +27,17 @@ PHONE, ADDRESS = "13800138042", "榆树巷 5 号 302 室"
 @pytest.fixture(scope="module")
 def two(pki, tmp_path_factory, password_hash):
     # every POST counts against the address's limit: room for all
-    with topology(pki, tmp_path_factory.mktemp("follow"), ["rfa", "rfb"],
-                  manager_hash=password_hash,
-                  node_kw={"limits": {"resident_actions": 500}}) as t:
-        na, nb = t.nodes
-        r = api(na, "POST", "/api/v1/services", {
+    with sharing(pki, tmp_path_factory.mktemp("follow"), ["rfa", "rfb"],
+                 password_hash, {"title": "上门理发",
+                                 "category": "elderly-care",
+                                 "delivery": ["home-visit"]},
+                 node_kw={"limits": {"resident_actions": 500}}) as s:
+        r = api(s.a, "POST", "/api/v1/services", {
             "title": "Legal advice", "category": "legal-civil",
             "delivery": ["walk-in"]})
         assert r.status == 201, r
-        own = f"{na.community}/{r.json()['id']}"
-        code = service_seen(nb, na, {
-            "title": "上门理发", "category": "elderly-care",
-            "delivery": ["home-visit"]}, "B's service")
-        yield SimpleNamespace(hub=t.hub, a=na, b=nb, code=code, own=own)
+        s.own = f"{s.a.community}/{r.json()['id']}"
+        yield s
 
 
 def call(node, method, path, fields=None, token=None, json_body=None):

@@ -32,7 +32,7 @@ import threading
 
 import pytest
 
-from conftest import (BUILD, Node, Response, stop_all, topology, unique_id,
+from conftest import (BUILD, Node, exchange, stop_all, topology, unique_id,
                       wait_for)
 from test_25_manager import PASSWORD
 
@@ -142,18 +142,12 @@ def request(node, method, path, body=None, headers=None, source=None):
     c = http.client.HTTPConnection("127.0.0.1", node.public_port, timeout=60,
                                    source_address=(source, 0) if source
                                    else None)
-    try:
-        h = dict(headers or {})
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            h.setdefault("Content-Type", "application/json")
-        c.request(method, path, body=data, headers=h)
-        r = c.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
-                        r.read())
-    finally:
-        c.close()
+    h = dict(headers or {})
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        h.setdefault("Content-Type", "application/json")
+    return exchange(c, method, path, body=data, headers=h)
 
 
 def flood(node, count, method, path, body, headers):

@@ -393,14 +393,20 @@ class Response:
         return f"<Response {self.status} {self.body[:300]!r}>"
 
 
+def reply(c):
+    """The reply on the http.client connection c as a Response (header
+    names in lower case)."""
+    r = c.getresponse()
+    return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
+                    r.read())
+
+
 def exchange(c, method, path, body=None, headers=None):
-    """Send one request on the http.client connection c and read the
-    reply as a Response (header names in lower case); c is closed after."""
+    """Send one request on the http.client connection c and read its
+    reply(); c is closed after."""
     try:
         c.request(method, path, body=body, headers=headers or {})
-        r = c.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
-                        r.read())
+        return reply(c)
     finally:
         c.close()
 

@@ -19,9 +19,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import (BUILD, Hub, Node, PASSWORD, Response, alliancectl,
-                      exchange, hash_password, http_get_json, stop_all,
-                      topology, unique_id, wait_for)
+from conftest import (BUILD, Hub, Node, PASSWORD, alliancectl, exchange,
+                      hash_password, http_get_json, reply, stop_all, topology,
+                      unique_id, wait_for)
 
 
 
@@ -395,9 +395,7 @@ def no_body(port, method, path, headers):
         for k, v in headers.items():
             c.putheader(k, v)
         c.endheaders()
-        r = c.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
-                        r.read())
+        return reply(c)
     finally:
         c.close()
 

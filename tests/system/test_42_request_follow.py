@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import wait_for
+from conftest import exchange, wait_for
 from test_25_manager import api, get, sharing
 from test_40_requests import hub_holds
 
@@ -42,24 +42,19 @@ def two(pki, tmp_path_factory, password_hash):
 
 def call(node, method, path, fields=None, token=None, json_body=None):
     c = http.client.HTTPConnection("127.0.0.1", node.public_port, timeout=30)
-    try:
-        headers = {}
-        data = None
-        if fields is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            data = urllib.parse.urlencode(fields).encode()
-        if json_body is not None:
-            headers["Content-Type"] = "application/json"
-            data = json.dumps(json_body).encode()
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        c.request(method, path, body=data, headers=headers)
-        r = c.getresponse()
-        raw = r.read()
-        return SimpleNamespace(status=r.status, text=raw.decode(),
-                               body=json.loads(raw) if raw else None)
-    finally:
-        c.close()
+    headers = {}
+    data = None
+    if fields is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        data = urllib.parse.urlencode(fields).encode()
+    if json_body is not None:
+        headers["Content-Type"] = "application/json"
+        data = json.dumps(json_body).encode()
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    r = exchange(c, method, path, body=data, headers=headers)
+    return SimpleNamespace(status=r.status, text=r.body.decode(),
+                           body=json.loads(r.body) if r.body else None)
 
 
 def resident(node):

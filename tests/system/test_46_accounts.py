@@ -25,7 +25,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import Node, alliancectl, stop_all, topology, unique_id, wait_for
+from conftest import (Node, alliancectl, exchange, stop_all, topology,
+                      unique_id, wait_for)
 from test_25_manager import api, get
 from test_41_residents import error_field, post
 
@@ -42,21 +43,16 @@ def three(pki, tmp_path_factory, password_hash):
 
 def call(node, method, path, token=None, body=None):
     c = http.client.HTTPConnection("127.0.0.1", node.public_port, timeout=30)
-    try:
-        headers = {}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        c.request(method, path, body=data, headers=headers)
-        r = c.getresponse()
-        raw = r.read()
-        return SimpleNamespace(status=r.status, text=raw.decode(),
-                               body=json.loads(raw) if raw else None)
-    finally:
-        c.close()
+    headers = {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    r = exchange(c, method, path, body=data, headers=headers)
+    return SimpleNamespace(status=r.status, text=r.body.decode(),
+                           body=json.loads(r.body) if r.body else None)
 
 
 def code(node):

@@ -272,17 +272,8 @@ function renderRequest() {
 }
 
 function start() {
-  var u = new URLSearchParams(window.location.search);
-  var community = u.get('community') || '';
-  var id = u.get('id') || '';
   A.siteKind().then(function (k) { rq.site = k; renderRequest(); });
-  if (!/^[a-z0-9][a-z0-9-]{1,62}$/.test(community) || !/^[A-Za-z0-9._-]{1,128}$/.test(id)) {
-    rq.result = { ok: false, status: 404, data: null };
-    renderRequest();
-    return;
-  }
-  A.api('/api/v1/catalog/' + encodeURIComponent(community) + '/' + encodeURIComponent(id))
-    .then(function (r) { rq.result = r; renderRequest(); });
+  A.addressedService().then(function (r) { rq.result = r; renderRequest(); });
 }
 
 A.page({ start: start, render: renderRequest });

@@ -96,6 +96,19 @@ function serviceHref(s) {
   return 'service.html' + A.query({ community: s.community, id: s.id });
 }
 
+/* addressedService: the service this page's address names
+ * (?community=&id=, as serviceHref makes it): resolves GET
+ * /api/v1/catalog/{community}/{id} as api() does, or a 404 without
+ * asking when the address names no valid one. */
+function addressedService() {
+  var u = new URLSearchParams(window.location.search);
+  var community = u.get('community') || '';
+  var id = u.get('id') || '';
+  if (!/^[a-z0-9][a-z0-9-]{1,62}$/.test(community) || !/^[A-Za-z0-9._-]{1,128}$/.test(id))
+    return Promise.resolve({ ok: false, status: 404, data: null });
+  return A.api('/api/v1/catalog/' + encodeURIComponent(community) + '/' + encodeURIComponent(id));
+}
+
 /* telHref: "tel:" and the digits of a phone number, or null. */
 function telHref(phone) {
   var digits = String(phone || '').replace(/[^0-9+]/g, '');
@@ -392,12 +405,14 @@ A.page({
 
 /* live and phoneSpans: for the browser tests */
 Object.assign(A, {
-  apiSend: apiSend, audienceLabel: audienceLabel, bulletins: bulletins,
+  addressedService: addressedService, apiSend: apiSend,
+  audienceLabel: audienceLabel, bulletins: bulletins,
   eligibleText: eligibleText, feeText: feeText, inForce: inForce,
   languageLabel: languageLabel, live: live, myRequestsAdd: myRequestsAdd,
-  myRequestsGet: myRequestsGet, phoneSpans: phoneSpans, residentClear: residentClear,
-  residentGet: residentGet, residentSet: residentSet,
-  serviceCard: serviceCard, serviceHref: serviceHref, siteKind: siteKind,
-  telHref: telHref, withPhones: withPhones
+  myRequestsGet: myRequestsGet, phoneSpans: phoneSpans,
+  residentClear: residentClear, residentGet: residentGet,
+  residentSet: residentSet, serviceCard: serviceCard,
+  serviceHref: serviceHref, siteKind: siteKind, telHref: telHref,
+  withPhones: withPhones
 });
 })(Alliance);

@@ -73,16 +73,7 @@ function render() {
 }
 
 function start() {
-  var u = new URLSearchParams(window.location.search);
-  var community = u.get('community') || '';
-  var id = u.get('id') || '';
-  if (!/^[a-z0-9][a-z0-9-]{1,62}$/.test(community) || !id || id.length > 128) {
-    svc.result = { ok: false, status: 404, data: null };
-    render();
-    return;
-  }
-  A.api('/api/v1/catalog/' + encodeURIComponent(community) + '/' + encodeURIComponent(id))
-    .then(function (r) { svc.result = r; render(); });
+  A.addressedService().then(function (r) { svc.result = r; render(); });
 }
 
 A.page({ start: start, render: render });

@@ -31,6 +31,7 @@ import pytest
 
 from conftest import (Hub, RawSession, exchange, pb, start_topology, stop_all,
                       topology, unique_id, wait_for)
+from conftest import hash_password  # noqa: F401 (imported from here before)
 
 PASSWORD = "sync-test manager password"
 # Seconds a change may take to reach a catalog before a test gives up (the

@@ -103,35 +103,6 @@ static int on_opt(void *state, int opt, const char *arg)
 	return 0;
 }
 
-/* parse_duration: "90", "90s", "30m", "24h", "2d" into seconds, 1 s to
- * the longest lifetime. ERR_OK or ERR_INVALID. */
-static int parse_duration(const char *s, long *out)
-{
-	char *end = NULL;
-	long v, unit = 1;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || v <= 0)
-		return ERR_INVALID;
-	if (*end == 's' || *end == '\0')
-		unit = 1;
-	else if (*end == 'm')
-		unit = 60;
-	else if (*end == 'h')
-		unit = 3600;
-	else if (*end == 'd')
-		unit = 86400;
-	else
-		return ERR_INVALID;
-	if (*end && end[1])
-		return ERR_INVALID;
-	if (v > LIMIT_BULLETIN_LIFETIME_S / unit)
-		return ERR_INVALID;
-	*out = v * unit;
-	return ERR_OK;
-}
-
 /* ---- the signing key and sender ------------------------------------------ */
 
 /* load_signing_key: the Ed25519 private key of --signing-key. NULL after
@@ -212,34 +183,6 @@ static void new_id(char *buf, size_t len)
 }
 
 /* ---- building and posting ---------------------------------------------- */
-
-/* split_area: "a, b" into a NULL-terminated list of the ids (strings point
- * into *copy, which the caller frees). */
-static char **split_area(const char *area, char **copy, size_t *n)
-{
-	char **v, *item, *cursor;
-
-	*n = 0;
-	*copy = strdup(area);
-	v = calloc(LIMIT_BULLETIN_AREA + 2, sizeof(*v));
-	if (!*copy || !v) {
-		free(v);
-		return NULL;
-	}
-	cursor = *copy;
-	while ((item = strsep(&cursor, ",")) != NULL) {
-		while (*item == ' ')
-			item++;
-		for (size_t i = strlen(item); i && item[i - 1] == ' '; i--)
-			item[i - 1] = '\0';
-		if (!*item)
-			continue;
-		if (*n > LIMIT_BULLETIN_AREA)
-			break;
-		v[(*n)++] = item;
-	}
-	return v;
-}
 
 /* sign_and_post: check c, sign it and POST it. On a completed exchange
  * fills resp and returns CTL_EXIT_OK (the caller looks at the status). */
@@ -406,7 +349,8 @@ static int publish(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	const json_t *old = NULL;
 	char id[64], key_id[BULLETIN_KEY_ID_LEN + 1];
 	char sender[BULLETIN_CAP_SENDER_MAX + 1], cancel_head[512];
-	char cancel_head_en[512], *area_copy = NULL, **area = NULL, *ref = NULL;
+	char cancel_head_en[512], **area = NULL, *ref = NULL, why[128];
+	struct ctl_area parsed = { 0 };
 	struct timespec t0;
 	long expires = CTL_BULLETIN_EXPIRES_S, timeout = CTL_BULLETIN_WAIT_S;
 	EVP_PKEY *key = NULL;
@@ -431,10 +375,12 @@ static int publish(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 			if (!o.text[f])
 				return ctl_usage_error(ctl, cmd, "--%s is required",
 					longopts[f + 5].name);
-	if (o.expires && parse_duration(o.expires, &expires) != ERR_OK)
+	if (o.expires && ctl_duration_parse(o.expires, LIMIT_BULLETIN_LIFETIME_S,
+					    &expires) != ERR_OK)
 		return ctl_usage_error(ctl, cmd, "--expires %s: give a duration "
 				       "such as 90m, 24h or 7d", o.expires);
-	if (o.timeout && (parse_duration(o.timeout, &timeout) != ERR_OK))
+	if (o.timeout && ctl_duration_parse(o.timeout, LIMIT_BULLETIN_LIFETIME_S,
+					    &timeout) != ERR_OK)
 		return ctl_usage_error(ctl, cmd, "--timeout %s: give seconds",
 				       o.timeout);
 	rc = ctl_ready(ctl);
@@ -493,7 +439,13 @@ static int publish(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 			c.description_en = "This bulletin is cancelled.";
 	}
 	if (o.area) {
-		area = split_area(o.area, &area_copy, &n_area);
+		if (ctl_area_parse(o.area, LIMIT_BULLETIN_AREA, &parsed, why,
+				   sizeof(why)) != ERR_OK) {
+			rc = ctl_usage_error(ctl, cmd, "--area: %s", why);
+			goto out;
+		}
+		area = parsed.ids;
+		n_area = parsed.n;
 	} else if (old) {
 		/* the same communities as the bulletin replaced */
 		json_t *a = json_object_get(old, "area"), *v;
@@ -531,8 +483,9 @@ out:
 	ctl_response_free(&resp);
 	ctl_response_free(&old_resp);
 	EVP_PKEY_free(key);
-	free(area);
-	free(area_copy);
+	if (area != parsed.ids)
+		free(area);
+	ctl_area_free(&parsed);
 	return rc;
 }
 
@@ -556,17 +509,16 @@ int bulletin_cancel(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 
 /* ---- status ------------------------------------------------------------- */
 
+/* delivery_columns: the per-community rows of `bulletin status`. */
+static const struct ctl_column delivery_columns[] = {
+	{ "COMMUNITY", "community", NULL },
+	{ "DELIVERED", "delivered", ctl_cell_time },
+	{ "AFTER", "delivery_ms", ctl_cell_ms_as_s },
+	{ "REFUSED", "refused", NULL },
+};
+
 static int print_status(const struct ctl *ctl, const json_t *b)
 {
-	static const char *const head[] = {
-		"COMMUNITY", "DELIVERED", "AFTER", "REFUSED"
-	};
-	struct ctl_table t = { .ncols = 4, .head = head };
-	char when[64], after[32];
-	const char *row[4];
-	json_t *it;
-	size_t i;
-	int rc;
 	char *headline = ctl_text_clean(json_string_value(
 		json_object_get(b, "headline")));
 	char *status = ctl_text_clean(json_string_value(
@@ -579,28 +531,9 @@ static int print_status(const struct ctl *ctl, const json_t *b)
 	       json_integer_value(json_object_get(b, "targets")));
 	free(headline);
 	free(status);
-	json_array_foreach(json_object_get(b, "delivery"), i, it) {
-		json_t *ms = json_object_get(it, "delivery_ms");
-
-		row[0] = json_string_value(json_object_get(it, "community"));
-		row[1] = ctl_time_format(json_object_get(it, "delivered"),
-					 when, sizeof(when));
-		if (json_is_integer(ms))
-			snprintf(after, sizeof(after), "%.3f s",
-				 (double)json_integer_value(ms) / 1000.0);
-		else
-			snprintf(after, sizeof(after), "-");
-		row[2] = after;
-		row[3] = json_string_value(json_object_get(it, "refused"));
-		if (ctl_table_add(&t, row) != ERR_OK) {
-			ctl_errorf(ctl, "out of memory");
-			ctl_table_free(&t);
-			return CTL_EXIT_FAIL;
-		}
-	}
-	rc = ctl_table_print(&t, stdout);
-	ctl_table_free(&t);
-	return rc;
+	return ctl_print_items(ctl, delivery_columns,
+			       CTL_COLUMNS(delivery_columns),
+			       json_object_get(b, "delivery"), stdout);
 }
 
 int bulletin_status(struct ctl *ctl, const struct ctl_command *cmd, int argc,
@@ -634,73 +567,29 @@ int bulletin_status(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 
 /* ---- list --------------------------------------------------------------- */
 
-static int print_list(const struct ctl *ctl, const json_t *items)
+/* delivered_of: a bulletin's "delivered/targets" into buf. */
+static const char *delivered_of(const json_t *b, char *buf, size_t buflen)
 {
-	static const char *const head[] = {
-		"ID", "TYPE", "SEVERITY", "STATUS", "SENT", "DELIVERED",
-		"HEADLINE"
-	};
-	struct ctl_table t = { .ncols = 7, .head = head };
-	char sent[64], delivered[48];
-	const char *row[7];
-	json_t *it;
-	size_t i;
-	int rc;
-
-	json_array_foreach(items, i, it) {
-		row[0] = json_string_value(json_object_get(it, "id"));
-		row[1] = json_string_value(json_object_get(it, "type"));
-		row[2] = json_string_value(json_object_get(it, "severity"));
-		row[3] = json_string_value(json_object_get(it, "status"));
-		row[4] = ctl_time_format(json_object_get(it, "sent"), sent,
-					 sizeof(sent));
-		snprintf(delivered, sizeof(delivered), "%" JSON_INTEGER_FORMAT
-			 "/%" JSON_INTEGER_FORMAT,
-			 json_integer_value(json_object_get(it, "delivered")),
-			 json_integer_value(json_object_get(it, "targets")));
-		row[5] = delivered;
-		row[6] = json_string_value(json_object_get(it, "headline"));
-		if (ctl_table_add(&t, row) != ERR_OK) {
-			ctl_errorf(ctl, "out of memory");
-			ctl_table_free(&t);
-			return CTL_EXIT_FAIL;
-		}
-	}
-	rc = ctl_table_print(&t, stdout);
-	ctl_table_free(&t);
-	return rc;
+	snprintf(buf, buflen, "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+		 json_integer_value(json_object_get(b, "delivered")),
+		 json_integer_value(json_object_get(b, "targets")));
+	return buf;
 }
+
+/* list_columns: the rows of `bulletin list`. */
+static const struct ctl_column list_columns[] = {
+	{ "ID", "id", NULL },
+	{ "TYPE", "type", NULL },
+	{ "SEVERITY", "severity", NULL },
+	{ "STATUS", "status", NULL },
+	{ "SENT", "sent", ctl_cell_time },
+	{ "DELIVERED", NULL, delivered_of },
+	{ "HEADLINE", "headline", NULL },
+};
 
 int bulletin_list(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 		  char **argv)
 {
-	static const struct option longopts[] = {
-		CTL_GLOBAL_OPTIONS,
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct ctl_response resp = { 0 };
-	struct opts o = { 0 };
-	int rc, first;
-
-	rc = ctl_command_parse(ctl, cmd, argc, argv, longopts, on_opt, &o,
-			       &first);
-	if (rc >= 0)
-		return rc;
-	if (first < argc)
-		return ctl_usage_error(ctl, cmd, "unexpected argument '%s'",
-				       argv[first]);
-	rc = ctl_ready(ctl);
-	if (rc != CTL_EXIT_OK)
-		return rc;
-	if (ctl_request(ctl, "GET", BULLETINS_PATH, NULL, &resp) != ERR_OK)
-		return CTL_EXIT_FAIL;
-	if (resp.status != 200)
-		rc = ctl_hub_error(ctl, &resp);
-	else if (o.json)
-		rc = ctl_print_body(ctl, &resp);
-	else
-		rc = print_list(ctl, json_object_get(resp.json, "items"));
-	ctl_response_free(&resp);
-	return rc;
+	return ctl_list_command(ctl, cmd, argc, argv, BULLETINS_PATH,
+				list_columns, CTL_COLUMNS(list_columns));
 }

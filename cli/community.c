@@ -145,106 +145,19 @@ int community_remove(struct ctl *ctl, const struct ctl_command *cmd,
 
 /* ---- list -------------------------------------------------------------- */
 
-enum { OPT_JSON = 1 };
-
-/* list_opt: --json sets the bool at state. */
-static int list_opt(void *state, int opt, const char *arg)
-{
-	(void)arg;
-	if (opt != OPT_JSON)
-		return CTL_EXIT_USAGE;
-	*(bool *)state = true;
-	return 0;
-}
-
-/* cursor: a cursor or count from the hub as decimal text into buf, "-"
- * when absent. Returns buf. */
-static char *cursor(const json_t *v, char *buf, size_t buflen)
-{
-	if (json_is_integer(v))
-		snprintf(buf, buflen, "%" JSON_INTEGER_FORMAT,
-			 json_integer_value(v));
-	else if (json_is_real(v))
-		snprintf(buf, buflen, "%.0f", json_real_value(v));
-	else
-		snprintf(buf, buflen, "-");
-	return buf;
-}
-
-/* print_table: the items of a GET /api/v1/communities reply as a table.
- * Returns an enum ctl_exit. */
-static int print_table(const struct ctl *ctl, const json_t *items)
-{
-	static const char *const head[] = {
-		"ID", "NAME", "CONNECTED", "LAST SEEN", "UP", "DOWN"
-	};
-	struct ctl_table t = { .ncols = 6, .head = head };
-	char seen[64], up[32], down[32];
-	const char *row[6];
-	json_t *it;
-	size_t i;
-	int rc;
-
-	json_array_foreach(items, i, it) {
-		row[0] = json_string_value(json_object_get(it, "id"));
-		row[1] = json_string_value(json_object_get(it, "name"));
-		row[2] = json_is_true(json_object_get(it, "connected"))
-			? "yes" : "no";
-		row[3] = ctl_time_format(json_object_get(it, "last_seen"),
-					 seen, sizeof(seen));
-		row[4] = cursor(json_object_get(it, "up_cursor"), up,
-				sizeof(up));
-		row[5] = cursor(json_object_get(it, "down_cursor"), down,
-				sizeof(down));
-		if (ctl_table_add(&t, row) != ERR_OK) {
-			ctl_errorf(ctl, "out of memory");
-			ctl_table_free(&t);
-			return CTL_EXIT_FAIL;
-		}
-	}
-	rc = ctl_table_print(&t, stdout);
-	ctl_table_free(&t);
-	return rc;
-}
+/* The columns of `community list`. */
+static const struct ctl_column list_columns[] = {
+	{ "ID", "id", NULL },
+	{ "NAME", "name", NULL },
+	{ "CONNECTED", "connected", ctl_cell_yes_no },
+	{ "LAST SEEN", "last_seen", ctl_cell_time },
+	{ "UP", "up_cursor", ctl_cell_count },
+	{ "DOWN", "down_cursor", ctl_cell_count },
+};
 
 int community_list(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 		   char **argv)
 {
-	static const struct option longopts[] = {
-		CTL_GLOBAL_OPTIONS,
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct ctl_response resp = { 0 };
-	bool as_json = false;
-	json_t *items;
-	int rc, first;
-
-	rc = ctl_command_parse(ctl, cmd, argc, argv, longopts, list_opt,
-			       &as_json, &first);
-	if (rc >= 0)
-		return rc;
-	if (first < argc)
-		return ctl_usage_error(ctl, cmd, "unexpected argument '%s'",
-				       argv[first]);
-	rc = ctl_ready(ctl);
-	if (rc != CTL_EXIT_OK)
-		return rc;
-	if (ctl_request(ctl, "GET", COMMUNITIES_PATH, NULL, &resp) != ERR_OK)
-		return CTL_EXIT_FAIL;
-	if (resp.status != 200) {
-		rc = ctl_hub_error(ctl, &resp);
-	} else if (as_json) {
-		rc = ctl_print_body(ctl, &resp);
-	} else {
-		items = json_object_get(resp.json, "items");
-		if (json_is_array(items)) {
-			rc = print_table(ctl, items);
-		} else {
-			ctl_errorf(ctl, "%s sent no \"items\" list", ctl->hub);
-			rc = CTL_EXIT_FAIL;
-		}
-	}
-	ctl_response_free(&resp);
-	return rc;
+	return ctl_list_command(ctl, cmd, argc, argv, COMMUNITIES_PATH,
+				list_columns, CTL_COLUMNS(list_columns));
 }

@@ -3,16 +3,18 @@
  * alliancectl is the district operator's command line: it speaks HTTPS with
  * mutual TLS to the hub's alliance port. main.c parses the global flags and
  * dispatches "GROUP VERB" through a static table of commands; http.c wraps
- * libcurl; print.c formats what reaches a person; each group of commands has
- * its own file (community.c, and later bulletin.c, catalog.c, poll.c).
+ * libcurl; print.c formats what reaches a person (one table printer for
+ * every list); args.c parses the arguments several commands share; each
+ * group of commands has its own file (community.c, bulletin.c, poll.c).
  *
  * Sections: exit codes and limits; the run's state; commands and flags;
- * HTTP; output. */
+ * shared arguments; HTTP; output. */
 #ifndef ALLIANCE_CTL_H
 #define ALLIANCE_CTL_H
 
 #include <getopt.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -101,6 +103,16 @@ int ctl_command_parse(struct ctl *ctl, const struct ctl_command *cmd,
 		      int (*on_opt)(void *state, int opt, const char *arg),
 		      void *state, int *first_arg);
 
+struct ctl_column;
+
+/* ctl_list_command: the whole of a "GROUP list [--json]" command: GET path
+ * from the hub and print its "items" as a table of the ncols columns cols
+ * (ctl_print_items), or with --json the reply as it came. Returns an enum
+ * ctl_exit. */
+int ctl_list_command(struct ctl *ctl, const struct ctl_command *cmd,
+		     int argc, char **argv, const char *path,
+		     const struct ctl_column *cols, size_t ncols);
+
 /* ctl_usage: print "usage: alliancectl GROUP VERB USAGE" for cmd to stderr
  * and return CTL_EXIT_USAGE. */
 int ctl_usage(const struct ctl *ctl, const struct ctl_command *cmd);
@@ -129,6 +141,29 @@ int bulletin_list(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 		  char **argv);
 int poll_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 		char **argv);
+
+/* ---- shared arguments (args.c) ---------------------------------------- */
+
+/* ctl_duration_parse: "90", "90s", "30m", "24h", "2d" into *out seconds,
+ * 1 s to max. ERR_OK, or ERR_INVALID (*out unchanged). */
+int ctl_duration_parse(const char *s, long max, long *out);
+
+/* struct ctl_area: an --area list parsed. */
+struct ctl_area {
+	char **ids;               /* n ids then NULL; point into copy; owned */
+	size_t n;
+	char *copy;               /* the list, cut at the commas; owned */
+};
+
+/* ctl_area_parse: --area's "ID,ID,..." (spaces around an id allowed)
+ * into *area: every item a community id, at most max of them. ERR_OK
+ * (free with ctl_area_free), or ERR_INVALID / ERR_NOMEM with why saying
+ * what is wrong and *area empty. */
+int ctl_area_parse(const char *list, size_t max, struct ctl_area *area,
+		   char *why, size_t whylen);
+
+/* ctl_area_free: free what area owns and zero it. */
+void ctl_area_free(struct ctl_area *area);
 
 /* ---- HTTP (http.c) ----------------------------------------------------- */
 
@@ -167,6 +202,10 @@ void ctl_cleanup(struct ctl *ctl);
  * the hub's error body (or the status alone if it has none) to stderr;
  * returns CTL_EXIT_FAIL. */
 int ctl_hub_error(const struct ctl *ctl, const struct ctl_response *resp);
+
+/* ctl_verrorf: ctl_errorf with a va_list. */
+void ctl_verrorf(const struct ctl *ctl, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 /* ctl_errorf: print "alliancectl: MESSAGE" to stderr. */
 void ctl_errorf(const struct ctl *ctl, const char *fmt, ...)
@@ -210,5 +249,38 @@ int ctl_table_print(const struct ctl_table *t, FILE *out);
 
 /* ctl_table_free: free the rows t owns and zero them. */
 void ctl_table_free(struct ctl_table *t);
+
+/* The number of columns of a static array of struct ctl_column. */
+#define CTL_COLUMNS(cols) (sizeof(cols) / sizeof((cols)[0]))
+
+/* Bytes of one formatted cell (a time, a count, "12/30"). */
+#define CTL_CELL_MAX 64
+/* Columns a table of ctl_print_items may have. */
+#define CTL_COLUMNS_MAX 8
+
+/* struct ctl_column: one column of a list printed by ctl_print_items. */
+struct ctl_column {
+	const char *head;         /* "LAST SEEN" */
+	const char *key;          /* the item's member shown; NULL: the item */
+	/* format: the cell of value v (NULL when absent) into buf of
+	 * CTL_CELL_MAX bytes; returns the text. NULL: v's string, or "-". */
+	const char *(*format)(const json_t *v, char *buf, size_t buflen);
+};
+
+/* ctl_print_items: the objects of JSON array items as a table on out, one
+ * row each, with ncols (up to CTL_COLUMNS_MAX) columns cols. Returns
+ * CTL_EXIT_OK, or CTL_EXIT_FAIL (printed) when out of memory or out
+ * fails. */
+int ctl_print_items(const struct ctl *ctl, const struct ctl_column *cols,
+		    size_t ncols, const json_t *items, FILE *out);
+
+/* Cell formats for struct ctl_column: ctl_cell_time (a time, as
+ * ctl_time_format), ctl_cell_count (an integer as decimal, "-" when
+ * absent), ctl_cell_yes_no (true is "yes", else "no"), ctl_cell_ms_as_s
+ * (milliseconds as "1.234 s", "-" when absent). */
+const char *ctl_cell_time(const json_t *v, char *buf, size_t buflen);
+const char *ctl_cell_count(const json_t *v, char *buf, size_t buflen);
+const char *ctl_cell_yes_no(const json_t *v, char *buf, size_t buflen);
+const char *ctl_cell_ms_as_s(const json_t *v, char *buf, size_t buflen);
 
 #endif

@@ -7,7 +7,7 @@
  * row here and a handler in the group's file.
  *
  * Parts: the command table; help and usage; the shared option parsing that
- * every command uses; main. */
+ * every command uses (and the whole of a `GROUP list [--json]`); main. */
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "err.h"
 
 /* ---- the command table ------------------------------------------------- */
 
@@ -126,11 +127,9 @@ int ctl_usage_error(const struct ctl *ctl, const struct ctl_command *cmd,
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", ctl->prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ctl_verrorf(ctl, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return ctl_usage(ctl, cmd);
 }
 
@@ -200,6 +199,57 @@ int ctl_command_parse(struct ctl *ctl, const struct ctl_command *cmd,
 	}
 	*first_arg = optind;
 	return -1;
+}
+
+/* json_opt: --json sets the bool at state. */
+static int json_opt(void *state, int opt, const char *arg)
+{
+	(void)arg;
+	if (opt != 1)
+		return CTL_EXIT_USAGE;
+	*(bool *)state = true;
+	return 0;
+}
+
+int ctl_list_command(struct ctl *ctl, const struct ctl_command *cmd,
+		     int argc, char **argv, const char *path,
+		     const struct ctl_column *cols, size_t ncols)
+{
+	static const struct option longopts[] = {
+		CTL_GLOBAL_OPTIONS,
+		{ "json", no_argument, NULL, 1 },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ctl_response resp = { 0 };
+	bool as_json = false;
+	json_t *items;
+	int rc, first;
+
+	rc = ctl_command_parse(ctl, cmd, argc, argv, longopts, json_opt,
+			       &as_json, &first);
+	if (rc >= 0)
+		return rc;
+	if (first < argc)
+		return ctl_usage_error(ctl, cmd, "unexpected argument '%s'",
+				       argv[first]);
+	rc = ctl_ready(ctl);
+	if (rc != CTL_EXIT_OK)
+		return rc;
+	if (ctl_request(ctl, "GET", path, NULL, &resp) != ERR_OK)
+		return CTL_EXIT_FAIL;
+	items = json_object_get(resp.json, "items");
+	if (resp.status != 200) {
+		rc = ctl_hub_error(ctl, &resp);
+	} else if (as_json) {
+		rc = ctl_print_body(ctl, &resp);
+	} else if (!json_is_array(items)) {
+		ctl_errorf(ctl, "%s sent no \"items\" list", ctl->hub);
+		rc = CTL_EXIT_FAIL;
+	} else {
+		rc = ctl_print_items(ctl, cols, ncols, items, stdout);
+	}
+	ctl_response_free(&resp);
+	return rc;
 }
 
 /* ---- main -------------------------------------------------------------- */

@@ -4,7 +4,6 @@
  * ("district.ID") first.
  *
  * Parts: options; create. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,61 +54,23 @@ static int on_opt(void *state, int opt, const char *arg)
 	}
 }
 
-/* duration: "90", "90s", "30m", "24h", "2d" into seconds within a poll's
- * longest life. ERR_OK or ERR_INVALID. */
-static int duration(const char *s, long *out)
+/* area_json: --area's list as a JSON array of ids, or NULL with why. */
+static json_t *area_json(const char *list, char *why, size_t whylen)
 {
-	char *end = NULL;
-	long v, unit = 1;
+	struct ctl_area parsed;
+	json_t *a;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || v <= 0)
-		return ERR_INVALID;
-	if (*end == 'm')
-		unit = 60;
-	else if (*end == 'h')
-		unit = 3600;
-	else if (*end == 'd')
-		unit = 86400;
-	else if (*end != 's' && *end != '\0')
-		return ERR_INVALID;
-	if (*end && end[1])
-		return ERR_INVALID;
-	if (v > RELAY_POLL_LIFETIME_S / unit)
-		return ERR_INVALID;
-	*out = v * unit;
-	return ERR_OK;
-}
-
-/* area_json: the comma-separated ids as a JSON list, or NULL (printed). */
-static json_t *area_json(const struct ctl *ctl, const char *list)
-{
-	json_t *a = json_array();
-	const char *p = list;
-
-	while (a && p && *p) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		char id[LIMIT_COMMUNITY_ID + 1];
-
-		if (len == 0 || len > LIMIT_COMMUNITY_ID) {
-			ctl_errorf(ctl, "--area: '%.*s' is not a community id",
-				   (int)(len > 64 ? 64 : len), p);
+	if (ctl_area_parse(list, RELAY_AREA_MAX, &parsed, why, whylen) != ERR_OK)
+		return NULL;
+	a = json_array();
+	for (size_t i = 0; a && i < parsed.n; i++)
+		if (json_array_append_new(a, json_string(parsed.ids[i])) != 0) {
 			json_decref(a);
-			return NULL;
+			a = NULL;
 		}
-		memcpy(id, p, len);
-		id[len] = '\0';
-		if (!text_community_valid(id)) {
-			ctl_errorf(ctl, "--area: '%s' is not a community id",
-				   id);
-			json_decref(a);
-			return NULL;
-		}
-		json_array_append_new(a, json_string(id));
-		p = comma ? comma + 1 : NULL;
-	}
+	ctl_area_free(&parsed);
+	if (!a)
+		snprintf(why, whylen, "out of memory");
 	return a;
 }
 
@@ -129,6 +90,7 @@ int poll_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	struct poll_opts o;
 	struct ctl_response resp = { 0 };
 	json_t *body, *opts, *area = NULL;
+	char why[128];
 	long life = POLL_DEFAULT_S;
 	const char *id;
 	int rc, first = 0;
@@ -145,11 +107,12 @@ int poll_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	if (o.n_options < RELAY_OPTIONS_MIN || o.n_options > RELAY_OPTIONS_MAX)
 		return ctl_usage_error(ctl, cmd, "give %d to %d --option",
 				       RELAY_OPTIONS_MIN, RELAY_OPTIONS_MAX);
-	if (o.closes && duration(o.closes, &life) != ERR_OK)
+	if (o.closes && ctl_duration_parse(o.closes, RELAY_POLL_LIFETIME_S,
+					   &life) != ERR_OK)
 		return ctl_usage_error(ctl, cmd, "--closes %s: give a duration "
 				       "such as 90m, 24h or 7d", o.closes);
-	if (o.area && !(area = area_json(ctl, o.area)))
-		return CTL_EXIT_USAGE;
+	if (o.area && !(area = area_json(o.area, why, sizeof(why))))
+		return ctl_usage_error(ctl, cmd, "--area: %s", why);
 	rc = ctl_ready(ctl);
 	if (rc != CTL_EXIT_OK) {
 		json_decref(area);

@@ -5,7 +5,10 @@
  * bidirectional overrides. Tables align by display columns, so Chinese
  * names (two columns a character) line up with English ones.
  *
- * Parts: messages; UTF-8 cleaning and width; times; tables. */
+ * Every list a command prints goes through ctl_print_items: the command
+ * names its columns, this file builds, aligns and prints the table.
+ *
+ * Parts: messages; UTF-8 cleaning and width; times; tables; lists. */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,15 +20,20 @@
 
 /* ---- messages ---------------------------------------------------------- */
 
+void ctl_verrorf(const struct ctl *ctl, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", ctl->prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void ctl_errorf(const struct ctl *ctl, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", ctl->prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ctl_verrorf(ctl, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int ctl_hub_error(const struct ctl *ctl, const struct ctl_response *resp)
@@ -258,4 +266,73 @@ void ctl_table_free(struct ctl_table *t)
 	free(t->cells);
 	t->cells = NULL;
 	t->nrows = t->cap = 0;
+}
+
+/* ---- lists --------------------------------------------------------------- */
+
+const char *ctl_cell_time(const json_t *v, char *buf, size_t buflen)
+{
+	return ctl_time_format(v, buf, buflen);
+}
+
+const char *ctl_cell_count(const json_t *v, char *buf, size_t buflen)
+{
+	if (json_is_integer(v))
+		snprintf(buf, buflen, "%" JSON_INTEGER_FORMAT,
+			 json_integer_value(v));
+	else if (json_is_real(v))
+		snprintf(buf, buflen, "%.0f", json_real_value(v));
+	else
+		snprintf(buf, buflen, "-");
+	return buf;
+}
+
+const char *ctl_cell_yes_no(const json_t *v, char *buf, size_t buflen)
+{
+	(void)buf;
+	(void)buflen;
+	return json_is_true(v) ? "yes" : "no";
+}
+
+const char *ctl_cell_ms_as_s(const json_t *v, char *buf, size_t buflen)
+{
+	if (json_is_integer(v))
+		snprintf(buf, buflen, "%.3f s",
+			 (double)json_integer_value(v) / 1000.0);
+	else
+		snprintf(buf, buflen, "-");
+	return buf;
+}
+
+int ctl_print_items(const struct ctl *ctl, const struct ctl_column *cols,
+		    size_t ncols, const json_t *items, FILE *out)
+{
+	const char *head[CTL_COLUMNS_MAX], *row[CTL_COLUMNS_MAX];
+	char buf[CTL_COLUMNS_MAX][CTL_CELL_MAX];
+	struct ctl_table t = { .ncols = ncols, .head = head };
+	const json_t *it, *v;
+	size_t i, c;
+	int rc;
+
+	if (ncols == 0 || ncols > CTL_COLUMNS_MAX)
+		return CTL_EXIT_FAIL;
+	for (c = 0; c < ncols; c++)
+		head[c] = cols[c].head;
+	for (i = 0; i < json_array_size(items); i++) {
+		it = json_array_get(items, i);
+		for (c = 0; c < ncols; c++) {
+			v = cols[c].key ? json_object_get(it, cols[c].key) : it;
+			row[c] = cols[c].format
+				? cols[c].format(v, buf[c], sizeof(buf[c]))
+				: json_string_value(v);
+		}
+		if (ctl_table_add(&t, row) != ERR_OK) {
+			ctl_errorf(ctl, "out of memory");
+			ctl_table_free(&t);
+			return CTL_EXIT_FAIL;
+		}
+	}
+	rc = ctl_table_print(&t, out);
+	ctl_table_free(&t);
+	return rc;
 }

@@ -68,7 +68,7 @@ function bannerOf(page, id) {
 
 // loaded: the page's scripts hold the bulletins list.
 async function loaded(page) {
-  await page.waitForFunction(() => window.bulletins && window.bulletins.loaded, null, { timeout: 10000 });
+  await page.waitForFunction(() => window.Alliance && Alliance.bulletins && Alliance.bulletins.loaded, null, { timeout: 10000 });
 }
 
 // ---- without JavaScript ---------------------------------------------------------
@@ -130,11 +130,11 @@ test('resident.js finds the same phone numbers as the daemon, and builds links w
   const { context, page } = await newPage();
   await page.goto(`${node.url}/bulletins.html`);
   await loaded(page);
-  const got = await page.evaluate((cases) => cases.map((c) => phoneSpans(c.text)
+  const got = await page.evaluate((cases) => cases.map((c) => Alliance.phoneSpans(c.text)
     .map((p) => [c.text.slice(p.start, p.end), p.tel])), PHONES.cases);
   assert.deepEqual(got, PHONES.cases.map((c) => c.found));
   // text stays text: markup in a bulletin's text is never parsed
-  const parts = await page.evaluate(() => withPhones('<img src=x onerror=alert(1)> 拨打 120').map((n) =>
+  const parts = await page.evaluate(() => Alliance.withPhones('<img src=x onerror=alert(1)> 拨打 120').map((n) =>
     typeof n === 'string' ? ['text', n] : [n.tagName, n.getAttribute('href'), n.textContent]));
   assert.deepEqual(parts, [['text', '<img src=x onerror=alert(1)> 拨打 '], ['A', 'tel:120', '120']]);
   await context.close();
@@ -201,7 +201,7 @@ test('a folded banner stays folded after a reload and unfolds when the bulletin 
   await bannerOf(page, ids.severe).locator('button.banner-toggle').click();
 
   // the district updates it: the page shows the update unfolded, live
-  await page.waitForFunction(() => window.live && window.live.source && window.live.source.readyState === 1,
+  await page.waitForFunction(() => window.Alliance && Alliance.live && Alliance.live.source && Alliance.live.source.readyState === 1,
     null, { timeout: 10000 });
   const updated = { headline: `${SEVERE.headline}（更新）`, instructions: '3 号楼已封闭，请到小区广场集合；咨询请拨打 0532-12345678。' };
   ids.update = await issue('update', updated, ids.severe);

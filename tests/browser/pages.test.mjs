@@ -87,7 +87,7 @@ test('each string key a page\'s HTML and scripts name is in the string files it 
 // element or attribute that does not read its string.
 function marked([lang, col]) {
   const out = [];
-  const string = (key) => (window.I18N[key] ? window.I18N[key][col] : null);
+  const string = (key) => (window.Alliance.I18N[key] ? window.Alliance.I18N[key][col] : null);
   if (document.documentElement.lang !== lang) out.push(`html lang ${document.documentElement.lang}`);
   const title = document.querySelector('meta[name="alliance-title"]');
   if (title && string(title.content) === null) out.push(`title: no string ${title.content}`);

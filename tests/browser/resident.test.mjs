@@ -188,8 +188,8 @@ test('a bulletin issued with alliancectl appears on an already open page without
   const { context, page, seen } = await newPage();
   const node = alliance.nodes[2];
   await page.goto(`${node.url}/catalog.html`);
-  await page.waitForFunction(() => window.live && window.live.source &&
-                                   window.live.source.readyState === 1, null, { timeout: 10000 });
+  await page.waitForFunction(() => window.Alliance && Alliance.live && Alliance.live.source &&
+                                   Alliance.live.source.readyState === 1, null, { timeout: 10000 });
   await page.evaluate(() => { window.notReloaded = true; });
   const headline = `台风红色预警 ${Date.now()}`;
   const t0 = Date.now();

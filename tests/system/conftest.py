@@ -16,7 +16,12 @@ a fresh directory per test or module, and polling instead of sleeping:
 - `Node`: the same for alliance-node, with `healthz()` and
   `wait_connected()`;
 - `RawSession`: a websocket to wss://localhost:PORT/v1/sync speaking raw
-  alliance.v1 Frames with any certificate (or none).
+  alliance.v1 Frames with any certificate (or none);
+- topologies: `start_topology(pki, d, prefixes, made)` (and `topology(...)`,
+  the same as a context manager that stops it all) starts a hub and one
+  registered, connected node per prefix, with the hub's and nodes' classes
+  and settings as parameters; `password_hash` (module) is the hash of the
+  nodes' manager password (PASSWORD, or the test module's own).
 
 Binaries come from $ALLIANCE_BUILD (default build/, `make check` uses
 build/asan); the generated protobuf module from build/gen/python. A
@@ -27,6 +32,7 @@ When a test fails, the tail of every daemon's log it used is attached to
 the report.
 """
 
+import contextlib
 import http.client
 import itertools
 import json
@@ -42,6 +48,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -386,6 +393,24 @@ class Response:
         return f"<Response {self.status} {self.body[:300]!r}>"
 
 
+def reply(c):
+    """The reply on the http.client connection c as a Response (header
+    names in lower case)."""
+    r = c.getresponse()
+    return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
+                    r.read())
+
+
+def exchange(c, method, path, body=None, headers=None):
+    """Send one request on the http.client connection c and read its
+    reply(); c is closed after."""
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        return reply(c)
+    finally:
+        c.close()
+
+
 class Hub(Daemon):
     """alliance-hub with its own config, store, log and copy of ca.crl."""
 
@@ -476,19 +501,13 @@ class Hub(Daemon):
         ctx = tls_context(self.pki, cert or self.pki.operator)
         c = http.client.HTTPSConnection("localhost", self.alliance_port,
                                         context=ctx, timeout=10)
-        try:
-            headers = {}
-            data = raw
-            if body is not None:
-                data = json.dumps(body).encode()
-            if data is not None:
-                headers["Content-Type"] = "application/json"
-            c.request(method, path, body=data, headers=headers)
-            r = c.getresponse()
-            return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
-                            r.read())
-        finally:
-            c.close()
+        headers = {}
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        return exchange(c, method, path, body=data, headers=headers)
 
     def register(self, community, name=None):
         r = self.api("POST", "/api/v1/communities",
@@ -657,6 +676,71 @@ def stop_all(made):
             _daemons.remove(d)
     if errors:
         raise errors[0]
+
+
+# ---- topologies -----------------------------------------------------------
+
+def hash_password(pw):
+    """pw hashed by alliance-node --hash-password (a [manager]
+    password_hash)."""
+    r = subprocess.run([str(BUILD / "alliance-node"), "--hash-password"],
+                       input=pw + "\n", capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+# The nodes' manager password where a test module names none of its own.
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="module")
+def password_hash(request):
+    """The hash of the test module's PASSWORD if it has one (test_20's
+    helpers use their own), else of PASSWORD above."""
+    return hash_password(getattr(request.module, "PASSWORD", PASSWORD))
+
+
+def start_topology(pki, d, prefixes, made, *, hub_cls=None, hub_kw=None,
+                   node_cls=None, node_kw=None, names=None,
+                   manager_hash=None, connect=True):
+    """A hub (hub_cls(d / "hub", pki, **hub_kw)) and, for each prefix of
+    prefixes, a community unique_id(prefix) registered at the hub (named
+    names[i], else its id) with its node (node_cls(d / id, pki, hub, id,
+    manager_hash=, **node_kw), node_kw a dict for all or a list of one
+    per node); with connect, every node holds its hub
+    session before this returns. Everything started is appended to made
+    (stop_all(made) stops it). Returns SimpleNamespace(hub, nodes, d, pki,
+    hash)."""
+    hub = (hub_cls or Hub)(d / "hub", pki, **(hub_kw or {})).start()
+    made.append(hub)
+    nodes = []
+    for i, prefix in enumerate(prefixes):
+        cid = unique_id(prefix)
+        hub.register(cid, names[i] if names else None)
+        kw = dict((node_kw[i] if isinstance(node_kw, list) else node_kw)
+                  or {})
+        if manager_hash:
+            kw["manager_hash"] = manager_hash
+        node = (node_cls or Node)(d / cid, pki, hub, cid, **kw).start()
+        made.append(node)
+        nodes.append(node)
+    if connect:
+        for node in nodes:
+            node.wait_connected()
+    return SimpleNamespace(hub=hub, nodes=nodes, d=d, pki=pki,
+                           hash=manager_hash)
+
+
+@contextlib.contextmanager
+def topology(pki, d, prefixes, **kw):
+    """start_topology's hub and nodes for a with block (or a fixture's
+    yield); all of it is stopped after, exit 0 asserted."""
+    made = []
+    try:
+        yield start_topology(pki, d, prefixes, made, **kw)
+    finally:
+        stop_all(made)
 
 
 # ---- alliancectl ----------------------------------------------------------

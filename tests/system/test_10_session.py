@@ -18,8 +18,8 @@ from types import SimpleNamespace
 import pytest
 import websocket
 
-from conftest import (PKI, Closed, Hub, Node, RawSession, pb, stop_all,
-                      tls_context, unique_id, unknown_body_frame, wait_for)
+from conftest import (PKI, RawSession, pb, tls_context, topology, unique_id,
+                      unknown_body_frame, wait_for)
 
 
 # ---- fixtures ---------------------------------------------------------------
@@ -27,18 +27,9 @@ from conftest import (PKI, Closed, Hub, Node, RawSession, pb, stop_all,
 @pytest.fixture(scope="module")
 def shared(pki, tmp_path_factory):
     """One hub for the module, with a real node connected to it."""
-    d = tmp_path_factory.mktemp("shared")
-    hub = Hub(d / "hub", pki).start()
-    made = [hub]
-    try:
-        watcher = unique_id("bystander")
-        hub.register(watcher)
-        node = Node(d / "node", pki, hub, watcher).start()
-        made.append(node)
-        node.wait_connected()
-        yield SimpleNamespace(hub=hub, node=node)
-    finally:
-        stop_all(made)
+    with topology(pki, tmp_path_factory.mktemp("shared"),
+                  ["bystander"]) as t:
+        yield SimpleNamespace(hub=t.hub, node=t.nodes[0])
 
 
 @pytest.fixture

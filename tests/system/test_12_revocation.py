@@ -25,7 +25,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import (Closed, Hub, Node, RawSession, free_port, stop_all,
+from conftest import (Hub, Node, RawSession, free_port, stop_all, topology,
                       unique_id, wait_for)
 
 VERSIONS = {"TLSv1.2": ssl.TLSVersion.TLSv1_2,
@@ -62,9 +62,8 @@ TLS_REFUSED = (ssl.SSLError, ConnectionError, http.client.HTTPException,
 @pytest.fixture(scope="module")
 def hub(pki, tmp_path_factory):
     """One hub for the module; tests revoke only certificates of their own."""
-    h = Hub(tmp_path_factory.mktemp("revocation") / "hub", pki).start()
-    yield h
-    stop_all([h])
+    with topology(pki, tmp_path_factory.mktemp("revocation"), []) as t:
+        yield t.hub
 
 
 def operator_cert(pki, *extra):

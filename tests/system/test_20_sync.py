@@ -22,7 +22,6 @@ import json
 import random
 import socket
 import sqlite3
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -30,8 +29,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import (BUILD, Hub, Node, RawSession, Response, pb, stop_all,
-                      unique_id, wait_for)
+from conftest import (Hub, RawSession, exchange, pb, start_topology, stop_all,
+                      topology, unique_id, wait_for)
+from conftest import hash_password  # noqa: F401 (imported from here before)
 
 PASSWORD = "sync-test manager password"
 # Seconds a change may take to reach a catalog before a test gives up (the
@@ -42,19 +42,6 @@ BULK_ARRIVE = 300
 
 
 # ---- helpers ------------------------------------------------------------------
-
-def hash_password(pw):
-    r = subprocess.run([str(BUILD / "alliance-node"), "--hash-password"],
-                       input=pw + "\n", capture_output=True, text=True,
-                       timeout=60)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
-
-
-@pytest.fixture(scope="module")
-def password_hash():
-    return hash_password(PASSWORD)
-
 
 class SyncHub(Hub):
     """A hub with a [sync] section (tombstone_retention, purge_interval)."""
@@ -76,20 +63,13 @@ def start_alliance(pki, d, password_hash, n=2, sync=None, made=None):
     the manager password. Everything started is appended to made."""
     made = made if made is not None else []
     # room for the 10,000 one node imports below (quotas: test_27)
-    hub = SyncHub(d / "hub", pki, sync=sync,
-                  quota={"records": 20000, "changes_per_hour": 20000}).start()
-    made.append(hub)
-    nodes = []
-    for i in range(n):
-        cid = unique_id("sync")
-        hub.register(cid)
-        node = Node(d / f"node-{i}", pki, hub, cid,
-                    manager_hash=password_hash).start()
-        made.append(node)
-        nodes.append(node)
-    for node in nodes:
-        node.wait_connected()
-    return SimpleNamespace(hub=hub, nodes=nodes, made=made)
+    t = start_topology(pki, d, ["sync"] * n, made, hub_cls=SyncHub,
+                       hub_kw={"sync": sync,
+                               "quota": {"records": 20000,
+                                         "changes_per_hour": 20000}},
+                       manager_hash=password_hash)
+    t.made = made
+    return t
 
 
 @pytest.fixture
@@ -112,16 +92,10 @@ def manager(node, method, path, body=None, timeout=120):
     """One manager request (HTTP Basic, JSON) to node's public port."""
     c = http.client.HTTPConnection("127.0.0.1", node.public_port,
                                    timeout=timeout)
-    try:
-        headers = {"Authorization": basic(),
-                   "Content-Type": "application/json"}
-        data = json.dumps(body).encode() if body is not None else None
-        c.request(method, path, body=data, headers=headers)
-        r = c.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
-                        r.read())
-    finally:
-        c.close()
+    headers = {"Authorization": basic(),
+               "Content-Type": "application/json"}
+    data = json.dumps(body).encode() if body is not None else None
+    return exchange(c, method, path, body=data, headers=headers)
 
 
 def get(port, path, **params):
@@ -129,13 +103,7 @@ def get(port, path, **params):
     if params:
         path += "?" + urllib.parse.urlencode(params)
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        c.request("GET", path)
-        r = c.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
-                        r.read())
-    finally:
-        c.close()
+    return exchange(c, "GET", path)
 
 
 def service(title, **kw):
@@ -579,11 +547,8 @@ def recv_ack(sess):
 
 @pytest.fixture(scope="module")
 def raw_hub(pki, tmp_path_factory):
-    hub = Hub(tmp_path_factory.mktemp("raw") / "hub", pki).start()
-    try:
-        yield hub
-    finally:
-        stop_all([hub])
+    with topology(pki, tmp_path_factory.mktemp("raw"), []) as t:
+        yield t.hub
 
 
 def test_change_with_another_origin_is_refused(raw_hub, pki):

@@ -18,12 +18,11 @@ Real daemons, bulk imports through the manager API, and the stores read
 
 import sqlite3
 
-import pytest
 
-from conftest import (Hub, Node, RawSession, pb, stop_all, unique_id,
-                      wait_for)
-from test_20_sync import (PASSWORD, bulk, create, hash_password, manager,
-                          service)
+from conftest import (Node, RawSession, pb, start_topology, stop_all,
+                      unique_id, wait_for)
+from test_20_sync import (PASSWORD,  # noqa: F401 (password_hash hashes it)
+                          bulk, create, manager, service)
 from test_27_quota import closed_with
 
 # Seconds records may take to arrive before a test gives up (a bound for
@@ -33,12 +32,6 @@ ARRIVE = 120
 # bytes (test_27 checks the quotas themselves).
 QUOTA = {"records": 20000, "bytes": 64 * 1024 * 1024,
          "changes_per_hour": 40000}
-
-
-@pytest.fixture(scope="module")
-def password_hash():
-    """The manager password of test_20_sync's helpers (manager, bulk)."""
-    return hash_password(PASSWORD)
 
 
 def text(n, seed):
@@ -96,20 +89,12 @@ def log_entries(daemon):
 def alliance(pki, tmp_path, password_hash, made, n=2, limits=()):
     """A hub with QUOTA and n nodes holding their sessions; node i gets
     [limits] limits[i] when given."""
-    hub = Hub(tmp_path / "hub", pki, quota=QUOTA).start()
-    made.append(hub)
-    nodes = []
-    for i in range(n):
-        cid = unique_id("size")
-        hub.register(cid)
-        node = Node(tmp_path / f"node-{i}", pki, hub, cid,
-                    limits=limits[i] if i < len(limits) else None,
-                    manager_hash=password_hash).start()
-        made.append(node)
-        nodes.append(node)
-    for node in nodes:
-        node.wait_connected()
-    return hub, nodes
+    t = start_topology(pki, tmp_path, ["size"] * n, made,
+                       hub_kw={"quota": QUOTA},
+                       node_kw=[{"limits": limits[i] if i < len(limits)
+                                 else None} for i in range(n)],
+                       manager_hash=password_hash)
+    return t.hub, t.nodes
 
 
 def no_encode_errors(hub):

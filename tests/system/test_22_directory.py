@@ -20,9 +20,9 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import (BUILD, Hub, Node, RawSession, pb, stop_all,
-                      unique_id, wait_for)
-from test_25_manager import api, assert_error, get, hash_password, service
+from conftest import (BUILD, Hub, Node, RawSession, pb, start_topology,
+                      stop_all, unique_id, wait_for)
+from test_25_manager import api, assert_error, get, service
 
 PASSWORD = "correct horse battery staple"
 
@@ -45,23 +45,16 @@ class SynonymsHub(Hub):
 
 
 @pytest.fixture(scope="module")
-def shared(pki, tmp_path_factory):
+def shared(pki, tmp_path_factory, password_hash):
     d = tmp_path_factory.mktemp("directory")
-    pw = hash_password(PASSWORD)
-    hub = SynonymsHub(d / "hub", pki, SYNONYMS).start()
-    made = [hub]
+    made = []
     try:
-        a, b = unique_id("dira"), unique_id("dirb")
-        hub.register(a, "珠海路街道")
-        hub.register(b, "八大关街道")
-        na = Node(d / "a", pki, hub, a, manager_hash=pw).start()
-        made.append(na)
-        nb = Node(d / "b", pki, hub, b, manager_hash=pw).start()
-        made.append(nb)
-        na.wait_connected()
-        nb.wait_connected()
-        yield SimpleNamespace(hub=hub, a=na, b=nb, pki=pki, dir=d, pw=pw,
-                              made=made)
+        t = start_topology(pki, d, ["dira", "dirb"], made,
+                           hub_cls=SynonymsHub, hub_kw={"synonyms": SYNONYMS},
+                           names=["珠海路街道", "八大关街道"],
+                           manager_hash=password_hash)
+        yield SimpleNamespace(hub=t.hub, a=t.nodes[0], b=t.nodes[1], pki=pki,
+                              dir=d, pw=password_hash, made=made)
     finally:
         stop_all(made)
 

@@ -21,12 +21,12 @@ import sqlite3
 import pytest
 
 from conftest import RawSession, pb, unique_id, wait_for
-from test_20_sync import (ARRIVE, alliance, bulk, bulk_items,  # noqa: F401
-                          create, delete, everywhere, manager,
-                          password_hash, raw_hub, replace, store_rows,
-                          titles)
+from test_20_sync import (ARRIVE, PASSWORD, alliance,  # noqa: F401
+                          bulk, bulk_items, create, delete, everywhere,
+                          manager, raw_hub, replace, store_rows, titles)
 
-# alliance, password_hash and raw_hub are fixtures of test_20_sync
+# alliance and raw_hub are fixtures of test_20_sync; password_hash
+# (conftest's) hashes PASSWORD, test_20_sync's manager password
 
 
 def backup(node, dst):

@@ -32,18 +32,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (BUILD, Hub, Node, RawSession, _env, stop_all, unique_id,
-                      wait_for)
-from test_20_sync import (PASSWORD, bulk, create, everywhere, get,
-                          hash_password, manager, service, titles)
+from conftest import (BUILD, Hub, Node, RawSession, _env, start_topology,
+                      stop_all, unique_id, wait_for)
+from test_20_sync import (PASSWORD,  # noqa: F401 (password_hash hashes it)
+                          bulk, create, everywhere, get, manager, service,
+                          titles)
 
 
 # ---- helpers ------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def password_hash():
-    return hash_password(PASSWORD)
-
 
 @pytest.fixture
 def made():
@@ -53,15 +49,9 @@ def made():
 
 
 def hub_and_node(pki, d, password_hash, made, hub_limits=None):
-    hub = Hub(d / "hub", pki, limits=hub_limits).start()
-    made.append(hub)
-    cid = unique_id("store")
-    hub.register(cid)
-    node = Node(d / "node", pki, hub, cid,
-                manager_hash=password_hash).start()
-    made.append(node)
-    node.wait_connected()
-    return hub, node
+    t = start_topology(pki, d, ["store"], made, hub_kw={"limits": hub_limits},
+                       manager_hash=password_hash)
+    return t.hub, t.nodes[0]
 
 
 def run_node(node, *args, timeout=60):

@@ -9,6 +9,7 @@ per client address and every test speaks from 127.0.0.1.
 """
 
 import base64
+import contextlib
 import http.client
 import json
 import subprocess
@@ -18,42 +19,20 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import (BUILD, Hub, Node, Response, alliancectl,
-                      http_get_json, stop_all, unique_id, wait_for)
+from conftest import (BUILD, Hub, Node, PASSWORD, alliancectl, exchange,
+                      hash_password, http_get_json, reply, stop_all, topology,
+                      unique_id, wait_for)
 
-PASSWORD = "correct horse battery staple"
-
-
-def hash_password(pw):
-    r = subprocess.run([str(BUILD / "alliance-node"), "--hash-password"],
-                       input=pw + "\n", capture_output=True, text=True,
-                       timeout=30)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
-
-
-@pytest.fixture(scope="module")
-def password_hash():
-    return hash_password(PASSWORD)
 
 
 @pytest.fixture(scope="module")
 def shared(pki, tmp_path_factory, password_hash):
-    d = tmp_path_factory.mktemp("manager")
     # room for the 10,000 of the largest bulk import (quotas: test_27)
-    hub = Hub(d / "hub", pki, quota={"records": 20000,
-                                     "changes_per_hour": 20000}).start()
-    made = [hub]
-    try:
-        cid = unique_id("mgr")
-        hub.register(cid)
-        node = Node(d / "node", pki, hub, cid,
-                    manager_hash=password_hash).start()
-        made.append(node)
-        node.wait_connected()
-        yield SimpleNamespace(hub=hub, node=node)
-    finally:
-        stop_all(made)
+    with topology(pki, tmp_path_factory.mktemp("manager"), ["mgr"],
+                  hub_kw={"quota": {"records": 20000,
+                                    "changes_per_hour": 20000}},
+                  manager_hash=password_hash) as t:
+        yield SimpleNamespace(hub=t.hub, node=t.nodes[0])
 
 
 # ---- helpers ----------------------------------------------------------------
@@ -67,32 +46,46 @@ def api(node, method, path, body=None, raw=None, password=PASSWORD,
     """One request to the node's public port as the manager."""
     c = http.client.HTTPConnection("127.0.0.1", node.public_port,
                                    timeout=timeout)
-    try:
-        headers = {}
-        data = raw
-        if body is not None:
-            data = json.dumps(body).encode()
-        if content_type:
-            headers["Content-Type"] = content_type
-        if password is not None:
-            headers["Authorization"] = basic(user, password)
-        c.request(method, path, body=data, headers=headers)
-        r = c.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
-                        r.read())
-    finally:
-        c.close()
+    headers = {}
+    data = raw
+    if body is not None:
+        data = json.dumps(body).encode()
+    if content_type:
+        headers["Content-Type"] = content_type
+    if password is not None:
+        headers["Authorization"] = basic(user, password)
+    return exchange(c, method, path, body=data, headers=headers)
 
 
 def get(port, path):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        c.request("GET", path)
-        r = c.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
-                        r.read())
-    finally:
-        c.close()
+    return exchange(c, "GET", path)
+
+
+def service_seen(owner, viewer, body, what="the service"):
+    """Create service body at owner (as its manager) and wait until
+    viewer's Open311 service list shows it; returns its service_code
+    ("community.id")."""
+    r = api(owner, "POST", "/api/v1/services", body)
+    assert r.status == 201, r
+    code = f"{owner.community}.{r.json()['id']}"
+    wait_for(lambda: any(s["service_code"] == code for s in
+                         get(viewer.public_port,
+                             "/open311/v2/services.json").json()),
+             20, f"{what} at {viewer.community}")
+    return code
+
+
+@contextlib.contextmanager
+def sharing(pki, d, prefixes, password_hash, body, **kw):
+    """topology's hub and nodes A and B (prefixes, **kw), B offering the
+    service body, which A lists; yields SimpleNamespace(hub, a, b, code,
+    d, hash), code being the service's at A."""
+    with topology(pki, d, prefixes, manager_hash=password_hash, **kw) as t:
+        a, b = t.nodes
+        code = service_seen(b, a, body, "B's service")
+        yield SimpleNamespace(hub=t.hub, a=a, b=b, code=code, d=d,
+                              hash=password_hash)
 
 
 def catalog(port, community, **params):
@@ -402,9 +395,7 @@ def no_body(port, method, path, headers):
         for k, v in headers.items():
             c.putheader(k, v)
         c.endheaders()
-        r = c.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
-                        r.read())
+        return reply(c)
     finally:
         c.close()
 

@@ -17,33 +17,19 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import Hub, Node, Response, stop_all, unique_id, wait_for
-from test_25_manager import PASSWORD, basic, hash_password
+from conftest import (Hub, Node, exchange, stop_all, topology, unique_id,
+                      wait_for)
+from test_25_manager import PASSWORD, basic
 
 COOKIE = "alliance-session"
 COOKIE_TLS = "__Host-alliance-session"
 
 
 @pytest.fixture(scope="module")
-def password_hash():
-    return hash_password(PASSWORD)
-
-
-@pytest.fixture(scope="module")
 def shared(pki, tmp_path_factory, password_hash):
-    d = tmp_path_factory.mktemp("console")
-    hub = Hub(d / "hub", pki).start()
-    made = [hub]
-    try:
-        cid = unique_id("con")
-        hub.register(cid)
-        node = Node(d / "node", pki, hub, cid,
-                    manager_hash=password_hash).start()
-        made.append(node)
-        node.wait_connected()
-        yield SimpleNamespace(hub=hub, node=node)
-    finally:
-        stop_all(made)
+    with topology(pki, tmp_path_factory.mktemp("console"), ["con"],
+                  manager_hash=password_hash) as t:
+        yield SimpleNamespace(hub=t.hub, node=t.nodes[0])
 
 
 # ---- helpers ----------------------------------------------------------------
@@ -56,19 +42,13 @@ def request(node, method, path, body=None, headers=None, https=None):
     else:
         c = http.client.HTTPConnection("127.0.0.1", node.public_port,
                                        timeout=60)
-    try:
-        h = dict(headers or {})
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-        if method != "GET":     # as the console sends every change
-            h.setdefault("Content-Type", "application/json")
-        c.request(method, path, body=data, headers=h)
-        r = c.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
-                        r.read())
-    finally:
-        c.close()
+    h = dict(headers or {})
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+    if method != "GET":     # as the console sends every change
+        h.setdefault("Content-Type", "application/json")
+    return exchange(c, method, path, body=data, headers=h)
 
 
 def login(node, password=PASSWORD, https=None):

@@ -23,8 +23,8 @@ import time
 
 import pytest
 
-from conftest import (BUILD, Hub, RawSession, Response, _env, pb,
-                      unique_id, unknown_body_frame, wait_for)
+from conftest import (BUILD, Hub, RawSession, _env, exchange, pb, unique_id,
+                      unknown_body_frame, wait_for)
 
 PASSWORD = "quota test password"
 ARRIVE = 30             # s: bound for an edit to reach another node
@@ -32,30 +32,15 @@ ARRIVE = 30             # s: bound for an edit to reach another node
 
 # ---- helpers ---------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def password_hash():
-    r = subprocess.run([str(BUILD / "alliance-node"), "--hash-password"],
-                       input=PASSWORD + "\n", capture_output=True,
-                       text=True, timeout=30)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
-
-
 def manager(node, method, path, body=None):
     """One manager request (HTTP Basic, JSON) to node's public port."""
     c = http.client.HTTPConnection("127.0.0.1", node.public_port,
                                    timeout=120)
-    try:
-        auth = base64.b64encode(f"manager:{PASSWORD}".encode()).decode()
-        headers = {"Authorization": "Basic " + auth,
-                   "Content-Type": "application/json"}
-        data = json.dumps(body).encode() if body is not None else None
-        c.request(method, path, body=data, headers=headers)
-        r = c.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
-                        r.read())
-    finally:
-        c.close()
+    auth = base64.b64encode(f"manager:{PASSWORD}".encode()).decode()
+    headers = {"Authorization": "Basic " + auth,
+               "Content-Type": "application/json"}
+    data = json.dumps(body).encode() if body is not None else None
+    return exchange(c, method, path, body=data, headers=headers)
 
 
 def service(title, big=False, **kw):

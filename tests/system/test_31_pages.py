@@ -17,7 +17,8 @@ import shutil
 
 import pytest
 
-from conftest import ROOT, Hub, Node, alliancectl, stop_all, unique_id, wait_for
+from conftest import (Hub, Node, ROOT, alliancectl, topology, unique_id,
+                      wait_for)
 
 WEB = ROOT / "web"   # copied for each run: a test edits a page file
 HOSTILE = "<script>alert(\"x\")</script> & 'quoted' \"gas\""
@@ -47,22 +48,11 @@ def alliance(pki, tmp_path_factory):
     web = d / "web"
     shutil.copytree(WEB, web)
     WebHub.web = WebNode.web = web
-    made = []
     try:
-        hub = WebHub(d / "hub", pki).start()
-        made.append(hub)
-        nodes = []
-        for name in ("a", "b"):
-            cid = unique_id(f"p{name}")
-            hub.register(cid, f"{name.upper()}<街道>")
-            n = WebNode(d / name, pki, hub, cid).start()
-            made.append(n)
-            nodes.append(n)
-        for n in nodes:
-            n.wait_connected()
-        yield hub, nodes[0], nodes[1]
+        with topology(pki, d, ["pa", "pb"], hub_cls=WebHub, node_cls=WebNode,
+                      names=["A<街道>", "B<街道>"]) as t:
+            yield t.hub, t.nodes[0], t.nodes[1]
     finally:
-        stop_all(made)
         WebHub.web = WebNode.web = WEB
 
 

@@ -11,46 +11,24 @@ import json
 import sqlite3
 import time
 import urllib.parse
-from types import SimpleNamespace
 
 import pytest
 
-from conftest import Hub, Node, stop_all, unique_id, wait_for
-from test_25_manager import PASSWORD, api, get, hash_password
+from conftest import Node, stop_all, unique_id, wait_for
+from test_25_manager import api, get, sharing
 
 NAME, PHONE, ADDRESS = "Wang Xiuying", "13800138000", "No. 5 Elm Lane, flat 302"
 
 
 @pytest.fixture(scope="module")
-def two(pki, tmp_path_factory):
-    d = tmp_path_factory.mktemp("requests")
-    h = hash_password(PASSWORD)
-    hub = Hub(d / "hub", pki).start()
-    made = [hub]
-    try:
-        a, b = unique_id("rqa"), unique_id("rqb")
-        hub.register(a)
-        hub.register(b)
-        na = Node(d / "a", pki, hub, a, manager_hash=h).start()
-        made.append(na)
-        nb = Node(d / "b", pki, hub, b, manager_hash=h).start()
-        made.append(nb)
-        na.wait_connected()
-        nb.wait_connected()
-        r = api(nb, "POST", "/api/v1/services", {
-            "title": "Haircut at home", "category": "elderly-care",
-            "delivery": ["home-visit"], "summary": "for residents who "
-            "cannot walk"})
-        assert r.status == 201, r
-        sid = r.json()["id"]
-        code = f"{b}.{sid}"
-        wait_for(lambda: any(s["service_code"] == code for s in
-                             get(na.public_port,
-                                 "/open311/v2/services.json").json()),
-                 20, "B's service at A")
-        yield SimpleNamespace(hub=hub, a=na, b=nb, code=code, d=d, hash=h)
-    finally:
-        stop_all(made)
+def two(pki, tmp_path_factory, password_hash):
+    with sharing(pki, tmp_path_factory.mktemp("requests"), ["rqa", "rqb"],
+                 password_hash, {"title": "Haircut at home",
+                                 "category": "elderly-care",
+                                 "delivery": ["home-visit"],
+                                 "summary": "for residents who cannot walk"}
+                 ) as s:
+        yield s
 
 
 def post311(node, fields, content_type="application/x-www-form-urlencoded"):

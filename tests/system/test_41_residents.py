@@ -19,8 +19,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import Hub, Node, stop_all, unique_id, wait_for
-from test_25_manager import PASSWORD, api, get, hash_password
+from conftest import Node, stop_all, unique_id, wait_for
+from test_25_manager import api, get, sharing
 from test_45_polls import vote
 
 PHONE = "+86 138-0013-8001"
@@ -28,33 +28,12 @@ SECRET = "long enough secret"
 
 
 @pytest.fixture(scope="module")
-def two(pki, tmp_path_factory):
-    d = tmp_path_factory.mktemp("residents")
-    h = hash_password(PASSWORD)
-    hub = Hub(d / "hub", pki).start()
-    made = [hub]
-    try:
-        a, b = unique_id("rsa"), unique_id("rsb")
-        hub.register(a)
-        hub.register(b)
-        na = Node(d / "a", pki, hub, a, manager_hash=h).start()
-        made.append(na)
-        nb = Node(d / "b", pki, hub, b, manager_hash=h).start()
-        made.append(nb)
-        na.wait_connected()
-        nb.wait_connected()
-        r = api(nb, "POST", "/api/v1/services", {
-            "title": "Wheelchair repair at home", "category": "disability",
-            "delivery": ["home-visit"]})
-        assert r.status == 201, r
-        code = f"{b}.{r.json()['id']}"
-        wait_for(lambda: any(s["service_code"] == code for s in
-                             get(na.public_port,
-                                 "/open311/v2/services.json").json()),
-                 20, "B's service at A")
-        yield SimpleNamespace(hub=hub, a=na, b=nb, code=code, d=d, hash=h)
-    finally:
-        stop_all(made)
+def two(pki, tmp_path_factory, password_hash):
+    with sharing(pki, tmp_path_factory.mktemp("residents"), ["rsa", "rsb"],
+                 password_hash, {"title": "Wheelchair repair at home",
+                                 "category": "disability",
+                                 "delivery": ["home-visit"]}) as s:
+        yield s
 
 
 def post(node, path, body, token=None, raw=None):

@@ -17,70 +17,44 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import Hub, Node, stop_all, unique_id, wait_for
-from test_25_manager import PASSWORD, api, get, hash_password
+from conftest import exchange, wait_for
+from test_25_manager import api, get, sharing
 from test_40_requests import hub_holds
 
 PHONE, ADDRESS = "13800138042", "榆树巷 5 号 302 室"
 
 
 @pytest.fixture(scope="module")
-def two(pki, tmp_path_factory):
-    d = tmp_path_factory.mktemp("follow")
-    h = hash_password(PASSWORD)
-    hub = Hub(d / "hub", pki).start()
-    made = [hub]
-    try:
-        a, b = unique_id("rfa"), unique_id("rfb")
-        hub.register(a)
-        hub.register(b)
-        # every POST counts against the address's limit: room for all
-        roomy = {"resident_actions": 500}
-        na = Node(d / "a", pki, hub, a, manager_hash=h, limits=roomy).start()
-        made.append(na)
-        nb = Node(d / "b", pki, hub, b, manager_hash=h, limits=roomy).start()
-        made.append(nb)
-        na.wait_connected()
-        nb.wait_connected()
-        r = api(nb, "POST", "/api/v1/services", {
-            "title": "上门理发", "category": "elderly-care",
-            "delivery": ["home-visit"]})
-        assert r.status == 201, r
-        code = f"{b}.{r.json()['id']}"
-        r = api(na, "POST", "/api/v1/services", {
+def two(pki, tmp_path_factory, password_hash):
+    # every POST counts against the address's limit: room for all
+    with sharing(pki, tmp_path_factory.mktemp("follow"), ["rfa", "rfb"],
+                 password_hash, {"title": "上门理发",
+                                 "category": "elderly-care",
+                                 "delivery": ["home-visit"]},
+                 node_kw={"limits": {"resident_actions": 500}}) as s:
+        r = api(s.a, "POST", "/api/v1/services", {
             "title": "Legal advice", "category": "legal-civil",
             "delivery": ["walk-in"]})
         assert r.status == 201, r
-        own = f"{a}.{r.json()['id']}"
-        wait_for(lambda: any(s["service_code"] == code for s in
-                             get(na.public_port,
-                                 "/open311/v2/services.json").json()),
-                 20, "B's service at A")
-        yield SimpleNamespace(hub=hub, a=na, b=nb, code=code, own=own)
-    finally:
-        stop_all(made)
+        s.own = f"{s.a.community}.{r.json()['id']}"
+        yield s
 
 
 def call(node, method, path, fields=None, token=None, json_body=None):
     c = http.client.HTTPConnection("127.0.0.1", node.public_port, timeout=30)
-    try:
-        headers = {}
-        data = None
-        if fields is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            data = urllib.parse.urlencode(fields).encode()
-        if json_body is not None:
-            headers["Content-Type"] = "application/json"
-            data = json.dumps(json_body).encode()
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        c.request(method, path, body=data, headers=headers)
-        r = c.getresponse()
-        raw = r.read()
-        return SimpleNamespace(status=r.status, text=raw.decode(),
-                               body=json.loads(raw) if raw else None)
-    finally:
-        c.close()
+    headers = {}
+    data = None
+    if fields is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        data = urllib.parse.urlencode(fields).encode()
+    if json_body is not None:
+        headers["Content-Type"] = "application/json"
+        data = json.dumps(json_body).encode()
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    r = exchange(c, method, path, body=data, headers=headers)
+    return SimpleNamespace(status=r.status, text=r.body.decode(),
+                           body=json.loads(r.body) if r.body else None)
 
 
 def resident(node):

@@ -23,10 +23,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import (Hub, Node, RawSession, pb, stop_all, unique_id,
-                      unknown_body_frame, wait_for)
+from conftest import (Hub, Node, RawSession, pb, start_topology, stop_all,
+                      topology, unique_id, unknown_body_frame, wait_for)
 from test_05_config import run
-from test_25_manager import PASSWORD, api, get, hash_password
+from test_25_manager import api, get, service_seen
 from test_40_requests import full, post311
 
 _versions = itertools.count(int(time.time() * 1_000_000))
@@ -107,39 +107,24 @@ def request(origin, rid, owner, service_id, requested=None, **fields):
 
 
 @pytest.fixture(scope="module")
-def ring(pki, tmp_path_factory):
+def ring(pki, tmp_path_factory, password_hash):
+    """A and C with their nodes; B, registered, is the Attacker."""
     d = tmp_path_factory.mktemp("abuse")
-    h = hash_password(PASSWORD)
-    hub = Hub(d / "hub", pki, log_level="debug").start()
-    made = [hub]
-    try:
-        a, b, c = unique_id("aba"), unique_id("abb"), unique_id("abc")
-        for cid in (a, b, c):
-            hub.register(cid)
-        na = Node(d / "a", pki, hub, a, manager_hash=h).start()
-        made.append(na)
-        nc = Node(d / "c", pki, hub, c, manager_hash=h).start()
-        made.append(nc)
-        na.wait_connected()
-        nc.wait_connected()
-        r = api(nc, "POST", "/api/v1/services", {
+    with topology(pki, d, ["aba", "abc"], hub_kw={"log_level": "debug"},
+                  manager_hash=password_hash) as t:
+        hub, (na, nc) = t.hub, t.nodes
+        b = unique_id("abb")
+        hub.register(b)
+        code = service_seen(nc, na, {
             "title": "Bathing help at home", "category": "elderly-care",
-            "delivery": ["home-visit"]})
-        assert r.status == 201, r
-        sid = r.json()["id"]
-        code = f"{c}.{sid}"
-        wait_for(lambda: any(s["service_code"] == code for s in
-                             get(na.public_port,
-                                 "/open311/v2/services.json").json()),
-                 20, "C's service at A")
+            "delivery": ["home-visit"]}, "C's service")
         attacker = Attacker(hub, b)
         try:
-            yield SimpleNamespace(hub=hub, a=na, c=nc, b=attacker, sid=sid,
-                                  code=code, d=d, hash=h)
+            yield SimpleNamespace(hub=hub, a=na, c=nc, b=attacker,
+                                  sid=code.split(".", 1)[1], code=code, d=d,
+                                  hash=password_hash)
         finally:
             attacker.close()
-    finally:
-        stop_all(made)
 
 
 def queue_page(node, **params):
@@ -395,37 +380,29 @@ def test_relayed_phone_and_fields_checked_like_local_input(ring):
              "the good one in C's queue")
 
 
-def test_quota_per_destination_refuses_the_excess_only(pki, tmp_path):
+def test_quota_per_destination_refuses_the_excess_only(pki, tmp_path,
+                                                      password_hash):
     """[quota] requests_per_destination_per_hour = 5: B's sixth to eighth
     requests to C within the hour are refused in the ack (counted in
     /metrics, logged), the session stays, a withdrawal of an accepted one
     still goes through; A's residents are not held back by B's quota, and
     A, which the hub told the quota in Welcome, answers its residents'
     sixth request with 429 itself."""
-    h = hash_password(PASSWORD)
-    hub = Hub(tmp_path / "hub", pki,
-                   quota={"requests_per_destination_per_hour": 5}).start()
-    made = [hub]
+    made = []
     attacker = None
     try:
-        a, b, c = unique_id("qa"), unique_id("qb"), unique_id("qc")
-        for cid in (a, b, c):
-            hub.register(cid)
-        na = Node(tmp_path / "a", pki, hub, a).start()
-        made.append(na)
-        nc = Node(tmp_path / "c", pki, hub, c, manager_hash=h).start()
-        made.append(nc)
-        na.wait_connected()
-        nc.wait_connected()
-        r = api(nc, "POST", "/api/v1/services", {
+        t = start_topology(pki, tmp_path, ["qa", "qc"], made,
+                           hub_kw={"quota": {
+                               "requests_per_destination_per_hour": 5}},
+                           node_kw=[{}, {"manager_hash": password_hash}])
+        hub, (na, nc) = t.hub, t.nodes
+        a, c = na.community, nc.community
+        b = unique_id("qb")
+        hub.register(b)
+        code = service_seen(nc, na, {
             "title": "Meals on wheels", "category": "elderly-care",
-            "delivery": ["home-visit"]})
-        assert r.status == 201, r
-        sid = r.json()["id"]
-        code = f"{c}.{sid}"
-        wait_for(lambda: any(s["service_code"] == code for s in get(
-            na.public_port, "/open311/v2/services.json").json()), 20,
-            "C's service at A")
+            "delivery": ["home-visit"]}, "C's service")
+        sid = code.split(".", 1)[1]
         attacker = Attacker(hub, b)
         sent = [request(b, attacker.scoped(), c, sid) for _ in range(8)]
         refs = attacker.relay(sent)

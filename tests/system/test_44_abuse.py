@@ -29,13 +29,12 @@ import select
 import socket
 import subprocess
 import threading
-from types import SimpleNamespace
 
 import pytest
 
-from conftest import (BUILD, Hub, Node, Response, stop_all, unique_id,
+from conftest import (BUILD, Node, exchange, stop_all, topology, unique_id,
                       wait_for)
-from test_25_manager import PASSWORD, hash_password
+from test_25_manager import PASSWORD
 
 LIVE = "/api/v1/bulletins/live"
 PER_CLIENT = 4          # LIMIT_BULLETIN_LIVE_PER_CLIENT
@@ -61,18 +60,9 @@ class ProxiedNode(Node):
 
 
 @pytest.fixture(scope="module")
-def password_hash():
-    return hash_password(PASSWORD)
-
-
-@pytest.fixture(scope="module")
 def hub(pki, tmp_path_factory):
-    d = tmp_path_factory.mktemp("abuse")
-    h = Hub(d / "hub", pki).start()
-    try:
-        yield SimpleNamespace(hub=h, d=d, pki=pki)
-    finally:
-        stop_all([h])
+    with topology(pki, tmp_path_factory.mktemp("abuse"), []) as t:
+        yield t
 
 
 @pytest.fixture
@@ -152,18 +142,12 @@ def request(node, method, path, body=None, headers=None, source=None):
     c = http.client.HTTPConnection("127.0.0.1", node.public_port, timeout=60,
                                    source_address=(source, 0) if source
                                    else None)
-    try:
-        h = dict(headers or {})
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            h.setdefault("Content-Type", "application/json")
-        c.request(method, path, body=data, headers=h)
-        r = c.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
-                        r.read())
-    finally:
-        c.close()
+    h = dict(headers or {})
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        h.setdefault("Content-Type", "application/json")
+    return exchange(c, method, path, body=data, headers=h)
 
 
 def flood(node, count, method, path, body, headers):

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from conftest import Hub, Node, alliancectl, stop_all, unique_id, wait_for
-from test_25_manager import PASSWORD, api, get, hash_password
+from conftest import alliancectl, topology, wait_for
+from test_25_manager import api, get
 
 
 def resident(node):
@@ -36,24 +36,11 @@ def vote(node, poll, token, option):
 
 
 @pytest.fixture(scope="module")
-def three(pki, tmp_path_factory):
-    d = tmp_path_factory.mktemp("polls")
-    h = hash_password(PASSWORD)
-    hub = Hub(d / "hub", pki).start()
-    made = [hub]
-    try:
-        nodes = []
-        for i in range(3):
-            cid = unique_id(f"pl{i}")
-            hub.register(cid)
-            n = Node(d / cid, pki, hub, cid, manager_hash=h).start()
-            made.append(n)
-            nodes.append(n)
-        for n in nodes:
-            n.wait_connected()
-        yield hub, nodes
-    finally:
-        stop_all(made)
+def three(pki, tmp_path_factory, password_hash):
+    with topology(pki, tmp_path_factory.mktemp("polls"),
+                  [f"pl{i}" for i in range(3)],
+                  manager_hash=password_hash) as t:
+        yield t.hub, t.nodes
 
 
 def test_one_vote_per_resident_and_none_after_closing(three):

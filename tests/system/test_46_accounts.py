@@ -25,52 +25,34 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import Hub, Node, alliancectl, stop_all, unique_id, wait_for
-from test_25_manager import PASSWORD, api, get, hash_password
+from conftest import (Node, alliancectl, exchange, stop_all, topology,
+                      unique_id, wait_for)
+from test_25_manager import api, get
 from test_41_residents import error_field, post
 
 SECRET = "a long enough secret"
 
 
 @pytest.fixture(scope="module")
-def three(pki, tmp_path_factory):
-    d = tmp_path_factory.mktemp("accounts")
-    h = hash_password(PASSWORD)
-    hub = Hub(d / "hub", pki).start()
-    made = [hub]
-    try:
-        nodes = []
-        for i in range(3):
-            cid = unique_id(f"ac{i}")
-            hub.register(cid)
-            n = Node(d / cid, pki, hub, cid, manager_hash=h,
-                     limits={"resident_actions": 500}).start()
-            made.append(n)
-            nodes.append(n)
-        for n in nodes:
-            n.wait_connected()
-        yield SimpleNamespace(hub=hub, nodes=nodes, d=d, hash=h, pki=pki)
-    finally:
-        stop_all(made)
+def three(pki, tmp_path_factory, password_hash):
+    with topology(pki, tmp_path_factory.mktemp("accounts"),
+                  [f"ac{i}" for i in range(3)], manager_hash=password_hash,
+                  node_kw={"limits": {"resident_actions": 500}}) as t:
+        yield t
 
 
 def call(node, method, path, token=None, body=None):
     c = http.client.HTTPConnection("127.0.0.1", node.public_port, timeout=30)
-    try:
-        headers = {}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        c.request(method, path, body=data, headers=headers)
-        r = c.getresponse()
-        raw = r.read()
-        return SimpleNamespace(status=r.status, text=raw.decode(),
-                               body=json.loads(raw) if raw else None)
-    finally:
-        c.close()
+    headers = {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    r = exchange(c, method, path, body=data, headers=headers)
+    return SimpleNamespace(status=r.status, text=r.body.decode(),
+                           body=json.loads(r.body) if r.body else None)
 
 
 def code(node):
@@ -263,7 +245,7 @@ def test_delete_account_scrubs_its_requests(three):
         "title": "Window cleaning at home", "category": "housing",
         "delivery": ["home-visit"]})
     assert r.status == 201, r
-    svc = f"{b.community}/{r.json()['id']}"
+    svc = f"{b.community}.{r.json()['id']}"
     wait_for(lambda: any(s["service_code"] == svc for s in
                          get(a.public_port,
                              "/open311/v2/services.json").json()),
@@ -314,7 +296,7 @@ def test_delete_account_scrubs_requests_not_yet_sent(three):
         "title": "Grocery delivery", "category": "elderly-care",
         "delivery": ["home-visit"]})
     assert r.status == 201, r
-    svc = f"{b.community}/{r.json()['id']}"
+    svc = f"{b.community}.{r.json()['id']}"
     wait_for(lambda: any(s["service_code"] == svc for s in
                          get(a.public_port,
                              "/open311/v2/services.json").json()),
@@ -458,7 +440,7 @@ def test_delete_account_erases_at_the_owner(three):
         "title": "Bathing help at home", "category": "elderly-care",
         "delivery": ["home-visit"]})
     assert r.status == 201, r
-    svc = f"{b.community}/{r.json()['id']}"
+    svc = f"{b.community}.{r.json()['id']}"
     wait_for(lambda: any(s["service_code"] == svc for s in
                          get(a.public_port,
                              "/open311/v2/services.json").json()),

@@ -15,8 +15,9 @@ import time
 
 import pytest
 
-from conftest import Hub, Node, RawSession, pb, stop_all, unique_id, wait_for
-from test_25_manager import PASSWORD, api, get, hash_password
+from conftest import (Hub, RawSession, pb, stop_all, topology, unique_id,
+                      wait_for)
+from test_25_manager import api, get
 from test_45_polls import resident, vote
 
 VOTES_MAX = 10_000_000      # RELAY_VOTES_MAX
@@ -104,25 +105,14 @@ def nodes_agree(hub, nodes, poll):
 
 
 @pytest.fixture(scope="module")
-def alliance(pki, tmp_path_factory):
-    d = tmp_path_factory.mktemp("tallies")
-    hub = Hub(d / "hub", pki).start()
-    made = [hub]
-    try:
-        a, b, h, x = (unique_id(p) for p in ("ta", "tb", "th", "tx"))
-        for c in (a, b, h, x):
-            hub.register(c)
-        nodes = []
-        for c in (a, b):
-            n = Node(d / c, pki, hub, c,
-                     manager_hash=hash_password(PASSWORD)).start()
-            made.append(n)
-            nodes.append(n)
-        for n in nodes:
-            n.wait_connected()
-        yield hub, nodes, h, x
-    finally:
-        stop_all(made)
+def alliance(pki, tmp_path_factory, password_hash):
+    """A hub, nodes a and b, and h and x registered without a node."""
+    with topology(pki, tmp_path_factory.mktemp("tallies"), ["ta", "tb"],
+                  manager_hash=password_hash) as t:
+        h, x = unique_id("th"), unique_id("tx")
+        for c in (h, x):
+            t.hub.register(c)
+        yield t.hub, t.nodes, h, x
 
 
 def district_poll(hub, area, closes_in=3600):

@@ -26,9 +26,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import Hub, Node, free_port, stop_all, unique_id, wait_for
+from conftest import Node, start_topology, stop_all, unique_id, wait_for
 from test_05_config import bad_config, valid_config, with_line
-from test_25_manager import PASSWORD, api, get, hash_password
+from test_25_manager import api, get
 
 SECRET = "the gateway's shared secret"
 PASSWORD_R = "a resident's long password"
@@ -135,14 +135,15 @@ class SmsNode(Node):
 # ---- fixtures and helpers -------------------------------------------------
 
 @pytest.fixture(scope="module")
-def alliance(pki, tmp_path_factory):
-    d = tmp_path_factory.mktemp("onevote")
-    hub = Hub(d / "hub", pki).start()
+def alliance(pki, tmp_path_factory, password_hash):
+    """A hub and an SMS gateway; start_node adds nodes (made)."""
+    made = []
     gw = Gateway()
-    made = [hub]
     try:
-        yield SimpleNamespace(hub=hub, gw=gw, d=d, pki=pki,
-                              hash=hash_password(PASSWORD), made=made)
+        t = start_topology(pki, tmp_path_factory.mktemp("onevote"), [], made,
+                           manager_hash=password_hash)
+        t.gw, t.made = gw, made
+        yield t
     finally:
         gw.close()
         stop_all(made)
@@ -554,7 +555,7 @@ def test_sign_out_and_manager_revocation_end_tokens(alliance, plain_node):
     asked = json.loads(resp.read())
     c.close()
     assert resp.status == 201, asked
-    rid, follow = asked[0]["service_request_id"], asked[0]["token"]
+    rid, follow = asked[0]["service_request_id"], asked[0]["request_secret"]
     # the manager revokes every token of the resident
     path = f"/api/v1/residents/{a['resident']}/revoke"
     assert api(n, "POST", path, {}, password=None).status == 401

@@ -2,7 +2,7 @@
  *
  * cli/ is not in liballiance.a, so the module is compiled into this test
  * directly. Parts: cleaning hub text for a terminal; display width; times;
- * tables. */
+ * tables; lists (the one printer every command's list goes through). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -121,6 +121,101 @@ static void test_table_aligns_wide_text(void **state)
 	assert_null(t.cells);
 }
 
+/* ---- lists ------------------------------------------------------------- */
+
+/* both: "a/b" of an item's members a and b (a format of the whole item). */
+static const char *both(const json_t *v, char *buf, size_t buflen)
+{
+	snprintf(buf, buflen, "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+		 json_integer_value(json_object_get(v, "a")),
+		 json_integer_value(json_object_get(v, "b")));
+	return buf;
+}
+
+/* print_items: ctl_print_items of the JSON text items into out. */
+static int print_items(const struct ctl_column *cols, size_t ncols,
+		       const char *items, char *out, size_t outlen)
+{
+	struct ctl ctl = { .prog = "alliancectl" };
+	json_t *v = json_loads(items, 0, NULL);
+	FILE *f = fmemopen(out, outlen - 1, "w");
+	int rc;
+
+	assert_non_null(v);
+	assert_non_null(f);
+	memset(out, 0, outlen);
+	rc = ctl_print_items(&ctl, cols, ncols, v, f);
+	fclose(f);
+	json_decref(v);
+	return rc;
+}
+
+static void test_items_columns_and_formats(void **state)
+{
+	static const struct ctl_column cols[] = {
+		{ "ID", "id", NULL },
+		{ "ON", "connected", ctl_cell_yes_no },
+		{ "SEEN", "seen", ctl_cell_time },
+		{ "UP", "up", ctl_cell_count },
+		{ "AFTER", "ms", ctl_cell_ms_as_s },
+		{ "A/B", NULL, both },
+	};
+	char out[1024];
+
+	(void)state;
+	assert_int_equal(print_items(cols, 6,
+		"[{\"id\":\"riverside\",\"connected\":true,"
+		"\"seen\":1764428400,\"up\":12,\"ms\":1234,\"a\":3,\"b\":4},"
+		" {\"id\":\"dc-3\",\"connected\":false,\"up\":7.0,"
+		"\"a\":0,\"b\":4},"
+		" {\"connected\":\"yes\",\"up\":\"9\",\"ms\":\"5\"}]",
+		out, sizeof(out)), CTL_EXIT_OK);
+	/* absent or wrongly typed values show as "-" (or "no"), never as
+	 * what they claim */
+	assert_string_equal(out,
+		"ID         ON   SEEN                  UP  AFTER    A/B\n"
+		"riverside  yes  2025-11-29T15:00:00Z  12  1.234 s  3/4\n"
+		"dc-3       no   -                     7   -        0/4\n"
+		"-          no   -                     -   -        0/0\n");
+}
+
+static void test_items_clean_hub_text(void **state)
+{
+	static const struct ctl_column cols[] = {
+		{ "ID", "id", NULL },
+		{ "NAME", "name", NULL },
+	};
+	char out[256];
+
+	(void)state;
+	assert_int_equal(print_items(cols, 2,
+		"[{\"id\":\"x\",\"name\":\"a\\u001b[31mb\"}]",
+		out, sizeof(out)), CTL_EXIT_OK);
+	assert_string_equal(out, "ID  NAME\nx   a?[31mb\n");
+	/* an empty list is the header alone; not a list is no rows */
+	assert_int_equal(print_items(cols, 2, "[]", out, sizeof(out)),
+			 CTL_EXIT_OK);
+	assert_string_equal(out, "ID  NAME\n");
+	assert_int_equal(print_items(cols, 2, "{\"id\":\"x\"}", out,
+				     sizeof(out)), CTL_EXIT_OK);
+	assert_string_equal(out, "ID  NAME\n");
+}
+
+static void test_items_column_bounds(void **state)
+{
+	static const struct ctl_column cols[CTL_COLUMNS_MAX + 1] = {
+		{ "ID", "id", NULL },
+	};
+	char out[64];
+
+	(void)state;
+	assert_int_equal(print_items(cols, 0, "[]", out, sizeof(out)),
+			 CTL_EXIT_FAIL);
+	assert_int_equal(print_items(cols, CTL_COLUMNS_MAX + 1, "[]", out,
+				     sizeof(out)), CTL_EXIT_FAIL);
+	assert_string_equal(out, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -130,6 +225,9 @@ int main(void)
 		cmocka_unit_test(test_width),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_table_aligns_wide_text),
+		cmocka_unit_test(test_items_columns_and_formats),
+		cmocka_unit_test(test_items_clean_hub_text),
+		cmocka_unit_test(test_items_column_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,6 +25,8 @@
  * in; start. */
 'use strict';
 
+(function (A) {
+
 var acct = { me: null, failed: false, pending: null, sent: null };
 var PASSWORD_MIN = 8, PASSWORD_MAX = 200, PHONE_INPUT_MAX = 20, CODE_LEN = 32, NAME_MAX = 200;
 
@@ -34,7 +36,7 @@ var PASSWORD_MIN = 8, PASSWORD_MAX = 200, PHONE_INPUT_MAX = 20, CODE_LEN = 32, N
 function fieldError(id, key) {
   var input = document.getElementById(id);
   var box = document.getElementById(id + '-error');
-  box.textContent = key ? t(key) : '';
+  box.textContent = key ? A.t(key) : '';
   box.setAttribute('data-key', key || '');
   if (key) input.setAttribute('aria-invalid', 'true');
   else input.removeAttribute('aria-invalid');
@@ -42,7 +44,7 @@ function fieldError(id, key) {
 
 function formError(id, key) {
   var box = document.getElementById(id);
-  box.textContent = key ? t(key) : '';
+  box.textContent = key ? A.t(key) : '';
   box.setAttribute('data-key', key || '');
 }
 
@@ -50,7 +52,7 @@ function value(id) { return document.getElementById(id).value; }
 
 function say(key) {
   var box = document.getElementById('account-status');
-  box.textContent = key ? t(key) : '';
+  box.textContent = key ? A.t(key) : '';
   box.setAttribute('data-key', key || '');
 }
 
@@ -126,7 +128,7 @@ function nextPage() {
 /* signedIn: keep the token, then go back where the resident came from,
  * or show the account. */
 function signedIn(data) {
-  residentSet({ token: data.token, resident: data.resident });
+  A.residentSet({ token: data.token, resident: data.resident });
   var next = nextPage();
   if (next) { location.href = next; return; }
   say(null);
@@ -154,7 +156,7 @@ function setupForms() {
     formError('signin-error', null);
     if (e1 || e2) { document.getElementById(e1 ? 'in-phone' : 'in-password').focus(); return; }
     say('working');
-    apiSend('POST', '/api/v1/residents/login', { phone: phone, password: pw }).then(function (r) {
+    A.apiSend('POST', '/api/v1/residents/login', { phone: phone, password: pw }).then(function (r) {
       say(null);
       if (r.status === 200 && r.data && r.data.token) { signedIn(r.data); return; }
       serverError(r, 'in', 'signin-error');
@@ -174,7 +176,7 @@ function setupForms() {
     if (code) body.household_code = code;
     if (name) body.name = name;
     say('working');
-    apiSend('POST', '/api/v1/residents', body).then(function (r) {
+    A.apiSend('POST', '/api/v1/residents', body).then(function (r) {
       say(null);
       if (r.status === 201 && r.data && r.data.token) { signedIn(r.data); return; }
       if (r.status === 202 && r.data) { showVerify(body, r.data); return; }
@@ -187,7 +189,7 @@ function setupForms() {
 
 function sentText() {
   var box = document.getElementById('verify-sent');
-  box.textContent = acct.sent ? t('verify_sent', { p: acct.sent.phone, m: Math.round(acct.sent.expires_in / 60) }) : '';
+  box.textContent = acct.sent ? A.t('verify_sent', { p: acct.sent.phone, m: Math.round(acct.sent.expires_in / 60) }) : '';
 }
 
 /* showVerify: the registration (body) waits for the code texted to its
@@ -212,7 +214,7 @@ function setupVerify() {
     if (!/^\d{6}$/.test(code)) { fieldError('ver-code', 'err_sms_code_format'); document.getElementById('ver-code').focus(); return; }
     fieldError('ver-code', null);
     say('working');
-    apiSend('POST', '/api/v1/residents/verify', { phone: acct.pending.phone, code: code }).then(function (r) {
+    A.apiSend('POST', '/api/v1/residents/verify', { phone: acct.pending.phone, code: code }).then(function (r) {
       say(null);
       if (r.status === 201 && r.data && r.data.token) { acct.pending = acct.sent = null; signedIn(r.data); return; }
       if (r.status === 422) { fieldError('ver-code', 'err_sms_code_wrong'); document.getElementById('ver-code').focus(); return; }
@@ -221,7 +223,7 @@ function setupVerify() {
   });
   document.getElementById('verify-resend').addEventListener('click', function () {
     formError('verify-error', null);
-    apiSend('POST', '/api/v1/residents', acct.pending).then(function (r) {
+    A.apiSend('POST', '/api/v1/residents', acct.pending).then(function (r) {
       if (r.status === 202 && r.data) { acct.sent = r.data; sentText(); say('verify_resent'); return; }
       formError('verify-error', r.status === 429 ? 'err_too_many' : 'err_failed');
     });
@@ -239,8 +241,8 @@ function showAccount() {
   document.getElementById('verify-step').hidden = true;
   document.getElementById('signed-in').hidden = false;
   document.getElementById('delete-confirm').hidden = true;
-  apiSend('GET', '/api/v1/residents/me').then(function (r) {
-    if (r.status === 401) { residentClear(); showForms(null); return; }
+  A.apiSend('GET', '/api/v1/residents/me').then(function (r) {
+    if (r.status === 401) { A.residentClear(); showForms(null); return; }
     acct.failed = !r.ok || !r.data;
     acct.me = r.ok ? r.data : null;
     document.getElementById('me-name').value = acct.me && acct.me.name || '';
@@ -250,27 +252,27 @@ function showAccount() {
 }
 
 function fact(key, value) {
-  return [el('dt', { text: t(key) }), el('dd', { text: value })];
+  return [A.el('dt', { text: A.t(key) }), A.el('dd', { text: value })];
 }
 
 function renderAccount() {
   var me = acct.me;
-  var box = clear(document.getElementById('me'));
-  var votes = clear(document.getElementById('my-votes'));
-  if (acct.failed) { append(votes, message('load_failed', 'error')); return; }
-  if (!me) { append(votes, message('loading')); return; }
-  append(box,
-    fact('acct_phone', me.phone || t('acct_phone_none')),
-    fact('acct_household', t(me.household ? 'acct_household_yes' : 'acct_household_no')),
-    fact('acct_vote', t(me.voter === false ? 'acct_vote_no' : 'acct_vote_yes')),
-    fact('acct_since', formatTime(me.created)));
-  if (!me.votes || !me.votes.length) { append(votes, message('my_votes_none')); return; }
-  append(votes, el('ul', { className: 'cards' }, me.votes.map(function (v) {
-    return el('li', { className: 'card', 'data-poll': v.poll },
-      el('h3', { className: 'card-title' },
-        el('a', { href: 'poll.html' + query({ id: v.poll }) }, v.question)),
-      el('p', { className: 'my-choice', text: t('my_vote_choice', { c: v.choice === null || v.choice === undefined ? '' : v.choice }) }),
-      el('p', { className: 'meta', text: formatTime(v.voted) }));
+  var box = A.clear(document.getElementById('me'));
+  var votes = A.clear(document.getElementById('my-votes'));
+  if (acct.failed) { A.append(votes, A.message('load_failed', 'error')); return; }
+  if (!me) { A.append(votes, A.message('loading')); return; }
+  A.append(box,
+    fact('acct_phone', me.phone || A.t('acct_phone_none')),
+    fact('acct_household', A.t(me.household ? 'acct_household_yes' : 'acct_household_no')),
+    fact('acct_vote', A.t(me.voter === false ? 'acct_vote_no' : 'acct_vote_yes')),
+    fact('acct_since', A.formatTime(me.created)));
+  if (!me.votes || !me.votes.length) { A.append(votes, A.message('my_votes_none')); return; }
+  A.append(votes, A.el('ul', { className: 'cards' }, me.votes.map(function (v) {
+    return A.el('li', { className: 'card', 'data-poll': v.poll },
+      A.el('h3', { className: 'card-title' },
+        A.el('a', { href: 'poll.html' + A.query({ id: v.poll }) }, v.question)),
+      A.el('p', { className: 'my-choice', text: A.t('my_vote_choice', { c: v.choice === null || v.choice === undefined ? '' : v.choice }) }),
+      A.el('p', { className: 'meta', text: A.formatTime(v.voted) }));
   })));
 }
 
@@ -282,8 +284,8 @@ function saveName(ev) {
   fieldError('me-name', e);
   if (e) { document.getElementById('me-name').focus(); return; }
   say('working');
-  apiSend('PATCH', '/api/v1/residents/me', { name: name }).then(function (r) {
-    if (r.status === 401) { residentClear(); showForms(null); return; }
+  A.apiSend('PATCH', '/api/v1/residents/me', { name: name }).then(function (r) {
+    if (r.status === 401) { A.residentClear(); showForms(null); return; }
     if (r.status === 422) { say(null); fieldError('me-name', 'err_name_bad'); return; }
     if (!r.ok || !r.data) { say('err_failed'); return; }
     acct.me = r.data;
@@ -296,8 +298,8 @@ function setupAccount() {
   document.getElementById('name-form').addEventListener('submit', saveName);
   document.getElementById('sign-out').addEventListener('click', function () {
     /* revoked at the node; forgotten here whatever the node says */
-    apiSend('DELETE', '/api/v1/residents/token').then(function () {
-      residentClear();
+    A.apiSend('DELETE', '/api/v1/residents/token').then(function () {
+      A.residentClear();
       showForms('signed_out');
       document.getElementById('in-phone').focus();
     });
@@ -312,9 +314,9 @@ function setupAccount() {
     document.getElementById('delete-account').focus();
   });
   document.getElementById('delete-yes').addEventListener('click', function () {
-    apiSend('DELETE', '/api/v1/residents/me').then(function (r) {
+    A.apiSend('DELETE', '/api/v1/residents/me').then(function (r) {
       if (r.status === 204 || r.status === 401) {
-        residentClear();
+        A.residentClear();
         showForms('deleted_account');
         return;
       }
@@ -325,28 +327,31 @@ function setupAccount() {
 
 /* ---- start ------------------------------------------------------------------------- */
 
-window.PAGE = {
-  render: function () {
-    /* messages follow the language: re-read their keys */
-    var boxes = document.querySelectorAll('.field-error, .form-error, #account-status');
-    for (var i = 0; i < boxes.length; i++) {
-      var key = boxes[i].getAttribute('data-key');
-      boxes[i].textContent = key ? t(key) : '';
-    }
-    if (!document.getElementById('signed-in').hidden) renderAccount();
-    sentText();
+function render() {
+  /* messages follow the language: re-read their keys */
+  var boxes = document.querySelectorAll('.field-error, .form-error, #account-status');
+  for (var i = 0; i < boxes.length; i++) {
+    var key = boxes[i].getAttribute('data-key');
+    boxes[i].textContent = key ? A.t(key) : '';
   }
-};
+  if (!document.getElementById('signed-in').hidden) renderAccount();
+  sentText();
+}
 
-setupForms();
-setupVerify();
-setupAccount();
-if (residentGet()) showAccount(); else showForms(null);
-/* the hub keeps no residents: say where to go instead of forms that fail */
-siteKind().then(function (k) {
-  if (k.node !== false) return;
-  document.getElementById('signed-out').hidden = true;
-  document.getElementById('verify-step').hidden = true;
-  document.getElementById('signed-in').hidden = true;
-  say('account_at_hub');
-});
+function start() {
+  setupForms();
+  setupVerify();
+  setupAccount();
+  if (A.residentGet()) showAccount(); else showForms(null);
+  /* the hub keeps no residents: say where to go instead of forms that fail */
+  A.siteKind().then(function (k) {
+    if (k.node !== false) return;
+    document.getElementById('signed-out').hidden = true;
+    document.getElementById('verify-step').hidden = true;
+    document.getElementById('signed-in').hidden = true;
+    say('account_at_hub');
+  });
+}
+
+A.page({ start: start, render: render });
+})(Alliance);

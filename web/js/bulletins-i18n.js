@@ -4,7 +4,7 @@
  * shared table of i18n.js. */
 'use strict';
 
-Object.assign(I18N, {
+Object.assign(Alliance.I18N, {
   /* the bulletins page: a bulletin in full, who issued it, the ended ones */
   bulletins_title: ['社区服务 · 紧急通告', 'Community services · Alerts'],
   bulletins_heading: ['紧急通告', 'Emergency alerts'],

@@ -9,68 +9,74 @@
  * reload. */
 'use strict';
 
+(function (A) {
+
 var bpage = { result: null };
 
 function level(prefix, value) {
-  return t(prefix + '_' + (value || 'unknown'), null, value || '');
+  return A.t(prefix + '_' + (value || 'unknown'), null, value || '');
 }
 
 function bulletinArticle(b) {
-  var sev = severityOf(b);
-  var current = inForce(b);
+  var sev = A.severityOf(b);
+  var current = A.inForce(b);
   var state = b.status || (current ? 'current' : 'expired');
   /* the area by community names ({a} of the string becomes the list) */
-  var parts = t('bulletin_area', { a: '\u0000' }).split('\u0000');
+  var parts = A.t('bulletin_area', { a: '\u0000' }).split('\u0000');
   var area = Array.isArray(b.area) && b.area.length
-    ? [parts[0], communityList(b.area), parts[1] || ''] : t('bulletin_area_all');
-  var top = el('div', { className: 'bulletin-top ' + (current ? 'sev-' + sev : '') },
-    el('p', { className: 'banner-head' }, severityBadge(b),
-      b.type === 'update' || b.type === 'cancel' ? el('span', { className: 'state', text: t('type_' + b.type) }) : null,
-      el('span', { className: 'state', text: t('status_' + state, null, state) })),
-    el('h3', { text: bulletinText(b, 'headline') }));
-  var body = el('div', { className: 'bulletin-body' });
+    ? [parts[0], A.communityList(b.area), parts[1] || ''] : A.t('bulletin_area_all');
+  var top = A.el('div', { className: 'bulletin-top ' + (current ? 'sev-' + sev : '') },
+    A.el('p', { className: 'banner-head' }, A.severityBadge(b),
+      b.type === 'update' || b.type === 'cancel' ? A.el('span', { className: 'state', text: A.t('type_' + b.type) }) : null,
+      A.el('span', { className: 'state', text: A.t('status_' + state, null, state) })),
+    A.el('h3', { text: A.bulletinText(b, 'headline') }));
+  var body = A.el('div', { className: 'bulletin-body' });
   var part = function (key, text, cls) {
     if (!text) return;
-    append(body, el('h4', { text: t(key) }), el('p', { className: 'body-text ' + (cls || '') }, withPhones(text)));
+    A.append(body, A.el('h4', { text: A.t(key) }), A.el('p', { className: 'body-text ' + (cls || '') }, A.withPhones(text)));
   };
-  part('bulletin_instructions', bulletinText(b, 'instructions'), 'do');
-  part('bulletin_what', bulletinText(b, 'description'));
-  part('bulletin_cause', bulletinText(b, 'cause'));
-  part('bulletin_response', bulletinText(b, 'response'));
-  append(body, el('p', { className: 'note' },
-    t('bulletin_urgency') + '：' + level('urgency', b.urgency) + ' · ' +
-    t('bulletin_certainty') + '：' + level('certainty', b.certainty)));
-  append(body, el('p', { className: 'note' }, area));
-  if (b.sender) append(body, el('p', { className: 'note', text: t('bulletin_sender', { s: b.sender }) }));
-  append(body, el('p', { className: 'note' },
-    (b.sent ? t('bulletin_sent', { t: formatTime(b.sent) }) : '') +
-    (b.expires ? ' · ' + t('bulletin_expires', { t: formatTime(b.expires) }) : '')));
-  return el('li', { className: 'bulletin' + (current ? '' : ' ended'), id: 'b-' + (b.id || ''),
-    'data-bulletin': b.id || '' }, el('article', null, top, body));
+  part('bulletin_instructions', A.bulletinText(b, 'instructions'), 'do');
+  part('bulletin_what', A.bulletinText(b, 'description'));
+  part('bulletin_cause', A.bulletinText(b, 'cause'));
+  part('bulletin_response', A.bulletinText(b, 'response'));
+  A.append(body, A.el('p', { className: 'note' },
+    A.t('bulletin_urgency') + '：' + level('urgency', b.urgency) + ' · ' +
+    A.t('bulletin_certainty') + '：' + level('certainty', b.certainty)));
+  A.append(body, A.el('p', { className: 'note' }, area));
+  if (b.sender) A.append(body, A.el('p', { className: 'note', text: A.t('bulletin_sender', { s: b.sender }) }));
+  A.append(body, A.el('p', { className: 'note' },
+    (b.sent ? A.t('bulletin_sent', { t: A.formatTime(b.sent) }) : '') +
+    (b.expires ? ' · ' + A.t('bulletin_expires', { t: A.formatTime(b.expires) }) : '')));
+  return A.el('li', { className: 'bulletin' + (current ? '' : ' ended'), id: 'b-' + (b.id || ''),
+    'data-bulletin': b.id || '' }, A.el('article', null, top, body));
 }
 
-window.PAGE = {
-  render: function () {
-    var box = document.getElementById('list');
-    if (!bulletins.loaded) {
-      /* the daemon's list stays until the API answers */
-      if (box.querySelector('section')) return;
-      append(clear(box), message(bpage.result ? 'load_failed' : 'loading', bpage.result ? 'error' : ''));
-      return;
-    }
-    clear(box);
-    var now = bulletins.items.filter(inForce).sort(function (a, b) {
-      return severityRank(a) - severityRank(b) || String(b.sent || '').localeCompare(String(a.sent || ''));
-    });
-    var past = bulletins.items.filter(function (b) { return !inForce(b); });
-    append(box, el('section', { 'aria-labelledby': 'h-now' },
-      el('h2', { id: 'h-now', text: t('current_bulletins') }),
-      now.length ? el('ul', { className: 'plain' }, now.map(bulletinArticle)) : message('none_bulletins')));
-    if (past.length)
-      append(box, el('section', { 'aria-labelledby': 'h-past', className: 'section' },
-        el('h2', { id: 'h-past', text: t('past_bulletins') }),
-        el('ul', { className: 'plain' }, past.map(bulletinArticle))));
+function render() {
+  var box = document.getElementById('list');
+  if (!A.bulletins.loaded) {
+    /* the daemon's list stays until the API answers */
+    if (box.querySelector('section')) return;
+    A.append(A.clear(box), A.message(bpage.result ? 'load_failed' : 'loading', bpage.result ? 'error' : ''));
+    return;
   }
-};
+  A.clear(box);
+  var now = A.bulletins.items.filter(A.inForce).sort(function (a, b) {
+    return A.severityRank(a) - A.severityRank(b) || String(b.sent || '').localeCompare(String(a.sent || ''));
+  });
+  var past = A.bulletins.items.filter(function (b) { return !A.inForce(b); });
+  A.append(box, A.el('section', { 'aria-labelledby': 'h-now' },
+    A.el('h2', { id: 'h-now', text: A.t('current_bulletins') }),
+    now.length ? A.el('ul', { className: 'plain' }, now.map(bulletinArticle)) : A.message('none_bulletins')));
+  if (past.length)
+    A.append(box, A.el('section', { 'aria-labelledby': 'h-past', className: 'section' },
+      A.el('h2', { id: 'h-past', text: A.t('past_bulletins') }),
+      A.el('ul', { className: 'plain' }, past.map(bulletinArticle))));
+}
 
-bulletins.listeners.push(function (r) { bpage.result = r; window.PAGE.render(); });
+A.page({
+  start: function () {
+    A.bulletins.listeners.push(function (r) { bpage.result = r; render(); });
+  },
+  render: render
+});
+})(Alliance);

@@ -5,6 +5,8 @@
  * results, so it never delays them. */
 'use strict';
 
+(function (A) {
+
 var cat = {
   params: {},        /* q, category, community, delivery, free from the address */
   items: [],         /* shown so far */
@@ -24,8 +26,8 @@ function readParams() {
     if (v) p[k] = v.slice(0, 200);
   });
   if (u.get('free') === '1') p.free = '1';
-  if (p.category && CATEGORIES.indexOf(p.category) < 0) delete p.category;
-  if (p.delivery && DELIVERIES.indexOf(p.delivery) < 0) delete p.delivery;
+  if (p.category && A.CATEGORIES.indexOf(p.category) < 0) delete p.category;
+  if (p.delivery && A.DELIVERIES.indexOf(p.delivery) < 0) delete p.delivery;
   if (p.community && !/^[a-z0-9][a-z0-9-]{1,62}$/.test(p.community)) delete p.community;
   return p;
 }
@@ -46,13 +48,13 @@ function fillForm() {
 function fillCommunities() {
   var sel = document.getElementById('f-community');
   var chosen = cat.params.community || '';
-  var ids = communities.order.slice();
+  var ids = A.communities.order.slice();
   Object.keys(cat.communities).sort().forEach(function (id) {
     if (ids.indexOf(id) < 0) ids.push(id);
   });
   while (sel.options.length > 1) sel.remove(1);
   ids.forEach(function (id) {
-    append(sel, el('option', { value: id, 'data-community': id, text: communityName(id) }));
+    A.append(sel, A.el('option', { value: id, 'data-community': id, text: A.communityName(id) }));
   });
   sel.value = chosen;
 }
@@ -67,11 +69,11 @@ function load(after) {
   if (after) p.after = after;
   cat.loading = true;
   document.getElementById('more').hidden = true;
-  return api('/api/v1/catalog' + query(p)).then(function (r) {
+  return A.api('/api/v1/catalog' + A.query(p)).then(function (r) {
     cat.loading = false;
     if (!r.ok || !r.data || !Array.isArray(r.data.items)) {
       cat.failed = true;
-      window.PAGE.render();
+      render();
       return null;
     }
     cat.failed = false;
@@ -90,55 +92,53 @@ function load(after) {
  * results, and their number on the collapsed filter box. */
 function renderChosen() {
   var p = cat.params;
-  var chosen = clear(document.getElementById('chosen'));
+  var chosen = A.clear(document.getElementById('chosen'));
   var n = 0;
-  if (p.q) append(chosen, badge(t('searching_for', { q: p.q }), 'fee', 'search'));
-  if (p.category) { n++; append(chosen, badge(catLabel(p.category), 'cat', p.category)); }
-  if (p.community) { n++; append(chosen, badge([t('offered_by') + '：', communityLabel(p.community)], 'how', 'pin')); }
-  if (p.delivery) { n++; append(chosen, badge(deliveryLabel(p.delivery), 'how')); }
-  if (p.free) { n++; append(chosen, badge(t('free'), 'free', 'check')); }
-  document.getElementById('active-filters').textContent = n ? t('filters_active', { n: n }) : '';
+  if (p.q) A.append(chosen, A.badge(A.t('searching_for', { q: p.q }), 'fee', 'search'));
+  if (p.category) { n++; A.append(chosen, A.badge(A.catLabel(p.category), 'cat', p.category)); }
+  if (p.community) { n++; A.append(chosen, A.badge([A.t('offered_by') + '：', A.communityLabel(p.community)], 'how', 'pin')); }
+  if (p.delivery) { n++; A.append(chosen, A.badge(A.deliveryLabel(p.delivery), 'how')); }
+  if (p.free) { n++; A.append(chosen, A.badge(A.t('free'), 'free', 'check')); }
+  document.getElementById('active-filters').textContent = n ? A.t('filters_active', { n: n }) : '';
 }
 
-window.PAGE = {
-  render: function () {
-    renderChosen();
-    var count = document.getElementById('count');
-    var list = clear(document.getElementById('results'));
-    var more = document.getElementById('more');
-    if (cat.failed) {
-      count.textContent = t('load_failed');
-      count.className = 'count note error';
-    } else if (cat.total === null) {
-      count.textContent = t('loading');
-      count.className = 'count note';
-    } else {
-      count.className = 'count';
-      count.textContent = cat.total === 0 ? t('none_found')
-        : !cat.totalExact ? t('found_over', { n: cat.total })
-        : cat.total === 1 ? t('found_one') : t('found', { n: cat.total });
-    }
-    cat.items.forEach(function (s) { append(list, serviceCard(s)); });
-    more.hidden = !cat.next || cat.loading;
+function render() {
+  renderChosen();
+  var count = document.getElementById('count');
+  var list = A.clear(document.getElementById('results'));
+  var more = document.getElementById('more');
+  if (cat.failed) {
+    count.textContent = A.t('load_failed');
+    count.className = 'count note error';
+  } else if (cat.total === null) {
+    count.textContent = A.t('loading');
+    count.className = 'count note';
+  } else {
+    count.className = 'count';
+    count.textContent = cat.total === 0 ? A.t('none_found')
+      : !cat.totalExact ? A.t('found_over', { n: cat.total })
+      : cat.total === 1 ? A.t('found_one') : A.t('found', { n: cat.total });
   }
-};
+  cat.items.forEach(function (s) { A.append(list, A.serviceCard(s)); });
+  more.hidden = !cat.next || cat.loading;
+}
 
 function start() {
   cat.params = readParams();
   fillForm();
   load(null).then(function () {
-    window.PAGE.render();
+    render();
     /* the community filter: the communities in (the newest part of) the
      * catalog; the current results are already on the screen */
-    api('/api/v1/catalog?limit=100').then(function (r) {
+    A.api('/api/v1/catalog?limit=100').then(function (r) {
       if (r.ok && r.data) learnCommunities(r.data.items);
     });
   });
-  loadCommunities().then(fillCommunities);
+  A.loadCommunities().then(fillCommunities);
   document.getElementById('more').addEventListener('click', function () {
     var before = cat.items.length;
     load(cat.next).then(function (n) {
-      window.PAGE.render();
+      render();
       /* keyboard and screen reader users continue at the first new one */
       var links = document.querySelectorAll('#results .card-title a');
       if (n && links[before]) links[before].focus();
@@ -146,4 +146,5 @@ function start() {
   });
 }
 
-start();
+A.page({ start: start, render: render });
+})(Alliance);

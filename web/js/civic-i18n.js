@@ -4,7 +4,7 @@
 'use strict';
 
 /* ---- accounts and polls (account.html, polls.html, poll.html) ---- */
-Object.assign(I18N, {
+Object.assign(Alliance.I18N, {
   account_title: ['社区服务 · 我的账户', 'Community services · My account'],
   account_at_hub: ['这里是全区的网站，不能注册或登录。请到您所在社区的网站注册、登录和投票。', 'This is the district\'s site: you cannot register or sign in here. Please use your own community\'s site to register, sign in and vote.'],
   poll_vote_at_hub: ['这里是全区的网站，只能查看结果。请到您所在社区的网站投票。', 'This is the district\'s site, for results only. Please vote on your own community\'s site.'],

@@ -10,11 +10,13 @@
  * '+'.
  *
  * Parts: DOM helpers; API; labels and formats; preferences; community
- * names; start-up. A page script sets window.PAGE = {render: fn} to be
- * called on start and on a language change; resident.js sets
- * window.CHROME = {render: fn, start: fn} the same way for the parts
- * every resident page has around its own (account link, banner). */
+ * names; start-up: the one bootstrap. Each script with a part on the
+ * page registers it with Alliance.page({start, render}) (resident.js
+ * for what every resident page has around its own: account link,
+ * banner; then the page's own script); this file starts them all. */
 'use strict';
+
+(function (A) {
 
 /* ---- DOM helpers --------------------------------------------------------- */
 
@@ -87,8 +89,8 @@ function query(params) {
 
 /* ---- labels and formats ---------------------------------------------------- */
 
-function catLabel(id) { return t('cat_' + id, null, id); }
-function deliveryLabel(id) { return t('delivery_' + id, null, id); }
+function catLabel(id) { return A.t('cat_' + id, null, id); }
+function deliveryLabel(id) { return A.t('delivery_' + id, null, id); }
 function isFree(fee) { return !fee || fee === 'free' || fee === '免费'; }
 
 /* sizeText: a byte count as KB under a megabyte ("12 KB"), else as MB
@@ -102,17 +104,17 @@ function sizeText(b) {
  * to two decimals; minutes, seconds whole), for the consoles' clock
  * skew. */
 function durationText(s) {
-  if (s >= 86400) return t('dur_days', { n: Math.round(s / 864) / 100 });
-  if (s >= 3600) return t('dur_hours', { n: Math.round(s / 36) / 100 });
-  if (s >= 60) return t('dur_minutes', { n: Math.round(s / 60) });
-  return t('dur_seconds', { n: s });
+  if (s >= 86400) return A.t('dur_days', { n: Math.round(s / 864) / 100 });
+  if (s >= 3600) return A.t('dur_hours', { n: Math.round(s / 36) / 100 });
+  if (s >= 60) return A.t('dur_minutes', { n: Math.round(s / 60) });
+  return A.t('dur_seconds', { n: s });
 }
 
 function formatTime(iso) {
   var d = new Date(iso);
   if (!iso || isNaN(d.getTime())) return '';
   try {
-    return new Intl.DateTimeFormat(currentLang() === 'en' ? 'en-GB' : 'zh-CN', {
+    return new Intl.DateTimeFormat(A.currentLang() === 'en' ? 'en-GB' : 'zh-CN', {
       year: 'numeric', month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit'
     }).format(d);
   } catch (e) { return d.toISOString().slice(0, 16).replace('T', ' '); }
@@ -120,7 +122,7 @@ function formatTime(iso) {
 
 /* message: a paragraph for a status line (loading, empty, failed). */
 function message(key, cls) {
-  return el('p', { className: 'note ' + (cls || ''), text: t(key) });
+  return el('p', { className: 'note ' + (cls || ''), text: A.t(key) });
 }
 
 /* badge: a small label (a fee, a category, a state), with an icon. */
@@ -142,7 +144,7 @@ function severityOf(b) {
  * else the Chinese one. */
 function bulletinText(b, field) {
   var en = b[field + '_en'];
-  return currentLang() === 'en' && typeof en === 'string' && en ? en : b[field] || '';
+  return A.currentLang() === 'en' && typeof en === 'string' && en ? en : b[field] || '';
 }
 
 function severityRank(b) {
@@ -153,7 +155,7 @@ function severityRank(b) {
 function severityBadge(b) {
   var sev = severityOf(b);
   return el('span', { className: 'sev-label sev-' + sev },
-    icon(sev === 'minor' || sev === 'unknown' ? 'info' : 'warning'), t('severity_' + sev));
+    icon(sev === 'minor' || sev === 'unknown' ? 'info' : 'warning'), A.t('severity_' + sev));
 }
 
 /* ---- preferences --------------------------------------------------------- */
@@ -170,25 +172,27 @@ function large() {
 
 function applyPrefs() {
   var root = document.documentElement;
-  root.lang = currentLang();
+  root.lang = A.currentLang();
   root.classList.toggle('large', large());
   var size = document.getElementById('size-toggle');
   if (size) size.setAttribute('aria-pressed', large() ? 'true' : 'false');
   var lang = document.getElementById('lang-toggle');
-  if (lang) lang.setAttribute('lang', currentLang() === 'en' ? 'zh-CN' : 'en');
-  applyI18n(document);
+  if (lang) lang.setAttribute('lang', A.currentLang() === 'en' ? 'zh-CN' : 'en');
+  A.applyI18n(document);
 }
+
+/* the parts registered with page(), in the order the scripts load */
+var parts = [];
 
 function renderAll() {
   applyPrefs();
-  if (window.CHROME) window.CHROME.render();
-  if (window.PAGE && window.PAGE.render) window.PAGE.render();
+  parts.forEach(function (p) { if (p.render) p.render(); });
 }
 
 function setupSwitches() {
   var lang = document.getElementById('lang-toggle');
   if (lang) lang.addEventListener('click', function () {
-    store(LANG_KEY, currentLang() === 'en' ? 'zh-CN' : 'en');
+    store(A.LANG_KEY, A.currentLang() === 'en' ? 'zh-CN' : 'en');
     renderAll();
   });
   var size = document.getElementById('size-toggle');
@@ -198,7 +202,7 @@ function setupSwitches() {
   });
   /* another tab changed a preference */
   window.addEventListener('storage', function (ev) {
-    if (ev.key === LANG_KEY || ev.key === SIZE_KEY) renderAll();
+    if (ev.key === A.LANG_KEY || ev.key === SIZE_KEY) renderAll();
   });
 }
 
@@ -249,13 +253,31 @@ function loadCommunities() {
 
 /* ---- start-up ------------------------------------------------------------- */
 
+/* page: register part {start, render} (both optional) of the page. When
+ * the page has loaded, each part's start runs once (in the order they
+ * registered: its loading and its handlers), then every render; render
+ * runs again on each language change. */
+function page(part) { parts.push(part); }
+
 function start() {
   setupSwitches();
+  parts.forEach(function (p) { if (p.start) p.start(); });
   renderAll();
   loadCommunities();
-  if (window.CHROME) window.CHROME.start();
 }
 
 /* deferred scripts run before DOMContentLoaded: wait for the page's own */
 if (document.readyState === 'complete') start();
 else document.addEventListener('DOMContentLoaded', start);
+
+Object.assign(A, {
+  api: api, append: append, badge: badge, catLabel: catLabel, clear: clear,
+  communities: communities, communityLabel: communityLabel,
+  communityList: communityList, communityName: communityName,
+  deliveryLabel: deliveryLabel, durationText: durationText, el: el,
+  formatTime: formatTime, icon: icon, isFree: isFree,
+  loadCommunities: loadCommunities, message: message, page: page, query: query,
+  severityBadge: severityBadge, severityOf: severityOf, bulletinText: bulletinText,
+  severityRank: severityRank, sizeText: sizeText, store: store
+});
+})(Alliance);

@@ -3,7 +3,7 @@
  * first). The district console's are in district-i18n.js. */
 'use strict';
 
-Object.assign(I18N, {
+Object.assign(Alliance.I18N, {
   /* the manager console */
   manage_title: ['社区管理后台', 'Community console'],
   manage_site: ['社区管理后台', 'Community console'],

@@ -3,7 +3,7 @@
  * table of i18n.js. */
 'use strict';
 
-Object.assign(I18N, {
+Object.assign(Alliance.I18N, {
   /* the district console */
   district_title: ['区级运营控制台', 'District console'],
   district_site: ['区级运营控制台', 'District console'],

@@ -13,6 +13,8 @@
  * Parts: loading; communities; bulletins; start. */
 'use strict';
 
+(function (A) {
+
 var POLL_MS = 3000;
 var DETAIL_MAX = 10;
 var district = { communities: null, bulletins: null, details: {}, updated: null, failed: false };
@@ -20,14 +22,14 @@ var district = { communities: null, bulletins: null, details: {}, updated: null,
 /* ---- loading ------------------------------------------------------------------ */
 
 function refresh() {
-  Promise.all([api('/api/v1/communities'), api('/api/v1/bulletins')]).then(function (rs) {
+  Promise.all([A.api('/api/v1/communities'), A.api('/api/v1/bulletins')]).then(function (rs) {
     var c = rs[0], b = rs[1];
     district.failed = !(c.ok && c.data && Array.isArray(c.data.items));
     if (!district.failed) district.communities = c.data.items;
     if (b.ok && b.data && Array.isArray(b.data.items)) district.bulletins = b.data.items;
     var ids = (district.bulletins || []).slice(0, DETAIL_MAX).map(function (x) { return x.id; });
     return Promise.all(ids.map(function (id) {
-      return api('/api/v1/bulletins/' + encodeURIComponent(id)).then(function (r) {
+      return A.api('/api/v1/bulletins/' + encodeURIComponent(id)).then(function (r) {
         if (r.ok && r.data) district.details[id] = r.data;
       });
     }));
@@ -46,25 +48,25 @@ function nameOf(id) {
 }
 
 function renderCommunities() {
-  var body = clear(document.querySelector('#communities tbody'));
+  var body = A.clear(document.querySelector('#communities tbody'));
   var list = district.communities || [];
   var connected = list.filter(function (c) { return c.connected; }).length;
   document.getElementById('summary').textContent = district.communities
-    ? t('summary_connected', { c: connected, n: list.length }) : t('loading');
+    ? A.t('summary_connected', { c: connected, n: list.length }) : A.t('loading');
   list.forEach(function (c) {
     var counts = c.counts || {};
-    append(body, el('tr', { 'data-community': c.id },
-      el('th', { scope: 'row' }, el('span', { className: 'cname', text: c.name || c.id }),
-        c.name && c.name !== c.id ? el('span', { className: 'cid', text: c.id }) : null),
-      el('td', null, el('span', { className: 'state-pill ' + (c.connected ? 'ok' : 'bad'),
+    A.append(body, A.el('tr', { 'data-community': c.id },
+      A.el('th', { scope: 'row' }, A.el('span', { className: 'cname', text: c.name || c.id }),
+        c.name && c.name !== c.id ? A.el('span', { className: 'cid', text: c.id }) : null),
+      A.el('td', null, A.el('span', { className: 'state-pill ' + (c.connected ? 'ok' : 'bad'),
         'data-state': c.connected ? 'connected' : 'disconnected',
-        text: c.connected ? t('sync_yes') : t('sync_no') }), restoredNote(c)),
-      el('td', { className: 'seen' }, el('span', { text: c.last_seen ? formatTime(c.last_seen) : t('never') }),
+        text: c.connected ? A.t('sync_yes') : A.t('sync_no') }), restoredNote(c)),
+      A.el('td', { className: 'seen' }, A.el('span', { text: c.last_seen ? A.formatTime(c.last_seen) : A.t('never') }),
         skewFlag(c.clock)),
-      el('td', { className: 'num', text: (c.up_lag || 0) + ' / ' + (c.down_lag || 0) }),
-      el('td', { className: 'num', text: (counts.services || 0) + ' / ' + (counts.announcements || 0) }),
+      A.el('td', { className: 'num', text: (c.up_lag || 0) + ' / ' + (c.down_lag || 0) }),
+      A.el('td', { className: 'num', text: (counts.services || 0) + ' / ' + (counts.announcements || 0) }),
       quotaCell(c.quota),
-      el('td', { className: 'num relay-refused', text: refusedText(c.relay_refused) })));
+      A.el('td', { className: 'num relay-refused', text: refusedText(c.relay_refused) })));
   });
 }
 
@@ -73,8 +75,8 @@ function renderCommunities() {
  * often and when last; its edits since were renumbered and sent. */
 function restoredNote(c) {
   if (!c.store_restores) return null;
-  return el('span', { className: 'store-restored', 'data-restores': c.store_restores,
-    text: t('store_restored', { n: c.store_restores, t: formatTime(c.store_restored_at) }) });
+  return A.el('span', { className: 'store-restored', 'data-restores': c.store_restores,
+    text: A.t('store_restored', { n: c.store_restores, t: A.formatTime(c.store_restored_at) }) });
 }
 
 /* skewFlag: a warning under Last seen when the community's node clock
@@ -83,21 +85,21 @@ function restoredNote(c) {
 function skewFlag(clock) {
   if (!clock || !clock.skewed) return null;
   var s = Math.round(Math.abs(clock.skew_ms) / 1000);
-  return el('span', { className: 'skew', 'data-skew-ms': clock.skew_ms,
-    text: t(clock.skew_ms > 0 ? 'clock_ahead' : 'clock_behind', { d: durationText(s) }) });
+  return A.el('span', { className: 'skew', 'data-skew-ms': clock.skew_ms,
+    text: A.t(clock.skew_ms > 0 ? 'clock_ahead' : 'clock_behind', { d: A.durationText(s) }) });
 }
 
 /* quotaCell: a community's usage against its quota ([quota] at the hub)
  * and how often its node was closed for passing it or the batch limits;
  * marked when full or ever closed. */
 function quotaCell(q) {
-  if (!q) return el('td', { text: '—' });
+  if (!q) return A.el('td', { text: '—' });
   var closes = (q.closed_quota || 0) + (q.closed_batch || 0);
   var full = q.records.used >= q.records.limit || q.bytes.used >= q.bytes.limit;
-  return el('td', { className: 'quota' + (full || closes ? ' over' : ''), 'data-closes': closes },
-    el('span', { className: 'q-records num', text: t('quota_records', { u: q.records.used, l: q.records.limit }) }),
-    el('span', { className: 'q-bytes num', text: t('quota_bytes', { u: sizeText(q.bytes.used), l: sizeText(q.bytes.limit) }) }),
-    closes ? el('span', { className: 'q-closes', text: t('quota_closes', { n: closes }) }) : null);
+  return A.el('td', { className: 'quota' + (full || closes ? ' over' : ''), 'data-closes': closes },
+    A.el('span', { className: 'q-records num', text: A.t('quota_records', { u: q.records.used, l: q.records.limit }) }),
+    A.el('span', { className: 'q-bytes num', text: A.t('quota_bytes', { u: A.sizeText(q.bytes.used), l: A.sizeText(q.bytes.limit) }) }),
+    closes ? A.el('span', { className: 'q-closes', text: A.t('quota_closes', { n: closes }) }) : null);
 }
 
 /* refusedText: a community's relayed requests and statuses the hub
@@ -108,20 +110,20 @@ function refusedText(by) {
   Object.keys(by || {}).forEach(function (k) {
     if (k === 'quota') quota += by[k]; else other += by[k];
   });
-  return quota || other ? t('relay_refused_why', { quota: quota, other: other }) : '0';
+  return quota || other ? A.t('relay_refused_why', { quota: quota, other: other }) : '0';
 }
 
 /* ---- bulletins ---------------------------------------------------------------------- */
 
 function deliveryList(d) {
-  return el('ul', { className: 'delivery' }, (d.delivery || []).map(function (row) {
+  return A.el('ul', { className: 'delivery' }, (d.delivery || []).map(function (row) {
     var done = !!row.delivered;
-    return el('li', { className: done ? 'done' : (row.refused ? 'refused' : 'waiting'), 'data-community': row.community },
-      el('span', { className: 'mark', 'aria-hidden': 'true', text: done ? '✓' : row.refused ? '✕' : '…' }),
-      el('span', { className: 'cname', text: nameOf(row.community) }),
-      el('span', { className: 'when', text: done
-        ? t('delivered_at', { t: formatTime(row.delivered) }) + (row.delivery_ms !== null && row.delivery_ms !== undefined ? ' (' + row.delivery_ms + ' ms)' : '')
-        : row.refused ? t('refused', { r: row.refused }) : t('not_delivered') }));
+    return A.el('li', { className: done ? 'done' : (row.refused ? 'refused' : 'waiting'), 'data-community': row.community },
+      A.el('span', { className: 'mark', 'aria-hidden': 'true', text: done ? '✓' : row.refused ? '✕' : '…' }),
+      A.el('span', { className: 'cname', text: nameOf(row.community) }),
+      A.el('span', { className: 'when', text: done
+        ? A.t('delivered_at', { t: A.formatTime(row.delivered) }) + (row.delivery_ms !== null && row.delivery_ms !== undefined ? ' (' + row.delivery_ms + ' ms)' : '')
+        : row.refused ? A.t('refused', { r: row.refused }) : A.t('not_delivered') }));
   }));
 }
 
@@ -129,21 +131,21 @@ function bulletinCard(b) {
   var d = district.details[b.id] || b;
   var targets = d.targets !== undefined ? d.targets : 0;
   var delivered = d.delivered !== undefined ? d.delivered : 0;
-  var status = b.status && b.status !== 'current' ? t('status_' + b.status, null, b.status) : t('status_current');
-  return el('li', { className: 'card bulletin-row', 'data-bulletin': b.id },
-    el('p', { className: 'banner-head' }, severityBadge(b), el('strong', { text: bulletinText(b, 'headline') || b.id })),
-    el('p', { className: 'meta' }, [status, b.sent ? t('bulletin_sent', { t: formatTime(b.sent) }) : null,
-      d.posted_by ? t('posted_by', { p: d.posted_by }) : null].filter(Boolean).join(' · ')),
-    el('p', { className: 'count delivered-count', text: t('delivered_count', { d: delivered, n: targets }) }),
-    el('progress', { max: String(targets || 1), value: String(delivered), 'aria-label': t('delivered_count', { d: delivered, n: targets }) }),
+  var status = b.status && b.status !== 'current' ? A.t('status_' + b.status, null, b.status) : A.t('status_current');
+  return A.el('li', { className: 'card bulletin-row', 'data-bulletin': b.id },
+    A.el('p', { className: 'banner-head' }, A.severityBadge(b), A.el('strong', { text: A.bulletinText(b, 'headline') || b.id })),
+    A.el('p', { className: 'meta' }, [status, b.sent ? A.t('bulletin_sent', { t: A.formatTime(b.sent) }) : null,
+      d.posted_by ? A.t('posted_by', { p: d.posted_by }) : null].filter(Boolean).join(' · ')),
+    A.el('p', { className: 'count delivered-count', text: A.t('delivered_count', { d: delivered, n: targets }) }),
+    A.el('progress', { max: String(targets || 1), value: String(delivered), 'aria-label': A.t('delivered_count', { d: delivered, n: targets }) }),
     d.delivery ? deliveryList(d) : null);
 }
 
 function renderBulletins() {
-  var box = clear(document.getElementById('bulletins'));
-  if (!district.bulletins) { append(box, message(district.failed ? 'load_failed' : 'loading', district.failed ? 'error' : '')); return; }
-  if (!district.bulletins.length) { append(box, message('none_district_bulletins')); return; }
-  append(box, el('ul', { className: 'cards' }, district.bulletins.map(bulletinCard)));
+  var box = A.clear(document.getElementById('bulletins'));
+  if (!district.bulletins) { A.append(box, A.message(district.failed ? 'load_failed' : 'loading', district.failed ? 'error' : '')); return; }
+  if (!district.bulletins.length) { A.append(box, A.message('none_district_bulletins')); return; }
+  A.append(box, A.el('ul', { className: 'cards' }, district.bulletins.map(bulletinCard)));
 }
 
 /* ---- start ---------------------------------------------------------------------------- */
@@ -151,10 +153,15 @@ function renderBulletins() {
 function render() {
   renderCommunities();
   renderBulletins();
-  document.getElementById('status').textContent = district.failed ? t('refresh_failed') : '';
-  document.getElementById('updated').textContent = district.updated ? t('updated_at', { t: formatTime(district.updated) }) : '';
+  document.getElementById('status').textContent = district.failed ? A.t('refresh_failed') : '';
+  document.getElementById('updated').textContent = district.updated ? A.t('updated_at', { t: A.formatTime(district.updated) }) : '';
 }
 
-window.PAGE = { render: render };
-refresh();
-setInterval(refresh, POLL_MS);
+A.page({
+  start: function () {
+    refresh();
+    setInterval(refresh, POLL_MS);
+  },
+  render: render
+});
+})(Alliance);

@@ -4,34 +4,40 @@
  * answers; the bulletins banner is resident.js's. */
 'use strict';
 
+(function (A) {
+
 var home = { services: null, announcements: null };
 
 function announcementItem(a) {
-  return el('li', { className: 'card notice' },
-    el('h3', { className: 'card-title', text: a.title }),
-    a.body ? el('p', { className: 'body-text', text: a.body }) : null,
-    el('p', { className: 'meta' }, t('published', { t: formatTime(a.published) }) + ' · ' +
-      t('offered_by') + '：', communityLabel(a.community)));
+  return A.el('li', { className: 'card notice' },
+    A.el('h3', { className: 'card-title', text: a.title }),
+    a.body ? A.el('p', { className: 'body-text', text: a.body }) : null,
+    A.el('p', { className: 'meta' }, A.t('published', { t: A.formatTime(a.published) }) + ' · ' +
+      A.t('offered_by') + '：', A.communityLabel(a.community)));
 }
 
 function renderSection(id, result, emptyKey, item) {
   var box = document.getElementById(id);
-  clear(box);
-  if (!result) { append(box, message('loading')); return; }
+  A.clear(box);
+  if (!result) { A.append(box, A.message('loading')); return; }
   if (!result.ok || !result.data || !Array.isArray(result.data.items)) {
-    append(box, message('load_failed', 'error'));
+    A.append(box, A.message('load_failed', 'error'));
     return;
   }
-  if (!result.data.items.length) { append(box, message(emptyKey)); return; }
-  append(box, el('ul', { className: 'cards' }, result.data.items.map(item)));
+  if (!result.data.items.length) { A.append(box, A.message(emptyKey)); return; }
+  A.append(box, A.el('ul', { className: 'cards' }, result.data.items.map(item)));
 }
 
-window.PAGE = {
-  render: function () {
-    renderSection('newest', home.services, 'none_services', serviceCard);
-    renderSection('announcements', home.announcements, 'none_announcements', announcementItem);
-  }
-};
+function render() {
+  renderSection('newest', home.services, 'none_services', A.serviceCard);
+  renderSection('announcements', home.announcements, 'none_announcements', announcementItem);
+}
 
-api('/api/v1/catalog?limit=6').then(function (r) { home.services = r; window.PAGE.render(); });
-api('/api/v1/announcements?limit=3').then(function (r) { home.announcements = r; window.PAGE.render(); });
+A.page({
+  start: function () {
+    A.api('/api/v1/catalog?limit=6').then(function (r) { home.services = r; render(); });
+    A.api('/api/v1/announcements?limit=3').then(function (r) { home.announcements = r; render(); });
+  },
+  render: render
+});
+})(Alliance);

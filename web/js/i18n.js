@@ -13,8 +13,17 @@
  * The HTML carries the Chinese text, so a page reads right before any
  * script runs; elements marked data-i18n="key" (text) or
  * data-i18n-attr="attr:key;attr:key" are rewritten from this table when
- * the language is English. The choice is kept in localStorage. */
+ * the language is English. The choice is kept in localStorage.
+ *
+ * Alliance is the one global of the pages' scripts: every file adds
+ * what it shares to it (i18n.js first, so it is made here) and keeps the
+ * rest inside its own function; a page script registers its part with
+ * Alliance.page (common.js). */
 'use strict';
+
+var Alliance = {};
+
+(function (A) {
 
 var I18N = {
   /* chrome */
@@ -150,3 +159,9 @@ function applyI18n(root) {
   var title = document.querySelector('meta[name="alliance-title"]');
   if (title) document.title = t(title.getAttribute('content'));
 }
+
+Object.assign(A, {
+  applyI18n: applyI18n, CATEGORIES: CATEGORIES, currentLang: currentLang,
+  DELIVERIES: DELIVERIES, I18N: I18N, LANG_KEY: LANG_KEY, t: t
+});
+})(Alliance);

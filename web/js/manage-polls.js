@@ -9,6 +9,8 @@
  * Parts: the form; the list; start and stop. */
 'use strict';
 
+(function (A) {
+
 var mpolls = { items: null, failed: false, timer: null };
 var POLLS_EVERY_MS = 5000;
 /* as lib/relay.h: options, and bytes of the question and of an option */
@@ -27,15 +29,15 @@ function pollFieldError(input, errId, text) {
 /* optionRow: the input of option i (1-based in its label). */
 function optionRow(i, value) {
   var id = 'p-option-' + i;
-  var input = el('input', { id: id, name: 'option', 'aria-describedby': id + '-error', value: value || null });
-  return el('div', { className: 'field poll-option' },
-    el('label', { for: id, text: t('mp_option_n', { n: i }) }), input,
-    el('p', { className: 'field-error', id: id + '-error' }));
+  var input = A.el('input', { id: id, name: 'option', 'aria-describedby': id + '-error', value: value || null });
+  return A.el('div', { className: 'field poll-option' },
+    A.el('label', { for: id, text: A.t('mp_option_n', { n: i }) }), input,
+    A.el('p', { className: 'field-error', id: id + '-error' }));
 }
 
 function renderOptionRows(values) {
-  var box = clear(document.getElementById('p-options'));
-  values.forEach(function (v, i) { append(box, optionRow(i + 1, v)); });
+  var box = A.clear(document.getElementById('p-options'));
+  values.forEach(function (v, i) { A.append(box, optionRow(i + 1, v)); });
   document.getElementById('p-add-option').disabled = values.length >= POLL_OPTIONS_MAX;
   document.getElementById('p-remove-option').disabled = values.length <= POLL_OPTIONS_MIN;
 }
@@ -70,23 +72,23 @@ function checkPoll() {
   var closes = document.getElementById('p-closes');
   var ok = true, seen = {};
   var question = q.value.trim();
-  var qErr = !question ? t('mp_err_question') : bytes(question) > POLL_QUESTION_MAX ? t('mp_err_too_long') : null;
+  var qErr = !question ? A.t('mp_err_question') : bytes(question) > POLL_QUESTION_MAX ? A.t('mp_err_too_long') : null;
   pollFieldError(q, 'p-question-error', qErr);
   ok = !qErr;
   var options = [];
   document.querySelectorAll('#p-options input').forEach(function (input) {
     var v = input.value.trim(), err = null;
-    if (!v) err = t('mp_err_option');
-    else if (bytes(v) > POLL_OPTION_MAX) err = t('mp_err_too_long');
-    else if (seen[v]) err = t('mp_err_duplicate');
+    if (!v) err = A.t('mp_err_option');
+    else if (bytes(v) > POLL_OPTION_MAX) err = A.t('mp_err_too_long');
+    else if (seen[v]) err = A.t('mp_err_duplicate');
     seen[v] = true;
     pollFieldError(input, input.id + '-error', err);
     if (err) ok = false;
     options.push(v);
   });
   var when = new Date(closes.value);
-  var bad = !closes.value || isNaN(when.getTime()) ? t('mp_err_closes')
-    : when.getTime() <= Date.now() ? t('mp_err_closes_past') : null;
+  var bad = !closes.value || isNaN(when.getTime()) ? A.t('mp_err_closes')
+    : when.getTime() <= Date.now() ? A.t('mp_err_closes_past') : null;
   pollFieldError(closes, 'p-closes-error', bad);
   if (bad) ok = false;
   if (!ok) {
@@ -115,10 +117,10 @@ function setupPollForm() {
     var errBox = form.querySelector('.form-error');
     errBox.textContent = '';
     if (!body) return;
-    send('POST', '/api/v1/polls', body).then(function (r) {
-      if (!r.ok) { if (r.status !== 401) errBox.textContent = t('save_failed', { m: errorText(r) }); return; }
+    A.send('POST', '/api/v1/polls', body).then(function (r) {
+      if (!r.ok) { if (r.status !== 401) errBox.textContent = A.t('save_failed', { m: A.errorText(r) }); return; }
       form.hidden = true;
-      say('mp_created');
+      A.say('mp_created');
       loadPolls();
     });
   });
@@ -128,53 +130,53 @@ function setupPollForm() {
 
 function pollRow(p) {
   var total = (p.counts || []).reduce(function (a, b) { return a + b; }, 0);
-  var counts = el('ul', { className: 'plain poll-counts' }, p.options.map(function (o, i) {
-    return el('li', { 'data-option': i, text: t('mp_option_count', { o: o, n: (p.counts || [])[i] || 0 }) });
+  var counts = A.el('ul', { className: 'plain poll-counts' }, p.options.map(function (o, i) {
+    return A.el('li', { 'data-option': i, text: A.t('mp_option_count', { o: o, n: (p.counts || [])[i] || 0 }) });
   }));
-  var actions = el('div', { className: 'row-actions' });
+  var actions = A.el('div', { className: 'row-actions' });
   if (!p.closed) {
-    var close = el('button', { type: 'button', className: 'button secondary danger',
-      'aria-label': t('mp_close_named', { q: p.question }), text: t('mp_close') });
+    var close = A.el('button', { type: 'button', className: 'button secondary danger',
+      'aria-label': A.t('mp_close_named', { q: p.question }), text: A.t('mp_close') });
     close.addEventListener('click', function () {
       if (close.getAttribute('data-armed') !== 'true') {
         close.setAttribute('data-armed', 'true');
-        close.textContent = t('mp_close_confirm');
-        close.setAttribute('aria-label', t('mp_close_confirm_named', { q: p.question }));
+        close.textContent = A.t('mp_close_confirm');
+        close.setAttribute('aria-label', A.t('mp_close_confirm_named', { q: p.question }));
         return;
       }
-      send('POST', '/api/v1/polls/' + encodeURIComponent(p.id) + '/close', {}).then(function (r) {
-        if (r.ok || r.status === 409) { say('mp_closed_now'); loadPolls(true); }
-        else if (r.status !== 401) say('save_failed', { m: errorText(r) });
+      A.send('POST', '/api/v1/polls/' + encodeURIComponent(p.id) + '/close', {}).then(function (r) {
+        if (r.ok || r.status === 409) { A.say('mp_closed_now'); loadPolls(true); }
+        else if (r.status !== 401) A.say('save_failed', { m: A.errorText(r) });
       });
     });
-    append(actions, close);
+    A.append(actions, close);
   }
-  return el('li', { className: 'card row', 'data-poll': p.id },
-    el('div', { className: 'row-main' },
-      el('h3', { className: 'card-title', text: p.question }),
-      el('p', { className: 'meta' },
-        el('span', { className: 'state-pill ' + (p.closed ? 'bad' : 'ok'), 'data-state': p.closed ? 'closed' : 'open',
-          text: p.closed ? t('mp_state_closed') : t('mp_state_open') }), ' ',
-        (p.closed ? t('poll_closed_at', { t: formatTime(p.closes) }) : t('poll_closes', { t: formatTime(p.closes) })) +
-        ' · ' + t('poll_votes', { n: total })),
+  return A.el('li', { className: 'card row', 'data-poll': p.id },
+    A.el('div', { className: 'row-main' },
+      A.el('h3', { className: 'card-title', text: p.question }),
+      A.el('p', { className: 'meta' },
+        A.el('span', { className: 'state-pill ' + (p.closed ? 'bad' : 'ok'), 'data-state': p.closed ? 'closed' : 'open',
+          text: p.closed ? A.t('mp_state_closed') : A.t('mp_state_open') }), ' ',
+        (p.closed ? A.t('poll_closed_at', { t: A.formatTime(p.closes) }) : A.t('poll_closes', { t: A.formatTime(p.closes) })) +
+        ' · ' + A.t('poll_votes', { n: total })),
       counts),
     actions);
 }
 
 function renderPolls() {
-  var box = clear(document.getElementById('polls'));
-  if (mpolls.failed) { append(box, message('load_failed', 'error')); return; }
-  if (!mpolls.items) { append(box, message('loading')); return; }
-  if (!mpolls.items.length) { append(box, message('mp_none')); return; }
-  append(box, el('ul', { className: 'cards' }, mpolls.items.map(pollRow)));
+  var box = A.clear(document.getElementById('polls'));
+  if (mpolls.failed) { A.append(box, A.message('load_failed', 'error')); return; }
+  if (!mpolls.items) { A.append(box, A.message('loading')); return; }
+  if (!mpolls.items.length) { A.append(box, A.message('mp_none')); return; }
+  A.append(box, A.el('ul', { className: 'cards' }, mpolls.items.map(pollRow)));
 }
 
 /* loadPolls: read the list and show it, unless a close is being
  * confirmed (and force is not set). */
 function loadPolls(force) {
-  if (!mgr.session) return;
-  var own = mgr.session.community;
-  api('/api/v1/polls').then(function (r) {
+  if (!A.mgr.session) return;
+  var own = A.mgr.session.community;
+  A.api('/api/v1/polls').then(function (r) {
     var items = r.ok && r.data && Array.isArray(r.data.items) ? r.data.items : null;
     mpolls.failed = !items;
     mpolls.items = (items || []).filter(function (p) { return p.origin === own; });
@@ -185,7 +187,7 @@ function loadPolls(force) {
 
 /* ---- start and stop ---------------------------------------------------------------- */
 
-window.POLLS = {
+A.signedIn({
   start: function () {
     loadPolls();
     if (!mpolls.timer) mpolls.timer = setInterval(loadPolls, POLLS_EVERY_MS);
@@ -193,12 +195,15 @@ window.POLLS = {
   stop: function () {
     if (mpolls.timer) { clearInterval(mpolls.timer); mpolls.timer = null; }
     mpolls.items = null;
-  },
+  }
+});
+
+A.page({
+  start: setupPollForm,
   render: function () {
-    if (!mgr.session) return;
+    if (!A.mgr.session) return;
     renderPolls();
     renderOptionRows(optionValues().length ? optionValues() : ['', '']);
   }
-};
-
-setupPollForm();
+});
+})(Alliance);

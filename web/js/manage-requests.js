@@ -21,6 +21,8 @@
  * Parts: state; formats; rows; the list; pages; start and stop. */
 'use strict';
 
+(function (A) {
+
 var queue = {
   items: null,            /* the last answer's items, or null */
   failed: false,
@@ -43,14 +45,14 @@ var QUEUE_STATUSES = ['acknowledged', 'scheduled', 'done', 'declined'];
 /* waited: seconds as "3 分钟", "2 小时 5 分钟", "1 天 3 小时". */
 function waited(s) {
   var m = Math.floor((s || 0) / 60);
-  if (m < 1) return t('wait_now');
-  if (m < 60) return t('wait_min', { m: m });
+  if (m < 1) return A.t('wait_now');
+  if (m < 60) return A.t('wait_min', { m: m });
   var h = Math.floor(m / 60);
-  if (h < 24) return t('wait_h', { h: h, m: m % 60 });
-  return t('wait_d', { d: Math.floor(h / 24), h: h % 24 });
+  if (h < 24) return A.t('wait_h', { h: h, m: m % 60 });
+  return A.t('wait_d', { d: Math.floor(h / 24), h: h % 24 });
 }
 
-function statusLabel(s) { return t('rq_status_' + s, null, s); }
+function statusLabel(s) { return A.t('rq_status_' + s, null, s); }
 
 /* localInput: an RFC 3339 time as a datetime-local value (local time). */
 function localInput(iso) {
@@ -64,15 +66,15 @@ function localInput(iso) {
 /* ---- rows ------------------------------------------------------------------------ */
 
 function contact(x) {
-  if (x.erased) return t('rq_erased');   /* she deleted her account */
+  if (x.erased) return A.t('rq_erased');   /* she deleted her account */
   var bits = [x.name, x.phone, x.address, x.email].filter(function (v) { return v; });
-  return bits.length ? bits.join(' · ') : t('rq_no_contact');
+  return bits.length ? bits.join(' · ') : A.t('rq_no_contact');
 }
 
 /* preferred: "2030-01-02 morning" in words. */
 function preferred(p) {
   var m = /^(\d{4}-\d{2}-\d{2})(?: (morning|afternoon|evening))?$/.exec(p || '');
-  return m ? m[1] + (m[2] ? ' ' + t('ask_part_' + m[2]) : '') : '';
+  return m ? m[1] + (m[2] ? ' ' + A.t('ask_part_' + m[2]) : '') : '';
 }
 
 /* makeRow: the row of request x: what it is, and a form to answer it. */
@@ -80,23 +82,23 @@ function makeRow(x) {
   var id = x.service_request_id;
   var uid = 'rq-' + id.replace(/[^A-Za-z0-9_-]/g, '_');
   var parts = {
-    title: el('h3', { className: 'card-title' }),
-    desc: el('p', { className: 'rq-desc' }),
-    info: el('dl', { className: 'kv' }),
-    status: el('select', { id: uid + '-status', name: 'status' }),
-    when: el('input', { id: uid + '-when', name: 'scheduled', type: 'datetime-local' }),
-    notes: el('textarea', { id: uid + '-notes', name: 'status_notes', rows: '2', maxlength: '1000' }),
-    error: el('p', { className: 'note error form-error', role: 'alert' }),
-    save: el('button', { type: 'submit', className: 'primary' })
+    title: A.el('h3', { className: 'card-title' }),
+    desc: A.el('p', { className: 'rq-desc' }),
+    info: A.el('dl', { className: 'kv' }),
+    status: A.el('select', { id: uid + '-status', name: 'status' }),
+    when: A.el('input', { id: uid + '-when', name: 'scheduled', type: 'datetime-local' }),
+    notes: A.el('textarea', { id: uid + '-notes', name: 'status_notes', rows: '2', maxlength: '1000' }),
+    error: A.el('p', { className: 'note error form-error', role: 'alert' }),
+    save: A.el('button', { type: 'submit', className: 'primary' })
   };
-  parts.whenField = el('div', { className: 'field' },
-    parts.whenLabel = el('label', { for: uid + '-when' }), parts.when);
-  var form = el('form', { className: 'stack rq-form', novalidate: true },
-    el('div', { className: 'field' }, parts.statusLabel = el('label', { for: uid + '-status' }), parts.status),
+  parts.whenField = A.el('div', { className: 'field' },
+    parts.whenLabel = A.el('label', { for: uid + '-when' }), parts.when);
+  var form = A.el('form', { className: 'stack rq-form', novalidate: true },
+    A.el('div', { className: 'field' }, parts.statusLabel = A.el('label', { for: uid + '-status' }), parts.status),
     parts.whenField,
-    el('div', { className: 'field' }, parts.notesLabel = el('label', { for: uid + '-notes' }), parts.notes),
+    A.el('div', { className: 'field' }, parts.notesLabel = A.el('label', { for: uid + '-notes' }), parts.notes),
     parts.error,
-    el('div', { className: 'actions' }, parts.save));
+    A.el('div', { className: 'actions' }, parts.save));
   parts.status.addEventListener('change', function () {
     parts.whenField.hidden = parts.status.value !== 'scheduled';
   });
@@ -105,9 +107,9 @@ function makeRow(x) {
     answer(id, parts);
   });
   parts.form = form;
-  parts.gone = el('p', { className: 'note rq-withdrawn' });
-  var li = el('li', { className: 'card rq', 'data-id': id },
-    el('div', { className: 'row-main' }, parts.title, parts.desc, parts.info), form, parts.gone);
+  parts.gone = A.el('p', { className: 'note rq-withdrawn' });
+  var li = A.el('li', { className: 'card rq', 'data-id': id },
+    A.el('div', { className: 'row-main' }, parts.title, parts.desc, parts.info), form, parts.gone);
   var row = { li: li, parts: parts, dirty: false, item: null };
   [parts.status, parts.when, parts.notes].forEach(function (f) {
     f.addEventListener('input', function () { row.dirty = true; });
@@ -126,37 +128,37 @@ function fillRow(row, x) {
   p.desc.textContent = x.description || '';
   var withdrawn = x.alliance_status === 'withdrawn';
   p.form.hidden = withdrawn;
-  p.gone.textContent = withdrawn ? t('rq_withdrawn_note') : '';
-  clear(p.info);
-  append(p.info,
-    el('dt', { text: t('rq_status') }),
-    el('dd', { className: 'rq-status', text: statusLabel(x.alliance_status) +
-      (x.expected_datetime ? ' · ' + formatTime(x.expected_datetime) : '') }),
-    el('dt', { text: t('rq_waiting') }),
-    el('dd', { className: 'rq-waiting', text: waited(x.waiting_s) }),
-    el('dt', { text: t('rq_from') }),
-    el('dd', null, communityLabel(x.community), ' · ' +
-      formatTime(x.delivered_datetime || x.requested_datetime)),
-    el('dt', { text: t('rq_contact') }),
-    el('dd', { className: 'rq-contact', text: contact(x) }),
-    x.relative_name ? el('dt', { text: t('rq_relative') }) : null,
-    x.relative_name ? el('dd', { className: 'rq-relative', text: x.relative_name + ' · ' + (x.relative_phone || '') }) : null,
-    x.preferred ? el('dt', { text: t('rq_preferred') }) : null,
-    x.preferred ? el('dd', { className: 'rq-preferred', text: preferred(x.preferred) }) : null,
-    x.status_notes ? el('dt', { text: t('rq_notes_sent') }) : null,
-    x.status_notes ? el('dd', { text: x.status_notes }) : null);
-  p.statusLabel.textContent = t('rq_new_status');
-  p.whenLabel.textContent = t('rq_when');
-  p.notesLabel.textContent = t('rq_notes');
-  p.save.textContent = t('rq_save');
-  p.save.setAttribute('aria-label', t('rq_save_named', { s: p.title.textContent }));
-  if (p.optionsLang !== currentLang()) {
+  p.gone.textContent = withdrawn ? A.t('rq_withdrawn_note') : '';
+  A.clear(p.info);
+  A.append(p.info,
+    A.el('dt', { text: A.t('rq_status') }),
+    A.el('dd', { className: 'rq-status', text: statusLabel(x.alliance_status) +
+      (x.expected_datetime ? ' · ' + A.formatTime(x.expected_datetime) : '') }),
+    A.el('dt', { text: A.t('rq_waiting') }),
+    A.el('dd', { className: 'rq-waiting', text: waited(x.waiting_s) }),
+    A.el('dt', { text: A.t('rq_from') }),
+    A.el('dd', null, A.communityLabel(x.community), ' · ' +
+      A.formatTime(x.delivered_datetime || x.requested_datetime)),
+    A.el('dt', { text: A.t('rq_contact') }),
+    A.el('dd', { className: 'rq-contact', text: contact(x) }),
+    x.relative_name ? A.el('dt', { text: A.t('rq_relative') }) : null,
+    x.relative_name ? A.el('dd', { className: 'rq-relative', text: x.relative_name + ' · ' + (x.relative_phone || '') }) : null,
+    x.preferred ? A.el('dt', { text: A.t('rq_preferred') }) : null,
+    x.preferred ? A.el('dd', { className: 'rq-preferred', text: preferred(x.preferred) }) : null,
+    x.status_notes ? A.el('dt', { text: A.t('rq_notes_sent') }) : null,
+    x.status_notes ? A.el('dd', { text: x.status_notes }) : null);
+  p.statusLabel.textContent = A.t('rq_new_status');
+  p.whenLabel.textContent = A.t('rq_when');
+  p.notesLabel.textContent = A.t('rq_notes');
+  p.save.textContent = A.t('rq_save');
+  p.save.setAttribute('aria-label', A.t('rq_save_named', { s: p.title.textContent }));
+  if (p.optionsLang !== A.currentLang()) {
     /* rebuilt only for a new language: an open menu stays open */
     var value = p.status.value;
-    clear(p.status);
-    QUEUE_STATUSES.forEach(function (s) { append(p.status, el('option', { value: s, text: statusLabel(s) })); });
+    A.clear(p.status);
+    QUEUE_STATUSES.forEach(function (s) { A.append(p.status, A.el('option', { value: s, text: statusLabel(s) })); });
     p.status.value = value || 'acknowledged';
-    p.optionsLang = currentLang();
+    p.optionsLang = A.currentLang();
   }
   if (!row.dirty) {
     p.status.value = QUEUE_STATUSES.indexOf(x.alliance_status) >= 0 ? x.alliance_status : 'acknowledged';
@@ -173,19 +175,19 @@ function answer(id, p) {
   if (body.status === 'scheduled') {
     var d = new Date(p.when.value);
     if (!p.when.value || isNaN(d.getTime())) {
-      p.error.textContent = t('rq_when_needed');
+      p.error.textContent = A.t('rq_when_needed');
       p.when.focus();
       return;
     }
     body.scheduled = d.toISOString().replace(/\.\d+Z$/, 'Z');
   }
   p.save.disabled = true;
-  send('PATCH', '/api/v1/requests/' + encodeURIComponent(id), body).then(function (r) {
+  A.send('PATCH', '/api/v1/requests/' + encodeURIComponent(id), body).then(function (r) {
     p.save.disabled = false;
-    if (!r.ok) { if (r.status !== 401) p.error.textContent = t('save_failed', { m: errorText(r) }); return; }
+    if (!r.ok) { if (r.status !== 401) p.error.textContent = A.t('save_failed', { m: A.errorText(r) }); return; }
     var row = queue.rows[id];
     if (row) row.dirty = false;
-    say('rq_saved');
+    A.say('rq_saved');
     loadQueue();
   });
 }
@@ -193,11 +195,11 @@ function answer(id, p) {
 /* ---- the list ------------------------------------------------------------------------ */
 
 function loadQueue() {
-  if (!mgr.session) return;
+  if (!A.mgr.session) return;
   var after = queue.after;
-  send('GET', '/api/v1/requests?limit=' + QUEUE_PAGE +
+  A.send('GET', '/api/v1/requests?limit=' + QUEUE_PAGE +
     (after ? '&after=' + encodeURIComponent(after) : '')).then(function (r) {
-    if (r.status === 401 || !mgr.session || after !== queue.after) return;
+    if (r.status === 401 || !A.mgr.session || after !== queue.after) return;
     var items = r.ok && r.data && Array.isArray(r.data.items) ? r.data.items : null;
     queue.failed = !items;
     if (items) {
@@ -214,36 +216,36 @@ function loadQueue() {
  * most first), and the page's place in the queue. */
 function renderCounts() {
   var c = queue.counts;
-  document.getElementById('requests-count').textContent = t('rq_count', { n: c.open });
+  document.getElementById('requests-count').textContent = A.t('rq_count', { n: c.open });
   var from = c.origins.filter(function (o) { return o.open > 0; }).slice(0, QUEUE_ORIGINS_SHOWN)
-    .map(function (o) { return t('rq_origin_n', { c: communityName(o.community), n: o.open }); });
+    .map(function (o) { return A.t('rq_origin_n', { c: A.communityName(o.community), n: o.open }); });
   document.getElementById('requests-origins').textContent =
-    from.length ? t('rq_origins', { list: from.join(' · ') }) : '';
+    from.length ? A.t('rq_origins', { list: from.join(' · ') }) : '';
   document.getElementById('requests-pages').hidden = !queue.next && !queue.after;
   document.getElementById('requests-prev').disabled = !queue.after;
   document.getElementById('requests-next').disabled = !queue.next;
   document.getElementById('requests-range').textContent = queue.items.length
-    ? t('rq_range', { a: queue.first + 1, b: queue.first + queue.items.length, n: c.total }) : '';
+    ? A.t('rq_range', { a: queue.first + 1, b: queue.first + queue.items.length, n: c.total }) : '';
 }
 
 function renderQueue() {
   var box = document.getElementById('requests');
   var items = queue.items;
   if (!items) {
-    clear(box);
-    append(box, message(queue.failed ? 'load_failed' : 'loading', queue.failed ? 'error' : null));
+    A.clear(box);
+    A.append(box, A.message(queue.failed ? 'load_failed' : 'loading', queue.failed ? 'error' : null));
     return;
   }
   renderCounts();
   var list = box.querySelector('ul.cards');
   if (!items.length) {
     queue.rows = {};
-    clear(box);
-    append(box, message('rq_none'));
+    A.clear(box);
+    A.append(box, A.message('rq_none'));
     queue.known = {};
     return;
   }
-  if (!list) { clear(box); list = el('ul', { className: 'cards' }); append(box, list); }
+  if (!list) { A.clear(box); list = A.el('ul', { className: 'cards' }); A.append(box, list); }
   var seen = {}, fresh = 0;
   items.forEach(function (x, i) {
     var id = x.service_request_id;
@@ -257,7 +259,7 @@ function renderQueue() {
   Object.keys(queue.rows).forEach(function (id) {
     if (!seen[id]) { list.removeChild(queue.rows[id].li); delete queue.rows[id]; }
   });
-  if (fresh) document.getElementById('requests-news').textContent = t('rq_new_arrived', { n: fresh });
+  if (fresh) document.getElementById('requests-news').textContent = A.t('rq_new_arrived', { n: fresh });
   queue.known = seen;
 }
 
@@ -292,7 +294,7 @@ function pagesOnce() {
 
 /* ---- start and stop ---------------------------------------------------------------------- */
 
-window.QUEUE = {
+A.signedIn({
   start: function () {
     pagesOnce();
     loadQueue();
@@ -309,7 +311,11 @@ window.QUEUE = {
     queue.next = null;
     document.getElementById('requests-pages').hidden = true;
     document.getElementById('requests-origins').textContent = '';
-    clear(document.getElementById('requests'));
-  },
-  render: function () { if (mgr.session) renderQueue(); }
-};
+    A.clear(document.getElementById('requests'));
+  }
+});
+
+A.page({
+  render: function () { if (A.mgr.session) renderQueue(); }
+});
+})(Alliance);

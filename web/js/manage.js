@@ -12,9 +12,10 @@
  * with GET /api/v1/services/{id} and writes it back whole (PUT). The sync
  * state (GET /api/v1/manager/sync, with the store disk's free space: a
  * warning under 10 %) is polled while the console shows;
- * the request queue is manage-requests.js (window.QUEUE), the polls
- * manage-polls.js (window.POLLS), accounts to confirm
- * manage-residents.js (window.VOTERS).
+ * the request queue is manage-requests.js, the polls manage-polls.js,
+ * accounts to confirm manage-residents.js: each registers with
+ * Alliance.page like this file, and with Alliance.signedIn for its
+ * start and stop with the session.
  *
  * The service form asks for the fee without English words (免费, or 收费
  * and an amount: fee "free" or "10 元"), who may use the service (the
@@ -26,6 +27,8 @@
  * Parts: requests; login and logout; sync state; lists; forms; start. */
 'use strict';
 
+(function (A) {
+
 var mgr = {
   session: null,          /* {csrf_token, community, name} */
   services: null,         /* own services, or null while loading */
@@ -35,6 +38,7 @@ var mgr = {
   timer: null
 };
 var SYNC_EVERY_MS = 5000;
+var sessionParts = [];    /* {start, stop} of signedIn(), in order */
 var STATUSES = ['active', 'temporarily-closed', 'inactive'];
 
 /* ---- requests -------------------------------------------------------------- */
@@ -60,11 +64,11 @@ function send(method, path, body) {
 
 function errorText(r) {
   var e = r.data && r.data.error;
-  return e && e.message ? e.message : (r.status ? 'HTTP ' + r.status : t('load_failed'));
+  return e && e.message ? e.message : (r.status ? 'HTTP ' + r.status : A.t('load_failed'));
 }
 
 function say(key, vars) {
-  document.getElementById('status').textContent = key ? t(key, vars) : '';
+  document.getElementById('status').textContent = key ? A.t(key, vars) : '';
 }
 
 /* ---- login and logout ------------------------------------------------------- */
@@ -72,9 +76,7 @@ function say(key, vars) {
 function showLogin(messageKey) {
   mgr.session = null;
   if (mgr.timer) { clearInterval(mgr.timer); mgr.timer = null; }
-  if (window.QUEUE) window.QUEUE.stop();
-  if (window.POLLS) window.POLLS.stop();
-  if (window.VOTERS) window.VOTERS.stop();
+  sessionParts.forEach(function (p) { p.stop(); });
   document.getElementById('console').hidden = true;
   document.getElementById('logout').hidden = true;
   document.getElementById('login').hidden = false;
@@ -96,9 +98,7 @@ function showConsole(session) {
   loadLists();
   loadSync();
   if (!mgr.timer) mgr.timer = setInterval(loadSync, SYNC_EVERY_MS);
-  if (window.QUEUE) window.QUEUE.start();   /* manage-requests.js */
-  if (window.POLLS) window.POLLS.start();   /* manage-polls.js */
-  if (window.VOTERS) window.VOTERS.start(); /* manage-residents.js */
+  sessionParts.forEach(function (p) { p.start(); });
   document.getElementById('h-console').focus();
 }
 
@@ -107,7 +107,7 @@ function renderHeading() {
   if (!s) return;
   var h = document.getElementById('h-console');
   h.setAttribute('tabindex', '-1');
-  h.textContent = t('console_heading', { name: s.name || s.community });
+  h.textContent = A.t('console_heading', { name: s.name || s.community });
 }
 
 function setupLogin() {
@@ -115,15 +115,15 @@ function setupLogin() {
     ev.preventDefault();
     var pw = document.getElementById('password');
     var err = document.getElementById('login-error');
-    if (!pw.value) { err.textContent = t('login_wrong'); pw.focus(); return; }
+    if (!pw.value) { err.textContent = A.t('login_wrong'); pw.focus(); return; }
     err.textContent = '';
     say('logging_in');
     send('POST', '/api/v1/session', { password: pw.value }).then(function (r) {
       pw.value = '';
       say(null);
       if (r.status === 201 && r.data && r.data.csrf_token) { showConsole(r.data); return; }
-      err.textContent = r.status === 401 ? t('login_wrong')
-        : r.status === 429 ? t('login_too_many') : t('save_failed', { m: errorText(r) });
+      err.textContent = r.status === 401 ? A.t('login_wrong')
+        : r.status === 429 ? A.t('login_too_many') : A.t('save_failed', { m: errorText(r) });
       pw.focus();
     });
   });
@@ -144,29 +144,29 @@ function loadSync() {
 }
 
 function kv(labelKey, value, cls) {
-  return [el('dt', { text: t(labelKey) }), el('dd', { className: cls || null }, value)];
+  return [A.el('dt', { text: A.t(labelKey) }), A.el('dd', { className: cls || null }, value)];
 }
 
 function renderSync() {
-  var box = clear(document.getElementById('sync'));
+  var box = A.clear(document.getElementById('sync'));
   var s = mgr.sync;
-  if (!s) { append(box, kv('sync_connected', t('load_failed'))); return; }
+  if (!s) { A.append(box, kv('sync_connected', A.t('load_failed'))); return; }
   var hub = s.hub || {};
-  append(box,
-    kv('sync_connected', el('span', { className: 'state-pill ' + (hub.connected ? 'ok' : 'bad'),
+  A.append(box,
+    kv('sync_connected', A.el('span', { className: 'state-pill ' + (hub.connected ? 'ok' : 'bad'),
       'data-state': hub.connected ? 'connected' : 'disconnected',
-      text: hub.connected ? t('sync_yes') : t('sync_no') })),
-    kv('sync_since', hub.since ? formatTime(hub.since) : '—'),
-    kv('sync_last_error', hub.last_error || t('sync_none')),
+      text: hub.connected ? A.t('sync_yes') : A.t('sync_no') })),
+    kv('sync_since', hub.since ? A.formatTime(hub.since) : '—'),
+    kv('sync_last_error', hub.last_error || A.t('sync_none')),
     clockRow(hub.clock_offset_ms),
-    kv('sync_lag', s.up && s.up.lag !== null && s.up.lag !== undefined ? String(s.up.lag) : t('sync_lag_unknown')),
-    kv('sync_counts', t('sync_counts_value', { s: s.counts ? s.counts.services : '?', a: s.counts ? s.counts.announcements : '?' })),
-    s.quota ? kv('sync_quota', t('sync_quota_value', { r: s.quota.records.used, rl: s.quota.records.limit,
-      b: sizeText(s.quota.bytes.used), bl: sizeText(s.quota.bytes.limit), h: s.quota.changes_per_hour.limit })) : null,
-    s.disk ? kv('sync_disk', el('span', { id: 'disk-state', className: s.disk.low ? 'state-pill bad' : null,
+    kv('sync_lag', s.up && s.up.lag !== null && s.up.lag !== undefined ? String(s.up.lag) : A.t('sync_lag_unknown')),
+    kv('sync_counts', A.t('sync_counts_value', { s: s.counts ? s.counts.services : '?', a: s.counts ? s.counts.announcements : '?' })),
+    s.quota ? kv('sync_quota', A.t('sync_quota_value', { r: s.quota.records.used, rl: s.quota.records.limit,
+      b: A.sizeText(s.quota.bytes.used), bl: A.sizeText(s.quota.bytes.limit), h: s.quota.changes_per_hour.limit })) : null,
+    s.disk ? kv('sync_disk', A.el('span', { id: 'disk-state', className: s.disk.low ? 'state-pill bad' : null,
       'data-state': s.disk.low ? 'low' : 'ok',
-      text: t(s.disk.low ? 'sync_disk_low' : 'sync_disk_value',
-        { f: sizeText(s.disk.free_bytes), t: sizeText(s.disk.total_bytes) }) })) : null);
+      text: A.t(s.disk.low ? 'sync_disk_low' : 'sync_disk_value',
+        { f: A.sizeText(s.disk.free_bytes), t: A.sizeText(s.disk.total_bytes) }) })) : null);
 }
 
 /* clockRow: a warning when this node's clock is over 60 s off the hub's
@@ -174,8 +174,8 @@ function renderSync() {
  * already judges time by the hub's, but the system clock wants fixing. */
 function clockRow(off) {
   if (off === null || off === undefined || Math.abs(off) <= 60000) return null;
-  return kv('sync_clock', t(off < 0 ? 'sync_clock_ahead' : 'sync_clock_behind',
-    { d: durationText(Math.round(Math.abs(off) / 1000)) }), 'clock-skew');
+  return kv('sync_clock', A.t(off < 0 ? 'sync_clock_ahead' : 'sync_clock_behind',
+    { d: A.durationText(Math.round(Math.abs(off) / 1000)) }), 'clock-skew');
 }
 
 /* ---- lists ------------------------------------------------------------------------ */
@@ -183,7 +183,7 @@ function clockRow(off) {
 /* loadAll: every page of a catalog listing (at most 20 pages of 100). */
 function loadAll(path, params, items, pages) {
   var p = Object.assign({ limit: 100 }, params);
-  return api(path + query(p)).then(function (r) {
+  return A.api(path + A.query(p)).then(function (r) {
     if (!r.ok || !r.data || !Array.isArray(r.data.items)) return null;
     var all = items.concat(r.data.items);
     if (r.data.next && pages < 20)
@@ -199,7 +199,7 @@ function loadLists() {
     mgr.services = (items || []).filter(function (s) { return s.community === own; });
     renderList('services');
   });
-  api('/api/v1/announcements' + query({ community: own, limit: 100 })).then(function (r) {
+  A.api('/api/v1/announcements' + A.query({ community: own, limit: 100 })).then(function (r) {
     var items = r.ok && r.data && Array.isArray(r.data.items) ? r.data.items : null;
     mgr.failed.announcements = !items;
     mgr.announcements = (items || []).filter(function (a) { return a.community === own; });
@@ -208,16 +208,16 @@ function loadLists() {
 }
 
 function itemRow(kind, item) {
-  var del = el('button', { type: 'button', className: 'button secondary danger',
-    'aria-label': t('delete_named', { t: item.title }), text: t('delete') });
-  var edit = el('button', { type: 'button', className: 'button secondary',
-    'aria-label': t('edit_named', { t: item.title }), text: t('edit') });
+  var del = A.el('button', { type: 'button', className: 'button secondary danger',
+    'aria-label': A.t('delete_named', { t: item.title }), text: A.t('delete') });
+  var edit = A.el('button', { type: 'button', className: 'button secondary',
+    'aria-label': A.t('edit_named', { t: item.title }), text: A.t('edit') });
   edit.addEventListener('click', function () { openForm(kind, item.id); });
   del.addEventListener('click', function () {
     /* two steps, no dialog: the first click asks, the second deletes */
     if (del.getAttribute('data-armed') !== 'true') {
       del.setAttribute('data-armed', 'true');
-      del.textContent = t('confirm_delete', { t: item.title });
+      del.textContent = A.t('confirm_delete', { t: item.title });
       return;
     }
     send('DELETE', '/api/v1/' + kind + '/' + encodeURIComponent(item.id)).then(function (r) {
@@ -230,26 +230,26 @@ function itemRow(kind, item) {
     });
   });
   var meta = kind === 'services'
-    ? el('p', { className: 'badges' }, badge(catLabel(item.category), 'cat'),
-      isFree(item.fee) ? badge(t('free'), 'free') : badge(item.fee, 'fee'),
-      item.status && item.status !== 'active' ? badge(t('status_' + item.status.replace(/-/g, '_'), null, item.status), 'closed') : null)
-    : el('p', { className: 'meta', text: t('published', { t: formatTime(item.published) }) +
-      (item.expires ? ' · ' + t('expires', { t: formatTime(item.expires) }) : '') });
-  return el('li', { className: 'card row', 'data-id': item.id },
-    el('div', { className: 'row-main' }, el('h3', { className: 'card-title', text: item.title }), meta),
-    el('div', { className: 'row-actions' }, edit, del));
+    ? A.el('p', { className: 'badges' }, A.badge(A.catLabel(item.category), 'cat'),
+      A.isFree(item.fee) ? A.badge(A.t('free'), 'free') : A.badge(item.fee, 'fee'),
+      item.status && item.status !== 'active' ? A.badge(A.t('status_' + item.status.replace(/-/g, '_'), null, item.status), 'closed') : null)
+    : A.el('p', { className: 'meta', text: A.t('published', { t: A.formatTime(item.published) }) +
+      (item.expires ? ' · ' + A.t('expires', { t: A.formatTime(item.expires) }) : '') });
+  return A.el('li', { className: 'card row', 'data-id': item.id },
+    A.el('div', { className: 'row-main' }, A.el('h3', { className: 'card-title', text: item.title }), meta),
+    A.el('div', { className: 'row-actions' }, edit, del));
 }
 
 function renderList(kind) {
-  var box = clear(document.getElementById(kind));
+  var box = A.clear(document.getElementById(kind));
   var items = mgr[kind];
-  if (!items) { append(box, message('loading')); return; }
-  if (mgr.failed[kind]) { append(box, message('load_failed', 'error')); return; }
+  if (!items) { A.append(box, A.message('loading')); return; }
+  if (mgr.failed[kind]) { A.append(box, A.message('load_failed', 'error')); return; }
   if (!items.length) {
-    append(box, message(kind === 'services' ? 'none_own_services' : 'none_own_announcements'));
+    A.append(box, A.message(kind === 'services' ? 'none_own_services' : 'none_own_announcements'));
     return;
   }
-  append(box, el('ul', { className: 'cards' }, items.map(function (x) { return itemRow(kind, x); })));
+  A.append(box, A.el('ul', { className: 'cards' }, items.map(function (x) { return itemRow(kind, x); })));
 }
 
 /* ---- forms --------------------------------------------------------------------------- */
@@ -261,23 +261,23 @@ function formOf(kind) {
 }
 
 function fillSelects() {
-  [['s-category', CATEGORIES, catLabel], ['a-category', CATEGORIES, catLabel],
-   ['s-status', STATUSES, function (s) { return t('status_' + s.replace(/-/g, '_'), null, s); }]]
+  [['s-category', A.CATEGORIES, A.catLabel], ['a-category', A.CATEGORIES, A.catLabel],
+   ['s-status', STATUSES, function (s) { return A.t('status_' + s.replace(/-/g, '_'), null, s); }]]
     .forEach(function (spec) {
       var sel = document.getElementById(spec[0]);
       var value = sel.value;
-      clear(sel);
-      spec[1].forEach(function (id) { append(sel, el('option', { value: id, text: spec[2](id) })); });
+      A.clear(sel);
+      spec[1].forEach(function (id) { A.append(sel, A.el('option', { value: id, text: spec[2](id) })); });
       if (value) sel.value = value;
     });
   fillEligible();
   var box = document.getElementById('s-delivery');
   var checked = {};
   box.querySelectorAll('input').forEach(function (i) { checked[i.value] = i.checked; });
-  clear(box);
-  DELIVERIES.forEach(function (d) {
-    append(box, el('label', { className: 'check' },
-      el('input', { type: 'checkbox', name: 'delivery', value: d, checked: !!checked[d] }), deliveryLabel(d)));
+  A.clear(box);
+  A.DELIVERIES.forEach(function (d) {
+    A.append(box, A.el('label', { className: 'check' },
+      A.el('input', { type: 'checkbox', name: 'delivery', value: d, checked: !!checked[d] }), A.deliveryLabel(d)));
   });
 }
 
@@ -290,13 +290,13 @@ function fillEligible() {
   (editing.services && editing.services.eligible_communities || []).forEach(function (id) {
     if (!(id in checked)) checked[id] = true;
   });
-  var ids = communities.order.slice();
+  var ids = A.communities.order.slice();
   Object.keys(checked).forEach(function (id) { if (ids.indexOf(id) < 0) ids.push(id); });
-  clear(box);
+  A.clear(box);
   ids.forEach(function (id) {
-    append(box, el('label', { className: 'check' },
-      el('input', { type: 'checkbox', name: 'eligible', value: id, checked: !!checked[id] }),
-      communityLabel(id)));
+    A.append(box, A.el('label', { className: 'check' },
+      A.el('input', { type: 'checkbox', name: 'eligible', value: id, checked: !!checked[id] }),
+      A.communityLabel(id)));
   });
 }
 
@@ -315,7 +315,7 @@ function feeOf() {
 }
 
 function setFee(fee) {
-  var free = !fee || isFree(fee);
+  var free = !fee || A.isFree(fee);
   var m = /^\s*(\d+(?:\.\d+)?)\s*元\s*$/.exec(fee || '');
   document.getElementById('s-fee-free').checked = free;
   document.getElementById('s-fee-paid').checked = !free;
@@ -329,10 +329,10 @@ function keywordsOf() {
 
 /* fieldError: show message next to the field the node or the form names
  * (its data-error-for); false when the form has no such field. */
-function fieldError(form, name, message) {
+function fieldError(form, name, text) {
   var box = form.querySelector('[data-error-for="' + name + '"]');
   if (!box) return false;
-  box.textContent = message;
+  box.textContent = text;
   var input = box.parentNode.querySelector('input:not([type=radio]):not([type=checkbox]), select, textarea');
   if (input) { input.setAttribute('aria-invalid', 'true'); input.focus(); }
   else if (box.parentNode.querySelector('input')) box.parentNode.querySelector('input').focus();
@@ -353,14 +353,14 @@ var FIELD_MESSAGES = { title: 'err_title_required', fee: 'err_fee_amount', keywo
 function checkService(form) {
   var bad = null;
   var words = keywordsOf();
-  if (!field('s-title')) bad = ['title', t('err_title_required')];
-  else if (feeOf() === null) bad = ['fee', t('err_fee_amount')];
-  else if (words.length > 16) bad = ['keywords', t('err_keywords_many')];
+  if (!field('s-title')) bad = ['title', A.t('err_title_required')];
+  else if (feeOf() === null) bad = ['fee', A.t('err_fee_amount')];
+  else if (words.length > 16) bad = ['keywords', A.t('err_keywords_many')];
   else if (words.some(function (w) { return Array.from(w).length > 16; }))
-    bad = ['keywords', t('err_keywords_long')];
+    bad = ['keywords', A.t('err_keywords_long')];
   if (!bad) return true;
   fieldError(form, bad[0], bad[1]);
-  form.querySelector('.form-error').textContent = t('err_fix_fields');
+  form.querySelector('.form-error').textContent = A.t('err_fix_fields');
   return false;
 }
 
@@ -371,7 +371,7 @@ function openForm(kind, id) {
   var form = formOf(kind);
   var service = kind === 'services';
   clearErrors(form);
-  form.querySelector('h3').textContent = t(service ? (id ? 'form_service_edit' : 'form_service_add')
+  form.querySelector('h3').textContent = A.t(service ? (id ? 'form_service_edit' : 'form_service_add')
     : (id ? 'form_announcement_edit' : 'form_announcement_add'));
   form.reset();
   fillSelects();
@@ -380,8 +380,8 @@ function openForm(kind, id) {
   idInput.readOnly = !!id;
   form.hidden = false;
   if (!id) { document.getElementById(service ? 's-title' : 'a-title').focus(); return; }
-  api('/api/v1/' + kind + '/' + encodeURIComponent(id)).then(function (r) {
-    if (!r.ok || !r.data) { form.querySelector('.form-error').textContent = t('save_failed', { m: errorText(r) }); return; }
+  A.api('/api/v1/' + kind + '/' + encodeURIComponent(id)).then(function (r) {
+    if (!r.ok || !r.data) { form.querySelector('.form-error').textContent = A.t('save_failed', { m: errorText(r) }); return; }
     var x = r.data;
     editing[kind] = x;
     if (service) {
@@ -453,7 +453,7 @@ function setupForm(kind) {
     var errBox = form.querySelector('.form-error');
     var title = document.getElementById(service ? 's-title' : 'a-title');
     if (service) { clearErrors(form); if (!checkService(form)) return; }
-    else if (!title.value.trim()) { errBox.textContent = t('save_failed', { m: t('f_title') }); title.focus(); return; }
+    else if (!title.value.trim()) { errBox.textContent = A.t('save_failed', { m: A.t('f_title') }); title.focus(); return; }
     var body = record(kind);
     var old = editing[kind];
     var req = old ? send('PUT', '/api/v1/' + kind + '/' + encodeURIComponent(old.id), body)
@@ -463,15 +463,15 @@ function setupForm(kind) {
         if (r.status === 401) return;
         /* the node's 422 names the field first ("keywords: ...") */
         var named = /^([a-z_]+):/.exec(errorText(r));
-        var said = named && FIELD_MESSAGES[named[1]] ? t(FIELD_MESSAGES[named[1]]) : errorText(r);
+        var said = named && FIELD_MESSAGES[named[1]] ? A.t(FIELD_MESSAGES[named[1]]) : errorText(r);
         if (r.status === 429 && r.data && r.data.error && r.data.error.code === 'over_quota') {
           /* the node names the quota first ("quota records: ...") */
           var quota = /^quota ([a-z_]+):/.exec(errorText(r));
-          errBox.textContent = t('err_over_quota', { q: t('quota_name_' + (quota ? quota[1] : 'unknown')), m: errorText(r) });
+          errBox.textContent = A.t('err_over_quota', { q: A.t('quota_name_' + (quota ? quota[1] : 'unknown')), m: errorText(r) });
         }
         else if (service && named && fieldError(form, named[1], said))
-          errBox.textContent = t('err_fix_fields');
-        else errBox.textContent = t('save_failed', { m: errorText(r) });
+          errBox.textContent = A.t('err_fix_fields');
+        else errBox.textContent = A.t('save_failed', { m: errorText(r) });
         return;
       }
       var id = old ? old.id : r.data && r.data.id;
@@ -479,7 +479,7 @@ function setupForm(kind) {
       say('saved');
       loadSync();
       /* the record as the node now holds it, into the list */
-      api('/api/v1/' + kind + '/' + encodeURIComponent(id)).then(function (g) {
+      A.api('/api/v1/' + kind + '/' + encodeURIComponent(id)).then(function (g) {
         var x = g.ok && g.data ? g.data : Object.assign({ id: id }, body);
         mgr[kind] = (mgr[kind] || []).filter(function (y) { return y.id !== id; });
         mgr[kind].unshift(x);
@@ -493,22 +493,31 @@ function setupForm(kind) {
 
 /* ---- start ------------------------------------------------------------------------------ */
 
-window.PAGE = {
-  render: function () {
-    renderHeading();
-    fillSelects();
-    if (mgr.session) { renderSync(); renderList('services'); renderList('announcements'); }
-    if (window.QUEUE) window.QUEUE.render();
-    if (window.POLLS) window.POLLS.render();
-    if (window.VOTERS) window.VOTERS.render();
-  }
-};
+/* signedIn: register part {start, stop} of the console, started when a
+ * manager signs in (or the page finds her session) and stopped when the
+ * session ends. */
+function signedIn(part) { sessionParts.push(part); }
 
-setupLogin();
-loadCommunities().then(fillEligible);
-setupForm('services');
-setupForm('announcements');
-api('/api/v1/session').then(function (r) {
-  if (r.ok && r.data && r.data.csrf_token) showConsole(r.data);
-  else showLogin(null);
+function render() {
+  renderHeading();
+  fillSelects();
+  if (mgr.session) { renderSync(); renderList('services'); renderList('announcements'); }
+}
+
+function start() {
+  setupLogin();
+  A.loadCommunities().then(fillEligible);
+  setupForm('services');
+  setupForm('announcements');
+  A.api('/api/v1/session').then(function (r) {
+    if (r.ok && r.data && r.data.csrf_token) showConsole(r.data);
+    else showLogin(null);
+  });
+}
+
+A.page({ start: start, render: render });
+
+Object.assign(A, {
+  errorText: errorText, mgr: mgr, say: say, send: send, signedIn: signedIn
 });
+})(Alliance);

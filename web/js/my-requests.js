@@ -17,6 +17,8 @@
  * Parts: state; loading; a card; the list; withdrawing; start-up. */
 'use strict';
 
+(function (A) {
+
 var POLL_MS = 3000;
 var POLL_MAX = 30;
 
@@ -35,7 +37,7 @@ var my = {
 /* ---- loading ------------------------------------------------------------------ */
 
 function signature(x) {
-  return [stepOf(x), x.status_notes || '', x.expected_datetime || '', (x.steps || []).length].join('|');
+  return [A.stepOf(x), x.status_notes || '', x.expected_datetime || '', (x.steps || []).length].join('|');
 }
 
 function remember(x) {
@@ -45,16 +47,16 @@ function remember(x) {
 }
 
 function loadAccount() {
-  if (!residentGet()) return Promise.resolve();
-  return apiSend('GET', '/api/v1/residents/me/requests').then(function (r) {
+  if (!A.residentGet()) return Promise.resolve();
+  return A.apiSend('GET', '/api/v1/residents/me/requests').then(function (r) {
     if (r.ok && r.data && Array.isArray(r.data.items)) r.data.items.forEach(remember);
   });
 }
 
 function loadOne(entry) {
   var path = '/open311/v2/requests/' + encodeURIComponent(entry.id) + '.json' +
-    query({ token: entry.token || '' });
-  return api(path).then(function (r) {
+    A.query({ token: entry.token || '' });
+  return A.api(path).then(function (r) {
     if (r.ok && Array.isArray(r.data) && r.data[0]) remember(r.data[0]);
     else my.failed[entry.id] = true;
   });
@@ -63,11 +65,11 @@ function loadOne(entry) {
 /* load: the account's list and this browser's requests (all the first
  * time; later only those not yet closed, POLL_MAX at most). */
 function load() {
-  var local = myRequestsGet();
+  var local = A.myRequestsGet();
   local.forEach(function (e) { my.tokens[e.id] = e.token; });
   var wanted = local.filter(function (e) {
     var x = my.items[e.id];
-    return !my.loaded || !x || !closedStep(stepOf(x));
+    return !my.loaded || !x || !A.closedStep(A.stepOf(x));
   }).slice(0, POLL_MAX);
   return Promise.all([loadAccount()].concat(wanted.map(loadOne))).then(function () {
     var ids = Object.keys(my.items).concat(local.map(function (e) { return e.id; }));
@@ -90,7 +92,7 @@ function announce() {
   Object.keys(my.items).forEach(function (id) {
     var x = my.items[id], sig = signature(x);
     if (my.loaded && my.seen[id] && my.seen[id] !== sig)
-      news.push(t('my_changed', { s: x.service_name || x.service_code, st: stepWord(stepOf(x)) }));
+      news.push(A.t('my_changed', { s: x.service_name || x.service_code, st: A.stepWord(A.stepOf(x)) }));
     my.seen[id] = sig;
   });
   if (news.length) document.getElementById('my-news').textContent = news.join(' ');
@@ -104,12 +106,12 @@ function ownerOf(x) {
 
 function stepItem(s) {
   var extra = [];
-  if (s.status === 'scheduled' && s.scheduled) extra.push(t('my_scheduled_for', { t: formatTime(s.scheduled) }));
-  return el('li', { className: 'step step-' + s.status },
-    el('span', { className: 'step-word', text: stepWord(s.status) }),
-    el('time', { datetime: s.at, text: formatTime(s.at) }),
-    extra.length ? el('span', { className: 'step-extra', text: extra.join(' ') }) : null,
-    s.notes ? el('span', { className: 'step-notes', text: s.notes }) : null);
+  if (s.status === 'scheduled' && s.scheduled) extra.push(A.t('my_scheduled_for', { t: A.formatTime(s.scheduled) }));
+  return A.el('li', { className: 'step step-' + s.status },
+    A.el('span', { className: 'step-word', text: A.stepWord(s.status) }),
+    A.el('time', { datetime: s.at, text: A.formatTime(s.at) }),
+    extra.length ? A.el('span', { className: 'step-extra', text: extra.join(' ') }) : null,
+    s.notes ? A.el('span', { className: 'step-notes', text: s.notes }) : null);
 }
 
 /* steps: x's steps, or what its fields tell when it has none. */
@@ -117,7 +119,7 @@ function steps(x) {
   if (Array.isArray(x.steps) && x.steps.length) return x.steps;
   var out = [{ status: 'submitted', at: x.requested_datetime }];
   if (x.delivered_datetime) out.push({ status: 'delivered', at: x.delivered_datetime });
-  var now = stepOf(x);
+  var now = A.stepOf(x);
   if (now !== 'submitted' && now !== 'delivered')
     out.push({ status: now, at: x.withdrawn_datetime || x.updated_datetime, notes: x.status_notes,
                scheduled: x.expected_datetime });
@@ -126,40 +128,40 @@ function steps(x) {
 
 function makeCard(id) {
   var parts = {
-    title: el('h2', { className: 'card-title' }),
-    body: el('div', { className: 'my-body' }),
-    actions: el('div', { className: 'actions my-actions' }),
-    error: el('p', { className: 'field-error', role: 'alert' })
+    title: A.el('h2', { className: 'card-title' }),
+    body: A.el('div', { className: 'my-body' }),
+    actions: A.el('div', { className: 'actions my-actions' }),
+    error: A.el('p', { className: 'field-error', role: 'alert' })
   };
-  var li = el('li', { className: 'card my-request', 'data-id': id }, parts.title, parts.body, parts.error, parts.actions);
+  var li = A.el('li', { className: 'card my-request', 'data-id': id }, parts.title, parts.body, parts.error, parts.actions);
   return { li: li, parts: parts, confirming: false };
 }
 
 function fillCard(card, id) {
   var x = my.items[id], p = card.parts;
-  clear(p.body);
+  A.clear(p.body);
   if (!x) {
-    p.title.textContent = t('my_number', { id: id });
-    append(p.body, el('p', { className: 'note', text: t('my_unreadable', { id: id }) }));
-    clear(p.actions);
+    p.title.textContent = A.t('my_number', { id: id });
+    A.append(p.body, A.el('p', { className: 'note', text: A.t('my_unreadable', { id: id }) }));
+    A.clear(p.actions);
     return;
   }
-  var step = stepOf(x);
+  var step = A.stepOf(x);
   card.li.setAttribute('data-step', step);
   p.title.textContent = x.service_name || x.service_code;
-  append(p.body,
-    el('p', { className: 'my-status step-' + step }, el('span', { text: t('my_status') + colon() }),
-      el('strong', { className: 'my-step', text: stepWord(step) }),
+  A.append(p.body,
+    A.el('p', { className: 'my-status step-' + step }, A.el('span', { text: A.t('my_status') + A.colon() }),
+      A.el('strong', { className: 'my-step', text: A.stepWord(step) }),
       step === 'scheduled' && x.expected_datetime
-        ? el('span', { className: 'my-when', text: ' · ' + t('my_scheduled_for', { t: formatTime(x.expected_datetime) }) }) : null),
-    x.status_notes ? el('div', { className: 'reply' },
-      el('p', { className: 'label', text: t('my_reply') }), el('p', { className: 'reply-text', text: x.status_notes })) : null,
-    el('ol', { className: 'steps', 'aria-label': t('my_status') }, steps(x).map(stepItem)),
-    el('dl', { className: 'my-facts' },
-      el('dt', { text: t('my_offered_by') }), el('dd', null, communityLabel(ownerOf(x))),
-      x.preferred ? el('dt', { text: t('my_preferred') }) : null,
-      x.preferred ? el('dd', { text: preferredText(x.preferred) }) : null,
-      el('dt', { text: t('ask_done_number') }), el('dd', { className: 'number', text: id })));
+        ? A.el('span', { className: 'my-when', text: ' · ' + A.t('my_scheduled_for', { t: A.formatTime(x.expected_datetime) }) }) : null),
+    x.status_notes ? A.el('div', { className: 'reply' },
+      A.el('p', { className: 'label', text: A.t('my_reply') }), A.el('p', { className: 'reply-text', text: x.status_notes })) : null,
+    A.el('ol', { className: 'steps', 'aria-label': A.t('my_status') }, steps(x).map(stepItem)),
+    A.el('dl', { className: 'my-facts' },
+      A.el('dt', { text: A.t('my_offered_by') }), A.el('dd', null, A.communityLabel(ownerOf(x))),
+      x.preferred ? A.el('dt', { text: A.t('my_preferred') }) : null,
+      x.preferred ? A.el('dd', { text: A.preferredText(x.preferred) }) : null,
+      A.el('dt', { text: A.t('ask_done_number') }), A.el('dd', { className: 'number', text: id })));
   if (!card.confirming) renderActions(card, id);
 }
 
@@ -167,42 +169,42 @@ function fillCard(card, id) {
 
 function renderActions(card, id) {
   var x = my.items[id], p = card.parts;
-  clear(p.actions);
-  if (!x || closedStep(stepOf(x))) return;
+  A.clear(p.actions);
+  if (!x || A.closedStep(A.stepOf(x))) return;
   var name = x.service_name || x.service_code;
   if (!card.confirming) {
-    var ask = el('button', { type: 'button', className: 'button secondary danger',
-      'aria-label': t('my_withdraw_named', { s: name }), text: t('my_withdraw') });
+    var ask = A.el('button', { type: 'button', className: 'button secondary danger',
+      'aria-label': A.t('my_withdraw_named', { s: name }), text: A.t('my_withdraw') });
     ask.addEventListener('click', function () {
       card.confirming = true;
       renderActions(card, id);
       card.parts.actions.querySelector('button').focus();
     });
-    append(p.actions, ask);
+    A.append(p.actions, ask);
     return;
   }
-  var yes = el('button', { type: 'button', className: 'button danger-solid', text: t('my_withdraw_yes') });
-  var no = el('button', { type: 'button', className: 'button secondary', text: t('my_withdraw_no') });
+  var yes = A.el('button', { type: 'button', className: 'button danger-solid', text: A.t('my_withdraw_yes') });
+  var no = A.el('button', { type: 'button', className: 'button secondary', text: A.t('my_withdraw_no') });
   yes.addEventListener('click', function () { withdraw(card, id, yes); });
   no.addEventListener('click', function () { card.confirming = false; renderActions(card, id); });
-  append(p.actions, el('p', { className: 'confirm', text: t('my_withdraw_confirm') }), yes, no);
+  A.append(p.actions, A.el('p', { className: 'confirm', text: A.t('my_withdraw_confirm') }), yes, no);
 }
 
 function withdraw(card, id, button) {
   button.disabled = true;
   card.parts.error.textContent = '';
-  postForm('/open311/v2/requests/' + encodeURIComponent(id) + '/withdraw.json',
+  A.postForm('/open311/v2/requests/' + encodeURIComponent(id) + '/withdraw.json',
     { token: my.tokens[id] || '' }).then(function (r) {
     button.disabled = false;
     if (r.ok && Array.isArray(r.data) && r.data[0]) {
       remember(r.data[0]);
       my.seen[id] = signature(r.data[0]);
       card.confirming = false;
-      document.getElementById('my-news').textContent = t('my_withdrawn_ok');
+      document.getElementById('my-news').textContent = A.t('my_withdrawn_ok');
       fillCard(card, id);
       return;
     }
-    card.parts.error.textContent = t('my_withdraw_failed', { m: open311Message(r) || r.status });
+    card.parts.error.textContent = A.t('my_withdraw_failed', { m: A.open311Message(r) || r.status });
   });
 }
 
@@ -211,23 +213,23 @@ function withdraw(card, id, button) {
 function renderList() {
   var box = document.getElementById('my-requests');
   if (my.site && my.site.node === false) {
-    clear(box);
-    append(box, el('p', { className: 'note error', text: t('ask_at_hub') }));
+    A.clear(box);
+    A.append(box, A.el('p', { className: 'note error', text: A.t('ask_at_hub') }));
     return;
   }
-  if (!my.loaded) { clear(box); append(box, message('loading')); return; }
+  if (!my.loaded) { A.clear(box); A.append(box, A.message('loading')); return; }
   if (!my.order.length) {
-    clear(box);
-    append(box, message('my_none'), residentGet() ? null : message('my_none_here'));
+    A.clear(box);
+    A.append(box, A.message('my_none'), A.residentGet() ? null : A.message('my_none_here'));
     return;
   }
   var list = box.querySelector('ul.cards');
   if (!list) {
-    clear(box);
-    list = el('ul', { className: 'cards' });
-    append(box, list, el('p', { className: 'note my-here' }));
+    A.clear(box);
+    list = A.el('ul', { className: 'cards' });
+    A.append(box, list, A.el('p', { className: 'note my-here' }));
   }
-  box.querySelector('.my-here').textContent = residentGet() ? '' : t('my_none_here');
+  box.querySelector('.my-here').textContent = A.residentGet() ? '' : A.t('my_none_here');
   my.order.forEach(function (id, i) {
     var card = my.cards[id] || (my.cards[id] = makeCard(id));
     fillCard(card, id);
@@ -241,17 +243,20 @@ function poll() {
   if (document.visibilityState === 'visible' && my.site && my.site.node) load();
 }
 
-window.PAGE = {
-  render: function () {
-    Object.keys(my.cards).forEach(function (id) { my.cards[id].confirming = false; });
-    renderList();
-  }
-};
+function render() {
+  Object.keys(my.cards).forEach(function (id) { my.cards[id].confirming = false; });
+  renderList();
+}
 
-siteKind().then(function (k) {
-  my.site = k;
-  if (k.node === false) { renderList(); return; }
-  load();
-  my.timer = setInterval(poll, POLL_MS);
-  document.addEventListener('visibilitychange', poll);
-});
+function start() {
+  A.siteKind().then(function (k) {
+    my.site = k;
+    if (k.node === false) { renderList(); return; }
+    load();
+    my.timer = setInterval(poll, POLL_MS);
+    document.addEventListener('visibilitychange', poll);
+  });
+}
+
+A.page({ start: start, render: render });
+})(Alliance);

@@ -7,19 +7,21 @@
  * POLLS_EVERY_MS while the page is visible. */
 'use strict';
 
+(function (A) {
+
 var pollsPage = { result: null, atHub: false };
 var POLLS_EVERY_MS = 10000;
 
 function pollCard(p) {
-  var voted = votedIn(p);
-  return el('li', { className: 'card poll-card', 'data-poll': p.id },
-    el('h3', { className: 'card-title' }, el('a', { href: 'poll.html' + query({ id: p.id }) }, p.question)),
-    el('p', { className: 'badges' }, scopeBadge(p),
-      voted ? badge(t('poll_you_voted'), 'free', 'check') : null),
-    el('p', { className: 'meta', text: (p.closed ? t('poll_closed_at', { t: formatTime(p.closes) })
-                                                  : t('poll_closes', { t: formatTime(p.closes) })) +
-      ' · ' + t('poll_votes', { n: votesOf(p) }) }),
-    p.closed ? el('p', { className: 'outcome', text: outcomeText(p) }) : null);
+  var voted = A.votedIn(p);
+  return A.el('li', { className: 'card poll-card', 'data-poll': p.id },
+    A.el('h3', { className: 'card-title' }, A.el('a', { href: 'poll.html' + A.query({ id: p.id }) }, p.question)),
+    A.el('p', { className: 'badges' }, A.scopeBadge(p),
+      voted ? A.badge(A.t('poll_you_voted'), 'free', 'check') : null),
+    A.el('p', { className: 'meta', text: (p.closed ? A.t('poll_closed_at', { t: A.formatTime(p.closes) })
+                                                  : A.t('poll_closes', { t: A.formatTime(p.closes) })) +
+      ' · ' + A.t('poll_votes', { n: A.votesOf(p) }) }),
+    p.closed ? A.el('p', { className: 'outcome', text: A.outcomeText(p) }) : null);
 }
 
 /* ownFirst: at a node, this community's polls before the district's,
@@ -29,34 +31,37 @@ function ownFirst(a, b) {
   return (a.origin === 'district' ? 1 : 0) - (b.origin === 'district' ? 1 : 0);
 }
 
-window.PAGE = {
-  render: function () {
-    var openBox = clear(document.getElementById('open-polls'));
-    var closedBox = clear(document.getElementById('closed-polls'));
-    var r = pollsPage.result;
-    if (!r) { append(openBox, message('loading')); append(closedBox, message('loading')); return; }
-    if (!r.ok || !r.data || !Array.isArray(r.data.items)) {
-      append(openBox, message('load_failed', 'error'));
-      return;
-    }
-    var open = r.data.items.filter(function (p) { return !p.closed; });
-    if (!pollsPage.atHub) open.sort(ownFirst);
-    var closed = r.data.items.filter(function (p) { return p.closed; });
-    append(openBox, open.length ? el('ul', { className: 'cards' }, open.map(pollCard)) : message('polls_none_open'));
-    append(closedBox, closed.length ? el('ul', { className: 'cards' }, closed.map(pollCard)) : message('polls_none_closed'));
+function render() {
+  var openBox = A.clear(document.getElementById('open-polls'));
+  var closedBox = A.clear(document.getElementById('closed-polls'));
+  var r = pollsPage.result;
+  if (!r) { A.append(openBox, A.message('loading')); A.append(closedBox, A.message('loading')); return; }
+  if (!r.ok || !r.data || !Array.isArray(r.data.items)) {
+    A.append(openBox, A.message('load_failed', 'error'));
+    return;
   }
-};
-
-/* the site's kind is known before the first list is drawn, so the
- * order never jumps */
-var pollsKind = siteKind().then(function (k) { pollsPage.atHub = k.node === false; });
+  var open = r.data.items.filter(function (p) { return !p.closed; });
+  if (!pollsPage.atHub) open.sort(ownFirst);
+  var closed = r.data.items.filter(function (p) { return p.closed; });
+  A.append(openBox, open.length ? A.el('ul', { className: 'cards' }, open.map(pollCard)) : A.message('polls_none_open'));
+  A.append(closedBox, closed.length ? A.el('ul', { className: 'cards' }, closed.map(pollCard)) : A.message('polls_none_closed'));
+}
+/* the site's kind, known before the first list is drawn, so the order
+ * never jumps (a promise; start() asks) */
+var pollsKind = null;
 
 function loadPolls() {
-  Promise.all([apiSend('GET', '/api/v1/polls'), pollsKind]).then(function (r) {
+  Promise.all([A.apiSend('GET', '/api/v1/polls'), pollsKind]).then(function (r) {
     pollsPage.result = r[0];
-    window.PAGE.render();
+    render();
   });
 }
 
-loadPolls();
-setInterval(function () { if (document.visibilityState === 'visible') loadPolls(); }, POLLS_EVERY_MS);
+function start() {
+  pollsKind = A.siteKind().then(function (k) { pollsPage.atHub = k.node === false; });
+  loadPolls();
+  setInterval(function () { if (document.visibilityState === 'visible') loadPolls(); }, POLLS_EVERY_MS);
+}
+
+A.page({ start: start, render: render });
+})(Alliance);

@@ -16,6 +16,8 @@
  * Parts: limits; fields; checks; sending; the confirmation; start-up. */
 'use strict';
 
+(function (A) {
+
 /* ---- limits (characters; the node's are bytes, 3 to a Chinese character) */
 
 var LIMITS = { what: 1000, address: 120, name: 60, phone: 40 };
@@ -31,10 +33,10 @@ function field(name, labelKey, control, hintKey) {
   var id = 'rq-' + name;
   control.id = id;
   control.name = name;
-  var hint = hintKey ? el('p', { className: 'hint', id: id + '-hint', text: t(hintKey) }) : null;
-  var error = el('p', { className: 'field-error', id: id + '-error' });
+  var hint = hintKey ? A.el('p', { className: 'hint', id: id + '-hint', text: A.t(hintKey) }) : null;
+  var error = A.el('p', { className: 'field-error', id: id + '-error' });
   control.setAttribute('aria-describedby', (hint ? id + '-hint ' : '') + id + '-error');
-  var box = el('div', { className: 'field' }, el('label', { for: id, text: t(labelKey) }), hint, control, error);
+  var box = A.el('div', { className: 'field' }, A.el('label', { for: id, text: A.t(labelKey) }), hint, control, error);
   rq.fields[name] = { control: control, error: error, box: box };
   return box;
 }
@@ -47,45 +49,45 @@ function isoDay(d) {
 }
 
 function renderForm(s) {
-  var box = clear(document.getElementById('request'));
+  var box = A.clear(document.getElementById('request'));
   rq.fields = {};
   var today = new Date();
   var ahead = new Date(today.getTime() + 365 * 86400000);
-  var what = el('textarea', { rows: '5', required: true });
-  what.value = t('ask_what_prefill', { t: s.title });
-  var date = el('input', { type: 'date', min: isoDay(today), max: isoDay(ahead) });
-  var part = el('select');
-  PARTS.forEach(function (p) { append(part, el('option', { value: p, text: t('ask_part_' + p) })); });
-  var relative = el('input', { type: 'checkbox', id: 'rq-relative', name: 'for_relative' });
-  var relBox = el('div', { className: 'stack', id: 'rq-relative-fields', hidden: true },
-    field('relative_name', 'ask_relative_name', el('input', { type: 'text', autocomplete: 'off', required: true })),
-    field('relative_phone', 'ask_relative_phone', el('input', { type: 'tel', inputmode: 'tel', autocomplete: 'off', required: true })));
+  var what = A.el('textarea', { rows: '5', required: true });
+  what.value = A.t('ask_what_prefill', { t: s.title });
+  var date = A.el('input', { type: 'date', min: isoDay(today), max: isoDay(ahead) });
+  var part = A.el('select');
+  PARTS.forEach(function (p) { A.append(part, A.el('option', { value: p, text: A.t('ask_part_' + p) })); });
+  var relative = A.el('input', { type: 'checkbox', id: 'rq-relative', name: 'for_relative' });
+  var relBox = A.el('div', { className: 'stack', id: 'rq-relative-fields', hidden: true },
+    field('relative_name', 'ask_relative_name', A.el('input', { type: 'text', autocomplete: 'off', required: true })),
+    field('relative_phone', 'ask_relative_phone', A.el('input', { type: 'tel', inputmode: 'tel', autocomplete: 'off', required: true })));
   relative.addEventListener('change', function () { relBox.hidden = !relative.checked; });
-  var status = el('p', { className: 'form-status', id: 'rq-status', role: 'alert' });
-  var submit = el('button', { type: 'submit', className: 'primary big', text: t('ask_submit') });
-  var form = el('form', { className: 'stack request-form', novalidate: true },
-    el('p', { className: 'note', text: t('ask_required_note') }),
+  var status = A.el('p', { className: 'form-status', id: 'rq-status', role: 'alert' });
+  var submit = A.el('button', { type: 'submit', className: 'primary big', text: A.t('ask_submit') });
+  var form = A.el('form', { className: 'stack request-form', novalidate: true },
+    A.el('p', { className: 'note', text: A.t('ask_required_note') }),
     field('description', 'ask_what', what, 'ask_what_hint'),
     homeVisit(s) ? field('address_string', 'ask_address',
-      el('input', { type: 'text', autocomplete: 'street-address', required: true }), 'ask_address_hint') : null,
-    el('div', { className: 'two' },
+      A.el('input', { type: 'text', autocomplete: 'street-address', required: true }), 'ask_address_hint') : null,
+    A.el('div', { className: 'two' },
       field('preferred_day', 'ask_when', date, 'ask_when_hint'),
       field('preferred_part', 'ask_part', part)),
-    field('name', 'ask_name', el('input', { type: 'text', autocomplete: 'name', required: true })),
-    field('phone', 'ask_phone', el('input', { type: 'tel', inputmode: 'tel', autocomplete: 'tel', required: true }),
+    field('name', 'ask_name', A.el('input', { type: 'text', autocomplete: 'name', required: true })),
+    field('phone', 'ask_phone', A.el('input', { type: 'tel', inputmode: 'tel', autocomplete: 'tel', required: true }),
       'ask_phone_hint'),
-    residentGet() ? el('p', { className: 'note', text: t('ask_signed_in') }) : null,
-    el('label', { className: 'check' }, relative, el('span', { text: t('ask_for_relative') })),
+    A.residentGet() ? A.el('p', { className: 'note', text: A.t('ask_signed_in') }) : null,
+    A.el('label', { className: 'check' }, relative, A.el('span', { text: A.t('ask_for_relative') })),
     relBox,
-    el('p', { className: 'privacy' }, icon('info'), el('span', { text: t('ask_privacy') })),
+    A.el('p', { className: 'privacy' }, A.icon('info'), A.el('span', { text: A.t('ask_privacy') })),
     status,
-    el('div', { className: 'actions' }, submit));
+    A.el('div', { className: 'actions' }, submit));
   form.addEventListener('submit', function (ev) { ev.preventDefault(); send(s, submit, status); });
-  append(box,
-    el('h1', { className: 'section', text: t('ask_heading', { t: s.title }) }),
-    el('p', { className: 'where' }, icon('pin'), t('offered_by') + colon(), communityLabel(s.community)),
+  A.append(box,
+    A.el('h1', { className: 'section', text: A.t('ask_heading', { t: s.title }) }),
+    A.el('p', { className: 'where' }, A.icon('pin'), A.t('offered_by') + A.colon(), A.communityLabel(s.community)),
     form,
-    el('a', { className: 'back', href: serviceHref(s), text: t('ask_back_service') }));
+    A.el('a', { className: 'back', href: A.serviceHref(s), text: A.t('ask_back_service') }));
   fillProfile();
 }
 
@@ -93,7 +95,7 @@ function renderForm(s) {
  * from her account (GET /api/v1/residents/me, where the node has it),
  * else from the account's last request. */
 function fillProfile() {
-  if (!residentGet()) return;
+  if (!A.residentGet()) return;
   var fill = function (p) {
     if (!p) return;
     ['name', 'phone'].forEach(function (k) {
@@ -103,9 +105,9 @@ function fillProfile() {
   };
   if (rq.profile) { fill(rq.profile); return; }
   var text = function (v) { return typeof v === 'string' ? v : ''; };
-  apiSend('GET', '/api/v1/residents/me').then(function (me) {
+  A.apiSend('GET', '/api/v1/residents/me').then(function (me) {
     var own = me.ok && me.data ? { name: text(me.data.name), phone: text(me.data.phone_number) } : {};
-    return apiSend('GET', '/api/v1/residents/me/requests').then(function (r) {
+    return A.apiSend('GET', '/api/v1/residents/me/requests').then(function (r) {
       var last = r.ok && r.data && Array.isArray(r.data.items) && r.data.items[0];
       rq.profile = { name: own.name || (last ? text(last.name) : ''),
                      phone: own.phone || (last ? text(last.phone) : '') };
@@ -138,8 +140,8 @@ function check() {
   var val = function (k) { return rq.fields[k] ? rq.fields[k].control.value.trim() : ''; };
   var need = function (k, max) {
     var x = val(k);
-    if (!x) bad.push([k, t('ask_err_required')]);
-    else if (chars(x) > max) bad.push([k, t('ask_err_long', { n: max })]);
+    if (!x) bad.push([k, A.t('ask_err_required')]);
+    else if (chars(x) > max) bad.push([k, A.t('ask_err_long', { n: max })]);
     return x;
   };
   Object.keys(rq.fields).forEach(function (k) { mark(k, ''); });
@@ -148,17 +150,17 @@ function check() {
   var day = val('preferred_day');
   if (day) {
     var min = rq.fields.preferred_day.control.min, max = rq.fields.preferred_day.control.max;
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || day < min || day > max) bad.push(['preferred_day', t('ask_err_date')]);
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || day < min || day > max) bad.push(['preferred_day', A.t('ask_err_date')]);
     var part = val('preferred_part');
     v.preferred = day + (part && part !== 'any' ? ' ' + part : '');
   }
   v.name = need('name', LIMITS.name);
   v.phone = need('phone', LIMITS.phone);
-  if (v.phone && !phoneOk(v.phone)) bad.push(['phone', t('ask_err_phone')]);
+  if (v.phone && !phoneOk(v.phone)) bad.push(['phone', A.t('ask_err_phone')]);
   if (document.getElementById('rq-relative').checked) {
     v.relative_name = need('relative_name', LIMITS.name);
     v.relative_phone = need('relative_phone', LIMITS.phone);
-    if (v.relative_phone && !phoneOk(v.relative_phone)) bad.push(['relative_phone', t('ask_err_phone')]);
+    if (v.relative_phone && !phoneOk(v.relative_phone)) bad.push(['relative_phone', A.t('ask_err_phone')]);
   }
   bad.forEach(function (b) { if (!rq.fields[b[0]].error.textContent) mark(b[0], b[1]); });
   if (bad.length) { rq.fields[bad[0][0]].control.focus(); return null; }
@@ -174,40 +176,40 @@ var SERVER_FIELDS = { description: 'description', address_string: 'address_strin
 
 /* serverWords: the node's complaint about field in the page's words. */
 function serverWords(name, msg) {
-  if (/phone/.test(name)) return t('ask_err_phone');
-  if (name === 'preferred') return t('ask_err_date');
-  if (/required/.test(msg)) return t('ask_err_required');
-  if (/longer than/.test(msg)) return t('ask_err_shorter');
-  return t('ask_err_server', { m: msg });
+  if (/phone/.test(name)) return A.t('ask_err_phone');
+  if (name === 'preferred') return A.t('ask_err_date');
+  if (/required/.test(msg)) return A.t('ask_err_required');
+  if (/longer than/.test(msg)) return A.t('ask_err_shorter');
+  return A.t('ask_err_server', { m: msg });
 }
 
 function send(s, submit, status) {
   status.textContent = '';
   var v = check();
-  if (!v) { status.textContent = t('ask_fix'); return; }
+  if (!v) { status.textContent = A.t('ask_fix'); return; }
   v.service_code = s.community + '/' + s.id;
   submit.disabled = true;
-  submit.textContent = t('ask_sending');
-  postForm('/open311/v2/requests.json', v).then(function (r) {
+  submit.textContent = A.t('ask_sending');
+  A.postForm('/open311/v2/requests.json', v).then(function (r) {
     submit.disabled = false;
-    submit.textContent = t('ask_submit');
+    submit.textContent = A.t('ask_submit');
     var got = r.ok && Array.isArray(r.data) && r.data[0];
     if (got && got.service_request_id) {
-      myRequestsAdd({ id: got.service_request_id, token: got.request_secret });
+      A.myRequestsAdd({ id: got.service_request_id, token: got.request_secret });
       rq.sent = { id: got.service_request_id, service: s };
       renderDone();
       return;
     }
-    var msg = open311Message(r);
+    var msg = A.open311Message(r);
     var m = /^([a-z_]+)(?:\/[a-z_]+)?(?: or [a-z_/]+)?: (.*)$/.exec(msg);
     if (m && SERVER_FIELDS[m[1]] && rq.fields[SERVER_FIELDS[m[1]]]) {
       mark(SERVER_FIELDS[m[1]], serverWords(m[1], m[2]));
       rq.fields[SERVER_FIELDS[m[1]]].control.focus();
-      status.textContent = t('ask_fix');
+      status.textContent = A.t('ask_fix');
     } else if (r.status === 429) {
-      status.textContent = t('ask_err_limit');
+      status.textContent = A.t('ask_err_limit');
     } else {
-      status.textContent = r.status === 0 ? t('ask_err_network') : t('ask_err_server', { m: msg || r.status });
+      status.textContent = r.status === 0 ? A.t('ask_err_network') : A.t('ask_err_server', { m: msg || r.status });
     }
   });
 }
@@ -216,21 +218,21 @@ function send(s, submit, status) {
 
 function renderDone() {
   var s = rq.sent.service;
-  var box = clear(document.getElementById('request'));
-  var next = el('p', { className: 'next' });
-  var text = t('ask_done_next', { c: '\u0001' }).split('\u0001');
-  append(next, text[0], communityLabel(s.community), text[1]);
-  var h = el('h1', { className: 'section done-head', tabindex: '-1' }, icon('check'), el('span', { text: t('ask_done_heading') }));
-  append(box, h,
-    el('p', { className: 'summary', text: s.title }),
-    el('div', { className: 'tracking' },
-      el('p', { className: 'label', text: t('ask_done_number') }),
-      el('p', { className: 'number', id: 'tracking-number', text: rq.sent.id })),
+  var box = A.clear(document.getElementById('request'));
+  var next = A.el('p', { className: 'next' });
+  var text = A.t('ask_done_next', { c: '\u0001' }).split('\u0001');
+  A.append(next, text[0], A.communityLabel(s.community), text[1]);
+  var h = A.el('h1', { className: 'section done-head', tabindex: '-1' }, A.icon('check'), A.el('span', { text: A.t('ask_done_heading') }));
+  A.append(box, h,
+    A.el('p', { className: 'summary', text: s.title }),
+    A.el('div', { className: 'tracking' },
+      A.el('p', { className: 'label', text: A.t('ask_done_number') }),
+      A.el('p', { className: 'number', id: 'tracking-number', text: rq.sent.id })),
     next,
-    el('p', { className: 'note', text: t('ask_done_keep') }),
-    el('div', { className: 'actions' },
-      el('a', { className: 'button', href: 'my-requests.html', text: t('ask_go_mine') }),
-      el('a', { className: 'button secondary', href: serviceHref(s), text: t('ask_back_service') })));
+    A.el('p', { className: 'note', text: A.t('ask_done_keep') }),
+    A.el('div', { className: 'actions' },
+      A.el('a', { className: 'button', href: 'my-requests.html', text: A.t('ask_go_mine') }),
+      A.el('a', { className: 'button secondary', href: A.serviceHref(s), text: A.t('ask_back_service') })));
   h.focus();
 }
 
@@ -240,20 +242,20 @@ function renderRequest() {
   var box = document.getElementById('request');
   if (rq.sent) { renderDone(); return; }
   if (rq.site && rq.site.node === false) {
-    clear(box);
-    append(box, el('h1', { className: 'section', text: t('ask_request') }),
-      el('p', { className: 'note error', text: t('ask_at_hub') }));
+    A.clear(box);
+    A.append(box, A.el('h1', { className: 'section', text: A.t('ask_request') }),
+      A.el('p', { className: 'note error', text: A.t('ask_at_hub') }));
     return;
   }
   var r = rq.result;
-  if (!r || !rq.site) { clear(box); append(box, message('loading', 'section')); return; }
-  if (r.status === 404 || r.status === 400) { clear(box); append(box, message('no_service', 'error section')); return; }
-  if (!r.ok || !r.data) { clear(box); append(box, message('load_failed', 'error section')); return; }
+  if (!r || !rq.site) { A.clear(box); A.append(box, A.message('loading', 'section')); return; }
+  if (r.status === 404 || r.status === 400) { A.clear(box); A.append(box, A.message('no_service', 'error section')); return; }
+  if (!r.ok || !r.data) { A.clear(box); A.append(box, A.message('load_failed', 'error section')); return; }
   if (r.data.status === 'inactive') {
-    clear(box);
-    append(box, el('h1', { className: 'section', text: t('ask_heading', { t: r.data.title }) }),
-      el('p', { className: 'status-warn', text: t('ask_not_open') }),
-      el('a', { className: 'back', href: serviceHref(r.data), text: t('ask_back_service') }));
+    A.clear(box);
+    A.append(box, A.el('h1', { className: 'section', text: A.t('ask_heading', { t: r.data.title }) }),
+      A.el('p', { className: 'status-warn', text: A.t('ask_not_open') }),
+      A.el('a', { className: 'back', href: A.serviceHref(r.data), text: A.t('ask_back_service') }));
     return;
   }
   /* a new language: the same form again, with what was typed */
@@ -269,18 +271,10 @@ function renderRequest() {
   }
 }
 
-window.PAGE = { render: renderRequest };
+function start() {
+  A.siteKind().then(function (k) { rq.site = k; renderRequest(); });
+  A.addressedService().then(function (r) { rq.result = r; renderRequest(); });
+}
 
-(function () {
-  var u = new URLSearchParams(window.location.search);
-  var community = u.get('community') || '';
-  var id = u.get('id') || '';
-  siteKind().then(function (k) { rq.site = k; renderRequest(); });
-  if (!/^[a-z0-9][a-z0-9-]{1,62}$/.test(community) || !/^[A-Za-z0-9._-]{1,128}$/.test(id)) {
-    rq.result = { ok: false, status: 404, data: null };
-    renderRequest();
-    return;
-  }
-  api('/api/v1/catalog/' + encodeURIComponent(community) + '/' + encodeURIComponent(id))
-    .then(function (r) { rq.result = r; renderRequest(); });
-})();
+A.page({ start: start, render: renderRequest });
+})(Alliance);

@@ -3,15 +3,17 @@
  * this site is a node or the hub is resident.js's siteKind). */
 'use strict';
 
+(function (A) {
+
 /* postForm: POST params (an object) form-encoded to path, with the
  * signed-in resident's bearer token when there is one; resolves
  * {ok, status, data} and never rejects. */
 function postForm(path, params) {
   var headers = { Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' };
-  var who = residentGet();
+  var who = A.residentGet();
   if (who) headers.Authorization = 'Bearer ' + who.token;
   return fetch(path, { method: 'POST', headers: headers, credentials: 'same-origin',
-                       body: query(params).slice(1) })
+                       body: A.query(params).slice(1) })
     .then(function (r) {
       return r.json().then(function (d) { return { ok: r.ok, status: r.status, data: d }; },
         function () { return { ok: r.ok, status: r.status, data: null }; });
@@ -33,9 +35,9 @@ function stepOf(x) {
 }
 
 /* colon: after a label, in the language's own form. */
-function colon() { return currentLang() === 'en' ? ': ' : '：'; }
+function colon() { return A.currentLang() === 'en' ? ': ' : '：'; }
 
-function stepWord(key) { return t('step_' + key, null, key); }
+function stepWord(key) { return A.t('step_' + key, null, key); }
 
 /* closedStep: a step after which nothing changes. */
 function closedStep(key) { return key === 'done' || key === 'declined' || key === 'withdrawn'; }
@@ -47,8 +49,15 @@ function preferredText(p) {
   var d = new Date(m[1] + 'T00:00:00');
   var day = m[1];
   try {
-    day = new Intl.DateTimeFormat(currentLang() === 'en' ? 'en-GB' : 'zh-CN',
+    day = new Intl.DateTimeFormat(A.currentLang() === 'en' ? 'en-GB' : 'zh-CN',
       { year: 'numeric', month: 'long', day: 'numeric', weekday: 'short' }).format(d);
   } catch (e) { /* the ISO date then */ }
-  return m[2] ? day + ' ' + t('ask_part_' + m[2]) : day;
+  return m[2] ? day + ' ' + A.t('ask_part_' + m[2]) : day;
 }
+
+Object.assign(A, {
+  closedStep: closedStep, colon: colon, open311Message: open311Message,
+  postForm: postForm, preferredText: preferredText, stepOf: stepOf,
+  stepWord: stepWord
+});
+})(Alliance);

@@ -3,7 +3,7 @@
  * Chinese and English, added to the shared table of i18n.js. */
 'use strict';
 
-Object.assign(I18N, {
+Object.assign(Alliance.I18N, {
   /* requesting a service and following it (request.html, my-requests.html) */
   ask_page_title: ['社区服务 · 申请服务', 'Community services · Request a service'],
   ask_heading: ['申请服务：{t}', 'Request: {t}'],

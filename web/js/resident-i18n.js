@@ -4,7 +4,7 @@
  * words (lib/pages.c). */
 'use strict';
 
-Object.assign(I18N, {
+Object.assign(Alliance.I18N, {
   /* chrome */
   site: ['社区服务', 'Community services'],
   nav_home: ['首页', 'Home'],

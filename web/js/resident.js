@@ -5,8 +5,11 @@
  * common.js.
  *
  * Parts: the resident; services (links, labels, cards); bulletins (banner,
- * live feed); start-up (window.CHROME, which common.js calls). */
+ * live feed); start-up (its part of the page, registered with
+ * Alliance.page before the page's own). */
 'use strict';
+
+(function (A) {
 
 /* ---- the resident -----------------------------------------------------------
  *
@@ -29,7 +32,7 @@ function residentGet() {
   return r && typeof r.token === 'string' && r.token ? r : null;
 }
 
-function residentSet(r) { store(RESIDENT_KEY, JSON.stringify(r)); renderAccountLink(); }
+function residentSet(r) { A.store(RESIDENT_KEY, JSON.stringify(r)); renderAccountLink(); }
 
 function residentClear() {
   try { window.localStorage.removeItem(RESIDENT_KEY); } catch (e) { /* private mode */ }
@@ -45,7 +48,7 @@ function myRequestsGet() {
 function myRequestsAdd(entry) {
   var list = myRequestsGet().filter(function (x) { return x.id !== entry.id; });
   list.unshift(entry);
-  store(MY_REQUESTS_KEY, JSON.stringify(list.slice(0, 200)));
+  A.store(MY_REQUESTS_KEY, JSON.stringify(list.slice(0, 200)));
 }
 
 /* renderAccountLink: the header's link reads 登录 or 我的账户. */
@@ -55,7 +58,7 @@ function renderAccountLink() {
   var label = link.querySelector('span');
   var key = residentGet() ? 'nav_account_signed_in' : 'nav_account';
   label.setAttribute('data-i18n', key);
-  label.textContent = t(key);
+  label.textContent = A.t(key);
 }
 
 /* apiSend: method path with body (an object, sent as JSON), with the
@@ -80,7 +83,7 @@ function apiSend(method, path, body) {
  * communities and sessions). Resolves {node: true, community} at a node,
  * {node: false} at the hub, {node: null} when /healthz cannot be read. */
 function siteKind() {
-  return api('/healthz').then(function (r) {
+  return A.api('/healthz').then(function (r) {
     if (!r.ok || !r.data) return { node: null };
     return typeof r.data.community === 'string' && r.data.community
       ? { node: true, community: r.data.community } : { node: false };
@@ -90,7 +93,20 @@ function siteKind() {
 /* ---- services: links, labels, cards ----------------------------------------- */
 
 function serviceHref(s) {
-  return 'service.html' + query({ community: s.community, id: s.id });
+  return 'service.html' + A.query({ community: s.community, id: s.id });
+}
+
+/* addressedService: the service this page's address names
+ * (?community=&id=, as serviceHref makes it): resolves GET
+ * /api/v1/catalog/{community}/{id} as api() does, or a 404 without
+ * asking when the address names no valid one. */
+function addressedService() {
+  var u = new URLSearchParams(window.location.search);
+  var community = u.get('community') || '';
+  var id = u.get('id') || '';
+  if (!/^[a-z0-9][a-z0-9-]{1,62}$/.test(community) || !/^[A-Za-z0-9._-]{1,128}$/.test(id))
+    return Promise.resolve({ ok: false, status: 404, data: null });
+  return A.api('/api/v1/catalog/' + encodeURIComponent(community) + '/' + encodeURIComponent(id));
 }
 
 /* telHref: "tel:" and the digits of a phone number, or null. */
@@ -99,9 +115,9 @@ function telHref(phone) {
   return digits.length >= 3 ? 'tel:' + digits : null;
 }
 
-function audienceLabel(id) { return t('audience_' + id, null, id); }
-function languageLabel(id) { return t('lang_' + id, null, id); }
-function feeText(fee) { return isFree(fee) ? t('free') : fee; }
+function audienceLabel(id) { return A.t('audience_' + id, null, id); }
+function languageLabel(id) { return A.t('lang_' + id, null, id); }
+function feeText(fee) { return A.isFree(fee) ? A.t('free') : fee; }
 
 /* eligibleText: who may use s when that is restricted, as nodes: "仅限
  * 珠海路街道 居民" (eligible_communities, by name) and/or its eligibility
@@ -109,7 +125,7 @@ function feeText(fee) { return isFree(fee) ? t('free') : fee; }
 function eligibleText(s) {
   var ids = Array.isArray(s.eligible_communities) ? s.eligible_communities : [];
   var out = [];
-  if (ids.length) out.push(t('eligible_only'), communityList(ids), t('eligible_residents'));
+  if (ids.length) out.push(A.t('eligible_only'), A.communityList(ids), A.t('eligible_residents'));
   if (s.eligibility) out.push(out.length ? '；' : '', s.eligibility);
   return out.length ? out : null;
 }
@@ -119,24 +135,24 @@ function eligibleText(s) {
  * card is one tap target named by the title), summary, fee and badges,
  * hours, who may use it when restricted, and the offering community. */
 function serviceCard(s) {
-  var badges = el('p', { className: 'badges' },
-    isFree(s.fee) ? badge(t('free'), 'free', 'check') : badge(s.fee, 'fee', 'coin'),
-    badge(catLabel(s.category), 'cat'));
-  (s.delivery || []).forEach(function (d) { append(badges, badge(deliveryLabel(d), 'how')); });
+  var badges = A.el('p', { className: 'badges' },
+    A.isFree(s.fee) ? A.badge(A.t('free'), 'free', 'check') : A.badge(s.fee, 'fee', 'coin'),
+    A.badge(A.catLabel(s.category), 'cat'));
+  (s.delivery || []).forEach(function (d) { A.append(badges, A.badge(A.deliveryLabel(d), 'how')); });
   if (s.status && s.status !== 'active')
-    append(badges, badge(t('status_' + s.status.replace(/-/g, '_'), null, s.status), 'closed'));
+    A.append(badges, A.badge(A.t('status_' + s.status.replace(/-/g, '_'), null, s.status), 'closed'));
   var who = eligibleText(s);
-  return el('li', { className: 'card service-card' },
-    el('span', { className: 'card-icon' }, icon(CATEGORIES.indexOf(s.category) >= 0 ? s.category : 'other')),
-    el('div', { className: 'card-body' },
-      el('h3', { className: 'card-title' },
-        el('a', { className: 'card-link', href: serviceHref(s), 'data-id': s.community + '/' + s.id }, s.title)),
-      s.summary ? el('p', { className: 'summary', text: s.summary }) : null,
+  return A.el('li', { className: 'card service-card' },
+    A.el('span', { className: 'card-icon' }, A.icon(A.CATEGORIES.indexOf(s.category) >= 0 ? s.category : 'other')),
+    A.el('div', { className: 'card-body' },
+      A.el('h3', { className: 'card-title' },
+        A.el('a', { className: 'card-link', href: serviceHref(s), 'data-id': s.community + '/' + s.id }, s.title)),
+      s.summary ? A.el('p', { className: 'summary', text: s.summary }) : null,
       badges,
-      s.hours ? el('p', { className: 'card-line' }, icon('clock'), el('span', null,
-        el('span', { className: 'visually-hidden', text: t('hours') + '：' }), s.hours)) : null,
-      who ? el('p', { className: 'card-line eligible' }, icon('person'), el('span', null, who)) : null,
-      el('p', { className: 'where' }, icon('pin'), t('offered_by') + '：', communityLabel(s.community))));
+      s.hours ? A.el('p', { className: 'card-line' }, A.icon('clock'), A.el('span', null,
+        A.el('span', { className: 'visually-hidden', text: A.t('hours') + '：' }), s.hours)) : null,
+      who ? A.el('p', { className: 'card-line eligible' }, A.icon('person'), A.el('span', null, who)) : null,
+      A.el('p', { className: 'where' }, A.icon('pin'), A.t('offered_by') + '：', A.communityLabel(s.community))));
 }
 
 /* ---- bulletins --------------------------------------------------------------
@@ -252,7 +268,7 @@ function withPhones(text) {
   var at = 0;
   phoneSpans(s).forEach(function (p) {
     if (p.start > at) parts.push(s.slice(at, p.start));
-    parts.push(el('a', { className: 'tel', href: 'tel:' + p.tel }, s.slice(p.start, p.end)));
+    parts.push(A.el('a', { className: 'tel', href: 'tel:' + p.tel }, s.slice(p.start, p.end)));
     at = p.end;
   });
   if (at < s.length) parts.push(s.slice(at));
@@ -267,7 +283,7 @@ function foldedKeys() {
 function setFolded(key, folded) {
   var list = foldedKeys().filter(function (k) { return k !== key; });
   if (folded) list.unshift(key);
-  store(FOLDED_KEY, JSON.stringify(list.slice(0, FOLDED_MAX)));
+  A.store(FOLDED_KEY, JSON.stringify(list.slice(0, FOLDED_MAX)));
 }
 
 /* showFold: the banner item's fold state on its button and class. */
@@ -276,7 +292,7 @@ function showFold(item, button, folded) {
   button.setAttribute('aria-expanded', folded ? 'false' : 'true');
   var word = button.querySelector('.fold-word');
   word.setAttribute('data-i18n', folded ? 'banner_unfold' : 'banner_fold');
-  word.textContent = t(folded ? 'banner_unfold' : 'banner_fold');
+  word.textContent = A.t(folded ? 'banner_unfold' : 'banner_fold');
 }
 
 /* makeFoldable: turn a banner item's head (rendered here or by the
@@ -286,10 +302,10 @@ function makeFoldable(item) {
   if (!head || item.classList.contains('sev-extreme')) return;
   var key = (item.getAttribute('data-bulletin') || '') + '@' + (item.getAttribute('data-sent') || '');
   var detail = item.querySelector('.banner-detail');
-  var button = el('button', { type: 'button', className: 'banner-head banner-toggle',
+  var button = A.el('button', { type: 'button', className: 'banner-head banner-toggle',
                               'aria-controls': detail && detail.id ? detail.id : null });
   while (head.firstChild) button.appendChild(head.firstChild);
-  append(button, el('span', { className: 'fold-word' }));
+  A.append(button, A.el('span', { className: 'fold-word' }));
   head.parentNode.replaceChild(button, head);
   showFold(item, button, foldedKeys().indexOf(key) >= 0);
   button.addEventListener('click', function () {
@@ -301,21 +317,21 @@ function makeFoldable(item) {
 
 /* bannerItem: one bulletin of the banner (lib/pages.c's banner_item). */
 function bannerItem(b) {
-  var sev = severityOf(b);
+  var sev = A.severityOf(b);
   var big = sev === 'extreme' || sev === 'severe';
   var id = b.id || '';
-  return el('div', { className: 'banner sev-' + sev + (big ? ' big' : ''), role: big ? 'alert' : 'status',
+  return A.el('div', { className: 'banner sev-' + sev + (big ? ' big' : ''), role: big ? 'alert' : 'status',
                      'data-bulletin': id, 'data-sent': b.sent_unix || '' },
-    el('p', { className: 'banner-head' }, severityBadge(b),
-      el('strong', { className: 'banner-headline', text: bulletinText(b, 'headline') })),
-    el('div', { className: 'banner-detail', id: 'bd-' + id },
-      big && bulletinText(b, 'instructions') ? el('p', { className: 'banner-do' },
-        el('span', { className: 'label', text: t('bulletin_instructions') + '：' }), withPhones(bulletinText(b, 'instructions'))) : null,
-      el('a', { className: 'banner-more', href: 'bulletins.html#b-' + encodeURIComponent(id) }, t('bulletin_more'))));
+    A.el('p', { className: 'banner-head' }, A.severityBadge(b),
+      A.el('strong', { className: 'banner-headline', text: A.bulletinText(b, 'headline') })),
+    A.el('div', { className: 'banner-detail', id: 'bd-' + id },
+      big && A.bulletinText(b, 'instructions') ? A.el('p', { className: 'banner-do' },
+        A.el('span', { className: 'label', text: A.t('bulletin_instructions') + '：' }), withPhones(A.bulletinText(b, 'instructions'))) : null,
+      A.el('a', { className: 'banner-more', href: 'bulletins.html#b-' + encodeURIComponent(id) }, A.t('bulletin_more'))));
 }
 
 function loadBulletins() {
-  return api('/api/v1/bulletins').then(function (r) {
+  return A.api('/api/v1/bulletins').then(function (r) {
     if (r.ok && r.data && Array.isArray(r.data.items)) {
       bulletins.items = r.data.items;
       bulletins.loaded = true;
@@ -340,14 +356,14 @@ function renderBanner() {
     return;
   }
   var now = bulletins.items.filter(inForce).sort(function (a, b) {
-    return severityRank(a) - severityRank(b) ||
+    return A.severityRank(a) - A.severityRank(b) ||
       String(b.sent || '').localeCompare(String(a.sent || ''));
   });
-  clear(box);
+  A.clear(box);
   box.hidden = now.length === 0;
   now.forEach(function (b) {
     var item = bannerItem(b);
-    append(box, item);
+    A.append(box, item);
     makeFoldable(item);
   });
 }
@@ -377,7 +393,7 @@ function watchBulletins() {
 
 /* ---- start-up ------------------------------------------------------------- */
 
-window.CHROME = {
+A.page({
   render: function () { renderAccountLink(); renderBanner(); },
   start: function () {
     loadBulletins();
@@ -385,4 +401,18 @@ window.CHROME = {
     /* a bulletin that expires leaves the banner without a reload */
     setInterval(renderBanner, 60000);
   }
-};
+});
+
+/* live and phoneSpans: for the browser tests */
+Object.assign(A, {
+  addressedService: addressedService, apiSend: apiSend,
+  audienceLabel: audienceLabel, bulletins: bulletins,
+  eligibleText: eligibleText, feeText: feeText, inForce: inForce,
+  languageLabel: languageLabel, live: live, myRequestsAdd: myRequestsAdd,
+  myRequestsGet: myRequestsGet, phoneSpans: phoneSpans,
+  residentClear: residentClear, residentGet: residentGet,
+  residentSet: residentSet, serviceCard: serviceCard,
+  serviceHref: serviceHref, siteKind: siteKind, telHref: telHref,
+  withPhones: withPhones
+});
+})(Alliance);

@@ -4,83 +4,77 @@
  * GET /api/v1/catalog/{community}/{id}. */
 'use strict';
 
+(function (A) {
+
 var svc = { result: null };
 
 function fact(iconName, labelKey, value) {
-  return el('div', { className: 'fact' }, icon(iconName),
-    el('dt', { text: t(labelKey) }), el('dd', null, value));
+  return A.el('div', { className: 'fact' }, A.icon(iconName),
+    A.el('dt', { text: A.t(labelKey) }), A.el('dd', null, value));
 }
 
 function renderService(s) {
   var box = document.getElementById('service');
-  var who = (s.audience || []).map(audienceLabel).join('、');
-  if (!who) who = t('for_everyone');
-  var only = eligibleText(s);        /* 仅限 珠海路街道 居民；80岁以上老人 */
+  var who = (s.audience || []).map(A.audienceLabel).join('、');
+  if (!who) who = A.t('for_everyone');
+  var only = A.eligibleText(s);        /* 仅限 珠海路街道 居民；80岁以上老人 */
   who = only ? [who + '。', only] : who;
-  var how = (s.delivery || []).map(deliveryLabel).join('、');
-  var tel = telHref(s.phone);
+  var how = (s.delivery || []).map(A.deliveryLabel).join('、');
+  var tel = A.telHref(s.phone);
   var phone = tel
-    ? el('a', { className: 'button call', href: tel, 'data-phone': s.phone }, icon('phone'),
-        el('span', null, t('call')), el('span', { className: 'nowrap', text: s.phone }))
+    ? A.el('a', { className: 'button call', href: tel, 'data-phone': s.phone }, A.icon('phone'),
+        A.el('span', null, A.t('call')), A.el('span', { className: 'nowrap', text: s.phone }))
     : null;
 
-  document.title = s.title + ' · ' + t('site');
-  append(box, el('header', { className: 'service-head' },
-    el('h1', { text: s.title }),
-    s.summary ? el('p', { className: 'summary', text: s.summary }) : null,
-    el('p', { className: 'badges' }, el('span', { className: 'card-icon' }, icon(
-      CATEGORIES.indexOf(s.category) >= 0 ? s.category : 'other')), badge(catLabel(s.category), 'cat'),
-      isFree(s.fee) ? badge(t('free'), 'free', 'check') : badge(s.fee, 'fee'))));
+  document.title = s.title + ' · ' + A.t('site');
+  A.append(box, A.el('header', { className: 'service-head' },
+    A.el('h1', { text: s.title }),
+    s.summary ? A.el('p', { className: 'summary', text: s.summary }) : null,
+    A.el('p', { className: 'badges' }, A.el('span', { className: 'card-icon' }, A.icon(
+      A.CATEGORIES.indexOf(s.category) >= 0 ? s.category : 'other')), A.badge(A.catLabel(s.category), 'cat'),
+      A.isFree(s.fee) ? A.badge(A.t('free'), 'free', 'check') : A.badge(s.fee, 'fee'))));
   if (s.status && s.status !== 'active')
-    append(box, el('p', { className: 'status-warn', role: 'note' },
-      t('status_' + s.status.replace(/-/g, '_'), null, s.status)));
+    A.append(box, A.el('p', { className: 'status-warn', role: 'note' },
+      A.t('status_' + s.status.replace(/-/g, '_'), null, s.status)));
   /* the node takes requests for every service not inactive (requests.c) */
   var ask = s.status !== 'inactive'
-    ? el('a', { className: 'button ask', href: 'request.html' + query({ community: s.community, id: s.id }) },
-        icon('inbox'), el('span', { text: t('ask_request') }))
+    ? A.el('a', { className: 'button ask', href: 'request.html' + A.query({ community: s.community, id: s.id }) },
+        A.icon('inbox'), A.el('span', { text: A.t('ask_request') }))
     : null;
-  if (phone || ask) append(box, el('div', { className: 'service-actions' }, ask, phone));
-  var facts = el('dl', { className: 'facts' },
+  if (phone || ask) A.append(box, A.el('div', { className: 'service-actions' }, ask, phone));
+  var facts = A.el('dl', { className: 'facts' },
     fact('person', 'for_whom', who),
     fact('door', 'how_to_get', how || '—'),
-    fact('clock', 'hours', s.hours || t('hours_unknown')),
-    fact('coin', 'fee', feeText(s.fee)));
-  if (s.phone) append(facts, fact('phone', 'phone', tel ? el('a', { href: tel, text: s.phone }) : s.phone));
-  if (s.address) append(facts, fact('pin', 'address', s.address));
+    fact('clock', 'hours', s.hours || A.t('hours_unknown')),
+    fact('coin', 'fee', A.feeText(s.fee)));
+  if (s.phone) A.append(facts, fact('phone', 'phone', tel ? A.el('a', { href: tel, text: s.phone }) : s.phone));
+  if (s.address) A.append(facts, fact('pin', 'address', s.address));
   if (s.languages && s.languages.length)
-    append(facts, fact('info', 'languages', s.languages.map(languageLabel).join('、')));
-  append(facts, fact('home', 'offered_by', communityLabel(s.community)));
-  append(box, facts);
+    A.append(facts, fact('info', 'languages', s.languages.map(A.languageLabel).join('、')));
+  A.append(facts, fact('home', 'offered_by', A.communityLabel(s.community)));
+  A.append(box, facts);
   if (s.description)
-    append(box, el('section', { className: 'section' },
-      el('h2', { text: t('details') }), el('p', { className: 'body-text', text: s.description })));
-  if (s.updated) append(box, el('p', { className: 'note', text: t('updated', { t: formatTime(s.updated) }) }));
+    A.append(box, A.el('section', { className: 'section' },
+      A.el('h2', { text: A.t('details') }), A.el('p', { className: 'body-text', text: s.description })));
+  if (s.updated) A.append(box, A.el('p', { className: 'note', text: A.t('updated', { t: A.formatTime(s.updated) }) }));
 }
 
-window.PAGE = {
-  render: function () {
-    var box = clear(document.getElementById('service'));
-    var r = svc.result;
-    if (!r) { append(box, message('loading', 'section')); return; }
-    if (r.status === 404 || r.status === 400) {
-      append(box, el('h1', { className: 'section', text: t('service_title').split(' · ').pop() }),
-        message('no_service', 'error'));
-      return;
-    }
-    if (!r.ok || !r.data) { append(box, message('load_failed', 'error section')); return; }
-    renderService(r.data);
-  }
-};
-
-(function () {
-  var u = new URLSearchParams(window.location.search);
-  var community = u.get('community') || '';
-  var id = u.get('id') || '';
-  if (!/^[a-z0-9][a-z0-9-]{1,62}$/.test(community) || !id || id.length > 128) {
-    svc.result = { ok: false, status: 404, data: null };
-    window.PAGE.render();
+function render() {
+  var box = A.clear(document.getElementById('service'));
+  var r = svc.result;
+  if (!r) { A.append(box, A.message('loading', 'section')); return; }
+  if (r.status === 404 || r.status === 400) {
+    A.append(box, A.el('h1', { className: 'section', text: A.t('service_title').split(' · ').pop() }),
+      A.message('no_service', 'error'));
     return;
   }
-  api('/api/v1/catalog/' + encodeURIComponent(community) + '/' + encodeURIComponent(id))
-    .then(function (r) { svc.result = r; window.PAGE.render(); });
-})();
+  if (!r.ok || !r.data) { A.append(box, A.message('load_failed', 'error section')); return; }
+  renderService(r.data);
+}
+
+function start() {
+  A.addressedService().then(function (r) { svc.result = r; render(); });
+}
+
+A.page({ start: start, render: render });
+})(Alliance);

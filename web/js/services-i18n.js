@@ -4,7 +4,7 @@
  * shared table of i18n.js. */
 'use strict';
 
-Object.assign(I18N, {
+Object.assign(Alliance.I18N, {
   /* home */
   home_title: ['社区服务 · 首页', 'Community services · Home'],
   home_heading: ['您需要什么帮助？', 'What do you need help with?'],

@@ -3,7 +3,8 @@
  * The alliance port is mutual TLS only. Node certificates may open the sync
  * websocket and nothing else (403 here); operator certificates
  * (OU=district-office) may use everything below, and the district
- * console's pages (hub/main.c mounts them), and never sync. Parts: the
+ * console's pages (web/district/ and what it loads, from memory:
+ * lib/webfiles.h), and never sync. Parts: the
  * lws callback (TLS hooks, access filter, request intake); routes;
  * communities; metrics. */
 #include <stdlib.h>
@@ -183,26 +184,31 @@ static void communities_remove(struct hub *hub, struct lws *wsi,
 
 #define COMMUNITIES "/api/v1/communities"
 
+/* The directories of [web] root the alliance port serves. */
+static const char *const console_dirs[] = { "/district/", "/css/", "/js/",
+					    "/img/", NULL };
+
 void api_route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 {
 	const char *path = h->ex.path;
 	enum http_method m = h->ex.method;
 
+	if (webfiles_serve(wsi, &h->ex, hub->cfg.web_root, console_dirs,
+			   &hub->console_files))
+		return;
 	if (strcmp(path, COMMUNITIES) == 0) {
 		if (m == HTTP_GET)
 			communities_list(hub, wsi, h);
 		else if (m == HTTP_POST)
 			communities_add(hub, wsi, h);
 		else
-			http_reply_error(wsi, &h->ex, 405, "method",
-					 "use GET or POST on %s", path);
+			http_method_not_allowed(wsi, &h->ex, "GET, HEAD, POST");
 	} else if (strncmp(path, COMMUNITIES "/", sizeof(COMMUNITIES)) == 0) {
 		if (m == HTTP_DELETE)
 			communities_remove(hub, wsi, h,
 					   path + sizeof(COMMUNITIES));
 		else
-			http_reply_error(wsi, &h->ex, 405, "method",
-					 "use DELETE on %s", path);
+			http_method_not_allowed(wsi, &h->ex, "DELETE");
 	} else if (hub_bulletin_route(hub, wsi, h)) {
 		/* answered: /api/v1/bulletins... */
 	} else if (hub_polls_route(hub, wsi, h, 1)) {
@@ -314,8 +320,6 @@ int callback_alliance_http(struct lws *wsi, enum lws_callback_reasons reason,
 	case HUB_CALLBACK_RECHECK:       /* tls_reload */
 		tls_recheck_http(hub, wsi);
 		return 0;
-	case LWS_CALLBACK_ADD_HEADERS:   /* the district console's files */
-		return http_static_headers(wsi, in);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return http_writeable(wsi, &h->ex);
 	case LWS_CALLBACK_CLOSED_HTTP:

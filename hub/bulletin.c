@@ -824,8 +824,8 @@ int hub_bulletin_route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 		else if (m == HTTP_POST)
 			post(hub, wsi, h);
 		else
-			http_reply_error(wsi, &h->ex, 405, "method",
-					 "use GET or POST on %s", path);
+			http_method_not_allowed(wsi, &h->ex,
+						"GET, HEAD, POST");
 		return 1;
 	}
 	if (strncmp(path, BULLETINS "/", sizeof(BULLETINS)) != 0)

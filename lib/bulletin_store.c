@@ -541,7 +541,7 @@ int bulletin_http_route(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
 	if (*rest && *rest != '/' && strcmp(rest, ".atom") != 0)
 		return 0;
 	if (ex->method != HTTP_GET) {
-		http_reply_error(wsi, ex, 405, "method", "use GET on %s", path);
+		http_method_not_allowed(wsi, ex, "GET, HEAD");
 		return 1;
 	}
 	if (!*rest) {

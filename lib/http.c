@@ -313,8 +313,12 @@ int http_etag_match(const char *if_none_match, const char *etag)
 		return 0;
 	while (*at == ' ' || *at == '\t')
 		at++;
-	if (at[0] == '*')
-		return 1;
+	if (at[0] == '*') {      /* "*" alone: any current representation */
+		at++;
+		while (*at == ' ' || *at == '\t')
+			at++;
+		return *at == '\0';
+	}
 	if (mine[0] == 'W' && mine[1] == '/')
 		mine += 2;
 	mine_len = strlen(mine);

@@ -218,6 +218,7 @@ struct hub {
 	struct lws_context *lws;
 	struct lws_vhost *alliance_vhost;
 	struct lws_vhost *public_vhost;
+	struct lws_http_mount public_mount; /* "/", to the callback */
 	struct webfiles *public_files; /* [web] root on the public port */
 	struct webfiles *console_files; /* the district console and what
 				       its page loads, on the alliance port

@@ -109,6 +109,7 @@ static int create_vhosts(struct hub *hub)
 	info.iface = hub->cfg.public_address;
 	info.port = hub->cfg.public_port;
 	info.protocols = public_protocols;
+	info.mounts = http_callback_mount(&hub->public_mount, "http");
 	info.user = hub;
 	if (hub->cfg.public_cert && hub->cfg.public_key) {
 		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;

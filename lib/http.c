@@ -614,6 +614,17 @@ static int add_security_headers(struct lws *wsi, unsigned char **p,
 	return 0;
 }
 
+const struct lws_http_mount *http_callback_mount(struct lws_http_mount *m,
+						 const char *protocol)
+{
+	memset(m, 0, sizeof(*m));
+	m->mountpoint = "/";
+	m->mountpoint_len = 1;
+	m->origin = protocol;
+	m->origin_protocol = LWSMPRO_CALLBACK;
+	return m;
+}
+
 static int write_headers(struct lws *wsi, struct http_exchange *ex)
 {
 	unsigned char buf[LWS_PRE + HTTP_HEADER_ROOM];

@@ -186,6 +186,14 @@ int http_add_date(struct lws *wsi, unsigned char **p, unsigned char *end);
  * stored reply. Returns what the callback should return (-1 closes). */
 int http_writeable(struct lws *wsi, struct http_exchange *ex);
 
+/* http_callback_mount: make *m a callback mount of every path ("/") to
+ * the vhost's protocol named protocol (a string that outlives the vhost)
+ * and return it. Without a mount lws sends no LWS_CALLBACK_CLOSED_HTTP
+ * when a client closes a long-lived reply (an event stream) and gives
+ * each request on a connection fresh per-session data. */
+const struct lws_http_mount *http_callback_mount(struct lws_http_mount *m,
+						 const char *protocol);
+
 /* http_end: free what ex owns (LWS_CALLBACK_CLOSED_HTTP, or before the next
  * request on a kept-alive connection) and zero it. */
 void http_end(struct http_exchange *ex);

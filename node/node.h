@@ -122,6 +122,7 @@ struct node {
 				       (lib/pages.h; owned) */
 	struct webfiles *files;     /* [web] root's files (lib/webfiles.h;
 				       owned) */
+	struct lws_http_mount public_mount; /* "/", to the callback */
 	struct http_budget anon_bodies; /* bodies read from anyone but the
 					   manager (public.c) */
 	struct node_bulletins *bulletins; /* keys, live feeds (bulletin.c) */

@@ -341,6 +341,7 @@ int public__create_vhost(struct node *n)
 	info.port = n->cfg.public_port;
 	info.iface = n->public_iface;
 	info.protocols = public_protocols;
+	info.mounts = http_callback_mount(&n->public_mount, PUBLIC_PROTOCOL);
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	if (tls) {
 		info.ssl_cert_filepath = n->public_cert;

@@ -261,3 +261,38 @@ def test_gzip_served_and_decoded_to_the_same_bytes(ports, kind, what):
         r = get(connect, path, {"Accept-Encoding": ae})
         assert "content-encoding" not in r.headers, ae
         assert r.body == ident.body
+
+
+# ---- the live feed's connections ------------------------------------------------------
+
+def open_feed(port):
+    """The status line of a new live feed (left open: the socket too)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"GET /api/v1/bulletins/live HTTP/1.1\r\nHost: x\r\n\r\n")
+    buf = b""
+    while b"\r\n" not in buf:
+        chunk = s.recv(4096)
+        assert chunk, buf
+        buf += chunk
+    return s, buf.split(b"\r\n")[0]
+
+
+def test_a_closed_feed_is_let_go(ports):
+    """One client holds at most 4 feeds; one it closes no longer counts
+    (the port's callback mount gets lws to report the close)."""
+    port = ports["node public"][0]().port
+    for _ in range(6):
+        def opened():
+            s, status = open_feed(port)
+            s.close()
+            return status == b"HTTP/1.1 200 OK"
+        wait_for(opened, 10, "a feed while the closed ones are let go")
+    held = [open_feed(port) for _ in range(4)]
+    try:
+        assert all(status == b"HTTP/1.1 200 OK" for _, status in held)
+        s, status = open_feed(port)
+        s.close()
+        assert status.startswith(b"HTTP/1.1 429")
+    finally:
+        for s, _ in held:
+            s.close()

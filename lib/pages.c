@@ -38,6 +38,7 @@
 #include "pages.h"
 #include "phone.h"
 #include "relay.h"
+#include "webfiles.h"
 
 /* ---- escaping and text ------------------------------------------------------ */
 
@@ -511,16 +512,17 @@ static int read_page(const char *web_root, const char *name, char **out,
 static const char *const style_files[] = { PAGES_STYLE_FILES };
 #define STYLE_FILES (sizeof(style_files) / sizeof(style_files[0]))
 
-/* What a rendered page was made from: its file, the style sheets, and the
+/* What a rendered page was made from: its file, the page shell
+ * (lib/webfiles.h), the style sheets, and the
  * bulletins (stored only ever added; the status of each changes with a
  * reference stored or an expiry passing, so the number of references and
  * the next expiry are part of it), and the directory's names of the
  * communities an area lists. Made with memset first so that equal keys
  * compare equal with memcmp. */
 struct page_key {
-	struct timespec tpl_mtime, css_mtime[STYLE_FILES];
-	off_t tpl_size, css_size[STYLE_FILES];
-	ino_t tpl_ino, css_ino[STYLE_FILES];
+	struct timespec tpl_mtime, css_mtime[STYLE_FILES], shell_mtime;
+	off_t tpl_size, css_size[STYLE_FILES], shell_size;
+	ino_t tpl_ino, css_ino[STYLE_FILES], shell_ino;
 	int64_t bulletins, last_rowid, refs, next_expiry;
 	int64_t names;              /* the directory's versions, summed */
 };
@@ -580,6 +582,8 @@ static int page_key_of(sqlite3 *db, const char *web_root, const char *file,
 
 	memset(k, 0, sizeof(*k));
 	file_key(web_root, file, &k->tpl_mtime, &k->tpl_size, &k->tpl_ino);
+	webfiles_shell_key(web_root, &k->shell_mtime, &k->shell_size,
+			   &k->shell_ino);
 	for (i = 0; i < STYLE_FILES; i++)
 		file_key(web_root, style_files[i], &k->css_mtime[i],
 			 &k->css_size[i], &k->css_ino[i]);
@@ -637,8 +641,8 @@ static char *read_styles(const char *web_root)
 static int render_file(sqlite3 *db, const char *web_root, const char *file,
 		       int64_t now, struct pages_entry *e)
 {
-	char *tpl = NULL, *css;
-	size_t tpl_len = 0;
+	char *raw = NULL, *tpl = NULL, *css;
+	size_t raw_len = 0, tpl_len = 0;
 	int rc;
 
 	free(e->body);
@@ -646,7 +650,11 @@ static int render_file(sqlite3 *db, const char *web_root, const char *file,
 	free(e->gz);
 	e->gz = NULL;
 	e->file = NULL;
-	rc = read_page(web_root, file, &tpl, &tpl_len);
+	rc = read_page(web_root, file, &raw, &raw_len);
+	if (rc != ERR_OK)
+		return rc;
+	rc = webfiles_assemble(web_root, raw, raw_len, &tpl, &tpl_len);
+	free(raw);
 	if (rc != ERR_OK)
 		return rc;
 	css = read_styles(web_root);    /* NULL: the page keeps its <link>s */

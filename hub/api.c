@@ -259,22 +259,22 @@ static void api_change(struct hub *hub, struct lws *wsi, struct hub_http *h)
 	api_route(hub, wsi, h);
 }
 
-/* filter: enforce certificate roles on every request of the alliance port.
- * Returns 0 to go on, 1 after refusing with 403. */
+/* filter: the sync upgrade's path only for node certificates; every other
+ * request has its role checked at LWS_CALLBACK_HTTP. Returns 0 to go on,
+ * 1 after refusing with 403. */
 static int filter(struct hub *hub, struct lws *wsi, const char *uri)
 {
 	struct ident peer;
 	char why[160];
 	int sync = strcmp(uri, "/v1/sync") == 0;
 
-	/* the API answers its own 403 with a JSON body (callback_alliance_http) */
-	if (!strncmp(uri, "/api/", 5) || !strcmp(uri, "/metrics"))
+	/* every other request answers its own 403 with a JSON body
+	 * (callback_alliance_http: the API and the console's files) */
+	if (!sync)
 		return 0;
-	if (tls_admit(hub, wsi, sync ? IDENT_NODE : IDENT_OPERATOR, uri, &peer,
-		      why, sizeof(why)) != ERR_OK) {
-		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
-		return 1;
-	}
+	if (tls_admit(hub, wsi, IDENT_NODE, uri, &peer, why, sizeof(why)) !=
+	    ERR_OK)
+		return http_refuse(wsi, HTTP_STATUS_FORBIDDEN);
 	return 0;
 }
 

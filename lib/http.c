@@ -614,6 +614,24 @@ static int add_security_headers(struct lws *wsi, unsigned char **p,
 	return 0;
 }
 
+int http_refuse(struct lws *wsi, unsigned int status)
+{
+	unsigned char buf[LWS_PRE + HTTP_HEADER_ROOM];
+	unsigned char *start = buf + LWS_PRE, *p = start;
+	unsigned char *end = buf + sizeof(buf) - 1;
+
+	if (lws_add_http_common_headers(wsi, status, NULL, 0, &p, end) ||
+	    add_security_headers(wsi, &p, end, NULL) ||
+	    http_add_date(wsi, &p, end) ||
+	    lws_add_http_header_by_name(wsi,
+			(const unsigned char *)"connection:",
+			(const unsigned char *)"close", 5, &p, end))
+		return 1;
+	if (lws_finalize_write_http_header(wsi, start, &p, end))
+		log_warn("http: the %u refusal could not be sent", status);
+	return 1;               /* closed either way */
+}
+
 const struct lws_http_mount *http_callback_mount(struct lws_http_mount *m,
 						 const char *protocol)
 {

@@ -186,6 +186,12 @@ int http_add_date(struct lws *wsi, unsigned char **p, unsigned char *end);
  * stored reply. Returns what the callback should return (-1 closes). */
 int http_writeable(struct lws *wsi, struct http_exchange *ex);
 
+/* http_refuse: answer the request on wsi with status and no body at
+ * once, from a filter callback (LWS_CALLBACK_FILTER_*), as
+ * lws_return_http_status does but with the Date and security headers.
+ * Returns 1, what the filter callback returns to close. */
+int http_refuse(struct lws *wsi, unsigned int status);
+
 /* http_callback_mount: make *m a callback mount of every path ("/") to
  * the vhost's protocol named protocol (a string that outlives the vhost)
  * and return it. Without a mount lws sends no LWS_CALLBACK_CLOSED_HTTP

@@ -296,3 +296,36 @@ def test_a_closed_feed_is_let_go(ports):
     finally:
         for s, _ in held:
             s.close()
+
+
+# ---- refusals on the alliance port ------------------------------------------------------
+
+def test_refusals_by_certificate_role_carry_date(pki, ports):
+    """A node certificate on the console's files gets the API's JSON 403;
+    an operator certificate on the sync upgrade lws's 403: both with a
+    Date and the security headers."""
+    connect = ports["hub alliance"][0]
+    port = connect().port
+    node = tls_context(pki, pki.node(unique_id("n")))
+    c = http.client.HTTPSConnection("localhost", port, context=node, timeout=10)
+    try:
+        c.request("GET", "/district/")
+        r = Reply(c.getresponse())
+    finally:
+        c.close()
+    assert r.status == 403 and r.json()["error"]["code"] == "forbidden"
+    assert "date" in r.headers and "content-security-policy" in r.headers
+    c = connect()
+    try:
+        c.putrequest("GET", "/v1/sync")
+        for k, v in (("Upgrade", "websocket"), ("Connection", "Upgrade"),
+                     ("Sec-WebSocket-Version", "13"),
+                     ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+                     ("Sec-WebSocket-Protocol", "alliance.v1")):
+            c.putheader(k, v)
+        c.endheaders()
+        r = Reply(c.getresponse())
+    finally:
+        c.close()
+    assert r.status == 403, r.status
+    assert "date" in r.headers and "x-frame-options" in r.headers

@@ -15,7 +15,7 @@ endif
 SAN     ?= 0
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-PKGS    := libwebsockets libprotobuf-c sqlite3 jansson inih openssl libcurl
+PKGS    := libwebsockets libprotobuf-c sqlite3 jansson inih openssl libcurl zlib
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
@@ -40,7 +40,7 @@ BINS     := $(BUILD)/alliance-hub $(BUILD)/alliance-node $(BUILD)/alliancectl
 DEB_PKGS := build-essential pkg-config openssl ca-certificates curl \
 	    libwebsockets-dev libprotobuf-c-dev protobuf-c-compiler \
 	    protobuf-compiler libsqlite3-dev libssl-dev libjansson-dev \
-	    libinih-dev libcmocka-dev libcurl4-openssl-dev \
+	    libinih-dev libcmocka-dev libcurl4-openssl-dev zlib1g-dev \
 	    python3-pytest python3-protobuf python3-websocket \
 	    python3-cryptography python3-lxml libxml2-utils chromium fonts-wqy-microhei wrk \
 	    faketime libfaketime

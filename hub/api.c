@@ -3,7 +3,8 @@
  * The alliance port is mutual TLS only. Node certificates may open the sync
  * websocket and nothing else (403 here); operator certificates
  * (OU=district-office) may use everything below, and the district
- * console's pages (hub/main.c mounts them), and never sync. Parts: the
+ * console's pages (web/district/ and what it loads, from memory:
+ * lib/webfiles.h), and never sync. Parts: the
  * lws callback (TLS hooks, access filter, request intake); routes;
  * communities; metrics. */
 #include <stdlib.h>
@@ -184,26 +185,31 @@ static void communities_remove(struct hub *hub, struct lws *wsi,
 
 #define COMMUNITIES "/api/v1/communities"
 
+/* The directories of [web] root the alliance port serves. */
+static const char *const console_dirs[] = { "/district/", "/css/", "/js/",
+					    "/img/", NULL };
+
 void api_route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 {
 	const char *path = h->ex.path;
 	enum http_method m = h->ex.method;
 
+	if (webfiles_serve(wsi, &h->ex, hub->cfg.web_root, console_dirs,
+			   &hub->console_files))
+		return;
 	if (strcmp(path, COMMUNITIES) == 0) {
 		if (m == HTTP_GET)
 			communities_list(hub, wsi, h);
 		else if (m == HTTP_POST)
 			communities_add(hub, wsi, h);
 		else
-			http_reply_error(wsi, &h->ex, 405, "method",
-					 "use GET or POST on %s", path);
+			http_method_not_allowed(wsi, &h->ex, "GET, HEAD, POST");
 	} else if (strncmp(path, COMMUNITIES "/", sizeof(COMMUNITIES)) == 0) {
 		if (m == HTTP_DELETE)
 			communities_remove(hub, wsi, h,
 					   path + sizeof(COMMUNITIES));
 		else
-			http_reply_error(wsi, &h->ex, 405, "method",
-					 "use DELETE on %s", path);
+			http_method_not_allowed(wsi, &h->ex, "DELETE");
 	} else if (hub_bulletin_route(hub, wsi, h)) {
 		/* answered: /api/v1/bulletins... */
 	} else if (hub_polls_route(hub, wsi, h, 1)) {
@@ -254,22 +260,22 @@ static void api_change(struct hub *hub, struct lws *wsi, struct hub_http *h)
 	api_route(hub, wsi, h);
 }
 
-/* filter: enforce certificate roles on every request of the alliance port.
- * Returns 0 to go on, 1 after refusing with 403. */
+/* filter: the sync upgrade's path only for node certificates; every other
+ * request has its role checked at LWS_CALLBACK_HTTP. Returns 0 to go on,
+ * 1 after refusing with 403. */
 static int filter(struct hub *hub, struct lws *wsi, const char *uri)
 {
 	struct ident peer;
 	char why[160];
 	int sync = strcmp(uri, "/v1/sync") == 0;
 
-	/* the API answers its own 403 with a JSON body (callback_alliance_http) */
-	if (!strncmp(uri, "/api/", 5) || !strcmp(uri, "/metrics"))
+	/* every other request answers its own 403 with a JSON body
+	 * (callback_alliance_http: the API and the console's files) */
+	if (!sync)
 		return 0;
-	if (tls_admit(hub, wsi, sync ? IDENT_NODE : IDENT_OPERATOR, uri, &peer,
-		      why, sizeof(why)) != ERR_OK) {
-		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
-		return 1;
-	}
+	if (tls_admit(hub, wsi, IDENT_NODE, uri, &peer, why, sizeof(why)) !=
+	    ERR_OK)
+		return http_refuse(wsi, HTTP_STATUS_FORBIDDEN);
 	return 0;
 }
 
@@ -315,8 +321,6 @@ int callback_alliance_http(struct lws *wsi, enum lws_callback_reasons reason,
 	case HUB_CALLBACK_RECHECK:       /* tls_reload */
 		tls_recheck_http(hub, wsi);
 		return 0;
-	case LWS_CALLBACK_ADD_HEADERS:   /* the district console's files */
-		return http_static_headers(wsi, in);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return http_writeable(wsi, &h->ex);
 	case LWS_CALLBACK_CLOSED_HTTP:

@@ -826,8 +826,7 @@ int hub_bulletin_route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 			http_reply_json(wsi, &h->ex, 200, json_pack("{s:s}",
 				"sender", hub->cfg.bulletin_sender));
 		else
-			http_reply_error(wsi, &h->ex, 405, "method",
-					 "use GET on %s", path);
+			http_method_not_allowed(wsi, &h->ex, "GET, HEAD");
 		return 1;
 	}
 	if (strcmp(path, BULLETINS) == 0) {
@@ -836,8 +835,8 @@ int hub_bulletin_route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 		else if (m == HTTP_POST)
 			post(hub, wsi, h);
 		else
-			http_reply_error(wsi, &h->ex, 405, "method",
-					 "use GET or POST on %s", path);
+			http_method_not_allowed(wsi, &h->ex,
+						"GET, HEAD, POST");
 		return 1;
 	}
 	if (strncmp(path, BULLETINS "/", sizeof(BULLETINS)) != 0)

@@ -17,6 +17,7 @@
 #include "catalog.h"
 #include "config.h"
 #include "http.h"
+#include "webfiles.h"
 #include "ident.h"
 #include "limits.h"
 #include "quota.h"
@@ -214,9 +215,6 @@ struct hub_metrics {
 
 /* ==== the daemon ========================================================= */
 
-/* Directories of [web] root the alliance port serves (hub/main.c). */
-#define HUB_CONSOLE_DIRS 4
-
 struct hub {
 	struct hub_config cfg;
 	const char *config_path;
@@ -225,11 +223,11 @@ struct hub {
 	struct lws_context *lws;
 	struct lws_vhost *alliance_vhost;
 	struct lws_vhost *public_vhost;
-	struct lws_http_mount public_mounts[3]; /* /api, /healthz, pages */
-	struct lws_http_mount console_mounts[HUB_CONSOLE_DIRS];
-				    /* the alliance port: the district console
-				       and what its page loads, from [web] root */
-	char *console_roots[HUB_CONSOLE_DIRS]; /* their directories (owned) */
+	struct lws_http_mount public_mount; /* "/", to the callback */
+	struct webfiles *public_files; /* [web] root on the public port */
+	struct webfiles *console_files; /* the district console and what
+				       its page loads, on the alliance port
+				       (lib/webfiles.h; owned) */
 	SSL_CTX *alliance_ssl;      /* saved when lws loads verify certs */
 	X509_CRL *crl;              /* the CRL in force (owned) */
 	lws_sorted_usec_list_t crl_timer; /* re-checks the CRL's next update */

@@ -78,67 +78,6 @@ static void usage(FILE *f)
 	config_print_help(&hub_config_table, f);
 }
 
-/* public_mounts: with [web] root, the pages as a file mount at / and the
- * API and /healthz as callback mounts (lws takes the longest match), so
- * both reach callback_public_http; without, every path reaches it. */
-static const struct lws_http_mount *public_mounts(struct hub *hub)
-{
-	static const char *const prefixes[] = { "/api", "/healthz" };
-	struct lws_http_mount *m = hub->public_mounts;
-
-	if (!hub->cfg.web_root)
-		return NULL;
-	memset(m, 0, sizeof(hub->public_mounts));
-	for (size_t i = 0; i < 2; i++) {
-		m[i].mountpoint = prefixes[i];
-		m[i].mountpoint_len = (unsigned char)strlen(prefixes[i]);
-		m[i].origin = "http";   /* public_protocols[0] */
-		m[i].origin_protocol = LWSMPRO_CALLBACK;
-		m[i].mount_next = &m[i + 1];
-	}
-	http_static_mount(&m[2], hub->cfg.web_root, "http");
-	return m;
-}
-
-/* console_mounts: with [web] root, the district console (web/district/)
- * and the styles, scripts and images it loads, as file mounts on the
- * alliance port; everything else there (the API, /metrics, the sync
- * websocket) matches no mount and reaches protocols[0]. lws runs
- * LWS_CALLBACK_FILTER_HTTP_CONNECTION before it serves a mount, so the
- * role check of hub/api.c refuses node certificates here too. */
-static const struct lws_http_mount *console_mounts(struct hub *hub)
-{
-	static const char *const dirs[HUB_CONSOLE_DIRS] = {
-		"/district", "/css", "/js", "/img" };
-	struct lws_http_mount *m = hub->console_mounts;
-
-	if (!hub->cfg.web_root)
-		return NULL;
-	memset(m, 0, sizeof(hub->console_mounts));
-	for (size_t i = 0; i < HUB_CONSOLE_DIRS; i++) {
-		size_t len = strlen(hub->cfg.web_root) + strlen(dirs[i]) + 1;
-
-		hub->console_roots[i] = malloc(len);
-		if (!hub->console_roots[i])
-			return NULL;
-		snprintf(hub->console_roots[i], len, "%s%s",
-			 hub->cfg.web_root, dirs[i]);
-		http_static_mount(&m[i], hub->console_roots[i], "http");
-		m[i].mountpoint = dirs[i];
-		m[i].mountpoint_len = (unsigned char)strlen(dirs[i]);
-		m[i].mount_next = i + 1 < HUB_CONSOLE_DIRS ? &m[i + 1] : NULL;
-	}
-	return m;
-}
-
-static void console_mounts_free(struct hub *hub)
-{
-	for (size_t i = 0; i < HUB_CONSOLE_DIRS; i++) {
-		free(hub->console_roots[i]);
-		hub->console_roots[i] = NULL;
-	}
-}
-
 /* create_vhosts: the alliance port (mutual TLS, CRL) and the public port. */
 static int create_vhosts(struct hub *hub)
 {
@@ -148,7 +87,6 @@ static int create_vhosts(struct hub *hub)
 	info.vhost_name = "alliance";
 	info.port = hub->cfg.alliance_port;
 	info.protocols = alliance_protocols;
-	info.mounts = console_mounts(hub);
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
 		       LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT;
 	info.ssl_cert_filepath = hub->cfg.alliance_cert;
@@ -172,7 +110,7 @@ static int create_vhosts(struct hub *hub)
 	info.vhost_name = "public";
 	info.port = hub->cfg.public_port;
 	info.protocols = public_protocols;
-	info.mounts = public_mounts(hub);
+	info.mounts = http_callback_mount(&hub->public_mount, "http");
 	info.user = hub;
 	if (hub->cfg.public_cert) {     /* and the key: config rule */
 		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
@@ -411,7 +349,8 @@ out:
 	if (hub->lws)
 		lws_context_destroy(hub->lws);
 	hub->lws = NULL;
-	console_mounts_free(hub);
+	webfiles_free(&hub->public_files);
+	webfiles_free(&hub->console_files);
 	X509_CRL_free(hub->crl);
 	registry_free(hub);
 	hub_bulletin_close(hub);

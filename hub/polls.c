@@ -641,15 +641,14 @@ int hub_polls_route(struct hub *hub, struct lws *wsi, struct hub_http *h,
 		else if (h->ex.method == HTTP_POST && operator)
 			create(hub, wsi, h);
 		else
-			http_reply_error(wsi, &h->ex, 405, "method",
-					 "not allowed on %s", path);
+			http_method_not_allowed(wsi, &h->ex, operator
+				? "GET, HEAD, POST" : "GET, HEAD");
 		return 1;
 	}
 	if (strncmp(path, POLLS "/", sizeof(POLLS)) != 0)
 		return 0;
 	if (h->ex.method != HTTP_GET) {
-		http_reply_error(wsi, &h->ex, 405, "method", "use GET on %s",
-				 path);
+		http_method_not_allowed(wsi, &h->ex, "GET, HEAD");
 		return 1;
 	}
 	if (relay_split_key(path + sizeof(POLLS), origin, sizeof(origin), id,

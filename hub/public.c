@@ -3,9 +3,8 @@
  * Plain HTTP for a reverse proxy, or HTTPS with a public certificate. It
  * answers /healthz, the merged catalog (a search, or one service),
  * announcements and the communities' names; the resident pages under
- * [web] root are an lws file mount (hub/main.c) whose headers get the
- * security headers here; the pages that carry the bulletins in force are
- * rendered here (lib/pages.h). Searches run on the searcher's threads
+ * [web] root are served from memory (lib/webfiles.h), those that carry
+ * the bulletins in force rendered (lib/pages.h). Searches run on the searcher's threads
  * (catalog_http_search_async): the request waits until the answer comes
  * back (LWS_CALLBACK_EVENT_WAIT_CANCELLED).
  *
@@ -64,6 +63,10 @@ static void communities(struct hub *hub, struct lws *wsi, struct hub_http *h)
 
 static void route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 {
+	if (pages_serve(wsi, &h->ex, hub->db, hub->cfg.web_root, &hub->pages) ||
+	    webfiles_serve(wsi, &h->ex, hub->cfg.web_root, NULL,
+			   &hub->public_files))
+		return;
 	if (strcmp(h->ex.path, "/healthz") == 0 && h->ex.method == HTTP_GET) {
 		http_reply_json(wsi, &h->ex, 200, json_pack(
 			"{s:s, s:s, s:i, s:i}", "status", "ok",
@@ -126,16 +129,6 @@ int callback_public_http(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return http_writeable(wsi, &h->ex);
-	case LWS_CALLBACK_CHECK_ACCESS_RIGHTS:
-		/* a page of [web] root: those carrying bulletins are
-		 * rendered (lib/pages.h), the rest left to the file mount */
-		if (!h)
-			return 0;
-		return pages_serve(wsi, in, &h->ex, hub_from_wsi(wsi)->db,
-				   hub_from_wsi(wsi)->cfg.web_root,
-				   &hub_from_wsi(wsi)->pages);
-	case LWS_CALLBACK_ADD_HEADERS:   /* a static file from [web] root */
-		return http_static_headers(wsi, in);
 	case LWS_CALLBACK_CLOSED_HTTP:
 		/* NULL for a connection closed before lws gave it user data
 		 * (a TLS handshake refused on an adopted socket) */

@@ -440,8 +440,7 @@ int callback_sync(struct lws *wsi, enum lws_callback_reasons reason,
 		 * now (operators never sync) */
 		if (tls_admit(hub, wsi, IDENT_NODE, "the sync upgrade", &peer,
 			      why, sizeof(why)) != ERR_OK) {
-			lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
-			return 1;
+			return http_refuse(wsi, HTTP_STATUS_FORBIDDEN);
 		}
 		return 0;
 	}

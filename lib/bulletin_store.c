@@ -253,7 +253,7 @@ int bulletin_store_get(sqlite3 *db, const char *id, int64_t now,
 
 	memset(row, 0, sizeof(*row));
 	if (sqlite3_prepare_v2(db, "SELECT signed, signature, " STATUS_SQL
-			       ", posted_by, received_ms FROM bulletin b"
+			       ", posted_by, received_ms, rowid FROM bulletin b"
 			       " WHERE id = ?2", -1, &st, NULL) != SQLITE_OK)
 		return ERR_IO;
 	sqlite3_bind_int64(st, 1, now);
@@ -271,6 +271,7 @@ int bulletin_store_get(sqlite3 *db, const char *id, int64_t now,
 	snprintf(row->posted_by, sizeof(row->posted_by), "%s",
 		 t ? (const char *)t : "");
 	row->received_ms = sqlite3_column_int64(st, 4);
+	row->seq = sqlite3_column_int64(st, 5);
 	sqlite3_finalize(st);
 	if (!row->signed_content || !row->sig ||
 	    bulletin_decode(row->signed_content, row->signed_len, &row->c)) {
@@ -278,6 +279,60 @@ int bulletin_store_get(sqlite3 *db, const char *id, int64_t now,
 		return ERR_IO;
 	}
 	return ERR_OK;
+}
+
+/* seq_query: the first column of sql's first row (and its second, the
+ * id, into id when not NULL), with ?1 after, ?2 now and ?3 n bound where
+ * sql has them (binding a parameter it lacks does nothing); *out 0 when
+ * there is no row. ERR_OK or ERR_IO. */
+static int seq_query(sqlite3 *db, const char *sql, int64_t after,
+		     int64_t now, int64_t n, int64_t *out, char *id,
+		     size_t idlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*out = 0;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, n);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		if (id)
+			snprintf(id, idlen, "%s",
+				 (const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
+int bulletin_store_next(sqlite3 *db, int64_t after, int64_t now,
+			int64_t *seq, char *id, size_t idlen)
+{
+	return seq_query(db, "SELECT rowid, id FROM bulletin WHERE rowid > ?1"
+			 " AND expires > ?2 ORDER BY rowid LIMIT 1",
+			 after, now, 0, seq, id, idlen);
+}
+
+int bulletin_store_last_seq(sqlite3 *db, int64_t *seq)
+{
+	return seq_query(db, "SELECT ifnull(max(rowid), 0) FROM bulletin", 0,
+			 0, 0, seq, NULL, 0);
+}
+
+int bulletin_store_replay_from(sqlite3 *db, int64_t after, int64_t now,
+			       int64_t max, int64_t *from)
+{
+	int64_t nth = 0;
+	int rc = seq_query(db, "SELECT rowid FROM bulletin WHERE rowid > ?1"
+			   " AND expires > ?2 ORDER BY rowid DESC LIMIT 1"
+			   " OFFSET ?3", after, now, max, &nth, NULL, 0);
+
+	*from = nth > after ? nth : after;
+	return rc;
 }
 
 void bulletin_row_free(struct bulletin_row *row)
@@ -552,7 +607,7 @@ int bulletin_http_route(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
 	if (*rest && *rest != '/' && strcmp(rest, ".atom") != 0)
 		return 0;
 	if (ex->method != HTTP_GET) {
-		http_reply_error(wsi, ex, 405, "method", "use GET on %s", path);
+		http_method_not_allowed(wsi, ex, "GET, HEAD");
 		return 1;
 	}
 	if (!*rest) {

@@ -71,6 +71,7 @@ struct bulletin_row {
 	char status[16];            /* current, expired, cancelled, updated */
 	char posted_by[201];        /* "" at nodes */
 	int64_t received_ms;        /* stored here, unix ms */
+	int64_t seq;                /* its sequence in this store */
 };
 
 /* bulletin_store_get: read bulletin id into row (free with
@@ -78,6 +79,27 @@ struct bulletin_row {
 int bulletin_store_get(sqlite3 *db, const char *id, int64_t now,
 		       struct bulletin_row *row);
 void bulletin_row_free(struct bulletin_row *row);
+
+/* A bulletin's sequence in a store is its rowid: 1, 2, 3... in the order
+ * stored, as bulletins are never deleted (and the stores are never
+ * VACUUMed), so it survives a restart and names a point in the stream
+ * (the live feed's event ids, node/bulletin.c). */
+
+/* bulletin_store_next: the sequence (*seq, 0 when none) and id (into id
+ * of idlen bytes) of the first bulletin stored after sequence after
+ * whose expiry is past now. ERR_OK or ERR_IO. */
+int bulletin_store_next(sqlite3 *db, int64_t after, int64_t now,
+			int64_t *seq, char *id, size_t idlen);
+
+/* bulletin_store_last_seq: the sequence of the last bulletin stored (0:
+ * none) in *seq. ERR_OK or ERR_IO. */
+int bulletin_store_last_seq(sqlite3 *db, int64_t *seq);
+
+/* bulletin_store_replay_from: where to start (*from, at least after) so
+ * that at most max bulletins not expired at now follow: the newest ones
+ * of those stored after sequence after. ERR_OK or ERR_IO. */
+int bulletin_store_replay_from(sqlite3 *db, int64_t after, int64_t now,
+			       int64_t max, int64_t *from);
 
 /* bulletin_json: a bulletin as the API shows it (new reference, NULL on
  * no memory): its fields (headline_en and the other English texts ""

@@ -1,14 +1,20 @@
 /* http.c: HTTP requests and JSON replies on libwebsockets (see http.h).
  *
  * Parts: request intake (http_begin, http_body, http_query, http_header);
- * storing replies (http_reply*); writing them from WRITEABLE
- * (http_writeable, with the security headers every reply carries, and
- * http_static_headers adding them to static files); cleanup. */
+ * storing replies (http_reply*); conditional requests and content coding
+ * (ETag, If-None-Match, Accept-Encoding, gzip); writing them from
+ * WRITEABLE (http_writeable, with the security headers and the Date every
+ * reply carries); cleanup. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <openssl/evp.h>
+#include <zlib.h>
 
 #include "err.h"
 #include "http.h"
@@ -25,11 +31,11 @@ static enum http_method method_from_lws(int m)
 {
 	switch (m) {
 	case LWSHUMETH_GET: return HTTP_GET;
+	case LWSHUMETH_HEAD: return HTTP_GET;
 	case LWSHUMETH_POST: return HTTP_POST;
 	case LWSHUMETH_PUT: return HTTP_PUT;
 	case LWSHUMETH_PATCH: return HTTP_PATCH;
 	case LWSHUMETH_DELETE: return HTTP_DELETE;
-	case LWSHUMETH_HEAD: return HTTP_HEAD;
 	default: return HTTP_OTHER;
 	}
 }
@@ -60,10 +66,25 @@ int http_begin(struct lws *wsi, struct http_exchange *ex, const char *in,
 	memcpy(ex->path, uri, (size_t)uri_len);
 	ex->path[uri_len] = '\0';
 
+	ex->head = m == LWSHUMETH_HEAD;
 	if (ex->method == HTTP_POST || ex->method == HTTP_PUT ||
-	    ex->method == HTTP_PATCH)
-		ex->body_expected = lws_hdr_total_length(wsi,
+	    ex->method == HTTP_PATCH) {
+		int chunked = lws_hdr_total_length(wsi,
 				WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
+
+		/* lws 4.1 reads a body only by its Content-Length */
+		if (chunked || lws_hdr_total_length(wsi,
+				WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
+			ex->close_after = chunked;   /* its body is unread */
+			http_reply_error(wsi, ex, 411, "length_required",
+					 "%s needs a Content-Length header; "
+					 "a chunked body is not accepted",
+					 ex->method == HTTP_POST ? "POST" :
+					 ex->method == HTTP_PUT ? "PUT" :
+					 "PATCH");
+			return ERR_INVALID;
+		}
+	}
 	if (http_header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, clen,
 			sizeof(clen)) > 0) {
 		char *end = NULL;
@@ -209,6 +230,27 @@ int http_reply_error(struct lws *wsi, struct http_exchange *ex, int status,
 					 "message", message));
 }
 
+int http_reply_405(struct lws *wsi, struct http_exchange *ex,
+		   const char *allow, const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	ex->allow = allow;
+	return http_reply_error(wsi, ex, 405, "method_not_allowed", "%s",
+				message);
+}
+
+int http_method_not_allowed(struct lws *wsi, struct http_exchange *ex,
+			    const char *allow)
+{
+	return http_reply_405(wsi, ex, allow, "use %s on %s", allow,
+			      ex->path);
+}
+
 json_t *http_parse_json(struct lws *wsi, struct http_exchange *ex)
 {
 	json_error_t jerr;
@@ -237,6 +279,293 @@ json_t *http_parse_json(struct lws *wsi, struct http_exchange *ex)
 		return NULL;
 	}
 	return json;
+}
+
+/* ---- conditional requests and content coding ------------------------------ */
+
+/* opaque_tag: the next entity tag of list at *at (W/ skipped): its quoted
+ * text in [*tag, *tag + *len). Returns 0 at the end or on a malformed
+ * element (which ends the list). */
+static int next_tag(const char **at, const char **tag, size_t *len)
+{
+	const char *s = *at, *close;
+
+	while (*s == ' ' || *s == '\t' || *s == ',')
+		s++;
+	if (!*s)
+		return 0;
+	if (s[0] == 'W' && s[1] == '/')
+		s += 2;
+	if (*s != '"' || !(close = strchr(s + 1, '"')))
+		return 0;
+	*tag = s;
+	*len = (size_t)(close - s) + 1;
+	*at = close + 1;
+	return 1;
+}
+
+int http_etag_match(const char *if_none_match, const char *etag)
+{
+	const char *at = if_none_match, *tag, *mine = etag;
+	size_t len, mine_len;
+
+	if (!if_none_match || !etag || !etag[0])
+		return 0;
+	while (*at == ' ' || *at == '\t')
+		at++;
+	if (at[0] == '*') {      /* "*" alone: any current representation */
+		at++;
+		while (*at == ' ' || *at == '\t')
+			at++;
+		return *at == '\0';
+	}
+	if (mine[0] == 'W' && mine[1] == '/')
+		mine += 2;
+	mine_len = strlen(mine);
+	while (next_tag(&at, &tag, &len))
+		if (len == mine_len && memcmp(tag, mine, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* coding_q: the q-value (0 to 1000) of one Accept-Encoding element
+ * [s, s + n) whose parameters start after its coding. */
+static int coding_q(const char *params, const char *end)
+{
+	const char *q = params;
+
+	while (q < end && (q = memchr(q, ';', (size_t)(end - q))) != NULL) {
+		q++;
+		while (q < end && (*q == ' ' || *q == '\t'))
+			q++;
+		if (end - q >= 2 && (q[0] == 'q' || q[0] == 'Q') &&
+		    q[1] == '=') {
+			double v = strtod(q + 2, NULL);
+
+			return v <= 0 ? 0 : v >= 1 ? 1000 : (int)(v * 1000);
+		}
+	}
+	return 1000;
+}
+
+int http_accepts_gzip(const char *accept_encoding)
+{
+	const char *s = accept_encoding;
+	int gzip = -1, star = -1;
+
+	while (s && *s) {
+		const char *end = strchr(s, ','), *name, *name_end;
+
+		if (!end)
+			end = s + strlen(s);
+		name = s;
+		while (name < end && (*name == ' ' || *name == '\t'))
+			name++;
+		name_end = name;
+		while (name_end < end && *name_end != ';' &&
+		       *name_end != ' ' && *name_end != '\t')
+			name_end++;
+		if ((size_t)(name_end - name) == 4 &&
+		    strncasecmp(name, "gzip", 4) == 0)
+			gzip = coding_q(name_end, end);
+		else if ((size_t)(name_end - name) == 6 &&
+			 strncasecmp(name, "x-gzip", 6) == 0)
+			gzip = coding_q(name_end, end);
+		else if (name_end - name == 1 && *name == '*')
+			star = coding_q(name_end, end);
+		s = *end ? end + 1 : end;
+	}
+	return gzip >= 0 ? gzip > 0 : star > 0;
+}
+
+int http_compressible(const char *content_type)
+{
+	static const char *const types[] = {
+		"text/html", "text/css", "text/plain", "text/xml",
+		"application/json", "application/javascript",
+		"text/javascript", "application/xml", "application/atom+xml",
+		"application/cap+xml", "image/svg+xml",
+	};
+
+	if (!content_type)
+		return 0;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		size_t n = strlen(types[i]);
+
+		if (strncasecmp(content_type, types[i], n) == 0 &&
+		    (content_type[n] == '\0' || content_type[n] == ';'))
+			return 1;
+	}
+	return 0;
+}
+
+int http_gzip(const void *in, size_t len, int level, char **out,
+	      size_t *outlen)
+{
+	z_stream z;
+	size_t cap = compressBound((uLong)len) + 32;  /* + gzip framing */
+	char *buf = malloc(cap);
+	int rc;
+
+	*out = NULL;
+	*outlen = 0;
+	if (!buf)
+		return ERR_NOMEM;
+	memset(&z, 0, sizeof(z));
+	/* 15 + 16: a gzip wrapper around deflate's largest window */
+	if (deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8,
+			 Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(buf);
+		return ERR_NOMEM;
+	}
+	z.next_in = (Bytef *)(uintptr_t)in;
+	z.avail_in = (uInt)len;
+	z.next_out = (Bytef *)buf;
+	z.avail_out = (uInt)cap;
+	rc = deflate(&z, Z_FINISH);
+	*outlen = z.total_out;
+	deflateEnd(&z);
+	if (rc != Z_STREAM_END) {
+		free(buf);
+		*outlen = 0;
+		return ERR_NOMEM;
+	}
+	*out = buf;
+	return ERR_OK;
+}
+
+void http_etag_of(const char *body, size_t len, char *etag, size_t n)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	size_t at = 0;
+
+	etag[0] = '\0';
+	if (n < 35 || !EVP_Digest(body ? body : "", len, md, &mdlen,
+				  EVP_sha256(), NULL) || mdlen < 16)
+		return;
+	etag[at++] = '"';
+	for (size_t i = 0; i < 16; i++)
+		at += (size_t)snprintf(etag + at, n - at, "%02x", md[i]);
+	etag[at++] = '"';
+	etag[at] = '\0';
+}
+
+/* gz_etag: etag (quoted) of the gzipped representation: "-gz" inside the
+ * quotes, so that no cache takes one coding for the other. */
+static void gz_etag(char *etag, size_t n)
+{
+	size_t len = strlen(etag);
+
+	if (len >= 2 && etag[len - 1] == '"' && len + 3 < n)
+		memcpy(etag + len - 1, "-gz\"", 5);
+}
+
+/* wants_gzip: the request's Accept-Encoding allows gzip. */
+static int wants_gzip(struct lws *wsi)
+{
+	char v[256];
+
+	if (http_header(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING, v,
+			sizeof(v)) <= 0)
+		return 0;
+	return http_accepts_gzip(v);
+}
+
+int http_reply_variants(struct lws *wsi, struct http_exchange *ex,
+			const char *content_type, const char *plain,
+			size_t len, const char *gz, size_t gz_len,
+			const char *etag)
+{
+	int use_gz = gz && wants_gzip(wsi);
+	size_t n = use_gz ? gz_len : len;
+	char *body = malloc(n + 1);
+
+	if (!body)
+		return http_reply_error(wsi, ex, 500, "internal",
+					"out of memory");
+	memcpy(body, use_gz ? gz : plain, n);
+	body[n] = '\0';
+	if (etag && etag[0])
+		snprintf(ex->etag, sizeof(ex->etag), "%s", etag);
+	else
+		http_etag_of(plain, len, ex->etag, sizeof(ex->etag));
+	if (use_gz)
+		gz_etag(ex->etag, sizeof(ex->etag));
+	ex->gzipped = use_gz;
+	ex->vary_encoding = 1;
+	return http_reply(wsi, ex, 200, content_type, body, n);
+}
+
+/* prepare: before the headers go: the Vary, the coding and the ETag of
+ * the reply, and a 304 when the request's If-None-Match names it. */
+static void prepare(struct lws *wsi, struct http_exchange *ex)
+{
+	int ok_get = ex->status == 200 && ex->method == HTTP_GET;
+	int gz = 0;
+	char inm[512];
+
+	if (!ex->gzipped && http_compressible(ex->content_type)) {
+		ex->vary_encoding = 1;
+		gz = ex->reply_len >= HTTP_GZIP_MIN && wants_gzip(wsi);
+	}
+	if (ok_get && !ex->etag[0]) {
+		http_etag_of(ex->reply, ex->reply_len, ex->etag, sizeof(ex->etag));
+		if (gz)
+			gz_etag(ex->etag, sizeof(ex->etag));
+	} else if (ok_get && gz) {
+		gz_etag(ex->etag, sizeof(ex->etag));
+	}
+	if (ok_get && http_header(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, inm,
+				  sizeof(inm)) > 0 &&
+	    http_etag_match(inm, ex->etag)) {
+		ex->status = 304;
+		ex->content_type = NULL;
+		free(ex->reply);
+		ex->reply = NULL;
+		ex->reply_len = 0;
+		ex->gzipped = 0;
+		return;
+	}
+	if (gz) {
+		char *out = NULL;
+		size_t out_len = 0;
+
+		if (http_gzip(ex->reply, ex->reply_len, 6, &out, &out_len) ==
+		    ERR_OK) {
+			free(ex->reply);
+			ex->reply = out;
+			ex->reply_len = out_len;
+			ex->gzipped = 1;
+		} else if (ok_get) {   /* sent plain: its own tag */
+			http_etag_of(ex->reply, ex->reply_len, ex->etag,
+				sizeof(ex->etag));
+		}
+	}
+}
+
+int http_add_date(struct lws *wsi, unsigned char **p, unsigned char *end)
+{
+	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+					 "Fri", "Sat" };
+	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr",
+		"May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	char date[HTTP_DATE_MAX];
+	time_t now = time(NULL);
+	struct tm tm;
+	int n;
+
+	if (!gmtime_r(&now, &tm))
+		return -1;
+	/* IMF-fixdate, in English whatever the locale */
+	n = snprintf(date, sizeof(date), "%s, %02d %s %04d %02d:%02d:%02d GMT",
+		     days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+		     tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (n <= 0 || (size_t)n >= sizeof(date))
+		return -1;
+	return lws_add_http_header_by_name(wsi, (const unsigned char *)"date:",
+					   (const unsigned char *)date, n, p,
+					   end) ? -1 : 0;
 }
 
 /* ---- writing ----------------------------------------------------------- */
@@ -285,36 +614,33 @@ static int add_security_headers(struct lws *wsi, unsigned char **p,
 	return 0;
 }
 
-void http_static_mount(struct lws_http_mount *m, const char *root,
-		       const char *protocol)
+int http_refuse(struct lws *wsi, unsigned int status)
 {
-	memset(m, 0, sizeof(*m));
-	m->protocol = protocol;
-	m->mountpoint = "/";
-	m->mountpoint_len = 1;
-	m->origin = root;
-	m->origin_protocol = LWSMPRO_FILE;
-	m->def = "index.html";
-	m->cache_max_age = HTTP_STATIC_MAX_AGE_S;
-	m->cache_reusable = 1;
+	unsigned char buf[LWS_PRE + HTTP_HEADER_ROOM];
+	unsigned char *start = buf + LWS_PRE, *p = start;
+	unsigned char *end = buf + sizeof(buf) - 1;
+
+	if (lws_add_http_common_headers(wsi, status, NULL, 0, &p, end) ||
+	    add_security_headers(wsi, &p, end, NULL) ||
+	    http_add_date(wsi, &p, end) ||
+	    lws_add_http_header_by_name(wsi,
+			(const unsigned char *)"connection:",
+			(const unsigned char *)"close", 5, &p, end))
+		return 1;
+	if (lws_finalize_write_http_header(wsi, start, &p, end))
+		log_warn("http: the %u refusal could not be sent", status);
+	return 1;               /* closed either way */
 }
 
-/* http_static_headers: see http.h. lws calls LWS_CALLBACK_ADD_HEADERS on
- * the vhost's first protocol while it writes a file mount's headers. */
-int http_static_headers(struct lws *wsi, void *in)
+const struct lws_http_mount *http_callback_mount(struct lws_http_mount *m,
+						 const char *protocol)
 {
-	struct lws_process_html_args *args = in;
-	unsigned char *p, *end;
-
-	if (!args || !args->p)
-		return 0;
-	p = (unsigned char *)args->p;
-	end = p + args->max_len;
-	if (add_security_headers(wsi, &p, end, NULL))
-		return -1;
-	args->max_len -= (int)(p - (unsigned char *)args->p);
-	args->p = (char *)p;
-	return 0;
+	memset(m, 0, sizeof(*m));
+	m->mountpoint = "/";
+	m->mountpoint_len = 1;
+	m->origin = protocol;
+	m->origin_protocol = LWSMPRO_CALLBACK;
+	return m;
 }
 
 static int write_headers(struct lws *wsi, struct http_exchange *ex)
@@ -327,7 +653,26 @@ static int write_headers(struct lws *wsi, struct http_exchange *ex)
 					ex->content_type, ex->reply_len,
 					&p, end))
 		return -1;
-	if (add_security_headers(wsi, &p, end, ex->style_hash))
+	if (add_security_headers(wsi, &p, end, ex->style_hash) ||
+	    http_add_date(wsi, &p, end))
+		return -1;
+	if (ex->gzipped && lws_add_http_header_by_name(wsi,
+			(const unsigned char *)"content-encoding:",
+			(const unsigned char *)"gzip", 4, &p, end))
+		return -1;
+	if (ex->vary_encoding && lws_add_http_header_by_name(wsi,
+			(const unsigned char *)"vary:",
+			(const unsigned char *)"Accept-Encoding", 15, &p, end))
+		return -1;
+	if (ex->allow && lws_add_http_header_by_name(wsi,
+			(const unsigned char *)"allow:",
+			(const unsigned char *)ex->allow,
+			(int)strlen(ex->allow), &p, end))
+		return -1;
+	if (ex->location && lws_add_http_header_by_name(wsi,
+			(const unsigned char *)"location:",
+			(const unsigned char *)ex->location,
+			(int)strlen(ex->location), &p, end))
 		return -1;
 	{
 		const char *cc = ex->cache_control ? ex->cache_control
@@ -376,9 +721,10 @@ int http_writeable(struct lws *wsi, struct http_exchange *ex)
 	if (!ex->replying)
 		return 0;
 	if (!ex->headers_sent) {
+		prepare(wsi, ex);
 		if (write_headers(wsi, ex))
 			return -1;
-		if (ex->reply_len && ex->method != HTTP_HEAD) {
+		if (ex->reply_len && !ex->head) {
 			lws_callback_on_writable(wsi);
 			return 0;
 		}

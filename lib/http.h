@@ -5,7 +5,17 @@
  * Handlers build a reply with http_reply_json or http_reply_error, which only
  * store it and ask for WRITEABLE; http_writeable sends it from the WRITEABLE
  * callback, headers first, then the body in chunks. Every reply carries the
- * security headers. Errors are {"error":{"code":"...","message":"..."}}. */
+ * security headers and a Date. Errors are
+ * {"error":{"code":"...","message":"..."}}.
+ *
+ * HTTP semantics (RFC 9110) are kept here once for every port: HEAD is
+ * answered as GET without the body; a 200 to a GET gets a strong ETag (a
+ * hash of the body, unless the handler set one) and a 304 when
+ * If-None-Match names it (weak comparison, lists, "*"); pages, scripts,
+ * styles and JSON are sent gzipped when Accept-Encoding allows it, with
+ * Vary: Accept-Encoding; a 405 carries the Allow its handler set; a body
+ * sent chunked, or a POST, PUT or PATCH with no Content-Length, is
+ * answered 411 at once (lws 4.1 cannot read a chunked request body). */
 #ifndef ALLIANCE_HTTP_H
 #define ALLIANCE_HTTP_H
 
@@ -22,10 +32,14 @@
 /* 'sha256-' and the base64 of a SHA-256, quoted, and a NUL. */
 #define HTTP_STYLE_HASH_MAX 64
 
-/* HTTP_HEAD: answered as GET would be, without the body (http_writeable
- * sends only the headers). */
+/* HEAD arrives as HTTP_GET with http_exchange.head set. */
 enum http_method { HTTP_GET, HTTP_POST, HTTP_PUT, HTTP_PATCH, HTTP_DELETE,
-		   HTTP_HEAD, HTTP_OTHER };
+		   HTTP_OTHER };
+
+/* Bodies shorter than this are sent as they are: gzip would save little. */
+#define HTTP_GZIP_MIN 256
+/* Room for "date:"'s value (IMF-fixdate) and a NUL. */
+#define HTTP_DATE_MAX 32
 
 /* A bound on the bytes of request bodies held at once across
  * connections (e.g. those from clients not authenticated). */
@@ -36,6 +50,8 @@ struct http_budget {
 
 struct http_exchange {
 	enum http_method method;
+	int head;                       /* a HEAD: answered as the GET,
+					   without the body */
 	char path[LIMIT_HTTP_URI + 1];  /* decoded path, no query */
 	char *body;                     /* request body, NUL-terminated; owned */
 	size_t body_len;
@@ -48,8 +64,8 @@ struct http_exchange {
 					   not counted */
 	int body_no_room;               /* set when the budget was full */
 	int body_expected;              /* POST, PUT or PATCH declaring a
-					   body (Content-Length over 0, or
-					   chunked): route it at
+					   body (Content-Length over 0):
+					   route it at
 					   BODY_COMPLETION, which lws sends
 					   for no other request */
 	/* the reply */
@@ -58,6 +74,13 @@ struct http_exchange {
 	const char *cache_control;      /* static string or NULL */
 	const char *www_authenticate;   /* static string or NULL: sent as a
 					   WWW-Authenticate header (401) */
+	const char *allow;              /* static string or NULL: the Allow
+					   header (every 405 sets it) */
+	const char *location;           /* static string or NULL: Location */
+	int gzipped;                    /* reply is gzip already
+					   (http_reply_variants) */
+	int vary_encoding;              /* Vary: Accept-Encoding (set for
+					   every compressible type) */
 	char set_cookie[HTTP_COOKIE_MAX]; /* "" or a Set-Cookie value */
 	char etag[HTTP_ETAG_MAX];       /* "" or an ETag value, quotes included */
 	char style_hash[HTTP_STYLE_HASH_MAX]; /* "" or the CSP source of the
@@ -100,6 +123,17 @@ int http_header(struct lws *wsi, enum lws_token_indexes token, char *buf,
 int http_reply(struct lws *wsi, struct http_exchange *ex, int status,
 	       const char *content_type, char *body, size_t len);
 
+/* http_reply_variants: store a 200 of content_type with a body that
+ * exists plain (plain, len) and gzipped (gz, gz_len; NULL when there is
+ * none), both the caller's: the one the request's Accept-Encoding takes
+ * is copied. etag ("" or NULL: made from plain) names the plain one; the
+ * gzipped one is named by it with "-gz" inside the quotes. ERR_OK or
+ * ERR_NOMEM (a 500 is then stored). */
+int http_reply_variants(struct lws *wsi, struct http_exchange *ex,
+			const char *content_type, const char *plain,
+			size_t len, const char *gz, size_t gz_len,
+			const char *etag);
+
 /* http_reply_json: store json (reference stolen) as the reply. */
 int http_reply_json(struct lws *wsi, struct http_exchange *ex, int status,
 		    json_t *json);
@@ -110,27 +144,61 @@ int http_reply_error(struct lws *wsi, struct http_exchange *ex, int status,
 		     const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+/* http_reply_405: store a 405 ("method_not_allowed") whose Allow header
+ * is allow (a static string such as "GET, HEAD, POST") and whose message
+ * is printf-style. */
+int http_reply_405(struct lws *wsi, struct http_exchange *ex,
+		   const char *allow, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* http_method_not_allowed: store a 405 naming the methods allowed
+ * (allow, a static string such as "GET, HEAD, POST") in its Allow header
+ * and message. */
+int http_method_not_allowed(struct lws *wsi, struct http_exchange *ex,
+			    const char *allow);
+
+/* http_etag_match: whether an If-None-Match value (a list of entity
+ * tags, or "*") names etag (quoted) by RFC 9110's weak comparison. */
+int http_etag_match(const char *if_none_match, const char *etag);
+
+/* http_etag_of: a strong ETag (quoted, into etag of n >= 35 bytes; ""
+ * on failure) of body[0..len): 128 bits of its SHA-256. */
+void http_etag_of(const char *body, size_t len, char *etag, size_t n);
+
+/* http_accepts_gzip: whether an Accept-Encoding value (NULL: absent)
+ * allows gzip (q-values respected: q=0 refuses). */
+int http_accepts_gzip(const char *accept_encoding);
+
+/* http_compressible: whether content_type is worth gzipping (text, JSON,
+ * XML, scripts, SVG; not an event stream). */
+int http_compressible(const char *content_type);
+
+/* http_gzip: in[0..len) gzipped into a new buffer (*out, caller frees).
+ * ERR_OK or ERR_NOMEM. */
+int http_gzip(const void *in, size_t len, int level, char **out,
+	      size_t *outlen);
+
+/* http_add_date: add "date: <now as IMF-fixdate>" to the headers being
+ * written at *p. Returns 0, or -1 when there is no room. */
+int http_add_date(struct lws *wsi, unsigned char **p, unsigned char *end);
+
 /* http_writeable: at LWS_CALLBACK_HTTP_WRITEABLE, send the next part of the
  * stored reply. Returns what the callback should return (-1 closes). */
 int http_writeable(struct lws *wsi, struct http_exchange *ex);
 
-/* Seconds a browser may reuse a static page without asking again; then it
- * revalidates (lws answers 304 to a matching If-None-Match). Short, as the
- * pages have no versioned names. */
-#define HTTP_STATIC_MAX_AGE_S 600
+/* http_refuse: answer the request on wsi with status and no body at
+ * once, from a filter callback (LWS_CALLBACK_FILTER_*), as
+ * lws_return_http_status does but with the Date and security headers.
+ * Returns 1, what the filter callback returns to close. */
+int http_refuse(struct lws *wsi, unsigned int status);
 
-/* http_static_mount: make *m a file mount of root at "/" (index.html for
- * a directory) with the caching above, bound to the vhost's protocol
- * named protocol so that its callback can pass LWS_CALLBACK_ADD_HEADERS
- * to http_static_headers; m->mount_next is left NULL. root and protocol
- * must outlive the vhost. */
-void http_static_mount(struct lws_http_mount *m, const char *root,
-		       const char *protocol);
-
-/* http_static_headers: at LWS_CALLBACK_ADD_HEADERS (in as lws passes it),
- * add the security headers every reply carries to a static file that an
- * lws file mount serves. Returns what the callback should return. */
-int http_static_headers(struct lws *wsi, void *in);
+/* http_callback_mount: make *m a callback mount of every path ("/") to
+ * the vhost's protocol named protocol (a string that outlives the vhost)
+ * and return it. Without a mount lws sends no LWS_CALLBACK_CLOSED_HTTP
+ * when a client closes a long-lived reply (an event stream) and gives
+ * each request on a connection fresh per-session data. */
+const struct lws_http_mount *http_callback_mount(struct lws_http_mount *m,
+						 const char *protocol);
 
 /* http_end: free what ex owns (LWS_CALLBACK_CLOSED_HTTP, or before the next
  * request on a kept-alive connection) and zero it. */

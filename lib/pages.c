@@ -38,6 +38,7 @@
 #include "pages.h"
 #include "phone.h"
 #include "relay.h"
+#include "webfiles.h"
 
 /* ---- escaping and text ------------------------------------------------------ */
 
@@ -505,51 +506,23 @@ static int read_page(const char *web_root, const char *name, char **out,
 	return ERR_OK;
 }
 
-/* etag_of: a strong ETag of body: the first 128 bits of its SHA-256. */
-static void etag_of(const char *body, size_t len, char *etag, size_t n)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	size_t i, at = 0;
-
-	etag[0] = '\0';
-	if (!EVP_Digest(body, len, md, &mdlen, EVP_sha256(), NULL) ||
-	    mdlen < 16 || n < 35)
-		return;
-	etag[at++] = '"';
-	for (i = 0; i < 16; i++)
-		at += (size_t)snprintf(etag + at, n - at, "%02x", md[i]);
-	etag[at++] = '"';
-	etag[at] = '\0';
-}
-
-/* if_none_match: whether the request's If-None-Match names etag. */
-static int if_none_match(struct lws *wsi, const char *etag)
-{
-	char v[512];
-
-	if (!etag[0] || http_header(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, v,
-				    sizeof(v)) <= 0)
-		return 0;
-	return strstr(v, etag) != NULL || strcmp(v, "*") == 0;
-}
-
 /* ---- the cache ---------------------------------------------------------------------- */
 
 /* The style sheets put inline, in order. */
 static const char *const style_files[] = { PAGES_STYLE_FILES };
 #define STYLE_FILES (sizeof(style_files) / sizeof(style_files[0]))
 
-/* What a rendered page was made from: its file, the style sheets, and the
+/* What a rendered page was made from: its file, the page shell
+ * (lib/webfiles.h), the style sheets, and the
  * bulletins (stored only ever added; the status of each changes with a
  * reference stored or an expiry passing, so the number of references and
  * the next expiry are part of it), and the directory's names of the
  * communities an area lists. Made with memset first so that equal keys
  * compare equal with memcmp. */
 struct page_key {
-	struct timespec tpl_mtime, css_mtime[STYLE_FILES];
-	off_t tpl_size, css_size[STYLE_FILES];
-	ino_t tpl_ino, css_ino[STYLE_FILES];
+	struct timespec tpl_mtime, css_mtime[STYLE_FILES], shell_mtime;
+	off_t tpl_size, css_size[STYLE_FILES], shell_size;
+	ino_t tpl_ino, css_ino[STYLE_FILES], shell_ino;
 	int64_t bulletins, last_rowid, refs, next_expiry;
 	int64_t names;              /* the directory's versions, summed */
 };
@@ -559,6 +532,8 @@ struct pages_entry {
 	struct page_key key;
 	char *body;                 /* the rendered page (owned) */
 	size_t len;
+	char *gz;                   /* gzipped once (owned), or NULL */
+	size_t gz_len;
 	char etag[HTTP_ETAG_MAX];
 	char style_hash[HTTP_STYLE_HASH_MAX];
 };
@@ -574,8 +549,10 @@ void pages_cache_free(struct pages_cache **cache)
 
 	if (!cache || !*cache)
 		return;
-	for (i = 0; i < PAGES_FILES; i++)
+	for (i = 0; i < PAGES_FILES; i++) {
 		free((*cache)->entries[i].body);
+		free((*cache)->entries[i].gz);
+	}
 	free(*cache);
 	*cache = NULL;
 }
@@ -605,6 +582,8 @@ static int page_key_of(sqlite3 *db, const char *web_root, const char *file,
 
 	memset(k, 0, sizeof(*k));
 	file_key(web_root, file, &k->tpl_mtime, &k->tpl_size, &k->tpl_ino);
+	webfiles_shell_key(web_root, &k->shell_mtime, &k->shell_size,
+			   &k->shell_ino);
 	for (i = 0; i < STYLE_FILES; i++)
 		file_key(web_root, style_files[i], &k->css_mtime[i],
 			 &k->css_size[i], &k->css_ino[i]);
@@ -662,14 +641,20 @@ static char *read_styles(const char *web_root)
 static int render_file(sqlite3 *db, const char *web_root, const char *file,
 		       int64_t now, struct pages_entry *e)
 {
-	char *tpl = NULL, *css;
-	size_t tpl_len = 0;
+	char *raw = NULL, *tpl = NULL, *css;
+	size_t raw_len = 0, tpl_len = 0;
 	int rc;
 
 	free(e->body);
 	e->body = NULL;
+	free(e->gz);
+	e->gz = NULL;
 	e->file = NULL;
-	rc = read_page(web_root, file, &tpl, &tpl_len);
+	rc = read_page(web_root, file, &raw, &raw_len);
+	if (rc != ERR_OK)
+		return rc;
+	rc = webfiles_assemble(web_root, raw, raw_len, &tpl, &tpl_len);
+	free(raw);
 	if (rc != ERR_OK)
 		return rc;
 	css = read_styles(web_root);    /* NULL: the page keeps its <link>s */
@@ -679,29 +664,28 @@ static int render_file(sqlite3 *db, const char *web_root, const char *file,
 	free(css);
 	if (rc != ERR_OK)
 		return rc;
-	etag_of(e->body, e->len, e->etag, sizeof(e->etag));
+	http_etag_of(e->body, e->len, e->etag, sizeof(e->etag));
+	if (http_gzip(e->body, e->len, 9, &e->gz, &e->gz_len) != ERR_OK)
+		e->gz = NULL;       /* served plain */
 	e->file = file;
 	return ERR_OK;
 }
 
 /* ---- serving it ----------------------------------------------------------------- */
 
-int pages_serve(struct lws *wsi, void *in, struct http_exchange *ex,
-		sqlite3 *db, const char *web_root, struct pages_cache **cache)
+int pages_serve(struct lws *wsi, struct http_exchange *ex, sqlite3 *db,
+		const char *web_root, struct pages_cache **cache)
 {
-	struct lws_process_html_args *args = in;
 	struct pages_entry *e = NULL;
 	struct page_key key;
 	const char *file;
-	char *uri = NULL, *body;
 	int64_t now = clock_now();
-	int uri_len = 0, slot;
+	int slot;
 
-	if (!args || !args->p || !web_root || !db || !cache)
+	if (!web_root || !db || !cache || ex->method != HTTP_GET)
 		return 0;
-	slot = page_file(args->p, (size_t)args->len, &file);
-	if (slot < 0 || lws_http_get_uri_and_method(wsi, &uri, &uri_len) !=
-			LWSHUMETH_GET)
+	slot = page_file(ex->path, strlen(ex->path), &file);
+	if (slot < 0)
 		return 0;
 	if (!*cache && !(*cache = calloc(1, sizeof(**cache))))
 		return 0;
@@ -716,26 +700,13 @@ int pages_serve(struct lws *wsi, void *in, struct http_exchange *ex,
 				log_error("pages: cannot render %s with the "
 					  "bulletins; serving the file as it "
 					  "is", file);
-			return 0;       /* the file mount answers */
+			return 0;       /* served as a file */
 		}
 		e->key = key;
 	}
-	if (http_begin(wsi, ex, NULL, 0) != ERR_OK) {
-		args->final = 1;        /* http_begin stored the error */
-		return 0;
-	}
 	ex->cache_control = "no-cache";
-	snprintf(ex->etag, sizeof(ex->etag), "%s", e->etag);
 	snprintf(ex->style_hash, sizeof(ex->style_hash), "%s", e->style_hash);
-	if (if_none_match(wsi, ex->etag)) {
-		http_reply(wsi, ex, 304, NULL, NULL, 0);
-	} else if ((body = malloc(e->len + 1)) != NULL) {
-		memcpy(body, e->body, e->len + 1);
-		http_reply(wsi, ex, 200, "text/html; charset=utf-8", body,
-			   e->len);
-	} else {
-		http_reply_error(wsi, ex, 500, "internal", "out of memory");
-	}
-	args->final = 1;
-	return 0;
+	http_reply_variants(wsi, ex, "text/html; charset=utf-8", e->body,
+			    e->len, e->gz, e->gz_len, e->etag);
+	return 1;
 }

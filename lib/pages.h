@@ -15,7 +15,8 @@
  * links. The bulletins are those GET /api/v1/bulletins lists as current
  * (a node stores only those whose signed area includes its community).
  * Served with Cache-Control: no-cache and an ETag (a hash of the body),
- * 304 to a matching If-None-Match, so no cache shows a stale bulletin.
+ * 304 to a matching If-None-Match (lib/http.h), so no cache shows a
+ * stale bulletin; gzipped once per rendering.
  *
  * resident.js renders the same markup from the API, so the live feed takes
  * over in place. */
@@ -44,17 +45,15 @@
  * (pages.c); one per daemon, made by pages_serve. */
 struct pages_cache;
 
-/* pages_serve: at LWS_CALLBACK_CHECK_ACCESS_RIGHTS of the [web] root file
- * mount (in as lws passes it): a GET of "/", "/index.html" or
- * "/bulletins.html" is answered with the page rendered with db's
- * bulletins in force (from *cache while nothing it was made from has
- * changed; *cache is made on first use and freed with pages_cache_free),
- * stored as the reply in ex (the callback's WRITEABLE sends it with
- * http_writeable), and lws is told the callback answered. Anything else,
- * or a page file that cannot be read, is left to the file mount. Returns
- * what the callback should return (0). */
-int pages_serve(struct lws *wsi, void *in, struct http_exchange *ex,
-		sqlite3 *db, const char *web_root, struct pages_cache **cache);
+/* pages_serve: a GET (or HEAD) of "/", "/index.html" or
+ * "/bulletins.html" (ex->path, after http_begin) is answered with the
+ * page rendered with db's bulletins in force (from *cache while nothing
+ * it was made from has changed; *cache is made on first use and freed
+ * with pages_cache_free; the gzipped copy is made with it), stored as the
+ * reply in ex. Returns 1 when it answered; 0 for anything else, or a page
+ * file that cannot be rendered (lib/webfiles.h serves it as it is). */
+int pages_serve(struct lws *wsi, struct http_exchange *ex, sqlite3 *db,
+		const char *web_root, struct pages_cache **cache);
 
 /* pages_cache_free: free *cache and set it to NULL (NULL is a no-op). */
 void pages_cache_free(struct pages_cache **cache);

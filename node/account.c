@@ -347,7 +347,7 @@ int account_route(struct node *n, struct lws *wsi, struct http_exchange *ex)
 	if (is_me ? ex->method != HTTP_GET && ex->method != HTTP_DELETE &&
 		    ex->method != HTTP_PATCH
 		  : ex->method != HTTP_DELETE) {
-		http_reply_error(wsi, ex, 405, "method_not_allowed", "use %s on"
+		http_reply_405(wsi, ex, is_me ? "GET, HEAD, PATCH, DELETE" : "DELETE", "use %s on"
 				 " %s", is_me ? "GET, PATCH or DELETE"
 				 : "DELETE", ex->path);
 		return 1;

@@ -10,13 +10,23 @@
  *
  * Residents' pages follow new bulletins on a live feed of server-sent
  * events (GET /api/v1/bulletins/live): the connection stays open, every
- * write happens from WRITEABLE, events come from a small ring, a comment
+ * write happens from WRITEABLE, a comment
  * every LIMIT_BULLETIN_KEEPALIVE_S keeps proxies from closing it. One
  * client (lib/peer.h) holds at most LIMIT_BULLETIN_LIVE_PER_CLIENT feeds
  * (429 beyond), so a crowd from one address cannot shut the others out;
  * at most LIMIT_BULLETIN_LIVE are open in all (503 beyond).
  *
+ * An event's id is the bulletin's sequence in the store
+ * (bulletin_store.h), so it survives a restart: a client that reconnects
+ * with Last-Event-ID gets every bulletin stored after it and not expired,
+ * updates and cancellations included, in the order stored (at most
+ * LIVE_REPLAY of them, the newest; the page's list has the rest). A feed
+ * sends the bulletin after the last one it sent, one per WRITEABLE: from
+ * a small ring of the events just made when it is there (a new bulletin
+ * rendered once for every feed), else read back from the store.
+ *
  * Parts: state; keys; receiving; the live feed; the public endpoints. */
+#include <errno.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,14 +40,16 @@
 #include "text.h"
 
 #define LIVE_PATH "/api/v1/bulletins/live"
-/* Events kept for feeds that are behind; older ones are skipped. */
+/* Events just made, kept for the feeds that have not sent them yet. */
 #define LIVE_RING 32
+/* Most bulletins a reconnecting feed replays (Last-Event-ID). */
+#define LIVE_REPLAY 100
 
 /* ---- state ---------------------------------------------------------- */
 
 /* One event of the live feed: "event: bulletin\nid: N\ndata: JSON\n\n". */
 struct live_event {
-	uint64_t seq;               /* 0: slot unused */
+	int64_t seq;                /* the bulletin's; 0: slot unused */
 	uint8_t *buf;               /* LWS_PRE headroom, then len bytes (owned) */
 	size_t len;
 };
@@ -49,14 +61,14 @@ struct live_client {
 	int headers_sent;
 	int hello_sent;             /* the opening comment */
 	int keepalive_due;
-	uint64_t sent;              /* last event seq written */
+	int64_t sent;               /* the seq of the last event written */
 };
 
 struct node_bulletins {
 	struct bulletin_keys *keys; /* the pinned set in force (owned) */
 	struct bulletin_store *store; /* statements on n->db (owned) */
-	struct live_event ring[LIVE_RING];
-	uint64_t seq;               /* last event made */
+	struct live_event ring[LIVE_RING]; /* by seq % LIVE_RING */
+	int64_t seq;                /* the last bulletin stored */
 	struct live_client live[LIMIT_BULLETIN_LIVE];
 	unsigned n_live;
 	lws_sorted_usec_list_t keepalive;
@@ -170,48 +182,62 @@ static void live_wake(struct node_bulletins *b)
 			lws_callback_on_writable(b->live[i].wsi);
 }
 
-/* live_publish: make an event of bulletin id as stored now and wake every
- * feed. With no feed open there is nothing to make: a feed opened later
- * starts after the last event made (node_bulletin_live_begin), so it would
- * never be sent, and reading the bulletin back and rendering it costs
- * about a fifth of receiving it. */
-static void live_publish(struct node *n, const char *id)
+/* event_make: e, an event of bulletin id as stored now. ERR_OK, or
+ * ERR_NOTFOUND / ERR_IO / ERR_NOMEM (e then unused). */
+static int event_make(struct node *n, const char *id, struct live_event *e)
 {
-	struct node_bulletins *b = n->bulletins;
 	struct bulletin_row row;
-	struct live_event *e;
 	json_t *obj;
 	char *json, head[64];
 	size_t jlen;
-	int hlen;
+	int hlen, rc;
 
-	if (!b->n_live)
-		return;
-	if (bulletin_store_get(n->db, id, clock_now(), &row) != ERR_OK)
-		return;
+	free(e->buf);
+	memset(e, 0, sizeof(*e));
+	rc = bulletin_store_get(n->db, id, clock_now(), &row);
+	if (rc != ERR_OK)
+		return rc;
 	obj = bulletin_json(row.c, row.status);
+	hlen = snprintf(head, sizeof(head), "event: bulletin\nid: %lld\n"
+			"data: ", (long long)row.seq);
+	e->seq = row.seq;
 	bulletin_row_free(&row);
 	json = obj ? json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 	json_decref(obj);
-	if (!json)
-		return;
-	jlen = strlen(json);
-	e = &b->ring[(b->seq + 1) % LIVE_RING];
-	free(e->buf);
-	memset(e, 0, sizeof(*e));
-	hlen = snprintf(head, sizeof(head), "event: bulletin\nid: %llu\ndata: ",
-			(unsigned long long)(b->seq + 1));
-	e->buf = malloc(LWS_PRE + (size_t)hlen + jlen + 2);
+	jlen = json ? strlen(json) : 0;
+	e->buf = json ? malloc(LWS_PRE + (size_t)hlen + jlen + 2) : NULL;
 	if (!e->buf) {
 		free(json);
-		return;
+		e->seq = 0;
+		return ERR_NOMEM;
 	}
 	memcpy(e->buf + LWS_PRE, head, (size_t)hlen);
 	memcpy(e->buf + LWS_PRE + hlen, json, jlen);
 	memcpy(e->buf + LWS_PRE + hlen + jlen, "\n\n", 2);
 	e->len = (size_t)hlen + jlen + 2;
-	e->seq = ++b->seq;
 	free(json);
+	return ERR_OK;
+}
+
+/* live_publish: make an event of bulletin id as stored now (into the
+ * ring) and wake every feed. With no feed open there is nothing to do: a
+ * feed opened later reads what it needs from the store, and reading the
+ * bulletin back and rendering it costs about a fifth of receiving it. */
+static void live_publish(struct node *n, const char *id)
+{
+	struct node_bulletins *b = n->bulletins;
+	struct live_event made = { 0 };
+
+	if (!b->n_live)
+		return;
+	if (event_make(n, id, &made) == ERR_OK) {
+		free(b->ring[made.seq % LIVE_RING].buf);
+		b->ring[made.seq % LIVE_RING] = made;
+	}
+	/* the feeds read what the ring lacks from the store */
+	if (bulletin_store_last_seq(n->db, &b->seq) != ERR_OK &&
+	    made.seq > b->seq)
+		b->seq = made.seq;
 	live_wake(b);
 }
 
@@ -239,6 +265,33 @@ static struct live_client *live_find(struct node_bulletins *b,
 	return NULL;
 }
 
+/* replay_from: the seq a new feed on wsi starts after: the last stored
+ * (new bulletins only; the page's list has the rest), or, when it asks
+ * with Last-Event-ID, that id, moved on so that at most LIVE_REPLAY
+ * follow. */
+static int64_t replay_from(struct node *n, struct lws *wsi)
+{
+	struct node_bulletins *b = n->bulletins;
+	char v[32], *end = NULL;
+	long long last;
+	int64_t from;
+	int len = lws_hdr_custom_length(wsi, "last-event-id:", 14);
+
+	if (len <= 0 || len >= (int)sizeof(v) ||
+	    lws_hdr_custom_copy(wsi, v, sizeof(v), "last-event-id:", 14) < 0)
+		return b->seq;
+	errno = 0;
+	last = strtoll(v, &end, 10);
+	if (errno || end == v || *end || last < 0)
+		return b->seq;          /* not one of ours: new ones only */
+	if (last > b->seq)
+		last = b->seq;          /* from a store since restored */
+	if (bulletin_store_replay_from(n->db, last, clock_now(), LIVE_REPLAY,
+				       &from) != ERR_OK)
+		return b->seq;
+	return from;
+}
+
 int node_bulletin_live_begin(struct node *n, struct lws *wsi,
 			     struct http_exchange *ex)
 {
@@ -249,6 +302,17 @@ int node_bulletin_live_begin(struct node *n, struct lws *wsi,
 
 	if (!b || strcmp(ex->path, LIVE_PATH) != 0 || ex->method != HTTP_GET)
 		return 0;
+	if (ex->head) {                 /* the head of a feed, no feed */
+		ex->cache_control = "no-store";
+		http_reply(wsi, ex, 200, "text/event-stream; charset=utf-8",
+			   NULL, 0);
+		return 1;
+	}
+	if (bulletin_store_last_seq(n->db, &b->seq) != ERR_OK) {
+		http_reply_error(wsi, ex, 500, "store", "the bulletins cannot "
+				 "be read");
+		return 1;
+	}
 	peer_client(wsi, &n->cfg.proxies, peer, sizeof(peer));
 	for (size_t i = 0; i < LIMIT_BULLETIN_LIVE; i++) {
 		if (!b->live[i].wsi && !cl)
@@ -270,7 +334,7 @@ int node_bulletin_live_begin(struct node *n, struct lws *wsi,
 	memset(cl, 0, sizeof(*cl));
 	cl->wsi = wsi;
 	snprintf(cl->peer, sizeof(cl->peer), "%s", peer);
-	cl->sent = b->seq;          /* new bulletins only; the list has the rest */
+	cl->sent = replay_from(n, wsi);
 	b->n_live++;
 	lws_callback_on_writable(wsi);
 	return 1;
@@ -291,7 +355,8 @@ static int live_headers(struct lws *wsi)
 
 	if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK,
 					"text/event-stream; charset=utf-8",
-					LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end))
+					LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
+	    http_add_date(wsi, &p, end))
 		return -1;
 	for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
 		if (lws_add_http_header_by_name(wsi,
@@ -316,24 +381,40 @@ static int live_text(struct lws *wsi, const char *text)
 		? -1 : 0;
 }
 
-/* next_event: the first event after seq still in the ring, or NULL. */
-static struct live_event *next_event(struct node_bulletins *b, uint64_t seq)
+/* next_event: the event after seq, from the ring or else made from the
+ * store into *tmp; NULL when there is none (*next then says where the
+ * feed has got to: past bulletins expired or unreadable). */
+static struct live_event *next_event(struct node *n, int64_t seq,
+				     struct live_event *tmp, int64_t *next)
 {
-	uint64_t want = seq + 1, oldest;
+	struct node_bulletins *b = n->bulletins;
+	struct live_event *e = &b->ring[(seq + 1) % LIVE_RING];
+	char id[LIMIT_RECORD_ID + 1];
 
-	if (want > b->seq)
+	*next = seq;
+	if (seq >= b->seq)
 		return NULL;
-	oldest = b->seq >= LIVE_RING ? b->seq - LIVE_RING + 1 : 1;
-	if (want < oldest)
-		want = oldest;          /* too far behind: skip what is gone */
-	return &b->ring[want % LIVE_RING];
+	if (e->seq == seq + 1 && e->buf)
+		return e;               /* made once for every feed */
+	if (bulletin_store_next(n->db, seq, clock_now(), next, id,
+				sizeof(id)) != ERR_OK || !*next) {
+		*next = b->seq;         /* nothing (readable) left */
+		return NULL;
+	}
+	e = &b->ring[*next % LIVE_RING];
+	if (e->seq == *next && e->buf)
+		return e;
+	if (event_make(n, id, tmp) != ERR_OK)
+		return NULL;            /* skipped: *next is past it */
+	return tmp;
 }
 
 int node_bulletin_live_writeable(struct node *n, struct lws *wsi, int *rc)
 {
 	struct node_bulletins *b = n->bulletins;
 	struct live_client *cl = b ? live_find(b, wsi) : NULL;
-	struct live_event *e;
+	struct live_event *e, tmp = { 0 };
+	int64_t next;
 
 	if (!cl)
 		return 0;
@@ -352,15 +433,21 @@ int node_bulletin_live_writeable(struct node *n, struct lws *wsi, int *rc)
 		lws_callback_on_writable(wsi);
 		return 1;
 	}
-	e = next_event(b, cl->sent);
-	if (e && e->buf) {
+	e = next_event(n, cl->sent, &tmp, &next);
+	if (e) {
 		cl->sent = e->seq;
 		if (lws_write(wsi, e->buf + LWS_PRE, e->len, LWS_WRITE_HTTP) <
 		    (int)e->len)
 			*rc = -1;
 		else if (cl->sent < b->seq)
 			lws_callback_on_writable(wsi);
+		free(tmp.buf);
 		return 1;
+	}
+	if (next > cl->sent) {          /* skipped what cannot be sent */
+		cl->sent = next;
+		if (cl->sent < b->seq)
+			lws_callback_on_writable(wsi);
 	}
 	if (cl->keepalive_due) {
 		cl->keepalive_due = 0;

@@ -484,7 +484,7 @@ int console_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	}
 	if (!session) {
 		if (ex->method != HTTP_GET)
-			http_reply_error(wsi, ex, 405, "method_not_allowed",
+			http_reply_405(wsi, ex, "GET, HEAD",
 					 "use GET on %s", ex->path);
 		else if (auth_request(n, wsi, ex, mr) == AUTH_GRANTED)
 			sync_state(n, wsi, ex);
@@ -515,7 +515,7 @@ int console_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		logout(n, wsi, ex);
 		break;
 	default:
-		http_reply_error(wsi, ex, 405, "method_not_allowed",
+		http_reply_405(wsi, ex, "GET, HEAD, POST, DELETE",
 				 "use GET, POST or DELETE on %s", ex->path);
 	}
 	return 1;

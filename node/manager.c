@@ -314,7 +314,7 @@ int manager_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 			       ex->method == HTTP_PUT ||
 			       ex->method == HTTP_DELETE);
 	if (!allowed) {
-		http_reply_error(wsi, ex, 405, "method_not_allowed",
+		http_reply_405(wsi, ex, !t.id ? "POST" : "GET, HEAD, PUT, DELETE",
 				 "not allowed on %s%s", ex->path,
 				 t.id ? "" : "; lists are at /api/v1/catalog "
 				 "and /api/v1/announcements");

@@ -187,9 +187,8 @@ static void route(struct node *n, struct lws *wsi, struct http_exchange *ex)
 				 "%s (only " METRICS_PATH ")", ex->path);
 		return;
 	}
-	if (ex->method != HTTP_GET && ex->method != HTTP_HEAD) {
-		http_reply_error(wsi, ex, 405, "method_not_allowed",
-				 "use GET or HEAD on " METRICS_PATH);
+	if (ex->method != HTTP_GET) {
+		http_method_not_allowed(wsi, ex, "GET, HEAD");
 		return;
 	}
 	text = prom_render(render, n, &len);

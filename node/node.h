@@ -17,6 +17,7 @@
 #include "catalog.h"
 #include "config.h"
 #include "http.h"
+#include "webfiles.h"
 #include "limits.h"
 #include "peer.h"
 #include "quota.h"
@@ -125,7 +126,9 @@ struct node {
 	char *web_root;             /* copy of [web] root (owned) */
 	struct pages_cache *pages;  /* the pages rendered with the bulletins
 				       (lib/pages.h; owned) */
-	struct lws_http_mount public_mounts[4]; /* chain; unused when no root */
+	struct webfiles *files;     /* [web] root's files (lib/webfiles.h;
+				       owned) */
+	struct lws_http_mount public_mount; /* "/", to the callback */
 	struct http_budget anon_bodies; /* bodies read from anyone but the
 					   manager (public.c) */
 	struct node_bulletins *bulletins; /* keys, live feeds (bulletin.c) */

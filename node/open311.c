@@ -362,13 +362,18 @@ int open311_route(struct node *n, struct lws *wsi, struct http_exchange *ex)
 			strcmp(rest, "requests") == 0 ||
 			strncmp(rest, "tokens/", 7) == 0 ||
 			strncmp(rest, "requests/", 9) == 0;
-		if (known)
+		if (known) {
+			ex->allow = strcmp(rest, "requests") == 0
+				? "GET, HEAD, POST"
+				: ends_with(rest, "/withdraw") ? "POST"
+				: "GET, HEAD";
 			open311_error(wsi, ex, 405, "%s is not allowed on "
 				      "%.100s", get ? "GET" : post ? "POST"
 				      : "this method", ex->path);
-		else
+		} else {
 			open311_error(wsi, ex, 404, "no such resource: %.100s",
 				      ex->path);
+		}
 	}
 	return 1;
 }

@@ -379,7 +379,7 @@ int phone_verify_route(struct node *n, struct lws *wsi,
 	if (strcmp(ex->path, VERIFY) != 0)
 		return 0;
 	if (ex->method != HTTP_POST)
-		http_reply_error(wsi, ex, 405, "method_not_allowed", "use POST "
+		http_reply_405(wsi, ex, "POST", "use POST "
 				 "on %s", ex->path);
 	else if (!n->civic->sms)
 		http_reply_error(wsi, ex, 404, "not_found", "this community "

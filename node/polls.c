@@ -651,7 +651,7 @@ int polls_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		if (ex->method == HTTP_GET)
 			list(n, wsi, ex);
 		else if (ex->method != HTTP_POST)
-			http_reply_error(wsi, ex, 405, "method_not_allowed",
+			http_reply_405(wsi, ex, "GET, HEAD, POST",
 					 "use GET or POST on %s", POLLS);
 		else if (!n->mgr)
 			http_reply_error(wsi, ex, 503, "busy", "not ready");
@@ -672,7 +672,7 @@ int polls_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	}
 	if (slash && strcmp(slash, "/close") == 0) {
 		if (ex->method != HTTP_POST)
-			http_reply_error(wsi, ex, 405, "method_not_allowed",
+			http_reply_405(wsi, ex, "POST",
 					 "use POST to close a poll");
 		else if (!n->mgr)
 			http_reply_error(wsi, ex, 503, "busy", "not ready");
@@ -685,14 +685,14 @@ int polls_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 			http_reply_error(wsi, ex, 404, "not_found", "no such "
 					 "resource");
 		else if (ex->method != HTTP_POST)
-			http_reply_error(wsi, ex, 405, "method_not_allowed",
+			http_reply_405(wsi, ex, "POST",
 					 "use POST to vote");
 		else
 			vote(n, wsi, ex, origin, id);
 		return 1;
 	}
 	if (ex->method != HTTP_GET) {
-		http_reply_error(wsi, ex, 405, "method_not_allowed", "use GET");
+		http_reply_405(wsi, ex, "GET, HEAD", "use GET");
 		return 1;
 	}
 	if (find(n, origin, id, &st) != ERR_OK) {

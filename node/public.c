@@ -3,9 +3,8 @@
  * One vhost, plain HTTP for a reverse proxy or HTTPS when [public] cert and
  * key are set. Requests reach callback_public_http, which reads them with
  * lib/http.h and dispatches on a small table of (method, path, handler).
- * Static pages under [web] root are served by an lws file mount; the API
- * paths are callback mounts that win over it by being longer. The pages
- * that carry the bulletins in force are rendered here (lib/pages.h).
+ * The files under [web] root are served from memory (lib/webfiles.h),
+ * the pages that carry the bulletins in force rendered (lib/pages.h).
  *
  * Parts: handlers; the route table; the lws callback; the vhost. */
 #include <stdlib.h>
@@ -27,7 +26,7 @@ struct public_http {
 	uint64_t search_id;         /* the catalog search it waits for */
 };
 
-/* The lws protocol name the callback mounts point at. */
+/* The lws protocol name of the public port. */
 #define PUBLIC_PROTOCOL "alliance-http"
 /* lws keeps a pointer to the vhost name: it must outlive the vhost. */
 static const char public_vhost_name[] = "public";
@@ -173,9 +172,6 @@ static const struct route routes[] = {
 	{ HTTP_GET, "/api/v1/communities", route_communities },
 };
 
-/* The path prefixes the routes live under, as lws callback mounts. */
-static const char *const route_prefixes[] = { "/healthz", "/api", "/open311" };
-
 static const char *method_name(enum http_method m)
 {
 	switch (m) {
@@ -193,6 +189,9 @@ static void public__route(struct node *n, struct lws *wsi,
 {
 	int path_known = 0;
 
+	if (pages_serve(wsi, &h->ex, n->db, n->web_root, &n->pages) ||
+	    webfiles_serve(wsi, &h->ex, n->web_root, NULL, &n->files))
+		return;
 	if (manager_route(n, wsi, &h->ex, &h->mgr))
 		return;
 	if (civic_route(n, wsi, &h->ex, &h->mgr))
@@ -216,10 +215,10 @@ static void public__route(struct node *n, struct lws *wsi,
 			return;
 		}
 	}
-	if (path_known)
-		http_reply_error(wsi, &h->ex, 405, "method_not_allowed",
-				 "%s is not allowed on %s",
-				 method_name(h->ex.method), h->ex.path);
+	if (path_known)   /* every route of the table is a GET */
+		http_reply_405(wsi, &h->ex, "GET, HEAD",
+			       "%s is not allowed on %s",
+			       method_name(h->ex.method), h->ex.path);
 	else
 		http_reply_error(wsi, &h->ex, 404, "not_found",
 				 "no such resource: %s", h->ex.path);
@@ -302,19 +301,6 @@ static int callback_public_http(struct lws *wsi,
 		catalog_http_searches_drain(node_from_wsi(wsi)->searches);
 		return 0;
 
-	case LWS_CALLBACK_CHECK_ACCESS_RIGHTS:
-		/* a page of [web] root: those carrying bulletins are
-		 * rendered (lib/pages.h), the rest left to the file mount */
-		if (!h)
-			return 0;
-		memset(&h->mgr, 0, sizeof(h->mgr));
-		return pages_serve(wsi, in, &h->ex, node_from_wsi(wsi)->db,
-				   node_from_wsi(wsi)->web_root,
-				   &node_from_wsi(wsi)->pages);
-
-	case LWS_CALLBACK_ADD_HEADERS:   /* a static file from [web] root */
-		return http_static_headers(wsi, in);
-
 	default:
 		break;
 	}
@@ -339,27 +325,6 @@ static int dup_or_null(char **out, const char *s)
 	return *out ? 0 : -1;
 }
 
-/* mounts_init: with a web root, a file mount at / and callback mounts for
- * the API prefixes; lws matches the longest mountpoint. */
-static const struct lws_http_mount *mounts_init(struct node *n)
-{
-	size_t np = sizeof(route_prefixes) / sizeof(route_prefixes[0]);
-	struct lws_http_mount *m = n->public_mounts;
-
-	if (!n->web_root)
-		return NULL;  /* every request reaches protocols[0] */
-	memset(n->public_mounts, 0, sizeof(n->public_mounts));
-	for (size_t i = 0; i < np; i++) {
-		m[i].mountpoint = route_prefixes[i];
-		m[i].mountpoint_len = (unsigned char)strlen(route_prefixes[i]);
-		m[i].origin = PUBLIC_PROTOCOL;
-		m[i].origin_protocol = LWSMPRO_CALLBACK;
-		m[i].mount_next = &m[i + 1];
-	}
-	http_static_mount(&m[np], n->web_root, PUBLIC_PROTOCOL);
-	return m;
-}
-
 int public__create_vhost(struct node *n)
 {
 	struct lws_context_creation_info info;
@@ -376,7 +341,7 @@ int public__create_vhost(struct node *n)
 	info.vhost_name = public_vhost_name;
 	info.port = n->cfg.public_port;
 	info.protocols = public_protocols;
-	info.mounts = mounts_init(n);
+	info.mounts = http_callback_mount(&n->public_mount, PUBLIC_PROTOCOL);
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	if (tls) {
 		info.ssl_cert_filepath = n->public_cert;
@@ -413,4 +378,5 @@ void public__free(struct node *n)
 	free(n->web_root);
 	n->web_root = NULL;
 	pages_cache_free(&n->pages);
+	webfiles_free(&n->files);
 }

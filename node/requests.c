@@ -610,7 +610,7 @@ int requests_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		return 1;
 	if (strcmp(p, MINE) == 0) {
 		if (ex->method != HTTP_GET)
-			http_reply_error(wsi, ex, 405, "method_not_allowed",
+			http_reply_405(wsi, ex, "GET, HEAD",
 					 "use GET on %s", MINE);
 		else
 			requests_mine(n, wsi, ex);
@@ -620,7 +620,7 @@ int requests_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		return 0;
 	if (!(p[sizeof(MGR) - 1] == '\0' ? ex->method == HTTP_GET
 					 : ex->method == HTTP_PATCH)) {
-		http_reply_error(wsi, ex, 405, "method_not_allowed", "use GET "
+		http_reply_405(wsi, ex, p[sizeof(MGR) - 1] == '\0' ? "GET, HEAD" : "PATCH", "use GET "
 				 "on %s, PATCH on %s/{id}", MGR, MGR);
 		return 1;
 	}

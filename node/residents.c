@@ -565,7 +565,7 @@ int residents_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 
 	if (is_login || strcmp(ex->path, "/api/v1/residents") == 0) {
 		if (ex->method != HTTP_POST)
-			http_reply_error(wsi, ex, 405, "method_not_allowed",
+			http_reply_405(wsi, ex, "POST",
 					 "use POST on %s", ex->path);
 		else if (is_login)
 			login(n, wsi, ex, mr);
@@ -576,7 +576,7 @@ int residents_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	if (strcmp(ex->path, "/api/v1/household-codes") != 0)
 		return 0;
 	if (ex->method != HTTP_POST) {
-		http_reply_error(wsi, ex, 405, "method_not_allowed",
+		http_reply_405(wsi, ex, "POST",
 				 "use POST on %s", ex->path);
 		return 1;
 	}

@@ -336,7 +336,7 @@ int voters_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 					&action)))
 		return 0;
 	if (is_list ? ex->method != HTTP_GET : ex->method != HTTP_POST) {
-		http_reply_error(wsi, ex, 405, "method_not_allowed", "use %s on "
+		http_reply_405(wsi, ex, is_list ? "GET, HEAD" : "POST", "use %s on "
 				 "%s", is_list ? "GET" : "POST", ex->path);
 		return 1;
 	}

@@ -434,9 +434,10 @@ def test_operator_certificate_on_sync_refused_403(pki, hub):
 
 
 def test_operator_change_without_a_body_is_answered(pki, hub):
-    """A POST or PATCH on the operator API with no body (Content-Length 0
-    or no such header) is answered at once: 415 without the JSON type,
-    400 with it, and nothing is registered."""
+    """A POST or PATCH on the operator API with no body is answered at
+    once: with Content-Length 0, 415 without the JSON type and 400 with
+    it; with no Content-Length at all, 411 (a length is required), and
+    nothing is registered."""
     def ids():
         return {c["id"] for c in
                 hub.api("GET", "/api/v1/communities").json()["items"]}
@@ -454,7 +455,8 @@ def test_operator_change_without_a_body_is_answered(pki, hub):
                 if length:
                     c.putheader("Content-Length", length)
                 c.endheaders()
-                assert c.getresponse().status == status, (ctype, length)
+                assert c.getresponse().status == (status if length
+                                                  else 411), (ctype, length)
             finally:
                 c.close()
     assert ids() == before

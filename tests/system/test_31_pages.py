@@ -249,13 +249,52 @@ def test_an_edited_page_file_is_served_at_once(alliance):
     text = page.read_text()
     _, h, _ = get(a.public_port, "/")
     try:
-        page.write_text(text.replace("</footer>", "</footer><!-- edited -->"))
+        page.write_text(text.replace("</main>", "</main><!-- edited -->"))
         status, h2, body = get(a.public_port, "/")
         assert status == 200 and "<!-- edited -->" in body
         assert h2["etag"] != h["etag"]
     finally:
         page.write_text(text)
     assert "<!-- edited -->" not in get(a.public_port, "/")[2]
+
+
+PAGES = {"index.html": "index.html", "catalog.html": "catalog.html",
+         "poll.html": "polls.html", "account.html": "account.html",
+         "service.html": None, "bulletins.html": "bulletins.html"}
+
+
+def test_every_page_is_served_with_the_shell_filled_in(alliance):
+    """The head, header with navigation and footer are written once
+    (web/shell.tpl) and put in each page as it is served, rendered or
+    not: no marker left, one of each, the page's own link marked
+    current; an edited shell is served at once."""
+    hub, a, b = alliance
+    shell = WebNode.web / "shell.tpl"
+    for port in (a.public_port, hub.public_port):
+        for page, current in PAGES.items():
+            status, _, body = get(port, "/" + page)
+            assert status == 200, page
+            assert "<!--alliance:head" not in body
+            assert "alliance:header" not in body and "alliance:footer" not in body
+            assert body.count('<meta charset="utf-8">') == 1
+            assert body.index('<meta charset="utf-8">') < 200
+            assert body.count('<header class="site-header">') == 1
+            assert body.count('<footer class="site-footer">') == 1
+            marked = re.findall(r'href="([^"]+)" aria-current="page"', body)
+            assert marked == ([current] if current else []), (page, marked)
+        assert get(port, "/shell.tpl")[0] == 404
+    text = shell.read_text()
+    _, h, _ = get(a.public_port, "/")
+    try:
+        shell.write_text(text.replace("</footer>", "</footer><!-- shell edited -->"))
+        for path in ("/", "/catalog.html"):
+            status, h2, body = get(a.public_port, path)
+            assert status == 200 and "<!-- shell edited -->" in body, path
+        assert get(a.public_port, "/")[1]["etag"] != h["etag"]
+    finally:
+        shell.write_text(text)
+    for path in ("/", "/catalog.html"):
+        assert "<!-- shell edited -->" not in get(a.public_port, path)[2]
 
 
 def test_an_edited_second_style_sheet_is_served_at_once(alliance):

@@ -1,0 +1,331 @@
+"""HTTP as RFC 9110/9112 clients expect it, on every port: the hub's
+public port, its alliance port (operator certificate: the district
+console and the operator API) and a node's public port, static files and
+dynamic resources alike (issue 15, item 5). Real hub and node serving
+web/, spoken to with http.client and raw sockets.
+
+Parts: the alliance; helpers; ETag and If-None-Match; Date; HEAD; Allow;
+request bodies without a length; gzip.
+"""
+
+import email.utils
+import gzip
+import http.client
+import json
+import re
+import socket
+import ssl
+
+import pytest
+
+from conftest import ROOT, Hub, Node, stop_all, tls_context, unique_id, wait_for
+
+WEB = ROOT / "web"
+# Long enough that every listing of communities is worth compressing.
+NAME = "石老人社区居民委员会（海滨街道）"
+
+
+class WebHub(Hub):
+    def config_text(self):
+        return super().config_text() + f"[web]\nroot = {WEB}\n"
+
+
+class WebNode(Node):
+    def config_text(self):
+        return super().config_text() + f"[web]\nroot = {WEB}\n"
+
+
+# ---- the alliance -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def ports(pki, tmp_path_factory):
+    """{kind: (connect, static path, JSON path)} for the three ports."""
+    d = tmp_path_factory.mktemp("http")
+    made = []
+    try:
+        hub = WebHub(d / "hub", pki).start()
+        made.append(hub)
+        ids = [unique_id("h") for _ in range(4)]
+        for cid in ids:
+            hub.register(cid, f"{NAME} {cid}")
+        node = WebNode(d / "n", pki, hub, ids[0]).start()
+        made.append(node)
+        node.wait_connected()
+        # the directory the node lists comes down from the hub
+        wait_for(lambda: len(get(plain(node.public_port), "/api/v1/communities")
+                             .json()["items"]) == 4, 15,
+                 "the node's directory of communities")
+        operator = tls_context(pki, pki.operator)
+
+        def alliance():
+            return http.client.HTTPSConnection("localhost", hub.alliance_port,
+                                               context=operator, timeout=10)
+        yield {
+            "hub public": (plain(hub.public_port), "/css/site.css",
+                           "/api/v1/communities"),
+            "hub alliance": (alliance, "/district/", "/api/v1/communities"),
+            "node public": (plain(node.public_port), "/js/common.js",
+                            "/api/v1/communities"),
+        }
+    finally:
+        stop_all(made)
+
+
+KINDS = ["hub public", "hub alliance", "node public"]
+
+
+# ---- helpers ------------------------------------------------------------------
+
+def plain(port):
+    return lambda: http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+
+class Reply:
+    def __init__(self, r):
+        self.status = r.status
+        self.headers = {k.lower(): v for k, v in r.getheaders()}
+        self.body = r.read()
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def get(connect, path, headers=None, method="GET", body=None):
+    c = connect()
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        return Reply(c.getresponse())
+    finally:
+        c.close()
+
+
+def raw(kind, ports, data):
+    """The bytes the port answers data with, until it closes (a raw
+    socket, TLS on the alliance port)."""
+    c = ports[kind][0]()
+    c.connect()
+    s = c.sock
+    try:
+        s.sendall(data)
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except (ConnectionResetError, ssl.SSLError):
+                break
+            if not chunk:
+                break
+            out += chunk
+            if b"\r\n\r\n" in out:
+                head, _, rest = out.partition(b"\r\n\r\n")
+                m = re.search(rb"content-length: *(\d+)", head, re.I)
+                if m and len(rest) >= int(m.group(1)):
+                    break
+        return out
+    finally:
+        c.close()
+
+
+# ---- ETag and If-None-Match -------------------------------------------------------
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("what", ["static", "json"])
+def test_quoted_etag_and_304_for_weak_list_and_star(ports, kind, what):
+    connect, static, api = ports[kind]
+    path = static if what == "static" else api
+    r = get(connect, path)
+    assert r.status == 200, r.body[:200]
+    etag = r.headers["etag"]
+    assert re.fullmatch(r'"[0-9a-f]{32}"', etag), etag
+    for inm in (etag, "W/" + etag, f'"other", W/"x", {etag}', "*",
+                f" {etag} ,"):
+        r = get(connect, path, {"If-None-Match": inm})
+        assert r.status == 304, (inm, r.status)
+        assert r.body == b"" and r.headers["etag"] == etag
+    # what names something else, or is not an entity tag, is no match
+    for inm in ('"other"', 'W/"other", "x"', etag[1:-1], "**", '"' + etag):
+        assert get(connect, path, {"If-None-Match": inm}).status == 200, inm
+
+
+# ---- Date ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_date_on_2xx_3xx_4xx_5xx_alike(ports, kind):
+    connect, static, api = ports[kind]
+    etag = get(connect, api).headers["etag"]
+    for path, headers, status in ((static, {}, 200), (api, {}, 200),
+                                  (api, {"If-None-Match": etag}, 304),
+                                  ("/api/v1/nothing", {}, 404)):
+        r = get(connect, path, headers)
+        assert r.status == status, (path, r.status)
+        date = r.headers.get("date")
+        assert date and re.fullmatch(
+            r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|"
+            r"Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT", date), date
+        assert email.utils.parsedate_to_datetime(date).tzname() == "UTC"
+
+
+# ---- HEAD ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_head_of_a_dynamic_resource_has_the_headers_and_no_body(ports, kind):
+    connect, static, api = ports[kind]
+    for path in (api, static):
+        whole = get(connect, path)
+        # HEAD then GET on one connection: a body after the HEAD's headers
+        # would be read as the GET's answer
+        c = connect()
+        try:
+            c.request("HEAD", path)
+            head = c.getresponse()
+            assert head.read() == b""
+            hh = {k.lower(): v for k, v in head.getheaders()}
+            c.request("GET", path)
+            again = c.getresponse()
+            assert again.status == 200 and again.read() == whole.body
+        finally:
+            c.close()
+        assert head.status == 200
+        for name in ("content-type", "etag", "cache-control",
+                     "content-security-policy"):
+            assert hh[name] == whole.headers[name], name
+        assert int(hh["content-length"]) == len(whole.body)
+
+
+# ---- Allow ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind,method,path,allow", [
+    ("hub public", "DELETE", "/api/v1/bulletins.atom", "GET, HEAD"),
+    ("hub public", "PUT", "/api/v1/polls/district.x", "GET, HEAD"),
+    ("hub alliance", "PUT", "/api/v1/communities", "GET, HEAD, POST"),
+    ("hub alliance", "GET", "/api/v1/communities/x", "DELETE"),
+    ("node public", "DELETE", "/api/v1/catalog", "GET, HEAD"),
+    ("node public", "GET", "/api/v1/residents", "POST"),
+])
+def test_every_405_says_allow(ports, kind, method, path, allow):
+    body = b"{}" if method in ("PUT", "POST", "PATCH") else None
+    r = get(ports[kind][0], path, {"Content-Type": "application/json"},
+            method=method, body=body)
+    assert r.status == 405, r.body
+    assert r.headers["allow"] == allow
+    assert r.json()["error"]["code"] == "method_not_allowed"
+
+
+# ---- request bodies without a length -----------------------------------------------------
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_chunked_or_lengthless_body_gets_411_at_once(ports, kind):
+    path = {"hub public": "/api/v1/bulletins", "hub alliance":
+            "/api/v1/communities", "node public": "/api/v1/residents"}[kind]
+    head = (f"POST {path} HTTP/1.1\r\nHost: x\r\n"
+            f"Content-Type: application/json\r\n").encode()
+    for data in (head + b"Transfer-Encoding: chunked\r\n\r\n"
+                        b"2\r\n{}\r\n0\r\n\r\n",
+                 head + b"\r\n"):
+        out = raw(kind, ports, data)
+        status, _, rest = out.partition(b"\r\n")
+        assert status == b"HTTP/1.1 411 Length Required", out[:300]
+        headers, _, body = rest.partition(b"\r\n\r\n")
+        assert b"date:" in headers.lower()
+        err = json.loads(body)["error"]
+        assert err["code"] == "length_required"
+        assert "Content-Length" in err["message"]
+    # the same with a length is read
+    r = get(ports[kind][0], path, {"Content-Type": "application/json"},
+            method="POST", body=b"{")
+    assert r.status != 411
+
+
+# ---- gzip ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("what", ["static", "json", "page"])
+def test_gzip_served_and_decoded_to_the_same_bytes(ports, kind, what):
+    connect, static, api = ports[kind]
+    path = {"static": static, "json": api,
+            "page": "/district/" if kind == "hub alliance" else "/"}[what]
+    ident = get(connect, path)
+    assert ident.status == 200 and "content-encoding" not in ident.headers
+    assert ident.headers["vary"] == "Accept-Encoding"
+    for ae in ("gzip", "br;q=1.0, gzip;q=0.8, *;q=0.1", "*", "x-gzip"):
+        r = get(connect, path, {"Accept-Encoding": ae})
+        assert r.headers.get("content-encoding") == "gzip", ae
+        assert r.headers["vary"] == "Accept-Encoding"
+        assert gzip.decompress(r.body) == ident.body
+        assert len(r.body) < len(ident.body) * 0.6
+        # each coding its own tag, and each revalidates
+        assert r.headers["etag"] != ident.headers["etag"]
+        assert get(connect, path, {"Accept-Encoding": ae, "If-None-Match":
+                                   r.headers["etag"]}).status == 304
+    for ae in ("gzip;q=0", "identity", "br", "gzip;q=0, *;q=1", "*;q=0"):
+        r = get(connect, path, {"Accept-Encoding": ae})
+        assert "content-encoding" not in r.headers, ae
+        assert r.body == ident.body
+
+
+# ---- the live feed's connections ------------------------------------------------------
+
+def open_feed(port):
+    """The status line of a new live feed (left open: the socket too)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"GET /api/v1/bulletins/live HTTP/1.1\r\nHost: x\r\n\r\n")
+    buf = b""
+    while b"\r\n" not in buf:
+        chunk = s.recv(4096)
+        assert chunk, buf
+        buf += chunk
+    return s, buf.split(b"\r\n")[0]
+
+
+def test_a_closed_feed_is_let_go(ports):
+    """One client holds at most 4 feeds; one it closes no longer counts
+    (the port's callback mount gets lws to report the close)."""
+    port = ports["node public"][0]().port
+    for _ in range(6):
+        def opened():
+            s, status = open_feed(port)
+            s.close()
+            return status == b"HTTP/1.1 200 OK"
+        wait_for(opened, 10, "a feed while the closed ones are let go")
+    held = [open_feed(port) for _ in range(4)]
+    try:
+        assert all(status == b"HTTP/1.1 200 OK" for _, status in held)
+        s, status = open_feed(port)
+        s.close()
+        assert status.startswith(b"HTTP/1.1 429")
+    finally:
+        for s, _ in held:
+            s.close()
+
+
+# ---- refusals on the alliance port ------------------------------------------------------
+
+def test_refusals_by_certificate_role_carry_date(pki, ports):
+    """A node certificate on the console's files gets the API's JSON 403;
+    an operator certificate on the sync upgrade lws's 403: both with a
+    Date and the security headers."""
+    connect = ports["hub alliance"][0]
+    port = connect().port
+    node = tls_context(pki, pki.node(unique_id("n")))
+    c = http.client.HTTPSConnection("localhost", port, context=node, timeout=10)
+    try:
+        c.request("GET", "/district/")
+        r = Reply(c.getresponse())
+    finally:
+        c.close()
+    assert r.status == 403 and r.json()["error"]["code"] == "forbidden"
+    assert "date" in r.headers and "content-security-policy" in r.headers
+    c = connect()
+    try:
+        c.putrequest("GET", "/v1/sync")
+        for k, v in (("Upgrade", "websocket"), ("Connection", "Upgrade"),
+                     ("Sec-WebSocket-Version", "13"),
+                     ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+                     ("Sec-WebSocket-Protocol", "alliance.v1")):
+            c.putheader(k, v)
+        c.endheaders()
+        r = Reply(c.getresponse())
+    finally:
+        c.close()
+    assert r.status == 403, r.status
+    assert "date" in r.headers and "x-frame-options" in r.headers

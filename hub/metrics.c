@@ -146,16 +146,16 @@ char *metrics_render(struct hub *hub, size_t *len)
 	       "an older backup): its edits since are renumbered.",
 	       m->store_restores);
 	metric(f, "alliance_frames_in_total", "counter",
-	       "Frames received from nodes.", m->frames_in);
+	       "Frames received from nodes.", m->traffic.frames_in);
 	metric(f, "alliance_frames_out_total", "counter",
-	       "Frames sent to nodes.", m->frames_out);
+	       "Frames sent to nodes.", m->traffic.frames_out);
 	metric(f, "alliance_frames_unsent_total", "counter",
 	       "Frames the hub could not encode or queue (each closes its "
 	       "session).", m->frames_unsent);
 	metric(f, "alliance_bytes_in_total", "counter",
-	       "Frame bytes received from nodes.", m->bytes_in);
+	       "Frame bytes received from nodes.", m->traffic.bytes_in);
 	metric(f, "alliance_bytes_out_total", "counter",
-	       "Frame bytes sent to nodes.", m->bytes_out);
+	       "Frame bytes sent to nodes.", m->traffic.bytes_out);
 	fprintf(f, "# HELP alliance_refusals_total Connections, sessions and "
 		"frames refused, by reason.\n"
 		"# TYPE alliance_refusals_total counter\n");

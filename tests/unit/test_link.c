@@ -6,7 +6,7 @@
  * Parts: the fake transport; receiving (fragments, oversize, text, bad
  * bytes); sending (slow consumer, short writes, closing once); keepalive
  * timing; change streams under the window (a real catalog on an
- * in-memory store); main. */
+ * in-memory store); Relay frames under their limits; main. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +21,7 @@
 #include "err.h"
 #include "link.h"
 #include "log.h"
+#include "relay.h"
 #include "store.h"
 
 /* ---- the fake transport ---------------------------------------------------- */
@@ -626,6 +627,90 @@ static void test_stream_snapshot(void **state)
 	rig_free(r);
 }
 
+/* ---- relayed records ---------------------------------------------------------------- */
+
+/* relay_rows: an in-memory table of n packed request changes. */
+static sqlite3 *relay_rows(unsigned n)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char id[32];
+
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE r (n INTEGER, body"
+				      " BLOB)", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO r VALUES (?1,"
+					    " ?2)", -1, &st, NULL), SQLITE_OK);
+	for (unsigned i = 0; i < n; i++) {
+		Change ch = ALLIANCE__V1__CHANGE__INIT;
+		size_t len;
+		uint8_t *b;
+
+		snprintf(id, sizeof(id), "ab.%016u", i);
+		ch.origin = "ab";
+		ch.id = id;
+		ch.kind = ALLIANCE__V1__KIND__KIND_REQUEST;
+		ch.version = i + 1;
+		b = relay_pack(&ch, &len);
+		assert_non_null(b);
+		sqlite3_bind_int(st, 1, (int)i);
+		sqlite3_bind_blob(st, 2, b, (int)len, SQLITE_TRANSIENT);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_reset(st);
+		free(b);
+	}
+	sqlite3_finalize(st);
+	return db;
+}
+
+/* relay_frame: send one Relay frame of the table's rows within max_bytes;
+ * returns how many went, checking the frame written holds them. */
+static size_t relay_frame(struct rig *r, sqlite3 *db, size_t max_bytes)
+{
+	sqlite3_stmt *st = NULL;
+	size_t sent = 0;
+	Frame *f;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT body FROM r ORDER BY"
+					    " n", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(link_relay_send(&r->l, st, max_bytes, &sent),
+			 ERR_OK);
+	sqlite3_finalize(st);
+	assert_int_equal(link_writeable(&r->l), 0);
+	f = written(r, r->f.n - 1);
+	assert_int_equal(f->body_case, ALLIANCE__V1__FRAME__BODY_RELAY);
+	assert_int_equal(f->relay->n_changes, sent);
+	assert_string_equal(f->relay->changes[0]->id, "ab.0000000000000000");
+	wire_free(&f);
+	return sent;
+}
+
+/* A Relay frame holds at most RELAY_BATCH records and the receiver's
+ * bytes (one at least, whatever its size); nothing to send sends
+ * nothing. */
+static void test_relay_send(void **state)
+{
+	struct rig *r = rig_new(1 << 20);
+	sqlite3 *db = relay_rows(RELAY_BATCH + 6);
+	sqlite3_stmt *st = NULL;
+	size_t sent = 1;
+
+	(void)state;
+	assert_int_equal(relay_frame(r, db, LIMIT_BATCH_BYTES), RELAY_BATCH);
+	assert_int_equal(relay_frame(r, db, WIRE_BATCH_OVERHEAD + 100), 2);
+	assert_int_equal(relay_frame(r, db, 1), 1);
+	sqlite3_exec(db, "DELETE FROM r", NULL, NULL, NULL);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT body FROM r", -1, &st,
+					    NULL), SQLITE_OK);
+	assert_int_equal(link_relay_send(&r->l, st, LIMIT_BATCH_BYTES, &sent),
+			 ERR_OK);
+	sqlite3_finalize(st);
+	assert_int_equal(sent, 0);
+	assert_null(r->l.out_head);
+	sqlite3_close(db);
+	rig_free(r);
+}
+
 /* ---- main ------------------------------------------------------------------------ */
 
 int main(void)
@@ -645,6 +730,7 @@ int main(void)
 		cmocka_unit_test(test_stream_window),
 		cmocka_unit_test(test_stream_sending_refused),
 		cmocka_unit_test(test_stream_snapshot),
+		cmocka_unit_test(test_relay_send),
 	};
 
 	log_init("test_link", LOG_ERROR);

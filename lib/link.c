@@ -207,9 +207,10 @@ int link_send_encoded(struct link *l, const uint8_t *frame, size_t len)
 
 	if (!room(l))
 		return ERR_AGAIN;
-	if (!(buf = malloc(LINK_PRE + len)) ||
-	    (memcpy(buf + LINK_PRE, frame, len),
-	     enqueue_buf(l, buf, len) != ERR_OK)) {
+	buf = malloc(LINK_PRE + len);
+	if (buf)
+		memcpy(buf + LINK_PRE, frame, len);
+	if (!buf || enqueue_buf(l, buf, len) != ERR_OK) {
 		link_unsent(l, "encoded", ERR_NOMEM);
 		return ERR_NOMEM;
 	}
@@ -230,8 +231,8 @@ int link_send_error(struct link *l, int code, const char *message)
 
 /* ---- receiving ------------------------------------------------------------ */
 
-int link_receive(struct link *l, const void *in, size_t len, int binary,
-		 int first, int last, Frame **frame, size_t *frame_len)
+void link_receive(struct link *l, const void *in, size_t len, int binary,
+		  int first, int last, Frame **frame, size_t *frame_len)
 {
 	char why[200];
 	int rc;
@@ -239,25 +240,25 @@ int link_receive(struct link *l, const void *in, size_t len, int binary,
 	*frame = NULL;
 	*frame_len = 0;
 	if (l->closing)
-		return 0;       /* what still arrives is dropped */
+		return;         /* what still arrives is dropped */
 	if (!binary) {
 		refuse(l, LINK_TEXT, 0,
 		       "text messages are not spoken; send binary Frames");
-		return 0;
+		return;
 	}
 	rc = wire_rx_add(&l->rx, in, len, first, l->max_frame);
 	if (rc == ERR_TOOBIG) {
 		refuse(l, LINK_TOO_LARGE, 0, "message over %zu bytes",
 		       l->max_frame);
-		return 0;
+		return;
 	}
 	if (rc != ERR_OK) {
 		wire_rx_release(&l->rx, 0);
 		refuse(l, LINK_NOMEM, 0, "out of memory for a message");
-		return 0;
+		return;
 	}
 	if (!last)
-		return 0;
+		return;
 	if (l->count) {
 		l->count->frames_in++;
 		l->count->bytes_in += l->rx.len;
@@ -272,10 +273,9 @@ int link_receive(struct link *l, const void *in, size_t len, int binary,
 		       ALLIANCE__V1__ERROR_CODE__ERROR_BAD_FRAME,
 		       "bad frame: %s", why);
 		*frame_len = 0;
-		return 0;
+		return;
 	}
 	l->heard = link_now();
-	return 0;
 }
 
 void link_pong(struct link *l)

@@ -76,8 +76,9 @@ struct link_out {
 	struct link_out *next;
 };
 
-/* One session's endpoint. Set the fields of the first group with
- * link_init; the rest is the link's. */
+/* One session's endpoint. link_init sets every field; the role may then
+ * set refused, count, self, rx_keep and close_grace_s. The rest is the
+ * link's. */
 struct link {
 	const struct link_io *ops;  /* the transport */
 	void *io;                   /* its handle */
@@ -121,11 +122,11 @@ void link_free(struct link *l);
  * (else the link closes 1003), first and last fragment of its message.
  * When a message is whole it is decoded: *frame is then the Frame (the
  * caller frees it with wire_free) of *frame_len bytes, and heard is now.
- * Returns 0 (with *frame NULL when no Frame is ready, the link is closing
- * or closed now: over max_frame 1009, undecodable 4400 with an Error
- * frame, out of memory 1011). */
-int link_receive(struct link *l, const void *in, size_t len, int binary,
-		 int first, int last, Frame **frame, size_t *frame_len);
+ * *frame is NULL when no Frame is ready: more fragments to come, the link
+ * closing (what arrives is dropped), or closing now (over max_frame 1009,
+ * undecodable 4400 with an Error frame, out of memory 1011). */
+void link_receive(struct link *l, const void *in, size_t len, int binary,
+		  int first, int last, Frame **frame, size_t *frame_len);
 /* link_pong: a PONG arrived: the peer is alive. */
 void link_pong(struct link *l);
 

@@ -31,13 +31,13 @@
 #define LINK_BUCKETS 1024
 
 /* What was sent to one community in its current session. */
-struct link {
+struct delivery_link {
 	char community[LIMIT_COMMUNITY_ID + 1];
 	int64_t after;              /* last delivery seq sent this session */
 	unsigned inflight;          /* sent, not yet acked */
 	int backlog;                /* pending rows may be unsent (the window
 				     * was full): pump must ask the store */
-	struct link *next;          /* hash chain */
+	struct delivery_link *next;          /* hash chain */
 };
 
 /* Statements of the hot path (one pump per node per bulletin, one ack per
@@ -61,7 +61,7 @@ struct acked {
 struct hub_bulletins {
 	struct bulletin_keys *keys; /* the pinned set in force (owned) */
 	struct bulletin_store *store; /* statements on hub->db (owned) */
-	struct link *links[LINK_BUCKETS];
+	struct delivery_link *links[LINK_BUCKETS];
 	struct hub *hub;            /* for the flush timer */
 	sqlite3_stmt *st[ST_COUNT]; /* prepared on first use (owned) */
 	/* Acks are written in one transaction per service-loop pass (a
@@ -182,10 +182,10 @@ static unsigned link_hash(const char *s)
 
 /* link_get: the link state of community, made on first use; NULL only
  * when out of memory. */
-static struct link *link_get(struct hub_bulletins *b, const char *community)
+static struct delivery_link *link_get(struct hub_bulletins *b, const char *community)
 {
 	unsigned h = link_hash(community);
-	struct link *l;
+	struct delivery_link *l;
 
 	for (l = b->links[h]; l; l = l->next)
 		if (strcmp(l->community, community) == 0)
@@ -284,7 +284,7 @@ void hub_bulletin_close(struct hub *hub)
 	bulletin_store_close(&hub->bulletins->store);
 	for (i = 0; i < LINK_BUCKETS; i++) {
 		while (hub->bulletins->links[i]) {
-			struct link *l = hub->bulletins->links[i];
+			struct delivery_link *l = hub->bulletins->links[i];
 
 			hub->bulletins->links[i] = l->next;
 			free(l);
@@ -303,7 +303,7 @@ void hub_bulletin_close(struct hub *hub)
 static void pump(struct hub *hub, struct community *c)
 {
 	struct session *s = c->session;
-	struct link *l;
+	struct delivery_link *l;
 	sqlite3_stmt *st;
 
 	if (!s || s->state != SESSION_ACTIVE)
@@ -345,7 +345,7 @@ void hub_bulletin_welcome(struct session *s)
 {
 	struct hub *hub = s->hub;
 	struct community *c = s->community;
-	struct link *l = link_get(hub->bulletins, c->id);
+	struct delivery_link *l = link_get(hub->bulletins, c->id);
 	sqlite3_stmt *st = NULL;
 
 	if (!l)
@@ -374,7 +374,7 @@ int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack)
 	struct hub *hub = s->hub;
 	struct community *c = s->community;
 	struct hub_bulletins *b = hub->bulletins;
-	struct link *l = link_get(b, c->id);
+	struct delivery_link *l = link_get(b, c->id);
 	sqlite3_stmt *st;
 
 	if (l && l->inflight)
@@ -660,7 +660,7 @@ static void send_new(struct hub *hub, const struct targeting *t,
 	for (i = 0; i < t->n_targets; i++) {
 		struct community *c = t->targets[i].c;
 		struct session *s = c->session;
-		struct link *l;
+		struct delivery_link *l;
 
 		if (!s || s->state != SESSION_ACTIVE)
 			continue;       /* it gets it after its next Welcome */
@@ -670,7 +670,7 @@ static void send_new(struct hub *hub, const struct targeting *t,
 			pump(hub, c);
 			continue;
 		}
-		if ((encoded ? session_send_encoded(s, encoded, len)
+		if ((encoded ? link_send_encoded(&s->link, encoded, len)
 			     : session_send(s, &frame)) != ERR_OK) {
 			l->backlog = 1;
 			continue;

@@ -30,7 +30,7 @@ static void welcome(struct session *s, uint64_t own_version)
 	w.batch_max = LIMIT_BATCH;
 	w.batch_bytes = (uint32_t)hub_batch_bytes(s->hub);
 	w.window = LIMIT_WINDOW;
-	w.snapshot = s->snapshot_until > 0;
+	w.snapshot = s->down.snapshot_until > 0;
 	w.requests_per_destination_per_hour =
 		s->hub->cfg.requests_per_destination_per_hour;
 	w.down_from = c->down_cursor;
@@ -112,7 +112,7 @@ static void note_skew(struct community *c, const Alliance__V1__Hello *hello)
 int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 {
 	struct community *c = s->community;
-	uint64_t head, own_version;
+	uint64_t head, own_version, snapshot = 0;
 	int back = 0;
 
 	if (hello->protocol_version != WIRE_PROTOCOL_VERSION) {
@@ -174,11 +174,12 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 		   c->down_cursor < s->hub->purged_seq ||
 		   c->down_cursor > head) {
 		c->down_cursor = 0;
-		s->snapshot_until = head;
+		snapshot = head;
 	}
-	s->down_sent = c->down_cursor;
+	link_stream_start(&s->down, c->down_cursor, LIMIT_WINDOW, LIMIT_BATCH,
+			  hub_batch_down(hello->batch_bytes));
+	s->down.snapshot_until = snapshot;
 	s->directory = hello->directory;
-	s->batch_bytes = hub_batch_down(hello->batch_bytes);
 	/* recovery: a node starting from nothing (a lost or restored store,
 	 * or its snapshot cut short) gets its own records the hub holds back,
 	 * those newer than a restored backup among them; otherwise a node is
@@ -200,6 +201,6 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 	log_info("session %s: established (node %s, epoch %s, down cursor "
 		 "%llu%s)", c->id, hello->software_version, c->epoch,
 		 (unsigned long long)c->down_cursor,
-		 s->snapshot_until ? ", snapshot" : "");
+		 s->down.snapshot_until ? ", snapshot" : "");
 	return ERR_OK;
 }

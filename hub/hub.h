@@ -20,6 +20,7 @@
 #include "webfiles.h"
 #include "ident.h"
 #include "limits.h"
+#include "link.h"
 #include "quota.h"
 #include "wire.h"
 
@@ -136,13 +137,6 @@ enum session_state {
 	SESSION_CLOSING,            /* a close is pending */
 };
 
-/* Frames queued for one session, written one per WRITEABLE. */
-struct outframe {
-	uint8_t *buf;               /* LWS_PRE headroom, then len bytes */
-	size_t len;
-	struct outframe *next;
-};
-
 /* Per-session data of the alliance.v1 protocol (lws allocates and frees). */
 struct session {
 	struct lws *wsi;
@@ -151,28 +145,18 @@ struct session {
 	struct community *community;/* NULL until registered-check passed */
 	enum session_state state;
 	lws_sorted_usec_list_t hello_timer;
-	struct wire_rx rx;          /* message being received */
-	struct outframe *out_head;  /* send queue */
-	struct outframe *out_tail;
-	unsigned out_count;
+	struct link link;           /* the endpoint: receiving, send queue,
+				       closing, keepalive (lib/link.h) */
 	int welcomed;               /* counted in hub->n_sessions */
-	/* the down stream (hub -> node) */
-	uint64_t down_sent;         /* last hub-stream seq sent */
-	struct wire_window unacked; /* Changes frames sent, not yet acked */
+	struct link_stream down;    /* the hub's stream to the node: sent,
+				       window, the bytes it takes (Hello:
+				       hub_batch_down), snapshot */
 	int send_own;               /* a fresh store: send its own records too */
 	int directory;              /* the node stores the directory's kinds
 				       (Hello.directory): send them */
-	size_t batch_bytes;         /* most bytes of a Changes or Relay
-				       frame to it (hub_batch_down) */
-	uint64_t snapshot_until;    /* a snapshot is being sent up to here */
 	struct quota quota;         /* what its Welcome announced */
 	int relay_inflight;         /* a Relay frame awaits its ack (relay.c) */
-	int64_t heard;              /* keepalive_now() of its last frame or pong */
-	int64_t pinged;             /* ... of the last PING sent */
-	int ping_due;               /* a PING to write at WRITEABLE */
 	int peer_close_code;        /* the code of the node's close frame */
-	int close_code;             /* when CLOSING: code and reason to send */
-	char close_reason[120];
 };
 
 /* ==== metrics ============================================================ */
@@ -202,8 +186,7 @@ enum refusal {
 };
 
 struct hub_metrics {
-	uint64_t frames_in, frames_out;
-	uint64_t bytes_in, bytes_out;
+	struct link_counters traffic; /* frames and bytes in and out */
 	uint64_t sessions_opened;
 	uint64_t changes_applied;   /* records stored from nodes */
 	uint64_t changes_stale;     /* not newer than the stored version */
@@ -353,20 +336,11 @@ extern const struct lws_protocols hub_sync_protocol;
 
 int callback_sync(struct lws *wsi, enum lws_callback_reasons reason,
 		  void *user, void *in, size_t len);
-/* session_send: queue an encoded frame; closes a slow consumer. A frame
- * that cannot be encoded or queued closes the session (session_unsent).
+/* session_send: link_send on the session's link: queue an encoded frame;
+ * closes a slow consumer (4430), and with 1011 when a frame cannot be
+ * encoded or queued (counted in alliance_frames_unsent_total).
  * Returns ERR_OK, ERR_AGAIN (closing or slow) or the encoder's error. */
 int session_send(struct session *s, const Frame *frame);
-/* session_unsent: a frame of kind body ("changes") that could not be
- * encoded or queued (rc): logged with the session, counted in
- * alliance_frames_unsent_total, and the session closed with 1011 and the
- * reason, so the node reconnects and the stream starts again from its
- * acked cursor rather than stopping in silence. */
-void session_unsent(struct session *s, const char *body, int rc);
-/* session_send_encoded: the same for a frame wire_encode already made (len
- * bytes at frame, copied), so that one encoding serves many sessions. */
-int session_send_encoded(struct session *s, const uint8_t *frame,
-			 size_t len);
 /* session_close: send an Error first when err_code is set, then close with
  * code and reason (printf-style), counting the refusal. */
 void session_close(struct session *s, enum refusal why, int code,
@@ -379,9 +353,8 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello);
 
 /* ==== keepalive (keepalive.c) ============================================= */
 
-/* keepalive_now: monotonic seconds, the clock of session->heard. */
-int64_t keepalive_now(void);
-/* keepalive_start: ping silent sessions and drop dead ones, every second. */
+/* keepalive_start: ping silent sessions and drop dead ones
+ * (link_keepalive), every link_keepalive_period_us. */
 void keepalive_start(struct hub *hub);
 
 /* ==== retention (retention.c) ============================================= */

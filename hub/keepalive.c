@@ -5,9 +5,10 @@
  * each ping and pong wakes the poll loop, which polls every fd: with
  * 10,000 idle nodes that alone took half a core (BENCHMARKS.md). So lws's
  * validity policy is off for the alliance port, and one timer walks the
- * live sessions instead: a session silent for [limits] ping_s gets a
- * websocket PING (written from WRITEABLE, ahead of its queue), one silent
- * for drop_s is dropped. The timer runs every quarter of ping_s (at least
+ * live sessions instead with the link's policy (link_keepalive, which the
+ * node runs too): a session silent for [limits] ping_s gets a websocket
+ * PING (written from WRITEABLE, ahead of its queue), one silent for
+ * drop_s is dropped. The timer runs every quarter of ping_s (at least
  * every second, at most every 5 s): every wake-up of the poll loop polls
  * every connection, so pings due within one period go out together and
  * their pongs come back in a few wake-ups (at 10,000 idle nodes a timer
@@ -16,71 +17,35 @@
  * upgrade (tls_close_expired: one comparison per session).
  *
  * Parts: the tick; starting. */
-#include <time.h>
-
 #include "hub.h"
 #include "log.h"
-
-/* The sessions are walked every quarter of ping_s, within these. */
-#define KEEPALIVE_TICK_MIN_S 1
-#define KEEPALIVE_TICK_MAX_S 5
-
-int64_t keepalive_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec;
-}
 
 /* check: ping or drop one session (registry_each_session). */
 static void check(struct session *s, void *arg)
 {
 	struct hub *hub = s->hub;
-	int64_t now = *(const int64_t *)arg, silent = now - s->heard;
+	int64_t now = *(const int64_t *)arg;
 
 	if (s->state == SESSION_CLOSING || tls_close_expired(s, hub_now()))
 		return;
-	if (silent >= (int64_t)hub->cfg.drop_s) {
+	if (link_keepalive(&s->link, now, hub->cfg.ping_s, hub->cfg.drop_s))
 		log_info("session %s: silent for %lld s, dropped",
 			 s->community ? s->community->id : "(unidentified)",
-			 (long long)silent);
-		lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK,
-				LWS_TO_KILL_ASYNC);
-		return;
-	}
-	if (silent >= (int64_t)hub->cfg.ping_s &&
-	    now - s->pinged >= (int64_t)hub->cfg.ping_s) {
-		s->pinged = now;
-		s->ping_due = 1;
-		lws_callback_on_writable(s->wsi);
-	}
-}
-
-/* period: how often hub's sessions are walked, in microseconds. */
-static lws_usec_t period(const struct hub *hub)
-{
-	unsigned s = hub->cfg.ping_s / 4;
-
-	if (s < KEEPALIVE_TICK_MIN_S)
-		s = KEEPALIVE_TICK_MIN_S;
-	if (s > KEEPALIVE_TICK_MAX_S)
-		s = KEEPALIVE_TICK_MAX_S;
-	return (lws_usec_t)s * LWS_US_PER_SEC;
+			 (long long)(now - s->link.heard));
 }
 
 static void tick(lws_sorted_usec_list_t *sul)
 {
 	struct hub *hub = lws_container_of(sul, struct hub, keepalive_timer);
-	int64_t now = keepalive_now();
+	int64_t now = link_now();
 
 	registry_each_session(hub, check, &now);
 	lws_sul_schedule(hub->lws, 0, &hub->keepalive_timer, tick,
-			 period(hub));
+			 link_keepalive_period_us(hub->cfg.ping_s));
 }
 
 void keepalive_start(struct hub *hub)
 {
 	lws_sul_schedule(hub->lws, 0, &hub->keepalive_timer, tick,
-			 period(hub));
+			 link_keepalive_period_us(hub->cfg.ping_s));
 }

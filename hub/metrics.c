@@ -136,16 +136,16 @@ static void render(FILE *f, void *arg)
 		    "an older backup): its edits since are renumbered.",
 		    m->store_restores);
 	prom_metric(f, "alliance_frames_in_total", "counter",
-		    "Frames received from nodes.", m->frames_in);
+		    "Frames received from nodes.", m->traffic.frames_in);
 	prom_metric(f, "alliance_frames_out_total", "counter",
-		    "Frames sent to nodes.", m->frames_out);
+		    "Frames sent to nodes.", m->traffic.frames_out);
 	prom_metric(f, "alliance_frames_unsent_total", "counter",
 		    "Frames the hub could not encode or queue (each closes its "
 		    "session).", m->frames_unsent);
 	prom_metric(f, "alliance_bytes_in_total", "counter",
-		    "Frame bytes received from nodes.", m->bytes_in);
+		    "Frame bytes received from nodes.", m->traffic.bytes_in);
 	prom_metric(f, "alliance_bytes_out_total", "counter",
-		    "Frame bytes sent to nodes.", m->bytes_out);
+		    "Frame bytes sent to nodes.", m->traffic.bytes_out);
 	prom_head(f, "alliance_refusals_total", "counter", "Connections, "
 		  "sessions and frames refused, by reason.");
 	for (r = 0; r < REFUSE_COUNT; r++)

@@ -122,11 +122,8 @@ const char hub_relay_schema_v2[] =
  * flight. */
 void hub_relay_flush(struct session *s)
 {
-	Frame frame = ALLIANCE__V1__FRAME__INIT;
-	Alliance__V1__Relay relay = ALLIANCE__V1__RELAY__INIT;
-	Change *batch[RELAY_BATCH];
 	sqlite3_stmt *st = NULL;
-	size_t n = 0, bytes = WIRE_BATCH_OVERHEAD;
+	size_t n = 0;
 
 	if (s->state != SESSION_ACTIVE || s->relay_inflight || !s->community)
 		return;
@@ -137,31 +134,12 @@ void hub_relay_flush(struct session *s)
 		return;
 	sqlite3_bind_text(st, 1, s->community->id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, RELAY_BATCH);
-	while (n < RELAY_BATCH && sqlite3_step(st) == SQLITE_ROW) {
-		Change *ch = relay_unpack(sqlite3_column_blob(st, 0),
-					  (size_t)sqlite3_column_bytes(st, 0));
-
-		if (!ch)
-			continue;
-		if (!wire_batch_take(&bytes, n, ch, s->batch_bytes)) {
-			/* the next frame, after this one's ack */
-			alliance__v1__change__free_unpacked(ch, NULL);
-			break;
-		}
-		batch[n++] = ch;
-	}
+	link_relay_send(&s->link, st, s->down.bytes, &n);
 	sqlite3_finalize(st);
 	if (!n)
 		return;
-	relay.changes = batch;
-	relay.n_changes = n;
-	frame.body_case = ALLIANCE__V1__FRAME__BODY_RELAY;
-	frame.relay = &relay;
-	if (session_send(s, &frame) == ERR_OK)
-		s->relay_inflight = 1;
+	s->relay_inflight = 1;
 	log_debug("relay %s: sent %zu records", s->community->id, n);
-	for (size_t i = 0; i < n; i++)
-		alliance__v1__change__free_unpacked(batch[i], NULL);
 }
 
 static void flush_each(struct session *s, void *arg)

@@ -9,9 +9,10 @@
  * Down: the hub's log is sent to each node from its own cursor, in batches
  * of at most LIMIT_BATCH changes and the bytes the node takes (Hello:
  * hub_batch_down) and at most LIMIT_WINDOW unacked frames, so a slow node
- * costs bounded memory; a node is not sent its own records unless its
- * store is fresh (recovery). A batch that cannot be read or encoded closes
- * the session (session_unsent) rather than stopping the stream unseen.
+ * costs bounded memory (the link's stream, lib/link.h); a node is not
+ * sent its own records unless its store is fresh (recovery). A batch that
+ * cannot be read or encoded closes the session (link_unsent) rather than
+ * stopping the stream unseen.
  * Parts: up; down; waking sessions. */
 #include <limits.h>
 #include <stdlib.h>
@@ -195,15 +196,14 @@ int handle_ack(struct session *s, const Alliance__V1__Ack *ack)
 	struct community *c = s->community;
 	unsigned released;
 
-	if (ack->seq > s->down_sent) {
+	if (link_stream_ack(&s->down, ack->seq, &released) != ERR_OK) {
 		session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_PROTOCOL,
 			      ALLIANCE__V1__ERROR_CODE__ERROR_BAD_FRAME,
 			      "ack of %llu, beyond what was sent (%llu)",
 			      (unsigned long long)ack->seq,
-			      (unsigned long long)s->down_sent);
+			      (unsigned long long)s->down.sent);
 		return ERR_INVALID;
 	}
-	released = wire_window_ack(&s->unacked, ack->seq);
 	if (ack->seq > c->down_cursor) {
 		c->down_cursor = ack->seq;
 		hub_store_save_link(s->hub, c);
@@ -216,65 +216,20 @@ int handle_ack(struct session *s, const Alliance__V1__Ack *ack)
 /* pending: whether s has stream to send and room in its window. */
 static int pending(struct session *s, uint64_t head)
 {
-	return s->state == SESSION_ACTIVE && s->unacked.n < LIMIT_WINDOW &&
-	       s->down_sent < head;
+	return s->state == SESSION_ACTIVE && link_stream_due(&s->down, head);
 }
 
 int sync_write_down(struct session *s)
 {
-	struct hub *hub = s->hub;
-	Frame frame = ALLIANCE__V1__FRAME__INIT;
-	Alliance__V1__Changes cs = ALLIANCE__V1__CHANGES__INIT;
-	Change **batch = NULL;
-	size_t n = 0, len;
-	uint64_t last = 0, head = catalog_log_head(hub->cat);
-	uint8_t *buf;
-	int rc;
-
-	if (!pending(s, head))
+	if (s->state != SESSION_ACTIVE)
 		return 0;
 	/* a node that does not know the directory's kinds would refuse a
 	 * batch holding them: pass them over for it */
-	rc = catalog_log_batch_kinds(hub->cat, s->down_sent,
-				     s->send_own ? NULL : s->community->id,
-				     s->directory ? INT_MAX :
-				     ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT,
-				     LIMIT_BATCH, s->batch_bytes, &batch, &n,
-				     &last);
-	if (rc != ERR_OK) {
-		session_unsent(s, "changes", rc);
-		return 0;
-	}
-	cs.changes = batch;
-	cs.n_changes = n;
-	cs.last_seq = last;
-	cs.head = head;
-	if (s->snapshot_until) {
-		cs.snapshot = 1;
-		cs.snapshot_done = last >= s->snapshot_until;
-	}
-	frame.body_case = ALLIANCE__V1__FRAME__BODY_CHANGES;
-	frame.changes = &cs;
-	rc = wire_encode(&frame, LWS_PRE, &buf, &len);
-	catalog_batch_free(&batch, n);
-	if (rc != ERR_OK) {
-		/* never silence: a stream that stops here stops for good */
-		session_unsent(s, "changes", rc);
-		return 0;
-	}
-	rc = lws_write(s->wsi, buf + LWS_PRE, len, LWS_WRITE_BINARY);
-	free(buf);
-	if (rc < (int)len)
-		return -1;
-	hub->metrics.frames_out++;
-	hub->metrics.bytes_out += len;
-	wire_window_push(&s->unacked, last);
-	s->down_sent = last;
-	if (cs.snapshot_done)
-		s->snapshot_until = 0;
-	if (pending(s, head))
-		lws_callback_on_writable(s->wsi);
-	return 1;
+	return link_stream_write(&s->link, &s->down, s->hub->cat,
+				 s->send_own ? NULL : s->community->id,
+				 s->directory ? INT_MAX :
+				 ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT,
+				 NULL, NULL);
 }
 
 /* ---- waking ------------------------------------------------------------ */

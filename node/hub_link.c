@@ -9,9 +9,12 @@
  * A session lost because the store could not be written (a full disk)
  * is followed by a wait for the store to take writes, not by a dial.
  *
+ * The endpoint itself (receiving, the send queue, closing, keepalive, the
+ * up stream's window) is a link (lib/link.h), as at the hub.
+ *
  * Parts: backoff; TLS files and the client vhost; dialling and losing the
- * session; sending frames; receiving frames; the lws callback; start,
- * reload and stop. */
+ * session; sending frames and the keepalive timer; receiving frames (the
+ * handler table by body); the lws callback; start, reload and stop. */
 #include <errno.h>
 #include <inttypes.h>
 #include <netdb.h>
@@ -39,17 +42,8 @@ static const char hub_vhost_name[] = "hub-link";
 #define HUB_RX_KEEP 65536
 
 /* Per-session data (lws allocates it zeroed and frees it on close). */
-struct hub_out {
-	uint8_t *buf;               /* LWS_PRE headroom, then len bytes */
-	size_t len;
-	struct hub_out *next;
-};
-
 struct hub_session {
-	struct wire_rx rx;          /* message being received (owned) */
-	struct hub_out *out_head;   /* frames to send, oldest first (owned) */
-	struct hub_out *out_tail;
-	unsigned out_count;
+	struct link link;           /* the endpoint (lib/link.h; owned) */
 };
 
 static void hub_link__connect(struct node *n);
@@ -59,7 +53,8 @@ static void store_wait_cb(lws_sorted_usec_list_t *sul);
 /* ---- backoff ------------------------------------------------------------ */
 
 /* backoff_init: the delay table 1 s, 2 s, 4 s ... up to the cap ([hub]
- * backoff_max_s), and the keepalive times, into n->hub_policy. */
+ * backoff_max_s) into n->hub_policy; lws's validity checks stay off (the
+ * link's keepalive pings and drops: keepalive_cb). */
 static void backoff_init(struct node *n)
 {
 	uint32_t ms = LIMIT_BACKOFF_FIRST_MS, max = n->cfg.backoff_max_s * 1000;
@@ -74,8 +69,8 @@ static void backoff_init(struct node *n)
 	n->hub_policy.retry_ms_table = n->hub_backoff_ms;
 	n->hub_policy.retry_ms_table_count = count;
 	n->hub_policy.conceal_count = LWS_RETRY_CONCEAL_ALWAYS;
-	n->hub_policy.secs_since_valid_ping = (uint16_t)n->cfg.ping_s;
-	n->hub_policy.secs_since_valid_hangup = (uint16_t)n->cfg.drop_s;
+	n->hub_policy.secs_since_valid_ping = 0;
+	n->hub_policy.secs_since_valid_hangup = 0;
 	n->hub_policy.jitter_percent = LIMIT_BACKOFF_JITTER_PCT;
 }
 
@@ -423,61 +418,36 @@ static void hub_link__connect(struct node *n)
 
 /* ---- sending frames ------------------------------------------------------- */
 
-static void session_free(struct hub_session *s)
+/* note_close: we close the session with code and reason: say so, and keep
+ * it as the last error (/healthz); what still arrives is dropped. */
+static void note_close(struct node *n, int code, const char *reason)
 {
-	struct hub_out *o, *next;
-
-	if (!s)
-		return;
-	for (o = s->out_head; o; o = next) {
-		next = o->next;
-		free(o->buf);
-		free(o);
-	}
-	s->out_head = s->out_tail = NULL;
-	s->out_count = 0;
-	wire_rx_release(&s->rx, 0);
+	log_msg(code == WIRE_CLOSE_GOING_AWAY ? LOG_INFO : LOG_WARN,
+		"closing the session with hub %s: %d %s", n->cfg.hub_host,
+		code, reason);
+	snprintf(n->hub_last_error, sizeof(n->hub_last_error),
+		 "closed by node: %d %s", code, reason);
+	n->hub_local_close = 1;
 }
 
-/* session_send: encode frame and queue it, asking for WRITEABLE. Returns
- * ERR_OK, ERR_AGAIN when the queue is full, or wire_encode's error. */
-static int session_send(struct lws *wsi, struct hub_session *s,
-			const Frame *frame)
+/* link_refused: the link closes the session on its own (lib/link.h). */
+static void link_refused(struct link *l, enum link_cause cause)
 {
-	struct hub_out *o;
-	int rc;
+	struct node *n = l->owner;
 
-	if (s->out_count >= LIMIT_SEND_QUEUE)
-		return ERR_AGAIN;
-	o = calloc(1, sizeof(*o));
-	if (!o) {
-		hub_link__unsent(node_from_wsi(wsi), wsi, wire_body_name(frame),
-				 ERR_NOMEM);
-		return ERR_NOMEM;
+	if (cause == LINK_UNSENT) {
+		n->frames_unsent++;
+		log_error("hub %s: cannot send a %s frame: %s",
+			  n->cfg.hub_host, l->unsent_body,
+			  err_name(l->unsent_rc));
 	}
-	rc = wire_encode(frame, LWS_PRE, &o->buf, &o->len);
-	if (rc != ERR_OK) {
-		free(o);
-		hub_link__unsent(node_from_wsi(wsi), wsi, wire_body_name(frame),
-				 rc);
-		return rc;
-	}
-	if (s->out_tail)
-		s->out_tail->next = o;
-	else
-		s->out_head = o;
-	s->out_tail = o;
-	s->out_count++;
-	log_debug("hub: queued %s (%zu bytes)", wire_body_name(frame), o->len);
-	lws_callback_on_writable(wsi);
-	return ERR_OK;
+	note_close(n, l->close_code, l->close_reason);
 }
 
-/* session_abort: close the session from our side with code and a reason:
- * records them, ignores what still arrives, and closes from WRITEABLE (a
- * callback returning -1 while TLS holds unread bytes makes lws 4.1 spin).
- * A hub that never lets us write is dropped after drop_s. Returns 0 for
- * the callback to return. */
+/* session_abort: close the session from our side with code and a reason
+ * (link_close: from WRITEABLE, since a callback returning -1 while TLS
+ * holds unread bytes makes lws 4.1 spin; a hub that never lets us write
+ * is dropped after drop_s). Returns 0 for the callback to return. */
 static int session_abort(struct node *n, struct lws *wsi, int code,
 			 const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -485,36 +455,21 @@ static int session_abort(struct node *n, struct lws *wsi, int code,
 static int session_abort(struct node *n, struct lws *wsi, int code,
 			 const char *fmt, ...)
 {
+	struct hub_session *s = lws_wsi_user(wsi);
+	char reason[sizeof(s->link.close_reason)];
 	va_list ap;
 
-	if (n->hub_local_close)
+	if (s->link.closing)
 		return 0;  /* already closing */
 	va_start(ap, fmt);
-	vsnprintf(n->hub_abort_reason, sizeof(n->hub_abort_reason), fmt, ap);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	n->hub_abort_code = code;
-	log_msg(code == WIRE_CLOSE_GOING_AWAY ? LOG_INFO : LOG_WARN,
-		"closing the session with hub %s: %d %s", n->cfg.hub_host,
-		code, n->hub_abort_reason);
-	snprintf(n->hub_last_error, sizeof(n->hub_last_error),
-		 "closed by node: %d %s", code, n->hub_abort_reason);
-	n->hub_local_close = 1;
-	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, (int)n->cfg.drop_s);
-	lws_callback_on_writable(wsi);
+	note_close(n, code, reason);
+	link_close(&s->link, code, 0, reason);
 	return 0;
 }
 
-void hub_link__unsent(struct node *n, struct lws *wsi, const char *body,
-		      int rc)
-{
-	n->frames_unsent++;
-	log_error("hub %s: cannot send a %s frame: %s", n->cfg.hub_host, body,
-		  err_name(rc));
-	session_abort(n, wsi, WIRE_CLOSE_INTERNAL, "the node could not send a "
-		      "%s frame (%s); reconnecting", body, err_name(rc));
-}
-
-static int send_hello(struct node *n, struct lws *wsi, struct hub_session *s)
+static int send_hello(struct node *n, struct link *l)
 {
 	Alliance__V1__Hello hello = ALLIANCE__V1__HELLO__INIT;
 	Alliance__V1__StoreMarks marks = ALLIANCE__V1__STORE_MARKS__INIT;
@@ -541,20 +496,46 @@ static int send_hello(struct node *n, struct lws *wsi, struct hub_session *s)
 	hello.marks = &marks;
 	frame.body_case = ALLIANCE__V1__FRAME__BODY_HELLO;
 	frame.hello = &hello;
-	return session_send(wsi, s, &frame);
+	return link_send(l, &frame);
 }
 
-static int send_error(struct lws *wsi, struct hub_session *s,
-		      Alliance__V1__ErrorCode code, const char *message)
+struct link *hub_link__link(struct node *n)
 {
-	Alliance__V1__Error error = ALLIANCE__V1__ERROR__INIT;
-	Frame frame = ALLIANCE__V1__FRAME__INIT;
+	struct hub_session *s;
 
-	error.code = code;
-	error.message = (char *)message;
-	frame.body_case = ALLIANCE__V1__FRAME__BODY_ERROR;
-	frame.error = &error;
-	return session_send(wsi, s, &frame);
+	if (!n->hub_wsi || n->hub_state != HUB_CONNECTED)
+		return NULL;
+	s = lws_wsi_user(n->hub_wsi);
+	return s->link.closing ? NULL : &s->link;
+}
+
+int hub_link__send(struct node *n, const Frame *frame)
+{
+	struct link *l = hub_link__link(n);
+
+	return l ? link_send(l, frame) : ERR_AGAIN;
+}
+
+/* keepalive_cb: the link's keepalive policy for the session (ping a
+ * silent hub, drop a dead one), every link_keepalive_period_us. */
+static void keepalive_cb(lws_sorted_usec_list_t *sul)
+{
+	struct node *n = lws_container_of(sul, struct node, hub_keepalive);
+	struct hub_session *s;
+	int64_t now = link_now();
+
+	if (n->stopping)
+		return;
+	if (n->hub_wsi && n->hub_state >= HUB_OPEN) {
+		s = lws_wsi_user(n->hub_wsi);
+		if (link_keepalive(&s->link, now, n->cfg.ping_s,
+				   n->cfg.drop_s))
+			log_warn("hub %s: silent for %lld s, dropped",
+				 n->cfg.hub_host,
+				 (long long)(now - s->link.heard));
+	}
+	lws_sul_schedule(n->lws, 0, &n->hub_keepalive, keepalive_cb,
+			 link_keepalive_period_us(n->cfg.ping_s));
 }
 
 /* ---- receiving frames ----------------------------------------------------- */
@@ -646,9 +627,14 @@ static void handle_error(struct node *n, const Alliance__V1__Error *e)
 			 name, (int)e->code, e->message);
 }
 
-/* handle_changes: persist a batch of the hub's stream, then ack it. */
-static int handle_changes(struct node *n, struct lws *wsi,
-			  struct hub_session *s, const Alliance__V1__Changes *cs)
+/* A frame handler of the node: what the callback returns (0, or 0 after
+ * session_abort). */
+typedef int (*node_handler)(struct node *n, struct lws *wsi, struct link *l,
+			    const Frame *f);
+
+/* on_changes: persist a batch of the hub's stream, then ack it. */
+static int on_changes(struct node *n, struct lws *wsi, struct link *l,
+		      const Frame *f)
 {
 	Alliance__V1__Ack ack = ALLIANCE__V1__ACK__INIT;
 	Frame frame = ALLIANCE__V1__FRAME__INIT;
@@ -656,7 +642,7 @@ static int handle_changes(struct node *n, struct lws *wsi,
 	char why[200];
 	int rc;
 
-	rc = sync_handle_changes(n, cs, &ack.seq, why, sizeof(why));
+	rc = sync_handle_changes(n, f->changes, &ack.seq, why, sizeof(why));
 	if (rc == ERR_IO && store_fault_count() != faults) {
 		char cause[200];
 
@@ -672,125 +658,142 @@ static int handle_changes(struct node *n, struct lws *wsi,
 	n->hub_store_retries = 0;
 	frame.body_case = ALLIANCE__V1__FRAME__BODY_ACK;
 	frame.ack = &ack;
-	if (session_send(wsi, s, &frame) != ERR_OK)
-		return session_abort(n, wsi, WIRE_CLOSE_SLOW, "send queue full");
+	link_send(l, &frame);   /* a full queue closes the session (4430) */
 	return 0;
 }
 
-int hub_link__send(struct node *n, const Frame *frame)
+static int on_welcome(struct node *n, struct lws *wsi, struct link *l,
+		      const Frame *f)
 {
-	if (!n->hub_wsi || n->hub_state != HUB_CONNECTED)
-		return ERR_AGAIN;
-	return session_send(n->hub_wsi, lws_wsi_user(n->hub_wsi), frame);
+	(void)l;
+	if (n->hub_state == HUB_CONNECTED)
+		return session_abort(n, wsi, WIRE_CLOSE_PROTOCOL,
+				     "a second Welcome");
+	return handle_welcome(n, wsi, f->welcome);
 }
 
-/* handle_frame: act on one decoded frame. Returns what the callback
- * returns: 0, or -1 after session_abort. */
-static int handle_frame(struct node *n, struct lws *wsi, struct hub_session *s,
+static int on_error(struct node *n, struct lws *wsi, struct link *l,
+		    const Frame *f)
+{
+	(void)wsi;
+	(void)l;
+	handle_error(n, f->error);
+	return 0;
+}
+
+static int on_node_only(struct node *n, struct lws *wsi, struct link *l,
 			const Frame *f)
 {
-	switch (f->body_case) {
-	case ALLIANCE__V1__FRAME__BODY_WELCOME:
-		if (n->hub_state == HUB_CONNECTED)
-			return session_abort(n, wsi, WIRE_CLOSE_PROTOCOL,
-					     "a second Welcome");
-		return handle_welcome(n, wsi, f->welcome);
-	case ALLIANCE__V1__FRAME__BODY_ERROR:
-		handle_error(n, f->error);
-		return 0;
-	default:
-		break;
-	}
-	if (n->hub_state != HUB_CONNECTED)
-		return session_abort(n, wsi, WIRE_CLOSE_PROTOCOL,
-				     "%s before Welcome", wire_body_name(f));
-	switch (f->body_case) {
-	case ALLIANCE__V1__FRAME__BODY__NOT_SET:
-		log_info("hub %s sent a frame of a kind we do not know",
-			 n->cfg.hub_host);
-		if (send_error(wsi, s, ALLIANCE__V1__ERROR_CODE__ERROR_UNKNOWN_BODY,
-			       "unknown frame body") != ERR_OK)
-			return session_abort(n, wsi, WIRE_CLOSE_SLOW,
-					     "send queue full");
-		return 0;
-	case ALLIANCE__V1__FRAME__BODY_HELLO:
-	case ALLIANCE__V1__FRAME__BODY_BULLETIN_ACK:
-		return session_abort(n, wsi, WIRE_CLOSE_PROTOCOL,
-				     "%s is sent by nodes, not the hub",
-				     wire_body_name(f));
-	case ALLIANCE__V1__FRAME__BODY_CHANGES:
-		return handle_changes(n, wsi, s, f->changes);
-	case ALLIANCE__V1__FRAME__BODY_BULLETIN:
-		return node_bulletin_handle(n, f->bulletin);
-	case ALLIANCE__V1__FRAME__BODY_RELAY: {
-		char why[200];
-		int rc = node_relay_handle(n, f->relay, why, sizeof(why));
-
-		if (rc != ERR_OK)
-			return session_abort(n, wsi, rc == ERR_INVALID
-					     ? WIRE_CLOSE_BAD_FRAME
-					     : WIRE_CLOSE_INTERNAL, "%s", why);
-		return 0;
-	}
-	case ALLIANCE__V1__FRAME__BODY_RELAY_ACK:
-		node_relay_ack(n, f->relay_ack);
-		return 0;
-	case ALLIANCE__V1__FRAME__BODY_ACK:
-		if (sync_handle_ack(n, f->ack) != ERR_OK)
-			return session_abort(n, wsi, WIRE_CLOSE_PROTOCOL,
-					     "ack of %" PRIu64 " beyond what was "
-					     "sent", f->ack->seq);
-		return 0;
-	default:
-		/* bulletins come with the bulletin relay */
-		log_debug("hub: %s not handled yet", wire_body_name(f));
-		return 0;
-	}
+	(void)l;
+	return session_abort(n, wsi, WIRE_CLOSE_PROTOCOL,
+			     "%s is sent by nodes, not the hub",
+			     wire_body_name(f));
 }
 
-/* receive: add a chunk to the message being received; decode and handle
- * it when complete. Returns what the callback returns. */
+static int on_bulletin(struct node *n, struct lws *wsi, struct link *l,
+		       const Frame *f)
+{
+	(void)wsi;
+	(void)l;
+	return node_bulletin_handle(n, f->bulletin);
+}
+
+static int on_relay(struct node *n, struct lws *wsi, struct link *l,
+		    const Frame *f)
+{
+	char why[200];
+	int rc = node_relay_handle(n, f->relay, why, sizeof(why));
+
+	(void)l;
+	if (rc != ERR_OK)
+		return session_abort(n, wsi, rc == ERR_INVALID
+				     ? WIRE_CLOSE_BAD_FRAME
+				     : WIRE_CLOSE_INTERNAL, "%s", why);
+	return 0;
+}
+
+static int on_relay_ack(struct node *n, struct lws *wsi, struct link *l,
+			const Frame *f)
+{
+	(void)wsi;
+	(void)l;
+	node_relay_ack(n, f->relay_ack);
+	return 0;
+}
+
+static int on_ack(struct node *n, struct lws *wsi, struct link *l,
+		  const Frame *f)
+{
+	(void)l;
+	if (sync_handle_ack(n, f->ack) != ERR_OK)
+		return session_abort(n, wsi, WIRE_CLOSE_PROTOCOL,
+				     "ack of %" PRIu64 " beyond what was "
+				     "sent", f->ack->seq);
+	return 0;
+}
+
+/* What the node does with each body the hub sends, by body case; Welcome
+ * and Error are taken before Welcome too, the others only after. A body
+ * not listed is a newer hub's (answered with an Error, the session goes
+ * on). */
+static const node_handler node_handlers[] = {
+	[ALLIANCE__V1__FRAME__BODY_HELLO] = on_node_only,
+	[ALLIANCE__V1__FRAME__BODY_WELCOME] = on_welcome,
+	[ALLIANCE__V1__FRAME__BODY_CHANGES] = on_changes,
+	[ALLIANCE__V1__FRAME__BODY_ACK] = on_ack,
+	[ALLIANCE__V1__FRAME__BODY_BULLETIN] = on_bulletin,
+	[ALLIANCE__V1__FRAME__BODY_BULLETIN_ACK] = on_node_only,
+	[ALLIANCE__V1__FRAME__BODY_ERROR] = on_error,
+	[ALLIANCE__V1__FRAME__BODY_RELAY] = on_relay,
+	[ALLIANCE__V1__FRAME__BODY_RELAY_ACK] = on_relay_ack,
+};
+
+/* handle_frame: act on one decoded frame. Returns what the callback
+ * returns. */
+static int handle_frame(struct node *n, struct lws *wsi, struct link *l,
+			const Frame *f)
+{
+	size_t i = (size_t)f->body_case;
+	node_handler fn = i < sizeof(node_handlers) / sizeof(*node_handlers)
+			  ? node_handlers[i] : NULL;
+
+	if (n->hub_state != HUB_CONNECTED &&
+	    f->body_case != ALLIANCE__V1__FRAME__BODY_WELCOME &&
+	    f->body_case != ALLIANCE__V1__FRAME__BODY_ERROR)
+		return session_abort(n, wsi, WIRE_CLOSE_PROTOCOL,
+				     "%s before Welcome", wire_body_name(f));
+	if (fn)
+		return fn(n, wsi, l, f);
+	log_info("hub %s sent a frame of a kind we do not know",
+		 n->cfg.hub_host);
+	link_send_error(l, ALLIANCE__V1__ERROR_CODE__ERROR_UNKNOWN_BODY,
+			"unknown frame body");
+	return 0;
+}
+
+/* receive: add a chunk to the message being received (the link); handle
+ * the frame when it is whole. Returns what the callback returns. */
 static int receive(struct node *n, struct lws *wsi, struct hub_session *s,
 		   const uint8_t *in, size_t len)
 {
 	char why[200];
-	Frame *f = NULL;
+	Frame *f;
 	size_t msg_len;
 	int rc;
 
-	if (n->hub_local_close)
-		return 0;  /* closing: what still arrives is dropped */
-	if (!lws_frame_is_binary(wsi))
-		return session_abort(n, wsi, WIRE_CLOSE_TEXT_FRAME,
-				     "text messages are not spoken");
-	rc = wire_rx_add(&s->rx, in, len, lws_is_first_fragment(wsi),
-			 n->cfg.max_frame);
-	if (rc == ERR_TOOBIG)
-		return session_abort(n, wsi, WIRE_CLOSE_TOO_LARGE,
-				     "message over %u bytes", n->cfg.max_frame);
-	if (rc != ERR_OK)
-		return session_abort(n, wsi, WIRE_CLOSE_GOING_AWAY,
-				     "out of memory");
-	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+	link_receive(&s->link, in, len, lws_frame_is_binary(wsi) != 0,
+		     lws_is_first_fragment(wsi),
+		     lws_is_final_fragment(wsi) &&
+		     !lws_remaining_packet_payload(wsi), &f, &msg_len);
+	if (!f)
 		return 0;
-
-	msg_len = s->rx.len;
-	rc = wire_decode(s->rx.buf, s->rx.len, n->cfg.max_frame, &f, why,
-			 sizeof(why));
-	wire_rx_release(&s->rx, HUB_RX_KEEP);
-	if (rc == ERR_TOOBIG)
-		return session_abort(n, wsi, WIRE_CLOSE_TOO_LARGE, "%s", why);
-	if (rc != ERR_OK)
-		return session_abort(n, wsi, WIRE_CLOSE_BAD_FRAME,
-				     "bad frame: %s", why);
 	if (wire_batch_check(f, msg_len, LIMIT_BATCH, LIMIT_BATCH_BYTES, why,
 			     sizeof(why)) != ERR_OK) {
 		wire_free(&f);
 		return session_abort(n, wsi, WIRE_CLOSE_BATCH, "%s", why);
 	}
-	lws_validity_confirmed(wsi);
 	log_debug("hub: received %s", wire_body_name(f));
-	rc = handle_frame(n, wsi, s, f);
+	rc = handle_frame(n, wsi, &s->link, f);
 	wire_free(&f);
 	return rc;
 }
@@ -861,7 +864,8 @@ static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		n = node_from_wsi(wsi);
-		session_free(s);
+		if (s)
+			link_free(&s->link);
 		if (n->hub_wsi && n->hub_wsi != wsi)
 			return 0;  /* not our current connection */
 		snprintf(why, sizeof(why), "%s:%d: %.*s", n->hub_ip,
@@ -879,7 +883,12 @@ static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 		log_info("connected to hub %s at %s:%d; sending Hello",
 			 n->cfg.hub_host, n->hub_ip, n->cfg.hub_port);
 		n->hub_local_close = 0;
-		if (send_hello(n, wsi, s) != ERR_OK)
+		link_init(&s->link, &link_lws_io, wsi, n, n->cfg.max_frame);
+		s->link.refused = link_refused;
+		s->link.self = "the node";
+		s->link.rx_keep = HUB_RX_KEEP;
+		s->link.close_grace_s = n->cfg.drop_s;
+		if (send_hello(n, &s->link) != ERR_OK)
 			return session_abort(n, wsi, WIRE_CLOSE_GOING_AWAY,
 					     "cannot encode Hello");
 		/* the hub answers a Hello at once; do not wait for ever */
@@ -899,8 +908,7 @@ static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 		return receive(node_from_wsi(wsi), wsi, s, in, len);
 
 	case LWS_CALLBACK_CLIENT_WRITEABLE: {
-		struct hub_out *o;
-		int m;
+		int rc;
 
 		n = node_from_wsi(wsi);
 		if (n->stopping)
@@ -909,29 +917,15 @@ static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 		else if (n->hub_rebuild)
 			session_abort(n, wsi, WIRE_CLOSE_GOING_AWAY,
 				      "node reloading its configuration");
-		if (n->hub_local_close) {
-			lws_close_reason(wsi,
-					 (enum lws_close_status)n->hub_abort_code,
-					 (unsigned char *)n->hub_abort_reason,
-					 strlen(n->hub_abort_reason));
-			return -1;
-		}
-		o = s->out_head;
-		if (!o)   /* the up stream, or a ping was due (#3497) */
-			return sync_write_up(n, wsi) < 0 ? -1 : 0;
-		s->out_head = o->next;
-		if (!s->out_head)
-			s->out_tail = NULL;
-		s->out_count--;
-		m = lws_write(wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_BINARY);
-		free(o->buf);
-		free(o);
-		if (m < 0)
-			return -1;
-		/* more queued frames, or the up stream, may follow */
-		lws_callback_on_writable(wsi);
-		return 0;
+		rc = link_writeable(&s->link);
+		if (rc != 1)   /* a ping, a queued frame, or the close */
+			return rc;
+		return sync_write_up(n, &s->link) < 0 ? -1 : 0;
 	}
+
+	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+		link_pong(&s->link);
+		return 0;
 
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		peer_closed(node_from_wsi(wsi), in, len);
@@ -939,7 +933,7 @@ static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		n = node_from_wsi(wsi);
-		session_free(s);
+		link_free(&s->link);
 		if (n->hub_wsi != wsi)
 			return 0;
 		if (n->hub_close_code)
@@ -965,6 +959,8 @@ int hub_link__start(struct node *n)
 	if (vhost_create(n) != ERR_OK)
 		return ERR_FAIL;
 	hub_link__connect(n);
+	lws_sul_schedule(n->lws, 0, &n->hub_keepalive, keepalive_cb,
+			 link_keepalive_period_us(n->cfg.ping_s));
 	return ERR_OK;
 }
 
@@ -1028,6 +1024,7 @@ void hub_link__stop(struct node *n)
 {
 	n->stopping = 1;
 	lws_sul_cancel(&n->hub_sul);
+	lws_sul_cancel(&n->hub_keepalive);
 	if (n->hub_wsi && (n->hub_state == HUB_OPEN ||
 			   n->hub_state == HUB_CONNECTED))
 		lws_callback_on_writable(n->hub_wsi);  /* closes with 1001 */

@@ -19,6 +19,7 @@
 #include "http.h"
 #include "webfiles.h"
 #include "limits.h"
+#include "link.h"
 #include "peer.h"
 #include "quota.h"
 #include "wire.h"
@@ -162,15 +163,15 @@ struct node {
 	unsigned char hub_tls_digest[32]; /* SHA-256 of cert, key and CA files */
 	int hub_rebuild;            /* close the session, remake the vhost */
 	int hub_vhost_dying;        /* old vhost destroyed, new one not made */
-	int hub_local_close;        /* we are closing the session */
-	int hub_abort_code;         /* and the code and reason we send */
-	char hub_abort_reason[124]; /* (a close frame holds 123 bytes) */
+	int hub_local_close;        /* we are closing the session (the code
+				       and reason are in its link) */
 	struct lws *hub_wsi;        /* the connection, or NULL */
 	enum hub_state hub_state;
 	char hub_ip[INET6_ADDRSTRLEN]; /* address dialled; "" when unresolved */
 	uint32_t hub_backoff_ms[NODE_BACKOFF_STEPS]; /* retry delays */
-	lws_retry_bo_t hub_policy;  /* backoff table and keepalive */
+	lws_retry_bo_t hub_policy;  /* backoff table (lws's keepalive off) */
 	lws_sorted_usec_list_t hub_sul; /* the reconnect timer */
+	lws_sorted_usec_list_t hub_keepalive; /* the link's keepalive walk */
 	uint16_t hub_retries;       /* failures since the last healthy
 				       session (LIMIT_BACKOFF_HEALTHY_S) */
 	int hub_store_full;         /* the last session ended on a storage
@@ -184,15 +185,11 @@ struct node {
 				       offset in lib/clock.c is the hub's */
 	uint64_t hub_up_cursor;     /* from Welcome */
 	/* the up stream of the current session (sync.c) */
-	uint64_t up_sent;           /* last own-log seq sent */
+	struct link_stream up;      /* sent, window and batch (from Welcome) */
 	uint64_t up_acked;          /* last seq the hub committed */
 	uint64_t store_behind;      /* Welcomes that found our store gone
 				       back in time (wire_store_behind) */
 	uint64_t renumbered;        /* own edits renumbered for them */
-	struct wire_window up_unacked; /* Changes sent, not acked */
-	unsigned up_window;         /* from Welcome, at most LIMIT_WINDOW */
-	unsigned up_batch;          /* from Welcome, at most LIMIT_BATCH */
-	unsigned up_bytes;          /* from Welcome, <= LIMIT_BATCH_BYTES */
 	char hub_last_error[256];   /* why the last attempt failed; "" none */
 	uint64_t frames_unsent;     /* frames not encoded or queued, each
 				       closing its session (/healthz) */
@@ -300,16 +297,14 @@ void hub_link__reload(struct node *n, const struct node_config *old,
  * shutdown; lws_context_destroy finishes the job. */
 void hub_link__stop(struct node *n);
 
-/* hub_link__send: queue a frame on the session to the hub. Returns ERR_OK,
- * ERR_AGAIN when there is no session or its queue is full, or the
- * encoder's error (then the session is closing: hub_link__unsent). */
+/* hub_link__send: queue a frame on the session to the hub (link_send).
+ * Returns ERR_OK, ERR_AGAIN when there is no session or it is closing
+ * (a full queue closes it: 4430), or the encoder's error (then the
+ * session is closing with 1011, counted in frames_unsent). */
 int hub_link__send(struct node *n, const Frame *frame);
-/* hub_link__unsent: a frame of kind body ("changes") that could not be
- * made or queued (rc): logged, counted (frames_unsent, /healthz) and the
- * session closed with 1011 and the reason, so that it starts again from
- * the hub's cursor at the next session rather than stopping in silence. */
-void hub_link__unsent(struct node *n, struct lws *wsi, const char *body,
-		      int rc);
+/* hub_link__link: the link of the session with the hub once Welcome came
+ * and while it is not closing, else NULL. */
+struct link *hub_link__link(struct node *n);
 
 /* ==== own records (records.c) ============================================== */
 
@@ -364,9 +359,10 @@ void sync_marks(struct node *n, Alliance__V1__StoreMarks *m);
  * ERR_OK, or ERR_IO when that failed (the session must end: sending from
  * the hub's cursor would lose edits). */
 int sync_welcome(struct node *n, const Alliance__V1__Welcome *w);
-/* sync_write_up: at WRITEABLE with nothing queued, send the next up batch
- * if the window allows: 1 written, 0 nothing due, -1 the write failed. */
-int sync_write_up(struct node *n, struct lws *wsi);
+/* sync_write_up: at WRITEABLE with nothing queued on l, send the next up
+ * batch if the window allows: 1 written, 0 nothing due, -1 the write
+ * failed (or the marks could not be kept). */
+int sync_write_up(struct node *n, struct link *l);
 /* sync_handle_ack: the hub committed our stream to ack->seq. ERR_INVALID
  * when it acks beyond what was sent. */
 int sync_handle_ack(struct node *n, const Alliance__V1__Ack *ack);

@@ -211,44 +211,22 @@ int64_t node_relay_outbox(struct node *n)
 
 void relay_flush(struct node *n)
 {
-	Frame frame = ALLIANCE__V1__FRAME__INIT;
-	Alliance__V1__Relay relay = ALLIANCE__V1__RELAY__INIT;
-	Change *batch[RELAY_BATCH];
+	struct link *l = hub_link__link(n);
 	sqlite3_stmt *st = NULL;
-	size_t count = 0, bytes = WIRE_BATCH_OVERHEAD;
+	size_t count = 0;
 
-	if (!n->civic || n->civic->relay_inflight ||
-	    n->hub_state != HUB_CONNECTED)
+	if (!n->civic || n->civic->relay_inflight || !l)
 		return;
 	if (sqlite3_prepare_v2(n->db, "SELECT body FROM relay_outbox ORDER BY"
 			       " version LIMIT ?1", -1, &st, NULL) != SQLITE_OK)
 		return;
 	sqlite3_bind_int(st, 1, RELAY_BATCH);
-	while (count < RELAY_BATCH && sqlite3_step(st) == SQLITE_ROW) {
-		Change *ch = relay_unpack(sqlite3_column_blob(st, 0),
-					  (size_t)sqlite3_column_bytes(st, 0));
-
-		if (!ch)
-			continue;
-		if (!wire_batch_take(&bytes, count, ch, n->up_bytes)) {
-			/* the next frame, after this one's ack */
-			alliance__v1__change__free_unpacked(ch, NULL);
-			break;
-		}
-		batch[count++] = ch;
-	}
+	link_relay_send(l, st, n->up.bytes, &count);
 	sqlite3_finalize(st);
 	if (!count)
 		return;
-	relay.changes = batch;
-	relay.n_changes = count;
-	frame.body_case = ALLIANCE__V1__FRAME__BODY_RELAY;
-	frame.relay = &relay;
-	if (hub_link__send(n, &frame) == ERR_OK)
-		n->civic->relay_inflight = 1;
+	n->civic->relay_inflight = 1;
 	log_debug("relay: sent %zu records to the hub", count);
-	for (size_t i = 0; i < count; i++)
-		alliance__v1__change__free_unpacked(batch[i], NULL);
 }
 
 /* ---- in ------------------------------------------------------------------------- */

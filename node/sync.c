@@ -2,7 +2,7 @@
  *
  * Up: the node's own log is sent from the hub's cursor (Welcome.up_cursor)
  * in batches within Welcome's count and bytes, at most a window of them
- * unacked; the hub acks after commit. Welcome's quota is kept for the
+ * unacked (the link's stream, lib/link.h); the hub acks after commit. Welcome's quota is kept for the
  * writers (records.c).
  * Before a batch goes out, the store keeps its marks (struct up_marks):
  * the highest seq sent (StoreMarks.up_sent), how far the hub had acked,
@@ -201,14 +201,9 @@ int sync_welcome(struct node *n, const Alliance__V1__Welcome *w)
 	} else if (records_set_floor(n->db, w->own_version) != ERR_OK) {
 		log_error("sync: cannot keep the hub's version of ours");
 	}
-	n->up_sent = n->up_acked = w->up_cursor;
-	n->up_unacked.n = 0;
-	n->up_window = w->window && w->window < LIMIT_WINDOW ? w->window
-							     : LIMIT_WINDOW;
-	n->up_batch = w->batch_max && w->batch_max < LIMIT_BATCH
-		      ? w->batch_max : LIMIT_BATCH;
-	n->up_bytes = w->batch_bytes && w->batch_bytes < LIMIT_BATCH_BYTES
-		      ? w->batch_bytes : LIMIT_BATCH_BYTES;
+	n->up_acked = w->up_cursor;
+	link_stream_start(&n->up, w->up_cursor, w->window, w->batch_max,
+			  w->batch_bytes);
 	sync_wake(n);
 	return ERR_OK;
 }
@@ -217,73 +212,47 @@ int sync_welcome(struct node *n, const Alliance__V1__Welcome *w)
 
 static int up_pending(struct node *n, uint64_t head)
 {
-	return n->hub_state == HUB_CONNECTED && n->up_unacked.n < n->up_window &&
-	       n->up_sent < head;
+	return n->hub_state == HUB_CONNECTED && link_stream_due(&n->up, head);
 }
 
-int sync_write_up(struct node *n, struct lws *wsi)
+/* keep_marks: a batch up to last is about to go: the mark is kept before
+ * the hub can hold what it covers (link_stream_write's sending). */
+static int keep_marks(void *arg, uint64_t last)
 {
-	Frame frame = ALLIANCE__V1__FRAME__INIT;
-	Alliance__V1__Changes cs = ALLIANCE__V1__CHANGES__INIT;
-	Change **batch = NULL;
-	size_t count = 0, len;
-	uint64_t last = 0, head = catalog_log_head(n->cat);
+	struct node *n = arg;
 	struct up_marks marks;
-	uint8_t *buf;
+
+	if (last <= n->up_marks.sent)
+		return ERR_OK;
+	marks.sent = last;
+	marks.held = n->up_acked;
+	marks.version = records_own_high(n->cat, n->db, n->cfg.community);
+	if (node_store_set_up_marks(n, &marks) != ERR_OK) {
+		log_error("sync: cannot keep the up marks; the session ends");
+		return ERR_IO;
+	}
+	return ERR_OK;
+}
+
+int sync_write_up(struct node *n, struct link *l)
+{
 	int rc;
 
-	if (!up_pending(n, head))
+	if (n->hub_state != HUB_CONNECTED)
 		return 0;
-	rc = catalog_log_batch_kinds(n->cat, n->up_sent, NULL, INT_MAX,
-				     n->up_batch, n->up_bytes, &batch, &count,
-				     &last);
-	if (rc != ERR_OK) {
-		hub_link__unsent(n, wsi, "changes", rc);
-		return 0;
-	}
-	cs.changes = batch;
-	cs.n_changes = count;
-	cs.last_seq = last;
-	cs.head = head;
-	frame.body_case = ALLIANCE__V1__FRAME__BODY_CHANGES;
-	frame.changes = &cs;
-	rc = wire_encode(&frame, LWS_PRE, &buf, &len);
-	catalog_batch_free(&batch, count);
-	if (rc != ERR_OK) {
-		/* never silence: a stream that stops here stops for good */
-		hub_link__unsent(n, wsi, "changes", rc);
-		return 0;
-	}
-	/* the mark is kept before the hub can hold what it covers */
-	if (last > n->up_marks.sent) {
-		marks.sent = last;
-		marks.held = n->up_acked;
-		marks.version = records_own_high(n->cat, n->db,
-						 n->cfg.community);
-		if (node_store_set_up_marks(n, &marks) != ERR_OK) {
-			free(buf);
-			log_error("sync: cannot keep the up marks; the session "
-				  "ends");
-			return -1;
-		}
-	}
-	rc = lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_BINARY);
-	free(buf);
-	if (rc < (int)len)
-		return -1;
-	wire_window_push(&n->up_unacked, last);
-	n->up_sent = last;
-	log_debug("sync: sent %zu changes up to %" PRIu64, count, last);
-	if (up_pending(n, head))
-		lws_callback_on_writable(wsi);
-	return 1;
+	rc = link_stream_write(l, &n->up, n->cat, NULL, INT_MAX, keep_marks,
+			       n);
+	if (rc > 0)
+		log_debug("sync: sent changes up to %" PRIu64, n->up.sent);
+	return rc;
 }
 
 int sync_handle_ack(struct node *n, const Alliance__V1__Ack *ack)
 {
-	if (ack->seq > n->up_sent)
+	unsigned released;
+
+	if (link_stream_ack(&n->up, ack->seq, &released) != ERR_OK)
 		return ERR_INVALID;
-	wire_window_ack(&n->up_unacked, ack->seq);
 	n->up_acked = ack->seq;
 	sync_wake(n);
 	return ERR_OK;

@@ -10,6 +10,7 @@ own.
 
 import http.client
 import re
+import signal
 import ssl
 import time
 from datetime import datetime, timezone
@@ -404,6 +405,27 @@ def test_keepalive_pings_the_silent_and_drops_the_mute(pki, daemons):
         assert a.alive()
     assert node.healthz()["hub"]["since"] == since
     assert hub.connected(real)
+
+
+def test_node_drops_a_mute_hub_and_comes_back(pki, daemons):
+    """The node keeps its session alive by the hub's own policy (lib/link.c,
+    not lws's): with ping_s = 1 and drop_s = 4 at the node, a hub that
+    stops answering (SIGSTOP: no frames, no pongs) is dropped after about
+    4 s; once the hub runs again the node holds a new session."""
+    hub = daemons.hub(pki)
+    cid = unique_id("mutehub")
+    hub.register(cid)
+    node = daemons.node(pki, hub, cid, limits={"ping_s": 1, "drop_s": 4})
+    since = node.wait_connected()["hub"]["since"]
+    mark = node.log_mark()
+    hub.signal(signal.SIGSTOP)
+    try:
+        node.wait_log(r"hub \S+: silent for \d+ s, dropped", timeout=15,
+                      since=mark)
+    finally:
+        hub.signal(signal.SIGCONT)
+    assert node.wait_connected(timeout=30)["hub"]["since"] != since
+    assert hub.connected(cid)
 
 
 # ---- certificate roles --------------------------------------------------------

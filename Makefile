@@ -120,8 +120,11 @@ demo: deps all ## run a local alliance in the foreground
 BENCHES := $(sort $(wildcard bench/*))
 
 # C programs of the benchmarks (load generators), built with the release
-# flags into build/bench/ and linked with liballiance.a.
-BENCH_BINS := $(patsubst bench/%.c,build/bench/%,$(wildcard bench/*.c))
+# flags into build/bench/ and linked with liballiance.a and what they
+# share (bench/benchc.c, not a program).
+BENCH_SHARED := bench/benchc.c
+BENCH_BINS := $(patsubst bench/%.c,build/bench/%,\
+	      $(filter-out $(BENCH_SHARED),$(wildcard bench/*.c)))
 
 .PHONY: bench
 bench: ## run the benchmarks in bench/ (release build)
@@ -195,7 +198,8 @@ $(BUILD)/obj/tests/unit/test_config.o: CFLAGS += -iquote hub -iquote node
 $(BUILD)/obj/tests/unit/test_xml_out.o: CFLAGS += $(shell pkg-config --cflags libxml-2.0)
 $(BUILD)/tests/test_xml_out: LDLIBS += $(shell pkg-config --libs libxml-2.0)
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/liballiance.a
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/obj/bench/benchc.o \
+		  $(BUILD)/liballiance.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

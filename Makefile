@@ -143,8 +143,8 @@ bench-plot: ## fan-out at 65/250/1000/4000 nodes and its plot bench/fanout.png (
 	ALLIANCE_BUILD=$(abspath build) python3 bench/sweep.py
 
 # What the comparison with the peers needs and `make deps` leaves out:
-# mosquitto (the broker bench/peer-mosquitto starts itself, as this user;
-# Debian's service stays off where policy-rc.d forbids starting it) and
+# mosquitto (the broker bench/peer-mosquitto starts itself, as this user or,
+# for root, as Debian's user mosquitto; bench-peers needs no service) and
 # perf, to see where the hub's time goes (`perf record -e cpu-clock -g`).
 BENCH_DEB_PKGS := mosquitto linux-perf
 

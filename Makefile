@@ -117,11 +117,15 @@ demo: deps all ## run a local alliance in the foreground
 
 # Every executable in bench/ runs against the release build and prints its
 # summary line last.
-BENCHES := $(sort $(wildcard bench/*))
+# (bench/peer-*: the peers of `make bench-peers`, which need bench-deps)
+BENCHES := $(sort $(filter-out bench/peer-%,$(wildcard bench/*)))
 
 # C programs of the benchmarks (load generators), built with the release
-# flags into build/bench/ and linked with liballiance.a.
-BENCH_BINS := $(patsubst bench/%.c,build/bench/%,$(wildcard bench/*.c))
+# flags into build/bench/ and linked with liballiance.a and what they
+# share (bench/benchc.c, not a program).
+BENCH_SHARED := bench/benchc.c
+BENCH_BINS := $(patsubst bench/%.c,build/bench/%,\
+	      $(filter-out $(BENCH_SHARED),$(wildcard bench/*.c)))
 
 .PHONY: bench
 bench: ## run the benchmarks in bench/ (release build)
@@ -137,6 +141,22 @@ bench-plot: ## fan-out at 65/250/1000/4000 nodes and its plot bench/fanout.png (
 	  { echo "bench-plot: apt-get install gnuplot-nox"; exit 1; }
 	$(MAKE) BUILD=build SAN=0 all $(BENCH_BINS)
 	ALLIANCE_BUILD=$(abspath build) python3 bench/sweep.py
+
+# What the comparison with the peers needs and `make deps` leaves out:
+# mosquitto (the broker bench/peer-mosquitto starts itself, as this user or,
+# for root, as Debian's user mosquitto; bench-peers needs no service) and
+# perf, to see where the hub's time goes (`perf record -e cpu-clock -g`).
+BENCH_DEB_PKGS := mosquitto linux-perf
+
+.PHONY: bench-deps bench-peers
+bench-deps: ## install what bench-peers needs (mosquitto) and perf
+	$(call deb_install,$(BENCH_DEB_PKGS))
+
+bench-peers: ## hub, mosquitto and the floor side by side, 1000 nodes (bench/peers.py)
+	@[ -x /usr/sbin/mosquitto ] || \
+	  { echo "bench-peers: run make bench-deps first"; exit 1; }
+	$(MAKE) BUILD=build SAN=0 all $(BENCH_BINS)
+	ALLIANCE_BUILD=$(abspath build) /usr/bin/python3 bench/peers.py
 
 clean: ## remove build/
 	rm -rf build
@@ -195,7 +215,8 @@ $(BUILD)/obj/tests/unit/test_config.o: CFLAGS += -iquote hub -iquote node
 $(BUILD)/obj/tests/unit/test_xml_out.o: CFLAGS += $(shell pkg-config --cflags libxml-2.0)
 $(BUILD)/tests/test_xml_out: LDLIBS += $(shell pkg-config --libs libxml-2.0)
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/liballiance.a
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/obj/bench/benchc.o \
+		  $(BUILD)/liballiance.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -194,7 +194,9 @@ def test_login_limits_trigger_and_release(two):
     cid = unique_id("rsl")
     two.hub.register(cid)
     n = Node(two.d / cid, two.a.pki, two.hub, cid, manager_hash=two.hash,
-             limits={"resident_actions": 3, "resident_window_s": 2}).start()
+             # a window long enough that four scrypt logins under ASan on
+             # a busy machine fall in one
+             limits={"resident_actions": 3, "resident_window_s": 8}).start()
     try:
         assert register(n, "13300000001").status == 201
         # per phone: wrong passwords for one phone
@@ -204,12 +206,12 @@ def test_login_limits_trigger_and_release(two):
         r = login(n, "13300000001")
         assert r.status == 429 and r.body["error"]["code"] == "too_many"
         assert "try again in" in r.body["error"]["message"]
-        wait_for(lambda: login(n, "13300000001").status == 200, 10,
+        wait_for(lambda: login(n, "13300000001").status == 200, 30,
                  "the window to pass")
         # per address: registrations
         got = [register(n, f"1330000{i:04d}").status for i in range(10, 14)]
         assert 429 in got, got
-        wait_for(lambda: register(n, "13300000099").status == 201, 10,
+        wait_for(lambda: register(n, "13300000099").status == 201, 30,
                  "the window to pass")
     finally:
         stop_all([n])

@@ -254,25 +254,16 @@ static int run(struct node *n, const char *sql, int64_t resident)
  * declined or withdrawn. Caller's transaction; ERR_OK or ERR_IO. */
 static int erase_request(struct node *n, const char *id)
 {
-	sqlite3_stmt *st = NULL;
+	struct request_row row;
 	int64_t withdrawn;
 	int rc;
 
-	if (sqlite3_prepare_v2(n->db, "SELECT " REQUEST_COLUMNS " FROM"
-			       " request WHERE origin = ?1 AND id = ?2", -1,
-			       &st, NULL) != SQLITE_OK)
+	if (request_store_get(n->civic->requests, n->cfg.community, id,
+			      &row) != ERR_OK)
 		return ERR_IO;
-	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return ERR_IO;
-	}
-	withdrawn = relay_status_closed((const char *)
-					sqlite3_column_text(st, 6))
-		    ? 0 : clock_now();
-	rc = requests_write_version(n, st, withdrawn, 1);
-	sqlite3_finalize(st);
+	withdrawn = relay_status_closed(row.status) ? 0 : clock_now();
+	rc = requests_write_version(n, &row, withdrawn, 1);
+	request_row_free(&row);
 	return rc == ERR_OK ? ERR_OK : ERR_IO;
 }
 
@@ -280,37 +271,23 @@ static int erase_request(struct node *n, const char *id)
  * without its personal data, here and at its owner (relay.h's erasure:
  * a newer version, which also replaces one still waiting in the relay
  * outbox), withdrawn when still open, and no longer hers; caller's
- * transaction. ERR_OK or ERR_IO. (The request table is relay.c's.) */
+ * transaction. ERR_OK or ERR_IO. */
 static int erase_requests(struct node *n, int64_t resident)
 {
-	sqlite3_stmt *st = NULL;
-	json_t *ids = json_array();
+	/* the ids first: the rows change under the scan otherwise */
+	json_t *ids = request_store_ids_of(n->civic->requests,
+					   n->cfg.community, resident);
 	size_t i;
 	json_t *id;
-	int rc = ERR_OK;
+	int rc = ids ? ERR_OK : ERR_IO;
 
-	/* the ids first: the rows change under the scan otherwise */
-	if (!ids || sqlite3_prepare_v2(n->db, "SELECT id FROM request WHERE"
-				       " origin = ?1 AND resident = ?2", -1,
-				       &st, NULL) != SQLITE_OK) {
-		json_decref(ids);
-		return ERR_IO;
-	}
-	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, resident);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		if (json_array_append_new(ids, json_string((const char *)
-					  sqlite3_column_text(st, 0))))
-			rc = ERR_IO;
-	sqlite3_finalize(st);
 	json_array_foreach(ids, i, id)
 		if (rc == ERR_OK)
 			rc = erase_request(n, json_string_value(id));
 	json_decref(ids);
 	if (rc != ERR_OK)
 		return rc;
-	return run(n, "UPDATE request SET resident = NULL WHERE resident ="
-		   " ?1", resident);
+	return request_store_unlink(n->civic->requests, resident);
 }
 
 static void delete_account(struct node *n, struct lws *wsi,

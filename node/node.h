@@ -449,7 +449,6 @@ struct civic;
 
 /* Migration SQL of their tables (relay.c). */
 extern const char node_civic_schema_v1[];
-extern const char node_civic_schema_v2[];
 extern const char node_civic_schema_v3[];
 extern const char node_civic_schema_v4[];
 

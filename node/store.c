@@ -18,6 +18,7 @@
 #include "err.h"
 #include "log.h"
 #include "node.h"
+#include "request_store.h"
 #include "store.h"
 
 /* ---- migrations ----------------------------------------------------------- */
@@ -47,8 +48,8 @@ static const struct store_migration node_migrations[] = {
 	{ catalog_schema_v3 },
 	/* v8: the index generation (catalog_sets.c) */
 	{ catalog_schema_v4 },
-	/* v9: request receipts, withdrawals, steps (relay.c) */
-	{ node_civic_schema_v2 },
+	/* v9: request receipts, withdrawals, steps (request_store.c) */
+	{ request_schema_v2 },
 	/* v10: the directory, eligible communities, keywords */
 	{ catalog_schema_v5 },
 	/* v11: other communities' tallies of district polls (relay.c) */

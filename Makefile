@@ -194,6 +194,8 @@ $(BUILD)/obj/tests/unit/test_config.o: CFLAGS += -iquote hub -iquote node
 # the node's data layer is tested on its own objects
 $(BUILD)/tests/test_request_store: $(BUILD)/obj/node/request_store.o
 $(BUILD)/obj/tests/unit/test_request_store.o: CFLAGS += -iquote node
+$(BUILD)/tests/test_resident_store: $(BUILD)/obj/node/resident_store.o
+$(BUILD)/obj/tests/unit/test_resident_store.o: CFLAGS += -iquote node
 
 # lib/xml_out.c's test reads what it writes back with a real parser
 $(BUILD)/obj/tests/unit/test_xml_out.o: CFLAGS += $(shell pkg-config --cflags libxml-2.0)

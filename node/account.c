@@ -72,7 +72,7 @@ static const char *masked(const char *phone, char out[12])
 {
 	if (!phone || strlen(phone) != 11)
 		return NULL;
-	snprintf(out, 12, "%.3s****%s", phone, phone + 7);
+	snprintf(out, 12, "%.3s****%.4s", phone, phone + 7);
 	return out;
 }
 
@@ -119,35 +119,25 @@ static json_t *votes(struct node *n, int64_t resident)
 static void me(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	       int64_t resident)
 {
-	sqlite3_stmt *st = NULL;
+	struct resident_row row;
 	char mask[12], t1[CLOCK_RFC3339_LEN];
 	json_t *out = NULL;
 
-	if (sqlite3_prepare_v2(n->db, "SELECT r.phone, r.created, EXISTS"
-			       " (SELECT 1 FROM household_code c WHERE"
-			       " c.resident = r.id), nullif(r.name, ''),"
-			       " r.confirmed != 0 FROM resident r WHERE r.id ="
-			       " ?1", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, resident);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			out = json_pack("{s:I, s:s?, s:s?, s:s?, s:b, s:b,"
-					" s:b, s:s, s:o}",
+	if (resident_store_get(n->civic->residents, resident, &row) == ERR_OK)
+		out = json_pack("{s:I, s:s?, s:s?, s:s?, s:b, s:b, s:b, s:s,"
+				" s:o}",
 				"resident", (json_int_t)resident,
-				"name", (const char *)
-					sqlite3_column_text(st, 3),
-				"phone", masked((const char *)
-					sqlite3_column_text(st, 0), mask),
-				"phone_number", (const char *)
-					sqlite3_column_text(st, 0),
-				"household", sqlite3_column_int(st, 2),
-				"phone_confirmed", sqlite3_column_int(st, 4),
+				"name", row.name[0] ? row.name : NULL,
+				"phone", row.phone[0]
+					 ? masked(row.phone, mask) : NULL,
+				"phone_number", row.phone[0] ? row.phone
+							     : NULL,
+				"household", row.household,
+				"phone_confirmed", row.confirmed != 0,
 				"voter", voters_may_vote(n, resident),
-				"created", clock_rfc3339(
-					sqlite3_column_int64(st, 1), t1,
-					sizeof(t1)),
+				"created", clock_rfc3339(row.created, t1,
+							 sizeof(t1)),
 				"votes", votes(n, resident));
-	}
-	sqlite3_finalize(st);
 	if (!out) {
 		http_reply_error(wsi, ex, 500, "internal", "try again");
 		return;
@@ -183,22 +173,14 @@ static void rename_me(struct node *n, struct lws *wsi,
 		      struct http_exchange *ex, int64_t resident)
 {
 	json_t *in = http_parse_json(wsi, ex);
-	sqlite3_stmt *st = NULL;
 	const char *name;
-	int rc = SQLITE_ERROR;
 
 	if (!in)
 		return;
 	if (!account_name(wsi, ex, in, 1, &name))
 		goto out;
-	if (sqlite3_prepare_v2(n->db, "UPDATE resident SET name = ?2 WHERE id"
-			       " = ?1", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, resident);
-		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	if (resident_store_set_name(n->civic->residents, resident, name) !=
+	    ERR_OK) {
 		http_reply_error(wsi, ex, 500, "internal", "nothing was "
 				 "changed; try again");
 		goto out;
@@ -216,16 +198,7 @@ static void sign_out(struct node *n, struct lws *wsi,
 		     struct http_exchange *ex, const unsigned char hash[32],
 		     int64_t resident)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = SQLITE_ERROR;
-
-	if (sqlite3_prepare_v2(n->db, "DELETE FROM resident_token WHERE hash"
-			       " = ?1", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	if (resident_store_token_drop(n->civic->residents, hash) != ERR_OK) {
 		http_reply_error(wsi, ex, 500, "internal", "try again");
 		return;
 	}
@@ -234,20 +207,6 @@ static void sign_out(struct node *n, struct lws *wsi,
 }
 
 /* ---- delete ------------------------------------------------------------------- */
-
-/* run: one prepared statement binding resident as ?1; ERR_OK or ERR_IO. */
-static int run(struct node *n, const char *sql, int64_t resident)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = SQLITE_ERROR;
-
-	if (sqlite3_prepare_v2(n->db, sql, -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, resident);
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
-}
 
 /* erase_request: write the erased version of our request id
  * (requests_write_version), withdrawn now when it was not yet done,
@@ -295,10 +254,8 @@ static void delete_account(struct node *n, struct lws *wsi,
 {
 	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK ||
 	    erase_requests(n, resident) != ERR_OK ||
-	    run(n, "DELETE FROM resident_token WHERE resident = ?1",
-		resident) != ERR_OK ||
-	    run(n, "UPDATE resident SET phone = NULL, password_hash = NULL,"
-		" name = '' WHERE id = ?1", resident) != ERR_OK ||
+	    resident_store_tokens_drop(n->civic->residents, resident) < 0 ||
+	    resident_store_forget(n->civic->residents, resident) != ERR_OK ||
 	    store_exec(n->db, "COMMIT") != ERR_OK) {
 		store_exec(n->db, "ROLLBACK");
 		http_reply_error(wsi, ex, 500, "internal", "nothing was "

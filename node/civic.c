@@ -49,7 +49,8 @@ int civic_start(struct node *n)
 		civic_stop(n);
 		return ERR_NOMEM;
 	}
-	if (request_store_open(n->db, &c->requests) != ERR_OK) {
+	if (request_store_open(n->db, &c->requests) != ERR_OK ||
+	    resident_store_open(n->db, &c->residents) != ERR_OK) {
 		civic_stop(n);
 		return ERR_IO;
 	}
@@ -84,6 +85,7 @@ void civic_stop(struct node *n)
 	ratelimit_free(&c->rl_sms_addr);
 	webhook_stop(&c->sms);
 	request_store_close(&c->requests);
+	resident_store_close(&c->residents);
 	free(c);
 	n->civic = NULL;
 }

@@ -23,6 +23,7 @@
 #include "ratelimit.h"
 #include "relay.h"
 #include "request_store.h"
+#include "resident_store.h"
 #include "webhook.h"
 
 /* ==== state ================================================================= */
@@ -39,6 +40,8 @@ struct civic {
 	struct ratelimit *rl_sms_addr; /* ... and per client address */
 	struct request_store *requests;/* the request tables
 					  (request_store.h) */
+	struct resident_store *residents; /* accounts, tokens, codes
+					  (resident_store.h) */
 	struct webhook *sms;           /* [sms]: the gateway's sender
 					  (lib/webhook.h); NULL: phones are
 					  confirmed by the manager */

@@ -13,8 +13,9 @@
  * under the version rule in one transaction, then acked record by record;
  * a record that is not for us is acked as refused and stored nowhere.
  *
- * The request tables are request_store.h's; their schema text is put
- * into these migrations from there.
+ * The request and resident tables are request_store.h's and
+ * resident_store.h's; their schema text is put into these migrations
+ * from there.
  *
  * Parts: schema; versions; out; in; acks; the session. */
 #include <inttypes.h>
@@ -41,22 +42,8 @@ const char node_civic_schema_v1[] =
 	") WITHOUT ROWID;"
 	/* requests (request_store.h) */
 	REQUEST_SCHEMA_V1
-	"CREATE TABLE resident ("
-	"  id INTEGER PRIMARY KEY,"
-	"  phone TEXT UNIQUE,"
-	"  password_hash TEXT,"
-	"  created INTEGER NOT NULL"
-	");"
-	"CREATE TABLE resident_token ("
-	"  hash BLOB PRIMARY KEY,"
-	"  resident INTEGER NOT NULL,"
-	"  created INTEGER NOT NULL"
-	") WITHOUT ROWID;"
-	"CREATE TABLE household_code ("
-	"  hash BLOB PRIMARY KEY,"
-	"  created INTEGER NOT NULL,"
-	"  resident INTEGER"
-	") WITHOUT ROWID;"
+	/* residents (resident_store.h) */
+	RESIDENT_SCHEMA_V1
 	"CREATE TABLE poll ("
 	"  origin TEXT NOT NULL,"
 	"  id TEXT NOT NULL,"
@@ -84,8 +71,7 @@ const char node_civic_schema_v1[] =
  * residents.c now keeps them (one that would clash with a number kept
  * without it stays as it was) */
 const char node_civic_schema_v3[] =
-	"UPDATE OR IGNORE resident SET phone = substr(phone, 3) WHERE"
-	"  length(phone) = 13 AND phone GLOB '861[3-9]*';"
+	RESIDENT_SCHEMA_V3
 	"CREATE TABLE poll_tally ("
 	"  poll_origin TEXT NOT NULL,"
 	"  poll_id TEXT NOT NULL,"
@@ -100,7 +86,7 @@ const char node_civic_schema_v3[] =
  * request form; and requests whose resident deleted her account, their
  * personal data blanked (relay.h's erasure) */
 const char node_civic_schema_v4[] =
-	"ALTER TABLE resident ADD COLUMN name TEXT NOT NULL DEFAULT '';"
+	RESIDENT_SCHEMA_V4
 	REQUEST_SCHEMA_V4;
 
 /* ---- versions ---------------------------------------------------------------- */

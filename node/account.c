@@ -78,41 +78,30 @@ static const char *masked(const char *phone, char out[12])
 
 /* votes: the resident's votes, newest first, with each poll's question
  * and the option chosen. */
+/* vote_json: one of her votes into the array arg. */
+static void vote_json(const struct poll_vote *v, void *arg)
+{
+	char key[LIMIT_RECORD_ID + 1], t1[CLOCK_RFC3339_LEN];
+	json_t *opts = json_loads(v->options, 0, NULL);
+	json_t *choice = json_array_get(opts, (size_t)v->option);
+
+	relay_tally_id(v->poll_origin, v->poll_id, key, sizeof(key));
+	json_array_append_new(arg, json_pack(
+		"{s:s, s:s, s:I, s:O?, s:s, s:b}", "poll", key,
+		"question", v->question, "option", (json_int_t)v->option,
+		"choice", choice, "voted", clock_rfc3339(v->created, t1,
+							 sizeof(t1)),
+		"closed", v->closes <= clock_now()));
+	json_decref(opts);
+}
+
 static json_t *votes(struct node *n, int64_t resident)
 {
 	json_t *items = json_array();
-	sqlite3_stmt *st = NULL;
-	char key[LIMIT_RECORD_ID + 1], t1[CLOCK_RFC3339_LEN];
 
-	if (!items || sqlite3_prepare_v2(n->db, "SELECT v.poll_origin,"
-			       " v.poll_id, v.option, v.created, p.question,"
-			       " p.options, p.closes FROM vote v JOIN poll p"
-			       " ON p.origin = v.poll_origin AND p.id ="
-			       " v.poll_id WHERE v.resident = ?1 ORDER BY"
-			       " v.created DESC LIMIT ?2", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return items;
-	sqlite3_bind_int64(st, 1, resident);
-	sqlite3_bind_int(st, 2, ACCOUNT_VOTES_MAX);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *opts = json_loads((const char *)
-					  sqlite3_column_text(st, 5), 0, NULL);
-		int64_t option = sqlite3_column_int64(st, 2);
-		json_t *choice = json_array_get(opts, (size_t)option);
-
-		relay_tally_id((const char *)sqlite3_column_text(st, 0),
-			       (const char *)sqlite3_column_text(st, 1), key,
-			       sizeof(key));
-		json_array_append_new(items, json_pack(
-			"{s:s, s:s, s:I, s:O?, s:s, s:b}", "poll", key,
-			"question", (const char *)sqlite3_column_text(st, 4),
-			"option", (json_int_t)option, "choice", choice,
-			"voted", clock_rfc3339(sqlite3_column_int64(st, 3),
-					       t1, sizeof(t1)),
-			"closed", sqlite3_column_int64(st, 6) <= clock_now()));
-		json_decref(opts);
-	}
-	sqlite3_finalize(st);
+	if (items)
+		poll_store_votes_of(n->civic->polls, resident,
+				    ACCOUNT_VOTES_MAX, vote_json, items);
 	return items;
 }
 

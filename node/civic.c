@@ -50,7 +50,8 @@ int civic_start(struct node *n)
 		return ERR_NOMEM;
 	}
 	if (request_store_open(n->db, &c->requests) != ERR_OK ||
-	    resident_store_open(n->db, &c->residents) != ERR_OK) {
+	    resident_store_open(n->db, &c->residents) != ERR_OK ||
+	    poll_store_open(n->db, &c->polls) != ERR_OK) {
 		civic_stop(n);
 		return ERR_IO;
 	}
@@ -86,6 +87,7 @@ void civic_stop(struct node *n)
 	webhook_stop(&c->sms);
 	request_store_close(&c->requests);
 	resident_store_close(&c->residents);
+	poll_store_close(&c->polls);
 	free(c);
 	n->civic = NULL;
 }

@@ -21,6 +21,7 @@
 
 #include "node.h"
 #include "ratelimit.h"
+#include "poll_store.h"
 #include "relay.h"
 #include "request_store.h"
 #include "resident_store.h"
@@ -42,6 +43,8 @@ struct civic {
 					  (request_store.h) */
 	struct resident_store *residents; /* accounts, tokens, codes
 					  (resident_store.h) */
+	struct poll_store *polls;      /* polls, votes, tallies
+					  (poll_store.h) */
 	struct webhook *sms;           /* [sms]: the gateway's sender
 					  (lib/webhook.h); NULL: phones are
 					  confirmed by the manager */

@@ -13,9 +13,9 @@
  * under the version rule in one transaction, then acked record by record;
  * a record that is not for us is acked as refused and stored nowhere.
  *
- * The request and resident tables are request_store.h's and
- * resident_store.h's; their schema text is put into these migrations
- * from there.
+ * The request, resident and poll tables are request_store.h's,
+ * resident_store.h's and poll_store.h's; their schema text is put into
+ * these migrations from there.
  *
  * Parts: schema; versions; out; in; acks; the session. */
 #include <inttypes.h>
@@ -44,24 +44,8 @@ const char node_civic_schema_v1[] =
 	REQUEST_SCHEMA_V1
 	/* residents (resident_store.h) */
 	RESIDENT_SCHEMA_V1
-	"CREATE TABLE poll ("
-	"  origin TEXT NOT NULL,"
-	"  id TEXT NOT NULL,"
-	"  version INTEGER NOT NULL,"
-	"  question TEXT NOT NULL,"
-	"  options TEXT NOT NULL,"
-	"  opens INTEGER NOT NULL,"
-	"  closes INTEGER NOT NULL,"
-	"  PRIMARY KEY (origin, id)"
-	") WITHOUT ROWID;"
-	"CREATE TABLE vote ("
-	"  poll_origin TEXT NOT NULL,"
-	"  poll_id TEXT NOT NULL,"
-	"  resident INTEGER NOT NULL,"
-	"  option INTEGER NOT NULL,"
-	"  created INTEGER NOT NULL,"
-	"  PRIMARY KEY (poll_origin, poll_id, resident)"
-	") WITHOUT ROWID;";
+	/* polls (poll_store.h) */
+	POLL_SCHEMA_V1;
 
 /* v2 is request_schema_v2 (request_store.c) */
 
@@ -72,15 +56,7 @@ const char node_civic_schema_v1[] =
  * without it stays as it was) */
 const char node_civic_schema_v3[] =
 	RESIDENT_SCHEMA_V3
-	"CREATE TABLE poll_tally ("
-	"  poll_origin TEXT NOT NULL,"
-	"  poll_id TEXT NOT NULL,"
-	"  community TEXT NOT NULL,"
-	"  version INTEGER NOT NULL,"
-	"  counts TEXT NOT NULL,"
-	"  updated INTEGER NOT NULL,"
-	"  PRIMARY KEY (poll_origin, poll_id, community)"
-	") WITHOUT ROWID;";
+	POLL_SCHEMA_V3;
 
 /* v4: the name a resident gives her account (account.c), filled into her
  * request form; and requests whose resident deleted her account, their

@@ -18,6 +18,7 @@
 #include "err.h"
 #include "log.h"
 #include "node.h"
+#include "poll_store.h"
 #include "request_store.h"
 #include "resident_store.h"
 #include "store.h"
@@ -57,17 +58,11 @@ static const struct store_migration node_migrations[] = {
 	{ node_civic_schema_v3 },
 	/* v12: a resident's name; erased requests (relay.c) */
 	{ node_civic_schema_v4 },
-	/* v13: one resident, one vote (resident_store.h: RESIDENT_SCHEMA_V13
-	 * has the residents' part); the phones (keyed hashes) that voted
-	 * in polls still open, so a deleted account's phone registered
-	 * again cannot vote twice (voters.c) */
-	{ RESIDENT_SCHEMA_V13
-	  "CREATE TABLE vote_phone ("
-	  "  poll_origin TEXT NOT NULL,"
-	  "  poll_id TEXT NOT NULL,"
-	  "  phone_key BLOB NOT NULL,"
-	  "  PRIMARY KEY (poll_origin, poll_id, phone_key)"
-	  ") WITHOUT ROWID;" },
+	/* v13: one resident, one vote: when and how a resident's phone was
+	 * confirmed, a token's last use, registrations waiting for their
+	 * phone's code (resident_store.h); the phones that voted in polls
+	 * still open (poll_store.h) */
+	{ RESIDENT_SCHEMA_V13 POLL_SCHEMA_V13 },
 	/* v14: body bytes, for quotas (catalog_measure) */
 	{ catalog_schema_v6 },
 };

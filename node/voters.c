@@ -126,35 +126,12 @@ int voters_claim_phone(struct node *n, const char *origin, const char *id,
 		       int64_t resident)
 {
 	unsigned char key[32];
-	sqlite3_stmt *st = NULL;
-	int has = phone_key(n, resident, key), rc = SQLITE_ERROR;
+	int has = phone_key(n, resident, key);
 
 	if (has <= 0)
 		return has == 0 ? 1 : -1;
-	/* the keys of closed polls are of no use any more */
-	if (sqlite3_prepare_v2(n->db, "DELETE FROM vote_phone WHERE EXISTS"
-			       " (SELECT 1 FROM poll p WHERE p.origin ="
-			       " vote_phone.poll_origin AND p.id ="
-			       " vote_phone.poll_id AND p.closes <= ?1)", -1,
-			       &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(st, 1, clock_now());
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc != SQLITE_DONE ||
-	    sqlite3_prepare_v2(n->db, "INSERT OR IGNORE INTO vote_phone"
-			       " (poll_origin, poll_id, phone_key) VALUES (?1,"
-			       " ?2, ?3)", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 3, key, 32, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return -1;
-	return sqlite3_changes(n->db) > 0;
+	return poll_store_claim_phone(n->civic->polls, origin, id, key,
+				      clock_now());
 }
 
 /* ---- the list ------------------------------------------------------------------- */

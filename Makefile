@@ -198,6 +198,8 @@ $(BUILD)/tests/test_resident_store: $(BUILD)/obj/node/resident_store.o
 $(BUILD)/obj/tests/unit/test_resident_store.o: CFLAGS += -iquote node
 $(BUILD)/tests/test_poll_store: $(BUILD)/obj/node/poll_store.o
 $(BUILD)/obj/tests/unit/test_poll_store.o: CFLAGS += -iquote node
+$(BUILD)/tests/test_hub_poll_store: $(BUILD)/obj/hub/poll_store.o
+$(BUILD)/obj/tests/unit/test_hub_poll_store.o: CFLAGS += -iquote hub
 
 # lib/xml_out.c's test reads what it writes back with a real parser
 $(BUILD)/obj/tests/unit/test_xml_out.o: CFLAGS += $(shell pkg-config --cflags libxml-2.0)

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "quota.h"
 #include "search.h"
+#include "store_stmt.h"
 #include "text.h"
 
 #include <errno.h>
@@ -356,10 +357,7 @@ int catalog_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt)
 /* Each fixed statement with the field it is prepared into: one row a
  * statement, so a statement and its field cannot drift apart. */
 #define STMT(field) offsetof(struct catalog, field)
-static const struct {
-	size_t field;                     /* offsetof its sqlite3_stmt * */
-	const char *sql;
-} catalog_fixed[] = {
+static const struct store_stmt catalog_fixed[] = {
 	{ STMT(put_service), catalog_sql_put_service },
 	{ STMT(put_announcement), catalog_sql_put_announcement },
 	{ STMT(get_service), "SELECT " CATALOG_SERVICE_COLS " FROM service"
@@ -431,28 +429,20 @@ static const struct {
 
 #define CATALOG_FIXED (sizeof(catalog_fixed) / sizeof(catalog_fixed[0]))
 
-/* fixed_slot: where catalog_fixed[i]'s statement lives in cat. */
-static sqlite3_stmt **fixed_slot(struct catalog *cat, size_t i)
-{
-	return (sqlite3_stmt **)((char *)cat + catalog_fixed[i].field);
-}
-
 /* catalog_open: see catalog.h. Prepares every fixed statement now, so a
  * store without the catalog schema fails here and not mid-sync. */
 int catalog_open(sqlite3 *db, struct catalog **out)
 {
 	struct catalog *cat;
-	size_t i;
 
 	*out = NULL;
 	cat = calloc(1, sizeof(*cat));
 	if (!cat)
 		return ERR_NOMEM;
 	cat->db = db;
-	for (i = 0; i < CATALOG_FIXED; i++)
-		if (catalog_prepare(db, catalog_fixed[i].sql,
-				    fixed_slot(cat, i)) != ERR_OK)
-			goto err;
+	if (store_stmts_prepare(db, cat, catalog_fixed, CATALOG_FIXED,
+				"catalog") != ERR_OK)
+		goto err;
 	if (finder_open(db, &cat->finder) != ERR_OK ||
 	    directory_open(db, &cat->dir) != ERR_OK)
 		goto err;
@@ -471,8 +461,7 @@ void catalog_close(struct catalog **cat)
 	if (!cat || !*cat)
 		return;
 	c = *cat;
-	for (size_t i = 0; i < CATALOG_FIXED; i++)
-		sqlite3_finalize(*fixed_slot(c, i));
+	store_stmts_finalize(c, catalog_fixed, CATALOG_FIXED);
 	finder_close(&c->finder);
 	directory_close(&c->dir);
 	free(c);

@@ -11,6 +11,7 @@
 #include "err.h"
 #include "log.h"
 #include "poll_store.h"
+#include "store_stmt.h"
 
 /* ---- statements ----------------------------------------------------------- */
 
@@ -33,10 +34,7 @@ struct poll_store {
 #define COLS "origin, id, question, options, opens, closes"
 
 #define STMT(field) offsetof(struct poll_store, field)
-static const struct {
-	size_t field;                 /* offsetof its sqlite3_stmt * */
-	const char *sql;
-} poll_sql[] = {
+static const struct store_stmt poll_sql[] = {
 	{ STMT(get), "SELECT " COLS " FROM poll WHERE origin = ?1 AND"
 	  " id = ?2" },
 	{ STMT(list), "SELECT " COLS " FROM poll ORDER BY closes <= ?1,"
@@ -71,12 +69,6 @@ static const struct {
 
 #define N_SQL (sizeof(poll_sql) / sizeof(poll_sql[0]))
 
-/* slot: where poll_sql[i]'s statement lives in ps. */
-static sqlite3_stmt **slot(struct poll_store *ps, size_t i)
-{
-	return (sqlite3_stmt **)((char *)ps + poll_sql[i].field);
-}
-
 int poll_store_open(sqlite3 *db, struct poll_store **out)
 {
 	struct poll_store *ps = calloc(1, sizeof(*ps));
@@ -85,14 +77,11 @@ int poll_store_open(sqlite3 *db, struct poll_store **out)
 	if (!ps)
 		return ERR_NOMEM;
 	ps->db = db;
-	for (size_t i = 0; i < N_SQL; i++)
-		if (sqlite3_prepare_v3(db, poll_sql[i].sql, -1,
-				       SQLITE_PREPARE_PERSISTENT, slot(ps, i),
-				       NULL) != SQLITE_OK) {
-			log_error("polls: prepare: %s", sqlite3_errmsg(db));
-			poll_store_close(&ps);
-			return ERR_IO;
-		}
+	if (store_stmts_prepare(db, ps, poll_sql, N_SQL, "polls") !=
+	    ERR_OK) {
+		poll_store_close(&ps);
+		return ERR_IO;
+	}
 	*out = ps;
 	return ERR_OK;
 }
@@ -101,8 +90,7 @@ void poll_store_close(struct poll_store **ps)
 {
 	if (!ps || !*ps)
 		return;
-	for (size_t i = 0; i < N_SQL; i++)
-		sqlite3_finalize(*slot(*ps, i));
+	store_stmts_finalize(*ps, poll_sql, N_SQL);
 	free(*ps);
 	*ps = NULL;
 }
@@ -111,13 +99,7 @@ void poll_store_close(struct poll_store **ps)
  * row, else ERR_IO (logged). */
 static int done(struct poll_store *ps, sqlite3_stmt *st, int rc)
 {
-	int out = rc == SQLITE_DONE || rc == SQLITE_ROW ? ERR_OK : ERR_IO;
-
-	if (out != ERR_OK)
-		log_error("polls: %s", sqlite3_errmsg(ps->db));
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return out;
+	return store_stmt_done(ps->db, st, rc, "polls");
 }
 
 /* bind_key: bind (origin, id) as ?1, ?2 of st. */

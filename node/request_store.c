@@ -10,6 +10,7 @@
 #include "err.h"
 #include "log.h"
 #include "request_store.h"
+#include "store_stmt.h"
 
 /* A step's status: a request status, submitted, delivered or withdrawn. */
 #define STEP_STATUS_MAX 32
@@ -80,10 +81,7 @@ struct request_store {
 };
 
 #define STMT(field) offsetof(struct request_store, field)
-static const struct {
-	size_t field;                 /* offsetof its sqlite3_stmt * */
-	const char *sql;
-} request_sql[] = {
+static const struct store_stmt request_sql[] = {
 	{ STMT(add), "INSERT INTO request (origin, id, owner, service_id,"
 	  " service_name, description, name, phone, email, address,"
 	  " has_location, lat, lon, token_hash, resident, requested, version,"
@@ -159,12 +157,6 @@ static const struct {
 
 #define N_SQL (sizeof(request_sql) / sizeof(request_sql[0]))
 
-/* slot: where request_sql[i]'s statement lives in rs. */
-static sqlite3_stmt **slot(struct request_store *rs, size_t i)
-{
-	return (sqlite3_stmt **)((char *)rs + request_sql[i].field);
-}
-
 int request_store_open(sqlite3 *db, struct request_store **out)
 {
 	struct request_store *rs = calloc(1, sizeof(*rs));
@@ -173,14 +165,11 @@ int request_store_open(sqlite3 *db, struct request_store **out)
 	if (!rs)
 		return ERR_NOMEM;
 	rs->db = db;
-	for (size_t i = 0; i < N_SQL; i++)
-		if (sqlite3_prepare_v3(db, request_sql[i].sql, -1,
-				       SQLITE_PREPARE_PERSISTENT, slot(rs, i),
-				       NULL) != SQLITE_OK) {
-			log_error("requests: prepare: %s", sqlite3_errmsg(db));
-			request_store_close(&rs);
-			return ERR_IO;
-		}
+	if (store_stmts_prepare(db, rs, request_sql, N_SQL, "requests") !=
+	    ERR_OK) {
+		request_store_close(&rs);
+		return ERR_IO;
+	}
 	*out = rs;
 	return ERR_OK;
 }
@@ -189,8 +178,7 @@ void request_store_close(struct request_store **rs)
 {
 	if (!rs || !*rs)
 		return;
-	for (size_t i = 0; i < N_SQL; i++)
-		sqlite3_finalize(*slot(*rs, i));
+	store_stmts_finalize(*rs, request_sql, N_SQL);
 	free(*rs);
 	*rs = NULL;
 }
@@ -199,13 +187,7 @@ void request_store_close(struct request_store **rs)
  * a row), else ERR_IO, logged. */
 static int done(struct request_store *rs, sqlite3_stmt *st, int rc)
 {
-	int out = rc == SQLITE_DONE || rc == SQLITE_ROW ? ERR_OK : ERR_IO;
-
-	if (out != ERR_OK)
-		log_error("requests: %s", sqlite3_errmsg(rs->db));
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return out;
+	return store_stmt_done(rs->db, st, rc, "requests");
 }
 
 /* over: 1 when s is longer than max bytes. */

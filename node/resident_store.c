@@ -13,6 +13,7 @@
 #include "err.h"
 #include "log.h"
 #include "resident_store.h"
+#include "store_stmt.h"
 
 /* ---- statements ----------------------------------------------------------- */
 
@@ -46,10 +47,7 @@ struct resident_store {
 	" (SELECT 1 FROM household_code c WHERE c.resident = r.id)"
 
 #define STMT(field) offsetof(struct resident_store, field)
-static const struct {
-	size_t field;                 /* offsetof its sqlite3_stmt * */
-	const char *sql;
-} resident_sql[] = {
+static const struct store_stmt resident_sql[] = {
 	{ STMT(add), "INSERT INTO resident (phone, password_hash, created,"
 	  " name, confirmed, confirmed_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)" },
 	{ STMT(get), "SELECT " ROW_COLS " FROM resident r WHERE r.id = ?1" },
@@ -96,12 +94,6 @@ static const struct {
 
 #define N_SQL (sizeof(resident_sql) / sizeof(resident_sql[0]))
 
-/* slot: where resident_sql[i]'s statement lives in rs. */
-static sqlite3_stmt **slot(struct resident_store *rs, size_t i)
-{
-	return (sqlite3_stmt **)((char *)rs + resident_sql[i].field);
-}
-
 int resident_store_open(sqlite3 *db, struct resident_store **out)
 {
 	struct resident_store *rs = calloc(1, sizeof(*rs));
@@ -110,15 +102,11 @@ int resident_store_open(sqlite3 *db, struct resident_store **out)
 	if (!rs)
 		return ERR_NOMEM;
 	rs->db = db;
-	for (size_t i = 0; i < N_SQL; i++)
-		if (sqlite3_prepare_v3(db, resident_sql[i].sql, -1,
-				       SQLITE_PREPARE_PERSISTENT, slot(rs, i),
-				       NULL) != SQLITE_OK) {
-			log_error("residents: prepare: %s",
-				  sqlite3_errmsg(db));
-			resident_store_close(&rs);
-			return ERR_IO;
-		}
+	if (store_stmts_prepare(db, rs, resident_sql, N_SQL, "residents") !=
+	    ERR_OK) {
+		resident_store_close(&rs);
+		return ERR_IO;
+	}
 	*out = rs;
 	return ERR_OK;
 }
@@ -127,8 +115,7 @@ void resident_store_close(struct resident_store **rs)
 {
 	if (!rs || !*rs)
 		return;
-	for (size_t i = 0; i < N_SQL; i++)
-		sqlite3_finalize(*slot(*rs, i));
+	store_stmts_finalize(*rs, resident_sql, N_SQL);
 	free(*rs);
 	*rs = NULL;
 }
@@ -137,13 +124,7 @@ void resident_store_close(struct resident_store **rs)
  * row, else ERR_IO (logged). */
 static int done(struct resident_store *rs, sqlite3_stmt *st, int rc)
 {
-	int out = rc == SQLITE_DONE || rc == SQLITE_ROW ? ERR_OK : ERR_IO;
-
-	if (out != ERR_OK)
-		log_error("residents: %s", sqlite3_errmsg(rs->db));
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return out;
+	return store_stmt_done(rs->db, st, rc, "residents");
 }
 
 /* run: step st once; the rows it changed, or -1. */

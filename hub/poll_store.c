@@ -34,7 +34,8 @@ const char hub_polls_schema_v2[] =
 /* ---- statements ----------------------------------------------------------- */
 
 struct hub_poll_store {
-	sqlite3 *db;                  /* the caller's connection */
+	sqlite3 *db;                  /* the caller's connection (first:
+					 store_stmts_new sets it) */
 	sqlite3_stmt *get;            /* a poll by (origin, id) */
 	sqlite3_stmt *add;            /* a district poll */
 	sqlite3_stmt *list;           /* open first, in turns */
@@ -81,27 +82,17 @@ static const struct store_stmt poll_sql[] = {
 
 int hub_poll_store_open(sqlite3 *db, struct hub_poll_store **out)
 {
-	struct hub_poll_store *ps = calloc(1, sizeof(*ps));
+	int rc;
 
-	*out = NULL;
-	if (!ps)
-		return ERR_NOMEM;
-	ps->db = db;
-	if (store_stmts_prepare(db, ps, poll_sql, N_SQL, "polls") !=
-	    ERR_OK) {
-		hub_poll_store_close(&ps);
-		return ERR_IO;
-	}
-	*out = ps;
-	return ERR_OK;
+	*out = store_stmts_new(db, sizeof(**out), poll_sql, N_SQL, "polls", &rc);
+	return rc;
 }
 
 void hub_poll_store_close(struct hub_poll_store **ps)
 {
-	if (!ps || !*ps)
+	if (!ps)
 		return;
-	store_stmts_finalize(*ps, poll_sql, N_SQL);
-	free(*ps);
+	store_stmts_free(*ps, poll_sql, N_SQL);
 	*ps = NULL;
 }
 
@@ -110,13 +101,6 @@ void hub_poll_store_close(struct hub_poll_store **ps)
 static int done(struct hub_poll_store *ps, sqlite3_stmt *st, int rc)
 {
 	return store_stmt_done(ps->db, st, rc, "polls");
-}
-
-/* bind_key: bind (origin, id) as ?1, ?2 of st. */
-static void bind_key(sqlite3_stmt *st, const char *origin, const char *id)
-{
-	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 }
 
 /* array: column i of st as a JSON array (a new reference; [] when it is
@@ -148,7 +132,7 @@ int hub_poll_store_get(struct hub_poll_store *ps, const char *origin,
 	sqlite3_stmt *st = ps->get;
 	int rc, out = ERR_NOTFOUND;
 
-	bind_key(st, origin, id);
+	store_stmt_bind_key(st, origin, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		const char *q = (const char *)sqlite3_column_text(st, 2);
@@ -184,7 +168,7 @@ int hub_poll_store_add(struct hub_poll_store *ps, const char *origin,
 	    strlen(options) > LIMIT_CHANGE_BYTES ||
 	    strlen(area) > LIMIT_CHANGE_BYTES || len > LIMIT_CHANGE_BYTES)
 		return ERR_TOOBIG;
-	bind_key(st, origin, id);
+	store_stmt_bind_key(st, origin, id);
 	sqlite3_bind_int64(st, 3, (int64_t)version);
 	sqlite3_bind_text(st, 4, question, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, options, -1, SQLITE_STATIC);
@@ -231,7 +215,7 @@ json_t *hub_poll_store_tally(struct hub_poll_store *ps, const char *origin,
 	int rc;
 
 	*version = 0;
-	bind_key(st, origin, id);
+	store_stmt_bind_key(st, origin, id);
 	sqlite3_bind_text(st, 3, community, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -254,7 +238,7 @@ int hub_poll_store_tally_put(struct hub_poll_store *ps, const char *origin,
 	*changed = 0;
 	if (strlen(counts) > LIMIT_CHANGE_BYTES)
 		return ERR_TOOBIG;
-	bind_key(st, origin, id);
+	store_stmt_bind_key(st, origin, id);
 	sqlite3_bind_text(st, 3, community, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (int64_t)version);
 	sqlite3_bind_text(st, 5, counts, -1, SQLITE_STATIC);
@@ -270,7 +254,7 @@ int hub_poll_store_tallies(struct hub_poll_store *ps, const char *origin,
 	sqlite3_stmt *st = ps->tallies;
 	int rc;
 
-	bind_key(st, origin, id);
+	store_stmt_bind_key(st, origin, id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		each((const char *)sqlite3_column_text(st, 0),
 		     (const char *)sqlite3_column_text(st, 1),

@@ -2,6 +2,8 @@
  * finalized by, one table of (field, SQL) rows (store_stmt.h). */
 #include "store_stmt.h"
 
+#include <stdlib.h>
+
 #include "err.h"
 #include "log.h"
 
@@ -30,6 +32,37 @@ void store_stmts_finalize(void *owner, const struct store_stmt *t, size_t n)
 		sqlite3_finalize(*slot(owner, t, i));
 		*slot(owner, t, i) = NULL;
 	}
+}
+
+void *store_stmts_new(sqlite3 *db, size_t size, const struct store_stmt *t,
+		      size_t n, const char *who, int *rc)
+{
+	void *owner = calloc(1, size);
+
+	*rc = ERR_NOMEM;
+	if (!owner)
+		return NULL;
+	*(sqlite3 **)owner = db;
+	*rc = store_stmts_prepare(db, owner, t, n, who);
+	if (*rc == ERR_OK)
+		return owner;
+	store_stmts_free(owner, t, n);
+	return NULL;
+}
+
+void store_stmts_free(void *owner, const struct store_stmt *t, size_t n)
+{
+	if (!owner)
+		return;
+	store_stmts_finalize(owner, t, n);
+	free(owner);
+}
+
+void store_stmt_bind_key(sqlite3_stmt *st, const char *origin,
+			 const char *id)
+{
+	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 }
 
 int store_stmt_done(sqlite3 *db, sqlite3_stmt *st, int rc, const char *who)

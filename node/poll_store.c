@@ -16,7 +16,8 @@
 /* ---- statements ----------------------------------------------------------- */
 
 struct poll_store {
-	sqlite3 *db;                  /* the caller's connection */
+	sqlite3 *db;                  /* the caller's connection (first:
+					 store_stmts_new sets it) */
 	sqlite3_stmt *get;            /* a poll by (origin, id) */
 	sqlite3_stmt *list;           /* open first, newest first */
 	sqlite3_stmt *n_options;
@@ -71,27 +72,17 @@ static const struct store_stmt poll_sql[] = {
 
 int poll_store_open(sqlite3 *db, struct poll_store **out)
 {
-	struct poll_store *ps = calloc(1, sizeof(*ps));
+	int rc;
 
-	*out = NULL;
-	if (!ps)
-		return ERR_NOMEM;
-	ps->db = db;
-	if (store_stmts_prepare(db, ps, poll_sql, N_SQL, "polls") !=
-	    ERR_OK) {
-		poll_store_close(&ps);
-		return ERR_IO;
-	}
-	*out = ps;
-	return ERR_OK;
+	*out = store_stmts_new(db, sizeof(**out), poll_sql, N_SQL, "polls", &rc);
+	return rc;
 }
 
 void poll_store_close(struct poll_store **ps)
 {
-	if (!ps || !*ps)
+	if (!ps)
 		return;
-	store_stmts_finalize(*ps, poll_sql, N_SQL);
-	free(*ps);
+	store_stmts_free(*ps, poll_sql, N_SQL);
 	*ps = NULL;
 }
 
@@ -100,13 +91,6 @@ void poll_store_close(struct poll_store **ps)
 static int done(struct poll_store *ps, sqlite3_stmt *st, int rc)
 {
 	return store_stmt_done(ps->db, st, rc, "polls");
-}
-
-/* bind_key: bind (origin, id) as ?1, ?2 of st. */
-static void bind_key(sqlite3_stmt *st, const char *origin, const char *id)
-{
-	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 }
 
 /* ---- polls ------------------------------------------------------------------- */
@@ -151,7 +135,7 @@ int poll_store_get(struct poll_store *ps, const char *origin, const char *id,
 	sqlite3_stmt *st = ps->get;
 	int rc, out = ERR_NOTFOUND;
 
-	bind_key(st, origin, id);
+	store_stmt_bind_key(st, origin, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		out = read_row(st, row);
@@ -184,7 +168,7 @@ int poll_store_n_options(struct poll_store *ps, const char *origin,
 	sqlite3_stmt *st = ps->n_options;
 	int rc, n = -1;
 
-	bind_key(st, origin, id);
+	store_stmt_bind_key(st, origin, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0);
@@ -201,7 +185,7 @@ int poll_store_counts(struct poll_store *ps, const char *origin,
 	int rc;
 
 	memset(counts, 0, n * sizeof(*counts));
-	bind_key(st, origin, id);
+	store_stmt_bind_key(st, origin, id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t option = sqlite3_column_int64(st, 0);
 
@@ -218,7 +202,7 @@ int64_t poll_store_my_vote(struct poll_store *ps, const char *origin,
 	int64_t option = -1;
 	int rc;
 
-	bind_key(st, origin, id);
+	store_stmt_bind_key(st, origin, id);
 	sqlite3_bind_int64(st, 3, resident);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -234,7 +218,7 @@ int poll_store_vote(struct poll_store *ps, const char *origin,
 	sqlite3_stmt *st = ps->vote;
 	int rc;
 
-	bind_key(st, origin, id);
+	store_stmt_bind_key(st, origin, id);
 	sqlite3_bind_int64(st, 3, resident);
 	sqlite3_bind_int64(st, 4, option);
 	sqlite3_bind_int64(st, 5, now);
@@ -277,7 +261,7 @@ int poll_store_tally_put(struct poll_store *ps, const char *poll_origin,
 
 	if (strlen(counts) > LIMIT_CHANGE_BYTES)
 		return ERR_TOOBIG;
-	bind_key(st, poll_origin, poll_id);
+	store_stmt_bind_key(st, poll_origin, poll_id);
 	sqlite3_bind_text(st, 3, community, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (int64_t)version);
 	sqlite3_bind_text(st, 5, counts, -1, SQLITE_STATIC);
@@ -292,7 +276,7 @@ int poll_store_tallies(struct poll_store *ps, const char *origin,
 	sqlite3_stmt *st = ps->tallies;
 	int rc;
 
-	bind_key(st, origin, id);
+	store_stmt_bind_key(st, origin, id);
 	sqlite3_bind_text(st, 3, except, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		each((const char *)sqlite3_column_text(st, 0),
@@ -313,7 +297,7 @@ int poll_store_claim_phone(struct poll_store *ps, const char *origin,
 	if (done(ps, ps->phones_prune, sqlite3_step(ps->phones_prune)) !=
 	    ERR_OK)
 		return -1;
-	bind_key(st, origin, id);
+	store_stmt_bind_key(st, origin, id);
 	sqlite3_bind_blob(st, 3, key, 32, SQLITE_STATIC);
 	if (done(ps, st, sqlite3_step(st)) != ERR_OK)
 		return -1;

@@ -57,7 +57,8 @@ enum col { C_ORIGIN, C_ID, C_OWNER, C_SERVICE_ID, C_SERVICE_NAME, C_DESC,
 #define RECEIVED "CASE WHEN delivered > 0 THEN delivered ELSE requested END"
 
 struct request_store {
-	sqlite3 *db;                  /* the caller's connection */
+	sqlite3 *db;                  /* the caller's connection (first:
+					 store_stmts_new sets it) */
 	sqlite3_stmt *add;            /* a new request of ours */
 	sqlite3_stmt *apply;          /* the hub's, under the version rule */
 	sqlite3_stmt *get;            /* by (origin, id) */
@@ -159,27 +160,17 @@ static const struct store_stmt request_sql[] = {
 
 int request_store_open(sqlite3 *db, struct request_store **out)
 {
-	struct request_store *rs = calloc(1, sizeof(*rs));
+	int rc;
 
-	*out = NULL;
-	if (!rs)
-		return ERR_NOMEM;
-	rs->db = db;
-	if (store_stmts_prepare(db, rs, request_sql, N_SQL, "requests") !=
-	    ERR_OK) {
-		request_store_close(&rs);
-		return ERR_IO;
-	}
-	*out = rs;
-	return ERR_OK;
+	*out = store_stmts_new(db, sizeof(**out), request_sql, N_SQL, "requests", &rc);
+	return rc;
 }
 
 void request_store_close(struct request_store **rs)
 {
-	if (!rs || !*rs)
+	if (!rs)
 		return;
-	store_stmts_finalize(*rs, request_sql, N_SQL);
-	free(*rs);
+	store_stmts_free(*rs, request_sql, N_SQL);
 	*rs = NULL;
 }
 
@@ -422,8 +413,7 @@ int request_store_set_status(struct request_store *rs, const char *origin,
 static int by_key(struct request_store *rs, sqlite3_stmt *st,
 		  const char *origin, const char *id)
 {
-	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	store_stmt_bind_key(st, origin, id);
 	return done(rs, st, sqlite3_step(st));
 }
 
@@ -462,8 +452,7 @@ int request_store_unlink(struct request_store *rs, int64_t resident)
 int request_store_get(struct request_store *rs, const char *origin,
 		      const char *id, struct request_row *row)
 {
-	sqlite3_bind_text(rs->get, 1, origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(rs->get, 2, id, -1, SQLITE_STATIC);
+	store_stmt_bind_key(rs->get, origin, id);
 	return one_row(rs, rs->get, row);
 }
 
@@ -642,8 +631,7 @@ int request_store_steps(struct request_store *rs, const char *origin,
 	struct request_step s;
 	int rc;
 
-	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	store_stmt_bind_key(st, origin, id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		s.status = (const char *)sqlite3_column_text(st, 0);
 		s.at = sqlite3_column_int64(st, 1);

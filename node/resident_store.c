@@ -18,7 +18,8 @@
 /* ---- statements ----------------------------------------------------------- */
 
 struct resident_store {
-	sqlite3 *db;                  /* the caller's connection */
+	sqlite3 *db;                  /* the caller's connection (first:
+					 store_stmts_new sets it) */
 	sqlite3_stmt *add;            /* a new account */
 	sqlite3_stmt *get;            /* an account by id */
 	sqlite3_stmt *by_phone;       /* id and hash line of a phone */
@@ -96,27 +97,17 @@ static const struct store_stmt resident_sql[] = {
 
 int resident_store_open(sqlite3 *db, struct resident_store **out)
 {
-	struct resident_store *rs = calloc(1, sizeof(*rs));
+	int rc;
 
-	*out = NULL;
-	if (!rs)
-		return ERR_NOMEM;
-	rs->db = db;
-	if (store_stmts_prepare(db, rs, resident_sql, N_SQL, "residents") !=
-	    ERR_OK) {
-		resident_store_close(&rs);
-		return ERR_IO;
-	}
-	*out = rs;
-	return ERR_OK;
+	*out = store_stmts_new(db, sizeof(**out), resident_sql, N_SQL, "residents", &rc);
+	return rc;
 }
 
 void resident_store_close(struct resident_store **rs)
 {
-	if (!rs || !*rs)
+	if (!rs)
 		return;
-	store_stmts_finalize(*rs, resident_sql, N_SQL);
-	free(*rs);
+	store_stmts_free(*rs, resident_sql, N_SQL);
 	*rs = NULL;
 }
 

@@ -21,6 +21,7 @@
 #include "err.h"
 #include "poll_store.h"
 #include "store.h"
+#include "table_rows.h"
 
 /* ---- fixtures ------------------------------------------------------------- */
 
@@ -98,20 +99,6 @@ static void community_poll(struct fx *fx, const char *community,
 	assert_int_equal(relay_store_poll(fx->db, &ch), ERR_OK);
 }
 
-static int count(struct fx *fx, const char *table)
-{
-	char sql[80];
-	sqlite3_stmt *st = NULL;
-	int n = -1;
-
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
-	sqlite3_prepare_v2(fx->db, sql, -1, &st, NULL);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return n;
-}
-
 /* ---- tests ------------------------------------------------------------------ */
 
 /* A district poll reads back with its area and version; a second under
@@ -140,7 +127,7 @@ static void test_add_get(void **state)
 	assert_int_equal(hub_poll_store_add(fx->ps, RELAY_DISTRICT, "p2", 5,
 					    big, "[]", 1, 2, "[]", body,
 					    sizeof(body)), ERR_TOOBIG);
-	assert_int_equal(count(fx, "poll"), 1);
+	assert_int_equal(table_rows(fx->db, "poll"), 1);
 	hub_poll_store_get(fx->ps, RELAY_DISTRICT, "p1", &row);
 	assert_int_equal(row.opens, 100);
 	hub_poll_row_free(&row);
@@ -299,13 +286,13 @@ static void test_relay_polls(void **state)
 	community_poll(fx, "north", "own", 100, 900);
 	assert_int_equal(hub_poll_store_relay_polls(fx->ps, "north", 300),
 			 ERR_OK);
-	assert_int_equal(count(fx, "relay"), 2);
+	assert_int_equal(table_rows(fx->db, "relay"), 2);
 	assert_int_equal(hub_poll_store_relay_polls(fx->ps, "north", 400),
 			 ERR_OK);
-	assert_int_equal(count(fx, "relay"), 2);
+	assert_int_equal(table_rows(fx->db, "relay"), 2);
 	assert_int_equal(hub_poll_store_relay_polls(fx->ps, "west", 400),
 			 ERR_OK);
-	assert_int_equal(count(fx, "relay"), 3);
+	assert_int_equal(table_rows(fx->db, "relay"), 3);
 }
 
 /* A store without the poll tables is refused at open. */

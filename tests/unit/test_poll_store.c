@@ -21,6 +21,7 @@
 #include "err.h"
 #include "poll_store.h"
 #include "store.h"
+#include "table_rows.h"
 
 /* ---- fixtures ------------------------------------------------------------- */
 
@@ -80,21 +81,6 @@ static void put(struct fx *fx, const char *origin, const char *id,
 	ch.body_case = ALLIANCE__V1__CHANGE__BODY_POLL;
 	ch.poll = &p;
 	assert_int_equal(relay_store_poll(fx->db, &ch), ERR_OK);
-}
-
-/* count: the rows of table (a constant name). */
-static int count(struct fx *fx, const char *table)
-{
-	char sql[80];
-	sqlite3_stmt *st = NULL;
-	int n = -1;
-
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
-	sqlite3_prepare_v2(fx->db, sql, -1, &st, NULL);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return n;
 }
 
 struct seen {
@@ -167,7 +153,7 @@ static void test_votes(void **state)
 	assert_int_equal(poll_store_vote(fx->ps, "north", "p1", 8, 1, 160), 1);
 	assert_int_equal(poll_store_vote(fx->ps, "north", "p1", 9, 2, 170), 1);
 	assert_int_equal(poll_store_vote(fx->ps, "north", "p1", 7, 0, 180), 0);
-	assert_int_equal(count(fx, "vote"), 3);
+	assert_int_equal(table_rows(fx->db, "vote"), 3);
 	assert_int_equal(poll_store_my_vote(fx->ps, "north", "p1", 7), 1);
 	assert_int_equal(poll_store_my_vote(fx->ps, "north", "p1", 5), -1);
 	assert_int_equal(poll_store_counts(fx->ps, "north", "p1", c, 3),
@@ -261,7 +247,7 @@ static void test_tallies(void **state)
 	assert_int_equal(s.n, 2);
 	assert_string_equal(s.text[0], "east=[1,2,3]");   /* 4 < 5: kept */
 	assert_string_equal(s.text[1], "west=[4,0,0]");
-	assert_int_equal(count(fx, "poll_tally"), 3);
+	assert_int_equal(table_rows(fx->db, "poll_tally"), 3);
 }
 
 /* A phone votes once per open poll; the keys of closed polls go. */
@@ -282,11 +268,11 @@ static void test_phones(void **state)
 						220), 1);
 	assert_int_equal(poll_store_claim_phone(fx->ps, "north", "p1", k2,
 						230), 1);
-	assert_int_equal(count(fx, "vote_phone"), 3);
+	assert_int_equal(table_rows(fx->db, "vote_phone"), 3);
 	/* p2 closed at 300: its key goes with the next claim */
 	assert_int_equal(poll_store_claim_phone(fx->ps, "north", "p1", k2,
 						400), 0);
-	assert_int_equal(count(fx, "vote_phone"), 2);
+	assert_int_equal(table_rows(fx->db, "vote_phone"), 2);
 }
 
 /* A store without the poll tables is refused at open. */

@@ -20,6 +20,7 @@
 #include "err.h"
 #include "request_store.h"
 #include "store.h"
+#include "table_rows.h"
 
 /* ---- fixtures ------------------------------------------------------------- */
 
@@ -97,20 +98,6 @@ static void sample(struct req *q, const char *origin, const char *id,
 }
 
 static const unsigned char th[32] = { 1, 2, 3 };
-
-/* rows: how many request rows (and, when steps, request_step rows). */
-static int rows(struct fx *fx, int steps)
-{
-	sqlite3_stmt *st = NULL;
-	int n = -1;
-
-	sqlite3_prepare_v2(fx->db, steps ? "SELECT count(*) FROM request_step"
-			   : "SELECT count(*) FROM request", -1, &st, NULL);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return n;
-}
 
 /* add: store sample (origin, id) for owner; asserts it is stored. */
 static void add(struct fx *fx, const char *origin, const char *id,
@@ -238,7 +225,7 @@ static void test_add_bad_input(void **state)
 	sample(&q, "north", id, "south", 1000, 5);
 	assert_int_equal(request_store_add(fx->rs, &q.ch, "P", th, 0),
 			 ERR_TOOBIG);
-	assert_int_equal(rows(fx, 0), 0);
+	assert_int_equal(table_rows(fx->db, "request"), 0);
 
 	add(fx, "north", "north.b", "south", 1000, 0);
 	sample(&q, "north", "north.b", "east", 2000, 6);
@@ -249,7 +236,7 @@ static void test_add_bad_input(void **state)
 	assert_string_equal(row.owner, "south");
 	assert_int_equal(row.requested, 1000);
 	request_row_free(&row);
-	assert_int_equal(rows(fx, 0), 1);
+	assert_int_equal(table_rows(fx->db, "request"), 1);
 }
 
 /* An unknown id is not found and every write to it changes nothing. */
@@ -287,7 +274,7 @@ static void test_unknown_id(void **state)
 	assert_string_equal(row.name, "Li Wei");
 	assert_int_equal(row.erased, 0);
 	request_row_free(&row);
-	assert_int_equal(rows(fx, 0), 1);
+	assert_int_equal(table_rows(fx->db, "request"), 1);
 }
 
 /* A status from the hub lands only over an older status version; one
@@ -378,7 +365,7 @@ static void test_apply_version_rule(void **state)
 	assert_int_equal(request_store_apply(fx->rs, &q.ch, "Plumbing", 1100,
 					     &changed), ERR_TOOBIG);
 	assert_false(changed);
-	assert_int_equal(rows(fx, 0), 1);
+	assert_int_equal(table_rows(fx->db, "request"), 1);
 }
 
 /* The queue: open first by turn per origin (the owner's own first among
@@ -536,7 +523,7 @@ static void test_steps(void **state)
 	assert_int_equal(request_store_step_put(fx->rs, "north", "north.a",
 						78, "done", 400, big, 0),
 			 ERR_TOOBIG);
-	assert_int_equal(rows(fx, 1), 3);
+	assert_int_equal(table_rows(fx->db, "request_step"), 3);
 	assert_int_equal(request_store_steps(fx->rs, "north", "north.a",
 					     step_seen, &s), ERR_OK);
 	assert_int_equal(s.n, 3);

@@ -21,6 +21,7 @@
 #include "err.h"
 #include "resident_store.h"
 #include "store.h"
+#include "table_rows.h"
 
 /* ---- fixtures ------------------------------------------------------------- */
 
@@ -59,21 +60,6 @@ static int teardown(void **state)
 	store_close(&fx->db);
 	free(fx);
 	return 0;
-}
-
-/* count: the rows of table (a constant name). */
-static int count(struct fx *fx, const char *table)
-{
-	char sql[80];
-	sqlite3_stmt *st = NULL;
-	int n = -1;
-
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
-	sqlite3_prepare_v2(fx->db, sql, -1, &st, NULL);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return n;
 }
 
 /* hash: a 32-byte hash whose bytes are all b. */
@@ -141,7 +127,7 @@ static void test_add_bad_input(void **state)
 	assert_int_equal(resident_store_add(fx->rs, "123456789012345678901",
 					    "$s$", "", 1, NULL, &id),
 			 ERR_TOOBIG);
-	assert_int_equal(count(fx, "resident"), 1);
+	assert_int_equal(table_rows(fx->db, "resident"), 1);
 	assert_int_equal(resident_store_get(fx->rs, 99, &row), ERR_NOTFOUND);
 }
 
@@ -243,7 +229,7 @@ static void test_tokens(void **state)
 	assert_int_equal(resident_store_bearer(fx->rs, h1, 2101, 600), 0);
 	assert_int_equal(resident_store_token_add(fx->rs, id, h2, 2101, 600),
 			 ERR_OK);
-	assert_int_equal(count(fx, "resident_token"), 1);   /* h1 expired */
+	assert_int_equal(table_rows(fx->db, "resident_token"), 1);   /* h1 expired */
 	assert_int_equal(resident_store_token_add(fx->rs, id, h3, 2102, 600),
 			 ERR_OK);
 	assert_int_equal(resident_store_token_drop(fx->rs, h2), ERR_OK);
@@ -271,7 +257,7 @@ static void test_codes(void **state)
 	assert_int_equal(resident_store_code_claim(fx->rs, h, a), 1);
 	assert_int_equal(resident_store_code_claim(fx->rs, h, b), 0);
 	assert_false(resident_store_code_usable(fx->rs, h));
-	assert_int_equal(count(fx, "household_code"), 1);
+	assert_int_equal(table_rows(fx->db, "household_code"), 1);
 }
 
 /* A registration waits for its code until it expires; misses count;
@@ -315,14 +301,14 @@ static void test_pending(void **state)
 	/* the expired one is dropped on the way */
 	assert_int_equal(resident_store_pending_put(fx->rs, "13800138002", &p,
 						    4000, 2500), ERR_OK);
-	assert_int_equal(count(fx, "phone_pending"), 1);
+	assert_int_equal(table_rows(fx->db, "phone_pending"), 1);
 	assert_int_equal(resident_store_pending_get(fx->rs, "13800138002",
 						    3000, &got), ERR_OK);
 	assert_true(got.has_household);
 	assert_int_equal(got.household[0], 5);
 	resident_pending_free(&got);
 	resident_store_pending_drop(fx->rs, "13800138002");
-	assert_int_equal(count(fx, "phone_pending"), 0);
+	assert_int_equal(table_rows(fx->db, "phone_pending"), 0);
 }
 
 /* A store without the resident tables is refused at open. */

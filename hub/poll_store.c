@@ -84,7 +84,8 @@ int hub_poll_store_open(sqlite3 *db, struct hub_poll_store **out)
 {
 	int rc;
 
-	*out = store_stmts_new(db, sizeof(**out), poll_sql, N_SQL, "polls", &rc);
+	*out = store_stmts_new(db, sizeof(**out), poll_sql, N_SQL, "polls",
+			       &rc);
 	return rc;
 }
 

@@ -74,7 +74,8 @@ int poll_store_open(sqlite3 *db, struct poll_store **out)
 {
 	int rc;
 
-	*out = store_stmts_new(db, sizeof(**out), poll_sql, N_SQL, "polls", &rc);
+	*out = store_stmts_new(db, sizeof(**out), poll_sql, N_SQL, "polls",
+			       &rc);
 	return rc;
 }
 

@@ -162,7 +162,8 @@ int request_store_open(sqlite3 *db, struct request_store **out)
 {
 	int rc;
 
-	*out = store_stmts_new(db, sizeof(**out), request_sql, N_SQL, "requests", &rc);
+	*out = store_stmts_new(db, sizeof(**out), request_sql, N_SQL, "requests",
+			       &rc);
 	return rc;
 }
 

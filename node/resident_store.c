@@ -99,7 +99,8 @@ int resident_store_open(sqlite3 *db, struct resident_store **out)
 {
 	int rc;
 
-	*out = store_stmts_new(db, sizeof(**out), resident_sql, N_SQL, "residents", &rc);
+	*out = store_stmts_new(db, sizeof(**out), resident_sql, N_SQL, "residents",
+			       &rc);
 	return rc;
 }
 

@@ -229,7 +229,8 @@ static void test_tokens(void **state)
 	assert_int_equal(resident_store_bearer(fx->rs, h1, 2101, 600), 0);
 	assert_int_equal(resident_store_token_add(fx->rs, id, h2, 2101, 600),
 			 ERR_OK);
-	assert_int_equal(table_rows(fx->db, "resident_token"), 1);   /* h1 expired */
+	/* h1 expired */
+	assert_int_equal(table_rows(fx->db, "resident_token"), 1);
 	assert_int_equal(resident_store_token_add(fx->rs, id, h3, 2102, 600),
 			 ERR_OK);
 	assert_int_equal(resident_store_token_drop(fx->rs, h2), ERR_OK);

@@ -20,8 +20,8 @@
 #define ALLIANCE_NODE_CIVIC_H
 
 #include "node.h"
-#include "ratelimit.h"
 #include "poll_store.h"
+#include "ratelimit.h"
 #include "relay.h"
 #include "request_store.h"
 #include "resident_store.h"

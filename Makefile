@@ -211,6 +211,16 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/liballiance.a
 $(BUILD)/tests/test_config: $(BUILD)/obj/hub/config.o $(BUILD)/obj/node/config.o
 $(BUILD)/obj/tests/unit/test_config.o: CFLAGS += -iquote hub -iquote node
 
+# the node's data layer is tested on its own objects
+$(BUILD)/tests/test_request_store: $(BUILD)/obj/node/request_store.o
+$(BUILD)/obj/tests/unit/test_request_store.o: CFLAGS += -iquote node
+$(BUILD)/tests/test_resident_store: $(BUILD)/obj/node/resident_store.o
+$(BUILD)/obj/tests/unit/test_resident_store.o: CFLAGS += -iquote node
+$(BUILD)/tests/test_poll_store: $(BUILD)/obj/node/poll_store.o
+$(BUILD)/obj/tests/unit/test_poll_store.o: CFLAGS += -iquote node
+$(BUILD)/tests/test_hub_poll_store: $(BUILD)/obj/hub/poll_store.o
+$(BUILD)/obj/tests/unit/test_hub_poll_store.o: CFLAGS += -iquote hub
+
 # lib/xml_out.c's test reads what it writes back with a real parser
 $(BUILD)/obj/tests/unit/test_xml_out.o: CFLAGS += $(shell pkg-config --cflags libxml-2.0)
 $(BUILD)/tests/test_xml_out: LDLIBS += $(shell pkg-config --libs libxml-2.0)

@@ -198,11 +198,14 @@ struct hub_metrics {
 
 /* ==== the daemon ========================================================= */
 
+struct hub_poll_store;
+
 struct hub {
 	struct hub_config cfg;
 	const char *config_path;
 	sqlite3 *db;
 	struct catalog *cat;        /* records and the hub's stream on db */
+	struct hub_poll_store *polls; /* polls and tallies (poll_store.h) */
 	struct lws_context *lws;
 	struct lws_vhost *alliance_vhost;
 	struct lws_vhost *public_vhost;
@@ -490,9 +493,7 @@ int hub_bulletin_route(struct hub *hub, struct lws *wsi, struct hub_http *h);
 
 /* Migration SQL of the relay, request figures, poll and tally tables. */
 extern const char hub_relay_schema_v1[];
-/* hub_polls_schema_v2 (polls.c): the stored tallies that break the rules
- * tallies are now held to, dropped. */
-extern const char hub_polls_schema_v2[];
+/* hub_polls_schema_v2 is poll_store.h's. */
 /* v2: request_stat indexed for the per-destination quota. */
 extern const char hub_relay_schema_v2[];
 /* hub_relay_refusal_name: the metrics label of a relay refusal. */

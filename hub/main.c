@@ -22,6 +22,7 @@
 #include "listen.h"
 #include "log.h"
 #include "pages.h"
+#include "poll_store.h"
 #include "store.h"
 #include "synonyms.h"
 #include "tlspolicy.h"
@@ -357,6 +358,7 @@ out:
 	indexer_stop(&hub->indexer);
 	catalog_http_searches_free(&hub->searches);
 	pages_cache_free(&hub->pages);
+	hub_poll_store_close(&hub->polls);
 	catalog_close(&hub->cat);
 	store_close(&hub->db);
 	synonyms_free(&hub->synonyms);

@@ -34,8 +34,10 @@
  *                            turns (list), newest first; at most 100
  *   GET  /api/v1/polls/{origin.id}  the poll with its results
  *
- * Parts: schema; tallies down; applying a node's records; district polls
- * to sessions; creating; results; routes. */
+ * The tables and their statements are poll_store.c's.
+ *
+ * Parts: tallies down; applying a node's records; district polls to
+ * sessions; creating; results; routes. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,7 @@
 #include "err.h"
 #include "hub.h"
 #include "log.h"
+#include "poll_store.h"
 #include "relay.h"
 #include "store.h"
 
@@ -52,28 +55,6 @@
 #define RESULTS_KEEP_S (30 * 24 * 3600)
 /* Polls in one answer of GET /api/v1/polls (list). */
 #define LIST_MAX 100
-
-/* ---- schema --------------------------------------------------------------- */
-
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
-/* v11: the tallies a node could store before tally_refusal held them to
- * its rules and that break them: a count that wrapped negative or is over
- * RELAY_VOTES_MAX, over it in all, a tally of another community's poll or
- * from a community outside a district poll's area. A result is recomputed
- * from the rows, so they would skew it for good; a community's next tally
- * is taken afresh. */
-const char hub_polls_schema_v2[] =
-	"DELETE FROM tally WHERE EXISTS (SELECT 1 FROM json_each(tally.counts)"
-	" WHERE type <> 'integer' OR value < 0 OR value > "
-	STR(RELAY_VOTES_MAX) ") OR (SELECT total(value) FROM"
-	" json_each(tally.counts)) > " STR(RELAY_VOTES_MAX) " OR (poll_origin"
-	" <> 'district' AND poll_origin <> community) OR EXISTS (SELECT 1 FROM"
-	" poll p WHERE p.origin = 'district' AND tally.poll_origin ="
-	" 'district' AND p.id = tally.poll_id AND p.area <> '[]' AND NOT"
-	" EXISTS (SELECT 1 FROM json_each(p.area) WHERE value ="
-	" tally.community));";
 
 /* ---- tallies down --------------------------------------------------------- */
 
@@ -126,42 +107,16 @@ static void fan_one(struct community *c, void *arg)
 
 #define REFUSE(...) (*refused = 1, snprintf(reason, rlen, __VA_ARGS__), ERR_OK)
 
-/* stored_tally: community's stored counts of poll (origin, id) (a new
- * reference) and their version, or NULL and 0 when it sent none. */
-static json_t *stored_tally(struct hub *hub, const char *origin,
-			    const char *id, const char *community,
-			    int64_t *version)
-{
-	sqlite3_stmt *st = NULL;
-	json_t *counts = NULL;
-
-	*version = 0;
-	if (sqlite3_prepare_v2(hub->db, "SELECT version, counts FROM tally"
-			       " WHERE poll_origin = ?1 AND poll_id = ?2 AND"
-			       " community = ?3", -1, &st, NULL) != SQLITE_OK)
-		return NULL;
-	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, community, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*version = sqlite3_column_int64(st, 0);
-		counts = json_loads((const char *)sqlite3_column_text(st, 1),
-				    0, NULL);
-	}
-	sqlite3_finalize(st);
-	return counts;
-}
-
 /* store_tally: community's counts t of the poll under version, replacing
  * an older version; in the caller's transaction. *changed when stored. */
 static int store_tally(struct hub *hub, const Alliance__V1__Tally *t,
 		       const char *community, uint64_t version, int *changed)
 {
-	sqlite3_stmt *st = NULL;
 	json_t *counts = json_array();
 	char *text;
 	int rc;
 
+	*changed = 0;
 	for (size_t i = 0; counts && i < t->n_counts; i++)
 		json_array_append_new(counts,
 				      json_integer((json_int_t)t->counts[i]));
@@ -169,27 +124,11 @@ static int store_tally(struct hub *hub, const Alliance__V1__Tally *t,
 	json_decref(counts);
 	if (!text)
 		return ERR_NOMEM;
-	rc = sqlite3_prepare_v2(hub->db, "INSERT INTO tally (poll_origin,"
-				" poll_id, community, version, counts, updated)"
-				" VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT"
-				" (poll_origin, poll_id, community) DO UPDATE"
-				" SET version = excluded.version, counts ="
-				" excluded.counts, updated = excluded.updated"
-				" WHERE excluded.version > tally.version", -1,
-				&st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, t->poll_origin, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, t->poll_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, community, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, (int64_t)version);
-		sqlite3_bind_text(st, 5, text, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, hub_now());
-		rc = sqlite3_step(st);
-		*changed = rc == SQLITE_DONE && sqlite3_changes(hub->db) > 0;
-	}
-	sqlite3_finalize(st);
+	rc = hub_poll_store_tally_put(hub->polls, t->poll_origin, t->poll_id,
+				      community, version, text, hub_now(),
+				      changed);
 	free(text);
-	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+	return rc == ERR_OK ? ERR_OK : ERR_IO;
 }
 
 /* tally_refusal: why community's tally ch may not be stored, into reason
@@ -243,7 +182,7 @@ static int apply_tally(struct hub *hub, const char *community,
 		       int *refused)
 {
 	const Alliance__V1__Tally *t = ch->tally;
-	sqlite3_stmt *st = NULL;
+	struct hub_poll_row poll;
 	json_t *area = NULL, *old;
 	int64_t closes = 0, old_version;
 	int rc, n_options = -1, changed = 0;
@@ -251,21 +190,17 @@ static int apply_tally(struct hub *hub, const char *community,
 	if (strcmp(t->poll_origin, RELAY_DISTRICT) != 0 &&
 	    strcmp(t->poll_origin, community) != 0)
 		return REFUSE("a tally of another community's poll");
-	if (sqlite3_prepare_v2(hub->db, "SELECT json_array_length(options),"
-			       " area, closes FROM poll WHERE origin = ?1 AND"
-			       " id = ?2", -1, &st, NULL) != SQLITE_OK)
+	rc = hub_poll_store_get(hub->polls, t->poll_origin, t->poll_id, &poll);
+	if (rc == ERR_OK) {
+		n_options = (int)json_array_size(poll.options);
+		area = json_incref(poll.area);
+		closes = poll.closes;
+		hub_poll_row_free(&poll);
+	} else if (rc != ERR_NOTFOUND) {
 		return ERR_IO;
-	sqlite3_bind_text(st, 1, t->poll_origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, t->poll_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		n_options = sqlite3_column_int(st, 0);
-		area = json_loads((const char *)sqlite3_column_text(st, 1), 0,
-				  NULL);
-		closes = sqlite3_column_int64(st, 2);
 	}
-	sqlite3_finalize(st);
-	old = stored_tally(hub, t->poll_origin, t->poll_id, community,
-			   &old_version);
+	old = hub_poll_store_tally(hub->polls, t->poll_origin, t->poll_id,
+				   community, &old_version);
 	rc = tally_refusal(ch, community, n_options, area, closes, old,
 			   old_version, reason, rlen, refused);
 	json_decref(old);
@@ -288,24 +223,21 @@ static int apply_tally(struct hub *hub, const char *community,
 static int apply_poll(struct hub *hub, const Change *ch, char *reason,
 		      size_t rlen, int *refused)
 {
-	sqlite3_stmt *st = NULL;
+	struct hub_poll_row poll;
 	char t1[CLOCK_RFC3339_LEN];
-	int final = 0;
+	int final = 0, rc;
 
 	if (ch->poll->opens > hub_now() + RELAY_POLL_AHEAD_S)
 		return REFUSE("poll.opens: %s is ahead of the hub's clock",
 			      clock_rfc3339(ch->poll->opens, t1, sizeof(t1)));
-	if (sqlite3_prepare_v2(hub->db, "SELECT closes, version FROM poll"
-			       " WHERE origin = ?1 AND id = ?2", -1, &st,
-			       NULL) != SQLITE_OK)
+	rc = hub_poll_store_get(hub->polls, ch->origin, ch->id, &poll);
+	if (rc == ERR_OK) {   /* a replay changes nothing */
+		final = relay_poll_final(poll.closes, hub_now()) &&
+			ch->version > poll.version;
+		hub_poll_row_free(&poll);
+	} else if (rc != ERR_NOTFOUND) {
 		return ERR_IO;
-	sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)   /* a replay changes nothing */
-		final = relay_poll_final(sqlite3_column_int64(st, 0),
-					 hub_now()) && ch->version >
-			(uint64_t)sqlite3_column_int64(st, 1);
-	sqlite3_finalize(st);
+	}
 	if (final)
 		return REFUSE("poll %s.%s is closed and final", ch->origin,
 			      ch->id);
@@ -325,80 +257,58 @@ int hub_polls_apply(struct hub *hub, const char *community, const Change *ch,
 /* tallies_welcome: relay rows for s of every other community's tally of
  * the district polls in its area that closed less than RESULTS_KEEP_S
  * ago (rows it has had at that version change nothing). */
+/* tally_welcome: the relay row of one stored tally t for the session
+ * arg's community. */
+static void tally_welcome(const struct hub_tally *t, void *arg)
+{
+	struct session *s = arg;
+	Change ch = ALLIANCE__V1__CHANGE__INIT;
+	Alliance__V1__Tally tally = ALLIANCE__V1__TALLY__INIT;
+	uint64_t c[RELAY_OPTIONS_MAX];
+	char key[LIMIT_RECORD_ID + 1];
+	json_t *cj = json_loads(t->counts, 0, NULL);
+	size_t i;
+
+	for (i = 0; i < json_array_size(cj) && i < RELAY_OPTIONS_MAX; i++)
+		c[i] = (uint64_t)json_integer_value(json_array_get(cj, i));
+	json_decref(cj);
+	tally.poll_origin = (char *)RELAY_DISTRICT;
+	tally.poll_id = (char *)t->poll_id;
+	tally.counts = c;
+	tally.n_counts = i;
+	tally.updated = t->updated;
+	ch.origin = (char *)t->community;
+	ch.kind = ALLIANCE__V1__KIND__KIND_TALLY;
+	ch.version = t->version;
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_TALLY;
+	ch.tally = &tally;
+	if (relay_tally_id(RELAY_DISTRICT, t->poll_id, key, sizeof(key)) !=
+	    ERR_OK)
+		return;
+	ch.id = key;
+	if (tally_down(s->hub, &ch, t->area, s->community->id) != ERR_OK)
+		log_error("polls: cannot queue tallies for %s",
+			  s->community->id);
+}
+
+/* tallies_welcome: relay rows for s of every other community's tally of
+ * the district polls in its area that closed less than RESULTS_KEEP_S
+ * ago (rows it has had at that version change nothing). */
 static void tallies_welcome(struct session *s)
 {
-	sqlite3_stmt *st = NULL;
-	const char *dest = s->community->id;
-
-	if (sqlite3_prepare_v2(s->hub->db, "SELECT t.poll_id, t.community,"
-			       " t.version, t.counts, t.updated, p.area FROM"
-			       " tally t JOIN poll p ON p.origin = t.poll_origin"
-			       " AND p.id = t.poll_id WHERE t.poll_origin ="
-			       " 'district' AND t.community != ?1 AND p.closes >"
-			       " ?2", -1, &st, NULL) != SQLITE_OK)
-		return;
-	sqlite3_bind_text(st, 1, dest, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, clock_now() - RESULTS_KEEP_S);
 	store_exec(s->hub->db, "BEGIN IMMEDIATE");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		Change ch = ALLIANCE__V1__CHANGE__INIT;
-		Alliance__V1__Tally t = ALLIANCE__V1__TALLY__INIT;
-		uint64_t c[RELAY_OPTIONS_MAX];
-		char key[LIMIT_RECORD_ID + 1];
-		json_t *cj = json_loads((const char *)sqlite3_column_text(st, 3),
-					0, NULL);
-		json_t *area = json_loads((const char *)
-					  sqlite3_column_text(st, 5), 0, NULL);
-		size_t i;
-
-		for (i = 0; i < json_array_size(cj) && i < RELAY_OPTIONS_MAX;
-		     i++)
-			c[i] = (uint64_t)json_integer_value(json_array_get(cj,
-									   i));
-		t.poll_origin = (char *)RELAY_DISTRICT;
-		t.poll_id = (char *)sqlite3_column_text(st, 0);
-		t.counts = c;
-		t.n_counts = i;
-		t.updated = sqlite3_column_int64(st, 4);
-		ch.origin = (char *)sqlite3_column_text(st, 1);
-		ch.kind = ALLIANCE__V1__KIND__KIND_TALLY;
-		ch.version = (uint64_t)sqlite3_column_int64(st, 2);
-		ch.body_case = ALLIANCE__V1__CHANGE__BODY_TALLY;
-		ch.tally = &t;
-		if (relay_tally_id(RELAY_DISTRICT, t.poll_id, key, sizeof(key))
-		    == ERR_OK) {
-			ch.id = key;
-			if (tally_down(s->hub, &ch, area, dest) != ERR_OK)
-				log_error("polls: cannot queue tallies for %s",
-					  dest);
-		}
-		json_decref(cj);
-		json_decref(area);
-	}
-	sqlite3_finalize(st);
+	hub_poll_store_recent_tallies(s->hub->polls, s->community->id,
+				      clock_now() - RESULTS_KEEP_S,
+				      tally_welcome, s);
 	store_exec(s->hub->db, "COMMIT");
 }
 
 void hub_polls_welcome(struct session *s)
 {
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_prepare_v2(s->hub->db, "INSERT OR IGNORE INTO relay"
-			       " (origin, kind, id, destination, version, body,"
-			       " delivered, created) SELECT origin, ?3, id, ?1,"
-			       " version, body, 0, ?2 FROM poll WHERE origin ="
-			       " 'district' AND body IS NOT NULL AND (area ="
-			       " '[]' OR EXISTS (SELECT 1 FROM"
-			       " json_each(poll.area) WHERE value = ?1))", -1,
-			       &st, NULL) != SQLITE_OK)
-		return;
-	sqlite3_bind_text(st, 1, s->community->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, hub_now());
-	sqlite3_bind_int(st, 3, ALLIANCE__V1__KIND__KIND_POLL);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		log_error("polls: cannot queue district polls for %s: %s",
-			  s->community->id, sqlite3_errmsg(s->hub->db));
-	sqlite3_finalize(st);
+	if (hub_poll_store_relay_polls(s->hub->polls, s->community->id,
+				       hub_now()) != ERR_OK)
+		log_error("polls: cannot queue district polls for %s",
+			  s->community->id);
 	tallies_welcome(s);
 }
 
@@ -419,11 +329,11 @@ static void create(struct hub *hub, struct lws *wsi, struct hub_http *h)
 	Alliance__V1__Poll p = ALLIANCE__V1__POLL__INIT;
 	const char *opts[RELAY_OPTIONS_MAX], **area = NULL;
 	char id[17], key[LIMIT_RECORD_ID + 1], why[160];
-	sqlite3_stmt *st = NULL;
+	char *o = NULL, *a = NULL;
 	uint8_t *buf = NULL;
 	json_t *in = http_parse_json(wsi, &h->ex), *areaj;
 	size_t len = 0;
-	int rc = SQLITE_ERROR;
+	int rc = ERR_NOMEM;
 
 	if (!in)
 		return;
@@ -452,33 +362,15 @@ static void create(struct hub *hub, struct lws *wsi, struct hub_http *h)
 			goto out;
 		}
 	buf = relay_pack(&ch, &len);
+	o = json_dumps(json_object_get(in, "options"), JSON_COMPACT);
+	a = areaj && json_is_array(areaj) ? json_dumps(areaj, JSON_COMPACT)
+					  : NULL;
 	if (buf)
-		rc = sqlite3_prepare_v2(hub->db, "INSERT INTO poll (origin, id,"
-					" version, question, options, opens,"
-					" closes, area, body) VALUES (?1, ?2,"
-					" ?3, ?4, ?5, ?6, ?7, ?8, ?9)", -1, &st,
-					NULL);
-	if (rc == SQLITE_OK) {
-		char *o = json_dumps(json_object_get(in, "options"),
-				     JSON_COMPACT);
-		char *a = areaj && json_is_array(areaj)
-			  ? json_dumps(areaj, JSON_COMPACT) : NULL;
-
-		sqlite3_bind_text(st, 1, RELAY_DISTRICT, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, (int64_t)ch.version);
-		sqlite3_bind_text(st, 4, p.question, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, o ? o : "[]", -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 6, p.opens);
-		sqlite3_bind_int64(st, 7, p.closes);
-		sqlite3_bind_text(st, 8, a ? a : "[]", -1, SQLITE_TRANSIENT);
-		sqlite3_bind_blob(st, 9, buf, (int)len, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		free(o);
-		free(a);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+		rc = hub_poll_store_add(hub->polls, RELAY_DISTRICT, id,
+					ch.version, p.question, o ? o : "[]",
+					p.opens, p.closes, a ? a : "[]", buf,
+					len);
+	if (rc != ERR_OK) {
 		http_reply_error(wsi, &h->ex, 500, "internal",
 				 "the poll could not be stored");
 		goto out;
@@ -490,6 +382,8 @@ static void create(struct hub *hub, struct lws *wsi, struct hub_http *h)
 	registry_each_session(hub, welcome_each, NULL);
 	http_reply_json(wsi, &h->ex, 201, json_pack("{s:s}", "id", key));
 out:
+	free(o);
+	free(a);
 	free(buf);
 	free(area);
 	json_decref(in);
@@ -497,86 +391,91 @@ out:
 
 /* ---- results ------------------------------------------------------------------ */
 
+/* What add_result sums: the counts, votes and each community's. */
+struct result_arg {
+	json_t *total, *comms;
+	json_int_t voters;
+};
+
+/* add_result: one community's tally into the poll's results. */
+static void add_result(const char *community, const char *counts,
+		       int64_t updated, void *arg)
+{
+	struct result_arg *r = arg;
+	json_t *c = json_loads(counts, 0, NULL), *v;
+	char t1[CLOCK_RFC3339_LEN];
+	size_t i;
+
+	if (!json_is_array(c)) {
+		json_decref(c);
+		return;
+	}
+	json_array_foreach(c, i, v) {
+		json_int_t add = json_integer_value(v);
+		json_t *cur = json_array_get(r->total, i);
+
+		if (cur)
+			json_integer_set(cur, json_integer_value(cur) + add);
+		r->voters += add;
+	}
+	json_array_append_new(r->comms, json_pack(
+		"{s:s, s:o, s:s}", "community", community, "counts", c,
+		"updated", clock_rfc3339(updated, t1, sizeof(t1))));
+}
+
 /* poll_json: the poll (origin, id) with its results, or NULL if none. */
 static json_t *poll_json(struct hub *hub, const char *origin, const char *id,
 			 int with_results)
 {
-	sqlite3_stmt *st = NULL;
-	json_t *out = NULL, *total, *comms, *opts, *area;
+	struct hub_poll_row row;
+	struct result_arg r = { NULL, NULL, 0 };
+	json_t *out;
 	char key[LIMIT_RECORD_ID + 1], t1[CLOCK_RFC3339_LEN];
-	int64_t now = clock_now(), closes, voters = 0;
+	int64_t now = clock_now();
 
-	if (sqlite3_prepare_v2(hub->db, "SELECT question, options, opens,"
-			       " closes, area FROM poll WHERE origin = ?1 AND"
-			       " id = ?2", -1, &st, NULL) != SQLITE_OK)
+	if (hub_poll_store_get(hub->polls, origin, id, &row) != ERR_OK)
 		return NULL;
-	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return NULL;
-	}
 	relay_tally_id(origin, id, key, sizeof(key));
-	opts = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
-	area = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
-	closes = sqlite3_column_int64(st, 3);
-	out = json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:o}",
+	out = json_pack("{s:s, s:s, s:s, s:O, s:s, s:b, s:O}",
 			"id", key, "origin", origin,
-			"question", (const char *)sqlite3_column_text(st, 0),
-			"options", opts ? opts : json_array(),
-			"closes", clock_rfc3339(closes, t1, sizeof(t1)),
-			"closed", closes <= now,
-			"area", area ? area : json_array());
-	sqlite3_finalize(st);
-	if (!out || !with_results)
+			"question", row.question,
+			"options", row.options,
+			"closes", clock_rfc3339(row.closes, t1, sizeof(t1)),
+			"closed", row.closes <= now,
+			"area", row.area);
+	if (!out || !with_results) {
+		hub_poll_row_free(&row);
 		return out;
-	total = json_array();
-	for (size_t i = 0; i < json_array_size(opts); i++)
-		json_array_append_new(total, json_integer(0));
-	comms = json_array();
-	st = NULL;
-	if (sqlite3_prepare_v2(hub->db, "SELECT community, counts, updated"
-			       " FROM tally WHERE poll_origin = ?1 AND poll_id"
-			       " = ?2 ORDER BY community", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			json_t *c = json_loads((const char *)
-					       sqlite3_column_text(st, 1), 0,
-					       NULL);
-			size_t i;
-			json_t *v;
-
-			if (!json_is_array(c)) {
-				json_decref(c);
-				continue;
-			}
-			json_array_foreach(c, i, v) {
-				json_int_t add = json_integer_value(v);
-				json_t *cur = json_array_get(total, i);
-
-				if (cur)
-					json_integer_set(cur,
-						json_integer_value(cur) + add);
-				voters += add;
-			}
-			json_array_append_new(comms, json_pack(
-				"{s:s, s:o, s:s}", "community",
-				(const char *)sqlite3_column_text(st, 0),
-				"counts", c, "updated", clock_rfc3339(
-					sqlite3_column_int64(st, 2), t1,
-					sizeof(t1))));
-		}
-		sqlite3_finalize(st);
 	}
+	r.total = json_array();
+	for (size_t i = 0; i < json_array_size(row.options); i++)
+		json_array_append_new(r.total, json_integer(0));
+	r.comms = json_array();
+	hub_poll_store_tallies(hub->polls, origin, id, add_result, &r);
 	json_object_set_new(out, "results", json_pack(
-		"{s:o, s:I, s:o}", "counts", total, "votes",
-		(json_int_t)voters, "communities", comms));
-	if (relay_poll_final(closes, now))
+		"{s:o, s:I, s:o}", "counts", r.total, "votes", r.voters,
+		"communities", r.comms));
+	if (relay_poll_final(row.closes, now))
 		json_object_set_new(out, "outcome",
-				    relay_poll_outcome(total, opts));
+				    relay_poll_outcome(r.total, row.options));
+	hub_poll_row_free(&row);
 	return out;
+}
+
+/* Where list_add puts the polls. */
+struct list_arg {
+	struct hub *hub;
+	json_t *items;
+};
+
+/* list_add: poll (origin, id) with its results into the items. */
+static void list_add(const char *origin, const char *id, void *arg)
+{
+	struct list_arg *l = arg;
+	json_t *p = poll_json(l->hub, origin, id, 1);
+
+	if (p)
+		json_array_append_new(l->items, p);
 }
 
 /* list: the polls, at most LIST_MAX: open ones first; among them and
@@ -585,33 +484,16 @@ static json_t *poll_json(struct hub *hub, const char *origin, const char *id,
  * of polls from one community pushes the district's or another's out. */
 static void list(struct hub *hub, struct lws *wsi, struct hub_http *h)
 {
-	sqlite3_stmt *st = NULL;
-	json_t *items = json_array();
+	struct list_arg l = { hub, json_array() };
 
-	if (sqlite3_prepare_v2(hub->db, "SELECT origin, id FROM (SELECT origin,"
-			       " id, opens, closes <= ?1 AS shut, row_number()"
-			       " OVER (PARTITION BY origin, closes <= ?1 ORDER"
-			       " BY opens DESC, id) AS turn FROM poll) ORDER BY"
-			       " shut, origin <> 'district', turn, opens DESC,"
-			       " origin LIMIT ?2", -1, &st, NULL) !=
-	    SQLITE_OK) {
-		json_decref(items);
+	if (!l.items || hub_poll_store_list(hub->polls, clock_now(), LIST_MAX,
+					    list_add, &l) != ERR_OK) {
+		json_decref(l.items);
 		http_reply_error(wsi, &h->ex, 500, "internal", "no polls");
 		return;
 	}
-	sqlite3_bind_int64(st, 1, clock_now());
-	sqlite3_bind_int(st, 2, LIST_MAX);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *p = poll_json(hub,
-				      (const char *)sqlite3_column_text(st, 0),
-				      (const char *)sqlite3_column_text(st, 1),
-				      1);
-
-		if (p)
-			json_array_append_new(items, p);
-	}
-	sqlite3_finalize(st);
-	http_reply_json(wsi, &h->ex, 200, json_pack("{s:o}", "items", items));
+	http_reply_json(wsi, &h->ex, 200, json_pack("{s:o}", "items",
+						    l.items));
 }
 
 /* ---- routes ------------------------------------------------------------------- */

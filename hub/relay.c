@@ -56,6 +56,7 @@
 #include "err.h"
 #include "hub.h"
 #include "log.h"
+#include "poll_store.h"
 #include "relay.h"
 #include "store.h"
 
@@ -88,27 +89,8 @@ const char hub_relay_schema_v1[] =
 	"  PRIMARY KEY (origin, id)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX request_stat_owner ON request_stat (owner);"
-	"CREATE TABLE poll ("
-	"  origin TEXT NOT NULL,"
-	"  id TEXT NOT NULL,"
-	"  version INTEGER NOT NULL,"
-	"  question TEXT NOT NULL,"
-	"  options TEXT NOT NULL,"
-	"  opens INTEGER NOT NULL,"
-	"  closes INTEGER NOT NULL,"
-	"  area TEXT NOT NULL DEFAULT '[]',"
-	"  body BLOB,"
-	"  PRIMARY KEY (origin, id)"
-	") WITHOUT ROWID;"
-	"CREATE TABLE tally ("
-	"  poll_origin TEXT NOT NULL,"
-	"  poll_id TEXT NOT NULL,"
-	"  community TEXT NOT NULL,"
-	"  version INTEGER NOT NULL,"
-	"  counts TEXT NOT NULL,"
-	"  updated INTEGER NOT NULL,"
-	"  PRIMARY KEY (poll_origin, poll_id, community)"
-	") WITHOUT ROWID;";
+	/* polls and tallies (poll_store.h) */
+	HUB_POLL_SCHEMA_V1;
 
 /* v2: the per-destination quota counts a community's requests to one
  * other by the hub's time of receipt */

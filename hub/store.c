@@ -14,6 +14,7 @@
 #include "err.h"
 #include "hub.h"
 #include "log.h"
+#include "poll_store.h"
 #include "store.h"
 
 static const struct store_migration migrations[] = {
@@ -125,12 +126,20 @@ int hub_store_open(struct hub *hub, char *err, size_t errlen)
 		store_close(&hub->db);
 		return ERR_IO;
 	}
+	if (hub_poll_store_open(hub->db, &hub->polls) != ERR_OK) {
+		snprintf(err, errlen, "%s: cannot prepare the polls: %s",
+			 hub->cfg.store_path, sqlite3_errmsg(hub->db));
+		catalog_close(&hub->cat);
+		store_close(&hub->db);
+		return ERR_IO;
+	}
 	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK ||
 	    catalog_measure(hub->cat, &measured) != ERR_OK ||
 	    store_exec(hub->db, "COMMIT") != ERR_OK) {
 		snprintf(err, errlen, "%s: cannot measure the records: %s",
 			 hub->cfg.store_path, sqlite3_errmsg(hub->db));
 		store_exec(hub->db, "ROLLBACK");
+		hub_poll_store_close(&hub->polls);
 		catalog_close(&hub->cat);
 		store_close(&hub->db);
 		return ERR_IO;

@@ -33,11 +33,13 @@
 #include "log.h"
 #include "quota.h"
 #include "search.h"
+#include "store_stmt.h"
 #include "text.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,104 +354,95 @@ int catalog_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt)
 	return ERR_OK;
 }
 
+/* Each fixed statement with the field it is prepared into: one row a
+ * statement, so a statement and its field cannot drift apart. */
+#define STMT(field) offsetof(struct catalog, field)
+static const struct store_stmt catalog_fixed[] = {
+	{ STMT(put_service), catalog_sql_put_service },
+	{ STMT(put_announcement), catalog_sql_put_announcement },
+	{ STMT(get_service), "SELECT " CATALOG_SERVICE_COLS " FROM service"
+		" WHERE origin = ?1 AND id = ?2" },
+	{ STMT(get_announcement), "SELECT " ANNOUNCEMENT_COLS
+	" FROM announcement"
+		" WHERE origin = ?1 AND id = ?2" },
+	{ STMT(log_put), "INSERT OR REPLACE INTO catalog_log (origin, kind, id)"
+		" VALUES (?1, ?2, ?3)" },
+	{ STMT(log_head), "SELECT coalesce(max(seq), 0) FROM catalog_log" },
+	{ STMT(log_range), "SELECT seq, origin, kind, id FROM catalog_log"
+		" WHERE seq > ?1 AND seq <= ?2 AND origin IS NOT ?3"
+		" AND kind <= ?5 ORDER BY seq LIMIT ?4" },
+	{ STMT(max_version), "SELECT max(coalesce((SELECT max(version)"
+	" FROM service"
+		" WHERE origin = ?1), 0), coalesce((SELECT"
+		" max(version) FROM announcement WHERE origin = ?1), 0),"
+		" coalesce((SELECT max(version) FROM directory"
+		" WHERE origin = ?1), 0))"
+	},
+	{ STMT(count[0][0]), "SELECT count(*) FROM service WHERE deleted = 0" },
+	{ STMT(count[0][1]), "SELECT count(*) FROM service WHERE origin = ?1"
+		" AND deleted = 0" },
+	{ STMT(count[1][0]), "SELECT count(*) FROM announcement"
+	" WHERE deleted = 0" },
+	{ STMT(count[1][1]), "SELECT count(*) FROM announcement"
+	" WHERE origin = ?1"
+		" AND deleted = 0" },
+	{ STMT(announcements), "SELECT " ANNOUNCEMENT_COLS " FROM announcement"
+		" WHERE deleted = 0 AND (expires = 0 OR expires > ?1)"
+		" AND (?2 IS NULL OR origin = ?2)"
+		" ORDER BY origin IS ?4 DESC, published DESC, rid DESC"
+		" LIMIT ?3" },
+	{ STMT(ix_last), "SELECT max(rid) FROM (SELECT rid FROM index_pending"
+		" ORDER BY rid LIMIT ?1)" },
+	{ STMT(ix_unindex), "DELETE FROM service_fts WHERE rowid IN"
+		" (SELECT -rid FROM index_pending WHERE rid <= ?1)" },
+	/* highest rid first: FTS5 rowids (-rid) ascending, as FTS5
+	 * wants them (a lower one flushes what it holds) */
+	{ STMT(ix_index), "INSERT INTO service_fts (rowid, title, summary,"
+		" description, tags, facets) SELECT -rid, title,"
+		" summary, description, tags, " CATALOG_FACETS_SQL
+		" FROM service WHERE rid IN"
+		" (SELECT rid FROM index_pending WHERE rid <= ?1)"
+		" AND deleted = 0 AND status <> 'inactive'"
+		" ORDER BY rid DESC" },
+	{ STMT(ix_dequeue), "DELETE FROM index_pending WHERE rid <= ?1" },
+	{ STMT(ix_any), "SELECT EXISTS (SELECT 1 FROM index_pending)" },
+	{ STMT(ix_log), "INSERT INTO index_change (gen, rid) SELECT"
+		" (SELECT gen + 1 FROM index_gen), rid"
+		" FROM index_pending WHERE rid <= ?1 ORDER BY rid LIMIT "
+		STR(CATALOG_SETS_LOG_RIDS) " + 1" },
+	{ STMT(ix_bump), "UPDATE index_gen SET gen = gen + 1" },
+	{ STMT(ix_prune), "DELETE FROM index_change WHERE gen <= (SELECT gen"
+		" FROM index_gen) - " STR(CATALOG_SETS_LOG_GENS) },
+	{ STMT(size[0]), "SELECT deleted, body_bytes FROM service"
+		" WHERE origin = ?1 AND id = ?2" },
+	{ STMT(size[1]), "SELECT deleted, body_bytes FROM announcement"
+		" WHERE origin = ?1 AND id = ?2" },
+	{ STMT(usage), "SELECT (SELECT count(*) FROM service WHERE origin = ?1"
+		" AND deleted = 0) + (SELECT count(*) FROM announcement"
+		" WHERE origin = ?1 AND deleted = 0), (SELECT"
+		" coalesce(sum(body_bytes), 0) FROM service WHERE"
+		" origin = ?1 AND deleted = 0) + (SELECT"
+		" coalesce(sum(body_bytes), 0) FROM announcement WHERE"
+		" origin = ?1 AND deleted = 0)" },
+};
+#undef STMT
+
+#define CATALOG_FIXED (sizeof(catalog_fixed) / sizeof(catalog_fixed[0]))
+
 /* catalog_open: see catalog.h. Prepares every fixed statement now, so a
  * store without the catalog schema fails here and not mid-sync. */
 int catalog_open(sqlite3 *db, struct catalog **out)
 {
 	struct catalog *cat;
-	const struct {
-		sqlite3_stmt **stmt;
-		const char *sql;
-	} fixed[] = {
-		{ NULL, catalog_sql_put_service },
-		{ NULL, catalog_sql_put_announcement },
-		{ NULL, "SELECT " CATALOG_SERVICE_COLS " FROM service"
-			" WHERE origin = ?1 AND id = ?2" },
-		{ NULL, "SELECT " ANNOUNCEMENT_COLS " FROM announcement"
-			" WHERE origin = ?1 AND id = ?2" },
-		{ NULL, "INSERT OR REPLACE INTO catalog_log (origin, kind, id)"
-			" VALUES (?1, ?2, ?3)" },
-		{ NULL, "SELECT coalesce(max(seq), 0) FROM catalog_log" },
-		{ NULL, "SELECT seq, origin, kind, id FROM catalog_log"
-			" WHERE seq > ?1 AND seq <= ?2 AND origin IS NOT ?3"
-			" AND kind <= ?5 ORDER BY seq LIMIT ?4" },
-		{ NULL, "SELECT max(coalesce((SELECT max(version) FROM service"
-			" WHERE origin = ?1), 0), coalesce((SELECT"
-			" max(version) FROM announcement WHERE origin = ?1), 0),"
-			" coalesce((SELECT max(version) FROM directory"
-			" WHERE origin = ?1), 0))"
-		},
-		{ NULL, "SELECT count(*) FROM service WHERE deleted = 0" },
-		{ NULL, "SELECT count(*) FROM service WHERE origin = ?1"
-			" AND deleted = 0" },
-		{ NULL, "SELECT count(*) FROM announcement WHERE deleted = 0" },
-		{ NULL, "SELECT count(*) FROM announcement WHERE origin = ?1"
-			" AND deleted = 0" },
-		{ NULL, "SELECT " ANNOUNCEMENT_COLS " FROM announcement"
-			" WHERE deleted = 0 AND (expires = 0 OR expires > ?1)"
-			" AND (?2 IS NULL OR origin = ?2)"
-			" ORDER BY origin IS ?4 DESC, published DESC, rid DESC"
-			" LIMIT ?3" },
-		{ NULL, "SELECT max(rid) FROM (SELECT rid FROM index_pending"
-			" ORDER BY rid LIMIT ?1)" },
-		{ NULL, "DELETE FROM service_fts WHERE rowid IN"
-			" (SELECT -rid FROM index_pending WHERE rid <= ?1)" },
-		/* highest rid first: FTS5 rowids (-rid) ascending, as FTS5
-		 * wants them (a lower one flushes what it holds) */
-		{ NULL, "INSERT INTO service_fts (rowid, title, summary,"
-			" description, tags, facets) SELECT -rid, title,"
-			" summary, description, tags, " CATALOG_FACETS_SQL
-			" FROM service WHERE rid IN"
-			" (SELECT rid FROM index_pending WHERE rid <= ?1)"
-			" AND deleted = 0 AND status <> 'inactive'"
-			" ORDER BY rid DESC" },
-		{ NULL, "DELETE FROM index_pending WHERE rid <= ?1" },
-		{ NULL, "SELECT EXISTS (SELECT 1 FROM index_pending)" },
-		{ NULL, "INSERT INTO index_change (gen, rid) SELECT"
-			" (SELECT gen + 1 FROM index_gen), rid"
-			" FROM index_pending WHERE rid <= ?1 ORDER BY rid LIMIT "
-			STR(CATALOG_SETS_LOG_RIDS) " + 1" },
-		{ NULL, "UPDATE index_gen SET gen = gen + 1" },
-		{ NULL, "DELETE FROM index_change WHERE gen <= (SELECT gen"
-			" FROM index_gen) - " STR(CATALOG_SETS_LOG_GENS) },
-		{ NULL, "SELECT deleted, body_bytes FROM service"
-			" WHERE origin = ?1 AND id = ?2" },
-		{ NULL, "SELECT deleted, body_bytes FROM announcement"
-			" WHERE origin = ?1 AND id = ?2" },
-		{ NULL, "SELECT (SELECT count(*) FROM service WHERE origin = ?1"
-			" AND deleted = 0) + (SELECT count(*) FROM announcement"
-			" WHERE origin = ?1 AND deleted = 0), (SELECT"
-			" coalesce(sum(body_bytes), 0) FROM service WHERE"
-			" origin = ?1 AND deleted = 0) + (SELECT"
-			" coalesce(sum(body_bytes), 0) FROM announcement WHERE"
-			" origin = ?1 AND deleted = 0)" },
-	};
-	size_t i;
 
 	*out = NULL;
 	cat = calloc(1, sizeof(*cat));
 	if (!cat)
 		return ERR_NOMEM;
 	cat->db = db;
-	{
-		sqlite3_stmt **slots[] = {
-			&cat->put_service, &cat->put_announcement,
-			&cat->get_service, &cat->get_announcement,
-			&cat->log_put, &cat->log_head, &cat->log_range,
-			&cat->max_version, &cat->count[0][0],
-			&cat->count[0][1], &cat->count[1][0],
-			&cat->count[1][1], &cat->announcements,
-			&cat->ix_last, &cat->ix_unindex, &cat->ix_index,
-			&cat->ix_dequeue, &cat->ix_any, &cat->ix_log,
-			&cat->ix_bump, &cat->ix_prune, &cat->size[0],
-			&cat->size[1], &cat->usage,
-		};
-
-		for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-			if (catalog_prepare(db, fixed[i].sql, slots[i]) !=
-			    ERR_OK)
-				goto err;
-	}
+	if (store_stmts_prepare(db, cat, catalog_fixed, CATALOG_FIXED,
+				"catalog") != ERR_OK)
+		goto err;
 	if (finder_open(db, &cat->finder) != ERR_OK ||
 	    directory_open(db, &cat->dir) != ERR_OK)
 		goto err;
@@ -468,31 +461,9 @@ void catalog_close(struct catalog **cat)
 	if (!cat || !*cat)
 		return;
 	c = *cat;
-	sqlite3_finalize(c->put_service);
-	sqlite3_finalize(c->put_announcement);
-	sqlite3_finalize(c->get_service);
-	sqlite3_finalize(c->get_announcement);
-	sqlite3_finalize(c->log_put);
-	sqlite3_finalize(c->log_head);
-	sqlite3_finalize(c->log_range);
-	sqlite3_finalize(c->max_version);
-	for (int a = 0; a < 2; a++)
-		for (int b = 0; b < 2; b++)
-			sqlite3_finalize(c->count[a][b]);
-	sqlite3_finalize(c->announcements);
+	store_stmts_finalize(c, catalog_fixed, CATALOG_FIXED);
 	finder_close(&c->finder);
 	directory_close(&c->dir);
-	sqlite3_finalize(c->ix_last);
-	sqlite3_finalize(c->ix_unindex);
-	sqlite3_finalize(c->ix_index);
-	sqlite3_finalize(c->ix_dequeue);
-	sqlite3_finalize(c->ix_any);
-	sqlite3_finalize(c->ix_log);
-	sqlite3_finalize(c->ix_bump);
-	sqlite3_finalize(c->ix_prune);
-	sqlite3_finalize(c->size[0]);
-	sqlite3_finalize(c->size[1]);
-	sqlite3_finalize(c->usage);
 	free(c);
 	*cat = NULL;
 }

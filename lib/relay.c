@@ -310,25 +310,6 @@ void relay_request_erase(Alliance__V1__Request *r)
 	r->erased = 1;
 }
 
-int relay_request_erase_row(sqlite3 *db, const char *origin, const char *id)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	rc = sqlite3_prepare_v2(db, "UPDATE request SET name = '', phone ="
-				" '', email = '', address = '', has_location ="
-				" 0, lat = NULL, lon = NULL, relative_name = '',"
-				" relative_phone = '', erased = 1 WHERE origin ="
-				" ?1 AND id = ?2", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
-}
-
 /* ---- keys ----------------------------------------------------------------- */
 
 int relay_tally_id(const char *origin, const char *id, char *buf,

@@ -27,7 +27,7 @@
  * field empty (relay_request_erase), withdrawn as well when it was not yet
  * done, declined or withdrawn; relay_check refuses an erased version that
  * still carries personal data. Whoever stores an erased version blanks
- * the personal fields of its own copy (relay_request_erase_row); a later
+ * the personal fields of its own copy (a node: request_store_erase); a later
  * version never brings them back. The hub relays it like any version. */
 #ifndef ALLIANCE_RELAY_H
 #define ALLIANCE_RELAY_H
@@ -142,11 +142,6 @@ int relay_service_takes_requests(const Change *svc);
  * message's, or the caller's own). */
 void relay_request_erase(Alliance__V1__Request *r);
 
-/* relay_request_erase_row: blank the same personal fields of the stored
- * request (origin, id) in db's request table (as nodes keep it:
- * node/relay.c) and mark it erased; in the caller's transaction. ERR_OK
- * or ERR_IO. */
-int relay_request_erase_row(sqlite3 *db, const char *origin, const char *id);
 
 /* relay_tally_id: "ORIGIN.ID" of a poll into buf (LIMIT_RECORD_ID + 1).
  * ERR_OK, or ERR_TOOBIG when it does not fit. relay_split_key: the

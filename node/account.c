@@ -72,82 +72,61 @@ static const char *masked(const char *phone, char out[12])
 {
 	if (!phone || strlen(phone) != 11)
 		return NULL;
-	snprintf(out, 12, "%.3s****%s", phone, phone + 7);
+	snprintf(out, 12, "%.3s****%.4s", phone, phone + 7);
 	return out;
 }
 
 /* votes: the resident's votes, newest first, with each poll's question
  * and the option chosen. */
+/* vote_json: one of her votes into the array arg. */
+static void vote_json(const struct poll_vote *v, void *arg)
+{
+	char key[LIMIT_RECORD_ID + 1], t1[CLOCK_RFC3339_LEN];
+	json_t *opts = json_loads(v->options, 0, NULL);
+	json_t *choice = json_array_get(opts, (size_t)v->option);
+
+	relay_tally_id(v->poll_origin, v->poll_id, key, sizeof(key));
+	json_array_append_new(arg, json_pack(
+		"{s:s, s:s, s:I, s:O?, s:s, s:b}", "poll", key,
+		"question", v->question, "option", (json_int_t)v->option,
+		"choice", choice, "voted", clock_rfc3339(v->created, t1,
+							 sizeof(t1)),
+		"closed", v->closes <= clock_now()));
+	json_decref(opts);
+}
+
 static json_t *votes(struct node *n, int64_t resident)
 {
 	json_t *items = json_array();
-	sqlite3_stmt *st = NULL;
-	char key[LIMIT_RECORD_ID + 1], t1[CLOCK_RFC3339_LEN];
 
-	if (!items || sqlite3_prepare_v2(n->db, "SELECT v.poll_origin,"
-			       " v.poll_id, v.option, v.created, p.question,"
-			       " p.options, p.closes FROM vote v JOIN poll p"
-			       " ON p.origin = v.poll_origin AND p.id ="
-			       " v.poll_id WHERE v.resident = ?1 ORDER BY"
-			       " v.created DESC LIMIT ?2", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return items;
-	sqlite3_bind_int64(st, 1, resident);
-	sqlite3_bind_int(st, 2, ACCOUNT_VOTES_MAX);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *opts = json_loads((const char *)
-					  sqlite3_column_text(st, 5), 0, NULL);
-		int64_t option = sqlite3_column_int64(st, 2);
-		json_t *choice = json_array_get(opts, (size_t)option);
-
-		relay_tally_id((const char *)sqlite3_column_text(st, 0),
-			       (const char *)sqlite3_column_text(st, 1), key,
-			       sizeof(key));
-		json_array_append_new(items, json_pack(
-			"{s:s, s:s, s:I, s:O?, s:s, s:b}", "poll", key,
-			"question", (const char *)sqlite3_column_text(st, 4),
-			"option", (json_int_t)option, "choice", choice,
-			"voted", clock_rfc3339(sqlite3_column_int64(st, 3),
-					       t1, sizeof(t1)),
-			"closed", sqlite3_column_int64(st, 6) <= clock_now()));
-		json_decref(opts);
-	}
-	sqlite3_finalize(st);
+	if (items)
+		poll_store_votes_of(n->civic->polls, resident,
+				    ACCOUNT_VOTES_MAX, vote_json, items);
 	return items;
 }
 
 static void me(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	       int64_t resident)
 {
-	sqlite3_stmt *st = NULL;
+	struct resident_row row;
 	char mask[12], t1[CLOCK_RFC3339_LEN];
 	json_t *out = NULL;
 
-	if (sqlite3_prepare_v2(n->db, "SELECT r.phone, r.created, EXISTS"
-			       " (SELECT 1 FROM household_code c WHERE"
-			       " c.resident = r.id), nullif(r.name, ''),"
-			       " r.confirmed != 0 FROM resident r WHERE r.id ="
-			       " ?1", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, resident);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			out = json_pack("{s:I, s:s?, s:s?, s:s?, s:b, s:b,"
-					" s:b, s:s, s:o}",
+	if (resident_store_get(n->civic->residents, resident, &row) == ERR_OK)
+		out = json_pack("{s:I, s:s?, s:s?, s:s?, s:b, s:b, s:b, s:s,"
+				" s:o}",
 				"resident", (json_int_t)resident,
-				"name", (const char *)
-					sqlite3_column_text(st, 3),
-				"phone", masked((const char *)
-					sqlite3_column_text(st, 0), mask),
-				"phone_number", (const char *)
-					sqlite3_column_text(st, 0),
-				"household", sqlite3_column_int(st, 2),
-				"phone_confirmed", sqlite3_column_int(st, 4),
+				"name", row.name[0] ? row.name : NULL,
+				"phone", row.phone[0]
+					 ? masked(row.phone, mask) : NULL,
+				"phone_number", row.phone[0] ? row.phone
+							     : NULL,
+				"household", row.household,
+				"phone_confirmed", row.confirmed != 0,
 				"voter", voters_may_vote(n, resident),
-				"created", clock_rfc3339(
-					sqlite3_column_int64(st, 1), t1,
-					sizeof(t1)),
+				"created", clock_rfc3339(row.created, t1,
+							 sizeof(t1)),
 				"votes", votes(n, resident));
-	}
-	sqlite3_finalize(st);
 	if (!out) {
 		http_reply_error(wsi, ex, 500, "internal", "try again");
 		return;
@@ -183,22 +162,14 @@ static void rename_me(struct node *n, struct lws *wsi,
 		      struct http_exchange *ex, int64_t resident)
 {
 	json_t *in = http_parse_json(wsi, ex);
-	sqlite3_stmt *st = NULL;
 	const char *name;
-	int rc = SQLITE_ERROR;
 
 	if (!in)
 		return;
 	if (!account_name(wsi, ex, in, 1, &name))
 		goto out;
-	if (sqlite3_prepare_v2(n->db, "UPDATE resident SET name = ?2 WHERE id"
-			       " = ?1", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, resident);
-		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	if (resident_store_set_name(n->civic->residents, resident, name) !=
+	    ERR_OK) {
 		http_reply_error(wsi, ex, 500, "internal", "nothing was "
 				 "changed; try again");
 		goto out;
@@ -216,16 +187,7 @@ static void sign_out(struct node *n, struct lws *wsi,
 		     struct http_exchange *ex, const unsigned char hash[32],
 		     int64_t resident)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = SQLITE_ERROR;
-
-	if (sqlite3_prepare_v2(n->db, "DELETE FROM resident_token WHERE hash"
-			       " = ?1", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	if (resident_store_token_drop(n->civic->residents, hash) != ERR_OK) {
 		http_reply_error(wsi, ex, 500, "internal", "try again");
 		return;
 	}
@@ -235,44 +197,21 @@ static void sign_out(struct node *n, struct lws *wsi,
 
 /* ---- delete ------------------------------------------------------------------- */
 
-/* run: one prepared statement binding resident as ?1; ERR_OK or ERR_IO. */
-static int run(struct node *n, const char *sql, int64_t resident)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = SQLITE_ERROR;
-
-	if (sqlite3_prepare_v2(n->db, sql, -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, resident);
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
-}
-
 /* erase_request: write the erased version of our request id
  * (requests_write_version), withdrawn now when it was not yet done,
  * declined or withdrawn. Caller's transaction; ERR_OK or ERR_IO. */
 static int erase_request(struct node *n, const char *id)
 {
-	sqlite3_stmt *st = NULL;
+	struct request_row row;
 	int64_t withdrawn;
 	int rc;
 
-	if (sqlite3_prepare_v2(n->db, "SELECT " REQUEST_COLUMNS " FROM"
-			       " request WHERE origin = ?1 AND id = ?2", -1,
-			       &st, NULL) != SQLITE_OK)
+	if (request_store_get(n->civic->requests, n->cfg.community, id,
+			      &row) != ERR_OK)
 		return ERR_IO;
-	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return ERR_IO;
-	}
-	withdrawn = relay_status_closed((const char *)
-					sqlite3_column_text(st, 6))
-		    ? 0 : clock_now();
-	rc = requests_write_version(n, st, withdrawn, 1);
-	sqlite3_finalize(st);
+	withdrawn = relay_status_closed(row.status) ? 0 : clock_now();
+	rc = requests_write_version(n, &row, withdrawn, 1);
+	request_row_free(&row);
 	return rc == ERR_OK ? ERR_OK : ERR_IO;
 }
 
@@ -280,37 +219,23 @@ static int erase_request(struct node *n, const char *id)
  * without its personal data, here and at its owner (relay.h's erasure:
  * a newer version, which also replaces one still waiting in the relay
  * outbox), withdrawn when still open, and no longer hers; caller's
- * transaction. ERR_OK or ERR_IO. (The request table is relay.c's.) */
+ * transaction. ERR_OK or ERR_IO. */
 static int erase_requests(struct node *n, int64_t resident)
 {
-	sqlite3_stmt *st = NULL;
-	json_t *ids = json_array();
+	/* the ids first: the rows change under the scan otherwise */
+	json_t *ids = request_store_ids_of(n->civic->requests,
+					   n->cfg.community, resident);
 	size_t i;
 	json_t *id;
-	int rc = ERR_OK;
+	int rc = ids ? ERR_OK : ERR_IO;
 
-	/* the ids first: the rows change under the scan otherwise */
-	if (!ids || sqlite3_prepare_v2(n->db, "SELECT id FROM request WHERE"
-				       " origin = ?1 AND resident = ?2", -1,
-				       &st, NULL) != SQLITE_OK) {
-		json_decref(ids);
-		return ERR_IO;
-	}
-	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, resident);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		if (json_array_append_new(ids, json_string((const char *)
-					  sqlite3_column_text(st, 0))))
-			rc = ERR_IO;
-	sqlite3_finalize(st);
 	json_array_foreach(ids, i, id)
 		if (rc == ERR_OK)
 			rc = erase_request(n, json_string_value(id));
 	json_decref(ids);
 	if (rc != ERR_OK)
 		return rc;
-	return run(n, "UPDATE request SET resident = NULL WHERE resident ="
-		   " ?1", resident);
+	return request_store_unlink(n->civic->requests, resident);
 }
 
 static void delete_account(struct node *n, struct lws *wsi,
@@ -318,10 +243,8 @@ static void delete_account(struct node *n, struct lws *wsi,
 {
 	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK ||
 	    erase_requests(n, resident) != ERR_OK ||
-	    run(n, "DELETE FROM resident_token WHERE resident = ?1",
-		resident) != ERR_OK ||
-	    run(n, "UPDATE resident SET phone = NULL, password_hash = NULL,"
-		" name = '' WHERE id = ?1", resident) != ERR_OK ||
+	    resident_store_tokens_drop(n->civic->residents, resident) < 0 ||
+	    resident_store_forget(n->civic->residents, resident) != ERR_OK ||
 	    store_exec(n->db, "COMMIT") != ERR_OK) {
 		store_exec(n->db, "ROLLBACK");
 		http_reply_error(wsi, ex, 500, "internal", "nothing was "

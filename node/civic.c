@@ -49,6 +49,12 @@ int civic_start(struct node *n)
 		civic_stop(n);
 		return ERR_NOMEM;
 	}
+	if (request_store_open(n->db, &c->requests) != ERR_OK ||
+	    resident_store_open(n->db, &c->residents) != ERR_OK ||
+	    poll_store_open(n->db, &c->polls) != ERR_OK) {
+		civic_stop(n);
+		return ERR_IO;
+	}
 	if (n->cfg.sms_url) {
 		if (webhook_start(&c->sms, n->cfg.sms_url, n->cfg.sms_secret) !=
 		    ERR_OK) {
@@ -79,6 +85,9 @@ void civic_stop(struct node *n)
 	ratelimit_free(&c->rl_sms_phone);
 	ratelimit_free(&c->rl_sms_addr);
 	webhook_stop(&c->sms);
+	request_store_close(&c->requests);
+	resident_store_close(&c->residents);
+	poll_store_close(&c->polls);
 	free(c);
 	n->civic = NULL;
 }

@@ -20,8 +20,11 @@
 #define ALLIANCE_NODE_CIVIC_H
 
 #include "node.h"
+#include "poll_store.h"
 #include "ratelimit.h"
 #include "relay.h"
+#include "request_store.h"
+#include "resident_store.h"
 #include "webhook.h"
 
 /* ==== state ================================================================= */
@@ -36,6 +39,12 @@ struct civic {
 					  phone */
 	struct ratelimit *rl_sms_phone;/* one-time codes sent per phone */
 	struct ratelimit *rl_sms_addr; /* ... and per client address */
+	struct request_store *requests;/* the request tables
+					  (request_store.h) */
+	struct resident_store *residents; /* accounts, tokens, codes
+					  (resident_store.h) */
+	struct poll_store *polls;      /* polls, votes, tallies
+					  (poll_store.h) */
 	struct webhook *sms;           /* [sms]: the gateway's sender
 					  (lib/webhook.h); NULL: phones are
 					  confirmed by the manager */
@@ -110,32 +119,17 @@ void requests_list(struct node *n, struct lws *wsi, struct http_exchange *ex);
 void requests_get(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		  const char *id);
 
-/* The columns of a request row that requests_row_json reads, in order;
- * RQ_* name the indices used outside the plain listing. */
-#define REQUEST_COLUMNS "origin, id, owner, service_id, service_name," \
-	" description, status, notes, scheduled, requested, updated, name," \
-	" phone, email, address, has_location, lat, lon, token_hash," \
-	" resident, withdrawn, delivered, preferred, relative_name," \
-	" relative_phone, erased"
-#define RQ_TOKEN_HASH 18
-#define RQ_RESIDENT 19
-#define RQ_WITHDRAWN 20
-#define RQ_DELIVERED 21
-#define RQ_PREFERRED 22
-#define RQ_RELATIVE_NAME 23
-#define RQ_RELATIVE_PHONE 24
-#define RQ_ERASED 25
-
-/* requests_row_json: a row of REQUEST_COLUMNS in Open311's shape (a new
- * object; alliance_status "withdrawn" once withdrawn), with preferred,
+/* requests_row_json: a request in Open311's shape (a new object;
+ * alliance_status "withdrawn" once withdrawn), with preferred,
  * delivered_datetime, withdrawn_datetime and erased (the resident deleted
  * her account: no personal data left); the resident's description, the
  * manager's status_notes and personal data (name, phone, email, address,
  * location, relative_name, relative_phone) only when private. */
-json_t *requests_row_json(sqlite3_stmt *st, int private);
+json_t *requests_row_json(const struct request_row *row, int private);
 /* requests_row_mine: 1 when token (the request's own, may be NULL) or
  * resident (a bearer's id, 0 for none) is the row's. */
-int requests_row_mine(sqlite3_stmt *st, const char *token, int64_t resident);
+int requests_row_mine(const struct request_row *row, const char *token,
+		      int64_t resident);
 
 /* requests_route: /open311/v2/... and the manager's /api/v1/requests...;
  * 1 when answered (or parked for the manager's credential). */
@@ -191,18 +185,6 @@ void request_form_free(struct request_form *rf);
 
 /* ==== following a request (request_follow.c) ================================== */
 
-/* request_step keys: the submission and the owner's receipt have fixed
- * versions; a status or a withdrawal has its own (microseconds, far
- * above these). */
-#define STEP_SUBMITTED 0
-#define STEP_DELIVERED 1
-
-/* requests_step_put: remember step status of (origin, id) at time at
- * (with notes and a scheduled time for a status), keyed by version; a
- * step already there stays. In the caller's transaction. ERR_OK/ERR_IO. */
-int requests_step_put(struct node *n, const char *origin, const char *id,
-		      uint64_t version, const char *status, int64_t at,
-		      const char *notes, int64_t scheduled);
 /* requests_steps_json: the steps of (origin, id), oldest first: a new
  * array of {status, at, notes?, scheduled?}; the manager's notes only
  * when private. */
@@ -215,13 +197,13 @@ int requests_apply(struct node *n, const Change *ch, char *reason,
 /* requests_refused: the hub refused our request (its owner is unknown):
  * mark it declined with the reason. */
 void requests_refused(struct node *n, const char *id, const char *reason);
-/* requests_write_version: a newer version of our request row (of
- * REQUEST_COLUMNS, origin = us), in the caller's transaction: withdrawn
+/* requests_write_version: a newer version of our request row (origin =
+ * us), in the caller's transaction: withdrawn
  * at withdrawn when it was not (0: as it was; the step kept), and with
  * erase set the erased version (relay.h: no personal data travels, and
  * the row's own is blanked); into the outbox for its owner, or, served at
  * home, only what the district counts. ERR_OK, ERR_INVALID or ERR_IO. */
-int requests_write_version(struct node *n, sqlite3_stmt *row,
+int requests_write_version(struct node *n, const struct request_row *row,
 			   int64_t withdrawn, int erase);
 /* requests_withdraw: POST /open311/v2/requests/{id}/withdraw.json. */
 void requests_withdraw(struct node *n, struct lws *wsi,

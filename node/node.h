@@ -481,14 +481,15 @@ int auth_hash_password_main(FILE *in, FILE *out, FILE *err);
 
 struct civic;
 
-/* Migration SQL of their tables (relay.c). */
+/* Migration SQL of their tables (relay.c: the relay outbox, and the
+ * schema text of request_store.h, resident_store.h and poll_store.h put
+ * together as the migrations always ran it). */
 extern const char node_civic_schema_v1[];
-extern const char node_civic_schema_v2[];
 extern const char node_civic_schema_v3[];
 extern const char node_civic_schema_v4[];
 
-/* civic_start: their state (rate limits); after the store. civic_stop
- * frees it. */
+/* civic_start: their state (rate limits, the stores' statements); after
+ * the store. civic_stop frees it. */
 int civic_start(struct node *n);
 void civic_stop(struct node *n);
 /* civic_route: Open311, the request queue, residents and polls; 1 when

@@ -49,7 +49,7 @@
 
 #define VERIFY "/api/v1/residents/verify"
 /* Bytes of a code's salt. */
-#define SALT_BYTES 16
+#define SALT_BYTES RESIDENT_SALT_BYTES
 
 /* ---- limits -------------------------------------------------------------------- */
 
@@ -118,44 +118,25 @@ static void code_hash(const unsigned char salt[SALT_BYTES], const char *phone,
 static int keep_pending(struct node *n, const struct job *j, const char *code,
 			int64_t expires)
 {
-	unsigned char salt[SALT_BYTES], hash[32];
-	sqlite3_stmt *st = NULL;
-	int rc = SQLITE_ERROR;
+	struct resident_pending p;
+	int rc;
 
-	if (RAND_bytes(salt, sizeof(salt)) != 1)
+	memset(&p, 0, sizeof(p));
+	if (RAND_bytes(p.salt, sizeof(p.salt)) != 1)
 		return ERR_IO;
-	code_hash(salt, j->phone, code, hash);
+	code_hash(p.salt, j->phone, code, p.hash);
+	p.password_hash = j->hash_line;
+	p.name = j->name;
+	if (j->has_code) {
+		memcpy(p.household, j->code_hash, 32);
+		p.has_household = 1;
+	}
 	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
 		return ERR_IO;
-	if (sqlite3_prepare_v2(n->db, "DELETE FROM phone_pending WHERE"
-			       " expires <= ?1", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, clock_now());
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc == SQLITE_DONE &&
-	    sqlite3_prepare_v2(n->db, "INSERT OR REPLACE INTO phone_pending"
-			       " (phone, salt, code_hash, expires, attempts,"
-			       " password_hash, name, household) VALUES (?1,"
-			       " ?2, ?3, ?4, 0, ?5, ?6, ?7)", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_bind_text(st, 1, j->phone, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 2, salt, SALT_BYTES, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 3, hash, 32, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, expires);
-		sqlite3_bind_text(st, 5, j->hash_line, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, j->name ? j->name : "", -1,
-				  SQLITE_STATIC);
-		if (j->has_code)
-			sqlite3_bind_blob(st, 7, j->code_hash, 32,
-					  SQLITE_STATIC);
-		rc = sqlite3_step(st);
-	} else {
-		rc = SQLITE_ERROR;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE || store_exec(n->db, "COMMIT") != ERR_OK) {
+	rc = resident_store_pending_put(n->civic->residents, j->phone, &p,
+					expires, clock_now());
+	OPENSSL_cleanse(&p, sizeof(p));
+	if (rc != ERR_OK || store_exec(n->db, "COMMIT") != ERR_OK) {
 		store_exec(n->db, "ROLLBACK");
 		return ERR_IO;
 	}
@@ -247,67 +228,6 @@ out:
 /* ---- verifying ------------------------------------------------------------------ */
 
 /* A registration waiting for its code. */
-struct pending {
-	unsigned char salt[SALT_BYTES];
-	unsigned char hash[32];
-	int attempts;
-	char *password_hash;        /* owned */
-	char *name;                 /* owned */
-	unsigned char household[32];
-	int has_household;
-};
-
-/* take_pending: the live registration of phone into p; 1 when there is
- * one (free p's strings), else 0. */
-static int take_pending(struct node *n, const char *phone, struct pending *p)
-{
-	sqlite3_stmt *st = NULL;
-	int found = 0;
-
-	memset(p, 0, sizeof(*p));
-	if (sqlite3_prepare_v2(n->db, "SELECT salt, code_hash, attempts,"
-			       " password_hash, name, household FROM"
-			       " phone_pending WHERE phone = ?1 AND expires >"
-			       " ?2", -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, phone, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, clock_now());
-	if (sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_bytes(st, 0) == SALT_BYTES &&
-	    sqlite3_column_bytes(st, 1) == 32) {
-		memcpy(p->salt, sqlite3_column_blob(st, 0), SALT_BYTES);
-		memcpy(p->hash, sqlite3_column_blob(st, 1), 32);
-		p->attempts = sqlite3_column_int(st, 2);
-		p->password_hash = strdup((const char *)
-					  sqlite3_column_text(st, 3));
-		p->name = strdup((const char *)sqlite3_column_text(st, 4));
-		if (sqlite3_column_bytes(st, 5) == 32) {
-			memcpy(p->household, sqlite3_column_blob(st, 5), 32);
-			p->has_household = 1;
-		}
-		found = p->password_hash && p->name;
-	}
-	sqlite3_finalize(st);
-	if (!found) {
-		free(p->password_hash);
-		free(p->name);
-	}
-	return found;
-}
-
-/* pending_update: run sql binding phone as ?1 (a wrong try counted, or
- * the registration dropped). */
-static void pending_update(struct node *n, const char *sql, const char *phone)
-{
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_prepare_v2(n->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return;
-	sqlite3_bind_text(st, 1, phone, -1, SQLITE_STATIC);
-	sqlite3_step(st);
-	sqlite3_finalize(st);
-}
-
 /* verify: {"phone","code"}: the waiting registration of the phone
  * becomes an account when the code is its own. */
 static void verify(struct node *n, struct lws *wsi, struct http_exchange *ex)
@@ -316,7 +236,7 @@ static void verify(struct node *n, struct lws *wsi, struct http_exchange *ex)
 	char phone[LIMIT_PHONE_DIGITS + 1], peer[64], key[80];
 	const char *code;
 	unsigned char hash[32];
-	struct pending p;
+	struct resident_pending p;
 	int right;
 
 	if (!(in = http_parse_json(wsi, ex)))
@@ -339,7 +259,8 @@ static void verify(struct node *n, struct lws *wsi, struct http_exchange *ex)
 				 LIMIT_OTP_DIGITS);
 		goto out;
 	}
-	if (!take_pending(n, phone, &p)) {
+	if (resident_store_pending_get(n->civic->residents, phone, clock_now(),
+				       &p) != ERR_OK) {
 		http_reply_error(wsi, ex, 422, "invalid", "code: wrong or no "
 				 "longer valid; register again for a new one");
 		goto out;
@@ -347,26 +268,22 @@ static void verify(struct node *n, struct lws *wsi, struct http_exchange *ex)
 	code_hash(p.salt, phone, code, hash);
 	right = CRYPTO_memcmp(hash, p.hash, 32) == 0;
 	if (!right) {
-		pending_update(n, p.attempts + 1 >= LIMIT_OTP_ATTEMPTS
-			       ? "DELETE FROM phone_pending WHERE phone = ?1"
-			       : "UPDATE phone_pending SET attempts = attempts"
-				 " + 1 WHERE phone = ?1", phone);
+		if (p.attempts + 1 >= LIMIT_OTP_ATTEMPTS)
+			resident_store_pending_drop(n->civic->residents, phone);
+		else
+			resident_store_pending_miss(n->civic->residents, phone);
 		log_info("residents: a wrong phone code from %s (try %d of "
 			 "%d)", peer, p.attempts + 1, LIMIT_OTP_ATTEMPTS);
 		http_reply_error(wsi, ex, 422, "invalid", "code: wrong or no "
 				 "longer valid; register again for a new one");
 	} else {
 		/* used once, whatever happens next */
-		pending_update(n, "DELETE FROM phone_pending WHERE phone = ?1",
-			       phone);
+		resident_store_pending_drop(n->civic->residents, phone);
 		residents_store(n, wsi, ex, phone, p.password_hash,
 				p.has_household ? p.household : NULL, p.name,
 				"sms");
 	}
-	OPENSSL_cleanse(p.salt, sizeof(p.salt));
-	OPENSSL_cleanse(p.hash, sizeof(p.hash));
-	free(p.password_hash);
-	free(p.name);
+	resident_pending_free(&p);
 out:
 	json_decref(in);
 }

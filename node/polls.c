@@ -54,7 +54,6 @@
 #include "store.h"
 
 #define POLLS "/api/v1/polls"
-#define POLL_COLUMNS "origin, id, question, options, opens, closes"
 /* Polls in one answer of GET /api/v1/polls (list). */
 #define LIST_MAX 100
 
@@ -64,26 +63,17 @@
 static json_t *counts(struct node *n, const char *origin, const char *id,
 		      size_t n_options)
 {
-	json_t *c = json_array();
-	sqlite3_stmt *st = NULL;
+	uint64_t c[RELAY_OPTIONS_MAX];
+	json_t *out = json_array();
 
-	for (size_t i = 0; c && i < n_options; i++)
-		json_array_append_new(c, json_integer(0));
-	if (!c || sqlite3_prepare_v2(n->db, "SELECT option, count(*) FROM vote"
-			       " WHERE poll_origin = ?1 AND poll_id = ?2 GROUP"
-			       " BY option", -1, &st, NULL) != SQLITE_OK)
-		return c;
-	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *v = json_array_get(c, (size_t)sqlite3_column_int(st,
-									 0));
-
-		if (v)
-			json_integer_set(v, sqlite3_column_int64(st, 1));
-	}
-	sqlite3_finalize(st);
-	return c;
+	if (n_options > RELAY_OPTIONS_MAX)
+		n_options = RELAY_OPTIONS_MAX;
+	if (poll_store_counts(n->civic->polls, origin, id, c, n_options) !=
+	    ERR_OK)
+		memset(c, 0, sizeof(c));
+	for (size_t i = 0; out && i < n_options; i++)
+		json_array_append_new(out, json_integer((json_int_t)c[i]));
+	return out;
 }
 
 /* ---- results ------------------------------------------------------------------- */
@@ -105,146 +95,112 @@ static void add_counts(json_t *total, const json_t *c, json_int_t *votes)
 	}
 }
 
+/* What results() sums: the district-wide counts, votes and communities. */
+struct results_arg {
+	json_t *total, *comms;
+	json_int_t votes;
+	size_t n_options;
+};
+
+/* add_tally: another community's counts (a JSON array text) into arg,
+ * unless they do not fit the poll's options. */
+static void add_tally(const char *community, const char *counts_text,
+		      void *arg)
+{
+	struct results_arg *a = arg;
+	json_t *c = json_loads(counts_text, 0, NULL);
+
+	if (json_array_size(c) != a->n_options) {
+		json_decref(c);
+		return;
+	}
+	add_counts(a->total, c, &a->votes);
+	json_array_append_new(a->comms, json_pack("{s:s, s:o}", "community",
+						  community, "counts", c));
+}
+
 /* results: {counts, votes, communities} of poll (origin, id) whose own
  * counts are mine (taken); the other communities' from poll_tally. */
 static json_t *results(struct node *n, const char *origin, const char *id,
 		       size_t n_options, json_t *mine)
 {
-	json_t *total = json_array(), *comms = json_array();
-	sqlite3_stmt *st = NULL;
-	json_int_t votes = 0;
+	struct results_arg a = { json_array(), json_array(), 0, n_options };
 
-	for (size_t i = 0; total && i < n_options; i++)
-		json_array_append_new(total, json_integer(0));
-	add_counts(total, mine, &votes);
-	json_array_append_new(comms, json_pack("{s:s, s:O}", "community",
-					       n->cfg.community, "counts",
-					       mine));
-	if (sqlite3_prepare_v2(n->db, "SELECT community, counts FROM"
-			       " poll_tally WHERE poll_origin = ?1 AND poll_id"
-			       " = ?2 AND community != ?3 ORDER BY community",
-			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, n->cfg.community, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			json_t *c = json_loads((const char *)
-					       sqlite3_column_text(st, 1), 0,
-					       NULL);
-
-			if (json_array_size(c) != n_options) {
-				json_decref(c);
-				continue;
-			}
-			add_counts(total, c, &votes);
-			json_array_append_new(comms, json_pack(
-				"{s:s, s:o}", "community", (const char *)
-				sqlite3_column_text(st, 0), "counts", c));
-		}
-	}
-	sqlite3_finalize(st);
+	for (size_t i = 0; a.total && i < n_options; i++)
+		json_array_append_new(a.total, json_integer(0));
+	add_counts(a.total, mine, &a.votes);
+	json_array_append_new(a.comms, json_pack("{s:s, s:O}", "community",
+						 n->cfg.community, "counts",
+						 mine));
+	poll_store_tallies(n->civic->polls, origin, id, n->cfg.community,
+			   add_tally, &a);
 	json_decref(mine);
-	return json_pack("{s:o, s:I, s:o}", "counts", total, "votes", votes,
-			 "communities", comms);
+	return json_pack("{s:o, s:I, s:o}", "counts", a.total, "votes",
+			 a.votes, "communities", a.comms);
 }
 
-/* my_vote: the option resident chose in the poll, or -1. */
-static int64_t my_vote(struct node *n, const char *origin, const char *id,
-		       int64_t resident)
+/* row_json: poll row as its JSON; my_vote when resident is not 0. */
+static json_t *row_json(struct node *n, const struct poll_row *row,
+			int64_t resident)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t option = -1;
-
-	if (sqlite3_prepare_v2(n->db, "SELECT option FROM vote WHERE"
-			       " poll_origin = ?1 AND poll_id = ?2 AND"
-			       " resident = ?3", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, resident);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		option = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return option;
-}
-
-/* row_json: the poll of st's row (POLL_COLUMNS) as its JSON; my_vote
- * when resident is not 0. */
-static json_t *row_json(struct node *n, sqlite3_stmt *st, int64_t resident)
-{
-	const char *origin = (const char *)sqlite3_column_text(st, 0);
-	const char *id = (const char *)sqlite3_column_text(st, 1);
-	json_t *opts = json_loads((const char *)sqlite3_column_text(st, 3), 0,
-				  NULL);
+	json_t *opts = json_deep_copy(row->options);
 	char key[LIMIT_RECORD_ID + 1], t1[CLOCK_RFC3339_LEN];
-	int64_t closes = sqlite3_column_int64(st, 5), mine;
+	int64_t mine;
 	json_t *out, *res;
 	size_t n_options;
 
-	relay_tally_id(origin, id, key, sizeof(key));
+	relay_tally_id(row->origin, row->id, key, sizeof(key));
 	if (!opts)
 		opts = json_array();
 	n_options = json_array_size(opts);
-	res = results(n, origin, id, n_options,
-		      counts(n, origin, id, n_options));
+	res = results(n, row->origin, row->id, n_options,
+		      counts(n, row->origin, row->id, n_options));
 	out = json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:O, s:o}", "id", key,
-			"origin", origin, "question",
-			(const char *)sqlite3_column_text(st, 2),
+			"origin", row->origin, "question", row->question,
 			"options", opts, "closes",
-			clock_rfc3339(closes, t1, sizeof(t1)),
-			"closed", closes <= clock_now(),
+			clock_rfc3339(row->closes, t1, sizeof(t1)),
+			"closed", row->closes <= clock_now(),
 			"counts", json_object_get(json_array_get(
 				json_object_get(res, "communities"), 0),
 				"counts"), "results", res);
-	if (out && relay_poll_final(closes, clock_now()))
+	if (out && relay_poll_final(row->closes, clock_now()))
 		json_object_set_new(out, "outcome", relay_poll_outcome(
 			json_object_get(res, "counts"), opts));
 	if (out && resident) {
-		mine = my_vote(n, origin, id, resident);
+		mine = poll_store_my_vote(n->civic->polls, row->origin, row->id,
+					  resident);
 		json_object_set_new(out, "my_vote", mine < 0 ? json_null()
 				    : json_integer(mine));
 	}
 	return out;
 }
 
+/* Where list_add puts the polls, and whose vote they show. */
+struct list_arg {
+	struct node *n;
+	json_t *items;
+	int64_t resident;
+};
+
+/* list_add: a poll of the listing, as its JSON, into the items. */
+static void list_add(const struct poll_row *row, void *arg)
+{
+	struct list_arg *a = arg;
+
+	json_array_append_new(a->items, row_json(a->n, row, a->resident));
+}
+
 static void list(struct node *n, struct lws *wsi, struct http_exchange *ex)
 {
-	int64_t resident = residents_bearer(n, wsi);
-	sqlite3_stmt *st = NULL;
-	json_t *items = json_array();
+	struct list_arg a = { n, json_array(), residents_bearer(n, wsi) };
 
-	if (!items || sqlite3_prepare_v2(n->db, "SELECT " POLL_COLUMNS " FROM"
-			       " poll ORDER BY closes <= ?1, opens DESC LIMIT"
-			       " ?2", -1, &st, NULL) != SQLITE_OK) {
-		json_decref(items);
+	if (!a.items || poll_store_list(n->civic->polls, clock_now(),
+					LIST_MAX, list_add, &a) != ERR_OK) {
+		json_decref(a.items);
 		http_reply_error(wsi, ex, 500, "internal", "no polls");
 		return;
 	}
-	sqlite3_bind_int64(st, 1, clock_now());
-	sqlite3_bind_int(st, 2, LIST_MAX);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(items, row_json(n, st, resident));
-	sqlite3_finalize(st);
-	http_reply_json(wsi, ex, 200, json_pack("{s:o}", "items", items));
-}
-
-/* find: the poll's row on *st (caller finalizes), or ERR_NOTFOUND. */
-static int find(struct node *n, const char *origin, const char *id,
-		sqlite3_stmt **st)
-{
-	*st = NULL;
-	if (sqlite3_prepare_v2(n->db, "SELECT " POLL_COLUMNS " FROM poll WHERE"
-			       " origin = ?1 AND id = ?2", -1, st, NULL) !=
-	    SQLITE_OK)
-		return ERR_IO;
-	sqlite3_bind_text(*st, 1, origin, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(*st, 2, id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(*st) != SQLITE_ROW) {
-		sqlite3_finalize(*st);
-		*st = NULL;
-		return ERR_NOTFOUND;
-	}
-	return ERR_OK;
+	http_reply_json(wsi, ex, 200, json_pack("{s:o}", "items", a.items));
 }
 
 /* ---- the tally ------------------------------------------------------------------- */
@@ -258,20 +214,18 @@ static int put_tally(struct node *n, const char *origin, const char *id,
 	Alliance__V1__Tally t = ALLIANCE__V1__TALLY__INIT;
 	uint64_t c[RELAY_OPTIONS_MAX];
 	char key[LIMIT_RECORD_ID + 1];
-	json_t *cj = counts(n, origin, id, n_options);
-	size_t i;
 
-	if (!cj || relay_tally_id(origin, id, key, sizeof(key)) != ERR_OK) {
-		json_decref(cj);
+	if (n_options > RELAY_OPTIONS_MAX)
+		n_options = RELAY_OPTIONS_MAX;
+	if (relay_tally_id(origin, id, key, sizeof(key)) != ERR_OK)
 		return ERR_INVALID;
-	}
-	for (i = 0; i < n_options && i < RELAY_OPTIONS_MAX; i++)
-		c[i] = (uint64_t)json_integer_value(json_array_get(cj, i));
-	json_decref(cj);
+	if (poll_store_counts(n->civic->polls, origin, id, c, n_options) !=
+	    ERR_OK)
+		return ERR_IO;
 	t.poll_origin = (char *)origin;
 	t.poll_id = (char *)id;
 	t.counts = c;
-	t.n_counts = i;
+	t.n_counts = n_options;
 	t.updated = clock_now();
 	ch.origin = n->cfg.community;
 	ch.kind = ALLIANCE__V1__KIND__KIND_TALLY;
@@ -343,31 +297,22 @@ static void close_poll(struct node *n, struct lws *wsi,
 	Alliance__V1__Poll p = ALLIANCE__V1__POLL__INIT;
 	const char *opts[RELAY_OPTIONS_MAX];
 	char why[160];
-	sqlite3_stmt *st = NULL;
-	json_t *oj = NULL;
-	char *question = NULL;
+	struct poll_row row;
 	int64_t now = clock_now();
 	size_t i;
 
-	if (find(n, n->cfg.community, id, &st) != ERR_OK) {
+	if (poll_store_get(n->civic->polls, n->cfg.community, id, &row) !=
+	    ERR_OK) {
 		http_reply_error(wsi, ex, 404, "not_found", "no poll %s.%s",
 				 n->cfg.community, id);
 		return;
 	}
-	/* copies, so the read is over before the transaction */
-	oj = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
-	question = strdup((const char *)sqlite3_column_text(st, 2));
-	p.opens = sqlite3_column_int64(st, 4);
-	p.closes = sqlite3_column_int64(st, 5);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (!oj || !question) {
-		http_reply_error(wsi, ex, 500, "internal", "out of memory");
-		goto out;
-	}
-	for (i = 0; i < json_array_size(oj) && i < RELAY_OPTIONS_MAX; i++)
-		opts[i] = json_string_value(json_array_get(oj, i));
-	p.question = question;
+	p.opens = row.opens;
+	p.closes = row.closes;
+	for (i = 0; i < json_array_size(row.options) && i < RELAY_OPTIONS_MAX;
+	     i++)
+		opts[i] = json_string_value(json_array_get(row.options, i));
+	p.question = row.question;
 	p.options = (char **)opts;
 	p.n_options = i;
 	if (p.closes <= now) {
@@ -397,15 +342,15 @@ static void close_poll(struct node *n, struct lws *wsi,
 	}
 	log_info("polls: the manager closed poll %s.%s", ch.origin, id);
 	relay_flush(n);
-	if (find(n, n->cfg.community, id, &st) == ERR_OK)
-		http_reply_json(wsi, ex, 200, row_json(n, st, 0));
+	poll_row_free(&row);
+	if (poll_store_get(n->civic->polls, n->cfg.community, id, &row) ==
+	    ERR_OK)
+		http_reply_json(wsi, ex, 200, row_json(n, &row, 0));
 	else
 		http_reply_error(wsi, ex, 500, "internal", "closed, but not "
 				 "read back");
 out:
-	sqlite3_finalize(st);
-	json_decref(oj);
-	free(question);
+	poll_row_free(&row);
 }
 
 /* close_own: close_poll when origin is this community; a 403 else. */
@@ -446,31 +391,19 @@ static int64_t choose(const json_t *in, const json_t *opts)
 static int record_vote(struct node *n, const char *origin, const char *id,
 		       int64_t resident, int64_t option, size_t n_options)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = SQLITE_ERROR, dup = 0, phone = -1;
+	int stored, phone = -1;
 
 	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
 		return -1;
-	if (sqlite3_prepare_v2(n->db, "INSERT OR IGNORE INTO vote (poll_origin,"
-			       " poll_id, resident, option, created) VALUES"
-			       " (?1, ?2, ?3, ?4, ?5)", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, resident);
-		sqlite3_bind_int64(st, 4, option);
-		sqlite3_bind_int64(st, 5, clock_now());
-		rc = sqlite3_step(st);
-		dup = rc == SQLITE_DONE && !sqlite3_changes(n->db);
-	}
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE && !dup)
+	stored = poll_store_vote(n->civic->polls, origin, id, resident, option,
+				 clock_now());
+	if (stored == 1)
 		phone = voters_claim_phone(n, origin, id, resident);
-	if (rc != SQLITE_DONE || dup || phone != 1 ||
+	if (stored != 1 || phone != 1 ||
 	    put_tally(n, origin, id, n_options) != ERR_OK ||
 	    store_exec(n->db, "COMMIT") != ERR_OK) {
 		store_exec(n->db, "ROLLBACK");
-		return dup || phone == 0 ? 1 : -1;
+		return stored == 0 || phone == 0 ? 1 : -1;
 	}
 	return 0;
 }
@@ -478,11 +411,10 @@ static int record_vote(struct node *n, const char *origin, const char *id,
 static void vote(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		 const char *origin, const char *id)
 {
-	json_t *in, *opts = NULL;
-	sqlite3_stmt *st = NULL;
+	json_t *in;
+	struct poll_row row;
 	char peer[64], key[80];
 	int64_t resident = residents_bearer(n, wsi), option, now = clock_now();
-	int64_t opens, closes;
 	int rc;
 
 	if (!resident) {
@@ -510,28 +442,26 @@ static void vote(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	}
 	if (!(in = http_parse_json(wsi, ex)))
 		return;
-	if (find(n, origin, id, &st) != ERR_OK) {
+	if (poll_store_get(n->civic->polls, origin, id, &row) != ERR_OK) {
 		http_reply_error(wsi, ex, 404, "not_found", "no poll %s.%s",
 				 origin, id);
-		goto out;
+		json_decref(in);
+		return;
 	}
-	opts = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
-	opens = sqlite3_column_int64(st, 4);
-	closes = sqlite3_column_int64(st, 5);
-	sqlite3_finalize(st);
-	if (closes <= now || opens > now) {
+	if (row.closes <= now || row.opens > now) {
 		http_reply_error(wsi, ex, 409, "closed", "the poll is %s",
-				 closes <= now ? "closed" : "not open yet");
+				 row.closes <= now ? "closed"
+						   : "not open yet");
 		goto out;
 	}
-	option = choose(in, opts);
+	option = choose(in, row.options);
 	if (option < 0) {
 		http_reply_error(wsi, ex, 422, "invalid", "option: the index or "
 				 "text of one of the poll's options");
 		goto out;
 	}
 	rc = record_vote(n, origin, id, resident, option,
-			 json_array_size(opts));
+			 json_array_size(row.options));
 	if (rc == 1) {
 		http_reply_error(wsi, ex, 409, "already_voted", "this resident "
 				 "has voted in this poll");
@@ -545,7 +475,7 @@ static void vote(struct node *n, struct lws *wsi, struct http_exchange *ex,
 			(json_int_t)option));
 	}
 out:
-	json_decref(opts);
+	poll_row_free(&row);
 	json_decref(in);
 }
 
@@ -572,10 +502,9 @@ int polls_apply_tally(struct node *n, const Change *ch, char *reason,
 		      size_t rlen, int *refused)
 {
 	const Alliance__V1__Tally *t = ch->tally;
-	sqlite3_stmt *st = NULL;
 	json_t *c = json_array();
 	char *text = NULL;
-	int rc = SQLITE_ERROR, n_options = -1;
+	int rc, n_options;
 
 	if (strcmp(t->poll_origin, RELAY_DISTRICT) != 0 ||
 	    strcmp(ch->origin, n->cfg.community) == 0) {
@@ -590,15 +519,8 @@ int polls_apply_tally(struct node *n, const Change *ch, char *reason,
 		json_decref(c);
 		return ERR_OK;
 	}
-	if (sqlite3_prepare_v2(n->db, "SELECT json_array_length(options) FROM"
-			       " poll WHERE origin = ?1 AND id = ?2", -1, &st,
-			       NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, t->poll_origin, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, t->poll_id, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n_options = sqlite3_column_int(st, 0);
-	}
-	sqlite3_finalize(st);
+	n_options = poll_store_n_options(n->civic->polls, t->poll_origin,
+					 t->poll_id);
 	/* a tally may come before its poll (both are queued when a session
 	 * starts); results() skips one whose counts do not fit */
 	if (n_options >= 0 && t->n_counts != (size_t)n_options) {
@@ -615,26 +537,10 @@ int polls_apply_tally(struct node *n, const Change *ch, char *reason,
 	json_decref(c);
 	if (!text)
 		return ERR_NOMEM;
-	st = NULL;
-	if (sqlite3_prepare_v2(n->db, "INSERT INTO poll_tally (poll_origin,"
-			       " poll_id, community, version, counts, updated)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT"
-			       " (poll_origin, poll_id, community) DO UPDATE"
-			       " SET version = excluded.version, counts ="
-			       " excluded.counts, updated = excluded.updated"
-			       " WHERE excluded.version > poll_tally.version",
-			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, t->poll_origin, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, t->poll_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, ch->origin, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, (int64_t)ch->version);
-		sqlite3_bind_text(st, 5, text, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, t->updated);
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
+	rc = poll_store_tally_put(n->civic->polls, t->poll_origin, t->poll_id,
+				  ch->origin, ch->version, text, t->updated);
 	free(text);
-	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+	return rc == ERR_OK ? ERR_OK : ERR_IO;
 }
 
 /* ---- the route ------------------------------------------------------------------- */
@@ -645,7 +551,7 @@ int polls_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	char origin[LIMIT_COMMUNITY_ID + 1], id[LIMIT_RECORD_ID + 1];
 	char keybuf[LIMIT_RECORD_ID + 1];
 	const char *rest, *slash;
-	sqlite3_stmt *st = NULL;
+	struct poll_row row;
 
 	if (strcmp(ex->path, POLLS) == 0) {
 		if (ex->method == HTTP_GET)
@@ -695,12 +601,12 @@ int polls_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		http_reply_405(wsi, ex, "GET, HEAD", "use GET");
 		return 1;
 	}
-	if (find(n, origin, id, &st) != ERR_OK) {
+	if (poll_store_get(n->civic->polls, origin, id, &row) != ERR_OK) {
 		http_reply_error(wsi, ex, 404, "not_found", "no poll %s", keybuf);
 		return 1;
 	}
-	http_reply_json(wsi, ex, 200, row_json(n, st,
+	http_reply_json(wsi, ex, 200, row_json(n, &row,
 					       residents_bearer(n, wsi)));
-	sqlite3_finalize(st);
+	poll_row_free(&row);
 	return 1;
 }

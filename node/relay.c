@@ -13,6 +13,10 @@
  * under the version rule in one transaction, then acked record by record;
  * a record that is not for us is acked as refused and stored nowhere.
  *
+ * The request, resident and poll tables are request_store.h's,
+ * resident_store.h's and poll_store.h's; their schema text is put into
+ * these migrations from there.
+ *
  * Parts: schema; versions; out; in; acks; the session. */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -36,90 +40,14 @@ const char node_civic_schema_v1[] =
 	"  body BLOB NOT NULL,"
 	"  PRIMARY KEY (origin, kind, id)"
 	") WITHOUT ROWID;"
-	/* requests our residents sent (origin = us) and requests for our
-	 * services (owner = us); both when we serve our own */
-	"CREATE TABLE request ("
-	"  origin TEXT NOT NULL,"
-	"  id TEXT NOT NULL,"
-	"  owner TEXT NOT NULL,"
-	"  service_id TEXT NOT NULL,"
-	"  service_name TEXT NOT NULL DEFAULT '',"
-	"  description TEXT NOT NULL DEFAULT '',"
-	"  name TEXT NOT NULL DEFAULT '',"
-	"  phone TEXT NOT NULL DEFAULT '',"
-	"  email TEXT NOT NULL DEFAULT '',"
-	"  address TEXT NOT NULL DEFAULT '',"
-	"  has_location INTEGER NOT NULL DEFAULT 0,"
-	"  lat REAL, lon REAL,"
-	"  token_hash BLOB,"
-	"  resident INTEGER,"
-	"  requested INTEGER NOT NULL,"
-	"  version INTEGER NOT NULL,"
-	"  status TEXT NOT NULL DEFAULT 'open',"
-	"  notes TEXT NOT NULL DEFAULT '',"
-	"  scheduled INTEGER NOT NULL DEFAULT 0,"
-	"  updated INTEGER NOT NULL,"
-	"  status_version INTEGER NOT NULL DEFAULT 0,"
-	"  PRIMARY KEY (origin, id)"
-	") WITHOUT ROWID;"
-	"CREATE INDEX request_owner ON request (owner, requested);"
-	"CREATE INDEX request_resident ON request (resident);"
-	"CREATE TABLE resident ("
-	"  id INTEGER PRIMARY KEY,"
-	"  phone TEXT UNIQUE,"
-	"  password_hash TEXT,"
-	"  created INTEGER NOT NULL"
-	");"
-	"CREATE TABLE resident_token ("
-	"  hash BLOB PRIMARY KEY,"
-	"  resident INTEGER NOT NULL,"
-	"  created INTEGER NOT NULL"
-	") WITHOUT ROWID;"
-	"CREATE TABLE household_code ("
-	"  hash BLOB PRIMARY KEY,"
-	"  created INTEGER NOT NULL,"
-	"  resident INTEGER"
-	") WITHOUT ROWID;"
-	"CREATE TABLE poll ("
-	"  origin TEXT NOT NULL,"
-	"  id TEXT NOT NULL,"
-	"  version INTEGER NOT NULL,"
-	"  question TEXT NOT NULL,"
-	"  options TEXT NOT NULL,"
-	"  opens INTEGER NOT NULL,"
-	"  closes INTEGER NOT NULL,"
-	"  PRIMARY KEY (origin, id)"
-	") WITHOUT ROWID;"
-	"CREATE TABLE vote ("
-	"  poll_origin TEXT NOT NULL,"
-	"  poll_id TEXT NOT NULL,"
-	"  resident INTEGER NOT NULL,"
-	"  option INTEGER NOT NULL,"
-	"  created INTEGER NOT NULL,"
-	"  PRIMARY KEY (poll_origin, poll_id, resident)"
-	") WITHOUT ROWID;";
+	/* requests (request_store.h) */
+	REQUEST_SCHEMA_V1
+	/* residents (resident_store.h) */
+	RESIDENT_SCHEMA_V1
+	/* polls (poll_store.h) */
+	POLL_SCHEMA_V1;
 
-/* v2: what the resident follows: the owner's receipt (delivered), her
- * withdrawal, her preferred time, the relative she asks for, and every
- * step with its time
- * (request_step: version 0 is the submission, 1 the receipt, others the
- * version of the status or withdrawal that made the step) */
-const char node_civic_schema_v2[] =
-	"ALTER TABLE request ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE request ADD COLUMN withdrawn INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE request ADD COLUMN preferred TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE request ADD COLUMN relative_name TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE request ADD COLUMN relative_phone TEXT NOT NULL DEFAULT '';"
-	"CREATE TABLE request_step ("
-	"  origin TEXT NOT NULL,"
-	"  id TEXT NOT NULL,"
-	"  version INTEGER NOT NULL,"
-	"  status TEXT NOT NULL,"
-	"  at INTEGER NOT NULL,"
-	"  notes TEXT NOT NULL DEFAULT '',"
-	"  scheduled INTEGER NOT NULL DEFAULT 0,"
-	"  PRIMARY KEY (origin, id, version)"
-	") WITHOUT ROWID;";
+/* v2 is request_schema_v2 (request_store.c) */
 
 /* v3: the other communities' tallies of district polls, as the hub relays
  * them (polls.c), so a node shows the district-wide result; and mobile
@@ -127,24 +55,15 @@ const char node_civic_schema_v2[] =
  * residents.c now keeps them (one that would clash with a number kept
  * without it stays as it was) */
 const char node_civic_schema_v3[] =
-	"UPDATE OR IGNORE resident SET phone = substr(phone, 3) WHERE"
-	"  length(phone) = 13 AND phone GLOB '861[3-9]*';"
-	"CREATE TABLE poll_tally ("
-	"  poll_origin TEXT NOT NULL,"
-	"  poll_id TEXT NOT NULL,"
-	"  community TEXT NOT NULL,"
-	"  version INTEGER NOT NULL,"
-	"  counts TEXT NOT NULL,"
-	"  updated INTEGER NOT NULL,"
-	"  PRIMARY KEY (poll_origin, poll_id, community)"
-	") WITHOUT ROWID;";
+	RESIDENT_SCHEMA_V3
+	POLL_SCHEMA_V3;
 
 /* v4: the name a resident gives her account (account.c), filled into her
  * request form; and requests whose resident deleted her account, their
  * personal data blanked (relay.h's erasure) */
 const char node_civic_schema_v4[] =
-	"ALTER TABLE resident ADD COLUMN name TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE request ADD COLUMN erased INTEGER NOT NULL DEFAULT 0;";
+	RESIDENT_SCHEMA_V4
+	REQUEST_SCHEMA_V4;
 
 /* ---- versions ---------------------------------------------------------------- */
 

@@ -42,65 +42,38 @@
 
 /* ---- steps ------------------------------------------------------------------------ */
 
-int requests_step_put(struct node *n, const char *origin, const char *id,
-		      uint64_t version, const char *status, int64_t at,
-		      const char *notes, int64_t scheduled)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
+/* step_json: a step into the array steps_arg->out. */
+struct steps_arg {
+	json_t *out;
+	int private;
+};
 
-	rc = sqlite3_prepare_v2(n->db, "INSERT OR IGNORE INTO request_step"
-				" (origin, id, version, status, at, notes,"
-				" scheduled) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
-				" ?7)", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, (int64_t)version);
-		sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, at);
-		sqlite3_bind_text(st, 6, notes ? notes : "", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 7, scheduled);
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+static void step_json(const struct request_step *step, void *arg)
+{
+	struct steps_arg *a = arg;
+	char t1[CLOCK_RFC3339_LEN], t2[CLOCK_RFC3339_LEN];
+	json_t *o = json_pack("{s:s, s:s}", "status", step->status, "at",
+			      clock_rfc3339(step->at, t1, sizeof(t1)));
+
+	if (!o)
+		return;
+	if (a->private && *step->notes)
+		json_object_set_new(o, "notes", json_string(step->notes));
+	if (step->scheduled)
+		json_object_set_new(o, "scheduled", json_string(
+			clock_rfc3339(step->scheduled, t2, sizeof(t2))));
+	json_array_append_new(a->out, o);
 }
 
 json_t *requests_steps_json(struct node *n, const char *origin,
 			    const char *id, int private)
 {
-	sqlite3_stmt *st = NULL;
-	json_t *out = json_array();
-	char t1[CLOCK_RFC3339_LEN], t2[CLOCK_RFC3339_LEN];
+	struct steps_arg a = { json_array(), private };
 
-	if (!out || sqlite3_prepare_v2(n->db, "SELECT status, at, notes,"
-			       " scheduled FROM request_step WHERE origin = ?1"
-			       " AND id = ?2 ORDER BY at, version", -1, &st,
-			       NULL) != SQLITE_OK)
-		return out;
-	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *notes = (const char *)sqlite3_column_text(st, 2);
-		int64_t scheduled = sqlite3_column_int64(st, 3);
-		json_t *o = json_pack("{s:s, s:s}", "status",
-				      (const char *)sqlite3_column_text(st, 0),
-				      "at", clock_rfc3339(
-					      sqlite3_column_int64(st, 1), t1,
-					      sizeof(t1)));
-
-		if (!o)
-			continue;
-		if (private && notes && *notes)
-			json_object_set_new(o, "notes", json_string(notes));
-		if (scheduled)
-			json_object_set_new(o, "scheduled", json_string(
-				clock_rfc3339(scheduled, t2, sizeof(t2))));
-		json_array_append_new(out, o);
-	}
-	sqlite3_finalize(st);
-	return out;
+	if (a.out)
+		request_store_steps(n->civic->requests, origin, id, step_json,
+				    &a);
+	return a.out;
 }
 
 /* ---- applying the hub's records --------------------------------------------- */
@@ -133,22 +106,6 @@ static int send_receipt(struct node *n, const char *origin, const char *id,
 	return relay_outbox_put(n, &ch);
 }
 
-/* known_request: 1 when (origin, id) is stored here. */
-static int known_request(struct node *n, const char *origin, const char *id)
-{
-	sqlite3_stmt *st = NULL;
-	int found = 0;
-
-	if (sqlite3_prepare_v2(n->db, "SELECT 1 FROM request WHERE origin ="
-			       " ?1 AND id = ?2", -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
-}
-
 /* apply_request: a request for one of our services (or a newer version
  * of one: a withdrawal), stored under the version rule; a new one is
  * held to relay_request_new_check, and gets its submitted and delivered
@@ -159,7 +116,7 @@ static int apply_request(struct node *n, const Change *ch, char *reason,
 			 size_t rlen, int *refused)
 {
 	const Alliance__V1__Request *r = ch->request;
-	sqlite3_stmt *st = NULL;
+	struct request_store *rs = n->civic->requests;
 	Change *svc = NULL;
 	int64_t now = clock_now();
 	int rc, fresh, changed = 0;
@@ -171,7 +128,7 @@ static int apply_request(struct node *n, const Change *ch, char *reason,
 			 n->cfg.community);
 		return ERR_OK;
 	}
-	fresh = !known_request(n, ch->origin, ch->id);
+	fresh = request_store_get(rs, ch->origin, ch->id, NULL) != ERR_OK;
 	/* a new one as the resident's node takes it, under its origin's id */
 	if (fresh && relay_request_new_check(ch, reason, rlen) != ERR_OK) {
 		*refused = 1;
@@ -179,64 +136,28 @@ static int apply_request(struct node *n, const Change *ch, char *reason,
 	}
 	catalog_get(n->cat, r->owner, ALLIANCE__V1__KIND__KIND_SERVICE,
 		    r->service_id, &svc);
-	/* a withdrawal keeps what the owner had; it only marks the row */
-	rc = sqlite3_prepare_v2(n->db, "INSERT INTO request (origin, id, owner,"
-				" service_id, service_name, description, name,"
-				" phone, email, address, has_location, lat, lon,"
-				" requested, version, updated, preferred,"
-				" withdrawn, delivered, relative_name,"
-				" relative_phone) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
-				" ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-				" ?17, ?18, ?16, ?19, ?20) ON CONFLICT (origin,"
-				" id) DO UPDATE SET withdrawn ="
-				" max(request.withdrawn, excluded.withdrawn),"
-				" updated = excluded.updated, version ="
-				" excluded.version WHERE excluded.version >"
-				" request.version", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, r->owner, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, r->service_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, svc && svc->service
-				  ? svc->service->title : r->service_id, -1,
-				  SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 6, r->description, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 7, r->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 8, r->phone, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 9, r->email, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 10, r->address, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 11, r->has_location);
-		sqlite3_bind_double(st, 12, r->lat);
-		sqlite3_bind_double(st, 13, r->lon);
-		sqlite3_bind_int64(st, 14, r->requested);
-		sqlite3_bind_int64(st, 15, (int64_t)ch->version);
-		sqlite3_bind_int64(st, 16, now);
-		sqlite3_bind_text(st, 17, r->preferred, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 18, r->withdrawn);
-		sqlite3_bind_text(st, 19, r->relative_name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 20, r->relative_phone, -1,
-				  SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		changed = sqlite3_changes(n->db) > 0;
-	}
-	sqlite3_finalize(st);
+	rc = request_store_apply(rs, ch, svc && svc->service
+				 ? svc->service->title : r->service_id, now,
+				 &changed);
 	catalog_change_free(&svc);
-	if (rc != SQLITE_DONE)
+	if (rc != ERR_OK)
 		return ERR_IO;
-	if (fresh && (requests_step_put(n, ch->origin, ch->id, STEP_SUBMITTED,
-					"submitted", r->requested, "", 0) ||
-		      requests_step_put(n, ch->origin, ch->id, STEP_DELIVERED,
-					"delivered", now, "", 0) ||
+	if (fresh && (request_store_step_put(rs, ch->origin, ch->id,
+					     REQUEST_STEP_SUBMITTED,
+					     "submitted", r->requested, "",
+					     0) ||
+		      request_store_step_put(rs, ch->origin, ch->id,
+					     REQUEST_STEP_DELIVERED,
+					     "delivered", now, "", 0) ||
 		      send_receipt(n, ch->origin, ch->id, now)))
 		return ERR_IO;
 	if (changed && r->withdrawn &&
-	    requests_step_put(n, ch->origin, ch->id, ch->version, "withdrawn",
-			      r->withdrawn, "", 0) != ERR_OK)
+	    request_store_step_put(rs, ch->origin, ch->id, ch->version,
+				   "withdrawn", r->withdrawn, "", 0) != ERR_OK)
 		return ERR_IO;
 	/* erased (relay.h): our copy loses its personal data for good */
 	if (changed && r->erased &&
-	    relay_request_erase_row(n->db, ch->origin, ch->id) != ERR_OK)
+	    request_store_erase(rs, ch->origin, ch->id) != ERR_OK)
 		return ERR_IO;
 	if (changed)
 		log_info("requests: %s %s %s (%s)", ch->origin, r->erased
@@ -250,62 +171,37 @@ static int apply_status(struct node *n, const Change *ch, char *reason,
 			size_t rlen, int *refused)
 {
 	const Alliance__V1__RequestStatus *s = ch->request_status;
+	struct request_store *rs = n->civic->requests;
 	int64_t updated = s->updated ? s->updated : clock_now();
-	sqlite3_stmt *st = NULL;
-	int rc, owner_ok, changed = 0;
+	int changed = 0;
 
 	if (strcmp(s->request_origin, n->cfg.community) != 0) {
 		*refused = 1;
 		snprintf(reason, rlen, "not a request of %s", n->cfg.community);
 		return ERR_OK;
 	}
-	if (sqlite3_prepare_v2(n->db, "SELECT owner = ?3 FROM request WHERE"
-			       " origin = ?1 AND id = ?2", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return ERR_IO;
-	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, ch->origin, -1, SQLITE_STATIC);
-	owner_ok = sqlite3_step(st) == SQLITE_ROW &&
-		   sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (!owner_ok) {
+	if (!request_store_owner_is(rs, n->cfg.community, ch->id,
+				    ch->origin)) {
 		*refused = 1;
 		snprintf(reason, rlen, "%s does not own request %s", ch->origin,
 			 ch->id);
 		return ERR_OK;
 	}
-	st = NULL;
-	rc = sqlite3_prepare_v2(n->db, "UPDATE request SET status = ?3, notes"
-				" = ?4, scheduled = ?5, updated = ?6,"
-				" status_version = ?7, delivered = CASE WHEN"
-				" ?8 > 0 THEN ?8 ELSE delivered END WHERE"
-				" origin = ?1 AND id = ?2 AND status_version <"
-				" ?7", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, s->status, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, s->notes, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, s->scheduled);
-		sqlite3_bind_int64(st, 6, updated);
-		sqlite3_bind_int64(st, 7, (int64_t)ch->version);
-		sqlite3_bind_int64(st, 8, s->delivered);
-		rc = sqlite3_step(st);
-		changed = sqlite3_changes(n->db) > 0;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	if (request_store_set_status(rs, n->cfg.community, ch->id, s->status,
+				     s->notes, s->scheduled, updated,
+				     ch->version, s->delivered, 1, &changed) !=
+	    ERR_OK)
 		return ERR_IO;
 	/* the receipt is a step; "open" itself is none */
 	if (changed && s->delivered &&
-	    requests_step_put(n, n->cfg.community, ch->id, STEP_DELIVERED,
-			      "delivered", s->delivered, "", 0) != ERR_OK)
+	    request_store_step_put(rs, n->cfg.community, ch->id,
+				   REQUEST_STEP_DELIVERED, "delivered",
+				   s->delivered, "", 0) != ERR_OK)
 		return ERR_IO;
 	if (changed && strcmp(s->status, "open") != 0 &&
-	    requests_step_put(n, n->cfg.community, ch->id, ch->version,
-			      s->status, updated, s->notes, s->scheduled) !=
-	    ERR_OK)
+	    request_store_step_put(rs, n->cfg.community, ch->id, ch->version,
+				   s->status, updated, s->notes,
+				   s->scheduled) != ERR_OK)
 		return ERR_IO;
 	return ERR_OK;
 }
@@ -320,20 +216,9 @@ int requests_apply(struct node *n, const Change *ch, char *reason,
 
 void requests_refused(struct node *n, const char *id, const char *reason)
 {
-	sqlite3_stmt *st = NULL;
-
 	log_warn("requests: the hub refused request %s: %s", id, reason);
-	if (sqlite3_prepare_v2(n->db, "UPDATE request SET status ="
-			       " 'declined', notes = ?3, updated = ?4 WHERE"
-			       " origin = ?1 AND id = ?2", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return;
-	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, clock_now());
-	sqlite3_step(st);
-	sqlite3_finalize(st);
+	request_store_decline(n->civic->requests, n->cfg.community, id,
+			      reason, clock_now());
 }
 
 /* ---- newer versions and withdrawing ---------------------------------------- */
@@ -354,43 +239,39 @@ static void body_token(struct lws *wsi, struct http_exchange *ex, char *buf,
 		buf[0] = '\0';
 }
 
-int requests_write_version(struct node *n, sqlite3_stmt *row,
+int requests_write_version(struct node *n, const struct request_row *row,
 			   int64_t withdrawn, int erase)
 {
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
 	Alliance__V1__Request r = ALLIANCE__V1__REQUEST__INIT;
-	sqlite3_stmt *st = NULL;
-	int64_t was = sqlite3_column_int64(row, RQ_WITHDRAWN);
+	struct request_store *rs = n->civic->requests;
 	char why[160];
-	int rc;
 
-	erase = erase || sqlite3_column_int(row, RQ_ERASED);  /* stays so */
-#define COL(i) ((char *)sqlite3_column_text(row, (i)))
-	r.owner = COL(2);
-	r.service_id = COL(3);
-	r.requested = sqlite3_column_int64(row, 9);
-	r.withdrawn = was ? was : withdrawn;
+	erase = erase || row->erased;  /* stays so */
+	r.owner = row->owner;
+	r.service_id = row->service_id;
+	r.requested = row->requested;
+	r.withdrawn = row->withdrawn ? row->withdrawn : withdrawn;
 	if (strcmp(r.owner, n->cfg.community) != 0) {
-		r.description = COL(5);
-		r.preferred = COL(RQ_PREFERRED);
+		r.description = row->description;
+		r.preferred = row->preferred;
 		if (!erase) {
-			r.name = COL(11);
-			r.phone = COL(12);
-			r.email = COL(13);
-			r.address = COL(14);
-			r.has_location = sqlite3_column_int(row, 15);
-			r.lat = sqlite3_column_double(row, 16);
-			r.lon = sqlite3_column_double(row, 17);
-			r.relative_name = COL(RQ_RELATIVE_NAME);
-			r.relative_phone = COL(RQ_RELATIVE_PHONE);
+			r.name = row->name;
+			r.phone = row->phone;
+			r.email = row->email;
+			r.address = row->address;
+			r.has_location = row->has_location;
+			r.lat = row->lat;
+			r.lon = row->lon;
+			r.relative_name = row->relative_name;
+			r.relative_phone = row->relative_phone;
 		}
 	}
 	if (erase)   /* the personal fields were never set: nothing written */
 		relay_request_erase(&r);
 	ch.origin = n->cfg.community;
 	ch.kind = ALLIANCE__V1__KIND__KIND_REQUEST;
-	ch.id = COL(1);
-#undef COL
+	ch.id = row->id;
 	ch.body_case = ALLIANCE__V1__CHANGE__BODY_REQUEST;
 	ch.request = &r;
 	ch.version = relay_next_version(n);
@@ -398,49 +279,22 @@ int requests_write_version(struct node *n, sqlite3_stmt *row,
 		log_warn("requests: no new version of %s: %s", ch.id, why);
 		return ERR_INVALID;
 	}
-	rc = sqlite3_prepare_v2(n->db, "UPDATE request SET withdrawn = ?3,"
-				" version = ?4, updated = ?5 WHERE origin = ?1"
-				" AND id = ?2", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, ch.origin, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ch.id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, r.withdrawn);
-		sqlite3_bind_int64(st, 4, (int64_t)ch.version);
-		sqlite3_bind_int64(st, 5, clock_now());
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE ||
-	    (!was && r.withdrawn &&
-	     requests_step_put(n, ch.origin, ch.id, ch.version, "withdrawn",
-			       r.withdrawn, "", 0) != ERR_OK) ||
-	    (erase && relay_request_erase_row(n->db, ch.origin, ch.id) !=
-	     ERR_OK))
+	if (request_store_set_version(rs, ch.origin, ch.id, r.withdrawn,
+				      ch.version, clock_now()) != ERR_OK ||
+	    (!row->withdrawn && r.withdrawn &&
+	     request_store_step_put(rs, ch.origin, ch.id, ch.version,
+				    "withdrawn", r.withdrawn, "", 0) !=
+	     ERR_OK) ||
+	    (erase && request_store_erase(rs, ch.origin, ch.id) != ERR_OK))
 		return ERR_IO;
 	return relay_outbox_put(n, &ch);
-}
-
-/* select_row: the row of our request id (REQUEST_COLUMNS) in *st, or
- * ERR_NOTFOUND. */
-static int select_row(struct node *n, const char *id, sqlite3_stmt **st)
-{
-	if (sqlite3_prepare_v2(n->db, "SELECT " REQUEST_COLUMNS " FROM request"
-			       " WHERE origin = ?1 AND id = ?2", -1, st, NULL)
-	    != SQLITE_OK)
-		return ERR_IO;
-	sqlite3_bind_text(*st, 1, n->cfg.community, -1, SQLITE_STATIC);
-	sqlite3_bind_text(*st, 2, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(*st) == SQLITE_ROW)
-		return ERR_OK;
-	sqlite3_finalize(*st);
-	*st = NULL;
-	return ERR_NOTFOUND;
 }
 
 void requests_withdraw(struct node *n, struct lws *wsi,
 		       struct http_exchange *ex, const char *id)
 {
-	sqlite3_stmt *st = NULL;
+	struct request_store *rs = n->civic->requests;
+	struct request_row row;
 	char token[80], peer[64], key[96];
 	int64_t resident = residents_bearer(n, wsi);
 	int rc, done = 0;
@@ -457,24 +311,23 @@ void requests_withdraw(struct node *n, struct lws *wsi,
 		return;
 	}
 	/* read and write in one transaction: no status slips in between */
-	rc = select_row(n, id, &st);
+	rc = request_store_get(rs, n->cfg.community, id, &row);
 	if (rc != ERR_OK)
 		open311_error(wsi, ex, rc == ERR_NOTFOUND ? 404 : 500,
 			      "service_request_id: no request made here with "
 			      "this id");
-	else if (!requests_row_mine(st, token, resident))
+	else if (!requests_row_mine(&row, token, resident))
 		open311_error(wsi, ex, 403, "request_secret: not this "
 			      "request's; only who made it may withdraw it");
-	else if (sqlite3_column_int64(st, RQ_WITHDRAWN) ||
-		 relay_status_closed((const char *)sqlite3_column_text(st, 6)))
+	else if (row.withdrawn || relay_status_closed(row.status))
 		open311_error(wsi, ex, 409, "the request is done, declined or "
 			      "withdrawn already");
-	else if (requests_write_version(n, st, clock_now(), 0) != ERR_OK)
+	else if (requests_write_version(n, &row, clock_now(), 0) != ERR_OK)
 		open311_error(wsi, ex, 500, "the withdrawal could not be stored");
 	else
 		done = 1;
-	sqlite3_finalize(st);
-	st = NULL;
+	if (rc == ERR_OK)
+		request_row_free(&row);
 	if (done && store_exec(n->db, "COMMIT") != ERR_OK) {
 		open311_error(wsi, ex, 500, "the withdrawal could not be stored");
 		done = 0;
@@ -485,12 +338,12 @@ void requests_withdraw(struct node *n, struct lws *wsi,
 	}
 	log_info("requests: %s withdrew %s", peer, id);
 	relay_flush(n);
-	if (select_row(n, id, &st) != ERR_OK) {
+	if (request_store_get(rs, n->cfg.community, id, &row) != ERR_OK) {
 		open311_error(wsi, ex, 500, "the request could not be read");
 		return;
 	}
-	o = requests_row_json(st, 1);
-	sqlite3_finalize(st);
+	o = requests_row_json(&row, 1);
+	request_row_free(&row);
 	json_object_set_new(o, "steps", requests_steps_json(
 			    n, n->cfg.community, id, 1));
 	open311_reply(wsi, ex, 200, "service_requests", json_pack("[o]", o));
@@ -498,40 +351,44 @@ void requests_withdraw(struct node *n, struct lws *wsi,
 
 /* ---- the account's requests ---------------------------------------------------------- */
 
+/* Where mine_add puts a resident's requests. */
+struct mine_arg {
+	struct node *n;
+	json_t *items;
+};
+
+/* mine_add: a request of the account, with its steps, into the list. */
+static int mine_add(const struct request_row *row, void *arg)
+{
+	struct mine_arg *a = arg;
+	json_t *o = requests_row_json(row, 1);
+
+	json_object_set_new(o, "steps", requests_steps_json(
+		a->n, a->n->cfg.community, row->id, 1));
+	json_array_append_new(a->items, o);
+	return 0;
+}
+
 void requests_mine(struct node *n, struct lws *wsi, struct http_exchange *ex)
 {
 	int64_t resident = residents_bearer(n, wsi);
-	sqlite3_stmt *st = NULL;
-	json_t *items;
+	struct mine_arg a = { n, NULL };
 
 	if (!resident) {
 		http_reply_error(wsi, ex, 401, "unauthorized", "sign in: "
 				 "Authorization: Bearer with your token");
 		return;
 	}
-	items = json_array();
-	if (!items || sqlite3_prepare_v2(n->db, "SELECT " REQUEST_COLUMNS
-			       " FROM request WHERE origin = ?1 AND resident ="
-			       " ?2 ORDER BY requested DESC, id LIMIT ?3", -1,
-			       &st, NULL) != SQLITE_OK) {
-		json_decref(items);
+	a.items = json_array();
+	if (!a.items || request_store_mine(n->civic->requests,
+					   n->cfg.community, resident,
+					   MINE_MAX, mine_add, &a) != ERR_OK) {
+		json_decref(a.items);
 		http_reply_error(wsi, ex, 500, "internal", "the requests could "
 				 "not be read");
 		return;
 	}
-	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, resident);
-	sqlite3_bind_int(st, 3, MINE_MAX);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *o = requests_row_json(st, 1);
-
-		json_object_set_new(o, "steps", requests_steps_json(
-			n, n->cfg.community,
-			(const char *)sqlite3_column_text(st, 1), 1));
-		json_array_append_new(items, o);
-	}
-	sqlite3_finalize(st);
-	http_reply_json(wsi, ex, 200, json_pack("{s:o, s:I}", "items", items,
+	http_reply_json(wsi, ex, 200, json_pack("{s:o, s:I}", "items", a.items,
 						"total", (json_int_t)
-						json_array_size(items)));
+						json_array_size(a.items)));
 }

@@ -38,27 +38,6 @@
 /* Origins the queue's summary lists, the most open requests first. */
 #define QUEUE_ORIGINS_MAX 100
 
-/* Whether a request row is closed: done, declined or withdrawn. */
-#define QUEUE_CLOSED "(status IN ('done', 'declined') OR withdrawn > 0)"
-
-/* The page: REQUEST_COLUMNS, then whether it is closed, its turn among
- * its origin's (open or closed) requests, and when we received it (the
- * receipt's time, our clock; rows from before receipts were kept have
- * only the origin's requested time). Open first, by turn: every origin's
- * longest-waiting request, ours first, then every origin's second...; so
- * a flood from one origin takes its turns and no more. Closed last, the
- * latest change first. */
-#define QUEUE_SQL "SELECT " REQUEST_COLUMNS ", closed, turn, received" \
-	" FROM (SELECT " REQUEST_COLUMNS ", " QUEUE_CLOSED " AS closed," \
-	" CASE WHEN delivered > 0 THEN delivered ELSE requested END AS" \
-	" received, row_number() OVER (PARTITION BY origin, " QUEUE_CLOSED \
-	" ORDER BY CASE WHEN delivered > 0 THEN delivered ELSE requested" \
-	" END, id) AS turn FROM request WHERE owner = ?1) ORDER BY closed," \
-	" CASE WHEN closed THEN 0 ELSE turn END, origin <> ?1, CASE WHEN" \
-	" closed THEN -updated ELSE received END, origin, id LIMIT ?2" \
-	" OFFSET ?3"
-#define Q_RECEIVED (RQ_ERASED + 3)
-
 /* whole: s as a whole number into *out: ERR_OK, ERR_TOOBIG when it is
  * over max (however many digits), or ERR_INVALID when it is not one. */
 static int whole(const char *s, long max, long *out)
@@ -81,51 +60,78 @@ static int whole(const char *s, long max, long *out)
 
 /* queue_counts: {"total", "open"} of the queue and its origins, each
  * {"community", "open", "total"}, the most open first, into o. */
+/* Totals of the queue, and the origins in the order the store gives. */
+struct counts_arg {
+	json_t *origins;
+	json_int_t total, open;
+};
+
+/* count_origin: one origin's total and open requests into arg. */
+static void count_origin(const char *origin, int64_t total, int64_t open,
+			 void *arg)
+{
+	struct counts_arg *a = arg;
+
+	a->total += total;
+	a->open += open;
+	if (a->origins && json_array_size(a->origins) < QUEUE_ORIGINS_MAX)
+		json_array_append_new(a->origins, json_pack(
+			"{s:s, s:I, s:I}", "community", origin, "open",
+			(json_int_t)open, "total", (json_int_t)total));
+}
+
 static void queue_counts(struct node *n, json_t *o)
 {
-	sqlite3_stmt *st = NULL;
-	json_t *origins = json_array();
-	json_int_t total = 0, open = 0;
+	struct counts_arg a = { json_array(), 0, 0 };
 
-	if (sqlite3_prepare_v2(n->db, "SELECT origin, count(*), coalesce(sum("
-			       "NOT " QUEUE_CLOSED "), 0) FROM request WHERE"
-			       " owner = ?1 GROUP BY origin ORDER BY 3 DESC,"
-			       " 2 DESC, origin", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			json_int_t t = sqlite3_column_int64(st, 1);
-			json_int_t op = sqlite3_column_int64(st, 2);
+	request_store_queue_counts(n->civic->requests, n->cfg.community,
+				   count_origin, &a);
+	json_object_set_new(o, "total", json_integer(a.total));
+	json_object_set_new(o, "open", json_integer(a.open));
+	json_object_set_new(o, "origins", a.origins ? a.origins
+						    : json_array());
+}
 
-			total += t;
-			open += op;
-			if (json_array_size(origins) < QUEUE_ORIGINS_MAX)
-				json_array_append_new(origins, json_pack(
-					"{s:s, s:I, s:I}", "community",
-					(const char *)sqlite3_column_text(st, 0),
-					"open", op, "total", t));
-		}
+/* A page of the queue as it is read: limit rows, and whether there is
+ * one more. */
+struct page_arg {
+	json_t *items;
+	size_t limit;
+	int64_t now;
+	int more;
+};
+
+/* page_add: a row of the queue into the page, with how long it waits. */
+static int page_add(const struct request_row *row, int64_t received,
+		    void *arg)
+{
+	struct page_arg *a = arg;
+	json_t *o;
+
+	if (json_array_size(a->items) == a->limit) {
+		a->more = 1;
+		return 1;
 	}
-	sqlite3_finalize(st);
-	json_object_set_new(o, "total", json_integer(total));
-	json_object_set_new(o, "open", json_integer(open));
-	json_object_set_new(o, "origins", origins ? origins : json_array());
+	o = requests_row_json(row, 1);
+	json_object_set_new(o, "waiting_s", json_integer(a->now - received));
+	json_array_append_new(a->items, o);
+	return 0;
 }
 
 int64_t node_requests_open(struct node *n)
 {
-	return store_count(n->db, "SELECT count(*) FROM request WHERE owner ="
-			   " ?1 AND NOT " QUEUE_CLOSED, n->cfg.community);
+	return n->civic ? request_store_open_count(n->civic->requests,
+						   n->cfg.community) : -1;
 }
 
 void requests_queue(struct node *n, struct lws *wsi,
 		    struct http_exchange *ex)
 {
-	sqlite3_stmt *st = NULL;
-	json_t *items, *out;
-	int64_t now = clock_now();
+	struct page_arg page = { NULL, 0, clock_now(), 0 };
+	json_t *out;
 	char arg[64];
 	long limit = QUEUE_PAGE, after = 0;
-	int got, more = 0, rc;
+	int got, rc;
 
 	got = http_query(wsi, "limit", arg, sizeof(arg));
 	rc = got > 0 ? whole(arg, QUEUE_PAGE_MAX, &limit) : ERR_OK;
@@ -143,32 +149,19 @@ void requests_queue(struct node *n, struct lws *wsi,
 				 "of this queue");
 		return;
 	}
-	items = json_array();
-	if (!items || sqlite3_prepare_v2(n->db, QUEUE_SQL, -1, &st, NULL) !=
-	    SQLITE_OK) {
-		json_decref(items);
+	page.items = json_array();
+	page.limit = (size_t)limit;
+	if (!page.items ||
+	    request_store_queue(n->civic->requests, n->cfg.community,
+				limit + 1,   /* one more: is there a next */
+				after, page_add, &page) != ERR_OK) {
+		json_decref(page.items);
 		http_reply_error(wsi, ex, 500, "internal", "the queue could "
 				 "not be read");
 		return;
 	}
-	sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, limit + 1);   /* one more: is there a next */
-	sqlite3_bind_int64(st, 3, after);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *o;
-
-		if (json_array_size(items) == (size_t)limit) {
-			more = 1;
-			break;
-		}
-		o = requests_row_json(st, 1);
-		json_object_set_new(o, "waiting_s", json_integer(
-			now - sqlite3_column_int64(st, Q_RECEIVED)));
-		json_array_append_new(items, o);
-	}
-	sqlite3_finalize(st);
-	out = json_pack("{s:o}", "items", items);
-	if (more) {
+	out = json_pack("{s:o}", "items", page.items);
+	if (page.more) {
 		snprintf(arg, sizeof(arg), "%ld", after + limit);
 		json_object_set_new(out, "next", json_string(arg));
 	}
@@ -183,8 +176,8 @@ void requests_queue(struct node *n, struct lws *wsi,
 static int write_status(struct node *n, Change *ch, char *why, size_t len)
 {
 	const Alliance__V1__RequestStatus *s = ch->request_status;
-	sqlite3_stmt *st = NULL;
-	int rc;
+	struct request_store *rs = n->civic->requests;
+	int changed;
 
 	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
 		return ERR_IO;
@@ -193,27 +186,14 @@ static int write_status(struct node *n, Change *ch, char *why, size_t len)
 		store_exec(n->db, "ROLLBACK");
 		return ERR_INVALID;
 	}
-	rc = sqlite3_prepare_v2(n->db, "UPDATE request SET status = ?3, notes"
-				" = ?4, scheduled = ?5, updated = ?6,"
-				" status_version = ?7 WHERE origin = ?1 AND id"
-				" = ?2", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, s->request_origin, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, s->status, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, s->notes, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, s->scheduled);
-		sqlite3_bind_int64(st, 6, s->updated);
-		sqlite3_bind_int64(st, 7, (int64_t)ch->version);
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE && strcmp(s->status, "open") != 0 &&
-	    requests_step_put(n, s->request_origin, ch->id, ch->version,
-			      s->status, s->updated, s->notes, s->scheduled) !=
-	    ERR_OK)
-		rc = SQLITE_ERROR;
-	if (rc != SQLITE_DONE || relay_outbox_put(n, ch) != ERR_OK ||
+	if (request_store_set_status(rs, s->request_origin, ch->id, s->status,
+				     s->notes, s->scheduled, s->updated,
+				     ch->version, 0, 0, &changed) != ERR_OK ||
+	    (strcmp(s->status, "open") != 0 &&
+	     request_store_step_put(rs, s->request_origin, ch->id, ch->version,
+				    s->status, s->updated, s->notes,
+				    s->scheduled) != ERR_OK) ||
+	    relay_outbox_put(n, ch) != ERR_OK ||
 	    store_exec(n->db, "COMMIT") != ERR_OK) {
 		store_exec(n->db, "ROLLBACK");
 		return ERR_IO;
@@ -226,7 +206,6 @@ void requests_patch(struct node *n, struct lws *wsi, struct http_exchange *ex,
 {
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
 	Alliance__V1__RequestStatus s = ALLIANCE__V1__REQUEST_STATUS__INIT;
-	sqlite3_stmt *st = NULL;
 	json_t *in = http_parse_json(wsi, ex), *sch;
 	char origin[LIMIT_COMMUNITY_ID + 1] = "", why[160];
 	int64_t withdrawn = 0;
@@ -263,21 +242,10 @@ void requests_patch(struct node *n, struct lws *wsi, struct http_exchange *ex,
 				 "with status scheduled");
 		goto out;
 	}
-	if (sqlite3_prepare_v2(n->db, "SELECT origin, withdrawn, delivered"
-			       " FROM request WHERE owner = ?1 AND id = ?2",
-			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, n->cfg.community, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			snprintf(origin, sizeof(origin), "%s",
-				 sqlite3_column_text(st, 0));
-			withdrawn = sqlite3_column_int64(st, 1);
-			/* every status carries the receipt's time */
-			s.delivered = sqlite3_column_int64(st, 2);
-		}
-		sqlite3_finalize(st);
-	}
-	if (!origin[0]) {
+	/* every status carries the receipt's time */
+	if (request_store_owned(n->civic->requests, n->cfg.community, id,
+				origin, sizeof(origin), &withdrawn,
+				&s.delivered) != ERR_OK) {
 		http_reply_error(wsi, ex, 404, "not_found", "no request %.40s "
 				 "in this community's queue", id);
 		goto out;

@@ -92,56 +92,21 @@ static int store_request(struct node *n, const Change *ch,
 			 int64_t resident)
 {
 	const Alliance__V1__Request *r = ch->request;
+	struct request_store *rs = n->civic->requests;
 	int own = strcmp(r->owner, ch->origin) == 0;
-	sqlite3_stmt *st = NULL;
 	int rc;
 
 	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
 		return ERR_IO;
-	rc = sqlite3_prepare_v2(n->db, "INSERT INTO request (origin, id, owner,"
-				" service_id, service_name, description, name,"
-				" phone, email, address, has_location, lat, lon,"
-				" token_hash, resident, requested, version,"
-				" updated, preferred, delivered, relative_name,"
-				" relative_phone) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
-				" ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-				" ?17, ?16, ?18, ?19, ?20, ?21)", -1, &st,
-				NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, r->owner, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, r->service_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, service_name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, r->description, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 7, r->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 8, r->phone, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 9, r->email, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 10, r->address, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 11, r->has_location);
-		sqlite3_bind_double(st, 12, r->lat);
-		sqlite3_bind_double(st, 13, r->lon);
-		sqlite3_bind_blob(st, 14, th, 32, SQLITE_STATIC);
-		if (resident)
-			sqlite3_bind_int64(st, 15, resident);
-		sqlite3_bind_int64(st, 16, r->requested);
-		sqlite3_bind_int64(st, 17, (int64_t)ch->version);
-		sqlite3_bind_text(st, 18, r->preferred, -1, SQLITE_STATIC);
-		/* served at home: in the owner's queue at once */
-		sqlite3_bind_int64(st, 19, own ? r->requested : 0);
-		sqlite3_bind_text(st, 20, r->relative_name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 21, r->relative_phone, -1,
-				  SQLITE_STATIC);
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE &&
-	    (requests_step_put(n, ch->origin, ch->id, STEP_SUBMITTED,
-			       "submitted", r->requested, "", 0) != ERR_OK ||
-	     (own && requests_step_put(n, ch->origin, ch->id, STEP_DELIVERED,
-				       "delivered", r->requested, "", 0) !=
-	      ERR_OK)))
-		rc = SQLITE_ERROR;
+	rc = request_store_add(rs, ch, service_name, th, resident) == ERR_OK &&
+	     request_store_step_put(rs, ch->origin, ch->id,
+				    REQUEST_STEP_SUBMITTED, "submitted",
+				    r->requested, "", 0) == ERR_OK &&
+	     (!own || request_store_step_put(rs, ch->origin, ch->id,
+					     REQUEST_STEP_DELIVERED,
+					     "delivered", r->requested, "",
+					     0) == ERR_OK)
+	     ? SQLITE_DONE : SQLITE_ERROR;
 	if (rc == SQLITE_DONE) {
 		Change up = *ch;
 		Alliance__V1__Request bare = ALLIANCE__V1__REQUEST__INIT;
@@ -169,21 +134,12 @@ static int store_request(struct node *n, const Change *ch,
 static int over_quota(struct node *n, const char *owner)
 {
 	unsigned quota = n->civic->quota_requests;
-	sqlite3_stmt *st = NULL;
-	int64_t sent = 0;
+	int64_t sent;
 
 	if (!quota || strcmp(owner, n->cfg.community) == 0)
 		return 0;
-	if (sqlite3_prepare_v2(n->db, "SELECT count(*) FROM request WHERE"
-			       " owner = ?1 AND origin = ?2 AND requested >"
-			       " ?3", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, n->cfg.community, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, clock_now() - 3600);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			sent = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_finalize(st);
+	sent = request_store_sent_since(n->civic->requests, owner,
+					n->cfg.community, clock_now() - 3600);
 	return sent >= quota;
 }
 
@@ -319,69 +275,54 @@ static json_t *time_or_null(int64_t t)
 		 : json_null();
 }
 
-json_t *requests_row_json(sqlite3_stmt *st, int private)
+json_t *requests_row_json(const struct request_row *row, int private)
 {
 	char code[LIMIT_COMMUNITY_ID + LIMIT_RECORD_ID + 2];
 	char t1[CLOCK_RFC3339_LEN], t2[CLOCK_RFC3339_LEN];
 	char t3[CLOCK_RFC3339_LEN];
-	int64_t withdrawn = sqlite3_column_int64(st, RQ_WITHDRAWN);
-	const char *status = withdrawn ? "withdrawn"
-				       : (const char *)sqlite3_column_text(st, 6);
-	int64_t scheduled = sqlite3_column_int64(st, 8);
+	const char *status = row->withdrawn ? "withdrawn" : row->status;
 	json_t *o;
 
-	snprintf(code, sizeof(code), "%s.%s", sqlite3_column_text(st, 2),
-		 sqlite3_column_text(st, 3));
+	snprintf(code, sizeof(code), "%s.%s", row->owner, row->service_id);
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?}",
-		      "service_request_id", (const char *)
-		      sqlite3_column_text(st, 1),
-		      "status", withdrawn || relay_status_closed(status)
+		      "service_request_id", row->id,
+		      "status", row->withdrawn || relay_status_closed(status)
 				? "closed" : "open",
 		      "alliance_status", status,
-		      "service_name", (const char *)sqlite3_column_text(st, 4),
+		      "service_name", row->service_name,
 		      "service_code", code,
-		      "agency_responsible", (const char *)
-		      sqlite3_column_text(st, 2),
-		      "community", (const char *)sqlite3_column_text(st, 0),
-		      "requested_datetime", clock_rfc3339(
-			      sqlite3_column_int64(st, 9), t1, sizeof(t1)),
-		      "updated_datetime", clock_rfc3339(
-			      sqlite3_column_int64(st, 10), t2, sizeof(t2)),
-		      "expected_datetime", scheduled
-		      ? clock_rfc3339(scheduled, t3, sizeof(t3)) : NULL);
+		      "agency_responsible", row->owner,
+		      "community", row->origin,
+		      "requested_datetime", clock_rfc3339(row->requested, t1,
+							  sizeof(t1)),
+		      "updated_datetime", clock_rfc3339(row->updated, t2,
+							sizeof(t2)),
+		      "expected_datetime", row->scheduled
+		      ? clock_rfc3339(row->scheduled, t3, sizeof(t3)) : NULL);
 	if (!o)
 		return NULL;
-	json_object_set_new(o, "preferred", json_string((const char *)
-			    sqlite3_column_text(st, RQ_PREFERRED)));
-	json_object_set_new(o, "delivered_datetime", time_or_null(
-			    sqlite3_column_int64(st, RQ_DELIVERED)));
-	json_object_set_new(o, "withdrawn_datetime", time_or_null(withdrawn));
-	json_object_set_new(o, "erased", json_boolean(
-			    sqlite3_column_int(st, RQ_ERASED)));
+	json_object_set_new(o, "preferred", json_string(row->preferred));
+	json_object_set_new(o, "delivered_datetime",
+			    time_or_null(row->delivered));
+	json_object_set_new(o, "withdrawn_datetime",
+			    time_or_null(row->withdrawn));
+	json_object_set_new(o, "erased", json_boolean(row->erased));
 	if (!private)
 		return o;
 	/* the resident's own words and the manager's reply are hers too */
-	json_object_set_new(o, "description", json_string((const char *)
-			    sqlite3_column_text(st, 5)));
-	json_object_set_new(o, "status_notes", json_string((const char *)
-			    sqlite3_column_text(st, 7)));
-	json_object_set_new(o, "name", json_string((const char *)
-			    sqlite3_column_text(st, 11)));
-	json_object_set_new(o, "phone", json_string((const char *)
-			    sqlite3_column_text(st, 12)));
-	json_object_set_new(o, "email", json_string((const char *)
-			    sqlite3_column_text(st, 13)));
-	json_object_set_new(o, "address", json_string((const char *)
-			    sqlite3_column_text(st, 14)));
-	json_object_set_new(o, "relative_name", json_string((const char *)
-			    sqlite3_column_text(st, RQ_RELATIVE_NAME)));
-	json_object_set_new(o, "relative_phone", json_string((const char *)
-			    sqlite3_column_text(st, RQ_RELATIVE_PHONE)));
-	if (sqlite3_column_int(st, 15)) {
-		json_object_set_new(o, "lat", json_real(
-				    sqlite3_column_double(st, 16)));
-		json_object_set_new(o, "long", json_real(
-				    sqlite3_column_double(st, 17)));
+	json_object_set_new(o, "description", json_string(row->description));
+	json_object_set_new(o, "status_notes", json_string(row->notes));
+	json_object_set_new(o, "name", json_string(row->name));
+	json_object_set_new(o, "phone", json_string(row->phone));
+	json_object_set_new(o, "email", json_string(row->email));
+	json_object_set_new(o, "address", json_string(row->address));
+	json_object_set_new(o, "relative_name",
+			    json_string(row->relative_name));
+	json_object_set_new(o, "relative_phone",
+			    json_string(row->relative_phone));
+	if (row->has_location) {
+		json_object_set_new(o, "lat", json_real(row->lat));
+		json_object_set_new(o, "long", json_real(row->lon));
 	}
 	return o;
 }
@@ -454,19 +395,16 @@ static int filter_date(struct lws *wsi, struct http_exchange *ex,
 	return 0;
 }
 
-/* Status filters: any, open or closed. */
-enum { STATUS_ANY, STATUS_OPEN, STATUS_CLOSED };
-
 /* filter_status: the spec's status, open or closed or both
  * comma-separated, in *want. 1, or 0 with the spec's 400 stored. */
 static int filter_status(struct lws *wsi, struct http_exchange *ex,
-			 int *want)
+			 enum request_state *want)
 {
 	char buf[32];
 	int open = 0, closed = 0;
 	char *p, *next;
 
-	*want = STATUS_ANY;
+	*want = REQUEST_ANY;
 	if (http_query(wsi, "status", buf, sizeof(buf)) < 0)
 		return 1;
 	for (p = buf; p; p = next) {
@@ -485,8 +423,8 @@ static int filter_status(struct lws *wsi, struct http_exchange *ex,
 			      "open,closed");
 		return 0;
 	}
-	*want = open == closed ? STATUS_ANY : open ? STATUS_OPEN
-						   : STATUS_CLOSED;
+	*want = open == closed ? REQUEST_ANY : open ? REQUEST_OPEN
+						    : REQUEST_CLOSED;
 	return 1;
 }
 
@@ -495,13 +433,19 @@ static int filter_status(struct lws *wsi, struct http_exchange *ex,
  * of the listing), filtered as the spec's "GET Service Requests" says:
  * service_request_id (overriding every other filter), service_code,
  * start_date and end_date (on requested_datetime), status. */
+/* list_add: a row of the public listing into the array arg. */
+static int list_add(const struct request_row *row, void *arg)
+{
+	json_array_append_new(arg, requests_row_json(row, 0));
+	return 0;
+}
+
 void requests_list(struct node *n, struct lws *wsi, struct http_exchange *ex)
 {
-	sqlite3_stmt *st = NULL;
 	json_t *out = NULL;
 	char *ids = NULL, *codes = NULL;
 	int64_t start, end;
-	int status;
+	enum request_state status;
 
 	if (!filter_list(wsi, ex, "service_request_id", 0, &ids) ||
 	    !filter_list(wsi, ex, "service_code", 1, &codes) ||
@@ -514,29 +458,12 @@ void requests_list(struct node *n, struct lws *wsi, struct http_exchange *ex)
 		goto out;
 	}
 	out = json_array();
-	if (!out || sqlite3_prepare_v2(n->db, "SELECT " REQUEST_COLUMNS
-			       " FROM request WHERE CASE WHEN ?1 IS NOT NULL"
-			       " THEN id IN (SELECT value FROM json_each(?1))"
-			       " ELSE (?2 IS NULL OR owner || '.' || service_id"
-			       " IN (SELECT value FROM json_each(?2))) AND"
-			       " (?3 = 0 OR requested >= ?3) AND (?4 = 0 OR"
-			       " requested <= ?4) AND (?5 = 0 OR (?5 = 2) ="
-			       " (status IN ('done', 'declined') OR withdrawn >"
-			       " 0)) END ORDER BY CASE WHEN delivered > 0 THEN"
-			       " delivered ELSE requested END DESC LIMIT ?6",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (!out || request_store_list(n->civic->requests, ids, codes, start,
+				       end, status, REQUESTS_LIST_MAX,
+				       list_add, out) != ERR_OK) {
 		open311_error(wsi, ex, 500, "the requests could not be read");
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, ids, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, codes, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, start);
-	sqlite3_bind_int64(st, 4, end);
-	sqlite3_bind_int(st, 5, status);
-	sqlite3_bind_int(st, 6, REQUESTS_LIST_MAX);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(out, requests_row_json(st, 0));
-	sqlite3_finalize(st);
 	open311_reply(wsi, ex, 200, "service_requests", out);
 	out = NULL;
 out:
@@ -548,23 +475,19 @@ out:
 void requests_get(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		  const char *id)
 {
-	sqlite3_stmt *st = NULL;
+	struct request_row row;
 	char token[80] = "";
 	int64_t resident = residents_bearer(n, wsi);
-	int private;
+	int private, rc;
 	json_t *o;
 
-	if (!text_record_id_valid(id) ||
-	    sqlite3_prepare_v2(n->db, "SELECT " REQUEST_COLUMNS " FROM request"
-			       " WHERE id = ?1 ORDER BY origin = ?2 DESC", -1,
-			       &st, NULL) != SQLITE_OK) {
+	if (!text_record_id_valid(id)) {
 		open311_error(wsi, ex, 404, "service_request_id: not found");
 		return;
 	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, n->cfg.community, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+	rc = request_store_find(n->civic->requests, id, n->cfg.community,
+				&row);
+	if (rc != ERR_OK) {
 		open311_error(wsi, ex, 404, "service_request_id: no request "
 			      "%.40s", id);
 		return;
@@ -572,28 +495,25 @@ void requests_get(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	if (http_query(wsi, "request_secret", token, sizeof(token)) < 0 &&
 	    http_query(wsi, "token", token, sizeof(token)) < 0)
 		token[0] = '\0';   /* the older name */
-	private = requests_row_mine(st, token, resident);
-	o = requests_row_json(st, private);
+	private = requests_row_mine(&row, token, resident);
+	o = requests_row_json(&row, private);
 	json_object_set_new(o, "steps", requests_steps_json(
-			    n, (const char *)sqlite3_column_text(st, 0), id,
-			    private));
-	sqlite3_finalize(st);
+			    n, row.origin, id, private));
+	request_row_free(&row);
 	open311_reply(wsi, ex, 200, "service_requests", json_pack("[o]", o));
 }
 
-int requests_row_mine(sqlite3_stmt *st, const char *token, int64_t resident)
+int requests_row_mine(const struct request_row *row, const char *token,
+		      int64_t resident)
 {
 	unsigned char th[32];
 
-	if (token && *token && sqlite3_column_bytes(st, RQ_TOKEN_HASH) == 32) {
+	if (token && *token && row->has_token) {
 		token_hash(token, th);
-		if (CRYPTO_memcmp(th, sqlite3_column_blob(st, RQ_TOKEN_HASH),
-				  32) == 0)
+		if (CRYPTO_memcmp(th, row->token_hash, 32) == 0)
 			return 1;
 	}
-	return resident && sqlite3_column_type(st, RQ_RESIDENT) !=
-			   SQLITE_NULL &&
-	       sqlite3_column_int64(st, RQ_RESIDENT) == resident;
+	return resident && row->resident == resident;
 }
 
 /* ---- the route ---------------------------------------------------------------- */

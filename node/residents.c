@@ -77,50 +77,19 @@ int residents_secret(char out[33], unsigned char hash[32])
 
 /* ---- the bearer ------------------------------------------------------------------ */
 
-/* touch: note the token thash was used now, at most once per
- * LIMIT_TOKEN_TOUCH_S (its expiry counts from the last use). */
-static void touch(struct node *n, const unsigned char thash[32], int64_t now)
-{
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_prepare_v2(n->db, "UPDATE resident_token SET used = ?2"
-			       " WHERE hash = ?1 AND used <= ?3", -1, &st,
-			       NULL) != SQLITE_OK)
-		return;
-	sqlite3_bind_blob(st, 1, thash, 32, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int64(st, 3, now - LIMIT_TOKEN_TOUCH_S);
-	sqlite3_step(st);
-	sqlite3_finalize(st);
-}
-
 int64_t residents_bearer(struct node *n, struct lws *wsi)
 {
 	char h[128];
 	unsigned char hash[32];
 	unsigned int len = 32;
-	sqlite3_stmt *st = NULL;
-	int64_t id = 0, now = clock_now(), used = 0;
 
 	if (http_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, h, sizeof(h)) < 0 ||
 	    strncasecmp(h, "Bearer ", 7) != 0)
 		return 0;
 	EVP_Digest(h + 7, strlen(h + 7), hash, &len, EVP_sha256(), NULL);
 	/* a token unused for resident_token_idle_s is no token */
-	if (sqlite3_prepare_v2(n->db, "SELECT resident, used FROM"
-			       " resident_token WHERE hash = ?1 AND used > ?2",
-			       -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now - (int64_t)n->cfg.resident_token_idle_s);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-		used = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_finalize(st);
-	if (id && used <= now - LIMIT_TOKEN_TOUCH_S)
-		touch(n, hash, now);
-	return id;
+	return resident_store_bearer(n->civic->residents, hash, clock_now(),
+				     (int64_t)n->cfg.resident_token_idle_s);
 }
 
 /* ---- household codes ------------------------------------------------------------ */
@@ -130,34 +99,15 @@ static void make_code(struct node *n, struct lws *wsi,
 {
 	char code[33];
 	unsigned char hash[32];
-	sqlite3_stmt *st = NULL;
-	int rc = SQLITE_ERROR;
 
-	if (residents_secret(code, hash) == ERR_OK &&
-	    sqlite3_prepare_v2(n->db, "INSERT INTO household_code (hash,"
-			       " created) VALUES (?1, ?2)", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, clock_now());
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	if (residents_secret(code, hash) != ERR_OK ||
+	    resident_store_code_add(n->civic->residents, hash, clock_now()) !=
+	    ERR_OK) {
 		http_reply_error(wsi, ex, 500, "internal", "no code made");
 		return;
 	}
 	log_info("residents: the manager made a household code");
 	http_reply_json(wsi, ex, 201, json_pack("{s:s}", "code", code));
-}
-
-/* step_once: run one prepared INSERT/UPDATE and finalize it; the sqlite
- * code. */
-static int step_once(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_finalize(st);
-	return rc;
 }
 
 /* code_usable: the SHA-256 of in's household_code into chash when it is
@@ -170,8 +120,7 @@ static int code_usable(struct node *n, struct lws *wsi,
 	const char *code = json_string_value(json_object_get(in,
 							     "household_code"));
 	unsigned int len = 32;
-	sqlite3_stmt *st = NULL;
-	int found = 0;
+	int found;
 
 	if (!code || strlen(code) != 32 || strspn(code, "0123456789abcdef") !=
 	    32) {
@@ -181,37 +130,12 @@ static int code_usable(struct node *n, struct lws *wsi,
 		return 0;
 	}
 	EVP_Digest(code, 32, chash, &len, EVP_sha256(), NULL);
-	if (sqlite3_prepare_v2(n->db, "SELECT 1 FROM household_code WHERE"
-			       " hash = ?1 AND resident IS NULL", -1, &st,
-			       NULL) == SQLITE_OK) {
-		sqlite3_bind_blob(st, 1, chash, 32, SQLITE_STATIC);
-		found = sqlite3_step(st) == SQLITE_ROW;
-	}
-	sqlite3_finalize(st);
+	found = resident_store_code_usable(n->civic->residents, chash);
 	if (!found)
 		http_reply_error(wsi, ex, 422, "invalid", "household_code: "
 				 "unknown or already used; ask the "
 				 "community's office for a new one");
 	return found;
-}
-
-/* claim_code: give the unused household code chash to resident, in the
- * caller's transaction. 1 when claimed, 0 when it was used meanwhile, -1
- * on error. */
-static int claim_code(struct node *n, const unsigned char chash[32],
-		      int64_t resident)
-{
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_prepare_v2(n->db, "UPDATE household_code SET resident ="
-			       " ?2 WHERE hash = ?1 AND resident IS NULL", -1,
-			       &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_blob(st, 1, chash, 32, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, resident);
-	if (step_once(st) != SQLITE_DONE)
-		return -1;
-	return sqlite3_changes(n->db) > 0;
 }
 
 /* ---- phones and passwords --------------------------------------------------- */
@@ -270,49 +194,17 @@ static void kdf_job(struct node *n, struct lws *wsi, struct http_exchange *ex,
 static int issue_token(struct node *n, int64_t resident, char out[33])
 {
 	unsigned char thash[32];
-	sqlite3_stmt *st = NULL;
-	int64_t now = clock_now();
 
-	if (sqlite3_prepare_v2(n->db, "DELETE FROM resident_token WHERE used"
-			       " <= ?1", -1, &st, NULL) != SQLITE_OK)
+	if (residents_secret(out, thash) != ERR_OK)
 		return ERR_IO;
-	sqlite3_bind_int64(st, 1, now - (int64_t)n->cfg.resident_token_idle_s);
-	if (step_once(st) != SQLITE_DONE)
-		return ERR_IO;
-	if (residents_secret(out, thash) != ERR_OK ||
-	    sqlite3_prepare_v2(n->db, "INSERT INTO resident_token (hash,"
-			       " resident, created, used) VALUES (?1, ?2, ?3,"
-			       " ?3)", -1, &st, NULL) != SQLITE_OK)
-		return ERR_IO;
-	sqlite3_bind_blob(st, 1, thash, 32, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, resident);
-	sqlite3_bind_int64(st, 3, now);
-	return step_once(st) == SQLITE_DONE ? ERR_OK : ERR_IO;
+	return resident_store_token_add(n->civic->residents, resident, thash,
+					clock_now(), (int64_t)
+					n->cfg.resident_token_idle_s);
 }
 
 int64_t residents_by_phone(struct node *n, const char *phone, char **line)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t id = 0;
-
-	if (sqlite3_prepare_v2(n->db, "SELECT id, password_hash FROM resident"
-			       " WHERE phone = ?1", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, phone, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-		if (line) {
-			const char *h = (const char *)
-					sqlite3_column_text(st, 1);
-
-			*line = h ? strdup(h) : NULL;
-			if (!*line)
-				id = 0;
-		}
-	}
-	sqlite3_finalize(st);
-	return id;
+	return resident_store_by_phone(n->civic->residents, phone, line);
 }
 
 /* ---- registration ------------------------------------------------------------- */
@@ -322,36 +214,24 @@ void residents_store(struct node *n, struct lws *wsi,
 		     const char *hash_line, const unsigned char *chash,
 		     const char *name, const char *confirmed_by)
 {
+	struct resident_store *rs = n->civic->residents;
 	char token[33];
-	sqlite3_stmt *st = NULL;
 	int64_t resident = 0;
-	int rc = SQLITE_ERROR, claimed = 1;
+	int rc, claimed = 1;
 
 	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK) {
 		http_reply_error(wsi, ex, 500, "internal", "try again");
 		return;
 	}
-	if (sqlite3_prepare_v2(n->db, "INSERT INTO resident (phone,"
-			       " password_hash, created, name, confirmed,"
-			       " confirmed_by) VALUES (?1, ?2, ?3, ?4, ?5,"
-			       " ?6)", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, phone, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, hash_line, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, clock_now());
-		sqlite3_bind_text(st, 4, name ? name : "", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, confirmed_by ? clock_now() : 0);
-		sqlite3_bind_text(st, 6, confirmed_by ? confirmed_by : "", -1,
-				  SQLITE_STATIC);
-		rc = step_once(st);
-		resident = sqlite3_last_insert_rowid(n->db);
-	}
-	if (rc == SQLITE_DONE && chash)
-		claimed = claim_code(n, chash, resident);
-	if (rc != SQLITE_DONE || claimed != 1 ||
+	rc = resident_store_add(rs, phone, hash_line, name, clock_now(),
+				confirmed_by, &resident);
+	if (rc == ERR_OK && chash)
+		claimed = resident_store_code_claim(rs, chash, resident);
+	if (rc != ERR_OK || claimed != 1 ||
 	    issue_token(n, resident, token) != ERR_OK ||
 	    store_exec(n->db, "COMMIT") != ERR_OK) {
 		store_exec(n->db, "ROLLBACK");
-		if (rc == SQLITE_CONSTRAINT)   /* registered meanwhile */
+		if (rc == ERR_INVALID)   /* registered meanwhile */
 			http_reply_error(wsi, ex, 409, "conflict", "phone: "
 					 "already registered here; log in "
 					 "instead");

@@ -18,6 +18,9 @@
 #include "err.h"
 #include "log.h"
 #include "node.h"
+#include "poll_store.h"
+#include "request_store.h"
+#include "resident_store.h"
 #include "store.h"
 
 /* ---- migrations ----------------------------------------------------------- */
@@ -47,47 +50,19 @@ static const struct store_migration node_migrations[] = {
 	{ catalog_schema_v3 },
 	/* v8: the index generation (catalog_sets.c) */
 	{ catalog_schema_v4 },
-	/* v9: request receipts, withdrawals, steps (relay.c) */
-	{ node_civic_schema_v2 },
+	/* v9: request receipts, withdrawals, steps (request_store.c) */
+	{ request_schema_v2 },
 	/* v10: the directory, eligible communities, keywords */
 	{ catalog_schema_v5 },
 	/* v11: other communities' tallies of district polls (relay.c) */
 	{ node_civic_schema_v3 },
 	/* v12: a resident's name; erased requests (relay.c) */
 	{ node_civic_schema_v4 },
-	/* v13: one resident, one vote (phone_verify.c, voters.c): when and
-	 * how a resident's phone was confirmed (a code sent to it, or the
-	 * manager); a token's last use, for its expiry (tokens alive now
-	 * count as used now); registrations waiting for their phone's
-	 * one-time code (its salted SHA-256, the scrypt line of the
-	 * password, the household code's SHA-256 it will redeem); the
-	 * phones (keyed hashes) that voted in polls still open, so a
-	 * deleted account's phone registered again cannot vote twice */
-	{ "ALTER TABLE resident ADD COLUMN confirmed INTEGER NOT NULL"
-	  "  DEFAULT 0;"
-	  "ALTER TABLE resident ADD COLUMN confirmed_by TEXT NOT NULL"
-	  "  DEFAULT '';"
-	  "ALTER TABLE resident_token ADD COLUMN used INTEGER NOT NULL"
-	  "  DEFAULT 0;"
-	  "UPDATE resident_token SET used = CAST(strftime('%s', 'now') AS"
-	  "  INTEGER);"
-	  "CREATE INDEX resident_token_resident ON resident_token (resident);"
-	  "CREATE TABLE phone_pending ("
-	  "  phone TEXT PRIMARY KEY,"
-	  "  salt BLOB NOT NULL,"
-	  "  code_hash BLOB NOT NULL,"
-	  "  expires INTEGER NOT NULL,"
-	  "  attempts INTEGER NOT NULL DEFAULT 0,"
-	  "  password_hash TEXT NOT NULL,"
-	  "  name TEXT NOT NULL DEFAULT '',"
-	  "  household BLOB"
-	  ") WITHOUT ROWID;"
-	  "CREATE TABLE vote_phone ("
-	  "  poll_origin TEXT NOT NULL,"
-	  "  poll_id TEXT NOT NULL,"
-	  "  phone_key BLOB NOT NULL,"
-	  "  PRIMARY KEY (poll_origin, poll_id, phone_key)"
-	  ") WITHOUT ROWID;" },
+	/* v13: one resident, one vote: when and how a resident's phone was
+	 * confirmed, a token's last use, registrations waiting for their
+	 * phone's code (resident_store.h); the phones that voted in polls
+	 * still open (poll_store.h) */
+	{ RESIDENT_SCHEMA_V13 POLL_SCHEMA_V13 },
 	/* v14: body bytes, for quotas (catalog_measure) */
 	{ catalog_schema_v6 },
 };

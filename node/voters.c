@@ -56,19 +56,10 @@
 
 int voters_may_vote(struct node *n, int64_t resident)
 {
-	sqlite3_stmt *st = NULL;
-	int ok = 0;
+	struct resident_row row;
 
-	if (sqlite3_prepare_v2(n->db, "SELECT r.confirmed != 0 OR EXISTS"
-			       " (SELECT 1 FROM household_code c WHERE"
-			       " c.resident = r.id) FROM resident r WHERE r.id ="
-			       " ?1", -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_int64(st, 1, resident);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		ok = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return ok;
+	return resident_store_get(n->civic->residents, resident, &row) ==
+	       ERR_OK && (row.confirmed || row.household);
 }
 
 /* ---- one vote per phone ------------------------------------------------------ */
@@ -118,151 +109,88 @@ static int phone_secret(struct node *n, char out[65])
  * into key; 1 when she has a phone, 0 when not, -1 on error. */
 static int phone_key(struct node *n, int64_t resident, unsigned char key[32])
 {
-	sqlite3_stmt *st = NULL;
+	struct resident_row row;
 	char secret[65];
 	unsigned int len = 32;
-	int rc = 0;
+	int rc = resident_store_get(n->civic->residents, resident, &row);
 
-	if (sqlite3_prepare_v2(n->db, "SELECT phone FROM resident WHERE id ="
-			       " ?1 AND phone IS NOT NULL", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (rc == ERR_NOTFOUND || (rc == ERR_OK && !row.phone[0]))
+		return 0;
+	if (rc != ERR_OK || phone_secret(n, secret) != ERR_OK)
 		return -1;
-	sqlite3_bind_int64(st, 1, resident);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *phone = (const char *)sqlite3_column_text(st, 0);
-
-		rc = phone_secret(n, secret) == ERR_OK &&
-		     HMAC(EVP_sha256(), secret, 64, (const unsigned char *)phone,
-			  strlen(phone), key, &len) ? 1 : -1;
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return HMAC(EVP_sha256(), secret, 64, (const unsigned char *)row.phone,
+		    strlen(row.phone), key, &len) ? 1 : -1;
 }
 
 int voters_claim_phone(struct node *n, const char *origin, const char *id,
 		       int64_t resident)
 {
 	unsigned char key[32];
-	sqlite3_stmt *st = NULL;
-	int has = phone_key(n, resident, key), rc = SQLITE_ERROR;
+	int has = phone_key(n, resident, key);
 
 	if (has <= 0)
 		return has == 0 ? 1 : -1;
-	/* the keys of closed polls are of no use any more */
-	if (sqlite3_prepare_v2(n->db, "DELETE FROM vote_phone WHERE EXISTS"
-			       " (SELECT 1 FROM poll p WHERE p.origin ="
-			       " vote_phone.poll_origin AND p.id ="
-			       " vote_phone.poll_id AND p.closes <= ?1)", -1,
-			       &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(st, 1, clock_now());
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc != SQLITE_DONE ||
-	    sqlite3_prepare_v2(n->db, "INSERT OR IGNORE INTO vote_phone"
-			       " (poll_origin, poll_id, phone_key) VALUES (?1,"
-			       " ?2, ?3)", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 3, key, 32, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return -1;
-	return sqlite3_changes(n->db) > 0;
+	return poll_store_claim_phone(n->civic->polls, origin, id, key,
+				      clock_now());
 }
 
 /* ---- the list ------------------------------------------------------------------- */
 
+/* pending_add: an account waiting for its phone's confirmation into the
+ * array arg. */
+static void pending_add(const struct resident_row *row, void *arg)
+{
+	char t1[CLOCK_RFC3339_LEN];
+
+	json_array_append_new(arg, json_pack(
+		"{s:I, s:s, s:s, s:s}", "resident", (json_int_t)row->id,
+		"name", row->name, "phone", row->phone, "created",
+		clock_rfc3339(row->created, t1, sizeof(t1))));
+}
+
 static void pending(struct node *n, struct lws *wsi, struct http_exchange *ex)
 {
 	json_t *items = json_array();
-	sqlite3_stmt *st = NULL;
-	char t1[CLOCK_RFC3339_LEN];
 
-	if (!items || sqlite3_prepare_v2(n->db, "SELECT r.id, r.name, r.phone,"
-			       " r.created FROM resident r WHERE r.phone IS NOT"
-			       " NULL AND r.confirmed = 0 AND NOT EXISTS"
-			       " (SELECT 1 FROM household_code c WHERE"
-			       " c.resident = r.id) ORDER BY r.id DESC LIMIT"
-			       " ?1", -1, &st, NULL) != SQLITE_OK) {
+	if (!items || resident_store_unconfirmed(n->civic->residents,
+						 LIMIT_PENDING_LIST,
+						 pending_add, items) !=
+	    ERR_OK) {
 		json_decref(items);
 		http_reply_error(wsi, ex, 500, "internal", "try again");
 		return;
 	}
-	sqlite3_bind_int(st, 1, LIMIT_PENDING_LIST);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(items, json_pack(
-			"{s:I, s:s, s:s, s:s}", "resident",
-			(json_int_t)sqlite3_column_int64(st, 0), "name",
-			(const char *)sqlite3_column_text(st, 1), "phone",
-			(const char *)sqlite3_column_text(st, 2), "created",
-			clock_rfc3339(sqlite3_column_int64(st, 3), t1,
-				      sizeof(t1))));
-	sqlite3_finalize(st);
 	http_reply_json(wsi, ex, 200, json_pack("{s:o}", "items", items));
 }
 
 /* ---- confirm ------------------------------------------------------------------- */
 
-/* run: sql binding ?1 = resident and ?2 = now (when sql has it); the
- * rows it changed, or -1. */
-static int run(struct node *n, const char *sql, int64_t resident)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = SQLITE_ERROR;
-
-	if (sqlite3_prepare_v2(n->db, sql, -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, resident);
-		sqlite3_bind_int64(st, 2, clock_now());
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? sqlite3_changes(n->db) : -1;
-}
-
 /* exists: 1 when resident is an account that was not deleted. */
 static int exists(struct node *n, int64_t resident)
 {
-	sqlite3_stmt *st = NULL;
-	int found = 0;
+	struct resident_row row;
 
-	if (sqlite3_prepare_v2(n->db, "SELECT 1 FROM resident r WHERE id = ?1"
-			       " AND (phone IS NOT NULL OR EXISTS (SELECT 1"
-			       " FROM household_code c WHERE c.resident ="
-			       " r.id))", -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_int64(st, 1, resident);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
+	return resident_store_get(n->civic->residents, resident, &row) ==
+	       ERR_OK && (row.phone[0] || row.household);
 }
 
 static void confirm(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		    int64_t resident)
 {
-	sqlite3_stmt *st = NULL;
+	struct resident_row row;
 	char t1[CLOCK_RFC3339_LEN];
 	int64_t when = 0;
 
 	/* a phone confirmed already keeps its first confirmation */
-	if (run(n, "UPDATE resident SET confirmed = ?2, confirmed_by ="
-		" 'manager' WHERE id = ?1 AND phone IS NOT NULL AND confirmed ="
-		" 0", resident) < 0) {
+	if (resident_store_confirm(n->civic->residents, resident,
+				   clock_now()) != ERR_OK) {
 		http_reply_error(wsi, ex, 500, "internal", "nothing was "
 				 "changed; try again");
 		return;
 	}
-	if (sqlite3_prepare_v2(n->db, "SELECT confirmed FROM resident WHERE id"
-			       " = ?1 AND phone IS NOT NULL", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, resident);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			when = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_finalize(st);
+	if (resident_store_get(n->civic->residents, resident, &row) ==
+	    ERR_OK && row.phone[0])
+		when = row.confirmed;
 	if (!when) {
 		http_reply_error(wsi, ex, 404, "not_found", "no account %lld "
 				 "with a phone here", (long long)resident);
@@ -288,8 +216,7 @@ static void revoke_tokens(struct node *n, struct lws *wsi, struct http_exchange 
 				 "here", (long long)resident);
 		return;
 	}
-	gone = run(n, "DELETE FROM resident_token WHERE resident = ?1",
-		   resident);
+	gone = resident_store_tokens_drop(n->civic->residents, resident);
 	if (gone < 0) {
 		http_reply_error(wsi, ex, 500, "internal", "nothing was "
 				 "changed; try again");

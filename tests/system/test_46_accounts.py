@@ -264,7 +264,7 @@ def test_delete_account_scrubs_its_requests(three):
     made = json.loads(resp.read())
     c.close()
     assert resp.status == 201, made
-    rid, rtoken = made[0]["service_request_id"], made[0]["token"]
+    rid, rtoken = made[0]["service_request_id"], made[0]["request_secret"]
     path = f"/open311/v2/requests/{rid}.json?token={rtoken}"
     assert "Willow Lane" in get(a.public_port, path).text
     # another resident cannot delete it

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bulletin.h"
 #include "bulletin_render.h"
 #include "catalog_http.h"
 #include "clock.h"
@@ -451,8 +452,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (public_defaults(&hub.cfg, err, sizeof(err)) != ERR_OK ||
-	    hub_bulletin_keys_check(hub.cfg.bulletin_keys, hub.config_path,
-				    err, sizeof(err)) != ERR_OK) {
+	    bulletin_keys_check(hub.cfg.bulletin_keys, hub.config_path, err,
+				sizeof(err)) != ERR_OK) {
 		fprintf(stderr, "alliance-hub: %s\n", err);
 		config_free(&hub_config_table, &hub.cfg);
 		return 2;

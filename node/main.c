@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bulletin.h"
 #include "catalog_http.h"
 #include "err.h"
 #include "ident.h"
@@ -142,7 +143,7 @@ static int load_checked(const char *path, struct node_config *cfg,
 		snprintf(err, errlen, "%s: %s", path, why);
 		return rc;
 	}
-	return node_bulletin_keys_check(cfg->bulletin_keys, path, err, errlen);
+	return bulletin_keys_check(cfg->bulletin_keys, path, err, errlen);
 }
 
 static int differs(const char *a, const char *b)

@@ -47,14 +47,11 @@ static void reply_error(struct job *j, int status, const char *code,
 static void reply_error(struct job *j, int status, const char *code,
 			const char *fmt, ...)
 {
-	char message[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
+	reply_json(j, status, http_error_vjson(code, fmt, ap));
 	va_end(ap);
-	reply_json(j, status, json_pack("{s:{s:s,s:s}}", "error", "code", code,
-					"message", message));
 }
 
 /* reply_store_failed: a write that failed in the store; sqlerr is

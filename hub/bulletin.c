@@ -172,11 +172,7 @@ const char hub_delivery_schema_v1[] =
 
 static unsigned link_hash(const char *s)
 {
-	unsigned h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h % LINK_BUCKETS;
+	return text_hash(s) % LINK_BUCKETS;
 }
 
 /* link_get: the link state of community, made on first use; NULL only

@@ -304,17 +304,9 @@ static int run(struct hub *hub)
 	if (rc != ERR_OK)
 		return daemon_store_refused(rc, err, HUB_STORE_WAY_BACK);
 	rc = 1;
-	{
-		sqlite3 *ixdb = NULL;
-
-		if (hub_store_connect(hub->cfg.store_path, &ixdb, err,
-				      sizeof(err)) != ERR_OK ||
-		    indexer_start(ixdb, &hub->indexer, err, sizeof(err)) !=
-		    ERR_OK) {
-			log_error("cannot start the indexer: %s", err);
-			goto out;
-		}
-	}
+	if (daemon_indexer_start(hub->cfg.store_path, hub_store_connect,
+				 &hub->indexer) != ERR_OK)
+		goto out;
 	if (hub_store_load_registry(hub) != ERR_OK ||
 	    retention_load(hub) != ERR_OK ||
 	    hub_directory_sync(hub) != ERR_OK)

@@ -8,6 +8,7 @@
 
 #include "daemon.h"
 #include "err.h"
+#include "indexer.h"
 #include "log.h"
 #include "store.h"
 
@@ -86,4 +87,18 @@ int daemon_store_check(const char *prog, const char *path,
 		return daemon_store_refused(rc, err, way_back);
 	printf("%s: store %s is sound\n", prog, path);
 	return 0;
+}
+
+int daemon_indexer_start(const char *path, daemon_store_connect_fn open_store,
+			 struct indexer **out)
+{
+	sqlite3 *db = NULL;
+	char err[1024];
+	int rc = open_store(path, &db, err, sizeof(err));
+
+	if (rc == ERR_OK)
+		rc = indexer_start(db, out, err, sizeof(err));
+	if (rc != ERR_OK)
+		log_error("cannot start the indexer: %s", err);
+	return rc;
 }

@@ -2,7 +2,8 @@
  * service loop: the signals (SIGTERM and SIGINT stop, SIGHUP reloads,
  * SIGPIPE is ignored), each of which only sets a flag and wakes the lws
  * service loop; and the store at start-up ("check -c FILE", a store that
- * cannot be used), with one exit code and one message shape. Each role
+ * cannot be used, the search indexer's connection), with one exit code
+ * and one message shape. Each role
  * keeps what is its own: what a reload re-reads, how it drains, the way
  * back from a damaged store. */
 #ifndef ALLIANCE_DAEMON_H
@@ -11,6 +12,8 @@
 #include <libwebsockets.h>
 #include <sqlite3.h>
 #include <stddef.h>
+
+struct indexer;
 
 /* The exit code for a store that cannot be opened or is damaged. */
 #define DAEMON_EXIT_STORE 3
@@ -46,5 +49,12 @@ int daemon_store_refused(int rc, const char *err, const char *way_back);
 int daemon_store_check(const char *prog, const char *path,
 		       daemon_store_connect_fn open_store,
 		       const char *way_back);
+
+/* daemon_indexer_start: the search indexer (lib/indexer.c) on a
+ * connection of its own to the store at path, opened through open_store.
+ * Stores it in *out and returns ERR_OK; otherwise logs "cannot start the
+ * indexer: why" and returns the error. */
+int daemon_indexer_start(const char *path, daemon_store_connect_fn open_store,
+			 struct indexer **out);
 
 #endif

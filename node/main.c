@@ -253,17 +253,9 @@ int main(int argc, char **argv)
 	}
 	log_info("store %s: epoch %s, down_cursor %llu", n->cfg.store_path,
 		 n->store_epoch, (unsigned long long)n->down_cursor);
-	{
-		sqlite3 *ixdb = NULL;
-
-		if (node_store_connect(n->cfg.store_path, &ixdb, err,
-				       sizeof(err)) != ERR_OK ||
-		    indexer_start(ixdb, &n->indexer, err, sizeof(err)) !=
-		    ERR_OK) {
-			log_error("cannot start the indexer: %s", err);
-			goto out;
-		}
-	}
+	if (daemon_indexer_start(n->cfg.store_path, node_store_connect,
+				 &n->indexer) != ERR_OK)
+		goto out;
 
 	memset(&info, 0, sizeof(info));
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |

@@ -1,7 +1,7 @@
 /* test_daemon.c: unit tests of lib/daemon.c: the signal flags both
  * daemons' loops read (real signals raised at this process), and the
  * start-up store check against real sqlite files (a sound one, one that
- * is not a database, one that cannot be opened). */
+ * is not a database, one that cannot be opened) and the indexer's. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -83,11 +83,24 @@ static void test_store_check(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* the indexer's own connection: refused with the store's error when the
+ * store cannot be opened; nothing started */
+static void test_indexer_start_refused(void **state)
+{
+	struct indexer *ix = NULL;
+
+	(void)state;
+	assert_int_not_equal(daemon_indexer_start("/nonexistent/dir/x.db",
+						  test_connect, &ix), ERR_OK);
+	assert_null(ix);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_signals),
 		cmocka_unit_test(test_store_check),
+		cmocka_unit_test(test_indexer_start_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,7 @@
 #include "bulletin.h"
 #include "err.h"
 #include "limits.h"
+#include "tmpdir.h"
 
 /* ---- fixtures ------------------------------------------------------------- */
 
@@ -59,8 +60,7 @@ static int setup(void **state)
 	struct fx *fx = calloc(1, sizeof(*fx));
 	char err[256];
 
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_bulletin.XXXXXX");
-	if (!mkdtemp(fx->dir))
+	if (tmpdir_make("test_bulletin", fx->dir, sizeof(fx->dir)))
 		return -1;
 	fx->priv = new_key();
 	fx->other = new_key();
@@ -77,18 +77,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *fx = *state;
-	char path[128];
+	int rc;
 
 	bulletin_keys_free(&fx->keys);
 	EVP_PKEY_free(fx->priv);
 	EVP_PKEY_free(fx->other);
-	snprintf(path, sizeof(path), "%s/pub.pem", fx->dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/other.pem", fx->dir);
-	unlink(path);
-	rmdir(fx->dir);
+	rc = tmpdir_remove(fx->dir);
 	free(fx);
-	return 0;
+	return rc;
 }
 
 /* sample: a valid content naming key id kid (strings are static). */

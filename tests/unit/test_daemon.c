@@ -17,6 +17,7 @@
 #include "daemon.h"
 #include "err.h"
 #include "store.h"
+#include "tmpdir.h"
 
 static const struct store_migration migrations[] = {
 	{ "CREATE TABLE t (x INTEGER PRIMARY KEY);" },
@@ -47,13 +48,13 @@ static void test_signals(void **state)
 
 static void test_store_check(void **state)
 {
-	char dir[] = "/tmp/test_daemon.XXXXXX", path[128], bad[128];
+	char dir[256], path[512], bad[512];
 	sqlite3 *db = NULL;
 	char err[256];
 	FILE *f;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(tmpdir_make("test_daemon", dir, sizeof(dir)), 0);
 	snprintf(path, sizeof(path), "%s/ok.db", dir);
 	assert_int_equal(test_connect(path, &db, err, sizeof(err)), ERR_OK);
 	store_close(&db);
@@ -74,13 +75,7 @@ static void test_store_check(void **state)
 			 DAEMON_EXIT_STORE);
 	assert_int_equal(daemon_store_refused(ERR_IO, "x", "y"),
 			 DAEMON_EXIT_STORE);
-	unlink(bad);
-	unlink(path);
-	snprintf(bad, sizeof(bad), "%s/ok.db-wal", dir);
-	unlink(bad);
-	snprintf(bad, sizeof(bad), "%s/ok.db-shm", dir);
-	unlink(bad);
-	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(tmpdir_remove(dir), 0);
 }
 
 /* the indexer's own connection: refused with the store's error when the

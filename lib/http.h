@@ -143,6 +143,7 @@ json_t *http_parse_json(struct lws *wsi, struct http_exchange *ex);
  * the message formatted from fmt and ap (at most 511 bytes), for
  * http_reply_error and for replies a worker makes off the service thread.
  * A new reference; NULL when memory ran out. */
-json_t *http_error_vjson(const char *code, const char *fmt, va_list ap);
+json_t *http_error_vjson(const char *code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 #endif

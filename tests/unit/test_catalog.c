@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "catalog_migrations.h"
 #include "catalog_sets.h"
 #include "clock.h"
 #include "err.h"
@@ -38,19 +39,14 @@ struct fixture {
 
 static int setup(void **state)
 {
-	struct store_migration m[] = { { catalog_schema_v1 },
-				       { catalog_schema_v2 },
-				       { catalog_schema_v3 },
-				       { catalog_schema_v4 },
-				       { catalog_schema_v5 },
-				       { catalog_schema_v6 } };
 	struct fixture *f = calloc(1, sizeof(*f));
 	char err[512];
 
 	log_init("test_catalog", LOG_WARN);
 	if (!f)
 		return -1;
-	if (store_open(":memory:", m, sizeof(m) / sizeof(m[0]), &f->db, err,
+	if (store_open(":memory:", catalog_migrations,
+		       CATALOG_N_MIGRATIONS, &f->db, err,
 		       sizeof(err)) != ERR_OK) {
 		fprintf(stderr, "%s\n", err);
 		free(f);
@@ -1739,12 +1735,6 @@ static void test_index_mixed_chunk(void **state)
  * service, and the rebuilt index finds them as before */
 static void test_index_migration(void **state)
 {
-	struct store_migration m[] = { { catalog_schema_v1 },
-				       { catalog_schema_v2 },
-				       { catalog_schema_v3 },
-				       { catalog_schema_v4 },
-				       { catalog_schema_v5 },
-				       { catalog_schema_v6 } };
 	char path[] = "/tmp/test_catalog_XXXXXX";
 	struct fixture f2 = { 0 };
 	sqlite3_stmt *st = NULL;
@@ -1756,7 +1746,8 @@ static void test_index_migration(void **state)
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	close(fd);
-	assert_int_equal(store_open(path, m, 1, &f2.db, err, sizeof(err)),
+	assert_int_equal(store_open(path, catalog_migrations, 1, &f2.db, err,
+				    sizeof(err)),
 			 ERR_OK);
 	for (int i = 0; i < 3; i++) {
 		snprintf(sql, sizeof(sql), "INSERT INTO service (origin, id,"
@@ -1765,7 +1756,8 @@ static void test_index_migration(void **state)
 		assert_int_equal(store_exec(f2.db, sql), ERR_OK);
 	}
 	store_close(&f2.db);
-	assert_int_equal(store_open(path, m, 6, &f2.db, err, sizeof(err)),
+	assert_int_equal(store_open(path, catalog_migrations, 6, &f2.db, err,
+				    sizeof(err)),
 			 ERR_OK);
 	assert_int_equal(catalog_open(f2.db, &f2.cat), ERR_OK);
 	/* v6: rows from before are measured once for the quota */

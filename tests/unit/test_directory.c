@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "catalog_migrations.h"
 #include "err.h"
 #include "log.h"
 #include "store.h"
@@ -30,17 +31,12 @@ struct fixture {
 
 static int setup(void **state)
 {
-	struct store_migration m[] = { { catalog_schema_v1 },
-				       { catalog_schema_v2 },
-				       { catalog_schema_v3 },
-				       { catalog_schema_v4 },
-				       { catalog_schema_v5 },
-				       { catalog_schema_v6 } };
 	struct fixture *f = calloc(1, sizeof(*f));
 	char err[512];
 
 	log_init("test_directory", LOG_WARN);
-	if (!f || store_open(":memory:", m, 6, &f->db, err, sizeof(err)) !=
+	if (!f || store_open(":memory:", catalog_migrations,
+	    CATALOG_N_MIGRATIONS, &f->db, err, sizeof(err)) !=
 	    ERR_OK || catalog_open(f->db, &f->cat) != ERR_OK)
 		return -1;
 	*state = f;

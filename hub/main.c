@@ -1,5 +1,5 @@
 /* main.c: alliance-hub's entry: arguments, configuration, the lws context
- * with its two ports, signals, and the service loop.
+ * with its two ports, signals (lib/daemon.c), and the service loop.
  *
  * SIGTERM/SIGINT stop cleanly; SIGHUP re-reads the configuration, the
  * certificates and the CRL without dropping healthy sessions.
@@ -8,7 +8,6 @@
  * for "check"; 1 when a port, the TLS context or a thread cannot be made;
  * 2 for usage and configuration errors; 3 when the store cannot be opened
  * or is damaged. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

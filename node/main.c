@@ -8,7 +8,6 @@
  * message names the file and, when damaged, the way back). */
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

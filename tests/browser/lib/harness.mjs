@@ -70,7 +70,9 @@ async function freeBase(count) {
   throw new Error('no free run of ports on 127.0.0.1');
 }
 
-function parseEnv(text) {
+// parseEnv: the NAME='value' lines deploy/local-alliance writes (env
+// file) as an object; a quote inside a value is written '\''.
+export function parseEnv(text) {
   const env = {};
   for (const line of text.split('\n')) {
     const m = /^([A-Z_]+)='(.*)'$/.exec(line);

@@ -165,6 +165,14 @@ export function watch(page) {
   return seen;
 }
 
+// newPage: a fresh context of browser with a width x height viewport and
+// its page, watched (watch) from the start: {context, page, seen}.
+export async function newPage(browser, width = 360, height = 800) {
+  const context = await browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
+  return { context, page, seen: watch(page) };
+}
+
 export function artifact(name) {
   mkdirSync(ARTIFACTS, { recursive: true });
   return path.join(ARTIFACTS, name);

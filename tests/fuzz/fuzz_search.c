@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "catalog.h"
-#include "../unit/catalog_migrations.h"
+#include "../unit/catalog_fixture.h"
 #include "err.h"
 #include "form.h"
 #include "log.h"

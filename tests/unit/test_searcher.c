@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "catalog.h"
-#include "catalog_migrations.h"
+#include "catalog_fixture.h"
 #include "err.h"
 #include "log.h"
 #include "searcher.h"

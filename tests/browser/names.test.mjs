@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { REPO, artifact, axe, getJson, launch, newPage, publish, startAlliance, waitFor } from './lib/harness.mjs';
+import { REPO, artifact, axe, getJson, launch, managerLogIn, newPage, publish, startAlliance, waitFor } from './lib/harness.mjs';
 
 const NAMES = Object.fromEntries(JSON.parse(readFileSync(path.join(REPO, 'deploy', 'sample',
   'communities.json'), 'utf8')).communities.map((c) => [c.id, c.name]));
@@ -203,9 +203,7 @@ test('the resident\'s own community comes first: the catalog and its community f
 });
 
 async function logIn(page, node) {
-  await page.goto(`${node.url}/manage/`);
-  await page.getByLabel('密码').fill(alliance.env.MANAGER_PASSWORD);
-  await page.getByRole('button', { name: '登录' }).click();
+  await managerLogIn(page, node, alliance.env.MANAGER_PASSWORD);
   await page.locator('#console').waitFor();
 }
 

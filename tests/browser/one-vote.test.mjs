@@ -22,7 +22,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { BUILD, artifact, axe, launch, newPage, startAlliance, waitFor } from './lib/harness.mjs';
+import { BUILD, artifact, axe, launch, managerLogIn, newPage, startAlliance, waitFor } from './lib/harness.mjs';
 
 let alliance, browser, gateway, smsNode, plainNode, poll, restarted;
 const SMS_SECRET = 'the gateway secret of this test';
@@ -199,9 +199,7 @@ test('without a gateway the poll page says why she cannot vote; the manager conf
 
   // the manager's console lists her account and confirms it
   const mgr = await newPage(browser);
-  await mgr.page.goto(`${plainNode.url}/manage/`);
-  await mgr.page.getByLabel('密码').fill(alliance.env.MANAGER_PASSWORD);
-  await mgr.page.getByRole('button', { name: '登录' }).click();
+  await managerLogIn(mgr.page, plainNode, alliance.env.MANAGER_PASSWORD);
   const card = mgr.page.locator('#residents li[data-resident]').filter({ hasText: phone });
   await card.waitFor();
   await mgr.page.screenshot({ path: artifact('console-residents-360.png'), fullPage: true });

@@ -173,6 +173,14 @@ export async function newPage(browser, width = 360, height = 800) {
   return { context, page, seen: watch(page) };
 }
 
+// managerLogIn: page at node's manager console (/manage/), logged in with
+// password; the caller waits for what it needs to see next.
+export async function managerLogIn(page, node, password) {
+  await page.goto(`${node.url}/manage/`);
+  await page.getByLabel('密码').fill(password);
+  await page.getByRole('button', { name: '登录' }).click();
+}
+
 export function artifact(name) {
   mkdirSync(ARTIFACTS, { recursive: true });
   return path.join(ARTIFACTS, name);

@@ -295,7 +295,6 @@ static void drain(struct hub *hub)
 
 static int run(struct hub *hub)
 {
-	struct lws_context_creation_info info;
 	char err[512];
 	int rc = 1;
 
@@ -318,16 +317,8 @@ static int run(struct hub *hub)
 	hub->keepalive.secs_since_valid_ping = 0;
 	hub->keepalive.secs_since_valid_hangup = 0;
 
-	memset(&info, 0, sizeof(info));
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
-		       LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-	info.user = hub;
-	hub->lws = lws_create_context(&info);
-	if (!hub->lws) {
-		log_error("cannot create the lws context");
-		goto out;
-	}
-	if (create_vhosts(hub) != ERR_OK)
+	hub->lws = daemon_lws_context(hub);
+	if (!hub->lws || create_vhosts(hub) != ERR_OK)
 		goto out;
 	if (hub_search_start(hub, err, sizeof(err)) != ERR_OK) {
 		log_error("cannot start the searcher: %s", err);

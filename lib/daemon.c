@@ -1,7 +1,7 @@
 /* daemon.c: signals and the start-up store check both daemons share (see
  * daemon.h).
  *
- * Parts: signals; the store. */
+ * Parts: the lws context; signals; the store. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +11,23 @@
 #include "indexer.h"
 #include "log.h"
 #include "store.h"
+
+/* ---- the lws context ---------------------------------------------------- */
+
+struct lws_context *daemon_lws_context(void *user)
+{
+	struct lws_context_creation_info info;
+	struct lws_context *lws;
+
+	memset(&info, 0, sizeof(info));
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+		       LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	info.user = user;
+	lws = lws_create_context(&info);
+	if (!lws)
+		log_error("cannot create the lws context");
+	return lws;
+}
 
 /* ---- signals ---------------------------------------------------------- */
 

@@ -1,7 +1,8 @@
 /* daemon.h: what alliance-hub and alliance-node do alike around their
  * service loop: the signals (SIGTERM and SIGINT stop, SIGHUP reloads,
  * SIGPIPE is ignored), each of which only sets a flag and wakes the lws
- * service loop; and the store at start-up ("check -c FILE", a store that
+ * service loop; the lws context the ports are added to; and the store at
+ * start-up ("check -c FILE", a store that
  * cannot be used, the search indexer's connection), with one exit code
  * and one message shape. Each role
  * keeps what is its own: what a reload re-reads, how it drains, the way
@@ -17,6 +18,11 @@ struct indexer;
 
 /* The exit code for a store that cannot be opened or is damaged. */
 #define DAEMON_EXIT_STORE 3
+
+/* daemon_lws_context: the daemon's lws context, its vhosts (ports) made
+ * by the role afterwards, OpenSSL set up once for all of them; user is
+ * what lws_context_user returns. NULL, logged, when it cannot be made. */
+struct lws_context *daemon_lws_context(void *user);
 
 /* daemon_signals_install: catch SIGTERM, SIGINT and SIGHUP into the flags
  * below; ignore SIGPIPE. */

@@ -197,7 +197,6 @@ int main(int argc, char **argv)
 {
 	static struct node node;
 	struct node *n = &node;
-	struct lws_context_creation_info info;
 	lws_sorted_usec_list_t drain_sul;
 	char err[1024];
 	int rc, exit_code = 1;
@@ -256,15 +255,9 @@ int main(int argc, char **argv)
 				 &n->indexer) != ERR_OK)
 		goto out;
 
-	memset(&info, 0, sizeof(info));
-	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-		       LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-	info.user = n;
-	n->lws = lws_create_context(&info);
-	if (!n->lws) {
-		log_error("cannot create the lws context");
+	n->lws = daemon_lws_context(n);
+	if (!n->lws)
 		goto out;
-	}
 	if (node_bulletin_open(n, err, sizeof(err)) != ERR_OK) {
 		log_error("%s", err);
 		goto out;

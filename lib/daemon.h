@@ -1,12 +1,11 @@
 /* daemon.h: what alliance-hub and alliance-node do alike around their
- * service loop: the signals (SIGTERM and SIGINT stop, SIGHUP reloads,
- * SIGPIPE is ignored), each of which only sets a flag and wakes the lws
- * service loop; the lws context the ports are added to; and the store at
- * start-up ("check -c FILE", a store that
- * cannot be used, the search indexer's connection), with one exit code
- * and one message shape. Each role
- * keeps what is its own: what a reload re-reads, how it drains, the way
- * back from a damaged store. */
+ * service loop: the lws context their ports are added to; the signals
+ * (SIGTERM and SIGINT stop, SIGHUP reloads, SIGPIPE is ignored), each of
+ * which only sets a flag and wakes the service loop; and the store at
+ * start-up ("check -c FILE", a store that cannot be used, the search
+ * indexer's connection), with one exit code and one message shape. Each
+ * role keeps what is its own: what a reload re-reads, how it drains, the
+ * way back from a damaged store. */
 #ifndef ALLIANCE_DAEMON_H
 #define ALLIANCE_DAEMON_H
 
@@ -49,8 +48,8 @@ typedef int (*daemon_store_connect_fn)(const char *path, sqlite3 **db,
 int daemon_store_refused(int rc, const char *err, const char *way_back);
 
 /* daemon_store_check: "PROG check -c FILE": the full check of the store
- * at path, opened through open_store. Prints "PROG: store PATH is sound" and
- * returns 0, or logs (daemon_store_refused) and returns
+ * at path, opened through open_store. Prints "PROG: store PATH is sound"
+ * and returns 0, or logs (daemon_store_refused) and returns
  * DAEMON_EXIT_STORE. */
 int daemon_store_check(const char *prog, const char *path,
 		       daemon_store_connect_fn open_store,

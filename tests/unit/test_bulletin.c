@@ -43,7 +43,10 @@ static EVP_PKEY *new_key(void)
 	return k;
 }
 
-static void write_pub(const char *dir, const char *name, EVP_PKEY *k)
+/* write_key: k's public key (is_private 0) or private key as PEM into
+ * dir/name. */
+static void write_key(const char *dir, const char *name, EVP_PKEY *k,
+		      int is_private)
 {
 	char path[128];
 	FILE *f;
@@ -51,7 +54,9 @@ static void write_pub(const char *dir, const char *name, EVP_PKEY *k)
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	f = fopen(path, "w");
 	assert_non_null(f);
-	assert_int_equal(PEM_write_PUBKEY(f, k), 1);
+	assert_int_equal(is_private ? PEM_write_PrivateKey(f, k, NULL, NULL, 0,
+							   NULL, NULL)
+				    : PEM_write_PUBKEY(f, k), 1);
 	fclose(f);
 }
 
@@ -64,8 +69,8 @@ static int setup(void **state)
 		return -1;
 	fx->priv = new_key();
 	fx->other = new_key();
-	write_pub(fx->dir, "pub.pem", fx->priv);
-	write_pub(fx->dir, "other.pem", fx->other);
+	write_key(fx->dir, "pub.pem", fx->priv, 0);
+	write_key(fx->dir, "other.pem", fx->other, 0);
 	if (bulletin_keys_load("pub.pem", fx->dir, &fx->keys, err,
 			       sizeof(err)) != ERR_OK)
 		return -1;
@@ -263,8 +268,6 @@ static void test_keys_from_config_refuses_bad(void **state)
 	struct fx *fx = *state;
 	EVP_PKEY *x = NULL;
 	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, NULL);
-	char path[128];
-	FILE *f;
 
 	/* bad PEM: not PEM at all, and a truncated one */
 	write_file(fx->dir, "junk.pem", "junk\n");
@@ -278,17 +281,12 @@ static void test_keys_from_config_refuses_bad(void **state)
 	assert_int_equal(EVP_PKEY_keygen_init(c), 1);
 	assert_int_equal(EVP_PKEY_keygen(c, &x), 1);
 	EVP_PKEY_CTX_free(c);
-	write_pub(fx->dir, "x25519.pem", x);
+	write_key(fx->dir, "x25519.pem", x, 0);
 	EVP_PKEY_free(x);
 	assert_refused(fx, "x25519.pem", ERR_INVALID,
 		       "x25519.pem: not an Ed25519 public key");
 	/* a private key where a public one belongs */
-	snprintf(path, sizeof(path), "%s/priv.pem", fx->dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(PEM_write_PrivateKey(f, fx->priv, NULL, NULL, 0, NULL,
-					      NULL), 1);
-	fclose(f);
+	write_key(fx->dir, "priv.pem", fx->priv, 1);
 	assert_refused(fx, "priv.pem", ERR_INVALID, "not a PEM public key");
 	assert_refused(fx, "pub.pem,missing.pem", ERR_IO, "missing.pem");
 	assert_refused(fx, "other.pem, pub.pem ,other.pem", ERR_INVALID,
@@ -314,7 +312,7 @@ static void test_keys_from_config_several_up_to_limit(void **state)
 		EVP_PKEY *k = new_key();
 
 		snprintf(name, sizeof(name), "k%d.pem", i);
-		write_pub(fx->dir, name, k);
+		write_key(fx->dir, name, k, 0);
 		EVP_PKEY_free(k);
 		if (i < LIMIT_BULLETIN_KEYS)
 			snprintf(list + strlen(list), sizeof(list) - strlen(list),
@@ -358,42 +356,44 @@ static void test_keys_reload(void **state)
 	bulletin_keys_free(&in_force);
 }
 
+/* signing_refused: bulletin_signing_key_load of dir/name fails with code,
+ * returns no key and names want in its reason. */
+static void signing_refused(const struct fx *fx, const char *name, int code,
+			    const char *want)
+{
+	EVP_PKEY *k = (EVP_PKEY *)1;
+	char path[128], id[BULLETIN_KEY_ID_LEN + 1], err[600];
+
+	snprintf(path, sizeof(path), "%s/%s", fx->dir, name);
+	assert_int_equal(bulletin_signing_key_load(path, &k, id, err,
+						   sizeof(err)), code);
+	assert_null(k);
+	if (!strstr(err, want))
+		fail_msg("\"%s\" lacks \"%s\"", err, want);
+}
+
 /* The operator's signing key: a PEM Ed25519 private key and nothing else. */
 static void test_signing_key_load(void **state)
 {
 	struct fx *fx = *state;
-	EVP_PKEY *k = (EVP_PKEY *)1;
+	EVP_PKEY *k = NULL;
 	char path[128], id[BULLETIN_KEY_ID_LEN + 1], err[600];
-	FILE *f;
 
+	write_key(fx->dir, "signing.key", fx->priv, 1);
 	snprintf(path, sizeof(path), "%s/signing.key", fx->dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(PEM_write_PrivateKey(f, fx->priv, NULL, NULL, 0, NULL,
-					      NULL), 1);
-	fclose(f);
 	assert_int_equal(bulletin_signing_key_load(path, &k, id, err,
 						   sizeof(err)), ERR_OK);
 	assert_non_null(k);
 	assert_string_equal(id, fx->kid);
 	EVP_PKEY_free(k);
 	/* a public key, junk, nothing: refused, naming the file */
-	snprintf(path, sizeof(path), "%s/pub.pem", fx->dir);
-	assert_int_equal(bulletin_signing_key_load(path, &k, id, err,
-						   sizeof(err)), ERR_INVALID);
-	assert_null(k);
-	assert_non_null(strstr(err, "pub.pem: not a PEM Ed25519 private key"));
+	signing_refused(fx, "pub.pem", ERR_INVALID,
+			"pub.pem: not a PEM Ed25519 private key");
 	write_file(fx->dir, "junk.key", "-----BEGIN PRIVATE KEY-----\n"
 		   "junk\n-----END PRIVATE KEY-----\n");
-	snprintf(path, sizeof(path), "%s/junk.key", fx->dir);
-	assert_int_equal(bulletin_signing_key_load(path, &k, id, err,
-						   sizeof(err)), ERR_INVALID);
-	assert_null(k);
-	snprintf(path, sizeof(path), "%s/missing.key", fx->dir);
-	assert_int_equal(bulletin_signing_key_load(path, &k, id, err,
-						   sizeof(err)), ERR_IO);
-	assert_null(k);
-	assert_non_null(strstr(err, "missing.key"));
+	signing_refused(fx, "junk.key", ERR_INVALID,
+			"junk.key: not a PEM Ed25519 private key");
+	signing_refused(fx, "missing.key", ERR_IO, "missing.key");
 	remove_file(fx->dir, "signing.key");
 	remove_file(fx->dir, "junk.key");
 }

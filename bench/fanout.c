@@ -832,8 +832,7 @@ static long request(struct issuer *is, const char *method, const char *path,
 
 static int issuer_open(struct issuer *is)
 {
-	char path[512];
-	FILE *f;
+	char path[512], err[600];
 
 	snprintf(is->base, sizeof(is->base), "https://localhost:%d",
 		 g.o.port);
@@ -841,15 +840,11 @@ static int issuer_open(struct issuer *is)
 	if (!is->curl)
 		return -1;
 	snprintf(path, sizeof(path), "%s/signing.key", g.o.pki);
-	f = fopen(path, "r");
-	if (!f || !(is->key = PEM_read_PrivateKey(f, NULL, NULL, NULL)) ||
-	    bulletin_key_id(is->key, is->key_id) != ERR_OK) {
-		say("cannot read the signing key %s", path);
-		if (f)
-			fclose(f);
+	if (bulletin_signing_key_load(path, &is->key, is->key_id, err,
+				      sizeof(err)) != ERR_OK) {
+		say("cannot read the %s", err);
 		return -1;
 	}
-	fclose(f);
 	is->headers = curl_slist_append(NULL,
 					"Content-Type: application/json");
 	{

@@ -110,26 +110,16 @@ static int on_opt(void *state, int opt, const char *arg)
 static EVP_PKEY *load_signing_key(const struct ctl *ctl)
 {
 	EVP_PKEY *k;
-	FILE *f;
-	char id[BULLETIN_KEY_ID_LEN + 1];
+	char id[BULLETIN_KEY_ID_LEN + 1], err[600];
 
 	if (!ctl->signing_key) {
 		ctl_errorf(ctl, "no signing key: give --signing-key FILE or set "
 			   "SIGNING_KEY");
 		return NULL;
 	}
-	f = fopen(ctl->signing_key, "r");
-	if (!f) {
-		ctl_errorf(ctl, "signing key %s: %s", ctl->signing_key,
-			   strerror(errno));
-		return NULL;
-	}
-	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
-	if (!k || bulletin_key_id(k, id) != ERR_OK) {
-		ctl_errorf(ctl, "signing key %s: not a PEM Ed25519 private key",
-			   ctl->signing_key);
-		EVP_PKEY_free(k);
+	if (bulletin_signing_key_load(ctl->signing_key, &k, id, err,
+				      sizeof(err)) != ERR_OK) {
+		ctl_errorf(ctl, "%s", err);
 		return NULL;
 	}
 	return k;

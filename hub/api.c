@@ -15,6 +15,7 @@
 #include "err.h"
 #include "hub.h"
 #include "log.h"
+#include "mediatype.h"
 #include "prom.h"
 #include "text.h"
 
@@ -232,18 +233,6 @@ void api_route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 
 /* ---- the lws callback ------------------------------------------------------ */
 
-/* json_content: the request says Content-Type: application/json. */
-static int json_content(struct lws *wsi)
-{
-	char ct[128];
-	size_t len = strlen("application/json");
-
-	if (http_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, ct, sizeof(ct)) < 0)
-		return 0;
-	return strncasecmp(ct, "application/json", len) == 0 &&
-	       (ct[len] == '\0' || ct[len] == ';' || ct[len] == ' ');
-}
-
 /* api_change: route the request, a change (POST, PUT, PATCH) only when
  * it says application/json: operator certificates live in browsers now
  * (the district console), and a cross-site form cannot send that type. */
@@ -252,7 +241,7 @@ static void api_change(struct hub *hub, struct lws *wsi, struct hub_http *h)
 	enum http_method m = h->ex.method;
 
 	if ((m == HTTP_POST || m == HTTP_PUT || m == HTTP_PATCH) &&
-	    !json_content(wsi)) {
+	    !mediatype_json(wsi)) {
 		http_reply_error(wsi, &h->ex, 415, "unsupported_media_type",
 				 "changes need Content-Type: application/json");
 		return;

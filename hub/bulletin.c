@@ -14,7 +14,6 @@
  * bulletins are unacked per node, so the send queue stays bounded.
  *
  * Parts: state and schema; keys; sending; acks; the operator API. */
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,11 +172,7 @@ const char hub_delivery_schema_v1[] =
 
 static unsigned link_hash(const char *s)
 {
-	unsigned h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h % LINK_BUCKETS;
+	return text_hash(s) % LINK_BUCKETS;
 }
 
 /* link_get: the link state of community, made on first use; NULL only
@@ -201,45 +196,17 @@ static struct delivery_link *link_get(struct hub_bulletins *b, const char *commu
 
 /* ---- keys ------------------------------------------------------------ */
 
-/* load_keys: the configured set, paths relative to the config's dir. */
-static int load_keys(const char *list, const char *config_path,
-		     struct bulletin_keys **out, char *err, size_t errlen)
-{
-	char *copy = strdup(config_path), why[512];
-	int rc;
-
-	if (!copy)
-		return ERR_NOMEM;
-	rc = bulletin_keys_load(list, dirname(copy), out, why, sizeof(why));
-	if (rc != ERR_OK)
-		snprintf(err, errlen, "%s: [bulletins] keys: %s", config_path,
-			 why);
-	free(copy);
-	return rc;
-}
-
-int hub_bulletin_keys_check(const char *list, const char *config_path,
-			    char *err, size_t errlen)
-{
-	struct bulletin_keys *keys = NULL;
-	int rc = load_keys(list, config_path, &keys, err, errlen);
-
-	bulletin_keys_free(&keys);
-	return rc;
-}
-
 int hub_bulletin_open(struct hub *hub, char *err, size_t errlen)
 {
-	size_t i;
-
 	hub->bulletins = calloc(1, sizeof(*hub->bulletins));
 	if (!hub->bulletins) {
 		snprintf(err, errlen, "out of memory");
 		return ERR_NOMEM;
 	}
 	hub->bulletins->hub = hub;
-	if (load_keys(hub->cfg.bulletin_keys, hub->config_path,
-		      &hub->bulletins->keys, err, errlen) != ERR_OK)
+	if (bulletin_keys_from_config(hub->cfg.bulletin_keys, hub->config_path,
+				      &hub->bulletins->keys, err, errlen)
+	    != ERR_OK)
 		return ERR_INVALID;
 	if (bulletin_store_open(hub->db, &hub->bulletins->store) != ERR_OK) {
 		snprintf(err, errlen, "%s: cannot prepare the bulletin "
@@ -247,28 +214,14 @@ int hub_bulletin_open(struct hub *hub, char *err, size_t errlen)
 			 sqlite3_errmsg(hub->db));
 		return ERR_IO;
 	}
-	for (i = 0; i < hub->bulletins->keys->n; i++)
-		log_info("bulletins: pinned key %s",
-			 hub->bulletins->keys->keys[i].id);
+	bulletin_keys_log(hub->bulletins->keys);
 	return ERR_OK;
 }
 
 void hub_bulletin_reload(struct hub *hub)
 {
-	struct bulletin_keys *keys = NULL;
-	char err[600];
-	size_t i;
-
-	if (load_keys(hub->cfg.bulletin_keys, hub->config_path, &keys, err,
-		      sizeof(err)) != ERR_OK) {
-		log_error("reload: %s; keeping the pinned keys in force", err);
-		return;
-	}
-	bulletin_keys_free(&hub->bulletins->keys);
-	hub->bulletins->keys = keys;
-	for (i = 0; i < keys->n; i++)
-		log_info("bulletins: pinned key %s", keys->keys[i].id);
-	log_info("reload: %zu bulletin key(s) pinned", keys->n);
+	bulletin_keys_reload(&hub->bulletins->keys, hub->cfg.bulletin_keys,
+			     hub->config_path);
 }
 
 void hub_bulletin_close(struct hub *hub)

@@ -466,12 +466,6 @@ struct hub_bulletins;
 /* Migration SQL of the per-community delivery table (store.c lists it). */
 extern const char hub_delivery_schema_v1[];
 
-/* hub_bulletin_keys_check: load the comma-separated key files of list
- * (relative to the config's directory) and free them again, to refuse a
- * bad configuration at start. ERR_OK, or an error with "PATH: [bulletins]
- * keys: reason" in err. */
-int hub_bulletin_keys_check(const char *list, const char *config_path,
-			    char *err, size_t errlen);
 /* hub_bulletin_open: the pinned keys and relay state, after the store is
  * open. ERR_OK or an error with a message in err. */
 int hub_bulletin_open(struct hub *hub, char *err, size_t errlen);

@@ -1,5 +1,5 @@
 /* main.c: alliance-hub's entry: arguments, configuration, the lws context
- * with its two ports, signals, and the service loop.
+ * with its two ports, signals (lib/daemon.c), and the service loop.
  *
  * SIGTERM/SIGINT stop cleanly; SIGHUP re-reads the configuration, the
  * certificates and the CRL without dropping healthy sessions.
@@ -8,14 +8,15 @@
  * for "check"; 1 when a port, the TLS context or a thread cannot be made;
  * 2 for usage and configuration errors; 3 when the store cannot be opened
  * or is damaged. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bulletin.h"
 #include "bulletin_render.h"
 #include "catalog_http.h"
 #include "clock.h"
+#include "daemon.h"
 #include "err.h"
 #include "hub.h"
 #include "indexer.h"
@@ -27,21 +28,8 @@
 #include "synonyms.h"
 #include "tlspolicy.h"
 
-/* The exit code for a store that cannot be opened or is damaged. */
-#define EXIT_STORE 3
-
-static volatile sig_atomic_t stop_requested, reload_requested;
-static struct lws_context *signal_context;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		reload_requested = 1;
-	else
-		stop_requested = 1;
-	if (signal_context)
-		lws_cancel_service(signal_context);
-}
+/* The way back from a damaged store, for the log. */
+#define HUB_STORE_WAY_BACK "stop the hub and restore the store from a backup"
 
 struct hub *hub_from_wsi(struct lws *wsi)
 {
@@ -245,56 +233,18 @@ static void drain(struct hub *hub)
 			break;
 }
 
-/* store_refused: log why the store cannot be used. Returns EXIT_STORE. */
-static int store_refused(int rc, const char *err)
-{
-	if (rc == ERR_INVALID)
-		log_error("the store is damaged: %s. Stop the hub and restore "
-			  "the store from a backup", err);
-	else
-		log_error("cannot open the store: %s", err);
-	return EXIT_STORE;
-}
-
-/* check_main: "check -c FILE": the full check of the configured store.
- * Returns 0 (sound) or 3 (damaged, or cannot be opened). */
-static int check_main(struct hub *hub)
-{
-	char err[512];
-	sqlite3 *db = NULL;
-	int rc;
-
-	rc = hub_store_connect(hub->cfg.store_path, &db, err, sizeof(err));
-	if (rc == ERR_OK)
-		rc = store_check(db, hub->cfg.store_path, 1, err, sizeof(err));
-	store_close(&db);
-	if (rc != ERR_OK)
-		return store_refused(rc, err);
-	printf("alliance-hub: store %s is sound\n", hub->cfg.store_path);
-	return 0;
-}
-
 static int run(struct hub *hub)
 {
-	struct lws_context_creation_info info;
 	char err[512];
 	int rc = 1;
 
 	rc = hub_store_open(hub, err, sizeof(err));
 	if (rc != ERR_OK)
-		return store_refused(rc, err);
+		return daemon_store_refused(rc, err, HUB_STORE_WAY_BACK);
 	rc = 1;
-	{
-		sqlite3 *ixdb = NULL;
-
-		if (hub_store_connect(hub->cfg.store_path, &ixdb, err,
-				      sizeof(err)) != ERR_OK ||
-		    indexer_start(ixdb, &hub->indexer, err, sizeof(err)) !=
-		    ERR_OK) {
-			log_error("cannot start the indexer: %s", err);
-			goto out;
-		}
-	}
+	if (daemon_indexer_start(hub->cfg.store_path, hub_store_connect,
+				 &hub->indexer) != ERR_OK)
+		goto out;
 	if (hub_store_load_registry(hub) != ERR_OK ||
 	    retention_load(hub) != ERR_OK ||
 	    hub_directory_sync(hub) != ERR_OK)
@@ -307,16 +257,8 @@ static int run(struct hub *hub)
 	hub->keepalive.secs_since_valid_ping = 0;
 	hub->keepalive.secs_since_valid_hangup = 0;
 
-	memset(&info, 0, sizeof(info));
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
-		       LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-	info.user = hub;
-	hub->lws = lws_create_context(&info);
-	if (!hub->lws) {
-		log_error("cannot create the lws context");
-		goto out;
-	}
-	if (create_vhosts(hub) != ERR_OK)
+	hub->lws = daemon_lws_context(hub);
+	if (!hub->lws || create_vhosts(hub) != ERR_OK)
 		goto out;
 	if (hub_search_start(hub, err, sizeof(err)) != ERR_OK) {
 		log_error("cannot start the searcher: %s", err);
@@ -324,19 +266,17 @@ static int run(struct hub *hub)
 	}
 	retention_start(hub);
 	keepalive_start(hub);
-	signal_context = hub->lws;
+	daemon_signals_wake(hub->lws);
 	log_info("alliance-hub %s: alliance port %s:%d, public port %s:%d (%s), "
 		 "%u communities", ALLIANCE_VERSION, hub->cfg.alliance_address,
 		 hub->cfg.alliance_port, hub->cfg.public_address,
 		 hub->cfg.public_port, hub->cfg.public_cert ? "https" : "http",
 		 hub->n_communities);
-	while (!stop_requested) {
+	while (!daemon_stop_requested()) {
 		if (lws_service(hub->lws, 0) < 0)
 			break;
-		if (reload_requested) {
-			reload_requested = 0;
+		if (daemon_reload_take())
 			reload(hub);
-		}
 	}
 	drain(hub);
 	log_info("shutting down");
@@ -345,7 +285,7 @@ static int run(struct hub *hub)
 		log_warn("store: cannot mark the stop clean: %s (the next "
 			 "start checks the store)", sqlite3_errmsg(hub->db));
 out:
-	signal_context = NULL;
+	daemon_signals_wake(NULL);
 	catalog_http_searches_stop(hub->searches);
 	if (hub->lws)
 		lws_context_destroy(hub->lws);
@@ -368,7 +308,6 @@ out:
 int main(int argc, char **argv)
 {
 	static struct hub hub;
-	struct sigaction sa;
 	char err[512];
 	int rc, check;
 
@@ -393,8 +332,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (public_defaults(&hub.cfg, err, sizeof(err)) != ERR_OK ||
-	    hub_bulletin_keys_check(hub.cfg.bulletin_keys, hub.config_path,
-				    err, sizeof(err)) != ERR_OK) {
+	    bulletin_keys_check(hub.cfg.bulletin_keys, hub.config_path, err,
+				sizeof(err)) != ERR_OK) {
 		fprintf(stderr, "alliance-hub: %s\n", err);
 		config_free(&hub_config_table, &hub.cfg);
 		return 2;
@@ -407,20 +346,15 @@ int main(int argc, char **argv)
 	}
 	log_init("alliance-hub", (enum log_level)hub.cfg.log_level);
 	if (check) {
-		rc = check_main(&hub);
+		rc = daemon_store_check("alliance-hub", hub.cfg.store_path,
+					hub_store_connect, HUB_STORE_WAY_BACK);
 		config_free(&hub_config_table, &hub.cfg);
 		synonyms_free(&hub.synonyms);
 		return rc;
 	}
 	hub.started = clock_now();
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
+	daemon_signals_install();
 	rc = run(&hub);
 	config_free(&hub_config_table, &hub.cfg);
 	return rc;

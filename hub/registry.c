@@ -9,14 +9,11 @@
 #include "err.h"
 #include "hub.h"
 #include "log.h"
+#include "text.h"
 
 static unsigned bucket_of(const char *id)
 {
-	unsigned h = 2166136261u;   /* FNV-1a */
-
-	for (; *id; id++)
-		h = (h ^ (unsigned char)*id) * 16777619u;
-	return h % HUB_COMMUNITY_BUCKETS;
+	return text_hash(id) % HUB_COMMUNITY_BUCKETS;
 }
 
 struct community *registry_find(struct hub *hub, const char *id)

@@ -7,6 +7,7 @@
  * content names. Parts, in order: the word lists and CAP mapping; keys;
  * signing and verifying; content rules; base64. CAP and Atom are
  * rendered by bulletin_render.c. */
+#include <libgen.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
@@ -18,6 +19,7 @@
 #include "bulletin.h"
 #include "err.h"
 #include "limits.h"
+#include "log.h"
 #include "text.h"
 
 /* Bulletins sent before this (2000-01-01) are someone's clock gone wrong. */
@@ -234,6 +236,85 @@ err:
 	free(copy);
 	bulletin_keys_free(&ks);
 	return rc;
+}
+
+int bulletin_keys_from_config(const char *list, const char *config_path,
+			      struct bulletin_keys **out, char *err,
+			      size_t errlen)
+{
+	char *copy = strdup(config_path), why[512];
+	int rc;
+
+	*out = NULL;
+	if (!copy) {
+		snprintf(err, errlen, "out of memory loading keys");
+		return ERR_NOMEM;
+	}
+	rc = bulletin_keys_load(list, dirname(copy), out, why, sizeof(why));
+	if (rc != ERR_OK)
+		snprintf(err, errlen, "%s: [bulletins] keys: %s", config_path,
+			 why);
+	free(copy);
+	return rc;
+}
+
+int bulletin_keys_check(const char *list, const char *config_path,
+			char *err, size_t errlen)
+{
+	struct bulletin_keys *keys = NULL;
+	int rc = bulletin_keys_from_config(list, config_path, &keys, err,
+					   errlen);
+
+	bulletin_keys_free(&keys);
+	return rc;
+}
+
+void bulletin_keys_log(const struct bulletin_keys *keys)
+{
+	size_t i;
+
+	for (i = 0; i < keys->n; i++)
+		log_info("bulletins: pinned key %s", keys->keys[i].id);
+}
+
+void bulletin_keys_reload(struct bulletin_keys **in_force, const char *list,
+			  const char *config_path)
+{
+	struct bulletin_keys *keys = NULL;
+	char err[600];
+
+	if (bulletin_keys_from_config(list, config_path, &keys, err,
+				      sizeof(err)) != ERR_OK) {
+		log_error("reload: %s; keeping the pinned keys in force", err);
+		return;
+	}
+	bulletin_keys_free(in_force);
+	*in_force = keys;
+	bulletin_keys_log(keys);
+	log_info("reload: %zu bulletin key(s) pinned", keys->n);
+}
+
+int bulletin_signing_key_load(const char *path, EVP_PKEY **out, char *id,
+			      char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+
+	*out = NULL;
+	if (!f) {
+		snprintf(err, errlen, "signing key %s: %m", path);
+		return ERR_IO;
+	}
+	*out = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	ERR_clear_error();
+	if (!*out || bulletin_key_id(*out, id) != ERR_OK) {
+		snprintf(err, errlen, "signing key %s: not a PEM Ed25519 "
+			 "private key", path);
+		EVP_PKEY_free(*out);
+		*out = NULL;
+		return ERR_INVALID;
+	}
+	return ERR_OK;
 }
 
 void bulletin_keys_free(struct bulletin_keys **keys)

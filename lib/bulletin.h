@@ -52,6 +52,36 @@ int bulletin_key_id(EVP_PKEY *pkey, char *out);
 int bulletin_keys_load(const char *list, const char *base_dir,
 		       struct bulletin_keys **out, char *err, size_t errlen);
 
+/* bulletin_keys_from_config: bulletin_keys_load of "[bulletins] keys" as
+ * the config file config_path lists them: a relative path is taken from
+ * that file's directory. The reason in err begins "<config_path>:
+ * [bulletins] keys: ". */
+int bulletin_keys_from_config(const char *list, const char *config_path,
+			      struct bulletin_keys **out, char *err,
+			      size_t errlen);
+
+/* bulletin_keys_check: whether list loads as bulletin_keys_from_config
+ * would load it (a daemon's start-up check); nothing is kept. */
+int bulletin_keys_check(const char *list, const char *config_path,
+			char *err, size_t errlen);
+
+/* bulletin_keys_reload: load list afresh (SIGHUP); on success free
+ * *in_force, put the new set there and log its keys; otherwise log why and
+ * leave *in_force as it was. */
+void bulletin_keys_reload(struct bulletin_keys **in_force, const char *list,
+			  const char *config_path);
+
+/* bulletin_keys_log: log the id of every key in the set. */
+void bulletin_keys_log(const struct bulletin_keys *keys);
+
+/* bulletin_signing_key_load: the operator's Ed25519 private key from the
+ * PEM file at path into *out (free with EVP_PKEY_free) and its key id into
+ * id (BULLETIN_KEY_ID_LEN + 1 bytes). ERR_OK; ERR_IO (cannot open) or
+ * ERR_INVALID (not a PEM Ed25519 private key) with the reason, naming
+ * path, in err and *out NULL. */
+int bulletin_signing_key_load(const char *path, EVP_PKEY **out, char *id,
+			      char *err, size_t errlen);
+
 /* bulletin_keys_free: free a set and set the pointer to NULL. */
 void bulletin_keys_free(struct bulletin_keys **keys);
 

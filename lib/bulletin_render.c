@@ -159,13 +159,11 @@ char *bulletin_cap_sender(const char *sender, char *out, size_t outlen)
 
 char *bulletin_time_cap(int64_t t, char *buf, size_t buflen)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
+	char utc[CLOCK_RFC3339_LEN];
+	size_t len = strlen(clock_rfc3339(t, utc, sizeof(utc)));
 
-	/* §3.3.2: "the time zone offset for UTC is -00:00" */
-	if (!gmtime_r(&tt, &tm) ||
-	    !strftime(buf, buflen, "%Y-%m-%dT%H:%M:%S-00:00", &tm))
-		snprintf(buf, buflen, "1970-01-01T00:00:00-00:00");
+	/* §3.3.2: "the time zone offset for UTC is -00:00", not "Z" */
+	snprintf(buf, buflen, "%.*s-00:00", (int)len - 1, utc);
 	return buf;
 }
 

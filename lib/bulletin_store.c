@@ -507,6 +507,28 @@ static int add_entry(const BulletinContent *c, const char *status, void *arg)
 	return ERR_OK;
 }
 
+/* reply_xml: a rendered document (type; xml owned by the reply), or, when
+ * rc is not ERR_OK, a 500 with the message failed. */
+static void reply_xml(struct lws *wsi, struct http_exchange *ex, int rc,
+		      const char *type, char *xml, size_t len,
+		      const char *failed)
+{
+	if (rc != ERR_OK) {
+		http_reply_error(wsi, ex, 500, "internal", "%s", failed);
+		return;
+	}
+	http_reply(wsi, ex, 200, type, xml, len);
+}
+
+/* reply_missing: bulletin_store_get's failure rc for id as a reply. */
+static void reply_missing(struct lws *wsi, struct http_exchange *ex, int rc,
+			  const char *id)
+{
+	http_reply_error(wsi, ex, rc == ERR_NOTFOUND ? 404 : 500,
+			 rc == ERR_NOTFOUND ? "not_found" : "internal",
+			 "no bulletin %s", id);
+}
+
 static void route_atom(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
 		       const char *title, const char *base_url)
 {
@@ -528,13 +550,8 @@ static void route_atom(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
 		bulletin_content_free(&f.owned[i]);
 	free(f.e);
 	free(f.owned);
-	if (rc != ERR_OK) {
-		http_reply_error(wsi, ex, 500, "internal",
-				 "cannot build the feed");
-		return;
-	}
-	http_reply(wsi, ex, 200, "application/atom+xml; charset=utf-8", xml,
-		   len);
+	reply_xml(wsi, ex, rc, "application/atom+xml; charset=utf-8", xml, len,
+		  "cannot build the feed");
 }
 
 /* route_cap: /api/v1/bulletins/{id}.cap, with references resolved from
@@ -550,9 +567,7 @@ static void route_cap(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
 
 	rc = bulletin_store_get(db, id, clock_now(), &row);
 	if (rc != ERR_OK) {
-		http_reply_error(wsi, ex, rc == ERR_NOTFOUND ? 404 : 500,
-				 rc == ERR_NOTFOUND ? "not_found" : "internal",
-				 "no bulletin %s", id);
+		reply_missing(wsi, ex, rc, id);
 		return;
 	}
 	n = row.c->n_references < LIMIT_BULLETIN_REFS ? row.c->n_references
@@ -569,13 +584,8 @@ static void route_cap(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
 	for (i = 0; i < n; i++)
 		bulletin_row_free(&ref_rows[i]);
 	bulletin_row_free(&row);
-	if (rc != ERR_OK) {
-		http_reply_error(wsi, ex, 500, "internal",
-				 "cannot render the bulletin");
-		return;
-	}
-	http_reply(wsi, ex, 200, "application/cap+xml; charset=utf-8", xml,
-		   len);
+	reply_xml(wsi, ex, rc, "application/cap+xml; charset=utf-8", xml, len,
+		  "cannot render the bulletin");
 }
 
 static void route_one(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
@@ -585,9 +595,7 @@ static void route_one(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
 	int rc = bulletin_store_get(db, id, clock_now(), &row);
 
 	if (rc != ERR_OK) {
-		http_reply_error(wsi, ex, rc == ERR_NOTFOUND ? 404 : 500,
-				 rc == ERR_NOTFOUND ? "not_found" : "internal",
-				 "no bulletin %s", id);
+		reply_missing(wsi, ex, rc, id);
 		return;
 	}
 	http_reply_json(wsi, ex, 200, bulletin_json(row.c, row.status));

@@ -198,11 +198,7 @@ static char *cache_key(const struct catalog_query *q)
 
 static unsigned cache_hash(const char *s)
 {
-	unsigned h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h % CACHE_SLOTS;
+	return text_hash(s) % CACHE_SLOTS;
 }
 
 /* cache_reply: answer query from cache when it holds it at version;

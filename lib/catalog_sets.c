@@ -25,6 +25,7 @@
 #include "err.h"
 #include "log.h"
 #include "search.h"
+#include "text.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -202,16 +203,6 @@ int catalog_sets_begin(struct catalog_sets *s, size_t *words)
 	return ERR_OK;
 }
 
-/* FNV-1a */
-static uint32_t hash_of(const char *t)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *t; t++)
-		h = (h ^ (unsigned char)*t) * 16777619u;
-	return h;
-}
-
 /* find: the entry of expr in c (locked) if it holds one, else NULL. */
 static struct set_entry *find(struct set_cache *c, const char *expr,
 			      uint32_t hash)
@@ -282,7 +273,7 @@ int catalog_sets_and(struct catalog_sets *s, const char *expr,
 		     uint64_t *dst)
 {
 	struct set_cache *c = s->cache;
-	uint32_t hash = hash_of(expr);
+	uint32_t hash = text_hash(expr);
 	struct set_entry *e;
 	uint64_t *bits;
 	char *copy;

@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "form.h"
+#include "mediatype.h"
 
 /* ---- decoding ------------------------------------------------------------ */
 
@@ -88,9 +89,5 @@ int form_get(const char *body, size_t len, const char *name, char *buf,
 
 int form_content_type(const char *ct)
 {
-	static const char want[] = "application/x-www-form-urlencoded";
-	size_t len = sizeof(want) - 1;
-
-	return ct && strncasecmp(ct, want, len) == 0 &&
-	       (ct[len] == '\0' || ct[len] == ';' || ct[len] == ' ');
+	return mediatype_is(ct, "application/x-www-form-urlencoded");
 }

@@ -219,15 +219,13 @@ int http_reply_json(struct lws *wsi, struct http_exchange *ex, int status,
 int http_reply_error(struct lws *wsi, struct http_exchange *ex, int status,
 		     const char *code, const char *fmt, ...)
 {
-	char message[512];
+	json_t *body;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
+	body = http_error_vjson(code, fmt, ap);
 	va_end(ap);
-	return http_reply_json(wsi, ex, status,
-			       json_pack("{s:{s:s,s:s}}", "error", "code", code,
-					 "message", message));
+	return http_reply_json(wsi, ex, status, body);
 }
 
 int http_reply_405(struct lws *wsi, struct http_exchange *ex,
@@ -762,4 +760,13 @@ void http_end(struct http_exchange *ex)
 	body_free(ex);
 	free(ex->reply);
 	memset(ex, 0, sizeof(*ex));
+}
+
+json_t *http_error_vjson(const char *code, const char *fmt, va_list ap)
+{
+	char message[512];
+
+	vsnprintf(message, sizeof(message), fmt, ap);
+	return json_pack("{s:{s:s,s:s}}", "error", "code", code, "message",
+			 message);
 }

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 #include <libwebsockets.h>
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "limits.h"
@@ -207,5 +208,12 @@ void http_end(struct http_exchange *ex);
 /* http_parse_json: parse ex->body as a JSON object. On failure stores a 400
  * (malformed) or 413 reply and returns NULL; the caller returns 0. */
 json_t *http_parse_json(struct lws *wsi, struct http_exchange *ex);
+
+/* http_error_vjson: the error body {"error":{"code":code,"message":...}},
+ * the message formatted from fmt and ap (at most 511 bytes), for
+ * http_reply_error and for replies a worker makes off the service thread.
+ * A new reference; NULL when memory ran out. */
+json_t *http_error_vjson(const char *code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 #endif

@@ -2,7 +2,7 @@
  *
  * Parts: strict UTF-8 (the check protobuf-c never makes); the identifier
  * grammars of community ids and record ids; phone numbers (and how logs
- * show them). Nothing here allocates. */
+ * show them); a hash of names. Nothing here allocates. */
 #include <string.h>
 
 #include "limits.h"
@@ -168,4 +168,15 @@ void text_phone_mask(const char *in, char *out, size_t outlen)
 			   ? *c : '*';
 	}
 	out[n] = '\0';
+}
+
+/* ---- hashing ---------------------------------------------------------- */
+
+uint32_t text_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
 }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* text_utf8_valid: true iff buf[0..len) is well-formed UTF-8 (no overlong
  * forms, no surrogates, nothing above U+10FFFF) and holds no NUL byte. */
@@ -38,5 +39,10 @@ bool text_phone_valid(const char *s);
  * may show it, into out (outlen bytes, truncated): every digit '*' but,
  * when there are at least 9, the first three and the last two. */
 void text_phone_mask(const char *in, char *out, size_t outlen);
+
+/* text_hash: FNV-1a of the NUL-terminated s, for the in-memory tables
+ * (communities, bulletin links, cached searches and sets) that pick a
+ * bucket by name. */
+uint32_t text_hash(const char *s);
 
 #endif

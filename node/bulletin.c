@@ -26,8 +26,6 @@
  * rendered once for every feed), else read back from the store.
  *
  * Parts: state; keys; receiving; the live feed; the public endpoints. */
-#include <errno.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,38 +75,11 @@ struct node_bulletins {
 
 /* ---- keys ------------------------------------------------------------ */
 
-static int load_keys(const char *list, const char *config_path,
-		     struct bulletin_keys **out, char *err, size_t errlen)
-{
-	char *copy = strdup(config_path), why[512];
-	int rc;
-
-	if (!copy)
-		return ERR_NOMEM;
-	rc = bulletin_keys_load(list, dirname(copy), out, why, sizeof(why));
-	if (rc != ERR_OK)
-		snprintf(err, errlen, "%s: [bulletins] keys: %s", config_path,
-			 why);
-	free(copy);
-	return rc;
-}
-
-int node_bulletin_keys_check(const char *list, const char *config_path,
-			     char *err, size_t errlen)
-{
-	struct bulletin_keys *keys = NULL;
-	int rc = load_keys(list, config_path, &keys, err, errlen);
-
-	bulletin_keys_free(&keys);
-	return rc;
-}
-
 static void keepalive_cb(lws_sorted_usec_list_t *sul);
 
 int node_bulletin_open(struct node *n, char *err, size_t errlen)
 {
 	struct node_bulletins *b = calloc(1, sizeof(*b));
-	size_t i;
 
 	if (!b) {
 		snprintf(err, errlen, "out of memory");
@@ -116,8 +87,8 @@ int node_bulletin_open(struct node *n, char *err, size_t errlen)
 	}
 	n->bulletins = b;
 	b->lws = n->lws;
-	if (load_keys(n->cfg.bulletin_keys, n->config_path, &b->keys, err,
-		      errlen) != ERR_OK)
+	if (bulletin_keys_from_config(n->cfg.bulletin_keys, n->config_path,
+				      &b->keys, err, errlen) != ERR_OK)
 		return ERR_INVALID;
 	if (bulletin_store_open(n->db, &b->store) != ERR_OK) {
 		snprintf(err, errlen, "%s: cannot prepare the bulletin "
@@ -125,8 +96,7 @@ int node_bulletin_open(struct node *n, char *err, size_t errlen)
 			 sqlite3_errmsg(n->db));
 		return ERR_IO;
 	}
-	for (i = 0; i < b->keys->n; i++)
-		log_info("bulletins: pinned key %s", b->keys->keys[i].id);
+	bulletin_keys_log(b->keys);
 	if (!b->keys->n)
 		log_warn("bulletins: no signing key pinned ([bulletins] keys): "
 			 "every bulletin will be refused");
@@ -137,22 +107,9 @@ int node_bulletin_open(struct node *n, char *err, size_t errlen)
 
 void node_bulletin_reload(struct node *n)
 {
-	struct bulletin_keys *keys = NULL;
-	char err[600];
-	size_t i;
-
-	if (!n->bulletins)
-		return;
-	if (load_keys(n->cfg.bulletin_keys, n->config_path, &keys, err,
-		      sizeof(err)) != ERR_OK) {
-		log_error("reload: %s; keeping the pinned keys in force", err);
-		return;
-	}
-	bulletin_keys_free(&n->bulletins->keys);
-	n->bulletins->keys = keys;
-	for (i = 0; i < keys->n; i++)
-		log_info("bulletins: pinned key %s", keys->keys[i].id);
-	log_info("reload: %zu bulletin key(s) pinned", keys->n);
+	if (n->bulletins)
+		bulletin_keys_reload(&n->bulletins->keys, n->cfg.bulletin_keys,
+				     n->config_path);
 }
 
 void node_bulletin_close(struct node *n)

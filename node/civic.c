@@ -18,6 +18,7 @@
 #include "err.h"
 #include "log.h"
 #include "manager.h"
+#include "mediatype.h"
 #include "text.h"
 
 /* ---- start and stop ----------------------------------------------------------- */
@@ -122,22 +123,11 @@ int civic_limited(struct ratelimit *rl, const char *key, struct lws *wsi,
 	return 1;
 }
 
-/* json_content_type: 1 when the request says Content-Type:
- * application/json. */
-static int json_content_type(struct lws *wsi)
-{
-	char ct[128];
-
-	return http_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, ct,
-			   sizeof(ct)) >= 0 &&
-	       strncasecmp(ct, "application/json", 16) == 0;
-}
-
 int civic_manager_admit(struct node *n, struct lws *wsi,
 			struct http_exchange *ex, struct manager_req *mr,
 			int change)
 {
-	if (change && !json_content_type(wsi)) {
+	if (change && !mediatype_json(wsi)) {
 		http_reply_error(wsi, ex, 415, "unsupported_media_type",
 				 "changes need Content-Type: application/json");
 		return 0;

@@ -36,6 +36,7 @@
 #include "err.h"
 #include "log.h"
 #include "manager.h"
+#include "mediatype.h"
 #include "password.h"
 
 #define CONSOLE_ID_BYTES 32
@@ -321,19 +322,6 @@ static void reply_session(struct node *n, struct lws *wsi,
 		"idle_s", (int)n->cfg.session_idle_s));
 }
 
-/* json_content: Content-Type: application/json, which a cross-site form
- * cannot send (so nobody is logged in by another site). */
-static int json_content(struct lws *wsi)
-{
-	char ct[128];
-	size_t len = strlen("application/json");
-
-	if (http_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, ct, sizeof(ct)) < 0)
-		return 0;
-	return strncasecmp(ct, "application/json", len) == 0 &&
-	       (ct[len] == '\0' || ct[len] == ';' || ct[len] == ' ');
-}
-
 /* login: POST /api/v1/session. The password goes to auth.c; once it is
  * granted (at once from the cache, or when the drain re-routes the
  * request) the session is made. */
@@ -347,7 +335,7 @@ static void login(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	size_t len;
 
 	if (mr->auth.method != AUTH_LOGIN) {
-		if (!json_content(wsi)) {
+		if (!mediatype_json(wsi)) {
 			http_reply_error(wsi, ex, 415, "unsupported_media_type",
 					 "a login needs Content-Type: "
 					 "application/json");

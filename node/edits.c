@@ -47,14 +47,11 @@ static void reply_error(struct job *j, int status, const char *code,
 static void reply_error(struct job *j, int status, const char *code,
 			const char *fmt, ...)
 {
-	char message[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
+	reply_json(j, status, http_error_vjson(code, fmt, ap));
 	va_end(ap);
-	reply_json(j, status, json_pack("{s:{s:s,s:s}}", "error", "code", code,
-					"message", message));
 }
 
 /* reply_store_failed: a write that failed in the store; sqlerr is
@@ -83,6 +80,20 @@ static void reply_store_failed(struct job *j, const char *sqlerr,
 	}
 	log_error("manager: %s: %s", what, sqlerr);
 	reply_error(j, 500, "internal", "the store could not be written");
+}
+
+/* write_failed: reply_store_failed with sqlite's message on e->db, read
+ * before w (NULL: no writer to undo) is rolled back, which clears it. */
+static void write_failed(struct edits *e, struct job *j,
+			 struct records_writer *w, unsigned faults,
+			 const char *what)
+{
+	char sqlerr[200];
+
+	snprintf(sqlerr, sizeof(sqlerr), "%s", sqlite3_errmsg(e->db));
+	if (w)
+		records_rollback(w);
+	reply_store_failed(j, sqlerr, faults, what);
 }
 
 static const char *kind_name(int kind)
@@ -285,11 +296,11 @@ static json_t *parse_body(struct job *j)
 
 static void run_single(struct edits *e, struct job *j)
 {
-	struct records_writer w;
+	struct records_writer w, *undo = NULL;
 	struct item it;
 	json_t *body = NULL, *out;
 	unsigned faults = store_fault_count();
-	char why[512], sqlerr[200];
+	char why[512];
 	int rc, exists;
 
 	memset(&it, 0, sizeof(it));
@@ -369,15 +380,11 @@ static void run_single(struct edits *e, struct job *j)
 	reply_json(j, j->op == EDIT_CREATE ? 201 : 200, out);
 	goto out;
 rollback:
-	snprintf(sqlerr, sizeof(sqlerr), "%s", sqlite3_errmsg(e->db));
-	records_rollback(&w);
-	goto failed;
+	undo = &w;
 internal:
-	snprintf(sqlerr, sizeof(sqlerr), "%s", sqlite3_errmsg(e->db));
-failed:
 	snprintf(why, sizeof(why), "cannot write %s '%s'",
 		 kind_name(j->record_kind), it.id);
-	reply_store_failed(j, sqlerr, faults, why);
+	write_failed(e, j, undo, faults, why);
 out:
 	item_clear(&it);
 }
@@ -386,13 +393,13 @@ out:
 
 static void run_bulk(struct edits *e, struct job *j)
 {
-	struct records_writer w;
+	struct records_writer w, *undo = NULL;
 	struct quota_delta d = { 0, 0, 0 };
 	struct item *items = NULL;
 	json_t *body, *arr, *ids = NULL;
 	size_t n = 0, i;
 	unsigned faults = store_fault_count();
-	char why[512], sqlerr[200];
+	char why[512];
 	int rc;
 
 	body = parse_body(j);
@@ -472,15 +479,11 @@ static void run_bulk(struct edits *e, struct job *j)
 				     "ids", ids));
 	goto out;
 rollback:
-	snprintf(sqlerr, sizeof(sqlerr), "%s", sqlite3_errmsg(e->db));
-	records_rollback(&w);
-	goto failed;
+	undo = &w;
 internal:
-	snprintf(sqlerr, sizeof(sqlerr), "%s", sqlite3_errmsg(e->db));
-failed:
 	snprintf(why, sizeof(why), "bulk import of %zu %ss", n,
 		 kind_name(j->record_kind));
-	reply_store_failed(j, sqlerr, faults, why);
+	write_failed(e, j, undo, faults, why);
 out:
 	for (i = 0; items && i < n; i++)
 		item_clear(&items[i]);

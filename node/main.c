@@ -8,13 +8,14 @@
  * message names the file and, when damaged, the way back). */
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bulletin.h"
 #include "catalog_http.h"
 #include "clock.h"
+#include "daemon.h"
 #include "err.h"
 #include "ident.h"
 #include "indexer.h"
@@ -23,14 +24,12 @@
 #include "store.h"
 
 #define PROG "alliance-node"
-#define EXIT_STORE 3
 
 /* How long shutdown waits for the hub to answer our close frame. */
 #define NODE_DRAIN_US (1 * LWS_US_PER_SEC)
 
-static volatile sig_atomic_t got_term;
-static volatile sig_atomic_t got_hup;
-static struct lws_context *volatile signal_lws;
+/* Set when the drain's deadline passed. */
+static int drain_expired;
 
 struct node *node_from_wsi(struct lws *wsi)
 {
@@ -51,30 +50,6 @@ static void usage(FILE *f)
 		"keys of FILE. --hash-password reads a manager password from\n"
 		"standard input and prints the line for [manager] password_hash."
 		"\n", PROG, PROG, PROG, PROG);
-}
-
-/* on_signal: only set a flag and wake the service loop. */
-static void on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		got_hup = 1;
-	else
-		got_term = 1;
-	if (signal_lws)
-		lws_cancel_service(signal_lws);
-}
-
-static void signals_install(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 }
 
 /* check_identity: [hub] cert must be a node certificate whose CN is
@@ -143,7 +118,7 @@ static int load_checked(const char *path, struct node_config *cfg,
 		snprintf(err, errlen, "%s: %s", path, why);
 		return rc;
 	}
-	return node_bulletin_keys_check(cfg->bulletin_keys, path, err, errlen);
+	return bulletin_keys_check(cfg->bulletin_keys, path, err, errlen);
 }
 
 static int differs(const char *a, const char *b)
@@ -197,24 +172,11 @@ static void reload(struct node *n)
 	node_config_free(&old);
 }
 
-/* store_refused: log why the store cannot be used; a damaged one
- * (ERR_INVALID) with the way back. Returns EXIT_STORE. */
-static int store_refused(int rc, const char *err)
-{
-	if (rc == ERR_INVALID)
-		log_error("the store is damaged: %s. The way back: %s", err,
-			  NODE_STORE_WAY_BACK);
-	else
-		log_error("cannot open the store: %s", err);
-	return EXIT_STORE;
-}
-
 /* check_main: "check -c FILE": the full check of the configured store,
  * without starting. Returns 0 (sound), 2 (configuration) or 3 (store). */
 static int check_main(struct node *n)
 {
 	char err[1024];
-	sqlite3 *db = NULL;
 	int rc;
 
 	if (node_config_load(n->config_path, &n->cfg, err, sizeof(err))) {
@@ -222,14 +184,8 @@ static int check_main(struct node *n)
 		node_config_free(&n->cfg);
 		return 2;
 	}
-	rc = node_store_connect(n->cfg.store_path, &db, err, sizeof(err));
-	if (rc == ERR_OK)
-		rc = store_check(db, n->cfg.store_path, 1, err, sizeof(err));
-	store_close(&db);
-	if (rc == ERR_OK)
-		printf("%s: store %s is sound\n", PROG, n->cfg.store_path);
-	else
-		rc = store_refused(rc, err);
+	rc = daemon_store_check(PROG, n->cfg.store_path, node_store_connect,
+				NODE_STORE_WAY_BACK);
 	node_config_free(&n->cfg);
 	return rc;
 }
@@ -237,14 +193,13 @@ static int check_main(struct node *n)
 static void drain_cb(lws_sorted_usec_list_t *sul)
 {
 	(void)sul;
-	got_term = 2;  /* the drain's deadline passed */
+	drain_expired = 1;
 }
 
 int main(int argc, char **argv)
 {
 	static struct node node;
 	struct node *n = &node;
-	struct lws_context_creation_info info;
 	lws_sorted_usec_list_t drain_sul;
 	char err[1024];
 	int rc, exit_code = 1;
@@ -295,32 +250,18 @@ int main(int argc, char **argv)
 
 	rc = node_store_open(n, err, sizeof(err));
 	if (rc != ERR_OK) {
-		exit_code = store_refused(rc, err);
+		exit_code = daemon_store_refused(rc, err, NODE_STORE_WAY_BACK);
 		goto out;
 	}
 	log_info("store %s: epoch %s, down_cursor %llu", n->cfg.store_path,
 		 n->store_epoch, (unsigned long long)n->down_cursor);
-	{
-		sqlite3 *ixdb = NULL;
-
-		if (node_store_connect(n->cfg.store_path, &ixdb, err,
-				       sizeof(err)) != ERR_OK ||
-		    indexer_start(ixdb, &n->indexer, err, sizeof(err)) !=
-		    ERR_OK) {
-			log_error("cannot start the indexer: %s", err);
-			goto out;
-		}
-	}
-
-	memset(&info, 0, sizeof(info));
-	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-		       LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-	info.user = n;
-	n->lws = lws_create_context(&info);
-	if (!n->lws) {
-		log_error("cannot create the lws context");
+	if (daemon_indexer_start(n->cfg.store_path, node_store_connect,
+				 &n->indexer) != ERR_OK)
 		goto out;
-	}
+
+	n->lws = daemon_lws_context(n);
+	if (!n->lws)
+		goto out;
 	if (node_bulletin_open(n, err, sizeof(err)) != ERR_OK) {
 		log_error("%s", err);
 		goto out;
@@ -340,22 +281,19 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	signal_lws = n->lws;
-	signals_install();
-	while (!got_term) {
+	daemon_signals_wake(n->lws);
+	daemon_signals_install();
+	while (!daemon_stop_requested()) {
 		if (lws_service(n->lws, 0) < 0)
 			break;
-		if (got_hup) {
-			got_hup = 0;
+		if (daemon_reload_take())
 			reload(n);
-		}
 	}
 	log_info("shutting down");
 	hub_link__stop(n);
 	memset(&drain_sul, 0, sizeof(drain_sul));
-	got_term = 1;
 	lws_sul_schedule(n->lws, 0, &drain_sul, drain_cb, NODE_DRAIN_US);
-	while (n->hub_state >= HUB_OPEN && got_term == 1)
+	while (n->hub_state >= HUB_OPEN && !drain_expired)
 		if (lws_service(n->lws, 0) < 0)
 			break;
 	lws_sul_cancel(&drain_sul);
@@ -365,7 +303,7 @@ out:
 	catalog_http_searches_stop(n->searches);
 	civic_stop(n);
 	node_bulletin_close(n);
-	signal_lws = NULL;
+	daemon_signals_wake(NULL);
 	if (n->lws)
 		lws_context_destroy(n->lws);
 	n->lws = NULL;

@@ -28,6 +28,7 @@
 #include "err.h"
 #include "log.h"
 #include "manager.h"
+#include "mediatype.h"
 #include "text.h"
 
 /* Seconds a parked request may wait before lws drops the connection: a
@@ -254,19 +255,6 @@ static void get_one(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	catalog_change_free(&ch);
 }
 
-/* json_content: 1 when the request says Content-Type: application/json
- * (parameters such as charset allowed). */
-static int json_content(struct lws *wsi)
-{
-	char ct[128];
-	size_t len = strlen("application/json");
-
-	if (http_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, ct, sizeof(ct)) < 0)
-		return 0;
-	return strncasecmp(ct, "application/json", len) == 0 &&
-	       (ct[len] == '\0' || ct[len] == ';' || ct[len] == ' ');
-}
-
 /* submit_write: hand the change to the store worker; the request waits. */
 static void submit_write(struct node *n, struct lws *wsi,
 			 struct http_exchange *ex, struct manager_req *mr,
@@ -329,7 +317,7 @@ int manager_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		get_one(n, wsi, ex, &t);
 		return 1;
 	}
-	if (!json_content(wsi)) {
+	if (!mediatype_json(wsi)) {
 		http_reply_error(wsi, ex, 415, "unsupported_media_type",
 				 "changes need Content-Type: "
 				 "application/json");

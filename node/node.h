@@ -518,11 +518,6 @@ int node_relay_ack(struct node *n, const Alliance__V1__RelayAck *ack);
 
 struct node_bulletins;
 
-/* node_bulletin_keys_check: load [bulletins] keys (relative to the config's
- * directory) and free them again, to refuse a bad configuration. ERR_OK,
- * or an error with "PATH: [bulletins] keys: reason" in err. */
-int node_bulletin_keys_check(const char *list, const char *config_path,
-			     char *err, size_t errlen);
 /* node_bulletin_open: the bulletin tables, the pinned keys and the live
  * feeds' keepalive timer; after the store and the lws context. */
 int node_bulletin_open(struct node *n, char *err, size_t errlen);

@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { artifact, axe, launch, startAlliance, waitFor, watch } from './lib/harness.mjs';
+import { artifact, axe, launch, newPage, startAlliance, waitFor } from './lib/harness.mjs';
 
 let alliance, browser, mine, other;
 const TITLE = `上门修脚服务 ${Date.now() % 100000}`;
@@ -28,12 +28,6 @@ after(async () => {
   await alliance?.stop();
 });
 
-async function newPage(width = 360, height = 800) {
-  const context = await browser.newContext({ viewport: { width, height } });
-  const page = await context.newPage();
-  return { context, page, seen: watch(page) };
-}
-
 async function logIn(page, password) {
   await page.goto(`${mine.url}/manage/`);
   const field = page.getByLabel('密码');
@@ -43,7 +37,7 @@ async function logIn(page, password) {
 }
 
 test('a wrong password is refused and the form says so', async () => {
-  const { context, page, seen } = await newPage();
+  const { context, page, seen } = await newPage(browser);
   await logIn(page, 'not the password');
   await page.getByRole('alert').filter({ hasText: '密码不正确' }).waitFor();
   assert.equal(await page.locator('#console').isVisible(), false);
@@ -54,7 +48,7 @@ test('a wrong password is refused and the form says so', async () => {
 });
 
 test('a manager logs in, adds a service, and it appears on another community\'s page', async () => {
-  const { context, page, seen } = await newPage();
+  const { context, page, seen } = await newPage(browser);
   await logIn(page, alliance.env.MANAGER_PASSWORD);
   await page.locator('#console').waitFor();
   await page.getByRole('heading', { level: 1 }).filter({ hasText: '管理' }).waitFor();
@@ -122,7 +116,7 @@ test('a node clock 2 days ahead of the hub\'s shows as a warning in the sync box
   // The alliance here runs the ASan build, which libfaketime cannot skew,
   // so the node's real answer is amended in flight (test_15_clock shows a
   // real skewed node reporting its offset).
-  const { context, page, seen } = await newPage(1280, 900);
+  const { context, page, seen } = await newPage(browser, 1280, 900);
   await context.route('**/api/v1/manager/sync', async (route) => {
     const resp = await route.fetch();
     const body = await resp.json();
@@ -139,7 +133,7 @@ test('a node clock 2 days ahead of the hub\'s shows as a warning in the sync box
 });
 
 test('a change with the session cookie but without the CSRF token is refused', async () => {
-  const { context, page } = await newPage();
+  const { context, page } = await newPage(browser);
   await logIn(page, alliance.env.MANAGER_PASSWORD);
   await page.locator('#console').waitFor();
   const body = { title: 'CSRF 测试', category: 'other', delivery: ['phone'], fee: 'free' };
@@ -162,7 +156,7 @@ test('a change with the session cookie but without the CSRF token is refused', a
 });
 
 test('logout ends the session', async () => {
-  const { context, page } = await newPage();
+  const { context, page } = await newPage(browser);
   await logIn(page, alliance.env.MANAGER_PASSWORD);
   await page.locator('#console').waitFor();
   const { csrf_token: token } = await (await page.request.get(`${mine.url}/api/v1/session`)).json();
@@ -187,7 +181,7 @@ test('logout ends the session', async () => {
 
 test('the login form and the console have no serious accessibility violations at 360 px and desktop', async () => {
   for (const [width, label] of [[360, '360'], [1280, 'desktop']]) {
-    const { context, page } = await newPage(width, 900);
+    const { context, page } = await newPage(browser, width, 900);
     await page.goto(`${mine.url}/manage/`);
     await page.getByLabel('密码').waitFor();
     assert.deepEqual(await axe(page), [], `login at ${label}`);

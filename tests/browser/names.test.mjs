@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { REPO, artifact, axe, getJson, launch, publish, startAlliance, waitFor, watch } from './lib/harness.mjs';
+import { REPO, artifact, axe, getJson, launch, managerLogIn, newPage, publish, startAlliance, waitFor } from './lib/harness.mjs';
 
 const NAMES = Object.fromEntries(JSON.parse(readFileSync(path.join(REPO, 'deploy', 'sample',
   'communities.json'), 'utf8')).communities.map((c) => [c.id, c.name]));
@@ -87,12 +87,6 @@ after(async () => {
   await alliance?.stop();
 });
 
-async function newPage(width = 360, height = 800) {
-  const context = await browser.newContext({ viewport: { width, height } });
-  const page = await context.newPage();
-  return { context, page, seen: watch(page) };
-}
-
 // noIds: the visible text of the page holds no community id as a word
 // noIds: no community id in text, but in a request's tracking number
 // (ORIGIN.RANDOM: ids are scoped by the community that made them).
@@ -103,7 +97,7 @@ function noIds(text, where) {
 }
 
 test('searching 剪头发 at community A finds B\'s 上门理发; its card is one tap target that says it all', async () => {
-  const { context, page, seen } = await newPage();
+  const { context, page, seen } = await newPage(browser);
   await page.goto(`${a.url}/catalog.html`);
   await page.getByRole('searchbox', { name: '搜索服务' }).fill('剪头发');
   await page.getByRole('button', { name: '搜索' }).click();
@@ -143,7 +137,7 @@ const PAGES = [
 ];
 
 test('every page names communities by name, never by id, and the header names the node\'s community', async () => {
-  const { context, page, seen } = await newPage();
+  const { context, page, seen } = await newPage(browser);
   for (const [name, p, ready] of PAGES) {
     await page.goto(`${a.url}${p.replace('{b}', b.community)}`);
     await page.locator(ready).first().waitFor();
@@ -193,7 +187,7 @@ test('every page names communities by name, never by id, and the header names th
 });
 
 test('the resident\'s own community comes first: the catalog and its community filter', async () => {
-  const { context, page, seen } = await newPage();
+  const { context, page, seen } = await newPage(browser);
   await page.goto(`${b.url}/catalog.html`);
   await page.locator('#results .card').first().waitFor();
   const ids = await page.locator('#results .card-link').evaluateAll((ls) => ls.map((l) => l.dataset.id));
@@ -209,9 +203,7 @@ test('the resident\'s own community comes first: the catalog and its community f
 });
 
 async function logIn(page, node) {
-  await page.goto(`${node.url}/manage/`);
-  await page.getByLabel('密码').fill(alliance.env.MANAGER_PASSWORD);
-  await page.getByRole('button', { name: '登录' }).click();
+  await managerLogIn(page, node, alliance.env.MANAGER_PASSWORD);
   await page.locator('#console').waitFor();
 }
 
@@ -220,7 +212,7 @@ async function ownServices(node) {
 }
 
 test('the manager\'s service form edits fee, eligibility, communities and keywords in Chinese; bad input is refused beside its field', async () => {
-  const { context, page, seen } = await newPage();
+  const { context, page, seen } = await newPage(browser);
   await logIn(page, b);
   await page.getByRole('button', { name: '添加服务' }).click();
   const form = page.getByRole('form', { name: '添加服务' });
@@ -287,7 +279,7 @@ test('the manager\'s service form edits fee, eligibility, communities and keywor
 for (const [width, height, label] of [[360, 800, '360 px'], [1280, 900, 'desktop width']]) {
   for (const lang of ['zh-CN', 'en']) {
     test(`axe-core finds no serious or critical violation at ${label} in ${lang}`, async () => {
-      const { context, page, seen } = await newPage(width, height);
+      const { context, page, seen } = await newPage(browser, width, height);
       await context.addInitScript((l) => window.localStorage.setItem('alliance.lang', l), lang);
       const found = {};
       const pages = PAGES.concat([['search', `/catalog.html?q=${encodeURIComponent('剪头发')}`, '#results .card']]);

@@ -22,7 +22,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { BUILD, artifact, axe, launch, startAlliance, waitFor, watch } from './lib/harness.mjs';
+import { BUILD, artifact, axe, launch, managerLogIn, newPage, startAlliance, waitFor } from './lib/harness.mjs';
 
 let alliance, browser, gateway, smsNode, plainNode, poll, restarted;
 const SMS_SECRET = 'the gateway secret of this test';
@@ -106,12 +106,6 @@ after(async () => {
 
 // ---- helpers -----------------------------------------------------------------------------
 
-async function newPage(width = 360, height = 800) {
-  const context = await browser.newContext({ viewport: { width, height } });
-  const page = await context.newPage();
-  return { context, page, seen: watch(page) };
-}
-
 async function counts(node) {
   const r = await fetch(`${node.url}/api/v1/polls/${poll}`);
   return (await r.json()).counts;
@@ -134,7 +128,7 @@ async function axeBothLanguages(page, what) {
 // ---- with a gateway: the code step ---------------------------------------------------------
 
 test('a resident registers with the code texted to her phone and votes once', async () => {
-  const { context, page, seen } = await newPage();
+  const { context, page, seen } = await newPage(browser);
   const phone = '13812345601';
   await register(page, smsNode, phone);
   const step = page.locator('#verify-step');
@@ -171,7 +165,7 @@ test('a resident registers with the code texted to her phone and votes once', as
 
   // registering the phone again on another device: the same code step,
   // a text saying it is registered, and no second vote to be had
-  const other = await newPage();
+  const other = await newPage(browser);
   await register(other.page, smsNode, phone);
   await other.page.locator('#verify-sent').filter({ hasText: '138****5601' }).waitFor();
   await waitFor(async () => texts.filter((x) => x.msg && x.msg.to === `+86${phone}`).length >= 2,
@@ -188,7 +182,7 @@ test('a resident registers with the code texted to her phone and votes once', as
 // ---- without a gateway: the manager confirms ---------------------------------------------------
 
 test('without a gateway the poll page says why she cannot vote; the manager confirms her in the console; her vote counts once', async () => {
-  const { context, page, seen } = await newPage();
+  const { context, page, seen } = await newPage(browser);
   const phone = '13912345602';
   await register(page, plainNode, phone);
   await page.locator('#signed-in').waitFor();
@@ -204,10 +198,8 @@ test('without a gateway the poll page says why she cannot vote; the manager conf
   assert.deepEqual(await counts(plainNode), [0, 0]);
 
   // the manager's console lists her account and confirms it
-  const mgr = await newPage();
-  await mgr.page.goto(`${plainNode.url}/manage/`);
-  await mgr.page.getByLabel('密码').fill(alliance.env.MANAGER_PASSWORD);
-  await mgr.page.getByRole('button', { name: '登录' }).click();
+  const mgr = await newPage(browser);
+  await managerLogIn(mgr.page, plainNode, alliance.env.MANAGER_PASSWORD);
   const card = mgr.page.locator('#residents li[data-resident]').filter({ hasText: phone });
   await card.waitFor();
   await mgr.page.screenshot({ path: artifact('console-residents-360.png'), fullPage: true });

@@ -25,7 +25,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { artifact, axe, launch, publish, startAlliance, waitFor, watch } from './lib/harness.mjs';
+import { artifact, axe, launch, managerLogIn, publish, startAlliance, waitFor, watch } from './lib/harness.mjs';
 
 let alliance, browser, home, other, districtPoll, communityPoll;
 const PHONE = '13912345678';
@@ -270,9 +270,7 @@ test('a resident registers with a household code, signs out, signs in again, vot
 
 test('a manager creates a community poll and closes it from the console at 360 px; the resident sees its outcome', async () => {
   const { context, page, seen } = await newPage();
-  await page.goto(`${home.url}/manage/`);
-  await page.getByLabel('密码').fill(alliance.env.MANAGER_PASSWORD);
-  await page.getByRole('button', { name: '登录' }).click();
+  await managerLogIn(page, home, alliance.env.MANAGER_PASSWORD);
   await page.locator('#console').waitFor();
   await page.getByRole('button', { name: '发起投票' }).click();
   const form = page.locator('#poll-form');

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { artifact, axe, launch, publish, startAlliance, watch } from './lib/harness.mjs';
+import { artifact, axe, launch, managerLogIn, newPage, publish, startAlliance } from './lib/harness.mjs';
 
 let alliance, browser, node;
 
@@ -39,12 +39,8 @@ after(async () => {
 test('at its quota, the console says so and a new service is refused with the quota named', async () => {
   const { quota } = await syncState();
   assert.equal(quota.records.used, quota.records.limit);
-  const context = await browser.newContext({ viewport: { width: 360, height: 800 } });
-  const page = await context.newPage();
-  const seen = watch(page);
-  await page.goto(`${node.url}/manage/`);
-  await page.getByLabel('密码').fill(alliance.env.MANAGER_PASSWORD);
-  await page.getByRole('button', { name: '登录' }).click();
+  const { context, page, seen } = await newPage(browser);
+  await managerLogIn(page, node, alliance.env.MANAGER_PASSWORD);
   await page.locator('#console').waitFor();
   await page.locator('#sync').filter({ hasText: `记录 ${quota.records.limit} / ${quota.records.limit}` })
     .waitFor({ timeout: 20000 });

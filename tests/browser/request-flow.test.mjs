@@ -17,7 +17,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { artifact, axe, launch, publish, startAlliance, waitFor, watch } from './lib/harness.mjs';
+import { artifact, axe, launch, managerLogIn, publish, startAlliance, waitFor, watch } from './lib/harness.mjs';
 
 let alliance, browser, home, owner, haircut, walkin;
 const SUFFIX = Date.now() % 100000;
@@ -180,9 +180,7 @@ test('request with an address, follow it live, the manager schedules it; withdra
 
   // B's manager sees it (with the address and preferred time) and schedules it
   const mgr = await phone();
-  await mgr.page.goto(`${owner.url}/manage/`);
-  await mgr.page.getByLabel('密码').fill(alliance.env.MANAGER_PASSWORD);
-  await mgr.page.getByRole('button', { name: '登录' }).click();
+  await managerLogIn(mgr.page, owner, alliance.env.MANAGER_PASSWORD);
   const row = mgr.page.locator(`#requests li[data-id="${rid}"]`);
   await row.waitFor({ timeout: 30000 });
   await row.locator('.rq-contact', { hasText: ADDRESS }).waitFor();

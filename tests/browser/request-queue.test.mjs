@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { artifact, axe, getJson, launch, publish, startAlliance, waitFor, watch } from './lib/harness.mjs';
+import { artifact, axe, getJson, launch, managerLogIn, newPage, publish, startAlliance, waitFor } from './lib/harness.mjs';
 
 let alliance, browser, owner, busy, quiet, code;
 
@@ -60,12 +60,8 @@ test('a flood from one community takes its turns and the queue pages with a tota
   const [mine] = await ask(owner, 1);
   await waitFor(async () => (await queueTotal()) === 23, 'all 23 requests at the owner', 30000);
 
-  const context = await browser.newContext({ viewport: { width: 360, height: 800 } });
-  const page = await context.newPage();
-  const seen = watch(page);
-  await page.goto(`${owner.url}/manage/`);
-  await page.getByLabel('密码').fill(alliance.env.MANAGER_PASSWORD);
-  await page.getByRole('button', { name: '登录' }).click();
+  const { context, page, seen } = await newPage(browser);
+  await managerLogIn(page, owner, alliance.env.MANAGER_PASSWORD);
   const rows = page.locator('#requests li.rq');
   await waitFor(async () => (await rows.count()) === 20, 'the first page of 20', 20000);
 

@@ -16,7 +16,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { artifact, axe, launch, publish, startAlliance, waitFor, watch } from './lib/harness.mjs';
+import { artifact, axe, launch, managerLogIn, newPage, publish, startAlliance, waitFor } from './lib/harness.mjs';
 
 let alliance, browser, owner, home, code;
 const PHONE = '13800138123';
@@ -42,12 +42,8 @@ after(async () => {
 });
 
 async function consoleAt(node, width = 360, height = 900) {
-  const context = await browser.newContext({ viewport: { width, height } });
-  const page = await context.newPage();
-  const seen = watch(page);
-  await page.goto(`${node.url}/manage/`);
-  await page.getByLabel('密码').fill(alliance.env.MANAGER_PASSWORD);
-  await page.getByRole('button', { name: '登录' }).click();
+  const { context, page, seen } = await newPage(browser, width, height);
+  await managerLogIn(page, node, alliance.env.MANAGER_PASSWORD);
   await page.locator('#console').waitFor();
   await page.locator('#requests .cards, #requests .note').first().waitFor();
   return { context, page, seen };

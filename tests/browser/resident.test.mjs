@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { REPO, artifact, axe, getJson, launch, publish, startAlliance, waitFor, watch } from './lib/harness.mjs';
+import { REPO, artifact, axe, getJson, launch, newPage, publish, startAlliance, waitFor } from './lib/harness.mjs';
 
 const SAMPLE = JSON.parse(readFileSync(path.join(REPO, 'tests', 'browser', 'fixtures', 'sample.json'), 'utf8'));
 const XSS_TITLE = '<img src=x onerror=alert(1)>';
@@ -51,14 +51,8 @@ after(async () => {
   await alliance?.stop();
 });
 
-async function newPage(width = 360, height = 800) {
-  const context = await browser.newContext({ viewport: { width, height } });
-  const page = await context.newPage();
-  return { context, page, seen: watch(page) };
-}
-
 test('a resident picks a category, searches 理发 and reaches the phone link of a service at another community', async () => {
-  const { context, page, seen } = await newPage();
+  const { context, page, seen } = await newPage(browser);
   await page.goto(`${home.url}/`);
   await page.getByRole('link', { name: '养老服务' }).click();
   await page.waitForURL(/catalog\.html\?category=elderly-care/);
@@ -92,7 +86,7 @@ test('a resident picks a category, searches 理发 and reaches the phone link of
 });
 
 test('a service titled <img src=x onerror=alert(1)> shows as text and runs nothing', async () => {
-  const { context, page, seen } = await newPage();
+  const { context, page, seen } = await newPage(browser);
   const s = SAMPLE.services.find((x) => x.title === XSS_TITLE);
   await page.goto(`${home.url}/catalog.html?category=other`);
   const link = page.locator('#results .card-title a', { hasText: XSS_TITLE });
@@ -113,7 +107,7 @@ test('a service titled <img src=x onerror=alert(1)> shows as text and runs nothi
 });
 
 test('the English switch sets lang="en" and survives a reload', async () => {
-  const { context, page, seen } = await newPage();
+  const { context, page, seen } = await newPage(browser);
   await page.goto(`${home.url}/`);
   assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
   await page.locator('#lang-toggle').click();
@@ -131,7 +125,7 @@ test('the English switch sets lang="en" and survives a reload', async () => {
 });
 
 test('the larger-text switch grows the text and is remembered', async () => {
-  const { context, page } = await newPage();
+  const { context, page } = await newPage(browser);
   await page.goto(`${home.url}/`);
   const size = () => page.evaluate(() => parseFloat(getComputedStyle(document.body).fontSize));
   assert.ok(await size() >= 18, 'base text at least 18 px');
@@ -144,7 +138,7 @@ test('the larger-text switch grows the text and is remembered', async () => {
 });
 
 test('the catalog pages on with "more" and the filters narrow it', async () => {
-  const { context, page, seen } = await newPage();
+  const { context, page, seen } = await newPage(browser);
   const many = Array.from({ length: 23 }, (_, i) => ({
     id: `bt-job-${i}`, title: `就业培训 第 ${i + 1} 期`, summary: '免费技能培训', category: 'employment',
     delivery: i % 2 ? ['online'] : ['walk-in'], fee: i % 3 ? 'free' : '20 元', phone: '0532-8288-6000',
@@ -173,7 +167,7 @@ test('the catalog pages on with "more" and the filters narrow it', async () => {
 });
 
 test('the hub\'s public port serves the same pages over the merged catalog', async () => {
-  const { context, page, seen } = await newPage();
+  const { context, page, seen } = await newPage(browser);
   const r = await fetch(`${alliance.hub}/catalog.html`);
   assert.equal(r.status, 200);
   assert.match(r.headers.get('content-security-policy') || '', /script-src 'self'/);
@@ -185,7 +179,7 @@ test('the hub\'s public port serves the same pages over the merged catalog', asy
 });
 
 test('a bulletin issued with alliancectl appears on an already open page without a reload', async () => {
-  const { context, page, seen } = await newPage();
+  const { context, page, seen } = await newPage(browser);
   const node = alliance.nodes[2];
   await page.goto(`${node.url}/catalog.html`);
   await page.waitForFunction(() => window.Alliance && Alliance.live && Alliance.live.source &&
@@ -227,7 +221,7 @@ const PAGES = [
 
 for (const [width, height, label] of [[360, 800, '360 px'], [1280, 900, 'desktop width']]) {
   test(`axe-core finds no serious or critical violation at ${label}`, async () => {
-    const { context, page, seen } = await newPage(width, height);
+    const { context, page, seen } = await newPage(browser, width, height);
     const found = {};
     for (const [name, p, ready] of PAGES) {
       await page.goto(`${home.url}${p.replace('{other}', other.community)}`);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "../unit/catalog_fixture.h"
 #include "err.h"
 #include "form.h"
 #include "log.h"
@@ -68,12 +69,6 @@ static void put(const Change *ch)
 /* setup: the store, the services, the synonyms and the index. */
 static void setup(void)
 {
-	struct store_migration m[] = { { catalog_schema_v1 },
-				       { catalog_schema_v2 },
-				       { catalog_schema_v3 },
-				       { catalog_schema_v4 },
-				       { catalog_schema_v5 },
-				       { catalog_schema_v6 } };
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
 	struct synonyms *syn = NULL;
 	sqlite3 *db = NULL;
@@ -81,7 +76,8 @@ static void setup(void)
 	size_t done;
 
 	log_init("fuzz_search", LOG_ERROR);
-	if (store_open(":memory:", m, sizeof(m) / sizeof(m[0]), &db, err,
+	if (store_open(":memory:", catalog_migrations,
+		       CATALOG_N_MIGRATIONS, &db, err,
 		       sizeof(err)) != ERR_OK ||
 	    catalog_open(db, &cat) != ERR_OK)
 		abort();

@@ -355,6 +355,14 @@ BAD = [
      "application/json"),
     ("no content type", dict(body=service("x"), content_type=None), 415,
      None, "application/json"),
+    # what else a cross-site form can send, and a type that only starts
+    # with the right name (lib/mediatype.c)
+    ("text/plain", dict(body=service("x"), content_type="text/plain"), 415,
+     None, "application/json"),
+    ("multipart", dict(body=service("x"), content_type="multipart/form-data;"
+                       " boundary=x"), 415, None, "application/json"),
+    ("jsonp", dict(body=service("x"), content_type="application/jsonp"), 415,
+     None, "application/json"),
     ("no credentials", dict(body=service("x"), password=None), 401,
      "unauthorized", None),
     ("wrong password", dict(body=service("x"), password="wrong"), 401,

@@ -447,6 +447,8 @@ def test_without_sms_the_manager_confirms_then_the_vote_counts_once(
     assert call(n, "POST", path, {}, accounts[0]["token"]).status == 401
     assert api(n, "POST", path, {}, content_type="application/"
                "x-www-form-urlencoded").status == 415
+    assert api(n, "POST", path, {},
+               content_type="application/jsonp").status == 415
     assert api(n, "POST", "/api/v1/residents/999999/confirm",
                {}).status == 404
     assert api(n, "POST", "/api/v1/residents/0x1/confirm", {}).status == 404

@@ -19,6 +19,7 @@
 #include "bulletin.h"
 #include "err.h"
 #include "limits.h"
+#include "tmpdir.h"
 
 /* ---- fixtures ------------------------------------------------------------- */
 
@@ -42,7 +43,10 @@ static EVP_PKEY *new_key(void)
 	return k;
 }
 
-static void write_pub(const char *dir, const char *name, EVP_PKEY *k)
+/* write_key: k's public key (is_private 0) or private key as PEM into
+ * dir/name. */
+static void write_key(const char *dir, const char *name, EVP_PKEY *k,
+		      int is_private)
 {
 	char path[128];
 	FILE *f;
@@ -50,7 +54,9 @@ static void write_pub(const char *dir, const char *name, EVP_PKEY *k)
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	f = fopen(path, "w");
 	assert_non_null(f);
-	assert_int_equal(PEM_write_PUBKEY(f, k), 1);
+	assert_int_equal(is_private ? PEM_write_PrivateKey(f, k, NULL, NULL, 0,
+							   NULL, NULL)
+				    : PEM_write_PUBKEY(f, k), 1);
 	fclose(f);
 }
 
@@ -59,13 +65,12 @@ static int setup(void **state)
 	struct fx *fx = calloc(1, sizeof(*fx));
 	char err[256];
 
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_bulletin.XXXXXX");
-	if (!mkdtemp(fx->dir))
+	if (tmpdir_make("test_bulletin", fx->dir, sizeof(fx->dir)))
 		return -1;
 	fx->priv = new_key();
 	fx->other = new_key();
-	write_pub(fx->dir, "pub.pem", fx->priv);
-	write_pub(fx->dir, "other.pem", fx->other);
+	write_key(fx->dir, "pub.pem", fx->priv, 0);
+	write_key(fx->dir, "other.pem", fx->other, 0);
 	if (bulletin_keys_load("pub.pem", fx->dir, &fx->keys, err,
 			       sizeof(err)) != ERR_OK)
 		return -1;
@@ -77,18 +82,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *fx = *state;
-	char path[128];
+	int rc;
 
 	bulletin_keys_free(&fx->keys);
 	EVP_PKEY_free(fx->priv);
 	EVP_PKEY_free(fx->other);
-	snprintf(path, sizeof(path), "%s/pub.pem", fx->dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/other.pem", fx->dir);
-	unlink(path);
-	rmdir(fx->dir);
+	rc = tmpdir_remove(fx->dir);
 	free(fx);
-	return 0;
+	return rc;
 }
 
 /* sample: a valid content naming key id kid (strings are static). */
@@ -178,6 +179,223 @@ static void test_keys_load_several_and_refuse_bad(void **state)
 					    sizeof(err)), ERR_INVALID);
 	unlink(path);
 	assert_null(ks);
+}
+
+/* write_file: text into dir/name. */
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* remove_file: dir/name gone. */
+static void remove_file(const char *dir, const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	unlink(path);
+}
+
+/* A config file's keys are found beside it, whatever the working
+ * directory; an absolute path is taken as it is. */
+static void test_keys_from_config_relative_to_config(void **state)
+{
+	struct fx *fx = *state;
+	struct bulletin_keys *ks = NULL;
+	char config[128], abs[256], other_id[BULLETIN_KEY_ID_LEN + 1],
+	     err[600], cwd[512];
+
+	snprintf(config, sizeof(config), "%s/alliance.ini", fx->dir);
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir("/"), 0);
+	assert_int_equal(bulletin_keys_from_config("pub.pem, other.pem", config,
+						   &ks, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(chdir(cwd), 0);
+	assert_int_equal(ks->n, 2);
+	bulletin_key_id(fx->other, other_id);
+	assert_string_equal(ks->keys[0].id, fx->kid);
+	assert_string_equal(ks->keys[1].id, other_id);
+	bulletin_keys_free(&ks);
+	snprintf(abs, sizeof(abs), "%s/other.pem", fx->dir);
+	assert_int_equal(bulletin_keys_from_config(abs, "/nowhere/a.ini", &ks,
+						   err, sizeof(err)), ERR_OK);
+	assert_int_equal(ks->n, 1);
+	assert_string_equal(ks->keys[0].id, other_id);
+	bulletin_keys_free(&ks);
+	/* relative to the config's directory, not the working one */
+	assert_int_equal(bulletin_keys_from_config("pub.pem", "/nowhere/a.ini",
+						   &ks, err, sizeof(err)),
+			 ERR_IO);
+	assert_non_null(strstr(err, "/nowhere/pub.pem"));
+	assert_null(ks);
+	/* none listed: an empty set */
+	assert_int_equal(bulletin_keys_from_config(NULL, config, &ks, err,
+						   sizeof(err)), ERR_OK);
+	assert_int_equal(ks->n, 0);
+	bulletin_keys_free(&ks);
+}
+
+/* assert_refused: list fails to load with code and both the config's
+ * prefix and want in the reason, and nothing is returned. */
+static void assert_refused(const struct fx *fx, const char *list, int code,
+			   const char *want)
+{
+	struct bulletin_keys *ks = NULL;
+	char config[128], prefix[160], err[600];
+
+	snprintf(config, sizeof(config), "%s/alliance.ini", fx->dir);
+	snprintf(prefix, sizeof(prefix), "%s: [bulletins] keys: ", config);
+	assert_int_equal(bulletin_keys_from_config(list, config, &ks, err,
+						   sizeof(err)), code);
+	assert_null(ks);
+	assert_memory_equal(err, prefix, strlen(prefix));
+	if (!strstr(err, want))
+		fail_msg("\"%s\" lacks \"%s\"", err, want);
+	assert_int_equal(bulletin_keys_check(list, config, err, sizeof(err)),
+			 code);
+}
+
+static void test_keys_from_config_refuses_bad(void **state)
+{
+	struct fx *fx = *state;
+	EVP_PKEY *x = NULL;
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, NULL);
+
+	/* bad PEM: not PEM at all, and a truncated one */
+	write_file(fx->dir, "junk.pem", "junk\n");
+	assert_refused(fx, "pub.pem, junk.pem", ERR_INVALID,
+		       "junk.pem: not a PEM public key");
+	write_file(fx->dir, "cut.pem", "-----BEGIN PUBLIC KEY-----\n"
+		   "MCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n");
+	assert_refused(fx, "cut.pem", ERR_INVALID, "not a PEM public key");
+	/* wrong key type: an X25519 public key is PEM but not Ed25519 */
+	assert_non_null(c);
+	assert_int_equal(EVP_PKEY_keygen_init(c), 1);
+	assert_int_equal(EVP_PKEY_keygen(c, &x), 1);
+	EVP_PKEY_CTX_free(c);
+	write_key(fx->dir, "x25519.pem", x, 0);
+	EVP_PKEY_free(x);
+	assert_refused(fx, "x25519.pem", ERR_INVALID,
+		       "x25519.pem: not an Ed25519 public key");
+	/* a private key where a public one belongs */
+	write_key(fx->dir, "priv.pem", fx->priv, 1);
+	assert_refused(fx, "priv.pem", ERR_INVALID, "not a PEM public key");
+	assert_refused(fx, "pub.pem,missing.pem", ERR_IO, "missing.pem");
+	assert_refused(fx, "other.pem, pub.pem ,other.pem", ERR_INVALID,
+		       "listed twice");
+	remove_file(fx->dir, "junk.pem");
+	remove_file(fx->dir, "cut.pem");
+	remove_file(fx->dir, "x25519.pem");
+	remove_file(fx->dir, "priv.pem");
+}
+
+/* Several keys up to the limit load; one more is refused. */
+static void test_keys_from_config_several_up_to_limit(void **state)
+{
+	struct fx *fx = *state;
+	struct bulletin_keys *ks = NULL;
+	char config[128], list[LIMIT_BULLETIN_KEYS * 32 + 32], name[32],
+	     want[32], err[600];
+	int i;
+
+	snprintf(config, sizeof(config), "%s/alliance.ini", fx->dir);
+	list[0] = '\0';
+	for (i = 0; i <= LIMIT_BULLETIN_KEYS; i++) {
+		EVP_PKEY *k = new_key();
+
+		snprintf(name, sizeof(name), "k%d.pem", i);
+		write_key(fx->dir, name, k, 0);
+		EVP_PKEY_free(k);
+		if (i < LIMIT_BULLETIN_KEYS)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list),
+				 "%s%s", i ? "," : "", name);
+	}
+	assert_int_equal(bulletin_keys_from_config(list, config, &ks, err,
+						   sizeof(err)), ERR_OK);
+	assert_int_equal(ks->n, LIMIT_BULLETIN_KEYS);
+	for (i = 0; i < LIMIT_BULLETIN_KEYS; i++)
+		assert_non_null(bulletin_keys_find(ks, ks->keys[i].id));
+	bulletin_keys_free(&ks);
+	snprintf(list + strlen(list), sizeof(list) - strlen(list), ",k%d.pem",
+		 LIMIT_BULLETIN_KEYS);
+	snprintf(want, sizeof(want), "more than %d keys", LIMIT_BULLETIN_KEYS);
+	assert_refused(fx, list, ERR_INVALID, want);
+	for (i = 0; i <= LIMIT_BULLETIN_KEYS; i++) {
+		snprintf(name, sizeof(name), "k%d.pem", i);
+		remove_file(fx->dir, name);
+	}
+}
+
+/* A reload that fails keeps the set in force; one that loads replaces it. */
+static void test_keys_reload(void **state)
+{
+	struct fx *fx = *state;
+	struct bulletin_keys *in_force = NULL, *before;
+	char config[128], err[600];
+
+	snprintf(config, sizeof(config), "%s/alliance.ini", fx->dir);
+	assert_int_equal(bulletin_keys_from_config("pub.pem", config,
+						   &in_force, err,
+						   sizeof(err)), ERR_OK);
+	before = in_force;
+	bulletin_keys_reload(&in_force, "pub.pem, missing.pem", config);
+	assert_ptr_equal(in_force, before);
+	assert_int_equal(in_force->n, 1);
+	assert_string_equal(in_force->keys[0].id, fx->kid);
+	bulletin_keys_reload(&in_force, "other.pem, pub.pem", config);
+	assert_int_equal(in_force->n, 2);
+	assert_non_null(bulletin_keys_find(in_force, fx->kid));
+	bulletin_keys_free(&in_force);
+}
+
+/* signing_refused: bulletin_signing_key_load of dir/name fails with code,
+ * returns no key and names want in its reason. */
+static void signing_refused(const struct fx *fx, const char *name, int code,
+			    const char *want)
+{
+	EVP_PKEY *k = (EVP_PKEY *)1;
+	char path[128], id[BULLETIN_KEY_ID_LEN + 1], err[600];
+
+	snprintf(path, sizeof(path), "%s/%s", fx->dir, name);
+	assert_int_equal(bulletin_signing_key_load(path, &k, id, err,
+						   sizeof(err)), code);
+	assert_null(k);
+	if (!strstr(err, want))
+		fail_msg("\"%s\" lacks \"%s\"", err, want);
+}
+
+/* The operator's signing key: a PEM Ed25519 private key and nothing else. */
+static void test_signing_key_load(void **state)
+{
+	struct fx *fx = *state;
+	EVP_PKEY *k = NULL;
+	char path[128], id[BULLETIN_KEY_ID_LEN + 1], err[600];
+
+	write_key(fx->dir, "signing.key", fx->priv, 1);
+	snprintf(path, sizeof(path), "%s/signing.key", fx->dir);
+	assert_int_equal(bulletin_signing_key_load(path, &k, id, err,
+						   sizeof(err)), ERR_OK);
+	assert_non_null(k);
+	assert_string_equal(id, fx->kid);
+	EVP_PKEY_free(k);
+	/* a public key, junk, nothing: refused, naming the file */
+	signing_refused(fx, "pub.pem", ERR_INVALID,
+			"pub.pem: not a PEM Ed25519 private key");
+	write_file(fx->dir, "junk.key", "-----BEGIN PRIVATE KEY-----\n"
+		   "junk\n-----END PRIVATE KEY-----\n");
+	signing_refused(fx, "junk.key", ERR_INVALID,
+			"junk.key: not a PEM Ed25519 private key");
+	signing_refused(fx, "missing.key", ERR_IO, "missing.key");
+	remove_file(fx->dir, "signing.key");
+	remove_file(fx->dir, "junk.key");
 }
 
 /* ---- sign and open --------------------------------------------------------- */
@@ -387,6 +605,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_id_is_sha256_prefix),
 		cmocka_unit_test(test_keys_load_several_and_refuse_bad),
+		cmocka_unit_test(test_keys_from_config_relative_to_config),
+		cmocka_unit_test(test_keys_from_config_refuses_bad),
+		cmocka_unit_test(test_keys_from_config_several_up_to_limit),
+		cmocka_unit_test(test_keys_reload),
+		cmocka_unit_test(test_signing_key_load),
 		cmocka_unit_test(test_sign_and_open),
 		cmocka_unit_test(test_open_refuses_foreign_key),
 		cmocka_unit_test(test_open_refuses_nul_and_garbage),

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "catalog_fixture.h"
 #include "catalog_sets.h"
 #include "clock.h"
 #include "err.h"
@@ -31,48 +32,20 @@
 
 /* ---- fixtures --------------------------------------------------------- */
 
-struct fixture {
-	sqlite3 *db;
-	struct catalog *cat;
-};
 
 static int setup(void **state)
 {
-	struct store_migration m[] = { { catalog_schema_v1 },
-				       { catalog_schema_v2 },
-				       { catalog_schema_v3 },
-				       { catalog_schema_v4 },
-				       { catalog_schema_v5 },
-				       { catalog_schema_v6 } };
-	struct fixture *f = calloc(1, sizeof(*f));
-	char err[512];
-
-	log_init("test_catalog", LOG_WARN);
-	if (!f)
-		return -1;
-	if (store_open(":memory:", m, sizeof(m) / sizeof(m[0]), &f->db, err,
-		       sizeof(err)) != ERR_OK) {
-		fprintf(stderr, "%s\n", err);
-		free(f);
-		return -1;
-	}
-	if (catalog_open(f->db, &f->cat) != ERR_OK) {
-		store_close(&f->db);
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	*state = catalog_fixture_open("test_catalog");
+	return *state ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 
 	catalog_close(&f->cat);
 	assert_null(f->cat);
-	store_close(&f->db);
-	free(f);
+	catalog_fixture_close(f);
 	return 0;
 }
 
@@ -96,7 +69,7 @@ static Alliance__V1__Service *service(const char *text)
 
 /* put: apply a service change (body from JSON text, NULL: tombstone);
  * returns whether it applied. Takes nothing from the caller. */
-static int put(struct fixture *f, const char *origin, const char *id,
+static int put(struct catalog_fixture *f, const char *origin, const char *id,
 	       uint64_t version, const char *json, int log)
 {
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
@@ -131,7 +104,7 @@ static const char *svc(char *buf, size_t len, const char *title,
 
 /* index_all: bring the search index up to date (the indexer thread's
  * work), in chunks of 100 as one transaction; returns the rows done. */
-static size_t index_all(struct fixture *f)
+static size_t index_all(struct catalog_fixture *f)
 {
 	size_t done, total = 0;
 	int own = sqlite3_get_autocommit(f->db);
@@ -170,7 +143,7 @@ static int search_json(struct catalog *cat, const struct catalog_query *q,
 	return rc;
 }
 
-static json_t *search(struct fixture *f, const struct catalog_query *q)
+static json_t *search(struct catalog_fixture *f, const struct catalog_query *q)
 {
 	json_t *out = NULL;
 	char why[256] = "";
@@ -207,7 +180,7 @@ static const char *item_id(json_t *res, size_t i)
 }
 
 /* found: how many services the text q finds (total). */
-static json_int_t found(struct fixture *f, const char *q)
+static json_int_t found(struct catalog_fixture *f, const char *q)
 {
 	struct catalog_query cq = { .q = q, .limit = 100 };
 	json_t *res = search(f, &cq);
@@ -219,7 +192,8 @@ static json_int_t found(struct fixture *f, const char *q)
 }
 
 /* query_int: the integer sql (one parameter, arg) reads, or -1. */
-static int64_t query_int(struct fixture *f, const char *sql, const char *arg)
+static int64_t query_int(struct catalog_fixture *f, const char *sql,
+			 const char *arg)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t n = -1;
@@ -234,7 +208,7 @@ static int64_t query_int(struct fixture *f, const char *sql, const char *arg)
 }
 
 /* fts_rows: rows of service_fts matching q (raw FTS5 MATCH). */
-static int fts_rows(struct fixture *f, const char *q)
+static int fts_rows(struct catalog_fixture *f, const char *q)
 {
 	return (int)query_int(f, "SELECT count(*) FROM service_fts"
 			      " WHERE service_fts MATCH ?1", q);
@@ -244,7 +218,7 @@ static int fts_rows(struct fixture *f, const char *q)
 
 static void test_version_rule(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	Change *got = NULL;
 	char b[512];
 
@@ -302,7 +276,7 @@ static void test_version_rule(void **state)
 
 static void test_apply_rejects(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
 	int applied = -1;
 
@@ -332,7 +306,7 @@ static void test_apply_rejects(void **state)
  * every stream that reaches it); unlogged, it is a replica's business. */
 static void test_apply_refuses_to_log_too_big(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
 	Alliance__V1__Announcement a = ALLIANCE__V1__ANNOUNCEMENT__INIT;
 	char *body = malloc(LIMIT_CHANGE_BYTES + 1), why[200];
@@ -370,7 +344,7 @@ static void test_apply_refuses_to_log_too_big(void **state)
 
 static void test_max_version_and_counts(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
 	Alliance__V1__Announcement a = ALLIANCE__V1__ANNOUNCEMENT__INIT;
 	char b[512];
@@ -408,7 +382,7 @@ static void test_max_version_and_counts(void **state)
 
 static void test_log(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	Change **batch = NULL;
 	size_t n = 0;
 	uint64_t last = 0;
@@ -487,7 +461,7 @@ static void test_log(void **state)
  * with entries, never lower), and logging a record again at its version */
 static void test_log_raise_and_again(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	Change **batch = NULL;
 	size_t n = 0;
 	uint64_t last = 0;
@@ -531,7 +505,7 @@ static void test_log_raise_and_again(void **state)
 
 /* ---- search ------------------------------------------------------------- */
 
-static void load_sample(struct fixture *f)
+static void load_sample(struct catalog_fixture *f)
 {
 	char b[1024];
 
@@ -558,7 +532,7 @@ static void load_sample(struct fixture *f)
 
 static void test_search_words(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 
 	load_sample(f);
 	assert_int_equal(found(f, "理发"), 1);
@@ -578,7 +552,7 @@ static void test_search_words(void **state)
 
 static void test_search_syntax_is_text(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	static const char *const nasty[] = {
 		"\"", "haircut\"", "*", "haircut*", "NEAR(haircut home)",
 		"\" OR 1=1 --", "'; DROP TABLE service; --", "title:x",
@@ -601,7 +575,7 @@ static void test_search_syntax_is_text(void **state)
 
 static void test_search_filters(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	struct catalog_query q = { .limit = 100 };
 	json_t *res;
 	char why[256];
@@ -677,7 +651,8 @@ static void test_search_filters(void **state)
 /* walk: follow next from the first page and count each id once (total,
  * on the first page, is expect);
  * returns the number of pages and fails on a repeated id. */
-static int walk(struct fixture *f, const char *text, int limit, int expect)
+static int walk(struct catalog_fixture *f, const char *text, int limit,
+		int expect)
 {
 	struct catalog_query q = { .q = text, .limit = limit };
 	char seen[256][16];
@@ -719,7 +694,7 @@ static int walk(struct fixture *f, const char *text, int limit, int expect)
 
 static void test_search_pages(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	struct catalog_query q = { .limit = 10 };
 	static const char *const garbled[] = {
 		"!!!", "a", "abc$", "eA", "bzk5OTk", "aw", "azEyMy4w",
@@ -770,7 +745,7 @@ static void test_search_pages(void **state)
 
 static void test_search_ranking(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	struct catalog_query q = { .q = "haircut", .limit = 10 };
 	json_t *res;
 	char b[512];
@@ -823,7 +798,7 @@ static void test_search_ranking(void **state)
  * once, without offsets: a service added meanwhile shifts nothing */
 static void test_search_tier_pages(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	struct catalog_query q = { .q = "haircut", .limit = 7 };
 	char b[512], id[16], why[256], *after = NULL;
 	int seen = 0, in_title = 1, pages = 0;
@@ -874,7 +849,7 @@ static void test_search_tier_pages(void **state)
 /* total counts up to 1000, then says "more" */
 static void test_search_total_cap(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	struct catalog_query q = { .limit = 5 };
 	char b[256], id[16];
 	json_t *res;
@@ -908,7 +883,7 @@ static void test_search_total_cap(void **state)
  * out of a filter since it was indexed is not shown meanwhile */
 static void test_search_index_late(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	struct catalog_query q = { .q = "haircut", .limit = 10 };
 	char b[256], why[256];
 	json_t *res = NULL;
@@ -945,7 +920,7 @@ static void test_search_index_late(void **state)
  * shaped like one still finds only text */
 static void test_search_facet_words(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	static const char *const words[] = {
 		"feefree", "FEEFREES", "dlv2", "c6f74686572x", "ｃ６ｆ７４６８６５７２ｘ",
 		"o6261646167x75616ex",
@@ -980,7 +955,7 @@ static void test_search_facet_words(void **state)
 /* a community filter matches the whole id, not a prefix or a part */
 static void test_search_community_whole(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	struct catalog_query q = { .q = "haircut", .limit = 10 };
 	char b[256];
 	json_t *res;
@@ -1025,7 +1000,7 @@ static void test_bits_below(void **state)
 }
 
 /* rid_of: the rid of badaguan's service id. */
-static int64_t rid_of(struct fixture *f, const char *id)
+static int64_t rid_of(struct catalog_fixture *f, const char *id)
 {
 	int64_t rid = query_int(f, "SELECT rid FROM service WHERE origin ="
 				" 'badaguan' AND id = ?1", id);
@@ -1056,7 +1031,7 @@ static int64_t set_of(struct catalog_sets *s, size_t words, const char *expr,
  * sets of its own length */
 static void test_sets_cache(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	static const char *const word[4] = { "alpha", "bravo", "charlie",
 					     "delta" };
 	struct catalog_sets *s = NULL, *other = NULL;
@@ -1112,7 +1087,7 @@ static void test_sets_cache(void **state)
 
 /* sets_equal: the set of expr from s and from a fresh cache are the same
  * (words each) */
-static void sets_equal(struct fixture *f, struct catalog_sets *s,
+static void sets_equal(struct catalog_fixture *f, struct catalog_sets *s,
 		       size_t words, const char *expr)
 {
 	struct catalog_sets *fresh = NULL;
@@ -1140,7 +1115,7 @@ static void sets_equal(struct fixture *f, struct catalog_sets *s,
  * index_change lists: the sets are built again, and equal too. */
 static void test_sets_patch(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	static const char *const expr[] = {
 		"alpha", "bravo", "title : \"alpha\"", "\"charlie\"",
 		"{title summary description tags} : \"bravo\"",
@@ -1204,7 +1179,7 @@ static void test_sets_patch(void **state)
 
 static void test_service_json_roundtrip(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	Change *got = NULL;
 	json_t *j;
 
@@ -1436,7 +1411,7 @@ static void test_service_json_accepts(void **state)
 
 /* ---- announcements ------------------------------------------------------ */
 
-static int put_announcement(struct fixture *f, const char *origin,
+static int put_announcement(struct catalog_fixture *f, const char *origin,
 			    const char *id, uint64_t version,
 			    const char *json)
 {
@@ -1469,7 +1444,7 @@ static int put_announcement(struct fixture *f, const char *origin,
 
 static void test_announcements(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	json_t *res, *items, *bad;
 	Alliance__V1__Announcement *a = NULL;
 	char why[256];
@@ -1546,7 +1521,7 @@ static double seconds_since(const struct timespec *t0)
  * and what a few searches over them take. */
 static void test_timing_10k(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	static const char *const cats[] = { "elderly-care", "housing",
 					    "other", "health-maternity" };
 	struct catalog_query q = { .limit = 20 };
@@ -1607,7 +1582,7 @@ static void test_timing_10k(void **state)
  * tombstones into the index, in chunks, and empties the queue */
 static void test_index_off_apply(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	struct catalog_query q = { .q = "haircut", .limit = 20 };
 	char b[512];
 	json_t *res = NULL;
@@ -1682,7 +1657,7 @@ static void test_index_off_apply(void **state)
  * exactly the lowest queued rids; the index ends up as the live rows */
 static void test_index_mixed_chunk(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	sqlite3_stmt *st = NULL;
 	char b[512];
 	size_t done;
@@ -1739,14 +1714,8 @@ static void test_index_mixed_chunk(void **state)
  * service, and the rebuilt index finds them as before */
 static void test_index_migration(void **state)
 {
-	struct store_migration m[] = { { catalog_schema_v1 },
-				       { catalog_schema_v2 },
-				       { catalog_schema_v3 },
-				       { catalog_schema_v4 },
-				       { catalog_schema_v5 },
-				       { catalog_schema_v6 } };
 	char path[] = "/tmp/test_catalog_XXXXXX";
-	struct fixture f2 = { 0 };
+	struct catalog_fixture f2 = { 0 };
 	sqlite3_stmt *st = NULL;
 	char err[512], sql[512];
 	uint64_t records, bytes, measured;
@@ -1756,7 +1725,8 @@ static void test_index_migration(void **state)
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	close(fd);
-	assert_int_equal(store_open(path, m, 1, &f2.db, err, sizeof(err)),
+	assert_int_equal(store_open(path, catalog_migrations, 1, &f2.db, err,
+				    sizeof(err)),
 			 ERR_OK);
 	for (int i = 0; i < 3; i++) {
 		snprintf(sql, sizeof(sql), "INSERT INTO service (origin, id,"
@@ -1765,7 +1735,8 @@ static void test_index_migration(void **state)
 		assert_int_equal(store_exec(f2.db, sql), ERR_OK);
 	}
 	store_close(&f2.db);
-	assert_int_equal(store_open(path, m, 6, &f2.db, err, sizeof(err)),
+	assert_int_equal(store_open(path, catalog_migrations, 6, &f2.db, err,
+				    sizeof(err)),
 			 ERR_OK);
 	assert_int_equal(catalog_open(f2.db, &f2.cat), ERR_OK);
 	/* v6: rows from before are measured once for the quota */

@@ -31,6 +31,7 @@
 #define sync_wake node_sync_wake
 #include "node.h"
 #undef sync_wake
+#include "tmpdir.h"
 
 /* ---- table ------------------------------------------------------------ */
 
@@ -102,38 +103,17 @@ static char err[1024];        /* the last error message */
 
 static int setup_dir(void **state)
 {
-	char tmpl[] = "/tmp/test_config.XXXXXX";
-	char *real;
-
 	(void)state;
-	if (!mkdtemp(tmpl))
+	if (tmpdir_make("test_config", tmpdir, sizeof(tmpdir)))
 		return -1;
-	real = realpath(tmpl, NULL);
-	if (!real)
-		return -1;
-	snprintf(tmpdir, sizeof(tmpdir), "%s", real);
-	free(real);
 	snprintf(conf, sizeof(conf), "%s/test.conf", tmpdir);
 	return 0;
 }
 
 static int teardown_dir(void **state)
 {
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	char path[1024];
-
 	(void)state;
-	if (!d)
-		return -1;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	return rmdir(tmpdir);
+	return tmpdir_remove(tmpdir);
 }
 
 /* write_conf: write text to conf, replacing what was there. */

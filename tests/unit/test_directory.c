@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "catalog_fixture.h"
 #include "err.h"
 #include "log.h"
 #include "store.h"
@@ -23,44 +24,23 @@
 
 /* ---- fixtures and helpers ------------------------------------------------- */
 
-struct fixture {
-	sqlite3 *db;
-	struct catalog *cat;
-};
 
 static int setup(void **state)
 {
-	struct store_migration m[] = { { catalog_schema_v1 },
-				       { catalog_schema_v2 },
-				       { catalog_schema_v3 },
-				       { catalog_schema_v4 },
-				       { catalog_schema_v5 },
-				       { catalog_schema_v6 } };
-	struct fixture *f = calloc(1, sizeof(*f));
-	char err[512];
-
-	log_init("test_directory", LOG_WARN);
-	if (!f || store_open(":memory:", m, 6, &f->db, err, sizeof(err)) !=
-	    ERR_OK || catalog_open(f->db, &f->cat) != ERR_OK)
-		return -1;
-	*state = f;
-	return 0;
+	*state = catalog_fixture_open("test_directory");
+	return *state ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-
-	catalog_close(&f->cat);
-	store_close(&f->db);
-	free(f);
+	catalog_fixture_close(*state);
 	return 0;
 }
 
 /* community: apply (district, KIND_COMMUNITY, id) at version (name NULL:
  * a tombstone) with log; returns whether it applied. */
-static int community(struct fixture *f, const char *id, uint64_t version,
-		     const char *name)
+static int community(struct catalog_fixture *f, const char *id,
+		     uint64_t version, const char *name)
 {
 	Alliance__V1__Community body = ALLIANCE__V1__COMMUNITY__INIT;
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
@@ -82,7 +62,7 @@ static int community(struct fixture *f, const char *id, uint64_t version,
 }
 
 /* words: store the synonyms of a file text as the district's record. */
-static void words(struct fixture *f, uint64_t version, const char *text)
+static void words(struct catalog_fixture *f, uint64_t version, const char *text)
 {
 	struct synonyms *s = NULL;
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
@@ -105,8 +85,8 @@ static void words(struct fixture *f, uint64_t version, const char *text)
 }
 
 /* service: put a service of origin from JSON text (must validate). */
-static void service(struct fixture *f, const char *origin, const char *id,
-		    uint64_t version, const char *json)
+static void service(struct catalog_fixture *f, const char *origin,
+		    const char *id, uint64_t version, const char *json)
 {
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
 	json_t *j = json_loads(json, 0, NULL);
@@ -126,7 +106,7 @@ static void service(struct fixture *f, const char *origin, const char *id,
 	alliance__v1__service__free_unpacked(ch.service, NULL);
 }
 
-static void index_all(struct fixture *f)
+static void index_all(struct catalog_fixture *f)
 {
 	size_t done;
 
@@ -139,7 +119,7 @@ static void index_all(struct fixture *f)
 }
 
 /* search: the parsed answer of q (must succeed). */
-static json_t *search(struct fixture *f, const struct catalog_query *q)
+static json_t *search(struct catalog_fixture *f, const struct catalog_query *q)
 {
 	char *body = NULL, why[256] = "";
 	size_t len;
@@ -168,7 +148,7 @@ static const char *ids(json_t *res, char *buf, size_t len)
 }
 
 /* found: the ids the text q finds. */
-static const char *found(struct fixture *f, const char *q, char *buf,
+static const char *found(struct catalog_fixture *f, const char *q, char *buf,
 			 size_t len)
 {
 	struct catalog_query cq = { .q = q, .limit = 100 };
@@ -191,7 +171,7 @@ static void names(const Change *ch, void *arg)
 
 static void test_directory_records(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	char listed[256] = "";
 	Change **batch = NULL, *got = NULL;
 	size_t n = 0;
@@ -285,7 +265,7 @@ static void test_directory_check(void **state)
 
 static void test_search_synonyms(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	char b[256];
 
 	service(f, "badaguan", "hair", 1, "{\"title\":\"上门理发服务\","
@@ -313,8 +293,8 @@ static void test_search_synonyms(void **state)
 /* ---- preferred origin ------------------------------------------------------------- */
 
 /* walk a listing preferring own, limit a page; the ids in order into out */
-static int walk(struct fixture *f, const char *own, int limit, char *out,
-		size_t len)
+static int walk(struct catalog_fixture *f, const char *own, int limit,
+		char *out, size_t len)
 {
 	struct catalog_query q = { .limit = limit, .prefer = own };
 	char *after = NULL, page[512];
@@ -346,7 +326,7 @@ static int walk(struct fixture *f, const char *own, int limit, char *out,
 
 static void test_listing_prefers_own(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	static const struct { const char *origin, *id; int updated; } rows[] = {
 		{ "badaguan", "b1", 10 }, { "zhuhailu", "z1", 20 },
 		{ "badaguan", "b2", 30 }, { "zhuhailu", "z2", 40 },
@@ -395,7 +375,7 @@ static void test_listing_prefers_own(void **state)
  * each, the preferred origin's services first; exact across pages */
 static void test_search_prefers_own(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	static const struct { const char *origin, *id, *title, *summary; } rows[] = {
 		{ "badaguan", "bt", "理发", "" },       { "zhuhailu", "zt", "理发", "" },
 		{ "badaguan", "bs", "服务", "理发" },   { "zhuhailu", "zs", "服务", "理发" },
@@ -444,7 +424,7 @@ static void test_search_prefers_own(void **state)
 /* announcements: the preferred origin's first, then newest first */
 static void test_announcements_prefer_own(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	static const struct { const char *origin, *id; int published; } rows[] = {
 		{ "badaguan", "old", 10 }, { "zhuhailu", "mid", 20 },
 		{ "badaguan", "new", 30 },
@@ -490,7 +470,7 @@ static void test_announcements_prefer_own(void **state)
 
 static void test_eligibility_keywords(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	static const struct { const char *json, *field; } bad[] = {
 		{ "\"eligible_communities\":[\"Bad_Id\"]",
 		  "eligible_communities" },

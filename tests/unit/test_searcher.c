@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "catalog_fixture.h"
 #include "err.h"
 #include "log.h"
 #include "searcher.h"
@@ -22,13 +23,6 @@
 
 /* ---- fixtures ------------------------------------------------------------ */
 
-static const struct store_migration migrations[] = {
-	{ catalog_schema_v1 }, { catalog_schema_v2 }, { catalog_schema_v3 },
-	{ catalog_schema_v4 },
-	{ catalog_schema_v5 },
-	{ catalog_schema_v6 },
-};
-#define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
 struct fixture {
 	char path[64];
@@ -44,7 +38,8 @@ static sqlite3 *store_conn(struct fixture *f)
 	sqlite3 *db = NULL;
 	char err[256];
 
-	assert_int_equal(store_open(f->path, migrations, N_MIGRATIONS, &db,
+	assert_int_equal(store_open(f->path, catalog_migrations,
+				    CATALOG_N_MIGRATIONS, &db,
 				    err, sizeof(err)), ERR_OK);
 	return db;
 }

@@ -22,6 +22,7 @@
 #include "err.h"
 #include "log.h"
 #include "store.h"
+#include "tmpdir.h"
 
 /* ---- migrations ------------------------------------------------------- */
 
@@ -54,33 +55,17 @@ static char err[1024];
 
 static int setup_dir(void **state)
 {
-	char tmpl[] = "/tmp/test_store.XXXXXX";
-
 	(void)state;
-	if (!mkdtemp(tmpl))
+	if (tmpdir_make("test_store", tmpdir, sizeof(tmpdir)))
 		return -1;
-	snprintf(tmpdir, sizeof(tmpdir), "%s", tmpl);
 	log_init("test_store", LOG_WARN);
 	return 0;
 }
 
 static int teardown_dir(void **state)
 {
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	char file[1024];
-
 	(void)state;
-	if (!d)
-		return -1;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(file, sizeof(file), "%s/%s", tmpdir, e->d_name);
-		unlink(file);
-	}
-	closedir(d);
-	return rmdir(tmpdir);
+	return tmpdir_remove(tmpdir);
 }
 
 static void use_db(const char *name)

@@ -218,6 +218,16 @@ static void test_phone_mask(void **state)
 	assert_string_equal(out, "");
 }
 
+/* text_hash is FNV-1a 32: the published test vectors */
+static void test_hash(void **state)
+{
+	(void)state;
+	assert_int_equal(text_hash(""), 0x811c9dc5u);
+	assert_int_equal(text_hash("a"), 0xe40c292cu);
+	assert_int_equal(text_hash("foobar"), 0xbf9cf968u);
+	assert_int_not_equal(text_hash("ab"), text_hash("ba"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +245,7 @@ int main(void)
 		cmocka_unit_test(test_phone),
 		cmocka_unit_test(test_phone_digits),
 		cmocka_unit_test(test_phone_mask),
+		cmocka_unit_test(test_hash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

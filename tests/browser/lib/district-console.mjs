@@ -10,18 +10,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { BUILD, artifact, axe, launch, watch } from './harness.mjs';
+import { BUILD, artifact, axe, launch, parseEnv, watch } from './harness.mjs';
 
 const run = promisify(execFile);
-
-function parseEnv(text) {
-  const env = {};
-  for (const line of text.split('\n')) {
-    const m = /^([A-Z_]+)='(.*)'$/.exec(line);
-    if (m) env[m[1]] = m[2].replace(/'\\''/g, "'");
-  }
-  return env;
-}
 
 const env = parseEnv(readFileSync(process.env.ALLIANCE_ENV, 'utf8'));
 const BULLETIN = process.env.BULLETIN_ID;

@@ -70,7 +70,9 @@ async function freeBase(count) {
   throw new Error('no free run of ports on 127.0.0.1');
 }
 
-function parseEnv(text) {
+// parseEnv: the NAME='value' lines deploy/local-alliance writes (env
+// file) as an object; a quote inside a value is written '\''.
+export function parseEnv(text) {
   const env = {};
   for (const line of text.split('\n')) {
     const m = /^([A-Z_]+)='(.*)'$/.exec(line);
@@ -161,6 +163,22 @@ export function watch(page) {
       seen.errors.push(`console: ${m.text()}`);
   });
   return seen;
+}
+
+// newPage: a fresh context of browser with a width x height viewport and
+// its page, watched (watch) from the start: {context, page, seen}.
+export async function newPage(browser, width = 360, height = 800) {
+  const context = await browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
+  return { context, page, seen: watch(page) };
+}
+
+// managerLogIn: page at node's manager console (/manage/), logged in with
+// password; the caller waits for what it needs to see next.
+export async function managerLogIn(page, node, password) {
+  await page.goto(`${node.url}/manage/`);
+  await page.getByLabel('密码').fill(password);
+  await page.getByRole('button', { name: '登录' }).click();
 }
 
 export function artifact(name) {

@@ -7,16 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
-import { artifact, axe, launch, watch } from './harness.mjs';
-
-function parseEnv(text) {
-  const env = {};
-  for (const line of text.split('\n')) {
-    const m = /^([A-Z_]+)='(.*)'$/.exec(line);
-    if (m) env[m[1]] = m[2].replace(/'\\''/g, "'");
-  }
-  return env;
-}
+import { artifact, axe, launch, parseEnv, watch } from './harness.mjs';
 
 const env = parseEnv(readFileSync(process.env.ALLIANCE_ENV, 'utf8'));
 const HUB = env.HUB_ALLIANCE_URL;

@@ -3,12 +3,14 @@ deploy/prometheus/alliance-rules.yml, the hub metrics they need, and the
 district console's warnings, by the same thresholds.
 
 One alliance for the module, from its own PKI: the hub's alliance-port
-certificate valid 20 days, its public port on HTTPS with one valid 400
-days, a CRL due in 3 days, community A's node certificate valid 10 days
-and community B's the default 730. promtool comes from `make deps`
-(build/tools/promtool, unpacked from Debian's prometheus package).
+certificate valid 20 days (renewed to 25 on the way), its public port on
+HTTPS with one valid 400 days, a CRL due in 3 days, community A's node
+certificate valid 10 days and community B's the default 730. promtool
+comes from `make deps` (build/tools/promtool, unpacked from Debian's
+prometheus package).
 
-Parts: the alliance; expiry times against openssl's reading; the rules
+Parts: the alliance; expiry times against openssl's reading (and after a
+renewal and SIGHUP); the rules
 (promtool check, names, thresholds); the console's warnings; each alert
 firing on series recorded from the hub; the console's warnings of a
 silent node and an undelivered bulletin, and their clearing.
@@ -127,6 +129,21 @@ def test_expiry_metrics_are_the_times_openssl_reads(alliance):
     # the two node certificates differ by the 720 days of their --days
     ends = sorted(cert_end(pki.node(c)[0]) for c in (a, b))
     assert ends[1] - ends[0] > 700 * DAY
+
+
+def test_a_renewed_hub_certificate_shows_after_sighup(alliance):
+    hub, pki = alliance["hub"], alliance["pki"]
+    before = cert_end(pki.dir / "hub.crt")
+    pki.run("hub", "--dir", pki.dir, "--name", "localhost", "--dns",
+            "localhost", "--ip", "127.0.0.1", "--days", "25", "--force")
+    after = cert_end(pki.dir / "hub.crt")
+    assert after - before > 4 * DAY
+    hub.update_crl()            # copies the same CRL, SIGHUP, waits
+    _, m = scrape(hub)
+    assert m['alliance_cert_expiry_timestamp_seconds{cert="alliance"}'] == \
+        after
+    for n in alliance["nodes"].values():
+        assert n.healthz()["hub"]["connected"], n.community
 
 
 # ---- the rules ------------------------------------------------------------------

@@ -80,8 +80,8 @@ static const struct {
 		"When the certificate chain of the community's node expires "
 		"(its earliest notAfter, unix seconds), as of its last Hello "
 		"since the hub started; others are left out." },
-	[F_UNDELIVERED] = {
-		"alliance_community_bulletin_undelivered_since_timestamp_seconds",
+	[F_UNDELIVERED] = { "alliance_community_bulletin_undelivered_since"
+		"_timestamp_seconds",
 		"When the hub received the oldest unexpired bulletin the "
 		"community's node has neither acked nor refused (unix "
 		"seconds); communities with none are left out." },

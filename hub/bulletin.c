@@ -870,9 +870,9 @@ int hub_bulletin_undelivered(struct hub *hub)
 	flush_acks(hub);        /* what was acked is delivered */
 	registry_each(hub, undelivered_reset, NULL);
 	if (sqlite3_prepare_v2(hub->db,
-		"SELECT d.community, MIN(b.received_ms) FROM bulletin_delivery d"
-		" JOIN bulletin b ON b.id = d.bulletin WHERE d.delivered_ms IS"
-		" NULL AND d.refused IS NULL AND b.expires > ? GROUP BY"
+		"SELECT d.community, MIN(b.received_ms) FROM bulletin_delivery"
+		" d JOIN bulletin b ON b.id = d.bulletin WHERE d.delivered_ms"
+		" IS NULL AND d.refused IS NULL AND b.expires > ? GROUP BY"
 		" d.community", -1, &st, NULL) != SQLITE_OK)
 		goto err;
 	sqlite3_bind_int64(st, 1, hub_now());

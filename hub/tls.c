@@ -476,7 +476,8 @@ int tls_reload(struct hub *hub)
 	/* SSL objects read the store through their SSL_CTX, so handshakes
 	 * and tls_check use the new one from now on */
 	SSL_CTX_set_cert_store(hub->alliance_ssl, store);
-	hub->metrics.cert_expiry[HUB_CERT_CA] = file_expiry(hub->cfg.alliance_ca);
+	hub->metrics.cert_expiry[HUB_CERT_CA] =
+		file_expiry(hub->cfg.alliance_ca);
 	registry_each_session(hub, close_invalid, hub);
 	lws_callback_all_protocol_vhost_args(hub->alliance_vhost,
 		lws_vhost_name_to_protocol(hub->alliance_vhost, "http"),

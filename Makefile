@@ -81,8 +81,20 @@ endef
 
 deps: ## install every dependency from Debian's packages (and npm ci for tests/browser)
 	$(call deb_install,$(DEB_PKGS))
+	$(MAKE) $(PROMTOOL)
 	@[ -d $(BROWSER)/node_modules ] || \
 	  (cd $(BROWSER) && npm ci --no-audit --no-fund)
+
+# promtool, which test_28_alerts checks deploy/prometheus/ with, unpacked
+# from Debian's prometheus package rather than installed: installing it
+# would also install and start a Prometheus server.
+PROMTOOL := build/tools/promtool
+$(PROMTOOL):
+	rm -rf $(@D)/prometheus-deb && mkdir -p $(@D)/prometheus-deb
+	cd $(@D)/prometheus-deb && apt-get download prometheus && \
+	  dpkg-deb -x prometheus_*.deb x
+	cp $(@D)/prometheus-deb/x/usr/bin/promtool $@
+	rm -rf $(@D)/prometheus-deb
 
 check: deps ## build with ASan+UBSan and run lint, unit, system and browser tests
 	$(MAKE) BUILD=build/asan all units

@@ -49,9 +49,11 @@ static json_t *community_json(struct hub *hub, struct community *c)
 	char enrolled[CLOCK_RFC3339_LEN], seen[CLOCK_RFC3339_LEN];
 	char restored[CLOCK_RFC3339_LEN];
 	int connected = c->session && c->session->state == SESSION_ACTIVE;
-	uint64_t head = catalog_log_head(hub->cat);
+	uint64_t up_lag, down_lag;
+	json_t *o;
 
-	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:I, s:I, s:I, s:I, s:s,"
+	hub_community_lag(hub, c, &up_lag, &down_lag);
+	o = json_pack("{s:s, s:s, s:s, s:b, s:o, s:I, s:I, s:I, s:I, s:s,"
 			 " s:I, s:o, s:{s:I, s:I}, s:o, s:o, s:o}",
 		"id", c->id,
 		"name", c->name,
@@ -62,10 +64,8 @@ static json_t *community_json(struct hub *hub, struct community *c)
 			: json_null(),
 		"up_cursor", (json_int_t)c->up_cursor,
 		"down_cursor", (json_int_t)c->down_cursor,
-		"up_lag", (json_int_t)(c->up_head > c->up_cursor
-				       ? c->up_head - c->up_cursor : 0),
-		"down_lag", (json_int_t)(head > c->down_cursor
-					 ? head - c->down_cursor : 0),
+		"up_lag", (json_int_t)up_lag,
+		"down_lag", (json_int_t)down_lag,
 		"epoch", c->epoch,
 		"store_restores", (json_int_t)c->store_restores,
 		"store_restored_at", c->store_restored_at
@@ -85,6 +85,9 @@ static json_t *community_json(struct hub *hub, struct community *c)
 				    c->clock_skew_ms > CLOCK_SKEW_WARN_MS ||
 				    c->clock_skew_ms < -CLOCK_SKEW_WARN_MS)
 			: json_null());
+	if (o)
+		hub_community_alert_json(c, o);
+	return o;
 }
 
 struct community_list {
@@ -103,11 +106,13 @@ static void communities_list(struct hub *hub, struct lws *wsi,
 			     struct hub_http *h)
 {
 	struct community_list l = { hub, json_array() };
+	json_t *warnings = hub_alerts_json(hub); /* undelivered_ms too */
 
 	registry_each(hub, community_item, &l);
 	http_reply_json(wsi, &h->ex, 200,
-			json_pack("{s:o, s:i}", "items", l.items,
-				  "total", (int)hub->n_communities));
+			json_pack("{s:o, s:i, s:o}", "items", l.items,
+				  "total", (int)hub->n_communities,
+				  "warnings", warnings));
 }
 
 static void communities_add(struct hub *hub, struct lws *wsi,

@@ -806,3 +806,43 @@ int hub_bulletin_route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 	return bulletin_http_route(hub->db, wsi, &h->ex, "District bulletins",
 				   hub->cfg.public_url);
 }
+
+/* ---- undelivered (the console's warnings and /metrics) ------------------ */
+
+static void undelivered_reset(struct community *c, void *arg)
+{
+	(void)arg;
+	c->undelivered_ms = 0;
+}
+
+int hub_bulletin_undelivered(struct hub *hub)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	flush_acks(hub);        /* what was acked is delivered */
+	registry_each(hub, undelivered_reset, NULL);
+	if (sqlite3_prepare_v2(hub->db,
+		"SELECT d.community, MIN(b.received_ms) FROM bulletin_delivery"
+		" d JOIN bulletin b ON b.id = d.bulletin WHERE d.delivered_ms"
+		" IS NULL AND d.refused IS NULL AND b.expires > ? GROUP BY"
+		" d.community", -1, &st, NULL) != SQLITE_OK)
+		goto err;
+	sqlite3_bind_int64(st, 1, hub_now());
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct community *c = registry_find(hub,
+			(const char *)sqlite3_column_text(st, 0));
+
+		if (c)
+			c->undelivered_ms = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return ERR_OK;
+	st = NULL;
+err:
+	log_error("bulletins: reading undelivered bulletins: %s",
+		  sqlite3_errmsg(hub->db));
+	sqlite3_finalize(st);
+	return ERR_IO;
+}

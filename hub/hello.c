@@ -186,6 +186,7 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 	 * never sent its own */
 	s->send_own = c->down_cursor == 0 && own_version > 0;
 	c->last_seen = hub_now();
+	c->cert_not_after = s->peer.not_after;
 	note_skew(c, hello);
 	hub_quota_welcome(s, &s->quota);
 	hub_store_save_link(s->hub, c);

@@ -122,6 +122,12 @@ struct community {
 	uint64_t store_restores;    /* Hellos from its store gone back in
 				       time (hello.c), since the hub started */
 	int64_t store_restored_at;  /* the last one; 0: none */
+	int64_t cert_not_after;     /* its node's certificate chain's expiry,
+				       at its last Hello; 0: none since the
+				       hub started */
+	int64_t undelivered_ms;     /* when the hub received the oldest
+				       bulletin not yet delivered to it (as
+				       of hub_bulletin_undelivered); 0: none */
 	struct community *next;     /* hash chain */
 };
 
@@ -185,6 +191,14 @@ enum refusal {
 	REFUSE_COUNT
 };
 
+/* The hub's own certificates whose expiry /metrics and the console show. */
+enum hub_cert {
+	HUB_CERT_ALLIANCE,          /* [alliance] cert, the alliance port's */
+	HUB_CERT_PUBLIC,            /* [public] cert, when HTTPS */
+	HUB_CERT_CA,                /* [alliance] ca: its earliest */
+	HUB_CERT_COUNT
+};
+
 struct hub_metrics {
 	struct link_counters traffic; /* frames and bytes in and out */
 	uint64_t sessions_opened;
@@ -194,6 +208,9 @@ struct hub_metrics {
 	uint64_t frames_unsent;     /* frames not encoded or queued */
 	uint64_t refusals[REFUSE_COUNT];
 	int64_t crl_next_update;    /* unix seconds; 0 when none */
+	int64_t cert_expiry[HUB_CERT_COUNT]; /* the hub's own certificates'
+				       notAfter (tls.c), unix seconds; 0:
+				       none or unreadable */
 };
 
 /* ==== the daemon ========================================================= */
@@ -300,7 +317,9 @@ int hub_synonyms_load(const char *path, struct synonyms **out, char *err,
 
 /* tls_load_verify: called at LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_
  * CERTS with the alliance port's SSL_CTX: loads the CRL and turns on CRL
- * checking. Returns 0, or 1 to make lws fail (no usable CRL). */
+ * checking, and reads the expiry of the hub's certificates
+ * (metrics.cert_expiry; tls_reload re-reads the alliance port's and the
+ * CA's). Returns 0, or 1 to make lws fail (no usable CRL). */
 int tls_load_verify(struct hub *hub, SSL_CTX *ctx);
 /* tls_verify_client: the verify decision for one certificate of the chain;
  * logs why one is refused. Returns what lws wants: 0 accept, 1 refuse. */
@@ -450,6 +469,23 @@ int hub_search_start(struct hub *hub, char *err, size_t errlen);
 void api_route(struct hub *hub, struct lws *wsi, struct hub_http *h);
 /* metrics_render: Prometheus text into a new string (caller frees). */
 char *metrics_render(struct hub *hub, size_t *len);
+/* hub_alert_metrics: the families deploy/prometheus/alliance-rules.yml
+ * alerts on that metrics.c does not write (alerts.c): certificate
+ * expiries, and per community its session, last seen, lags and oldest
+ * undelivered bulletin. */
+void hub_alert_metrics(struct hub *hub, FILE *f);
+/* hub_alerts_json: the district console's warnings, by the thresholds of
+ * those rules (lib/limits.h), as a new JSON array (alerts.c). */
+json_t *hub_alerts_json(struct hub *hub);
+/* hub_community_alert_json: add cert_expires and bulletin_undelivered_since
+ * of c to obj (the API's community), as of the last
+ * hub_bulletin_undelivered (hub_alerts_json runs it). */
+void hub_community_alert_json(const struct community *c, json_t *obj);
+/* hub_community_lag: how far c's streams are behind: *up, the node's
+ * changes the hub has not committed, as of the node's last batch; *down,
+ * hub-stream entries the node has not acked, its own included. */
+void hub_community_lag(struct hub *hub, const struct community *c,
+		       uint64_t *up, uint64_t *down);
 const char *refusal_name(enum refusal r);
 /* refuse: count a refusal and log it naming the peer. */
 void refuse(struct hub *hub, enum refusal r, const char *fmt, ...)
@@ -478,6 +514,10 @@ void hub_bulletin_close(struct hub *hub);
 void hub_bulletin_welcome(struct session *s);
 /* hub_bulletin_ack: a node persisted (or refused) a bulletin. */
 int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack);
+/* hub_bulletin_undelivered: set every community's undelivered_ms (the
+ * oldest bulletin it has neither acked nor refused, unexpired; 0: none)
+ * from the store, acks received so far included. ERR_OK or ERR_IO. */
+int hub_bulletin_undelivered(struct hub *hub);
 /* hub_bulletin_route: the operator bulletin endpoints of the alliance port
  * (with GET /api/v1/bulletin-sender, the CAP sender alliancectl signs);
  * returns 1 when the path was one of them (answered), else 0. */

@@ -161,6 +161,7 @@ static void render(FILE *f, void *arg)
 	fprintf(f, "alliance_crl_expires_in_seconds %lld\n",
 		(long long)(m->crl_next_update - hub_now()));
 	hub_quota_metrics(hub, f);
+	hub_alert_metrics(hub, f);
 	if (store_free_space(hub->cfg.store_path, &disk_free, &disk_total) ==
 	    ERR_OK) {
 		prom_metric(f, "alliance_store_free_bytes", "gauge",

@@ -97,6 +97,47 @@ static int install_crl(struct hub *hub, X509_STORE *store, X509_CRL *crl)
 	return ERR_OK;
 }
 
+/* ---- the hub's certificates' expiry ------------------------------------ */
+
+/* file_expiry: the earliest notAfter of the PEM certificates in path (a
+ * chain or a CA bundle); 0 (logged) when none is readable. */
+static int64_t file_expiry(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int64_t until = 0;
+	X509 *cert;
+
+	if (!f) {
+		log_error("tls: %s: cannot open", path);
+		return 0;
+	}
+	while ((cert = PEM_read_X509(f, NULL, NULL, NULL))) {
+		int64_t t = asn1_unix(X509_get0_notAfter(cert));
+
+		if (t && (!until || t < until))
+			until = t;
+		X509_free(cert);
+	}
+	fclose(f);
+	ERR_clear_error();      /* the end of the file reads as an error */
+	if (!until)
+		log_error("tls: %s: no readable certificate", path);
+	return until;
+}
+
+/* read_expiries: the expiry of the hub's certificates as loaded at the
+ * start, for /metrics and the console's warnings (tls_reload re-reads
+ * what it reloads; the public port's is not reloaded). */
+static void read_expiries(struct hub *hub)
+{
+	int64_t *e = hub->metrics.cert_expiry;
+
+	e[HUB_CERT_ALLIANCE] = file_expiry(hub->cfg.alliance_cert);
+	e[HUB_CERT_CA] = file_expiry(hub->cfg.alliance_ca);
+	if (hub->cfg.public_cert)
+		e[HUB_CERT_PUBLIC] = file_expiry(hub->cfg.public_cert);
+}
+
 /* ---- no resumption -------------------------------------------------------- */
 
 /* no_resumption: the alliance port resumes no TLS session. A resumed
@@ -132,6 +173,7 @@ int tls_load_verify(struct hub *hub, SSL_CTX *ctx)
 	hub->alliance_ssl = ctx;
 	if (!crl || install_crl(hub, SSL_CTX_get_cert_store(ctx), crl))
 		return 1;
+	read_expiries(hub);
 	lws_sul_schedule(hub->lws, 0, &hub->crl_timer, crl_timer_cb,
 			 3600 * LWS_US_PER_SEC);
 	return 0;
@@ -412,7 +454,9 @@ int tls_reload(struct hub *hub)
 
 	if (!hub->alliance_ssl)
 		return ERR_FAIL;
-	load_own_cert(hub, hub->alliance_ssl);
+	if (load_own_cert(hub, hub->alliance_ssl) == ERR_OK)
+		hub->metrics.cert_expiry[HUB_CERT_ALLIANCE] =
+			file_expiry(hub->cfg.alliance_cert);
 	crl = read_crl(hub->cfg.alliance_crl);
 	if (!crl)
 		return ERR_INVALID;
@@ -432,6 +476,8 @@ int tls_reload(struct hub *hub)
 	/* SSL objects read the store through their SSL_CTX, so handshakes
 	 * and tls_check use the new one from now on */
 	SSL_CTX_set_cert_store(hub->alliance_ssl, store);
+	hub->metrics.cert_expiry[HUB_CERT_CA] =
+		file_expiry(hub->cfg.alliance_ca);
 	registry_each_session(hub, close_invalid, hub);
 	lws_callback_all_protocol_vhost_args(hub->alliance_vhost,
 		lws_vhost_name_to_protocol(hub->alliance_vhost, "http"),

@@ -149,6 +149,13 @@
 
 /* Warn when the CRL's next update is closer than this. */
 #define LIMIT_CRL_WARN_S (7 * 24 * 3600)
+/* The district console's warnings (hub/alerts.c), the same thresholds as
+ * deploy/prometheus/alliance-rules.yml: a certificate expiring within
+ * this; a node not heard from for this long; a bulletin not delivered to
+ * a community this long after the hub received it. */
+#define LIMIT_CERT_WARN_S (30 * 24 * 3600)
+#define LIMIT_SILENT_WARN_S 300
+#define LIMIT_UNDELIVERED_WARN_S 60
 
 /* Bulletins (lib/bulletin.c). The signed bytes of one bulletin; far above
  * any real text, far below a frame. */

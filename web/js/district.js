@@ -2,22 +2,24 @@
  * hub's alliance port to operator certificates only; the certificate in
  * the browser is the credential, so there is no login and no change here.
  *
- * Every POLL_MS it reads GET /api/v1/communities (sync state of each
- * community, a store restored from an older backup, its usage against its
- * quota, its node's clock skew) and GET /api/v1/bulletins (targets,
+ * Every POLL_MS it reads GET /api/v1/communities (the hub's warnings:
+ * certificates expiring, the CRL due, nodes silent, bulletins undelivered,
+ * by the thresholds of deploy/prometheus/alliance-rules.yml; sync state of
+ * each community, a store restored from an older backup, its usage
+ * against its quota, its node's clock skew) and GET /api/v1/bulletins (targets,
  * delivered, pending), and
  * the per-community delivery (GET /api/v1/bulletins/{id}) of the newest
  * DETAIL_MAX bulletins. Issuing stays with alliancectl, which holds the
  * signing key.
  *
- * Parts: loading; communities; bulletins; start. */
+ * Parts: loading; warnings; communities; bulletins; start. */
 'use strict';
 
 (function (A) {
 
 var POLL_MS = 3000;
 var DETAIL_MAX = 10;
-var district = { communities: null, bulletins: null, details: {}, updated: null, failed: false };
+var district = { communities: null, warnings: [], bulletins: null, details: {}, updated: null, failed: false };
 
 /* ---- loading ------------------------------------------------------------------ */
 
@@ -25,7 +27,10 @@ function refresh() {
   Promise.all([A.api('/api/v1/communities'), A.api('/api/v1/bulletins')]).then(function (rs) {
     var c = rs[0], b = rs[1];
     district.failed = !(c.ok && c.data && Array.isArray(c.data.items));
-    if (!district.failed) district.communities = c.data.items;
+    if (!district.failed) {
+      district.communities = c.data.items;
+      district.warnings = Array.isArray(c.data.warnings) ? c.data.warnings : [];
+    }
     if (b.ok && b.data && Array.isArray(b.data.items)) district.bulletins = b.data.items;
     var ids = (district.bulletins || []).slice(0, DETAIL_MAX).map(function (x) { return x.id; });
     return Promise.all(ids.map(function (id) {
@@ -36,6 +41,26 @@ function refresh() {
   }).then(function () {
     if (!district.failed) district.updated = new Date().toISOString();
     render();
+  });
+}
+
+/* ---- warnings ------------------------------------------------------------------ */
+
+/* warningText: one of the hub's warnings ({code, community, cert, at}) as
+ * a sentence. */
+function warningText(w) {
+  var t = A.formatTime(w.at), c = w.community ? nameOf(w.community) : '';
+  if (w.code === 'cert_expiring') return A.t('warn_cert_' + w.cert, { t: t, c: c });
+  return A.t('warn_' + w.code, { t: t, c: c });
+}
+
+function renderWarnings() {
+  var box = document.getElementById('warnings-box');
+  var list = A.clear(document.getElementById('warnings'));
+  box.hidden = !district.warnings.length;
+  district.warnings.forEach(function (w) {
+    A.append(list, A.el('li', { className: 'warning', 'data-code': w.code,
+      'data-community': w.community || '', 'data-cert': w.cert || '', text: warningText(w) }));
   });
 }
 
@@ -151,6 +176,7 @@ function renderBulletins() {
 /* ---- start ---------------------------------------------------------------------------- */
 
 function render() {
+  renderWarnings();
   renderCommunities();
   renderBulletins();
   document.getElementById('status').textContent = district.failed ? A.t('refresh_failed') : '';

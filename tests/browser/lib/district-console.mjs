@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { BUILD, artifact, axe, launch, parseEnv, watch } from './harness.mjs';
+import { BUILD, REPO, artifact, axe, launch, parseEnv, watch } from './harness.mjs';
 
 const run = promisify(execFile);
 
@@ -107,6 +107,34 @@ async function main() {
       assert.match(await flag.innerText(), /(时钟快了 2 天|Clock 2 days ahead)/);
       assert.equal(await spage.locator('#communities .skew').count(), 1, 'only the skewed community');
       await sctx.close();
+    }
+
+    // the CRL renewed with a next update in 3 days (alliance-pki crl,
+    // then SIGHUP, as an operator would) is warned of at the top, at 360
+    // px, in both languages, with nothing else warned of
+    {
+      const dir = path.dirname(process.env.ALLIANCE_ENV);
+      await run(path.join(REPO, 'certs', 'alliance-pki'),
+        ['crl', '--dir', path.join(dir, 'pki'), '--days', '3'], { timeout: 30000 });
+      process.kill(Number(readFileSync(path.join(dir, 'run', 'hub.pid'), 'utf8').trim()), 'SIGHUP');
+      const wctx = await context(browser, env.OPERATOR_CERT, env.OPERATOR_KEY, 360);
+      const wpage = await wctx.newPage();
+      const wseen = watch(wpage);
+      await wpage.goto(`${HUB}/district/`);
+      const warning = wpage.locator('#warnings li[data-code="crl_due"]');
+      await warning.waitFor({ timeout: 15000 });
+      assert.equal(await wpage.locator('#warnings li').count(), 1, 'only the CRL is warned of');
+      assert.match(await warning.innerText(), /证书吊销列表（CRL）须在 .+ 前更新/);
+      assert.ok(await wpage.locator('#warnings-box').isVisible());
+      const box = await warning.boundingBox();
+      assert.ok(box.x >= 0 && box.x + box.width <= 360, `the warning fits 360 px: ${JSON.stringify(box)}`);
+      assert.ok(await wpage.evaluate(() => document.documentElement.scrollWidth <= 360), 'no sideways scrolling');
+      assert.deepEqual(await axe(wpage), [], 'axe with a warning at 360');
+      await wpage.screenshot({ path: artifact('district-console-warning-360.png'), fullPage: true });
+      await wpage.locator('#lang-toggle').click();
+      assert.match(await warning.innerText(), /The CRL must be renewed before .+ \(within 7 days/);
+      assert.deepEqual(wseen.errors, [], 'no page or console errors');
+      await wctx.close();
     }
 
     // a node certificate gets 403 on the console, as on the API

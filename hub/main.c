@@ -4,8 +4,8 @@
  * SIGTERM/SIGINT stop cleanly; SIGHUP re-reads the configuration, the
  * certificates and the CRL without dropping healthy sessions.
  *
- * Exit codes (README lists them): 0 after SIGTERM/SIGINT, or a sound store
- * for "check"; 1 when a port, the TLS context or a thread cannot be made;
+ * Exit codes (README lists them): 0 after SIGTERM/SIGINT, a sound store
+ * for "check" or a checked copy for "backup"; 1 when a port, the TLS context or a thread cannot be made;
  * 2 for usage and configuration errors; 3 when the store cannot be opened
  * or is damaged. */
 #include <signal.h>
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backup.h"
 #include "bulletin_render.h"
 #include "catalog_http.h"
 #include "clock.h"
@@ -70,11 +71,15 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: alliance-hub -c FILE\n"
 		"       alliance-hub check -c FILE\n"
+		"       alliance-hub backup [--force] -c FILE DEST\n"
 		"       alliance-hub --help | --version\n\n"
 		"The district hub of an alliance: node sessions over mutual "
 		"TLS, the merged catalog, bulletins. \"check\" runs the full "
 		"store check\n(integrity and search index) and exits: 0 "
-		"sound, 3 damaged.\n\nConfiguration keys:\n");
+		"sound, 3 damaged.\n\"backup\" copies the store, also while the "
+		"hub runs, into DEST (not replacing one\nunless --force) and "
+		"checks the copy: 0 done, 2 DEST refused, 3 failed.\n\n"
+		"Configuration keys:\n");
 	config_print_help(&hub_config_table, f);
 }
 
@@ -335,6 +340,28 @@ static int check_main(struct hub *hub)
 	return 0;
 }
 
+/* backup_main: "backup [--force] -c FILE DEST": the store's online backup
+ * (backup.h). Returns 0, 2 (arguments, configuration, DEST refused) or 3. */
+static int backup_main(struct hub *hub, int argc, char **argv)
+{
+	struct backup_args a;
+	char err[512];
+	int rc = backup_args_parse("alliance-hub", argc, argv, &a);
+
+	if (rc)
+		return rc;
+	rc = config_load(a.config, &hub_config_table, &hub->cfg, err,
+			 sizeof(err));
+	if (rc == ERR_OK)
+		rc = backup_run("alliance-hub", hub->cfg.store_path, &a);
+	else {
+		fprintf(stderr, "alliance-hub: %s\n", err);
+		rc = 2;
+	}
+	config_free(&hub_config_table, &hub->cfg);
+	return rc;
+}
+
 static int run(struct hub *hub)
 {
 	struct lws_context_creation_info info;
@@ -439,6 +466,8 @@ int main(int argc, char **argv)
 		printf("alliance-hub %s\n", ALLIANCE_VERSION);
 		return 0;
 	}
+	if (argc > 1 && strcmp(argv[1], "backup") == 0)
+		return backup_main(&hub, argc, argv);
 	check = argc == 4 && strcmp(argv[1], "check") == 0;
 	if (argc != 3 + check || strcmp(argv[1 + check], "-c") != 0) {
 		usage(stderr);

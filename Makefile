@@ -164,7 +164,7 @@ deb: ## build alliance-{hub,node,tools,common} .debs into build/debs/ and run li
 	cd $(DEBSRC) && dpkg-buildpackage -b -uc -us
 	mv build/debsrc/*.deb build/debsrc/*.changes build/debsrc/*.buildinfo \
 	  build/debs/
-	lintian --fail-on error --info build/debs/*.changes \
+	lintian --fail-on error --display-info build/debs/*.changes \
 	  > build/debs/lintian.txt; rc=$$?; cat build/debs/lintian.txt; \
 	  exit $$rc
 

@@ -222,3 +222,52 @@ def test_backup_refuses_bad_input_and_writes_nothing(alliance, tmp_path):
     assert r.returncode == 3 and "no store" in r.stderr, r
     assert not (tmp_path / "absent.db").exists()
     assert not list(tmp_path.glob("y.db*"))
+
+
+def test_backups_during_10000_record_sync_restore_and_converge(alliance):
+    """The hub's and the node's backups taken while 10,000 records sync
+    up are sound; the hub restored from its copy (which lacks what arrived
+    after it) converges with the node: nothing lost."""
+    al = alliance(2)
+    hub, (a, b) = al.hub, al.nodes
+    b_own = create(b, "b's own")
+    ids = bulk(a, bulk_items(a.community, 10000))
+    assert len(ids) == 10000
+    wait_for(lambda: hub.live_services(a.community) > 0, ARRIVE,
+             "the sync under way")
+    hub_copy, a_copy = hub.dir.parent / "hub-mid.db", a.dir.parent / "a.db"
+    r = run_backup(hub, hub_copy)
+    assert r.returncode == 0, r.stderr
+    r = run_backup(a, a_copy)
+    assert r.returncode == 0, r.stderr
+    for copy in (hub_copy, a_copy):
+        assert integrity(copy) == [("ok",)]
+    assert own_services(a_copy, a.community) == 10000
+    at_backup = own_services(hub_copy, a.community)
+    assert 0 < at_backup <= 10000
+    print(f"the hub's copy holds {at_backup} of the 10,000")
+
+    wait_for(lambda: hub.live_services(a.community) == 10000, 300,
+             "the 10,000 at the hub")
+    for d in (a, b, hub):
+        d.stop()
+    restore(hub, hub_copy)
+    hub.start()
+    for d in (a, b):
+        d.start()
+        d.wait_connected(ARRIVE)
+    wait_for(lambda: hub.live_services(a.community) == 10000, 300,
+             "the 10,000 back at the hub after its restore")
+    wait_for(lambda: b.live_services(a.community) == 10000, 300,
+             "the 10,000 at b")
+    everywhere([a.public_port], b.community, lambda t: set(t) == {b_own},
+               "b's record at a")
+
+    def acked():
+        cs = hub.communities()
+        return all(cs[n.community]["up_lag"] == 0 and
+                   cs[n.community]["down_lag"] == 0 for n in (a, b))
+    wait_for(acked, ARRIVE, "every stream acked")
+    for d in (a, b, hub):
+        d.stop()
+    assert_stores_agree(hub, [a, b])

@@ -537,7 +537,11 @@ static int backup_copy(const char *src, const char *tmp, char *err,
 	struct timespec pause = { 0, STORE_BACKUP_RETRY_MS * 1000000L };
 	int rc, tries = 0, ret = ERR_IO;
 
-	if (sqlite3_open_v2(src, &from, SQLITE_OPEN_READONLY |
+	/* read-write though only read: a read-only connection to a store
+	 * whose daemon is stopped would leave -wal and -shm files behind,
+	 * owned by whoever ran the backup; the last read-write connection
+	 * removes them as it closes */
+	if (sqlite3_open_v2(src, &from, SQLITE_OPEN_READWRITE |
 			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open: %s", src,
 			 from ? sqlite3_errmsg(from) : "no memory");

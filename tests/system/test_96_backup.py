@@ -157,6 +157,12 @@ def test_hub_backup_restored_serves_same_registry_and_catalog(alliance):
 
     for d in (a, b, hub):
         d.stop()
+    # a stopped daemon's store too, leaving no -wal or -shm behind
+    again = hub.dir.parent / "hub-stopped.db"
+    r = run_backup(hub, again)
+    assert r.returncode == 0, r.stderr
+    assert integrity(again) == [("ok",)]
+    assert sorted(p.name for p in hub.dir.glob("hub.db*")) == ["hub.db"]
     # the store lost: without the backup the hub would start empty
     (hub.dir / "hub.db").write_bytes(b"")
     restore(hub, copy)

@@ -5,9 +5,9 @@
  * certificates and the CRL without dropping healthy sessions.
  *
  * Exit codes (README lists them): 0 after SIGTERM/SIGINT, a sound store
- * for "check" or a checked copy for "backup"; 1 when a port, the TLS context or a thread cannot be made;
- * 2 for usage and configuration errors; 3 when the store cannot be opened
- * or is damaged. */
+ * for "check" or a checked copy for "backup"; 1 when a port, the TLS
+ * context or a thread cannot be made; 2 for usage and configuration
+ * errors; 3 when the store cannot be opened or is damaged. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,9 +352,9 @@ static int backup_main(struct hub *hub, int argc, char **argv)
 		return rc;
 	rc = config_load(a.config, &hub_config_table, &hub->cfg, err,
 			 sizeof(err));
-	if (rc == ERR_OK)
+	if (rc == ERR_OK) {
 		rc = backup_run("alliance-hub", hub->cfg.store_path, &a);
-	else {
+	} else {
 		fprintf(stderr, "alliance-hub: %s\n", err);
 		rc = 2;
 	}

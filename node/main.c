@@ -1,11 +1,12 @@
 /* main.c: alliance-node's entry point: arguments, start-up, the service
  * loop, SIGHUP reload and clean shutdown.
  *
- * Exit codes (README lists them): 0 after SIGTERM/SIGINT, or a sound
- * store for "check", a checked copy for "backup"; 1 when a port, the TLS context or a worker cannot be
- * made; 2 for usage and configuration errors (the message names the file,
- * line and key); 3 when the store cannot be opened or is damaged (the
- * message names the file and, when damaged, the way back). */
+ * Exit codes (README lists them): 0 after SIGTERM/SIGINT, a sound store
+ * for "check" or a checked copy for "backup"; 1 when a port, the TLS
+ * context or a worker cannot be made; 2 for usage and configuration
+ * errors (the message names the file, line and key); 3 when the store
+ * cannot be opened or is damaged (the message names the file and, when
+ * damaged, the way back). */
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <signal.h>

@@ -53,6 +53,13 @@ DEB_PKGS += $(if $(shell command -v node 2>/dev/null),,nodejs)
 DEB_PKGS += $(if $(shell command -v npm 2>/dev/null),,npm)
 BROWSER  := tests/browser
 
+# Debian packages to build the Debian packages (make deb) and check them
+# (make deb-check: a Debian 12 chroot made by mmdebstrap from the apt
+# sources of this machine).
+DEB_BUILD_PKGS := debhelper dpkg-dev fakeroot lintian mmdebstrap \
+	$(filter-out python3-% chromium fonts-wqy-microhei wrk faketime \
+	  libfaketime nodejs npm libcmocka-dev libxml2-dev libxml2-utils,$(DEB_PKGS))
+
 .PHONY: all help deps check unit system browser lint demo clean
 .DEFAULT_GOAL := all
 # keep the objects of unit tests (make would delete them as intermediates)
@@ -169,6 +176,32 @@ bench-peers: ## hub, mosquitto and the floor side by side, 1000 nodes (bench/pee
 	  { echo "bench-peers: run make bench-deps first"; exit 1; }
 	$(MAKE) BUILD=build SAN=0 all $(BENCH_BINS)
 	ALLIANCE_BUILD=$(abspath build) /usr/bin/python3 bench/peers.py
+
+# ---- Debian packages -----------------------------------------------------
+
+# The packages are built from a copy of the tree in build/debsrc (so that
+# dpkg-buildpackage writes its output there, not beside the tree) and land
+# in build/debs with lintian's report.
+DEBSRC := build/debsrc/alliance-$(VERSION)
+
+.PHONY: deb-deps deb deb-check
+deb-deps: ## install what `make deb` and `make deb-check` need (Debian packages)
+	$(call deb_install,$(DEB_BUILD_PKGS))
+
+deb: ## build alliance-{hub,node,tools,common} .debs into build/debs/ and run lintian
+	@v=$$(dpkg-parsechangelog -S Version); [ "$$v" = "$(VERSION)" ] || \
+	  { echo "debian/changelog says $$v, VERSION $(VERSION)"; exit 1; }
+	rm -rf build/debsrc build/debs && mkdir -p $(DEBSRC) build/debs
+	tar --exclude=./build --exclude=./.git -cf - . | tar -xf - -C $(DEBSRC)
+	cd $(DEBSRC) && dpkg-buildpackage -b -uc -us
+	mv build/debsrc/*.deb build/debsrc/*.changes build/debsrc/*.buildinfo \
+	  build/debs/
+	lintian --fail-on error --display-info build/debs/*.changes \
+	  > build/debs/lintian.txt; rc=$$?; cat build/debs/lintian.txt; \
+	  exit $$rc
+
+deb-check: deb ## install, upgrade, remove and purge the .debs in a chroot (root)
+	tests/deb/check build/debs
 
 clean: ## remove build/
 	rm -rf build

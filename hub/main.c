@@ -4,14 +4,15 @@
  * SIGTERM/SIGINT stop cleanly; SIGHUP re-reads the configuration, the
  * certificates and the CRL without dropping healthy sessions.
  *
- * Exit codes (README lists them): 0 after SIGTERM/SIGINT, or a sound store
- * for "check"; 1 when a port, the TLS context or a thread cannot be made;
- * 2 for usage and configuration errors; 3 when the store cannot be opened
- * or is damaged. */
+ * Exit codes (README lists them): 0 after SIGTERM/SIGINT, a sound store
+ * for "check" or a checked copy for "backup"; 1 when a port, the TLS
+ * context or a thread cannot be made; 2 for usage and configuration
+ * errors; 3 when the store cannot be opened or is damaged. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backup.h"
 #include "bulletin.h"
 #include "bulletin_render.h"
 #include "catalog_http.h"
@@ -59,11 +60,15 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: alliance-hub -c FILE\n"
 		"       alliance-hub check -c FILE\n"
+		"       alliance-hub backup [--force] -c FILE DEST\n"
 		"       alliance-hub --help | --version\n\n"
 		"The district hub of an alliance: node sessions over mutual "
 		"TLS, the merged catalog, bulletins. \"check\" runs the full "
 		"store check\n(integrity and search index) and exits: 0 "
-		"sound, 3 damaged.\n\nConfiguration keys:\n");
+		"sound, 3 damaged.\n\"backup\" copies the store, also while the "
+		"hub runs, into DEST (not replacing one\nunless --force) and "
+		"checks the copy: 0 done, 2 DEST refused, 3 failed.\n\n"
+		"Configuration keys:\n");
 	config_print_help(&hub_config_table, f);
 }
 
@@ -305,6 +310,28 @@ out:
 	return rc;
 }
 
+/* backup_main: "backup [--force] -c FILE DEST": the store's online backup
+ * (backup.h). Returns 0, 2 (arguments, configuration, DEST refused) or 3. */
+static int backup_main(struct hub *hub, int argc, char **argv)
+{
+	struct backup_args a;
+	char err[512];
+	int rc = backup_args_parse("alliance-hub", argc, argv, &a);
+
+	if (rc)
+		return rc;
+	rc = config_load(a.config, &hub_config_table, &hub->cfg, err,
+			 sizeof(err));
+	if (rc == ERR_OK) {
+		rc = backup_run("alliance-hub", hub->cfg.store_path, &a);
+	} else {
+		fprintf(stderr, "alliance-hub: %s\n", err);
+		rc = 2;
+	}
+	config_free(&hub_config_table, &hub->cfg);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static struct hub hub;
@@ -319,6 +346,8 @@ int main(int argc, char **argv)
 		printf("alliance-hub %s\n", ALLIANCE_VERSION);
 		return 0;
 	}
+	if (argc > 1 && strcmp(argv[1], "backup") == 0)
+		return backup_main(&hub, argc, argv);
 	check = argc == 4 && strcmp(argv[1], "check") == 0;
 	if (argc != 3 + check || strcmp(argv[1 + check], "-c") != 0) {
 		usage(stderr);

@@ -17,19 +17,23 @@
  *
  * Parts, in order: helpers (error text, one-value pragmas); storage
  * faults; the migration runner; store_open; store_check; store_close;
- * store_exec; store_free_space. */
+ * store_exec; store_free_space; store_backup. */
 #include "store.h"
 
 #include "err.h"
 #include "log.h"
 #include "search.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 /* How long a connection waits for another's lock before SQLITE_BUSY, and
  * how often it looks again meanwhile. */
@@ -473,4 +477,180 @@ int64_t store_count(sqlite3 *db, const char *sql, const char *text)
 		v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return v;
+}
+
+/* ---- store_backup ----------------------------------------------------- */
+
+/* How often, and how long apart, a backup asks again for the source's read
+ * lock when a writer holds it (a WAL store is busy only briefly). */
+#define STORE_BACKUP_TRIES 200
+#define STORE_BACKUP_RETRY_MS 25
+
+/* backup_target_ok: refuse a destination that exists (unless force), that
+ * is a directory or the store itself, or whose directory does not exist.
+ * Returns ERR_OK or ERR_INVALID with the reason in err. */
+static int backup_target_ok(const char *src, const char *dest, int force,
+			    char *err, size_t errlen)
+{
+	char dir[4096];
+	struct stat ss, ds;
+	const char *slash = strrchr(dest, '/');
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dest)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - dest), dest);
+	if (stat(dir, &ds) != 0 || !S_ISDIR(ds.st_mode)) {
+		snprintf(err, errlen, "%s: no such directory %s", dest, dir);
+		return ERR_INVALID;
+	}
+	if (stat(dest, &ds) != 0)
+		return ERR_OK;
+	if (S_ISDIR(ds.st_mode)) {
+		snprintf(err, errlen, "%s: is a directory", dest);
+		return ERR_INVALID;
+	}
+	if (stat(src, &ss) == 0 && ss.st_dev == ds.st_dev &&
+	    ss.st_ino == ds.st_ino) {
+		snprintf(err, errlen, "%s: is the store itself", dest);
+		return ERR_INVALID;
+	}
+	if (!force) {
+		snprintf(err, errlen, "%s: exists (--force replaces it)", dest);
+		return ERR_INVALID;
+	}
+	return ERR_OK;
+}
+
+/* backup_copy: copy the store at src into the empty file tmp in one
+ * backup step (one read transaction of the source: the copy is the store
+ * at one moment, whatever its daemon writes meanwhile), make the copy a
+ * single file (rollback journal, no -wal beside it) and check it as
+ * store_check does in full. Returns ERR_OK or ERR_IO with err set. */
+static int backup_copy(const char *src, const char *tmp, char *err,
+		       size_t errlen)
+{
+	sqlite3 *from = NULL, *to = NULL;
+	sqlite3_backup *b;
+	struct timespec pause = { 0, STORE_BACKUP_RETRY_MS * 1000000L };
+	int rc, tries = 0, ret = ERR_IO;
+
+	/* read-write though only read: a read-only connection to a store
+	 * whose daemon is stopped would leave -wal and -shm files behind,
+	 * owned by whoever ran the backup; the last read-write connection
+	 * removes them as it closes */
+	if (sqlite3_open_v2(src, &from, SQLITE_OPEN_READWRITE |
+			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open: %s", src,
+			 from ? sqlite3_errmsg(from) : "no memory");
+		goto out;
+	}
+	sqlite3_busy_handler(from, store_busy, NULL);
+	if (sqlite3_open_v2(tmp, &to, SQLITE_OPEN_READWRITE |
+			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    search_register(to) != ERR_OK) {
+		snprintf(err, errlen, "%s: cannot open: %s", tmp,
+			 to ? sqlite3_errmsg(to) : "no memory");
+		goto out;
+	}
+	b = sqlite3_backup_init(to, "main", from, "main");
+	if (!b) {
+		snprintf(err, errlen, "%s: %s", tmp, sqlite3_errmsg(to));
+		goto out;
+	}
+	while ((rc = sqlite3_backup_step(b, -1)) == SQLITE_BUSY ||
+	       rc == SQLITE_LOCKED) {
+		if (++tries >= STORE_BACKUP_TRIES)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "%s: reading it: %s", src,
+			 sqlite3_errstr(rc));
+		goto out;
+	}
+	if (sqlite3_exec(to, "PRAGMA journal_mode = DELETE", NULL, NULL,
+			 NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", tmp, sqlite3_errmsg(to));
+		goto out;
+	}
+	ret = store_check(to, tmp, 1, err, errlen) == ERR_OK ? ERR_OK : ERR_IO;
+out:
+	if (to && sqlite3_close(to) != SQLITE_OK && ret == ERR_OK) {
+		snprintf(err, errlen, "%s: close: %s", tmp,
+			 sqlite3_errmsg(to));
+		ret = ERR_IO;
+	}
+	sqlite3_close(from);
+	return ret;
+}
+
+/* sync_path: fsync the file or directory at path. ERR_OK or ERR_IO. */
+static int sync_path(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return ERR_IO;
+	rc = fsync(fd);
+	close(fd);
+	return rc == 0 ? ERR_OK : ERR_IO;
+}
+
+int store_backup(const char *src, const char *dest, int force, char *err,
+		 size_t errlen)
+{
+	char tmp[4096], side[4104], dir[4096];
+	const char *slash;
+	struct stat st;
+	int fd, rc;
+
+	if (errlen)
+		err[0] = '\0';
+	store_log_once();
+	if (strlen(dest) + 4 >= sizeof(tmp)) {
+		snprintf(err, errlen, "%.64s...: path too long", dest);
+		return ERR_INVALID;
+	}
+	if (stat(src, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: no store there", src);
+		return ERR_IO;
+	}
+	rc = backup_target_ok(src, dest, force, err, errlen);
+	if (rc != ERR_OK)
+		return rc;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", dest);
+	/* a .tmp left by a backup that died is ours to replace; the copy is
+	 * readable by its owner only, as the store is */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		return ERR_IO;
+	}
+	close(fd);
+	rc = backup_copy(src, tmp, err, errlen);
+	if (rc == ERR_OK && sync_path(tmp, O_RDONLY) != ERR_OK) {
+		snprintf(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
+		rc = ERR_IO;
+	}
+	if (rc == ERR_OK && rename(tmp, dest) != 0) {
+		snprintf(err, errlen, "%s: rename to %s: %s", tmp, dest,
+			 strerror(errno));
+		rc = ERR_IO;
+	}
+	if (rc != ERR_OK) {
+		unlink(tmp);
+		snprintf(side, sizeof(side), "%s-journal", tmp);
+		unlink(side);
+		return rc;
+	}
+	slash = strrchr(dest, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - dest) + 1 : 1,
+		 slash ? dest : ".");
+	sync_path(dir, O_RDONLY | O_DIRECTORY);
+	return ERR_OK;
 }

@@ -33,6 +33,18 @@ int store_open(const char *path, const struct store_migration *migrations,
 int store_check(sqlite3 *db, const char *path, int full, char *err,
 		size_t errlen);
 
+/* store_backup: a consistent copy of the store at src, which its daemon
+ * may be writing meanwhile, into dest: sqlite's online backup API in one
+ * step (one read transaction, so the copy is the store at one moment),
+ * written to dest.tmp (mode 0600) as a single file, checked as
+ * store_check does in full, fsynced and renamed to dest. dest's directory
+ * must exist; an existing dest is refused unless force, and never the
+ * store itself. Returns ERR_OK; ERR_INVALID when dest is refused; ERR_IO
+ * when the store cannot be read, the copy cannot be written or is not
+ * sound (nothing is left at dest.tmp); err says which. */
+int store_backup(const char *src, const char *dest, int force, char *err,
+		 size_t errlen);
+
 /* store_fault_count: how many storage faults (disk full, I/O error,
  * damaged file) any connection of this process has met so far. A caller
  * whose write failed compares it with the count from before the write. */

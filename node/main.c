@@ -1,17 +1,19 @@
 /* main.c: alliance-node's entry point: arguments, start-up, the service
  * loop, SIGHUP reload and clean shutdown.
  *
- * Exit codes (README lists them): 0 after SIGTERM/SIGINT, or a sound
- * store for "check"; 1 when a port, the TLS context or a worker cannot be
- * made; 2 for usage and configuration errors (the message names the file,
- * line and key); 3 when the store cannot be opened or is damaged (the
- * message names the file and, when damaged, the way back). */
+ * Exit codes (README lists them): 0 after SIGTERM/SIGINT, a sound store
+ * for "check" or a checked copy for "backup"; 1 when a port, the TLS
+ * context or a worker cannot be made; 2 for usage and configuration
+ * errors (the message names the file, line and key); 3 when the store
+ * cannot be opened or is damaged (the message names the file and, when
+ * damaged, the way back). */
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backup.h"
 #include "bulletin.h"
 #include "catalog_http.h"
 #include "clock.h"
@@ -40,16 +42,20 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: %s -c FILE\n"
 		"       %s check -c FILE\n"
+		"       %s backup [--force] -c FILE DEST\n"
 		"       %s --hash-password < FILE\n"
 		"       %s --help | --version\n\n"
 		"Runs a community's node of the alliance: its hub session, "
 		"store and public port.\n\"check\" runs the full store check "
 		"(integrity and search index) and exits: 0 sound, 3 damaged."
+		"\n\"backup\" copies the store, also while the node runs, "
+		"into DEST (not\nreplacing one unless --force) and checks the "
+		"copy: 0 done, 2 DEST refused, 3 failed."
 		"\nSIGHUP re-reads FILE and the "
 		"certificates; SIGTERM or SIGINT stop it. --help lists the "
 		"keys of FILE. --hash-password reads a manager password from\n"
 		"standard input and prints the line for [manager] password_hash."
-		"\n", PROG, PROG, PROG, PROG);
+		"\n", PROG, PROG, PROG, PROG, PROG);
 }
 
 /* check_identity: [hub] cert must be a node certificate whose CN is
@@ -190,6 +196,26 @@ static int check_main(struct node *n)
 	return rc;
 }
 
+/* backup_main: "backup [--force] -c FILE DEST": the store's online backup
+ * (backup.h). Returns 0, 2 (arguments, configuration, DEST refused) or 3. */
+static int backup_main(struct node *n, int argc, char **argv)
+{
+	struct backup_args a;
+	char err[1024];
+	int rc = backup_args_parse(PROG, argc, argv, &a);
+
+	if (rc)
+		return rc;
+	if (node_config_load(a.config, &n->cfg, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", PROG, err);
+		node_config_free(&n->cfg);
+		return 2;
+	}
+	rc = backup_run(PROG, n->cfg.store_path, &a);
+	node_config_free(&n->cfg);
+	return rc;
+}
+
 static void drain_cb(lws_sorted_usec_list_t *sul)
 {
 	(void)sul;
@@ -204,6 +230,8 @@ int main(int argc, char **argv)
 	char err[1024];
 	int rc, exit_code = 1;
 
+	if (argc > 1 && strcmp(argv[1], "backup") == 0)
+		return backup_main(n, argc, argv);
 	int check = argc > 1 && strcmp(argv[1], "check") == 0;
 
 	for (int i = 1 + check; i < argc; i++) {

@@ -371,6 +371,112 @@ static void test_memory(void **state)
 	store_close(&db);
 }
 
+/* exists: 1 when a file is at tmpdir/name. */
+static int exists(const char *name)
+{
+	char file[1024];
+
+	snprintf(file, sizeof(file), "%s/%s", tmpdir, name);
+	return access(file, F_OK) == 0;
+}
+
+/* store_backup copies what is committed, while another connection holds a
+ * write transaction open, into a single checked file; refuses an existing
+ * destination (unless forced), the store itself and a missing directory;
+ * and leaves nothing behind when the store is missing or damaged. */
+static void test_backup(void **state)
+{
+	sqlite3 *db = NULL, *writer = NULL, *copy = NULL;
+	char dest[600], bad[600], buf[64];
+	unsigned char header[20];
+	FILE *f;
+
+	(void)state;
+	use_db("backup-src");
+	snprintf(dest, sizeof(dest), "%s/backup-copy.db", tmpdir);
+	assert_int_equal(store_open(path, v1, 1, &db, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(store_open(path, v1, 1, &writer, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(store_exec(writer, "BEGIN IMMEDIATE"), ERR_OK);
+	assert_int_equal(store_exec(writer, "INSERT INTO a (x) VALUES "
+				    "('uncommitted')"), ERR_OK);
+	assert_int_equal(store_backup(path, dest, 0, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(store_exec(writer, "COMMIT"), ERR_OK);
+	store_close(&writer);
+	assert_false(exists("backup-copy.db.tmp"));
+	assert_false(exists("backup-copy.db-wal"));
+	/* a rollback-journal file: header bytes 18 and 19 are 1, not WAL's 2 */
+	f = fopen(dest, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(header, 1, sizeof(header), f), sizeof(header));
+	fclose(f);
+	assert_int_equal(header[18], 1);
+	assert_int_equal(header[19], 1);
+	assert_int_equal(store_open(dest, v1, 1, &copy, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(query_int(copy, "SELECT count(*) FROM a"), 1);
+	store_close(&copy);
+
+	/* an existing destination is kept; --force replaces it */
+	assert_int_equal(store_backup(path, dest, 0, err, sizeof(err)),
+			 ERR_INVALID);
+	assert_non_null(strstr(err, "exists"));
+	assert_int_equal(store_backup(path, dest, 1, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(store_open(dest, v1, 1, &copy, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(query_int(copy, "SELECT count(*) FROM a"), 2);
+	store_close(&copy);
+
+	/* the store itself, a missing directory */
+	assert_int_equal(store_backup(path, path, 1, err, sizeof(err)),
+			 ERR_INVALID);
+	assert_non_null(strstr(err, "the store itself"));
+	snprintf(bad, sizeof(bad), "%s/no/such.db", tmpdir);
+	assert_int_equal(store_backup(path, bad, 0, err, sizeof(err)),
+			 ERR_INVALID);
+	assert_non_null(strstr(err, "no such directory"));
+	store_close(&db);
+
+	/* no store: nothing made there, the forced destination untouched */
+	snprintf(bad, sizeof(bad), "%s/backup-none.db", tmpdir);
+	assert_int_equal(store_backup(bad, dest, 1, err, sizeof(err)),
+			 ERR_IO);
+	assert_non_null(strstr(err, "no store"));
+	assert_false(exists("backup-none.db"));
+	assert_false(exists("backup-copy.db.tmp"));
+	assert_int_equal(store_open(dest, v1, 1, &copy, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(query_int(copy, "SELECT count(*) FROM a"), 2);
+	store_close(&copy);
+
+	/* a damaged store: the copy fails its check, nothing is left */
+	use_db("backup-damaged");
+	assert_int_equal(store_open(path, v1, 1, &db, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(store_exec(db, "CREATE TABLE big (t TEXT);"
+		"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+		" WHERE i < 2000) INSERT INTO big SELECT printf('%0100d', i)"
+		" FROM n"), ERR_OK);
+	store_close(&db);
+	f = fopen(path, "r+b");
+	assert_non_null(f);
+	memset(buf, 0x5a, sizeof(buf));
+	for (long off = 5 * 4096; off < 6 * 4096; off += (long)sizeof(buf)) {
+		assert_int_equal(fseek(f, off, SEEK_SET), 0);
+		assert_int_equal(fwrite(buf, sizeof(buf), 1, f), 1);
+	}
+	assert_int_equal(fclose(f), 0);
+	snprintf(bad, sizeof(bad), "%s/backup-of-damaged.db", tmpdir);
+	assert_int_equal(store_backup(path, bad, 0, err, sizeof(err)),
+			 ERR_IO);
+	assert_false(exists("backup-of-damaged.db"));
+	assert_false(exists("backup-of-damaged.db.tmp"));
+	assert_false(exists("backup-of-damaged.db.tmp-journal"));
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 int main(void)
@@ -385,6 +491,7 @@ int main(void)
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_rollback_keeps_error),
 		cmocka_unit_test(test_memory),
+		cmocka_unit_test(test_backup),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

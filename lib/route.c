@@ -75,7 +75,7 @@ enum route_found route_find(const struct route *rows, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		if (!match(rows[i].pattern, path, m))
 			continue;
-		if (method != HTTP_OTHER && (rows[i].methods & (1u << method))) {
+		if (rows[i].methods & (1u << method)) {
 			m->route = &rows[i];
 			return ROUTE_FOUND;
 		}
@@ -98,6 +98,7 @@ static const struct {
 	{ ROUTE_DELETE, "DELETE" },
 };
 
+/* The masks of the methods Allow names (not HTTP_OTHER). */
 #define ALLOW_MASKS (1u << (HTTP_DELETE + 1))
 
 const char *route_allow(unsigned methods)

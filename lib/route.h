@@ -26,6 +26,13 @@
 #define ROUTE_PUT    (1u << HTTP_PUT)
 #define ROUTE_PATCH  (1u << HTTP_PATCH)
 #define ROUTE_DELETE (1u << HTTP_DELETE)
+/* Every method, those lws does not name too: a row that answers its own
+ * 405s (Allow lists only the named ones). */
+#define ROUTE_ANY    ((1u << (HTTP_OTHER + 1)) - 1)
+
+/* Row flags: the request must say Content-Type: application/json,
+ * checked with the role (a cross-site form cannot send it). */
+#define ROUTE_JSON 1u
 
 /* The most {name} segments a pattern has. */
 #define ROUTE_PARAMS_MAX 4
@@ -51,6 +58,7 @@ struct route {
 	const char *pattern;
 	enum route_role role;
 	route_fn fn;
+	unsigned flags;             /* ROUTE_JSON or 0 */
 };
 
 /* What matched: the row, its params (NUL-terminated copies, in pattern

@@ -13,12 +13,13 @@
  * id, stays with public.c); the console's login and sync state come
  * first (console.c). Changes need the manager (auth.c) and
  * Content-Type: application/json, which a cross-site form cannot send
- * (415 otherwise). Every write, single or bulk, runs on the store worker
+ * (415 otherwise): public.c's table checks both. Every write, single or bulk, runs on the store worker
  * (edits.c): one code path, one writer of own records, and a bulk import
  * never holds up the service thread. When a write commits, sync_wake
  * starts the up stream.
  *
- * Parts: start and stop; parking; paths; handlers; the route; draining. */
+ * Parts: start and stop; parking; paths; handlers; the rows (of
+ * public.c's table); draining. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -254,19 +255,6 @@ static void get_one(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	catalog_change_free(&ch);
 }
 
-/* json_content: 1 when the request says Content-Type: application/json
- * (parameters such as charset allowed). */
-static int json_content(struct lws *wsi)
-{
-	char ct[128];
-	size_t len = strlen("application/json");
-
-	if (http_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, ct, sizeof(ct)) < 0)
-		return 0;
-	return strncasecmp(ct, "application/json", len) == 0 &&
-	       (ct[len] == '\0' || ct[len] == ';' || ct[len] == ' ');
-}
-
 /* submit_write: hand the change to the store worker; the request waits. */
 static void submit_write(struct node *n, struct lws *wsi,
 			 struct http_exchange *ex, struct manager_req *mr,
@@ -292,62 +280,40 @@ static void submit_write(struct node *n, struct lws *wsi,
 	manager__park(n, wsi, ex, mr, WORKER_STORE, j);
 }
 
-/* ---- the route ------------------------------------------------------------- */
+/* ---- the rows ----------------------------------------------------------------- */
 
-int manager_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
-		  struct manager_req *mr)
+void manager_record_get(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			const struct route_match *m)
 {
 	struct target t;
-	int allowed;
 
-	if (console_route(n, wsi, ex, mr))
-		return 1;
-	if (!parse_target(ex->path, ex->method, &t))
-		/* after a parked login the civic endpoints resume here too */
-		return mr->auth.method != AUTH_NONE &&
-		       civic_route(n, wsi, ex, mr);
-	if (!t.id && !t.bulk && ex->method == HTTP_GET &&
-	    t.kind == ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT)
-		return 0;       /* the public list (public.c) */
-	allowed = t.bulk || (!t.id ? ex->method == HTTP_POST
-			     : ex->method == HTTP_GET ||
-			       ex->method == HTTP_PUT ||
-			       ex->method == HTTP_DELETE);
-	if (!allowed) {
-		http_reply_405(wsi, ex, !t.id ? "POST" : "GET, HEAD, PUT, DELETE",
-				 "not allowed on %s%s", ex->path,
-				 t.id ? "" : "; lists are at /api/v1/catalog "
-				 "and /api/v1/announcements");
-		return 1;
-	}
-	if (t.id && !text_record_id_valid(t.id)) {
+	(void)ctx;
+	(void)m;
+	parse_target(ex->path, ex->method, &t);
+	if (!text_record_id_valid(t.id))
 		http_reply_error(wsi, ex, 404, "not_found", "no %s '%.64s': "
 				 "not a record id", kind_name(t.kind), t.id);
-		return 1;
-	}
-	if (ex->method == HTTP_GET) {
-		get_one(n, wsi, ex, &t);
-		return 1;
-	}
-	if (!json_content(wsi)) {
-		http_reply_error(wsi, ex, 415, "unsupported_media_type",
-				 "changes need Content-Type: "
-				 "application/json");
-		return 1;
-	}
-	if (ex->body_too_big) {
+	else
+		get_one(node_from_wsi(wsi), wsi, ex, &t);
+}
+
+void manager_record_write(void *ctx, struct lws *wsi,
+			  struct http_exchange *ex,
+			  const struct route_match *m)
+{
+	struct public_http *h = ctx;
+	struct target t;
+
+	(void)m;
+	parse_target(ex->path, ex->method, &t);
+	if (t.id && !text_record_id_valid(t.id))
+		http_reply_error(wsi, ex, 404, "not_found", "no %s '%.64s': "
+				 "not a record id", kind_name(t.kind), t.id);
+	else if (ex->body_too_big)
 		http_reply_error(wsi, ex, 413, "too_large",
 				 "the body is over %zu bytes", ex->body_limit);
-		return 1;
-	}
-	if (!n->mgr) {
-		http_reply_error(wsi, ex, 503, "busy", "not ready");
-		return 1;
-	}
-	if (auth_request(n, wsi, ex, mr) != AUTH_GRANTED)
-		return 1;       /* refused, or parked until the KDF is done */
-	submit_write(n, wsi, ex, mr, &t);
-	return 1;
+	else
+		submit_write(node_from_wsi(wsi), wsi, ex, &h->mgr, &t);
 }
 
 /* ---- checked at the headers --------------------------------------------- */
@@ -415,7 +381,7 @@ static void early_answer(struct node *n, struct lws *wsi,
 	if (!granted)
 		ex->close_after = 1;
 	else if (mr->body_done)
-		manager_route(n, wsi, ex, mr);
+		node_route(n, wsi);
 }
 
 /* ---- draining ----------------------------------------------------------------- */
@@ -459,7 +425,7 @@ void manager_drain(struct node *n)
 			if (found && p.mr->early)
 				early_answer(n, p.wsi, p.ex, p.mr, granted);
 			else if (granted)
-				manager_route(n, p.wsi, p.ex, p.mr);
+				node_route(n, p.wsi);
 		} else {
 			if (j->written) {
 				wake = 1;

@@ -19,18 +19,18 @@ static void fn(void *ctx, struct lws *wsi, struct http_exchange *ex,
 }
 
 static const struct route rows[] = {
-	{ ROUTE_GET, "/healthz", ROUTE_PUBLIC, fn },                     /* 0 */
-	{ ROUTE_GET | ROUTE_POST, "/api/v1/polls", ROUTE_PUBLIC, fn },   /* 1 */
-	{ ROUTE_POST, "/api/v1/polls/{key}/close", ROUTE_MANAGER, fn },  /* 2 */
-	{ ROUTE_GET, "/api/v1/polls/{key}", ROUTE_PUBLIC, fn },          /* 3 */
-	{ ROUTE_PATCH, "/api/v1/requests/{id}", ROUTE_MANAGER, fn },     /* 4 */
-	{ ROUTE_GET, "/api/v1/services/{id}", ROUTE_PUBLIC, fn },        /* 5 */
+	{ ROUTE_GET, "/healthz", ROUTE_PUBLIC, fn, 0 },                     /* 0 */
+	{ ROUTE_GET | ROUTE_POST, "/api/v1/polls", ROUTE_PUBLIC, fn, 0 },   /* 1 */
+	{ ROUTE_POST, "/api/v1/polls/{key}/close", ROUTE_MANAGER, fn, 0 },  /* 2 */
+	{ ROUTE_GET, "/api/v1/polls/{key}", ROUTE_PUBLIC, fn, 0 },          /* 3 */
+	{ ROUTE_PATCH, "/api/v1/requests/{id}", ROUTE_MANAGER, fn, 0 },     /* 4 */
+	{ ROUTE_GET, "/api/v1/services/{id}", ROUTE_PUBLIC, fn, 0 },        /* 5 */
 	{ ROUTE_PUT | ROUTE_DELETE, "/api/v1/services/{id}", ROUTE_MANAGER,
-	  fn },                                                          /* 6 */
-	{ ROUTE_GET, "/api/v1/catalog/services/*", ROUTE_PUBLIC, fn },   /* 7 */
-	{ ROUTE_GET, "/api/v1/bulletins/{id}.cap", ROUTE_PUBLIC, fn },   /* 8 */
-	{ ROUTE_GET, "/api/v1/bulletins/{id}", ROUTE_PUBLIC, fn },       /* 9 */
-	{ ROUTE_POST, "/a/{x}/b/{y}", ROUTE_PUBLIC, fn },                /* 10 */
+	  fn, 0 },                                                          /* 6 */
+	{ ROUTE_GET, "/api/v1/catalog/services/*", ROUTE_PUBLIC, fn, 0 },   /* 7 */
+	{ ROUTE_GET, "/api/v1/bulletins/{id}.cap", ROUTE_PUBLIC, fn, 0 },   /* 8 */
+	{ ROUTE_GET, "/api/v1/bulletins/{id}", ROUTE_PUBLIC, fn, 0 },       /* 9 */
+	{ ROUTE_POST, "/a/{x}/b/{y}", ROUTE_PUBLIC, fn, 0 },                /* 10 */
 };
 #define N (sizeof(rows) / sizeof(rows[0]))
 

@@ -31,6 +31,7 @@ static const struct route rows[] = {
 	{ ROUTE_GET, "/api/v1/bulletins/{id}.cap", ROUTE_PUBLIC, fn, 0 },   /* 8 */
 	{ ROUTE_GET, "/api/v1/bulletins/{id}", ROUTE_PUBLIC, fn, 0 },       /* 9 */
 	{ ROUTE_POST, "/a/{x}/b/{y}", ROUTE_PUBLIC, fn, 0 },                /* 10 */
+	{ ROUTE_ANY, "/open311/*", ROUTE_PUBLIC, fn, 0 },                   /* 11 */
 };
 #define N (sizeof(rows) / sizeof(rows[0]))
 
@@ -168,6 +169,20 @@ static void test_head_is_get(void **state)
 	assert_true(rows[3].methods & ROUTE_GET);
 }
 
+/* A row of every method takes those lws does not name too (it answers
+ * its own 405s). */
+static void test_any_method(void **state)
+{
+	struct route_match m;
+
+	(void)state;
+	assert_int_equal(row("/open311/v2/x.json", HTTP_OTHER, &m), 11);
+	assert_string_equal(m.rest, "v2/x.json");
+	assert_int_equal(row("/open311/v2/x.json", HTTP_PATCH, &m), 11);
+	assert_string_equal(route_allow(ROUTE_ANY),
+			    "GET, HEAD, POST, PUT, PATCH, DELETE");
+}
+
 /* ---- paths as they are ------------------------------------------------------------ */
 
 /* The path is matched as http_begin decoded it: a trailing slash is
@@ -211,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_405_allow_is_the_union),
 		cmocka_unit_test(test_allow_text),
 		cmocka_unit_test(test_head_is_get),
+		cmocka_unit_test(test_any_method),
 		cmocka_unit_test(test_path_taken_as_is),
 		cmocka_unit_test(test_long_param),
 	};

@@ -6,7 +6,7 @@
 
 #include "route.h"
 
-/* ---- matching ------------------------------------------------------------- */
+/* ---- matching ------------------------------------------------------------ */
 
 /* param: match the segment seg[0..len) against the pattern segment
  * p[0..plen) = "{name}SUFFIX"; copies the param into m->buf at *used.
@@ -86,7 +86,7 @@ enum route_found route_find(const struct route *rows, size_t n,
 	return m->allow ? ROUTE_NOT_ALLOWED : ROUTE_NOT_FOUND;
 }
 
-/* ---- Allow ------------------------------------------------------------------- */
+/* ---- Allow --------------------------------------------------------------- */
 
 /* The methods in the order Allow lists them. */
 static const struct {
@@ -135,7 +135,7 @@ const char *route_method_name(enum http_method method)
 	}
 }
 
-/* ---- dispatching -------------------------------------------------------------- */
+/* ---- dispatching --------------------------------------------------------- */
 
 enum route_found route_dispatch(const struct route_table *t, void *ctx,
 				struct lws *wsi, struct http_exchange *ex)

@@ -47,7 +47,7 @@ static int row(const char *path, enum http_method method,
 	}
 }
 
-/* ---- exact paths, params, prefixes ------------------------------------------ */
+/* ---- exact paths, params, prefixes --------------------------------------- */
 
 static void test_exact(void **state)
 {
@@ -110,7 +110,7 @@ static void test_prefix(void **state)
 	assert_int_equal(row("/api/v1/catalog/services", HTTP_GET, &m), -1);
 }
 
-/* ---- 404, 405, HEAD ------------------------------------------------------------- */
+/* ---- 404, 405, HEAD ------------------------------------------------------ */
 
 static void test_not_found(void **state)
 {
@@ -183,7 +183,7 @@ static void test_any_method(void **state)
 			    "GET, HEAD, POST, PUT, PATCH, DELETE");
 }
 
-/* ---- paths as they are ------------------------------------------------------------ */
+/* ---- paths as they are --------------------------------------------------- */
 
 /* The path is matched as http_begin decoded it: a trailing slash is
  * another path, and a decoded "%2F" is a '/' that splits segments. */

@@ -137,6 +137,19 @@ const char *route_method_name(enum http_method method)
 
 /* ---- dispatching --------------------------------------------------------- */
 
+void route_refuse(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		  int status)
+{
+	(void)ctx;
+	if (status == 405)
+		http_reply_405(wsi, ex, ex->allow, "%s is not allowed on %s; "
+			       "use %s", route_method_name(ex->method),
+			       ex->path, ex->allow);
+	else
+		http_reply_error(wsi, ex, 404, "not_found",
+				 "no such resource: %s", ex->path);
+}
+
 enum route_found route_dispatch(const struct route_table *t, void *ctx,
 				struct lws *wsi, struct http_exchange *ex)
 {
@@ -151,14 +164,7 @@ enum route_found route_dispatch(const struct route_table *t, void *ctx,
 	}
 	if (found == ROUTE_NOT_ALLOWED)
 		ex->allow = route_allow(m.allow);
-	if (t->refuse)
-		t->refuse(ctx, wsi, ex, found == ROUTE_NOT_ALLOWED ? 405 : 404);
-	else if (found == ROUTE_NOT_ALLOWED)
-		http_reply_405(wsi, ex, ex->allow, "%s is not allowed on %s; "
-			       "use %s", route_method_name(ex->method),
-			       ex->path, ex->allow);
-	else
-		http_reply_error(wsi, ex, 404, "not_found",
-				 "no such resource: %s", ex->path);
+	(t->refuse ? t->refuse : route_refuse)(ctx, wsi, ex, found ==
+					       ROUTE_NOT_ALLOWED ? 405 : 404);
 	return found;
 }

@@ -75,7 +75,7 @@ struct route_match {
 /* A port's table. admit checks a row's role before its handler: 1 to
  * call it, 0 when a refusal is stored (or the request waits); NULL lets
  * every row through. refuse stores the 404 or 405 (ex->allow set, the
- * status given); NULL: the JSON error of http.h. */
+ * status given); NULL: route_refuse. */
 struct route_table {
 	const struct route *rows;
 	size_t n_rows;
@@ -101,6 +101,12 @@ const char *route_allow(unsigned methods);
 
 /* route_method_name: "GET", "POST"... ("this method" for another). */
 const char *route_method_name(enum http_method method);
+
+/* route_refuse: store the JSON error of http.h for status 404 (no such
+ * resource) or 405 (method_not_allowed, Allow from ex->allow); the
+ * refusal of a table without its own. */
+void route_refuse(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		  int status);
 
 /* route_dispatch: answer the request in ex by table t (see above).
  * Returns the result of route_find. */

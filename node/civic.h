@@ -96,9 +96,30 @@ Change *open311_service(struct node *n, char *code, char **id);
  * api_keys: none set, the node's own pages (Origin is the Host asked),
  * or the form's api_key one of them; else a 403 is stored and 0. */
 int open311_key_ok(struct node *n, struct lws *wsi, struct http_exchange *ex);
-/* open311_route: everything under /open311/; 1 when it was answered, 0
- * for another path. */
-int open311_route(struct node *n, struct lws *wsi, struct http_exchange *ex);
+/* Rows of the public port's table under /open311/ (v2/, each path in
+ * .json and .xml): open311_on_discovery GET discovery (at /open311/ too),
+ * open311_on_services GET services, open311_on_service GET
+ * services/{code}, open311_on_token GET tokens/{token} (a 404: none are
+ * issued), open311_on_requests GET and POST requests, open311_on_request
+ * GET requests/{id}, open311_on_withdraw POST requests/{id}/withdraw. */
+void open311_on_discovery(void *ctx, struct lws *wsi,
+			  struct http_exchange *ex,
+			  const struct route_match *m);
+void open311_on_services(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			 const struct route_match *m);
+void open311_on_service(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			const struct route_match *m);
+void open311_on_token(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		      const struct route_match *m);
+void open311_on_requests(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			 const struct route_match *m);
+void open311_on_request(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			const struct route_match *m);
+void open311_on_withdraw(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			 const struct route_match *m);
+/* open311_refuse: the table's 404 or 405 (ex->allow set) of a path under
+ * /open311/, in the spec's error format. */
+void open311_refuse(struct lws *wsi, struct http_exchange *ex, int status);
 
 /* ==== requests (requests.c) ==================================================== */
 
@@ -138,13 +159,9 @@ json_t *requests_row_json(sqlite3_stmt *st, int private);
 int requests_row_mine(sqlite3_stmt *st, const char *token, int64_t resident);
 
 /* Rows of the public port's table (ctx its struct public_http):
- * requests_on_open311 everything under /open311/ (open311_route);
  * requests_on_mine GET /api/v1/residents/me/requests; requests_on_queue
  * the manager's GET /api/v1/requests; requests_on_patch the manager's
  * PATCH /api/v1/requests/{id}. */
-void requests_on_open311(void *ctx, struct lws *wsi,
-			 struct http_exchange *ex,
-			 const struct route_match *m);
 void requests_on_mine(void *ctx, struct lws *wsi, struct http_exchange *ex,
 		      const struct route_match *m);
 void requests_on_queue(void *ctx, struct lws *wsi, struct http_exchange *ex,

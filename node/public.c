@@ -197,6 +197,10 @@ static int admit(void *ctx, struct lws *wsi, struct http_exchange *ex,
 #define PUB ROUTE_PUBLIC
 #define RES ROUTE_RESIDENT
 #define MGR ROUTE_MANAGER
+/* An Open311 resource in both its formats. */
+#define O311_ROWS(methods, path, fn) \
+	{ methods, path ".json", PUB, fn, 0 }, \
+	{ methods, path ".xml", PUB, fn, 0 }
 
 /* The public port's routes, ctx the struct public_http. Where two rows
  * share a path the more specific comes first. */
@@ -227,8 +231,18 @@ static const struct route routes[] = {
 	{ ROUTE_POST, "/api/v1/session", PUB, console_session_login, 0 },
 	{ ROUTE_DELETE, "/api/v1/session", PUB, console_session_logout, 0 },
 	{ ROUTE_GET, "/api/v1/manager/sync", MGR, console_sync, 0 },
-	/* Open311 answers its own 404s and 405s in its format (open311.c) */
-	{ ROUTE_ANY, "/open311/*", PUB, requests_on_open311, 0 },
+	/* Open311 (open311.c), its 404s and 405s in its format */
+	O311_ROWS(ROUTE_GET, "/open311/v2/discovery", open311_on_discovery),
+	O311_ROWS(ROUTE_GET, "/open311/discovery", open311_on_discovery),
+	O311_ROWS(ROUTE_GET, "/open311/v2/services", open311_on_services),
+	O311_ROWS(ROUTE_GET, "/open311/v2/services/{code}",
+		  open311_on_service),
+	O311_ROWS(ROUTE_GET | ROUTE_POST, "/open311/v2/requests",
+		  open311_on_requests),
+	O311_ROWS(ROUTE_GET, "/open311/v2/tokens/{token}", open311_on_token),
+	O311_ROWS(ROUTE_POST, "/open311/v2/requests/{id}/withdraw",
+		  open311_on_withdraw),
+	O311_ROWS(ROUTE_GET, "/open311/v2/requests/{id}", open311_on_request),
 	/* requests (requests.c) */
 	{ ROUTE_GET, "/api/v1/residents/me/requests", RES, requests_on_mine,
 	  0 },
@@ -267,9 +281,21 @@ static const struct route routes[] = {
 #undef PUB
 #undef RES
 #undef MGR
+#undef O311_ROWS
+
+/* refuse: the table's 404s and 405s, in Open311's format under
+ * /open311/. */
+static void refuse(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		   int status)
+{
+	if (strncmp(ex->path, "/open311/", strlen("/open311/")) == 0)
+		open311_refuse(wsi, ex, status);
+	else
+		route_refuse(ctx, wsi, ex, status);
+}
 
 static const struct route_table table = {
-	routes, sizeof(routes) / sizeof(routes[0]), admit, NULL
+	routes, sizeof(routes) / sizeof(routes[0]), admit, refuse
 };
 
 void node_route(struct node *n, struct lws *wsi)

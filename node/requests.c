@@ -598,15 +598,6 @@ int requests_row_mine(sqlite3_stmt *st, const char *token, int64_t resident)
 
 /* ---- the route ---------------------------------------------------------------- */
 
-void requests_on_open311(void *ctx, struct lws *wsi,
-			 struct http_exchange *ex,
-			 const struct route_match *m)
-{
-	(void)ctx;
-	(void)m;
-	open311_route(node_from_wsi(wsi), wsi, ex);
-}
-
 void requests_on_mine(void *ctx, struct lws *wsi, struct http_exchange *ex,
 		      const struct route_match *m)
 {

@@ -255,6 +255,35 @@ def test_route_table_checks_path_then_method_then_role(ports):
     assert get(hub, "/api/v1/polls/a/b").status == 404
 
 
+@pytest.mark.parametrize("method,path,allow", [
+    ("DELETE", "/open311/v2/requests.json", "GET, HEAD, POST"),
+    ("GET", "/open311/v2/requests/r1/withdraw.json", "POST"),
+    ("PUT", "/open311/v2/services.xml", "GET, HEAD"),
+    ("POST", "/open311/discovery.json", "GET, HEAD"),
+])
+def test_open311_405_in_its_format_says_allow(ports, method, path, allow):
+    """The table decides Open311's 405s too; they keep the spec's error
+    list (in XML for .xml)."""
+    r = get(ports["node public"][0], path, method=method,
+            body=b"x=1" if method in ("PUT", "POST") else None)
+    assert r.status == 405, r.body
+    assert r.headers["allow"] == allow
+    if path.endswith(".xml"):
+        assert b"<errors>" in r.body and b"<code>405</code>" in r.body
+    else:
+        assert r.json()[0]["code"] == 405
+
+
+def test_open311_404_in_its_format(ports):
+    node = ports["node public"][0]
+    r = get(node, "/open311/v2/services")
+    assert r.status == 404
+    assert "the format is .json or .xml" in r.json()[0]["description"]
+    r = get(node, "/open311/v2/nothing.json")
+    assert r.status == 404 and r.json()[0]["code"] == 404
+    assert "allow" not in r.headers
+
+
 # ---- request bodies without a length -----------------------------------------------------
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -42,8 +42,9 @@ enum route_role {
 	ROUTE_PUBLIC,     /* anyone */
 	ROUTE_RESIDENT,   /* a resident's bearer token */
 	ROUTE_MANAGER,    /* the manager's console cookie or Basic */
-	ROUTE_OPERATOR,   /* an operator certificate */
-	ROUTE_NODE        /* a node certificate */
+	ROUTE_OPERATOR    /* an operator certificate (a node's has no
+			     HTTP route: its one path, the sync upgrade,
+			     is admitted before HTTP) */
 };
 
 struct route_match;

@@ -318,31 +318,10 @@ void manager_record_write(void *ctx, struct lws *wsi,
 
 /* ---- checked at the headers --------------------------------------------- */
 
-/* needs_manager: 1 when a request with a body is for a manager endpoint
- * (the handlers check again: this only decides when its body is read). */
-static int needs_manager(const struct http_exchange *ex)
-{
-	static const char polls[] = "/api/v1/polls";
-	static const char requests[] = "/api/v1/requests/";
-	const char *p = ex->path;
-	size_t len = strlen(p);
-	struct target t;
-
-	if (parse_target(p, ex->method, &t))
-		return 1;       /* services, announcements: creation, bulk,
-				   replacement */
-	if (strcmp(p, polls) == 0 || strcmp(p, "/api/v1/household-codes") == 0)
-		return ex->method == HTTP_POST;
-	if (strncmp(p, polls, sizeof(polls) - 1) == 0 && len > 6 &&
-	    strcmp(p + len - 6, "/close") == 0)
-		return 1;
-	return strncmp(p, requests, sizeof(requests) - 1) == 0;
-}
-
 int manager_body_begin(struct node *n, struct lws *wsi,
 		       struct http_exchange *ex, struct manager_req *mr)
 {
-	if (!n->mgr || !needs_manager(ex))
+	if (!n->mgr || node_route_role(ex) != ROUTE_MANAGER)
 		return 0;
 	mr->early = 1;
 	switch (auth_request(n, wsi, ex, mr)) {

@@ -471,6 +471,10 @@ struct public_http {
  * table (public.c): at its headers or its body, or again once the
  * manager's credential is verified (mr then granted). */
 void node_route(struct node *n, struct lws *wsi);
+/* node_route_role: the role of the public port's row that answers ex's
+ * path and method (ROUTE_MANAGER: its body waits for the manager's
+ * credential), or -1 when none does. */
+int node_route_role(const struct http_exchange *ex);
 /* manager_record_get: GET /api/v1/services/{id} and
  * /api/v1/announcements/{id}: one record (a row of the public port's
  * table, ctx its struct public_http). */

@@ -298,6 +298,16 @@ static const struct route_table table = {
 	routes, sizeof(routes) / sizeof(routes[0]), admit, refuse
 };
 
+int node_route_role(const struct http_exchange *ex)
+{
+	struct route_match m;
+
+	if (route_find(routes, sizeof(routes) / sizeof(routes[0]), ex->path,
+		       ex->method, &m) != ROUTE_FOUND)
+		return -1;
+	return (int)m.route->role;
+}
+
 void node_route(struct node *n, struct lws *wsi)
 {
 	struct public_http *h = lws_wsi_user(wsi);

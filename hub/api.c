@@ -189,51 +189,90 @@ static void communities_remove(struct hub *hub, struct lws *wsi,
 
 /* ---- routes ---------------------------------------------------------- */
 
-#define COMMUNITIES "/api/v1/communities"
-
 /* The directories of [web] root the alliance port serves. */
 static const char *const console_dirs[] = { "/district/", "/css/", "/js/",
 					    "/img/", NULL };
 
-void api_route(struct hub *hub, struct lws *wsi, struct hub_http *h)
+static void on_communities_list(void *ctx, struct lws *wsi,
+				struct http_exchange *ex,
+				const struct route_match *m)
 {
-	const char *path = h->ex.path;
-	enum http_method m = h->ex.method;
+	(void)ex;
+	(void)m;
+	communities_list(hub_from_wsi(wsi), wsi, ctx);
+}
 
-	if (webfiles_serve(wsi, &h->ex, hub->cfg.web_root, console_dirs,
-			   &hub->console_files))
-		return;
-	if (strcmp(path, COMMUNITIES) == 0) {
-		if (m == HTTP_GET)
-			communities_list(hub, wsi, h);
-		else if (m == HTTP_POST)
-			communities_add(hub, wsi, h);
-		else
-			http_method_not_allowed(wsi, &h->ex, "GET, HEAD, POST");
-	} else if (strncmp(path, COMMUNITIES "/", sizeof(COMMUNITIES)) == 0) {
-		if (m == HTTP_DELETE)
-			communities_remove(hub, wsi, h,
-					   path + sizeof(COMMUNITIES));
-		else
-			http_method_not_allowed(wsi, &h->ex, "DELETE");
-	} else if (hub_bulletin_route(hub, wsi, h)) {
-		/* answered: /api/v1/bulletins... */
-	} else if (hub_polls_route(hub, wsi, h, 1)) {
-		/* answered: /api/v1/polls..., /api/v1/requests/stats */
-	} else if (strcmp(path, "/metrics") == 0 && m == HTTP_GET) {
-		size_t len = 0;
-		char *text = metrics_render(hub, &len);
+static void on_communities_add(void *ctx, struct lws *wsi,
+			       struct http_exchange *ex,
+			       const struct route_match *m)
+{
+	(void)ex;
+	(void)m;
+	communities_add(hub_from_wsi(wsi), wsi, ctx);
+}
 
-		if (text)
-			http_reply(wsi, &h->ex, 200, PROM_CONTENT_TYPE,
-				   text, len);
-		else
-			http_reply_error(wsi, &h->ex, 500, "internal",
-					 "could not render metrics");
-	} else {
-		http_reply_error(wsi, &h->ex, 404, "not_found",
-				 "no such endpoint: %s", path);
-	}
+static void on_communities_remove(void *ctx, struct lws *wsi,
+				  struct http_exchange *ex,
+				  const struct route_match *m)
+{
+	(void)ex;
+	communities_remove(hub_from_wsi(wsi), wsi, ctx, m->param[0]);
+}
+
+static void on_metrics(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		       const struct route_match *m)
+{
+	size_t len = 0;
+	char *text = metrics_render(hub_from_wsi(wsi), &len);
+
+	(void)ctx;
+	(void)m;
+	if (text)
+		http_reply(wsi, ex, 200, PROM_CONTENT_TYPE, text, len);
+	else
+		http_reply_error(wsi, ex, 500, "internal",
+				 "could not render metrics");
+}
+
+/* The alliance port's routes (ctx: the struct hub_http). Its one role,
+ * the operator's certificate, is checked for every request at
+ * LWS_CALLBACK_HTTP, before its body is read (the console's files and
+ * the 404s included), so the table has no admit hook. */
+static const struct route api_routes[] = {
+	{ ROUTE_GET, "/api/v1/communities", ROUTE_OPERATOR,
+	  on_communities_list, 0 },
+	{ ROUTE_POST, "/api/v1/communities", ROUTE_OPERATOR,
+	  on_communities_add, 0 },
+	{ ROUTE_DELETE, "/api/v1/communities/{id}", ROUTE_OPERATOR,
+	  on_communities_remove, 0 },
+	{ ROUTE_GET, "/api/v1/bulletin-sender", ROUTE_OPERATOR,
+	  hub_bulletin_sender, 0 },
+	{ ROUTE_GET, "/api/v1/bulletins", ROUTE_OPERATOR, hub_bulletin_list, 0 },
+	{ ROUTE_POST, "/api/v1/bulletins", ROUTE_OPERATOR, hub_bulletin_post, 0 },
+	{ ROUTE_GET, "/api/v1/bulletins.atom", ROUTE_OPERATOR,
+	  hub_bulletin_atom, 0 },
+	{ ROUTE_GET, "/api/v1/bulletins/{id}.cap", ROUTE_OPERATOR,
+	  hub_bulletin_cap, 0 },
+	{ ROUTE_GET, "/api/v1/bulletins/{id}", ROUTE_OPERATOR,
+	  hub_bulletin_detail, 0 },
+	{ ROUTE_GET, "/api/v1/polls", ROUTE_OPERATOR, hub_polls_list, 0 },
+	{ ROUTE_POST, "/api/v1/polls", ROUTE_OPERATOR, hub_polls_create, 0 },
+	{ ROUTE_GET, "/api/v1/polls/{key}", ROUTE_OPERATOR, hub_polls_one, 0 },
+	{ ROUTE_GET, "/api/v1/requests/stats", ROUTE_OPERATOR,
+	  hub_requests_stats, 0 },
+	{ ROUTE_GET, "/metrics", ROUTE_OPERATOR, on_metrics, 0 },
+};
+
+static const struct route_table api_table = {
+	api_routes, sizeof(api_routes) / sizeof(api_routes[0]), NULL, NULL
+};
+
+/* api_route: the console's files, else the table. */
+static void api_route(struct hub *hub, struct lws *wsi, struct hub_http *h)
+{
+	if (!webfiles_serve(wsi, &h->ex, hub->cfg.web_root, console_dirs,
+			    &hub->console_files))
+		route_dispatch(&api_table, h, wsi, &h->ex);
 }
 
 /* ---- the lws callback ------------------------------------------------------ */

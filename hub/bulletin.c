@@ -374,11 +374,6 @@ int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack)
 
 /* ---- the operator API ---------------------------------------------------- */
 
-#define BULLETINS "/api/v1/bulletins"
-/* The CAP sender id alliancectl signs bulletins with ([bulletins]
- * sender), so hub and tool always agree: {"sender":"..."}. */
-#define BULLETIN_SENDER "/api/v1/bulletin-sender"
-
 /* delivery: add targets, delivered count and (when rows) the per-community
  * delivery of bulletin id to obj. ERR_OK or ERR_IO. */
 static int delivery(struct hub *hub, json_t *obj, const char *id,
@@ -769,42 +764,72 @@ out:
 	json_decref(body);
 }
 
-int hub_bulletin_route(struct hub *hub, struct lws *wsi, struct hub_http *h)
-{
-	const char *path = h->ex.path, *id;
-	enum http_method m = h->ex.method;
+/* ---- the rows of the route tables (api.c, public.c) ---------------------------- */
 
-	if (strcmp(path, BULLETIN_SENDER) == 0) {
-		if (m == HTTP_GET)
-			http_reply_json(wsi, &h->ex, 200, json_pack("{s:s}",
-				"sender", hub->cfg.bulletin_sender));
-		else
-			http_method_not_allowed(wsi, &h->ex, "GET, HEAD");
-		return 1;
-	}
-	if (strcmp(path, BULLETINS) == 0) {
-		if (m == HTTP_GET)
-			list(hub, wsi, h);
-		else if (m == HTTP_POST)
-			post(hub, wsi, h);
-		else
-			http_method_not_allowed(wsi, &h->ex,
-						"GET, HEAD, POST");
-		return 1;
-	}
-	if (strncmp(path, BULLETINS "/", sizeof(BULLETINS)) != 0)
-		return bulletin_http_route(hub->db, wsi, &h->ex,
-					   "District bulletins",
-					   hub->cfg.public_url);
-	id = path + sizeof(BULLETINS);
-	if (m == HTTP_GET && text_record_id_valid(id) &&
-	    !(strlen(id) > 4 && strcmp(id + strlen(id) - 4, ".cap") == 0)) {
-		reply_detail(hub, wsi, h, 200, id);
-		return 1;
-	}
-	/* the CAP document, 404s and 405s as on the public port */
-	return bulletin_http_route(hub->db, wsi, &h->ex, "District bulletins",
-				   hub->cfg.public_url);
+void hub_bulletin_sender(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			 const struct route_match *m)
+{
+	(void)ctx;
+	(void)m;
+	http_reply_json(wsi, ex, 200, json_pack("{s:s}", "sender",
+		hub_from_wsi(wsi)->cfg.bulletin_sender));
+}
+
+void hub_bulletin_list(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		       const struct route_match *m)
+{
+	(void)ex;
+	(void)m;
+	list(hub_from_wsi(wsi), wsi, ctx);
+}
+
+void hub_bulletin_post(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		       const struct route_match *m)
+{
+	(void)ex;
+	(void)m;
+	post(hub_from_wsi(wsi), wsi, ctx);
+}
+
+void hub_bulletin_detail(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			 const struct route_match *m)
+{
+	if (text_record_id_valid(m->param[0]))
+		reply_detail(hub_from_wsi(wsi), wsi, ctx, 200, m->param[0]);
+	else
+		http_reply_error(wsi, ex, 404, "not_found", "no such bulletin");
+}
+
+void hub_bulletin_public(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			 const struct route_match *m)
+{
+	(void)ctx;
+	if (!m->n_params)
+		bulletin_http_list(hub_from_wsi(wsi)->db, wsi, ex);
+	else
+		bulletin_http_one(hub_from_wsi(wsi)->db, wsi, ex, m->param[0],
+				  0, NULL);
+}
+
+void hub_bulletin_cap(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		      const struct route_match *m)
+{
+	struct hub *hub = hub_from_wsi(wsi);
+
+	(void)ctx;
+	bulletin_http_one(hub->db, wsi, ex, m->param[0], 1,
+			  hub->cfg.public_url);
+}
+
+void hub_bulletin_atom(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		       const struct route_match *m)
+{
+	struct hub *hub = hub_from_wsi(wsi);
+
+	(void)ctx;
+	(void)m;
+	bulletin_http_atom(hub->db, wsi, ex, "District bulletins",
+			   hub->cfg.public_url);
 }
 
 /* ---- undelivered (the console's warnings and /metrics) ------------------ */

@@ -22,6 +22,7 @@
 #include "limits.h"
 #include "link.h"
 #include "quota.h"
+#include "route.h"
 #include "wire.h"
 
 /* ==== configuration ===================================================== */
@@ -465,8 +466,6 @@ int callback_public_http(struct lws *wsi, enum lws_callback_reasons reason,
  * search_threads, each with its own store connection), once hub->lws
  * exists. */
 int hub_search_start(struct hub *hub, char *err, size_t errlen);
-/* api_route: dispatch an operator API request (api.c). */
-void api_route(struct hub *hub, struct lws *wsi, struct hub_http *h);
 /* metrics_render: Prometheus text into a new string (caller frees). */
 char *metrics_render(struct hub *hub, size_t *len);
 /* hub_alert_metrics: the families deploy/prometheus/alliance-rules.yml
@@ -518,10 +517,28 @@ int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack);
  * oldest bulletin it has neither acked nor refused, unexpired; 0: none)
  * from the store, acks received so far included. ERR_OK or ERR_IO. */
 int hub_bulletin_undelivered(struct hub *hub);
-/* hub_bulletin_route: the operator bulletin endpoints of the alliance port
- * (with GET /api/v1/bulletin-sender, the CAP sender alliancectl signs);
- * returns 1 when the path was one of them (answered), else 0. */
-int hub_bulletin_route(struct hub *hub, struct lws *wsi, struct hub_http *h);
+/* Rows of the route tables (api.c, public.c), ctx the struct hub_http:
+ * hub_bulletin_sender GET /api/v1/bulletin-sender (the CAP sender
+ * alliancectl signs with); hub_bulletin_list and hub_bulletin_post the
+ * operator's GET and POST /api/v1/bulletins; hub_bulletin_detail the
+ * operator's GET /api/v1/bulletins/{id} (with its delivery);
+ * hub_bulletin_public the public GET /api/v1/bulletins and
+ * /api/v1/bulletins/{id}; hub_bulletin_cap GET /api/v1/bulletins/{id}.cap;
+ * hub_bulletin_atom GET /api/v1/bulletins.atom. */
+void hub_bulletin_sender(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			 const struct route_match *m);
+void hub_bulletin_list(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		       const struct route_match *m);
+void hub_bulletin_post(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		       const struct route_match *m);
+void hub_bulletin_detail(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			 const struct route_match *m);
+void hub_bulletin_public(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			 const struct route_match *m);
+void hub_bulletin_cap(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		      const struct route_match *m);
+void hub_bulletin_atom(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		       const struct route_match *m);
 
 /* ==== relay and polls (relay.c, polls.c) ================================= */
 
@@ -560,9 +577,17 @@ int hub_polls_apply(struct hub *hub, const char *community, const Change *ch,
  * for the other communities' tallies of them (polls closed less than 30
  * days ago; rows it has had at that version change nothing). */
 void hub_polls_welcome(struct session *s);
-/* hub_polls_route: /api/v1/polls... and /api/v1/requests/stats; operator
- * set on the alliance port (may create). 1 when answered. */
-int hub_polls_route(struct hub *hub, struct lws *wsi, struct hub_http *h,
-		    int operator);
+/* Rows of the route tables (api.c, public.c), ctx the struct hub_http:
+ * hub_polls_list GET /api/v1/polls; hub_polls_create the operator's POST
+ * /api/v1/polls; hub_polls_one GET /api/v1/polls/{key}; hub_requests_stats
+ * GET /api/v1/requests/stats. */
+void hub_polls_list(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		    const struct route_match *m);
+void hub_polls_create(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		      const struct route_match *m);
+void hub_polls_one(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		   const struct route_match *m);
+void hub_requests_stats(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			const struct route_match *m);
 
 #endif

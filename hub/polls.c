@@ -498,48 +498,49 @@ static void list(struct hub *hub, struct lws *wsi, struct hub_http *h)
 
 /* ---- routes ------------------------------------------------------------------- */
 
-#define POLLS "/api/v1/polls"
-
-int hub_polls_route(struct hub *hub, struct lws *wsi, struct hub_http *h,
-		    int operator)
+void hub_polls_list(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		    const struct route_match *m)
 {
-	const char *path = h->ex.path;
+	(void)ex;
+	(void)m;
+	list(hub_from_wsi(wsi), wsi, ctx);
+}
+
+void hub_polls_create(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		      const struct route_match *m)
+{
+	(void)ex;
+	(void)m;
+	create(hub_from_wsi(wsi), wsi, ctx);
+}
+
+void hub_polls_one(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		   const struct route_match *m)
+{
 	char origin[LIMIT_COMMUNITY_ID + 1], id[LIMIT_RECORD_ID + 1];
 	json_t *p;
 
-	if (strcmp(path, "/api/v1/requests/stats") == 0 &&
-	    h->ex.method == HTTP_GET) {
-		p = hub_relay_request_stats(hub);
-		if (p)
-			http_reply_json(wsi, &h->ex, 200, p);
-		else
-			http_reply_error(wsi, &h->ex, 500, "internal",
-					 "the figures could not be read");
-		return 1;
-	}
-	if (strcmp(path, POLLS) == 0) {
-		if (h->ex.method == HTTP_GET)
-			list(hub, wsi, h);
-		else if (h->ex.method == HTTP_POST && operator)
-			create(hub, wsi, h);
-		else
-			http_method_not_allowed(wsi, &h->ex, operator
-				? "GET, HEAD, POST" : "GET, HEAD");
-		return 1;
-	}
-	if (strncmp(path, POLLS "/", sizeof(POLLS)) != 0)
-		return 0;
-	if (h->ex.method != HTTP_GET) {
-		http_method_not_allowed(wsi, &h->ex, "GET, HEAD");
-		return 1;
-	}
-	if (relay_split_key(path + sizeof(POLLS), origin, sizeof(origin), id,
+	(void)ctx;
+	if (relay_split_key(m->param[0], origin, sizeof(origin), id,
 			    sizeof(id)) != ERR_OK ||
-	    !(p = poll_json(hub, origin, id, 1))) {
-		http_reply_error(wsi, &h->ex, 404, "not_found", "no poll %.80s",
-				 path + sizeof(POLLS));
-		return 1;
+	    !(p = poll_json(hub_from_wsi(wsi), origin, id, 1))) {
+		http_reply_error(wsi, ex, 404, "not_found", "no poll %.80s",
+				 m->param[0]);
+		return;
 	}
-	http_reply_json(wsi, &h->ex, 200, p);
-	return 1;
+	http_reply_json(wsi, ex, 200, p);
+}
+
+void hub_requests_stats(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			const struct route_match *m)
+{
+	json_t *p = hub_relay_request_stats(hub_from_wsi(wsi));
+
+	(void)ctx;
+	(void)m;
+	if (p)
+		http_reply_json(wsi, ex, 200, p);
+	else
+		http_reply_error(wsi, ex, 500, "internal",
+				 "the figures could not be read");
 }

@@ -16,6 +16,7 @@
 #include "err.h"
 #include "hub.h"
 #include "pages.h"
+#include "route.h"
 
 /* ---- searches ------------------------------------------------------------ */
 
@@ -61,48 +62,89 @@ static void communities(struct hub *hub, struct lws *wsi, struct hub_http *h)
 
 /* ---- routing ------------------------------------------------------------- */
 
+static void on_healthz(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		       const struct route_match *m)
+{
+	struct hub *hub = hub_from_wsi(wsi);
+
+	(void)ctx;
+	(void)m;
+	http_reply_json(wsi, ex, 200, json_pack("{s:s, s:s, s:i, s:i}",
+		"status", "ok", "version", ALLIANCE_VERSION,
+		"communities", (int)hub->n_communities,
+		"sessions", (int)hub->n_sessions));
+}
+
+static void on_search(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		      const struct route_match *m)
+{
+	(void)ex;
+	(void)m;
+	search(hub_from_wsi(wsi), wsi, ctx);
+}
+
+static void on_service(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		       const struct route_match *m)
+{
+	(void)ctx;
+	(void)m;
+	catalog_http_service(hub_from_wsi(wsi)->cat, wsi, ex);
+}
+
+static void on_communities(void *ctx, struct lws *wsi,
+			   struct http_exchange *ex,
+			   const struct route_match *m)
+{
+	(void)ex;
+	(void)m;
+	communities(hub_from_wsi(wsi), wsi, ctx);
+}
+
+static void on_announcements(void *ctx, struct lws *wsi,
+			     struct http_exchange *ex,
+			     const struct route_match *m)
+{
+	(void)ctx;
+	(void)m;
+	catalog_http_announcements(hub_from_wsi(wsi)->cat, NULL, wsi, ex);
+}
+
+/* The public port's routes (ctx: the struct hub_http): all public, all
+ * GET. */
+static const struct route public_routes[] = {
+	{ ROUTE_GET, "/healthz", ROUTE_PUBLIC, on_healthz, 0 },
+	{ ROUTE_GET, "/api/v1/catalog", ROUTE_PUBLIC, on_search, 0 },
+	{ ROUTE_GET, CATALOG_HTTP_SERVICE_PREFIX "*", ROUTE_PUBLIC,
+	  on_service, 0 },
+	{ ROUTE_GET, "/api/v1/communities", ROUTE_PUBLIC, on_communities, 0 },
+	{ ROUTE_GET, "/api/v1/announcements", ROUTE_PUBLIC,
+	  on_announcements, 0 },
+	{ ROUTE_GET, "/api/v1/bulletins", ROUTE_PUBLIC, hub_bulletin_public, 0 },
+	{ ROUTE_GET, "/api/v1/bulletins.atom", ROUTE_PUBLIC,
+	  hub_bulletin_atom, 0 },
+	{ ROUTE_GET, "/api/v1/bulletins/{id}.cap", ROUTE_PUBLIC,
+	  hub_bulletin_cap, 0 },
+	{ ROUTE_GET, "/api/v1/bulletins/{id}", ROUTE_PUBLIC,
+	  hub_bulletin_public, 0 },
+	{ ROUTE_GET, "/api/v1/polls", ROUTE_PUBLIC, hub_polls_list, 0 },
+	{ ROUTE_GET, "/api/v1/polls/{key}", ROUTE_PUBLIC, hub_polls_one, 0 },
+	{ ROUTE_GET, "/api/v1/requests/stats", ROUTE_PUBLIC,
+	  hub_requests_stats, 0 },
+};
+
+static const struct route_table public_table = {
+	public_routes, sizeof(public_routes) / sizeof(public_routes[0]),
+	NULL, NULL
+};
+
+/* route: the pages and files, else the table. */
 static void route(struct hub *hub, struct lws *wsi, struct hub_http *h)
 {
-	if (pages_serve(wsi, &h->ex, hub->db, hub->cfg.web_root, &hub->pages) ||
-	    webfiles_serve(wsi, &h->ex, hub->cfg.web_root, NULL,
-			   &hub->public_files))
-		return;
-	if (strcmp(h->ex.path, "/healthz") == 0 && h->ex.method == HTTP_GET) {
-		http_reply_json(wsi, &h->ex, 200, json_pack(
-			"{s:s, s:s, s:i, s:i}", "status", "ok",
-			"version", ALLIANCE_VERSION,
-			"communities", (int)hub->n_communities,
-			"sessions", (int)hub->n_sessions));
-		return;
-	}
-	if (strcmp(h->ex.path, "/api/v1/catalog") == 0 &&
-	    h->ex.method == HTTP_GET) {
-		search(hub, wsi, h);
-		return;
-	}
-	if (strncmp(h->ex.path, CATALOG_HTTP_SERVICE_PREFIX,
-		    strlen(CATALOG_HTTP_SERVICE_PREFIX)) == 0 &&
-	    h->ex.method == HTTP_GET) {
-		catalog_http_service(hub->cat, wsi, &h->ex);
-		return;
-	}
-	if (strcmp(h->ex.path, "/api/v1/communities") == 0 &&
-	    h->ex.method == HTTP_GET) {
-		communities(hub, wsi, h);
-		return;
-	}
-	if (bulletin_http_route(hub->db, wsi, &h->ex, "District bulletins",
-				hub->cfg.public_url))
-		return;
-	if (hub_polls_route(hub, wsi, h, 0))
-		return;
-	if (strcmp(h->ex.path, "/api/v1/announcements") == 0 &&
-	    h->ex.method == HTTP_GET) {
-		catalog_http_announcements(hub->cat, NULL, wsi, &h->ex);
-		return;
-	}
-	http_reply_error(wsi, &h->ex, 404, "not_found", "no such page: %s",
-			 h->ex.path);
+	if (!pages_serve(wsi, &h->ex, hub->db, hub->cfg.web_root,
+			 &hub->pages) &&
+	    !webfiles_serve(wsi, &h->ex, hub->cfg.web_root, NULL,
+			    &hub->public_files))
+		route_dispatch(&public_table, h, wsi, &h->ex);
 }
 
 /* ---- the callback ---------------------------------------------------------- */

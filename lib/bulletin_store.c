@@ -474,8 +474,6 @@ int bulletin_store_list(sqlite3 *db, int64_t now, int current_only,
 
 /* ---- the public endpoints ---------------------------------------------------- */
 
-#define BULLETINS "/api/v1/bulletins"
-
 /* The entries of an Atom feed being built (owning their content). */
 struct feed {
 	struct bulletin_atom_entry *e;
@@ -529,8 +527,9 @@ static void reply_missing(struct lws *wsi, struct http_exchange *ex, int rc,
 			 "no bulletin %s", id);
 }
 
-static void route_atom(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
-		       const char *title, const char *base_url)
+void bulletin_http_atom(sqlite3 *db, struct lws *wsi,
+			struct http_exchange *ex, const char *title,
+			const char *base_url)
 {
 	struct feed f = { 0 };
 	char *xml = NULL;
@@ -602,53 +601,25 @@ static void route_one(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
 	bulletin_row_free(&row);
 }
 
-int bulletin_http_route(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
-			const char *feed_title, const char *base_url)
+void bulletin_http_list(sqlite3 *db, struct lws *wsi,
+			struct http_exchange *ex)
 {
-	const char *path = ex->path, *rest;
-	char id[LIMIT_RECORD_ID + 1];
-	size_t n;
+	json_t *list = NULL;
 
-	if (strncmp(path, BULLETINS, sizeof(BULLETINS) - 1) != 0)
-		return 0;
-	rest = path + sizeof(BULLETINS) - 1;
-	if (*rest && *rest != '/' && strcmp(rest, ".atom") != 0)
-		return 0;
-	if (ex->method != HTTP_GET) {
-		http_method_not_allowed(wsi, ex, "GET, HEAD");
-		return 1;
-	}
-	if (!*rest) {
-		json_t *list = NULL;
+	if (bulletin_store_list(db, clock_now(), 0, &list) != ERR_OK)
+		http_reply_error(wsi, ex, 500, "internal",
+				 "cannot list the bulletins");
+	else
+		http_reply_json(wsi, ex, 200, list);
+}
 
-		if (bulletin_store_list(db, clock_now(), 0, &list) != ERR_OK)
-			http_reply_error(wsi, ex, 500, "internal",
-					 "cannot list the bulletins");
-		else
-			http_reply_json(wsi, ex, 200, list);
-		return 1;
-	}
-	if (strcmp(rest, ".atom") == 0) {
-		route_atom(db, wsi, ex, feed_title, base_url);
-		return 1;
-	}
-	rest++;
-	n = strlen(rest);
-	if (n > 4 && strcmp(rest + n - 4, ".cap") == 0)
-		n -= 4;
-	if (n == 0 || n > LIMIT_RECORD_ID) {
+void bulletin_http_one(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
+		       const char *id, int cap, const char *base_url)
+{
+	if (strlen(id) > LIMIT_RECORD_ID || !text_record_id_valid(id))
 		http_reply_error(wsi, ex, 404, "not_found", "no such bulletin");
-		return 1;
-	}
-	memcpy(id, rest, n);
-	id[n] = '\0';
-	if (!text_record_id_valid(id)) {
-		http_reply_error(wsi, ex, 404, "not_found", "no such bulletin");
-		return 1;
-	}
-	if (rest[n] == '.')
+	else if (cap)
 		route_cap(db, wsi, ex, id, base_url);
 	else
 		route_one(db, wsi, ex, id);
-	return 1;
 }

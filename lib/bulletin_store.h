@@ -127,12 +127,22 @@ typedef int (*bulletin_each_fn)(const BulletinContent *c, const char *status,
 int bulletin_store_each(sqlite3 *db, int64_t now, int current_only,
 			int by_severity, bulletin_each_fn fn, void *arg);
 
-/* bulletin_http_route: answer the public bulletin endpoints above when
- * ex's path is one of them (405 for a method other than GET), with feed
- * title for Atom and base_url, the daemon's [public] url, for the
- * absolute links of Atom and CAP. Returns 1 when it answered, 0 when the
- * path is not a bulletin path. */
-int bulletin_http_route(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
-			const char *feed_title, const char *base_url);
+/* The public bulletin endpoints (route tables' rows call them): the title
+ * of the Atom feed, and base_url, the daemon's [public] url, for the
+ * absolute links of Atom and CAP. */
+
+/* bulletin_http_list: GET /api/v1/bulletins. */
+void bulletin_http_list(sqlite3 *db, struct lws *wsi,
+			struct http_exchange *ex);
+
+/* bulletin_http_atom: GET /api/v1/bulletins.atom. */
+void bulletin_http_atom(sqlite3 *db, struct lws *wsi,
+			struct http_exchange *ex, const char *feed_title,
+			const char *base_url);
+
+/* bulletin_http_one: GET /api/v1/bulletins/{id}, or its CAP document
+ * (/api/v1/bulletins/{id}.cap) when cap; 404 for an id not valid. */
+void bulletin_http_one(sqlite3 *db, struct lws *wsi, struct http_exchange *ex,
+		       const char *id, int cap, const char *base_url);
 
 #endif

@@ -44,8 +44,6 @@
 #include "log.h"
 #include "store.h"
 
-#define ME "/api/v1/residents/me"
-#define TOKEN "/api/v1/residents/token"
 /* Votes "me" lists at most, newest first. */
 #define ACCOUNT_VOTES_MAX 200
 
@@ -259,36 +257,28 @@ static void delete_account(struct node *n, struct lws *wsi,
 
 /* ---- the route ------------------------------------------------------------------ */
 
-int account_route(struct node *n, struct lws *wsi, struct http_exchange *ex)
+void account_on_me(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		   const struct route_match *m)
 {
-	int is_me = strcmp(ex->path, ME) == 0;
-	unsigned char hash[32];
-	int64_t resident;
+	struct public_http *h = ctx;
+	struct node *n = node_from_wsi(wsi);
 
-	if (!is_me && strcmp(ex->path, TOKEN) != 0)
-		return 0;
-	if (is_me ? ex->method != HTTP_GET && ex->method != HTTP_DELETE &&
-		    ex->method != HTTP_PATCH
-		  : ex->method != HTTP_DELETE) {
-		http_reply_405(wsi, ex, is_me ? "GET, HEAD, PATCH, DELETE" : "DELETE", "use %s on"
-				 " %s", is_me ? "GET, PATCH or DELETE"
-				 : "DELETE", ex->path);
-		return 1;
-	}
-	resident = residents_bearer(n, wsi);
-	if (!resident || !bearer_hash(wsi, hash)) {
-		http_reply_error(wsi, ex, 401, "unauthorized", "sign in first: "
-				 "a resident's token is needed "
-				 "(Authorization: Bearer TOKEN)");
-		return 1;
-	}
-	if (!is_me)
-		sign_out(n, wsi, ex, hash, resident);
-	else if (ex->method == HTTP_GET)
-		me(n, wsi, ex, resident);
+	(void)m;
+	if (ex->method == HTTP_GET)
+		me(n, wsi, ex, h->resident);
 	else if (ex->method == HTTP_PATCH)
-		rename_me(n, wsi, ex, resident);
+		rename_me(n, wsi, ex, h->resident);
 	else
-		delete_account(n, wsi, ex, resident);
-	return 1;
+		delete_account(n, wsi, ex, h->resident);
+}
+
+void account_on_sign_out(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			 const struct route_match *m)
+{
+	struct public_http *h = ctx;
+	unsigned char hash[32];
+
+	(void)m;
+	bearer_hash(wsi, hash);   /* there is one: the table admitted it */
+	sign_out(node_from_wsi(wsi), wsi, ex, hash, h->resident);
 }

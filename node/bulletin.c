@@ -523,9 +523,34 @@ out:
 
 /* ---- the public endpoints ------------------------------------------------ */
 
-int node_bulletin_route(struct node *n, struct lws *wsi,
-			struct http_exchange *ex)
+void node_bulletin_public(void *ctx, struct lws *wsi,
+			  struct http_exchange *ex,
+			  const struct route_match *m)
 {
-	return bulletin_http_route(n->db, wsi, ex, "Community bulletins",
-				   n->cfg.public_url);
+	(void)ctx;
+	if (!m->n_params)
+		bulletin_http_list(node_from_wsi(wsi)->db, wsi, ex);
+	else
+		bulletin_http_one(node_from_wsi(wsi)->db, wsi, ex,
+				  m->param[0], 0, NULL);
+}
+
+void node_bulletin_cap(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		       const struct route_match *m)
+{
+	struct node *n = node_from_wsi(wsi);
+
+	(void)ctx;
+	bulletin_http_one(n->db, wsi, ex, m->param[0], 1, n->cfg.public_url);
+}
+
+void node_bulletin_atom(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			const struct route_match *m)
+{
+	struct node *n = node_from_wsi(wsi);
+
+	(void)ctx;
+	(void)m;
+	bulletin_http_atom(n->db, wsi, ex, "Community bulletins",
+			   n->cfg.public_url);
 }

@@ -8,7 +8,7 @@
  * The address is the client's through [public] trusted_proxies
  * (lib/peer.h), an IPv6 one by its /64.
  *
- * Parts: start and stop; limits; the route. */
+ * Parts: start and stop; limits; the manager's gate. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -137,19 +137,4 @@ int civic_manager_admit(struct node *n, struct lws *wsi,
 		return 0;
 	}
 	return auth_request(n, wsi, ex, mr) == AUTH_GRANTED;
-}
-
-/* ---- the route ------------------------------------------------------------------- */
-
-int civic_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
-		struct manager_req *mr)
-{
-	if (!n->civic)
-		return 0;
-	return requests_route(n, wsi, ex, mr) ||
-	       account_route(n, wsi, ex) ||
-	       residents_route(n, wsi, ex, mr) ||
-	       phone_verify_route(n, wsi, ex) ||
-	       voters_route(n, wsi, ex, mr) ||
-	       polls_route(n, wsi, ex, mr);
 }

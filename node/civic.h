@@ -105,9 +105,30 @@ Change *open311_service(struct node *n, char *code, char **id);
  * api_keys: none set, the node's own pages (Origin is the Host asked),
  * or the form's api_key one of them; else a 403 is stored and 0. */
 int open311_key_ok(struct node *n, struct lws *wsi, struct http_exchange *ex);
-/* open311_route: everything under /open311/; 1 when it was answered, 0
- * for another path. */
-int open311_route(struct node *n, struct lws *wsi, struct http_exchange *ex);
+/* Rows of the public port's table under /open311/ (v2/, each path in
+ * .json and .xml): open311_on_discovery GET discovery (at /open311/ too),
+ * open311_on_services GET services, open311_on_service GET
+ * services/{code}, open311_on_token GET tokens/{token} (a 404: none are
+ * issued), open311_on_requests GET and POST requests, open311_on_request
+ * GET requests/{id}, open311_on_withdraw POST requests/{id}/withdraw. */
+void open311_on_discovery(void *ctx, struct lws *wsi,
+			  struct http_exchange *ex,
+			  const struct route_match *m);
+void open311_on_services(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			 const struct route_match *m);
+void open311_on_service(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			const struct route_match *m);
+void open311_on_token(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		      const struct route_match *m);
+void open311_on_requests(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			 const struct route_match *m);
+void open311_on_request(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			const struct route_match *m);
+void open311_on_withdraw(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			 const struct route_match *m);
+/* open311_refuse: the table's 404 or 405 (ex->allow set) of a path under
+ * /open311/, in the spec's error format. */
+void open311_refuse(struct lws *wsi, struct http_exchange *ex, int status);
 
 /* ==== requests (requests.c) ==================================================== */
 
@@ -131,10 +152,16 @@ json_t *requests_row_json(const struct request_row *row, int private);
 int requests_row_mine(const struct request_row *row, const char *token,
 		      int64_t resident);
 
-/* requests_route: /open311/v2/... and the manager's /api/v1/requests...;
- * 1 when answered (or parked for the manager's credential). */
-int requests_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
-		   struct manager_req *mr);
+/* Rows of the public port's table (ctx its struct public_http):
+ * requests_on_mine GET /api/v1/residents/me/requests; requests_on_queue
+ * the manager's GET /api/v1/requests; requests_on_patch the manager's
+ * PATCH /api/v1/requests/{id}. */
+void requests_on_mine(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		      const struct route_match *m);
+void requests_on_queue(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		       const struct route_match *m);
+void requests_on_patch(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		       const struct route_match *m);
 
 /* ==== the form of POST requests.json (request_form.c) ======================== */
 
@@ -222,10 +249,18 @@ void requests_patch(struct node *n, struct lws *wsi, struct http_exchange *ex,
 
 /* ==== residents (residents.c) ================================================== */
 
-/* residents_route: /api/v1/residents, /api/v1/residents/login,
- * /api/v1/household-codes; 1 when answered or parked. */
-int residents_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
-		    struct manager_req *mr);
+/* Rows of the public port's table (ctx its struct public_http):
+ * residents_on_register POST /api/v1/residents, residents_on_login POST
+ * /api/v1/residents/login, residents_on_household_code the manager's
+ * POST /api/v1/household-codes. */
+void residents_on_register(void *ctx, struct lws *wsi,
+			   struct http_exchange *ex,
+			   const struct route_match *m);
+void residents_on_login(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			const struct route_match *m);
+void residents_on_household_code(void *ctx, struct lws *wsi,
+				 struct http_exchange *ex,
+				 const struct route_match *m);
 struct job;
 /* residents_finish: the KDF worker hashed a new resident's password or
  * checked one (JOB_RESIDENT_*); answer the parked request when it is
@@ -268,10 +303,10 @@ int phone_verify_limited(struct node *n, struct lws *wsi,
  * {"sent": true, "phone" (masked), "expires_in"}, one body for both. */
 void phone_verify_send(struct node *n, struct lws *wsi,
 		       struct http_exchange *ex, const struct job *j);
-/* phone_verify_route: POST /api/v1/residents/verify {"phone", "code"};
- * 1 when the path was it. */
-int phone_verify_route(struct node *n, struct lws *wsi,
-		       struct http_exchange *ex);
+/* phone_verify_on: POST /api/v1/residents/verify {"phone", "code"} (a
+ * row of the public port's table); 404 where no codes are sent. */
+void phone_verify_on(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		     const struct route_match *m);
 
 /* ==== who votes (voters.c) ===================================================== */
 
@@ -284,16 +319,23 @@ int voters_may_vote(struct node *n, int64_t resident);
  * already, -1 on error. */
 int voters_claim_phone(struct node *n, const char *origin, const char *id,
 		       int64_t resident);
-/* voters_route: the manager's GET /api/v1/residents/pending and POST
- * /api/v1/residents/{id}/confirm|revoke; 1 when answered or parked. */
-int voters_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
-		 struct manager_req *mr);
+/* Rows of the public port's table: the manager's GET
+ * /api/v1/residents/pending (voters_on_pending) and POST
+ * /api/v1/residents/{id}/confirm and .../revoke (voters_on_action). */
+void voters_on_pending(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		       const struct route_match *m);
+void voters_on_action(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		      const struct route_match *m);
 
 /* ==== the resident's account (account.c) ====================================== */
 
-/* account_route: /api/v1/residents/me (GET, PATCH, DELETE) and
- * /api/v1/residents/token (DELETE); 1 when answered. */
-int account_route(struct node *n, struct lws *wsi, struct http_exchange *ex);
+/* Rows of the public port's table (a resident's: ctx's resident set):
+ * account_on_me GET, PATCH and DELETE /api/v1/residents/me;
+ * account_on_sign_out DELETE /api/v1/residents/token. */
+void account_on_me(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		   const struct route_match *m);
+void account_on_sign_out(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			 const struct route_match *m);
 /* account_name: the "name" of a JSON body into *name (in's string, or ""
  * when absent or null and not required): a person's name as a request
  * carries it (relay_name_valid). 1, or 0 with a 422 naming the field
@@ -303,9 +345,20 @@ int account_name(struct lws *wsi, struct http_exchange *ex, json_t *in,
 
 /* ==== polls (polls.c) =========================================================== */
 
-/* polls_route: /api/v1/polls...; 1 when answered or parked. */
-int polls_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
-		struct manager_req *mr);
+/* Rows of the public port's table: GET /api/v1/polls (polls_on_list),
+ * the manager's POST /api/v1/polls (polls_on_create) and POST
+ * /api/v1/polls/{key}/close (polls_on_close), POST .../{key}/votes
+ * (polls_on_vote), GET /api/v1/polls/{key} (polls_on_get). */
+void polls_on_list(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		   const struct route_match *m);
+void polls_on_create(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		     const struct route_match *m);
+void polls_on_close(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		    const struct route_match *m);
+void polls_on_vote(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		   const struct route_match *m);
+void polls_on_get(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		  const struct route_match *m);
 /* polls_apply: a district poll from the hub (caller's transaction). */
 int polls_apply(struct node *n, const Change *ch, char *reason, size_t rlen,
 		int *refused);

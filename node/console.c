@@ -50,9 +50,6 @@
 /* Longest Cookie header read (other cookies of the host included). */
 #define CONSOLE_COOKIE_HEADER_MAX 4096
 
-#define SESSION_PATH "/api/v1/session"
-#define SYNC_PATH "/api/v1/manager/sync"
-
 /* ---- the table ------------------------------------------------------------ */
 
 struct console_session {
@@ -459,52 +456,69 @@ static void sync_state(struct node *n, struct lws *wsi,
 
 /* ---- the route ------------------------------------------------------------- */
 
-int console_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
-		  struct manager_req *mr)
+/* ready: the console exists (503 stored otherwise). */
+static int ready(struct node *n, struct lws *wsi, struct http_exchange *ex)
 {
-	int session = strcmp(ex->path, SESSION_PATH) == 0;
-
-	if (!session && strcmp(ex->path, SYNC_PATH) != 0)
-		return 0;
-	if (!n->mgr || !n->mgr->console) {
-		http_reply_error(wsi, ex, 503, "busy", "not ready");
+	if (n->mgr && n->mgr->console)
 		return 1;
-	}
-	if (!session) {
-		if (ex->method != HTTP_GET)
-			http_reply_405(wsi, ex, "GET, HEAD",
-					 "use GET on %s", ex->path);
-		else if (auth_request(n, wsi, ex, mr) == AUTH_GRANTED)
-			sync_state(n, wsi, ex);
-		return 1;
-	}
-	switch (ex->method) {
-	case HTTP_GET: {
-		struct console_session *s = session_of(n, wsi, clock_now());
+	http_reply_error(wsi, ex, 503, "busy", "not ready");
+	return 0;
+}
 
-		if (!n->cfg.manager_password_hash)
-			http_reply_error(wsi, ex, 403, "forbidden", "no "
-					 "manager password configured on "
-					 "this node ([manager] password_hash)");
-		else if (!s)
-			expired(n, wsi, ex);
-		else
-			reply_session(n, wsi, ex, 200, s);
-		break;
-	}
-	case HTTP_POST:
-		if (ex->body_too_big)
-			http_reply_error(wsi, ex, 413, "too_large", "the body "
-					 "is over %zu bytes", ex->body_limit);
-		else
-			login(n, wsi, ex, mr);
-		break;
-	case HTTP_DELETE:
+void console_session_get(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			 const struct route_match *m)
+{
+	struct node *n = node_from_wsi(wsi);
+	struct console_session *s;
+
+	(void)ctx;
+	(void)m;
+	if (!ready(n, wsi, ex))
+		return;
+	s = session_of(n, wsi, clock_now());
+	if (!n->cfg.manager_password_hash)
+		http_reply_error(wsi, ex, 403, "forbidden", "no manager "
+				 "password configured on this node "
+				 "([manager] password_hash)");
+	else if (!s)
+		expired(n, wsi, ex);
+	else
+		reply_session(n, wsi, ex, 200, s);
+}
+
+void console_session_login(void *ctx, struct lws *wsi,
+			   struct http_exchange *ex,
+			   const struct route_match *m)
+{
+	struct public_http *h = ctx;
+	struct node *n = node_from_wsi(wsi);
+
+	(void)m;
+	if (!ready(n, wsi, ex))
+		return;
+	if (ex->body_too_big)
+		http_reply_error(wsi, ex, 413, "too_large", "the body is over "
+				 "%zu bytes", ex->body_limit);
+	else
+		login(n, wsi, ex, &h->mgr);
+}
+
+void console_session_logout(void *ctx, struct lws *wsi,
+			    struct http_exchange *ex,
+			    const struct route_match *m)
+{
+	struct node *n = node_from_wsi(wsi);
+
+	(void)ctx;
+	(void)m;
+	if (ready(n, wsi, ex))
 		logout(n, wsi, ex);
-		break;
-	default:
-		http_reply_405(wsi, ex, "GET, HEAD, POST, DELETE",
-				 "use GET, POST or DELETE on %s", ex->path);
-	}
-	return 1;
+}
+
+void console_sync(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		  const struct route_match *m)
+{
+	(void)ctx;
+	(void)m;
+	sync_state(node_from_wsi(wsi), wsi, ex);
 }

@@ -13,12 +13,13 @@
  * id, stays with public.c); the console's login and sync state come
  * first (console.c). Changes need the manager (auth.c) and
  * Content-Type: application/json, which a cross-site form cannot send
- * (415 otherwise). Every write, single or bulk, runs on the store worker
+ * (415 otherwise): public.c's table checks both. Every write, single or bulk, runs on the store worker
  * (edits.c): one code path, one writer of own records, and a bulk import
  * never holds up the service thread. When a write commits, sync_wake
  * starts the up stream.
  *
- * Parts: start and stop; parking; paths; handlers; the route; draining. */
+ * Parts: start and stop; parking; paths; handlers; the rows (of
+ * public.c's table); draining. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,7 +29,6 @@
 #include "err.h"
 #include "log.h"
 #include "manager.h"
-#include "mediatype.h"
 #include "text.h"
 
 /* Seconds a parked request may wait before lws drops the connection: a
@@ -280,91 +280,48 @@ static void submit_write(struct node *n, struct lws *wsi,
 	manager__park(n, wsi, ex, mr, WORKER_STORE, j);
 }
 
-/* ---- the route ------------------------------------------------------------- */
+/* ---- the rows ----------------------------------------------------------------- */
 
-int manager_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
-		  struct manager_req *mr)
+void manager_record_get(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			const struct route_match *m)
 {
 	struct target t;
-	int allowed;
 
-	if (console_route(n, wsi, ex, mr))
-		return 1;
-	if (!parse_target(ex->path, ex->method, &t))
-		/* after a parked login the civic endpoints resume here too */
-		return mr->auth.method != AUTH_NONE &&
-		       civic_route(n, wsi, ex, mr);
-	if (!t.id && !t.bulk && ex->method == HTTP_GET &&
-	    t.kind == ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT)
-		return 0;       /* the public list (public.c) */
-	allowed = t.bulk || (!t.id ? ex->method == HTTP_POST
-			     : ex->method == HTTP_GET ||
-			       ex->method == HTTP_PUT ||
-			       ex->method == HTTP_DELETE);
-	if (!allowed) {
-		http_reply_405(wsi, ex, !t.id ? "POST" : "GET, HEAD, PUT, DELETE",
-				 "not allowed on %s%s", ex->path,
-				 t.id ? "" : "; lists are at /api/v1/catalog "
-				 "and /api/v1/announcements");
-		return 1;
-	}
-	if (t.id && !text_record_id_valid(t.id)) {
+	(void)ctx;
+	(void)m;
+	parse_target(ex->path, ex->method, &t);
+	if (!text_record_id_valid(t.id))
 		http_reply_error(wsi, ex, 404, "not_found", "no %s '%.64s': "
 				 "not a record id", kind_name(t.kind), t.id);
-		return 1;
-	}
-	if (ex->method == HTTP_GET) {
-		get_one(n, wsi, ex, &t);
-		return 1;
-	}
-	if (!mediatype_json(wsi)) {
-		http_reply_error(wsi, ex, 415, "unsupported_media_type",
-				 "changes need Content-Type: "
-				 "application/json");
-		return 1;
-	}
-	if (ex->body_too_big) {
+	else
+		get_one(node_from_wsi(wsi), wsi, ex, &t);
+}
+
+void manager_record_write(void *ctx, struct lws *wsi,
+			  struct http_exchange *ex,
+			  const struct route_match *m)
+{
+	struct public_http *h = ctx;
+	struct target t;
+
+	(void)m;
+	parse_target(ex->path, ex->method, &t);
+	if (t.id && !text_record_id_valid(t.id))
+		http_reply_error(wsi, ex, 404, "not_found", "no %s '%.64s': "
+				 "not a record id", kind_name(t.kind), t.id);
+	else if (ex->body_too_big)
 		http_reply_error(wsi, ex, 413, "too_large",
 				 "the body is over %zu bytes", ex->body_limit);
-		return 1;
-	}
-	if (!n->mgr) {
-		http_reply_error(wsi, ex, 503, "busy", "not ready");
-		return 1;
-	}
-	if (auth_request(n, wsi, ex, mr) != AUTH_GRANTED)
-		return 1;       /* refused, or parked until the KDF is done */
-	submit_write(n, wsi, ex, mr, &t);
-	return 1;
+	else
+		submit_write(node_from_wsi(wsi), wsi, ex, &h->mgr, &t);
 }
 
 /* ---- checked at the headers --------------------------------------------- */
 
-/* needs_manager: 1 when a request with a body is for a manager endpoint
- * (the handlers check again: this only decides when its body is read). */
-static int needs_manager(const struct http_exchange *ex)
-{
-	static const char polls[] = "/api/v1/polls";
-	static const char requests[] = "/api/v1/requests/";
-	const char *p = ex->path;
-	size_t len = strlen(p);
-	struct target t;
-
-	if (parse_target(p, ex->method, &t))
-		return 1;       /* services, announcements: creation, bulk,
-				   replacement */
-	if (strcmp(p, polls) == 0 || strcmp(p, "/api/v1/household-codes") == 0)
-		return ex->method == HTTP_POST;
-	if (strncmp(p, polls, sizeof(polls) - 1) == 0 && len > 6 &&
-	    strcmp(p + len - 6, "/close") == 0)
-		return 1;
-	return strncmp(p, requests, sizeof(requests) - 1) == 0;
-}
-
 int manager_body_begin(struct node *n, struct lws *wsi,
 		       struct http_exchange *ex, struct manager_req *mr)
 {
-	if (!n->mgr || !needs_manager(ex))
+	if (!n->mgr || node_route_role(ex) != ROUTE_MANAGER)
 		return 0;
 	mr->early = 1;
 	switch (auth_request(n, wsi, ex, mr)) {
@@ -403,7 +360,7 @@ static void early_answer(struct node *n, struct lws *wsi,
 	if (!granted)
 		ex->close_after = 1;
 	else if (mr->body_done)
-		manager_route(n, wsi, ex, mr);
+		node_route(n, wsi);
 }
 
 /* ---- draining ----------------------------------------------------------------- */
@@ -447,7 +404,7 @@ void manager_drain(struct node *n)
 			if (found && p.mr->early)
 				early_answer(n, p.wsi, p.ex, p.mr, granted);
 			else if (granted)
-				manager_route(n, p.wsi, p.ex, p.mr);
+				node_route(n, p.wsi);
 		} else {
 			if (j->written) {
 				wake = 1;

@@ -181,10 +181,21 @@ int console_from_page(struct lws *wsi);
 enum auth_verdict console_auth(struct node *n, struct lws *wsi,
 			       struct http_exchange *ex,
 			       struct manager_req *mr);
-/* console_route: /api/v1/session and /api/v1/manager/sync: 1 when the
- * path was one of them (answered or parked), else 0. */
-int console_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
-		  struct manager_req *mr);
+/* Rows of the public port's table (ctx its struct public_http), 503
+ * while the console is not ready: console_session_get GET
+ * /api/v1/session (who is logged in), console_session_login POST (log
+ * in), console_session_logout DELETE (log out); console_sync GET
+ * /api/v1/manager/sync, the sync state (a manager's row). */
+void console_session_get(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			 const struct route_match *m);
+void console_session_login(void *ctx, struct lws *wsi,
+			   struct http_exchange *ex,
+			   const struct route_match *m);
+void console_session_logout(void *ctx, struct lws *wsi,
+			    struct http_exchange *ex,
+			    const struct route_match *m);
+void console_sync(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		  const struct route_match *m);
 
 /* ==== parking (manager.c) =================================================== */
 

@@ -173,30 +173,37 @@ static void render(FILE *f, void *arg)
 
 /* ---- the lws callback ---------------------------------------------------- */
 
-/* route: GET or HEAD /metrics; 405 for another method, 404 for another
- * path. A body is never read: the connection closes after the reply. */
-static void route(struct node *n, struct lws *wsi, struct http_exchange *ex)
+static void on_metrics(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		       const struct route_match *m)
 {
 	size_t len = 0;
-	char *text;
+	char *text = prom_render(render, node_from_wsi(wsi), &len);
 
-	if (ex->body_expected)
-		ex->close_after = 1;
-	if (strcmp(ex->path, METRICS_PATH) != 0) {
-		http_reply_error(wsi, ex, 404, "not_found", "no such resource: "
-				 "%s (only " METRICS_PATH ")", ex->path);
-		return;
-	}
-	if (ex->method != HTTP_GET) {
-		http_method_not_allowed(wsi, ex, "GET, HEAD");
-		return;
-	}
-	text = prom_render(render, n, &len);
+	(void)ctx;
+	(void)m;
 	if (!text)
 		http_reply_error(wsi, ex, 500, "internal", "could not render "
 				 "the metrics");
 	else
 		http_reply(wsi, ex, 200, PROM_CONTENT_TYPE, text, len);
+}
+
+/* The listener's one route: anyone who reaches the port may read. */
+static const struct route metrics_routes[] = {
+	{ ROUTE_GET, METRICS_PATH, ROUTE_PUBLIC, on_metrics, 0 },
+};
+
+static const struct route_table metrics_table = {
+	metrics_routes, 1, NULL, NULL
+};
+
+/* route: by the table (404 for another path, 405 for another method). A
+ * body is never read: the connection closes after the reply. */
+static void route(struct lws *wsi, struct http_exchange *ex)
+{
+	if (ex->body_expected)
+		ex->close_after = 1;
+	route_dispatch(&metrics_table, NULL, wsi, ex);
 }
 
 static int callback_metrics(struct lws *wsi, enum lws_callback_reasons reason,
@@ -208,7 +215,7 @@ static int callback_metrics(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_HTTP:
 		/* no body is taken, so none is too large: route at once */
 		if (http_begin(wsi, ex, in, SIZE_MAX) == ERR_OK)
-			route(node_from_wsi(wsi), wsi, ex);
+			route(wsi, ex);
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY:
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:

@@ -22,6 +22,7 @@
 #include "link.h"
 #include "peer.h"
 #include "quota.h"
+#include "route.h"
 #include "wire.h"
 
 /* ==== configuration (config.c) ========================================== */
@@ -457,12 +458,34 @@ int manager_body_begin(struct node *n, struct lws *wsi,
 /* manager_body_done: at BODY_COMPLETION: 1 when the request waits for
  * its early check (it is routed at the answer), else 0. */
 int manager_body_done(struct manager_req *mr);
-/* manager_route: answer the request if its path is a manager endpoint
- * (services and announcements by id, their creation and bulk import):
- * returns 1 when it did (a reply is stored or the request is parked until
- * a worker answers), 0 when the path is not ours. */
-int manager_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
-		  struct manager_req *mr);
+/* Per-session data of HTTP connections on the public port, the ctx of
+ * its route table's rows (public.c). */
+struct public_http {
+	struct http_exchange ex;
+	struct manager_req mgr;     /* manager endpoints (manager.c) */
+	int64_t resident;           /* a resident's row: who calls (set
+				       when the table admits the token) */
+	uint64_t search_id;         /* the catalog search it waits for */
+};
+/* node_route: answer the request on wsi, a public port's, by its route
+ * table (public.c): at its headers or its body, or again once the
+ * manager's credential is verified (mr then granted). */
+void node_route(struct node *n, struct lws *wsi);
+/* node_route_role: the role of the public port's row that answers ex's
+ * path and method (ROUTE_MANAGER: its body waits for the manager's
+ * credential), or -1 when none does. */
+int node_route_role(const struct http_exchange *ex);
+/* manager_record_get: GET /api/v1/services/{id} and
+ * /api/v1/announcements/{id}: one record (a row of the public port's
+ * table, ctx its struct public_http). */
+void manager_record_get(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			const struct route_match *m);
+/* manager_record_write: the manager's creation (POST /api/v1/services,
+ * /api/v1/announcements), bulk import (.../bulk), replacement (PUT
+ * .../{id}) and deletion (DELETE .../{id}), handed to the store worker. */
+void manager_record_write(void *ctx, struct lws *wsi,
+			  struct http_exchange *ex,
+			  const struct route_match *m);
 /* manager_closed: the connection of mr closed (LWS_CALLBACK_CLOSED_HTTP):
  * forget its parked request, so a late answer finds no wsi. */
 void manager_closed(struct node *n, struct manager_req *mr);
@@ -492,11 +515,6 @@ extern const char node_civic_schema_v4[];
  * the store. civic_stop frees it. */
 int civic_start(struct node *n);
 void civic_stop(struct node *n);
-/* civic_route: Open311, the request queue, residents and polls; 1 when
- * the path was theirs (answered, or parked for the manager's
- * credential). mr may already be authenticated. */
-int civic_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
-		struct manager_req *mr);
 /* node_relay_welcome, node_relay_handle, node_relay_ack: the relay in a
  * session with the hub (relay.c): after Welcome w (its request quota
  * kept for the Open311 POST); a Relay from the hub (ERR_INVALID or ERR_IO
@@ -537,8 +555,16 @@ int node_bulletin_live_begin(struct node *n, struct lws *wsi,
 int node_bulletin_live_writeable(struct node *n, struct lws *wsi, int *rc);
 /* node_bulletin_live_closed: at CLOSED_HTTP, forget wsi if it was a feed. */
 void node_bulletin_live_closed(struct node *n, struct lws *wsi);
-/* node_bulletin_route: the public bulletin endpoints; 1 when answered. */
-int node_bulletin_route(struct node *n, struct lws *wsi,
-			struct http_exchange *ex);
+/* Rows of the public port's table (ctx its struct public_http):
+ * node_bulletin_public GET /api/v1/bulletins and /api/v1/bulletins/{id};
+ * node_bulletin_cap GET /api/v1/bulletins/{id}.cap; node_bulletin_atom
+ * GET /api/v1/bulletins.atom. */
+void node_bulletin_public(void *ctx, struct lws *wsi,
+			  struct http_exchange *ex,
+			  const struct route_match *m);
+void node_bulletin_cap(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		       const struct route_match *m);
+void node_bulletin_atom(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			const struct route_match *m);
 
 #endif

@@ -18,7 +18,7 @@
  * first one splits it); the older "COMMUNITY/ID" is still read.
  *
  * Parts: formats and errors; service codes; discovery; services; API
- * keys; the route. */
+ * keys; the rows (of public.c's route table) and their 404 and 405. */
 #include <openssl/crypto.h>
 #include <stdarg.h>
 #include <string.h>
@@ -303,77 +303,78 @@ int open311_key_ok(struct node *n, struct lws *wsi, struct http_exchange *ex)
 	return ok;
 }
 
-/* ---- the route --------------------------------------------------------------------- */
+/* ---- the rows ------------------------------------------------------------ */
 
-/* Longest resource path (without /open311/v2/ and the extension). */
-#define O311_REST_MAX (LIMIT_HTTP_URI + 1)
-
-int open311_route(struct node *n, struct lws *wsi, struct http_exchange *ex)
+void open311_on_discovery(void *ctx, struct lws *wsi,
+			  struct http_exchange *ex,
+			  const struct route_match *m)
 {
-	char rest[O311_REST_MAX];
-	const char *p = ex->path, *ext;
-	size_t len;
-	int get = ex->method == HTTP_GET, post = ex->method == HTTP_POST;
-	int known = 1;
+	(void)ctx;
+	(void)m;
+	discovery(node_from_wsi(wsi), wsi, ex);
+}
 
-	if (strncmp(p, O311_ROOT, sizeof(O311_ROOT) - 1) != 0)
-		return 0;
-	ext = open311_xml(ex) ? ".xml" : ends_with(p, ".json") ? ".json"
-							     : NULL;
-	if (!ext) {
-		open311_error(wsi, ex, 404, "no such resource: %.100s (the "
-			      "format is .json or .xml)", p);
-		return 1;
-	}
-	if (strncmp(p, O311, sizeof(O311) - 1) == 0)
-		p += sizeof(O311) - 1;
-	else if (strcmp(p, O311_ROOT "discovery.json") == 0 ||
-		 strcmp(p, O311_ROOT "discovery.xml") == 0)
-		p += sizeof(O311_ROOT) - 1;
+void open311_on_services(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			 const struct route_match *m)
+{
+	(void)ctx;
+	(void)m;
+	services_list(node_from_wsi(wsi), wsi, ex);
+}
+
+void open311_on_service(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			const struct route_match *m)
+{
+	char code[LIMIT_HTTP_URI + 1];
+
+	(void)ctx;
+	snprintf(code, sizeof(code), "%s", m->param[0]);
+	service_definition(node_from_wsi(wsi), wsi, ex, code);
+}
+
+void open311_on_token(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		      const struct route_match *m)
+{
+	(void)ctx;
+	(void)m;
+	open311_error(wsi, ex, 404, "token: this node issues none; a POST "
+		      "answers its service_request_id at once");
+}
+
+void open311_on_requests(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			 const struct route_match *m)
+{
+	(void)ctx;
+	(void)m;
+	if (ex->method == HTTP_POST)
+		requests_post(node_from_wsi(wsi), wsi, ex);
 	else
-		p = "";
-	len = strlen(p) - strlen(ext);
-	snprintf(rest, sizeof(rest), "%.*s", (int)len, p);
+		requests_list(node_from_wsi(wsi), wsi, ex);
+}
 
-	if (strcmp(rest, "discovery") == 0 && get) {
-		discovery(n, wsi, ex);
-	} else if (strcmp(rest, "services") == 0 && get) {
-		services_list(n, wsi, ex);
-	} else if (strncmp(rest, "services/", 9) == 0 && get) {
-		service_definition(n, wsi, ex, rest + 9);
-	} else if (strcmp(rest, "requests") == 0 && post) {
-		requests_post(n, wsi, ex);
-	} else if (strcmp(rest, "requests") == 0 && get) {
-		requests_list(n, wsi, ex);
-	} else if (strncmp(rest, "tokens/", 7) == 0 && get) {
-		open311_error(wsi, ex, 404, "token: this node issues none; a "
-			      "POST answers its service_request_id at once");
-	} else if (strncmp(rest, "requests/", 9) == 0 &&
-		   ends_with(rest, "/withdraw") && post) {
-		rest[strlen(rest) - 9] = '\0';
-		requests_withdraw(n, wsi, ex, rest + 9);
-	} else if (strncmp(rest, "requests/", 9) == 0 &&
-		   !strchr(rest + 9, '/') && get) {
-		requests_get(n, wsi, ex, rest + 9);
-	} else {
-		known = strcmp(rest, "discovery") == 0 ||
-			strcmp(rest, "services") == 0 ||
-			strncmp(rest, "services/", 9) == 0 ||
-			strcmp(rest, "requests") == 0 ||
-			strncmp(rest, "tokens/", 7) == 0 ||
-			strncmp(rest, "requests/", 9) == 0;
-		if (known) {
-			ex->allow = strcmp(rest, "requests") == 0
-				? "GET, HEAD, POST"
-				: ends_with(rest, "/withdraw") ? "POST"
-				: "GET, HEAD";
-			open311_error(wsi, ex, 405, "%s is not allowed on "
-				      "%.100s", get ? "GET" : post ? "POST"
-				      : "this method", ex->path);
-		} else {
-			open311_error(wsi, ex, 404, "no such resource: %.100s",
-				      ex->path);
-		}
-	}
-	return 1;
+void open311_on_request(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			const struct route_match *m)
+{
+	(void)ctx;
+	requests_get(node_from_wsi(wsi), wsi, ex, m->param[0]);
+}
+
+void open311_on_withdraw(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			 const struct route_match *m)
+{
+	(void)ctx;
+	requests_withdraw(node_from_wsi(wsi), wsi, ex, m->param[0]);
+}
+
+void open311_refuse(struct lws *wsi, struct http_exchange *ex, int status)
+{
+	if (status == 405)
+		open311_error(wsi, ex, 405, "%s is not allowed on %.100s",
+			      route_method_name(ex->method), ex->path);
+	else if (!open311_xml(ex) && !ends_with(ex->path, ".json"))
+		open311_error(wsi, ex, 404, "no such resource: %.100s (the "
+			      "format is .json or .xml)", ex->path);
+	else
+		open311_error(wsi, ex, 404, "no such resource: %.100s",
+			      ex->path);
 }

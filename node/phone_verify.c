@@ -47,7 +47,6 @@
 #include "store.h"
 #include "text.h"
 
-#define VERIFY "/api/v1/residents/verify"
 /* Bytes of a code's salt. */
 #define SALT_BYTES RESIDENT_SALT_BYTES
 
@@ -290,18 +289,16 @@ out:
 
 /* ---- the route ------------------------------------------------------------------ */
 
-int phone_verify_route(struct node *n, struct lws *wsi,
-		       struct http_exchange *ex)
+void phone_verify_on(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		     const struct route_match *m)
 {
-	if (strcmp(ex->path, VERIFY) != 0)
-		return 0;
-	if (ex->method != HTTP_POST)
-		http_reply_405(wsi, ex, "POST", "use POST "
-				 "on %s", ex->path);
-	else if (!n->civic->sms)
+	struct node *n = node_from_wsi(wsi);
+
+	(void)ctx;
+	(void)m;
+	if (!n->civic->sms)
 		http_reply_error(wsi, ex, 404, "not_found", "this community "
 				 "sends no codes: the office confirms phones");
 	else
 		verify(n, wsi, ex);
-	return 1;
 }

@@ -545,68 +545,74 @@ int polls_apply_tally(struct node *n, const Change *ch, char *reason,
 
 /* ---- the route ------------------------------------------------------------------- */
 
-int polls_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
-		struct manager_req *mr)
+/* poll_key: split the {key} param into origin and id (both
+ * LIMIT-sized); 0 with a 404 stored when it names no poll. */
+static int poll_key(struct lws *wsi, struct http_exchange *ex,
+		    const struct route_match *m, char *origin, char *id)
+{
+	char keybuf[LIMIT_RECORD_ID + 1];
+
+	snprintf(keybuf, sizeof(keybuf), "%s", m->param[0]);
+	if (!relay_split_key(keybuf, origin, LIMIT_COMMUNITY_ID + 1, id,
+			     LIMIT_RECORD_ID + 1))
+		return 1;
+	http_reply_error(wsi, ex, 404, "not_found", "no poll %.80s",
+			 ex->path + sizeof(POLLS));
+	return 0;
+}
+
+void polls_on_list(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		   const struct route_match *m)
+{
+	(void)ctx;
+	(void)m;
+	list(node_from_wsi(wsi), wsi, ex);
+}
+
+void polls_on_create(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		     const struct route_match *m)
+{
+	(void)ctx;
+	(void)m;
+	create(node_from_wsi(wsi), wsi, ex);
+}
+
+void polls_on_close(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		    const struct route_match *m)
 {
 	char origin[LIMIT_COMMUNITY_ID + 1], id[LIMIT_RECORD_ID + 1];
-	char keybuf[LIMIT_RECORD_ID + 1];
-	const char *rest, *slash;
+
+	(void)ctx;
+	if (poll_key(wsi, ex, m, origin, id))
+		close_own(node_from_wsi(wsi), wsi, ex, origin, id);
+}
+
+void polls_on_vote(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		   const struct route_match *m)
+{
+	char origin[LIMIT_COMMUNITY_ID + 1], id[LIMIT_RECORD_ID + 1];
+
+	(void)ctx;
+	if (poll_key(wsi, ex, m, origin, id))
+		vote(node_from_wsi(wsi), wsi, ex, origin, id);
+}
+
+void polls_on_get(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		  const struct route_match *m)
+{
+	char origin[LIMIT_COMMUNITY_ID + 1], id[LIMIT_RECORD_ID + 1];
+	struct node *n = node_from_wsi(wsi);
 	struct poll_row row;
 
-	if (strcmp(ex->path, POLLS) == 0) {
-		if (ex->method == HTTP_GET)
-			list(n, wsi, ex);
-		else if (ex->method != HTTP_POST)
-			http_reply_405(wsi, ex, "GET, HEAD, POST",
-					 "use GET or POST on %s", POLLS);
-		else if (!n->mgr)
-			http_reply_error(wsi, ex, 503, "busy", "not ready");
-		else if (auth_request(n, wsi, ex, mr) == AUTH_GRANTED)
-			create(n, wsi, ex);
-		return 1;
-	}
-	if (strncmp(ex->path, POLLS "/", sizeof(POLLS)) != 0)
-		return 0;
-	rest = ex->path + sizeof(POLLS);
-	slash = strchr(rest, '/');
-	snprintf(keybuf, sizeof(keybuf), "%.*s", slash ? (int)(slash - rest)
-		 : (int)strlen(rest), rest);
-	if (relay_split_key(keybuf, origin, sizeof(origin), id, sizeof(id))) {
-		http_reply_error(wsi, ex, 404, "not_found", "no poll %.80s",
-				 rest);
-		return 1;
-	}
-	if (slash && strcmp(slash, "/close") == 0) {
-		if (ex->method != HTTP_POST)
-			http_reply_405(wsi, ex, "POST",
-					 "use POST to close a poll");
-		else if (!n->mgr)
-			http_reply_error(wsi, ex, 503, "busy", "not ready");
-		else if (auth_request(n, wsi, ex, mr) == AUTH_GRANTED)
-			close_own(n, wsi, ex, origin, id);
-		return 1;
-	}
-	if (slash) {
-		if (strcmp(slash, "/votes") != 0)
-			http_reply_error(wsi, ex, 404, "not_found", "no such "
-					 "resource");
-		else if (ex->method != HTTP_POST)
-			http_reply_405(wsi, ex, "POST",
-					 "use POST to vote");
-		else
-			vote(n, wsi, ex, origin, id);
-		return 1;
-	}
-	if (ex->method != HTTP_GET) {
-		http_reply_405(wsi, ex, "GET, HEAD", "use GET");
-		return 1;
-	}
+	(void)ctx;
+	if (!poll_key(wsi, ex, m, origin, id))
+		return;
 	if (poll_store_get(n->civic->polls, origin, id, &row) != ERR_OK) {
-		http_reply_error(wsi, ex, 404, "not_found", "no poll %s", keybuf);
-		return 1;
+		http_reply_error(wsi, ex, 404, "not_found", "no poll %s",
+				 m->param[0]);
+		return;
 	}
 	http_reply_json(wsi, ex, 200, row_json(n, &row,
 					       residents_bearer(n, wsi)));
 	poll_row_free(&row);
-	return 1;
 }

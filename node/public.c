@@ -2,7 +2,8 @@
  *
  * One vhost, plain HTTP for a reverse proxy or HTTPS when [public] cert and
  * key are set. Requests reach callback_public_http, which reads them with
- * lib/http.h and dispatches on a small table of (method, path, handler).
+ * lib/http.h and dispatches on one route table (lib/route.h): every
+ * endpoint of the port, with the role that may call it.
  * The files under [web] root are served from memory (lib/webfiles.h),
  * the pages that carry the bulletins in force rendered (lib/pages.h).
  *
@@ -15,24 +16,16 @@
 #include "err.h"
 #include "listen.h"
 #include "log.h"
+#include "civic.h"
+#include "manager.h"
 #include "node.h"
 #include "pages.h"
 #include "tlspolicy.h"
-
-/* Per-session data of HTTP connections on the public port. */
-struct public_http {
-	struct http_exchange ex;
-	struct manager_req mgr;     /* manager endpoints (manager.c) */
-	uint64_t search_id;         /* the catalog search it waits for */
-};
 
 /* The lws protocol name of the public port. */
 #define PUBLIC_PROTOCOL "alliance-http"
 /* lws keeps a pointer to the vhost name: it must outlive the vhost. */
 static const char public_vhost_name[] = "public";
-
-typedef void (*route_fn)(struct node *n, struct lws *wsi,
-			 struct public_http *h);
 
 /* ---- handlers ------------------------------------------------------------ */
 
@@ -40,13 +33,16 @@ typedef void (*route_fn)(struct node *n, struct lws *wsi,
  * and how far its clock is off the hub's (clock_offset_ms: hub minus
  * local, which the node adds to judge time; null before any Welcome said
  * the hub's time); the free space of its store's disk. */
-static void route_healthz(struct node *n, struct lws *wsi,
-			  struct public_http *h)
+static void route_healthz(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			  const struct route_match *m)
 {
+	struct node *n = node_from_wsi(wsi);
 	char since[CLOCK_RFC3339_LEN];
 	int connected = n->hub_state == HUB_CONNECTED;
 	json_t *body;
 
+	(void)ctx;
+	(void)m;
 	if (connected)
 		clock_rfc3339(n->hub_since, since, sizeof(since));
 	body = json_pack("{s:s, s:s, s:s, s:{s:b, s:s?, s:s?, s:i, s:I, s:o}, s:o}",
@@ -63,22 +59,25 @@ static void route_healthz(struct node *n, struct lws *wsi,
 			 "clock_offset_ms", node_clock_json(n),
 			 "disk", node_disk_state(n));
 	if (!body) {
-		http_reply_error(wsi, &h->ex, 500, "internal",
+		http_reply_error(wsi, ex, 500, "internal",
 				 "cannot build the health report");
 		return;
 	}
-	http_reply_json(wsi, &h->ex, 200, body);
+	http_reply_json(wsi, ex, 200, body);
 }
 
 /* GET /api/v1/catalog and /api/v1/announcements: from the replica, so
  * residents keep browsing when the hub is down. A search runs on the
  * searches' threads (not cached: nothing here numbers the replica's
  * versions) and the request waits for it. */
-static void route_catalog(struct node *n, struct lws *wsi,
-			  struct public_http *h)
+static void route_catalog(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			  const struct route_match *m)
 {
-	h->search_id = catalog_http_search_async(n->searches, 0, 0, wsi,
-						 &h->ex);
+	struct public_http *h = ctx;
+
+	(void)m;
+	h->search_id = catalog_http_search_async(node_from_wsi(wsi)->searches,
+						 0, 0, wsi, ex);
 }
 
 int public__search_start(struct node *n, char *err, size_t errlen)
@@ -94,16 +93,22 @@ int public__search_start(struct node *n, char *err, size_t errlen)
 }
 
 /* GET /api/v1/catalog/{community}/{id}: one service of the replica. */
-static void route_service(struct node *n, struct lws *wsi,
-			  struct public_http *h)
+static void route_service(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			  const struct route_match *m)
 {
-	catalog_http_service(n->cat, wsi, &h->ex);
+	(void)ctx;
+	(void)m;
+	catalog_http_service(node_from_wsi(wsi)->cat, wsi, ex);
 }
 
-static void route_announcements(struct node *n, struct lws *wsi,
-				struct public_http *h)
+static void route_announcements(void *ctx, struct lws *wsi, struct http_exchange *ex,
+				const struct route_match *m)
 {
-	catalog_http_announcements(n->cat, n->cfg.community, wsi, &h->ex);
+	struct node *n = node_from_wsi(wsi);
+
+	(void)ctx;
+	(void)m;
+	catalog_http_announcements(n->cat, n->cfg.community, wsi, ex);
 }
 
 /* One listing of the directory: the node's own entry first. */
@@ -134,17 +139,20 @@ static void directory_item(const Change *ch, void *arg)
  * the hub sends down (every community's id and name, in id order), with
  * this node's own community first and marked "self". Until the directory
  * arrives, its own name is [node] name. */
-static void route_communities(struct node *n, struct lws *wsi,
-			      struct public_http *h)
+static void route_communities(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			      const struct route_match *m)
 {
+	struct node *n = node_from_wsi(wsi);
 	struct directory_list l = { n, json_array(), NULL, "" };
 	json_t *self;
 
+	(void)ctx;
+	(void)m;
 	if (!l.items || catalog_directory_each(n->cat,
 			ALLIANCE__V1__KIND__KIND_COMMUNITY, directory_item,
 			&l) != ERR_OK) {
 		json_decref(l.items);
-		http_reply_error(wsi, &h->ex, 500, "store",
+		http_reply_error(wsi, ex, 500, "store",
 				 "the directory could not be read");
 		return;
 	}
@@ -153,75 +161,160 @@ static void route_communities(struct node *n, struct lws *wsi,
 							       : n->cfg.community,
 			 "self", 1);
 	json_array_insert_new(l.items, 0, self);
-	http_reply_json(wsi, &h->ex, 200, json_pack("{s:o, s:i}", "items",
+	http_reply_json(wsi, ex, 200, json_pack("{s:o, s:i}", "items",
 		l.items, "total", (int)json_array_size(l.items)));
 }
 
 /* ---- the route table ------------------------------------------------------ */
 
-struct route {
-	enum http_method method;
-	const char *path;           /* exact path */
-	route_fn fn;
-};
-
-static const struct route routes[] = {
-	{ HTTP_GET, "/healthz", route_healthz },
-	{ HTTP_GET, "/api/v1/catalog", route_catalog },
-	{ HTTP_GET, "/api/v1/announcements", route_announcements },
-	{ HTTP_GET, "/api/v1/communities", route_communities },
-};
-
-static const char *method_name(enum http_method m)
+/* admit: a row's role, checked before its handler: a resident's bearer
+ * token (401), the manager's credential by the civic gate (415 for a
+ * change without JSON, 503, then auth.c: 401, 403, 429, or parked until
+ * the KDF answers). */
+static int admit(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		 const struct route_match *m)
 {
-	switch (m) {
-	case HTTP_GET: return "GET";
-	case HTTP_POST: return "POST";
-	case HTTP_PUT: return "PUT";
-	case HTTP_PATCH: return "PATCH";
-	case HTTP_DELETE: return "DELETE";
-	default: return "this method";
+	struct public_http *h = ctx;
+	struct node *n = node_from_wsi(wsi);
+
+	switch (m->route->role) {
+	case ROUTE_RESIDENT:
+		h->resident = residents_bearer(n, wsi);
+		if (h->resident)
+			return 1;
+		http_reply_error(wsi, ex, 401, "unauthorized", "sign in first: "
+				 "a resident's token is needed "
+				 "(Authorization: Bearer TOKEN)");
+		return 0;
+	case ROUTE_MANAGER:
+		return civic_manager_admit(n, wsi, ex, &h->mgr,
+					   m->route->flags & ROUTE_JSON);
+	default:
+		return 1;
 	}
 }
 
-static void public__route(struct node *n, struct lws *wsi,
-			  struct public_http *h)
-{
-	int path_known = 0;
+#define PUB ROUTE_PUBLIC
+#define RES ROUTE_RESIDENT
+#define MGR ROUTE_MANAGER
+/* An Open311 resource in both its formats. */
+#define O311_ROWS(methods, path, fn) \
+	{ methods, path ".json", PUB, fn, 0 }, \
+	{ methods, path ".xml", PUB, fn, 0 }
 
-	if (pages_serve(wsi, &h->ex, n->db, n->web_root, &n->pages) ||
-	    webfiles_serve(wsi, &h->ex, n->web_root, NULL, &n->files))
-		return;
-	if (manager_route(n, wsi, &h->ex, &h->mgr))
-		return;
-	if (civic_route(n, wsi, &h->ex, &h->mgr))
-		return;   /* Open311, requests, residents, polls (civic.h) */
-	if (node_bulletin_route(n, wsi, &h->ex))
-		return;
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (strcmp(routes[i].path, h->ex.path) != 0)
-			continue;
-		path_known = 1;
-		if (routes[i].method == h->ex.method) {
-			routes[i].fn(n, wsi, h);
-			return;
-		}
-	}
-	if (!path_known && strncmp(h->ex.path, CATALOG_HTTP_SERVICE_PREFIX,
-				   strlen(CATALOG_HTTP_SERVICE_PREFIX)) == 0) {
-		path_known = 1;
-		if (h->ex.method == HTTP_GET) {
-			route_service(n, wsi, h);
-			return;
-		}
-	}
-	if (path_known)   /* every route of the table is a GET */
-		http_reply_405(wsi, &h->ex, "GET, HEAD",
-			       "%s is not allowed on %s",
-			       method_name(h->ex.method), h->ex.path);
+/* The public port's routes, ctx the struct public_http. Where two rows
+ * share a path the more specific comes first. */
+static const struct route routes[] = {
+	{ ROUTE_GET, "/healthz", PUB, route_healthz, 0 },
+	{ ROUTE_GET, "/api/v1/catalog", PUB, route_catalog, 0 },
+	{ ROUTE_GET, CATALOG_HTTP_SERVICE_PREFIX "*", PUB, route_service, 0 },
+	{ ROUTE_GET, "/api/v1/communities", PUB, route_communities, 0 },
+	/* the manager's services and announcements (manager.c) */
+	{ ROUTE_POST, "/api/v1/services", MGR, manager_record_write,
+	  ROUTE_JSON },
+	{ ROUTE_POST, "/api/v1/services/bulk", MGR, manager_record_write,
+	  ROUTE_JSON },
+	{ ROUTE_GET, "/api/v1/services/{id}", PUB, manager_record_get, 0 },
+	{ ROUTE_PUT | ROUTE_DELETE, "/api/v1/services/{id}", MGR,
+	  manager_record_write, ROUTE_JSON },
+	{ ROUTE_GET, "/api/v1/announcements", PUB, route_announcements, 0 },
+	{ ROUTE_POST, "/api/v1/announcements", MGR, manager_record_write,
+	  ROUTE_JSON },
+	{ ROUTE_POST, "/api/v1/announcements/bulk", MGR,
+	  manager_record_write, ROUTE_JSON },
+	{ ROUTE_GET, "/api/v1/announcements/{id}", PUB, manager_record_get,
+	  0 },
+	{ ROUTE_PUT | ROUTE_DELETE, "/api/v1/announcements/{id}", MGR,
+	  manager_record_write, ROUTE_JSON },
+	/* the console (console.c) */
+	{ ROUTE_GET, "/api/v1/session", PUB, console_session_get, 0 },
+	{ ROUTE_POST, "/api/v1/session", PUB, console_session_login, 0 },
+	{ ROUTE_DELETE, "/api/v1/session", PUB, console_session_logout, 0 },
+	{ ROUTE_GET, "/api/v1/manager/sync", MGR, console_sync, 0 },
+	/* Open311 (open311.c), its 404s and 405s in its format */
+	O311_ROWS(ROUTE_GET, "/open311/v2/discovery", open311_on_discovery),
+	O311_ROWS(ROUTE_GET, "/open311/discovery", open311_on_discovery),
+	O311_ROWS(ROUTE_GET, "/open311/v2/services", open311_on_services),
+	O311_ROWS(ROUTE_GET, "/open311/v2/services/{code}",
+		  open311_on_service),
+	O311_ROWS(ROUTE_GET | ROUTE_POST, "/open311/v2/requests",
+		  open311_on_requests),
+	O311_ROWS(ROUTE_GET, "/open311/v2/tokens/{token}", open311_on_token),
+	O311_ROWS(ROUTE_POST, "/open311/v2/requests/{id}/withdraw",
+		  open311_on_withdraw),
+	O311_ROWS(ROUTE_GET, "/open311/v2/requests/{id}", open311_on_request),
+	/* requests (requests.c) */
+	{ ROUTE_GET, "/api/v1/residents/me/requests", RES, requests_on_mine,
+	  0 },
+	{ ROUTE_GET, "/api/v1/requests", MGR, requests_on_queue, 0 },
+	{ ROUTE_PATCH, "/api/v1/requests/{id}", MGR, requests_on_patch,
+	  ROUTE_JSON },
+	/* residents (residents.c, account.c, phone_verify.c, voters.c) */
+	{ ROUTE_POST, "/api/v1/residents", PUB, residents_on_register, 0 },
+	{ ROUTE_POST, "/api/v1/residents/login", PUB, residents_on_login, 0 },
+	{ ROUTE_POST, "/api/v1/household-codes", MGR,
+	  residents_on_household_code, 0 },
+	{ ROUTE_GET | ROUTE_PATCH | ROUTE_DELETE, "/api/v1/residents/me",
+	  RES, account_on_me, 0 },
+	{ ROUTE_DELETE, "/api/v1/residents/token", RES, account_on_sign_out,
+	  0 },
+	{ ROUTE_POST, "/api/v1/residents/verify", PUB, phone_verify_on, 0 },
+	{ ROUTE_GET, "/api/v1/residents/pending", MGR, voters_on_pending, 0 },
+	{ ROUTE_POST, "/api/v1/residents/{id}/confirm", MGR,
+	  voters_on_action, ROUTE_JSON },
+	{ ROUTE_POST, "/api/v1/residents/{id}/revoke", MGR, voters_on_action,
+	  ROUTE_JSON },
+	/* polls (polls.c) */
+	{ ROUTE_GET, "/api/v1/polls", PUB, polls_on_list, 0 },
+	{ ROUTE_POST, "/api/v1/polls", MGR, polls_on_create, 0 },
+	{ ROUTE_POST, "/api/v1/polls/{key}/close", MGR, polls_on_close, 0 },
+	{ ROUTE_POST, "/api/v1/polls/{key}/votes", PUB, polls_on_vote, 0 },
+	{ ROUTE_GET, "/api/v1/polls/{key}", PUB, polls_on_get, 0 },
+	/* bulletins (bulletin.c; the live feed is taken before) */
+	{ ROUTE_GET, "/api/v1/bulletins", PUB, node_bulletin_public, 0 },
+	{ ROUTE_GET, "/api/v1/bulletins.atom", PUB, node_bulletin_atom, 0 },
+	{ ROUTE_GET, "/api/v1/bulletins/{id}.cap", PUB, node_bulletin_cap,
+	  0 },
+	{ ROUTE_GET, "/api/v1/bulletins/{id}", PUB, node_bulletin_public, 0 },
+};
+
+#undef PUB
+#undef RES
+#undef MGR
+#undef O311_ROWS
+
+/* refuse: the table's 404s and 405s, in Open311's format under
+ * /open311/. */
+static void refuse(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		   int status)
+{
+	if (strncmp(ex->path, "/open311/", strlen("/open311/")) == 0)
+		open311_refuse(wsi, ex, status);
 	else
-		http_reply_error(wsi, &h->ex, 404, "not_found",
-				 "no such resource: %s", h->ex.path);
+		route_refuse(ctx, wsi, ex, status);
+}
+
+static const struct route_table table = {
+	routes, sizeof(routes) / sizeof(routes[0]), admit, refuse
+};
+
+int node_route_role(const struct http_exchange *ex)
+{
+	struct route_match m;
+
+	if (route_find(routes, sizeof(routes) / sizeof(routes[0]), ex->path,
+		       ex->method, &m) != ROUTE_FOUND)
+		return -1;
+	return (int)m.route->role;
+}
+
+void node_route(struct node *n, struct lws *wsi)
+{
+	struct public_http *h = lws_wsi_user(wsi);
+
+	if (!pages_serve(wsi, &h->ex, n->db, n->web_root, &n->pages) &&
+	    !webfiles_serve(wsi, &h->ex, n->web_root, NULL, &n->files))
+		route_dispatch(&table, h, wsi, &h->ex);
 }
 
 /* ---- the lws callback ---------------------------------------------------- */
@@ -248,7 +341,7 @@ static int callback_public_http(struct lws *wsi,
 		}
 		if (node_bulletin_live_begin(node_from_wsi(wsi), wsi, &h->ex))
 			return 0;  /* the live feed (bulletin.c) */
-		public__route(node_from_wsi(wsi), wsi, h);
+		node_route(node_from_wsi(wsi), wsi);
 		return 0;
 
 	case LWS_CALLBACK_HTTP_BODY:
@@ -272,7 +365,7 @@ static int callback_public_http(struct lws *wsi,
 					 h->ex.body_limit);
 			return 0;
 		}
-		public__route(node_from_wsi(wsi), wsi, h);
+		node_route(node_from_wsi(wsi), wsi);
 		return 0;
 
 	case LWS_CALLBACK_HTTP_WRITEABLE: {

@@ -518,39 +518,28 @@ int requests_row_mine(const struct request_row *row, const char *token,
 
 /* ---- the route ---------------------------------------------------------------- */
 
-#define MGR "/api/v1/requests"
-#define MINE "/api/v1/residents/me/requests"
-
-int requests_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
-		   struct manager_req *mr)
+void requests_on_mine(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		      const struct route_match *m)
 {
-	const char *p = ex->path;
+	(void)ctx;
+	(void)m;
+	requests_mine(node_from_wsi(wsi), wsi, ex);
+}
 
-	if (open311_route(n, wsi, ex))
-		return 1;
-	if (strcmp(p, MINE) == 0) {
-		if (ex->method != HTTP_GET)
-			http_reply_405(wsi, ex, "GET, HEAD",
-					 "use GET on %s", MINE);
-		else
-			requests_mine(n, wsi, ex);
-		return 1;
-	}
-	if (strcmp(p, MGR) != 0 && strncmp(p, MGR "/", sizeof(MGR)) != 0)
-		return 0;
-	if (!(p[sizeof(MGR) - 1] == '\0' ? ex->method == HTTP_GET
-					 : ex->method == HTTP_PATCH)) {
-		http_reply_405(wsi, ex, p[sizeof(MGR) - 1] == '\0' ? "GET, HEAD" : "PATCH", "use GET "
-				 "on %s, PATCH on %s/{id}", MGR, MGR);
-		return 1;
-	}
-	if (!civic_manager_admit(n, wsi, ex, mr, ex->method == HTTP_PATCH))
-		return 1;
-	if (ex->method == HTTP_GET)
-		requests_queue(n, wsi, ex);
-	else if (!text_record_id_valid(p + sizeof(MGR)))
+void requests_on_queue(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		       const struct route_match *m)
+{
+	(void)ctx;
+	(void)m;
+	requests_queue(node_from_wsi(wsi), wsi, ex);
+}
+
+void requests_on_patch(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		       const struct route_match *m)
+{
+	(void)ctx;
+	if (!text_record_id_valid(m->param[0]))
 		http_reply_error(wsi, ex, 404, "not_found", "not a request id");
 	else
-		requests_patch(n, wsi, ex, p + sizeof(MGR));
-	return 1;
+		requests_patch(node_from_wsi(wsi), wsi, ex, m->param[0]);
 }

@@ -438,30 +438,30 @@ static void residents_post(struct node *n, struct lws *wsi,
 	json_decref(in);
 }
 
-int residents_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
-		    struct manager_req *mr)
+void residents_on_register(void *ctx, struct lws *wsi,
+			   struct http_exchange *ex,
+			   const struct route_match *m)
 {
-	int is_login = strcmp(ex->path, "/api/v1/residents/login") == 0;
+	struct public_http *h = ctx;
 
-	if (is_login || strcmp(ex->path, "/api/v1/residents") == 0) {
-		if (ex->method != HTTP_POST)
-			http_reply_405(wsi, ex, "POST",
-					 "use POST on %s", ex->path);
-		else if (is_login)
-			login(n, wsi, ex, mr);
-		else
-			residents_post(n, wsi, ex, mr);
-		return 1;
-	}
-	if (strcmp(ex->path, "/api/v1/household-codes") != 0)
-		return 0;
-	if (ex->method != HTTP_POST) {
-		http_reply_405(wsi, ex, "POST",
-				 "use POST on %s", ex->path);
-		return 1;
-	}
-	if (!civic_manager_admit(n, wsi, ex, mr, 0))
-		return 1;
-	make_code(n, wsi, ex);
-	return 1;
+	(void)m;
+	residents_post(node_from_wsi(wsi), wsi, ex, &h->mgr);
+}
+
+void residents_on_login(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			const struct route_match *m)
+{
+	struct public_http *h = ctx;
+
+	(void)m;
+	login(node_from_wsi(wsi), wsi, ex, &h->mgr);
+}
+
+void residents_on_household_code(void *ctx, struct lws *wsi,
+				 struct http_exchange *ex,
+				 const struct route_match *m)
+{
+	(void)ctx;
+	(void)m;
+	make_code(node_from_wsi(wsi), wsi, ex);
 }

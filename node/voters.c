@@ -48,7 +48,6 @@
 #include "store.h"
 
 #define RESIDENTS "/api/v1/residents/"
-#define PENDING RESIDENTS "pending"
 /* The meta key of the secret that keys the phones of vote_phone. */
 #define META_PHONE_SECRET "vote_phone_secret"
 
@@ -251,29 +250,27 @@ static int parse_id(const char *rest, int64_t *id, const char **action)
 	       0;
 }
 
-int voters_route(struct node *n, struct lws *wsi, struct http_exchange *ex,
-		 struct manager_req *mr)
+void voters_on_pending(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		       const struct route_match *m)
 {
-	int is_list = strcmp(ex->path, PENDING) == 0;
+	(void)ctx;
+	(void)m;
+	pending(node_from_wsi(wsi), wsi, ex);
+}
+
+void voters_on_action(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		      const struct route_match *m)
+{
 	const char *action = NULL;
 	int64_t id = 0;
 
-	if (!is_list && (strncmp(ex->path, RESIDENTS, sizeof(RESIDENTS) - 1) !=
-			 0 || !parse_id(ex->path + sizeof(RESIDENTS) - 1, &id,
-					&action)))
-		return 0;
-	if (is_list ? ex->method != HTTP_GET : ex->method != HTTP_POST) {
-		http_reply_405(wsi, ex, is_list ? "GET, HEAD" : "POST", "use %s on "
-				 "%s", is_list ? "GET" : "POST", ex->path);
-		return 1;
-	}
-	if (!civic_manager_admit(n, wsi, ex, mr, !is_list))
-		return 1;
-	if (is_list)
-		pending(n, wsi, ex);
+	(void)ctx;
+	(void)m;
+	if (!parse_id(ex->path + sizeof(RESIDENTS) - 1, &id, &action))
+		http_reply_error(wsi, ex, 404, "not_found",
+				 "no such resource: %s", ex->path);
 	else if (strcmp(action, "confirm") == 0)
-		confirm(n, wsi, ex, id);
+		confirm(node_from_wsi(wsi), wsi, ex, id);
 	else
-		revoke_tokens(n, wsi, ex, id);
-	return 1;
+		revoke_tokens(node_from_wsi(wsi), wsi, ex, id);
 }

@@ -201,6 +201,24 @@ def test_head_of_a_dynamic_resource_has_the_headers_and_no_body(ports, kind):
     ("hub alliance", "GET", "/api/v1/communities/x", "DELETE"),
     ("node public", "DELETE", "/api/v1/catalog", "GET, HEAD"),
     ("node public", "GET", "/api/v1/residents", "POST"),
+    # decided by the route tables: a 404 before, or an Allow short of
+    # the methods the path answers
+    ("hub public", "POST", "/healthz", "GET, HEAD"),
+    ("hub public", "DELETE", "/api/v1/requests/stats", "GET, HEAD"),
+    ("hub alliance", "DELETE", "/metrics", "GET, HEAD"),
+    ("hub alliance", "DELETE", "/api/v1/bulletins/b1", "GET, HEAD"),
+    ("hub alliance", "DELETE", "/api/v1/requests/stats", "GET, HEAD"),
+    ("node public", "DELETE", "/api/v1/announcements", "GET, HEAD, POST"),
+    ("node public", "GET", "/api/v1/requests/r1", "PATCH"),
+    ("node public", "DELETE", "/api/v1/manager/sync", "GET, HEAD"),
+    ("node public", "PATCH", "/api/v1/session", "GET, HEAD, POST, DELETE"),
+    ("node public", "POST", "/api/v1/residents/me",
+     "GET, HEAD, PATCH, DELETE"),
+    ("node public", "DELETE", "/api/v1/polls/c.p", "GET, HEAD"),
+    # with a body: no manager's row has the method, so no credential is
+    # asked at the headers (it was, and refused, before)
+    ("node public", "PUT", "/api/v1/announcements", "GET, HEAD, POST"),
+    ("node public", "POST", "/api/v1/requests/r1", "PATCH"),
 ])
 def test_every_405_says_allow(ports, kind, method, path, allow):
     body = b"{}" if method in ("PUT", "POST", "PATCH") else None
@@ -209,6 +227,65 @@ def test_every_405_says_allow(ports, kind, method, path, allow):
     assert r.status == 405, r.body
     assert r.headers["allow"] == allow
     assert r.json()["error"]["code"] == "method_not_allowed"
+
+
+# ---- the route table: path, method, then role ----------------------------------------
+
+def test_route_table_checks_path_then_method_then_role(ports):
+    """A path no row has is a 404 whatever the method; a known path with
+    a method none of its rows has is a 405 before any credential is
+    asked; only then does a manager's or resident's row ask for one."""
+    node = ports["node public"][0]
+    for method in ("GET", "DELETE"):
+        r = get(node, "/api/v1/requestz", method=method)
+        assert r.status == 404 and r.json()["error"]["code"] == "not_found"
+        assert "allow" not in r.headers
+    r = get(node, "/api/v1/requests/r1", method="DELETE")
+    assert r.status == 405 and r.headers["allow"] == "PATCH"
+    # this node has no manager password: the manager's gate refuses
+    r = get(node, "/api/v1/requests")
+    assert r.status == 403, r.body
+    assert "password_hash" in r.json()["error"]["message"]
+    r = get(node, "/api/v1/residents/me")
+    assert r.status == 401 and "Bearer" in r.json()["error"]["message"]
+    r = get(node, "/api/v1/residents/me/requests")
+    assert r.status == 401
+    # a public row next to a manager's on one path: no credential asked
+    assert get(node, "/api/v1/announcements").status == 200
+    # a trailing slash is another path
+    assert get(node, "/api/v1/announcements/").status == 404
+    hub = ports["hub public"][0]
+    assert get(hub, "/healthz/").status == 404
+    assert get(hub, "/api/v1/polls/a/b").status == 404
+
+
+@pytest.mark.parametrize("method,path,allow", [
+    ("DELETE", "/open311/v2/requests.json", "GET, HEAD, POST"),
+    ("GET", "/open311/v2/requests/r1/withdraw.json", "POST"),
+    ("PUT", "/open311/v2/services.xml", "GET, HEAD"),
+    ("POST", "/open311/discovery.json", "GET, HEAD"),
+])
+def test_open311_405_in_its_format_says_allow(ports, method, path, allow):
+    """The table decides Open311's 405s too; they keep the spec's error
+    list (in XML for .xml)."""
+    r = get(ports["node public"][0], path, method=method,
+            body=b"x=1" if method in ("PUT", "POST") else None)
+    assert r.status == 405, r.body
+    assert r.headers["allow"] == allow
+    if path.endswith(".xml"):
+        assert b"<errors>" in r.body and b"<code>405</code>" in r.body
+    else:
+        assert r.json()[0]["code"] == 405
+
+
+def test_open311_404_in_its_format(ports):
+    node = ports["node public"][0]
+    r = get(node, "/open311/v2/services")
+    assert r.status == 404
+    assert "the format is .json or .xml" in r.json()[0]["description"]
+    r = get(node, "/open311/v2/nothing.json")
+    assert r.status == 404 and r.json()[0]["code"] == 404
+    assert "allow" not in r.headers
 
 
 # ---- request bodies without a length -----------------------------------------------------

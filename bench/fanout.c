@@ -33,7 +33,9 @@
  *
  * Prints progress to stderr and one summary line last on stdout:
  *   fanout nodes=N bulletins=M p50_ms= p99_ms= max_ms= acked_p99_ms=
- *   hub_rss_mb= per_node_kb= connect_s= [idle_cpu_pct= hold_s=]
+ *   hub_rss_mb= per_node_kb= connect_s= hub_cpu_ms= [idle_cpu_pct= hold_s=]
+ * hub_cpu_ms is the hub's CPU time (/proc/PID/stat, user + system) from
+ * the first POST until the last bulletin is acked, divided by M.
  *
  * Parts: options and state; helpers (clock, /proc); the sessions
  * (writing, receiving, connecting, the loop); the issuer thread; main. */
@@ -782,6 +784,7 @@ struct issuer {
 	unsigned n;
 	long rss_before, rss_after; /* KiB */
 	double idle_pct;
+	double cpu_ms;              /* the hub's CPU time per bulletin */
 	int ok;
 };
 
@@ -1099,6 +1102,7 @@ static void *issuer_main(void *arg)
 		request(is, "GET", "/api/v1/bulletins", NULL, &body);
 		free(body);
 	}
+	c0 = cpu_ticks(g.o.hub_pid);
 	for (unsigned k = 0; k < g.o.bulletins; k++) {
 		if (issue_one(is, k))
 			goto out;
@@ -1107,6 +1111,10 @@ static void *issuer_main(void *arg)
 			    k + 1, g.o.bulletins, is->lat[is->n - 1],
 			    is->acked[is->n - 1]);
 	}
+	c1 = cpu_ticks(g.o.hub_pid);
+	if (g.o.bulletins && c0 >= 0 && c1 >= 0)
+		is->cpu_ms = (double)(c1 - c0) * 1000.0 /
+			     (double)sysconf(_SC_CLK_TCK) / g.o.bulletins;
 	is->ok = !g.failed;
 out:
 	g.done = 1;                 /* serve looks at least every 50 ms */
@@ -1269,10 +1277,11 @@ int main(int argc, char **argv)
 		qsort(ack, n, sizeof(double), cmp_double);
 		printf("fanout nodes=%u bulletins=%u p50_ms=%.1f p99_ms=%.1f "
 		       "max_ms=%.1f acked_p99_ms=%.1f hub_rss_mb=%.1f "
-		       "per_node_kb=%.1f connect_s=%.2f", g.o.nodes,
-		       g.o.bulletins, pct(lat, n, 50), pct(lat, n, 99),
-		       n ? lat[n - 1] : 0, pct(ack, n, 99), rss_mb, per_node,
-		       g.t_all_welcomed - g.t_first_connect);
+		       "per_node_kb=%.1f connect_s=%.2f hub_cpu_ms=%.2f",
+		       g.o.nodes, g.o.bulletins, pct(lat, n, 50),
+		       pct(lat, n, 99), n ? lat[n - 1] : 0, pct(ack, n, 99),
+		       rss_mb, per_node, g.t_all_welcomed - g.t_first_connect,
+		       is.cpu_ms);
 		if (g.o.hold)
 			printf(" idle_cpu_pct=%.2f hold_s=%u", is.idle_pct,
 			       g.o.hold);

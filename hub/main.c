@@ -47,7 +47,7 @@ static const struct lws_protocols alliance_protocols[] = {
 	  NULL, 0 },
 	{ WIRE_SUBPROTOCOL, callback_sync, sizeof(struct session),
 	  LIMIT_SYNC_RX_CHUNK, 0,
-	  NULL, 0 },
+	  NULL, LIMIT_SYNC_TX_PACKET },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 

@@ -133,6 +133,9 @@ int hub_store_open(struct hub *hub, char *err, size_t errlen)
 		store_close(&hub->db);
 		return ERR_IO;
 	}
+	/* the indexer and the searchers have their own connections but
+	 * never write the log */
+	catalog_sole_writer(hub->cat);
 	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK ||
 	    catalog_measure(hub->cat, &measured) != ERR_OK ||
 	    store_exec(hub->db, "COMMIT") != ERR_OK) {

@@ -303,6 +303,12 @@ struct catalog {
 	sqlite3_stmt *size[2];            /* [kind announcement]: deleted and
 					     body_bytes of (origin, id) */
 	sqlite3_stmt *usage;              /* live records and bytes of origin */
+	/* catalog_sole_writer: the log head read outside a transaction,
+	 * valid while the connection's change count stays head_changes */
+	int head_cache;                   /* set by catalog_sole_writer */
+	int head_known;
+	uint64_t head;
+	sqlite3_int64 head_changes;       /* sqlite3_total_changes64 then */
 };
 
 #define ANNOUNCEMENT_COLS \
@@ -891,9 +897,29 @@ static uint64_t step_u64(struct catalog *cat, sqlite3_stmt *st,
 	return v;
 }
 
+void catalog_sole_writer(struct catalog *cat)
+{
+	cat->head_cache = 1;
+}
+
 uint64_t catalog_log_head(struct catalog *cat)
 {
-	return step_u64(cat, cat->log_head, "log head");
+	/* Any write on the connection moves its change count (rolled back
+	 * or not, and by triggers too); inside a transaction the answer may
+	 * yet be rolled back, so only a read outside one is kept. */
+	int keep = cat->head_cache && sqlite3_get_autocommit(cat->db);
+	sqlite3_int64 changes = sqlite3_total_changes64(cat->db);
+	uint64_t v;
+
+	if (keep && cat->head_known && cat->head_changes == changes)
+		return cat->head;
+	v = step_u64(cat, cat->log_head, "log head");
+	if (keep) {
+		cat->head = v;
+		cat->head_changes = changes;
+		cat->head_known = 1;
+	}
+	return v;
 }
 
 /* raise_sql: AUTOINCREMENT takes the next seq above both the highest in

@@ -142,6 +142,13 @@ int catalog_purge_tombstones(struct catalog *cat, uint64_t upto,
 /* catalog_log_head: the highest seq in the log (0 when empty). */
 uint64_t catalog_log_head(struct catalog *cat);
 
+/* catalog_sole_writer: promise that no other connection writes this
+ * catalog's log from now on (the hub's one store thread). Then
+ * catalog_log_head, called outside a transaction, answers from memory
+ * while no row has changed on the connection since it last read the log
+ * (a session's every WRITEABLE asks it). */
+void catalog_sole_writer(struct catalog *cat);
+
 /* catalog_log_raise: make every log entry written from now on take a seq
  * above seq (a peer already holds a stream of ours up to it: a restored
  * node, node/sync.c); never lowers what is reached. In the caller's

@@ -56,6 +56,14 @@
  * several chunks and are reassembled. 4096 cost 3 KB more per idle node
  * (bench/scale) and bought nothing measurable. */
 #define LIMIT_SYNC_RX_CHUNK 1024
+/* Bytes lws writes to a sync session at once (lws_protocols
+ * .tx_packet_size; without it lws takes the rx buffer's size): one full
+ * TLS record with lws's LWS_PRE + 4 on top. With 1024 a 1 KiB bulletin
+ * went out as two TLS records, the second from lws's own copy in a second
+ * poll pass over every session (bench/fanout, BENCHMARKS.md); it is no
+ * buffer, only the cut: what the socket does not take lws copies either
+ * way. */
+#define LIMIT_SYNC_TX_PACKET (16384 - 16 - 4)
 
 /* Keepalive: ping after this much silence, drop after the second figure.
  * Config: [limits] ping_s, [limits] drop_s (1 to 3600 at hub and node:

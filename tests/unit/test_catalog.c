@@ -342,6 +342,44 @@ static void test_apply_refuses_to_log_too_big(void **state)
 	free(body);
 }
 
+/* the sole writer's log head, kept in memory, still follows every write:
+ * a commit, a rolled-back write (read inside the transaction first), a
+ * purge and a write of another table; a failing cache would answer an
+ * old head (or one that was rolled back) */
+static void test_log_head_sole_writer(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t purged = 0;
+	char b[256];
+
+	catalog_sole_writer(f->cat);
+	assert_int_equal(catalog_log_head(f->cat), 0);
+	put(f, "badaguan", "a", 1, svc(b, sizeof(b), "A", "x", "other", NULL),
+	    1);
+	assert_int_equal(catalog_log_head(f->cat), 1);
+	assert_int_equal(catalog_log_head(f->cat), 1);      /* from memory */
+	assert_int_equal(store_exec(f->db, "BEGIN IMMEDIATE"), ERR_OK);
+	put(f, "badaguan", "b", 1, svc(b, sizeof(b), "B", "x", "other", NULL),
+	    1);
+	assert_int_equal(catalog_log_head(f->cat), 2);      /* in it */
+	assert_int_equal(store_exec(f->db, "ROLLBACK"), ERR_OK);
+	assert_int_equal(catalog_log_head(f->cat), 1);
+	assert_int_equal(store_exec(f->db, "BEGIN IMMEDIATE"), ERR_OK);
+	put(f, "badaguan", "c", 1, svc(b, sizeof(b), "C", "x", "other", NULL),
+	    1);
+	assert_int_equal(store_exec(f->db, "COMMIT"), ERR_OK);
+	assert_int_equal(catalog_log_head(f->cat), 2);  /* b's seq again */
+	put(f, "badaguan", "c", 2, NULL, 1);
+	assert_int_equal(catalog_log_head(f->cat), 3);
+	assert_int_equal(catalog_purge_tombstones(f->cat, 3, &purged),
+			 ERR_OK);
+	assert_int_equal(purged, 1);
+	assert_int_equal(catalog_log_head(f->cat), 1);
+	/* a write of the log by SQL of its own, not through the catalog */
+	assert_int_equal(store_exec(f->db, "DELETE FROM catalog_log"), ERR_OK);
+	assert_int_equal(catalog_log_head(f->cat), 0);
+}
+
 static void test_max_version_and_counts(void **state)
 {
 	struct catalog_fixture *f = *state;
@@ -1794,6 +1832,7 @@ int main(void)
 		T(test_version_rule),
 		T(test_apply_rejects),
 		T(test_apply_refuses_to_log_too_big),
+		T(test_log_head_sole_writer),
 		T(test_max_version_and_counts),
 		T(test_log),
 		T(test_log_raise_and_again),

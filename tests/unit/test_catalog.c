@@ -348,7 +348,7 @@ static void test_apply_refuses_to_log_too_big(void **state)
  * old head (or one that was rolled back) */
 static void test_log_head_sole_writer(void **state)
 {
-	struct fixture *f = *state;
+	struct catalog_fixture *f = *state;
 	uint64_t purged = 0;
 	char b[256];
 

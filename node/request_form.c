@@ -32,18 +32,18 @@ static const struct {
 		      0 },
 	[RF_DESC] = { "description", RELAY_DESCRIPTION_BYTES,
 		      RELAY_DESCRIPTION_MAX },
-	[RF_FIRST] = { "first_name", RELAY_NAME_MAX / 2 - 1 },
-	[RF_LAST] = { "last_name", RELAY_NAME_MAX / 2 - 1 },
-	[RF_NAME] = { "name", RELAY_NAME_MAX },   /* ours: the whole name */
-	[RF_PHONE] = { "phone", RELAY_PHONE_MAX },
-	[RF_EMAIL] = { "email", RELAY_EMAIL_MAX },
-	[RF_ADDR] = { "address_string", RELAY_ADDRESS_MAX },
-	[RF_ADDR_ID] = { "address_id", REQUEST_ADDRESS_ID_MAX },
-	[RF_LAT] = { "lat", 32 },
-	[RF_LONG] = { "long", 32 },
-	[RF_PREFERRED] = { "preferred", RELAY_PREFERRED_MAX },   /* ours */
-	[RF_REL_NAME] = { "relative_name", RELAY_NAME_MAX },     /* ours */
-	[RF_REL_PHONE] = { "relative_phone", RELAY_PHONE_MAX },  /* ours */
+	[RF_FIRST] = { "first_name", RELAY_NAME_MAX / 2 - 1, 0 },
+	[RF_LAST] = { "last_name", RELAY_NAME_MAX / 2 - 1, 0 },
+	[RF_NAME] = { "name", RELAY_NAME_MAX, 0 },   /* ours: the whole name */
+	[RF_PHONE] = { "phone", RELAY_PHONE_MAX, 0 },
+	[RF_EMAIL] = { "email", RELAY_EMAIL_MAX, 0 },
+	[RF_ADDR] = { "address_string", RELAY_ADDRESS_MAX, 0 },
+	[RF_ADDR_ID] = { "address_id", REQUEST_ADDRESS_ID_MAX, 0 },
+	[RF_LAT] = { "lat", 32, 0 },
+	[RF_LONG] = { "long", 32, 0 },
+	[RF_PREFERRED] = { "preferred", RELAY_PREFERRED_MAX, 0 },   /* ours */
+	[RF_REL_NAME] = { "relative_name", RELAY_NAME_MAX, 0 },     /* ours */
+	[RF_REL_PHONE] = { "relative_phone", RELAY_PHONE_MAX, 0 },  /* ours */
 };
 
 /* ---- reading ------------------------------------------------------------------ */

@@ -187,7 +187,7 @@ function send(s, submit, status) {
   status.textContent = '';
   var v = check();
   if (!v) { status.textContent = A.t('ask_fix'); return; }
-  v.service_code = s.community + '/' + s.id;
+  v.service_code = s.community + '.' + s.id;
   submit.disabled = true;
   submit.textContent = A.t('ask_sending');
   A.postForm('/open311/v2/requests.json', v).then(function (r) {

@@ -61,6 +61,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchc.h"
 #include "bulletin.h"
 #include "err.h"
 #include "limits.h"
@@ -138,14 +139,6 @@ static struct {
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int64_t wall_ms(void)
 {
 	struct timespec ts;
@@ -164,24 +157,6 @@ static void say(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-/* rss_kb: VmRSS of pid in KiB, or -1. */
-static long rss_kb(int pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
 }
 
 /* cpu_ticks: utime + stime of pid in clock ticks, or -1. */
@@ -204,26 +179,6 @@ static long long cpu_ticks(int pid)
 			 "%llu %llu", &ut, &st) != 2)
 		return -1;
 	return (long long)(ut + st);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* pct: the p-th percentile (nearest rank) of sorted v[0..n). */
-static double pct(const double *v, size_t n, double p)
-{
-	size_t k;
-
-	if (!n)
-		return 0;
-	k = (size_t)(p / 100.0 * (double)n + 0.999999);
-	if (k < 1)
-		k = 1;
-	return v[(k > n ? n : k) - 1];
 }
 
 /* ---- the sessions -------------------------------------------------------- */
@@ -266,7 +221,7 @@ static void lost(struct sim *s, const char *why)
 		g.failed = 1;
 		return;
 	}
-	s->retry_at = now_s() + 0.5;
+	s->retry_at = bench_now_s() + 0.5;
 	g.retries++;
 }
 
@@ -284,17 +239,6 @@ static int reserve(uint8_t **buf, size_t len, size_t *cap, size_t n)
 		return -1;
 	*buf = q;
 	*cap = c;
-	return 0;
-}
-
-/* append: add n bytes to a growing buffer; 0 or -1. */
-static int append(uint8_t **buf, size_t *len, size_t *cap, const void *p,
-		  size_t n)
-{
-	if (reserve(buf, *len, cap, n))
-		return -1;
-	memcpy(*buf + *len, p, n);
-	*len += n;
 	return 0;
 }
 
@@ -344,7 +288,7 @@ static int send_ws(struct sim *s, int opcode, const uint8_t *p, size_t n)
 	memcpy(mask, &g.rng, 4);
 	memcpy(h + hl, mask, 4);
 	hl += 4;
-	if (append(&s->out, &s->out_len, &s->out_cap, h, hl) ||
+	if (bench_append(&s->out, &s->out_len, &s->out_cap, h, hl) ||
 	    reserve(&s->out, s->out_len, &s->out_cap, n))
 		return -1;
 	for (size_t i = 0; i < n; i++)
@@ -456,7 +400,7 @@ static int on_bulletin(struct sim *s, const Alliance__V1__Bulletin *b)
 	    strcmp(id, g.cur_id) == 0) {
 		s->last_bulletin = g.cur;
 		if (++g.cur_received == g.o.nodes) {
-			g.cur_done = now_s();
+			g.cur_done = bench_now_s();
 			pthread_cond_broadcast(&g.cv);
 		}
 	}
@@ -473,7 +417,7 @@ static int on_frame(struct sim *s, const Frame *f)
 			s->welcomed = 1;
 			if (++g.welcomed == g.o.nodes) {
 				pthread_mutex_lock(&g.mu);
-				g.t_all_welcomed = now_s();
+				g.t_all_welcomed = bench_now_s();
 				pthread_cond_broadcast(&g.cv);
 				pthread_mutex_unlock(&g.mu);
 			}
@@ -550,7 +494,7 @@ static int parse_ws(struct sim *s, const char **why)
 			if (fin && !s->msg_len) {
 				rc = on_message(s, b, n);
 			} else {
-				if (append(&s->msg, &s->msg_len, &s->msg_cap,
+				if (bench_append(&s->msg, &s->msg_len, &s->msg_cap,
 					   b, n))
 					return -1;
 				if (fin) {
@@ -617,7 +561,7 @@ static int start_upgrade(struct sim *s)
 		     "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
 		     "Sec-WebSocket-Protocol: " WIRE_SUBPROTOCOL "\r\n"
 		     "Origin: localhost\r\n\r\n", key);
-	if (append(&s->out, &s->out_len, &s->out_cap, req, (size_t)n))
+	if (bench_append(&s->out, &s->out_len, &s->out_cap, req, (size_t)n))
 		return -1;
 	return flush(s);
 }
@@ -667,7 +611,7 @@ static void advance(struct sim *s, uint32_t events)
 				break;
 			goto fail;
 		}
-		if (append(&s->in, &s->in_len, &s->in_cap, buf, (size_t)n))
+		if (bench_append(&s->in, &s->in_len, &s->in_cap, buf, (size_t)n))
 			goto fail;
 	}
 	if (s->state == S_UPGRADE) {
@@ -754,7 +698,7 @@ static void serve(void)
 	struct epoll_event evs[256];
 
 	while (!g.done && !g.failed) {
-		double now = now_s();
+		double now = bench_now_s();
 		int n;
 
 		while (g.next < g.o.nodes && g.connecting < g.o.connecting)
@@ -987,7 +931,7 @@ static int wait_until(int (*pred)(void), double deadline)
 	int ok;
 
 	pthread_mutex_lock(&g.mu);
-	while (!(ok = pred()) && now_s() < deadline && !g.failed) {
+	while (!(ok = pred()) && bench_now_s() < deadline && !g.failed) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 20 * 1000000;
 		if (ts.tv_nsec >= 1000000000) {
@@ -1026,7 +970,7 @@ static int issue_one(struct issuer *is, unsigned k)
 	g.cur = (int)k;
 	pthread_mutex_unlock(&g.mu);
 	t0_ms = wall_ms();
-	t0 = now_s();
+	t0 = bench_now_s();
 	status = request(is, "POST", "/api/v1/bulletins", body, &reply);
 	free(body);
 	if (status != 201) {
@@ -1052,7 +996,7 @@ static int issue_one(struct issuer *is, unsigned k)
 			last_ms = wall_ms();
 			break;
 		}
-		if (now_s() > deadline) {
+		if (bench_now_s() > deadline) {
 			say("bulletin %s: the hub did not record every "
 			    "delivery", id);
 			return -1;
@@ -1076,7 +1020,7 @@ static void *issuer_main(void *arg)
 	long long c0, c1;
 	double t0;
 
-	if (!wait_until(all_welcomed, now_s() + CONNECT_TIMEOUT_S)) {
+	if (!wait_until(all_welcomed, bench_now_s() + CONNECT_TIMEOUT_S)) {
 		say("only %u of %u nodes were welcomed", g.welcomed,
 		    g.o.nodes);
 		goto out;
@@ -1084,16 +1028,16 @@ static void *issuer_main(void *arg)
 	say("%u sessions welcomed in %.2f s", g.o.nodes,
 	    g.t_all_welcomed - g.t_first_connect);
 	sleep(SETTLE_S);
-	is->rss_after = rss_kb(g.o.hub_pid);
+	is->rss_after = bench_rss_kb(g.o.hub_pid);
 	if (g.o.hold) {
 		long hz = sysconf(_SC_CLK_TCK);
 
 		c0 = cpu_ticks(g.o.hub_pid);
-		t0 = now_s();
+		t0 = bench_now_s();
 		sleep(g.o.hold);
 		c1 = cpu_ticks(g.o.hub_pid);
 		is->idle_pct = (double)(c1 - c0) / (double)hz /
-			       (now_s() - t0) * 100.0;
+			       (bench_now_s() - t0) * 100.0;
 		say("hub idle CPU over %u s: %.2f %% of a core", g.o.hold,
 		    is->idle_pct);
 	}
@@ -1135,20 +1079,6 @@ static void usage(void)
 	exit(2);
 }
 
-static unsigned uarg(const char *name, const char *v)
-{
-	char *end;
-	unsigned long x;
-
-	errno = 0;
-	x = strtoul(v, &end, 10);
-	if (errno || *end || end == v || x > 10000000ul) {
-		fprintf(stderr, "fanout: %s: not a number: %s\n", name, v);
-		exit(2);
-	}
-	return (unsigned)x;
-}
-
 static void parse(int argc, char **argv)
 {
 	g.o.bulletins = 100;
@@ -1162,19 +1092,19 @@ static void parse(int argc, char **argv)
 		if (!v)
 			usage();
 		if (!strcmp(a, "--nodes"))
-			g.o.nodes = uarg(a, v);
+			g.o.nodes = bench_uarg("fanout", a, v);
 		else if (!strcmp(a, "--bulletins"))
-			g.o.bulletins = uarg(a, v);
+			g.o.bulletins = bench_uarg("fanout", a, v);
 		else if (!strcmp(a, "--size"))
-			g.o.size = uarg(a, v);
+			g.o.size = bench_uarg("fanout", a, v);
 		else if (!strcmp(a, "--hold"))
-			g.o.hold = uarg(a, v);
+			g.o.hold = bench_uarg("fanout", a, v);
 		else if (!strcmp(a, "--connecting"))
-			g.o.connecting = uarg(a, v);
+			g.o.connecting = bench_uarg("fanout", a, v);
 		else if (!strcmp(a, "--port"))
-			g.o.port = (int)uarg(a, v);
+			g.o.port = (int)bench_uarg("fanout", a, v);
 		else if (!strcmp(a, "--hub-pid"))
-			g.o.hub_pid = (int)uarg(a, v);
+			g.o.hub_pid = (int)bench_uarg("fanout", a, v);
 		else if (!strcmp(a, "--pki"))
 			g.o.pki = v;
 		else if (!strcmp(a, "--hub-db"))
@@ -1248,9 +1178,9 @@ int main(int argc, char **argv)
 	g.rng = (uint64_t)wall_ms() | 1;
 	for (unsigned i = 0; i < g.o.nodes; i++)
 		g.sims[i].fd = -1;
-	rss_before = rss_kb(g.o.hub_pid);
+	rss_before = bench_rss_kb(g.o.hub_pid);
 	is.rss_before = rss_before;
-	g.t_first_connect = now_s();
+	g.t_first_connect = bench_now_s();
 	if (pthread_create(&th, NULL, issuer_main, &is))
 		return 1;
 	serve();
@@ -1269,17 +1199,17 @@ int main(int argc, char **argv)
 	{
 		double *lat = is.lat, *ack = is.acked;
 		size_t n = is.n;
-		double rss_mb = (double)rss_kb(g.o.hub_pid) / 1024.0;
+		double rss_mb = (double)bench_rss_kb(g.o.hub_pid) / 1024.0;
 		double per_node = (double)(is.rss_after - rss_before) /
 				  (double)g.o.nodes;
 
-		qsort(lat, n, sizeof(double), cmp_double);
-		qsort(ack, n, sizeof(double), cmp_double);
+		bench_sort(lat, n);
+		bench_sort(ack, n);
 		printf("fanout nodes=%u bulletins=%u p50_ms=%.1f p99_ms=%.1f "
 		       "max_ms=%.1f acked_p99_ms=%.1f hub_rss_mb=%.1f "
 		       "per_node_kb=%.1f connect_s=%.2f hub_cpu_ms=%.2f",
-		       g.o.nodes, g.o.bulletins, pct(lat, n, 50),
-		       pct(lat, n, 99), n ? lat[n - 1] : 0, pct(ack, n, 99),
+		       g.o.nodes, g.o.bulletins, bench_pct(lat, n, 50),
+		       bench_pct(lat, n, 99), n ? lat[n - 1] : 0, bench_pct(ack, n, 99),
 		       rss_mb, per_node, g.t_all_welcomed - g.t_first_connect,
 		       is.cpu_ms);
 		if (g.o.hold)

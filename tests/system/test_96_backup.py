@@ -195,11 +195,15 @@ def test_backup_refuses_bad_input_and_writes_nothing(alliance, tmp_path):
     assert r.returncode == 0, r.stderr
     assert integrity(there) == [("ok",)]
 
-    # the store itself, even with --force
-    before = (a.dir / "node.db").stat().st_mtime_ns
-    r = run_backup(a, a.dir / "node.db", "--force")
+    # the store itself, even with --force: stopped, so that nothing but
+    # the backup could touch it (a running node checkpoints its WAL)
+    a.stop()
+    store = a.dir / "node.db"
+    before = (store.stat().st_mtime_ns, store.read_bytes())
+    r = run_backup(a, store, "--force")
     assert r.returncode == 2 and "is the store itself" in r.stderr, r
-    assert (a.dir / "node.db").stat().st_mtime_ns == before
+    assert (store.stat().st_mtime_ns, store.read_bytes()) == before
+    a.start()
     a.wait_connected()
 
     # a config that cannot be read, a directory as config

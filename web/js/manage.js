@@ -127,7 +127,12 @@ function setupLogin() {
       pw.focus();
     });
   });
-  document.getElementById('logout').addEventListener('click', function () {
+  /* the header's tools (the consoles' shared header, web/shell.tpl) get
+     the logout button, shown while signed in */
+  var logout = A.el('button', { type: 'button', className: 'tool', id: 'logout', hidden: true },
+    A.el('span', { 'data-i18n': 'logout', text: A.t('logout') }));
+  document.querySelector('.site-header .tools').appendChild(logout);
+  logout.addEventListener('click', function () {
     send('DELETE', '/api/v1/session').then(function () { showLogin('logged_out'); });
   });
 }

@@ -369,6 +369,12 @@ int session_send(struct session *s, const Frame *frame);
 void session_close(struct session *s, enum refusal why, int code,
 		   int err_code, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/* session_own_record: 1 when ch's origin is the session's community
+ * (identity is the certificate's, never a record's); else closes s with
+ * WRONG_ORIGIN, naming ch as what ("change", "relayed record"), and
+ * returns 0. */
+int session_own_record(struct session *s, const Change *ch,
+		       const char *what);
 /* session_going_away: close with 1001 at shutdown (no refusal). */
 void session_going_away(struct session *s);
 /* handle_hello: the handshake (hello.c). */

@@ -64,11 +64,7 @@ static const struct store_stmt poll_sql[] = {
 	  " (SELECT 1 FROM json_each(poll.area) WHERE value = ?1))" },
 	{ STMT(tally), "SELECT version, counts FROM tally WHERE poll_origin"
 	  " = ?1 AND poll_id = ?2 AND community = ?3" },
-	{ STMT(tally_put), "INSERT INTO tally (poll_origin, poll_id,"
-	  " community, version, counts, updated) VALUES (?1, ?2, ?3, ?4, ?5,"
-	  " ?6) ON CONFLICT (poll_origin, poll_id, community) DO UPDATE SET"
-	  " version = excluded.version, counts = excluded.counts, updated ="
-	  " excluded.updated WHERE excluded.version > tally.version" },
+	{ STMT(tally_put), RELAY_TALLY_PUT_SQL("tally") },
 	{ STMT(tallies), "SELECT community, counts, updated FROM tally WHERE"
 	  " poll_origin = ?1 AND poll_id = ?2 ORDER BY community" },
 	{ STMT(recent), "SELECT t.poll_id, t.community, t.version, t.counts,"
@@ -104,19 +100,6 @@ static int done(struct hub_poll_store *ps, sqlite3_stmt *st, int rc)
 	return store_stmt_done(ps->db, st, rc, "polls");
 }
 
-/* array: column i of st as a JSON array (a new reference; [] when it is
- * none), or NULL out of memory. */
-static json_t *array(sqlite3_stmt *st, int i)
-{
-	const char *text = (const char *)sqlite3_column_text(st, i);
-	json_t *a = text ? json_loads(text, 0, NULL) : NULL;
-
-	if (json_is_array(a))
-		return a;
-	json_decref(a);
-	return json_array();
-}
-
 /* ---- polls ------------------------------------------------------------------- */
 
 void hub_poll_row_free(struct hub_poll_row *row)
@@ -144,10 +127,10 @@ int hub_poll_store_get(struct hub_poll_store *ps, const char *origin,
 		snprintf(row->id, sizeof(row->id), "%s",
 			 (const char *)sqlite3_column_text(st, 1));
 		row->question = strdup(q ? q : "");
-		row->options = array(st, 3);
+		row->options = store_stmt_json_array(st, 3);
 		row->opens = sqlite3_column_int64(st, 4);
 		row->closes = sqlite3_column_int64(st, 5);
-		row->area = array(st, 6);
+		row->area = store_stmt_json_array(st, 6);
 		row->version = (uint64_t)sqlite3_column_int64(st, 7);
 		out = ERR_OK;
 		if (!row->question || !row->options || !row->area) {
@@ -233,20 +216,8 @@ int hub_poll_store_tally_put(struct hub_poll_store *ps, const char *origin,
 			     uint64_t version, const char *counts,
 			     int64_t updated, int *changed)
 {
-	sqlite3_stmt *st = ps->tally_put;
-	int rc;
-
-	*changed = 0;
-	if (strlen(counts) > LIMIT_CHANGE_BYTES)
-		return ERR_TOOBIG;
-	store_stmt_bind_key(st, origin, id);
-	sqlite3_bind_text(st, 3, community, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)version);
-	sqlite3_bind_text(st, 5, counts, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, updated);
-	rc = sqlite3_step(st);
-	*changed = rc == SQLITE_DONE && sqlite3_changes(ps->db) > 0;
-	return done(ps, st, rc);
+	return relay_tally_put(ps->db, ps->tally_put, origin, id, community,
+			       version, counts, updated, changed);
 }
 
 int hub_poll_store_tallies(struct hub_poll_store *ps, const char *origin,
@@ -274,7 +245,7 @@ int hub_poll_store_recent_tallies(struct hub_poll_store *ps,
 	sqlite3_bind_text(st, 1, except, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, since);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *area = array(st, 5);
+		json_t *area = store_stmt_json_array(st, 5);
 
 		t.poll_id = (const char *)sqlite3_column_text(st, 0);
 		t.community = (const char *)sqlite3_column_text(st, 1);

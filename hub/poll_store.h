@@ -29,26 +29,12 @@
  * the relay's tables: one migration, as it always was). */
 #define HUB_POLL_SCHEMA_V1 \
 	"CREATE TABLE poll (" \
-	"  origin TEXT NOT NULL," \
-	"  id TEXT NOT NULL," \
-	"  version INTEGER NOT NULL," \
-	"  question TEXT NOT NULL," \
-	"  options TEXT NOT NULL," \
-	"  opens INTEGER NOT NULL," \
-	"  closes INTEGER NOT NULL," \
+	RELAY_POLL_COLUMNS \
 	"  area TEXT NOT NULL DEFAULT '[]'," \
 	"  body BLOB," \
 	"  PRIMARY KEY (origin, id)" \
 	") WITHOUT ROWID;" \
-	"CREATE TABLE tally (" \
-	"  poll_origin TEXT NOT NULL," \
-	"  poll_id TEXT NOT NULL," \
-	"  community TEXT NOT NULL," \
-	"  version INTEGER NOT NULL," \
-	"  counts TEXT NOT NULL," \
-	"  updated INTEGER NOT NULL," \
-	"  PRIMARY KEY (poll_origin, poll_id, community)" \
-	") WITHOUT ROWID;"
+	RELAY_TALLY_TABLE("tally")
 
 /* Migration 14: the tallies a node could store before polls.c held them
  * to its rules and that break them (a count that wrapped negative or is

@@ -112,16 +112,10 @@ static void fan_one(struct community *c, void *arg)
 static int store_tally(struct hub *hub, const Alliance__V1__Tally *t,
 		       const char *community, uint64_t version, int *changed)
 {
-	json_t *counts = json_array();
-	char *text;
+	char *text = relay_tally_counts(t);
 	int rc;
 
 	*changed = 0;
-	for (size_t i = 0; counts && i < t->n_counts; i++)
-		json_array_append_new(counts,
-				      json_integer((json_int_t)t->counts[i]));
-	text = counts ? json_dumps(counts, JSON_COMPACT) : NULL;
-	json_decref(counts);
 	if (!text)
 		return ERR_NOMEM;
 	rc = hub_poll_store_tally_put(hub->polls, t->poll_origin, t->poll_id,

@@ -181,10 +181,9 @@ int hub_relay_put(struct hub *hub, const Change *ch, const char *destination,
 
 /* One record's outcome, for the ack. */
 struct outcome {
-	int refused;
+	struct link_relay_answer *a; /* refused, and why (sent back) */
 	enum relay_refusal kind;    /* why, for /metrics (RELAY_OK: not one
 				       of the requests' reasons) */
-	char reason[160];
 	char dest[LIMIT_COMMUNITY_ID + 1]; /* a row for it was stored */
 };
 
@@ -198,10 +197,10 @@ static void refuse_record(struct outcome *o, enum relay_refusal kind,
 {
 	va_list ap;
 
-	o->refused = 1;
+	o->a->refused = 1;
 	o->kind = kind;
 	va_start(ap, fmt);
-	vsnprintf(o->reason, sizeof(o->reason), fmt, ap);
+	vsnprintf(o->a->reason, sizeof(o->a->reason), fmt, ap);
 	va_end(ap);
 }
 
@@ -367,7 +366,7 @@ static int apply_request(struct hub *hub, const Change *ch,
 	}
 	if (!known && (check_new_request(hub, ch, o) != ERR_OK))
 		return ERR_IO;
-	if (o->refused)
+	if (o->a->refused)
 		return ERR_OK;
 	rc = sqlite3_prepare_v2(hub->db, "INSERT OR IGNORE INTO request_stat"
 				" (origin, id, owner, service_id, requested,"
@@ -450,35 +449,12 @@ static int apply_status(struct hub *hub, const Change *ch, struct outcome *o)
 	return ERR_OK;
 }
 
-static void send_acks(struct session *s, const Alliance__V1__Relay *r,
-		      const struct outcome *out)
-{
-	Frame frame = ALLIANCE__V1__FRAME__INIT;
-	Alliance__V1__RelayAck ack = ALLIANCE__V1__RELAY_ACK__INIT;
-	Alliance__V1__RelayRef refs[RELAY_BATCH], *ptrs[RELAY_BATCH];
-
-	for (size_t i = 0; i < r->n_changes; i++) {
-		alliance__v1__relay_ref__init(&refs[i]);
-		refs[i].origin = r->changes[i]->origin;
-		refs[i].kind = r->changes[i]->kind;
-		refs[i].id = r->changes[i]->id;
-		refs[i].version = r->changes[i]->version;
-		refs[i].refused = out[i].refused;
-		refs[i].reason = (char *)out[i].reason;
-		ptrs[i] = &refs[i];
-	}
-	ack.refs = ptrs;
-	ack.n_refs = r->n_changes;
-	frame.body_case = ALLIANCE__V1__FRAME__BODY_RELAY_ACK;
-	frame.relay_ack = &ack;
-	session_send(s, &frame);
-}
-
 int hub_relay_handle(struct session *s, const Alliance__V1__Relay *r)
 {
 	struct hub *hub = s->hub;
 	const char *community = s->community->id;
 	struct outcome out[RELAY_BATCH];
+	struct link_relay_answer answers[RELAY_BATCH];
 	char why[160];
 	size_t i;
 	int rc = ERR_OK, tallies = 0;
@@ -493,15 +469,8 @@ int hub_relay_handle(struct session *s, const Alliance__V1__Relay *r)
 	for (i = 0; i < r->n_changes; i++) {
 		const Change *ch = r->changes[i];
 
-		if (strcmp(ch->origin, community) != 0) {
-			session_close(s, REFUSE_WRONG_ORIGIN,
-				      WIRE_CLOSE_WRONG_ORIGIN,
-				      ALLIANCE__V1__ERROR_CODE__ERROR_WRONG_COMMUNITY,
-				      "relayed %s has origin %s; this session "
-				      "may write only %s", ch->id, ch->origin,
-				      community);
+		if (!session_own_record(s, ch, "relayed record"))
 			return ERR_DENIED;
-		}
 		if (relay_check(ch, why, sizeof(why)) != ERR_OK) {
 			session_close(s, REFUSE_BAD_FRAME, WIRE_CLOSE_BAD_FRAME,
 				      ALLIANCE__V1__ERROR_CODE__ERROR_BAD_FRAME,
@@ -510,6 +479,9 @@ int hub_relay_handle(struct session *s, const Alliance__V1__Relay *r)
 		}
 	}
 	memset(out, 0, sizeof(out));
+	memset(answers, 0, sizeof(answers));
+	for (i = 0; i < r->n_changes; i++)
+		out[i].a = &answers[i];
 	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
 		goto fail;
 	for (i = 0; rc == ERR_OK && i < r->n_changes; i++) {
@@ -524,9 +496,9 @@ int hub_relay_handle(struct session *s, const Alliance__V1__Relay *r)
 			break;
 		default:
 			rc = hub_polls_apply(hub, community, ch,
-					     out[i].reason,
-					     sizeof(out[i].reason),
-					     &out[i].refused);
+					     out[i].a->reason,
+					     sizeof(out[i].a->reason),
+					     &out[i].a->refused);
 			break;
 		}
 	}
@@ -534,16 +506,16 @@ int hub_relay_handle(struct session *s, const Alliance__V1__Relay *r)
 		store_exec(hub->db, "ROLLBACK");
 		goto fail;
 	}
-	send_acks(s, r, out);
+	link_relay_ack(&s->link, r, answers);
 	for (i = 0; i < r->n_changes; i++) {
-		if (out[i].refused)
+		if (out[i].a->refused)
 			log_warn("relay %s: refused %s: %s", community,
-				 r->changes[i]->id, out[i].reason);
-		if (out[i].refused && out[i].kind != RELAY_OK)
+				 r->changes[i]->id, out[i].a->reason);
+		if (out[i].a->refused && out[i].kind != RELAY_OK)
 			s->community->relay_refused[out[i].kind]++;
 		if (out[i].dest[0])
 			flush_to(hub, out[i].dest);
-		if (!out[i].refused && r->changes[i]->kind ==
+		if (!out[i].a->refused && r->changes[i]->kind ==
 		    ALLIANCE__V1__KIND__KIND_TALLY)
 			tallies = 1;
 	}

@@ -70,6 +70,20 @@ void session_close(struct session *s, enum refusal why, int code,
 	link_close(&s->link, code, err_code, reason);
 }
 
+int session_own_record(struct session *s, const Change *ch,
+		       const char *what)
+{
+	const char *community = s->community->id;
+
+	if (strcmp(ch->origin, community) == 0)
+		return 1;
+	session_close(s, REFUSE_WRONG_ORIGIN, WIRE_CLOSE_WRONG_ORIGIN,
+		      ALLIANCE__V1__ERROR_CODE__ERROR_WRONG_COMMUNITY,
+		      "%s %s/%s has origin %s; this session may write only %s",
+		      what, ch->origin, ch->id, ch->origin, community);
+	return 0;
+}
+
 void session_going_away(struct session *s)
 {
 	if (s->state == SESSION_CLOSING)

@@ -40,7 +40,6 @@ static void send_ack(struct session *s, uint64_t seq)
  * Returns ERR_OK, or closes the session and returns an error. */
 static int check_batch(struct session *s, const Alliance__V1__Changes *cs)
 {
-	const char *community = s->community->id;
 	uint64_t prev = 0;
 	char why[160];
 	size_t i;
@@ -48,15 +47,8 @@ static int check_batch(struct session *s, const Alliance__V1__Changes *cs)
 	for (i = 0; i < cs->n_changes; i++) {
 		const Change *ch = cs->changes[i];
 
-		if (strcmp(ch->origin, community) != 0) {
-			session_close(s, REFUSE_WRONG_ORIGIN,
-				      WIRE_CLOSE_WRONG_ORIGIN,
-				      ALLIANCE__V1__ERROR_CODE__ERROR_WRONG_COMMUNITY,
-				      "change %s/%s has origin %s; this session "
-				      "may write only %s", ch->origin, ch->id,
-				      ch->origin, community);
+		if (!session_own_record(s, ch, "change"))
 			return ERR_DENIED;
-		}
 		if (ch->seq <= prev) {
 			session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_PROTOCOL,
 				      ALLIANCE__V1__ERROR_CODE__ERROR_BAD_FRAME,

@@ -499,3 +499,28 @@ int link_relay_send(struct link *l, sqlite3_stmt *st, size_t max_bytes,
 		alliance__v1__change__free_unpacked(batch[i], NULL);
 	return rc;
 }
+
+int link_relay_ack(struct link *l, const Alliance__V1__Relay *r,
+		   const struct link_relay_answer *answers)
+{
+	Frame frame = ALLIANCE__V1__FRAME__INIT;
+	Alliance__V1__RelayAck ack = ALLIANCE__V1__RELAY_ACK__INIT;
+	Alliance__V1__RelayRef refs[RELAY_BATCH], *ptrs[RELAY_BATCH];
+	size_t n = r->n_changes < RELAY_BATCH ? r->n_changes : RELAY_BATCH;
+
+	for (size_t i = 0; i < n; i++) {
+		alliance__v1__relay_ref__init(&refs[i]);
+		refs[i].origin = r->changes[i]->origin;
+		refs[i].kind = r->changes[i]->kind;
+		refs[i].id = r->changes[i]->id;
+		refs[i].version = r->changes[i]->version;
+		refs[i].refused = answers[i].refused;
+		refs[i].reason = (char *)answers[i].reason;
+		ptrs[i] = &refs[i];
+	}
+	ack.refs = ptrs;
+	ack.n_refs = n;
+	frame.body_case = ALLIANCE__V1__FRAME__BODY_RELAY_ACK;
+	frame.relay_ack = &ack;
+	return link_send(l, &frame);
+}

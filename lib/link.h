@@ -234,4 +234,19 @@ int link_stream_ack(struct link_stream *st, uint64_t seq, unsigned *released);
 int link_relay_send(struct link *l, sqlite3_stmt *st, size_t max_bytes,
 		    size_t *sent);
 
+/* The longest reason a RelayAck gives for a refused record. */
+#define LINK_RELAY_REASON_MAX 160
+
+/* What the receiver of a relayed record answers for it. */
+struct link_relay_answer {
+	int refused;
+	char reason[LINK_RELAY_REASON_MAX];   /* why, when refused */
+};
+
+/* link_relay_ack: queue on l the RelayAck of relay r: a ref per record
+ * (its origin, kind, id and version) with answers[i] for the i-th (r
+ * holds at most RELAY_BATCH). ERR_OK, or link_send's error. */
+int link_relay_ack(struct link *l, const Alliance__V1__Relay *r,
+		   const struct link_relay_answer *answers);
+
 #endif

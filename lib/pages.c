@@ -653,7 +653,7 @@ static int render_file(sqlite3 *db, const char *web_root, const char *file,
 	rc = read_page(web_root, file, &raw, &raw_len);
 	if (rc != ERR_OK)
 		return rc;
-	rc = webfiles_assemble(web_root, raw, raw_len, &tpl, &tpl_len);
+	rc = webfiles_assemble(web_root, file, raw, raw_len, &tpl, &tpl_len);
 	free(raw);
 	if (rc != ERR_OK)
 		return rc;

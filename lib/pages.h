@@ -3,7 +3,10 @@
  *
  * index.html (also served for "/") and bulletins.html are files under
  * [web] root like every page, and work as static files. Each holds marker
- * comments where the daemon puts what it renders: PAGES_MARK_BANNER inside
+ * comments where the daemon puts what it renders (the banner's and the
+ * style's come with the page shell, web/shell.tpl, so every resident page
+ * has them; on the pages not rendered they stay comments):
+ * PAGES_MARK_BANNER inside
  * <section id="alerts"> (the banner: severity, headline, and for extreme
  * and severe bulletins what to do and a link to the bulletins page) and
  * PAGES_MARK_LIST in bulletins.html's list (every bulletin in force in

@@ -15,6 +15,7 @@
 #include "err.h"
 #include "limits.h"
 #include "relay.h"
+#include "store_stmt.h"
 #include "text.h"
 
 /* ---- statuses ------------------------------------------------------------- */
@@ -429,6 +430,40 @@ int relay_store_poll(sqlite3 *db, const Change *ch)
 	sqlite3_finalize(st);
 	free(text);
 	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
+char *relay_tally_counts(const Alliance__V1__Tally *t)
+{
+	json_t *counts = json_array();
+	char *text;
+
+	for (size_t i = 0; counts && i < t->n_counts; i++)
+		json_array_append_new(counts,
+				      json_integer((json_int_t)t->counts[i]));
+	text = counts ? json_dumps(counts, JSON_COMPACT) : NULL;
+	json_decref(counts);
+	return text;
+}
+
+int relay_tally_put(sqlite3 *db, sqlite3_stmt *st, const char *origin,
+		    const char *id, const char *community, uint64_t version,
+		    const char *counts, int64_t updated, int *changed)
+{
+	int rc;
+
+	if (changed)
+		*changed = 0;
+	if (strlen(counts) > LIMIT_CHANGE_BYTES)
+		return ERR_TOOBIG;
+	store_stmt_bind_key(st, origin, id);
+	sqlite3_bind_text(st, 3, community, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)version);
+	sqlite3_bind_text(st, 5, counts, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, updated);
+	rc = sqlite3_step(st);
+	if (changed)
+		*changed = rc == SQLITE_DONE && sqlite3_changes(db) > 0;
+	return store_stmt_done(db, st, rc, "polls");
 }
 
 int relay_tally_bounded(const Alliance__V1__Tally *t, char *why,

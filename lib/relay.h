@@ -175,6 +175,52 @@ int relay_random_id(char *buf, size_t buflen);
  * ERR_IO. */
 int relay_store_poll(sqlite3 *db, const Change *ch);
 
+/* The columns of the poll table that relay_store_poll writes, the
+ * hub's and the node's alike (each adds its own after them), for their
+ * CREATE TABLE. */
+#define RELAY_POLL_COLUMNS \
+	"  origin TEXT NOT NULL," \
+	"  id TEXT NOT NULL," \
+	"  version INTEGER NOT NULL," \
+	"  question TEXT NOT NULL," \
+	"  options TEXT NOT NULL," \
+	"  opens INTEGER NOT NULL," \
+	"  closes INTEGER NOT NULL,"
+
+/* A tally table (the hub's "tally", the node's "poll_tally") as both
+ * make it, and the statement relay_tally_put runs on it: a community's
+ * counts of a poll under the version rule. */
+#define RELAY_TALLY_TABLE(table) \
+	"CREATE TABLE " table " (" \
+	"  poll_origin TEXT NOT NULL," \
+	"  poll_id TEXT NOT NULL," \
+	"  community TEXT NOT NULL," \
+	"  version INTEGER NOT NULL," \
+	"  counts TEXT NOT NULL," \
+	"  updated INTEGER NOT NULL," \
+	"  PRIMARY KEY (poll_origin, poll_id, community)" \
+	") WITHOUT ROWID;"
+#define RELAY_TALLY_PUT_SQL(table) \
+	"INSERT INTO " table " (poll_origin, poll_id, community, version," \
+	" counts, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT" \
+	" (poll_origin, poll_id, community) DO UPDATE SET version =" \
+	" excluded.version, counts = excluded.counts, updated =" \
+	" excluded.updated WHERE excluded.version > " table ".version"
+
+/* relay_tally_counts: t's counts as the JSON array text a tally table
+ * keeps (caller frees), or NULL out of memory. */
+char *relay_tally_counts(const Alliance__V1__Tally *t);
+
+/* relay_tally_put: run st (RELAY_TALLY_PUT_SQL prepared on db) for
+ * community's counts (relay_tally_counts) of poll (origin, id) at
+ * version, updated at updated: stored when newer than what is there
+ * (*changed then, when changed is not NULL). In the caller's
+ * transaction. ERR_OK, ERR_TOOBIG (counts over LIMIT_CHANGE_BYTES) or
+ * ERR_IO (logged as "polls: ..."). */
+int relay_tally_put(sqlite3 *db, sqlite3_stmt *st, const char *origin,
+		    const char *id, const char *community, uint64_t version,
+		    const char *counts, int64_t updated, int *changed);
+
 /* relay_tally_bounded: 1 iff every count of t and their sum are at most
  * RELAY_VOTES_MAX (so none wraps negative in a signed 64-bit integer and
  * no sum of tallies can overflow); else 0 with the reason in why. */

@@ -1,5 +1,6 @@
 /* store_stmt.c: a data layer module's statements prepared from, and
- * finalized by, one table of (field, SQL) rows (store_stmt.h). */
+ * finalized by, one table of (field, SQL) rows, and the reading of a
+ * JSON array column (store_stmt.h). */
 #include "store_stmt.h"
 
 #include <stdlib.h>
@@ -74,4 +75,15 @@ int store_stmt_done(sqlite3 *db, sqlite3_stmt *st, int rc, const char *who)
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return out;
+}
+
+json_t *store_stmt_json_array(sqlite3_stmt *st, int i)
+{
+	const char *text = (const char *)sqlite3_column_text(st, i);
+	json_t *a = text ? json_loads(text, 0, NULL) : NULL;
+
+	if (json_is_array(a))
+		return a;
+	json_decref(a);
+	return json_array();
 }

@@ -6,6 +6,7 @@
 #ifndef ALLIANCE_STORE_STMT_H
 #define ALLIANCE_STORE_STMT_H
 
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stddef.h>
 
@@ -42,6 +43,11 @@ void store_stmts_finalize(void *owner, const struct store_stmt *t, size_t n);
  * st (the caller keeps both strings until st is reset). */
 void store_stmt_bind_key(sqlite3_stmt *st, const char *origin,
 			 const char *id);
+
+/* store_stmt_json_array: column i of st's row, a JSON array text, as a
+ * JSON array (a new reference; [] when it is NULL or not an array), or
+ * NULL out of memory. */
+json_t *store_stmt_json_array(sqlite3_stmt *st, int i);
 
 /* store_stmt_done: reset st (and clear its bindings) after its last
  * sqlite3_step answered rc: ERR_OK for SQLITE_DONE or SQLITE_ROW, else

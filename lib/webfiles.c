@@ -121,15 +121,19 @@ static char *shell_read(const char *root)
 	return buf;
 }
 
-/* shell_part: the part name of shell ("<!--part:NAME-->" to the next
- * "<!--part:" or the end) in [*at, *at + *n). Returns 0 when absent. */
-static int shell_part(const char *shell, const char *name, const char **at,
-		      size_t *n)
+/* shell_part: the part name[0..name_len) of shell ("<!--part:NAME-->" to
+ * the next "<!--part:" or the end) in [*at, *at + *n). Returns 0 when
+ * absent. */
+static int shell_part(const char *shell, const char *name, size_t name_len,
+		      const char **at, size_t *n)
 {
-	char mark[32];
+	char mark[WEBFILES_PART_NAME_MAX + 16];
 	const char *p, *end;
 
-	snprintf(mark, sizeof(mark), "<!--part:%s-->\n", name);
+	if (name_len == 0 || name_len > WEBFILES_PART_NAME_MAX)
+		return 0;
+	snprintf(mark, sizeof(mark), "<!--part:%.*s-->\n", (int)name_len,
+		 name);
 	p = strstr(shell, mark);
 	if (!p)
 		return 0;
@@ -140,79 +144,188 @@ static int shell_part(const char *shell, const char *name, const char **at,
 	return 1;
 }
 
-/* fill_marker: o gets what replaces the marker whose text (between
- * "<!--alliance:" and "-->") is [m, m + n): the part, the header's link
- * to the page it names marked current. Returns 0 when shell lacks it. */
-static int fill_marker(struct json_out *o, const char *shell, const char *m,
-		       size_t n)
-{
-	static const char *const names[] = { "head", "header", "footer" };
-	const char *part, *colon = memchr(m, ':', n), *link, *file;
-	char attr[96], nav[100];
-	size_t part_len, name_len = colon ? (size_t)(colon - m) : n, i;
-	size_t file_len;
+/* One page being assembled: the shell and how deep the page is. */
+struct assembly {
+	const char *shell;
+	int depth;                  /* directories below root: a "../" each */
+};
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strlen(names[i]) == name_len &&
-		    memcmp(names[i], m, name_len) == 0)
-			break;
-	if (i == sizeof(names) / sizeof(names[0]) ||
-	    (colon && i != 1) || !shell_part(shell, names[i], &part,
-					     &part_len))
+/* relative: whether the attribute value starting at v (before end) is a
+ * link relative to its page: not "/...", "#...", nor with a scheme. */
+static int relative(const char *v, const char *end)
+{
+	if (v == end || *v == '/' || *v == '#' || *v == '"')
 		return 0;
-	if (!colon) {
-		json_out_raw(o, part, part_len);
-		return 1;
-	}
-	/* the navigation's link to it, else any other (the account's) */
-	file = colon + 1;
-	file_len = n - name_len - 1;
-	if (file_len > 64) {
-		json_out_raw(o, part, part_len);
-		return 1;
-	}
-	snprintf(attr, sizeof(attr), " href=\"%.*s\"", (int)file_len, file);
-	snprintf(nav, sizeof(nav), "<a%s", attr);
-	if ((link = memmem(part, part_len, nav, strlen(nav))) != NULL)
-		link += strlen(nav);
-	else if ((link = memmem(part, part_len, attr, strlen(attr))) != NULL)
-		link += strlen(attr);
-	if (!link) {
-		json_out_raw(o, part, part_len);
-		return 1;
-	}
-	json_out_raw(o, part, (size_t)(link - part));
-	json_out_lit(o, " aria-current=\"page\"");
-	json_out_raw(o, link, part_len - (size_t)(link - part));
+	for (; v < end && *v != '"' && *v != '/' && *v != '#' && *v != '?';
+	     v++)
+		if (*v == ':')
+			return 0;
 	return 1;
 }
 
-int webfiles_assemble(const char *root, const char *page, size_t len,
-		      char **out, size_t *outlen)
+/* put_shell_text: o gets the shell's text s[0..n) with each relative
+ * link (href or src) prefixed by "../" a directory the page is deep. */
+static void put_shell_text(struct json_out *o, const struct assembly *a,
+			   const char *s, size_t n)
+{
+	static const char *const attrs[] = { " href=\"", " src=\"" };
+	const char *end = s + n;
+
+	while (a->depth > 0 && s < end) {
+		const char *next = NULL, *v;
+		size_t next_len = 0;
+
+		for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+			const char *p = memmem(s, (size_t)(end - s), attrs[i],
+					       strlen(attrs[i]));
+
+			if (p && (!next || p < next)) {
+				next = p;
+				next_len = strlen(attrs[i]);
+			}
+		}
+		if (!next)
+			break;
+		v = next + next_len;
+		json_out_raw(o, s, (size_t)(v - s));
+		for (int d = 0; relative(v, end) && d < a->depth; d++)
+			json_out_lit(o, "../");
+		s = v;
+	}
+	json_out_raw(o, s, (size_t)(end - s));
+}
+
+/* put_marked: o gets text[0..n) with its first link to file[0..len)
+ * (the navigation's "<a href=", else any other) marked
+ * aria-current="page"; as it is when it has none. */
+static void put_marked(struct json_out *o, const char *text, size_t n,
+		       const char *file, size_t len)
+{
+	char attr[WEBFILES_CURRENT_MAX + 16], nav[WEBFILES_CURRENT_MAX + 20];
+	const char *link = NULL;
+
+	if (len <= WEBFILES_CURRENT_MAX) {
+		snprintf(attr, sizeof(attr), " href=\"%.*s\"", (int)len, file);
+		snprintf(nav, sizeof(nav), "<a%s", attr);
+		if ((link = memmem(text, n, nav, strlen(nav))) != NULL)
+			link += strlen(nav);
+		else if ((link = memmem(text, n, attr, strlen(attr))) != NULL)
+			link += strlen(attr);
+	}
+	if (!link) {
+		json_out_raw(o, text, n);
+		return;
+	}
+	json_out_raw(o, text, (size_t)(link - text));
+	json_out_lit(o, " aria-current=\"page\"");
+	json_out_raw(o, link, n - (size_t)(link - text));
+}
+
+static void fill(struct json_out *o, const struct assembly *a,
+		 const char *s, size_t n, const char *inner, size_t inner_len,
+		 int nest);
+
+/* put_part: o gets the part [part, part + len) filled in (its markers,
+ * inner where it has WEBFILES_INNER), its link to file marked current
+ * when file is not NULL. */
+static void put_part(struct json_out *o, const struct assembly *a,
+		     const char *part, size_t len, const char *file,
+		     size_t file_len, const char *inner, size_t inner_len,
+		     int nest)
+{
+	struct json_out t = { 0 };
+
+	if (!file) {
+		fill(o, a, part, len, inner, inner_len, nest);
+		return;
+	}
+	fill(&t, a, part, len, inner, inner_len, nest);
+	if (t.failed)
+		o->failed = 1;
+	else
+		put_marked(o, t.p ? t.p : "", t.len, file, file_len);
+	json_out_free(&t);
+}
+
+/* fill: o gets s[0..n) with each marker whose part the shell has filled
+ * in. nest 0 is the page itself: its text goes as it is and a marker may
+ * enclose text up to its closing mark (for the part's WEBFILES_INNER);
+ * in a part (nest > 0) the shell's links are made relative to the page,
+ * WEBFILES_INNER gets inner, and parts go no deeper than
+ * WEBFILES_NEST_MAX. */
+static void fill(struct json_out *o, const struct assembly *a,
+		 const char *s, size_t n, const char *inner, size_t inner_len,
+		 int nest)
 {
 	static const char open_mark[] = "<!--alliance:";
-	struct json_out o = { 0 };
-	char *shell = shell_read(root);
-	const char *at = page, *end = page + len, *m, *close;
+	const char *at = s, *end = s + n, *m;
 
-	while (shell && (m = memmem(at, (size_t)(end - at), open_mark,
-				    sizeof(open_mark) - 1)) != NULL) {
-		const char *text = m + sizeof(open_mark) - 1;
+	while ((m = memmem(at, (size_t)(end - at), open_mark,
+			   sizeof(open_mark) - 1)) != NULL) {
+		const char *name = m + sizeof(open_mark) - 1, *close, *arg;
+		const char *part, *enclosed = NULL, *after;
+		size_t name_len, part_len, enclosed_len = 0;
+		char closing[WEBFILES_PART_NAME_MAX + 24];
 
-		close = memmem(text, (size_t)(end - text), "-->", 3);
+		close = memmem(name, (size_t)(end - name), "-->", 3);
 		if (!close)
 			break;
-		json_out_raw(&o, at, (size_t)(m - at));
-		if (fill_marker(&o, shell, text, (size_t)(close - text))) {
-			at = close + 3;
-			if (at < end && *at == '\n')
-				at++;   /* the part ends with its own line */
+		arg = memchr(name, ':', (size_t)(close - name));
+		name_len = (size_t)((arg ? arg : close) - name);
+		if (nest)
+			put_shell_text(o, a, at, (size_t)(m - at));
+		else
+			json_out_raw(o, at, (size_t)(m - at));
+		after = close + 3;
+		if (nest && !arg && name_len == strlen(WEBFILES_INNER) &&
+		    memcmp(name, WEBFILES_INNER, name_len) == 0) {
+			if (inner_len)
+				json_out_raw(o, inner, inner_len);
+		} else if (nest < WEBFILES_NEST_MAX &&
+			   shell_part(a->shell, name, name_len, &part,
+				      &part_len)) {
+			snprintf(closing, sizeof(closing), "<!--/alliance:%.*s-->",
+				 (int)name_len, name);
+			if (!nest && memmem(part, part_len, "<!--alliance:"
+					    WEBFILES_INNER "-->",
+					    sizeof("<!--alliance:"
+						   WEBFILES_INNER "-->") - 1) &&
+			    (enclosed = memmem(after, (size_t)(end - after),
+					       closing, strlen(closing)))) {
+				enclosed_len = (size_t)(enclosed - after);
+				enclosed = after;
+				after += enclosed_len + strlen(closing);
+			}
+			put_part(o, a, part, part_len, arg ? arg + 1 : NULL,
+				 arg ? (size_t)(close - arg - 1) : 0, enclosed,
+				 enclosed_len, nest + 1);
+			if (after < end && *after == '\n')
+				after++;        /* the part ends its own line */
 		} else {        /* another marker (lib/pages.h): kept */
-			json_out_raw(&o, m, (size_t)(close + 3 - m));
-			at = close + 3;
+			json_out_raw(o, m, (size_t)(after - m));
 		}
+		at = after;
 	}
-	json_out_raw(&o, at, (size_t)(end - at));
+	if (nest)
+		put_shell_text(o, a, at, (size_t)(end - at));
+	else
+		json_out_raw(o, at, (size_t)(end - at));
+}
+
+int webfiles_assemble(const char *root, const char *path, const char *page,
+		      size_t len, char **out, size_t *outlen)
+{
+	struct json_out o = { 0 };
+	char *shell = shell_read(root);
+	struct assembly a = { .shell = shell, .depth = 0 };
+
+	for (const char *p = path + (*path == '/'); (p = strchr(p, '/'));
+	     p++)
+		a.depth++;
+	if (shell)
+		fill(&o, &a, page, len, NULL, 0, 0);
+	else
+		json_out_raw(&o, page, len);
 	free(shell);
 	if (o.failed || !(*out = json_out_take(&o, outlen))) {
 		json_out_free(&o);
@@ -264,8 +377,8 @@ static int file_read(struct webfile *f, int fd, const struct stat *st,
 
 		webfiles_shell_key(root, &f->shell_mtime, &f->shell_size,
 				   &f->shell_ino);
-		if (webfiles_assemble(root, body, f->len, &page, &page_len) !=
-		    ERR_OK) {
+		if (webfiles_assemble(root, path, body, f->len, &page,
+				      &page_len) != ERR_OK) {
 			file_clear(f);
 			return ERR_NOMEM;
 		}

@@ -52,11 +52,7 @@ static const struct store_stmt poll_sql[] = {
 	  " v.created, p.question, p.options, p.closes FROM vote v JOIN poll"
 	  " p ON p.origin = v.poll_origin AND p.id = v.poll_id WHERE"
 	  " v.resident = ?1 ORDER BY v.created DESC LIMIT ?2" },
-	{ STMT(tally_put), "INSERT INTO poll_tally (poll_origin, poll_id,"
-	  " community, version, counts, updated) VALUES (?1, ?2, ?3, ?4, ?5,"
-	  " ?6) ON CONFLICT (poll_origin, poll_id, community) DO UPDATE SET"
-	  " version = excluded.version, counts = excluded.counts, updated ="
-	  " excluded.updated WHERE excluded.version > poll_tally.version" },
+	{ STMT(tally_put), RELAY_TALLY_PUT_SQL("poll_tally") },
 	{ STMT(tallies), "SELECT community, counts FROM poll_tally WHERE"
 	  " poll_origin = ?1 AND poll_id = ?2 AND community != ?3 ORDER BY"
 	  " community" },
@@ -101,7 +97,6 @@ static int done(struct poll_store *ps, sqlite3_stmt *st, int rc)
 static int read_row(sqlite3_stmt *st, struct poll_row *row)
 {
 	const char *q = (const char *)sqlite3_column_text(st, 2);
-	const char *o = (const char *)sqlite3_column_text(st, 3);
 
 	memset(row, 0, sizeof(*row));
 	snprintf(row->origin, sizeof(row->origin), "%s",
@@ -109,11 +104,7 @@ static int read_row(sqlite3_stmt *st, struct poll_row *row)
 	snprintf(row->id, sizeof(row->id), "%s",
 		 (const char *)sqlite3_column_text(st, 1));
 	row->question = strdup(q ? q : "");
-	row->options = o ? json_loads(o, 0, NULL) : NULL;
-	if (!json_is_array(row->options)) {
-		json_decref(row->options);
-		row->options = json_array();
-	}
+	row->options = store_stmt_json_array(st, 3);
 	row->opens = sqlite3_column_int64(st, 4);
 	row->closes = sqlite3_column_int64(st, 5);
 	if (!row->question || !row->options) {
@@ -258,16 +249,8 @@ int poll_store_tally_put(struct poll_store *ps, const char *poll_origin,
 			 uint64_t version, const char *counts,
 			 int64_t updated)
 {
-	sqlite3_stmt *st = ps->tally_put;
-
-	if (strlen(counts) > LIMIT_CHANGE_BYTES)
-		return ERR_TOOBIG;
-	store_stmt_bind_key(st, poll_origin, poll_id);
-	sqlite3_bind_text(st, 3, community, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)version);
-	sqlite3_bind_text(st, 5, counts, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, updated);
-	return done(ps, st, sqlite3_step(st));
+	return relay_tally_put(ps->db, ps->tally_put, poll_origin, poll_id,
+			       community, version, counts, updated, NULL);
 }
 
 int poll_store_tallies(struct poll_store *ps, const char *origin,

@@ -31,13 +31,7 @@
  * other civic tables: one migration, as it always was). */
 #define POLL_SCHEMA_V1 \
 	"CREATE TABLE poll (" \
-	"  origin TEXT NOT NULL," \
-	"  id TEXT NOT NULL," \
-	"  version INTEGER NOT NULL," \
-	"  question TEXT NOT NULL," \
-	"  options TEXT NOT NULL," \
-	"  opens INTEGER NOT NULL," \
-	"  closes INTEGER NOT NULL," \
+	RELAY_POLL_COLUMNS \
 	"  PRIMARY KEY (origin, id)" \
 	") WITHOUT ROWID;" \
 	"CREATE TABLE vote (" \
@@ -51,16 +45,7 @@
 
 /* v11's part: the other communities' tallies of district polls, as the
  * hub relays them, so a node shows the district-wide result. */
-#define POLL_SCHEMA_V3 \
-	"CREATE TABLE poll_tally (" \
-	"  poll_origin TEXT NOT NULL," \
-	"  poll_id TEXT NOT NULL," \
-	"  community TEXT NOT NULL," \
-	"  version INTEGER NOT NULL," \
-	"  counts TEXT NOT NULL," \
-	"  updated INTEGER NOT NULL," \
-	"  PRIMARY KEY (poll_origin, poll_id, community)" \
-	") WITHOUT ROWID;"
+#define POLL_SCHEMA_V3 RELAY_TALLY_TABLE("poll_tally")
 
 /* v13's part: the phones (keyed hashes) that voted in polls still open,
  * so a deleted account's phone registered again cannot vote twice. */

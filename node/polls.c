@@ -502,8 +502,7 @@ int polls_apply_tally(struct node *n, const Change *ch, char *reason,
 		      size_t rlen, int *refused)
 {
 	const Alliance__V1__Tally *t = ch->tally;
-	json_t *c = json_array();
-	char *text = NULL;
+	char *text;
 	int rc, n_options;
 
 	if (strcmp(t->poll_origin, RELAY_DISTRICT) != 0 ||
@@ -511,12 +510,10 @@ int polls_apply_tally(struct node *n, const Change *ch, char *reason,
 		*refused = 1;
 		snprintf(reason, rlen, "not another community's tally of a "
 			 "district poll");
-		json_decref(c);
 		return ERR_OK;
 	}
 	if (!relay_tally_bounded(t, reason, rlen)) {   /* summed in results */
 		*refused = 1;
-		json_decref(c);
 		return ERR_OK;
 	}
 	n_options = poll_store_n_options(n->civic->polls, t->poll_origin,
@@ -527,14 +524,9 @@ int polls_apply_tally(struct node *n, const Change *ch, char *reason,
 		*refused = 1;
 		snprintf(reason, rlen, "counts do not match the poll's "
 			 "options");
-		json_decref(c);
 		return ERR_OK;
 	}
-	for (size_t i = 0; c && i < t->n_counts; i++)
-		json_array_append_new(c, json_integer((json_int_t)
-						      t->counts[i]));
-	text = c ? json_dumps(c, JSON_COMPACT) : NULL;
-	json_decref(c);
+	text = relay_tally_counts(t);
 	if (!text)
 		return ERR_NOMEM;
 	rc = poll_store_tally_put(n->civic->polls, t->poll_origin, t->poll_id,

@@ -153,10 +153,8 @@ void relay_flush(struct node *n)
 int node_relay_handle(struct node *n, const Alliance__V1__Relay *r,
 		      char *why, size_t whylen)
 {
-	Frame frame = ALLIANCE__V1__FRAME__INIT;
-	Alliance__V1__RelayAck ack = ALLIANCE__V1__RELAY_ACK__INIT;
-	Alliance__V1__RelayRef refs[RELAY_BATCH], *ptrs[RELAY_BATCH];
-	char reasons[RELAY_BATCH][120];
+	struct link_relay_answer answers[RELAY_BATCH];
+	struct link *l;
 	size_t i;
 	int rc = ERR_OK;
 
@@ -172,30 +170,23 @@ int node_relay_handle(struct node *n, const Alliance__V1__Relay *r,
 		return ERR_IO;
 	for (i = 0; rc == ERR_OK && i < r->n_changes; i++) {
 		const Change *ch = r->changes[i];
-		int refused = 0;
+		struct link_relay_answer *a = &answers[i];
 
-		reasons[i][0] = '\0';
+		a->refused = 0;
+		a->reason[0] = '\0';
 		if (ch->kind == ALLIANCE__V1__KIND__KIND_POLL) {
-			rc = polls_apply(n, ch, reasons[i], sizeof(reasons[i]),
-					 &refused);
+			rc = polls_apply(n, ch, a->reason, sizeof(a->reason),
+					 &a->refused);
 		} else if (ch->kind == ALLIANCE__V1__KIND__KIND_TALLY) {
-			rc = polls_apply_tally(n, ch, reasons[i],
-					       sizeof(reasons[i]), &refused);
+			rc = polls_apply_tally(n, ch, a->reason,
+					       sizeof(a->reason), &a->refused);
 		} else {
-			rc = requests_apply(n, ch, reasons[i],
-					    sizeof(reasons[i]), &refused);
+			rc = requests_apply(n, ch, a->reason,
+					    sizeof(a->reason), &a->refused);
 		}
-		alliance__v1__relay_ref__init(&refs[i]);
-		refs[i].origin = ch->origin;
-		refs[i].kind = ch->kind;
-		refs[i].id = ch->id;
-		refs[i].version = ch->version;
-		refs[i].refused = refused;
-		refs[i].reason = reasons[i];
-		ptrs[i] = &refs[i];
-		if (refused)
+		if (a->refused)
 			log_warn("relay: refused %s/%s from the hub: %s",
-				 ch->origin, ch->id, reasons[i]);
+				 ch->origin, ch->id, a->reason);
 	}
 	if (rc != ERR_OK || store_exec(n->db, "COMMIT") != ERR_OK) {
 		store_exec(n->db, "ROLLBACK");
@@ -203,11 +194,8 @@ int node_relay_handle(struct node *n, const Alliance__V1__Relay *r,
 			 sqlite3_errmsg(n->db));
 		return ERR_IO;
 	}
-	ack.refs = ptrs;
-	ack.n_refs = r->n_changes;
-	frame.body_case = ALLIANCE__V1__FRAME__BODY_RELAY_ACK;
-	frame.relay_ack = &ack;
-	hub_link__send(n, &frame);
+	if ((l = hub_link__link(n)) != NULL)
+		link_relay_ack(l, r, answers);
 	log_debug("relay: stored %zu records from the hub", r->n_changes);
 	relay_flush(n);        /* receipts written while storing them */
 	return ERR_OK;

@@ -1,21 +1,63 @@
-shell.tpl: what every resident page (web/*.html) shares, written once.
-The daemon puts each part where a page has its marker when it loads the
-page (lib/webfiles.h): the part "head" at the marker alliance:head, the
-part "header" (header and navigation) at alliance:header:PAGE, with the
-link to PAGE marked aria-current="page" (alliance:header alone: none
-marked), the part "footer" at alliance:footer. A part runs from its
-part: comment to the next; this text before the first is not used.
-<!--part:head-->
+shell.tpl: the page shell, what every page shares, written once. The
+daemon fills in a page's markers when it loads the page (lib/webfiles.h):
+<!--alliance:NAME--> gets the part NAME, <!--alliance:NAME:FILE--> the
+part with its link to FILE marked aria-current="page". A part runs from
+its part: comment to the next; this text before the first is not used.
+Parts hold markers of other parts, filled in the same way; links here
+are relative to the web root (a page in a folder gets them with "../").
+The markers of lib/pages.h (style, banner) stay for the daemon's
+rendering of index.html and bulletins.html; elsewhere they are comments.
+
+A resident page (web/*.html) is
+  <!--alliance:resident-head-->  its <meta name="alliance-title">,
+                                  <title>, style sheets and scripts
+  <!--alliance:resident-body:FILE-->  its content (FILE: its nav link)
+  <!--alliance:end-->
+and a console (web/district/, web/manage/) is the same with
+console-head and <!--alliance:console-body-->BRAND<!--/alliance:console-body-->,
+BRAND being the header's name of the console.
+<!--part:doc-->
+<!doctype html>
+<html lang="zh-CN">
+<head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<!--part:header-->
+<link rel="icon" href="img/favicon.svg" type="image/svg+xml">
+<!--part:site-css-->
+<link rel="stylesheet" href="css/site.css">
+<!--part:scripts-->
+<script src="js/i18n.js" defer></script>
+<script src="js/common.js" defer></script>
+<!--part:resident-head-->
+<!--alliance:doc-->
+<!--alliance:style--><!--alliance:site-css--><link rel="stylesheet" href="css/resident.css"><!--/alliance:style-->
+<!--alliance:scripts-->
+<script src="js/resident-i18n.js" defer></script>
+<script src="js/resident.js" defer></script>
+<!--part:console-head-->
+<!--alliance:doc-->
+<meta name="robots" content="noindex">
+<!--alliance:site-css-->
+<link rel="stylesheet" href="css/console.css">
+<!--alliance:scripts-->
+<!--part:body-->
+</head>
+<body>
+<a class="skip" href="#main" data-i18n="skip">跳到正文</a>
+<!--part:toggles-->
+      <button type="button" class="tool" id="lang-toggle" lang="en" aria-label="Switch to English" data-i18n-attr="aria-label:lang_switch_label"><span data-i18n="lang_switch">English</span></button>
+      <button type="button" class="tool" id="size-toggle" aria-pressed="false"><span data-i18n="size_switch">大字</span></button>
+<!--part:main-->
+<main id="main" tabindex="-1">
+<!--part:resident-body-->
+<!--alliance:body-->
+<section id="alerts" class="alerts" aria-label="紧急通告" data-i18n-attr="aria-label:alerts_label"><!--alliance:banner--></section>
 <header class="site-header">
   <div class="wrap bar">
     <a class="brand" href="index.html"><svg class="icon" aria-hidden="true" focusable="false"><use href="img/icons.svg#home"/></svg><span data-i18n="site">社区服务</span><span class="site-community" id="site-community"></span></a>
     <div class="tools">
       <a class="tool" id="account-link" href="account.html"><svg class="icon" aria-hidden="true" focusable="false"><use href="img/icons.svg#person"/></svg><span data-i18n="nav_account">登录</span></a>
-      <button type="button" class="tool" id="lang-toggle" lang="en" aria-label="Switch to English" data-i18n-attr="aria-label:lang_switch_label"><span data-i18n="lang_switch">English</span></button>
-      <button type="button" class="tool" id="size-toggle" aria-pressed="false"><span data-i18n="size_switch">大字</span></button>
+<!--alliance:toggles-->
     </div>
   </div>
   <nav class="site-nav" aria-label="主导航" data-i18n-attr="aria-label:nav_label">
@@ -29,7 +71,22 @@ part: comment to the next; this text before the first is not used.
     </ul>
   </nav>
 </header>
-<!--part:footer-->
+<!--alliance:main-->
+<!--part:console-body-->
+<!--alliance:body-->
+<header class="site-header">
+  <div class="wrap bar">
+    <span class="brand"><svg class="icon" aria-hidden="true" focusable="false"><use href="img/icons.svg#home"/></svg><!--alliance:inner--></span>
+    <div class="tools">
+<!--alliance:toggles-->
+    </div>
+  </div>
+</header>
+<!--alliance:main-->
+<!--part:end-->
+</main>
 <footer class="site-footer">
   <div class="wrap"><p data-i18n="footer">社区服务联盟 · 各社区共同提供</p></div>
 </footer>
+</body>
+</html>

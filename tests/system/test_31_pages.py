@@ -249,7 +249,8 @@ def test_an_edited_page_file_is_served_at_once(alliance):
     text = page.read_text()
     _, h, _ = get(a.public_port, "/")
     try:
-        page.write_text(text.replace("</main>", "</main><!-- edited -->"))
+        page.write_text(text.replace("<!--alliance:end-->",
+                                     "<!-- edited -->\n<!--alliance:end-->"))
         status, h2, body = get(a.public_port, "/")
         assert status == 200 and "<!-- edited -->" in body
         assert h2["etag"] != h["etag"]
@@ -260,28 +261,39 @@ def test_an_edited_page_file_is_served_at_once(alliance):
 
 PAGES = {"index.html": "index.html", "catalog.html": "catalog.html",
          "poll.html": "polls.html", "account.html": "account.html",
-         "service.html": None, "bulletins.html": "bulletins.html"}
+         "service.html": None, "bulletins.html": "bulletins.html",
+         "manage/index.html": None, "district/index.html": None}
 
 
 def test_every_page_is_served_with_the_shell_filled_in(alliance):
-    """The head, header with navigation and footer are written once
-    (web/shell.tpl) and put in each page as it is served, rendered or
-    not: no marker left, one of each, the page's own link marked
-    current; an edited shell is served at once."""
+    """The document's start, head, skip link, header with navigation and
+    footer are written once (web/shell.tpl) and put in each page as it is
+    served, rendered or not, the consoles' too: no shell marker left, one
+    of each, the skip link first, the page's own link marked current, the
+    shell's links relative to a console's folder; an edited shell is
+    served at once."""
     hub, a, b = alliance
     shell = WebNode.web / "shell.tpl"
     for port in (a.public_port, hub.public_port):
         for page, current in PAGES.items():
             status, _, body = get(port, "/" + page)
             assert status == 200, page
-            assert "<!--alliance:head" not in body
-            assert "alliance:header" not in body and "alliance:footer" not in body
+            left = set(re.findall(r"<!--/?alliance:([a-z-]*[a-z])", body))
+            assert left <= {"banner", "style", "bulletins"}, (page, left)
+            assert body.startswith('<!doctype html>\n<html lang="zh-CN">\n')
             assert body.count('<meta charset="utf-8">') == 1
             assert body.index('<meta charset="utf-8">') < 200
+            assert re.search(r'<body>\n<a class="skip" href="#main"', body)
+            assert body.count('<main id="main" tabindex="-1">') == 1
             assert body.count('<header class="site-header">') == 1
             assert body.count('<footer class="site-footer">') == 1
+            assert body.count('id="lang-toggle"') == 1, page
             marked = re.findall(r'href="([^"]+)" aria-current="page"', body)
             assert marked == ([current] if current else []), (page, marked)
+            if "/" in page:     # a console, one folder down
+                assert 'href="../css/site.css"' in body
+                assert 'href="../img/icons.svg#home"' in body
+                assert not re.search(r'(href|src)="(css|js|img)/', body)
         assert get(port, "/shell.tpl")[0] == 404
     text = shell.read_text()
     _, h, _ = get(a.public_port, "/")

@@ -1,6 +1,8 @@
 /* test_webfiles.c: unit tests of lib/webfiles.c's page shell: each marker
- * filled in from shell.tpl, the current page's link marked, other markers
- * (lib/pages.h's) and a page without a shell left as they are. */
+ * filled in from shell.tpl, the current page's link marked, parts in
+ * parts, the text a page encloses, links made relative to a page in a
+ * folder, other markers (lib/pages.h's) and a page without a shell left
+ * as they are. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,18 +24,31 @@ static const char shell[] =
 	"</a><a class=\"tool\" href=\"account.html\">me</a><nav>"
 	"<a href=\"index.html\">home</a><a href=\"polls.html\">polls</a>"
 	"</nav></header>\n"
-	"<!--part:footer-->\n<footer>f</footer>\n";
+	"<!--part:footer-->\n<footer>f</footer>\n"
+	"<!--part:doc-->\n<html>\n<!--alliance:head-->\n<link href=\"css/a.css\">"
+	"<script src=\"js/a.js\"></script><a href=\"#main\">skip</a>"
+	"<a href=\"/abs\"></a><a href=\"https://x.example/y\"></a>\n"
+	"<!--part:brand-->\n<span class=\"brand\"><!--alliance:inner--></span>\n"
+	"<!--part:loop-->\n(<!--alliance:loop-->)\n";
 
-/* assemble: page assembled under root, as a new string (caller frees). */
-static char *assemble(const char *root, const char *page)
+/* assemble_at: page at path assembled under root, as a new string
+ * (caller frees). */
+static char *assemble_at(const char *root, const char *path,
+			 const char *page)
 {
 	char *out = NULL;
 	size_t len = 0;
 
-	assert_int_equal(webfiles_assemble(root, page, strlen(page), &out,
-					   &len), ERR_OK);
+	assert_int_equal(webfiles_assemble(root, path, page, strlen(page),
+					   &out, &len), ERR_OK);
 	assert_int_equal(strlen(out), len);
 	return out;
+}
+
+/* assemble: page assembled as a page at root's top. */
+static char *assemble(const char *root, const char *page)
+{
+	return assemble_at(root, "/index.html", page);
 }
 
 static int setup(void **state)
@@ -102,13 +117,53 @@ static void test_current_link(void **state)
 	free(out);
 }
 
+static void test_parts_in_parts_and_enclosed_text(void **state)
+{
+	char *out = assemble(*state, "<!--alliance:doc-->\n<!--alliance:brand-->"
+			     "Console<!--/alliance:brand-->\n<p>own</p>\n");
+
+	assert_string_equal(out, "<html>\n<meta charset=\"utf-8\">\n"
+		"<link href=\"css/a.css\"><script src=\"js/a.js\"></script>"
+		"<a href=\"#main\">skip</a><a href=\"/abs\"></a>"
+		"<a href=\"https://x.example/y\"></a>\n"
+		"<span class=\"brand\">Console</span>\n<p>own</p>\n");
+	free(out);
+	/* not closed: the part without the page's text, the rest kept */
+	out = assemble(*state, "<!--alliance:brand-->\nrest");
+	assert_string_equal(out, "<span class=\"brand\"></span>\nrest");
+	free(out);
+	/* a part that holds itself stops WEBFILES_NEST_MAX deep */
+	out = assemble(*state, "<!--alliance:loop-->\n");
+	assert_string_equal(out, "((((<!--alliance:loop-->)\n)\n)\n)\n");
+	free(out);
+}
+
+static void test_links_relative_to_a_page_in_a_folder(void **state)
+{
+	char *out = assemble_at(*state, "/district/index.html",
+				"<!--alliance:doc-->\n<a href=\"own.html\">"
+				"</a>\n");
+
+	/* the shell's relative links, not the page's own, nor "#", "/"
+	 * or a scheme */
+	assert_string_equal(out, "<html>\n<meta charset=\"utf-8\">\n"
+		"<link href=\"../css/a.css\"><script src=\"../js/a.js\">"
+		"</script><a href=\"#main\">skip</a><a href=\"/abs\"></a>"
+		"<a href=\"https://x.example/y\"></a>\n"
+		"<a href=\"own.html\"></a>\n");
+	free(out);
+	out = assemble_at(*state, "/a/b/p.html", "<!--alliance:doc-->\n");
+	assert_non_null(strstr(out, "href=\"../../css/a.css\""));
+	free(out);
+}
+
 static void test_unknown_markers_and_no_shell(void **state)
 {
-	char *out = assemble(*state, "<!--alliance:nav--><!--alliance:head:x"
+	char *out = assemble(*state, "<!--alliance:nav--><!--alliance:banner"
 			     "--><!--alliance:footer");
 
-	/* an unknown part, a page named on another part, an unclosed one */
-	assert_string_equal(out, "<!--alliance:nav--><!--alliance:head:x-->"
+	/* a part the shell lacks (lib/pages.h's), an unclosed marker */
+	assert_string_equal(out, "<!--alliance:nav--><!--alliance:banner-->"
 			    "<!--alliance:footer");
 	free(out);
 	out = assemble("/nonexistent", "<!--alliance:head-->\nx");
@@ -121,6 +176,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_markers_filled_in),
 		cmocka_unit_test(test_current_link),
+		cmocka_unit_test(test_parts_in_parts_and_enclosed_text),
+		cmocka_unit_test(test_links_relative_to_a_page_in_a_folder),
 		cmocka_unit_test(test_unknown_markers_and_no_shell),
 	};
 

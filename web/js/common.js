@@ -68,13 +68,32 @@ function icon(name, cls) {
 
 /* ---- API ----------------------------------------------------------------- */
 
-/* api: GET path; resolves {ok, status, data} and never rejects. */
-function api(path) {
-  return fetch(path, { headers: { Accept: 'application/json' }, credentials: 'same-origin' })
+/* request: method path, with body unless it is undefined (an object is
+ * sent as JSON; a string as it is, its Content-Type in headers), and
+ * headers added to Accept;
+ * resolves {ok, status, data} (data: the JSON reply, null when there is
+ * none or it is not JSON) and never rejects. resident.js (apiSend) and
+ * manage.js (send) add their credentials to it. */
+function request(method, path, body, headers) {
+  var json = body !== undefined && typeof body !== 'string';
+  var h = Object.assign({ Accept: 'application/json' }, json ? { 'Content-Type': 'application/json' } : {},
+                        headers || {});
+  return fetch(path, { method: method, headers: h, credentials: 'same-origin',
+                       body: json ? JSON.stringify(body) : body })
     .then(function (r) {
-      return r.json().then(function (d) { return { ok: r.ok, status: r.status, data: d }; },
-        function () { return { ok: false, status: r.status, data: null }; });
+      return r.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+        return { ok: r.ok, status: r.status, data: data };
+      }, function () { return { ok: r.ok, status: r.status, data: null }; });
     }, function () { return { ok: false, status: 0, data: null }; });
+}
+
+/* api: GET path; like request, but not ok when the reply is not JSON. */
+function api(path) {
+  return request('GET', path).then(function (r) {
+    return r.data === null ? { ok: false, status: r.status, data: null } : r;
+  });
 }
 
 function query(params) {
@@ -277,6 +296,7 @@ Object.assign(A, {
   deliveryLabel: deliveryLabel, durationText: durationText, el: el,
   formatTime: formatTime, icon: icon, isFree: isFree,
   loadCommunities: loadCommunities, message: message, page: page, query: query,
+  request: request,
   severityBadge: severityBadge, severityOf: severityOf, bulletinText: bulletinText,
   severityRank: severityRank, sizeText: sizeText, store: store
 });

@@ -1,9 +1,10 @@
 /* i18n.js: the strings every page shows, the resident pages and the
  * consoles alike (the header's switches, the categories, a service's and
  * a bulletin's words...), in Chinese (the default) and English, and the
- * language switch's state. Loaded first by every page; the resident
- * pages load resident-i18n.js next (their header, navigation and banner
- * words...), and a page with strings of its own loads them after that,
+ * language switch's state. Loaded first by every page (the page shell,
+ * web/shell.tpl, lists it); the resident pages load resident-i18n.js
+ * (their header, navigation and banner words...), and a page with strings
+ * of its own loads them after that, before its first render,
  * added to this table: services-i18n.js (index.html, catalog.html,
  * service.html), bulletins-i18n.js (bulletins.html), requests-i18n.js
  * (request.html, my-requests.html), civic-i18n.js (account.html,

@@ -46,20 +46,13 @@ var STATUSES = ['active', 'temporarily-closed', 'inactive'];
 /* send: a change (or a GET) with the session's token; resolves
  * {ok, status, data} and never rejects. A 401 ends the session here. */
 function send(method, path, body) {
-  var headers = { Accept: 'application/json' };
+  var headers = {};
   if (method !== 'GET') headers['Content-Type'] = 'application/json';
   if (mgr.session) headers['X-CSRF-Token'] = mgr.session.csrf_token;
-  return fetch(path, {
-    method: method, headers: headers, credentials: 'same-origin',
-    body: body === undefined ? undefined : JSON.stringify(body)
-  }).then(function (r) {
-    return r.text().then(function (text) {
-      var data = null;
-      try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
-      if (r.status === 401 && mgr.session && path !== '/api/v1/session') ended('session_ended');
-      return { ok: r.ok, status: r.status, data: data };
-    });
-  }, function () { return { ok: false, status: 0, data: null }; });
+  return A.request(method, path, body, headers).then(function (r) {
+    if (r.status === 401 && mgr.session && path !== '/api/v1/session') ended('session_ended');
+    return r;
+  });
 }
 
 function errorText(r) {
@@ -127,7 +120,12 @@ function setupLogin() {
       pw.focus();
     });
   });
-  document.getElementById('logout').addEventListener('click', function () {
+  /* the header's tools (the consoles' shared header, web/shell.tpl) get
+     the logout button, shown while signed in */
+  var logout = A.el('button', { type: 'button', className: 'tool', id: 'logout', hidden: true },
+    A.el('span', { 'data-i18n': 'logout', text: A.t('logout') }));
+  document.querySelector('.site-header .tools').appendChild(logout);
+  logout.addEventListener('click', function () {
     send('DELETE', '/api/v1/session').then(function () { showLogin('logged_out'); });
   });
 }

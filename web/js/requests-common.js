@@ -5,19 +5,12 @@
 
 (function (A) {
 
-/* postForm: POST params (an object) form-encoded to path, with the
- * signed-in resident's bearer token when there is one; resolves
- * {ok, status, data} and never rejects. */
+/* postForm: POST params (an object) form-encoded to path (A.apiSend:
+ * with the resident's token); resolves {ok, status, data} and never
+ * rejects. */
 function postForm(path, params) {
-  var headers = { Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' };
-  var who = A.residentGet();
-  if (who) headers.Authorization = 'Bearer ' + who.token;
-  return fetch(path, { method: 'POST', headers: headers, credentials: 'same-origin',
-                       body: A.query(params).slice(1) })
-    .then(function (r) {
-      return r.json().then(function (d) { return { ok: r.ok, status: r.status, data: d }; },
-        function () { return { ok: r.ok, status: r.status, data: null }; });
-    }, function () { return { ok: false, status: 0, data: null }; });
+  return A.apiSend('POST', path, A.query(params).slice(1),
+                   { 'Content-Type': 'application/x-www-form-urlencoded' });
 }
 
 /* open311Message: the description of an Open311 error answer, or ''. */

@@ -1,6 +1,6 @@
 /* resident-i18n.js: the strings of every resident page (web/*.html)
  * that the consoles do not show, added to the table of i18n.js; loaded
- * right after it. The daemon renders the banner with the same Chinese
+ * after it and common.js. The daemon renders the banner with the same Chinese
  * words (lib/pages.c). */
 'use strict';
 

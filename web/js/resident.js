@@ -61,20 +61,12 @@ function renderAccountLink() {
   label.textContent = A.t(key);
 }
 
-/* apiSend: method path with body (an object, sent as JSON), with the
- * signed-in resident's bearer token when there is one; resolves
- * {ok, status, data} like api() and never rejects. */
-function apiSend(method, path, body) {
-  var headers = { Accept: 'application/json' };
+/* apiSend: A.request (common.js) of method path with body and headers,
+ * with the signed-in resident's bearer token when there is one. */
+function apiSend(method, path, body, headers) {
   var who = residentGet();
-  if (who) headers.Authorization = 'Bearer ' + who.token;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  return fetch(path, { method: method, headers: headers, credentials: 'same-origin',
-                       body: body === undefined ? undefined : JSON.stringify(body) })
-    .then(function (r) {
-      return r.json().then(function (d) { return { ok: r.ok, status: r.status, data: d }; },
-        function () { return { ok: r.ok, status: r.status, data: null }; });
-    }, function () { return { ok: false, status: 0, data: null }; });
+  return A.request(method, path, body,
+                   Object.assign(who ? { Authorization: 'Bearer ' + who.token } : {}, headers || {}));
 }
 
 /* siteKind: whether this site is a community's node, where residents

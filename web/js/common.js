@@ -54,6 +54,12 @@ function clear(node) {
   return node;
 }
 
+/* The icon sprite, found from this script's own address so that pages in
+ * a folder (district/, manage/) reach it as well as the resident pages. */
+var ICONS = document.currentScript ?
+  new URL('../img/icons.svg', document.currentScript.src).pathname :
+  'img/icons.svg';
+
 /* icon: an inline <svg> showing symbol name of img/icons.svg; decorative. */
 function icon(name, cls) {
   var svg = document.createElementNS(SVG_NS, 'svg');
@@ -61,7 +67,7 @@ function icon(name, cls) {
   svg.setAttribute('aria-hidden', 'true');
   svg.setAttribute('focusable', 'false');
   var use = document.createElementNS(SVG_NS, 'use');
-  use.setAttribute('href', 'img/icons.svg#' + name);
+  use.setAttribute('href', ICONS + '#' + name);
   svg.appendChild(use);
   return svg;
 }

@@ -63,6 +63,12 @@ async function main() {
         await card.locator(`.delivery li.done[data-community="${id}"]`).waitFor({ timeout: 15000 });
       assert.match(await card.locator('.delivered-count').innerText(), new RegExp(`${ids.length} / ${ids.length}`));
       assert.match(await page.locator('.issue-note').innerText(), /alliancectl/);
+      // every icon the scripts drew points at the sprite the hub serves
+      const sprites = await page.evaluate(() => [...new Set([...document.querySelectorAll('svg use')]
+        .map((u) => new URL(u.getAttribute('href'), document.baseURI).href.split('#')[0]))]);
+      assert.ok(sprites.length > 0, 'the console shows icons');
+      for (const sprite of sprites)
+        assert.equal((await page.request.get(sprite)).status(), 200, `icon sprite ${sprite}`);
       assert.deepEqual(await axe(page), [], `axe at ${label}`);
       await page.screenshot({ path: artifact(`district-console-${label}.png`), fullPage: true });
       assert.deepEqual(seen.errors, [], 'no page or console errors');

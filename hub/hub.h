@@ -33,8 +33,8 @@ struct hub_config {
 	int alliance_port;
 	char *alliance_cert;        /* the hub's certificate and key */
 	char *alliance_key;
-	char *alliance_ca;          /* the alliance CA */
-	char *alliance_crl;         /* its CRL, required */
+	char *alliance_ca;          /* the alliance CA(s): a bundle */
+	char *alliance_crl;         /* their CRLs, one per CA (CONFIG_PATHS) */
 	char *public_address;
 	int public_port;
 	char *public_cert;          /* HTTPS on the public port when set */

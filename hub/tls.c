@@ -11,9 +11,10 @@
  * (lib/trust.h), so the alliance can move to a new CA with a time in
  * which both are trusted; a session remembers which CA vouched for it,
  * and a reload that drops that CA closes it (4412). Parts: the trust
- * files (loading, next-update warning); no resumption; the verify
- * decision and alert logging; the peer's identity, checked now; reload on
- * SIGHUP and closing what no longer verifies. */
+ * files (loading, next-update warning); the hub's certificates' expiry;
+ * no resumption; the verify decision and alert logging; the peer's
+ * identity, checked now; reload on SIGHUP (the hub's own certificates
+ * too) and closing what no longer verifies. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>

@@ -423,6 +423,25 @@ def two_cas(tmp_path_factory):
     return PKI.create(d / "a"), PKI.create(d / "b", name="Other CA")
 
 
+def more_cas(a, n):
+    """n self-signed CA certificates (PEM text), made once in a's
+    directory."""
+    out = []
+    for i in range(n):
+        crt = a.dir / f"extra-ca-{i}.crt"
+        if not crt.exists():
+            subprocess.run(
+                ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                 str(a.dir / f"extra-ca-{i}.key"), "-subj",
+                 f"/CN=Extra CA {i}", "-days", "30", "-addext",
+                 "basicConstraints=critical,CA:TRUE", "-addext",
+                 "keyUsage=critical,keyCertSign,cRLSign", "-out", str(crt)],
+                check=True, capture_output=True)
+        out.append(crt.read_text())
+    return "".join(out)
+
+
 BAD_START = {
     # name: (ca file content, crl files, reason)
     "node-cert-in-bundle": (
@@ -433,6 +452,14 @@ BAD_START = {
         lambda a, b: a.ca.read_text() + (a.dir / "hub.key").read_text(),
         lambda a, b: [a.crl],
         r"\[alliance\] ca: .*a 'PRIVATE KEY' block"),
+    "ca-twice": (
+        lambda a, b: a.ca.read_text() * 2,
+        lambda a, b: [a.crl],
+        r"\[alliance\] ca: .*CA /CN=Test Alliance CA is listed twice"),
+    "nine-cas": (
+        lambda a, b: a.ca.read_text() + more_cas(a, 8),
+        lambda a, b: [a.crl],
+        r"\[alliance\] ca: .*more than 8 CA certificates"),
     "empty-bundle": (
         lambda a, b: "",
         lambda a, b: [a.crl],

@@ -315,6 +315,17 @@ def test_public_https_certificates_renewed_on_sighup(tmp_path):
         node.wait_log(r"\[public\] cert: .*keeping the running certificate",
                       since=mark)
         assert shown_cert(node.public_port, pki.ca) == new
+
+        # an RSA certificate in place of the EC one: OpenSSL would serve
+        # both, so it waits for a restart
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                        "-nodes", "-keyout", str(public[1]), "-subj",
+                        "/CN=localhost", "-days", "30", "-out",
+                        str(public[0])], check=True, capture_output=True)
+        log = hub.reload_tls()
+        assert re.search(r"\[public\] cert: .*a rsaEncryption key in place "
+                         r"of a id-ecPublicKey key needs a restart", log), log
+        assert shown_cert(hub.public_port, pki.ca) == new
     finally:
         stop_all(made)
 

@@ -151,6 +151,14 @@ def shown_cert(port, ca, cert=None):
                        .replace(tzinfo=timezone.utc).timestamp())
 
 
+def ca_sha256(path):
+    """The SHA-256 of a PEM certificate's DER, lower-case hex."""
+    out = subprocess.run(["openssl", "x509", "-noout", "-fingerprint",
+                          "-sha256", "-in", str(path)], capture_output=True,
+                         text=True, check=True).stdout
+    return out.split("=", 1)[1].strip().replace(":", "").lower()
+
+
 def renew(pki, *args):
     return pki.run("renew", "--dir", pki.dir, *args)
 
@@ -368,6 +376,14 @@ def test_ca_rollover_trusts_both_then_closes_only_old_ca_sessions(
         wait_for(lambda: c.live_services(a.community) == 1, 20,
                  "a's service at c")
 
+        # the hub shows which CA each session's certificate is from
+        fp = {p: ca_sha256(p.ca) for p in (old, new)}
+        comm = hub.communities()
+        for n, p in ((a, old), (b, old), (c, new)):
+            assert comm[n.community]["cert"] == {
+                "serial": cert_info(p.node(n.community)[0])[0],
+                "ca_sha256": fp[p]}, comm[n.community]
+
         # a moves to the new CA; the hub's certificate too
         new.node(a.community)
         mark = a.log_mark()
@@ -384,6 +400,9 @@ def test_ca_rollover_trusts_both_then_closes_only_old_ca_sessions(
         hub.reload_tls()
         assert shown_cert(hub.alliance_port, bundle, new.operator) == \
             cert_info(new.dir / "hub.crt")
+        still_old = [cid for cid, item in hub.communities().items()
+                     if item["cert"] and item["cert"]["ca_sha256"] == fp[old]]
+        assert still_old == [b.community]
         assert {n.community: n.sessions() for n in nodes} == before
 
         # the end: the old CA removed. Only b (an old-CA certificate)

@@ -35,6 +35,21 @@ static json_t *relay_refused_json(const struct community *c)
 	return o;
 }
 
+/* session_cert_json: the certificate of c's live session: its serial and
+ * the SHA-256 of the CA that vouched for it (during a CA rollover, which
+ * communities are still on the old CA); null without a session. */
+static json_t *session_cert_json(const struct community *c)
+{
+	char ca[65];
+
+	if (!c->session || c->session->state != SESSION_ACTIVE)
+		return json_null();
+	for (int i = 0; i < 32; i++)
+		snprintf(ca + 2 * i, 3, "%02x", c->session->peer.ca[i]);
+	return json_pack("{s:s, s:s}", "serial", c->session->peer.serial,
+			 "ca_sha256", ca);
+}
+
 /* community_json: a community as the API shows it (new reference): its
  * session, both cursors, how far each stream is behind (up_lag: the node's
  * changes the hub has not committed, as of the node's last batch; down_lag:
@@ -85,8 +100,10 @@ static json_t *community_json(struct hub *hub, struct community *c)
 				    c->clock_skew_ms > CLOCK_SKEW_WARN_MS ||
 				    c->clock_skew_ms < -CLOCK_SKEW_WARN_MS)
 			: json_null());
-	if (o)
+	if (o) {
 		hub_community_alert_json(c, o);
+		json_object_set_new(o, "cert", session_cert_json(c));
+	}
 	return o;
 }
 

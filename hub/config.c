@@ -35,9 +35,11 @@ static const struct config_key hub_keys[] = {
 	{ "alliance", "key", CONFIG_PATH, NULL, F(alliance_key), 1, 0, 0,
 	  NULL, NULL, "the hub's private key" },
 	{ "alliance", "ca", CONFIG_PATH, NULL, F(alliance_ca), 1, 0, 0,
-	  NULL, NULL, "the alliance CA certificate" },
-	{ "alliance", "crl", CONFIG_PATH, NULL, F(alliance_crl), 1, 0, 0,
-	  NULL, NULL, "the alliance CA's revocation list (PEM)" },
+	  NULL, NULL, "the alliance CA certificates (PEM): one, or the old "
+	  "and the new while the alliance moves to a new CA" },
+	{ "alliance", "crl", CONFIG_PATHS, NULL, F(alliance_crl), 1, 1,
+	  LIMIT_TRUST_CAS, NULL, NULL, "the CAs' revocation lists (PEM), "
+	  "comma-separated, one per CA of [alliance] ca" },
 	CONFIG_COMMON_KEYS(struct hub_config),
 	{ "store", "path", CONFIG_PATH, "hub.db", F(store_path), 0, 0, 0,
 	  NULL, NULL, "the hub's sqlite store" },

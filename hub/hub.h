@@ -17,6 +17,7 @@
 #include "catalog.h"
 #include "config.h"
 #include "http.h"
+#include "trust.h"
 #include "webfiles.h"
 #include "ident.h"
 #include "limits.h"
@@ -32,8 +33,8 @@ struct hub_config {
 	int alliance_port;
 	char *alliance_cert;        /* the hub's certificate and key */
 	char *alliance_key;
-	char *alliance_ca;          /* the alliance CA */
-	char *alliance_crl;         /* its CRL, required */
+	char *alliance_ca;          /* the alliance CA(s): a bundle */
+	char *alliance_crl;         /* their CRLs, one per CA (CONFIG_PATHS) */
 	char *public_address;
 	int public_port;
 	char *public_cert;          /* HTTPS on the public port when set */
@@ -189,6 +190,7 @@ enum refusal {
 	REFUSE_PAST_HEAD,           /* a Hello past the head: no snapshot */
 	REFUSE_UNSENT,              /* a frame the hub could not encode or
 				       queue: closed so the node reconnects */
+	REFUSE_UNTRUSTED,           /* its CA left the trust file (SIGHUP) */
 	REFUSE_COUNT
 };
 
@@ -233,7 +235,8 @@ struct hub {
 				       its page loads, on the alliance port
 				       (lib/webfiles.h; owned) */
 	SSL_CTX *alliance_ssl;      /* saved when lws loads verify certs */
-	X509_CRL *crl;              /* the CRL in force (owned) */
+	SSL_CTX *public_ssl;        /* the public port's, when HTTPS */
+	struct trust trust;         /* the CAs and CRLs in force (owned) */
 	lws_sorted_usec_list_t crl_timer; /* re-checks the CRL's next update */
 	lws_sorted_usec_list_t purge_timer; /* forgets old tombstones */
 	uint64_t purged_seq;        /* tombstones up to here are forgotten */
@@ -316,11 +319,18 @@ int hub_synonyms_load(const char *path, struct synonyms **out, char *err,
  * connections (lws_callback_all_protocol_vhost_args). */
 #define HUB_CALLBACK_RECHECK LWS_CALLBACK_USER
 
+/* tls_trust_load: the CA bundle and CRL list of cfg, checked (trust.h),
+ * into t. ERR_OK, or an error with "[alliance] key: reason" in err (t
+ * freed). main() refuses to start on an error; tls_reload keeps the
+ * trust in force. */
+int tls_trust_load(const struct hub_config *cfg, struct trust *t, char *err,
+		   size_t errlen);
 /* tls_load_verify: called at LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_
- * CERTS with the alliance port's SSL_CTX: loads the CRL and turns on CRL
- * checking, and reads the expiry of the hub's certificates
- * (metrics.cert_expiry; tls_reload re-reads the alliance port's and the
- * CA's). Returns 0, or 1 to make lws fail (no usable CRL). */
+ * CERTS with the alliance port's SSL_CTX: puts hub->trust's CAs and CRLs
+ * in its store with CRL checking on, and reads the expiry of the hub's
+ * certificates (metrics.cert_expiry; tls_reload re-reads the alliance
+ * port's, the public port's and the CAs'). Returns 0, or 1 to make lws
+ * fail. */
 int tls_load_verify(struct hub *hub, SSL_CTX *ctx);
 /* tls_verify_client: the verify decision for one certificate of the chain;
  * logs why one is refused. Returns what lws wants: 0 accept, 1 refuse. */
@@ -348,9 +358,13 @@ void tls_recheck_http(struct hub *hub, struct lws *wsi);
 /* tls_close_expired: close s (4410) when now (unix seconds) is past its
  * certificate chain's expiry; the keepalive tick calls it. 1 if closed. */
 int tls_close_expired(struct session *s, int64_t now);
-/* tls_reload: re-read the hub's certificate, the CA and the CRL into the
- * running SSL_CTX, and close the sessions and HTTP connections whose
- * certificate is now revoked or expired. */
+/* tls_reload: re-read the hub's certificates (alliance and public port)
+ * and the CA bundle and CRLs into the running SSL_CTXs; a file that
+ * cannot serve is logged and the one in force stays. Connections made
+ * from then on get the new certificate; none already up is dropped for
+ * it. Closes the sessions and HTTP connections whose certificate is now
+ * revoked or expired (4410) or whose CA is no longer trusted (4412).
+ * ERR_OK, or an error when something was refused. */
 int tls_reload(struct hub *hub);
 
 /* ==== sessions (session.c, hello.c) ====================================== */

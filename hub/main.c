@@ -297,7 +297,7 @@ out:
 	hub->lws = NULL;
 	webfiles_free(&hub->public_files);
 	webfiles_free(&hub->console_files);
-	X509_CRL_free(hub->crl);
+	trust_free(&hub->trust);
 	registry_free(hub);
 	hub_bulletin_close(hub);
 	indexer_stop(&hub->indexer);
@@ -371,6 +371,13 @@ int main(int argc, char **argv)
 			      sizeof(err)) != ERR_OK) {
 		fprintf(stderr, "alliance-hub: %s\n", err);
 		config_free(&hub_config_table, &hub.cfg);
+		return 2;
+	}
+	if (!check && tls_trust_load(&hub.cfg, &hub.trust, err,
+				     sizeof(err)) != ERR_OK) {
+		fprintf(stderr, "alliance-hub: %s: %s\n", hub.config_path, err);
+		config_free(&hub_config_table, &hub.cfg);
+		synonyms_free(&hub.synonyms);
 		return 2;
 	}
 	log_init("alliance-hub", (enum log_level)hub.cfg.log_level);

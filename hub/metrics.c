@@ -24,6 +24,7 @@ static const char *const refusal_names[REFUSE_COUNT] = {
 	[REFUSE_PROTOCOL] = "protocol",
 	[REFUSE_FLOOD] = "flood",
 	[REFUSE_REVOKED] = "revoked",
+	[REFUSE_UNTRUSTED] = "untrusted",
 	[REFUSE_EXPIRED] = "expired",
 	[REFUSE_REPLACED] = "replaced",
 	[REFUSE_SLOW] = "slow_consumer",

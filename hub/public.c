@@ -180,6 +180,10 @@ int callback_public_http(struct lws *wsi, enum lws_callback_reasons reason,
 			http_end(&h->ex);
 		}
 		return 0;
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+		/* HTTPS: the SSL_CTX, for tls_reload to renew the certificate */
+		hub_from_wsi(wsi)->public_ssl = user;
+		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		/* a search came back (or a signal came) */
 		catalog_http_searches_drain(hub_from_wsi(wsi)->searches);

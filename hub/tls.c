@@ -7,15 +7,18 @@
  * and CRL in force and the current time, at every HTTP request and every
  * websocket upgrade (tls_admit); there is no TLS resumption; a reload
  * closes what no longer verifies, and a sync session is closed when its
- * certificate expires. Parts: the CRL (loading, next-update warning);
+ * certificate expires. The CAs trusted are a bundle with one CRL each
+ * (lib/trust.h), so the alliance can move to a new CA with a time in
+ * which both are trusted; a session remembers which CA vouched for it,
+ * and a reload that drops that CA closes it (4412). Parts: the trust
+ * files (loading, next-update warning); the hub's certificates' expiry;
  * no resumption; the verify decision and alert logging; the peer's
- * identity, checked now; reload on SIGHUP and closing what no longer
- * verifies. */
+ * identity, checked now; reload on SIGHUP (the hub's own certificates
+ * too) and closing what no longer verifies. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -23,26 +26,9 @@
 #include "err.h"
 #include "hub.h"
 #include "log.h"
+#include "trust.h"
 
-/* ---- the CRL --------------------------------------------------------------- */
-
-/* read_crl: load the PEM CRL at path; NULL (logged) on failure. The caller
- * frees it with X509_CRL_free. */
-static X509_CRL *read_crl(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	X509_CRL *crl;
-
-	if (!f) {
-		log_error("tls: %s: cannot open the CRL", path);
-		return NULL;
-	}
-	crl = PEM_read_X509_CRL(f, NULL, NULL, NULL);
-	fclose(f);
-	if (!crl)
-		log_error("tls: %s: not a PEM CRL", path);
-	return crl;
-}
+/* ---- the trust files ------------------------------------------------------ */
 
 /* asn1_unix: an ASN1_TIME as unix seconds; 0 when absent or unreadable. */
 static int64_t asn1_unix(const ASN1_TIME *t)
@@ -81,20 +67,33 @@ static void crl_timer_cb(lws_sorted_usec_list_t *sul)
 			 3600 * LWS_US_PER_SEC);
 }
 
-/* install_crl: make crl (ownership taken) the one in force for store. */
-static int install_crl(struct hub *hub, X509_STORE *store, X509_CRL *crl)
+int tls_trust_load(const struct hub_config *cfg, struct trust *t, char *err,
+		   size_t errlen)
 {
-	if (!X509_STORE_add_crl(store, crl)) {
-		log_error("tls: cannot install the CRL");
-		X509_CRL_free(crl);
-		return ERR_FAIL;
+	char why[1024];
+	const char *key = "ca";
+	int rc = trust_load_cas(t, cfg->alliance_ca, why, sizeof(why));
+
+	if (rc == ERR_OK) {
+		key = "crl";
+		rc = trust_load_crls(t, cfg->alliance_crl, why, sizeof(why));
 	}
-	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
-	X509_CRL_free(hub->crl);
-	hub->crl = crl;
-	hub->metrics.crl_next_update = asn1_unix(X509_CRL_get0_nextUpdate(crl));
+	if (rc != ERR_OK) {
+		snprintf(err, errlen, "[alliance] %s: %s", key, why);
+		trust_free(t);
+	}
+	return rc;
+}
+
+/* trust_in_force: make t (moved from) the CAs and CRLs in force. */
+static void trust_in_force(struct hub *hub, struct trust *t)
+{
+	trust_free(&hub->trust);
+	hub->trust = *t;
+	memset(t, 0, sizeof(*t));
+	hub->metrics.crl_next_update = hub->trust.crl_next_update;
+	hub->metrics.cert_expiry[HUB_CERT_CA] = hub->trust.ca_expiry;
 	crl_check_due(hub);
-	return ERR_OK;
 }
 
 /* ---- the hub's certificates' expiry ------------------------------------ */
@@ -127,13 +126,12 @@ static int64_t file_expiry(const char *path)
 
 /* read_expiries: the expiry of the hub's certificates as loaded at the
  * start, for /metrics and the console's warnings (tls_reload re-reads
- * what it reloads; the public port's is not reloaded). */
+ * what it reloads; the CA's is the trust's). */
 static void read_expiries(struct hub *hub)
 {
 	int64_t *e = hub->metrics.cert_expiry;
 
 	e[HUB_CERT_ALLIANCE] = file_expiry(hub->cfg.alliance_cert);
-	e[HUB_CERT_CA] = file_expiry(hub->cfg.alliance_ca);
 	if (hub->cfg.public_cert)
 		e[HUB_CERT_PUBLIC] = file_expiry(hub->cfg.public_cert);
 }
@@ -165,36 +163,26 @@ static int no_resumption(SSL_CTX *ctx)
 
 int tls_load_verify(struct hub *hub, SSL_CTX *ctx)
 {
-	X509_CRL *crl;
+	X509_STORE *store;
 
 	if (no_resumption(ctx) != ERR_OK)
 		return 1;
-	crl = read_crl(hub->cfg.alliance_crl);
 	hub->alliance_ssl = ctx;
-	if (!crl || install_crl(hub, SSL_CTX_get_cert_store(ctx), crl))
+	/* the trust main() loaded and checked, in place of the store lws
+	 * filled from [alliance] ca */
+	store = trust_store(&hub->trust);
+	if (!store) {
+		log_error("tls: cannot make the certificate store");
 		return 1;
+	}
+	SSL_CTX_set_cert_store(ctx, store);
+	hub->metrics.crl_next_update = hub->trust.crl_next_update;
+	hub->metrics.cert_expiry[HUB_CERT_CA] = hub->trust.ca_expiry;
+	crl_check_due(hub);
 	read_expiries(hub);
 	lws_sul_schedule(hub->lws, 0, &hub->crl_timer, crl_timer_cb,
 			 3600 * LWS_US_PER_SEC);
 	return 0;
-}
-
-/* tls_revoked: whether a certificate serial (hex) is on the CRL in force. */
-static int tls_revoked(struct hub *hub, const char *serial_hex)
-{
-	BIGNUM *bn = NULL;
-	ASN1_INTEGER *serial = NULL;
-	X509_REVOKED *rev = NULL;
-	int revoked = 0;
-
-	if (!hub->crl || !BN_hex2bn(&bn, serial_hex))
-		return 0;
-	serial = BN_to_ASN1_INTEGER(bn, NULL);
-	if (serial)
-		revoked = X509_CRL_get0_by_serial(hub->crl, &rev, serial) == 1;
-	ASN1_INTEGER_free(serial);
-	BN_free(bn);
-	return revoked;
 }
 
 /* ---- the verify decision ------------------------------------------------- */
@@ -277,9 +265,10 @@ static int64_t chain_expiry(STACK_OF(X509) *chain)
 /* verify_now: verify cert (with the chain the client sent) against the
  * store the SSL_CTX holds now, at the current time, as the handshake
  * does for a client ("ssl_client": purpose and trust). Sets *until to the
- * chain's expiry. */
-static int verify_now(SSL *ssl, X509 *cert, int64_t *until, enum refusal *r,
-		      char *why, size_t whylen)
+ * chain's expiry and ca to the SHA-256 of the CA that vouched for it. */
+static int verify_now(SSL *ssl, X509 *cert, int64_t *until,
+		      unsigned char ca[32], enum refusal *r, char *why,
+		      size_t whylen)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl));
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -296,8 +285,10 @@ static int verify_now(SSL *ssl, X509 *cert, int64_t *until, enum refusal *r,
 	}
 	ok = X509_verify_cert(ctx) == 1;
 	err = X509_STORE_CTX_get_error(ctx);
-	if (ok)
+	if (ok) {
 		*until = chain_expiry(X509_STORE_CTX_get0_chain(ctx));
+		trust_anchor_id(X509_STORE_CTX_get0_chain(ctx), ca);
+	}
 	X509_STORE_CTX_free(ctx);
 	ERR_clear_error();
 	if (ok)
@@ -332,7 +323,7 @@ int tls_check(struct lws *wsi, struct ident *id, enum refusal *r, char *why,
 	/* the name first, so that a refusal names whose certificate it was */
 	if (ident_from_cert(cert, id, why, whylen) != ERR_OK)
 		return ERR_DENIED;
-	rc = verify_now(ssl, cert, &until, r, why, whylen);
+	rc = verify_now(ssl, cert, &until, id->ca, r, why, whylen);
 	if (rc != ERR_OK) {
 		id->role = IDENT_NONE;
 		return ERR_DENIED;
@@ -372,33 +363,6 @@ int tls_admit(struct hub *hub, struct lws *wsi, enum ident_role role,
 
 /* ---- reload ------------------------------------------------------------ */
 
-/* load_own_cert: check the hub's certificate and key in a scratch context,
- * then install them in ctx, so a bad file leaves the running ones alone. */
-static int load_own_cert(struct hub *hub, SSL_CTX *ctx)
-{
-	SSL_CTX *scratch = SSL_CTX_new(TLS_server_method());
-	int ok;
-
-	ok = scratch &&
-	     SSL_CTX_use_certificate_chain_file(scratch, hub->cfg.alliance_cert) == 1 &&
-	     SSL_CTX_use_PrivateKey_file(scratch, hub->cfg.alliance_key,
-					 SSL_FILETYPE_PEM) == 1 &&
-	     SSL_CTX_check_private_key(scratch) == 1;
-	SSL_CTX_free(scratch);
-	if (!ok) {
-		log_error("tls: %s / %s: certificate or key unusable; keeping "
-			  "the running ones", hub->cfg.alliance_cert,
-			  hub->cfg.alliance_key);
-		ERR_clear_error();
-		return ERR_INVALID;
-	}
-	if (SSL_CTX_use_certificate_chain_file(ctx, hub->cfg.alliance_cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, hub->cfg.alliance_key,
-					SSL_FILETYPE_PEM) != 1)
-		return ERR_IO;
-	return ERR_OK;
-}
-
 int tls_close_expired(struct session *s, int64_t now)
 {
 	if (s->state == SESSION_CLOSING || !s->peer.not_after ||
@@ -411,21 +375,27 @@ int tls_close_expired(struct session *s, int64_t now)
 }
 
 /* close_invalid: close a live session whose certificate is now revoked
- * or expired. Its chain was verified at the upgrade; what a reload
- * changes for it is the CRL (and time goes on), so this looks the serial
- * up rather than verifying 10,000 chains (0.3-0.8 ms each) on the service
- * thread at once. A replaced CA file applies to the next handshake,
- * request and upgrade. */
+ * or expired, or whose CA the trust file no longer holds. Its chain was
+ * verified at the upgrade; what a reload changes for it is the CAs and
+ * CRLs (and time goes on), so this looks its CA and serial up rather than
+ * verifying 10,000 chains (0.3-0.8 ms each) on the service thread at
+ * once. */
 static void close_invalid(struct session *s, void *arg)
 {
 	struct hub *hub = arg;
+	int ca;
 
-	if (s->state == SESSION_CLOSING || tls_close_expired(s, hub_now()) ||
-	    !tls_revoked(hub, s->peer.serial))
+	if (s->state == SESSION_CLOSING || tls_close_expired(s, hub_now()))
 		return;
-	session_close(s, REFUSE_REVOKED, WIRE_CLOSE_REVOKED, 0,
-		      "certificate %s of %s is revoked", s->peer.serial,
-		      s->peer.name);
+	ca = trust_find(&hub->trust, s->peer.ca);
+	if (ca < 0)
+		session_close(s, REFUSE_UNTRUSTED, WIRE_CLOSE_UNTRUSTED, 0,
+			      "certificate %s of %s: its CA is no longer "
+			      "trusted", s->peer.serial, s->peer.name);
+	else if (trust_revoked(&hub->trust, ca, s->peer.serial))
+		session_close(s, REFUSE_REVOKED, WIRE_CLOSE_REVOKED, 0,
+			      "certificate %s of %s is revoked",
+			      s->peer.serial, s->peer.name);
 }
 
 void tls_recheck_http(struct hub *hub, struct lws *wsi)
@@ -447,41 +417,85 @@ void tls_recheck_http(struct hub *hub, struct lws *wsi)
 	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
+/* reload_own: the alliance port's certificate and key, when they can
+ * serve; else the running ones stay. ERR_OK or ERR_INVALID (logged). */
+static int reload_own(struct hub *hub)
+{
+	char err[1024];
+	int64_t until;
+
+	if (trust_own_check(hub->cfg.alliance_cert, hub->cfg.alliance_key,
+			    hub->alliance_ssl, &until, err, sizeof(err)) !=
+	    ERR_OK ||
+	    trust_own_install(hub->alliance_ssl, hub->cfg.alliance_cert,
+			      hub->cfg.alliance_key) != ERR_OK) {
+		log_error("tls: reload: [alliance] cert: %s; keeping the "
+			  "running certificate", err);
+		return ERR_INVALID;
+	}
+	hub->metrics.cert_expiry[HUB_CERT_ALLIANCE] = until;
+	return ERR_OK;
+}
+
+/* reload_public: the public port's certificate and key (HTTPS only). */
+static int reload_public(struct hub *hub)
+{
+	char err[1024];
+	int64_t until;
+
+	if (!hub->public_ssl)
+		return ERR_OK;
+	if (trust_own_check(hub->cfg.public_cert, hub->cfg.public_key,
+			    hub->public_ssl, &until, err, sizeof(err)) !=
+	    ERR_OK ||
+	    trust_own_install(hub->public_ssl, hub->cfg.public_cert,
+			      hub->cfg.public_key) != ERR_OK) {
+		log_error("tls: reload: [public] cert: %s; keeping the "
+			  "running certificate", err);
+		return ERR_INVALID;
+	}
+	hub->metrics.cert_expiry[HUB_CERT_PUBLIC] = until;
+	return ERR_OK;
+}
+
 int tls_reload(struct hub *hub)
 {
+	struct trust fresh;
 	X509_STORE *store;
-	X509_CRL *crl;
+	char err[1200];
+	int rc;
 
 	if (!hub->alliance_ssl)
 		return ERR_FAIL;
-	if (load_own_cert(hub, hub->alliance_ssl) == ERR_OK)
-		hub->metrics.cert_expiry[HUB_CERT_ALLIANCE] =
-			file_expiry(hub->cfg.alliance_cert);
-	crl = read_crl(hub->cfg.alliance_crl);
-	if (!crl)
-		return ERR_INVALID;
-	store = X509_STORE_new();
-	if (!store || X509_STORE_load_file(store, hub->cfg.alliance_ca) != 1) {
-		log_error("tls: %s: cannot load the CA; keeping the running one",
-			  hub->cfg.alliance_ca);
-		X509_STORE_free(store);
-		X509_CRL_free(crl);
-		ERR_clear_error();
+	rc = reload_own(hub);
+	if (reload_public(hub) != ERR_OK)
+		rc = ERR_INVALID;
+	if (tls_trust_load(&hub->cfg, &fresh, err, sizeof(err)) != ERR_OK) {
+		log_error("tls: reload: %s; keeping the CAs and CRLs in force",
+			  err);
 		return ERR_INVALID;
 	}
-	if (install_crl(hub, store, crl)) {
-		X509_STORE_free(store);
-		return ERR_FAIL;
+	store = trust_store(&fresh);
+	if (!store) {
+		log_error("tls: reload: cannot make the certificate store; "
+			  "keeping the one in force");
+		trust_free(&fresh);
+		return ERR_NOMEM;
 	}
 	/* SSL objects read the store through their SSL_CTX, so handshakes
 	 * and tls_check use the new one from now on */
 	SSL_CTX_set_cert_store(hub->alliance_ssl, store);
-	hub->metrics.cert_expiry[HUB_CERT_CA] =
-		file_expiry(hub->cfg.alliance_ca);
+	trust_in_force(hub, &fresh);
 	registry_each_session(hub, close_invalid, hub);
 	lws_callback_all_protocol_vhost_args(hub->alliance_vhost,
 		lws_vhost_name_to_protocol(hub->alliance_vhost, "http"),
 		HUB_CALLBACK_RECHECK, NULL, 0);
-	log_info("tls: reloaded the certificate, CA and CRL");
-	return ERR_OK;
+	if (rc == ERR_OK)
+		log_info("tls: reloaded the certificate, CA and CRL (%zu CA%s)",
+			 hub->trust.n, hub->trust.n == 1 ? "" : "s");
+	else
+		log_warn("tls: reloaded the CA and CRL (%zu CA%s); a "
+			 "certificate was refused (above)", hub->trust.n,
+			 hub->trust.n == 1 ? "" : "s");
+	return rc;
 }

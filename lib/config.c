@@ -93,6 +93,7 @@ static void config_fail(struct config_ctx *ctx, int code, int line,
 static const char *const config_type_names[] = {
 	[CONFIG_STRING] = "string",
 	[CONFIG_PATH] = "path",
+	[CONFIG_PATHS] = "paths",
 	[CONFIG_PORT] = "port",
 	[CONFIG_UINT] = "number",
 	[CONFIG_BOOL] = "boolean",
@@ -222,6 +223,87 @@ static int config_parse_string(const struct config_key *key, const char *dir,
 	return ERR_OK;
 }
 
+/* config_parse_paths: a comma-separated list of paths (blanks around an
+ * item and empty items dropped), each made absolute against dir, stored
+ * joined by commas; an empty list stores NULL. The count must be within
+ * key's min and max. */
+static int config_parse_paths(const struct config_key *key, const char *dir,
+			      const char *text, char **field, char *reason)
+{
+	size_t len = strlen(text), dlen = strlen(dir), used = 0;
+	unsigned count = 0;
+	char *out;
+	const char *p = text;
+
+	if (len > LIMIT_CONFIG_VALUE) {
+		snprintf(reason, CONFIG_REASON_MAX,
+			 "value is %zu bytes, longer than %u", len,
+			 (unsigned)LIMIT_CONFIG_VALUE);
+		return ERR_TOOBIG;
+	}
+	/* each item grows by at most dir and a '/' */
+	out = malloc(len + (len / 2 + 1) * (dlen + 1) + 1);
+	if (!out) {
+		snprintf(reason, CONFIG_REASON_MAX, "out of memory");
+		return ERR_NOMEM;
+	}
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		const char *item = p, *next = p[n] ? p + n + 1 : p + n;
+
+		while (n && (*item == ' ' || *item == '\t')) {
+			item++;
+			n--;
+		}
+		while (n && (item[n - 1] == ' ' || item[n - 1] == '\t'))
+			n--;
+		p = next;
+		if (!n)
+			continue;
+		if (used)
+			out[used++] = ',';
+		if (item[0] != '/') {
+			memcpy(out + used, dir, dlen);
+			used += dlen;
+			out[used++] = '/';
+		}
+		memcpy(out + used, item, n);
+		used += n;
+		count++;
+	}
+	out[used] = '\0';
+	if (count && (count < key->min || count > key->max)) {
+		snprintf(reason, CONFIG_REASON_MAX,
+			 "%u paths; from %u to %u are allowed", count,
+			 key->min, key->max);
+		free(out);
+		return ERR_INVALID;
+	}
+	free(*field);
+	*field = count ? out : NULL;
+	if (!count)
+		free(out);
+	return ERR_OK;
+}
+
+int config_paths_next(const char **cursor, char *path, size_t pathlen)
+{
+	const char *p = *cursor;
+	size_t n;
+
+	if (!p || !*p)
+		return 0;
+	n = strcspn(p, ",");
+	*cursor = p[n] ? p + n + 1 : p + n;
+	if (n >= pathlen) {
+		snprintf(path, pathlen, "%s", "");
+		return -1;
+	}
+	memcpy(path, p, n);
+	path[n] = '\0';
+	return 1;
+}
+
 /* config_bounds: the reason a number is outside key's min and max. */
 static void config_bounds(const struct config_key *key, char *reason)
 {
@@ -250,7 +332,10 @@ static int config_parse(const struct config_key *key, const char *dir,
 	switch (key->type) {
 	case CONFIG_STRING:
 	case CONFIG_PATH:
-		rc = config_parse_string(key, dir, text, field, reason);
+	case CONFIG_PATHS:
+		rc = key->type == CONFIG_PATHS
+			? config_parse_paths(key, dir, text, field, reason)
+			: config_parse_string(key, dir, text, field, reason);
 		if (rc != ERR_OK || *(char **)field)
 			break;
 		if (key->required) {
@@ -714,7 +799,8 @@ void config_free(const struct config_table *table, void *out)
 		const struct config_key *key = &table->keys[i];
 		char **field;
 
-		if (key->type != CONFIG_STRING && key->type != CONFIG_PATH)
+		if (key->type != CONFIG_STRING && key->type != CONFIG_PATH &&
+		    key->type != CONFIG_PATHS)
 			continue;
 		field = (char **)((char *)out + key->offset);
 		free(*field);
@@ -740,7 +826,8 @@ static void config_kind(const struct config_key *key, char *buf, size_t size)
 		n += snprintf(buf + n, size - (size_t)n, " 1-65535");
 	else if (key->type == CONFIG_UINT && key->max == UINT_MAX && key->min)
 		n += snprintf(buf + n, size - (size_t)n, " >= %u", key->min);
-	else if (key->type == CONFIG_UINT && key->max != UINT_MAX)
+	else if ((key->type == CONFIG_UINT || key->type == CONFIG_PATHS) &&
+		 key->max != UINT_MAX)
 		n += snprintf(buf + n, size - (size_t)n, " %u-%u", key->min,
 			      key->max);
 	if (key->required)

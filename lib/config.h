@@ -24,6 +24,9 @@ enum config_type {
 	CONFIG_UINT,    /* unsigned, decimal, within the key's min and max */
 	CONFIG_BOOL,    /* int, 0 or 1: true/false/yes/no/on/off/1/0 */
 	CONFIG_LEVEL,   /* int, a log level: error, warn, info, debug */
+	CONFIG_PATHS,   /* char *: comma-separated paths, each made absolute
+			   as PATH, stored joined by ','; their count within
+			   min and max; read with config_paths_next */
 };
 
 struct config_key {
@@ -35,6 +38,7 @@ struct config_key {
 	int required;           /* 1: a missing key is an error */
 	unsigned min, max;      /* CONFIG_UINT: the values allowed, both
 				   included (UINT_MAX: no upper bound);
+				   CONFIG_PATHS: how many paths;
 				   other types: 0, 0 */
 	const char *unit;       /* CONFIG_UINT: "seconds", "bytes", ...;
 				   NULL: a plain number */
@@ -79,6 +83,11 @@ const char *config_check_url(const void *field);
  * when it has a certificate; HOST the listen address, or this machine's
  * host name when it listens on every address). ERR_OK or ERR_NOMEM. */
 int config_public_url(char **url, const char *address, int port, int https);
+
+/* config_paths_next: the next path of a CONFIG_PATHS value into path,
+ * advancing *cursor (start it at the value). Returns 1, 0 at the end, or
+ * -1 when the path does not fit pathlen. */
+int config_paths_next(const char **cursor, char *path, size_t pathlen);
 
 /* config_check_ip: a check for a text field: unset, or an IPv4 or IPv6
  * address. */

@@ -42,7 +42,7 @@ static int subject_entry(X509_NAME *name, int nid, char *buf, size_t buflen)
 	return 1;
 }
 
-static void read_serial(X509 *cert, char *buf, size_t buflen)
+void ident_serial(X509 *cert, char *buf, size_t buflen)
 {
 	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
 	char *hex = bn ? BN_bn2hex(bn) : NULL;
@@ -87,7 +87,7 @@ int ident_from_cert(X509 *cert, struct ident *id, char *why, size_t whylen)
 			 "certificate OU is repeated or not clean text");
 		return ERR_INVALID;
 	}
-	read_serial(cert, id->serial, sizeof(id->serial));
+	ident_serial(cert, id->serial, sizeof(id->serial));
 	id->not_after = read_not_after(cert);
 	if (has_ou == 1 && strcmp(ou, IDENT_OPERATOR_OU) == 0) {
 		id->role = IDENT_OPERATOR;

@@ -25,6 +25,8 @@ struct ident {
 	char name[LIMIT_NAME + 1];  /* CN: the community id, or the operator */
 	char serial[80];            /* certificate serial, hex, for logs and CRLs */
 	long not_after;             /* expiry, unix seconds */
+	unsigned char ca[32];       /* SHA-256 of the CA that vouched for it
+				       (the hub's tls_check); zero: unknown */
 };
 
 /* ident_from_cert: fill id from a verified certificate. Returns ERR_OK, or
@@ -32,6 +34,10 @@ struct ident {
  * duplicated CN/OU, an embedded NUL, or a node CN that is not a valid
  * community id. Does not take ownership of cert. */
 int ident_from_cert(X509 *cert, struct ident *id, char *why, size_t whylen);
+
+/* ident_serial: cert's serial number in hex (upper case, as OpenSSL and
+ * alliance-pki print it) into buf; "?" when unreadable. */
+void ident_serial(X509 *cert, char *buf, size_t buflen);
 
 /* ident_role_name: "node", "operator" or "none". */
 const char *ident_role_name(enum ident_role role);

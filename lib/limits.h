@@ -155,6 +155,9 @@
 /* Config files: longest accepted value. */
 #define LIMIT_CONFIG_VALUE 1024
 
+/* CA certificates one trust file may hold (two during a CA rollover),
+ * and so CRLs in the hub's list. */
+#define LIMIT_TRUST_CAS 8
 /* Warn when the CRL's next update is closer than this. */
 #define LIMIT_CRL_WARN_S (7 * 24 * 3600)
 /* The district console's warnings (hub/alerts.c), the same thresholds as

@@ -33,6 +33,8 @@ enum wire_close {
 	WIRE_CLOSE_REVOKED = 4410,      /* certificate revoked (SIGHUP) or
 					   expired since the upgrade */
 	WIRE_CLOSE_REMOVED = 4411,      /* community removed from the registry */
+	WIRE_CLOSE_UNTRUSTED = 4412,    /* the certificate's CA left the hub's
+					   trust file (SIGHUP) */
 	WIRE_CLOSE_QUOTA = 4413,        /* a change past its community's quota */
 	WIRE_CLOSE_BATCH = 4414,        /* a Changes or Relay frame over
 					   the batch limits (count or

@@ -151,7 +151,8 @@ static const struct config_key node_keys[] = {
 	{ "hub", "key", CONFIG_PATH, NULL, F(hub_key), 1, 0, 0, NULL, NULL,
 	  "its private key" },
 	{ "hub", "ca", CONFIG_PATH, NULL, F(hub_ca), 1, 0, 0, NULL, NULL,
-	  "the alliance CA certificate" },
+	  "the alliance CA certificates (PEM): one, or the old and the new "
+	  "while the alliance moves to a new CA" },
 	{ "hub", "backoff_max_s", CONFIG_UINT, "60", F(backoff_max_s), 0,
 	  1, LIMIT_BACKOFF_MAX_S, "seconds", NULL,
 	  "longest wait between attempts to reach the hub (jitter stays "

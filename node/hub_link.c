@@ -33,6 +33,7 @@
 #include "node.h"
 #include "store.h"
 #include "tlspolicy.h"
+#include "trust.h"
 
 /* The websocket path of alliance.v1 (DESIGN.md). */
 #define HUB_LINK_PATH "/v1/sync"
@@ -121,6 +122,8 @@ int hub_link__check_tls(const struct node_config *cfg, unsigned char digest[32],
 	EVP_MD_CTX *md = NULL;
 	const char *const paths[] = { cfg->hub_cert, cfg->hub_key, cfg->hub_ca };
 	const char *const keys[] = { "cert", "key", "ca" };
+	struct trust cas;
+	char why[512];
 	int rc = ERR_INVALID;
 
 	ERR_clear_error();
@@ -152,6 +155,14 @@ int hub_link__check_tls(const struct node_config *cfg, unsigned char digest[32],
 			 ssl_reason());
 		goto err;
 	}
+	/* a bundle of CAs only (two while the alliance changes CA) */
+	rc = trust_load_cas(&cas, cfg->hub_ca, why, sizeof(why));
+	trust_free(&cas);
+	if (rc != ERR_OK) {
+		snprintf(err, errlen, "[hub] ca: %s", why);
+		goto err;
+	}
+	rc = ERR_INVALID;
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	for (size_t i = 0; i < 3; i++) {
 		if (digest_file(md, paths[i]) != ERR_OK) {
@@ -882,6 +893,9 @@ static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 		n->hub_state = HUB_OPEN;
 		log_info("connected to hub %s at %s:%d; sending Hello",
 			 n->cfg.hub_host, n->hub_ip, n->cfg.hub_port);
+		trust_peer_describe(lws_get_ssl(lws_get_network_wsi(wsi)), why,
+				    sizeof(why));
+		log_info("hub certificate: %s", why);
 		n->hub_local_close = 0;
 		link_init(&s->link, &link_lws_io, wsi, n, n->cfg.max_frame);
 		s->link.refused = link_refused;

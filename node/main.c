@@ -174,6 +174,7 @@ static void reload(struct node *n)
 	n->cfg = cfg;
 	log_init(PROG, (enum log_level)n->cfg.log_level);
 	hub_link__reload(n, &old, digest);
+	public__reload_cert(n);
 	node_bulletin_reload(n);
 	node_config_free(&old);
 }

@@ -125,6 +125,7 @@ struct node {
 	char *public_iface;         /* copy of [public] address (owned) */
 	char *public_cert;          /* copies of [public] cert and key (owned) */
 	char *public_key;
+	SSL_CTX *public_ssl;        /* the public port's, when HTTPS */
 	char *web_root;             /* copy of [web] root (owned) */
 	struct pages_cache *pages;  /* the pages rendered with the bulletins
 				       (lib/pages.h; owned) */
@@ -390,6 +391,11 @@ int public__search_start(struct node *n, char *err, size_t errlen);
 /* public__free: free the strings the vhost pointed at, after the context
  * is destroyed. */
 void public__free(struct node *n);
+/* public__reload_cert: SIGHUP: the HTTPS port's certificate and key, read
+ * again from the paths it started with, serve the connections made from
+ * now on (lib/trust.h); files that cannot serve are logged and the
+ * running ones stay. Nothing when the port is plain HTTP. */
+void public__reload_cert(struct node *n);
 
 /* ==== GET /metrics on a loopback listener (metrics.c) =================== */
 

@@ -21,6 +21,7 @@
 #include "node.h"
 #include "pages.h"
 #include "tlspolicy.h"
+#include "trust.h"
 
 /* The lws protocol name of the public port. */
 #define PUBLIC_PROTOCOL "alliance-http"
@@ -388,6 +389,11 @@ static int callback_public_http(struct lws *wsi,
 		}
 		return 0;
 
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+		/* HTTPS: the SSL_CTX, for public__reload_cert */
+		node_from_wsi(wsi)->public_ssl = user;
+		return 0;
+
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		/* a worker finished (or a signal came): resume what waits */
 		manager_drain(node_from_wsi(wsi));
@@ -458,6 +464,24 @@ int public__create_vhost(struct node *n)
 		 tls ? "HTTPS" : "HTTP", n->web_root ? ", pages from " : "",
 		 n->web_root ? n->web_root : "");
 	return ERR_OK;
+}
+
+void public__reload_cert(struct node *n)
+{
+	char err[1024];
+
+	if (!n->public_ssl)
+		return;
+	if (trust_own_check(n->public_cert, n->public_key, n->public_ssl,
+			    NULL, err, sizeof(err)) != ERR_OK ||
+	    trust_own_install(n->public_ssl, n->public_cert,
+			      n->public_key) != ERR_OK) {
+		log_error("reload: [public] cert: %s; keeping the running "
+			  "certificate", err);
+		return;
+	}
+	log_info("reload: public certificate read again from %s",
+		 n->public_cert);
 }
 
 void public__free(struct node *n)

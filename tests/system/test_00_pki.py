@@ -325,6 +325,149 @@ def test_bad_dates_refused(ca):
     assert (ca / "index.txt").read_text() == ""
 
 
+# ---- renew ---------------------------------------------------------------
+
+def serial_of(cert):
+    return openssl("x509", "-in", cert, "-noout", "-serial").stdout.strip() \
+        .removeprefix("serial=")
+
+
+def end_of(cert):
+    out = openssl("x509", "-in", cert, "-noout", "-enddate").stdout
+    return datetime.strptime(out.strip().removeprefix("notAfter="),
+                             "%b %d %H:%M:%S %Y %Z")
+
+
+def pubkey(cert):
+    return openssl("x509", "-in", cert, "-noout", "-pubkey").stdout
+
+
+def san_and_eku(cert):
+    """What a renewal must keep: the subjectAltName, key usages and basic
+    constraints as openssl prints them."""
+    return openssl("x509", "-in", cert, "-noout", "-ext",
+                   "subjectAltName,extendedKeyUsage,keyUsage,"
+                   "basicConstraints", check=False).stdout
+
+
+@pytest.mark.parametrize("role", ["hub", "node", "operator"])
+def test_renew_keeps_what_is_certified_with_a_new_key(ca, role):
+    if role == "hub":
+        pki("hub", "--dir", ca, "--name", "hub.alliance.test", "--dns",
+            "hub.alliance.test", "--dns", "localhost", "--ip", "127.0.0.1",
+            "--ip", "::1")
+        crt = ca / "hub.crt"
+    elif role == "node":
+        pki("node", "--dir", ca, "--community", "badaguan")
+        crt = ca / "nodes" / "badaguan.crt"
+    else:
+        pki("operator", "--dir", ca, "--name", "王小明")
+        crt = next((ca / "operators").glob("*.crt"))
+    key = crt.with_suffix(".key")
+    old = dict(serial=serial_of(crt), end=end_of(crt), subject=subject(crt),
+               ext=san_and_eku(crt), pub=pubkey(crt), key=key.read_bytes())
+    r = pki("renew", "--dir", ca, crt, "--days", "90")
+    assert f"renewing {role} certificate {old['serial']}" in r.stdout
+    assert f"revoke --dir {ca} --serial {old['serial']} --reason " \
+           "superseded" in r.stdout
+    assert serial_of(crt) != old["serial"]
+    assert subject(crt) == old["subject"]
+    assert san_and_eku(crt) == old["ext"]
+    assert pubkey(crt) != old["pub"] and key.read_bytes() != old["key"]
+    assert mode(key) == 0o600
+    days = (end_of(crt) - datetime.utcnow()).days
+    assert 88 <= days <= 90, days
+    assert verify(ca, crt).returncode == 0
+    # the key is the certificate's
+    assert openssl("pkey", "-in", key, "-pubout").stdout == pubkey(crt)
+    # both are in the database, the old one still valid until revoked
+    index = (ca / "index.txt").read_text()
+    assert re.search(rf"^V\t.*\t{old['serial']}\t", index, re.M)
+    assert re.search(rf"^V\t.*\t{serial_of(crt)}\t", index, re.M)
+
+
+def test_renew_keep_key_by_serial_and_out(ca, tmp_path):
+    pki("node", "--dir", ca, "--community", "zhongshan")
+    crt = ca / "nodes" / "zhongshan.crt"
+    key = ca / "nodes" / "zhongshan.key"
+    pub, keybytes, first = pubkey(crt), key.read_bytes(), serial_of(crt)
+    r = pki("renew", "--dir", ca, crt, "--keep-key")
+    assert "kept" in r.stdout
+    assert pubkey(crt) == pub and key.read_bytes() == keybytes
+    assert serial_of(crt) != first
+    # by serial, elsewhere: the files in place are left alone
+    out = tmp_path / "elsewhere" / "z"
+    pki("renew", "--dir", ca, "--serial", first, "--out", out, "--keep-key",
+        "--key", key)
+    assert pubkey(out.with_suffix(".crt")) == pub
+    assert subject(out.with_suffix(".crt")) == "CN=zhongshan"
+    assert verify(ca, out.with_suffix(".crt")).returncode == 0
+    r = pki("renew", "--dir", ca, "--serial", first, "--out", out,
+            check=False)
+    assert r.returncode == 1 and "--force" in r.stderr
+
+
+def test_renew_an_expired_certificate(ca):
+    pki("node", "--dir", ca, "--community", "old-node", "--start",
+        "20200101000000Z", "--end", "20200201000000Z")
+    crt = ca / "nodes" / "old-node.crt"
+    assert verify(ca, crt).returncode != 0
+    pki("renew", "--dir", ca, crt)
+    assert verify(ca, crt).returncode == 0
+
+
+def renew_refused(ca, *args, code=1):
+    r = pki("renew", "--dir", ca, *args, check=False)
+    assert r.returncode == code, r.stdout + r.stderr
+    return r.stderr
+
+
+def test_renew_refuses_bad_input(ca, tmp_path):
+    pki("node", "--dir", ca, "--community", "huangdao")
+    crt = ca / "nodes" / "huangdao.crt"
+    pki("hub", "--dir", ca, "--name", "localhost")
+    before = (ca / "index.txt").read_text()
+    assert "which certificate" in renew_refused(ca, code=2)
+    assert "not both" in renew_refused(ca, crt, "--serial", "01", code=2)
+    assert "must be hex" in renew_refused(ca, "--serial", "xyz", code=2)
+    assert "--days" in renew_refused(ca, crt, "--days", "0", code=2)
+    assert "no certificate with serial" in renew_refused(ca, "--serial",
+                                                         "ABC")
+    assert "not a PEM certificate" in renew_refused(ca, ca / "index.txt",
+                                                    "--out", tmp_path / "x")
+    assert "is a CA certificate" in renew_refused(ca, ca / "ca.crt")
+    # another CA's certificate
+    other = tmp_path / "other"
+    pki("init", "--dir", other)
+    pki("node", "--dir", other, "--community", "huangdao")
+    assert "not issued by this CA" in renew_refused(
+        ca, other / "nodes" / "huangdao.crt")
+    # --keep-key with a key that is not the certificate's
+    assert "is not the key of" in renew_refused(ca, crt, "--key",
+                                                ca / "hub.key")
+    # a certificate alliance-pki did not shape (no extended key usage)
+    (tmp_path / "ext.cnf").write_text(
+        "[ext]\nbasicConstraints = critical, CA:FALSE\n")
+    openssl("req", "-new", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:P-256", "-nodes", "-keyout", tmp_path / "o.key",
+            "-subj", "/CN=odd", "-out", tmp_path / "o.csr")
+    env = dict(os.environ, ALLIANCE_PKI_DIR=str(ca))
+    subprocess.run(["openssl", "ca", "-config", ca / "openssl.cnf", "-batch",
+                    "-notext", "-in", tmp_path / "o.csr", "-out",
+                    tmp_path / "o.crt", "-extfile", tmp_path / "ext.cnf",
+                    "-extensions", "ext"], env=env, check=True,
+                   capture_output=True)
+    before = (ca / "index.txt").read_text()
+    assert "not a hub, node or operator certificate" in renew_refused(
+        ca, tmp_path / "o.crt")
+    # revoked: refused
+    pki("revoke", "--dir", ca, crt)
+    before = (ca / "index.txt").read_text()
+    assert "is revoked" in renew_refused(ca, crt)
+    # nothing refused changed the database
+    assert (ca / "index.txt").read_text() == before
+
+
 def test_signing_key_id(tmp_path):
     d = tmp_path / "keys"
     d.mkdir()

@@ -253,6 +253,67 @@ static void test_relative_path(void **state)
 	config_free(&table, &cfg);
 }
 
+/* A table of one CONFIG_PATHS key, 1 to 3 paths. */
+struct paths_cfg {
+	char *files;
+};
+
+static const struct config_key paths_keys[] = {
+	{ "main", "files", CONFIG_PATHS, NULL,
+	  offsetof(struct paths_cfg, files), 1, 1, 3, NULL, NULL, "files" },
+};
+
+static const struct config_table paths_table = {
+	paths_keys, 1, NULL, 0,
+};
+
+/* paths_load: load text with paths_table; config_load's code. */
+static int paths_load(const char *text, struct paths_cfg *cfg)
+{
+	write_conf(text);
+	memset(cfg, 0, sizeof(*cfg));
+	return config_load(conf, &paths_table, cfg, err, sizeof(err));
+}
+
+static void test_paths_list(void **state)
+{
+	struct paths_cfg cfg;
+	const char *cursor;
+	char want[600], path[600];
+
+	(void)state;
+	/* blanks and empty items dropped; relative ones made absolute */
+	assert_int_equal(paths_load("[main]\nfiles = a.crl , /abs/b.crl,,"
+				    "\t sub/c.crl\n", &cfg), ERR_OK);
+	snprintf(want, sizeof(want), "%s/a.crl,/abs/b.crl,%s/sub/c.crl",
+		 tmpdir, tmpdir);
+	assert_string_equal(cfg.files, want);
+	cursor = cfg.files;
+	assert_int_equal(config_paths_next(&cursor, path, sizeof(path)), 1);
+	snprintf(want, sizeof(want), "%s/a.crl", tmpdir);
+	assert_string_equal(path, want);
+	assert_int_equal(config_paths_next(&cursor, path, sizeof(path)), 1);
+	assert_string_equal(path, "/abs/b.crl");
+	assert_int_equal(config_paths_next(&cursor, path, sizeof(path)), 1);
+	assert_int_equal(config_paths_next(&cursor, path, sizeof(path)), 0);
+	/* a path longer than the caller's buffer */
+	cursor = cfg.files;
+	assert_int_equal(config_paths_next(&cursor, path, 4), -1);
+	config_free(&paths_table, &cfg);
+	assert_null(cfg.files);
+
+	/* the count's bounds, and a list of nothing */
+	assert_int_equal(paths_load("[main]\nfiles = a,b,c,d\n", &cfg),
+			 ERR_INVALID);
+	assert_non_null(strstr(err, "[main] files: 4 paths; from 1 to 3 are "
+				    "allowed"));
+	config_free(&paths_table, &cfg);
+	assert_int_equal(paths_load("[main]\nfiles = , ,\n", &cfg),
+			 ERR_INVALID);
+	assert_non_null(strstr(err, "[main] files: is required"));
+	config_free(&paths_table, &cfg);
+}
+
 static void test_inline_comments(void **state)
 {
 	struct test_cfg cfg;
@@ -816,6 +877,7 @@ int main(void)
 		cmocka_unit_test(test_bools),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_relative_path),
+		cmocka_unit_test(test_paths_list),
 		cmocka_unit_test(test_inline_comments),
 		cmocka_unit_test(test_long_value),
 		cmocka_unit_test(test_print_help),

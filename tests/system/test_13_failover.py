@@ -67,10 +67,12 @@ class Forwarder:
     of "a hub". kill() resets every connection through it and stops
     listening; start() listens again on the same port."""
 
-    def __init__(self, loop, target_port, host="127.0.0.1"):
+    def __init__(self, loop, target_port, host="127.0.0.1",
+                 bind="127.0.0.1"):
         self.loop = loop
         self.target_port = target_port
         self.host = host            # the URL's host, a name in the SAN
+        self.bind = bind            # the address it listens on
         self.port = free_port()
         self.server = None
         self.pipes = set()          # (client writer, hub writer)
@@ -108,7 +110,7 @@ class Forwarder:
 
     async def _start(self):
         self.server = await asyncio.start_server(
-            self._handle, "127.0.0.1", self.port, reuse_address=True)
+            self._handle, self.bind, self.port, reuse_address=True)
 
     async def _kill(self):
         self.server.close()
@@ -265,6 +267,28 @@ def test_hub_with_a_foreign_certificate_is_left_for_the_next(
             node.tail()
     finally:
         server.close()
+
+
+def test_url_whose_host_the_certificate_does_not_name_is_left(
+        pki, loop, made, tmp_path):
+    """The first URL reaches the real hub, but under a host its
+    certificate does not name (127.0.0.2; the SANs are localhost and
+    127.0.0.1): the node refuses the certificate for that URL and moves
+    to the next at once, where the name matches."""
+    hub = Hub(tmp_path / "hub", pki).start()
+    made.append(hub)
+    unnamed = Forwarder(loop, hub.alliance_port, "127.0.0.2",
+                        bind="127.0.0.2").start()
+    good = Forwarder(loop, hub.alliance_port, "localhost").start()
+    node = start_node(pki, hub, tmp_path, made, [unnamed.url, good.url])
+    node.wait_connected()
+    assert node.hub_url() == good.url
+    assert unnamed.accepted >= 1      # it got there, and refused the name
+    assert node.counter("failovers") == 1
+    assert node.counter("backoff_waits") == 0
+    assert re.search(rf"hub unreachable at {re.escape(unnamed.url)} \(.*"
+                     r"hub certificate refused: .*mismatch", node.log()), \
+        node.tail()
 
 
 # ---- a forwarder killed mid-sync ------------------------------------------------

@@ -53,7 +53,7 @@ struct ctl {
 	size_t n_hubs;            /* how many */
 	const char *hubs_wrong;   /* why the list cannot be used (too many,
 				     one too long); NULL: it can */
-	bool hubs_flagged;        /* a --hub came: the variables' list is gone */
+	bool hubs_flagged;        /* a --hub came: the variables' list went */
 	size_t hub_at;            /* the one asked next (the last to answer) */
 	const char *hub;          /* hubs[hub_at]: the one asked last */
 	const char *cert;         /* --cert or OPERATOR_CERT, PEM path */

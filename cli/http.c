@@ -56,8 +56,9 @@ int ctl_ready(const struct ctl *ctl)
 	}
 	for (size_t i = 0; i < ctl->n_hubs && !ctl->hubs_wrong; i++) {
 		if (strlen(ctl->hubs[i]) > LIMIT_HUB_URL) {
-			ctl_errorf(ctl, "hub URL %.64s...: longer than %u bytes",
-				   ctl->hubs[i], (unsigned)LIMIT_HUB_URL);
+			ctl_errorf(ctl, "hub URL %.64s...: longer than %u "
+				   "bytes", ctl->hubs[i],
+				   (unsigned)LIMIT_HUB_URL);
 			rc = CTL_EXIT_USAGE;
 		} else if (strncmp(ctl->hubs[i], "https://", 8) != 0) {
 			ctl_errorf(ctl, "hub URL %s: must start with https:// "

@@ -16,7 +16,7 @@
 /* Longest DNS label. */
 #define LABEL_MAX 63
 
-/* ---- the host ------------------------------------------------------------ */
+/* ---- the host ---------------------------------------------------------- */
 
 /* host_name_valid: len bytes at s are a DNS name (labels of letters,
  * digits and '-', 1 to 63 bytes, dots between) or an IPv4 address. */
@@ -44,7 +44,7 @@ static int host_name_valid(const char *s, size_t len)
 	return label > 0;            /* no trailing dot */
 }
 
-/* ---- one URL --------------------------------------------------------------- */
+/* ---- one URL ----------------------------------------------------------- */
 
 /* parse_port: the 1 to 5 digits of len bytes at s as a port. Returns the
  * port, or 0 when they are not one. */
@@ -118,14 +118,14 @@ int hub_url_parse(const char *text, size_t len, struct hub_url *u, char *why,
 	if (p < end && !((size_t)(end - p) == 1 && *p == '/') &&
 	    !((size_t)(end - p) == strlen(WIRE_SYNC_PATH) &&
 	      !memcmp(p, WIRE_SYNC_PATH, (size_t)(end - p)))) {
-		snprintf(why, whylen, "'%.*s': the only path a hub URL may have "
-			 "is %s", (int)len, text, WIRE_SYNC_PATH);
+		snprintf(why, whylen, "'%.*s': the only path a hub URL may "
+			 "have is %s", (int)len, text, WIRE_SYNC_PATH);
 		return ERR_INVALID;
 	}
 	if (v6 || inet_pton(AF_INET, u->host, ip) == 1)
 		memcpy(u->address, u->host, hlen + 1);  /* an IP fits */
-	snprintf(u->url, sizeof(u->url), v6 ? "wss://[%s]:%d%s" : "wss://%s:%d%s",
-		 u->host, u->port, WIRE_SYNC_PATH);
+	snprintf(u->url, sizeof(u->url), v6 ? "wss://[%s]:%d%s"
+		 : "wss://%s:%d%s", u->host, u->port, WIRE_SYNC_PATH);
 	return ERR_OK;
 bad_host:
 	snprintf(why, whylen, "'%.*s': the host must be a DNS name, an IPv4 "
@@ -133,7 +133,7 @@ bad_host:
 	return ERR_INVALID;
 }
 
-/* ---- the list -------------------------------------------------------------- */
+/* ---- the list ---------------------------------------------------------- */
 
 int hub_url_list(const char *list, struct hub_url *out, size_t max,
 		 size_t *n, char *why, size_t whylen)
@@ -166,7 +166,7 @@ int hub_url_list(const char *list, struct hub_url *out, size_t max,
 	return ERR_OK;
 }
 
-/* ---- the one-hub form -------------------------------------------------------- */
+/* ---- the one-hub form -------------------------------------------------- */
 
 int hub_url_one(const char *host, const char *address, int port,
 		struct hub_url *u)
@@ -184,7 +184,7 @@ int hub_url_one(const char *host, const char *address, int port,
 		address = host;       /* an IP, which fits */
 	if (address)
 		memcpy(u->address, address, strlen(address) + 1);
-	snprintf(u->url, sizeof(u->url), v6 ? "wss://[%s]:%d%s" : "wss://%s:%d%s",
-		 host, port, WIRE_SYNC_PATH);
+	snprintf(u->url, sizeof(u->url), v6 ? "wss://[%s]:%d%s"
+		 : "wss://%s:%d%s", host, port, WIRE_SYNC_PATH);
 	return ERR_OK;
 }

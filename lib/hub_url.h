@@ -22,7 +22,7 @@
 
 /* One hub to dial. */
 struct hub_url {
-	char url[LIMIT_HUB_URL + 1];     /* canonical: wss://HOST:PORT/v1/sync */
+	char url[LIMIT_HUB_URL + 1];     /* wss://HOST:PORT/v1/sync */
 	char host[HUB_URL_HOST_MAX + 1]; /* SNI and the certificate name (an
 					    IPv6 address without brackets) */
 	char address[INET6_ADDRSTRLEN];  /* the IP to dial when known (an IP

@@ -19,8 +19,9 @@
  * up stream's window) is a link (lib/link.h), as at the hub.
  *
  * Parts: backoff; TLS files and the client vhost; the hub URLs; dialling
- * and losing the session; sending frames and the keepalive timer; receiving frames (the
- * handler table by body); the lws callback; start, reload and stop. */
+ * and losing the session; sending frames and the keepalive timer;
+ * receiving frames (the handler table by body); the lws callback; start,
+ * reload and stop. */
 #include <errno.h>
 #include <inttypes.h>
 #include <netdb.h>
@@ -254,7 +255,7 @@ static void rebuild_cb(lws_sorted_usec_list_t *sul)
 	hub_link__connect(n);
 }
 
-/* ---- the hub URLs ---------------------------------------------------------- */
+/* ---- the hub URLs ------------------------------------------------------ */
 
 const struct hub_url *hub_link__url(const struct node *n)
 {
@@ -714,8 +715,8 @@ static void handle_error(struct node *n, const Alliance__V1__Error *e)
 		log_warn("hub %s does not know a frame we sent: %s",
 			 hub_link__url(n)->url, e->message);
 	else
-		log_warn("hub %s sent an error: %s (%d): %s", hub_link__url(n)->url,
-			 name, (int)e->code, e->message);
+		log_warn("hub %s sent an error: %s (%d): %s",
+			 hub_link__url(n)->url, name, (int)e->code, e->message);
 }
 
 /* A frame handler of the node: what the callback returns (0, or 0 after

@@ -61,7 +61,8 @@ static void hub_session(struct node *n, FILE *f)
 		  "in use.");
 	for (size_t i = 0; i < n->cfg.n_hubs; i++)
 		fprintf(f, "alliance_node_hub_url{url=\"%s\"} %d\n",
-			n->cfg.hubs[i].url, &n->cfg.hubs[i] == hub_link__url(n));
+			n->cfg.hubs[i].url,
+			&n->cfg.hubs[i] == hub_link__url(n));
 	prom_metric(f, "alliance_node_hub_failovers_total", "counter",
 		    "Moves to the next hub URL at once, the hub in use being "
 		    "gone.", (unsigned long long)n->hub_failovers);

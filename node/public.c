@@ -45,8 +45,8 @@ static void route_healthz(void *ctx, struct lws *wsi, struct http_exchange *ex,
 	(void)m;
 	if (connected)
 		clock_rfc3339(n->hub_since, since, sizeof(since));
-	body = json_pack("{s:s, s:s, s:s, s:{s:b, s:s, s:s?, s:s?, s:i, s:I, s:o},"
-			 " s:o}",
+	body = json_pack("{s:s, s:s, s:s,"
+			 " s:{s:b, s:s, s:s?, s:s?, s:i, s:I, s:o}, s:o}",
 			 "status", "ok",
 			 "community", n->cfg.community,
 			 "version", ALLIANCE_VERSION,

@@ -168,6 +168,8 @@ def test_every_node_healthz_connected(alliance):
         assert h["status"] == "ok"
         assert h["community"] == cid
         assert h["hub"]["connected"] is True, h
+        # the nodes dial the hub URLs alliance.env lists ([hub] urls)
+        assert h["hub"]["url"] == env["HUB_SYNC_URLS"].split()[0], h
 
 
 def test_sample_catalog_arrives_at_the_hub(alliance):

@@ -133,6 +133,20 @@ class Forwarder:
         return len(self.pipes)
 
 
+def serve_tls(loop, cert, handler):
+    """A TLS server with cert (crt, key) on 127.0.0.1 and a free port, in
+    loop, handing each connection to handler(reader, writer); (server,
+    port). Close the server when done."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(*map(str, cert))
+    port = free_port()
+
+    async def listen():
+        return await asyncio.start_server(handler, "127.0.0.1", port,
+                                          ssl=ctx)
+    return loop.run(listen()), port
+
+
 @pytest.fixture
 def loop():
     lp = Loop()
@@ -236,9 +250,6 @@ def test_hub_with_a_foreign_certificate_is_left_for_the_next(
     machine that is not the district's hub): the node refuses it, says
     why, and moves to the next URL at once, without a backoff wait."""
     other = PKI.create(tmp_path / "other-ca", name="Another CA")
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(*map(str, other.hub_cert))
-    rogue_port = free_port()
 
     async def rogue(reader, writer):
         try:
@@ -246,11 +257,7 @@ def test_hub_with_a_foreign_certificate_is_left_for_the_next(
         except (ConnectionError, OSError, ssl.SSLError):
             pass
         writer.transport.abort()
-
-    async def listen():
-        return await asyncio.start_server(rogue, "127.0.0.1", rogue_port,
-                                          ssl=ctx)
-    server = loop.run(listen())
+    server, rogue_port = serve_tls(loop, other.hub_cert, rogue)
     try:
         hub = Hub(tmp_path / "hub", pki).start()
         made.append(hub)
@@ -459,6 +466,39 @@ def test_alliancectl_tries_each_hub_in_turn(pki, made, tmp_path):
     assert r.returncode == 1, r
     assert "404" in r.stderr and "trying" not in r.stderr, r.stderr
     assert cid in hub.communities()
+
+
+def test_alliancectl_does_not_repeat_a_change_a_hub_may_have_taken(
+        pki, loop, made, tmp_path):
+    """The first hub takes the request (TLS with the district's hub
+    certificate) and drops the connection without an answer: a GET goes
+    on to the next hub, a POST does not (it may have reached the first),
+    and says so."""
+    hub = Hub(tmp_path / "hub", pki).start()
+    made.append(hub)
+    live = f"https://127.0.0.1:{hub.alliance_port}"
+
+    async def swallow(reader, writer):
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+        except (ConnectionError, OSError, ssl.SSLError,
+                asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        writer.transport.abort()
+    server, port = serve_tls(loop, pki.hub_cert, swallow)
+    try:
+        mute = f"https://localhost:{port}"
+        r = ctl(pki, "--hub", mute, "--hub", live, "community", "list")
+        assert r.returncode == 0, r
+        assert f"trying {live} next" in r.stderr, r.stderr
+        cid = unique_id("fo-once")
+        r = ctl(pki, "--hub", mute, "--hub", live, "community", "add", cid)
+        assert r.returncode == 1, r
+        assert f"not sent to another hub: the POST may have reached " \
+            f"{mute}" in r.stderr, r.stderr
+        assert cid not in hub.communities()
+    finally:
+        server.close()
 
 
 def test_alliancectl_refuses_bad_hub_lists(pki):

@@ -15,8 +15,9 @@ That no backoff wait was taken is shown by the node's own counters
 (alliance_node_hub_backoff_waits_total, _failovers_total) and its log,
 never by timing.
 
-Parts: the forwarders; a node with urls; the first URL dead; a TLS failure;
-a forwarder killed mid-sync; every URL down; alliancectl; bad values.
+Parts: the forwarders; a node with urls; the first URL dead; a TLS failure
+or a name the certificate lacks; a forwarder killed mid-sync; every URL
+down; a reload; alliancectl; bad values.
 """
 
 import asyncio
@@ -407,6 +408,33 @@ def test_every_url_down_backs_off_then_recovers_on_one(
     node.wait_connected(timeout=CAP_S + 30)
     assert node.hub_url() == b.url
     assert hub.connected(node.community)
+
+
+# ---- a reload ------------------------------------------------------------------------
+
+def test_sighup_with_a_new_list_dials_its_first_url(pki, loop, made,
+                                                   tmp_path):
+    """SIGHUP with other urls closes the session and dials the new list
+    from its first URL; SIGHUP with the same list keeps the session."""
+    hub = Hub(tmp_path / "hub", pki).start()
+    made.append(hub)
+    a = Forwarder(loop, hub.alliance_port, "localhost").start()
+    b = Forwarder(loop, hub.alliance_port, "127.0.0.1").start()
+    node = start_node(pki, hub, tmp_path, made, [a.url])
+    node.wait_connected()
+    since = node.healthz()["hub"]["since"]
+    mark = node.log_mark()
+    node.sighup()
+    node.wait_log(r"hub settings and certificates unchanged", since=mark)
+    assert node.healthz()["hub"]["since"] == since
+    node.urls = [b.url, a.url]
+    node.write_config(node.config_text())
+    mark = node.log_mark()
+    node.sighup()
+    node.wait_log(r"hub settings or certificates changed", since=mark)
+    wait_for(lambda: node.healthz()["hub"]["connected"] and
+             node.hub_url() == b.url, 30, "the session at the new first URL")
+    assert node.counter("backoff_waits") == 0
 
 
 # ---- alliancectl ------------------------------------------------------------------

@@ -165,8 +165,8 @@ void ctl_hubs_from_env(struct ctl *ctl)
 		return;
 	}
 	memcpy(copy, list, strlen(list) + 1);
-	for (p += strspn(p, " \t"); *p; p += len, p += strspn(p, " \t")) {
-		len = strcspn(p, " \t");
+	for (p += strspn(p, " \t\n"); *p; p += len, p += strspn(p, " \t\n")) {
+		len = strcspn(p, " \t\n");
 		if (ctl->n_hubs == LIMIT_HUB_URLS) {
 			ctl->hubs_wrong = "more than 8 hub URLs";
 			return;

@@ -414,8 +414,9 @@ def test_every_url_down_backs_off_then_recovers_on_one(
 
 def test_sighup_with_a_new_list_dials_its_first_url(pki, loop, made,
                                                    tmp_path):
-    """SIGHUP with other urls closes the session and dials the new list
-    from its first URL; SIGHUP with the same list keeps the session."""
+    """SIGHUP with the same list keeps the session, with a bad list is
+    refused and changes nothing, and with other urls closes the session
+    and dials the new list from its first URL."""
     hub = Hub(tmp_path / "hub", pki).start()
     made.append(hub)
     a = Forwarder(loop, hub.alliance_port, "localhost").start()
@@ -427,6 +428,15 @@ def test_sighup_with_a_new_list_dials_its_first_url(pki, loop, made,
     node.sighup()
     node.wait_log(r"hub settings and certificates unchanged", since=mark)
     assert node.healthz()["hub"]["since"] == since
+    # a bad list changes nothing: the session stays where it is
+    node.urls = [b.url, "wss://nowhere:0"]
+    node.write_config(node.config_text())
+    node.sighup()
+    node.wait_log(r"reload refused, keeping the running configuration: "
+                  r".*\[hub\] urls: .*the port must be 1 to 65535",
+                  since=mark)
+    assert node.healthz()["hub"]["since"] == since
+    assert node.hub_url() == a.url
     node.urls = [b.url, a.url]
     node.write_config(node.config_text())
     mark = node.log_mark()

@@ -65,8 +65,10 @@ class Loop:
 
 class Forwarder:
     """127.0.0.1:port forwarded to the hub's alliance port: one address
-    of "a hub". kill() resets every connection through it and stops
-    listening; start() listens again on the same port."""
+    of "a hub". hold() stops what the hub sends from reaching the node
+    (its acks: the node stops once its window is full); kill() resets
+    every connection through it and stops listening; start() listens
+    again on the same port."""
 
     def __init__(self, loop, target_port, host="127.0.0.1",
                  bind="127.0.0.1"):
@@ -78,14 +80,19 @@ class Forwarder:
         self.server = None
         self.pipes = set()          # (client writer, hub writer)
         self.accepted = 0
+        self.flowing = None         # asyncio.Event: the hub's bytes pass
 
     @property
     def url(self):
         return f"wss://{self.host}:{self.port}/v1/sync"
 
-    async def _pipe(self, reader, writer):
+    async def _pipe(self, reader, writer, gate=None):
         try:
             while data := await reader.read(65536):
+                if gate:
+                    await gate.wait()
+                if writer.transport.is_closing():
+                    break
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):
@@ -105,11 +112,13 @@ class Forwarder:
         self.pipes.add(pair)
         try:
             await asyncio.gather(self._pipe(creader, hwriter),
-                                 self._pipe(hreader, cwriter))
+                                 self._pipe(hreader, cwriter, self.flowing))
         finally:
             self.pipes.discard(pair)
 
     async def _start(self):
+        self.flowing = asyncio.Event()
+        self.flowing.set()
         self.server = await asyncio.start_server(
             self._handle, self.bind, self.port, reuse_address=True)
 
@@ -118,6 +127,7 @@ class Forwarder:
         for cw, hw in list(self.pipes):
             cw.transport.abort()    # a reset, both ways
             hw.transport.abort()
+        self.flowing.set()          # held pipes see the abort and end
         await self.server.wait_closed()
         self.server = None
 
@@ -128,6 +138,9 @@ class Forwarder:
     def kill(self):
         if self.server:
             self.loop.run(self._kill())
+
+    def hold(self):
+        self.loop.loop.call_soon_threadsafe(self.flowing.clear)
 
     @property
     def connections(self):
@@ -304,9 +317,11 @@ def test_url_whose_host_the_certificate_does_not_name_is_left(
 def test_url_in_use_killed_mid_sync_moves_on_and_loses_nothing(
         pki, loop, made, tmp_path):
     """A node with two URLs imports 4000 services while another node
-    (one URL, the hub's own port) imports 2000. When the hub has stored
-    a tenth of the first node's, the forwarder that node is on is killed
-    (its connections reset): the node moves to the other URL at once,
+    (one URL, the hub's own port) imports 2000. The forwarder the first
+    node is on holds the hub's acks, so the node stops once its window
+    (8 batches of at most 256) is out: the hub has stored part of its
+    records when that forwarder is killed (its connections reset). The
+    node moves to the other URL at once,
     keeps its cursors, and at the end the hub's store holds exactly each
     node's own records (same versions), each node's replica exactly the
     hub's records of the other: none lost, none twice."""
@@ -326,17 +341,18 @@ def test_url_in_use_killed_mid_sync_moves_on_and_loses_nothing(
     other.wait_connected()
     assert node.hub_url() == a.url
 
+    a.hold()
     counts = {node.community: 4000, other.community: 2000}
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         done = [pool.submit(bulk, n, bulk_items(n.community,
                                                 counts[n.community]))
                 for n in (node, other)]
         assert [len(f.result()) for f in done] == [4000, 2000]
-    got = wait_for(lambda: (lambda c: c if c >= 400 else None)(
-        hub.live_services(node.community)), BULK_ARRIVE,
-        "the hub to store a tenth of the node's services", interval=0.005)
+    wait_for(lambda: hub.live_services(node.community) >= 256, BULK_ARRIVE,
+             "the hub to store a batch of the node's services")
     mark = node.log_mark()
     a.kill()
+    got = hub.live_services(node.community)
     print(f"forwarder killed with {got} of 4000 at the hub")
     assert got < 4000, "the sync ended before the kill: not mid-sync"
     node.wait_log(rf"session lost with hub {re.escape(a.url)} \(.*\); "

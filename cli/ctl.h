@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "limits.h"
+
 /* ---- exit codes and limits ------------------------------------------- */
 
 /* What the process exits with; handlers return one of these. */
@@ -41,10 +43,19 @@ enum ctl_exit {
 /* ---- the run's state --------------------------------------------------- */
 
 /* struct ctl: what one run of alliancectl knows. The strings point into
- * argv or the environment and are never freed; flags win over variables. */
+ * argv, the environment or a static copy and are never freed; flags win
+ * over variables. */
 struct ctl {
 	const char *prog;         /* argv[0]'s base name, for messages */
-	const char *hub;          /* --hub or HUB_ALLIANCE_URL, https://host:port */
+	const char *hubs[LIMIT_HUB_URLS]; /* the hub's URLs, https://host:port,
+				     tried in turn: each --hub, else
+				     HUB_ALLIANCE_URLS, else HUB_ALLIANCE_URL */
+	size_t n_hubs;            /* how many */
+	const char *hubs_wrong;   /* why the list cannot be used (too many,
+				     one too long); NULL: it can */
+	bool hubs_flagged;        /* a --hub came: the variables' list went */
+	size_t hub_at;            /* the one asked next (the last to answer) */
+	const char *hub;          /* hubs[hub_at]: the one asked last */
 	const char *cert;         /* --cert or OPERATOR_CERT, PEM path */
 	const char *key;          /* --key or OPERATOR_KEY, PEM path */
 	const char *ca;           /* --ca or CA_CERT, the alliance CA's PEM */
@@ -86,6 +97,10 @@ enum ctl_global_opt {
 	{ "ca", required_argument, NULL, CTL_OPT_CA },                \
 	{ "signing-key", required_argument, NULL, CTL_OPT_SIGNING_KEY }, \
 	{ "help", no_argument, NULL, CTL_OPT_HELP }
+
+/* ctl_hubs_from_env: the hub URLs of HUB_ALLIANCE_URLS (blank-separated)
+ * or else HUB_ALLIANCE_URL into ctl->hubs, before the flags are read. */
+void ctl_hubs_from_env(struct ctl *ctl);
 
 /* ctl_global_option: apply a global flag that getopt_long returned inside a
  * command (opt, optarg). Returns true if opt was one of them. */
@@ -183,10 +198,15 @@ int ctl_ready(const struct ctl *ctl);
 
 /* ctl_request: send METHOD {hub}{path} with body (a JSON value serialised
  * as the request body, or NULL for none) over mutual TLS, trusting only the
- * alliance CA. On a completed exchange, whatever its status, fills *resp
- * (free with ctl_response_free) and returns 0; on a transport or TLS
- * failure prints curl's error naming the URL and returns ERR_IO (or
- * ERR_TOOBIG for a body over CTL_RESPONSE_MAX, ERR_NOMEM). */
+ * alliance CA, to each hub URL in turn from the one that answered last:
+ * a hub that cannot be reached (no connection, TLS refused, no answer) is
+ * left for the next, except after a request other than GET went out (it
+ * may have reached that hub: it is not repeated elsewhere). On a completed
+ * exchange, whatever its status (an answer is final), fills *resp (free
+ * with ctl_response_free), sets ctl->hub to the hub that answered and
+ * returns 0; when no hub answered prints curl's error naming each URL
+ * and returns ERR_IO (or ERR_TOOBIG for a body over CTL_RESPONSE_MAX,
+ * ERR_NOMEM). */
 int ctl_request(struct ctl *ctl, const char *method, const char *path,
 		json_t *body, struct ctl_response *resp);
 

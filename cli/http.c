@@ -5,10 +5,13 @@
  * with the peer's certificate and host name verified. Bodies are JSON both
  * ways; a reply is read into memory up to CTL_RESPONSE_MAX. One easy handle
  * lives in struct ctl so later requests of a run reuse the connection.
+ * With several hub URLs (replicas), a hub that does not answer is left for
+ * the next; the first answer, whatever its status, is the hub's word.
  *
  * Parts: configuration checks; the response buffer; ctl_request; cleanup. */
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,14 +43,29 @@ int ctl_ready(const struct ctl *ctl)
 {
 	int rc = CTL_EXIT_OK, r;
 
-	if (ctl->hub == NULL) {
-		ctl_errorf(ctl, "no hub URL: give --hub URL or set "
+	if (ctl->hubs_wrong) {
+		ctl_errorf(ctl, "hub URLs: %s (at most %u, each at most %u "
+			   "bytes)", ctl->hubs_wrong, (unsigned)LIMIT_HUB_URLS,
+			   (unsigned)LIMIT_HUB_URL);
+		rc = CTL_EXIT_USAGE;
+	} else if (ctl->n_hubs == 0) {
+		ctl_errorf(ctl, "no hub URL: give --hub URL (several to try "
+			   "in turn) or set HUB_ALLIANCE_URLS or "
 			   "HUB_ALLIANCE_URL (e.g. https://127.0.0.1:7443)");
 		rc = CTL_EXIT_USAGE;
-	} else if (strncmp(ctl->hub, "https://", 8) != 0) {
-		ctl_errorf(ctl, "hub URL %s: must start with https:// (the "
-			   "hub's mutual-TLS alliance port)", ctl->hub);
-		rc = CTL_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < ctl->n_hubs && !ctl->hubs_wrong; i++) {
+		if (strlen(ctl->hubs[i]) > LIMIT_HUB_URL) {
+			ctl_errorf(ctl, "hub URL %.64s...: longer than %u "
+				   "bytes", ctl->hubs[i],
+				   (unsigned)LIMIT_HUB_URL);
+			rc = CTL_EXIT_USAGE;
+		} else if (strncmp(ctl->hubs[i], "https://", 8) != 0) {
+			ctl_errorf(ctl, "hub URL %s: must start with https:// "
+				   "(the hub's mutual-TLS alliance port)",
+				   ctl->hubs[i]);
+			rc = CTL_EXIT_USAGE;
+		}
 	}
 	/* report every missing piece at once, the worst exit code wins */
 	r = need_file(ctl, ctl->cert, "operator certificate", "--cert",
@@ -182,30 +200,70 @@ static const char *refused_hint(CURLcode cc)
 	return "";
 }
 
-int ctl_request(struct ctl *ctl, const char *method, const char *path,
-		json_t *body, struct ctl_response *resp)
+/* request_at: one exchange of METHOD path with the hub ctl->hub, with
+ * payload (or NULL) and headers. Returns ERR_OK with *resp filled, or an
+ * error (printed, naming the URL) with *sent saying whether the request
+ * may have gone out. */
+static int request_at(struct ctl *ctl, const char *method, const char *path,
+		      const char *payload, struct curl_slist *headers,
+		      struct ctl_response *resp, bool *sent)
 {
 	char url[CTL_URL_MAX + 256];
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct rbuf b = { 0 };
-	struct curl_slist *headers = NULL, *h;
-	char *payload = NULL;
+	long bytes = 0;
 	CURLcode cc;
-	int rc = ERR_IO;
 
-	memset(resp, 0, sizeof(*resp));
+	*sent = false;
 	if (make_url(ctl, path, url, sizeof(url)) != ERR_OK) {
 		ctl_errorf(ctl, "hub URL too long");
 		return ERR_TOOBIG;
 	}
+	curl_easy_reset(ctl->curl); /* keeps the open connection */
+	cc = setup(ctl->curl, ctl, method, url, payload, headers, &b, errbuf);
+	if (cc == CURLE_OK)
+		cc = curl_easy_perform(ctl->curl);
+	if (cc != CURLE_OK) {
+		free(b.data);
+		curl_easy_getinfo(ctl->curl, CURLINFO_REQUEST_SIZE, &bytes);
+		*sent = bytes > 0;
+		if (b.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+			ctl_errorf(ctl, "%s %s: reply over %u bytes", method,
+				   url, CTL_RESPONSE_MAX);
+			return ERR_TOOBIG;
+		}
+		ctl_errorf(ctl, "%s %s: %s%s", method, url,
+			   errbuf[0] ? errbuf : curl_easy_strerror(cc),
+			   refused_hint(cc));
+		return ERR_IO;
+	}
+	curl_easy_getinfo(ctl->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+	if (b.data == NULL && (b.data = calloc(1, 1)) == NULL) {
+		ctl_errorf(ctl, "out of memory");
+		return ERR_NOMEM;
+	}
+	resp->body = b.data;
+	resp->len = b.len;
+	if (resp->len > 0)
+		resp->json = json_loadb(resp->body, resp->len, 0, NULL);
+	return ERR_OK;
+}
+
+int ctl_request(struct ctl *ctl, const char *method, const char *path,
+		json_t *body, struct ctl_response *resp)
+{
+	struct curl_slist *headers = NULL, *h;
+	char *payload = NULL;
+	bool sent;
+	int rc = ERR_IO;
+
+	memset(resp, 0, sizeof(*resp));
 	if (ctl->curl == NULL) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 		    (ctl->curl = curl_easy_init()) == NULL) {
 			ctl_errorf(ctl, "cannot start libcurl");
 			return ERR_NOMEM;
 		}
-	} else {
-		curl_easy_reset(ctl->curl); /* keeps the open connection */
 	}
 	if (body != NULL &&
 	    (payload = json_dumps(body, JSON_COMPACT)) == NULL)
@@ -221,30 +279,24 @@ int ctl_request(struct ctl *ctl, const char *method, const char *path,
 			goto nomem;
 		headers = h;
 	}
-	cc = setup(ctl->curl, ctl, method, url, payload, headers, &b, errbuf);
-	if (cc == CURLE_OK)
-		cc = curl_easy_perform(ctl->curl);
-	if (cc != CURLE_OK) {
-		if (b.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
-			ctl_errorf(ctl, "%s %s: reply over %u bytes", method,
-				   url, CTL_RESPONSE_MAX);
-			rc = ERR_TOOBIG;
-		} else {
-			ctl_errorf(ctl, "%s %s: %s%s", method, url,
-				   errbuf[0] ? errbuf : curl_easy_strerror(cc),
-				   refused_hint(cc));
+	/* each hub in turn, from the one that answered last */
+	for (size_t tries = 0; tries < ctl->n_hubs; tries++) {
+		ctl->hub = ctl->hubs[ctl->hub_at];
+		rc = request_at(ctl, method, path, payload, headers, resp,
+				&sent);
+		if (rc != ERR_IO)
+			break;        /* an answer (final), or no way on */
+		if (sent && strcmp(method, "GET") != 0) {
+			ctl_errorf(ctl, "not sent to another hub: the %s may "
+				   "have reached %s", method, ctl->hub);
+			break;
 		}
-		goto out;
+		if (tries + 1 < ctl->n_hubs) {
+			ctl->hub_at = (ctl->hub_at + 1) % ctl->n_hubs;
+			ctl_errorf(ctl, "trying %s next",
+				   ctl->hubs[ctl->hub_at]);
+		}
 	}
-	curl_easy_getinfo(ctl->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-	if (b.data == NULL && (b.data = calloc(1, 1)) == NULL)
-		goto nomem;
-	resp->body = b.data;
-	resp->len = b.len;
-	b.data = NULL;
-	if (resp->len > 0)
-		resp->json = json_loadb(resp->body, resp->len, 0, NULL);
-	rc = ERR_OK;
 	goto out;
 nomem:
 	ctl_errorf(ctl, "out of memory");
@@ -252,7 +304,6 @@ nomem:
 out:
 	curl_slist_free_all(headers);
 	free(payload);
-	free(b.data);
 	return rc;
 }
 

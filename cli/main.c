@@ -63,8 +63,10 @@ static const struct {
 	const char *env;          /* "HUB_ALLIANCE_URL" */
 	const char *what;         /* one line */
 } globals[] = {
-	{ "--hub URL", "HUB_ALLIANCE_URL",
-	  "the hub's alliance port, e.g. https://127.0.0.1:7443" },
+	{ "--hub URL", "HUB_ALLIANCE_URLS",
+	  "the hub's alliance port, e.g. https://127.0.0.1:7443; several "
+	  "--hub (or URLs in the variable, blanks between; at most 8) are "
+	  "tried in turn until one answers (HUB_ALLIANCE_URL: one)" },
 	{ "--cert FILE", "OPERATOR_CERT", "your operator certificate (PEM)" },
 	{ "--key FILE", "OPERATOR_KEY", "its private key (PEM)" },
 	{ "--ca FILE", "CA_CERT", "the alliance CA certificate (PEM)" },
@@ -135,11 +137,61 @@ int ctl_usage_error(const struct ctl *ctl, const struct ctl_command *cmd,
 
 /* ---- option parsing ---------------------------------------------------- */
 
+/* env: the variable's value, or NULL when unset or empty. */
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+void ctl_hubs_from_env(struct ctl *ctl)
+{
+	/* a copy of HUB_ALLIANCE_URLS cut at the blanks, for the run */
+	static char copy[LIMIT_HUB_URLS * (LIMIT_HUB_URL + 1)];
+	const char *list = env("HUB_ALLIANCE_URLS");
+	char *p = copy;
+	size_t len;
+
+	ctl->n_hubs = 0;
+	if (!list) {
+		if ((ctl->hubs[0] = env("HUB_ALLIANCE_URL")) != NULL)
+			ctl->n_hubs = 1;
+		ctl->hub = ctl->hubs[0];
+		return;
+	}
+	if (strlen(list) >= sizeof(copy)) {
+		ctl->hubs_wrong = "HUB_ALLIANCE_URLS is too long";
+		return;
+	}
+	memcpy(copy, list, strlen(list) + 1);
+	for (p += strspn(p, " \t\n"); *p; p += len, p += strspn(p, " \t\n")) {
+		len = strcspn(p, " \t\n");
+		if (ctl->n_hubs == LIMIT_HUB_URLS) {
+			ctl->hubs_wrong = "more than 8 hub URLs";
+			return;
+		}
+		ctl->hubs[ctl->n_hubs++] = p;
+		if (p[len])
+			p[len++] = '\0';
+	}
+	ctl->hub = ctl->hubs[0];
+}
+
 bool ctl_global_option(struct ctl *ctl, int opt, const char *arg)
 {
 	switch (opt) {
 	case CTL_OPT_HUB:
-		ctl->hub = arg;
+		if (!ctl->hubs_flagged) {   /* flags win over the variables */
+			ctl->hubs_flagged = true;
+			ctl->n_hubs = 0;
+			ctl->hubs_wrong = NULL;
+		}
+		if (ctl->n_hubs == LIMIT_HUB_URLS)
+			ctl->hubs_wrong = "more than 8 hub URLs";
+		else
+			ctl->hubs[ctl->n_hubs++] = arg;
+		ctl->hub = ctl->hubs[0];
 		return true;
 	case CTL_OPT_CERT:
 		ctl->cert = arg;
@@ -254,14 +306,6 @@ int ctl_list_command(struct ctl *ctl, const struct ctl_command *cmd,
 
 /* ---- main -------------------------------------------------------------- */
 
-/* env: the variable's value, or NULL when unset or empty. */
-static const char *env(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v != NULL && v[0] != '\0' ? v : NULL;
-}
-
 /* run_help: "alliancectl help [GROUP]". */
 static int run_help(struct ctl *ctl, int argc, char **argv)
 {
@@ -315,7 +359,6 @@ int main(int argc, char **argv)
 	};
 	struct ctl ctl = {
 		.prog = "alliancectl",
-		.hub = env("HUB_ALLIANCE_URL"),
 		.cert = env("OPERATOR_CERT"),
 		.key = env("OPERATOR_KEY"),
 		.ca = env("CA_CERT"),
@@ -323,6 +366,7 @@ int main(int argc, char **argv)
 	};
 	int opt, rc;
 
+	ctl_hubs_from_env(&ctl);
 	opterr = 0;
 	/* '+': stop at GROUP, so a command's own flags reach its handler */
 	while ((opt = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {

@@ -531,6 +531,8 @@ static long config_rule_key(struct config_ctx *ctx,
 	long i = config_find(ctx, rule->section, name, &known);
 	int text = rule->kind == CONFIG_TOGETHER;
 
+	if (i >= 0 && rule->kind == CONFIG_APART)
+		return i;
 	if (i >= 0 && (text ? ctx->table[i].type == CONFIG_STRING ||
 		       ctx->table[i].type == CONFIG_PATH
 		       : ctx->table[i].type == CONFIG_UINT))
@@ -591,6 +593,26 @@ static void config_together(struct config_ctx *ctx,
 		    ctx->table[set].name, reason);
 }
 
+/* config_apart: the rule "not both" on keys a and b as the file gave
+ * them (a default is not given). The error is at the later line. */
+static void config_apart(struct config_ctx *ctx,
+			 const struct config_rule *rule, long a, long b)
+{
+	char reason[CONFIG_REASON_MAX];
+	const char *why = rule->why ? rule->why : "";
+	const char *sep = rule->why ? "; " : "";
+	long later = ctx->set_line[a] > ctx->set_line[b] ? a : b;
+	long other = later == a ? b : a;
+
+	if (!ctx->set_line[a] || !ctx->set_line[b])
+		return;
+	snprintf(reason, sizeof(reason), "cannot be given with %s (line "
+		 "%d)%s%s", ctx->table[other].name, ctx->set_line[other], sep,
+		 why);
+	config_fail(ctx, ERR_INVALID, ctx->set_line[later], rule->section,
+		    ctx->table[later].name, reason);
+}
+
 /* config_rule: check one rule against the loaded values. */
 static void config_rule(struct config_ctx *ctx, const struct config_rule *rule)
 {
@@ -601,6 +623,8 @@ static void config_rule(struct config_ctx *ctx, const struct config_rule *rule)
 		return;
 	if (rule->kind == CONFIG_GREATER)
 		config_greater(ctx, rule, a, b);
+	else if (rule->kind == CONFIG_APART)
+		config_apart(ctx, rule, a, b);
 	else
 		config_together(ctx, rule, a, b);
 }

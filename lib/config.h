@@ -51,6 +51,8 @@ struct config_key {
 enum config_rule_kind {
 	CONFIG_GREATER,         /* numbers: a > b */
 	CONFIG_TOGETHER,        /* text: both set or neither */
+	CONFIG_APART,           /* any type: not both given in the file
+				   (two forms of one setting) */
 };
 
 struct config_rule {

@@ -81,6 +81,13 @@
 #define LIMIT_BACKOFF_MAX_S 3600
 #define LIMIT_BACKOFF_HEALTHY_S 10
 
+/* Hub URLs: how many a node may list ([hub] urls) and alliancectl may be
+ * given (--hub, HUB_ALLIANCE_URLS), the replicas of one district (a round
+ * over them stays short); and the bytes of one (a 253-byte host name with
+ * scheme, port and path fits). */
+#define LIMIT_HUB_URLS 8
+#define LIMIT_HUB_URL 300
+
 /* HTTP request bodies on API endpoints; bigger gets 413. */
 #define LIMIT_HTTP_BODY (256u * 1024u)
 /* Bulk import bodies. */

@@ -48,6 +48,8 @@ enum wire_close {
 #define WIRE_PROTOCOL_VERSION 1
 /* Websocket subprotocol name. */
 #define WIRE_SUBPROTOCOL "alliance.v1"
+/* The websocket path of alliance.v1 at the hub's alliance port. */
+#define WIRE_SYNC_PATH "/v1/sync"
 
 /* wire_decode: decode one message of len bytes into a new Frame.
  *

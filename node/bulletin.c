@@ -465,7 +465,7 @@ static void refuse(struct node *n, const uint8_t *content, size_t len,
 	n->bulletins_refused++;
 	log_warn("bulletins: refused bulletin %s from hub %s: %s",
 		 c && text_record_id_valid(c->id) ? c->id : "(no valid id)",
-		 n->cfg.hub_host, why);
+		 hub_link__url(n)->url, why);
 	send_ack(n, c ? c->id : NULL, reason);
 	bulletin_content_free(&c);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "hub_url.h"
 #include "node.h"
 #include "password.h"
 #include "text.h"
@@ -84,6 +85,19 @@ static const char *check_host(const void *field)
 	return NULL;
 }
 
+static const char *check_hub_urls(const void *field)
+{
+	static char why[LIMIT_HUB_URL + 128];
+	struct hub_url urls[LIMIT_HUB_URLS];
+	const char *s = *(char *const *)field;
+	size_t n;
+
+	if (!s || hub_url_list(s, urls, LIMIT_HUB_URLS, &n, why,
+			       sizeof(why)) == ERR_OK)
+		return NULL;
+	return why;
+}
+
 static const char *check_sms_url(const void *field)
 {
 	const char *s = *(char *const *)field;
@@ -138,14 +152,19 @@ static const struct config_key node_keys[] = {
 	  "community id; must equal the certificate's CN" },
 	{ "node", "name", CONFIG_STRING, NULL, F(name), 0, 0, 0, NULL,
 	  check_name, "the community's display name" },
-	{ "hub", "host", CONFIG_STRING, NULL, F(hub_host), 1, 0, 0, NULL,
-	  check_host,
-	  "the hub's name: sent as SNI, checked against its certificate" },
+	{ "hub", "urls", CONFIG_STRING, NULL, F(hub_urls), 0, 0, 0, NULL,
+	  check_hub_urls, "the hub replicas, tried in turn: wss://HOST[:PORT]"
+	  " URLs (HOST checked against each one's certificate, a name "
+	  "resolved at start and on SIGHUP), blanks between, at most 8 of "
+	  "300 bytes; instead of host, address and port" },
+	{ "hub", "host", CONFIG_STRING, NULL, F(hub_host), 0, 0, 0, NULL,
+	  check_host, "one hub's name: sent as SNI, checked against its "
+	  "certificate (this or urls is required)" },
 	{ "hub", "address", CONFIG_STRING, NULL, F(hub_address), 0, 0, 0, NULL,
 	  config_check_ip,
 	  "IP to dial; when unset, host is resolved at start and on SIGHUP" },
 	{ "hub", "port", CONFIG_PORT, "7443", F(hub_port), 0, 0, 0, NULL, NULL,
-	  "the hub's mutual-TLS port" },
+	  "the hub's mutual-TLS port (with host)" },
 	{ "hub", "cert", CONFIG_PATH, NULL, F(hub_cert), 1, 0, 0, NULL, NULL,
 	  "this community's certificate (PEM, CN = community)" },
 	{ "hub", "key", CONFIG_PATH, NULL, F(hub_key), 1, 0, 0, NULL, NULL,
@@ -202,8 +221,15 @@ static const struct config_key node_keys[] = {
 
 #undef F
 
+/* Why [hub] urls stands apart from host, address and port. */
+#define NODE_HUB_FORMS "urls lists every hub with its host and port; host, " \
+	"address and port are the form for one hub"
+
 static const struct config_rule node_rules[] = {
 	CONFIG_COMMON_RULES,
+	{ CONFIG_APART, "hub", "urls", "host", NODE_HUB_FORMS },
+	{ CONFIG_APART, "hub", "urls", "address", NODE_HUB_FORMS },
+	{ CONFIG_APART, "hub", "urls", "port", NODE_HUB_FORMS },
 	{ CONFIG_TOGETHER, "sms", "url", "secret", NULL },
 };
 
@@ -222,6 +248,20 @@ int node_config_load(const char *path, struct node_config *cfg, char *err,
 	rc = config_load(path, &node_config_table, cfg, err, errlen);
 	if (rc != ERR_OK)
 		return rc;
+	/* the hubs: [hub] urls, or host (address, port) as one URL */
+	if (!cfg->hub_urls && !cfg->hub_host) {
+		snprintf(err, errlen, "%s: [hub] host or [hub] urls is "
+			 "required", path);
+		return ERR_INVALID;
+	}
+	if (cfg->hub_urls)
+		rc = hub_url_list(cfg->hub_urls, cfg->hubs, LIMIT_HUB_URLS,
+				  &cfg->n_hubs, err, errlen);
+	else
+		rc = hub_url_one(cfg->hub_host, cfg->hub_address,
+				 cfg->hub_port, &cfg->hubs[cfg->n_hubs++]);
+	if (rc != ERR_OK)
+		return ERR_INVALID;   /* the checks passed them: not reached */
 	if (peer_proxies_parse(cfg->trusted_proxies, &cfg->proxies, err,
 			       errlen) != ERR_OK)
 		return ERR_INVALID;    /* check_proxies passed it: not reached */

@@ -406,7 +406,7 @@ static json_t *quota_state(struct node *n)
 }
 
 /* sync_state: GET /api/v1/manager/sync: how the node's session with the
- * hub is doing, how much of our own log the hub has not committed yet
+ * hub is doing (hub.url: the hub URL dialled or in use), how much of our own log the hub has not committed yet
  * (up.lag; null while not connected), how often since start a Welcome
  * found our store behind the hub (up.store_behind: restored from an older
  * backup, or lost) and how many of our edits were renumbered for it
@@ -423,10 +423,10 @@ static void sync_state(struct node *n, struct lws *wsi,
 	if (connected)
 		clock_rfc3339(n->hub_since, since, sizeof(since));
 	out = json_pack(
-		"{s:s, s:s?, s:{s:b, s:s?, s:s?, s:i, s:i, s:s?, s:o},"
+		"{s:s, s:s?, s:{s:b, s:s, s:s?, s:s?, s:i, s:i, s:s?, s:o},"
 		" s:{s:I, s:I, s:o, s:I, s:I}, s:{s:I}, s:{s:I, s:I}, s:o, s:o}",
 		"community", n->cfg.community, "name", n->cfg.name,
-		"hub", "connected", connected,
+		"hub", "connected", connected, "url", hub_link__url(n)->url,
 		"since", connected ? since : NULL,
 		"last_error", n->hub_last_error[0] ? n->hub_last_error : NULL,
 		"retries", (int)n->hub_retries,

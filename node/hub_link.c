@@ -6,15 +6,22 @@
  * counter and the session's state live in struct node, because lws frees
  * the per-session data when the connection closes.
  *
+ * The hub may have several URLs (replicas, [hub] urls): a node whose hub
+ * is gone (unreachable, TLS refused, the session lost) dials the next URL
+ * at once, and waits out the backoff only once every URL has failed in a
+ * round (or a hub refused it: another would too). The cursors are the
+ * store's, so a session at another URL resumes where the last one ended.
+ *
  * A session lost because the store could not be written (a full disk)
  * is followed by a wait for the store to take writes, not by a dial.
  *
  * The endpoint itself (receiving, the send queue, closing, keepalive, the
  * up stream's window) is a link (lib/link.h), as at the hub.
  *
- * Parts: backoff; TLS files and the client vhost; dialling and losing the
- * session; sending frames and the keepalive timer; receiving frames (the
- * handler table by body); the lws callback; start, reload and stop. */
+ * Parts: backoff; TLS files and the client vhost; the hub URLs; dialling
+ * and losing the session; sending frames and the keepalive timer;
+ * receiving frames (the handler table by body); the lws callback; start,
+ * reload and stop. */
 #include <errno.h>
 #include <inttypes.h>
 #include <netdb.h>
@@ -35,8 +42,6 @@
 #include "tlspolicy.h"
 #include "trust.h"
 
-/* The websocket path of alliance.v1 (DESIGN.md). */
-#define HUB_LINK_PATH "/v1/sync"
 /* lws keeps a pointer to the vhost name: it must outlive the vhost. */
 static const char hub_vhost_name[] = "hub-link";
 /* Receive buffers bigger than this are freed between messages. */
@@ -261,45 +266,106 @@ static void rebuild_cb(lws_sorted_usec_list_t *sul)
 	hub_link__connect(n);
 }
 
-/* ---- dialling and losing the session ----------------------------------- */
+/* ---- the hub URLs ------------------------------------------------------ */
 
-int hub_link__resolve(struct node *n)
+const struct hub_url *hub_link__url(const struct node *n)
+{
+	return &n->cfg.hubs[n->hub_at < n->cfg.n_hubs ? n->hub_at : 0];
+}
+
+/* dialable: how many of the hub URLs have an address to dial. */
+static size_t dialable(const struct node *n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n->cfg.n_hubs; i++)
+		k += n->hub_ips[i][0] != '\0';
+	return k;
+}
+
+/* next_url: move hub_at to the next URL with an address, in the order of
+ * the list and round again (to itself when it is the only one). */
+static void next_url(struct node *n)
+{
+	for (size_t k = 1; k <= n->cfg.n_hubs; k++) {
+		size_t i = (n->hub_at + k) % n->cfg.n_hubs;
+
+		if (n->hub_ips[i][0]) {
+			n->hub_at = i;
+			return;
+		}
+	}
+}
+
+/* resolve_one: the address to dial for u into ip (INET6_ADDRSTRLEN
+ * bytes): its IP as given, or its host resolved (the first address).
+ * On failure ip is "" and hub_last_error says why. */
+static void resolve_one(struct node *n, const struct hub_url *u, char *ip)
 {
 	struct addrinfo hints, *res = NULL;
 	int rc;
 
-	if (n->cfg.hub_address) {
-		snprintf(n->hub_ip, sizeof(n->hub_ip), "%s",
-			 n->cfg.hub_address);
-		return ERR_OK;
+	if (u->address[0]) {
+		snprintf(ip, INET6_ADDRSTRLEN, "%s", u->address);
+		return;
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	rc = getaddrinfo(n->cfg.hub_host, NULL, &hints, &res);
+	rc = getaddrinfo(u->host, NULL, &hints, &res);
 	if (rc || !res) {
-		n->hub_ip[0] = '\0';
+		ip[0] = '\0';
 		snprintf(n->hub_last_error, sizeof(n->hub_last_error),
-			 "cannot resolve %s: %s", n->cfg.hub_host,
+			 "cannot resolve %s: %s", u->host,
 			 rc ? gai_strerror(rc) : "no address");
-		log_error("%s; set [hub] address, or fix DNS and send SIGHUP",
-			  n->hub_last_error);
+		log_error("%s; set [hub] address (or an IP in [hub] urls), "
+			  "or fix DNS and send SIGHUP", n->hub_last_error);
 		if (res)
 			freeaddrinfo(res);
-		return ERR_NOTFOUND;
+		return;
 	}
 	if (res->ai_family == AF_INET6)
 		inet_ntop(AF_INET6,
 			  &((struct sockaddr_in6 *)(void *)res->ai_addr)->sin6_addr,
-			  n->hub_ip, sizeof(n->hub_ip));
+			  ip, INET6_ADDRSTRLEN);
 	else
 		inet_ntop(AF_INET,
 			  &((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr,
-			  n->hub_ip, sizeof(n->hub_ip));
+			  ip, INET6_ADDRSTRLEN);
 	freeaddrinfo(res);
-	log_info("hub %s resolved to %s", n->cfg.hub_host, n->hub_ip);
+	log_info("hub %s resolved to %s", u->host, ip);
+}
+
+int hub_link__resolve(struct node *n)
+{
+	for (size_t i = 0; i < LIMIT_HUB_URLS; i++)
+		if (i < n->cfg.n_hubs)
+			resolve_one(n, &n->cfg.hubs[i], n->hub_ips[i]);
+		else
+			n->hub_ips[i][0] = '\0';
+	if (n->hub_at >= n->cfg.n_hubs)
+		n->hub_at = 0;
+	if (!dialable(n))
+		return ERR_NOTFOUND;
+	if (!n->hub_ips[n->hub_at][0])
+		next_url(n);
 	return ERR_OK;
 }
+
+/* hub_gone: whether a session that ended with the hub's close code
+ * (0: none, the connection failed or dropped) says its hub is gone:
+ * unreachable, refused by TLS, dropped, going away, restarting or busy
+ * (1001, 1005, 1006, 1011 to 1013). Then the next URL is dialled at
+ * once. A close for a cause any replica would share (the protocol, our
+ * certificate or frames, a flood of sessions, a newer session: 1002 to
+ * 1010, 4000 to 4999) is an answer, met with the backoff. */
+static int hub_gone(int code)
+{
+	return !((code >= 1002 && code <= 1010 && code != 1005 &&
+		  code != 1006) || (code >= 4000 && code <= 4999));
+}
+
+/* ---- dialling and losing the session ----------------------------------- */
 
 /* store_wait: the session ended because the store could not be written
  * (a full disk, an I/O error): dialling again at once would only fetch
@@ -342,22 +408,28 @@ static void store_wait_cb(lws_sorted_usec_list_t *sul)
 }
 
 /* hub_link__lost: the connection failed or closed for reason. Records it
- * and schedules the next attempt after the backoff delay, or the vhost
- * rebuild a reload asked for. Does nothing when already idle (lws may
- * report one failure twice). */
+ * and dials the next hub URL at once when the hub is gone and not every
+ * URL has failed in this round; otherwise schedules the next attempt
+ * after the backoff delay; or the vhost rebuild a reload asked for. Does
+ * nothing when already idle (lws may report one failure twice). */
 static void hub_link__lost(struct node *n, const char *reason)
 {
 	enum hub_state was = n->hub_state;
+	int gone = hub_gone(n->hub_close_code);
+	const struct hub_url *from = hub_link__url(n);
 	unsigned ms;
 
 	if (was == HUB_IDLE)
 		return;
 	/* a session that held LIMIT_BACKOFF_HEALTHY_S after Welcome was
-	 * healthy: the backoff starts over; one dropped sooner does not
-	 * reset it, so a hub that welcomes and falls is not hammered */
+	 * healthy: the backoff and the round start over; one dropped sooner
+	 * does not reset them, so hubs that welcome and fall at once are
+	 * not hammered */
 	if (was == HUB_CONNECTED && lws_now_usecs() - n->hub_welcomed_us >=
-	    (lws_usec_t)LIMIT_BACKOFF_HEALTHY_S * LWS_US_PER_SEC)
+	    (lws_usec_t)LIMIT_BACKOFF_HEALTHY_S * LWS_US_PER_SEC) {
 		n->hub_retries = 0;
+		n->hub_round_failed = 0;
+	}
 	n->hub_state = HUB_IDLE;
 	n->hub_wsi = NULL;
 	n->hub_since = 0;
@@ -377,11 +449,26 @@ static void hub_link__lost(struct node *n, const char *reason)
 		store_wait(n);
 		return;
 	}
+	n->hub_round_failed++;
+	next_url(n);
+	if (gone && n->hub_round_failed < dialable(n)) {
+		n->hub_failovers++;
+		log_warn("%s %s (%s); trying %s at once",
+			 was == HUB_CONNECTING ? "hub unreachable at"
+					       : "session lost with hub",
+			 from->url, n->hub_last_error, hub_link__url(n)->url);
+		lws_sul_schedule(n->lws, 0, &n->hub_sul, retry_cb, 1);
+		return;
+	}
+	n->hub_round_failed = 0;
+	n->hub_backoff_waits++;
 	ms = backoff_next(n, &n->hub_retries);
-	log_info("%s (%s); retry in %.1f s",
+	log_info("%s (%s); retry in %.1f s at %s%s",
 		 was == HUB_CONNECTING ? "hub unreachable"
 				       : "session with hub lost",
-		 n->hub_last_error, ms / 1000.0);
+		 n->hub_last_error, ms / 1000.0, hub_link__url(n)->url,
+		 n->cfg.n_hubs < 2 ? "" : gone ? " (every hub URL failed in "
+		 "this round)" : " (the hub refused: another would too)");
 	lws_sul_schedule(n->lws, 0, &n->hub_sul, retry_cb,
 			 (lws_usec_t)ms * LWS_US_PER_MS);
 }
@@ -396,27 +483,32 @@ static void retry_cb(lws_sorted_usec_list_t *sul)
 static void hub_link__connect(struct node *n)
 {
 	struct lws_client_connect_info ci;
+	const struct hub_url *u;
+	const char *ip;
 	struct lws *wsi;
 
 	if (n->stopping || !n->hub_vhost || n->hub_state != HUB_IDLE)
 		return;
-	if (!n->hub_ip[0])
-		return;  /* unresolved: hub_link__resolve said why */
+	if (!n->hub_ips[n->hub_at][0])
+		next_url(n);
+	ip = n->hub_ips[n->hub_at];
+	if (!ip[0])
+		return;  /* none resolved: hub_link__resolve said why */
+	u = hub_link__url(n);
 	memset(&ci, 0, sizeof(ci));
 	ci.context = n->lws;
 	ci.vhost = n->hub_vhost;
-	ci.address = n->hub_ip;
-	ci.port = n->cfg.hub_port;
-	ci.host = n->cfg.hub_host;   /* SNI and the certificate name check */
-	ci.origin = n->cfg.hub_host;
-	ci.path = HUB_LINK_PATH;
+	ci.address = ip;
+	ci.port = u->port;
+	ci.host = u->host;   /* SNI and the certificate name check */
+	ci.origin = u->host;
+	ci.path = WIRE_SYNC_PATH;
 	ci.protocol = WIRE_SUBPROTOCOL;
 	ci.local_protocol_name = WIRE_SUBPROTOCOL;
 	ci.ssl_connection = LCCSCF_USE_SSL;
 	ci.retry_and_idle_policy = &n->hub_policy;
 	n->hub_state = HUB_CONNECTING;
-	log_debug("dialling hub %s at %s:%d", n->cfg.hub_host, n->hub_ip,
-		  n->cfg.hub_port);
+	log_info("dialling hub %s (%s:%d)", u->url, ip, u->port);
 	wsi = lws_client_connect_via_info(&ci);
 	if (n->hub_state != HUB_CONNECTING)
 		return;  /* failed inside, already handled */
@@ -434,7 +526,7 @@ static void hub_link__connect(struct node *n)
 static void note_close(struct node *n, int code, const char *reason)
 {
 	log_msg(code == WIRE_CLOSE_GOING_AWAY ? LOG_INFO : LOG_WARN,
-		"closing the session with hub %s: %d %s", n->cfg.hub_host,
+		"closing the session with hub %s: %d %s", hub_link__url(n)->url,
 		code, reason);
 	snprintf(n->hub_last_error, sizeof(n->hub_last_error),
 		 "closed by node: %d %s", code, reason);
@@ -449,7 +541,7 @@ static void link_refused(struct link *l, enum link_cause cause)
 	if (cause == LINK_UNSENT) {
 		n->frames_unsent++;
 		log_error("hub %s: cannot send a %s frame: %s",
-			  n->cfg.hub_host, l->unsent_body,
+			  hub_link__url(n)->url, l->unsent_body,
 			  err_name(l->unsent_rc));
 	}
 	note_close(n, l->close_code, l->close_reason);
@@ -542,7 +634,7 @@ static void keepalive_cb(lws_sorted_usec_list_t *sul)
 		if (link_keepalive(&s->link, now, n->cfg.ping_s,
 				   n->cfg.drop_s))
 			log_warn("hub %s: silent for %lld s, dropped",
-				 n->cfg.hub_host,
+				 hub_link__url(n)->url,
 				 (long long)(now - s->link.heard));
 	}
 	lws_sul_schedule(n->lws, 0, &n->hub_keepalive, keepalive_cb,
@@ -632,10 +724,10 @@ static void handle_error(struct node *n, const Alliance__V1__Error *e)
 		name = v->name;
 	if (e->code == ALLIANCE__V1__ERROR_CODE__ERROR_UNKNOWN_BODY)
 		log_warn("hub %s does not know a frame we sent: %s",
-			 n->cfg.hub_host, e->message);
+			 hub_link__url(n)->url, e->message);
 	else
-		log_warn("hub %s sent an error: %s (%d): %s", n->cfg.hub_host,
-			 name, (int)e->code, e->message);
+		log_warn("hub %s sent an error: %s (%d): %s",
+			 hub_link__url(n)->url, name, (int)e->code, e->message);
 }
 
 /* A frame handler of the node: what the callback returns (0, or 0 after
@@ -776,7 +868,7 @@ static int handle_frame(struct node *n, struct lws *wsi, struct link *l,
 	if (fn)
 		return fn(n, wsi, l, f);
 	log_info("hub %s sent a frame of a kind we do not know",
-		 n->cfg.hub_host);
+		 hub_link__url(n)->url);
 	link_send_error(l, ALLIANCE__V1__ERROR_CODE__ERROR_UNKNOWN_BODY,
 			"unknown frame body");
 	return 0;
@@ -826,7 +918,7 @@ static void peer_closed(struct node *n, const uint8_t *in, size_t len)
 		memcpy(n->hub_close_reason, in + 2, rlen);
 		n->hub_close_reason[rlen] = '\0';
 	}
-	log_warn("hub %s closed the session: %d %s", n->cfg.hub_host,
+	log_warn("hub %s closed the session: %d %s", hub_link__url(n)->url,
 		 n->hub_close_code, n->hub_close_reason);
 }
 
@@ -858,8 +950,8 @@ static void tls_verify_reason(struct node *n, struct lws *wsi, char *why,
 	if (v == X509_V_OK)
 		return;
 	snprintf(why, len, "%s:%d: hub certificate refused: %s (host %s, "
-		 "CA %s)%s%s", n->hub_ip, n->cfg.hub_port,
-		 X509_verify_cert_error_string(v), n->cfg.hub_host,
+		 "CA %s)%s%s", n->hub_ips[n->hub_at], hub_link__url(n)->port,
+		 X509_verify_cert_error_string(v), hub_link__url(n)->host,
 		 n->cfg.hub_ca, clock_suspect(v) ? "; check this machine's "
 		 "clock, which says " : "", clock_suspect(v) ?
 		 clock_rfc3339(clock_local_ms() / 1000, now, sizeof(now)) : "");
@@ -870,7 +962,7 @@ static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 {
 	struct hub_session *s = user;
 	struct node *n;
-	char why[256];
+	char why[512];
 
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
@@ -879,8 +971,8 @@ static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 			link_free(&s->link);
 		if (n->hub_wsi && n->hub_wsi != wsi)
 			return 0;  /* not our current connection */
-		snprintf(why, sizeof(why), "%s:%d: %.*s", n->hub_ip,
-			 n->cfg.hub_port,
+		snprintf(why, sizeof(why), "%s:%d: %.*s",
+			 n->hub_ips[n->hub_at], hub_link__url(n)->port,
 			 in ? (int)strnlen(in, len ? len : 200) : 0,
 			 in ? (const char *)in : "connection failed");
 		tls_verify_reason(n, wsi, why, sizeof(why));
@@ -892,7 +984,8 @@ static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 		n->hub_wsi = wsi;
 		n->hub_state = HUB_OPEN;
 		log_info("connected to hub %s at %s:%d; sending Hello",
-			 n->cfg.hub_host, n->hub_ip, n->cfg.hub_port);
+			 hub_link__url(n)->url, n->hub_ips[n->hub_at],
+			 hub_link__url(n)->port);
 		trust_peer_describe(lws_get_ssl(lws_get_network_wsi(wsi)), why,
 				    sizeof(why));
 		log_info("hub certificate: %s", why);
@@ -985,18 +1078,30 @@ static int str_differs(const char *a, const char *b)
 	return strcmp(a, b) != 0;
 }
 
+/* hubs_differ: whether the hub URLs of old and of n's configuration
+ * in force, or the addresses they had (old_ips) and have now, differ. */
+static int hubs_differ(const struct node *n, const struct node_config *old,
+		       char old_ips[][INET6_ADDRSTRLEN])
+{
+	if (old->n_hubs != n->cfg.n_hubs)
+		return 1;
+	for (size_t i = 0; i < old->n_hubs; i++)
+		if (strcmp(old->hubs[i].url, n->cfg.hubs[i].url) ||
+		    strcmp(old_ips[i], n->hub_ips[i]))
+			return 1;
+	return 0;
+}
+
 void hub_link__reload(struct node *n, const struct node_config *old,
 		      const unsigned char digest[32])
 {
-	char old_ip[sizeof(n->hub_ip)];
+	char old_ips[LIMIT_HUB_URLS][INET6_ADDRSTRLEN];
 	int changed;
 
-	memcpy(old_ip, n->hub_ip, sizeof(old_ip));
+	memcpy(old_ips, n->hub_ips, sizeof(old_ips));
 	backoff_init(n);  /* keepalive times may have changed */
 	hub_link__resolve(n);
-	changed = strcmp(old_ip, n->hub_ip) != 0 ||
-		  old->hub_port != n->cfg.hub_port ||
-		  str_differs(old->hub_host, n->cfg.hub_host) ||
+	changed = hubs_differ(n, old, old_ips) ||
 		  str_differs(old->community, n->cfg.community) ||
 		  str_differs(old->hub_cert, n->cfg.hub_cert) ||
 		  str_differs(old->hub_key, n->cfg.hub_key) ||
@@ -1005,6 +1110,7 @@ void hub_link__reload(struct node *n, const struct node_config *old,
 		  memcmp(digest, n->hub_tls_digest, 32) != 0;
 	memcpy(n->hub_tls_digest, digest, 32);
 	n->hub_retries = 0;
+	n->hub_round_failed = 0;
 	if (!changed) {
 		log_info("reload: hub settings and certificates unchanged; "
 			 "the session stays");
@@ -1016,6 +1122,8 @@ void hub_link__reload(struct node *n, const struct node_config *old,
 	}
 	log_info("reload: hub settings or certificates changed; reconnecting");
 	n->hub_rebuild = 1;
+	if (hubs_differ(n, old, old_ips))
+		n->hub_at = 0;   /* the new list from its first URL */
 	switch (n->hub_state) {
 	case HUB_IDLE:
 		if (!n->hub_vhost_dying)

@@ -56,9 +56,22 @@ static void hub_session(struct node *n, FILE *f)
 	prom_metric(f, "alliance_node_hub_sessions_total", "counter",
 		    "Sessions to the hub that reached Welcome.",
 		    (unsigned long long)n->hub_sessions);
-	prom_metric(f, "alliance_node_hub_retries", "gauge", "Attempts to "
-		    "reach the hub that failed since the last healthy "
-		    "session (the backoff's step).",
+	prom_head(f, "alliance_node_hub_url", "gauge", "The hub's URLs "
+		  "([hub] urls, or host and port): 1 for the one dialled or "
+		  "in use.");
+	for (size_t i = 0; i < n->cfg.n_hubs; i++)
+		fprintf(f, "alliance_node_hub_url{url=\"%s\"} %d\n",
+			n->cfg.hubs[i].url,
+			&n->cfg.hubs[i] == hub_link__url(n));
+	prom_metric(f, "alliance_node_hub_failovers_total", "counter",
+		    "Moves to the next hub URL at once, the hub in use being "
+		    "gone.", (unsigned long long)n->hub_failovers);
+	prom_metric(f, "alliance_node_hub_backoff_waits_total", "counter",
+		    "Backoff waits before dialling the hub again (every URL "
+		    "failed in a round, or the hub refused).",
+		    (unsigned long long)n->hub_backoff_waits);
+	prom_metric(f, "alliance_node_hub_retries", "gauge", "Backoff waits "
+		    "since the last healthy session (the backoff's step).",
 		    (unsigned long long)n->hub_retries);
 	prom_metric(f, "alliance_node_hub_waiting_for_space", "gauge", "1 "
 		    "while the node waits for its store to take writes again "

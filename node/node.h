@@ -17,6 +17,7 @@
 #include "catalog.h"
 #include "config.h"
 #include "http.h"
+#include "hub_url.h"
 #include "webfiles.h"
 #include "limits.h"
 #include "link.h"
@@ -33,6 +34,12 @@ struct node_config {
 	char *hub_host;             /* [hub] host: SNI and certificate name */
 	char *hub_address;          /* [hub] address: IP to dial; NULL: resolve */
 	int hub_port;               /* [hub] port */
+	char *hub_urls;             /* [hub] urls: the hubs' URLs, as text;
+				       NULL: the one-hub form above */
+	struct hub_url hubs[LIMIT_HUB_URLS]; /* the hubs to dial, in order:
+				       [hub] urls, or host/address/port as
+				       one (node_config_load) */
+	size_t n_hubs;              /* how many: 1 to LIMIT_HUB_URLS */
 	char *hub_cert;             /* [hub] cert: this community's certificate */
 	char *hub_key;              /* [hub] key: its private key */
 	char *hub_ca;               /* [hub] ca: the alliance CA */
@@ -169,13 +176,21 @@ struct node {
 				       and reason are in its link) */
 	struct lws *hub_wsi;        /* the connection, or NULL */
 	enum hub_state hub_state;
-	char hub_ip[INET6_ADDRSTRLEN]; /* address dialled; "" when unresolved */
+	char hub_ips[LIMIT_HUB_URLS][INET6_ADDRSTRLEN]; /* the address of
+				       each of cfg.hubs; "" when unresolved */
+	size_t hub_at;              /* the one of cfg.hubs dialled or in use */
+	unsigned hub_round_failed;  /* URLs failed since a round over them
+				       began: backoff when all have */
+	uint64_t hub_failovers;     /* moves to the next URL at once */
+	uint64_t hub_backoff_waits; /* backoff waits taken (every URL of a
+				       round failed, or the hub refused) */
 	uint32_t hub_backoff_ms[NODE_BACKOFF_STEPS]; /* retry delays */
 	lws_retry_bo_t hub_policy;  /* backoff table (lws's keepalive off) */
 	lws_sorted_usec_list_t hub_sul; /* the reconnect timer */
 	lws_sorted_usec_list_t hub_keepalive; /* the link's keepalive walk */
-	uint16_t hub_retries;       /* failures since the last healthy
-				       session (LIMIT_BACKOFF_HEALTHY_S) */
+	uint16_t hub_retries;       /* backoff waits (the backoff's step)
+				       since the last healthy session
+				       (LIMIT_BACKOFF_HEALTHY_S) */
 	int hub_store_full;         /* the last session ended on a storage
 				       fault: wait for space before dialling */
 	uint16_t hub_store_retries; /* space probes since the last batch
@@ -284,15 +299,17 @@ int hub_link__check_tls(const struct node_config *cfg, unsigned char digest[32],
  * host could not be resolved, wait for SIGHUP). Returns ERR_OK, or ERR_FAIL
  * when lws cannot make the vhost. */
 int hub_link__start(struct node *n);
-/* hub_link__resolve: fill n->hub_ip from [hub] address, or resolve [hub]
- * host once with getaddrinfo (blocking: only at start and on SIGHUP).
- * Returns ERR_OK or ERR_NOTFOUND, recording why in hub_last_error. */
+/* hub_link__resolve: fill n->hub_ips with each hub URL's address (an IP
+ * host or [hub] address as it is; a name resolved once with getaddrinfo,
+ * blocking: only at start and on SIGHUP). Returns ERR_OK when at least
+ * one has an address, else ERR_NOTFOUND, recording why in
+ * hub_last_error. */
 int hub_link__resolve(struct node *n);
 /* hub_link__reload: after SIGHUP swapped in a new configuration. Resolves
- * the host again; when the address, port, host, keepalive or the
+ * the hosts again; when the hub URLs or their addresses, keepalive or the
  * certificate files (digest, from hub_link__check_tls) changed since old,
- * closes the session and remakes the vhost, then dials; otherwise a
- * healthy session stays. */
+ * closes the session and remakes the vhost, then dials the first URL;
+ * otherwise a healthy session stays. */
 void hub_link__reload(struct node *n, const struct node_config *old,
 		      const unsigned char digest[32]);
 /* hub_link__stop: cancel the retry timer and close the session, for
@@ -304,6 +321,8 @@ void hub_link__stop(struct node *n);
  * (a full queue closes it: 4430), or the encoder's error (then the
  * session is closing with 1011, counted in frames_unsent). */
 int hub_link__send(struct node *n, const Frame *frame);
+/* hub_link__url: the hub URL dialled or in use (one of n->cfg.hubs). */
+const struct hub_url *hub_link__url(const struct node *n);
 /* hub_link__link: the link of the session with the hub once Welcome came
  * and while it is not closing, else NULL. */
 struct link *hub_link__link(struct node *n);

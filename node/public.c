@@ -30,8 +30,8 @@ static const char public_vhost_name[] = "public";
 
 /* ---- handlers ------------------------------------------------------------ */
 
-/* GET /healthz: the node is up; how its session with the hub is doing,
- * and how far its clock is off the hub's (clock_offset_ms: hub minus
+/* GET /healthz: the node is up; how its session with the hub is doing
+ * (url: the hub URL dialled or in use), and how far its clock is off the hub's (clock_offset_ms: hub minus
  * local, which the node adds to judge time; null before any Welcome said
  * the hub's time); the free space of its store's disk. */
 static void route_healthz(void *ctx, struct lws *wsi, struct http_exchange *ex,
@@ -46,12 +46,14 @@ static void route_healthz(void *ctx, struct lws *wsi, struct http_exchange *ex,
 	(void)m;
 	if (connected)
 		clock_rfc3339(n->hub_since, since, sizeof(since));
-	body = json_pack("{s:s, s:s, s:s, s:{s:b, s:s?, s:s?, s:i, s:I, s:o}, s:o}",
+	body = json_pack("{s:s, s:s, s:s,"
+			 " s:{s:b, s:s, s:s?, s:s?, s:i, s:I, s:o}, s:o}",
 			 "status", "ok",
 			 "community", n->cfg.community,
 			 "version", ALLIANCE_VERSION,
 			 "hub",
 			 "connected", connected,
+			 "url", hub_link__url(n)->url,
 			 "since", connected ? since : NULL,
 			 "last_error", n->hub_last_error[0]
 				       ? n->hub_last_error : NULL,

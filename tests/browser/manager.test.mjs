@@ -73,6 +73,9 @@ test('a manager logs in, adds a service, and it appears on another community\'s 
   assert.equal(typeof sync.hub.clock_offset_ms, 'number');
   assert.ok(Math.abs(sync.hub.clock_offset_ms) < 60000, JSON.stringify(sync.hub));
   assert.equal(await page.locator('#sync .clock-skew').count(), 0);
+  // the hub URL the node is on: the first of those alliance.env lists
+  assert.equal(sync.hub.url, alliance.env.HUB_SYNC_URLS.split(' ')[0]);
+  assert.equal(await page.locator('#hub-url').textContent(), sync.hub.url);
 
   await page.getByRole('button', { name: '添加服务' }).click();
   const form = page.getByRole('form', { name: '添加服务' });

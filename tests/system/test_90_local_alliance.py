@@ -22,7 +22,8 @@ REPO = Path(__file__).resolve().parents[2]
 LAUNCHER = REPO / "deploy" / "local-alliance"
 BUILD = Path(os.environ.get("ALLIANCE_BUILD") or REPO / "build")
 N = 3
-VARS = ("HUB_ALLIANCE_URL", "HUB_SYNC_URL", "HUB_PUBLIC_URL", "COMMUNITIES",
+VARS = ("HUB_ALLIANCE_URL", "HUB_ALLIANCE_URLS", "HUB_SYNC_URL",
+        "HUB_SYNC_URLS", "HUB_PUBLIC_URL", "COMMUNITIES",
         "NODE_URLS", "NODE_CERTS", "NODE_KEYS", "CA_CERT", "OPERATOR_CERT",
         "OPERATOR_KEY", "SIGNING_KEY", "MANAGER_PASSWORD")
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -130,6 +131,9 @@ def test_env_has_every_variable(alliance):
         assert env.get(k), f"{k} missing or empty"
     assert env["HUB_ALLIANCE_URL"] == f"https://127.0.0.1:{base}"
     assert env["HUB_SYNC_URL"] == f"wss://127.0.0.1:{base}/v1/sync"
+    # one hub: the lists hold one URL each, the single-URL one
+    assert env["HUB_ALLIANCE_URLS"].split() == [env["HUB_ALLIANCE_URL"]]
+    assert env["HUB_SYNC_URLS"].split() == [env["HUB_SYNC_URL"]]
     assert env["HUB_PUBLIC_URL"] == f"http://127.0.0.1:{base + 1}"
     ids = env["COMMUNITIES"].split()
     assert len(ids) == N and len(set(ids)) == N
@@ -164,6 +168,8 @@ def test_every_node_healthz_connected(alliance):
         assert h["status"] == "ok"
         assert h["community"] == cid
         assert h["hub"]["connected"] is True, h
+        # the nodes dial the hub URLs alliance.env lists ([hub] urls)
+        assert h["hub"]["url"] == env["HUB_SYNC_URLS"].split()[0], h
 
 
 def test_sample_catalog_arrives_at_the_hub(alliance):

@@ -568,6 +568,36 @@ static void test_rules(void **state)
 	config_free(&table, &cfg);
 }
 
+/* Two forms of one setting: both given in the file is refused at the
+ * later line, naming the other's; a default does not count as given. */
+static void test_rule_apart(void **state)
+{
+	static const struct config_rule apart[] = {
+		{ CONFIG_APART, "net", "port", "note", "one or the other" },
+	};
+	static const struct config_key apart_keys[] = {
+		{ "net", "port", CONFIG_PORT, "8080", offsetof(struct test_cfg,
+		  port), 0, 0, 0, NULL, NULL, "port" },
+		{ "net", "note", CONFIG_STRING, NULL, offsetof(struct test_cfg,
+		  note), 0, 0, 0, NULL, NULL, "a word" },
+	};
+	struct config_table t = { apart_keys, 2, apart, 1 };
+	struct test_cfg cfg = { 0 };
+
+	(void)state;
+	write_conf("[net]\nnote = x\n");      /* port's default: no matter */
+	assert_int_equal(config_load(conf, &t, &cfg, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(cfg.port, 8080);
+	config_free(&t, &cfg);
+	write_conf("[net]\nnote = x\n\nport = 9000\n");
+	assert_int_equal(config_load(conf, &t, &cfg, err, sizeof(err)),
+			 ERR_INVALID);
+	assert_non_null(strstr(err, ":4: [net] port: cannot be given with "
+			       "note (line 2); one or the other"));
+	config_free(&t, &cfg);
+}
+
 /* A rule naming a key the table lacks is the table's bug: ERR_FAIL. */
 static void test_rule_bad_table(void **state)
 {
@@ -892,6 +922,7 @@ int main(void)
 		cmocka_unit_test(test_too_long),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_rules),
+		cmocka_unit_test(test_rule_apart),
 		cmocka_unit_test(test_rule_bad_table),
 		cmocka_unit_test(test_daemon_bounds_edges),
 		cmocka_unit_test(test_shared_keys_same_message),

@@ -21,6 +21,7 @@ Object.assign(Alliance.I18N, {
   sync_heading: ['与区中心的同步', 'Sync with the district hub'],
   sync_connected: ['连接状态', 'Connection'],
   sync_since: ['连接时间', 'Connected since'],
+  sync_hub_url: ['区中心地址', 'Hub URL'],
   sync_last_error: ['最近错误', 'Last error'],
   sync_none: ['无', 'None'],
   sync_clock: ['本节点的时钟', 'This node\'s clock'],

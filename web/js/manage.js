@@ -155,6 +155,7 @@ function renderSync() {
       'data-state': hub.connected ? 'connected' : 'disconnected',
       text: hub.connected ? A.t('sync_yes') : A.t('sync_no') })),
     kv('sync_since', hub.since ? A.formatTime(hub.since) : '—'),
+    kv('sync_hub_url', A.el('code', { id: 'hub-url', text: hub.url || '—' })),
     kv('sync_last_error', hub.last_error || A.t('sync_none')),
     clockRow(hub.clock_offset_ms),
     kv('sync_lag', s.up && s.up.lag !== null && s.up.lag !== undefined ? String(s.up.lag) : A.t('sync_lag_unknown')),

@@ -23,6 +23,7 @@
 #include "indexer.h"
 #include "log.h"
 #include "node.h"
+#include "outbox.h"
 #include "store.h"
 
 #define PROG "alliance-node"
@@ -304,6 +305,10 @@ int main(int argc, char **argv)
 	}
 	if (civic_start(n) != ERR_OK)   /* requests, residents, polls */
 		goto out;
+	if (outbox_start(n, err, sizeof(err)) != ERR_OK) {
+		log_error("cannot start the outbox: %s", err);
+		goto out;
+	}
 	if (public__search_start(n, err, sizeof(err)) != ERR_OK) {
 		log_error("cannot start the searches: %s", err);
 		goto out;
@@ -328,6 +333,7 @@ int main(int argc, char **argv)
 	exit_code = 0;
 out:
 	manager_stop(n);     /* joins the workers before lws goes */
+	outbox_stop(n);
 	catalog_http_searches_stop(n->searches);
 	civic_stop(n);
 	node_bulletin_close(n);

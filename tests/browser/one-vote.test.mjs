@@ -37,10 +37,11 @@ function startGateway() {
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const ts = req.headers['x-alliance-timestamp'] || '';
-      const want = Buffer.from('sha256=' + createHmac('sha256', SMS_SECRET)
+      const sig = String(req.headers['x-alliance-signature'] || '');
+      const ts = (/^t=(\d+),v1=/.exec(sig) || [])[1] || '';
+      const want = Buffer.from(`t=${ts},v1=` + createHmac('sha256', SMS_SECRET)
         .update(`${ts}.`).update(body).digest('hex'));
-      const got = Buffer.from(String(req.headers['x-alliance-signature'] || ''));
+      const got = Buffer.from(sig);
       let msg = null;
       try { msg = JSON.parse(body.toString()); } catch { msg = null; }
       texts.push({ ok: got.length === want.length && timingSafeEqual(got, want) &&

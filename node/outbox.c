@@ -353,7 +353,7 @@ int outbox_enqueue(sqlite3 *db, const char *community, const char *kind,
 	int rc;
 
 	if (!json_is_object(payload) || !source || !*source ||
-	    strlen(source) > LIMIT_RECORD_ID * 2 ||
+	    strlen(source) > 2 * LIMIT_RECORD_ID + 32 ||
 	    (strcmp(kind, "request") != 0 && strcmp(kind, "check-in") != 0) ||
 	    (strcmp(to, "endpoints") != 0 && strcmp(to, "residents") != 0 &&
 	     strncmp(to, "resident:", 9) != 0)) {
@@ -608,23 +608,19 @@ static int expand_request(struct outbox *o, const char *origin,
 			      "service", service, "status", status,
 			      "status_notes", notes, "updated", (json_int_t)at,
 			      "text", text);
-		struct message m = { .db = o->db, .community = o->community,
-				     .kind = "request", .source = source,
-				     .rank = -1, .payload = p,
-				     .deadline = now + LIMIT_OUTBOX_STATUS_S,
-				     .now = now };
 		/* an old step (a store rebuilt from the hub) is not news */
 		rc = p ? ERR_OK : ERR_IO;
 		if (p && at >= now - LIMIT_OUTBOX_STATUS_S) {
-			m.to = "endpoints";
-			rc = webhook_fan(&m);
-			if (rc == ERR_OK && resident > 0) {
-				snprintf(to, sizeof(to), "resident:%lld",
-					 (long long)resident);
-				m.to = to;
-				m.after = 0;
-				rc = sms_fan(&m);
-			}
+			snprintf(to, sizeof(to), "resident:%lld",
+				 (long long)resident);
+			rc = outbox_enqueue(o->db, o->community, "request",
+					    source, "endpoints", json_incref(p),
+					    now + LIMIT_OUTBOX_STATUS_S);
+			if (rc == ERR_OK && resident > 0)
+				rc = outbox_enqueue(o->db, o->community,
+						    "request", source, to,
+						    json_incref(p),
+						    now + LIMIT_OUTBOX_STATUS_S);
 		}
 	}
 	json_decref(p);
@@ -810,7 +806,14 @@ static void start_due(struct outbox *o, int64_t now)
 {
 	sqlite3_stmt *st = NULL;
 
+	char at[24];
+
+	/* the write lock only when something is due */
+	snprintf(at, sizeof(at), "%lld", (long long)now);
 	if (o->busy >= LIMIT_OUTBOX_INFLIGHT ||
+	    store_count(o->db, "SELECT count(*) FROM (SELECT 1 FROM outbox "
+			"WHERE state IN ('pending', 'failed') AND next_at <= "
+			"CAST(?1 AS INTEGER) LIMIT 1)", at) <= 0 ||
 	    store_exec(o->db, "BEGIN IMMEDIATE") != ERR_OK)
 		return;
 	if (o->sms_url)
@@ -953,7 +956,7 @@ static int64_t now_ms(void)
 static void *sender_main(void *arg)
 {
 	struct outbox *o = arg;
-	int64_t last_round = 0, last_prune = 0;
+	int64_t last_round = 0, last_prune = 0, last_sweep = 0;
 	int more = 1;
 
 	/* rows in flight when the node stopped go again */
@@ -970,9 +973,12 @@ static void *sender_main(void *arg)
 			int64_t now = (int64_t)time(NULL);
 
 			more = expand_events(o, now);
-			sweep(o, now, now - last_prune >= 60);
-			if (now - last_prune >= 60)
-				last_prune = now;
+			if (now != last_sweep) {
+				sweep(o, now, now - last_prune >= 60);
+				if (now - last_prune >= 60)
+					last_prune = now;
+				last_sweep = now;
+			}
 			start_due(o, now);
 			curl_multi_perform(o->multi, &running);
 			last_round = ms;

@@ -62,9 +62,11 @@ void outbox_wake(struct node *n);
 /* outbox_enqueue: in the caller's transaction on db, a message of kind
  * ("bulletin", "request", "check-in") about source (what it is about: a
  * bulletin id, a request...) to to: "endpoints", every webhook endpoint
- * that takes kind, or "resident:ID", that resident's channels that
- * take kind; payload (reference stolen, at most LIMIT_OUTBOX_BODY bytes
- * once enveloped) tried until deadline (unix s). community is ours. A
+ * that takes kind; "residents", every resident whose channels take kind;
+ * or "resident:ID", that resident's channels that take kind; payload (reference stolen;
+ * an object whose "text" is what a phone gets, without one no text; at
+ * most LIMIT_OUTBOX_BODY bytes once enveloped) tried until deadline
+ * (unix s). community is ours. A
  * message already enqueued (the same kind, source and recipient) is not
  * enqueued again. ERR_OK; ERR_INVALID (a bad kind or to), ERR_TOOBIG,
  * ERR_IO. Call outbox_wake after the commit. */

@@ -91,7 +91,7 @@ class Receiver:
                         time.sleep(4)      # past [outbox] timeout_s
                     elif rc.delay_s:
                         time.sleep(rc.delay_s)
-                    code = 500 if act == "500" else 200
+                    code = int(act) if act.isdigit() else 200
                     self.send_response(code)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
@@ -414,6 +414,44 @@ def test_cancelled_bulletin_stops_its_sends(alliance, pki):
         assert cancel["payload"]["references"] == [bid]
         s = node.outbox_summary()["webhook"]
         assert s["pending"] == s["failed"] == s["dead"] == 0
+    finally:
+        rc.stop()
+
+
+def test_refused_message_is_a_dead_letter_the_manager_retries(alliance,
+                                                               pki):
+    node = alliance.start()
+    rc = Receiver(pki)
+    try:
+        register(node, rc, "/gone")
+        rc.script["/gone"] = ["410"]       # refused for good: no retry
+        bid = issue(alliance.hub, "道路封闭")
+        dead = wait_for(lambda: (lambda r: r.json()["items"])(api(
+            node, "GET", "/api/v1/outbox/dead", content_type=None)), 30,
+            "the dead letter")
+        (d,) = dead
+        assert d["kind"] == "bulletin" and d["source"] == bid
+        assert d["attempts"] == 1 and d["last_error"] == "HTTP 410"
+        assert d["channel"] == "webhook" and d["endpoint_name"] == \
+            "gateway /gone"
+        assert node.metrics()[
+            'alliance_node_outbox_dead_total{channel="webhook"}'] == 1
+        assert len(rc.posts) == 1
+        r = api(node, "POST", f"/api/v1/outbox/dead/{d['id']}/retry", {})
+        assert r.status == 200 and r.json()["state"] == "pending", r
+        wait_for(lambda: rc.delivered("/gone"), 30, "the retried message")
+        (posts,) = rc.delivered("/gone").values()
+        assert posts[0].key == d["key"] and len(rc.posts) == 2
+        assert api(node, "GET", "/api/v1/outbox/dead",
+                   content_type=None).json()["items"] == []
+        # a second retry of what is no longer dead: 404
+        assert api(node, "POST", f"/api/v1/outbox/dead/{d['id']}/retry",
+                   {}).status == 404
+        # deleting the endpoint: gone from the list
+        ep = endpoints(node)[0]
+        assert api(node, "DELETE",
+                   f"/api/v1/outbox/endpoints/{ep['id']}").status == 204
+        assert endpoints(node) == []
     finally:
         rc.stop()
 

@@ -1,7 +1,8 @@
 /* outbox.h: the node's durable outbox: every message to every recipient
  * (a manager's webhook endpoint, a resident's phone through the SMS
- * gateway) is a row of the store before it is sent, and is sent off the
- * lws service thread (outbox.c), signed as lib/webhook.h says.
+ * gateway) is a row of the store before it is sent (outbox.c), and is
+ * sent off the lws service thread (outbox_send.c), signed as
+ * lib/webhook.h says.
  *
  * What is sent comes in two ways, both in the writer's transaction:
  * triggers of the store note every bulletin stored and every request
@@ -60,16 +61,17 @@ void outbox_stop(struct node *n);
 void outbox_wake(struct node *n);
 
 /* outbox_enqueue: in the caller's transaction on db, a message of kind
- * ("bulletin", "request", "check-in") about source (what it is about: a
+ * ("request", "check-in") about source (what it is about: a
  * bulletin id, a request...) to to: "endpoints", every webhook endpoint
  * that takes kind; "residents", every resident whose channels take kind;
- * or "resident:ID", that resident's channels that take kind; payload (reference stolen;
- * an object whose "text" is what a phone gets, without one no text; at
- * most LIMIT_OUTBOX_BODY bytes once enveloped) tried until deadline
- * (unix s). community is ours. A
- * message already enqueued (the same kind, source and recipient) is not
- * enqueued again. ERR_OK; ERR_INVALID (a bad kind or to), ERR_TOOBIG,
- * ERR_IO. Call outbox_wake after the commit. */
+ * or "resident:ID", that resident's channels that take kind; payload
+ * (reference stolen; an object whose "text" is what a phone gets, without
+ * one no text; at most LIMIT_OUTBOX_BODY bytes once enveloped) tried
+ * until deadline (unix s). community is ours. A message already
+ * enqueued (the same kind, source and recipient) is not enqueued again.
+ * kind "bulletin" is not taken here: the store's trigger notes those.
+ * ERR_OK; ERR_INVALID (a bad kind or to), ERR_TOOBIG, ERR_IO. Call
+ * outbox_wake after the commit. */
 int outbox_enqueue(sqlite3 *db, const char *community, const char *kind,
 		   const char *source, const char *to, json_t *payload,
 		   int64_t deadline);
@@ -99,7 +101,33 @@ void outbox_on_channels(void *ctx, struct lws *wsi, struct http_exchange *ex,
 void outbox_on_opt_out(void *ctx, struct lws *wsi, struct http_exchange *ex,
 		       const struct route_match *m);
 
-/* Shared by outbox.c and outbox_http.c. */
+/* ---- within the outbox (outbox.c, outbox_send.c, outbox_http.c) ---- */
+
+/* The channels (rows of outbox.c's table): webhook, sms. */
+#define OUTBOX_CHANNELS 2
+
+/* Where the store side of the outbox works: the sender's connection and
+ * this community's id and name (borrowed). */
+struct outbox_site {
+	sqlite3 *db;
+	const char *community;
+	const char *name;           /* in texts: 【name】 */
+};
+
+/* outbox__channel: the index of channel name, or -1;
+ * outbox__channel_name: the name of index i, or NULL. */
+int outbox__channel(const char *name);
+const char *outbox__channel_name(int i);
+/* outbox__expand: up to a round's events of s->db into rows; 1 when
+ * more may remain (or one failed and is tried again), else 0. */
+int outbox__expand(const struct outbox_site *s, int64_t now);
+/* outbox__sweep: rows past their deadline stop (dead when tried,
+ * cancelled when never tried); with prune, finished rows older than
+ * LIMIT_OUTBOX_KEEP_S go. */
+void outbox__sweep(sqlite3 *db, int64_t now, int prune);
+/* outbox__exec: run sql on db with ?1 bound to v and ?2 to w (where the
+ * statement has them). ERR_OK or ERR_IO. */
+int outbox__exec(sqlite3 *db, const char *sql, int64_t v, int64_t w);
 
 /* outbox_severity_rank: extreme 4, severe 3, moderate 2, minor 1,
  * unknown 0; -1 for anything else. */

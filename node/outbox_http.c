@@ -203,7 +203,8 @@ static void endpoints_list(struct node *n, struct lws *wsi,
 		return;
 	}
 	http_reply_json(wsi, ex, 200, json_pack("{s:o, s:i}", "items", items,
-						"limit", LIMIT_OUTBOX_ENDPOINTS));
+						"limit",
+						LIMIT_OUTBOX_ENDPOINTS));
 }
 
 /* endpoint_new: POST: check every field, then store it with a new
@@ -231,8 +232,8 @@ static void endpoint_new(struct node *n, struct lws *wsi,
 	}
 	if (!json_is_string(json_object_get(in, "url")) ||
 	    (why = webhook_url_https(url, LIMIT_OUTBOX_URL))) {
-		http_reply_error(wsi, ex, 422, "invalid", "url: %s (an https:// "
-				 "address of at most %d bytes)", why,
+		http_reply_error(wsi, ex, 422, "invalid", "url: %s (an "
+				 "https:// address of at most %d bytes)", why,
 				 LIMIT_OUTBOX_URL);
 		goto out;
 	}
@@ -516,8 +517,9 @@ static int sms_phone(struct node *n, struct lws *wsi,
 		if (json_is_string(j) &&
 		    text_phone_digits(json_string_value(j), out, 1))
 			return 1;
-		http_reply_error(wsi, ex, 422, "invalid", "sms.phone: a mainland"
-				 " mobile number, 11 digits from 13 to 19");
+		http_reply_error(wsi, ex, 422, "invalid", "sms.phone: a "
+				 "mainland mobile number, 11 digits from 13 to "
+				 "19");
 		return 0;
 	}
 	if (resident_store_get(n->civic->residents, resident, &row) ==
@@ -659,8 +661,8 @@ void outbox_on_opt_out(void *ctx, struct lws *wsi, struct http_exchange *ex,
 		return;
 	if (!text_phone_digits(json_string_value(json_object_get(in, "phone")),
 			       phone, 1)) {
-		http_reply_error(wsi, ex, 422, "invalid", "phone: required, the "
-				 "mainland mobile number that opted out");
+		http_reply_error(wsi, ex, 422, "invalid", "phone: required, "
+				 "the mainland mobile number that opted out");
 		json_decref(in);
 		return;
 	}

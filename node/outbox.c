@@ -83,7 +83,7 @@ const char outbox_schema_v1[] =
 	"  last_error TEXT NOT NULL"
 	");"
 	"CREATE INDEX outbox_due ON outbox (endpoint, state, next_at);"
-	"CREATE INDEX outbox_by_state ON outbox (state, deadline);"
+	"CREATE INDEX outbox_by_state ON outbox (state, next_at);"
 	"CREATE INDEX outbox_by_source ON outbox (kind, source);"
 	"CREATE TRIGGER outbox_bulletin AFTER INSERT ON bulletin BEGIN"
 	"  INSERT INTO outbox_event (kind, origin, ref, version)"
@@ -602,7 +602,8 @@ static int expand_request(const struct outbox_site *o, const char *origin,
 
 /* outbox__expand (outbox.h): up to EVENTS_PER_ROUND events into rows,
  * each in its own transaction(s), the event deleted with its last rows.
- * 1 when some may remain. */
+ * 1 when some may remain; 0 when none do or one could not be expanded
+ * (it is tried again at the next round). */
 int outbox__expand(const struct outbox_site *o, int64_t now)
 {
 	int done = 0;
@@ -632,7 +633,7 @@ int outbox__expand(const struct outbox_site *o, int64_t now)
 		if (!seq)
 			return 0;
 		if (store_exec(o->db, "BEGIN IMMEDIATE") != ERR_OK)
-			return 1;
+			return 0;
 		rc = strcmp(kind, "bulletin") == 0 ?
 		     expand_bulletin(o, ref, now) :
 		     expand_request(o, origin, ref, version, now);
@@ -642,8 +643,9 @@ int outbox__expand(const struct outbox_site *o, int64_t now)
 		    store_exec(o->db, "COMMIT") != ERR_OK) {
 			store_exec(o->db, "ROLLBACK");
 			log_warn("outbox: cannot expand event %lld (%s %s); "
-				 "trying again", (long long)seq, kind, ref);
-			return 1;
+				 "trying again at the next round",
+				 (long long)seq, kind, ref);
+			return 0;
 		}
 		done++;
 	}

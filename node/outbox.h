@@ -119,7 +119,8 @@ struct outbox_site {
 int outbox__channel(const char *name);
 const char *outbox__channel_name(int i);
 /* outbox__expand: up to a round's events of s->db into rows; 1 when
- * more may remain (or one failed and is tried again), else 0. */
+ * more may remain, else 0 (also when one failed: it is tried again at
+ * the next round). */
 int outbox__expand(const struct outbox_site *s, int64_t now);
 /* outbox__sweep: rows past their deadline stop (dead when tried,
  * cancelled when never tried); with prune, finished rows older than

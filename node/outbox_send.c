@@ -124,82 +124,131 @@ static int start_one(struct outbox *o, int64_t row, int64_t endpoint,
 	return ERR_OK;
 }
 
-/* start_endpoint: the due rows of endpoint, as many as it has room for,
- * marked sending and started; url and secret where they go. */
-static void start_endpoint(struct outbox *o, int64_t endpoint,
-			   const char *url, const char *secret, int64_t now)
+/* A due row, read before it is marked (the scan is done first). */
+struct due {
+	int64_t row;
+	int channel;
+	char key[WEBHOOK_KEY_MAX + 1];
+	char *body;                 /* (owned) */
+};
+
+/* start_rows: the rows st selects (id, key, body, channel; at most max)
+ * marked sending and started to endpoint; the number started. */
+static unsigned start_rows(struct outbox *o, sqlite3_stmt *st, unsigned max,
+			   int64_t endpoint, const char *url,
+			   const char *secret)
 {
-	unsigned used = in_flight_to(o, endpoint);
+	struct due due[LIMIT_OUTBOX_INFLIGHT];
+	unsigned got = 0, n = 0;
+
+	while (got < max && got < LIMIT_OUTBOX_INFLIGHT &&
+	       sqlite3_step(st) == SQLITE_ROW) {
+		struct due *d = &due[got];
+
+		d->row = sqlite3_column_int64(st, 0);
+		snprintf(d->key, sizeof(d->key), "%s",
+			 (const char *)sqlite3_column_text(st, 1));
+		d->body = strdup((const char *)sqlite3_column_text(st, 2));
+		d->channel = outbox__channel((const char *)
+					     sqlite3_column_text(st, 3));
+		if (d->body && d->channel >= 0)
+			got++;
+		else
+			free(d->body);
+	}
+	sqlite3_reset(st);
+	for (unsigned i = 0; i < got; i++) {
+		struct due *d = &due[i];
+
+		if (n == i && outbox__exec(o->db, "UPDATE outbox SET state = "
+					   "'sending', attempts = attempts + "
+					   "1 WHERE id = ?1", d->row, 0) ==
+		    ERR_OK) {
+			if (start_one(o, d->row, endpoint, d->channel, d->key,
+				      d->body, url, secret) == ERR_OK)
+				n++;
+			else
+				outbox__exec(o->db, "UPDATE outbox SET state = "
+					     "'pending', attempts = attempts "
+					     "- 1 WHERE id = ?1", d->row, 0);
+		}
+		free(d->body);
+	}
+	return n;
+}
+
+/* start_endpoint: the due rows of endpoint, as many as it has room for,
+ * marked sending and started; url and secret where they go. The number
+ * started. */
+static unsigned start_endpoint(struct outbox *o, int64_t endpoint,
+			       const char *url, const char *secret,
+			       int64_t now)
+{
+	unsigned used = in_flight_to(o, endpoint), n = 0;
 	unsigned room = used < o->in_flight ? o->in_flight - used : 0;
 	sqlite3_stmt *st = NULL;
 
 	if (room > LIMIT_OUTBOX_INFLIGHT - o->busy)
 		room = LIMIT_OUTBOX_INFLIGHT - o->busy;
 	if (!room)
-		return;
-	if (sqlite3_prepare_v2(o->db, "SELECT id, key, body, channel FROM "
-			       "outbox WHERE endpoint = ?1 AND state IN "
-			       "('pending', 'failed') AND next_at <= ?2 ORDER "
-			       "BY next_at, id LIMIT ?3", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return;
-	sqlite3_bind_int64(st, 1, endpoint);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int(st, 3, (int)room);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int64_t row = sqlite3_column_int64(st, 0);
-		int ch = outbox__channel((const char *)sqlite3_column_text(st,
-									 3));
-
-		if (ch < 0 || outbox__exec(o->db, "UPDATE outbox SET state = "
-				    "'sending', attempts = attempts + 1 WHERE "
-				    "id = ?1", row, 0) != ERR_OK)
-			continue;
-		if (start_one(o, row, endpoint, ch,
-			      (const char *)sqlite3_column_text(st, 1),
-			      (const char *)sqlite3_column_text(st, 2), url,
-			      secret) != ERR_OK) {
-			outbox__exec(o->db, "UPDATE outbox SET state = "
-				     "'pending', attempts = attempts - 1 "
-				     "WHERE id = ?1", row, 0);
-			break;
-		}
+		return 0;
+	/* one state at a time, so the index gives the order: retries
+	 * first, then the messages not tried yet */
+	for (int k = 0; k < 2 && n < room; k++) {
+		if (sqlite3_prepare_v2(o->db, "SELECT id, key, body, channel "
+				       "FROM outbox WHERE endpoint = ?1 AND "
+				       "state = ?4 AND next_at <= ?2 ORDER BY "
+				       "next_at, id LIMIT ?3", -1, &st, NULL)
+		    != SQLITE_OK)
+			return n;
+		sqlite3_bind_int64(st, 1, endpoint);
+		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_int(st, 3, (int)(room - n));
+		sqlite3_bind_text(st, 4, k ? "pending" : "failed", -1,
+				  SQLITE_STATIC);
+		n += start_rows(o, st, room - n, endpoint, url, secret);
+		sqlite3_finalize(st);
+		st = NULL;
 	}
-	sqlite3_finalize(st);
+	return n;
 }
 
 /* start_due: due rows of every endpoint, in one transaction (their
- * sending state is stored before any is posted). */
-static void start_due(struct outbox *o, int64_t now)
+ * sending state is stored before any is posted). The number started. */
+static unsigned start_due(struct outbox *o, int64_t now)
 {
 	sqlite3_stmt *st = NULL;
-
+	unsigned n = 0;
 	char at[24];
 
 	/* the write lock only when something is due */
 	snprintf(at, sizeof(at), "%lld", (long long)now);
 	if (o->busy >= LIMIT_OUTBOX_INFLIGHT ||
-	    store_count(o->db, "SELECT count(*) FROM (SELECT 1 FROM outbox "
-			"WHERE state IN ('pending', 'failed') AND next_at <= "
-			"CAST(?1 AS INTEGER) LIMIT 1)", at) <= 0 ||
+	    store_count(o->db, "SELECT (SELECT count(*) FROM (SELECT 1 FROM "
+			"outbox WHERE state = 'pending' AND next_at <= CAST(?1 "
+			"AS INTEGER) LIMIT 1)) + (SELECT count(*) FROM (SELECT "
+			"1 FROM outbox WHERE state = 'failed' AND next_at <= "
+			"CAST(?1 AS INTEGER) LIMIT 1))", at) <= 0 ||
 	    store_exec(o->db, "BEGIN IMMEDIATE") != ERR_OK)
-		return;
+		return 0;
 	if (o->sms_url)
-		start_endpoint(o, 0, o->sms_url, o->sms_secret, now);
+		n += start_endpoint(o, 0, o->sms_url, o->sms_secret, now);
 	if (sqlite3_prepare_v2(o->db, "SELECT id, url, secret FROM "
 			       "outbox_endpoint ORDER BY id", -1, &st, NULL) ==
 	    SQLITE_OK)
 		while (sqlite3_step(st) == SQLITE_ROW)
-			start_endpoint(o, sqlite3_column_int64(st, 0),
-				       (const char *)sqlite3_column_text(st, 1),
-				       (const char *)sqlite3_column_text(st, 2),
-				       now);
+			n += start_endpoint(o, sqlite3_column_int64(st, 0),
+					    (const char *)sqlite3_column_text(
+						    st, 1),
+					    (const char *)sqlite3_column_text(
+						    st, 2), now);
 	sqlite3_finalize(st);
 	if (store_exec(o->db, "COMMIT") != ERR_OK) {
 		/* nothing is marked: the transfers started go on and are
 		 * noted when they end */
 		store_exec(o->db, "ROLLBACK");
 	}
+	return n;
 }
 
 /* ---- transfers ------------------------------------------------------------------ */
@@ -329,9 +378,10 @@ static void *sender_main(void *arg)
 
 	/* rows in flight when the node stopped go again */
 	outbox__exec(o->db, "UPDATE outbox SET state = 'pending' WHERE state = "
-	      "'sending'", 0, 0);
+		     "'sending'", 0, 0);
 	while (!__atomic_load_n(&o->stopping, __ATOMIC_RELAXED)) {
 		int running = 0, done;
+		unsigned started = 0;
 		int64_t ms = now_ms();
 
 		curl_multi_perform(o->multi, &running);
@@ -349,11 +399,14 @@ static void *sender_main(void *arg)
 					last_prune = now;
 				last_sweep = now;
 			}
-			start_due(o, now);
-			curl_multi_perform(o->multi, &running);
+			started = start_due(o, now);
 			last_round = ms;
 		}
-		curl_multi_poll(o->multi, NULL, 0, more ? 0 : ROUND_MS, NULL);
+		/* transfers just started are driven at the top at once
+		 * (a perform here could finish some out of the poll's
+		 * sight); otherwise wait for a socket, a wake or a round */
+		if (!started && !done && !more)
+			curl_multi_poll(o->multi, NULL, 0, ROUND_MS, NULL);
 	}
 	return NULL;
 }

@@ -126,15 +126,14 @@ static void summary(struct node *n, struct lws *wsi, struct http_exchange *ex)
 	json_t *ch = json_object();
 	sqlite3_stmt *st = stmt(n, "SELECT channel, state, count(*) FROM "
 				   "outbox GROUP BY channel, state");
-	const char *names[] = { "webhook", "sms" };
 
-	for (size_t i = 0; ch && i < 2; i++) {
+	for (int i = 0; ch && i < OUTBOX_CHANNELS; i++) {
 		json_t *o = json_object();
 
 		for (size_t k = 0; o && k < sizeof(states) / sizeof(*states);
 		     k++)
 			json_object_set_new(o, states[k], json_integer(0));
-		json_object_set_new(ch, names[i], o);
+		json_object_set_new(ch, outbox__channel_name(i), o);
 	}
 	while (st && ch && sqlite3_step(st) == SQLITE_ROW) {
 		json_t *o = json_object_get(ch, col_s(st, 0));

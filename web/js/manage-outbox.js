@@ -1,6 +1,6 @@
 /* manage-outbox.js: the manager's webhook endpoints and the messages that
- * failed (manage/index.html), after manage.js (send() adds the CSRF
- * token).
+ * failed (manage/outbox.html), after manage-session.js (send() adds the
+ * CSRF token).
  *
  * GET /api/v1/outbox/endpoints lists the endpoints; the form POSTs a new
  * one and shows its signing secret once (the node never shows it again);

@@ -256,6 +256,25 @@
 #define LIMIT_WEBHOOK_BODY 4096
 #define LIMIT_WEBHOOK_SECRET_MIN 16
 #define LIMIT_WEBHOOK_SECRET_MAX 256
+
+/* The outbox (node/outbox.c): webhook endpoints a node keeps, the bytes
+ * of an endpoint's url and name, residents taking SMS alerts (so a
+ * bulletin makes at most ENDPOINTS + SMS rows), the longest message
+ * body, transfers in flight at once over all endpoints, how long a
+ * request's status change is tried, how long finished rows are kept, the
+ * dead letters the console lists, the age a gateway's signed callback may
+ * have, and the random bytes of an endpoint's secret (shown as hex). */
+#define LIMIT_OUTBOX_ENDPOINTS 32
+#define LIMIT_OUTBOX_URL 512
+#define LIMIT_OUTBOX_NAME 100
+#define LIMIT_OUTBOX_SMS 50000
+#define LIMIT_OUTBOX_BODY (256u * 1024u)
+#define LIMIT_OUTBOX_INFLIGHT 256
+#define LIMIT_OUTBOX_STATUS_S (24 * 3600)
+#define LIMIT_OUTBOX_KEEP_S (7 * 24 * 3600)
+#define LIMIT_OUTBOX_DEAD_LIST 200
+#define LIMIT_OUTBOX_CALLBACK_AGE_S 300
+#define LIMIT_OUTBOX_SECRET_BYTES 32
 /* [open311] api_keys: keys third-party apps send as api_key with an
  * Open311 POST; each 16 to 128 bytes of [A-Za-z0-9_-], at most 64. */
 #define LIMIT_OPEN311_KEY_MIN 16

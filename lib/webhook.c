@@ -11,6 +11,7 @@
  * Parts: signing; urls; the queue; one post; the thread; start and
  * stop. */
 #include <curl/curl.h>
+#include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "err.h"
 #include "limits.h"
 #include "log.h"
@@ -27,8 +29,10 @@
 
 /* ---- signing ------------------------------------------------------------- */
 
-int webhook_sign(const char *secret, int64_t ts, const char *body,
-		 size_t len, char out[WEBHOOK_SIGNATURE_LEN])
+/* hmac_hex: lowercase hex of HMAC-SHA256(secret, ts "." body) into
+ * out (65 bytes). ERR_OK or ERR_FAIL. */
+static int hmac_hex(const char *secret, int64_t ts, const char *body,
+		    size_t len, char out[65])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char mac[EVP_MAX_MD_SIZE];
@@ -55,13 +59,96 @@ int webhook_sign(const char *secret, int64_t ts, const char *body,
 	EVP_MAC_free(m);
 	if (!ok)
 		return ERR_FAIL;
-	memcpy(out, "sha256=", 7);
 	for (unsigned i = 0; i < 32; i++) {
-		out[7 + 2 * i] = hex[mac[i] >> 4];
-		out[7 + 2 * i + 1] = hex[mac[i] & 15];
+		out[2 * i] = hex[mac[i] >> 4];
+		out[2 * i + 1] = hex[mac[i] & 15];
 	}
-	out[7 + 64] = '\0';
+	out[64] = '\0';
 	return ERR_OK;
+}
+
+int webhook_sign(const char *secret, int64_t ts, const char *body,
+		 size_t len, char out[WEBHOOK_SIGNATURE_LEN])
+{
+	char h[65];
+
+	if (hmac_hex(secret, ts, body, len, h) != ERR_OK)
+		return ERR_FAIL;
+	snprintf(out, WEBHOOK_SIGNATURE_LEN, "t=%lld,v1=%s", (long long)ts, h);
+	return ERR_OK;
+}
+
+int webhook_verify(const char *secret, const char *header, const char *body,
+		   size_t len, int64_t now, int64_t tolerance_s)
+{
+	char want[65];
+	const char *v1;
+	char *end;
+	long long ts;
+
+	if (!header || strncmp(header, "t=", 2) != 0)
+		return ERR_INVALID;
+	errno = 0;
+	ts = strtoll(header + 2, &end, 10);
+	if (errno || end == header + 2 || strncmp(end, ",v1=", 4) != 0)
+		return ERR_INVALID;
+	v1 = end + 4;
+	if (strlen(v1) != 64 || ts > now + tolerance_s ||
+	    ts < now - tolerance_s ||
+	    hmac_hex(secret, ts, body, len, want) != ERR_OK)
+		return ERR_INVALID;
+	return CRYPTO_memcmp(want, v1, 64) == 0 ? ERR_OK : ERR_INVALID;
+}
+
+struct curl_slist *webhook_headers(const char *secret, const char *key,
+				   const char *body, size_t len, int64_t ts)
+{
+	char sig[WEBHOOK_SIGNATURE_LEN], h_sig[128], h_key[96];
+	struct curl_slist *hs = NULL, *t;
+
+	if (webhook_sign(secret, ts, body, len, sig) != ERR_OK)
+		return NULL;
+	snprintf(h_sig, sizeof(h_sig), "X-Alliance-Signature: %s", sig);
+	snprintf(h_key, sizeof(h_key), "Idempotency-Key: %s", key);
+	const char *lines[] = { "Content-Type: application/json", h_sig,
+				h_key, "Expect:" };
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		t = curl_slist_append(hs, lines[i]);
+		if (!t) {
+			curl_slist_free_all(hs);
+			return NULL;
+		}
+		hs = t;
+	}
+	return hs;
+}
+
+char *webhook_envelope(const char *key, const char *kind,
+		       const char *community, int64_t created,
+		       json_t *payload)
+{
+	char t[CLOCK_RFC3339_LEN];
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", key, "kind",
+			      kind, "community", community, "created",
+			      clock_rfc3339(created, t, sizeof(t)), "payload",
+			      payload);
+	char *out = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	return out;
+}
+
+unsigned webhook_backoff_s(unsigned attempt, unsigned min_s, unsigned max_s,
+			   uint32_t r)
+{
+	uint64_t d = min_s ? min_s : 1;
+
+	for (unsigned i = 1; i < attempt && d < max_s; i++)
+		d *= 2;
+	if (d > max_s)
+		d = max_s;
+	d = d / 2 + r % (d / 2 + 1);
+	return d ? (unsigned)d : 1;
 }
 
 /* ---- urls ------------------------------------------------------------------ */
@@ -87,6 +174,19 @@ const char *webhook_url_valid(const char *url)
 		if (*p <= ' ' || *p >= 0x7f)
 			return "must not hold spaces, control or non-ASCII "
 			       "characters";
+	return NULL;
+}
+
+const char *webhook_url_https(const char *url, size_t max)
+{
+	const char *why = webhook_url_valid(url);
+
+	if (why)
+		return why;
+	if (strncmp(url, "https://", 8) != 0)
+		return "must start with https://";
+	if (strlen(url) > max)
+		return "too long";
 	return NULL;
 }
 
@@ -190,31 +290,16 @@ static int abort_when_stopping(void *user, curl_off_t dt, curl_off_t dn,
 static long post_once(struct webhook *w, const struct message *m, char *why,
 		      size_t whylen)
 {
-	char sig[WEBHOOK_SIGNATURE_LEN], h_ts[64], h_sig[128], h_key[96];
 	char errbuf[CURL_ERROR_SIZE] = "";
-	struct curl_slist *hs = NULL, *t;
+	struct curl_slist *hs;
 	long status = 0;
-	int64_t ts = (int64_t)time(NULL);
 	CURLcode rc;
 
-	if (webhook_sign(w->secret, ts, m->body, m->len, sig) != ERR_OK) {
+	hs = webhook_headers(w->secret, m->key, m->body, m->len,
+			     (int64_t)time(NULL));
+	if (!hs) {
 		snprintf(why, whylen, "cannot sign");
 		return 0;
-	}
-	snprintf(h_ts, sizeof(h_ts), "X-Alliance-Timestamp: %lld",
-		 (long long)ts);
-	snprintf(h_sig, sizeof(h_sig), "X-Alliance-Signature: %s", sig);
-	snprintf(h_key, sizeof(h_key), "Idempotency-Key: %s", m->key);
-	const char *lines[] = { "Content-Type: application/json", h_ts, h_sig,
-				h_key, "Expect:" };
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-		t = curl_slist_append(hs, lines[i]);
-		if (!t) {
-			curl_slist_free_all(hs);
-			snprintf(why, whylen, "out of memory");
-			return 0;
-		}
-		hs = t;
 	}
 	curl_easy_reset(w->curl);
 	curl_easy_setopt(w->curl, CURLOPT_URL, w->url);

@@ -26,7 +26,9 @@
  *                                   requests, here and at the communities
  *                                   they were sent to (erase_requests:
  *                                   relay.h's erasure; open ones are
- *                                   withdrawn), 204
+ *                                   withdrawn), and her SMS consent and
+ *                                   the texts waiting for her phone
+ *                                   (outbox.h), 204
  *
  * 401 without a valid token. A deleted resident's row stays, emptied, so
  * its id is never given to someone else (votes are kept per id: counts
@@ -42,6 +44,7 @@
 #include "clock.h"
 #include "err.h"
 #include "log.h"
+#include "outbox.h"
 #include "store.h"
 
 /* Votes "me" lists at most, newest first. */
@@ -243,6 +246,7 @@ static void delete_account(struct node *n, struct lws *wsi,
 	    erase_requests(n, resident) != ERR_OK ||
 	    resident_store_tokens_drop(n->civic->residents, resident) < 0 ||
 	    resident_store_forget(n->civic->residents, resident) != ERR_OK ||
+	    outbox_cancel_resident(n->db, resident) != ERR_OK ||
 	    store_exec(n->db, "COMMIT") != ERR_OK) {
 		store_exec(n->db, "ROLLBACK");
 		http_reply_error(wsi, ex, 500, "internal", "nothing was "

@@ -34,6 +34,7 @@
 #include "err.h"
 #include "log.h"
 #include "node.h"
+#include "outbox.h"
 #include "store.h"
 #include "text.h"
 
@@ -507,6 +508,9 @@ int node_bulletin_handle(struct node *n, const Alliance__V1__Bulletin *bf)
 	}
 	send_ack(n, c->id, NULL);
 	if (outcome == BULLETIN_STORED) {
+		/* the store's trigger noted it for the outbox; its thread
+		 * sends it, after the ack */
+		outbox_wake(n);
 		n->bulletins_stored++;
 		log_info("bulletins: stored %s %s (%s): %s", c->type, c->id,
 			 c->severity, c->headline);

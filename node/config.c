@@ -208,6 +208,19 @@ static const struct config_key node_keys[] = {
 	{ "sms", "secret", CONFIG_STRING, NULL, F(sms_secret), 0, 0, 0, NULL,
 	  check_sms_secret, "HMAC-SHA256 key signing each post to url (16 "
 	  "to 256 bytes; the gateway checks X-Alliance-Signature)" },
+	{ "outbox", "ca", CONFIG_PATH, NULL, F(outbox_ca), 0, 0, 0, NULL,
+	  NULL, "CA certificates (PEM) the webhook endpoints' and the SMS "
+	  "gateway's certificates are checked with; unset: the system's" },
+	{ "outbox", "in_flight", CONFIG_UINT, "4", F(outbox_in_flight), 0, 1,
+	  64, NULL, NULL, "messages posted at once to one endpoint (the SMS "
+	  "gateway is one)" },
+	{ "outbox", "timeout_s", CONFIG_UINT, "10", F(outbox_timeout_s), 0, 1,
+	  120, "seconds", NULL, "how long one try of a message may take" },
+	{ "outbox", "retry_min_s", CONFIG_UINT, "5", F(outbox_retry_min_s), 0,
+	  1, 3600, "seconds", NULL, "the pause after a message's first failed"
+	  " try, doubling (with jitter) after each further one" },
+	{ "outbox", "retry_max_s", CONFIG_UINT, "900", F(outbox_retry_max_s),
+	  0, 1, 86400, "seconds", NULL, "the longest pause between tries" },
 	{ "open311", "api_keys", CONFIG_STRING, NULL, F(open311_api_keys), 0,
 	  0, 0, NULL, check_api_keys, "keys of third-party apps, comma-separated:"
 	  " when set, an Open311 POST from anywhere but this node's pages needs"
@@ -269,6 +282,12 @@ int node_config_load(const char *path, struct node_config *cfg, char *err,
 			      cfg->public_port, cfg->public_cert != NULL)) {
 		snprintf(err, errlen, "out of memory");
 		return ERR_NOMEM;
+	}
+	if (cfg->outbox_retry_min_s > cfg->outbox_retry_max_s) {
+		snprintf(err, errlen, "%s: [outbox] retry_min_s: %u is above "
+			 "retry_max_s (%u)", path, cfg->outbox_retry_min_s,
+			 cfg->outbox_retry_max_s);
+		return ERR_INVALID;
 	}
 	if (cfg->metrics_port && !cfg->metrics_address) {
 		snprintf(err, errlen, "%s: [metrics] address: must be a "

@@ -23,6 +23,7 @@
 #include "indexer.h"
 #include "log.h"
 #include "node.h"
+#include "outbox.h"
 #include "store.h"
 
 #define PROG "alliance-node"
@@ -165,9 +166,15 @@ static void reload(struct node *n)
 	    differs(cfg.sms_url, n->cfg.sms_url) ||
 	    differs(cfg.sms_secret, n->cfg.sms_secret) ||
 	    differs(cfg.metrics_address, n->cfg.metrics_address) ||
-	    cfg.metrics_port != n->cfg.metrics_port)
-		log_warn("reload: changes to [public], [web], [store], [sms] "
-			 "and [metrics] take effect at the next restart");
+	    cfg.metrics_port != n->cfg.metrics_port ||
+	    differs(cfg.outbox_ca, n->cfg.outbox_ca) ||
+	    cfg.outbox_in_flight != n->cfg.outbox_in_flight ||
+	    cfg.outbox_timeout_s != n->cfg.outbox_timeout_s ||
+	    cfg.outbox_retry_min_s != n->cfg.outbox_retry_min_s ||
+	    cfg.outbox_retry_max_s != n->cfg.outbox_retry_max_s)
+		log_warn("reload: changes to [public], [web], [store], [sms], "
+			 "[metrics] and [outbox] take effect at the next "
+			 "restart");
 	if (differs(cfg.manager_password_hash, n->cfg.manager_password_hash))
 		console_logout_all(n);   /* a new password: log in again */
 	old = n->cfg;
@@ -305,6 +312,10 @@ int main(int argc, char **argv)
 	}
 	if (civic_start(n) != ERR_OK)   /* requests, residents, polls */
 		goto out;
+	if (outbox_start(n, err, sizeof(err)) != ERR_OK) {
+		log_error("cannot start the outbox: %s", err);
+		goto out;
+	}
 	if (public__search_start(n, err, sizeof(err)) != ERR_OK) {
 		log_error("cannot start the searches: %s", err);
 		goto out;
@@ -329,6 +340,7 @@ int main(int argc, char **argv)
 	exit_code = 0;
 out:
 	manager_stop(n);     /* joins the workers before lws goes */
+	outbox_stop(n);
 	catalog_http_searches_stop(n->searches);
 	civic_stop(n);
 	node_bulletin_close(n);

@@ -17,6 +17,7 @@
 #include "listen.h"
 #include "log.h"
 #include "node.h"
+#include "outbox.h"
 #include "prom.h"
 
 /* The one path the listener answers. */
@@ -164,6 +165,7 @@ static void store_and_clock(struct node *n, FILE *f)
 		prom_metric(f, "alliance_node_requests_open", "gauge", "Open "
 			    "requests in this community's queue.",
 			    (unsigned long long)v);
+	outbox_metrics(n, f);
 }
 
 /* render: the whole text (prom_render's write). The community id

@@ -75,6 +75,13 @@ struct node_config {
 				       NULL: phones are confirmed by the
 				       manager (phone_verify.c) */
 	char *sms_secret;           /* [sms] secret: signs what is posted */
+	char *outbox_ca;            /* [outbox] ca: CA file endpoints'
+				       certificates are checked with; NULL:
+				       the system's */
+	unsigned outbox_in_flight;  /* [outbox] in_flight: per endpoint */
+	unsigned outbox_timeout_s;  /* [outbox] timeout_s: one try */
+	unsigned outbox_retry_min_s; /* [outbox] retry_min_s: first pause */
+	unsigned outbox_retry_max_s; /* [outbox] retry_max_s: longest */
 	char *bulletin_keys;        /* [bulletins] keys: pinned public keys */
 	char *open311_api_keys;     /* [open311] api_keys: comma-separated;
 				       NULL: a POST needs none (open311.c) */
@@ -148,6 +155,8 @@ struct node {
 	struct manager *mgr;        /* manager endpoints and their workers
 				       (manager.c); NULL until started */
 	struct civic *civic;        /* requests, residents, polls (civic.h) */
+	struct outbox *outbox;      /* messages to endpoints and phones
+				       (outbox.h); NULL until started */
 	struct lws_vhost *metrics_vhost; /* the loopback listener of GET
 				       /metrics (metrics.c); NULL when off */
 	char *metrics_iface;        /* copy of [metrics] address (owned) */

@@ -19,6 +19,7 @@
 #include "civic.h"
 #include "manager.h"
 #include "node.h"
+#include "outbox.h"
 #include "pages.h"
 #include "tlspolicy.h"
 #include "trust.h"
@@ -267,6 +268,20 @@ static const struct route routes[] = {
 	  voters_on_action, ROUTE_JSON },
 	{ ROUTE_POST, "/api/v1/residents/{id}/revoke", MGR, voters_on_action,
 	  ROUTE_JSON },
+	/* the outbox (outbox_http.c) */
+	{ ROUTE_GET, "/api/v1/outbox", MGR, outbox_on_summary, 0 },
+	{ ROUTE_GET, "/api/v1/outbox/endpoints", MGR, outbox_on_endpoints,
+	  0 },
+	{ ROUTE_POST, "/api/v1/outbox/endpoints", MGR, outbox_on_endpoints,
+	  ROUTE_JSON },
+	{ ROUTE_DELETE, "/api/v1/outbox/endpoints/{id}", MGR,
+	  outbox_on_endpoint, ROUTE_JSON },
+	{ ROUTE_GET, "/api/v1/outbox/dead", MGR, outbox_on_dead, 0 },
+	{ ROUTE_POST, "/api/v1/outbox/dead/{id}/retry", MGR, outbox_on_retry,
+	  ROUTE_JSON },
+	{ ROUTE_GET | ROUTE_PUT, "/api/v1/residents/me/channels", RES,
+	  outbox_on_channels, 0 },
+	{ ROUTE_POST, "/api/v1/sms/opt-out", PUB, outbox_on_opt_out, 0 },
 	/* polls (polls.c) */
 	{ ROUTE_GET, "/api/v1/polls", PUB, polls_on_list, 0 },
 	{ ROUTE_POST, "/api/v1/polls", MGR, polls_on_create, 0 },

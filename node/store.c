@@ -18,6 +18,7 @@
 #include "err.h"
 #include "log.h"
 #include "node.h"
+#include "outbox.h"
 #include "poll_store.h"
 #include "request_store.h"
 #include "resident_store.h"
@@ -65,6 +66,10 @@ static const struct store_migration node_migrations[] = {
 	{ RESIDENT_SCHEMA_V13 POLL_SCHEMA_V13 },
 	/* v14: body bytes, for quotas (catalog_measure) */
 	{ catalog_schema_v6 },
+	/* v15: the outbox: webhook endpoints, residents' SMS consent, the
+	 * messages and their states, the triggers noting what to send
+	 * (outbox.c) */
+	{ outbox_schema_v1 },
 };
 
 #define N_MIGRATIONS (sizeof(node_migrations) / sizeof(node_migrations[0]))

@@ -15,14 +15,11 @@
 // in both languages.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { appendFileSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { BUILD, artifact, axe, launch, managerLogIn, newPage, startAlliance, waitFor } from './lib/harness.mjs';
+import { artifact, axe, launch, managerLogIn, newPage, restartNode, startAlliance, waitFor } from './lib/harness.mjs';
 
 let alliance, browser, gateway, smsNode, plainNode, poll, restarted;
 const SMS_SECRET = 'the gateway secret of this test';
@@ -37,10 +34,11 @@ function startGateway() {
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const ts = req.headers['x-alliance-timestamp'] || '';
-      const want = Buffer.from('sha256=' + createHmac('sha256', SMS_SECRET)
+      const sig = String(req.headers['x-alliance-signature'] || '');
+      const ts = (/^t=(\d+),v1=/.exec(sig) || [])[1] || '';
+      const want = Buffer.from(`t=${ts},v1=` + createHmac('sha256', SMS_SECRET)
         .update(`${ts}.`).update(body).digest('hex'));
-      const got = Buffer.from(String(req.headers['x-alliance-signature'] || ''));
+      const got = Buffer.from(sig);
       let msg = null;
       try { msg = JSON.parse(body.toString()); } catch { msg = null; }
       texts.push({ ok: got.length === want.length && timingSafeEqual(got, want) &&
@@ -61,25 +59,10 @@ async function codeFor(phone, nth = 1) {
   return x.msg.code;
 }
 
-// restartWithSms: stop the node of community cid as local-alliance runs it
-// and start it again from the same config with an [sms] section; the pid
-// file is rewritten so `local-alliance down` stops it.
-async function restartWithSms(node, url) {
-  const pidfile = path.join(alliance.dir, 'run', `node-${node.community}.pid`);
-  const conf = path.join(alliance.dir, 'conf', `${node.community}.conf`);
-  const pid = Number(readFileSync(pidfile, 'utf8').trim());
-  process.kill(pid, 'SIGTERM');
-  await waitFor(async () => { try { process.kill(pid, 0); return false; } catch { return true; } },
-    `node ${node.community} to stop`, 20000);
-  appendFileSync(conf, `\n[sms]\nurl = ${url}\nsecret = ${SMS_SECRET}\n`);
-  const log = openSync(path.join(alliance.dir, 'logs', `node-${node.community}.log`), 'a');
-  const child = spawn(path.join(BUILD, 'alliance-node'), ['-c', conf],
-    { cwd: alliance.dir, stdio: ['ignore', log, log], detached: true });
-  child.unref();
-  writeFileSync(pidfile, `${child.pid}\n`);
-  await waitFor(async () => (await fetch(`${node.url}/healthz`)).ok, `node ${node.community} again`, 30000);
-  await waitFor(async () => (await (await fetch(`${node.url}/healthz`)).json()).hub.connected,
-    `node ${node.community}'s hub session`, 30000);
+// restartWithSms: the node of community cid restarted with an [sms]
+// section (restartNode).
+function restartWithSms(node, url) {
+  return restartNode(alliance, node, `[sms]\nurl = ${url}\nsecret = ${SMS_SECRET}\n`);
 }
 
 before(async () => {

@@ -177,6 +177,12 @@ def test_numbers_registered_before_mobiles_only_still_sign_in(three):
             # and what schema 14 added (body bytes, for quotas)
             db.execute("ALTER TABLE service DROP COLUMN body_bytes")
             db.execute("ALTER TABLE announcement DROP COLUMN body_bytes")
+            # and what schema 15 added (the outbox)
+            for trigger in ("outbox_bulletin", "outbox_request_step"):
+                db.execute(f"DROP TRIGGER {trigger}")
+            for table in ("outbox", "outbox_event", "outbox_sms",
+                          "outbox_endpoint"):
+                db.execute(f"DROP TABLE {table}")
         db.execute("PRAGMA user_version = 10")
         db.close()
         n.start()

@@ -6,8 +6,8 @@ answers the same for a known and an unknown phone; resident tokens expire
 and are revoked by sign-out and by the manager.
 
 The gateway is this test's own HTTP server: it checks every post's
-X-Alliance-Signature (HMAC-SHA256 over "TIMESTAMP.BODY" with the shared
-secret) and Idempotency-Key, and keeps the messages, so the test reads
+X-Alliance-Signature ("t=TIMESTAMP,v1=" and the HMAC-SHA256 over
+"TIMESTAMP.BODY" with the shared secret) and Idempotency-Key, and keeps the messages, so the test reads
 the code as a resident's phone would. One hub per module; a node per
 test where the per-address code limit would otherwise be shared.
 """
@@ -54,10 +54,11 @@ class Gateway:
             def do_POST(self):
                 n = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(n)
-                ts = self.headers.get("X-Alliance-Timestamp", "")
                 sig = self.headers.get("X-Alliance-Signature", "")
                 key = self.headers.get("Idempotency-Key", "")
-                want = "sha256=" + hmac.new(
+                ts = re.fullmatch(r"t=(\d+),v1=[0-9a-f]{64}", sig)
+                ts = ts.group(1) if ts else ""
+                want = f"t={ts},v1=" + hmac.new(
                     gw.secret, ts.encode() + b"." + body,
                     hashlib.sha256).hexdigest()
                 ok = (hmac.compare_digest(sig, want) and ts.isdigit()

@@ -163,5 +163,8 @@ Object.assign(Alliance.I18N, {
   mp_err_duplicate: ['这个选项和前面的重复了。', 'This option repeats an earlier one.'],
   mp_err_too_long: ['太长了，请缩短。', 'Too long; please shorten it.'],
   mp_err_closes: ['请选择截止时间。', 'Please choose when the poll closes.'],
-  mp_err_closes_past: ['截止时间必须在现在之后。', 'The closing time must be in the future.']
+  mp_err_closes_past: ['截止时间必须在现在之后。', 'The closing time must be in the future.'],
+  /* the console's link to the outbox page (manage/outbox.html) */
+  ob_heading: ['消息推送接口', 'Message endpoints'],
+  ob_open: ['登记和查看接收地址、发送失败的消息', 'Register endpoints, see messages that failed']
 });

@@ -1,11 +1,5 @@
-/* manage.js: the manager console (manage/index.html) of one node.
- *
- * Login: POST /api/v1/session {"password"} sets an HttpOnly session cookie
- * the page never sees and returns a CSRF token, kept in memory only; on
- * load, GET /api/v1/session says whether the cookie still holds a session
- * (and gives its token again). Every change sends the token in
- * X-CSRF-Token with Content-Type: application/json. A 401 means the
- * session ended: back to the login form.
+/* manage.js: the manager console (manage/index.html) of one node, after
+ * manage-session.js (the login, the session and send()).
  *
  * Own services come from GET /api/v1/catalog?community=OWN, own notices
  * from GET /api/v1/announcements?community=OWN; editing reads the record
@@ -24,111 +18,21 @@
  * named by the node's 422, gets its message next to it and nothing is
  * sent or saved.
  *
- * Parts: requests; login and logout; sync state; lists; forms; start. */
+ * Parts: sync state; lists; forms; start. */
 'use strict';
 
 (function (A) {
 
-var mgr = {
-  session: null,          /* {csrf_token, community, name} */
+var mgr = Object.assign(A.mgr, {
   services: null,         /* own services, or null while loading */
   announcements: null,
   sync: null,
   failed: {},             /* list name -> true when it could not load */
   timer: null
-};
+});
 var SYNC_EVERY_MS = 5000;
-var sessionParts = [];    /* {start, stop} of signedIn(), in order */
 var STATUSES = ['active', 'temporarily-closed', 'inactive'];
-
-/* ---- requests -------------------------------------------------------------- */
-
-/* send: a change (or a GET) with the session's token; resolves
- * {ok, status, data} and never rejects. A 401 ends the session here. */
-function send(method, path, body) {
-  var headers = {};
-  if (method !== 'GET') headers['Content-Type'] = 'application/json';
-  if (mgr.session) headers['X-CSRF-Token'] = mgr.session.csrf_token;
-  return A.request(method, path, body, headers).then(function (r) {
-    if (r.status === 401 && mgr.session && path !== '/api/v1/session') ended('session_ended');
-    return r;
-  });
-}
-
-function errorText(r) {
-  var e = r.data && r.data.error;
-  return e && e.message ? e.message : (r.status ? 'HTTP ' + r.status : A.t('load_failed'));
-}
-
-function say(key, vars) {
-  document.getElementById('status').textContent = key ? A.t(key, vars) : '';
-}
-
-/* ---- login and logout ------------------------------------------------------- */
-
-function showLogin(messageKey) {
-  mgr.session = null;
-  if (mgr.timer) { clearInterval(mgr.timer); mgr.timer = null; }
-  sessionParts.forEach(function (p) { p.stop(); });
-  document.getElementById('console').hidden = true;
-  document.getElementById('logout').hidden = true;
-  document.getElementById('login').hidden = false;
-  document.getElementById('login-error').textContent = '';
-  say(messageKey || null);
-  var pw = document.getElementById('password');
-  pw.value = '';
-  pw.focus();
-}
-
-function ended(key) { showLogin(key); }
-
-function showConsole(session) {
-  mgr.session = session;
-  document.getElementById('login').hidden = true;
-  document.getElementById('console').hidden = false;
-  document.getElementById('logout').hidden = false;
-  renderHeading();
-  loadLists();
-  loadSync();
-  if (!mgr.timer) mgr.timer = setInterval(loadSync, SYNC_EVERY_MS);
-  sessionParts.forEach(function (p) { p.start(); });
-  document.getElementById('h-console').focus();
-}
-
-function renderHeading() {
-  var s = mgr.session;
-  if (!s) return;
-  var h = document.getElementById('h-console');
-  h.setAttribute('tabindex', '-1');
-  h.textContent = A.t('console_heading', { name: s.name || s.community });
-}
-
-function setupLogin() {
-  document.getElementById('login-form').addEventListener('submit', function (ev) {
-    ev.preventDefault();
-    var pw = document.getElementById('password');
-    var err = document.getElementById('login-error');
-    if (!pw.value) { err.textContent = A.t('login_wrong'); pw.focus(); return; }
-    err.textContent = '';
-    say('logging_in');
-    send('POST', '/api/v1/session', { password: pw.value }).then(function (r) {
-      pw.value = '';
-      say(null);
-      if (r.status === 201 && r.data && r.data.csrf_token) { showConsole(r.data); return; }
-      err.textContent = r.status === 401 ? A.t('login_wrong')
-        : r.status === 429 ? A.t('login_too_many') : A.t('save_failed', { m: errorText(r) });
-      pw.focus();
-    });
-  });
-  /* the header's tools (the consoles' shared header, web/shell.tpl) get
-     the logout button, shown while signed in */
-  var logout = A.el('button', { type: 'button', className: 'tool', id: 'logout', hidden: true },
-    A.el('span', { 'data-i18n': 'logout', text: A.t('logout') }));
-  document.querySelector('.site-header .tools').appendChild(logout);
-  logout.addEventListener('click', function () {
-    send('DELETE', '/api/v1/session').then(function () { showLogin('logged_out'); });
-  });
-}
+var send = A.send, say = A.say, errorText = A.errorText;
 
 /* ---- sync state ---------------------------------------------------------------- */
 
@@ -492,31 +396,28 @@ function setupForm(kind) {
 
 /* ---- start ------------------------------------------------------------------------------ */
 
-/* signedIn: register part {start, stop} of the console, started when a
- * manager signs in (or the page finds her session) and stopped when the
- * session ends. */
-function signedIn(part) { sessionParts.push(part); }
-
 function render() {
-  renderHeading();
   fillSelects();
   if (mgr.session) { renderSync(); renderList('services'); renderList('announcements'); }
 }
 
 function start() {
-  setupLogin();
   A.loadCommunities().then(fillEligible);
   setupForm('services');
   setupForm('announcements');
-  A.api('/api/v1/session').then(function (r) {
-    if (r.ok && r.data && r.data.csrf_token) showConsole(r.data);
-    else showLogin(null);
-  });
 }
 
-A.page({ start: start, render: render });
-
-Object.assign(A, {
-  errorText: errorText, mgr: mgr, say: say, send: send, signedIn: signedIn
+/* the console's own part of a session, first of the parts */
+A.signedIn({
+  start: function () {
+    loadLists();
+    loadSync();
+    if (!mgr.timer) mgr.timer = setInterval(loadSync, SYNC_EVERY_MS);
+  },
+  stop: function () {
+    if (mgr.timer) { clearInterval(mgr.timer); mgr.timer = null; }
+  }
 });
+
+A.page({ start: start, render: render });
 })(Alliance);

@@ -47,5 +47,23 @@ Object.assign(Alliance.I18N, {
   audience_youth: ['青少年', 'Young people'],
   'lang_zh-CN': ['中文', 'Chinese'],
   lang_zh: ['中文', 'Chinese'],
-  lang_en: ['英语', 'English']
+  lang_en: ['英语', 'English'],
+  /* SMS alerts (account-channels.js) */
+  ch_heading: ['短信提醒', 'Text message alerts'],
+  ch_intro: ['预警和您的申请进展可以发短信到您的手机。号码只保存在本社区。回复“TD”可以随时退订。', 'Bulletins and news of your requests can come to your phone by text. The number stays with this community. Reply "TD" to stop at any time.'],
+  ch_unavailable: ['本社区暂不发送短信。', 'This community sends no text messages.'],
+  ch_sms: ['用短信提醒我', 'Send me text messages'],
+  ch_phone: ['手机号', 'Mobile number'],
+  ch_phone_hint: ['不填则用账户的手机号。', 'Leave empty to use your account\'s number.'],
+  ch_bulletins: ['哪些预警发短信', 'Which bulletins by text'],
+  ch_sev_none: ['不发预警', 'No bulletins'],
+  ch_sev_extreme: ['仅特别严重', 'Extreme only'],
+  ch_sev_severe: ['严重及以上', 'Severe and above'],
+  ch_sev_moderate: ['较重及以上', 'Moderate and above'],
+  ch_sev_minor: ['一般及以上', 'Minor and above'],
+  ch_requests: ['我的申请有进展时发短信', 'Text me when my requests move on'],
+  ch_save: ['保存提醒设置', 'Save alert settings'],
+  ch_saved_on: ['已保存：短信将发到 {p}。', 'Saved: texts go to {p}.'],
+  ch_saved_off: ['已保存：不再发短信。', 'Saved: no more text messages.'],
+  ch_err_phone: ['请填写 11 位手机号。', 'Please enter an 11-digit mobile number.']
 });

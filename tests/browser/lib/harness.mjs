@@ -5,8 +5,8 @@
 //
 // Parts: paths; waiting; the alliance; publishing; the browser; axe.
 
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
@@ -114,6 +114,28 @@ export async function startAlliance(n = 3) {
       if (!process.env.KEEP_ALLIANCE) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+// restartNode: stop the node of community node.community as local-alliance
+// runs it and start it again from the same config with extra appended
+// (e.g. an [sms] section); the pid file is rewritten so `local-alliance
+// down` stops it. Resolves once it holds its hub session again.
+export async function restartNode(alliance, node, extra) {
+  const pidfile = path.join(alliance.dir, 'run', `node-${node.community}.pid`);
+  const conf = path.join(alliance.dir, 'conf', `${node.community}.conf`);
+  const pid = Number(readFileSync(pidfile, 'utf8').trim());
+  process.kill(pid, 'SIGTERM');
+  await waitFor(async () => { try { process.kill(pid, 0); return false; } catch { return true; } },
+    `node ${node.community} to stop`, 20000);
+  appendFileSync(conf, `\n${extra}`);
+  const log = openSync(path.join(alliance.dir, 'logs', `node-${node.community}.log`), 'a');
+  const child = spawn(path.join(BUILD, 'alliance-node'), ['-c', conf],
+    { cwd: alliance.dir, stdio: ['ignore', log, log], detached: true });
+  child.unref();
+  writeFileSync(pidfile, `${child.pid}\n`);
+  await waitFor(async () => (await fetch(`${node.url}/healthz`)).ok, `node ${node.community} again`, 30000);
+  await waitFor(async () => (await (await fetch(`${node.url}/healthz`)).json()).hub.connected,
+    `node ${node.community}'s hub session`, 30000);
 }
 
 // ---- publishing ---------------------------------------------------------------

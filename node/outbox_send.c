@@ -1,0 +1,555 @@
+/* outbox_send.c: the outbox's sender (outbox.h): one thread with its own
+ * store connection and a libcurl multi handle.
+ *
+ * A round: expand the events the store's triggers noted (outbox.c), stop
+ * what expired (once a second), start due rows up to [outbox] in_flight
+ * per endpoint (the SMS gateway is endpoint 0), marking them sending in
+ * one transaction before any is posted, and note each finished transfer:
+ * a 2xx is sent, a 4xx other than 408, 425 and 429 is dead at once (the
+ * receiver refuses it), anything else fails and is tried again after
+ * webhook_backoff_s, or is dead when that would pass its deadline (a
+ * bulletin's expiry; a request's status a day after). Rows found sending
+ * at the start were in flight when the node stopped: they go again, with
+ * the same idempotency key. Nothing here touches lws; the service thread
+ * only wakes the thread (curl_multi_wakeup, thread-safe).
+ *
+ * Parts: state; the rounds; transfers; the thread; start and stop;
+ * metrics. */
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "log.h"
+#include "outbox.h"
+#include "prom.h"
+#include "store.h"
+#include "webhook.h"
+
+/* The longest pause of the thread between rounds, in ms. */
+#define ROUND_MS 250
+
+/* ---- state ------------------------------------------------------- */
+
+/* One post under way. */
+struct transfer {
+	CURL *easy;                 /* NULL: slot free */
+	int64_t row;
+	int64_t endpoint;
+	int channel;
+	struct curl_slist *hs;
+	char *body;
+	char err[CURL_ERROR_SIZE];
+};
+
+struct outbox {
+	char *community, *name;     /* ours (owned) */
+	char *sms_url, *sms_secret; /* [sms]: the gateway (owned), or NULL */
+	char *ca;                   /* [outbox] ca (owned), or NULL */
+	unsigned in_flight, timeout_s, retry_min_s, retry_max_s; /* [outbox] */
+	sqlite3 *db;                /* the thread's connection */
+	struct outbox_site site;    /* db, community and name, for outbox.c */
+	CURLM *multi;
+	pthread_t thread;
+	int started;
+	int stopping;               /* atomic */
+	int woken;                  /* atomic: outbox_wake was called */
+	struct transfer t[LIMIT_OUTBOX_INFLIGHT];
+	unsigned busy;              /* slots in use */
+	/* counters since start, per channel (atomic) */
+	uint64_t sent[OUTBOX_CHANNELS];
+	uint64_t failed[OUTBOX_CHANNELS];
+	uint64_t dead[OUTBOX_CHANNELS];
+};
+
+/* ---- the rounds ---------------------------------------------------------------- */
+
+/* in_flight_to: transfers under way to endpoint. */
+static unsigned in_flight_to(const struct outbox *o, int64_t endpoint)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < LIMIT_OUTBOX_INFLIGHT; i++)
+		n += o->t[i].easy && o->t[i].endpoint == endpoint;
+	return n;
+}
+
+/* start_one: post row (body, to url signed with secret) as a transfer.
+ * ERR_OK, or ERR_NOMEM. */
+static int start_one(struct outbox *o, int64_t row, int64_t endpoint,
+		     int channel, const char *key, const char *body,
+		     const char *url, const char *secret)
+{
+	struct transfer *t = NULL;
+
+	for (unsigned i = 0; i < LIMIT_OUTBOX_INFLIGHT && !t; i++)
+		if (!o->t[i].easy)
+			t = &o->t[i];
+	if (!t)
+		return ERR_NOMEM;
+	memset(t, 0, sizeof(*t));
+	t->body = strdup(body);
+	t->hs = webhook_headers(secret, key, body, strlen(body),
+				(int64_t)time(NULL));
+	t->easy = curl_easy_init();
+	if (!t->body || !t->hs || !t->easy) {
+		free(t->body);
+		curl_slist_free_all(t->hs);
+		if (t->easy)
+			curl_easy_cleanup(t->easy);
+		memset(t, 0, sizeof(*t));
+		return ERR_NOMEM;
+	}
+	t->row = row;
+	t->endpoint = endpoint;
+	t->channel = channel;
+	curl_easy_setopt(t->easy, CURLOPT_URL, url);
+	curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(t->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(t->easy, CURLOPT_TIMEOUT, (long)o->timeout_s);
+	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->hs);
+	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->body);
+	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->err);
+	curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
+	if (o->ca)
+		curl_easy_setopt(t->easy, CURLOPT_CAINFO, o->ca);
+	curl_multi_add_handle(o->multi, t->easy);
+	o->busy++;
+	return ERR_OK;
+}
+
+/* A due row, read before it is marked (the scan is done first). */
+struct due {
+	int64_t row;
+	int channel;
+	char key[WEBHOOK_KEY_MAX + 1];
+	char *body;                 /* (owned) */
+};
+
+/* start_rows: the rows st selects (id, key, body, channel; at most max)
+ * marked sending and started to endpoint; the number started. */
+static unsigned start_rows(struct outbox *o, sqlite3_stmt *st, unsigned max,
+			   int64_t endpoint, const char *url,
+			   const char *secret)
+{
+	struct due due[LIMIT_OUTBOX_INFLIGHT];
+	unsigned got = 0, n = 0;
+
+	while (got < max && got < LIMIT_OUTBOX_INFLIGHT &&
+	       sqlite3_step(st) == SQLITE_ROW) {
+		struct due *d = &due[got];
+
+		d->row = sqlite3_column_int64(st, 0);
+		snprintf(d->key, sizeof(d->key), "%s",
+			 (const char *)sqlite3_column_text(st, 1));
+		d->body = strdup((const char *)sqlite3_column_text(st, 2));
+		d->channel = outbox__channel((const char *)
+					     sqlite3_column_text(st, 3));
+		if (d->body && d->channel >= 0)
+			got++;
+		else
+			free(d->body);
+	}
+	sqlite3_reset(st);
+	for (unsigned i = 0; i < got; i++) {
+		struct due *d = &due[i];
+
+		if (n == i && outbox__exec(o->db, "UPDATE outbox SET state = "
+					   "'sending', attempts = attempts + "
+					   "1 WHERE id = ?1", d->row, 0) ==
+		    ERR_OK) {
+			if (start_one(o, d->row, endpoint, d->channel, d->key,
+				      d->body, url, secret) == ERR_OK)
+				n++;
+			else
+				outbox__exec(o->db, "UPDATE outbox SET state = "
+					     "'pending', attempts = attempts "
+					     "- 1 WHERE id = ?1", d->row, 0);
+		}
+		free(d->body);
+	}
+	return n;
+}
+
+/* start_endpoint: the due rows of endpoint, as many as it has room for,
+ * marked sending and started; url and secret where they go. The number
+ * started. */
+static unsigned start_endpoint(struct outbox *o, int64_t endpoint,
+			       const char *url, const char *secret,
+			       int64_t now)
+{
+	unsigned used = in_flight_to(o, endpoint), n = 0;
+	unsigned room = used < o->in_flight ? o->in_flight - used : 0;
+	sqlite3_stmt *st = NULL;
+
+	if (room > LIMIT_OUTBOX_INFLIGHT - o->busy)
+		room = LIMIT_OUTBOX_INFLIGHT - o->busy;
+	if (!room)
+		return 0;
+	/* one state at a time, so the index gives the order: retries
+	 * first, then the messages not tried yet */
+	for (int k = 0; k < 2 && n < room; k++) {
+		if (sqlite3_prepare_v2(o->db, "SELECT id, key, body, channel "
+				       "FROM outbox WHERE endpoint = ?1 AND "
+				       "state = ?4 AND next_at <= ?2 ORDER BY "
+				       "next_at, id LIMIT ?3", -1, &st, NULL)
+		    != SQLITE_OK)
+			return n;
+		sqlite3_bind_int64(st, 1, endpoint);
+		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_int(st, 3, (int)(room - n));
+		sqlite3_bind_text(st, 4, k ? "pending" : "failed", -1,
+				  SQLITE_STATIC);
+		n += start_rows(o, st, room - n, endpoint, url, secret);
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	return n;
+}
+
+/* start_due: due rows of every endpoint, in one transaction (their
+ * sending state is stored before any is posted). The number started. */
+static unsigned start_due(struct outbox *o, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	unsigned n = 0;
+	char at[24];
+
+	/* the write lock only when something is due */
+	snprintf(at, sizeof(at), "%lld", (long long)now);
+	if (o->busy >= LIMIT_OUTBOX_INFLIGHT ||
+	    store_count(o->db, "SELECT (SELECT count(*) FROM (SELECT 1 FROM "
+			"outbox WHERE state = 'pending' AND next_at <= CAST(?1 "
+			"AS INTEGER) LIMIT 1)) + (SELECT count(*) FROM (SELECT "
+			"1 FROM outbox WHERE state = 'failed' AND next_at <= "
+			"CAST(?1 AS INTEGER) LIMIT 1))", at) <= 0 ||
+	    store_exec(o->db, "BEGIN IMMEDIATE") != ERR_OK)
+		return 0;
+	if (o->sms_url)
+		n += start_endpoint(o, 0, o->sms_url, o->sms_secret, now);
+	if (sqlite3_prepare_v2(o->db, "SELECT id, url, secret FROM "
+			       "outbox_endpoint ORDER BY id", -1, &st, NULL) ==
+	    SQLITE_OK)
+		while (sqlite3_step(st) == SQLITE_ROW)
+			n += start_endpoint(o, sqlite3_column_int64(st, 0),
+					    (const char *)sqlite3_column_text(
+						    st, 1),
+					    (const char *)sqlite3_column_text(
+						    st, 2), now);
+	sqlite3_finalize(st);
+	if (store_exec(o->db, "COMMIT") != ERR_OK) {
+		/* nothing is marked: the transfers started go on and are
+		 * noted when they end */
+		store_exec(o->db, "ROLLBACK");
+	}
+	return n;
+}
+
+/* ---- transfers ------------------------------------------------------------------ */
+
+/* permanent: a refusal that no retry changes. */
+static int permanent(long status)
+{
+	return status >= 400 && status < 500 && status != 408 &&
+	       status != 425 && status != 429;
+}
+
+/* finish: note transfer t's outcome (curl's rc, HTTP status) in the
+ * store (in the caller's transaction) and free it. */
+static void finish(struct outbox *o, struct transfer *t, CURLcode rc)
+{
+	long status = 0;
+	char why[CURL_ERROR_SIZE + 32];
+	int64_t now = (int64_t)time(NULL);
+	sqlite3_stmt *st = NULL;
+
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (rc == CURLE_OK && status >= 200 && status < 300) {
+		outbox__exec(o->db, "UPDATE outbox SET state = 'sent', done = "
+			     "?2, last_error = '' WHERE id = ?1", t->row, now);
+		__atomic_add_fetch(&o->sent[t->channel], 1, __ATOMIC_RELAXED);
+	} else {
+		uint32_t r = 0;
+
+		if (rc == CURLE_OK)
+			snprintf(why, sizeof(why), "HTTP %ld", status);
+		else
+			snprintf(why, sizeof(why), "%s", t->err[0] ? t->err :
+				 curl_easy_strerror(rc));
+		RAND_bytes((unsigned char *)&r, sizeof(r));
+		__atomic_add_fetch(&o->failed[t->channel], 1,
+				   __ATOMIC_RELAXED);
+		/* a row stopped meanwhile (cancelled) stays stopped */
+		unsigned attempts = 1;
+		sqlite3_stmt *a = NULL;
+
+		if (sqlite3_prepare_v2(o->db, "SELECT attempts FROM outbox "
+				       "WHERE id = ?1", -1, &a, NULL) ==
+		    SQLITE_OK) {
+			sqlite3_bind_int64(a, 1, t->row);
+			if (sqlite3_step(a) == SQLITE_ROW)
+				attempts = (unsigned)sqlite3_column_int(a, 0);
+		}
+		sqlite3_finalize(a);
+		if (sqlite3_prepare_v2(o->db, "UPDATE outbox SET state = CASE "
+				       "WHEN ?3 OR ?2 + ?4 >= deadline THEN "
+				       "'dead' ELSE 'failed' END, next_at = ?2 "
+				       "+ ?4, done = ?2, last_error = ?5 WHERE "
+				       "id = ?1 AND state = 'sending' "
+				       "RETURNING state", -1, &st, NULL) ==
+		    SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, t->row);
+			sqlite3_bind_int64(st, 2, now);
+			sqlite3_bind_int(st, 3, permanent(status));
+			sqlite3_bind_int64(st, 4, webhook_backoff_s(
+				attempts, o->retry_min_s, o->retry_max_s, r));
+			sqlite3_bind_text(st, 5, why, -1, SQLITE_STATIC);
+			if (sqlite3_step(st) == SQLITE_ROW &&
+			    strcmp((const char *)sqlite3_column_text(st, 0),
+				   "dead") == 0) {
+				__atomic_add_fetch(&o->dead[t->channel], 1,
+						   __ATOMIC_RELAXED);
+				log_warn("outbox: message %lld to %s %lld is "
+					 "dead after %u tries: %s",
+					 (long long)t->row,
+					 outbox__channel_name(t->channel),
+					 (long long)t->endpoint, attempts,
+					 why);
+			}
+			/* the statement is done before the transaction
+			 * commits */
+			sqlite3_reset(st);
+		}
+		sqlite3_finalize(st);
+	}
+	curl_multi_remove_handle(o->multi, t->easy);
+	curl_easy_cleanup(t->easy);
+	curl_slist_free_all(t->hs);
+	free(t->body);
+	memset(t, 0, sizeof(*t));
+	o->busy--;
+}
+
+/* collect: every finished transfer noted, in one transaction. The
+ * number noted. */
+static int collect(struct outbox *o)
+{
+	CURLMsg *msg;
+	int left, n = 0, open = 0;
+
+	while ((msg = curl_multi_info_read(o->multi, &left))) {
+		struct transfer *t = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
+		if (!open)
+			open = store_exec(o->db, "BEGIN IMMEDIATE") == ERR_OK;
+		finish(o, t, msg->data.result);
+		n++;
+	}
+	if (open && store_exec(o->db, "COMMIT") != ERR_OK)
+		store_exec(o->db, "ROLLBACK");
+	return n;
+}
+
+/* ---- the thread ------------------------------------------------------------------ */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *sender_main(void *arg)
+{
+	struct outbox *o = arg;
+	int64_t last_round = 0, last_prune = 0, last_sweep = 0;
+	int more = 1;
+
+	/* rows in flight when the node stopped go again */
+	outbox__exec(o->db, "UPDATE outbox SET state = 'pending' WHERE state = "
+		     "'sending'", 0, 0);
+	while (!__atomic_load_n(&o->stopping, __ATOMIC_RELAXED)) {
+		int running = 0, done;
+		unsigned started = 0;
+		int64_t ms = now_ms();
+
+		curl_multi_perform(o->multi, &running);
+		done = collect(o);
+		if (done || more || ms - last_round >= ROUND_MS ||
+		    __atomic_exchange_n(&o->woken, 0, __ATOMIC_RELAXED)) {
+			int64_t now = (int64_t)time(NULL);
+
+			more = outbox__expand(&o->site, now);
+			if (now != last_sweep) {
+				int prune = now - last_prune >= 60;
+
+				outbox__sweep(o->db, now, prune);
+				if (prune)
+					last_prune = now;
+				last_sweep = now;
+			}
+			started = start_due(o, now);
+			last_round = ms;
+		}
+		/* transfers just started are driven at the top at once
+		 * (a perform here could finish some out of the poll's
+		 * sight); otherwise wait for a socket, a wake or a round */
+		if (!started && !done && !more)
+			curl_multi_poll(o->multi, NULL, 0, ROUND_MS, NULL);
+	}
+	return NULL;
+}
+
+/* ---- start and stop ----------------------------------------------------------------- */
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int outbox_start(struct node *n, char *err, size_t errlen)
+{
+	struct outbox *o = calloc(1, sizeof(*o));
+	const struct node_config *c = &n->cfg;
+
+	if (!o) {
+		snprintf(err, errlen, "out of memory");
+		return ERR_NOMEM;
+	}
+	n->outbox = o;
+	o->community = strdup(c->community);
+	o->name = strdup(c->name ? c->name : c->community);
+	o->sms_url = dup_or_null(c->sms_url);
+	o->sms_secret = dup_or_null(c->sms_secret);
+	o->ca = dup_or_null(c->outbox_ca);
+	o->in_flight = c->outbox_in_flight;
+	o->timeout_s = c->outbox_timeout_s;
+	o->retry_min_s = c->outbox_retry_min_s;
+	o->retry_max_s = c->outbox_retry_max_s;
+	if (!o->community || !o->name) {
+		snprintf(err, errlen, "out of memory");
+		return ERR_NOMEM;
+	}
+	if (node_store_connect(c->store_path, &o->db, err, errlen) != ERR_OK)
+		return ERR_IO;
+	o->site = (struct outbox_site){ o->db, o->community, o->name };
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    !(o->multi = curl_multi_init())) {
+		snprintf(err, errlen, "cannot start libcurl");
+		return ERR_FAIL;
+	}
+	if (pthread_create(&o->thread, NULL, sender_main, o) != 0) {
+		snprintf(err, errlen, "cannot start the outbox thread");
+		return ERR_FAIL;
+	}
+	o->started = 1;
+	log_info("outbox: sending, at most %u in flight per endpoint%s",
+		 o->in_flight, o->sms_url ? ", SMS through the gateway" : "");
+	return ERR_OK;
+}
+
+void outbox_stop(struct node *n)
+{
+	struct outbox *o = n->outbox;
+
+	if (!o)
+		return;
+	__atomic_store_n(&o->stopping, 1, __ATOMIC_RELAXED);
+	if (o->multi)
+		curl_multi_wakeup(o->multi);
+	if (o->started)
+		pthread_join(o->thread, NULL);
+	for (unsigned i = 0; i < LIMIT_OUTBOX_INFLIGHT; i++) {
+		struct transfer *t = &o->t[i];
+
+		if (!t->easy)
+			continue;
+		curl_multi_remove_handle(o->multi, t->easy);
+		curl_easy_cleanup(t->easy);
+		curl_slist_free_all(t->hs);
+		free(t->body);
+	}
+	if (o->multi) {
+		curl_multi_cleanup(o->multi);
+		curl_global_cleanup();
+	}
+	store_close(&o->db);
+	free(o->community);
+	free(o->name);
+	free(o->sms_url);
+	if (o->sms_secret) {
+		OPENSSL_cleanse(o->sms_secret, strlen(o->sms_secret));
+		free(o->sms_secret);
+	}
+	free(o->ca);
+	free(o);
+	n->outbox = NULL;
+}
+
+void outbox_wake(struct node *n)
+{
+	if (n->outbox && n->outbox->multi) {
+		__atomic_store_n(&n->outbox->woken, 1, __ATOMIC_RELAXED);
+		curl_multi_wakeup(n->outbox->multi);
+	}
+}
+
+/* ---- metrics ----------------------------------------------------------------------- */
+
+void outbox_metrics(struct node *n, FILE *f)
+{
+	struct outbox *o = n->outbox;
+	static const char *const heads[][2] = {
+		{ "alliance_node_outbox_sent_total", "Messages delivered "
+		  "(a 2xx answer) since start, by channel." },
+		{ "alliance_node_outbox_failed_total", "Tries that failed "
+		  "(retried later or dead) since start, by channel." },
+		{ "alliance_node_outbox_dead_total", "Messages given up since "
+		  "start, by channel (the console lists them)." },
+	};
+
+	if (!o)
+		return;
+	for (size_t h = 0; h < 3; h++) {
+		const uint64_t *v = h == 0 ? o->sent : h == 1 ? o->failed
+							       : o->dead;
+
+		prom_head(f, heads[h][0], "counter", heads[h][1]);
+		for (size_t i = 0; i < OUTBOX_CHANNELS; i++)
+			fprintf(f, "%s{channel=\"%s\"} %llu\n", heads[h][0],
+				outbox__channel_name((int)i),
+				(unsigned long long)__atomic_load_n(
+					&v[i], __ATOMIC_RELAXED));
+	}
+	prom_head(f, "alliance_node_outbox_pending", "gauge", "Messages "
+		  "waiting to be delivered (pending, in flight or to be "
+		  "retried), by channel.");
+	for (size_t i = 0; i < OUTBOX_CHANNELS; i++) {
+		sqlite3_stmt *st = NULL;
+		long long v = 0;
+
+		if (sqlite3_prepare_v2(n->db, "SELECT count(*) FROM outbox "
+				       "WHERE channel = ?1 AND state IN "
+				       "('pending', 'sending', 'failed')", -1,
+				       &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, outbox__channel_name((int)i),
+					  -1, SQLITE_STATIC);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				v = sqlite3_column_int64(st, 0);
+		}
+		sqlite3_finalize(st);
+		fprintf(f, "alliance_node_outbox_pending{channel=\"%s\"} "
+			"%lld\n", outbox__channel_name((int)i), v);
+	}
+}

@@ -189,6 +189,8 @@ enum refusal {
 	REFUSE_PAST_HEAD,           /* a Hello past the head: no snapshot */
 	REFUSE_UNSENT,              /* a frame the hub could not encode or
 				       queue: closed so the node reconnects */
+	REFUSE_VERSION,             /* a Hello of a protocol version not
+				       spoken here (4426) */
 	REFUSE_COUNT
 };
 

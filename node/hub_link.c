@@ -622,6 +622,11 @@ static void handle_error(struct node *n, const Alliance__V1__Error *e)
 	if (e->code == ALLIANCE__V1__ERROR_CODE__ERROR_UNKNOWN_BODY)
 		log_warn("hub %s does not know a frame we sent: %s",
 			 n->cfg.hub_host, e->message);
+	else if (e->code == ALLIANCE__V1__ERROR_CODE__ERROR_BAD_VERSION)
+		log_error("hub %s refuses this node's protocol version %d "
+			  "(node %s): %s; it cannot sync until the older of "
+			  "the two is upgraded", n->cfg.hub_host,
+			  WIRE_PROTOCOL_VERSION, ALLIANCE_VERSION, e->message);
 	else
 		log_warn("hub %s sent an error: %s (%d): %s", n->cfg.hub_host,
 			 name, (int)e->code, e->message);

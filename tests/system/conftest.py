@@ -745,10 +745,11 @@ def topology(pki, d, prefixes, **kw):
 
 # ---- alliancectl ----------------------------------------------------------
 
-def alliancectl(hub, *args, signing_key=None, cert=None, timeout=90):
-    """Run build/alliancectl against hub as the test operator, signing
-    with the PKI's key (or signing_key). Returns the CompletedProcess
-    (text)."""
+def alliancectl(hub, *args, signing_key=None, cert=None, timeout=90,
+                build=None):
+    """Run build/alliancectl (or that of build, a directory) against hub
+    as the test operator, signing with the PKI's key (or signing_key).
+    Returns the CompletedProcess (text)."""
     crt, key = cert or hub.pki.operator
     env = _env()
     env.update({
@@ -758,7 +759,8 @@ def alliancectl(hub, *args, signing_key=None, cert=None, timeout=90):
         "OPERATOR_KEY": str(key),
         "SIGNING_KEY": str(signing_key or hub.pki.signing_key),
     })
-    return subprocess.run([str(BUILD / "alliancectl"), *map(str, args)],
+    return subprocess.run([str((build or BUILD) / "alliancectl"),
+                           *map(str, args)],
                           capture_output=True, text=True, env=env,
                           timeout=timeout)
 

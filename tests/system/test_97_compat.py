@@ -28,8 +28,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import (ROOT, Hub, Node, alliancectl, http_get_json, stop_all,
-                      unique_id, wait_for)
+from conftest import (ROOT, Hub, Node, RawSession, alliancectl,
+                      http_get_json, pb, stop_all, unique_id, wait_for)
 from test_20_sync import ARRIVE, PASSWORD, create, titles
 
 PREVIOUS_FILE = ROOT / "tests" / "compat" / "PREVIOUS"
@@ -340,3 +340,28 @@ def test_a_protocol_version_that_cannot_work_is_refused(previous, protocol_2,
         assert not h["connected"] and "4405" in (h["last_error"] or ""), h
     finally:
         stop_all(made)
+
+
+@pytest.mark.parametrize("version", [0, 2, 2**32 - 1])
+def test_hello_of_another_protocol_version_gets_error_then_4426(daemons, pki,
+                                                               version):
+    """The hub's side frame by frame: an Error ERROR_BAD_VERSION, then the
+    close 4426 naming both versions, counted as a "version" refusal."""
+    hub = daemons.hub(pki)
+    cid = unique_id("version")
+    hub.register(cid)
+    with RawSession(hub, pki.node(cid)) as s:
+        s.hello(cid, version=version)
+        code, reason = s.expect_close()
+    assert code == 4426, (code, reason)
+    assert reason.startswith(f"protocol version {version} is not spoken "
+                             f"here (hub "), reason
+    assert "speaks 1): upgrade the older side" in reason, reason
+    errors = [f.error for f in s.frames_before_close
+              if f.WhichOneof("body") == "error"]
+    assert [e.code for e in errors] == [pb.ERROR_BAD_VERSION], \
+        s.frames_before_close
+    assert [f for f in s.frames_before_close
+            if f.WhichOneof("body") != "error"] == []
+    assert not hub.connected(cid)
+    assert refusals(hub) == {"version": 1}

@@ -51,7 +51,8 @@ def previous_commit():
                        capture_output=True, text=True)
     if r.returncode != 0:
         pytest.fail(f"{PREVIOUS_FILE} names {name}, which this clone does "
-                    f"not have (a shallow clone? git fetch --unshallow)")
+                    f"not have (a shallow clone? git fetch --unshallow) "
+                    f"{r.stderr.strip()}")
     return r.stdout.strip()
 
 

@@ -15,7 +15,8 @@ for a peer whose version cannot work with this one.
   (delivery acknowledged) to both, and no session is refused;
 - the Hello's version rule: a node speaking another protocol version is
   refused by this hub (4426), and this node by a hub speaking another, each
-  side logging why.
+  side logging why; frame by frame, the Error ERROR_BAD_VERSION comes
+  before the close.
 """
 
 import fcntl
@@ -142,12 +143,11 @@ def hub_of(build, pki, d):
     return hub
 
 
-def node_of(build, pki, hub, d, manager_hash, community=None):
+def node_of(build, pki, hub, d, manager_hash):
     """A node of build (None: this release) for a new community registered
     at hub, started."""
-    cid = community or unique_id("compat")
-    if community is None:
-        hub.register(cid)
+    cid = unique_id("compat")
+    hub.register(cid)
     node = Node(d / cid, pki, hub, cid, manager_hash=manager_hash)
     node.build = build
     return node.start()
@@ -202,6 +202,10 @@ def refusals(hub):
 
 def test_previous_stores_are_backed_up_then_migrated(previous, pki, tmp_path,
                                                      manager_hash):
+    """A hub and a node of the previous release with services and a
+    bulletin, stopped; this release on their stores copies each first,
+    migrates it and goes on with all of it; the previous release runs
+    again on the copies."""
     made = []
     try:
         hub = hub_of(previous.build, pki, tmp_path / "hub").start()

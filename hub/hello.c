@@ -184,6 +184,7 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 			  hub_batch_down(hello->batch_bytes));
 	s->down.snapshot_until = snapshot;
 	s->directory = hello->directory;
+	s->count_bound = hello->batch_bytes == 0;
 	/* recovery: a node starting from nothing (a lost or restored store,
 	 * or its snapshot cut short) gets its own records the hub holds back,
 	 * those newer than a restored backup among them; otherwise a node is

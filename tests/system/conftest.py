@@ -814,9 +814,10 @@ class RawSession:
         self.send_bytes(frame.SerializeToString())
 
     def hello(self, community, epoch="e0000000000000001", down_cursor=0,
-              version=1, node_time_ms=0):
+              version=1, node_time_ms=0, batch_bytes=0):
         """Send a Hello (node_time_ms 0: says nothing of its clock, as
-        an older node)."""
+        an older node; batch_bytes 0: cuts its frames by count only, as an
+        older node, which the hub holds to max_frame's bytes)."""
         f = pb.Frame()
         f.hello.protocol_version = version
         f.hello.community = community
@@ -824,6 +825,7 @@ class RawSession:
         f.hello.store_epoch = epoch
         f.hello.down_cursor = down_cursor
         f.hello.node_time_ms = node_time_ms
+        f.hello.batch_bytes = batch_bytes
         self.send_frame(f)
 
     def handshake(self, community, **kw):

@@ -31,7 +31,7 @@ import pytest
 
 from conftest import (ROOT, Hub, Node, RawSession, alliancectl,
                       http_get_json, pb, stop_all, unique_id, wait_for)
-from test_20_sync import ARRIVE, PASSWORD, create, titles
+from test_20_sync import ARRIVE, PASSWORD, bulk, create, service, titles
 
 PREVIOUS_FILE = ROOT / "tests" / "compat" / "PREVIOUS"
 COMPAT_DIR = ROOT / "build" / "compat"
@@ -370,3 +370,31 @@ def test_hello_of_another_protocol_version_gets_error_then_4426(daemons, pki,
             if f.WhichOneof("body") != "error"] == []
     assert not hub.connected(cid)
     assert refusals(hub) == {"version": 1}
+
+
+def test_previous_node_batches_over_this_hubs_batch_bytes_arrive(
+        previous, pki, tmp_path, manager_hash):
+    """A node of the previous release bounds its Changes frames by count
+    only (it knows no Welcome.batch_bytes): a bulk import whose first frame
+    holds 256 services of 3 KB (768 KB: over this hub's 512 KiB, under the
+    1 MiB frame limit both share) reaches this hub whole, with no 4414."""
+    made = []
+    try:
+        hub = hub_of(None, pki, tmp_path / "hub").start()
+        made.append(hub)
+        node = node_of(previous.build, pki, hub, tmp_path, manager_hash)
+        made.append(node)
+        node.wait_connected()
+        hub.stop()      # the node logs them all before it sends any
+        ids = []
+        for part in range(3):
+            ids += bulk(node, [service(f"Bulk {part}-{k}",
+                                       description="x" * 3000)
+                               for k in range(100)])
+        hub.start()
+        wait_for(lambda: hub.live_services(node.community) == len(ids),
+                 ARRIVE, "the 300 services at the hub")
+        assert refusals(hub) == {}
+        assert "4414" not in node.log(), node.tail()
+    finally:
+        stop_all(made)

@@ -12,7 +12,10 @@ for a peer whose version cannot work with this one.
   README says to go back a version), then migrated, with nothing lost;
 - a node of the previous release and one of this release, with a hub of
   either release: services go up, the catalog and bulletins come down
-  (delivery acknowledged) to both, and no session is refused;
+  (delivery acknowledged) to both, and no session is refused; the older
+  node's batches, cut by count only, reach this hub however many bytes;
+- the rolling upgrade: the hub first, then each community, syncing both
+  ways after each step, the directory reaching each upgraded node;
 - the Hello's version rule: a node speaking another protocol version is
   refused by this hub (4426), and this node by a hub speaking another, each
   side logging why; frame by frame, the Error ERROR_BAD_VERSION comes
@@ -304,6 +307,61 @@ def test_nodes_of_both_releases_sync_with_a_hub(previous, pki, tmp_path,
             assert bid in node_bulletins(node)
             node.wait_connected()
             assert "closed" not in node.log(), node.tail()
+        assert refusals(hub) == {}
+    finally:
+        stop_all(made)
+
+
+def directory_ids(node):
+    """The community ids node's directory (GET /api/v1/communities)
+    lists."""
+    return {c["id"] for c in http_get_json(
+        "127.0.0.1", node.public_port, "/api/v1/communities")["items"]}
+
+
+def test_rolling_upgrade_hub_first_then_each_community(previous, pki,
+                                                       tmp_path,
+                                                       manager_hash):
+    """A hub of the previous release with a node of each release; the hub
+    is upgraded (its store migrated), then the older node: after each step
+    each node's new service reaches the hub and the other node, and every
+    node of this release gets the community directory, which the previous
+    hub did not have."""
+    made = []
+    try:
+        hub = hub_of(previous.build, pki, tmp_path / "hub").start()
+        made.append(hub)
+        nodes = {"previous": node_of(previous.build, pki, hub, tmp_path,
+                                     manager_hash),
+                 "this": node_of(None, pki, hub, tmp_path, manager_hash)}
+        made += nodes.values()
+        ids = {n.community for n in nodes.values()}
+
+        def both_ways(step):
+            for release, node in nodes.items():
+                node.wait_connected()
+                sid = create(node, f"{step}: the {release} node")
+                for port in (hub.public_port,
+                             *(n.public_port for n in nodes.values())):
+                    wait_for(lambda: sid in titles(port, node.community),
+                             ARRIVE, f"{step}: the {release} node's service "
+                             f"at {port}")
+
+        both_ways("all previous but one")
+        assert directory_ids(nodes["this"]) <= {nodes["this"].community}
+        hub.stop()
+        hub.build = None
+        hub.start()
+        hub.wait_log(r"backed up to \S+hub\.db\.schema-\d+\.bak")
+        both_ways("hub upgraded")
+        wait_for(lambda: directory_ids(nodes["this"]) == ids, ARRIVE,
+                 "the directory at the node of this release")
+        nodes["previous"].stop()
+        nodes["previous"].build = None
+        nodes["previous"].start()
+        both_ways("all upgraded")
+        wait_for(lambda: directory_ids(nodes["previous"]) == ids, ARRIVE,
+                 "the directory at the upgraded node")
         assert refusals(hub) == {}
     finally:
         stop_all(made)

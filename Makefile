@@ -200,7 +200,10 @@ deb: ## build alliance-{hub,node,tools,common} .debs into build/debs/ and run li
 	  > build/debs/lintian.txt; rc=$$?; cat build/debs/lintian.txt; \
 	  exit $$rc
 
-deb-check: deb ## install, upgrade, remove and purge the .debs in a chroot (root)
+deb-check: ## install, upgrade, remove and purge the .debs in a chroot (root)
+	@[ "$$(id -u)" -eq 0 ] || { echo "make deb-check: needs root (it" \
+	  "makes a chroot with mmdebstrap); run it as root"; exit 1; }
+	$(MAKE) deb
 	tests/deb/check build/debs
 
 clean: ## remove build/

@@ -115,11 +115,15 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 	uint64_t head, own_version, snapshot = 0;
 	int back = 0;
 
+	/* the version rule: a node speaking another protocol version
+	 * cannot work with this hub, whatever else its Hello says */
 	if (hello->protocol_version != WIRE_PROTOCOL_VERSION) {
-		session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_PROTOCOL,
+		session_close(s, REFUSE_VERSION, WIRE_CLOSE_VERSION,
 			      ALLIANCE__V1__ERROR_CODE__ERROR_BAD_VERSION,
-			      "protocol version %u is not spoken here (%d is)",
-			      hello->protocol_version, WIRE_PROTOCOL_VERSION);
+			      "protocol version %u is not spoken here (hub %s "
+			      "speaks %d): upgrade the older side",
+			      hello->protocol_version, ALLIANCE_VERSION,
+			      WIRE_PROTOCOL_VERSION);
 		return ERR_INVALID;
 	}
 	if (strcmp(hello->community, s->peer.name) != 0) {
@@ -180,6 +184,7 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 			  hub_batch_down(hello->batch_bytes));
 	s->down.snapshot_until = snapshot;
 	s->directory = hello->directory;
+	s->count_bound = hello->batch_bytes == 0;
 	/* recovery: a node starting from nothing (a lost or restored store,
 	 * or its snapshot cut short) gets its own records the hub holds back,
 	 * those newer than a restored backup among them; otherwise a node is

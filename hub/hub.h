@@ -162,6 +162,8 @@ struct session {
 	int send_own;               /* a fresh store: send its own records too */
 	int directory;              /* the node stores the directory's kinds
 				       (Hello.directory): send them */
+	int count_bound;            /* an older node (no Hello.batch_bytes)
+				       bounds its batches by count only */
 	struct quota quota;         /* what its Welcome announced */
 	int relay_inflight;         /* a Relay frame awaits its ack (relay.c) */
 	int peer_close_code;        /* the code of the node's close frame */
@@ -191,6 +193,8 @@ enum refusal {
 	REFUSE_UNSENT,              /* a frame the hub could not encode or
 				       queue: closed so the node reconnects */
 	REFUSE_UNTRUSTED,           /* its CA left the trust file (SIGHUP) */
+	REFUSE_VERSION,             /* a Hello of a protocol version not
+				       spoken here (4426) */
 	REFUSE_COUNT
 };
 
@@ -419,8 +423,9 @@ void hub_quota_welcome(struct session *s, struct quota *q);
 const struct quota_usage *hub_quota_usage(struct hub *hub,
 					  struct community *c);
 /* hub_quota_batch: check a node's frame of len bytes against the batch
- * limits of its Welcome; closes the session (4414) and returns ERR_TOOBIG
- * when over, else ERR_OK. */
+ * limits of its Welcome (an older node's, which knows only the count, by
+ * [limits] max_frame for its bytes); closes the session (4414) and
+ * returns ERR_TOOBIG when over, else ERR_OK. */
 int hub_quota_batch(struct session *s, const Frame *f, size_t len);
 /* A batch being applied under the quota: the usage and bucket it would
  * leave, kept apart until the batch commits. */

@@ -33,6 +33,7 @@ static const char *const refusal_names[REFUSE_COUNT] = {
 	[REFUSE_BATCH] = "batch",
 	[REFUSE_PAST_HEAD] = "past_head",
 	[REFUSE_UNSENT] = "unsent",
+	[REFUSE_VERSION] = "version",
 };
 
 const char *refusal_name(enum refusal r)

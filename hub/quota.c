@@ -149,8 +149,12 @@ int hub_quota_batch(struct session *s, const Frame *f, size_t len)
 {
 	char why[160];
 
-	if (wire_batch_check(f, len, LIMIT_BATCH, hub_batch_bytes(s->hub), why,
-			     sizeof(why)) == ERR_OK)
+	/* a node that predates Welcome.batch_bytes sends up to LIMIT_BATCH
+	 * changes whatever their bytes: held to our bytes it would send the
+	 * same frame again at every session */
+	if (wire_batch_check(f, len, LIMIT_BATCH, s->count_bound
+			     ? s->hub->cfg.max_frame : hub_batch_bytes(s->hub),
+			     why, sizeof(why)) == ERR_OK)
 		return ERR_OK;
 	if (s->community)
 		s->community->closed_batch++;

@@ -6,7 +6,9 @@
  * from i to i+1 inside one BEGIN IMMEDIATE transaction together with the
  * new user_version, so a failed migration leaves the store as it was. Only
  * constant SQL runs here; the one formatted statement is the user_version
- * pragma with an integer we format ourselves.
+ * pragma with an integer we format ourselves. A store with a schema to
+ * migrate is first backed up beside itself (path.schema-V.bak), so the
+ * previous release can be put back with the store it wrote.
  *
  * Every connection gets the "alliance" FTS5 tokenizer (search.h) right
  * after opening, before migrations, since catalog tables use it.
@@ -16,8 +18,8 @@
  * from a bug after its ROLLBACK has reset the connection's error.
  *
  * Parts, in order: helpers (error text, one-value pragmas); storage
- * faults; the migration runner; store_open; store_check; store_close;
- * store_exec; store_free_space; store_backup. */
+ * faults; the migration runner; the backup before migrating; store_open;
+ * store_check; store_close; store_exec; store_free_space; store_backup. */
 #include "store.h"
 
 #include "err.h"
@@ -229,11 +231,37 @@ static int store_migrate_one(sqlite3 *db, const char *path,
 	return ERR_IO;
 }
 
+/* backup_before_migrating: copy the store at path, at schema version
+ * (not 0: a new store has nothing to keep) and about to be migrated to
+ * n_migrations, to "path.schema-VERSION.bak" (store_backup, replacing one
+ * left by an earlier attempt), so that the previous release can be put
+ * back with its store (README: going back a version). Returns ERR_OK, or
+ * ERR_IO with err saying why nothing was migrated. */
+static int backup_before_migrating(const char *path, int version,
+				   size_t n_migrations, char *err,
+				   size_t errlen)
+{
+	char bak[4200], why[1024];
+
+	snprintf(bak, sizeof(bak), "%s.schema-%d.bak", path, version);
+	if (store_backup(path, bak, 1, why, sizeof(why)) != ERR_OK) {
+		snprintf(err, errlen, "%s: cannot back it up before migrating "
+			 "it from schema %d to %zu, so nothing was migrated: "
+			 "%s", path, version, n_migrations, why);
+		return ERR_IO;
+	}
+	log_info("store %s: schema %d is older than this program's %zu: "
+		 "backed up to %s before migrating (the previous release "
+		 "runs on that copy)", path, version, n_migrations, bak);
+	return ERR_OK;
+}
+
 /* ---- store_open ------------------------------------------------------- */
 
 /* store_open: see store.h. The order matters: the schema version is read
  * before anything is written, so a store from a newer program is refused
- * untouched; then WAL and the per-connection pragmas; then migrations.
+ * untouched; then WAL and the per-connection pragmas; then, for a store
+ * with a schema to migrate, its backup; then the migrations.
  * On success *db is the caller's (store_close); on failure *db is NULL,
  * err holds "path: ..." and the return is ERR_IO. An in-memory database
  * (":memory:") cannot use WAL and is accepted in its "memory" mode. */
@@ -300,6 +328,10 @@ int store_open(const char *path, const struct store_migration *migrations,
 		goto err;
 	}
 
+	if (version > 0 && (size_t)version < n_migrations &&
+	    backup_before_migrating(path, version, n_migrations, err,
+				    errlen) != ERR_OK)
+		goto err;
 	for (size_t i = (size_t)version; i < n_migrations; i++) {
 		if (store_migrate_one(conn, path, &migrations[i], i, err,
 				      errlen) != ERR_OK)

@@ -19,7 +19,10 @@ struct store_migration {
  * connection's lock, looking again every 0.5 ms), register the "alliance"
  * FTS5 tokenizer (search_register, before any migration, so every alliance
  * store and every connection to it has it), and apply the migrations not
- * yet applied.
+ * yet applied. A store that has a schema (user_version above 0) and
+ * migrations to apply is first copied to "path.schema-V.bak" (V its
+ * user_version; store_backup, an older copy of that name replaced): when
+ * that copy fails nothing is migrated and the open fails (ERR_IO).
  * Stores the connection in *db (close with store_close) and returns ERR_OK,
  * or with a message naming path in err and *db NULL: ERR_INVALID when the
  * file is damaged or not a database, else ERR_IO. */

@@ -39,6 +39,9 @@ enum wire_close {
 	WIRE_CLOSE_BATCH = 4414,        /* a Changes or Relay frame over
 					   the batch limits (count or
 					   bytes) of Welcome */
+	WIRE_CLOSE_VERSION = 4426,      /* Hello.protocol_version is not
+					   spoken here: upgrade the older
+					   side */
 	WIRE_CLOSE_FLOOD = 4429,        /* too many sessions from one certificate */
 	WIRE_CLOSE_SLOW = 4430,         /* send queue full: slow consumer */
 	WIRE_CLOSE_INTERNAL = 1011,     /* the receiver failed to store */

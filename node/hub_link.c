@@ -725,6 +725,11 @@ static void handle_error(struct node *n, const Alliance__V1__Error *e)
 	if (e->code == ALLIANCE__V1__ERROR_CODE__ERROR_UNKNOWN_BODY)
 		log_warn("hub %s does not know a frame we sent: %s",
 			 hub_link__url(n)->url, e->message);
+	else if (e->code == ALLIANCE__V1__ERROR_CODE__ERROR_BAD_VERSION)
+		log_error("hub %s refuses this node's protocol version %d "
+			  "(node %s): %s; it cannot sync until the older of "
+			  "the two is upgraded", hub_link__url(n)->url,
+			  WIRE_PROTOCOL_VERSION, ALLIANCE_VERSION, e->message);
 	else
 		log_warn("hub %s sent an error: %s (%d): %s",
 			 hub_link__url(n)->url, name, (int)e->code, e->message);

@@ -745,10 +745,11 @@ def topology(pki, d, prefixes, **kw):
 
 # ---- alliancectl ----------------------------------------------------------
 
-def alliancectl(hub, *args, signing_key=None, cert=None, timeout=90):
-    """Run build/alliancectl against hub as the test operator, signing
-    with the PKI's key (or signing_key). Returns the CompletedProcess
-    (text)."""
+def alliancectl(hub, *args, signing_key=None, cert=None, timeout=90,
+                build=None):
+    """Run build/alliancectl (or that of build, a directory) against hub
+    as the test operator, signing with the PKI's key (or signing_key).
+    Returns the CompletedProcess (text)."""
     crt, key = cert or hub.pki.operator
     env = _env()
     env.update({
@@ -758,7 +759,8 @@ def alliancectl(hub, *args, signing_key=None, cert=None, timeout=90):
         "OPERATOR_KEY": str(key),
         "SIGNING_KEY": str(signing_key or hub.pki.signing_key),
     })
-    return subprocess.run([str(BUILD / "alliancectl"), *map(str, args)],
+    return subprocess.run([str((build or BUILD) / "alliancectl"),
+                           *map(str, args)],
                           capture_output=True, text=True, env=env,
                           timeout=timeout)
 
@@ -812,9 +814,10 @@ class RawSession:
         self.send_bytes(frame.SerializeToString())
 
     def hello(self, community, epoch="e0000000000000001", down_cursor=0,
-              version=1, node_time_ms=0):
+              version=1, node_time_ms=0, batch_bytes=0):
         """Send a Hello (node_time_ms 0: says nothing of its clock, as
-        an older node)."""
+        an older node; batch_bytes 0: cuts its frames by count only, as an
+        older node, which the hub holds to max_frame's bytes)."""
         f = pb.Frame()
         f.hello.protocol_version = version
         f.hello.community = community
@@ -822,6 +825,7 @@ class RawSession:
         f.hello.store_epoch = epoch
         f.hello.down_cursor = down_cursor
         f.hello.node_time_ms = node_time_ms
+        f.hello.batch_bytes = batch_bytes
         self.send_frame(f)
 
     def handshake(self, community, **kw):

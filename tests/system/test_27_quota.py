@@ -353,7 +353,7 @@ def test_oversized_batches_refused(daemons, pki, password_hash):
         f.changes.changes.extend(changes)
         assert f.ByteSize() < 1024 * 1024, f.ByteSize()
         with RawSession(hub, cert) as s:
-            s.handshake(h)
+            s.handshake(h, batch_bytes=1024 * 1024)   # as this release's
             send_changes(s, changes)
             closed_with(s, 4414, [words])
     assert stored(hub, h) == (0, 0)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -477,6 +478,64 @@ static void test_backup(void **state)
 	assert_false(exists("backup-of-damaged.db.tmp-journal"));
 }
 
+/* a store with a schema is copied to NAME.schema-V.bak before it is
+ * migrated: the copy holds the old schema and rows (the previous release
+ * opens it as it was); a new store and one with nothing to migrate get no
+ * copy; when the copy cannot be made nothing is migrated */
+static void test_backup_before_migrating(void **state)
+{
+	sqlite3 *db = NULL, *old = NULL;
+	char bak[600], blocker[700];
+
+	(void)state;
+	use_db("migrate");
+	assert_int_equal(store_open(path, v1, 1, &db, err, sizeof(err)),
+			 ERR_OK);
+	store_close(&db);
+	assert_false(exists("migrate.db.schema-0.bak"));
+	assert_int_equal(store_open(path, v1, 1, &db, err, sizeof(err)),
+			 ERR_OK);
+	store_close(&db);
+	assert_false(exists("migrate.db.schema-1.bak"));
+
+	assert_int_equal(store_open(path, v2, 2, &db, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM a"), 2);
+	store_close(&db);
+	snprintf(bak, sizeof(bak), "%s.schema-1.bak", path);
+	assert_int_equal(sqlite3_open_v2(bak, &old, SQLITE_OPEN_READONLY,
+					 NULL), SQLITE_OK);
+	assert_int_equal(query_int(old, "PRAGMA user_version"), 1);
+	assert_int_equal(query_int(old, "SELECT count(*) FROM a"), 1);
+	assert_false(table_exists(old, "b"));
+	sqlite3_close(old);
+	/* the previous program runs on it: it is a store of schema 1 */
+	assert_int_equal(store_open(bak, v1, 1, &db, err, sizeof(err)),
+			 ERR_OK);
+	store_close(&db);
+
+	/* the copy's place is taken by a directory: refused, not migrated */
+	use_db("migrate-blocked");
+	assert_int_equal(store_open(path, v1, 1, &db, err, sizeof(err)),
+			 ERR_OK);
+	store_close(&db);
+	snprintf(blocker, sizeof(blocker), "%s.schema-1.bak", path);
+	assert_int_equal(mkdir(blocker, 0700), 0);
+	assert_int_equal(store_open(path, v2, 2, &db, err, sizeof(err)),
+			 ERR_IO);
+	assert_null(db);
+	if (!strstr(err, "cannot back it up before migrating it from schema "
+		    "1 to 2, so nothing was migrated") ||
+	    !strstr(err, "is a directory"))
+		fail_msg("got \"%s\"", err);
+	assert_int_equal(rmdir(blocker), 0);
+	assert_int_equal(store_open(path, v1, 1, &db, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(query_int(db, "PRAGMA user_version"), 1);
+	assert_false(table_exists(db, "b"));
+	store_close(&db);
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 int main(void)
@@ -492,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_rollback_keeps_error),
 		cmocka_unit_test(test_memory),
 		cmocka_unit_test(test_backup),
+		cmocka_unit_test(test_backup_before_migrating),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

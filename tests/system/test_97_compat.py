@@ -395,7 +395,7 @@ def test_a_protocol_version_that_cannot_work_is_refused(previous, protocol_2,
         made.append(this)
         other.wait_log(rf"session {this.community}: closing 4405: protocol "
                        r"version 1 is not spoken here \(2 is\)")
-        this.wait_log(r"hub localhost refuses this node's protocol version 1 "
+        this.wait_log(r"hub wss://localhost:\d+/v1/sync refuses this node's protocol version 1 "
                       r"\(node \S+\): protocol version 1 is not spoken here "
                       r"\(2 is\); it cannot sync until the older of the two "
                       r"is upgraded")

@@ -83,6 +83,29 @@ BRAND being the header's name of the console.
   </div>
 </header>
 <!--alliance:main-->
+<!--part:manager-login-->
+    <p id="status" class="console-status" role="status" aria-live="polite"></p>
+
+    <section id="login" class="section login" aria-labelledby="h-login" hidden>
+      <h1 id="h-login" data-i18n="login_heading">管理员登录</h1>
+      <p data-i18n="login_intro">请输入本社区的管理密码。连续输错多次后需要等一分钟。</p>
+      <form id="login-form" class="stack" novalidate>
+        <div class="field">
+          <label for="password" data-i18n="password">密码</label>
+          <input type="password" id="password" name="password" autocomplete="current-password" required maxlength="1024" aria-describedby="login-error">
+        </div>
+        <p id="login-error" class="note error" role="alert"></p>
+        <div class="actions"><button type="submit" class="primary" data-i18n="login_button">登录</button></div>
+      </form>
+    </section>
+<!--part:manager-nav-->
+      <nav class="console-nav" aria-label="管理后台的页面" data-i18n-attr="aria-label:mn_label">
+        <ul>
+          <li><a href="manage/index.html" data-i18n="mn_home">服务与申请</a></li>
+          <li><a href="manage/polls.html" data-i18n="mn_polls">投票与居民账户</a></li>
+          <li><a href="manage/outbox.html" data-i18n="mn_outbox">消息推送</a></li>
+        </ul>
+      </nav>
 <!--part:end-->
 </main>
 <footer class="site-footer">

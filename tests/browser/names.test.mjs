@@ -109,7 +109,7 @@ test('searching 剪头发 at community A finds B\'s 上门理发; its card is on
     '70岁以上老人', `提供社区：${NAMES[b.community]}`])
     assert.ok(text.includes(want), `the card says ${want}: ${text}`);
   noIds(text, 'the card');
-  assert.equal(await card.locator('svg use').first().getAttribute('href'), 'img/icons.svg#elderly-care',
+  assert.equal(await card.locator('svg use').first().getAttribute('href'), '/img/icons.svg#elderly-care',
     'the category icon');
   // one link, named by the title, covering the card
   assert.equal(await card.getByRole('link').count(), 1);

@@ -183,6 +183,8 @@ test('without a gateway the poll page says why she cannot vote; the manager conf
   // the manager's console lists her account and confirms it
   const mgr = await newPage(browser);
   await managerLogIn(mgr.page, plainNode, alliance.env.MANAGER_PASSWORD);
+  await mgr.page.getByRole('navigation', { name: '管理后台的页面' })
+    .getByRole('link', { name: '投票与居民账户' }).click();
   const card = mgr.page.locator('#residents li[data-resident]').filter({ hasText: phone });
   await card.waitFor();
   await mgr.page.screenshot({ path: artifact('console-residents-360.png'), fullPage: true });

@@ -79,7 +79,8 @@ test('the manager registers a webhook endpoint and sees its secret once', async 
   const { context, page, seen } = await newPage(browser);
   await managerLogIn(page, node, alliance.env.MANAGER_PASSWORD);
   // the console links to the outbox's own page, where the session holds
-  await page.getByRole('link', { name: '登记和查看接收地址、发送失败的消息' }).click();
+  await page.getByRole('navigation', { name: '管理后台的页面' })
+    .getByRole('link', { name: '消息推送' }).click();
   await page.waitForURL(/\/manage\/outbox\.html$/);
   await page.locator('#endpoints').filter({ hasText: '还没有登记接收地址' }).waitFor();
   await page.getByRole('button', { name: '登记接收地址' }).click();

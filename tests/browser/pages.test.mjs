@@ -183,12 +183,15 @@ test('in English, every page finds each string it uses in the string files it lo
       const tab = await context.newPage();
       const seen = watch(tab);
       await tab.goto(`${base}/${page.replace(/index\.html$/, '')}${query[page] || ''}`);
-      if (page === 'manage/index.html') {
+      if (page.startsWith('manage/')) {     // each console page signed in
         await tab.locator('#password').fill(alliance.env.MANAGER_PASSWORD);
         await tab.locator('#login-form button[type="submit"]').click();
-        await tab.locator(`#requests li[data-id="${made.service_request_id}"]`).waitFor({ timeout: 30000 });
-        await tab.locator('#polls .cards, #polls .note').first().waitFor();
+        await tab.locator('#console').waitFor({ timeout: 30000 });
       }
+      if (page === 'manage/index.html')
+        await tab.locator(`#requests li[data-id="${made.service_request_id}"]`).waitFor({ timeout: 30000 });
+      if (page === 'manage/polls.html')
+        await tab.locator('#polls .cards, #polls .note').first().waitFor();
       // the page has its data: nothing still says Loading…
       await waitFor(() => tab.evaluate(() => document.readyState === 'complete' &&
         ![...document.querySelectorAll('main *')].some((e) => e.childElementCount === 0 &&

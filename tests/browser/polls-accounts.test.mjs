@@ -272,6 +272,11 @@ test('a manager creates a community poll and closes it from the console at 360 p
   const { context, page, seen } = await newPage();
   await managerLogIn(page, home, alliance.env.MANAGER_PASSWORD);
   await page.locator('#console').waitFor();
+  // the console's pages: polls have their own, one tap from every page
+  const pagesNav = page.getByRole('navigation', { name: '管理后台的页面' });
+  await pagesNav.getByRole('link', { name: '投票与居民账户' }).click();
+  await page.waitForURL(/\/manage\/polls\.html$/);
+  assert.equal(await pagesNav.getByRole('link', { name: '投票与居民账户' }).getAttribute('aria-current'), 'page');
   await page.getByRole('button', { name: '发起投票' }).click();
   const form = page.locator('#poll-form');
   await form.getByRole('button', { name: '发布投票' }).click();

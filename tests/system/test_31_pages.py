@@ -262,7 +262,10 @@ def test_an_edited_page_file_is_served_at_once(alliance):
 PAGES = {"index.html": "index.html", "catalog.html": "catalog.html",
          "poll.html": "polls.html", "account.html": "account.html",
          "service.html": None, "bulletins.html": "bulletins.html",
-         "manage/index.html": None, "district/index.html": None}
+         "manage/index.html": "../manage/index.html",
+         "manage/polls.html": "../manage/polls.html",
+         "manage/outbox.html": "../manage/outbox.html",
+         "district/index.html": None}
 
 
 def test_every_page_is_served_with_the_shell_filled_in(alliance):

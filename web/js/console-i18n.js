@@ -164,7 +164,11 @@ Object.assign(Alliance.I18N, {
   mp_err_too_long: ['太长了，请缩短。', 'Too long; please shorten it.'],
   mp_err_closes: ['请选择截止时间。', 'Please choose when the poll closes.'],
   mp_err_closes_past: ['截止时间必须在现在之后。', 'The closing time must be in the future.'],
-  /* the console's link to the outbox page (manage/outbox.html) */
-  ob_heading: ['消息推送接口', 'Message endpoints'],
-  ob_open: ['登记和查看接收地址、发送失败的消息', 'Register endpoints, see messages that failed']
+  /* the console's pages (web/shell.tpl, manager-nav) */
+  mn_label: ['管理后台的页面', 'Console pages'],
+  mn_home: ['服务与申请', 'Services and requests'],
+  mn_polls: ['投票与居民账户', 'Polls and residents'],
+  mn_polls_title: ['投票与居民账户 · 社区管理后台', 'Polls and residents · Community console'],
+  mn_outbox: ['消息推送', 'Messages'],
+  ob_heading: ['消息推送接口', 'Message endpoints']
 });

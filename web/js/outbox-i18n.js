@@ -5,7 +5,6 @@
 
 Object.assign(Alliance.I18N, {
   ob_title: ['消息推送接口 · 社区管理后台', 'Message endpoints · Community console'],
-  ob_back: ['返回管理后台', 'Back to the console'],
   ob_intro: ['短信网关、公众号、社区广播等系统在这里登记接收地址（必须是 https://）。每次推送都带签名，失败会自动重试。', 'SMS gateways, WeChat bridges and loudspeakers register where they receive here (https:// only). Every post is signed; failures are retried.'],
   ob_add: ['登记接收地址', 'Register an endpoint'],
   ob_name: ['名称', 'Name'],

@@ -534,7 +534,7 @@ static const struct ctl_column checkin_columns[] = {
 };
 
 /* print_checkin: a check-in's totals and each community's counts (the
- * hub's "check_in" of the bulletin). */
+ * hub's "check_in_counts" of the bulletin). */
 static int print_checkin(const struct ctl *ctl, const json_t *ci)
 {
 #define N(k) json_integer_value(json_object_get(ci, k))
@@ -553,7 +553,7 @@ static int print_checkin(const struct ctl *ctl, const json_t *ci)
 
 static int print_status(const struct ctl *ctl, const json_t *b)
 {
-	const json_t *ci = json_object_get(b, "check_in");
+	const json_t *ci = json_object_get(b, "check_in_counts");
 	int rc;
 
 	char *headline = ctl_text_clean(json_string_value(

@@ -522,6 +522,12 @@ int hub_relay_handle(struct session *s, const Alliance__V1__Relay *r)
 		case ALLIANCE__V1__KIND__KIND_REQUEST_STATUS:
 			rc = apply_status(hub, ch, &out[i]);
 			break;
+		case ALLIANCE__V1__KIND__KIND_CHECKIN:
+			rc = hub_checkin_apply(hub, community, ch,
+					       out[i].reason,
+					       sizeof(out[i].reason),
+					       &out[i].refused);
+			break;
 		default:
 			rc = hub_polls_apply(hub, community, ch,
 					     out[i].reason,

@@ -15,7 +15,7 @@
  * a request (request_form.c); following a request (request_follow.c);
  * the manager's queue (request_queue.c); residents (residents.c); phone
  * codes (phone_verify.c); who votes (voters.c); the resident's account
- * (account.c); polls (polls.c). */
+ * (account.c); polls (polls.c); safety check-in (checkin.c). */
 #ifndef ALLIANCE_NODE_CIVIC_H
 #define ALLIANCE_NODE_CIVIC_H
 
@@ -49,6 +49,8 @@ struct civic {
 					  (lib/webhook.h); NULL: phones are
 					  confirmed by the manager */
 	int relay_inflight;            /* a Relay frame awaits the hub's ack */
+	int hub_checkin;               /* the hub takes KIND_CHECKIN (its
+					  last Welcome said so) */
 	unsigned quota_requests;       /* new requests we may send to any one
 					  other community an hour, as the
 					  hub's last Welcome said (0: none
@@ -368,5 +370,28 @@ int polls_apply(struct node *n, const Change *ch, char *reason, size_t rlen,
  * the poll's options). */
 int polls_apply_tally(struct node *n, const Change *ch, char *reason,
 		      size_t rlen, int *refused);
+
+/* ==== safety check-in (checkin.c) =============================================== */
+
+/* The service id of the requests a check-in's "needs help" files: kept
+ * at this node only, never relayed (request_queue.c sends no status of
+ * them to the hub). */
+#define CHECKIN_SERVICE_ID "check-in"
+
+/* Rows of the public port's table: POST /api/v1/bulletins/{id}/check-in
+ * (anyone's answer) and the manager's GET of it (by state)
+ * (checkin_on_bulletin); the manager's POST .../check-in/links
+ * (checkin_on_links) and .../check-in/calls (checkin_on_calls); the
+ * manager's GET and POST /api/v1/check-in/residents and DELETE
+ * /api/v1/check-in/residents/{id} (checkin_on_residents). */
+void checkin_on_bulletin(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			 const struct route_match *m);
+void checkin_on_links(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		      const struct route_match *m);
+void checkin_on_calls(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		      const struct route_match *m);
+void checkin_on_residents(void *ctx, struct lws *wsi,
+			  struct http_exchange *ex,
+			  const struct route_match *m);
 
 #endif

@@ -510,6 +510,12 @@ struct civic;
 extern const char node_civic_schema_v1[];
 extern const char node_civic_schema_v3[];
 extern const char node_civic_schema_v4[];
+/* Migration SQL of the check-in tables (checkin.c), with the requests'
+ * urgent mark. */
+extern const char node_checkin_schema_v1[];
+/* node_checkin_started: a check-in bulletin was just stored: its first
+ * counts (every listed resident not yet) go to the hub (checkin.c). */
+void node_checkin_started(struct node *n, const char *bulletin);
 
 /* civic_start: their state (rate limits, the stores' statements); after
  * the store. civic_stop frees it. */

@@ -136,10 +136,14 @@ void relay_flush(struct node *n)
 
 	if (!n->civic || n->civic->relay_inflight || !l)
 		return;
-	if (sqlite3_prepare_v2(n->db, "SELECT body FROM relay_outbox ORDER BY"
-			       " version LIMIT ?1", -1, &st, NULL) != SQLITE_OK)
+	/* check-in counts wait for a hub that takes them (Welcome) */
+	if (sqlite3_prepare_v2(n->db, "SELECT body FROM relay_outbox WHERE"
+			       " ?2 OR kind <> ?3 ORDER BY version LIMIT ?1",
+			       -1, &st, NULL) != SQLITE_OK)
 		return;
 	sqlite3_bind_int(st, 1, RELAY_BATCH);
+	sqlite3_bind_int(st, 2, n->civic->hub_checkin);
+	sqlite3_bind_int(st, 3, ALLIANCE__V1__KIND__KIND_CHECKIN);
 	link_relay_send(l, st, n->up.bytes, &count);
 	sqlite3_finalize(st);
 	if (!count)
@@ -255,6 +259,7 @@ void node_relay_welcome(struct node *n, const Alliance__V1__Welcome *w)
 	if (!n->civic)
 		return;
 	n->civic->quota_requests = w->requests_per_destination_per_hour;
+	n->civic->hub_checkin = w->checkin;
 	n->civic->relay_inflight = 0;
 	relay_flush(n);
 }

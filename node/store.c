@@ -65,6 +65,9 @@ static const struct store_migration node_migrations[] = {
 	{ RESIDENT_SCHEMA_V13 POLL_SCHEMA_V13 },
 	/* v14: body bytes, for quotas (catalog_measure) */
 	{ catalog_schema_v6 },
+	/* v15: safety check-in: the residents who need a call, links,
+	 * answers, calls, anonymous taps; urgent requests (checkin.c) */
+	{ node_checkin_schema_v1 },
 };
 
 #define N_MIGRATIONS (sizeof(node_migrations) / sizeof(node_migrations[0]))

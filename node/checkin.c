@@ -553,12 +553,15 @@ static void answer(struct node *n, struct lws *wsi, struct http_exchange *ex,
 		http_reply_error(wsi, ex, 422, "invalid", "token: a string");
 		goto out;
 	}
-	civic_peer(wsi, peer, sizeof(peer));
-	if (civic_limited(n->civic->rl_vote, peer, wsi, ex, 0))
-		goto out;
 	if (open_checkin(n, wsi, ex, id, &c, 0, &open) != ERR_OK)
 		goto out;
 	account = token ? 0 : residents_bearer(n, wsi);
+	/* anonymous taps are limited per address as votes are (a link
+	 * answers once, an account once per state) */
+	civic_peer(wsi, peer, sizeof(peer));
+	if (!token && !account &&
+	    civic_limited(n->civic->rl_vote, peer, wsi, ex, 0))
+		goto done_free;
 	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK) {
 		rc = ERR_IO;
 		goto done;
@@ -618,6 +621,7 @@ done:
 		http_reply_json(wsi, ex, 200, json_pack("{s:s, s:s, s:s}",
 			"bulletin", c->id, "answer", state, "counted_as", as));
 	}
+done_free:
 	bulletin_content_free(&c);
 out:
 	json_decref(in);
@@ -750,7 +754,7 @@ static void list_add(struct node *n, struct lws *wsi,
 		sqlite3_bind_int64(st, 6, clock_now());
 		rc = sqlite3_step(st);
 		free(needs);
-		if (rc == SQLITE_CONSTRAINT) {
+		if ((rc & 0xff) == SQLITE_CONSTRAINT) {
 			snprintf(why, sizeof(why), "items[%zu].phone: a listed "
 				 "resident has that phone already", i);
 			status = 409;

@@ -1,0 +1,275 @@
+"""Safety check-in: a bulletin signed with --check-in, answered by listed
+residents through their links, by anyone anonymously, and by the grid
+worker's calls; counts only reach the hub.
+
+One hub and two nodes with a manager password (module fixture). Parts:
+the whole way with counts at the hub and `alliancectl bulletin status`;
+no listed name, phone or address in any of the hub's files (its store,
+WAL and log, searched as bytes); bad input, each refused with nothing
+stored.
+"""
+
+import random
+import re
+
+import pytest
+
+from conftest import alliancectl, topology, unique_id, wait_for
+from test_25_manager import api
+from test_30_bulletin import issue, node_bulletins
+
+
+@pytest.fixture(scope="module")
+def two(pki, tmp_path_factory, password_hash):
+    with topology(pki, tmp_path_factory.mktemp("checkin"), ["cka", "ckb"],
+                  manager_hash=password_hash) as t:
+        yield t
+
+
+def phone():
+    return "139" + "".join(random.choice("0123456789") for _ in range(8))
+
+
+def listed(node, n):
+    """n new residents on node's list; their dicts with ids."""
+    people = [{"name": f"Zhao Guilan {unique_id('p')}", "phone": phone(),
+               "address": f"No. {i + 3} Plum Lane {unique_id('a')}",
+               "worker": "Li Na", "needs": ["living-alone", "over-80"]}
+              for i in range(n)]
+    r = api(node, "POST", "/api/v1/check-in/residents", {"items": people})
+    assert r.status == 201, r
+    for p, i in zip(people, r.json()["ids"]):
+        p["id"] = i
+    return people
+
+
+def answer(node, bid, state, token=None, bearer=None):
+    body = {"answer": state}
+    if token is not None:
+        body["token"] = token
+    headers_pw = None
+    return api(node, "POST", f"/api/v1/bulletins/{bid}/check-in", body,
+               password=headers_pw)
+
+
+def checkin_issue(t, *extra):
+    bid, _ = issue(t.hub, "--check-in", "--wait", *extra,
+                   headline=f"Rainstorm {unique_id('h')}")
+    for n in t.nodes:
+        wait_for(lambda n=n: bid in node_bulletins(n), 20, "the bulletin")
+    return bid
+
+
+def links(node, bid, **body):
+    r = api(node, "POST", f"/api/v1/bulletins/{bid}/check-in/links", body)
+    assert r.status == 201, r
+    return {i["resident"]: i["url"].rsplit("#", 1)[1]
+            for i in r.json()["items"]}
+
+
+def view(node, bid):
+    r = api(node, "GET", f"/api/v1/bulletins/{bid}/check-in",
+            content_type=None)
+    assert r.status == 200, r
+    return r.json()
+
+
+def hub_counts(hub, bid, community):
+    r = hub.api("GET", f"/api/v1/bulletins/{bid}")
+    assert r.status == 200, r
+    for c in r.json().get("check_in_counts", {}).get("communities", []):
+        if c["community"] == community:
+            return c
+    return None
+
+
+def test_checkin_end_to_end_counts_at_hub_names_stay_home(two):
+    a = two.nodes[0]
+    people = listed(a, 3)
+    bid = checkin_issue(two)
+    assert node_bulletins(a)[bid]["check_in"] is True
+    tokens = links(a, bid)
+    assert set(tokens) == {p["id"] for p in people}
+    # the links are one a resident and stay the same when asked again
+    assert links(a, bid) == {}
+    safe, helpme, silent = people
+
+    r = answer(a, bid, "safe", tokens[safe["id"]])
+    assert r.status == 200 and r.json()["counted_as"] == "listed", r
+    r = answer(a, bid, "help", tokens[helpme["id"]])
+    assert r.status == 200, r
+    r = answer(a, bid, "safe")           # no account, no link
+    assert r.status == 200 and r.json()["counted_as"] == "anonymous", r
+
+    v = view(a, bid)
+    by = {p["id"]: p for p in v["residents"]}
+    assert by[safe["id"]]["state"] == "safe"
+    assert by[helpme["id"]]["state"] == "help"
+    assert by[silent["id"]]["state"] == "not_yet"
+    assert [p["id"] for p in v["residents"]][0] == helpme["id"]
+    assert v["counts"] == {"listed": 3, "confirmed": 1, "not_yet": 1,
+                           "needs_help": 1, "anonymous_safe": 1,
+                           "anonymous_help": 0}
+    # "needs help" is the first request of the community's queue
+    q = api(a, "GET", "/api/v1/requests", content_type=None).json()
+    first = q["items"][0]
+    assert first["urgent"] is True
+    assert first["service_request_id"] == by[helpme["id"]]["request"]
+    assert first["name"] == helpme["name"]
+
+    want = {"confirmed": 1, "not_yet": 1, "needs_help": 1,
+            "anonymous_safe": 1, "anonymous_help": 0}
+    wait_for(lambda: (hub_counts(two.hub, bid, a.community) or {})
+             .items() >= want.items(), 20, "the counts at the hub")
+    # the other node reports its own (nobody listed there)
+    wait_for(lambda: hub_counts(two.hub, bid, two.nodes[1].community)
+             is not None, 20, "the other community's counts")
+
+    # the grid worker reaches the silent one: safe
+    r = api(a, "POST", f"/api/v1/bulletins/{bid}/check-in/calls",
+            {"resident": silent["id"], "outcome": "reached-safe",
+             "note": "at her daughter's"})
+    assert r.status == 201, r
+    wait_for(lambda: (hub_counts(two.hub, bid, a.community) or {})
+             .get("confirmed") == 2, 20, "the call's count at the hub")
+    assert hub_counts(two.hub, bid, a.community)["not_yet"] == 0
+
+    r = alliancectl(two.hub, "bulletin", "status", bid)
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"check-in: 2 confirmed safe, 0 not yet, 1 need help;"
+                     r" anonymous: 1 safe, 0 help", r.stdout), r.stdout
+    assert a.community in r.stdout
+
+    # nothing personal in any file of the hub: store, WAL, log
+    secrets = [s for p in people for s in (p["name"], p["phone"],
+                                           p["address"])]
+    secrets.append("at her daughter's")
+    files = [f for f in two.hub.dir.rglob("*") if f.is_file()]
+    assert any(f.name.endswith("-wal") for f in files) or files
+    for f in files:
+        data = f.read_bytes()
+        for s in secrets:
+            assert s.encode() not in data, f"{s!r} in the hub's {f.name}"
+    # ... while the node holds them (the search can find them)
+    node_bytes = b"".join(f.read_bytes() for f in a.dir.rglob("*")
+                          if f.is_file() and "db" in f.name)
+    assert helpme["name"].encode() in node_bytes
+
+
+def test_checkin_bad_input_stores_nothing(two):
+    a = two.nodes[0]
+    people = listed(a, 2)
+    bid = checkin_issue(two)
+    other = checkin_issue(two)
+    tokens = links(a, bid)
+    tok_other = links(a, other)
+
+    before = view(a, bid)["counts"]
+    # not a check-in, no such bulletin, a bad answer
+    plain, _ = issue(two.hub, "--wait")
+    wait_for(lambda: plain in node_bulletins(a), 20, "the plain bulletin")
+    r = answer(a, plain, "safe")
+    assert r.status == 422 and "no check-in" in r.text, r
+    r = answer(a, "b-nope", "safe")
+    assert r.status == 404, r
+    r = answer(a, bid, "maybe")
+    assert r.status == 422 and "answer" in r.text, r
+    # a bad token, another check-in's, a reused one
+    r = answer(a, bid, "safe", "0" * 32)
+    assert r.status == 401, r
+    r = answer(a, bid, "safe", "not hex")
+    assert r.status == 401, r
+    r = answer(a, bid, "safe", tok_other[people[0]["id"]])
+    assert r.status == 401, r
+    assert view(a, bid)["counts"] == before
+    r = answer(a, bid, "safe", tokens[people[0]["id"]])
+    assert r.status == 200, r
+    after = view(a, bid)["counts"]
+    r = answer(a, bid, "help", tokens[people[0]["id"]])
+    assert r.status == 409 and "used" in r.text, r
+    assert view(a, bid)["counts"] == after
+
+    # a cancelled check-in takes no answer
+    r = alliancectl(two.hub, "bulletin", "cancel", other, "--wait")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: node_bulletins(a)[other]["status"] == "cancelled", 20,
+             "the cancel")
+    r = answer(a, other, "help", tok_other[people[1]["id"]])
+    assert r.status == 409 and "cancelled" in r.text, r
+    assert view(a, other)["counts"]["needs_help"] == 0
+    # nor one past its expiry
+    short, _ = issue(two.hub, "--check-in", "--wait", "--expires", "2s")
+    wait_for(lambda: short in node_bulletins(a), 20, "the short bulletin")
+    wait_for(lambda: node_bulletins(a)[short]["status"] == "expired", 20,
+             "the expiry")
+    r = answer(a, short, "safe")
+    assert r.status == 409 and "expired" in r.text, r
+    assert view(a, short)["counts"]["anonymous_safe"] == 0
+
+    # calls: an outcome not known, someone not listed
+    r = api(a, "POST", f"/api/v1/bulletins/{bid}/check-in/calls",
+            {"resident": people[1]["id"], "outcome": "maybe"})
+    assert r.status == 422, r
+    r = api(a, "POST", f"/api/v1/bulletins/{bid}/check-in/calls",
+            {"resident": 999999, "outcome": "no-answer"})
+    assert r.status == 404, r
+    assert view(a, bid)["counts"] == after
+
+    # the list: bad fields, over its bound, a phone twice: all or none
+    total = api(a, "GET", "/api/v1/check-in/residents",
+                content_type=None).json()["total"]
+    bad = [{"phone": phone(), "address": "x"},
+           {"name": "A", "phone": "12", "address": "x"},
+           {"name": "A", "phone": phone(), "address": ""},
+           {"name": "A", "phone": phone(), "address": "x" * 401},
+           {"name": "A\u0007", "phone": phone(), "address": "x"},
+           {"name": "A", "phone": phone(), "address": "x",
+            "needs": ["rich"]},
+           {"name": "A", "phone": phone(), "address": "x", "worker": 5}]
+    for b in bad:
+        r = api(a, "POST", "/api/v1/check-in/residents",
+                {"items": [{"name": "ok", "phone": phone(),
+                            "address": "y"}, b]})
+        assert r.status == 422 and "items[1]" in r.text, (b, r)
+    r = api(a, "POST", "/api/v1/check-in/residents",
+            {"name": "Dup", "phone": people[0]["phone"], "address": "z"})
+    assert r.status == 409, r
+    assert api(a, "GET", "/api/v1/check-in/residents",
+               content_type=None).json()["total"] == total
+    # filled to its bound (5000), one more is refused
+    many = [{"name": "a", "phone": "138%08d" % i, "address": "x"}
+            for i in range(5000 - total)]
+    for i in range(0, len(many), 2000):
+        r = api(a, "POST", "/api/v1/check-in/residents",
+                {"items": many[i:i + 2000]})
+        assert r.status == 201, r
+    r = api(a, "POST", "/api/v1/check-in/residents",
+            {"name": "One more", "phone": phone(), "address": "x"})
+    assert r.status == 413 and "5000" in r.text, r
+    got = api(a, "GET", "/api/v1/check-in/residents",
+              content_type=None).json()
+    assert got["total"] == 5000 and "One more" not in str(got["items"])
+    r = api(a, "DELETE", f"/api/v1/check-in/residents/{people[1]['id']}")
+    assert r.status == 200, r
+    assert api(a, "GET", "/api/v1/check-in/residents",
+               content_type=None).json()["total"] == 4999
+    # the list and the manager's view are the manager's only
+    r = api(a, "GET", "/api/v1/check-in/residents", password=None,
+            content_type=None)
+    assert r.status == 401, r
+    r = api(a, "GET", f"/api/v1/bulletins/{bid}/check-in", password=None,
+            content_type=None)
+    assert r.status == 401, r
+
+
+def test_cli_refuses_check_in_on_cancel(two):
+    bid = checkin_issue(two)
+    r = alliancectl(two.hub, "bulletin", "cancel", bid, "--check-in")
+    assert r.returncode != 0 and "--check-in" in r.stderr, r
+    # an update of a check-in asks too (the flag signed again)
+    r = alliancectl(two.hub, "bulletin", "update", bid, "--headline",
+                    "Rainstorm, worse", "--wait")
+    assert r.returncode == 0, r.stderr
+    new = r.stdout.splitlines()[0]
+    got = two.hub.api("GET", f"/api/v1/bulletins/{new}").json()
+    assert got["check_in"] is True and "check_in_counts" in got

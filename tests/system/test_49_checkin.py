@@ -11,10 +11,11 @@ stored.
 
 import random
 import re
+import time
 
 import pytest
 
-from conftest import alliancectl, topology, unique_id, wait_for
+from conftest import RawSession, alliancectl, pb, topology, unique_id, wait_for
 from test_25_manager import api
 from test_30_bulletin import issue, node_bulletins
 
@@ -43,13 +44,12 @@ def listed(node, n):
     return people
 
 
-def answer(node, bid, state, token=None, bearer=None):
+def answer(node, bid, state, token=None):
     body = {"answer": state}
     if token is not None:
         body["token"] = token
-    headers_pw = None
     return api(node, "POST", f"/api/v1/bulletins/{bid}/check-in", body,
-               password=headers_pw)
+               password=None)
 
 
 def checkin_issue(t, *extra):
@@ -273,3 +273,71 @@ def test_cli_refuses_check_in_on_cancel(two):
     new = r.stdout.splitlines()[0]
     got = two.hub.api("GET", f"/api/v1/bulletins/{new}").json()
     assert got["check_in"] is True and "check_in_counts" in got
+
+
+def relay_refs(s, changes):
+    """Send changes in one Relay frame from raw session s; the hub's
+    RelayRefs (bulletins and the down stream met on the way skipped)."""
+    f = pb.Frame()
+    f.relay.changes.extend(changes)
+    s.send_frame(f)
+    while True:
+        got = s.recv_skipping_changes()
+        if got.WhichOneof("body") == "relay_ack":
+            return list(got.relay_ack.refs)
+        assert got.WhichOneof("body") in ("bulletin", "relay"), got
+
+
+def counts_change(cid, bid, version, **counts):
+    ch = pb.Change(origin=cid, kind=pb.KIND_CHECKIN, id=bid, version=version)
+    for k, v in counts.items():
+        setattr(ch.checkin, k, v)
+    return ch
+
+
+def test_hub_takes_counts_only_for_its_check_ins(two):
+    """What a node (or one that lies) may report: counts of a check-in
+    bulletin sent to it, the newest version winning; the rest refused in
+    the ack and stored nowhere; a count past its bound closes the
+    session."""
+    cid = unique_id("ckraw")
+    two.hub.register(cid)
+    plain, _ = issue(two.hub)
+    elsewhere, _ = issue(two.hub, "--check-in", "--area",
+                         two.nodes[0].community)
+    mine, _ = issue(two.hub, "--check-in")
+    v = int(time.time() * 1_000_000)
+    with RawSession(two.hub, cert=two.hub.pki.node(cid)) as s:
+        w = s.handshake(cid)
+        assert w.checkin is True
+        refs = relay_refs(s, [
+            counts_change(cid, plain, v + 1, confirmed=5),
+            counts_change(cid, elsewhere, v + 2, confirmed=5),
+            counts_change(cid, "b-none", v + 3, confirmed=5),
+            counts_change(cid, mine, v + 5, confirmed=7, not_yet=2,
+                          needs_help=1, anonymous_help=4),
+        ])
+        assert [r.refused for r in refs] == [True, True, True, False], refs
+        assert "no check-in" in refs[0].reason
+        assert "not sent" in refs[1].reason
+        assert "no such bulletin" in refs[2].reason
+        # an older version changes nothing; a replay is harmless
+        refs = relay_refs(s, [counts_change(cid, mine, v + 4, confirmed=1),
+                              counts_change(cid, mine, v + 5, confirmed=1)])
+        assert [r.refused for r in refs] == [False, False], refs
+    for b in (plain, elsewhere):
+        got = two.hub.api("GET", f"/api/v1/bulletins/{b}").json()
+        assert cid not in str(got.get("check_in_counts", {})), got
+    c = hub_counts(two.hub, mine, cid)
+    assert (c["confirmed"], c["not_yet"], c["needs_help"],
+            c["anonymous_help"]) == (7, 2, 1, 4), c
+    # a count past RELAY_CHECKIN_COUNT_MAX (10,000,000): a bad frame
+    with RawSession(two.hub, cert=two.hub.pki.node(cid)) as s:
+        s.handshake(cid)
+        f = pb.Frame()
+        f.relay.changes.append(counts_change(cid, mine, v + 9,
+                                             confirmed=10_000_001))
+        s.send_frame(f)
+        code, reason = s.expect_close()
+        assert 4400 <= code <= 4499 and "checkin" in reason, (code, reason)
+    assert hub_counts(two.hub, mine, cid)["confirmed"] == 7

@@ -26,6 +26,8 @@
  *   POST /api/v1/bulletins/{id}/check-in           anyone: {answer, token?}
  *   GET  /api/v1/bulletins/{id}/check-in           manager: by state
  *   POST /api/v1/bulletins/{id}/check-in/links     manager: mint links
+ *                                                  (node_checkin_mint,
+ *                                                  the outbox's too)
  *   POST /api/v1/bulletins/{id}/check-in/calls     manager: a call's outcome
  *   GET|POST /api/v1/check-in/residents            manager: the list
  *   DELETE /api/v1/check-in/residents/{id}         manager
@@ -536,7 +538,7 @@ static void answer(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	struct who w = { 0 };
 	char peer[64], was[16];
 	const char *as = "anonymous";
-	int rc = ERR_OK, open;
+	int rc = ERR_OK, open, link_used = 0;
 	int64_t account;
 
 	if (!in)
@@ -568,6 +570,7 @@ static void answer(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	}
 	if (token) {
 		rc = link_take(n, c->id, token, &l);
+		link_used = rc == ANSWERED;
 		if (rc == ERR_OK) {
 			who_listed(&w, &l, "link");
 			as = "listed";
@@ -604,7 +607,7 @@ done:
 	if (rc == ERR_DENIED)
 		http_reply_error(wsi, ex, 401, "unauthorized", "token: not a "
 				 "link of this check-in");
-	else if (rc == ANSWERED && token)
+	else if (link_used)
 		http_reply_error(wsi, ex, 409, "conflict", "token: this link "
 				 "was used already");
 	else if (rc == ANSWERED)
@@ -880,6 +883,75 @@ reply:
 
 /* ---- links ------------------------------------------------------------------ */
 
+int node_checkin_mint(struct node *n, const char *bulletin, int64_t only,
+		      checkin_link_fn each, void *arg)
+{
+	sqlite3_stmt *sel = NULL, *put = NULL;
+	int rc = ERR_OK, step = SQLITE_DONE;
+
+	if (only) {
+		put = prepare(n, "DELETE FROM checkin_link WHERE bulletin = ?1"
+			      " AND resident = ?2");
+		if (!put)
+			return ERR_IO;
+		sqlite3_bind_text(put, 1, bulletin, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(put, 2, only);
+		rc = sqlite3_step(put) == SQLITE_DONE ? ERR_OK : ERR_IO;
+		sqlite3_finalize(put);
+	}
+	sel = prepare(n, "SELECT id, name, phone FROM checkin_resident r"
+		      " WHERE (?2 = 0 OR id = ?2) AND NOT EXISTS (SELECT 1 FROM"
+		      " checkin_link l WHERE l.bulletin = ?1 AND l.resident ="
+		      " r.id) ORDER BY id");
+	put = prepare(n, "INSERT INTO checkin_link (hash, bulletin, resident,"
+		      " made) VALUES (?1, ?2, ?3, ?4)");
+	if (!sel || !put)
+		rc = ERR_IO;
+	else {
+		sqlite3_bind_text(sel, 1, bulletin, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(sel, 2, only);
+	}
+	while (rc == ERR_OK && (step = sqlite3_step(sel)) == SQLITE_ROW) {
+		char token[CHECKIN_TOKEN_LEN + 1], url[1024];
+		unsigned char hash[32];
+
+		if (residents_secret(token, hash) != ERR_OK) {
+			rc = ERR_FAIL;
+			break;
+		}
+		sqlite3_reset(put);
+		sqlite3_bind_blob(put, 1, hash, sizeof(hash), SQLITE_STATIC);
+		sqlite3_bind_text(put, 2, bulletin, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(put, 3, sqlite3_column_int64(sel, 0));
+		sqlite3_bind_int64(put, 4, clock_now());
+		if (sqlite3_step(put) != SQLITE_DONE) {
+			rc = ERR_IO;
+			break;
+		}
+		/* the token after '#': no server or proxy log sees it */
+		snprintf(url, sizeof(url), "%s/checkin.html?b=%s#%s",
+			 n->cfg.public_url ? n->cfg.public_url : "", bulletin,
+			 token);
+		rc = each(sqlite3_column_int64(sel, 0),
+			  (const char *)sqlite3_column_text(sel, 1),
+			  (const char *)sqlite3_column_text(sel, 2), url, arg);
+	}
+	if (rc == ERR_OK && sel && step != SQLITE_DONE)
+		rc = ERR_IO;
+	sqlite3_finalize(sel);
+	sqlite3_finalize(put);
+	return rc;
+}
+
+/* link_json: one minted link into the JSON array arg. */
+static int link_json(int64_t resident, const char *name, const char *phone,
+		     const char *url, void *arg)
+{
+	return json_array_append_new(arg, json_pack("{s:I, s:s, s:s, s:s}",
+		"resident", (json_int_t)resident, "name", name, "phone", phone,
+		"url", url)) ? ERR_NOMEM : ERR_OK;
+}
+
 /* links: POST /api/v1/bulletins/{id}/check-in/links: a link for every
  * listed resident who has none for this check-in, or, with {"resident":
  * ID}, a new one for her (the old one stops working). The tokens are
@@ -890,9 +962,8 @@ static void links(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	json_t *in = ex->body_len ? http_parse_json(wsi, ex) : json_object();
 	json_t *items = json_array(), *one;
 	BulletinContent *c = NULL;
-	sqlite3_stmt *sel = NULL, *put = NULL;
 	int64_t only = 0;
-	int rc = ERR_OK, open;
+	int rc = ERR_NOMEM, open;
 
 	if (!in)
 		goto out;
@@ -905,66 +976,13 @@ static void links(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	only = one ? json_integer_value(one) : 0;
 	if (open_checkin(n, wsi, ex, id, &c, 0, &open) != ERR_OK)
 		goto out;
-	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK) {
-		rc = ERR_IO;
-		goto reply;
-	}
-	if (only) {
-		put = prepare(n, "DELETE FROM checkin_link WHERE bulletin = ?1"
-			      " AND resident = ?2");
-		if (put) {
-			sqlite3_bind_text(put, 1, c->id, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(put, 2, only);
-			sqlite3_step(put);
-			sqlite3_finalize(put);
-		}
-	}
-	sel = prepare(n, "SELECT id, name, phone FROM checkin_resident r"
-		      " WHERE (?2 = 0 OR id = ?2) AND NOT EXISTS (SELECT 1 FROM"
-		      " checkin_link l WHERE l.bulletin = ?1 AND l.resident ="
-		      " r.id) ORDER BY id");
-	put = prepare(n, "INSERT INTO checkin_link (hash, bulletin, resident,"
-		      " made) VALUES (?1, ?2, ?3, ?4)");
-	if (!sel || !put || !items) {
-		rc = ERR_IO;
-	} else {
-		sqlite3_bind_text(sel, 1, c->id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(sel, 2, only);
-	}
-	while (rc == ERR_OK && sqlite3_step(sel) == SQLITE_ROW) {
-		char token[CHECKIN_TOKEN_LEN + 1], url[1024];
-		unsigned char hash[32];
-
-		if (residents_secret(token, hash) != ERR_OK) {
-			rc = ERR_FAIL;
-			break;
-		}
-		sqlite3_reset(put);
-		sqlite3_bind_blob(put, 1, hash, sizeof(hash), SQLITE_STATIC);
-		sqlite3_bind_text(put, 2, c->id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(put, 3, sqlite3_column_int64(sel, 0));
-		sqlite3_bind_int64(put, 4, clock_now());
-		if (sqlite3_step(put) != SQLITE_DONE) {
+	if (items && store_exec(n->db, "BEGIN IMMEDIATE") == ERR_OK) {
+		rc = node_checkin_mint(n, c->id, only, link_json, items);
+		if (rc != ERR_OK || store_exec(n->db, "COMMIT") != ERR_OK) {
+			store_exec(n->db, "ROLLBACK");
 			rc = ERR_IO;
-			break;
 		}
-		/* the token after '#': no server or proxy log sees it */
-		snprintf(url, sizeof(url), "%s/checkin.html?b=%s#%s",
-			 n->cfg.public_url ? n->cfg.public_url : "", c->id,
-			 token);
-		json_array_append_new(items, json_pack(
-			"{s:I, s:s, s:s, s:s}", "resident",
-			(json_int_t)sqlite3_column_int64(sel, 0), "name",
-			(const char *)sqlite3_column_text(sel, 1), "phone",
-			(const char *)sqlite3_column_text(sel, 2), "url", url));
 	}
-	sqlite3_finalize(sel);
-	sqlite3_finalize(put);
-	if (rc != ERR_OK || store_exec(n->db, "COMMIT") != ERR_OK) {
-		store_exec(n->db, "ROLLBACK");
-		rc = ERR_IO;
-	}
-reply:
 	if (rc != ERR_OK)
 		http_reply_error(wsi, ex, 500, "internal", "no links made");
 	else if (only && !json_array_size(items))

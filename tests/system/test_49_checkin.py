@@ -17,6 +17,7 @@ import pytest
 
 from conftest import RawSession, alliancectl, pb, topology, unique_id, wait_for
 from test_25_manager import api
+from test_46_accounts import SECRET, call, register, voter
 from test_30_bulletin import issue, node_bulletins
 
 
@@ -236,23 +237,30 @@ def test_checkin_bad_input_stores_nothing(two):
     assert r.status == 409, r
     assert api(a, "GET", "/api/v1/check-in/residents",
                content_type=None).json()["total"] == total
-    # filled to its bound (5000), one more is refused
+    # filled to its bound (5000), one more is refused (at the other
+    # node, whose list is its own)
+    b = two.nodes[1]
+    total = api(b, "GET", "/api/v1/check-in/residents",
+                content_type=None).json()["total"]
     many = [{"name": "a", "phone": "138%08d" % i, "address": "x"}
             for i in range(5000 - total)]
     for i in range(0, len(many), 2000):
-        r = api(a, "POST", "/api/v1/check-in/residents",
+        r = api(b, "POST", "/api/v1/check-in/residents",
                 {"items": many[i:i + 2000]})
         assert r.status == 201, r
-    r = api(a, "POST", "/api/v1/check-in/residents",
+    r = api(b, "POST", "/api/v1/check-in/residents",
             {"name": "One more", "phone": phone(), "address": "x"})
     assert r.status == 413 and "5000" in r.text, r
-    got = api(a, "GET", "/api/v1/check-in/residents",
+    got = api(b, "GET", "/api/v1/check-in/residents",
               content_type=None).json()
     assert got["total"] == 5000 and "One more" not in str(got["items"])
-    r = api(a, "DELETE", f"/api/v1/check-in/residents/{people[1]['id']}")
+    first = got["items"][0]["id"]
+    r = api(b, "DELETE", f"/api/v1/check-in/residents/{first}")
     assert r.status == 200, r
-    assert api(a, "GET", "/api/v1/check-in/residents",
+    assert api(b, "GET", "/api/v1/check-in/residents",
                content_type=None).json()["total"] == 4999
+    r = api(b, "DELETE", f"/api/v1/check-in/residents/{first}")
+    assert r.status == 404, r
     # the list and the manager's view are the manager's only
     r = api(a, "GET", "/api/v1/check-in/residents", password=None,
             content_type=None)
@@ -341,3 +349,51 @@ def test_hub_takes_counts_only_for_its_check_ins(two):
         code, reason = s.expect_close()
         assert 4400 <= code <= 4499 and "checkin" in reason, (code, reason)
     assert hub_counts(two.hub, mine, cid)["confirmed"] == 7
+    r = two.hub.api("DELETE", f"/api/v1/communities/{cid}")
+    assert r.status in (200, 204), r
+
+
+def test_signed_in_residents_answer_for_themselves(two):
+    """A signed-in resident whose confirmed phone is a listed resident's
+    answers for her; one whose phone nobody confirmed, or who is not
+    listed, is counted as herself and never marks a listed resident
+    safe; an account answers "safe" once, and "help" after "safe"."""
+    a = two.nodes[0]
+    people = listed(a, 2)
+    bid = checkin_issue(two)
+    confirmed = voter(a, people[0]["phone"])
+    r = register(a, phone=people[1]["phone"], password=SECRET)
+    assert r.status == 201, r.text
+    unconfirmed = r.body["token"]
+
+    r = call(a, "POST", f"/api/v1/bulletins/{bid}/check-in", confirmed,
+             {"answer": "safe"})
+    assert r.status == 200 and r.body["counted_as"] == "listed", r.text
+    r = call(a, "POST", f"/api/v1/bulletins/{bid}/check-in", unconfirmed,
+             {"answer": "safe"})
+    assert r.status == 200 and r.body["counted_as"] == "account", r.text
+    v = view(a, bid)
+    by = {p["id"]: p for p in v["residents"]}
+    assert by[people[0]["id"]]["state"] == "safe"
+    assert by[people[0]["id"]]["source"] == "account"
+    assert by[people[1]["id"]]["state"] == "not_yet"   # not by that account
+    assert len(v["accounts"]) == 1 and v["accounts"][0]["state"] == "safe"
+    # "safe" again: refused; "help" after "safe": taken, a request filed
+    r = call(a, "POST", f"/api/v1/bulletins/{bid}/check-in", confirmed,
+             {"answer": "safe"})
+    assert r.status == 409, r.text
+    r = call(a, "POST", f"/api/v1/bulletins/{bid}/check-in", confirmed,
+             {"answer": "help"})
+    assert r.status == 200, r.text
+    r = call(a, "POST", f"/api/v1/bulletins/{bid}/check-in", confirmed,
+             {"answer": "safe"})
+    assert r.status == 409 and "call" in r.text, r.text
+    v = view(a, bid)
+    mine = next(p for p in v["residents"] if p["id"] == people[0]["id"])
+    assert mine["state"] == "help" and mine["request"]
+    # the grid worker's call clears it
+    r = api(a, "POST", f"/api/v1/bulletins/{bid}/check-in/calls",
+            {"resident": people[0]["id"], "outcome": "reached-safe"})
+    assert r.status == 201, r
+    assert next(p for p in view(a, bid)["residents"]
+                if p["id"] == people[0]["id"])["state"] == "safe"

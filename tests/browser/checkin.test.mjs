@@ -3,8 +3,9 @@
 // residents who need a call, one added through the console's form; each
 // listed resident's personal link; one taps "我安全 / I'm safe", another
 // "我需要帮助 / I need help", someone without a link taps on the bulletins
-// page (counted apart); the manager's console shows the two and the one
-// not yet confirmed, and "needs help" first in the request queue; the
+// page (counted apart); the manager's console (its check-in page) shows
+// the two and the one not yet confirmed, and "needs help" first in the
+// request queue; the
 // district console's counts match (lib/checkin-district.mjs, with the
 // operator certificate); no listed name or phone on it.
 
@@ -56,12 +57,12 @@ test('check-in at 360 px: links, answers, the manager\'s states, the district\'s
   // the manager adds the third through the console's form
   const m = await newPage(browser, 360, 900);
   await managerLogIn(m.page, node, alliance.env.MANAGER_PASSWORD);
+  await m.page.getByRole('link', { name: '打开安全确认页面' }).click();
   await m.page.locator('#ck-checkins').getByText('目前没有要求安全确认的通告。').waitFor({ timeout: 15000 });
-  await m.page.locator('.ck-list-box summary').click();
-  await m.page.getByLabel('姓名').fill(BY_FORM.name);
-  await m.page.getByLabel('电话', { exact: false }).first().fill(BY_FORM.phone);
-  await m.page.getByLabel('住址').fill(BY_FORM.address);
-  await m.page.getByLabel('网格员').fill(BY_FORM.worker);
+  await m.page.locator('#ck-name').fill(BY_FORM.name);
+  await m.page.locator('#ck-phone').fill(BY_FORM.phone);
+  await m.page.locator('#ck-address').fill(BY_FORM.address);
+  await m.page.locator('#ck-worker').fill(BY_FORM.worker);
   await m.page.getByLabel('独居').check();
   await m.page.getByRole('button', { name: '加入名单' }).click();
   await m.page.locator('#ck-list li[data-listed]').nth(2).waitFor({ timeout: 10000 });
@@ -129,14 +130,15 @@ test('check-in at 360 px: links, answers, the manager\'s states, the district\'s
   assert.equal(await counts.getAttribute('data-not-yet'), '1');
   assert.equal(await counts.getAttribute('data-needs-help'), '1');
   assert.match(await counts.innerText(), /匿名：安全 1/);
-  // "needs help" is the first request in the queue, with her phone
-  await m.page.locator('#requests li').first().getByText(PEOPLE[1].name).waitFor({ timeout: 15000 });
   const wide = await m.page.evaluate(() => [...document.querySelectorAll('#main *')]
     .filter((e) => e.getBoundingClientRect().right > 361).slice(0, 5)
     .map((e) => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`));
   assert.deepEqual(wide, [], 'no sideways scrolling');
   assert.deepEqual(await axe(m.page), [], 'axe on the manager console with a check-in');
   await m.page.screenshot({ path: artifact('checkin-manager-360.png'), fullPage: true });
+  // "needs help" is the first request in the console's queue
+  await m.page.getByRole('link', { name: '返回管理后台' }).first().click();
+  await m.page.locator('#requests li').first().getByText(PEOPLE[1].name).waitFor({ timeout: 15000 });
   assert.deepEqual(m.seen.errors, [], 'no page or console errors');
   await m.context.close();
 

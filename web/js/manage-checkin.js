@@ -1,5 +1,8 @@
-/* manage-checkin.js: safety check-in in the manager console
- * (manage/index.html), after manage.js (send() adds the CSRF token).
+/* manage-checkin.js: the manager's safety check-in page
+ * (manage/checkin.html), a page of the console of its own (the console's
+ * page is at its size budget): it takes the console's session (GET
+ * /api/v1/session: the cookie, and the CSRF token every change sends);
+ * without one it sends the manager to the console to log in.
  *
  * The list of residents who need a call (living alone, over 80,
  * disabled), kept at this node only: GET and POST
@@ -13,7 +16,7 @@
  * .../check-in/calls); "personal links" mints each resident's link (POST
  * .../check-in/links) for the manager to send.
  *
- * Parts: loading; the list; a check-in's panel; start. */
+ * Parts: requests; loading; the list; a check-in's panel; start. */
 'use strict';
 
 (function (A) {
@@ -22,7 +25,37 @@ var POLL_MS = 5000;
 var NEEDS = ['living-alone', 'over-80', 'disabled'];
 var OUTCOMES = ['reached-safe', 'reached-needs-help', 'no-answer'];
 var STATES = ['help', 'not_yet', 'safe'];
-var ck = { list: null, checkins: null, views: {}, links: {}, failed: false, timer: null };
+var ck = { session: null, list: null, checkins: null, views: {}, links: {}, failed: false, timer: null };
+
+/* ---- requests ------------------------------------------------------------------ */
+
+/* send: a change (or a GET) with the session's CSRF token; resolves
+ * {ok, status, data} and never rejects. A 401 ends the session here. */
+function send(method, path, body) {
+  var headers = { Accept: 'application/json' };
+  if (method !== 'GET') headers['Content-Type'] = 'application/json';
+  if (ck.session) headers['X-CSRF-Token'] = ck.session.csrf_token;
+  return fetch(path, { method: method, headers: headers, credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body) }).then(function (r) {
+    return r.json().then(function (d) { return d; }, function () { return null; }).then(function (d) {
+      if (r.status === 401 && ck.session) signedOut();
+      return { ok: r.ok, status: r.status, data: d };
+    });
+  }, function () { return { ok: false, status: 0, data: null }; });
+}
+
+function errorText(r) {
+  var e = r.data && r.data.error;
+  return e && e.message ? e.message : (r.status ? 'HTTP ' + r.status : A.t('load_failed'));
+}
+
+function say(key, vars) {
+  document.getElementById('status').textContent = key ? A.t(key, vars) : '';
+}
+
+function failed(r) {
+  if (r.status !== 401) say('ck_save_failed', { m: errorText(r) });
+}
 
 /* ---- loading ------------------------------------------------------------------- */
 
@@ -32,14 +65,14 @@ function inForce(b) {
 }
 
 function load() {
-  if (!A.mgr.session) return;
-  Promise.all([A.send('GET', '/api/v1/check-in/residents'), A.send('GET', '/api/v1/bulletins')]).then(function (rs) {
+  if (!ck.session) return;
+  Promise.all([send('GET', '/api/v1/check-in/residents'), send('GET', '/api/v1/bulletins')]).then(function (rs) {
     ck.failed = !(rs[0].ok && rs[0].data && rs[1].ok && rs[1].data);
     if (ck.failed) { render(); return null; }
     ck.list = rs[0].data;
     ck.checkins = rs[1].data.items.filter(inForce);
     return Promise.all(ck.checkins.map(function (b) {
-      return A.send('GET', '/api/v1/bulletins/' + encodeURIComponent(b.id) + '/check-in').then(function (r) {
+      return send('GET', '/api/v1/bulletins/' + encodeURIComponent(b.id) + '/check-in').then(function (r) {
         if (r.ok && r.data) ck.views[b.id] = r.data;
       });
     })).then(renderQuiet);
@@ -56,8 +89,8 @@ function listRow(p) {
   var del = A.el('button', { type: 'button', className: 'button secondary danger',
     text: A.t('ck_remove'), 'aria-label': A.t('ck_remove') + ' · ' + p.name });
   del.addEventListener('click', function () {
-    A.send('DELETE', '/api/v1/check-in/residents/' + p.id, {}).then(function (r) {
-      if (r.ok) { A.say('ck_removed'); load(); } else if (r.status !== 401) A.say('save_failed', { m: A.errorText(r) });
+    send('DELETE', '/api/v1/check-in/residents/' + p.id, {}).then(function (r) {
+      if (r.ok) { say('ck_removed'); load(); } else failed(r);
     });
   });
   return A.el('li', { className: 'card row', 'data-listed': p.id },
@@ -87,9 +120,9 @@ function setupForm() {
       needs: NEEDS.filter(function (n) { return form.elements['need-' + n].checked; }) };
     var err = form.querySelector('.form-error');
     err.textContent = '';
-    A.send('POST', '/api/v1/check-in/residents', body).then(function (r) {
-      if (r.ok) { form.reset(); A.say('ck_added'); load(); return; }
-      if (r.status !== 401) err.textContent = A.errorText(r);
+    send('POST', '/api/v1/check-in/residents', body).then(function (r) {
+      if (r.ok) { form.reset(); say('ck_added'); load(); return; }
+      if (r.status !== 401) err.textContent = errorText(r);
     });
   });
 }
@@ -106,9 +139,9 @@ function callForm(bid, p) {
     A.el('button', { type: 'submit', className: 'primary', text: A.t('ck_record') }));
   form.addEventListener('submit', function (ev) {
     ev.preventDefault();
-    A.send('POST', '/api/v1/bulletins/' + encodeURIComponent(bid) + '/check-in/calls',
+    send('POST', '/api/v1/bulletins/' + encodeURIComponent(bid) + '/check-in/calls',
       { resident: p.id, outcome: sel.value, note: note.value.trim() }).then(function (r) {
-      if (r.ok) { A.say('ck_recorded'); load(); } else if (r.status !== 401) A.say('save_failed', { m: A.errorText(r) });
+      if (r.ok) { say('ck_recorded'); load(); } else failed(r);
     });
   });
   return form;
@@ -138,15 +171,15 @@ function panel(b) {
       as: c.anonymous_safe, ah: c.anonymous_help }) }));
   var mint = A.el('button', { type: 'button', className: 'button secondary', text: A.t('ck_links') });
   mint.addEventListener('click', function () {
-    A.send('POST', '/api/v1/bulletins/' + encodeURIComponent(b.id) + '/check-in/links', {}).then(function (r) {
+    send('POST', '/api/v1/bulletins/' + encodeURIComponent(b.id) + '/check-in/links', {}).then(function (r) {
       if (r.ok && r.data) { ck.links[b.id] = (ck.links[b.id] || []).concat(r.data.items); render(); }
-      else if (r.status !== 401) A.say('save_failed', { m: A.errorText(r) });
+      else failed(r);
     });
   });
   A.append(box, A.el('div', { className: 'actions' }, mint));
   if (ck.links[b.id] && ck.links[b.id].length)
-    A.append(box, A.el('details', { className: 'ck-links', open: true },
-      A.el('summary', { text: A.t('ck_links_made', { n: ck.links[b.id].length }) }),
+    A.append(box, A.el('section', { className: 'ck-links' },
+      A.el('h4', { text: A.t('ck_links_made', { n: ck.links[b.id].length }) }),
       A.el('ul', null, ck.links[b.id].map(function (l) {
         return A.el('li', { 'data-resident': l.resident }, l.name + ' ' + l.phone + '：',
           A.el('a', { href: l.url, className: 'ck-link', text: l.url }));
@@ -163,13 +196,15 @@ function panel(b) {
     A.append(box, A.el('section', { className: 'ck-group', 'data-group': 'accounts' },
       A.el('h4', { text: A.t('ck_accounts', { n: v.accounts.length }) }),
       A.el('ul', null, v.accounts.map(function (a) {
-        return A.el('li', { text: (a.name || A.t('rs_no_name')) + ' · ' + A.t('ck_answer_' + a.state) });
+        return A.el('li', { text: (a.name || A.t('ck_no_name')) + ' · ' + A.t('ck_answer_' + a.state) });
       }))));
   return box;
 }
 
 function render() {
-  if (!A.mgr.session) return;
+  document.getElementById('ck-signed-out').hidden = !!ck.session || ck.session === undefined;
+  document.getElementById('ck-console').hidden = !ck.session;
+  if (!ck.session) return;
   renderList();
   var box = A.clear(document.getElementById('ck-checkins'));
   if (!ck.checkins) A.append(box, A.message(ck.failed ? 'load_failed' : 'loading', ck.failed ? 'error' : ''));
@@ -187,21 +222,24 @@ function renderQuiet() {
 
 /* ---- start -------------------------------------------------------------------- */
 
-A.signedIn({
-  start: function () {
-    load();
-    if (!ck.timer) ck.timer = setInterval(load, POLL_MS);
-  },
-  stop: function () {
-    if (ck.timer) { clearInterval(ck.timer); ck.timer = null; }
-    ck.list = ck.checkins = null;
-    ck.views = {};
-    ck.links = {};
-  }
-});
+function signedOut() {
+  ck.session = null;
+  if (ck.timer) { clearInterval(ck.timer); ck.timer = null; }
+  render();
+}
 
 A.page({
-  start: setupForm,
+  start: function () {
+    ck.session = undefined;       /* not known yet */
+    setupForm();
+    send('GET', '/api/v1/session').then(function (r) {
+      ck.session = r.ok && r.data && r.data.csrf_token ? r.data : null;
+      render();
+      if (!ck.session) return;
+      load();
+      ck.timer = setInterval(load, POLL_MS);
+    });
+  },
   render: render
 });
 })(Alliance);

@@ -177,6 +177,11 @@ def test_numbers_registered_before_mobiles_only_still_sign_in(three):
             # and what schema 14 added (body bytes, for quotas)
             db.execute("ALTER TABLE service DROP COLUMN body_bytes")
             db.execute("ALTER TABLE announcement DROP COLUMN body_bytes")
+            # and what schema 15 added (safety check-in)
+            for t in ("checkin_resident", "checkin_link", "checkin_answer",
+                      "checkin_call", "checkin_anonymous"):
+                db.execute(f"DROP TABLE {t}")
+            db.execute("ALTER TABLE request DROP COLUMN urgent")
         db.execute("PRAGMA user_version = 10")
         db.close()
         n.start()

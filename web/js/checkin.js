@@ -9,7 +9,8 @@
  * (resident.js apiSend): the node counts it for her, for the listed
  * resident her link names, or else apart as anonymous. bulletins.js puts
  * the panel under every check-in bulletin in force; checkin.html shows
- * the one its link names.
+ * the one its link names. After "safe", "help" stays possible (a link
+ * answers once: then the grid worker's phone).
  *
  * Parts: the panel; the link's page. */
 'use strict';
@@ -17,6 +18,23 @@
 (function (A) {
 
 /* ---- the panel --------------------------------------------------------------- */
+
+/* What this browser answered, by bulletin id, kept so that a list
+ * rendered again (a live bulletin, the language switch, a reload) shows
+ * the answer given rather than the buttons. */
+var ANSWERED_KEY = 'alliance.checkin';
+
+function answered() {
+  var v = null;
+  try { v = JSON.parse(window.localStorage.getItem(ANSWERED_KEY) || '{}'); } catch (e) { v = null; }
+  return v && typeof v === 'object' ? v : {};
+}
+
+function remember(id, state) {
+  var all = answered();
+  all[id] = state;
+  A.store(ANSWERED_KEY, JSON.stringify(all));
+}
 
 /* answerButton: one big button, its words in Chinese and English. */
 function answerButton(state) {
@@ -47,6 +65,8 @@ function checkinPanel(b, token) {
       if (r.ok) {
         status.textContent = A.t(state === 'safe' ? 'checkin_thanks_safe' : 'checkin_thanks_help');
         box.setAttribute('data-answered', state);
+        remember(b.id, state);
+        help.disabled = state === 'help' || !!token;
         return;
       }
       safe.disabled = help.disabled = r.status === 409 || r.status === 401;
@@ -57,6 +77,14 @@ function checkinPanel(b, token) {
   }
   safe.addEventListener('click', function () { send('safe'); });
   help.addEventListener('click', function () { send('help'); });
+  var was = answered()[b.id];
+  if (was === 'safe' || was === 'help') {
+    /* "help" stays possible after "safe": things change */
+    safe.disabled = true;
+    help.disabled = was === 'help' || !!token;
+    status.textContent = A.t(was === 'safe' ? 'checkin_thanks_safe' : 'checkin_thanks_help');
+    box.setAttribute('data-answered', was);
+  }
   return box;
 }
 

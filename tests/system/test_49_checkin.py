@@ -6,19 +6,23 @@ One hub and two nodes with a manager password (module fixture). Parts:
 the whole way with counts at the hub and `alliancectl bulletin status`;
 no listed name, phone or address in any of the hub's files (its store,
 WAL and log, searched as bytes); bad input, each refused with nothing
-stored.
+stored; alliancectl's flag on update and cancel; what the hub takes from
+a (lying) node; signed-in residents; CAP.
 """
 
 import random
 import re
 import time
+import xml.etree.ElementTree as ET
 
 import pytest
 
+import cap_check
+
 from conftest import RawSession, alliancectl, pb, topology, unique_id, wait_for
-from test_25_manager import api
+from test_25_manager import api, get
 from test_46_accounts import SECRET, call, register, voter
-from test_30_bulletin import issue, node_bulletins
+from test_30_bulletin import CAP_NS, issue, node_bulletins
 
 
 @pytest.fixture(scope="module")
@@ -397,3 +401,26 @@ def test_signed_in_residents_answer_for_themselves(two):
     assert r.status == 201, r
     assert next(p for p in view(a, bid)["residents"]
                 if p["id"] == people[0]["id"])["state"] == "safe"
+
+
+def test_cap_says_check_in_and_conforms(two):
+    """The check-in flag in CAP 1.2: a <parameter> checkIn = true in each
+    <info>, in schema order (cap_check); none in a plain bulletin."""
+    a = two.nodes[0]
+    bid = checkin_issue(two, "--headline-en", "Rainstorm",
+                        "--description-en", "Heavy rain tonight")
+    plain, _ = issue(two.hub, "--wait")
+    wait_for(lambda: plain in node_bulletins(a), 20, "the plain bulletin")
+    for port in (a.public_port, two.hub.public_port):
+        r = get(port, f"/api/v1/bulletins/{bid}.cap")
+        assert r.status == 200, r
+        assert cap_check.check(r.body) == [], r.text
+        infos = ET.fromstring(r.body).findall(f"{{{CAP_NS}}}info")
+        assert len(infos) == 2
+        for info in infos:
+            params = info.findall(f"{{{CAP_NS}}}parameter")
+            assert [(p.findtext(f"{{{CAP_NS}}}valueName"),
+                     p.findtext(f"{{{CAP_NS}}}value")) for p in params] \
+                == [("checkIn", "true")]
+        r = get(port, f"/api/v1/bulletins/{plain}.cap")
+        assert cap_check.check(r.body) == [] and b"checkIn" not in r.body

@@ -150,7 +150,9 @@ def test_checkin_end_to_end_counts_at_hub_names_stay_home(two):
                                            p["address"])]
     secrets.append("at her daughter's")
     files = [f for f in two.hub.dir.rglob("*") if f.is_file()]
-    assert any(f.name.endswith("-wal") for f in files) or files
+    names = {f.name for f in files}
+    assert {"hub.db", "hub.db-wal"} <= names, names      # store and WAL
+    assert any(n.endswith(".log") for n in names), names  # its log
     for f in files:
         data = f.read_bytes()
         for s in secrets:

@@ -373,10 +373,8 @@ int polls_apply_tally(struct node *n, const Change *ch, char *reason,
 
 /* ==== safety check-in (checkin.c) =============================================== */
 
-/* The service id of the requests a check-in's "needs help" files: kept
- * at this node only, never relayed (request_queue.c sends no status of
- * them to the hub). */
-#define CHECKIN_SERVICE_ID "check-in"
+/* CHECKIN_SERVICE_ID (request_store.h): the requests a check-in's "needs
+ * help" files. */
 
 /* Rows of the public port's table: POST /api/v1/bulletins/{id}/check-in
  * (anyone's answer) and the manager's GET of it (by state)

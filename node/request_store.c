@@ -115,7 +115,8 @@ static const struct store_stmt request_sql[] = {
 	  " NULL OR owner || '.' || service_id IN (SELECT value FROM"
 	  " json_each(?2))) AND (?3 = 0 OR requested >= ?3) AND (?4 = 0 OR"
 	  " requested <= ?4) AND (?5 = 0 OR (?5 = 2) = " CLOSED ") END"
-	  " ORDER BY " RECEIVED " DESC LIMIT ?6" },
+	  " AND NOT (service_id = '" CHECKIN_SERVICE_ID "' AND origin ="
+	  " owner) ORDER BY " RECEIVED " DESC LIMIT ?6" },
 	{ STMT(mine), "SELECT " COLS " FROM request WHERE origin = ?1 AND"
 	  " resident = ?2 ORDER BY requested DESC, id LIMIT ?3" },
 	{ STMT(ids_of), "SELECT id FROM request WHERE origin = ?1 AND"

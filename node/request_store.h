@@ -70,6 +70,12 @@
 #define REQUEST_SCHEMA_V4 \
 	"ALTER TABLE request ADD COLUMN erased INTEGER NOT NULL DEFAULT 0;"
 
+/* The service id of the requests a check-in's "needs help" files
+ * (node/checkin.c), served at home: kept at this node only, never
+ * relayed (request_queue.c sends no status of them to the hub), left out
+ * of the public listing. */
+#define CHECKIN_SERVICE_ID "check-in"
+
 /* v15's part: a request first in the queue while open (a check-in's
  * "needs help", node/checkin.c). */
 #define REQUEST_SCHEMA_URGENT \
@@ -168,9 +174,9 @@ typedef int (*request_each_fn)(const struct request_row *row, void *arg);
 /* Status filters of request_store_list. */
 enum request_state { REQUEST_ANY, REQUEST_OPEN, REQUEST_CLOSED };
 
-/* request_store_list: the public listing, latest received first, at most
- * limit rows: ids (a JSON array text of ids) overrides the rest; else
- * codes (JSON array of "OWNER.SERVICE_ID", NULL: any), requested within
+/* request_store_list: the public listing (no check-in's "needs help"),
+ * latest received first, at most limit rows: ids (a JSON array text of
+ * ids) overrides the rest; else codes (JSON array of "OWNER.SERVICE_ID", NULL: any), requested within
  * [start, end] (0: open-ended), state. ERR_OK or ERR_IO. */
 int request_store_list(struct request_store *rs, const char *ids,
 		       const char *codes, int64_t start, int64_t end,

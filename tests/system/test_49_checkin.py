@@ -121,6 +121,11 @@ def test_checkin_end_to_end_counts_at_hub_names_stay_home(two):
     assert first["urgent"] is True
     assert first["service_request_id"] == by[helpme["id"]]["request"]
     assert first["name"] == helpme["name"]
+    # ... kept out of the public Open311 listing, even by its id
+    for q in ("", f"?service_request_id={first['service_request_id']}"):
+        r = get(a.public_port, f"/open311/v2/requests.json{q}")
+        assert r.status == 200 and first["service_request_id"] not in \
+            r.text, r.text
 
     want = {"confirmed": 1, "not_yet": 1, "needs_help": 1,
             "anonymous_safe": 1, "anonymous_help": 0}

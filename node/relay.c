@@ -2,12 +2,13 @@
  * tables of requests, residents and polls.
  *
  * Out: every relayed record this community writes (a request, a status of
- * a request it was sent, its polls and tallies) goes into relay_outbox in
- * the transaction that writes it and stays there until the hub acks that
- * version (store and forward across outages and restarts). At most one
- * Relay frame of RELAY_BATCH records, within Welcome's batch bytes, is
- * unacked; a new session starts over
- * from the outbox. In: the hub's Relay (requests for our services,
+ * a request it was sent, its polls and tallies, its check-in counts) goes
+ * into relay_outbox in the transaction that writes it and stays there
+ * until the hub acks that version (store and forward across outages and
+ * restarts). At most one Relay frame of RELAY_BATCH records, within
+ * Welcome's batch bytes, is unacked; a new session starts over from the
+ * outbox. Check-in counts wait there until a hub's Welcome says it takes
+ * them (Welcome.checkin). In: the hub's Relay (requests for our services,
  * statuses of our residents' requests, district polls and the other
  * communities' tallies of them) is checked, stored
  * under the version rule in one transaction, then acked record by record;

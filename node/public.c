@@ -274,7 +274,7 @@ static const struct route routes[] = {
 	{ ROUTE_POST, "/api/v1/bulletins/{id}/check-in", PUB,
 	  checkin_on_bulletin, 0 },
 	{ ROUTE_GET, "/api/v1/bulletins/{id}/check-in", MGR,
-	  checkin_on_bulletin, 0 },
+	  checkin_on_view, 0 },
 	{ ROUTE_POST, "/api/v1/bulletins/{id}/check-in/links", MGR,
 	  checkin_on_links, ROUTE_JSON },
 	{ ROUTE_POST, "/api/v1/bulletins/{id}/check-in/calls", MGR,

@@ -125,11 +125,12 @@ test('check-in at 360 px: links, answers, the manager\'s states, the district\'s
   await group('safe').getByText(PEOPLE[0].name).waitFor({ timeout: 15000 });
   await group('not_yet').getByText(BY_FORM.name).waitFor({ timeout: 15000 });
   assert.equal(await group('not_yet').locator('li[data-resident]').count(), 1);
-  const counts = panel.locator('.ck-counts');
+  // polled every 5 s: the last poll may predate the anonymous tap
+  const counts = panel.locator('.ck-counts', { hasText: /匿名：安全 1/ });
+  await counts.waitFor({ timeout: 15000 });
   assert.equal(await counts.getAttribute('data-confirmed'), '1');
   assert.equal(await counts.getAttribute('data-not-yet'), '1');
   assert.equal(await counts.getAttribute('data-needs-help'), '1');
-  assert.match(await counts.innerText(), /匿名：安全 1/);
   const wide = await m.page.evaluate(() => [...document.querySelectorAll('#main *')]
     .filter((e) => e.getBoundingClientRect().right > 361).slice(0, 5)
     .map((e) => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`));

@@ -6,8 +6,6 @@
 Object.assign(Alliance.I18N, {
   /* the console's way to the safety check-in page (manage/checkin.html) */
   ck_section: ['安全确认', 'Safety check-in'],
-  ck_section_intro: ['区里发布要求安全确认的紧急通告时，在这里查看需要电话联系的居民的状态、记录电话结果，并管理名单。',
-    'When the district asks for a safety check-in, see the state of the residents who need a call, record calls, and keep the list there.'],
   ck_section_open: ['打开安全确认页面', 'Open the safety check-in page'],
   /* the manager console */
   manage_title: ['社区管理后台', 'Community console'],

@@ -10,6 +10,8 @@
  * until every targeted community has it (printing how long that took) or
  * the timeout passes (printing who has not, exit 1). update and cancel
  * reference the bulletin they replace and take what is not given from it.
+ * --check-in sets the signed check_in flag (an update keeps the one it
+ * replaces; a cancel never has it); status adds a check-in's counts.
  *
  * Parts: options; the signing key and sender; building and posting;
  * waiting; issue, update, cancel; status; list. */
@@ -45,6 +47,7 @@ enum {
 	OPT_INSTRUCTIONS, OPT_SEVERITY, OPT_URGENCY, OPT_CERTAINTY,
 	OPT_CATEGORY, OPT_HEADLINE_EN, OPT_DESCRIPTION_EN, OPT_CAUSE_EN,
 	OPT_RESPONSE_EN, OPT_INSTRUCTIONS_EN, OPT_AREA, OPT_EXPIRES, OPT_WAIT, OPT_TIMEOUT, OPT_JSON,
+	OPT_CHECK_IN,
 };
 
 #define BULLETIN_OPTIONS                                                   \
@@ -68,6 +71,7 @@ enum {
 	{ "wait", no_argument, NULL, OPT_WAIT },                           \
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },               \
 	{ "json", no_argument, NULL, OPT_JSON },                           \
+	{ "check-in", no_argument, NULL, OPT_CHECK_IN },                   \
 	{ NULL, 0, NULL, 0 }
 
 /* What the command line said; NULL/0 where it said nothing. */
@@ -79,6 +83,7 @@ struct opts {
 	const char *timeout;                /* seconds */
 	int wait;
 	int json;
+	int check_in;                       /* --check-in */
 	const char *bad;                    /* the first bad value, for usage */
 };
 
@@ -98,6 +103,8 @@ static int on_opt(void *state, int opt, const char *arg)
 		o->wait = 1;
 	else if (opt == OPT_JSON)
 		o->json = 1;
+	else if (opt == OPT_CHECK_IN)
+		o->check_in = 1;
 	else
 		return CTL_EXIT_USAGE;
 	return 0;
@@ -354,6 +361,9 @@ static int publish(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	if (is_alert ? first != argc : argc - first != 1)
 		return ctl_usage_error(ctl, cmd, is_alert ? "unexpected argument"
 				       : "give the ID of the bulletin replaced");
+	if (o.check_in && strcmp(type, "cancel") == 0)
+		return ctl_usage_error(ctl, cmd, "--check-in: a cancel asks no "
+				       "one to check in");
 	if (!is_alert) {
 		ref = argv[first];
 		if (!text_record_id_valid(ref))
@@ -414,6 +424,11 @@ static int publish(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	c.response_en = PICK(OPT_RESPONSE_EN, "response_en", "");
 	c.instructions_en = PICK(OPT_INSTRUCTIONS_EN, "instructions_en", "");
 #undef PICK
+	/* signed with the rest; an update asks as the bulletin it replaces
+	 * did, a cancel never (lib/bulletin.c) */
+	c.check_in = o.check_in || (old && strcmp(type, "update") == 0 &&
+				    json_is_true(json_object_get(old,
+								 "check_in")));
 	if (strcmp(type, "cancel") == 0) {
 		/* each language says it in its own words */
 		if (!o.text[OPT_HEADLINE])
@@ -507,8 +522,40 @@ static const struct ctl_column delivery_columns[] = {
 	{ "REFUSED", "refused", NULL },
 };
 
+/* checkin_columns: the per-community rows of a check-in's progress. */
+static const struct ctl_column checkin_columns[] = {
+	{ "COMMUNITY", "community", NULL },
+	{ "CONFIRMED", "confirmed", ctl_cell_count },
+	{ "NOT YET", "not_yet", ctl_cell_count },
+	{ "NEEDS HELP", "needs_help", ctl_cell_count },
+	{ "ANON SAFE", "anonymous_safe", ctl_cell_count },
+	{ "ANON HELP", "anonymous_help", ctl_cell_count },
+	{ "UPDATED", "updated", ctl_cell_time },
+};
+
+/* print_checkin: a check-in's totals and each community's counts (the
+ * hub's "check_in_counts" of the bulletin). */
+static int print_checkin(const struct ctl *ctl, const json_t *ci)
+{
+#define N(k) json_integer_value(json_object_get(ci, k))
+	printf("check-in: %" JSON_INTEGER_FORMAT " confirmed safe, %"
+	       JSON_INTEGER_FORMAT " not yet, %" JSON_INTEGER_FORMAT
+	       " need help; anonymous: %" JSON_INTEGER_FORMAT " safe, %"
+	       JSON_INTEGER_FORMAT " help (%zu communities reported)\n",
+	       N("confirmed"), N("not_yet"), N("needs_help"),
+	       N("anonymous_safe"), N("anonymous_help"),
+	       json_array_size(json_object_get(ci, "communities")));
+#undef N
+	return ctl_print_items(ctl, checkin_columns,
+			       CTL_COLUMNS(checkin_columns),
+			       json_object_get(ci, "communities"), stdout);
+}
+
 static int print_status(const struct ctl *ctl, const json_t *b)
 {
+	const json_t *ci = json_object_get(b, "check_in_counts");
+	int rc;
+
 	char *headline = ctl_text_clean(json_string_value(
 		json_object_get(b, "headline")));
 	char *status = ctl_text_clean(json_string_value(
@@ -521,9 +568,12 @@ static int print_status(const struct ctl *ctl, const json_t *b)
 	       json_integer_value(json_object_get(b, "targets")));
 	free(headline);
 	free(status);
-	return ctl_print_items(ctl, delivery_columns,
-			       CTL_COLUMNS(delivery_columns),
-			       json_object_get(b, "delivery"), stdout);
+	rc = ctl_print_items(ctl, delivery_columns,
+			     CTL_COLUMNS(delivery_columns),
+			     json_object_get(b, "delivery"), stdout);
+	if (rc == CTL_EXIT_OK && json_is_object(ci))
+		rc = print_checkin(ctl, ci);
+	return rc;
 }
 
 int bulletin_status(struct ctl *ctl, const struct ctl_command *cmd, int argc,

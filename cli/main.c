@@ -33,10 +33,12 @@ static const struct ctl_command commands[] = {
 	  "[--certainty observed|likely|possible] [--category ID] "
 	  "[--headline-en T --description-en T [--cause-en T] "
 	  "[--response-en T] [--instructions-en T]] "
-	  "[--area ID,...] [--expires DURATION] [--wait [--timeout S]]",
+	  "[--area ID,...] [--expires DURATION] [--check-in] "
+	  "[--wait [--timeout S]]",
 	  "sign and issue a bulletin (defaults: severe, immediate, observed, "
 	  "public-safety, every community, 24h; the texts in Chinese, the "
-	  "--*-en ones in English); prints its id first" },
+	  "--*-en ones in English; --check-in asks residents to confirm "
+	  "they are safe); prints its id first" },
 	{ "bulletin", "update", bulletin_update,
 	  "ID [the flags of issue; what is not given is taken from ID]",
 	  "issue an update that replaces bulletin ID" },
@@ -45,7 +47,8 @@ static const struct ctl_command commands[] = {
 	  "[--description-en T] [--wait [--timeout S]]",
 	  "cancel bulletin ID (sent to the communities it went to)" },
 	{ "bulletin", "status", bulletin_status, "ID [--json]",
-	  "show which communities have bulletin ID, and when" },
+	  "show which communities have bulletin ID, and when (and, for a "
+	  "check-in, each one's counts)" },
 	{ "bulletin", "list", bulletin_list, "[--json]",
 	  "list the bulletins, current ones first, with their delivery" },
 	{ "poll", "create", poll_create,

@@ -446,6 +446,15 @@ static json_t *detail_json(struct hub *hub, const struct bulletin_row *row,
 		json_decref(obj);
 		return NULL;
 	}
+	if (rows && row->c->check_in) {    /* counts only (checkin.c) */
+		json_t *ci = hub_checkin_json(hub, row->c->id);
+
+		if (!ci) {
+			json_decref(obj);
+			return NULL;
+		}
+		json_object_set_new(obj, "check_in_counts", ci);
+	}
 	return obj;
 }
 

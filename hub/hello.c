@@ -37,6 +37,7 @@ static void welcome(struct session *s, uint64_t own_version)
 	quota_to_welcome(&s->quota, &w);
 	w.hub_version = (char *)ALLIANCE_VERSION;
 	w.hub_time_ms = clock_local_ms();
+	w.checkin = 1;                  /* KIND_CHECKIN relays (checkin.c) */
 	frame.body_case = ALLIANCE__V1__FRAME__BODY_WELCOME;
 	frame.welcome = &w;
 	session_send(s, &frame);

@@ -615,4 +615,21 @@ void hub_polls_one(void *ctx, struct lws *wsi, struct http_exchange *ex,
 void hub_requests_stats(void *ctx, struct lws *wsi, struct http_exchange *ex,
 			const struct route_match *m);
 
+/* ==== check-ins (checkin.c) ============================================== */
+
+/* Migration SQL of the check-in counts table (store.c lists it). */
+extern const char hub_checkin_schema_v1[];
+/* hub_checkin_apply: a KIND_CHECKIN (counts of one check-in bulletin)
+ * from the session of community, in the caller's transaction, under the
+ * version rule; *refused with reason when the bulletin is not held here,
+ * asks no check-in or was not sent to community. ERR_OK or ERR_IO. */
+int hub_checkin_apply(struct hub *hub, const char *community,
+		      const Change *ch, char *reason, size_t rlen,
+		      int *refused);
+/* hub_checkin_json: the check-in progress of bulletin id: {"confirmed",
+ * "not_yet", "needs_help", "anonymous_safe", "anonymous_help" (the sums
+ * over the communities that reported), "communities": [{"community",
+ * those five, "updated"}]}; a new reference, NULL on a store error. */
+json_t *hub_checkin_json(struct hub *hub, const char *id);
+
 #endif

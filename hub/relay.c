@@ -1,7 +1,8 @@
 /* relay.c: records addressed to one community, at the hub: service
  * requests to the community that offers the service, their statuses back
  * to the community that sent them, district polls to every community and
- * each community's tally of one to the others (polls.c).
+ * each community's tally of one to the others (polls.c); each
+ * community's check-in counts, kept here (checkin.c).
  *
  * The broadcast down stream (sync.c) would show every node everything, so
  * these travel in Relay frames instead. A node's Relay is checked (every
@@ -493,6 +494,12 @@ int hub_relay_handle(struct session *s, const Alliance__V1__Relay *r)
 			break;
 		case ALLIANCE__V1__KIND__KIND_REQUEST_STATUS:
 			rc = apply_status(hub, ch, &out[i]);
+			break;
+		case ALLIANCE__V1__KIND__KIND_CHECKIN:
+			rc = hub_checkin_apply(hub, community, ch,
+					       out[i].reason,
+					       sizeof(out[i].reason),
+					       &out[i].refused);
 			break;
 		default:
 			rc = hub_polls_apply(hub, community, ch,

@@ -54,6 +54,8 @@ static const struct store_migration migrations[] = {
 	  " DEFAULT 0;" },
 	{ hub_relay_schema_v2 },        /* 13: the per-destination request quota */
 	{ hub_polls_schema_v2 },        /* 14: tallies against the rules dropped */
+	/* v15: each community's check-in counts (checkin.c) */
+	{ hub_checkin_schema_v1 },
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -572,6 +572,9 @@ int bulletin_check(const BulletinContent *c, char *why, size_t whylen)
 	if (!is_alert && c->n_references == 0)
 		return fail(why, whylen, "references: an %s names the "
 			    "bulletin it replaces", c->type);
+	if (c->check_in && strcmp(c->type, "cancel") == 0)
+		return fail(why, whylen, "check_in: a cancel asks no one to "
+			    "check in");
 	if (c->n_references > LIMIT_BULLETIN_REFS)
 		return fail(why, whylen, "references: more than %d",
 			    LIMIT_BULLETIN_REFS);

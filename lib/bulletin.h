@@ -128,7 +128,7 @@ void bulletin_content_free(BulletinContent **c);
  * in the long texts), English text (the *_en fields) with both its
  * headline and description or none, area community ids without repeats,
  * sent after 2000 and expires after sent by at most
- * LIMIT_BULLETIN_LIFETIME_S. ERR_OK, or ERR_INVALID with a reason naming
+ * LIMIT_BULLETIN_LIFETIME_S, check_in never on a cancel. ERR_OK, or ERR_INVALID with a reason naming
  * the field in why. */
 int bulletin_check(const BulletinContent *c, char *why, size_t whylen);
 

@@ -241,6 +241,9 @@ static void cap_info(struct sbuf *b, const BulletinContent *c,
 		sb_xml(b, c->id);
 		sb_str(b, "</web>\n");
 	}
+	if (c->check_in)        /* residents are asked to confirm they are safe */
+		sb_str(b, "    <parameter>\n      <valueName>checkIn</valueName>"
+		       "\n      <value>true</value>\n    </parameter>\n");
 	sb_str(b, "    <area>\n      <areaDesc>");
 	if (c->n_area == 0)
 		sb_str(b, l->all_communities);

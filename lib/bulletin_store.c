@@ -387,11 +387,13 @@ json_t *bulletin_json(const BulletinContent *c, const char *status)
 		"key_id", c->key_id,
 		"cap", cap);
 	/* English text: "" in bulletins that have none */
-	if (obj && json_object_update_new(obj, json_pack(
+	if (obj && (json_object_update_new(obj, json_pack(
 		"{s:s, s:s, s:s, s:s, s:s}", "headline_en", c->headline_en,
 		"description_en", c->description_en, "cause_en", c->cause_en,
 		"response_en", c->response_en,
-		"instructions_en", c->instructions_en)) != 0) {
+		"instructions_en", c->instructions_en)) != 0 ||
+	    json_object_set_new(obj, "check_in",
+				json_boolean(c->check_in)) != 0)) {
 		json_decref(obj);
 		return NULL;
 	}

@@ -200,6 +200,12 @@
 #define LIMIT_BULLETIN_LIVE_PER_CLIENT 4
 /* Seconds between keepalive comments on a live feed. */
 #define LIMIT_BULLETIN_KEEPALIVE_S 15
+/* Residents on a community's check-in list (those who need a call:
+ * living alone, over 80, disabled): a community of ~15,000 has a few
+ * hundred; far more is a mistake, and the console shows them all. */
+#define LIMIT_CHECKIN_RESIDENTS 5000
+/* Calls a grid worker may record for one resident in one check-in. */
+#define LIMIT_CHECKIN_CALLS 20
 
 /* Pages with the bulletins in their HTML (lib/pages.c). The largest page
  * file read from [web] root to render (the pages are under 10 KB). */

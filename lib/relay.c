@@ -206,6 +206,21 @@ static int check_tally(const Change *ch, char *why, size_t whylen)
 	return ERR_OK;
 }
 
+static int check_checkin(const Alliance__V1__CheckInCounts *k, char *why,
+			 size_t whylen)
+{
+	const uint64_t n[] = { k->confirmed, k->not_yet, k->needs_help,
+			       k->anonymous_safe, k->anonymous_help };
+
+	for (size_t i = 0; i < sizeof(n) / sizeof(n[0]); i++)
+		if (n[i] > RELAY_CHECKIN_COUNT_MAX)
+			return FAIL("checkin: a count over %d",
+				    RELAY_CHECKIN_COUNT_MAX);
+	if (k->updated < 0)
+		return FAIL("checkin.updated: negative");
+	return ERR_OK;
+}
+
 int relay_check(const Change *ch, char *why, size_t whylen)
 {
 	if (!text_community_valid(ch->origin) ||
@@ -236,6 +251,10 @@ int relay_check(const Change *ch, char *why, size_t whylen)
 		if (ch->body_case != ALLIANCE__V1__CHANGE__BODY_TALLY)
 			break;
 		return check_tally(ch, why, whylen);
+	case ALLIANCE__V1__KIND__KIND_CHECKIN:
+		if (ch->body_case != ALLIANCE__V1__CHANGE__BODY_CHECKIN)
+			break;
+		return check_checkin(ch->checkin, why, whylen);
 	default:
 		return FAIL("change %s: kind %d is not relayed", ch->id,
 			    ch->kind);

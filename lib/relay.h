@@ -1,5 +1,5 @@
 /* relay.h: the records that travel in Relay frames (service requests,
- * their statuses, polls, tallies): limits, validation and packing shared
+ * their statuses, polls, tallies, check-in counts): limits, validation and packing shared
  * by hub and node.
  *
  * Both ends hold every Change they receive to relay_check before storing
@@ -73,6 +73,9 @@ typedef Alliance__V1__Change Change; /* as catalog.h names it */
  * any community's population, so an honest node never meets it, and far
  * below what would let a sum over every community leave 64 bits. */
 #define RELAY_VOTES_MAX 10000000
+/* Each count of a community's check-in (proto: CheckInCounts), as
+ * RELAY_VOTES_MAX: far above any community's population. */
+#define RELAY_CHECKIN_COUNT_MAX RELAY_VOTES_MAX
 /* How long after a poll's closing time a tally is still taken (by the
  * receiver's clock): one counted before the close and held up in transit
  * or by the two clocks' skew. The outcome is given only after it, so it
@@ -98,11 +101,13 @@ int relay_name_valid(const char *s);
 int relay_preferred_valid(const char *s, int64_t *day);
 
 /* relay_check: hold a Change of a Relay frame to the rules: a kind that
- * travels there (request, request status, poll, tally) with its own body
+ * travels there (request, request status, poll, tally, check-in counts)
+ * with its own body
  * (tombstones are not relayed), valid identifiers and UTF-8 within the
  * limits above, a status from the list, 2..10 distinct options, a tally's
  * id "POLL_ORIGIN.POLL_ID" matching its body and at most as many counts as
- * options allow. Returns ERR_OK or ERR_INVALID naming the field in why. */
+ * options allow, check-in counts each at most RELAY_CHECKIN_COUNT_MAX.
+ * Returns ERR_OK or ERR_INVALID naming the field in why. */
 int relay_check(const Change *ch, char *why, size_t whylen);
 
 /* relay_request_id: a new id for a request of origin into buf (at least

@@ -515,6 +515,8 @@ int node_bulletin_handle(struct node *n, const Alliance__V1__Bulletin *bf)
 		log_info("bulletins: stored %s %s (%s): %s", c->type, c->id,
 			 c->severity, c->headline);
 		live_publish(n, c->id);
+		if (c->check_in)        /* after the ack: counts, not sends */
+			node_checkin_started(n, c->id);
 	}
 	goto out;
 io:

@@ -15,10 +15,12 @@
  * a request (request_form.c); following a request (request_follow.c);
  * the manager's queue (request_queue.c); residents (residents.c); phone
  * codes (phone_verify.c); who votes (voters.c); the resident's account
- * (account.c); polls (polls.c). */
+ * (account.c); polls (polls.c); safety check-in (checkin.c,
+ * checkin_manage.c). */
 #ifndef ALLIANCE_NODE_CIVIC_H
 #define ALLIANCE_NODE_CIVIC_H
 
+#include "bulletin.h"
 #include "node.h"
 #include "poll_store.h"
 #include "ratelimit.h"
@@ -49,6 +51,8 @@ struct civic {
 					  (lib/webhook.h); NULL: phones are
 					  confirmed by the manager */
 	int relay_inflight;            /* a Relay frame awaits the hub's ack */
+	int hub_checkin;               /* the hub takes KIND_CHECKIN (its
+					  last Welcome said so) */
 	unsigned quota_requests;       /* new requests we may send to any one
 					  other community an hour, as the
 					  hub's last Welcome said (0: none
@@ -368,5 +372,95 @@ int polls_apply(struct node *n, const Change *ch, char *reason, size_t rlen,
  * the poll's options). */
 int polls_apply_tally(struct node *n, const Change *ch, char *reason,
 		      size_t rlen, int *refused);
+
+/* ==== safety check-in (checkin.c, checkin_manage.c) ============================= */
+
+/* CHECKIN_SERVICE_ID (request_store.h): the requests a check-in's "needs
+ * help" files. */
+
+/* A note on a grid worker's call, bytes. */
+#define CHECKIN_NOTE_MAX 500
+
+/* Counts of one check-in at this node. */
+struct checkin_counts {
+	int64_t listed;             /* residents on the list */
+	int64_t confirmed;          /* listed and accounts: safe */
+	int64_t not_yet;            /* listed, no answer */
+	int64_t needs_help;         /* listed and accounts: help */
+	int64_t anon_safe, anon_help; /* taps without link or account */
+};
+
+/* A listed resident as read. */
+struct checkin_listed {
+	int64_t id;
+	char name[RELAY_NAME_MAX + 1];
+	char phone[LIMIT_PHONE_DIGITS + 1];   /* digits */
+	char address[RELAY_ADDRESS_MAX + 1];
+};
+
+/* Who gives an answer, and what "needs help" files in her name. */
+struct checkin_who {
+	char key[32];               /* "r<id>" (listed) or "a<id>" (account) */
+	const char *name, *phone, *address; /* for the request (borrowed) */
+	int64_t account;            /* her account, 0: none */
+	const char *source;         /* link, account, call */
+};
+
+/* checkin_text_ok: s is UTF-8 of at most max bytes without control
+ * characters (line breaks and tabs allowed when lines). */
+int checkin_text_ok(const char *s, size_t max, int lines);
+/* checkin_prepare: a statement for sql on n's connection (the caller
+ * finalizes it), or NULL (logged). */
+sqlite3_stmt *checkin_prepare(struct node *n, const char *sql);
+/* checkin_open: bulletin id as a check-in that takes answers now: ERR_OK
+ * with its content in *c (bulletin_content_free it) and *open; else an
+ * error is stored (404 none, 422 asks no check-in, 409 cancelled or
+ * expired, 500) and an ERR_* code returned. closed_ok lets a closed one
+ * through (*open 0: the manager's view). */
+int checkin_open(struct node *n, struct lws *wsi, struct http_exchange *ex,
+		 const char *id, BulletinContent **c, int closed_ok, int *open);
+/* checkin_count: bulletin's counts from the store into k. ERR_OK or
+ * ERR_IO. */
+int checkin_count(struct node *n, const char *bulletin,
+		  struct checkin_counts *k);
+/* checkin_recount_open: in the caller's transaction, every open
+ * check-in's counts into the relay outbox (the list changed). ERR_OK or
+ * ERR_IO. */
+int checkin_recount_open(struct node *n);
+/* checkin_record: in the caller's transaction, w's answer state ("safe",
+ * "help") to check-in c, with the counts for the hub. A call (force)
+ * always sets the state; otherwise "help" replaces anything but "help",
+ * and "safe" only no answer (else ERR_INVALID, nothing written, and what
+ * is recorded is in was). "help" files an urgent request once per person
+ * and check-in (note added to it). ERR_OK, ERR_INVALID or an error. */
+int checkin_record(struct node *n, const BulletinContent *c,
+		   const struct checkin_who *w, const char *state, int force,
+		   const char *note, char *was, size_t waslen);
+/* checkin_listed_get: the listed resident id (or, id 0, the one with
+ * phone) into l. ERR_OK, ERR_NOTFOUND or ERR_IO. */
+int checkin_listed_get(struct node *n, int64_t id, const char *phone,
+		       struct checkin_listed *l);
+/* checkin_who_listed: w as listed resident l answering through source
+ * (w borrows l's strings). */
+void checkin_who_listed(struct checkin_who *w,
+			const struct checkin_listed *l, const char *source);
+
+/* Rows of the public port's table: POST /api/v1/bulletins/{id}/check-in
+ * (anyone's answer: checkin_on_bulletin) and the manager's GET of it (by
+ * state: checkin_on_view); the manager's POST .../check-in/links
+ * (checkin_on_links) and .../check-in/calls (checkin_on_calls); the
+ * manager's GET and POST /api/v1/check-in/residents and DELETE
+ * /api/v1/check-in/residents/{id} (checkin_on_residents). */
+void checkin_on_bulletin(void *ctx, struct lws *wsi, struct http_exchange *ex,
+			 const struct route_match *m);
+void checkin_on_view(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		     const struct route_match *m);
+void checkin_on_links(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		      const struct route_match *m);
+void checkin_on_calls(void *ctx, struct lws *wsi, struct http_exchange *ex,
+		      const struct route_match *m);
+void checkin_on_residents(void *ctx, struct lws *wsi,
+			  struct http_exchange *ex,
+			  const struct route_match *m);
 
 #endif

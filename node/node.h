@@ -544,6 +544,25 @@ struct civic;
 extern const char node_civic_schema_v1[];
 extern const char node_civic_schema_v3[];
 extern const char node_civic_schema_v4[];
+/* Migration SQL of the check-in tables (checkin.c), with the requests'
+ * urgent mark. */
+extern const char node_checkin_schema_v1[];
+/* node_checkin_started: a check-in bulletin was just stored: its first
+ * counts (every listed resident not yet) go to the hub (checkin.c). */
+void node_checkin_started(struct node *n, const char *bulletin);
+/* checkin_link_fn: one minted link of a listed resident (her id, name
+ * and phone, and the URL with its token, which exists nowhere else);
+ * ERR_OK to go on. */
+typedef int (*checkin_link_fn)(int64_t resident, const char *name,
+			       const char *phone, const char *url, void *arg);
+/* node_checkin_mint: in the caller's transaction, a personal link for
+ * check-in bulletin (open: the caller checked) for every listed resident
+ * who has none for it, or, only > 0, a new one for that resident alone
+ * (her old one stops working); each given to each (the manager's POST
+ * .../check-in/links; the outbox's SMS). Only the tokens' SHA-256 are
+ * kept. ERR_OK, ERR_IO, ERR_FAIL (no random bytes) or each's code. */
+int node_checkin_mint(struct node *n, const char *bulletin, int64_t only,
+		      checkin_link_fn each, void *arg);
 
 /* civic_start: their state (rate limits, the stores' statements); after
  * the store. civic_stop frees it. */

@@ -2,12 +2,13 @@
  * tables of requests, residents and polls.
  *
  * Out: every relayed record this community writes (a request, a status of
- * a request it was sent, its polls and tallies) goes into relay_outbox in
- * the transaction that writes it and stays there until the hub acks that
- * version (store and forward across outages and restarts). At most one
- * Relay frame of RELAY_BATCH records, within Welcome's batch bytes, is
- * unacked; a new session starts over
- * from the outbox. In: the hub's Relay (requests for our services,
+ * a request it was sent, its polls and tallies, its check-in counts) goes
+ * into relay_outbox in the transaction that writes it and stays there
+ * until the hub acks that version (store and forward across outages and
+ * restarts). At most one Relay frame of RELAY_BATCH records, within
+ * Welcome's batch bytes, is unacked; a new session starts over from the
+ * outbox. Check-in counts wait there until a hub's Welcome says it takes
+ * them (Welcome.checkin). In: the hub's Relay (requests for our services,
  * statuses of our residents' requests, district polls and the other
  * communities' tallies of them) is checked, stored
  * under the version rule in one transaction, then acked record by record;
@@ -136,10 +137,14 @@ void relay_flush(struct node *n)
 
 	if (!n->civic || n->civic->relay_inflight || !l)
 		return;
-	if (sqlite3_prepare_v2(n->db, "SELECT body FROM relay_outbox ORDER BY"
-			       " version LIMIT ?1", -1, &st, NULL) != SQLITE_OK)
+	/* check-in counts wait for a hub that takes them (Welcome) */
+	if (sqlite3_prepare_v2(n->db, "SELECT body FROM relay_outbox WHERE"
+			       " ?2 OR kind <> ?3 ORDER BY version LIMIT ?1",
+			       -1, &st, NULL) != SQLITE_OK)
 		return;
 	sqlite3_bind_int(st, 1, RELAY_BATCH);
+	sqlite3_bind_int(st, 2, n->civic->hub_checkin);
+	sqlite3_bind_int(st, 3, ALLIANCE__V1__KIND__KIND_CHECKIN);
 	link_relay_send(l, st, n->up.bytes, &count);
 	sqlite3_finalize(st);
 	if (!count)
@@ -243,6 +248,7 @@ void node_relay_welcome(struct node *n, const Alliance__V1__Welcome *w)
 	if (!n->civic)
 		return;
 	n->civic->quota_requests = w->requests_per_destination_per_hour;
+	n->civic->hub_checkin = w->checkin;
 	n->civic->relay_inflight = 0;
 	relay_flush(n);
 }

@@ -177,7 +177,16 @@ static int write_status(struct node *n, Change *ch, char *why, size_t len)
 {
 	const Alliance__V1__RequestStatus *s = ch->request_status;
 	struct request_store *rs = n->civic->requests;
-	int changed;
+	struct request_row row;
+	int changed, local = 0;
+
+	/* a check-in's "needs help" never went to the hub: nor do its
+	 * statuses (checkin.c) */
+	if (request_store_get(rs, s->request_origin, ch->id, &row) == ERR_OK) {
+		local = strcmp(row.origin, row.owner) == 0 &&
+			strcmp(row.service_id, CHECKIN_SERVICE_ID) == 0;
+		request_row_free(&row);
+	}
 
 	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
 		return ERR_IO;
@@ -193,7 +202,7 @@ static int write_status(struct node *n, Change *ch, char *why, size_t len)
 	     request_store_step_put(rs, s->request_origin, ch->id, ch->version,
 				    s->status, s->updated, s->notes,
 				    s->scheduled) != ERR_OK) ||
-	    relay_outbox_put(n, ch) != ERR_OK ||
+	    (!local && relay_outbox_put(n, ch) != ERR_OK) ||
 	    store_exec(n->db, "COMMIT") != ERR_OK) {
 		store_exec(n->db, "ROLLBACK");
 		return ERR_IO;

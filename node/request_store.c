@@ -42,13 +42,13 @@ const char request_schema_v2[] =
 #define COLS "origin, id, owner, service_id, service_name, description," \
 	" status, notes, scheduled, requested, updated, name, phone, email," \
 	" address, has_location, lat, lon, token_hash, resident, withdrawn," \
-	" delivered, preferred, relative_name, relative_phone, erased"
+	" delivered, preferred, relative_name, relative_phone, erased, urgent"
 
 enum col { C_ORIGIN, C_ID, C_OWNER, C_SERVICE_ID, C_SERVICE_NAME, C_DESC,
 	   C_STATUS, C_NOTES, C_SCHEDULED, C_REQUESTED, C_UPDATED, C_NAME,
 	   C_PHONE, C_EMAIL, C_ADDRESS, C_HAS_LOCATION, C_LAT, C_LON,
 	   C_TOKEN_HASH, C_RESIDENT, C_WITHDRAWN, C_DELIVERED, C_PREFERRED,
-	   C_REL_NAME, C_REL_PHONE, C_ERASED, C_COUNT };
+	   C_REL_NAME, C_REL_PHONE, C_ERASED, C_URGENT, C_COUNT };
 
 /* Whether a request row is closed: done, declined or withdrawn. */
 #define CLOSED "(status IN ('done', 'declined') OR withdrawn > 0)"
@@ -79,6 +79,7 @@ struct request_store {
 	sqlite3_stmt *unlink;         /* no longer a resident's */
 	sqlite3_stmt *step_put;       /* a step, kept when there */
 	sqlite3_stmt *steps;          /* the steps, oldest first */
+	sqlite3_stmt *urgent;         /* first in the queue while open */
 };
 
 #define STMT(field) offsetof(struct request_store, field)
@@ -114,12 +115,14 @@ static const struct store_stmt request_sql[] = {
 	  " NULL OR owner || '.' || service_id IN (SELECT value FROM"
 	  " json_each(?2))) AND (?3 = 0 OR requested >= ?3) AND (?4 = 0 OR"
 	  " requested <= ?4) AND (?5 = 0 OR (?5 = 2) = " CLOSED ") END"
-	  " ORDER BY " RECEIVED " DESC LIMIT ?6" },
+	  " AND NOT (service_id = '" CHECKIN_SERVICE_ID "' AND origin ="
+	  " owner) ORDER BY " RECEIVED " DESC LIMIT ?6" },
 	{ STMT(mine), "SELECT " COLS " FROM request WHERE origin = ?1 AND"
 	  " resident = ?2 ORDER BY requested DESC, id LIMIT ?3" },
 	{ STMT(ids_of), "SELECT id FROM request WHERE origin = ?1 AND"
 	  " resident = ?2" },
-	/* open first, by turn among its origin's (open or closed) requests:
+	/* open first, urgent ones (a check-in's "needs help") before the
+	 * rest, by turn among its origin's (open or closed) requests:
 	 * every origin's longest-waiting request, the owner's own first, then
 	 * every origin's second...; so a flood from one origin takes its
 	 * turns and no more. Closed last, the latest change first. */
@@ -127,6 +130,7 @@ static const struct store_stmt request_sql[] = {
 	  CLOSED " AS closed, " RECEIVED " AS received, row_number() OVER"
 	  " (PARTITION BY origin, " CLOSED " ORDER BY " RECEIVED ", id) AS"
 	  " turn FROM request WHERE owner = ?1) ORDER BY closed, CASE WHEN"
+	  " closed THEN 0 ELSE urgent END DESC, CASE WHEN"
 	  " closed THEN 0 ELSE turn END, origin <> ?1, CASE WHEN closed THEN"
 	  " -updated ELSE received END, origin, id LIMIT ?2 OFFSET ?3" },
 	{ STMT(counts), "SELECT origin, count(*), coalesce(sum(NOT " CLOSED
@@ -153,6 +157,8 @@ static const struct store_stmt request_sql[] = {
 	  " ?5, ?6, ?7)" },
 	{ STMT(steps), "SELECT status, at, notes, scheduled FROM request_step"
 	  " WHERE origin = ?1 AND id = ?2 ORDER BY at, version" },
+	{ STMT(urgent), "UPDATE request SET urgent = 1 WHERE origin = ?1 AND"
+	  " id = ?2" },
 };
 #undef STMT
 
@@ -254,6 +260,7 @@ static int row_read(sqlite3_stmt *st, struct request_row *row)
 		       32);
 	row->resident = sqlite3_column_int64(st, C_RESIDENT);
 	row->erased = sqlite3_column_int(st, C_ERASED);
+	row->urgent = sqlite3_column_int(st, C_URGENT);
 	return ERR_OK;
 }
 
@@ -440,6 +447,12 @@ int request_store_erase(struct request_store *rs, const char *origin,
 			const char *id)
 {
 	return by_key(rs, rs->erase, origin, id);
+}
+
+int request_store_set_urgent(struct request_store *rs, const char *origin,
+			     const char *id)
+{
+	return by_key(rs, rs->urgent, origin, id);
 }
 
 int request_store_unlink(struct request_store *rs, int64_t resident)

@@ -8,7 +8,9 @@
  *   request       v5 (REQUEST_SCHEMA_V1, within node_civic_schema_v1),
  *                 v9 (request_schema_v2: delivered, withdrawn, preferred,
  *                 relative_name, relative_phone), v12 (REQUEST_SCHEMA_V4:
- *                 erased, within node_civic_schema_v4);
+ *                 erased, within node_civic_schema_v4), v15 (urgent:
+ *                 REQUEST_SCHEMA_URGENT, within node/checkin.c's
+ *                 migration);
  *   request_step  v9 (request_schema_v2).
  *
  * A request row holds both the requests our residents sent (origin = us)
@@ -68,6 +70,17 @@
 #define REQUEST_SCHEMA_V4 \
 	"ALTER TABLE request ADD COLUMN erased INTEGER NOT NULL DEFAULT 0;"
 
+/* The service id of the requests a check-in's "needs help" files
+ * (node/checkin.c), served at home: kept at this node only, never
+ * relayed (request_queue.c sends no status of them to the hub), left out
+ * of the public listing. */
+#define CHECKIN_SERVICE_ID "check-in"
+
+/* v15's part: a request first in the queue while open (a check-in's
+ * "needs help", node/checkin.c). */
+#define REQUEST_SCHEMA_URGENT \
+	"ALTER TABLE request ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0;"
+
 /* v9, whole: what the resident follows: the owner's receipt (delivered),
  * her withdrawal, her preferred time, the relative she asks for, and
  * every step with its time. */
@@ -91,6 +104,8 @@ struct request_row {
 	unsigned char token_hash[32];  /* SHA-256 of the request's secret */
 	int64_t resident;              /* the account that sent it; 0: none */
 	int erased;                    /* personal data blanked */
+	int urgent;                    /* first in the queue while open (a
+					  check-in's "needs help") */
 };
 
 /* A step of a request, as read (its strings the store's, never NULL). */
@@ -159,9 +174,9 @@ typedef int (*request_each_fn)(const struct request_row *row, void *arg);
 /* Status filters of request_store_list. */
 enum request_state { REQUEST_ANY, REQUEST_OPEN, REQUEST_CLOSED };
 
-/* request_store_list: the public listing, latest received first, at most
- * limit rows: ids (a JSON array text of ids) overrides the rest; else
- * codes (JSON array of "OWNER.SERVICE_ID", NULL: any), requested within
+/* request_store_list: the public listing (no check-in's "needs help"),
+ * latest received first, at most limit rows: ids (a JSON array text of
+ * ids) overrides the rest; else codes (JSON array of "OWNER.SERVICE_ID", NULL: any), requested within
  * [start, end] (0: open-ended), state. ERR_OK or ERR_IO. */
 int request_store_list(struct request_store *rs, const char *ids,
 		       const char *codes, int64_t start, int64_t end,
@@ -182,7 +197,7 @@ json_t *request_store_ids_of(struct request_store *rs, const char *origin,
 typedef int (*request_queue_fn)(const struct request_row *row,
 				int64_t received, void *arg);
 /* request_store_queue: owner's queue from offset after, at most limit
- * rows: open first, by turn (every origin's longest-waiting request,
+ * rows: open first (urgent ones first), by turn (every origin's longest-waiting request,
  * owner's own first, then every origin's second...), closed (done,
  * declined or withdrawn) last, the latest change first. ERR_OK or
  * ERR_IO. */
@@ -224,6 +239,10 @@ int request_store_set_version(struct request_store *rs, const char *origin,
  * relay_request_erase empties) and mark it erased. ERR_OK or ERR_IO. */
 int request_store_erase(struct request_store *rs, const char *origin,
 			const char *id);
+/* request_store_set_urgent: (origin, id) goes first in its owner's
+ * queue while open (node/checkin.c: "needs help"). ERR_OK or ERR_IO. */
+int request_store_set_urgent(struct request_store *rs, const char *origin,
+			     const char *id);
 /* request_store_unlink: no request is resident's any more (her account
  * is deleted). ERR_OK or ERR_IO. */
 int request_store_unlink(struct request_store *rs, int64_t resident);

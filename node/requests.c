@@ -302,6 +302,8 @@ json_t *requests_row_json(const struct request_row *row, int private)
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "preferred", json_string(row->preferred));
+	if (private)
+		json_object_set_new(o, "urgent", json_boolean(row->urgent));
 	json_object_set_new(o, "delivered_datetime",
 			    time_or_null(row->delivered));
 	json_object_set_new(o, "withdrawn_datetime",

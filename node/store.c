@@ -70,6 +70,9 @@ static const struct store_migration node_migrations[] = {
 	 * messages and their states, the triggers noting what to send
 	 * (outbox.c) */
 	{ outbox_schema_v1 },
+	/* v16: safety check-in: the residents who need a call, links,
+	 * answers, calls, anonymous taps; urgent requests (checkin.c) */
+	{ node_checkin_schema_v1 },
 };
 
 #define N_MIGRATIONS (sizeof(node_migrations) / sizeof(node_migrations[0]))

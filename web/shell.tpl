@@ -103,6 +103,7 @@ BRAND being the header's name of the console.
         <ul>
           <li><a href="manage/index.html" data-i18n="mn_home">服务与申请</a></li>
           <li><a href="manage/polls.html" data-i18n="mn_polls">投票与居民账户</a></li>
+          <li><a href="manage/checkin.html" data-i18n="mn_checkin">安全确认</a></li>
           <li><a href="manage/outbox.html" data-i18n="mn_outbox">消息推送</a></li>
         </ul>
       </nav>

@@ -265,6 +265,8 @@ PAGES = {"index.html": "index.html", "catalog.html": "catalog.html",
          "manage/index.html": "../manage/index.html",
          "manage/polls.html": "../manage/polls.html",
          "manage/outbox.html": "../manage/outbox.html",
+         "manage/checkin.html": "../manage/checkin.html",
+         "checkin.html": None,
          "district/index.html": None}
 
 

@@ -183,6 +183,11 @@ def test_numbers_registered_before_mobiles_only_still_sign_in(three):
             for table in ("outbox", "outbox_event", "outbox_sms",
                           "outbox_endpoint"):
                 db.execute(f"DROP TABLE {table}")
+            # and what schema 16 added (safety check-in)
+            for t in ("checkin_resident", "checkin_link", "checkin_answer",
+                      "checkin_call", "checkin_anonymous"):
+                db.execute(f"DROP TABLE {t}")
+            db.execute("ALTER TABLE request DROP COLUMN urgent")
         db.execute("PRAGMA user_version = 10")
         db.close()
         n.start()

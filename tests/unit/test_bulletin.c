@@ -570,6 +570,68 @@ static void test_check_rules(void **state)
 
 /* ---- base64 ---------------------------------------------------------------- */
 
+/* The check-in flag is signed: adding it to a bulletin signed without it,
+ * or taking it off one signed with it, breaks the signature; a cancel
+ * cannot carry it. */
+static void test_check_in_is_signed(void **state)
+{
+	struct fx *fx = *state;
+	BulletinContent c, *out = NULL;
+	/* field 23, varint: tag (23 << 3 | 0) = 184 as a varint, then 1 */
+	static const uint8_t flag[] = { 0xb8, 0x01, 0x01 };
+	uint8_t sig[BULLETIN_SIG_LEN], *buf, *more;
+	size_t len;
+	char why[256];
+
+	sample(&c, fx->kid);
+	c.check_in = 1;
+	buf = pack(&c, &len);
+	assert_true(len > sizeof(flag));
+	/* the flag is the last field packed */
+	assert_memory_equal(buf + len - sizeof(flag), flag, sizeof(flag));
+	assert_int_equal(bulletin_sign(fx->priv, buf, len, sig), ERR_OK);
+	assert_int_equal(bulletin_open(fx->keys, buf, len, sig, sizeof(sig),
+				       &out, why, sizeof(why)), ERR_OK);
+	assert_true(out->check_in);
+	bulletin_content_free(&out);
+	/* taken off: still canonical content, but not what was signed */
+	assert_int_equal(bulletin_open(fx->keys, buf, len - sizeof(flag), sig,
+				       sizeof(sig), &out, why, sizeof(why)),
+			 ERR_DENIED);
+	assert_non_null(strstr(why, "does not verify"));
+	/* set to false in place: refused too (not canonical) */
+	buf[len - 1] = 0;
+	assert_int_not_equal(bulletin_open(fx->keys, buf, len, sig,
+					   sizeof(sig), &out, why,
+					   sizeof(why)), ERR_OK);
+	assert_null(out);
+	free(buf);
+
+	/* added to one signed without it */
+	c.check_in = 0;
+	buf = pack(&c, &len);
+	assert_int_equal(bulletin_sign(fx->priv, buf, len, sig), ERR_OK);
+	more = malloc(len + sizeof(flag));
+	memcpy(more, buf, len);
+	memcpy(more + len, flag, sizeof(flag));
+	assert_int_equal(bulletin_open(fx->keys, more, len + sizeof(flag),
+				       sig, sizeof(sig), &out, why,
+				       sizeof(why)), ERR_DENIED);
+	assert_null(out);
+	free(more);
+	free(buf);
+
+	/* a cancel asks no one to check in; an update may */
+	static char *ref[] = { "b-1" };
+	c.type = "cancel";
+	c.references = ref;
+	c.n_references = 1;
+	c.check_in = 1;
+	assert_int_equal(check(&c), ERR_INVALID);
+	c.type = "update";
+	assert_int_equal(check(&c), ERR_OK);
+}
+
 static void test_base64(void **state)
 {
 	static const char *const in[] = { "", "f", "fo", "foo", "foob", "fooba",
@@ -614,6 +676,7 @@ int main(void)
 		cmocka_unit_test(test_open_refuses_foreign_key),
 		cmocka_unit_test(test_open_refuses_nul_and_garbage),
 		cmocka_unit_test(test_check_rules),
+		cmocka_unit_test(test_check_in_is_signed),
 		cmocka_unit_test(test_base64),
 	};
 

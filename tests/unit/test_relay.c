@@ -440,6 +440,32 @@ static void test_poll_outcome(void **state)
 
 /* A tally's counts are bounded one by one and in all, so none wraps
  * negative as a signed number and no sum of them leaves 64 bits. */
+/* A community's check-in counts: each bounded (none wraps negative at the
+ * hub, no sum over the communities overflows), with its own body. */
+static void test_checkin_counts(void **state)
+{
+	Change ch = change(ALLIANCE__V1__KIND__KIND_CHECKIN, "b-1");
+	Alliance__V1__CheckInCounts k = ALLIANCE__V1__CHECK_IN_COUNTS__INIT;
+
+	(void)state;
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_CHECKIN;
+	ch.checkin = &k;
+	k.confirmed = RELAY_CHECKIN_COUNT_MAX;
+	k.not_yet = 3;
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_OK);
+	k.anonymous_help = RELAY_CHECKIN_COUNT_MAX + 1;
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+	assert_non_null(strstr(why, "checkin"));
+	k.anonymous_help = UINT64_MAX;  /* -1 as a signed count */
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+	k.anonymous_help = 0;
+	k.updated = -1;
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+	k.updated = 0;
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_TALLY;  /* not its body */
+	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
+}
+
 static void test_tally_bounded(void **state)
 {
 	Alliance__V1__Tally t = ALLIANCE__V1__TALLY__INIT;
@@ -541,6 +567,7 @@ int main(void)
 		cmocka_unit_test(test_preferred),
 		cmocka_unit_test(test_poll_outcome),
 		cmocka_unit_test(test_tally_bounded),
+		cmocka_unit_test(test_checkin_counts),
 		cmocka_unit_test(test_poll_final),
 		cmocka_unit_test(test_poll_lifetime_overflow),
 		cmocka_unit_test(test_poll_from_json),

@@ -24,11 +24,13 @@
 
 /* ---- fixtures ------------------------------------------------------------- */
 
-/* The request tables as a node's migrations v5, v9 and v12 make them. */
+/* The request tables as a node's migrations v5, v9, v12 and v15 make
+ * them. */
 static const struct store_migration migrations[] = {
 	{ REQUEST_SCHEMA_V1 },
 	{ request_schema_v2 },
 	{ REQUEST_SCHEMA_V4 },
+	{ REQUEST_SCHEMA_URGENT },
 };
 
 struct fx {
@@ -41,7 +43,7 @@ static int setup(void **state)
 	struct fx *fx = calloc(1, sizeof(*fx));
 	char err[256];
 
-	if (!fx || store_open(":memory:", migrations, 3, &fx->db, err,
+	if (!fx || store_open(":memory:", migrations, 4, &fx->db, err,
 			      sizeof(err)) != ERR_OK ||
 	    request_store_open(fx->db, &fx->rs) != ERR_OK)
 		return -1;
@@ -407,6 +409,25 @@ static void test_queue(void **state)
 	assert_int_equal(request_store_queue(fx->rs, "south", 10, 0,
 					     see_queue, &s), ERR_OK);
 	assert_int_equal(s.n, 1);
+
+	/* an urgent one (a check-in's "needs help") goes first while open,
+	 * however late it came; closed, it goes with the closed */
+	add(fx, "south", "south.2", "south", 900, 0);
+	assert_int_equal(request_store_set_urgent(fx->rs, "south", "south.2"),
+			 ERR_OK);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(request_store_queue(fx->rs, "south", 10, 0,
+					     see_queue, &s), ERR_OK);
+	assert_string_equal(s.ids[0], "south.2");
+	assert_string_equal(s.ids[1], "south.1");
+	assert_int_equal(request_store_set_status(fx->rs, "south", "south.2",
+						  "done", "", 0, 950, 10, 0,
+						  0, &changed), ERR_OK);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(request_store_queue(fx->rs, "south", 10, 0,
+					     see_queue, &s), ERR_OK);
+	assert_string_equal(s.ids[0], "south.1");
+	assert_string_equal(s.ids[4], "south.2");   /* closed, latest first */
 }
 
 struct counted {

@@ -7,6 +7,18 @@
 Object.assign(Alliance.I18N, {
   /* the bulletins page: a bulletin in full, who issued it, the ended ones */
   bulletins_title: ['社区服务 · 紧急通告', 'Community services · Alerts'],
+  /* a safety check-in (checkin.js), on this page and on checkin.html */
+  checkin_title: ['社区服务 · 安全确认', 'Community services · Safety check-in'],
+  checkin_heading: ['安全确认', 'Safety check-in'],
+  checkin_question: ['请告诉社区：您现在安全吗？', 'Please tell your community: are you safe now?'],
+  checkin_sending: ['正在发送…', 'Sending…'],
+  checkin_thanks_safe: ['已收到：您安全。谢谢！', 'Received: you are safe. Thank you!'],
+  checkin_thanks_help: ['已收到：您需要帮助。社区网格员会尽快联系您；紧急情况请拨打 110 或 120。',
+    'Received: you need help. Your grid worker will contact you soon; in an emergency call 110 or 120.'],
+  checkin_already: ['已经回复过了', 'You answered already'],
+  checkin_bad_link: ['这个链接无效。请直接给社区网格员打电话。', 'This link is not valid. Please call your grid worker.'],
+  checkin_failed: ['没能发送，请再试一次或给社区网格员打电话', 'Not sent; please try again or call your grid worker'],
+  checkin_over: ['这次安全确认已经结束。', 'This safety check-in is over.'],
   bulletins_heading: ['紧急通告', 'Emergency alerts'],
   none_bulletins: ['目前没有紧急通告。', 'There are no emergency alerts now.'],
   bulletin_what: ['发生了什么', 'What happened'],

@@ -6,7 +6,8 @@
  * force in its HTML (lib/pages.c renders the same markup); that list is
  * kept until resident.js's list is loaded, then rendered from it, and the
  * live feed keeps it current, so a new bulletin appears without a
- * reload. */
+ * reload. A check-in bulletin in force carries its two answers
+ * (checkin.js). */
 'use strict';
 
 (function (A) {
@@ -44,6 +45,7 @@ function bulletinArticle(b) {
     A.t('bulletin_certainty') + '：' + level('certainty', b.certainty)));
   A.append(body, A.el('p', { className: 'note' }, area));
   if (b.sender) A.append(body, A.el('p', { className: 'note', text: A.t('bulletin_sender', { s: b.sender }) }));
+  if (b.check_in && current && A.checkinPanel) A.append(body, A.checkinPanel(b));
   A.append(body, A.el('p', { className: 'note' },
     (b.sent ? A.t('bulletin_sent', { t: A.formatTime(b.sent) }) : '') +
     (b.expires ? ' · ' + A.t('bulletin_expires', { t: A.formatTime(b.expires) }) : '')));

@@ -4,6 +4,7 @@
 'use strict';
 
 Object.assign(Alliance.I18N, {
+  /* the console's way to the safety check-in page (manage/checkin.html) */
   /* the manager console */
   manage_title: ['社区管理后台', 'Community console'],
   manage_site: ['社区管理后台', 'Community console'],
@@ -169,6 +170,7 @@ Object.assign(Alliance.I18N, {
   mn_home: ['服务与申请', 'Services and requests'],
   mn_polls: ['投票与居民账户', 'Polls and residents'],
   mn_polls_title: ['投票与居民账户 · 社区管理后台', 'Polls and residents · Community console'],
+  mn_checkin: ['安全确认', 'Safety check-in'],
   mn_outbox: ['消息推送', 'Messages'],
   ob_heading: ['消息推送接口', 'Message endpoints']
 });

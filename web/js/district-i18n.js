@@ -42,5 +42,12 @@ Object.assign(Alliance.I18N, {
   refused: ['被拒：{r}', 'Refused: {r}'],
   posted_by: ['发布人：{p}', 'Posted by {p}'],
   updated_at: ['更新于 {t}', 'Updated {t}'],
-  refresh_failed: ['刷新失败，稍后自动重试。', 'Refresh failed; trying again shortly.']
+  refresh_failed: ['刷新失败，稍后自动重试。', 'Refresh failed; trying again shortly.'],
+  ci_heading: ['安全确认进度（只有人数）', 'Safety check-in progress (counts only)'],
+  ci_total: ['全区：已确认安全 {s} · 尚未确认 {y} · 需要帮助 {h}（匿名：安全 {as}，求助 {ah}）',
+    'District: {s} confirmed safe · {y} not yet · {h} need help (anonymous: {as} safe, {ah} help)'],
+  ci_confirmed: ['已确认安全', 'Confirmed safe'],
+  ci_not_yet: ['尚未确认', 'Not yet'],
+  ci_needs_help: ['需要帮助', 'Need help'],
+  ci_anonymous: ['匿名（安全 / 求助）', 'Anonymous (safe / help)']
 });

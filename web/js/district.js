@@ -9,7 +9,8 @@
  * against its quota, its node's clock skew) and GET /api/v1/bulletins (targets,
  * delivered, pending), and
  * the per-community delivery (GET /api/v1/bulletins/{id}) of the newest
- * DETAIL_MAX bulletins. Issuing stays with alliancectl, which holds the
+ * DETAIL_MAX bulletins, with a check-in's counts per community (who
+ * answered stays at each node). Issuing stays with alliancectl, which holds the
  * signing key.
  *
  * Parts: loading; warnings; communities; bulletins; start. */
@@ -152,6 +153,27 @@ function deliveryList(d) {
   }));
 }
 
+/* checkinTable: a check-in's counts, in all and per community (counts
+ * only: who answered stays at each node). */
+function checkinTable(ci) {
+  var cell = function (v, cls) { return A.el('td', { className: 'num ' + (cls || ''), text: String(v) }); };
+  return A.el('div', { className: 'checkin-progress' },
+    A.el('p', { className: 'count checkin-total', 'data-confirmed': ci.confirmed, 'data-not-yet': ci.not_yet,
+      'data-needs-help': ci.needs_help, text: A.t('ci_total', { s: ci.confirmed, y: ci.not_yet, h: ci.needs_help,
+        as: ci.anonymous_safe, ah: ci.anonymous_help }) }),
+    A.el('div', { className: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': A.t('ci_heading') },
+      A.el('table', { className: 'checkin-table' },
+        A.el('caption', { text: A.t('ci_heading') }),
+        A.el('thead', null, A.el('tr', null, ['col_community', 'ci_confirmed', 'ci_not_yet', 'ci_needs_help', 'ci_anonymous']
+          .map(function (k) { return A.el('th', { scope: 'col', text: A.t(k) }); }))),
+        A.el('tbody', null, (ci.communities || []).map(function (c) {
+          return A.el('tr', { 'data-community': c.community },
+            A.el('th', { scope: 'row', text: nameOf(c.community) }),
+            cell(c.confirmed, 'ci-confirmed'), cell(c.not_yet, 'ci-not-yet'), cell(c.needs_help, 'ci-needs-help'),
+            cell(c.anonymous_safe + ' / ' + c.anonymous_help, 'ci-anonymous'));
+        })))));
+}
+
 function bulletinCard(b) {
   var d = district.details[b.id] || b;
   var targets = d.targets !== undefined ? d.targets : 0;
@@ -163,7 +185,8 @@ function bulletinCard(b) {
       d.posted_by ? A.t('posted_by', { p: d.posted_by }) : null].filter(Boolean).join(' · ')),
     A.el('p', { className: 'count delivered-count', text: A.t('delivered_count', { d: delivered, n: targets }) }),
     A.el('progress', { max: String(targets || 1), value: String(delivered), 'aria-label': A.t('delivered_count', { d: delivered, n: targets }) }),
-    d.delivery ? deliveryList(d) : null);
+    d.delivery ? deliveryList(d) : null,
+    d.check_in_counts ? checkinTable(d.check_in_counts) : null);
 }
 
 function renderBulletins() {

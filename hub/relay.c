@@ -497,9 +497,9 @@ int hub_relay_handle(struct session *s, const Alliance__V1__Relay *r)
 			break;
 		case ALLIANCE__V1__KIND__KIND_CHECKIN:
 			rc = hub_checkin_apply(hub, community, ch,
-					       out[i].reason,
-					       sizeof(out[i].reason),
-					       &out[i].refused);
+					       out[i].a->reason,
+					       sizeof(out[i].a->reason),
+					       &out[i].a->refused);
 			break;
 		default:
 			rc = hub_polls_apply(hub, community, ch,

@@ -162,20 +162,26 @@ bench-plot: ## fan-out at 65/250/1000/4000 nodes and its plot bench/fanout.png (
 	ALLIANCE_BUILD=$(abspath build) python3 bench/sweep.py
 
 # What the comparison with the peers needs and `make deps` leaves out:
-# mosquitto (the broker bench/peer-mosquitto starts itself, as this user or,
-# for root, as Debian's user mosquitto; bench-peers needs no service) and
-# perf, to see where the hub's time goes (`perf record -e cpu-clock -g`).
-BENCH_DEB_PKGS := mosquitto linux-perf
+# mosquitto and nginx (the servers bench/peer-mosquitto and bench/peer-nginx
+# start themselves, as this user or, for root, as an unprivileged one;
+# bench-peers needs no service), wrk (also in `make deps`) and perf, to
+# see where the hub's time goes (`perf record -e cpu-clock -g`).
+BENCH_DEB_PKGS := mosquitto nginx wrk linux-perf
 
-.PHONY: bench-deps bench-peers
-bench-deps: ## install what bench-peers needs (mosquitto) and perf
+.PHONY: bench-deps bench-peers bench-search-peers
+bench-deps: ## install what bench-peers needs (mosquitto, nginx, wrk) and perf
 	$(call deb_install,$(BENCH_DEB_PKGS))
 
-bench-peers: ## hub, mosquitto and the floor side by side, 1000 nodes (bench/peers.py)
+bench-peers: bench-search-peers ## hub, mosquitto and the floor side by side, 1000 nodes (bench/peers.py); search against nginx
 	@[ -x /usr/sbin/mosquitto ] || \
 	  { echo "bench-peers: run make bench-deps first"; exit 1; }
-	$(MAKE) BUILD=build SAN=0 all $(BENCH_BINS)
 	ALLIANCE_BUILD=$(abspath build) /usr/bin/python3 bench/peers.py
+
+bench-search-peers: ## the hub's public search against nginx, same run (bench/peer-nginx)
+	@[ -x /usr/sbin/nginx ] && command -v wrk >/dev/null || \
+	  { echo "bench-search-peers: run make bench-deps first"; exit 1; }
+	$(MAKE) BUILD=build SAN=0 all $(BENCH_BINS)
+	ALLIANCE_BUILD=$(abspath build) bench/peer-nginx
 
 # ---- Debian packages -----------------------------------------------------
 

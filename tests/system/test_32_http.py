@@ -158,7 +158,8 @@ def test_search_answers_are_tagged_by_their_bytes(ports, kind):
     # each query searched, then again (from the cache while the catalog
     # stands), interleaved so that the cache holds several at once
     queries = [f"/api/v1/catalog?q={w}&limit={n}"
-               for w in ("water", "理发", "x") for n in (5, 7)]
+               for w in ("water", "%E7%90%86%E5%8F%91", "x")
+               for n in (5, 7)]
     for path in queries + queries:
         r = get(connect, path)
         assert r.status == 200, r.body[:200]

@@ -174,9 +174,12 @@ err:
 static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 			void *user, void *in, size_t len);
 
+/* tx_packet_size as the hub's (lib/limits.h): without it lws cuts every
+ * write at its rx buffer (4 KiB here), so a batch of the up stream left
+ * 4 KiB a poll pass. */
 static const struct lws_protocols hub_link_protocols[] = {
 	{ WIRE_SUBPROTOCOL, callback_hub, sizeof(struct hub_session), 0, 0,
-	  NULL, 0 },
+	  NULL, LIMIT_SYNC_TX_PACKET },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 

@@ -921,6 +921,10 @@ static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 			session_abort(n, wsi, WIRE_CLOSE_GOING_AWAY,
 				      "node reloading its configuration");
 		rc = link_writeable(&s->link);
+		if (rc == 2) { /* the last queued frame: the streams next */
+			lws_callback_on_writable(wsi);
+			return 0;
+		}
 		if (rc != 1)   /* a ping, a queued frame, or the close */
 			return rc;
 		return sync_write_up(n, &s->link) < 0 ? -1 : 0;

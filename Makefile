@@ -136,8 +136,9 @@ demo: deps all ## run a local alliance in the foreground
 
 # Every executable in bench/ runs against the release build and prints its
 # summary line last.
-# (bench/peer-*: the peers of `make bench-peers`, which need bench-deps)
-BENCHES := $(sort $(filter-out bench/peer-%,$(wildcard bench/*)))
+# (bench/peer-*: the peers of `make bench-peers`, which need bench-deps;
+# bench/loaded: `make bench-loaded`)
+BENCHES := $(sort $(filter-out bench/peer-% bench/loaded,$(wildcard bench/*)))
 
 # C programs of the benchmarks (load generators), built with the release
 # flags into build/bench/ and linked with liballiance.a and what they
@@ -162,20 +163,37 @@ bench-plot: ## fan-out at 65/250/1000/4000 nodes and its plot bench/fanout.png (
 	ALLIANCE_BUILD=$(abspath build) python3 bench/sweep.py
 
 # What the comparison with the peers needs and `make deps` leaves out:
-# mosquitto (the broker bench/peer-mosquitto starts itself, as this user or,
-# for root, as Debian's user mosquitto; bench-peers needs no service) and
-# perf, to see where the hub's time goes (`perf record -e cpu-clock -g`).
-BENCH_DEB_PKGS := mosquitto linux-perf
+# mosquitto and nginx (the servers bench/peer-mosquitto and bench/peer-nginx
+# start themselves, as this user or, for root, as an unprivileged one;
+# bench-peers needs no service), wrk (also in `make deps`) and perf, to
+# see where the hub's time goes (`perf record -e cpu-clock -g`).
+BENCH_DEB_PKGS := mosquitto nginx wrk linux-perf
 
-.PHONY: bench-deps bench-peers
-bench-deps: ## install what bench-peers needs (mosquitto) and perf
+.PHONY: bench-deps bench-peers bench-search-peers
+bench-deps: ## install what bench-peers needs (mosquitto, nginx, wrk) and perf
 	$(call deb_install,$(BENCH_DEB_PKGS))
 
-bench-peers: ## hub, mosquitto and the floor side by side, 1000 nodes (bench/peers.py)
+bench-peers: ## search against nginx; hub, mosquitto and the floor side by side, 1000 nodes (bench/peers.py)
 	@[ -x /usr/sbin/mosquitto ] || \
 	  { echo "bench-peers: run make bench-deps first"; exit 1; }
-	$(MAKE) BUILD=build SAN=0 all $(BENCH_BINS)
+	$(MAKE) bench-search-peers
 	ALLIANCE_BUILD=$(abspath build) /usr/bin/python3 bench/peers.py
+
+# issue 17's loaded run: fan-out to 1000 nodes while three fresh nodes catch
+# up 100,000 records each and wrk -t2 -c32 -d30s loads the public search,
+# against the same fan-out idle (bench/loaded)
+.PHONY: bench-loaded
+bench-loaded: ## fan-out idle and under load (catch-up, public search), same run
+	@command -v wrk >/dev/null || \
+	  { echo "bench-loaded: wrk is missing (make deps)"; exit 1; }
+	$(MAKE) BUILD=build SAN=0 all $(BENCH_BINS)
+	ALLIANCE_BUILD=$(abspath build) bench/loaded
+
+bench-search-peers: ## the hub's public search against nginx, same run (bench/peer-nginx)
+	@[ -x /usr/sbin/nginx ] && command -v wrk >/dev/null || \
+	  { echo "bench-search-peers: run make bench-deps first"; exit 1; }
+	$(MAKE) BUILD=build SAN=0 all $(BENCH_BINS)
+	ALLIANCE_BUILD=$(abspath build) bench/peer-nginx
 
 # ---- Debian packages -----------------------------------------------------
 

@@ -30,6 +30,13 @@
  * The hub's RSS (/proc/PID/status) before the first connect and after all
  * are welcomed gives per_node_kb; with --hold S the hub's CPU time
  * (/proc/PID/stat) over S idle seconds gives idle_cpu_pct.
+ * --down-cursor SEQ: the nodes say in Hello they hold the hub's stream up
+ * to SEQ (the hub's log head: caught up, so a hub with a big catalog
+ * streams them nothing); --go FILE: the first bulletin waits until FILE
+ * exists (bench/loaded starts its load once all are welcomed);
+ * --extra-targets K: K more communities are registered (real nodes): each
+ * bulletin's targets are N + K, and only the N simulated ones are waited
+ * for.
  *
  * Prints progress to stderr and one summary line last on stdout:
  *   fanout nodes=N bulletins=M p50_ms= p99_ms= max_ms= acked_p99_ms=
@@ -90,6 +97,9 @@ struct opts {
 	const char *operator_name;  /* --operator SLUG under DIR/operators */
 	int hub_pid;                /* --hub-pid */
 	const char *hub_db;         /* --hub-db: the hub's store (read only) */
+	unsigned down_cursor;       /* --down-cursor SEQ: Hello's down_cursor */
+	const char *go;             /* --go FILE: bulletins once it exists */
+	unsigned extra_targets;     /* --extra-targets K: other communities */
 };
 
 /* One simulated node. */
@@ -135,6 +145,7 @@ static struct {
 	double cur_done;            /* monotonic s when the last one did */
 	volatile int done;          /* the issuer finished: stop serving */
 	double t_first_connect, t_all_welcomed;
+	char prefix_dash[LIMIT_COMMUNITY_ID + 2];  /* "PREFIX-" */
 } g;
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -322,7 +333,7 @@ static int send_hello(struct sim *s)
 	h.community = s->community;
 	h.software_version = (char *)"bench-fanout";
 	h.store_epoch = epoch;
-	h.down_cursor = 0;
+	h.down_cursor = g.o.down_cursor;
 	f.body_case = ALLIANCE__V1__FRAME__BODY_HELLO;
 	f.hello = &h;
 	return send_frame(s, &f);
@@ -896,7 +907,8 @@ static int delivered_all(struct issuer *is, const char *id)
 		json_int_t t = json_integer_value(json_object_get(j, "targets"));
 		json_int_t d = json_integer_value(json_object_get(j,
 								  "delivered"));
-		ok = t == (json_int_t)g.o.nodes && d == t;
+		ok = t == (json_int_t)(g.o.nodes + g.o.extra_targets) &&
+		     d >= (json_int_t)g.o.nodes;
 		json_decref(j);
 	}
 	free(body);
@@ -912,9 +924,11 @@ static int store_done(struct issuer *is, const char *id, int64_t *last_ms)
 
 	if (sqlite3_prepare_v2(is->db, "SELECT count(delivered_ms), "
 			       "max(delivered_ms) FROM bulletin_delivery "
-			       "WHERE bulletin = ?", -1, &st, NULL) != SQLITE_OK)
+			       "WHERE bulletin = ? AND substr(community, 1, "
+			       "length(?2)) = ?2", -1, &st, NULL) != SQLITE_OK)
 		return 0;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, g.prefix_dash, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW &&
 	    sqlite3_column_int64(st, 0) == (sqlite3_int64)g.o.nodes) {
 		*last_ms = sqlite3_column_int64(st, 1);
@@ -1041,6 +1055,8 @@ static void *issuer_main(void *arg)
 		say("hub idle CPU over %u s: %.2f %% of a core", g.o.hold,
 		    is->idle_pct);
 	}
+	while (g.o.go && access(g.o.go, F_OK) != 0)
+		sleep_ms(10);
 	if (g.o.bulletins) {
 		/* warm the issuer's connection, as a running console would */
 		request(is, "GET", "/api/v1/bulletins", NULL, &body);
@@ -1074,6 +1090,8 @@ static void usage(void)
 		"[--hold S]\n"
 		"              --pki DIR --port P --hub-pid PID [--hub-db FILE]\n"
 		"              [--prefix ID] [--operator SLUG] [--connecting K]\n"
+		"              [--down-cursor SEQ] [--go FILE] "
+		"[--extra-targets K]\n"
 		"Run by bench/fanout, which makes the PKI, starts the hub and "
 		"registers PREFIX-00001.. (see there).\n");
 	exit(2);
@@ -1113,6 +1131,12 @@ static void parse(int argc, char **argv)
 			g.o.prefix = v;
 		else if (!strcmp(a, "--operator"))
 			g.o.operator_name = v;
+		else if (!strcmp(a, "--down-cursor"))
+			g.o.down_cursor = bench_uarg("fanout", a, v);
+		else if (!strcmp(a, "--go"))
+			g.o.go = v;
+		else if (!strcmp(a, "--extra-targets"))
+			g.o.extra_targets = bench_uarg("fanout", a, v);
 		else
 			usage();
 		i++;
@@ -1120,6 +1144,9 @@ static void parse(int argc, char **argv)
 	if (!g.o.nodes || !g.o.port || !g.o.pki || !g.o.hub_pid ||
 	    !g.o.connecting)
 		usage();
+	if (strlen(g.o.prefix) > LIMIT_COMMUNITY_ID - 6)
+		usage();
+	snprintf(g.prefix_dash, sizeof(g.prefix_dash), "%s-", g.o.prefix);
 }
 
 int main(int argc, char **argv)

@@ -471,6 +471,10 @@ int handle_ack(struct session *s, const Alliance__V1__Ack *ack);
  * of the down stream if the window allows. Returns 1 when a frame was
  * written, 0 when nothing was due, -1 when the write failed. */
 int sync_write_down(struct session *s);
+
+/* sync_down_due: whether s's down stream has a batch due now (the head is
+ * past what it sent and its window has room). */
+int sync_down_due(struct session *s);
 /* sync_wake: ask WRITEABLE of every session that has stream to catch up. */
 void sync_wake(struct hub *hub);
 

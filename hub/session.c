@@ -98,6 +98,11 @@ static int session_writeable(struct session *s)
 {
 	int rc = link_writeable(&s->link);
 
+	if (rc == 2) {          /* the queue is empty: the stream next? */
+		if (sync_down_due(s))
+			lws_callback_on_writable(s->wsi);
+		return 0;
+	}
 	if (rc != 1)
 		return rc;
 	return sync_write_down(s) < 0 ? -1 : 0;

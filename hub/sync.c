@@ -211,6 +211,11 @@ static int pending(struct session *s, uint64_t head)
 	return s->state == SESSION_ACTIVE && link_stream_due(&s->down, head);
 }
 
+int sync_down_due(struct session *s)
+{
+	return pending(s, catalog_log_head(s->hub->cat));
+}
+
 int sync_write_down(struct session *s)
 {
 	if (s->state != SESSION_ACTIVE)

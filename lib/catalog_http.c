@@ -143,6 +143,7 @@ struct cache_slot {
 	char *key;                  /* the query's parameters, NULL: empty */
 	char *body;                 /* the 200 answer (JSON text) */
 	size_t len;
+	char etag[HTTP_ETAG_MAX];   /* body's, made with it */
 	uint64_t version;           /* the caller's version it was made at */
 	int64_t made_ms;            /* monotonic ms */
 };
@@ -220,17 +221,18 @@ static int cache_reply(struct catalog_http_cache *cache, uint64_t version,
 		return 0;
 	}
 	memcpy(copy, slot->body, slot->len + 1);
-	http_reply(wsi, ex, 200, "application/json; charset=utf-8", copy,
-		   slot->len);
+	http_reply_tagged(wsi, ex, "application/json; charset=utf-8", copy,
+			  slot->len, slot->etag);
 	free(key);
 	return 1;
 }
 
-/* reply_answer: store the 200 answer text (taken) as ex's reply and, with
- * a cache, a copy of it under query and version. */
+/* reply_answer: store the 200 answer text (taken; etag its ETag) as ex's
+ * reply and, with a cache, a copy of both under query and version. */
 static void reply_answer(struct catalog_http_cache *cache, uint64_t version,
 			 const struct catalog_query *query, char *text,
-			 size_t len, struct lws *wsi, struct http_exchange *ex)
+			 size_t len, const char *etag, struct lws *wsi,
+			 struct http_exchange *ex)
 {
 	char *key = cache ? cache_key(query) : NULL, *copy;
 
@@ -244,25 +246,28 @@ static void reply_answer(struct catalog_http_cache *cache, uint64_t version,
 		slot->len = len;
 		slot->version = version;
 		slot->made_ms = mono_ms();
+		snprintf(slot->etag, sizeof(slot->etag), "%s", etag);
 		key = NULL;
 	}
 	free(key);
-	http_reply(wsi, ex, 200, "application/json; charset=utf-8", text, len);
+	http_reply_tagged(wsi, ex, "application/json; charset=utf-8", text,
+			  len, etag);
 }
 
 /* reply_result: the reply of a search that returned rc (why, or the
- * answer text, taken, when ERR_OK). */
+ * answer text, taken, and its ETag, when ERR_OK). */
 static void reply_result(struct catalog_http_cache *cache, uint64_t version,
 			 const struct catalog_query *query, int rc,
 			 const char *why, char *text, size_t len,
-			 struct lws *wsi, struct http_exchange *ex)
+			 const char *etag, struct lws *wsi,
+			 struct http_exchange *ex)
 {
 	if (rc == ERR_INVALID)
 		http_reply_error(wsi, ex, 422, "invalid", "%s", why);
 	else if (rc != ERR_OK)
 		reply_store_error(wsi, ex, rc);
 	else
-		reply_answer(cache, version, query, text, len, wsi, ex);
+		reply_answer(cache, version, query, text, len, etag, wsi, ex);
 }
 
 /* search_query: read and check GET /api/v1/catalog's parameters into
@@ -486,7 +491,7 @@ void catalog_http_searches_drain(struct catalog_http_searches *s)
 			job->body = NULL;
 			reply_result(w->cacheable ? s->cache : NULL,
 				     w->version, &job->query, job->rc, job->why,
-				     text, job->len, w->wsi, w->ex);
+				     text, job->len, job->etag, w->wsi, w->ex);
 			w->id = 0;
 		}
 		search_job_free(job);

@@ -7,6 +7,7 @@
  * reply carries); cleanup. */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +203,14 @@ int http_reply(struct lws *wsi, struct http_exchange *ex, int status,
 	ex->replying = 1;
 	lws_callback_on_writable(wsi);
 	return ERR_OK;
+}
+
+int http_reply_tagged(struct lws *wsi, struct http_exchange *ex,
+		      const char *content_type, char *body, size_t len,
+		      const char *etag)
+{
+	snprintf(ex->etag, sizeof(ex->etag), "%s", etag ? etag : "");
+	return http_reply(wsi, ex, 200, content_type, body, len);
 }
 
 int http_reply_json(struct lws *wsi, struct http_exchange *ex, int status,
@@ -432,19 +441,35 @@ int http_gzip(const void *in, size_t len, int level, char **out,
 	return ERR_OK;
 }
 
+/* sha256: SHA-256 fetched from the default provider once: EVP_sha256()
+ * would be looked up in the provider's method store (under its lock) on
+ * every digest. */
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void http_etag_of(const char *body, size_t len, char *etag, size_t n)
 {
+	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	size_t at = 0;
 
 	etag[0] = '\0';
+	pthread_once(&sha256_once, sha256_fetch);
 	if (n < 35 || !EVP_Digest(body ? body : "", len, md, &mdlen,
-				  EVP_sha256(), NULL) || mdlen < 16)
+				  sha256_md ? sha256_md : EVP_sha256(),
+				  NULL) || mdlen < 16)
 		return;
 	etag[at++] = '"';
-	for (size_t i = 0; i < 16; i++)
-		at += (size_t)snprintf(etag + at, n - at, "%02x", md[i]);
+	for (size_t i = 0; i < 16; i++) {
+		etag[at++] = hex[md[i] >> 4];
+		etag[at++] = hex[md[i] & 15];
+	}
 	etag[at++] = '"';
 	etag[at] = '\0';
 }

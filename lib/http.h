@@ -124,6 +124,14 @@ int http_header(struct lws *wsi, enum lws_token_indexes token, char *buf,
 int http_reply(struct lws *wsi, struct http_exchange *ex, int status,
 	       const char *content_type, char *body, size_t len);
 
+/* http_reply_tagged: http_reply of a 200 whose body's ETag (quoted, from
+ * http_etag_of over the same bytes) the caller made already, e.g. on the
+ * thread that made the body, or kept with it: the reply is not hashed
+ * again. ERR_OK. */
+int http_reply_tagged(struct lws *wsi, struct http_exchange *ex,
+		      const char *content_type, char *body, size_t len,
+		      const char *etag);
+
 /* http_reply_variants: store a 200 of content_type with a body that
  * exists plain (plain, len) and gzipped (gz, gz_len; NULL when there is
  * none), both the caller's: the one the request's Accept-Encoding takes
@@ -163,7 +171,8 @@ int http_method_not_allowed(struct lws *wsi, struct http_exchange *ex,
 int http_etag_match(const char *if_none_match, const char *etag);
 
 /* http_etag_of: a strong ETag (quoted, into etag of n >= 35 bytes; ""
- * on failure) of body[0..len): 128 bits of its SHA-256. */
+ * on failure) of body[0..len): 128 bits of its SHA-256. Safe on any
+ * thread. */
 void http_etag_of(const char *body, size_t len, char *etag, size_t n);
 
 /* http_accepts_gzip: whether an Accept-Encoding value (NULL: absent)

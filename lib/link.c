@@ -332,7 +332,8 @@ int link_writeable(struct link *l)
 	free(o);
 	if (rc != ERR_OK)
 		return -1;
-	/* queued frames, the close, or a stream may follow */
+	if (!l->out_head && !l->closing)
+		return 2;       /* the caller's stream may follow: its call */
 	l->ops->want_write(l->io);
 	return 0;
 }

@@ -161,10 +161,14 @@ int link_close(struct link *l, int code, int err_code, const char *reason);
 /* ---- writing ----------------------------------------------------------------- */
 
 /* link_writeable: at WRITEABLE, write one thing: a PING that is due,
- * else the oldest queued frame (asking for WRITEABLE again), else when
- * closing the close frame. Returns 0 when it wrote, 1 when nothing was
- * queued (the caller may write a stream frame), -1 when the connection
- * must close (the close frame, or a failed or short write). */
+ * else the oldest queued frame, else when closing the close frame.
+ * Returns 0 when it wrote and asked for WRITEABLE again (for the next
+ * queued frame, the close, or after a PING), 2 when it wrote the last
+ * queued frame and did not ask (the caller asks when its stream has
+ * something due: an empty WRITEABLE of every session after each bulletin
+ * cost a pass over all of them), 1 when nothing was queued (the caller
+ * may write a stream frame), -1 when the connection must close (the
+ * close frame, or a failed or short write). */
 int link_writeable(struct link *l);
 /* link_write: write an encoded frame (len bytes after LINK_PRE headroom
  * in buf) at once, from WRITEABLE with nothing queued. ERR_OK, or

@@ -108,11 +108,16 @@ struct searcher {
 
 /* ---- the threads --------------------------------------------------------- */
 
-/* run: answer one job on t's connection. */
+/* run: answer one job on t's connection, with its ETag: hashing the
+ * answer here keeps it off the service thread, which writes every
+ * reply. */
 static void run(struct search_thread *t, struct search_job *job)
 {
 	job->rc = catalog_search(t->cat, &job->query, &job->body, &job->len,
 				 job->why, sizeof(job->why));
+	if (job->rc == ERR_OK)
+		http_etag_of(job->body, job->len, job->etag,
+			     sizeof(job->etag));
 }
 
 static void *search_main(void *arg)

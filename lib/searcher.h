@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "catalog.h"
+#include "http.h"
 
 /* Jobs queued and running at most; searcher_submit refuses more. */
 #define SEARCHER_JOBS_MAX 256
@@ -30,6 +31,8 @@ struct search_job {
 				       ERR_IO, ERR_NOMEM */
 	char *body;                 /* ERR_OK: the JSON answer; owned */
 	size_t len;
+	char etag[HTTP_ETAG_MAX];   /* ERR_OK: body's (http_etag_of), made
+				       here, off the service thread */
 	char why[256];              /* otherwise: why, for the client */
 	struct search_job *next;    /* in a queue or the done list */
 };

@@ -190,9 +190,12 @@ err:
 static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 			void *user, void *in, size_t len);
 
+/* tx_packet_size as the hub's (lib/limits.h): without it lws cuts every
+ * write at its rx buffer (4 KiB here), so a batch of the up stream left
+ * 4 KiB a poll pass. */
 static const struct lws_protocols hub_link_protocols[] = {
 	{ WIRE_SUBPROTOCOL, callback_hub, sizeof(struct hub_session), 0, 0,
-	  NULL, 0 },
+	  NULL, LIMIT_SYNC_TX_PACKET },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -1030,6 +1033,10 @@ static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 			session_abort(n, wsi, WIRE_CLOSE_GOING_AWAY,
 				      "node reloading its configuration");
 		rc = link_writeable(&s->link);
+		if (rc == 2) { /* the last queued frame: the streams next */
+			lws_callback_on_writable(wsi);
+			return 0;
+		}
 		if (rc != 1)   /* a ping, a queued frame, or the close */
 			return rc;
 		return sync_write_up(n, &s->link) < 0 ? -1 : 0;

@@ -10,6 +10,7 @@ request bodies without a length; gzip.
 
 import email.utils
 import gzip
+import hashlib
 import http.client
 import json
 import re
@@ -145,6 +146,30 @@ def test_quoted_etag_and_304_for_weak_list_and_star(ports, kind, what):
     # what names something else, or is not an entity tag, is no match
     for inm in ('"other"', 'W/"other", "x"', etag[1:-1], "**", '"' + etag):
         assert get(connect, path, {"If-None-Match": inm}).status == 200, inm
+
+
+@pytest.mark.parametrize("kind", ["hub public", "node public"])
+def test_search_answers_are_tagged_by_their_bytes(ports, kind):
+    """A search's answer is tagged where it is made (a search thread) and
+    kept with it in the answer cache: searched or from the cache, the tag
+    is the one of the bytes sent, and revalidates."""
+    connect = ports[kind][0]
+    seen = {}
+    # each query searched, then again (from the cache while the catalog
+    # stands), interleaved so that the cache holds several at once
+    queries = [f"/api/v1/catalog?q={w}&limit={n}"
+               for w in ("water", "%E7%90%86%E5%8F%91", "x")
+               for n in (5, 7)]
+    for path in queries + queries:
+        r = get(connect, path)
+        assert r.status == 200, r.body[:200]
+        etag = r.headers["etag"]
+        assert etag == '"%s"' % hashlib.sha256(r.body).hexdigest()[:32]
+        assert seen.setdefault(path, r.body) == r.body
+        r2 = get(connect, path, {"If-None-Match": etag})
+        assert r2.status == 304 and r2.body == b""
+        assert r2.headers["etag"] == etag
+        assert get(connect, path, {"If-None-Match": '"other"'}).status == 200
 
 
 # ---- Date ---------------------------------------------------------------------------

@@ -157,7 +157,7 @@ static int drain(struct rig *r)
 	int rc;
 
 	for (int i = 0; i < FAKE_MAX; i++)
-		if ((rc = link_writeable(&r->l)) != 0)
+		if ((rc = link_writeable(&r->l)) != 0 && rc != 2)
 			return rc;
 	fail_msg("link_writeable never stopped");
 	return 0;
@@ -379,6 +379,42 @@ static void test_close_once(void **state)
 	rig_free(r);
 }
 
+/* Writing a queued frame asks for WRITEABLE again only when something of
+ * the link's own follows (another frame, the close); after the last one
+ * it returns 2 and leaves the asking to the caller's stream. */
+static void test_writeable_asks_only_for_more(void **state)
+{
+	struct rig *r = rig_new(1024);
+	size_t len;
+	uint8_t *b = ack_bytes(1, &len);
+	unsigned wants;
+
+	(void)state;
+	assert_int_equal(link_send_encoded(&r->l, b, len), ERR_OK);
+	free(b);
+	b = ack_bytes(2, &len);
+	assert_int_equal(link_send_encoded(&r->l, b, len), ERR_OK);
+	free(b);
+	wants = r->f.wants;
+	assert_int_equal(link_writeable(&r->l), 0);      /* one more queued */
+	assert_int_equal(r->f.wants, wants + 1);
+	assert_int_equal(link_writeable(&r->l), 2);      /* the last */
+	assert_int_equal(r->f.wants, wants + 1);
+	assert_int_equal(r->f.n, 2);
+	assert_int_equal(link_writeable(&r->l), 1);      /* nothing queued */
+	/* the last queued frame before the close: the close follows */
+	b = ack_bytes(3, &len);
+	assert_int_equal(link_send_encoded(&r->l, b, len), ERR_OK);
+	free(b);
+	assert_int_equal(link_close(&r->l, WIRE_CLOSE_GOING_AWAY, 0, "bye"),
+			 1);
+	wants = r->f.wants;
+	assert_int_equal(link_writeable(&r->l), 0);
+	assert_int_equal(r->f.wants, wants + 1);
+	assert_int_equal(link_writeable(&r->l), -1);     /* the close frame */
+	rig_free(r);
+}
+
 /* A frame that cannot be encoded closes with 1011 and says so. */
 static void test_unsent(void **state)
 {
@@ -419,7 +455,7 @@ static void test_keepalive(void **state)
 	assert_int_equal(link_writeable(&r->l), 0);
 	assert_int_equal(r->f.n, 1);
 	assert_int_equal(r->f.kind[0], LINK_WRITE_PING);
-	assert_int_equal(link_writeable(&r->l), 0);
+	assert_int_equal(link_writeable(&r->l), 2);   /* the last queued */
 	assert_int_equal(r->f.kind[1], LINK_WRITE_BINARY);
 	assert_int_equal(link_writeable(&r->l), 1);
 	/* still silent, but pinged 3 s ago: no second PING yet */
@@ -676,7 +712,7 @@ static size_t relay_frame(struct rig *r, sqlite3 *db, size_t max_bytes)
 	assert_int_equal(link_relay_send(&r->l, st, max_bytes, &sent),
 			 ERR_OK);
 	sqlite3_finalize(st);
-	assert_int_equal(link_writeable(&r->l), 0);
+	assert_int_equal(link_writeable(&r->l), 2);
 	f = written(r, r->f.n - 1);
 	assert_int_equal(f->body_case, ALLIANCE__V1__FRAME__BODY_RELAY);
 	assert_int_equal(f->relay->n_changes, sent);
@@ -724,6 +760,7 @@ int main(void)
 		cmocka_unit_test(test_slow_consumer),
 		cmocka_unit_test(test_short_write),
 		cmocka_unit_test(test_close_once),
+		cmocka_unit_test(test_writeable_asks_only_for_more),
 		cmocka_unit_test(test_unsent),
 		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_keepalive_period),

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "node.h"
 #include "outbox.h"
+#include "push.h"
 #include "poll_store.h"
 #include "request_store.h"
 #include "resident_store.h"
@@ -70,6 +71,8 @@ static const struct store_migration node_migrations[] = {
 	 * messages and their states, the triggers noting what to send
 	 * (outbox.c) */
 	{ outbox_schema_v1 },
+	/* v16: Web Push: residents' browser subscriptions (push.c) */
+	{ push_schema_v1 },
 };
 
 #define N_MIGRATIONS (sizeof(node_migrations) / sizeof(node_migrations[0]))

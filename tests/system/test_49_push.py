@@ -335,3 +335,27 @@ def test_no_push_without_a_key(alliance, pki):
                        b.subscription(bulletins="minor"))
     assert status == 409
     assert subs(node, token) == []
+
+
+def test_a_deleted_account_takes_its_browsers(alliance, pki):
+    svc = PushService(pki)
+    try:
+        node = alliance.start()
+        leaving, staying = resident(node), resident(node)
+        hers, theirs = Browser(svc, "/wp/hers"), Browser(svc, "/wp/theirs")
+        assert call(node, leaving, "POST", "/api/v1/residents/me/push",
+                    hers.subscription(bulletins="minor"))[0] == 201
+        assert call(node, staying, "POST", "/api/v1/residents/me/push",
+                    theirs.subscription(bulletins="minor"))[0] == 201
+        assert call(node, leaving, "DELETE", "/api/v1/residents/me")[0] \
+            == 204
+        issue(alliance.hub, "账号删除之后")
+        wait_for(lambda: svc.to("/wp/theirs"), 60, "the other browser's")
+        wait_for(lambda: node.outbox_summary()["push"]["pending"] == 0, 20,
+                 "nothing left to send")
+        assert svc.to("/wp/hers") == []
+        # her browser can be registered afresh by someone else
+        assert call(node, staying, "POST", "/api/v1/residents/me/push",
+                    hers.subscription(requests=True))[0] == 201
+    finally:
+        svc.close()

@@ -183,6 +183,9 @@ def test_numbers_registered_before_mobiles_only_still_sign_in(three):
             for table in ("outbox", "outbox_event", "outbox_sms",
                           "outbox_endpoint"):
                 db.execute(f"DROP TABLE {table}")
+            # and what schema 16 added (Web Push)
+            db.execute("DROP TRIGGER outbox_push_forget")
+            db.execute("DROP TABLE outbox_push")
         db.execute("PRAGMA user_version = 10")
         db.close()
         n.start()

@@ -323,7 +323,8 @@ static int push_fan(struct message *m)
 		return ERR_OK;
 	snprintf(url, sizeof(url), "%s", bulletin ? "/bulletins.html" :
 		 "/my-requests.html");
-	p = push_payload(headline ? headline : "通知 / Notice", text, url,
+	p = push_payload(bulletin && headline ? headline : bulletin ?
+			 "通知 / Notice" : "申请进展 / Request update", text, url,
 			 m->source, bulletin ? push_urgency(m->rank) : "normal",
 			 m->deadline);
 	if (!p || sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK) {

@@ -2,8 +2,10 @@
 // Chromium at 360 px against a real alliance of a hub and one node,
 // restarted with a [push] VAPID key.
 //
-// The account page offers "通知 / Notifications" (the browser supports
-// push and the node has a key); axe-core checks it in both languages. No
+// The account page links to notifications.html, which offers "通知 /
+// Notifications" (the browser supports push and the node has a key) and
+// asks a signed-out visitor to sign in; axe-core checks it in both
+// languages. No
 // push service is reachable here, so the node's message is handed to the
 // page's service worker (web/sw.js) through the DevTools protocol
 // (ServiceWorker.deliverPushMessage), in the form the node sends
@@ -33,7 +35,7 @@ after(async () => {
   await alliance?.stop();
 });
 
-test('the account page offers notifications and the service worker shows a push', async () => {
+test('the notifications page offers push and the service worker shows one', async () => {
   const { context, page, seen } = await newPage(browser);
   await context.grantPermissions(['notifications'], { origin: node.url });
   const code = await (await fetch(`${node.url}/api/v1/household-codes`, {
@@ -41,13 +43,20 @@ test('the account page offers notifications and the service worker shows a push'
   const who = await (await fetch(`${node.url}/api/v1/residents`, {
     method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ household_code: code.code }) })).json();
+  // signed out, the page asks her to sign in first
+  await page.goto(`${node.url}/notifications.html`);
+  await page.locator('#push-signin').filter({ hasText: '登录后可以设置通知' }).waitFor();
+  assert.equal(await page.locator('#push-section').isHidden(), true);
   await page.goto(`${node.url}/account.html`);
   await page.evaluate((r) => localStorage.setItem('alliance.resident', JSON.stringify(r)),
     { token: who.token, resident: who.resident });
   await page.reload();
+  // the account page links to the notifications page
+  await page.locator('#signed-in').getByRole('link', { name: '通知' }).click();
+  await page.waitForURL(/\/notifications\.html$/);
   const section = page.locator('#push-section');
   await section.waitFor();
-  assert.equal(await section.getByRole('heading', { name: '通知' }).count(), 1);
+  assert.equal(await page.getByRole('heading', { name: '通知', level: 1 }).count(), 1);
   await section.getByLabel('在这台设备上通知我').waitFor();
   assert.equal(await section.getByLabel('在这台设备上通知我').isChecked(), false);
   assert.equal(await section.getByLabel('哪些预警发通知').inputValue(), 'severe');
@@ -57,12 +66,12 @@ test('the account page offers notifications and the service worker shows a push'
   await section.getByLabel('我的申请有进展时通知我').uncheck();
   await page.getByRole('button', { name: '保存通知设置' }).click();
   await page.locator('#push-error').filter({ hasText: '请选择要接收的通知' }).waitFor();
-  await page.screenshot({ path: artifact('account-push-360.png'), fullPage: true });
-  assert.deepEqual(await axe(page), [], 'the account page with notifications (zh)');
+  await page.screenshot({ path: artifact('notifications-360.png'), fullPage: true });
+  assert.deepEqual(await axe(page), [], 'the notifications page (zh)');
   await page.locator('#lang-toggle').click();
-  await section.getByRole('heading', { name: 'Notifications' }).waitFor();
+  await page.getByRole('heading', { name: 'Notifications', level: 1 }).waitFor();
   await section.getByLabel('Notify me on this device').waitFor();
-  assert.deepEqual(await axe(page), [], 'the account page with notifications (en)');
+  assert.deepEqual(await axe(page), [], 'the notifications page (en)');
   await page.locator('#lang-toggle').click();
 
   // the page registered /sw.js for the whole site

@@ -1,7 +1,8 @@
-/* account-push.js: the signed-in resident's notifications on this device
- * (account.html), after account.js: offered only when the browser has
- * service workers, Push and Notification and the node has a VAPID key
- * (GET /api/v1/push/key).
+/* notifications.js: the signed-in resident's notifications on this
+ * device (notifications.html, linked from the account page): offered only
+ * when the browser has service workers, Push and Notification and the
+ * node has a VAPID key (GET /api/v1/push/key); otherwise the page says
+ * so (and asks her to sign in first when she is not).
  *
  * Turning them on registers /sw.js (scope /), asks for permission,
  * subscribes with the node's key and POSTs the subscription with her
@@ -56,9 +57,14 @@ function registration() {
 }
 
 function load() {
-  if (!A.residentGet() || !supported()) return;
+  if (!A.residentGet()) {
+    document.getElementById('push-signin').hidden = false;
+    return;
+  }
+  var none = function () { document.getElementById('push-unsupported').hidden = false; };
+  if (!supported()) return none();
   A.apiSend('GET', '/api/v1/push/key').then(function (r) {
-    if (!r.ok || !r.data || !r.data.key) return;
+    if (!r.ok || !r.data || !r.data.key) return none();
     st.key = r.data.key;
     document.getElementById('push-section').hidden = false;
     return Promise.all([
@@ -69,7 +75,7 @@ function load() {
       var sub = both[1];
       show(sub ? items.filter(function (i) { return i.endpoint === sub.endpoint; })[0] || null : null);
     });
-  }).catch(function () {});
+  }).catch(none);
 }
 
 function turnOn(choices) {
@@ -121,14 +127,10 @@ function save(ev) {
 
 A.page({
   start: function () {
-    if (!supported()) return;
     fillSeverities();
     document.getElementById('push-form').addEventListener('submit', save);
-    var part = document.getElementById('signed-in');
-    new MutationObserver(function () { if (!part.hidden) load(); })
-      .observe(part, { attributes: true, attributeFilter: ['hidden'] });
-    if (!part.hidden) load();
+    load();
   },
-  render: function () { if (supported()) fillSeverities(); }
+  render: fillSeverities
 });
 })(Alliance);

@@ -308,7 +308,6 @@ static int push_fan(struct message *m)
 								 "headline"));
 	const char *sql = push_fan_sql(m->kind);
 	int bulletin = strcmp(m->kind, "bulletin") == 0;
-	char url[300];
 	sqlite3_stmt *st = NULL;
 	json_t *p;
 	int64_t one = 0;
@@ -321,10 +320,9 @@ static int push_fan(struct message *m)
 		one = strtoll(m->to + 9, NULL, 10);
 	else if (strcmp(m->to, "residents") != 0)
 		return ERR_OK;
-	snprintf(url, sizeof(url), "%s", bulletin ? "/bulletins.html" :
-		 "/my-requests.html");
 	p = push_payload(bulletin && headline ? headline : bulletin ?
-			 "通知 / Notice" : "申请进展 / Request update", text, url,
+			 "通知 / Notice" : "申请进展 / Request update", text,
+			 bulletin ? "/bulletins.html" : "/my-requests.html",
 			 m->source, bulletin ? push_urgency(m->rank) : "normal",
 			 m->deadline);
 	if (!p || sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK) {

@@ -327,9 +327,14 @@ static void finish(struct outbox *o, struct transfer *t, CURLcode rc)
 	    (status == 404 || status == 410)) {
 		/* the browser dropped the subscription: no retry, ever */
 		__atomic_add_fetch(&o->dead[t->channel], 1, __ATOMIC_RELAXED);
-		outbox__exec(o->db, "UPDATE outbox SET state = 'dead', done = "
-			     "?2, last_error = 'HTTP 410: the subscription is "
-			     "gone' WHERE id = ?1", t->row, now);
+		outbox__exec(o->db, status == 404 ?
+			     "UPDATE outbox SET state = 'dead', done = ?2, "
+			     "last_error = 'HTTP 404: the subscription is gone'"
+			     " WHERE id = ?1 AND state = 'sending'" :
+			     "UPDATE outbox SET state = 'dead', done = ?2, "
+			     "last_error = 'HTTP 410: the subscription is gone'"
+			     " WHERE id = ?1 AND state = 'sending'", t->row,
+			     now);
 		push_gone(o->db, -t->endpoint, now);
 	} else if (rc == CURLE_OK && status >= 200 && status < 300) {
 		outbox__exec(o->db, "UPDATE outbox SET state = 'sent', done = "
@@ -504,9 +509,12 @@ int outbox_start(struct node *n, char *err, size_t errlen)
 	if (c->push_key) {
 		/* made at the first start, 0600, like the node's other keys */
 		if (webpush_vapid_load(c->push_key, 1, &o->vapid, err, errlen)
-		    != ERR_OK ||
-		    webpush_public_b64(o->vapid, o->push_key) != ERR_OK)
+		    != ERR_OK)
 			return ERR_INVALID;
+		if (webpush_public_b64(o->vapid, o->push_key) != ERR_OK) {
+			snprintf(err, errlen, "%s: no public key", c->push_key);
+			return ERR_INVALID;
+		}
 		o->push_subject = strdup(c->push_subject);
 		if (!o->push_subject) {
 			snprintf(err, errlen, "out of memory");

@@ -47,10 +47,10 @@ extern const char push_schema_v1[];
  * NULL when the kind goes to no subscription. */
 const char *push_fan_sql(const char *kind);
 
-/* push_payload: the small JSON a subscription's row carries (reference
- * stolen from nobody; a new object, or NULL): {"message": {"title",
- * "body", "url", "id"}, "urgency", "expires"} with texts cut so that the
- * message fits one Web Push body. */
+/* push_payload: the small JSON a subscription's row carries, a new
+ * object (the caller's reference) or NULL: {"message": {"title", "body",
+ * "url", "id"}, "urgency", "expires"}, the texts cut (at a character) so
+ * that the message fits one Web Push body; the arguments are copied. */
 json_t *push_payload(const char *title, const char *body, const char *url,
 		     const char *id, const char *urgency, int64_t expires);
 

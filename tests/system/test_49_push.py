@@ -260,6 +260,10 @@ def test_a_410_removes_the_subscription(alliance, pki):
         wait_for(lambda: node.outbox_summary()["push"]["pending"] == 0, 20,
                  "nothing left to send")
         assert len(svc.to("/wp/gone")) == 1           # never again
+        r = api(node, "GET", "/api/v1/outbox/dead", content_type=None)
+        assert r.status == 200, r
+        [dead] = [d for d in r.json()["items"] if d["channel"] == "push"]
+        assert "410" in dead["last_error"] and dead["kind"] == "bulletin"
         assert json.loads(kept.verify(svc.to("/wp/kept")[1:])[0]["plain"])[
             "id"] == second
     finally:

@@ -114,6 +114,22 @@ static const char *check_sms_secret(const void *field)
 	       ? "must be 16 to 256 bytes" : NULL;
 }
 
+static const char *check_push_subject(const void *field)
+{
+	const char *s = *(char *const *)field;
+
+	if (!s)
+		return NULL;
+	if ((strncmp(s, "mailto:", 7) != 0 && strncmp(s, "https://", 8) != 0)
+	    || strlen(s) < 10 || strlen(s) > 200 || strpbrk(s, " \"\\<>"))
+		return "must be a mailto: or https: URI of at most 200 bytes "
+		       "(a contact for the push services)";
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+			return "must be printable ASCII";
+	return NULL;
+}
+
 static const char *check_api_keys(const void *field)
 {
 	const char *s = *(char *const *)field;
@@ -221,6 +237,13 @@ static const struct config_key node_keys[] = {
 	  " try, doubling (with jitter) after each further one" },
 	{ "outbox", "retry_max_s", CONFIG_UINT, "900", F(outbox_retry_max_s),
 	  0, 1, 86400, "seconds", NULL, "the longest pause between tries" },
+	{ "push", "key", CONFIG_PATH, NULL, F(push_key), 0, 0, 0, NULL, NULL,
+	  "VAPID private key (PEM, P-256) that signs Web Push messages; made "
+	  "with mode 0600 at the first start when missing; unset: no Web "
+	  "Push" },
+	{ "push", "subject", CONFIG_STRING, NULL, F(push_subject), 0, 0, 0,
+	  NULL, check_push_subject, "the contact push services see in each "
+	  "VAPID token (mailto:... or https://...)" },
 	{ "open311", "api_keys", CONFIG_STRING, NULL, F(open311_api_keys), 0,
 	  0, 0, NULL, check_api_keys, "keys of third-party apps, comma-separated:"
 	  " when set, an Open311 POST from anywhere but this node's pages needs"
@@ -244,6 +267,7 @@ static const struct config_rule node_rules[] = {
 	{ CONFIG_APART, "hub", "urls", "address", NODE_HUB_FORMS },
 	{ CONFIG_APART, "hub", "urls", "port", NODE_HUB_FORMS },
 	{ CONFIG_TOGETHER, "sms", "url", "secret", NULL },
+	{ CONFIG_TOGETHER, "push", "key", "subject", NULL },
 };
 
 const struct config_table node_config_table = {

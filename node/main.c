@@ -171,10 +171,12 @@ static void reload(struct node *n)
 	    cfg.outbox_in_flight != n->cfg.outbox_in_flight ||
 	    cfg.outbox_timeout_s != n->cfg.outbox_timeout_s ||
 	    cfg.outbox_retry_min_s != n->cfg.outbox_retry_min_s ||
-	    cfg.outbox_retry_max_s != n->cfg.outbox_retry_max_s)
+	    cfg.outbox_retry_max_s != n->cfg.outbox_retry_max_s ||
+	    differs(cfg.push_key, n->cfg.push_key) ||
+	    differs(cfg.push_subject, n->cfg.push_subject))
 		log_warn("reload: changes to [public], [web], [store], [sms], "
-			 "[metrics] and [outbox] take effect at the next "
-			 "restart");
+			 "[metrics], [outbox] and [push] take effect at the "
+			 "next restart");
 	if (differs(cfg.manager_password_hash, n->cfg.manager_password_hash))
 		console_logout_all(n);   /* a new password: log in again */
 	old = n->cfg;

@@ -82,6 +82,10 @@ struct node_config {
 	unsigned outbox_timeout_s;  /* [outbox] timeout_s: one try */
 	unsigned outbox_retry_min_s; /* [outbox] retry_min_s: first pause */
 	unsigned outbox_retry_max_s; /* [outbox] retry_max_s: longest */
+	char *push_key;             /* [push] key: the VAPID key file (PEM,
+				       made 0600 at the first start); NULL:
+				       no Web Push */
+	char *push_subject;         /* [push] subject: VAPID's contact */
 	char *bulletin_keys;        /* [bulletins] keys: pinned public keys */
 	char *open311_api_keys;     /* [open311] api_keys: comma-separated;
 				       NULL: a POST needs none (open311.c) */

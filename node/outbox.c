@@ -26,6 +26,7 @@
 #include "err.h"
 #include "log.h"
 #include "outbox.h"
+#include "push.h"
 #include "store.h"
 #include "webhook.h"
 
@@ -295,6 +296,54 @@ static int sms_fan(struct message *m)
 	return rc;
 }
 
+/* push_fan: the browser subscriptions (push.c) that take m: every
+ * resident's (to "residents", a chunk after m->after) or one's. Each gets
+ * the small message push_payload makes of the payload's "text"; none, no
+ * row. A row names its subscription as endpoint -ID. */
+static int push_fan(struct message *m)
+{
+	const char *text = json_string_value(json_object_get(m->payload,
+							     "text"));
+	const char *headline = json_string_value(json_object_get(m->payload,
+								 "headline"));
+	const char *sql = push_fan_sql(m->kind);
+	int bulletin = strcmp(m->kind, "bulletin") == 0;
+	sqlite3_stmt *st = NULL;
+	json_t *p;
+	int64_t one = 0;
+	int rc = ERR_OK, n = 0;
+
+	m->more = 0;
+	if (!text || !sql)
+		return ERR_OK;
+	if (strncmp(m->to, "resident:", 9) == 0)
+		one = strtoll(m->to + 9, NULL, 10);
+	else if (strcmp(m->to, "residents") != 0)
+		return ERR_OK;
+	p = push_payload(bulletin && headline ? headline : bulletin ?
+			 "通知 / Notice" : "申请进展 / Request update", text,
+			 bulletin ? "/bulletins.html" : "/my-requests.html",
+			 m->source, bulletin ? push_urgency(m->rank) : "normal",
+			 m->deadline);
+	if (!p || sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		json_decref(p);
+		return ERR_IO;
+	}
+	sqlite3_bind_int(st, 1, m->rank);
+	sqlite3_bind_int64(st, 2, one);
+	sqlite3_bind_int64(st, 3, m->after);
+	while (rc == ERR_OK && sqlite3_step(st) == SQLITE_ROW) {
+		rc = put_row(m, "push", -sqlite3_column_int64(st, 0),
+			     sqlite3_column_int64(st, 1), p);
+		m->after = sqlite3_column_int64(st, 0);
+		n++;
+	}
+	sqlite3_finalize(st);
+	json_decref(p);
+	m->more = n == FAN_CHUNK;
+	return rc;
+}
+
 /* The channels. fan writes m's rows of the channel (sms in chunks: it
  * sets m->more while more follow); endpoint 0 is the SMS gateway. */
 static const struct channel {
@@ -303,6 +352,7 @@ static const struct channel {
 } channels[] = {
 	{ "webhook", webhook_fan },
 	{ "sms", sms_fan },
+	{ "push", push_fan },
 };
 
 #define N_CHANNELS (sizeof(channels) / sizeof(channels[0]))

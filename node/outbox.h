@@ -103,8 +103,8 @@ void outbox_on_opt_out(void *ctx, struct lws *wsi, struct http_exchange *ex,
 
 /* ---- within the outbox (outbox.c, outbox_send.c, outbox_http.c) ---- */
 
-/* The channels (rows of outbox.c's table): webhook, sms. */
-#define OUTBOX_CHANNELS 2
+/* The channels (rows of outbox.c's table): webhook, sms, push. */
+#define OUTBOX_CHANNELS 3
 
 /* Where the store side of the outbox works: the sender's connection and
  * this community's id and name (borrowed). */

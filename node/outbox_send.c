@@ -27,8 +27,10 @@
 #include "log.h"
 #include "outbox.h"
 #include "prom.h"
+#include "push.h"
 #include "store.h"
 #include "webhook.h"
+#include "webpush.h"
 
 /* The longest pause of the thread between rounds, in ms. */
 #define ROUND_MS 250
@@ -50,6 +52,9 @@ struct outbox {
 	char *community, *name;     /* ours (owned) */
 	char *sms_url, *sms_secret; /* [sms]: the gateway (owned), or NULL */
 	char *ca;                   /* [outbox] ca (owned), or NULL */
+	EVP_PKEY *vapid;            /* [push] key (owned), or NULL: no push */
+	char *push_subject;         /* [push] subject (owned) */
+	char push_key[WEBPUSH_KEY_B64_LEN]; /* vapid's public key */
 	unsigned in_flight, timeout_s, retry_min_s, retry_max_s; /* [outbox] */
 	sqlite3 *db;                /* the thread's connection */
 	struct outbox_site site;    /* db, community and name, for outbox.c */
@@ -92,11 +97,30 @@ static int start_one(struct outbox *o, int64_t row, int64_t endpoint,
 	if (!t)
 		return ERR_NOMEM;
 	memset(t, 0, sizeof(*t));
-	t->body = strdup(body);
-	t->hs = webhook_headers(secret, key, body, strlen(body),
-				(int64_t)time(NULL));
+	size_t len = strlen(body);
+	char *push_url = NULL;
+
+	if (endpoint < 0) {
+		/* a browser's subscription: its own url, encrypted, VAPID */
+		int rc = o->vapid ? push_prepare(o->db, o->vapid,
+						 o->push_subject, -endpoint,
+						 body, (int64_t)time(NULL),
+						 &push_url, &t->hs, &t->body,
+						 &len) : ERR_FAIL;
+
+		if (rc != ERR_OK) {
+			memset(t, 0, sizeof(*t));
+			return rc == ERR_NOTFOUND ? ERR_NOTFOUND : ERR_NOMEM;
+		}
+		url = push_url;
+	} else {
+		t->body = strdup(body);
+		t->hs = webhook_headers(secret, key, body, len,
+					(int64_t)time(NULL));
+	}
 	t->easy = curl_easy_init();
 	if (!t->body || !t->hs || !t->easy) {
+		free(push_url);
 		free(t->body);
 		curl_slist_free_all(t->hs);
 		if (t->easy)
@@ -114,12 +138,13 @@ static int start_one(struct outbox *o, int64_t row, int64_t endpoint,
 	curl_easy_setopt(t->easy, CURLOPT_TIMEOUT, (long)o->timeout_s);
 	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->hs);
 	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->body);
-	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE, (long)len);
 	curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->err);
 	curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
 	if (o->ca)
 		curl_easy_setopt(t->easy, CURLOPT_CAINFO, o->ca);
 	curl_multi_add_handle(o->multi, t->easy);
+	free(push_url);             /* libcurl keeps its own copy */
 	o->busy++;
 	return ERR_OK;
 }
@@ -164,9 +189,17 @@ static unsigned start_rows(struct outbox *o, sqlite3_stmt *st, unsigned max,
 					   "'sending', attempts = attempts + "
 					   "1 WHERE id = ?1", d->row, 0) ==
 		    ERR_OK) {
-			if (start_one(o, d->row, endpoint, d->channel, d->key,
-				      d->body, url, secret) == ERR_OK)
+			int rc = start_one(o, d->row, endpoint, d->channel,
+					   d->key, d->body, url, secret);
+
+			if (rc == ERR_OK)
 				n++;
+			else if (rc == ERR_NOTFOUND)
+				outbox__exec(o->db, "UPDATE outbox SET state = "
+					     "'cancelled', done = ?2, "
+					     "last_error = 'the subscription "
+					     "is gone' WHERE id = ?1", d->row,
+					     (int64_t)time(NULL));
 			else
 				outbox__exec(o->db, "UPDATE outbox SET state = "
 					     "'pending', attempts = attempts "
@@ -243,6 +276,25 @@ static unsigned start_due(struct outbox *o, int64_t now)
 					    (const char *)sqlite3_column_text(
 						    st, 2), now);
 	sqlite3_finalize(st);
+	st = NULL;
+	/* browsers' subscriptions (endpoint -ID) with a message due */
+	if (o->vapid && sqlite3_prepare_v2(o->db, "SELECT DISTINCT endpoint "
+					   "FROM outbox WHERE state IN "
+					   "('failed', 'pending') AND next_at"
+					   " <= ?1 AND channel = 'push' LIMIT"
+					   " ?2", -1, &st, NULL) == SQLITE_OK) {
+		int64_t subs[LIMIT_OUTBOX_INFLIGHT];
+		int k = 0;
+
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int(st, 2, LIMIT_OUTBOX_INFLIGHT);
+		while (k < LIMIT_OUTBOX_INFLIGHT &&
+		       sqlite3_step(st) == SQLITE_ROW)
+			subs[k++] = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		for (int i = 0; i < k; i++)
+			n += start_endpoint(o, subs[i], NULL, NULL, now);
+	}
 	if (store_exec(o->db, "COMMIT") != ERR_OK) {
 		/* nothing is marked: the transfers started go on and are
 		 * noted when they end */
@@ -271,7 +323,20 @@ static void finish(struct outbox *o, struct transfer *t, CURLcode rc)
 
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (rc == CURLE_OK && status >= 200 && status < 300) {
+	if (rc == CURLE_OK && t->endpoint < 0 &&
+	    (status == 404 || status == 410)) {
+		/* the browser dropped the subscription: no retry, ever */
+		__atomic_add_fetch(&o->dead[t->channel], 1, __ATOMIC_RELAXED);
+		outbox__exec(o->db, status == 404 ?
+			     "UPDATE outbox SET state = 'dead', done = ?2, "
+			     "last_error = 'HTTP 404: the subscription is gone'"
+			     " WHERE id = ?1 AND state = 'sending'" :
+			     "UPDATE outbox SET state = 'dead', done = ?2, "
+			     "last_error = 'HTTP 410: the subscription is gone'"
+			     " WHERE id = ?1 AND state = 'sending'", t->row,
+			     now);
+		push_gone(o->db, -t->endpoint, now);
+	} else if (rc == CURLE_OK && status >= 200 && status < 300) {
 		outbox__exec(o->db, "UPDATE outbox SET state = 'sent', done = "
 			     "?2, last_error = '' WHERE id = ?1", t->row, now);
 		__atomic_add_fetch(&o->sent[t->channel], 1, __ATOMIC_RELAXED);
@@ -441,6 +506,21 @@ int outbox_start(struct node *n, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return ERR_NOMEM;
 	}
+	if (c->push_key) {
+		/* made at the first start, 0600, like the node's other keys */
+		if (webpush_vapid_load(c->push_key, 1, &o->vapid, err, errlen)
+		    != ERR_OK)
+			return ERR_INVALID;
+		if (webpush_public_b64(o->vapid, o->push_key) != ERR_OK) {
+			snprintf(err, errlen, "%s: no public key", c->push_key);
+			return ERR_INVALID;
+		}
+		o->push_subject = strdup(c->push_subject);
+		if (!o->push_subject) {
+			snprintf(err, errlen, "out of memory");
+			return ERR_NOMEM;
+		}
+	}
 	if (node_store_connect(c->store_path, &o->db, err, errlen) != ERR_OK)
 		return ERR_IO;
 	o->site = (struct outbox_site){ o->db, o->community, o->name };
@@ -493,8 +573,15 @@ void outbox_stop(struct node *n)
 		free(o->sms_secret);
 	}
 	free(o->ca);
+	EVP_PKEY_free(o->vapid);
+	free(o->push_subject);
 	free(o);
 	n->outbox = NULL;
+}
+
+const char *outbox_push_key(struct node *n)
+{
+	return n->outbox && n->outbox->vapid ? n->outbox->push_key : NULL;
 }
 
 void outbox_wake(struct node *n)

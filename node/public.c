@@ -20,6 +20,7 @@
 #include "manager.h"
 #include "node.h"
 #include "outbox.h"
+#include "push.h"
 #include "pages.h"
 #include "tlspolicy.h"
 #include "trust.h"
@@ -282,6 +283,12 @@ static const struct route routes[] = {
 	{ ROUTE_GET | ROUTE_PUT, "/api/v1/residents/me/channels", RES,
 	  outbox_on_channels, 0 },
 	{ ROUTE_POST, "/api/v1/sms/opt-out", PUB, outbox_on_opt_out, 0 },
+	/* Web Push (push.c) */
+	{ ROUTE_GET, "/api/v1/push/key", PUB, push_on_key, 0 },
+	{ ROUTE_GET | ROUTE_POST, "/api/v1/residents/me/push", RES,
+	  push_on_subscriptions, 0 },
+	{ ROUTE_DELETE, "/api/v1/residents/me/push/{id}", RES,
+	  push_on_subscription, ROUTE_JSON },
 	/* polls (polls.c) */
 	{ ROUTE_GET, "/api/v1/polls", PUB, polls_on_list, 0 },
 	{ ROUTE_POST, "/api/v1/polls", MGR, polls_on_create, 0 },

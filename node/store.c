@@ -19,6 +19,7 @@
 #include "log.h"
 #include "node.h"
 #include "outbox.h"
+#include "push.h"
 #include "poll_store.h"
 #include "request_store.h"
 #include "resident_store.h"
@@ -73,6 +74,8 @@ static const struct store_migration node_migrations[] = {
 	/* v16: safety check-in: the residents who need a call, links,
 	 * answers, calls, anonymous taps; urgent requests (checkin.c) */
 	{ node_checkin_schema_v1 },
+	/* v17: Web Push: residents' browser subscriptions (push.c) */
+	{ push_schema_v1 },
 };
 
 #define N_MIGRATIONS (sizeof(node_migrations) / sizeof(node_migrations[0]))

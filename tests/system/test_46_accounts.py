@@ -188,6 +188,9 @@ def test_numbers_registered_before_mobiles_only_still_sign_in(three):
                       "checkin_call", "checkin_anonymous"):
                 db.execute(f"DROP TABLE {t}")
             db.execute("ALTER TABLE request DROP COLUMN urgent")
+            # and what schema 17 added (Web Push)
+            db.execute("DROP TRIGGER outbox_push_forget")
+            db.execute("DROP TABLE outbox_push")
         db.execute("PRAGMA user_version = 10")
         db.close()
         n.start()

@@ -65,5 +65,20 @@ Object.assign(Alliance.I18N, {
   ch_save: ['保存提醒设置', 'Save alert settings'],
   ch_saved_on: ['已保存：短信将发到 {p}。', 'Saved: texts go to {p}.'],
   ch_saved_off: ['已保存：不再发短信。', 'Saved: no more text messages.'],
-  ch_err_phone: ['请填写 11 位手机号。', 'Please enter an 11-digit mobile number.']
+  ch_err_phone: ['请填写 11 位手机号。', 'Please enter an 11-digit mobile number.'],
+  push_heading: ['通知', 'Notifications'],
+  push_page_title: ['社区服务 · 通知', 'Community services · Notifications'],
+  push_signin: ['登录后可以设置通知。', 'Sign in to set up notifications.'],
+  push_signin_link: ['登录', 'Sign in'],
+  push_unsupported: ['这个浏览器或本社区暂不支持通知。预警可以用短信接收（在“我的账户”中设置）。', 'This browser or this community does not support notifications. Bulletins can come by text (set up in My account).'],
+  push_intro: ['预警和您的申请进展可以作为通知出现在这台设备上，网页关闭时也能收到。', 'Bulletins and news of your requests can appear as notifications on this device, even with the page closed.'],
+  push_on: ['在这台设备上通知我', 'Notify me on this device'],
+  push_bulletins: ['哪些预警发通知', 'Which bulletins as notifications'],
+  push_requests: ['我的申请有进展时通知我', 'Notify me when my requests move on'],
+  push_save: ['保存通知设置', 'Save notification settings'],
+  push_saved_on: ['已保存：这台设备会收到通知。', 'Saved: this device gets notifications.'],
+  push_saved_off: ['已保存：这台设备不再收到通知。', 'Saved: no more notifications on this device.'],
+  push_denied: ['浏览器不允许本网站发通知，请在浏览器设置中允许后再试。', 'The browser does not allow notifications from this site; allow them in its settings and try again.'],
+  push_failed: ['无法开启通知，请稍后再试。', 'Notifications could not be turned on; please try again later.'],
+  push_choose: ['请选择要接收的通知。', 'Please choose what to be notified of.']
 });

@@ -1,0 +1,102 @@
+// push.test.mjs: Web Push on the pages (issue 19, item 1) in Debian's
+// Chromium at 360 px against a real alliance of a hub and one node,
+// restarted with a [push] VAPID key.
+//
+// The account page links to notifications.html, which offers "通知 /
+// Notifications" (the browser supports push and the node has a key) and
+// asks a signed-out visitor to sign in; axe-core checks it in both
+// languages. No
+// push service is reachable here, so the node's message is handed to the
+// page's service worker (web/sw.js) through the DevTools protocol
+// (ServiceWorker.deliverPushMessage), in the form the node sends
+// ({"title", "body", "url", "id"}): the worker shows it as a notification.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { artifact, axe, launch, newPage, restartNode, startAlliance, waitFor } from './lib/harness.mjs';
+
+let alliance, browser, node;
+
+function basic() {
+  return 'Basic ' + Buffer.from(`manager:${alliance.env.MANAGER_PASSWORD}`).toString('base64');
+}
+
+before(async () => {
+  alliance = await startAlliance(1);
+  [node] = alliance.nodes;
+  await restartNode(alliance, node,
+    `[push]\nkey = vapid-${node.community}.pem\nsubject = mailto:ops@community.example\n`);
+  browser = await launch();
+}, { timeout: 240000 });
+
+after(async () => {
+  await browser?.close();
+  await alliance?.stop();
+});
+
+test('the notifications page offers push and the service worker shows one', async () => {
+  const { context, page, seen } = await newPage(browser);
+  await context.grantPermissions(['notifications'], { origin: node.url });
+  const code = await (await fetch(`${node.url}/api/v1/household-codes`, {
+    method: 'POST', headers: { Authorization: basic(), 'Content-Type': 'application/json' }, body: '{}' })).json();
+  const who = await (await fetch(`${node.url}/api/v1/residents`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ household_code: code.code }) })).json();
+  // signed out, the page asks her to sign in first
+  await page.goto(`${node.url}/notifications.html`);
+  await page.locator('#push-signin').filter({ hasText: '登录后可以设置通知' }).waitFor();
+  assert.equal(await page.locator('#push-section').isHidden(), true);
+  await page.goto(`${node.url}/account.html`);
+  await page.evaluate((r) => localStorage.setItem('alliance.resident', JSON.stringify(r)),
+    { token: who.token, resident: who.resident });
+  await page.reload();
+  // the account page links to the notifications page
+  await page.locator('#signed-in').getByRole('link', { name: '通知' }).click();
+  await page.waitForURL(/\/notifications\.html$/);
+  const section = page.locator('#push-section');
+  await section.waitFor();
+  assert.equal(await page.getByRole('heading', { name: '通知', level: 1 }).count(), 1);
+  await section.getByLabel('在这台设备上通知我').waitFor();
+  assert.equal(await section.getByLabel('在这台设备上通知我').isChecked(), false);
+  assert.equal(await section.getByLabel('哪些预警发通知').inputValue(), 'severe');
+  // nothing to be notified of is named, and nothing is asked of the browser
+  await section.getByLabel('在这台设备上通知我').check();
+  await section.getByLabel('哪些预警发通知').selectOption('');
+  await section.getByLabel('我的申请有进展时通知我').uncheck();
+  await page.getByRole('button', { name: '保存通知设置' }).click();
+  await page.locator('#push-error').filter({ hasText: '请选择要接收的通知' }).waitFor();
+  await page.screenshot({ path: artifact('notifications-360.png'), fullPage: true });
+  assert.deepEqual(await axe(page), [], 'the notifications page (zh)');
+  await page.locator('#lang-toggle').click();
+  await page.getByRole('heading', { name: 'Notifications', level: 1 }).waitFor();
+  await section.getByLabel('Notify me on this device').waitFor();
+  assert.deepEqual(await axe(page), [], 'the notifications page (en)');
+  await page.locator('#lang-toggle').click();
+
+  // the page registered /sw.js for the whole site
+  const scope = await page.evaluate(async () => (await navigator.serviceWorker.ready).scope);
+  assert.equal(scope, `${node.url}/`);
+  const cdp = await context.newCDPSession(page);
+  const regs = new Map();
+  cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => {
+    for (const r of e.registrations) regs.set(r.scopeURL, r.registrationId);
+  });
+  await cdp.send('ServiceWorker.enable');
+  await waitFor(async () => regs.has(scope), 'the registration over the DevTools protocol');
+  const message = { title: '北区暴雨红色预警', body: '【社区】请留在室内，远离低洼地带。', url: '/bulletins.html', id: 'b-push-1' };
+  await cdp.send('ServiceWorker.deliverPushMessage', {
+    origin: node.url, registrationId: regs.get(scope), data: JSON.stringify(message) });
+  const shown = async () => page.evaluate(async () =>
+    (await (await navigator.serviceWorker.ready).getNotifications())
+      .map((n) => ({ title: n.title, body: n.body, tag: n.tag, url: n.data && n.data.url })));
+  await waitFor(async () => (await shown()).length === 1, 'the notification');
+  assert.deepEqual(await shown(), [{ title: message.title, body: message.body, tag: message.id, url: '/bulletins.html' }]);
+  // a message that is not JSON still shows, with a neutral title
+  await cdp.send('ServiceWorker.deliverPushMessage', {
+    origin: node.url, registrationId: regs.get(scope), data: 'not json' });
+  await waitFor(async () => (await shown()).length === 2, 'the second notification');
+  assert.ok((await shown()).some((n) => n.title === '通知 / Notice' && n.url === '/'));
+  assert.deepEqual(seen.errors, []);
+  await context.close();
+});

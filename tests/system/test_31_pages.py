@@ -267,6 +267,7 @@ PAGES = {"index.html": "index.html", "catalog.html": "catalog.html",
          "manage/outbox.html": "../manage/outbox.html",
          "manage/checkin.html": "../manage/checkin.html",
          "checkin.html": None,
+         "notifications.html": "account.html",
          "district/index.html": None}
 
 

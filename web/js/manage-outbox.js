@@ -47,7 +47,7 @@ function deadRow(d) {
       if (r.ok) { A.say('ob_retried'); load(); } else if (r.status !== 401) A.say('save_failed', { m: A.errorText(r) });
     });
   });
-  var to = d.channel === 'sms' ? A.t('ob_sms') : d.endpoint_name || d.channel;
+  var to = d.channel === 'sms' ? A.t('ob_sms') : d.channel === 'push' ? A.t('ob_push') : d.endpoint_name || d.channel;
   return A.el('li', { className: 'card row', 'data-dead': d.id },
     A.el('div', { className: 'row-main' },
       A.el('h4', { className: 'card-title', text: to }),

@@ -29,5 +29,6 @@ Object.assign(Alliance.I18N, {
   ob_dead_row: ['{k} · {s} · 试了 {n} 次：{e}', '{k} · {s} · {n} tries: {e}'],
   ob_retry: ['重新发送', 'Send again'],
   ob_retried: ['已重新排队发送。', 'Queued to be sent again.'],
-  ob_sms: ['短信', 'SMS']
+  ob_sms: ['短信', 'SMS'],
+  ob_push: ['浏览器通知', 'Browser notification']
 });

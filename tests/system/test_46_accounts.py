@@ -177,20 +177,22 @@ def test_numbers_registered_before_mobiles_only_still_sign_in(three):
             # and what schema 14 added (body bytes, for quotas)
             db.execute("ALTER TABLE service DROP COLUMN body_bytes")
             db.execute("ALTER TABLE announcement DROP COLUMN body_bytes")
-            # and what schema 15 added (the outbox)
+            # what schemas 17, 16 and 15 added, newest first (a trigger
+            # of 17 names a table of 15)
+            # what schema 17 added (Web Push)
+            db.execute("DROP TRIGGER outbox_push_forget")
+            db.execute("DROP TABLE outbox_push")
+            # what schema 16 added (safety check-in)
+            for t in ("checkin_resident", "checkin_link", "checkin_answer",
+                      "checkin_call", "checkin_anonymous"):
+                db.execute(f"DROP TABLE {t}")
+            db.execute("ALTER TABLE request DROP COLUMN urgent")
+            # what schema 15 added (the outbox)
             for trigger in ("outbox_bulletin", "outbox_request_step"):
                 db.execute(f"DROP TRIGGER {trigger}")
             for table in ("outbox", "outbox_event", "outbox_sms",
                           "outbox_endpoint"):
                 db.execute(f"DROP TABLE {table}")
-            # and what schema 16 added (safety check-in)
-            for t in ("checkin_resident", "checkin_link", "checkin_answer",
-                      "checkin_call", "checkin_anonymous"):
-                db.execute(f"DROP TABLE {t}")
-            db.execute("ALTER TABLE request DROP COLUMN urgent")
-            # and what schema 17 added (Web Push)
-            db.execute("DROP TRIGGER outbox_push_forget")
-            db.execute("DROP TABLE outbox_push")
         db.execute("PRAGMA user_version = 10")
         db.close()
         n.start()

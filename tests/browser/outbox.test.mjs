@@ -131,7 +131,8 @@ test('a resident opts into SMS alerts and the next bulletin reaches her phone', 
   await page.evaluate((r) => localStorage.setItem('alliance.resident', JSON.stringify(r)),
     { token: who.token, resident: who.resident });
   await page.reload();
-  await page.locator('#signed-in').waitFor();
+  await page.locator('#signed-in').getByRole('link', { name: '短信和通知提醒' }).click();
+  await page.waitForURL(/\/notifications\.html$/);
   const form = page.locator('#channels-form');
   await form.waitFor();
   await form.getByLabel('用短信提醒我').check();

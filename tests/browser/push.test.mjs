@@ -2,8 +2,8 @@
 // Chromium at 360 px against a real alliance of a hub and one node,
 // restarted with a [push] VAPID key.
 //
-// The account page links to notifications.html, which offers "通知 /
-// Notifications" (the browser supports push and the node has a key) and
+// The account page links to notifications.html ("短信和通知提醒"), which offers
+// "浏览器通知 / Browser notifications" (the browser supports push and the node has a key) and
 // asks a signed-out visitor to sign in; axe-core checks it in both
 // languages. No
 // push service is reachable here, so the node's message is handed to the
@@ -45,18 +45,18 @@ test('the notifications page offers push and the service worker shows one', asyn
     body: JSON.stringify({ household_code: code.code }) })).json();
   // signed out, the page asks her to sign in first
   await page.goto(`${node.url}/notifications.html`);
-  await page.locator('#push-signin').filter({ hasText: '登录后可以设置通知' }).waitFor();
+  await page.locator('#push-signin').filter({ hasText: '登录后可以设置短信和通知提醒' }).waitFor();
   assert.equal(await page.locator('#push-section').isHidden(), true);
   await page.goto(`${node.url}/account.html`);
   await page.evaluate((r) => localStorage.setItem('alliance.resident', JSON.stringify(r)),
     { token: who.token, resident: who.resident });
   await page.reload();
   // the account page links to the notifications page
-  await page.locator('#signed-in').getByRole('link', { name: '通知' }).click();
+  await page.locator('#signed-in').getByRole('link', { name: '短信和通知提醒' }).click();
   await page.waitForURL(/\/notifications\.html$/);
   const section = page.locator('#push-section');
   await section.waitFor();
-  assert.equal(await page.getByRole('heading', { name: '通知', level: 1 }).count(), 1);
+  assert.equal(await page.getByRole('heading', { name: '短信和通知提醒', level: 1 }).count(), 1);
   await section.getByLabel('在这台设备上通知我').waitFor();
   assert.equal(await section.getByLabel('在这台设备上通知我').isChecked(), false);
   assert.equal(await section.getByLabel('哪些预警发通知').inputValue(), 'severe');

@@ -1,10 +1,10 @@
-/* account-channels.js: the signed-in resident's SMS alerts on her account
- * page (account.html), after account.js.
+/* account-channels.js: the signed-in resident's SMS alerts, on the page of
+ * her alerts (notifications.html), before notifications.js.
  *
  * GET /api/v1/residents/me/channels says whether the community sends
  * texts and what she chose; the form PUTs {"sms": {"enabled", "phone"
  * (empty: her account's), "bulletins" (the lowest severity, or null),
- * "requests"}}. Loaded whenever the signed-in part is shown. */
+ * "requests"}}. Shown only to a signed-in resident. */
 'use strict';
 
 (function (A) {
@@ -35,7 +35,9 @@ function show(sms) {
 function load() {
   if (!A.residentGet()) return;
   A.apiSend('GET', '/api/v1/residents/me/channels').then(function (r) {
-    if (r.ok && r.data && r.data.sms) show(r.data.sms);
+    if (!r.ok || !r.data || !r.data.sms) return;
+    document.getElementById('channels-section').hidden = false;
+    show(r.data.sms);
   });
 }
 
@@ -82,10 +84,7 @@ A.page({
   start: function () {
     fillSeverities();
     document.getElementById('channels-form').addEventListener('submit', save);
-    var part = document.getElementById('signed-in');
-    new MutationObserver(function () { if (!part.hidden) load(); })
-      .observe(part, { attributes: true, attributeFilter: ['hidden'] });
-    if (!part.hidden) load();
+    load();
   },
   render: fillSeverities
 });

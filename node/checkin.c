@@ -47,6 +47,7 @@
 #include "clock.h"
 #include "err.h"
 #include "log.h"
+#include "outbox.h"
 #include "store.h"
 #include "text.h"
 
@@ -255,20 +256,79 @@ int checkin_recount_open(struct node *n)
 	return bulletin_store_each(n->db, clock_now(), 0, 0, recount_one, n);
 }
 
+/* What link_sms needs: the node and the check-in's bulletin. */
+struct link_sms_ctx {
+	struct node *n;
+	const BulletinContent *c;
+	int sent;
+};
+
+/* link_sms: one minted link into the outbox, an SMS to her phone until
+ * the bulletin expires (node_checkin_mint's each). */
+static int link_sms(int64_t resident, const char *name, const char *phone,
+		    const char *url, void *arg)
+{
+	struct link_sms_ctx *x = arg;
+	const struct node_config *cfg = &x->n->cfg;
+	char text[LIMIT_BULLETIN_HEADLINE + 1024], to[32];
+	int rc;
+
+	(void)name;
+	(void)phone;
+	snprintf(text, sizeof(text), "【%s】%s。请点链接报平安：%s",
+		 cfg->name ? cfg->name : cfg->community, x->c->headline, url);
+	snprintf(to, sizeof(to), "listed:%" PRId64, resident);
+	rc = outbox_enqueue(x->n->db, cfg->community, "check-in", x->c->id,
+			    to, json_pack("{s:s, s:s}", "check_in", x->c->id,
+					  "text", text), x->c->expires);
+	x->sent += rc == ERR_OK;
+	return rc;
+}
+
+/* links_sms: with an SMS gateway ([sms] url), a personal link for every
+ * listed resident who has none for check-in bulletin id, each into the
+ * outbox as an SMS (the caller's transaction: a link is minted once,
+ * with its message, or neither); without one the manager hands out the
+ * links (POST .../check-in/links). */
+static int links_sms(struct node *n, const char *id, int *sent)
+{
+	struct bulletin_row row;
+	struct link_sms_ctx x = { .n = n };
+	int rc;
+
+	*sent = 0;
+	if (!n->cfg.sms_url)
+		return ERR_OK;
+	memset(&row, 0, sizeof(row));
+	rc = bulletin_store_get(n->db, id, clock_now(), &row);
+	if (rc == ERR_OK && strcmp(row.status, "current") == 0) {
+		x.c = row.c;
+		rc = node_checkin_mint(n, id, 0, link_sms, &x);
+	}
+	bulletin_row_free(&row);
+	*sent = x.sent;
+	return rc == ERR_NOTFOUND ? ERR_OK : rc;
+}
+
 void node_checkin_started(struct node *n, const char *bulletin)
 {
+	int sent = 0;
+
 	if (!n->civic)
 		return;
 	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
 		return;
 	if (put_counts(n, bulletin) != ERR_OK ||
+	    links_sms(n, bulletin, &sent) != ERR_OK ||
 	    store_exec(n->db, "COMMIT") != ERR_OK) {
 		store_exec(n->db, "ROLLBACK");
-		log_error("check-in %s: the first counts could not be kept",
-			  bulletin);
+		log_error("check-in %s: the first counts and the links could "
+			  "not be kept", bulletin);
 		return;
 	}
-	log_info("check-in %s: started", bulletin);
+	log_info("check-in %s: started; %d personal links minted for SMS",
+		 bulletin, sent);
+	outbox_wake(n);
 	relay_flush(n);
 }
 
@@ -314,6 +374,28 @@ static int help_request(struct node *n, const BulletinContent *c,
 	return rc;
 }
 
+/* help_webhook: "needs help" of who in check-in c, request req, to the
+ * manager's webhook endpoints that take check-ins (the caller's
+ * transaction), once per resident and check-in: her name and address
+ * and the request, never her phone (the console has it). */
+static int help_webhook(struct node *n, const BulletinContent *c,
+			const struct checkin_who *w, const char *req)
+{
+	char source[2 * LIMIT_RECORD_ID + 32], text[1024];
+	const char *name = n->cfg.name ? n->cfg.name : n->cfg.community;
+
+	snprintf(source, sizeof(source), "%s/%s", c->id, w->key);
+	snprintf(text, sizeof(text), "【%s】安全确认：%s%s%s需要帮助（%s）",
+		 name, w->name, *w->address ? "，" : "", w->address,
+		 w->source);
+	return outbox_enqueue(n->db, n->cfg.community, "check-in", source,
+			      "endpoints", json_pack("{s:s, s:s, s:s, s:s, "
+			      "s:s, s:s, s:s}", "check_in", c->id, "answer",
+			      "help", "by", w->source, "name", w->name,
+			      "address", w->address, "request", req, "text",
+			      text), clock_now() + LIMIT_OUTBOX_STATUS_S);
+}
+
 int checkin_record(struct node *n, const BulletinContent *c,
 		  const struct checkin_who *w, const char *state, int force,
 		  const char *note, char *was, size_t waslen)
@@ -344,6 +426,8 @@ int checkin_record(struct node *n, const BulletinContent *c,
 		return ANSWERED;
 	if (strcmp(state, "help") == 0 && !*req) {
 		rc = help_request(n, c, w, note, req, sizeof(req));
+		if (rc == ERR_OK)
+			rc = help_webhook(n, c, w, req);
 		if (rc != ERR_OK)
 			return rc;
 	}
@@ -568,6 +652,7 @@ done:
 				 "not be stored");
 	else {
 		log_info("check-in %s: an answer (%s, %s)", c->id, as, state);
+		outbox_wake(n);
 		relay_flush(n);
 		http_reply_json(wsi, ex, 200, json_pack("{s:s, s:s, s:s}",
 			"bulletin", c->id, "answer", state, "counted_as", as));

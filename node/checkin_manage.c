@@ -25,6 +25,7 @@
 #include "clock.h"
 #include "err.h"
 #include "log.h"
+#include "outbox.h"
 #include "store.h"
 #include "text.h"
 
@@ -390,6 +391,7 @@ static void call(struct node *n, struct lws *wsi, struct http_exchange *ex,
 	}
 	log_info("check-in %s: a call to listed resident %" PRId64 ": %s",
 		 c->id, l.id, outcome);
+	outbox_wake(n);
 	relay_flush(n);
 	http_reply_json(wsi, ex, 201, json_pack("{s:I, s:s}", "resident",
 						(json_int_t)l.id, "outcome",

@@ -71,7 +71,7 @@ const char outbox_schema_v1[] =
 	"  key TEXT NOT NULL UNIQUE,"          /* the idempotency key */
 	"  channel TEXT NOT NULL,"
 	"  endpoint INTEGER NOT NULL,"         /* 0: the SMS gateway */
-	"  resident INTEGER NOT NULL,"         /* 0: none */
+	"  resident INTEGER NOT NULL,"         /* 0: none; -ID listed */
 	"  kind TEXT NOT NULL,"
 	"  source TEXT NOT NULL,"
 	"  body TEXT NOT NULL,"                /* as posted and signed */
@@ -159,7 +159,8 @@ struct message {
 	const char *community;
 	const char *kind;           /* bulletin, request, check-in */
 	const char *source;
-	const char *to;             /* endpoints, residents, resident:ID */
+	const char *to;             /* endpoints, residents, resident:ID,
+				     * listed:ID */
 	int rank;                   /* a bulletin's severity rank, else -1 */
 	json_t *payload;            /* borrowed; "text" for phones */
 	int64_t deadline, now;
@@ -240,9 +241,45 @@ static int webhook_fan(struct message *m)
 	return rc;
 }
 
+/* listed_fan: m to "listed:ID": the phone of that resident of the
+ * check-in call list (checkin.c), when it is a mobile number (a landline
+ * gets the grid worker's call only). Her row's resident is -ID, apart
+ * from the accounts' ids. */
+static int listed_fan(struct message *m, const char *text)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t id = strtoll(m->to + 7, NULL, 10);
+	int rc = ERR_IO, s;
+
+	m->more = 0;
+	if (sqlite3_prepare_v2(m->db, "SELECT phone FROM checkin_resident "
+			       "WHERE id = ?1 AND phone GLOB '1[3-9][0-9][0-9]"
+			       "[0-9][0-9][0-9][0-9][0-9][0-9][0-9]'", -1, &st,
+			       NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_int64(st, 1, id);
+	s = sqlite3_step(st);
+	if (s == SQLITE_DONE) {
+		rc = ERR_OK;
+	} else if (s == SQLITE_ROW && id > 0) {
+		char to[32];
+		json_t *p;
+
+		snprintf(to, sizeof(to), "+86%s",
+			 (const char *)sqlite3_column_text(st, 0));
+		p = json_pack("{s:s, s:s, s:s}", "to", to, "text", text,
+			      "source", m->source);
+		rc = p ? put_row(m, "sms", 0, -id, p) : ERR_IO;
+		json_decref(p);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* sms_fan: the residents whose SMS consent takes m: every one (to
- * "residents", a chunk of FAN_CHUNK after m->after) or one. The
- * payload's "text" goes to her phone; none, no row. */
+ * "residents", a chunk of FAN_CHUNK after m->after) or one; or a listed
+ * resident of the call list (listed_fan). The payload's "text" goes to
+ * her phone; none, no row. */
 static int sms_fan(struct message *m)
 {
 	const char *text = json_string_value(json_object_get(m->payload,
@@ -257,6 +294,8 @@ static int sms_fan(struct message *m)
 
 	if (!text)
 		return ERR_OK;
+	if (strncmp(m->to, "listed:", 7) == 0)
+		return listed_fan(m, text);
 	if (strncmp(m->to, "resident:", 9) == 0)
 		one = strtoll(m->to + 9, NULL, 10);
 	else if (strcmp(m->to, "residents") != 0)
@@ -402,7 +441,8 @@ int outbox_enqueue(sqlite3 *db, const char *community, const char *kind,
 	    strlen(source) > 2 * LIMIT_RECORD_ID + 32 ||
 	    (strcmp(kind, "request") != 0 && strcmp(kind, "check-in") != 0) ||
 	    (strcmp(to, "endpoints") != 0 && strcmp(to, "residents") != 0 &&
-	     strncmp(to, "resident:", 9) != 0)) {
+	     strncmp(to, "resident:", 9) != 0 &&
+	     strncmp(to, "listed:", 7) != 0)) {
 		json_decref(payload);
 		return ERR_INVALID;
 	}
@@ -471,7 +511,8 @@ static void bulletin_text(const struct outbox_site *o, const BulletinContent *c,
 	cut_utf8(out, SMS_TEXT_MAX);
 }
 
-/* cancel_refs: stop the waiting rows of the bulletins c replaces. */
+/* cancel_refs: stop the waiting rows of the bulletins c replaces (and
+ * the check-in links sent for them, whose source is the bulletin). */
 static int cancel_refs(const struct outbox_site *o, const BulletinContent *c,
 		       int64_t now)
 {
@@ -481,9 +522,10 @@ static int cancel_refs(const struct outbox_site *o, const BulletinContent *c,
 
 		if (sqlite3_prepare_v2(o->db, "UPDATE outbox SET state = "
 				       "'cancelled', done = ?2, last_error = "
-				       "?3 WHERE kind = 'bulletin' AND source "
-				       "= ?1 AND state IN ('pending', "
-				       "'failed', 'sending')", -1, &st, NULL)
+				       "?3 WHERE kind IN ('bulletin', "
+				       "'check-in') AND source = ?1 AND state "
+				       "IN ('pending', 'failed', 'sending')",
+				       -1, &st, NULL)
 		    != SQLITE_OK)
 			return ERR_IO;
 		sqlite3_bind_text(st, 1, c->references[i], -1, SQLITE_STATIC);

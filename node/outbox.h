@@ -64,7 +64,9 @@ void outbox_wake(struct node *n);
  * ("request", "check-in") about source (what it is about: a
  * bulletin id, a request...) to to: "endpoints", every webhook endpoint
  * that takes kind; "residents", every resident whose channels take kind;
- * or "resident:ID", that resident's channels that take kind; payload
+ * "resident:ID", that resident's channels that take kind; or
+ * "listed:ID", an SMS to the mobile phone of that resident of the
+ * check-in call list (its row's resident is -ID); payload
  * (reference stolen; an object whose "text" is what a phone gets, without
  * one no text; at most LIMIT_OUTBOX_BODY bytes once enveloped) tried
  * until deadline (unix s). community is ours. A message already

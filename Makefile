@@ -316,7 +316,7 @@ FUZZ_BINS     := $(patsubst %,$(FUZZ)/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_DEB_PKGS := clang libclang-rt-dev dpkg-dev
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 		 -fno-omit-frame-pointer
-# lib/ is an -iquote path so that lib/limits.h cannot shadow <limits.h>;
+# lib/ is an -iquote path: its headers never stand in for a system header;
 # clang's -Wstring-concatenation would flag the SQL of bulletin_store.c.
 FUZZ_CFLAGS   := -g -O1 -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 		 -Wno-string-concatenation -D_GNU_SOURCE \

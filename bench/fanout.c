@@ -71,7 +71,7 @@
 #include "benchc.h"
 #include "bulletin.h"
 #include "err.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "wire.h"
 
 /* Connection attempts per node before the run fails. */

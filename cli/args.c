@@ -9,7 +9,7 @@
 
 #include "ctl.h"
 #include "err.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "text.h"
 
 int ctl_duration_parse(const char *s, long max, long *out)

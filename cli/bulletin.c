@@ -29,7 +29,7 @@
 #include "bulletin_render.h"
 #include "ctl.h"
 #include "err.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "text.h"
 
 #define BULLETINS_PATH "/api/v1/bulletins"

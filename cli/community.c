@@ -12,7 +12,7 @@
 
 #include "ctl.h"
 #include "err.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "text.h"
 
 #define COMMUNITIES_PATH "/api/v1/communities"

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "limits.h"
+#include "alliance_limits.h"
 
 /* ---- exit codes and limits ------------------------------------------- */
 

@@ -1,7 +1,7 @@
 /* alerts.c: what an operator is warned of before it breaks: the /metrics
  * families deploy/prometheus/alliance-rules.yml alerts on (besides the
  * CRL's, which metrics.c writes), and the same warnings, by the same
- * thresholds (lib/limits.h), for the district console.
+ * thresholds (lib/alliance_limits.h), for the district console.
  *
  * The warnings: a certificate (the hub's two, the CA's, a node's) expiring
  * within LIMIT_CERT_WARN_S; the CRL's next update within LIMIT_CRL_WARN_S;

@@ -20,7 +20,7 @@
 #include "trust.h"
 #include "webfiles.h"
 #include "ident.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "link.h"
 #include "quota.h"
 #include "route.h"
@@ -503,7 +503,7 @@ char *metrics_render(struct hub *hub, size_t *len);
  * undelivered bulletin. */
 void hub_alert_metrics(struct hub *hub, FILE *f);
 /* hub_alerts_json: the district console's warnings, by the thresholds of
- * those rules (lib/limits.h), as a new JSON array (alerts.c). */
+ * those rules (lib/alliance_limits.h), as a new JSON array (alerts.c). */
 json_t *hub_alerts_json(struct hub *hub);
 /* hub_community_alert_json: add cert_expires and bulletin_undelivered_since
  * of c to obj (the API's community), as of the last

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "alliance_limits.h"
 #include "relay.h"
 
 /* Migration 6's poll and tally tables (hub_relay_schema_v1 runs them with

@@ -18,7 +18,7 @@
 
 #include "bulletin.h"
 #include "err.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "log.h"
 #include "text.h"
 

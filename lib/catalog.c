@@ -29,7 +29,7 @@
 
 #include "clock.h"
 #include "err.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "log.h"
 #include "quota.h"
 #include "search.h"

@@ -15,7 +15,7 @@
 
 #include "clock.h"
 #include "err.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "store.h"
 #include "text.h"
 

@@ -10,7 +10,7 @@
 
 #include "clock.h"
 #include "err.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "synonyms.h"
 #include "text.h"
 #include "wire.h"

@@ -28,7 +28,7 @@
 #include "config.h"
 
 #include "err.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "log.h"
 
 #include <arpa/inet.h>

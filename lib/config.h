@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "limits.h"
+#include "alliance_limits.h"
 
 enum config_type {
 	CONFIG_STRING,  /* char *, malloc'd; NULL when empty and no default */
@@ -70,7 +70,7 @@ struct config_table {
 	size_t n_rules;
 };
 
-/* CONFIG_NUM: a limit of lib/limits.h (a plain decimal) as a default. */
+/* CONFIG_NUM: a limit of lib/alliance_limits.h (a plain decimal) as a default. */
 #define CONFIG_NUM(limit) CONFIG_NUM_(limit)
 #define CONFIG_NUM_(limit) #limit
 

@@ -24,7 +24,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-#include "limits.h"
+#include "alliance_limits.h"
 
 /* Longest Set-Cookie value a reply carries. */
 #define HTTP_COOKIE_MAX 192

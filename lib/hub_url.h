@@ -13,7 +13,7 @@
 #include <netinet/in.h>
 #include <stddef.h>
 
-#include "limits.h"
+#include "alliance_limits.h"
 
 /* The hub's alliance port when a URL names none. */
 #define HUB_URL_PORT 7443

@@ -9,7 +9,7 @@
 
 #include <openssl/x509.h>
 
-#include "limits.h"
+#include "alliance_limits.h"
 
 /* The OU that marks a district operator's certificate. */
 #define IDENT_OPERATOR_OU "district-office"

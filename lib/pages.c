@@ -33,7 +33,7 @@
 #include "clock.h"
 #include "err.h"
 #include "json_out.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "log.h"
 #include "pages.h"
 #include "phone.h"

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "err.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "quota.h"
 
 /* ---- the quota ---------------------------------------------------------- */

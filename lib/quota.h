@@ -44,7 +44,7 @@ struct quota_bucket {
 	int64_t at;                 /* unix seconds of the last fill; 0 new */
 };
 
-/* quota_defaults: the defaults of lib/limits.h (LIMIT_QUOTA_*). */
+/* quota_defaults: the defaults of lib/alliance_limits.h (LIMIT_QUOTA_*). */
 void quota_defaults(struct quota *q);
 
 /* quota_from_welcome: the quota w announces; a field the hub left 0 (an

@@ -13,7 +13,7 @@
 
 #include "clock.h"
 #include "err.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "relay.h"
 #include "store_stmt.h"
 #include "text.h"

@@ -38,7 +38,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "limits.h"
+#include "alliance_limits.h"
 #include "wire.h"
 
 typedef Alliance__V1__Change Change; /* as catalog.h names it */

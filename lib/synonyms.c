@@ -7,7 +7,7 @@
 #include "synonyms.h"
 
 #include "err.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "text.h"
 
 #include <errno.h>

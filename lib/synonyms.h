@@ -8,7 +8,7 @@
  * community directory (a SearchWords record), and both apply them to
  * catalog queries: a query word equal to a word of a group (ASCII letters
  * compared without case) matches any word of the group. Limits:
- * LIMIT_SYNONYMS_* in limits.h. */
+ * LIMIT_SYNONYMS_* in alliance_limits.h. */
 #ifndef ALLIANCE_SYNONYMS_H
 #define ALLIANCE_SYNONYMS_H
 

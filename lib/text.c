@@ -5,7 +5,7 @@
  * show them); a hash of names. Nothing here allocates. */
 #include <string.h>
 
-#include "limits.h"
+#include "alliance_limits.h"
 #include "text.h"
 
 /* ---- UTF-8 ----------------------------------------------------------- */

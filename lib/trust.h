@@ -18,7 +18,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "limits.h"
+#include "alliance_limits.h"
 
 /* A checked bundle and, at the hub, its CRLs. */
 struct trust {

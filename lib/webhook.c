@@ -23,7 +23,7 @@
 
 #include "clock.h"
 #include "err.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "log.h"
 #include "webhook.h"
 

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "err.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "text.h"
 #include "wire.h"
 

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "alliance.pb-c.h"
-#include "limits.h"
+#include "alliance_limits.h"
 
 typedef Alliance__V1__Frame Frame; /* the generated name is long */
 

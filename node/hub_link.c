@@ -190,7 +190,7 @@ err:
 static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 			void *user, void *in, size_t len);
 
-/* tx_packet_size as the hub's (lib/limits.h): without it lws cuts every
+/* tx_packet_size as the hub's (lib/alliance_limits.h): without it lws cuts every
  * write at its rx buffer (4 KiB here), so a batch of the up stream left
  * 4 KiB a poll pass. */
 static const struct lws_protocols hub_link_protocols[] = {

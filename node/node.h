@@ -19,7 +19,7 @@
 #include "http.h"
 #include "hub_url.h"
 #include "webfiles.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "link.h"
 #include "peer.h"
 #include "quota.h"
@@ -373,7 +373,7 @@ int records_set_floor(sqlite3 *db, uint64_t floor);
  * store, for the writers. ERR_OK or ERR_IO. */
 int records_quota_set(sqlite3 *db, const struct quota *q);
 /* records_quota_get: the quota last announced, or the defaults of
- * lib/limits.h when the hub never said one, into q. */
+ * lib/alliance_limits.h when the hub never said one, into q. */
 void records_quota_get(sqlite3 *db, struct quota *q);
 /* records_quota_admit: in w's transaction, before the records are put:
  * whether our community may make the changes summed in d under its quota

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "alliance_limits.h"
 #include "relay.h"
 
 /* v5's poll and vote tables (node_civic_schema_v1 runs them with the

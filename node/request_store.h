@@ -32,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "alliance_limits.h"
 #include "relay.h"
 
 /* v5's request table (node_civic_schema_v1 runs it with the other civic

@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "alliance_limits.h"
 #include "relay.h"
 
 /* v5's resident tables (node_civic_schema_v1 runs them with the other

@@ -19,7 +19,7 @@ from test_25_manager import PASSWORD, api, hash_password, service
 # the hub (under ASan), TCP, TLS and Hello -> Welcome.
 CAP_S = 3
 HANDSHAKE_S = 2.0
-# LIMIT_BACKOFF_HEALTHY_S and LIMIT_BACKOFF_JITTER_PCT (lib/limits.h)
+# LIMIT_BACKOFF_HEALTHY_S and LIMIT_BACKOFF_JITTER_PCT (lib/alliance_limits.h)
 HEALTHY_S = 10
 JITTER = 0.25
 RETRY = re.compile(r"(?:hub unreachable|session with hub lost) \(.*\); "

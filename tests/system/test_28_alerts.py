@@ -175,7 +175,7 @@ def test_rules_pass_promtool_and_name_only_what_the_hub_writes(alliance):
     for lag in ("up", "down"):
         e = expr[f"Alliance{lag.capitalize()}LagGrowing"]
         assert "offset 10m" in e and "[10m]) > 0" in e, e
-    limits = (ROOT / "lib" / "limits.h").read_text()
+    limits = (ROOT / "lib" / "alliance_limits.h").read_text()
     for macro, value in (("LIMIT_CERT_WARN_S", r"\(30 \* 24 \* 3600\)"),
                          ("LIMIT_CRL_WARN_S", r"\(7 \* 24 \* 3600\)"),
                          ("LIMIT_SILENT_WARN_S", "300"),

@@ -24,7 +24,7 @@
 #include "config.h"
 #include "err.h"
 #include "hub.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "log.h"
 /* Both daemons' internal headers declare a sync_wake of their own; this
  * file calls neither, so the node's is renamed here to let both in. */
@@ -842,7 +842,7 @@ static void test_node_sms_rule(void **state)
 	node_config_free(&cfg);
 }
 
-/* Defaults that are limits of lib/limits.h say the same number. */
+/* Defaults that are limits of lib/alliance_limits.h say the same number. */
 static void test_defaults_are_limits(void **state)
 {
 	static const struct {

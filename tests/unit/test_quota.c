@@ -14,7 +14,7 @@
 
 #include "catalog.h"
 #include "err.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "quota.h"
 #include "wire.h"
 

@@ -14,7 +14,7 @@
 
 #include "clock.h"
 #include "err.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "relay.h"
 
 static char why[200];

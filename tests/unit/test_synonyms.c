@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "synonyms.h"
 
 /* parse: synonyms_parse of text, which must succeed. */

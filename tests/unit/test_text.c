@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "limits.h"
+#include "alliance_limits.h"
 #include "text.h"
 
 /* utf8: text_utf8_valid over a string literal, NULs included. */

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "err.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "webhook.h"
 
 /* ---- signing ---------------------------------------------------------------- */

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "err.h"
-#include "limits.h"
+#include "alliance_limits.h"
 #include "wire.h"
 
 /* Room for a reason in every test. */

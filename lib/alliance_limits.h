@@ -1,4 +1,4 @@
-/* limits.h: every size, count and time limit in one place.
+/* alliance_limits.h: every size, count and time limit in one place.
  *
  * Each has a comment saying why; where an operator may want another value,
  * the config key that overrides it is named. A limit that is a config

@@ -234,6 +234,7 @@ class Daemon:
     label = "daemon"
     build = None        # directory of the binary; None: BUILD
     extra_env = None    # more environment (e.g. LD_PRELOAD, FAKETIME)
+    https = None        # (crt, key): its public port serves HTTPS with them
 
     def __init__(self, d):
         self.dir = Path(d)
@@ -348,13 +349,33 @@ class Daemon:
             if self.proc.poll() is not None:
                 pytest.fail(f"{self.label} exited {self.proc.returncode} "
                             f"at start:\n{self.tail()}")
-            return http_get_json("127.0.0.1", port, "/healthz")
+            return http_get_json("127.0.0.1", port, "/healthz",
+                                 tls=self.public_tls())
         return wait_for(up, START_TIMEOUT, f"{self.label} /healthz")
 
+    def public_tls(self):
+        """None, or with https set a client context for its public port
+        that takes any certificate (the tests check the chain themselves)."""
+        if not self.https:
+            return None
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
 
-def http_get_json(host, port, path, timeout=5):
-    """GET http://host:port/path; the JSON body of a 200 (else raises)."""
-    c = http.client.HTTPConnection(host, port, timeout=timeout)
+    def public_cert(self, text):
+        """Config text with [public] cert and key when https is set."""
+        if not self.https:
+            return text
+        return text.replace("[public]\n", f"[public]\ncert = "
+                            f"{self.https[0]}\nkey = {self.https[1]}\n", 1)
+
+
+def http_get_json(host, port, path, timeout=5, tls=None):
+    """GET http://host:port/path (https:// with the ssl context tls); the
+    JSON body of a 200 (else raises)."""
+    c = (http.client.HTTPSConnection(host, port, timeout=timeout, context=tls)
+         if tls else http.client.HTTPConnection(host, port, timeout=timeout))
     try:
         c.request("GET", path)
         r = c.getresponse()
@@ -420,9 +441,10 @@ class Hub(Daemon):
 
     def __init__(self, d, pki, limits=None, log_level="info",
                  bulletin_keys=None, quota=None, public_url=None,
-                 bulletin_sender=None):
+                 bulletin_sender=None, https=None):
         super().__init__(d)
         self.pki = pki
+        self.https = https                      # [public] cert, key
         self.public_url = public_url            # [public] url
         self.bulletin_sender = bulletin_sender  # [bulletins] sender
         self.limits = dict(limits or {})
@@ -439,7 +461,7 @@ class Hub(Daemon):
     def config_text(self):
         crt, key = self.pki.hub_cert
         limits = "".join(f"{k} = {v}\n" for k, v in self.limits.items())
-        return (
+        return self.public_cert(
             "[alliance]\n"
             "address = 127.0.0.1\n"
             f"port = {self.alliance_port}\n"
@@ -475,7 +497,8 @@ class Hub(Daemon):
         return self.start()
 
     def healthz(self):
-        return http_get_json("127.0.0.1", self.public_port, "/healthz")
+        return http_get_json("127.0.0.1", self.public_port, "/healthz",
+                             tls=self.public_tls())
 
     def reload(self):
         """Rewrite the config (e.g. after changing bulletin_keys) and
@@ -569,9 +592,11 @@ class Node(Daemon):
     store_file = "node.db"
 
     def __init__(self, d, pki, hub, community, cert=None, limits=None,
-                 manager_hash=None, bulletin_keys=None, public_url=None):
+                 manager_hash=None, bulletin_keys=None, public_url=None,
+                 https=None):
         super().__init__(d)
         self.public_url = public_url            # [public] url
+        self.https = https                      # [public] cert, key
         self.bulletin_keys = list(bulletin_keys if bulletin_keys is not None
                                   else [pki.signing_pub])
         self.label = f"node {community}"
@@ -588,7 +613,7 @@ class Node(Daemon):
     def config_text(self):
         crt, key = self.cert
         limits = "".join(f"{k} = {v}\n" for k, v in self.limits.items())
-        return (
+        return self.public_cert(
             "[node]\n"
             f"community = {self.community}\n"
             f"name = Community {self.community}\n"
@@ -619,7 +644,8 @@ class Node(Daemon):
         return self
 
     def healthz(self):
-        return http_get_json("127.0.0.1", self.public_port, "/healthz")
+        return http_get_json("127.0.0.1", self.public_port, "/healthz",
+                             tls=self.public_tls())
 
     def reload(self):
         """Rewrite the config (e.g. after changing bulletin_keys) and
@@ -878,6 +904,19 @@ class RawSession:
             f = self.recv_frame(timeout)
             if f.WhichOneof("body") != "changes":
                 return f
+
+    def relay(self, changes):
+        """Send changes in one Relay frame; the hub's RelayAck refs,
+        passing over its own frames met on the way (its stream,
+        bulletins, its Relay to us)."""
+        f = pb.Frame()
+        f.relay.changes.extend(changes)
+        self.send_frame(f)
+        while True:
+            got = self.recv_skipping_changes()
+            if got.WhichOneof("body") == "relay_ack":
+                return list(got.relay_ack.refs)
+            assert got.WhichOneof("body") in ("bulletin", "relay"), got
 
     def alive(self):
         """Prove the session is served: a Frame with an unknown body is

@@ -14,9 +14,12 @@ a fresh directory per test or module, and polling instead of sleeping:
   (`hub.update_crl()` copies the PKI's and sends SIGHUP, as an operator
   would);
 - `Node`: the same for alliance-node, with `healthz()` and
-  `wait_connected()`;
+  `wait_connected()`; either given https=(crt, key) serves its public port
+  over HTTPS;
 - `RawSession`: a websocket to wss://localhost:PORT/v1/sync speaking raw
-  alliance.v1 Frames with any certificate (or none);
+  alliance.v1 Frames with any certificate (or none); `relay(changes)`;
+- `SmsGateway`: a node's [sms] gateway on loopback, checking each post's
+  signature (`signed()`);
 - topologies: `start_topology(pki, d, prefixes, made)` (and `topology(...)`,
   the same as a context manager that stops it all) starts a hub and one
   registered, connected node per prefix, with the hub's and nodes' classes
@@ -33,7 +36,10 @@ the report.
 """
 
 import contextlib
+import hashlib
+import hmac
 import http.client
+import http.server
 import itertools
 import json
 import os
@@ -46,6 +52,7 @@ import ssl
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -942,6 +949,101 @@ def unknown_body_frame():
     payload = b"future"
     return bytes([(99 << 3 | 2) & 0x7F | 0x80, (99 << 3 | 2) >> 7,
                   len(payload)]) + payload
+
+
+# ---- an SMS gateway -------------------------------------------------------
+
+# the seconds a signed timestamp may be old, as a receiver would check
+SIGNATURE_FRESH_S = 300
+
+
+def signed(secret, sig, body):
+    """Whether sig is X-Alliance-Signature of body under secret, fresh."""
+    m = re.fullmatch(r"t=(\d+),v1=([0-9a-f]{64})", sig or "")
+    if not m:
+        return False
+    want = hmac.new(secret.encode(), m.group(1).encode() + b"." + body,
+                    hashlib.sha256).hexdigest()
+    return (hmac.compare_digest(want, m.group(2))
+            and abs(time.time() - int(m.group(1))) < SIGNATURE_FRESH_S)
+
+
+class SmsGateway:
+    """An SMS gateway's webhook receiver on 127.0.0.1 (a node's [sms] url
+    is self.url, its secret secret). Every post is kept as (ok, key, msg,
+    raw, ctype, answered): ok when X-Alliance-Signature is the HMAC of
+    "<t>.<body>" under secret with t fresh, msg the parsed body (None if
+    not JSON); fail_next makes the next posts answer 503 (the node must
+    try again with the same key)."""
+
+    def __init__(self, secret):
+        self.secret = secret
+        self.posts = []          # every post, as received
+        self.lock = threading.Lock()
+        self.fail_next = 0
+        gw = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(n)
+                key = self.headers.get("Idempotency-Key", "")
+                ok = signed(gw.secret, self.headers.get(
+                    "X-Alliance-Signature"), body)
+                try:
+                    msg = json.loads(body)
+                except ValueError:
+                    msg = None
+                with gw.lock:
+                    failing = gw.fail_next > 0
+                    gw.fail_next -= failing
+                    gw.posts.append(SimpleNamespace(
+                        ok=ok, key=key, msg=msg, raw=body,
+                        ctype=self.headers.get("Content-Type"),
+                        answered=503 if failing else 200))
+                self.send_response(503 if failing else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                      Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/sms"
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def messages(self, phone):
+        """The distinct messages (by idempotency key) delivered to phone,
+        oldest first."""
+        seen, out = set(), []
+        with self.lock:
+            for p in self.posts:
+                if (p.answered == 200 and p.msg and
+                        p.msg.get("to") == f"+86{phone}" and
+                        p.key not in seen):
+                    seen.add(p.key)
+                    out.append(p.msg)
+        return out
+
+    def wait_message(self, phone, count=1):
+        """The count-th message to phone, once it has come."""
+        msgs = wait_for(lambda: (m := self.messages(phone)) and
+                        len(m) >= count and m, 20,
+                        f"message {count} to {phone} at the gateway")
+        return msgs[count - 1]
+
+    def all_signed(self):
+        with self.lock:
+            return all(p.ok and p.key and p.msg and p.msg["id"] == p.key
+                       and p.ctype == "application/json"
+                       for p in self.posts)
 
 
 # ---- reporting ------------------------------------------------------------

@@ -459,6 +459,39 @@ static void test_own_certificate(void **state)
 	EVP_PKEY_free(rsa);
 }
 
+/* A reload serves the new pair, or on a refused one keeps what it had. */
+static void test_own_reload(void **state)
+{
+	X509 *renewed = cert("hub", 23, kl, ca1, k1, 0, -DAY, 5 * DAY);
+	SSL_CTX *running = SSL_CTX_new(TLS_server_method());
+	char crt[512], key[512], other[512], fresh[512];
+	int64_t until = 0;
+
+	(void)state;
+	snprintf(crt, sizeof(crt), "%s", write_pem("run.crt",
+		 (X509 *[]){ leaf1, NULL }, NULL, NULL, NULL));
+	snprintf(key, sizeof(key), "%s", write_pem("run.key", NULL, NULL, kl,
+						   NULL));
+	snprintf(other, sizeof(other), "%s", write_pem("run-other.key", NULL,
+						       NULL, k1, NULL));
+	snprintf(fresh, sizeof(fresh), "%s", write_pem("renewed.crt",
+		 (X509 *[]){ renewed, NULL }, NULL, NULL, NULL));
+	assert_int_equal(trust_own_install(running, crt, key), ERR_OK);
+	assert_int_equal(trust_own_reload(running, fresh, other, &until, err,
+					  sizeof(err)), ERR_INVALID);
+	assert_non_null(strstr(err, "not the key of"));
+	assert_int_equal(until, 0);
+	assert_int_equal(X509_cmp(SSL_CTX_get0_certificate(running), leaf1),
+			 0);
+	assert_int_equal(trust_own_reload(running, fresh, key, &until, err,
+					  sizeof(err)), ERR_OK);
+	assert_true(until > time(NULL) + 4 * DAY);
+	assert_int_equal(X509_cmp(SSL_CTX_get0_certificate(running), renewed),
+			 0);
+	SSL_CTX_free(running);
+	X509_free(renewed);
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 int main(void)
@@ -470,6 +503,7 @@ int main(void)
 		cmocka_unit_test(test_bad_crls),
 		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_own_certificate),
+		cmocka_unit_test(test_own_reload),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

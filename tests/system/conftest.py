@@ -20,6 +20,8 @@ a fresh directory per test or module, and polling instead of sleeping:
   alliance.v1 Frames with any certificate (or none); `relay(changes)`;
 - `SmsGateway`: a node's [sms] gateway on loopback, checking each post's
   signature (`signed()`);
+- `resident_call(node, method, path, ...)`: one request to a node's
+  public port (JSON, form or raw body; a resident's Bearer token);
 - topologies: `start_topology(pki, d, prefixes, made)` (and `topology(...)`,
   the same as a context manager that stops it all) starts a hub and one
   registered, connected node per prefix, with the hub's and nodes' classes
@@ -54,6 +56,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -437,6 +440,30 @@ def exchange(c, method, path, body=None, headers=None):
         return reply(c)
     finally:
         c.close()
+
+
+def resident_call(node, method, path, body=None, token=None, fields=None,
+                  raw=None, ctype=None):
+    """One request to node's public port, as a resident when token is
+    given (Bearer): body sent as JSON, else raw as JSON-typed bytes, else
+    fields as a form; ctype overrides the Content-Type (sent even without
+    a body). Returns (status, raw, text, body: the parsed JSON or None)."""
+    headers, data = {}, None
+    if body is not None:
+        data, ctype = json.dumps(body).encode(), ctype or "application/json"
+    elif raw is not None:
+        data, ctype = raw, ctype or "application/json"
+    elif fields is not None:
+        data = urllib.parse.urlencode(fields).encode()
+        ctype = ctype or "application/x-www-form-urlencoded"
+    if ctype:
+        headers["Content-Type"] = ctype
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    c = http.client.HTTPConnection("127.0.0.1", node.public_port, timeout=30)
+    r = exchange(c, method, path, body=data, headers=headers)
+    return SimpleNamespace(status=r.status, raw=r.body, text=r.body.decode(),
+                           body=json.loads(r.body) if r.body else None)
 
 
 class Hub(Daemon):

@@ -19,11 +19,11 @@ import re
 import sqlite3
 import time
 import urllib.parse
-from types import SimpleNamespace
 
 import pytest
 
-from conftest import Node, SmsGateway, start_topology, stop_all, unique_id
+from conftest import (Node, SmsGateway, resident_call, start_topology,
+                      stop_all, unique_id)
 from test_05_config import bad_config, valid_config, with_line
 from test_25_manager import api, get
 
@@ -91,19 +91,9 @@ def plain_node(alliance):
 
 
 def call(node, method, path, body=None, token=None):
-    c = http.client.HTTPConnection("127.0.0.1", node.public_port, timeout=30)
-    try:
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        c.request(method, path, body=None if body is None
-                  else json.dumps(body).encode(), headers=headers)
-        r = c.getresponse()
-        raw = r.read()
-        return SimpleNamespace(status=r.status, raw=raw,
-                               body=json.loads(raw) if raw else None)
-    finally:
-        c.close()
+    """method path with body as JSON (JSON-typed even without one)."""
+    return resident_call(node, method, path, body=body, token=token,
+                         ctype="application/json")
 
 
 def register(node, phone, password=PASSWORD_R, **kw):

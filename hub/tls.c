@@ -417,45 +417,39 @@ void tls_recheck_http(struct hub *hub, struct lws *wsi)
 	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
-/* reload_own: the alliance port's certificate and key, when they can
- * serve; else the running ones stay. ERR_OK or ERR_INVALID (logged). */
-static int reload_own(struct hub *hub)
+/* reload_port: one port's certificate and key (section names it in the
+ * log, which is its cert_expiry slot), when they can serve; else the
+ * running ones stay. ERR_OK or ERR_INVALID (logged). */
+static int reload_port(struct hub *hub, SSL_CTX *ssl, const char *cert,
+		       const char *key, const char *section, int which)
 {
 	char err[1024];
 	int64_t until;
 
-	if (trust_own_check(hub->cfg.alliance_cert, hub->cfg.alliance_key,
-			    hub->alliance_ssl, &until, err, sizeof(err)) !=
-	    ERR_OK ||
-	    trust_own_install(hub->alliance_ssl, hub->cfg.alliance_cert,
-			      hub->cfg.alliance_key) != ERR_OK) {
-		log_error("tls: reload: [alliance] cert: %s; keeping the "
-			  "running certificate", err);
+	if (trust_own_reload(ssl, cert, key, &until, err, sizeof(err)) !=
+	    ERR_OK) {
+		log_error("tls: reload: [%s] cert: %s; keeping the running "
+			  "certificate", section, err);
 		return ERR_INVALID;
 	}
-	hub->metrics.cert_expiry[HUB_CERT_ALLIANCE] = until;
+	hub->metrics.cert_expiry[which] = until;
 	return ERR_OK;
+}
+
+/* reload_own: the alliance port's certificate and key. */
+static int reload_own(struct hub *hub)
+{
+	return reload_port(hub, hub->alliance_ssl, hub->cfg.alliance_cert,
+			   hub->cfg.alliance_key, "alliance", HUB_CERT_ALLIANCE);
 }
 
 /* reload_public: the public port's certificate and key (HTTPS only). */
 static int reload_public(struct hub *hub)
 {
-	char err[1024];
-	int64_t until;
-
 	if (!hub->public_ssl)
 		return ERR_OK;
-	if (trust_own_check(hub->cfg.public_cert, hub->cfg.public_key,
-			    hub->public_ssl, &until, err, sizeof(err)) !=
-	    ERR_OK ||
-	    trust_own_install(hub->public_ssl, hub->cfg.public_cert,
-			      hub->cfg.public_key) != ERR_OK) {
-		log_error("tls: reload: [public] cert: %s; keeping the "
-			  "running certificate", err);
-		return ERR_INVALID;
-	}
-	hub->metrics.cert_expiry[HUB_CERT_PUBLIC] = until;
-	return ERR_OK;
+	return reload_port(hub, hub->public_ssl, hub->cfg.public_cert,
+			   hub->cfg.public_key, "public", HUB_CERT_PUBLIC);
 }
 
 int tls_reload(struct hub *hub)

@@ -384,3 +384,17 @@ int trust_own_install(SSL_CTX *ctx, const char *cert, const char *key)
 	ERR_clear_error();
 	return ok ? ERR_OK : ERR_IO;
 }
+
+int trust_own_reload(SSL_CTX *ctx, const char *cert, const char *key,
+		     int64_t *not_after, char *err, size_t errlen)
+{
+	int rc = trust_own_check(cert, key, ctx, not_after, err, errlen);
+
+	if (rc != ERR_OK)
+		return rc;
+	if (trust_own_install(ctx, cert, key) != ERR_OK) {
+		snprintf(err, errlen, "%s: cannot be loaded", cert);
+		return ERR_IO;
+	}
+	return ERR_OK;
+}

@@ -90,4 +90,11 @@ int trust_own_check(const char *cert, const char *key, SSL_CTX *running,
  * keep theirs. ERR_OK or ERR_IO. */
 int trust_own_install(SSL_CTX *ctx, const char *cert, const char *key);
 
+/* trust_own_reload: trust_own_check of cert and key against ctx, then
+ * trust_own_install into it: the port serves them from now on, or (on an
+ * error, with its reason in err) keeps the ones it had. ERR_OK,
+ * ERR_INVALID or ERR_IO. */
+int trust_own_reload(SSL_CTX *ctx, const char *cert, const char *key,
+		     int64_t *not_after, char *err, size_t errlen);
+
 #endif

@@ -511,10 +511,8 @@ void public__reload_cert(struct node *n)
 
 	if (!n->public_ssl)
 		return;
-	if (trust_own_check(n->public_cert, n->public_key, n->public_ssl,
-			    NULL, err, sizeof(err)) != ERR_OK ||
-	    trust_own_install(n->public_ssl, n->public_cert,
-			      n->public_key) != ERR_OK) {
+	if (trust_own_reload(n->public_ssl, n->public_cert, n->public_key,
+			     NULL, err, sizeof(err)) != ERR_OK) {
 		log_error("reload: [public] cert: %s; keeping the running "
 			  "certificate", err);
 		return;

@@ -9,14 +9,11 @@
 // its own with Last-Event-ID and gets all three, in the order issued.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { openSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { EventSource } from 'eventsource';
 
-import { BUILD, startAlliance, waitFor } from './lib/harness.mjs';
+import { restartNode, startAlliance, waitFor } from './lib/harness.mjs';
 
 let alliance, node;
 
@@ -37,25 +34,6 @@ async function ctl(kind, ...args) {
   const texts = kind === 'cancel' ? [] : TEXTS;
   return (await alliance.ctl('bulletin', kind, ...args, ...texts, '--wait', '--timeout', '20'))
     .split('\n')[0].trim();
-}
-
-// restartNode: stop the node as local-alliance runs it and start it again
-// from the same config and store (as one-vote.test.mjs does).
-async function restartNode() {
-  const pidfile = path.join(alliance.dir, 'run', `node-${node.community}.pid`);
-  const conf = path.join(alliance.dir, 'conf', `${node.community}.conf`);
-  const pid = Number(readFileSync(pidfile, 'utf8').trim());
-  process.kill(pid, 'SIGTERM');
-  await waitFor(async () => { try { process.kill(pid, 0); return false; } catch { return true; } },
-    `node ${node.community} to stop`, 20000);
-  const log = openSync(path.join(alliance.dir, 'logs', `node-${node.community}.log`), 'a');
-  const child = spawn(path.join(BUILD, 'alliance-node'), ['-c', conf],
-    { cwd: alliance.dir, stdio: ['ignore', log, log], detached: true });
-  child.unref();
-  writeFileSync(pidfile, `${child.pid}\n`);
-  await waitFor(async () => {
-    try { return (await (await fetch(`${node.url}/healthz`)).json()).hub.connected; } catch { return false; }
-  }, `node ${node.community} back with its hub session`, 30000);
 }
 
 test('a client back after a restart gets what was issued while it was away, Last-Event-ID', { timeout: 120000 }, async () => {
@@ -79,7 +57,7 @@ test('a client back after a restart gets what was issued while it was away, Last
 
     // away: the node restarts, and three bulletins are issued
     away = true;
-    await restartNode();
+    await restartNode(alliance, node);
     const second = await ctl('issue', '--headline', `燃气检修 ${Date.now()}`, '--severity', 'severe');
     const update = await ctl('update', first, '--headline', `停水延长至明天 ${Date.now()}`);
     const cancel = await ctl('cancel', second);

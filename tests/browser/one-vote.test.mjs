@@ -2,8 +2,8 @@
 // Debian's Chromium at 360 px against a real alliance of a hub and two
 // nodes.
 //
-// The first node is restarted with an [sms] gateway: this test's own HTTP
-// server, which checks each post's HMAC-SHA256 signature (over
+// The first node is restarted with an [sms] gateway (the harness's
+// startSmsGateway), which checks each post's HMAC-SHA256 signature (over
 // "TIMESTAMP.BODY" with the shared secret) and keeps the messages, as a
 // resident's phone would receive them. A resident registers there with
 // her phone, is asked for the code on the account page (a wrong one is
@@ -15,40 +15,14 @@
 // in both languages.
 
 import assert from 'node:assert/strict';
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import http from 'node:http';
 import { after, before, test } from 'node:test';
 
-import { artifact, axe, launch, managerLogIn, newPage, restartNode, startAlliance, waitFor } from './lib/harness.mjs';
+import { artifact, axe, launch, managerLogIn, newPage, restartNode, startAlliance, startSmsGateway, waitFor } from './lib/harness.mjs';
 
 let alliance, browser, gateway, smsNode, plainNode, poll, restarted;
 const SMS_SECRET = 'the gateway secret of this test';
 const PASSWORD = 'my long secret';
 const texts = [];          // messages the gateway took: {ok, key, msg}
-
-// ---- the gateway ----------------------------------------------------------------------
-
-function startGateway() {
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const sig = String(req.headers['x-alliance-signature'] || '');
-      const ts = (/^t=(\d+),v1=/.exec(sig) || [])[1] || '';
-      const want = Buffer.from(`t=${ts},v1=` + createHmac('sha256', SMS_SECRET)
-        .update(`${ts}.`).update(body).digest('hex'));
-      const got = Buffer.from(sig);
-      let msg = null;
-      try { msg = JSON.parse(body.toString()); } catch { msg = null; }
-      texts.push({ ok: got.length === want.length && timingSafeEqual(got, want) &&
-                       Math.abs(Date.now() / 1000 - Number(ts)) < 300,
-                   key: req.headers['idempotency-key'], msg });
-      res.writeHead(200).end();
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 async function codeFor(phone, nth = 1) {
   const mine = () => texts.filter((x) => x.msg && x.msg.to === `+86${phone}`);
@@ -68,7 +42,7 @@ function restartWithSms(node, url) {
 before(async () => {
   alliance = await startAlliance(2);
   [smsNode, plainNode] = alliance.nodes;
-  gateway = await startGateway();
+  gateway = await startSmsGateway(SMS_SECRET, texts);
   await restartWithSms(smsNode, `http://127.0.0.1:${gateway.address().port}/sms`);
   restarted = true;
   const out = await alliance.ctl('poll', 'create', '--question', '社区食堂延长开放时间吗？',

@@ -1,6 +1,6 @@
 // outbox.test.mjs: the outbox's pages (issue 19, items 1 and 4) in
 // Debian's Chromium at 360 px against a real alliance of a hub and one
-// node, restarted with an [sms] gateway: this test's own HTTP server,
+// node, restarted with an [sms] gateway: the harness's startSmsGateway,
 // which checks each post's X-Alliance-Signature (t=T,v1=HMAC-SHA256 over
 // "T.BODY" with the shared secret).
 //
@@ -12,36 +12,13 @@
 // both pages in both languages.
 
 import assert from 'node:assert/strict';
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import http from 'node:http';
 import { after, before, test } from 'node:test';
 
-import { artifact, axe, launch, managerLogIn, newPage, restartNode, startAlliance, waitFor } from './lib/harness.mjs';
+import { artifact, axe, launch, managerLogIn, newPage, restartNode, startAlliance, startSmsGateway, waitFor } from './lib/harness.mjs';
 
 let alliance, browser, gateway, node;
 const SMS_SECRET = 'the gateway secret of the outbox test';
 const texts = [];          // posts the gateway took: {ok, key, msg}
-
-function startGateway() {
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const sig = String(req.headers['x-alliance-signature'] || '');
-      const ts = (/^t=(\d+),v1=/.exec(sig) || [])[1] || '';
-      const want = Buffer.from(`t=${ts},v1=` + createHmac('sha256', SMS_SECRET)
-        .update(`${ts}.`).update(body).digest('hex'));
-      const got = Buffer.from(sig);
-      let msg = null;
-      try { msg = JSON.parse(body.toString()); } catch { msg = null; }
-      texts.push({ ok: got.length === want.length && timingSafeEqual(got, want),
-                   key: req.headers['idempotency-key'], msg });
-      res.writeHead(200).end();
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 function basic() {
   return 'Basic ' + Buffer.from(`manager:${alliance.env.MANAGER_PASSWORD}`).toString('base64');
@@ -50,7 +27,7 @@ function basic() {
 before(async () => {
   alliance = await startAlliance(1);
   [node] = alliance.nodes;
-  gateway = await startGateway();
+  gateway = await startSmsGateway(SMS_SECRET, texts);
   await restartNode(alliance, node,
     `[sms]\nurl = http://127.0.0.1:${gateway.address().port}/sms\nsecret = ${SMS_SECRET}\n`);
   browser = await launch();

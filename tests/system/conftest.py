@@ -14,9 +14,14 @@ a fresh directory per test or module, and polling instead of sleeping:
   (`hub.update_crl()` copies the PKI's and sends SIGHUP, as an operator
   would);
 - `Node`: the same for alliance-node, with `healthz()` and
-  `wait_connected()`;
+  `wait_connected()`; either given https=(crt, key) serves its public port
+  over HTTPS;
 - `RawSession`: a websocket to wss://localhost:PORT/v1/sync speaking raw
-  alliance.v1 Frames with any certificate (or none);
+  alliance.v1 Frames with any certificate (or none); `relay(changes)`;
+- `SmsGateway`: a node's [sms] gateway on loopback, checking each post's
+  signature (`signed()`);
+- `resident_call(node, method, path, ...)`: one request to a node's
+  public port (JSON, form or raw body; a resident's Bearer token);
 - topologies: `start_topology(pki, d, prefixes, made)` (and `topology(...)`,
   the same as a context manager that stops it all) starts a hub and one
   registered, connected node per prefix, with the hub's and nodes' classes
@@ -33,7 +38,10 @@ the report.
 """
 
 import contextlib
+import hashlib
+import hmac
 import http.client
+import http.server
 import itertools
 import json
 import os
@@ -46,7 +54,9 @@ import ssl
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -234,6 +244,7 @@ class Daemon:
     label = "daemon"
     build = None        # directory of the binary; None: BUILD
     extra_env = None    # more environment (e.g. LD_PRELOAD, FAKETIME)
+    https = None        # (crt, key): its public port serves HTTPS with them
 
     def __init__(self, d):
         self.dir = Path(d)
@@ -348,13 +359,33 @@ class Daemon:
             if self.proc.poll() is not None:
                 pytest.fail(f"{self.label} exited {self.proc.returncode} "
                             f"at start:\n{self.tail()}")
-            return http_get_json("127.0.0.1", port, "/healthz")
+            return http_get_json("127.0.0.1", port, "/healthz",
+                                 tls=self.public_tls())
         return wait_for(up, START_TIMEOUT, f"{self.label} /healthz")
 
+    def public_tls(self):
+        """None, or with https set a client context for its public port
+        that takes any certificate (the tests check the chain themselves)."""
+        if not self.https:
+            return None
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
 
-def http_get_json(host, port, path, timeout=5):
-    """GET http://host:port/path; the JSON body of a 200 (else raises)."""
-    c = http.client.HTTPConnection(host, port, timeout=timeout)
+    def public_cert(self, text):
+        """Config text with [public] cert and key when https is set."""
+        if not self.https:
+            return text
+        return text.replace("[public]\n", f"[public]\ncert = "
+                            f"{self.https[0]}\nkey = {self.https[1]}\n", 1)
+
+
+def http_get_json(host, port, path, timeout=5, tls=None):
+    """GET http://host:port/path (https:// with the ssl context tls); the
+    JSON body of a 200 (else raises)."""
+    c = (http.client.HTTPSConnection(host, port, timeout=timeout, context=tls)
+         if tls else http.client.HTTPConnection(host, port, timeout=timeout))
     try:
         c.request("GET", path)
         r = c.getresponse()
@@ -411,6 +442,30 @@ def exchange(c, method, path, body=None, headers=None):
         c.close()
 
 
+def resident_call(node, method, path, body=None, token=None, fields=None,
+                  raw=None, ctype=None):
+    """One request to node's public port, as a resident when token is
+    given (Bearer): body sent as JSON, else raw as JSON-typed bytes, else
+    fields as a form; ctype overrides the Content-Type (sent even without
+    a body). Returns (status, raw, text, body: the parsed JSON or None)."""
+    headers, data = {}, None
+    if body is not None:
+        data, ctype = json.dumps(body).encode(), ctype or "application/json"
+    elif raw is not None:
+        data, ctype = raw, ctype or "application/json"
+    elif fields is not None:
+        data = urllib.parse.urlencode(fields).encode()
+        ctype = ctype or "application/x-www-form-urlencoded"
+    if ctype:
+        headers["Content-Type"] = ctype
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    c = http.client.HTTPConnection("127.0.0.1", node.public_port, timeout=30)
+    r = exchange(c, method, path, body=data, headers=headers)
+    return SimpleNamespace(status=r.status, raw=r.body, text=r.body.decode(),
+                           body=json.loads(r.body) if r.body else None)
+
+
 class Hub(Daemon):
     """alliance-hub with its own config, store, log and copy of ca.crl."""
 
@@ -420,9 +475,10 @@ class Hub(Daemon):
 
     def __init__(self, d, pki, limits=None, log_level="info",
                  bulletin_keys=None, quota=None, public_url=None,
-                 bulletin_sender=None):
+                 bulletin_sender=None, https=None):
         super().__init__(d)
         self.pki = pki
+        self.https = https                      # [public] cert, key
         self.public_url = public_url            # [public] url
         self.bulletin_sender = bulletin_sender  # [bulletins] sender
         self.limits = dict(limits or {})
@@ -439,7 +495,7 @@ class Hub(Daemon):
     def config_text(self):
         crt, key = self.pki.hub_cert
         limits = "".join(f"{k} = {v}\n" for k, v in self.limits.items())
-        return (
+        return self.public_cert(
             "[alliance]\n"
             "address = 127.0.0.1\n"
             f"port = {self.alliance_port}\n"
@@ -475,7 +531,8 @@ class Hub(Daemon):
         return self.start()
 
     def healthz(self):
-        return http_get_json("127.0.0.1", self.public_port, "/healthz")
+        return http_get_json("127.0.0.1", self.public_port, "/healthz",
+                             tls=self.public_tls())
 
     def reload(self):
         """Rewrite the config (e.g. after changing bulletin_keys) and
@@ -569,9 +626,11 @@ class Node(Daemon):
     store_file = "node.db"
 
     def __init__(self, d, pki, hub, community, cert=None, limits=None,
-                 manager_hash=None, bulletin_keys=None, public_url=None):
+                 manager_hash=None, bulletin_keys=None, public_url=None,
+                 https=None):
         super().__init__(d)
         self.public_url = public_url            # [public] url
+        self.https = https                      # [public] cert, key
         self.bulletin_keys = list(bulletin_keys if bulletin_keys is not None
                                   else [pki.signing_pub])
         self.label = f"node {community}"
@@ -588,7 +647,7 @@ class Node(Daemon):
     def config_text(self):
         crt, key = self.cert
         limits = "".join(f"{k} = {v}\n" for k, v in self.limits.items())
-        return (
+        return self.public_cert(
             "[node]\n"
             f"community = {self.community}\n"
             f"name = Community {self.community}\n"
@@ -619,7 +678,8 @@ class Node(Daemon):
         return self
 
     def healthz(self):
-        return http_get_json("127.0.0.1", self.public_port, "/healthz")
+        return http_get_json("127.0.0.1", self.public_port, "/healthz",
+                             tls=self.public_tls())
 
     def reload(self):
         """Rewrite the config (e.g. after changing bulletin_keys) and
@@ -879,6 +939,19 @@ class RawSession:
             if f.WhichOneof("body") != "changes":
                 return f
 
+    def relay(self, changes):
+        """Send changes in one Relay frame; the hub's RelayAck refs,
+        passing over its own frames met on the way (its stream,
+        bulletins, its Relay to us)."""
+        f = pb.Frame()
+        f.relay.changes.extend(changes)
+        self.send_frame(f)
+        while True:
+            got = self.recv_skipping_changes()
+            if got.WhichOneof("body") == "relay_ack":
+                return list(got.relay_ack.refs)
+            assert got.WhichOneof("body") in ("bulletin", "relay"), got
+
     def alive(self):
         """Prove the session is served: a Frame with an unknown body is
         answered by an Error ERROR_UNKNOWN_BODY."""
@@ -903,6 +976,101 @@ def unknown_body_frame():
     payload = b"future"
     return bytes([(99 << 3 | 2) & 0x7F | 0x80, (99 << 3 | 2) >> 7,
                   len(payload)]) + payload
+
+
+# ---- an SMS gateway -------------------------------------------------------
+
+# the seconds a signed timestamp may be old, as a receiver would check
+SIGNATURE_FRESH_S = 300
+
+
+def signed(secret, sig, body):
+    """Whether sig is X-Alliance-Signature of body under secret, fresh."""
+    m = re.fullmatch(r"t=(\d+),v1=([0-9a-f]{64})", sig or "")
+    if not m:
+        return False
+    want = hmac.new(secret.encode(), m.group(1).encode() + b"." + body,
+                    hashlib.sha256).hexdigest()
+    return (hmac.compare_digest(want, m.group(2))
+            and abs(time.time() - int(m.group(1))) < SIGNATURE_FRESH_S)
+
+
+class SmsGateway:
+    """An SMS gateway's webhook receiver on 127.0.0.1 (a node's [sms] url
+    is self.url, its secret secret). Every post is kept as (ok, key, msg,
+    raw, ctype, answered): ok when X-Alliance-Signature is the HMAC of
+    "<t>.<body>" under secret with t fresh, msg the parsed body (None if
+    not JSON); fail_next makes the next posts answer 503 (the node must
+    try again with the same key)."""
+
+    def __init__(self, secret):
+        self.secret = secret
+        self.posts = []          # every post, as received
+        self.lock = threading.Lock()
+        self.fail_next = 0
+        gw = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(n)
+                key = self.headers.get("Idempotency-Key", "")
+                ok = signed(gw.secret, self.headers.get(
+                    "X-Alliance-Signature"), body)
+                try:
+                    msg = json.loads(body)
+                except ValueError:
+                    msg = None
+                with gw.lock:
+                    failing = gw.fail_next > 0
+                    gw.fail_next -= failing
+                    gw.posts.append(SimpleNamespace(
+                        ok=ok, key=key, msg=msg, raw=body,
+                        ctype=self.headers.get("Content-Type"),
+                        answered=503 if failing else 200))
+                self.send_response(503 if failing else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                      Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/sms"
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def messages(self, phone):
+        """The distinct messages (by idempotency key) delivered to phone,
+        oldest first."""
+        seen, out = set(), []
+        with self.lock:
+            for p in self.posts:
+                if (p.answered == 200 and p.msg and
+                        p.msg.get("to") == f"+86{phone}" and
+                        p.key not in seen):
+                    seen.add(p.key)
+                    out.append(p.msg)
+        return out
+
+    def wait_message(self, phone, count=1):
+        """The count-th message to phone, once it has come."""
+        msgs = wait_for(lambda: (m := self.messages(phone)) and
+                        len(m) >= count and m, 20,
+                        f"message {count} to {phone} at the gateway")
+        return msgs[count - 1]
+
+    def all_signed(self):
+        with self.lock:
+            return all(p.ok and p.key and p.msg and p.msg["id"] == p.key
+                       and p.ctype == "application/json"
+                       for p in self.posts)
 
 
 # ---- reporting ------------------------------------------------------------

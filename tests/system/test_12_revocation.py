@@ -359,52 +359,15 @@ def test_alliance_port_refuses_cbc_suites(pki, hub):
     assert_aead_only(hub.alliance_port, pki, pki.operator)
 
 
-class HttpsHub(Hub):
-    """A hub whose public port serves HTTPS (with the test hub cert)."""
-
-    def config_text(self):
-        crt, key = self.pki.hub_cert
-        return super().config_text().replace(
-            "[public]\n", f"[public]\ncert = {crt}\nkey = {key}\n", 1)
-
-    def _wait_healthy(self, port):
-        return wait_https_healthy(self, port)
-
-
-class HttpsNode(Node):
-    """A node whose public port serves HTTPS."""
-
-    def config_text(self):
-        crt, key = self.pki.hub_cert
-        return super().config_text().replace(
-            "[public]\n", f"[public]\ncert = {crt}\nkey = {key}\n", 1)
-
-    def _wait_healthy(self, port):
-        return wait_https_healthy(self, port)
-
-
-def wait_https_healthy(daemon, port):
-    ctx = client_ctx(daemon.pki, None, ssl.TLSVersion.TLSv1_3)
-
-    def up():
-        daemon.assert_alive()
-        c = Conn(port, ctx)
-        try:
-            return c.request("GET", "/healthz")[0] == 200
-        finally:
-            c.close()
-    return wait_for(up, 20, f"{daemon.label} https /healthz")
-
-
 def test_public_ports_refuse_cbc_suites(pki, tmp_path):
     """The hub's and the node's public ports, given a certificate."""
     made = []
     try:
-        h = HttpsHub(tmp_path / "hub", pki).start()
+        h = Hub(tmp_path / "hub", pki, https=pki.hub_cert).start()
         made.append(h)
         cid = unique_id("pub")
         h.register(cid)
-        n = HttpsNode(tmp_path / "node", pki, h, cid).start()
+        n = Node(tmp_path / "node", pki, h, cid, https=pki.hub_cert).start()
         made.append(n)
         assert_aead_only(h.public_port, pki)
         assert_aead_only(n.public_port, pki)

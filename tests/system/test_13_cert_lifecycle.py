@@ -38,34 +38,17 @@ class MNode(Node):
     """A node with [metrics] on a loopback port and, when ca is given, a
     trust file of its own ([hub] ca) in place of the PKI's ca.crt."""
 
-    def __init__(self, *a, ca=None, https=None, **kw):
+    def __init__(self, *a, ca=None, **kw):
         super().__init__(*a, **kw)
         self.metrics_port = free_port()
         self.ca = ca
-        self.https = https      # (crt, key) of its public port, or None
 
     def config_text(self):
         text = super().config_text()
         if self.ca:
             text = text.replace(f"ca = {self.pki.ca}\n", f"ca = {self.ca}\n")
-        if self.https:
-            text = text.replace("[public]\n", f"[public]\ncert = "
-                                f"{self.https[0]}\nkey = {self.https[1]}\n",
-                                1)
         return text + ("[metrics]\naddress = 127.0.0.1\n"
                        f"port = {self.metrics_port}\n")
-
-    def start(self):
-        if not self.https:
-            return super().start()
-        self.write_config(self.config_text())
-        self._spawn()
-
-        def up():
-            self.assert_alive()
-            return self.sessions() is not None
-        wait_for(up, 20, f"node {self.community} /metrics")
-        return self
 
     def sessions(self):
         """alliance_node_hub_sessions_total: sessions it has opened."""
@@ -81,31 +64,13 @@ class BundleHub(Hub):
     there) and whose [alliance] crl is the list self.crls (file names in
     its directory); https=(crt, key) serves its public port over HTTPS."""
 
-    def __init__(self, *a, https=None, **kw):
+    def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
         self.crls = ["ca.crl"]
-        self.https = https
 
     def config_text(self):
-        text = super().config_text().replace(
+        return super().config_text().replace(
             "crl = ca.crl\n", "crl = " + ", ".join(self.crls) + "\n")
-        if self.https:
-            text = text.replace("[public]\n", f"[public]\ncert = "
-                                f"{self.https[0]}\nkey = {self.https[1]}\n",
-                                1)
-        return text
-
-    def start(self):
-        if not self.https:
-            return super().start()
-        self.write_config(self.config_text())
-        self._spawn()
-
-        def up():
-            self.assert_alive()
-            return self.api("GET", "/api/v1/communities").status == 200
-        wait_for(up, 20, "the HTTPS hub's operator API")
-        return self
 
     def reload_tls(self):
         """Rewrite the config, SIGHUP; the log after it (once the TLS

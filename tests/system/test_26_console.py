@@ -244,35 +244,14 @@ def test_login_rate_limit(pki, tmp_path, password_hash):
         stop_all(made)
 
 
-class HttpsNode(Node):
-    """A node whose public port serves HTTPS (the hub's test certificate,
-    for localhost)."""
-
-    def config_text(self):
-        crt, key = self.pki.hub_cert
-        return super().config_text().replace(
-            "[public]\n", f"[public]\ncert = {crt}\nkey = {key}\n", 1)
-
-    def start(self):
-        self.write_config(self.config_text())
-        self._spawn()
-        ctx = ssl.create_default_context(cafile=str(self.pki.ca))
-
-        def up():
-            self.assert_alive()
-            return request(self, "GET", "/healthz", https=ctx).status == 200
-        wait_for(up, 20, "the HTTPS node's /healthz")
-        return self
-
-
 def test_cookie_is_secure_under_https(pki, tmp_path, password_hash):
     hub = Hub(tmp_path / "hub", pki).start()
     made = [hub]
     try:
         cid = unique_id("tls")
         hub.register(cid)
-        node = HttpsNode(tmp_path / "node", pki, hub, cid,
-                         manager_hash=password_hash).start()
+        node = Node(tmp_path / "node", pki, hub, cid, https=pki.hub_cert,
+                    manager_hash=password_hash).start()
         made.append(node)
         ctx = ssl.create_default_context(cafile=str(pki.ca))
         r, cookie = login(node, https=ctx)

@@ -35,26 +35,6 @@ DAY = 86400
 
 # ---- the alliance -----------------------------------------------------------
 
-class HttpsHub(Hub):
-    """A hub whose public port serves HTTPS with the PKI's public.crt."""
-
-    def config_text(self):
-        d = self.pki.dir
-        return super().config_text().replace(
-            "[public]\n", f"[public]\ncert = {d / 'public.crt'}\n"
-            f"key = {d / 'public.key'}\n", 1)
-
-    def start(self):
-        self.write_config(self.config_text())
-        self._spawn()
-
-        def up():
-            self.assert_alive()
-            return self.api("GET", "/api/v1/communities").status == 200
-        wait_for(up, 20, "the HTTPS hub's operator API")
-        return self
-
-
 @pytest.fixture(scope="module")
 def alliance(tmp_path_factory):
     d = tmp_path_factory.mktemp("alerts")
@@ -66,7 +46,8 @@ def alliance(tmp_path_factory):
     pki.run("crl", "--dir", pki.dir, "--days", "3")
     made = []
     try:
-        hub = HttpsHub(d / "hub", pki).start()
+        hub = Hub(d / "hub", pki, https=(pki.dir / "public.crt",
+                                          pki.dir / "public.key")).start()
         made.append(hub)
         a, b = unique_id("soon"), unique_id("later")
         nodes = {}

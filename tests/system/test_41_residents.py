@@ -15,11 +15,10 @@ import json
 import threading
 import time
 import urllib.parse
-from types import SimpleNamespace
 
 import pytest
 
-from conftest import Node, stop_all, unique_id, wait_for
+from conftest import Node, resident_call, stop_all, unique_id, wait_for
 from test_25_manager import api, get, sharing
 from test_45_polls import vote
 
@@ -37,19 +36,10 @@ def two(pki, tmp_path_factory, password_hash):
 
 
 def post(node, path, body, token=None, raw=None):
-    c = http.client.HTTPConnection("127.0.0.1", node.public_port, timeout=30)
-    try:
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        c.request("POST", path, body=raw if raw is not None
-                  else json.dumps(body).encode(), headers=headers)
-        r = c.getresponse()
-        data = r.read()
-        return SimpleNamespace(status=r.status, body=json.loads(data)
-                               if data else None, text=data.decode())
-    finally:
-        c.close()
+    """POST body as JSON (raw in its place when given) as token's resident."""
+    return resident_call(node, "POST", path, body=None if raw is not None
+                         else body, token=token, raw=raw,
+                         ctype="application/json")
 
 
 def register(node, phone, password=SECRET):

@@ -10,14 +10,10 @@ at A ask for B's home-visit service, and for A's own walk-in service.
 """
 
 import datetime
-import http.client
-import json
-import urllib.parse
-from types import SimpleNamespace
 
 import pytest
 
-from conftest import exchange, wait_for
+from conftest import resident_call, wait_for
 from test_25_manager import api, get, sharing
 from test_40_requests import hub_holds
 
@@ -41,20 +37,9 @@ def two(pki, tmp_path_factory, password_hash):
 
 
 def call(node, method, path, fields=None, token=None, json_body=None):
-    c = http.client.HTTPConnection("127.0.0.1", node.public_port, timeout=30)
-    headers = {}
-    data = None
-    if fields is not None:
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-        data = urllib.parse.urlencode(fields).encode()
-    if json_body is not None:
-        headers["Content-Type"] = "application/json"
-        data = json.dumps(json_body).encode()
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    r = exchange(c, method, path, body=data, headers=headers)
-    return SimpleNamespace(status=r.status, text=r.body.decode(),
-                           body=json.loads(r.body) if r.body else None)
+    """method path with fields as a form or json_body as JSON."""
+    return resident_call(node, method, path, body=json_body, token=token,
+                         fields=fields)
 
 
 def resident(node):

@@ -21,11 +21,10 @@ import json
 import sqlite3
 import time
 import urllib.parse
-from types import SimpleNamespace
 
 import pytest
 
-from conftest import (Node, alliancectl, exchange, stop_all, topology,
+from conftest import (Node, alliancectl, resident_call, stop_all, topology,
                       unique_id, wait_for)
 from test_25_manager import api, get
 from test_41_residents import error_field, post
@@ -42,17 +41,8 @@ def three(pki, tmp_path_factory, password_hash):
 
 
 def call(node, method, path, token=None, body=None):
-    c = http.client.HTTPConnection("127.0.0.1", node.public_port, timeout=30)
-    headers = {}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    r = exchange(c, method, path, body=data, headers=headers)
-    return SimpleNamespace(status=r.status, text=r.body.decode(),
-                           body=json.loads(r.body) if r.body else None)
+    """method path with body as JSON as token's resident."""
+    return resident_call(node, method, path, body=body, token=token)
 
 
 def code(node):

@@ -48,19 +48,6 @@ def community_poll(origin, pid, opens, version, closes=None):
     return c
 
 
-def relay(sess, changes):
-    """Send changes in one Relay frame; the RelayAck's refs, passing over
-    the hub's own frames (its stream, bulletins, its Relay to us)."""
-    f = pb.Frame()
-    f.relay.changes.extend(changes)
-    sess.send_frame(f)
-    while True:
-        r = sess.recv_frame()
-        if r.WhichOneof("body") == "relay_ack":
-            return list(r.relay_ack.refs)
-        assert r.WhichOneof("body") in ("changes", "bulletin", "relay"), r
-
-
 def refused(ref, *words):
     return ref.refused and all(w in ref.reason for w in words)
 
@@ -149,7 +136,7 @@ def test_tally_from_outside_the_area_is_refused(alliance, voted, pki):
     before = nodes_agree(hub, nodes, voted)
     with RawSession(hub, pki.node(x)) as s:
         s.handshake(x)
-        refs = relay(s, [tally(x, voted, [0, 5000], 1)])
+        refs = s.relay([tally(x, voted, [0, 5000], 1)])
         assert refused(refs[0], x, "not in the area"), refs
         s.alive()                       # refused, not closed
     after = nodes_agree(hub, nodes, voted)
@@ -183,7 +170,7 @@ def test_tally_for_another_community_is_refused(alliance, voted, pki):
              == 200, 15, "a's poll at the hub")
     with RawSession(hub, pki.node(h)) as s:
         s.handshake(h)
-        refs = relay(s, [tally(h, own, [0, 900], 1)])
+        refs = s.relay([tally(h, own, [0, 900], 1)])
         assert refused(refs[0], "another community's poll"), refs
         s.alive()
     assert hub_poll(hub, own)["results"]["votes"] == 0
@@ -199,7 +186,7 @@ def test_wrapping_overflowing_and_falling_counts_are_refused(alliance, voted,
     v = int(time.time() * 1e6)
     with RawSession(hub, pki.node(h)) as s:
         s.handshake(h)
-        refs = relay(s, [
+        refs = s.relay([
             tally(h, voted, [2 ** 64 - 1, 0], v + 1),        # -1 signed
             tally(h, voted, [2 ** 63, 2 ** 63], v + 2),      # sum wraps to 0
             tally(h, voted, [VOTES_MAX, 1], v + 3),          # over in all
@@ -215,11 +202,11 @@ def test_wrapping_overflowing_and_falling_counts_are_refused(alliance, voted,
         assert h not in per_community(hub_poll(hub, voted))
         assert hub_poll(hub, voted)["results"] == before["results"]
         # the same session goes on: an honest count is taken
-        refs = relay(s, [tally(h, voted, [3, 1], v + 10)])
+        refs = s.relay([tally(h, voted, [3, 1], v + 10)])
         assert not refs[0].refused, refs
         # a count that falls is refused (votes are never taken back), a
         # replay of an older version changes nothing and is not refused
-        refs = relay(s, [tally(h, voted, [2, 9], v + 11),
+        refs = s.relay([tally(h, voted, [2, 9], v + 11),
                          tally(h, voted, [0, 0], v + 9)])
         assert refused(refs[0], "counts[0]", "never taken back"), refs[0]
         assert not refs[1].refused, refs[1]
@@ -260,7 +247,7 @@ def test_tally_after_the_close_is_refused_and_the_outcome_stays(alliance,
     assert vote(a, poll, resident(a), "yes") == 201
     with RawSession(hub, pki.node(h)) as s:
         s.handshake(h)
-        refs = relay(s, [tally(h, poll, [0, 0], 1)])
+        refs = s.relay([tally(h, poll, [0, 0], 1)])
         assert not refs[0].refused, refs     # open: taken
     wait_for(lambda: per_community(hub_poll(hub, poll)).get(a.community)
              == [1, 0], 15, "a's tally")
@@ -271,7 +258,7 @@ def test_tally_after_the_close_is_refused_and_the_outcome_stays(alliance,
     assert vote(a, poll, late, "no") == 409
     with RawSession(hub, pki.node(h)) as s:
         s.handshake(h)
-        refs = relay(s, [tally(h, poll, [0, 50], 2)])
+        refs = s.relay([tally(h, poll, [0, 50], 2)])
         assert refused(refs[0], "final"), refs
         s.alive()
     after = hub_poll(hub, poll)
@@ -300,13 +287,13 @@ def test_a_flood_of_polls_hides_no_district_poll(alliance, voted, pki):
     with RawSession(hub, pki.node(h)) as s:
         s.handshake(h)
         for k in range(2):           # at most 64 records a frame
-            refs = relay(s, [community_poll(h, f"far{k}x{i}", far,
+            refs = s.relay([community_poll(h, f"far{k}x{i}", far,
                                             v + 100 * k + i)
                              for i in range(60)])
             assert all(refused(r, "opens", "ahead") for r in refs), refs
         # opening now, as a node may: taken, but they push nothing out
         for k in range(2):
-            refs = relay(s, [community_poll(h, f"now{k}x{i}", now,
+            refs = s.relay([community_poll(h, f"now{k}x{i}", now,
                                             v + 1000 + 100 * k + i)
                              for i in range(60)])
             assert not any(r.refused for r in refs), refs

@@ -13,111 +13,25 @@ test where the per-address code limit would otherwise be shared.
 """
 
 import hashlib
-import hmac
 import http.client
-import http.server
 import json
 import re
 import sqlite3
-import threading
 import time
 import urllib.parse
-from types import SimpleNamespace
 
 import pytest
 
-from conftest import Node, start_topology, stop_all, unique_id, wait_for
+from conftest import (Node, SmsGateway, resident_call, start_topology,
+                      stop_all, unique_id)
 from test_05_config import bad_config, valid_config, with_line
 from test_25_manager import api, get
 
 SECRET = "the gateway's shared secret"
 PASSWORD_R = "a resident's long password"
-# the seconds a signed timestamp may be old, as a receiver would check
-FRESH_S = 300
 
 
-# ---- the gateway -----------------------------------------------------------
-
-class Gateway:
-    """An SMS gateway's webhook receiver on 127.0.0.1. Every post is kept
-    with whether its signature and key checked out; fail_next makes the
-    next posts answer 503 (the node must try again with the same key)."""
-
-    def __init__(self, secret=SECRET):
-        self.secret = secret.encode()
-        self.posts = []          # every post, as received
-        self.lock = threading.Lock()
-        self.fail_next = 0
-        gw = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length", "0"))
-                body = self.rfile.read(n)
-                sig = self.headers.get("X-Alliance-Signature", "")
-                key = self.headers.get("Idempotency-Key", "")
-                ts = re.fullmatch(r"t=(\d+),v1=[0-9a-f]{64}", sig)
-                ts = ts.group(1) if ts else ""
-                want = f"t={ts},v1=" + hmac.new(
-                    gw.secret, ts.encode() + b"." + body,
-                    hashlib.sha256).hexdigest()
-                ok = (hmac.compare_digest(sig, want) and ts.isdigit()
-                      and abs(time.time() - int(ts)) < FRESH_S)
-                try:
-                    msg = json.loads(body)
-                except ValueError:
-                    msg = None
-                with gw.lock:
-                    failing = gw.fail_next > 0
-                    gw.fail_next -= failing
-                    gw.posts.append(SimpleNamespace(
-                        ok=ok, key=key, msg=msg, raw=body,
-                        ctype=self.headers.get("Content-Type"),
-                        answered=503 if failing else 200))
-                self.send_response(503 if failing else 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                                      Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/sms"
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-    def messages(self, phone):
-        """The distinct messages (by idempotency key) delivered to phone,
-        oldest first."""
-        seen, out = set(), []
-        with self.lock:
-            for p in self.posts:
-                if (p.answered == 200 and p.msg and
-                        p.msg.get("to") == f"+86{phone}" and
-                        p.key not in seen):
-                    seen.add(p.key)
-                    out.append(p.msg)
-        return out
-
-    def wait_message(self, phone, count=1):
-        """The count-th message to phone, once it has come."""
-        msgs = wait_for(lambda: (m := self.messages(phone)) and
-                        len(m) >= count and m, 20,
-                        f"message {count} to {phone} at the gateway")
-        return msgs[count - 1]
-
-    def all_signed(self):
-        with self.lock:
-            return all(p.ok and p.key and p.msg and p.msg["id"] == p.key
-                       and p.ctype == "application/json"
-                       for p in self.posts)
-
+# ---- the gateway (conftest's SmsGateway) and a node using it ---------------
 
 class SmsNode(Node):
     """A node whose config has an [sms] section."""
@@ -139,7 +53,7 @@ class SmsNode(Node):
 def alliance(pki, tmp_path_factory, password_hash):
     """A hub and an SMS gateway; start_node adds nodes (made)."""
     made = []
-    gw = Gateway()
+    gw = SmsGateway(SECRET)
     try:
         t = start_topology(pki, tmp_path_factory.mktemp("onevote"), [], made,
                            manager_hash=password_hash)
@@ -177,19 +91,9 @@ def plain_node(alliance):
 
 
 def call(node, method, path, body=None, token=None):
-    c = http.client.HTTPConnection("127.0.0.1", node.public_port, timeout=30)
-    try:
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        c.request(method, path, body=None if body is None
-                  else json.dumps(body).encode(), headers=headers)
-        r = c.getresponse()
-        raw = r.read()
-        return SimpleNamespace(status=r.status, raw=raw,
-                               body=json.loads(raw) if raw else None)
-    finally:
-        c.close()
+    """method path with body as JSON (JSON-typed even without one)."""
+    return resident_call(node, method, path, body=body, token=token,
+                         ctype="application/json")
 
 
 def register(node, phone, password=PASSWORD_R, **kw):

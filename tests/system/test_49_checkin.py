@@ -294,19 +294,6 @@ def test_cli_refuses_check_in_on_cancel(two):
     assert got["check_in"] is True and "check_in_counts" in got
 
 
-def relay_refs(s, changes):
-    """Send changes in one Relay frame from raw session s; the hub's
-    RelayRefs (bulletins and the down stream met on the way skipped)."""
-    f = pb.Frame()
-    f.relay.changes.extend(changes)
-    s.send_frame(f)
-    while True:
-        got = s.recv_skipping_changes()
-        if got.WhichOneof("body") == "relay_ack":
-            return list(got.relay_ack.refs)
-        assert got.WhichOneof("body") in ("bulletin", "relay"), got
-
-
 def counts_change(cid, bid, version, **counts):
     ch = pb.Change(origin=cid, kind=pb.KIND_CHECKIN, id=bid, version=version)
     for k, v in counts.items():
@@ -329,7 +316,7 @@ def test_hub_takes_counts_only_for_its_check_ins(two):
     with RawSession(two.hub, cert=two.hub.pki.node(cid)) as s:
         w = s.handshake(cid)
         assert w.checkin is True
-        refs = relay_refs(s, [
+        refs = s.relay([
             counts_change(cid, plain, v + 1, confirmed=5),
             counts_change(cid, elsewhere, v + 2, confirmed=5),
             counts_change(cid, "b-none", v + 3, confirmed=5),
@@ -341,7 +328,7 @@ def test_hub_takes_counts_only_for_its_check_ins(two):
         assert "not sent" in refs[1].reason
         assert "no such bulletin" in refs[2].reason
         # an older version changes nothing; a replay is harmless
-        refs = relay_refs(s, [counts_change(cid, mine, v + 4, confirmed=1),
+        refs = s.relay([counts_change(cid, mine, v + 4, confirmed=1),
                               counts_change(cid, mine, v + 5, confirmed=1)])
         assert [r.refused for r in refs] == [False, False], refs
     for b in (plain, elsewhere):

@@ -27,27 +27,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import (Node, alliancectl, exchange, free_port,
-                      parse_prometheus, start_topology, stop_all, wait_for)
+from conftest import (Node, SmsGateway, alliancectl, exchange, free_port,
+                      parse_prometheus, signed, start_topology, stop_all,
+                      wait_for)
 from test_25_manager import api, get
 
 SMS_SECRET = "the gateway's shared secret"
-FRESH_S = 300
 PHONE = "13800138049"
 
 
 # ---- the receivers -------------------------------------------------------------
-
-def signed(secret, sig, body):
-    """Whether sig is X-Alliance-Signature of body under secret, fresh."""
-    m = re.fullmatch(r"t=(\d+),v1=([0-9a-f]{64})", sig or "")
-    if not m:
-        return False
-    want = hmac.new(secret.encode(), m.group(1).encode() + b"." + body,
-                    hashlib.sha256).hexdigest()
-    return (hmac.compare_digest(want, m.group(2))
-            and abs(time.time() - int(m.group(1))) < FRESH_S)
-
 
 class Receiver:
     """An HTTPS webhook receiver on 127.0.0.1: secrets[path] is the secret
@@ -141,50 +130,22 @@ class Receiver:
             return all(p.ok and p.key == p.body["id"] for p in self.posts)
 
 
-class Gateway:
-    """The SMS gateway: plain HTTP on loopback; keeps signed posts."""
+class Gateway(SmsGateway):
+    """The SMS gateway (conftest's) with the outbox's secret."""
 
     def __init__(self):
-        gw = self
-        self.posts = []
-        self.lock = threading.Lock()
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with gw.lock:
-                    gw.posts.append(SimpleNamespace(
-                        body=json.loads(body),
-                        key=self.headers.get("Idempotency-Key"),
-                        ok=signed(SMS_SECRET, self.headers.get(
-                            "X-Alliance-Signature"), body)))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                                      Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/sms"
-        threading.Thread(target=self.server.serve_forever,
-                         daemon=True).start()
+        super().__init__(SMS_SECRET)
 
     def texts(self, phone):
         """The distinct texts (by key) sent to phone."""
         seen, out = set(), []
         with self.lock:
             for p in self.posts:
-                pl = p.body.get("payload", {})
+                pl = (p.msg or {}).get("payload", {})
                 if pl.get("to") == f"+86{phone}" and p.key not in seen:
                     seen.add(p.key)
                     out.append(p)
         return out
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class OutboxNode(Node):
@@ -575,10 +536,10 @@ def test_sms_alerts_request_status_and_opt_out(alliance, pki):
         # a bulletin at her threshold reaches her phone
         bid = issue(alliance.hub, "北区停水")
         (text,) = wait_for(lambda: gw.texts(PHONE), 30, "the SMS alert")
-        assert text.ok and text.body["kind"] == "bulletin"
-        assert text.body["id"] == text.key
-        assert "北区停水" in text.body["payload"]["text"]
-        assert text.body["payload"]["source"] == bid
+        assert text.ok and text.msg["kind"] == "bulletin"
+        assert text.msg["id"] == text.key
+        assert "北区停水" in text.msg["payload"]["text"]
+        assert text.msg["payload"]["source"] == bid
         # the manager's reply to her request reaches her phone
         r = api(node, "POST", "/api/v1/services",
                 {"title": "Legal advice", "category": "legal-civil",
@@ -606,8 +567,8 @@ def test_sms_alerts_request_status_and_opt_out(alliance, pki):
         wait_for(lambda: len(gw.texts(PHONE)) == 2, 30,
                  "the status change by SMS")
         reply = gw.texts(PHONE)[1]
-        assert reply.ok and reply.body["kind"] == "request"
-        assert "请周三来办公室" in reply.body["payload"]["text"]
+        assert reply.ok and reply.msg["kind"] == "request"
+        assert "请周三来办公室" in reply.msg["payload"]["text"]
         hooked = wait_for(lambda: [p for p in rc.delivered("/all").values()
                                    if p[0].body["kind"] == "request"], 30,
                           "the status change at the endpoint")

@@ -438,8 +438,6 @@ static void test_poll_outcome(void **state)
 	json_decref(opts);
 }
 
-/* A tally's counts are bounded one by one and in all, so none wraps
- * negative as a signed number and no sum of them leaves 64 bits. */
 /* A community's check-in counts: each bounded (none wraps negative at the
  * hub, no sum over the communities overflows), with its own body. */
 static void test_checkin_counts(void **state)
@@ -466,6 +464,8 @@ static void test_checkin_counts(void **state)
 	assert_int_equal(relay_check(&ch, why, sizeof(why)), ERR_INVALID);
 }
 
+/* A tally's counts are bounded one by one and in all, so none wraps
+ * negative as a signed number and no sum of them leaves 64 bits. */
 static void test_tally_bounded(void **state)
 {
 	Alliance__V1__Tally t = ALLIANCE__V1__TALLY__INIT;

@@ -411,6 +411,19 @@ static void expect_own(const char *crt, const char *key, SSL_CTX *running,
 		fail_msg("got \"%s\", want \"%s\" in it", err, want);
 }
 
+/* own_files: leaf1 into crt, its key into key, another key into other
+ * (each a buffer of OWN_PATH bytes). */
+#define OWN_PATH 512
+static void own_files(char *crt, char *key, char *other)
+{
+	snprintf(crt, OWN_PATH, "%s", write_pem("own.crt",
+		 (X509 *[]){ leaf1, NULL }, NULL, NULL, NULL));
+	snprintf(key, OWN_PATH, "%s", write_pem("own.key", NULL, NULL, kl,
+						NULL));
+	snprintf(other, OWN_PATH, "%s", write_pem("other.key", NULL, NULL, k1,
+						  NULL));
+}
+
 static void test_own_certificate(void **state)
 {
 	X509 *old = cert("hub", 20, kl, ca1, k1, 0, -2 * DAY, -DAY);
@@ -418,16 +431,11 @@ static void test_own_certificate(void **state)
 	EVP_PKEY *rsa = EVP_RSA_gen(2048);
 	X509 *rsa_cert = cert("hub", 22, rsa, ca1, k1, 0, -DAY, DAY);
 	SSL_CTX *running = SSL_CTX_new(TLS_server_method());
-	char crt[512], key[512], other[512];
+	char crt[OWN_PATH], key[OWN_PATH], other[OWN_PATH];
 	int64_t until = 0;
 
 	(void)state;
-	snprintf(crt, sizeof(crt), "%s", write_pem("own.crt",
-		 (X509 *[]){ leaf1, NULL }, NULL, NULL, NULL));
-	snprintf(key, sizeof(key), "%s", write_pem("own.key", NULL, NULL, kl,
-						   NULL));
-	snprintf(other, sizeof(other), "%s", write_pem("other.key", NULL,
-						       NULL, k1, NULL));
+	own_files(crt, key, other);
 	assert_int_equal(trust_own_check(crt, key, NULL, &until, err,
 					 sizeof(err)), ERR_OK);
 	assert_true(until > time(NULL) + 9 * DAY);
@@ -459,6 +467,34 @@ static void test_own_certificate(void **state)
 	EVP_PKEY_free(rsa);
 }
 
+/* A reload serves the new pair, or on a refused one keeps what it had. */
+static void test_own_reload(void **state)
+{
+	X509 *renewed = cert("hub", 23, kl, ca1, k1, 0, -DAY, 5 * DAY);
+	SSL_CTX *running = SSL_CTX_new(TLS_server_method());
+	char crt[OWN_PATH], key[OWN_PATH], other[OWN_PATH], fresh[OWN_PATH];
+	int64_t until = 0;
+
+	(void)state;
+	own_files(crt, key, other);
+	snprintf(fresh, sizeof(fresh), "%s", write_pem("renewed.crt",
+		 (X509 *[]){ renewed, NULL }, NULL, NULL, NULL));
+	assert_int_equal(trust_own_install(running, crt, key), ERR_OK);
+	assert_int_equal(trust_own_reload(running, fresh, other, &until, err,
+					  sizeof(err)), ERR_INVALID);
+	assert_non_null(strstr(err, "not the key of"));
+	assert_int_equal(until, 0);
+	assert_int_equal(X509_cmp(SSL_CTX_get0_certificate(running), leaf1),
+			 0);
+	assert_int_equal(trust_own_reload(running, fresh, key, &until, err,
+					  sizeof(err)), ERR_OK);
+	assert_true(until > time(NULL) + 4 * DAY);
+	assert_int_equal(X509_cmp(SSL_CTX_get0_certificate(running), renewed),
+			 0);
+	SSL_CTX_free(running);
+	X509_free(renewed);
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 int main(void)
@@ -470,6 +506,7 @@ int main(void)
 		cmocka_unit_test(test_bad_crls),
 		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_own_certificate),
+		cmocka_unit_test(test_own_reload),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

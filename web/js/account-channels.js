@@ -13,13 +13,9 @@ var SEVERITIES = ['', 'extreme', 'severe', 'moderate', 'minor'];
 var ch = { sms: null };
 
 function fillSeverities() {
-  var sel = document.getElementById('ch-bulletins');
-  var was = sel.value || 'severe';
-  A.clear(sel);
-  SEVERITIES.forEach(function (s) {
-    A.append(sel, A.el('option', { value: s, text: A.t(s ? 'ch_sev_' + s : 'ch_sev_none') }));
-  });
-  sel.value = was;
+  A.fillSelect(document.getElementById('ch-bulletins'), SEVERITIES, function (s) {
+    return A.t(s ? 'ch_sev_' + s : 'ch_sev_none');
+  }, 'severe');
 }
 
 function show(sms) {

@@ -150,6 +150,16 @@ function message(key, cls) {
   return el('p', { className: 'note ' + (cls || ''), text: A.t(key) });
 }
 
+/* fillSelect: replace the options of the <select> sel with one per value
+ * of values, labelled label(value), keeping the one chosen (fallback when
+ * none is); a language switch calls it again to relabel them. */
+function fillSelect(sel, values, label, fallback) {
+  var was = sel.value || fallback;
+  clear(sel);
+  values.forEach(function (v) { append(sel, el('option', { value: v, text: label(v) })); });
+  sel.value = was;
+}
+
 /* badge: a small label (a fee, a category, a state), with an icon. */
 function badge(text, cls, iconName) {
   return el('span', { className: 'badge ' + (cls || '') }, iconName ? icon(iconName) : null, text);
@@ -300,6 +310,7 @@ Object.assign(A, {
   communities: communities, communityLabel: communityLabel,
   communityList: communityList, communityName: communityName,
   deliveryLabel: deliveryLabel, durationText: durationText, el: el,
+  fillSelect: fillSelect,
   formatTime: formatTime, icon: icon, isFree: isFree,
   loadCommunities: loadCommunities, message: message, page: page, query: query,
   request: request,

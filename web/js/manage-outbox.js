@@ -78,13 +78,9 @@ function load() {
 }
 
 function fillSeverities() {
-  var sel = document.getElementById('e-bulletins');
-  var was = sel.value || 'severe';
-  A.clear(sel);
-  SEVERITIES.forEach(function (s) {
-    A.append(sel, A.el('option', { value: s, text: A.t(s ? 'ob_sev_' + s : 'ob_sev_none') }));
-  });
-  sel.value = was;
+  A.fillSelect(document.getElementById('e-bulletins'), SEVERITIES, function (s) {
+    return A.t(s ? 'ob_sev_' + s : 'ob_sev_none');
+  }, 'severe');
 }
 
 function setupForm() {

@@ -3,10 +3,13 @@
 // publishing through a node's manager API, alliancectl, Debian's Chromium
 // through playwright-core, axe-core, and polling instead of sleeping.
 //
-// Parts: paths; waiting; the alliance; publishing; the browser; axe.
+// Parts: paths; waiting; the alliance; an SMS gateway; publishing; the
+// browser; axe.
 
 import { execFile, spawn } from 'node:child_process';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { appendFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
@@ -117,17 +120,17 @@ export async function startAlliance(n = 3) {
 }
 
 // restartNode: stop the node of community node.community as local-alliance
-// runs it and start it again from the same config with extra appended
-// (e.g. an [sms] section); the pid file is rewritten so `local-alliance
-// down` stops it. Resolves once it holds its hub session again.
-export async function restartNode(alliance, node, extra) {
+// runs it and start it again from the same config and store, with extra
+// appended if given (e.g. an [sms] section); the pid file is rewritten so
+// `local-alliance down` stops it. Resolves once it holds its hub session again.
+export async function restartNode(alliance, node, extra = '') {
   const pidfile = path.join(alliance.dir, 'run', `node-${node.community}.pid`);
   const conf = path.join(alliance.dir, 'conf', `${node.community}.conf`);
   const pid = Number(readFileSync(pidfile, 'utf8').trim());
   process.kill(pid, 'SIGTERM');
   await waitFor(async () => { try { process.kill(pid, 0); return false; } catch { return true; } },
     `node ${node.community} to stop`, 20000);
-  appendFileSync(conf, `\n${extra}`);
+  if (extra) appendFileSync(conf, `\n${extra}`);
   const log = openSync(path.join(alliance.dir, 'logs', `node-${node.community}.log`), 'a');
   const child = spawn(path.join(BUILD, 'alliance-node'), ['-c', conf],
     { cwd: alliance.dir, stdio: ['ignore', log, log], detached: true });
@@ -136,6 +139,36 @@ export async function restartNode(alliance, node, extra) {
   await waitFor(async () => (await fetch(`${node.url}/healthz`)).ok, `node ${node.community} again`, 30000);
   await waitFor(async () => (await (await fetch(`${node.url}/healthz`)).json()).hub.connected,
     `node ${node.community}'s hub session`, 30000);
+}
+
+// ---- an SMS gateway --------------------------------------------------------
+
+// startSmsGateway: an HTTP server on 127.0.0.1 standing in for a node's
+// [sms] gateway; each post it takes is pushed to texts as {ok, key, msg}:
+// ok when X-Alliance-Signature is `t=<ts>,v1=<HMAC-SHA256 of "<ts>." and
+// the body under secret>` with ts within five minutes, key its
+// Idempotency-Key, msg the parsed body (null if not JSON). Answers 200;
+// resolves the listening server.
+export function startSmsGateway(secret, texts) {
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const sig = String(req.headers['x-alliance-signature'] || '');
+      const ts = (/^t=(\d+),v1=/.exec(sig) || [])[1] || '';
+      const want = Buffer.from(`t=${ts},v1=` + createHmac('sha256', secret)
+        .update(`${ts}.`).update(body).digest('hex'));
+      const got = Buffer.from(sig);
+      let msg = null;
+      try { msg = JSON.parse(body.toString()); } catch { msg = null; }
+      texts.push({ ok: got.length === want.length && timingSafeEqual(got, want) &&
+                       Math.abs(Date.now() / 1000 - Number(ts)) < 300,
+                   key: req.headers['idempotency-key'], msg });
+      res.writeHead(200).end();
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
 // ---- publishing ---------------------------------------------------------------

@@ -5,8 +5,8 @@
  *
  * A bulletin asking for a safety check-in ("check_in": true) stays until
  * answered (requireInteraction) and carries the two answers as actions,
- * "我安全 / I'm safe" and "我需要帮助 / I need help" (both languages: the
- * worker cannot read the page's choice). An action opens the bulletins
+ * "我安全" and "我需要帮助" / "I'm safe" and "I need help" (ANSWERS).
+ * An action opens the bulletins
  * page with the answer chosen (bulletins.html?b=ID&answer=safe#b-ID); the
  * page, which holds her sign-in, sends it after one confirming tap. The
  * worker itself answers nothing. Tapping the body opens the bulletin.
@@ -14,10 +14,30 @@
  * for a check-in, answers.safe and answers.help. */
 'use strict';
 
-var ANSWERS = [
-  { action: 'safe', title: '我安全 / I\u2019m safe' },
-  { action: 'help', title: '我需要帮助 / I need help' }
-];
+/* The answers' labels: in the pages' language when a page told it
+ * (common.js posts {lang} to its worker; kept in Cache Storage, as the
+ * worker has no localStorage), else in both. */
+var ANSWERS = {
+  'zh-CN': [{ action: 'safe', title: '我安全' }, { action: 'help', title: '我需要帮助' }],
+  en: [{ action: 'safe', title: 'I\u2019m safe' }, { action: 'help', title: 'I need help' }],
+  both: [{ action: 'safe', title: '我安全 / I\u2019m safe' }, { action: 'help', title: '我需要帮助 / I need help' }]
+};
+var PREFS = 'alliance-sw', LANG_URL = '/sw-lang';
+
+self.addEventListener('message', function (event) {
+  var lang = event.data && event.data.lang;
+  if (lang !== 'zh-CN' && lang !== 'en') return;
+  event.waitUntil(caches.open(PREFS).then(function (c) {
+    return c.put(LANG_URL, new Response(lang));
+  }));
+});
+
+/* pageLang: the pages' language, or 'both' when none told it. */
+function pageLang() {
+  return caches.open(PREFS).then(function (c) { return c.match(LANG_URL); })
+    .then(function (r) { return r ? r.text() : 'both'; })
+    .then(function (l) { return ANSWERS[l] ? l : 'both'; }, function () { return 'both'; });
+}
 
 /* bulletinUrl: the bulletins page at bulletin id, with answer when one
  * was chosen. */
@@ -41,11 +61,15 @@ self.addEventListener('push', function (event) {
     icon: '/img/favicon.svg',
     lang: 'zh-CN'
   };
-  if (checkIn) {
-    options.actions = ANSWERS;
-    options.requireInteraction = true;
+  if (!checkIn) {
+    event.waitUntil(self.registration.showNotification(title, options));
+    return;
   }
-  event.waitUntil(self.registration.showNotification(title, options));
+  options.requireInteraction = true;
+  event.waitUntil(pageLang().then(function (lang) {
+    options.actions = ANSWERS[lang];
+    return self.registration.showNotification(title, options);
+  }));
 });
 
 self.addEventListener('notificationclick', function (event) {

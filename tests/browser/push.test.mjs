@@ -14,7 +14,8 @@
 // A check-in bulletin's message ("check_in": true) shows the two answers
 // as the notification's actions; the page an action opens (its URL from
 // the notification's data) marks that answer and sends it after one tap,
-// as the manager's GET /api/v1/bulletins/{id}/check-in then shows.
+// as the manager's GET /api/v1/bulletins/{id}/check-in then shows. The
+// actions are in both languages until a page tells the worker its own.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -186,6 +187,11 @@ test('a check-in push asks the question; its action\'s page sends the answer aft
   await page.locator('#lang-toggle').click();
   await panel.getByText('On the notification you chose "I\u2019m safe". Tap "I\u2019m safe" below to send it.').waitFor();
   assert.deepEqual(await axe(page), [], 'the bulletins page with an answer chosen (en)');
+  // the page told its worker the language: a check-in is now asked in English
+  await reg.cdp.send('ServiceWorker.deliverPushMessage', { origin: node.url, registrationId: reg.id,
+    data: JSON.stringify({ title: 'Are you safe?', body: 'x', url: '/bulletins.html', id: bid, check_in: true }) });
+  await waitFor(async () => (await shown()).some((n) => n.tag === bid && n.actions.length === 2 &&
+    n.actions[0].title === 'I\u2019m safe' && n.actions[1].title === 'I need help'), 'the answers in English');
   // one tap sends it, for her account
   await chosen.click();
   await panel.getByText('Received: you are safe. Thank you!').waitFor();

@@ -24,6 +24,10 @@ import { artifact, axe, launch, newPage, restartNode, startAlliance, waitFor } f
 
 let alliance, browser, node;
 
+/* How long a delivered push may take to show: the worker may have to
+ * start first, slow on a loaded machine (a bound, not a measure). */
+const SHOWN_MS = 30000;
+
 function basic() {
   return 'Basic ' + Buffer.from(`manager:${alliance.env.MANAGER_PASSWORD}`).toString('base64');
 }
@@ -96,12 +100,12 @@ test('the notifications page offers push and the service worker shows one', asyn
   const shown = async () => page.evaluate(async () =>
     (await (await navigator.serviceWorker.ready).getNotifications())
       .map((n) => ({ title: n.title, body: n.body, tag: n.tag, url: n.data && n.data.url })));
-  await waitFor(async () => (await shown()).length === 1, 'the notification');
+  await waitFor(async () => (await shown()).length === 1, 'the notification', SHOWN_MS);
   assert.deepEqual(await shown(), [{ title: message.title, body: message.body, tag: message.id, url: '/bulletins.html' }]);
   // a message that is not JSON still shows, with a neutral title
   await cdp.send('ServiceWorker.deliverPushMessage', {
     origin: node.url, registrationId: regs.get(scope), data: 'not json' });
-  await waitFor(async () => (await shown()).length === 2, 'the second notification');
+  await waitFor(async () => (await shown()).length === 2, 'the second notification', SHOWN_MS);
   assert.ok((await shown()).some((n) => n.title === '通知 / Notice' && n.url === '/'));
   assert.deepEqual(seen.errors, []);
   await context.close();
@@ -159,7 +163,7 @@ test('a check-in push asks the question; its action\'s page sends the answer aft
   // check_in other than true asks nothing
   await reg.cdp.send('ServiceWorker.deliverPushMessage', { origin: node.url, registrationId: reg.id,
     data: JSON.stringify({ title: '停水', body: '请储水', url: '/bulletins.html', id: 'b-plain', check_in: 'yes' }) });
-  await waitFor(async () => (await shown()).length === 2, 'both notifications');
+  await waitFor(async () => (await shown()).length === 2, 'both notifications', SHOWN_MS);
   const all = await shown();
   const ck = all.find((n) => n.tag === bid), plain = all.find((n) => n.tag === 'b-plain');
   assert.deepEqual(ck.actions, [{ action: 'safe', title: '我安全 / I\u2019m safe' },
@@ -191,7 +195,8 @@ test('a check-in push asks the question; its action\'s page sends the answer aft
   await reg.cdp.send('ServiceWorker.deliverPushMessage', { origin: node.url, registrationId: reg.id,
     data: JSON.stringify({ title: 'Are you safe?', body: 'x', url: '/bulletins.html', id: bid, check_in: true }) });
   await waitFor(async () => (await shown()).some((n) => n.tag === bid && n.actions.length === 2 &&
-    n.actions[0].title === 'I\u2019m safe' && n.actions[1].title === 'I need help'), 'the answers in English');
+    n.actions[0].title === 'I\u2019m safe' && n.actions[1].title === 'I need help'), 'the answers in English',
+    SHOWN_MS);
   // one tap sends it, for her account
   await chosen.click();
   await panel.getByText('Received: you are safe. Thank you!').waitFor();

@@ -337,8 +337,9 @@ static int sms_fan(struct message *m)
 
 /* push_fan: the browser subscriptions (push.c) that take m: every
  * resident's (to "residents", a chunk after m->after) or one's. Each gets
- * the small message push_payload makes of the payload's "text"; none, no
- * row. A row names its subscription as endpoint -ID. */
+ * the small message push_payload makes of the payload's "text" (a
+ * bulletin's "check_in" asks the question); none, no row. A row names
+ * its subscription as endpoint -ID. */
 static int push_fan(struct message *m)
 {
 	const char *text = json_string_value(json_object_get(m->payload,
@@ -362,7 +363,9 @@ static int push_fan(struct message *m)
 	p = push_payload(bulletin && headline ? headline : bulletin ?
 			 "通知 / Notice" : "申请进展 / Request update", text,
 			 bulletin ? "/bulletins.html" : "/my-requests.html",
-			 m->source, bulletin ? push_urgency(m->rank) : "normal",
+			 m->source, bulletin && json_is_true(json_object_get(
+				 m->payload, "check_in")),
+			 bulletin ? push_urgency(m->rank) : "normal",
 			 m->deadline);
 	if (!p || sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		json_decref(p);

@@ -78,13 +78,22 @@ static json_t *cut(const char *s, size_t max)
 }
 
 json_t *push_payload(const char *title, const char *body, const char *url,
-		     const char *id, const char *urgency, int64_t expires)
+		     const char *id, int check_in, const char *urgency,
+		     int64_t expires)
 {
-	return json_pack("{s:{s:o, s:o, s:o, s:o}, s:s, s:I}", "message",
-			 "title", cut(title, TITLE_MAX), "body",
-			 cut(body, BODY_MAX), "url", cut(url, 200), "id",
-			 cut(id, 200), "urgency", urgency, "expires",
-			 (json_int_t)expires);
+	json_t *p = json_pack("{s:{s:o, s:o, s:o, s:o}, s:s, s:I}", "message",
+			      "title", cut(title, TITLE_MAX), "body",
+			      cut(body, BODY_MAX), "url", cut(url, 200), "id",
+			      cut(id, 200), "urgency", urgency, "expires",
+			      (json_int_t)expires);
+
+	if (p && check_in &&
+	    json_object_set_new(json_object_get(p, "message"), "check_in",
+				json_true()) != 0) {
+		json_decref(p);
+		return NULL;
+	}
+	return p;
 }
 
 const char *push_urgency(int rank)

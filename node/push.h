@@ -50,9 +50,13 @@ const char *push_fan_sql(const char *kind);
 /* push_payload: the small JSON a subscription's row carries, a new
  * object (the caller's reference) or NULL: {"message": {"title", "body",
  * "url", "id"}, "urgency", "expires"}, the texts cut (at a character) so
- * that the message fits one Web Push body; the arguments are copied. */
+ * that the message fits one Web Push body; the arguments are copied. A
+ * bulletin asking for a safety check-in (check_in nonzero) adds
+ * "check_in": true to the message: the service worker then asks the
+ * question (web/sw.js). */
 json_t *push_payload(const char *title, const char *body, const char *url,
-		     const char *id, const char *urgency, int64_t expires);
+		     const char *id, int check_in, const char *urgency,
+		     int64_t expires);
 
 /* push_urgency: the Urgency header word of a severity rank (outbox.h). */
 const char *push_urgency(int rank);

@@ -10,6 +10,12 @@
 // page's service worker (web/sw.js) through the DevTools protocol
 // (ServiceWorker.deliverPushMessage), in the form the node sends
 // ({"title", "body", "url", "id"}): the worker shows it as a notification.
+//
+// A check-in bulletin's message ("check_in": true) shows the two answers
+// as the notification's actions; the page an action opens (its URL from
+// the notification's data) marks that answer and sends it after one tap,
+// as the manager's GET /api/v1/bulletins/{id}/check-in then shows. The
+// actions are in both languages until a page tells the worker its own.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -17,6 +23,10 @@ import { after, before, test } from 'node:test';
 import { artifact, axe, launch, newPage, restartNode, startAlliance, waitFor } from './lib/harness.mjs';
 
 let alliance, browser, node;
+
+/* How long a delivered push may take to show: the worker may have to
+ * start first, slow on a loaded machine (a bound, not a measure). */
+const SHOWN_MS = 30000;
 
 function basic() {
   return 'Basic ' + Buffer.from(`manager:${alliance.env.MANAGER_PASSWORD}`).toString('base64');
@@ -90,13 +100,123 @@ test('the notifications page offers push and the service worker shows one', asyn
   const shown = async () => page.evaluate(async () =>
     (await (await navigator.serviceWorker.ready).getNotifications())
       .map((n) => ({ title: n.title, body: n.body, tag: n.tag, url: n.data && n.data.url })));
-  await waitFor(async () => (await shown()).length === 1, 'the notification');
+  await waitFor(async () => (await shown()).length === 1, 'the notification', SHOWN_MS);
   assert.deepEqual(await shown(), [{ title: message.title, body: message.body, tag: message.id, url: '/bulletins.html' }]);
   // a message that is not JSON still shows, with a neutral title
   await cdp.send('ServiceWorker.deliverPushMessage', {
     origin: node.url, registrationId: regs.get(scope), data: 'not json' });
-  await waitFor(async () => (await shown()).length === 2, 'the second notification');
+  await waitFor(async () => (await shown()).length === 2, 'the second notification', SHOWN_MS);
   assert.ok((await shown()).some((n) => n.title === '通知 / Notice' && n.url === '/'));
+  assert.deepEqual(seen.errors, []);
+  await context.close();
+});
+
+/* registration: the service worker registered on page (signed in as
+ * who), and its DevTools registration id. */
+async function registration(context, page) {
+  const scope = await page.evaluate(async () => {
+    await navigator.serviceWorker.register('/sw.js', { scope: '/' });
+    return (await navigator.serviceWorker.ready).scope;
+  });
+  const cdp = await context.newCDPSession(page);
+  const regs = new Map();
+  cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => {
+    for (const r of e.registrations) regs.set(r.scopeURL, r.registrationId);
+  });
+  await cdp.send('ServiceWorker.enable');
+  await waitFor(async () => regs.has(scope), 'the registration over the DevTools protocol');
+  return { cdp, id: regs.get(scope) };
+}
+
+async function answers(bid) {
+  const r = await fetch(`${node.url}/api/v1/bulletins/${encodeURIComponent(bid)}/check-in`,
+    { headers: { Authorization: basic() } });
+  assert.equal(r.status, 200);
+  return (await r.json()).accounts.map((a) => ({ account: a.account, state: a.state }));
+}
+
+test('a check-in push asks the question; its action\'s page sends the answer after one tap', { timeout: 120000 }, async () => {
+  const { context, page, seen } = await newPage(browser);
+  await context.grantPermissions(['notifications'], { origin: node.url });
+  const code = await (await fetch(`${node.url}/api/v1/household-codes`, {
+    method: 'POST', headers: { Authorization: basic(), 'Content-Type': 'application/json' }, body: '{}' })).json();
+  const who = await (await fetch(`${node.url}/api/v1/residents`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ household_code: code.code }) })).json();
+  await page.goto(`${node.url}/bulletins.html`);
+  await page.evaluate((r) => localStorage.setItem('alliance.resident', JSON.stringify(r)),
+    { token: who.token, resident: who.resident });
+  const out = await alliance.ctl('bulletin', 'issue', '--headline', '暴雨红色预警：请报平安',
+    '--description', '今晚有特大暴雨', '--cause', '强对流天气', '--response', '各社区已开放避难场所',
+    '--instructions', '请留在室内', '--headline-en', 'Red rainstorm warning: are you safe?', '--description-en', 'Extreme rain tonight',
+    '--check-in', '--wait', '--timeout', '20');
+  const bid = out.split('\n')[0].trim();
+  const reg = await registration(context, page);
+  const shown = async () => page.evaluate(async () =>
+    (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({
+      tag: n.tag, requireInteraction: n.requireInteraction, data: n.data,
+      actions: n.actions.map((a) => ({ action: a.action, title: a.title })) })));
+  // as the node sends it (test_49_push checks the node's side)
+  await reg.cdp.send('ServiceWorker.deliverPushMessage', { origin: node.url, registrationId: reg.id,
+    data: JSON.stringify({ title: '暴雨红色预警：请报平安', body: '【社区】请留在室内', url: '/bulletins.html',
+      id: bid, check_in: true }) });
+  // check_in other than true asks nothing
+  await reg.cdp.send('ServiceWorker.deliverPushMessage', { origin: node.url, registrationId: reg.id,
+    data: JSON.stringify({ title: '停水', body: '请储水', url: '/bulletins.html', id: 'b-plain', check_in: 'yes' }) });
+  await waitFor(async () => (await shown()).length === 2, 'both notifications', SHOWN_MS);
+  const all = await shown();
+  const ck = all.find((n) => n.tag === bid), plain = all.find((n) => n.tag === 'b-plain');
+  assert.deepEqual(ck.actions, [{ action: 'safe', title: '我安全 / I\u2019m safe' },
+    { action: 'help', title: '我需要帮助 / I need help' }]);
+  assert.equal(ck.requireInteraction, true);
+  const enc = encodeURIComponent(bid);
+  assert.equal(ck.data.url, `/bulletins.html?b=${enc}#b-${enc}`);
+  assert.deepEqual(ck.data.answers, { safe: `/bulletins.html?b=${enc}&answer=safe#b-${enc}`,
+    help: `/bulletins.html?b=${enc}&answer=help#b-${enc}` });
+  assert.deepEqual(plain.actions, []);
+  assert.equal(plain.requireInteraction, false);
+  assert.equal(plain.data.answers, null);
+
+  // "I'm safe" on the notification: the page marks it and sends nothing yet
+  await page.goto(`${node.url}${ck.data.answers.safe}`);
+  const panel = page.locator(`[data-checkin="${bid}"]`);
+  const chosen = panel.locator('button.checkin-chosen');
+  await chosen.waitFor();
+  assert.equal(await chosen.getAttribute('data-answer'), 'safe');
+  await waitFor(async () => chosen.evaluate((b) => b === document.activeElement), 'the chosen answer focused');
+  await panel.getByText('您在通知里选了“我安全”。请点按下面的“我安全”发送。').waitFor();
+  assert.deepEqual(await answers(bid), []);
+  await page.screenshot({ path: artifact('checkin-push-360.png'), fullPage: true });
+  assert.deepEqual(await axe(page), [], 'the bulletins page with an answer chosen (zh)');
+  await page.locator('#lang-toggle').click();
+  await panel.getByText('On the notification you chose "I\u2019m safe". Tap "I\u2019m safe" below to send it.').waitFor();
+  assert.deepEqual(await axe(page), [], 'the bulletins page with an answer chosen (en)');
+  // the page told its worker the language: a check-in is now asked in English
+  await reg.cdp.send('ServiceWorker.deliverPushMessage', { origin: node.url, registrationId: reg.id,
+    data: JSON.stringify({ title: 'Are you safe?', body: 'x', url: '/bulletins.html', id: bid, check_in: true }) });
+  await waitFor(async () => (await shown()).some((n) => n.tag === bid && n.actions.length === 2 &&
+    n.actions[0].title === 'I\u2019m safe' && n.actions[1].title === 'I need help'), 'the answers in English',
+    SHOWN_MS);
+  // one tap sends it, for her account
+  await chosen.click();
+  await panel.getByText('Received: you are safe. Thank you!').waitFor();
+  assert.equal(await panel.locator('.checkin-confirm').count(), 0);
+  assert.deepEqual(await answers(bid), [{ account: who.resident, state: 'safe' }]);
+  await page.locator('#lang-toggle').click();
+
+  // later "I need help" on the notification: still possible after "safe"
+  await page.goto(`${node.url}${ck.data.answers.help}`);
+  const help = panel.locator('button.checkin-chosen');
+  await help.waitFor();
+  assert.equal(await help.getAttribute('data-answer'), 'help');
+  await panel.getByText('您在通知里选了“我需要帮助”。请点按下面的“我需要帮助”发送。').waitFor();
+  await help.click();
+  await panel.getByText(/已收到：您需要帮助/).waitFor();
+  await waitFor(async () => (await answers(bid)).some((a) => a.state === 'help'), 'the needs-help answer');
+  // an answer already given is not offered again
+  await page.goto(`${node.url}${ck.data.answers.help}`);
+  await panel.locator('[data-answer="help"]:disabled').waitFor();
+  assert.equal(await panel.locator('.checkin-chosen, .checkin-confirm').count(), 0);
   assert.deepEqual(seen.errors, []);
   await context.close();
 });

@@ -240,6 +240,35 @@ def test_bulletin_reaches_a_browser_encrypted_and_signed(alliance, pki):
         svc.close()
 
 
+def test_a_check_in_bulletin_asks_the_question(alliance, pki):
+    """A bulletin asking for a safety check-in: the message says so
+    (check_in, with the bulletin's id) for the service worker to show the
+    two answers; an ordinary bulletin's message has no check_in."""
+    svc = PushService(pki)
+    try:
+        node = alliance.start()
+        token = resident(node)
+        phone = Browser(svc, "/wp/ck")
+        status, _ = call(node, token, "POST", "/api/v1/residents/me/push",
+                         phone.subscription(bulletins="minor"))
+        assert status == 201
+        plain = issue(alliance.hub, "北区停水通知")
+        asked = issue(alliance.hub, "北区暴雨：请报平安", "--check-in")
+        wait_for(lambda: len(svc.to("/wp/ck")) == 2, 60, "both pushes")
+        msgs = {}
+        for got in phone.verify(svc.to("/wp/ck")):
+            assert "error" not in got, got
+            m = json.loads(got["plain"])
+            msgs[m["id"]] = m
+        assert set(msgs) == {plain, asked}
+        assert msgs[asked]["check_in"] is True
+        assert msgs[asked]["title"] == "北区暴雨：请报平安"
+        assert set(msgs[asked]) == {"title", "body", "url", "id", "check_in"}
+        assert "check_in" not in msgs[plain]
+    finally:
+        svc.close()
+
+
 def test_a_410_removes_the_subscription(alliance, pki):
     svc = PushService(pki)
     try:

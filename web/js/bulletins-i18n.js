@@ -19,6 +19,11 @@ Object.assign(Alliance.I18N, {
   checkin_bad_link: ['这个链接无效。请直接给社区网格员打电话。', 'This link is not valid. Please call your grid worker.'],
   checkin_failed: ['没能发送，请再试一次或给社区网格员打电话', 'Not sent; please try again or call your grid worker'],
   checkin_over: ['这次安全确认已经结束。', 'This safety check-in is over.'],
+  /* the answer chosen on the push notification (sw.js), sent with one tap */
+  checkin_confirm_safe: ['您在通知里选了“我安全”。请点按下面的“我安全”发送。',
+    'On the notification you chose "I\u2019m safe". Tap "I\u2019m safe" below to send it.'],
+  checkin_confirm_help: ['您在通知里选了“我需要帮助”。请点按下面的“我需要帮助”发送。',
+    'On the notification you chose "I need help". Tap "I need help" below to send it.'],
   bulletins_heading: ['紧急通告', 'Emergency alerts'],
   none_bulletins: ['目前没有紧急通告。', 'There are no emergency alerts now.'],
   bulletin_what: ['发生了什么', 'What happened'],

@@ -12,7 +12,9 @@
 
 (function (A) {
 
-var bpage = { result: null };
+/* chosen: the check-in answer a push notification's action asked for
+ * (sw.js: ?b=ID&answer=safe|help), its button focused once shown. */
+var bpage = { result: null, chosen: null };
 
 function level(prefix, value) {
   return A.t(prefix + '_' + (value || 'unknown'), null, value || '');
@@ -45,7 +47,8 @@ function bulletinArticle(b) {
     A.t('bulletin_certainty') + '：' + level('certainty', b.certainty)));
   A.append(body, A.el('p', { className: 'note' }, area));
   if (b.sender) A.append(body, A.el('p', { className: 'note', text: A.t('bulletin_sender', { s: b.sender }) }));
-  if (b.check_in && current && A.checkinPanel) A.append(body, A.checkinPanel(b));
+  if (b.check_in && current && A.checkinPanel)
+    A.append(body, A.checkinPanel(b, undefined, bpage.chosen && bpage.chosen.id === b.id ? bpage.chosen.answer : null));
   A.append(body, A.el('p', { className: 'note' },
     (b.sent ? A.t('bulletin_sent', { t: A.formatTime(b.sent) }) : '') +
     (b.expires ? ' · ' + A.t('bulletin_expires', { t: A.formatTime(b.expires) }) : '')));
@@ -61,6 +64,9 @@ function render() {
     A.append(A.clear(box), A.message(bpage.result ? 'load_failed' : 'loading', bpage.result ? 'error' : ''));
     return;
   }
+  /* the chosen answer keeps the focus through a new render */
+  var had = document.activeElement && box.contains(document.activeElement) &&
+    document.activeElement.classList.contains('checkin-chosen');
   A.clear(box);
   var now = A.bulletins.items.filter(A.inForce).sort(function (a, b) {
     return A.severityRank(a) - A.severityRank(b) || String(b.sent || '').localeCompare(String(a.sent || ''));
@@ -73,10 +79,19 @@ function render() {
     A.append(box, A.el('section', { 'aria-labelledby': 'h-past', className: 'section' },
       A.el('h2', { id: 'h-past', text: A.t('past_bulletins') }),
       A.el('ul', { className: 'plain' }, past.map(bulletinArticle))));
+  var c = bpage.chosen;
+  var pick = c && (!c.focused || had) && box.querySelector('.checkin-chosen');
+  if (pick) {
+    pick.focus();
+    if (!c.focused) pick.scrollIntoView({ block: 'center' });
+    c.focused = true;
+  }
 }
 
 A.page({
   start: function () {
+    var m = /[?&]b=([A-Za-z0-9._-]{1,128})&answer=(safe|help)(?:&|$)/.exec(window.location.search);
+    if (m) bpage.chosen = { id: m[1], answer: m[2], focused: false };
     A.bulletins.listeners.push(function (r) { bpage.result = r; render(); });
   },
   render: render

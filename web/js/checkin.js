@@ -48,14 +48,29 @@ function answerButton(state) {
 
 /* checkinPanel: the question and the two answers for bulletin b (token:
  * the resident's link, or undefined); the reply is said in its status
- * line and both buttons stop once one is taken. */
-function checkinPanel(b, token) {
+ * line and both buttons stop once one is taken. chosen ('safe' or
+ * 'help'): the answer tapped on the push notification (sw.js), marked
+ * and named for her to send with one tap (nothing is sent unasked). */
+function checkinPanel(b, token, chosen) {
   var status = A.el('p', { className: 'checkin-status', role: 'status', 'aria-live': 'polite' });
   var safe = answerButton('safe'), help = answerButton('help');
+  var pick = chosen === 'safe' ? safe : chosen === 'help' ? help : null;
+  var confirm = pick ? A.el('p', { className: 'checkin-confirm', id: 'checkin-confirm-' + b.id,
+    text: A.t('checkin_confirm_' + chosen) }) : null;
   var box = A.el('section', { className: 'checkin', 'data-checkin': b.id,
     'aria-label': A.t('checkin_question') },
-    A.el('p', { className: 'checkin-question', text: A.t('checkin_question') }),
+    A.el('p', { className: 'checkin-question', text: A.t('checkin_question') }), confirm,
     A.el('div', { className: 'checkin-buttons' }, safe, help), status);
+  if (pick) {
+    pick.classList.add('checkin-chosen');
+    pick.setAttribute('aria-describedby', confirm.id);
+  }
+  function unpick() {
+    if (!pick) return;
+    confirm.remove();
+    pick.classList.remove('checkin-chosen');
+    pick.removeAttribute('aria-describedby');
+  }
   function send(state) {
     var body = { answer: state };
     if (token) body.token = token;
@@ -63,6 +78,7 @@ function checkinPanel(b, token) {
     status.textContent = A.t('checkin_sending');
     A.apiSend('POST', '/api/v1/bulletins/' + encodeURIComponent(b.id) + '/check-in', body).then(function (r) {
       if (r.ok) {
+        unpick();
         status.textContent = A.t(state === 'safe' ? 'checkin_thanks_safe' : 'checkin_thanks_help');
         box.setAttribute('data-answered', state);
         remember(b.id, state);
@@ -85,6 +101,7 @@ function checkinPanel(b, token) {
     status.textContent = A.t(was === 'safe' ? 'checkin_thanks_safe' : 'checkin_thanks_help');
     box.setAttribute('data-answered', was);
   }
+  if (pick && pick.disabled) unpick();     /* answered so already */
   return box;
 }
 

@@ -214,6 +214,9 @@ function applyPrefs() {
   var lang = document.getElementById('lang-toggle');
   if (lang) lang.setAttribute('lang', A.currentLang() === 'en' ? 'zh-CN' : 'en');
   A.applyI18n(document);
+  /* the service worker labels a check-in's answers in this language */
+  var sw = navigator.serviceWorker && navigator.serviceWorker.controller;
+  if (sw) sw.postMessage({ lang: A.currentLang() });
 }
 
 /* the parts registered with page(), in the order the scripts load */

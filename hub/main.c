@@ -52,7 +52,8 @@ static const struct lws_protocols alliance_protocols[] = {
 };
 
 static const struct lws_protocols public_protocols[] = {
-	{ "http", callback_public_http, sizeof(struct hub_http), 0, 0, NULL, 0 },
+	{ "http", callback_public_http, sizeof(struct hub_http), 0, 0, NULL,
+	  HTTP_TX_PACKET },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 

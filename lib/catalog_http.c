@@ -141,9 +141,8 @@ static void reply_store_error(struct lws *wsi, struct http_exchange *ex,
 
 struct cache_slot {
 	char *key;                  /* the query's parameters, NULL: empty */
-	char *body;                 /* the 200 answer (JSON text) */
-	size_t len;
-	char etag[HTTP_ETAG_MAX];   /* body's, made with it */
+	struct http_shared *answer; /* the 200 answer (JSON text) and its
+				       ETag, sent by every reply from it */
 	uint64_t version;           /* the caller's version it was made at */
 	int64_t made_ms;            /* monotonic ms */
 };
@@ -160,7 +159,7 @@ static struct catalog_http_cache *cache_new(void)
 static void slot_clear(struct cache_slot *s)
 {
 	free(s->key);
-	free(s->body);
+	http_shared_release(&s->answer);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -209,45 +208,46 @@ static int cache_reply(struct catalog_http_cache *cache, uint64_t version,
 		       struct http_exchange *ex)
 {
 	struct cache_slot *slot;
-	char *key = cache_key(query), *copy;
+	char *key = cache_key(query);
 
 	if (!key)
 		return 0;
 	slot = &cache->slots[cache_hash(key)];
 	if (!slot->key || slot->version != version ||
 	    mono_ms() - slot->made_ms >= CATALOG_HTTP_CACHE_TTL_MS ||
-	    strcmp(slot->key, key) != 0 || !(copy = malloc(slot->len + 1))) {
+	    strcmp(slot->key, key) != 0) {
 		free(key);
 		return 0;
 	}
-	memcpy(copy, slot->body, slot->len + 1);
-	http_reply_tagged(wsi, ex, "application/json; charset=utf-8", copy,
-			  slot->len, slot->etag);
+	http_reply_shared(wsi, ex, "application/json; charset=utf-8",
+			  slot->answer);
 	free(key);
 	return 1;
 }
 
 /* reply_answer: store the 200 answer text (taken; etag its ETag) as ex's
- * reply and, with a cache, a copy of both under query and version. */
+ * reply and, with a cache, keep both under query and version (the reply
+ * and the cache then share one copy). */
 static void reply_answer(struct catalog_http_cache *cache, uint64_t version,
 			 const struct catalog_query *query, char *text,
 			 size_t len, const char *etag, struct lws *wsi,
 			 struct http_exchange *ex)
 {
-	char *key = cache ? cache_key(query) : NULL, *copy;
+	char *key = cache ? cache_key(query) : NULL;
+	struct http_shared *answer;
 
-	if (key && (copy = malloc(len + 1))) {
+	if (key && (answer = http_shared_new(text, len, etag))) {
 		struct cache_slot *slot = &cache->slots[cache_hash(key)];
 
-		memcpy(copy, text, len + 1);
 		slot_clear(slot);
 		slot->key = key;
-		slot->body = copy;
-		slot->len = len;
+		slot->answer = answer;
 		slot->version = version;
 		slot->made_ms = mono_ms();
-		snprintf(slot->etag, sizeof(slot->etag), "%s", etag);
-		key = NULL;
+		free(text);
+		http_reply_shared(wsi, ex, "application/json; charset=utf-8",
+				  answer);
+		return;
 	}
 	free(key);
 	http_reply_tagged(wsi, ex, "application/json; charset=utf-8", text,

@@ -21,11 +21,6 @@
 #include "http.h"
 #include "log.h"
 
-/* Bytes of body written per WRITEABLE callback. */
-#define HTTP_CHUNK 16384
-/* Room for the status line and headers. */
-#define HTTP_HEADER_ROOM 2048
-
 /* ---- request intake ---------------------------------------------------- */
 
 static enum http_method method_from_lws(int m)
@@ -190,10 +185,21 @@ int http_header(struct lws *wsi, enum lws_token_indexes token, char *buf,
 
 /* ---- storing replies ----------------------------------------------------- */
 
+/* reply_drop: let go of the stored reply's bytes (freed, or the shared
+ * body's reference dropped). */
+static void reply_drop(struct http_exchange *ex)
+{
+	if (ex->shared)
+		http_shared_release(&ex->shared);
+	else
+		free(ex->reply);
+	ex->reply = NULL;
+}
+
 int http_reply(struct lws *wsi, struct http_exchange *ex, int status,
 	       const char *content_type, char *body, size_t len)
 {
-	free(ex->reply);
+	reply_drop(ex);
 	ex->status = status;
 	ex->content_type = content_type;
 	ex->reply = body;
@@ -211,6 +217,39 @@ int http_reply_tagged(struct lws *wsi, struct http_exchange *ex,
 {
 	snprintf(ex->etag, sizeof(ex->etag), "%s", etag ? etag : "");
 	return http_reply(wsi, ex, 200, content_type, body, len);
+}
+
+struct http_shared *http_shared_new(const char *data, size_t len,
+				    const char *etag)
+{
+	struct http_shared *s = malloc(sizeof(*s) + len + 1);
+
+	if (!s)
+		return NULL;
+	s->refs = 1;
+	s->len = len;
+	snprintf(s->etag, sizeof(s->etag), "%s", etag ? etag : "");
+	memcpy(s->data, data, len);
+	s->data[len] = '\0';
+	return s;
+}
+
+void http_shared_release(struct http_shared **s)
+{
+	if (*s && --(*s)->refs == 0)
+		free(*s);
+	*s = NULL;
+}
+
+int http_reply_shared(struct lws *wsi, struct http_exchange *ex,
+		      const char *content_type, struct http_shared *s)
+{
+	http_reply_tagged(wsi, ex, content_type, NULL, 0, s->etag);
+	s->refs++;
+	ex->shared = s;
+	ex->reply = s->data;
+	ex->reply_len = s->len;
+	return ERR_OK;
 }
 
 int http_reply_json(struct lws *wsi, struct http_exchange *ex, int status,
@@ -544,8 +583,7 @@ static void prepare(struct lws *wsi, struct http_exchange *ex)
 	    http_etag_match(inm, ex->etag)) {
 		ex->status = 304;
 		ex->content_type = NULL;
-		free(ex->reply);
-		ex->reply = NULL;
+		reply_drop(ex);
 		ex->reply_len = 0;
 		ex->gzipped = 0;
 		return;
@@ -556,7 +594,7 @@ static void prepare(struct lws *wsi, struct http_exchange *ex)
 
 		if (http_gzip(ex->reply, ex->reply_len, 6, &out, &out_len) ==
 		    ERR_OK) {
-			free(ex->reply);
+			reply_drop(ex);
 			ex->reply = out;
 			ex->reply_len = out_len;
 			ex->gzipped = 1;
@@ -573,19 +611,27 @@ int http_add_date(struct lws *wsi, unsigned char **p, unsigned char *end)
 					 "Fri", "Sat" };
 	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr",
 		"May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	char date[HTTP_DATE_MAX];
+	/* this thread's last second and its text: formatted once a second */
+	static __thread time_t made = -1;
+	static __thread char date[HTTP_DATE_MAX];
+	static __thread int n;
 	time_t now = time(NULL);
 	struct tm tm;
-	int n;
 
-	if (!gmtime_r(&now, &tm))
-		return -1;
-	/* IMF-fixdate, in English whatever the locale */
-	n = snprintf(date, sizeof(date), "%s, %02d %s %04d %02d:%02d:%02d GMT",
-		     days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-		     tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	if (n <= 0 || (size_t)n >= sizeof(date))
-		return -1;
+	if (now != made) {
+		made = -1;
+		if (!gmtime_r(&now, &tm))
+			return -1;
+		/* IMF-fixdate, in English whatever the locale */
+		n = snprintf(date, sizeof(date),
+			     "%s, %02d %s %04d %02d:%02d:%02d GMT",
+			     days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+			     tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+			     tm.tm_sec);
+		if (n <= 0 || (size_t)n >= sizeof(date))
+			return -1;
+		made = now;
+	}
 	return lws_add_http_header_by_name(wsi, (const unsigned char *)"date:",
 					   (const unsigned char *)date, n, p,
 					   end) ? -1 : 0;
@@ -666,11 +712,12 @@ const struct lws_http_mount *http_callback_mount(struct lws_http_mount *m,
 	return m;
 }
 
-static int write_headers(struct lws *wsi, struct http_exchange *ex)
+/* add_headers: the reply's status line and headers, ended, at *p (up to
+ * end). Returns 0, or -1 when there is no room. */
+static int add_headers(struct lws *wsi, struct http_exchange *ex,
+		       unsigned char **pp, unsigned char *end)
 {
-	unsigned char buf[LWS_PRE + HTTP_HEADER_ROOM];
-	unsigned char *start = buf + LWS_PRE, *p = start;
-	unsigned char *end = buf + sizeof(buf) - 1;
+	unsigned char *p = *pp;
 
 	if (lws_add_http_common_headers(wsi, (unsigned int)ex->status,
 					ex->content_type, ex->reply_len,
@@ -729,15 +776,20 @@ static int write_headers(struct lws *wsi, struct http_exchange *ex)
 			(const unsigned char *)ex->set_cookie,
 			(int)strlen(ex->set_cookie), &p, end))
 		return -1;
-	if (lws_finalize_write_http_header(wsi, start, &p, end))
+	if (lws_finalize_http_header(wsi, &p, end))
 		return -1;
-	ex->headers_sent = 1;
+	*pp = p;
 	return 0;
 }
 
+/* http_writeable: see http.h. The first call writes the headers and the
+ * first HTTP_CHUNK of the body together (one send with the protocol's
+ * tx_packet_size at HTTP_TX_PACKET): a write of each would cost a second
+ * WRITEABLE (a turn of the event loop) and a second send. */
 int http_writeable(struct lws *wsi, struct http_exchange *ex)
 {
-	unsigned char buf[LWS_PRE + HTTP_CHUNK];
+	unsigned char buf[LWS_PRE + HTTP_HEADER_ROOM + HTTP_CHUNK];
+	unsigned char *start = buf + LWS_PRE, *p = start;
 	size_t n;
 	int final;
 
@@ -745,31 +797,30 @@ int http_writeable(struct lws *wsi, struct http_exchange *ex)
 		return 0;
 	if (!ex->headers_sent) {
 		prepare(wsi, ex);
-		if (write_headers(wsi, ex))
+		if (add_headers(wsi, ex, &p, start + HTTP_HEADER_ROOM - 1))
 			return -1;
-		if (ex->reply_len && !ex->head) {
-			lws_callback_on_writable(wsi);
-			return 0;
-		}
-		goto done;
+		ex->headers_sent = 1;
+		if (ex->head)
+			ex->reply_sent = ex->reply_len;   /* no body */
 	}
 	n = ex->reply_len - ex->reply_sent;
 	if (n > HTTP_CHUNK)
 		n = HTTP_CHUNK;
 	final = ex->reply_sent + n == ex->reply_len;
-	memcpy(buf + LWS_PRE, ex->reply + ex->reply_sent, n);
-	if (lws_write(wsi, buf + LWS_PRE, n,
-		      final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+	if (n)
+		memcpy(p, ex->reply + ex->reply_sent, n);
+	p += n;
+	if (lws_write(wsi, start, (size_t)(p - start),
+		      final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+	    (int)(p - start))
 		return -1;
 	ex->reply_sent += n;
 	if (!final) {
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
-done:
 	ex->replying = 0;
-	free(ex->reply);
-	ex->reply = NULL;
+	reply_drop(ex);
 	/* the request is answered: lws may keep the connection idle without
 	 * ever calling CLOSED_HTTP, so its body must not wait for that */
 	body_free(ex);
@@ -783,7 +834,7 @@ done:
 void http_end(struct http_exchange *ex)
 {
 	body_free(ex);
-	free(ex->reply);
+	reply_drop(ex);
 	memset(ex, 0, sizeof(*ex));
 }
 

@@ -4,7 +4,8 @@
  * request (method, path, query, bounded body) and the reply being written.
  * Handlers build a reply with http_reply_json or http_reply_error, which only
  * store it and ask for WRITEABLE; http_writeable sends it from the WRITEABLE
- * callback, headers first, then the body in chunks. Every reply carries the
+ * callback: the headers and as much of the body as fits in one write (all
+ * of a body up to HTTP_CHUNK), the rest in chunks. Every reply carries the
  * security headers and a Date. Errors are
  * {"error":{"code":"...","message":"..."}}.
  *
@@ -32,6 +33,26 @@
 #define HTTP_ETAG_MAX 48
 /* 'sha256-' and the base64 of a SHA-256, quoted, and a NUL. */
 #define HTTP_STYLE_HASH_MAX 64
+
+/* Bytes of body written per WRITEABLE callback. */
+#define HTTP_CHUNK 16384
+/* Room for the status line and headers. */
+#define HTTP_HEADER_ROOM 2048
+/* The tx_packet_size of an HTTP protocol (struct lws_protocols) whose
+ * replies should leave in one send: the headers and a body of up to
+ * HTTP_CHUNK (lws sends at most its 4 KiB service buffer at once without
+ * it, and copies the rest aside for the next WRITEABLE). */
+#define HTTP_TX_PACKET (HTTP_HEADER_ROOM + HTTP_CHUNK)
+
+/* A 200 body that many replies send as it is, e.g. an answer kept in a
+ * cache: each reply holds a reference instead of a copy. Used on one
+ * thread only (the service thread's replies and cache). */
+struct http_shared {
+	size_t refs;
+	size_t len;
+	char etag[HTTP_ETAG_MAX];       /* the body's (http_etag_of) */
+	char data[];                    /* len bytes and a NUL */
+};
 
 /* HEAD arrives as HTTP_GET with http_exchange.head set. */
 enum http_method { HTTP_GET, HTTP_POST, HTTP_PUT, HTTP_PATCH, HTTP_DELETE,
@@ -88,7 +109,8 @@ struct http_exchange {
 					   page's one inline <style>
 					   ('sha256-BASE64'), added to
 					   style-src */
-	char *reply;                    /* owned */
+	char *reply;                    /* owned, or shared's data */
+	struct http_shared *shared;     /* a reference, or NULL */
 	size_t reply_len;
 	size_t reply_sent;
 	int headers_sent;
@@ -131,6 +153,22 @@ int http_reply(struct lws *wsi, struct http_exchange *ex, int status,
 int http_reply_tagged(struct lws *wsi, struct http_exchange *ex,
 		      const char *content_type, char *body, size_t len,
 		      const char *etag);
+
+/* http_shared_new: a shared body holding a copy of data[0..len) and
+ * its ETag etag (quoted, as from http_etag_of), one reference held by the
+ * caller; NULL when memory ran out. */
+struct http_shared *http_shared_new(const char *data, size_t len,
+				    const char *etag);
+
+/* http_shared_release: drop the reference *s (NULL: none) and set it to
+ * NULL; the last one frees it. */
+void http_shared_release(struct http_shared **s);
+
+/* http_reply_shared: http_reply_tagged of a 200 with body s (its bytes
+ * and ETag), which the reply holds a reference to until it is sent
+ * instead of a copy. ERR_OK. */
+int http_reply_shared(struct lws *wsi, struct http_exchange *ex,
+		      const char *content_type, struct http_shared *s);
 
 /* http_reply_variants: store a 200 of content_type with a body that
  * exists plain (plain, len) and gzipped (gz, gz_len; NULL when there is

@@ -447,7 +447,7 @@ static int callback_public_http(struct lws *wsi,
 
 static const struct lws_protocols public_protocols[] = {
 	{ PUBLIC_PROTOCOL, callback_public_http, sizeof(struct public_http),
-	  0, 0, NULL, 0 },
+	  0, 0, NULL, HTTP_TX_PACKET },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 

@@ -8,6 +8,7 @@ Parts: the alliance; helpers; ETag and If-None-Match; Date; HEAD; Allow;
 request bodies without a length; gzip.
 """
 
+import base64
 import email.utils
 import gzip
 import hashlib
@@ -19,11 +20,16 @@ import ssl
 
 import pytest
 
-from conftest import ROOT, Hub, Node, stop_all, tls_context, unique_id, wait_for
+from conftest import (ROOT, Hub, Node, hash_password, stop_all, tls_context,
+                      topology, unique_id, wait_for)
 
 WEB = ROOT / "web"
 # Long enough that every listing of communities is worth compressing.
 NAME = "石老人社区居民委员会（海滨街道）"
+PASSWORD = "http test manager password"
+# Services the node holds: a search for 理发 finds them all, an answer
+# worth compressing.
+SERVICES = 12
 
 
 class WebHub(Hub):
@@ -98,6 +104,33 @@ def get(connect, path, headers=None, method="GET", body=None):
         return Reply(c.getresponse())
     finally:
         c.close()
+
+
+def add_services(node, hub, community):
+    """SERVICES services at node (as its manager), waited for at hub."""
+    items = [{"title": f"理发 haircut at home {i}",
+              "summary": "理发 for residents who cannot walk",
+              "category": "elderly-care", "delivery": "home-visit",
+              "fee": "free", "phone": "0532 8888 1234"}
+             for i in range(SERVICES)]
+    auth = base64.b64encode(f"manager:{PASSWORD}".encode()).decode()
+    c = http.client.HTTPConnection("127.0.0.1", node.public_port, timeout=30)
+    try:
+        c.request("POST", "/api/v1/services/bulk",
+                  body=json.dumps({"items": items}).encode(),
+                  headers={"Authorization": "Basic " + auth,
+                           "Content-Type": "application/json"})
+        r = c.getresponse()
+        assert r.status == 200, r.read()[:300]
+    finally:
+        c.close()
+    for port in (node.public_port, hub.public_port):
+        # searched (not the tests' query, whose first answer they want
+        # searched): the indexer makes the rows findable after it holds them
+        wait_for(lambda: len(get(plain(port), "/api/v1/catalog?q=%E7%90%86"
+                                 f"%E5%8F%91&limit={SERVICES}")
+                             .json()["items"]) == SERVICES, 20,
+                 f"the services found at port {port}")
 
 
 def raw(kind, ports, data):
@@ -431,3 +464,56 @@ def test_refusals_by_certificate_role_carry_date(pki, ports):
         c.close()
     assert r.status == 403, r.status
     assert "date" in r.headers and "x-frame-options" in r.headers
+
+
+# ---- a cached answer, one connection ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def catalog(pki, tmp_path_factory):
+    """{kind: connect} for a hub and a node (with a manager password, so
+    the ports above keep a node without one) holding SERVICES services."""
+    with topology(pki, tmp_path_factory.mktemp("cached"), ["cat"],
+                  manager_hash=hash_password(PASSWORD)) as t:
+        node = t.nodes[0]
+        add_services(node, t.hub, node.community)
+        yield {"hub public": plain(t.hub.public_port),
+               "node public": plain(node.public_port)}
+
+
+@pytest.mark.parametrize("kind", ["hub public", "node public"])
+def test_a_cached_answer_is_framed_alike_for_get_head_gzip_and_304(catalog,
+                                                                  kind):
+    """A search answered from the cache (the reply holds the cache's copy
+    and writes the headers and the body together) as GET, HEAD, gzipped
+    and as a 304, all on one kept-alive connection: a byte too many or
+    too few in any reply would be read as the start of the next."""
+    path = "/api/v1/catalog?q=%E7%90%86%E5%8F%91&limit=9"
+    c = catalog[kind]()
+
+    def ask(method="GET", headers=None):
+        c.request(method, path, headers=headers or {})
+        return Reply(c.getresponse())
+    try:
+        first = ask()                      # searched, then kept
+        assert len(first.json()["items"]) == 9
+        assert first.status == 200, first.body[:200]
+        etag = first.headers["etag"]
+        for _ in range(2):
+            again = ask()                  # from the cache
+            assert again.status == 200 and again.body == first.body
+            assert again.headers["etag"] == etag
+            assert int(again.headers["content-length"]) == len(first.body)
+            head = ask("HEAD")
+            assert head.status == 200 and head.body == b""
+            assert int(head.headers["content-length"]) == len(first.body)
+            assert head.headers["etag"] == etag
+            gz = ask(headers={"Accept-Encoding": "gzip"})
+            assert gz.status == 200
+            assert gz.headers["content-encoding"] == "gzip"
+            assert gzip.decompress(gz.body) == first.body
+            assert gz.headers["etag"] == etag[:-1] + '-gz"'
+            nm = ask(headers={"If-None-Match": etag})
+            assert nm.status == 304 and nm.body == b""
+            assert nm.headers["etag"] == etag
+    finally:
+        c.close()

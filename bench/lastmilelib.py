@@ -9,12 +9,12 @@ import base64
 import http.client
 import http.server
 import json
+import multiprocessing as mp
 import os
 import re
 import ssl
 import subprocess
 import sys
-import threading
 import time
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -31,25 +31,28 @@ PER_RESIDENT = 5    # the most push subscriptions an account may have
 
 class _Receiver:
     """A threading HTTP/1.1 server on 127.0.0.1 answering `status` to each
-    POST; keeps the set of key(handler) it took, the posts, and the
+    POST, served by a child process of its own (so that neither the other
+    receiver nor the benchmark's polling shares its interpreter lock);
+    counts the distinct key(handler) it took, the posts, and the
     wall-clock time (time.time()) of the last one."""
 
     def __init__(self, status, key, tls=None):
-        rx = self
-        self.keys = set()
-        self.posts = 0
-        self.last = 0.0
-        self.lock = threading.Lock()
+        ctx = mp.get_context("fork")
+        self._keys = ctx.Value("q", 0)
+        self._posts = ctx.Value("q", 0, lock=False)
+        self._last = ctx.Value("d", 0.0, lock=False)
+        rx, seen = self, set()
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self):
                 self.rfile.read(int(self.headers["Content-Length"]))
-                with rx.lock:
-                    rx.keys.add(key(self))
-                    rx.posts += 1
-                    rx.last = time.time()
+                with rx._keys.get_lock():
+                    seen.add(key(self))
+                    rx._keys.value = len(seen)
+                    rx._posts.value += 1
+                    rx._last.value = time.time()
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -65,15 +68,25 @@ class _Receiver:
         if tls:
             self.server.socket = tls.wrap_socket(self.server.socket,
                                                  server_side=True)
-        threading.Thread(target=self.server.serve_forever,
-                         daemon=True).start()
+        self.proc = ctx.Process(target=self.server.serve_forever,
+                                daemon=True)
+        self.proc.start()
+        self.server.socket.close()      # the child's copy listens
 
     def count(self):
-        with self.lock:
-            return len(self.keys)
+        return self._keys.value
+
+    @property
+    def posts(self):
+        return self._posts.value
+
+    @property
+    def last(self):
+        return self._last.value
 
     def stop(self):
-        self.server.shutdown()
+        self.proc.terminate()
+        self.proc.join()
 
 
 class Gateway(_Receiver):

@@ -168,7 +168,7 @@ def cpu_s(pid):
     return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def signed_bulletin(pki, bid, size=1024, area=()):
+def signed_bulletin(pki, bid, size=1024, area=(), severity="severe"):
     """(signed_content, signature) of a bulletin id signed with the test
     signing key, about size bytes of content."""
     import alliance_pb2 as pb
@@ -184,7 +184,7 @@ def signed_bulletin(pki, bid, size=1024, area=()):
     c.key_id = hashlib.sha256(raw).hexdigest()[:16]
     c.sender = "bench-operator"
     c.type = "alert"
-    c.severity = "severe"
+    c.severity = severity
     c.urgency = "immediate"
     c.certainty = "observed"
     c.category = "public-safety"

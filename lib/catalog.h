@@ -66,6 +66,11 @@ extern const char catalog_schema_v5[];
  * what the record's body counts for its community's quota
  * (quota_body_bytes); catalog_measure fills it for rows from before. */
 extern const char catalog_schema_v6[];
+/* catalog_schema_v7 (after v6): catalog_usage, each origin's live records
+ * and body bytes, computed once and then kept by triggers on service and
+ * announcement; an (origin, version) index on both for
+ * catalog_max_version. */
+extern const char catalog_schema_v7[];
 
 struct catalog;   /* prepared statements on one connection */
 

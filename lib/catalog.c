@@ -18,6 +18,10 @@
  * directory (catalog_schema_v5), stored and read by catalog_directory.c
  * and logged here like services.
  *
+ * catalog_usage (catalog_schema_v7) keeps each origin's live records and
+ * body bytes, what its quota counts on every write, by triggers on service
+ * and announcement; nothing here writes it.
+ *
  * Parts, in order: the fixed lists (categories, delivery modes); the
  * schema; struct catalog and open/close; rows to messages; apply, get and
  * the log; the search index; counts; search (catalog_search.c does it);

@@ -175,7 +175,8 @@ int catalog_record_size(struct catalog *cat, const char *origin, int kind,
 			const char *id, int *live, uint64_t *bytes);
 
 /* catalog_usage: origin's live services and announcements and the sum of
- * their body bytes, what its quota counts. ERR_OK or ERR_IO. */
+ * their body bytes, what its quota counts (kept in the store, one lookup;
+ * it includes the caller's uncommitted writes). ERR_OK or ERR_IO. */
 int catalog_usage(struct catalog *cat, const char *origin,
 		  uint64_t *records, uint64_t *bytes);
 

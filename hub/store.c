@@ -56,6 +56,8 @@ static const struct store_migration migrations[] = {
 	{ hub_polls_schema_v2 },        /* 14: tallies against the rules dropped */
 	/* v15: each community's check-in counts (checkin.c) */
 	{ hub_checkin_schema_v1 },
+	/* v16: usage and max version kept, not counted on each write */
+	{ catalog_schema_v7 },
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

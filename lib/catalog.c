@@ -18,6 +18,10 @@
  * directory (catalog_schema_v5), stored and read by catalog_directory.c
  * and logged here like services.
  *
+ * catalog_usage (catalog_schema_v7) keeps each origin's live records and
+ * body bytes, what its quota counts on every write, by triggers on service
+ * and announcement; nothing here writes it.
+ *
  * Parts, in order: the fixed lists (categories, delivery modes); the
  * schema; struct catalog and open/close; rows to messages; apply, get and
  * the log; the search index; counts; search (catalog_search.c does it);
@@ -276,6 +280,61 @@ const char catalog_schema_v6[] =
 	"ALTER TABLE announcement ADD COLUMN body_bytes INTEGER NOT NULL"
 	" DEFAULT 0;";
 
+/* USAGE_TRIGGERS: keep catalog_usage in step with each write to tbl: take
+ * the old row out if it was live, put the new one in if it is (on update
+ * both, so a tombstone, a revival and catalog_measure's body bytes all
+ * land). A row appears before the first UPDATE (WHERE NOT EXISTS, not
+ * INSERT OR IGNORE: an outer statement's conflict rule overrides a
+ * trigger's). */
+#define USAGE_ADD \
+	" INSERT INTO catalog_usage (origin) SELECT new.origin" \
+	" WHERE new.deleted = 0 AND NOT EXISTS (SELECT 1 FROM catalog_usage" \
+	" WHERE origin = new.origin);" \
+	" UPDATE catalog_usage SET records = records + 1," \
+	" bytes = bytes + new.body_bytes" \
+	" WHERE new.deleted = 0 AND origin = new.origin;"
+#define USAGE_SUB \
+	" UPDATE catalog_usage SET records = records - 1," \
+	" bytes = bytes - old.body_bytes" \
+	" WHERE old.deleted = 0 AND origin = old.origin;"
+#define USAGE_TRIGGERS(tbl) \
+	"CREATE TRIGGER " tbl "_usage_insert AFTER INSERT ON " tbl " BEGIN" \
+	USAGE_ADD " END;" \
+	"CREATE TRIGGER " tbl "_usage_delete AFTER DELETE ON " tbl " BEGIN" \
+	USAGE_SUB " END;" \
+	"CREATE TRIGGER " tbl "_usage_update AFTER UPDATE OF origin," \
+	" deleted, body_bytes ON " tbl " BEGIN" USAGE_SUB \
+	USAGE_ADD " END;"
+
+/* v7: what catalog_usage and catalog_max_version read on every write,
+ * kept instead of counted. catalog_usage holds each origin's live
+ * services and announcements and the sum of their body bytes, computed
+ * once here and kept by triggers on both tables (so every writer, apply,
+ * catalog_measure, a snapshot's rebase and the tombstone purge alike, is
+ * counted in its own transaction); an (origin, version) index on each
+ * table makes max(version) of an origin one index seek instead of a walk
+ * over all its rows. */
+const char catalog_schema_v7[] =
+	"CREATE TABLE catalog_usage ("
+	" origin TEXT PRIMARY KEY,"
+	" records INTEGER NOT NULL DEFAULT 0,"
+	" bytes INTEGER NOT NULL DEFAULT 0"
+	") WITHOUT ROWID;"
+	"INSERT INTO catalog_usage (origin, records, bytes)"
+	" SELECT origin, sum(n), sum(b) FROM ("
+	" SELECT origin, count(*) AS n, coalesce(sum(body_bytes), 0) AS b"
+	" FROM service WHERE deleted = 0 GROUP BY origin UNION ALL"
+	" SELECT origin, count(*), coalesce(sum(body_bytes), 0)"
+	" FROM announcement WHERE deleted = 0 GROUP BY origin)"
+	" GROUP BY origin;"
+	USAGE_TRIGGERS("service")
+	USAGE_TRIGGERS("announcement")
+	"CREATE INDEX service_version ON service (origin, version);"
+	"CREATE INDEX announcement_version ON announcement (origin, version);";
+#undef USAGE_TRIGGERS
+#undef USAGE_SUB
+#undef USAGE_ADD
+
 /* ---- struct catalog ----------------------------------------------------- */
 
 struct catalog {
@@ -302,7 +361,8 @@ struct catalog {
 	sqlite3_stmt *ix_prune;           /* forget old generations' rids */
 	sqlite3_stmt *size[2];            /* [kind announcement]: deleted and
 					     body_bytes of (origin, id) */
-	sqlite3_stmt *usage;              /* live records and bytes of origin */
+	sqlite3_stmt *usage;              /* live records and bytes of origin
+					     (kept: catalog_schema_v7) */
 	/* catalog_sole_writer: the log head read outside a transaction,
 	 * valid while the connection's change count stays head_changes */
 	int head_cache;                   /* set by catalog_sole_writer */
@@ -423,13 +483,8 @@ static const struct store_stmt catalog_fixed[] = {
 		" WHERE origin = ?1 AND id = ?2" },
 	{ STMT(size[1]), "SELECT deleted, body_bytes FROM announcement"
 		" WHERE origin = ?1 AND id = ?2" },
-	{ STMT(usage), "SELECT (SELECT count(*) FROM service WHERE origin = ?1"
-		" AND deleted = 0) + (SELECT count(*) FROM announcement"
-		" WHERE origin = ?1 AND deleted = 0), (SELECT"
-		" coalesce(sum(body_bytes), 0) FROM service WHERE"
-		" origin = ?1 AND deleted = 0) + (SELECT"
-		" coalesce(sum(body_bytes), 0) FROM announcement WHERE"
-		" origin = ?1 AND deleted = 0)" },
+	{ STMT(usage), "SELECT coalesce(max(records), 0),"
+		" coalesce(max(bytes), 0) FROM catalog_usage WHERE origin = ?1" },
 };
 #undef STMT
 

@@ -66,6 +66,11 @@ extern const char catalog_schema_v5[];
  * what the record's body counts for its community's quota
  * (quota_body_bytes); catalog_measure fills it for rows from before. */
 extern const char catalog_schema_v6[];
+/* catalog_schema_v7 (after v6): catalog_usage, each origin's live records
+ * and body bytes, computed once and then kept by triggers on service and
+ * announcement; an (origin, version) index on both for
+ * catalog_max_version. */
+extern const char catalog_schema_v7[];
 
 struct catalog;   /* prepared statements on one connection */
 
@@ -170,7 +175,8 @@ int catalog_record_size(struct catalog *cat, const char *origin, int kind,
 			const char *id, int *live, uint64_t *bytes);
 
 /* catalog_usage: origin's live services and announcements and the sum of
- * their body bytes, what its quota counts. ERR_OK or ERR_IO. */
+ * their body bytes, what its quota counts (kept in the store, one lookup;
+ * it includes the caller's uncommitted writes). ERR_OK or ERR_IO. */
 int catalog_usage(struct catalog *cat, const char *origin,
 		  uint64_t *records, uint64_t *bytes);
 

@@ -76,6 +76,8 @@ static const struct store_migration node_migrations[] = {
 	{ node_checkin_schema_v1 },
 	/* v17: Web Push: residents' browser subscriptions (push.c) */
 	{ push_schema_v1 },
+	/* v18: usage and max version kept, not counted on each edit */
+	{ catalog_schema_v7 },
 };
 
 #define N_MIGRATIONS (sizeof(node_migrations) / sizeof(node_migrations[0]))

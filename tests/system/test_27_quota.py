@@ -72,16 +72,22 @@ def over_quota(r, quota):
 
 def stored(daemon, origin):
     """(live records, their body bytes) of origin in daemon's sqlite
-    store, read while it runs."""
+    store, read while it runs; the totals the store keeps for the quota
+    (catalog_usage) must be the same, read in the same transaction."""
     db = sqlite3.connect(f"file:{daemon.dir / daemon.store_file}?mode=ro",
-                         uri=True)
+                         uri=True, isolation_level=None)
     try:
         n, b = 0, 0
+        db.execute("BEGIN")
         for table in ("service", "announcement"):
             rn, rb = db.execute(
                 f"SELECT count(*), coalesce(sum(body_bytes), 0) FROM {table}"
                 " WHERE origin = ? AND deleted = 0", (origin,)).fetchone()
             n, b = n + rn, b + rb
+        kept = db.execute("SELECT records, bytes FROM catalog_usage"
+                          " WHERE origin = ?", (origin,)).fetchone()
+        db.execute("COMMIT")
+        assert (kept or (0, 0)) == (n, b), (daemon.dir, origin, kept)
         return n, b
     finally:
         db.close()

@@ -154,6 +154,13 @@ def test_numbers_registered_before_mobiles_only_still_sign_in(three):
                        " SELECT '053288886666', password_hash, 0 FROM"
                        " resident")
             db.execute("DROP TABLE poll_tally")
+            # what schema 18 added (the usage kept), first: its
+            # triggers name body_bytes, which schema 14 added
+            for t in ("service", "announcement"):
+                for w in ("insert", "delete", "update"):
+                    db.execute(f"DROP TRIGGER {t}_usage_{w}")
+                db.execute(f"DROP INDEX {t}_version")
+            db.execute("DROP TABLE catalog_usage")
             # and what schema 12 added
             db.execute("ALTER TABLE resident DROP COLUMN name")
             db.execute("ALTER TABLE request DROP COLUMN erased")

@@ -347,7 +347,13 @@ def test_tallies_stored_against_the_rules_are_dropped_on_upgrade(pki,
                     (a, x, "[1,0]"),                       # another's poll
                     (a, a, f"[{VOTES_MAX},1]"),            # over in all
                 ])
-            # back to schema 13: what 15 added goes (14 added no table)
+            # what schemas 16 (the usage kept) and 15 (check-in counts)
+            # added: they run again
+            for t in ("service", "announcement"):
+                for w in ("insert", "delete", "update"):
+                    db.execute(f"DROP TRIGGER {t}_usage_{w}")
+                db.execute(f"DROP INDEX {t}_version")
+            db.execute("DROP TABLE catalog_usage")
             db.execute("DROP TABLE checkin_count")
             db.execute("PRAGMA user_version = 13")
         db.close()

@@ -22,6 +22,7 @@ static const struct store_migration catalog_migrations[] = {
 	{ catalog_schema_v4 },
 	{ catalog_schema_v5 },
 	{ catalog_schema_v6 },
+	{ catalog_schema_v7 },
 };
 #define CATALOG_N_MIGRATIONS \
 	(sizeof(catalog_migrations) / sizeof(catalog_migrations[0]))

@@ -1480,6 +1480,109 @@ static int put_announcement(struct catalog_fixture *f, const char *origin,
 	return applied;
 }
 
+/* usage_is_fresh: catalog_usage's kept figures of origin equal a count
+ * and sum over the rows now, and catalog_max_version a max over them. */
+static void usage_is_fresh(struct catalog_fixture *f, const char *origin)
+{
+	uint64_t records, bytes;
+
+	assert_int_equal(catalog_usage(f->cat, origin, &records, &bytes),
+			 ERR_OK);
+	assert_int_equal(records, query_int(f, "SELECT (SELECT count(*)"
+		" FROM service WHERE origin = ?1 AND deleted = 0) + (SELECT"
+		" count(*) FROM announcement WHERE origin = ?1 AND"
+		" deleted = 0)", origin));
+	assert_int_equal(bytes, query_int(f, "SELECT (SELECT"
+		" coalesce(sum(body_bytes), 0) FROM service WHERE origin = ?1"
+		" AND deleted = 0) + (SELECT coalesce(sum(body_bytes), 0)"
+		" FROM announcement WHERE origin = ?1 AND deleted = 0)",
+		origin));
+	assert_int_equal(catalog_max_version(f->cat, origin),
+			 query_int(f, "SELECT max(coalesce((SELECT"
+		" max(version) FROM service WHERE origin = ?1), 0),"
+		" coalesce((SELECT max(version) FROM announcement WHERE"
+		" origin = ?1), 0))", origin));
+}
+
+/* The kept usage (catalog_schema_v7) stays a fresh count through
+ * creates, edits that grow and shrink a body, stale versions, tombstones,
+ * revivals, announcements, the tombstone purge and a snapshot's rebase
+ * (node/sync.c deletes the rows the snapshot did not bring); and the max
+ * version of an origin is an index seek, not a walk over its rows. */
+static void test_usage_kept(void **state)
+{
+	struct catalog_fixture *f = *state;
+	const char *origins[] = { "zhuhai-road", "badaguan" };
+	char b[512], id[16], title[160];
+	uint64_t records, bytes, purged, version = 1;
+	unsigned r = 7;
+
+	assert_int_equal(catalog_usage(f->cat, "zhuhai-road", &records,
+				       &bytes), ERR_OK);
+	assert_int_equal(records + bytes, 0);
+	for (int i = 0; i < 400; i++) {
+		const char *o = origins[i % 2];
+
+		r = r * 1103515245u + 12345u;
+		snprintf(id, sizeof(id), "s%u", (r >> 8) % 23);
+		memset(title, 'x', sizeof(title));
+		title[1 + (r >> 16) % 150] = '\0';
+		/* versions rise, but every seventh write is stale */
+		switch ((r >> 4) % 5) {
+		case 0:
+			put(f, o, id, version++, NULL, 1);
+			break;
+		case 1:
+			put_announcement(f, o, id, version++, (r >> 12) % 3 ?
+					 "{\"title\":\"Water off\","
+					 "\"body\":\"Tuesday\"}" : NULL);
+			break;
+		default:
+			put(f, o, id, i % 7 ? version++ : 1,
+			    svc(b, sizeof(b), title, "", "other", NULL), 1);
+		}
+		if (i % 50 == 0)
+			usage_is_fresh(f, o);
+	}
+	usage_is_fresh(f, "zhuhai-road");
+	usage_is_fresh(f, "badaguan");
+	assert_int_equal(catalog_purge_tombstones(f->cat,
+			 catalog_log_head(f->cat), &purged), ERR_OK);
+	assert_true(purged > 0);
+	usage_is_fresh(f, "zhuhai-road");
+	usage_is_fresh(f, "badaguan");
+	/* a snapshot's rebase: rows of others it did not bring go */
+	assert_int_equal(store_exec(f->db, "DELETE FROM service WHERE"
+		" origin <> 'zhuhai-road' AND id > 's1';"
+		"DELETE FROM announcement WHERE origin <> 'zhuhai-road'"
+		" AND id < 's5'"), ERR_OK);
+	usage_is_fresh(f, "zhuhai-road");
+	usage_is_fresh(f, "badaguan");
+	assert_int_equal(catalog_usage(f->cat, "badaguan", &records, &bytes),
+			 ERR_OK);
+	assert_true(records > 0 && records < 23);
+	assert_int_equal(catalog_usage(f->cat, "nobody", &records, &bytes),
+			 ERR_OK);
+	assert_int_equal(records + bytes, 0);
+	/* max(version) of an origin: a seek on (origin, version) */
+	for (int k = 0; k < 2; k++) {
+		sqlite3_stmt *st = NULL;
+		int seek = 0;
+
+		snprintf(b, sizeof(b), "EXPLAIN QUERY PLAN SELECT max(version)"
+			 " FROM %s WHERE origin = ?1",
+			 k ? "announcement" : "service");
+		assert_int_equal(sqlite3_prepare_v2(f->db, b, -1, &st, NULL),
+				 SQLITE_OK);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			seek |= strstr((const char *)sqlite3_column_text(st, 3),
+				       k ? "INDEX announcement_version" :
+				       "INDEX service_version") != NULL;
+		sqlite3_finalize(st);
+		assert_true(seek);
+	}
+}
+
 static void test_announcements(void **state)
 {
 	struct catalog_fixture *f = *state;
@@ -1773,7 +1876,8 @@ static void test_index_migration(void **state)
 		assert_int_equal(store_exec(f2.db, sql), ERR_OK);
 	}
 	store_close(&f2.db);
-	assert_int_equal(store_open(path, catalog_migrations, 6, &f2.db, err,
+	assert_int_equal(store_open(path, catalog_migrations,
+				    CATALOG_N_MIGRATIONS, &f2.db, err,
 				    sizeof(err)),
 			 ERR_OK);
 	assert_int_equal(catalog_open(f2.db, &f2.cat), ERR_OK);
@@ -1834,6 +1938,7 @@ int main(void)
 		T(test_apply_refuses_to_log_too_big),
 		T(test_log_head_sole_writer),
 		T(test_max_version_and_counts),
+		T(test_usage_kept),
 		T(test_log),
 		T(test_log_raise_and_again),
 		T(test_search_words),

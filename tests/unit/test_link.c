@@ -509,7 +509,8 @@ static void stream_setup(struct stream_rig *s, unsigned n)
 				       { catalog_schema_v3 },
 				       { catalog_schema_v4 },
 				       { catalog_schema_v5 },
-				       { catalog_schema_v6 } };
+				       { catalog_schema_v6 },
+				       { catalog_schema_v7 } };
 	char err[512], id[16];
 
 	assert_int_equal(store_open(":memory:", m, sizeof(m) / sizeof(*m),

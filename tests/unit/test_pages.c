@@ -157,7 +157,8 @@ static void test_render_names_the_area(void **state)
 {
 	static const char *const schema[] = { catalog_schema_v1,
 		catalog_schema_v2, catalog_schema_v3, catalog_schema_v4,
-		catalog_schema_v5, catalog_schema_v6 };
+		catalog_schema_v5, catalog_schema_v6,
+		catalog_schema_v7 };
 	Alliance__V1__Community name = ALLIANCE__V1__COMMUNITY__INIT;
 	BulletinContent c = ALLIANCE__V1__BULLETIN_CONTENT__INIT;
 	char *area[] = { "zhuhai-road", "no-such-one" };

@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { artifact, axe, launch, managerLogIn, newPage, restartNode, startAlliance, startSmsGateway, waitFor } from './lib/harness.mjs';
+import { artifact, axe, launch, managerLogIn, newPage, newResident, restartNode, startAlliance, startSmsGateway, waitFor } from './lib/harness.mjs';
 
 let alliance, browser, gateway, node;
 const SMS_SECRET = 'the gateway secret of the outbox test';
@@ -99,14 +99,7 @@ test('the manager registers a webhook endpoint and sees its secret once', async 
 test('a resident opts into SMS alerts and the next bulletin reaches her phone', async () => {
   const { context, page, seen } = await newPage(browser);
   // a resident of a household code, signed in on this browser
-  const code = await (await fetch(`${node.url}/api/v1/household-codes`, {
-    method: 'POST', headers: { Authorization: basic(), 'Content-Type': 'application/json' }, body: '{}' })).json();
-  const who = await (await fetch(`${node.url}/api/v1/residents`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ household_code: code.code }) })).json();
-  await page.goto(`${node.url}/account.html`);
-  await page.evaluate((r) => localStorage.setItem('alliance.resident', JSON.stringify(r)),
-    { token: who.token, resident: who.resident });
+  await newResident(page, node, alliance.env.MANAGER_PASSWORD, 'account.html');
   await page.reload();
   await page.locator('#signed-in').getByRole('link', { name: '短信和通知提醒' }).click();
   await page.waitForURL(/\/notifications\.html$/);

@@ -20,7 +20,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { artifact, axe, launch, newPage, restartNode, startAlliance, waitFor } from './lib/harness.mjs';
+import { artifact, axe, launch, newPage, newResident, restartNode, startAlliance, waitFor } from './lib/harness.mjs';
 
 let alliance, browser, node;
 
@@ -48,18 +48,11 @@ after(async () => {
 test('the notifications page offers push and the service worker shows one', async () => {
   const { context, page, seen } = await newPage(browser);
   await context.grantPermissions(['notifications'], { origin: node.url });
-  const code = await (await fetch(`${node.url}/api/v1/household-codes`, {
-    method: 'POST', headers: { Authorization: basic(), 'Content-Type': 'application/json' }, body: '{}' })).json();
-  const who = await (await fetch(`${node.url}/api/v1/residents`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ household_code: code.code }) })).json();
   // signed out, the page asks her to sign in first
   await page.goto(`${node.url}/notifications.html`);
   await page.locator('#push-signin').filter({ hasText: '登录后可以设置短信和通知提醒' }).waitFor();
   assert.equal(await page.locator('#push-section').isHidden(), true);
-  await page.goto(`${node.url}/account.html`);
-  await page.evaluate((r) => localStorage.setItem('alliance.resident', JSON.stringify(r)),
-    { token: who.token, resident: who.resident });
+  await newResident(page, node, alliance.env.MANAGER_PASSWORD, 'account.html');
   await page.reload();
   // the account page links to the notifications page
   await page.locator('#signed-in').getByRole('link', { name: '短信和通知提醒' }).click();
@@ -138,14 +131,7 @@ async function answers(bid) {
 test('a check-in push asks the question; its action\'s page sends the answer after one tap', { timeout: 120000 }, async () => {
   const { context, page, seen } = await newPage(browser);
   await context.grantPermissions(['notifications'], { origin: node.url });
-  const code = await (await fetch(`${node.url}/api/v1/household-codes`, {
-    method: 'POST', headers: { Authorization: basic(), 'Content-Type': 'application/json' }, body: '{}' })).json();
-  const who = await (await fetch(`${node.url}/api/v1/residents`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ household_code: code.code }) })).json();
-  await page.goto(`${node.url}/bulletins.html`);
-  await page.evaluate((r) => localStorage.setItem('alliance.resident', JSON.stringify(r)),
-    { token: who.token, resident: who.resident });
+  const who = await newResident(page, node, alliance.env.MANAGER_PASSWORD, 'bulletins.html');
   const out = await alliance.ctl('bulletin', 'issue', '--headline', '暴雨红色预警：请报平安',
     '--description', '今晚有特大暴雨', '--cause', '强对流天气', '--response', '各社区已开放避难场所',
     '--instructions', '请留在室内', '--headline-en', 'Red rainstorm warning: are you safe?', '--description-en', 'Extreme rain tonight',

@@ -19,10 +19,10 @@ import http.client
 import http.server
 import json
 import re
-import signal
 import ssl
 import threading
 import time
+import urllib.parse
 from types import SimpleNamespace
 
 import pytest
@@ -508,6 +508,30 @@ def opt_out(node, phone, secret=SMS_SECRET):
                      "X-Alliance-Signature": f"t={ts},v1={sig}"})
 
 
+def own_request(node, token, phone):
+    """A service the node's manager publishes, once its Open311 list has
+    it, requested by the resident of token (her phone given): the
+    request's id."""
+    r = api(node, "POST", "/api/v1/services",
+            {"title": "Legal advice", "category": "legal-civil",
+             "delivery": ["walk-in"]})
+    assert r.status == 201, r
+    svc = f"{node.community}.{r.json()['id']}"
+    wait_for(lambda: any(s["service_code"] == svc for s in get(
+        node.public_port, "/open311/v2/services.json").json()), 20,
+        "the service listed")
+    form = urllib.parse.urlencode({
+        "service_code": svc, "description": "咨询遗嘱公证",
+        "name": "王秀英", "phone": phone,
+        "address_string": "榆树巷 5 号"}).encode()
+    r = exchange(http.client.HTTPConnection("127.0.0.1", node.public_port),
+                 "POST", "/open311/v2/requests.json", form,
+                 {"Authorization": f"Bearer {token}", "Content-Type":
+                  "application/x-www-form-urlencoded"})
+    assert r.status == 201, r
+    return json.loads(r.body)[0]["service_request_id"]
+
+
 def test_sms_alerts_request_status_and_opt_out(alliance, pki):
     gw = Gateway()
     rc = Receiver(pki)
@@ -541,26 +565,7 @@ def test_sms_alerts_request_status_and_opt_out(alliance, pki):
         assert "北区停水" in text.msg["payload"]["text"]
         assert text.msg["payload"]["source"] == bid
         # the manager's reply to her request reaches her phone
-        r = api(node, "POST", "/api/v1/services",
-                {"title": "Legal advice", "category": "legal-civil",
-                 "delivery": ["walk-in"]})
-        assert r.status == 201, r
-        svc = f"{node.community}.{r.json()['id']}"
-        wait_for(lambda: any(s["service_code"] == svc for s in get(
-            node.public_port, "/open311/v2/services.json").json()), 20,
-            "the service listed")
-        import urllib.parse
-        form = urllib.parse.urlencode({
-            "service_code": svc, "description": "咨询遗嘱公证",
-            "name": "王秀英", "phone": PHONE,
-            "address_string": "榆树巷 5 号"}).encode()
-        r = exchange(http.client.HTTPConnection("127.0.0.1",
-                                                node.public_port),
-                     "POST", "/open311/v2/requests.json", form,
-                     {"Authorization": f"Bearer {token}", "Content-Type":
-                      "application/x-www-form-urlencoded"})
-        assert r.status == 201, r
-        rid = json.loads(r.body)[0]["service_request_id"]
+        rid = own_request(node, token, PHONE)
         r = api(node, "PATCH", f"/api/v1/requests/{rid}",
                 {"status": "done", "status_notes": "请周三来办公室"})
         assert r.status == 200, r

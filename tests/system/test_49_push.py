@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.serialization import (Encoding,
 
 from conftest import exchange, free_port, start_topology, stop_all, wait_for
 from test_25_manager import api
-from test_49_outbox import OutboxNode, issue
+from test_49_outbox import OutboxNode, issue, own_request
 
 BROWSER_DIR = Path(__file__).resolve().parent.parent / "browser"
 
@@ -395,8 +395,6 @@ def test_a_deleted_account_takes_its_browsers(alliance, pki):
 
 
 def test_a_request_status_change_reaches_her_browser(alliance, pki):
-    import urllib.parse
-    from test_25_manager import get
     svc = PushService(pki)
     try:
         node = alliance.start()
@@ -404,25 +402,7 @@ def test_a_request_status_change_reaches_her_browser(alliance, pki):
         b = Browser(svc, "/wp/requests")
         assert call(node, token, "POST", "/api/v1/residents/me/push",
                     b.subscription(requests=True))[0] == 201
-        r = api(node, "POST", "/api/v1/services",
-                {"title": "Legal advice", "category": "legal-civil",
-                 "delivery": ["walk-in"]})
-        assert r.status == 201, r
-        code = f"{node.community}.{r.json()['id']}"
-        wait_for(lambda: any(s["service_code"] == code for s in get(
-            node.public_port, "/open311/v2/services.json").json()), 20,
-            "the service listed")
-        form = urllib.parse.urlencode({
-            "service_code": code, "description": "咨询遗嘱公证",
-            "name": "王秀英", "phone": "13800138049",
-            "address_string": "榆树巷 5 号"}).encode()
-        r = exchange(http.client.HTTPConnection("127.0.0.1",
-                                                node.public_port),
-                     "POST", "/open311/v2/requests.json", form,
-                     {"Authorization": f"Bearer {token}", "Content-Type":
-                      "application/x-www-form-urlencoded"})
-        assert r.status == 201, r
-        rid = json.loads(r.body)[0]["service_request_id"]
+        rid = own_request(node, token, "13800138049")
         # a bulletin is not what this browser asked for
         issue(alliance.hub, "不该推送的预警")
         r = api(node, "PATCH", f"/api/v1/requests/{rid}",

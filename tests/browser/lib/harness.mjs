@@ -236,6 +236,23 @@ export async function managerLogIn(page, node, password) {
   await page.getByRole('button', { name: '登录' }).click();
 }
 
+// newResident: a resident of a new household code at node (the manager's
+// password makes the code), signed in on page at path (her token in the
+// page's storage, as the account page keeps it); the page is left at path
+// before the reload that reads it. Resolves {token, resident}.
+export async function newResident(page, node, password, path) {
+  const basic = 'Basic ' + Buffer.from(`manager:${password}`).toString('base64');
+  const code = await (await fetch(`${node.url}/api/v1/household-codes`, {
+    method: 'POST', headers: { Authorization: basic, 'Content-Type': 'application/json' }, body: '{}' })).json();
+  const who = await (await fetch(`${node.url}/api/v1/residents`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ household_code: code.code }) })).json();
+  await page.goto(`${node.url}/${path}`);
+  await page.evaluate((r) => localStorage.setItem('alliance.resident', JSON.stringify(r)),
+    { token: who.token, resident: who.resident });
+  return who;
+}
+
 export function artifact(name) {
   mkdirSync(ARTIFACTS, { recursive: true });
   return path.join(ARTIFACTS, name);

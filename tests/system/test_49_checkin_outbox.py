@@ -33,9 +33,9 @@ def link_texts(gw, bid, phone):
     """Every post (not deduplicated) of bid's link to phone."""
     with gw.lock:
         return [p for p in gw.posts
-                if p.body["kind"] == "check-in"
-                and p.body["payload"].get("source") == bid
-                and p.body["payload"].get("to") == f"+86{phone}"]
+                if p.msg["kind"] == "check-in"
+                and p.msg["payload"].get("source") == bid
+                and p.msg["payload"].get("to") == f"+86{phone}"]
 
 
 def test_links_by_sms_once_answered_and_not_again_after_restart(alliance):
@@ -58,11 +58,11 @@ def test_links_by_sms_once_answered_and_not_again_after_restart(alliance):
         tokens = {}
         for p in people:
             (post,) = link_texts(gw, bid, p["phone"])
-            assert post.ok and post.key == post.body["id"]
+            assert post.ok and post.key == post.msg["id"]
             m = re.fullmatch(rf"【[^】]+】{re.escape(headline)}。请点链接报平安："
                              rf"{base}([0-9a-f]{{32}})",
-                             post.body["payload"]["text"])
-            assert m, post.body["payload"]["text"]
+                             post.msg["payload"]["text"])
+            assert m, post.msg["payload"]["text"]
             tokens[p["id"]] = m.group(1)
         assert len(set(tokens.values())) == 2
         # a landline gets the grid worker's call, not a text

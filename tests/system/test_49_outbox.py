@@ -63,8 +63,8 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 path = self.path
                 with rc.lock:
-                    todo = rc.script.get(path, [])
-                    act = todo.pop(0) if todo else "200"
+                    planned = rc.script.get(path, [])
+                    act = planned.pop(0) if planned else "200"
                     rc.busy[path] = rc.busy.get(path, 0) + 1
                     rc.peak[path] = max(rc.peak.get(path, 0),
                                         rc.busy[path])

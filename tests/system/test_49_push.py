@@ -53,8 +53,8 @@ class PushService:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 with svc.lock:
-                    todo = svc.script.get(self.path, [])
-                    code = todo.pop(0) if todo else 201
+                    planned = svc.script.get(self.path, [])
+                    code = planned.pop(0) if planned else 201
                     svc.posts.append(SimpleNamespace(
                         path=self.path, headers=dict(self.headers),
                         body=body, code=code))

@@ -347,6 +347,8 @@ int callback_alliance_http(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
 		return filter(hub, wsi, in);
 	case LWS_CALLBACK_HTTP:
+		if (http_pipelined(wsi))
+			return -1;
 		if (http_begin(wsi, &h->ex, in, LIMIT_HTTP_BODY) != ERR_OK)
 			return 0;
 		/* every request: a keep-alive connection outlives a
@@ -373,6 +375,10 @@ int callback_alliance_http(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return http_writeable(wsi, &h->ex);
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:   /* http_dropped */
+		if (!h || !http_dropped(wsi, &h->ex))
+			return 0;
+		/* fallthrough */
 	case LWS_CALLBACK_CLOSED_HTTP:
 		/* NULL for a connection closed before lws gave it user data
 		 * (a TLS handshake refused on an adopted socket) */

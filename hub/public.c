@@ -156,6 +156,8 @@ int callback_public_http(struct lws *wsi, enum lws_callback_reasons reason,
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
+		if (http_pipelined(wsi))
+			return -1;
 		if (http_begin(wsi, &h->ex, in, LIMIT_HTTP_BODY) != ERR_OK)
 			return 0;
 		if (h->ex.body_expected)
@@ -171,6 +173,10 @@ int callback_public_http(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return http_writeable(wsi, &h->ex);
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:   /* http_dropped */
+		if (!h || !http_dropped(wsi, &h->ex))
+			return 0;
+		/* fallthrough */
 	case LWS_CALLBACK_CLOSED_HTTP:
 		/* NULL for a connection closed before lws gave it user data
 		 * (a TLS handshake refused on an adopted socket) */

@@ -23,6 +23,22 @@
 
 /* ---- request intake ---------------------------------------------------- */
 
+/* the mark of a connection whose request lws dropped (its opaque data) */
+static const char pipelined_mark;
+
+int http_dropped(struct lws *wsi, const struct http_exchange *ex)
+{
+	if (!ex->in_progress)
+		return 0;
+	lws_set_opaque_user_data(wsi, (void *)&pipelined_mark);
+	return 1;
+}
+
+int http_pipelined(struct lws *wsi)
+{
+	return lws_get_opaque_user_data(wsi) == &pipelined_mark;
+}
+
 static enum http_method method_from_lws(int m)
 {
 	switch (m) {
@@ -46,6 +62,7 @@ int http_begin(struct lws *wsi, struct http_exchange *ex, const char *in,
 
 	(void)in;
 	http_end(ex);
+	ex->in_progress = 1;
 	ex->body_limit = body_limit;
 	m = lws_http_get_uri_and_method(wsi, &uri, &uri_len);
 	ex->method = method_from_lws(m);
@@ -820,6 +837,7 @@ int http_writeable(struct lws *wsi, struct http_exchange *ex)
 		return 0;
 	}
 	ex->replying = 0;
+	ex->in_progress = 0;
 	reply_drop(ex);
 	/* the request is answered: lws may keep the connection idle without
 	 * ever calling CLOSED_HTTP, so its body must not wait for that */

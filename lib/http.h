@@ -72,6 +72,8 @@ struct http_budget {
 
 struct http_exchange {
 	enum http_method method;
+	int in_progress;                /* a request taken, its reply not
+					   all sent */
 	int head;                       /* a HEAD: answered as the GET,
 					   without the body */
 	char path[LIMIT_HTTP_URI + 1];  /* decoded path, no query */
@@ -116,6 +118,21 @@ struct http_exchange {
 	int headers_sent;
 	int replying;                   /* a reply is stored */
 };
+
+/* Pipelining. lws 4.1.6 parses a pipelined request (one sent before the
+ * reply to the request ahead of it) at once: it drops the user space of
+ * the request being answered (LWS_CALLBACK_HTTP_DROP_PROTOCOL) and hands
+ * the next one on in a new one, and then serves the connection no more.
+ * The request ahead cannot be answered; the connection is closed, both
+ * unanswered (RFC 9112 9.3.2: the client sends them again).
+ *
+ * http_dropped: at LWS_CALLBACK_HTTP_DROP_PROTOCOL. Returns 1 when lws
+ * drops a request still being answered: the caller frees it as at
+ * LWS_CALLBACK_CLOSED_HTTP; the connection is marked. 0: nothing to do.
+ * http_pipelined: at LWS_CALLBACK_HTTP, first. Returns 1 on a marked
+ * connection: return -1 to close it. */
+int http_dropped(struct lws *wsi, const struct http_exchange *ex);
+int http_pipelined(struct lws *wsi);
 
 /* http_begin: fill ex from the request on wsi at LWS_CALLBACK_HTTP (in, len
  * as lws passes them). Returns ERR_OK, or ERR_TOOBIG when the URI is over

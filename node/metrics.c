@@ -228,6 +228,8 @@ static int callback_metrics(struct lws *wsi, enum lws_callback_reasons reason,
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
+		if (http_pipelined(wsi))
+			return -1;
 		/* no body is taken, so none is too large: route at once */
 		if (http_begin(wsi, ex, in, SIZE_MAX) == ERR_OK)
 			route(wsi, ex);
@@ -237,6 +239,10 @@ static int callback_metrics(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;          /* answered at the headers */
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return ex ? http_writeable(wsi, ex) : 0;
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:   /* http_dropped */
+		if (!ex || !http_dropped(wsi, ex))
+			return 0;
+		/* fallthrough */
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (ex)
 			http_end(ex);

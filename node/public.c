@@ -367,6 +367,8 @@ static int callback_public_http(struct lws *wsi,
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
+		if (http_pipelined(wsi))
+			return -1;
 		memset(&h->mgr, 0, sizeof(h->mgr));
 		if (http_begin(wsi, &h->ex, in, manager_body_limit(wsi)) !=
 		    ERR_OK)
@@ -418,6 +420,10 @@ static int callback_public_http(struct lws *wsi,
 			return 0;
 		return http_writeable(wsi, &h->ex);
 
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:   /* http_dropped */
+		if (!h || !http_dropped(wsi, &h->ex))
+			return 0;
+		/* fallthrough */
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (h) {
 			catalog_http_searches_closed(node_from_wsi(wsi)->searches,

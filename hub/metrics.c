@@ -34,6 +34,7 @@ static const char *const refusal_names[REFUSE_COUNT] = {
 	[REFUSE_PAST_HEAD] = "past_head",
 	[REFUSE_UNSENT] = "unsent",
 	[REFUSE_VERSION] = "version",
+	[REFUSE_UNAVAILABLE] = "unavailable",
 };
 
 const char *refusal_name(enum refusal r)

@@ -369,6 +369,10 @@ int callback_sync(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_CLOSED:
 		session_closed(s);
 		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		/* the shared log's thread has results ([store] postgresql) */
+		sync_shared_drain(hub);
+		return 0;
 	default:
 		return 0;
 	}

@@ -52,6 +52,7 @@ struct pglog {
 	char cause[200];            /* why it is down */
 	struct queue appends;       /* service -> thread */
 	struct queue results;       /* thread -> service */
+	PGcancel *cancel;           /* the connection's, for pglog_stop */
 	int rewind;                 /* read again after rewind_to */
 	uint64_t rewind_to;
 	/* the thread's own */
@@ -396,6 +397,18 @@ static void fail_queued(struct pglog *pl, const char *why)
 	}
 }
 
+/* disconnect: close the connection (pglog_stop cancels no more). */
+static void disconnect(struct pglog *pl)
+{
+	pthread_mutex_lock(&pl->mu);
+	if (pl->cancel)
+		PQfreeCancel(pl->cancel);
+	pl->cancel = NULL;
+	pthread_mutex_unlock(&pl->mu);
+	PQfinish(pl->conn);
+	pl->conn = NULL;
+}
+
 /* connect_db: connect, migrate and LISTEN. 1, or 0 with why. */
 static int connect_db(struct pglog *pl, char *why, size_t whylen)
 {
@@ -404,6 +417,9 @@ static int connect_db(struct pglog *pl, char *why, size_t whylen)
 		snprintf(why, whylen, "%s", PQerrorMessage(pl->conn));
 		goto fail;
 	}
+	pthread_mutex_lock(&pl->mu);
+	pl->cancel = PQgetCancel(pl->conn);
+	pthread_mutex_unlock(&pl->mu);
 	if (!migrate(pl, why, whylen) ||
 	    !exec_ok(pl, "LISTEN alliance_log", why, whylen))
 		goto fail;
@@ -411,8 +427,7 @@ static int connect_db(struct pglog *pl, char *why, size_t whylen)
 fail:
 	/* libpq's messages end in a newline */
 	why[strcspn(why, "\n")] = '\0';
-	PQfinish(pl->conn);
-	pl->conn = NULL;
+	disconnect(pl);
 	return 0;
 }
 
@@ -485,8 +500,7 @@ static void *thread_main(void *arg)
 			why[strcspn(why, "\n")] = '\0';
 			set_state(pl, 0, why);
 			log_warn("pglog: %s", why);
-			PQfinish(pl->conn);
-			pl->conn = NULL;
+			disconnect(pl);
 			fail_queued(pl, why);
 			continue;
 		}
@@ -497,8 +511,7 @@ static void *thread_main(void *arg)
 			wait_for(pl, WAIT_MS);
 	}
 	if (pl->conn)
-		PQfinish(pl->conn);
-	pl->conn = NULL;
+		disconnect(pl);
 	return NULL;
 }
 
@@ -544,8 +557,14 @@ void pglog_stop(struct pglog **plp)
 	if (!pl)
 		return;
 	if (pl->started) {
+		char buf[256];
+
 		pthread_mutex_lock(&pl->mu);
 		pl->stop = 1;
+		/* a statement under way (a lock wait, a slow trigger) must
+		 * not hold the hub's exit: cancel it */
+		if (pl->cancel && !PQcancel(pl->cancel, buf, sizeof(buf)))
+			log_warn("pglog: cancelling at stop: %s", buf);
 		pthread_mutex_unlock(&pl->mu);
 		wake_thread(pl);
 		pthread_join(pl->thread, NULL);

@@ -291,8 +291,9 @@ static int share(struct session *s, const Alliance__V1__Changes *cs,
 		free(buf);
 	}
 	if (rc != ERR_OK) {
+		/* the close reason's 123 bytes: the cause comes last */
 		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
-			      "%.200s; try again later", why);
+			      "try again later: %.200s", why);
 		return rc;
 	}
 	hub_quota_commit(s, qb);
@@ -380,8 +381,8 @@ static void shared_failed(struct hub *hub, const struct pglog_event *ev)
 	if (s && s->state == SESSION_ACTIVE &&
 	    s->shared_pending > s->shared_acked)
 		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
-			      "the hub could not store the batch: %.150s; try "
-			      "again later", ev->why);
+			      "try again later: the hub's database did not "
+			      "store the batch: %.150s", ev->why);
 }
 
 void sync_shared_drain(struct hub *hub)

@@ -15,6 +15,7 @@ import subprocess
 import threading
 
 import pytest
+import websocket
 
 from conftest import (Hub, Node, RawSession, stop_all, unique_id, wait_for)
 from pg import PG_BIN, SUPERUSER, pg  # noqa: F401 (pg: the fixture)
@@ -275,6 +276,49 @@ def test_out_of_order_commit_misses_no_record(replicas, pg):  # noqa: F811
     # the marked row took the lower seq and committed first
     order = [c for _, c, _ in log_rows(pg)]
     assert order.index(a.community) < order.index(b.community)
+
+
+# ---- PostgreSQL away --------------------------------------------------------------
+
+def test_database_away_sessions_told_to_come_back_then_recovery(
+        replicas, pg, pki, monkeypatch):  # noqa: F811
+    """PostgreSQL stopped: a batch is refused with 1013 and the cause,
+    nothing of it stored; the replica keeps serving its copy; with
+    PostgreSQL back the replica reconnects alone and the edits made
+    meanwhile reach the other replica's node."""
+    # Debian 12's websocket-client predates 1013 (Try Again Later, in
+    # IANA's registry of close codes) and would refuse the close frame
+    monkeypatch.setattr(websocket._abnf, "VALID_CLOSE_STATUS",
+                        websocket._abnf.VALID_CLOSE_STATUS + (1013,))
+    (h1, h2), ([a], [b]) = replicas()
+    before = create(a, "Before the outage")
+    wait_for(lambda: before in titles(b.public_port, a.community), ARRIVE,
+             "a's first record at b")
+    mark = h1.log_mark()
+    pg.stop()
+    h1.wait_log(r"pglog: .*(unreachable|connection lost)", ARRIVE,
+                since=mark)
+    cid = unique_id("away")
+    h1.register(cid)
+    with RawSession(h1, pki.node(cid)) as s:
+        s.handshake(cid)
+        send_changes(s, [change(1, cid, "s1", 10, "refused")])
+        code, reason = s.expect_close()
+    assert code == 1013, (code, reason)
+    assert "database" in reason and "try again later" in reason, reason
+    assert h1.live_services(cid) == 0
+    # reads go on from the copy
+    assert titles(h1.public_port, a.community) == \
+        {before: "Before the outage"}
+    during = create(a, "Made during the outage")
+    mark = h1.log_mark()
+    pg.start()
+    h1.wait_log(r"pglog: connected", ARRIVE, since=mark)
+    wait_for(lambda: titles(b.public_port, a.community) ==
+             {before: "Before the outage",
+              during: "Made during the outage"}, ARRIVE,
+             "the edit made during the outage at b, after it")
+    assert h1.refusals().get("unavailable", 0) >= 1
 
 
 # ---- bad [store] postgresql values ------------------------------------------------

@@ -279,7 +279,11 @@ static int append_all(struct pglog *pl)
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%lld)",
 		 LOCK_APPEND);
 	/* the lock before max(seq): see pglog.h */
-	ok = exec_ok(pl, "BEGIN", why, sizeof(why)) &&
+	/* READ COMMITTED whatever the database's default: max(seq) must
+	 * be read by a snapshot taken after the lock was granted, which a
+	 * transaction-wide snapshot (REPEATABLE READ) is not */
+	ok = exec_ok(pl, "BEGIN ISOLATION LEVEL READ COMMITTED", why,
+		     sizeof(why)) &&
 	     exec_ok(pl, sql, why, sizeof(why));
 	for (i = 0; ok && i < n; i++)
 		ok = append_one(pl, batch[i], why, sizeof(why));

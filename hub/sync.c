@@ -224,6 +224,8 @@ fail:
 
 /* The hub_meta key of the shared log's last event applied. */
 #define SHARED_APPLIED "shared_log_seq"
+/* Events of the shared log applied at one wake-up at most. */
+#define SHARED_PER_WAKE 16
 
 int sync_shared_open(struct hub *hub, char *err, size_t errlen)
 {
@@ -389,11 +391,16 @@ void sync_shared_drain(struct hub *hub)
 {
 	struct pglog_event *ev;
 	uint64_t applied_n = 0;
-	int rewind = 0;
+	int rewind = 0, n;
 
 	if (!hub->pglog)
 		return;
-	while ((ev = pglog_take(hub->pglog))) {
+	/* a few events a wake-up, so that a long log read at start does not
+	 * hold the sessions: the rest at the next turn of the loop */
+	for (n = 0; n < SHARED_PER_WAKE; n++) {
+		ev = pglog_take(hub->pglog);
+		if (!ev)
+			break;
 		if (ev->failed)
 			shared_failed(hub, ev);
 		else if (ev->seq == hub->shared_applied + 1 && !rewind)
@@ -402,6 +409,8 @@ void sync_shared_drain(struct hub *hub)
 			rewind = 1;     /* after a failed apply */
 		pglog_event_free(ev);
 	}
+	if (n == SHARED_PER_WAKE)
+		lws_cancel_service(hub->lws);   /* maybe more: come back */
 	if (rewind)
 		pglog_rewind(hub->pglog, hub->shared_applied);
 	hub->metrics.changes_applied += applied_n;

@@ -278,10 +278,10 @@ static int append_all(struct pglog *pl)
 		return 1;
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%lld)",
 		 LOCK_APPEND);
-	/* the lock before max(seq): see pglog.h */
-	/* READ COMMITTED whatever the database's default: max(seq) must
-	 * be read by a snapshot taken after the lock was granted, which a
-	 * transaction-wide snapshot (REPEATABLE READ) is not */
+	/* the lock before max(seq) (pglog.h), and READ COMMITTED whatever
+	 * the database's default: max(seq) must be read by a snapshot taken
+	 * after the lock was granted, which a transaction-wide snapshot
+	 * (REPEATABLE READ) is not */
 	ok = exec_ok(pl, "BEGIN ISOLATION LEVEL READ COMMITTED", why,
 		     sizeof(why)) &&
 	     exec_ok(pl, sql, why, sizeof(why));
@@ -313,9 +313,9 @@ static int read_log(struct pglog *pl)
 {
 	for (;;) {
 		uint8_t after[8];
-		const char *vals[1] = { (const char *)after };
-		int lens[1] = { 8 }, fmts[1] = { 1 };
 		char limit[40];
+		const char *vals[2] = { (const char *)after, limit };
+		int lens[2] = { 8, 0 }, fmts[2] = { 1, 0 };
 		size_t room;
 		PGresult *r;
 		int i, n;
@@ -331,16 +331,11 @@ static int read_log(struct pglog *pl)
 			room = READ_AT_ONCE;
 		put_be64(after, pl->cursor);
 		snprintf(limit, sizeof(limit), "%zu", room);
-		{
-			const char *v2[2] = { vals[0], limit };
-			int l2[2] = { lens[0], 0 }, f2[2] = { fmts[0], 0 };
-
-			r = PQexecParams(pl->conn,
-				"SELECT seq, kind, community, last_seq, body"
-				" FROM alliance_log WHERE seq > $1::bigint"
-				" ORDER BY seq LIMIT $2::bigint",
-				2, NULL, v2, l2, f2, 1);
-		}
+		r = PQexecParams(pl->conn,
+			"SELECT seq, kind, community, last_seq, body"
+			" FROM alliance_log WHERE seq > $1::bigint"
+			" ORDER BY seq LIMIT $2::bigint",
+			2, NULL, vals, lens, fmts, 1);
 		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 			log_warn("pglog: reading the log: %s",
 				 PQerrorMessage(pl->conn));

@@ -74,7 +74,11 @@ class PgCluster:
     @property
     def conninfo(self):
         """libpq conninfo of the cluster's database, as the hub takes it."""
-        return (f"host={self.sock} port={self.port} dbname={DB} "
+        return self.conninfo_of(DB)
+
+    def conninfo_of(self, db):
+        """libpq conninfo of database db of the cluster."""
+        return (f"host={self.sock} port={self.port} dbname={db} "
                 f"user={SUPERUSER} connect_timeout=5")
 
     def _owner(self, argv, check=True):

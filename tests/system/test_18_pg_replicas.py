@@ -38,12 +38,7 @@ class PgHub(Hub):
     def __init__(self, d, pki, conninfo, **kw):
         kw.setdefault("quota", {"records": 20000, "changes_per_hour": 20000})
         super().__init__(d, pki, **kw)
-        self.conninfo = conninfo
-
-    def config_text(self):
-        text, _ = with_line(super().config_text(), r"^path = hub\.db",
-                            f"postgresql = {self.conninfo}")
-        return text
+        self.postgresql = conninfo
 
 
 @pytest.fixture(scope="module")
@@ -157,6 +152,58 @@ def test_bulks_at_both_replicas_reach_every_store(replicas):
         assert store_rows(h.dir / "hub.db") == own
     for n in flat:
         assert store_rows(n.dir / "node.db") == own
+
+
+def test_late_and_restarted_replica_reads_the_log_from_its_copy(
+        pki, tmp_path, pg, manager_hash):  # noqa: F811
+    """A replica started after the edits reads the whole log into its new
+    copy; stopped and started again, it goes on from the last event its
+    copy applied (nothing twice: the counter of records stored moves by
+    exactly the new ones)."""
+    made = []
+    try:
+        h1 = PgHub(tmp_path / "hub1", pki, pg.conninfo).start()
+        made.append(h1)
+        a_id, b_id = unique_id("late"), unique_id("late")
+        h1.register(a_id)
+        a = Node(tmp_path / a_id, pki, h1, a_id,
+                 manager_hash=manager_hash).start()
+        made.append(a)
+        a.wait_connected()
+        bulk(a, bulk_items(a_id, 300))
+        wait_for(lambda: h1.live_services(a_id) == 300, BULK_ARRIVE,
+                 "300 services at replica 1")
+
+        h2 = PgHub(tmp_path / "hub2", pki, pg.conninfo).start()
+        made.append(h2)
+        for cid in (a_id, b_id):
+            h2.register(cid)
+        b = Node(tmp_path / b_id, pki, h2, b_id,
+                 manager_hash=manager_hash).start()
+        made.append(b)
+        wait_for(lambda: b.live_services(a_id) == 300, BULK_ARRIVE,
+                 "a's 300 services at b, through the late replica")
+
+        h2.stop()
+        bulk(a, bulk_items(a_id, 200))
+        wait_for(lambda: h1.live_services(a_id) == 500, BULK_ARRIVE,
+                 "500 services at replica 1")
+        head = int(pg.psql("SELECT max(seq) FROM alliance_log")[0][0])
+        h2.start()
+        wait_for(lambda: b.live_services(a_id) == 500, BULK_ARRIVE,
+                 "the 200 made while replica 2 was stopped at b")
+        m = h2.metrics()
+        assert m["alliance_changes_applied_total"] == 200
+        assert m["alliance_changes_stale_total"] == 0
+        assert m["alliance_shared_log_applied"] == head
+        assert m["alliance_shared_log_up"] == 1
+        for d in (a, b, h1, h2):
+            d.stop()
+        assert store_rows(h2.dir / "hub.db") == \
+            store_rows(h1.dir / "hub.db") == \
+            store_rows(a.dir / "node.db", "origin = ?", (a_id,))
+    finally:
+        stop_all(made)
 
 
 # ---- Ack only after the commit ----------------------------------------------

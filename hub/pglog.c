@@ -31,6 +31,8 @@
 /* A wait's longest, milliseconds: the thread checks for stop this often
  * even when nothing wakes it. */
 #define WAIT_MS 1000
+/* A connection attempt's wait between checks for stop, milliseconds. */
+#define CONNECT_STEP_MS 100
 /* Events read in one query at most. */
 #define READ_AT_ONCE 32
 
@@ -408,14 +410,53 @@ static void disconnect(struct pglog *pl)
 	pl->conn = NULL;
 }
 
+static int stopping(struct pglog *pl);
+
+/* start_connect: connect without blocking for longer than a step of
+ * CONNECT_STEP_MS, giving up after PGLOG_CONNECT_MS or at stop (a
+ * conninfo's connect_timeout is the caller's to keep with PQconnectPoll).
+ * 1, or 0 with why (pl->conn may be set: disconnect frees it). */
+static int start_connect(struct pglog *pl, char *why, size_t whylen)
+{
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	int waited = 0;
+
+	pl->conn = PQconnectStart(pl->conninfo);
+	if (!pl->conn) {
+		snprintf(why, whylen, "out of memory");
+		return 0;
+	}
+	if (PQstatus(pl->conn) == CONNECTION_BAD) {
+		snprintf(why, whylen, "%s", PQerrorMessage(pl->conn));
+		return 0;
+	}
+	while (st != PGRES_POLLING_OK) {
+		struct pollfd fd = { PQsocket(pl->conn),
+				     st == PGRES_POLLING_READING ? POLLIN
+								 : POLLOUT, 0 };
+
+		if (st == PGRES_POLLING_FAILED) {
+			snprintf(why, whylen, "%s", PQerrorMessage(pl->conn));
+			return 0;
+		}
+		if (stopping(pl) || waited >= PGLOG_CONNECT_MS) {
+			snprintf(why, whylen, "no connection within %d ms",
+				 PGLOG_CONNECT_MS);
+			return 0;
+		}
+		/* (a socket of -1 is passed over: a plain wait) */
+		if (poll(&fd, 1, CONNECT_STEP_MS) == 0)
+			waited += CONNECT_STEP_MS;
+		st = PQconnectPoll(pl->conn);
+	}
+	return 1;
+}
+
 /* connect_db: connect, migrate and LISTEN. 1, or 0 with why. */
 static int connect_db(struct pglog *pl, char *why, size_t whylen)
 {
-	pl->conn = PQconnectdb(pl->conninfo);
-	if (PQstatus(pl->conn) != CONNECTION_OK) {
-		snprintf(why, whylen, "%s", PQerrorMessage(pl->conn));
+	if (!start_connect(pl, why, whylen))
 		goto fail;
-	}
 	pthread_mutex_lock(&pl->mu);
 	pl->cancel = PQgetCancel(pl->conn);
 	pthread_mutex_unlock(&pl->mu);
@@ -426,7 +467,8 @@ static int connect_db(struct pglog *pl, char *why, size_t whylen)
 fail:
 	/* libpq's messages end in a newline */
 	why[strcspn(why, "\n")] = '\0';
-	disconnect(pl);
+	if (pl->conn)
+		disconnect(pl);
 	return 0;
 }
 

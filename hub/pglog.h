@@ -36,6 +36,9 @@
  * service thread). */
 #define PGLOG_QUEUE 256
 #define PGLOG_QUEUE_BYTES (64u * 1024 * 1024)
+/* The longest a connection attempt may take, milliseconds (libpq's
+ * connect_timeout applies to each host within it). */
+#define PGLOG_CONNECT_MS 10000
 /* The reconnect backoff's bounds, milliseconds. */
 #define PGLOG_BACKOFF_MIN_MS 100
 #define PGLOG_BACKOFF_MAX_MS 5000

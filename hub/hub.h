@@ -172,6 +172,9 @@ struct session {
 	/* [store] postgresql: its batches handed to the shared log (sync.c) */
 	uint64_t shared_pending;    /* the last seq of the latest one */
 	uint64_t shared_acked;      /* acked, once the log brought it back */
+	uint64_t claim_serial;      /* its claim (session.c); 0: none */
+	uint64_t claim_seq;         /* the claim's place in the log; 0: not
+				       committed yet */
 };
 
 /* ==== metrics ============================================================ */
@@ -269,6 +272,8 @@ struct hub {
 				       or NULL: sqlite alone */
 	uint64_t shared_applied;    /* the shared log's last event applied to
 				       the store (hub_meta shared_log_seq) */
+	uint64_t replica_id;        /* random, this run's: whose claims */
+	uint64_t claims;            /* the serial of the last claim made */
 };
 
 /* ==== store (store.c) ==================================================== */
@@ -492,6 +497,16 @@ int sync_shared_open(struct hub *hub, char *err, size_t errlen);
  * thread reading after what the store applied, waking hub->lws. ERR_OK
  * (also without postgresql), or an err code with err. */
 int sync_shared_start(struct hub *hub, char *err, size_t errlen);
+/* session_claim_applied: a session claim of the shared log (seq, the
+ * community, body "REPLICA SERIAL") came back: the session it names
+ * learns its place, and this replica's session of that community whose
+ * claim is older (committed before it) is replaced with 4409. */
+void session_claim_applied(struct hub *hub, uint64_t seq,
+			   const char *community, const char *body);
+/* session_claim_failed: the database did not take the claim of
+ * community's session: it is told to come back (1013). */
+void session_claim_failed(struct hub *hub, const char *community,
+			  const char *why);
 /* sync_shared_drain: at LWS_CALLBACK_EVENT_WAIT_CANCELLED, apply what the
  * shared log brought, in its order, ack the sessions whose batches it
  * holds, close with 1013 those whose batch the database refused, and wake

@@ -47,6 +47,8 @@
 enum pglog_kind {
 	PGLOG_CHANGES = 1,      /* a node's Changes batch, as judged and
 				   clamped by the replica it reached */
+	PGLOG_CLAIM = 2,        /* a session of the community began at a
+				   replica: "REPLICA SERIAL" (session.c) */
 };
 
 /* An event read from the log, or an append that failed (failed set). */

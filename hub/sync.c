@@ -14,9 +14,11 @@
  * cannot be read or encoded closes the session (link_unsent) rather than
  * stopping the stream unseen.
  * Parts: up; down; waking sessions. */
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "err.h"
 #include "hub.h"
@@ -254,6 +256,12 @@ int sync_shared_open(struct hub *hub, char *err, size_t errlen)
 		return ERR_IO;
 	}
 	hub->shared_applied = (uint64_t)applied;
+	/* whose session claims are whose (session.c) */
+	if (getrandom(&hub->replica_id, sizeof(hub->replica_id), 0) !=
+	    (ssize_t)sizeof(hub->replica_id)) {
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		return ERR_IO;
+	}
 	return ERR_OK;
 }
 
@@ -333,6 +341,20 @@ static int shared_apply(struct hub *hub, const struct pglog_event *ev,
 	char why[300];
 	int rc = ERR_OK;
 
+	if (ev->kind == PGLOG_CLAIM) {
+		char body[48];
+
+		if (hub_store_meta_set(hub, SHARED_APPLIED, (int64_t)ev->seq)
+		    != ERR_OK)
+			goto fail;
+		hub->shared_applied = ev->seq;
+		snprintf(body, sizeof(body), "%.*s",
+			 (int)(ev->len < sizeof(body) ? ev->len
+						      : sizeof(body) - 1),
+			 (const char *)ev->body);
+		session_claim_applied(hub, ev->seq, ev->community, body);
+		return ERR_OK;
+	}
 	if (ev->kind == PGLOG_CHANGES)
 		cs = alliance__v1__changes__unpack(NULL, ev->len, ev->body);
 	if (!cs)
@@ -380,6 +402,10 @@ static void shared_failed(struct hub *hub, const struct pglog_event *ev)
 	struct community *c = registry_find(hub, ev->community);
 	struct session *s = c ? c->session : NULL;
 
+	if (ev->kind == PGLOG_CLAIM) {
+		session_claim_failed(hub, ev->community, ev->why);
+		return;
+	}
 	if (s && s->state == SESSION_ACTIVE &&
 	    s->shared_pending > s->shared_acked)
 		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,

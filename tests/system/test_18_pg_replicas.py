@@ -80,10 +80,17 @@ def replicas(pki, tmp_path, pg, manager_hash):  # noqa: F811 (the fixture)
     stop_all(made)
 
 
-def log_rows(pg):  # noqa: F811
-    """[(seq, community, last_seq)] of the shared log, in seq order."""
+# pglog.h's kinds of events
+CHANGES, CLAIM = 1, 2
+
+
+def log_rows(pg, kind=CHANGES):  # noqa: F811
+    """[(seq, community, last_seq)] of the shared log's events of kind
+    (None: all), in seq order."""
+    where = f"WHERE kind = {kind}" if kind else ""
     return [(int(s), c, int(last)) for s, c, last in pg.psql(
-        "SELECT seq, community, last_seq FROM alliance_log ORDER BY seq")]
+        f"SELECT seq, community, last_seq FROM alliance_log {where}"
+        " ORDER BY seq")]
 
 
 # ---- an edit at one replica served at the other -----------------------------
@@ -104,10 +111,10 @@ def test_edit_at_replica_1_is_served_by_replica_2(replicas, pg):  # noqa: F811
                                   (a, b.community, {sid_b: "Flu shots"})):
         wait_for(lambda: titles(node.public_port, community) == want,
                  ARRIVE, f"{community}'s edits at {node.community}")
-    # every write went through the shared log, once per batch
-    rows = log_rows(pg)
-    assert {c for _, c, _ in rows} == {a.community, b.community}
-    assert [s for s, _, _ in rows] == list(range(1, len(rows) + 1))
+    # every write went through the shared log, numbered without a gap
+    assert {c for _, c, _ in log_rows(pg)} == {a.community, b.community}
+    seqs = [s for s, _, _ in log_rows(pg, None)]
+    assert seqs == list(range(1, len(seqs) + 1))
 
     # both replicas serve the same catalog, and the records at each, read
     # from the stopped stores, are the nodes' own, version by version
@@ -188,15 +195,17 @@ def test_late_and_restarted_replica_reads_the_log_from_its_copy(
         bulk(a, bulk_items(a_id, 200))
         wait_for(lambda: h1.live_services(a_id) == 500, BULK_ARRIVE,
                  "500 services at replica 1")
-        head = int(pg.psql("SELECT max(seq) FROM alliance_log")[0][0])
         h2.start()
         wait_for(lambda: b.live_services(a_id) == 500, BULK_ARRIVE,
                  "the 200 made while replica 2 was stopped at b")
         m = h2.metrics()
         assert m["alliance_changes_applied_total"] == 200
         assert m["alliance_changes_stale_total"] == 0
-        assert m["alliance_shared_log_applied"] == head
         assert m["alliance_shared_log_up"] == 1
+        # (the log's head moves with b's session claim)
+        wait_for(lambda: h2.metrics()["alliance_shared_log_applied"] ==
+                 int(pg.psql("SELECT max(seq) FROM alliance_log")[0][0]),
+                 ARRIVE, "replica 2 at the log's head")
         for d in (a, b, h1, h2):
             d.stop()
         assert store_rows(h2.dir / "hub.db") == \
@@ -325,6 +334,40 @@ def test_out_of_order_commit_misses_no_record(replicas, pg):  # noqa: F811
     assert order.index(a.community) < order.index(b.community)
 
 
+# ---- one session per community across replicas ----------------------------
+
+def claims(pg, community):  # noqa: F811
+    return len([r for r in log_rows(pg, CLAIM) if r[1] == community])
+
+
+def test_one_session_per_community_across_replicas(replicas, pg, pki):  # noqa: F811,E501
+    """The same community at both replicas: the newer session, wherever
+    it is, replaces the older with 4409."""
+    (h1, h2), _ = replicas(2, 0)
+    cid = unique_id("one")
+    for h in (h1, h2):
+        h.register(cid)
+    with RawSession(h1, pki.node(cid)) as s1:
+        s1.handshake(cid)
+        wait_for(lambda: claims(pg, cid) == 1, ARRIVE,
+                 "the first session's claim in the log")
+        with RawSession(h2, pki.node(cid)) as s2:
+            s2.handshake(cid)
+            code, reason = s1.expect_close(ARRIVE)
+            assert code == 4409 and "another hub replica" in reason, \
+                (code, reason)
+            s2.alive()
+            wait_for(lambda: claims(pg, cid) == 2, ARRIVE,
+                     "the second session's claim in the log")
+            with RawSession(h1, pki.node(cid)) as s3:
+                s3.handshake(cid)
+                code, reason = s2.expect_close(ARRIVE)
+                assert code == 4409, (code, reason)
+                s3.alive()
+    assert h1.refusals()["replaced"] == 1
+    assert h2.refusals()["replaced"] == 1
+
+
 # ---- PostgreSQL away --------------------------------------------------------------
 
 def test_database_away_sessions_told_to_come_back_then_recovery(
@@ -341,19 +384,27 @@ def test_database_away_sessions_told_to_come_back_then_recovery(
     before = create(a, "Before the outage")
     wait_for(lambda: before in titles(b.public_port, a.community), ARRIVE,
              "a's first record at b")
-    mark = h1.log_mark()
-    pg.stop()
-    h1.wait_log(r"pglog: .*(unreachable|connection lost)", ARRIVE,
-                since=mark)
     cid = unique_id("away")
     h1.register(cid)
     with RawSession(h1, pki.node(cid)) as s:
         s.handshake(cid)
+        wait_for(lambda: claims(pg, cid) == 1, ARRIVE,
+                 "the session's claim in the log")
+        mark = h1.log_mark()
+        pg.stop()
+        h1.wait_log(r"pglog: .*(unreachable|connection lost)", ARRIVE,
+                    since=mark)
+        # a batch is refused, nothing of it stored
         send_changes(s, [change(1, cid, "s1", 10, "refused")])
         code, reason = s.expect_close()
     assert code == 1013, (code, reason)
     assert "database" in reason and "try again later" in reason, reason
     assert h1.live_services(cid) == 0
+    # a new session is told to come back at once: its claim cannot be
+    # stored
+    with RawSession(h1, pki.node(cid)) as s:
+        code, reason = s.expect_close()
+    assert code == 1013 and "database" in reason, (code, reason)
     # reads go on from the copy
     assert titles(h1.public_port, a.community) == \
         {before: "Before the outage"}
@@ -365,7 +416,7 @@ def test_database_away_sessions_told_to_come_back_then_recovery(
              {before: "Before the outage",
               during: "Made during the outage"}, ARRIVE,
              "the edit made during the outage at b, after it")
-    assert h1.refusals().get("unavailable", 0) >= 1
+    assert h1.refusals().get("unavailable", 0) >= 2
 
 
 # ---- bad [store] postgresql values ------------------------------------------------

@@ -3,8 +3,10 @@
  * A session's community is its certificate's CN; its endpoint (receiving,
  * the send queue, closing, keepalive) is a link (lib/link.h). Parts:
  * sending and closing (the hub's refusals); opening (role, registry,
- * flood limit, replacing an older session, the Hello timer); receiving
- * (the handler table by body; the batch limits); the lws callback. */
+ * flood limit, replacing an older session, the Hello timer); one session
+ * per community across replicas ([store] postgresql: claims in the shared
+ * log); receiving (the handler table by body; the batch limits); the lws
+ * callback. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,10 +6,10 @@
  * write that must be shared (today: a node's Changes batch, a session's
  * claim) is appended as an event to the log table alliance_log by the
  * database thread, which the service thread feeds through a bounded queue
- * and never waits for; every replica (the writer too) reads the log back in order and
- * applies each event to its sqlite store on the service thread, through
- * the code that applies a local write (sync.c), so every replica's copy
- * goes through the same states. The thread wakes the service thread with
+ * and never waits for; every replica (the writer too) reads the log back
+ * in order and applies each event to its sqlite store on the service
+ * thread, through the code that applies a local write (sync.c), so every
+ * replica's copy goes through the same states. The thread wakes the service thread with
  * lws_cancel_service: its results are taken at
  * LWS_CALLBACK_EVENT_WAIT_CANCELLED.
  *

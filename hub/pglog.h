@@ -9,8 +9,8 @@
  * and never waits for; every replica (the writer too) reads the log back
  * in order and applies each event to its sqlite store on the service
  * thread, through the code that applies a local write (sync.c), so every
- * replica's copy goes through the same states. The thread wakes the service thread with
- * lws_cancel_service: its results are taken at
+ * replica's copy goes through the same states. The thread wakes the
+ * service thread with lws_cancel_service: its results are taken at
  * LWS_CALLBACK_EVENT_WAIT_CANCELLED.
  *
  * Sequence order is commit order: an append takes a transaction-scoped

@@ -62,7 +62,7 @@ struct pglog {
 	uint64_t cursor;            /* the last seq read */
 };
 
-/* ---- queues ---------------------------------------------------------------- */
+/* ---- queues -------------------------------------------------------------- */
 
 /* queue_full: whether q is at its bounds (PGLOG_QUEUE, _BYTES). */
 static int queue_full(const struct queue *q)
@@ -138,7 +138,7 @@ static void fail(struct pglog *pl, struct pglog_event *ev, const char *why)
 	post(pl, ev);
 }
 
-/* ---- schema ------------------------------------------------------------- */
+/* ---- schema -------------------------------------------------------------- */
 
 /* The schema's versions, in order; alliance_schema holds how many ran.
  * Append new ones at the end. */
@@ -220,7 +220,7 @@ fail:
 	return 0;
 }
 
-/* ---- appending ---------------------------------------------------------- */
+/* ---- appending ----------------------------------------------------------- */
 
 static void put_be64(uint8_t *p, uint64_t v)
 {
@@ -307,7 +307,7 @@ static int append_all(struct pglog *pl)
 	return PQstatus(pl->conn) == CONNECTION_OK;
 }
 
-/* ---- reading -------------------------------------------------------------- */
+/* ---- reading ------------------------------------------------------------- */
 
 /* read_log: post the events past the cursor while the results queue has
  * room. 1, or 0 when the connection must be made again. */
@@ -373,7 +373,7 @@ static int read_log(struct pglog *pl)
 	}
 }
 
-/* ---- the thread ------------------------------------------------------------- */
+/* ---- the thread ---------------------------------------------------------- */
 
 static void set_state(struct pglog *pl, int up, const char *cause)
 {
@@ -556,7 +556,7 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-/* ---- start and stop ---------------------------------------------------------- */
+/* ---- start and stop ------------------------------------------------------ */
 
 int pglog_start(const char *conninfo, uint64_t cursor,
 		struct lws_context *lws, struct pglog **out, char *err,

@@ -222,7 +222,7 @@ fail:
 	return ERR_IO;
 }
 
-/* ---- the shared log ([store] postgresql) --------------------------------- */
+/* ---- the shared log ([store] postgresql) -------------------------------- */
 
 /* The hub_meta key of the shared log's last event applied. */
 #define SHARED_APPLIED "shared_log_seq"

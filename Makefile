@@ -47,6 +47,9 @@ DEB_PKGS := build-essential pkg-config openssl ca-certificates curl \
 # libxml2's headers: tests/unit/test_xml_out.c parses what lib/xml_out.c
 # writes
 DEB_PKGS += libxml2-dev
+# libpq for the hub's [store] postgresql (hub/pglog.c); PostgreSQL 15 for
+# the tests that start a real cluster (tests/system/pg.py)
+DEB_PKGS += libpq-dev postgresql-15
 # Node and npm for the browser tests, only where none is installed (a
 # newer one from elsewhere is fine).
 DEB_PKGS += $(if $(shell command -v node 2>/dev/null),,nodejs)
@@ -58,7 +61,8 @@ BROWSER  := tests/browser
 # sources of this machine).
 DEB_BUILD_PKGS := debhelper dpkg-dev fakeroot lintian mmdebstrap \
 	$(filter-out python3-% chromium fonts-wqy-microhei wrk faketime \
-	  libfaketime nodejs npm libcmocka-dev libxml2-dev libxml2-utils,$(DEB_PKGS))
+	  libfaketime nodejs npm libcmocka-dev libxml2-dev libxml2-utils \
+	  postgresql-15,$(DEB_PKGS))
 
 .PHONY: all help deps check unit system browser lint demo clean
 .DEFAULT_GOAL := all
@@ -259,6 +263,9 @@ $(BUILD)/liballiance.a: $(LIB_OBJ) $(BUILD)/lib-members
 .PHONY: FORCE
 FORCE:
 
+# libpq is the hub's alone ([store] postgresql, hub/pglog.c)
+$(BUILD)/obj/hub/%.o: CFLAGS += $(shell pkg-config --cflags libpq)
+$(BUILD)/alliance-hub: LDLIBS += $(shell pkg-config --libs libpq)
 $(BUILD)/alliance-hub: $(HUB_OBJ) $(BUILD)/liballiance.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

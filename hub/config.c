@@ -22,6 +22,22 @@ static const char *check_cap_sender(const void *field)
 		: NULL;
 }
 
+/* check_conninfo: a libpq conninfo ("key=value ..." or a postgresql://
+ * URI) on one line (its length is held to config.c's bound of every
+ * value); libpq judges the rest when the database thread connects. */
+static const char *check_conninfo(const void *field)
+{
+	const char *v = *(char *const *)field;
+
+	if (!v)
+		return NULL;
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return "must be one line of text (a control character"
+			       " found)";
+	return NULL;
+}
+
 #define F(x) offsetof(struct hub_config, x)
 
 static const struct config_key hub_keys[] = {
@@ -43,6 +59,10 @@ static const struct config_key hub_keys[] = {
 	CONFIG_COMMON_KEYS(struct hub_config),
 	{ "store", "path", CONFIG_PATH, "hub.db", F(store_path), 0, 0, 0,
 	  NULL, NULL, "the hub's sqlite store" },
+	{ "store", "postgresql", CONFIG_STRING, NULL, F(store_postgresql), 0,
+	  0, 0, NULL, check_conninfo, "libpq conninfo of the database shared "
+	  "by hub replicas (the catalog's change log; the sqlite store "
+	  "becomes a copy of it); unset: the sqlite store alone" },
 	{ "limits", "sessions_per_minute", CONFIG_UINT,
 	  CONFIG_NUM(LIMIT_SESSIONS_PER_WINDOW), F(sessions_per_minute), 0,
 	  1, UINT_MAX, NULL, NULL,

@@ -43,6 +43,8 @@ struct hub_config {
 				     * absolute base (default: main.c) */
 	unsigned search_threads;    /* searcher threads (public.c) */
 	char *store_path;
+	char *store_postgresql;     /* [store] postgresql: the shared log's
+				       conninfo (pglog.h); NULL: sqlite alone */
 	char *web_root;             /* static pages; NULL: none served */
 	int log_level;
 	unsigned max_frame;         /* bytes; 1009 beyond */
@@ -167,6 +169,12 @@ struct session {
 	struct quota quota;         /* what its Welcome announced */
 	int relay_inflight;         /* a Relay frame awaits its ack (relay.c) */
 	int peer_close_code;        /* the code of the node's close frame */
+	/* [store] postgresql: its batches handed to the shared log (sync.c) */
+	uint64_t shared_pending;    /* the last seq of the latest one */
+	uint64_t shared_acked;      /* acked, once the log brought it back */
+	uint64_t claim_serial;      /* its claim (session.c); 0: none */
+	uint64_t claim_seq;         /* the claim's place in the log; 0: not
+				       committed yet */
 };
 
 /* ==== metrics ============================================================ */
@@ -195,6 +203,8 @@ enum refusal {
 	REFUSE_UNTRUSTED,           /* its CA left the trust file (SIGHUP) */
 	REFUSE_VERSION,             /* a Hello of a protocol version not
 				       spoken here (4426) */
+	REFUSE_UNAVAILABLE,         /* the shared database could not take a
+				       write (1013, [store] postgresql) */
 	REFUSE_COUNT
 };
 
@@ -258,6 +268,12 @@ struct hub {
 	struct pages_cache *pages;  /* the pages rendered with the bulletins
 				       (lib/pages.h; owned) */
 	struct synonyms *synonyms;  /* of [search] synonyms, or NULL (owned) */
+	struct pglog *pglog;        /* [store] postgresql's thread (pglog.h),
+				       or NULL: sqlite alone */
+	uint64_t shared_applied;    /* the shared log's last event applied to
+				       the store (hub_meta shared_log_seq) */
+	uint64_t replica_id;        /* random, this run's: whose claims */
+	uint64_t claims;            /* the serial of the last claim made */
 };
 
 /* ==== store (store.c) ==================================================== */
@@ -275,6 +291,11 @@ int hub_store_mark_stop(struct hub *hub, int clean);
  * *db set (close with store_close), or an err code with a message. */
 int hub_store_connect(const char *path, sqlite3 **db, char *err,
 		      size_t errlen);
+/* hub_store_meta_get: hub_meta's value of key into *v. ERR_OK,
+ * ERR_NOTFOUND (no row) or ERR_IO. */
+int hub_store_meta_get(struct hub *hub, const char *key, int64_t *v);
+/* hub_store_meta_set: set hub_meta's key to v. ERR_OK or ERR_IO. */
+int hub_store_meta_set(struct hub *hub, const char *key, int64_t v);
 /* hub_store_load_registry: fill hub->communities from the store. */
 int hub_store_load_registry(struct hub *hub);
 int hub_store_add_community(struct hub *hub, const struct community *c);
@@ -463,8 +484,34 @@ void hub_quota_metrics(struct hub *hub, FILE *f);
 
 /* ==== sync (sync.c) ====================================================== */
 
-/* handle_changes: apply a node's batch in one transaction, then ack. */
+/* handle_changes: apply a node's batch in one transaction, then ack; with
+ * [store] postgresql, judge it against the store, hand it to the shared
+ * log, and ack once the log brings it back (sync_shared_drain). */
 int handle_changes(struct session *s, const Alliance__V1__Changes *changes);
+/* sync_shared_open: with [store] postgresql, refuse a store that holds
+ * records not from the shared log (before the hub writes its directory)
+ * and read what the store applied of it. ERR_OK (also without
+ * postgresql), or an err code with err. */
+int sync_shared_open(struct hub *hub, char *err, size_t errlen);
+/* sync_shared_start: with [store] postgresql, start the shared log's
+ * thread reading after what the store applied, waking hub->lws. ERR_OK
+ * (also without postgresql), or an err code with err. */
+int sync_shared_start(struct hub *hub, char *err, size_t errlen);
+/* session_claim_applied: a session claim of the shared log (seq, the
+ * community, body "REPLICA SERIAL") came back: the session it names
+ * learns its place, and this replica's session of that community whose
+ * claim is older (committed before it) is replaced with 4409. */
+void session_claim_applied(struct hub *hub, uint64_t seq,
+			   const char *community, const char *body);
+/* session_claim_failed: the database did not take the claim of
+ * community's session: it is told to come back (1013). */
+void session_claim_failed(struct hub *hub, const char *community,
+			  const char *why);
+/* sync_shared_drain: at LWS_CALLBACK_EVENT_WAIT_CANCELLED, apply what the
+ * shared log brought, in its order, ack the sessions whose batches it
+ * holds, close with 1013 those whose batch the database refused, and wake
+ * the sessions. No-op without [store] postgresql. */
+void sync_shared_drain(struct hub *hub);
 /* handle_ack: the node persisted the hub's stream up to ack->seq. */
 int handle_ack(struct session *s, const Alliance__V1__Ack *ack);
 /* sync_write_down: at WRITEABLE with the queue empty, send the next batch

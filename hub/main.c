@@ -24,6 +24,7 @@
 #include "listen.h"
 #include "log.h"
 #include "pages.h"
+#include "pglog.h"
 #include "poll_store.h"
 #include "store.h"
 #include "synonyms.h"
@@ -195,9 +196,12 @@ static void reload(struct hub *hub)
 	    fresh.public_port != hub->cfg.public_port ||
 	    strcmp(fresh.alliance_address, hub->cfg.alliance_address) ||
 	    strcmp(fresh.public_address, hub->cfg.public_address) ||
-	    strcmp(fresh.store_path, hub->cfg.store_path))
-		log_warn("reload: addresses, ports and the store path change "
-			 "only on restart");
+	    strcmp(fresh.store_path, hub->cfg.store_path) ||
+	    !fresh.store_postgresql != !hub->cfg.store_postgresql ||
+	    (fresh.store_postgresql &&
+	     strcmp(fresh.store_postgresql, hub->cfg.store_postgresql)))
+		log_warn("reload: addresses, ports and the store (path, "
+			 "postgresql) change only on restart");
 	ADOPT(alliance_cert);
 	ADOPT(alliance_key);
 	ADOPT(alliance_ca);
@@ -248,6 +252,10 @@ static int run(struct hub *hub)
 	if (rc != ERR_OK)
 		return daemon_store_refused(rc, err, HUB_STORE_WAY_BACK);
 	rc = 1;
+	if (sync_shared_open(hub, err, sizeof(err)) != ERR_OK) {
+		log_error("[store] postgresql: %s", err);
+		goto out;
+	}
 	if (daemon_indexer_start(hub->cfg.store_path, hub_store_connect,
 				 &hub->indexer) != ERR_OK)
 		goto out;
@@ -268,6 +276,10 @@ static int run(struct hub *hub)
 		goto out;
 	if (hub_search_start(hub, err, sizeof(err)) != ERR_OK) {
 		log_error("cannot start the searcher: %s", err);
+		goto out;
+	}
+	if (sync_shared_start(hub, err, sizeof(err)) != ERR_OK) {
+		log_error("[store] postgresql: %s", err);
 		goto out;
 	}
 	retention_start(hub);
@@ -292,6 +304,7 @@ static int run(struct hub *hub)
 			 "start checks the store)", sqlite3_errmsg(hub->db));
 out:
 	daemon_signals_wake(NULL);
+	pglog_stop(&hub->pglog);    /* it wakes hub->lws */
 	catalog_http_searches_stop(hub->searches);
 	if (hub->lws)
 		lws_context_destroy(hub->lws);

@@ -9,6 +9,7 @@
 #include "hub.h"
 #include "err.h"
 #include "log.h"
+#include "pglog.h"
 #include "prom.h"
 #include "store.h"
 
@@ -34,6 +35,7 @@ static const char *const refusal_names[REFUSE_COUNT] = {
 	[REFUSE_PAST_HEAD] = "past_head",
 	[REFUSE_UNSENT] = "unsent",
 	[REFUSE_VERSION] = "version",
+	[REFUSE_UNAVAILABLE] = "unavailable",
 };
 
 const char *refusal_name(enum refusal r)
@@ -172,6 +174,18 @@ static void render(FILE *f, void *arg)
 		prom_metric(f, "alliance_store_size_bytes", "gauge",
 		       "Size of the file system of the store.",
 		       (unsigned long long)disk_total);
+	}
+	if (hub->pglog) {
+		char why[8];
+
+		prom_metric(f, "alliance_shared_log_up", "gauge",
+			    "1 while the database of [store] postgresql is "
+			    "reached, else 0.",
+			    !pglog_down(hub->pglog, why, sizeof(why)));
+		prom_metric(f, "alliance_shared_log_applied", "gauge",
+			    "The shared log's last event applied to this "
+			    "replica's store.",
+			    (unsigned long long)hub->shared_applied);
 	}
 	prom_metric(f, "alliance_start_time_seconds", "gauge",
 		    "When the hub started (unix seconds).",

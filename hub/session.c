@@ -3,8 +3,10 @@
  * A session's community is its certificate's CN; its endpoint (receiving,
  * the send queue, closing, keepalive) is a link (lib/link.h). Parts:
  * sending and closing (the hub's refusals); opening (role, registry,
- * flood limit, replacing an older session, the Hello timer); receiving
- * (the handler table by body; the batch limits); the lws callback. */
+ * flood limit, replacing an older session, the Hello timer); one session
+ * per community across replicas ([store] postgresql: claims in the shared
+ * log); receiving (the handler table by body; the batch limits); the lws
+ * callback. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include "err.h"
 #include "hub.h"
 #include "log.h"
+#include "pglog.h"
 
 /* ---- sending and closing ------------------------------------------------ */
 
@@ -120,6 +123,8 @@ static void hello_timeout(lws_sorted_usec_list_t *sul)
 			      LIMIT_HELLO_TIMEOUT_S);
 }
 
+static int claim(struct hub *hub, struct session *s);
+
 /* flooding: count a new session of c; true when over the per-minute limit.
  * The session after an honest end (honest_end) is not counted. */
 static int flooding(struct hub *hub, struct community *c)
@@ -178,10 +183,68 @@ static int session_open(struct hub *hub, struct session *s, struct lws *wsi)
 			      0, "replaced by a newer session of %s", c->id);
 	c->session = s;
 	s->community = c;
+	if (hub->pglog && claim(hub, s) != ERR_OK)
+		return 0;
 	lws_sul_schedule(hub->lws, 0, &s->hello_timer, hello_timeout,
 			 LIMIT_HELLO_TIMEOUT_S * LWS_US_PER_SEC);
 	log_debug("session %s: upgraded, awaiting Hello", c->id);
 	return 0;
+}
+
+/* ---- one session per community across replicas ([store] postgresql) ---- */
+
+/* claim: append s's claim to the shared log; the latest committed claim
+ * of a community is its session, at every replica. ERR_OK, or s is
+ * closed with 1013 (the database away: sessions come back later). */
+static int claim(struct hub *hub, struct session *s)
+{
+	char body[48], why[300];
+	int rc;
+
+	s->claim_serial = ++hub->claims;
+	snprintf(body, sizeof(body), "%016llx %llu",
+		 (unsigned long long)hub->replica_id,
+		 (unsigned long long)s->claim_serial);
+	rc = pglog_append(hub->pglog, PGLOG_CLAIM, s->community->id, 0, body,
+			  strlen(body), why, sizeof(why));
+	if (rc != ERR_OK)
+		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
+			      "try again later: %.200s", why);
+	return rc;
+}
+
+void session_claim_applied(struct hub *hub, uint64_t seq,
+			   const char *community, const char *body)
+{
+	struct community *c = registry_find(hub, community);
+	struct session *s = c ? c->session : NULL;
+	unsigned long long replica = 0, serial = 0;
+	int mine;
+
+	if (!s || s->state == SESSION_CLOSING ||
+	    sscanf(body, "%16llx %llu", &replica, &serial) != 2)
+		return;
+	mine = replica == hub->replica_id;
+	if (mine && serial == s->claim_serial)
+		s->claim_seq = seq;
+	else if (!mine && s->claim_seq && s->claim_seq < seq)
+		/* a claim still to commit is the newer one: it stays */
+		session_close(s, REFUSE_REPLACED, WIRE_CLOSE_REPLACED, 0,
+			      "replaced by a newer session of %s at another "
+			      "hub replica", c->id);
+}
+
+void session_claim_failed(struct hub *hub, const char *community,
+			  const char *why)
+{
+	struct community *c = registry_find(hub, community);
+	struct session *s = c ? c->session : NULL;
+
+	if (s && s->state != SESSION_CLOSING && s->claim_serial &&
+	    !s->claim_seq)
+		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
+			      "try again later: the hub's database did not "
+			      "store the session: %.150s", why);
 }
 
 /* honest_end: a session that reached Welcome and closed for a reason on
@@ -368,6 +431,10 @@ int callback_sync(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;
 	case LWS_CALLBACK_CLOSED:
 		session_closed(s);
+		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		/* the shared log's thread has results ([store] postgresql) */
+		sync_shared_drain(hub);
 		return 0;
 	default:
 		return 0;

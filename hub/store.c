@@ -93,6 +93,39 @@ int hub_store_mark_stop(struct hub *hub, int clean)
 	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
 }
 
+int hub_store_meta_get(struct hub *hub, const char *key, int64_t *v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(hub->db, "SELECT value FROM hub_meta WHERE"
+			       " key = ?1", -1, &st, NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? ERR_OK : rc == SQLITE_DONE ? ERR_NOTFOUND
+							     : ERR_IO;
+}
+
+int hub_store_meta_set(struct hub *hub, const char *key, int64_t v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(hub->db, "INSERT OR REPLACE INTO hub_meta"
+			       " (key, value) VALUES (?1, ?2)", -1, &st,
+			       NULL) != SQLITE_OK)
+		return ERR_IO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, v);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
 int hub_store_open(struct hub *hub, char *err, size_t errlen)
 {
 	uint64_t measured = 0;

@@ -14,13 +14,16 @@
  * cannot be read or encoded closes the session (link_unsent) rather than
  * stopping the stream unseen.
  * Parts: up; down; waking sessions. */
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "err.h"
 #include "hub.h"
 #include "log.h"
+#include "pglog.h"
 #include "store.h"
 
 /* ---- up -------------------------------------------------------------------- */
@@ -95,6 +98,59 @@ static int check_batch(struct session *s, const Alliance__V1__Changes *cs)
 	return ERR_OK;
 }
 
+/* apply: the batch's changes past seq from (replays of what was
+ * committed are passed over) under the version rule, in the open
+ * transaction. With qb, a session's batch: each time ahead of our clock
+ * is clamped to it first and each change is judged by s's quota; without,
+ * an event of the shared log, stored as the replica that took it judged
+ * and clamped it. *last is the seq the batch takes the cursor to. ERR_OK;
+ * ERR_TOOBIG past the quota (the change and reason in why); ERR_IO. */
+static int apply(struct hub *hub, struct session *s, struct quota_batch *qb,
+		 uint64_t from, const Alliance__V1__Changes *cs,
+		 uint64_t *last, uint64_t *applied_n, uint64_t *stale_n,
+		 char *why, size_t whylen)
+{
+	char reason[300];
+	size_t i;
+
+	*last = from;
+	for (i = 0; i < cs->n_changes; i++) {
+		Change *ch = cs->changes[i];
+		uint64_t old_bytes = 0;
+		int applied = 0, old_live = 0, rc;
+
+		if (ch->seq <= from)
+			continue;       /* a replay of what was committed */
+		/* a time ahead of ours would pin the record first */
+		if (qb)
+			catalog_clamp_time(ch, hub_now());
+		if ((qb && catalog_record_size(hub->cat, ch->origin, ch->kind,
+					       ch->id, &old_live, &old_bytes)
+			   != ERR_OK) ||
+		    catalog_apply(hub->cat, ch, 1, &applied) != ERR_OK)
+			return ERR_IO;
+		rc = applied && qb ? hub_quota_change(s, qb, ch, old_live,
+						      old_bytes, reason,
+						      sizeof(reason))
+				   : ERR_OK;
+		if (rc == ERR_IO)
+			return ERR_IO;
+		if (rc != ERR_OK) {
+			snprintf(why, whylen, "change %s/%s: %s", ch->origin,
+				 ch->id, reason);
+			return ERR_TOOBIG;
+		}
+		applied ? (*applied_n)++ : (*stale_n)++;
+		*last = ch->seq;
+	}
+	if (cs->last_seq > *last)
+		*last = cs->last_seq;
+	return ERR_OK;
+}
+
+static int share(struct session *s, const Alliance__V1__Changes *cs,
+		 uint64_t last, struct quota_batch *qb);
+
 int handle_changes(struct session *s, const Alliance__V1__Changes *cs)
 {
 	struct hub *hub = s->hub;
@@ -103,7 +159,7 @@ int handle_changes(struct session *s, const Alliance__V1__Changes *cs)
 	struct quota_batch qb;
 	unsigned faults = store_fault_count();
 	char why[300];
-	size_t i;
+	int rc;
 
 	if (check_batch(s, cs) != ERR_OK)
 		return ERR_INVALID;
@@ -111,41 +167,26 @@ int handle_changes(struct session *s, const Alliance__V1__Changes *cs)
 	hub_quota_begin(s, cs, &qb);
 	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
 		goto fail;
-	for (i = 0; i < cs->n_changes; i++) {
-		Change *ch = cs->changes[i];
-		uint64_t old_bytes = 0;
-		int applied = 0, old_live = 0, rc;
-
-		if (ch->seq <= c->up_cursor)
-			continue;       /* a replay of what was committed */
-		/* a time ahead of ours would pin the record first */
-		catalog_clamp_time(ch, hub_now());
-		if (catalog_record_size(hub->cat, ch->origin, ch->kind, ch->id,
-					&old_live, &old_bytes) != ERR_OK ||
-		    catalog_apply(hub->cat, ch, 1, &applied) != ERR_OK) {
-			store_exec(hub->db, "ROLLBACK");
-			goto fail;
-		}
-		rc = applied ? hub_quota_change(s, &qb, ch, old_live, old_bytes,
-						why, sizeof(why)) : ERR_OK;
-		if (rc == ERR_IO) {
-			store_exec(hub->db, "ROLLBACK");
-			goto fail;
-		}
-		if (rc != ERR_OK) {
-			/* nothing of the batch is stored or sent on */
-			store_exec(hub->db, "ROLLBACK");
-			c->closed_quota++;
-			session_close(s, REFUSE_QUOTA, WIRE_CLOSE_QUOTA,
-				ALLIANCE__V1__ERROR_CODE__ERROR_OVER_QUOTA,
-				"change %s/%s: %s", ch->origin, ch->id, why);
-			return ERR_TOOBIG;
-		}
-		applied ? applied_n++ : stale_n++;
-		last = ch->seq;
+	rc = apply(hub, s, &qb, c->up_cursor, cs, &last, &applied_n, &stale_n,
+		   why, sizeof(why));
+	if (rc == ERR_TOOBIG) {
+		/* nothing of the batch is stored or sent on */
+		store_exec(hub->db, "ROLLBACK");
+		c->closed_quota++;
+		session_close(s, REFUSE_QUOTA, WIRE_CLOSE_QUOTA,
+			      ALLIANCE__V1__ERROR_CODE__ERROR_OVER_QUOTA,
+			      "%s", why);
+		return ERR_TOOBIG;
 	}
-	if (cs->last_seq > last)
-		last = cs->last_seq;
+	if (rc != ERR_OK) {
+		store_exec(hub->db, "ROLLBACK");
+		goto fail;
+	}
+	if (hub->pglog) {
+		/* judged: the store changes when the shared log says so */
+		store_exec(hub->db, "ROLLBACK");
+		return share(s, cs, last, &qb);
+	}
 	if (last > c->up_cursor) {
 		struct community saved = *c;
 
@@ -179,6 +220,228 @@ fail:
 		      "the hub could not store the batch%s%.60s; resend later",
 		      why[0] ? ": " : "", why);
 	return ERR_IO;
+}
+
+/* ---- the shared log ([store] postgresql) -------------------------------- */
+
+/* The hub_meta key of the shared log's last event applied. */
+#define SHARED_APPLIED "shared_log_seq"
+/* Events of the shared log applied at one wake-up at most. */
+#define SHARED_PER_WAKE 16
+
+int sync_shared_open(struct hub *hub, char *err, size_t errlen)
+{
+	int64_t applied = 0;
+	int rc;
+
+	if (!hub->cfg.store_postgresql)
+		return ERR_OK;
+	rc = hub_store_meta_get(hub, SHARED_APPLIED, &applied);
+	if (rc == ERR_NOTFOUND) {
+		/* a copy starts empty: records of the store's own would be
+		 * served by this replica alone */
+		if (catalog_log_head(hub->cat)) {
+			snprintf(err, errlen, "%s holds records that are not "
+				 "from the shared log of [store] postgresql: "
+				 "start the replica on a new store",
+				 hub->cfg.store_path);
+			return ERR_INVALID;
+		}
+		applied = 0;
+		rc = hub_store_meta_set(hub, SHARED_APPLIED, 0);
+	}
+	if (rc != ERR_OK) {
+		snprintf(err, errlen, "%s: cannot read or write hub_meta",
+			 hub->cfg.store_path);
+		return ERR_IO;
+	}
+	hub->shared_applied = (uint64_t)applied;
+	/* whose session claims are whose (session.c) */
+	if (getrandom(&hub->replica_id, sizeof(hub->replica_id), 0) !=
+	    (ssize_t)sizeof(hub->replica_id)) {
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		return ERR_IO;
+	}
+	return ERR_OK;
+}
+
+int sync_shared_start(struct hub *hub, char *err, size_t errlen)
+{
+	if (!hub->cfg.store_postgresql)
+		return ERR_OK;
+	return pglog_start(hub->cfg.store_postgresql, hub->shared_applied,
+			   hub->lws, &hub->pglog, err, errlen);
+}
+
+/* share: hand a judged batch to the shared log; it is acked once the log
+ * brings it back (shared_ack). */
+static int share(struct session *s, const Alliance__V1__Changes *cs,
+		 uint64_t last, struct quota_batch *qb)
+{
+	struct community *c = s->community;
+	size_t len;
+	uint8_t *buf;
+	char why[300];
+	int rc;
+
+	if (last <= c->up_cursor && s->shared_pending <= s->shared_acked) {
+		send_ack(s, c->up_cursor);      /* nothing new, nothing due */
+		return ERR_OK;
+	}
+	len = alliance__v1__changes__get_packed_size(cs);
+	buf = malloc(len ? len : 1);
+	if (!buf) {
+		rc = ERR_NOMEM;
+		snprintf(why, sizeof(why), "out of memory");
+	} else {
+		/* the times as clamped here: every replica stores these */
+		alliance__v1__changes__pack(cs, buf);
+		rc = pglog_append(s->hub->pglog, PGLOG_CHANGES, c->id, last,
+				  buf, len, why, sizeof(why));
+		free(buf);
+	}
+	if (rc != ERR_OK) {
+		/* the close reason's 123 bytes: the cause comes last */
+		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
+			      "try again later: %.200s", why);
+		return rc;
+	}
+	hub_quota_commit(s, qb);
+	if (last > s->shared_pending)
+		s->shared_pending = last;
+	return ERR_OK;
+}
+
+/* shared_ack: ack c's session what the log now holds of its batches. */
+static void shared_ack(struct community *c)
+{
+	struct session *s = c->session;
+	uint64_t ack;
+
+	if (!s || s->state != SESSION_ACTIVE ||
+	    s->shared_pending <= s->shared_acked)
+		return;
+	ack = c->up_cursor < s->shared_pending ? c->up_cursor
+					       : s->shared_pending;
+	if (ack > s->shared_acked) {
+		s->shared_acked = ack;
+		send_ack(s, ack);
+	}
+}
+
+/* shared_apply: event ev (the next of the log) into the store, in one
+ * transaction with the applied mark. ERR_OK, or ERR_IO (nothing
+ * applied: the log is read again from the mark). */
+static int shared_apply(struct hub *hub, const struct pglog_event *ev,
+			uint64_t *applied_n)
+{
+	struct community *c = registry_find(hub, ev->community);
+	Alliance__V1__Changes *cs = NULL;
+	uint64_t last = 0, stale_n = 0;
+	char why[300];
+	int rc = ERR_OK;
+
+	if (ev->kind == PGLOG_CLAIM) {
+		char body[48];
+
+		if (hub_store_meta_set(hub, SHARED_APPLIED, (int64_t)ev->seq)
+		    != ERR_OK)
+			goto fail;
+		hub->shared_applied = ev->seq;
+		snprintf(body, sizeof(body), "%.*s",
+			 (int)(ev->len < sizeof(body) ? ev->len
+						      : sizeof(body) - 1),
+			 (const char *)ev->body);
+		session_claim_applied(hub, ev->seq, ev->community, body);
+		return ERR_OK;
+	}
+	if (ev->kind == PGLOG_CHANGES)
+		cs = alliance__v1__changes__unpack(NULL, ev->len, ev->body);
+	if (!cs)
+		log_error("shared log %llu: not a Changes batch of %s: passed "
+			  "over", (unsigned long long)ev->seq, ev->community);
+	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
+		goto fail;
+	if (cs)
+		rc = apply(hub, NULL, NULL, c ? c->up_cursor : 0, cs, &last,
+			   applied_n, &stale_n, why, sizeof(why));
+	if (rc == ERR_OK && c && last > c->up_cursor) {
+		struct community saved = *c;
+
+		saved.up_cursor = last;
+		rc = hub_store_save_link(hub, &saved);
+	}
+	if (rc != ERR_OK ||
+	    hub_store_meta_set(hub, SHARED_APPLIED, (int64_t)ev->seq)
+	    != ERR_OK || store_exec(hub->db, "COMMIT") != ERR_OK) {
+		store_exec(hub->db, "ROLLBACK");
+		goto fail;
+	}
+	alliance__v1__changes__free_unpacked(cs, NULL);
+	hub->shared_applied = ev->seq;
+	hub->metrics.changes_stale += stale_n;
+	if (c) {
+		if (last > c->up_cursor)
+			c->up_cursor = last;
+		c->usage_known = 0;     /* read again from the store */
+		shared_ack(c);
+	}
+	return ERR_OK;
+fail:
+	alliance__v1__changes__free_unpacked(cs, NULL);
+	log_error("shared log %llu: cannot apply it to the store; reading "
+		  "the log again from %llu", (unsigned long long)ev->seq,
+		  (unsigned long long)hub->shared_applied);
+	return ERR_IO;
+}
+
+/* shared_failed: the database did not take a batch of ev's community:
+ * its session, if one waits for an ack, is told to come back. */
+static void shared_failed(struct hub *hub, const struct pglog_event *ev)
+{
+	struct community *c = registry_find(hub, ev->community);
+	struct session *s = c ? c->session : NULL;
+
+	if (ev->kind == PGLOG_CLAIM) {
+		session_claim_failed(hub, ev->community, ev->why);
+		return;
+	}
+	if (s && s->state == SESSION_ACTIVE &&
+	    s->shared_pending > s->shared_acked)
+		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
+			      "try again later: the hub's database did not "
+			      "store the batch: %.150s", ev->why);
+}
+
+void sync_shared_drain(struct hub *hub)
+{
+	struct pglog_event *ev;
+	uint64_t applied_n = 0;
+	int rewind = 0, n;
+
+	if (!hub->pglog)
+		return;
+	/* a few events a wake-up, so that a long log read at start does not
+	 * hold the sessions: the rest at the next turn of the loop */
+	for (n = 0; n < SHARED_PER_WAKE; n++) {
+		ev = pglog_take(hub->pglog);
+		if (!ev)
+			break;
+		if (ev->failed)
+			shared_failed(hub, ev);
+		else if (ev->seq == hub->shared_applied + 1 && !rewind)
+			rewind = shared_apply(hub, ev, &applied_n) != ERR_OK;
+		else if (ev->seq > hub->shared_applied + 1)
+			rewind = 1;     /* after a failed apply */
+		pglog_event_free(ev);
+	}
+	if (n == SHARED_PER_WAKE)
+		lws_cancel_service(hub->lws);   /* maybe more: come back */
+	if (rewind)
+		pglog_rewind(hub->pglog, hub->shared_applied);
+	hub->metrics.changes_applied += applied_n;
+	if (applied_n)
+		sync_wake(hub);
 }
 
 /* ---- down ------------------------------------------------------------------ */

@@ -45,6 +45,8 @@ enum wire_close {
 	WIRE_CLOSE_FLOOD = 4429,        /* too many sessions from one certificate */
 	WIRE_CLOSE_SLOW = 4430,         /* send queue full: slow consumer */
 	WIRE_CLOSE_INTERNAL = 1011,     /* the receiver failed to store */
+	WIRE_CLOSE_TRY_AGAIN = 1013,    /* the hub's database is away: come
+					   back later */
 };
 
 /* Protocol version carried in Hello.protocol_version. */

@@ -28,6 +28,10 @@ a fresh directory per test or module, and polling instead of sleeping:
   and settings as parameters; `password_hash` (module) is the hash of the
   nodes' manager password (PASSWORD, or the test module's own).
 
+With ALLIANCE_HUB_STORE=postgresql every `Hub` keeps its state in a
+database of its own in one PostgreSQL cluster of the run ([store]
+postgresql; tests/system/pg.py), to run a suite against that store.
+
 Binaries come from $ALLIANCE_BUILD (default build/, `make check` uses
 build/asan); the generated protobuf module from build/gen/python. A
 daemon that runs under libfaketime (which does not mix with ASan) takes
@@ -489,6 +493,9 @@ class Hub(Daemon):
         self.log_level = log_level
         self.alliance_port = free_port()
         self.public_port = free_port()
+        # [store] postgresql: the conninfo of its database, or None
+        self.postgresql = hub_database() if HUB_STORE == "postgresql" \
+            else None
         shutil.copy(pki.ca, self.dir / "ca.crt")
         shutil.copy(pki.crl, self.dir / "ca.crl")
 
@@ -509,6 +516,8 @@ class Hub(Daemon):
             + (f"url = {self.public_url}\n" if self.public_url else "") +
             "[store]\n"
             "path = hub.db\n"
+            + (f"postgresql = {self.postgresql}\n" if self.postgresql
+               else "") +
             "[log]\n"
             f"level = {self.log_level}\n"
             + bulletins_section(self.bulletin_keys)
@@ -597,6 +606,36 @@ class Hub(Daemon):
             if m:
                 out[m.group(1)] = v
         return out
+
+
+# ALLIANCE_HUB_STORE=postgresql runs every Hub on PostgreSQL ([store]
+# postgresql, issue 18): one cluster for the run (tests/system/pg.py),
+# stopped at exit, and a database of its own for each Hub.
+HUB_STORE = os.environ.get("ALLIANCE_HUB_STORE", "sqlite")
+_hub_cluster = []
+_hub_dbs = itertools.count(1)
+
+
+def hub_database():
+    """The conninfo of a new database in the run's cluster."""
+    import atexit
+
+    import pg
+    if not _hub_cluster:
+        cluster = pg.PgCluster()
+        _hub_cluster.append(cluster)
+
+        def stop():
+            try:
+                cluster.stop()
+            finally:
+                cluster.remove()
+        atexit.register(stop)
+        cluster.init().start()
+    cluster = _hub_cluster[0]
+    name = f"hub_{next(_hub_dbs)}"
+    cluster.psql(f"CREATE DATABASE {name}", db="postgres")
+    return cluster.conninfo_of(name)
 
 
 def bulletins_section(keys):

@@ -1,0 +1,696 @@
+/* pglog.c: the database thread of [store] postgresql (pglog.h).
+ *
+ * One thread owns the libpq connection. Each turn it connects if it must
+ * (migrating the schema, LISTEN alliance_log), appends every queued event
+ * in one transaction, reads the log past its cursor while the results
+ * queue has room, and then waits on the connection's socket (a NOTIFY
+ * from any replica's append) or on its pipe (a new append, room freed,
+ * stop), at most a second. A lost connection fails the queued appends
+ * (their sessions are told to come back) and is retried with backoff.
+ * Parts: queues; schema; appending; reading; the thread; start and stop. */
+#include "pglog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "err.h"
+#include "log.h"
+
+/* The advisory lock keys (pg_advisory_xact_lock's bigint space, shared
+ * with anything else in the database: two values of our own). */
+#define LOCK_APPEND 0x616c6c69616e01LL  /* "allian" 1: one append at once */
+#define LOCK_SCHEMA 0x616c6c69616e02LL  /* "allian" 2: one migration */
+/* A wait's longest, milliseconds: the thread checks for stop this often
+ * even when nothing wakes it. */
+#define WAIT_MS 1000
+/* A connection attempt's wait between checks for stop, milliseconds. */
+#define CONNECT_STEP_MS 100
+/* Events read in one query at most. */
+#define READ_AT_ONCE 32
+
+/* A FIFO of events; its bounds are kept by the callers (queue_full). */
+struct queue {
+	struct pglog_event *head, *tail;
+	size_t n, bytes;
+};
+
+struct pglog {
+	char *conninfo;
+	struct lws_context *lws;
+	pthread_t thread;
+	int started;
+	int wake[2];                /* pipe: the thread's wake-ups */
+	pthread_mutex_t mu;         /* guards what follows */
+	int stop;
+	int up;                     /* connected and migrated */
+	char cause[200];            /* why it is down */
+	struct queue appends;       /* service -> thread */
+	struct queue results;       /* thread -> service */
+	PGcancel *cancel;           /* the connection's, for pglog_stop */
+	int rewind;                 /* read again after rewind_to */
+	uint64_t rewind_to;
+	/* the thread's own */
+	PGconn *conn;
+	uint64_t cursor;            /* the last seq read */
+};
+
+/* ---- queues -------------------------------------------------------------- */
+
+/* queue_full: whether q is at its bounds (PGLOG_QUEUE, _BYTES). */
+static int queue_full(const struct queue *q)
+{
+	return q->n >= PGLOG_QUEUE || q->bytes >= PGLOG_QUEUE_BYTES;
+}
+
+static void queue_push(struct queue *q, struct pglog_event *ev)
+{
+	ev->next = NULL;
+	if (q->tail)
+		q->tail->next = ev;
+	else
+		q->head = ev;
+	q->tail = ev;
+	q->n++;
+	q->bytes += ev->len;
+}
+
+static struct pglog_event *queue_pop(struct queue *q)
+{
+	struct pglog_event *ev = q->head;
+
+	if (!ev)
+		return NULL;
+	q->head = ev->next;
+	if (!q->head)
+		q->tail = NULL;
+	q->n--;
+	q->bytes -= ev->len;
+	ev->next = NULL;
+	return ev;
+}
+
+void pglog_event_free(struct pglog_event *ev)
+{
+	if (!ev)
+		return;
+	free(ev->body);
+	free(ev);
+}
+
+static void wake_thread(struct pglog *pl)
+{
+	char b = 1;
+
+	/* a full pipe already holds a wake-up */
+	if (write(pl->wake[1], &b, 1) < 0 && errno != EAGAIN)
+		log_warn("pglog: cannot wake the database thread: %s",
+			 strerror(errno));
+}
+
+/* post: hand a result to the service thread. read_log keeps the results
+ * to their bounds; a failure carries no body and there is at most one per
+ * append taken, so failures are always posted. */
+static void post(struct pglog *pl, struct pglog_event *ev)
+{
+	pthread_mutex_lock(&pl->mu);
+	queue_push(&pl->results, ev);
+	pthread_mutex_unlock(&pl->mu);
+	lws_cancel_service(pl->lws);
+}
+
+/* fail: post ev back as failed with why. */
+static void fail(struct pglog *pl, struct pglog_event *ev, const char *why)
+{
+	free(ev->body);
+	ev->body = NULL;
+	ev->len = 0;
+	ev->failed = 1;
+	ev->seq = 0;
+	snprintf(ev->why, sizeof(ev->why), "%s", why);
+	post(pl, ev);
+}
+
+/* ---- schema -------------------------------------------------------------- */
+
+/* The schema's versions, in order; alliance_schema holds how many ran.
+ * Append new ones at the end. */
+static const char *const schema[] = {
+	/* v1: the shared log; seq is allocated under LOCK_APPEND */
+	"CREATE TABLE alliance_log ("
+	"  seq bigint PRIMARY KEY,"
+	"  kind smallint NOT NULL,"
+	"  community text NOT NULL,"
+	"  last_seq bigint NOT NULL,"
+	"  body bytea NOT NULL,"
+	"  at timestamptz NOT NULL DEFAULT now())",
+};
+
+#define N_SCHEMA (sizeof(schema) / sizeof(schema[0]))
+
+/* exec_ok: run sql; 1 when it succeeded, else 0 with the cause noted. */
+static int exec_ok(struct pglog *pl, const char *sql, char *why,
+		   size_t whylen)
+{
+	PGresult *r = PQexec(pl->conn, sql);
+	ExecStatusType st = PQresultStatus(r);
+	int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+
+	if (!ok)
+		snprintf(why, whylen, "%s", PQerrorMessage(pl->conn));
+	PQclear(r);
+	return ok;
+}
+
+/* migrate: bring the schema to N_SCHEMA in one transaction, one replica
+ * at a time. 1, or 0 with why. */
+static int migrate(struct pglog *pl, char *why, size_t whylen)
+{
+	char sql[160];
+	PGresult *r;
+	long have = 0;
+	size_t i;
+
+	if (!exec_ok(pl, "BEGIN", why, whylen))
+		return 0;
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%lld)",
+		 LOCK_SCHEMA);
+	if (!exec_ok(pl, sql, why, whylen) ||
+	    !exec_ok(pl, "CREATE TABLE IF NOT EXISTS alliance_schema"
+		     " (version integer NOT NULL)", why, whylen))
+		goto fail;
+	r = PQexec(pl->conn, "SELECT max(version) FROM alliance_schema");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(why, whylen, "%s", PQerrorMessage(pl->conn));
+		PQclear(r);
+		goto fail;
+	}
+	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+		have = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	if (have > (long)N_SCHEMA) {
+		snprintf(why, whylen, "the database's schema is v%ld, newer "
+			 "than this hub's v%zu: upgrade this hub", have,
+			 N_SCHEMA);
+		goto fail;
+	}
+	for (i = (size_t)have; i < N_SCHEMA; i++)
+		if (!exec_ok(pl, schema[i], why, whylen))
+			goto fail;
+	if ((size_t)have < N_SCHEMA) {
+		snprintf(sql, sizeof(sql), "DELETE FROM alliance_schema;"
+			 " INSERT INTO alliance_schema VALUES (%zu)", N_SCHEMA);
+		if (!exec_ok(pl, sql, why, whylen))
+			goto fail;
+		log_info("pglog: schema migrated from v%ld to v%zu", have,
+			 N_SCHEMA);
+	}
+	if (!exec_ok(pl, "COMMIT", why, whylen))
+		goto fail;
+	return 1;
+fail:
+	exec_ok(pl, "ROLLBACK", sql, sizeof(sql));
+	return 0;
+}
+
+/* ---- appending ----------------------------------------------------------- */
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* append_one: insert ev at the next seq, inside the open transaction
+ * that holds LOCK_APPEND. 1, or 0 with why. */
+static int append_one(struct pglog *pl, const struct pglog_event *ev,
+		      char *why, size_t whylen)
+{
+	uint8_t kind[2] = { 0, (uint8_t)ev->kind }, last[8];
+	const char *vals[4] = { (const char *)kind, ev->community,
+				(const char *)last, (const char *)ev->body };
+	int lens[4] = { 2, 0, 8, (int)ev->len };
+	int fmts[4] = { 1, 0, 1, 1 };
+	PGresult *r;
+	int ok;
+
+	put_be64(last, ev->last);
+	r = PQexecParams(pl->conn,
+		"INSERT INTO alliance_log (seq, kind, community, last_seq, body)"
+		" SELECT coalesce(max(seq), 0) + 1, $1::smallint, $2::text,"
+		" $3::bigint, $4::bytea FROM alliance_log",
+		4, NULL, vals, lens, fmts, 0);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		snprintf(why, whylen, "%s", PQerrorMessage(pl->conn));
+	PQclear(r);
+	return ok;
+}
+
+/* append_all: every queued append in one transaction; each failed one
+ * goes back failed. 1, or 0 when the connection must be made again. */
+static int append_all(struct pglog *pl)
+{
+	struct pglog_event *batch[PGLOG_QUEUE];
+	size_t n = 0, i;
+	char why[200], sql[80];
+	int ok;
+
+	pthread_mutex_lock(&pl->mu);
+	while (n < PGLOG_QUEUE && (batch[n] = queue_pop(&pl->appends)))
+		n++;   /* never more: pglog_append keeps the queue's bound */
+	pthread_mutex_unlock(&pl->mu);
+	if (!n)
+		return 1;
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%lld)",
+		 LOCK_APPEND);
+	/* the lock before max(seq) (pglog.h), and READ COMMITTED whatever
+	 * the database's default: max(seq) must be read by a snapshot taken
+	 * after the lock was granted, which a transaction-wide snapshot
+	 * (REPEATABLE READ) is not */
+	ok = exec_ok(pl, "BEGIN ISOLATION LEVEL READ COMMITTED", why,
+		     sizeof(why)) &&
+	     exec_ok(pl, sql, why, sizeof(why));
+	for (i = 0; ok && i < n; i++)
+		ok = append_one(pl, batch[i], why, sizeof(why));
+	ok = ok && exec_ok(pl, "SELECT pg_notify('alliance_log', '')", why,
+			   sizeof(why)) &&
+	     exec_ok(pl, "COMMIT", why, sizeof(why));
+	if (ok) {
+		for (i = 0; i < n; i++)
+			pglog_event_free(batch[i]);
+		return 1;
+	}
+	/* a COMMIT that failed on a lost connection may yet have committed:
+	 * the node resends what was not acked, and the version rule makes
+	 * the second copy stale */
+	exec_ok(pl, "ROLLBACK", sql, sizeof(sql));
+	log_warn("pglog: %zu appends not stored: %s", n, why);
+	for (i = 0; i < n; i++)
+		fail(pl, batch[i], why);
+	return PQstatus(pl->conn) == CONNECTION_OK;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+/* read_log: post the events past the cursor while the results queue has
+ * room. 1, or 0 when the connection must be made again. */
+static int read_log(struct pglog *pl)
+{
+	for (;;) {
+		uint8_t after[8];
+		char limit[40];
+		const char *vals[2] = { (const char *)after, limit };
+		int lens[2] = { 8, 0 }, fmts[2] = { 1, 0 };
+		size_t room;
+		PGresult *r;
+		int i, n;
+
+		pthread_mutex_lock(&pl->mu);
+		room = queue_full(&pl->results) ? 0
+		       : PGLOG_QUEUE - pl->results.n;
+		pthread_mutex_unlock(&pl->mu);
+		if (!room)
+			return 1;       /* take() wakes the thread */
+		/* a few at a time: the bytes bound is passed by at most these */
+		if (room > READ_AT_ONCE)
+			room = READ_AT_ONCE;
+		put_be64(after, pl->cursor);
+		snprintf(limit, sizeof(limit), "%zu", room);
+		r = PQexecParams(pl->conn,
+			"SELECT seq, kind, community, last_seq, body"
+			" FROM alliance_log WHERE seq > $1::bigint"
+			" ORDER BY seq LIMIT $2::bigint",
+			2, NULL, vals, lens, fmts, 1);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			log_warn("pglog: reading the log: %s",
+				 PQerrorMessage(pl->conn));
+			PQclear(r);
+			return PQstatus(pl->conn) == CONNECTION_OK;
+		}
+		n = PQntuples(r);
+		for (i = 0; i < n; i++) {
+			struct pglog_event *ev = calloc(1, sizeof(*ev));
+			int blen = PQgetlength(r, i, 4);
+			int clen = PQgetlength(r, i, 2);
+
+			if (!ev || !(ev->body = malloc(blen ? blen : 1))) {
+				free(ev);
+				PQclear(r);
+				log_error("pglog: out of memory reading the "
+					  "log");
+				return 1;
+			}
+			ev->seq = get_be64((const uint8_t *)PQgetvalue(r, i, 0));
+			ev->kind = ((const uint8_t *)PQgetvalue(r, i, 1))[1];
+			snprintf(ev->community, sizeof(ev->community), "%.*s",
+				 clen, PQgetvalue(r, i, 2));
+			ev->last = get_be64((const uint8_t *)PQgetvalue(r, i, 3));
+			memcpy(ev->body, PQgetvalue(r, i, 4), (size_t)blen);
+			ev->len = (size_t)blen;
+			pl->cursor = ev->seq;
+			post(pl, ev);
+		}
+		PQclear(r);
+		if ((size_t)n < room)
+			return 1;
+	}
+}
+
+/* ---- the thread ---------------------------------------------------------- */
+
+static void set_state(struct pglog *pl, int up, const char *cause)
+{
+	pthread_mutex_lock(&pl->mu);
+	pl->up = up;
+	snprintf(pl->cause, sizeof(pl->cause), "%s", cause);
+	pthread_mutex_unlock(&pl->mu);
+}
+
+/* fail_queued: while down, the queued appends go back failed. */
+static void fail_queued(struct pglog *pl, const char *why)
+{
+	struct pglog_event *ev;
+
+	for (;;) {
+		pthread_mutex_lock(&pl->mu);
+		ev = queue_pop(&pl->appends);
+		pthread_mutex_unlock(&pl->mu);
+		if (!ev)
+			return;
+		fail(pl, ev, why);
+	}
+}
+
+/* disconnect: close the connection (pglog_stop cancels no more). */
+static void disconnect(struct pglog *pl)
+{
+	pthread_mutex_lock(&pl->mu);
+	if (pl->cancel)
+		PQfreeCancel(pl->cancel);
+	pl->cancel = NULL;
+	pthread_mutex_unlock(&pl->mu);
+	PQfinish(pl->conn);
+	pl->conn = NULL;
+}
+
+static int stopping(struct pglog *pl);
+
+/* start_connect: connect without blocking for longer than a step of
+ * CONNECT_STEP_MS, giving up after PGLOG_CONNECT_MS or at stop (a
+ * conninfo's connect_timeout is the caller's to keep with PQconnectPoll).
+ * 1, or 0 with why (pl->conn may be set: disconnect frees it). */
+static int start_connect(struct pglog *pl, char *why, size_t whylen)
+{
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	int waited = 0;
+
+	pl->conn = PQconnectStart(pl->conninfo);
+	if (!pl->conn) {
+		snprintf(why, whylen, "out of memory");
+		return 0;
+	}
+	if (PQstatus(pl->conn) == CONNECTION_BAD) {
+		snprintf(why, whylen, "%s", PQerrorMessage(pl->conn));
+		return 0;
+	}
+	while (st != PGRES_POLLING_OK) {
+		struct pollfd fd = { PQsocket(pl->conn),
+				     st == PGRES_POLLING_READING ? POLLIN
+								 : POLLOUT, 0 };
+
+		if (st == PGRES_POLLING_FAILED) {
+			snprintf(why, whylen, "%s", PQerrorMessage(pl->conn));
+			return 0;
+		}
+		if (stopping(pl) || waited >= PGLOG_CONNECT_MS) {
+			snprintf(why, whylen, "no connection within %d ms",
+				 PGLOG_CONNECT_MS);
+			return 0;
+		}
+		/* (a socket of -1 is passed over: a plain wait) */
+		if (poll(&fd, 1, CONNECT_STEP_MS) == 0)
+			waited += CONNECT_STEP_MS;
+		st = PQconnectPoll(pl->conn);
+	}
+	return 1;
+}
+
+/* connect_db: connect, migrate and LISTEN. 1, or 0 with why. */
+static int connect_db(struct pglog *pl, char *why, size_t whylen)
+{
+	if (!start_connect(pl, why, whylen))
+		goto fail;
+	pthread_mutex_lock(&pl->mu);
+	pl->cancel = PQgetCancel(pl->conn);
+	pthread_mutex_unlock(&pl->mu);
+	if (!migrate(pl, why, whylen) ||
+	    !exec_ok(pl, "LISTEN alliance_log", why, whylen))
+		goto fail;
+	return 1;
+fail:
+	/* libpq's messages end in a newline */
+	why[strcspn(why, "\n")] = '\0';
+	if (pl->conn)
+		disconnect(pl);
+	return 0;
+}
+
+/* wait: for the socket (when connected), the pipe, or ms. */
+static void wait_for(struct pglog *pl, int ms)
+{
+	struct pollfd fds[2] = { { pl->wake[0], POLLIN, 0 },
+				 { -1, POLLIN, 0 } };
+	char buf[64];
+
+	if (pl->conn)
+		fds[1].fd = PQsocket(pl->conn);
+	if (poll(fds, fds[1].fd >= 0 ? 2 : 1, ms) > 0 &&
+	    (fds[0].revents & POLLIN))
+		while (read(pl->wake[0], buf, sizeof(buf)) > 0)
+			;
+	if (pl->conn) {
+		PGnotify *nt;
+
+		PQconsumeInput(pl->conn);
+		while ((nt = PQnotifies(pl->conn)))
+			PQfreemem(nt);
+	}
+}
+
+static int stopping(struct pglog *pl)
+{
+	int stop;
+
+	pthread_mutex_lock(&pl->mu);
+	stop = pl->stop;
+	pthread_mutex_unlock(&pl->mu);
+	return stop;
+}
+
+static void *thread_main(void *arg)
+{
+	struct pglog *pl = arg;
+	int backoff = PGLOG_BACKOFF_MIN_MS;
+	char why[200];
+
+	while (!stopping(pl)) {
+		if (!pl->conn) {
+			if (!connect_db(pl, why, sizeof(why))) {
+				set_state(pl, 0, why);
+				log_warn("pglog: the database is unreachable: %s;"
+					 " retrying in %d ms", why, backoff);
+				fail_queued(pl, why);
+				wait_for(pl, backoff);
+				backoff = backoff * 2 < PGLOG_BACKOFF_MAX_MS
+					  ? backoff * 2 : PGLOG_BACKOFF_MAX_MS;
+				continue;
+			}
+			backoff = PGLOG_BACKOFF_MIN_MS;
+			set_state(pl, 1, "");
+			log_info("pglog: connected; the log is read after %llu",
+				 (unsigned long long)pl->cursor);
+		}
+		pthread_mutex_lock(&pl->mu);
+		if (pl->rewind) {
+			/* what was read past the mark comes again; the service
+			 * thread drops what it cannot apply in order */
+			pl->cursor = pl->rewind_to;
+			pl->rewind = 0;
+		}
+		pthread_mutex_unlock(&pl->mu);
+		if (!append_all(pl) || !read_log(pl)) {
+			snprintf(why, sizeof(why), "connection lost: %s",
+				 PQerrorMessage(pl->conn));
+			why[strcspn(why, "\n")] = '\0';
+			set_state(pl, 0, why);
+			log_warn("pglog: %s", why);
+			disconnect(pl);
+			fail_queued(pl, why);
+			continue;
+		}
+		pthread_mutex_lock(&pl->mu);
+		int more = pl->appends.n > 0;
+		pthread_mutex_unlock(&pl->mu);
+		if (!more)
+			wait_for(pl, WAIT_MS);
+	}
+	if (pl->conn)
+		disconnect(pl);
+	return NULL;
+}
+
+/* ---- start and stop ------------------------------------------------------ */
+
+int pglog_start(const char *conninfo, uint64_t cursor,
+		struct lws_context *lws, struct pglog **out, char *err,
+		size_t errlen)
+{
+	struct pglog *pl = calloc(1, sizeof(*pl));
+
+	*out = NULL;
+	if (!pl || !(pl->conninfo = strdup(conninfo))) {
+		free(pl);
+		snprintf(err, errlen, "out of memory");
+		return ERR_NOMEM;
+	}
+	pl->lws = lws;
+	pl->cursor = cursor;
+	snprintf(pl->cause, sizeof(pl->cause), "not connected yet");
+	pthread_mutex_init(&pl->mu, NULL);
+	if (pipe2(pl->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		pl->wake[0] = pl->wake[1] = -1;
+		pglog_stop(&pl);
+		return ERR_IO;
+	}
+	if (pthread_create(&pl->thread, NULL, thread_main, pl) != 0) {
+		snprintf(err, errlen, "cannot start the database thread");
+		pglog_stop(&pl);
+		return ERR_IO;
+	}
+	pl->started = 1;
+	*out = pl;
+	return ERR_OK;
+}
+
+void pglog_stop(struct pglog **plp)
+{
+	struct pglog *pl = *plp;
+	struct pglog_event *ev;
+
+	if (!pl)
+		return;
+	if (pl->started) {
+		char buf[256];
+
+		pthread_mutex_lock(&pl->mu);
+		pl->stop = 1;
+		/* a statement under way (a lock wait, a slow trigger) must
+		 * not hold the hub's exit: cancel it */
+		if (pl->cancel && !PQcancel(pl->cancel, buf, sizeof(buf)))
+			log_warn("pglog: cancelling at stop: %s", buf);
+		pthread_mutex_unlock(&pl->mu);
+		wake_thread(pl);
+		pthread_join(pl->thread, NULL);
+	}
+	while ((ev = queue_pop(&pl->appends)))
+		pglog_event_free(ev);
+	while ((ev = queue_pop(&pl->results)))
+		pglog_event_free(ev);
+	if (pl->wake[0] >= 0) {
+		close(pl->wake[0]);
+		close(pl->wake[1]);
+	}
+	pthread_mutex_destroy(&pl->mu);
+	free(pl->conninfo);
+	free(pl);
+	*plp = NULL;
+}
+
+int pglog_append(struct pglog *pl, int kind, const char *community,
+		 uint64_t last, const void *body, size_t len, char *why,
+		 size_t whylen)
+{
+	struct pglog_event *ev;
+
+	pthread_mutex_lock(&pl->mu);
+	if (!pl->up) {
+		snprintf(why, whylen, "the hub's database is unreachable: %s",
+			 pl->cause);
+		pthread_mutex_unlock(&pl->mu);
+		return ERR_IO;
+	}
+	if (queue_full(&pl->appends)) {
+		pthread_mutex_unlock(&pl->mu);
+		snprintf(why, whylen, "the hub's database queue is full");
+		return ERR_AGAIN;
+	}
+	pthread_mutex_unlock(&pl->mu);
+	ev = calloc(1, sizeof(*ev));
+	if (!ev || !(ev->body = malloc(len ? len : 1))) {
+		free(ev);
+		snprintf(why, whylen, "out of memory");
+		return ERR_NOMEM;
+	}
+	ev->kind = kind;
+	snprintf(ev->community, sizeof(ev->community), "%s", community);
+	ev->last = last;
+	memcpy(ev->body, body, len);
+	ev->len = len;
+	pthread_mutex_lock(&pl->mu);
+	queue_push(&pl->appends, ev);
+	pthread_mutex_unlock(&pl->mu);
+	wake_thread(pl);
+	return ERR_OK;
+}
+
+struct pglog_event *pglog_take(struct pglog *pl)
+{
+	struct pglog_event *ev;
+	int was_full;
+
+	pthread_mutex_lock(&pl->mu);
+	was_full = queue_full(&pl->results);
+	ev = queue_pop(&pl->results);
+	pthread_mutex_unlock(&pl->mu);
+	if (ev && was_full)
+		wake_thread(pl);
+	return ev;
+}
+
+void pglog_rewind(struct pglog *pl, uint64_t seq)
+{
+	pthread_mutex_lock(&pl->mu);
+	pl->rewind = 1;
+	pl->rewind_to = seq;
+	pthread_mutex_unlock(&pl->mu);
+}
+
+int pglog_down(struct pglog *pl, char *why, size_t whylen)
+{
+	int down;
+
+	pthread_mutex_lock(&pl->mu);
+	down = !pl->up;
+	if (down)
+		snprintf(why, whylen, "%s", pl->cause);
+	pthread_mutex_unlock(&pl->mu);
+	return down;
+}

@@ -1,0 +1,433 @@
+"""Hub replicas over one PostgreSQL database (issue 18, items 1 and 2: the
+foundation): [store] postgresql, the shared log, and the catalog's change
+log through it.
+
+Every test starts a real PostgreSQL 15 cluster (tests/system/pg.py, as an
+unprivileged user) and real hub replicas pointed at it, each with its own
+sqlite store (the derived copy) and ports, and real nodes. The registry is
+not shared yet, so each community is registered at every replica.
+
+Parts: the replicas; an edit at one replica served at the other; Ack only
+after the commit; the log-tailing trap; bad [store] postgresql values.
+"""
+
+import subprocess
+import threading
+
+import pytest
+import websocket
+
+from conftest import (Hub, Node, RawSession, stop_all, unique_id, wait_for)
+from pg import PG_BIN, SUPERUSER, pg  # noqa: F401 (pg: the fixture)
+from test_05_config import bad_config, valid_config, with_line
+from test_20_sync import (ARRIVE, BULK_ARRIVE, PASSWORD, bulk, bulk_items,
+                          catalog_all, change, create, delete, hash_password,
+                          recv_ack, replace, send_changes, store_rows,
+                          titles)
+
+# pglog.h's LOCK_APPEND: the advisory lock an append holds to its commit.
+LOCK_APPEND = 0x616c6c69616e01
+
+
+# ---- the replicas ---------------------------------------------------------
+
+class PgHub(Hub):
+    """A hub replica: its own sqlite copy, [store] postgresql = conninfo,
+    and room for the bulks below in its quota."""
+
+    def __init__(self, d, pki, conninfo, **kw):
+        kw.setdefault("quota", {"records": 20000, "changes_per_hour": 20000})
+        super().__init__(d, pki, **kw)
+        self.postgresql = conninfo
+
+
+@pytest.fixture(scope="module")
+def manager_hash():
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def replicas(pki, tmp_path, pg, manager_hash):  # noqa: F811 (the fixture)
+    """Factory: replicas(n_hubs, per_hub) starts n_hubs replicas on pg and
+    per_hub nodes at each, every community registered at every replica.
+    Returns (hubs, nodes) with nodes[i] the list of hub i's nodes."""
+    made = []
+
+    def make(n_hubs=2, per_hub=1):
+        hubs = []
+        for i in range(n_hubs):
+            h = PgHub(tmp_path / f"hub{i + 1}", pki, pg.conninfo).start()
+            made.append(h)
+            hubs.append(h)
+        ids = [[unique_id(f"r{i + 1}") for _ in range(per_hub)]
+               for i in range(n_hubs)]
+        for h in hubs:
+            for cid in sum(ids, []):
+                h.register(cid)
+        nodes = []
+        for h, cids in zip(hubs, ids):
+            at = []
+            for cid in cids:
+                n = Node(tmp_path / cid, pki, h, cid,
+                         manager_hash=manager_hash).start()
+                made.append(n)
+                at.append(n)
+            nodes.append(at)
+        for n in sum(nodes, []):
+            n.wait_connected()
+        return hubs, nodes
+    yield make
+    stop_all(made)
+
+
+# pglog.h's kinds of events
+CHANGES, CLAIM = 1, 2
+
+
+def log_rows(pg, kind=CHANGES):  # noqa: F811
+    """[(seq, community, last_seq)] of the shared log's events of kind
+    (None: all), in seq order."""
+    where = f"WHERE kind = {kind}" if kind else ""
+    return [(int(s), c, int(last)) for s, c, last in pg.psql(
+        f"SELECT seq, community, last_seq FROM alliance_log {where}"
+        " ORDER BY seq")]
+
+
+# ---- an edit at one replica served at the other -----------------------------
+
+def test_edit_at_replica_1_is_served_by_replica_2(replicas, pg):  # noqa: F811
+    (h1, h2), ([a], [b]) = replicas()
+
+    sid = create(a, "Rice for the elders")
+    wait_for(lambda: titles(b.public_port, a.community).get(sid) ==
+             "Rice for the elders", ARRIVE,
+             "a's service (at replica 1) at b (at replica 2)")
+    replace(a, sid, "Rice and oil for the elders")
+    gone = create(a, "Withdrawn soon")
+    sid_b = create(b, "Flu shots")
+    delete(a, gone)
+    for node, community, want in ((b, a.community,
+                                   {sid: "Rice and oil for the elders"}),
+                                  (a, b.community, {sid_b: "Flu shots"})):
+        wait_for(lambda: titles(node.public_port, community) == want,
+                 ARRIVE, f"{community}'s edits at {node.community}")
+    # every write went through the shared log, numbered without a gap
+    assert {c for _, c, _ in log_rows(pg)} == {a.community, b.community}
+    seqs = [s for s, _, _ in log_rows(pg, None)]
+    assert seqs == list(range(1, len(seqs) + 1))
+
+    # both replicas serve the same catalog, and the records at each, read
+    # from the stopped stores, are the nodes' own, version by version
+    for h in (h1, h2):
+        wait_for(lambda: {k: s["title"] for k, s in
+                          catalog_all(h.public_port).items()} ==
+                 {(a.community, sid): "Rice and oil for the elders",
+                  (b.community, sid_b): "Flu shots"},
+                 ARRIVE, f"both records at {h.dir.name}")
+    for d in (a, b, h1, h2):
+        d.stop()
+    own = store_rows(a.dir / "node.db", "origin = ?", (a.community,))
+    own.update(store_rows(b.dir / "node.db", "origin = ?", (b.community,)))
+    assert store_rows(h1.dir / "hub.db") == own
+    assert store_rows(h2.dir / "hub.db") == own
+
+
+def test_bulks_at_both_replicas_reach_every_store(replicas):
+    """Two nodes at each replica import at once: every store ends with the
+    union of the nodes' own records, record by record."""
+    hubs, nodes = replicas(2, 2)
+    flat = sum(nodes, [])
+    counts = [700, 500, 600, 400]
+    threads = [threading.Thread(target=bulk, args=(
+        n, bulk_items(n.community, k))) for n, k in zip(flat, counts)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    total = sum(counts)
+    for d in hubs + flat:
+        wait_for(lambda: d.live_services() == total, BULK_ARRIVE,
+                 f"{total} services at {d.dir.name}")
+    for d in flat + hubs:
+        d.stop()
+    own = {}
+    for n in flat:
+        own.update(store_rows(n.dir / "node.db", "origin = ?",
+                              (n.community,)))
+    assert len(own) == total
+    for h in hubs:
+        assert store_rows(h.dir / "hub.db") == own
+    for n in flat:
+        assert store_rows(n.dir / "node.db") == own
+
+
+def test_late_and_restarted_replica_reads_the_log_from_its_copy(
+        pki, tmp_path, pg, manager_hash):  # noqa: F811
+    """A replica started after the edits reads the whole log into its new
+    copy; stopped and started again, it goes on from the last event its
+    copy applied (nothing twice: the counter of records stored moves by
+    exactly the new ones)."""
+    made = []
+    try:
+        h1 = PgHub(tmp_path / "hub1", pki, pg.conninfo).start()
+        made.append(h1)
+        a_id, b_id = unique_id("late"), unique_id("late")
+        h1.register(a_id)
+        a = Node(tmp_path / a_id, pki, h1, a_id,
+                 manager_hash=manager_hash).start()
+        made.append(a)
+        a.wait_connected()
+        bulk(a, bulk_items(a_id, 300))
+        wait_for(lambda: h1.live_services(a_id) == 300, BULK_ARRIVE,
+                 "300 services at replica 1")
+
+        h2 = PgHub(tmp_path / "hub2", pki, pg.conninfo).start()
+        made.append(h2)
+        for cid in (a_id, b_id):
+            h2.register(cid)
+        b = Node(tmp_path / b_id, pki, h2, b_id,
+                 manager_hash=manager_hash).start()
+        made.append(b)
+        wait_for(lambda: b.live_services(a_id) == 300, BULK_ARRIVE,
+                 "a's 300 services at b, through the late replica")
+
+        h2.stop()
+        bulk(a, bulk_items(a_id, 200))
+        wait_for(lambda: h1.live_services(a_id) == 500, BULK_ARRIVE,
+                 "500 services at replica 1")
+        h2.start()
+        wait_for(lambda: b.live_services(a_id) == 500, BULK_ARRIVE,
+                 "the 200 made while replica 2 was stopped at b")
+        m = h2.metrics()
+        assert m["alliance_changes_applied_total"] == 200
+        assert m["alliance_changes_stale_total"] == 0
+        assert m["alliance_shared_log_up"] == 1
+        # (the log's head moves with b's session claim)
+        wait_for(lambda: h2.metrics()["alliance_shared_log_applied"] ==
+                 int(pg.psql("SELECT max(seq) FROM alliance_log")[0][0]),
+                 ARRIVE, "replica 2 at the log's head")
+        for d in (a, b, h1, h2):
+            d.stop()
+        assert store_rows(h2.dir / "hub.db") == \
+            store_rows(h1.dir / "hub.db") == \
+            store_rows(a.dir / "node.db", "origin = ?", (a_id,))
+    finally:
+        stop_all(made)
+
+
+# ---- Ack only after the commit ----------------------------------------------
+
+class Holder:
+    """A psql session holding LOCK_APPEND, so that no replica's append can
+    commit until release()."""
+
+    def __init__(self, pg):  # noqa: F811
+        self.p = subprocess.Popen(
+            [str(PG_BIN / "psql"), "-X", "-q", "-A", "-t", "-h",
+             str(pg.sock), "-p",
+             str(pg.port), "-U", SUPERUSER, "-d", "alliance"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.p.stdin.write(f"SELECT pg_advisory_lock({LOCK_APPEND});\n"
+                           "\\echo held\n")
+        self.p.stdin.flush()
+        while self.p.stdout.readline().strip() != "held":
+            assert self.p.poll() is None, "psql ended"
+
+    def release(self):
+        self.p.stdin.write(f"SELECT pg_advisory_unlock({LOCK_APPEND});\n"
+                           "\\q\n")
+        self.p.stdin.close()
+        assert self.p.wait(30) == 0
+
+
+def appends_waiting(pg, n=1):  # noqa: F811
+    """True once n sessions wait for LOCK_APPEND."""
+    key_lo = LOCK_APPEND & 0xffffffff
+    rows = pg.psql("SELECT count(*) FROM pg_locks WHERE locktype ="
+                   f" 'advisory' AND NOT granted AND objid = {key_lo}")
+    return int(rows[0][0]) >= n
+
+
+def test_ack_only_after_the_commit(pki, tmp_path, pg):  # noqa: F811
+    hub = PgHub(tmp_path / "hub", pki, pg.conninfo).start()
+    cid = unique_id("ack")
+    try:
+        hub.register(cid)
+        with RawSession(hub, pki.node(cid)) as s:
+            s.handshake(cid)
+            hold = Holder(pg)
+            try:
+                send_changes(s, [change(1, cid, "s1", 10, "one"),
+                                 change(2, cid, "s2", 10, "two")])
+                wait_for(lambda: appends_waiting(pg), ARRIVE,
+                         "the hub's append to wait for the commit lock")
+                # no Ack came before this Error: frames keep their order
+                s.alive()
+            finally:
+                hold.release()
+            assert recv_ack(s) == 2
+            # by the Ack, the batch was committed
+            assert [(c, last) for _, c, last in log_rows(pg)] == [(cid, 2)]
+        wait_for(lambda: hub.live_services(cid) == 2, ARRIVE,
+                 "the batch in the replica's copy")
+    finally:
+        stop_all([hub])
+
+
+# ---- the log-tailing trap ------------------------------------------------------
+
+# A trigger the test installs: an append of a row whose body holds the
+# marker sleeps (pg_sleep) in its transaction, after its seq was taken,
+# until the test deletes the row of trap_hold.
+TRAP = """
+CREATE TABLE trap_hold (x int);
+INSERT INTO trap_hold VALUES (1);
+CREATE FUNCTION trap_slow() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF position('slow-marker'::bytea IN NEW.body) > 0 THEN
+    LOOP
+      EXIT WHEN NOT EXISTS (SELECT 1 FROM trap_hold);
+      PERFORM pg_sleep(0.05);
+    END LOOP;
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER trap_slow BEFORE INSERT ON alliance_log
+  FOR EACH ROW EXECUTE FUNCTION trap_slow();
+"""
+
+
+def sleeping(pg):  # noqa: F811
+    return int(pg.psql("SELECT count(*) FROM pg_stat_activity WHERE"
+                       " wait_event = 'PgSleep'")[0][0]) >= 1
+
+
+def test_out_of_order_commit_misses_no_record(replicas, pg):  # noqa: F811
+    """Replica 1's append of a marked row takes its seq and then sleeps
+    before it commits; replica 2's append comes meanwhile. Tailing by a
+    sequence, replica 2's would commit first with the higher seq and
+    every reader past it would skip the marked one forever. Here the
+    second waits for the first (the commit lock), and every replica and
+    node gets both."""
+    (h1, h2), ([a], [b]) = replicas()
+    pg.psql(TRAP)
+    slow = create(a, "slow-marker: the night shelter")
+    wait_for(lambda: sleeping(pg), ARRIVE,
+             "replica 1's append to sleep in the trigger")
+    fast = create(b, "fast: the clinic")
+    wait_for(lambda: appends_waiting(pg), ARRIVE,
+             "replica 2's append to wait behind it")
+    pg.psql("DELETE FROM trap_hold")
+    want = {(a.community, slow): "slow-marker: the night shelter",
+            (b.community, fast): "fast: the clinic"}
+    for d in (h1, h2):
+        wait_for(lambda: {k: s["title"] for k, s in
+                          catalog_all(d.public_port).items()} == want,
+                 ARRIVE, f"both records at {d.dir.name}")
+    wait_for(lambda: titles(a.public_port, b.community) ==
+             {fast: "fast: the clinic"}, ARRIVE, "b's record at a")
+    wait_for(lambda: titles(b.public_port, a.community) ==
+             {slow: "slow-marker: the night shelter"}, ARRIVE,
+             "a's record at b")
+    # the marked row took the lower seq and committed first
+    order = [c for _, c, _ in log_rows(pg)]
+    assert order.index(a.community) < order.index(b.community)
+
+
+# ---- one session per community across replicas ----------------------------
+
+def claims(pg, community):  # noqa: F811
+    return len([r for r in log_rows(pg, CLAIM) if r[1] == community])
+
+
+def test_one_session_per_community_across_replicas(replicas, pg, pki):  # noqa: F811,E501
+    """The same community at both replicas: the newer session, wherever
+    it is, replaces the older with 4409."""
+    (h1, h2), _ = replicas(2, 0)
+    cid = unique_id("one")
+    for h in (h1, h2):
+        h.register(cid)
+    with RawSession(h1, pki.node(cid)) as s1:
+        s1.handshake(cid)
+        wait_for(lambda: claims(pg, cid) == 1, ARRIVE,
+                 "the first session's claim in the log")
+        with RawSession(h2, pki.node(cid)) as s2:
+            s2.handshake(cid)
+            code, reason = s1.expect_close(ARRIVE)
+            assert code == 4409 and "another hub replica" in reason, \
+                (code, reason)
+            s2.alive()
+            wait_for(lambda: claims(pg, cid) == 2, ARRIVE,
+                     "the second session's claim in the log")
+            with RawSession(h1, pki.node(cid)) as s3:
+                s3.handshake(cid)
+                code, reason = s2.expect_close(ARRIVE)
+                assert code == 4409, (code, reason)
+                s3.alive()
+    assert h1.refusals()["replaced"] == 1
+    assert h2.refusals()["replaced"] == 1
+
+
+# ---- PostgreSQL away --------------------------------------------------------------
+
+def test_database_away_sessions_told_to_come_back_then_recovery(
+        replicas, pg, pki, monkeypatch):  # noqa: F811
+    """PostgreSQL stopped: a batch is refused with 1013 and the cause,
+    nothing of it stored; the replica keeps serving its copy; with
+    PostgreSQL back the replica reconnects alone and the edits made
+    meanwhile reach the other replica's node."""
+    # Debian 12's websocket-client predates 1013 (Try Again Later, in
+    # IANA's registry of close codes) and would refuse the close frame
+    monkeypatch.setattr(websocket._abnf, "VALID_CLOSE_STATUS",
+                        websocket._abnf.VALID_CLOSE_STATUS + (1013,))
+    (h1, h2), ([a], [b]) = replicas()
+    before = create(a, "Before the outage")
+    wait_for(lambda: before in titles(b.public_port, a.community), ARRIVE,
+             "a's first record at b")
+    cid = unique_id("away")
+    h1.register(cid)
+    with RawSession(h1, pki.node(cid)) as s:
+        s.handshake(cid)
+        wait_for(lambda: claims(pg, cid) == 1, ARRIVE,
+                 "the session's claim in the log")
+        mark = h1.log_mark()
+        pg.stop()
+        h1.wait_log(r"pglog: .*(unreachable|connection lost)", ARRIVE,
+                    since=mark)
+        # a batch is refused, nothing of it stored
+        send_changes(s, [change(1, cid, "s1", 10, "refused")])
+        code, reason = s.expect_close()
+    assert code == 1013, (code, reason)
+    assert "database" in reason and "try again later" in reason, reason
+    assert h1.live_services(cid) == 0
+    # a new session is told to come back at once: its claim cannot be
+    # stored
+    with RawSession(h1, pki.node(cid)) as s:
+        code, reason = s.expect_close()
+    assert code == 1013 and "database" in reason, (code, reason)
+    # reads go on from the copy
+    assert titles(h1.public_port, a.community) == \
+        {before: "Before the outage"}
+    during = create(a, "Made during the outage")
+    mark = h1.log_mark()
+    pg.start()
+    h1.wait_log(r"pglog: connected", ARRIVE, since=mark)
+    wait_for(lambda: titles(b.public_port, a.community) ==
+             {before: "Before the outage",
+              during: "Made during the outage"}, ARRIVE,
+             "the edit made during the outage at b, after it")
+    assert h1.refusals().get("unavailable", 0) >= 2
+
+
+# ---- bad [store] postgresql values ------------------------------------------------
+
+@pytest.mark.parametrize("value, why", [
+    ("host=/tmp " + "x" * 1100, "longer than"),
+    ("host=/tmp\tdbname=alliance", "control character"),
+], ids=["too-long", "control-character"])
+def test_bad_conninfo_is_refused(pki, tmp_path, value, why):
+    text, line = with_line(valid_config("alliance-hub", pki, tmp_path),
+                           r"^path = hub\.db", f"postgresql = {value}")
+    conf, err = bad_config("alliance-hub", tmp_path, text)
+    assert f"{conf}:{line}" in err and "postgresql" in err and why in err, \
+        err

@@ -439,7 +439,8 @@ static struct search_wait *wait_find(struct catalog_http_searches *s,
 /* catalog_http_search_async: see catalog_http.h. */
 uint64_t catalog_http_search_async(struct catalog_http_searches *s,
 				   int cacheable, uint64_t version,
-				   struct lws *wsi, struct http_exchange *ex)
+				   int64_t gen, struct lws *wsi,
+				   struct http_exchange *ex)
 {
 	struct catalog_param *p;
 	struct search_wait *w;
@@ -463,6 +464,8 @@ uint64_t catalog_http_search_async(struct catalog_http_searches *s,
 		reply_store_error(wsi, ex, ERR_NOMEM);
 		goto out;
 	}
+	if (job)
+		job->gen = gen;
 	if (!w || searcher_submit(s->searcher, job) != ERR_OK) {
 		search_job_free(job);
 		http_reply_error(wsi, ex, 503, "busy", "too many searches at "

@@ -7,10 +7,12 @@
 #include "log.h"
 #include "store.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Each thread's connection maps this much of the store file, and keeps
  * this many KiB of pages besides: a search reads pages all over the
@@ -92,6 +94,9 @@ struct search_thread {
 	int started;                /* thread was created */
 	sqlite3 *db;                /* its own connection */
 	struct catalog *cat;        /* statements on db */
+	int holding;                /* a read transaction is open on db */
+	int64_t snap_gen;           /* ... showing this index generation */
+	double snap_ms;             /* ... begun then (now_ms) */
 };
 
 struct searcher {
@@ -108,16 +113,87 @@ struct searcher {
 
 /* ---- the threads --------------------------------------------------------- */
 
+static double now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* release: end t's read transaction, if it holds one. */
+static void release(struct search_thread *t)
+{
+	if (!t->holding)
+		return;
+	t->holding = 0;
+	if (!sqlite3_get_autocommit(t->db) &&
+	    sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* snapshot: make t hold a read transaction showing index generation gen
+ * or later, begun less than SEARCHER_SNAPSHOT_MS ago: the one it holds,
+ * or a new one. On failure t holds none (catalog_search then reads in
+ * one of its own). */
+static void snapshot(struct search_thread *t, int64_t gen)
+{
+	double now = now_ms();
+
+	if (t->holding && t->snap_gen >= gen &&
+	    now - t->snap_ms < SEARCHER_SNAPSHOT_MS)
+		return;
+	release(t);
+	if (sqlite3_exec(t->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return;
+	t->holding = 1;
+	t->snap_ms = now;
+	/* the first read takes the snapshot */
+	if (catalog_index_gen(t->cat, &t->snap_gen) != ERR_OK)
+		release(t);
+}
+
 /* run: answer one job on t's connection, with its ETag: hashing the
  * answer here keeps it off the service thread, which writes every
  * reply. */
 static void run(struct search_thread *t, struct search_job *job)
 {
+	snapshot(t, job->gen);
 	job->rc = catalog_search(t->cat, &job->query, &job->body, &job->len,
 				 job->why, sizeof(job->why));
 	if (job->rc == ERR_OK)
 		http_etag_of(job->body, job->len, job->etag,
 			     sizeof(job->etag));
+	else if (job->rc != ERR_INVALID)
+		release(t);        /* a store error: read afresh next time */
+}
+
+/* wait_job: with s->mu held, wait until a job is queued or the searcher
+ * stops; a snapshot held with no job comes SEARCHER_SNAPSHOT_MS is let
+ * go (mu released meanwhile). */
+static void wait_job(struct search_thread *t)
+{
+	struct searcher *s = t->s;
+
+	while (!s->stopping && !s->head) {
+		struct timespec until;
+		long ns;
+
+		if (!t->holding) {
+			pthread_cond_wait(&s->cv, &s->mu);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		ns = until.tv_nsec + SEARCHER_SNAPSHOT_MS * 1000000L;
+		until.tv_sec += ns / 1000000000L;
+		until.tv_nsec = ns % 1000000000L;
+		if (pthread_cond_timedwait(&s->cv, &s->mu, &until) ==
+		    ETIMEDOUT && !s->head) {
+			pthread_mutex_unlock(&s->mu);
+			release(t);
+			pthread_mutex_lock(&s->mu);
+		}
+	}
 }
 
 static void *search_main(void *arg)
@@ -129,8 +205,7 @@ static void *search_main(void *arg)
 	for (;;) {
 		struct search_job *job;
 
-		while (!s->stopping && !s->head)
-			pthread_cond_wait(&s->cv, &s->mu);
+		wait_job(t);
 		if (s->stopping)
 			break;
 		job = s->head;
@@ -153,6 +228,7 @@ static void *search_main(void *arg)
 		pthread_mutex_lock(&s->mu);
 	}
 	pthread_mutex_unlock(&s->mu);
+	release(t);
 	return NULL;
 }
 

@@ -174,13 +174,20 @@ int store_fault_last(char *buf, size_t len)
 	return damaged ? ERR_INVALID : ERR_IO;
 }
 
+/* store_log_install: our log, and no memory statistics: with them on
+ * (sqlite's default) every sqlite3_malloc and sqlite3_free takes one
+ * process-wide mutex to count bytes nothing here reads, which the search
+ * threads, the indexer and the service thread then contend for (~10 % of
+ * a hub under distinct searches: perf, BENCHMARKS.md issue 17). */
 static void store_log_install(void)
 {
 	sqlite3_config(SQLITE_CONFIG_LOG, store_log, NULL);
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-/* store_log_once: install store_log before sqlite initialises (the only
- * time it may be); a process that used sqlite first keeps sqlite's. */
+/* store_log_once: install store_log and the memory setting before sqlite
+ * initialises (the only time they may be); a process that used sqlite
+ * first keeps sqlite's. */
 static void store_log_once(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;

@@ -464,8 +464,10 @@ uint64_t catalog_http_search_async(struct catalog_http_searches *s,
 		reply_store_error(wsi, ex, ERR_NOMEM);
 		goto out;
 	}
-	if (job)
+	if (job) {
 		job->gen = gen;
+		job->head = version ? version : UINT64_MAX;
+	}
 	if (!w || searcher_submit(s->searcher, job) != ERR_OK) {
 		search_job_free(job);
 		http_reply_error(wsi, ex, 503, "busy", "too many searches at "

@@ -58,7 +58,9 @@ void catalog_http_searches_free(struct catalog_http_searches **s);
  * "busy" with SEARCHER_JOBS_MAX searches under way). A 200 answer of a
  * cacheable search is kept under version. The search shows index
  * generation gen or a later one (search_job.gen; indexer_caught_up's,
- * which vouches for a cacheable answer made so). */
+ * which vouches for a cacheable answer made so) and every change up to
+ * version, a log head (the hub's: every catalog change it stores is
+ * logged); version 0: every committed change. */
 uint64_t catalog_http_search_async(struct catalog_http_searches *s,
 				   int cacheable, uint64_t version,
 				   int64_t gen, struct lws *wsi,

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@ struct search_job *search_job_new(uint64_t id, const struct catalog_query *q)
 	}
 	o = job->text;
 	job->id = id;
+	job->head = UINT64_MAX;          /* unless the caller says less */
 	job->query = *q;
 	job->query.q = copy_into(&o, q->q);
 	job->query.category = copy_into(&o, q->category);
@@ -96,6 +98,7 @@ struct search_thread {
 	struct catalog *cat;        /* statements on db */
 	int holding;                /* a read transaction is open on db */
 	int64_t snap_gen;           /* ... showing this index generation */
+	uint64_t snap_head;         /* ... and this log head */
 	double snap_ms;             /* ... begun then (now_ms) */
 };
 
@@ -109,6 +112,11 @@ struct searcher {
 	struct lws_context *lws;
 	struct search_thread *threads;
 	int n;
+	/* the newest index generation a thread's snapshot showed: the
+	 * others take it too, since the sets the threads share (catalog_sets)
+	 * are kept for the newest and a search of an older one builds every
+	 * set it needs again */
+	_Atomic int64_t newest_gen;
 };
 
 /* ---- the threads --------------------------------------------------------- */
@@ -132,15 +140,21 @@ static void release(struct search_thread *t)
 		sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-/* snapshot: make t hold a read transaction showing index generation gen
- * or later, begun less than SEARCHER_SNAPSHOT_MS ago: the one it holds,
+/* snapshot: make t hold a read transaction for job: showing its index
+ * generation (or the newest another thread's showed, if later) and its
+ * log head, begun less than SEARCHER_SNAPSHOT_MS ago: the one it holds,
  * or a new one. On failure t holds none (catalog_search then reads in
  * one of its own). */
-static void snapshot(struct search_thread *t, int64_t gen)
+static void snapshot(struct search_thread *t, const struct search_job *job)
 {
 	double now = now_ms();
+	int64_t gen = job->gen, newest = atomic_load_explicit(
+		&t->s->newest_gen, memory_order_relaxed);
 
-	if (t->holding && t->snap_gen >= gen &&
+	if (newest > gen)
+		gen = newest;
+	if (t->holding && t->snap_gen >= gen && job->head != UINT64_MAX &&
+	    t->snap_head >= job->head &&
 	    now - t->snap_ms < SEARCHER_SNAPSHOT_MS)
 		return;
 	release(t);
@@ -149,8 +163,16 @@ static void snapshot(struct search_thread *t, int64_t gen)
 	t->holding = 1;
 	t->snap_ms = now;
 	/* the first read takes the snapshot */
-	if (catalog_index_gen(t->cat, &t->snap_gen) != ERR_OK)
+	if (catalog_index_gen(t->cat, &t->snap_gen) != ERR_OK) {
 		release(t);
+		return;
+	}
+	t->snap_head = catalog_log_head(t->cat);
+	while (newest < t->snap_gen &&
+	       !atomic_compare_exchange_weak_explicit(&t->s->newest_gen,
+			&newest, t->snap_gen, memory_order_relaxed,
+			memory_order_relaxed))
+		;
 }
 
 /* run: answer one job on t's connection, with its ETag: hashing the
@@ -158,7 +180,7 @@ static void snapshot(struct search_thread *t, int64_t gen)
  * reply. */
 static void run(struct search_thread *t, struct search_job *job)
 {
-	snapshot(t, job->gen);
+	snapshot(t, job);
 	job->rc = catalog_search(t->cat, &job->query, &job->body, &job->len,
 				 job->why, sizeof(job->why));
 	if (job->rc == ERR_OK)

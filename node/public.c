@@ -14,7 +14,6 @@
 #include "catalog_http.h"
 #include "clock.h"
 #include "err.h"
-#include "indexer.h"
 #include "listen.h"
 #include "log.h"
 #include "civic.h"
@@ -74,20 +73,17 @@ static void route_healthz(void *ctx, struct lws *wsi, struct http_exchange *ex,
 
 /* GET /api/v1/catalog and /api/v1/announcements: from the replica, so
  * residents keep browsing when the hub is down. A search runs on the
- * searches' threads (not cached: nothing here numbers the replica's
- * versions), showing at least what the indexer has indexed, and the
+ * searches' threads (not cached, and from a snapshot of its own: nothing
+ * here numbers the replica's versions, which are not logged) and the
  * request waits for it. */
 static void route_catalog(void *ctx, struct lws *wsi, struct http_exchange *ex,
 			  const struct route_match *m)
 {
 	struct public_http *h = ctx;
-	struct node *n = node_from_wsi(wsi);
-	int64_t gen;
 
 	(void)m;
-	indexer_caught_up(n->indexer, 0, &gen);
-	h->search_id = catalog_http_search_async(n->searches, 0, 0, gen, wsi,
-						 ex);
+	h->search_id = catalog_http_search_async(node_from_wsi(wsi)->searches,
+						 0, 0, 0, wsi, ex);
 }
 
 int public__search_start(struct node *n, char *err, size_t errlen)

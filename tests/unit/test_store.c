@@ -393,7 +393,7 @@ static void same_text(sqlite3 *a, sqlite3 *b, const char *sql)
 static void test_mapped_reader(void **state)
 {
 	sqlite3 *w = NULL, *r = NULL;
-	char sql[128];
+	char sql[256];
 
 	(void)state;
 	use_db("mapped");

@@ -111,9 +111,10 @@ static int index_chunk(struct indexer *ix, size_t *done, double *ms)
 	if (store_exec(ix->db, "BEGIN IMMEDIATE") != ERR_OK)
 		return ERR_IO;
 	rc = catalog_index_pending(ix->cat, ix->chunk, done);
-	/* fewer than asked: nothing is queued now (catalog.h); the write
-	 * lock keeps the head still until the commit */
-	empty = rc == ERR_OK && *done < ix->chunk;
+	/* the write lock keeps the queue and the head still until the
+	 * commit */
+	empty = rc == ERR_OK && *done < ix->chunk &&
+		catalog_index_idle(ix->cat);
 	if (rc == ERR_OK)
 		rc = catalog_index_gen(ix->cat, &gen);
 	if (rc == ERR_OK && empty)

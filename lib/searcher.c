@@ -191,8 +191,8 @@ static void run(struct search_thread *t, struct search_job *job)
 }
 
 /* wait_job: with s->mu held, wait until a job is queued or the searcher
- * stops; a snapshot held with no job comes SEARCHER_SNAPSHOT_MS is let
- * go (mu released meanwhile). */
+ * stops; a snapshot held while no job comes for SEARCHER_SNAPSHOT_MS is
+ * let go (mu released meanwhile). */
 static void wait_job(struct search_thread *t)
 {
 	struct searcher *s = t->s;

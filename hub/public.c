@@ -15,6 +15,7 @@
 #include "catalog_http.h"
 #include "err.h"
 #include "hub.h"
+#include "indexer.h"
 #include "pages.h"
 #include "route.h"
 
@@ -29,15 +30,19 @@ int hub_search_start(struct hub *hub, char *err, size_t errlen)
 
 /* search: GET /api/v1/catalog. Repeated queries are answered from the
  * cache while the merged catalog (its log head) stays the same, and only
- * once the index holds every record: an answer while it lags may miss
- * the newest and must not be kept. The indexer only empties the queue and
- * this thread is the only one writing services, so a search that starts
- * while the index is complete sees it complete. */
+ * once the index holds every record up to that head: an answer while it
+ * lags may miss the newest and must not be kept. Both are known without
+ * a statement (this thread's head; the indexer's published state), and
+ * the search is made from a snapshot showing the generation the indexer
+ * vouched with, so what it vouched for is in the answer. */
 static void search(struct hub *hub, struct lws *wsi, struct hub_http *h)
 {
-	h->search_id = catalog_http_search_async(hub->searches,
-		catalog_index_idle(hub->cat), catalog_log_head(hub->cat), wsi,
-		&h->ex);
+	uint64_t head = catalog_log_head(hub->cat);
+	int64_t gen;
+	int idle = indexer_caught_up(hub->indexer, head, &gen);
+
+	h->search_id = catalog_http_search_async(hub->searches, idle, head,
+						 gen, wsi, &h->ex);
 }
 
 /* ---- the communities ----------------------------------------------------- */

@@ -356,6 +356,7 @@ struct catalog {
 	sqlite3_stmt *ix_index;           /* copy their live rows' texts in */
 	sqlite3_stmt *ix_dequeue;         /* forget queued rids <= ?1 */
 	sqlite3_stmt *ix_any;             /* is anything queued */
+	sqlite3_stmt *ix_gen;             /* the index generation */
 	sqlite3_stmt *ix_log;             /* the rids <= ?1 the next indexes */
 	sqlite3_stmt *ix_bump;            /* the next index generation */
 	sqlite3_stmt *ix_prune;           /* forget old generations' rids */
@@ -472,6 +473,7 @@ static const struct store_stmt catalog_fixed[] = {
 		" ORDER BY rid DESC" },
 	{ STMT(ix_dequeue), "DELETE FROM index_pending WHERE rid <= ?1" },
 	{ STMT(ix_any), "SELECT EXISTS (SELECT 1 FROM index_pending)" },
+	{ STMT(ix_gen), "SELECT gen FROM index_gen" },
 	{ STMT(ix_log), "INSERT INTO index_change (gen, rid) SELECT"
 		" (SELECT gen + 1 FROM index_gen), rid"
 		" FROM index_pending WHERE rid <= ?1 ORDER BY rid LIMIT "
@@ -1094,6 +1096,19 @@ int catalog_index_idle(struct catalog *cat)
 		log_error("catalog: index queue: %s", sqlite3_errmsg(cat->db));
 	sqlite3_reset(cat->ix_any);
 	return idle;
+}
+
+/* catalog_index_gen: see catalog.h. */
+int catalog_index_gen(struct catalog *cat, int64_t *gen)
+{
+	int rc = sqlite3_step(cat->ix_gen);
+
+	*gen = rc == SQLITE_ROW ? sqlite3_column_int64(cat->ix_gen, 0) : 0;
+	if (rc != SQLITE_ROW)
+		log_error("catalog: index generation: %s",
+			  sqlite3_errmsg(cat->db));
+	sqlite3_reset(cat->ix_gen);
+	return rc == SQLITE_ROW ? ERR_OK : ERR_IO;
 }
 
 /* catalog_log_batch: see catalog.h. */

@@ -206,6 +206,11 @@ int catalog_index_pending(struct catalog *cat, size_t limit, size_t *done);
  * committed write is searchable), else 0 (also on a store error). */
 int catalog_index_idle(struct catalog *cat);
 
+/* catalog_index_gen: the index generation (catalog_index_pending adds one
+ * each time it indexes) as the caller's transaction, or a read of its
+ * own, sees it, in *gen. ERR_OK, or ERR_IO (logged; *gen 0). */
+int catalog_index_gen(struct catalog *cat, int64_t *gen);
+
 /* ---- JSON --------------------------------------------------------------- */
 
 /* catalog_service_from_json: validate a manager's service object (DESIGN.md

@@ -439,7 +439,8 @@ static struct search_wait *wait_find(struct catalog_http_searches *s,
 /* catalog_http_search_async: see catalog_http.h. */
 uint64_t catalog_http_search_async(struct catalog_http_searches *s,
 				   int cacheable, uint64_t version,
-				   struct lws *wsi, struct http_exchange *ex)
+				   int64_t gen, struct lws *wsi,
+				   struct http_exchange *ex)
 {
 	struct catalog_param *p;
 	struct search_wait *w;
@@ -462,6 +463,10 @@ uint64_t catalog_http_search_async(struct catalog_http_searches *s,
 	if (w && !(job = search_job_new(s->last_id + 1, &query))) {
 		reply_store_error(wsi, ex, ERR_NOMEM);
 		goto out;
+	}
+	if (job) {
+		job->gen = gen;
+		job->head = version ? version : UINT64_MAX;
 	}
 	if (!w || searcher_submit(s->searcher, job) != ERR_OK) {
 		search_job_free(job);

@@ -56,10 +56,15 @@ void catalog_http_searches_free(struct catalog_http_searches **s);
  * Returns the id the request now waits under (keep it for
  * catalog_http_searches_closed), or 0 when ex holds the reply (also a 503
  * "busy" with SEARCHER_JOBS_MAX searches under way). A 200 answer of a
- * cacheable search is kept under version. */
+ * cacheable search is kept under version. The search shows index
+ * generation gen or a later one (search_job.gen; indexer_caught_up's,
+ * which vouches for a cacheable answer made so) and every change up to
+ * version, a log head (the hub's: every catalog change it stores is
+ * logged); version 0: every committed change. */
 uint64_t catalog_http_search_async(struct catalog_http_searches *s,
 				   int cacheable, uint64_t version,
-				   struct lws *wsi, struct http_exchange *ex);
+				   int64_t gen, struct lws *wsi,
+				   struct http_exchange *ex);
 
 /* catalog_http_searches_drain: at LWS_CALLBACK_EVENT_WAIT_CANCELLED,
  * store the answers that came back as their requests' replies. */

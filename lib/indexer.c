@@ -13,6 +13,12 @@
  * When nothing is queued it sleeps on a condition variable for
  * INDEXER_IDLE_MS or until indexer_kick.
  *
+ * After each transaction it publishes, in atomics, the index generation
+ * and, when it left the queue empty, the log head its transaction saw:
+ * every change logged up to there is in the index. The service thread
+ * reads both with no statement (indexer_caught_up): whether an answer
+ * may be cached, and which generation a search must at least see.
+ *
  * It also checkpoints the WAL (PASSIVE: it waits for no reader or
  * writer), at most every INDEXER_CHECKPOINT_MS, or INDEXER_CHECKPOINT_BUSY_MS
  * while it indexes (index pages rewritten by merges would be copied again
@@ -30,6 +36,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -73,6 +80,10 @@ struct indexer {
 	size_t chunk;               /* rows in the next transaction */
 	double checkpointed;        /* now_ms() of the last checkpoint */
 	int checkpoint_failing;     /* the last one failed (logged once) */
+	/* published after each commit (gen first, then indexed) */
+	_Atomic int64_t gen;        /* the index generation committed */
+	_Atomic uint64_t indexed;   /* the log head the queue was last seen
+				       empty at: all up to it is indexed */
 };
 
 static double now_ms(void)
@@ -85,18 +96,29 @@ static double now_ms(void)
 
 /* ---- one chunk ----------------------------------------------------------- */
 
-/* index_chunk: one BEGIN IMMEDIATE..COMMIT of up to ix->chunk rows.
- * Stores the rows done in *done and the transaction's time in *ms.
- * Returns ERR_OK or ERR_IO (rolled back, logged). */
+/* index_chunk: one BEGIN IMMEDIATE..COMMIT of up to ix->chunk rows,
+ * then the generation and (queue empty) the log head published. Stores
+ * the rows done in *done and the transaction's time in *ms. Returns
+ * ERR_OK or ERR_IO (rolled back, logged). */
 static int index_chunk(struct indexer *ix, size_t *done, double *ms)
 {
 	double t0 = now_ms();
-	int rc;
+	uint64_t head = 0;
+	int64_t gen = 0;
+	int rc, empty;
 
 	*done = 0;
 	if (store_exec(ix->db, "BEGIN IMMEDIATE") != ERR_OK)
 		return ERR_IO;
 	rc = catalog_index_pending(ix->cat, ix->chunk, done);
+	/* the write lock keeps the queue and the head still until the
+	 * commit */
+	empty = rc == ERR_OK && *done < ix->chunk &&
+		catalog_index_idle(ix->cat);
+	if (rc == ERR_OK)
+		rc = catalog_index_gen(ix->cat, &gen);
+	if (rc == ERR_OK && empty)
+		head = catalog_log_head(ix->cat);
 	if (rc == ERR_OK)
 		rc = store_exec(ix->db, "COMMIT");
 	if (rc != ERR_OK) {
@@ -104,6 +126,10 @@ static int index_chunk(struct indexer *ix, size_t *done, double *ms)
 		*done = 0;
 		return ERR_IO;
 	}
+	atomic_store_explicit(&ix->gen, gen, memory_order_release);
+	if (empty)
+		atomic_store_explicit(&ix->indexed, head,
+				      memory_order_release);
 	*ms = now_ms() - t0;
 	/* aim the next chunk at INDEXER_TXN_MS */
 	if (*done == ix->chunk) {
@@ -241,6 +267,20 @@ void indexer_kick(struct indexer *ix)
 	ix->kicked = 1;
 	pthread_cond_signal(&ix->cv);
 	pthread_mutex_unlock(&ix->mu);
+}
+
+int indexer_caught_up(struct indexer *ix, uint64_t head, int64_t *gen)
+{
+	uint64_t indexed;
+
+	*gen = 0;
+	if (!ix)
+		return 0;
+	/* indexed before gen: the generation of the commit that published
+	 * it, or a later one */
+	indexed = atomic_load_explicit(&ix->indexed, memory_order_acquire);
+	*gen = atomic_load_explicit(&ix->gen, memory_order_acquire);
+	return indexed >= head;
 }
 
 void indexer_stop(struct indexer **pix)

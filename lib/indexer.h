@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct indexer;
 
@@ -25,6 +26,16 @@ int indexer_start(sqlite3 *db, struct indexer **out, char *err,
  * optional, it also looks every INDEXER_IDLE_MS. Thread-safe; NULL is a
  * no-op. */
 void indexer_kick(struct indexer *ix);
+
+/* indexer_caught_up: 1 when every change logged up to head (the log
+ * head the caller knows, e.g. catalog_log_head on the writer's
+ * connection) is in the index as committed, else 0 (also before the
+ * thread's first transaction). In *gen: the newest index generation
+ * committed; a read snapshot showing at least that generation holds
+ * everything this call vouched for (a cached answer may be made from
+ * it), and every change indexed so far. No store access; thread-safe.
+ * NULL: 0, and *gen 0. */
+int indexer_caught_up(struct indexer *ix, uint64_t head, int64_t *gen);
 
 /* indexer_stop: ask the thread to stop, join it (a running transaction
  * commits first), close its connection, free *ix and set it to NULL.

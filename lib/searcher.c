@@ -7,10 +7,13 @@
 #include "log.h"
 #include "store.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Each thread's connection maps this much of the store file, and keeps
  * this many KiB of pages besides: a search reads pages all over the
@@ -54,6 +57,7 @@ struct search_job *search_job_new(uint64_t id, const struct catalog_query *q)
 	}
 	o = job->text;
 	job->id = id;
+	job->head = UINT64_MAX;          /* unless the caller says less */
 	job->query = *q;
 	job->query.q = copy_into(&o, q->q);
 	job->query.category = copy_into(&o, q->category);
@@ -92,6 +96,10 @@ struct search_thread {
 	int started;                /* thread was created */
 	sqlite3 *db;                /* its own connection */
 	struct catalog *cat;        /* statements on db */
+	int holding;                /* a read transaction is open on db */
+	int64_t snap_gen;           /* ... showing this index generation */
+	uint64_t snap_head;         /* ... and this log head */
+	double snap_ms;             /* ... begun then (now_ms) */
 };
 
 struct searcher {
@@ -104,20 +112,110 @@ struct searcher {
 	struct lws_context *lws;
 	struct search_thread *threads;
 	int n;
+	/* the newest index generation a thread's snapshot showed: the
+	 * others take it too, since the sets the threads share (catalog_sets)
+	 * are kept for the newest and a search of an older one builds every
+	 * set it needs again */
+	_Atomic int64_t newest_gen;
 };
 
 /* ---- the threads --------------------------------------------------------- */
+
+static double now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* release: end t's read transaction, if it holds one. */
+static void release(struct search_thread *t)
+{
+	if (!t->holding)
+		return;
+	t->holding = 0;
+	if (!sqlite3_get_autocommit(t->db) &&
+	    sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* snapshot: make t hold a read transaction for job: showing its index
+ * generation (or the newest another thread's showed, if later) and its
+ * log head, begun less than SEARCHER_SNAPSHOT_MS ago: the one it holds,
+ * or a new one. On failure t holds none (catalog_search then reads in
+ * one of its own). */
+static void snapshot(struct search_thread *t, const struct search_job *job)
+{
+	double now = now_ms();
+	int64_t gen = job->gen, newest = atomic_load_explicit(
+		&t->s->newest_gen, memory_order_relaxed);
+
+	if (newest > gen)
+		gen = newest;
+	if (t->holding && t->snap_gen >= gen && job->head != UINT64_MAX &&
+	    t->snap_head >= job->head &&
+	    now - t->snap_ms < SEARCHER_SNAPSHOT_MS)
+		return;
+	release(t);
+	if (sqlite3_exec(t->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return;
+	t->holding = 1;
+	t->snap_ms = now;
+	/* the first read takes the snapshot */
+	if (catalog_index_gen(t->cat, &t->snap_gen) != ERR_OK) {
+		release(t);
+		return;
+	}
+	t->snap_head = catalog_log_head(t->cat);
+	while (newest < t->snap_gen &&
+	       !atomic_compare_exchange_weak_explicit(&t->s->newest_gen,
+			&newest, t->snap_gen, memory_order_relaxed,
+			memory_order_relaxed))
+		;
+}
 
 /* run: answer one job on t's connection, with its ETag: hashing the
  * answer here keeps it off the service thread, which writes every
  * reply. */
 static void run(struct search_thread *t, struct search_job *job)
 {
+	snapshot(t, job);
 	job->rc = catalog_search(t->cat, &job->query, &job->body, &job->len,
 				 job->why, sizeof(job->why));
 	if (job->rc == ERR_OK)
 		http_etag_of(job->body, job->len, job->etag,
 			     sizeof(job->etag));
+	else if (job->rc != ERR_INVALID)
+		release(t);        /* a store error: read afresh next time */
+}
+
+/* wait_job: with s->mu held, wait until a job is queued or the searcher
+ * stops; a snapshot held while no job comes for SEARCHER_SNAPSHOT_MS is
+ * let go (mu released meanwhile). */
+static void wait_job(struct search_thread *t)
+{
+	struct searcher *s = t->s;
+
+	while (!s->stopping && !s->head) {
+		struct timespec until;
+		long ns;
+
+		if (!t->holding) {
+			pthread_cond_wait(&s->cv, &s->mu);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		ns = until.tv_nsec + SEARCHER_SNAPSHOT_MS * 1000000L;
+		until.tv_sec += ns / 1000000000L;
+		until.tv_nsec = ns % 1000000000L;
+		if (pthread_cond_timedwait(&s->cv, &s->mu, &until) ==
+		    ETIMEDOUT && !s->head) {
+			pthread_mutex_unlock(&s->mu);
+			release(t);
+			pthread_mutex_lock(&s->mu);
+		}
+	}
 }
 
 static void *search_main(void *arg)
@@ -129,8 +227,7 @@ static void *search_main(void *arg)
 	for (;;) {
 		struct search_job *job;
 
-		while (!s->stopping && !s->head)
-			pthread_cond_wait(&s->cv, &s->mu);
+		wait_job(t);
 		if (s->stopping)
 			break;
 		job = s->head;
@@ -153,6 +250,7 @@ static void *search_main(void *arg)
 		pthread_mutex_lock(&s->mu);
 	}
 	pthread_mutex_unlock(&s->mu);
+	release(t);
 	return NULL;
 }
 

@@ -7,7 +7,17 @@
  * block the writer). Jobs come in through a mutex-protected queue; done
  * jobs go to one list and lws_cancel_service wakes the service thread,
  * which takes them at LWS_CALLBACK_EVENT_WAIT_CANCELLED. Jobs carry the
- * caller's id, never a struct lws *. */
+ * caller's id, never a struct lws *.
+ *
+ * A thread keeps its read transaction from one search to the next while
+ * it is younger than SEARCHER_SNAPSHOT_MS and shows the index generation
+ * and the log head each job asks for: sqlite drops a connection's page cache and unmaps its
+ * mmap of the store whenever a read transaction begins after any commit
+ * (the hub commits several times per synced edit, and on every ack
+ * pass), so a snapshot per search paid that after every write in the
+ * process, not only after those that change the catalog. A thread with
+ * no job lets its snapshot go after SEARCHER_SNAPSHOT_MS, so no reader
+ * holds the WAL back from a checkpoint for longer. */
 #ifndef ALLIANCE_SEARCHER_H
 #define ALLIANCE_SEARCHER_H
 
@@ -22,10 +32,22 @@
 /* Jobs queued and running at most; searcher_submit refuses more. */
 #define SEARCHER_JOBS_MAX 256
 
+/* Longest a thread answers from one read snapshot, and keeps it with no
+ * job: how much later than its commit a change of a service's row (not
+ * of the index: a job's gen asks for that) may show. */
+#define SEARCHER_SNAPSHOT_MS 100
+
 /* One search: the checked query in, the answer out. */
 struct search_job {
 	uint64_t id;                /* the caller's, to find its request */
 	struct catalog_query query; /* its strings point into text */
+	int64_t gen;                /* the index generation the answer must
+				       show at least (indexer_caught_up);
+				       0: any */
+	uint64_t head;              /* ... and the catalog's log head (every
+				       change logged up to it); UINT64_MAX:
+				       all that is committed (a snapshot
+				       taken for this search) */
 	char *text;                 /* owned copies of the query's strings */
 	int rc;                     /* catalog_search's: ERR_OK, ERR_INVALID,
 				       ERR_IO, ERR_NOMEM */
@@ -37,7 +59,8 @@ struct search_job {
 	struct search_job *next;    /* in a queue or the done list */
 };
 
-/* search_job_new: a job of id for a copy of q (strings copied), or NULL
+/* search_job_new: a job of id for a copy of q (strings copied), gen 0
+ * and head UINT64_MAX (a snapshot of all that is committed), or NULL
  * when out of memory. Free with search_job_free. */
 struct search_job *search_job_new(uint64_t id, const struct catalog_query *q);
 void search_job_free(struct search_job *job);

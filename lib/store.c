@@ -174,13 +174,200 @@ int store_fault_last(char *buf, size_t len)
 	return damaged ? ERR_INVALID : ERR_IO;
 }
 
+/* ---- keeping a search connection's map of the store --------------------- */
+
+/* sqlite unmaps a connection's mmap of the store (PRAGMA mmap_size: the
+ * search threads, searcher.c) whenever a read transaction begins after
+ * any commit, and every page read after that is a page fault again (with
+ * the kernel's fault-around, ~5 us each): a search thread re-faulted
+ * ~700 pages after each synced edit (perf, BENCHMARKS.md issue 17). The
+ * mapping is MAP_SHARED, so it shows what any connection wrote; the only
+ * thing the unmap buys is a mapping of the file's new size. The VFS
+ * "alliance" (the default once a store is opened) is the system's with
+ * the main database files wrapped: that unmap is let through only when
+ * the file's size differs from the last time it was (a file that shrank
+ * is no hazard either: sqlite reads no page beyond its snapshot's size,
+ * which the file holds). Everything else goes straight to the system's
+ * VFS. */
+
+struct keep_file {
+	sqlite3_file base;          /* pMethods: &keep_methods */
+	sqlite3_file *real;         /* the system VFS's file, after this */
+	sqlite3_int64 mapped;       /* the size at the last unmap; -1 */
+};
+
+static sqlite3_vfs *keep_base;  /* the system's default VFS */
+static sqlite3_vfs keep_vfs;
+
+#define KEEP_REAL(f) (((struct keep_file *)(f))->real)
+#define KEEP_CALL(f, m, ...) \
+	(KEEP_REAL(f)->pMethods->m(KEEP_REAL(f), __VA_ARGS__))
+
+static int keep_close(sqlite3_file *f)
+{
+	return KEEP_REAL(f)->pMethods->xClose(KEEP_REAL(f));
+}
+
+static int keep_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 off)
+{
+	return KEEP_CALL(f, xRead, buf, n, off);
+}
+
+static int keep_write(sqlite3_file *f, const void *buf, int n,
+		      sqlite3_int64 off)
+{
+	return KEEP_CALL(f, xWrite, buf, n, off);
+}
+
+static int keep_truncate(sqlite3_file *f, sqlite3_int64 size)
+{
+	return KEEP_CALL(f, xTruncate, size);
+}
+
+static int keep_sync(sqlite3_file *f, int flags)
+{
+	return KEEP_CALL(f, xSync, flags);
+}
+
+static int keep_file_size(sqlite3_file *f, sqlite3_int64 *size)
+{
+	return KEEP_CALL(f, xFileSize, size);
+}
+
+static int keep_lock(sqlite3_file *f, int lock)
+{
+	return KEEP_CALL(f, xLock, lock);
+}
+
+static int keep_unlock(sqlite3_file *f, int lock)
+{
+	return KEEP_CALL(f, xUnlock, lock);
+}
+
+static int keep_reserved(sqlite3_file *f, int *out)
+{
+	return KEEP_CALL(f, xCheckReservedLock, out);
+}
+
+static int keep_control(sqlite3_file *f, int op, void *arg)
+{
+	return KEEP_CALL(f, xFileControl, op, arg);
+}
+
+static int keep_sector(sqlite3_file *f)
+{
+	return KEEP_REAL(f)->pMethods->xSectorSize(KEEP_REAL(f));
+}
+
+static int keep_device(sqlite3_file *f)
+{
+	return KEEP_REAL(f)->pMethods->xDeviceCharacteristics(KEEP_REAL(f));
+}
+
+static int keep_shm_map(sqlite3_file *f, int page, int size, int extend,
+			void volatile **out)
+{
+	return KEEP_CALL(f, xShmMap, page, size, extend, out);
+}
+
+static int keep_shm_lock(sqlite3_file *f, int offset, int n, int flags)
+{
+	return KEEP_CALL(f, xShmLock, offset, n, flags);
+}
+
+static void keep_shm_barrier(sqlite3_file *f)
+{
+	KEEP_REAL(f)->pMethods->xShmBarrier(KEEP_REAL(f));
+}
+
+static int keep_shm_unmap(sqlite3_file *f, int delete_flag)
+{
+	return KEEP_CALL(f, xShmUnmap, delete_flag);
+}
+
+static int keep_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **out)
+{
+	return KEEP_CALL(f, xFetch, off, n, out);
+}
+
+/* keep_unfetch: p NULL asks to unmap the whole file: done only when the
+ * file's size moved since the last one. */
+static int keep_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
+{
+	struct keep_file *k = (struct keep_file *)f;
+	sqlite3_int64 size;
+
+	if (!p) {
+		if (KEEP_CALL(f, xFileSize, &size) != SQLITE_OK)
+			size = -1;
+		if (size >= 0 && size == k->mapped)
+			return SQLITE_OK;
+		k->mapped = size;
+	}
+	return KEEP_CALL(f, xUnfetch, off, p);
+}
+
+static const sqlite3_io_methods keep_methods = {
+	3, keep_close, keep_read, keep_write, keep_truncate, keep_sync,
+	keep_file_size, keep_lock, keep_unlock, keep_reserved, keep_control,
+	keep_sector, keep_device, keep_shm_map, keep_shm_lock,
+	keep_shm_barrier, keep_shm_unmap, keep_fetch, keep_unfetch,
+};
+
+/* keep_open: the system's file; a main database file (whose methods are
+ * of version 3, with fetch) wrapped in keep_methods. */
+static int keep_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
+		     int flags, int *out_flags)
+{
+	struct keep_file *k = (struct keep_file *)f;
+	int rc;
+
+	(void)vfs;
+	if (!(flags & SQLITE_OPEN_MAIN_DB))
+		return keep_base->xOpen(keep_base, name, f, flags, out_flags);
+	k->real = (sqlite3_file *)(k + 1);
+	k->mapped = -1;
+	rc = keep_base->xOpen(keep_base, name, k->real, flags, out_flags);
+	k->base.pMethods = k->real->pMethods && k->real->pMethods->iVersion >= 3
+			   ? &keep_methods : NULL;
+	if (!k->base.pMethods && k->real->pMethods) {
+		/* not what this wraps: the system's file as it is */
+		k->real->pMethods->xClose(k->real);
+		return keep_base->xOpen(keep_base, name, f, flags, out_flags);
+	}
+	return rc;
+}
+
+/* keep_install: register "alliance" as the default VFS (before any
+ * connection is opened). */
+static void keep_install(void)
+{
+	keep_base = sqlite3_vfs_find(NULL);
+	if (!keep_base)
+		return;
+	keep_vfs = *keep_base;
+	keep_vfs.zName = "alliance";
+	keep_vfs.szOsFile = (int)sizeof(struct keep_file) + keep_base->szOsFile;
+	keep_vfs.xOpen = keep_open;
+	keep_vfs.pNext = NULL;
+	sqlite3_vfs_register(&keep_vfs, 1);
+}
+
+/* store_log_install: our log, and no memory statistics: with them on
+ * (sqlite's default) every sqlite3_malloc and sqlite3_free takes one
+ * process-wide mutex to count bytes nothing here reads, which the search
+ * threads, the indexer and the service thread then contend for (~10 % of
+ * a hub under distinct searches: perf, BENCHMARKS.md issue 17). */
 static void store_log_install(void)
 {
 	sqlite3_config(SQLITE_CONFIG_LOG, store_log, NULL);
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	keep_install();
 }
 
-/* store_log_once: install store_log before sqlite initialises (the only
- * time it may be); a process that used sqlite first keeps sqlite's. */
+/* store_log_once: install store_log and the memory setting before sqlite
+ * initialises (the only time they may be); a process that used sqlite
+ * first keeps sqlite's. */
 static void store_log_once(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;

@@ -73,8 +73,9 @@ static void route_healthz(void *ctx, struct lws *wsi, struct http_exchange *ex,
 
 /* GET /api/v1/catalog and /api/v1/announcements: from the replica, so
  * residents keep browsing when the hub is down. A search runs on the
- * searches' threads (not cached: nothing here numbers the replica's
- * versions) and the request waits for it. */
+ * searches' threads (not cached, and from a snapshot of its own: nothing
+ * here numbers the replica's versions, which are not logged) and the
+ * request waits for it. */
 static void route_catalog(void *ctx, struct lws *wsi, struct http_exchange *ex,
 			  const struct route_match *m)
 {
@@ -82,7 +83,7 @@ static void route_catalog(void *ctx, struct lws *wsi, struct http_exchange *ex,
 
 	(void)m;
 	h->search_id = catalog_http_search_async(node_from_wsi(wsi)->searches,
-						 0, 0, wsi, ex);
+						 0, 0, 0, wsi, ex);
 }
 
 int public__search_start(struct node *n, char *err, size_t errlen)

@@ -96,6 +96,13 @@ const char outbox_schema_v1[] =
 	"  VALUES ('request', new.origin, new.id, new.version);"
 	"END;";
 
+/* The push rows due, oldest first, in an index of their own: each
+ * browser is an endpoint of its own, so the sender takes them across
+ * endpoints without scanning the other channels' rows. */
+const char outbox_schema_v2[] =
+	"CREATE INDEX outbox_push_due ON outbox (next_at) WHERE channel = "
+	"  'push' AND state IN ('pending', 'failed');";
+
 /* ---- severities ------------------------------------------------------------ */
 
 static const char *const severities[] = { "unknown", "minor", "moderate",
@@ -515,7 +522,9 @@ static void bulletin_text(const struct outbox_site *o, const BulletinContent *c,
 }
 
 /* cancel_refs: stop the waiting rows of the bulletins c replaces (and
- * the check-in links sent for them, whose source is the bulletin). */
+ * the check-in links sent for them, whose source is the bulletin, unless
+ * c is an update asking for a check-in: it carries the check-in on, and
+ * its links with it, node/checkin.c). */
 static int cancel_refs(const struct outbox_site *o, const BulletinContent *c,
 		       int64_t now)
 {
@@ -525,13 +534,15 @@ static int cancel_refs(const struct outbox_site *o, const BulletinContent *c,
 
 		if (sqlite3_prepare_v2(o->db, "UPDATE outbox SET state = "
 				       "'cancelled', done = ?2, last_error = "
-				       "?3 WHERE kind IN ('bulletin', "
-				       "'check-in') AND source = ?1 AND state "
-				       "IN ('pending', 'failed', 'sending')",
-				       -1, &st, NULL)
+				       "?3 WHERE (kind = 'bulletin' OR (kind = "
+				       "'check-in' AND NOT ?4)) AND source = ?1"
+				       " AND state IN ('pending', 'failed', "
+				       "'sending')", -1, &st, NULL)
 		    != SQLITE_OK)
 			return ERR_IO;
 		sqlite3_bind_text(st, 1, c->references[i], -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 4, c->check_in &&
+				 strcmp(c->type, "update") == 0);
 		sqlite3_bind_int64(st, 2, now);
 		sqlite3_bind_text(st, 3, strcmp(c->type, "cancel") == 0 ?
 				  "the bulletin was cancelled" :

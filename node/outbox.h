@@ -48,6 +48,8 @@
 
 /* The store's tables and triggers (a node migration). */
 extern const char outbox_schema_v1[];
+/* The index of the push rows due (a node migration after push's). */
+extern const char outbox_schema_v2[];
 
 /* outbox_start: the sender's thread, its own store connection and its
  * copy of the configuration, as n->outbox. ERR_OK, or an error with err

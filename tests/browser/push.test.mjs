@@ -206,3 +206,89 @@ test('a check-in push asks the question; its action\'s page sends the answer aft
   assert.deepEqual(seen.errors, []);
   await context.close();
 });
+
+/* workerOf: the service worker of node in context, as Playwright exposes
+ * it (Chromium only), once it runs. */
+async function workerOf(context) {
+  let w;
+  await waitFor(async () => {
+    w = context.serviceWorkers().find((x) => x.url() === `${node.url}/sw.js`);
+    return !!w;
+  }, 'the service worker in the context');
+  return w;
+}
+
+// The DevTools protocol cannot click a notification, so the worker's own
+// 'notificationclick' handler is driven from inside the worker: a
+// NotificationEvent made there with the notification the push showed and
+// the action chosen, dispatched to the worker's global scope. A
+// constructed event carries no user activation, so the window it would
+// open is noted instead (clients.openWindow replaced in the worker for
+// this test); the page at that address then sends the answer, as after a
+// real tap.
+test('the worker\'s notification actions open the answer the node then records', { timeout: 120000 }, async () => {
+  const { context, page, seen } = await newPage(browser);
+  await context.grantPermissions(['notifications'], { origin: node.url });
+  const who = await newResident(page, node, alliance.env.MANAGER_PASSWORD, 'bulletins.html');
+  const out = await alliance.ctl('bulletin', 'issue', '--headline', '台风橙色预警：请报平安',
+    '--description', '台风今夜登陆', '--cause', '台风', '--response', '各社区已开放避难场所',
+    '--instructions', '请留在室内', '--check-in', '--wait', '--timeout', '20');
+  const bid = out.split('\n')[0].trim();
+  const reg = await registration(context, page);
+  const sw = await workerOf(context);
+  await sw.evaluate(() => {
+    self.__opened = [];
+    self.clients.openWindow = (u) => { self.__opened.push(u); return Promise.resolve(null); };
+  });
+  const deliver = async (message) => reg.cdp.send('ServiceWorker.deliverPushMessage',
+    { origin: node.url, registrationId: reg.id, data: JSON.stringify(message) });
+  const tags = async () => sw.evaluate(async () =>
+    (await self.registration.getNotifications()).map((n) => n.tag));
+  /* click: the notification tagged tag clicked on action ('' the body)
+   * inside the worker; resolves the addresses it opened. */
+  const click = async (tag, action) => sw.evaluate(async ([t, a]) => {
+    const [n] = await self.registration.getNotifications({ tag: t });
+    if (!n) return null;
+    const before = self.__opened.length;
+    self.dispatchEvent(new NotificationEvent('notificationclick', { notification: n, action: a }));
+    for (let i = 0; i < 200 && self.__opened.length === before; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    return self.__opened.slice(before);
+  }, [tag, action]);
+  const enc = encodeURIComponent(bid);
+  const base = `${node.url}/bulletins.html?b=${enc}`;
+
+  await deliver({ title: '台风橙色预警：请报平安', body: '【社区】请留在室内', url: '/bulletins.html', id: bid, check_in: true });
+  await waitFor(async () => (await tags()).includes(bid), 'the check-in notification', SHOWN_MS);
+  // "I need help": the bulletins page with that answer, on this site; the
+  // notification is gone
+  assert.deepEqual(await click(bid, 'help'), [`${base}&answer=help#b-${enc}`]);
+  await waitFor(async () => !(await tags()).includes(bid), 'the notification closed');
+  // the body: the bulletin itself; an action it does not have: the body's
+  await deliver({ title: '台风', body: 'x', url: '/bulletins.html', id: bid, check_in: true });
+  await waitFor(async () => (await tags()).includes(bid), 'the notification again', SHOWN_MS);
+  assert.deepEqual(await click(bid, ''), [`${base}#b-${enc}`]);
+  await deliver({ title: '台风', body: 'x', url: '/bulletins.html', id: bid, check_in: true });
+  await waitFor(async () => (await tags()).includes(bid), 'the notification again', SHOWN_MS);
+  assert.deepEqual(await click(bid, 'delete-everything'), [`${base}#b-${enc}`]);
+  // a plain message's url elsewhere is not opened: the site's root instead
+  await deliver({ title: '停水', body: '请储水', url: 'https://evil.example/x', id: 'b-away' });
+  await waitFor(async () => (await tags()).includes('b-away'), 'the plain notification', SHOWN_MS);
+  assert.deepEqual(await click('b-away', 'safe'), [`${node.url}/`]);
+  assert.deepEqual(await answers(bid), [], 'the worker itself sends nothing');
+
+  // "I'm safe": the address it opens, then one tap there, records it
+  await deliver({ title: '台风橙色预警：请报平安', body: '【社区】请留在室内', url: '/bulletins.html', id: bid, check_in: true });
+  await waitFor(async () => (await tags()).includes(bid), 'the notification again', SHOWN_MS);
+  const [opened] = await click(bid, 'safe');
+  assert.equal(opened, `${base}&answer=safe#b-${enc}`);
+  await page.goto(opened);
+  const chosen = page.locator(`[data-checkin="${bid}"] button.checkin-chosen`);
+  await chosen.waitFor();
+  assert.equal(await chosen.getAttribute('data-answer'), 'safe');
+  await chosen.click();
+  await waitFor(async () => (await answers(bid)).length === 1, 'the answer at the node');
+  assert.deepEqual(await answers(bid), [{ account: who.resident, state: 'safe' }]);
+  assert.deepEqual(seen.errors, []);
+  await context.close();
+});

@@ -30,8 +30,10 @@
 #include "store.h"
 #include "webhook.h"
 
-/* Rows one transaction of an event's expansion writes. */
-#define FAN_CHUNK 500
+/* Rows one transaction of an event's expansion writes: the write lock
+ * is held that long, and a bulletin's store (before its ack) waits for
+ * it. */
+#define FAN_CHUNK 100
 /* Events expanded in one round. */
 #define EVENTS_PER_ROUND 16
 /* Bytes of a text message's text. */
@@ -381,6 +383,7 @@ static int push_fan(struct message *m)
 	sqlite3_bind_int(st, 1, m->rank);
 	sqlite3_bind_int64(st, 2, one);
 	sqlite3_bind_int64(st, 3, m->after);
+	sqlite3_bind_int(st, 4, FAN_CHUNK);
 	while (rc == ERR_OK && sqlite3_step(st) == SQLITE_ROW) {
 		rc = put_row(m, "push", -sqlite3_column_int64(st, 0),
 			     sqlite3_column_int64(st, 1), p);
@@ -489,6 +492,15 @@ int outbox_cancel_resident(sqlite3 *db, int64_t resident)
 }
 
 /* ---- helpers ---------------------------------------------------------------------- */
+
+/* outbox__yield: see outbox.h. */
+void outbox__yield(void)
+{
+	struct timespec t = { 0, OUTBOX_YIELD_MS * 1000000L };
+
+	if (store_contended())
+		nanosleep(&t, NULL);
+}
 
 /* outbox__exec: see outbox.h. */
 int outbox__exec(sqlite3 *db, const char *sql, int64_t v, int64_t w)
@@ -601,11 +613,13 @@ static int expand_bulletin(const struct outbox_site *o, const char *id,
 		do {
 			/* chunks commit apart: the keys make a repeat after
 			 * a crash harmless, and the service thread never
-			 * waits long for the store */
+			 * waits long for the store (it takes the lock
+			 * between two chunks) */
 			rc = channels[i].fan(&m);
 			if (rc == ERR_OK && m.more &&
 			    (store_exec(o->db, "COMMIT") != ERR_OK ||
-			     store_exec(o->db, "BEGIN IMMEDIATE") != ERR_OK))
+			     (outbox__yield(),
+			      store_exec(o->db, "BEGIN IMMEDIATE") != ERR_OK)))
 				rc = ERR_IO;
 		} while (rc == ERR_OK && m.more);
 	}

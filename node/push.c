@@ -54,11 +54,11 @@ const char *push_fan_sql(const char *kind)
 	if (strcmp(kind, "bulletin") == 0)
 		return "SELECT id, resident FROM outbox_push WHERE bulletin_rank"
 		       " >= 0 AND bulletin_rank <= ?1 AND (?2 = 0 OR resident"
-		       " = ?2) AND id > ?3 ORDER BY id LIMIT 500";
+		       " = ?2) AND id > ?3 ORDER BY id LIMIT ?4";
 	if (strcmp(kind, "request") == 0)
 		return "SELECT id, resident FROM outbox_push WHERE requests = 1"
 		       " AND ?1 = ?1 AND (?2 = 0 OR resident = ?2) AND id > ?3"
-		       " ORDER BY id LIMIT 500";
+		       " ORDER BY id LIMIT ?4";
 	return NULL;
 }
 

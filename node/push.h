@@ -44,7 +44,8 @@ extern const char push_schema_v1[];
 /* push_fan_sql: the SELECT of the subscriptions that take a message of
  * a kind ("bulletin": ?1 the severity rank at or above their threshold;
  * "request": those that take requests; others: none), ?2 one resident or
- * 0 for all, ?3 the id after which a chunk resumes; columns id, resident;
+ * 0 for all, ?3 the id after which a chunk resumes, ?4 the chunk's
+ * size; columns id, resident;
  * NULL when the kind goes to no subscription. */
 const char *push_fan_sql(const char *kind);
 

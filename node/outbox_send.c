@@ -590,7 +590,6 @@ static void *sender_main(void *arg)
 		unsigned started = 0;
 		int64_t ms = now_ms();
 
-		outbox__yield();
 		started = post_sealed(o);
 		curl_multi_perform(o->multi, &running);
 		done = collect(o);

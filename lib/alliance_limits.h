@@ -206,6 +206,9 @@
 #define LIMIT_CHECKIN_RESIDENTS 5000
 /* Calls a grid worker may record for one resident in one check-in. */
 #define LIMIT_CHECKIN_CALLS 20
+/* Updates followed from a bulletin to the one that carries its check-in
+ * on (node/checkin.c). */
+#define LIMIT_CHECKIN_CHAIN 16
 
 /* Pages with the bulletins in their HTML (lib/pages.c). The largest page
  * file read from [web] root to render (the pages are under 10 KB). */

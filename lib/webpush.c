@@ -231,7 +231,9 @@ static int derive(const uint8_t ecdh[32], const uint8_t auth[WEBPUSH_AUTH_LEN],
 }
 
 /* ecdh: the shared secret (32 bytes) of our private key and peer's
- * public one. ERR_OK or ERR_FAIL. */
+ * public one (made by point_key, which checked it is in the group: the
+ * check OpenSSL would repeat costs another multiplication). ERR_OK or
+ * ERR_FAIL. */
 static int ecdh(EVP_PKEY *ours, EVP_PKEY *peer, uint8_t out[32])
 {
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, ours, NULL);
@@ -239,7 +241,7 @@ static int ecdh(EVP_PKEY *ours, EVP_PKEY *peer, uint8_t out[32])
 	int ok;
 
 	ok = ctx != NULL && EVP_PKEY_derive_init(ctx) == 1 &&
-	     EVP_PKEY_derive_set_peer(ctx, peer) == 1 &&
+	     EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) == 1 &&
 	     EVP_PKEY_derive(ctx, out, &len) == 1 && len == 32;
 	EVP_PKEY_CTX_free(ctx);
 	return ok ? ERR_OK : ERR_FAIL;
@@ -478,4 +480,49 @@ err:
 	free(claims);
 	free(jwt);
 	return out;
+}
+
+const char *webpush_vapid_cached(struct webpush_vapid_cache *c,
+				 EVP_PKEY *key, const char *endpoint,
+				 const char *sub, int64_t now, int64_t life)
+{
+	char origin[512], *o, *auth;
+	size_t i, pick = 0;
+
+	if (webpush_origin(endpoint, origin, sizeof(origin)) != ERR_OK)
+		return NULL;
+	for (i = 0; i < WEBPUSH_VAPID_ORIGINS; i++) {
+		if (c->slot[i].origin && strcmp(c->slot[i].origin, origin) == 0) {
+			if (c->slot[i].exp - now > life / 2)
+				return c->slot[i].auth;
+			pick = i;
+			break;
+		}
+		/* else the free slot, or the one expiring first */
+		if (!c->slot[pick].origin)
+			continue;
+		if (!c->slot[i].origin || c->slot[i].exp < c->slot[pick].exp)
+			pick = i;
+	}
+	auth = webpush_vapid(key, endpoint, sub, now + life);
+	o = auth ? strdup(origin) : NULL;
+	if (!o) {
+		free(auth);
+		return NULL;
+	}
+	free(c->slot[pick].origin);
+	free(c->slot[pick].auth);
+	c->slot[pick].origin = o;
+	c->slot[pick].auth = auth;
+	c->slot[pick].exp = now + life;
+	return auth;
+}
+
+void webpush_vapid_cache_clear(struct webpush_vapid_cache *c)
+{
+	for (size_t i = 0; i < WEBPUSH_VAPID_ORIGINS; i++) {
+		free(c->slot[i].origin);
+		free(c->slot[i].auth);
+	}
+	memset(c, 0, sizeof(*c));
 }

@@ -98,4 +98,27 @@ int webpush_origin(const char *endpoint, char *out, size_t cap);
 char *webpush_vapid(EVP_PKEY *key, const char *endpoint, const char *sub,
 		    int64_t exp);
 
+/* A sender's VAPID tokens, one a push service origin: RFC 8292 lets one
+ * token authorize every message to its origin until it expires, so a
+ * sender signs once an origin and a half-life, not once a message. */
+#define WEBPUSH_VAPID_ORIGINS 8
+struct webpush_vapid_cache {
+	struct {
+		char *origin;           /* NULL: slot free */
+		char *auth;             /* webpush_vapid's value */
+		int64_t exp;
+	} slot[WEBPUSH_VAPID_ORIGINS];
+};
+
+/* webpush_vapid_cached: webpush_vapid(key, endpoint, sub, now + life),
+ * or the value kept in c for endpoint's origin while it has more than
+ * life / 2 left; a new one is kept in place of the one expiring first.
+ * Borrowed from c: valid until the next call on c. NULL as
+ * webpush_vapid. */
+const char *webpush_vapid_cached(struct webpush_vapid_cache *c,
+				 EVP_PKEY *key, const char *endpoint,
+				 const char *sub, int64_t now, int64_t life);
+/* webpush_vapid_cache_clear: free what c keeps (c is empty after). */
+void webpush_vapid_cache_clear(struct webpush_vapid_cache *c);
+
 #endif

@@ -13,8 +13,15 @@
  * call) becomes an urgent request, first in this community's queue; it
  * is never relayed (the request carries the resident's name and phone,
  * which stay here). A later "safe" does not clear "needs help": only a
- * call does. A check-in is open while its bulletin is neither cancelled
- * nor past its expiry.
+ * call does. A check-in is open while its bulletin is current: neither
+ * cancelled, updated nor past its expiry. An update that asks for a
+ * check-in too carries it on (CAP: the update replaces the bulletin):
+ * the answers, anonymous taps and calls so far count for the update, the
+ * links sent keep working and answer it, the texts not sent yet go with
+ * it, and the replaced bulletin's check-in is closed; whatever names the
+ * replaced one (an old link, the console) reaches the update's. An
+ * update that asks for none ends the check-in. Residents added to the
+ * list while a check-in is open get their link then, once.
  *
  * The manager keeps the list of residents who need a call (living
  * alone, over 80, disabled: name, phone, address, grid worker), at most
@@ -135,6 +142,56 @@ sqlite3_stmt *checkin_prepare(struct node *n, const char *sql)
 
 /* ---- the check-in and its counts ------------------------------------------ */
 
+/* successor: the stored update of bulletin id (the newest, when more
+ * than one) into out; 0 when none. */
+static int successor(struct node *n, const char *id,
+		     char out[LIMIT_RECORD_ID + 1])
+{
+	sqlite3_stmt *st = checkin_prepare(n, "SELECT r.id FROM bulletin_ref r"
+					   " JOIN bulletin b ON b.id = r.id "
+					   "WHERE r.ref = ?1 AND r.type = "
+					   "'update' ORDER BY b.sent DESC, "
+					   "r.id DESC LIMIT 1");
+	int found = 0;
+
+	if (!st)
+		return 0;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(out, LIMIT_RECORD_ID + 1, "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* checkin_get: bulletin id into row, or, when updates that ask for a
+ * check-in carried its check-in on, the newest of them (at most
+ * LIMIT_CHECKIN_CHAIN steps). ERR_OK, ERR_NOTFOUND or ERR_IO. */
+static int checkin_get(struct node *n, const char *id,
+		       struct bulletin_row *row)
+{
+	char next[LIMIT_RECORD_ID + 1];
+	int rc = bulletin_store_get(n->db, id, clock_now(), row);
+
+	for (int i = 0; rc == ERR_OK && i < LIMIT_CHECKIN_CHAIN &&
+	     row->c->check_in && strcmp(row->status, "updated") == 0 &&
+	     successor(n, row->c->id, next); i++) {
+		struct bulletin_row up;
+
+		memset(&up, 0, sizeof(up));
+		if (bulletin_store_get(n->db, next, clock_now(), &up) !=
+		    ERR_OK || !up.c->check_in) {
+			bulletin_row_free(&up);
+			break;
+		}
+		bulletin_row_free(row);
+		*row = up;
+	}
+	return rc;
+}
+
 int checkin_open(struct node *n, struct lws *wsi,
 			struct http_exchange *ex, const char *id,
 			BulletinContent **c, int closed_ok, int *open)
@@ -143,8 +200,8 @@ int checkin_open(struct node *n, struct lws *wsi,
 	int rc;
 
 	*c = NULL;
-	rc = text_record_id_valid(id) ? bulletin_store_get(n->db, id,
-							   clock_now(), &row)
+	memset(&row, 0, sizeof(row));
+	rc = text_record_id_valid(id) ? checkin_get(n, id, &row)
 				      : ERR_NOTFOUND;
 	if (rc == ERR_NOTFOUND) {
 		http_reply_error(wsi, ex, 404, "not_found", "no bulletin %.80s "
@@ -162,13 +219,10 @@ int checkin_open(struct node *n, struct lws *wsi,
 		bulletin_row_free(&row);
 		return ERR_INVALID;
 	}
-	*open = strcmp(row.status, "cancelled") != 0 &&
-		row.c->expires > clock_now();
+	*open = strcmp(row.status, "current") == 0;
 	if (!*open && !closed_ok) {
 		http_reply_error(wsi, ex, 409, "closed", "the check-in of "
-				 "bulletin %s is over (%s)", id,
-				 strcmp(row.status, "cancelled") == 0
-				 ? "cancelled" : "expired");
+				 "bulletin %s is over (%s)", id, row.status);
 		bulletin_row_free(&row);
 		return ERR_DENIED;
 	}
@@ -245,15 +299,14 @@ static int recount_one(const BulletinContent *c, const char *status,
 {
 	struct node *n = arg;
 
-	if (!c->check_in || strcmp(status, "cancelled") == 0 ||
-	    c->expires <= clock_now())
+	if (!c->check_in || strcmp(status, "current") != 0)
 		return ERR_OK;
 	return put_counts(n, c->id);
 }
 
 int checkin_recount_open(struct node *n)
 {
-	return bulletin_store_each(n->db, clock_now(), 0, 0, recount_one, n);
+	return bulletin_store_each(n->db, clock_now(), 1, 0, recount_one, n);
 }
 
 /* What link_sms needs: the node and the check-in's bulletin. */
@@ -286,40 +339,127 @@ static int link_sms(int64_t resident, const char *name, const char *phone,
 }
 
 /* links_sms: with an SMS gateway ([sms] url), a personal link for every
- * listed resident who has none for check-in bulletin id, each into the
+ * listed resident who has none for the open check-in c, each into the
  * outbox as an SMS (the caller's transaction: a link is minted once,
  * with its message, or neither); without one the manager hands out the
- * links (POST .../check-in/links). */
-static int links_sms(struct node *n, const char *id, int *sent)
+ * links (POST .../check-in/links). *sent grows by the links sent. */
+static int links_sms(struct node *n, const BulletinContent *c, int *sent)
 {
-	struct bulletin_row row;
-	struct link_sms_ctx x = { .n = n };
+	struct link_sms_ctx x = { .n = n, .c = c };
 	int rc;
 
-	*sent = 0;
 	if (!n->cfg.sms_url)
 		return ERR_OK;
-	memset(&row, 0, sizeof(row));
-	rc = bulletin_store_get(n->db, id, clock_now(), &row);
-	if (rc == ERR_OK && strcmp(row.status, "current") == 0) {
-		x.c = row.c;
-		rc = node_checkin_mint(n, id, 0, link_sms, &x);
-	}
-	bulletin_row_free(&row);
+	rc = node_checkin_mint(n, c->id, 0, link_sms, &x);
+	*sent += x.sent;
+	return rc;
+}
+
+/* links_one: links_sms of an open check-in (checkin_links_open's each). */
+static int links_one(const BulletinContent *c, const char *status, void *arg)
+{
+	struct link_sms_ctx *x = arg;
+
+	if (!c->check_in || strcmp(status, "current") != 0)
+		return ERR_OK;
+	return links_sms(x->n, c, &x->sent);
+}
+
+int checkin_links_open(struct node *n, int *sent)
+{
+	struct link_sms_ctx x = { .n = n };
+	int rc = bulletin_store_each(n->db, clock_now(), 1, 0, links_one, &x);
+
 	*sent = x.sent;
-	return rc == ERR_NOTFOUND ? ERR_OK : rc;
+	return rc;
+}
+
+/* carry: in the caller's transaction, what check-in from bulletin ref
+ * (replaced by the update to) counts for to: the answers (a later one to
+ * to stays), the anonymous taps, the calls, the links (a text of ref's
+ * not sent yet goes as to's, until to's expiry). ERR_OK or ERR_IO. */
+static int carry(struct node *n, const char *ref, const BulletinContent *to)
+{
+	static const char *const sql[] = {
+		"INSERT OR IGNORE INTO checkin_answer (bulletin, who, state, "
+		"source, at, request) SELECT ?2, who, state, source, at, "
+		"request FROM checkin_answer WHERE bulletin = ?1",
+		"INSERT INTO checkin_anonymous (bulletin, safe, help) SELECT "
+		"?2, safe, help FROM checkin_anonymous WHERE bulletin = ?1 AND "
+		"?3 = ?3 ON CONFLICT (bulletin) DO UPDATE SET safe = min(safe "
+		"+ excluded.safe, ?4), help = min(help + excluded.help, ?4)",
+		"INSERT INTO checkin_call (bulletin, resident, outcome, note, "
+		"at) SELECT ?2, resident, outcome, note, at FROM checkin_call "
+		"WHERE bulletin = ?1 ORDER BY id",
+		"UPDATE OR IGNORE checkin_link SET bulletin = ?2 WHERE bulletin "
+		"= ?1",
+		"UPDATE outbox SET source = ?2, deadline = ?3 WHERE kind = "
+		"'check-in' AND source = ?1 AND resident < 0 AND state IN "
+		"('pending', 'failed', 'sending')",
+	};
+
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *st = checkin_prepare(n, sql[i]);
+		int rc;
+
+		if (!st)
+			return ERR_IO;
+		sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, to->id, -1, SQLITE_STATIC);
+		if (sqlite3_bind_parameter_count(st) >= 3)
+			sqlite3_bind_int64(st, 3, to->expires);
+		if (sqlite3_bind_parameter_count(st) >= 4)
+			sqlite3_bind_int64(st, 4, RELAY_CHECKIN_COUNT_MAX);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return ERR_IO;
+	}
+	log_info("check-in %s: carried on by its update %s", ref, to->id);
+	return ERR_OK;
+}
+
+/* carry_refs: carry of each bulletin c replaces that asked for a
+ * check-in (c is an update asking for one). ERR_OK or ERR_IO. */
+static int carry_refs(struct node *n, const BulletinContent *c)
+{
+	int rc = ERR_OK;
+
+	if (strcmp(c->type, "update") != 0)
+		return ERR_OK;
+	for (size_t i = 0; rc == ERR_OK && i < c->n_references; i++) {
+		struct bulletin_row ref;
+
+		memset(&ref, 0, sizeof(ref));
+		rc = bulletin_store_get(n->db, c->references[i], clock_now(),
+					&ref);
+		if (rc == ERR_NOTFOUND)
+			rc = ERR_OK;
+		else if (rc == ERR_OK && ref.c->check_in)
+			rc = carry(n, ref.c->id, c);
+		bulletin_row_free(&ref);
+	}
+	return rc;
 }
 
 void node_checkin_started(struct node *n, const char *bulletin)
 {
-	int sent = 0;
+	struct bulletin_row row;
+	int sent = 0, rc;
 
 	if (!n->civic)
 		return;
+	memset(&row, 0, sizeof(row));
 	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
 		return;
-	if (put_counts(n, bulletin) != ERR_OK ||
-	    links_sms(n, bulletin, &sent) != ERR_OK ||
+	rc = bulletin_store_get(n->db, bulletin, clock_now(), &row);
+	if (rc == ERR_OK && strcmp(row.status, "current") == 0)
+		rc = carry_refs(n, row.c);
+	if (rc == ERR_OK && strcmp(row.status, "current") == 0)
+		rc = links_sms(n, row.c, &sent);
+	bulletin_row_free(&row);
+	if ((rc != ERR_OK && rc != ERR_NOTFOUND) ||
+	    put_counts(n, bulletin) != ERR_OK ||
 	    store_exec(n->db, "COMMIT") != ERR_OK) {
 		store_exec(n->db, "ROLLBACK");
 		log_error("check-in %s: the first counts and the links could "

@@ -117,7 +117,7 @@ static void list_add(struct node *n, struct lws *wsi,
 	int64_t have;
 	size_t i;
 	char why[256];
-	int rc = ERR_OK, status = 201;
+	int rc = ERR_OK, status = 201, sent = 0;
 
 	if (!in)
 		return;
@@ -189,6 +189,8 @@ static void list_add(struct node *n, struct lws *wsi,
 	sqlite3_finalize(st);
 	if (rc == ERR_OK)
 		rc = checkin_recount_open(n);
+	if (rc == ERR_OK)
+		rc = checkin_links_open(n, &sent);
 	if (rc != ERR_OK || store_exec(n->db, "COMMIT") != ERR_OK) {
 		store_exec(n->db, "ROLLBACK");
 		if (rc == ERR_OK)
@@ -202,8 +204,11 @@ reply:
 		http_reply_error(wsi, ex, 500, "internal", "the list could not "
 				 "be stored");
 	else {
-		log_info("check-in: the manager listed %zu resident(s)",
-			 json_array_size(ids));
+		log_info("check-in: the manager listed %zu resident(s); %d "
+			 "link(s) of open check-ins sent", json_array_size(ids),
+			 sent);
+		if (sent)
+			outbox_wake(n);
 		relay_flush(n);
 		http_reply_json(wsi, ex, 201, json_pack("{s:O}", "ids", ids));
 	}

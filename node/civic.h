@@ -427,6 +427,11 @@ int checkin_count(struct node *n, const char *bulletin,
  * check-in's counts into the relay outbox (the list changed). ERR_OK or
  * ERR_IO. */
 int checkin_recount_open(struct node *n);
+/* checkin_links_open: in the caller's transaction, with an SMS gateway,
+ * a link by SMS for every listed resident who has none for an open
+ * check-in (the list grew); *sent the number. ERR_OK or ERR_IO. Call
+ * outbox_wake after the commit. */
+int checkin_links_open(struct node *n, int *sent);
 /* checkin_record: in the caller's transaction, w's answer state ("safe",
  * "help") to check-in c, with the counts for the hub. A call (force)
  * always sets the state; otherwise "help" replaces anything but "help",

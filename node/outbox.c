@@ -30,8 +30,10 @@
 #include "store.h"
 #include "webhook.h"
 
-/* Rows one transaction of an event's expansion writes. */
-#define FAN_CHUNK 500
+/* Rows one transaction of an event's expansion writes: the write lock
+ * is held that long, and a bulletin's store (before its ack) waits for
+ * it. */
+#define FAN_CHUNK 100
 /* Events expanded in one round. */
 #define EVENTS_PER_ROUND 16
 /* Bytes of a text message's text. */
@@ -95,6 +97,13 @@ const char outbox_schema_v1[] =
 	"  INSERT INTO outbox_event (kind, origin, ref, version)"
 	"  VALUES ('request', new.origin, new.id, new.version);"
 	"END;";
+
+/* The push rows due, oldest first, in an index of their own: each
+ * browser is an endpoint of its own, so the sender takes them across
+ * endpoints without scanning the other channels' rows. */
+const char outbox_schema_v2[] =
+	"CREATE INDEX outbox_push_due ON outbox (next_at) WHERE channel = "
+	"  'push' AND state IN ('pending', 'failed');";
 
 /* ---- severities ------------------------------------------------------------ */
 
@@ -374,6 +383,7 @@ static int push_fan(struct message *m)
 	sqlite3_bind_int(st, 1, m->rank);
 	sqlite3_bind_int64(st, 2, one);
 	sqlite3_bind_int64(st, 3, m->after);
+	sqlite3_bind_int(st, 4, FAN_CHUNK);
 	while (rc == ERR_OK && sqlite3_step(st) == SQLITE_ROW) {
 		rc = put_row(m, "push", -sqlite3_column_int64(st, 0),
 			     sqlite3_column_int64(st, 1), p);
@@ -483,6 +493,15 @@ int outbox_cancel_resident(sqlite3 *db, int64_t resident)
 
 /* ---- helpers ---------------------------------------------------------------------- */
 
+/* outbox__yield: see outbox.h. */
+void outbox__yield(void)
+{
+	struct timespec t = { 0, OUTBOX_YIELD_MS * 1000000L };
+
+	if (store_contended())
+		nanosleep(&t, NULL);
+}
+
 /* outbox__exec: see outbox.h. */
 int outbox__exec(sqlite3 *db, const char *sql, int64_t v, int64_t w)
 {
@@ -515,7 +534,9 @@ static void bulletin_text(const struct outbox_site *o, const BulletinContent *c,
 }
 
 /* cancel_refs: stop the waiting rows of the bulletins c replaces (and
- * the check-in links sent for them, whose source is the bulletin). */
+ * the check-in links sent for them, whose source is the bulletin, unless
+ * c is an update asking for a check-in: it carries the check-in on, and
+ * its links with it, node/checkin.c). */
 static int cancel_refs(const struct outbox_site *o, const BulletinContent *c,
 		       int64_t now)
 {
@@ -525,13 +546,15 @@ static int cancel_refs(const struct outbox_site *o, const BulletinContent *c,
 
 		if (sqlite3_prepare_v2(o->db, "UPDATE outbox SET state = "
 				       "'cancelled', done = ?2, last_error = "
-				       "?3 WHERE kind IN ('bulletin', "
-				       "'check-in') AND source = ?1 AND state "
-				       "IN ('pending', 'failed', 'sending')",
-				       -1, &st, NULL)
+				       "?3 WHERE (kind = 'bulletin' OR (kind = "
+				       "'check-in' AND NOT ?4)) AND source = ?1"
+				       " AND state IN ('pending', 'failed', "
+				       "'sending')", -1, &st, NULL)
 		    != SQLITE_OK)
 			return ERR_IO;
 		sqlite3_bind_text(st, 1, c->references[i], -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 4, c->check_in &&
+				 strcmp(c->type, "update") == 0);
 		sqlite3_bind_int64(st, 2, now);
 		sqlite3_bind_text(st, 3, strcmp(c->type, "cancel") == 0 ?
 				  "the bulletin was cancelled" :
@@ -590,11 +613,13 @@ static int expand_bulletin(const struct outbox_site *o, const char *id,
 		do {
 			/* chunks commit apart: the keys make a repeat after
 			 * a crash harmless, and the service thread never
-			 * waits long for the store */
+			 * waits long for the store (it takes the lock
+			 * between two chunks) */
 			rc = channels[i].fan(&m);
 			if (rc == ERR_OK && m.more &&
 			    (store_exec(o->db, "COMMIT") != ERR_OK ||
-			     store_exec(o->db, "BEGIN IMMEDIATE") != ERR_OK))
+			     (outbox__yield(),
+			      store_exec(o->db, "BEGIN IMMEDIATE") != ERR_OK)))
 				rc = ERR_IO;
 		} while (rc == ERR_OK && m.more);
 	}

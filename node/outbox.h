@@ -48,6 +48,8 @@
 
 /* The store's tables and triggers (a node migration). */
 extern const char outbox_schema_v1[];
+/* The index of the push rows due (a node migration after push's). */
+extern const char outbox_schema_v2[];
 
 /* outbox_start: the sender's thread, its own store connection and its
  * copy of the configuration, as n->outbox. ERR_OK, or an error with err
@@ -128,6 +130,12 @@ int outbox__expand(const struct outbox_site *s, int64_t now);
  * cancelled when never tried); with prune, finished rows older than
  * LIMIT_OUTBOX_KEEP_S go. */
 void outbox__sweep(sqlite3 *db, int64_t now, int prune);
+/* outbox__yield: when a connection of the node waited for the store's
+ * write lock (the service thread, to store a bulletin before its ack),
+ * leave the lock free OUTBOX_YIELD_MS before the sender takes it again
+ * (its busy handler looks every 0.5 ms, lib/store.c). */
+#define OUTBOX_YIELD_MS 2
+void outbox__yield(void);
 /* outbox__exec: run sql on db with ?1 bound to v and ?2 to w (where the
  * statement has them). ERR_OK or ERR_IO. */
 int outbox__exec(sqlite3 *db, const char *sql, int64_t v, int64_t w);

@@ -54,11 +54,11 @@ const char *push_fan_sql(const char *kind)
 	if (strcmp(kind, "bulletin") == 0)
 		return "SELECT id, resident FROM outbox_push WHERE bulletin_rank"
 		       " >= 0 AND bulletin_rank <= ?1 AND (?2 = 0 OR resident"
-		       " = ?2) AND id > ?3 ORDER BY id LIMIT 500";
+		       " = ?2) AND id > ?3 ORDER BY id LIMIT ?4";
 	if (strcmp(kind, "request") == 0)
 		return "SELECT id, resident FROM outbox_push WHERE requests = 1"
 		       " AND ?1 = ?1 AND (?2 = 0 OR resident = ?2) AND id > ?3"
-		       " ORDER BY id LIMIT 500";
+		       " ORDER BY id LIMIT ?4";
 	return NULL;
 }
 
@@ -103,21 +103,12 @@ const char *push_urgency(int rank)
 
 /* ---- posting ----------------------------------------------------------------- */
 
-int push_prepare(sqlite3 *db, EVP_PKEY *vapid, const char *subject,
-		 int64_t sub, const char *envelope, int64_t now, char **url,
-		 struct curl_slist **hs, char **body, size_t *len)
+int push_target_get(sqlite3 *db, int64_t sub, struct push_target *t)
 {
 	sqlite3_stmt *st = NULL;
-	json_t *env = json_loads(envelope, 0, NULL);
-	json_t *p = json_object_get(env, "payload");
-	char *msg = NULL, *auth = NULL, line[64];
-	const char *urgency = json_string_value(json_object_get(p, "urgency"));
-	int64_t ttl = json_integer_value(json_object_get(p, "expires")) - now;
 	int rc = ERR_FAIL;
 
-	*url = NULL;
-	*hs = NULL;
-	*body = NULL;
+	t->url = NULL;
 	if (sqlite3_prepare_v2(db, "SELECT endpoint, p256dh, auth FROM "
 			       "outbox_push WHERE id = ?1", -1, &st, NULL) !=
 	    SQLITE_OK)
@@ -127,16 +118,39 @@ int push_prepare(sqlite3 *db, EVP_PKEY *vapid, const char *subject,
 		rc = ERR_NOTFOUND;
 		goto out;
 	}
+	if (sqlite3_column_bytes(st, 1) != WEBPUSH_KEY_LEN ||
+	    sqlite3_column_bytes(st, 2) != WEBPUSH_AUTH_LEN ||
+	    !(t->url = strdup((const char *)sqlite3_column_text(st, 0))))
+		goto out;
+	memcpy(t->p256dh, sqlite3_column_blob(st, 1), WEBPUSH_KEY_LEN);
+	memcpy(t->auth, sqlite3_column_blob(st, 2), WEBPUSH_AUTH_LEN);
+	rc = ERR_OK;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int push_seal(const struct push_target *t, EVP_PKEY *vapid,
+	      const char *subject, struct webpush_vapid_cache *tokens,
+	      const char *envelope, int64_t now, struct curl_slist **hs,
+	      char **body, size_t *len)
+{
+	json_t *env = json_loads(envelope, 0, NULL);
+	json_t *p = json_object_get(env, "payload");
+	char *msg = NULL, line[64];
+	const char *auth = NULL;
+	const char *urgency = json_string_value(json_object_get(p, "urgency"));
+	int64_t ttl = json_integer_value(json_object_get(p, "expires")) - now;
+	int rc = ERR_FAIL;
+
+	*hs = NULL;
 	msg = json_dumps(json_object_get(p, "message"), JSON_COMPACT);
 	*body = malloc(WEBPUSH_BODY_MAX);
-	*url = strdup((const char *)sqlite3_column_text(st, 0));
-	if (!msg || !*body || !*url ||
-	    sqlite3_column_bytes(st, 1) != WEBPUSH_KEY_LEN ||
-	    sqlite3_column_bytes(st, 2) != WEBPUSH_AUTH_LEN ||
-	    webpush_encrypt(sqlite3_column_blob(st, 1),
-			    sqlite3_column_blob(st, 2), (const uint8_t *)msg,
+	if (!msg || !*body ||
+	    webpush_encrypt(t->p256dh, t->auth, (const uint8_t *)msg,
 			    strlen(msg), (uint8_t *)*body, len) != ERR_OK ||
-	    !(auth = webpush_vapid(vapid, *url, subject, now + PUSH_VAPID_S)))
+	    !(auth = webpush_vapid_cached(tokens, vapid, t->url, subject, now,
+					  PUSH_VAPID_S)))
 		goto out;
 	if (ttl < 0)
 		ttl = 0;
@@ -162,16 +176,12 @@ int push_prepare(sqlite3 *db, EVP_PKEY *vapid, const char *subject,
 	}
 out:
 	if (rc != ERR_OK) {
-		free(*url);
 		free(*body);
 		curl_slist_free_all(*hs);
-		*url = NULL;
 		*body = NULL;
 		*hs = NULL;
 	}
-	sqlite3_finalize(st);
 	free(msg);
-	free(auth);
 	json_decref(env);
 	return rc;
 }

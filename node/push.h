@@ -29,6 +29,7 @@
 #include <sqlite3.h>
 
 #include "node.h"
+#include "webpush.h"
 
 /* A resident's subscriptions; bytes of an endpoint url. */
 #define LIMIT_PUSH_SUBSCRIPTIONS 5
@@ -43,7 +44,8 @@ extern const char push_schema_v1[];
 /* push_fan_sql: the SELECT of the subscriptions that take a message of
  * a kind ("bulletin": ?1 the severity rank at or above their threshold;
  * "request": those that take requests; others: none), ?2 one resident or
- * 0 for all, ?3 the id after which a chunk resumes; columns id, resident;
+ * 0 for all, ?3 the id after which a chunk resumes, ?4 the chunk's
+ * size; columns id, resident;
  * NULL when the kind goes to no subscription. */
 const char *push_fan_sql(const char *kind);
 
@@ -61,15 +63,27 @@ json_t *push_payload(const char *title, const char *body, const char *url,
 /* push_urgency: the Urgency header word of a severity rank (outbox.h). */
 const char *push_urgency(int rank);
 
-/* push_prepare: what to post for a push row whose stored body is
- * envelope (webhook_envelope of push_payload) to subscription sub, read
- * from db, encrypted and signed with vapid for subject at now: the url
- * (a new string), the header list and the binary body (new; free() and
- * curl_slist_free_all). ERR_OK, ERR_NOTFOUND (the subscription is gone)
- * or ERR_FAIL. */
-int push_prepare(sqlite3 *db, EVP_PKEY *vapid, const char *subject,
-		 int64_t sub, const char *envelope, int64_t now, char **url,
-		 struct curl_slist **hs, char **body, size_t *len);
+/* A subscription as the sender needs it. */
+struct push_target {
+	char *url;                  /* its endpoint (owned) */
+	uint8_t p256dh[WEBPUSH_KEY_LEN];
+	uint8_t auth[WEBPUSH_AUTH_LEN];
+};
+
+/* push_target_get: subscription sub read from db into *t (free t->url).
+ * ERR_OK, ERR_NOTFOUND (the subscription is gone) or ERR_FAIL. */
+int push_target_get(sqlite3 *db, int64_t sub, struct push_target *t);
+
+/* push_seal: what to post to t for a push row whose stored body is
+ * envelope (webhook_envelope of push_payload): encrypted for t, signed
+ * with vapid for subject at now (the token of the push service's origin
+ * kept in tokens while it lasts): the header list and the binary body
+ * (new; curl_slist_free_all and free()). Touches no store (the outbox's
+ * sealing thread). ERR_OK or ERR_FAIL. */
+int push_seal(const struct push_target *t, EVP_PKEY *vapid,
+	      const char *subject, struct webpush_vapid_cache *tokens,
+	      const char *envelope, int64_t now, struct curl_slist **hs,
+	      char **body, size_t *len);
 
 /* push_gone: in the caller's transaction, the push service says sub no
  * longer exists (404, 410): forget it, stop its waiting rows. */

@@ -78,6 +78,8 @@ static const struct store_migration node_migrations[] = {
 	{ push_schema_v1 },
 	/* v18: usage and max version kept, not counted on each edit */
 	{ catalog_schema_v7 },
+	/* v19: the push rows due, indexed apart (outbox_send.c) */
+	{ outbox_schema_v2 },
 };
 
 #define N_MIGRATIONS (sizeof(node_migrations) / sizeof(node_migrations[0]))

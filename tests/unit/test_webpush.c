@@ -343,6 +343,69 @@ static void test_vapid(void **state)
 	tmpdir_remove(dir);
 }
 
+/* exp_of: the exp claim of an Authorization value "vapid t=JWT, k=K". */
+static int64_t exp_of(const char *auth)
+{
+	char jwt[1024];
+	const char *kp = strstr(auth, ", k=");
+	json_t *claims = NULL;
+	int64_t exp;
+
+	assert_non_null(kp);
+	memcpy(jwt, auth + 8, (size_t)(kp - auth - 8));
+	jwt[kp - auth - 8] = '\0';
+	assert_true(verify_jwt(jwt, kp + 4, &claims));
+	exp = json_integer_value(json_object_get(claims, "exp"));
+	json_decref(claims);
+	return exp;
+}
+
+/* One token a push service origin, made again past half its life; more
+ * origins than slots replace the one expiring first. */
+static void test_vapid_cached(void **state)
+{
+	struct webpush_vapid_cache c;
+	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	const char *a, *b, *x;
+	char *a1, url[64];
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	assert_non_null(key);
+	a = webpush_vapid_cached(&c, key, "https://fcm.example/send/1",
+				 "mailto:a@b", 1000, 3600);
+	assert_non_null(a);
+	assert_int_equal(exp_of(a), 4600);
+	a1 = strdup(a);
+	/* the same origin, another subscription, within half the life */
+	b = webpush_vapid_cached(&c, key, "https://fcm.example/send/2",
+				 "mailto:a@b", 2799, 3600);
+	assert_string_equal(b, a1);
+	/* another origin: its own token */
+	x = webpush_vapid_cached(&c, key, "https://moz.example:8443/w/1",
+				 "mailto:a@b", 2799, 3600);
+	assert_non_null(x);
+	assert_string_not_equal(x, a1);
+	assert_int_equal(exp_of(x), 6399);
+	/* half its life gone: made again, a new exp */
+	b = webpush_vapid_cached(&c, key, "https://fcm.example/send/3",
+				 "mailto:a@b", 2800, 3600);
+	assert_string_not_equal(b, a1);
+	assert_int_equal(exp_of(b), 6400);
+	/* more origins than slots: the cache stays whole, each answers */
+	for (int i = 0; i < 2 * WEBPUSH_VAPID_ORIGINS; i++) {
+		snprintf(url, sizeof(url), "https://p%d.example/x", i);
+		assert_non_null(webpush_vapid_cached(&c, key, url, "mailto:a@b",
+						     3000 + i, 3600));
+	}
+	/* not https: none */
+	assert_null(webpush_vapid_cached(&c, key, "http://p.example/x",
+					 "mailto:a@b", 3000, 3600));
+	free(a1);
+	webpush_vapid_cache_clear(&c);
+	EVP_PKEY_free(key);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +413,7 @@ int main(void)
 		cmocka_unit_test(test_rfc8291_example),
 		cmocka_unit_test(test_encrypt_round_trip),
 		cmocka_unit_test(test_vapid),
+		cmocka_unit_test(test_vapid_cached),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,6 +26,7 @@
 #include "pages.h"
 #include "poll_store.h"
 #include "store.h"
+#include "streamer.h"
 #include "synonyms.h"
 #include "tlspolicy.h"
 
@@ -270,6 +271,10 @@ static int run(struct hub *hub)
 		log_error("cannot start the searcher: %s", err);
 		goto out;
 	}
+	if (sync_start(hub, err, sizeof(err)) != ERR_OK) {
+		log_error("cannot start the streamer: %s", err);
+		goto out;
+	}
 	retention_start(hub);
 	keepalive_start(hub);
 	daemon_signals_wake(hub->lws);
@@ -293,6 +298,7 @@ static int run(struct hub *hub)
 out:
 	daemon_signals_wake(NULL);
 	catalog_http_searches_stop(hub->searches);
+	streamer_stop(hub->streamer);   /* its thread wakes hub->lws */
 	if (hub->lws)
 		lws_context_destroy(hub->lws);
 	hub->lws = NULL;
@@ -303,6 +309,7 @@ out:
 	hub_bulletin_close(hub);
 	indexer_stop(&hub->indexer);
 	catalog_http_searches_free(&hub->searches);
+	streamer_free(&hub->streamer);  /* sessions closed: nothing held */
 	pages_cache_free(&hub->pages);
 	hub_poll_store_close(&hub->polls);
 	catalog_close(&hub->cat);

@@ -40,7 +40,10 @@
  *
  * Prints progress to stderr and one summary line last on stdout:
  *   fanout nodes=N bulletins=M p50_ms= p99_ms= max_ms= acked_p99_ms=
- *   hub_rss_mb= per_node_kb= connect_s= hub_cpu_ms= [idle_cpu_pct= hold_s=]
+ *   hub_rss_mb= per_node_kb= connect_s= hub_cpu_ms= [first100_p99_ms=
+ *   last100_p99_ms=] [idle_cpu_pct= hold_s=]
+ * (first100_ and last100_p99_ms: the p99 of the first and of the last
+ * 100 bulletins' latencies, when M >= 200).
  * hub_cpu_ms is the hub's CPU time (/proc/PID/stat, user + system) from
  * the first POST until the last bulletin is acked, divided by M.
  *
@@ -82,6 +85,9 @@
 /* Seconds to wait for all sessions, or for one bulletin's delivery. */
 #define CONNECT_TIMEOUT_S 600
 #define BULLETIN_TIMEOUT_S 60
+/* Bulletins at the start and at the end of a run compared (first100_,
+ * last100_p99_ms). */
+#define SPAN 100
 
 /* ---- options and state -------------------------------------------------- */
 
@@ -1229,7 +1235,16 @@ int main(int argc, char **argv)
 		double rss_mb = (double)bench_rss_kb(g.o.hub_pid) / 1024.0;
 		double per_node = (double)(is.rss_after - rss_before) /
 				  (double)g.o.nodes;
+		double first[SPAN], last[SPAN];
 
+		/* the first and the last SPAN bulletins apart: does the hub
+		 * slow down over a long run? (before lat is sorted) */
+		if (n >= 2 * SPAN) {
+			memcpy(first, lat, sizeof(first));
+			memcpy(last, lat + n - SPAN, sizeof(last));
+			bench_sort(first, SPAN);
+			bench_sort(last, SPAN);
+		}
 		bench_sort(lat, n);
 		bench_sort(ack, n);
 		printf("fanout nodes=%u bulletins=%u p50_ms=%.1f p99_ms=%.1f "
@@ -1239,6 +1254,10 @@ int main(int argc, char **argv)
 		       bench_pct(lat, n, 99), n ? lat[n - 1] : 0, bench_pct(ack, n, 99),
 		       rss_mb, per_node, g.t_all_welcomed - g.t_first_connect,
 		       is.cpu_ms);
+		if (n >= 2 * SPAN)
+			printf(" first%d_p99_ms=%.1f last%d_p99_ms=%.1f", SPAN,
+			       bench_pct(first, SPAN, 99), SPAN,
+			       bench_pct(last, SPAN, 99));
 		if (g.o.hold)
 			printf(" idle_cpu_pct=%.2f hold_s=%u", is.idle_pct,
 			       g.o.hold);

@@ -8,7 +8,9 @@ The hub (bench/fanout), mosquitto (bench/peer-mosquitto) and the floor
 1000), R rounds each (3): every round runs all three, the order turned
 by one each round, so that each sees the machine as the others did.
 Prints every run's summary line as it ends, then per count a table of
-the medians and the ratios hub/mosquitto and hub/floor, and last one line:
+the medians and the ratios hub/mosquitto and hub/floor (and, from 200
+bulletins, the hub's p99 of its last 100 bulletins over that of its first
+100), and last one line:
 
     peers nodes=N rounds=R b100_p50_ratio= b100_p99_ratio= ...
 
@@ -80,11 +82,20 @@ def main():
                                    max(med(peer, f"{p}_ms"), 0.05))
             rows.append(f"  hub/{peer}: p50 {ratios[peer, 'p50']:.2f} x, "
                         f"p99 {ratios[peer, 'p99']:.2f} x")
+        drift = ""
+        if all("last100_p99_ms" in x for x in got["hub"]):
+            # the hub over a long run: its last 100 against its first 100
+            first, last = (med("hub", "first100_p99_ms"),
+                           med("hub", "last100_p99_ms"))
+            rows.append(f"  hub, p99 of the first / last 100: {first:.1f}"
+                        f" / {last:.1f} ms: "
+                        f"{last / max(first, 0.05):.2f} x")
+            drift = f" b{m}_last100_ratio={last / max(first, 0.05):.2f}"
         tables.append("\n".join(rows))
         summary.append(f"b{m}_p50_ratio={ratios['mosquitto', 'p50']:.2f} "
                        f"b{m}_p99_ratio={ratios['mosquitto', 'p99']:.2f} "
                        f"b{m}_floor_p99_ratio="
-                       f"{ratios['floor', 'p99']:.1f}")
+                       f"{ratios['floor', 'p99']:.1f}{drift}")
     for t in tables:
         print(t)
     print(" ".join(summary), flush=True)

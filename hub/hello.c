@@ -204,7 +204,7 @@ int handle_hello(struct session *s, const Alliance__V1__Hello *hello)
 	welcome(s, own_version);
 	hub_bulletin_welcome(s);        /* pending bulletins, ahead of the stream */
 	hub_relay_welcome(s);           /* requests and polls addressed to it */
-	lws_callback_on_writable(s->wsi);   /* the down stream starts */
+	sync_down_kick(s);                  /* the down stream starts */
 	log_info("session %s: established (node %s, epoch %s, down cursor "
 		 "%llu%s)", c->id, hello->software_version, c->epoch,
 		 (unsigned long long)c->down_cursor,

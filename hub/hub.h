@@ -160,7 +160,10 @@ struct session {
 	int welcomed;               /* counted in hub->n_sessions */
 	struct link_stream down;    /* the hub's stream to the node: sent,
 				       window, the bytes it takes (Hello:
-				       hub_batch_down), snapshot */
+				       hub_batch_down), snapshot, the batch
+				       being built or ready (sync.c) */
+	uint64_t serial;            /* this session among all the hub's, for
+				       the streamer's jobs (never reused) */
 	int send_own;               /* a fresh store: send its own records too */
 	int directory;              /* the node stores the directory's kinds
 				       (Hello.directory): send them */
@@ -265,6 +268,9 @@ struct hub {
 	struct indexer *indexer;    /* search index thread (lib/indexer.c) */
 	struct catalog_http_searches *searches; /* public searches, their
 					 * threads and answer cache (public.c) */
+	struct streamer *streamer;  /* builds the down streams' batches
+				       (sync.c, lib/streamer.h) */
+	uint64_t session_serial;    /* the last session's serial */
 	struct pages_cache *pages;  /* the pages rendered with the bulletins
 				       (lib/pages.h; owned) */
 	struct synonyms *synonyms;  /* of [search] synonyms, or NULL (owned) */
@@ -514,15 +520,27 @@ void session_claim_failed(struct hub *hub, const char *community,
 void sync_shared_drain(struct hub *hub);
 /* handle_ack: the node persisted the hub's stream up to ack->seq. */
 int handle_ack(struct session *s, const Alliance__V1__Ack *ack);
-/* sync_write_down: at WRITEABLE with the queue empty, send the next batch
- * of the down stream if the window allows. Returns 1 when a frame was
- * written, 0 when nothing was due, -1 when the write failed. */
+/* sync_start: hub->streamer, which builds the down streams' batches on a
+ * thread with its own store connection, once hub->lws exists. ERR_OK or
+ * an error with a message in err. */
+int sync_start(struct hub *hub, char *err, size_t errlen);
+/* sync_write_down: at WRITEABLE with the queue empty, write the down
+ * stream's built batch, or hand its next one to the streamer (built here
+ * when the streamer is full), if the window allows. Returns 1 when a
+ * frame was written, 0 when nothing was, -1 when the write failed. */
 int sync_write_down(struct session *s);
-
-/* sync_down_due: whether s's down stream has a batch due now (the head is
- * past what it sent and its window has room). */
-int sync_down_due(struct session *s);
-/* sync_wake: ask WRITEABLE of every session that has stream to catch up. */
+/* sync_down_kick: s's down stream may have a batch due (the head moved,
+ * an ack freed the window, the queue emptied): start building it, or ask
+ * WRITEABLE for what is ready. */
+void sync_down_kick(struct session *s);
+/* sync_built: take the streamer's built batches (at
+ * LWS_CALLBACK_EVENT_WAIT_CANCELLED) to the sessions they were built for;
+ * those of sessions closed meanwhile are dropped. */
+void sync_built(struct hub *hub);
+/* sync_down_closed: s is closing for good: free its unwritten batch. */
+void sync_down_closed(struct session *s);
+/* sync_wake: kick every session's down stream (sync_down_kick): the
+ * head moved. */
 void sync_wake(struct hub *hub);
 
 /* ==== HTTP (api.c, public.c, metrics.c) ================================== */

@@ -27,6 +27,7 @@
 #include "pglog.h"
 #include "poll_store.h"
 #include "store.h"
+#include "streamer.h"
 #include "synonyms.h"
 #include "tlspolicy.h"
 
@@ -282,6 +283,10 @@ static int run(struct hub *hub)
 		log_error("[store] postgresql: %s", err);
 		goto out;
 	}
+	if (sync_start(hub, err, sizeof(err)) != ERR_OK) {
+		log_error("cannot start the streamer: %s", err);
+		goto out;
+	}
 	retention_start(hub);
 	keepalive_start(hub);
 	daemon_signals_wake(hub->lws);
@@ -306,6 +311,7 @@ out:
 	daemon_signals_wake(NULL);
 	pglog_stop(&hub->pglog);    /* it wakes hub->lws */
 	catalog_http_searches_stop(hub->searches);
+	streamer_stop(hub->streamer);   /* its thread wakes hub->lws */
 	if (hub->lws)
 		lws_context_destroy(hub->lws);
 	hub->lws = NULL;
@@ -316,6 +322,7 @@ out:
 	hub_bulletin_close(hub);
 	indexer_stop(&hub->indexer);
 	catalog_http_searches_free(&hub->searches);
+	streamer_free(&hub->streamer);  /* sessions closed: nothing held */
 	pages_cache_free(&hub->pages);
 	hub_poll_store_close(&hub->polls);
 	catalog_close(&hub->cat);

@@ -102,8 +102,7 @@ static int session_writeable(struct session *s)
 	int rc = link_writeable(&s->link);
 
 	if (rc == 2) {          /* the queue is empty: the stream next? */
-		if (sync_down_due(s))
-			lws_callback_on_writable(s->wsi);
+		sync_down_kick(s);
 		return 0;
 	}
 	if (rc != 1)
@@ -150,6 +149,7 @@ static int session_open(struct hub *hub, struct session *s, struct lws *wsi)
 	memset(s, 0, sizeof(*s));
 	s->wsi = wsi;
 	s->hub = hub;
+	s->serial = ++hub->session_serial;
 	link_init(&s->link, &link_lws_io, wsi, s, hub->cfg.max_frame);
 	s->link.refused = link_refused;
 	s->link.count = &hub->metrics.traffic;
@@ -267,6 +267,7 @@ static void session_closed(struct session *s)
 
 	lws_sul_cancel(&s->hello_timer);
 	link_free(&s->link);
+	sync_down_closed(s);
 	if (s->welcomed)
 		s->hub->n_sessions--;
 	if (c && c->session == s) {
@@ -433,8 +434,10 @@ int callback_sync(struct lws *wsi, enum lws_callback_reasons reason,
 		session_closed(s);
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		/* the shared log's thread has results ([store] postgresql) */
+		/* the shared log's thread has results ([store] postgresql);
+		 * the streamer built batches (or a search came back) */
 		sync_shared_drain(hub);
+		sync_built(hub);
 		return 0;
 	default:
 		return 0;

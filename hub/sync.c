@@ -10,9 +10,14 @@
  * of at most LIMIT_BATCH changes and the bytes the node takes (Hello:
  * hub_batch_down) and at most LIMIT_WINDOW unacked frames, so a slow node
  * costs bounded memory (the link's stream, lib/link.h); a node is not
- * sent its own records unless its store is fresh (recovery). A batch that
- * cannot be read or encoded closes the session (link_unsent) rather than
- * stopping the stream unseen.
+ * sent its own records unless its store is fresh (recovery). A batch is
+ * read and encoded off the service thread, on the streamer's thread
+ * (lib/streamer.h), one at a time per session; the service thread only
+ * writes it, after the session's queued frames (bulletins first). When
+ * the streamer holds LIMIT_STREAM_FRAMES already, the batch is built at
+ * WRITEABLE on the service thread as before. A batch that cannot be read
+ * or encoded closes the session (link_unsent) rather than stopping the
+ * stream unseen.
  * Parts: up; down; waking sessions. */
 #include <errno.h>
 #include <limits.h>
@@ -25,6 +30,7 @@
 #include "log.h"
 #include "pglog.h"
 #include "store.h"
+#include "streamer.h"
 
 /* ---- up -------------------------------------------------------------------- */
 
@@ -464,40 +470,129 @@ int handle_ack(struct session *s, const Alliance__V1__Ack *ack)
 		hub_store_save_link(s->hub, c);
 	}
 	if (released)
-		lws_callback_on_writable(s->wsi);
+		sync_down_kick(s);
 	return ERR_OK;
 }
 
-/* pending: whether s has stream to send and room in its window. */
-static int pending(struct session *s, uint64_t head)
+/* down_skip, down_max_kind: what s's down stream passes over: the
+ * node's own records (unless its store is fresh), and the directory's
+ * kinds for a node that does not know them (it would refuse a batch
+ * holding them). */
+static const char *down_skip(const struct session *s)
 {
-	return s->state == SESSION_ACTIVE && link_stream_due(&s->down, head);
+	return s->send_own ? NULL : s->community->id;
 }
 
-int sync_down_due(struct session *s)
+static int down_max_kind(const struct session *s)
 {
-	return pending(s, catalog_log_head(s->hub->cat));
+	return s->directory ? INT_MAX : ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT;
+}
+
+/* down_submit: hand s's next batch, when one is due at head, to the
+ * streamer to build off this thread. 1 when one is being built or waits
+ * to be written, 0 when nothing is due, -1 when the streamer takes no
+ * more now (it is then built here, at WRITEABLE, as before). */
+static int down_submit(struct session *s, uint64_t head)
+{
+	struct link_batch b;
+
+	if (s->down.building || s->down.ready.buf)
+		return 1;
+	if (!link_stream_batch(&s->down, head, down_skip(s), down_max_kind(s),
+			       &b))
+		return 0;
+	if (streamer_submit(s->hub->streamer, s->community->id, s->serial,
+			    &b) != ERR_OK)
+		return -1;
+	s->down.building = 1;
+	return 1;
+}
+
+/* kick: s's down stream at head: its next batch is built off this
+ * thread, or its ready frame (or, the streamer being full, its batch) is
+ * written at its next WRITEABLE. */
+static void kick(struct session *s, uint64_t head)
+{
+	if (s->state != SESSION_ACTIVE)
+		return;
+	if (s->down.ready.buf || down_submit(s, head) < 0)
+		lws_callback_on_writable(s->wsi);
+}
+
+void sync_down_kick(struct session *s)
+{
+	kick(s, catalog_log_head(s->hub->cat));
 }
 
 int sync_write_down(struct session *s)
 {
+	uint64_t head;
+	int rc;
+
 	if (s->state != SESSION_ACTIVE)
 		return 0;
-	/* a node that does not know the directory's kinds would refuse a
-	 * batch holding them: pass them over for it */
+	if (s->down.ready.buf) {
+		/* built off this thread: only the write is left */
+		rc = link_stream_put(&s->link, &s->down);
+		streamer_release(s->hub->streamer);
+		if (rc == 1)
+			sync_down_kick(s);
+		return rc;
+	}
+	head = catalog_log_head(s->hub->cat);
+	if (down_submit(s, head) >= 0)
+		return 0;
 	return link_stream_write(&s->link, &s->down, s->hub->cat,
-				 s->send_own ? NULL : s->community->id,
-				 s->directory ? INT_MAX :
-				 ALLIANCE__V1__KIND__KIND_ANNOUNCEMENT,
-				 NULL, NULL);
+				 down_skip(s), down_max_kind(s), NULL, NULL);
+}
+
+void sync_built(struct hub *hub)
+{
+	struct stream_job *job = streamer_take_done(hub->streamer);
+
+	while (job) {
+		struct stream_job *next = job->next;
+		struct community *c = registry_find(hub, job->owner);
+		struct session *s = c ? c->session : NULL;
+
+		/* the session it was built for, unless closed since */
+		if (s && s->serial == job->serial && s->down.building) {
+			link_stream_built(&s->link, &s->down, job->rc,
+					  &job->frame);
+			if (!s->down.ready.buf)     /* refused or closing */
+				streamer_release(hub->streamer);
+		} else {
+			streamer_release(hub->streamer);
+		}
+		stream_job_free(job);
+		job = next;
+	}
+}
+
+void sync_down_closed(struct session *s)
+{
+	if (s->down.ready.buf) {
+		link_stream_free(&s->down);
+		streamer_release(s->hub->streamer);
+	}
+}
+
+int sync_start(struct hub *hub, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	int rc = hub_store_connect(hub->cfg.store_path, &db, err, errlen);
+
+	if (rc != ERR_OK)
+		return rc;
+	return streamer_start(db, hub->lws, LIMIT_STREAM_FRAMES,
+			      &hub->streamer, err, errlen);
 }
 
 /* ---- waking ------------------------------------------------------------ */
 
 static void wake_one(struct session *s, void *arg)
 {
-	if (pending(s, *(const uint64_t *)arg))
-		lws_callback_on_writable(s->wsi);
+	kick(s, *(const uint64_t *)arg);
 }
 
 void sync_wake(struct hub *hub)

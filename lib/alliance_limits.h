@@ -49,6 +49,12 @@
  * over it or over LIMIT_BATCH changes closes the session (4414).
  * Announced in Welcome.batch_bytes. */
 #define LIMIT_BATCH_BYTES (512u * 1024u)
+/* Change-stream frames the hub holds built off its service thread at once
+ * (lib/streamer.h: being built, or waiting for their session's WRITEABLE),
+ * each at most LIMIT_BATCH_BYTES: 16 MiB in all, whatever the number of
+ * sessions catching up. Past them a session's batch is built on the
+ * service thread, at its WRITEABLE. */
+#define LIMIT_STREAM_FRAMES 32
 /* Frames queued for one session before it counts as a slow consumer. */
 #define LIMIT_SEND_QUEUE 64
 /* Bytes lws hands the hub's sync protocol per RECEIVE (its rx buffer,

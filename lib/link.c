@@ -395,9 +395,118 @@ void link_stream_start(struct link_stream *st, uint64_t from, unsigned window,
 						       : LIMIT_BATCH_BYTES;
 }
 
+void link_stream_free(struct link_stream *st)
+{
+	free(st->ready.buf);
+	memset(&st->ready, 0, sizeof(st->ready));
+}
+
 int link_stream_due(const struct link_stream *st, uint64_t head)
 {
 	return st->unacked.n < st->window && st->sent < head;
+}
+
+int link_stream_batch(const struct link_stream *st, uint64_t head,
+		      const char *skip_origin, int max_kind,
+		      struct link_batch *b)
+{
+	if (st->building || st->ready.buf || !link_stream_due(st, head))
+		return 0;
+	b->after = st->sent;
+	b->batch = st->batch;
+	b->bytes = st->bytes;
+	b->snapshot_until = st->sent < st->snapshot_until
+			    ? st->snapshot_until : 0;
+	b->skip_origin = skip_origin;
+	b->max_kind = max_kind;
+	return 1;
+}
+
+int link_stream_build(struct catalog *cat, const struct link_batch *b,
+		      struct link_frame *f)
+{
+	Frame frame = ALLIANCE__V1__FRAME__INIT;
+	Alliance__V1__Changes cs = ALLIANCE__V1__CHANGES__INIT;
+	Change **batch = NULL;
+	size_t n = 0;
+	uint64_t last = 0, head = catalog_log_head(cat);
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	rc = catalog_log_batch_kinds(cat, b->after, b->skip_origin,
+				     b->max_kind, b->batch, b->bytes, &batch,
+				     &n, &last);
+	if (rc != ERR_OK)
+		return rc;
+	cs.changes = batch;
+	cs.n_changes = n;
+	cs.last_seq = last;
+	cs.head = head;
+	if (b->snapshot_until) {
+		cs.snapshot = 1;
+		cs.snapshot_done = last >= b->snapshot_until;
+	}
+	frame.body_case = ALLIANCE__V1__FRAME__BODY_CHANGES;
+	frame.changes = &cs;
+	rc = wire_encode(&frame, LINK_PRE, &f->buf, &f->len);
+	catalog_batch_free(&batch, n);
+	if (rc != ERR_OK) {
+		memset(f, 0, sizeof(*f));
+		return rc;
+	}
+	f->last = last;
+	f->snapshot_done = cs.snapshot_done;
+	return ERR_OK;
+}
+
+void link_stream_built(struct link *l, struct link_stream *st, int rc,
+		       struct link_frame *f)
+{
+	st->building = 0;
+	if (l->closing) {
+		free(f->buf);
+	} else if (rc != ERR_OK) {
+		/* never silence: a stream that stops here stops for good */
+		free(f->buf);
+		link_unsent(l, "changes", rc);
+	} else {
+		free(st->ready.buf);
+		st->ready = *f;
+		l->ops->want_write(l->io);
+	}
+	memset(f, 0, sizeof(*f));
+}
+
+/* put: write f (taken) as the stream's next frame, after sending's leave
+ * when set. 1 written, -1 the connection must end. */
+static int put(struct link *l, struct link_stream *st, struct link_frame *f,
+	       int (*sending)(void *arg, uint64_t last), void *arg)
+{
+	int rc = 1;
+
+	if ((sending && sending(arg, f->last) != ERR_OK) ||
+	    link_write(l, f->buf, f->len) != ERR_OK) {
+		rc = -1;
+	} else {
+		wire_window_push(&st->unacked, f->last);
+		st->sent = f->last;
+		if (f->snapshot_done)
+			st->snapshot_until = 0;
+	}
+	free(f->buf);
+	memset(f, 0, sizeof(*f));
+	return rc;
+}
+
+int link_stream_put(struct link *l, struct link_stream *st)
+{
+	if (!st->ready.buf)
+		return 0;
+	if (l->closing) {
+		link_stream_free(st);
+		return 0;
+	}
+	return put(l, st, &st->ready, NULL, NULL);
 }
 
 int link_stream_write(struct link *l, struct link_stream *st,
@@ -405,52 +514,24 @@ int link_stream_write(struct link *l, struct link_stream *st,
 		      int max_kind, int (*sending)(void *arg, uint64_t last),
 		      void *arg)
 {
-	Frame frame = ALLIANCE__V1__FRAME__INIT;
-	Alliance__V1__Changes cs = ALLIANCE__V1__CHANGES__INIT;
-	Change **batch = NULL;
-	size_t n = 0, len;
-	uint64_t last = 0, head = catalog_log_head(cat);
-	uint8_t *buf;
+	struct link_batch b;
+	struct link_frame f;
+	uint64_t head = catalog_log_head(cat);
 	int rc;
 
-	if (l->closing || !link_stream_due(st, head))
+	if (l->closing ||
+	    !link_stream_batch(st, head, skip_origin, max_kind, &b))
 		return 0;
-	rc = catalog_log_batch_kinds(cat, st->sent, skip_origin, max_kind,
-				     st->batch, st->bytes, &batch, &n, &last);
-	if (rc != ERR_OK) {
-		link_unsent(l, "changes", rc);
-		return 0;
-	}
-	cs.changes = batch;
-	cs.n_changes = n;
-	cs.last_seq = last;
-	cs.head = head;
-	if (st->snapshot_until) {
-		cs.snapshot = 1;
-		cs.snapshot_done = last >= st->snapshot_until;
-	}
-	frame.body_case = ALLIANCE__V1__FRAME__BODY_CHANGES;
-	frame.changes = &cs;
-	rc = wire_encode(&frame, LINK_PRE, &buf, &len);
-	catalog_batch_free(&batch, n);
+	rc = link_stream_build(cat, &b, &f);
 	if (rc != ERR_OK) {
 		/* never silence: a stream that stops here stops for good */
 		link_unsent(l, "changes", rc);
 		return 0;
 	}
-	if ((sending && sending(arg, last) != ERR_OK) ||
-	    link_write(l, buf, len) != ERR_OK) {
-		free(buf);
-		return -1;
-	}
-	free(buf);
-	wire_window_push(&st->unacked, last);
-	st->sent = last;
-	if (cs.snapshot_done)
-		st->snapshot_until = 0;
-	if (link_stream_due(st, head))
+	rc = put(l, st, &f, sending, arg);
+	if (rc == 1 && link_stream_due(st, head))
 		l->ops->want_write(l->io);
-	return 1;
+	return rc;
 }
 
 int link_stream_ack(struct link_stream *st, uint64_t seq, unsigned *released)

@@ -12,7 +12,9 @@
  * role's (hub/, node/); the link calls back only to have a close it
  * decided on logged and counted.
  *
- * Everything runs on the service thread; nothing here is thread-safe. */
+ * Everything runs on the service thread and nothing here is thread-safe,
+ * but for link_stream_build, which another thread may run on a catalog
+ * of its own (lib/streamer.h). */
 #ifndef ALLIANCE_LINK_H
 #define ALLIANCE_LINK_H
 
@@ -193,6 +195,15 @@ int64_t link_keepalive_period_us(unsigned ping_s);
 
 /* ---- change streams ------------------------------------------------------------ */
 
+/* A built Changes frame of a stream, not yet written. */
+struct link_frame {
+	uint8_t *buf;               /* LINK_PRE headroom, then len bytes
+				       (owned); NULL: none */
+	size_t len;
+	uint64_t last;              /* its batch's last seq */
+	int snapshot_done;          /* it ends the stream's snapshot */
+};
+
 /* One direction of a session's changes, sent from a catalog's log. */
 struct link_stream {
 	uint64_t sent;              /* last seq sent */
@@ -201,24 +212,65 @@ struct link_stream {
 	size_t batch;               /* most changes a frame */
 	size_t bytes;               /* most bytes a frame (the receiver's) */
 	uint64_t snapshot_until;    /* frames up to here are a snapshot's */
+	int building;               /* its next batch is being built on
+				       another thread (the role's flag) */
+	struct link_frame ready;    /* ... or was, and waits to be written
+				       (owned; link_stream_free) */
+};
+
+/* What one batch of a stream is built from (link_stream_batch), copied
+ * out of the stream so that another thread may build it. */
+struct link_batch {
+	uint64_t after;             /* the log's entries after this seq */
+	size_t batch, bytes;        /* at most this many, and bytes */
+	uint64_t snapshot_until;    /* the stream's, when after is below it */
+	const char *skip_origin;    /* entries of this origin passed over */
+	int max_kind;               /* and of kinds above this */
 };
 
 /* link_stream_start: the stream resumes after from, window, batch and
  * bytes each capped by its limit (0: the limit): LIMIT_WINDOW,
- * LIMIT_BATCH, LIMIT_BATCH_BYTES. */
+ * LIMIT_BATCH, LIMIT_BATCH_BYTES. Nothing is built or ready. */
 void link_stream_start(struct link_stream *st, uint64_t from, unsigned window,
 		       size_t batch, size_t bytes);
+/* link_stream_free: free a built frame that was never written. */
+void link_stream_free(struct link_stream *st);
 /* link_stream_due: 1 when the log's head is past what was sent and the
  * window has room. */
 int link_stream_due(const struct link_stream *st, uint64_t head);
+/* link_stream_batch: 1 when a batch is due at head and none is being
+ * built or waits to be written, with *b the next one (entries of
+ * skip_origin, which must outlive b, and of kinds above max_kind passed
+ * over); else 0. */
+int link_stream_batch(const struct link_stream *st, uint64_t head,
+		      const char *skip_origin, int max_kind,
+		      struct link_batch *b);
+/* link_stream_build: read batch b of cat's log and encode it as one
+ * Changes frame into *f (f->buf owned by the caller). It touches only
+ * cat and memory: any one thread that alone uses cat's connection may
+ * run it. ERR_OK, or the catalog's or the encoder's error (*f empty). */
+int link_stream_build(struct catalog *cat, const struct link_batch *b,
+		      struct link_frame *f);
+/* link_stream_built: the batch handed out by link_stream_batch was built
+ * elsewhere with result rc into *f (taken): on ERR_OK it waits in
+ * st->ready and WRITEABLE is asked; otherwise the link closes
+ * (link_unsent: never a stream that stops in silence). Clears
+ * st->building. A link already closing drops f. */
+void link_stream_built(struct link *l, struct link_stream *st, int rc,
+		       struct link_frame *f);
+/* link_stream_put: at WRITEABLE with nothing queued, write the ready
+ * frame, if any: it then counts as sent and unacked. Returns 1 written,
+ * 0 none ready (or closing: it is freed), -1 the connection must end. */
+int link_stream_put(struct link *l, struct link_stream *st);
 /* link_stream_write: at WRITEABLE with nothing queued, when due: the
  * next batch of cat's log after st->sent (entries of skip_origin and of
- * kinds above max_kind passed over) as one Changes frame, written at once
- * (link_write); sending (when not NULL) is told the batch's last seq just
- * before the write and may refuse it (not ERR_OK: the connection ends).
- * A batch that cannot be read or encoded closes the link (link_unsent).
- * Returns 1 written (WRITEABLE is asked again while still due), 0 nothing
- * due or closing, -1 the connection must end. */
+ * kinds above max_kind passed over) built here (link_stream_build) as
+ * one Changes frame, written at once (link_write); sending (when not
+ * NULL) is told the batch's last seq just before the write and may
+ * refuse it (not ERR_OK: the connection ends). A batch that cannot be
+ * read or encoded closes the link (link_unsent). Returns 1 written
+ * (WRITEABLE is asked again while still due), 0 nothing due or closing,
+ * -1 the connection must end. */
 int link_stream_write(struct link *l, struct link_stream *st,
 		      struct catalog *cat, const char *skip_origin,
 		      int max_kind, int (*sending)(void *arg, uint64_t last),

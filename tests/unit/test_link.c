@@ -664,6 +664,151 @@ static void test_stream_snapshot(void **state)
 	rig_free(r);
 }
 
+/* A batch built elsewhere (link_stream_batch, link_stream_build,
+ * link_stream_built): one at a time, none handed out while one is built
+ * or waits; the ready frame is written by link_stream_put and counts in
+ * the window; the next batch starts after it; the bytes are those
+ * link_stream_write sends. */
+static void test_stream_built_elsewhere(void **state)
+{
+	struct stream_rig s;
+	struct rig *r = rig_new(1 << 20), *sync = rig_new(1 << 20);
+	struct link_stream st, st_sync;
+	struct link_batch b;
+	struct link_frame f;
+	unsigned wants;
+
+	(void)state;
+	stream_setup(&s, 20);
+	link_stream_start(&st, 0, 2, 5, 0);
+	link_stream_start(&st_sync, 0, 2, 5, 0);
+	assert_int_equal(link_stream_put(&r->l, &st), 0);   /* none ready */
+	assert_int_equal(link_stream_batch(&st, 20, "zz", INT32_MAX, &b), 1);
+	assert_int_equal(b.after, 0);
+	assert_int_equal(b.batch, 5);
+	assert_int_equal(b.snapshot_until, 0);
+	assert_string_equal(b.skip_origin, "zz");
+	st.building = 1;
+	assert_int_equal(link_stream_batch(&st, 20, NULL, INT32_MAX, &b), 0);
+	assert_int_equal(link_stream_build(s.cat, &b, &f), ERR_OK);
+	assert_int_equal(f.last, 5);
+	wants = r->f.wants;
+	link_stream_built(&r->l, &st, ERR_OK, &f);
+	assert_null(f.buf);                 /* taken */
+	assert_false(st.building);
+	assert_non_null(st.ready.buf);
+	assert_int_equal(r->f.wants, wants + 1);
+	/* nothing more is handed out while a frame waits */
+	assert_int_equal(link_stream_batch(&st, 20, NULL, INT32_MAX, &b), 0);
+	assert_int_equal(st.sent, 0);
+	assert_int_equal(link_stream_put(&r->l, &st), 1);
+	assert_null(st.ready.buf);
+	assert_int_equal(st.sent, 5);
+	assert_int_equal(st.unacked.n, 1);
+	/* the same bytes as a batch built and written at once */
+	assert_int_equal(link_stream_write(&sync->l, &st_sync, s.cat, "zz",
+					   INT32_MAX, NULL, NULL), 1);
+	assert_int_equal(r->f.len[0], sync->f.len[0]);
+	assert_memory_equal(r->f.msg[0], sync->f.msg[0], r->f.len[0]);
+	expect_batch(r, 0, 1, 5);
+	/* the next starts after it; the window (2) then holds it back */
+	assert_int_equal(link_stream_batch(&st, 20, NULL, INT32_MAX, &b), 1);
+	assert_int_equal(b.after, 5);
+	assert_int_equal(link_stream_build(s.cat, &b, &f), ERR_OK);
+	link_stream_built(&r->l, &st, ERR_OK, &f);
+	assert_int_equal(link_stream_put(&r->l, &st), 1);
+	expect_batch(r, 1, 6, 10);
+	assert_int_equal(link_stream_batch(&st, 20, NULL, INT32_MAX, &b), 0);
+	assert_int_equal(r->count.frames_out, 2);
+	stream_teardown(&s);
+	rig_free(r);
+	rig_free(sync);
+}
+
+/* A batch that could not be built closes the link with 1011 (never a
+ * stream stopped in silence); a frame built for a link closing meanwhile
+ * is dropped, and a ready one is not written once it closes. */
+static void test_stream_built_refused_or_closing(void **state)
+{
+	struct stream_rig s;
+	struct rig *r = rig_new(1 << 20);
+	struct link_stream st;
+	struct link_batch b;
+	struct link_frame f = { 0 };
+
+	(void)state;
+	stream_setup(&s, 20);
+	link_stream_start(&st, 0, 0, 5, 0);
+	assert_int_equal(link_stream_batch(&st, 20, NULL, INT32_MAX, &b), 1);
+	st.building = 1;
+	link_stream_built(&r->l, &st, ERR_NOMEM, &f);
+	assert_false(st.building);
+	assert_null(st.ready.buf);
+	assert_int_equal(r->f.refused, 1);
+	assert_int_equal(r->f.cause, LINK_UNSENT);
+	assert_int_equal(r->l.close_code, WIRE_CLOSE_INTERNAL);
+	assert_non_null(strstr(r->l.close_reason, "changes"));
+	/* closing: a frame built meanwhile is dropped (ASan: freed) */
+	assert_int_equal(link_stream_build(s.cat, &b, &f), ERR_OK);
+	st.building = 1;
+	link_stream_built(&r->l, &st, ERR_OK, &f);
+	assert_null(st.ready.buf);
+	assert_int_equal(link_stream_put(&r->l, &st), 0);
+	assert_int_equal(r->f.n, 0);
+	rig_free(r);
+
+	/* a frame ready when the link begins to close is not written */
+	r = rig_new(1 << 20);
+	assert_int_equal(link_stream_build(s.cat, &b, &f), ERR_OK);
+	link_stream_built(&r->l, &st, ERR_OK, &f);
+	assert_non_null(st.ready.buf);
+	link_close(&r->l, WIRE_CLOSE_GOING_AWAY, 0, "bye");
+	assert_int_equal(link_stream_put(&r->l, &st), 0);
+	assert_null(st.ready.buf);
+	assert_int_equal(st.sent, 0);
+	/* and one never written is freed with the stream */
+	assert_int_equal(link_stream_build(s.cat, &b, &f), ERR_OK);
+	st.ready = f;
+	link_stream_free(&st);
+	assert_null(st.ready.buf);
+	stream_teardown(&s);
+	rig_free(r);
+}
+
+/* A snapshot's batches built elsewhere say so too, and the stream's
+ * snapshot ends with the frame that ends it. */
+static void test_stream_snapshot_built_elsewhere(void **state)
+{
+	struct stream_rig s;
+	struct rig *r = rig_new(1 << 20);
+	struct link_stream st;
+	struct link_batch b;
+	struct link_frame f;
+	Frame *fr;
+
+	(void)state;
+	stream_setup(&s, 20);
+	link_stream_start(&st, 0, 0, 10, 0);
+	st.snapshot_until = 20;
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(link_stream_batch(&st, 20, NULL, INT32_MAX,
+						   &b), 1);
+		assert_int_equal(b.snapshot_until, 20);
+		assert_int_equal(link_stream_build(s.cat, &b, &f), ERR_OK);
+		assert_int_equal(f.snapshot_done, i == 1);
+		link_stream_built(&r->l, &st, ERR_OK, &f);
+		assert_int_equal(st.snapshot_until, 20);  /* until written */
+		assert_int_equal(link_stream_put(&r->l, &st), 1);
+	}
+	assert_int_equal(st.snapshot_until, 0);
+	fr = written(r, 1);
+	assert_true(fr->changes->snapshot);
+	assert_true(fr->changes->snapshot_done);
+	wire_free(&fr);
+	stream_teardown(&s);
+	rig_free(r);
+}
+
 /* ---- relayed records ---------------------------------------------------------------- */
 
 /* relay_rows: an in-memory table of n packed request changes. */
@@ -768,6 +913,9 @@ int main(void)
 		cmocka_unit_test(test_stream_window),
 		cmocka_unit_test(test_stream_sending_refused),
 		cmocka_unit_test(test_stream_snapshot),
+		cmocka_unit_test(test_stream_built_elsewhere),
+		cmocka_unit_test(test_stream_built_refused_or_closing),
+		cmocka_unit_test(test_stream_snapshot_built_elsewhere),
 		cmocka_unit_test(test_relay_send),
 	};
 

@@ -617,3 +617,65 @@ def test_replica_killed_mid_sync_node_moves_nothing_lost(
         assert hub_stream(h1.dir / "hub.db") == hub_stream(h2.dir / "hub.db")
     finally:
         stop_all(made)
+
+
+# ---- tombstone purges through the log -------------------------------------------
+
+class PurgingHub(PgHub):
+    """A replica forgetting tombstones after a second, every second."""
+
+    def config_text(self):
+        return super().config_text() + \
+            "[sync]\ntombstone_retention = 1\npurge_interval = 1\n"
+
+
+def purged_seq(path):
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        row = db.execute("SELECT value FROM hub_meta WHERE key ="
+                         " 'purged_seq'").fetchone()
+    finally:
+        db.close()
+    return int(row[0]) if row else 0
+
+
+def test_tombstone_purges_are_events_of_the_log(pki, tmp_path, pg,
+                                                manager_hash):  # noqa: F811
+    """Each replica's timer decides a purge as an event of the log, and
+    every replica applies every purge: a deletion's tombstone is forgotten
+    at both, and their copies stay equal row by row (the same purged
+    position, the same catalog log)."""
+    made = []
+    try:
+        h1 = PurgingHub(tmp_path / "hub1", pki, pg.conninfo).start()
+        made.append(h1)
+        h2 = PurgingHub(tmp_path / "hub2", pki, pg.conninfo).start()
+        made.append(h2)
+        a_id = unique_id("pu")
+        h1.register(a_id)
+        wait_registered(h2, a_id)
+        a = Node(tmp_path / a_id, pki, h1, a_id,
+                 manager_hash=manager_hash).start()
+        made.append(a)
+        a.wait_connected()
+        kept, gone = create(a, "Kept"), create(a, "Deleted")
+        delete(a, gone)
+        wait_for(lambda: titles(h2.public_port, a_id) == {kept: "Kept"},
+                 ARRIVE, "the deletion at replica 2")
+        for h in (h1, h2):
+            h.wait_log(r"retention: forgot \d+ tombstones", timeout=ARRIVE)
+        assert log_rows(pg, PURGE)
+        wait_for(lambda: h1.metrics()["alliance_shared_log_applied"] ==
+                 h2.metrics()["alliance_shared_log_applied"] ==
+                 int(pg.psql("SELECT max(seq) FROM alliance_log")[0][0]),
+                 ARRIVE, "both replicas at the log's head")
+        for d in (a, h1, h2):
+            d.stop()
+        assert purged_seq(h1.dir / "hub.db") == \
+            purged_seq(h2.dir / "hub.db") > 0
+        rows = store_rows(h1.dir / "hub.db")
+        assert rows == store_rows(h2.dir / "hub.db")
+        assert (a_id, gone) not in rows and (a_id, kept) in rows
+        assert hub_stream(h1.dir / "hub.db") == hub_stream(h2.dir / "hub.db")
+    finally:
+        stop_all(made)

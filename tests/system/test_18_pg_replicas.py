@@ -28,8 +28,8 @@ from test_20_sync import (ARRIVE, BULK_ARRIVE, PASSWORD, bulk, bulk_items,
                           recv_ack, replace, send_changes, store_rows,
                           titles)
 
-# proto's Kind of a community's directory record
-KIND_COMMUNITY = 7
+# proto's Kinds of the directory's records
+KIND_COMMUNITY, KIND_SEARCH_WORDS = 7, 8
 
 # pglog.h's LOCK_APPEND: the advisory lock an append holds to its commit.
 LOCK_APPEND = 0x616c6c69616e01
@@ -290,6 +290,8 @@ def test_registry_and_directory_are_events_of_the_log(replicas, pg):  # noqa: F8
             if o == "district" and k == KIND_COMMUNITY and not d} == \
         {a.community, b.community}
     assert dir1[("district", KIND_COMMUNITY, gone)][1] == 1   # a tombstone
+    # the synonyms record (none configured: an empty one), from the log
+    assert dir1[("district", KIND_SEARCH_WORDS, "synonyms")][1] == 0
 
 
 # ---- Ack only after the commit ----------------------------------------------

@@ -6,7 +6,8 @@
  * console's pages (web/district/ and what it loads, from memory:
  * lib/webfiles.h), and never sync. Parts: the
  * lws callback (TLS hooks, access filter, request intake); routes;
- * communities; metrics. */
+ * communities (with [store] postgresql, through the shared log: the
+ * request waits for its event to come back); metrics. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -16,6 +17,7 @@
 #include "hub.h"
 #include "log.h"
 #include "mediatype.h"
+#include "pglog.h"
 #include "prom.h"
 #include "text.h"
 
@@ -132,6 +134,122 @@ static void communities_list(struct hub *hub, struct lws *wsi,
 				  "warnings", warnings));
 }
 
+/* ---- communities through the shared log ([store] postgresql) ------------ */
+
+/* An operator's registry request waiting for its directory event. */
+struct api_wait {
+	struct api_wait *next;
+	struct lws *wsi;
+	struct hub_http *h;
+	uint64_t version;           /* the record's: which event */
+	char id[LIMIT_COMMUNITY_ID + 1];
+	int add;                    /* POST (else DELETE) */
+};
+
+/* shared_unavailable: 503 with the cause when the shared log is away. */
+static int shared_unavailable(struct hub *hub, struct lws *wsi,
+			      struct hub_http *h)
+{
+	char why[256];
+
+	if (!pglog_down(hub->pglog, why, sizeof(why)))
+		return 0;
+	http_reply_error(wsi, &h->ex, 503, "unavailable", "the hub's database "
+			 "is unreachable: %.200s", why);
+	return 1;
+}
+
+/* registry_share: append the record of id (name NULL: removed) and park
+ * the request until the log brings it back (api_registry_done). */
+static void registry_share(struct hub *hub, struct lws *wsi,
+			   struct hub_http *h, const char *id,
+			   const char *name)
+{
+	struct api_wait *w = calloc(1, sizeof(*w));
+	char why[300];
+	int rc;
+
+	if (!w) {
+		http_reply_error(wsi, &h->ex, 503, "unavailable",
+				 "out of memory");
+		return;
+	}
+	rc = hub_directory_share_community(hub, id, name, &w->version, why,
+					   sizeof(why));
+	if (rc != ERR_OK) {
+		free(w);
+		http_reply_error(wsi, &h->ex, 503, "unavailable", "%.250s",
+				 why);
+		return;
+	}
+	w->wsi = wsi;
+	w->h = h;
+	w->add = name != NULL;
+	snprintf(w->id, sizeof(w->id), "%s", id);
+	w->next = hub->api_waits;
+	hub->api_waits = w;
+	h->waiting = 1;
+	log_info("registry: operator %s %s community %s: shared", h->peer.name,
+		 name ? "adds" : "removes", id);
+}
+
+void api_registry_done(struct hub *hub, const char *id, uint64_t version,
+		       int applied, const char *why)
+{
+	struct api_wait **pp = &hub->api_waits, *w;
+
+	while ((w = *pp)) {
+		if (w->version != version || strcmp(w->id, id) != 0) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		w->h->waiting = 0;
+		if (why)
+			http_reply_error(w->wsi, &w->h->ex, 503, "unavailable",
+					 "the hub's database did not store "
+					 "it: %.200s", why);
+		else if (!applied)
+			http_reply_error(w->wsi, &w->h->ex, 409, "conflict",
+					 "community %s was changed at "
+					 "another replica meanwhile", id);
+		else if (w->add && registry_find(hub, id))
+			http_reply_json(w->wsi, &w->h->ex, 201,
+					community_json(hub,
+						       registry_find(hub, id)));
+		else
+			http_reply(w->wsi, &w->h->ex, 204, "application/json",
+				   NULL, 0);
+		free(w);
+	}
+}
+
+/* wait_closed: h's connection closed while its request waited. */
+static void wait_closed(struct hub *hub, struct hub_http *h)
+{
+	struct api_wait **pp = &hub->api_waits, *w;
+
+	while ((w = *pp)) {
+		if (w->h != h) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		free(w);
+	}
+	h->waiting = 0;
+}
+
+void api_waits_free(struct hub *hub)
+{
+	while (hub->api_waits) {
+		struct api_wait *w = hub->api_waits;
+
+		hub->api_waits = w->next;
+		free(w);
+	}
+}
+
 static void communities_add(struct hub *hub, struct lws *wsi,
 			    struct hub_http *h)
 {
@@ -165,6 +283,11 @@ static void communities_add(struct hub *hub, struct lws *wsi,
 				 "community %s is already registered", id);
 		goto out;
 	}
+	if (hub->pglog) {
+		if (!shared_unavailable(hub, wsi, h))
+			registry_share(hub, wsi, h, id, name);
+		goto out;
+	}
 	if (registry_add(hub, id, name) != ERR_OK) {
 		http_reply_error(wsi, &h->ex, 500, "store",
 				 "could not store the community");
@@ -186,6 +309,14 @@ static void communities_remove(struct hub *hub, struct lws *wsi,
 	if (!text_community_valid(id)) {
 		http_reply_error(wsi, &h->ex, 404, "not_found",
 				 "no community '%.70s'", id);
+		return;
+	}
+	if (hub->pglog) {
+		if (!registry_find(hub, id))
+			http_reply_error(wsi, &h->ex, 404, "not_found",
+					 "no community %s", id);
+		else if (!shared_unavailable(hub, wsi, h))
+			registry_share(hub, wsi, h, id, NULL);
 		return;
 	}
 	rc = registry_remove(hub, id);
@@ -382,6 +513,8 @@ int callback_alliance_http(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_CLOSED_HTTP:
 		/* NULL for a connection closed before lws gave it user data
 		 * (a TLS handshake refused on an adopted socket) */
+		if (h && h->waiting)
+			wait_closed(hub_from_wsi(wsi), h);
 		if (h)
 			http_end(&h->ex);
 		return 0;

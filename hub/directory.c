@@ -6,17 +6,23 @@
  * community's; KIND_SEARCH_WORDS, id "synonyms") whenever they differ
  * from what the stream holds, with versions above every earlier one, so
  * the version rule, tombstones, snapshots and retention work as for
- * services. Parts: writing one record; the communities; the synonyms;
- * hub_directory_sync; loading the synonyms file. */
+ * services. With [store] postgresql the records are events of the
+ * shared log (PGLOG_DIRECTORY): written once, by the replica that
+ * originates them, with their version, and applied by every replica
+ * (the registry with them), so every copy numbers them alike. Parts:
+ * writing one record; the communities; the synonyms; hub_directory_sync;
+ * the shared log's directory events; loading the synonyms file. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
 #include "hub.h"
 #include "log.h"
+#include "pglog.h"
 #include "relay.h"
 #include "store.h"
 #include "synonyms.h"
+#include "text.h"
 
 #define SYNONYMS_ID "synonyms"
 
@@ -34,26 +40,62 @@ static uint64_t next_version(struct hub *hub)
 	return held > now ? held : now;
 }
 
-/* put: apply and log (origin district, kind, id) with the next version;
- * body is a Community or SearchWords message, NULL for a tombstone. */
+/* record: the Change of (origin district, kind, id) at the next
+ * version; body is a Community or SearchWords message, NULL for a
+ * tombstone. */
+static void record(struct hub *hub, Change *ch, int kind, const char *id,
+		   void *body)
+{
+	ch->origin = (char *)RELAY_DISTRICT;
+	ch->kind = kind;
+	ch->id = (char *)id;
+	ch->version = next_version(hub);
+	ch->deleted = body == NULL;
+	if (body && kind == ALLIANCE__V1__KIND__KIND_COMMUNITY) {
+		ch->body_case = ALLIANCE__V1__CHANGE__BODY_COMMUNITY;
+		ch->community = body;
+	} else if (body) {
+		ch->body_case = ALLIANCE__V1__CHANGE__BODY_SEARCH_WORDS;
+		ch->search_words = body;
+	}
+}
+
+/* share: append ch to the shared log as a directory event. ERR_OK, or
+ * pglog_append's error with the cause in why. */
+static int share(struct hub *hub, const Change *ch, char *why,
+		 size_t whylen)
+{
+	size_t len = alliance__v1__change__get_packed_size(ch);
+	uint8_t *buf = malloc(len ? len : 1);
+	int rc;
+
+	if (!buf) {
+		snprintf(why, whylen, "out of memory");
+		return ERR_NOMEM;
+	}
+	alliance__v1__change__pack(ch, buf);
+	rc = pglog_append(hub->pglog, PGLOG_DIRECTORY, ch->id, ch->version,
+			  buf, len, why, whylen);
+	free(buf);
+	return rc;
+}
+
+/* put: apply and log (origin district, kind, id) with the next version,
+ * or with [store] postgresql append it to the shared log; body as for
+ * record. */
 static int put(struct hub *hub, int kind, const char *id, void *body)
 {
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
-	int applied = 0;
+	char why[300];
+	int applied = 0, rc;
 
-	ch.origin = (char *)RELAY_DISTRICT;
-	ch.kind = kind;
-	ch.id = (char *)id;
-	ch.version = next_version(hub);
-	ch.deleted = body == NULL;
-	if (body && kind == ALLIANCE__V1__KIND__KIND_COMMUNITY) {
-		ch.body_case = ALLIANCE__V1__CHANGE__BODY_COMMUNITY;
-		ch.community = body;
-	} else if (body) {
-		ch.body_case = ALLIANCE__V1__CHANGE__BODY_SEARCH_WORDS;
-		ch.search_words = body;
-	}
-	return catalog_apply(hub->cat, &ch, 1, &applied);
+	record(hub, &ch, kind, id, body);
+	if (!hub->cfg.store_postgresql)
+		return catalog_apply(hub->cat, &ch, 1, &applied);
+	rc = share(hub, &ch, why, sizeof(why));
+	if (rc != ERR_OK)
+		log_warn("directory: %s not shared: %s", id, why);
+	return rc;
 }
 
 /* ---- the communities ---------------------------------------------------- */
@@ -202,6 +244,18 @@ int hub_directory_sync(struct hub *hub)
 {
 	int rc;
 
+	if (hub->cfg.store_postgresql) {
+		/* the registry and the records come from the shared log
+		 * together; only [search] synonyms are this replica's to
+		 * share, once the log is reached */
+		hub->synonyms_due = 1;
+		if (!hub->pglog || pglog_down(hub->pglog, NULL, 0))
+			return ERR_OK;
+		rc = sync_synonyms(hub);
+		if (rc == ERR_OK)
+			hub->synonyms_due = 0;
+		return ERR_OK;
+	}
 	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
 		return ERR_IO;
 	rc = sync_communities(hub);
@@ -218,6 +272,61 @@ int hub_directory_sync(struct hub *hub)
 	if (hub->lws)
 		sync_wake(hub);
 	return ERR_OK;
+}
+
+/* ---- the shared log's directory events ------------------------------------ */
+
+int hub_directory_share_community(struct hub *hub, const char *id,
+				  const char *name, uint64_t *version,
+				  char *why, size_t whylen)
+{
+	Alliance__V1__Community body = ALLIANCE__V1__COMMUNITY__INIT;
+	Change ch = ALLIANCE__V1__CHANGE__INIT;
+
+	body.name = (char *)name;
+	record(hub, &ch, ALLIANCE__V1__KIND__KIND_COMMUNITY, id,
+	       name ? &body : NULL);
+	*version = ch.version;
+	return share(hub, &ch, why, whylen);
+}
+
+int hub_directory_apply(struct hub *hub, const void *body, size_t len,
+			int *applied)
+{
+	Change *ch = alliance__v1__change__unpack(NULL, len, body);
+	int rc = ERR_OK;
+
+	*applied = 0;
+	if (!ch || strcmp(ch->origin, RELAY_DISTRICT) != 0 ||
+	    (ch->kind != ALLIANCE__V1__KIND__KIND_COMMUNITY &&
+	     ch->kind != ALLIANCE__V1__KIND__KIND_SEARCH_WORDS) ||
+	    (ch->kind == ALLIANCE__V1__KIND__KIND_COMMUNITY &&
+	     (!text_community_valid(ch->id) ||
+	      (!ch->deleted && (!ch->community || !ch->community->name ||
+				!*ch->community->name ||
+				strlen(ch->community->name) > LIMIT_NAME))))) {
+		log_error("directory: a shared log event that is not a "
+			  "directory record: passed over");
+		goto out;
+	}
+	rc = catalog_apply(hub->cat, ch, 1, applied);
+	if (rc != ERR_OK || !*applied ||
+	    ch->kind != ALLIANCE__V1__KIND__KIND_COMMUNITY)
+		goto out;
+	if (ch->deleted)
+		rc = registry_drop(hub, ch->id);
+	else if (!registry_find(hub, ch->id))
+		rc = registry_enter(hub, ch->id, ch->community->name,
+				    (int64_t)(ch->version / 1000000u));
+	if (rc == ERR_NOTFOUND)
+		rc = ERR_OK;
+	if (rc == ERR_OK)
+		log_info("directory: %s %s (shared log)", ch->id,
+			 ch->deleted ? "removed" : "registered");
+out:
+	if (ch)
+		alliance__v1__change__free_unpacked(ch, NULL);
+	return rc;
 }
 
 /* ---- loading the synonyms file ---------------------------------------------- */

@@ -278,6 +278,10 @@ struct hub {
 				       or NULL: sqlite alone */
 	uint64_t shared_applied;    /* the shared log's last event applied to
 				       the store (hub_meta shared_log_seq) */
+	struct api_wait *api_waits; /* registry requests waiting for the
+				       shared log (api.c) */
+	int synonyms_due;           /* [store] postgresql: [search] synonyms
+				       to share once the log is reached */
 	uint64_t replica_id;        /* random, this run's: whose claims */
 	uint64_t claims;            /* the serial of the last claim made */
 };
@@ -320,6 +324,12 @@ int registry_insert(struct hub *hub, const struct community *c);
 int registry_add(struct hub *hub, const char *id, const char *name);
 /* registry_remove: remove it, closing its session. ERR_NOTFOUND if none. */
 int registry_remove(struct hub *hub, const char *id);
+/* registry_enter, registry_drop: registry_add and registry_remove without
+ * the directory record: the shared log's directory event brought it
+ * (directory.c, [store] postgresql). enrolled: a time in seconds. */
+int registry_enter(struct hub *hub, const char *id, const char *name,
+		   int64_t enrolled);
+int registry_drop(struct hub *hub, const char *id);
 /* registry_each: call fn for every community in id order. */
 void registry_each(struct hub *hub,
 		   void (*fn)(struct community *c, void *arg), void *arg);
@@ -338,6 +348,22 @@ void registry_free(struct hub *hub);
  * transaction; then wake the sessions. Returns ERR_OK or ERR_IO/NOMEM
  * (logged). */
 int hub_directory_sync(struct hub *hub);
+/* With [store] postgresql, hub_directory_sync only appends the synonyms
+ * record to the shared log once it is reached (synonyms_due until then);
+ * the registry's records are events of the log:
+ * hub_directory_share_community: append the record of community id
+ * (name NULL: its tombstone) at the next version (*version), to be
+ * registered (removed) at every replica when the log brings it back.
+ * ERR_OK, or pglog_append's error with the cause in why.
+ * hub_directory_apply: a directory event's packed Change (body, len) to
+ * the store under the version rule, in the open transaction, and a
+ * community record's to the registry; *applied: whether it was newer.
+ * ERR_OK (a malformed event is logged and passed over) or ERR_IO. */
+int hub_directory_share_community(struct hub *hub, const char *id,
+				  const char *name, uint64_t *version,
+				  char *why, size_t whylen);
+int hub_directory_apply(struct hub *hub, const void *body, size_t len,
+			int *applied);
 
 /* hub_synonyms_load: read [search] synonyms (NULL path: none) into *out.
  * Returns ERR_OK, or an error with "file:line: reason" in err. */
@@ -435,6 +461,11 @@ void keepalive_start(struct hub *hub);
 
 /* retention_load: read how far tombstones were purged. */
 int retention_load(struct hub *hub);
+/* retention_purge_to: forget tombstones up to stream position cutoff,
+ * in the open transaction (nothing when purged that far); *purged: how
+ * many. ERR_OK or ERR_IO. retention_purged: after its commit. */
+int retention_purge_to(struct hub *hub, uint64_t cutoff, uint64_t *purged);
+void retention_purged(struct hub *hub, uint64_t cutoff, uint64_t purged);
 /* retention_start: purge now and then on the service thread. */
 void retention_start(struct hub *hub);
 
@@ -550,7 +581,18 @@ struct hub_http {
 	struct http_exchange ex;
 	struct ident peer;          /* alliance port: the client certificate */
 	uint64_t search_id;         /* public port: the search it waits for */
+	int waiting;                /* alliance port: a registry request
+				       waits for the shared log (api.c) */
 };
+
+/* api_registry_done: the directory event of community id at version came
+ * back from the shared log (applied: it was newer than what the store
+ * held) or was refused by the database (why): answer the operator's
+ * request that appended it, if it waits at this replica. */
+void api_registry_done(struct hub *hub, const char *id, uint64_t version,
+		       int applied, const char *why);
+/* api_waits_free: drop the requests still waiting (at exit). */
+void api_waits_free(struct hub *hub);
 
 int callback_alliance_http(struct lws *wsi, enum lws_callback_reasons reason,
 			   void *user, void *in, size_t len);

@@ -310,6 +310,7 @@ static int run(struct hub *hub)
 out:
 	daemon_signals_wake(NULL);
 	pglog_stop(&hub->pglog);    /* it wakes hub->lws */
+	api_waits_free(hub);
 	catalog_http_searches_stop(hub->searches);
 	streamer_stop(hub->streamer);   /* its thread wakes hub->lws */
 	if (hub->lws)

@@ -3,9 +3,10 @@
  *
  * PostgreSQL is the truth and does all replication and failover; each
  * replica's sqlite store is a derived copy, as its search index is. A
- * write that must be shared (today: a node's Changes batch, a session's
- * claim) is appended as an event to the log table alliance_log by the
- * database thread, which the service thread feeds through a bounded queue
+ * write that must be shared (a node's Changes batch, a session's claim,
+ * a directory record, a tombstone purge) is appended as an event to the
+ * log table alliance_log by the database thread, which the service
+ * thread feeds through a bounded queue
  * and never waits for; every replica (the writer too) reads the log back
  * in order and applies each event to its sqlite store on the service
  * thread, through the code that applies a local write (sync.c), so every
@@ -49,6 +50,12 @@ enum pglog_kind {
 				   clamped by the replica it reached */
 	PGLOG_CLAIM = 2,        /* a session of the community began at a
 				   replica: "REPLICA SERIAL" (session.c) */
+	PGLOG_DIRECTORY = 3,    /* a record the hub originates (origin
+				   district: a community's, the synonyms),
+				   a packed Change; last: its version
+				   (directory.c) */
+	PGLOG_PURGE = 4,        /* forget tombstones up to the stream
+				   position last (retention.c) */
 };
 
 /* An event read from the log, or an append that failed (failed set). */

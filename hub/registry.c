@@ -41,7 +41,8 @@ int registry_insert(struct hub *hub, const struct community *c)
 	return ERR_OK;
 }
 
-int registry_add(struct hub *hub, const char *id, const char *name)
+int registry_enter(struct hub *hub, const char *id, const char *name,
+		   int64_t enrolled)
 {
 	struct community c;
 	int rc;
@@ -51,17 +52,23 @@ int registry_add(struct hub *hub, const char *id, const char *name)
 	memset(&c, 0, sizeof(c));
 	memcpy(c.id, id, strlen(id) + 1);
 	memcpy(c.name, name, strlen(name) + 1);
-	c.enrolled = hub_now();
+	c.enrolled = enrolled;
 	rc = hub_store_add_community(hub, &c);
 	if (rc != ERR_OK)
 		return rc;
-	rc = registry_insert(hub, &c);
+	return registry_insert(hub, &c);
+}
+
+int registry_add(struct hub *hub, const char *id, const char *name)
+{
+	int rc = registry_enter(hub, id, name, hub_now());
+
 	if (rc == ERR_OK)
 		hub_directory_sync(hub);    /* the nodes learn its name */
 	return rc;
 }
 
-int registry_remove(struct hub *hub, const char *id)
+int registry_drop(struct hub *hub, const char *id)
 {
 	struct community **pp = &hub->communities[bucket_of(id)];
 	struct community *c;
@@ -85,8 +92,16 @@ int registry_remove(struct hub *hub, const char *id)
 	*pp = c->next;
 	hub->n_communities--;
 	free(c);
-	hub_directory_sync(hub);            /* a tombstone for the nodes */
 	return ERR_OK;
+}
+
+int registry_remove(struct hub *hub, const char *id)
+{
+	int rc = registry_drop(hub, id);
+
+	if (rc == ERR_OK)
+		hub_directory_sync(hub);    /* a tombstone for the nodes */
+	return rc;
 }
 
 static int by_id(const void *a, const void *b)

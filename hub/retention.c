@@ -4,13 +4,17 @@
  * node that was away learns of deletions; after that they are purged, and
  * a node whose cursor is below the highest purged position can no longer
  * follow the stream: it is sent a snapshot (the whole log from the start,
- * flagged, so it can drop what is no longer there). Parts: stream marks
- * (which seq the log had when); the purge; the timer. */
+ * flagged, so it can drop what is no longer there). With [store]
+ * postgresql a purge is decided once, as an event of the shared log
+ * (PGLOG_PURGE) every replica applies, so their copies stay alike. Parts:
+ * stream marks (which seq the log had when); the purge; the timer. */
 #include <inttypes.h>
 
 #include "err.h"
 #include "hub.h"
 #include "log.h"
+#include "pglog.h"
+#include "relay.h"
 #include "store.h"
 
 /* mark_and_cutoff: note the log head now, and find the newest position
@@ -78,17 +82,48 @@ int retention_load(struct hub *hub)
 	return ERR_OK;
 }
 
-/* purge: one pass: mark, and forget tombstones older than the retention. */
+int retention_purge_to(struct hub *hub, uint64_t cutoff, uint64_t *purged)
+{
+	*purged = 0;
+	if (cutoff <= hub->purged_seq)
+		return ERR_OK;
+	if (catalog_purge_tombstones(hub->cat, cutoff, purged) != ERR_OK ||
+	    save_purged(hub, cutoff) != ERR_OK)
+		return ERR_IO;
+	return ERR_OK;
+}
+
+void retention_purged(struct hub *hub, uint64_t cutoff, uint64_t purged)
+{
+	if (cutoff <= hub->purged_seq)
+		return;
+	hub->purged_seq = cutoff;
+	if (purged)
+		log_info("retention: forgot %" PRIu64 " tombstones up to "
+			 "stream position %" PRIu64, purged, cutoff);
+}
+
+/* purge: one pass: mark, and forget tombstones older than the retention;
+ * with [store] postgresql, append the purge for every replica. */
 static void purge(struct hub *hub)
 {
 	uint64_t cutoff, purged = 0;
+	char why[300];
 
 	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
 		return;
 	cutoff = mark_and_cutoff(hub, hub_now());
-	if (cutoff > hub->purged_seq &&
-	    (catalog_purge_tombstones(hub->cat, cutoff, &purged) != ERR_OK ||
-	     save_purged(hub, cutoff) != ERR_OK)) {
+	if (hub->pglog) {
+		if (store_exec(hub->db, "COMMIT") != ERR_OK)
+			store_exec(hub->db, "ROLLBACK");
+		else if (cutoff > hub->purged_seq &&
+			 pglog_append(hub->pglog, PGLOG_PURGE, RELAY_DISTRICT,
+				      cutoff, "", 0, why, sizeof(why)) !=
+			 ERR_OK)
+			log_warn("retention: purge not shared: %s", why);
+		return;
+	}
+	if (retention_purge_to(hub, cutoff, &purged) != ERR_OK) {
 		store_exec(hub->db, "ROLLBACK");
 		return;
 	}
@@ -96,12 +131,7 @@ static void purge(struct hub *hub)
 		store_exec(hub->db, "ROLLBACK");
 		return;
 	}
-	if (cutoff > hub->purged_seq) {
-		hub->purged_seq = cutoff;
-		if (purged)
-			log_info("retention: forgot %" PRIu64 " tombstones up "
-				 "to stream position %" PRIu64, purged, cutoff);
-	}
+	retention_purged(hub, cutoff, purged);
 }
 
 static void purge_timer(lws_sorted_usec_list_t *sul)

@@ -335,6 +335,42 @@ static void shared_ack(struct community *c)
 	}
 }
 
+/* shared_apply_hub: a record the hub originated (a directory event) or
+ * a purge, in one transaction with the applied mark; the operator's
+ * request that appended it is answered (api.c). ERR_OK or ERR_IO. */
+static int shared_apply_hub(struct hub *hub, const struct pglog_event *ev,
+			    uint64_t *applied_n)
+{
+	uint64_t purged = 0;
+	int applied = 0, rc;
+
+	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
+		goto fail;
+	rc = ev->kind == PGLOG_DIRECTORY
+		? hub_directory_apply(hub, ev->body, ev->len, &applied)
+		: retention_purge_to(hub, ev->last, &purged);
+	if (rc != ERR_OK ||
+	    hub_store_meta_set(hub, SHARED_APPLIED, (int64_t)ev->seq)
+	    != ERR_OK || store_exec(hub->db, "COMMIT") != ERR_OK) {
+		store_exec(hub->db, "ROLLBACK");
+		goto fail;
+	}
+	hub->shared_applied = ev->seq;
+	if (ev->kind == PGLOG_PURGE) {
+		retention_purged(hub, ev->last, purged);
+		return ERR_OK;
+	}
+	if (applied)
+		(*applied_n)++;
+	api_registry_done(hub, ev->community, ev->last, applied, NULL);
+	return ERR_OK;
+fail:
+	log_error("shared log %llu: cannot apply it to the store; reading "
+		  "the log again from %llu", (unsigned long long)ev->seq,
+		  (unsigned long long)hub->shared_applied);
+	return ERR_IO;
+}
+
 /* shared_apply: event ev (the next of the log) into the store, in one
  * transaction with the applied mark. ERR_OK, or ERR_IO (nothing
  * applied: the log is read again from the mark). */
@@ -361,6 +397,8 @@ static int shared_apply(struct hub *hub, const struct pglog_event *ev,
 		session_claim_applied(hub, ev->seq, ev->community, body);
 		return ERR_OK;
 	}
+	if (ev->kind == PGLOG_DIRECTORY || ev->kind == PGLOG_PURGE)
+		return shared_apply_hub(hub, ev, applied_n);
 	if (ev->kind == PGLOG_CHANGES)
 		cs = alliance__v1__changes__unpack(NULL, ev->len, ev->body);
 	if (!cs)
@@ -412,6 +450,10 @@ static void shared_failed(struct hub *hub, const struct pglog_event *ev)
 		session_claim_failed(hub, ev->community, ev->why);
 		return;
 	}
+	if (ev->kind == PGLOG_DIRECTORY) {
+		api_registry_done(hub, ev->community, ev->last, 0, ev->why);
+		return;
+	}
 	if (s && s->state == SESSION_ACTIVE &&
 	    s->shared_pending > s->shared_acked)
 		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
@@ -443,6 +485,8 @@ void sync_shared_drain(struct hub *hub)
 	}
 	if (n == SHARED_PER_WAKE)
 		lws_cancel_service(hub->lws);   /* maybe more: come back */
+	else if (hub->synonyms_due && !rewind)
+		hub_directory_sync(hub);        /* the log is reached */
 	if (rewind)
 		pglog_rewind(hub->pglog, hub->shared_applied);
 	hub->metrics.changes_applied += applied_n;

@@ -532,6 +532,11 @@ class Hub(Daemon):
         self.write_config(self.config_text())
         self._spawn()
         self._wait_healthy(self.public_port)
+        if self.postgresql:
+            # the operator API's writes answer 503 until the shared log
+            # is reached
+            wait_for(lambda: self.metrics().get(
+                "alliance_shared_log_up") == 1, 30, "the shared log up")
         return self
 
     def restart(self):

@@ -4,13 +4,16 @@ log through it.
 
 Every test starts a real PostgreSQL 15 cluster (tests/system/pg.py, as an
 unprivileged user) and real hub replicas pointed at it, each with its own
-sqlite store (the derived copy) and ports, and real nodes. The registry is
-not shared yet, so each community is registered at every replica.
+sqlite store (the derived copy) and ports, and real nodes. A community is
+registered at one replica: the registry is shared through the log.
 
-Parts: the replicas; an edit at one replica served at the other; Ack only
-after the commit; the log-tailing trap; bad [store] postgresql values.
+Parts: the replicas; an edit at one replica served at the other; the
+registry and the directory through the log; Ack only after the commit;
+the log-tailing trap; one session per community; PostgreSQL away; bad
+[store] postgresql values.
 """
 
+import sqlite3
 import subprocess
 import threading
 
@@ -24,6 +27,9 @@ from test_20_sync import (ARRIVE, BULK_ARRIVE, PASSWORD, bulk, bulk_items,
                           catalog_all, change, create, delete, hash_password,
                           recv_ack, replace, send_changes, store_rows,
                           titles)
+
+# proto's Kinds of the directory's records
+KIND_COMMUNITY, KIND_SEARCH_WORDS = 7, 8
 
 # pglog.h's LOCK_APPEND: the advisory lock an append holds to its commit.
 LOCK_APPEND = 0x616c6c69616e01
@@ -49,7 +55,8 @@ def manager_hash():
 @pytest.fixture
 def replicas(pki, tmp_path, pg, manager_hash):  # noqa: F811 (the fixture)
     """Factory: replicas(n_hubs, per_hub) starts n_hubs replicas on pg and
-    per_hub nodes at each, every community registered at every replica.
+    per_hub nodes at each, every community registered at the first
+    replica (and so, through the shared log, at every replica).
     Returns (hubs, nodes) with nodes[i] the list of hub i's nodes."""
     made = []
 
@@ -61,9 +68,10 @@ def replicas(pki, tmp_path, pg, manager_hash):  # noqa: F811 (the fixture)
             hubs.append(h)
         ids = [[unique_id(f"r{i + 1}") for _ in range(per_hub)]
                for i in range(n_hubs)]
+        for cid in sum(ids, []):
+            hubs[0].register(cid)
         for h in hubs:
-            for cid in sum(ids, []):
-                h.register(cid)
+            wait_registered(h, *sum(ids, []))
         nodes = []
         for h, cids in zip(hubs, ids):
             at = []
@@ -80,8 +88,13 @@ def replicas(pki, tmp_path, pg, manager_hash):  # noqa: F811 (the fixture)
     stop_all(made)
 
 
+def wait_registered(hub, *cids):
+    wait_for(lambda: set(cids) <= set(hub.communities()), ARRIVE,
+             f"{cids} in the registry of {hub.dir.name}")
+
+
 # pglog.h's kinds of events
-CHANGES, CLAIM = 1, 2
+CHANGES, CLAIM, DIRECTORY, PURGE = 1, 2, 3, 4
 
 
 def log_rows(pg, kind=CHANGES):  # noqa: F811
@@ -183,8 +196,8 @@ def test_late_and_restarted_replica_reads_the_log_from_its_copy(
 
         h2 = PgHub(tmp_path / "hub2", pki, pg.conninfo).start()
         made.append(h2)
-        for cid in (a_id, b_id):
-            h2.register(cid)
+        h2.register(b_id)
+        wait_registered(h2, a_id)
         b = Node(tmp_path / b_id, pki, h2, b_id,
                  manager_hash=manager_hash).start()
         made.append(b)
@@ -213,6 +226,72 @@ def test_late_and_restarted_replica_reads_the_log_from_its_copy(
             store_rows(a.dir / "node.db", "origin = ?", (a_id,))
     finally:
         stop_all(made)
+
+
+# ---- the registry and the directory through the log ---------------------------
+
+def hub_stream(path):
+    """(the catalog's log [(seq, origin, kind, id)], the directory
+    {(origin, kind, id): (version, deleted, body)}) of a stopped hub's
+    sqlite copy: what a node's cursor means there."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        log = db.execute("SELECT seq, origin, kind, id FROM catalog_log"
+                         " ORDER BY seq").fetchall()
+        directory = {(o, k, i): (v, d, b) for o, k, i, v, d, b in db.execute(
+            "SELECT origin, kind, id, version, deleted, body"
+            " FROM directory")}
+    finally:
+        db.close()
+    return log, directory
+
+
+def test_registry_and_directory_are_events_of_the_log(replicas, pg):  # noqa: F811,E501
+    """A community registered at replica 1 connects at replica 2 and one
+    removed at replica 2 is gone at replica 1, each written once to the
+    log; the operator is answered after the commit (201, 204; a second
+    POST of the same id 409 at either replica); the replicas' copies then
+    number every record alike: their catalog logs and directories are
+    equal row by row, and hold the directory records of the log."""
+    (h1, h2), ([a], [b]) = replicas()
+    # the fixture registered b at replica 1 only: b connected at replica 2
+    assert h2.connected(b.community) and h1.connected(a.community)
+    gone = unique_id("gone")
+    r = h2.api("POST", "/api/v1/communities", {"id": gone, "name": "Gone"})
+    assert r.status == 201 and r.json()["id"] == gone, r
+    # answered after the commit: the event is in the log already
+    assert gone in [c for _, c, _ in log_rows(pg, DIRECTORY)]
+    wait_registered(h1, gone)
+    for h in (h1, h2):
+        r = h.api("POST", "/api/v1/communities", {"id": gone})
+        assert r.status == 409, r
+    r = h1.api("DELETE", f"/api/v1/communities/{gone}")
+    assert r.status == 204, r
+    wait_for(lambda: gone not in h2.communities(), ARRIVE,
+             "the removal at replica 2")
+    r = h2.api("DELETE", f"/api/v1/communities/{gone}")
+    assert r.status == 404, r
+    events = [c for _, c, _ in log_rows(pg, DIRECTORY)]
+    assert events.count(gone) == 2, events       # added, removed: once each
+    assert events.count(a.community) == events.count(b.community) == 1
+    sid = create(a, "After the registry's changes")
+    wait_for(lambda: sid in titles(b.public_port, a.community), ARRIVE,
+             "a's edit at b")
+    wait_for(lambda: h1.metrics()["alliance_shared_log_applied"] ==
+             h2.metrics()["alliance_shared_log_applied"] ==
+             int(pg.psql("SELECT max(seq) FROM alliance_log")[0][0]),
+             ARRIVE, "both replicas at the log's head")
+    for d in (a, b, h1, h2):
+        d.stop()
+    log1, dir1 = hub_stream(h1.dir / "hub.db")
+    log2, dir2 = hub_stream(h2.dir / "hub.db")
+    assert log1 == log2 and dir1 == dir2
+    assert {i for (o, k, i), (_, d, _) in dir1.items()
+            if o == "district" and k == KIND_COMMUNITY and not d} == \
+        {a.community, b.community}
+    assert dir1[("district", KIND_COMMUNITY, gone)][1] == 1   # a tombstone
+    # the synonyms record (none configured: an empty one), from the log
+    assert dir1[("district", KIND_SEARCH_WORDS, "synonyms")][1] == 0
 
 
 # ---- Ack only after the commit ----------------------------------------------
@@ -345,8 +424,8 @@ def test_one_session_per_community_across_replicas(replicas, pg, pki):  # noqa: 
     it is, replaces the older with 4409."""
     (h1, h2), _ = replicas(2, 0)
     cid = unique_id("one")
-    for h in (h1, h2):
-        h.register(cid)
+    h1.register(cid)
+    wait_registered(h2, cid)
     with RawSession(h1, pki.node(cid)) as s1:
         s1.handshake(cid)
         wait_for(lambda: claims(pg, cid) == 1, ARRIVE,
@@ -394,6 +473,14 @@ def test_database_away_sessions_told_to_come_back_then_recovery(
         pg.stop()
         h1.wait_log(r"pglog: .*(unreachable|connection lost)", ARRIVE,
                     since=mark)
+        # the operator API answers 503 with the cause, changing nothing
+        refused = unique_id("refused")
+        r = h1.api("POST", "/api/v1/communities", {"id": refused})
+        assert r.status == 503 and "database" in r.text, r
+        r = h1.api("DELETE", f"/api/v1/communities/{cid}")
+        assert r.status == 503 and "database" in r.text, r
+        assert refused not in h1.communities() and \
+            cid in h1.communities()
         # a batch is refused, nothing of it stored
         send_changes(s, [change(1, cid, "s1", 10, "refused")])
         code, reason = s.expect_close()
@@ -417,6 +504,8 @@ def test_database_away_sessions_told_to_come_back_then_recovery(
               during: "Made during the outage"}, ARRIVE,
              "the edit made during the outage at b, after it")
     assert h1.refusals().get("unavailable", 0) >= 2
+    assert refused not in h1.communities() and refused not in \
+        h2.communities() and cid in h2.communities()
 
 
 # ---- bad [store] postgresql values ------------------------------------------------
@@ -431,3 +520,164 @@ def test_bad_conninfo_is_refused(pki, tmp_path, value, why):
     conf, err = bad_config("alliance-hub", tmp_path, text)
     assert f"{conf}:{line}" in err and "postgresql" in err and why in err, \
         err
+
+
+# ---- a replica killed mid-sync: its node moves ------------------------------------
+
+# Services a node syncs while its replica is killed: the issue asks 10,000;
+# 3,000 keep the test within make check's time on the ASan build.
+MOVE_N = 3000
+
+
+class OwnCertHub(PgHub):
+    """A replica with its own server certificate (CN and SAN localhost,
+    issued by the alliance CA), in place of the PKI's shared hub.crt."""
+
+    def __init__(self, d, pki, conninfo, **kw):
+        super().__init__(d, pki, conninfo, **kw)
+        prefix = self.dir / "replica"
+        pki.run("hub", "--dir", pki.dir, "--name", "localhost", "--dns",
+                "localhost", "--ip", "127.0.0.1", "--out", prefix)
+        self.own_cert = (prefix.with_suffix(".crt"),
+                         prefix.with_suffix(".key"))
+
+    def config_text(self):
+        text = super().config_text()
+        for shared, own in zip(self.pki.hub_cert, self.own_cert):
+            assert f"= {shared}\n" in text
+            text = text.replace(f"= {shared}\n", f"= {own}\n")
+        return text
+
+
+def test_replica_killed_mid_sync_node_moves_nothing_lost(
+        pki, tmp_path, pg, manager_hash):  # noqa: F811
+    """A node syncing MOVE_N services through replica 1, replica 1
+    SIGKILLed mid-sync (some of them committed, an append waiting): the
+    node moves to replica 2 ([hub] urls), resumes from its cursor there,
+    and every hub and node store ends equal to the union of the nodes' own
+    records record by record; the communities, registered at replica 1,
+    are served at replica 2; both replicas' directories are equal."""
+    from test_13_failover import UrlsNode
+    made = []
+    try:
+        h1 = PgHub(tmp_path / "hub1", pki, pg.conninfo).start()
+        made.append(h1)
+        h2 = OwnCertHub(tmp_path / "hub2", pki, pg.conninfo).start()
+        made.append(h2)
+        a_id, b_id = unique_id("mv"), unique_id("mv")
+        for cid in (a_id, b_id):
+            h1.register(cid)
+        wait_registered(h2, a_id, b_id)
+        urls = [f"wss://localhost:{h.alliance_port}" for h in (h1, h2)]
+        a = UrlsNode(tmp_path / a_id, pki, h1, a_id, urls=urls,
+                     manager_hash=manager_hash).start()
+        made.append(a)
+        b = Node(tmp_path / b_id, pki, h2, b_id,
+                 manager_hash=manager_hash).start()
+        made.append(b)
+        for n in (a, b):
+            n.wait_connected()
+        assert a.hub_url() == urls[0] + "/v1/sync"
+        sid_b = create(b, "At replica 2 all along")
+        bulk(a, bulk_items(a_id, MOVE_N))
+        wait_for(lambda: h1.live_services(a_id) > 0, BULK_ARRIVE,
+                 "a first batch through replica 1")
+        holder = Holder(pg)
+        try:
+            wait_for(lambda: appends_waiting(pg), ARRIVE,
+                     "replica 1's next append waiting")
+            at_kill = h1.live_services(a_id)
+            h1.kill()
+        finally:
+            holder.release()
+        assert 0 < at_kill < MOVE_N, at_kill
+        wait_for(lambda: a.hub_url() == urls[1] + "/v1/sync", ARRIVE,
+                 "a moved to replica 2")
+        for n in (a, b, h2):
+            wait_for(lambda n=n: n.live_services(a_id) == MOVE_N,
+                     BULK_ARRIVE, f"a's {MOVE_N} services at {n.label}")
+        # a's down cursor from replica 1 means the same at replica 2
+        sid_b2 = create(b, "After the move")
+        wait_for(lambda: titles(a.public_port, b_id) ==
+                 {sid_b: "At replica 2 all along",
+                  sid_b2: "After the move"}, ARRIVE, "b's records at a")
+        h1.start()      # reads the rest of the log into its copy
+        wait_for(lambda: h1.live_services(a_id) == MOVE_N, BULK_ARRIVE,
+                 "replica 1 caught up from the log")
+        wait_for(lambda: h1.metrics()["alliance_shared_log_applied"] ==
+                 h2.metrics()["alliance_shared_log_applied"] ==
+                 int(pg.psql("SELECT max(seq) FROM alliance_log")[0][0]),
+                 ARRIVE, "both replicas at the log's head")
+        for d in (a, b, h1, h2):
+            d.stop()
+        own = store_rows(a.dir / "node.db", "origin = ?", (a_id,))
+        own.update(store_rows(b.dir / "node.db", "origin = ?", (b_id,)))
+        assert len(own) == MOVE_N + 2
+        for d, f in ((h1, "hub.db"), (h2, "hub.db"), (a, "node.db"),
+                     (b, "node.db")):
+            assert store_rows(d.dir / f) == own, d.label
+        assert hub_stream(h1.dir / "hub.db") == hub_stream(h2.dir / "hub.db")
+    finally:
+        stop_all(made)
+
+
+# ---- tombstone purges through the log -------------------------------------------
+
+class PurgingHub(PgHub):
+    """A replica forgetting tombstones after a second, every second."""
+
+    def config_text(self):
+        return super().config_text() + \
+            "[sync]\ntombstone_retention = 1\npurge_interval = 1\n"
+
+
+def purged_seq(path):
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        row = db.execute("SELECT value FROM hub_meta WHERE key ="
+                         " 'purged_seq'").fetchone()
+    finally:
+        db.close()
+    return int(row[0]) if row else 0
+
+
+def test_tombstone_purges_are_events_of_the_log(pki, tmp_path, pg,
+                                                manager_hash):  # noqa: F811
+    """Each replica's timer decides a purge as an event of the log, and
+    every replica applies every purge: a deletion's tombstone is forgotten
+    at both, and their copies stay equal row by row (the same purged
+    position, the same catalog log)."""
+    made = []
+    try:
+        h1 = PurgingHub(tmp_path / "hub1", pki, pg.conninfo).start()
+        made.append(h1)
+        h2 = PurgingHub(tmp_path / "hub2", pki, pg.conninfo).start()
+        made.append(h2)
+        a_id = unique_id("pu")
+        h1.register(a_id)
+        wait_registered(h2, a_id)
+        a = Node(tmp_path / a_id, pki, h1, a_id,
+                 manager_hash=manager_hash).start()
+        made.append(a)
+        a.wait_connected()
+        kept, gone = create(a, "Kept"), create(a, "Deleted")
+        delete(a, gone)
+        wait_for(lambda: titles(h2.public_port, a_id) == {kept: "Kept"},
+                 ARRIVE, "the deletion at replica 2")
+        for h in (h1, h2):
+            h.wait_log(r"retention: forgot \d+ tombstones", timeout=ARRIVE)
+        assert log_rows(pg, PURGE)
+        wait_for(lambda: h1.metrics()["alliance_shared_log_applied"] ==
+                 h2.metrics()["alliance_shared_log_applied"] ==
+                 int(pg.psql("SELECT max(seq) FROM alliance_log")[0][0]),
+                 ARRIVE, "both replicas at the log's head")
+        for d in (a, h1, h2):
+            d.stop()
+        assert purged_seq(h1.dir / "hub.db") == \
+            purged_seq(h2.dir / "hub.db") > 0
+        rows = store_rows(h1.dir / "hub.db")
+        assert rows == store_rows(h2.dir / "hub.db")
+        assert (a_id, gone) not in rows and (a_id, kept) in rows
+        assert hub_stream(h1.dir / "hub.db") == hub_stream(h2.dir / "hub.db")
+    finally:
+        stop_all(made)

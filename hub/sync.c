@@ -116,7 +116,7 @@ static int apply(struct hub *hub, struct session *s, struct quota_batch *qb,
 		 uint64_t *last, uint64_t *applied_n, uint64_t *stale_n,
 		 char *why, size_t whylen)
 {
-	char reason[300];
+	char reason[200];
 	size_t i;
 
 	*last = from;

@@ -56,6 +56,12 @@ enum pglog_kind {
 				   (directory.c) */
 	PGLOG_PURGE = 4,        /* forget tombstones up to the stream
 				   position last (retention.c) */
+	PGLOG_BULLETIN = 5,     /* a bulletin an operator posted, verified
+				   by the replica it reached; last: the
+				   request's token (bulletin.c) */
+	PGLOG_DELIVERY = 6,     /* community's ack (or refusal) of a
+				   bulletin; last: when, unix ms
+				   (bulletin.c) */
 };
 
 /* An event read from the log, or an append that failed (failed set). */

@@ -136,14 +136,17 @@ static void communities_list(struct hub *hub, struct lws *wsi,
 
 /* ---- communities through the shared log ([store] postgresql) ------------ */
 
-/* An operator's registry request waiting for its directory event. */
+/* An operator's request waiting for its event of the shared log: a
+ * registry request's directory event, or a bulletin's (bulletin.c). */
 struct api_wait {
 	struct api_wait *next;
 	struct lws *wsi;
 	struct hub_http *h;
-	uint64_t version;           /* the record's: which event */
-	char id[LIMIT_COMMUNITY_ID + 1];
+	uint64_t version;           /* the record's, or the bulletin's token:
+				       which event */
+	char id[LIMIT_RECORD_ID + 1];
 	int add;                    /* POST (else DELETE) */
+	int bulletin;               /* a bulletin's POST */
 };
 
 /* shared_unavailable: 503 with the cause when the shared log is away. */
@@ -199,7 +202,8 @@ void api_registry_done(struct hub *hub, const char *id, uint64_t version,
 	struct api_wait **pp = &hub->api_waits, *w;
 
 	while ((w = *pp)) {
-		if (w->version != version || strcmp(w->id, id) != 0) {
+		if (w->bulletin || w->version != version ||
+		    strcmp(w->id, id) != 0) {
 			pp = &w->next;
 			continue;
 		}
@@ -222,6 +226,43 @@ void api_registry_done(struct hub *hub, const char *id, uint64_t version,
 				   NULL, 0);
 		free(w);
 	}
+}
+
+int api_wait_park(struct hub *hub, struct lws *wsi, struct hub_http *h,
+		  const char *id, uint64_t token)
+{
+	struct api_wait *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return ERR_NOMEM;
+	w->wsi = wsi;
+	w->h = h;
+	w->bulletin = 1;
+	w->version = token;
+	snprintf(w->id, sizeof(w->id), "%s", id);
+	w->next = hub->api_waits;
+	hub->api_waits = w;
+	h->waiting = 1;
+	return ERR_OK;
+}
+
+int api_wait_take(struct hub *hub, const char *id, uint64_t token,
+		  struct lws **wsi, struct hub_http **h)
+{
+	struct api_wait **pp = &hub->api_waits, *w;
+
+	for (; (w = *pp); pp = &w->next) {
+		if (!w->bulletin || w->version != token ||
+		    strcmp(w->id, id) != 0)
+			continue;
+		*pp = w->next;
+		*wsi = w->wsi;
+		*h = w->h;
+		(*h)->waiting = 0;
+		free(w);
+		return 1;
+	}
+	return 0;
 }
 
 /* wait_closed: h's connection closed while its request waited. */

@@ -13,7 +13,14 @@
  * one transaction). At most LIMIT_BULLETIN_INFLIGHT
  * bulletins are unacked per node, so the send queue stays bounded.
  *
- * Parts: state and schema; keys; sending; acks; the operator API. */
+ * With [store] postgresql a POST (verified here) and an ack are events
+ * of the shared log (pglog.h): every replica applies each to its copy
+ * and sends a new bulletin to its own live sessions, so the delivery
+ * view is alike at every replica; the POST is answered once its event
+ * came back committed.
+ *
+ * Parts: state and schema; keys; sending; acks; the operator API; the
+ * shared log. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +29,8 @@
 #include "err.h"
 #include "hub.h"
 #include "log.h"
+#include "pglog.h"
+#include "relay.h"
 #include "store.h"
 #include "text.h"
 
@@ -47,6 +56,7 @@ enum {
 	ST_DELIVERED,               /* record an ack */
 	ST_REFUSED,                 /* record a refusal */
 	ST_TARGET,                  /* a delivery row of a new bulletin */
+	ST_SHARED_DELIVERED,        /* record an ack from the shared log */
 	ST_COUNT
 };
 
@@ -69,6 +79,7 @@ struct hub_bulletins {
 	struct acked *acked;        /* n_acked of cap_acked (owned) */
 	size_t n_acked, cap_acked;
 	lws_sorted_usec_list_t flush_timer;
+	uint64_t posts;             /* POSTs shared: their tokens' serial */
 };
 
 static const char *const statement_sql[ST_COUNT] = {
@@ -88,6 +99,14 @@ static const char *const statement_sql[ST_COUNT] = {
 	[ST_TARGET] =
 		"INSERT OR IGNORE INTO bulletin_delivery (bulletin, community)"
 		" VALUES (?, ?)",
+	/* the row may be missing here: a bulletin for every community
+	 * reaches one enrolled later by a row its replica made at Welcome */
+	[ST_SHARED_DELIVERED] =
+		"INSERT INTO bulletin_delivery (bulletin, community,"
+		" delivered_ms) SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM"
+		" bulletin WHERE id = ?1) ON CONFLICT (bulletin, community)"
+		" DO UPDATE SET delivered_ms = ?3, refused = NULL WHERE"
+		" delivered_ms IS NULL",
 };
 
 /* statement: hot-path statement k, reset and ready to bind, or NULL (the
@@ -322,6 +341,40 @@ void hub_bulletin_welcome(struct session *s)
 
 /* ---- acks ------------------------------------------------------------ */
 
+/* The longest refusal reason a delivery event carries, bytes. */
+#define SHARED_REASON 500
+
+/* share_ack: append community's ack (or refusal) of a bulletin to the
+ * shared log: body the id, then a NUL and the reason when refused. Not
+ * stored (the database away): it stays pending, and the node is sent it
+ * again at its next session. */
+static void share_ack(struct hub *hub, const char *community,
+		      const Alliance__V1__BulletinAck *ack)
+{
+	size_t id_len = strlen(ack->id), reason_len = 0;
+	uint8_t *body;
+	char why[200];
+
+	if (ack->refused)
+		reason_len = 1 + strnlen(ack->reason ? ack->reason : "",
+					 SHARED_REASON);
+	body = malloc(id_len + reason_len + 1);
+	if (!body)
+		return;
+	memcpy(body, ack->id, id_len);
+	if (ack->refused) {
+		body[id_len] = 0;
+		memcpy(body + id_len + 1, ack->reason ? ack->reason : "",
+		       reason_len - 1);
+	}
+	if (pglog_append(hub->pglog, PGLOG_DELIVERY, community,
+			 (uint64_t)clock_now_ms(), body, id_len + reason_len,
+			 why, sizeof(why)) != ERR_OK)
+		log_warn("bulletins: %s's ack of %s not shared (sent again at "
+			 "its next session): %s", community, ack->id, why);
+	free(body);
+}
+
 int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack)
 {
 	struct hub *hub = s->hub;
@@ -335,6 +388,8 @@ int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack)
 	if (!ack->id || strlen(ack->id) > LIMIT_RECORD_ID) {
 		log_warn("bulletins: %s acked a bulletin id that is not one",
 			 c->id);
+	} else if (hub->cfg.store_postgresql) {
+		share_ack(hub, c->id, ack);
 	} else if (!ack->refused) {
 		/* recorded with this time at the end of this loop pass */
 		if (b->n_acked == b->cap_acked) {
@@ -687,6 +742,10 @@ static int check_links(struct hub *hub, struct lws *wsi, struct hub_http *h,
 	return ERR_OK;
 }
 
+static void share_post(struct hub *hub, struct lws *wsi, struct hub_http *h,
+		       const char *id, const uint8_t *content,
+		       size_t content_len, const uint8_t *sig, size_t sig_len);
+
 static void post(struct hub *hub, struct lws *wsi, struct hub_http *h)
 {
 	json_t *body = http_parse_json(wsi, &h->ex);
@@ -723,6 +782,11 @@ static void post(struct hub *hub, struct lws *wsi, struct hub_http *h)
 	}
 	if (check_links(hub, wsi, h, c) != ERR_OK)
 		goto out;
+	if (hub->cfg.store_postgresql) {
+		share_post(hub, wsi, h, c->id, content, content_len, sig,
+			   sig_len);
+		goto out;
+	}
 	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
 		goto fail;
 	if (bulletin_store_put(hub->bulletins->store, content, content_len,
@@ -771,6 +835,231 @@ out:
 	free(content);
 	free(sig);
 	json_decref(body);
+}
+
+/* ---- the shared log ([store] postgresql) --------------------------------- */
+
+/* A bulletin event's body: received_ms (8 bytes, big-endian), the
+ * operator's name's length (2) and name, the signed content's length (4)
+ * and bytes, the signature's bytes. */
+#define POST_HEAD 14
+
+static void put_be(uint8_t *p, uint64_t v, unsigned n)
+{
+	while (n--) {
+		p[n] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static uint64_t get_be(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+
+	while (n--)
+		v = v << 8 | *p++;
+	return v;
+}
+
+/* share_post: append bulletin id (verified) to the shared log and park
+ * the request until the log brings it back (hub_bulletin_applied), or
+ * answer 503 with the cause. */
+static void share_post(struct hub *hub, struct lws *wsi, struct hub_http *h,
+		       const char *id, const uint8_t *content,
+		       size_t content_len, const uint8_t *sig, size_t sig_len)
+{
+	size_t op_len = strlen(h->peer.name);
+	size_t len = POST_HEAD + op_len + content_len + sig_len;
+	uint64_t token = hub->replica_id + ++hub->bulletins->posts;
+	uint8_t *body = malloc(len);
+	char why[200];
+	int rc;
+
+	if (!body || api_wait_park(hub, wsi, h, id, token) != ERR_OK) {
+		free(body);
+		http_reply_error(wsi, &h->ex, 503, "unavailable",
+				 "out of memory");
+		return;
+	}
+	put_be(body, (uint64_t)clock_now_ms(), 8);
+	put_be(body + 8, op_len, 2);
+	memcpy(body + 10, h->peer.name, op_len);
+	put_be(body + 10 + op_len, content_len, 4);
+	memcpy(body + POST_HEAD + op_len, content, content_len);
+	memcpy(body + POST_HEAD + op_len + content_len, sig, sig_len);
+	rc = pglog_append(hub->pglog, PGLOG_BULLETIN, RELAY_DISTRICT, token,
+			  body, len, why, sizeof(why));
+	free(body);
+	if (rc != ERR_OK) {
+		struct hub_http *parked;
+		struct lws *pwsi;
+
+		api_wait_take(hub, id, token, &pwsi, &parked);
+		http_reply_error(wsi, &h->ex, 503, "unavailable", "the hub's "
+				 "database did not take it: %.150s", why);
+		return;
+	}
+	log_info("bulletins: %s posted by operator %s: shared", id,
+		 h->peer.name);
+}
+
+/* What a bulletin event leaves to do once it committed. */
+struct hub_bulletin_event {
+	uint64_t token;
+	enum bulletin_put outcome;
+	BulletinContent *c;
+	const uint8_t *content, *sig;   /* in the event's body */
+	size_t content_len, sig_len;
+	struct targeting t;
+};
+
+/* apply_delivery: a delivery event into the store. ERR_OK or ERR_IO. */
+static int apply_delivery(struct hub *hub, const struct pglog_event *ev)
+{
+	size_t id_len = ev->len ? strnlen((const char *)ev->body, ev->len)
+				: 0;
+	char id[LIMIT_RECORD_ID + 1], reason[SHARED_REASON + 1];
+	int refused = id_len < ev->len, rc = ERR_OK;
+	sqlite3_stmt *st;
+
+	if (!ev->len || !id_len || id_len > LIMIT_RECORD_ID ||
+	    ev->len - id_len > SHARED_REASON + 1) {
+		log_error("shared log %llu: not a delivery: passed over",
+			  (unsigned long long)ev->seq);
+		return ERR_OK;
+	}
+	memcpy(id, ev->body, id_len);
+	id[id_len] = 0;
+	if (refused) {
+		memcpy(reason, ev->body + id_len + 1, ev->len - id_len - 1);
+		reason[ev->len - id_len - 1] = 0;
+	}
+	st = statement(hub, refused ? ST_REFUSED : ST_SHARED_DELIVERED);
+	if (!st)
+		return ERR_IO;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ev->community, -1, SQLITE_STATIC);
+	if (refused)
+		sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 3, (int64_t)ev->last);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		log_error("bulletins: recording %s's ack of %s: %s",
+			  ev->community, id, sqlite3_errmsg(hub->db));
+		rc = ERR_IO;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* parse_post: the parts of bulletin event ev into be (content and sig
+ * pointing into ev's body, the content decoded into be->c) and op (the
+ * operator's name). ERR_OK, or ERR_INVALID when ev is not one. */
+static int parse_post(const struct pglog_event *ev,
+		      struct hub_bulletin_event *be, char op[LIMIT_NAME + 1])
+{
+	size_t op_len;
+
+	if (ev->len < POST_HEAD)
+		return ERR_INVALID;
+	op_len = (size_t)get_be(ev->body + 8, 2);
+	if (op_len > LIMIT_NAME || ev->len < POST_HEAD + op_len)
+		return ERR_INVALID;
+	be->content_len = (size_t)get_be(ev->body + 10 + op_len, 4);
+	if (be->content_len > ev->len - POST_HEAD - op_len ||
+	    bulletin_decode(ev->body + POST_HEAD + op_len, be->content_len,
+			    &be->c) != ERR_OK)
+		return ERR_INVALID;
+	memcpy(op, ev->body + 10, op_len);
+	op[op_len] = 0;
+	be->content = ev->body + POST_HEAD + op_len;
+	be->sig = be->content + be->content_len;
+	be->sig_len = ev->len - POST_HEAD - op_len - be->content_len;
+	return ERR_OK;
+}
+
+int hub_bulletin_apply(struct hub *hub, const struct pglog_event *ev,
+		       struct hub_bulletin_event **out)
+{
+	struct hub_bulletin_event *be;
+	char op[LIMIT_NAME + 1];
+	size_t i;
+
+	*out = NULL;
+	if (ev->kind == PGLOG_DELIVERY)
+		return apply_delivery(hub, ev);
+	be = calloc(1, sizeof(*be));
+	if (!be)
+		return ERR_IO;
+	*out = be;
+	be->token = ev->last;
+	be->t.hub = hub;
+	if (parse_post(ev, be, op) != ERR_OK) {
+		log_error("shared log %llu: not a bulletin: passed over",
+			  (unsigned long long)ev->seq);
+		bulletin_content_free(&be->c);
+		return ERR_OK;
+	}
+	if (bulletin_store_put(hub->bulletins->store, be->content,
+			       be->content_len, be->sig, be->sig_len, be->c, op,
+			       (int64_t)get_be(ev->body, 8), &be->outcome))
+		return ERR_IO;
+	if (be->outcome != BULLETIN_STORED)
+		return ERR_OK;
+	be->t.id = be->c->id;
+	if (be->c->n_area)
+		for (i = 0; i < be->c->n_area; i++)
+			target_one(&be->t, be->c->area[i]);
+	else
+		registry_each(hub, target_registered, &be->t);
+	return be->t.failed ? ERR_IO : ERR_OK;
+}
+
+void hub_bulletin_applied(struct hub *hub, struct hub_bulletin_event **pbe,
+			  int committed)
+{
+	struct hub_bulletin_event *be = *pbe;
+	struct hub_http *h;
+	struct lws *wsi;
+
+	if (!be)
+		return;
+	*pbe = NULL;
+	if (committed && be->c && be->outcome == BULLETIN_STORED) {
+		log_info("bulletins: %s (%s, %s) for %u communities",
+			 be->c->id, be->c->type, be->c->severity, be->t.n);
+		send_new(hub, &be->t, be->content, be->content_len, be->sig,
+			 be->sig_len);
+	}
+	if (committed && be->c &&
+	    api_wait_take(hub, be->c->id, be->token, &wsi, &h)) {
+		if (be->outcome == BULLETIN_STORED)
+			reply_posted(hub, wsi, h, be->c->id, be->t.n);
+		else if (be->outcome == BULLETIN_CONFLICT)
+			http_reply_error(wsi, &h->ex, 409, "exists", "id: "
+					 "bulletin %s is stored with other "
+					 "content", be->c->id);
+		else
+			reply_detail(hub, wsi, h, 200, be->c->id);
+	}
+	free(be->t.targets);
+	bulletin_content_free(&be->c);
+	free(be);
+}
+
+void hub_bulletin_failed(struct hub *hub, const struct pglog_event *ev)
+{
+	struct hub_bulletin_event be = { 0 };
+	char op[LIMIT_NAME + 1];
+	struct hub_http *h;
+	struct lws *wsi;
+
+	if (ev->kind != PGLOG_BULLETIN || parse_post(ev, &be, op) != ERR_OK)
+		return;
+	if (api_wait_take(hub, be.c->id, ev->last, &wsi, &h))
+		http_reply_error(wsi, &h->ex, 503, "unavailable", "the hub's "
+				 "database did not store it: %.150s", ev->why);
+	bulletin_content_free(&be.c);
 }
 
 /* ---- the rows of the route tables (api.c, public.c) ---------------------------- */

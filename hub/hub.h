@@ -582,7 +582,8 @@ struct hub_http {
 	struct ident peer;          /* alliance port: the client certificate */
 	uint64_t search_id;         /* public port: the search it waits for */
 	int waiting;                /* alliance port: a registry request
-				       waits for the shared log (api.c) */
+				       or a bulletin's POST waits for the
+				       shared log (api.c) */
 };
 
 /* api_registry_done: the directory event of community id at version came
@@ -591,6 +592,16 @@ struct hub_http {
  * request that appended it, if it waits at this replica. */
 void api_registry_done(struct hub *hub, const char *id, uint64_t version,
 		       int applied, const char *why);
+/* api_wait_park: park h's bulletin POST until the shared log brings
+ * back its event (bulletin id, token): api_wait_take then gives it to
+ * be answered. ERR_OK or ERR_NOMEM. */
+int api_wait_park(struct hub *hub, struct lws *wsi, struct hub_http *h,
+		  const char *id, uint64_t token);
+/* api_wait_take: 1 with the request parked for (id, token) in *wsi, *h,
+ * taken off the list, or 0 when none waits here (posted at another
+ * replica, or its connection closed). */
+int api_wait_take(struct hub *hub, const char *id, uint64_t token,
+		  struct lws **wsi, struct hub_http **h);
 /* api_waits_free: drop the requests still waiting (at exit). */
 void api_waits_free(struct hub *hub);
 
@@ -647,6 +658,21 @@ void hub_bulletin_close(struct hub *hub);
 /* hub_bulletin_welcome: after Welcome, send the session its pending
  * bulletins (ahead of the down stream). */
 void hub_bulletin_welcome(struct session *s);
+/* [store] postgresql: bulletins and deliveries are events of the shared
+ * log. hub_bulletin_apply applies event ev (PGLOG_BULLETIN or
+ * PGLOG_DELIVERY) to the store inside the caller's transaction, keeping
+ * in *out (NULL when none) what is to be done once it committed:
+ * hub_bulletin_applied then (committed 1: send the new bulletin to the
+ * live targeted sessions, answer the POST that waits here; 0: only free
+ * it). ERR_OK, or ERR_IO (roll back). hub_bulletin_failed: the database
+ * did not take ev: the POST that waits is answered 503. */
+struct hub_bulletin_event;
+struct pglog_event;
+int hub_bulletin_apply(struct hub *hub, const struct pglog_event *ev,
+		       struct hub_bulletin_event **out);
+void hub_bulletin_applied(struct hub *hub, struct hub_bulletin_event **be,
+			  int committed);
+void hub_bulletin_failed(struct hub *hub, const struct pglog_event *ev);
 /* hub_bulletin_ack: a node persisted (or refused) a bulletin. */
 int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack);
 /* hub_bulletin_undelivered: set every community's undelivered_ms (the

@@ -4,7 +4,8 @@
  * PostgreSQL is the truth and does all replication and failover; each
  * replica's sqlite store is a derived copy, as its search index is. A
  * write that must be shared (a node's Changes batch, a session's claim,
- * a directory record, a tombstone purge) is appended as an event to the
+ * a directory record, a tombstone purge, a bulletin, a delivery) is
+ * appended as an event to the
  * log table alliance_log by the database thread, which the service
  * thread feeds through a bounded queue
  * and never waits for; every replica (the writer too) reads the log back
@@ -56,6 +57,12 @@ enum pglog_kind {
 				   (directory.c) */
 	PGLOG_PURGE = 4,        /* forget tombstones up to the stream
 				   position last (retention.c) */
+	PGLOG_BULLETIN = 5,     /* a bulletin an operator posted, verified
+				   by the replica it reached; last: the
+				   request's token (bulletin.c) */
+	PGLOG_DELIVERY = 6,     /* community's ack (or refusal) of a
+				   bulletin; last: when, unix ms
+				   (bulletin.c) */
 };
 
 /* An event read from the log, or an append that failed (failed set). */

@@ -371,6 +371,32 @@ fail:
 	return ERR_IO;
 }
 
+/* shared_apply_bulletin: a bulletin or a delivery (bulletin.c), in one
+ * transaction with the applied mark. ERR_OK or ERR_IO. */
+static int shared_apply_bulletin(struct hub *hub,
+				 const struct pglog_event *ev)
+{
+	struct hub_bulletin_event *be = NULL;
+
+	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
+		goto fail;
+	if (hub_bulletin_apply(hub, ev, &be) != ERR_OK ||
+	    hub_store_meta_set(hub, SHARED_APPLIED, (int64_t)ev->seq)
+	    != ERR_OK || store_exec(hub->db, "COMMIT") != ERR_OK) {
+		store_exec(hub->db, "ROLLBACK");
+		hub_bulletin_applied(hub, &be, 0);
+		goto fail;
+	}
+	hub->shared_applied = ev->seq;
+	hub_bulletin_applied(hub, &be, 1);
+	return ERR_OK;
+fail:
+	log_error("shared log %llu: cannot apply it to the store; reading "
+		  "the log again from %llu", (unsigned long long)ev->seq,
+		  (unsigned long long)hub->shared_applied);
+	return ERR_IO;
+}
+
 /* shared_apply: event ev (the next of the log) into the store, in one
  * transaction with the applied mark. ERR_OK, or ERR_IO (nothing
  * applied: the log is read again from the mark). */
@@ -399,6 +425,8 @@ static int shared_apply(struct hub *hub, const struct pglog_event *ev,
 	}
 	if (ev->kind == PGLOG_DIRECTORY || ev->kind == PGLOG_PURGE)
 		return shared_apply_hub(hub, ev, applied_n);
+	if (ev->kind == PGLOG_BULLETIN || ev->kind == PGLOG_DELIVERY)
+		return shared_apply_bulletin(hub, ev);
 	if (ev->kind == PGLOG_CHANGES)
 		cs = alliance__v1__changes__unpack(NULL, ev->len, ev->body);
 	if (!cs)
@@ -452,6 +480,10 @@ static void shared_failed(struct hub *hub, const struct pglog_event *ev)
 	}
 	if (ev->kind == PGLOG_DIRECTORY) {
 		api_registry_done(hub, ev->community, ev->last, 0, ev->why);
+		return;
+	}
+	if (ev->kind == PGLOG_BULLETIN || ev->kind == PGLOG_DELIVERY) {
+		hub_bulletin_failed(hub, ev);
 		return;
 	}
 	if (s && s->state == SESSION_ACTIVE &&

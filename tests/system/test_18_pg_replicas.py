@@ -9,8 +9,9 @@ registered at one replica: the registry is shared through the log.
 
 Parts: the replicas; an edit at one replica served at the other; the
 registry and the directory through the log; Ack only after the commit;
-the log-tailing trap; one session per community; PostgreSQL away; bad
-[store] postgresql values.
+the log-tailing trap; one session per community; bulletins and their
+deliveries through the log; PostgreSQL away; bad [store] postgresql
+values.
 """
 
 import sqlite3
@@ -20,9 +21,12 @@ import threading
 import pytest
 import websocket
 
-from conftest import (Hub, Node, RawSession, stop_all, unique_id, wait_for)
+from conftest import (Hub, Node, RawSession, alliancectl, stop_all,
+                      unique_id, wait_for)
 from pg import PG_BIN, SUPERUSER, pg  # noqa: F401 (pg: the fixture)
 from test_05_config import bad_config, valid_config, with_line
+from test_30_bulletin import (content, issue, key_id_of, load_key,
+                              node_bulletins, post_raw, signed)
 from test_20_sync import (ARRIVE, BULK_ARRIVE, PASSWORD, bulk, bulk_items,
                           catalog_all, change, create, delete, hash_password,
                           recv_ack, replace, send_changes, store_rows,
@@ -94,7 +98,7 @@ def wait_registered(hub, *cids):
 
 
 # pglog.h's kinds of events
-CHANGES, CLAIM, DIRECTORY, PURGE = 1, 2, 3, 4
+CHANGES, CLAIM, DIRECTORY, PURGE, BULLETIN, DELIVERY = 1, 2, 3, 4, 5, 6
 
 
 def log_rows(pg, kind=CHANGES):  # noqa: F811
@@ -449,6 +453,66 @@ def test_one_session_per_community_across_replicas(replicas, pg, pki):  # noqa: 
 
 # ---- PostgreSQL away --------------------------------------------------------------
 
+# ---- bulletins and their deliveries through the log ---------------------------
+
+def delivery_view(hub, bid):
+    """GET /api/v1/bulletins/{bid} at hub: (targets, delivered, status,
+    the per-community delivery)."""
+    d = hub.api("GET", f"/api/v1/bulletins/{bid}")
+    assert d.status == 200, d
+    d = d.json()
+    return (d["targets"], d["delivered"], d["status"],
+            sorted(((x["community"], x["delivered"], x["delivery_ms"],
+                     x["refused"]) for x in d["delivery"]),
+                   key=lambda x: x[0]))
+
+
+def test_bulletin_at_replica_1_reaches_nodes_at_both(replicas, pg):  # noqa: F811,E501
+    """A bulletin posted at replica 1 is stored by every node at both
+    replicas, each acking it once (one delivery event a node); both
+    replicas show the same delivery view, all delivered; a cancel issued
+    at replica 2 with --wait sees every node have it."""
+    hubs, nodes = replicas(2, 2)
+    h1, h2 = hubs
+    flat = sum(nodes, [])
+    everyone = sorted(n.community for n in flat)
+    bid, _ = issue(h1)
+    # answered after the commit: its event is in the log
+    assert len(log_rows(pg, BULLETIN)) == 1
+    for n in flat:
+        wait_for(lambda: bid in node_bulletins(n), ARRIVE,
+                 f"{bid} at {n.community}")
+    for h in hubs:
+        wait_for(lambda: delivery_view(h, bid)[:2] == (4, 4), ARRIVE,
+                 f"all 4 delivered in {h.dir.name}'s view")
+    view = delivery_view(h1, bid)
+    assert view == delivery_view(h2, bid)
+    assert view[2] == "current"
+    assert [(c, bool(d), r) for c, d, _, r in view[3]] == \
+        [(c, True, None) for c in everyone]
+
+    r = alliancectl(h2, "bulletin", "cancel", bid, "--wait", "--timeout",
+                    "60")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "delivered to all 4 communities" in r.stdout, r.stdout
+    cid = r.stdout.splitlines()[0]
+    for n in flat:
+        wait_for(lambda: node_bulletins(n).get(bid, {}).get("status") ==
+                 "cancelled", ARRIVE, f"{bid} cancelled at {n.community}")
+        assert node_bulletins(n)[cid]["references"] == [bid]
+    wait_for(lambda: delivery_view(h1, cid) == delivery_view(h2, cid),
+             ARRIVE, "the cancel's delivery alike at both replicas")
+    assert delivery_view(h1, bid)[2] == "cancelled" == \
+        delivery_view(h2, bid)[2]
+    # each node was sent each bulletin once, by its own replica: one ack
+    # (one delivery event) per node and bulletin, none twice
+    acks = pg.psql("SELECT community, convert_from(body, 'UTF8') FROM"
+                   f" alliance_log WHERE kind = {DELIVERY}")
+    assert sorted(map(tuple, acks)) == sorted(
+        (c, b) for b in (bid, cid) for c in everyone)
+    assert len(log_rows(pg, BULLETIN)) == 2
+
+
 def test_database_away_sessions_told_to_come_back_then_recovery(
         replicas, pg, pki, monkeypatch):  # noqa: F811
     """PostgreSQL stopped: a batch is refused with 1013 and the cause,
@@ -481,6 +545,10 @@ def test_database_away_sessions_told_to_come_back_then_recovery(
         assert r.status == 503 and "database" in r.text, r
         assert refused not in h1.communities() and \
             cid in h1.communities()
+        key = load_key(pki.signing_key)
+        away, data = content(key_id_of(key))
+        r = post_raw(h1, data, signed(key, data))
+        assert r.status == 503 and "database" in r.text, r
         # a batch is refused, nothing of it stored
         send_changes(s, [change(1, cid, "s1", 10, "refused")])
         code, reason = s.expect_close()
@@ -506,6 +574,8 @@ def test_database_away_sessions_told_to_come_back_then_recovery(
     assert h1.refusals().get("unavailable", 0) >= 2
     assert refused not in h1.communities() and refused not in \
         h2.communities() and cid in h2.communities()
+    for h in (h1, h2):
+        assert h.api("GET", f"/api/v1/bulletins/{away}").status == 404
 
 
 # ---- bad [store] postgresql values ------------------------------------------------

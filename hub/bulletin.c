@@ -907,6 +907,8 @@ static void share_post(struct hub *hub, struct lws *wsi, struct hub_http *h,
 struct hub_bulletin_event {
 	uint64_t token;
 	enum bulletin_put outcome;
+	char refused[256];              /* "" or why this replica's pinned
+					   keys refuse it: not stored */
 	BulletinContent *c;
 	const uint8_t *content, *sig;   /* in the event's body */
 	size_t content_len, sig_len;
@@ -978,6 +980,19 @@ static int parse_post(const struct pglog_event *ev,
 	return ERR_OK;
 }
 
+/* checked: be's signed bytes opened under this replica's pinned keys.
+ * ERR_OK, or the refusal with its reason in be->refused. */
+static int checked(struct hub *hub, struct hub_bulletin_event *be)
+{
+	BulletinContent *c = NULL;
+	int rc = bulletin_open(hub->bulletins->keys, be->content,
+			       be->content_len, be->sig, be->sig_len, &c,
+			       be->refused, sizeof(be->refused));
+
+	bulletin_content_free(&c);
+	return rc;
+}
+
 int hub_bulletin_apply(struct hub *hub, const struct pglog_event *ev,
 		       struct hub_bulletin_event **out)
 {
@@ -998,6 +1013,14 @@ int hub_bulletin_apply(struct hub *hub, const struct pglog_event *ev,
 		log_error("shared log %llu: not a bulletin: passed over",
 			  (unsigned long long)ev->seq);
 		bulletin_content_free(&be->c);
+		return ERR_OK;
+	}
+	/* verified before stored, here too: the log is not trusted more
+	 * than an operator (a replica whose keys differ refuses, loudly) */
+	if (checked(hub, be) != ERR_OK) {
+		log_error("shared log %llu: bulletin %s refused, not stored: "
+			  "%s", (unsigned long long)ev->seq, be->c->id,
+			  be->refused);
 		return ERR_OK;
 	}
 	if (bulletin_store_put(hub->bulletins->store, be->content,
@@ -1025,7 +1048,8 @@ void hub_bulletin_applied(struct hub *hub, struct hub_bulletin_event **pbe,
 	if (!be)
 		return;
 	*pbe = NULL;
-	if (committed && be->c && be->outcome == BULLETIN_STORED) {
+	if (committed && be->c && !be->refused[0] &&
+	    be->outcome == BULLETIN_STORED) {
 		log_info("bulletins: %s (%s, %s) for %u communities",
 			 be->c->id, be->c->type, be->c->severity, be->t.n);
 		send_new(hub, &be->t, be->content, be->content_len, be->sig,
@@ -1033,7 +1057,10 @@ void hub_bulletin_applied(struct hub *hub, struct hub_bulletin_event **pbe,
 	}
 	if (committed && be->c &&
 	    api_wait_take(hub, be->c->id, be->token, &wsi, &h)) {
-		if (be->outcome == BULLETIN_STORED)
+		if (be->refused[0])
+			http_reply_error(wsi, &h->ex, 422, "bad_signature",
+					 "%s", be->refused);
+		else if (be->outcome == BULLETIN_STORED)
 			reply_posted(hub, wsi, h, be->c->id, be->t.n);
 		else if (be->outcome == BULLETIN_CONFLICT)
 			http_reply_error(wsi, &h->ex, 409, "exists", "id: "

@@ -513,6 +513,41 @@ def test_bulletin_at_replica_1_reaches_nodes_at_both(replicas, pg):  # noqa: F81
     assert len(log_rows(pg, BULLETIN)) == 2
 
 
+def test_a_forged_bulletin_in_the_log_is_refused_by_every_replica(
+        replicas, pg):  # noqa: F811
+    """A bulletin event written into the shared log behind the hubs' backs
+    (the database is trusted no more than an operator), its signed id
+    changed so that the signature no longer holds: no replica stores it or
+    sends it, each says so in its log, and a real one after it still goes
+    out everywhere."""
+    hubs, nodes = replicas(2, 1)
+    flat = sum(nodes, [])
+    bid, _ = issue(hubs[0])
+    for h in hubs:
+        wait_for(lambda: delivery_view(h, bid)[:2] == (2, 2), ARRIVE,
+                 f"{bid} delivered in {h.dir.name}'s view")
+    forged = bid[:-8] + "".join("0" if c != "0" else "1" for c in bid[-8:])
+    hex_of = bid.encode().hex()
+    pg.psql("BEGIN;"
+            f" SELECT pg_advisory_xact_lock({0x616c6c69616e01});"
+            " INSERT INTO alliance_log (seq, kind, community, last_seq, body)"
+            " SELECT (SELECT max(seq) + 1 FROM alliance_log), kind,"
+            " community, last_seq, decode(replace(encode(body, 'hex'),"
+            f" '{hex_of}', '{forged.encode().hex()}'), 'hex')"
+            f" FROM alliance_log WHERE kind = {BULLETIN};"
+            " SELECT pg_notify('alliance_log', ''); COMMIT;")
+    for h in hubs:
+        h.wait_log(rf"bulletin {forged} refused, not stored: .*signature",
+                   ARRIVE)
+    later, _ = issue(hubs[1], headline="Water back on")
+    for n in flat:
+        wait_for(lambda: later in node_bulletins(n), ARRIVE,
+                 f"{later} at {n.community}")
+        assert forged not in node_bulletins(n)
+    for h in hubs:
+        assert h.api("GET", f"/api/v1/bulletins/{forged}").status == 404
+
+
 def test_database_away_sessions_told_to_come_back_then_recovery(
         replicas, pg, pki, monkeypatch):  # noqa: F811
     """PostgreSQL stopped: a batch is refused with 1013 and the cause,

@@ -397,6 +397,35 @@ fail:
 	return ERR_IO;
 }
 
+/* shared_batch_sound: the rules of a node's own records, again for a
+ * batch read from the log (the database is trusted no more than a node:
+ * the replica that appended it checked them against the node's
+ * certificate): every change of the event's community, its content
+ * valid. 1, or 0 with why. */
+static int shared_batch_sound(const struct pglog_event *ev,
+			      const Alliance__V1__Changes *cs, char *why,
+			      size_t whylen)
+{
+	char rule[160];
+	size_t i;
+
+	for (i = 0; i < cs->n_changes; i++) {
+		const Change *ch = cs->changes[i];
+
+		if (!ch->origin || strcmp(ch->origin, ev->community) != 0) {
+			snprintf(why, whylen, "change %.64s: of %.64s, not of "
+				 "the event's community", ch->id,
+				 ch->origin ? ch->origin : "");
+			return 0;
+		}
+		if (catalog_check(ch, rule, sizeof(rule)) != ERR_OK) {
+			snprintf(why, whylen, "change %.64s: %s", ch->id, rule);
+			return 0;
+		}
+	}
+	return 1;
+}
+
 /* shared_apply: event ev (the next of the log) into the store, in one
  * transaction with the applied mark. ERR_OK, or ERR_IO (nothing
  * applied: the log is read again from the mark). */
@@ -432,6 +461,13 @@ static int shared_apply(struct hub *hub, const struct pglog_event *ev,
 	if (!cs)
 		log_error("shared log %llu: not a Changes batch of %s: passed "
 			  "over", (unsigned long long)ev->seq, ev->community);
+	else if (!shared_batch_sound(ev, cs, why, sizeof(why))) {
+		log_error("shared log %llu: a batch of %s refused, not "
+			  "stored: %s", (unsigned long long)ev->seq,
+			  ev->community, why);
+		alliance__v1__changes__free_unpacked(cs, NULL);
+		cs = NULL;
+	}
 	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
 		goto fail;
 	if (cs)

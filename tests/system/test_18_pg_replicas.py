@@ -513,6 +513,32 @@ def test_bulletin_at_replica_1_reaches_nodes_at_both(replicas, pg):  # noqa: F81
     assert len(log_rows(pg, BULLETIN)) == 2
 
 
+def test_a_batch_in_the_log_under_another_community_is_refused(
+        replicas, pg):  # noqa: F811
+    """A node's batch copied into the shared log under another community
+    (the database trusted no more than a node): every replica refuses it,
+    saying so, and the log goes on."""
+    (h1, h2), ([a], [b]) = replicas()
+    sid = create(a, "Rice for the elders")
+    wait_for(lambda: sid in titles(b.public_port, a.community), ARRIVE,
+             "a's record at b")
+    pg.psql("BEGIN;"
+            f" SELECT pg_advisory_xact_lock({0x616c6c69616e01});"
+            " INSERT INTO alliance_log (seq, kind, community, last_seq, body)"
+            " SELECT (SELECT max(seq) + 1 FROM alliance_log), kind,"
+            f" '{b.community}', last_seq, body FROM alliance_log"
+            f" WHERE kind = {CHANGES} AND community = '{a.community}'"
+            " ORDER BY seq DESC LIMIT 1;"
+            " SELECT pg_notify('alliance_log', ''); COMMIT;")
+    for h in (h1, h2):
+        h.wait_log(rf"a batch of {b.community} refused, not stored: change"
+                   rf" \S+: of {a.community}, not of the event's community",
+                   ARRIVE)
+    later = create(b, "Water back on")
+    wait_for(lambda: later in titles(a.public_port, b.community), ARRIVE,
+             "b's later record at a")
+
+
 def test_a_forged_bulletin_in_the_log_is_refused_by_every_replica(
         replicas, pg):  # noqa: F811
     """A bulletin event written into the shared log behind the hubs' backs

@@ -227,3 +227,19 @@ def test_bad_combination_refused_and_nothing_made(tmp_path, args, message):
     assert r.returncode == 1
     assert message in r.stderr, r.stderr
     assert not d.exists(), "a refused up made its directory"
+
+
+def test_postgresql_owner_shut_out_of_dir_is_named(tmp_path):
+    """As root the cluster runs as an unprivileged user; pytest's tmp dirs
+    (mode 700, root's) shut it out: up says so and leaves nothing running."""
+    if os.geteuid() != 0:
+        pytest.skip("only root hands the cluster to another user")
+    os.chmod(tmp_path, 0o700)
+    d = tmp_path / "shut"
+    r = launcher("up", "--dir", d, "--communities", 1, "--base-port",
+                 free_base(2 + 1), "--postgresql", "--detach")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "cannot reach" in r.stderr and str(d / "pg") in r.stderr, r.stderr
+    assert postmaster_pid(d) is None
+    assert not list((d / "run").glob("*.pid"))
+    assert not cmdlines_naming(d)

@@ -23,7 +23,7 @@ LAUNCHER = REPO / "deploy" / "local-alliance"
 BUILD = Path(os.environ.get("ALLIANCE_BUILD") or REPO / "build")
 N = 3
 VARS = ("HUB_ALLIANCE_URL", "HUB_ALLIANCE_URLS", "HUB_SYNC_URL",
-        "HUB_SYNC_URLS", "HUB_PUBLIC_URL", "COMMUNITIES",
+        "HUB_SYNC_URLS", "HUB_PUBLIC_URL", "HUB_PUBLIC_URLS", "COMMUNITIES",
         "NODE_URLS", "NODE_CERTS", "NODE_KEYS", "CA_CERT", "OPERATOR_CERT",
         "OPERATOR_KEY", "SIGNING_KEY", "MANAGER_PASSWORD")
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -135,6 +135,7 @@ def test_env_has_every_variable(alliance):
     assert env["HUB_ALLIANCE_URLS"].split() == [env["HUB_ALLIANCE_URL"]]
     assert env["HUB_SYNC_URLS"].split() == [env["HUB_SYNC_URL"]]
     assert env["HUB_PUBLIC_URL"] == f"http://127.0.0.1:{base + 1}"
+    assert env["HUB_PUBLIC_URLS"].split() == [env["HUB_PUBLIC_URL"]]
     ids = env["COMMUNITIES"].split()
     assert len(ids) == N and len(set(ids)) == N
     urls = env["NODE_URLS"].split()

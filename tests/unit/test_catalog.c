@@ -29,6 +29,7 @@
 #include "err.h"
 #include "log.h"
 #include "store.h"
+#include "tmpdir.h"
 
 /* ---- fixtures --------------------------------------------------------- */
 
@@ -1905,11 +1906,7 @@ static void test_index_migration(void **state)
 	sqlite3_finalize(st);
 	catalog_close(&f2.cat);
 	store_close(&f2.db);
-	unlink(path);
-	snprintf(sql, sizeof(sql), "%s-wal", path);
-	unlink(sql);
-	snprintf(sql, sizeof(sql), "%s-shm", path);
-	unlink(sql);
+	store_files_unlink(path);
 }
 
 static void test_open_without_schema(void **state)

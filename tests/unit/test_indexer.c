@@ -22,6 +22,7 @@
 #include "indexer.h"
 #include "log.h"
 #include "store.h"
+#include "tmpdir.h"
 
 /* ---- fixtures ------------------------------------------------------------ */
 
@@ -65,16 +66,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char side[80];
 
 	indexer_stop(&f->ix);
 	catalog_close(&f->cat);
 	store_close(&f->db);
-	unlink(f->path);
-	snprintf(side, sizeof(side), "%s-wal", f->path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", f->path);
-	unlink(side);
+	store_files_unlink(f->path);
 	free(f);
 	return 0;
 }

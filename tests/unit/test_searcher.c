@@ -20,6 +20,7 @@
 #include "log.h"
 #include "searcher.h"
 #include "store.h"
+#include "tmpdir.h"
 
 /* ---- fixtures ------------------------------------------------------------ */
 
@@ -107,18 +108,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char side[80];
 
 	searcher_stop(&f->s);
 	assert_null(f->s);
 	lws_context_destroy(f->lws);
 	catalog_close(&f->cat);
 	store_close(&f->db);
-	unlink(f->path);
-	snprintf(side, sizeof(side), "%s-wal", f->path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", f->path);
-	unlink(side);
+	store_files_unlink(f->path);
 	free(f);
 	return 0;
 }

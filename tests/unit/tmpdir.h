@@ -1,6 +1,6 @@
 /* tmpdir.h: a fresh directory under /tmp for a unit test's files, and its
  * removal with the files in it (one level: the tests make no
- * subdirectories). Header-only, since each unit test links one module and
+ * subdirectories); a store's files removed. Header-only, since each unit test links one module and
  * liballiance.a. */
 #ifndef ALLIANCE_TEST_TMPDIR_H
 #define ALLIANCE_TEST_TMPDIR_H
@@ -47,6 +47,19 @@ static inline int tmpdir_remove(const char *dir)
 	}
 	closedir(d);
 	return rmdir(dir);
+}
+
+/* store_files_unlink: unlink a sqlite store at path and its WAL and
+ * shared-memory files beside it. */
+static inline void store_files_unlink(const char *path)
+{
+	char side[PATH_MAX];
+
+	unlink(path);
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
 }
 
 #endif

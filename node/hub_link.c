@@ -743,6 +743,21 @@ static void handle_error(struct node *n, const Alliance__V1__Error *e)
 typedef int (*node_handler)(struct node *n, struct lws *wsi, struct link *l,
 			    const Frame *f);
 
+/* store_faulted: whether a storage fault came since faults was counted
+ * (cause filled): the session's end then waits for space
+ * (hub_link__lost), and a damaged store is named with the way back. */
+static int store_faulted(struct node *n, unsigned faults, char *cause,
+			 size_t len)
+{
+	if (store_fault_count() == faults)
+		return 0;
+	n->hub_store_full = 1;
+	if (store_fault_last(cause, len) == ERR_INVALID)
+		log_error("the store is damaged: %s. The way back: %s", cause,
+			  NODE_STORE_WAY_BACK);
+	return 1;
+}
+
 /* on_changes: persist a batch of the hub's stream, then ack it. */
 static int on_changes(struct node *n, struct lws *wsi, struct link *l,
 		      const Frame *f)
@@ -750,18 +765,12 @@ static int on_changes(struct node *n, struct lws *wsi, struct link *l,
 	Alliance__V1__Ack ack = ALLIANCE__V1__ACK__INIT;
 	Frame frame = ALLIANCE__V1__FRAME__INIT;
 	unsigned faults = store_fault_count();
-	char why[200];
+	char why[200], cause[200];
 	int rc;
 
 	rc = sync_handle_changes(n, f->changes, &ack.seq, why, sizeof(why));
-	if (rc == ERR_IO && store_fault_count() != faults) {
-		char cause[200];
-
-		n->hub_store_full = 1;   /* hub_link__lost waits for space */
-		if (store_fault_last(cause, sizeof(cause)) == ERR_INVALID)
-			log_error("the store is damaged: %s. The way back: %s",
-				  cause, NODE_STORE_WAY_BACK);
-	}
+	if (rc == ERR_IO)
+		store_faulted(n, faults, cause, sizeof(cause));
 	if (rc != ERR_OK)
 		return session_abort(n, wsi, rc == ERR_INVALID
 				     ? WIRE_CLOSE_BAD_FRAME : WIRE_CLOSE_INTERNAL,
@@ -965,6 +974,22 @@ static void tls_verify_reason(struct node *n, struct lws *wsi, char *why,
 		 clock_rfc3339(clock_local_ms() / 1000, now, sizeof(now)) : "");
 }
 
+/* write_up: the up stream's next batch; a storage fault keeping its marks
+ * ends the session with its cause and waits for space, as when a batch
+ * of the hub's cannot be stored. What the callback returns. */
+static int write_up(struct node *n, struct lws *wsi, struct hub_session *s)
+{
+	unsigned faults = store_fault_count();
+	char cause[200];
+
+	if (sync_write_up(n, &s->link) >= 0)
+		return 0;
+	if (store_faulted(n, faults, cause, sizeof(cause)))
+		return session_abort(n, wsi, WIRE_CLOSE_INTERNAL,
+				     "cannot keep the up marks: %s", cause);
+	return -1;
+}
+
 static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 			void *user, void *in, size_t len)
 {
@@ -1039,7 +1064,7 @@ static int callback_hub(struct lws *wsi, enum lws_callback_reasons reason,
 		}
 		if (rc != 1)   /* a ping, a queued frame, or the close */
 			return rc;
-		return sync_write_up(n, &s->link) < 0 ? -1 : 0;
+		return write_up(n, wsi, s);
 	}
 
 	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:

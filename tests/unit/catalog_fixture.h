@@ -27,6 +27,20 @@ static const struct store_migration catalog_migrations[] = {
 #define CATALOG_N_MIGRATIONS \
 	(sizeof(catalog_migrations) / sizeof(catalog_migrations[0]))
 
+/* catalog_store_conn: a connection to the store file at path with every
+ * catalog migration (a thread's own, as the daemons' threads open theirs).
+ * NULL (the reason on stderr) when it cannot be opened. */
+static inline sqlite3 *catalog_store_conn(const char *path)
+{
+	sqlite3 *db = NULL;
+	char err[512];
+
+	if (store_open(path, catalog_migrations, CATALOG_N_MIGRATIONS, &db,
+		       err, sizeof(err)) != ERR_OK)
+		fprintf(stderr, "%s\n", err);
+	return db;
+}
+
 struct catalog_fixture {
 	sqlite3 *db;
 	struct catalog *cat;

@@ -60,14 +60,12 @@ static void put(struct fixture *f, const char *origin)
 	assert_true(applied);
 }
 
+/* store_conn: another migrated connection to the fixture's store. */
 static sqlite3 *store_conn(struct fixture *f)
 {
-	sqlite3 *db = NULL;
-	char err[256];
+	sqlite3 *db = catalog_store_conn(f->path);
 
-	assert_int_equal(store_open(f->path, catalog_migrations,
-				    CATALOG_N_MIGRATIONS, &db,
-				    err, sizeof(err)), ERR_OK);
+	assert_non_null(db);
 	return db;
 }
 

@@ -109,7 +109,15 @@ test('the notifications page offers push and the service worker shows one', asyn
 async function registration(context, page) {
   const scope = await page.evaluate(async () => {
     await navigator.serviceWorker.register('/sw.js', { scope: '/' });
-    return (await navigator.serviceWorker.ready).scope;
+    const reg = await navigator.serviceWorker.ready;
+    // ready comes while the worker is still activating; a push sent to it
+    // then may be dropped, so wait for it to be activated
+    const w = reg.active;
+    if (w.state !== 'activated')
+      await new Promise((resolve) => w.addEventListener('statechange', () => {
+        if (w.state === 'activated') resolve();
+      }));
+    return reg.scope;
   });
   const cdp = await context.newCDPSession(page);
   const regs = new Map();
@@ -149,7 +157,8 @@ test('a check-in push asks the question; its action\'s page sends the answer aft
   // check_in other than true asks nothing
   await reg.cdp.send('ServiceWorker.deliverPushMessage', { origin: node.url, registrationId: reg.id,
     data: JSON.stringify({ title: '停水', body: '请储水', url: '/bulletins.html', id: 'b-plain', check_in: 'yes' }) });
-  await waitFor(async () => (await shown()).length === 2, 'both notifications', SHOWN_MS);
+  await waitFor(async () => (await shown()).length === 2, 'both notifications', SHOWN_MS)
+    .catch(async (e) => { throw new Error(`${e.message}; shown: ${JSON.stringify(await shown())}`); });
   const all = await shown();
   const ck = all.find((n) => n.tag === bid), plain = all.find((n) => n.tag === 'b-plain');
   assert.deepEqual(ck.actions, [{ action: 'safe', title: '我安全 / I\u2019m safe' },

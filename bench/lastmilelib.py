@@ -34,9 +34,11 @@ class _Receiver:
     POST, served by a child process of its own (so that neither the other
     receiver nor the benchmark's polling shares its interpreter lock);
     counts the distinct key(handler) it took, the posts, and the
-    wall-clock time (time.time()) of the last one."""
+    wall-clock time (time.time()) of the last one. nice: the child's
+    niceness (a receiver stands for a remote server; at 19 its CPU on
+    the shared cores takes the least from what is measured)."""
 
-    def __init__(self, status, key, tls=None):
+    def __init__(self, status, key, tls=None, nice=0):
         ctx = mp.get_context("fork")
         self._keys = ctx.Value("q", 0)
         self._posts = ctx.Value("q", 0, lock=False)
@@ -68,8 +70,11 @@ class _Receiver:
         if tls:
             self.server.socket = tls.wrap_socket(self.server.socket,
                                                  server_side=True)
-        self.proc = ctx.Process(target=self.server.serve_forever,
-                                daemon=True)
+        def serve():
+            os.nice(nice)
+            self.server.serve_forever()
+
+        self.proc = ctx.Process(target=serve, daemon=True)
         self.proc.start()
         self.server.socket.close()      # the child's copy listens
 
@@ -93,8 +98,9 @@ class Gateway(_Receiver):
     """The SMS gateway: 200 to each signed post; keeps the idempotency
     keys."""
 
-    def __init__(self):
-        super().__init__(200, lambda r: r.headers.get("Idempotency-Key"))
+    def __init__(self, nice=0):
+        super().__init__(200, lambda r: r.headers.get("Idempotency-Key"),
+                         nice=nice)
         self.url = f"http://127.0.0.1:{self.server.server_port}/sms"
 
 
@@ -103,10 +109,10 @@ class PushService(_Receiver):
     node's [outbox] ca is the test CA): 201 to each post; keeps the
     endpoint paths."""
 
-    def __init__(self, pki):
+    def __init__(self, pki, nice=0):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(*pki.hub_cert)
-        super().__init__(201, lambda r: r.path, tls=ctx)
+        super().__init__(201, lambda r: r.path, tls=ctx, nice=nice)
         self.base = f"https://127.0.0.1:{self.server.server_port}"
 
 
@@ -120,8 +126,8 @@ def outbox_config(node, sms=None, push=False, in_flight=4):
 
 
 class OutboxNode(h.Node):
-    """A node with outbox_config(sms, push, in_flight) and the manager
-    password PASSWORD."""
+    """A node with outbox_config(sms, push, in_flight), the manager
+    password PASSWORD and a metrics listener."""
 
     def __init__(self, *a, sms=None, push=False, in_flight=4, **kw):
         r = subprocess.run([str(h.BUILD / "alliance-node"),
@@ -129,10 +135,29 @@ class OutboxNode(h.Node):
                            capture_output=True, text=True, check=True)
         super().__init__(*a, manager_hash=r.stdout.strip(), **kw)
         self.sms, self.push, self.in_flight = sms, push, in_flight
+        self.metrics_port = h.free_port()
 
     def config_text(self):
         return super().config_text() + outbox_config(
-            self, self.sms, self.push, self.in_flight)
+            self, self.sms, self.push, self.in_flight) + \
+            f"[metrics]\naddress = 127.0.0.1\nport = {self.metrics_port}\n"
+
+    def ack_times(self):
+        """(count, seconds, of them waiting for the store's lock) of the
+        bulletins the node handled until their acks (its /metrics)."""
+        c = http.client.HTTPConnection("127.0.0.1", self.metrics_port,
+                                       timeout=30)
+        try:
+            c.request("GET", "/metrics")
+            text = c.getresponse().read().decode()
+        finally:
+            c.close()
+        v = dict(line.rsplit(" ", 1) for line in text.splitlines()
+                 if line.startswith("alliance_node_bulletin_"))
+        ack, wait = "alliance_node_bulletin_ack_seconds", \
+            "alliance_node_bulletin_store_wait_seconds"
+        return (int(v[ack + "_count"]), float(v[ack + "_sum"]),
+                float(v[wait + "_sum"]))
 
 
 class Session:

@@ -173,14 +173,6 @@ static void cache_free(struct catalog_http_cache **cache)
 	*cache = NULL;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* cache_key: the checked query as one string (caller frees), or NULL. */
 static char *cache_key(const struct catalog_query *q)
 {
@@ -214,7 +206,7 @@ static int cache_reply(struct catalog_http_cache *cache, uint64_t version,
 		return 0;
 	slot = &cache->slots[cache_hash(key)];
 	if (!slot->key || slot->version != version ||
-	    mono_ms() - slot->made_ms >= CATALOG_HTTP_CACHE_TTL_MS ||
+	    (int64_t)clock_mono_ms() - slot->made_ms >= CATALOG_HTTP_CACHE_TTL_MS ||
 	    strcmp(slot->key, key) != 0) {
 		free(key);
 		return 0;
@@ -243,7 +235,7 @@ static void reply_answer(struct catalog_http_cache *cache, uint64_t version,
 		slot->key = key;
 		slot->answer = answer;
 		slot->version = version;
-		slot->made_ms = mono_ms();
+		slot->made_ms = (int64_t)clock_mono_ms();
 		free(text);
 		http_reply_shared(wsi, ex, "application/json; charset=utf-8",
 				  answer);

@@ -32,6 +32,14 @@ int64_t clock_now(void)
 	return ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
 }
 
+double clock_mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
 void clock_set_offset_ms(int64_t ms)
 {
 	atomic_store(&clock_offset, ms);

@@ -19,6 +19,10 @@ int64_t clock_now_ms(void);
  * corrected. */
 int64_t clock_local_ms(void);
 
+/* clock_mono_ms: milliseconds of the monotonic clock (for durations;
+ * its zero is arbitrary). */
+double clock_mono_ms(void);
+
 /* clock_set_offset_ms: from now on clock_now() adds ms to the local clock.
  * Safe to call while other threads read the clock. */
 void clock_set_offset_ms(int64_t ms);

@@ -30,6 +30,7 @@
 #include "indexer.h"
 
 #include "catalog.h"
+#include "clock.h"
 #include "err.h"
 #include "log.h"
 #include "store.h"
@@ -78,21 +79,13 @@ struct indexer {
 	int stop;
 	int kicked;
 	size_t chunk;               /* rows in the next transaction */
-	double checkpointed;        /* now_ms() of the last checkpoint */
+	double checkpointed;        /* clock_mono_ms() of the last checkpoint */
 	int checkpoint_failing;     /* the last one failed (logged once) */
 	/* published after each commit (gen first, then indexed) */
 	_Atomic int64_t gen;        /* the index generation committed */
 	_Atomic uint64_t indexed;   /* the log head the queue was last seen
 				       empty at: all up to it is indexed */
 };
-
-static double now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
 
 /* ---- one chunk ----------------------------------------------------------- */
 
@@ -102,7 +95,7 @@ static double now_ms(void)
  * ERR_OK or ERR_IO (rolled back, logged). */
 static int index_chunk(struct indexer *ix, size_t *done, double *ms)
 {
-	double t0 = now_ms();
+	double t0 = clock_mono_ms();
 	uint64_t head = 0;
 	int64_t gen = 0;
 	int rc, empty;
@@ -130,7 +123,7 @@ static int index_chunk(struct indexer *ix, size_t *done, double *ms)
 	if (empty)
 		atomic_store_explicit(&ix->indexed, head,
 				      memory_order_release);
-	*ms = now_ms() - t0;
+	*ms = clock_mono_ms() - t0;
 	/* aim the next chunk at INDEXER_TXN_MS */
 	if (*done == ix->chunk) {
 		if (*ms > 2 * INDEXER_TXN_MS && ix->chunk / 2 >= INDEXER_CHUNK_MIN)
@@ -149,7 +142,7 @@ static int index_chunk(struct indexer *ix, size_t *done, double *ms)
  * failure is logged when it begins and when it ends. */
 static void checkpoint(struct indexer *ix, int busy)
 {
-	double t = now_ms();
+	double t = clock_mono_ms();
 
 	if (t - ix->checkpointed < (busy ? INDEXER_CHECKPOINT_BUSY_MS
 					 : INDEXER_CHECKPOINT_MS))

@@ -24,6 +24,23 @@ void prom_metric(FILE *f, const char *name, const char *type,
  * digits. */
 void prom_gauge(FILE *f, const char *name, const char *help, double value);
 
+/* A histogram of durations in seconds over fixed buckets (prom.c's
+ * bounds: 0.5 ms to 1 s): observed on one thread, written by it. */
+#define PROM_HIST_BUCKETS 9
+struct prom_hist {
+	unsigned long long in[PROM_HIST_BUCKETS]; /* per bucket, not summed */
+	unsigned long long count;               /* every observation */
+	double sum;                             /* their seconds */
+};
+
+/* prom_hist_observe: count one duration of seconds in h. */
+void prom_hist_observe(struct prom_hist *h, double seconds);
+
+/* prom_histogram: h as a histogram family name (its _bucket lines with
+ * cumulative counts, le="+Inf" last, then _sum and _count). */
+void prom_histogram(FILE *f, const char *name, const char *help,
+		    const struct prom_hist *h);
+
 /* prom_render: run write(f, arg) on a memory stream and return what it
  * wrote as a new NUL-terminated string (the caller frees it) with its
  * length in *len; NULL when memory ran out. */

@@ -3,6 +3,7 @@
  * Parts: jobs; state; the threads; start and stop. */
 #include "searcher.h"
 
+#include "clock.h"
 #include "err.h"
 #include "log.h"
 #include "store.h"
@@ -121,14 +122,6 @@ struct searcher {
 
 /* ---- the threads --------------------------------------------------------- */
 
-static double now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
 /* release: end t's read transaction, if it holds one. */
 static void release(struct search_thread *t)
 {
@@ -147,7 +140,7 @@ static void release(struct search_thread *t)
  * one of its own). */
 static void snapshot(struct search_thread *t, const struct search_job *job)
 {
-	double now = now_ms();
+	double now = clock_mono_ms();
 	int64_t gen = job->gen, newest = atomic_load_explicit(
 		&t->s->newest_gen, memory_order_relaxed);
 

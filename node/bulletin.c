@@ -478,6 +478,7 @@ int node_bulletin_handle(struct node *n, const Alliance__V1__Bulletin *bf)
 	enum bulletin_put outcome = BULLETIN_STORED;
 	BulletinContent *c = NULL;
 	char why[300];
+	double t0 = clock_mono_ms(), locking;
 
 	n->bulletins_received++;
 	if (bulletin_open(n->bulletins->keys, content, len,
@@ -492,8 +493,10 @@ int node_bulletin_handle(struct node *n, const Alliance__V1__Bulletin *bf)
 		refuse(n, content, len, why);
 		goto out;
 	}
+	locking = clock_mono_ms();
 	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
 		goto io;
+	locking = clock_mono_ms() - locking;
 	if (bulletin_store_put(n->bulletins->store, content, len,
 			       bf->signature.data, bf->signature.len, c, NULL,
 			       clock_now_ms(), &outcome) != ERR_OK ||
@@ -507,6 +510,8 @@ int node_bulletin_handle(struct node *n, const Alliance__V1__Bulletin *bf)
 		goto out;
 	}
 	send_ack(n, c->id, NULL);
+	prom_hist_observe(&n->bulletin_ack, (clock_mono_ms() - t0) / 1e3);
+	prom_hist_observe(&n->bulletin_store_wait, locking / 1e3);
 	if (outcome == BULLETIN_STORED) {
 		/* the store's trigger noted it for the outbox; its thread
 		 * sends it, after the ack */

@@ -22,6 +22,7 @@
 #include "alliance_limits.h"
 #include "link.h"
 #include "peer.h"
+#include "prom.h"
 #include "quota.h"
 #include "route.h"
 #include "wire.h"
@@ -227,6 +228,10 @@ struct node {
 	uint64_t bulletins_received; /* Bulletin frames from the hub */
 	uint64_t bulletins_stored;  /* ... stored new (not replays) */
 	uint64_t bulletins_refused; /* ... refused: signature, area, id */
+	struct prom_hist bulletin_ack; /* a Bulletin frame's handling until
+				       its ack is queued (stored ones) */
+	struct prom_hist bulletin_store_wait; /* ... of it, waiting for the
+				       store's write lock */
 	int hub_close_code;         /* code the hub closed with; 0 none */
 	char hub_close_reason[128]; /* and its reason */
 };

@@ -130,15 +130,22 @@ def parse_strict(text):
             name, _, kind = line[len("# TYPE "):].partition(" ")
             assert name == current and families[name] is None, \
                 f"{where}: TYPE not right after its HELP"
-            assert kind in ("counter", "gauge"), where
+            assert kind in ("counter", "gauge", "histogram"), where
             families[name] = kind
         else:
             assert not line.startswith("#"), f"{where}: a stray comment"
             m = SAMPLE.fullmatch(line)
             assert m, f"{where}: not a sample"
             name = m.group(1)
-            assert name == current and families[name], \
-                f"{where}: a sample outside its family's block"
+            if families.get(current) == "histogram":
+                assert name in (current + "_bucket", current + "_sum",
+                                current + "_count"), \
+                    f"{where}: not a sample of histogram {current}"
+                assert (m.group(2) or "").startswith('{le="') == \
+                    name.endswith("_bucket"), f"{where}: le only on buckets"
+            else:
+                assert name == current and families[name], \
+                    f"{where}: a sample outside its family's block"
             key = name + (m.group(2) or "")
             assert key not in samples, f"{where}: a sample twice"
             value = float(m.group(3))
@@ -152,6 +159,16 @@ def parse_strict(text):
         if kind == "counter":
             assert all(v >= 0 for k, v in samples.items()
                        if k.split("{")[0] == name), name
+        if kind == "histogram":
+            # cumulative buckets, ascending bounds, +Inf last and = count
+            les = [(k[len(name) + 12:-2], v) for k, v in samples.items()
+                   if k.startswith(name + '_bucket{le="')]
+            assert les and les[-1][0] == "+Inf", name
+            assert [float(le) for le, _ in les] == \
+                sorted(float(le) for le, _ in les), name
+            assert [v for _, v in les] == sorted(v for _, v in les), name
+            assert les[-1][1] == samples[name + "_count"], name
+            assert samples[name + "_sum"] >= 0, name
     return samples
 
 
@@ -238,6 +255,13 @@ def test_metrics_follow_the_session_the_log_bulletins_and_disk(
         30, "the bulletin stored")
     assert m["alliance_node_bulletins_received_total"] == 1
     assert m["alliance_node_bulletins_refused_total"] == 0
+    # its handling until the ack, and the store's lock within it, timed once
+    ack = "alliance_node_bulletin_ack_seconds"
+    wait = "alliance_node_bulletin_store_wait_seconds"
+    assert m[ack + "_count"] == m[wait + "_count"] == 1
+    assert m[ack + '_bucket{le="+Inf"}'] == 1
+    assert 0 < m[ack + "_sum"] < 30
+    assert 0 <= m[wait + "_sum"] <= m[ack + "_sum"]
     assert m["alliance_node_relay_outbox"] == 0
     assert m["alliance_node_requests_open"] == 0
 

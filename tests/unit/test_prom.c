@@ -2,7 +2,8 @@
  * daemons' /metrics (a strict parse of a whole node's text:
  * tests/system/test_16_node_metrics.py).
  *
- * Parts: a family's lines; values that are not whole; an empty text. */
+ * Parts: a family's lines; values that are not whole; an empty text; a
+ * histogram. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -85,12 +86,48 @@ static void test_empty_render(void **state)
 	free(text);
 }
 
+static void write_histogram(FILE *f, void *arg)
+{
+	prom_histogram(f, "h_seconds", "Durations.", arg);
+}
+
+/* observations on a bound fall in its bucket; buckets are cumulative;
+ * one past the last bound counts only in +Inf */
+static void test_histogram(void **state)
+{
+	struct prom_hist h = { 0 };
+	size_t len = 0;
+	char *text;
+
+	(void)state;
+	prom_hist_observe(&h, 0.0002);
+	prom_hist_observe(&h, 0.0005);
+	prom_hist_observe(&h, 0.003);
+	prom_hist_observe(&h, 2.5);
+	text = prom_render(write_histogram, &h, &len);
+	assert_non_null(text);
+	assert_string_equal(text,
+		"# HELP h_seconds Durations.\n# TYPE h_seconds histogram\n"
+		"h_seconds_bucket{le=\"0.0005\"} 2\n"
+		"h_seconds_bucket{le=\"0.001\"} 2\n"
+		"h_seconds_bucket{le=\"0.0025\"} 2\n"
+		"h_seconds_bucket{le=\"0.005\"} 3\n"
+		"h_seconds_bucket{le=\"0.01\"} 3\n"
+		"h_seconds_bucket{le=\"0.025\"} 3\n"
+		"h_seconds_bucket{le=\"0.1\"} 3\n"
+		"h_seconds_bucket{le=\"1\"} 3\n"
+		"h_seconds_bucket{le=\"+Inf\"} 4\n"
+		"h_seconds_sum 2.5037\nh_seconds_count 4\n");
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_family_lines),
 		cmocka_unit_test(test_gauges_not_whole),
 		cmocka_unit_test(test_empty_render),
+		cmocka_unit_test(test_histogram),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -341,8 +341,7 @@ static unsigned start_push(struct outbox *o, int64_t now)
 }
 
 /* start_due: due rows of every endpoint, in one transaction (their
- * sending state is stored before any is posted; the lock left to a
- * bulletin waiting for it first, outbox__yield): the SMS gateway's and
+ * sending state is stored before any is posted): the SMS gateway's and
  * the webhooks' first, then the browsers'. The number started. */
 static unsigned start_due(struct outbox *o, int64_t now)
 {
@@ -358,7 +357,7 @@ static unsigned start_due(struct outbox *o, int64_t now)
 			"AS INTEGER) LIMIT 1)) + (SELECT count(*) FROM (SELECT "
 			"1 FROM outbox WHERE state = 'failed' AND next_at <= "
 			"CAST(?1 AS INTEGER) LIMIT 1))", at) <= 0 ||
-	    (outbox__yield(), store_exec(o->db, "BEGIN IMMEDIATE")) != ERR_OK)
+	    store_exec(o->db, "BEGIN IMMEDIATE") != ERR_OK)
 		return 0;
 	if (o->sms_url)
 		n += start_endpoint(o, 0, o->sms_url, o->sms_secret, now);
@@ -544,8 +543,8 @@ static void finish(struct outbox *o, struct transfer *t, CURLcode rc)
 	slot_free(o, t);
 }
 
-/* collect: every finished transfer noted, in one transaction (after
- * outbox__yield). The number noted. */
+/* collect: every finished transfer noted, in one transaction. The
+ * number noted. */
 static int collect(struct outbox *o)
 {
 	CURLMsg *msg;
@@ -557,10 +556,8 @@ static int collect(struct outbox *o)
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
-		if (!open) {
-			outbox__yield();
+		if (!open)
 			open = store_exec(o->db, "BEGIN IMMEDIATE") == ERR_OK;
-		}
 		finish(o, t, msg->data.result);
 		n++;
 	}

@@ -105,7 +105,7 @@ const char hub_relay_schema_v2[] =
  * it off there when the destination acks it; every replica keeps it
  * alike. */
 const char hub_relay_schema_v3[] =
-	"CREATE TABLE relay_log ("
+	"CREATE TABLE IF NOT EXISTS relay_log ("
 	"  origin TEXT NOT NULL,"
 	"  id TEXT NOT NULL,"
 	"  destination TEXT NOT NULL,"
@@ -781,7 +781,7 @@ static int share_relay(struct session *s, const Alliance__V1__Relay *r)
 	char why[200];
 	int rc;
 
-	if (s->relay_pending || s->relay_acking) {
+	if (s->relay_pending) {
 		session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_PROTOCOL,
 			      ALLIANCE__V1__ERROR_CODE__ERROR_BAD_FRAME,
 			      "a Relay before the last one was acked");

@@ -602,9 +602,10 @@ struct hub_http {
  * request that appended it, if it waits at this replica. */
 void api_registry_done(struct hub *hub, const char *id, uint64_t version,
 		       int applied, const char *why);
-/* api_wait_park: park h's bulletin POST until the shared log brings
- * back its event (bulletin id, token): api_wait_take then gives it to
- * be answered. ERR_OK or ERR_NOMEM. */
+/* api_wait_park: park h's bulletin (or district poll) POST until the
+ * shared log brings back its event (bulletin id, token; a poll's:
+ * "district", its version): api_wait_take then gives it to be answered.
+ * ERR_OK or ERR_NOMEM. */
 int api_wait_park(struct hub *hub, struct lws *wsi, struct hub_http *h,
 		  const char *id, uint64_t token);
 /* api_wait_take: 1 with the request parked for (id, token) in *wsi, *h,

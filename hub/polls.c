@@ -34,6 +34,11 @@
  *                            turns (list), newest first; at most 100
  *   GET  /api/v1/polls/{origin.id}  the poll with its results
  *
+ * With [store] postgresql a district poll is an event of the shared log
+ * (PGLOG_POLL): every replica stores it (hub_polls_store_district) and
+ * queues it for its own sessions; the POST is answered once it came back
+ * committed, 503 unavailable when the database did not take it.
+ *
  * The tables and their statements are poll_store.c's.
  *
  * Parts: tallies down; applying a node's records; district polls to

@@ -20,12 +20,14 @@
  * never personal data. The connection runs with secure_delete, so deleted
  * bodies are zeroed in the file too.
  *
- * Tables (hub_relay_schema_v1, v2):
+ * Tables (hub_relay_schema_v1, v2, v3):
  *   relay (origin, kind, id, destination, version, body BLOB or NULL once
  *          delivered, delivered, created)
  *   request_stat (origin, id, owner, service_id, requested, received,
  *          status, first_response, closed)
  *   poll, tally (polls.c).
+ *   relay_log (origin, id, destination, version, seq): [store]
+ *          postgresql: the events holding a request's personal data.
  *
  * Requests (relay.h's rules): the first version of a request the hub
  * sees must carry an id of its origin's namespace and fields the
@@ -45,8 +47,21 @@
  * (a status "open" with delivered set, relay.h) travels back like any
  * status.
  *
+ * With [store] postgresql (pglog.h) a node's relayed records are events
+ * of the shared log, one a record: its session's replica judges the
+ * frame (a refused record is answered and not shared) and appends the
+ * rest; every replica applies each by the rules above, judging by the
+ * time the event carries, and sends what goes on to the destination's
+ * session if it is its own; the frame is acked once the log brought every
+ * record back. A destination's RelayAck is an event too: every replica
+ * marks the rows delivered and deletes their bodies, and the appending
+ * transaction cuts the personal data off the requests' events
+ * (relay_pack_parts; relay_log says which). A request's personal data is
+ * not shared at all when no row is to deliver it (served at home, a
+ * replay).
+ *
  * Parts: schema; sending; receiving (refusals, requests, statuses); acks;
- * Welcome; the district's request figures. */
+ * Welcome; the shared log; the district's request figures. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>

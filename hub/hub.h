@@ -293,7 +293,9 @@ struct hub {
 				       log is applied: the time its replica
 				       took it, which the relay's rules judge
 				       by (hub_relay_now); else 0 */
-	uint64_t shared_seq;        /* ... and its place in the log */
+	uint64_t shared_seq;        /* ... and its place in the log when it
+				       holds personal data (a request's; 0:
+				       none), for relay_log (relay.c) */
 };
 
 /* ==== store (store.c) ==================================================== */

@@ -116,9 +116,10 @@ const char hub_relay_schema_v2[] =
 	" ON request_stat (origin, owner, received);";
 
 /* v3: [store] postgresql: which events of the shared log hold a relayed
- * request's personal data (its versions stored for a destination), to cut
- * it off there when the destination acks it; every replica keeps it
- * alike. */
+ * request's personal data (its versions for a destination; a version
+ * may be in two events when a node sent it again through another
+ * replica), to cut it off there when the destination acks it; every
+ * replica keeps it alike. */
 const char hub_relay_schema_v3[] =
 	"CREATE TABLE IF NOT EXISTS relay_log ("
 	"  origin TEXT NOT NULL,"
@@ -126,7 +127,7 @@ const char hub_relay_schema_v3[] =
 	"  destination TEXT NOT NULL,"
 	"  version INTEGER NOT NULL,"
 	"  seq INTEGER NOT NULL,"
-	"  PRIMARY KEY (origin, id, destination, version)"
+	"  PRIMARY KEY (origin, id, destination, version, seq)"
 	") WITHOUT ROWID;";
 
 int64_t hub_relay_now(struct hub *hub)
@@ -380,7 +381,7 @@ static int note_log_seq(struct hub *hub, const Change *ch,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	rc = sqlite3_prepare_v2(hub->db, "INSERT OR REPLACE INTO relay_log"
+	rc = sqlite3_prepare_v2(hub->db, "INSERT OR IGNORE INTO relay_log"
 				" (origin, id, destination, version, seq) VALUES"
 				" (?1, ?2, ?3, ?4, ?5)", -1, &st, NULL);
 	if (rc == SQLITE_OK) {
@@ -449,8 +450,8 @@ static int apply_request(struct hub *hub, const Change *ch,
 		return ERR_OK;  /* served at home: only counted */
 	if (hub_relay_put(hub, ch, r->owner, &stored) != ERR_OK)
 		return ERR_IO;
-	if (stored && hub->shared_seq &&
-	    note_log_seq(hub, ch, r->owner) != ERR_OK)
+	/* (a copy not stored too: its event holds the data all the same) */
+	if (hub->shared_seq && note_log_seq(hub, ch, r->owner) != ERR_OK)
 		return ERR_IO;
 	if (stored)
 		snprintf(o->dest, sizeof(o->dest), "%s", r->owner);
@@ -903,6 +904,15 @@ static int share_ack(struct session *s, const Alliance__V1__RelayAck *ack)
 	return ERR_OK;
 }
 
+/* has_personal: whether relayed record ev holds a second part, a
+ * request's personal data (relay_pack_parts), not yet cut off. */
+static int has_personal(const struct pglog_event *ev)
+{
+	size_t kept = relay_parts_kept(ev->body, ev->len);
+
+	return kept && kept < ev->len;
+}
+
 /* sound_record: a relayed record read from the log, held to the rules of
  * a node's Relay again (the database is trusted no more than a node): of
  * the event's community, valid. 1, or 0 with why. */
@@ -971,7 +981,7 @@ int hub_relay_apply(struct hub *hub, const struct pglog_event *ev,
 		return ERR_OK;
 	}
 	hub->shared_now = (int64_t)ev->last;
-	hub->shared_seq = ev->seq;
+	hub->shared_seq = has_personal(ev) ? ev->seq : 0;
 	rc = apply_one(hub, ev->community, re->ch, &re->o);
 	hub->shared_now = 0;
 	hub->shared_seq = 0;

@@ -433,21 +433,29 @@ uint8_t *relay_pack_parts(const Change *ch, size_t *len, size_t *kept)
 	return buf;
 }
 
+size_t relay_parts_kept(const void *buf, size_t len)
+{
+	const uint8_t *b = buf;
+	size_t k;
+
+	if (len < 4)
+		return 0;
+	k = (size_t)b[0] << 24 | (size_t)b[1] << 16 | (size_t)b[2] << 8 | b[3];
+	return k <= len - 4 ? 4 + k : 0;
+}
+
 Change *relay_unpack_parts(const void *buf, size_t len)
 {
 	const uint8_t *b = buf;
 	Alliance__V1__Request *personal;
+	size_t kept = relay_parts_kept(buf, len);
 	Change *ch;
-	size_t k;
 
-	if (len < 4)
+	if (!kept || !(ch = relay_unpack(b + 4, kept - 4)))
 		return NULL;
-	k = (size_t)b[0] << 24 | (size_t)b[1] << 16 | (size_t)b[2] << 8 | b[3];
-	if (k > len - 4 || !(ch = relay_unpack(b + 4, k)))
-		return NULL;
-	if (k == len - 4)
+	if (kept == len)
 		return ch;      /* no personal part, or cut off */
-	personal = alliance__v1__request__unpack(NULL, len - 4 - k, b + 4 + k);
+	personal = alliance__v1__request__unpack(NULL, len - kept, b + kept);
 	if (!personal || ch->body_case != ALLIANCE__V1__CHANGE__BODY_REQUEST ||
 	    !ch->request) {
 		alliance__v1__request__free_unpacked(personal, NULL);

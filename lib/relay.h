@@ -178,6 +178,10 @@ Change *relay_unpack(const void *buf, size_t len);
  * that. */
 uint8_t *relay_pack_parts(const Change *ch, size_t *len, size_t *kept);
 Change *relay_unpack_parts(const void *buf, size_t len);
+/* relay_parts_kept: 4 + K of parts buf[0..len) (len when nothing was
+ * after the first part, or it was cut off), or 0 when they are not
+ * parts. */
+size_t relay_parts_kept(const void *buf, size_t len);
 
 /* relay_version: the next version to write: the larger of now in
  * microseconds and last + 1, so versions keep rising even after a store

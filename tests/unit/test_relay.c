@@ -530,6 +530,8 @@ static void test_pack_parts(void **state)
 	buf = relay_pack_parts(&ch, &len, &kept);
 	assert_non_null(buf);
 	assert_true(kept < len);
+	assert_int_equal(relay_parts_kept(buf, len), kept);
+	assert_int_equal(relay_parts_kept(buf, kept), kept);
 	back = relay_unpack_parts(buf, len);
 	assert_non_null(back);
 	assert_string_equal(back->id, "c1.abc");
@@ -556,8 +558,10 @@ static void test_pack_parts(void **state)
 	alliance__v1__change__free_unpacked(back, NULL);
 	/* not parts: too short, a length past the end */
 	assert_null(relay_unpack_parts(buf, 3));
+	assert_int_equal(relay_parts_kept(buf, 3), 0);
 	buf[0] = 0xff;
 	assert_null(relay_unpack_parts(buf, len));
+	assert_int_equal(relay_parts_kept(buf, len), 0);
 	free(buf);
 
 	/* a status: one part */

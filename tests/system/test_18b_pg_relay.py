@@ -15,9 +15,9 @@ import time
 import pytest
 import websocket
 
-from conftest import hash_password, wait_for
+from conftest import hash_password, stop_all, wait_for
 from pg import pg  # noqa: F401 (the fixture)
-from test_18_pg_replicas import log_rows, replicas  # noqa: F401
+from test_18_pg_replicas import PgHub, log_rows, replicas  # noqa: F401
 from test_20_sync import ARRIVE
 from test_25_manager import PASSWORD, api, get, service_seen
 from test_30_bulletin import issue, node_bulletins
@@ -53,13 +53,15 @@ def relay_table(path):
         db.close()
 
 
-def test_request_across_replicas_and_its_personal_data(replicas, pg):  # noqa: F811,E501
+def test_request_across_replicas_and_its_personal_data(replicas, pg, pki,  # noqa: F811,E501
+                                                       tmp_path):
     """A resident's request at a node of replica 1 to a community at
     replica 2 arrives there, its status comes back, and once delivered
     its name, phone and address are in neither replica's copy nor in any
     body of the shared log (the request's event was cut to its first
     part in the transaction of the delivery), while the request's
-    figures are alike at both replicas."""
+    figures are alike at both replicas; a replica started afterwards
+    reads the cut log into the same figures and rows."""
     (h1, h2), ([a], [b]) = replicas()
     code = service_seen(b, a, {"title": "Haircut at home",
                                "category": "elderly-care",
@@ -112,6 +114,18 @@ def test_request_across_replicas_and_its_personal_data(replicas, pg):  # noqa: F
         relay_table(h2.dir / "hub.db")
     assert rows1 == rows2 and rows1, rows1
     assert all(v == (1, None) for v in rows1.values()), rows1
+
+    h3 = PgHub(tmp_path / "hub3", pki, pg.conninfo).start()
+    try:
+        wait_for(lambda: h3.metrics()["alliance_shared_log_applied"] ==
+                 int(pg.psql("SELECT max(seq) FROM alliance_log")[0][0]),
+                 ARRIVE, "the late replica at the log's head")
+        assert stats(h3) == stats(h1)
+        assert relay_table(h3.dir / "hub.db") == rows1
+        for secret in (phone, address, "Xiuying"):
+            assert not hub_holds(h3, secret), secret
+    finally:
+        stop_all([h3])
 
 
 def test_district_poll_at_replica_2_tallies_from_both(replicas, pg):  # noqa: F811,E501

@@ -6,7 +6,8 @@ Real PostgreSQL (tests/system/pg.py), two real hub replicas each with its
 own sqlite copy, real nodes at each (test_18_pg_replicas's fixture).
 Parts: a request across replicas and its personal data after delivery; a
 district poll created at replica 2 and its tallies from both; check-in
-counts from both; a poll refused while the database is away.
+counts from both; a poll and a Relay refused while the database is
+away.
 """
 
 import sqlite3
@@ -15,14 +16,17 @@ import time
 import pytest
 import websocket
 
-from conftest import hash_password, stop_all, wait_for
+from conftest import (RawSession, hash_password, pb, stop_all, unique_id,
+                      wait_for)
 from pg import pg  # noqa: F401 (the fixture)
-from test_18_pg_replicas import PgHub, log_rows, replicas  # noqa: F401
+from test_18_pg_replicas import (PgHub, claims, log_rows,  # noqa: F401
+                                 replicas)
 from test_20_sync import ARRIVE
 from test_25_manager import PASSWORD, api, get, service_seen
 from test_30_bulletin import issue, node_bulletins
 from test_40_requests import full, hub_holds, post311, queue
 from test_45_polls import resident, vote
+from test_46_poll_tallies import community_poll
 from test_49_checkin import answer, hub_counts
 
 # pglog.h's kinds of the relay's events
@@ -196,18 +200,32 @@ def test_checkin_counts_from_both_replicas(replicas):  # noqa: F811
     assert totals[0]["anonymous_help"] == 1
 
 
-def test_poll_refused_while_the_database_is_away(replicas, pg,  # noqa: F811
-                                                 monkeypatch):
+def test_poll_and_relay_refused_while_the_database_is_away(
+        replicas, pg, pki, monkeypatch):  # noqa: F811
     """PostgreSQL stopped: a district poll is refused with 503
-    unavailable and the cause, stored nowhere; with the database back, a
-    poll goes out again."""
+    unavailable and the cause, a node's Relay with 1013 and the cause,
+    neither stored anywhere; with the database back, a poll goes out
+    again."""
     monkeypatch.setattr(websocket._abnf, "VALID_CLOSE_STATUS",
                         websocket._abnf.VALID_CLOSE_STATUS + (1013,))
     (h1, h2), ([a], [b]) = replicas()
-    mark = h1.log_mark()
-    pg.stop()
-    h1.wait_log(r"pglog: .*(unreachable|connection lost)", ARRIVE,
-                since=mark)
+    cid = unique_id("away")
+    h1.register(cid)
+    with RawSession(h1, pki.node(cid)) as s:
+        s.handshake(cid)
+        wait_for(lambda: claims(pg, cid) == 1, ARRIVE,
+                 "the session's claim in the log")
+        mark = h1.log_mark()
+        pg.stop()
+        h1.wait_log(r"pglog: .*(unreachable|connection lost)", ARRIVE,
+                    since=mark)
+        f = pb.Frame()
+        f.relay.changes.extend([community_poll(cid, "p1", int(time.time()),
+                                               1)])
+        s.send_frame(f)
+        code, reason = s.expect_close()
+    assert code == 1013, (code, reason)
+    assert "try again later" in reason and "database" in reason, reason
     body = {"question": "Repaint the wall?", "options": ["yes", "no"],
             "closes": int(time.time()) + 3600}
     r = h1.api("POST", "/api/v1/polls", body)
@@ -227,3 +245,4 @@ def test_poll_refused_while_the_database_is_away(replicas, pg,  # noqa: F811
     for h in (h1, h2):
         assert [p["id"] for p in h.api("GET", "/api/v1/polls").json()
                 ["items"]] == [poll]
+        assert h.api("GET", f"/api/v1/polls/{cid}.p1").status == 404

@@ -137,7 +137,8 @@ static void communities_list(struct hub *hub, struct lws *wsi,
 /* ---- communities through the shared log ([store] postgresql) ------------ */
 
 /* An operator's request waiting for its event of the shared log: a
- * registry request's directory event, or a bulletin's (bulletin.c). */
+ * registry request's directory event, a bulletin's (bulletin.c) or a
+ * district poll's (polls.c: id "district", token its version). */
 struct api_wait {
 	struct api_wait *next;
 	struct lws *wsi;
@@ -146,7 +147,7 @@ struct api_wait {
 				       which event */
 	char id[LIMIT_RECORD_ID + 1];
 	int add;                    /* POST (else DELETE) */
-	int bulletin;               /* a bulletin's POST */
+	int bulletin;               /* a bulletin's or a poll's POST */
 };
 
 /* shared_unavailable: 503 with the cause when the shared log is away. */

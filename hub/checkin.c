@@ -58,7 +58,7 @@ static int asks_community(struct hub *hub, const char *id,
 	sqlite3_stmt *st = NULL;
 	int rc, sent;
 
-	rc = bulletin_store_get(hub->db, id, hub_now(), &row);
+	rc = bulletin_store_get(hub->db, id, hub_relay_now(hub), &row);
 	if (rc == ERR_NOTFOUND) {
 		snprintf(why, whylen, "check-in %.80s: no such bulletin at "
 			 "the hub", id);
@@ -132,7 +132,7 @@ int hub_checkin_apply(struct hub *hub, const char *community,
 	sqlite3_bind_int64(st, 7, (int64_t)k->anonymous_safe);
 	sqlite3_bind_int64(st, 8, (int64_t)k->anonymous_help);
 	sqlite3_bind_int64(st, 9, k->updated);
-	sqlite3_bind_int64(st, 10, hub_now());
+	sqlite3_bind_int64(st, 10, hub_relay_now(hub));
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)

@@ -178,6 +178,11 @@ struct session {
 	uint64_t claim_serial;      /* its claim (session.c); 0: none */
 	uint64_t claim_seq;         /* the claim's place in the log; 0: not
 				       committed yet */
+	struct relay_pending *relay_pending; /* its Relay whose records the
+				       shared log is to bring back before the
+				       ack (relay.c); NULL: none */
+	int relay_acking;           /* its RelayAck is in the shared log's
+				       queue: the next Relay waits for it */
 };
 
 /* ==== metrics ============================================================ */
@@ -284,6 +289,13 @@ struct hub {
 				       to share once the log is reached */
 	uint64_t replica_id;        /* random, this run's: whose claims */
 	uint64_t claims;            /* the serial of the last claim made */
+	int64_t shared_now;         /* while a relayed record of the shared
+				       log is applied: the time its replica
+				       took it, which the relay's rules judge
+				       by (hub_relay_now); else 0 */
+	uint64_t shared_seq;        /* ... and its place in the log when it
+				       holds personal data (a request's; 0:
+				       none), for relay_log (relay.c) */
 };
 
 /* ==== store (store.c) ==================================================== */
@@ -592,9 +604,10 @@ struct hub_http {
  * request that appended it, if it waits at this replica. */
 void api_registry_done(struct hub *hub, const char *id, uint64_t version,
 		       int applied, const char *why);
-/* api_wait_park: park h's bulletin POST until the shared log brings
- * back its event (bulletin id, token): api_wait_take then gives it to
- * be answered. ERR_OK or ERR_NOMEM. */
+/* api_wait_park: park h's bulletin (or district poll) POST until the
+ * shared log brings back its event (bulletin id, token; a poll's:
+ * "district", its version): api_wait_take then gives it to be answered.
+ * ERR_OK or ERR_NOMEM. */
 int api_wait_park(struct hub *hub, struct lws *wsi, struct hub_http *h,
 		  const char *id, uint64_t token);
 /* api_wait_take: 1 with the request parked for (id, token) in *wsi, *h,
@@ -709,6 +722,8 @@ extern const char hub_relay_schema_v1[];
 /* hub_polls_schema_v2 is poll_store.h's. */
 /* v2: request_stat indexed for the per-destination quota. */
 extern const char hub_relay_schema_v2[];
+/* v3: where the shared log holds a relayed request's personal data. */
+extern const char hub_relay_schema_v3[];
 /* hub_relay_refusal_name: the metrics label of a relay refusal. */
 const char *hub_relay_refusal_name(enum relay_refusal r);
 
@@ -716,8 +731,31 @@ const char *hub_relay_refusal_name(enum relay_refusal r);
  * transaction, ack every record, forward what goes on. */
 int hub_relay_handle(struct session *s, const Alliance__V1__Relay *r);
 /* hub_relay_ack: the node persisted relayed records: forget their bodies
- * (personal data) and send the next batch. */
+ * (personal data) and send the next batch. With [store] postgresql the
+ * ack is an event of the shared log, which also cuts the personal data
+ * off the requests' events; the next batch goes once it came back. */
 int hub_relay_ack(struct session *s, const Alliance__V1__RelayAck *ack);
+/* hub_relay_now: the time the relay's rules judge by: hub->shared_now
+ * while a relayed record of the shared log is applied, else hub_now(). */
+int64_t hub_relay_now(struct hub *hub);
+/* [store] postgresql: a node's relayed records (PGLOG_RELAY), their
+ * delivery (PGLOG_RELAYED) and district polls (PGLOG_POLL) are events
+ * of the shared log. hub_relay_apply applies ev to the store inside the
+ * caller's transaction, by the rules of a local write, keeping in *out
+ * (NULL when none) what is to be done once it committed:
+ * hub_relay_applied then (committed 1: send what goes on from this
+ * replica, ack the session whose records they were, answer the poll's
+ * POST; 0: only free it). ERR_OK, or ERR_IO (roll back).
+ * hub_relay_failed: the database did not take ev: its session is told to
+ * come back (1013), its POST answered 503. */
+struct hub_relay_event;
+int hub_relay_apply(struct hub *hub, const struct pglog_event *ev,
+		    struct hub_relay_event **out);
+void hub_relay_applied(struct hub *hub, struct hub_relay_event **re,
+		       int committed);
+void hub_relay_failed(struct hub *hub, const struct pglog_event *ev);
+/* hub_relay_closed: s closes: forget its records awaiting the log. */
+void hub_relay_closed(struct session *s);
 /* hub_relay_welcome: after Welcome: queue district polls it lacks, send
  * what waits for it. */
 void hub_relay_welcome(struct session *s);
@@ -735,6 +773,17 @@ json_t *hub_relay_request_stats(struct hub *hub);
  * with reason when it is not acceptable (polls.c: which tallies are). */
 int hub_polls_apply(struct hub *hub, const char *community, const Change *ch,
 		    char *reason, size_t rlen, int *refused);
+/* hub_polls_store_district: district poll ch (checked), packed as
+ * body[0..len), stored with its options and area, in the caller's
+ * transaction: a poll of that id stored already changes nothing (*stored
+ * 0). ERR_OK or ERR_IO. hub_polls_created: once committed, the district
+ * polls go to the live sessions; the operator's POST of poll key (token:
+ * its version) that waits here is answered (why: 503, the database did
+ * not take it). */
+int hub_polls_store_district(struct hub *hub, const Change *ch,
+			     const uint8_t *body, size_t len, int *stored);
+void hub_polls_created(struct hub *hub, const char *key, uint64_t token,
+		       int stored, const char *why);
 /* hub_polls_welcome: relay rows for the district polls s has not had and
  * for the other communities' tallies of them (polls closed less than 30
  * days ago; rows it has had at that version change nothing). */

@@ -102,6 +102,7 @@ void pglog_event_free(struct pglog_event *ev)
 	if (!ev)
 		return;
 	free(ev->body);
+	free(ev->redact);
 	free(ev);
 }
 
@@ -263,6 +264,48 @@ static int append_one(struct pglog *pl, const struct pglog_event *ev,
 	return ok;
 }
 
+/* redact_events: cut the bodies of the events ev redacts to their first
+ * part (pglog_append_redact), inside the open transaction. 1, or 0 with
+ * why. */
+static int redact_events(struct pglog *pl, const struct pglog_event *ev,
+			 char *why, size_t whylen)
+{
+	/* "{1,2,...}": at most 21 bytes a seq */
+	size_t cap = ev->n_redact * 21 + 3, at = 1;
+	char *list;
+	const char *vals[1];
+	PGresult *r;
+	int ok;
+
+	if (!ev->n_redact)
+		return 1;
+	list = malloc(cap);
+	if (!list) {
+		snprintf(why, whylen, "out of memory");
+		return 0;
+	}
+	list[0] = '{';
+	for (size_t i = 0; i < ev->n_redact; i++)
+		at += (size_t)snprintf(list + at, cap - at, "%s%llu",
+				       i ? "," : "",
+				       (unsigned long long)ev->redact[i]);
+	snprintf(list + at, cap - at, "}");
+	vals[0] = list;
+	r = PQexecParams(pl->conn,
+		/* (PostgreSQL's << and | bind alike: each in brackets) */
+		"UPDATE alliance_log SET body = substring(body FROM 1 FOR (4 +"
+		" (get_byte(body, 0)::bigint << 24) + (get_byte(body, 1) << 16)"
+		" + (get_byte(body, 2) << 8) + get_byte(body, 3))::integer)"
+		" WHERE seq = ANY($1::bigint[]) AND length(body) >= 4",
+		1, NULL, vals, NULL, NULL, 0);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		snprintf(why, whylen, "%s", PQerrorMessage(pl->conn));
+	PQclear(r);
+	free(list);
+	return ok;
+}
+
 /* append_all: every queued append in one transaction; each failed one
  * goes back failed. 1, or 0 when the connection must be made again. */
 static int append_all(struct pglog *pl)
@@ -288,7 +331,8 @@ static int append_all(struct pglog *pl)
 		     sizeof(why)) &&
 	     exec_ok(pl, sql, why, sizeof(why));
 	for (i = 0; ok && i < n; i++)
-		ok = append_one(pl, batch[i], why, sizeof(why));
+		ok = append_one(pl, batch[i], why, sizeof(why)) &&
+		     redact_events(pl, batch[i], why, sizeof(why));
 	ok = ok && exec_ok(pl, "SELECT pg_notify('alliance_log', '')", why,
 			   sizeof(why)) &&
 	     exec_ok(pl, "COMMIT", why, sizeof(why));
@@ -628,8 +672,22 @@ int pglog_append(struct pglog *pl, int kind, const char *community,
 		 uint64_t last, const void *body, size_t len, char *why,
 		 size_t whylen)
 {
+	return pglog_append_redact(pl, kind, community, last, body, len, NULL,
+				   0, why, whylen);
+}
+
+int pglog_append_redact(struct pglog *pl, int kind, const char *community,
+			uint64_t last, const void *body, size_t len,
+			const uint64_t *redact, size_t n, char *why,
+			size_t whylen)
+{
 	struct pglog_event *ev;
 
+	if (n > PGLOG_REDACT_MAX) {
+		snprintf(why, whylen, "%zu events to redact, over %d", n,
+			 PGLOG_REDACT_MAX);
+		return ERR_TOOBIG;
+	}
 	pthread_mutex_lock(&pl->mu);
 	if (!pl->up) {
 		snprintf(why, whylen, "the hub's database is unreachable: %s",
@@ -654,6 +712,16 @@ int pglog_append(struct pglog *pl, int kind, const char *community,
 	ev->last = last;
 	memcpy(ev->body, body, len);
 	ev->len = len;
+	if (n) {
+		ev->redact = malloc(n * sizeof(*redact));
+		if (!ev->redact) {
+			pglog_event_free(ev);
+			snprintf(why, whylen, "out of memory");
+			return ERR_NOMEM;
+		}
+		memcpy(ev->redact, redact, n * sizeof(*redact));
+		ev->n_redact = n;
+	}
 	pthread_mutex_lock(&pl->mu);
 	queue_push(&pl->appends, ev);
 	pthread_mutex_unlock(&pl->mu);

@@ -63,7 +63,22 @@ enum pglog_kind {
 	PGLOG_DELIVERY = 6,     /* community's ack (or refusal) of a
 				   bulletin; last: when, unix ms
 				   (bulletin.c) */
+	PGLOG_RELAY = 7,        /* a record of community's Relay, packed in
+				   parts (relay_pack_parts: redacting it
+				   cuts the personal data off); last: the
+				   replica's clock when it took it, unix
+				   seconds, which every replica judges it
+				   by (relay.c) */
+	PGLOG_RELAYED = 8,      /* community's RelayAck (packed): it holds
+				   those records; last: unix seconds
+				   (relay.c) */
+	PGLOG_POLL = 9,         /* a district poll an operator created, a
+				   packed Change; last: its version
+				   (polls.c) */
 };
+
+/* The most events one append may redact. */
+#define PGLOG_REDACT_MAX 1024
 
 /* An event read from the log, or an append that failed (failed set). */
 struct pglog_event {
@@ -73,6 +88,8 @@ struct pglog_event {
 	char community[LIMIT_COMMUNITY_ID + 1]; /* whose write it is */
 	uint64_t last;          /* PGLOG_CHANGES: the batch's last seq */
 	int failed;             /* an append not stored: why says why */
+	uint64_t *redact;       /* an append's: the events it redacts */
+	size_t n_redact;
 	char why[200];
 	size_t len;
 	uint8_t *body;          /* the packed message (malloc'd) */
@@ -101,6 +118,16 @@ void pglog_stop(struct pglog **pl);
 int pglog_append(struct pglog *pl, int kind, const char *community,
 		 uint64_t last, const void *body, size_t len, char *why,
 		 size_t whylen);
+
+/* pglog_append_redact: pglog_append, and in the same transaction the
+ * bodies of the n events redact (seqs; n at most PGLOG_REDACT_MAX) cut
+ * to their first part: a body that begins with a 4-byte big-endian
+ * length K keeps its first 4 + K bytes (PGLOG_RELAY's: the record
+ * without its personal data). */
+int pglog_append_redact(struct pglog *pl, int kind, const char *community,
+			uint64_t last, const void *body, size_t len,
+			const uint64_t *redact, size_t n, char *why,
+			size_t whylen);
 
 /* pglog_take: the next result for the service thread (free it with
  * pglog_event_free), or NULL when none is waiting. */

@@ -34,6 +34,11 @@
  *                            turns (list), newest first; at most 100
  *   GET  /api/v1/polls/{origin.id}  the poll with its results
  *
+ * With [store] postgresql a district poll is an event of the shared log
+ * (PGLOG_POLL): every replica stores it (hub_polls_store_district) and
+ * queues it for its own sessions; the POST is answered once it came back
+ * committed, 503 unavailable when the database did not take it.
+ *
  * The tables and their statements are poll_store.c's.
  *
  * Parts: tallies down; applying a node's records; district polls to
@@ -46,6 +51,7 @@
 #include "err.h"
 #include "hub.h"
 #include "log.h"
+#include "pglog.h"
 #include "poll_store.h"
 #include "relay.h"
 #include "store.h"
@@ -119,24 +125,24 @@ static int store_tally(struct hub *hub, const Alliance__V1__Tally *t,
 	if (!text)
 		return ERR_NOMEM;
 	rc = hub_poll_store_tally_put(hub->polls, t->poll_origin, t->poll_id,
-				      community, version, text, hub_now(),
+				      community, version, text, hub_relay_now(hub),
 				      changed);
 	free(text);
 	return rc == ERR_OK ? ERR_OK : ERR_IO;
 }
 
 /* tally_refusal: why community's tally ch may not be stored, into reason
- * (*refused set), given its poll's options, area and closing time and its
- * stored tally (old, version old_version; NULL when none). A tally is
+ * (*refused set), at now, given its poll's options, area and closing
+ * time and its stored tally (old, version old_version; NULL when none). A tally is
  * taken only from a community that votes in the poll (the poll's own, or
  * one in a district poll's area), until the poll is final, with every
  * count and their sum bounded, and never below what the community counted
  * before: votes are never taken back (node/polls.c), so an older version
  * (a replay) is passed over and a count that falls is refused. */
 static int tally_refusal(const Change *ch, const char *community,
-			 int n_options, const json_t *area, int64_t closes,
-			 const json_t *old, int64_t old_version, char *reason,
-			 size_t rlen, int *refused)
+			 int64_t now, int n_options, const json_t *area,
+			 int64_t closes, const json_t *old, int64_t old_version,
+			 char *reason, size_t rlen, int *refused)
 {
 	const Alliance__V1__Tally *t = ch->tally;
 	char why[120], t1[CLOCK_RFC3339_LEN];
@@ -149,7 +155,7 @@ static int tally_refusal(const Change *ch, const char *community,
 	    !in_area(area, community))
 		return REFUSE("%s is not in the area of poll %s", community,
 			      ch->id);
-	if (relay_poll_final(closes, hub_now()))
+	if (relay_poll_final(closes, now))
 		return REFUSE("poll %s closed at %s; its result is final",
 			      ch->id, clock_rfc3339(closes, t1, sizeof(t1)));
 	if (!relay_tally_bounded(t, why, sizeof(why)))
@@ -195,8 +201,8 @@ static int apply_tally(struct hub *hub, const char *community,
 	}
 	old = hub_poll_store_tally(hub->polls, t->poll_origin, t->poll_id,
 				   community, &old_version);
-	rc = tally_refusal(ch, community, n_options, area, closes, old,
-			   old_version, reason, rlen, refused);
+	rc = tally_refusal(ch, community, hub_relay_now(hub), n_options, area,
+			   closes, old, old_version, reason, rlen, refused);
 	json_decref(old);
 	if (rc == ERR_OK && !*refused)
 		rc = store_tally(hub, t, community, ch->version, &changed);
@@ -221,12 +227,12 @@ static int apply_poll(struct hub *hub, const Change *ch, char *reason,
 	char t1[CLOCK_RFC3339_LEN];
 	int final = 0, rc;
 
-	if (ch->poll->opens > hub_now() + RELAY_POLL_AHEAD_S)
+	if (ch->poll->opens > hub_relay_now(hub) + RELAY_POLL_AHEAD_S)
 		return REFUSE("poll.opens: %s is ahead of the hub's clock",
 			      clock_rfc3339(ch->poll->opens, t1, sizeof(t1)));
 	rc = hub_poll_store_get(hub->polls, ch->origin, ch->id, &poll);
 	if (rc == ERR_OK) {   /* a replay changes nothing */
-		final = relay_poll_final(poll.closes, hub_now()) &&
+		final = relay_poll_final(poll.closes, hub_relay_now(hub)) &&
 			ch->version > poll.version;
 		hub_poll_row_free(&poll);
 	} else if (rc != ERR_NOTFOUND) {
@@ -317,21 +323,111 @@ static void welcome_each(struct session *s, void *arg)
 
 /* ---- creating ------------------------------------------------------------- */
 
+/* strings_json: a JSON array text of n strings (caller frees), or NULL
+ * out of memory. */
+static char *strings_json(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	char *text;
+
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+	json_decref(a);
+	return text;
+}
+
+int hub_polls_store_district(struct hub *hub, const Change *ch,
+			     const uint8_t *body, size_t len, int *stored)
+{
+	const Alliance__V1__Poll *p = ch->poll;
+	struct hub_poll_row row;
+	char *o, *a;
+	int rc;
+
+	*stored = 0;
+	rc = hub_poll_store_get(hub->polls, RELAY_DISTRICT, ch->id, &row);
+	if (rc == ERR_OK) {
+		hub_poll_row_free(&row);
+		log_warn("polls: district poll %s is stored already", ch->id);
+		return ERR_OK;
+	}
+	if (rc != ERR_NOTFOUND)
+		return ERR_IO;
+	o = strings_json(p->options, p->n_options);
+	a = strings_json(p->area, p->n_area);
+	rc = o && a ? hub_poll_store_add(hub->polls, RELAY_DISTRICT, ch->id,
+					 ch->version, p->question, o,
+					 p->opens, p->closes, a, body, len)
+		    : ERR_NOMEM;
+	free(o);
+	free(a);
+	*stored = rc == ERR_OK;
+	return rc == ERR_OK ? ERR_OK : ERR_IO;
+}
+
+void hub_polls_created(struct hub *hub, const char *key, uint64_t token,
+		       int stored, const char *why)
+{
+	struct hub_http *h;
+	struct lws *wsi;
+
+	if (stored)
+		registry_each_session(hub, welcome_each, NULL);
+	/* the POST waits under the district's name and its poll's version */
+	if (!api_wait_take(hub, RELAY_DISTRICT, token, &wsi, &h))
+		return;
+	if (why)
+		http_reply_error(wsi, &h->ex, 503, "unavailable", "the hub's "
+				 "database did not store it: %.150s", why);
+	else if (!stored)
+		http_reply_error(wsi, &h->ex, 409, "exists", "poll %s is "
+				 "stored already", key);
+	else
+		http_reply_json(wsi, &h->ex, 201, json_pack("{s:s}", "id",
+							    key));
+}
+
+/* share: district poll ch (packed as buf[0..len)) appended to the shared
+ * log; the POST is answered once the log brought it back
+ * (hub_polls_created), or now with 503 and the cause. */
+static void share(struct hub *hub, struct lws *wsi, struct hub_http *h,
+		  const Change *ch, const uint8_t *buf, size_t len)
+{
+	struct hub_http *parked;
+	struct lws *pwsi;
+	char why[200];
+
+	if (api_wait_park(hub, wsi, h, RELAY_DISTRICT, ch->version) !=
+	    ERR_OK) {
+		http_reply_error(wsi, &h->ex, 503, "unavailable",
+				 "out of memory");
+		return;
+	}
+	if (pglog_append(hub->pglog, PGLOG_POLL, RELAY_DISTRICT, ch->version,
+			 buf, len, why, sizeof(why)) != ERR_OK) {
+		api_wait_take(hub, RELAY_DISTRICT, ch->version, &pwsi, &parked);
+		http_reply_error(wsi, &h->ex, 503, "unavailable", "the hub's "
+				 "database did not take it: %.150s", why);
+		return;
+	}
+	log_info("polls: operator %s created district poll %s: shared",
+		 h->peer.name, ch->id);
+}
+
 static void create(struct hub *hub, struct lws *wsi, struct hub_http *h)
 {
 	Change ch = ALLIANCE__V1__CHANGE__INIT;
 	Alliance__V1__Poll p = ALLIANCE__V1__POLL__INIT;
 	const char *opts[RELAY_OPTIONS_MAX], **area = NULL;
 	char id[17], key[LIMIT_RECORD_ID + 1], why[160];
-	char *o = NULL, *a = NULL;
 	uint8_t *buf = NULL;
-	json_t *in = http_parse_json(wsi, &h->ex), *areaj;
+	json_t *in = http_parse_json(wsi, &h->ex);
 	size_t len = 0;
-	int rc = ERR_NOMEM;
+	int rc = ERR_NOMEM, stored = 0;
 
 	if (!in)
 		return;
-	areaj = json_object_get(in, "area");
 	area = calloc(RELAY_AREA_MAX + 1, sizeof(*area));
 	if (!area || relay_random_id(id, sizeof(id)) != ERR_OK) {
 		http_reply_error(wsi, &h->ex, 500, "internal", "no memory");
@@ -356,15 +452,13 @@ static void create(struct hub *hub, struct lws *wsi, struct hub_http *h)
 			goto out;
 		}
 	buf = relay_pack(&ch, &len);
-	o = json_dumps(json_object_get(in, "options"), JSON_COMPACT);
-	a = areaj && json_is_array(areaj) ? json_dumps(areaj, JSON_COMPACT)
-					  : NULL;
+	if (buf && hub->pglog) {
+		share(hub, wsi, h, &ch, buf, len);
+		goto out;
+	}
 	if (buf)
-		rc = hub_poll_store_add(hub->polls, RELAY_DISTRICT, id,
-					ch.version, p.question, o ? o : "[]",
-					p.opens, p.closes, a ? a : "[]", buf,
-					len);
-	if (rc != ERR_OK) {
+		rc = hub_polls_store_district(hub, &ch, buf, len, &stored);
+	if (rc != ERR_OK || !stored) {
 		http_reply_error(wsi, &h->ex, 500, "internal",
 				 "the poll could not be stored");
 		goto out;
@@ -376,8 +470,6 @@ static void create(struct hub *hub, struct lws *wsi, struct hub_http *h)
 	registry_each_session(hub, welcome_each, NULL);
 	http_reply_json(wsi, &h->ex, 201, json_pack("{s:s}", "id", key));
 out:
-	free(o);
-	free(a);
 	free(buf);
 	free(area);
 	json_decref(in);

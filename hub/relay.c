@@ -20,12 +20,14 @@
  * never personal data. The connection runs with secure_delete, so deleted
  * bodies are zeroed in the file too.
  *
- * Tables (hub_relay_schema_v1, v2):
+ * Tables (hub_relay_schema_v1, v2, v3):
  *   relay (origin, kind, id, destination, version, body BLOB or NULL once
  *          delivered, delivered, created)
  *   request_stat (origin, id, owner, service_id, requested, received,
  *          status, first_response, closed)
  *   poll, tally (polls.c).
+ *   relay_log (origin, id, destination, version, seq): [store]
+ *          postgresql: the events holding a request's personal data.
  *
  * Requests (relay.h's rules): the first version of a request the hub
  * sees must carry an id of its origin's namespace and fields the
@@ -45,8 +47,21 @@
  * (a status "open" with delivered set, relay.h) travels back like any
  * status.
  *
+ * With [store] postgresql (pglog.h) a node's relayed records are events
+ * of the shared log, one a record: its session's replica judges the
+ * frame (a refused record is answered and not shared) and appends the
+ * rest; every replica applies each by the rules above, judging by the
+ * time the event carries, and sends what goes on to the destination's
+ * session if it is its own; the frame is acked once the log brought every
+ * record back. A destination's RelayAck is an event too: every replica
+ * marks the rows delivered and deletes their bodies, and the appending
+ * transaction cuts the personal data off the requests' events
+ * (relay_pack_parts; relay_log says which). A request's personal data is
+ * not shared at all when no row is to deliver it (served at home, a
+ * replay).
+ *
  * Parts: schema; sending; receiving (refusals, requests, statuses); acks;
- * Welcome; the district's request figures. */
+ * Welcome; the shared log; the district's request figures. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,6 +72,7 @@
 #include "err.h"
 #include "hub.h"
 #include "log.h"
+#include "pglog.h"
 #include "poll_store.h"
 #include "relay.h"
 #include "store.h"
@@ -98,6 +114,26 @@ const char hub_relay_schema_v1[] =
 const char hub_relay_schema_v2[] =
 	"CREATE INDEX IF NOT EXISTS request_stat_route"
 	" ON request_stat (origin, owner, received);";
+
+/* v3: [store] postgresql: which events of the shared log hold a relayed
+ * request's personal data (its versions for a destination; a version
+ * may be in two events when a node sent it again through another
+ * replica), to cut it off there when the destination acks it; every
+ * replica keeps it alike. */
+const char hub_relay_schema_v3[] =
+	"CREATE TABLE IF NOT EXISTS relay_log ("
+	"  origin TEXT NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  destination TEXT NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  PRIMARY KEY (origin, id, destination, version, seq)"
+	") WITHOUT ROWID;";
+
+int64_t hub_relay_now(struct hub *hub)
+{
+	return hub->shared_now ? hub->shared_now : hub_now();
+}
 
 /* ---- sending --------------------------------------------------------------- */
 
@@ -169,7 +205,7 @@ int hub_relay_put(struct hub *hub, const Change *ch, const char *destination,
 		sqlite3_bind_text(st, 4, destination, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, (int64_t)ch->version);
 		sqlite3_bind_blob(st, 6, buf, (int)len, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 7, hub_now());
+		sqlite3_bind_int64(st, 7, hub_relay_now(hub));
 		rc = sqlite3_step(st);
 		*stored = rc == SQLITE_DONE && sqlite3_changes(hub->db) > 0;
 	}
@@ -235,7 +271,7 @@ static int count_withdrawal(struct hub *hub, const Change *ch)
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, hub_now());
+		sqlite3_bind_int64(st, 3, hub_relay_now(hub));
 		rc = sqlite3_step(st);
 	}
 	sqlite3_finalize(st);
@@ -281,7 +317,7 @@ static int64_t sent_within_hour(struct hub *hub, const char *origin,
 		return -1;
 	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, hub_now() - 3600);
+	sqlite3_bind_int64(st, 3, hub_relay_now(hub) - 3600);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -337,6 +373,29 @@ static int check_new_request(struct hub *hub, const Change *ch,
 	return ERR_OK;
 }
 
+/* note_log_seq: the event being applied holds request ch's personal data
+ * for destination (relay_log). ERR_OK or ERR_IO. */
+static int note_log_seq(struct hub *hub, const Change *ch,
+			const char *destination)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(hub->db, "INSERT OR IGNORE INTO relay_log"
+				" (origin, id, destination, version, seq) VALUES"
+				" (?1, ?2, ?3, ?4, ?5)", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, ch->origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ch->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, destination, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (int64_t)ch->version);
+		sqlite3_bind_int64(st, 5, (int64_t)hub->shared_seq);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? ERR_OK : ERR_IO;
+}
+
 /* apply_request: a request from its origin: a new one checked
  * (check_new_request), a newer version only for the same owner and
  * service; counted for the district (request_stat.received: the hub's
@@ -379,7 +438,7 @@ static int apply_request(struct hub *hub, const Change *ch,
 		sqlite3_bind_text(st, 3, r->owner, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, r->service_id, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, r->requested);
-		sqlite3_bind_int64(st, 6, hub_now());
+		sqlite3_bind_int64(st, 6, hub_relay_now(hub));
 		rc = sqlite3_step(st);
 	}
 	sqlite3_finalize(st);
@@ -390,6 +449,9 @@ static int apply_request(struct hub *hub, const Change *ch,
 	if (strcmp(r->owner, ch->origin) == 0)
 		return ERR_OK;  /* served at home: only counted */
 	if (hub_relay_put(hub, ch, r->owner, &stored) != ERR_OK)
+		return ERR_IO;
+	/* (a copy not stored too: its event holds the data all the same) */
+	if (hub->shared_seq && note_log_seq(hub, ch, r->owner) != ERR_OK)
 		return ERR_IO;
 	if (stored)
 		snprintf(o->dest, sizeof(o->dest), "%s", r->owner);
@@ -418,7 +480,7 @@ static int apply_status(struct hub *hub, const Change *ch, struct outcome *o)
 		sqlite3_bind_text(st, 3, ch->origin, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, rs->status, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, (int64_t)ch->version);
-		sqlite3_bind_int64(st, 6, hub_now());
+		sqlite3_bind_int64(st, 6, hub_relay_now(hub));
 		rc = sqlite3_step(st);
 	}
 	sqlite3_finalize(st);
@@ -450,15 +512,71 @@ static int apply_status(struct hub *hub, const Change *ch, struct outcome *o)
 	return ERR_OK;
 }
 
-int hub_relay_handle(struct session *s, const Alliance__V1__Relay *r)
+/* apply_one: record ch of community's Relay under the rules, in the
+ * caller's transaction; its answer into o. ERR_OK or ERR_IO. */
+static int apply_one(struct hub *hub, const char *community, const Change *ch,
+		     struct outcome *o)
 {
-	struct hub *hub = s->hub;
-	const char *community = s->community->id;
-	struct outcome out[RELAY_BATCH];
-	struct link_relay_answer answers[RELAY_BATCH];
+	switch (ch->kind) {
+	case ALLIANCE__V1__KIND__KIND_REQUEST:
+		return apply_request(hub, ch, o);
+	case ALLIANCE__V1__KIND__KIND_REQUEST_STATUS:
+		return apply_status(hub, ch, o);
+	case ALLIANCE__V1__KIND__KIND_CHECKIN:
+		return hub_checkin_apply(hub, community, ch, o->a->reason,
+					 sizeof(o->a->reason), &o->a->refused);
+	default:
+		return hub_polls_apply(hub, community, ch, o->a->reason,
+				       sizeof(o->a->reason), &o->a->refused);
+	}
+}
+
+/* apply_all: the n records of community's Relay in one transaction:
+ * kept (commit) or only judged (roll back). ERR_OK or ERR_IO. */
+static int apply_all(struct hub *hub, const char *community,
+		     Change *const *chs, size_t n, struct outcome *out,
+		     int keep)
+{
+	int rc = ERR_OK;
+
+	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
+		return ERR_IO;
+	for (size_t i = 0; rc == ERR_OK && i < n; i++)
+		rc = apply_one(hub, community, chs[i], &out[i]);
+	if (rc != ERR_OK || !keep ||
+	    store_exec(hub->db, "COMMIT") != ERR_OK) {
+		store_exec(hub->db, "ROLLBACK");
+		return rc != ERR_OK || keep ? ERR_IO : ERR_OK;
+	}
+	return ERR_OK;
+}
+
+/* refused_count: a record of c's refused: logged, and counted for
+ * /metrics under its reason. */
+static void refused_count(struct community *c, const Change *ch,
+			  const struct outcome *o)
+{
+	log_warn("relay %s: refused %s: %s", c->id, ch->id, o->a->reason);
+	if (o->kind != RELAY_OK)
+		c->relay_refused[o->kind]++;
+}
+
+/* went_on: record ch was stored: its destination's session here is sent
+ * it. 1 when it is a district poll's tally, which goes to the sessions of
+ * its whole area (the caller flushes them all). */
+static int went_on(struct hub *hub, const Change *ch, const struct outcome *o)
+{
+	if (o->dest[0])
+		flush_to(hub, o->dest);
+	return !o->a->refused && ch->kind == ALLIANCE__V1__KIND__KIND_TALLY;
+}
+
+/* check_frame: the rules of a Relay frame before anything of it is
+ * judged: at most RELAY_BATCH records, each of s's community, each
+ * valid. ERR_OK, or the session is closed. */
+static int check_frame(struct session *s, const Alliance__V1__Relay *r)
+{
 	char why[160];
-	size_t i;
-	int rc = ERR_OK, tallies = 0;
 
 	if (r->n_changes > RELAY_BATCH) {
 		session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_PROTOCOL,
@@ -467,7 +585,7 @@ int hub_relay_handle(struct session *s, const Alliance__V1__Relay *r)
 			      RELAY_BATCH);
 		return ERR_INVALID;
 	}
-	for (i = 0; i < r->n_changes; i++) {
+	for (size_t i = 0; i < r->n_changes; i++) {
 		const Change *ch = r->changes[i];
 
 		if (!session_own_record(s, ch, "relayed record"))
@@ -479,94 +597,117 @@ int hub_relay_handle(struct session *s, const Alliance__V1__Relay *r)
 			return ERR_INVALID;
 		}
 	}
+	return ERR_OK;
+}
+
+static int share_relay(struct session *s, const Alliance__V1__Relay *r);
+
+int hub_relay_handle(struct session *s, const Alliance__V1__Relay *r)
+{
+	struct hub *hub = s->hub;
+	struct outcome out[RELAY_BATCH];
+	struct link_relay_answer answers[RELAY_BATCH];
+	size_t i;
+	int tallies = 0;
+
+	if (check_frame(s, r) != ERR_OK)
+		return ERR_INVALID;
+	if (hub->pglog)
+		return share_relay(s, r);
 	memset(out, 0, sizeof(out));
 	memset(answers, 0, sizeof(answers));
 	for (i = 0; i < r->n_changes; i++)
 		out[i].a = &answers[i];
-	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
-		goto fail;
-	for (i = 0; rc == ERR_OK && i < r->n_changes; i++) {
-		const Change *ch = r->changes[i];
-
-		switch (ch->kind) {
-		case ALLIANCE__V1__KIND__KIND_REQUEST:
-			rc = apply_request(hub, ch, &out[i]);
-			break;
-		case ALLIANCE__V1__KIND__KIND_REQUEST_STATUS:
-			rc = apply_status(hub, ch, &out[i]);
-			break;
-		case ALLIANCE__V1__KIND__KIND_CHECKIN:
-			rc = hub_checkin_apply(hub, community, ch,
-					       out[i].a->reason,
-					       sizeof(out[i].a->reason),
-					       &out[i].a->refused);
-			break;
-		default:
-			rc = hub_polls_apply(hub, community, ch,
-					     out[i].a->reason,
-					     sizeof(out[i].a->reason),
-					     &out[i].a->refused);
-			break;
-		}
-	}
-	if (rc != ERR_OK || store_exec(hub->db, "COMMIT") != ERR_OK) {
-		store_exec(hub->db, "ROLLBACK");
-		goto fail;
+	if (apply_all(hub, s->community->id, r->changes, r->n_changes, out, 1)
+	    != ERR_OK) {
+		session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_INTERNAL, 0,
+			      "the hub could not store the relay; resend "
+			      "later");
+		return ERR_IO;
 	}
 	link_relay_ack(&s->link, r, answers);
 	for (i = 0; i < r->n_changes; i++) {
 		if (out[i].a->refused)
-			log_warn("relay %s: refused %s: %s", community,
-				 r->changes[i]->id, out[i].a->reason);
-		if (out[i].a->refused && out[i].kind != RELAY_OK)
-			s->community->relay_refused[out[i].kind]++;
-		if (out[i].dest[0])
-			flush_to(hub, out[i].dest);
-		if (!out[i].a->refused && r->changes[i]->kind ==
-		    ALLIANCE__V1__KIND__KIND_TALLY)
-			tallies = 1;
+			refused_count(s->community, r->changes[i], &out[i]);
+		tallies |= went_on(hub, r->changes[i], &out[i]);
 	}
 	if (tallies)   /* a district poll's tally goes down to its area */
 		registry_each_session(hub, flush_each, NULL);
 	return ERR_OK;
-fail:
-	session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_INTERNAL, 0,
-		      "the hub could not store the relay; resend later");
-	return ERR_IO;
 }
 
 /* ---- acks ------------------------------------------------------------------- */
 
-int hub_relay_ack(struct session *s, const Alliance__V1__RelayAck *ack)
+/* mark_delivered: destination's RelayAck refs: each row they name, at
+ * that version, delivered and its body (personal data) deleted; a
+ * request's events of the shared log up to that version need no cutting
+ * any more (relay_log). In the caller's transaction; *gone counts the
+ * rows. ERR_OK or ERR_IO. */
+static int mark_delivered(struct hub *hub, const char *destination,
+			  Alliance__V1__RelayRef *const *refs, size_t n,
+			  size_t *gone)
 {
-	struct hub *hub = s->hub;
-	sqlite3_stmt *st = NULL;
-	size_t gone = 0;
+	sqlite3_stmt *st = NULL, *lg = NULL;
+	int rc = ERR_OK;
 
+	*gone = 0;
 	if (sqlite3_prepare_v2(hub->db, "UPDATE relay SET delivered = 1,"
 			       " body = NULL WHERE origin = ?1 AND kind = ?2"
 			       " AND id = ?3 AND destination = ?4 AND version"
-			       " = ?5", -1, &st, NULL) != SQLITE_OK)
-		return ERR_IO;
-	store_exec(hub->db, "BEGIN IMMEDIATE");
-	for (size_t i = 0; i < ack->n_refs; i++) {
-		const Alliance__V1__RelayRef *ref = ack->refs[i];
+			       " = ?5", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(hub->db, "DELETE FROM relay_log WHERE origin ="
+			       " ?1 AND id = ?2 AND destination = ?3 AND"
+			       " version <= ?4", -1, &lg, NULL) != SQLITE_OK)
+		rc = ERR_IO;
+	for (size_t i = 0; rc == ERR_OK && i < n; i++) {
+		const Alliance__V1__RelayRef *ref = refs[i];
 
-		if (ref->refused)
-			log_warn("relay %s: refused %s/%s: %s",
-				 s->community->id, ref->origin, ref->id,
-				 ref->reason);
 		sqlite3_bind_text(st, 1, ref->origin, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 2, ref->kind);
 		sqlite3_bind_text(st, 3, ref->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, s->community->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, destination, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, (int64_t)ref->version);
-		if (sqlite3_step(st) == SQLITE_DONE)
-			gone += (size_t)sqlite3_changes(hub->db);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = ERR_IO;
+		*gone += (size_t)sqlite3_changes(hub->db);
 		sqlite3_reset(st);
+		if (ref->kind != ALLIANCE__V1__KIND__KIND_REQUEST)
+			continue;
+		sqlite3_bind_text(lg, 1, ref->origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(lg, 2, ref->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(lg, 3, destination, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(lg, 4, (int64_t)ref->version);
+		if (sqlite3_step(lg) != SQLITE_DONE)
+			rc = ERR_IO;
+		sqlite3_reset(lg);
 	}
 	sqlite3_finalize(st);
-	store_exec(hub->db, "COMMIT");
+	sqlite3_finalize(lg);
+	return rc;
+}
+
+static int share_ack(struct session *s, const Alliance__V1__RelayAck *ack);
+
+int hub_relay_ack(struct session *s, const Alliance__V1__RelayAck *ack)
+{
+	struct hub *hub = s->hub;
+	size_t gone = 0;
+
+	for (size_t i = 0; i < ack->n_refs; i++)
+		if (ack->refs[i]->refused)
+			log_warn("relay %s: refused %s/%s: %s",
+				 s->community->id, ack->refs[i]->origin,
+				 ack->refs[i]->id, ack->refs[i]->reason);
+	if (hub->pglog)
+		return share_ack(s, ack);
+	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK ||
+	    mark_delivered(hub, s->community->id, ack->refs, ack->n_refs,
+			   &gone) != ERR_OK ||
+	    store_exec(hub->db, "COMMIT") != ERR_OK) {
+		store_exec(hub->db, "ROLLBACK");
+		log_error("relay %s: the delivery could not be stored",
+			  s->community->id);
+	}
 	log_debug("relay %s: %zu records delivered", s->community->id, gone);
 	s->relay_inflight = 0;
 	hub_relay_flush(s);
@@ -580,6 +721,346 @@ void hub_relay_welcome(struct session *s)
 	s->relay_inflight = 0;
 	hub_polls_welcome(s);   /* district polls it has not had */
 	hub_relay_flush(s);
+}
+
+/* ---- the shared log ([store] postgresql) ------------------------------ */
+
+/* A session's Relay whose records the shared log is to bring back before
+ * the ack: the frame (a copy), each record's answer (a refusal decided
+ * before it was shared, or the outcome of its event applied here), and
+ * the records shared, in order, of which next is the one to come back. */
+struct relay_pending {
+	Alliance__V1__Relay *r;
+	struct link_relay_answer answers[RELAY_BATCH];
+	size_t shared[RELAY_BATCH];
+	size_t n_shared, next;
+};
+
+/* What an event leaves to do once it committed. */
+struct hub_relay_event {
+	int kind;                       /* the event's */
+	char community[LIMIT_COMMUNITY_ID + 1];
+	uint64_t last;
+	Change *ch;                     /* PGLOG_RELAY, PGLOG_POLL (owned) */
+	Alliance__V1__RelayAck *ack;    /* PGLOG_RELAYED (owned) */
+	struct outcome o;
+	struct link_relay_answer a;
+	int stored;                     /* PGLOG_POLL: new here */
+};
+
+static void pending_free(struct relay_pending **pp)
+{
+	if (!*pp)
+		return;
+	alliance__v1__relay__free_unpacked((*pp)->r, NULL);
+	free(*pp);
+	*pp = NULL;
+}
+
+void hub_relay_closed(struct session *s)
+{
+	pending_free(&s->relay_pending);
+	s->relay_acking = 0;
+}
+
+/* pending_new: a copy of r to wait with, or NULL out of memory. */
+static struct relay_pending *pending_new(const Alliance__V1__Relay *r)
+{
+	struct relay_pending *p = calloc(1, sizeof(*p));
+	size_t len = alliance__v1__relay__get_packed_size(r);
+	uint8_t *buf = malloc(len ? len : 1);
+
+	if (p && buf) {
+		alliance__v1__relay__pack(r, buf);
+		p->r = alliance__v1__relay__unpack(NULL, len, buf);
+	}
+	free(buf);
+	if (p && !p->r) {
+		free(p);
+		p = NULL;
+	}
+	return p;
+}
+
+/* share_relay: s's Relay judged here, by the time its events carry: a
+ * refused record is answered and not shared; each other one is appended
+ * to the shared log, an event a record (a request's personal data only
+ * when a row is to deliver it), and the ack goes once the log brought
+ * them all back (hub_relay_applied). */
+static int share_relay(struct session *s, const Alliance__V1__Relay *r)
+{
+	struct hub *hub = s->hub;
+	const char *community = s->community->id;
+	struct outcome out[RELAY_BATCH];
+	struct relay_pending *p;
+	int64_t now = hub_now();
+	char why[200];
+	int rc;
+
+	if (s->relay_pending) {
+		session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_PROTOCOL,
+			      ALLIANCE__V1__ERROR_CODE__ERROR_BAD_FRAME,
+			      "a Relay before the last one was acked");
+		return ERR_INVALID;
+	}
+	p = pending_new(r);
+	if (!p)
+		goto fail;
+	memset(out, 0, sizeof(out));
+	for (size_t i = 0; i < r->n_changes; i++)
+		out[i].a = &p->answers[i];
+	hub->shared_now = now;
+	rc = apply_all(hub, community, r->changes, r->n_changes, out, 0);
+	hub->shared_now = 0;
+	if (rc != ERR_OK)
+		goto fail;
+	for (size_t i = 0; i < r->n_changes; i++) {
+		const Change *ch = r->changes[i];
+		size_t len, kept;
+		uint8_t *body;
+
+		if (out[i].a->refused) {
+			refused_count(s->community, ch, &out[i]);
+			continue;
+		}
+		body = relay_pack_parts(ch, &len, &kept);
+		if (!body)
+			goto fail;
+		rc = pglog_append(hub->pglog, PGLOG_RELAY, community,
+				  (uint64_t)now, body, out[i].dest[0] ? len
+				  : kept, why, sizeof(why));
+		free(body);
+		if (rc != ERR_OK) {
+			pending_free(&p);
+			session_close(s, REFUSE_UNAVAILABLE,
+				      WIRE_CLOSE_TRY_AGAIN, 0,
+				      "try again later: %.200s", why);
+			return rc;
+		}
+		p->shared[p->n_shared++] = i;
+	}
+	if (!p->n_shared) {
+		link_relay_ack(&s->link, p->r, p->answers);
+		pending_free(&p);
+	}
+	s->relay_pending = p;
+	return ERR_OK;
+fail:
+	pending_free(&p);
+	session_close(s, REFUSE_PROTOCOL, WIRE_CLOSE_INTERNAL, 0,
+		      "the hub could not store the relay; resend later");
+	return ERR_IO;
+}
+
+/* share_ack: s's RelayAck appended to the shared log, cutting the personal
+ * data off the events of the requests it holds; the next batch goes once
+ * it came back (hub_relay_applied). */
+static int share_ack(struct session *s, const Alliance__V1__RelayAck *ack)
+{
+	struct hub *hub = s->hub;
+	uint64_t seqs[PGLOG_REDACT_MAX];
+	size_t n = 0, len = alliance__v1__relay_ack__get_packed_size(ack);
+	sqlite3_stmt *st = NULL;
+	uint8_t *buf = malloc(len ? len : 1);
+	char why[200];
+	int rc = ERR_NOMEM;
+
+	snprintf(why, sizeof(why), "out of memory");
+	if (buf && sqlite3_prepare_v2(hub->db, "SELECT seq FROM relay_log"
+				      " WHERE origin = ?1 AND id = ?2 AND"
+				      " destination = ?3 AND version <= ?4",
+				      -1, &st, NULL) == SQLITE_OK) {
+		for (size_t i = 0; i < ack->n_refs; i++) {
+			const Alliance__V1__RelayRef *ref = ack->refs[i];
+
+			if (ref->kind != ALLIANCE__V1__KIND__KIND_REQUEST)
+				continue;
+			sqlite3_bind_text(st, 1, ref->origin, -1,
+					  SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, ref->id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, s->community->id, -1,
+					  SQLITE_STATIC);
+			sqlite3_bind_int64(st, 4, (int64_t)ref->version);
+			while (sqlite3_step(st) == SQLITE_ROW &&
+			       n < PGLOG_REDACT_MAX)
+				seqs[n++] = (uint64_t)sqlite3_column_int64(st,
+									   0);
+			sqlite3_reset(st);
+		}
+		alliance__v1__relay_ack__pack(ack, buf);
+		rc = pglog_append_redact(hub->pglog, PGLOG_RELAYED,
+					 s->community->id,
+					 (uint64_t)hub_now(), buf, len, seqs,
+					 n, why, sizeof(why));
+	}
+	sqlite3_finalize(st);
+	free(buf);
+	if (rc != ERR_OK) {
+		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
+			      "try again later: %.200s", why);
+		return rc;
+	}
+	s->relay_acking = 1;
+	return ERR_OK;
+}
+
+/* has_personal: whether relayed record ev holds a second part, a
+ * request's personal data (relay_pack_parts), not yet cut off. */
+static int has_personal(const struct pglog_event *ev)
+{
+	size_t kept = relay_parts_kept(ev->body, ev->len);
+
+	return kept && kept < ev->len;
+}
+
+/* sound_record: a relayed record read from the log, held to the rules of
+ * a node's Relay again (the database is trusted no more than a node): of
+ * the event's community, valid. 1, or 0 with why. */
+static int sound_record(const struct pglog_event *ev, const Change *ch,
+			char *why, size_t whylen)
+{
+	if (!ch) {
+		snprintf(why, whylen, "not a record");
+		return 0;
+	}
+	if (strcmp(ch->origin, ev->community) != 0) {
+		snprintf(why, whylen, "%.64s: of %.64s, not of the event's "
+			 "community", ch->id, ch->origin);
+		return 0;
+	}
+	return relay_check(ch, why, whylen) == ERR_OK;
+}
+
+int hub_relay_apply(struct hub *hub, const struct pglog_event *ev,
+		    struct hub_relay_event **out)
+{
+	struct hub_relay_event *re = calloc(1, sizeof(*re));
+	char why[200];
+	size_t gone;
+	int rc;
+
+	*out = re;
+	if (!re)
+		return ERR_IO;
+	re->kind = ev->kind;
+	re->last = ev->last;
+	re->o.a = &re->a;
+	snprintf(re->community, sizeof(re->community), "%s", ev->community);
+	if (ev->kind == PGLOG_RELAYED) {
+		re->ack = alliance__v1__relay_ack__unpack(NULL, ev->len,
+							  ev->body);
+		if (!re->ack) {
+			log_error("shared log %llu: not a RelayAck: passed "
+				  "over", (unsigned long long)ev->seq);
+			return ERR_OK;
+		}
+		return mark_delivered(hub, ev->community, re->ack->refs,
+				      re->ack->n_refs, &gone);
+	}
+	if (ev->kind == PGLOG_POLL) {
+		re->ch = relay_unpack(ev->body, ev->len);
+		if (!re->ch || re->ch->kind != ALLIANCE__V1__KIND__KIND_POLL ||
+		    strcmp(re->ch->origin, RELAY_DISTRICT) != 0 ||
+		    relay_check(re->ch, why, sizeof(why)) != ERR_OK) {
+			log_error("shared log %llu: not a district poll: "
+				  "passed over", (unsigned long long)ev->seq);
+			alliance__v1__change__free_unpacked(re->ch, NULL);
+			re->ch = NULL;
+			return ERR_OK;
+		}
+		return hub_polls_store_district(hub, re->ch, ev->body, ev->len,
+						&re->stored);
+	}
+	re->ch = relay_unpack_parts(ev->body, ev->len);
+	if (!sound_record(ev, re->ch, why, sizeof(why))) {
+		log_error("shared log %llu: a relayed record of %s refused, "
+			  "not stored: %s", (unsigned long long)ev->seq,
+			  ev->community, why);
+		alliance__v1__change__free_unpacked(re->ch, NULL);
+		re->ch = NULL;
+		return ERR_OK;
+	}
+	hub->shared_now = (int64_t)ev->last;
+	hub->shared_seq = has_personal(ev) ? ev->seq : 0;
+	rc = apply_one(hub, ev->community, re->ch, &re->o);
+	hub->shared_now = 0;
+	hub->shared_seq = 0;
+	return rc;
+}
+
+/* came_back: record ch of community's came back from the log, applied
+ * here with answer a: if it is the one c's session here waits for, its
+ * answer is kept, and the frame is acked once all came back. */
+static void came_back(struct community *c, const Change *ch,
+		      const struct outcome *o)
+{
+	struct session *s = c->session;
+	struct relay_pending *p = s ? s->relay_pending : NULL;
+	const Change *want;
+	size_t i;
+
+	if (!p || s->state != SESSION_ACTIVE)
+		return;
+	i = p->shared[p->next];
+	want = p->r->changes[i];
+	if (want->kind != ch->kind || want->version != ch->version ||
+	    strcmp(want->id, ch->id) != 0)
+		return;         /* another replica's copy of it: not ours */
+	p->answers[i] = *o->a;
+	if (o->a->refused)
+		refused_count(c, ch, o);
+	if (++p->next < p->n_shared)
+		return;
+	link_relay_ack(&s->link, p->r, p->answers);
+	pending_free(&s->relay_pending);
+}
+
+void hub_relay_applied(struct hub *hub, struct hub_relay_event **pre,
+		       int committed)
+{
+	struct hub_relay_event *re = *pre;
+	struct community *c;
+	char key[LIMIT_RECORD_ID + 1];
+
+	if (!re)
+		return;
+	*pre = NULL;
+	c = registry_find(hub, re->community);
+	if (committed && re->kind == PGLOG_RELAY && re->ch) {
+		if (went_on(hub, re->ch, &re->o))
+			registry_each_session(hub, flush_each, NULL);
+		if (c)
+			came_back(c, re->ch, &re->o);
+	} else if (committed && re->kind == PGLOG_RELAYED && c &&
+		   c->session && c->session->relay_acking) {
+		c->session->relay_acking = 0;
+		c->session->relay_inflight = 0;
+		hub_relay_flush(c->session);
+	} else if (committed && re->kind == PGLOG_POLL && re->ch &&
+		   relay_tally_id(RELAY_DISTRICT, re->ch->id, key, sizeof(key))
+		   == ERR_OK) {
+		hub_polls_created(hub, key, re->last, re->stored, NULL);
+	}
+	alliance__v1__change__free_unpacked(re->ch, NULL);
+	alliance__v1__relay_ack__free_unpacked(re->ack, NULL);
+	free(re);
+}
+
+void hub_relay_failed(struct hub *hub, const struct pglog_event *ev)
+{
+	struct community *c = registry_find(hub, ev->community);
+	struct session *s = c ? c->session : NULL;
+
+	if (ev->kind == PGLOG_POLL) {
+		hub_polls_created(hub, NULL, ev->last, 0, ev->why);
+		return;
+	}
+	if (s && s->state == SESSION_ACTIVE &&
+	    (ev->kind == PGLOG_RELAY ? s->relay_pending != NULL
+				     : s->relay_acking))
+		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
+			      "try again later: the hub's database did not "
+			      "store the relay: %.150s", ev->why);
 }
 
 /* ---- the district's request figures ---------------------------------------- */

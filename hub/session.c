@@ -268,6 +268,7 @@ static void session_closed(struct session *s)
 	lws_sul_cancel(&s->hello_timer);
 	link_free(&s->link);
 	sync_down_closed(s);
+	hub_relay_closed(s);
 	if (s->welcomed)
 		s->hub->n_sessions--;
 	if (c && c->session == s) {

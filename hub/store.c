@@ -58,6 +58,8 @@ static const struct store_migration migrations[] = {
 	{ hub_checkin_schema_v1 },
 	/* v16: usage and max version kept, not counted on each write */
 	{ catalog_schema_v7 },
+	/* v17: where the shared log holds relayed personal data (relay.c) */
+	{ hub_relay_schema_v3 },
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -371,24 +371,31 @@ fail:
 	return ERR_IO;
 }
 
-/* shared_apply_bulletin: a bulletin or a delivery (bulletin.c), in one
- * transaction with the applied mark. ERR_OK or ERR_IO. */
-static int shared_apply_bulletin(struct hub *hub,
-				 const struct pglog_event *ev)
+/* shared_apply_event: a bulletin or a delivery (bulletin.c), a relayed
+ * record, its delivery or a district poll (relay.c), in one transaction
+ * with the applied mark; what follows the commit after it. ERR_OK or
+ * ERR_IO. */
+static int shared_apply_event(struct hub *hub, const struct pglog_event *ev)
 {
 	struct hub_bulletin_event *be = NULL;
+	struct hub_relay_event *re = NULL;
+	int bulletin = ev->kind == PGLOG_BULLETIN ||
+		       ev->kind == PGLOG_DELIVERY;
 
 	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
 		goto fail;
-	if (hub_bulletin_apply(hub, ev, &be) != ERR_OK ||
+	if ((bulletin ? hub_bulletin_apply(hub, ev, &be)
+		      : hub_relay_apply(hub, ev, &re)) != ERR_OK ||
 	    hub_store_meta_set(hub, SHARED_APPLIED, (int64_t)ev->seq)
 	    != ERR_OK || store_exec(hub->db, "COMMIT") != ERR_OK) {
 		store_exec(hub->db, "ROLLBACK");
 		hub_bulletin_applied(hub, &be, 0);
+		hub_relay_applied(hub, &re, 0);
 		goto fail;
 	}
 	hub->shared_applied = ev->seq;
 	hub_bulletin_applied(hub, &be, 1);
+	hub_relay_applied(hub, &re, 1);
 	return ERR_OK;
 fail:
 	log_error("shared log %llu: cannot apply it to the store; reading "
@@ -454,8 +461,10 @@ static int shared_apply(struct hub *hub, const struct pglog_event *ev,
 	}
 	if (ev->kind == PGLOG_DIRECTORY || ev->kind == PGLOG_PURGE)
 		return shared_apply_hub(hub, ev, applied_n);
-	if (ev->kind == PGLOG_BULLETIN || ev->kind == PGLOG_DELIVERY)
-		return shared_apply_bulletin(hub, ev);
+	if (ev->kind == PGLOG_BULLETIN || ev->kind == PGLOG_DELIVERY ||
+	    ev->kind == PGLOG_RELAY || ev->kind == PGLOG_RELAYED ||
+	    ev->kind == PGLOG_POLL)
+		return shared_apply_event(hub, ev);
 	if (ev->kind == PGLOG_CHANGES)
 		cs = alliance__v1__changes__unpack(NULL, ev->len, ev->body);
 	if (!cs)
@@ -520,6 +529,11 @@ static void shared_failed(struct hub *hub, const struct pglog_event *ev)
 	}
 	if (ev->kind == PGLOG_BULLETIN || ev->kind == PGLOG_DELIVERY) {
 		hub_bulletin_failed(hub, ev);
+		return;
+	}
+	if (ev->kind == PGLOG_RELAY || ev->kind == PGLOG_RELAYED ||
+	    ev->kind == PGLOG_POLL) {
+		hub_relay_failed(hub, ev);
 		return;
 	}
 	if (s && s->state == SESSION_ACTIVE &&

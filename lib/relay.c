@@ -377,6 +377,96 @@ Change *relay_unpack(const void *buf, size_t len)
 	return alliance__v1__change__unpack(NULL, len, buf);
 }
 
+/* The personal fields of a request, moved between the two parts of
+ * relay_pack_parts (the strings by swapping pointers, so each unpacked
+ * message keeps freeing only what it allocated). */
+static void swap_personal(Alliance__V1__Request *a, Alliance__V1__Request *b)
+{
+	char **fa[] = { &a->name, &a->phone, &a->email, &a->address,
+			&a->relative_name, &a->relative_phone };
+	char **fb[] = { &b->name, &b->phone, &b->email, &b->address,
+			&b->relative_name, &b->relative_phone };
+	protobuf_c_boolean loc = a->has_location;
+	double lat = a->lat, lon = a->lon;
+
+	for (size_t i = 0; i < sizeof(fa) / sizeof(fa[0]); i++) {
+		char *t = *fa[i];
+
+		*fa[i] = *fb[i];
+		*fb[i] = t;
+	}
+	a->has_location = b->has_location;
+	a->lat = b->lat;
+	a->lon = b->lon;
+	b->has_location = loc;
+	b->lat = lat;
+	b->lon = lon;
+}
+
+uint8_t *relay_pack_parts(const Change *ch, size_t *len, size_t *kept)
+{
+	Change pub = *ch;
+	Alliance__V1__Request req, personal = ALLIANCE__V1__REQUEST__INIT;
+	size_t k, p = 0;
+	uint8_t *buf;
+
+	if (ch->body_case == ALLIANCE__V1__CHANGE__BODY_REQUEST &&
+	    ch->request) {
+		req = *ch->request;
+		swap_personal(&req, &personal);
+		pub.request = &req;
+		p = alliance__v1__request__get_packed_size(&personal);
+	}
+	k = alliance__v1__change__get_packed_size(&pub);
+	buf = malloc(4 + k + p);
+	if (!buf)
+		return NULL;
+	buf[0] = (uint8_t)(k >> 24);
+	buf[1] = (uint8_t)(k >> 16);
+	buf[2] = (uint8_t)(k >> 8);
+	buf[3] = (uint8_t)k;
+	alliance__v1__change__pack(&pub, buf + 4);
+	if (p)
+		alliance__v1__request__pack(&personal, buf + 4 + k);
+	*kept = 4 + k;
+	*len = 4 + k + p;
+	return buf;
+}
+
+size_t relay_parts_kept(const void *buf, size_t len)
+{
+	const uint8_t *b = buf;
+	size_t k;
+
+	if (len < 4)
+		return 0;
+	k = (size_t)b[0] << 24 | (size_t)b[1] << 16 | (size_t)b[2] << 8 | b[3];
+	return k <= len - 4 ? 4 + k : 0;
+}
+
+Change *relay_unpack_parts(const void *buf, size_t len)
+{
+	const uint8_t *b = buf;
+	Alliance__V1__Request *personal;
+	size_t kept = relay_parts_kept(buf, len);
+	Change *ch;
+
+	if (!kept || !(ch = relay_unpack(b + 4, kept - 4)))
+		return NULL;
+	if (kept == len)
+		return ch;      /* no personal part, or cut off */
+	personal = alliance__v1__request__unpack(NULL, len - kept, b + kept);
+	if (!personal || ch->body_case != ALLIANCE__V1__CHANGE__BODY_REQUEST ||
+	    !ch->request) {
+		alliance__v1__request__free_unpacked(personal, NULL);
+		alliance__v1__change__free_unpacked(ch, NULL);
+		return NULL;
+	}
+	swap_personal(ch->request, personal);
+	alliance__v1__request__free_unpacked(personal, NULL);
+	return ch;
+}
+
 /* ---- versions and ids -------------------------------------------------------- */
 
 uint64_t relay_version(uint64_t last)

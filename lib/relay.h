@@ -165,6 +165,24 @@ int relay_split_key(const char *key, char *origin, size_t olen, char *id,
 uint8_t *relay_pack(const Change *ch, size_t *len);
 Change *relay_unpack(const void *buf, size_t len);
 
+/* relay_pack_parts: ch packed in two parts, in a new buffer (caller
+ * frees) of *len bytes: a 4-byte big-endian length K, K bytes of ch
+ * without a request's personal data (name, phone, email, address,
+ * location, relative_name, relative_phone: relay_request_erase's fields),
+ * then those fields packed as a Request (none for other kinds). The first
+ * *kept = 4 + K bytes alone are the record with its personal data cut
+ * off (the hub's shared log keeps only them once it was delivered). NULL
+ * when out of memory. relay_unpack_parts: the reverse, of the whole
+ * buffer or its first part alone; a new Change (free with
+ * alliance__v1__change__free_unpacked) or NULL when the bytes are not
+ * that. */
+uint8_t *relay_pack_parts(const Change *ch, size_t *len, size_t *kept);
+Change *relay_unpack_parts(const void *buf, size_t len);
+/* relay_parts_kept: 4 + K of parts buf[0..len) (len when nothing was
+ * after the first part, or it was cut off), or 0 when they are not
+ * parts. */
+size_t relay_parts_kept(const void *buf, size_t len);
+
 /* relay_version: the next version to write: the larger of now in
  * microseconds and last + 1, so versions keep rising even after a store
  * was lost (the hub still holds the old ones). */

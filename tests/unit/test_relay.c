@@ -499,6 +499,87 @@ static void test_poll_final(void **state)
 	assert_true(relay_poll_final(1000, 1000 + RELAY_TALLY_GRACE_S));
 }
 
+
+/* Packed in parts: the whole comes back whole, the first part alone the
+ * request without its personal data, the rest of it intact; a record
+ * of another kind has no second part; bytes that are not parts are
+ * refused. */
+static void test_pack_parts(void **state)
+{
+	Change ch = change(ALLIANCE__V1__KIND__KIND_REQUEST, "c1.abc");
+	Alliance__V1__Request r = ALLIANCE__V1__REQUEST__INIT;
+	Alliance__V1__RequestStatus rs = ALLIANCE__V1__REQUEST_STATUS__INIT;
+	Change *back;
+	uint8_t *buf, *t;
+	size_t len, kept, tlen, tkept;
+
+	(void)state;
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_REQUEST;
+	ch.request = &r;
+	r.owner = (char *)"c2";
+	r.service_id = (char *)"s1";
+	r.description = (char *)"two windows";
+	r.name = (char *)"Wang Xiuying";
+	r.phone = (char *)"13800138000";
+	r.address = (char *)"No. 3 Willow Lane";
+	r.relative_name = (char *)"Wang Ming";
+	r.relative_phone = (char *)"13900000042";
+	r.has_location = 1;
+	r.lat = 36.06;
+	r.requested = 1700000000;
+	buf = relay_pack_parts(&ch, &len, &kept);
+	assert_non_null(buf);
+	assert_true(kept < len);
+	assert_int_equal(relay_parts_kept(buf, len), kept);
+	assert_int_equal(relay_parts_kept(buf, kept), kept);
+	back = relay_unpack_parts(buf, len);
+	assert_non_null(back);
+	assert_string_equal(back->id, "c1.abc");
+	assert_string_equal(back->request->name, "Wang Xiuying");
+	assert_string_equal(back->request->phone, "13800138000");
+	assert_string_equal(back->request->address, "No. 3 Willow Lane");
+	assert_string_equal(back->request->relative_phone, "13900000042");
+	assert_true(back->request->has_location);
+	assert_string_equal(back->request->owner, "c2");
+	alliance__v1__change__free_unpacked(back, NULL);
+	/* the first part alone: no personal byte in it */
+	assert_null(memmem(buf, kept, "Wang", 4));
+	assert_null(memmem(buf, kept, "13800138000", 11));
+	assert_null(memmem(buf, kept, "Willow", 6));
+	back = relay_unpack_parts(buf, kept);
+	assert_non_null(back);
+	assert_string_equal(back->request->name, "");
+	assert_string_equal(back->request->phone, "");
+	assert_string_equal(back->request->relative_name, "");
+	assert_false(back->request->has_location);
+	assert_string_equal(back->request->description, "two windows");
+	assert_string_equal(back->request->service_id, "s1");
+	assert_int_equal(back->request->requested, 1700000000);
+	alliance__v1__change__free_unpacked(back, NULL);
+	/* not parts: too short, a length past the end */
+	assert_null(relay_unpack_parts(buf, 3));
+	assert_int_equal(relay_parts_kept(buf, 3), 0);
+	buf[0] = 0xff;
+	assert_null(relay_unpack_parts(buf, len));
+	assert_int_equal(relay_parts_kept(buf, len), 0);
+	free(buf);
+
+	/* a status: one part */
+	ch = change(ALLIANCE__V1__KIND__KIND_REQUEST_STATUS, "c1.abc");
+	ch.body_case = ALLIANCE__V1__CHANGE__BODY_REQUEST_STATUS;
+	ch.request_status = &rs;
+	rs.request_origin = (char *)"c1";
+	rs.status = (char *)"done";
+	t = relay_pack_parts(&ch, &tlen, &tkept);
+	assert_non_null(t);
+	assert_int_equal(tlen, tkept);
+	back = relay_unpack_parts(t, tlen);
+	assert_non_null(back);
+	assert_string_equal(back->request_status->status, "done");
+	alliance__v1__change__free_unpacked(back, NULL);
+	free(t);
+}
+
 /* relay_poll_from_json: the operator's poll with its area (hub), a
  * manager's without (node: "area" not read); each wrong shape refused
  * naming the field. */
@@ -570,6 +651,7 @@ int main(void)
 		cmocka_unit_test(test_checkin_counts),
 		cmocka_unit_test(test_poll_final),
 		cmocka_unit_test(test_poll_lifetime_overflow),
+		cmocka_unit_test(test_pack_parts),
 		cmocka_unit_test(test_poll_from_json),
 	};
 

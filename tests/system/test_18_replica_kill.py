@@ -18,6 +18,7 @@ both replicas' URLs, some starting at each, and alliancectl.
 Parts: the alliance; a kill mid-sync; a kill while a bulletin fans out.
 """
 
+import itertools
 import os
 import random
 import re
@@ -25,14 +26,15 @@ import signal
 import sqlite3
 import subprocess
 import threading
+import time
 
 import pytest
 
 from conftest import BUILD, _env, stop_all, unique_id, wait_for
-from pg import pg  # noqa: F401 (the fixture)
+from pg import PG_BIN, SUPERUSER, pg  # noqa: F401 (pg: the fixture)
 from test_13_failover import UrlsNode
-from test_18_pg_replicas import (BULLETIN, CHANGES, DELIVERY, OwnCertHub, PgHub,
-                                 delivery_view, hub_stream, log_rows,
+from test_18_pg_replicas import (BULLETIN, CHANGES, DELIVERY, OwnCertHub,
+                                 PgHub, delivery_view, hub_stream, log_rows,
                                  manager_hash, sleeping,  # noqa: F401
                                  wait_registered)
 from test_20_sync import (ARRIVE, BULK_ARRIVE, bulk, bulk_items,
@@ -45,7 +47,7 @@ KILL_SERVICES = int(os.environ.get("ALLIANCE_KILL_SERVICES", "10000"))
 ROUNDS = [pytest.param(r, id=f"round{r + 1}") for r in range(KILL_ROUNDS)]
 
 
-# ---- the alliance -------------------------------------------------------------
+# ---- the alliance -----------------------------------------------------------
 
 class Alliance:
     """Two replicas on pg (replica 2 with its own certificate) and
@@ -123,6 +125,62 @@ def seeded(round_):
     return random.Random(seed)
 
 
+class Psql:
+    """One psql session held open, so that a query costs a round trip and
+    not a process: rows(sql) returns its rows (lists of text)."""
+
+    def __init__(self, pg):  # noqa: F811
+        self.p = subprocess.Popen(
+            [str(PG_BIN / "psql"), "-X", "-q", "-A", "-t", "-F", "\t",
+             "-h", str(pg.sock), "-p", str(pg.port), "-U", SUPERUSER,
+             "-d", "alliance"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def rows(self, sql):
+        self.p.stdin.write(f"{sql};\n\\echo -- end\n")
+        self.p.stdin.flush()
+        out = []
+        while (line := self.p.stdout.readline().rstrip("\n")) != "-- end":
+            assert line or self.p.poll() is None, "psql ended"
+            if line:
+                out.append(line.split("\t"))
+        return out
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.p.stdin.close()
+        self.p.wait(30)
+
+
+def kill_between_commit_and_ack(hub, nodes, q, rnd):
+    """SIGKILL hub at a moment when the log holds a batch of one of its
+    nodes committed that hub has not yet applied to its copy, so not
+    acked: the node must send it again elsewhere, where it is stale. Such
+    a moment lasts from the commit until the hub reads the event back;
+    hub is frozen (SIGSTOP) and looked at, again and again, until one is
+    caught (or its nodes have nothing more to send: it is killed then
+    too), and let run between looks for up to 20 ms (drawn from rnd: a
+    hub frozen most of the time would take few batches). (freezes, such
+    batches)."""
+    ours = ", ".join(f"'{n.community}'" for n in nodes)
+    for tries in itertools.count(1):
+        hub.signal(signal.SIGSTOP)
+        unacked = int(q.rows(
+            f"SELECT count(*) FROM alliance_log WHERE kind = {CHANGES}"
+            f" AND community IN ({ours}) AND seq > {applied_mark(hub)}")
+            [0][0])
+        done = tries % 20 == 0 and all(
+            n.metrics()["alliance_node_up_head"] ==
+            n.metrics()["alliance_node_up_acked"] for n in nodes)
+        if unacked or done:
+            hub.kill()
+            return tries, unacked
+        hub.signal(signal.SIGCONT)
+        time.sleep(rnd.uniform(0, 0.02))
+
+
 def applied_mark(h):
     """The last event of the log replica h's stopped (or killed) copy
     applied."""
@@ -159,7 +217,7 @@ def assert_union(al):
     return len(own)
 
 
-# ---- a kill mid-sync ------------------------------------------------------------
+# ---- a kill mid-sync --------------------------------------------------------
 
 @pytest.mark.parametrize("round_", ROUNDS)
 def test_replica_killed_while_services_sync(alliance, pg, round_):  # noqa: F811,E501
@@ -192,23 +250,19 @@ def test_replica_killed_while_services_sync(alliance, pg, round_):  # noqa: F811
                        stored_of_mine(), BULK_ARRIVE,
                        f"replica 1 to store {aim} of its nodes' services",
                        interval=0.005)
-        h1.kill()                       # SIGKILL mid-sync
+        with Psql(pg) as q:
+            tries, unacked = kill_between_commit_and_ack(h1, al.at[h1], q,
+                                                        rnd)
     finally:
         for t in threads:
             t.join()
-    # what replica 1's copy held when it died (its commits are durable):
-    # its nodes had records it had not acked
+    # what replica 1's copy held when it died (its commits are durable)
     at_kill = stored_of_mine()
-    # its nodes' batches committed to the log that it had not applied,
-    # so not acked: they come again at replica 2, stale there
-    ours = ", ".join(f"'{n.community}'" for n in al.at[h1])
-    unapplied = pg.psql(f"SELECT count(*) FROM alliance_log WHERE kind ="
-                        f" {CHANGES} AND community IN ({ours}) AND seq >"
-                        f" {applied_mark(h1)}")[0][0]
     print(f"replica 1 killed at {at_kill} of its nodes' {mine} services "
-          f"(aimed at {aim}, seen {got}); {unapplied} of their batches "
-          "committed and not applied (not acked)")
+          f"(aimed at {aim}, seen {got}) after {tries} freezes, with "
+          f"{unacked} of their batches committed and not acked")
     assert at_kill < mine, "the sync ended before the kill: not mid-sync"
+    assert unacked > 0
 
     al.wait_moved(h1, h2)
 
@@ -232,7 +286,7 @@ def test_replica_killed_while_services_sync(alliance, pg, round_):  # noqa: F811
     assert assert_union(al) == KILL_SERVICES
 
 
-# ---- a kill while a bulletin fans out ---------------------------------------------
+# ---- a kill while a bulletin fans out ---------------------------------------
 
 # A trigger the test installs: every delivery event (a node's ack) sleeps
 # in its append's transaction, which holds the append lock, until the test
@@ -339,9 +393,10 @@ def test_replica_killed_while_a_bulletin_fans_out(alliance, pg, round_,  # noqa:
                                  for n in al.at[h1]) and sleeping(pg),
                      ARRIVE, f"replica 1's nodes to hold {bid}, an ack "
                      "held")
+        else:   # frozen, replica 1 sent nothing; its nodes are still on it
+            assert not [n.label for n in al.at[h1]
+                        if bid in node_bulletins(n)]
         h1.kill()                   # SIGKILL while the bulletin fans out
-        had = [n for n in al.at[h1] if bid in node_bulletins(n)]
-        assert len(had) == (len(al.at[h1]) if how == "acked" else 0), had
         assert not log_rows(pg, DELIVERY), "an ack committed before the kill"
     finally:
         pg.psql("DELETE FROM ack_hold")

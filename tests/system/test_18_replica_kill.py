@@ -30,7 +30,8 @@ import time
 
 import pytest
 
-from conftest import BUILD, _env, stop_all, unique_id, wait_for
+from conftest import (BUILD, _env, alliancectl, stop_all, unique_id,
+                      wait_for)
 from pg import PG_BIN, SUPERUSER, pg  # noqa: F401 (pg: the fixture)
 from test_13_failover import UrlsNode
 from test_18_pg_replicas import (BULLETIN, CHANGES, DELIVERY, OwnCertHub,
@@ -433,6 +434,12 @@ def test_replica_killed_while_a_bulletin_fans_out(alliance, pg, round_,  # noqa:
     h1.start()
     al.wait_log_head(pg)
     assert delivery_view(h1, bid) == view
+    status = [alliancectl(h, "bulletin", "status", bid) for h in al.hubs]
+    for r in status:
+        assert r.returncode == 0, r.stderr
+        assert f"{len(everyone)} of {len(everyone)} communities have it" \
+            in r.stdout, r.stdout
+    assert status[0].stdout == status[1].stdout
     for n in al.nodes:
         assert n.metrics()["alliance_node_bulletins_stored_total"] == 1, \
             n.label

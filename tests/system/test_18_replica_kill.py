@@ -38,7 +38,7 @@ from test_18_pg_replicas import (BULLETIN, CHANGES, DELIVERY, OwnCertHub,
                                  PgHub, delivery_view, hub_stream, log_rows,
                                  manager_hash, sleeping,  # noqa: F401
                                  wait_registered)
-from test_20_sync import (ARRIVE, BULK_ARRIVE, bulk, bulk_items,
+from test_20_sync import (ARRIVE, BULK_ARRIVE, bulk, bulk_items, create,
                           store_rows)
 from test_30_bulletin import node_bulletins
 
@@ -86,13 +86,13 @@ class Alliance:
         self.made.append(daemon.start())
         return daemon
 
-    def wait_moved(self, killed, to):
-        """Every node that started at killed holds its session at to,
-        where it went at once (no backoff wait)."""
-        for n in self.at[killed]:
+    def wait_moved(self, nodes, to, moves=1):
+        """Every node of nodes holds its session at to, where it went at
+        once (no backoff wait), its moves-th move."""
+        for n in nodes:
             wait_for(lambda n=n: n.hub_url() == self.url[to], ARRIVE,
                      f"{n.community} moved to {to.dir.name}")
-            assert n.counter("failovers") >= 1
+            assert n.counter("failovers") == moves, n.label
             assert n.counter("backoff_waits") == 0, n.label
 
     def wait_log_head(self, pg):  # noqa: F811
@@ -229,11 +229,13 @@ def test_replica_killed_while_services_sync(alliance, pg, round_):  # noqa: F811
     stored a number of its nodes' services drawn at random, at a moment
     when a batch of one of them is committed to the log and not yet in
     its copy (so not acked: it goes again, to replica 2, stale there),
-    with more of their batches on the way (lost with it). Its nodes move to replica 2 and resume from their
-    cursors; every node and replica 2 ends with every service; replica 1,
-    restarted at once, reads the log while replica 2 still appends to it;
-    every store then equals the union of the nodes' own records, record
-    by record."""
+    with more of their batches on the way (lost with it). Its nodes move
+    to replica 2 at once and resume from their cursors; every node and
+    replica 2 end with every service; replica 1, restarted at once, reads
+    the log while replica 2 still appends to it. Then replica 2 is
+    killed: every node moves to replica 1 and an edit at each reaches
+    every other; replica 2 restarted catches up. Every store then equals
+    the union of the nodes' own records, record by record."""
     rnd = seeded(round_)
     al = alliance(2)
     h1, h2 = al.h1, al.h2
@@ -269,7 +271,7 @@ def test_replica_killed_while_services_sync(alliance, pg, round_):  # noqa: F811
     assert at_kill < mine, "the sync ended before the kill: not mid-sync"
     assert unacked > 0
 
-    al.wait_moved(h1, h2)
+    al.wait_moved(al.at[h1], h2)
     h1.start()      # reads the log into its copy while replica 2 appends
 
     def synced():
@@ -287,8 +289,24 @@ def test_replica_killed_while_services_sync(alliance, pg, round_):  # noqa: F811
     wait_for(lambda: h1.live_services() == KILL_SERVICES, BULK_ARRIVE,
              "replica 1 caught up from the log")
     al.wait_log_head(pg)
+
+    # the restarted replica takes every node when the other is killed,
+    # their cursors (replica 2's numbering) meaning the same there
+    h2.kill()
+    al.wait_moved(al.at[h1], h1, 2)
+    al.wait_moved(al.at[h2], h1)
+    later = {n.community: create(n, f"After the second kill at {n.community}")
+             for n in al.nodes}
+    total = KILL_SERVICES + len(later)
+    for d in al.nodes + [h1]:
+        wait_for(lambda d=d: d.live_services() == total, ARRIVE,
+                 f"every later service at {d.dir.name}")
+    h2.start()
+    wait_for(lambda: h2.live_services() == total, ARRIVE,
+             "replica 2 caught up from the log")
+    al.wait_log_head(pg)
     al.stop()
-    assert assert_union(al) == KILL_SERVICES
+    assert assert_union(al) == total
 
 
 # ---- a kill while a bulletin fans out ---------------------------------------
@@ -417,7 +435,7 @@ def test_replica_killed_while_a_bulletin_fans_out(alliance, pg, round_,  # noqa:
         assert f"trying https://localhost:{h2.alliance_port} next" in err, \
             err
 
-    al.wait_moved(h1, h2)
+    al.wait_moved(al.at[h1], h2)
     for n in al.nodes:
         wait_for(lambda n=n: bid in node_bulletins(n), ARRIVE,
                  f"{bid} at {n.community}")

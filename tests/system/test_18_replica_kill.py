@@ -173,13 +173,17 @@ def kill_between_commit_and_ack(hub, nodes, q, rnd):
     ours = ", ".join(f"'{n.community}'" for n in nodes)
     for tries in itertools.count(1):
         hub.signal(signal.SIGSTOP)
-        unacked = int(q.rows(
-            f"SELECT count(*) FROM alliance_log WHERE kind = {CHANGES}"
-            f" AND community IN ({ours}) AND seq > {applied_mark(hub)}")
-            [0][0])
-        done = tries % 20 == 0 and all(
-            n.metrics()["alliance_node_up_head"] ==
-            n.metrics()["alliance_node_up_acked"] for n in nodes)
+        try:
+            unacked = int(q.rows(
+                f"SELECT count(*) FROM alliance_log WHERE kind = {CHANGES}"
+                f" AND community IN ({ours}) AND seq > {applied_mark(hub)}")
+                [0][0])
+            done = tries % 20 == 0 and all(
+                n.metrics()["alliance_node_up_head"] ==
+                n.metrics()["alliance_node_up_acked"] for n in nodes)
+        except BaseException:
+            hub.signal(signal.SIGCONT)      # its stop at teardown
+            raise
         if unacked or done:
             hub.kill()
             return tries, unacked
@@ -298,9 +302,9 @@ def test_replica_killed_while_services_sync(alliance, pg, round_):  # noqa: F811
     h2.kill()
     al.wait_moved(al.at[h1], h1, 2)
     al.wait_moved(al.at[h2], h1)
-    later = {n.community: create(n, f"After the second kill at {n.community}")
-             for n in al.nodes}
-    total = KILL_SERVICES + len(later)
+    for n in al.nodes:
+        create(n, f"After the second kill at {n.community}")
+    total = KILL_SERVICES + len(al.nodes)
     for d in al.nodes + [h1]:
         wait_for(lambda d=d: d.live_services() == total, ARRIVE,
                  f"every later service at {d.dir.name}")

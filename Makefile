@@ -64,7 +64,7 @@ DEB_BUILD_PKGS := debhelper dpkg-dev fakeroot lintian mmdebstrap \
 	  libfaketime nodejs npm libcmocka-dev libxml2-dev libxml2-utils \
 	  postgresql-15,$(DEB_PKGS))
 
-.PHONY: all help deps check unit system browser lint demo clean
+.PHONY: all help deps check unit system browser lint demo soak clean
 .DEFAULT_GOAL := all
 # keep the objects of unit tests (make would delete them as intermediates)
 .SECONDARY:
@@ -125,6 +125,16 @@ unit: $(UNIT) ## run the cmocka unit tests
 system: all ## run the pytest system tests against real processes
 	ALLIANCE_BUILD=$(abspath $(BUILD)) ALLIANCE_RELEASE_BUILD=$(abspath build) \
 	  /usr/bin/python3 -m pytest -q tests/system
+
+# The replica-kill tests (tests/system/test_18_replica_kill.py) run one
+# round each in `make check` (ALLIANCE_KILL_ROUNDS unset: 1); the soak runs
+# KILL_ROUNDS rounds of each on the ASan build, where a memory fault or a
+# leak on the failover paths fails the round (every daemon must exit 0).
+KILL_ROUNDS ?= 5
+soak: deps ## the replica-kill tests, KILL_ROUNDS (5) rounds each (ASan + UBSan)
+	$(MAKE) BUILD=build/asan all
+	ALLIANCE_BUILD=$(abspath build/asan) ALLIANCE_KILL_ROUNDS=$(KILL_ROUNDS) \
+	  /usr/bin/python3 -m pytest -q tests/system/test_18_replica_kill.py
 
 browser: all ## run the browser tests (Debian's Chromium) against a local alliance
 	@[ -d $(BROWSER)/node_modules ] || \

@@ -7,6 +7,10 @@
  * from any replica's append) or on its pipe (a new append, room freed,
  * stop), at most a second. A lost connection fails the queued appends
  * (their sessions are told to come back) and is retried with backoff.
+ * The conninfo may list a primary and its standbys (libpq's multi-host
+ * form with target_session_attrs=read-write): a reconnection then finds
+ * whichever is writable, and a server that turned read-only under an
+ * open connection (a demoted primary) is left for the next.
  * Parts: queues; schema; appending; reading; the thread; start and stop. */
 #include "pglog.h"
 
@@ -35,6 +39,11 @@
 #define CONNECT_STEP_MS 100
 /* Events read in one query at most. */
 #define READ_AT_ONCE 32
+/* A cause's longest, bytes: libpq's message for a multi-host conninfo
+ * names each host's failure. */
+#define CAUSE_LEN 512
+/* SQLSTATE of a write refused by a read-only server. */
+#define SQLSTATE_READ_ONLY "25006"
 
 /* A FIFO of events; its bounds are kept by the callers (queue_full). */
 struct queue {
@@ -51,7 +60,7 @@ struct pglog {
 	pthread_mutex_t mu;         /* guards what follows */
 	int stop;
 	int up;                     /* connected and migrated */
-	char cause[200];            /* why it is down */
+	char cause[CAUSE_LEN];      /* why it is down */
 	struct queue appends;       /* service -> thread */
 	struct queue results;       /* thread -> service */
 	PGcancel *cancel;           /* the connection's, for pglog_stop */
@@ -59,6 +68,8 @@ struct pglog {
 	uint64_t rewind_to;
 	/* the thread's own */
 	PGconn *conn;
+	int read_only;              /* the server refused a write as
+				       read-only: connect again */
 	uint64_t cursor;            /* the last seq read */
 };
 
@@ -134,8 +145,35 @@ static void fail(struct pglog *pl, struct pglog_event *ev, const char *why)
 	ev->len = 0;
 	ev->failed = 1;
 	ev->seq = 0;
-	snprintf(ev->why, sizeof(ev->why), "%s", why);
+	/* (the cause cut to the event's room) */
+	snprintf(ev->why, sizeof(ev->why), "%.*s", (int)sizeof(ev->why) - 1,
+		 why);
 	post(pl, ev);
+}
+
+/* one_line: libpq's message as one line, in place: its lines (one per
+ * host of a multi-host conninfo, the last ending in a newline) joined
+ * with "; ", its indented hints ("Is the server running...?") left out. */
+static void one_line(char *msg)
+{
+	char *in = msg, *out = msg;
+
+	while (*in) {
+		size_t n = strcspn(in, "\n");
+
+		if (*in != '\t') {
+			if (out != msg) {
+				memcpy(out, "; ", 2);
+				out += 2;
+			}
+			memmove(out, in, n);
+			out += n;
+		}
+		in += n;
+		if (*in == '\n')
+			in++;
+	}
+	*out = '\0';
 }
 
 /* ---- schema -------------------------------------------------------------- */
@@ -257,19 +295,26 @@ static int append_one(struct pglog *pl, const struct pglog_event *ev,
 		" $3::bigint, $4::bytea FROM alliance_log",
 		4, NULL, vals, lens, fmts, 0);
 	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
+	if (!ok) {
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
 		snprintf(why, whylen, "%s", PQerrorMessage(pl->conn));
+		pl->read_only = state &&
+				!strcmp(state, SQLSTATE_READ_ONLY);
+	}
 	PQclear(r);
 	return ok;
 }
 
 /* append_all: every queued append in one transaction; each failed one
- * goes back failed. 1, or 0 when the connection must be made again. */
+ * goes back failed. 1, or 0 when the connection must be made again: lost,
+ * or to a server that refuses writes (read-only: a demoted primary, a
+ * standby reached without target_session_attrs=read-write). */
 static int append_all(struct pglog *pl)
 {
 	struct pglog_event *batch[PGLOG_QUEUE];
 	size_t n = 0, i;
-	char why[200], sql[80];
+	char why[CAUSE_LEN], sql[80];
 	int ok;
 
 	pthread_mutex_lock(&pl->mu);
@@ -301,10 +346,11 @@ static int append_all(struct pglog *pl)
 	 * the node resends what was not acked, and the version rule makes
 	 * the second copy stale */
 	exec_ok(pl, "ROLLBACK", sql, sizeof(sql));
+	one_line(why);
 	log_warn("pglog: %zu appends not stored: %s", n, why);
 	for (i = 0; i < n; i++)
 		fail(pl, batch[i], why);
-	return PQstatus(pl->conn) == CONNECTION_OK;
+	return PQstatus(pl->conn) == CONNECTION_OK && !pl->read_only;
 }
 
 /* ---- reading ------------------------------------------------------------- */
@@ -408,6 +454,7 @@ static void disconnect(struct pglog *pl)
 	pthread_mutex_unlock(&pl->mu);
 	PQfinish(pl->conn);
 	pl->conn = NULL;
+	pl->read_only = 0;
 }
 
 static int stopping(struct pglog *pl);
@@ -465,8 +512,7 @@ static int connect_db(struct pglog *pl, char *why, size_t whylen)
 		goto fail;
 	return 1;
 fail:
-	/* libpq's messages end in a newline */
-	why[strcspn(why, "\n")] = '\0';
+	one_line(why);
 	if (pl->conn)
 		disconnect(pl);
 	return 0;
@@ -508,7 +554,7 @@ static void *thread_main(void *arg)
 {
 	struct pglog *pl = arg;
 	int backoff = PGLOG_BACKOFF_MIN_MS;
-	char why[200];
+	char why[CAUSE_LEN];
 
 	while (!stopping(pl)) {
 		if (!pl->conn) {
@@ -536,9 +582,14 @@ static void *thread_main(void *arg)
 		}
 		pthread_mutex_unlock(&pl->mu);
 		if (!append_all(pl) || !read_log(pl)) {
-			snprintf(why, sizeof(why), "connection lost: %s",
-				 PQerrorMessage(pl->conn));
-			why[strcspn(why, "\n")] = '\0';
+			if (pl->read_only)
+				snprintf(why, sizeof(why), "the server refused "
+					 "a write as read-only (a standby, or a "
+					 "demoted primary)");
+			else
+				snprintf(why, sizeof(why), "connection lost: "
+					 "%s", PQerrorMessage(pl->conn));
+			one_line(why);
 			set_state(pl, 0, why);
 			log_warn("pglog: %s", why);
 			disconnect(pl);

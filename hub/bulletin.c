@@ -1080,17 +1080,15 @@ void hub_bulletin_applied(struct hub *hub, struct hub_bulletin_event **pbe,
 
 void hub_bulletin_failed(struct hub *hub, const struct pglog_event *ev)
 {
-	struct hub_bulletin_event be = { 0 };
-	char op[LIMIT_NAME + 1];
 	struct hub_http *h;
 	struct lws *wsi;
 
-	if (ev->kind != PGLOG_BULLETIN || parse_post(ev, &be, op) != ERR_OK)
-		return;
-	if (api_wait_take(hub, be.c->id, ev->last, &wsi, &h))
+	/* (a failed append comes back without its body: found by token) */
+	if (ev->kind == PGLOG_BULLETIN &&
+	    api_wait_take(hub, NULL, ev->last, &wsi, &h))
 		http_reply_error(wsi, &h->ex, 503, "unavailable", "the hub's "
-				 "database did not store it: %.150s", ev->why);
-	bulletin_content_free(&be.c);
+				 "database did not confirm it (look for it "
+				 "before posting it again): %.150s", ev->why);
 }
 
 /* ---- the rows of the route tables (api.c, public.c) ---------------------------- */

@@ -70,6 +70,9 @@ struct pglog {
 	PGconn *conn;
 	int read_only;              /* the server refused a write as
 				       read-only: connect again */
+	char lost[CAUSE_LEN];       /* the first failure on the connection
+				       (what follows says only "no
+				       connection to the server") */
 	uint64_t cursor;            /* the last seq read */
 };
 
@@ -174,6 +177,16 @@ static void one_line(char *msg)
 			in++;
 	}
 	*out = '\0';
+}
+
+/* note_lost: when the connection is lost, keep its first failure, msg
+ * (libpq's), for the cause. */
+static void note_lost(struct pglog *pl, const char *msg)
+{
+	if (PQstatus(pl->conn) == CONNECTION_BAD && !pl->lost[0]) {
+		snprintf(pl->lost, sizeof(pl->lost), "%s", msg);
+		one_line(pl->lost);
+	}
 }
 
 /* ---- schema -------------------------------------------------------------- */
@@ -315,7 +328,7 @@ static int append_all(struct pglog *pl)
 	struct pglog_event *batch[PGLOG_QUEUE];
 	size_t n = 0, i;
 	char why[CAUSE_LEN], sql[80];
-	int ok;
+	int ok, unsure = 0;
 
 	pthread_mutex_lock(&pl->mu);
 	while (n < PGLOG_QUEUE && (batch[n] = queue_pop(&pl->appends)))
@@ -335,18 +348,30 @@ static int append_all(struct pglog *pl)
 	for (i = 0; ok && i < n; i++)
 		ok = append_one(pl, batch[i], why, sizeof(why));
 	ok = ok && exec_ok(pl, "SELECT pg_notify('alliance_log', '')", why,
-			   sizeof(why)) &&
-	     exec_ok(pl, "COMMIT", why, sizeof(why));
+			   sizeof(why));
+	if (ok && !exec_ok(pl, "COMMIT", why, sizeof(why))) {
+		ok = 0;
+		unsure = PQstatus(pl->conn) == CONNECTION_BAD;
+	}
 	if (ok) {
 		for (i = 0; i < n; i++)
 			pglog_event_free(batch[i]);
 		return 1;
 	}
-	/* a COMMIT that failed on a lost connection may yet have committed:
-	 * the node resends what was not acked, and the version rule makes
-	 * the second copy stale */
+	note_lost(pl, why);
 	exec_ok(pl, "ROLLBACK", sql, sizeof(sql));
 	one_line(why);
+	/* a COMMIT whose answer was lost with the connection may yet have
+	 * committed: refused all the same, saying so. A node sends the
+	 * batch again (the version rule makes a second copy stale); an
+	 * operator looks before posting again */
+	if (unsure) {
+		char lost[CAUSE_LEN];
+
+		snprintf(lost, sizeof(lost), "%s", why);
+		snprintf(why, sizeof(why), "the connection was lost at the "
+			 "commit, which may have taken effect: %.400s", lost);
+	}
 	log_warn("pglog: %zu appends not stored: %s", n, why);
 	for (i = 0; i < n; i++)
 		fail(pl, batch[i], why);
@@ -385,6 +410,7 @@ static int read_log(struct pglog *pl)
 			" ORDER BY seq LIMIT $2::bigint",
 			2, NULL, vals, lens, fmts, 1);
 		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			note_lost(pl, PQerrorMessage(pl->conn));
 			log_warn("pglog: reading the log: %s",
 				 PQerrorMessage(pl->conn));
 			PQclear(r);
@@ -455,6 +481,7 @@ static void disconnect(struct pglog *pl)
 	PQfinish(pl->conn);
 	pl->conn = NULL;
 	pl->read_only = 0;
+	pl->lost[0] = '\0';
 }
 
 static int stopping(struct pglog *pl);
@@ -534,7 +561,8 @@ static void wait_for(struct pglog *pl, int ms)
 	if (pl->conn) {
 		PGnotify *nt;
 
-		PQconsumeInput(pl->conn);
+		if (!PQconsumeInput(pl->conn))
+			note_lost(pl, PQerrorMessage(pl->conn));
 		while ((nt = PQnotifies(pl->conn)))
 			PQfreemem(nt);
 	}
@@ -588,7 +616,8 @@ static void *thread_main(void *arg)
 					 "demoted primary)");
 			else
 				snprintf(why, sizeof(why), "connection lost: "
-					 "%s", PQerrorMessage(pl->conn));
+					 "%.400s", pl->lost[0] ? pl->lost
+					 : PQerrorMessage(pl->conn));
 			one_line(why);
 			set_state(pl, 0, why);
 			log_warn("pglog: %s", why);

@@ -16,9 +16,9 @@ text (tab-separated output, no headers).
 `PgPair` is a primary and a synchronous hot standby (issue 18, item 4),
 each a cluster in its own directory with its own socket; its conninfo is
 libpq's multi-host form with target_session_attrs=read-write, as a hub
-replica takes it. kill_primary() SIGKILLs the primary's processes (its
-machine lost); promote() makes the standby the primary (pg_ctl promote,
-what pg_auto_failover or Patroni does).
+replica takes it. `pair.primary.kill()` SIGKILLs the primary's processes
+(its machine lost); `pair.standby.promote()` makes the standby the primary
+(pg_ctl promote, what pg_auto_failover or Patroni does).
 """
 
 import os

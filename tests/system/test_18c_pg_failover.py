@@ -20,6 +20,7 @@ Parts: helpers; the primary lost; 30 s without the database; a server
 turned read-only.
 """
 
+import threading
 import time
 
 import websocket
@@ -28,7 +29,8 @@ from conftest import Node, RawSession, stop_all, unique_id, wait_for
 from pg import pg, pg_pair  # noqa: F401 (the fixtures)
 from test_18_pg_replicas import (BULLETIN, Holder, PgHub, appends_waiting,
                                  delivery_view, hub_stream, log_rows,
-                                 manager_hash, wait_registered)  # noqa: F401
+                                 manager_hash, sleeping,
+                                 wait_registered)  # noqa: F401
 from test_20_sync import (ARRIVE, BULK_ARRIVE, bulk, bulk_items, catalog_all,
                           create, store_rows, titles)
 from test_30_bulletin import (content, issue, key_id_of, load_key,
@@ -194,6 +196,81 @@ def test_primary_killed_standby_promoted_mid_sync_nothing_acked_lost(
         if holder:
             holder.p.kill()
             holder.p.wait()
+        stop_all(made)
+
+
+# A trigger the test installs on the primary: at the commit (deferred) of
+# an append whose body holds the marker, sleep until trap_hold is emptied.
+COMMIT_TRAP = """
+CREATE TABLE trap_hold (x int);
+INSERT INTO trap_hold VALUES (1);
+CREATE FUNCTION trap_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF position('commit-marker'::bytea IN NEW.body) > 0 THEN
+    LOOP
+      EXIT WHEN NOT EXISTS (SELECT 1 FROM trap_hold);
+      PERFORM pg_sleep(0.05);
+    END LOOP;
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER trap_commit AFTER INSERT ON alliance_log
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION trap_commit();
+"""
+
+
+def test_post_lost_at_the_commit_is_refused_saying_it_may_be_stored(
+        pki, tmp_path, pg_pair, manager_hash):  # noqa: F811
+    """A bulletin's append reaches its COMMIT (held there by a deferred
+    trigger) and the primary is SIGKILLed: the operator is answered 503
+    `unavailable`, told the outcome is unknown and to look for the
+    bulletin before issuing it again, never 200. After the promotion the
+    bulletin is not there (the commit never happened), the same signed
+    bulletin posted again is stored, and the node holds it once."""
+    made = []
+    try:
+        (h1, _), (a, _) = two_replicas(pki, tmp_path, pg_pair.conninfo,
+                                       manager_hash, made)
+        pg_pair.primary.psql(COMMIT_TRAP)
+        wait_for(lambda: pg_pair.standby.psql(
+            "SELECT count(*) FROM trap_hold") == [["1"]], ARRIVE,
+            "the trap on the standby too")
+        key = load_key(pki.signing_key)
+        bid = f"b-test-{unique_id('commit')}"
+        _, data = content(key_id_of(key), bid=bid,
+                          headline="commit-marker: gas leak")
+        answer = {}
+
+        def post():
+            answer["r"] = post_raw(h1, data, signed(key, data))
+        poster = threading.Thread(target=post)
+        poster.start()
+        wait_for(lambda: sleeping(pg_pair.primary), ARRIVE,
+                 "the bulletin's append sleeping in its commit")
+        pg_pair.primary.kill()
+        poster.join(ARRIVE)
+        assert not poster.is_alive() and "r" in answer, \
+            "the post unanswered"
+        r = answer["r"]
+        assert r.status == 503, r
+        code, message = error_of(r)
+        assert code == "unavailable", r
+        assert message.startswith("the hub's database did not confirm it"
+                                  " (look for it before posting it again):"
+                                  " the connection was lost at the commit,"
+                                  " which may have taken effect: "), message
+
+        mark = h1.log_mark()
+        pg_pair.standby.promote()
+        pg_pair.standby.psql("DELETE FROM trap_hold")
+        h1.wait_log(r"pglog: connected", ARRIVE, since=mark)
+        assert h1.api("GET", f"/api/v1/bulletins/{bid}").status == 404
+        assert log_rows(pg_pair.standby, BULLETIN) == []
+        r = post_raw(h1, data, signed(key, data))
+        assert r.status == 201, r
+        wait_for(lambda: bid in node_bulletins(a), ARRIVE, f"{bid} at a")
+        assert len(log_rows(pg_pair.standby, BULLETIN)) == 1
+    finally:
         stop_all(made)
 
 

@@ -136,6 +136,13 @@ class PgCluster:
             time.sleep(0.05)
         self.running = False
 
+    def wal_sender(self):
+        """The pid of a primary's WAL sender to its standby."""
+        rows = self.psql("SELECT pid FROM pg_stat_replication",
+                         db="postgres")
+        assert len(rows) == 1, rows
+        return int(rows[0][0])
+
     def promote(self):
         """pg_ctl promote: the standby leaves recovery and takes writes;
         returns when it does."""

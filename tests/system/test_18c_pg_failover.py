@@ -8,6 +8,10 @@ an unprivileged user), real hub replicas and nodes:
   SIGKILLed mid-sync, a bulletin acknowledged just before, appends in
   flight; the standby refused while read-only, then promoted: nothing a
   hub acknowledged is lost, nothing is stored twice;
+- a bulletin's append lost at its commit (held there by a deferred
+  trigger, the primary killed): refused, saying it may yet take effect;
+- the synchronous standby away, so the primary holds every commit: the
+  replica gives up after its bound and refuses, and recovers alone;
 - PostgreSQL stopped for 30 s: sessions told to come back (1013 and the
   cause), the operator API 503 `unavailable` with the cause, public reads
   served from each replica's copy the whole time, then recovery alone
@@ -16,10 +20,13 @@ an unprivileged user), real hub replicas and nodes:
   refused to its sender and the replica looks for a writable server
   rather than staying on it.
 
-Parts: helpers; the primary lost; 30 s without the database; a server
-turned read-only.
+Parts: helpers; the primary lost (mid-sync, at a commit, the standby
+away); 30 s without the database; a server turned read-only.
 """
 
+import os
+import re
+import signal
 import threading
 import time
 
@@ -27,10 +34,9 @@ import websocket
 
 from conftest import Node, RawSession, stop_all, unique_id, wait_for
 from pg import pg, pg_pair  # noqa: F401 (the fixtures)
-from test_18_pg_replicas import (BULLETIN, Holder, PgHub, appends_waiting,
-                                 delivery_view, hub_stream, log_rows,
-                                 manager_hash, sleeping,
-                                 wait_registered)  # noqa: F401
+from test_18_pg_replicas import (BULLETIN, PgHub, delivery_view,
+                                 hub_stream, log_rows, manager_hash,
+                                 sleeping, wait_registered)  # noqa: F401
 from test_20_sync import (ARRIVE, BULK_ARRIVE, bulk, bulk_items, catalog_all,
                           create, store_rows, titles)
 from test_30_bulletin import (content, issue, key_id_of, load_key,
@@ -112,26 +118,35 @@ def error_of(r):
 
 # ---- the primary lost ---------------------------------------------------------
 
+def sync_waits(cluster):
+    """True while a commit at cluster waits for its synchronous standby."""
+    return cluster.psql("SELECT count(*) FROM pg_stat_activity WHERE"
+                        " wait_event = 'SyncRep'") != [["0"]]
+
 def test_primary_killed_standby_promoted_mid_sync_nothing_acked_lost(
         pki, tmp_path, pg_pair, manager_hash):  # noqa: F811
     """Two replicas on the multi-host conninfo; node a (at replica 1) and
-    node b (at replica 2) each sync SYNC_N services; a bulletin is posted
-    and acknowledged mid-sync; with appends in flight (held behind the
-    commit lock) the primary is SIGKILLed. The replicas find the standby
+    node b (at replica 2) each sync SYNC_N services, in two halves; a
+    bulletin is posted and acknowledged once the first half is under way;
+    the primary's WAL sender is stopped (SIGSTOP: its standby falling
+    behind) and the second half sent; with a batch's commit waiting for
+    the standby the primary is SIGKILLed. (An asynchronous standby would
+    let the primary ack that half: lost with it, the checks below fail.)
+    The replicas find the standby
     read-only (refused by target_session_attrs, no write made there) until
     it is promoted, then reconnect alone. At the end every hub and node
     store equals the union of the nodes' own records record by record,
     the log is numbered without a gap, each node holds the bulletin and
     both delivery views say so, and the bulletin is in the log once."""
     made = []
-    holder = None
     try:
         (h1, h2), (a, b) = two_replicas(pki, tmp_path, pg_pair.conninfo,
                                         manager_hash, made)
         hubs, nodes = (h1, h2), (a, b)
         marks = [h.log_mark() for h in hubs]
+        half = SYNC_N // 2
         for n in nodes:
-            bulk(n, bulk_items(n.community, SYNC_N))
+            bulk(n, bulk_items(n.community, half))
         wait_for(lambda: h1.live_services(a.community) > 0 and
                  h2.live_services(b.community) > 0, BULK_ARRIVE,
                  "first batches of both nodes through the log")
@@ -139,15 +154,16 @@ def test_primary_killed_standby_promoted_mid_sync_nothing_acked_lost(
         bid, _ = issue(h1)
         assert len(log_rows(pg_pair.primary, BULLETIN)) == 1
 
-        holder = Holder(pg_pair.primary)
-        wait_for(lambda: appends_waiting(pg_pair.primary), ARRIVE,
-                 "an append in flight, waiting for the commit lock")
+        # (the kill ends it, stopped or not)
+        os.kill(pg_pair.primary.wal_sender(), signal.SIGSTOP)
+        for n in nodes:
+            bulk(n, bulk_items(n.community, SYNC_N - half))
+        # (an asynchronous standby's primary acks all of it meanwhile)
+        wait_for(lambda: sync_waits(pg_pair.primary) or
+                 all(h.live_services() == 2 * SYNC_N for h in hubs),
+                 BULK_ARRIVE, "a batch's commit waiting for the standby")
         at_kill = [h.live_services() for h in hubs]
         pg_pair.primary.kill()
-        holder.p.kill()
-        holder.p.wait()
-        holder = None
-        assert all(0 < n < 2 * SYNC_N for n in at_kill), at_kill
 
         # the standby, read-only until promoted, is refused by libpq
         # (target_session_attrs) at every replica: none stays on it
@@ -192,10 +208,10 @@ def test_primary_killed_standby_promoted_mid_sync_nothing_acked_lost(
         seqs = [s for s, _, _ in log_rows(pg_pair.standby, None)]
         assert seqs == list(range(1, len(seqs) + 1))
         assert len(log_rows(pg_pair.standby, BULLETIN)) == 1
+        # killed mid-sync (checked last: with an asynchronous standby the
+        # checks above fail first, acknowledged records lost)
+        assert all(0 < n < 2 * SYNC_N for n in at_kill), at_kill
     finally:
-        if holder:
-            holder.p.kill()
-            holder.p.wait()
         stop_all(made)
 
 
@@ -257,8 +273,8 @@ def test_post_lost_at_the_commit_is_refused_saying_it_may_be_stored(
         assert code == "unavailable", r
         assert message.startswith("the hub's database did not confirm it"
                                   " (look for it before posting it again):"
-                                  " the connection was lost at the commit,"
-                                  " which may have taken effect: "), message
+                                  " the commit was not confirmed and may"
+                                  " yet take effect: "), message
 
         mark = h1.log_mark()
         pg_pair.standby.promote()
@@ -270,6 +286,53 @@ def test_post_lost_at_the_commit_is_refused_saying_it_may_be_stored(
         assert r.status == 201, r
         wait_for(lambda: bid in node_bulletins(a), ARRIVE, f"{bid} at a")
         assert len(log_rows(pg_pair.standby, BULLETIN)) == 1
+    finally:
+        stop_all(made)
+
+
+def test_commit_held_by_an_absent_standby_is_refused_after_the_bound(
+        pki, tmp_path, pg_pair, manager_hash):  # noqa: F811
+    """The synchronous standby stopped: the primary holds every commit
+    until it comes back. The replica waits for its append no longer than
+    its bound (pglog.h PGLOG_STATEMENT_MS), drops the connection and tells
+    the node to come back with the cause, answering its public port the
+    whole time; the record is nowhere meanwhile. With the standby back,
+    the held commit completes and the record reaches every store once."""
+    made = []
+    try:
+        (h1, h2), (a, b) = two_replicas(pki, tmp_path, pg_pair.conninfo,
+                                        manager_hash, made)
+        mark, mark_a = h1.log_mark(), a.log_mark()
+        pg_pair.standby.stop()
+        sid = create(a, "Written while the standby is away")
+        wait_for(lambda: pg_pair.primary.psql(
+                     "SELECT count(*) FROM pg_stat_activity WHERE"
+                     " wait_event = 'SyncRep'") != [["0"]], ARRIVE,
+                 "the append's commit waiting for the standby")
+        gave_up = re.compile(r"pglog: no answer within \d+ ms \(a "
+                             r"synchronous standby away\?\): connection "
+                             r"dropped")
+
+        def told():
+            # the public port answers while the append waits
+            assert titles(h1.public_port, b.community) == {}
+            return gave_up.search(h1.log()[mark:])
+        wait_for(told, ARRIVE, "replica 1 giving up on the commit")
+        a.wait_log(NODE_TOLD_TO_COME_BACK + r".*the commit was not "
+                   r"confirmed and may yet take effect", ARRIVE, since=mark_a)
+        assert sid not in titles(b.public_port, a.community)
+        assert h2.live_services(a.community) == 0
+
+        pg_pair.standby.start()
+        for n in (a, b):
+            wait_for(lambda n=n: sid in titles(n.public_port, a.community),
+                     ARRIVE, f"the record at {n.community}")
+        for d in (a, b, h1, h2):
+            d.stop()
+        own = union_of((a, b))
+        assert len(own) == 1
+        for d in (h1, h2, a, b):
+            assert store_rows(d.dir / d.store_file) == own, d.dir.name
     finally:
         stop_all(made)
 

@@ -569,7 +569,6 @@ static void disconnect(struct pglog *pl)
 	pl->lost[0] = '\0';
 }
 
-
 /* start_connect: connect without blocking for longer than a step of
  * CONNECT_STEP_MS, giving up after PGLOG_CONNECT_MS or at stop (a
  * conninfo's connect_timeout is the caller's to keep with PQconnectPoll).

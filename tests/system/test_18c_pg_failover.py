@@ -58,7 +58,7 @@ NODE_BACKOFF_MAX_S = 5
 NODE_TOLD_TO_COME_BACK = r"closed the session: \d+ try again later: "
 
 
-# ---- helpers ------------------------------------------------------------------
+# ---- helpers ----------------------------------------------------------------
 
 class QuickNode(Node):
     """A node whose backoff tops out at NODE_BACKOFF_MAX_S."""
@@ -116,7 +116,7 @@ def error_of(r):
     return e["code"], e["message"]
 
 
-# ---- the primary lost ---------------------------------------------------------
+# ---- the primary lost -------------------------------------------------------
 
 def sync_waits(cluster):
     """True while a commit at cluster waits for its synchronous standby."""
@@ -337,7 +337,7 @@ def test_commit_held_by_an_absent_standby_is_refused_after_the_bound(
         stop_all(made)
 
 
-# ---- 30 s without the database ----------------------------------------------------
+# ---- 30 s without the database ----------------------------------------------
 
 def test_database_stopped_30s_refusals_then_recovery_alone(
         pki, tmp_path, pg, manager_hash, monkeypatch):  # noqa: F811
@@ -449,7 +449,7 @@ def test_database_stopped_30s_refusals_then_recovery_alone(
         stop_all(made)
 
 
-# ---- a server turned read-only ----------------------------------------------------
+# ---- a server turned read-only ----------------------------------------------
 
 def test_server_turned_read_only_is_left_not_wedged_on(
         pki, tmp_path, pg, manager_hash, monkeypatch):  # noqa: F811

@@ -254,7 +254,7 @@ int api_wait_take(struct hub *hub, const char *id, uint64_t token,
 
 	for (; (w = *pp); pp = &w->next) {
 		if (!w->bulletin || w->version != token ||
-		    strcmp(w->id, id) != 0)
+		    (id && strcmp(w->id, id) != 0))
 			continue;
 		*pp = w->next;
 		*wsi = w->wsi;

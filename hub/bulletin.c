@@ -344,13 +344,14 @@ void hub_bulletin_welcome(struct session *s)
 /* The longest refusal reason a delivery event carries, bytes. */
 #define SHARED_REASON 500
 
-/* share_ack: append community's ack (or refusal) of a bulletin to the
- * shared log: body the id, then a NUL and the reason when refused. Not
- * stored (the database away): it stays pending, and the node is sent it
- * again at its next session. */
-static void share_ack(struct hub *hub, const char *community,
-		      const Alliance__V1__BulletinAck *ack)
+/* share_ack: append s's community's ack (or refusal) of a bulletin to
+ * the shared log: body the id, then a NUL and the reason when refused.
+ * Not taken (the database away): it stays pending, s is told to come
+ * back, and the node is sent it again at its next session. */
+static void share_ack(struct session *s, const Alliance__V1__BulletinAck *ack)
 {
+	struct hub *hub = s->hub;
+	const char *community = s->community->id;
 	size_t id_len = strlen(ack->id), reason_len = 0;
 	uint8_t *body;
 	char why[200];
@@ -369,9 +370,12 @@ static void share_ack(struct hub *hub, const char *community,
 	}
 	if (pglog_append(hub->pglog, PGLOG_DELIVERY, community,
 			 (uint64_t)clock_now_ms(), body, id_len + reason_len,
-			 why, sizeof(why)) != ERR_OK)
+			 why, sizeof(why)) != ERR_OK) {
 		log_warn("bulletins: %s's ack of %s not shared (sent again at "
 			 "its next session): %s", community, ack->id, why);
+		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
+			      "try again later: %.200s", why);
+	}
 	free(body);
 }
 
@@ -389,7 +393,7 @@ int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack)
 		log_warn("bulletins: %s acked a bulletin id that is not one",
 			 c->id);
 	} else if (hub->cfg.store_postgresql) {
-		share_ack(hub, c->id, ack);
+		share_ack(s, ack);
 	} else if (!ack->refused) {
 		/* recorded with this time at the end of this loop pass */
 		if (b->n_acked == b->cap_acked) {
@@ -1076,17 +1080,15 @@ void hub_bulletin_applied(struct hub *hub, struct hub_bulletin_event **pbe,
 
 void hub_bulletin_failed(struct hub *hub, const struct pglog_event *ev)
 {
-	struct hub_bulletin_event be = { 0 };
-	char op[LIMIT_NAME + 1];
 	struct hub_http *h;
 	struct lws *wsi;
 
-	if (ev->kind != PGLOG_BULLETIN || parse_post(ev, &be, op) != ERR_OK)
-		return;
-	if (api_wait_take(hub, be.c->id, ev->last, &wsi, &h))
+	/* (a failed append comes back without its body: found by token) */
+	if (ev->kind == PGLOG_BULLETIN &&
+	    api_wait_take(hub, NULL, ev->last, &wsi, &h))
 		http_reply_error(wsi, &h->ex, 503, "unavailable", "the hub's "
-				 "database did not store it: %.150s", ev->why);
-	bulletin_content_free(&be.c);
+				 "database did not confirm it (look for it "
+				 "before posting it again): %.150s", ev->why);
 }
 
 /* ---- the rows of the route tables (api.c, public.c) ---------------------------- */

@@ -7,6 +7,13 @@
  * from any replica's append) or on its pipe (a new append, room freed,
  * stop), at most a second. A lost connection fails the queued appends
  * (their sessions are told to come back) and is retried with backoff.
+ * The conninfo may list a primary and its standbys (libpq's multi-host
+ * form with target_session_attrs=read-write): a reconnection then finds
+ * whichever is writable, and a server that turned read-only under an
+ * open connection (a demoted primary) is left for the next. No statement
+ * is waited for longer than PGLOG_STATEMENT_MS (a commit held by an absent
+ * synchronous standby waits for ever): past it the connection is dropped,
+ * what it carried refused, and the database reported down.
  * Parts: queues; schema; appending; reading; the thread; start and stop. */
 #include "pglog.h"
 
@@ -17,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -35,6 +43,14 @@
 #define CONNECT_STEP_MS 100
 /* Events read in one query at most. */
 #define READ_AT_ONCE 32
+/* A cause's longest, bytes: libpq's message for a multi-host conninfo
+ * names each host's failure. */
+#define CAUSE_LEN 512
+/* A constant's digits, for a message. */
+#define MS_TEXT_(ms) #ms
+#define MS_TEXT(ms) MS_TEXT_(ms)
+/* SQLSTATE of a write refused by a read-only server. */
+#define SQLSTATE_READ_ONLY "25006"
 
 /* A FIFO of events; its bounds are kept by the callers (queue_full). */
 struct queue {
@@ -51,14 +67,20 @@ struct pglog {
 	pthread_mutex_t mu;         /* guards what follows */
 	int stop;
 	int up;                     /* connected and migrated */
-	char cause[200];            /* why it is down */
+	char cause[CAUSE_LEN];      /* why it is down */
 	struct queue appends;       /* service -> thread */
 	struct queue results;       /* thread -> service */
-	PGcancel *cancel;           /* the connection's, for pglog_stop */
 	int rewind;                 /* read again after rewind_to */
 	uint64_t rewind_to;
 	/* the thread's own */
 	PGconn *conn;
+	int read_only;              /* the server refused a write as
+				       read-only: connect again */
+	int timed_out;              /* a statement outlived
+				       PGLOG_STATEMENT_MS: connect again */
+	char lost[CAUSE_LEN];       /* the first failure on the connection
+				       (what follows says only "no
+				       connection to the server") */
 	uint64_t cursor;            /* the last seq read */
 };
 
@@ -135,8 +157,124 @@ static void fail(struct pglog *pl, struct pglog_event *ev, const char *why)
 	ev->len = 0;
 	ev->failed = 1;
 	ev->seq = 0;
-	snprintf(ev->why, sizeof(ev->why), "%s", why);
+	/* (the cause cut to the event's room) */
+	snprintf(ev->why, sizeof(ev->why), "%.*s", (int)sizeof(ev->why) - 1,
+		 why);
 	post(pl, ev);
+}
+
+/* one_line: libpq's message as one line, in place: its lines (one per
+ * host of a multi-host conninfo, the last ending in a newline) joined
+ * with "; ", its indented hints ("Is the server running...?") left out. */
+static void one_line(char *msg)
+{
+	char *in = msg, *out = msg;
+
+	while (*in) {
+		size_t n = strcspn(in, "\n");
+
+		if (*in != '\t') {
+			if (out != msg) {
+				memcpy(out, "; ", 2);
+				out += 2;
+			}
+			memmove(out, in, n);
+			out += n;
+		}
+		in += n;
+		if (*in == '\n')
+			in++;
+	}
+	*out = '\0';
+}
+
+/* note_lost: when the connection is lost, keep its first failure, msg
+ * (libpq's), for the cause. */
+static void note_lost(struct pglog *pl, const char *msg)
+{
+	if (PQstatus(pl->conn) == CONNECTION_BAD && !pl->lost[0]) {
+		snprintf(pl->lost, sizeof(pl->lost), "%s", msg);
+		one_line(pl->lost);
+	}
+}
+
+static int stopping(struct pglog *pl);
+
+/* conn_error: why the connection's last statement failed. */
+static const char *conn_error(struct pglog *pl)
+{
+	if (pl->timed_out)
+		return stopping(pl) ? "the hub is stopping"
+		       : "no answer within " MS_TEXT(PGLOG_STATEMENT_MS)
+			 " ms (a synchronous standby away?)";
+	return PQerrorMessage(pl->conn);
+}
+
+/* usable: whether the connection may go on: up, writable, answering. */
+static int usable(struct pglog *pl)
+{
+	return PQstatus(pl->conn) == CONNECTION_OK && !pl->read_only &&
+	       !pl->timed_out;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* run: one statement (n parameters, results in format rfmt) on the
+ * non-blocking connection, waiting at most PGLOG_STATEMENT_MS for its
+ * result, or until pglog_stop. The result (PQclear it), or NULL: not
+ * sent, or the wait ran out or was stopped (pl->timed_out set: the
+ * connection must be dropped, and nothing more is sent on it). The
+ * statement is not cancelled: a cancelled wait for a synchronous standby
+ * would make the commit visible on the primary alone, so it is left to
+ * finish or fail with the connection. */
+static PGresult *run(struct pglog *pl, const char *sql, int n,
+		     const char *const *vals, const int *lens,
+		     const int *fmts, int rfmt)
+{
+	int64_t deadline = now_ms() + PGLOG_STATEMENT_MS;
+	PGresult *last = NULL, *r;
+
+	if (pl->timed_out ||
+	    !PQsendQueryParams(pl->conn, sql, n, NULL, vals, lens, fmts, rfmt))
+		return NULL;
+	for (;;) {
+		int flush = PQflush(pl->conn);   /* 1: more to send */
+		struct pollfd fds[2] = { { PQsocket(pl->conn), POLLIN, 0 },
+					 { pl->wake[0], POLLIN, 0 } };
+		char buf[64];
+		int64_t left;
+
+		if (flush < 0 || PQstatus(pl->conn) == CONNECTION_BAD ||
+		    (!flush && !PQisBusy(pl->conn))) {
+			/* (on a lost connection libpq answers at once) */
+			while ((r = PQgetResult(pl->conn))) {
+				PQclear(last);
+				last = r;
+			}
+			return last;
+		}
+		left = deadline - now_ms();
+		if (left <= 0 || stopping(pl)) {
+			pl->timed_out = 1;
+			PQclear(last);
+			return NULL;
+		}
+		if (flush)
+			fds[0].events |= POLLOUT;
+		if (poll(fds, 2, (int)left) < 0 && errno != EINTR)
+			return last;
+		/* (what woke it is seen at the thread's next turn) */
+		if (fds[1].revents & POLLIN)
+			while (read(pl->wake[0], buf, sizeof(buf)) > 0)
+				;
+		PQconsumeInput(pl->conn);  /* a failure shows in PQstatus */
+	}
 }
 
 /* ---- schema -------------------------------------------------------------- */
@@ -160,12 +298,12 @@ static const char *const schema[] = {
 static int exec_ok(struct pglog *pl, const char *sql, char *why,
 		   size_t whylen)
 {
-	PGresult *r = PQexec(pl->conn, sql);
+	PGresult *r = run(pl, sql, 0, NULL, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(r);
-	int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+	int ok = r && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
 
 	if (!ok)
-		snprintf(why, whylen, "%s", PQerrorMessage(pl->conn));
+		snprintf(why, whylen, "%s", conn_error(pl));
 	PQclear(r);
 	return ok;
 }
@@ -187,9 +325,10 @@ static int migrate(struct pglog *pl, char *why, size_t whylen)
 	    !exec_ok(pl, "CREATE TABLE IF NOT EXISTS alliance_schema"
 		     " (version integer NOT NULL)", why, whylen))
 		goto fail;
-	r = PQexec(pl->conn, "SELECT max(version) FROM alliance_schema");
+	r = run(pl, "SELECT max(version) FROM alliance_schema", 0, NULL, NULL,
+		NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		snprintf(why, whylen, "%s", PQerrorMessage(pl->conn));
+		snprintf(why, whylen, "%s", conn_error(pl));
 		PQclear(r);
 		goto fail;
 	}
@@ -206,9 +345,10 @@ static int migrate(struct pglog *pl, char *why, size_t whylen)
 		if (!exec_ok(pl, schema[i], why, whylen))
 			goto fail;
 	if ((size_t)have < N_SCHEMA) {
-		snprintf(sql, sizeof(sql), "DELETE FROM alliance_schema;"
-			 " INSERT INTO alliance_schema VALUES (%zu)", N_SCHEMA);
-		if (!exec_ok(pl, sql, why, whylen))
+		snprintf(sql, sizeof(sql), "INSERT INTO alliance_schema VALUES"
+			 " (%zu)", N_SCHEMA);
+		if (!exec_ok(pl, "DELETE FROM alliance_schema", why, whylen) ||
+		    !exec_ok(pl, sql, why, whylen))
 			goto fail;
 		log_info("pglog: schema migrated from v%ld to v%zu", have,
 			 N_SCHEMA);
@@ -252,14 +392,19 @@ static int append_one(struct pglog *pl, const struct pglog_event *ev,
 	int ok;
 
 	put_be64(last, ev->last);
-	r = PQexecParams(pl->conn,
+	r = run(pl,
 		"INSERT INTO alliance_log (seq, kind, community, last_seq, body)"
 		" SELECT coalesce(max(seq), 0) + 1, $1::smallint, $2::text,"
 		" $3::bigint, $4::bytea FROM alliance_log",
-		4, NULL, vals, lens, fmts, 0);
+		4, vals, lens, fmts, 0);
 	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		snprintf(why, whylen, "%s", PQerrorMessage(pl->conn));
+	if (!ok) {
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+		snprintf(why, whylen, "%s", conn_error(pl));
+		pl->read_only = state &&
+				!strcmp(state, SQLSTATE_READ_ONLY);
+	}
 	PQclear(r);
 	return ok;
 }
@@ -307,13 +452,15 @@ static int redact_events(struct pglog *pl, const struct pglog_event *ev,
 }
 
 /* append_all: every queued append in one transaction; each failed one
- * goes back failed. 1, or 0 when the connection must be made again. */
+ * goes back failed. 1, or 0 when the connection must be made again: lost,
+ * or to a server that refuses writes (read-only: a demoted primary, a
+ * standby reached without target_session_attrs=read-write). */
 static int append_all(struct pglog *pl)
 {
 	struct pglog_event *batch[PGLOG_QUEUE];
 	size_t n = 0, i;
-	char why[200], sql[80];
-	int ok;
+	char why[CAUSE_LEN], sql[80];
+	int ok, unsure = 0;
 
 	pthread_mutex_lock(&pl->mu);
 	while (n < PGLOG_QUEUE && (batch[n] = queue_pop(&pl->appends)))
@@ -334,21 +481,35 @@ static int append_all(struct pglog *pl)
 		ok = append_one(pl, batch[i], why, sizeof(why)) &&
 		     redact_events(pl, batch[i], why, sizeof(why));
 	ok = ok && exec_ok(pl, "SELECT pg_notify('alliance_log', '')", why,
-			   sizeof(why)) &&
-	     exec_ok(pl, "COMMIT", why, sizeof(why));
+			   sizeof(why));
+	if (ok && !exec_ok(pl, "COMMIT", why, sizeof(why))) {
+		ok = 0;
+		unsure = PQstatus(pl->conn) == CONNECTION_BAD ||
+			 pl->timed_out;
+	}
 	if (ok) {
 		for (i = 0; i < n; i++)
 			pglog_event_free(batch[i]);
 		return 1;
 	}
-	/* a COMMIT that failed on a lost connection may yet have committed:
-	 * the node resends what was not acked, and the version rule makes
-	 * the second copy stale */
+	note_lost(pl, why);
 	exec_ok(pl, "ROLLBACK", sql, sizeof(sql));
+	one_line(why);
+	/* a COMMIT whose answer was lost with the connection may yet have
+	 * committed: refused all the same, saying so. A node sends the
+	 * batch again (the version rule makes a second copy stale); an
+	 * operator looks before posting again */
+	if (unsure) {
+		char lost[CAUSE_LEN];
+
+		snprintf(lost, sizeof(lost), "%s", why);
+		snprintf(why, sizeof(why), "the commit was not confirmed and "
+			 "may yet take effect: %.400s", lost);
+	}
 	log_warn("pglog: %zu appends not stored: %s", n, why);
 	for (i = 0; i < n; i++)
 		fail(pl, batch[i], why);
-	return PQstatus(pl->conn) == CONNECTION_OK;
+	return usable(pl);
 }
 
 /* ---- reading ------------------------------------------------------------- */
@@ -377,16 +538,16 @@ static int read_log(struct pglog *pl)
 			room = READ_AT_ONCE;
 		put_be64(after, pl->cursor);
 		snprintf(limit, sizeof(limit), "%zu", room);
-		r = PQexecParams(pl->conn,
+		r = run(pl,
 			"SELECT seq, kind, community, last_seq, body"
 			" FROM alliance_log WHERE seq > $1::bigint"
 			" ORDER BY seq LIMIT $2::bigint",
-			2, NULL, vals, lens, fmts, 1);
+			2, vals, lens, fmts, 1);
 		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-			log_warn("pglog: reading the log: %s",
-				 PQerrorMessage(pl->conn));
+			note_lost(pl, conn_error(pl));
+			log_warn("pglog: reading the log: %s", conn_error(pl));
 			PQclear(r);
-			return PQstatus(pl->conn) == CONNECTION_OK;
+			return usable(pl);
 		}
 		n = PQntuples(r);
 		for (i = 0; i < n; i++) {
@@ -442,19 +603,15 @@ static void fail_queued(struct pglog *pl, const char *why)
 	}
 }
 
-/* disconnect: close the connection (pglog_stop cancels no more). */
+/* disconnect: close the connection. */
 static void disconnect(struct pglog *pl)
 {
-	pthread_mutex_lock(&pl->mu);
-	if (pl->cancel)
-		PQfreeCancel(pl->cancel);
-	pl->cancel = NULL;
-	pthread_mutex_unlock(&pl->mu);
 	PQfinish(pl->conn);
 	pl->conn = NULL;
+	pl->read_only = 0;
+	pl->timed_out = 0;
+	pl->lost[0] = '\0';
 }
-
-static int stopping(struct pglog *pl);
 
 /* start_connect: connect without blocking for longer than a step of
  * CONNECT_STEP_MS, giving up after PGLOG_CONNECT_MS or at stop (a
@@ -501,16 +658,17 @@ static int connect_db(struct pglog *pl, char *why, size_t whylen)
 {
 	if (!start_connect(pl, why, whylen))
 		goto fail;
-	pthread_mutex_lock(&pl->mu);
-	pl->cancel = PQgetCancel(pl->conn);
-	pthread_mutex_unlock(&pl->mu);
+	/* sending never blocks either (run waits on the socket) */
+	if (PQsetnonblocking(pl->conn, 1) != 0) {
+		snprintf(why, whylen, "%s", PQerrorMessage(pl->conn));
+		goto fail;
+	}
 	if (!migrate(pl, why, whylen) ||
 	    !exec_ok(pl, "LISTEN alliance_log", why, whylen))
 		goto fail;
 	return 1;
 fail:
-	/* libpq's messages end in a newline */
-	why[strcspn(why, "\n")] = '\0';
+	one_line(why);
 	if (pl->conn)
 		disconnect(pl);
 	return 0;
@@ -532,7 +690,8 @@ static void wait_for(struct pglog *pl, int ms)
 	if (pl->conn) {
 		PGnotify *nt;
 
-		PQconsumeInput(pl->conn);
+		if (!PQconsumeInput(pl->conn))
+			note_lost(pl, PQerrorMessage(pl->conn));
 		while ((nt = PQnotifies(pl->conn)))
 			PQfreemem(nt);
 	}
@@ -552,7 +711,7 @@ static void *thread_main(void *arg)
 {
 	struct pglog *pl = arg;
 	int backoff = PGLOG_BACKOFF_MIN_MS;
-	char why[200];
+	char why[CAUSE_LEN];
 
 	while (!stopping(pl)) {
 		if (!pl->conn) {
@@ -580,9 +739,20 @@ static void *thread_main(void *arg)
 		}
 		pthread_mutex_unlock(&pl->mu);
 		if (!append_all(pl) || !read_log(pl)) {
-			snprintf(why, sizeof(why), "connection lost: %s",
-				 PQerrorMessage(pl->conn));
-			why[strcspn(why, "\n")] = '\0';
+			if (stopping(pl))
+				break;  /* what was queued is dropped */
+			if (pl->read_only)
+				snprintf(why, sizeof(why), "the server refused "
+					 "a write as read-only (a standby, or a "
+					 "demoted primary)");
+			else if (pl->timed_out)
+				snprintf(why, sizeof(why), "%s: connection "
+					 "dropped", conn_error(pl));
+			else
+				snprintf(why, sizeof(why), "connection lost: "
+					 "%.400s", pl->lost[0] ? pl->lost
+					 : conn_error(pl));
+			one_line(why);
 			set_state(pl, 0, why);
 			log_warn("pglog: %s", why);
 			disconnect(pl);
@@ -642,14 +812,10 @@ void pglog_stop(struct pglog **plp)
 	if (!pl)
 		return;
 	if (pl->started) {
-		char buf[256];
-
+		/* a statement under way (a lock wait, a slow trigger) does
+		 * not hold the hub's exit: run() leaves it at the wake-up */
 		pthread_mutex_lock(&pl->mu);
 		pl->stop = 1;
-		/* a statement under way (a lock wait, a slow trigger) must
-		 * not hold the hub's exit: cancel it */
-		if (pl->cancel && !PQcancel(pl->cancel, buf, sizeof(buf)))
-			log_warn("pglog: cancelling at stop: %s", buf);
 		pthread_mutex_unlock(&pl->mu);
 		wake_thread(pl);
 		pthread_join(pl->thread, NULL);

@@ -41,6 +41,10 @@
 /* The longest a connection attempt may take, milliseconds (libpq's
  * connect_timeout applies to each host within it). */
 #define PGLOG_CONNECT_MS 10000
+/* The longest a statement's answer is waited for, milliseconds: past
+ * it the connection is dropped (pglog.c). Appends hold a lock while they
+ * commit, so this bounds an append's wait for the others too. */
+#define PGLOG_STATEMENT_MS 15000
 /* The reconnect backoff's bounds, milliseconds. */
 #define PGLOG_BACKOFF_MIN_MS 100
 #define PGLOG_BACKOFF_MAX_MS 5000

@@ -527,7 +527,7 @@ static void shared_failed(struct hub *hub, const struct pglog_event *ev)
 		api_registry_done(hub, ev->community, ev->last, 0, ev->why);
 		return;
 	}
-	if (ev->kind == PGLOG_BULLETIN || ev->kind == PGLOG_DELIVERY) {
+	if (ev->kind == PGLOG_BULLETIN) {
 		hub_bulletin_failed(hub, ev);
 		return;
 	}
@@ -536,8 +536,15 @@ static void shared_failed(struct hub *hub, const struct pglog_event *ev)
 		hub_relay_failed(hub, ev);
 		return;
 	}
-	if (s && s->state == SESSION_ACTIVE &&
-	    s->shared_pending > s->shared_acked)
+	/* a bulletin's ack not stored (the connection lost under it): its
+	 * session is told to come back, and the bulletin, still pending, is
+	 * sent at the next one */
+	if (s && s->state == SESSION_ACTIVE && ev->kind == PGLOG_DELIVERY)
+		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
+			      "try again later: the hub's database did not "
+			      "store a bulletin's ack: %.150s", ev->why);
+	else if (s && s->state == SESSION_ACTIVE &&
+		 s->shared_pending > s->shared_acked)
 		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
 			      "try again later: the hub's database did not "
 			      "store the batch: %.150s", ev->why);

@@ -12,13 +12,22 @@ the socket only; the hub's conninfo is `PgCluster.conninfo`.
 
 `psql(sql)` runs SQL as the superuser and returns the rows as lists of
 text (tab-separated output, no headers).
+
+`PgPair` is a primary and a synchronous hot standby (issue 18, item 4),
+each a cluster in its own directory with its own socket; its conninfo is
+libpq's multi-host form with target_session_attrs=read-write, as a hub
+replica takes it. `pair.primary.kill()` SIGKILLs the primary's processes
+(its machine lost); `pair.standby.promote()` makes the standby the primary
+(pg_ctl promote, what pg_auto_failover or Patroni does).
 """
 
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -89,13 +98,57 @@ class PgCluster:
     def init(self):
         self._owner([PG_BIN / "initdb", "-D", self.data, "-U", SUPERUSER,
                      "-A", "trust", "--no-sync", "-E", "UTF8"])
+        self._configure()
+        return self
+
+    def _configure(self):
+        # (appended: a standby's copy of its primary's file is overridden)
         with open(self.data / "postgresql.conf", "a") as f:
             f.write("listen_addresses = ''\n"
                     f"unix_socket_directories = '{self.sock}'\n"
                     f"port = {self.port}\n"
                     "fsync = off\n"
                     "max_connections = 50\n")
+
+    def base_backup_of(self, primary):
+        """Make this cluster a hot standby of primary: pg_basebackup with
+        -R (standby.signal, and primary_conninfo on primary's socket)."""
+        self._owner([PG_BIN / "pg_basebackup", "-h", primary.sock, "-p",
+                     primary.port, "-U", SUPERUSER, "-D", self.data, "-R",
+                     "-X", "stream", "-c", "fast", "--no-sync"])
+        self._configure()
         return self
+
+    def kill(self):
+        """SIGKILL the postmaster and every process of it, as the loss of
+        its machine would: no shutdown, no WAL sent after; wait until all
+        are gone."""
+        pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        pids = [pid] + _children(pid)
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + PG_CTL_WAIT
+        while any(_alive(p) for p in pids):
+            assert time.monotonic() < deadline, f"{pids} outlived SIGKILL"
+            time.sleep(0.05)
+        self.running = False
+
+    def wal_sender(self):
+        """The pid of a primary's WAL sender to its standby."""
+        rows = self.psql("SELECT pid FROM pg_stat_replication",
+                         db="postgres")
+        assert len(rows) == 1, rows
+        return int(rows[0][0])
+
+    def promote(self):
+        """pg_ctl promote: the standby leaves recovery and takes writes;
+        returns when it does."""
+        r = self._owner([PG_BIN / "pg_ctl", "-D", self.data, "-w", "-t",
+                         PG_CTL_WAIT, "promote"], check=False)
+        assert r.returncode == 0, f"pg_ctl promote: {r.stderr}{self.tail()}"
 
     def start(self):
         r = self._owner([PG_BIN / "pg_ctl", "-D", self.data, "-l", self.log,
@@ -135,6 +188,95 @@ class PgCluster:
 
     def remove(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _children(pid):
+    """The pids whose parent is pid (from /proc)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            out.append(int(d.name))
+    return out
+
+
+def _alive(pid):
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1]
+    except OSError:
+        return False
+    return state.split()[0] != "Z"
+
+
+class PgPair:
+    """A primary and a synchronous hot standby of it.
+
+    synchronous_commit is `on` (the default) with synchronous_standby_names
+    = '*': a commit returns once the standby has flushed its WAL, and a
+    promotion replays all the WAL flushed before it takes writes, so every
+    commit a hub saw succeed survives the primary's loss. `remote_apply`
+    would also make the commit visible on the standby before it returns;
+    that matters only to reads served by a standby, and a hub reads and
+    writes on the read-write server alone (target_session_attrs)."""
+
+    def __init__(self):
+        self.primary = PgCluster()
+        self.standby = PgCluster()
+
+    @property
+    def conninfo(self):
+        """libpq's multi-host conninfo: the primary, then the standby; the
+        first that takes writes is used."""
+        hosts = ",".join(str(c.sock) for c in (self.primary, self.standby))
+        ports = ",".join(str(c.port) for c in (self.primary, self.standby))
+        return (f"host={hosts} port={ports} dbname={DB} user={SUPERUSER}"
+                " connect_timeout=5 target_session_attrs=read-write")
+
+    def start(self):
+        """Start the primary, its database and the standby; return once
+        the standby is the primary's synchronous standby, streaming."""
+        self.primary.init().start().create_db()
+        self.standby.base_backup_of(self.primary).start()
+        self.primary.psql("ALTER SYSTEM SET synchronous_standby_names"
+                          " = '*'", db="postgres")
+        self.primary.psql("ALTER SYSTEM SET synchronous_commit = 'on'",
+                          db="postgres")
+        self.primary.psql("SELECT pg_reload_conf()", db="postgres")
+        deadline = time.monotonic() + PG_CTL_WAIT
+        while self.primary.psql(
+                "SELECT count(*) FROM pg_stat_replication WHERE"
+                " sync_state = 'sync' AND state = 'streaming'",
+                db="postgres") != [["1"]]:
+            assert time.monotonic() < deadline, \
+                f"no synchronous standby:{self.standby.tail()}"
+            time.sleep(0.05)
+        return self
+
+    def stop(self):
+        for c in (self.standby, self.primary):
+            try:
+                c.stop(mode="immediate")
+            finally:
+                c.remove()
+
+
+@pytest.fixture
+def pg_pair():
+    """A started PgPair with an empty database; stopped and removed at
+    the end of the test."""
+    if not available():
+        pytest.fail("PostgreSQL 15 is not installed: make deps")
+    pair = PgPair()
+    try:
+        yield pair.start()
+    finally:
+        pair.stop()
 
 
 @pytest.fixture

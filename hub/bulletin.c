@@ -374,7 +374,7 @@ static void share_ack(struct session *s, const Alliance__V1__BulletinAck *ack)
 		log_warn("bulletins: %s's ack of %s not shared (sent again at "
 			 "its next session): %s", community, ack->id, why);
 		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
-			      "try again later: %.200s", why);
+			      WIRE_TRY_AGAIN_REASON ": %.200s", why);
 	}
 	free(body);
 }

@@ -834,7 +834,7 @@ static int share_relay(struct session *s, const Alliance__V1__Relay *r)
 			pending_free(&p);
 			session_close(s, REFUSE_UNAVAILABLE,
 				      WIRE_CLOSE_TRY_AGAIN, 0,
-				      "try again later: %.200s", why);
+				      WIRE_TRY_AGAIN_REASON ": %.200s", why);
 			return rc;
 		}
 		p->shared[p->n_shared++] = i;
@@ -897,7 +897,7 @@ static int share_ack(struct session *s, const Alliance__V1__RelayAck *ack)
 	free(buf);
 	if (rc != ERR_OK) {
 		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
-			      "try again later: %.200s", why);
+			      WIRE_TRY_AGAIN_REASON ": %.200s", why);
 		return rc;
 	}
 	s->relay_acking = 1;
@@ -1059,7 +1059,7 @@ void hub_relay_failed(struct hub *hub, const struct pglog_event *ev)
 	    (ev->kind == PGLOG_RELAY ? s->relay_pending != NULL
 				     : s->relay_acking))
 		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
-			      "try again later: the hub's database did not "
+			      WIRE_TRY_AGAIN_REASON ": the hub's database did not "
 			      "store the relay: %.150s", ev->why);
 }
 

@@ -209,7 +209,7 @@ static int claim(struct hub *hub, struct session *s)
 			  strlen(body), why, sizeof(why));
 	if (rc != ERR_OK)
 		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
-			      "try again later: %.200s", why);
+			      WIRE_TRY_AGAIN_REASON ": %.200s", why);
 	return rc;
 }
 
@@ -243,7 +243,7 @@ void session_claim_failed(struct hub *hub, const char *community,
 	if (s && s->state != SESSION_CLOSING && s->claim_serial &&
 	    !s->claim_seq)
 		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
-			      "try again later: the hub's database did not "
+			      WIRE_TRY_AGAIN_REASON ": the hub's database did not "
 			      "store the session: %.150s", why);
 }
 

@@ -309,7 +309,7 @@ static int share(struct session *s, const Alliance__V1__Changes *cs,
 	if (rc != ERR_OK) {
 		/* the close reason's 123 bytes: the cause comes last */
 		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
-			      "try again later: %.200s", why);
+			      WIRE_TRY_AGAIN_REASON ": %.200s", why);
 		return rc;
 	}
 	hub_quota_commit(s, qb);
@@ -541,12 +541,12 @@ static void shared_failed(struct hub *hub, const struct pglog_event *ev)
 	 * sent at the next one */
 	if (s && s->state == SESSION_ACTIVE && ev->kind == PGLOG_DELIVERY)
 		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
-			      "try again later: the hub's database did not "
+			      WIRE_TRY_AGAIN_REASON ": the hub's database did not "
 			      "store a bulletin's ack: %.150s", ev->why);
 	else if (s && s->state == SESSION_ACTIVE &&
 		 s->shared_pending > s->shared_acked)
 		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
-			      "try again later: the hub's database did not "
+			      WIRE_TRY_AGAIN_REASON ": the hub's database did not "
 			      "store the batch: %.150s", ev->why);
 }
 

@@ -549,6 +549,18 @@ const char *wire_body_name(const Frame *frame)
 	return f ? f->name : "unknown";
 }
 
+/* ---- close codes --------------------------------------------------------- */
+
+int wire_close_heard(int code, const char *reason)
+{
+	size_t n = strlen(WIRE_TRY_AGAIN_REASON);
+
+	if (code == 1002 && reason && strncmp(reason, WIRE_TRY_AGAIN_REASON,
+					      n) == 0)
+		return WIRE_CLOSE_TRY_AGAIN;
+	return code;
+}
+
 /* ---- both ends of a session --------------------------------------------- */
 
 int wire_rx_add(struct wire_rx *rx, const void *in, size_t len, int first,

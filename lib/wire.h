@@ -49,6 +49,16 @@ enum wire_close {
 					   back later */
 };
 
+/* How the reason of every WIRE_CLOSE_TRY_AGAIN begins. */
+#define WIRE_TRY_AGAIN_REASON "try again later"
+
+/* wire_close_heard: the close code a hub sent, from the code and reason
+ * a client was given: lws 4.1.6's client rewrites 1012 to 1015 (younger
+ * than RFC 6455) into 1002 before its callback sees them, the reason
+ * kept, so a 1002 whose reason begins WIRE_TRY_AGAIN_REASON was
+ * WIRE_CLOSE_TRY_AGAIN. Any other code is returned as it is. */
+int wire_close_heard(int code, const char *reason);
+
 /* Protocol version carried in Hello.protocol_version. */
 #define WIRE_PROTOCOL_VERSION 1
 /* Websocket subprotocol name. */

@@ -934,6 +934,8 @@ static void peer_closed(struct node *n, const uint8_t *in, size_t len)
 			rlen = sizeof(n->hub_close_reason) - 1;
 		memcpy(n->hub_close_reason, in + 2, rlen);
 		n->hub_close_reason[rlen] = '\0';
+		n->hub_close_code = wire_close_heard(n->hub_close_code,
+						     n->hub_close_reason);
 	}
 	log_warn("hub %s closed the session: %d %s", hub_link__url(n)->url,
 		 n->hub_close_code, n->hub_close_reason);

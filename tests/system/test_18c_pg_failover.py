@@ -52,10 +52,11 @@ OUTAGE_S = 30
 NODE_BACKOFF_MAX_S = 5
 
 
-# A node's log line for a session its hub told to come back. (The code is
-# 1013 on the wire, as RawSession sees; libwebsockets 4.1.6's client hands
-# the node 1002 in its place, taking 1012 to 1014 for invalid codes.)
-NODE_TOLD_TO_COME_BACK = r"closed the session: \d+ try again later: "
+# A node's log line for a session its hub told to come back: 1013, which
+# libwebsockets 4.1.6's client hands the node as 1002 (it takes 1012 to
+# 1015 for invalid codes) and the node takes back by its reason
+# (wire_close_heard).
+NODE_TOLD_TO_COME_BACK = r"closed the session: 1013 try again later: "
 
 
 # ---- helpers ----------------------------------------------------------------
@@ -500,3 +501,62 @@ def test_server_turned_read_only_is_left_not_wedged_on(
     finally:
         stop_all(made)
 
+
+
+# ---- one replica without the database ----------------------------------------
+
+def test_replica_without_the_database_sends_its_nodes_to_another_at_once(
+        pki, tmp_path, pg, manager_hash, monkeypatch):  # noqa: F811
+    """Replica 1 alone loses the database (its role may no longer log in,
+    its connection ended), replica 2 keeps it. A node at replica 1 that
+    lists both makes an edit: replica 1 refuses the batch with 1013, which
+    libwebsockets 4.1.6 hands the node as 1002 and the node takes back by
+    its reason (wire_close_heard): the node logs 1013 and, since 1013 is
+    this replica's trouble and perhaps no other's, moves to replica 2 at
+    once, with no backoff wait, where the edit is stored and reaches a
+    node of replica 2."""
+    from test_13_failover import UrlsNode
+    allow_1013(monkeypatch)
+    made = []
+    try:
+        # replica 1 reaches the same database as its own role
+        pg.psql("CREATE ROLE replica1 LOGIN SUPERUSER", db="postgres")
+        h1 = PgHub(tmp_path / "hub1", pki,
+                   pg.conninfo.replace("user=alliance", "user=replica1"))
+        h2 = PgHub(tmp_path / "hub2", pki, pg.conninfo)
+        for h in (h1, h2):
+            made.append(h.start())
+        url = {h: f"wss://localhost:{h.alliance_port}/v1/sync"
+               for h in (h1, h2)}
+        a_id, b_id = unique_id("one"), unique_id("one")
+        for cid in (a_id, b_id):
+            h1.register(cid)
+        wait_registered(h2, a_id, b_id)
+        a = UrlsNode(tmp_path / a_id, pki, h1, a_id, urls=[url[h1], url[h2]],
+                     manager_hash=manager_hash)
+        b = QuickNode(tmp_path / b_id, pki, h2, b_id,
+                      manager_hash=manager_hash)
+        for n in (a, b):
+            made.append(n.start())
+        for n in (a, b):
+            n.wait_connected()
+        assert a.hub_url() == url[h1]
+
+        mark, mark_a = h1.log_mark(), a.log_mark()
+        pg.psql("ALTER ROLE replica1 NOLOGIN", db="postgres")
+        pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE usename = 'replica1'", db="postgres")
+        h1.wait_log(r"pglog: .*(unreachable|connection lost)", ARRIVE,
+                    since=mark)
+        assert h2.metrics()["alliance_shared_log_up"] == 1
+        sid = create(a, "Made while replica 1 had no database")
+        a.wait_log(NODE_TOLD_TO_COME_BACK + r".*database", ARRIVE,
+                   since=mark_a)
+        wait_for(lambda: a.hub_url() == url[h2], ARRIVE,
+                 "a moved to replica 2")
+        assert a.counter("failovers") == 1
+        assert a.counter("backoff_waits") == 0
+        wait_for(lambda: sid in titles(b.public_port, a_id), ARRIVE,
+                 "a's edit, refused by replica 1, at b through replica 2")
+    finally:
+        stop_all(made)

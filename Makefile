@@ -64,7 +64,7 @@ DEB_BUILD_PKGS := debhelper dpkg-dev fakeroot lintian mmdebstrap \
 	  libfaketime nodejs npm libcmocka-dev libxml2-dev libxml2-utils \
 	  postgresql-15,$(DEB_PKGS))
 
-.PHONY: all help deps check unit system browser lint demo soak clean
+.PHONY: all help deps check check-postgresql unit system browser lint demo soak clean
 .DEFAULT_GOAL := all
 # keep the objects of unit tests (make would delete them as intermediates)
 .SECONDARY:
@@ -135,6 +135,17 @@ soak: deps ## the replica-kill tests, KILL_ROUNDS (5) rounds each (ASan + UBSan)
 	$(MAKE) BUILD=build/asan all
 	ALLIANCE_BUILD=$(abspath build/asan) ALLIANCE_KILL_ROUNDS=$(KILL_ROUNDS) \
 	  /usr/bin/python3 -m pytest -q tests/system/test_18_replica_kill.py
+
+# The sync, bulletin, relay and poll system tests again with every hub on
+# PostgreSQL (ALLIANCE_HUB_STORE=postgresql: one cluster for the run,
+# tests/system/pg.py); the replica tests (test_18*) run in `make check`.
+PG_SYSTEM := test_20_sync test_30_bulletin test_40_requests \
+  test_41_residents test_42_request_follow test_43_request_abuse \
+  test_45_polls test_46_poll_tallies test_47_one_vote test_49_checkin
+check-postgresql: deps ## the sync, bulletin, relay and poll system tests with the hub on PostgreSQL
+	$(MAKE) BUILD=build/asan all
+	ALLIANCE_BUILD=$(abspath build/asan) ALLIANCE_HUB_STORE=postgresql \
+	  /usr/bin/python3 -m pytest -q $(PG_SYSTEM:%=tests/system/%.py)
 
 browser: all ## run the browser tests (Debian's Chromium) against a local alliance
 	@[ -d $(BROWSER)/node_modules ] || \

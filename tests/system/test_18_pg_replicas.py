@@ -574,16 +574,21 @@ def test_a_forged_bulletin_in_the_log_is_refused_by_every_replica(
         assert h.api("GET", f"/api/v1/bulletins/{forged}").status == 404
 
 
+def allow_1013(monkeypatch):
+    """Let websocket-client take a close with 1013: Debian 12's predates
+    it (Try Again Later, in IANA's registry of close codes) and would
+    refuse the close frame."""
+    monkeypatch.setattr(websocket._abnf, "VALID_CLOSE_STATUS",
+                        websocket._abnf.VALID_CLOSE_STATUS + (1013,))
+
+
 def test_database_away_sessions_told_to_come_back_then_recovery(
         replicas, pg, pki, monkeypatch):  # noqa: F811
     """PostgreSQL stopped: a batch is refused with 1013 and the cause,
     nothing of it stored; the replica keeps serving its copy; with
     PostgreSQL back the replica reconnects alone and the edits made
     meanwhile reach the other replica's node."""
-    # Debian 12's websocket-client predates 1013 (Try Again Later, in
-    # IANA's registry of close codes) and would refuse the close frame
-    monkeypatch.setattr(websocket._abnf, "VALID_CLOSE_STATUS",
-                        websocket._abnf.VALID_CLOSE_STATUS + (1013,))
+    allow_1013(monkeypatch)
     (h1, h2), ([a], [b]) = replicas()
     before = create(a, "Before the outage")
     wait_for(lambda: before in titles(b.public_port, a.community), ARRIVE,

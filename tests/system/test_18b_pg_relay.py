@@ -14,13 +14,12 @@ import sqlite3
 import time
 
 import pytest
-import websocket
 
 from conftest import (RawSession, hash_password, pb, stop_all, unique_id,
                       wait_for)
 from pg import pg  # noqa: F401 (the fixture)
-from test_18_pg_replicas import (PgHub, claims, log_rows,  # noqa: F401
-                                 replicas)
+from test_18_pg_replicas import (PgHub, allow_1013, claims,  # noqa: F401,E501
+                                 log_rows, replicas)
 from test_20_sync import ARRIVE
 from test_25_manager import PASSWORD, api, get, service_seen
 from test_30_bulletin import issue, node_bulletins
@@ -206,8 +205,7 @@ def test_poll_and_relay_refused_while_the_database_is_away(
     unavailable and the cause, a node's Relay with 1013 and the cause,
     neither stored anywhere; with the database back, a poll goes out
     again."""
-    monkeypatch.setattr(websocket._abnf, "VALID_CLOSE_STATUS",
-                        websocket._abnf.VALID_CLOSE_STATUS + (1013,))
+    allow_1013(monkeypatch)
     (h1, h2), ([a], [b]) = replicas()
     cid = unique_id("away")
     h1.register(cid)

@@ -30,11 +30,10 @@ import signal
 import threading
 import time
 
-import websocket
 
 from conftest import Node, RawSession, stop_all, unique_id, wait_for
 from pg import pg, pg_pair  # noqa: F401 (the fixtures)
-from test_18_pg_replicas import (BULLETIN, PgHub, delivery_view,
+from test_18_pg_replicas import (BULLETIN, PgHub, allow_1013, delivery_view,
                                  hub_stream, log_rows, manager_hash,
                                  sleeping, wait_registered)  # noqa: F401
 from test_20_sync import (ARRIVE, BULK_ARRIVE, bulk, bulk_items, catalog_all,
@@ -102,13 +101,6 @@ def union_of(nodes):
         own.update(store_rows(n.dir / "node.db", "origin = ?",
                               (n.community,)))
     return own
-
-
-def allow_1013(monkeypatch):
-    # Debian 12's websocket-client predates 1013 (Try Again Later, in
-    # IANA's registry of close codes) and would refuse the close frame
-    monkeypatch.setattr(websocket._abnf, "VALID_CLOSE_STATUS",
-                        websocket._abnf.VALID_CLOSE_STATUS + (1013,))
 
 
 def error_of(r):

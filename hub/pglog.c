@@ -35,6 +35,8 @@
 #define CONNECT_STEP_MS 100
 /* Events read in one query at most. */
 #define READ_AT_ONCE 32
+/* Appends in one transaction at most (the rest go in the next). */
+#define APPEND_AT_ONCE 1024
 
 /* A FIFO of events; its bounds are kept by the callers (queue_full). */
 struct queue {
@@ -263,18 +265,18 @@ static int append_one(struct pglog *pl, const struct pglog_event *ev,
 	return ok;
 }
 
-/* append_all: every queued append in one transaction; each failed one
- * goes back failed. 1, or 0 when the connection must be made again. */
+/* append_all: the queued appends (up to APPEND_AT_ONCE) in one
+ * transaction; each failed one goes back failed. 1, or 0 when the connection must be made again. */
 static int append_all(struct pglog *pl)
 {
-	struct pglog_event *batch[PGLOG_QUEUE];
+	struct pglog_event *batch[APPEND_AT_ONCE];
 	size_t n = 0, i;
 	char why[200], sql[80];
 	int ok;
 
 	pthread_mutex_lock(&pl->mu);
-	while (n < PGLOG_QUEUE && (batch[n] = queue_pop(&pl->appends)))
-		n++;   /* never more: pglog_append keeps the queue's bound */
+	while (n < APPEND_AT_ONCE && (batch[n] = queue_pop(&pl->appends)))
+		n++;
 	pthread_mutex_unlock(&pl->mu);
 	if (!n)
 		return 1;

@@ -52,10 +52,12 @@
  * From the kill, it measures until the killed replica's nodes are all
  * welcomed at the other (moved_s), until they all hold the bulletin
  * (held_s: received and verified), until every node does (all_s) and
- * until the surviving replica recorded every delivery (acked_s); the
- * line is then
+ * until the surviving replica recorded every delivery (acked_s), and the
+ * CPU time the surviving replica (--pid2 PID) and this generator spent
+ * from the kill until all held it (the two cores they share); the line
+ * is then
  *   fanout-failover nodes=N moved_nodes=K moved_s= held_s= all_s=
- *   acked_s=
+ *   acked_s= survivor_cpu_s= generator_cpu_s= connect_s=
  *
  * Prints progress to stderr and one summary line last on stdout:
  *   fanout nodes=N bulletins=M p50_ms= p99_ms= max_ms= acked_p99_ms=
@@ -128,6 +130,7 @@ struct opts {
 	unsigned extra_targets;     /* --extra-targets K: other communities */
 	int port2;                  /* --port2: a second replica's, or 0 */
 	int kill_pid;               /* --kill PID: the replica at --port */
+	int pid2;                   /* --pid2 PID: the replica at --port2 */
 };
 
 /* One simulated node. */
@@ -264,7 +267,7 @@ static void lost(struct sim *s, const char *why)
 	s->in_len = s->msg_len = s->out_len = 0;
 	if (g.done)
 		return;
-	if (!g.killed)
+	if (!g.killed || s->idx % 2)     /* not one of the killed replica's */
 		say("%s: %s (try %u)", s->community, why, s->tries);
 	if (s->tries >= SIM_TRIES) {
 		say("%s: gave up after %u tries", s->community, s->tries);
@@ -796,7 +799,7 @@ struct issuer {
 	double idle_pct;
 	double cpu_ms;              /* the hub's CPU time per bulletin */
 	/* --kill: seconds from the kill (see the top) */
-	double moved_s, held_s, all_s, acked_s;
+	double moved_s, held_s, all_s, acked_s, survivor_cpu_s, own_cpu_s;
 	int ok;
 };
 
@@ -1094,9 +1097,11 @@ static int issue_one(struct issuer *is, unsigned k)
 static int failover(struct issuer *is)
 {
 	char id[LIMIT_RECORD_ID + 1], *body, *reply = NULL;
-	double t0, deadline;
+	double t0, deadline, hz = (double)sysconf(_SC_CLK_TCK);
 	int64_t last_ms = 0;
 	long status;
+	long long c0 = g.o.pid2 ? cpu_ticks(g.o.pid2) : -1,
+		  o0 = cpu_ticks(getpid());
 
 	body = make_body(is, g.o.bulletins, id, sizeof(id));
 	if (!body)
@@ -1133,6 +1138,9 @@ static int failover(struct issuer *is)
 		    g.moving);
 		return -1;
 	}
+	if (c0 >= 0)
+		is->survivor_cpu_s = (double)(cpu_ticks(g.o.pid2) - c0) / hz;
+	is->own_cpu_s = (double)(cpu_ticks(getpid()) - o0) / hz;
 	is->moved_s = g.t_moved - t0;
 	is->held_s = g.t_moved_received - t0;
 	is->all_s = g.cur_done - t0;
@@ -1221,7 +1229,7 @@ static void usage(void)
 		"              [--prefix ID] [--operator SLUG] [--connecting K]\n"
 		"              [--down-cursor SEQ] [--go FILE] "
 		"[--extra-targets K]\n"
-		"              [--port2 P [--kill PID]]\n"
+		"              [--port2 P [--kill PID] [--pid2 PID]]\n"
 		"Run by bench/fanout, which makes the PKI, starts the hub and "
 		"registers PREFIX-00001.. (see there).\n");
 	exit(2);
@@ -1271,6 +1279,8 @@ static void parse(int argc, char **argv)
 			g.o.port2 = (int)bench_uarg("fanout", a, v);
 		else if (!strcmp(a, "--kill"))
 			g.o.kill_pid = (int)bench_uarg("fanout", a, v);
+		else if (!strcmp(a, "--pid2"))
+			g.o.pid2 = (int)bench_uarg("fanout", a, v);
 		else
 			usage();
 		i++;
@@ -1360,9 +1370,11 @@ int main(int argc, char **argv)
 	}
 	if (g.o.kill_pid) {
 		printf("fanout-failover nodes=%u moved_nodes=%u moved_s=%.3f "
-		       "held_s=%.3f all_s=%.3f acked_s=%.3f connect_s=%.2f\n",
+		       "held_s=%.3f all_s=%.3f acked_s=%.3f survivor_cpu_s=%.2f "
+		       "generator_cpu_s=%.2f connect_s=%.2f\n",
 		       g.o.nodes, g.moving, is.moved_s, is.held_s, is.all_s,
-		       is.acked_s, g.t_all_welcomed - g.t_first_connect);
+		       is.acked_s, is.survivor_cpu_s, is.own_cpu_s,
+		       g.t_all_welcomed - g.t_first_connect);
 		return 0;
 	}
 	{

@@ -61,10 +61,14 @@
  *
  * Prints progress to stderr and one summary line last on stdout:
  *   fanout nodes=N bulletins=M p50_ms= p99_ms= max_ms= acked_p99_ms=
- *   hub_rss_mb= per_node_kb= connect_s= hub_cpu_ms= [first100_p99_ms=
+ *   hub_rss_mb= per_node_kb= connect_s= hub_cpu_ms= post_p50_ms=
+ *   post_p99_ms= [first100_p99_ms=
  *   last100_p99_ms=] [idle_cpu_pct= hold_s=]
  * (first100_ and last100_p99_ms: the p99 of the first and of the last
  * 100 bulletins' latencies, when M >= 200).
+ * post_p50_ms and post_p99_ms: until the POST was answered (the hub
+ * stored the bulletin: with [store] postgresql, once it came back
+ * committed from the shared log).
  * hub_cpu_ms is the hub's CPU time (/proc/PID/stat, user + system) from
  * the first POST until the last bulletin is acked, divided by M.
  *
@@ -793,7 +797,7 @@ struct issuer {
 	EVP_PKEY *key;
 	char key_id[BULLETIN_KEY_ID_LEN + 1];
 	sqlite3 *db;                /* the hub's store, read only, or NULL */
-	double *lat, *acked;        /* per bulletin, ms */
+	double *lat, *acked, *post; /* per bulletin, ms */
 	unsigned n;
 	long rss_before, rss_after; /* KiB */
 	double idle_pct;
@@ -1059,6 +1063,7 @@ static int issue_one(struct issuer *is, unsigned k)
 		return -1;
 	}
 	free(reply);
+	is->post[is->n] = (bench_now_s() - t0) * 1000.0;
 	deadline = t0 + BULLETIN_TIMEOUT_S;
 	if (!wait_until(all_received, deadline)) {
 		say("bulletin %s: only %u of %u nodes received it", id,
@@ -1326,7 +1331,8 @@ int main(int argc, char **argv)
 	memset(&is, 0, sizeof(is));
 	is.lat = calloc(g.o.bulletins + 1, sizeof(double));
 	is.acked = calloc(g.o.bulletins + 1, sizeof(double));
-	if (!g.sims || !is.lat || !is.acked)
+	is.post = calloc(g.o.bulletins + 1, sizeof(double));
+	if (!g.sims || !is.lat || !is.acked || !is.post)
 		return 1;
 	for (unsigned i = 0; i < g.o.nodes; i++) {
 		g.sims[i].idx = i;
@@ -1395,13 +1401,16 @@ int main(int argc, char **argv)
 		}
 		bench_sort(lat, n);
 		bench_sort(ack, n);
+		bench_sort(is.post, n);
 		printf("fanout nodes=%u bulletins=%u p50_ms=%.1f p99_ms=%.1f "
 		       "max_ms=%.1f acked_p99_ms=%.1f hub_rss_mb=%.1f "
-		       "per_node_kb=%.1f connect_s=%.2f hub_cpu_ms=%.2f",
+		       "per_node_kb=%.1f connect_s=%.2f hub_cpu_ms=%.2f "
+		       "post_p50_ms=%.1f post_p99_ms=%.1f",
 		       g.o.nodes, g.o.bulletins, bench_pct(lat, n, 50),
 		       bench_pct(lat, n, 99), n ? lat[n - 1] : 0, bench_pct(ack, n, 99),
 		       rss_mb, per_node, g.t_all_welcomed - g.t_first_connect,
-		       is.cpu_ms);
+		       is.cpu_ms, bench_pct(is.post, n, 50),
+		       bench_pct(is.post, n, 99));
 		if (n >= 2 * SPAN)
 			printf(" first%d_p99_ms=%.1f last%d_p99_ms=%.1f", SPAN,
 			       bench_pct(first, SPAN, 99), SPAN,

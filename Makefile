@@ -162,8 +162,9 @@ demo: deps all ## run a local alliance in the foreground
 # Every executable in bench/ runs against the release build and prints its
 # summary line last.
 # (bench/peer-*: the peers of `make bench-peers`, which need bench-deps;
-# bench/loaded: `make bench-loaded`)
-BENCHES := $(sort $(filter-out bench/peer-% bench/loaded,$(wildcard bench/*)))
+# bench/loaded: `make bench-loaded`; bench/replicas: `make bench-replicas`)
+BENCHES := $(sort $(filter-out bench/peer-% bench/loaded bench/replicas,\
+	     $(wildcard bench/*)))
 
 # C programs of the benchmarks (load generators), built with the release
 # flags into build/bench/ and linked with liballiance.a and what they
@@ -213,6 +214,14 @@ bench-loaded: ## fan-out idle and under load (catch-up, public search), same run
 	  { echo "bench-loaded: wrk is missing (make deps)"; exit 1; }
 	$(MAKE) BUILD=build SAN=0 all $(BENCH_BINS)
 	ALLIANCE_BUILD=$(abspath build) bench/loaded
+
+# issue 18: hub replicas on PostgreSQL against the sqlite hub, same run:
+# fan-out over two replicas, a replica's SIGKILL, catch-up (bench/replicas;
+# PostgreSQL 15 comes with `make deps`)
+.PHONY: bench-replicas
+bench-replicas: ## replicas on PostgreSQL against the sqlite hub: fan-out, failover, catch-up
+	$(MAKE) BUILD=build SAN=0 all $(BENCH_BINS)
+	ALLIANCE_BUILD=$(abspath build) /usr/bin/python3 bench/replicas
 
 bench-search-peers: ## the hub's public search against nginx, same run (bench/peer-nginx)
 	@[ -x /usr/sbin/nginx ] && command -v wrk >/dev/null || \

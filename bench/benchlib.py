@@ -149,9 +149,22 @@ BENCH_QUOTA = {"records": 1000000, "bytes": 1073741824,
                "changes_per_hour": 1000000}
 
 
-def start_hub(d, pki, log_level="info", limits=None):
-    return h.Hub(d, pki, log_level=log_level, limits=limits,
-                 quota=BENCH_QUOTA).start()
+def start_hub(d, pki, log_level="info", limits=None, postgresql=None):
+    """A hub with BENCH_QUOTA; with postgresql (a conninfo) a replica
+    keeping its state there ([store] postgresql)."""
+    hub = h.Hub(d, pki, log_level=log_level, limits=limits,
+                quota=BENCH_QUOTA)
+    if postgresql:
+        hub.postgresql = postgresql
+    return hub.start()
+
+
+def wait_registered(hub, ids, timeout=600):
+    """Wait until hub's registry holds every id (registered at another
+    replica: they come through the shared log)."""
+    want = set(ids)
+    h.wait_for(lambda: want <= set(hub.communities()), timeout,
+               f"{len(want)} communities at {hub.dir.name}", interval=0.2)
 
 
 def rss_kb(pid):

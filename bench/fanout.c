@@ -38,12 +38,37 @@
  * bulletin's targets are N + K, and only the N simulated ones are waited
  * for.
  *
+ * Two hub replicas (issue 18): --port2 P names the second replica's
+ * alliance port. Node i dials replica i mod 2 first and the other next,
+ * as a node's [hub] urls starting at replica (i mod H)+1 does: a session
+ * lost (the hub gone) dials the next URL at once, and only once both
+ * failed in a round waits the half second of a retry. The bulletins are
+ * POSTed at --port, so those of the other replica's nodes cross the
+ * shared log.
+ * --kill PID (with --port2): the failover. Once all are welcomed and the
+ * M bulletins (may be 0) are done, the replica at --port (process PID)
+ * is sent SIGKILL and one bulletin is POSTed at once at --port2 (the
+ * issuer's requests all go there, and --hub-db is that replica's store).
+ * From the kill, it measures until the killed replica's nodes are all
+ * welcomed at the other (moved_s), until they all hold the bulletin
+ * (held_s: received and verified), until every node does (all_s) and
+ * until the surviving replica recorded every delivery (acked_s), and the
+ * CPU time the surviving replica (--pid2 PID) and this generator spent
+ * from the kill until all held it (the two cores they share); the line
+ * is then
+ *   fanout-failover nodes=N moved_nodes=K moved_s= held_s= all_s=
+ *   acked_s= survivor_cpu_s= generator_cpu_s= connect_s=
+ *
  * Prints progress to stderr and one summary line last on stdout:
  *   fanout nodes=N bulletins=M p50_ms= p99_ms= max_ms= acked_p99_ms=
- *   hub_rss_mb= per_node_kb= connect_s= hub_cpu_ms= [first100_p99_ms=
+ *   hub_rss_mb= per_node_kb= connect_s= hub_cpu_ms= post_p50_ms=
+ *   post_p99_ms= [first100_p99_ms=
  *   last100_p99_ms=] [idle_cpu_pct= hold_s=]
  * (first100_ and last100_p99_ms: the p99 of the first and of the last
  * 100 bulletins' latencies, when M >= 200).
+ * post_p50_ms and post_p99_ms: until the POST was answered (the hub
+ * stored the bulletin: with [store] postgresql, once it came back
+ * committed from the shared log).
  * hub_cpu_ms is the hub's CPU time (/proc/PID/stat, user + system) from
  * the first POST until the last bulletin is acked, divided by M.
  *
@@ -62,6 +87,7 @@
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +132,9 @@ struct opts {
 	unsigned down_cursor;       /* --down-cursor SEQ: Hello's down_cursor */
 	const char *go;             /* --go FILE: bulletins once it exists */
 	unsigned extra_targets;     /* --extra-targets K: other communities */
+	int port2;                  /* --port2: a second replica's, or 0 */
+	int kill_pid;               /* --kill PID: the replica at --port */
+	int pid2;                   /* --pid2 PID: the replica at --port2 */
 };
 
 /* One simulated node. */
@@ -122,6 +151,8 @@ struct sim {
 	unsigned tries;
 	double retry_at;            /* connect again then (0: not waiting) */
 	int last_bulletin;          /* index of the last bulletin received */
+	int on;                     /* the replica dialled: 0 (--port), 1 */
+	int round_fails;            /* URLs failed since the last Welcome */
 	uint8_t *in, *msg, *out;    /* read, a message assembled, to write */
 	size_t in_len, in_cap, msg_len, msg_cap, out_len, out_cap;
 };
@@ -151,6 +182,11 @@ static struct {
 	double cur_done;            /* monotonic s when the last one did */
 	volatile int done;          /* the issuer finished: stop serving */
 	double t_first_connect, t_all_welcomed;
+	/* --kill: after the kill, the killed replica's nodes (moving) and
+	 * those of them welcomed again and holding the bulletin */
+	int killed;
+	unsigned moving, moved, moved_received;
+	double t_moved, t_moved_received;
 	char prefix_dash[LIMIT_COMMUNITY_ID + 2];  /* "PREFIX-" */
 } g;
 
@@ -222,7 +258,9 @@ static void lost(struct sim *s, const char *why)
 	}
 	if (s->welcomed) {
 		s->welcomed = 0;
+		pthread_mutex_lock(&g.mu);
 		g.welcomed--;
+		pthread_mutex_unlock(&g.mu);
 	}
 	SSL_free(s->ssl);
 	s->ssl = NULL;
@@ -233,12 +271,22 @@ static void lost(struct sim *s, const char *why)
 	s->in_len = s->msg_len = s->out_len = 0;
 	if (g.done)
 		return;
-	say("%s: %s (try %u)", s->community, why, s->tries);
+	if (!g.killed || s->idx % 2)     /* not one of the killed replica's */
+		say("%s: %s (try %u)", s->community, why, s->tries);
 	if (s->tries >= SIM_TRIES) {
+		say("%s: gave up after %u tries", s->community, s->tries);
 		g.failed = 1;
 		return;
 	}
 	s->retry_at = bench_now_s() + 0.5;
+	if (g.o.port2) {
+		/* the next URL at once, the wait once both failed */
+		s->on = !s->on;
+		if (++s->round_fails < 2)
+			s->retry_at = bench_now_s();
+		else
+			s->round_fails = 0;
+	}
 	g.retries++;
 }
 
@@ -420,6 +468,9 @@ static int on_bulletin(struct sim *s, const Alliance__V1__Bulletin *b)
 			g.cur_done = bench_now_s();
 			pthread_cond_broadcast(&g.cv);
 		}
+		if (g.killed && s->idx % 2 == 0 &&
+		    ++g.moved_received == g.moving)
+			g.t_moved_received = bench_now_s();
 	}
 	pthread_mutex_unlock(&g.mu);
 	return send_bulletin_ack(s, id);
@@ -432,12 +483,18 @@ static int on_frame(struct sim *s, const Frame *f)
 	case ALLIANCE__V1__FRAME__BODY_WELCOME:
 		if (!s->welcomed) {
 			s->welcomed = 1;
-			if (++g.welcomed == g.o.nodes) {
-				pthread_mutex_lock(&g.mu);
+			s->round_fails = 0;
+			pthread_mutex_lock(&g.mu);
+			if (++g.welcomed == g.o.nodes && !g.t_all_welcomed) {
 				g.t_all_welcomed = bench_now_s();
 				pthread_cond_broadcast(&g.cv);
-				pthread_mutex_unlock(&g.mu);
 			}
+			if (g.killed && s->idx % 2 == 0 &&
+			    ++g.moved == g.moving) {
+				g.t_moved = bench_now_s();
+				pthread_cond_broadcast(&g.cv);
+			}
+			pthread_mutex_unlock(&g.mu);
 		}
 		return 0;
 	case ALLIANCE__V1__FRAME__BODY_CHANGES:
@@ -642,7 +699,6 @@ static void advance(struct sim *s, uint32_t events)
 		s->state = S_OPEN;
 		s->connecting = 0;
 		g.connecting--;
-		s->last_bulletin = -1;
 		if (send_hello(s))
 			goto fail;
 	}
@@ -666,7 +722,7 @@ static void connect_sim(struct sim *s)
 	s->retry_at = 0;
 	snprintf(crt, sizeof(crt), "%s/nodes/%s.crt", g.o.pki, s->community);
 	snprintf(key, sizeof(key), "%s/nodes/%s.key", g.o.pki, s->community);
-	a.sin_port = htons((uint16_t)g.o.port);
+	a.sin_port = htons((uint16_t)(s->on ? g.o.port2 : g.o.port));
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	s->ssl = SSL_new(g.tls);
@@ -741,11 +797,13 @@ struct issuer {
 	EVP_PKEY *key;
 	char key_id[BULLETIN_KEY_ID_LEN + 1];
 	sqlite3 *db;                /* the hub's store, read only, or NULL */
-	double *lat, *acked;        /* per bulletin, ms */
+	double *lat, *acked, *post; /* per bulletin, ms */
 	unsigned n;
 	long rss_before, rss_after; /* KiB */
 	double idle_pct;
 	double cpu_ms;              /* the hub's CPU time per bulletin */
+	/* --kill: seconds from the kill (see the top) */
+	double moved_s, held_s, all_s, acked_s, survivor_cpu_s, own_cpu_s;
 	int ok;
 };
 
@@ -798,8 +856,9 @@ static int issuer_open(struct issuer *is)
 {
 	char path[512], err[600];
 
-	snprintf(is->base, sizeof(is->base), "https://localhost:%d",
-		 g.o.port);
+	int port = g.o.kill_pid ? g.o.port2 : g.o.port;
+
+	snprintf(is->base, sizeof(is->base), "https://localhost:%d", port);
 	is->curl = curl_easy_init();
 	if (!is->curl)
 		return -1;
@@ -814,7 +873,7 @@ static int issuer_open(struct issuer *is)
 	{
 		char v[64], crt[512], key[512], ca[512];
 
-		snprintf(v, sizeof(v), "localhost:%d:127.0.0.1", g.o.port);
+		snprintf(v, sizeof(v), "localhost:%d:127.0.0.1", port);
 		struct curl_slist *res = curl_slist_append(NULL, v);
 		snprintf(crt, sizeof(crt), "%s/operators/%s.crt", g.o.pki,
 			 g.o.operator_name);
@@ -966,6 +1025,10 @@ static int wait_until(int (*pred)(void), double deadline)
 
 static int all_welcomed(void) { return g.t_all_welcomed > 0; }
 static int all_received(void) { return g.cur_received == g.o.nodes; }
+static int all_moved(void)
+{
+	return g.cur_received == g.o.nodes && g.moved == g.moving;
+}
 
 static void sleep_ms(long ms)
 {
@@ -1000,6 +1063,7 @@ static int issue_one(struct issuer *is, unsigned k)
 		return -1;
 	}
 	free(reply);
+	is->post[is->n] = (bench_now_s() - t0) * 1000.0;
 	deadline = t0 + BULLETIN_TIMEOUT_S;
 	if (!wait_until(all_received, deadline)) {
 		say("bulletin %s: only %u of %u nodes received it", id,
@@ -1033,6 +1097,76 @@ static int issue_one(struct issuer *is, unsigned k)
 	return 0;
 }
 
+/* failover: --kill: SIGKILL the replica at --port, POST one bulletin at
+ * once at --port2, and time from the kill what follows (see the top). */
+static int failover(struct issuer *is)
+{
+	char id[LIMIT_RECORD_ID + 1], *body, *reply = NULL;
+	double t0, deadline, hz = (double)sysconf(_SC_CLK_TCK);
+	int64_t last_ms = 0;
+	long status;
+	long long c0 = g.o.pid2 ? cpu_ticks(g.o.pid2) : -1,
+		  o0 = cpu_ticks(getpid());
+
+	body = make_body(is, g.o.bulletins, id, sizeof(id));
+	if (!body)
+		return -1;
+	pthread_mutex_lock(&g.mu);
+	snprintf(g.cur_id, sizeof(g.cur_id), "%s", id);
+	g.cur_received = 0;
+	g.cur = (int)g.o.bulletins;
+	g.moving = (g.o.nodes + 1) / 2;     /* nodes 0, 2, 4 ... */
+	g.moved = g.moved_received = 0;
+	g.killed = 1;
+	pthread_mutex_unlock(&g.mu);
+	t0 = bench_now_s();
+	if (kill(g.o.kill_pid, SIGKILL) != 0) {
+		say("kill %d: %s", g.o.kill_pid, strerror(errno));
+		free(body);
+		return -1;
+	}
+	status = request(is, "POST", "/api/v1/bulletins", body, &reply);
+	free(body);
+	if (status != 201) {
+		say("POST bulletin %s at the other replica: status %ld: %.300s",
+		    id, status, reply ? reply : "");
+		free(reply);
+		return -1;
+	}
+	free(reply);
+	say("killed the replica; the bulletin was stored %.3f s after",
+	    bench_now_s() - t0);
+	deadline = t0 + BULLETIN_TIMEOUT_S;
+	if (!wait_until(all_moved, deadline)) {
+		say("bulletin %s: %u of %u nodes hold it, %u of the %u moving "
+		    "welcomed", id, g.cur_received, g.o.nodes, g.moved,
+		    g.moving);
+		return -1;
+	}
+	if (c0 >= 0)
+		is->survivor_cpu_s = (double)(cpu_ticks(g.o.pid2) - c0) / hz;
+	is->own_cpu_s = (double)(cpu_ticks(getpid()) - o0) / hz;
+	is->moved_s = g.t_moved - t0;
+	is->held_s = g.t_moved_received - t0;
+	is->all_s = g.cur_done - t0;
+	while (!(is->db ? store_done(is, id, &last_ms)
+			: delivered_all(is, id))) {
+		if (bench_now_s() > deadline) {
+			say("bulletin %s: the surviving replica did not record "
+			    "every delivery", id);
+			return -1;
+		}
+		sleep_ms(is->db ? 1 : 5);
+	}
+	is->acked_s = bench_now_s() - t0;
+	if (is->db && !delivered_all(is, id)) {
+		say("bulletin %s: the store has every delivery, the API "
+		    "does not say so", id);
+		return -1;
+	}
+	return 0;
+}
+
 static void *issuer_main(void *arg)
 {
 	struct issuer *is = arg;
@@ -1063,7 +1197,7 @@ static void *issuer_main(void *arg)
 	}
 	while (g.o.go && access(g.o.go, F_OK) != 0)
 		sleep_ms(10);
-	if (g.o.bulletins) {
+	if (g.o.bulletins || g.o.kill_pid) {
 		/* warm the issuer's connection, as a running console would */
 		request(is, "GET", "/api/v1/bulletins", NULL, &body);
 		free(body);
@@ -1078,6 +1212,8 @@ static void *issuer_main(void *arg)
 			    is->acked[is->n - 1]);
 	}
 	c1 = cpu_ticks(g.o.hub_pid);
+	if (g.o.kill_pid && failover(is))
+		goto out;
 	if (g.o.bulletins && c0 >= 0 && c1 >= 0)
 		is->cpu_ms = (double)(c1 - c0) * 1000.0 /
 			     (double)sysconf(_SC_CLK_TCK) / g.o.bulletins;
@@ -1098,6 +1234,7 @@ static void usage(void)
 		"              [--prefix ID] [--operator SLUG] [--connecting K]\n"
 		"              [--down-cursor SEQ] [--go FILE] "
 		"[--extra-targets K]\n"
+		"              [--port2 P [--kill PID] [--pid2 PID]]\n"
 		"Run by bench/fanout, which makes the PKI, starts the hub and "
 		"registers PREFIX-00001.. (see there).\n");
 	exit(2);
@@ -1143,12 +1280,18 @@ static void parse(int argc, char **argv)
 			g.o.go = v;
 		else if (!strcmp(a, "--extra-targets"))
 			g.o.extra_targets = bench_uarg("fanout", a, v);
+		else if (!strcmp(a, "--port2"))
+			g.o.port2 = (int)bench_uarg("fanout", a, v);
+		else if (!strcmp(a, "--kill"))
+			g.o.kill_pid = (int)bench_uarg("fanout", a, v);
+		else if (!strcmp(a, "--pid2"))
+			g.o.pid2 = (int)bench_uarg("fanout", a, v);
 		else
 			usage();
 		i++;
 	}
 	if (!g.o.nodes || !g.o.port || !g.o.pki || !g.o.hub_pid ||
-	    !g.o.connecting)
+	    !g.o.connecting || (g.o.kill_pid && !g.o.port2))
 		usage();
 	if (strlen(g.o.prefix) > LIMIT_COMMUNITY_ID - 6)
 		usage();
@@ -1188,11 +1331,13 @@ int main(int argc, char **argv)
 	memset(&is, 0, sizeof(is));
 	is.lat = calloc(g.o.bulletins + 1, sizeof(double));
 	is.acked = calloc(g.o.bulletins + 1, sizeof(double));
-	if (!g.sims || !is.lat || !is.acked)
+	is.post = calloc(g.o.bulletins + 1, sizeof(double));
+	if (!g.sims || !is.lat || !is.acked || !is.post)
 		return 1;
 	for (unsigned i = 0; i < g.o.nodes; i++) {
 		g.sims[i].idx = i;
 		g.sims[i].last_bulletin = -1;
+		g.sims[i].on = g.o.port2 ? (int)(i % 2) : 0;
 		snprintf(g.sims[i].community, sizeof(g.sims[i].community),
 			 "%s-%05u", g.o.prefix, i + 1);
 	}
@@ -1229,6 +1374,15 @@ int main(int argc, char **argv)
 		say("the run failed");
 		return 1;
 	}
+	if (g.o.kill_pid) {
+		printf("fanout-failover nodes=%u moved_nodes=%u moved_s=%.3f "
+		       "held_s=%.3f all_s=%.3f acked_s=%.3f survivor_cpu_s=%.2f "
+		       "generator_cpu_s=%.2f connect_s=%.2f\n",
+		       g.o.nodes, g.moving, is.moved_s, is.held_s, is.all_s,
+		       is.acked_s, is.survivor_cpu_s, is.own_cpu_s,
+		       g.t_all_welcomed - g.t_first_connect);
+		return 0;
+	}
 	{
 		double *lat = is.lat, *ack = is.acked;
 		size_t n = is.n;
@@ -1247,13 +1401,16 @@ int main(int argc, char **argv)
 		}
 		bench_sort(lat, n);
 		bench_sort(ack, n);
+		bench_sort(is.post, n);
 		printf("fanout nodes=%u bulletins=%u p50_ms=%.1f p99_ms=%.1f "
 		       "max_ms=%.1f acked_p99_ms=%.1f hub_rss_mb=%.1f "
-		       "per_node_kb=%.1f connect_s=%.2f hub_cpu_ms=%.2f",
+		       "per_node_kb=%.1f connect_s=%.2f hub_cpu_ms=%.2f "
+		       "post_p50_ms=%.1f post_p99_ms=%.1f",
 		       g.o.nodes, g.o.bulletins, bench_pct(lat, n, 50),
 		       bench_pct(lat, n, 99), n ? lat[n - 1] : 0, bench_pct(ack, n, 99),
 		       rss_mb, per_node, g.t_all_welcomed - g.t_first_connect,
-		       is.cpu_ms);
+		       is.cpu_ms, bench_pct(is.post, n, 50),
+		       bench_pct(is.post, n, 99));
 		if (n >= 2 * SPAN)
 			printf(" first%d_p99_ms=%.1f last%d_p99_ms=%.1f", SPAN,
 			       bench_pct(first, SPAN, 99), SPAN,

@@ -51,6 +51,8 @@
 #define MS_TEXT(ms) MS_TEXT_(ms)
 /* SQLSTATE of a write refused by a read-only server. */
 #define SQLSTATE_READ_ONLY "25006"
+/* Appends in one transaction at most (the rest go in the next). */
+#define APPEND_AT_ONCE 1024
 
 /* A FIFO of events; its bounds are kept by the callers (queue_full). */
 struct queue {
@@ -451,20 +453,21 @@ static int redact_events(struct pglog *pl, const struct pglog_event *ev,
 	return ok;
 }
 
-/* append_all: every queued append in one transaction; each failed one
- * goes back failed. 1, or 0 when the connection must be made again: lost,
- * or to a server that refuses writes (read-only: a demoted primary, a
- * standby reached without target_session_attrs=read-write). */
+/* append_all: the queued appends (up to APPEND_AT_ONCE) in one
+ * transaction; each failed one goes back failed. 1, or 0 when the
+ * connection must be made again: lost, or to a server that refuses
+ * writes (read-only: a demoted primary, a standby reached without
+ * target_session_attrs=read-write). */
 static int append_all(struct pglog *pl)
 {
-	struct pglog_event *batch[PGLOG_QUEUE];
+	struct pglog_event *batch[APPEND_AT_ONCE];
 	size_t n = 0, i;
 	char why[CAUSE_LEN], sql[80];
 	int ok, unsure = 0;
 
 	pthread_mutex_lock(&pl->mu);
-	while (n < PGLOG_QUEUE && (batch[n] = queue_pop(&pl->appends)))
-		n++;   /* never more: pglog_append keeps the queue's bound */
+	while (n < APPEND_AT_ONCE && (batch[n] = queue_pop(&pl->appends)))
+		n++;
 	pthread_mutex_unlock(&pl->mu);
 	if (!n)
 		return 1;

@@ -35,8 +35,11 @@
 
 /* Bounds of each queue between the threads: events and their bytes
  * (appends waiting for the database; log events read, waiting for the
- * service thread). */
-#define PGLOG_QUEUE 256
+ * service thread). A bulletin's acks come all at once, one event each:
+ * the count holds those of 10,000 nodes at one replica (at 256, the
+ * acks of 1000 nodes over two replicas overflowed it and were left
+ * pending, bench/replicas); the bytes bound the memory. */
+#define PGLOG_QUEUE 16384
 #define PGLOG_QUEUE_BYTES (64u * 1024 * 1024)
 /* The longest a connection attempt may take, milliseconds (libpq's
  * connect_timeout applies to each host within it). */

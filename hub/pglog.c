@@ -140,14 +140,23 @@ static void wake_thread(struct pglog *pl)
 			 strerror(errno));
 }
 
-/* post: hand a result to the service thread. read_log keeps the results
- * to their bounds; a failure carries no body and there is at most one per
- * append taken, so failures are always posted. */
-static void post(struct pglog *pl, struct pglog_event *ev)
+/* queue_result: hand a result to the service thread, which is woken
+ * (lws_cancel_service) by the caller: once for the events of one read,
+ * not for each (every wake-up is a pass of its poll loop over every
+ * session). read_log keeps the results to their bounds; a failure
+ * carries no body and there is at most one per append taken, so failures
+ * are always posted. */
+static void queue_result(struct pglog *pl, struct pglog_event *ev)
 {
 	pthread_mutex_lock(&pl->mu);
 	queue_push(&pl->results, ev);
 	pthread_mutex_unlock(&pl->mu);
+}
+
+/* post: queue_result and wake the service thread. */
+static void post(struct pglog *pl, struct pglog_event *ev)
+{
+	queue_result(pl, ev);
 	lws_cancel_service(pl->lws);
 }
 
@@ -563,6 +572,8 @@ static int read_log(struct pglog *pl)
 				PQclear(r);
 				log_error("pglog: out of memory reading the "
 					  "log");
+				if (i)
+					lws_cancel_service(pl->lws);
 				return 1;
 			}
 			ev->seq = get_be64((const uint8_t *)PQgetvalue(r, i, 0));
@@ -573,9 +584,11 @@ static int read_log(struct pglog *pl)
 			memcpy(ev->body, PQgetvalue(r, i, 4), (size_t)blen);
 			ev->len = (size_t)blen;
 			pl->cursor = ev->seq;
-			post(pl, ev);
+			queue_result(pl, ev);
 		}
 		PQclear(r);
+		if (n)
+			lws_cancel_service(pl->lws);
 		if ((size_t)n < room)
 			return 1;
 	}

@@ -232,8 +232,13 @@ fail:
 
 /* The hub_meta key of the shared log's last event applied. */
 #define SHARED_APPLIED "shared_log_seq"
-/* Events of the shared log applied at one wake-up at most. */
+/* Events of the shared log applied at one wake-up at most (a run of
+ * deliveries counting as one). */
 #define SHARED_PER_WAKE 16
+/* Consecutive deliveries applied in one transaction at most: a
+ * bulletin's acks come all at once, one event each, and a transaction
+ * apiece cost every replica 1000 commits a bulletin at 1000 nodes. */
+#define SHARED_RUN 256
 
 int sync_shared_open(struct hub *hub, char *err, size_t errlen)
 {
@@ -404,6 +409,37 @@ fail:
 	return ERR_IO;
 }
 
+/* shared_apply_run: consecutive deliveries evs[0..n) (in log order, the
+ * first the next of the log) in one transaction with the applied mark of
+ * the last. ERR_OK, or ERR_IO (none applied: the log is read again from
+ * the mark). */
+static int shared_apply_run(struct hub *hub, struct pglog_event *const *evs,
+			    size_t n)
+{
+	struct hub_bulletin_event *none = NULL;
+	int rc = ERR_OK;
+
+	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
+		goto fail;
+	for (size_t i = 0; rc == ERR_OK && i < n; i++)
+		rc = hub_bulletin_apply(hub, evs[i], &none); /* none for one */
+	if (rc != ERR_OK ||
+	    hub_store_meta_set(hub, SHARED_APPLIED, (int64_t)evs[n - 1]->seq)
+	    != ERR_OK || store_exec(hub->db, "COMMIT") != ERR_OK) {
+		store_exec(hub->db, "ROLLBACK");
+		goto fail;
+	}
+	hub->shared_applied = evs[n - 1]->seq;
+	return ERR_OK;
+fail:
+	log_error("shared log %llu to %llu: cannot apply the deliveries to "
+		  "the store; reading the log again from %llu",
+		  (unsigned long long)evs[0]->seq,
+		  (unsigned long long)evs[n - 1]->seq,
+		  (unsigned long long)hub->shared_applied);
+	return ERR_IO;
+}
+
 /* shared_batch_sound: the rules of a node's own records, again for a
  * batch read from the log (the database is trusted no more than a node:
  * the replica that appended it checked them against the node's
@@ -550,20 +586,48 @@ static void shared_failed(struct hub *hub, const struct pglog_event *ev)
 			      "store the batch: %.150s", ev->why);
 }
 
+/* run_flush: apply the run of deliveries held (shared_apply_run) and
+ * free it; *rewind set when it failed. */
+static void run_flush(struct hub *hub, struct pglog_event **run,
+		      size_t *n_run, int *rewind)
+{
+	if (!*n_run)
+		return;
+	if (shared_apply_run(hub, run, *n_run) != ERR_OK)
+		*rewind = 1;
+	for (size_t i = 0; i < *n_run; i++)
+		pglog_event_free(run[i]);
+	*n_run = 0;
+}
+
 void sync_shared_drain(struct hub *hub)
 {
-	struct pglog_event *ev;
+	struct pglog_event *ev, *run[SHARED_RUN];
+	size_t n_run = 0;
 	uint64_t applied_n = 0;
-	int rewind = 0, n;
+	int rewind = 0, n = 0, more;
 
 	if (!hub->pglog)
 		return;
 	/* a few events a wake-up, so that a long log read at start does not
 	 * hold the sessions: the rest at the next turn of the loop */
-	for (n = 0; n < SHARED_PER_WAKE; n++) {
-		ev = pglog_take(hub->pglog);
-		if (!ev)
-			break;
+	while ((more = n < SHARED_PER_WAKE) &&
+	       (ev = pglog_take(hub->pglog))) {
+		/* the next deliveries of the log gather into a run, applied
+		 * in one transaction and counted as one event */
+		if (!ev->failed && ev->kind == PGLOG_DELIVERY && !rewind &&
+		    ev->seq == hub->shared_applied + 1 + n_run) {
+			run[n_run++] = ev;
+			if (n_run == SHARED_RUN) {
+				run_flush(hub, run, &n_run, &rewind);
+				n++;
+			}
+			continue;
+		}
+		if (n_run) {
+			run_flush(hub, run, &n_run, &rewind);
+			n++;
+		}
 		if (ev->failed)
 			shared_failed(hub, ev);
 		else if (ev->seq == hub->shared_applied + 1 && !rewind)
@@ -571,8 +635,10 @@ void sync_shared_drain(struct hub *hub)
 		else if (ev->seq > hub->shared_applied + 1)
 			rewind = 1;     /* after a failed apply */
 		pglog_event_free(ev);
+		n++;
 	}
-	if (n == SHARED_PER_WAKE)
+	run_flush(hub, run, &n_run, &rewind);
+	if (!more)
 		lws_cancel_service(hub->lws);   /* maybe more: come back */
 	else if (hub->synonyms_due && !rewind)
 		hub_directory_sync(hub);        /* the log is reached */

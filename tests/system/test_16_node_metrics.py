@@ -238,7 +238,17 @@ def test_metrics_follow_the_session_the_log_bulletins_and_disk(
     assert m["alliance_node_up_head"] == head + 1
     assert m["alliance_node_up_lag"] == 0
     assert m['alliance_node_own_records{kind="service"}'] == 1
-    sync = manager(node, "GET", "/api/v1/manager/sync").json()
+
+    # the console's sync view says the same (read between two scrapes
+    # that agree: the hub's down stream may move the cursor meanwhile)
+    def agreeing():
+        m1 = node.metrics()
+        view = manager(node, "GET", "/api/v1/manager/sync").json()
+        m2 = node.metrics()
+        return m1["alliance_node_down_cursor"] == \
+            m2["alliance_node_down_cursor"] and (m2, view)
+    m, sync = wait_for(agreeing, 30, "two scrapes with the sync view "
+                       "between them, the down cursor unmoved")
     assert sync["up"]["head"] == m["alliance_node_up_head"]
     assert sync["up"]["lag"] == m["alliance_node_up_lag"]
     assert sync["down"]["cursor"] == m["alliance_node_down_cursor"] > 0

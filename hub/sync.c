@@ -340,6 +340,22 @@ static void shared_ack(struct community *c)
 	}
 }
 
+/* apply_failed: log that events first..last of the shared log could not
+ * be applied (nothing of them was: the log is read again from the
+ * applied mark). ERR_IO. */
+static int apply_failed(const struct hub *hub, uint64_t first,
+			uint64_t last)
+{
+	char which[48];
+
+	snprintf(which, sizeof(which), first == last ? "%llu" : "%llu to %llu",
+		 (unsigned long long)first, (unsigned long long)last);
+	log_error("shared log %s: cannot apply it to the store; reading the "
+		  "log again from %llu", which,
+		  (unsigned long long)hub->shared_applied);
+	return ERR_IO;
+}
+
 /* shared_apply_hub: a record the hub originated (a directory event) or
  * a purge, in one transaction with the applied mark; the operator's
  * request that appended it is answered (api.c). ERR_OK or ERR_IO. */
@@ -370,10 +386,7 @@ static int shared_apply_hub(struct hub *hub, const struct pglog_event *ev,
 	api_registry_done(hub, ev->community, ev->last, applied, NULL);
 	return ERR_OK;
 fail:
-	log_error("shared log %llu: cannot apply it to the store; reading "
-		  "the log again from %llu", (unsigned long long)ev->seq,
-		  (unsigned long long)hub->shared_applied);
-	return ERR_IO;
+	return apply_failed(hub, ev->seq, ev->seq);
 }
 
 /* shared_apply_event: a bulletin or a delivery (bulletin.c), a relayed
@@ -403,10 +416,7 @@ static int shared_apply_event(struct hub *hub, const struct pglog_event *ev)
 	hub_relay_applied(hub, &re, 1);
 	return ERR_OK;
 fail:
-	log_error("shared log %llu: cannot apply it to the store; reading "
-		  "the log again from %llu", (unsigned long long)ev->seq,
-		  (unsigned long long)hub->shared_applied);
-	return ERR_IO;
+	return apply_failed(hub, ev->seq, ev->seq);
 }
 
 /* shared_apply_run: consecutive deliveries evs[0..n) (in log order, the
@@ -432,12 +442,7 @@ static int shared_apply_run(struct hub *hub, struct pglog_event *const *evs,
 	hub->shared_applied = evs[n - 1]->seq;
 	return ERR_OK;
 fail:
-	log_error("shared log %llu to %llu: cannot apply the deliveries to "
-		  "the store; reading the log again from %llu",
-		  (unsigned long long)evs[0]->seq,
-		  (unsigned long long)evs[n - 1]->seq,
-		  (unsigned long long)hub->shared_applied);
-	return ERR_IO;
+	return apply_failed(hub, evs[0]->seq, evs[n - 1]->seq);
 }
 
 /* shared_batch_sound: the rules of a node's own records, again for a
@@ -542,10 +547,7 @@ static int shared_apply(struct hub *hub, const struct pglog_event *ev,
 	return ERR_OK;
 fail:
 	alliance__v1__changes__free_unpacked(cs, NULL);
-	log_error("shared log %llu: cannot apply it to the store; reading "
-		  "the log again from %llu", (unsigned long long)ev->seq,
-		  (unsigned long long)hub->shared_applied);
-	return ERR_IO;
+	return apply_failed(hub, ev->seq, ev->seq);
 }
 
 /* shared_failed: the database did not take a batch of ev's community:

@@ -439,6 +439,27 @@ def test_gzip_served_and_decoded_to_the_same_bytes(ports, kind, what):
         assert r.body == ident.body
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_static_files_and_pages_are_gzipped_once_not_per_request(ports,
+                                                                  kind):
+    """A file of [web] root (and a page) is gzipped once, when it is read,
+    at the best level, and served from memory; an API answer is gzipped
+    as it is sent, at zlib's default level. Which path a reply took shows
+    in its gzip header (RFC 1952 2.3.1: XFL 2 is "maximum compression,
+    slowest algorithm", 0 the default): a static file gzipped per
+    request would carry XFL 0. Served again, the bytes are the same."""
+    connect, static, api = ports[kind]
+    page = "/district/" if kind == "hub alliance" else "/"
+    for path, xfl in ((static, 2), (page, 2), (api, 0)):
+        first = get(connect, path, {"Accept-Encoding": "gzip"})
+        assert first.headers.get("content-encoding") == "gzip", path
+        # ID1 ID2 CM=8 (deflate) FLG MTIME(4) XFL OS
+        assert first.body[:3] == b"\x1f\x8b\x08", first.body[:10]
+        assert first.body[8] == xfl, (path, first.body[:10])
+        again = get(connect, path, {"Accept-Encoding": "gzip"})
+        assert again.body == first.body, path
+
+
 # ---- the live feed's connections ------------------------------------------------------
 
 def open_feed(port):

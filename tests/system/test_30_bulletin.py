@@ -687,7 +687,8 @@ class Feed:
 def test_live_feed_replays_after_last_event_id_and_only_a_valid_one(daemons,
                                                                     pki):
     """Last-Event-ID is the stored sequence: a feed opened with one gets
-    the bulletins stored after it, in order; one that is not a sequence
+    the bulletins stored after it and still in force, in order (an
+    expired one left out); one that is not a sequence
     of this node (not a number, negative, too long, past the last one)
     replays nothing, and the feed goes on with what is issued next."""
     hub, (a,) = hub_pair(daemons, pki, 1)
@@ -700,6 +701,16 @@ def test_live_feed_replays_after_last_event_id_and_only_a_valid_one(daemons,
         every.close()
     assert (got1, got2) == (b1, b2)
     assert re.fullmatch(r"[1-9][0-9]*", s1) and int(s2) > int(s1)
+    # one stored after them that has expired: no longer in force, so not
+    # replayed
+    key = load_key(pki.signing_key)
+    gone, data = content(key_id_of(key), headline="expiring")
+    c = pb.BulletinContent.FromString(data)
+    c.expires = c.sent + 6
+    data = c.SerializeToString()
+    assert post_raw(hub, data, signed(key, data)).status == 201
+    wait_for(lambda: node_bulletins(a).get(gone, {}).get("status") ==
+             "expired", 20, "the short bulletin stored, then expired")
     after1 = Feed(a.public_port, s1, source="127.0.0.2")
     bad = [Feed(a.public_port, v, source=f"127.0.1.{i + 1}") for i, v in
            enumerate(["", "abc", "-1", "1x", "9" * 40, "1" * 31,

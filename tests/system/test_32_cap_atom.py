@@ -244,7 +244,8 @@ def test_atom_feeds_of_hub_and_two_nodes_have_distinct_ids(daemons, pki):
     bids = []
     for headline in ("演练", "停水"):
         r = subprocess.run([str(BUILD / "alliancectl"), "bulletin", "issue",
-                            "--headline", headline, "--description", "消防演练",
+                            "--headline", headline,
+                            "--description", "消防演练",
                             "--cause", "-", "--response", "-",
                             "--instructions", "-", "--wait", "--timeout",
                             "20"],

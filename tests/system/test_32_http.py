@@ -584,7 +584,7 @@ def test_a_cached_answer_is_framed_alike_for_get_head_gzip_and_304(catalog,
         c.close()
 
 
-# ---- the node's metrics listener ------------------------------------------------
+# ---- the node's metrics listener ------------------------------------------
 
 def test_metrics_listener_speaks_http_alike(ports):
     """The node's [metrics] listener, a port of its own, answers as the

@@ -55,6 +55,11 @@ DEB_PKGS += libpq-dev postgresql-15
 DEB_PKGS += $(if $(shell command -v node 2>/dev/null),,nodejs)
 DEB_PKGS += $(if $(shell command -v npm 2>/dev/null),,npm)
 BROWSER  := tests/browser
+# npm ci for tests/browser whenever its node_modules is not what
+# package-lock.json says (missing, or a package added or changed since:
+# `npm ls` fails), not only when there is none.
+NPM_CI = @(cd $(BROWSER) && npm ls --all >/dev/null 2>&1) || \
+  (cd $(BROWSER) && npm ci --no-audit --no-fund)
 
 # Debian packages to build the Debian packages (make deb) and check them
 # (make deb-check: a Debian 12 chroot made by mmdebstrap from the apt
@@ -93,8 +98,7 @@ endef
 deps: ## install every dependency from Debian's packages (and npm ci for tests/browser)
 	$(call deb_install,$(DEB_PKGS))
 	$(MAKE) $(PROMTOOL)
-	@[ -d $(BROWSER)/node_modules ] || \
-	  (cd $(BROWSER) && npm ci --no-audit --no-fund)
+	$(NPM_CI)
 
 # promtool, which test_28_alerts checks deploy/prometheus/ with, unpacked
 # from Debian's prometheus package rather than installed: installing it
@@ -148,8 +152,7 @@ check-postgresql: deps ## the sync, bulletin, relay and poll system tests with t
 	  /usr/bin/python3 -m pytest -q $(PG_SYSTEM:%=tests/system/%.py)
 
 browser: all ## run the browser tests (Debian's Chromium) against a local alliance
-	@[ -d $(BROWSER)/node_modules ] || \
-	  (cd $(BROWSER) && npm ci --no-audit --no-fund)
+	$(NPM_CI)
 	cd $(BROWSER) && ALLIANCE_BUILD=$(abspath $(BUILD)) \
 	  node --test --test-concurrency=1
 

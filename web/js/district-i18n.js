@@ -17,6 +17,7 @@ Object.assign(Alliance.I18N, {
   warn_crl_due: ['证书吊销列表（CRL）须在 {t} 前更新（7 天内；alliance-pki crl，然后向区中心发 SIGHUP）', 'The CRL must be renewed before {t} (within 7 days; alliance-pki crl, then SIGHUP the hub)'],
   warn_node_silent: ['{c}：节点自 {t} 起没有联系（超过 5 分钟）', '{c}: node silent since {t} (over 5 minutes)'],
   warn_bulletin_undelivered: ['{c}：有紧急通告自 {t} 起仍未送达（超过 60 秒）', '{c}: a bulletin undelivered since {t} (over 60 s)'],
+  warn_store_disk_low: ['区中心数据所在磁盘仅剩 {f} / {s}（不足 10%）：请腾出空间，写满后区中心无法保存同步数据', 'The disk of the hub\'s store has only {f} of {s} free (under 10 %): free some space; once it is full the hub cannot store what nodes send'],
   communities_heading: ['社区', 'Communities'],
   col_community: ['社区', 'Community'],
   col_connected: ['连接', 'Connected'],

@@ -47,11 +47,13 @@ function refresh() {
 
 /* ---- warnings ------------------------------------------------------------------ */
 
-/* warningText: one of the hub's warnings ({code, community, cert, at}) as
- * a sentence. */
+/* warningText: one of the hub's warnings ({code, community, cert, at};
+ * store_disk_low also free_bytes, total_bytes) as a sentence. */
 function warningText(w) {
   var t = A.formatTime(w.at), c = w.community ? nameOf(w.community) : '';
   if (w.code === 'cert_expiring') return A.t('warn_cert_' + w.cert, { t: t, c: c });
+  if (w.code === 'store_disk_low')
+    return A.t('warn_store_disk_low', { f: A.sizeText(w.free_bytes), s: A.sizeText(w.total_bytes) });
   return A.t('warn_' + w.code, { t: t, c: c });
 }
 

@@ -115,6 +115,32 @@ async function main() {
       await sctx.close();
     }
 
+    // the disk of the hub's store under 10 % free is warned of at the top.
+    // The local alliance's disk is not that full, so the hub's real
+    // answer is amended in flight (test_24_store_faults shows the hub
+    // warning of its store on a full tmpfs).
+    {
+      const dctx = await context(browser, env.OPERATOR_CERT, env.OPERATOR_KEY, 1280);
+      await dctx.route('**/api/v1/communities', async (route) => {
+        const resp = await route.fetch();
+        const body = await resp.json();
+        body.warnings.push({ code: 'store_disk_low', community: null, cert: null,
+          at: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+          free_bytes: 150 * 1024, total_bytes: 2 * 1048576 });
+        await route.fulfill({ response: resp, json: body });
+      });
+      const dpage = await dctx.newPage();
+      const dseen = watch(dpage);
+      await dpage.goto(`${HUB}/district/`);
+      const warning = dpage.locator('#warnings li[data-code="store_disk_low"]');
+      await warning.waitFor({ timeout: 15000 });
+      assert.match(await warning.innerText(), /区中心数据所在磁盘仅剩 150 KB \/ 2\.0 MB（不足 10%）/);
+      await dpage.locator('#lang-toggle').click();
+      assert.match(await warning.innerText(), /The disk of the hub's store has only 150 KB of 2\.0 MB free \(under 10 %\)/);
+      assert.deepEqual(dseen.errors, [], 'no page or console errors');
+      await dctx.close();
+    }
+
     // the CRL renewed with a next update in 3 days (alliance-pki crl,
     // then SIGHUP, as an operator would) is warned of at the top, at 360
     // px, in both languages, with nothing else warned of

@@ -342,8 +342,8 @@ def fill(path):
 @pytest.mark.skipif(not unshare_works(),
                     reason="no unprivileged mount namespace (unshare -rm) "
                     "for a small tmpfs on this machine")
-def test_full_disk_507_no_storm_recovers_alone(pki, tmp_path, password_hash,
-                                              made):
+def full_disk_alliance(pki, tmp_path, password_hash, made):
+    """A hub, node a with its store on a tmpfs and node b, connected."""
     hub = Hub(tmp_path / "hub", pki).start()
     made.append(hub)
     a_id, b_id = unique_id("full"), unique_id("other")
@@ -359,6 +359,41 @@ def test_full_disk_507_no_storm_recovers_alone(pki, tmp_path, password_hash,
     b.wait_connected()
     disk = a.healthz()["disk"]
     assert disk["total_bytes"] <= 2 * 1024 * 1024, disk   # the tmpfs
+    return hub, a, b
+
+
+def send_until_closed(a, b, mark):
+    """b sends rounds of services until a, its disk full, closes its
+    session for a batch of the hub's it cannot store. b's services sent
+    ({id: title})."""
+    # (b sends until the room sqlite keeps inside the WAL file is used up
+    # too: each round is stored at a, or ends the session)
+    # (the hub's batch that cannot be stored, or the up stream's marks
+    # that cannot be kept, whichever comes first: both close 1011 with
+    # the cause and wait for space)
+    closed = re.compile(r"closing the session with hub \S+: 1011 cannot "
+                        r"(store the batch|keep the up marks): database or "
+                        r"disk is full")
+    new = {}
+    for r in range(20):
+        items = [service(f"From b {r}.{i}", summary="words " * 80)
+                 for i in range(100)]
+        ids = bulk(b, items)
+        new.update(zip(ids, (s["title"] for s in items)))
+        last = f"/api/v1/catalog/{b.community}/{ids[-1]}"
+        if wait_for(lambda: closed.search(a.log()[mark:]) or
+                    get(a.public_port, last).status == 200, 60,
+                    "b's round stored at a, or a's session closed") \
+                is not True:
+            break
+    assert closed.search(a.log()[mark:]), a.tail()
+    return new
+
+
+def test_full_disk_507_no_storm_recovers_alone(pki, tmp_path, password_hash,
+                                              made):
+    hub, a, b = full_disk_alliance(pki, tmp_path, password_hash, made)
+    a_id, b_id = a.community, b.community
     before = create(a, "Before the disk filled")
 
     # from here on the session may end (1011) at any write of the node's
@@ -388,27 +423,7 @@ def test_full_disk_507_no_storm_recovers_alone(pki, tmp_path, password_hash,
 
     # the hub's stream cannot be stored: the session ends with the true
     # reason and the node waits for space instead of dialling
-    # (b sends until the room sqlite keeps inside the WAL file is used up
-    # too: each round is stored at a, or ends the session)
-    # (the hub's batch that cannot be stored, or the up stream's marks
-    # that cannot be kept, whichever comes first: both close 1011 with
-    # the cause and wait for space)
-    closed = re.compile(r"closing the session with hub \S+: 1011 cannot "
-                        r"(store the batch|keep the up marks): database or "
-                        r"disk is full")
-    new = {}
-    for r in range(20):
-        items = [service(f"From b {r}.{i}", summary="words " * 80)
-                 for i in range(100)]
-        ids = bulk(b, items)
-        new.update(zip(ids, (s["title"] for s in items)))
-        last = f"/api/v1/catalog/{b_id}/{ids[-1]}"
-        if wait_for(lambda: closed.search(a.log()[mark:]) or
-                    get(a.public_port, last).status == 200, 60,
-                    "b's round stored at a, or a's session closed") \
-                is not True:
-            break
-    assert closed.search(a.log()[mark:]), a.tail()
+    new = send_until_closed(a, b, mark)
     a.wait_log(r"waiting for the store to take writes", since=mark)
     opened = hub.metrics()["alliance_sessions_opened_total"]
     waits = re.compile(r"waiting for the store to take writes")
@@ -431,6 +446,63 @@ def test_full_disk_507_no_storm_recovers_alone(pki, tmp_path, password_hash,
     everywhere([hub.public_port], a_id,
                lambda t: before in t and after in t, "a's services at hub")
     assert hub.refusals().get("flood", 0) == 0
+
+
+@pytest.mark.skipif(not unshare_works(),
+                    reason="no unprivileged mount namespace (unshare -rm) "
+                    "for a small tmpfs on this machine")
+def test_store_checked_after_a_storage_fault(pki, tmp_path, password_hash,
+                                             made):
+    """After a storage fault the store is checked before the node syncs
+    again: a's search index, put out of step behind FTS5's back (every
+    b-tree sound), is found once the full disk has room again; the node
+    names the damage and the way back and does not dial. Its tmpfs gone
+    with it (the store moved aside), it rebuilds from the hub."""
+    hub, a, b = full_disk_alliance(pki, tmp_path, password_hash, made)
+    mine = fill_services(a, 5)
+    everywhere([hub.public_port], a.community, lambda t: t == mine,
+               "a's services at the hub")
+    # (sqlite resolves /proc/PID/root to /, so the store is opened from
+    # inside a's mount namespace)
+    r = subprocess.run(
+        ["nsenter", "-t", str(a.proc.pid), "-U", "-m",
+         "--preserve-credentials", "/usr/bin/python3", "-c",
+         "import sqlite3, sys\n"
+         "db = sqlite3.connect(sys.argv[1], timeout=30)\n"
+         "db.execute(\"UPDATE service_fts_content SET c0 = 'zzzz qqqq'"
+         " WHERE id = (SELECT min(id) FROM service_fts_content)\")\n"
+         "db.commit()\n"
+         "print(db.execute('PRAGMA quick_check').fetchone()[0])\n",
+         str(a.disk / "node.db")], capture_output=True, text=True,
+        timeout=60)
+    assert r.returncode == 0 and r.stdout == "ok\n", r
+
+    mark = a.log_mark()
+    filler = a.inside("filler")
+    fill(filler)
+    send_until_closed(a, b, mark)
+    a.wait_log(r"waiting for the store to take writes", since=mark)
+    opened = hub.metrics()["alliance_sessions_opened_total"]
+    filler.unlink()
+    damaged = a.wait_log(r"the store is damaged: .*search table service_fts"
+                         r".*The way back: stop the node", timeout=90,
+                         since=mark)
+    assert damaged
+    waits = re.compile(r"waiting for the store to take writes")
+    after = a.log_mark()
+    wait_for(lambda: len(waits.findall(a.log()[after:])) >= 2, 60,
+             "two more probes after the damage was found")
+    assert "store takes writes again" not in a.log()[mark:]
+    assert hub.metrics()["alliance_sessions_opened_total"] == opened, \
+        "the node dialled the hub with a damaged store"
+    assert not hub.connected(a.community)
+
+    # the way back: a new store (the tmpfs went with the process)
+    a.stop()
+    a.start()
+    a.wait_connected()
+    everywhere([a.public_port], a.community, lambda t: t == mine,
+               "a's own services back from the hub")
 
 
 def disk_low_fires(metrics, tmp_path):

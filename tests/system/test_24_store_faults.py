@@ -232,6 +232,38 @@ def test_check_sound_store_exits_0(pki, tmp_path, password_hash, made):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_check_runs_the_full_integrity_check(pki, tmp_path, password_hash,
+                                            made):
+    """`check` is sqlite's full integrity_check, not the start's
+    quick_check: an index whose entries no longer match its table (the
+    index redefined behind sqlite's back; quick_check says ok) is found,
+    exit 3 naming the index."""
+    hub, node = hub_and_node(pki, tmp_path, password_hash, made)
+    fill_services(node, 10)
+    node.stop()
+    db = node.dir / "node.db"
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA writable_schema = ON")
+        assert conn.execute(
+            "UPDATE sqlite_master SET sql = 'CREATE INDEX service_updated"
+            " ON service (title)' WHERE name = 'service_updated'"
+            ).rowcount == 1
+        conn.commit()
+    finally:
+        conn.close()
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    finally:
+        conn.close()
+    r = run_node(node, "check")
+    out = r.stdout + r.stderr
+    assert r.returncode == 3, out
+    assert "integrity_check" in out and "service_updated" in out, out
+
+
 def test_check_bad_config_exits_2(tmp_path):
     conf = tmp_path / "bad.conf"
     conf.write_text("[node]\nnonsense = 1\n")

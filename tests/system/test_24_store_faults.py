@@ -457,6 +457,14 @@ def test_full_disk_507_no_storm_recovers_alone(pki, tmp_path, password_hash,
     # reason and the node waits for space instead of dialling
     new = send_until_closed(a, b, mark)
     a.wait_log(r"waiting for the store to take writes", since=mark)
+    # and the hub says why, in its log, its /metrics and the console's API
+    hub.wait_log(rf"session {a_id}: closed \(by the node: 1011 cannot "
+                 r"(store the batch|keep the up marks): database or disk is "
+                 r"full\)")
+    last = hub.communities()[a_id]["last_close"]
+    assert last["by"] == "node" and last["code"] == 1011, last
+    assert "disk is full" in last["reason"] and last["at"], last
+    assert hub.metrics()["alliance_node_internal_closes_total"] >= 1
     opened = hub.metrics()["alliance_sessions_opened_total"]
     waits = re.compile(r"waiting for the store to take writes")
     wait_for(lambda: len(waits.findall(a.log()[mark:])) >= 3, 60,
@@ -640,6 +648,53 @@ def test_honest_reconnects_do_not_trip_the_flood_limit(pki, tmp_path, made):
         s.close()
     assert code == 4429, (code, reason)
     assert hub.refusals()["flood"] == 1
+
+
+def test_how_a_session_ended_is_kept(pki, tmp_path, made):
+    """The communities API's last_close: a node's close frame (its reason's
+    bytes other than printable ASCII kept as '?', 1011 counted), the
+    hub's own close, a connection dropped without one; null before any."""
+    hub = Hub(tmp_path / "hub", pki).start()
+    made.append(hub)
+    cid = unique_id("close")
+    hub.register(cid)
+    assert hub.communities()[cid]["last_close"] is None
+
+    with RawSession(hub, pki.node(cid)) as s:
+        s.handshake(cid)
+        wait_for(lambda: hub.connected(cid), 10, "the session at hub")
+        s.ws.close(status=1011, reason=b"disk\x01 \xe6\xbb\xa1 full\n",
+                   timeout=5)
+    wait_for(lambda: hub.communities()[cid]["last_close"], 10,
+             "the close kept")
+    last = hub.communities()[cid]["last_close"]
+    assert {k: last[k] for k in ("by", "code", "reason")} == {
+        "by": "node", "code": 1011, "reason": "disk? ??? full?"}, last
+    assert hub.metrics()["alliance_node_internal_closes_total"] == 1
+    hub.wait_log(rf"session {cid}: closed \(by the node: 1011 disk\? \?\?\? "
+                 r"full\?\)")
+
+    with RawSession(hub, pki.node(cid)) as s:       # a second Hello: 4405
+        s.handshake(cid)
+        s.hello(cid)
+        code, reason = s.expect_close()
+        assert code == 4405, (code, reason)
+    wait_for(lambda: hub.communities()[cid]["last_close"]["by"] == "hub",
+             10, "the hub's close kept")
+    last = hub.communities()[cid]["last_close"]
+    assert last["code"] == 4405 and last["reason"] == reason, (last, reason)
+    assert "a second Hello" in reason, reason
+
+    s = RawSession(hub, pki.node(cid))          # dropped: no close frame
+    s.handshake(cid)
+    wait_for(lambda: hub.connected(cid), 10, "the session at hub")
+    s.ws.sock.close()
+    s.close()
+    wait_for(lambda: hub.communities()[cid]["last_close"]["code"] == 0, 30,
+             "the dropped connection kept")
+    assert hub.communities()[cid]["last_close"]["reason"] == ""
+    hub.wait_log(rf"session {cid}: closed \(the connection dropped\)")
+    assert hub.metrics()["alliance_node_internal_closes_total"] == 1
 
 
 def test_store_damaged_while_running_is_named(pki, tmp_path, password_hash,

@@ -93,10 +93,12 @@ async function main() {
     console.log(`district console: ${ids.length} communities connected; bulletin ${BULLETIN} ` +
                 `delivered to all; ${second} appeared live and reached ${ids[0]}`);
 
-    // a node clock 2 days ahead is flagged. The local alliance runs the
-    // ASan build, which libfaketime cannot skew, so the hub's real answer
-    // is amended in flight for one community (test_15_clock shows the
-    // hub reporting a real skewed node).
+    // a node clock 2 days ahead is flagged, and a node away says how its
+    // last session ended. The local alliance runs the ASan build, which
+    // libfaketime cannot skew, and its nodes stay up, so the hub's real
+    // answer is amended in flight for two communities (test_15_clock
+    // shows the hub reporting a real skewed node, test_24_store_faults a
+    // node's 1011 for its full disk).
     {
       const sctx = await context(browser, env.OPERATOR_CERT, env.OPERATOR_KEY, 1280);
       await sctx.route('**/api/v1/communities', async (route) => {
@@ -104,6 +106,11 @@ async function main() {
         const body = await resp.json();
         for (const c of body.items)
           if (c.id === ids[1]) c.clock = { skew_ms: 172800000, skewed: true };
+          else if (c.id === ids[2]) {
+            c.connected = false;
+            c.last_close = { by: 'node', code: 1011, at: c.last_seen,
+              reason: 'cannot store the batch: database or disk is full' };
+          }
         await route.fulfill({ response: resp, json: body });
       });
       const spage = await sctx.newPage();
@@ -112,6 +119,10 @@ async function main() {
       await flag.waitFor({ timeout: 15000 });
       assert.match(await flag.innerText(), /(时钟快了 2 天|Clock 2 days ahead)/);
       assert.equal(await spage.locator('#communities .skew').count(), 1, 'only the skewed community');
+      const closed = spage.locator(`#communities tr[data-community="${ids[2]}"] .last-close[data-by="node"][data-code="1011"]`);
+      await closed.waitFor({ timeout: 15000 });
+      assert.match(await closed.innerText(), /^节点于 .+ 关闭了会话：1011 cannot store the batch: database or disk is full$/);
+      assert.equal(await spage.locator('#communities .last-close').count(), 1, 'only the community away');
       await sctx.close();
     }
 

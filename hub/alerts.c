@@ -6,7 +6,8 @@
  * The warnings: a certificate (the hub's two, the CA's, a node's) expiring
  * within LIMIT_CERT_WARN_S; the CRL's next update within LIMIT_CRL_WARN_S;
  * a node not heard from for LIMIT_SILENT_WARN_S; a bulletin not delivered
- * to a community LIMIT_UNDELIVERED_WARN_S after the hub received it. (Lag
+ * to a community LIMIT_UNDELIVERED_WARN_S after the hub received it; the
+ * disk of the hub's store under LIMIT_DISK_LOW_PERCENT free. (Lag
  * growing for 10 minutes needs a history, which Prometheus keeps and the
  * hub does not: the console shows the lags.)
  *
@@ -14,8 +15,10 @@
 #include <stdio.h>
 
 #include "clock.h"
+#include "err.h"
 #include "hub.h"
 #include "prom.h"
+#include "store.h"
 
 /* ---- per community ------------------------------------------------------ */
 
@@ -184,6 +187,24 @@ static void community_warnings(struct community *c, void *arg)
 		     c->undelivered_ms / 1000);
 }
 
+/* disk_warning: store_disk_low of the store's file system, as {code,
+ * community and cert null, at: now, free_bytes, total_bytes}; nothing
+ * when it is not low or cannot be read. */
+static void disk_warning(struct hub *hub, struct warnings *w)
+{
+	uint64_t free_bytes, total;
+	char t[CLOCK_RFC3339_LEN];
+
+	if (store_free_space(hub->cfg.store_path, &free_bytes, &total) !=
+	    ERR_OK || !store_disk_low(free_bytes, total))
+		return;
+	json_array_append_new(w->list, json_pack("{s:s, s:n, s:n, s:s, s:I, "
+		"s:I}", "code", "store_disk_low", "community", "cert", "at",
+		clock_rfc3339(w->now, t, sizeof(t)),
+		"free_bytes", (json_int_t)free_bytes,
+		"total_bytes", (json_int_t)total));
+}
+
 json_t *hub_alerts_json(struct hub *hub)
 {
 	struct warnings w = { json_array(), hub_now() };
@@ -195,6 +216,7 @@ json_t *hub_alerts_json(struct hub *hub)
 			warn(&w, "cert_expiring", NULL, cert_names[i], e[i]);
 	if (crl && crl - w.now < LIMIT_CRL_WARN_S)
 		warn(&w, "crl_due", NULL, NULL, crl);
+	disk_warning(hub, &w);
 	hub_bulletin_undelivered(hub);
 	registry_each(hub, community_warnings, &w);
 	return w.list;

@@ -52,6 +52,22 @@ static json_t *session_cert_json(const struct community *c)
 			 "ca_sha256", ca);
 }
 
+/* last_close_json: how c's last session ended since the hub started:
+ * {by: "node" or "hub", code (0: the connection dropped), reason, at},
+ * or null. */
+static json_t *last_close_json(const struct community *c)
+{
+	char at[CLOCK_RFC3339_LEN];
+
+	if (!c->last_close_at)
+		return json_null();
+	return json_pack("{s:s, s:i, s:s, s:s}",
+			 "by", c->last_close_by_node ? "node" : "hub",
+			 "code", c->last_close_code,
+			 "reason", c->last_close_reason,
+			 "at", clock_rfc3339(c->last_close_at, at, sizeof(at)));
+}
+
 /* community_json: a community as the API shows it (new reference): its
  * session, both cursors, how far each stream is behind (up_lag: the node's
  * changes the hub has not committed, as of the node's last batch; down_lag:
@@ -105,6 +121,7 @@ static json_t *community_json(struct hub *hub, struct community *c)
 	if (o) {
 		hub_community_alert_json(c, o);
 		json_object_set_new(o, "cert", session_cert_json(c));
+		json_object_set_new(o, "last_close", last_close_json(c));
 	}
 	return o;
 }

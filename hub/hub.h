@@ -126,6 +126,12 @@ struct community {
 	uint64_t store_restores;    /* Hellos from its store gone back in
 				       time (hello.c), since the hub started */
 	int64_t store_restored_at;  /* the last one; 0: none */
+	/* how its last session ended (session.c), since the hub started */
+	int64_t last_close_at;      /* unix seconds; 0: none */
+	int last_close_code;        /* the close frame's code; 0: none (the
+				       connection dropped) */
+	int last_close_by_node;     /* 1: the node closed it; 0: the hub */
+	char last_close_reason[124]; /* the close frame's reason */
 	int64_t cert_not_after;     /* its node's certificate chain's expiry,
 				       at its last Hello; 0: none since the
 				       hub started */
@@ -172,6 +178,7 @@ struct session {
 	struct quota quota;         /* what its Welcome announced */
 	int relay_inflight;         /* a Relay frame awaits its ack (relay.c) */
 	int peer_close_code;        /* the code of the node's close frame */
+	char peer_close_reason[124]; /* its reason, printable ASCII only */
 	/* [store] postgresql: its batches handed to the shared log (sync.c) */
 	uint64_t shared_pending;    /* the last seq of the latest one */
 	uint64_t shared_acked;      /* acked, once the log brought it back */
@@ -231,6 +238,8 @@ struct hub_metrics {
 	uint64_t changes_stale;     /* not newer than the stored version */
 	uint64_t store_restores;    /* node stores gone back in time (hello.c) */
 	uint64_t frames_unsent;     /* frames not encoded or queued */
+	uint64_t node_internal_closes; /* sessions a node closed with 1011:
+				       it could not store or send */
 	uint64_t refusals[REFUSE_COUNT];
 	int64_t crl_next_update;    /* unix seconds; 0 when none */
 	int64_t cert_expiry[HUB_CERT_COUNT]; /* the hub's own certificates'

@@ -146,6 +146,11 @@ static void render(FILE *f, void *arg)
 	prom_metric(f, "alliance_frames_unsent_total", "counter",
 		    "Frames the hub could not encode or queue (each closes its "
 		    "session).", m->frames_unsent);
+	prom_metric(f, "alliance_node_internal_closes_total", "counter",
+		    "Sessions a node closed with 1011: it could not store or "
+		    "send (a full disk, an I/O error; the reason in the log and "
+		    "in the communities' last_close).",
+		    m->node_internal_closes);
 	prom_metric(f, "alliance_bytes_in_total", "counter",
 		    "Frame bytes received from nodes.", m->traffic.bytes_in);
 	prom_metric(f, "alliance_bytes_out_total", "counter",

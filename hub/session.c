@@ -261,6 +261,47 @@ static int honest_end(const struct session *s)
 			       code == WIRE_CLOSE_INTERNAL);
 }
 
+/* peer_close: keep the code and reason of the node's close frame (in,
+ * len: two bytes of code, then the reason); a reason's bytes other than
+ * printable ASCII are kept as '?' (it reaches the log and the API). */
+static void peer_close(struct session *s, const uint8_t *in, size_t len)
+{
+	size_t n = 0;
+
+	if (len < 2)
+		return;
+	s->peer_close_code = in[0] << 8 | in[1];
+	for (size_t i = 2; i < len && n + 1 < sizeof(s->peer_close_reason);
+	     i++)
+		s->peer_close_reason[n++] = in[i] >= 0x20 && in[i] < 0x7f
+					    ? (char)in[i] : '?';
+	s->peer_close_reason[n] = '\0';
+}
+
+/* note_close: how s ended, kept on its community c (the API's
+ * last_close) and logged: the hub's close frame, or the node's, or none
+ * (the connection dropped); a node's 1011 counted. */
+static void note_close(struct session *s, struct community *c)
+{
+	int by_hub = s->state == SESSION_CLOSING;
+	int code = by_hub ? s->link.close_code : s->peer_close_code;
+	const char *reason = by_hub ? s->link.close_reason
+				    : s->peer_close_reason;
+
+	c->last_close_at = hub_now();
+	c->last_close_code = code;
+	c->last_close_by_node = !by_hub;
+	snprintf(c->last_close_reason, sizeof(c->last_close_reason), "%s",
+		 code ? reason : "");
+	if (!by_hub && code == WIRE_CLOSE_INTERNAL)
+		s->hub->metrics.node_internal_closes++;
+	if (code)
+		log_info("session %s: closed (by the %s: %d %s)", c->id,
+			 by_hub ? "hub" : "node", code, c->last_close_reason);
+	else
+		log_info("session %s: closed (the connection dropped)", c->id);
+}
+
 static void session_closed(struct session *s)
 {
 	struct community *c = s->community;
@@ -276,7 +317,7 @@ static void session_closed(struct session *s)
 		c->flood_exempt = honest_end(s);
 		c->last_seen = hub_now();
 		hub_store_save_link(s->hub, c);
-		log_info("session %s: closed", c->id);
+		note_close(s, c);
 	}
 }
 
@@ -427,9 +468,7 @@ int callback_sync(struct lws *wsi, enum lws_callback_reasons reason,
 		link_pong(&s->link);
 		return 0;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-		if (len >= 2)
-			s->peer_close_code = ((const uint8_t *)in)[0] << 8 |
-					     ((const uint8_t *)in)[1];
+		peer_close(s, in, len);
 		return 0;
 	case LWS_CALLBACK_CLOSED:
 		session_closed(s);

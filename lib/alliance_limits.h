@@ -180,6 +180,10 @@
 #define LIMIT_CERT_WARN_S (30 * 24 * 3600)
 #define LIMIT_SILENT_WARN_S 300
 #define LIMIT_UNDELIVERED_WARN_S 60
+/* Below this share (percent) of free space on the file system of a store
+ * the disk is low (lib/store.c store_disk_low): a node's console and the
+ * district console warn, and so alliance-rules.yml. */
+#define LIMIT_DISK_LOW_PERCENT 10
 
 /* Bulletins (lib/bulletin.c). The signed bytes of one bulletin; far above
  * any real text, far below a frame. */

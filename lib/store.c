@@ -22,6 +22,7 @@
  * store_check; store_close; store_exec; store_free_space; store_backup. */
 #include "store.h"
 
+#include "alliance_limits.h"
 #include "err.h"
 #include "log.h"
 #include "search.h"
@@ -681,6 +682,11 @@ int store_free_space(const char *path, uint64_t *free_bytes,
 	*free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
 	*total_bytes = (uint64_t)sv.f_blocks * sv.f_frsize;
 	return ERR_OK;
+}
+
+int store_disk_low(uint64_t free_bytes, uint64_t total_bytes)
+{
+	return free_bytes * 100 < total_bytes * LIMIT_DISK_LOW_PERCENT;
 }
 
 int64_t store_count(sqlite3 *db, const char *sql, const char *text)

@@ -63,6 +63,9 @@ int store_fault_last(char *buf, size_t len);
  * the file system holding the file at path. ERR_OK or ERR_IO. */
 int store_free_space(const char *path, uint64_t *free_bytes,
 		     uint64_t *total_bytes);
+/* store_disk_low: 1 when free_bytes is under LIMIT_DISK_LOW_PERCENT of
+ * total_bytes (a disk of size 0 is not low: it could not be read). */
+int store_disk_low(uint64_t free_bytes, uint64_t total_bytes);
 
 /* store_contended: 1 when a connection of this process has waited for
  * another's lock since the last call (which clears it), else 0. The

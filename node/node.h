@@ -253,15 +253,11 @@ json_t *node_clock_json(const struct node *n);
 	"its -wal and -shm files) aside; started without it, the node makes " \
 	"a new store and gets its records back from the hub"
 
-/* Below this share of free space on the store's file system the console
- * warns (disk state "low"). */
-#define NODE_DISK_LOW_PERCENT 10
-
 /* The free space of the file system holding the store. */
 struct node_disk {
 	uint64_t free_bytes;        /* free to an unprivileged writer */
 	uint64_t total_bytes;       /* its size, above 0 */
-	int low;                    /* under NODE_DISK_LOW_PERCENT free */
+	int low;                    /* store_disk_low: under 10 % free */
 };
 
 /* node_disk: the store's disk into d. ERR_OK, or ERR_IO when it cannot

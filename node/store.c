@@ -438,7 +438,7 @@ int node_disk(const struct node *n, struct node_disk *d)
 	if (store_free_space(n->cfg.store_path, &d->free_bytes,
 			     &d->total_bytes) != ERR_OK || !d->total_bytes)
 		return ERR_IO;
-	d->low = d->free_bytes * 100 < d->total_bytes * NODE_DISK_LOW_PERCENT;
+	d->low = store_disk_low(d->free_bytes, d->total_bytes);
 	return ERR_OK;
 }
 

@@ -135,6 +135,27 @@ test('a node clock 2 days ahead of the hub\'s shows as a warning in the sync box
   await context.close();
 });
 
+test('the store disk under 10 % free shows as a warning in the sync box', async () => {
+  // A test machine's disk is not that full, so the node's real answer is
+  // amended in flight (test_24_store_faults fills a real tmpfs and checks
+  // the node's answer says low).
+  const { context, page, seen } = await newPage(browser, 360, 800);
+  await context.route('**/api/v1/manager/sync', async (route) => {
+    const resp = await route.fetch();
+    const body = await resp.json();
+    body.disk = { free_bytes: 150 * 1024, total_bytes: 2 * 1048576, low: true };
+    await route.fulfill({ response: resp, json: body });
+  });
+  await logIn(page, alliance.env.MANAGER_PASSWORD);
+  const disk = page.locator('#sync #disk-state[data-state="low"]');
+  await disk.waitFor();
+  assert.match(await disk.innerText(), /^磁盘空间不足：剩余 150 KB \/ 2\.0 MB（低于 10%）/);
+  assert.match(await disk.getAttribute('class'), /\bbad\b/);
+  assert.deepEqual(await axe(page), [], 'the console with the disk warning');
+  assert.deepEqual(seen.errors, []);
+  await context.close();
+});
+
 test('a change with the session cookie but without the CSRF token is refused', async () => {
   const { context, page } = await newPage(browser);
   await logIn(page, alliance.env.MANAGER_PASSWORD);

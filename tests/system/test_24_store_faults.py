@@ -31,6 +31,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import (BUILD, Hub, Node, RawSession, _env, start_topology,
                       stop_all, unique_id, wait_for)
@@ -149,6 +150,38 @@ def test_truncated_store_exits_3(pki, tmp_path, password_hash, made):
     assert "node.db" in r.stdout + r.stderr
 
 
+def test_search_index_out_of_step_exits_3(pki, tmp_path, password_hash,
+                                          made):
+    """The search index's own integrity-check runs at start too: text
+    changed in the index's content table behind FTS5's back leaves every
+    b-tree sound (sqlite's quick_check says ok), yet the node refuses to
+    start naming the search table, and `check` says damaged."""
+    hub, node = hub_and_node(pki, tmp_path, password_hash, made)
+    fill_services(node, 20)
+    node.stop()
+    db = node.dir / "node.db"
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert conn.execute("SELECT count(*) FROM service_fts_content"
+                            ).fetchone()[0] > 0
+        conn.execute("UPDATE service_fts_content SET c0 = 'zzzz qqqq'"
+                     " WHERE id = (SELECT min(id) FROM service_fts_content)")
+        conn.commit()
+        assert conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    finally:
+        conn.close()
+
+    r = run_node(node, timeout=30)
+    out = r.stdout + r.stderr
+    assert r.returncode == 3, out
+    assert "search table service_fts" in out and "damaged" in out, out
+    assert "move the store file" in out, out
+    r = run_node(node, "check")
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "search table service_fts" in r.stdout + r.stderr
+
+
 def run_hub(hub, *args, timeout=60):
     """alliance-hub with args (and -c hub.conf) to its end."""
     return subprocess.run([str(BUILD / "alliance-hub"), *args, "-c",
@@ -199,6 +232,38 @@ def test_check_sound_store_exits_0(pki, tmp_path, password_hash, made):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_check_runs_the_full_integrity_check(pki, tmp_path, password_hash,
+                                            made):
+    """`check` is sqlite's full integrity_check, not the start's
+    quick_check: an index whose entries no longer match its table (the
+    index redefined behind sqlite's back; quick_check says ok) is found,
+    exit 3 naming the index."""
+    hub, node = hub_and_node(pki, tmp_path, password_hash, made)
+    fill_services(node, 10)
+    node.stop()
+    db = node.dir / "node.db"
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA writable_schema = ON")
+        assert conn.execute(
+            "UPDATE sqlite_master SET sql = 'CREATE INDEX service_updated"
+            " ON service (title)' WHERE name = 'service_updated'"
+            ).rowcount == 1
+        conn.commit()
+    finally:
+        conn.close()
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    finally:
+        conn.close()
+    r = run_node(node, "check")
+    out = r.stdout + r.stderr
+    assert r.returncode == 3, out
+    assert "integrity_check" in out and "service_updated" in out, out
+
+
 def test_check_bad_config_exits_2(tmp_path):
     conf = tmp_path / "bad.conf"
     conf.write_text("[node]\nnonsense = 1\n")
@@ -243,10 +308,10 @@ def unshare_works():
     return r.returncode == 0
 
 
-class TmpfsNode(Node):
-    """A node whose store is on a 2 MiB tmpfs of its own mount namespace
+class OnTmpfs:
+    """A daemon whose store is on a 2 MiB tmpfs of its own mount namespace
     (unshare -rm: no root needed). Its files are reached from outside
-    through /proc/PID/root."""
+    through /proc/PID/root. Mixed in before Node or Hub."""
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
@@ -255,8 +320,9 @@ class TmpfsNode(Node):
 
     def config_text(self):
         text = super().config_text()
-        assert "path = node.db\n" in text
-        return text.replace("path = node.db\n", "path = disk/node.db\n")
+        line = f"path = {self.store_file}\n"
+        assert line in text
+        return text.replace(line, f"path = disk/{self.store_file}\n")
 
     def _spawn(self):
         log = open(self.log_path, "ab")
@@ -275,9 +341,17 @@ class TmpfsNode(Node):
             conftest._daemons.append(self)
 
     def inside(self, name):
-        """A path in the node's tmpfs, as seen from outside."""
+        """A path in the daemon's tmpfs, as seen from outside."""
         return Path(f"/proc/{self.proc.pid}/root") / \
             str(self.disk).lstrip("/") / name
+
+
+class TmpfsNode(OnTmpfs, Node):
+    """A node whose store is on a tmpfs of its own."""
+
+
+class TmpfsHub(OnTmpfs, Hub):
+    """A hub whose store is on a tmpfs of its own."""
 
 
 def fill(path):
@@ -300,8 +374,8 @@ def fill(path):
 @pytest.mark.skipif(not unshare_works(),
                     reason="no unprivileged mount namespace (unshare -rm) "
                     "for a small tmpfs on this machine")
-def test_full_disk_507_no_storm_recovers_alone(pki, tmp_path, password_hash,
-                                              made):
+def full_disk_alliance(pki, tmp_path, password_hash, made):
+    """A hub, node a with its store on a tmpfs and node b, connected."""
     hub = Hub(tmp_path / "hub", pki).start()
     made.append(hub)
     a_id, b_id = unique_id("full"), unique_id("other")
@@ -317,6 +391,41 @@ def test_full_disk_507_no_storm_recovers_alone(pki, tmp_path, password_hash,
     b.wait_connected()
     disk = a.healthz()["disk"]
     assert disk["total_bytes"] <= 2 * 1024 * 1024, disk   # the tmpfs
+    return hub, a, b
+
+
+def send_until_closed(a, b, mark):
+    """b sends rounds of services until a, its disk full, closes its
+    session for a batch of the hub's it cannot store. b's services sent
+    ({id: title})."""
+    # (b sends until the room sqlite keeps inside the WAL file is used up
+    # too: each round is stored at a, or ends the session)
+    # (the hub's batch that cannot be stored, or the up stream's marks
+    # that cannot be kept, whichever comes first: both close 1011 with
+    # the cause and wait for space)
+    closed = re.compile(r"closing the session with hub \S+: 1011 cannot "
+                        r"(store the batch|keep the up marks): database or "
+                        r"disk is full")
+    new = {}
+    for r in range(20):
+        items = [service(f"From b {r}.{i}", summary="words " * 80)
+                 for i in range(100)]
+        ids = bulk(b, items)
+        new.update(zip(ids, (s["title"] for s in items)))
+        last = f"/api/v1/catalog/{b.community}/{ids[-1]}"
+        if wait_for(lambda: closed.search(a.log()[mark:]) or
+                    get(a.public_port, last).status == 200, 60,
+                    "b's round stored at a, or a's session closed") \
+                is not True:
+            break
+    assert closed.search(a.log()[mark:]), a.tail()
+    return new
+
+
+def test_full_disk_507_no_storm_recovers_alone(pki, tmp_path, password_hash,
+                                              made):
+    hub, a, b = full_disk_alliance(pki, tmp_path, password_hash, made)
+    a_id, b_id = a.community, b.community
     before = create(a, "Before the disk filled")
 
     # from here on the session may end (1011) at any write of the node's
@@ -346,28 +455,16 @@ def test_full_disk_507_no_storm_recovers_alone(pki, tmp_path, password_hash,
 
     # the hub's stream cannot be stored: the session ends with the true
     # reason and the node waits for space instead of dialling
-    # (b sends until the room sqlite keeps inside the WAL file is used up
-    # too: each round is stored at a, or ends the session)
-    # (the hub's batch that cannot be stored, or the up stream's marks
-    # that cannot be kept, whichever comes first: both close 1011 with
-    # the cause and wait for space)
-    closed = re.compile(r"closing the session with hub \S+: 1011 cannot "
-                        r"(store the batch|keep the up marks): database or "
-                        r"disk is full")
-    new = {}
-    for r in range(20):
-        items = [service(f"From b {r}.{i}", summary="words " * 80)
-                 for i in range(100)]
-        ids = bulk(b, items)
-        new.update(zip(ids, (s["title"] for s in items)))
-        last = f"/api/v1/catalog/{b_id}/{ids[-1]}"
-        if wait_for(lambda: closed.search(a.log()[mark:]) or
-                    get(a.public_port, last).status == 200, 60,
-                    "b's round stored at a, or a's session closed") \
-                is not True:
-            break
-    assert closed.search(a.log()[mark:]), a.tail()
+    new = send_until_closed(a, b, mark)
     a.wait_log(r"waiting for the store to take writes", since=mark)
+    # and the hub says why, in its log, its /metrics and the console's API
+    hub.wait_log(rf"session {a_id}: closed \(by the node: 1011 cannot "
+                 r"(store the batch|keep the up marks): database or disk is "
+                 r"full\)")
+    last = hub.communities()[a_id]["last_close"]
+    assert last["by"] == "node" and last["code"] == 1011, last
+    assert "disk is full" in last["reason"] and last["at"], last
+    assert hub.metrics()["alliance_node_internal_closes_total"] >= 1
     opened = hub.metrics()["alliance_sessions_opened_total"]
     waits = re.compile(r"waiting for the store to take writes")
     wait_for(lambda: len(waits.findall(a.log()[mark:])) >= 3, 60,
@@ -389,6 +486,130 @@ def test_full_disk_507_no_storm_recovers_alone(pki, tmp_path, password_hash,
     everywhere([hub.public_port], a_id,
                lambda t: before in t and after in t, "a's services at hub")
     assert hub.refusals().get("flood", 0) == 0
+
+
+@pytest.mark.skipif(not unshare_works(),
+                    reason="no unprivileged mount namespace (unshare -rm) "
+                    "for a small tmpfs on this machine")
+def test_store_checked_after_a_storage_fault(pki, tmp_path, password_hash,
+                                             made):
+    """After a storage fault the store is checked before the node syncs
+    again: a's search index, put out of step behind FTS5's back (every
+    b-tree sound), is found once the full disk has room again; the node
+    names the damage and the way back and does not dial. Its tmpfs gone
+    with it (the store moved aside), it rebuilds from the hub."""
+    hub, a, b = full_disk_alliance(pki, tmp_path, password_hash, made)
+    mine = fill_services(a, 5)
+    everywhere([hub.public_port], a.community, lambda t: t == mine,
+               "a's services at the hub")
+    # (sqlite resolves /proc/PID/root to /, so the store is opened from
+    # inside a's mount namespace)
+    r = subprocess.run(
+        ["nsenter", "-t", str(a.proc.pid), "-U", "-m",
+         "--preserve-credentials", "/usr/bin/python3", "-c",
+         "import sqlite3, sys\n"
+         "db = sqlite3.connect(sys.argv[1], timeout=30)\n"
+         "db.execute(\"UPDATE service_fts_content SET c0 = 'zzzz qqqq'"
+         " WHERE id = (SELECT min(id) FROM service_fts_content)\")\n"
+         "db.commit()\n"
+         "print(db.execute('PRAGMA quick_check').fetchone()[0])\n",
+         str(a.disk / "node.db")], capture_output=True, text=True,
+        timeout=60)
+    assert r.returncode == 0 and r.stdout == "ok\n", r
+
+    mark = a.log_mark()
+    filler = a.inside("filler")
+    fill(filler)
+    send_until_closed(a, b, mark)
+    a.wait_log(r"waiting for the store to take writes", since=mark)
+    opened = hub.metrics()["alliance_sessions_opened_total"]
+    filler.unlink()
+    damaged = a.wait_log(r"the store is damaged: .*search table service_fts"
+                         r".*The way back: stop the node", timeout=90,
+                         since=mark)
+    assert damaged
+    waits = re.compile(r"waiting for the store to take writes")
+    after = a.log_mark()
+    wait_for(lambda: len(waits.findall(a.log()[after:])) >= 2, 60,
+             "two more probes after the damage was found")
+    assert "store takes writes again" not in a.log()[mark:]
+    assert hub.metrics()["alliance_sessions_opened_total"] == opened, \
+        "the node dialled the hub with a damaged store"
+    assert not hub.connected(a.community)
+
+    # the way back: a new store (the tmpfs went with the process)
+    a.stop()
+    a.start()
+    a.wait_connected()
+    everywhere([a.public_port], a.community, lambda t: t == mine,
+               "a's own services back from the hub")
+
+
+def disk_low_fires(metrics, tmp_path):
+    """Whether deploy/prometheus's AllianceStoreDiskLow fires on the
+    store's two disk metrics as recorded in metrics (promtool test)."""
+    from test_28_alerts import PROMTOOL, RULES, expected, rules
+    series = [{"series": k, "values": f"{metrics[k]:.0f}x2"}
+              for k in ("alliance_store_free_bytes",
+                        "alliance_store_size_bytes")]
+    results = []
+    for fires in (True, False):
+        doc = {"rule_files": [str(RULES)], "evaluation_interval": "1m",
+               "tests": [{"interval": "1m", "input_series": series,
+                          "alert_rule_test": [{
+                              "eval_time": "1m",
+                              "alertname": "AllianceStoreDiskLow",
+                              "exp_alerts": expected(
+                                  rules(), "AllianceStoreDiskLow", {})
+                              if fires else []}]}]}
+        p = tmp_path / f"disk-{fires}.yml"
+        p.write_text(yaml.safe_dump(doc, sort_keys=False))
+        r = subprocess.run([str(PROMTOOL), "test", "rules", str(p)],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode == 0:
+            results.append(fires)
+    assert len(results) == 1, results     # exactly one expectation holds
+    return results[0]
+
+
+@pytest.mark.skipif(not unshare_works(),
+                    reason="no unprivileged mount namespace (unshare -rm) "
+                    "for a small tmpfs on this machine")
+def test_hub_disk_low_warned_in_the_console_and_alerted(pki, tmp_path, made):
+    """The hub's store on a 2 MiB tmpfs: with room, no warning; filled to
+    under 10 % free, the district console's warnings name it
+    (store_disk_low with the free and total bytes /metrics has) and the
+    rule shipped for Prometheus fires on those metrics; freed, the
+    warning goes."""
+    hub = TmpfsHub(tmp_path / "hub", pki).start()
+    made.append(hub)
+
+    def disk_warnings():
+        r = hub.api("GET", "/api/v1/communities")
+        assert r.status == 200, r
+        return [w for w in r.json()["warnings"]
+                if w["code"] == "store_disk_low"]
+    m = hub.metrics()
+    assert m["alliance_store_size_bytes"] <= 2 * 1024 * 1024, m
+    assert m["alliance_store_free_bytes"] * 10 >= \
+        m["alliance_store_size_bytes"], m
+    assert disk_warnings() == []
+    assert disk_low_fires(m, tmp_path) is False
+
+    filler = hub.inside("filler")
+    fill(filler)
+    (w,) = disk_warnings()
+    m = hub.metrics()
+    assert w["total_bytes"] == m["alliance_store_size_bytes"], (w, m)
+    assert w["free_bytes"] * 10 < w["total_bytes"], w
+    assert m["alliance_store_free_bytes"] * 10 < \
+        m["alliance_store_size_bytes"], m
+    assert w["at"] and w["community"] is None, w
+    assert disk_low_fires(m, tmp_path) is True
+
+    filler.unlink()
+    wait_for(lambda: disk_warnings() == [], 10, "the warning to go")
+    hub.assert_alive()
 
 
 # ---- honest reconnects and the flood limit -------------------------------------
@@ -427,6 +648,53 @@ def test_honest_reconnects_do_not_trip_the_flood_limit(pki, tmp_path, made):
         s.close()
     assert code == 4429, (code, reason)
     assert hub.refusals()["flood"] == 1
+
+
+def test_how_a_session_ended_is_kept(pki, tmp_path, made):
+    """The communities API's last_close: a node's close frame (its reason's
+    bytes other than printable ASCII kept as '?', 1011 counted), the
+    hub's own close, a connection dropped without one; null before any."""
+    hub = Hub(tmp_path / "hub", pki).start()
+    made.append(hub)
+    cid = unique_id("close")
+    hub.register(cid)
+    assert hub.communities()[cid]["last_close"] is None
+
+    with RawSession(hub, pki.node(cid)) as s:
+        s.handshake(cid)
+        wait_for(lambda: hub.connected(cid), 10, "the session at hub")
+        s.ws.close(status=1011, reason=b"disk\x01 \xe6\xbb\xa1 full\n",
+                   timeout=5)
+    wait_for(lambda: hub.communities()[cid]["last_close"], 10,
+             "the close kept")
+    last = hub.communities()[cid]["last_close"]
+    assert {k: last[k] for k in ("by", "code", "reason")} == {
+        "by": "node", "code": 1011, "reason": "disk? ??? full?"}, last
+    assert hub.metrics()["alliance_node_internal_closes_total"] == 1
+    hub.wait_log(rf"session {cid}: closed \(by the node: 1011 disk\? \?\?\? "
+                 r"full\?\)")
+
+    with RawSession(hub, pki.node(cid)) as s:       # a second Hello: 4405
+        s.handshake(cid)
+        s.hello(cid)
+        code, reason = s.expect_close()
+        assert code == 4405, (code, reason)
+    wait_for(lambda: hub.communities()[cid]["last_close"]["by"] == "hub",
+             10, "the hub's close kept")
+    last = hub.communities()[cid]["last_close"]
+    assert last["code"] == 4405 and last["reason"] == reason, (last, reason)
+    assert "a second Hello" in reason, reason
+
+    s = RawSession(hub, pki.node(cid))          # dropped: no close frame
+    s.handshake(cid)
+    wait_for(lambda: hub.connected(cid), 10, "the session at hub")
+    s.ws.sock.close()
+    s.close()
+    wait_for(lambda: hub.communities()[cid]["last_close"]["code"] == 0, 30,
+             "the dropped connection kept")
+    assert hub.communities()[cid]["last_close"]["reason"] == ""
+    hub.wait_log(rf"session {cid}: closed \(the connection dropped\)")
+    assert hub.metrics()["alliance_node_internal_closes_total"] == 1
 
 
 def test_store_damaged_while_running_is_named(pki, tmp_path, password_hash,

@@ -153,6 +153,7 @@ def test_rules_pass_promtool_and_name_only_what_the_hub_writes(alliance):
     assert expr["AllianceCrlDue"].endswith("< 7 * 86400")
     assert expr["AllianceCertExpiring"].endswith("< 30 * 86400")
     assert expr["AllianceNodeCertExpiring"].endswith("< 30 * 86400")
+    assert expr["AllianceStoreDiskLow"].endswith("< 0.10")
     for lag in ("up", "down"):
         e = expr[f"Alliance{lag.capitalize()}LagGrowing"]
         assert "offset 10m" in e and "[10m]) > 0" in e, e
@@ -160,7 +161,8 @@ def test_rules_pass_promtool_and_name_only_what_the_hub_writes(alliance):
     for macro, value in (("LIMIT_CERT_WARN_S", r"\(30 \* 24 \* 3600\)"),
                          ("LIMIT_CRL_WARN_S", r"\(7 \* 24 \* 3600\)"),
                          ("LIMIT_SILENT_WARN_S", "300"),
-                         ("LIMIT_UNDELIVERED_WARN_S", "60")):
+                         ("LIMIT_UNDELIVERED_WARN_S", "60"),
+                         ("LIMIT_DISK_LOW_PERCENT", "10")):
         assert re.search(rf"#define {macro} {value}\n", limits), macro
 
 

@@ -279,7 +279,10 @@ function loadCommunities() {
       communities.order.push(c.id);
       if (c.self === true) communities.self = c.id;
     });
-    var spans = document.querySelectorAll('[data-community]');
+    /* only the spans and options named so: other elements carry
+     * data-community as a key (the district console's rows, its
+     * warnings), and their content is their own */
+    var spans = document.querySelectorAll('span[data-community], option[data-community]');
     for (var i = 0; i < spans.length; i++)
       spans[i].textContent = communityName(spans[i].getAttribute('data-community'));
     var site = document.getElementById('site-community');

@@ -47,11 +47,13 @@ function refresh() {
 
 /* ---- warnings ------------------------------------------------------------------ */
 
-/* warningText: one of the hub's warnings ({code, community, cert, at}) as
- * a sentence. */
+/* warningText: one of the hub's warnings ({code, community, cert, at};
+ * store_disk_low also free_bytes, total_bytes) as a sentence. */
 function warningText(w) {
   var t = A.formatTime(w.at), c = w.community ? nameOf(w.community) : '';
   if (w.code === 'cert_expiring') return A.t('warn_cert_' + w.cert, { t: t, c: c });
+  if (w.code === 'store_disk_low')
+    return A.t('warn_store_disk_low', { f: A.sizeText(w.free_bytes), s: A.sizeText(w.total_bytes) });
   return A.t('warn_' + w.code, { t: t, c: c });
 }
 
@@ -86,7 +88,7 @@ function renderCommunities() {
         c.name && c.name !== c.id ? A.el('span', { className: 'cid', text: c.id }) : null),
       A.el('td', null, A.el('span', { className: 'state-pill ' + (c.connected ? 'ok' : 'bad'),
         'data-state': c.connected ? 'connected' : 'disconnected',
-        text: c.connected ? A.t('sync_yes') : A.t('sync_no') }), restoredNote(c)),
+        text: c.connected ? A.t('sync_yes') : A.t('sync_no') }), closeNote(c), restoredNote(c)),
       A.el('td', { className: 'seen' }, A.el('span', { text: c.last_seen ? A.formatTime(c.last_seen) : A.t('never') }),
         skewFlag(c.clock)),
       A.el('td', { className: 'num', text: (c.up_lag || 0) + ' / ' + (c.down_lag || 0) }),
@@ -94,6 +96,18 @@ function renderCommunities() {
       quotaCell(c.quota),
       A.el('td', { className: 'num relay-refused', text: refusedText(c.relay_refused) })));
   });
+}
+
+/* closeNote: while the community's node is away, how its last session
+ * ended (last_close): who closed it, with what code and reason (a node
+ * whose disk is full says so), or that the connection dropped. */
+function closeNote(c) {
+  var l = c.last_close;
+  if (c.connected || !l) return null;
+  var t = A.formatTime(l.at);
+  return A.el('span', { className: 'last-close', 'data-by': l.by, 'data-code': l.code,
+    text: l.code ? A.t(l.by === 'node' ? 'closed_by_node' : 'closed_by_hub', { t: t, c: l.code, r: l.reason })
+      : A.t('closed_dropped', { t: t }) });
 }
 
 /* restoredNote: when the community's node came back with a store gone

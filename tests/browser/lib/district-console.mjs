@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { BUILD, REPO, artifact, axe, launch, parseEnv, watch } from './harness.mjs';
+import { BUILD, REPO, artifact, axe, launch, parseEnv, waitFor, watch } from './harness.mjs';
 
 const run = promisify(execFile);
 
@@ -93,10 +93,12 @@ async function main() {
     console.log(`district console: ${ids.length} communities connected; bulletin ${BULLETIN} ` +
                 `delivered to all; ${second} appeared live and reached ${ids[0]}`);
 
-    // a node clock 2 days ahead is flagged. The local alliance runs the
-    // ASan build, which libfaketime cannot skew, so the hub's real answer
-    // is amended in flight for one community (test_15_clock shows the
-    // hub reporting a real skewed node).
+    // a node clock 2 days ahead is flagged, and a node away says how its
+    // last session ended. The local alliance runs the ASan build, which
+    // libfaketime cannot skew, and its nodes stay up, so the hub's real
+    // answer is amended in flight for two communities (test_15_clock
+    // shows the hub reporting a real skewed node, test_24_store_faults a
+    // node's 1011 for its full disk).
     {
       const sctx = await context(browser, env.OPERATOR_CERT, env.OPERATOR_KEY, 1280);
       await sctx.route('**/api/v1/communities', async (route) => {
@@ -104,6 +106,11 @@ async function main() {
         const body = await resp.json();
         for (const c of body.items)
           if (c.id === ids[1]) c.clock = { skew_ms: 172800000, skewed: true };
+          else if (c.id === ids[2]) {
+            c.connected = false;
+            c.last_close = { by: 'node', code: 1011, at: c.last_seen,
+              reason: 'cannot store the batch: database or disk is full' };
+          }
         await route.fulfill({ response: resp, json: body });
       });
       const spage = await sctx.newPage();
@@ -112,7 +119,48 @@ async function main() {
       await flag.waitFor({ timeout: 15000 });
       assert.match(await flag.innerText(), /(时钟快了 2 天|Clock 2 days ahead)/);
       assert.equal(await spage.locator('#communities .skew').count(), 1, 'only the skewed community');
+      const closed = spage.locator(`#communities tr[data-community="${ids[2]}"] .last-close[data-by="node"][data-code="1011"]`);
+      await closed.waitFor({ timeout: 15000 });
+      assert.match(await closed.innerText(), /^节点于 .+ 关闭了会话：1011 cannot store the batch: database or disk is full$/);
+      assert.equal(await spage.locator('#communities .last-close').count(), 1, 'only the community away');
       await sctx.close();
+    }
+
+    // the disk of the hub's store under 10 % free is warned of at the top.
+    // The local alliance's disk is not that full, so the hub's real
+    // answer is amended in flight (test_24_store_faults shows the hub
+    // warning of its store on a full tmpfs). The page's second read of it
+    // (common.js's names of communities) is answered a second late, after
+    // the console drew its rows and warnings: the names filled in then
+    // must leave those whole.
+    {
+      const dctx = await context(browser, env.OPERATOR_CERT, env.OPERATOR_KEY, 1280);
+      let asked = 0, answered = 0;
+      await dctx.route('**/api/v1/communities', async (route) => {
+        const n = ++asked;
+        const resp = await route.fetch();
+        const body = await resp.json();
+        body.warnings.push({ code: 'store_disk_low', community: null, cert: null,
+          at: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+          free_bytes: 150 * 1024, total_bytes: 2 * 1048576 });
+        if (n === 2) await new Promise((r) => setTimeout(r, 1000));
+        await route.fulfill({ response: resp, json: body });
+        answered++;
+      });
+      const dpage = await dctx.newPage();
+      const dseen = watch(dpage);
+      await dpage.goto(`${HUB}/district/`);
+      const warning = dpage.locator('#warnings li[data-code="store_disk_low"]');
+      await warning.waitFor({ timeout: 15000 });
+      await waitFor(() => answered >= 2, 'the page\'s second read answered');
+      assert.ok(await dpage.evaluate(() => Alliance.loadCommunities().then(() => true)));
+      assert.equal(await dpage.locator('#communities tbody tr:has(td.quota)').count(), ids.length,
+        'every row whole once the names arrived');
+      assert.match(await warning.innerText(), /区中心数据所在磁盘仅剩 150 KB \/ 2\.0 MB（不足 10%）/);
+      await dpage.locator('#lang-toggle').click();
+      assert.match(await warning.innerText(), /The disk of the hub's store has only 150 KB of 2\.0 MB free \(under 10 %\)/);
+      assert.deepEqual(dseen.errors, [], 'no page or console errors');
+      await dctx.close();
     }
 
     // the CRL renewed with a next update in 3 days (alliance-pki crl,

@@ -503,14 +503,17 @@ def test_store_checked_after_a_storage_fault(pki, tmp_path, password_hash,
     everywhere([hub.public_port], a.community, lambda t: t == mine,
                "a's services at the hub")
     # (sqlite resolves /proc/PID/root to /, so the store is opened from
-    # inside a's mount namespace)
+    # inside a's mount namespace; the text goes in at rowid 1, which no
+    # service has (the index's rowids are -rid): the indexer re-indexing
+    # a service written meanwhile would mend a changed row, not this one)
     r = subprocess.run(
         ["nsenter", "-t", str(a.proc.pid), "-U", "-m",
          "--preserve-credentials", "/usr/bin/python3", "-c",
          "import sqlite3, sys\n"
          "db = sqlite3.connect(sys.argv[1], timeout=30)\n"
-         "db.execute(\"UPDATE service_fts_content SET c0 = 'zzzz qqqq'"
-         " WHERE id = (SELECT min(id) FROM service_fts_content)\")\n"
+         "db.execute(\"INSERT INTO service_fts_content"
+         " (id, c0, c1, c2, c3, c4) VALUES (1, 'zzzz qqqq', '', '', '',"
+         " '')\")\n"
          "db.commit()\n"
          "print(db.execute('PRAGMA quick_check').fetchone()[0])\n",
          str(a.disk / "node.db")], capture_output=True, text=True,

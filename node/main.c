@@ -200,7 +200,8 @@ static int check_main(struct node *n)
 		node_config_free(&n->cfg);
 		return 2;
 	}
-	rc = daemon_store_check(PROG, n->cfg.store_path, node_store_connect,
+	rc = daemon_store_check(PROG, n->cfg.store_path,
+				node_store_connect_outbox,
 				NODE_STORE_WAY_BACK);
 	node_config_free(&n->cfg);
 	return rc;

@@ -1,8 +1,9 @@
 /* outbox.h: the node's durable outbox: every message to every recipient
  * (a manager's webhook endpoint, a resident's phone through the SMS
- * gateway) is a row of the store before it is sent (outbox.c), and is
- * sent off the lws service thread (outbox_send.c), signed as
- * lib/webhook.h says.
+ * gateway) is a row before it is sent (outbox.c), in a file of its own
+ * beside the store (node_store_outbox_path, attached as "ob": the sender
+ * writes it without the store's write lock), and is sent off the lws
+ * service thread (outbox_send.c), signed as lib/webhook.h says.
  *
  * What is sent comes in two ways, both in the writer's transaction:
  * triggers of the store note every bulletin stored and every request

@@ -19,6 +19,7 @@ import http.client
 import http.server
 import json
 import re
+import sqlite3
 import ssl
 import threading
 import time
@@ -354,6 +355,67 @@ def test_sigkill_with_1000_messages_delivers_each_once(alliance, pki):
         assert len(again) <= 32 * in_flight, again
         assert all(len(got[k]) == 2 for k in again)
         assert all(rc.peak.get(p, 0) <= in_flight for p in paths), rc.peak
+        assert rc.all_signed()
+    finally:
+        rc.stop()
+
+
+def test_fill_cut_short_by_a_kill_ends_with_every_message_once(alliance,
+                                                                pki):
+    """The outbox's rows are a file of their own (node.outbox.db) and a
+    bulletin's event is in node.db, noted in the bulletin's transaction;
+    the event goes only after its rows committed, in the other file. A
+    SIGKILL can leave either half: the event without all its rows (killed
+    between the ack and the fill, or mid-fill) or the rows with their
+    event (killed between the two files' commits). Both made by hand in
+    the killed node's files: after the restart every endpoint gets each
+    bulletin once, and nothing already sent goes again."""
+    node = alliance.start()
+    rc = Receiver(pki)
+    paths = ["/f0", "/f1", "/f2"]
+    for p in paths:
+        register(node, rc, p)
+    sent = issue(alliance.hub, "暴雨预警 已发")
+    wait_for(lambda: node.outbox_summary()["webhook"]["sent"] == 3, 30,
+             "the first bulletin sent to the three endpoints")
+    rc.stop()
+    waiting = issue(alliance.hub, "暴雨预警 待发")
+    wait_for(lambda: node.outbox_summary()["webhook"]["failed"] == 3, 30,
+             "the second bulletin's rows, its tries failing")
+    node.kill()
+    store, rows = node.dir / "node.db", node.dir / "node.outbox.db"
+    with sqlite3.connect(store) as db:
+        assert not db.execute("SELECT name FROM sqlite_master WHERE name "
+                              "LIKE 'outbox_moved%' OR name = 'outbox'"
+                              ).fetchall(), "the rows are not in node.db"
+        assert db.execute("SELECT count(*) FROM outbox_event").fetchone() \
+            == (0,)
+        for bid in (sent, waiting):
+            db.execute("INSERT INTO outbox_event (kind, origin, ref, "
+                       "version) VALUES ('bulletin', '', ?, 0)", (bid,))
+    with sqlite3.connect(rows) as db:
+        # the fill of the second cut short: one endpoint's row of three
+        cut = db.execute("DELETE FROM outbox WHERE source = ? AND "
+                         "endpoint <> (SELECT min(endpoint) FROM outbox)",
+                         (waiting,)).rowcount
+        assert cut == 2
+    node.start()
+    node.wait_connected()
+    rc.start()
+    try:
+        wait_for(lambda: len(rc.delivered()) == 6, 60,
+                 "both bulletins at every endpoint")
+        wait_for(lambda: node.outbox_summary()["webhook"]["sent"] == 6, 30,
+                 "the outbox to note them sent")
+        with sqlite3.connect(store) as db:
+            wait_for(lambda: db.execute("SELECT count(*) FROM "
+                                        "outbox_event").fetchone() == (0,),
+                     30, "the events done")
+        got = rc.delivered()
+        assert all(len(v) == 1 for v in got.values()), got
+        assert sorted((v[0].path, v[0].body["payload"]["id"])
+                      for v in got.values()) == \
+            sorted((p, b) for p in paths for b in (sent, waiting))
         assert rc.all_signed()
     finally:
         rc.stop()

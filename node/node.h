@@ -304,8 +304,8 @@ int node_store_connect_outbox(const char *path, sqlite3 **db, char *err,
 int node_store_outbox_path(const char *store_path, char *out, size_t len);
 /* node_store_begin: a transaction holding the write lock of one file only
  * (BEGIN IMMEDIATE takes every attached file's): NODE_STORE_MAIN, the
- * store (a bulletin before its ack), or NODE_STORE_OUTBOX, the outbox's
- * (its sender). Waits for the lock like BEGIN IMMEDIATE. ERR_OK or
+ * store (what the hub sends: a bulletin before its ack, records,
+ * relays), or NODE_STORE_OUTBOX, the outbox's (its sender). Waits for the lock like BEGIN IMMEDIATE. ERR_OK or
  * ERR_IO (nothing begun). */
 enum node_store_file { NODE_STORE_MAIN, NODE_STORE_OUTBOX };
 int node_store_begin(sqlite3 *db, enum node_store_file f);

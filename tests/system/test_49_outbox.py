@@ -421,6 +421,63 @@ def test_fill_cut_short_by_a_kill_ends_with_every_message_once(alliance,
         rc.stop()
 
 
+def test_rows_of_an_older_store_move_to_their_own_file(alliance, pki):
+    """A store of the release before (schema 19) kept the outbox's rows in
+    node.db: the node migrates it, moves them to node.outbox.db, and
+    sends what was waiting, once, with its key."""
+    node = alliance.start()
+    rc = Receiver(pki)
+    register(node, rc, "/old")
+    rc.stop()
+    bid = issue(alliance.hub, "暴雨预警 旧库")
+    wait_for(lambda: node.outbox_summary()["webhook"]["failed"] == 1, 30,
+             "the bulletin's row, its tries failing")
+    node.kill()
+    store, rows = node.dir / "node.db", node.dir / "node.outbox.db"
+    # the files as the release before left them: the rows in node.db,
+    # push.c's trigger cancelling a deleted account's push rows there
+    with sqlite3.connect(store) as db:
+        db.execute("ATTACH DATABASE ? AS ob", (str(rows),))
+        (table,) = db.execute("SELECT sql FROM ob.sqlite_master WHERE "
+                              "name = 'outbox'").fetchone()
+        db.execute(table)
+        db.execute("INSERT INTO main.outbox SELECT * FROM ob.outbox")
+        db.execute("DROP TRIGGER outbox_push_forget")
+        db.execute("CREATE TRIGGER outbox_push_forget AFTER UPDATE OF "
+                   "password_hash ON resident WHEN new.password_hash IS "
+                   "NULL BEGIN UPDATE outbox SET state = 'cancelled' WHERE "
+                   "channel = 'push' AND resident = new.id; DELETE FROM "
+                   "outbox_push WHERE resident = new.id; END")
+        db.execute("PRAGMA user_version = 19")
+    for f in (rows, rows.with_name(rows.name + "-wal"),
+              rows.with_name(rows.name + "-shm")):
+        f.unlink(missing_ok=True)
+    node.start()
+    node.wait_log(r"the outbox's rows moved to \S+node\.outbox\.db")
+    rc.start()
+    try:
+        wait_for(lambda: node.outbox_summary()["webhook"]["sent"] == 1, 30,
+                 "the waiting row sent from its new file")
+        got = rc.delivered("/old")
+        assert len(got) == 1 and len(next(iter(got.values()))) == 1
+        assert next(iter(got.values()))[0].body["payload"]["id"] == bid
+        with sqlite3.connect(store) as db:
+            assert db.execute("PRAGMA user_version").fetchone()[0] >= 20
+            assert not db.execute("SELECT name FROM sqlite_master WHERE "
+                                  "name IN ('outbox', 'outbox_moved')"
+                                  ).fetchall()
+            (trigger,) = db.execute("SELECT sql FROM sqlite_master WHERE "
+                                    "name = 'outbox_push_forget'"
+                                    ).fetchone()
+            assert "UPDATE outbox" not in trigger
+        with sqlite3.connect(rows) as db:
+            assert db.execute("SELECT count(*) FROM outbox").fetchone() == \
+                (1,)
+        assert rc.all_signed()
+    finally:
+        rc.stop()
+
+
 def test_cancelled_bulletin_stops_its_sends(alliance, pki):
     node = alliance.start()
     rc = Receiver(pki)

@@ -161,7 +161,8 @@ static void store_and_clock(struct node *n, FILE *f)
 		       "stored; replays too).", &n->bulletin_ack);
 	prom_histogram(f, "alliance_node_bulletin_store_wait_seconds", "Of "
 		       "that, the wait for the store's write lock (node.db's "
-		       "alone, not the outbox's file).", &n->bulletin_store_wait);
+		       "alone, not the outbox's file).",
+		       &n->bulletin_store_wait);
 	if ((v = node_relay_outbox(n)) >= 0)
 		prom_metric(f, "alliance_node_relay_outbox", "gauge",
 			    "Requests, statuses, polls and tallies of this "

@@ -305,8 +305,8 @@ int node_store_outbox_path(const char *store_path, char *out, size_t len);
 /* node_store_begin: a transaction holding the write lock of one file only
  * (BEGIN IMMEDIATE takes every attached file's): NODE_STORE_MAIN, the
  * store (what the hub sends: a bulletin before its ack, records,
- * relays), or NODE_STORE_OUTBOX, the outbox's (its sender). Waits for the lock like BEGIN IMMEDIATE. ERR_OK or
- * ERR_IO (nothing begun). */
+ * relays), or NODE_STORE_OUTBOX, the outbox's (its sender). Waits for
+ * the lock like BEGIN IMMEDIATE. ERR_OK or ERR_IO (nothing begun). */
 enum node_store_file { NODE_STORE_MAIN, NODE_STORE_OUTBOX };
 int node_store_begin(sqlite3 *db, enum node_store_file f);
 /* node_store_close: finalize the statements and close the store. */

@@ -439,7 +439,8 @@ static unsigned post_sealed(struct outbox *o)
 			continue;
 		}
 		if (!open)
-			open = node_store_begin(o->db, NODE_STORE_OUTBOX) == ERR_OK;
+			open = node_store_begin(o->db, NODE_STORE_OUTBOX) ==
+			       ERR_OK;
 		outbox__exec(o->db, "UPDATE outbox SET state = 'pending', "
 			     "attempts = attempts - 1 WHERE id = ?1 AND state "
 			     "= 'sending'", t->row, 0);
@@ -565,7 +566,8 @@ static int collect(struct outbox *o)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
 		if (!open)
-			open = node_store_begin(o->db, NODE_STORE_OUTBOX) == ERR_OK;
+			open = node_store_begin(o->db, NODE_STORE_OUTBOX) ==
+			       ERR_OK;
 		finish(o, t, msg->data.result);
 		n++;
 	}

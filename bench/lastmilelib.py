@@ -143,8 +143,9 @@ class OutboxNode(h.Node):
             f"[metrics]\naddress = 127.0.0.1\nport = {self.metrics_port}\n"
 
     def ack_times(self):
-        """(count, seconds, of them waiting for the store's lock) of the
-        bulletins the node handled until their acks (its /metrics)."""
+        """(count, seconds, of them waiting for the store's lock, and the
+        two histograms' cumulative buckets {le: count}) of the bulletins
+        the node handled until their acks (its /metrics)."""
         c = http.client.HTTPConnection("127.0.0.1", self.metrics_port,
                                        timeout=30)
         try:
@@ -156,8 +157,11 @@ class OutboxNode(h.Node):
                  if line.startswith("alliance_node_bulletin_"))
         ack, wait = "alliance_node_bulletin_ack_seconds", \
             "alliance_node_bulletin_store_wait_seconds"
+        def buckets(name):
+            return {float(k[len(name) + 12:-2]): int(c) for k, c in v.items()
+                    if k.startswith(name + "_bucket{le=\"")}
         return (int(v[ack + "_count"]), float(v[ack + "_sum"]),
-                float(v[wait + "_sum"]))
+                float(v[wait + "_sum"]), buckets(ack), buckets(wait))
 
 
 class Session:

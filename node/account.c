@@ -246,7 +246,7 @@ static void delete_account(struct node *n, struct lws *wsi,
 	    erase_requests(n, resident) != ERR_OK ||
 	    resident_store_tokens_drop(n->civic->residents, resident) < 0 ||
 	    resident_store_forget(n->civic->residents, resident) != ERR_OK ||
-	    outbox_cancel_resident(n->db, resident) != ERR_OK ||
+	    outbox_cancel_resident(n->db, resident, 1) != ERR_OK ||
 	    store_exec(n->db, "COMMIT") != ERR_OK) {
 		store_exec(n->db, "ROLLBACK");
 		http_reply_error(wsi, ex, 500, "internal", "nothing was "

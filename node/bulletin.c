@@ -493,8 +493,10 @@ int node_bulletin_handle(struct node *n, const Alliance__V1__Bulletin *bf)
 		refuse(n, content, len, why);
 		goto out;
 	}
+	/* the store's write lock only: the outbox's file, which its sender
+	 * writes while sending, is not the bulletin's to wait for */
 	locking = clock_mono_ms();
-	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
+	if (node_store_begin(n->db, NODE_STORE_MAIN) != ERR_OK)
 		goto io;
 	locking = clock_mono_ms() - locking;
 	if (bulletin_store_put(n->bulletins->store, content, len,

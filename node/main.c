@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "backup.h"
 #include "bulletin.h"
@@ -51,7 +52,9 @@ static void usage(FILE *f)
 		"(integrity and search index) and exits: 0 sound, 3 damaged."
 		"\n\"backup\" copies the store, also while the node runs, "
 		"into DEST (not\nreplacing one unless --force) and checks the "
-		"copy: 0 done, 2 DEST refused, 3 failed."
+		"copy: 0 done, 2 DEST refused, 3 failed;\nits outbox's file "
+		"(X.outbox.db) likewise into DEST's (DEST.outbox.db for "
+		"DEST.db)."
 		"\nSIGHUP re-reads FILE and the "
 		"certificates; SIGTERM or SIGINT stop it. --help lists the "
 		"keys of FILE. --hash-password reads a manager password from\n"
@@ -200,14 +203,19 @@ static int check_main(struct node *n)
 		node_config_free(&n->cfg);
 		return 2;
 	}
-	rc = daemon_store_check(PROG, n->cfg.store_path, node_store_connect,
+	rc = daemon_store_check(PROG, n->cfg.store_path,
+				node_store_connect_outbox,
 				NODE_STORE_WAY_BACK);
 	node_config_free(&n->cfg);
 	return rc;
 }
 
 /* backup_main: "backup [--force] -c FILE DEST": the store's online backup
- * (backup.h). Returns 0, 2 (arguments, configuration, DEST refused) or 3. */
+ * (backup.h), then the outbox's file's beside DEST (node_store_outbox_path
+ * of each; none before the node first ran this release): in this order, a
+ * bulletin's event the store's copy no longer has had its messages in the
+ * outbox's file before, so the later copy has them too. Returns 0, 2
+ * (arguments, configuration, DEST refused) or 3. */
 static int backup_main(struct node *n, int argc, char **argv)
 {
 	struct backup_args a;
@@ -222,6 +230,22 @@ static int backup_main(struct node *n, int argc, char **argv)
 		return 2;
 	}
 	rc = backup_run(PROG, n->cfg.store_path, &a);
+	if (rc == BACKUP_EXIT_OK) {
+		char src[4200], dest[4200];
+		struct backup_args ob = a;
+		struct stat st;
+
+		if (node_store_outbox_path(n->cfg.store_path, src, sizeof(src))
+		    != ERR_OK ||
+		    node_store_outbox_path(a.dest, dest, sizeof(dest)) !=
+		    ERR_OK) {
+			fprintf(stderr, "%s: backup: path too long\n", PROG);
+			rc = BACKUP_EXIT_USAGE;
+		} else if (stat(src, &st) == 0) {
+			ob.dest = dest;
+			rc = backup_run(PROG, src, &ob);
+		}
+	}
 	node_config_free(&n->cfg);
 	return rc;
 }

@@ -160,8 +160,9 @@ static void store_and_clock(struct node *n, FILE *f)
 		       "from the hub until its ack was queued (verified and "
 		       "stored; replays too).", &n->bulletin_ack);
 	prom_histogram(f, "alliance_node_bulletin_store_wait_seconds", "Of "
-		       "that, the wait for the store's write lock (which the "
-		       "outbox's threads share).", &n->bulletin_store_wait);
+		       "that, the wait for the store's write lock (node.db's "
+		       "alone, not the outbox's file).",
+		       &n->bulletin_store_wait);
 	if ((v = node_relay_outbox(n)) >= 0)
 		prom_metric(f, "alliance_node_relay_outbox", "gauge",
 			    "Requests, statuses, polls and tallies of this "

@@ -273,8 +273,9 @@ json_t *node_disk_state(const struct node *n);
  * ERR_OK, or ERR_IO. */
 int node_store_probe(struct node *n);
 
-/* node_store_open: open cfg.store_path with the node's migrations, check
- * it (store_check, quick), prepare the statements, make the store epoch on
+/* node_store_open: open cfg.store_path with the node's migrations and the
+ * outbox's file attached (node_store_connect_outbox), check both
+ * (store_check, quick), prepare the statements, make the store epoch on
  * first open and read it and the down cursor. Returns ERR_OK, or an err
  * code with a message in err: ERR_INVALID when the store is damaged. */
 int node_store_open(struct node *n, char *err, size_t errlen);
@@ -283,6 +284,27 @@ int node_store_open(struct node *n, char *err, size_t errlen);
  * *db set (close with store_close), or an err code with a message. */
 int node_store_connect(const char *path, sqlite3 **db, char *err,
 		       size_t errlen);
+/* node_store_connect_outbox: node_store_connect with the outbox's file
+ * attached (below): the service thread's connection, the outbox's sender
+ * and "check". The others have the store alone, so their transactions
+ * (BEGIN IMMEDIATE) never hold the store's lock waiting for the
+ * outbox's. */
+int node_store_connect_outbox(const char *path, sqlite3 **db, char *err,
+			      size_t errlen);
+/* The outbox's rows live in a file of their own next to the store
+ * ("X.db" -> "X.outbox.db"), attached to every connection as schema "ob"
+ * (node_store_connect), so the outbox's sender writes without the store's
+ * write lock and a bulletin's store before its ack waits only for the
+ * store's. node_store_outbox_path: that file's path into out. ERR_OK, or
+ * ERR_TOOBIG when it does not fit. */
+int node_store_outbox_path(const char *store_path, char *out, size_t len);
+/* node_store_begin: a transaction holding the write lock of one file only
+ * (BEGIN IMMEDIATE takes every attached file's): NODE_STORE_MAIN, the
+ * store (what the hub sends: a bulletin before its ack, records,
+ * relays), or NODE_STORE_OUTBOX, the outbox's (its sender). Waits for
+ * the lock like BEGIN IMMEDIATE. ERR_OK or ERR_IO (nothing begun). */
+enum node_store_file { NODE_STORE_MAIN, NODE_STORE_OUTBOX };
+int node_store_begin(sqlite3 *db, enum node_store_file f);
 /* node_store_close: finalize the statements and close the store. */
 void node_store_close(struct node *n);
 /* node_store_set_snapshot: persist whether a snapshot is under way. */

@@ -4,10 +4,14 @@
  * step) into rows, one per recipient; the sender's thread (outbox_send.c)
  * calls the expansion and the sweep each round on its own connection.
  *
- * An event is expanded in chunks of FAN_CHUNK rows, each its own
- * transaction (so the service thread never waits long for the store): the
- * rows' keys make a repeat after a crash harmless, and the event is
- * deleted with its last chunk. A cancel or an update stops the waiting
+ * The rows are in a file of their own (node_store_outbox_path), which
+ * the sender alone writes while sending: a bulletin stored before its ack
+ * never waits for it. The triggers' events are in the store's file (a
+ * trigger writes its own file only), in the bulletin's transaction: a
+ * bulletin acked has its event, and the event goes only after all its
+ * rows committed. An event is expanded in chunks of FAN_CHUNK rows, each
+ * its own transaction: the rows' keys make a repeat after a crash
+ * harmless. A cancel or an update stops the waiting
  * rows of what it replaces; an expiry stops a bulletin's (the sweep).
  *
  * Channels are the rows of one table: how a channel finds the recipients
@@ -104,6 +108,56 @@ const char outbox_schema_v1[] =
 const char outbox_schema_v2[] =
 	"CREATE INDEX outbox_push_due ON outbox (next_at) WHERE channel = "
 	"  'push' AND state IN ('pending', 'failed');";
+
+/* The outbox's own file (outbox.h): its rows, apart from node.db so
+ * that the sender's writes never hold the lock a bulletin's store takes
+ * before its ack. v1 is the table and indexes that node.db's v15 and v19
+ * had. */
+static const struct store_migration outbox_file_migrations[] = {
+	/* v1: the messages and their states (moved from node.db) */
+	{ "CREATE TABLE outbox ("
+	  "  id INTEGER PRIMARY KEY,"
+	  "  key TEXT NOT NULL UNIQUE,"
+	  "  channel TEXT NOT NULL,"
+	  "  endpoint INTEGER NOT NULL,"
+	  "  resident INTEGER NOT NULL,"
+	  "  kind TEXT NOT NULL,"
+	  "  source TEXT NOT NULL,"
+	  "  body TEXT NOT NULL,"
+	  "  state TEXT NOT NULL,"
+	  "  attempts INTEGER NOT NULL,"
+	  "  next_at INTEGER NOT NULL,"
+	  "  deadline INTEGER NOT NULL,"
+	  "  created INTEGER NOT NULL,"
+	  "  done INTEGER NOT NULL,"
+	  "  last_error TEXT NOT NULL"
+	  ");"
+	  "CREATE INDEX outbox_due ON outbox (endpoint, state, next_at);"
+	  "CREATE INDEX outbox_by_state ON outbox (state, next_at);"
+	  "CREATE INDEX outbox_by_source ON outbox (kind, source);"
+	  "CREATE INDEX outbox_push_due ON outbox (next_at) WHERE channel = "
+	  "  'push' AND state IN ('pending', 'failed');" },
+};
+
+const struct store_migration *const outbox_migrations =
+	outbox_file_migrations;
+const size_t outbox_n_migrations = sizeof(outbox_file_migrations) /
+				   sizeof(outbox_file_migrations[0]);
+
+/* The node's migration that takes the rows out of node.db: the old table
+ * renamed out of the way (unqualified, "outbox" is then the attached
+ * file's; node_store_connect moves its rows there). A trigger of node.db
+ * cannot write another file: push.c's, which cancelled a deleted
+ * account's push rows, keeps only its own table (outbox_cancel_resident
+ * cancels the rows), and goes first, or the rename would point it at the
+ * old table. */
+const char outbox_schema_v3[] =
+	"DROP TRIGGER outbox_push_forget;"
+	"CREATE TRIGGER outbox_push_forget AFTER UPDATE OF password_hash ON "
+	"  resident WHEN new.password_hash IS NULL BEGIN"
+	"  DELETE FROM outbox_push WHERE resident = new.id;"
+	"END;"
+	"ALTER TABLE main.outbox RENAME TO outbox_moved;";
 
 /* ---- severities ------------------------------------------------------------ */
 
@@ -464,16 +518,18 @@ int outbox_enqueue(sqlite3 *db, const char *community, const char *kind,
 	return rc;
 }
 
-int outbox_cancel_resident(sqlite3 *db, int64_t resident)
+int outbox_cancel_resident(sqlite3 *db, int64_t resident, int push)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = ERR_IO;
 
 	if (sqlite3_prepare_v2(db, "UPDATE outbox SET state = 'cancelled', "
 			       "done = ?2, last_error = 'consent withdrawn' "
-			       "WHERE channel = 'sms' AND resident = ?1 AND "
-			       "state IN ('pending', 'failed')", -1, &st,
-			       NULL) == SQLITE_OK) {
+			       "WHERE channel IN ('sms', 'push') AND "
+			       "resident = ?1 AND state IN ('pending', "
+			       "'failed') AND (channel = 'sms' OR ?3)", -1,
+			       &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int(st, 3, push);
 		sqlite3_bind_int64(st, 1, resident);
 		sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
 		if (sqlite3_step(st) == SQLITE_DONE)
@@ -492,15 +548,6 @@ int outbox_cancel_resident(sqlite3 *db, int64_t resident)
 }
 
 /* ---- helpers ---------------------------------------------------------------------- */
-
-/* outbox__yield: see outbox.h. */
-void outbox__yield(void)
-{
-	struct timespec t = { 0, OUTBOX_YIELD_MS * 1000000L };
-
-	if (store_contended())
-		nanosleep(&t, NULL);
-}
 
 /* outbox__exec: see outbox.h. */
 int outbox__exec(sqlite3 *db, const char *sql, int64_t v, int64_t w)
@@ -612,14 +659,13 @@ static int expand_bulletin(const struct outbox_site *o, const char *id,
 		m.after = 0;
 		do {
 			/* chunks commit apart: the keys make a repeat after
-			 * a crash harmless, and the service thread never
-			 * waits long for the store (it takes the lock
-			 * between two chunks) */
+			 * a crash harmless, and the service thread's writes
+			 * to the outbox never wait long */
 			rc = channels[i].fan(&m);
 			if (rc == ERR_OK && m.more &&
 			    (store_exec(o->db, "COMMIT") != ERR_OK ||
-			     (outbox__yield(),
-			      store_exec(o->db, "BEGIN IMMEDIATE") != ERR_OK)))
+			     node_store_begin(o->db, NODE_STORE_OUTBOX) !=
+			     ERR_OK))
 				rc = ERR_IO;
 		} while (rc == ERR_OK && m.more);
 	}
@@ -721,7 +767,8 @@ static int expand_request(const struct outbox_site *o, const char *origin,
 }
 
 /* outbox__expand (outbox.h): up to EVENTS_PER_ROUND events into rows,
- * each in its own transaction(s), the event deleted with its last rows.
+ * each in its own transaction(s) of the outbox's file, the event deleted
+ * from the store after its last rows committed.
  * 1 when some may remain; 0 when none do or one could not be expanded
  * (it is tried again at the next round). */
 int outbox__expand(const struct outbox_site *o, int64_t now)
@@ -752,15 +799,19 @@ int outbox__expand(const struct outbox_site *o, int64_t now)
 		sqlite3_finalize(st);
 		if (!seq)
 			return 0;
-		if (store_exec(o->db, "BEGIN IMMEDIATE") != ERR_OK)
+		if (node_store_begin(o->db, NODE_STORE_OUTBOX) != ERR_OK)
 			return 0;
 		rc = strcmp(kind, "bulletin") == 0 ?
 		     expand_bulletin(o, ref, now) :
 		     expand_request(o, origin, ref, version, now);
-		if (rc != ERR_OK ||
+		/* the rows commit in the outbox's file, then the event goes
+		 * from the store's, on its own: never both locks at once (the
+		 * service thread takes the store's, then the outbox's), and
+		 * a crash between the two expands the event again, its rows'
+		 * keys already there */
+		if (rc != ERR_OK || store_exec(o->db, "COMMIT") != ERR_OK ||
 		    outbox__exec(o->db, "DELETE FROM outbox_event WHERE seq = "
-				 "?1", seq, 0) != ERR_OK ||
-		    store_exec(o->db, "COMMIT") != ERR_OK) {
+				 "?1", seq, 0) != ERR_OK) {
 			store_exec(o->db, "ROLLBACK");
 			log_warn("outbox: cannot expand event %lld (%s %s); "
 				 "trying again at the next round",

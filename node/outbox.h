@@ -1,8 +1,9 @@
 /* outbox.h: the node's durable outbox: every message to every recipient
  * (a manager's webhook endpoint, a resident's phone through the SMS
- * gateway) is a row of the store before it is sent (outbox.c), and is
- * sent off the lws service thread (outbox_send.c), signed as
- * lib/webhook.h says.
+ * gateway) is a row before it is sent (outbox.c), in a file of its own
+ * beside the store (node_store_outbox_path, attached as "ob": the sender
+ * writes it without the store's write lock), and is sent off the lws
+ * service thread (outbox_send.c), signed as lib/webhook.h says.
  *
  * What is sent comes in two ways, both in the writer's transaction:
  * triggers of the store note every bulletin stored and every request
@@ -45,11 +46,18 @@
 #include <stdio.h>
 
 #include "node.h"
+#include "store.h"
 
 /* The store's tables and triggers (a node migration). */
 extern const char outbox_schema_v1[];
 /* The index of the push rows due (a node migration after push's). */
 extern const char outbox_schema_v2[];
+/* The rows out of node.db into the outbox's own file (a node migration:
+ * the old table renamed aside; node_store_connect moves its rows). */
+extern const char outbox_schema_v3[];
+/* The migrations of the outbox's own file (node_store_outbox_path). */
+extern const struct store_migration *const outbox_migrations;
+extern const size_t outbox_n_migrations;
 
 /* outbox_start: the sender's thread, its own store connection and its
  * copy of the configuration, as n->outbox. ERR_OK, or an error with err
@@ -81,9 +89,11 @@ int outbox_enqueue(sqlite3 *db, const char *community, const char *kind,
 		   int64_t deadline);
 
 /* outbox_cancel_resident: in the caller's transaction, stop the
- * messages waiting for resident's phone and forget her SMS consent (her
- * account is deleted). ERR_OK or ERR_IO. */
-int outbox_cancel_resident(sqlite3 *db, int64_t resident);
+ * messages waiting for resident's phone and forget her SMS consent (she
+ * withdrew it); with push, her browsers' waiting messages too (her account
+ * is deleted: the store's trigger forgets her subscriptions). ERR_OK or
+ * ERR_IO. */
+int outbox_cancel_resident(sqlite3 *db, int64_t resident, int push);
 
 /* outbox_metrics: the outbox's Prometheus lines (metrics.c). */
 void outbox_metrics(struct node *n, FILE *f);
@@ -130,12 +140,6 @@ int outbox__expand(const struct outbox_site *s, int64_t now);
  * cancelled when never tried); with prune, finished rows older than
  * LIMIT_OUTBOX_KEEP_S go. */
 void outbox__sweep(sqlite3 *db, int64_t now, int prune);
-/* outbox__yield: when a connection of the node waited for the store's
- * write lock (the service thread, to store a bulletin before its ack),
- * leave the lock free OUTBOX_YIELD_MS before the sender takes it again
- * (its busy handler looks every 0.5 ms, lib/store.c). */
-#define OUTBOX_YIELD_MS 2
-void outbox__yield(void);
 /* outbox__exec: run sql on db with ?1 bound to v and ?2 to w (where the
  * statement has them). ERR_OK or ERR_IO. */
 int outbox__exec(sqlite3 *db, const char *sql, int64_t v, int64_t w);

@@ -581,7 +581,7 @@ static void channels_put(struct node *n, struct lws *wsi,
 	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
 		goto fail;
 	if (!enabled) {
-		rc = outbox_cancel_resident(n->db, resident);
+		rc = outbox_cancel_resident(n->db, resident, 0);
 	} else if ((st = stmt(n, "INSERT OR REPLACE INTO outbox_sms "
 			      "(resident, phone, bulletin_rank, requests, "
 			      "check_in, updated) VALUES (?1, ?2, ?3, ?4, ?5,"

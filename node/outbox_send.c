@@ -96,6 +96,9 @@ struct outbox {
 	int woken;                  /* atomic: outbox_wake was called */
 	struct transfer t[LIMIT_OUTBOX_INFLIGHT]; /* the sender's */
 	unsigned busy;              /* slots in use */
+	/* subscriptions the push service said are gone, in a collect */
+	int64_t gone[LIMIT_OUTBOX_INFLIGHT];
+	unsigned n_gone;
 	/* counters since start, per channel (atomic) */
 	uint64_t sent[OUTBOX_CHANNELS];
 	uint64_t failed[OUTBOX_CHANNELS];
@@ -357,7 +360,7 @@ static unsigned start_due(struct outbox *o, int64_t now)
 			"AS INTEGER) LIMIT 1)) + (SELECT count(*) FROM (SELECT "
 			"1 FROM outbox WHERE state = 'failed' AND next_at <= "
 			"CAST(?1 AS INTEGER) LIMIT 1))", at) <= 0 ||
-	    store_exec(o->db, "BEGIN IMMEDIATE") != ERR_OK)
+	    node_store_begin(o->db, NODE_STORE_OUTBOX) != ERR_OK)
 		return 0;
 	if (o->sms_url)
 		n += start_endpoint(o, 0, o->sms_url, o->sms_secret, now);
@@ -436,7 +439,8 @@ static unsigned post_sealed(struct outbox *o)
 			continue;
 		}
 		if (!open)
-			open = store_exec(o->db, "BEGIN IMMEDIATE") == ERR_OK;
+			open = node_store_begin(o->db, NODE_STORE_OUTBOX) ==
+			       ERR_OK;
 		outbox__exec(o->db, "UPDATE outbox SET state = 'pending', "
 			     "attempts = attempts - 1 WHERE id = ?1 AND state "
 			     "= 'sending'", t->row, 0);
@@ -457,7 +461,8 @@ static int permanent(long status)
 }
 
 /* finish: note transfer t's outcome (curl's rc, HTTP status) in the
- * store (in the caller's transaction) and free it. */
+ * outbox (in the caller's transaction; a subscription gone into o->gone)
+ * and free it. */
 static void finish(struct outbox *o, struct transfer *t, CURLcode rc)
 {
 	long status = 0;
@@ -479,7 +484,10 @@ static void finish(struct outbox *o, struct transfer *t, CURLcode rc)
 			     "last_error = 'HTTP 410: the subscription is gone'"
 			     " WHERE id = ?1 AND state = 'sending'", t->row,
 			     now);
-		push_gone(o->db, -t->endpoint, now);
+		/* forgotten after the transaction (collect): the store's
+		 * file, not the outbox's */
+		if (o->n_gone < LIMIT_OUTBOX_INFLIGHT)
+			o->gone[o->n_gone++] = -t->endpoint;
 	} else if (rc == CURLE_OK && status >= 200 && status < 300) {
 		sqlite3_bind_int64(o->st_sent, 1, t->row);
 		sqlite3_bind_int64(o->st_sent, 2, now);
@@ -543,8 +551,9 @@ static void finish(struct outbox *o, struct transfer *t, CURLcode rc)
 	slot_free(o, t);
 }
 
-/* collect: every finished transfer noted, in one transaction. The
- * number noted. */
+/* collect: every finished transfer noted, in one transaction of the
+ * outbox's file; then the subscriptions found gone forgotten in the
+ * store's. The number noted. */
 static int collect(struct outbox *o)
 {
 	CURLMsg *msg;
@@ -557,12 +566,16 @@ static int collect(struct outbox *o)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
 		if (!open)
-			open = store_exec(o->db, "BEGIN IMMEDIATE") == ERR_OK;
+			open = node_store_begin(o->db, NODE_STORE_OUTBOX) ==
+			       ERR_OK;
 		finish(o, t, msg->data.result);
 		n++;
 	}
 	if (open && store_exec(o->db, "COMMIT") != ERR_OK)
 		store_exec(o->db, "ROLLBACK");
+	for (unsigned i = 0; i < o->n_gone; i++)
+		push_gone(o->db, o->gone[i], (int64_t)time(NULL));
+	o->n_gone = 0;
 	return n;
 }
 
@@ -666,7 +679,8 @@ int outbox_start(struct node *n, char *err, size_t errlen)
 			return ERR_NOMEM;
 		}
 	}
-	if (node_store_connect(c->store_path, &o->db, err, errlen) != ERR_OK)
+	if (node_store_connect_outbox(c->store_path, &o->db, err,
+				      errlen) != ERR_OK)
 		return ERR_IO;
 	if (sqlite3_prepare_v3(o->db, "UPDATE outbox SET state = 'sending', "
 			       "attempts = attempts + 1 WHERE id = ?1", -1,

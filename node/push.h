@@ -85,8 +85,9 @@ int push_seal(const struct push_target *t, EVP_PKEY *vapid,
 	      const char *envelope, int64_t now, struct curl_slist **hs,
 	      char **body, size_t *len);
 
-/* push_gone: in the caller's transaction, the push service says sub no
- * longer exists (404, 410): forget it, stop its waiting rows. */
+/* push_gone: the push service says sub no longer exists (404, 410):
+ * stop its waiting rows, then forget it: a statement each, outside a
+ * transaction (the outbox's sender: one file's lock at a time). */
 void push_gone(sqlite3 *db, int64_t sub, int64_t now);
 
 /* Rows of the public port's table (push.c). */

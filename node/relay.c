@@ -171,7 +171,8 @@ int node_relay_handle(struct node *n, const Alliance__V1__Relay *r,
 	for (i = 0; i < r->n_changes; i++)
 		if (relay_check(r->changes[i], why, whylen) != ERR_OK)
 			return ERR_INVALID;
-	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
+	/* the store's lock alone: these never write the outbox's file */
+	if (node_store_begin(n->db, NODE_STORE_MAIN) != ERR_OK)
 		return ERR_IO;
 	for (i = 0; rc == ERR_OK && i < r->n_changes; i++) {
 		const Change *ch = r->changes[i];
@@ -216,7 +217,7 @@ int node_relay_ack(struct node *n, const Alliance__V1__RelayAck *ack)
 			       " = ?1 AND kind = ?2 AND id = ?3 AND version ="
 			       " ?4", -1, &st, NULL) != SQLITE_OK)
 		return ERR_IO;
-	store_exec(n->db, "BEGIN IMMEDIATE");
+	node_store_begin(n->db, NODE_STORE_MAIN);
 	for (size_t i = 0; i < ack->n_refs; i++) {
 		const Alliance__V1__RelayRef *ref = ack->refs[i];
 

@@ -80,6 +80,10 @@ static const struct store_migration node_migrations[] = {
 	{ catalog_schema_v7 },
 	/* v19: the push rows due, indexed apart (outbox_send.c) */
 	{ outbox_schema_v2 },
+	/* v20: the outbox's rows to their own file (outbox.c): the old
+	 * table renamed aside for node_store_connect to move; an account
+	 * deleted cancels its push rows in code (outbox_cancel_resident) */
+	{ outbox_schema_v3 },
 };
 
 #define N_MIGRATIONS (sizeof(node_migrations) / sizeof(node_migrations[0]))
@@ -91,6 +95,88 @@ static const struct store_migration node_migrations[] = {
 #define META_UP_SENT "up_sent"          /* StoreMarks.up_sent (sync.c) */
 #define META_UP_HELD "up_held"          /* the hub holds our log to here */
 #define META_UP_VERSION "up_version"    /* our highest version then */
+
+/* ---- the outbox's file ------------------------------------------------ */
+
+int node_store_outbox_path(const char *store_path, char *out, size_t len)
+{
+	size_t n = strlen(store_path);
+	int w;
+
+	if (n >= 3 && strcmp(store_path + n - 3, ".db") == 0)
+		n -= 3;
+	w = snprintf(out, len, "%.*s.outbox.db", (int)n, store_path);
+	return w > 0 && (size_t)w < len ? ERR_OK : ERR_TOOBIG;
+}
+
+/* attach_outbox: the outbox's own file (created and migrated on its own:
+ * its user_version is its schema's) attached to db as schema "ob", and
+ * rows a store of an older release kept in node.db moved into it (one
+ * transaction; INSERT OR IGNORE, so a move cut short by a crash between
+ * the two files' commits is finished at the next open). ERR_OK, or an
+ * err code with a message (ERR_INVALID: the file is damaged). */
+static int attach_outbox(sqlite3 *db, const char *store_path, char *err,
+			 size_t errlen)
+{
+	char path[4200];
+	sqlite3 *ob = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (node_store_outbox_path(store_path, path, sizeof(path)) != ERR_OK) {
+		snprintf(err, errlen, "%s: path too long", store_path);
+		return ERR_INVALID;
+	}
+	rc = store_open(path, outbox_migrations, outbox_n_migrations, &ob, err,
+			errlen);
+	store_close(&ob);
+	if (rc != ERR_OK)
+		return rc;
+	rc = sqlite3_prepare_v2(db, "ATTACH DATABASE ?1 AS ob", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "PRAGMA ob.synchronous = NORMAL", NULL,
+				  NULL, NULL);
+	if (rc == SQLITE_OK &&
+	    store_count(db, "SELECT count(*) FROM main.sqlite_master WHERE "
+			"name = 'outbox_moved'", NULL) > 0) {
+		if (store_exec(db, "BEGIN IMMEDIATE") != ERR_OK ||
+		    store_exec(db, "INSERT OR IGNORE INTO ob.outbox SELECT * "
+			       "FROM main.outbox_moved") != ERR_OK ||
+		    store_exec(db, "DROP TABLE main.outbox_moved") != ERR_OK ||
+		    store_exec(db, "COMMIT") != ERR_OK) {
+			store_exec(db, "ROLLBACK");
+			rc = SQLITE_ERROR;
+		} else {
+			log_info("store %s: the outbox's rows moved to %s",
+				 store_path, path);
+		}
+	}
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot attach the outbox's file %s:"
+			 " %s", store_path, path, sqlite3_errmsg(db));
+		return ERR_IO;
+	}
+	return ERR_OK;
+}
+
+int node_store_begin(sqlite3 *db, enum node_store_file f)
+{
+	/* BEGIN IMMEDIATE would take the write lock of every attached file;
+	 * a deferred BEGIN whose first statement writes (nothing) to one
+	 * takes that file's alone, waiting for it as BEGIN IMMEDIATE does
+	 * (the busy handler: no read came first) */
+	if (store_exec(db, f == NODE_STORE_OUTBOX ?
+		       "BEGIN; DELETE FROM ob.outbox WHERE 0" :
+		       "BEGIN; DELETE FROM main.meta WHERE 0") == ERR_OK)
+		return ERR_OK;
+	store_exec(db, "ROLLBACK");
+	return ERR_IO;
+}
 
 /* ---- meta ------------------------------------------------------------- */
 
@@ -347,8 +433,7 @@ int node_store_open(struct node *n, char *err, size_t errlen)
 {
 	int rc;
 
-	rc = store_open(n->cfg.store_path, node_migrations, N_MIGRATIONS,
-			&n->db, err, errlen);
+	rc = node_store_connect_outbox(n->cfg.store_path, &n->db, err, errlen);
 	if (rc != ERR_OK)
 		return rc;
 	/* a damaged store must not run: it would serve and sync some of its
@@ -458,6 +543,18 @@ int node_store_connect(const char *path, sqlite3 **db, char *err,
 		       size_t errlen)
 {
 	return store_open(path, node_migrations, N_MIGRATIONS, db, err, errlen);
+}
+
+int node_store_connect_outbox(const char *path, sqlite3 **db, char *err,
+			      size_t errlen)
+{
+	int rc = store_open(path, node_migrations, N_MIGRATIONS, db, err,
+			    errlen);
+
+	if (rc == ERR_OK && (rc = attach_outbox(*db, path, err, errlen)) !=
+	    ERR_OK)
+		store_close(db);
+	return rc;
 }
 
 void node_store_close(struct node *n)

@@ -345,7 +345,8 @@ int sync_handle_changes(struct node *n, const Alliance__V1__Changes *cs,
 		if (catalog_check(ch, why, whylen) != ERR_OK)
 			return ERR_INVALID;
 	}
-	if (store_exec(n->db, "BEGIN IMMEDIATE") != ERR_OK)
+	/* the store's lock alone: these never write the outbox's file */
+	if (node_store_begin(n->db, NODE_STORE_MAIN) != ERR_OK)
 		goto io;
 	for (i = 0; i < cs->n_changes; i++) {
 		int applied = 0;

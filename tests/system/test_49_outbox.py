@@ -19,6 +19,7 @@ import http.client
 import http.server
 import json
 import re
+import sqlite3
 import ssl
 import threading
 import time
@@ -354,6 +355,124 @@ def test_sigkill_with_1000_messages_delivers_each_once(alliance, pki):
         assert len(again) <= 32 * in_flight, again
         assert all(len(got[k]) == 2 for k in again)
         assert all(rc.peak.get(p, 0) <= in_flight for p in paths), rc.peak
+        assert rc.all_signed()
+    finally:
+        rc.stop()
+
+
+def test_fill_cut_short_by_a_kill_ends_with_every_message_once(alliance,
+                                                                pki):
+    """The outbox's rows are a file of their own (node.outbox.db) and a
+    bulletin's event is in node.db, noted in the bulletin's transaction;
+    the event goes only after its rows committed, in the other file. A
+    SIGKILL can leave either half: the event without all its rows (killed
+    between the ack and the fill, or mid-fill) or the rows with their
+    event (killed between the two files' commits). Both made by hand in
+    the killed node's files: after the restart every endpoint gets each
+    bulletin once, and nothing already sent goes again."""
+    node = alliance.start()
+    rc = Receiver(pki)
+    paths = ["/f0", "/f1", "/f2"]
+    for p in paths:
+        register(node, rc, p)
+    sent = issue(alliance.hub, "暴雨预警 已发")
+    wait_for(lambda: node.outbox_summary()["webhook"]["sent"] == 3, 30,
+             "the first bulletin sent to the three endpoints")
+    rc.stop()
+    waiting = issue(alliance.hub, "暴雨预警 待发")
+    wait_for(lambda: node.outbox_summary()["webhook"]["failed"] == 3, 30,
+             "the second bulletin's rows, its tries failing")
+    node.kill()
+    store, rows = node.dir / "node.db", node.dir / "node.outbox.db"
+    with sqlite3.connect(store) as db:
+        assert not db.execute("SELECT name FROM sqlite_master WHERE name "
+                              "LIKE 'outbox_moved%' OR name = 'outbox'"
+                              ).fetchall(), "the rows are not in node.db"
+        assert db.execute("SELECT count(*) FROM outbox_event").fetchone() \
+            == (0,)
+        for bid in (sent, waiting):
+            db.execute("INSERT INTO outbox_event (kind, origin, ref, "
+                       "version) VALUES ('bulletin', '', ?, 0)", (bid,))
+    with sqlite3.connect(rows) as db:
+        # the fill of the second cut short: one endpoint's row of three
+        cut = db.execute("DELETE FROM outbox WHERE source = ? AND "
+                         "endpoint <> (SELECT min(endpoint) FROM outbox)",
+                         (waiting,)).rowcount
+        assert cut == 2
+    node.start()
+    node.wait_connected()
+    rc.start()
+    try:
+        wait_for(lambda: len(rc.delivered()) == 6, 60,
+                 "both bulletins at every endpoint")
+        wait_for(lambda: node.outbox_summary()["webhook"]["sent"] == 6, 30,
+                 "the outbox to note them sent")
+        with sqlite3.connect(store) as db:
+            wait_for(lambda: db.execute("SELECT count(*) FROM "
+                                        "outbox_event").fetchone() == (0,),
+                     30, "the events done")
+        got = rc.delivered()
+        assert all(len(v) == 1 for v in got.values()), got
+        assert sorted((v[0].path, v[0].body["payload"]["id"])
+                      for v in got.values()) == \
+            sorted((p, b) for p in paths for b in (sent, waiting))
+        assert rc.all_signed()
+    finally:
+        rc.stop()
+
+
+def test_rows_of_an_older_store_move_to_their_own_file(alliance, pki):
+    """A store of the release before (schema 19) kept the outbox's rows in
+    node.db: the node migrates it, moves them to node.outbox.db, and
+    sends what was waiting, once, with its key."""
+    node = alliance.start()
+    rc = Receiver(pki)
+    register(node, rc, "/old")
+    rc.stop()
+    bid = issue(alliance.hub, "暴雨预警 旧库")
+    wait_for(lambda: node.outbox_summary()["webhook"]["failed"] == 1, 30,
+             "the bulletin's row, its tries failing")
+    node.kill()
+    store, rows = node.dir / "node.db", node.dir / "node.outbox.db"
+    # the files as the release before left them: the rows in node.db,
+    # push.c's trigger cancelling a deleted account's push rows there
+    with sqlite3.connect(store) as db:
+        db.execute("ATTACH DATABASE ? AS ob", (str(rows),))
+        (table,) = db.execute("SELECT sql FROM ob.sqlite_master WHERE "
+                              "name = 'outbox'").fetchone()
+        db.execute(table)
+        db.execute("INSERT INTO main.outbox SELECT * FROM ob.outbox")
+        db.execute("DROP TRIGGER outbox_push_forget")
+        db.execute("CREATE TRIGGER outbox_push_forget AFTER UPDATE OF "
+                   "password_hash ON resident WHEN new.password_hash IS "
+                   "NULL BEGIN UPDATE outbox SET state = 'cancelled' WHERE "
+                   "channel = 'push' AND resident = new.id; DELETE FROM "
+                   "outbox_push WHERE resident = new.id; END")
+        db.execute("PRAGMA user_version = 19")
+    for f in (rows, rows.with_name(rows.name + "-wal"),
+              rows.with_name(rows.name + "-shm")):
+        f.unlink(missing_ok=True)
+    node.start()
+    node.wait_log(r"the outbox's rows moved to \S+node\.outbox\.db")
+    rc.start()
+    try:
+        wait_for(lambda: node.outbox_summary()["webhook"]["sent"] == 1, 30,
+                 "the waiting row sent from its new file")
+        got = rc.delivered("/old")
+        assert len(got) == 1 and len(next(iter(got.values()))) == 1
+        assert next(iter(got.values()))[0].body["payload"]["id"] == bid
+        with sqlite3.connect(store) as db:
+            assert db.execute("PRAGMA user_version").fetchone()[0] >= 20
+            assert not db.execute("SELECT name FROM sqlite_master WHERE "
+                                  "name IN ('outbox', 'outbox_moved')"
+                                  ).fetchall()
+            (trigger,) = db.execute("SELECT sql FROM sqlite_master WHERE "
+                                    "name = 'outbox_push_forget'"
+                                    ).fetchone()
+            assert "UPDATE outbox" not in trigger
+        with sqlite3.connect(rows) as db:
+            assert db.execute("SELECT count(*) FROM outbox").fetchone() == \
+                (1,)
         assert rc.all_signed()
     finally:
         rc.stop()

@@ -394,6 +394,40 @@ def test_a_deleted_account_takes_its_browsers(alliance, pki):
         svc.close()
 
 
+def test_a_deleted_account_stops_her_waiting_pushes(alliance, pki):
+    """Her browser's message still waiting (its push service failing) when
+    she deletes her account is cancelled, in the outbox's own file, with
+    her subscription; the other resident's is sent."""
+    class PatientNode(PushNode):
+        """A failed try waits 300 s or more: her row stays failed."""
+
+        def __init__(self, *a, **kw):
+            super().__init__(*a, outbox={"retry_min_s": 600,
+                                         "retry_max_s": 900}, **kw)
+
+    svc = PushService(pki)
+    try:
+        node = alliance.start(PatientNode)
+        leaving, staying = resident(node), resident(node)
+        hers, theirs = Browser(svc, "/wp/waiting"), Browser(svc, "/wp/sent")
+        svc.script["/wp/waiting"] = [503]
+        assert call(node, leaving, "POST", "/api/v1/residents/me/push",
+                    hers.subscription(bulletins="minor"))[0] == 201
+        assert call(node, staying, "POST", "/api/v1/residents/me/push",
+                    theirs.subscription(bulletins="minor"))[0] == 201
+        issue(alliance.hub, "账号删除之前")
+        wait_for(lambda: svc.to("/wp/sent"), 60, "the other browser's")
+        wait_for(lambda: node.outbox_summary()["push"]["failed"] == 1, 30,
+                 "her browser's message failing, waiting")
+        assert call(node, leaving, "DELETE", "/api/v1/residents/me")[0] \
+            == 204
+        push = node.outbox_summary()["push"]
+        assert push["cancelled"] == 1 and push["sent"] == 1, push
+        assert push["pending"] == push["failed"] == 0, push
+    finally:
+        svc.close()
+
+
 def test_a_request_status_change_reaches_her_browser(alliance, pki):
     svc = PushService(pki)
     try:

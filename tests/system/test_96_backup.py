@@ -103,6 +103,11 @@ def test_node_backup_under_edits_restores_whole(alliance):
     assert in_copy % 50 == 0 and 0 < in_copy // 50 <= len(batches)
     # a single file: nothing beside it
     assert not copy.with_name(copy.name + "-wal").exists()
+    # and the outbox's file, copied after the store, beside it
+    outbox = copy.with_name("a-backup.outbox.db")
+    assert f"backed up to {outbox}" in r.stdout
+    assert integrity(outbox) == [("ok",)]
+    assert oct(outbox.stat().st_mode & 0o777) == "0o600"
 
     # edits after the backup reach the hub; the restored store lacks them
     sid = next(iter(kept))

@@ -158,6 +158,10 @@ def test_search_index_out_of_step_exits_3(pki, tmp_path, password_hash,
     start naming the search table, and `check` says damaged."""
     hub, node = hub_and_node(pki, tmp_path, password_hash, made)
     fill_services(node, 20)
+    # the indexer makes them findable after the writes are answered
+    wait_for(lambda: len(get(node.public_port, "/api/v1/catalog?q=words"
+                             "&limit=20").json()["items"]) == 20, 20,
+             "the services in the node's search index")
     node.stop()
     db = node.dir / "node.db"
     conn = sqlite3.connect(db)

@@ -1,11 +1,18 @@
 /* pglog.c: the database thread of [store] postgresql (pglog.h).
  *
  * One thread owns the libpq connection. Each turn it connects if it must
- * (migrating the schema, LISTEN alliance_log), appends every queued event
- * in one transaction, reads the log past its cursor while the results
- * queue has room, and then waits on the connection's socket (a NOTIFY
- * from any replica's append) or on its pipe (a new append, room freed,
- * stop), at most a second. A lost connection fails the queued appends
+ * (migrating the schema, preparing its statements, LISTEN alliance_log),
+ * appends every queued event in one transaction (one INSERT; three round
+ * trips in all) and hands them back as committed without reading them
+ * when they are the next of the log here, reads the log past its cursor
+ * while the results queue has room when it may hold more (another
+ * replica's NOTIFY, a rewind, a reconnection, a second without either),
+ * and then waits on the connection's socket (a NOTIFY) or on its pipe (a
+ * new append, room freed, stop), at most a second. Each round trip is a
+ * wait for the server and for this thread to be scheduled again, and a
+ * bulletin's fan-out over two replicas waited for six of them at the
+ * replica it reached before it sent anything, and for as many at every
+ * ack (bench/replicas). A lost connection fails the queued appends
  * (their sessions are told to come back) and is retried with backoff.
  * The conninfo may list a primary and its standbys (libpq's multi-host
  * form with target_session_attrs=read-write): a reconnection then finds
@@ -84,6 +91,8 @@ struct pglog {
 				       (what follows says only "no
 				       connection to the server") */
 	uint64_t cursor;            /* the last seq read */
+	int read_due;               /* the log may hold events past the
+				       cursor: read it (read_log) */
 };
 
 /* ---- queues -------------------------------------------------------------- */
@@ -244,16 +253,86 @@ static int64_t now_ms(void)
  * statement is not cancelled: a cancelled wait for a synchronous standby
  * would make the commit visible on the primary alone, so it is left to
  * finish or fail with the connection. */
+static PGresult *result(struct pglog *pl);
+
 static PGresult *run(struct pglog *pl, const char *sql, int n,
 		     const char *const *vals, const int *lens,
 		     const int *fmts, int rfmt)
 {
-	int64_t deadline = now_ms() + PGLOG_STATEMENT_MS;
-	PGresult *last = NULL, *r;
-
 	if (pl->timed_out ||
 	    !PQsendQueryParams(pl->conn, sql, n, NULL, vals, lens, fmts, rfmt))
 		return NULL;
+	return result(pl);
+}
+
+/* Statements prepared on each connection (connect_db), parsed and planned
+ * once: a bulletin's acks are a thousand appends and as many events read
+ * at each replica, and parsing and planning each statement again was half
+ * of each PostgreSQL backend's CPU (bench/replicas, perf). */
+enum { PS_APPEND, PS_READ, PS_COUNT };
+
+static const char *const prepared_name[PS_COUNT] = {
+	[PS_APPEND] = "alliance_append",
+	[PS_READ] = "alliance_read",
+};
+
+static const char *const prepared_sql[PS_COUNT] = {
+	/* the events of one transaction in one statement, numbered in
+	 * their order after the highest seq (read under LOCK_APPEND):
+	 * $1..$4 are arrays, one element an event */
+	[PS_APPEND] =
+		"WITH ins AS (INSERT INTO alliance_log"
+		" (seq, kind, community, last_seq, body)"
+		" SELECT m.top + e.n, e.kind, e.community, e.last_seq, e.body"
+		" FROM (SELECT coalesce(max(seq), 0) AS top FROM alliance_log) m,"
+		" unnest($1::smallint[], $2::text[], $3::bigint[], $4::bytea[])"
+		" WITH ORDINALITY AS e(kind, community, last_seq, body, n)"
+		" RETURNING seq) SELECT min(seq) FROM ins",
+	[PS_READ] =
+		"SELECT seq, kind, community, last_seq, body"
+		" FROM alliance_log WHERE seq > $1::bigint"
+		" ORDER BY seq LIMIT $2::bigint",
+};
+
+/* run_prepared: run, for prepared statement k (PS_*). */
+static PGresult *run_prepared(struct pglog *pl, int k, int n,
+			      const char *const *vals, const int *lens,
+			      const int *fmts, int rfmt)
+{
+	if (pl->timed_out ||
+	    !PQsendQueryPrepared(pl->conn, prepared_name[k], n, vals, lens,
+				 fmts, rfmt))
+		return NULL;
+	return result(pl);
+}
+
+/* prepare_all: prepare the PS_* statements on the new connection. 1, or 0
+ * with why. */
+static int prepare_all(struct pglog *pl, char *why, size_t whylen)
+{
+	for (int k = 0; k < PS_COUNT; k++) {
+		PGresult *r = NULL;
+		int ok = !pl->timed_out &&
+			 PQsendPrepare(pl->conn, prepared_name[k],
+				       prepared_sql[k], 0, NULL) &&
+			 (r = result(pl)) &&
+			 PQresultStatus(r) == PGRES_COMMAND_OK;
+
+		if (!ok)
+			snprintf(why, whylen, "%s", conn_error(pl));
+		PQclear(r);
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+/* result: the result of the statement just sent (run). */
+static PGresult *result(struct pglog *pl)
+{
+	int64_t deadline = now_ms() + PGLOG_STATEMENT_MS;
+	PGresult *last = NULL, *r;
+
 	for (;;) {
 		int flush = PQflush(pl->conn);   /* 1: more to send */
 		struct pollfd fds[2] = { { PQsocket(pl->conn), POLLIN, 0 },
@@ -305,11 +384,14 @@ static const char *const schema[] = {
 
 #define N_SCHEMA (sizeof(schema) / sizeof(schema[0]))
 
-/* exec_ok: run sql; 1 when it succeeded, else 0 with the cause noted. */
+/* exec_ok: run sql, which may be several statements (sent at once: one
+ * round trip to the server; the first that fails ends it); 1 when all
+ * succeeded, else 0 with the cause noted. */
 static int exec_ok(struct pglog *pl, const char *sql, char *why,
 		   size_t whylen)
 {
-	PGresult *r = run(pl, sql, 0, NULL, NULL, NULL, 0);
+	PGresult *r = pl->timed_out || !PQsendQuery(pl->conn, sql) ? NULL
+		      : result(pl);
 	ExecStatusType st = PQresultStatus(r);
 	int ok = r && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
 
@@ -380,6 +462,12 @@ static void put_be64(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)v;
 }
 
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
 static uint64_t get_be64(const uint8_t *p)
 {
 	uint64_t v = 0;
@@ -389,27 +477,85 @@ static uint64_t get_be64(const uint8_t *p)
 	return v;
 }
 
-/* append_one: insert ev at the next seq, inside the open transaction
- * that holds LOCK_APPEND. 1, or 0 with why. */
-static int append_one(struct pglog *pl, const struct pglog_event *ev,
-		      char *why, size_t whylen)
-{
-	uint8_t kind[2] = { 0, (uint8_t)ev->kind }, last[8];
-	const char *vals[4] = { (const char *)kind, ev->community,
-				(const char *)last, (const char *)ev->body };
-	int lens[4] = { 2, 0, 8, (int)ev->len };
-	int fmts[4] = { 1, 0, 1, 1 };
-	PGresult *r;
-	int ok;
+/* PostgreSQL's type oids of the arrays' elements (pg_type.dat). */
+#define OID_BYTEA 17
+#define OID_INT8 20
+#define OID_INT2 21
+#define OID_TEXT 25
+/* A one-dimensional binary array's header, bytes (ndim, has nulls, the
+ * element's oid, the length, the lower bound), and an element's length. */
+#define ARRAY_HEAD 20
+#define ARRAY_ELEM 4
 
-	put_be64(last, ev->last);
-	r = run(pl,
-		"INSERT INTO alliance_log (seq, kind, community, last_seq, body)"
-		" SELECT coalesce(max(seq), 0) + 1, $1::smallint, $2::text,"
-		" $3::bigint, $4::bytea FROM alliance_log",
-		4, vals, lens, fmts, 0);
-	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok) {
+/* array_new: a binary array of n elements of oid, with room for bytes
+ * of their content; its elements are added by array_add. */
+static uint8_t *array_new(uint32_t oid, size_t n, size_t bytes,
+			  size_t *len)
+{
+	uint8_t *a = malloc(ARRAY_HEAD + n * ARRAY_ELEM + bytes);
+	const uint32_t head[5] = { 1, 0, oid, (uint32_t)n, 1 };
+
+	if (!a)
+		return NULL;
+	for (int i = 0; i < 5; i++)
+		put_be32(a + 4 * i, head[i]);
+	*len = ARRAY_HEAD;
+	return a;
+}
+
+/* array_add: append an element of len bytes to binary array a. */
+static void array_add(uint8_t *a, size_t *at, const void *p, size_t len)
+{
+	put_be32(a + *at, (uint32_t)len);
+	memcpy(a + *at + ARRAY_ELEM, p, len);
+	*at += ARRAY_ELEM + len;
+}
+
+/* append_events: insert evs[0..n) at the next seqs, in their order,
+ * inside the open transaction that holds LOCK_APPEND, in one statement;
+ * the first seq in *first. 1, or 0 with why. */
+static int append_events(struct pglog *pl, struct pglog_event *const *evs,
+			 size_t n, uint64_t *first, char *why, size_t whylen)
+{
+	size_t community = 0, body = 0, len[4] = { 0 }, i;
+	uint8_t *arr[4];
+	const char *vals[4];
+	int lens[4], fmts[4] = { 1, 1, 1, 1 };
+	PGresult *r;
+	int ok = 0;
+
+	for (i = 0; i < n; i++) {
+		community += strlen(evs[i]->community);
+		body += evs[i]->len;
+	}
+	arr[0] = array_new(OID_INT2, n, 2 * n, &len[0]);
+	arr[1] = array_new(OID_TEXT, n, community, &len[1]);
+	arr[2] = array_new(OID_INT8, n, 8 * n, &len[2]);
+	arr[3] = array_new(OID_BYTEA, n, body, &len[3]);
+	if (!arr[0] || !arr[1] || !arr[2] || !arr[3]) {
+		snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		uint8_t kind[2] = { 0, (uint8_t)evs[i]->kind }, last[8];
+
+		put_be64(last, evs[i]->last);
+		array_add(arr[0], &len[0], kind, 2);
+		array_add(arr[1], &len[1], evs[i]->community,
+			  strlen(evs[i]->community));
+		array_add(arr[2], &len[2], last, 8);
+		array_add(arr[3], &len[3], evs[i]->body, evs[i]->len);
+	}
+	for (i = 0; i < 4; i++) {
+		vals[i] = (const char *)arr[i];
+		lens[i] = (int)len[i];
+	}
+	r = run_prepared(pl, PS_APPEND, 4, vals, lens, fmts, 1);
+	ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+	     PQgetlength(r, 0, 0) == 8;
+	if (ok)
+		*first = get_be64((const uint8_t *)PQgetvalue(r, 0, 0));
+	else {
 		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 
 		snprintf(why, whylen, "%s", conn_error(pl));
@@ -417,6 +563,9 @@ static int append_one(struct pglog *pl, const struct pglog_event *ev,
 				!strcmp(state, SQLSTATE_READ_ONLY);
 	}
 	PQclear(r);
+out:
+	for (i = 0; i < 4; i++)
+		free(arr[i]);
 	return ok;
 }
 
@@ -462,8 +611,41 @@ static int redact_events(struct pglog *pl, const struct pglog_event *ev,
 	return ok;
 }
 
+/* post_own: the events batch[0..n) just committed from seq first on,
+ * handed to the service thread as they are, without reading them back,
+ * when they are the next of the log here (the cursor is just below
+ * them: every seq below first committed before them, and was read); else
+ * freed, and the log is read. Each of the batch is posted or freed. */
+static void post_own(struct pglog *pl, struct pglog_event **batch,
+		     size_t n, uint64_t first)
+{
+	int room;
+
+	pthread_mutex_lock(&pl->mu);
+	room = pl->results.n + n <= PGLOG_QUEUE &&
+	       pl->results.bytes < PGLOG_QUEUE_BYTES;
+	pthread_mutex_unlock(&pl->mu);
+	if (pl->read_due || pl->cursor + 1 != first || !room) {
+		for (size_t i = 0; i < n; i++)
+			pglog_event_free(batch[i]);
+		pl->read_due = 1;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(batch[i]->redact);
+		batch[i]->redact = NULL;
+		batch[i]->n_redact = 0;
+		batch[i]->seq = first + i;
+		pl->cursor = batch[i]->seq;
+		queue_result(pl, batch[i]);
+	}
+	lws_cancel_service(pl->lws);
+}
+
 /* append_all: the queued appends (up to APPEND_AT_ONCE) in one
- * transaction; each failed one goes back failed. 1, or 0 when the
+ * transaction, in three round trips to the server (BEGIN and the lock;
+ * the events; the NOTIFY and COMMIT), and handed back (post_own); each
+ * failed one goes back failed. 1, or 0 when the
  * connection must be made again: lost, or to a server that refuses
  * writes (read-only: a demoted primary, a standby reached without
  * target_session_attrs=read-write). */
@@ -471,7 +653,8 @@ static int append_all(struct pglog *pl)
 {
 	struct pglog_event *batch[APPEND_AT_ONCE];
 	size_t n = 0, i;
-	char why[CAUSE_LEN], sql[80];
+	char why[CAUSE_LEN], sql[120];
+	uint64_t first = 0;
 	int ok, unsure = 0;
 
 	pthread_mutex_lock(&pl->mu);
@@ -480,28 +663,25 @@ static int append_all(struct pglog *pl)
 	pthread_mutex_unlock(&pl->mu);
 	if (!n)
 		return 1;
-	snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%lld)",
-		 LOCK_APPEND);
 	/* the lock before max(seq) (pglog.h), and READ COMMITTED whatever
 	 * the database's default: max(seq) must be read by a snapshot taken
 	 * after the lock was granted, which a transaction-wide snapshot
-	 * (REPEATABLE READ) is not */
-	ok = exec_ok(pl, "BEGIN ISOLATION LEVEL READ COMMITTED", why,
-		     sizeof(why)) &&
-	     exec_ok(pl, sql, why, sizeof(why));
+	 * (REPEATABLE READ) is not: the INSERT is a statement of its own,
+	 * after the lock's */
+	snprintf(sql, sizeof(sql), "BEGIN ISOLATION LEVEL READ COMMITTED;"
+		 " SELECT pg_advisory_xact_lock(%lld)", LOCK_APPEND);
+	ok = exec_ok(pl, sql, why, sizeof(why)) &&
+	     append_events(pl, batch, n, &first, why, sizeof(why));
 	for (i = 0; ok && i < n; i++)
-		ok = append_one(pl, batch[i], why, sizeof(why)) &&
-		     redact_events(pl, batch[i], why, sizeof(why));
-	ok = ok && exec_ok(pl, "SELECT pg_notify('alliance_log', '')", why,
-			   sizeof(why));
-	if (ok && !exec_ok(pl, "COMMIT", why, sizeof(why))) {
+		ok = redact_events(pl, batch[i], why, sizeof(why));
+	if (ok && !exec_ok(pl, "SELECT pg_notify('alliance_log', ''); COMMIT",
+			   why, sizeof(why))) {
 		ok = 0;
 		unsure = PQstatus(pl->conn) == CONNECTION_BAD ||
 			 pl->timed_out;
 	}
 	if (ok) {
-		for (i = 0; i < n; i++)
-			pglog_event_free(batch[i]);
+		post_own(pl, batch, n, first);
 		return 1;
 	}
 	note_lost(pl, why);
@@ -526,10 +706,14 @@ static int append_all(struct pglog *pl)
 
 /* ---- reading ------------------------------------------------------------- */
 
-/* read_log: post the events past the cursor while the results queue has
- * room. 1, or 0 when the connection must be made again. */
+/* read_log: when the log may hold events past the cursor (read_due),
+ * post them while the results queue has room. 1, or 0 when the
+ * connection must be made again. */
 static int read_log(struct pglog *pl)
 {
+	if (!pl->read_due)
+		return 1;
+	pl->read_due = 0;
 	for (;;) {
 		uint8_t after[8];
 		char limit[40];
@@ -543,18 +727,16 @@ static int read_log(struct pglog *pl)
 		room = queue_full(&pl->results) ? 0
 		       : PGLOG_QUEUE - pl->results.n;
 		pthread_mutex_unlock(&pl->mu);
-		if (!room)
+		if (!room) {
+			pl->read_due = 1;
 			return 1;       /* take() wakes the thread */
+		}
 		/* a few at a time: the bytes bound is passed by at most these */
 		if (room > READ_AT_ONCE)
 			room = READ_AT_ONCE;
 		put_be64(after, pl->cursor);
 		snprintf(limit, sizeof(limit), "%zu", room);
-		r = run(pl,
-			"SELECT seq, kind, community, last_seq, body"
-			" FROM alliance_log WHERE seq > $1::bigint"
-			" ORDER BY seq LIMIT $2::bigint",
-			2, vals, lens, fmts, 1);
+		r = run_prepared(pl, PS_READ, 2, vals, lens, fmts, 1);
 		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 			note_lost(pl, conn_error(pl));
 			log_warn("pglog: reading the log: %s", conn_error(pl));
@@ -679,7 +861,7 @@ static int connect_db(struct pglog *pl, char *why, size_t whylen)
 		snprintf(why, whylen, "%s", PQerrorMessage(pl->conn));
 		goto fail;
 	}
-	if (!migrate(pl, why, whylen) ||
+	if (!migrate(pl, why, whylen) || !prepare_all(pl, why, whylen) ||
 	    !exec_ok(pl, "LISTEN alliance_log", why, whylen))
 		goto fail;
 	return 1;
@@ -690,7 +872,24 @@ fail:
 	return 0;
 }
 
-/* wait: for the socket (when connected), the pipe, or ms. */
+/* notices: take the NOTIFYs received; one from another connection (the
+ * append of another replica) makes the log due to be read; this
+ * connection's own were posted by post_own, or made it due. */
+static void notices(struct pglog *pl)
+{
+	PGnotify *nt;
+
+	if (!PQconsumeInput(pl->conn))
+		note_lost(pl, PQerrorMessage(pl->conn));
+	while ((nt = PQnotifies(pl->conn))) {
+		if (nt->be_pid != PQbackendPID(pl->conn))
+			pl->read_due = 1;
+		PQfreemem(nt);
+	}
+}
+
+/* wait: for the socket (when connected), the pipe, or ms; when ms pass
+ * with nothing, the log is read all the same. */
 static void wait_for(struct pglog *pl, int ms)
 {
 	struct pollfd fds[2] = { { pl->wake[0], POLLIN, 0 },
@@ -699,18 +898,15 @@ static void wait_for(struct pglog *pl, int ms)
 
 	if (pl->conn)
 		fds[1].fd = PQsocket(pl->conn);
-	if (poll(fds, fds[1].fd >= 0 ? 2 : 1, ms) > 0 &&
-	    (fds[0].revents & POLLIN))
+	int n = poll(fds, fds[1].fd >= 0 ? 2 : 1, ms);
+
+	if (n > 0 && (fds[0].revents & POLLIN))
 		while (read(pl->wake[0], buf, sizeof(buf)) > 0)
 			;
-	if (pl->conn) {
-		PGnotify *nt;
-
-		if (!PQconsumeInput(pl->conn))
-			note_lost(pl, PQerrorMessage(pl->conn));
-		while ((nt = PQnotifies(pl->conn)))
-			PQfreemem(nt);
-	}
+	if (n == 0)
+		pl->read_due = 1;
+	if (pl->conn)
+		notices(pl);
 }
 
 static int stopping(struct pglog *pl)
@@ -742,6 +938,7 @@ static void *thread_main(void *arg)
 				continue;
 			}
 			backoff = PGLOG_BACKOFF_MIN_MS;
+			pl->read_due = 1;
 			set_state(pl, 1, "");
 			log_info("pglog: connected; the log is read after %llu",
 				 (unsigned long long)pl->cursor);
@@ -752,6 +949,7 @@ static void *thread_main(void *arg)
 			 * thread drops what it cannot apply in order */
 			pl->cursor = pl->rewind_to;
 			pl->rewind = 0;
+			pl->read_due = 1;
 		}
 		pthread_mutex_unlock(&pl->mu);
 		if (!append_all(pl) || !read_log(pl)) {
@@ -775,10 +973,14 @@ static void *thread_main(void *arg)
 			fail_queued(pl, why);
 			continue;
 		}
+		/* (a NOTIFY that came with a statement's answer is in libpq's
+		 * queue already: the socket would not wake the wait for it) */
+		notices(pl);
 		pthread_mutex_lock(&pl->mu);
 		int more = pl->appends.n > 0;
+		int full = queue_full(&pl->results);   /* take() wakes it */
 		pthread_mutex_unlock(&pl->mu);
-		if (!more)
+		if (!more && (!pl->read_due || full))
 			wait_for(pl, WAIT_MS);
 	}
 	if (pl->conn)
@@ -864,6 +1066,7 @@ int pglog_append_redact(struct pglog *pl, int kind, const char *community,
 			size_t whylen)
 {
 	struct pglog_event *ev;
+	int first;
 
 	if (n > PGLOG_REDACT_MAX) {
 		snprintf(why, whylen, "%zu events to redact, over %d", n,
@@ -905,9 +1108,14 @@ int pglog_append_redact(struct pglog *pl, int kind, const char *community,
 		ev->n_redact = n;
 	}
 	pthread_mutex_lock(&pl->mu);
+	/* the thread takes all that is queued, and looks for more before it
+	 * waits: woken only for the first (a bulletin's acks come hundreds
+	 * in a pass, and a write and a wake-up apiece) */
+	first = !pl->appends.n;
 	queue_push(&pl->appends, ev);
 	pthread_mutex_unlock(&pl->mu);
-	wake_thread(pl);
+	if (first)
+		wake_thread(pl);
 	return ERR_OK;
 }
 

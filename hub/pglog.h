@@ -8,8 +8,10 @@
  * appended as an event to the
  * log table alliance_log by the database thread, which the service
  * thread feeds through a bounded queue
- * and never waits for; every replica (the writer too) reads the log back
- * in order and applies each event to its sqlite store on the service
+ * and never waits for; every replica (the writer too) takes the log in
+ * order (the writer its own events as committed, without reading them
+ * back, when they are the next after what it read: pglog.c post_own)
+ * and applies each event to its sqlite store on the service
  * thread, through the code that applies a local write (sync.c), so every
  * replica's copy goes through the same states. The thread wakes the
  * service thread with lws_cancel_service: its results are taken at

@@ -314,6 +314,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/liballiance.a
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS) \
 	  -lcmocka
 
+# the hub's service loop on libev (lib/evloop.c)
+$(BUILD)/tests/test_evloop: LDLIBS += -lev
+
 # test_config holds the daemons' own tables to their bounds and rules too.
 $(BUILD)/tests/test_config: $(BUILD)/obj/hub/config.o $(BUILD)/obj/node/config.o
 $(BUILD)/obj/tests/unit/test_config.o: CFLAGS += -iquote hub -iquote node

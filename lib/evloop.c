@@ -127,8 +127,8 @@ struct evloop *evloop_new(void *user)
 	}
 	l->lws = daemon_lws_context(user, l->ev);
 	if (!l->lws) {
-		log_error("lws's libev loop needs the package "
-			  "libwebsockets-evlib-ev");
+		log_error("no lws context on libev (is the package "
+			  "libwebsockets-evlib-ev installed?)");
 		goto err;
 	}
 	l->suls = sul_lists(l->lws);

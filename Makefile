@@ -47,6 +47,9 @@ DEB_PKGS := build-essential pkg-config openssl ca-certificates curl \
 # libxml2's headers: tests/unit/test_xml_out.c parses what lib/xml_out.c
 # writes
 DEB_PKGS += libxml2-dev
+# libev and lws's libev plugin: the hub's service loop on epoll
+# (lib/evloop.c)
+DEB_PKGS += libev-dev libwebsockets-evlib-ev
 # libpq for the hub's [store] postgresql (hub/pglog.c); PostgreSQL 15 for
 # the tests that start a real cluster (tests/system/pg.py)
 DEB_PKGS += libpq-dev postgresql-15
@@ -296,9 +299,10 @@ $(BUILD)/liballiance.a: $(LIB_OBJ) $(BUILD)/lib-members
 .PHONY: FORCE
 FORCE:
 
-# libpq is the hub's alone ([store] postgresql, hub/pglog.c)
+# libpq is the hub's alone ([store] postgresql, hub/pglog.c), and so is
+# libev (its service loop, lib/evloop.c; Debian's libev has no .pc)
 $(BUILD)/obj/hub/%.o: CFLAGS += $(shell pkg-config --cflags libpq)
-$(BUILD)/alliance-hub: LDLIBS += $(shell pkg-config --libs libpq)
+$(BUILD)/alliance-hub: LDLIBS += $(shell pkg-config --libs libpq) -lev
 $(BUILD)/alliance-hub: $(HUB_OBJ) $(BUILD)/liballiance.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -312,6 +316,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/liballiance.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS) \
 	  -lcmocka
+
+# the hub's service loop on libev (lib/evloop.c)
+$(BUILD)/tests/test_evloop: LDLIBS += -lev
 
 # test_config holds the daemons' own tables to their bounds and rules too.
 $(BUILD)/tests/test_config: $(BUILD)/obj/hub/config.o $(BUILD)/obj/node/config.o

@@ -250,6 +250,7 @@ struct hub_metrics {
 /* ==== the daemon ========================================================= */
 
 struct hub_poll_store;
+struct evloop;
 
 struct hub {
 	struct hub_config cfg;
@@ -257,7 +258,8 @@ struct hub {
 	sqlite3 *db;
 	struct catalog *cat;        /* records and the hub's stream on db */
 	struct hub_poll_store *polls; /* polls and tallies (poll_store.h) */
-	struct lws_context *lws;
+	struct evloop *loop;        /* serves lws on epoll (owned) */
+	struct lws_context *lws;    /* loop's */
 	struct lws_vhost *alliance_vhost;
 	struct lws_vhost *public_vhost;
 	struct lws_http_mount public_mount; /* "/", to the callback */

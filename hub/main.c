@@ -1,5 +1,6 @@
 /* main.c: alliance-hub's entry: arguments, configuration, the lws context
- * with its two ports, signals (lib/daemon.c), and the service loop.
+ * with its two ports, signals (lib/daemon.c), and the service loop (on
+ * epoll: lib/evloop.h).
  *
  * SIGTERM/SIGINT stop cleanly; SIGHUP re-reads the configuration, the
  * certificates and the CRL without dropping healthy sessions.
@@ -19,6 +20,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "err.h"
+#include "evloop.h"
 #include "hub.h"
 #include "indexer.h"
 #include "listen.h"
@@ -240,8 +242,7 @@ static void drain(struct hub *hub)
 
 	registry_each_session(hub, going_away, NULL);
 	while (hub->n_sessions && hub_now() < deadline)
-		if (lws_service(hub->lws, 0) < 0)
-			break;
+		evloop_service(hub->loop);
 }
 
 static int run(struct hub *hub)
@@ -272,8 +273,11 @@ static int run(struct hub *hub)
 	hub->keepalive.secs_since_valid_ping = 0;
 	hub->keepalive.secs_since_valid_hangup = 0;
 
-	hub->lws = daemon_lws_context(hub);
-	if (!hub->lws || create_vhosts(hub) != ERR_OK)
+	hub->loop = evloop_new(hub);
+	if (!hub->loop)
+		goto out;
+	hub->lws = evloop_lws(hub->loop);
+	if (create_vhosts(hub) != ERR_OK)
 		goto out;
 	if (hub_search_start(hub, err, sizeof(err)) != ERR_OK) {
 		log_error("cannot start the searcher: %s", err);
@@ -296,8 +300,7 @@ static int run(struct hub *hub)
 		 hub->cfg.public_port, hub->cfg.public_cert ? "https" : "http",
 		 hub->n_communities);
 	while (!daemon_stop_requested()) {
-		if (lws_service(hub->lws, 0) < 0)
-			break;
+		evloop_service(hub->loop);
 		if (daemon_reload_take())
 			reload(hub);
 	}
@@ -313,8 +316,7 @@ out:
 	api_waits_free(hub);
 	catalog_http_searches_stop(hub->searches);
 	streamer_stop(hub->streamer);   /* its thread wakes hub->lws */
-	if (hub->lws)
-		lws_context_destroy(hub->lws);
+	evloop_free(&hub->loop);
 	hub->lws = NULL;
 	webfiles_free(&hub->public_files);
 	webfiles_free(&hub->console_files);

@@ -14,14 +14,19 @@
 
 /* ---- the lws context ---------------------------------------------------- */
 
-struct lws_context *daemon_lws_context(void *user)
+struct lws_context *daemon_lws_context(void *user, void *ev_loop)
 {
 	struct lws_context_creation_info info;
 	struct lws_context *lws;
+	void *loops[1] = { ev_loop };
 
 	memset(&info, 0, sizeof(info));
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
 		       LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	if (ev_loop) {
+		info.options |= LWS_SERVER_OPTION_LIBEV;
+		info.foreign_loops = loops;
+	}
 	info.user = user;
 	lws = lws_create_context(&info);
 	if (!lws)

@@ -20,8 +20,11 @@ struct indexer;
 
 /* daemon_lws_context: the daemon's lws context, its vhosts (ports) made
  * by the role afterwards, OpenSSL set up once for all of them; user is
- * what lws_context_user returns. NULL, logged, when it cannot be made. */
-struct lws_context *daemon_lws_context(void *user);
+ * what lws_context_user returns. ev_loop NULL: lws's own poll(2) loop
+ * (lws_service); otherwise a struct ev_loop * the context is served from
+ * through lws's libev plugin (lib/evloop.h makes and runs it). NULL,
+ * logged, when it cannot be made. */
+struct lws_context *daemon_lws_context(void *user, void *ev_loop);
 
 /* daemon_signals_install: catch SIGTERM, SIGINT and SIGHUP into the flags
  * below; ignore SIGPIPE. */

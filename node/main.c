@@ -321,7 +321,10 @@ int main(int argc, char **argv)
 				 &n->indexer) != ERR_OK)
 		goto out;
 
-	n->lws = daemon_lws_context(n);
+	/* lws's own poll(2) loop: a node has a handful of fds (its hub link,
+	 * the console's and the public port's clients), where polling every
+	 * one costs nothing; the hub's thousands are on epoll (evloop.h) */
+	n->lws = daemon_lws_context(n, NULL);
 	if (!n->lws)
 		goto out;
 	if (node_bulletin_open(n, err, sizeof(err)) != ERR_OK) {

@@ -150,8 +150,13 @@ static void store_log(void *arg, int code, const char *msg)
 	if (!store_is_fault(code))
 		return;
 	pthread_mutex_lock(&store_fault_lock);
-	snprintf(store_fault_text, sizeof(store_fault_text), "%s (%s)",
-		 sqlite3_errstr(code), msg ? msg : "");
+	/* sqlite's message adds nothing when it is the code's own text */
+	if (!msg || !*msg || strcmp(msg, sqlite3_errstr(code)) == 0)
+		snprintf(store_fault_text, sizeof(store_fault_text), "%s",
+			 sqlite3_errstr(code));
+	else
+		snprintf(store_fault_text, sizeof(store_fault_text), "%s (%s)",
+			 sqlite3_errstr(code), msg);
 	store_fault_code = code;
 	pthread_mutex_unlock(&store_fault_lock);
 	atomic_fetch_add_explicit(&store_faults, 1, memory_order_relaxed);
@@ -711,11 +716,8 @@ int64_t store_count(sqlite3 *db, const char *sql, const char *text)
 #define STORE_BACKUP_TRIES 200
 #define STORE_BACKUP_RETRY_MS 25
 
-/* backup_target_ok: refuse a destination that exists (unless force), that
- * is a directory or the store itself, or whose directory does not exist.
- * Returns ERR_OK or ERR_INVALID with the reason in err. */
-static int backup_target_ok(const char *src, const char *dest, int force,
-			    char *err, size_t errlen)
+int store_backup_target_ok(const char *src, const char *dest, int force,
+			   char *err, size_t errlen)
 {
 	char dir[4096];
 	struct stat ss, ds;
@@ -844,7 +846,7 @@ int store_backup(const char *src, const char *dest, int force, char *err,
 		snprintf(err, errlen, "%s: no store there", src);
 		return ERR_IO;
 	}
-	rc = backup_target_ok(src, dest, force, err, errlen);
+	rc = store_backup_target_ok(src, dest, force, err, errlen);
 	if (rc != ERR_OK)
 		return rc;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", dest);

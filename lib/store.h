@@ -36,6 +36,14 @@ int store_open(const char *path, const struct store_migration *migrations,
 int store_check(sqlite3 *db, const char *path, int full, char *err,
 		size_t errlen);
 
+/* store_backup_target_ok: refuse a backup's destination that exists
+ * (unless force), that is a directory or the store src itself, or whose
+ * directory does not exist (store_backup asks it first; a daemon copying
+ * two files asks it of both before copying either). Returns ERR_OK or
+ * ERR_INVALID with the reason in err. */
+int store_backup_target_ok(const char *src, const char *dest, int force,
+			   char *err, size_t errlen);
+
 /* store_backup: a consistent copy of the store at src, which its daemon
  * may be writing meanwhile, into dest: sqlite's online backup API in one
  * step (one read transaction, so the copy is the store at one moment),

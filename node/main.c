@@ -214,12 +214,14 @@ static int check_main(struct node *n)
  * (backup.h), then the outbox's file's beside DEST (node_store_outbox_path
  * of each; none before the node first ran this release): in this order, a
  * bulletin's event the store's copy no longer has had its messages in the
- * outbox's file before, so the later copy has them too. Returns 0, 2
- * (arguments, configuration, DEST refused) or 3. */
+ * outbox's file before, so the later copy has them too. Both
+ * destinations are judged before either is written. Returns 0, 2
+ * (arguments, configuration, DEST or its outbox's file refused) or 3. */
 static int backup_main(struct node *n, int argc, char **argv)
 {
 	struct backup_args a;
-	char err[1024];
+	char err[1024], src[4200], dest[4200];
+	struct stat st;
 	int rc = backup_args_parse(PROG, argc, argv, &a);
 
 	if (rc)
@@ -229,22 +231,25 @@ static int backup_main(struct node *n, int argc, char **argv)
 		node_config_free(&n->cfg);
 		return 2;
 	}
-	rc = backup_run(PROG, n->cfg.store_path, &a);
-	if (rc == BACKUP_EXIT_OK) {
-		char src[4200], dest[4200];
+	if (node_store_outbox_path(n->cfg.store_path, src, sizeof(src)) !=
+	    ERR_OK ||
+	    node_store_outbox_path(a.dest, dest, sizeof(dest)) != ERR_OK) {
+		fprintf(stderr, "%s: backup: path too long\n", PROG);
+		rc = BACKUP_EXIT_USAGE;
+	} else if (stat(src, &st) != 0) {
+		rc = backup_run(PROG, n->cfg.store_path, &a);
+	} else if (store_backup_target_ok(src, dest, a.force, err,
+					  sizeof(err)) != ERR_OK) {
+		/* refused before either copy: nothing written */
+		fprintf(stderr, "%s: backup: %s\n", PROG, err);
+		rc = BACKUP_EXIT_USAGE;
+	} else {
 		struct backup_args ob = a;
-		struct stat st;
 
-		if (node_store_outbox_path(n->cfg.store_path, src, sizeof(src))
-		    != ERR_OK ||
-		    node_store_outbox_path(a.dest, dest, sizeof(dest)) !=
-		    ERR_OK) {
-			fprintf(stderr, "%s: backup: path too long\n", PROG);
-			rc = BACKUP_EXIT_USAGE;
-		} else if (stat(src, &st) == 0) {
-			ob.dest = dest;
+		ob.dest = dest;
+		rc = backup_run(PROG, n->cfg.store_path, &a);
+		if (rc == BACKUP_EXIT_OK)
 			rc = backup_run(PROG, src, &ob);
-		}
 	}
 	node_config_free(&n->cfg);
 	return rc;

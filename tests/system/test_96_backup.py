@@ -200,6 +200,15 @@ def test_backup_refuses_bad_input_and_writes_nothing(alliance, tmp_path):
     assert r.returncode == 0, r.stderr
     assert integrity(there) == [("ok",)]
 
+    # the outbox's file beside FILE exists: refused before either copy
+    fresh, its_outbox = tmp_path / "fresh.db", tmp_path / "fresh.outbox.db"
+    its_outbox.write_bytes(b"an older outbox")
+    r = run_backup(a, fresh)
+    assert r.returncode == 2 and "fresh.outbox.db: exists (--force" in \
+        r.stderr, r
+    assert not fresh.exists() and not list(tmp_path.glob("fresh.db*"))
+    assert its_outbox.read_bytes() == b"an older outbox"
+
     # the store itself, even with --force: stopped, so that nothing but
     # the backup could touch it (a running node checkpoints its WAL)
     a.stop()

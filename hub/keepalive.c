@@ -2,15 +2,16 @@
  *
  * lws 4.1 keeps one validity timer per connection in a single sorted list
  * and re-inserts it (a walk of the whole list) on every ping and pong, and
- * each ping and pong wakes the poll loop, which polls every fd: with
- * 10,000 idle nodes that alone took half a core (BENCHMARKS.md). So lws's
+ * each ping and pong wakes the service loop (lws's poll loop, which the
+ * hub ran before lib/evloop.c, polled every fd on each): with 10,000 idle
+ * nodes that alone took half a core (BENCHMARKS.md). So lws's
  * validity policy is off for the alliance port, and one timer walks the
  * live sessions instead with the link's policy (link_keepalive, which the
  * node runs too): a session silent for [limits] ping_s gets a websocket
  * PING (written from WRITEABLE, ahead of its queue), one silent for
  * drop_s is dropped. The timer runs every quarter of ping_s (at least
- * every second, at most every 5 s): every wake-up of the poll loop polls
- * every connection, so pings due within one period go out together and
+ * every second, at most every 5 s): every wake-up is a pass of the
+ * service loop, so pings due within one period go out together and
  * their pongs come back in a few wake-ups (at 10,000 idle nodes a timer
  * each second and its pongs took 4.7-5.9 % of a core, at 5 s 2.1 %).
  * The same walk closes a session whose certificate has expired since its

@@ -151,8 +151,7 @@ static void wake_thread(struct pglog *pl)
 
 /* queue_result: hand a result to the service thread, which is woken
  * (lws_cancel_service) by the caller: once for the events of one read,
- * not for each (every wake-up is a pass of its poll loop over every
- * session). read_log keeps the results to their bounds; a failure
+ * not for each (every wake-up is a pass of its service loop). read_log keeps the results to their bounds; a failure
  * carries no body and there is at most one per append taken, so failures
  * are always posted. */
 static void queue_result(struct pglog *pl, struct pglog_event *ev)

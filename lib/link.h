@@ -189,8 +189,8 @@ int link_keepalive(struct link *l, int64_t now, unsigned ping_s,
 		   unsigned drop_s);
 /* link_keepalive_period_us: how often the daemon walks its links: a
  * quarter of ping_s, at least 1 s and at most 5 s, in microseconds (every
- * wake-up of the poll loop polls every connection, so pings due within
- * one period go out together). */
+ * wake-up is a pass of the service loop, so pings due within one period
+ * go out together). */
 int64_t link_keepalive_period_us(unsigned ping_s);
 
 /* ---- change streams ------------------------------------------------------------ */

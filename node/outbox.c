@@ -45,6 +45,34 @@
 
 /* ---- schema ------------------------------------------------------------------ */
 
+/* The messages and their states with their indexes, and the index of
+ * the push rows due: node.db's v15 and v19 made them there, the outbox's
+ * own file's v1 makes both (one text, so the two cannot differ). */
+#define OUTBOX_TABLE \
+	"CREATE TABLE outbox (" \
+	"  id INTEGER PRIMARY KEY," \
+	"  key TEXT NOT NULL UNIQUE,"          /* the idempotency key */ \
+	"  channel TEXT NOT NULL," \
+	"  endpoint INTEGER NOT NULL,"         /* 0: the SMS gateway */ \
+	"  resident INTEGER NOT NULL,"         /* 0: none; -ID listed */ \
+	"  kind TEXT NOT NULL," \
+	"  source TEXT NOT NULL," \
+	"  body TEXT NOT NULL,"                /* as posted and signed */ \
+	"  state TEXT NOT NULL," \
+	"  attempts INTEGER NOT NULL," \
+	"  next_at INTEGER NOT NULL," \
+	"  deadline INTEGER NOT NULL," \
+	"  created INTEGER NOT NULL," \
+	"  done INTEGER NOT NULL," \
+	"  last_error TEXT NOT NULL" \
+	");" \
+	"CREATE INDEX outbox_due ON outbox (endpoint, state, next_at);" \
+	"CREATE INDEX outbox_by_state ON outbox (state, next_at);" \
+	"CREATE INDEX outbox_by_source ON outbox (kind, source);"
+#define OUTBOX_PUSH_DUE \
+	"CREATE INDEX outbox_push_due ON outbox (next_at) WHERE channel = " \
+	"  'push' AND state IN ('pending', 'failed');"
+
 const char outbox_schema_v1[] =
 	"CREATE TABLE outbox_endpoint ("
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -72,26 +100,7 @@ const char outbox_schema_v1[] =
 	"  ref TEXT NOT NULL,"
 	"  version INTEGER NOT NULL"
 	");"
-	"CREATE TABLE outbox ("
-	"  id INTEGER PRIMARY KEY,"
-	"  key TEXT NOT NULL UNIQUE,"          /* the idempotency key */
-	"  channel TEXT NOT NULL,"
-	"  endpoint INTEGER NOT NULL,"         /* 0: the SMS gateway */
-	"  resident INTEGER NOT NULL,"         /* 0: none; -ID listed */
-	"  kind TEXT NOT NULL,"
-	"  source TEXT NOT NULL,"
-	"  body TEXT NOT NULL,"                /* as posted and signed */
-	"  state TEXT NOT NULL,"
-	"  attempts INTEGER NOT NULL,"
-	"  next_at INTEGER NOT NULL,"
-	"  deadline INTEGER NOT NULL,"
-	"  created INTEGER NOT NULL,"
-	"  done INTEGER NOT NULL,"
-	"  last_error TEXT NOT NULL"
-	");"
-	"CREATE INDEX outbox_due ON outbox (endpoint, state, next_at);"
-	"CREATE INDEX outbox_by_state ON outbox (state, next_at);"
-	"CREATE INDEX outbox_by_source ON outbox (kind, source);"
+	OUTBOX_TABLE
 	"CREATE TRIGGER outbox_bulletin AFTER INSERT ON bulletin BEGIN"
 	"  INSERT INTO outbox_event (kind, origin, ref, version)"
 	"  VALUES ('bulletin', '', new.id, 0);"
@@ -105,9 +114,7 @@ const char outbox_schema_v1[] =
 /* The push rows due, oldest first, in an index of their own: each
  * browser is an endpoint of its own, so the sender takes them across
  * endpoints without scanning the other channels' rows. */
-const char outbox_schema_v2[] =
-	"CREATE INDEX outbox_push_due ON outbox (next_at) WHERE channel = "
-	"  'push' AND state IN ('pending', 'failed');";
+const char outbox_schema_v2[] = OUTBOX_PUSH_DUE;
 
 /* The outbox's own file (outbox.h): its rows, apart from node.db so
  * that the sender's writes never hold the lock a bulletin's store takes
@@ -115,28 +122,7 @@ const char outbox_schema_v2[] =
  * had. */
 static const struct store_migration outbox_file_migrations[] = {
 	/* v1: the messages and their states (moved from node.db) */
-	{ "CREATE TABLE outbox ("
-	  "  id INTEGER PRIMARY KEY,"
-	  "  key TEXT NOT NULL UNIQUE,"
-	  "  channel TEXT NOT NULL,"
-	  "  endpoint INTEGER NOT NULL,"
-	  "  resident INTEGER NOT NULL,"
-	  "  kind TEXT NOT NULL,"
-	  "  source TEXT NOT NULL,"
-	  "  body TEXT NOT NULL,"
-	  "  state TEXT NOT NULL,"
-	  "  attempts INTEGER NOT NULL,"
-	  "  next_at INTEGER NOT NULL,"
-	  "  deadline INTEGER NOT NULL,"
-	  "  created INTEGER NOT NULL,"
-	  "  done INTEGER NOT NULL,"
-	  "  last_error TEXT NOT NULL"
-	  ");"
-	  "CREATE INDEX outbox_due ON outbox (endpoint, state, next_at);"
-	  "CREATE INDEX outbox_by_state ON outbox (state, next_at);"
-	  "CREATE INDEX outbox_by_source ON outbox (kind, source);"
-	  "CREATE INDEX outbox_push_due ON outbox (next_at) WHERE channel = "
-	  "  'push' AND state IN ('pending', 'failed');" },
+	{ OUTBOX_TABLE OUTBOX_PUSH_DUE },
 };
 
 const struct store_migration *const outbox_migrations =

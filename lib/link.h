@@ -39,9 +39,14 @@ enum link_write {
 /* The transport under a link; io is its handle (a struct lws *). */
 struct link_io {
 	/* write: send len bytes at buf (LINK_PRE writable bytes before it)
-	 * as kind, only ever from a WRITEABLE callback; the bytes written
-	 * (fewer than len: failed) or -1 */
+	 * as kind, from a WRITEABLE callback or when ready says so; the
+	 * bytes written or taken to write later (fewer than len: failed)
+	 * or -1 */
 	int (*write)(void *io, uint8_t *buf, size_t len, enum link_write kind);
+	/* ready: whether a message may be written at once, outside a
+	 * WRITEABLE callback (nothing of an earlier write still waits in the
+	 * transport); NULL: never */
+	int (*ready)(void *io);
 	/* want_write: ask for a WRITEABLE callback */
 	void (*want_write)(void *io);
 	/* kill_after: drop the connection when it is not closed within secs
@@ -105,6 +110,8 @@ struct link {
 	int64_t heard;              /* link_now() of the last frame or pong */
 	int64_t pinged;             /* ... of the last PING sent */
 	int ping_due;               /* a PING to write at WRITEABLE */
+	int write_failed;           /* a frame written at once failed: close
+				       at WRITEABLE */
 	const char *unsent_body;    /* LINK_UNSENT: the frame's kind, */
 	int unsent_rc;              /* ... and why it was not sent */
 };

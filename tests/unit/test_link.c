@@ -40,6 +40,7 @@ struct fake {
 	int close_code;             /* close_reason's code, 0: none */
 	char close_reason[128];
 	size_t short_by;            /* write reports this many bytes fewer */
+	int ready;                  /* what ready answers (0: queue all) */
 	int refused;                /* refused calls ... */
 	enum link_cause cause;      /* ... and the last cause */
 };
@@ -55,6 +56,11 @@ static int fake_write(void *io, uint8_t *buf, size_t len, enum link_write k)
 	f->len[f->n] = len;
 	f->kind[f->n++] = k;
 	return (int)(len - f->short_by);
+}
+
+static int fake_ready(void *io)
+{
+	return ((struct fake *)io)->ready;
 }
 
 static void fake_want_write(void *io)
@@ -81,6 +87,7 @@ static void fake_close_reason(void *io, int code, const char *reason)
 static const struct link_io fake_io = {
 	.write = fake_write,
 	.want_write = fake_want_write,
+	.ready = fake_ready,
 	.kill_after = fake_kill_after,
 	.close_reason = fake_close_reason,
 };
@@ -412,6 +419,55 @@ static void test_writeable_asks_only_for_more(void **state)
 	assert_int_equal(link_writeable(&r->l), 0);
 	assert_int_equal(r->f.wants, wants + 1);
 	assert_int_equal(link_writeable(&r->l), -1);     /* the close frame */
+	rig_free(r);
+}
+
+/* A ready transport takes a frame at once, with no WRITEABLE asked for;
+ * once one is queued, the next waits behind it, in order; a failed write
+ * at once closes at the next WRITEABLE. */
+static void test_written_at_once_when_ready(void **state)
+{
+	struct rig *r = rig_new(1024);
+	size_t len;
+	uint8_t *b = ack_bytes(1, &len);
+	Frame *f;
+
+	(void)state;
+	r->f.ready = 1;
+	assert_int_equal(link_send_encoded(&r->l, b, len), ERR_OK);
+	free(b);
+	assert_int_equal(r->f.n, 1);
+	assert_int_equal(r->f.wants, 0);
+	assert_null(r->l.out_head);
+	assert_int_equal(r->count.frames_out, 1);
+	/* the transport still holds part of a write: queued */
+	r->f.ready = 0;
+	b = ack_bytes(2, &len);
+	assert_int_equal(link_send_encoded(&r->l, b, len), ERR_OK);
+	free(b);
+	assert_int_equal(r->f.n, 1);
+	assert_int_equal(r->f.wants, 1);
+	/* ready again, but a frame is queued: this one waits behind it */
+	r->f.ready = 1;
+	b = ack_bytes(3, &len);
+	assert_int_equal(link_send_encoded(&r->l, b, len), ERR_OK);
+	free(b);
+	assert_int_equal(r->f.n, 1);
+	assert_int_equal(link_writeable(&r->l), 0);
+	assert_int_equal(link_writeable(&r->l), 2);
+	for (unsigned i = 0; i < 3; i++) {
+		f = written(r, i);
+		assert_int_equal(f->ack->seq, i + 1);
+		wire_free(&f);
+	}
+	/* a write at once that fails: the next WRITEABLE closes */
+	r->f.short_by = 1;
+	b = ack_bytes(4, &len);
+	assert_int_equal(link_send_encoded(&r->l, b, len), ERR_OK);
+	free(b);
+	assert_int_equal(r->count.frames_out, 3);
+	assert_true(r->f.wants > 1);
+	assert_int_equal(link_writeable(&r->l), -1);
 	rig_free(r);
 }
 
@@ -907,6 +963,7 @@ int main(void)
 		cmocka_unit_test(test_short_write),
 		cmocka_unit_test(test_close_once),
 		cmocka_unit_test(test_writeable_asks_only_for_more),
+		cmocka_unit_test(test_written_at_once_when_ready),
 		cmocka_unit_test(test_unsent),
 		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_keepalive_period),

@@ -600,9 +600,9 @@ struct targeting {
 	struct target *targets;     /* new delivery rows (n_targets), owned */
 	unsigned n_targets, cap_targets;
 	char *ids;                  /* the JSON array of their ids, being
-				       built (ids_len bytes; room for
-				       ids_max), owned */
-	size_t ids_len, ids_max;
+				       built (ids_len of ids_size bytes,
+				       room for ids_max ids), owned */
+	size_t ids_len, ids_size, ids_max;
 };
 
 /* A delivery row a POST made, to send without asking the store again. */
@@ -641,8 +641,9 @@ static void target_id(struct targeting *t, const char *community)
 		t->failed = 1;
 		return;
 	}
-	t->ids_len += (size_t)sprintf(t->ids + t->ids_len, "%s\"%s\"",
-				      t->n++ ? "," : "", community);
+	t->ids_len += (size_t)snprintf(t->ids + t->ids_len,
+				       t->ids_size - t->ids_len, "%s\"%s\"",
+				       t->n++ ? "," : "", community);
 }
 
 static void target_registered(struct community *c, void *arg)
@@ -662,7 +663,8 @@ static int targets(struct targeting *t, const BulletinContent *c)
 
 	t->id = c->id;
 	t->ids_max = n;
-	t->ids = malloc(n * (LIMIT_COMMUNITY_ID + 3) + 3);
+	t->ids_size = n * (LIMIT_COMMUNITY_ID + 3) + 3;
+	t->ids = malloc(t->ids_size);
 	if (!t->ids)
 		goto fail;
 	t->ids[t->ids_len++] = '[';

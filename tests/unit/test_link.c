@@ -157,6 +157,17 @@ static uint8_t *ack_bytes(uint64_t seq, size_t *len)
 	return buf;
 }
 
+/* send_ack: link_send_encoded of an encoded Ack of seq; its result. */
+static int send_ack(struct rig *r, uint64_t seq)
+{
+	size_t len;
+	uint8_t *b = ack_bytes(seq, &len);
+	int rc = link_send_encoded(&r->l, b, len);
+
+	free(b);
+	return rc;
+}
+
 /* drain: call link_writeable until it has nothing to write (1) or ends
  * the connection (-1); returns that. */
 static int drain(struct rig *r)
@@ -392,16 +403,11 @@ static void test_close_once(void **state)
 static void test_writeable_asks_only_for_more(void **state)
 {
 	struct rig *r = rig_new(1024);
-	size_t len;
-	uint8_t *b = ack_bytes(1, &len);
 	unsigned wants;
 
 	(void)state;
-	assert_int_equal(link_send_encoded(&r->l, b, len), ERR_OK);
-	free(b);
-	b = ack_bytes(2, &len);
-	assert_int_equal(link_send_encoded(&r->l, b, len), ERR_OK);
-	free(b);
+	assert_int_equal(send_ack(r, 1), ERR_OK);
+	assert_int_equal(send_ack(r, 2), ERR_OK);
 	wants = r->f.wants;
 	assert_int_equal(link_writeable(&r->l), 0);      /* one more queued */
 	assert_int_equal(r->f.wants, wants + 1);
@@ -410,9 +416,7 @@ static void test_writeable_asks_only_for_more(void **state)
 	assert_int_equal(r->f.n, 2);
 	assert_int_equal(link_writeable(&r->l), 1);      /* nothing queued */
 	/* the last queued frame before the close: the close follows */
-	b = ack_bytes(3, &len);
-	assert_int_equal(link_send_encoded(&r->l, b, len), ERR_OK);
-	free(b);
+	assert_int_equal(send_ack(r, 3), ERR_OK);
 	assert_int_equal(link_close(&r->l, WIRE_CLOSE_GOING_AWAY, 0, "bye"),
 			 1);
 	wants = r->f.wants;
@@ -428,30 +432,23 @@ static void test_writeable_asks_only_for_more(void **state)
 static void test_written_at_once_when_ready(void **state)
 {
 	struct rig *r = rig_new(1024);
-	size_t len;
-	uint8_t *b = ack_bytes(1, &len);
 	Frame *f;
 
 	(void)state;
 	r->f.ready = 1;
-	assert_int_equal(link_send_encoded(&r->l, b, len), ERR_OK);
-	free(b);
+	assert_int_equal(send_ack(r, 1), ERR_OK);
 	assert_int_equal(r->f.n, 1);
 	assert_int_equal(r->f.wants, 0);
 	assert_null(r->l.out_head);
 	assert_int_equal(r->count.frames_out, 1);
 	/* the transport still holds part of a write: queued */
 	r->f.ready = 0;
-	b = ack_bytes(2, &len);
-	assert_int_equal(link_send_encoded(&r->l, b, len), ERR_OK);
-	free(b);
+	assert_int_equal(send_ack(r, 2), ERR_OK);
 	assert_int_equal(r->f.n, 1);
 	assert_int_equal(r->f.wants, 1);
 	/* ready again, but a frame is queued: this one waits behind it */
 	r->f.ready = 1;
-	b = ack_bytes(3, &len);
-	assert_int_equal(link_send_encoded(&r->l, b, len), ERR_OK);
-	free(b);
+	assert_int_equal(send_ack(r, 3), ERR_OK);
 	assert_int_equal(r->f.n, 1);
 	assert_int_equal(link_writeable(&r->l), 0);
 	assert_int_equal(link_writeable(&r->l), 2);
@@ -462,9 +459,7 @@ static void test_written_at_once_when_ready(void **state)
 	}
 	/* a write at once that fails: the next WRITEABLE closes */
 	r->f.short_by = 1;
-	b = ack_bytes(4, &len);
-	assert_int_equal(link_send_encoded(&r->l, b, len), ERR_OK);
-	free(b);
+	assert_int_equal(send_ack(r, 4), ERR_OK);
 	assert_int_equal(r->count.frames_out, 3);
 	assert_true(r->f.wants > 1);
 	assert_int_equal(link_writeable(&r->l), -1);

@@ -8,7 +8,10 @@
  * once through its session's send queue, which WRITEABLE empties before
  * any of the down stream, so a bulletin overtakes a catalog backlog; a
  * node that is away gets its pending bulletins right after its next
- * Welcome. A node acks after persisting (or refuses, saying why); the hub
+ * Welcome. The bulletin is committed before it is sent; its delivery rows
+ * are written just after its frames, in the same service-loop turn (no
+ * ack is read before them), and a start makes those a crash kept from
+ * being written. A node acks after persisting (or refuses, saying why); the hub
  * then records the delivery time (the acks of one service-loop pass in
  * one transaction). At most LIMIT_BULLETIN_INFLIGHT
  * bulletins are unacked per node, so the send queue stays bounded.
@@ -55,6 +58,7 @@ enum {
 	ST_PUMP,                    /* a community's unsent pending bulletins */
 	ST_DELIVERED,               /* record an ack */
 	ST_REFUSED,                 /* record a refusal */
+	ST_LAST_SEQ,                /* the highest delivery seq stored */
 	ST_TARGET,                  /* the delivery rows of a new bulletin */
 	ST_SHARED_DELIVERED,        /* record an ack from the shared log */
 	ST_COUNT
@@ -96,10 +100,11 @@ static const char *const statement_sql[ST_COUNT] = {
 		"UPDATE bulletin_delivery SET refused = ?3 WHERE"
 		" bulletin = ?1 AND community = ?2 AND delivered_ms IS"
 		" NULL",
+	[ST_LAST_SEQ] =
+		"SELECT coalesce(max(seq), 0) FROM bulletin_delivery",
 	[ST_TARGET] =
-		"INSERT OR IGNORE INTO bulletin_delivery (bulletin, community)"
-		" SELECT ?1, value FROM json_each(?2) ORDER BY key"
-		" RETURNING seq, community",
+		"INSERT OR IGNORE INTO bulletin_delivery (seq, bulletin,"
+		" community) SELECT ?3 + 1 + key, ?1, value FROM json_each(?2)",
 	/* the row may be missing here: a bulletin for every community
 	 * reaches one enrolled later by a row its replica made at Welcome */
 	[ST_SHARED_DELIVERED] =
@@ -216,6 +221,39 @@ static struct delivery_link *link_get(struct hub_bulletins *b, const char *commu
 
 /* ---- keys ------------------------------------------------------------ */
 
+/* rows_repair: the delivery rows a stop kept from being written (a POST
+ * writes them just after the frames): a live bulletin stored here
+ * without any gets them for its area, or for every registered community,
+ * as its POST would have. ERR_OK or ERR_IO (logged). */
+static int rows_repair(struct hub *hub)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = SQLITE_ERROR;
+
+	if (sqlite3_prepare_v2(hub->db,
+		"INSERT OR IGNORE INTO bulletin_delivery (bulletin, community)"
+		" SELECT b.id, a.value FROM bulletin b, json_each(CASE b.area"
+		" WHEN '[]' THEN (SELECT json_group_array(id) FROM community)"
+		" ELSE b.area END) a WHERE b.expires > ?1 AND NOT EXISTS"
+		" (SELECT 1 FROM bulletin_delivery d WHERE d.bulletin = b.id)"
+		" ORDER BY b.rowid, a.key", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, hub_now());
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_error("bulletins: making missing delivery rows: %s",
+			  sqlite3_errmsg(hub->db));
+		return ERR_IO;
+	}
+	if (sqlite3_changes(hub->db))
+		log_warn("bulletins: %d delivery rows made for bulletins "
+			 "stored without them (the hub stopped between a "
+			 "bulletin's frames and its rows)",
+			 sqlite3_changes(hub->db));
+	return ERR_OK;
+}
+
 int hub_bulletin_open(struct hub *hub, char *err, size_t errlen)
 {
 	hub->bulletins = calloc(1, sizeof(*hub->bulletins));
@@ -232,6 +270,12 @@ int hub_bulletin_open(struct hub *hub, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: cannot prepare the bulletin "
 			 "statements: %s", hub->cfg.store_path,
 			 sqlite3_errmsg(hub->db));
+		return ERR_IO;
+	}
+	/* with [store] postgresql the rows come with the bulletin's event */
+	if (!hub->cfg.store_postgresql && rows_repair(hub) != ERR_OK) {
+		snprintf(err, errlen, "%s: cannot make missing delivery rows",
+			 hub->cfg.store_path);
 		return ERR_IO;
 	}
 	bulletin_keys_log(hub->bulletins->keys);
@@ -591,34 +635,34 @@ static void list(struct hub *hub, struct lws *wsi, struct hub_http *h)
 	http_reply_json(wsi, &h->ex, 200, out);
 }
 
-/* One POST's state while its delivery rows are written. */
+/* One new bulletin's state while it is sent and its delivery rows are
+ * written. */
 struct targeting {
 	struct hub *hub;
 	const char *id;
 	int failed;
-	unsigned n;
-	struct target *targets;     /* new delivery rows (n_targets), owned */
+	unsigned n;                 /* targeted ids (rows to write) */
+	int64_t last_seq;           /* the highest seq stored before them */
+	struct target *targets;     /* the registered ones (n_targets), owned */
 	unsigned n_targets, cap_targets;
-	char *ids;                  /* the JSON array of their ids, being
-				       built (ids_len of ids_size bytes,
+	char *ids;                  /* the JSON array of the targeted ids,
+				       being built (ids_len of ids_size bytes,
 				       room for ids_max ids), owned */
 	size_t ids_len, ids_size, ids_max;
 };
 
-/* A delivery row a POST made, to send without asking the store again. */
+/* A registered target of a new bulletin, to send to without asking the
+ * store: its delivery row's seq (the row may be written after the
+ * frame), and whether its session must be pumped once the row is. */
 struct target {
 	struct community *c;
 	int64_t seq;
+	int pump;
 };
 
-/* target_add: a new delivery row of seq for community, to send to. */
-static int target_add(struct targeting *t, const char *community,
-		      int64_t seq)
+/* target_add: community c, the new bulletin's nth target, to send to. */
+static int target_add(struct targeting *t, struct community *c, unsigned n)
 {
-	struct community *c = registry_find(t->hub, community);
-
-	if (!c)
-		return ERR_OK;          /* not registered here: nothing to send */
 	if (t->n_targets == t->cap_targets) {
 		unsigned cap = t->cap_targets ? 2 * t->cap_targets : 64;
 		struct target *a = realloc(t->targets, cap * sizeof(*a));
@@ -629,15 +673,20 @@ static int target_add(struct targeting *t, const char *community,
 		t->cap_targets = cap;
 	}
 	t->targets[t->n_targets].c = c;
-	t->targets[t->n_targets++].seq = seq;
+	t->targets[t->n_targets].pump = 0;
+	/* ST_TARGET gives the nth id of t->ids seq last_seq + 1 + n */
+	t->targets[t->n_targets++].seq = t->last_seq + 1 + n;
 	return ERR_OK;
 }
 
-/* target_id: add community id to the JSON array of ids in t->ids. */
-static void target_id(struct targeting *t, const char *community)
+/* target_id: add community id (c when registered) to the targets. */
+static void target_id(struct targeting *t, const char *community,
+		      struct community *c)
 {
 	/* the room was counted; a valid id ([a-z0-9-]) needs no escape */
-	if (t->n >= t->ids_max || !text_community_valid(community)) {
+	if (t->failed || t->n >= t->ids_max ||
+	    !text_community_valid(community) ||
+	    (c && target_add(t, c, t->n) != ERR_OK)) {
 		t->failed = 1;
 		return;
 	}
@@ -648,20 +697,23 @@ static void target_id(struct targeting *t, const char *community)
 
 static void target_registered(struct community *c, void *arg)
 {
-	target_id(arg, c->id);
+	target_id(arg, c->id, c);
 }
 
-/* targets: the delivery rows of new bulletin c for its area, or for every
- * registered community, in one statement over a JSON array of their ids
- * (a statement a row cost a millisecond a bulletin at 1000 communities);
- * the new rows in t->targets. ERR_OK or ERR_IO (t->failed set). */
-static int targets(struct targeting *t, const BulletinContent *c)
+/* plan: the targets of new bulletin c (its area, or every registered
+ * community), each given the seq its delivery row takes when record()
+ * writes them. Inside the transaction that stores c. ERR_OK or ERR_IO
+ * (t->failed set). */
+static int plan(struct targeting *t, const BulletinContent *c)
 {
 	size_t n = c->n_area ? c->n_area : t->hub->n_communities, i;
-	sqlite3_stmt *st;
-	int rc;
+	sqlite3_stmt *st = statement(t->hub, ST_LAST_SEQ);
 
 	t->id = c->id;
+	if (!st || sqlite3_step(st) != SQLITE_ROW)
+		goto fail;
+	t->last_seq = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
 	t->ids_max = n;
 	t->ids_size = n * (LIMIT_COMMUNITY_ID + 3) + 3;
 	t->ids = malloc(t->ids_size);
@@ -670,37 +722,54 @@ static int targets(struct targeting *t, const BulletinContent *c)
 	t->ids[t->ids_len++] = '[';
 	if (c->n_area)
 		for (i = 0; i < c->n_area; i++)
-			target_id(t, c->area[i]);
+			target_id(t, c->area[i],
+				  registry_find(t->hub, c->area[i]));
 	else
 		registry_each(t->hub, target_registered, t);
 	t->ids[t->ids_len++] = ']';
-	st = t->failed ? NULL : statement(t->hub, ST_TARGET);
-	if (!st)
+	if (t->failed)
 		goto fail;
-	sqlite3_bind_text(st, 1, t->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, t->ids, (int)t->ids_len, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (target_add(t, (const char *)sqlite3_column_text(st, 1),
-			       sqlite3_column_int64(st, 0)) != ERR_OK)
-			break;
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		goto fail;
-	free(t->ids);
-	t->ids = NULL;
 	return ERR_OK;
 fail:
+	if (st)
+		sqlite3_reset(st);
 	free(t->ids);
 	t->ids = NULL;
 	t->failed = 1;
 	return ERR_IO;
 }
 
-/* send_new: after a POST committed, send the new bulletin to each
- * targeted live session straight from the request (the frame encoded
- * once, here, no query per community), unless older bulletins may still
- * wait for room in its window: then pump, which keeps the order. */
-static void send_new(struct hub *hub, const struct targeting *t,
+/* record: the delivery rows plan() counted, in one statement over the
+ * JSON array of their ids (a statement a row cost a millisecond a
+ * bulletin at 1000 communities). ERR_OK or ERR_IO (logged). */
+static int record(struct targeting *t)
+{
+	sqlite3_stmt *st = statement(t->hub, ST_TARGET);
+	int rc = ERR_IO;
+
+	if (st) {
+		sqlite3_bind_text(st, 1, t->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, t->ids, (int)t->ids_len,
+				  SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, t->last_seq);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			rc = ERR_OK;
+		else
+			log_error("bulletins: the delivery rows of %s: %s",
+				  t->id, sqlite3_errmsg(t->hub->db));
+		sqlite3_reset(st);
+	}
+	free(t->ids);
+	t->ids = NULL;
+	return rc;
+}
+
+/* send_new: send a new bulletin, once stored, to each targeted live
+ * session straight from the request (the frame encoded once, here, no
+ * query per community), unless older bulletins may still wait for room
+ * in its window: then it is marked for pump_marked, which keeps the order
+ * once its row is written. */
+static void send_new(struct hub *hub, struct targeting *t,
 		     const uint8_t *content, size_t content_len,
 		     const uint8_t *sig, size_t sig_len)
 {
@@ -728,7 +797,7 @@ static void send_new(struct hub *hub, const struct targeting *t,
 		l = link_get(hub->bulletins, c->id);
 		if (!l || l->backlog || l->inflight >= LIMIT_BULLETIN_INFLIGHT ||
 		    l->after >= t->targets[i].seq) {
-			pump(hub, c);
+			t->targets[i].pump = 1;
 			continue;
 		}
 		if ((encoded ? link_send_encoded(&s->link, encoded, len)
@@ -741,6 +810,16 @@ static void send_new(struct hub *hub, const struct targeting *t,
 			l->backlog = 1;
 	}
 	free(encoded);
+}
+
+/* pump_marked: pump the targets send_new left to the store. */
+static void pump_marked(struct hub *hub, const struct targeting *t)
+{
+	unsigned i;
+
+	for (i = 0; i < t->n_targets; i++)
+		if (t->targets[i].pump)
+			pump(hub, t->targets[i].c);
 }
 
 /* decode_field: base64 field name of body into a new buffer; on failure
@@ -844,7 +923,7 @@ static void post(struct hub *hub, struct lws *wsi, struct hub_http *h)
 		store_exec(hub->db, "ROLLBACK");
 		goto fail;
 	}
-	if (outcome == BULLETIN_STORED && targets(&t, c) != ERR_OK) {
+	if (outcome == BULLETIN_STORED && plan(&t, c) != ERR_OK) {
 		store_exec(hub->db, "ROLLBACK");
 		goto fail;
 	}
@@ -858,10 +937,19 @@ static void post(struct hub *hub, struct lws *wsi, struct hub_http *h)
 		goto out;
 	}
 	if (outcome == BULLETIN_STORED) {
+		/* stored: its frames first, then its rows (see the top) */
+		send_new(hub, &t, content, content_len, sig, sig_len);
+		if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK ||
+		    record(&t) != ERR_OK ||
+		    store_exec(hub->db, "COMMIT") != ERR_OK) {
+			store_exec(hub->db, "ROLLBACK");
+			log_error("bulletins: %s: its delivery rows are not "
+				  "written; the next start makes them", c->id);
+		}
+		pump_marked(hub, &t);
 		log_info("bulletins: %s (%s, %s) posted by operator %s for %u "
 			 "communities", c->id, c->type, c->severity,
 			 h->peer.name, t.n);
-		send_new(hub, &t, content, content_len, sig, sig_len);
 		reply_posted(hub, wsi, h, c->id, t.n);
 	} else {
 		reply_detail(hub, wsi, h, 200, c->id);
@@ -871,6 +959,7 @@ fail:
 	http_reply_error(wsi, &h->ex, 500, "store",
 			 "could not store the bulletin");
 out:
+	free(t.ids);
 	free(t.targets);
 	bulletin_content_free(&c);
 	free(content);
@@ -1069,7 +1158,9 @@ int hub_bulletin_apply(struct hub *hub, const struct pglog_event *ev,
 		return ERR_IO;
 	if (be->outcome != BULLETIN_STORED)
 		return ERR_OK;
-	return targets(&be->t, be->c);
+	if (plan(&be->t, be->c) != ERR_OK)
+		return ERR_IO;
+	return record(&be->t);
 }
 
 void hub_bulletin_applied(struct hub *hub, struct hub_bulletin_event **pbe,
@@ -1088,6 +1179,7 @@ void hub_bulletin_applied(struct hub *hub, struct hub_bulletin_event **pbe,
 			 be->c->id, be->c->type, be->c->severity, be->t.n);
 		send_new(hub, &be->t, be->content, be->content_len, be->sig,
 			 be->sig_len);
+		pump_marked(hub, &be->t);
 	}
 	if (committed && be->c &&
 	    api_wait_take(hub, be->c->id, be->token, &wsi, &h)) {
@@ -1103,6 +1195,7 @@ void hub_bulletin_applied(struct hub *hub, struct hub_bulletin_event **pbe,
 		else
 			reply_detail(hub, wsi, h, 200, be->c->id);
 	}
+	free(be->t.ids);
 	free(be->t.targets);
 	bulletin_content_free(&be->c);
 	free(be);

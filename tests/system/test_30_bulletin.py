@@ -16,6 +16,7 @@ import json
 import re
 import shutil
 import socket
+import sqlite3
 import ssl
 import subprocess
 import threading
@@ -206,6 +207,39 @@ def test_offline_node_gets_bulletin_and_cancel_on_reconnect(daemons, pki):
     assert list(got) == [cid, bid]
     d = hub.api("GET", f"/api/v1/bulletins/{bid}").json()
     assert d["delivered"] == 2 and d["status"] == "cancelled"
+
+
+def test_rows_a_stop_kept_from_being_written_are_made_at_start(daemons,
+                                                                pki):
+    """The hub sends a stored bulletin's frames before it writes its
+    delivery rows; a stop in between leaves it stored without rows. The
+    next start makes them, for its area or every community, and the
+    nodes (which have it) ack it again: delivered, held once."""
+    hub, (a, b) = hub_pair(daemons, pki, 2)
+    every, _ = issue(hub, "--wait", "--timeout", "20")
+    area, _ = issue(hub, "--area", a.community, "--wait", "--timeout", "20")
+    hub.stop()
+    db = sqlite3.connect(hub.dir / hub.store_file)
+    with db:
+        gone = db.execute("DELETE FROM bulletin_delivery").rowcount
+    db.close()
+    assert gone == 3
+
+    mark = hub.log_mark()
+    hub.start()
+    hub.wait_log(r"3 delivery rows made for bulletins stored without them",
+                 since=mark)
+    for bid, want in ((every, {a.community, b.community}),
+                      (area, {a.community})):
+        d = wait_for(lambda: (lambda x: x["delivered"] == len(want) and x)(
+            hub.api("GET", f"/api/v1/bulletins/{bid}").json()), 20,
+            f"{bid} delivered again")
+        assert d["targets"] == len(want)
+        assert {x["community"] for x in d["delivery"]} == want
+    for n in (a, b):
+        ids = [x["id"] for x in http_get_json(
+            "127.0.0.1", n.public_port, "/api/v1/bulletins")["items"]]
+        assert sorted(ids) == sorted([every, area] if n is a else [every])
 
 
 # ---- refusals -------------------------------------------------------------

@@ -221,10 +221,11 @@ static struct delivery_link *link_get(struct hub_bulletins *b, const char *commu
 
 /* ---- keys ------------------------------------------------------------ */
 
-/* rows_repair: the delivery rows a stop kept from being written (a POST
- * writes them just after the frames): a live bulletin stored here
- * without any gets them for its area, or for every registered community,
- * as its POST would have. ERR_OK or ERR_IO (logged). */
+/* rows_repair: the delivery rows a stop kept from being written (a new
+ * bulletin's, posted here or applied from the shared log, are written
+ * just after its frames): a live bulletin stored here without any gets
+ * them for its area, or for every registered community, as they would
+ * have been. ERR_OK or ERR_IO (logged). */
 static int rows_repair(struct hub *hub)
 {
 	sqlite3_stmt *st = NULL;
@@ -272,8 +273,7 @@ int hub_bulletin_open(struct hub *hub, char *err, size_t errlen)
 			 sqlite3_errmsg(hub->db));
 		return ERR_IO;
 	}
-	/* with [store] postgresql the rows come with the bulletin's event */
-	if (!hub->cfg.store_postgresql && rows_repair(hub) != ERR_OK) {
+	if (rows_repair(hub) != ERR_OK) {
 		snprintf(err, errlen, "%s: cannot make missing delivery rows",
 			 hub->cfg.store_path);
 		return ERR_IO;
@@ -812,11 +812,22 @@ static void send_new(struct hub *hub, struct targeting *t,
 	free(encoded);
 }
 
-/* pump_marked: pump the targets send_new left to the store. */
-static void pump_marked(struct hub *hub, const struct targeting *t)
+/* deliver_new: a new bulletin, committed (its targets planned), to its
+ * live targets: its frames, then its delivery rows, then the targets
+ * send_new left to pump, whose rows are now there to read. */
+static void deliver_new(struct hub *hub, struct targeting *t,
+			const uint8_t *content, size_t content_len,
+			const uint8_t *sig, size_t sig_len)
 {
 	unsigned i;
 
+	send_new(hub, t, content, content_len, sig, sig_len);
+	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK ||
+	    record(t) != ERR_OK || store_exec(hub->db, "COMMIT") != ERR_OK) {
+		store_exec(hub->db, "ROLLBACK");
+		log_error("bulletins: %s: its delivery rows are not written; "
+			  "the next start makes them", t->id);
+	}
 	for (i = 0; i < t->n_targets; i++)
 		if (t->targets[i].pump)
 			pump(hub, t->targets[i].c);
@@ -937,16 +948,7 @@ static void post(struct hub *hub, struct lws *wsi, struct hub_http *h)
 		goto out;
 	}
 	if (outcome == BULLETIN_STORED) {
-		/* stored: its frames first, then its rows (see the top) */
-		send_new(hub, &t, content, content_len, sig, sig_len);
-		if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK ||
-		    record(&t) != ERR_OK ||
-		    store_exec(hub->db, "COMMIT") != ERR_OK) {
-			store_exec(hub->db, "ROLLBACK");
-			log_error("bulletins: %s: its delivery rows are not "
-				  "written; the next start makes them", c->id);
-		}
-		pump_marked(hub, &t);
+		deliver_new(hub, &t, content, content_len, sig, sig_len);
 		log_info("bulletins: %s (%s, %s) posted by operator %s for %u "
 			 "communities", c->id, c->type, c->severity,
 			 h->peer.name, t.n);
@@ -1158,9 +1160,7 @@ int hub_bulletin_apply(struct hub *hub, const struct pglog_event *ev,
 		return ERR_IO;
 	if (be->outcome != BULLETIN_STORED)
 		return ERR_OK;
-	if (plan(&be->t, be->c) != ERR_OK)
-		return ERR_IO;
-	return record(&be->t);
+	return plan(&be->t, be->c);     /* the rows: hub_bulletin_applied */
 }
 
 void hub_bulletin_applied(struct hub *hub, struct hub_bulletin_event **pbe,
@@ -1175,11 +1175,10 @@ void hub_bulletin_applied(struct hub *hub, struct hub_bulletin_event **pbe,
 	*pbe = NULL;
 	if (committed && be->c && !be->refused[0] &&
 	    be->outcome == BULLETIN_STORED) {
+		deliver_new(hub, &be->t, be->content, be->content_len,
+			    be->sig, be->sig_len);
 		log_info("bulletins: %s (%s, %s) for %u communities",
 			 be->c->id, be->c->type, be->c->severity, be->t.n);
-		send_new(hub, &be->t, be->content, be->content_len, be->sig,
-			 be->sig_len);
-		pump_marked(hub, &be->t);
 	}
 	if (committed && be->c &&
 	    api_wait_take(hub, be->c->id, be->token, &wsi, &h)) {

@@ -56,11 +56,11 @@ struct delivery_link {
  * them. */
 enum {
 	ST_PUMP,                    /* a community's unsent pending bulletins */
-	ST_DELIVERED,               /* record an ack */
+	ST_DELIVERED,               /* record acks (ack_rows) */
 	ST_REFUSED,                 /* record a refusal */
 	ST_LAST_SEQ,                /* the highest delivery seq stored */
 	ST_TARGET,                  /* the delivery rows of a new bulletin */
-	ST_SHARED_DELIVERED,        /* record an ack from the shared log */
+	ST_SHARED_DELIVERED,        /* record acks from the shared log */
 	ST_COUNT
 };
 
@@ -93,9 +93,10 @@ static const char *const statement_sql[ST_COUNT] = {
 		" AND d.delivered_ms IS NULL AND d.seq > ? ORDER BY d.seq"
 		" LIMIT ?",
 	[ST_DELIVERED] =
-		"UPDATE bulletin_delivery SET delivered_ms = ?3,"
-		" refused = NULL WHERE bulletin = ?1 AND community = ?2"
-		" AND delivered_ms IS NULL",
+		"UPDATE bulletin_delivery SET delivered_ms = a.value ->> 2,"
+		" refused = NULL FROM json_each(?1) a WHERE bulletin ="
+		" a.value ->> 0 AND community = a.value ->> 1 AND"
+		" delivered_ms IS NULL",
 	[ST_REFUSED] =
 		"UPDATE bulletin_delivery SET refused = ?3 WHERE"
 		" bulletin = ?1 AND community = ?2 AND delivered_ms IS"
@@ -109,9 +110,11 @@ static const char *const statement_sql[ST_COUNT] = {
 	 * reaches one enrolled later by a row its replica made at Welcome */
 	[ST_SHARED_DELIVERED] =
 		"INSERT INTO bulletin_delivery (bulletin, community,"
-		" delivered_ms) SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM"
-		" bulletin WHERE id = ?1) ON CONFLICT (bulletin, community)"
-		" DO UPDATE SET delivered_ms = ?3, refused = NULL WHERE"
+		" delivered_ms) SELECT a.value ->> 0, a.value ->> 1, a.value"
+		" ->> 2 FROM json_each(?1) a WHERE EXISTS (SELECT 1 FROM"
+		" bulletin WHERE id = a.value ->> 0)"
+		" ON CONFLICT (bulletin, community) DO UPDATE SET"
+		" delivered_ms = excluded.delivered_ms, refused = NULL WHERE"
 		" delivered_ms IS NULL",
 };
 
@@ -135,13 +138,75 @@ static sqlite3_stmt *statement(struct hub *hub, int k)
 	return *st;
 }
 
+/* Acks to record in one statement (ST_DELIVERED, ST_SHARED_DELIVERED):
+ * a JSON array of [bulletin, community, ms], n of them in len bytes (of
+ * cap), each id checked to need no escape. A statement an ack cost a
+ * third of the writing again (its own start and end). */
+struct ack_rows {
+	char *json;
+	size_t len, cap;
+	unsigned n;
+};
+
+/* ack_rows_add: an ack of bulletin by community at ms. ERR_OK,
+ * ERR_INVALID (an id no delivery row can hold: nothing to record) or
+ * ERR_NOMEM. */
+static int ack_rows_add(struct ack_rows *r, const char *bulletin,
+			const char *community, int64_t ms)
+{
+	/* [" "," ", ms], and room for the closing ] */
+	size_t need = strlen(bulletin) + strlen(community) + 32;
+
+	if (!text_record_id_valid(bulletin) || !text_community_valid(community))
+		return ERR_INVALID;
+	if (r->len + need > r->cap) {
+		size_t cap = 2 * r->cap > r->len + need ? 2 * r->cap
+			     : r->len + need + 4096;
+		char *j = realloc(r->json, cap);
+
+		if (!j)
+			return ERR_NOMEM;
+		r->json = j;
+		r->cap = cap;
+	}
+	r->len += (size_t)snprintf(r->json + r->len, r->cap - r->len,
+				   "%c[\"%s\",\"%s\",%lld]", r->n++ ? ',' : '[',
+				   bulletin, community, (long long)ms);
+	return ERR_OK;
+}
+
+/* ack_rows_write: r's acks through statement k, inside the caller's
+ * transaction; r is emptied. ERR_OK or ERR_IO (logged). */
+static int ack_rows_write(struct hub *hub, int k, struct ack_rows *r)
+{
+	sqlite3_stmt *st;
+	int rc = ERR_IO;
+
+	if (!r->n)
+		return ERR_OK;
+	r->json[r->len++] = ']';
+	st = statement(hub, k);
+	if (st) {
+		sqlite3_bind_text(st, 1, r->json, (int)r->len, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			rc = ERR_OK;
+		else
+			log_error("bulletins: recording %u acks: %s", r->n,
+				  sqlite3_errmsg(hub->db));
+		sqlite3_reset(st);
+	}
+	r->len = 0;
+	r->n = 0;
+	return rc;
+}
+
 /* flush_acks: write the collected acks' delivery times in one
  * transaction (on the service thread, between callbacks, so no other
  * transaction is open). */
 static void flush_acks(struct hub *hub)
 {
 	struct hub_bulletins *b = hub->bulletins;
-	sqlite3_stmt *st;
+	struct ack_rows rows = { 0 };
 	size_t i;
 
 	if (!b->n_acked)
@@ -155,18 +220,13 @@ static void flush_acks(struct hub *hub)
 	for (i = 0; i < b->n_acked; i++) {
 		const struct acked *a = &b->acked[i];
 
-		st = statement(hub, ST_DELIVERED);
-		if (!st)
-			break;
-		sqlite3_bind_text(st, 1, a->bulletin, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, a->community, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, a->ms);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			log_error("bulletins: recording %s's ack of %s: %s",
-				  a->community, a->bulletin,
-				  sqlite3_errmsg(hub->db));
-		sqlite3_reset(st);
+		if (ack_rows_add(&rows, a->bulletin, a->community, a->ms)
+		    == ERR_NOMEM)
+			log_error("bulletins: recording %s's ack of %s: out of "
+				  "memory", a->community, a->bulletin);
 	}
+	ack_rows_write(hub, ST_DELIVERED, &rows);
+	free(rows.json);
 	if (store_exec(hub->db, "COMMIT") != ERR_OK) {
 		log_error("bulletins: cannot record %zu acks: %s", b->n_acked,
 			  sqlite3_errmsg(hub->db));
@@ -1047,8 +1107,11 @@ struct hub_bulletin_event {
 	struct targeting t;
 };
 
-/* apply_delivery: a delivery event into the store. ERR_OK or ERR_IO. */
-static int apply_delivery(struct hub *hub, const struct pglog_event *ev)
+/* apply_delivery: delivery event ev: an ack into rows, or a refusal
+ * into the store (rows written first, in the log's order). ERR_OK or
+ * ERR_IO. */
+static int apply_delivery(struct hub *hub, const struct pglog_event *ev,
+			  struct ack_rows *rows)
 {
 	size_t id_len = ev->len ? strnlen((const char *)ev->body, ev->len)
 				: 0;
@@ -1057,32 +1120,50 @@ static int apply_delivery(struct hub *hub, const struct pglog_event *ev)
 	sqlite3_stmt *st;
 
 	if (!ev->len || !id_len || id_len > LIMIT_RECORD_ID ||
-	    ev->len - id_len > SHARED_REASON + 1) {
-		log_error("shared log %llu: not a delivery: passed over",
-			  (unsigned long long)ev->seq);
-		return ERR_OK;
-	}
+	    ev->len - id_len > SHARED_REASON + 1)
+		goto not_one;
 	memcpy(id, ev->body, id_len);
 	id[id_len] = 0;
-	if (refused) {
-		memcpy(reason, ev->body + id_len + 1, ev->len - id_len - 1);
-		reason[ev->len - id_len - 1] = 0;
+	if (!refused) {
+		rc = ack_rows_add(rows, id, ev->community, (int64_t)ev->last);
+		if (rc == ERR_INVALID)
+			goto not_one;
+		return rc == ERR_OK ? ERR_OK : ERR_IO;
 	}
-	st = statement(hub, refused ? ST_REFUSED : ST_SHARED_DELIVERED);
-	if (!st)
+	memcpy(reason, ev->body + id_len + 1, ev->len - id_len - 1);
+	reason[ev->len - id_len - 1] = 0;
+	if (ack_rows_write(hub, ST_SHARED_DELIVERED, rows) != ERR_OK ||
+	    !(st = statement(hub, ST_REFUSED)))
 		return ERR_IO;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ev->community, -1, SQLITE_STATIC);
-	if (refused)
-		sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_int64(st, 3, (int64_t)ev->last);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		log_error("bulletins: recording %s's ack of %s: %s",
+		log_error("bulletins: recording %s's refusal of %s: %s",
 			  ev->community, id, sqlite3_errmsg(hub->db));
 		rc = ERR_IO;
 	}
 	sqlite3_reset(st);
+	return rc;
+not_one:
+	log_error("shared log %llu: not a delivery: passed over",
+		  (unsigned long long)ev->seq);
+	return ERR_OK;
+}
+
+int hub_bulletin_apply_deliveries(struct hub *hub,
+				  const struct pglog_event *const *evs,
+				  size_t n)
+{
+	struct ack_rows rows = { 0 };
+	int rc = ERR_OK;
+	size_t i;
+
+	for (i = 0; rc == ERR_OK && i < n; i++)
+		rc = apply_delivery(hub, evs[i], &rows);
+	if (rc == ERR_OK)
+		rc = ack_rows_write(hub, ST_SHARED_DELIVERED, &rows);
+	free(rows.json);
 	return rc;
 }
 
@@ -1133,7 +1214,7 @@ int hub_bulletin_apply(struct hub *hub, const struct pglog_event *ev,
 
 	*out = NULL;
 	if (ev->kind == PGLOG_DELIVERY)
-		return apply_delivery(hub, ev);
+		return hub_bulletin_apply_deliveries(hub, &ev, 1);
 	be = calloc(1, sizeof(*be));
 	if (!be)
 		return ERR_IO;

@@ -697,6 +697,12 @@ int hub_bulletin_apply(struct hub *hub, const struct pglog_event *ev,
 		       struct hub_bulletin_event **out);
 void hub_bulletin_applied(struct hub *hub, struct hub_bulletin_event **be,
 			  int committed);
+/* hub_bulletin_apply_deliveries: consecutive PGLOG_DELIVERY events
+ * evs[0..n) of the log, in order, inside the caller's transaction (the
+ * acks among them in one statement). ERR_OK, or ERR_IO (roll back). */
+int hub_bulletin_apply_deliveries(struct hub *hub,
+				  const struct pglog_event *const *evs,
+				  size_t n);
 void hub_bulletin_failed(struct hub *hub, const struct pglog_event *ev);
 /* hub_bulletin_ack: a node persisted (or refused) a bulletin. */
 int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack);

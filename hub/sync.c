@@ -426,14 +426,10 @@ fail:
 static int shared_apply_run(struct hub *hub, struct pglog_event *const *evs,
 			    size_t n)
 {
-	struct hub_bulletin_event *none = NULL;
-	int rc = ERR_OK;
-
 	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
 		goto fail;
-	for (size_t i = 0; rc == ERR_OK && i < n; i++)
-		rc = hub_bulletin_apply(hub, evs[i], &none); /* none for one */
-	if (rc != ERR_OK ||
+	if (hub_bulletin_apply_deliveries(hub,
+		(const struct pglog_event *const *)evs, n) != ERR_OK ||
 	    hub_store_meta_set(hub, SHARED_APPLIED, (int64_t)evs[n - 1]->seq)
 	    != ERR_OK || store_exec(hub->db, "COMMIT") != ERR_OK) {
 		store_exec(hub->db, "ROLLBACK");

@@ -574,6 +574,39 @@ def test_a_forged_bulletin_in_the_log_is_refused_by_every_replica(
         assert h.api("GET", f"/api/v1/bulletins/{forged}").status == 404
 
 
+def test_acks_in_the_log_applied_together_and_a_forged_one_passed_over(
+        replicas, pg):  # noqa: F811
+    """Delivery events are applied a run at a time, their acks in one
+    statement over a JSON array: an event written behind the hubs' backs
+    whose community would break out of that array is passed over by every
+    replica, and the ack beside it in the same run is recorded."""
+    hubs, nodes = replicas(2, 1)
+    away = unique_id("away")            # registered, no node: pending
+    hubs[0].register(away)
+    for h in hubs:
+        wait_registered(h, away)
+    bid, _ = issue(hubs[0])
+    for h in hubs:
+        wait_for(lambda: delivery_view(h, bid)[:2] == (3, 2), ARRIVE,
+                 f"{bid}: 2 of 3 delivered in {h.dir.name}'s view")
+    forged = f'{away}",1],["{bid}","{nodes[0][0].community}'
+    pg.psql("BEGIN;"
+            f" SELECT pg_advisory_xact_lock({0x616c6c69616e01});"
+            " INSERT INTO alliance_log (seq, kind, community, last_seq, body)"
+            " SELECT (SELECT max(seq) FROM alliance_log) + n, "
+            f"{DELIVERY}, c, (extract(epoch FROM now()) * 1000)::bigint,"
+            f" convert_to('{bid}', 'UTF8')"
+            f" FROM (VALUES (1, '{forged}'), (2, '{away}')) v (n, c);"
+            " SELECT pg_notify('alliance_log', ''); COMMIT;")
+    for h in hubs:
+        h.wait_log(r"shared log \d+: not a delivery: passed over", ARRIVE)
+        got = wait_for(lambda: (lambda v: v[1] == 3 and v)(
+            delivery_view(h, bid)), ARRIVE, f"{away}'s ack at {h.dir.name}")
+        assert [c for c, *_ in got[3]] == sorted(
+            [away] + [n[0].community for n in nodes])
+        assert dict((c, ms) for c, _, ms, _ in got[3])[away] >= 0
+
+
 def allow_1013(monkeypatch):
     """Let websocket-client take a close with 1013: Debian 12's predates
     it (Try Again Later, in IANA's registry of close codes) and would

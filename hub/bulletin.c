@@ -10,11 +10,11 @@
  * node that is away gets its pending bulletins right after its next
  * Welcome. The bulletin is committed before it is sent; its delivery rows
  * are written just after its frames, in the same service-loop turn (no
- * ack is read before them), and a start makes those a crash kept from
- * being written. A node acks after persisting (or refuses, saying why); the hub
- * then records the delivery time (the acks of one service-loop pass in
- * one transaction). At most LIMIT_BULLETIN_INFLIGHT
- * bulletins are unacked per node, so the send queue stays bounded.
+ * ack is read before them), and a start makes those a stop kept from
+ * being written. A node acks after persisting (or refuses, saying why);
+ * the hub then records the delivery time (the acks of one service-loop
+ * pass in one statement). At most LIMIT_BULLETIN_INFLIGHT bulletins are
+ * unacked per node, so the send queue stays bounded.
  *
  * With [store] postgresql a POST (verified here) and an ack are events
  * of the shared log (pglog.h): every replica applies each to its copy
@@ -827,8 +827,8 @@ static int record(struct targeting *t)
 /* send_new: send a new bulletin, once stored, to each targeted live
  * session straight from the request (the frame encoded once, here, no
  * query per community), unless older bulletins may still wait for room
- * in its window: then it is marked for pump_marked, which keeps the order
- * once its row is written. */
+ * in its window: then its target is marked to be pumped (which keeps the
+ * order) once its row is written. */
 static void send_new(struct hub *hub, struct targeting *t,
 		     const uint8_t *content, size_t content_len,
 		     const uint8_t *sig, size_t sig_len)

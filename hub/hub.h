@@ -689,8 +689,9 @@ void hub_bulletin_welcome(struct session *s);
  * in *out (NULL when none) what is to be done once it committed:
  * hub_bulletin_applied then (committed 1: send the new bulletin to the
  * live targeted sessions and write its delivery rows, answer the POST
- * that waits here; 0: only free it). ERR_OK, or ERR_IO (roll back). hub_bulletin_failed: the database
- * did not take ev: the POST that waits is answered 503. */
+ * that waits here; 0: only free it). ERR_OK, or ERR_IO (roll back).
+ * hub_bulletin_failed: the database did not take ev: the POST that waits
+ * is answered 503. */
 struct hub_bulletin_event;
 struct pglog_event;
 int hub_bulletin_apply(struct hub *hub, const struct pglog_event *ev,

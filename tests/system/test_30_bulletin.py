@@ -24,6 +24,7 @@ import time
 import xml.etree.ElementTree as ET
 
 import pytest
+import websocket
 from cryptography.hazmat.primitives import serialization
 
 from conftest import (BUILD, Hub, RawSession, alliancectl, free_port,
@@ -240,6 +241,45 @@ def test_rows_a_stop_kept_from_being_written_are_made_at_start(daemons,
         ids = [x["id"] for x in http_get_json(
             "127.0.0.1", n.public_port, "/api/v1/bulletins")["items"]]
         assert sorted(ids) == sorted([every, area] if n is a else [every])
+
+
+def next_bulletin(rs, timeout):
+    """The id of the next bulletin rs receives (other frames skipped), or
+    None when none comes within timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            f = rs.recv_frame(left)
+        except websocket.WebSocketTimeoutException:
+            return None
+        if f.WhichOneof("body") == "bulletin":
+            c = pb.BulletinContent()
+            c.ParseFromString(f.bulletin.signed_content)
+            return c.id
+    return None
+
+
+def test_at_most_16_unacked_then_the_rest_in_order(daemons, pki):
+    """A node is sent at most 16 bulletins it has not acked
+    (LIMIT_BULLETIN_INFLIGHT); those posted past its window wait for
+    room (their delivery rows written after the frames of the others) and
+    come, in the order posted, as it acks."""
+    hub = daemons.hub(pki)
+    cid = unique_id("w")
+    hub.register(cid)
+    with RawSession(hub, cert=pki.node(cid)) as rs:
+        rs.handshake(cid)
+        ids = [issue(hub, headline=f"Notice {i}")[0] for i in range(18)]
+        got = [next_bulletin(rs, 20) for _ in range(16)]
+        assert got == ids[:16]
+        assert next_bulletin(rs, 1.5) is None, "a 17th while 16 unacked"
+        for bid in got[:2]:
+            f = pb.Frame()
+            f.bulletin_ack.id = bid
+            rs.send_frame(f)
+        assert [next_bulletin(rs, 20) for _ in range(2)] == ids[16:]
+    d = hub.api("GET", f"/api/v1/bulletins/{ids[0]}").json()
+    assert d["delivered"] == 1 and d["targets"] == 1
 
 
 # ---- refusals -------------------------------------------------------------

@@ -182,29 +182,32 @@ static void fail(struct pglog *pl, struct pglog_event *ev, const char *why)
 	post(pl, ev);
 }
 
-/* one_line: libpq's message as one line, in place: its lines (one per
- * host of a multi-host conninfo, the last ending in a newline) joined
- * with "; ", its indented hints ("Is the server running...?") left out. */
-static void one_line(char *msg)
+/* one_line: libpq's message in msg (size bytes) made one line, in
+ * place: its lines (one per host of a multi-host conninfo, the last
+ * ending in a newline) joined with "; ", its indented hints ("Is the
+ * server running...?") left out, cut to fit (a "; " is longer than the
+ * newline it replaces). */
+static void one_line(char *msg, size_t size)
 {
-	char *in = msg, *out = msg;
+	char in[CAUSE_LEN];
+	const char *p = in;
+	size_t len = 0;
 
-	while (*in) {
-		size_t n = strcspn(in, "\n");
+	snprintf(in, sizeof(in), "%s", msg);
+	msg[0] = '\0';
+	while (*p) {
+		size_t n = strcspn(p, "\n");
 
-		if (*in != '\t') {
-			if (out != msg) {
-				memcpy(out, "; ", 2);
-				out += 2;
-			}
-			memmove(out, in, n);
-			out += n;
+		if (*p != '\t' && len < size) {
+			int w = snprintf(msg + len, size - len, "%s%.*s",
+					 len ? "; " : "", (int)n, p);
+
+			len += w > 0 ? (size_t)w : 0;
 		}
-		in += n;
-		if (*in == '\n')
-			in++;
+		p += n;
+		if (*p == '\n')
+			p++;
 	}
-	*out = '\0';
 }
 
 /* note_lost: when the connection is lost, keep its first failure, msg
@@ -213,7 +216,7 @@ static void note_lost(struct pglog *pl, const char *msg)
 {
 	if (PQstatus(pl->conn) == CONNECTION_BAD && !pl->lost[0]) {
 		snprintf(pl->lost, sizeof(pl->lost), "%s", msg);
-		one_line(pl->lost);
+		one_line(pl->lost, sizeof(pl->lost));
 	}
 }
 
@@ -685,7 +688,7 @@ static int append_all(struct pglog *pl)
 	}
 	note_lost(pl, why);
 	exec_ok(pl, "ROLLBACK", sql, sizeof(sql));
-	one_line(why);
+	one_line(why, sizeof(why));
 	/* a COMMIT whose answer was lost with the connection may yet have
 	 * committed: refused all the same, saying so. A node sends the
 	 * batch again (the version rule makes a second copy stale); an
@@ -865,7 +868,7 @@ static int connect_db(struct pglog *pl, char *why, size_t whylen)
 		goto fail;
 	return 1;
 fail:
-	one_line(why);
+	one_line(why, whylen);
 	if (pl->conn)
 		disconnect(pl);
 	return 0;
@@ -965,7 +968,7 @@ static void *thread_main(void *arg)
 				snprintf(why, sizeof(why), "connection lost: "
 					 "%.400s", pl->lost[0] ? pl->lost
 					 : conn_error(pl));
-			one_line(why);
+			one_line(why, sizeof(why));
 			set_state(pl, 0, why);
 			log_warn("pglog: %s", why);
 			disconnect(pl);

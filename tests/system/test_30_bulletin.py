@@ -278,8 +278,18 @@ def test_at_most_16_unacked_then_the_rest_in_order(daemons, pki):
             f.bulletin_ack.id = bid
             rs.send_frame(f)
         assert [next_bulletin(rs, 20) for _ in range(2)] == ids[16:]
+        # an ack whose id is not one (it would break out of the acks'
+        # JSON array) is refused where frames come in (lib/wire), saying so
+        f = pb.Frame()
+        f.bulletin_ack.id = f'{ids[2]}",1],["{ids[3]}'
+        rs.send_frame(f)
+        code, reason = rs.expect_close()
+        assert code == 4400 and "bulletin_ack.id" in reason, reason
     d = hub.api("GET", f"/api/v1/bulletins/{ids[0]}").json()
     assert d["delivered"] == 1 and d["targets"] == 1
+    for bid in ids[2:4]:
+        assert hub.api("GET", f"/api/v1/bulletins/{bid}").json()[
+            "delivered"] == 0
 
 
 # ---- refusals -------------------------------------------------------------

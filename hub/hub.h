@@ -624,7 +624,7 @@ int api_wait_park(struct hub *hub, struct lws *wsi, struct hub_http *h,
 /* api_wait_take: 1 with the request parked for (id, token) in *wsi, *h,
  * taken off the list, or 0 when none waits here (posted at another
  * replica, or its connection closed). id NULL: by the token alone (this
- * replica's own, unique to it: a failed append's event has no body). */
+ * replica's own, unique to it). */
 int api_wait_take(struct hub *hub, const char *id, uint64_t token,
 		  struct lws **wsi, struct hub_http **h);
 /* api_waits_free: drop the requests still waiting (at exit). */

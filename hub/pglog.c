@@ -152,7 +152,7 @@ static void wake_thread(struct pglog *pl)
 /* queue_result: hand a result to the service thread, which is woken
  * (lws_cancel_service) by the caller: once for the events of one read,
  * not for each (every wake-up is a pass of its service loop). read_log keeps the results to their bounds; a failure
- * carries no body and there is at most one per append taken, so failures
+ * is an append taken, its body within the appends' bounds, so failures
  * are always posted. */
 static void queue_result(struct pglog *pl, struct pglog_event *ev)
 {
@@ -168,12 +168,10 @@ static void post(struct pglog *pl, struct pglog_event *ev)
 	lws_cancel_service(pl->lws);
 }
 
-/* fail: post ev back as failed with why. */
+/* fail: post ev back as failed with why, its body kept (a
+ * PGLOG_DELIVERIES' says whose acks were not stored). */
 static void fail(struct pglog *pl, struct pglog_event *ev, const char *why)
 {
-	free(ev->body);
-	ev->body = NULL;
-	ev->len = 0;
 	ev->failed = 1;
 	ev->seq = 0;
 	/* (the cause cut to the event's room) */

@@ -69,9 +69,9 @@ enum pglog_kind {
 	PGLOG_BULLETIN = 5,     /* a bulletin an operator posted, verified
 				   by the replica it reached; last: the
 				   request's token (bulletin.c) */
-	PGLOG_DELIVERY = 6,     /* community's ack (or refusal) of a
-				   bulletin; last: when, unix ms
-				   (bulletin.c) */
+	PGLOG_DELIVERY = 6,     /* community's refusal (or, written by an
+				   older hub, ack) of a bulletin; last:
+				   when, unix ms (bulletin.c) */
 	PGLOG_RELAY = 7,        /* a record of community's Relay, packed in
 				   parts (relay_pack_parts: redacting it
 				   cuts the personal data off); last: the
@@ -84,6 +84,10 @@ enum pglog_kind {
 	PGLOG_POLL = 9,         /* a district poll an operator created, a
 				   packed Change; last: its version
 				   (polls.c) */
+	PGLOG_DELIVERIES = 10,  /* the acks of bulletins a replica received
+				   over a few milliseconds, each with its
+				   community and time; community "", last
+				   0 (bulletin.c) */
 };
 
 /* The most events one append may redact. */

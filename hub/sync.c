@@ -236,8 +236,9 @@ fail:
  * deliveries counting as one). */
 #define SHARED_PER_WAKE 16
 /* Consecutive deliveries applied in one transaction at most: a
- * bulletin's acks come all at once, one event each, and a transaction
- * apiece cost every replica 1000 commits a bulletin at 1000 nodes. */
+ * bulletin's acks come all at once, and a transaction an event cost
+ * every replica 1000 commits a bulletin at 1000 nodes (when an event was
+ * an ack). */
 #define SHARED_RUN 256
 
 int sync_shared_open(struct hub *hub, char *err, size_t errlen)
@@ -398,7 +399,8 @@ static int shared_apply_event(struct hub *hub, const struct pglog_event *ev)
 	struct hub_bulletin_event *be = NULL;
 	struct hub_relay_event *re = NULL;
 	int bulletin = ev->kind == PGLOG_BULLETIN ||
-		       ev->kind == PGLOG_DELIVERY;
+		       ev->kind == PGLOG_DELIVERY ||
+		       ev->kind == PGLOG_DELIVERIES;
 
 	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
 		goto fail;
@@ -499,8 +501,8 @@ static int shared_apply(struct hub *hub, const struct pglog_event *ev,
 	if (ev->kind == PGLOG_DIRECTORY || ev->kind == PGLOG_PURGE)
 		return shared_apply_hub(hub, ev, applied_n);
 	if (ev->kind == PGLOG_BULLETIN || ev->kind == PGLOG_DELIVERY ||
-	    ev->kind == PGLOG_RELAY || ev->kind == PGLOG_RELAYED ||
-	    ev->kind == PGLOG_POLL)
+	    ev->kind == PGLOG_DELIVERIES || ev->kind == PGLOG_RELAY ||
+	    ev->kind == PGLOG_RELAYED || ev->kind == PGLOG_POLL)
 		return shared_apply_event(hub, ev);
 	if (ev->kind == PGLOG_CHANGES)
 		cs = alliance__v1__changes__unpack(NULL, ev->len, ev->body);
@@ -561,7 +563,8 @@ static void shared_failed(struct hub *hub, const struct pglog_event *ev)
 		api_registry_done(hub, ev->community, ev->last, 0, ev->why);
 		return;
 	}
-	if (ev->kind == PGLOG_BULLETIN) {
+	if (ev->kind == PGLOG_BULLETIN || ev->kind == PGLOG_DELIVERY ||
+	    ev->kind == PGLOG_DELIVERIES) {
 		hub_bulletin_failed(hub, ev);
 		return;
 	}
@@ -570,15 +573,8 @@ static void shared_failed(struct hub *hub, const struct pglog_event *ev)
 		hub_relay_failed(hub, ev);
 		return;
 	}
-	/* a bulletin's ack not stored (the connection lost under it): its
-	 * session is told to come back, and the bulletin, still pending, is
-	 * sent at the next one */
-	if (s && s->state == SESSION_ACTIVE && ev->kind == PGLOG_DELIVERY)
-		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
-			      WIRE_TRY_AGAIN_REASON ": the hub's database did not "
-			      "store a bulletin's ack: %.150s", ev->why);
-	else if (s && s->state == SESSION_ACTIVE &&
-		 s->shared_pending > s->shared_acked)
+	if (s && s->state == SESSION_ACTIVE &&
+	    s->shared_pending > s->shared_acked)
 		session_close(s, REFUSE_UNAVAILABLE, WIRE_CLOSE_TRY_AGAIN, 0,
 			      WIRE_TRY_AGAIN_REASON ": the hub's database did not "
 			      "store the batch: %.150s", ev->why);
@@ -613,7 +609,8 @@ void sync_shared_drain(struct hub *hub)
 	       (ev = pglog_take(hub->pglog))) {
 		/* the next deliveries of the log gather into a run, applied
 		 * in one transaction and counted as one event */
-		if (!ev->failed && ev->kind == PGLOG_DELIVERY && !rewind &&
+		if (!ev->failed && (ev->kind == PGLOG_DELIVERY ||
+				    ev->kind == PGLOG_DELIVERIES) && !rewind &&
 		    ev->seq == hub->shared_applied + 1 + n_run) {
 			run[n_run++] = ev;
 			if (n_run == SHARED_RUN) {

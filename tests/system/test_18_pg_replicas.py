@@ -14,9 +14,11 @@ deliveries through the log; PostgreSQL away; bad [store] postgresql
 values.
 """
 
+import re
 import sqlite3
 import subprocess
 import threading
+import time
 
 import pytest
 import websocket
@@ -99,6 +101,7 @@ def wait_registered(hub, *cids):
 
 # pglog.h's kinds of events
 CHANGES, CLAIM, DIRECTORY, PURGE, BULLETIN, DELIVERY = 1, 2, 3, 4, 5, 6
+DELIVERIES = 10
 
 
 def log_rows(pg, kind=CHANGES):  # noqa: F811
@@ -108,6 +111,41 @@ def log_rows(pg, kind=CHANGES):  # noqa: F811
     return [(int(s), c, int(last)) for s, c, last in pg.psql(
         f"SELECT seq, community, last_seq FROM alliance_log {where}"
         " ORDER BY seq")]
+
+
+def deliveries_body(acks):
+    """A DELIVERIES event's body of acks [(community, bulletin, ms)]
+    (hub/bulletin.c): each the community's length (1 byte) and id, the
+    bulletin's (1) and id, the time (8 bytes, big-endian)."""
+    out = b""
+    for c, b, ms in acks:
+        out += bytes([len(c)]) + c.encode() + bytes([len(b)]) + \
+            b.encode() + ms.to_bytes(8, "big")
+    return out
+
+
+def log_acks(pg):  # noqa: F811
+    """[(community, bulletin)] of every ack in the shared log, in its
+    order: those a replica shared together (DELIVERIES), and any one
+    alone (DELIVERY without a reason)."""
+    got = []
+    for kind, community, body in pg.psql(
+            "SELECT kind, community, encode(body, 'hex') FROM alliance_log"
+            f" WHERE kind IN ({DELIVERY}, {DELIVERIES}) ORDER BY seq"):
+        body = bytes.fromhex(body)
+        if int(kind) == DELIVERY:
+            if b"\0" not in body:
+                got.append((community, body.decode()))
+            continue
+        at = 0
+        while at < len(body):
+            n = body[at]
+            c = body[at + 1:at + 1 + n].decode()
+            at += 1 + n
+            m = body[at]
+            got.append((c, body[at + 1:at + 1 + m].decode()))
+            at += 1 + m + 8
+    return got
 
 
 # ---- an edit at one replica served at the other -----------------------------
@@ -469,7 +507,7 @@ def delivery_view(hub, bid):
 
 def test_bulletin_at_replica_1_reaches_nodes_at_both(replicas, pg):  # noqa: F811,E501
     """A bulletin posted at replica 1 is stored by every node at both
-    replicas, each acking it once (one delivery event a node); both
+    replicas, each acking it once (one ack a node in the log); both
     replicas show the same delivery view, all delivered; a cancel issued
     at replica 2 with --wait sees every node have it."""
     hubs, nodes = replicas(2, 2)
@@ -505,10 +543,8 @@ def test_bulletin_at_replica_1_reaches_nodes_at_both(replicas, pg):  # noqa: F81
     assert delivery_view(h1, bid)[2] == "cancelled" == \
         delivery_view(h2, bid)[2]
     # each node was sent each bulletin once, by its own replica: one ack
-    # (one delivery event) per node and bulletin, none twice
-    acks = pg.psql("SELECT community, convert_from(body, 'UTF8') FROM"
-                   f" alliance_log WHERE kind = {DELIVERY}")
-    assert sorted(map(tuple, acks)) == sorted(
+    # per node and bulletin in the log, none twice
+    assert sorted(log_acks(pg)) == sorted(
         (c, b) for b in (bid, cid) for c in everyone)
     assert len(log_rows(pg, BULLETIN)) == 2
 
@@ -574,12 +610,14 @@ def test_a_forged_bulletin_in_the_log_is_refused_by_every_replica(
         assert h.api("GET", f"/api/v1/bulletins/{forged}").status == 404
 
 
-def test_acks_in_the_log_applied_together_and_a_forged_one_passed_over(
+def test_acks_in_the_log_applied_together_and_forged_ones_passed_over(
         replicas, pg):  # noqa: F811
-    """Delivery events are applied a run at a time, their acks in one
-    statement over a JSON array: an event written behind the hubs' backs
-    whose community would break out of that array is passed over by every
-    replica, and the ack beside it in the same run is recorded."""
+    """Acks are shared a replica's few milliseconds at a time, one event
+    (DELIVERIES), and applied a run at a time in one statement over a JSON
+    array. Events written behind the hubs' backs are passed over whole by
+    every replica: an ack alone (DELIVERY) or in a run whose community
+    would break out of that array, a run cut short; the valid run beside
+    them in the same run of the log is recorded."""
     hubs, nodes = replicas(2, 1)
     away = unique_id("away")            # registered, no node: pending
     hubs[0].register(away)
@@ -589,22 +627,35 @@ def test_acks_in_the_log_applied_together_and_a_forged_one_passed_over(
     for h in hubs:
         wait_for(lambda: delivery_view(h, bid)[:2] == (3, 2), ARRIVE,
                  f"{bid}: 2 of 3 delivered in {h.dir.name}'s view")
+    # the nodes' acks were shared in runs, none alone
+    assert sorted(log_acks(pg)) == sorted((n[0].community, bid)
+                                          for n in nodes)
+    assert not log_rows(pg, DELIVERY)
+    ms = int(time.time() * 1000)
     forged = f'{away}",1],["{bid}","{nodes[0][0].community}'
+    events = [
+        (DELIVERY, forged, bid.encode()),
+        (DELIVERIES, "", deliveries_body([(forged[:63], bid, ms)])),
+        (DELIVERIES, "", deliveries_body([(away, bid, ms)])[:-3]),
+        (DELIVERIES, "", deliveries_body([(away, bid, ms)])),
+    ]
+    values = ", ".join(f"({n}, {k}, '{c}', decode('{b.hex()}', 'hex'))"
+                       for n, (k, c, b) in enumerate(events, 1))
     pg.psql("BEGIN;"
             f" SELECT pg_advisory_xact_lock({0x616c6c69616e01});"
             " INSERT INTO alliance_log (seq, kind, community, last_seq, body)"
-            " SELECT (SELECT max(seq) FROM alliance_log) + n, "
-            f"{DELIVERY}, c, (extract(epoch FROM now()) * 1000)::bigint,"
-            f" convert_to('{bid}', 'UTF8')"
-            f" FROM (VALUES (1, '{forged}'), (2, '{away}')) v (n, c);"
+            " SELECT (SELECT max(seq) FROM alliance_log) + n, k, c,"
+            f" {ms}, b FROM (VALUES {values}) v (n, k, c, b);"
             " SELECT pg_notify('alliance_log', ''); COMMIT;")
     for h in hubs:
         h.wait_log(r"shared log \d+: not a delivery: passed over", ARRIVE)
         got = wait_for(lambda: (lambda v: v[1] == 3 and v)(
             delivery_view(h, bid)), ARRIVE, f"{away}'s ack at {h.dir.name}")
+        assert len(re.findall(r"shared log \d+: not a run of acks: passed"
+                              " over", h.log())) == 2
         assert [c for c, *_ in got[3]] == sorted(
             [away] + [n[0].community for n in nodes])
-        assert dict((c, ms) for c, _, ms, _ in got[3])[away] >= 0
+        assert dict((c, d) for c, _, d, _ in got[3])[away] >= 0
 
 
 def allow_1013(monkeypatch):

@@ -34,9 +34,10 @@ from conftest import (BUILD, _env, alliancectl, stop_all, unique_id,
                       wait_for)
 from pg import PG_BIN, SUPERUSER, pg  # noqa: F401 (pg: the fixture)
 from test_13_failover import UrlsNode
-from test_18_pg_replicas import (BULLETIN, CHANGES, DELIVERY, OwnCertHub,
-                                 PgHub, delivery_view, hub_stream, log_rows,
-                                 manager_hash, sleeping,  # noqa: F401
+from test_18_pg_replicas import (BULLETIN, CHANGES, DELIVERIES, OwnCertHub,
+                                 PgHub, delivery_view, hub_stream, log_acks,
+                                 log_rows, manager_hash,
+                                 sleeping,  # noqa: F401
                                  wait_registered)
 from test_20_sync import (ARRIVE, BULK_ARRIVE, bulk, bulk_items, create,
                           store_rows)
@@ -318,7 +319,7 @@ def test_replica_killed_while_services_sync(alliance, pg, round_):  # noqa: F811
 
 # ---- a kill while a bulletin fans out ---------------------------------------
 
-# A trigger the test installs: every delivery event (a node's ack) sleeps
+# A trigger the test installs: every event of acks sleeps
 # in its append's transaction, which holds the append lock, until the test
 # deletes the row of ack_hold: no ack is committed, at any replica, until
 # then.
@@ -334,7 +335,7 @@ BEGIN
   RETURN NEW;
 END $$;
 CREATE TRIGGER ack_slow BEFORE INSERT ON alliance_log
-  FOR EACH ROW WHEN (NEW.kind = {DELIVERY}) EXECUTE FUNCTION ack_slow();
+  FOR EACH ROW WHEN (NEW.kind = {DELIVERIES}) EXECUTE FUNCTION ack_slow();
 """
 
 
@@ -427,7 +428,7 @@ def test_replica_killed_while_a_bulletin_fans_out(alliance, pg, round_,  # noqa:
             assert not [n.label for n in al.at[h1]
                         if bid in node_bulletins(n)]
         h1.kill()                   # SIGKILL while the bulletin fans out
-        assert not log_rows(pg, DELIVERY), "an ack committed before the kill"
+        assert not log_acks(pg), "an ack committed before the kill"
     finally:
         pg.psql("DELETE FROM ack_hold")
         try:
@@ -452,9 +453,7 @@ def test_replica_killed_while_a_bulletin_fans_out(alliance, pg, round_,  # noqa:
         [(c, True, None) for c in everyone]
     # each community's ack committed once: replica 1's were lost with it,
     # and replica 2 sent the bulletin once to each node it holds
-    acks = pg.psql("SELECT community, convert_from(body, 'UTF8') FROM"
-                   f" alliance_log WHERE kind = {DELIVERY}")
-    assert sorted(map(tuple, acks)) == [(c, bid) for c in everyone]
+    assert sorted(log_acks(pg)) == [(c, bid) for c in everyone]
 
     h1.start()
     al.wait_log_head(pg)

@@ -285,6 +285,9 @@ def test_at_most_16_unacked_then_the_rest_in_order(daemons, pki):
         rs.send_frame(f)
         code, reason = rs.expect_close()
         assert code == 4400 and "bulletin_ack.id" in reason, reason
+    # (with the hub on PostgreSQL, recorded once the log brings them back)
+    wait_for(lambda: hub.api("GET", f"/api/v1/bulletins/{ids[1]}").json()[
+        "delivered"] == 1, 10, "the two acks recorded")
     d = hub.api("GET", f"/api/v1/bulletins/{ids[0]}").json()
     assert d["delivered"] == 1 and d["targets"] == 1
     for bid in ids[2:4]:

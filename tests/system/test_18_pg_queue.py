@@ -52,6 +52,26 @@ def pong(s):
             return
 
 
+def join(hub, pki, ids, sessions):
+    """Register each of ids at hub and open its raw session (appended to
+    sessions, for the caller to close)."""
+    for cid in ids:
+        hub.register(cid)
+    for cid in ids:
+        s = RawSession(hub, cert=pki.node(cid))
+        sessions.append(s)
+        s.handshake(cid)
+
+
+def ack_next(s, bid):
+    """The next frame of s is bulletin bid's: ack it."""
+    f = s.recv_skipping_changes()
+    assert f.WhichOneof("body") == "bulletin", f
+    ack = pb.Frame()
+    ack.bulletin_ack.id = bid
+    s.send_frame(ack)
+
+
 def test_a_bulletins_acks_all_at_once_are_all_recorded(pki, tmp_path,
                                                        pg):  # noqa: F811
     # the raw sessions answer no ping while the others are set up (300
@@ -61,20 +81,11 @@ def test_a_bulletins_acks_all_at_once_are_all_recorded(pki, tmp_path,
     sessions = []
     try:
         ids = [unique_id(f"ack{i}") for i in range(ACKS)]
-        for cid in ids:
-            hub.register(cid)
-        for cid in ids:
-            s = RawSession(hub, cert=pki.node(cid))
-            sessions.append(s)
-            s.handshake(cid)
+        join(hub, pki, ids, sessions)
         pg.psql(HOLD)
         bid, _ = issue(hub)
-        for s, cid in zip(sessions, ids):
-            f = s.recv_skipping_changes()
-            assert f.WhichOneof("body") == "bulletin", f
-            ack = pb.Frame()
-            ack.bulletin_ack.id = bid
-            s.send_frame(ack)
+        for s in sessions:
+            ack_next(s, bid)
         wait_for(lambda: sleeping(pg), ARRIVE,
                  "the first ack's append held in the trigger")
         for s in sessions:
@@ -105,22 +116,13 @@ def test_acks_lost_with_the_connection_are_sent_again(pki, tmp_path, pg,  # noqa
     allow_1013(monkeypatch)
     hub = PgHub(tmp_path / "hub", pki, pg.conninfo).start()
     ids = [unique_id(f"lost{i}") for i in range(2)]
+    sessions = []
     try:
-        for cid in ids:
-            hub.register(cid)
-        sessions = []
-        for cid in ids:
-            s = RawSession(hub, cert=pki.node(cid))
-            sessions.append(s)
-            s.handshake(cid)
+        join(hub, pki, ids, sessions)
         pg.psql(HOLD)
         bid, _ = issue(hub)
         for s in sessions:
-            f = s.recv_skipping_changes()
-            assert f.WhichOneof("body") == "bulletin", f
-            ack = pb.Frame()
-            ack.bulletin_ack.id = bid
-            s.send_frame(ack)
+            ack_next(s, bid)
         wait_for(lambda: sleeping(pg), ARRIVE, "the acks' append held")
         mark = hub.log_mark()
         pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
@@ -129,21 +131,18 @@ def test_acks_lost_with_the_connection_are_sent_again(pki, tmp_path, pg,  # noqa
             code, reason = s.expect_close()
             assert code == 1013, (code, reason)
             assert "did not store a bulletin's ack" in reason, reason
-            s.close()
         pg.psql("DELETE FROM ack_hold")
         hub.wait_log(r"pglog: connected", ARRIVE, since=mark)
         assert delivery_view(hub, bid)[:2] == (2, 0)
         for cid in ids:
             with RawSession(hub, cert=pki.node(cid)) as s:
                 s.handshake(cid)
-                f = s.recv_skipping_changes()
-                assert f.WhichOneof("body") == "bulletin", f
-                ack = pb.Frame()
-                ack.bulletin_ack.id = bid
-                s.send_frame(ack)
+                ack_next(s, bid)
                 wait_for(lambda: cid in [c for c, d, *_ in
                                          delivery_view(hub, bid)[3] if d],
                          ARRIVE, f"{cid}'s ack recorded")
         assert sorted(log_acks(pg)) == sorted((c, bid) for c in ids)
     finally:
+        for s in sessions:
+            s.close()
         stop_all([hub])

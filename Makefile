@@ -131,7 +131,7 @@ unit: $(UNIT) ## run the cmocka unit tests
 # under libfaketime, which does not mix with ASan.
 system: all ## run the pytest system tests against real processes
 	ALLIANCE_BUILD=$(abspath $(BUILD)) ALLIANCE_RELEASE_BUILD=$(abspath build) \
-	  /usr/bin/python3 -m pytest -q tests/system
+	  /usr/bin/python3 -m pytest -q --durations=20 tests/system
 
 # The replica-kill tests (tests/system/test_18_replica_kill.py) run one
 # round each in `make check` (ALLIANCE_KILL_ROUNDS unset: 1); the soak runs

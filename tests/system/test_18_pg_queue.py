@@ -9,7 +9,9 @@ to the database thread held 256 events, one an ack, and bench/replicas
 (1000 nodes over two replicas) found the acks past it left pending (not
 shared: sent again only at the node's next session) and the delivery
 view never complete. A replica now shares the acks of a few milliseconds
-as one event (hub/bulletin.c SHARE_HOLD_MS): far fewer events than acks.
+as one event (hub/bulletin.c SHARE_HOLD_MS): far fewer events than acks,
+so ACKS need no longer pass the old bound (300 handshakes took 78 s).
+Also: the acks of an append the database did not take are sent again.
 """
 
 from conftest import RawSession, pb, stop_all, unique_id, wait_for
@@ -19,8 +21,8 @@ from test_18_pg_replicas import (DELIVERIES, PgHub, allow_1013,
 from test_20_sync import ARRIVE
 from test_30_bulletin import issue
 
-# More acks at once than the queue held before (256).
-ACKS = 300
+# Acks at once: with one event an ack, at least ACKS // 2 events.
+ACKS = 100
 
 # Holds the append of an event of acks (kind DELIVERIES) until the test
 # deletes the row of ack_hold.
@@ -74,8 +76,8 @@ def ack_next(s, bid):
 
 def test_a_bulletins_acks_all_at_once_are_all_recorded(pki, tmp_path,
                                                        pg):  # noqa: F811
-    # the raw sessions answer no ping while the others are set up (300
-    # handshakes, minutes on a busy machine): not dropped for silence
+    # the raw sessions answer no ping while the others are set up (a
+    # minute on a busy machine): not dropped for silence
     hub = PgHub(tmp_path / "hub", pki, pg.conninfo,
                 limits={"drop_s": 3600}).start()
     sessions = []

@@ -1426,13 +1426,12 @@ void hub_bulletin_failed(struct hub *hub, const struct pglog_event *ev)
 {
 	struct hub_http *h;
 	struct lws *wsi;
-
 	struct acked a;
 	size_t at = 0;
 
-	/* an ack not stored (the connection lost under it): its session is
-	 * told to come back, and the bulletin, still pending, is sent at
-	 * the next one */
+	/* acks not stored (the connection lost under them): their sessions
+	 * are told to come back, and the bulletins, still pending, are sent
+	 * at the next ones */
 	if (ev->kind == PGLOG_DELIVERY)
 		come_back(hub, ev->community, ev->why);
 	while (ev->kind == PGLOG_DELIVERIES &&

@@ -684,21 +684,22 @@ void hub_bulletin_close(struct hub *hub);
  * bulletins (ahead of the down stream). */
 void hub_bulletin_welcome(struct session *s);
 /* [store] postgresql: bulletins and deliveries are events of the shared
- * log. hub_bulletin_apply applies event ev (PGLOG_BULLETIN or
- * PGLOG_DELIVERY) to the store inside the caller's transaction, keeping
+ * log. hub_bulletin_apply applies event ev (PGLOG_BULLETIN,
+ * PGLOG_DELIVERY or PGLOG_DELIVERIES) to the store inside the caller's transaction, keeping
  * in *out (NULL when none) what is to be done once it committed:
  * hub_bulletin_applied then (committed 1: send the new bulletin to the
  * live targeted sessions and write its delivery rows, answer the POST
  * that waits here; 0: only free it). ERR_OK, or ERR_IO (roll back).
  * hub_bulletin_failed: the database did not take ev: the POST that waits
- * is answered 503. */
+ * is answered 503, the sessions whose acks it held are told to come back
+ * (1013). */
 struct hub_bulletin_event;
 struct pglog_event;
 int hub_bulletin_apply(struct hub *hub, const struct pglog_event *ev,
 		       struct hub_bulletin_event **out);
 void hub_bulletin_applied(struct hub *hub, struct hub_bulletin_event **be,
 			  int committed);
-/* hub_bulletin_apply_deliveries: consecutive PGLOG_DELIVERY events
+/* hub_bulletin_apply_deliveries: consecutive PGLOG_DELIVERY(IES) events
  * evs[0..n) of the log, in order, inside the caller's transaction (the
  * acks among them in one statement). ERR_OK, or ERR_IO (roll back). */
 int hub_bulletin_apply_deliveries(struct hub *hub,

@@ -637,8 +637,15 @@ int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack)
 	struct delivery_link *l = link_get(hub->bulletins, c->id);
 	sqlite3_stmt *st;
 
-	if (l && l->inflight)
-		l->inflight--;
+	/* one ack a bulletin in flight: no more, so a node cannot make the
+	 * shared log (or the store's work) grow by acking what it was not
+	 * sent (a delivery passed over stays pending: it is sent again) */
+	if (!l || !l->inflight) {
+		log_debug("bulletins: %s acked with nothing in flight: passed "
+			  "over", c->id);
+		return ERR_OK;
+	}
+	l->inflight--;
 	if (!ack->id || strlen(ack->id) > LIMIT_RECORD_ID) {
 		log_warn("bulletins: %s acked a bulletin id that is not one",
 			 c->id);
@@ -660,7 +667,7 @@ int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack)
 		log_warn("bulletins: %s refused %s: %s", c->id, ack->id,
 			 ack->reason);
 	}
-	if (!l || l->backlog)
+	if (l->backlog)
 		pump(hub, c);           /* room in the window for what waits */
 	return ERR_OK;
 }
@@ -1354,7 +1361,7 @@ int hub_bulletin_apply(struct hub *hub, const struct pglog_event *ev,
 	char op[LIMIT_NAME + 1];
 
 	*out = NULL;
-	if (ev->kind == PGLOG_DELIVERY || ev->kind == PGLOG_DELIVERIES)
+	if (pglog_delivery(ev->kind))
 		return hub_bulletin_apply_deliveries(hub, &ev, 1);
 	be = calloc(1, sizeof(*be));
 	if (!be)

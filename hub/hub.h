@@ -685,8 +685,9 @@ void hub_bulletin_close(struct hub *hub);
 void hub_bulletin_welcome(struct session *s);
 /* [store] postgresql: bulletins and deliveries are events of the shared
  * log. hub_bulletin_apply applies event ev (PGLOG_BULLETIN,
- * PGLOG_DELIVERY or PGLOG_DELIVERIES) to the store inside the caller's transaction, keeping
- * in *out (NULL when none) what is to be done once it committed:
+ * PGLOG_DELIVERY or PGLOG_DELIVERIES) to the store inside the caller's
+ * transaction, keeping in *out (NULL when none) what is to be done once
+ * it committed:
  * hub_bulletin_applied then (committed 1: send the new bulletin to the
  * live targeted sessions and write its delivery rows, answer the POST
  * that waits here; 0: only free it). ERR_OK, or ERR_IO (roll back).
@@ -706,7 +707,8 @@ int hub_bulletin_apply_deliveries(struct hub *hub,
 				  const struct pglog_event *const *evs,
 				  size_t n);
 void hub_bulletin_failed(struct hub *hub, const struct pglog_event *ev);
-/* hub_bulletin_ack: a node persisted (or refused) a bulletin. */
+/* hub_bulletin_ack: a node persisted (or refused) a bulletin; one ack a
+ * bulletin sent and not yet acked is taken, any more passed over. */
 int hub_bulletin_ack(struct session *s, const Alliance__V1__BulletinAck *ack);
 /* hub_bulletin_undelivered: set every community's undelivered_ms (the
  * oldest bulletin it has neither acked nor refused, unexpired; 0: none)

@@ -90,6 +90,14 @@ enum pglog_kind {
 				   0 (bulletin.c) */
 };
 
+/* pglog_delivery: 1 when kind is an ack's or a refusal's event
+ * (PGLOG_DELIVERY, PGLOG_DELIVERIES), which a replica applies a run at a
+ * time. */
+static inline int pglog_delivery(int kind)
+{
+	return kind == PGLOG_DELIVERY || kind == PGLOG_DELIVERIES;
+}
+
 /* The most events one append may redact. */
 #define PGLOG_REDACT_MAX 1024
 

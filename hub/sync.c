@@ -398,9 +398,7 @@ static int shared_apply_event(struct hub *hub, const struct pglog_event *ev)
 {
 	struct hub_bulletin_event *be = NULL;
 	struct hub_relay_event *re = NULL;
-	int bulletin = ev->kind == PGLOG_BULLETIN ||
-		       ev->kind == PGLOG_DELIVERY ||
-		       ev->kind == PGLOG_DELIVERIES;
+	int bulletin = ev->kind == PGLOG_BULLETIN || pglog_delivery(ev->kind);
 
 	if (store_exec(hub->db, "BEGIN IMMEDIATE") != ERR_OK)
 		goto fail;
@@ -500,9 +498,9 @@ static int shared_apply(struct hub *hub, const struct pglog_event *ev,
 	}
 	if (ev->kind == PGLOG_DIRECTORY || ev->kind == PGLOG_PURGE)
 		return shared_apply_hub(hub, ev, applied_n);
-	if (ev->kind == PGLOG_BULLETIN || ev->kind == PGLOG_DELIVERY ||
-	    ev->kind == PGLOG_DELIVERIES || ev->kind == PGLOG_RELAY ||
-	    ev->kind == PGLOG_RELAYED || ev->kind == PGLOG_POLL)
+	if (ev->kind == PGLOG_BULLETIN || pglog_delivery(ev->kind) ||
+	    ev->kind == PGLOG_RELAY || ev->kind == PGLOG_RELAYED ||
+	    ev->kind == PGLOG_POLL)
 		return shared_apply_event(hub, ev);
 	if (ev->kind == PGLOG_CHANGES)
 		cs = alliance__v1__changes__unpack(NULL, ev->len, ev->body);
@@ -563,8 +561,7 @@ static void shared_failed(struct hub *hub, const struct pglog_event *ev)
 		api_registry_done(hub, ev->community, ev->last, 0, ev->why);
 		return;
 	}
-	if (ev->kind == PGLOG_BULLETIN || ev->kind == PGLOG_DELIVERY ||
-	    ev->kind == PGLOG_DELIVERIES) {
+	if (ev->kind == PGLOG_BULLETIN || pglog_delivery(ev->kind)) {
 		hub_bulletin_failed(hub, ev);
 		return;
 	}
@@ -609,8 +606,7 @@ void sync_shared_drain(struct hub *hub)
 	       (ev = pglog_take(hub->pglog))) {
 		/* the next deliveries of the log gather into a run, applied
 		 * in one transaction and counted as one event */
-		if (!ev->failed && (ev->kind == PGLOG_DELIVERY ||
-				    ev->kind == PGLOG_DELIVERIES) && !rewind &&
+		if (!ev->failed && pglog_delivery(ev->kind) && !rewind &&
 		    ev->seq == hub->shared_applied + 1 + n_run) {
 			run[n_run++] = ev;
 			if (n_run == SHARED_RUN) {

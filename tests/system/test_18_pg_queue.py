@@ -148,3 +148,30 @@ def test_acks_lost_with_the_connection_are_sent_again(pki, tmp_path, pg,  # noqa
         for s in sessions:
             s.close()
         stop_all([hub])
+
+
+def test_acks_of_bulletins_not_sent_are_not_shared(pki, tmp_path,
+                                                   pg):  # noqa: F811
+    """A hostile node acks 200 bulletins it was never sent: none of it
+    reaches the shared log (a node takes one ack a bulletin in flight),
+    and its ack of the one it is sent is recorded as ever."""
+    hub = PgHub(tmp_path / "hub", pki, pg.conninfo).start()
+    sessions = []
+    try:
+        cid = unique_id("forger")
+        join(hub, pki, [cid], sessions)
+        s = sessions[0]
+        for i in range(200):
+            ack = pb.Frame()
+            ack.bulletin_ack.id = f"b-forged-{i}"
+            s.send_frame(ack)
+        pong(s)
+        bid, _ = issue(hub)
+        ack_next(s, bid)
+        wait_for(lambda: delivery_view(hub, bid)[:2] == (1, 1), ARRIVE,
+                 "the ack of the bulletin sent recorded")
+        assert log_acks(pg) == [(cid, bid)]
+    finally:
+        for s in sessions:
+            s.close()
+        stop_all([hub])
